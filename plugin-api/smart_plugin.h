@@ -1,0 +1,209 @@
+/*
+ * smart_plugin.h — the C ABI between a SMART node host and its modules.
+ *
+ * A module is a shared object that exports exactly one symbol:
+ *
+ *     const smart_plugin *smart_plugin_entry(void);
+ *
+ * The host dlopen()s it with RTLD_NOW | RTLD_LOCAL, calls the entry, checks the ABI version in
+ * the descriptor, and then drives the instance through init / on_event / commit / shutdown, all
+ * on the host's libuv loop thread.
+ *
+ * Versioning. SMART_ABI_MAJOR changes when anything existing changes meaning or layout; the host
+ * refuses a module built for another major, and a module built for a newer minor than the host
+ * (it may call table entries the host lacks). Within a major, structs only ever grow at the
+ * end, and every struct that crosses the boundary starts with `uint32_t struct_size`; a reader
+ * tests SMART_HAS(p, field) before it touches a field that a later minor added.
+ *
+ * Ownership. Nothing allocated on one side is freed on the other, and no heap string crosses
+ * the boundary. Pointers passed into a call are borrowed for that call only unless the function
+ * says otherwise. Events cross as a topic plus JSON text (never a json_t *), so modules may use
+ * any JSON library, or another copy of jansson, without sharing its allocator or layout.
+ *
+ * Errors. Every function that can fail returns 0 or a negative SMART_E* code (negated errno
+ * values, as libuv does) and, when the caller passed a smart_error, writes a one-line message
+ * into it. The smart_error buffer is owned by the caller. A call that fails changes nothing.
+ *
+ * Threads. Every function here is [loop]: it is called on, and may only be called from, the
+ * thread that runs the host's uv_loop_t. None may block for long: a call should return in well
+ * under a millisecond; disk syncs are batched by the host (see commit).
+ */
+#ifndef SMART_PLUGIN_H
+#define SMART_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SMART_ABI_MAJOR 1
+#define SMART_ABI_MINOR 0
+
+/* The one symbol a module exports; see smart_plugin_entry below. */
+#define SMART_PLUGIN_ENTRY_SYMBOL "smart_plugin_entry"
+
+#if defined(__GNUC__)
+#define SMART_EXPORT __attribute__((visibility("default")))
+#else
+#define SMART_EXPORT
+#endif
+
+/* True when the struct at p, as its producer built it, contains `field`. */
+#define SMART_HAS(p, field)                                                                    \
+    ((p) != NULL &&                                                                            \
+     offsetof(__typeof__(*(p)), field) + sizeof((p)->field) <= (size_t)(p)->struct_size)
+
+/* Error codes: 0 is success; failures are negative. */
+enum {
+    SMART_OK = 0,
+    SMART_EIO = -5,       /* a read, write or sync failed: the caller must fail-stop */
+    SMART_ENOMEM = -12,   /* out of memory; nothing was changed */
+    SMART_EBUSY = -16,    /* the call is not allowed now (e.g. init while shutting down) */
+    SMART_EINVAL = -22,   /* bad input: the message names the field and why */
+    SMART_ENOTSUP = -95,  /* the module does not handle this topic (not an error of input) */
+    SMART_EVERSION = -1001, /* ABI or library version mismatch */
+    SMART_ECONFIG = -1002,  /* bad module configuration */
+    SMART_ECONTRACT = -1003 /* a contract was refused */
+};
+
+/* A caller-owned message buffer, in the spirit of jansson's json_error_t. The callee writes a
+ * NUL-terminated, single-line message into `text` (truncated to fit) and the code it returned
+ * into `code`. May be passed as NULL when the caller does not want the message. */
+typedef struct smart_error {
+    int32_t code;
+    char text[512];
+} smart_error;
+
+/* Log levels for smart_host.log. */
+typedef enum smart_log_level {
+    SMART_LOG_ERROR = 0,
+    SMART_LOG_WARN = 1,
+    SMART_LOG_INFO = 2,
+    SMART_LOG_DEBUG = 3
+} smart_log_level;
+
+/* One ledger record as a module submits it. The host adds seq, time, node_id, module,
+ * prev_hash and hash. All strings are UTF-8 and borrowed for the call; the host copies them.
+ * `metadata_json` is the text of a JSON object (or NULL for {}). */
+typedef struct smart_ledger_entry {
+    uint32_t struct_size; /* sizeof(smart_ledger_entry) as the module was built */
+    const char *action;   /* what happened, dotted lower case: "gate.decision" */
+    const char *target;   /* what it happened to: an equipment or ClientPO id */
+    const char *details;  /* one human-readable sentence */
+    const char *user_id;  /* who did it: a technician, or "system" */
+    const char *metadata_json;
+} smart_ledger_entry;
+
+/* An input event as the host delivers it. Borrowed for the duration of on_event only. */
+typedef struct smart_event {
+    uint32_t struct_size;
+    const char *topic;     /* "test.start", ...; NUL-terminated */
+    const char *data_json; /* the text of the event's "data" JSON object, NUL-terminated */
+    size_t data_len;       /* strlen(data_json) */
+    int64_t time_ms;       /* host clock when the event is delivered (ms since the Unix epoch) */
+    const char *source;    /* where it came from, for messages: "events.jsonl:12", "post" */
+} smart_event;
+
+typedef struct smart_host smart_host;
+
+/* The table the host hands to each module instance at init. Owned by the host; valid, at the
+ * same address, from init until the done callback of shutdown has run. */
+struct smart_host {
+    uint32_t struct_size; /* sizeof(smart_host) as the host was built */
+    uint16_t abi_major;
+    uint16_t abi_minor;
+
+    void *host_data;     /* the host's own; modules never touch it */
+    uv_loop_t *loop;     /* the host's loop; modules may add handles to it and must close them
+                            all before their shutdown completes */
+    const char *node_id; /* e.g. "NODE-LP-001"; valid as long as the table */
+    const char *station_type; /* e.g. "LP" */
+    const char *config_dir;   /* directory of the node configuration: modules resolve relative
+                                 paths in their config against it */
+
+    /* [loop] The node's clock: milliseconds since the Unix epoch, UTC. Under a simulated clock
+     * it moves only when the host advances it, and never backwards. Cannot fail. */
+    int64_t (*now_ms)(const smart_host *host);
+
+    /* [loop] Append a record to the node's ledger. The record becomes durable with the batch it
+     * belongs to (see commit): the host syncs the ledger before it delivers any output event of
+     * that batch. Returns 0, SMART_EINVAL (a required string is NULL or metadata is not a JSON
+     * object), or SMART_EIO (the ledger has failed; the module should stop changing state). */
+    int (*ledger_append)(const smart_host *host, const smart_ledger_entry *entry,
+                         smart_error *err);
+
+    /* [loop] Raise an alert. `alert_json` is the text of a JSON object (the alert, see
+     * schemas/alert.schema.json); borrowed for the call. The host writes it to the node's
+     * alert channel and delivers it as an output event of topic "alert" once the batch is
+     * durable. Returns 0, SMART_EINVAL or SMART_EIO. */
+    int (*emit_alert)(const smart_host *host, const char *alert_json, size_t len,
+                      smart_error *err);
+
+    /* [loop] Emit an output event: `topic` plus the text of its JSON "data" object, both
+     * borrowed for the call. Delivered once the batch is durable. Returns 0, SMART_EINVAL or
+     * SMART_EIO. */
+    int (*emit_event)(const smart_host *host, const char *topic, const char *data_json,
+                      size_t len, smart_error *err);
+
+    /* [loop] Queue an input event for this module, delivered through on_event on a later loop
+     * turn like any other input (in order, in a batch, durably acknowledged). Used for work a
+     * module starts itself, e.g. a periodic sweep from its own timer. Strings are copied.
+     * Returns 0, SMART_EINVAL or SMART_ENOMEM. */
+    int (*post_event)(const smart_host *host, const char *topic, const char *data_json,
+                      size_t len, smart_error *err);
+
+    /* [loop] Write a diagnostic line (not a ledger record) to the host's log. Cannot fail. */
+    void (*log)(const smart_host *host, smart_log_level level, const char *message);
+};
+
+/* Called by the module once every handle it owned is closed and its state is flushed. */
+typedef void (*smart_shutdown_done)(void *arg);
+
+/* The module's descriptor: static, constant, owned by the module image, valid until dlclose.
+ * The host copies what it keeps (name, version) before it unloads the image. */
+typedef struct smart_plugin {
+    uint32_t struct_size; /* sizeof(smart_plugin) as the module was built */
+    uint16_t abi_major;   /* SMART_ABI_MAJOR the module was built against */
+    uint16_t abi_minor;   /* SMART_ABI_MINOR the module was built against */
+    const char *name;     /* short, stable: "smart-maintenance" (used as the ledger's module) */
+    const char *version;  /* the module's own version: "0.1.0" */
+
+    /* [loop] Create an instance. `host` is borrowed until shutdown completes. `config_json` is
+     * the text of the module's "config" object from the node configuration, borrowed for the
+     * call. On success stores the instance in *self and returns 0. On failure returns a
+     * negative code, writes why into err, leaves *self NULL, and owns no handle or resource. */
+    int (*init)(const smart_host *host, const char *config_json, size_t config_len,
+                void **self, smart_error *err);
+
+    /* [loop] Handle one input event. Returns 0 when handled (its records and outputs emitted),
+     * SMART_ENOTSUP when the module does not handle the topic, SMART_EINVAL when the event's
+     * data is invalid (err names the field; nothing changed), or SMART_EIO when the module's
+     * store failed (the host must fail-stop). The host may deliver several events before it
+     * calls commit. */
+    int (*on_event)(void *self, const smart_event *event, smart_error *err);
+
+    /* [loop] Make every change since the last commit durable. The host calls it at the end of
+     * each batch, after its ledger is synced and before it delivers the batch's outputs, so an
+     * output is only seen once what it reports is on disk. Returns 0 or SMART_EIO (fail-stop:
+     * the host acknowledges nothing more). */
+    int (*commit)(void *self, smart_error *err);
+
+    /* [loop] Begin shutting the instance down: close every handle, flush state. Returns 0 and
+     * later calls done(arg) exactly once, from the loop, when nothing of the instance remains
+     * and its code will not run again; only then may the host dlclose the image. The instance
+     * pointer is invalid from the moment done is called. Never fails. */
+    void (*shutdown)(void *self, smart_shutdown_done done, void *arg);
+} smart_plugin;
+
+/* The entry point. Returns the module's descriptor; never NULL; may be called more than once.
+ * Safe to call on any thread: it only returns a pointer to constant data. */
+typedef const smart_plugin *(*smart_plugin_entry_fn)(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SMART_PLUGIN_H */

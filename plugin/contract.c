@@ -1,0 +1,383 @@
+#include "contract.h"
+
+#include "error.h"
+#include "json_fields.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CONTRACT_MAX_BYTES (8 * 1024 * 1024)
+
+static const char *const contract_keys[] = {
+    "smart_contract_id", "contract_type", "version",    "station_type", "title",
+    "issued_by",         "issued_at",     "warning_period_days", "equipment_list", NULL};
+static const char *const item_keys[] = {
+    "equipment_id", "description",   "equipment_type",           "manufacturer",
+    "model",        "serial_number", "calibration_interval_days", "warning_period_days",
+    "tolerances",   "last_calibration", NULL};
+static const char *const tolerance_keys[] = {"parameter", "unit", "nominal", "plus_minus",
+                                             "min",       "max",  NULL};
+static const char *const baseline_keys[] = {"calibration_date", "certificate_number", "provider",
+                                            NULL};
+
+static int parse_tolerance(const json_t *t, const char *path, tolerance *out, smart_error *err)
+{
+    int rc;
+    double nominal = 0, plus_minus = 0;
+    bool has_nominal, has_pm;
+    if ((rc = jf_object(t, path, tolerance_keys, err)) ||
+        (rc = jf_string(t, path, "parameter", true, &out->parameter, err)) ||
+        (rc = jf_string(t, path, "unit", true, &out->unit, err)) ||
+        (rc = jf_number(t, path, "nominal", false, &nominal, &has_nominal, err)) ||
+        (rc = jf_number(t, path, "plus_minus", false, &plus_minus, &has_pm, err)) ||
+        (rc = jf_number(t, path, "min", false, &out->min, &out->has_min, err)) ||
+        (rc = jf_number(t, path, "max", false, &out->max, &out->has_max, err)))
+        return rc;
+    if (has_nominal != has_pm)
+        return error_set(err, SMART_EINVAL, "%s: nominal and plus_minus go together", path);
+    if (has_nominal) {
+        if (out->has_min || out->has_max)
+            return error_set(err, SMART_EINVAL, "%s: give nominal and plus_minus, or min/max, not both",
+                             path);
+        if (plus_minus < 0)
+            return error_set(err, SMART_EINVAL, "%s.plus_minus: must be >= 0", path);
+        out->has_min = out->has_max = true;
+        out->min = nominal - plus_minus;
+        out->max = nominal + plus_minus;
+    }
+    if (!out->has_min && !out->has_max)
+        return error_set(err, SMART_EINVAL, "%s: needs a limit (nominal and plus_minus, min or max)",
+                         path);
+    if (out->has_min && out->has_max && out->min > out->max)
+        return error_set(err, SMART_EINVAL, "%s: min is above max", path);
+    return 0;
+}
+
+static int parse_item(const json_t *e, const char *path, json_int_t default_warning,
+                      contract_item *item, smart_error *err)
+{
+    int rc;
+    const char *unused;
+    json_int_t interval = 0, warning = default_warning;
+    json_t *tolerances, *baseline;
+    char where[JF_PATH_MAX];
+    if ((rc = jf_object(e, path, item_keys, err)) ||
+        (rc = jf_id(e, path, "equipment_id", true, &item->equipment_id, err)) ||
+        (rc = jf_string(e, path, "description", true, &item->description, err)) ||
+        (rc = jf_string(e, path, "equipment_type", true, &item->equipment_type, err)) ||
+        (rc = jf_string(e, path, "manufacturer", false, &unused, err)) ||
+        (rc = jf_string(e, path, "model", false, &unused, err)) ||
+        (rc = jf_string(e, path, "serial_number", false, &unused, err)) ||
+        (rc = jf_int(e, path, "calibration_interval_days", true, 1, 36500, &interval, err)) ||
+        (rc = jf_int(e, path, "warning_period_days", false, 0, 3650, &warning, err)) ||
+        (rc = jf_array(e, path, "tolerances", false, &tolerances, err)))
+        return rc;
+    item->terms = (cal_terms){.interval_days = (int)interval, .warning_days = (int)warning};
+    if (tolerances) {
+        item->tolerance_count = json_array_size(tolerances);
+        item->tolerances = calloc(item->tolerance_count ? item->tolerance_count : 1,
+                                  sizeof *item->tolerances);
+        if (!item->tolerances)
+            return error_set(err, SMART_ENOMEM, "out of memory");
+        jf_path(where, sizeof where, path, "tolerances");
+        for (size_t i = 0; i < item->tolerance_count; i++) {
+            char tpath[JF_PATH_MAX];
+            jf_index(tpath, sizeof tpath, where, i);
+            if ((rc = parse_tolerance(json_array_get(tolerances, i), tpath, &item->tolerances[i],
+                                      err)))
+                return rc;
+        }
+    }
+    baseline = json_object_get(e, "last_calibration");
+    if (baseline) {
+        jf_path(where, sizeof where, path, "last_calibration");
+        if ((rc = jf_object(baseline, where, baseline_keys, err)) ||
+            (rc = jf_date(baseline, where, "calibration_date", true, &item->baseline_date,
+                          &item->baseline_date_text, err)) ||
+            (rc = jf_string(baseline, where, "certificate_number", true,
+                            &item->baseline_certificate, err)) ||
+            (rc = jf_string(baseline, where, "provider", true, &item->baseline_provider, err)))
+            return rc;
+        item->has_baseline = true;
+    }
+    return 0;
+}
+
+void contract_release(contract *c)
+{
+    for (size_t i = 0; i < c->item_count; i++)
+        free(c->items[i].tolerances);
+    free(c->items);
+    free(c->file);
+    json_decref(c->document);
+    memset(c, 0, sizeof *c);
+}
+
+static int compare_item_ids(const void *a, const void *b)
+{
+    return strcmp((*(const contract_item *const *)a)->equipment_id,
+                  (*(const contract_item *const *)b)->equipment_id);
+}
+
+int contract_parse(const char *file, const char *text, size_t len, contract *out,
+                   smart_error *err)
+{
+    json_error_t jerr;
+    contract c = {0};
+    int rc;
+    c.document = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!c.document)
+        return error_set(err, SMART_ECONTRACT, "%s:%d:%d: not valid JSON: %s", file, jerr.line,
+                         jerr.column, jerr.text);
+    const json_t *doc = c.document;
+    const char *type;
+    json_int_t warning = 30;
+    json_t *list;
+    const char *unused;
+    date_value issued;
+    if ((rc = jf_object(doc, "", contract_keys, err)) ||
+        (rc = jf_id(doc, "", "smart_contract_id", true, &c.contract_id, err)) ||
+        (rc = jf_string(doc, "", "contract_type", true, &type, err)))
+        goto fail;
+    if (strcmp(type, "SmartMaintenance") != 0) {
+        rc = error_set(err, SMART_EINVAL, "contract_type: must be \"SmartMaintenance\" (got \"%.40s\")",
+                       type);
+        goto fail;
+    }
+    if ((rc = jf_int(doc, "", "version", true, 1, JF_INT_MAX, &c.version, err)) ||
+        (rc = jf_id(doc, "", "station_type", true, &c.station_type, err)) ||
+        (rc = jf_string(doc, "", "title", false, &unused, err)) ||
+        (rc = jf_string(doc, "", "issued_by", false, &unused, err)) ||
+        (rc = jf_date(doc, "", "issued_at", false, &issued, &unused, err)) ||
+        (rc = jf_int(doc, "", "warning_period_days", false, 0, 3650, &warning, err)) ||
+        (rc = jf_array(doc, "", "equipment_list", true, &list, err)))
+        goto fail;
+    c.item_count = json_array_size(list);
+    if (c.item_count == 0) {
+        rc = error_set(err, SMART_EINVAL, "equipment_list: must list at least one item");
+        goto fail;
+    }
+    c.items = calloc(c.item_count, sizeof *c.items);
+    c.file = strdup(file);
+    if (!c.items || !c.file) {
+        rc = error_set(err, SMART_ENOMEM, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < c.item_count; i++) {
+        char path[JF_PATH_MAX];
+        jf_index(path, sizeof path, "equipment_list", i);
+        if ((rc = parse_item(json_array_get(list, i), path, warning, &c.items[i], err)))
+            goto fail;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(c.items[j].equipment_id, c.items[i].equipment_id) == 0) {
+                rc = error_set(err, SMART_EINVAL,
+                               "%s.equipment_id: '%s' is already listed at equipment_list[%zu]",
+                               path, c.items[i].equipment_id, j);
+                goto fail;
+            }
+    }
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(digest, (const unsigned char *)text, len);
+    sodium_bin2hex(c.sha256, sizeof c.sha256, digest, sizeof digest);
+    *out = c;
+    return 0;
+fail:
+    contract_release(&c);
+    error_prefix(err, file);
+    return err ? (err->code = SMART_ECONTRACT) : SMART_ECONTRACT;
+}
+
+static int read_file(const char *path, char **text, size_t *len, smart_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return error_set(err, SMART_EIO, "%s: cannot open: %s", path, strerror(errno));
+    char *buf = NULL;
+    size_t cap = 0, n = 0;
+    for (;;) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16384;
+            char *grown = cap <= CONTRACT_MAX_BYTES ? realloc(buf, cap + 1) : NULL;
+            if (!grown) {
+                free(buf);
+                fclose(f);
+                return error_set(err, SMART_ECONTRACT, "%s: larger than %d bytes or out of memory",
+                                 path, CONTRACT_MAX_BYTES);
+            }
+            buf = grown;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    int failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        free(buf);
+        return error_set(err, SMART_EIO, "%s: read error", path);
+    }
+    buf[n] = '\0';
+    *text = buf;
+    *len = n;
+    return 0;
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The contract files of a directory, sorted so the load order (and the record) is stable. */
+static int list_contract_files(const char *dir, char ***names, size_t *count, smart_error *err)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return error_set(err, SMART_ECONFIG, "contracts_dir %s: cannot open: %s", dir,
+                         strerror(errno));
+    char **list = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *entry;
+    int rc = 0;
+    while ((entry = readdir(d))) {
+        if (entry->d_name[0] == '.' || !has_suffix(entry->d_name, ".json"))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            char **grown = realloc(list, cap * sizeof *list);
+            if (!grown) {
+                rc = error_set(err, SMART_ENOMEM, "out of memory");
+                break;
+            }
+            list = grown;
+        }
+        if (!(list[n] = strdup(entry->d_name))) {
+            rc = error_set(err, SMART_ENOMEM, "out of memory");
+            break;
+        }
+        n++;
+    }
+    closedir(d);
+    if (rc) {
+        for (size_t i = 0; i < n; i++)
+            free(list[i]);
+        free(list);
+        return rc;
+    }
+    if (n)
+        qsort(list, n, sizeof *list, compare_names);
+    *names = list;
+    *count = n;
+    return 0;
+}
+
+void contract_set_release(contract_set *set)
+{
+    for (size_t i = 0; i < set->contract_count; i++)
+        contract_release(&set->contracts[i]);
+    free(set->contracts);
+    free(set->index);
+    for (size_t i = 0; i < set->skipped_count; i++)
+        free(set->skipped[i]);
+    free(set->skipped);
+    memset(set, 0, sizeof *set);
+}
+
+/* Indexes every item by id and refuses an id that two contracts both claim. */
+static int build_index(contract_set *set, smart_error *err)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < set->contract_count; i++)
+        total += set->contracts[i].item_count;
+    set->index = calloc(total ? total : 1, sizeof *set->index);
+    if (!set->index)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    for (size_t i = 0; i < set->contract_count; i++)
+        for (size_t j = 0; j < set->contracts[i].item_count; j++) {
+            set->contracts[i].items[j].owner = &set->contracts[i];
+            set->index[set->item_count++] = &set->contracts[i].items[j];
+        }
+    if (total)
+        qsort(set->index, total, sizeof *set->index, compare_item_ids);
+    for (size_t k = 1; k < total; k++) {
+        const contract_item *a = set->index[k - 1], *b = set->index[k];
+        if (strcmp(a->equipment_id, b->equipment_id) == 0)
+            return error_set(err, SMART_ECONTRACT,
+                             "%s: equipment_id '%s' is also claimed by contract %s (%s); an item "
+                             "belongs to one contract",
+                             b->owner->file, b->equipment_id, a->owner->contract_id, a->owner->file);
+    }
+    return 0;
+}
+
+int contract_set_load(const char *dir, const char *station_type, contract_set *out,
+                      smart_error *err)
+{
+    char **names = NULL;
+    size_t count = 0;
+    int rc = list_contract_files(dir, &names, &count, err);
+    if (rc)
+        return rc;
+    contract_set set = {0};
+    set.contracts = calloc(count ? count : 1, sizeof *set.contracts);
+    set.skipped = calloc(count ? count : 1, sizeof *set.skipped);
+    if (!set.contracts || !set.skipped)
+        rc = error_set(err, SMART_ENOMEM, "out of memory");
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        char path[4096];
+        char *text = NULL;
+        size_t len = 0;
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if ((rc = read_file(path, &text, &len, err)))
+            break;
+        contract c;
+        rc = contract_parse(names[i], text, len, &c, err);
+        free(text);
+        if (rc)
+            break;
+        if (strcmp(c.station_type, station_type) != 0) {
+            set.skipped[set.skipped_count++] = c.file;
+            c.file = NULL;
+            contract_release(&c);
+            continue;
+        }
+        set.contracts[set.contract_count++] = c;
+    }
+    for (size_t i = 0; i < count; i++)
+        free(names[i]);
+    free(names);
+    if (rc == 0)
+        rc = build_index(&set, err);
+    if (rc) {
+        contract_set_release(&set);
+        return rc;
+    }
+    *out = set;
+    return 0;
+}
+
+const contract_item *contract_set_find(const contract_set *set, const char *equipment_id)
+{
+    size_t lo = 0, hi = set->item_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int cmp = strcmp(set->index[mid]->equipment_id, equipment_id);
+        if (cmp == 0)
+            return set->index[mid];
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}

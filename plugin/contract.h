@@ -1,0 +1,79 @@
+/* contract.h — SmartMaintenance contracts: strict reading and validation of a contracts
+ * directory into an immutable, indexed contract set. A set is built whole or not at all. */
+#ifndef SMART_CONTRACT_H
+#define SMART_CONTRACT_H
+
+#include "calibration.h"
+#include "smart_plugin.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct tolerance {
+    const char *parameter;
+    const char *unit;
+    bool has_min, has_max;
+    double min, max; /* nominal ± plus_minus is stored as min and max */
+} tolerance;
+
+typedef struct contract contract;
+
+/* One piece of equipment as a contract defines it. Strings are borrowed from the contract's
+ * parsed document and live as long as the set. */
+typedef struct contract_item {
+    const char *equipment_id;
+    const char *description;
+    const char *equipment_type;
+    cal_terms terms;
+    tolerance *tolerances;
+    size_t tolerance_count;
+    bool has_baseline; /* the calibration the hub knew of when it issued the contract */
+    date_value baseline_date;
+    const char *baseline_date_text;
+    const char *baseline_certificate;
+    const char *baseline_provider;
+    const contract *owner;
+} contract_item;
+
+struct contract {
+    char *file; /* file name within the contracts directory */
+    const char *contract_id;
+    const char *station_type;
+    json_int_t version;
+    char sha256[65]; /* of the file's bytes, lowercase hex */
+    contract_item *items;
+    size_t item_count;
+    json_t *document;
+};
+
+typedef struct contract_set {
+    contract *contracts;
+    size_t contract_count;
+    const contract_item **index; /* every item of every contract, sorted by equipment_id */
+    size_t item_count;
+    char **skipped; /* files for another station type, for the record */
+    size_t skipped_count;
+} contract_set;
+
+/* Parses and validates one contract from `text` (the bytes of `file`). On success fills *out
+ * (release with contract_release) and returns 0; otherwise SMART_ECONTRACT with err naming the
+ * file, the field and why, and *out untouched. */
+int contract_parse(const char *file, const char *text, size_t len, contract *out,
+                   smart_error *err);
+
+void contract_release(contract *c);
+
+/* Loads every *.json contract in `dir` whose station_type is `station_type`, in file-name
+ * order, and checks rules that span files (an equipment id claimed twice). On success fills
+ * *out (release with contract_set_release) and returns 0; on any failure returns a negative
+ * code with err naming the file and field, and *out untouched. */
+int contract_set_load(const char *dir, const char *station_type, contract_set *out,
+                      smart_error *err);
+
+void contract_set_release(contract_set *set);
+
+/* The item with that id, or NULL. O(log n). */
+const contract_item *contract_set_find(const contract_set *set, const char *equipment_id);
+
+#endif

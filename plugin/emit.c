@@ -1,0 +1,120 @@
+#include "emit.h"
+
+#include "error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Serialises and releases `value`; NULL when out of memory. */
+static char *dump_and_release(json_t *value, size_t *len)
+{
+    char *text = value ? json_dumps(value, JSON_COMPACT) : NULL;
+    json_decref(value);
+    if (text && len)
+        *len = strlen(text);
+    return text;
+}
+
+int emit_ledger(maintenance *m, const char *action, const char *target, const char *user_id,
+                const char *details, json_t *metadata, smart_error *err)
+{
+    char *meta = dump_and_release(metadata ? metadata : json_object(), NULL);
+    if (!meta)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    smart_ledger_entry entry = {
+        .struct_size = sizeof entry,
+        .action = action,
+        .target = target,
+        .details = details,
+        .user_id = user_id ? user_id : "system",
+        .metadata_json = meta,
+    };
+    int rc = m->host->ledger_append(m->host, &entry, err);
+    free(meta);
+    if (rc == SMART_EIO)
+        m->failed = true;
+    return rc;
+}
+
+int emit_output(maintenance *m, const char *topic, json_t *data, smart_error *err)
+{
+    size_t len;
+    char *text = dump_and_release(data, &len);
+    if (!text)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    int rc = m->host->emit_event(m->host, topic, text, len, err);
+    free(text);
+    if (rc == SMART_EIO)
+        m->failed = true;
+    return rc;
+}
+
+int emit_alert(maintenance *m, const char *alert_type, const char *severity, json_t *subject,
+               const char *message, int64_t now_ms, smart_error *err)
+{
+    char timestamp[DATE_TEXT_MAX];
+    instant_format(now_ms, timestamp, sizeof timestamp);
+    json_t *alert = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "alert_type", alert_type,
+                              "severity", severity, "node_id", m->host->node_id, "station_type",
+                              m->host->station_type, "timestamp", timestamp, "requires_action",
+                              1, "message", message);
+    if (!alert || json_object_update(alert, subject) != 0) {
+        json_decref(alert);
+        json_decref(subject);
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    }
+    json_decref(subject);
+    const char *target = json_string_value(json_object_get(alert, "equipment_id"));
+    if (!target)
+        target = json_string_value(json_object_get(alert, "clientpo_id"));
+    size_t len;
+    char *text = json_dumps(alert, JSON_COMPACT);
+    if (!text) {
+        json_decref(alert);
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    }
+    len = strlen(text);
+    int rc = m->host->emit_alert(m->host, text, len, err);
+    free(text);
+    if (rc == SMART_EIO)
+        m->failed = true;
+    if (rc) {
+        json_decref(alert);
+        return rc;
+    }
+    return emit_ledger(m, "alert.raised", target ? target : m->host->node_id, "system", message,
+                       alert, err);
+}
+
+json_t *emit_item_json(const maintenance *m, const char *id, const equipment_state *e,
+                       const cal_assessment *a)
+{
+    (void)m;
+    char reason[256], due[16];
+    cal_reason(a, reason, sizeof reason);
+    json_t *item = json_pack("{s:s, s:s, s:b, s:s}", "equipment_id", id, "status",
+                             cal_status_name(a->status), "ready", a->ready, "reason", reason);
+    if (!item)
+        return NULL;
+    int rc = 0;
+    if (e && e->terms) {
+        rc |= json_object_set_new(item, "description", json_string(e->terms->description));
+        rc |= json_object_set_new(item, "contract_id", json_string(e->terms->owner->contract_id));
+    }
+    if (a->has_due) {
+        civil_format(a->due, due, sizeof due);
+        rc |= json_object_set_new(item, "due_date", json_string(due));
+        rc |= json_object_set_new(item, "last_calibration_date",
+                                  json_string(e->calibration_date));
+        rc |= json_object_set_new(item, "certificate_number", json_string(e->certificate));
+        if (a->days_remaining >= 0)
+            rc |= json_object_set_new(item, "days_remaining", json_integer(a->days_remaining));
+        else
+            rc |= json_object_set_new(item, "days_overdue", json_integer(-a->days_remaining));
+    }
+    if (rc) {
+        json_decref(item);
+        return NULL;
+    }
+    return item;
+}

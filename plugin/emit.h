@@ -1,0 +1,27 @@
+/* emit.h — everything the module says to the host: ledger records, output events and
+ * alerts, built as JSON here and handed over as text. Each returns 0 or the host's error. */
+#ifndef SMART_EMIT_H
+#define SMART_EMIT_H
+
+#include "maintenance.h"
+
+#include <jansson.h>
+
+/* Appends a ledger record. `metadata` (may be NULL) is stolen. */
+int emit_ledger(maintenance *m, const char *action, const char *target, const char *user_id,
+                const char *details, json_t *metadata, smart_error *err);
+
+/* Emits an output event; `data` is stolen. */
+int emit_output(maintenance *m, const char *topic, json_t *data, smart_error *err);
+
+/* Raises an alert (and records it in the ledger). `subject` (stolen) holds the subject fields,
+ * e.g. {"equipment_id": ...}; node, station, time and the rest are added here. */
+int emit_alert(maintenance *m, const char *alert_type, const char *severity, json_t *subject,
+               const char *message, int64_t now_ms, smart_error *err);
+
+/* The ITEM object of the output events for one item as assessed today. `id` names it even when
+ * e is NULL (no contract or record names it). Returns a new reference or NULL (no memory). */
+json_t *emit_item_json(const maintenance *m, const char *id, const equipment_state *e,
+                       const cal_assessment *a);
+
+#endif

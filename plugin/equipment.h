@@ -1,0 +1,28 @@
+/* equipment.h — what the station knows about one item: the in-memory mirror of its row in the
+ * store, plus the pointer to the contract terms in force for it. */
+#ifndef SMART_EQUIPMENT_H
+#define SMART_EQUIPMENT_H
+
+#include "calibration.h"
+#include "contract.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define EQUIPMENT_ID_MAX 65
+#define CERTIFICATE_MAX 129
+#define ALERT_TYPE_MAX 40
+
+typedef struct equipment_state {
+    char equipment_id[EQUIPMENT_ID_MAX];
+    cal_record record;
+    char calibration_date[DATE_TEXT_MAX]; /* as written on the last calibration */
+    char certificate[CERTIFICATE_MAX];    /* of the last calibration */
+    bool has_status;                      /* a status has been recorded for it */
+    cal_status status;                    /* the last status recorded (ledger and store) */
+    char last_alert[ALERT_TYPE_MAX];      /* type of the last alert raised for it, or "" */
+    int64_t last_alert_ms;
+    const contract_item *terms; /* NULL when no contract in force names it (retired) */
+} equipment_state;
+
+#endif

@@ -1,0 +1,240 @@
+#include "json_fields.h"
+
+#include "error.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int jf_path(char *out, size_t size, const char *path, const char *key)
+{
+    if (path && *path)
+        return snprintf(out, size, "%s.%s", path, key);
+    return snprintf(out, size, "%s", key);
+}
+
+int jf_index(char *out, size_t size, const char *path, size_t index)
+{
+    return snprintf(out, size, "%s[%zu]", path, index);
+}
+
+const char *jf_type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "object";
+    case JSON_ARRAY: return "array";
+    case JSON_STRING: return "string";
+    case JSON_INTEGER: return "integer";
+    case JSON_REAL: return "number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "boolean";
+    default: return "null";
+    }
+}
+
+int jf_object(const json_t *obj, const char *path, const char *const allowed[], smart_error *err)
+{
+    if (!json_is_object(obj))
+        return error_set(err, SMART_EINVAL, "%s: must be an object (got %s)",
+                         path && *path ? path : "(top level)", jf_type_name(obj));
+    const char *key;
+    const json_t *value;
+    json_object_foreach((json_t *)obj, key, value) {
+        bool known = false;
+        for (size_t i = 0; allowed[i] && !known; i++)
+            known = strcmp(allowed[i], key) == 0;
+        if (!known) {
+            char where[JF_PATH_MAX];
+            jf_path(where, sizeof where, path, key);
+            return error_set(err, SMART_EINVAL, "%s: unknown field", where);
+        }
+    }
+    return 0;
+}
+
+/* Looks the key up; fails when required and missing. *value is NULL when absent. */
+static int lookup(const json_t *obj, const char *path, const char *key, bool required,
+                  json_t **value, char *where, smart_error *err)
+{
+    jf_path(where, JF_PATH_MAX, path, key);
+    *value = json_object_get(obj, key);
+    if (!*value && required)
+        return error_set(err, SMART_EINVAL, "%s: missing required field", where);
+    return 0;
+}
+
+static int wrong_type(const char *where, const char *want, const json_t *got, smart_error *err)
+{
+    return error_set(err, SMART_EINVAL, "%s: must be %s (got %s)", where, want, jf_type_name(got));
+}
+
+int jf_string(const json_t *obj, const char *path, const char *key, bool required,
+              const char **out, smart_error *err)
+{
+    char where[JF_PATH_MAX];
+    json_t *v;
+    int rc = lookup(obj, path, key, required, &v, where, err);
+    if (rc || !v) {
+        *out = NULL;
+        return rc;
+    }
+    if (!json_is_string(v))
+        return wrong_type(where, "a string", v, err);
+    if (json_string_length(v) == 0)
+        return error_set(err, SMART_EINVAL, "%s: must not be empty", where);
+    *out = json_string_value(v);
+    return 0;
+}
+
+static bool is_id(const char *s, size_t len)
+{
+    if (len == 0 || len > 64)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+static int check_id(const json_t *v, const char *where, smart_error *err)
+{
+    if (!json_is_string(v))
+        return wrong_type(where, "a string", v, err);
+    if (!is_id(json_string_value(v), json_string_length(v)))
+        return error_set(err, SMART_EINVAL,
+                         "%s: '%.80s' is not an identifier (1 to 64 of A-Z a-z 0-9 . _ -)", where,
+                         json_string_value(v));
+    return 0;
+}
+
+int jf_id(const json_t *obj, const char *path, const char *key, bool required, const char **out,
+          smart_error *err)
+{
+    char where[JF_PATH_MAX];
+    json_t *v;
+    *out = NULL;
+    int rc = lookup(obj, path, key, required, &v, where, err);
+    if (rc || !v)
+        return rc;
+    if ((rc = check_id(v, where, err)))
+        return rc;
+    *out = json_string_value(v);
+    return 0;
+}
+
+int jf_int(const json_t *obj, const char *path, const char *key, bool required, json_int_t min,
+           json_int_t max, json_int_t *out, smart_error *err)
+{
+    char where[JF_PATH_MAX];
+    json_t *v;
+    int rc = lookup(obj, path, key, required, &v, where, err);
+    if (rc || !v)
+        return rc;
+    if (!json_is_integer(v))
+        return wrong_type(where, "an integer", v, err);
+    json_int_t n = json_integer_value(v);
+    if (n < min || n > max) {
+        if (max == JF_INT_MAX)
+            return error_set(err, SMART_EINVAL, "%s: must be an integer >= %" JSON_INTEGER_FORMAT
+                             " (got %" JSON_INTEGER_FORMAT ")", where, min, n);
+        return error_set(err, SMART_EINVAL,
+                         "%s: must be between %" JSON_INTEGER_FORMAT " and %" JSON_INTEGER_FORMAT
+                         " (got %" JSON_INTEGER_FORMAT ")", where, min, max, n);
+    }
+    *out = n;
+    return 0;
+}
+
+int jf_number(const json_t *obj, const char *path, const char *key, bool required, double *out,
+              bool *present, smart_error *err)
+{
+    char where[JF_PATH_MAX];
+    json_t *v;
+    *present = false;
+    int rc = lookup(obj, path, key, required, &v, where, err);
+    if (rc || !v)
+        return rc;
+    if (!json_is_number(v))
+        return wrong_type(where, "a number", v, err);
+    *out = json_number_value(v);
+    *present = true;
+    return 0;
+}
+
+int jf_bool(const json_t *obj, const char *path, const char *key, bool required, bool *out,
+            smart_error *err)
+{
+    char where[JF_PATH_MAX];
+    json_t *v;
+    int rc = lookup(obj, path, key, required, &v, where, err);
+    if (rc || !v)
+        return rc;
+    if (!json_is_boolean(v))
+        return wrong_type(where, "true or false", v, err);
+    *out = json_is_true(v);
+    return 0;
+}
+
+int jf_date(const json_t *obj, const char *path, const char *key, bool required,
+            date_value *out, const char **text, smart_error *err)
+{
+    char where[JF_PATH_MAX];
+    json_t *v;
+    *text = NULL;
+    int rc = lookup(obj, path, key, required, &v, where, err);
+    if (rc || !v)
+        return rc;
+    if (!json_is_string(v))
+        return wrong_type(where, "a date string", v, err);
+    char why[96];
+    if (date_parse(json_string_value(v), out, why, sizeof why) != 0)
+        return error_set(err, SMART_EINVAL, "%s: '%.40s' is not a valid date: %s", where,
+                         json_string_value(v), why);
+    *text = json_string_value(v);
+    return 0;
+}
+
+int jf_array(const json_t *obj, const char *path, const char *key, bool required, json_t **out,
+             smart_error *err)
+{
+    char where[JF_PATH_MAX];
+    json_t *v;
+    *out = NULL;
+    int rc = lookup(obj, path, key, required, &v, where, err);
+    if (rc || !v)
+        return rc;
+    if (!json_is_array(v))
+        return wrong_type(where, "an array", v, err);
+    *out = v;
+    return 0;
+}
+
+int jf_id_array(const json_t *obj, const char *path, const char *key, bool required,
+                bool non_empty, json_t **out, smart_error *err)
+{
+    char where[JF_PATH_MAX], item[JF_PATH_MAX + 24];
+    json_t *array;
+    int rc = jf_array(obj, path, key, required, &array, err);
+    if (rc || !array) {
+        *out = NULL;
+        return rc;
+    }
+    jf_path(where, sizeof where, path, key);
+    size_t n = json_array_size(array);
+    if (non_empty && n == 0)
+        return error_set(err, SMART_EINVAL, "%s: must list at least one item", where);
+    for (size_t i = 0; i < n; i++) {
+        jf_index(item, sizeof item, where, i);
+        if ((rc = check_id(json_array_get(array, i), item, err)))
+            return rc;
+        /* Quadratic, but these lists name the handful of items one job uses. */
+        for (size_t j = 0; j < i; j++)
+            if (json_equal(json_array_get(array, i), json_array_get(array, j)))
+                return error_set(err, SMART_EINVAL, "%s: '%s' is listed twice", item,
+                                 json_string_value(json_array_get(array, i)));
+    }
+    *out = array;
+    return 0;
+}

@@ -1,0 +1,71 @@
+/* maintenance.h — the module instance and the pieces of it that the handlers share. Internal
+ * to the module; the host sees only smart_plugin.h. Everything hangs off the instance: no
+ * global mutable state, so two instances, or an old and a new one across a reload, are safe. */
+#ifndef SMART_MAINTENANCE_H
+#define SMART_MAINTENANCE_H
+
+#include "calibration.h"
+#include "contract.h"
+#include "equipment.h"
+#include "smart_plugin.h"
+#include "store.h"
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <uv.h>
+
+typedef struct maintenance_config {
+    char contracts_dir[PATH_MAX];
+    char data_dir[PATH_MAX];
+    int64_t sweep_interval_ms;
+    int64_t alert_repeat_ms;
+    int utc_offset_minutes;
+} maintenance_config;
+
+typedef struct maintenance {
+    const smart_host *host;
+    maintenance_config config;
+    contract_set contracts;
+    equipment_state *items; /* every item known to the store or a contract, sorted by id */
+    size_t item_count;
+    store *store;
+    uv_timer_t *sweep_timer;
+    int64_t next_sweep_ms; /* host-clock time at which the periodic sweep is next due */
+    bool sweep_posted;     /* the timer has queued a sweep that has not run yet */
+    bool failed;           /* the store or the ledger failed: refuse all further work */
+    smart_shutdown_done shutdown_done;
+    void *shutdown_arg;
+} maintenance;
+
+/* The item with that id, or NULL. */
+equipment_state *maintenance_find(maintenance *m, const char *equipment_id);
+
+/* Today's date at the station. */
+civil_day maintenance_today(const maintenance *m, int64_t now_ms);
+
+/* The item's calibration assessment now; unknown (not ready) when no contract names it. */
+cal_assessment maintenance_assess(const maintenance *m, const equipment_state *e,
+                                  civil_day today);
+
+/* Records a status change of one item (store, ledger, output, alert on the transitions that
+ * call for one) and re-raises a lasting condition when alert_repeat has passed and `may_repeat`
+ * is set. `cause` says what found it ("sweep", "calibration", "contract"). Sets *changed. */
+int maintenance_reconcile(maintenance *m, equipment_state *e, int64_t now_ms, const char *cause,
+                          bool may_repeat, bool *changed, smart_error *err);
+
+/* Reconciles every item a contract names; counts transitions. */
+int maintenance_sweep(maintenance *m, int64_t now_ms, size_t *checked, size_t *transitions,
+                      smart_error *err);
+
+/* The handlers, one per topic: parse and validate `data` → decide → persist → emit.
+ * Each returns 0, SMART_EINVAL (nothing changed; err names the field) or SMART_EIO. */
+int handle_clientpo_link(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err);
+int handle_test_start(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err);
+int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms,
+                              smart_error *err);
+int handle_calibration_sweep(maintenance *m, const json_t *data, int64_t now_ms,
+                             smart_error *err);
+int handle_status_query(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err);
+
+#endif

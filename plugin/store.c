@@ -1,0 +1,276 @@
+#include "store.h"
+
+#include "error.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    Q_BEGIN,
+    Q_COMMIT,
+    Q_LOAD_EQUIPMENT,
+    Q_PUT_EQUIPMENT,
+    Q_ADD_CALIBRATION,
+    Q_PUT_LINK,
+    Q_GET_LINK,
+    Q_ADD_GATE,
+    Q_COUNT
+};
+
+static const char *const statements[Q_COUNT] = {
+    [Q_BEGIN] = "BEGIN IMMEDIATE",
+    [Q_COMMIT] = "COMMIT",
+    [Q_LOAD_EQUIPMENT] =
+        "SELECT equipment_id, has_calibration, calibrated_on, calibration_date, certificate, "
+        "calibration_failed, sent_out, out_of_service, status, last_alert, last_alert_ms "
+        "FROM equipment ORDER BY equipment_id",
+    [Q_PUT_EQUIPMENT] =
+        "INSERT OR REPLACE INTO equipment (equipment_id, has_calibration, calibrated_on, "
+        "calibration_date, certificate, calibration_failed, sent_out, out_of_service, status, "
+        "last_alert, last_alert_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [Q_ADD_CALIBRATION] =
+        "INSERT INTO calibrations (equipment_id, calibration_date, day, certificate_number, "
+        "provider, technician, results, notes, source, recorded_at_ms) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [Q_PUT_LINK] = "INSERT OR REPLACE INTO clientpo_links (clientpo_id, equipment, linked_at_ms) "
+                   "VALUES (?1, ?2, ?3)",
+    [Q_GET_LINK] = "SELECT equipment FROM clientpo_links WHERE clientpo_id = ?1",
+    [Q_ADD_GATE] = "INSERT INTO gate_decisions (clientpo_id, decided_at_ms, allowed, equipment) "
+                   "VALUES (?1, ?2, ?3, ?4)",
+};
+
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS equipment ("
+    " equipment_id TEXT PRIMARY KEY, has_calibration INTEGER NOT NULL, calibrated_on INTEGER,"
+    " calibration_date TEXT, certificate TEXT, calibration_failed INTEGER NOT NULL,"
+    " sent_out INTEGER NOT NULL, out_of_service INTEGER NOT NULL, status TEXT,"
+    " last_alert TEXT, last_alert_ms INTEGER) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS calibrations ("
+    " id INTEGER PRIMARY KEY, equipment_id TEXT NOT NULL, calibration_date TEXT NOT NULL,"
+    " day INTEGER NOT NULL, certificate_number TEXT NOT NULL, provider TEXT NOT NULL,"
+    " technician TEXT, results TEXT, notes TEXT, source TEXT NOT NULL,"
+    " recorded_at_ms INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS calibrations_by_item ON calibrations (equipment_id, day);"
+    "CREATE TABLE IF NOT EXISTS clientpo_links ("
+    " clientpo_id TEXT PRIMARY KEY, equipment TEXT NOT NULL, linked_at_ms INTEGER NOT NULL)"
+    " WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS gate_decisions ("
+    " id INTEGER PRIMARY KEY, clientpo_id TEXT NOT NULL, decided_at_ms INTEGER NOT NULL,"
+    " allowed INTEGER NOT NULL, equipment TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS gate_decisions_by_time ON gate_decisions (decided_at_ms);";
+
+struct store {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[Q_COUNT];
+    bool in_transaction;
+};
+
+static int db_error(store *s, smart_error *err, const char *what)
+{
+    return error_set(err, SMART_EIO, "store: %s: %s", what, sqlite3_errmsg(s->db));
+}
+
+int store_open(const char *dir, store **out, smart_error *err)
+{
+    store *s = calloc(1, sizeof *s);
+    if (!s)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/store.sqlite", dir);
+    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                               SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        rc = error_set(err, SMART_EIO, "store %s: cannot open: %s", path,
+                       s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        store_close(s);
+        return rc;
+    }
+    sqlite3_busy_timeout(s->db, 2000);
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
+                     &msg) != SQLITE_OK ||
+        sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+        rc = error_set(err, SMART_EIO, "store %s: %s", path, msg ? msg : "setup failed");
+        sqlite3_free(msg);
+        store_close(s);
+        return rc;
+    }
+    for (int i = 0; i < Q_COUNT; i++)
+        if (sqlite3_prepare_v3(s->db, statements[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
+                               NULL) != SQLITE_OK) {
+            rc = db_error(s, err, "prepare");
+            store_close(s);
+            return rc;
+        }
+    *out = s;
+    return 0;
+}
+
+void store_close(store *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < Q_COUNT; i++)
+        sqlite3_finalize(s->stmt[i]);
+    if (s->in_transaction)
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(s->db);
+    free(s);
+}
+
+/* Runs a statement that returns no rows and resets it. */
+static int run(store *s, sqlite3_stmt *stmt, smart_error *err, const char *what)
+{
+    int rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    return rc == SQLITE_DONE ? 0 : db_error(s, err, what);
+}
+
+int store_begin(store *s, smart_error *err)
+{
+    if (s->in_transaction)
+        return 0;
+    int rc = run(s, s->stmt[Q_BEGIN], err, "begin");
+    if (rc == 0)
+        s->in_transaction = true;
+    return rc;
+}
+
+int store_commit(store *s, smart_error *err)
+{
+    if (!s->in_transaction)
+        return 0;
+    int rc = run(s, s->stmt[Q_COMMIT], err, "commit");
+    s->in_transaction = false; /* a failed COMMIT is not retried: the caller fail-stops */
+    return rc;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *text)
+{
+    if (text)
+        sqlite3_bind_text(st, i, text, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static void copy_column(sqlite3_stmt *st, int col, char *out, size_t size)
+{
+    const unsigned char *text = sqlite3_column_text(st, col);
+    snprintf(out, size, "%s", text ? (const char *)text : "");
+}
+
+int store_load_equipment(store *s, void (*visit)(void *ctx, const equipment_state *state),
+                         void *ctx, smart_error *err)
+{
+    sqlite3_stmt *st = s->stmt[Q_LOAD_EQUIPMENT];
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        equipment_state e = {0};
+        copy_column(st, 0, e.equipment_id, sizeof e.equipment_id);
+        e.record.has_calibration = sqlite3_column_int(st, 1) != 0;
+        e.record.calibrated_on = sqlite3_column_int(st, 2);
+        copy_column(st, 3, e.calibration_date, sizeof e.calibration_date);
+        copy_column(st, 4, e.certificate, sizeof e.certificate);
+        e.record.calibration_failed = sqlite3_column_int(st, 5) != 0;
+        e.record.sent_out = sqlite3_column_int(st, 6) != 0;
+        e.record.out_of_service = sqlite3_column_int(st, 7) != 0;
+        const unsigned char *status = sqlite3_column_text(st, 8);
+        int parsed = status ? cal_status_from_name((const char *)status) : -1;
+        e.has_status = parsed >= 0;
+        e.status = parsed >= 0 ? (cal_status)parsed : CAL_UNKNOWN;
+        copy_column(st, 9, e.last_alert, sizeof e.last_alert);
+        e.last_alert_ms = sqlite3_column_int64(st, 10);
+        visit(ctx, &e);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : db_error(s, err, "load equipment");
+}
+
+int store_put_equipment(store *s, const equipment_state *e, smart_error *err)
+{
+    int rc = store_begin(s, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = s->stmt[Q_PUT_EQUIPMENT];
+    bind_text(st, 1, e->equipment_id);
+    sqlite3_bind_int(st, 2, e->record.has_calibration);
+    sqlite3_bind_int(st, 3, e->record.calibrated_on);
+    bind_text(st, 4, e->record.has_calibration ? e->calibration_date : NULL);
+    bind_text(st, 5, e->record.has_calibration ? e->certificate : NULL);
+    sqlite3_bind_int(st, 6, e->record.calibration_failed);
+    sqlite3_bind_int(st, 7, e->record.sent_out);
+    sqlite3_bind_int(st, 8, e->record.out_of_service);
+    bind_text(st, 9, e->has_status ? cal_status_name(e->status) : NULL);
+    bind_text(st, 10, e->last_alert[0] ? e->last_alert : NULL);
+    sqlite3_bind_int64(st, 11, e->last_alert_ms);
+    return run(s, st, err, "save equipment");
+}
+
+int store_add_calibration(store *s, const calibration_entry *c, smart_error *err)
+{
+    int rc = store_begin(s, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = s->stmt[Q_ADD_CALIBRATION];
+    bind_text(st, 1, c->equipment_id);
+    bind_text(st, 2, c->calibration_date);
+    sqlite3_bind_int(st, 3, c->day);
+    bind_text(st, 4, c->certificate_number);
+    bind_text(st, 5, c->provider);
+    bind_text(st, 6, c->technician);
+    bind_text(st, 7, c->results_json);
+    bind_text(st, 8, c->notes);
+    bind_text(st, 9, c->source);
+    sqlite3_bind_int64(st, 10, c->recorded_at_ms);
+    return run(s, st, err, "add calibration");
+}
+
+int store_put_link(store *s, const char *clientpo_id, const char *equipment_json,
+                   int64_t linked_at_ms, smart_error *err)
+{
+    int rc = store_begin(s, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = s->stmt[Q_PUT_LINK];
+    bind_text(st, 1, clientpo_id);
+    bind_text(st, 2, equipment_json);
+    sqlite3_bind_int64(st, 3, linked_at_ms);
+    return run(s, st, err, "save link");
+}
+
+int store_get_link(store *s, const char *clientpo_id, char **equipment_json, smart_error *err)
+{
+    sqlite3_stmt *st = s->stmt[Q_GET_LINK];
+    bind_text(st, 1, clientpo_id);
+    int rc = sqlite3_step(st);
+    *equipment_json = NULL;
+    if (rc == SQLITE_ROW) {
+        const char *text = (const char *)sqlite3_column_text(st, 0);
+        *equipment_json = strdup(text ? text : "[]");
+        if (!*equipment_json) {
+            sqlite3_reset(st);
+            return error_set(err, SMART_ENOMEM, "out of memory");
+        }
+        rc = SQLITE_DONE;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : db_error(s, err, "read link");
+}
+
+int store_add_gate_decision(store *s, const char *clientpo_id, int64_t decided_at_ms,
+                            bool allowed, const char *equipment_json, smart_error *err)
+{
+    int rc = store_begin(s, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = s->stmt[Q_ADD_GATE];
+    bind_text(st, 1, clientpo_id);
+    sqlite3_bind_int64(st, 2, decided_at_ms);
+    sqlite3_bind_int(st, 3, allowed);
+    bind_text(st, 4, equipment_json);
+    return run(s, st, err, "save gate decision");
+}

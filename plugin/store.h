@@ -1,0 +1,64 @@
+/* store.h — the module's durable local state in SQLite (WAL, synchronous=FULL): equipment
+ * state, calibration history, ClientPO links and gate decisions.
+ *
+ * Writes go into one transaction that store_begin opens lazily and store_commit ends, so the
+ * events of one host batch share one commit (group commit). Every function returns 0 or
+ * SMART_EIO (with err filled) when SQLite fails; the caller must then fail-stop. Not
+ * thread-safe: one store per module instance, used on the loop thread. */
+#ifndef SMART_STORE_H
+#define SMART_STORE_H
+
+#include "equipment.h"
+#include "smart_plugin.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct store store;
+
+/* Opens (creating if needed) `dir`/store.sqlite. The path is copied. */
+int store_open(const char *dir, store **out, smart_error *err);
+
+/* Closes the store; an open transaction is rolled back (it was never acknowledged). */
+void store_close(store *s);
+
+/* Opens the batch transaction if none is open. */
+int store_begin(store *s, smart_error *err);
+
+/* Commits the batch transaction, if one is open; durable when it returns 0. */
+int store_commit(store *s, smart_error *err);
+
+/* Calls visit(ctx, state) for every equipment row; the state is borrowed for the call. */
+int store_load_equipment(store *s, void (*visit)(void *ctx, const equipment_state *state),
+                         void *ctx, smart_error *err);
+
+/* Inserts or replaces the row of state->equipment_id. */
+int store_put_equipment(store *s, const equipment_state *state, smart_error *err);
+
+typedef struct calibration_entry {
+    const char *equipment_id;
+    const char *calibration_date;
+    civil_day day;
+    const char *certificate_number;
+    const char *provider;
+    const char *technician; /* may be NULL */
+    const char *results_json; /* may be NULL */
+    const char *notes;        /* may be NULL */
+    const char *source;       /* "event" or "contract:<file>" */
+    int64_t recorded_at_ms;
+} calibration_entry;
+
+int store_add_calibration(store *s, const calibration_entry *entry, smart_error *err);
+
+/* Records (or replaces) the equipment list linked to a ClientPO, as JSON array text. */
+int store_put_link(store *s, const char *clientpo_id, const char *equipment_json,
+                   int64_t linked_at_ms, smart_error *err);
+
+/* Looks a link up. On success returns 0 and *equipment_json is a malloc'd copy the caller
+ * frees, or NULL when the ClientPO has no link. */
+int store_get_link(store *s, const char *clientpo_id, char **equipment_json, smart_error *err);
+
+int store_add_gate_decision(store *s, const char *clientpo_id, int64_t decided_at_ms,
+                            bool allowed, const char *equipment_json, smart_error *err);
+
+#endif

@@ -1,0 +1,142 @@
+/* transitions.c — noticing that an item's status has changed, and saying so once: in the
+ * store, the ledger, an output event and, for the changes that call for one, an alert. */
+#include "emit.h"
+#include "error.h"
+#include "maintenance.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int compare_id_to_item(const void *key, const void *item)
+{
+    return strcmp((const char *)key, ((const equipment_state *)item)->equipment_id);
+}
+
+equipment_state *maintenance_find(maintenance *m, const char *equipment_id)
+{
+    return bsearch(equipment_id, m->items, m->item_count, sizeof *m->items, compare_id_to_item);
+}
+
+civil_day maintenance_today(const maintenance *m, int64_t now_ms)
+{
+    return civil_day_of_instant(now_ms, m->config.utc_offset_minutes);
+}
+
+cal_assessment maintenance_assess(const maintenance *m, const equipment_state *e,
+                                  civil_day today)
+{
+    (void)m;
+    if (!e || !e->terms)
+        return (cal_assessment){.status = CAL_UNKNOWN, .ready = false};
+    return cal_assess(&e->terms->terms, &e->record, today);
+}
+
+/* The alert a status calls for, if any: type and severity. */
+static bool alert_for(cal_status status, const char **type, const char **severity)
+{
+    switch (status) {
+    case CAL_EXPIRED:
+        *type = "calibration_expired";
+        *severity = "high";
+        return true;
+    case CAL_EXPIRING_SOON:
+        *type = "calibration_expiring";
+        *severity = "medium";
+        return true;
+    default:
+        return false;
+    }
+}
+
+static int raise_status_alert(maintenance *m, equipment_state *e, const cal_assessment *a,
+                              const char *type, const char *severity, bool repeat,
+                              int64_t now_ms, smart_error *err)
+{
+    char reason[256], message[512];
+    cal_reason(a, reason, sizeof reason);
+    snprintf(message, sizeof message, "%s (%s) on %s: %s", e->equipment_id,
+             e->terms->description, m->host->node_id, reason);
+    json_t *subject = json_pack("{s:s, s:s}", "equipment_id", e->equipment_id, "status",
+                                cal_status_name(a->status));
+    if (subject && a->has_due) {
+        char due[16];
+        civil_format(a->due, due, sizeof due);
+        json_object_set_new(subject, "due_date", json_string(due));
+        json_object_set_new(subject, a->days_remaining >= 0 ? "days_remaining" : "days_overdue",
+                            json_integer(abs(a->days_remaining)));
+    }
+    if (subject && repeat)
+        json_object_set_new(subject, "repeat", json_true());
+    int rc = emit_alert(m, type, severity, subject, message, now_ms, err);
+    if (rc == 0) {
+        snprintf(e->last_alert, sizeof e->last_alert, "%s", type);
+        e->last_alert_ms = now_ms;
+    }
+    return rc;
+}
+
+int maintenance_reconcile(maintenance *m, equipment_state *e, int64_t now_ms, const char *cause,
+                          bool may_repeat, bool *changed, smart_error *err)
+{
+    *changed = false;
+    if (!e->terms)
+        return 0; /* retired: no contract requires it, so nothing to watch */
+    cal_assessment a = maintenance_assess(m, e, maintenance_today(m, now_ms));
+    const char *type = NULL, *severity = NULL;
+    bool wants_alert = alert_for(a.status, &type, &severity);
+    int rc;
+    if (!e->has_status || e->status != a.status) {
+        const char *from = e->has_status ? cal_status_name(e->status) : NULL;
+        const char *to = cal_status_name(a.status);
+        char reason[256], details[512];
+        cal_reason(&a, reason, sizeof reason);
+        snprintf(details, sizeof details, "%s: %s -> %s (%s)", e->equipment_id,
+                 from ? from : "new", to, reason);
+        json_t *change = json_pack("{s:s, s:s?, s:s, s:s, s:b}", "equipment_id", e->equipment_id,
+                                   "from", from, "to", to, "cause", cause, "ready", a.ready);
+        if (change && a.has_due) {
+            char due[16];
+            civil_format(a.due, due, sizeof due);
+            json_object_set_new(change, "due_date", json_string(due));
+        }
+        e->has_status = true;
+        e->status = a.status;
+        if (!wants_alert)
+            e->last_alert[0] = '\0';
+        if ((rc = emit_ledger(m, "status.transition", e->equipment_id, "system", details,
+                              json_incref(change), err)) ||
+            (rc = emit_output(m, "status.changed", change, err)) ||
+            (wants_alert &&
+             (rc = raise_status_alert(m, e, &a, type, severity, false, now_ms, err))) ||
+            (rc = store_put_equipment(m->store, e, err)))
+            return rc;
+        *changed = true;
+        return 0;
+    }
+    /* A condition that lasts is raised again, at most once per alert_repeat period. */
+    if (may_repeat && wants_alert && now_ms - e->last_alert_ms >= m->config.alert_repeat_ms) {
+        if ((rc = raise_status_alert(m, e, &a, type, severity, true, now_ms, err)) ||
+            (rc = store_put_equipment(m->store, e, err)))
+            return rc;
+    }
+    return 0;
+}
+
+int maintenance_sweep(maintenance *m, int64_t now_ms, size_t *checked, size_t *transitions,
+                      smart_error *err)
+{
+    *checked = *transitions = 0;
+    for (size_t i = 0; i < m->item_count; i++) {
+        if (!m->items[i].terms)
+            continue;
+        bool changed;
+        int rc = maintenance_reconcile(m, &m->items[i], now_ms, "sweep", true, &changed, err);
+        if (rc)
+            return rc;
+        ++*checked;
+        *transitions += changed;
+    }
+    m->next_sweep_ms = now_ms + m->config.sweep_interval_ms;
+    return 0;
+}
