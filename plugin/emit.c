@@ -2,6 +2,7 @@
 
 #include "error.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,9 +65,12 @@ int emit_alert(maintenance *m, const char *alert_type, const char *severity, jso
         return error_set(err, SMART_ENOMEM, "out of memory");
     }
     json_decref(subject);
-    const char *target = json_string_value(json_object_get(alert, "equipment_id"));
-    if (!target)
-        target = json_string_value(json_object_get(alert, "clientpo_id"));
+    /* Copied: the ledger call below releases `alert`, which owns these strings. */
+    char target[EQUIPMENT_ID_MAX];
+    const char *subject_id = json_string_value(json_object_get(alert, "equipment_id"));
+    if (!subject_id)
+        subject_id = json_string_value(json_object_get(alert, "clientpo_id"));
+    snprintf(target, sizeof target, "%s", subject_id ? subject_id : m->host->node_id);
     size_t len;
     char *text = json_dumps(alert, JSON_COMPACT);
     if (!text) {
@@ -82,8 +86,7 @@ int emit_alert(maintenance *m, const char *alert_type, const char *severity, jso
         json_decref(alert);
         return rc;
     }
-    return emit_ledger(m, "alert.raised", target ? target : m->host->node_id, "system", message,
-                       alert, err);
+    return emit_ledger(m, "alert.raised", target, "system", message, alert, err);
 }
 
 json_t *emit_item_json(const maintenance *m, const char *id, const equipment_state *e,

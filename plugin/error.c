@@ -22,8 +22,13 @@ int error_prefix(smart_error *err, const char *prefix)
         return SMART_EINVAL;
     char copy[sizeof err->text];
     memcpy(copy, err->text, sizeof copy);
-    int n = snprintf(err->text, sizeof err->text, "%s: ", prefix);
-    if (n > 0 && (size_t)n < sizeof err->text)
-        snprintf(err->text + n, sizeof err->text - (size_t)n, "%s", copy);
+    size_t used = 0, room = sizeof err->text - 1;
+    const char *parts[] = {prefix, ": ", copy};
+    for (size_t i = 0; i < 3; i++) {
+        size_t n = strnlen(parts[i], room - used);
+        memcpy(err->text + used, parts[i], n);
+        used += n;
+    }
+    err->text[used] = '\0';
     return err->code;
 }

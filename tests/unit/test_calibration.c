@@ -1,0 +1,168 @@
+/* Unit tests of the pure core: dates and the calibration rules of the design brief §4. */
+#include "calibration.h"
+#include "dates.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+static civil_day day(const char *text)
+{
+    date_value v;
+    ck_assert_msg(date_parse(text, &v, NULL, 0) == 0, "cannot parse %s", text);
+    return v.day;
+}
+
+static cal_assessment assess(const char *calibrated, int interval, int warning, const char *today)
+{
+    cal_terms terms = {.interval_days = interval, .warning_days = warning};
+    cal_record record = {.has_calibration = true, .calibrated_on = day(calibrated)};
+    return cal_assess(&terms, &record, day(today));
+}
+
+START_TEST(seed_lamp_is_current_with_90_days)
+{
+    cal_assessment a = assess("2024-11-15", 180, 30, "2025-02-13");
+    ck_assert_str_eq(cal_status_name(a.status), "current");
+    ck_assert_int_eq(a.days_remaining, 90);
+    ck_assert(a.ready);
+    char due[16];
+    civil_format(a.due, due, sizeof due);
+    ck_assert_str_eq(due, "2025-05-14");
+}
+END_TEST
+
+START_TEST(seed_thermometer_is_expired_10_days)
+{
+    cal_assessment a = assess("2024-08-07", 180, 30, "2025-02-13");
+    ck_assert_str_eq(cal_status_name(a.status), "expired");
+    ck_assert_int_eq(-a.days_remaining, 10);
+    ck_assert(!a.ready);
+    char reason[256];
+    cal_reason(&a, reason, sizeof reason);
+    ck_assert_str_eq(reason, "calibration expired: was due 2025-02-03, 10 days overdue");
+}
+END_TEST
+
+START_TEST(due_day_itself_is_still_valid)
+{
+    /* 2025-01-01 + 30 = 2025-01-31: valid through that day inclusive. */
+    cal_assessment a = assess("2025-01-01", 30, 0, "2025-01-31");
+    ck_assert_int_eq(a.days_remaining, 0);
+    ck_assert_str_eq(cal_status_name(a.status), "expiring_soon");
+    ck_assert(a.ready);
+    a = assess("2025-01-01", 30, 0, "2025-02-01");
+    ck_assert_str_eq(cal_status_name(a.status), "expired");
+    ck_assert_int_eq(a.days_remaining, -1);
+    char reason[256];
+    cal_reason(&a, reason, sizeof reason);
+    ck_assert_str_eq(reason, "calibration expired: was due 2025-01-31, 1 day overdue");
+}
+END_TEST
+
+START_TEST(warning_edge)
+{
+    /* due 2025-05-14; warning 30: 30 days out is expiring_soon, 31 is current */
+    ck_assert_str_eq(cal_status_name(assess("2024-11-15", 180, 30, "2025-04-14").status),
+                     "expiring_soon");
+    ck_assert_str_eq(cal_status_name(assess("2024-11-15", 180, 30, "2025-04-13").status),
+                     "current");
+    ck_assert_int_eq(assess("2024-11-15", 180, 30, "2025-04-14").days_remaining, 30);
+}
+END_TEST
+
+START_TEST(leap_years)
+{
+    civil_day d;
+    ck_assert(civil_from_ymd(2024, 2, 29, &d));
+    ck_assert(!civil_from_ymd(2025, 2, 29, &d));
+    ck_assert(!civil_from_ymd(1900, 2, 29, &d));
+    ck_assert(civil_from_ymd(2000, 2, 29, &d));
+    /* 2024-02-01 + 30 days crosses the 29th: due 2024-03-02 */
+    cal_assessment a = assess("2024-02-01", 30, 0, "2024-03-02");
+    ck_assert_int_eq(a.days_remaining, 0);
+    a = assess("2023-02-01", 30, 0, "2023-03-03");
+    ck_assert_int_eq(a.days_remaining, 0);
+    /* a year's interval from a leap day */
+    a = assess("2024-02-29", 365, 30, "2025-02-28");
+    ck_assert_int_eq(a.days_remaining, 0);
+}
+END_TEST
+
+START_TEST(date_only_and_rfc3339_with_offsets)
+{
+    date_value v;
+    char why[96];
+    ck_assert_int_eq(date_parse("2025-02-13", &v, why, sizeof why), 0);
+    ck_assert(!v.has_time);
+    civil_day d = v.day;
+    /* The certificate's date is the date as written, whatever the offset. */
+    ck_assert_int_eq(date_parse("2025-02-13T23:30:00-05:00", &v, why, sizeof why), 0);
+    ck_assert_int_eq(v.day, d);
+    ck_assert(v.has_time);
+    /* ... while the instant is UTC: 2025-02-14T04:30:00Z */
+    ck_assert_int_eq(civil_day_of_instant(v.instant_ms, 0), d + 1);
+    ck_assert_int_eq(date_parse("2025-02-13T00:30:00+01:00", &v, why, sizeof why), 0);
+    ck_assert_int_eq(civil_day_of_instant(v.instant_ms, 0), d - 1);
+    ck_assert_int_eq(civil_day_of_instant(v.instant_ms, 60), d);
+    ck_assert_int_eq(date_parse("2025-02-13T07:00:00.250Z", &v, why, sizeof why), 0);
+    char text[DATE_TEXT_MAX];
+    instant_format(v.instant_ms, text, sizeof text);
+    ck_assert_str_eq(text, "2025-02-13T07:00:00Z");
+    ck_assert_int_eq(v.instant_ms % 1000, 250);
+}
+END_TEST
+
+START_TEST(impossible_dates_are_refused)
+{
+    date_value v;
+    char why[96];
+    const char *bad[] = {"2025-02-30", "2025-13-01", "2025-00-10", "25-02-13", "2025-2-13",
+                         "2025-02-13T25:00:00Z", "2025-02-13T10:00:00", "2025-02-13T10:00Z",
+                         "2025-02-13 junk", "", "2025-02-13T10:00:00+5:00"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(date_parse(bad[i], &v, why, sizeof why) != 0, "accepted %s", bad[i]);
+    ck_assert_int_eq(date_parse("2025-02-30", &v, why, sizeof why), -1);
+    ck_assert_str_eq(why, "no such calendar day");
+}
+END_TEST
+
+START_TEST(precedence_of_states)
+{
+    cal_terms terms = {.interval_days = 180, .warning_days = 30};
+    cal_record none = {0};
+    ck_assert_str_eq(cal_status_name(cal_assess(&terms, &none, 0).status), "pending_calibration");
+    cal_record r = {.has_calibration = true, .calibrated_on = day("2025-01-01")};
+    civil_day today = day("2025-02-01");
+    r.sent_out = true;
+    ck_assert_str_eq(cal_status_name(cal_assess(&terms, &r, today).status), "pending_calibration");
+    r.calibration_failed = true;
+    ck_assert_str_eq(cal_status_name(cal_assess(&terms, &r, today).status), "calibration_failed");
+    r.out_of_service = true;
+    cal_assessment a = cal_assess(&terms, &r, today);
+    ck_assert_str_eq(cal_status_name(a.status), "out_of_service");
+    ck_assert(!a.ready);
+    for (int s = 0; s < CAL_STATUS_COUNT; s++)
+        ck_assert_int_eq(cal_status_from_name(cal_status_name((cal_status)s)), s);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("calibration");
+    TCase *tc = tcase_create("rules");
+    tcase_add_test(tc, seed_lamp_is_current_with_90_days);
+    tcase_add_test(tc, seed_thermometer_is_expired_10_days);
+    tcase_add_test(tc, due_day_itself_is_still_valid);
+    tcase_add_test(tc, warning_edge);
+    tcase_add_test(tc, leap_years);
+    tcase_add_test(tc, date_only_and_rfc3339_with_offsets);
+    tcase_add_test(tc, impossible_dates_are_refused);
+    tcase_add_test(tc, precedence_of_states);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,317 @@
+/* The module through its ABI, in process: the gate, rejections, alerts on transitions, and
+ * the store across a restart. */
+#include "fake_host.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char lp_contract[] =
+    "{\"smart_contract_id\":\"LP-CAL-001\",\"contract_type\":\"SmartMaintenance\",\"version\":1,"
+    "\"station_type\":\"LP\",\"warning_period_days\":30,\"equipment_list\":["
+    "{\"equipment_id\":\"LP01-UVA-01\",\"description\":\"UV-A inspection lamp\","
+    "\"equipment_type\":\"uv_lamp\",\"calibration_interval_days\":180,"
+    "\"last_calibration\":{\"calibration_date\":\"2024-11-15\",\"certificate_number\":\"C-1\","
+    "\"provider\":\"Lab\"}},"
+    "{\"equipment_id\":\"LP01-THM-01\",\"description\":\"Digital thermometer\","
+    "\"equipment_type\":\"thermometer\",\"calibration_interval_days\":180,"
+    "\"tolerances\":[{\"parameter\":\"temperature\",\"unit\":\"degC\",\"nominal\":38,"
+    "\"plus_minus\":0.5}],"
+    "\"last_calibration\":{\"calibration_date\":\"2024-08-07\",\"certificate_number\":\"C-2\","
+    "\"provider\":\"Lab\"}},"
+    "{\"equipment_id\":\"LP01-RAD-01\",\"description\":\"UV-A meter\","
+    "\"equipment_type\":\"radiometer\",\"calibration_interval_days\":182}]}";
+
+static fake_host h;
+
+static void start_lp(const char *now)
+{
+    fake_host_init(&h, now);
+    fake_host_write_contract(&h, "LP-CAL-001.json", lp_contract);
+    smart_error err = {0};
+    ck_assert_msg(fake_host_start(&h, &err) == 0, "init: %s", err.text);
+}
+
+static json_t *send_ok(const char *topic, const char *data)
+{
+    smart_error err = {0};
+    ck_assert_msg(fake_host_send(&h, topic, data, &err) == 0, "%s: %s", topic, err.text);
+    return json_array_get(h.outputs, json_array_size(h.outputs) - 1);
+}
+
+static const char *str(json_t *obj, const char *key)
+{
+    return json_string_value(json_object_get(obj, key));
+}
+
+START_TEST(seed_workflow_blocks_then_allows)
+{
+    start_lp("2025-02-13T07:00:00Z");
+    send_ok("status.query", "{}");
+    json_t *status = fake_host_last_output(&h, "status");
+    json_t *lamp = fake_host_item(status, "LP01-UVA-01");
+    json_t *thm = fake_host_item(status, "LP01-THM-01");
+    ck_assert_str_eq(str(lamp, "status"), "current");
+    ck_assert_int_eq(json_integer_value(json_object_get(lamp, "days_remaining")), 90);
+    ck_assert_str_eq(str(thm, "status"), "expired");
+    ck_assert_int_eq(json_integer_value(json_object_get(thm, "days_overdue")), 10);
+    ck_assert_str_eq(str(fake_host_item(status, "LP01-RAD-01"), "status"), "pending_calibration");
+    ck_assert_int_eq(fake_host_count_alerts(&h, "calibration_expired"), 1);
+    json_t *alert = json_array_get(h.alerts, 0);
+    ck_assert_str_eq(str(alert, "severity"), "high");
+    ck_assert_str_eq(str(alert, "node_id"), "NODE-LP-001");
+    ck_assert_str_eq(str(alert, "equipment_id"), "LP01-THM-01");
+
+    send_ok("clientpo.link",
+            "{\"clientpo_id\":\"SC-2025-001-LP\",\"equipment\":[\"LP01-UVA-01\",\"LP01-THM-01\"]}");
+    json_t *linked = fake_host_last_output(&h, "clientpo.linked");
+    ck_assert(json_is_false(json_object_get(linked, "all_ready")));
+
+    fake_host_set_time(&h, "2025-02-13T07:10:00Z");
+    send_ok("test.start", "{\"clientpo_id\":\"SC-2025-001-LP\"}");
+    json_t *gate = fake_host_last_output(&h, "gate.decision");
+    ck_assert(json_is_false(json_object_get(gate, "allowed")));
+    ck_assert_int_eq(json_array_size(json_object_get(gate, "blocking")), 1);
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(gate, "blocking"), 0)),
+                     "LP01-THM-01");
+    ck_assert_ptr_nonnull(strstr(str(fake_host_item(gate, "LP01-THM-01"), "reason"),
+                                 "10 days overdue"));
+    ck_assert_int_eq(fake_host_count_alerts(&h, "equipment_not_ready"), 1);
+
+    fake_host_set_time(&h, "2025-02-13T09:30:00Z");
+    send_ok("calibration.record",
+            "{\"equipment_id\":\"LP01-THM-01\",\"calibration_date\":\"2025-02-13\","
+            "\"certificate_number\":\"NCL-2025-02-0417\",\"provider\":\"Lab\","
+            "\"technician\":\"J. Alvarez\"}");
+    json_t *recorded = fake_host_last_output(&h, "calibration.recorded");
+    ck_assert_str_eq(str(recorded, "status"), "current");
+    ck_assert_int_eq(json_integer_value(json_object_get(recorded, "days_remaining")), 180);
+    ck_assert_int_eq(fake_host_count_ledger(&h, "calibration.recorded"), 1);
+
+    send_ok("test.start", "{\"clientpo_id\":\"SC-2025-001-LP\"}");
+    gate = fake_host_last_output(&h, "gate.decision");
+    ck_assert(json_is_true(json_object_get(gate, "allowed")));
+    ck_assert_int_eq(fake_host_count_ledger(&h, "gate.decision"), 2);
+    fake_host_destroy(&h);
+}
+END_TEST
+
+START_TEST(unknown_equipment_blocks_fail_safe)
+{
+    start_lp("2025-02-13T07:00:00Z");
+    send_ok("test.start", "{\"clientpo_id\":\"PO-9\",\"equipment\":[\"LP01-UVA-01\",\"NOPE-1\"]}");
+    json_t *gate = fake_host_last_output(&h, "gate.decision");
+    ck_assert(json_is_false(json_object_get(gate, "allowed")));
+    json_t *item = fake_host_item(gate, "NOPE-1");
+    ck_assert_str_eq(str(item, "status"), "unknown");
+    ck_assert(json_is_false(json_object_get(item, "ready")));
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(gate, "blocking"), 0)),
+                     "NOPE-1");
+    /* No equipment given and nothing linked: blocked too. */
+    send_ok("test.start", "{\"clientpo_id\":\"PO-NEVER-LINKED\"}");
+    gate = fake_host_last_output(&h, "gate.decision");
+    ck_assert(json_is_false(json_object_get(gate, "allowed")));
+    ck_assert_ptr_nonnull(str(gate, "reason"));
+    fake_host_destroy(&h);
+}
+END_TEST
+
+/* Each bad input is refused naming the field, and changes nothing. */
+START_TEST(bad_input_is_refused_and_changes_nothing)
+{
+    static const struct {
+        const char *topic, *data, *message;
+    } cases[] = {
+        {"calibration.record",
+         "{\"calibration_date\":\"2025-02-13\",\"certificate_number\":\"X\",\"provider\":\"P\","
+         "\"technician\":\"T\"}",
+         "data.equipment_id: missing required field"},
+        {"calibration.record",
+         "{\"equipment_id\":\"LP01-THM-01\",\"calibration_date\":\"2025-02-30\","
+         "\"certificate_number\":\"X\",\"provider\":\"P\",\"technician\":\"T\"}",
+         "data.calibration_date: '2025-02-30' is not a valid date: no such calendar day"},
+        {"calibration.record",
+         "{\"equipment_id\":\"LP01-THM-01\",\"calibration_date\":\"2025-02-14\","
+         "\"certificate_number\":\"X\",\"provider\":\"P\",\"technician\":\"T\"}",
+         "data.calibration_date: 2025-02-14 is in the future"},
+        {"calibration.record",
+         "{\"equipment_id\":\"LP01-THM-01\",\"calibration_date\":\"2025-02-13T08:00:00Z\","
+         "\"certificate_number\":\"X\",\"provider\":\"P\",\"technician\":\"T\"}",
+         "data.calibration_date: 2025-02-13T08:00:00Z is in the future"},
+        {"calibration.record",
+         "{\"equipment_id\":\"LP01-THM-01\",\"calibration_date\":\"2024-08-01\","
+         "\"certificate_number\":\"X\",\"provider\":\"P\",\"technician\":\"T\"}",
+         "data.calibration_date: 2024-08-01 is before the calibration on record"},
+        {"calibration.record",
+         "{\"equipment_id\":\"NOPE-1\",\"calibration_date\":\"2025-02-13\","
+         "\"certificate_number\":\"X\",\"provider\":\"P\",\"technician\":\"T\"}",
+         "data.equipment_id: 'NOPE-1' is not named by any contract in force"},
+        {"calibration.record",
+         "{\"equipment_id\":\"LP01-THM-01\",\"calibration_date\":\"2025-02-13\","
+         "\"certificate_number\":\"X\",\"provider\":\"P\",\"technician\":\"T\",\"colour\":1}",
+         "data.colour: unknown field"},
+        {"calibration.record",
+         "{\"equipment_id\":\"LP01-THM-01\",\"calibration_date\":\"2025-02-13\","
+         "\"certificate_number\":\"X\",\"provider\":\"P\",\"technician\":\"T\","
+         "\"results\":[{\"parameter\":\"t\",\"as_found\":\"hot\"}]}",
+         "data.results[0].as_found: must be a number (got string)"},
+        {"clientpo.link", "{\"clientpo_id\":\"PO-1\",\"equipment\":\"LP01-THM-01\"}",
+         "data.equipment: must be an array (got string)"},
+        {"clientpo.link", "{\"clientpo_id\":\"PO-1\",\"equipment\":[]}",
+         "data.equipment: must list at least one item"},
+        {"clientpo.link", "{\"clientpo_id\":\"PO-1\",\"equipment\":[\"A\",\"A\"]}",
+         "data.equipment[1]: 'A' is listed twice"},
+        {"test.start", "{\"clientpo_id\":42}", "data.clientpo_id: must be a string (got integer)"},
+        {"status.query", "{\"equipment_id\":\"\"}", "data.equipment_id: '' is not an identifier"},
+        {"calibration.sweep", "{\"now\":1}", "data.now: unknown field"},
+        {"test.start", "not json", "data: not valid JSON"},
+    };
+    start_lp("2025-02-13T07:00:00Z");
+    send_ok("status.query", "{}");
+    char *before = json_dumps(fake_host_last_output(&h, "status"), JSON_SORT_KEYS);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t ledger = json_array_size(h.ledger), outputs = json_array_size(h.outputs);
+        smart_error err = {0};
+        int rc = fake_host_send(&h, cases[i].topic, cases[i].data, &err);
+        ck_assert_msg(rc == SMART_EINVAL, "case %zu accepted (rc %d)", i, rc);
+        ck_assert_msg(strncmp(err.text, cases[i].message, strlen(cases[i].message)) == 0,
+                      "case %zu: got '%s', want '%s...'", i, err.text, cases[i].message);
+        ck_assert_int_eq(json_array_size(h.ledger), ledger);
+        ck_assert_int_eq(json_array_size(h.outputs), outputs);
+    }
+    send_ok("status.query", "{}");
+    char *after = json_dumps(fake_host_last_output(&h, "status"), JSON_SORT_KEYS);
+    ck_assert_str_eq(before, after);
+    free(before);
+    free(after);
+    smart_error err = {0};
+    ck_assert_int_eq(fake_host_send(&h, "no.such.topic", "{}", &err), SMART_ENOTSUP);
+    fake_host_destroy(&h);
+}
+END_TEST
+
+START_TEST(alerts_fire_on_transitions_not_every_sweep)
+{
+    start_lp("2025-02-13T07:00:00Z");
+    send_ok("calibration.sweep", "{}");
+    send_ok("calibration.sweep", "{}");
+    fake_host_set_time(&h, "2025-02-13T20:00:00Z");
+    send_ok("calibration.sweep", "{}");
+    ck_assert_int_eq(fake_host_count_alerts(&h, "calibration_expired"), 1);
+    /* A lasting condition is raised again once the repeat period (24 h) has passed. */
+    fake_host_set_time(&h, "2025-02-14T07:00:00Z");
+    send_ok("calibration.sweep", "{}");
+    ck_assert_int_eq(fake_host_count_alerts(&h, "calibration_expired"), 2);
+    ck_assert(json_is_true(json_object_get(json_array_get(h.alerts, 1), "repeat")));
+    /* The lamp (due 2025-05-14) enters its 30-day warning on 2025-04-14: medium. */
+    fake_host_set_time(&h, "2025-04-14T07:00:00Z");
+    send_ok("calibration.sweep", "{}");
+    ck_assert_int_eq(fake_host_count_alerts(&h, "calibration_expiring"), 1);
+    json_t *changed = fake_host_last_output(&h, "status.changed");
+    ck_assert_ptr_nonnull(changed);
+    size_t transitions = fake_host_count_ledger(&h, "status.transition");
+    send_ok("calibration.sweep", "{}");
+    ck_assert_int_eq(fake_host_count_ledger(&h, "status.transition"), transitions);
+    fake_host_destroy(&h);
+}
+END_TEST
+
+START_TEST(store_keeps_state_across_a_restart)
+{
+    start_lp("2025-02-13T07:00:00Z");
+    send_ok("clientpo.link", "{\"clientpo_id\":\"PO-7\",\"equipment\":[\"LP01-THM-01\"]}");
+    send_ok("calibration.record",
+            "{\"equipment_id\":\"LP01-THM-01\",\"calibration_date\":\"2025-02-12\","
+            "\"certificate_number\":\"NCL-1\",\"provider\":\"Lab\",\"technician\":\"T\"}");
+    send_ok("status.query", "{}");
+    char *before = json_dumps(fake_host_last_output(&h, "status"), JSON_SORT_KEYS);
+    size_t alerts = json_array_size(h.alerts);
+    fake_host_stop(&h);
+
+    smart_error err = {0};
+    ck_assert_msg(fake_host_start(&h, &err) == 0, "restart: %s", err.text);
+    size_t transitions = fake_host_count_ledger(&h, "status.transition");
+    send_ok("status.query", "{}");
+    char *after = json_dumps(fake_host_last_output(&h, "status"), JSON_SORT_KEYS);
+    ck_assert_str_eq(before, after);
+    /* Nothing new was found: no transition, no second alert for the same condition. */
+    ck_assert_int_eq(fake_host_count_ledger(&h, "status.transition"), transitions);
+    ck_assert_int_eq(json_array_size(h.alerts), alerts);
+    /* The link survived: a start with no list uses it. */
+    send_ok("test.start", "{\"clientpo_id\":\"PO-7\"}");
+    json_t *gate = fake_host_last_output(&h, "gate.decision");
+    ck_assert(json_is_true(json_object_get(gate, "allowed")));
+    /* A calibration before the one on record is still refused after the restart. */
+    ck_assert_int_eq(fake_host_send(&h, "calibration.record",
+                                    "{\"equipment_id\":\"LP01-THM-01\",\"calibration_date\":"
+                                    "\"2025-02-01\",\"certificate_number\":\"X\",\"provider\":"
+                                    "\"P\",\"technician\":\"T\"}",
+                                    &err),
+                     SMART_EINVAL);
+    free(before);
+    free(after);
+    fake_host_destroy(&h);
+}
+END_TEST
+
+START_TEST(uncommitted_work_is_not_kept)
+{
+    start_lp("2025-02-13T07:00:00Z");
+    smart_event ev = {.struct_size = sizeof ev,
+                      .topic = "calibration.record",
+                      .data_json = "{\"equipment_id\":\"LP01-THM-01\",\"calibration_date\":"
+                                   "\"2025-02-13\",\"certificate_number\":\"X\",\"provider\":"
+                                   "\"P\",\"technician\":\"T\"}",
+                      .time_ms = h.now_ms,
+                      .source = "test"};
+    ev.data_len = strlen(ev.data_json);
+    smart_error err = {0};
+    ck_assert_int_eq(h.plugin->on_event(h.instance, &ev, &err), 0);
+    fake_host_stop(&h); /* no commit: as if the host died before acknowledging it */
+    ck_assert_int_eq(fake_host_start(&h, &err), 0);
+    send_ok("status.query", "{\"equipment_id\":\"LP01-THM-01\"}");
+    json_t *item = fake_host_item(fake_host_last_output(&h, "status"), "LP01-THM-01");
+    ck_assert_str_eq(str(item, "status"), "expired");
+    fake_host_destroy(&h);
+}
+END_TEST
+
+START_TEST(a_bad_contract_refuses_init)
+{
+    fake_host_init(&h, "2025-02-13T07:00:00Z");
+    fake_host_write_contract(&h, "LP-CAL-001.json", lp_contract);
+    fake_host_write_contract(&h, "LP-CAL-002.json",
+                             "{\"smart_contract_id\":\"LP-CAL-002\",\"contract_type\":"
+                             "\"SmartMaintenance\",\"version\":1,\"station_type\":\"LP\","
+                             "\"equipment_list\":[{\"equipment_id\":\"LP01-THM-01\","
+                             "\"description\":\"d\",\"equipment_type\":\"t\","
+                             "\"calibration_interval_days\":90}]}");
+    smart_error err = {0};
+    ck_assert_int_eq(fake_host_start(&h, &err), SMART_ECONTRACT);
+    ck_assert_ptr_null(h.instance);
+    ck_assert_msg(strstr(err.text, "LP-CAL-002.json: equipment_id 'LP01-THM-01' is also claimed"),
+                  "got %s", err.text);
+    ck_assert_int_eq(json_array_size(h.ledger), 0);
+    fake_host_destroy(&h);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("module");
+    TCase *tc = tcase_create("through the ABI");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, seed_workflow_blocks_then_allows);
+    tcase_add_test(tc, unknown_equipment_blocks_fail_safe);
+    tcase_add_test(tc, bad_input_is_refused_and_changes_nothing);
+    tcase_add_test(tc, alerts_fire_on_transitions_not_every_sweep);
+    tcase_add_test(tc, store_keeps_state_across_a_restart);
+    tcase_add_test(tc, uncommitted_work_is_not_kept);
+    tcase_add_test(tc, a_bad_contract_refuses_init);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
