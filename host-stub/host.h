@@ -1,0 +1,49 @@
+/*
+ * host.h — the node host's run loop: load modules, feed them events, make every batch durable
+ * before acknowledging it, and shut down cleanly.
+ *
+ * One run (FORMATS.md §Batching):
+ *   start-up  read NODE.json, open the ledger (verify; recover a torn tail), open the alerts
+ *             file, load and initialise each module (refusing bad ones), record host.started;
+ *   batches   the complete lines of one read (<= 4096), or the events modules posted, are
+ *             parsed, checked, moved through the clock and dispatched to the modules; at the
+ *             end of a batch the ledger and alerts are written and fdatasync'd, each module
+ *             commits, and only then the batch's output lines are printed;
+ *   shutdown  at end of input, posted events are drained, every module is shut down (waiting
+ *             for its done callback), host.stopped is recorded, every handle is closed.
+ * Everything runs on one thread, the loop's.
+ */
+#ifndef SMART_HOST_HOST_H
+#define SMART_HOST_HOST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "smart_plugin.h"
+
+/* Process exit statuses (FORMATS.md). */
+enum {
+    HOST_EXIT_OK = 0,
+    HOST_EXIT_VERIFY_FAILED = 1, /* `ledger verify` found a bad record */
+    HOST_EXIT_USAGE = 2,         /* usage or configuration error */
+    HOST_EXIT_LEDGER_BROKEN = 3, /* the ledger's chain is broken at start-up */
+    HOST_EXIT_IO = 4,            /* a write or sync failed: fail-stop */
+    HOST_EXIT_MODULE = 5         /* a module was refused or failed to initialise */
+};
+
+typedef struct host_options {
+    const char *config_path; /* NODE.json; borrowed for the run */
+    const char *events_path; /* input file; NULL or "-" for standard input */
+    bool simulated_clock;    /* true: start the clock at clock_start_ms and let events move it */
+    int64_t clock_start_ms;
+    const char *module_search_path;  /* $SMART_MODULE_PATH (may be NULL) */
+    const char *fallback_module_dir; /* "<dir of smart-host>/../plugin" (may be NULL) */
+    smart_log_level log_level;       /* module log lines above this level are dropped */
+} host_options;
+
+/* Run the node until its input ends or a fatal error. Output events go to stdout; messages,
+ * each prefixed "smart-host: ", to stderr. `options` is borrowed for the call. Returns the
+ * process exit status (HOST_EXIT_*). */
+int host_run(const host_options *options);
+
+#endif /* SMART_HOST_HOST_H */

@@ -1,0 +1,101 @@
+/*
+ * host_internal.h — the run state shared by host.c (lifecycle, batches, dispatch) and
+ * host_table.c (the smart_host callbacks a module calls). Not part of any public interface.
+ */
+#ifndef SMART_HOST_HOST_INTERNAL_H
+#define SMART_HOST_HOST_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "clock.h"
+#include "event_input.h"
+#include "host.h"
+#include "ledger.h"
+#include "module_loader.h"
+#include "node_config.h"
+#include "strbuf.h"
+
+/* An event a module posted for itself; delivered on a later loop turn. */
+typedef struct posted_event {
+    struct posted_event *next;
+    loaded_module *module; /* the poster, the only module it is delivered to */
+    char *topic;           /* owned */
+    char *data_json;       /* owned, compact one-line JSON object text */
+    size_t data_len;
+} posted_event;
+
+typedef enum host_phase {
+    HOST_STARTING,      /* loading modules */
+    HOST_RUNNING,       /* reading input */
+    HOST_SHUTTING_DOWN, /* waiting for modules' shutdown done callbacks */
+    HOST_FINISHED       /* host.stopped written, handles closing */
+} host_phase;
+
+typedef struct host_state {
+    const host_options *options;
+    uv_loop_t loop;
+    node_config *config;
+    host_clock clock;
+    ledger *ledger;
+    int alerts_fd;
+    const char *input_label; /* "stdin" or the events path, for "<label>:<line>" */
+
+    loaded_module *modules; /* array of module_count, never moved (tables point into it) */
+    size_t module_count;
+    size_t shutdowns_pending;
+
+    event_input *input;
+    bool input_done;
+    uv_idle_t idle;   /* runs posted events and the shutdown steps on a later loop turn */
+    uv_check_t check; /* ends a batch left open by module work outside one (its timers) */
+    bool idle_ready;
+    bool check_ready;
+
+    posted_event *posted_head;
+    posted_event *posted_tail;
+
+    strbuf outputs;     /* this batch's output lines, printed once durable */
+    strbuf alert_lines; /* this batch's alert lines, for the alerts file */
+    strbuf event_data;  /* the data text of the event being dispatched (borrowed by modules) */
+    strbuf scratch;     /* working text inside a callback (emitted data, alert text) */
+    strbuf metadata;    /* per-call ledger metadata text */
+    bool batch_dirty;   /* something happened that end_batch must make durable */
+
+    host_phase phase;
+    bool failed; /* fail-stop: nothing more is written or acknowledged */
+    int exit_code;
+} host_state;
+
+/* Fill `table` with this host's callbacks and identity (host_data is set per module). */
+void host_table_prepare(host_state *h, smart_host *table);
+
+/* Free every queued posted event. */
+void host_posted_clear(host_state *h);
+
+/* Take the posted queue's first event (caller owns it; free with host_posted_free), or NULL. */
+posted_event *host_posted_pop(host_state *h);
+
+/* Free one posted event. */
+void host_posted_free(posted_event *event);
+
+/* Append a host-written ledger record (module "smart-host", user "system"). `metadata_json`
+ * may be NULL for {}. Fail-stops the host when the ledger has failed. Returns 0 or negative. */
+int host_record(host_state *h, const char *action, const char *target, const char *details,
+                const char *metadata_json);
+
+/* Record a refused input: message on stderr and an input.rejected ledger record.
+ * `by` is the rejecting module (NULL: the host); `line_no` 0 means no line; `topic` may be NULL.
+ */
+void host_reject(host_state *h, const loaded_module *by, const char *source, uint64_t line_no,
+                 const char *topic, const char *message);
+
+/* Stop acknowledging anything, say why on stderr, shut down, exit status 4. */
+void host_fail_stop(host_state *h, const char *message);
+
+/* Start the idle handle so posted events or shutdown steps run on the next loop turn. */
+void host_wake(host_state *h);
+
+#endif /* SMART_HOST_HOST_INTERNAL_H */

@@ -1,0 +1,95 @@
+/* json_text.c — single-line JSON text helpers on top of jansson; see json_text.h. */
+#include "json_text.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static int append_callback(const char *buffer, size_t size, void *data) {
+    return strbuf_append((strbuf *)data, buffer, size) == 0 ? 0 : -1;
+}
+
+int json_text_append_value(strbuf *b, const json_t *value) {
+    size_t mark = b->len;
+    if (json_dump_callback(value, append_callback, b, JSON_COMPACT | JSON_ENCODE_ANY) != 0) {
+        strbuf_truncate(b, mark);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+int json_text_dump_into(strbuf *b, const json_t *value) {
+    if (strbuf_reserve(b, 256) < 0)
+        return -ENOMEM;
+    size_t avail = b->cap > b->len + 1 ? b->cap - b->len - 1 : 0;
+    size_t need = json_dumpb(value, b->data + b->len, avail, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (need == 0)
+        return -ENOMEM;
+    if (need > avail) {
+        int rc = strbuf_reserve(b, need);
+        if (rc < 0)
+            return rc;
+        need = json_dumpb(value, b->data + b->len, need, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (need == 0)
+            return -ENOMEM;
+    }
+    b->len += need;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+/* Printable ASCII without '"' and '\\' needs no escaping, which covers nearly every field the
+ * host writes (ids, topics, actions); only other strings go through jansson. */
+static int is_plain(const char *s, size_t len) {
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c > 0x7e || c == '"' || c == '\\')
+            return 0;
+    }
+    return 1;
+}
+
+int json_text_append_string(strbuf *b, const char *s, size_t len) {
+    if (is_plain(s, len)) {
+        int rc = strbuf_reserve(b, len + 2);
+        if (rc < 0)
+            return rc;
+        b->data[b->len++] = '"';
+        memcpy(b->data + b->len, s, len);
+        b->len += len;
+        b->data[b->len++] = '"';
+        b->data[b->len] = '\0';
+        return 0;
+    }
+    if (memchr(s, '\0', len) != NULL)
+        return -EINVAL;
+    json_t *str = json_stringn(s, len);
+    if (str == NULL)
+        return -EINVAL; /* jansson refuses invalid UTF-8 */
+    int rc = json_text_append_value(b, str);
+    json_decref(str);
+    return rc;
+}
+
+int json_text_append_object_text(strbuf *b, const char *text, size_t len, char *why,
+                                 size_t why_size) {
+    json_error_t jerr;
+    json_t *value = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (value == NULL) {
+        if (why != NULL)
+            snprintf(why, why_size, "not valid JSON (column %d: %s)", jerr.column, jerr.text);
+        return -EINVAL;
+    }
+    int rc = 0;
+    if (!json_is_object(value)) {
+        if (why != NULL)
+            snprintf(why, why_size, "not a JSON object");
+        rc = -EINVAL;
+    } else if (memchr(text, '\n', len) == NULL && memchr(text, '\r', len) == NULL) {
+        rc = strbuf_append(b, text, len);
+    } else {
+        rc = json_text_append_value(b, value);
+    }
+    json_decref(value);
+    return rc;
+}

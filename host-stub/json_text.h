@@ -1,0 +1,35 @@
+/*
+ * json_text.h — small helpers that turn values into single-line JSON text with jansson.
+ *
+ * Ledger and output lines are assembled by appending pieces of JSON text to a strbuf rather
+ * than building a json_t tree per line: it keeps the fixed field order of FORMATS.md explicit
+ * and costs no tree per record. Every piece is produced or checked by jansson.
+ */
+#ifndef SMART_HOST_JSON_TEXT_H
+#define SMART_HOST_JSON_TEXT_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "strbuf.h"
+
+/* Append `s` (`len` bytes, borrowed, UTF-8) as a quoted JSON string. Returns 0, -ENOMEM, or
+ * -EINVAL when `s` is not valid UTF-8 or holds a NUL byte; on failure `b` is unchanged. */
+int json_text_append_string(strbuf *b, const char *s, size_t len);
+
+/* Append `value` (borrowed) as compact JSON text. Returns 0 or -ENOMEM; `b` unchanged on
+ * failure. */
+int json_text_append_value(strbuf *b, const json_t *value);
+
+/* Append `value` (borrowed) as compact JSON text by dumping straight into the buffer (faster
+ * than the callback path for large values). Returns 0 or -ENOMEM; `b` unchanged on failure. */
+int json_text_dump_into(strbuf *b, const json_t *value);
+
+/* Check that `text` (`len` bytes, borrowed) is exactly one JSON object (duplicate keys refused)
+ * and append it to `b` as one line of compact text: verbatim when it holds no line break,
+ * re-serialised compactly otherwise. Returns 0, -ENOMEM, or -EINVAL with the reason written
+ * to `why` (`why_size` bytes, caller-owned; may be NULL). `b` is unchanged on failure. */
+int json_text_append_object_text(strbuf *b, const char *text, size_t len, char *why,
+                                 size_t why_size);
+
+#endif /* SMART_HOST_JSON_TEXT_H */

@@ -1,0 +1,438 @@
+/* ledger.c — hash-chained ledger: append, flush, verify, torn-tail recovery; see ledger.h. */
+#include "ledger.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "durable_file.h"
+#include "json_text.h"
+#include "strbuf.h"
+
+static const char GENESIS_HASH[] =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+
+/* The bytes that follow the hashed prefix: ,"hash":"<64 hex>"} */
+static const char HASH_KEY[] = ",\"hash\":\"";
+#define HASH_KEY_LEN (sizeof HASH_KEY - 1)
+#define HASH_SUFFIX_LEN (HASH_KEY_LEN + LEDGER_HASH_HEX_LEN + 2)
+
+static const char *const FIELD_ORDER[] = {"seq",      "time",      "node_id", "module",
+                                          "action",   "target",    "details", "user_id",
+                                          "metadata", "prev_hash", "hash"};
+#define FIELD_COUNT (sizeof FIELD_ORDER / sizeof FIELD_ORDER[0])
+
+struct ledger {
+    int fd;
+    char *path;
+    uint64_t next_seq;
+    char head_hash[LEDGER_HASH_HEX_LEN + 1];
+    strbuf pending; /* this batch's lines, not yet written */
+    bool failed;
+};
+
+static void sha256_hex(const char *data, size_t len, char out[LEDGER_HASH_HEX_LEN + 1]) {
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(digest, (const unsigned char *)data, len);
+    sodium_bin2hex(out, LEDGER_HASH_HEX_LEN + 1, digest, sizeof digest);
+}
+
+static bool is_hash_hex(const char *s, size_t len) {
+    if (len != LEDGER_HASH_HEX_LEN)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
+/* ---- verification ---------------------------------------------------------------------- */
+
+/* Check the fields of a parsed record: names and order, then types. Returns NULL when fine,
+ * else a static reason. */
+static const char *check_fields(json_t *record, char *why, size_t why_size) {
+    size_t index = 0;
+    for (void *it = json_object_iter(record); it != NULL;
+         it = json_object_iter_next(record, it), index++) {
+        const char *key = json_object_iter_key(it);
+        if (index >= FIELD_COUNT || strcmp(key, FIELD_ORDER[index]) != 0) {
+            snprintf(why, why_size, "field '%s' out of place (expected '%s')", key,
+                     index < FIELD_COUNT ? FIELD_ORDER[index] : "end of record");
+            return why;
+        }
+        json_t *value = json_object_iter_value(it);
+        bool ok;
+        if (index == 0)
+            ok = json_is_integer(value) && json_integer_value(value) >= 1;
+        else if (strcmp(key, "metadata") == 0)
+            ok = json_is_object(value);
+        else
+            ok = json_is_string(value);
+        if (!ok) {
+            snprintf(why, why_size, "field '%s' has the wrong type", key);
+            return why;
+        }
+    }
+    if (index < FIELD_COUNT) {
+        snprintf(why, why_size, "field '%s' missing", FIELD_ORDER[index]);
+        return why;
+    }
+    return NULL;
+}
+
+/* Verify one line (without its newline). Sets r->why and returns false when bad. */
+static bool verify_line(const char *line, size_t len, uint64_t expected_seq, const char *prev_hash,
+                        char hash_out[LEDGER_HASH_HEX_LEN + 1], ledger_verify_result *r) {
+    r->bad_seq = expected_seq;
+    json_error_t jerr;
+    json_t *record = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (record == NULL) {
+        snprintf(r->why, sizeof r->why, "not valid JSON");
+        r->bad_is_torn = true;
+        return false;
+    }
+    bool ok = false;
+    json_t *seq = json_object_get(record, "seq");
+    if (json_is_integer(seq) && json_integer_value(seq) >= 1)
+        r->bad_seq = (uint64_t)json_integer_value(seq);
+    if (!json_is_object(record)) {
+        snprintf(r->why, sizeof r->why, "not a JSON object");
+        goto done;
+    }
+    const char *suffix = len > HASH_SUFFIX_LEN ? line + len - HASH_SUFFIX_LEN : line;
+    if (len <= HASH_SUFFIX_LEN || memcmp(suffix, HASH_KEY, HASH_KEY_LEN) != 0 ||
+        !is_hash_hex(suffix + HASH_KEY_LEN, LEDGER_HASH_HEX_LEN) ||
+        memcmp(line + len - 2, "\"}", 2) != 0) {
+        snprintf(r->why, sizeof r->why, "line does not end with ,\"hash\":\"<64 hex>\"}");
+        r->bad_is_torn = true;
+        goto done;
+    }
+    sha256_hex(line, len - HASH_SUFFIX_LEN, hash_out);
+    if (memcmp(hash_out, suffix + HASH_KEY_LEN, LEDGER_HASH_HEX_LEN) != 0) {
+        snprintf(r->why, sizeof r->why, "hash mismatch");
+        r->bad_is_torn = true;
+        goto done;
+    }
+    char field_why[160];
+    if (check_fields(record, field_why, sizeof field_why) != NULL) {
+        snprintf(r->why, sizeof r->why, "%s", field_why);
+        goto done;
+    }
+    uint64_t seq_value = (uint64_t)json_integer_value(seq);
+    if (seq_value != expected_seq) {
+        snprintf(r->why, sizeof r->why, "seq is %" PRIu64 ", expected %" PRIu64, seq_value,
+                 expected_seq);
+        goto done;
+    }
+    const char *prev = json_string_value(json_object_get(record, "prev_hash"));
+    if (strcmp(prev, prev_hash) != 0) {
+        if (expected_seq == 1)
+            snprintf(r->why, sizeof r->why, "prev_hash is not the genesis value (64 zeros)");
+        else
+            snprintf(r->why, sizeof r->why, "prev_hash does not match the hash of seq %" PRIu64,
+                     expected_seq - 1);
+        goto done;
+    }
+    ok = true;
+done:
+    json_decref(record);
+    return ok;
+}
+
+void ledger_verify_buffer(const char *data, size_t len, ledger_verify_result *r) {
+    memset(r, 0, sizeof *r);
+    memcpy(r->head_hash, GENESIS_HASH, sizeof GENESIS_HASH);
+    size_t pos = 0;
+    uint64_t line_no = 0;
+    while (pos < len) {
+        line_no++;
+        const char *start = data + pos;
+        const char *newline = memchr(start, '\n', len - pos);
+        size_t line_len = newline ? (size_t)(newline - start) : len - pos;
+        size_t next = newline ? pos + line_len + 1 : len;
+        r->bad_line = line_no;
+        r->bad_is_last = next >= len;
+        if (newline == NULL) {
+            r->bad_seq = r->records + 1;
+            snprintf(r->why, sizeof r->why, "truncated line (no newline)");
+            r->bad_is_torn = true;
+            return;
+        }
+        char hash[LEDGER_HASH_HEX_LEN + 1];
+        if (!verify_line(start, line_len, r->records + 1, r->head_hash, hash, r))
+            return;
+        memcpy(r->head_hash, hash, sizeof hash);
+        r->records++;
+        pos = next;
+        r->good_bytes = pos;
+    }
+    r->ok = true;
+    r->bad_seq = 0;
+    r->bad_line = 0;
+    r->bad_is_last = false;
+    r->bad_is_torn = false;
+}
+
+/* Map the file read-only (NULL for an empty file). */
+static int map_file(int fd, const char *path, const char **data, size_t *len, char *msg,
+                    size_t msg_size) {
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int rc = -errno;
+        snprintf(msg, msg_size, "%s: cannot stat: %s", path, strerror(errno));
+        return rc;
+    }
+    *data = NULL;
+    *len = (size_t)st.st_size;
+    if (*len == 0)
+        return 0;
+    void *map = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (map == MAP_FAILED) {
+        int rc = -errno;
+        snprintf(msg, msg_size, "%s: cannot read: %s", path, strerror(errno));
+        return rc;
+    }
+    *data = map;
+    return 0;
+}
+
+int ledger_verify_file(const char *path, ledger_verify_result *result, char *msg, size_t msg_size) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int rc = -errno;
+        snprintf(msg, msg_size, "%s: cannot open: %s", path, strerror(errno));
+        return rc;
+    }
+    const char *data;
+    size_t len;
+    int rc = map_file(fd, path, &data, &len, msg, msg_size);
+    close(fd);
+    if (rc < 0)
+        return rc;
+    ledger_verify_buffer(data, len, result);
+    if (data != NULL)
+        munmap((void *)data, len);
+    return 0;
+}
+
+void ledger_describe_failure(const char *path, const ledger_verify_result *r, char *out,
+                             size_t out_size) {
+    snprintf(out, out_size, "ledger %s: record seq %" PRIu64 " (line %" PRIu64 "): %s", path,
+             r->bad_seq, r->bad_line, r->why);
+}
+
+/* ---- open and torn-tail recovery -------------------------------------------------------- */
+
+/* Copy the torn bytes to a new "<path>.torn-<seq>" file (never overwriting an earlier one)
+ * and sync it and its directory. */
+static int move_aside(const char *path, const char *bytes, size_t len, uint64_t seq, char *moved_to,
+                      size_t moved_size, char *msg, size_t msg_size) {
+    int fd = -1;
+    for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
+        if (attempt == 0)
+            snprintf(moved_to, moved_size, "%s.torn-%" PRIu64, path, seq);
+        else
+            snprintf(moved_to, moved_size, "%s.torn-%" PRIu64 ".%d", path, seq, attempt);
+        fd = open(moved_to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0 && errno != EEXIST) {
+            int rc = -errno;
+            snprintf(msg, msg_size, "%s: cannot create: %s", moved_to, strerror(errno));
+            return rc;
+        }
+    }
+    if (fd < 0) {
+        snprintf(msg, msg_size, "%s: too many earlier torn files", moved_to);
+        return -EEXIST;
+    }
+    int rc = durable_write_all(fd, bytes, len);
+    if (rc == 0 && fsync(fd) != 0)
+        rc = -errno;
+    close(fd);
+    if (rc == 0)
+        rc = durable_sync_parent_dir(moved_to);
+    if (rc < 0)
+        snprintf(msg, msg_size, "%s: cannot write the torn tail: %s", moved_to, strerror(-rc));
+    return rc;
+}
+
+int ledger_open(const char *path, ledger **out, ledger_torn_tail *torn, char *msg,
+                size_t msg_size) {
+    *out = NULL;
+    memset(torn, 0, sizeof *torn);
+    int fd = durable_open_append(path, O_RDWR, NULL, msg, msg_size);
+    if (fd < 0)
+        return fd;
+    const char *data;
+    size_t len;
+    int rc = map_file(fd, path, &data, &len, msg, msg_size);
+    if (rc < 0) {
+        close(fd);
+        return rc;
+    }
+    ledger_verify_result v;
+    ledger_verify_buffer(data, len, &v);
+    if (!v.ok && !(v.bad_is_last && v.bad_is_torn)) {
+        ledger_describe_failure(path, &v, msg, msg_size);
+        rc = LEDGER_EBROKEN;
+    } else if (!v.ok) {
+        torn->found = true;
+        torn->seq = v.records + 1;
+        torn->line = v.bad_line;
+        torn->bytes = len - v.good_bytes;
+        snprintf(torn->why, sizeof torn->why, "%s", v.why);
+        rc = move_aside(path, data + v.good_bytes, len - v.good_bytes, torn->seq, torn->moved_to,
+                        sizeof torn->moved_to, msg, msg_size);
+        if (rc == 0 && (ftruncate(fd, (off_t)v.good_bytes) != 0 || fsync(fd) != 0)) {
+            rc = -errno;
+            snprintf(msg, msg_size, "%s: cannot truncate the torn tail: %s", path, strerror(errno));
+        }
+    }
+    if (data != NULL)
+        munmap((void *)data, len);
+    if (rc < 0) {
+        close(fd);
+        return rc;
+    }
+    ledger *l = calloc(1, sizeof *l);
+    char *path_copy = strdup(path);
+    if (l == NULL || path_copy == NULL) {
+        free(l);
+        free(path_copy);
+        close(fd);
+        snprintf(msg, msg_size, "%s: out of memory", path);
+        return -ENOMEM;
+    }
+    l->fd = fd;
+    l->path = path_copy;
+    l->next_seq = v.records + 1;
+    memcpy(l->head_hash, v.head_hash, sizeof l->head_hash);
+    *out = l;
+    return 0;
+}
+
+/* ---- append and flush ------------------------------------------------------------------- */
+
+static int append_string_field(strbuf *b, const char *key, const char *value, char *msg,
+                               size_t msg_size) {
+    if (value == NULL) {
+        snprintf(msg, msg_size, "%s: missing", key);
+        return -EINVAL;
+    }
+    int rc = strbuf_appendf(b, ",\"%s\":", key);
+    if (rc == 0)
+        rc = json_text_append_string(b, value, strlen(value));
+    if (rc == -EINVAL)
+        snprintf(msg, msg_size, "%s: not valid UTF-8", key);
+    else if (rc < 0)
+        snprintf(msg, msg_size, "%s: out of memory", key);
+    return rc;
+}
+
+int ledger_append(ledger *l, const ledger_record *rec, char *msg, size_t msg_size) {
+    if (l->failed) {
+        snprintf(msg, msg_size, "ledger %s has failed; no more records are accepted", l->path);
+        return -EIO;
+    }
+    strbuf *b = &l->pending;
+    size_t mark = b->len;
+    char time_text[RFC3339_MS_LEN + 1];
+    rfc3339_format_ms(rec->time_ms, time_text);
+    int rc = strbuf_appendf(b, "{\"seq\":%" PRIu64 ",\"time\":\"%s\"", l->next_seq, time_text);
+    if (rc < 0)
+        snprintf(msg, msg_size, "out of memory");
+    if (rc == 0)
+        rc = append_string_field(b, "node_id", rec->node_id, msg, msg_size);
+    if (rc == 0)
+        rc = append_string_field(b, "module", rec->module, msg, msg_size);
+    if (rc == 0)
+        rc = append_string_field(b, "action", rec->action, msg, msg_size);
+    if (rc == 0)
+        rc = append_string_field(b, "target", rec->target, msg, msg_size);
+    if (rc == 0)
+        rc = append_string_field(b, "details", rec->details, msg, msg_size);
+    if (rc == 0)
+        rc = append_string_field(b, "user_id", rec->user_id, msg, msg_size);
+    if (rc == 0) {
+        const char *meta = rec->metadata_json ? rec->metadata_json : "{}";
+        size_t meta_len = rec->metadata_json ? rec->metadata_len : 2;
+        if (memchr(meta, '\n', meta_len) != NULL) {
+            snprintf(msg, msg_size, "metadata: must be one line of JSON");
+            rc = -EINVAL;
+        } else {
+            rc = strbuf_append_str(b, ",\"metadata\":");
+            if (rc == 0)
+                rc = strbuf_append(b, meta, meta_len);
+            if (rc == 0)
+                rc = strbuf_appendf(b, ",\"prev_hash\":\"%s\"", l->head_hash);
+            if (rc < 0)
+                snprintf(msg, msg_size, "out of memory");
+        }
+    }
+    char hash[LEDGER_HASH_HEX_LEN + 1];
+    if (rc == 0) {
+        sha256_hex(b->data + mark, b->len - mark, hash);
+        rc = strbuf_appendf(b, "%s%s\"}\n", HASH_KEY, hash);
+        if (rc < 0)
+            snprintf(msg, msg_size, "out of memory");
+    }
+    if (rc < 0) {
+        strbuf_truncate(b, mark);
+        return rc;
+    }
+    memcpy(l->head_hash, hash, sizeof hash);
+    l->next_seq++;
+    return 0;
+}
+
+int ledger_flush(ledger *l, char *msg, size_t msg_size) {
+    if (l->failed) {
+        snprintf(msg, msg_size, "ledger %s has failed; nothing more is written", l->path);
+        return -EIO;
+    }
+    if (l->pending.len == 0)
+        return 0;
+    int rc = durable_write_all(l->fd, l->pending.data, l->pending.len);
+    const char *what = "write";
+    if (rc == 0 && fdatasync(l->fd) != 0) {
+        rc = -errno;
+        what = "fdatasync";
+    }
+    if (rc < 0) {
+        /* Never retry: after a failed sync the page cache may have dropped the data. */
+        l->failed = true;
+        snprintf(msg, msg_size, "ledger %s: %s failed: %s", l->path, what, strerror(-rc));
+        return -EIO;
+    }
+    strbuf_truncate(&l->pending, 0);
+    return 0;
+}
+
+void ledger_abandon(ledger *l) {
+    if (l->pending.len > 0)
+        l->failed = true;
+    strbuf_truncate(&l->pending, 0);
+}
+
+uint64_t ledger_record_count(const ledger *l) { return l->next_seq - 1; }
+
+const char *ledger_head_hash(const ledger *l) { return l->head_hash; }
+
+bool ledger_failed(const ledger *l) { return l->failed; }
+
+void ledger_close(ledger *l) {
+    if (l == NULL)
+        return;
+    close(l->fd);
+    strbuf_free(&l->pending);
+    free(l->path);
+    free(l);
+}

@@ -1,0 +1,119 @@
+/*
+ * ledger.h — the node's SMART-Ledger: an append-only, hash-chained JSON-lines file.
+ *
+ * Format (FORMATS.md §Ledger): one JSON object a line with the fields
+ *   seq, time, node_id, module, action, target, details, user_id, metadata, prev_hash, hash
+ * in exactly that order; hash is the lowercase hex SHA-256 of the line's bytes from `{` up to
+ * and including the closing quote of prev_hash's value; genesis prev_hash is 64 '0'.
+ *
+ * Records are appended to an in-memory batch and become durable with ledger_flush (one write,
+ * one fdatasync). ledger_open verifies the existing chain with the same function that
+ * `smart-host ledger verify` uses, moves a torn last line aside, and refuses a chain broken
+ * anywhere else. Not thread-safe: one ledger is used from the loop thread only.
+ */
+#ifndef SMART_HOST_LEDGER_H
+#define SMART_HOST_LEDGER_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ledger_open's result when the chain is broken before its last line (exit status 3). */
+#define LEDGER_EBROKEN (-2001)
+
+#define LEDGER_HASH_HEX_LEN 64
+
+/* What verification found. Filled completely by ledger_verify_buffer. */
+typedef struct ledger_verify_result {
+    bool ok;                                 /* every line is an intact, chained record */
+    uint64_t records;                        /* intact records before the first bad one */
+    uint64_t good_bytes;                     /* length of the intact prefix, in bytes */
+    char head_hash[LEDGER_HASH_HEX_LEN + 1]; /* hash of the last intact record, or 64 '0' */
+    /* Only when !ok: */
+    uint64_t bad_seq;  /* the bad record's own seq when readable, else the expected seq */
+    uint64_t bad_line; /* 1-based line number of the bad record */
+    char why[200];     /* "hash mismatch", "seq is 7, expected 6", ... */
+    bool bad_is_last;  /* the bad record is the file's last line */
+    bool bad_is_torn;  /* it looks like an interrupted write: no newline, not JSON, or a hash
+                          that does not match its own bytes */
+} ledger_verify_result;
+
+/* Verify the ledger text `data` (`len` bytes, borrowed) and describe it in *result. Never
+ * fails; stops at the first bad record. */
+void ledger_verify_buffer(const char *data, size_t len, ledger_verify_result *result);
+
+/* Verify the ledger file at `path` (borrowed). Returns 0 with *result filled (result->ok says
+ * whether the chain is intact), or a negative errno when the file cannot be read, with the
+ * reason in `msg` (caller-owned, `msg_size` bytes). */
+int ledger_verify_file(const char *path, ledger_verify_result *result, char *msg, size_t msg_size);
+
+/* Write "ledger PATH: record seq N (line L): why" for a failed result into `out`
+ * (caller-owned). */
+void ledger_describe_failure(const char *path, const ledger_verify_result *result, char *out,
+                             size_t out_size);
+
+/* What ledger_open did about a torn last line. */
+typedef struct ledger_torn_tail {
+    bool found;
+    uint64_t seq;            /* the seq the torn record would have had */
+    uint64_t line;           /* its line number */
+    uint64_t bytes;          /* how many bytes were moved aside */
+    char why[200];           /* why it was judged torn */
+    char moved_to[PATH_MAX]; /* the file now holding those bytes: "<ledger>.torn-<seq>" */
+} ledger_torn_tail;
+
+/* One record to append. Strings are borrowed for the call and must be valid UTF-8.
+ * `metadata_json` is single-line JSON object text already checked by the caller (NULL: {}). */
+typedef struct ledger_record {
+    int64_t time_ms;
+    const char *node_id;
+    const char *module;
+    const char *action;
+    const char *target;
+    const char *details;
+    const char *user_id;
+    const char *metadata_json;
+    size_t metadata_len;
+} ledger_record;
+
+typedef struct ledger ledger;
+
+/* Open (creating it and its directory when missing) the ledger at `path` (borrowed; copied),
+ * verify its chain and prepare to continue it. A torn last line is moved aside to
+ * "<path>.torn-<seq>" (synced), the file truncated to its intact prefix (synced), and *torn
+ * (may not be NULL) describes it so the caller can record ledger.torn_tail and warn.
+ * Returns 0 and a ledger in *out (owned by the caller; ledger_close frees it),
+ * LEDGER_EBROKEN when a record other than the last is bad, or a negative errno on an I/O
+ * error; on failure *out is NULL and `msg` (caller-owned) says why, naming the path. */
+int ledger_open(const char *path, ledger **out, ledger_torn_tail *torn, char *msg, size_t msg_size);
+
+/* Add a record to the current batch: seq, prev_hash and hash are assigned here. Not durable
+ * until ledger_flush. Returns 0, -EINVAL (a string is NULL, not UTF-8, or metadata holds a
+ * line break; `msg` names the field), -ENOMEM, or -EIO once the ledger has failed. On failure
+ * nothing is added. */
+int ledger_append(ledger *l, const ledger_record *record, char *msg, size_t msg_size);
+
+/* Write the batch (one write) and fdatasync. Returns 0 (also when the batch is empty) or -EIO
+ * with `msg` saying what failed; after a failure the ledger refuses every later append and
+ * flush (fail-stop: a failed sync is never retried). */
+int ledger_flush(ledger *l, char *msg, size_t msg_size);
+
+/* Drop the records appended since the last flush without writing them (used on fail-stop).
+ * The in-memory chain head then no longer matches the file, so the ledger is marked failed. */
+void ledger_abandon(ledger *l);
+
+/* Number of records in the chain, including any not yet flushed. */
+uint64_t ledger_record_count(const ledger *l);
+
+/* Hash of the newest record (64 hex digits, or 64 '0' when empty); owned by the ledger, valid
+ * until the next append or close. */
+const char *ledger_head_hash(const ledger *l);
+
+/* Whether the ledger has failed (no more appends are accepted). */
+bool ledger_failed(const ledger *l);
+
+/* Close the file and free the ledger; unflushed records are dropped. NULL is ignored. */
+void ledger_close(ledger *l);
+
+#endif /* SMART_HOST_LEDGER_H */

@@ -1,0 +1,141 @@
+/*
+ * main.c — the smart-host command line: parse arguments, then hand over to host_run or the
+ * ledger verifier. No behaviour lives here beyond argument handling.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "clock.h"
+#include "host.h"
+#include "ledger.h"
+
+static const char USAGE[] =
+    "usage: smart-host run NODE.json [--events FILE|-] [--clock TIME]\n"
+    "       smart-host ledger verify LEDGER\n"
+    "\n"
+    "  run            load the modules NODE.json names and feed them events, one JSON\n"
+    "                 object a line, from FILE or standard input (default, or '-');\n"
+    "                 the events the modules emit are printed one JSON line each\n"
+    "  --clock TIME   start a simulated clock at TIME (RFC 3339); events' \"time\" moves it\n"
+    "  ledger verify  check the ledger's hash chain; names the first bad record\n"
+    "\n"
+    "environment: SMART_MODULE_PATH  directories searched for modules named without '/'\n"
+    "             SMART_HOST_LOG     module log level: error, warning (default), info, debug\n"
+    "exit status: 0 ok, 1 ledger verify failed, 2 usage or configuration error,\n"
+    "             3 ledger broken at start, 4 I/O failure, 5 module refused\n";
+
+static int usage_error(const char *message) {
+    if (message != NULL)
+        fprintf(stderr, "smart-host: %s\n", message);
+    fputs(USAGE, stderr);
+    return HOST_EXIT_USAGE;
+}
+
+static smart_log_level log_level_from_env(void) {
+    const char *value = getenv("SMART_HOST_LOG");
+    if (value == NULL)
+        return SMART_LOG_WARN;
+    if (strcmp(value, "error") == 0)
+        return SMART_LOG_ERROR;
+    if (strcmp(value, "info") == 0)
+        return SMART_LOG_INFO;
+    if (strcmp(value, "debug") == 0)
+        return SMART_LOG_DEBUG;
+    return SMART_LOG_WARN;
+}
+
+static int command_verify(int argc, char **argv) {
+    if (argc != 4 || strcmp(argv[2], "verify") != 0)
+        return usage_error("expected: smart-host ledger verify LEDGER");
+    const char *path = argv[3];
+    ledger_verify_result result;
+    char msg[1024];
+    if (ledger_verify_file(path, &result, msg, sizeof msg) < 0) {
+        fprintf(stderr, "smart-host: %s\n", msg);
+        return HOST_EXIT_USAGE;
+    }
+    if (!result.ok) {
+        ledger_describe_failure(path, &result, msg, sizeof msg);
+        fprintf(stderr, "smart-host: %s\n", msg);
+        return HOST_EXIT_VERIFY_FAILED;
+    }
+    printf("ledger ok: %" PRIu64 " records, head %s\n", result.records, result.head_hash);
+    return fflush(stdout) == 0 ? HOST_EXIT_OK : HOST_EXIT_IO;
+}
+
+static int command_run(int argc, char **argv) {
+    host_options options = {.log_level = log_level_from_env()};
+    for (int i = 2; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *value = NULL;
+        if (strcmp(arg, "--events") == 0 || strcmp(arg, "--clock") == 0) {
+            if (i + 1 >= argc) {
+                char msg[64];
+                snprintf(msg, sizeof msg, "%s needs a value", arg);
+                return usage_error(msg);
+            }
+            value = argv[++i];
+        } else if (strncmp(arg, "--events=", 9) == 0 || strncmp(arg, "--clock=", 8) == 0) {
+            value = strchr(arg, '=') + 1;
+        }
+        if (value != NULL && strncmp(arg, "--events", 8) == 0) {
+            options.events_path = value;
+        } else if (value != NULL) {
+            char why[256];
+            if (rfc3339_parse(value, &options.clock_start_ms, why, sizeof why) < 0) {
+                fprintf(stderr, "smart-host: --clock: %s\n", why);
+                return HOST_EXIT_USAGE;
+            }
+            options.simulated_clock = true;
+        } else if (arg[0] == '-' && arg[1] != '\0') {
+            char msg[300];
+            snprintf(msg, sizeof msg, "unknown option '%.200s'", arg);
+            return usage_error(msg);
+        } else if (options.config_path == NULL) {
+            options.config_path = arg;
+        } else {
+            return usage_error("run takes one NODE.json");
+        }
+    }
+    if (options.config_path == NULL)
+        return usage_error("run needs NODE.json");
+    options.module_search_path = getenv("SMART_MODULE_PATH");
+    char exe[PATH_MAX];
+    size_t exe_len = sizeof exe;
+    char fallback[PATH_MAX + 16];
+    if (uv_exepath(exe, &exe_len) == 0) {
+        snprintf(fallback, sizeof fallback, "%s/../plugin", dirname(exe));
+        options.fallback_module_dir = fallback;
+    }
+    return host_run(&options);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2)
+        return usage_error(NULL);
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(USAGE, stdout);
+        return HOST_EXIT_OK;
+    }
+    if (sodium_init() < 0) {
+        fprintf(stderr, "smart-host: cannot initialise libsodium\n");
+        return HOST_EXIT_IO;
+    }
+    /* A closed stdout must surface as a write error (fail-stop), not kill us mid-batch. */
+    signal(SIGPIPE, SIG_IGN);
+    if (strcmp(argv[1], "run") == 0)
+        return command_run(argc, argv);
+    if (strcmp(argv[1], "ledger") == 0)
+        return command_verify(argc, argv);
+    char msg[300];
+    snprintf(msg, sizeof msg, "unknown command '%.200s'", argv[1]);
+    return usage_error(msg);
+}

@@ -1,0 +1,62 @@
+/*
+ * module_loader.h — find, dlopen and check a SMART module, and hold one loaded instance.
+ *
+ * A module is refused, with a message naming its path, when it cannot be loaded, exports no
+ * smart_plugin_entry, was built for another ABI major or a newer minor than this host, gives
+ * a descriptor smaller than this ABI's, or lacks a required function (BRIEF §5).
+ * Loading uses RTLD_NOW | RTLD_LOCAL so an unresolved symbol fails here rather than mid-run and
+ * two modules never see each other's symbols.
+ */
+#ifndef SMART_HOST_MODULE_LOADER_H
+#define SMART_HOST_MODULE_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "smart_plugin.h"
+
+/* One module instance. The host keeps these in an array that never moves, because `table`
+ * (handed to the module) must stay at the same address until shutdown completes and its
+ * host_data points back at this struct. */
+typedef struct loaded_module {
+    smart_host table;           /* the module's view of the host; host_data = this struct */
+    void *owner;                /* the host's run state, for the table's callbacks */
+    size_t index;               /* position in load order */
+    char *path;                 /* resolved path, owned */
+    char *name;                 /* copied from the descriptor, owned (outlives dlclose) */
+    char *version;              /* copied from the descriptor, owned */
+    void *dl_handle;            /* from dlopen; NULL when not loaded */
+    const smart_plugin *plugin; /* owned by the module image; valid until dlclose */
+    void *instance;             /* from init; NULL before init and after shutdown completes */
+    bool initialised;
+    bool shutdown_started;
+    bool shutdown_done;
+} loaded_module;
+
+/* Find the file for a module path from the node configuration. A path containing '/' is
+ * taken as is (node_config already made it absolute); a bare file name is searched in each
+ * directory of `search_path` (colon separated, may be NULL: $SMART_MODULE_PATH) and then in
+ * `fallback_dir` (may be NULL: "<dir of smart-host>/../plugin"). Returns 0 and a new string in
+ * *out (owned by the caller; free()), or -ENOENT/-ENOMEM with `msg` (caller-owned) saying
+ * where it looked. */
+int module_resolve_path(const char *path, const char *search_path, const char *fallback_dir,
+                        char **out, char *msg, size_t msg_size);
+
+/* dlopen the module at `path` (borrowed; copied) into `m` (zeroed by the caller) and check
+ * its descriptor. Returns 0, or SMART_EVERSION (ABI mismatch) / SMART_ECONFIG (cannot load,
+ * no entry, bad descriptor) / SMART_ENOMEM with `msg` (caller-owned) naming the path; on
+ * failure nothing stays loaded. */
+int module_load(loaded_module *m, const char *path, char *msg, size_t msg_size);
+
+/* Initialise the loaded module: copy `table_template` (borrowed) into m->table, point its
+ * host_data at `m`, remember `owner`, and call the module's init with `config_json` (borrowed).
+ * Returns 0 or the module's negative code with its message in `err` (caller-owned). */
+int module_init(loaded_module *m, const smart_host *table_template, void *owner,
+                const char *config_json, size_t config_len, smart_error *err);
+
+/* dlclose the image and free the strings. Only call when the module was never initialised
+ * or its shutdown done callback has run (its code must never run again). Safe on a zeroed
+ * or already unloaded struct. */
+void module_unload(loaded_module *m);
+
+#endif /* SMART_HOST_MODULE_LOADER_H */

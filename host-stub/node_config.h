@@ -1,0 +1,50 @@
+/*
+ * node_config.h — the node configuration file (NODE.json): parse, validate, resolve paths.
+ *
+ *   {"node_id": "NODE-LP-001", "station_type": "LP", "ledger": "var/ledger.jsonl",
+ *    "alerts": "var/alerts.jsonl",
+ *    "modules": [{"path": "smart-maintenance.so", "config": {...}}]}
+ *
+ * Strict (FORMATS.md §NODE.json): an unknown key, a wrong type or a missing field is an error
+ * naming the file and the field, e.g. "node.json: modules[0].path: missing". Relative ledger
+ * and alerts paths, and module paths that contain a '/', resolve against the directory of the
+ * file; a module path without '/' is kept as given and searched for at load time.
+ */
+#ifndef SMART_HOST_NODE_CONFIG_H
+#define SMART_HOST_NODE_CONFIG_H
+
+#include <stddef.h>
+
+typedef struct node_module_config {
+    char *path;        /* absolute when it had a '/', else the bare file name to search for */
+    char *config_json; /* the module's "config" object as compact JSON text ("{}" if absent) */
+    size_t config_len;
+} node_module_config;
+
+typedef struct node_config {
+    char *file_path;  /* the path the configuration was read from, as given */
+    char *config_dir; /* absolute directory of the configuration file */
+    char *node_id;
+    char *station_type;
+    char *ledger_path; /* absolute */
+    char *alerts_path; /* absolute */
+    node_module_config *modules;
+    size_t module_count;
+} node_config;
+
+/* Read and validate the configuration file at `path` (borrowed). Returns 0 and a new
+ * configuration in *out (owned by the caller; free with node_config_free), or a negative errno
+ * (-ENOENT/-EACCES... reading, -EINVAL invalid, -ENOMEM) with `msg` (caller-owned) holding
+ * "<path>: <field>: <why>" or "<path>: <why>"; *out is then NULL. */
+int node_config_load(const char *path, node_config **out, char *msg, size_t msg_size);
+
+/* Validate configuration text (`len` bytes, borrowed). `file_label` names the file in
+ * messages; `config_dir` (absolute) is where relative paths resolve. Same results as
+ * node_config_load. */
+int node_config_parse(const char *text, size_t len, const char *file_label, const char *config_dir,
+                      node_config **out, char *msg, size_t msg_size);
+
+/* Free a configuration and everything it owns. NULL is ignored. */
+void node_config_free(node_config *config);
+
+#endif /* SMART_HOST_NODE_CONFIG_H */
