@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the project builds, tests and runs with. Needs root (or sudo).
+# Does nothing when every package is already installed.
+set -euo pipefail
+packages=(build-essential meson ninja-build pkg-config libjansson-dev libuv1-dev libsqlite3-dev
+          libsodium-dev libyaml-dev check python3 python3-jsonschema valgrind)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing: ${missing[*]}" >&2
+as_root=()
+[ "$(id -u)" -eq 0 ] || as_root=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get update -qq || echo "apt-get update failed; trying the package lists on hand" >&2
+"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
