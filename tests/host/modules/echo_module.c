@@ -1,0 +1,143 @@
+/*
+ * echo_module.c — a minimal, well-behaved SMART module for the host stub's tests.
+ *
+ * Topics: "echo.ping" emits output "echo.pong" with the same data and a ledger record;
+ * "echo.post" posts an "echo.ping" with its data (delivered on a later loop turn);
+ * "echo.alert" raises a low-severity alert; "echo.bad" is rejected (SMART_EINVAL, naming a
+ * field); "echo.fail" reports a failed store (SMART_EIO). Anything else: SMART_ENOTSUP.
+ * It owns a uv_timer (never due during a test) that it closes in shutdown, as a real module
+ * must, and records "echo.stopped" while shutting down. Config {"fail_init": true} makes init
+ * fail.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "smart_plugin.h"
+
+typedef struct echo_module {
+    const smart_host *host;
+    uv_timer_t timer;
+    smart_shutdown_done done;
+    void *done_arg;
+} echo_module;
+
+static void fill_error(smart_error *err, int code, const char *text) {
+    if (err != NULL) {
+        err->code = code;
+        snprintf(err->text, sizeof err->text, "%s", text);
+    }
+}
+
+static void on_timer(uv_timer_t *timer) { (void)timer; }
+
+static int echo_init(const smart_host *host, const char *config_json, size_t config_len,
+                     void **self, smart_error *err) {
+    *self = NULL;
+    if (host->struct_size < sizeof(smart_host)) {
+        fill_error(err, SMART_EVERSION, "host table too small");
+        return SMART_EVERSION;
+    }
+    (void)config_len;
+    if (strstr(config_json, "\"fail_init\":true") != NULL) {
+        fill_error(err, SMART_ECONFIG, "config.fail_init: asked to fail");
+        return SMART_ECONFIG;
+    }
+    echo_module *echo = calloc(1, sizeof *echo);
+    if (echo == NULL) {
+        fill_error(err, SMART_ENOMEM, "out of memory");
+        return SMART_ENOMEM;
+    }
+    echo->host = host;
+    int rc = uv_timer_init(host->loop, &echo->timer);
+    if (rc == 0)
+        rc = uv_timer_start(&echo->timer, on_timer, 3600 * 1000, 3600 * 1000);
+    if (rc < 0) {
+        free(echo); /* uv_timer_init cannot fail on a valid loop, so nothing to close */
+        fill_error(err, SMART_ENOMEM, uv_strerror(rc));
+        return SMART_ENOMEM;
+    }
+    uv_unref((uv_handle_t *)&echo->timer); /* must not keep the host's loop alive */
+    echo->timer.data = echo;
+    *self = echo;
+    return 0;
+}
+
+static int record(echo_module *echo, const char *action, const char *details, const char *metadata,
+                  smart_error *err) {
+    smart_ledger_entry entry = {
+        .struct_size = sizeof entry,
+        .action = action,
+        .target = "echo",
+        .details = details,
+        .user_id = "system",
+        .metadata_json = metadata,
+    };
+    return echo->host->ledger_append(echo->host, &entry, err);
+}
+
+static int echo_on_event(void *self, const smart_event *event, smart_error *err) {
+    echo_module *echo = self;
+    const smart_host *host = echo->host;
+    if (strcmp(event->topic, "echo.ping") == 0) {
+        int rc = host->emit_event(host, "echo.pong", event->data_json, event->data_len, err);
+        if (rc == 0) {
+            char meta[128];
+            snprintf(meta, sizeof meta, "{\"bytes\":%zu}", event->data_len);
+            rc = record(echo, "echo.pong", "Answered a ping.", meta, err);
+        }
+        return rc;
+    }
+    if (strcmp(event->topic, "echo.post") == 0)
+        return host->post_event(host, "echo.ping", event->data_json, event->data_len, err);
+    if (strcmp(event->topic, "echo.alert") == 0) {
+        static const char alert[] =
+            "{\"alert_type\":\"echo\",\"severity\":\"low\",\"requires_action\":false}";
+        return host->emit_alert(host, alert, sizeof alert - 1, err);
+    }
+    if (strcmp(event->topic, "echo.bad") == 0) {
+        fill_error(err, SMART_EINVAL, "data.value: rejected by the echo module");
+        return SMART_EINVAL;
+    }
+    if (strcmp(event->topic, "echo.fail") == 0) {
+        fill_error(err, SMART_EIO, "echo store failed (on request)");
+        return SMART_EIO;
+    }
+    return SMART_ENOTSUP;
+}
+
+static int echo_commit(void *self, smart_error *err) {
+    (void)self;
+    (void)err;
+    return 0;
+}
+
+static void on_timer_closed(uv_handle_t *handle) {
+    echo_module *echo = handle->data;
+    record(echo, "echo.stopped", "The echo module stopped.", NULL, NULL);
+    smart_shutdown_done done = echo->done;
+    void *arg = echo->done_arg;
+    free(echo);
+    done(arg);
+}
+
+static void echo_shutdown(void *self, smart_shutdown_done done, void *arg) {
+    echo_module *echo = self;
+    echo->done = done;
+    echo->done_arg = arg;
+    uv_close((uv_handle_t *)&echo->timer, on_timer_closed);
+}
+
+static const smart_plugin echo_plugin = {
+    .struct_size = sizeof(smart_plugin),
+    .abi_major = SMART_ABI_MAJOR,
+    .abi_minor = SMART_ABI_MINOR,
+    .name = "test-echo",
+    .version = "1.0.0",
+    .init = echo_init,
+    .on_event = echo_on_event,
+    .commit = echo_commit,
+    .shutdown = echo_shutdown,
+};
+
+SMART_EXPORT const smart_plugin *smart_plugin_entry(void) { return &echo_plugin; }

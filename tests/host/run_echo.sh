@@ -1,0 +1,132 @@
+# run_echo.sh SMART_HOST ECHO_MODULE — end-to-end runs of smart-host with the echo module:
+# outputs in order, rejections on stderr and in the ledger, posted events, alerts, stdin
+# variants, long lines, fail-stop on a module's I/O error, replay determinism.
+HOST=$(realpath -- "$1")
+ECHO=$(realpath -- "$2")
+. "$(dirname "$0")/lib.sh"
+
+D=$WORK/run
+mkdir -p "$D"
+write_node "$D" "[{\"path\": \"$ECHO\"}]"
+cat > "$D/events.jsonl" <<'JSON'
+{"topic":"echo.ping","time":"2025-02-13T08:00:00Z","data":{"n":1}}
+{"topic":"echo.ping","data":{"n":2, "nested": {"list": [1, 2, 3]}}}
+this is not json
+{"topic":"no.such.topic","data":{}}
+{"topic":"echo.ping","time":"2025-02-12T00:00:00Z","data":{"n":99}}
+{"topic":"echo.ping","data":{},"extra":true}
+
+{"topic":"echo.ping","time":"2025-02-30T00:00:00Z"}
+{"topic":"echo.bad","data":{}}
+{"data":{}}
+{"topic":"echo.post","data":{"n":"posted"}}
+{"topic":"echo.alert"}
+{"topic":"echo.ping","time":"2025-02-13T09:00:00+01:00","data":{"n":3}}
+JSON
+
+"$HOST" run "$D/node.json" --events "$D/events.jsonl" --clock 2025-02-13T07:00:00Z \
+    > "$D/out" 2> "$D/err"
+expect_status 0 $? "run with rejected lines"
+cat > "$D/expected" <<'JSON'
+{"topic":"echo.pong","data":{"n":1}}
+{"topic":"echo.pong","data":{"n":2,"nested":{"list":[1,2,3]}}}
+{"topic":"alert","data":{"alert_type":"echo","severity":"low","requires_action":false}}
+{"topic":"echo.pong","data":{"n":3}}
+{"topic":"echo.pong","data":{"n":"posted"}}
+JSON
+diff -u "$D/expected" "$D/out" || fail "outputs differ"
+
+E=$D/events.jsonl
+expect_contains "$D/err" "smart-host: $E:3: json: not valid JSON"
+expect_contains "$D/err" "smart-host: $E:4: topic: unknown topic 'no.such.topic'"
+expect_contains "$D/err" "smart-host: $E:5: time: 2025-02-12T00:00:00Z is before the clock (2025-02-13T08:00:00.000Z); time never runs backwards"
+expect_contains "$D/err" "smart-host: $E:6: extra: unknown key"
+expect_contains "$D/err" "smart-host: $E:8: time: '2025-02-30T00:00:00Z' is not an RFC 3339 timestamp (no such day in that month)"
+expect_contains "$D/err" "smart-host: $E:9: data.value: rejected by the echo module"
+expect_contains "$D/err" "smart-host: $E:10: topic: missing required field"
+[ "$(grep -c 'smart-host: ' "$D/err")" -eq 7 ] || fail "expected exactly 7 messages on stderr"
+
+L=$D/var/ledger.jsonl
+"$HOST" ledger verify "$L" > "$D/verify" || fail "ledger does not verify"
+expect_contains "$D/verify" "ledger ok: 15 records, head "
+[ "$(grep -c '"action":"input.rejected"' "$L")" -eq 7 ] || fail "expected 7 input.rejected"
+expect_contains "$L" "\"module\":\"test-echo\",\"action\":\"input.rejected\",\"target\":\"echo.bad\",\"details\":\"data.value: rejected by the echo module\",\"user_id\":\"system\",\"metadata\":{\"source\":\"$E:9\",\"line\":9,\"topic\":\"echo.bad\"}"
+expect_contains "$L" "\"module\":\"smart-host\",\"action\":\"input.rejected\",\"target\":\"-\""
+expect_contains "$L" "\"metadata\":{\"source\":\"$E:3\",\"line\":3,\"topic\":null}"
+expect_contains "$L" "\"action\":\"host.started\""
+expect_contains "$L" "\"action\":\"echo.stopped\""
+expect_contains "$L" "\"time\":\"2025-02-13T08:00:00.000Z\",\"node_id\":\"NODE-TEST-001\",\"module\":\"smart-host\",\"action\":\"host.stopped\""
+tail -n 1 "$L" | grep -qF '"action":"host.stopped"' || fail "host.stopped is not last"
+head -n 1 "$L" | grep -qF '{"seq":1,"time":"2025-02-13T07:00:00.000Z"' || fail "first record"
+expect_contains "$D/var/alerts.jsonl" '{"alert_type":"echo","severity":"low","requires_action":false}'
+
+# Replay: the same events into a fresh ledger give byte-identical outputs and ledger.
+mv "$D/var" "$D/var.first"
+"$HOST" run "$D/node.json" --events "$E" --clock 2025-02-13T07:00:00Z > "$D/out2" 2> /dev/null
+expect_status 0 $? "replay"
+cmp -s "$D/out" "$D/out2" || fail "replay outputs differ"
+cmp -s "$D/var.first/ledger.jsonl" "$L" || fail "replay ledger differs"
+
+# Standard input: a pipe, '-' and a redirected regular file give the same outputs.
+for mode in pipe dash redirect; do
+    S=$WORK/stdin-$mode
+    mkdir -p "$S"
+    cp "$D/node.json" "$S/"
+    case $mode in
+        pipe) cat "$E" | "$HOST" run "$S/node.json" --clock 2025-02-13T07:00:00Z > "$S/out" 2> "$S/err" ;;
+        dash) cat "$E" | "$HOST" run "$S/node.json" --events - --clock 2025-02-13T07:00:00Z > "$S/out" 2> "$S/err" ;;
+        redirect) "$HOST" run "$S/node.json" --clock 2025-02-13T07:00:00Z < "$E" > "$S/out" 2> "$S/err" ;;
+    esac
+    expect_status 0 $? "stdin $mode"
+    diff -u "$D/expected" "$S/out" || fail "stdin $mode outputs differ"
+    expect_contains "$S/err" "smart-host: stdin:4: topic: unknown topic 'no.such.topic'"
+done
+
+# A line longer than 1 MiB is rejected and skipped; a long line under the cap that spans
+# several reads is processed; a last line without a newline is processed.
+B=$WORK/big
+mkdir -p "$B"
+cp "$D/node.json" "$B/"
+{
+    printf '{"topic":"echo.ping","data":{"s":"%s"}}\n' "$(head -c 2000000 /dev/zero | tr '\0' x)"
+    printf '{"topic":"echo.ping","data":{"s":"%s"}}\n' "$(head -c 700000 /dev/zero | tr '\0' y)"
+    printf '{"topic":"echo.ping","data":{"n":"last"}}'
+} > "$B/events.jsonl"
+"$HOST" run "$B/node.json" --events "$B/events.jsonl" > "$B/out" 2> "$B/err"
+expect_status 0 $? "long lines"
+expect_contains "$B/err" "smart-host: $B/events.jsonl:1: line: longer than 1048576 bytes; skipped"
+[ "$(wc -l < "$B/out")" -eq 2 ] || fail "long lines: expected 2 outputs"
+[ "$(head -n 1 "$B/out" | wc -c)" -gt 700000 ] || fail "long line under the cap was not echoed"
+tail -n 1 "$B/out" | grep -qF '{"topic":"echo.pong","data":{"n":"last"}}' || fail "last line"
+"$HOST" ledger verify "$B/var/ledger.jsonl" > /dev/null || fail "long lines: ledger"
+
+# A module reporting a failed store: fail-stop, exit 4, nothing of that batch acknowledged.
+F=$WORK/failstop
+mkdir -p "$F"
+cp "$D/node.json" "$F/"
+printf '%s\n' '{"topic":"echo.ping","data":{"n":1}}' '{"topic":"echo.fail"}' \
+    '{"topic":"echo.ping","data":{"n":2}}' > "$F/events.jsonl"
+"$HOST" run "$F/node.json" --events "$F/events.jsonl" > "$F/out" 2> "$F/err"
+expect_status 4 $? "fail-stop"
+[ ! -s "$F/out" ] || fail "fail-stop printed outputs"
+expect_contains "$F/err" "smart-host: fatal: module test-echo: $F/events.jsonl:2: echo store failed"
+"$HOST" ledger verify "$F/var/ledger.jsonl" > /dev/null || fail "fail-stop: ledger"
+
+# Usage and configuration errors: exit 2 naming the problem.
+"$HOST" > /dev/null 2> "$WORK/usage"; expect_status 2 $? "no arguments"
+expect_contains "$WORK/usage" "usage: smart-host run NODE.json"
+"$HOST" --help > "$WORK/help"; expect_status 0 $? "--help"
+expect_contains "$WORK/help" "smart-host ledger verify LEDGER"
+"$HOST" run "$D/node.json" --clock 2025-02-30T00:00:00Z < /dev/null 2> "$WORK/clock"
+expect_status 2 $? "bad --clock"
+expect_contains "$WORK/clock" "smart-host: --clock: '2025-02-30T00:00:00Z' is not an RFC 3339 timestamp"
+C=$WORK/config
+mkdir -p "$C"
+echo '{"node_id":"N","station_type":"LP","ledger":"l","alerts":"a","modules":[{}]}' > "$C/node.json"
+"$HOST" run "$C/node.json" < /dev/null 2> "$C/err"; expect_status 2 $? "bad config"
+expect_contains "$C/err" "smart-host: $C/node.json: modules[0].path: missing"
+"$HOST" run "$D/node.json" --events "$WORK/none.jsonl" 2> "$C/err2"
+expect_status 2 $? "missing events file"
+expect_contains "$C/err2" "$WORK/none.jsonl: cannot open"
+
+echo "ok"

@@ -1,0 +1,377 @@
+/*
+ * test_ledger.c — the ledger's hash chain: append and verify, tamper detection naming the
+ * right record, torn-tail recovery on reopen, continuation across restarts.
+ */
+#include <check.h>
+#include <errno.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ledger.h"
+
+static char dir[256];
+static char path[PATH_MAX];
+
+static void make_dir(void) {
+    snprintf(dir, sizeof dir, "/tmp/smart-ledger-test-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/var/ledger.jsonl", dir); /* var/ does not exist yet */
+}
+
+static void remove_dir(void) {
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static void append_records(ledger *l, int count, const char *details) {
+    char msg[512];
+    for (int i = 0; i < count; i++) {
+        ledger_record record = {
+            .time_ms = 1739433600000 + i * 1000,
+            .node_id = "NODE-LP-001",
+            .module = "smart-host",
+            .action = "test.record",
+            .target = "EQ-1",
+            .details = details,
+            .user_id = "system",
+            .metadata_json = "{\"i\":1}",
+            .metadata_len = 7,
+        };
+        ck_assert_int_eq(ledger_append(l, &record, msg, sizeof msg), 0);
+    }
+    ck_assert_int_eq(ledger_flush(l, msg, sizeof msg), 0);
+}
+
+/* Create a ledger at `path` holding `count` records. */
+static void write_ledger(int count, const char *details) {
+    ledger *l;
+    ledger_torn_tail torn;
+    char msg[512];
+    ck_assert_int_eq(ledger_open(path, &l, &torn, msg, sizeof msg), 0);
+    ck_assert(!torn.found);
+    append_records(l, count, details);
+    ledger_close(l);
+}
+
+static char *read_all(const char *file, size_t *len) {
+    FILE *f = fopen(file, "rb");
+    ck_assert_ptr_nonnull(f);
+    static char buf[1 << 16];
+    *len = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    buf[*len] = '\0';
+    return buf;
+}
+
+static void write_all(const char *file, const char *data, size_t len) {
+    FILE *f = fopen(file, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* Offsets of the start of each line; returns the line count. */
+static int line_starts(const char *data, size_t len, size_t starts[], int max) {
+    int n = 0;
+    for (size_t i = 0; i < len && n < max; i++)
+        if (i == 0 || data[i - 1] == '\n')
+            starts[n++] = i;
+    return n;
+}
+
+static ledger_verify_result verify(void) {
+    ledger_verify_result r;
+    char msg[512];
+    ck_assert_int_eq(ledger_verify_file(path, &r, msg, sizeof msg), 0);
+    return r;
+}
+
+START_TEST(intact_chain_verifies) {
+    make_dir();
+    write_ledger(5, "Calibrated.");
+    ledger_verify_result r = verify();
+    ck_assert(r.ok);
+    ck_assert_uint_eq(r.records, 5);
+    size_t len;
+    const char *data = read_all(path, &len);
+    ck_assert_uint_eq(r.good_bytes, len);
+    /* Fields in the fixed order, genesis prev_hash on the first record. */
+    ck_assert_int_eq(strncmp(data,
+                             "{\"seq\":1,\"time\":\"2025-02-13T08:00:00.000Z\",\"node_id\":"
+                             "\"NODE-LP-001\",\"module\":\"smart-host\",\"action\":",
+                             94),
+                     0);
+    ck_assert_ptr_nonnull(strstr(data, "\"prev_hash\":\"0000000000000000000000000000000000000"
+                                       "000000000000000000000000000\",\"hash\":\""));
+    remove_dir();
+}
+END_TEST
+
+START_TEST(empty_ledger_verifies) {
+    make_dir();
+    write_ledger(0, "x");
+    ledger_verify_result r = verify();
+    ck_assert(r.ok);
+    ck_assert_uint_eq(r.records, 0);
+    ck_assert_str_eq(r.head_hash,
+                     "0000000000000000000000000000000000000000000000000000000000000000");
+    remove_dir();
+}
+END_TEST
+
+START_TEST(flipped_byte_names_its_record) {
+    make_dir();
+    write_ledger(5, "Calibrated.");
+    size_t len, starts[8];
+    char *data = read_all(path, &len);
+    ck_assert_int_eq(line_starts(data, len, starts, 8), 5);
+    char *details = strstr(data + starts[2], "Calibrated.");
+    details[0] = 'c';
+    write_all(path, data, len);
+    ledger_verify_result r = verify();
+    ck_assert(!r.ok);
+    ck_assert_uint_eq(r.bad_seq, 3);
+    ck_assert_uint_eq(r.bad_line, 3);
+    ck_assert_str_eq(r.why, "hash mismatch");
+    char msg[600];
+    ledger_describe_failure("L", &r, msg, sizeof msg);
+    ck_assert_str_eq(msg, "ledger L: record seq 3 (line 3): hash mismatch");
+    remove_dir();
+}
+END_TEST
+
+START_TEST(deleted_line_is_found) {
+    make_dir();
+    write_ledger(5, "Calibrated.");
+    size_t len, starts[8];
+    char *data = read_all(path, &len);
+    line_starts(data, len, starts, 8);
+    /* Drop line 3. */
+    memmove(data + starts[2], data + starts[3], len - starts[3]);
+    write_all(path, data, len - (starts[3] - starts[2]));
+    ledger_verify_result r = verify();
+    ck_assert(!r.ok);
+    ck_assert_uint_eq(r.bad_line, 3);
+    ck_assert_uint_eq(r.bad_seq, 4);
+    ck_assert_str_eq(r.why, "seq is 4, expected 3");
+    ck_assert_uint_eq(r.records, 2);
+    remove_dir();
+}
+END_TEST
+
+START_TEST(swapped_lines_are_found) {
+    make_dir();
+    write_ledger(4, "Calibrated.");
+    size_t len, starts[8];
+    char *data = read_all(path, &len);
+    line_starts(data, len, starts, 8);
+    size_t len2 = starts[2] - starts[1], len3 = starts[3] - starts[2];
+    char swapped[1 << 16];
+    memcpy(swapped, data, starts[1]);
+    memcpy(swapped + starts[1], data + starts[2], len3);
+    memcpy(swapped + starts[1] + len3, data + starts[1], len2);
+    memcpy(swapped + starts[3], data + starts[3], len - starts[3]);
+    write_all(path, swapped, len);
+    ledger_verify_result r = verify();
+    ck_assert(!r.ok);
+    ck_assert_uint_eq(r.bad_line, 2);
+    ck_assert_uint_eq(r.bad_seq, 3);
+    ck_assert_str_eq(r.why, "seq is 3, expected 2");
+    remove_dir();
+}
+END_TEST
+
+START_TEST(foreign_record_breaks_prev_hash) {
+    make_dir();
+    write_ledger(2, "First ledger.");
+    size_t len;
+    char first[1 << 16];
+    const char *first_data = read_all(path, &len);
+    memcpy(first, first_data, len);
+    size_t first_len = len;
+    unlink(path);
+    write_ledger(2, "Second ledger.");
+    size_t starts[4];
+    char *second = read_all(path, &len);
+    line_starts(second, len, starts, 4);
+    /* Line 1 of the first ledger, then line 2 of the second: each hash is intact. */
+    size_t starts_first[4];
+    line_starts(first, first_len, starts_first, 4);
+    char mixed[1 << 16];
+    memcpy(mixed, first, starts_first[1]);
+    memcpy(mixed + starts_first[1], second + starts[1], len - starts[1]);
+    write_all(path, mixed, starts_first[1] + len - starts[1]);
+    ledger_verify_result r = verify();
+    ck_assert(!r.ok);
+    ck_assert_uint_eq(r.bad_seq, 2);
+    ck_assert_str_eq(r.why, "prev_hash does not match the hash of seq 1");
+    remove_dir();
+}
+END_TEST
+
+START_TEST(torn_tail_is_moved_aside_and_chain_continues) {
+    make_dir();
+    write_ledger(3, "Calibrated.");
+    size_t len;
+    char *data = read_all(path, &len);
+    char torn_bytes[] = "{\"seq\":4,\"time\":\"2025-02-13T08:00:03.000Z\",\"node_id\":\"NO";
+    char with_tail[1 << 16];
+    memcpy(with_tail, data, len);
+    memcpy(with_tail + len, torn_bytes, sizeof torn_bytes - 1);
+    write_all(path, with_tail, len + sizeof torn_bytes - 1);
+
+    ledger_verify_result r = verify();
+    ck_assert(!r.ok);
+    ck_assert_str_eq(r.why, "truncated line (no newline)");
+    ck_assert_uint_eq(r.bad_seq, 4);
+
+    ledger *l;
+    ledger_torn_tail torn;
+    char msg[512];
+    ck_assert_int_eq(ledger_open(path, &l, &torn, msg, sizeof msg), 0);
+    ck_assert(torn.found);
+    ck_assert_uint_eq(torn.seq, 4);
+    ck_assert_uint_eq(torn.bytes, sizeof torn_bytes - 1);
+    char expected[PATH_MAX + 16];
+    snprintf(expected, sizeof expected, "%s.torn-4", path);
+    ck_assert_str_eq(torn.moved_to, expected);
+    size_t moved_len;
+    ck_assert_str_eq(read_all(expected, &moved_len), torn_bytes);
+    ck_assert_uint_eq(ledger_record_count(l), 3);
+    append_records(l, 2, "After the crash.");
+    ledger_close(l);
+    r = verify();
+    ck_assert(r.ok);
+    ck_assert_uint_eq(r.records, 5);
+    remove_dir();
+}
+END_TEST
+
+START_TEST(last_line_failing_its_hash_is_torn) {
+    make_dir();
+    write_ledger(3, "Calibrated.");
+    size_t len, starts[4];
+    char *data = read_all(path, &len);
+    line_starts(data, len, starts, 4);
+    strstr(data + starts[2], "Calibrated.")[0] = 'X';
+    write_all(path, data, len);
+    ledger *l;
+    ledger_torn_tail torn;
+    char msg[512];
+    ck_assert_int_eq(ledger_open(path, &l, &torn, msg, sizeof msg), 0);
+    ck_assert(torn.found);
+    ck_assert_uint_eq(torn.seq, 3);
+    ck_assert_str_eq(torn.why, "hash mismatch");
+    ck_assert_uint_eq(ledger_record_count(l), 2);
+    ledger_close(l);
+    ck_assert(verify().ok);
+    remove_dir();
+}
+END_TEST
+
+START_TEST(reopen_continues_seq_and_prev_hash) {
+    make_dir();
+    write_ledger(3, "Before restart.");
+    ledger_verify_result before = verify();
+    ledger *l;
+    ledger_torn_tail torn;
+    char msg[512];
+    ck_assert_int_eq(ledger_open(path, &l, &torn, msg, sizeof msg), 0);
+    ck_assert_uint_eq(ledger_record_count(l), 3);
+    ck_assert_str_eq(ledger_head_hash(l), before.head_hash);
+    append_records(l, 2, "After restart.");
+    ledger_close(l);
+    ledger_verify_result after = verify();
+    ck_assert(after.ok);
+    ck_assert_uint_eq(after.records, 5);
+    size_t len;
+    const char *data = read_all(path, &len);
+    char expected[200];
+    snprintf(expected, sizeof expected, "{\"seq\":4,");
+    ck_assert_ptr_nonnull(strstr(data, expected));
+    snprintf(expected, sizeof expected, "\"prev_hash\":\"%s\"", before.head_hash);
+    ck_assert_ptr_nonnull(strstr(data, expected));
+    remove_dir();
+}
+END_TEST
+
+START_TEST(broken_middle_refuses_to_open) {
+    make_dir();
+    write_ledger(5, "Calibrated.");
+    size_t len, starts[8];
+    char *data = read_all(path, &len);
+    line_starts(data, len, starts, 8);
+    strstr(data + starts[2], "Calibrated.")[0] = 'X';
+    write_all(path, data, len);
+    ledger *l;
+    ledger_torn_tail torn;
+    char msg[512];
+    ck_assert_int_eq(ledger_open(path, &l, &torn, msg, sizeof msg), LEDGER_EBROKEN);
+    ck_assert_ptr_null(l);
+    ck_assert_ptr_nonnull(strstr(msg, "record seq 3 (line 3): hash mismatch"));
+    /* Nothing was changed: no torn file, same bytes. */
+    size_t after_len;
+    read_all(path, &after_len);
+    ck_assert_uint_eq(after_len, len);
+    remove_dir();
+}
+END_TEST
+
+START_TEST(append_refuses_bad_strings) {
+    make_dir();
+    ledger *l;
+    ledger_torn_tail torn;
+    char msg[512];
+    ck_assert_int_eq(ledger_open(path, &l, &torn, msg, sizeof msg), 0);
+    ledger_record record = {.time_ms = 0,
+                            .node_id = "N",
+                            .module = "m",
+                            .action = "a",
+                            .target = "t",
+                            .details = "bad \xff utf-8",
+                            .user_id = "u"};
+    ck_assert_int_eq(ledger_append(l, &record, msg, sizeof msg), -EINVAL);
+    ck_assert_str_eq(msg, "details: not valid UTF-8");
+    record.details = NULL;
+    ck_assert_int_eq(ledger_append(l, &record, msg, sizeof msg), -EINVAL);
+    record.details = "quotes \" and \\ and \xc3\xa9 and a tab\t";
+    ck_assert_int_eq(ledger_append(l, &record, msg, sizeof msg), 0);
+    ck_assert_uint_eq(ledger_record_count(l), 1);
+    ck_assert_int_eq(ledger_flush(l, msg, sizeof msg), 0);
+    ledger_close(l);
+    ledger_verify_result r = verify();
+    ck_assert(r.ok);
+    ck_assert_uint_eq(r.records, 1);
+    remove_dir();
+}
+END_TEST
+
+int main(void) {
+    if (sodium_init() < 0)
+        return 1;
+    Suite *suite = suite_create("ledger");
+    TCase *tc = tcase_create("chain");
+    tcase_add_test(tc, intact_chain_verifies);
+    tcase_add_test(tc, empty_ledger_verifies);
+    tcase_add_test(tc, flipped_byte_names_its_record);
+    tcase_add_test(tc, deleted_line_is_found);
+    tcase_add_test(tc, swapped_lines_are_found);
+    tcase_add_test(tc, foreign_record_breaks_prev_hash);
+    tcase_add_test(tc, torn_tail_is_moved_aside_and_chain_continues);
+    tcase_add_test(tc, last_line_failing_its_hash_is_torn);
+    tcase_add_test(tc, reopen_continues_seq_and_prev_hash);
+    tcase_add_test(tc, broken_middle_refuses_to_open);
+    tcase_add_test(tc, append_refuses_bad_strings);
+    suite_add_tcase(suite, tc);
+    SRunner *runner = srunner_create(suite);
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? 0 : 1;
+}
