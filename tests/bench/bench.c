@@ -1,0 +1,771 @@
+/*
+ * bench.c — end-to-end benchmark of smart-host with the smart-maintenance module.
+ *
+ * Generates a node (NODE.json, contracts, an events file) into a fresh directory, then runs
+ * `smart-host run NODE.json --events FILE --clock T` as a child process K times, each from a
+ * clean state, measuring the wall time around the child (CLOCK_MONOTONIC) and its peak RSS
+ * (wait4's ru_maxrss). After each run it counts output and ledger lines and runs
+ * `smart-host ledger verify` on the ledger. Prints each run and the median.
+ *
+ * The generator is deterministic (fixed seed, xorshift64*), so every run of the benchmark
+ * feeds the host the same bytes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define DEFAULT_CLOCK "2025-02-13T07:00:00Z"
+#define SEED 0x5eedf00dcafe1234ULL
+#define MAX_RUNS 100
+#define TARGET_EVENTS_PER_S 100000.0
+#define TARGET_RSS_MIB 64.0
+
+/* ---------------------------------------------------------------------------------------- */
+/* Small helpers                                                                            */
+
+static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+static void die(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("smart-bench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(1);
+}
+
+static void *xcalloc(size_t n, size_t size) {
+    void *p = calloc(n ? n : 1, size);
+    if (!p)
+        die("out of memory");
+    return p;
+}
+
+static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *xasprintf(const char *fmt, ...) {
+    va_list ap;
+    char *s;
+    va_start(ap, fmt);
+    int rc = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    if (rc < 0)
+        die("out of memory");
+    return s;
+}
+
+static FILE *xfopen(const char *path, const char *mode) {
+    FILE *f = fopen(path, mode);
+    if (!f)
+        die("%s: %s", path, strerror(errno));
+    return f;
+}
+
+static void xfclose(FILE *f, const char *path) {
+    if (ferror(f) | fclose(f))
+        die("%s: write failed", path);
+}
+
+static void xmkdir(const char *path) {
+    if (mkdir(path, 0755) != 0 && errno != EEXIST)
+        die("%s: %s", path, strerror(errno));
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    if (remove(path) != 0 && errno != ENOENT)
+        die("%s: cannot remove: %s", path, strerror(errno));
+    return 0;
+}
+
+static void rm_tree(const char *path) {
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return;
+    if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        die("%s: cannot remove", path);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Deterministic PRNG (xorshift64*) and dates                                               */
+
+static uint64_t rng_state = SEED;
+
+static uint64_t rng_next(void) {
+    uint64_t x = rng_state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    rng_state = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* Uniform in [lo, hi] (inclusive); hi >= lo. */
+static long rng_range(long lo, long hi) {
+    return lo + (long)(rng_next() % (uint64_t)(hi - lo + 1));
+}
+
+static bool rng_chance(int percent) { return rng_range(0, 99) < percent; }
+
+/* Days since 1970-01-01 of a civil date, and back (proleptic Gregorian). */
+static long days_from_civil(int y, int m, int d) {
+    y -= m <= 2;
+    long era = (y >= 0 ? y : y - 399) / 400;
+    long yoe = y - era * 400;
+    long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(long z, int *y, int *m, int *d) {
+    z += 719468;
+    long era = (z >= 0 ? z : z - 146096) / 146097;
+    long doe = z - era * 146097;
+    long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    long mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+static void format_day(long day, char *out, size_t size) {
+    int y, m, d;
+    civil_from_days(day, &y, &m, &d);
+    snprintf(out, size, "%04d-%02d-%02d", y, m, d);
+}
+
+static void format_time(long long t, char *out, size_t size) {
+    long day = (long)(t >= 0 ? t / 86400 : (t - 86399) / 86400);
+    unsigned secs = (unsigned)(t - (long long)day * 86400);
+    int y, m, d;
+    civil_from_days(day, &y, &m, &d);
+    snprintf(out, size, "%04d-%02d-%02dT%02u:%02u:%02uZ", y, m, d, secs / 3600 % 24, secs / 60 % 60,
+             secs % 60);
+}
+
+/* Accepts YYYY-MM-DDTHH:MM:SS[.fff]Z (UTC), which is what the benchmark needs. */
+static bool parse_clock(const char *text, long long *out) {
+    int y, mo, d, h, mi, s, n = 0;
+    if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &n) != 6 || mo < 1 ||
+        mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59)
+        return false;
+    const char *rest = text + n;
+    if (*rest == '.') {
+        rest++;
+        while (*rest >= '0' && *rest <= '9')
+            rest++;
+    }
+    if (strcmp(rest, "Z") != 0)
+        return false;
+    *out = (long long)days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
+    return true;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* The generated node                                                                       */
+
+typedef struct {
+    const char *type;
+    const char *description;
+    const char *manufacturer;
+    const char *model;
+    const char *serial_prefix;
+    int interval_days;
+    int warning_days;      /* -1: the contract's (30) */
+    const char *tolerance; /* JSON object text, or NULL */
+    const char *parameter; /* for calibration results, or NULL */
+    const char *unit;
+    double nominal;
+} equipment_kind;
+
+static const equipment_kind KINDS[] = {
+    {"uv_a_lamp", "LED UV-A inspection lamp, 365 nm, inspection booth", "Lumenra NDT", "LX-365 LED",
+     "LX365", 180, -1, "{\"parameter\": \"uv_a_irradiance\", \"unit\": \"uW/cm2\", \"min\": 1000}",
+     "uv_a_irradiance", "uW/cm2", 1450.0},
+    {"thermometer", "Digital thermometer with immersion probe", "Calder Instruments", "DT-410",
+     "DT410", 180, -1,
+     "{\"parameter\": \"temperature\", \"unit\": \"degC\", \"nominal\": 38, \"plus_minus\": 0.5}",
+     "temperature", "degC", 38.0},
+    {"light_meter", "UV-A radiometer and visible light meter", "Halvard Photometrics", "UVX-2 Dual",
+     "UVX2", 182, -1, "{\"parameter\": \"visible_light\", \"unit\": \"lux\", \"max\": 20}",
+     "visible_light", "lux", 8.0},
+    {"drying_oven", "Recirculating drying oven, part drying after wash", "Thermacor", "RDO-600",
+     "RDO6", 365, -1,
+     "{\"parameter\": \"temperature\", \"unit\": \"degC\", \"min\": 60, \"max\": 71}",
+     "temperature", "degC", 66.0},
+    {"pressure_gauge", "Water wash spray pressure gauge", "Brandt Gauge Works", "PG-63", "PG63",
+     365, -1, "{\"parameter\": \"pressure\", \"unit\": \"kPa\", \"min\": 100, \"max\": 275}",
+     "pressure", "kPa", 180.0},
+    {"refractometer", "Hand refractometer, hydrophilic emulsifier concentration", "Optilab",
+     "HR-32", "HR32", 90, 14,
+     "{\"parameter\": \"concentration\", \"unit\": \"%\", \"nominal\": 20, \"plus_minus\": 3}",
+     "concentration", "%", 20.0},
+    {"timer", "Penetrant dwell and developer timer", "Calder Instruments", "CT-2", "CT2", 365, -1,
+     NULL, NULL, NULL, 0.0},
+    {"test_panel", "Penetrant system monitor panel (five-star, TAM 146040)", "Sherwin NDT", "PSM-5",
+     "PSM5", 90, 14, NULL, NULL, NULL, 0.0},
+};
+#define KIND_COUNT (sizeof KINDS / sizeof KINDS[0])
+
+static const char *const PROVIDERS[] = {
+    "Northbridge Calibration Ltd (ISO/IEC 17025 accredited)",
+    "Acme Metrology (ISO/IEC 17025, A2LA 1234.01)",
+    "MaintenanceHub LAB-01 (ISO/IEC 17025 accredited)",
+};
+static const char *const TECHNICIANS[] = {"J. Alvarez", "M. Okafor", "S. Lindqvist", "R. Patel",
+                                          "K. Watanabe"};
+
+typedef struct {
+    char id[32];
+    int kind;
+    long last_day; /* day of the latest calibration on record, or -1 when never calibrated */
+} item;
+
+typedef struct {
+    int items;
+    int contracts;
+    int events;
+    long long clock;
+    const char *clock_text;
+} gen_params;
+
+typedef struct {
+    int link, start_named, start_linked, record, query_one, query_all, sweep;
+} gen_counts;
+
+static void write_file_text(const char *path, const char *text) {
+    FILE *f = xfopen(path, "w");
+    fputs(text, f);
+    xfclose(f, path);
+}
+
+static void write_node(const char *dir) {
+    char *path = xasprintf("%s/NODE.json", dir);
+    write_file_text(path, "{\n"
+                          "  \"node_id\": \"NODE-BENCH-001\",\n"
+                          "  \"station_type\": \"LP\",\n"
+                          "  \"ledger\": \"var/ledger.jsonl\",\n"
+                          "  \"alerts\": \"var/alerts.jsonl\",\n"
+                          "  \"modules\": [\n"
+                          "    {\n"
+                          "      \"path\": \"smart-maintenance.so\",\n"
+                          "      \"config\": {\n"
+                          "        \"contracts_dir\": \"contracts\",\n"
+                          "        \"data_dir\": \"var/maintenance\",\n"
+                          "        \"sweep_interval_s\": 3600,\n"
+                          "        \"alert_repeat_h\": 24\n"
+                          "      }\n"
+                          "    }\n"
+                          "  ]\n"
+                          "}\n");
+    free(path);
+}
+
+/* Picks the state an item is in at the benchmark clock and sets its last calibration so. */
+static void place_item(item *it, long today) {
+    const equipment_kind *k = &KINDS[it->kind];
+    int warn = k->warning_days >= 0 ? k->warning_days : 30;
+    int interval = k->interval_days;
+    long age;
+    int r = (int)rng_range(0, 99);
+    if (r < 55) /* current */
+        age = rng_range(0, interval - warn - 5);
+    else if (r < 70) /* expiring soon */
+        age = rng_range(interval - warn + 2, interval - 2);
+    else if (r < 90) /* expired */
+        age = rng_range(interval + 2, interval + 200);
+    else { /* never calibrated */
+        it->last_day = -1;
+        return;
+    }
+    it->last_day = today - age;
+}
+
+static void write_contracts(const char *dir, item *items, const gen_params *p, long today) {
+    char *cdir = xasprintf("%s/contracts", dir);
+    rm_tree(cdir); /* a reused --keep directory must not keep contracts of an earlier size */
+    xmkdir(cdir);
+    int next = 0;
+    for (int c = 0; c < p->contracts; c++) {
+        int count = p->items / p->contracts + (c < p->items % p->contracts);
+        char *path = xasprintf("%s/LP-CAL-B%02d.json", cdir, c + 1);
+        FILE *f = xfopen(path, "w");
+        fprintf(f,
+                "{\n  \"smart_contract_id\": \"LP-CAL-B%02d\",\n"
+                "  \"contract_type\": \"SmartMaintenance\",\n  \"version\": 1,\n"
+                "  \"station_type\": \"LP\",\n"
+                "  \"title\": \"Liquid penetrant bay B%02d: equipment calibration\",\n"
+                "  \"issued_by\": \"MaintenanceHub LAB-01\",\n  \"issued_at\": \"2025-01-06\",\n"
+                "  \"warning_period_days\": 30,\n  \"equipment_list\": [",
+                c + 1, c + 1);
+        for (int j = 0; j < count; j++, next++) {
+            item *it = &items[next];
+            it->kind = (int)rng_range(0, KIND_COUNT - 1);
+            snprintf(it->id, sizeof it->id, "LP-B%02d-EQ-%04d", c + 1, next + 1);
+            place_item(it, today);
+            const equipment_kind *k = &KINDS[it->kind];
+            fprintf(f,
+                    "%s\n    {\n      \"equipment_id\": \"%s\",\n"
+                    "      \"description\": \"%s\",\n      \"equipment_type\": \"%s\",\n"
+                    "      \"manufacturer\": \"%s\",\n      \"model\": \"%s\",\n"
+                    "      \"serial_number\": \"%s-%02d-%05d\",\n"
+                    "      \"calibration_interval_days\": %d",
+                    j ? "," : "", it->id, k->description, k->type, k->manufacturer, k->model,
+                    k->serial_prefix, (int)rng_range(18, 24), next + 1, k->interval_days);
+            if (k->warning_days >= 0)
+                fprintf(f, ",\n      \"warning_period_days\": %d", k->warning_days);
+            if (k->tolerance)
+                fprintf(f, ",\n      \"tolerances\": [%s]", k->tolerance);
+            if (it->last_day >= 0) {
+                char date[64];
+                int y, m, d;
+                civil_from_days(it->last_day, &y, &m, &d);
+                format_day(it->last_day, date, sizeof date);
+                fprintf(f,
+                        ",\n      \"last_calibration\": {\"calibration_date\": \"%s\", "
+                        "\"certificate_number\": \"CAL-%04d-%05d\", \"provider\": \"%s\"}",
+                        date, y, next + 1, PROVIDERS[rng_range(0, 2)]);
+            }
+            fputs("\n    }", f);
+        }
+        fputs("\n  ]\n}\n", f);
+        xfclose(f, path);
+        free(path);
+    }
+    free(cdir);
+}
+
+/* Fills `out` with k distinct item indices. */
+static void pick_distinct(int n_items, int k, int *out) {
+    for (int i = 0; i < k; i++) {
+        int x;
+        bool again;
+        do {
+            x = (int)rng_range(0, n_items - 1);
+            again = false;
+            for (int j = 0; j < i; j++)
+                again |= out[j] == x;
+        } while (again);
+        out[i] = x;
+    }
+}
+
+static void write_id_list(FILE *f, const item *items, const int *idx, int k) {
+    fputc('[', f);
+    for (int i = 0; i < k; i++)
+        fprintf(f, "%s\"%s\"", i ? ", " : "", items[idx[i]].id);
+    fputc(']', f);
+}
+
+static void write_events(const char *path, item *items, const gen_params *p, gen_counts *counts) {
+    FILE *f = xfopen(path, "w");
+    int *linked = xcalloc((size_t)p->events, sizeof *linked); /* ClientPO numbers linked */
+    int n_linked = 0, next_po = 1, next_cert = 1;
+    long long t = p->clock;
+    memset(counts, 0, sizeof *counts);
+    for (int e = 0; e < p->events; e++) {
+        if (e > 0)
+            t += rng_range(1, 11);
+        char when[64];
+        format_time(t, when, sizeof when);
+        long today = (long)(t / 86400);
+        int r = (int)rng_range(0, 99);
+        int idx[8];
+        fprintf(f, "{\"topic\": \"");
+        if (r < 25) {
+            int k = (int)rng_range(3, 8), po = next_po++;
+            pick_distinct(p->items, k, idx);
+            fprintf(f,
+                    "clientpo.link\", \"time\": \"%s\", \"data\": {\"clientpo_id\": "
+                    "\"SC-2025-%05d-LP\", \"equipment\": ",
+                    when, po);
+            write_id_list(f, items, idx, k);
+            fputs("}}\n", f);
+            linked[n_linked++] = po;
+            counts->link++;
+        } else if (r < 60) {
+            bool named = rng_chance(50) || n_linked == 0;
+            int po = n_linked ? linked[rng_range(0, n_linked - 1)] : next_po++;
+            fprintf(f,
+                    "test.start\", \"time\": \"%s\", \"data\": {\"clientpo_id\": "
+                    "\"SC-2025-%05d-LP\"",
+                    when, po);
+            if (named) {
+                int k = (int)rng_range(3, 8);
+                pick_distinct(p->items, k, idx);
+                fputs(", \"equipment\": ", f);
+                write_id_list(f, items, idx, k);
+                counts->start_named++;
+            } else {
+                counts->start_linked++;
+            }
+            fputs("}}\n", f);
+        } else if (r < 75) {
+            item *it = &items[rng_range(0, p->items - 1)];
+            const equipment_kind *k = &KINDS[it->kind];
+            long earliest = it->last_day >= 0 ? it->last_day : today - 10;
+            if (earliest < today - 10)
+                earliest = today - 10;
+            long day = rng_range(earliest, today);
+            char date[64];
+            format_day(day, date, sizeof date);
+            int y, m, d;
+            civil_from_days(day, &y, &m, &d);
+            fprintf(f,
+                    "calibration.record\", \"time\": \"%s\", \"data\": {\"equipment_id\": \"%s\", "
+                    "\"calibration_date\": \"%s\", \"certificate_number\": \"BCL-%04d-%02d-%06d\", "
+                    "\"provider\": \"%s\", \"technician\": \"%s\"",
+                    when, it->id, date, y, m, next_cert++, PROVIDERS[rng_range(0, 2)],
+                    TECHNICIANS[rng_range(0, 4)]);
+            if (k->parameter && rng_chance(60)) {
+                double found = k->nominal * (1.0 + (double)rng_range(-20, 20) / 1000.0);
+                fprintf(f,
+                        ", \"results\": [{\"parameter\": \"%s\", \"unit\": \"%s\", "
+                        "\"as_found\": %.2f, \"as_left\": %.2f}]",
+                        k->parameter, k->unit, found, k->nominal);
+            }
+            fputs("}}\n", f);
+            it->last_day = day;
+            counts->record++;
+        } else if (r < 90) {
+            if (rng_chance(2)) {
+                fprintf(f, "status.query\", \"time\": \"%s\", \"data\": {}}\n", when);
+                counts->query_all++;
+            } else {
+                fprintf(f,
+                        "status.query\", \"time\": \"%s\", \"data\": {\"equipment_id\": "
+                        "\"%s\"}}\n",
+                        when, items[rng_range(0, p->items - 1)].id);
+                counts->query_one++;
+            }
+        } else {
+            fprintf(f, "calibration.sweep\", \"time\": \"%s\", \"data\": {}}\n", when);
+            counts->sweep++;
+        }
+    }
+    free(linked);
+    xfclose(f, path);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Running smart-host                                                                       */
+
+typedef struct {
+    double seconds;
+    double rss_mib;
+    long output_lines;
+    long stderr_lines;
+    long ledger_records;
+    long rejected;
+    long long ledger_bytes;
+    bool verify_ok;
+    char verify_text[256];
+} run_result;
+
+/* Spawns argv with stdout and stderr sent to files; returns the pid. */
+static pid_t spawn(char *const argv[], const char *out_path, const char *err_path) {
+    posix_spawn_file_actions_t fa;
+    pid_t pid;
+    if (posix_spawn_file_actions_init(&fa) ||
+        posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0) ||
+        posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, out_path, O_WRONLY | O_CREAT | O_TRUNC,
+                                         0644) ||
+        posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, err_path, O_WRONLY | O_CREAT | O_TRUNC,
+                                         0644))
+        die("posix_spawn_file_actions: %s", strerror(errno));
+    int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0)
+        die("%s: cannot run: %s", argv[0], strerror(rc));
+    return pid;
+}
+
+static int wait_child(pid_t pid, struct rusage *ru, const char *what) {
+    int status;
+    while (wait4(pid, &status, 0, ru) < 0)
+        if (errno != EINTR)
+            die("wait4: %s", strerror(errno));
+    if (WIFSIGNALED(status))
+        die("%s killed by signal %d", what, WTERMSIG(status));
+    return WEXITSTATUS(status);
+}
+
+/* Counts lines of a file; with `needle`, also the lines containing it. */
+static long count_lines(const char *path, const char *needle, long *matches, long long *bytes) {
+    FILE *f = xfopen(path, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    long lines = 0;
+    long long total = 0;
+    if (matches)
+        *matches = 0;
+    while ((n = getline(&line, &cap, f)) > 0) {
+        lines++;
+        total += n;
+        if (needle && strstr(line, needle))
+            (*matches)++;
+    }
+    free(line);
+    fclose(f);
+    if (bytes)
+        *bytes = total;
+    return lines;
+}
+
+static void show_file_head(const char *path, int max_lines) {
+    FILE *f = fopen(path, "r");
+    char buf[1024];
+    if (!f)
+        return;
+    for (int i = 0; i < max_lines && fgets(buf, sizeof buf, f); i++)
+        fprintf(stderr, "  %s", buf);
+    fclose(f);
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void run_once(const char *host, const char *dir, const char *clock_text, run_result *r) {
+    char *var = xasprintf("%s/var", dir);
+    char *node = xasprintf("%s/NODE.json", dir);
+    char *events = xasprintf("%s/events.jsonl", dir);
+    char *out = xasprintf("%s/output.jsonl", dir);
+    char *err = xasprintf("%s/stderr.txt", dir);
+    char *ledger = xasprintf("%s/var/ledger.jsonl", dir);
+    char *verify_out = xasprintf("%s/verify.txt", dir);
+    rm_tree(var); /* every run starts from a clean state: no ledger, no store */
+
+    char *argv[] = {(char *)host,       "run", node, "--events", events, "--clock",
+                    (char *)clock_text, NULL};
+    struct rusage ru;
+    double t0 = now_s();
+    pid_t pid = spawn(argv, out, err);
+    int status = wait_child(pid, &ru, "smart-host run");
+    r->seconds = now_s() - t0;
+    if (status != 0) {
+        fprintf(stderr, "smart-bench: smart-host run exited with status %d; its stderr:\n", status);
+        show_file_head(err, 20);
+        exit(1);
+    }
+    r->rss_mib = (double)ru.ru_maxrss / 1024.0; /* ru_maxrss is in KiB on Linux */
+    r->output_lines = count_lines(out, NULL, NULL, NULL);
+    r->stderr_lines = count_lines(err, NULL, NULL, NULL);
+    r->ledger_records =
+        count_lines(ledger, "\"action\":\"input.rejected\"", &r->rejected, &r->ledger_bytes);
+
+    char *vargv[] = {(char *)host, "ledger", "verify", ledger, NULL};
+    char *verify_err = xasprintf("%s/verify-stderr.txt", dir);
+    int vstatus = wait_child(spawn(vargv, verify_out, verify_err), &ru, "smart-host ledger verify");
+    r->verify_ok = vstatus == 0;
+    FILE *vf = fopen(r->verify_ok ? verify_out : verify_err, "r");
+    r->verify_text[0] = '\0';
+    if (vf) {
+        if (fgets(r->verify_text, sizeof r->verify_text, vf))
+            r->verify_text[strcspn(r->verify_text, "\n")] = '\0';
+        fclose(vf);
+    }
+    if (!r->verify_ok && !r->verify_text[0])
+        snprintf(r->verify_text, sizeof r->verify_text, "exit status %d", vstatus);
+    free(verify_err);
+    free(var);
+    free(node);
+    free(events);
+    free(out);
+    free(err);
+    free(ledger);
+    free(verify_out);
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+
+static const char USAGE[] =
+    "usage: smart-bench [--host PATH] [--module-dir DIR] [--events N] [--items N]\n"
+    "                   [--contracts N] [--runs K] [--clock TIME] [--keep DIR]\n"
+    "\n"
+    "  --host PATH        the smart-host executable (default: smart-host next to this program's\n"
+    "                     build directory, ../../host-stub/smart-host)\n"
+    "  --module-dir DIR   directory holding smart-maintenance.so (sets SMART_MODULE_PATH)\n"
+    "  --events N         events to generate (default 20000)\n"
+    "  --items N          equipment items (default 1000)\n"
+    "  --contracts N      contract files the items are spread over (default 20)\n"
+    "  --runs K           runs; each is printed, then the median (default 3)\n"
+    "  --clock TIME       simulated clock start, RFC 3339 UTC (default " DEFAULT_CLOCK ")\n"
+    "  --keep DIR         generate into DIR (created) and leave the files there\n";
+
+static long parse_count(const char *opt, const char *value, long min, long max) {
+    char *end;
+    errno = 0;
+    long v = strtol(value, &end, 10);
+    if (errno || *end || end == value || v < min || v > max)
+        die("%s: expected an integer from %ld to %ld (got '%s')", opt, min, max, value);
+    return v;
+}
+
+int main(int argc, char **argv) {
+    const char *host = NULL, *module_dir = NULL, *keep = NULL;
+    gen_params p = {.items = 1000, .contracts = 20, .events = 20000, .clock_text = DEFAULT_CLOCK};
+    int runs = 3;
+    for (int i = 1; i < argc; i++) {
+        const char *opt = argv[i];
+        if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
+            fputs(USAGE, stdout);
+            return 0;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "smart-bench: %s: missing value or unknown option\n%s", opt, USAGE);
+            return 2;
+        }
+        const char *v = argv[++i];
+        if (strcmp(opt, "--host") == 0)
+            host = v;
+        else if (strcmp(opt, "--module-dir") == 0)
+            module_dir = v;
+        else if (strcmp(opt, "--events") == 0)
+            p.events = (int)parse_count(opt, v, 1, 100000000);
+        else if (strcmp(opt, "--items") == 0)
+            p.items = (int)parse_count(opt, v, 8, 1000000);
+        else if (strcmp(opt, "--contracts") == 0)
+            p.contracts = (int)parse_count(opt, v, 1, 99);
+        else if (strcmp(opt, "--runs") == 0)
+            runs = (int)parse_count(opt, v, 1, MAX_RUNS);
+        else if (strcmp(opt, "--clock") == 0)
+            p.clock_text = v;
+        else if (strcmp(opt, "--keep") == 0)
+            keep = v;
+        else {
+            fprintf(stderr, "smart-bench: unknown option %s\n%s", opt, USAGE);
+            return 2;
+        }
+    }
+    if (p.contracts > p.items)
+        die("--contracts (%d) must not exceed --items (%d)", p.contracts, p.items);
+    if (!parse_clock(p.clock_text, &p.clock))
+        die("--clock: expected RFC 3339 UTC, e.g. %s (got '%s')", DEFAULT_CLOCK, p.clock_text);
+
+    char host_buf[PATH_MAX + 64], host_abs[PATH_MAX], dir_buf[PATH_MAX], abs_buf[PATH_MAX];
+    if (!host) {
+        char self[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n < 0)
+            die("cannot locate this program: %s", strerror(errno));
+        self[n] = '\0';
+        *strrchr(self, '/') = '\0';
+        snprintf(host_buf, sizeof host_buf, "%s/../../host-stub/smart-host", self);
+        host = host_buf;
+    }
+    if (!realpath(host, host_abs))
+        die("--host %s: %s", host, strerror(errno));
+    host = host_abs;
+    if (module_dir) {
+        if (!realpath(module_dir, abs_buf))
+            die("--module-dir %s: %s", module_dir, strerror(errno));
+        if (setenv("SMART_MODULE_PATH", abs_buf, 1) != 0)
+            die("setenv: %s", strerror(errno));
+    }
+
+    const char *dir;
+    if (keep) {
+        xmkdir(keep);
+        if (!realpath(keep, dir_buf))
+            die("--keep %s: %s", keep, strerror(errno));
+        dir = dir_buf;
+    } else {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(dir_buf, sizeof dir_buf, "%s/smart-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        if (!mkdtemp(dir_buf))
+            die("mkdtemp %s: %s", dir_buf, strerror(errno));
+        dir = dir_buf;
+    }
+
+    /* Generate. */
+    item *items = xcalloc((size_t)p.items, sizeof *items);
+    gen_counts counts;
+    long today = (long)(p.clock / 86400);
+    write_node(dir);
+    write_contracts(dir, items, &p, today);
+    char *events_path = xasprintf("%s/events.jsonl", dir);
+    write_events(events_path, items, &p, &counts);
+    struct stat st;
+    long long events_bytes = stat(events_path, &st) == 0 ? (long long)st.st_size : 0;
+    free(events_path);
+    free(items);
+
+    printf("smart-bench: %d events (%.1f MiB), %d items in %d contracts, clock %s\n", p.events,
+           (double)events_bytes / (1024.0 * 1024.0), p.items, p.contracts, p.clock_text);
+    printf("  mix: %d clientpo.link, %d test.start (%d naming equipment, %d by link), "
+           "%d calibration.record, %d status.query (%d for all items), %d calibration.sweep\n",
+           counts.link, counts.start_named + counts.start_linked, counts.start_named,
+           counts.start_linked, counts.record, counts.query_one + counts.query_all,
+           counts.query_all, counts.sweep);
+    printf("  host: %s\n  node: %s\n", host, dir);
+    fflush(stdout);
+
+    /* Run. */
+    double secs[MAX_RUNS], rss[MAX_RUNS];
+    run_result last = {0};
+    bool all_ok = true;
+    for (int k = 0; k < runs; k++) {
+        run_result r;
+        run_once(host, dir, p.clock_text, &r);
+        secs[k] = r.seconds;
+        rss[k] = r.rss_mib;
+        all_ok &= r.verify_ok && r.rejected == 0;
+        printf("run %d: %.3f s, %.0f events/s, peak RSS %.1f MiB, %ld output lines, "
+               "%ld ledger records (%.2f MiB, %ld rejections), %ld stderr lines, verify %s (%s)\n",
+               k + 1, r.seconds, p.events / r.seconds, r.rss_mib, r.output_lines, r.ledger_records,
+               (double)r.ledger_bytes / (1024.0 * 1024.0), r.rejected, r.stderr_lines,
+               r.verify_ok ? "ok" : "FAILED", r.verify_text);
+        fflush(stdout);
+        last = r;
+    }
+    double med_s = median(secs, runs), med_rss = median(rss, runs);
+    double rate = p.events / med_s;
+    printf("median of %d: events %d, seconds %.3f, events/s %.0f, peak RSS %.1f MiB, "
+           "output lines %ld, ledger records %ld, ledger bytes %lld, verify %s\n",
+           runs, p.events, med_s, rate, med_rss, last.output_lines, last.ledger_records,
+           last.ledger_bytes, all_ok ? "ok" : "FAILED");
+    printf("target (>= %.0f events/s, peak RSS < %.0f MiB): %s\n", TARGET_EVENTS_PER_S,
+           TARGET_RSS_MIB,
+           rate >= TARGET_EVENTS_PER_S && med_rss < TARGET_RSS_MIB ? "met" : "missed");
+    if (last.rejected) { /* the generator should never produce a line the host refuses */
+        fprintf(stderr, "smart-bench: the host rejected %ld input lines, e.g.:\n", last.rejected);
+        char *err = xasprintf("%s/stderr.txt", dir);
+        show_file_head(err, 5);
+        free(err);
+    }
+
+    if (!keep)
+        rm_tree(dir);
+    return all_ok ? 0 : 1;
+}
