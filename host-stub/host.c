@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,6 +284,10 @@ static void close_handles(host_state *h) {
         uv_close((uv_handle_t *)&h->idle, NULL);
     if (h->check_ready && !uv_is_closing((uv_handle_t *)&h->check))
         uv_close((uv_handle_t *)&h->check, NULL);
+    if (h->signals_ready && !uv_is_closing((uv_handle_t *)&h->sigint)) {
+        uv_close((uv_handle_t *)&h->sigint, NULL);
+        uv_close((uv_handle_t *)&h->sigterm, NULL);
+    }
 }
 
 /* Every module has finished shutting down: record host.stopped, unload, close handles. */
@@ -352,6 +357,41 @@ static void on_check(uv_check_t *check) {
     host_state *h = check->data;
     if (h->phase == HOST_RUNNING || h->phase == HOST_SHUTTING_DOWN)
         end_batch(h);
+}
+
+/* The first SIGINT/SIGTERM ends the input as if it had reached its end: the current batch is
+ * finished and the modules are shut down. A second one gives up and dies by the signal. */
+static void on_signal(uv_signal_t *handle, int signum) {
+    host_state *h = handle->data;
+    if (h->phase != HOST_RUNNING || h->input_done) {
+        signal(signum, SIG_DFL);
+        raise(signum);
+        return;
+    }
+    fprintf(stderr, "smart-host: %s received; finishing and shutting down\n", strsignal(signum));
+    if (h->input != NULL)
+        event_input_stop(h->input);
+    h->input_done = true;
+    host_wake(h);
+}
+
+static bool init_signals(host_state *h) {
+    if (uv_signal_init(&h->loop, &h->sigint) < 0)
+        return false;
+    if (uv_signal_init(&h->loop, &h->sigterm) < 0) {
+        uv_close((uv_handle_t *)&h->sigint, NULL);
+        return false;
+    }
+    h->signals_ready = true;
+    h->sigint.data = h;
+    h->sigterm.data = h;
+    if (uv_signal_start(&h->sigint, on_signal, SIGINT) < 0 ||
+        uv_signal_start(&h->sigterm, on_signal, SIGTERM) < 0)
+        return false;
+    /* They must not keep the loop alive once everything else is done. */
+    uv_unref((uv_handle_t *)&h->sigint);
+    uv_unref((uv_handle_t *)&h->sigterm);
+    return true;
 }
 
 void host_wake(host_state *h) {
@@ -521,7 +561,8 @@ int host_run(const host_options *options) {
         uv_check_start(&h->check, on_check);
         uv_unref((uv_handle_t *)&h->check); /* it must not keep the loop alive */
     }
-    h->exit_code = h->idle_ready && h->check_ready ? start(h) : HOST_EXIT_IO;
+    bool handles_ready = h->idle_ready && h->check_ready && init_signals(h);
+    h->exit_code = handles_ready ? start(h) : HOST_EXIT_IO;
     if (h->exit_code == HOST_EXIT_OK) {
         bool loaded = load_modules(h);
         if (loaded && !h->failed) {

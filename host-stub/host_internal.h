@@ -49,10 +49,13 @@ typedef struct host_state {
 
     event_input *input;
     bool input_done;
-    uv_idle_t idle;   /* runs posted events and the shutdown steps on a later loop turn */
-    uv_check_t check; /* ends a batch left open by module work outside one (its timers) */
+    uv_idle_t idle;     /* runs posted events and the shutdown steps on a later loop turn */
+    uv_check_t check;   /* ends a batch left open by module work outside one (its timers) */
+    uv_signal_t sigint; /* SIGINT/SIGTERM end the input early, then shut down cleanly */
+    uv_signal_t sigterm;
     bool idle_ready;
     bool check_ready;
+    bool signals_ready;
 
     posted_event *posted_head;
     posted_event *posted_tail;

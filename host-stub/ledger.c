@@ -327,7 +327,11 @@ static int append_string_field(strbuf *b, const char *key, const char *value, ch
         snprintf(msg, msg_size, "%s: missing", key);
         return -EINVAL;
     }
-    int rc = strbuf_appendf(b, ",\"%s\":", key);
+    int rc = strbuf_append(b, ",\"", 2);
+    if (rc == 0)
+        rc = strbuf_append_str(b, key);
+    if (rc == 0)
+        rc = strbuf_append(b, "\":", 2);
     if (rc == 0)
         rc = json_text_append_string(b, value, strlen(value));
     if (rc == -EINVAL)
@@ -372,7 +376,11 @@ int ledger_append(ledger *l, const ledger_record *rec, char *msg, size_t msg_siz
             if (rc == 0)
                 rc = strbuf_append(b, meta, meta_len);
             if (rc == 0)
-                rc = strbuf_appendf(b, ",\"prev_hash\":\"%s\"", l->head_hash);
+                rc = strbuf_append_str(b, ",\"prev_hash\":\"");
+            if (rc == 0)
+                rc = strbuf_append(b, l->head_hash, LEDGER_HASH_HEX_LEN);
+            if (rc == 0)
+                rc = strbuf_append_char(b, '"');
             if (rc < 0)
                 snprintf(msg, msg_size, "out of memory");
         }
@@ -380,7 +388,11 @@ int ledger_append(ledger *l, const ledger_record *rec, char *msg, size_t msg_siz
     char hash[LEDGER_HASH_HEX_LEN + 1];
     if (rc == 0) {
         sha256_hex(b->data + mark, b->len - mark, hash);
-        rc = strbuf_appendf(b, "%s%s\"}\n", HASH_KEY, hash);
+        rc = strbuf_append(b, HASH_KEY, HASH_KEY_LEN);
+        if (rc == 0)
+            rc = strbuf_append(b, hash, LEDGER_HASH_HEX_LEN);
+        if (rc == 0)
+            rc = strbuf_append(b, "\"}\n", 3);
         if (rc < 0)
             snprintf(msg, msg_size, "out of memory");
     }

@@ -42,19 +42,29 @@ int strbuf_append_str(strbuf *b, const char *s) { return strbuf_append(b, s, str
 int strbuf_append_char(strbuf *b, char c) { return strbuf_append(b, &c, 1); }
 
 int strbuf_appendf(strbuf *b, const char *fmt, ...) {
+    /* Format straight into the spare capacity; only a result that does not fit costs a
+     * second pass. */
+    if (strbuf_reserve(b, 64) < 0)
+        return -ENOMEM;
+    size_t room = b->cap - b->len;
     va_list ap;
     va_start(ap, fmt);
-    char probe[1];
-    int n = vsnprintf(probe, sizeof probe, fmt, ap);
+    int n = vsnprintf(b->data + b->len, room, fmt, ap);
     va_end(ap);
-    if (n < 0)
+    if (n < 0) {
+        b->data[b->len] = '\0';
         return -EINVAL;
-    int rc = strbuf_reserve(b, (size_t)n);
-    if (rc < 0)
-        return rc;
-    va_start(ap, fmt);
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
+    }
+    if ((size_t)n >= room) {
+        int rc = strbuf_reserve(b, (size_t)n);
+        if (rc < 0) {
+            b->data[b->len] = '\0';
+            return rc;
+        }
+        va_start(ap, fmt);
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
     b->len += (size_t)n;
     return 0;
 }

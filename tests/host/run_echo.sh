@@ -112,6 +112,25 @@ expect_status 4 $? "fail-stop"
 expect_contains "$F/err" "smart-host: fatal: module test-echo: $F/events.jsonl:2: echo store failed"
 "$HOST" ledger verify "$F/var/ledger.jsonl" > /dev/null || fail "fail-stop: ledger"
 
+# SIGTERM while waiting for input: the batch already read is acknowledged, modules are shut
+# down, host.stopped is recorded, exit 0.
+T=$WORK/signal
+mkdir -p "$T"
+cp "$D/node.json" "$T/"
+mkfifo "$T/events"
+"$HOST" run "$T/node.json" --events "$T/events" > "$T/out" 2> "$T/err" &
+pid=$!
+exec 3> "$T/events"
+echo '{"topic":"echo.ping","data":{"n":"before the signal"}}' >&3
+for _ in $(seq 100); do [ -s "$T/out" ] && break; sleep 0.1; done
+kill -TERM "$pid"
+wait "$pid"
+expect_status 0 $? "SIGTERM"
+exec 3>&-
+expect_contains "$T/out" '{"topic":"echo.pong","data":{"n":"before the signal"}}'
+expect_contains "$T/err" "smart-host: Terminated received; finishing and shutting down"
+tail -n 1 "$T/var/ledger.jsonl" | grep -qF '"action":"host.stopped"' || fail "SIGTERM: host.stopped"
+
 # Usage and configuration errors: exit 2 naming the problem.
 "$HOST" > /dev/null 2> "$WORK/usage"; expect_status 2 $? "no arguments"
 expect_contains "$WORK/usage" "usage: smart-host run NODE.json"
