@@ -51,8 +51,9 @@ int event_input_start(event_input *in, char *msg, size_t msg_size);
 /* Stop reading: no more callbacks after this returns (safe inside a lines callback). */
 void event_input_stop(event_input *in);
 
-/* Stop, close every handle and free the reader; `closed` (may be NULL) runs from the loop
- * once that is done. `in` is invalid after this call. */
+/* Stop, close every handle and free the reader; `closed` (may be NULL) runs once that is done:
+ * from a later loop turn for a stream or a file with a read in flight, before this returns
+ * otherwise. `in` is invalid after this call. */
 void event_input_close(event_input *in, input_closed_cb closed, void *arg);
 
 #endif /* SMART_HOST_EVENT_INPUT_H */

@@ -81,9 +81,11 @@ void host_fail_stop(host_state *h, const char *message) {
 /* ---- dispatch --------------------------------------------------------------------------- */
 
 /* Deliver one event to `only` (a posted event) or to every running module in load order.
- * Returns true when some module handled it. Rejections are recorded here. */
+ * Returns true when some module handled it. Rejections are recorded here; when no module
+ * handled the event the clock is first put back to `clock_before`, so a rejected event changes
+ * nothing and the rejection's record never carries a time later than the records after it. */
 static bool dispatch(host_state *h, loaded_module *only, const char *topic, const char *data,
-                     size_t data_len, const char *source, uint64_t line_no) {
+                     size_t data_len, const char *source, uint64_t line_no, int64_t clock_before) {
     smart_event event = {
         .struct_size = sizeof event,
         .topic = topic,
@@ -114,11 +116,14 @@ static bool dispatch(host_state *h, loaded_module *only, const char *topic, cons
         } else {
             char fallback[64];
             snprintf(fallback, sizeof fallback, "rejected with code %d", rc);
+            if (!handled)
+                host_clock_restore(&h->clock, clock_before);
             host_reject(h, m, source, line_no, topic, err.text[0] ? err.text : fallback);
             return handled;
         }
     }
     if (!handled && !h->failed) {
+        host_clock_restore(&h->clock, clock_before);
         char msg[600];
         snprintf(msg, sizeof msg, "topic: unknown topic '%.500s'", topic);
         host_reject(h, NULL, source, line_no, topic, msg);
@@ -226,10 +231,9 @@ static void process_line(host_state *h, const input_line *line) {
         data ? json_text_dump_into(&h->event_data, data) : strbuf_append(&h->event_data, "{}", 2);
     if (rc < 0) {
         host_fail_stop(h, "out of memory");
-    } else if (!dispatch(h, NULL, topic, h->event_data.data, h->event_data.len, source,
-                         line->line_no)) {
-        /* A rejected event changes nothing, the clock included. */
-        host_clock_restore(&h->clock, clock_before);
+    } else {
+        dispatch(h, NULL, topic, h->event_data.data, h->event_data.len, source, line->line_no,
+                 clock_before);
     }
     json_decref(root);
 }
@@ -269,7 +273,8 @@ static void process_posted(host_state *h) {
         char source[300];
         snprintf(source, sizeof source, "post:%s", event->module->name);
         if (event->module->initialised && !event->module->shutdown_started)
-            dispatch(h, event->module, event->topic, event->data_json, event->data_len, source, 0);
+            dispatch(h, event->module, event->topic, event->data_json, event->data_len, source, 0,
+                     host_clock_now_ms(&h->clock));
         host_posted_free(event);
     }
     end_batch(h);

@@ -112,6 +112,20 @@ expect_status 4 $? "fail-stop"
 expect_contains "$F/err" "smart-host: fatal: module test-echo: $F/events.jsonl:2: echo store failed"
 "$HOST" ledger verify "$F/var/ledger.jsonl" > /dev/null || fail "fail-stop: ledger"
 
+# A rejected event does not move the clock: a later event may still carry an earlier time.
+K=$WORK/clock-rejected
+mkdir -p "$K"
+cp "$D/node.json" "$K/"
+printf '%s\n' '{"topic":"echo.ping","time":"2025-02-13T08:00:00Z","data":{"n":1}}' \
+    '{"topic":"no.such.topic","time":"2025-02-13T12:00:00Z"}' \
+    '{"topic":"echo.ping","time":"2025-02-13T09:00:00Z","data":{"n":2}}' > "$K/events.jsonl"
+"$HOST" run "$K/node.json" --events "$K/events.jsonl" --clock 2025-02-13T07:00:00Z \
+    > "$K/out" 2> "$K/err"
+expect_status 0 $? "clock after a rejection"
+[ "$(wc -l < "$K/out")" -eq 2 ] || fail "clock after a rejection: expected 2 outputs"
+expect_contains "$K/var/ledger.jsonl" '"time":"2025-02-13T08:00:00.000Z","node_id":"NODE-TEST-001","module":"smart-host","action":"input.rejected"'
+grep -o '"time":"[^"]*"' "$K/var/ledger.jsonl" | sort -c || fail "ledger times run backwards"
+
 # SIGTERM while waiting for input: the batch already read is acknowledged, modules are shut
 # down, host.stopped is recorded, exit 0.
 T=$WORK/signal
