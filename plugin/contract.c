@@ -13,12 +13,20 @@
 #define CONTRACT_MAX_BYTES (8 * 1024 * 1024)
 
 static const char *const contract_keys[] = {
-    "smart_contract_id", "contract_type", "version",    "station_type", "title",
-    "issued_by",         "issued_at",     "warning_period_days", "equipment_list", NULL};
+    "smart_contract_id", "contract_type",  "version",      "station_type",
+    "title",             "issued_by",      "issued_at",    "warning_period_days",
+    "equipment_list",    "procedures",     "shift_starts", "job_window_policy",
+    NULL};
 static const char *const item_keys[] = {
-    "equipment_id", "description",   "equipment_type",           "manufacturer",
-    "model",        "serial_number", "calibration_interval_days", "warning_period_days",
-    "tolerances",   "last_calibration", NULL};
+    "equipment_id",     "description",   "equipment_type",           "manufacturer",
+    "model",            "serial_number", "calibration_interval_days", "warning_period_days",
+    "tolerances",       "last_calibration", "return_requires_verification", NULL};
+static const char *const procedure_keys[] = {
+    "procedure_id",    "title",           "equipment",       "frequency",
+    "frequency_hours", "frequency_days",  "required_before_test", "on_fail",
+    "reference_instrument_required", "checklist_steps", NULL};
+static const char *const step_keys[] = {"step_id", "description", "input_type", "unit",
+                                        "min",     "max",         "reference_value", NULL};
 static const char *const tolerance_keys[] = {"parameter", "unit", "nominal", "plus_minus",
                                              "min",       "max",  NULL};
 static const char *const baseline_keys[] = {"calibration_date", "certificate_number", "provider",
@@ -45,7 +53,8 @@ static int parse_tolerance(const json_t *t, const char *path, tolerance *out, sm
                              path);
         if (plus_minus < 0)
             return error_set(err, SMART_EINVAL, "%s.plus_minus: must be >= 0", path);
-        out->has_min = out->has_max = true;
+        out->has_min = out->has_max = out->has_nominal = true;
+        out->nominal = nominal;
         out->min = nominal - plus_minus;
         out->max = nominal + plus_minus;
     }
@@ -76,6 +85,10 @@ static int parse_item(const json_t *e, const char *path, json_int_t default_warn
         (rc = jf_int(e, path, "warning_period_days", false, 0, 3650, &warning, err)) ||
         (rc = jf_array(e, path, "tolerances", false, &tolerances, err)))
         return rc;
+    item->return_requires_verification = true;
+    if ((rc = jf_bool(e, path, "return_requires_verification", false,
+                      &item->return_requires_verification, err)))
+        return rc;
     item->terms = (cal_terms){.interval_days = (int)interval, .warning_days = (int)warning};
     if (tolerances) {
         item->tolerance_count = json_array_size(tolerances);
@@ -90,6 +103,15 @@ static int parse_item(const json_t *e, const char *path, json_int_t default_warn
             if ((rc = parse_tolerance(json_array_get(tolerances, i), tpath, &item->tolerances[i],
                                       err)))
                 return rc;
+            /* Points of one parameter are told apart by their nominal value. */
+            for (size_t j = 0; j < i; j++) {
+                const tolerance *a = &item->tolerances[j], *b = &item->tolerances[i];
+                if (strcmp(a->parameter, b->parameter) == 0 &&
+                    (!a->has_nominal || !b->has_nominal || a->nominal == b->nominal))
+                    return error_set(err, SMART_EINVAL, "%s.parameter: '%s' is already at "
+                                     "tolerances[%zu]; several points of one parameter each need "
+                                     "their own nominal", tpath, b->parameter, j);
+            }
         }
     }
     baseline = json_object_get(e, "last_calibration");
@@ -107,11 +129,168 @@ static int parse_item(const json_t *e, const char *path, json_int_t default_warn
     return 0;
 }
 
+static int parse_step(const json_t *st, const char *path, check_step *out, smart_error *err)
+{
+    const char *input_type;
+    int rc;
+    if ((rc = jf_object(st, path, step_keys, err)) ||
+        (rc = jf_id(st, path, "step_id", true, &out->step_id, err)) ||
+        (rc = jf_string(st, path, "description", true, &out->description, err)) ||
+        (rc = jf_string(st, path, "input_type", true, &input_type, err)) ||
+        (rc = jf_string(st, path, "unit", false, &out->unit, err)) ||
+        (rc = jf_number(st, path, "min", false, &out->min, &out->has_min, err)) ||
+        (rc = jf_number(st, path, "max", false, &out->max, &out->has_max, err)) ||
+        (rc = jf_string(st, path, "reference_value", false, &out->reference_value, err)))
+        return rc;
+    if (strcmp(input_type, "number") == 0)
+        out->is_reading = true;
+    else if (strcmp(input_type, "checkbox") != 0)
+        return error_set(err, SMART_EINVAL, "%s.input_type: must be \"number\" or \"checkbox\" "
+                         "(got \"%.40s\")", path, input_type);
+    if (out->is_reading && !out->unit)
+        return error_set(err, SMART_EINVAL, "%s.unit: missing required field (a number step "
+                         "has a unit)", path);
+    if (!out->is_reading && (out->has_min || out->has_max || out->unit))
+        return error_set(err, SMART_EINVAL, "%s: a checkbox step has no unit or limits", path);
+    if (out->has_min && out->has_max && out->min > out->max)
+        return error_set(err, SMART_EINVAL, "%s: min is above max", path);
+    return 0;
+}
+
+static int parse_frequency(const json_t *p, const char *path, procedure *out, smart_error *err)
+{
+    const char *text;
+    json_int_t hours = 0, days = 0;
+    int rc;
+    if ((rc = jf_string(p, path, "frequency", false, &text, err)) ||
+        (rc = jf_int(p, path, "frequency_hours", false, 1, 24 * 366, &hours, err)) ||
+        (rc = jf_int(p, path, "frequency_days", false, 1, 3660, &days, err)))
+        return rc;
+    if ((text != NULL) + (hours != 0) + (days != 0) != 1)
+        return error_set(err, SMART_EINVAL, "%s: give exactly one of frequency (\"per_shift\", "
+                         "\"daily\", \"weekly\"), frequency_hours or frequency_days", path);
+    out->frequency_text = text;
+    if (hours) {
+        out->frequency = FREQ_HOURS;
+        out->every = (int)hours;
+        out->frequency_text = "every_n_hours";
+    } else if (days) {
+        out->frequency = FREQ_DAYS;
+        out->every = (int)days;
+        out->frequency_text = "every_n_days";
+    } else if (strcmp(text, "per_shift") == 0) {
+        out->frequency = FREQ_PER_SHIFT;
+    } else if (strcmp(text, "daily") == 0 || strcmp(text, "weekly") == 0) {
+        out->frequency = FREQ_DAYS;
+        out->every = text[0] == 'd' ? 1 : 7;
+    } else {
+        return error_set(err, SMART_EINVAL, "%s.frequency: must be \"per_shift\", \"daily\" or "
+                         "\"weekly\" (got \"%.40s\")", path, text);
+    }
+    return 0;
+}
+
+static contract_item *find_item(contract *c, const char *id)
+{
+    for (size_t i = 0; i < c->item_count; i++)
+        if (strcmp(c->items[i].equipment_id, id) == 0)
+            return &c->items[i];
+    return NULL;
+}
+
+static int parse_procedure(const json_t *p, const char *path, contract *c, procedure *out,
+                           smart_error *err)
+{
+    const char *on_fail = NULL;
+    json_t *equipment, *steps;
+    char where[JF_PATH_MAX], item_path[JF_PATH_MAX + 24];
+    int rc;
+    out->required_before_test = true;
+    if ((rc = jf_object(p, path, procedure_keys, err)) ||
+        (rc = jf_id(p, path, "procedure_id", true, &out->procedure_id, err)) ||
+        (rc = jf_string(p, path, "title", true, &out->title, err)) ||
+        (rc = jf_id_array(p, path, "equipment", true, true, &equipment, err)) ||
+        (rc = parse_frequency(p, path, out, err)) ||
+        (rc = jf_bool(p, path, "required_before_test", false, &out->required_before_test, err)) ||
+        (rc = jf_string(p, path, "on_fail", false, &on_fail, err)) ||
+        (rc = jf_bool(p, path, "reference_instrument_required", false, &out->needs_reference,
+                      err)) ||
+        (rc = jf_array(p, path, "checklist_steps", true, &steps, err)))
+        return rc;
+    if (on_fail && strcmp(on_fail, "out_of_service") == 0)
+        out->out_of_service_on_fail = true;
+    else if (on_fail && strcmp(on_fail, "not_ready") != 0)
+        return error_set(err, SMART_EINVAL, "%s.on_fail: must be \"not_ready\" or "
+                         "\"out_of_service\" (got \"%.40s\")", path, on_fail);
+    out->equipment = equipment;
+    out->step_count = json_array_size(steps);
+    jf_path(where, sizeof where, path, "checklist_steps");
+    if (out->step_count == 0)
+        return error_set(err, SMART_EINVAL, "%s: must list at least one step", where);
+    if (!(out->steps = calloc(out->step_count, sizeof *out->steps)))
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    for (size_t i = 0; i < out->step_count; i++) {
+        jf_index(item_path, sizeof item_path, where, i);
+        if ((rc = parse_step(json_array_get(steps, i), item_path, &out->steps[i], err)))
+            return rc;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(out->steps[j].step_id, out->steps[i].step_id) == 0)
+                return error_set(err, SMART_EINVAL, "%s.step_id: '%s' is already used", item_path,
+                                 out->steps[i].step_id);
+    }
+    jf_path(where, sizeof where, path, "equipment");
+    for (size_t i = 0; i < json_array_size(equipment); i++) {
+        const char *id = json_string_value(json_array_get(equipment, i));
+        contract_item *item = find_item(c, id);
+        jf_index(item_path, sizeof item_path, where, i);
+        if (!item)
+            return error_set(err, SMART_EINVAL, "%s: '%s' is not in this contract's "
+                             "equipment_list", item_path, id);
+        if (item->procedure_count == ITEM_MAX_PROCEDURES)
+            return error_set(err, SMART_EINVAL, "%s: '%s' has more than %d procedures", item_path,
+                             id, ITEM_MAX_PROCEDURES);
+        item->procedures[item->procedure_count++] = out;
+    }
+    return 0;
+}
+
+static int parse_shift_starts(const json_t *doc, contract *c, smart_error *err)
+{
+    json_t *shifts;
+    int rc = jf_array(doc, "", "shift_starts", false, &shifts, err);
+    if (rc)
+        return rc;
+    if (!shifts) { /* three eight-hour shifts */
+        c->shift_count = 3;
+        c->shift_starts[0] = 6 * 60, c->shift_starts[1] = 14 * 60, c->shift_starts[2] = 22 * 60;
+        return 0;
+    }
+    size_t n = json_array_size(shifts);
+    if (n == 0 || n > CONTRACT_MAX_SHIFTS)
+        return error_set(err, SMART_EINVAL, "shift_starts: must list 1 to %d times",
+                         CONTRACT_MAX_SHIFTS);
+    for (size_t i = 0; i < n; i++) {
+        const char *t = json_string_value(json_array_get(shifts, i));
+        int hh, mm, used = 0;
+        if (!t || sscanf(t, "%2d:%2d%n", &hh, &mm, &used) != 2 || used != 5 || t[5] ||
+            hh > 23 || mm > 59 || hh < 0 || mm < 0)
+            return error_set(err, SMART_EINVAL, "shift_starts[%zu]: must be a time \"HH:MM\"", i);
+        c->shift_starts[i] = hh * 60 + mm;
+        if (i > 0 && c->shift_starts[i] <= c->shift_starts[i - 1])
+            return error_set(err, SMART_EINVAL, "shift_starts[%zu]: times must ascend", i);
+    }
+    c->shift_count = n;
+    return 0;
+}
+
 void contract_release(contract *c)
 {
     for (size_t i = 0; i < c->item_count; i++)
         free(c->items[i].tolerances);
     free(c->items);
+    for (size_t i = 0; i < c->procedure_count; i++)
+        free(c->procedures[i].steps);
+    free(c->procedures);
     free(c->file);
     json_decref(c->document);
     memset(c, 0, sizeof *c);
@@ -177,6 +356,37 @@ int contract_parse(const char *file, const char *text, size_t len, contract *out
                 rc = error_set(err, SMART_EINVAL,
                                "%s.equipment_id: '%s' is already listed at equipment_list[%zu]",
                                path, c.items[i].equipment_id, j);
+                goto fail;
+            }
+    }
+    const char *policy;
+    json_t *procedures;
+    if ((rc = parse_shift_starts(doc, &c, err)) ||
+        (rc = jf_string(doc, "", "job_window_policy", false, &policy, err)) ||
+        (rc = jf_array(doc, "", "procedures", false, &procedures, err)))
+        goto fail;
+    if (policy && strcmp(policy, "warn") == 0)
+        c.job_window_warns = true;
+    else if (policy && strcmp(policy, "block") != 0) {
+        rc = error_set(err, SMART_EINVAL, "job_window_policy: must be \"block\" or \"warn\" "
+                       "(got \"%.40s\")", policy);
+        goto fail;
+    }
+    c.procedure_count = json_array_size(procedures);
+    if (c.procedure_count && !(c.procedures = calloc(c.procedure_count, sizeof *c.procedures))) {
+        rc = error_set(err, SMART_ENOMEM, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < c.procedure_count; i++) {
+        char path[JF_PATH_MAX];
+        jf_index(path, sizeof path, "procedures", i);
+        if ((rc = parse_procedure(json_array_get(procedures, i), path, &c, &c.procedures[i],
+                                  err)))
+            goto fail;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(c.procedures[j].procedure_id, c.procedures[i].procedure_id) == 0) {
+                rc = error_set(err, SMART_EINVAL, "%s.procedure_id: '%s' is already used", path,
+                               c.procedures[i].procedure_id);
                 goto fail;
             }
     }
@@ -302,11 +512,14 @@ static int build_index(contract_set *set, smart_error *err)
     set->index = calloc(total ? total : 1, sizeof *set->index);
     if (!set->index)
         return error_set(err, SMART_ENOMEM, "out of memory");
-    for (size_t i = 0; i < set->contract_count; i++)
+    for (size_t i = 0; i < set->contract_count; i++) {
+        for (size_t j = 0; j < set->contracts[i].procedure_count; j++)
+            set->contracts[i].procedures[j].owner = &set->contracts[i];
         for (size_t j = 0; j < set->contracts[i].item_count; j++) {
             set->contracts[i].items[j].owner = &set->contracts[i];
             set->index[set->item_count++] = &set->contracts[i].items[j];
         }
+    }
     if (total)
         qsort(set->index, total, sizeof *set->index, compare_item_ids);
     for (size_t k = 1; k < total; k++) {

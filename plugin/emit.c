@@ -89,14 +89,12 @@ int emit_alert(maintenance *m, const char *alert_type, const char *severity, jso
     return emit_ledger(m, "alert.raised", target, "system", message, alert, err);
 }
 
-json_t *emit_item_json(const maintenance *m, const char *id, const equipment_state *e,
-                       const cal_assessment *a)
+json_t *emit_item_json(const char *id, const equipment_state *e, const readiness *r)
 {
-    (void)m;
-    char reason[256], due[16];
-    cal_reason(a, reason, sizeof reason);
+    char due[16], when[DATE_TEXT_MAX];
+    const cal_assessment *a = &r->calibration;
     json_t *item = json_pack("{s:s, s:s, s:b, s:s}", "equipment_id", id, "status",
-                             cal_status_name(a->status), "ready", a->ready, "reason", reason);
+                             cal_status_name(a->status), "ready", r->ready, "reason", r->reason);
     if (!item)
         return NULL;
     int rc = 0;
@@ -114,6 +112,28 @@ json_t *emit_item_json(const maintenance *m, const char *id, const equipment_sta
             rc |= json_object_set_new(item, "days_remaining", json_integer(a->days_remaining));
         else
             rc |= json_object_set_new(item, "days_overdue", json_integer(-a->days_remaining));
+    }
+    if (r->has_warning)
+        rc |= json_object_set_new(item, "warning", json_string(r->warning));
+    if (e && e->record.out_of_service && e->out_of_service_reason[0])
+        rc |= json_object_set_new(item, "out_of_service_reason",
+                                  json_string(e->out_of_service_reason));
+    if (r->check_count) {
+        json_t *checks = json_array();
+        for (size_t i = 0; checks && i < r->check_count; i++) {
+            const check_view *v = &r->checks[i];
+            json_t *c = json_pack("{s:s, s:s, s:b, s:s}", "procedure_id",
+                                  v->procedure->procedure_id, "frequency",
+                                  v->procedure->frequency_text, "ok", v->ok, "reason", v->reason);
+            if (c && v->last) {
+                instant_format(v->last->performed_ms, when, sizeof when);
+                json_object_set_new(c, "last_performed", json_string(when));
+                instant_format(v->last->valid_until_ms, when, sizeof when);
+                json_object_set_new(c, "valid_until", json_string(when));
+            }
+            rc |= json_array_append_new(checks, c);
+        }
+        rc |= json_object_set_new(item, "checks", checks);
     }
     if (rc) {
         json_decref(item);

@@ -19,9 +19,8 @@ int emit_output(maintenance *m, const char *topic, json_t *data, smart_error *er
 int emit_alert(maintenance *m, const char *alert_type, const char *severity, json_t *subject,
                const char *message, int64_t now_ms, smart_error *err);
 
-/* The ITEM object of the output events for one item as assessed today. `id` names it even when
- * e is NULL (no contract or record names it). Returns a new reference or NULL (no memory). */
-json_t *emit_item_json(const maintenance *m, const char *id, const equipment_state *e,
-                       const cal_assessment *a);
+/* The ITEM object of the output events for one item and its readiness. `id` names it even
+ * when e is NULL (no contract or record names it). Returns a new reference or NULL. */
+json_t *emit_item_json(const char *id, const equipment_state *e, const readiness *r);
 
 #endif

@@ -1,5 +1,7 @@
 #include "error.h"
 
+#include "text.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,13 +24,8 @@ int error_prefix(smart_error *err, const char *prefix)
         return SMART_EINVAL;
     char copy[sizeof err->text];
     memcpy(copy, err->text, sizeof copy);
-    size_t used = 0, room = sizeof err->text - 1;
-    const char *parts[] = {prefix, ": ", copy};
-    for (size_t i = 0; i < 3; i++) {
-        size_t n = strnlen(parts[i], room - used);
-        memcpy(err->text + used, parts[i], n);
-        used += n;
-    }
-    err->text[used] = '\0';
+    err->text[0] = '\0';
+    text_append(err->text, sizeof err->text, "", prefix);
+    text_append(err->text, sizeof err->text, ": ", copy);
     return err->code;
 }

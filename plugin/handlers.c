@@ -1,6 +1,8 @@
-/* handlers.c — one function per input topic: parse and validate → decide → persist → emit.
- * A handler checks everything before it changes anything, so a rejected event leaves no
- * trace but the host's record of the rejection. */
+/* handlers.c — the gate and the questions: ClientPO links, test starts, status queries.
+ *
+ * Every handler (here, in handle_calibration.c and in handle_equipment.c) goes one way:
+ * parse and validate → decide → persist → emit. It checks everything before it changes
+ * anything, so a rejected event leaves no trace but the host's record of the rejection. */
 #include "emit.h"
 #include "error.h"
 #include "json_fields.h"
@@ -10,31 +12,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TEXT_FIELD_MAX 256
-
-/* Rejects a free-text field longer than the store and the messages are meant to carry. */
-static int check_length(const char *path, const char *key, const char *value, size_t max,
-                        smart_error *err)
-{
-    if (value && strlen(value) > max)
-        return error_set(err, SMART_EINVAL, "%s.%s: longer than %zu characters", path, key, max);
-    return 0;
-}
-
 /* Assesses each listed item, appending its ITEM object to `items` and the ids of those not
  * ready to `blocking`. Returns 0 or SMART_ENOMEM. */
-static int assess_list(maintenance *m, const json_t *ids, civil_day today, json_t *items,
-                       json_t *blocking, smart_error *err)
+static int assess_list(maintenance *m, const json_t *ids, int64_t now_ms, int64_t planned_end_ms,
+                       json_t *items, json_t *blocking, smart_error *err)
 {
     size_t i;
     json_t *id;
     json_array_foreach(ids, i, id) {
         const char *equipment_id = json_string_value(id);
         const equipment_state *e = maintenance_find(m, equipment_id);
-        cal_assessment a = maintenance_assess(m, e, today);
-        json_t *item = emit_item_json(m, equipment_id, e, &a);
+        readiness r;
+        maintenance_readiness(m, e, now_ms, planned_end_ms, &r);
+        json_t *item = emit_item_json(equipment_id, e, &r);
         if (!item || json_array_append_new(items, item) ||
-            (!a.ready && json_array_append(blocking, id)))
+            (!r.ready && json_array_append(blocking, id)))
             return error_set(err, SMART_ENOMEM, "out of memory");
     }
     return 0;
@@ -73,7 +65,7 @@ int handle_clientpo_link(maintenance *m, const json_t *data, int64_t now_ms, sma
         rc = error_set(err, SMART_ENOMEM, "out of memory");
         goto done;
     }
-    if ((rc = assess_list(m, ids, maintenance_today(m, now_ms), items, blocking, err)) ||
+    if ((rc = assess_list(m, ids, now_ms, 0, items, blocking, err)) ||
         (rc = store_put_link(m->store, clientpo_id, ids_text, now_ms, err)))
         goto done;
     char details[1024];
@@ -98,17 +90,25 @@ done:
     return rc;
 }
 
-static const char *const start_keys[] = {"clientpo_id", "equipment", NULL};
+static const char *const start_keys[] = {"clientpo_id", "equipment", "planned_end", NULL};
 
 int handle_test_start(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
 {
-    const char *clientpo_id;
+    const char *clientpo_id, *planned_end_text;
     json_t *given, *ids = NULL;
+    date_value planned_end = {0};
     int rc;
     if ((rc = jf_object(data, "data", start_keys, err)) ||
         (rc = jf_id(data, "data", "clientpo_id", true, &clientpo_id, err)) ||
-        (rc = jf_id_array(data, "data", "equipment", false, true, &given, err)))
+        (rc = jf_id_array(data, "data", "equipment", false, true, &given, err)) ||
+        (rc = jf_date(data, "data", "planned_end", false, &planned_end, &planned_end_text, err)))
         return rc;
+    if (planned_end_text && !planned_end.has_time)
+        return error_set(err, SMART_EINVAL, "data.planned_end: give a time with its offset "
+                         "(RFC 3339), not a date alone");
+    if (planned_end_text && planned_end.instant_ms <= now_ms)
+        return error_set(err, SMART_EINVAL, "data.planned_end: %s is not after the start",
+                         planned_end_text);
     if (given) {
         ids = json_incref(given);
     } else {
@@ -125,7 +125,8 @@ int handle_test_start(maintenance *m, const json_t *data, int64_t now_ms, smart_
         rc = error_set(err, SMART_ENOMEM, "out of memory");
         goto done;
     }
-    if ((rc = assess_list(m, ids, maintenance_today(m, now_ms), items, blocking, err)))
+    if ((rc = assess_list(m, ids, now_ms, planned_end_text ? planned_end.instant_ms : 0, items,
+                          blocking, err)))
         goto done;
     /* Fail safe: a start that names no equipment at all is not a test we can vouch for. */
     bool nothing = json_array_size(ids) == 0;
@@ -147,7 +148,12 @@ int handle_test_start(maintenance *m, const json_t *data, int64_t now_ms, smart_
         rc = error_set(err, SMART_ENOMEM, "out of memory");
         goto done;
     }
-    if ((rc = store_add_gate_decision(m->store, clientpo_id, now_ms, allowed, items_text, err)) ||
+    const char *id_list[JF_ID_ARRAY_MAX];
+    size_t id_count = json_array_size(ids); /* a stored link was validated like a given list */
+    for (size_t k = 0; k < id_count; k++)
+        id_list[k] = json_string_value(json_array_get(ids, k));
+    if ((rc = store_add_gate_decision(m->store, clientpo_id, now_ms, allowed, items_text, id_list,
+                                      id_count, err)) ||
         (rc = emit_ledger(m, "gate.decision", clientpo_id, "system", details,
                           json_pack("{s:b, s:O, s:O}", "allowed", allowed, "equipment", items,
                                     "blocking", blocking),
@@ -158,6 +164,8 @@ int handle_test_start(maintenance *m, const json_t *data, int64_t now_ms, smart_
                                  "blocking", blocking);
     if (decision && nothing)
         json_object_set_new(decision, "reason", json_string("no equipment given and none linked"));
+    if (decision && planned_end_text)
+        json_object_set_new(decision, "planned_end", json_string(planned_end_text));
     if ((rc = emit_output(m, "gate.decision", decision, err)))
         goto done;
     if (!allowed)
@@ -172,151 +180,6 @@ done:
     return rc;
 }
 
-static const char *const calibration_keys[] = {
-    "equipment_id", "calibration_date", "certificate_number", "provider", "technician",
-    "results",      "notes",            NULL};
-static const char *const result_keys[] = {"parameter", "unit", "as_found", "as_left", NULL};
-
-static int check_results(const json_t *results, smart_error *err)
-{
-    size_t i;
-    json_t *r;
-    json_array_foreach(results, i, r) {
-        char path[JF_PATH_MAX];
-        const char *text;
-        double value;
-        bool present;
-        int rc;
-        jf_index(path, sizeof path, "data.results", i);
-        if ((rc = jf_object(r, path, result_keys, err)) ||
-            (rc = jf_string(r, path, "parameter", true, &text, err)) ||
-            (rc = jf_string(r, path, "unit", false, &text, err)) ||
-            (rc = jf_number(r, path, "as_found", false, &value, &present, err)) ||
-            (rc = jf_number(r, path, "as_left", false, &value, &present, err)))
-            return rc;
-    }
-    return 0;
-}
-
-int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms,
-                              smart_error *err)
-{
-    const char *id, *date_text, *certificate, *provider, *technician, *notes;
-    date_value date;
-    json_t *results;
-    int rc;
-    if ((rc = jf_object(data, "data", calibration_keys, err)) ||
-        (rc = jf_id(data, "data", "equipment_id", true, &id, err)) ||
-        (rc = jf_date(data, "data", "calibration_date", true, &date, &date_text, err)) ||
-        (rc = jf_string(data, "data", "certificate_number", true, &certificate, err)) ||
-        (rc = check_length("data", "certificate_number", certificate, CERTIFICATE_MAX - 1, err)) ||
-        (rc = jf_string(data, "data", "provider", true, &provider, err)) ||
-        (rc = check_length("data", "provider", provider, TEXT_FIELD_MAX, err)) ||
-        (rc = jf_string(data, "data", "technician", true, &technician, err)) ||
-        (rc = check_length("data", "technician", technician, TEXT_FIELD_MAX, err)) ||
-        (rc = jf_string(data, "data", "notes", false, &notes, err)) ||
-        (rc = jf_array(data, "data", "results", false, &results, err)) ||
-        (results && (rc = check_results(results, err))))
-        return rc;
-
-    equipment_state *e = maintenance_find(m, id);
-    if (!e || !e->terms)
-        return error_set(err, SMART_EINVAL,
-                         "data.equipment_id: '%s' is not named by any contract in force", id);
-    civil_day today = maintenance_today(m, now_ms);
-    if (date.has_time ? date.instant_ms > now_ms : date.day > today) {
-        char now_text[DATE_TEXT_MAX];
-        instant_format(now_ms, now_text, sizeof now_text);
-        return error_set(err, SMART_EINVAL,
-                         "data.calibration_date: %s is in the future (now %s); a calibration is "
-                         "recorded once it is done",
-                         date_text, now_text);
-    }
-    if (e->record.has_calibration && date.day < e->record.calibrated_on)
-        return error_set(err, SMART_EINVAL,
-                         "data.calibration_date: %s is before the calibration on record for %s "
-                         "(%s); history is not rewritten",
-                         date_text, id, e->calibration_date);
-
-    /* Decide: the new record; the status follows from it in reconcile. */
-    equipment_state next = *e;
-    next.record.has_calibration = true;
-    next.record.calibrated_on = date.day;
-    next.record.sent_out = false;
-    next.record.calibration_failed = false;
-    snprintf(next.calibration_date, sizeof next.calibration_date, "%s", date_text);
-    snprintf(next.certificate, sizeof next.certificate, "%s", certificate);
-
-    char *results_text = results ? json_dumps(results, JSON_COMPACT) : NULL;
-    if (results && !results_text)
-        return error_set(err, SMART_ENOMEM, "out of memory");
-    calibration_entry entry = {
-        .equipment_id = id,
-        .calibration_date = date_text,
-        .day = date.day,
-        .certificate_number = certificate,
-        .provider = provider,
-        .technician = technician,
-        .results_json = results_text,
-        .notes = notes,
-        .source = "event",
-        .recorded_at_ms = now_ms,
-    };
-    rc = store_add_calibration(m->store, &entry, err);
-    free(results_text);
-    if (rc)
-        return rc;
-    *e = next;
-    bool changed;
-    cal_assessment a = maintenance_assess(m, e, today);
-    char due[16], details[512];
-    civil_format(a.due, due, sizeof due);
-    snprintf(details, sizeof details,
-             "Calibration of %s on %s recorded: certificate %s from %s; valid until %s", id,
-             date_text, certificate, provider, due);
-    json_t *meta = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "equipment_id", id,
-                             "calibration_date", date_text, "certificate_number", certificate,
-                             "provider", provider, "technician", technician, "due_date", due,
-                             "contract_version", (int)e->terms->owner->version);
-    if (meta && results)
-        json_object_set(meta, "results", results);
-    if ((rc = emit_ledger(m, "calibration.recorded", id, technician, details, meta, err)) ||
-        (rc = maintenance_reconcile(m, e, now_ms, "calibration", false, &changed, err)) ||
-        (!changed && (rc = store_put_equipment(m->store, e, err))))
-        return rc;
-    json_t *out = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:i}", "equipment_id", id,
-                            "calibration_date", date_text, "certificate_number", certificate,
-                            "due_date", due, "status", cal_status_name(a.status), "ready",
-                            a.ready, "days_remaining", a.days_remaining);
-    return emit_output(m, "calibration.recorded", out, err);
-}
-
-static const char *const no_keys[] = {NULL};
-
-int handle_calibration_sweep(maintenance *m, const json_t *data, int64_t now_ms,
-                             smart_error *err)
-{
-    int rc = jf_object(data, "data", no_keys, err);
-    if (rc)
-        return rc;
-    size_t checked, transitions;
-    if ((rc = maintenance_sweep(m, now_ms, &checked, &transitions, err)))
-        return rc;
-    char as_of[DATE_TEXT_MAX], details[128];
-    instant_format(now_ms, as_of, sizeof as_of);
-    snprintf(details, sizeof details, "Expiry sweep: %zu item(s) checked, %zu transition(s)",
-             checked, transitions);
-    if ((rc = emit_ledger(m, "sweep.completed", m->host->node_id, "system", details,
-                          json_pack("{s:I, s:I}", "checked", (json_int_t)checked, "transitions",
-                                    (json_int_t)transitions),
-                          err)))
-        return rc;
-    return emit_output(m, "sweep.completed",
-                       json_pack("{s:s, s:I, s:I}", "as_of", as_of, "checked",
-                                 (json_int_t)checked, "transitions", (json_int_t)transitions),
-                       err);
-}
-
 static const char *const status_keys[] = {"equipment_id", NULL};
 
 int handle_status_query(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
@@ -326,7 +189,6 @@ int handle_status_query(maintenance *m, const json_t *data, int64_t now_ms, smar
     if ((rc = jf_object(data, "data", status_keys, err)) ||
         (rc = jf_id(data, "data", "equipment_id", false, &only, err)))
         return rc;
-    civil_day today = maintenance_today(m, now_ms);
     json_int_t counts[CAL_STATUS_COUNT] = {0}, ready = 0, total = 0;
     json_t *items = json_array();
     if (!items)
@@ -335,19 +197,21 @@ int handle_status_query(maintenance *m, const json_t *data, int64_t now_ms, smar
         const equipment_state *e = &m->items[i];
         if (!e->terms || (only && strcmp(only, e->equipment_id) != 0))
             continue;
-        cal_assessment a = maintenance_assess(m, e, today);
-        json_t *item = emit_item_json(m, e->equipment_id, e, &a);
+        readiness r;
+        maintenance_readiness(m, e, now_ms, 0, &r);
+        json_t *item = emit_item_json(e->equipment_id, e, &r);
         if (!item || json_array_append_new(items, item)) {
             json_decref(items);
             return error_set(err, SMART_ENOMEM, "out of memory");
         }
-        counts[a.status]++;
-        ready += a.ready;
+        counts[r.calibration.status]++;
+        ready += r.ready;
         total++;
     }
     if (only && total == 0) { /* an item no contract names: answer, and say so */
-        cal_assessment a = maintenance_assess(m, NULL, today);
-        json_array_append_new(items, emit_item_json(m, only, NULL, &a));
+        readiness r;
+        maintenance_readiness(m, NULL, now_ms, 0, &r);
+        json_array_append_new(items, emit_item_json(only, NULL, &r));
         counts[CAL_UNKNOWN]++;
         total++;
     }

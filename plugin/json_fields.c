@@ -85,6 +85,18 @@ int jf_string(const json_t *obj, const char *path, const char *key, bool require
     return 0;
 }
 
+int jf_text(const json_t *obj, const char *path, const char *key, bool required, size_t max_len,
+            const char **out, smart_error *err)
+{
+    int rc = jf_string(obj, path, key, required, out, err);
+    if (rc == 0 && *out && strlen(*out) > max_len) {
+        char where[JF_PATH_MAX];
+        jf_path(where, sizeof where, path, key);
+        return error_set(err, SMART_EINVAL, "%s: longer than %zu characters", where, max_len);
+    }
+    return rc;
+}
+
 static bool is_id(const char *s, size_t len)
 {
     if (len == 0 || len > 64)
@@ -225,6 +237,9 @@ int jf_id_array(const json_t *obj, const char *path, const char *key, bool requi
     size_t n = json_array_size(array);
     if (non_empty && n == 0)
         return error_set(err, SMART_EINVAL, "%s: must list at least one item", where);
+    if (n > JF_ID_ARRAY_MAX)
+        return error_set(err, SMART_EINVAL, "%s: lists %zu items; at most %d", where, n,
+                         JF_ID_ARRAY_MAX);
     for (size_t i = 0; i < n; i++) {
         jf_index(item, sizeof item, where, i);
         if ((rc = check_id(json_array_get(array, i), item, err)))

@@ -33,6 +33,10 @@ int jf_object(const json_t *obj, const char *path, const char *const allowed[], 
 int jf_string(const json_t *obj, const char *path, const char *key, bool required,
               const char **out, smart_error *err);
 
+/* A non-empty string of at most max_len bytes (free text the store and messages carry). */
+int jf_text(const json_t *obj, const char *path, const char *key, bool required, size_t max_len,
+            const char **out, smart_error *err);
+
 /* An identifier: 1 to 64 characters from [A-Za-z0-9._-]. */
 int jf_id(const json_t *obj, const char *path, const char *key, bool required, const char **out,
           smart_error *err);
@@ -53,7 +57,10 @@ int jf_bool(const json_t *obj, const char *path, const char *key, bool required,
 int jf_date(const json_t *obj, const char *path, const char *key, bool required,
             date_value *out, const char **text, smart_error *err);
 
-/* An array of identifiers (see jf_id), optionally non-empty, without duplicates.
+#define JF_ID_ARRAY_MAX 256
+
+/* An array of at most JF_ID_ARRAY_MAX identifiers (see jf_id), optionally non-empty, without
+ * duplicates.
  * *out is the borrowed array, or NULL when absent and not required. */
 int jf_id_array(const json_t *obj, const char *path, const char *key, bool required,
                 bool non_empty, json_t **out, smart_error *err);

@@ -7,6 +7,7 @@
 #include "calibration.h"
 #include "contract.h"
 #include "equipment.h"
+#include "readiness.h"
 #include "smart_plugin.h"
 #include "store.h"
 
@@ -29,6 +30,8 @@ typedef struct maintenance {
     contract_set contracts;
     equipment_state *items; /* every item known to the store or a contract, sorted by id */
     size_t item_count;
+    check_state *checks; /* the last check per (item, procedure), sorted by both ids */
+    size_t check_count;
     store *store;
     uv_timer_t *sweep_timer;
     int64_t next_sweep_ms; /* host-clock time at which the periodic sweep is next due */
@@ -48,6 +51,17 @@ civil_day maintenance_today(const maintenance *m, int64_t now_ms);
 cal_assessment maintenance_assess(const maintenance *m, const equipment_state *e,
                                   civil_day today);
 
+/* Whether the item is fit for a test at now_ms (and until planned_end_ms, when not 0). */
+void maintenance_readiness(const maintenance *m, const equipment_state *e, int64_t now_ms,
+                           int64_t planned_end_ms, readiness *out);
+
+/* The last check of a procedure on an item, or NULL. */
+check_state *maintenance_find_check(maintenance *m, const char *equipment_id,
+                                    const char *procedure_id);
+
+/* Records a check as the last of its (item, procedure), in memory. Returns 0 or SMART_ENOMEM. */
+int maintenance_put_check(maintenance *m, const check_state *check, smart_error *err);
+
 /* Records a status change of one item (store, ledger, output, alert on the transitions that
  * call for one) and re-raises a lasting condition when alert_repeat has passed and `may_repeat`
  * is set. `cause` says what found it ("sweep", "calibration", "contract"). Sets *changed. */
@@ -58,6 +72,11 @@ int maintenance_reconcile(maintenance *m, equipment_state *e, int64_t now_ms, co
 int maintenance_sweep(maintenance *m, int64_t now_ms, size_t *checked, size_t *transitions,
                       smart_error *err);
 
+/* Refuses (SMART_EINVAL, naming `field`) a reference instrument that is unknown, is the
+ * subject itself, or was not in calibration at now_ms. */
+int maintenance_check_reference(maintenance *m, const char *field, const char *reference_id,
+                                const char *subject_id, int64_t now_ms, smart_error *err);
+
 /* The handlers, one per topic: parse and validate `data` → decide → persist → emit.
  * Each returns 0, SMART_EINVAL (nothing changed; err names the field) or SMART_EIO. */
 int handle_clientpo_link(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err);
@@ -67,5 +86,12 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
 int handle_calibration_sweep(maintenance *m, const json_t *data, int64_t now_ms,
                              smart_error *err);
 int handle_status_query(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err);
+int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
+                             smart_error *err);
+int handle_out_of_service(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err);
+int handle_return_to_service(maintenance *m, const json_t *data, int64_t now_ms,
+                             smart_error *err);
+int handle_calibration_schedule(maintenance *m, const json_t *data, int64_t now_ms,
+                                smart_error *err);
 
 #endif

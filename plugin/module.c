@@ -27,6 +27,10 @@ static const struct {
     {"calibration.record", handle_calibration_record},
     {"calibration.sweep", handle_calibration_sweep},
     {"status.query", handle_status_query},
+    {"maintenance.check", handle_maintenance_check},
+    {"equipment.out_of_service", handle_out_of_service},
+    {"equipment.return_to_service", handle_return_to_service},
+    {"calibration.schedule", handle_calibration_schedule},
 };
 
 /* ---- configuration ---------------------------------------------------------------------- */

@@ -16,6 +16,10 @@ enum {
     Q_PUT_LINK,
     Q_GET_LINK,
     Q_ADD_GATE,
+    Q_ADD_GATE_ITEM,
+    Q_LOAD_CHECKS,
+    Q_ADD_CHECK,
+    Q_SUSPECT_TESTS,
     Q_COUNT
 };
 
@@ -24,12 +28,15 @@ static const char *const statements[Q_COUNT] = {
     [Q_COMMIT] = "COMMIT",
     [Q_LOAD_EQUIPMENT] =
         "SELECT equipment_id, has_calibration, calibrated_on, calibration_date, certificate, "
-        "calibration_failed, sent_out, out_of_service, status, last_alert, last_alert_ms "
+        "calibration_failed, sent_out, out_of_service, status, last_alert, last_alert_ms, "
+        "out_of_service_since_ms, out_of_service_reason, failure_note, last_verification_ms "
         "FROM equipment ORDER BY equipment_id",
     [Q_PUT_EQUIPMENT] =
         "INSERT OR REPLACE INTO equipment (equipment_id, has_calibration, calibrated_on, "
         "calibration_date, certificate, calibration_failed, sent_out, out_of_service, status, "
-        "last_alert, last_alert_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "last_alert, last_alert_ms, out_of_service_since_ms, out_of_service_reason, failure_note, "
+        "last_verification_ms) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     [Q_ADD_CALIBRATION] =
         "INSERT INTO calibrations (equipment_id, calibration_date, day, certificate_number, "
         "provider, technician, results, notes, source, recorded_at_ms) "
@@ -39,6 +46,17 @@ static const char *const statements[Q_COUNT] = {
     [Q_GET_LINK] = "SELECT equipment FROM clientpo_links WHERE clientpo_id = ?1",
     [Q_ADD_GATE] = "INSERT INTO gate_decisions (clientpo_id, decided_at_ms, allowed, equipment) "
                    "VALUES (?1, ?2, ?3, ?4)",
+    [Q_ADD_GATE_ITEM] = "INSERT INTO gate_decision_items (decision_id, equipment_id) VALUES (?1, ?2)",
+    [Q_LOAD_CHECKS] = "SELECT equipment_id, procedure_id, performed_at_ms, passed, valid_until_ms, "
+                      "detail FROM checks WHERE id IN (SELECT max(id) FROM checks "
+                      "GROUP BY equipment_id, procedure_id) ORDER BY equipment_id, procedure_id",
+    [Q_ADD_CHECK] = "INSERT INTO checks (equipment_id, procedure_id, performed_at_ms, passed, "
+                    "valid_until_ms, detail, technician, reference_instrument, readings) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [Q_SUSPECT_TESTS] = "SELECT g.clientpo_id, g.decided_at_ms FROM gate_decision_items i "
+                        "JOIN gate_decisions g ON g.id = i.decision_id "
+                        "WHERE i.equipment_id = ?1 AND g.allowed = 1 AND g.decided_at_ms >= ?2 "
+                        "ORDER BY g.decided_at_ms, g.id",
 };
 
 static const char schema[] =
@@ -46,7 +64,8 @@ static const char schema[] =
     " equipment_id TEXT PRIMARY KEY, has_calibration INTEGER NOT NULL, calibrated_on INTEGER,"
     " calibration_date TEXT, certificate TEXT, calibration_failed INTEGER NOT NULL,"
     " sent_out INTEGER NOT NULL, out_of_service INTEGER NOT NULL, status TEXT,"
-    " last_alert TEXT, last_alert_ms INTEGER) WITHOUT ROWID;"
+    " last_alert TEXT, last_alert_ms INTEGER, out_of_service_since_ms INTEGER,"
+    " out_of_service_reason TEXT, failure_note TEXT, last_verification_ms INTEGER) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS calibrations ("
     " id INTEGER PRIMARY KEY, equipment_id TEXT NOT NULL, calibration_date TEXT NOT NULL,"
     " day INTEGER NOT NULL, certificate_number TEXT NOT NULL, provider TEXT NOT NULL,"
@@ -59,7 +78,15 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS gate_decisions ("
     " id INTEGER PRIMARY KEY, clientpo_id TEXT NOT NULL, decided_at_ms INTEGER NOT NULL,"
     " allowed INTEGER NOT NULL, equipment TEXT NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS gate_decisions_by_time ON gate_decisions (decided_at_ms);";
+    "CREATE INDEX IF NOT EXISTS gate_decisions_by_time ON gate_decisions (decided_at_ms);"
+    "CREATE TABLE IF NOT EXISTS gate_decision_items ("
+    " decision_id INTEGER NOT NULL, equipment_id TEXT NOT NULL,"
+    " PRIMARY KEY (equipment_id, decision_id)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS checks ("
+    " id INTEGER PRIMARY KEY, equipment_id TEXT NOT NULL, procedure_id TEXT NOT NULL,"
+    " performed_at_ms INTEGER NOT NULL, passed INTEGER NOT NULL, valid_until_ms INTEGER NOT NULL,"
+    " detail TEXT, technician TEXT NOT NULL, reference_instrument TEXT, readings TEXT);"
+    "CREATE INDEX IF NOT EXISTS checks_by_item ON checks (equipment_id, procedure_id);";
 
 struct store {
     sqlite3 *db;
@@ -183,6 +210,10 @@ int store_load_equipment(store *s, void (*visit)(void *ctx, const equipment_stat
         e.status = parsed >= 0 ? (cal_status)parsed : CAL_UNKNOWN;
         copy_column(st, 9, e.last_alert, sizeof e.last_alert);
         e.last_alert_ms = sqlite3_column_int64(st, 10);
+        e.out_of_service_since_ms = sqlite3_column_int64(st, 11);
+        copy_column(st, 12, e.out_of_service_reason, sizeof e.out_of_service_reason);
+        copy_column(st, 13, e.failure_note, sizeof e.failure_note);
+        e.last_verification_ms = sqlite3_column_int64(st, 14);
         visit(ctx, &e);
     }
     sqlite3_reset(st);
@@ -206,6 +237,10 @@ int store_put_equipment(store *s, const equipment_state *e, smart_error *err)
     bind_text(st, 9, e->has_status ? cal_status_name(e->status) : NULL);
     bind_text(st, 10, e->last_alert[0] ? e->last_alert : NULL);
     sqlite3_bind_int64(st, 11, e->last_alert_ms);
+    sqlite3_bind_int64(st, 12, e->out_of_service_since_ms);
+    bind_text(st, 13, e->out_of_service_reason[0] ? e->out_of_service_reason : NULL);
+    bind_text(st, 14, e->failure_note[0] ? e->failure_note : NULL);
+    sqlite3_bind_int64(st, 15, e->last_verification_ms);
     return run(s, st, err, "save equipment");
 }
 
@@ -262,7 +297,9 @@ int store_get_link(store *s, const char *clientpo_id, char **equipment_json, sma
 }
 
 int store_add_gate_decision(store *s, const char *clientpo_id, int64_t decided_at_ms,
-                            bool allowed, const char *equipment_json, smart_error *err)
+                            bool allowed, const char *equipment_json,
+                            const char *const *equipment_ids, size_t equipment_count,
+                            smart_error *err)
 {
     int rc = store_begin(s, err);
     if (rc)
@@ -272,5 +309,70 @@ int store_add_gate_decision(store *s, const char *clientpo_id, int64_t decided_a
     sqlite3_bind_int64(st, 2, decided_at_ms);
     sqlite3_bind_int(st, 3, allowed);
     bind_text(st, 4, equipment_json);
-    return run(s, st, err, "save gate decision");
+    if ((rc = run(s, st, err, "save gate decision")))
+        return rc;
+    sqlite3_int64 decision = sqlite3_last_insert_rowid(s->db);
+    st = s->stmt[Q_ADD_GATE_ITEM];
+    for (size_t i = 0; i < equipment_count; i++) {
+        sqlite3_bind_int64(st, 1, decision);
+        bind_text(st, 2, equipment_ids[i]);
+        if ((rc = run(s, st, err, "save gate decision item")))
+            return rc;
+    }
+    return 0;
+}
+
+int store_load_checks(store *s, void (*visit)(void *ctx, const check_state *check), void *ctx,
+                      smart_error *err)
+{
+    sqlite3_stmt *st = s->stmt[Q_LOAD_CHECKS];
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        check_state c = {0};
+        copy_column(st, 0, c.equipment_id, sizeof c.equipment_id);
+        copy_column(st, 1, c.procedure_id, sizeof c.procedure_id);
+        c.performed_ms = sqlite3_column_int64(st, 2);
+        c.passed = sqlite3_column_int(st, 3) != 0;
+        c.valid_until_ms = sqlite3_column_int64(st, 4);
+        copy_column(st, 5, c.detail, sizeof c.detail);
+        visit(ctx, &c);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : db_error(s, err, "load checks");
+}
+
+int store_add_check(store *s, const check_state *c, const char *technician,
+                    const char *reference_instrument, const char *readings_json, smart_error *err)
+{
+    int rc = store_begin(s, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = s->stmt[Q_ADD_CHECK];
+    bind_text(st, 1, c->equipment_id);
+    bind_text(st, 2, c->procedure_id);
+    sqlite3_bind_int64(st, 3, c->performed_ms);
+    sqlite3_bind_int(st, 4, c->passed);
+    sqlite3_bind_int64(st, 5, c->valid_until_ms);
+    bind_text(st, 6, c->detail[0] ? c->detail : NULL);
+    bind_text(st, 7, technician);
+    bind_text(st, 8, reference_instrument);
+    bind_text(st, 9, readings_json);
+    return run(s, st, err, "save check");
+}
+
+int store_suspect_tests(store *s, const char *equipment_id, int64_t since_ms,
+                        int (*visit)(void *ctx, const char *clientpo_id, int64_t decided_at_ms),
+                        void *ctx, smart_error *err)
+{
+    sqlite3_stmt *st = s->stmt[Q_SUSPECT_TESTS];
+    bind_text(st, 1, equipment_id);
+    sqlite3_bind_int64(st, 2, since_ms);
+    int rc, failed = 0;
+    while (!failed && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        failed = visit(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (failed)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    return rc == SQLITE_DONE ? 0 : db_error(s, err, "find suspect tests");
 }

@@ -9,6 +9,7 @@
 #define SMART_STORE_H
 
 #include "equipment.h"
+#include "readiness.h"
 #include "smart_plugin.h"
 
 #include <stdbool.h>
@@ -58,7 +59,25 @@ int store_put_link(store *s, const char *clientpo_id, const char *equipment_json
  * frees, or NULL when the ClientPO has no link. */
 int store_get_link(store *s, const char *clientpo_id, char **equipment_json, smart_error *err);
 
+/* Records a gate decision and the items it covered (for the out-of-tolerance impact). */
 int store_add_gate_decision(store *s, const char *clientpo_id, int64_t decided_at_ms,
-                            bool allowed, const char *equipment_json, smart_error *err);
+                            bool allowed, const char *equipment_json,
+                            const char *const *equipment_ids, size_t equipment_count,
+                            smart_error *err);
+
+/* Calls visit(ctx, check) for the last check of every (item, procedure); borrowed. */
+int store_load_checks(store *s, void (*visit)(void *ctx, const check_state *check), void *ctx,
+                      smart_error *err);
+
+/* Adds a check to the history; strings may be NULL except technician. */
+int store_add_check(store *s, const check_state *check, const char *technician,
+                    const char *reference_instrument, const char *readings_json,
+                    smart_error *err);
+
+/* Calls visit for every test allowed with `equipment_id` at or after since_ms, oldest first;
+ * the strings are borrowed for the call. visit returns non-zero to stop (out of memory). */
+int store_suspect_tests(store *s, const char *equipment_id, int64_t since_ms,
+                        int (*visit)(void *ctx, const char *clientpo_id, int64_t decided_at_ms),
+                        void *ctx, smart_error *err);
 
 #endif

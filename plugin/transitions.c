@@ -32,6 +32,62 @@ cal_assessment maintenance_assess(const maintenance *m, const equipment_state *e
     return cal_assess(&e->terms->terms, &e->record, today);
 }
 
+static int compare_checks(const void *a, const void *b)
+{
+    const check_state *x = a, *y = b;
+    int c = strcmp(x->equipment_id, y->equipment_id);
+    return c ? c : strcmp(x->procedure_id, y->procedure_id);
+}
+
+check_state *maintenance_find_check(maintenance *m, const char *equipment_id,
+                                    const char *procedure_id)
+{
+    check_state key;
+    snprintf(key.equipment_id, sizeof key.equipment_id, "%s", equipment_id);
+    snprintf(key.procedure_id, sizeof key.procedure_id, "%s", procedure_id);
+    return bsearch(&key, m->checks, m->check_count, sizeof *m->checks, compare_checks);
+}
+
+int maintenance_put_check(maintenance *m, const check_state *check, smart_error *err)
+{
+    check_state *found = maintenance_find_check(m, check->equipment_id, check->procedure_id);
+    if (found) {
+        *found = *check;
+        return 0;
+    }
+    check_state *grown = realloc(m->checks, (m->check_count + 1) * sizeof *grown);
+    if (!grown)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    m->checks = grown;
+    size_t at = 0; /* keep the array sorted: checks are few and added rarely */
+    while (at < m->check_count && compare_checks(&m->checks[at], check) < 0)
+        at++;
+    memmove(&m->checks[at + 1], &m->checks[at], (m->check_count - at) * sizeof *m->checks);
+    m->checks[at] = *check;
+    m->check_count++;
+    return 0;
+}
+
+void maintenance_readiness(const maintenance *m, const equipment_state *e, int64_t now_ms,
+                           int64_t planned_end_ms, readiness *out)
+{
+    const check_state *checks[ITEM_MAX_PROCEDURES] = {0};
+    const contract_item *terms = e ? e->terms : NULL;
+    for (size_t i = 0; terms && i < terms->procedure_count; i++)
+        checks[i] = maintenance_find_check((maintenance *)m, e->equipment_id,
+                                           terms->procedures[i]->procedure_id);
+    readiness_input in = {
+        .terms = terms,
+        .record = e ? &e->record : NULL,
+        .checks = checks,
+        .now_ms = now_ms,
+        .utc_offset_minutes = m->config.utc_offset_minutes,
+        .planned_end_ms = planned_end_ms,
+        .failure_note = e ? e->failure_note : NULL,
+    };
+    readiness_assess(&in, out);
+}
+
 /* The alert a status calls for, if any: type and severity. */
 static bool alert_for(cal_status status, const char **type, const char **severity)
 {
@@ -43,6 +99,10 @@ static bool alert_for(cal_status status, const char **type, const char **severit
     case CAL_EXPIRING_SOON:
         *type = "calibration_expiring";
         *severity = "medium";
+        return true;
+    case CAL_FAILED:
+        *type = "calibration_failed";
+        *severity = "high";
         return true;
     default:
         return false;

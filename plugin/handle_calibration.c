@@ -1,0 +1,371 @@
+/* handle_calibration.c — calibrations: recording one (with its results against the contract's
+ * tolerances, and the out-of-tolerance impact when it came back out of tolerance as found),
+ * sending an item out for one, and the expiry sweep. */
+#include "emit.h"
+#include "error.h"
+#include "json_fields.h"
+#include "maintenance.h"
+#include "text.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TEXT_FIELD_MAX 256
+
+static const char *const calibration_keys[] = {
+    "equipment_id", "calibration_date", "certificate_number", "provider", "technician",
+    "results",      "notes",            "reference_standard", NULL};
+static const char *const result_keys[] = {"parameter", "nominal", "unit", "as_found", "as_left",
+                                          NULL};
+
+/* A calibration's results judged against the item's tolerances. */
+typedef struct result_verdict {
+    bool found_out;            /* a parameter was out of tolerance as found */
+    bool left_out;             /* a parameter is still out of tolerance as left */
+    char found_note[NOTE_MAX]; /* "temperature as found 39.1 outside 37.5 to 38.5 degC" */
+    char left_note[NOTE_MAX];
+} result_verdict;
+
+/* The tolerance a result is judged by: its parameter's, or, when the parameter has several
+ * calibration points, the one at the result's nominal. */
+static int find_tolerance(const contract_item *item, const char *path, const char *parameter,
+                          bool has_nominal, double nominal, const tolerance **out,
+                          smart_error *err)
+{
+    size_t points = 0;
+    *out = NULL;
+    for (size_t i = 0; i < item->tolerance_count; i++) {
+        const tolerance *t = &item->tolerances[i];
+        if (strcmp(t->parameter, parameter) != 0)
+            continue;
+        points++;
+        if (!has_nominal || (t->has_nominal && t->nominal == nominal))
+            *out = t;
+    }
+    if (points == 0)
+        return error_set(err, SMART_EINVAL,
+                         "%s.parameter: '%.60s' has no tolerance in contract %s for %s", path,
+                         parameter, item->owner->contract_id, item->equipment_id);
+    if (points > 1 && !has_nominal)
+        return error_set(err, SMART_EINVAL, "%s.nominal: missing required field (%s has %zu "
+                         "calibration points for %s)", path, item->equipment_id, points,
+                         parameter);
+    if (!*out)
+        return error_set(err, SMART_EINVAL, "%s.nominal: %g is not a calibration point of %s for "
+                         "%s", path, nominal, item->equipment_id, parameter);
+    return 0;
+}
+
+static void note_out(char *note, const char *parameter, const char *when, double value,
+                     const tolerance *t)
+{
+    char limit[96], line[200];
+    tolerance_text(t, limit, sizeof limit);
+    snprintf(line, sizeof line, "%s as %s %g outside %s", parameter, when, value, limit);
+    text_append(note, NOTE_MAX, "; ", line);
+}
+
+/* Validates the results and judges them; a parameter the contract has no tolerance for is
+ * recorded but cannot be judged, so it is refused rather than silently passed. */
+static int judge_results(const json_t *results, const contract_item *item, result_verdict *v,
+                         smart_error *err)
+{
+    size_t i;
+    json_t *r;
+    memset(v, 0, sizeof *v);
+    json_array_foreach(results, i, r) {
+        char path[JF_PATH_MAX];
+        const char *parameter, *unit;
+        double found, left, nominal;
+        bool has_found, has_left, has_nominal;
+        const tolerance *t;
+        int rc;
+        jf_index(path, sizeof path, "data.results", i);
+        if ((rc = jf_object(r, path, result_keys, err)) ||
+            (rc = jf_string(r, path, "parameter", true, &parameter, err)) ||
+            (rc = jf_number(r, path, "nominal", false, &nominal, &has_nominal, err)) ||
+            (rc = jf_string(r, path, "unit", false, &unit, err)) ||
+            (rc = jf_number(r, path, "as_found", false, &found, &has_found, err)) ||
+            (rc = jf_number(r, path, "as_left", false, &left, &has_left, err)))
+            return rc;
+        if (!has_found && !has_left)
+            return error_set(err, SMART_EINVAL, "%s: give as_found, as_left or both", path);
+        if ((rc = find_tolerance(item, path, parameter, has_nominal, nominal, &t, err)))
+            return rc;
+        if (unit && strcmp(unit, t->unit) != 0)
+            return error_set(err, SMART_EINVAL, "%s.unit: '%.20s' but the contract's tolerance is "
+                             "in %s", path, unit, t->unit);
+        if (has_found && !tolerance_within(t, found)) {
+            v->found_out = true;
+            note_out(v->found_note, parameter, "found", found, t);
+        }
+        /* Without an as-left value the item was not adjusted: as found is as left. */
+        double final = has_left ? left : found;
+        if (!tolerance_within(t, final)) {
+            v->left_out = true;
+            note_out(v->left_note, parameter, "left", final, t);
+        }
+    }
+    return 0;
+}
+
+/* A reference instrument (a standard or a meter) must itself be in calibration when used. */
+int maintenance_check_reference(maintenance *m, const char *field, const char *reference_id,
+                                const char *subject_id, int64_t now_ms, smart_error *err)
+{
+    if (strcmp(reference_id, subject_id) == 0)
+        return error_set(err, SMART_EINVAL, "%s: an instrument cannot be its own reference", field);
+    const equipment_state *ref = maintenance_find(m, reference_id);
+    if (!ref || !ref->terms)
+        return error_set(err, SMART_EINVAL, "%s: reference instrument '%s' is not named by any "
+                         "contract in force, so its calibration cannot be vouched for", field,
+                         reference_id);
+    cal_assessment a = maintenance_assess(m, ref, maintenance_today(m, now_ms));
+    if (!a.ready) {
+        char reason[256];
+        cal_reason(&a, reason, sizeof reason);
+        return error_set(err, SMART_EINVAL, "%s: reference instrument %s was not in calibration "
+                         "at the time (%s)", field, reference_id, reason);
+    }
+    return 0;
+}
+
+typedef struct impact {
+    json_t *clientpos; /* [{clientpo_id, decided_at}] */
+} impact;
+
+static int collect_suspect(void *ctx, const char *clientpo_id, int64_t decided_at_ms)
+{
+    impact *im = ctx;
+    char when[DATE_TEXT_MAX];
+    instant_format(decided_at_ms, when, sizeof when);
+    return json_array_append_new(im->clientpos, json_pack("{s:s, s:s}", "clientpo_id",
+                                                          clientpo_id, "decided_at", when));
+}
+
+/* ISO/IEC 17025 §7.10: work done with an item later found out of tolerance is suspect from its
+ * last good calibration on. List every test allowed with it in that window. */
+static int report_oot_impact(maintenance *m, const equipment_state *before, const char *id,
+                             const char *certificate, const char *note, int64_t now_ms,
+                             smart_error *err)
+{
+    /* The window opens on the day of the previous calibration (local midnight). */
+    int64_t since_ms = before->record.has_calibration
+                           ? (int64_t)before->record.calibrated_on * 86400000 -
+                                 (int64_t)m->config.utc_offset_minutes * 60000
+                           : 0;
+    impact im = {.clientpos = json_array()};
+    if (!im.clientpos)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    int rc = store_suspect_tests(m->store, id, since_ms, collect_suspect, &im, err);
+    if (rc) {
+        json_decref(im.clientpos);
+        return rc;
+    }
+    char since[DATE_TEXT_MAX], until[DATE_TEXT_MAX], message[768];
+    instant_format(since_ms, since, sizeof since);
+    instant_format(now_ms, until, sizeof until);
+    size_t n = json_array_size(im.clientpos);
+    snprintf(message, sizeof message,
+             "%s was out of tolerance as found (%s, certificate %s): %zu test(s) allowed with it "
+             "since %s must be assessed",
+             id, note, certificate, n, before->record.has_calibration ? before->calibration_date
+                                                                       : "it entered service");
+    json_t *ids = json_array();
+    size_t i;
+    json_t *po;
+    json_array_foreach(im.clientpos, i, po) json_array_append(ids, json_object_get(po, "clientpo_id"));
+    json_t *data = json_pack("{s:s, s:s, s:s, s:s, s:s, s:O}", "equipment_id", id,
+                             "certificate_number", certificate, "out_of_tolerance", note,
+                             "suspect_since", since, "suspect_until", until, "clientpos",
+                             im.clientpos);
+    if ((rc = emit_ledger(m, "oot.impact", id, "system", message, json_incref(data), err)) ||
+        (rc = emit_output(m, "oot.impact", data, err)))
+        data = NULL;
+    else
+        rc = emit_alert(m, "out_of_tolerance_impact", "critical",
+                        json_pack("{s:s, s:o, s:s}", "equipment_id", id, "clientpo_ids",
+                                  json_incref(ids), "suspect_since", since),
+                        message, now_ms, err);
+    json_decref(ids);
+    json_decref(im.clientpos);
+    return rc;
+}
+
+int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms,
+                              smart_error *err)
+{
+    const char *id, *date_text, *certificate, *provider, *technician, *notes, *reference;
+    date_value date;
+    json_t *results;
+    int rc;
+    if ((rc = jf_object(data, "data", calibration_keys, err)) ||
+        (rc = jf_id(data, "data", "equipment_id", true, &id, err)) ||
+        (rc = jf_date(data, "data", "calibration_date", true, &date, &date_text, err)) ||
+        (rc = jf_text(data, "data", "certificate_number", true, CERTIFICATE_MAX - 1, &certificate,
+                      err)) ||
+        (rc = jf_text(data, "data", "provider", true, TEXT_FIELD_MAX, &provider, err)) ||
+        (rc = jf_text(data, "data", "technician", true, TEXT_FIELD_MAX, &technician, err)) ||
+        (rc = jf_text(data, "data", "notes", false, 2000, &notes, err)) ||
+        (rc = jf_id(data, "data", "reference_standard", false, &reference, err)) ||
+        (rc = jf_array(data, "data", "results", false, &results, err)))
+        return rc;
+
+    equipment_state *e = maintenance_find(m, id);
+    if (!e || !e->terms)
+        return error_set(err, SMART_EINVAL,
+                         "data.equipment_id: '%s' is not named by any contract in force", id);
+    civil_day today = maintenance_today(m, now_ms);
+    if (date.has_time ? date.instant_ms > now_ms : date.day > today) {
+        char now_text[DATE_TEXT_MAX];
+        instant_format(now_ms, now_text, sizeof now_text);
+        return error_set(err, SMART_EINVAL,
+                         "data.calibration_date: %s is in the future (now %s); a calibration is "
+                         "recorded once it is done",
+                         date_text, now_text);
+    }
+    if (e->record.has_calibration && date.day < e->record.calibrated_on)
+        return error_set(err, SMART_EINVAL,
+                         "data.calibration_date: %s is before the calibration on record for %s "
+                         "(%s); history is not rewritten",
+                         date_text, id, e->calibration_date);
+    result_verdict verdict = {0};
+    if ((results && (rc = judge_results(results, e->terms, &verdict, err))) ||
+        (reference && (rc = maintenance_check_reference(m, "data.reference_standard", reference,
+                                                        id, now_ms, err))))
+        return rc;
+
+    /* Decide: the new record; the status follows from it in reconcile. */
+    equipment_state before = *e, next = *e;
+    next.record.has_calibration = true;
+    next.record.calibrated_on = date.day;
+    next.record.sent_out = false;
+    next.record.calibration_failed = verdict.left_out;
+    snprintf(next.failure_note, sizeof next.failure_note, "%s", verdict.left_note);
+    snprintf(next.calibration_date, sizeof next.calibration_date, "%s", date_text);
+    snprintf(next.certificate, sizeof next.certificate, "%s", certificate);
+    if (!verdict.left_out)
+        next.last_verification_ms = now_ms;
+
+    char *results_text = results ? json_dumps(results, JSON_COMPACT) : NULL;
+    if (results && !results_text)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    calibration_entry entry = {
+        .equipment_id = id,
+        .calibration_date = date_text,
+        .day = date.day,
+        .certificate_number = certificate,
+        .provider = provider,
+        .technician = technician,
+        .results_json = results_text,
+        .notes = notes,
+        .source = "event",
+        .recorded_at_ms = now_ms,
+    };
+    rc = store_add_calibration(m->store, &entry, err);
+    free(results_text);
+    if (rc)
+        return rc;
+    *e = next;
+    bool changed;
+    readiness r;
+    maintenance_readiness(m, e, now_ms, 0, &r);
+    char due[16], details[768];
+    civil_format(r.calibration.due, due, sizeof due);
+    snprintf(details, sizeof details,
+             "Calibration of %s on %s recorded: certificate %s from %s; valid until %s%s%s", id,
+             date_text, certificate, provider, due, verdict.left_out ? "; FAILED: " : "",
+             verdict.left_note);
+    json_t *meta = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:b, s:b}", "equipment_id", id,
+                             "calibration_date", date_text, "certificate_number", certificate,
+                             "provider", provider, "technician", technician, "due_date", due,
+                             "contract_version", e->terms->owner->version, "as_found_in_tolerance",
+                             !verdict.found_out, "as_left_in_tolerance", !verdict.left_out);
+    if (meta && results)
+        json_object_set(meta, "results", results);
+    if (meta && reference)
+        json_object_set_new(meta, "reference_standard", json_string(reference));
+    if ((rc = emit_ledger(m, "calibration.recorded", id, technician, details, meta, err)) ||
+        (rc = maintenance_reconcile(m, e, now_ms, "calibration", false, &changed, err)) ||
+        (!changed && (rc = store_put_equipment(m->store, e, err))))
+        return rc;
+    json_t *out = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:i, s:b, s:b}", "equipment_id", id,
+                            "calibration_date", date_text, "certificate_number", certificate,
+                            "due_date", due, "status", cal_status_name(r.calibration.status),
+                            "ready", r.ready, "days_remaining", r.calibration.days_remaining,
+                            "as_found_in_tolerance", !verdict.found_out, "as_left_in_tolerance",
+                            !verdict.left_out);
+    if (out && verdict.left_out)
+        json_object_set_new(out, "failure", json_string(verdict.left_note));
+    if ((rc = emit_output(m, "calibration.recorded", out, err)))
+        return rc;
+    if (verdict.found_out)
+        rc = report_oot_impact(m, &before, id, certificate, verdict.found_note, now_ms, err);
+    return rc;
+}
+
+static const char *const schedule_keys[] = {"equipment_id", "technician", "provider", "notes",
+                                            NULL};
+
+int handle_calibration_schedule(maintenance *m, const json_t *data, int64_t now_ms,
+                                smart_error *err)
+{
+    const char *id, *technician, *provider, *notes;
+    int rc;
+    if ((rc = jf_object(data, "data", schedule_keys, err)) ||
+        (rc = jf_id(data, "data", "equipment_id", true, &id, err)) ||
+        (rc = jf_text(data, "data", "technician", true, TEXT_FIELD_MAX, &technician, err)) ||
+        (rc = jf_text(data, "data", "provider", false, TEXT_FIELD_MAX, &provider, err)) ||
+        (rc = jf_text(data, "data", "notes", false, 2000, &notes, err)))
+        return rc;
+    equipment_state *e = maintenance_find(m, id);
+    if (!e || !e->terms)
+        return error_set(err, SMART_EINVAL,
+                         "data.equipment_id: '%s' is not named by any contract in force", id);
+    if (e->record.sent_out)
+        return error_set(err, SMART_EINVAL, "data.equipment_id: %s is already out for "
+                         "calibration", id);
+    e->record.sent_out = true;
+    char details[512];
+    snprintf(details, sizeof details, "%s sent out for calibration%s%s", id,
+             provider ? " to " : "", provider ? provider : "");
+    bool changed;
+    if ((rc = emit_ledger(m, "calibration.scheduled", id, technician, details,
+                          json_pack("{s:s, s:s?, s:s?}", "equipment_id", id, "provider", provider,
+                                    "notes", notes),
+                          err)) ||
+        (rc = maintenance_reconcile(m, e, now_ms, "calibration.schedule", false, &changed, err)) ||
+        (!changed && (rc = store_put_equipment(m->store, e, err))))
+        return rc;
+    return emit_output(m, "calibration.scheduled",
+                       json_pack("{s:s, s:s, s:b}", "equipment_id", id, "status",
+                                 cal_status_name(CAL_PENDING), "ready", 0),
+                       err);
+}
+
+static const char *const no_keys[] = {NULL};
+
+int handle_calibration_sweep(maintenance *m, const json_t *data, int64_t now_ms,
+                             smart_error *err)
+{
+    int rc = jf_object(data, "data", no_keys, err);
+    if (rc)
+        return rc;
+    size_t checked, transitions;
+    if ((rc = maintenance_sweep(m, now_ms, &checked, &transitions, err)))
+        return rc;
+    char as_of[DATE_TEXT_MAX], details[128];
+    instant_format(now_ms, as_of, sizeof as_of);
+    snprintf(details, sizeof details, "Expiry sweep: %zu item(s) checked, %zu transition(s)",
+             checked, transitions);
+    if ((rc = emit_ledger(m, "sweep.completed", m->host->node_id, "system", details,
+                          json_pack("{s:I, s:I}", "checked", (json_int_t)checked, "transitions",
+                                    (json_int_t)transitions),
+                          err)))
+        return rc;
+    return emit_output(m, "sweep.completed",
+                       json_pack("{s:s, s:I, s:I}", "as_of", as_of, "checked",
+                                 (json_int_t)checked, "transitions", (json_int_t)transitions),
+                       err);
+}

@@ -1,0 +1,290 @@
+/* handle_equipment.c — the item's life at the station: maintenance checks evaluated step by
+ * step against the contract's limits, tagging out of service, and returning to service. */
+#include "emit.h"
+#include "error.h"
+#include "json_fields.h"
+#include "maintenance.h"
+#include "text.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TEXT_FIELD_MAX 256
+
+static equipment_state *known_item(maintenance *m, const char *id, smart_error *err)
+{
+    equipment_state *e = maintenance_find(m, id);
+    if (!e || !e->terms) {
+        error_set(err, SMART_EINVAL, "data.equipment_id: '%s' is not named by any contract in force",
+                  id);
+        return NULL;
+    }
+    return e;
+}
+
+/* Answers an equipment change with the item's state after it. */
+static int emit_updated(maintenance *m, const equipment_state *e, const char *action,
+                        int64_t now_ms, smart_error *err)
+{
+    readiness r;
+    maintenance_readiness(m, e, now_ms, 0, &r);
+    json_t *item = emit_item_json(e->equipment_id, e, &r);
+    json_t *data = item ? json_pack("{s:s, s:o}", "action", action, "item", item) : NULL;
+    return emit_output(m, "equipment.updated", data, err);
+}
+
+static const procedure *find_procedure(const contract_item *item, const char *id)
+{
+    for (size_t i = 0; i < item->procedure_count; i++)
+        if (strcmp(item->procedures[i]->procedure_id, id) == 0)
+            return item->procedures[i];
+    return NULL;
+}
+
+static const char *const check_keys[] = {"equipment_id", "check_type", "technician", "readings",
+                                         "attestations", "reference_instrument", "notes", NULL};
+
+/* Every key of readings/attestations must be a step of the right kind. */
+static int check_step_keys(const json_t *values, const char *path, const procedure *p,
+                           bool readings, smart_error *err)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)values, key, value) {
+        bool known = false;
+        for (size_t i = 0; i < p->step_count && !known; i++)
+            known = strcmp(p->steps[i].step_id, key) == 0 && p->steps[i].is_reading == readings;
+        if (!known)
+            return error_set(err, SMART_EINVAL, "%s.%s: not a %s step of procedure %s", path, key,
+                             readings ? "number" : "checkbox", p->procedure_id);
+    }
+    return 0;
+}
+
+int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
+                             smart_error *err)
+{
+    const char *id, *type, *technician, *reference, *notes;
+    json_t *readings = json_object_get(data, "readings");
+    json_t *attestations = json_object_get(data, "attestations");
+    static const char *const any_key[] = {NULL};
+    int rc;
+    if ((rc = jf_object(data, "data", check_keys, err)) ||
+        (rc = jf_id(data, "data", "equipment_id", true, &id, err)) ||
+        (rc = jf_id(data, "data", "check_type", true, &type, err)) ||
+        (rc = jf_text(data, "data", "technician", true, TEXT_FIELD_MAX, &technician, err)) ||
+        (rc = jf_id(data, "data", "reference_instrument", false, &reference, err)) ||
+        (rc = jf_text(data, "data", "notes", false, 2000, &notes, err)))
+        return rc;
+    (void)any_key;
+    if (readings && !json_is_object(readings))
+        return error_set(err, SMART_EINVAL, "data.readings: must be an object (got %s)",
+                         jf_type_name(readings));
+    if (attestations && !json_is_object(attestations))
+        return error_set(err, SMART_EINVAL, "data.attestations: must be an object (got %s)",
+                         jf_type_name(attestations));
+    equipment_state *e = known_item(m, id, err);
+    if (!e)
+        return SMART_EINVAL;
+    const procedure *p = find_procedure(e->terms, type);
+    if (!p) {
+        char known[256] = "";
+        for (size_t i = 0; i < e->terms->procedure_count; i++)
+            text_append(known, sizeof known, ", ", e->terms->procedures[i]->procedure_id);
+        return error_set(err, SMART_EINVAL, "data.check_type: '%s' is not a procedure for %s in "
+                         "contract %s (its procedures: %s)", type, id,
+                         e->terms->owner->contract_id, known[0] ? known : "none");
+    }
+    if (p->needs_reference && !reference)
+        return error_set(err, SMART_EINVAL, "data.reference_instrument: missing required field "
+                         "(procedure %s needs the instrument the readings were taken with)",
+                         p->procedure_id);
+    if ((reference && (rc = maintenance_check_reference(m, "data.reference_instrument", reference,
+                                                        id, now_ms, err))) ||
+        (readings && (rc = check_step_keys(readings, "data.readings", p, true, err))) ||
+        (attestations && (rc = check_step_keys(attestations, "data.attestations", p, false, err))))
+        return rc;
+
+    /* Evaluate every step: all must be answered; each is judged against its limit. */
+    json_t *steps = json_array();
+    if (!steps)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    check_state check = {.performed_ms = now_ms, .passed = true};
+    snprintf(check.equipment_id, sizeof check.equipment_id, "%s", id);
+    snprintf(check.procedure_id, sizeof check.procedure_id, "%s", p->procedure_id);
+    for (size_t i = 0; i < p->step_count; i++) {
+        const check_step *s = &p->steps[i];
+        char limit[96], line[CHECK_DETAIL_MAX];
+        json_t *answer = json_object_get(s->is_reading ? readings : attestations, s->step_id);
+        bool passed;
+        json_t *result;
+        if (s->is_reading) {
+            if (!json_is_number(answer)) {
+                json_decref(steps);
+                return error_set(err, SMART_EINVAL, "data.readings.%s: %s (step \"%.80s\" needs "
+                                 "a reading in %s)", s->step_id, answer ? "must be a number"
+                                 : "missing", s->description, s->unit);
+            }
+            double value = json_number_value(answer);
+            passed = check_step_within(s, value);
+            check_step_limit_text(s, limit, sizeof limit);
+            result = json_pack("{s:s, s:s, s:b, s:f, s:s, s:s}", "step_id", s->step_id,
+                               "description", s->description, "passed", passed, "value", value,
+                               "unit", s->unit, "limit", limit);
+            if (!passed) {
+                snprintf(line, sizeof line, "%s %g %s outside %s", s->step_id, value, s->unit,
+                         limit);
+                text_append(check.detail, sizeof check.detail, "; ", line);
+            }
+        } else {
+            if (!json_is_boolean(answer)) {
+                json_decref(steps);
+                return error_set(err, SMART_EINVAL, "data.attestations.%s: %s (step \"%.80s\" "
+                                 "needs true or false)", s->step_id,
+                                 answer ? "must be true or false" : "missing", s->description);
+            }
+            passed = json_is_true(answer);
+            result = json_pack("{s:s, s:s, s:b, s:b}", "step_id", s->step_id, "description",
+                               s->description, "passed", passed, "attested", passed);
+            if (!passed) {
+                snprintf(line, sizeof line, "%s not attested", s->step_id);
+                text_append(check.detail, sizeof check.detail, "; ", line);
+            }
+        }
+        if (result && s->reference_value)
+            json_object_set_new(result, "reference_value", json_string(s->reference_value));
+        json_array_append_new(steps, result);
+        check.passed = check.passed && passed;
+    }
+    check.valid_until_ms = check.passed ? check_valid_until(p, now_ms, m->config.utc_offset_minutes)
+                                        : now_ms;
+
+    /* Persist: the check, and what it does to the item. */
+    char *readings_text = json_dumps(steps, JSON_COMPACT);
+    rc = readings_text ? store_add_check(m->store, &check, technician, reference, readings_text, err)
+                       : error_set(err, SMART_ENOMEM, "out of memory");
+    free(readings_text);
+    if (rc == 0)
+        rc = maintenance_put_check(m, &check, err);
+    if (rc) {
+        json_decref(steps);
+        return rc;
+    }
+    if (check.passed)
+        e->last_verification_ms = now_ms;
+    else if (p->out_of_service_on_fail && !e->record.out_of_service) {
+        e->record.out_of_service = true;
+        e->out_of_service_since_ms = now_ms;
+        e->out_of_service_reason[0] = '\0';
+        text_append(e->out_of_service_reason, NOTE_MAX, "", "failed ");
+        text_append(e->out_of_service_reason, NOTE_MAX, "", p->procedure_id);
+        text_append(e->out_of_service_reason, NOTE_MAX, ": ", check.detail);
+    }
+    char details[512], when[DATE_TEXT_MAX], until[DATE_TEXT_MAX];
+    instant_format(now_ms, when, sizeof when);
+    instant_format(check.valid_until_ms, until, sizeof until);
+    if (check.passed)
+        snprintf(details, sizeof details, "%s check %s on %s passed; valid until %s",
+                 p->frequency_text, p->procedure_id, id, until);
+    else
+        snprintf(details, sizeof details, "%s check %s on %s FAILED: %s%s", p->frequency_text,
+                 p->procedure_id, id, check.detail,
+                 p->out_of_service_on_fail ? "; tagged out of service" : "");
+    bool changed;
+    json_t *meta = json_pack("{s:s, s:s, s:b, s:O, s:s?}", "equipment_id", id, "check_type",
+                             p->procedure_id, "passed", check.passed, "steps", steps,
+                             "reference_instrument", reference);
+    if ((rc = emit_ledger(m, "maintenance.checked", id, technician, details, meta, err)) ||
+        (rc = maintenance_reconcile(m, e, now_ms, "maintenance.check", false, &changed, err)) ||
+        (!changed && (rc = store_put_equipment(m->store, e, err)))) {
+        json_decref(steps);
+        return rc;
+    }
+    readiness r;
+    maintenance_readiness(m, e, now_ms, 0, &r);
+    json_t *out = json_pack("{s:s, s:s, s:s, s:b, s:s, s:o, s:s, s:b, s:s}", "equipment_id", id,
+                            "check_type", p->procedure_id, "performed_at", when, "passed",
+                            check.passed, "technician", technician, "steps", steps, "status",
+                            cal_status_name(r.calibration.status), "ready", r.ready, "reason",
+                            r.reason);
+    if (out && check.passed)
+        json_object_set_new(out, "valid_until", json_string(until));
+    if ((rc = emit_output(m, "maintenance.checked", out, err)) || check.passed)
+        return rc;
+    return emit_alert(m, "maintenance_check_failed", "high",
+                      json_pack("{s:s, s:s}", "equipment_id", id, "check_type", p->procedure_id),
+                      details, now_ms, err);
+}
+
+static const char *const out_keys[] = {"equipment_id", "reason", "technician", NULL};
+
+int handle_out_of_service(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
+{
+    const char *id, *reason, *technician;
+    int rc;
+    if ((rc = jf_object(data, "data", out_keys, err)) ||
+        (rc = jf_id(data, "data", "equipment_id", true, &id, err)) ||
+        (rc = jf_text(data, "data", "reason", true, NOTE_MAX - 1, &reason, err)) ||
+        (rc = jf_text(data, "data", "technician", true, TEXT_FIELD_MAX, &technician, err)))
+        return rc;
+    equipment_state *e = known_item(m, id, err);
+    if (!e)
+        return SMART_EINVAL;
+    if (e->record.out_of_service)
+        return error_set(err, SMART_EINVAL, "data.equipment_id: %s is already out of service (%s)",
+                         id, e->out_of_service_reason);
+    e->record.out_of_service = true;
+    e->out_of_service_since_ms = now_ms;
+    snprintf(e->out_of_service_reason, sizeof e->out_of_service_reason, "%s", reason);
+    char details[512];
+    snprintf(details, sizeof details, "%s tagged out of service: %s", id, reason);
+    bool changed;
+    if ((rc = emit_ledger(m, "equipment.out_of_service", id, technician, details,
+                          json_pack("{s:s, s:s}", "equipment_id", id, "reason", reason), err)) ||
+        (rc = maintenance_reconcile(m, e, now_ms, "equipment.out_of_service", false, &changed,
+                                    err)) ||
+        (!changed && (rc = store_put_equipment(m->store, e, err))))
+        return rc;
+    return emit_updated(m, e, "out_of_service", now_ms, err);
+}
+
+static const char *const return_keys[] = {"equipment_id", "technician", "notes", NULL};
+
+int handle_return_to_service(maintenance *m, const json_t *data, int64_t now_ms,
+                             smart_error *err)
+{
+    const char *id, *technician, *notes;
+    int rc;
+    if ((rc = jf_object(data, "data", return_keys, err)) ||
+        (rc = jf_id(data, "data", "equipment_id", true, &id, err)) ||
+        (rc = jf_text(data, "data", "technician", true, TEXT_FIELD_MAX, &technician, err)) ||
+        (rc = jf_text(data, "data", "notes", false, 2000, &notes, err)))
+        return rc;
+    equipment_state *e = known_item(m, id, err);
+    if (!e)
+        return SMART_EINVAL;
+    if (!e->record.out_of_service)
+        return error_set(err, SMART_EINVAL, "data.equipment_id: %s is not out of service", id);
+    /* ISO/IEC 17025 §6.4.4: verified before it re-enters service. */
+    if (e->terms->return_requires_verification &&
+        e->last_verification_ms <= e->out_of_service_since_ms) {
+        char since[DATE_TEXT_MAX];
+        instant_format(e->out_of_service_since_ms, since, sizeof since);
+        return error_set(err, SMART_EINVAL, "data.equipment_id: %s cannot return to service: no "
+                         "passed check or calibration since it was tagged out at %s", id, since);
+    }
+    char details[512];
+    snprintf(details, sizeof details, "%s returned to service (was out: %s)", id,
+             e->out_of_service_reason);
+    e->record.out_of_service = false;
+    e->out_of_service_reason[0] = '\0';
+    bool changed;
+    if ((rc = emit_ledger(m, "equipment.return_to_service", id, technician, details,
+                          json_pack("{s:s, s:s?}", "equipment_id", id, "notes", notes), err)) ||
+        (rc = maintenance_reconcile(m, e, now_ms, "equipment.return_to_service", false, &changed,
+                                    err)) ||
+        (!changed && (rc = store_put_equipment(m->store, e, err))))
+        return rc;
+    return emit_updated(m, e, "return_to_service", now_ms, err);
+}

@@ -1,0 +1,68 @@
+/* readiness.h — the pure core of the gate: is an item fit for a test now (and, when a job's
+ * planned end is given, until then)? A function of the contract's terms, the item's record,
+ * its checks, and the time; no I/O. */
+#ifndef SMART_READINESS_H
+#define SMART_READINESS_H
+
+#include "calibration.h"
+#include "contract.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define READINESS_TEXT_MAX 640
+#define CHECK_DETAIL_MAX 200
+
+/* The last check of one procedure on one item. */
+typedef struct check_state {
+    char equipment_id[65];
+    char procedure_id[65];
+    int64_t performed_ms;
+    bool passed;
+    int64_t valid_until_ms;
+    char detail[CHECK_DETAIL_MAX]; /* what failed, for the reason text ("uv_a ... < min") */
+} check_state;
+
+typedef struct check_view {
+    const procedure *procedure;
+    const check_state *last; /* NULL when never done */
+    bool ok;                 /* done, passed, still valid now */
+    bool lapses;             /* valid now but not through the job's planned end */
+    char reason[CHECK_DETAIL_MAX + 96];
+} check_view;
+
+typedef struct readiness {
+    cal_assessment calibration;
+    bool ready;
+    bool has_warning;
+    char reason[READINESS_TEXT_MAX];  /* why not ready, or what makes it ready */
+    char warning[READINESS_TEXT_MAX]; /* a lapse before the planned end under a "warn" policy */
+    check_view checks[ITEM_MAX_PROCEDURES];
+    size_t check_count;
+} readiness;
+
+/* Everything the station knows about one item, for the assessment. */
+typedef struct readiness_input {
+    const contract_item *terms; /* NULL: no contract in force names it */
+    const cal_record *record;
+    const check_state *const *checks; /* checks[i] is the last check of terms->procedures[i] */
+    int64_t now_ms;
+    int utc_offset_minutes;
+    int64_t planned_end_ms; /* 0 when the job's end is not known */
+    const char *failure_note; /* why the last calibration failed, or NULL */
+} readiness_input;
+
+void readiness_assess(const readiness_input *in, readiness *out);
+
+/* The instant until which a check done at `performed_ms` stays valid (exclusive). */
+int64_t check_valid_until(const procedure *p, int64_t performed_ms, int utc_offset_minutes);
+
+/* Whether a reading meets a step's limits; and the limits as text ("min 1000 uW/cm2"). */
+bool check_step_within(const check_step *step, double value);
+void check_step_limit_text(const check_step *step, char *out, size_t size);
+
+/* Whether a value is within a tolerance. */
+bool tolerance_within(const tolerance *t, double value);
+void tolerance_text(const tolerance *t, char *out, size_t size);
+
+#endif
