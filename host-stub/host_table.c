@@ -231,7 +231,7 @@ static int cb_emit_event(const smart_host *table, const char *topic, const char 
     }
     char why[256] = "";
     strbuf_truncate(&h->scratch, 0);
-    int rc = json_text_append_object_text(&h->scratch, data_json, len, why, sizeof why);
+    int rc = json_text_append_object_line(&h->scratch, data_json, len, why, sizeof why);
     if (rc < 0) {
         int code = rc == -EINVAL ? SMART_EINVAL : SMART_ENOMEM;
         set_error(err, code, "data: %s", rc == -EINVAL ? why : "out of memory");

@@ -32,4 +32,12 @@ int json_text_dump_into(strbuf *b, const json_t *value);
 int json_text_append_object_text(strbuf *b, const char *text, size_t len, char *why,
                                  size_t why_size);
 
+/* Append `text` (`len` bytes, borrowed) as one line when it has the shape of one JSON object
+ * on one line: braces at both ends, no line break. This checks the shape only, not every
+ * byte: it is for output events of in-process modules, whose volume makes a full parse per
+ * event the host's largest cost (see smart_host.emit_event). Returns 0, -ENOMEM, or -EINVAL
+ * with the reason in `why`; `b` is unchanged on failure. */
+int json_text_append_object_line(strbuf *b, const char *text, size_t len, char *why,
+                                 size_t why_size);
+
 #endif /* SMART_HOST_JSON_TEXT_H */

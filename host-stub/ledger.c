@@ -213,7 +213,7 @@ int ledger_verify_file(const char *path, ledger_verify_result *result, char *msg
         return rc;
     }
     const char *data;
-    size_t len;
+    size_t len = 0;
     int rc = map_file(fd, path, &data, &len, msg, msg_size);
     close(fd);
     if (rc < 0)
@@ -272,7 +272,7 @@ int ledger_open(const char *path, ledger **out, ledger_torn_tail *torn, char *ms
     if (fd < 0)
         return fd;
     const char *data;
-    size_t len;
+    size_t len = 0;
     int rc = map_file(fd, path, &data, &len, msg, msg_size);
     if (rc < 0) {
         close(fd);

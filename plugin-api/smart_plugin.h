@@ -143,8 +143,10 @@ struct smart_host {
                       smart_error *err);
 
     /* [loop] Emit an output event: `topic` plus the text of its JSON "data" object, both
-     * borrowed for the call. Delivered once the batch is durable. Returns 0, SMART_EINVAL or
-     * SMART_EIO. */
+     * borrowed for the call. Delivered once the batch is durable. The host checks the text's
+     * shape (one object on one line), not every byte, so the module must hand over valid JSON
+     * (output events are the bulk of the traffic); ledger records and alerts, which are kept,
+     * are checked in full. Returns 0, SMART_EINVAL or SMART_EIO. */
     int (*emit_event)(const smart_host *host, const char *topic, const char *data_json,
                       size_t len, smart_error *err);
 

@@ -141,3 +141,65 @@ json_t *emit_item_json(const char *id, const equipment_state *e, const readiness
     }
     return item;
 }
+
+/* When the ITEM text built at now_ms stops being true: at the next local midnight (the day
+ * counts change), or when one of its checks lapses, whichever is first. */
+static int64_t item_text_expiry(const maintenance *m, const equipment_state *e, int64_t now_ms)
+{
+    int64_t offset_ms = (int64_t)m->config.utc_offset_minutes * 60000;
+    int64_t expires = ((int64_t)maintenance_today(m, now_ms) + 1) * 86400000 - offset_ms;
+    for (size_t i = 0; e->terms && i < e->terms->procedure_count; i++) {
+        const check_state *c = maintenance_find_check((maintenance *)m, e->equipment_id,
+                                                      e->terms->procedures[i]->procedure_id);
+        if (c && c->passed && c->valid_until_ms > now_ms && c->valid_until_ms < expires)
+            expires = c->valid_until_ms;
+    }
+    return expires;
+}
+
+const char *emit_item_text(maintenance *m, const char *id, int64_t now_ms,
+                           int64_t planned_end_ms, bool *ready, cal_status *status, size_t *len)
+{
+    equipment_state *e = maintenance_find(m, id);
+    item_text_cache *c = e && e->terms && !planned_end_ms ? &m->item_cache[e - m->items] : NULL;
+    if (c && c->text && now_ms >= c->valid_from_ms && now_ms < c->expires_ms) {
+        *ready = c->ready;
+        *status = c->status;
+        *len = c->len;
+        return c->text;
+    }
+    readiness r;
+    maintenance_readiness(m, e, now_ms, planned_end_ms, &r);
+    json_t *item = emit_item_json(id, e, &r);
+    char *text = item ? json_dumps(item, JSON_COMPACT) : NULL;
+    json_decref(item);
+    if (!text)
+        return NULL;
+    *ready = r.ready;
+    *status = r.calibration.status;
+    *len = strlen(text);
+    if (c) {
+        free(c->text);
+        *c = (item_text_cache){.text = text, .len = *len, .ready = r.ready, .status = *status,
+                               .valid_from_ms = now_ms,
+                               .expires_ms = item_text_expiry(m, e, now_ms)};
+    } else {
+        free(m->scratch_text);
+        m->scratch_text = text;
+    }
+    return text;
+}
+
+int emit_output_text(maintenance *m, const char *topic, FILE *text, char **buffer, size_t *size,
+                     smart_error *err)
+{
+    if (fclose(text) != 0 || !*buffer) {
+        free(*buffer);
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    }
+    int rc = m->host->emit_event(m->host, topic, *buffer, *size, err);
+    free(*buffer);
+    if (rc == SMART_EIO)
+        m->failed = true;
+    return rc;
+}

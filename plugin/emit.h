@@ -6,6 +6,7 @@
 #include "maintenance.h"
 
 #include <jansson.h>
+#include <stdio.h>
 
 /* Appends a ledger record. `metadata` (may be NULL) is stolen. */
 int emit_ledger(maintenance *m, const char *action, const char *target, const char *user_id,
@@ -22,5 +23,17 @@ int emit_alert(maintenance *m, const char *alert_type, const char *severity, jso
 /* The ITEM object of the output events for one item and its readiness. `id` names it even
  * when e is NULL (no contract or record names it). Returns a new reference or NULL. */
 json_t *emit_item_json(const char *id, const equipment_state *e, const readiness *r);
+
+/* The ITEM text of item `id` at now_ms (until planned_end_ms when not 0), from the item's
+ * cache when it still holds; *ready and *status say whether the item is ready and its
+ * calibration status. The text is borrowed: it lives until the item changes or the next call.
+ * NULL when out of memory. */
+const char *emit_item_text(maintenance *m, const char *id, int64_t now_ms,
+                           int64_t planned_end_ms, bool *ready, cal_status *status, size_t *len);
+
+/* Emits an output event whose data was written as JSON text into `text`, a stream opened with
+ * open_memstream(buffer, size); closes the stream and frees the buffer. */
+int emit_output_text(maintenance *m, const char *topic, FILE *text, char **buffer, size_t *size,
+                     smart_error *err);
 
 #endif

@@ -268,7 +268,6 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
     if (rc)
         return rc;
     *e = next;
-    bool changed;
     readiness r;
     maintenance_readiness(m, e, now_ms, 0, &r);
     char due[16], details[768];
@@ -287,8 +286,7 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
     if (meta && reference)
         json_object_set_new(meta, "reference_standard", json_string(reference));
     if ((rc = emit_ledger(m, "calibration.recorded", id, technician, details, meta, err)) ||
-        (rc = maintenance_reconcile(m, e, now_ms, "calibration", false, &changed, err)) ||
-        (!changed && (rc = store_put_equipment(m->store, e, err))))
+        (rc = maintenance_item_updated(m, e, now_ms, "calibration", err)))
         return rc;
     json_t *out = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:i, s:b, s:b}", "equipment_id", id,
                             "calibration_date", date_text, "certificate_number", certificate,
@@ -330,13 +328,11 @@ int handle_calibration_schedule(maintenance *m, const json_t *data, int64_t now_
     char details[512];
     snprintf(details, sizeof details, "%s sent out for calibration%s%s", id,
              provider ? " to " : "", provider ? provider : "");
-    bool changed;
     if ((rc = emit_ledger(m, "calibration.scheduled", id, technician, details,
                           json_pack("{s:s, s:s?, s:s?}", "equipment_id", id, "provider", provider,
                                     "notes", notes),
                           err)) ||
-        (rc = maintenance_reconcile(m, e, now_ms, "calibration.schedule", false, &changed, err)) ||
-        (!changed && (rc = store_put_equipment(m->store, e, err))))
+        (rc = maintenance_item_updated(m, e, now_ms, "calibration.schedule", err)))
         return rc;
     return emit_output(m, "calibration.scheduled",
                        json_pack("{s:s, s:s, s:b}", "equipment_id", id, "status",

@@ -191,13 +191,11 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
         snprintf(details, sizeof details, "%s check %s on %s FAILED: %s%s", p->frequency_text,
                  p->procedure_id, id, check.detail,
                  p->out_of_service_on_fail ? "; tagged out of service" : "");
-    bool changed;
     json_t *meta = json_pack("{s:s, s:s, s:b, s:O, s:s?}", "equipment_id", id, "check_type",
                              p->procedure_id, "passed", check.passed, "steps", steps,
                              "reference_instrument", reference);
     if ((rc = emit_ledger(m, "maintenance.checked", id, technician, details, meta, err)) ||
-        (rc = maintenance_reconcile(m, e, now_ms, "maintenance.check", false, &changed, err)) ||
-        (!changed && (rc = store_put_equipment(m->store, e, err)))) {
+        (rc = maintenance_item_updated(m, e, now_ms, "maintenance.check", err))) {
         json_decref(steps);
         return rc;
     }
@@ -239,12 +237,9 @@ int handle_out_of_service(maintenance *m, const json_t *data, int64_t now_ms, sm
     snprintf(e->out_of_service_reason, sizeof e->out_of_service_reason, "%s", reason);
     char details[512];
     snprintf(details, sizeof details, "%s tagged out of service: %s", id, reason);
-    bool changed;
     if ((rc = emit_ledger(m, "equipment.out_of_service", id, technician, details,
                           json_pack("{s:s, s:s}", "equipment_id", id, "reason", reason), err)) ||
-        (rc = maintenance_reconcile(m, e, now_ms, "equipment.out_of_service", false, &changed,
-                                    err)) ||
-        (!changed && (rc = store_put_equipment(m->store, e, err))))
+        (rc = maintenance_item_updated(m, e, now_ms, "equipment.out_of_service", err)))
         return rc;
     return emit_updated(m, e, "out_of_service", now_ms, err);
 }
@@ -279,12 +274,9 @@ int handle_return_to_service(maintenance *m, const json_t *data, int64_t now_ms,
              e->out_of_service_reason);
     e->record.out_of_service = false;
     e->out_of_service_reason[0] = '\0';
-    bool changed;
     if ((rc = emit_ledger(m, "equipment.return_to_service", id, technician, details,
                           json_pack("{s:s, s:s?}", "equipment_id", id, "notes", notes), err)) ||
-        (rc = maintenance_reconcile(m, e, now_ms, "equipment.return_to_service", false, &changed,
-                                    err)) ||
-        (!changed && (rc = store_put_equipment(m->store, e, err))))
+        (rc = maintenance_item_updated(m, e, now_ms, "equipment.return_to_service", err)))
         return rc;
     return emit_updated(m, e, "return_to_service", now_ms, err);
 }

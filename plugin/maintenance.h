@@ -24,12 +24,24 @@ typedef struct maintenance_config {
     int utc_offset_minutes;
 } maintenance_config;
 
+/* An item's ITEM text as last built, kept while nothing about the item or the day changes:
+ * a full status or a long gate decision then costs a copy per item, not a JSON build. */
+typedef struct item_text_cache {
+    char *text; /* malloc'd, or NULL when not built */
+    size_t len;
+    bool ready;
+    cal_status status;
+    int64_t valid_from_ms, expires_ms; /* the text holds for now in [valid_from, expires) */
+} item_text_cache;
+
 typedef struct maintenance {
     const smart_host *host;
     maintenance_config config;
     contract_set contracts;
     equipment_state *items; /* every item known to the store or a contract, sorted by id */
     size_t item_count;
+    item_text_cache *item_cache; /* parallel to items */
+    char *scratch_text;          /* an ITEM text built without the cache (see emit_item_text) */
     check_state *checks; /* the last check per (item, procedure), sorted by both ids */
     size_t check_count;
     store *store;
@@ -67,6 +79,14 @@ int maintenance_put_check(maintenance *m, const check_state *check, smart_error 
  * is set. `cause` says what found it ("sweep", "calibration", "contract"). Sets *changed. */
 int maintenance_reconcile(maintenance *m, equipment_state *e, int64_t now_ms, const char *cause,
                           bool may_repeat, bool *changed, smart_error *err);
+
+/* After a handler changed `e`: forget its cached text, record any status change it caused
+ * (reconcile), and save it. */
+int maintenance_item_updated(maintenance *m, equipment_state *e, int64_t now_ms,
+                             const char *cause, smart_error *err);
+
+/* Forgets the cached ITEM text of `e`. */
+void maintenance_item_changed(maintenance *m, const equipment_state *e);
 
 /* Reconciles every item a contract names; counts transitions. */
 int maintenance_sweep(maintenance *m, int64_t now_ms, size_t *checked, size_t *transitions,

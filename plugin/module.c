@@ -253,8 +253,39 @@ static void release(maintenance *m)
 {
     store_close(m->store);
     contract_set_release(&m->contracts);
+    for (size_t i = 0; m->item_cache && i < m->item_count; i++)
+        free(m->item_cache[i].text);
+    free(m->item_cache);
     free(m->items);
+    free(m->checks);
+    free(m->scratch_text);
     free(m);
+}
+
+typedef struct check_loader {
+    maintenance *m;
+    int rc;
+    smart_error *err;
+} check_loader;
+
+static void collect_check(void *ctx, const check_state *check)
+{
+    check_loader *l = ctx;
+    if (l->rc == 0)
+        l->rc = maintenance_put_check(l->m, check, l->err);
+}
+
+/* The last check of every (item, procedure), and an empty text cache per item. */
+static int load_checks(maintenance *m, smart_error *err)
+{
+    check_loader loader = {.m = m, .err = err};
+    int rc = store_load_checks(m->store, collect_check, &loader, err);
+    if (rc == 0)
+        rc = loader.rc;
+    if (rc == 0 && !(m->item_cache = calloc(m->item_count ? m->item_count : 1,
+                                            sizeof *m->item_cache)))
+        rc = error_set(err, SMART_ENOMEM, "out of memory");
+    return rc;
 }
 
 static int maintenance_init(const smart_host *host, const char *config_json, size_t config_len,
@@ -276,7 +307,8 @@ static int maintenance_init(const smart_host *host, const char *config_json, siz
         (rc = make_directories(m->config.data_dir, err)) ||
         (rc = contract_set_load(m->config.contracts_dir, host->station_type, &m->contracts, err)) ||
         (rc = store_open(m->config.data_dir, &m->store, err)) ||
-        (rc = build_items(m, now, err)) || (rc = record_contracts_loaded(m, err)) ||
+        (rc = build_items(m, now, err)) || (rc = load_checks(m, err)) ||
+        (rc = record_contracts_loaded(m, err)) ||
         (rc = store_commit(m->store, err))) {
         release(m);
         return rc;

@@ -48,8 +48,18 @@ check_state *maintenance_find_check(maintenance *m, const char *equipment_id,
     return bsearch(&key, m->checks, m->check_count, sizeof *m->checks, compare_checks);
 }
 
+void maintenance_item_changed(maintenance *m, const equipment_state *e)
+{
+    if (!m->item_cache || !e)
+        return;
+    item_text_cache *c = &m->item_cache[e - m->items];
+    free(c->text);
+    memset(c, 0, sizeof *c);
+}
+
 int maintenance_put_check(maintenance *m, const check_state *check, smart_error *err)
 {
+    maintenance_item_changed(m, maintenance_find(m, check->equipment_id));
     check_state *found = maintenance_find_check(m, check->equipment_id, check->procedure_id);
     if (found) {
         *found = *check;
@@ -162,6 +172,7 @@ int maintenance_reconcile(maintenance *m, equipment_state *e, int64_t now_ms, co
         }
         e->has_status = true;
         e->status = a.status;
+        maintenance_item_changed(m, e);
         if (!wants_alert)
             e->last_alert[0] = '\0';
         if ((rc = emit_ledger(m, "status.transition", e->equipment_id, "system", details,
@@ -181,6 +192,17 @@ int maintenance_reconcile(maintenance *m, equipment_state *e, int64_t now_ms, co
             return rc;
     }
     return 0;
+}
+
+int maintenance_item_updated(maintenance *m, equipment_state *e, int64_t now_ms,
+                             const char *cause, smart_error *err)
+{
+    bool changed;
+    maintenance_item_changed(m, e);
+    int rc = maintenance_reconcile(m, e, now_ms, cause, false, &changed, err);
+    if (rc == 0 && !changed)
+        rc = store_put_equipment(m->store, e, err);
+    return rc;
 }
 
 int maintenance_sweep(maintenance *m, int64_t now_ms, size_t *checked, size_t *transitions,
