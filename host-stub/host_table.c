@@ -135,7 +135,7 @@ static int cb_ledger_append(const smart_host *table, const smart_ledger_entry *e
     if (SMART_HAS(entry, metadata_json) && entry->metadata_json != NULL) {
         char why[256];
         strbuf_truncate(&h->metadata, 0);
-        int rc = json_text_append_object_text(&h->metadata, entry->metadata_json,
+        int rc = json_text_append_object_line(&h->metadata, entry->metadata_json,
                                               strlen(entry->metadata_json), why, sizeof why);
         if (rc < 0) {
             set_error(err, rc == -EINVAL ? SMART_EINVAL : SMART_ENOMEM, "metadata: %s", why);
@@ -189,7 +189,7 @@ static int cb_emit_alert(const smart_host *table, const char *alert_json, size_t
     }
     char why[256];
     strbuf_truncate(&h->scratch, 0);
-    int rc = json_text_append_object_text(&h->scratch, alert_json, len, why, sizeof why);
+    int rc = json_text_append_object_line(&h->scratch, alert_json, len, why, sizeof why);
     if (rc < 0) {
         set_error(err, rc == -EINVAL ? SMART_EINVAL : SMART_ENOMEM, "alert: %s", why);
         return rc == -EINVAL ? SMART_EINVAL : SMART_ENOMEM;

@@ -34,8 +34,9 @@ int json_text_append_object_text(strbuf *b, const char *text, size_t len, char *
 
 /* Append `text` (`len` bytes, borrowed) as one line when it has the shape of one JSON object
  * on one line: braces at both ends, no line break. This checks the shape only, not every
- * byte: it is for output events of in-process modules, whose volume makes a full parse per
- * event the host's largest cost (see smart_host.emit_event). Returns 0, -ENOMEM, or -EINVAL
+ * byte: it is for what in-process modules hand over (outputs, alerts, ledger metadata), whose
+ * volume made a full parse per event the host's largest cost (see smart_plugin.h, "JSON
+ * text"); `ledger verify` parses every record in full. Returns 0, -ENOMEM, or -EINVAL
  * with the reason in `why`; `b` is unchanged on failure. */
 int json_text_append_object_line(strbuf *b, const char *text, size_t len, char *why,
                                  size_t why_size);

@@ -20,6 +20,11 @@
  * says otherwise. Events cross as a topic plus JSON text (never a json_t *), so modules may use
  * any JSON library, or another copy of jansson, without sharing its allocator or layout.
  *
+ * JSON text. What a module hands the host as JSON (ledger metadata, alerts, output data) must be
+ * valid JSON: one object, compact, on one line. In-process modules are trusted code, so the
+ * host checks the shape (an object on one line), not every byte; `smart-host ledger verify`
+ * parses every ledger record in full.
+ *
  * Errors. Every function that can fail returns 0 or a negative SMART_E* code (negated errno
  * values, as libuv does) and, when the caller passed a smart_error, writes a one-line message
  * into it. The smart_error buffer is owned by the caller. A call that fails changes nothing.
@@ -143,10 +148,8 @@ struct smart_host {
                       smart_error *err);
 
     /* [loop] Emit an output event: `topic` plus the text of its JSON "data" object, both
-     * borrowed for the call. Delivered once the batch is durable. The host checks the text's
-     * shape (one object on one line), not every byte, so the module must hand over valid JSON
-     * (output events are the bulk of the traffic); ledger records and alerts, which are kept,
-     * are checked in full. Returns 0, SMART_EINVAL or SMART_EIO. */
+     * borrowed for the call. Delivered once the batch is durable. Returns 0, SMART_EINVAL (not
+     * one JSON object on one line, see "JSON text") or SMART_EIO. */
     int (*emit_event)(const smart_host *host, const char *topic, const char *data_json,
                       size_t len, smart_error *err);
 

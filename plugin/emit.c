@@ -16,24 +16,32 @@ static char *dump_and_release(json_t *value, size_t *len)
     return text;
 }
 
-int emit_ledger(maintenance *m, const char *action, const char *target, const char *user_id,
-                const char *details, json_t *metadata, smart_error *err)
+int emit_ledger_text(maintenance *m, const char *action, const char *target,
+                     const char *user_id, const char *details, const char *metadata_json,
+                     smart_error *err)
 {
-    char *meta = dump_and_release(metadata ? metadata : json_object(), NULL);
-    if (!meta)
-        return error_set(err, SMART_ENOMEM, "out of memory");
     smart_ledger_entry entry = {
         .struct_size = sizeof entry,
         .action = action,
         .target = target,
         .details = details,
         .user_id = user_id ? user_id : "system",
-        .metadata_json = meta,
+        .metadata_json = metadata_json,
     };
     int rc = m->host->ledger_append(m->host, &entry, err);
-    free(meta);
     if (rc == SMART_EIO)
         m->failed = true;
+    return rc;
+}
+
+int emit_ledger(maintenance *m, const char *action, const char *target, const char *user_id,
+                const char *details, json_t *metadata, smart_error *err)
+{
+    char *meta = dump_and_release(metadata ? metadata : json_object(), NULL);
+    if (!meta)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    int rc = emit_ledger_text(m, action, target, user_id, details, meta, err);
+    free(meta);
     return rc;
 }
 
@@ -78,15 +86,14 @@ int emit_alert(maintenance *m, const char *alert_type, const char *severity, jso
         return error_set(err, SMART_ENOMEM, "out of memory");
     }
     len = strlen(text);
+    json_decref(alert);
     int rc = m->host->emit_alert(m->host, text, len, err);
-    free(text);
     if (rc == SMART_EIO)
         m->failed = true;
-    if (rc) {
-        json_decref(alert);
-        return rc;
-    }
-    return emit_ledger(m, "alert.raised", target, "system", message, alert, err);
+    if (rc == 0) /* the record holds the alert exactly as raised */
+        rc = emit_ledger_text(m, "alert.raised", target, "system", message, text, err);
+    free(text);
+    return rc;
 }
 
 json_t *emit_item_json(const char *id, const equipment_state *e, const readiness *r)

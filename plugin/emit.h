@@ -12,6 +12,11 @@
 int emit_ledger(maintenance *m, const char *action, const char *target, const char *user_id,
                 const char *details, json_t *metadata, smart_error *err);
 
+/* Appends a ledger record whose metadata is given as JSON object text (borrowed). */
+int emit_ledger_text(maintenance *m, const char *action, const char *target,
+                     const char *user_id, const char *details, const char *metadata_json,
+                     smart_error *err);
+
 /* Emits an output event; `data` is stolen. */
 int emit_output(maintenance *m, const char *topic, json_t *data, smart_error *err);
 

@@ -187,17 +187,31 @@ int handle_test_start(maintenance *m, const json_t *data, int64_t now_ms, smart_
     const char *id_list[JF_ID_ARRAY_MAX];
     for (size_t k = 0; k < count; k++) /* a stored link was validated like a given list */
         id_list[k] = json_string_value(json_array_get(ids, k));
-    json_t *meta = json_pack("{s:b, s:O, s:O}", "allowed", allowed, "equipment", ids, "not_ready",
-                             list.not_ready);
-    if (meta && planned_end_text)
-        json_object_set_new(meta, "planned_end", json_string(planned_end_text));
     if ((rc = store_add_gate_decision(m->store, clientpo_id, now_ms, allowed, ids_text, id_list,
-                                      count, err)) ||
-        (rc = emit_ledger(m, "gate.decision", clientpo_id, "system", details, meta, err)))
+                                      count, err)))
         goto done;
     char *out;
     size_t out_len;
     FILE *f = open_memstream(&out, &out_len);
+    if (!f) {
+        rc = error_set(err, SMART_ENOMEM, "out of memory");
+        goto done;
+    }
+    fprintf(f, "{\"allowed\":%s,\"equipment\":%s", allowed ? "true" : "false", ids_text);
+    put_json(f, "not_ready", list.not_ready);
+    if (planned_end_text)
+        fprintf(f, ",\"planned_end\":\"%s\"", planned_end_text);
+    fputc('}', f);
+    if (fclose(f) != 0 || !out) {
+        free(out);
+        rc = error_set(err, SMART_ENOMEM, "out of memory");
+        goto done;
+    }
+    rc = emit_ledger_text(m, "gate.decision", clientpo_id, "system", details, out, err);
+    free(out);
+    if (rc)
+        goto done;
+    f = open_memstream(&out, &out_len);
     if (!f) {
         rc = error_set(err, SMART_ENOMEM, "out of memory");
         goto done;

@@ -311,6 +311,8 @@ int store_add_gate_decision(store *s, const char *clientpo_id, int64_t decided_a
     bind_text(st, 4, equipment_json);
     if ((rc = run(s, st, err, "save gate decision")))
         return rc;
+    if (!allowed) /* a blocked test used nothing: it can never be suspect work */
+        return 0;
     sqlite3_int64 decision = sqlite3_last_insert_rowid(s->db);
     st = s->stmt[Q_ADD_GATE_ITEM];
     for (size_t i = 0; i < equipment_count; i++) {
