@@ -46,6 +46,10 @@ typedef struct maintenance {
     size_t check_count;
     store *store;
     uv_timer_t *sweep_timer;
+    uv_timer_t *quiet_timer;         /* debounces changes to the contracts directory */
+    uv_fs_event_t *contracts_watch;  /* watches the contracts directory */
+    int open_handles;                /* handles not yet closed; shutdown ends at zero */
+    bool rescan_posted;              /* a contract.deployed from the watch is queued */
     int64_t next_sweep_ms; /* host-clock time at which the periodic sweep is next due */
     bool sweep_posted;     /* the timer has queued a sweep that has not run yet */
     bool failed;           /* the store or the ledger failed: refuse all further work */
@@ -88,6 +92,14 @@ int maintenance_item_updated(maintenance *m, equipment_state *e, int64_t now_ms,
 /* Forgets the cached ITEM text of `e`. */
 void maintenance_item_changed(maintenance *m, const equipment_state *e);
 
+/* Makes `set` (taken over: released on failure) the contracts in force. Refuses
+ * (SMART_ECONTRACT) a contract whose version is below the one adopted before, or whose content
+ * changed without a new version, and then changes nothing. Otherwise rebuilds the equipment
+ * table (items keep their state; new items start from the contract's calibration; items no
+ * contract names any more are retired), records the adoption, and reconciles statuses. */
+int maintenance_adopt_contracts(maintenance *m, contract_set *set, int64_t now_ms,
+                                const char *cause, smart_error *err);
+
 /* Reconciles every item a contract names; counts transitions. */
 int maintenance_sweep(maintenance *m, int64_t now_ms, size_t *checked, size_t *transitions,
                       smart_error *err);
@@ -113,5 +125,7 @@ int handle_return_to_service(maintenance *m, const json_t *data, int64_t now_ms,
                              smart_error *err);
 int handle_calibration_schedule(maintenance *m, const json_t *data, int64_t now_ms,
                                 smart_error *err);
+int handle_contract_deployed(maintenance *m, const json_t *data, int64_t now_ms,
+                             smart_error *err);
 
 #endif

@@ -31,6 +31,7 @@ static const struct {
     {"equipment.out_of_service", handle_out_of_service},
     {"equipment.return_to_service", handle_return_to_service},
     {"calibration.schedule", handle_calibration_schedule},
+    {"contract.deployed", handle_contract_deployed},
 };
 
 /* ---- configuration ---------------------------------------------------------------------- */
@@ -99,134 +100,7 @@ done:
     return rc ? SMART_ECONFIG : 0;
 }
 
-/* ---- equipment table -------------------------------------------------------------------- */
-
-static int compare_items(const void *a, const void *b)
-{
-    return strcmp(((const equipment_state *)a)->equipment_id,
-                  ((const equipment_state *)b)->equipment_id);
-}
-
-typedef struct item_list {
-    equipment_state *items;
-    size_t count, capacity;
-    bool out_of_memory;
-} item_list;
-
-static equipment_state *item_list_add(item_list *list)
-{
-    if (list->count == list->capacity) {
-        size_t cap = list->capacity ? list->capacity * 2 : 64;
-        equipment_state *grown = realloc(list->items, cap * sizeof *grown);
-        if (!grown) {
-            list->out_of_memory = true;
-            return NULL;
-        }
-        list->items = grown;
-        list->capacity = cap;
-    }
-    equipment_state *e = &list->items[list->count++];
-    memset(e, 0, sizeof *e);
-    return e;
-}
-
-static void collect_stored(void *ctx, const equipment_state *state)
-{
-    equipment_state *e = item_list_add(ctx);
-    if (e)
-        *e = *state;
-}
-
-/* Builds the equipment table from the store and the contracts in force: every stored item
- * keeps its history; a contract item new to the station starts with no record (or with the
- * calibration the contract carries); items no contract names are kept, retired. */
-static int build_items(maintenance *m, int64_t now_ms, smart_error *err)
-{
-    item_list list = {0};
-    int rc = store_load_equipment(m->store, collect_stored, &list, err);
-    if (rc == 0 && list.out_of_memory)
-        rc = error_set(err, SMART_ENOMEM, "out of memory");
-    size_t stored = list.count;
-    for (size_t i = 0; rc == 0 && i < m->contracts.item_count; i++) {
-        const contract_item *ci = m->contracts.index[i];
-        equipment_state *e = NULL; /* the stored rows come sorted by id */
-        for (size_t lo = 0, hi = stored; lo < hi && !e;) {
-            size_t mid = lo + (hi - lo) / 2;
-            int cmp = strcmp(list.items[mid].equipment_id, ci->equipment_id);
-            if (cmp == 0)
-                e = &list.items[mid];
-            else if (cmp < 0)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        if (!e) {
-            if (!(e = item_list_add(&list))) {
-                rc = error_set(err, SMART_ENOMEM, "out of memory");
-                break;
-            }
-            snprintf(e->equipment_id, sizeof e->equipment_id, "%s", ci->equipment_id);
-        }
-        e->terms = ci;
-        /* The contract's calibration counts when the station has none as recent. */
-        if (ci->has_baseline &&
-            (!e->record.has_calibration || ci->baseline_date.day > e->record.calibrated_on)) {
-            char source[PATH_MAX + 16];
-            snprintf(source, sizeof source, "contract:%s", ci->owner->file);
-            calibration_entry entry = {
-                .equipment_id = ci->equipment_id,
-                .calibration_date = ci->baseline_date_text,
-                .day = ci->baseline_date.day,
-                .certificate_number = ci->baseline_certificate,
-                .provider = ci->baseline_provider,
-                .source = source,
-                .recorded_at_ms = now_ms,
-            };
-            if ((rc = store_add_calibration(m->store, &entry, err)))
-                break;
-            e->record.has_calibration = true;
-            e->record.calibrated_on = ci->baseline_date.day;
-            snprintf(e->calibration_date, sizeof e->calibration_date, "%s",
-                     ci->baseline_date_text);
-            snprintf(e->certificate, sizeof e->certificate, "%s", ci->baseline_certificate);
-            if ((rc = store_put_equipment(m->store, e, err)))
-                break;
-        }
-    }
-    if (rc) {
-        free(list.items);
-        return rc;
-    }
-    if (list.count)
-        qsort(list.items, list.count, sizeof *list.items, compare_items);
-    m->items = list.items;
-    m->item_count = list.count;
-    return 0;
-}
-
-static int record_contracts_loaded(maintenance *m, smart_error *err)
-{
-    json_t *loaded = json_array(), *skipped = json_array();
-    for (size_t i = 0; loaded && i < m->contracts.contract_count; i++) {
-        const contract *c = &m->contracts.contracts[i];
-        json_array_append_new(loaded, json_pack("{s:s, s:I, s:s, s:s, s:I}", "contract_id",
-                                                c->contract_id, "version", c->version, "file",
-                                                c->file, "sha256", c->sha256, "equipment",
-                                                (json_int_t)c->item_count));
-    }
-    for (size_t i = 0; skipped && i < m->contracts.skipped_count; i++)
-        json_array_append_new(skipped, json_string(m->contracts.skipped[i]));
-    char details[256];
-    snprintf(details, sizeof details,
-             "%zu contract(s) in force for station type %s, %zu equipment item(s); %zu file(s) "
-             "for other station types skipped",
-             m->contracts.contract_count, m->host->station_type, m->contracts.item_count,
-             m->contracts.skipped_count);
-    return emit_ledger(m, "contracts.loaded", m->host->node_id, "system", details,
-                       json_pack("{s:o, s:o, s:s}", "contracts", loaded, "skipped", skipped,
-                                 "contracts_dir", m->config.contracts_dir),
-                       err);
-}
+static void release(maintenance *m);
 
 /* ---- the periodic sweep ----------------------------------------------------------------- */
 
@@ -245,7 +119,91 @@ static void on_sweep_timer(uv_timer_t *timer)
         m->host->log(m->host, SMART_LOG_WARN, err.text);
 }
 
-static void free_timer(uv_handle_t *handle) { free(handle); }
+/* The hub deploys by writing files into the contracts directory, often in several steps; the
+ * rescan waits until the directory has been quiet for a moment, then asks for it as a posted
+ * contract.deployed event, so it is batched and acknowledged like any other. */
+#define RESCAN_QUIET_MS 250
+
+static void on_quiet(uv_timer_t *timer)
+{
+    maintenance *m = timer->data;
+    if (m->failed || m->rescan_posted)
+        return;
+    static const char data[] = "{\"reason\":\"contracts_dir changed\"}";
+    smart_error err = {0};
+    if (m->host->post_event(m->host, "contract.deployed", data, sizeof data - 1, &err) == 0)
+        m->rescan_posted = true;
+    else
+        m->host->log(m->host, SMART_LOG_WARN, err.text);
+}
+
+static void on_contracts_dir(uv_fs_event_t *watch, const char *file, int events, int status)
+{
+    maintenance *m = watch->data;
+    (void)file;
+    (void)events;
+    if (status < 0) {
+        m->host->log(m->host, SMART_LOG_WARN, uv_strerror(status));
+        return;
+    }
+    uv_timer_start(m->quiet_timer, on_quiet, RESCAN_QUIET_MS, 0);
+}
+
+/* The module's libuv handles, each heap-allocated so that it outlives nothing but itself:
+ * freed in its close callback, which counts down to the end of shutdown. */
+static void handle_closed(uv_handle_t *handle)
+{
+    maintenance *m = handle->data;
+    free(handle);
+    if (--m->open_handles == 0 && m->shutdown_done) {
+        smart_shutdown_done done = m->shutdown_done;
+        void *arg = m->shutdown_arg;
+        release(m);
+        done(arg);
+    }
+}
+
+static void close_handle(maintenance *m, uv_handle_t *handle)
+{
+    if (handle) {
+        handle->data = m;
+        uv_close(handle, handle_closed);
+    }
+}
+
+static int start_watching(maintenance *m, smart_error *err)
+{
+    m->sweep_timer = malloc(sizeof *m->sweep_timer);
+    m->quiet_timer = malloc(sizeof *m->quiet_timer);
+    m->contracts_watch = malloc(sizeof *m->contracts_watch);
+    if (!m->sweep_timer || !m->quiet_timer || !m->contracts_watch) {
+        free(m->sweep_timer), free(m->quiet_timer), free(m->contracts_watch);
+        m->sweep_timer = NULL, m->quiet_timer = NULL, m->contracts_watch = NULL;
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    }
+    uv_timer_init(m->host->loop, m->sweep_timer);
+    uv_timer_init(m->host->loop, m->quiet_timer);
+    uv_fs_event_init(m->host->loop, m->contracts_watch);
+    m->sweep_timer->data = m->quiet_timer->data = m->contracts_watch->data = m;
+    m->open_handles = 3;
+    uint64_t period = (uint64_t)(m->config.sweep_interval_ms < 60000 ? m->config.sweep_interval_ms
+                                                                      : 60000);
+    uv_timer_start(m->sweep_timer, on_sweep_timer, period, period);
+    /* Past this point nothing may fail: the handles are on the loop and only shutdown can
+     * close them. Without a watch, deployments still arrive as contract.deployed events. */
+    int rc = uv_fs_event_start(m->contracts_watch, on_contracts_dir, m->config.contracts_dir, 0);
+    if (rc != 0) {
+        char message[PATH_MAX + 128];
+        snprintf(message, sizeof message, "not watching %s (%s): deploy with contract.deployed",
+                 m->config.contracts_dir, uv_strerror(rc));
+        m->host->log(m->host, SMART_LOG_WARN, message);
+    }
+    /* The host's input, not our watchers, decides how long the loop runs. */
+    uv_unref((uv_handle_t *)m->sweep_timer);
+    uv_unref((uv_handle_t *)m->quiet_timer);
+    uv_unref((uv_handle_t *)m->contracts_watch);
+    return 0;
+}
 
 /* ---- life cycle ------------------------------------------------------------------------- */
 
@@ -275,16 +233,13 @@ static void collect_check(void *ctx, const check_state *check)
         l->rc = maintenance_put_check(l->m, check, l->err);
 }
 
-/* The last check of every (item, procedure), and an empty text cache per item. */
+/* The last check of every (item, procedure). */
 static int load_checks(maintenance *m, smart_error *err)
 {
     check_loader loader = {.m = m, .err = err};
     int rc = store_load_checks(m->store, collect_check, &loader, err);
     if (rc == 0)
         rc = loader.rc;
-    if (rc == 0 && !(m->item_cache = calloc(m->item_count ? m->item_count : 1,
-                                            sizeof *m->item_cache)))
-        rc = error_set(err, SMART_ENOMEM, "out of memory");
     return rc;
 }
 
@@ -303,34 +258,20 @@ static int maintenance_init(const smart_host *host, const char *config_json, siz
     m->host = host;
     int64_t now = host->now_ms(host);
     int rc;
+    contract_set set;
     if ((rc = parse_config(host, config_json, config_len, &m->config, err)) ||
         (rc = make_directories(m->config.data_dir, err)) ||
-        (rc = contract_set_load(m->config.contracts_dir, host->station_type, &m->contracts, err)) ||
-        (rc = store_open(m->config.data_dir, &m->store, err)) ||
-        (rc = build_items(m, now, err)) || (rc = load_checks(m, err)) ||
-        (rc = record_contracts_loaded(m, err)) ||
-        (rc = store_commit(m->store, err))) {
+        (rc = store_open(m->config.data_dir, &m->store, err))) {
         release(m);
         return rc;
     }
-    if (!(m->sweep_timer = malloc(sizeof *m->sweep_timer))) {
+    if ((rc = contract_set_load(m->config.contracts_dir, host->station_type, &set, err)) ||
+        (rc = maintenance_adopt_contracts(m, &set, now, "start-up", err)) ||
+        (rc = load_checks(m, err)) || (rc = store_commit(m->store, err)) ||
+        (rc = start_watching(m, err))) {
         release(m);
-        return error_set(err, SMART_ENOMEM, "out of memory");
+        return rc;
     }
-    uint64_t period = (uint64_t)(m->config.sweep_interval_ms < 60000 ? m->config.sweep_interval_ms
-                                                                      : 60000);
-    if ((rc = uv_timer_init(host->loop, m->sweep_timer)) != 0) {
-        free(m->sweep_timer);
-        release(m);
-        return error_set(err, SMART_EIO, "sweep timer: %s", uv_strerror(rc));
-    }
-    m->sweep_timer->data = m;
-    if ((rc = uv_timer_start(m->sweep_timer, on_sweep_timer, period, period)) != 0) {
-        uv_close((uv_handle_t *)m->sweep_timer, free_timer);
-        release(m);
-        return error_set(err, SMART_EIO, "sweep timer: %s", uv_strerror(rc));
-    }
-    uv_unref((uv_handle_t *)m->sweep_timer); /* the host's input, not our timer, keeps it up */
     *self = m;
     return 0;
 }
@@ -378,16 +319,6 @@ static int maintenance_commit(void *self, smart_error *err)
     return rc;
 }
 
-static void finish_shutdown(uv_handle_t *handle)
-{
-    maintenance *m = handle->data;
-    smart_shutdown_done done = m->shutdown_done;
-    void *arg = m->shutdown_arg;
-    free(handle);
-    release(m);
-    done(arg);
-}
-
 static void maintenance_shutdown(void *self, smart_shutdown_done done, void *arg)
 {
     maintenance *m = self;
@@ -395,8 +326,9 @@ static void maintenance_shutdown(void *self, smart_shutdown_done done, void *arg
      * whatever is still open was never acknowledged and store_close rolls it back. */
     m->shutdown_done = done;
     m->shutdown_arg = arg;
-    uv_timer_stop(m->sweep_timer);
-    uv_close((uv_handle_t *)m->sweep_timer, finish_shutdown);
+    close_handle(m, (uv_handle_t *)m->sweep_timer);
+    close_handle(m, (uv_handle_t *)m->quiet_timer);
+    close_handle(m, (uv_handle_t *)m->contracts_watch);
 }
 
 static const smart_plugin descriptor = {

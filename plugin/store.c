@@ -20,6 +20,8 @@ enum {
     Q_LOAD_CHECKS,
     Q_ADD_CHECK,
     Q_SUSPECT_TESTS,
+    Q_GET_CONTRACT,
+    Q_PUT_CONTRACT,
     Q_COUNT
 };
 
@@ -53,6 +55,9 @@ static const char *const statements[Q_COUNT] = {
     [Q_ADD_CHECK] = "INSERT INTO checks (equipment_id, procedure_id, performed_at_ms, passed, "
                     "valid_until_ms, detail, technician, reference_instrument, readings) "
                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [Q_GET_CONTRACT] = "SELECT version, sha256 FROM contract_versions WHERE contract_id = ?1",
+    [Q_PUT_CONTRACT] = "INSERT OR REPLACE INTO contract_versions (contract_id, version, sha256, "
+                       "file, adopted_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
     [Q_SUSPECT_TESTS] = "SELECT g.clientpo_id, g.decided_at_ms FROM gate_decision_items i "
                         "JOIN gate_decisions g ON g.id = i.decision_id "
                         "WHERE i.equipment_id = ?1 AND g.allowed = 1 AND g.decided_at_ms >= ?2 "
@@ -86,7 +91,10 @@ static const char schema[] =
     " id INTEGER PRIMARY KEY, equipment_id TEXT NOT NULL, procedure_id TEXT NOT NULL,"
     " performed_at_ms INTEGER NOT NULL, passed INTEGER NOT NULL, valid_until_ms INTEGER NOT NULL,"
     " detail TEXT, technician TEXT NOT NULL, reference_instrument TEXT, readings TEXT);"
-    "CREATE INDEX IF NOT EXISTS checks_by_item ON checks (equipment_id, procedure_id);";
+    "CREATE INDEX IF NOT EXISTS checks_by_item ON checks (equipment_id, procedure_id);"
+    "CREATE TABLE IF NOT EXISTS contract_versions ("
+    " contract_id TEXT PRIMARY KEY, version INTEGER NOT NULL, sha256 TEXT NOT NULL,"
+    " file TEXT NOT NULL, adopted_at_ms INTEGER NOT NULL) WITHOUT ROWID;";
 
 struct store {
     sqlite3 *db;
@@ -377,4 +385,39 @@ int store_suspect_tests(store *s, const char *equipment_id, int64_t since_ms,
     if (failed)
         return error_set(err, SMART_ENOMEM, "out of memory");
     return rc == SQLITE_DONE ? 0 : db_error(s, err, "find suspect tests");
+}
+
+int store_get_contract_version(store *s, const char *contract_id, int64_t *version,
+                               char sha256[65], smart_error *err)
+{
+    sqlite3_stmt *st = s->stmt[Q_GET_CONTRACT];
+    bind_text(st, 1, contract_id);
+    int rc = sqlite3_step(st), found = 0;
+    if (rc == SQLITE_ROW) {
+        *version = sqlite3_column_int64(st, 0);
+        copy_column(st, 1, sha256, 65);
+        found = 1;
+        rc = SQLITE_DONE;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return db_error(s, err, "read contract version");
+    return found ? 0 : 1;
+}
+
+int store_put_contract_version(store *s, const char *contract_id, int64_t version,
+                               const char *sha256, const char *file, int64_t now_ms,
+                               smart_error *err)
+{
+    int rc = store_begin(s, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = s->stmt[Q_PUT_CONTRACT];
+    bind_text(st, 1, contract_id);
+    sqlite3_bind_int64(st, 2, version);
+    bind_text(st, 3, sha256);
+    bind_text(st, 4, file);
+    sqlite3_bind_int64(st, 5, now_ms);
+    return run(s, st, err, "save contract version");
 }

@@ -80,4 +80,13 @@ int store_suspect_tests(store *s, const char *equipment_id, int64_t since_ms,
                         int (*visit)(void *ctx, const char *clientpo_id, int64_t decided_at_ms),
                         void *ctx, smart_error *err);
 
+/* The version (and content hash) of a contract last adopted: 0 when found, 1 when the
+ * station has never adopted that contract, or SMART_EIO. Versions never go down. */
+int store_get_contract_version(store *s, const char *contract_id, int64_t *version,
+                               char sha256[65], smart_error *err);
+
+int store_put_contract_version(store *s, const char *contract_id, int64_t version,
+                               const char *sha256, const char *file, int64_t now_ms,
+                               smart_error *err);
+
 #endif
