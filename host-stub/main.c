@@ -7,7 +7,6 @@
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,10 +123,6 @@ int main(int argc, char **argv) {
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(USAGE, stdout);
         return HOST_EXIT_OK;
-    }
-    if (sodium_init() < 0) {
-        fprintf(stderr, "smart-host: cannot initialise libsodium\n");
-        return HOST_EXIT_IO;
     }
     /* A closed stdout must surface as a write error (fail-stop), not kill us mid-batch. */
     signal(SIGPIPE, SIG_IGN);

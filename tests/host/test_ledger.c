@@ -5,7 +5,6 @@
 #include <check.h>
 #include <errno.h>
 #include <limits.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -353,8 +352,6 @@ START_TEST(append_refuses_bad_strings) {
 END_TEST
 
 int main(void) {
-    if (sodium_init() < 0)
-        return 1;
     Suite *suite = suite_create("ledger");
     TCase *tc = tcase_create("chain");
     tcase_add_test(tc, intact_chain_verifies);
