@@ -246,6 +246,7 @@ int maintenance_adopt_contracts(maintenance *m, contract_set *set, int64_t now_m
     m->items = merged.items;
     m->item_count = merged.count;
     m->item_cache = cache;
+    m->swept = false; /* new terms: the next sweep looks at every item */
 
     for (size_t i = 0; rc == 0 && i < m->item_count; i++)
         rc = apply_baseline(m, &m->items[i], now_ms, err);

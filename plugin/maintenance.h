@@ -51,6 +51,12 @@ typedef struct maintenance {
     int open_handles;                /* handles not yet closed; shutdown ends at zero */
     bool rescan_posted;              /* a contract.deployed from the watch is queued */
     int64_t next_sweep_ms; /* host-clock time at which the periodic sweep is next due */
+    /* A calibration status changes only when the day changes or a handler changes the item
+     * (and handlers reconcile what they change); a lasting alert is due again at a known
+     * time. Until one of those, a sweep has nothing to find. */
+    bool swept;                /* a full sweep has run since start-up or the last adoption */
+    civil_day swept_day;       /* the local day of the last full sweep */
+    int64_t next_repeat_ms;    /* the earliest time a lasting condition is due to be re-raised */
     bool sweep_posted;     /* the timer has queued a sweep that has not run yet */
     bool failed;           /* the store or the ledger failed: refuse all further work */
     smart_shutdown_done shutdown_done;

@@ -142,6 +142,8 @@ static int raise_status_alert(maintenance *m, equipment_state *e, const cal_asse
     if (rc == 0) {
         snprintf(e->last_alert, sizeof e->last_alert, "%s", type);
         e->last_alert_ms = now_ms;
+        if (now_ms + m->config.alert_repeat_ms < m->next_repeat_ms)
+            m->next_repeat_ms = now_ms + m->config.alert_repeat_ms;
     }
     return rc;
 }
@@ -209,16 +211,27 @@ int maintenance_sweep(maintenance *m, int64_t now_ms, size_t *checked, size_t *t
                       smart_error *err)
 {
     *checked = *transitions = 0;
+    civil_day today = maintenance_today(m, now_ms);
+    m->next_sweep_ms = now_ms + m->config.sweep_interval_ms;
+    if (m->swept && today == m->swept_day && now_ms < m->next_repeat_ms) {
+        *checked = m->contracts.item_count;
+        return 0;
+    }
+    m->next_repeat_ms = INT64_MAX;
     for (size_t i = 0; i < m->item_count; i++) {
-        if (!m->items[i].terms)
+        equipment_state *e = &m->items[i];
+        if (!e->terms)
             continue;
         bool changed;
-        int rc = maintenance_reconcile(m, &m->items[i], now_ms, "sweep", true, &changed, err);
+        int rc = maintenance_reconcile(m, e, now_ms, "sweep", true, &changed, err);
         if (rc)
             return rc;
         ++*checked;
         *transitions += changed;
+        if (e->last_alert[0] && e->last_alert_ms + m->config.alert_repeat_ms < m->next_repeat_ms)
+            m->next_repeat_ms = e->last_alert_ms + m->config.alert_repeat_ms;
     }
-    m->next_sweep_ms = now_ms + m->config.sweep_interval_ms;
+    m->swept = true;
+    m->swept_day = today;
     return 0;
 }
