@@ -244,6 +244,7 @@ typedef struct {
     int events;
     long long clock;
     const char *clock_text;
+    bool typical; /* a station in good order; otherwise a third of its items are not ready */
 } gen_params;
 
 typedef struct {
@@ -278,18 +279,22 @@ static void write_node(const char *dir) {
     free(path);
 }
 
-/* Picks the state an item is in at the benchmark clock and sets its last calibration so. */
-static void place_item(item *it, long today) {
+/* Picks the state an item is in at the benchmark clock and sets its last calibration so.
+ * The "adverse" station (55% current, 15% expiring soon, 20% expired, 10% never calibrated)
+ * blocks most tests, so most starts also raise an alert; the "typical" one (93%, 4%, 2%, 1%)
+ * is a station in good order, where most tests are allowed. */
+static void place_item(item *it, long today, bool typical) {
     const equipment_kind *k = &KINDS[it->kind];
     int warn = k->warning_days >= 0 ? k->warning_days : 30;
     int interval = k->interval_days;
     long age;
     int r = (int)rng_range(0, 99);
-    if (r < 55) /* current */
+    int current = typical ? 93 : 55, expiring = typical ? 97 : 70, expired = typical ? 99 : 90;
+    if (r < current)
         age = rng_range(0, interval - warn - 5);
-    else if (r < 70) /* expiring soon */
+    else if (r < expiring)
         age = rng_range(interval - warn + 2, interval - 2);
-    else if (r < 90) /* expired */
+    else if (r < expired)
         age = rng_range(interval + 2, interval + 200);
     else { /* never calibrated */
         it->last_day = -1;
@@ -319,7 +324,7 @@ static void write_contracts(const char *dir, item *items, const gen_params *p, l
             item *it = &items[next];
             it->kind = (int)rng_range(0, KIND_COUNT - 1);
             snprintf(it->id, sizeof it->id, "LP-B%02d-EQ-%04d", c + 1, next + 1);
-            place_item(it, today);
+            place_item(it, today, p->typical);
             const equipment_kind *k = &KINDS[it->kind];
             fprintf(f,
                     "%s\n    {\n      \"equipment_id\": \"%s\",\n"
@@ -612,6 +617,7 @@ static double median(double *v, int n) {
 static const char USAGE[] =
     "usage: smart-bench [--host PATH] [--module-dir DIR] [--events N] [--items N]\n"
     "                   [--contracts N] [--runs K] [--clock TIME] [--keep DIR]\n"
+    "                   [--station adverse|typical]\n"
     "\n"
     "  --host PATH        the smart-host executable (default: smart-host next to this program's\n"
     "                     build directory, ../../host-stub/smart-host)\n"
@@ -621,7 +627,9 @@ static const char USAGE[] =
     "  --contracts N      contract files the items are spread over (default 20)\n"
     "  --runs K           runs; each is printed, then the median (default 3)\n"
     "  --clock TIME       simulated clock start, RFC 3339 UTC (default " DEFAULT_CLOCK ")\n"
-    "  --keep DIR         generate into DIR (created) and leave the files there\n";
+    "  --keep DIR         generate into DIR (created) and leave the files there\n"
+    "  --station KIND     adverse (default: a third of the items not ready, most tests\n"
+    "                     blocked) or typical (a station in good order)\n";
 
 static long parse_count(const char *opt, const char *value, long min, long max) {
     char *end;
@@ -663,6 +671,9 @@ int main(int argc, char **argv) {
             p.clock_text = v;
         else if (strcmp(opt, "--keep") == 0)
             keep = v;
+        else if (strcmp(opt, "--station") == 0 &&
+                 (strcmp(v, "adverse") == 0 || strcmp(v, "typical") == 0))
+            p.typical = v[0] == 't';
         else {
             fprintf(stderr, "smart-bench: unknown option %s\n%s", opt, USAGE);
             return 2;
