@@ -83,7 +83,6 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS gate_decisions ("
     " id INTEGER PRIMARY KEY, clientpo_id TEXT NOT NULL, decided_at_ms INTEGER NOT NULL,"
     " allowed INTEGER NOT NULL, equipment TEXT NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS gate_decisions_by_time ON gate_decisions (decided_at_ms);"
     "CREATE TABLE IF NOT EXISTS gate_decision_items ("
     " decision_id INTEGER NOT NULL, equipment_id TEXT NOT NULL,"
     " PRIMARY KEY (equipment_id, decision_id)) WITHOUT ROWID;"
