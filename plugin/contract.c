@@ -1,5 +1,6 @@
 #include "contract.h"
 
+#include "contract_yaml.h"
 #include "error.h"
 #include "json_fields.h"
 
@@ -302,16 +303,12 @@ static int compare_item_ids(const void *a, const void *b)
                   (*(const contract_item *const *)b)->equipment_id);
 }
 
-int contract_parse(const char *file, const char *text, size_t len, contract *out,
-                   smart_error *err)
+int contract_parse_document(const char *file, json_t *document, const char *bytes, size_t len,
+                            contract *out, smart_error *err)
 {
-    json_error_t jerr;
     contract c = {0};
     int rc;
-    c.document = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!c.document)
-        return error_set(err, SMART_ECONTRACT, "%s:%d:%d: not valid JSON: %s", file, jerr.line,
-                         jerr.column, jerr.text);
+    c.document = document;
     const json_t *doc = c.document;
     const char *type;
     json_int_t warning = 30;
@@ -391,14 +388,27 @@ int contract_parse(const char *file, const char *text, size_t len, contract *out
             }
     }
     unsigned char digest[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(digest, (const unsigned char *)text, len);
+    crypto_hash_sha256(digest, (const unsigned char *)bytes, len);
     sodium_bin2hex(c.sha256, sizeof c.sha256, digest, sizeof digest);
     *out = c;
     return 0;
 fail:
     contract_release(&c);
-    error_prefix(err, file);
     return err ? (err->code = SMART_ECONTRACT) : SMART_ECONTRACT;
+}
+
+int contract_parse(const char *file, const char *text, size_t len, contract *out,
+                   smart_error *err)
+{
+    json_error_t jerr;
+    json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!doc)
+        return error_set(err, SMART_ECONTRACT, "%s:%d:%d: not valid JSON: %s", file, jerr.line,
+                         jerr.column, jerr.text);
+    int rc = contract_parse_document(file, doc, text, len, out, err);
+    if (rc)
+        error_prefix(err, file);
+    return rc;
 }
 
 static int read_file(const char *path, char **text, size_t *len, smart_error *err)
@@ -443,6 +453,11 @@ static bool has_suffix(const char *s, const char *suffix)
     return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
+static bool is_yaml_name(const char *name)
+{
+    return has_suffix(name, ".yaml") || has_suffix(name, ".yml");
+}
+
 static int compare_names(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -460,7 +475,8 @@ static int list_contract_files(const char *dir, char ***names, size_t *count, sm
     struct dirent *entry;
     int rc = 0;
     while ((entry = readdir(d))) {
-        if (entry->d_name[0] == '.' || !has_suffix(entry->d_name, ".json"))
+        if (entry->d_name[0] == '.' ||
+            !(has_suffix(entry->d_name, ".json") || is_yaml_name(entry->d_name)))
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
@@ -554,7 +570,8 @@ int contract_set_load(const char *dir, const char *station_type, contract_set *o
         if ((rc = read_file(path, &text, &len, err)))
             break;
         contract c;
-        rc = contract_parse(names[i], text, len, &c, err);
+        rc = is_yaml_name(names[i]) ? contract_parse_yaml(names[i], text, len, &c, err)
+                                    : contract_parse(names[i], text, len, &c, err);
         free(text);
         if (rc)
             break;

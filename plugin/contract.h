@@ -109,10 +109,20 @@ typedef struct contract_set {
 int contract_parse(const char *file, const char *text, size_t len, contract *out,
                    smart_error *err);
 
+/* Validates a contract already read into `document` (from JSON, or from YAML by
+ * contract_parse_yaml) and takes over the caller's reference to it, whatever the outcome.
+ * `bytes` (len) are the file's bytes, for the contract's sha256. On success fills *out and
+ * returns 0; otherwise SMART_ECONTRACT with err as `<path>: why` — the field path first and no
+ * file name, so that each caller can say where (contract_parse prefixes `<file>: `,
+ * contract_parse_yaml `<file>:<line>: `). */
+int contract_parse_document(const char *file, json_t *document, const char *bytes, size_t len,
+                            contract *out, smart_error *err);
+
 void contract_release(contract *c);
 
-/* Loads every *.json contract in `dir` whose station_type is `station_type`, in file-name
- * order, and checks rules that span files (an equipment id claimed twice). On success fills
+/* Loads every *.json, *.yaml and *.yml contract (see contract_yaml.h) in `dir` whose
+ * station_type is `station_type`, in file-name order, and checks rules that span files (an
+ * equipment id claimed twice, whatever the files' forms). On success fills
  * *out (release with contract_set_release) and returns 0; on any failure returns a negative
  * code with err naming the file and field, and *out untouched. */
 int contract_set_load(const char *dir, const char *station_type, contract_set *out,
