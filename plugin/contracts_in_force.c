@@ -97,7 +97,7 @@ static int merge_items(const equipment_state *previous, size_t count, const cont
         const contract_item *ci = set->index[i];
         equipment_state key, *e;
         snprintf(key.equipment_id, sizeof key.equipment_id, "%s", ci->equipment_id);
-        e = bsearch(&key, out->items, known, sizeof *e, compare_items);
+        e = known ? bsearch(&key, out->items, known, sizeof *e, compare_items) : NULL;
         if (!e) {
             if (!(e = item_list_add(out)))
                 goto oom;
@@ -262,7 +262,8 @@ int maintenance_adopt_contracts(maintenance *m, contract_set *set, int64_t now_m
         const equipment_state *e = &m->items[i];
         equipment_state key = *e;
         const equipment_state *was =
-            bsearch(&key, old_items, old_count, sizeof *old_items, compare_items);
+            old_count ? bsearch(&key, old_items, old_count, sizeof *old_items, compare_items)
+                      : NULL;
         if (!e->terms && was && was->terms) {
             char details[160];
             snprintf(details, sizeof details,

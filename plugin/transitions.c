@@ -15,6 +15,8 @@ static int compare_id_to_item(const void *key, const void *item)
 
 equipment_state *maintenance_find(maintenance *m, const char *equipment_id)
 {
+    if (m->item_count == 0) /* bsearch is not defined on a NULL array */
+        return NULL;
     return bsearch(equipment_id, m->items, m->item_count, sizeof *m->items, compare_id_to_item);
 }
 
@@ -45,6 +47,8 @@ check_state *maintenance_find_check(maintenance *m, const char *equipment_id,
     check_state key;
     snprintf(key.equipment_id, sizeof key.equipment_id, "%s", equipment_id);
     snprintf(key.procedure_id, sizeof key.procedure_id, "%s", procedure_id);
+    if (m->check_count == 0)
+        return NULL;
     return bsearch(&key, m->checks, m->check_count, sizeof *m->checks, compare_checks);
 }
 
