@@ -128,7 +128,7 @@ class SeedWorkflow(unittest.TestCase):
     def test_unknown_equipment_blocks_and_is_named(self):
         st = Station(self)
         res = st.run(event("test.start", "2025-02-13T07:00:00Z", clientpo_id="SC-9",
-                           equipment=["LP01-UVA-01", "LP99-GHOST-01"]))
+                           equipment=["LP01-RAD-01", "LP99-GHOST-01"]))
         self.assertEqual(res.returncode, 0, res.stderr)
         gate = by_topic(lines(res.stdout), "gate.decision")[0]
         self.assertFalse(gate["allowed"])

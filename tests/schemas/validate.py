@@ -4,8 +4,10 @@
     validate.py --root SRC                 schemas against the metaschema; examples/ against
                                            the schemas; the deliberately bad examples fail
     validate.py --root SRC --run SMART_HOST [--module-dir DIR]
-                                           run examples/lp-station in a temporary directory and
-                                           check its stdout, ledger and alerts files
+                                           run every shipped scenario (examples/lp-station's
+                                           scenario.jsonl, examples/*/scenarios/*.jsonl), each in
+                                           a fresh copy of its station, and check its stdout,
+                                           ledger and alerts files
 
 Every failure prints the file, the line and the schema error path; the exit status is then 1.
 Needs only the standard library and jsonschema (Debian's python3-jsonschema 4.10 is enough).
@@ -163,6 +165,21 @@ def check_lines(validators, schema_name, path, where, expect=None):
     return records
 
 
+def station_scenarios(station):
+    """A station's event files: *.jsonl beside node.json and scenarios/*.jsonl."""
+    return (sorted(glob.glob(os.path.join(station, "*.jsonl"))) +
+            sorted(glob.glob(os.path.join(station, "scenarios", "*.jsonl"))))
+
+
+def first_time(path):
+    """The time of a scenario's first event: the clock it is replayed from."""
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                return json.loads(line).get("time")
+    return None
+
+
 def check_static(root, validators):
     examples = os.path.join(root, "examples")
     stations = sorted(d for d in glob.glob(os.path.join(examples, "*", ""))
@@ -174,7 +191,7 @@ def check_static(root, validators):
             check_file(validators, "node.schema.json", path, rel(root, path))
         for path in sorted(glob.glob(os.path.join(station, "contracts", "*.json"))):
             check_file(validators, "contract.schema.json", path, rel(root, path))
-        for path in sorted(glob.glob(os.path.join(station, "*.jsonl"))):
+        for path in station_scenarios(station):
             check_lines(validators, "input-event.schema.json", path, rel(root, path))
 
     bad = os.path.join(examples, "bad")
@@ -206,32 +223,37 @@ def check_chain(records, where):
         prev = rec.get("hash")
 
 
-def run_demo(root, validators, host, module_dir):
-    source = os.path.join(root, "examples", "lp-station")
-    with tempfile.TemporaryDirectory(prefix="smart-demo-") as tmp:
-        station = os.path.join(tmp, "lp-station")
-        shutil.copytree(source, station, ignore=shutil.ignore_patterns("var"))
+def run_scenario(root, validators, host, module_dir, station_dir, events, clock):
+    """Runs one scenario in a fresh copy of its station; checks every line it emits, the
+    ledger (schema and chain) and the alerts. Returns (outputs, alerts) as parsed records."""
+    name = rel(root, events)
+    with tempfile.TemporaryDirectory(prefix="smart-scenario-") as tmp:
+        station = os.path.join(tmp, "station")
+        shutil.copytree(station_dir, station, ignore=shutil.ignore_patterns("var"))
         env = dict(os.environ)
         if module_dir:
             module_dir = os.path.abspath(module_dir)
             if os.path.isfile(module_dir):  # meson may hand us the module itself
                 module_dir = os.path.dirname(module_dir)
             env["SMART_MODULE_PATH"] = module_dir
-        argv = [os.path.abspath(host), "run", "node.json", "--events", "scenario.jsonl",
-                "--clock", CLOCK]
+        argv = [os.path.abspath(host), "run", "node.json", "--events",
+                os.path.relpath(events, station_dir), "--clock", clock]
+        before = failures
         try:
             proc = subprocess.run(argv, cwd=station, env=env, capture_output=True, text=True,
                                   timeout=120)
         except (OSError, subprocess.TimeoutExpired) as e:
-            fail(" ".join(argv), str(e))
-            return
+            fail(f"{name}: " + " ".join(argv), str(e))
+            return [], []
         if proc.returncode != 0:
-            fail(" ".join(argv), f"exit status {proc.returncode}, expected 0\n{proc.stderr}")
+            fail(f"{name}: " + " ".join(argv),
+                 f"exit status {proc.returncode}, expected 0\n{proc.stderr}")
 
         out_path = os.path.join(station, "stdout.jsonl")
         with open(out_path, "w", encoding="utf-8") as f:
             f.write(proc.stdout)
-        outputs = check_lines(validators, "output-event.schema.json", out_path, "smart-host stdout")
+        outputs = check_lines(validators, "output-event.schema.json", out_path,
+                              f"{name}: smart-host stdout")
 
         with open(os.path.join(station, "node.json"), encoding="utf-8") as f:
             node = json.load(f)
@@ -240,28 +262,51 @@ def run_demo(root, validators, host, module_dir):
                             ("alerts", "alert.schema.json")):
             path = os.path.join(station, node[key])
             if not os.path.exists(path):
-                fail(node[key], "not written")
+                if key == "ledger":
+                    fail(f"{name}: {node[key]}", "not written")
                 files[key] = []
                 continue
-            files[key] = check_lines(validators, schema, path, node[key])
-        check_chain(files["ledger"], node["ledger"])
+            files[key] = check_lines(validators, schema, path, f"{name}: {node[key]}")
+        check_chain(files["ledger"], f"{name}: {node['ledger']}")
+        if failures > before:
+            print(f"--- {name}: smart-host stderr ---\n{proc.stderr}--- stdout ---\n{proc.stdout}",
+                  end="")
+        return ([o for _, _, o in outputs], [a for _, _, a in files["alerts"]])
 
-        # What the scenario is there to show: blocked by the expired thermometer, then
-        # allowed once its calibration is recorded.
-        gates = [o["data"].get("allowed") for _, _, o in outputs if o.get("topic") == "gate.decision"]
-        if gates != [False, True]:
-            fail("smart-host stdout", f"gate.decision allowed values are {gates}, expected [False, True]")
-        if not any(a.get("alert_type") == "calibration_expired"
-                   and a.get("equipment_id") == "LP01-THM-01" for _, _, a in files["alerts"]):
-            fail(node["alerts"], "no calibration_expired alert for LP01-THM-01")
-        if failures:
-            print(f"--- smart-host stderr ---\n{proc.stderr}--- stdout ---\n{proc.stdout}", end="")
+
+def run_all(root, validators, host, module_dir):
+    examples = os.path.join(root, "examples")
+    stations = sorted(os.path.dirname(p) for p in glob.glob(os.path.join(examples, "*", "node.json")))
+    ran = 0
+    for station in stations:
+        for events in station_scenarios(station):
+            clock = first_time(events) or CLOCK
+            outputs, alerts = run_scenario(root, validators, host, module_dir, station, events,
+                                           clock)
+            ran += 1
+            if rel(root, events) == os.path.join("examples", "lp-station", "scenario.jsonl"):
+                check_seed(outputs, alerts, rel(root, events))
+    if ran == 0:
+        fail(rel(root, examples), "no scenarios found")
+    print(f"{ran} scenario(s) run")
+
+
+def check_seed(outputs, alerts, where):
+    """What the seed scenario is there to show: blocked by the expired thermometer, then
+    allowed once its calibration is recorded."""
+    gates = [o["data"].get("allowed") for o in outputs if o.get("topic") == "gate.decision"]
+    if gates != [False, True]:
+        fail(where, f"gate.decision allowed values are {gates}, expected [False, True]")
+    if not any(a.get("alert_type") == "calibration_expired"
+               and a.get("equipment_id") == "LP01-THM-01" for a in alerts):
+        fail(where, "no calibration_expired alert for LP01-THM-01")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", required=True, help="the project's source directory")
-    ap.add_argument("--run", metavar="SMART_HOST", help="run the LP demo with this host binary")
+    ap.add_argument("--run", metavar="SMART_HOST",
+                    help="run every shipped scenario with this host binary")
     ap.add_argument("--module-dir", help="directory (or file) of smart-maintenance.so")
     args = ap.parse_args()
     root = os.path.abspath(args.root)
@@ -273,7 +318,7 @@ def main():
         return 1
     validators = make_validators(schemas)
     if args.run:
-        run_demo(root, validators, args.run, args.module_dir)
+        run_all(root, validators, args.run, args.module_dir)
     else:
         check_static(root, validators)
     print(f"{failures} failure(s)" if failures else "ok")

@@ -1,0 +1,804 @@
+"""The calibration domain in depth, through smart-host, as a station user would notice it.
+
+Each shipped scenario in examples/mt-station/scenarios/ is replayed from a fresh copy of the
+magnetic-particle station, with the simulated clock started at the scenario's first event.
+The tests check what the operator and the quality manager see: the seven states, the gate's
+reasons (the item, the rule, the figure), the checks and their windows, out of service and
+back, sent out and back, the chain of standards, and the out-of-tolerance impact (exactly the
+right ClientPOs). Every run's ledger must verify, and its alerts carry the right severity.
+
+Run by meson with SMART_HOST, SMART_MODULE_DIR and SOURCE_ROOT in the environment."""
+
+import glob
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+HOST = os.environ["SMART_HOST"]
+MODULE_DIR = os.environ["SMART_MODULE_DIR"]
+ROOT = os.environ["SOURCE_ROOT"]
+SCENARIOS = os.path.join(ROOT, "examples", "mt-station", "scenarios")
+
+SEVERITY = {  # the maintenance module's alert types and their fixed severities
+    "calibration_expired": "high", "calibration_expiring": "medium",
+    "equipment_not_ready": "high", "contract_rejected": "high",
+    "maintenance_check_failed": "high", "calibration_failed": "high",
+    "out_of_tolerance_impact": "critical",
+}
+STATES = ("current", "expiring_soon", "expired", "pending_calibration", "calibration_failed",
+          "out_of_service")
+BENCH_SET = ["MT01-BENCH-01", "MT01-UVA-01", "MT01-CT-01", "MT01-KETOS-01"]
+
+
+def host(args, cwd=None):
+    env = dict(os.environ, SMART_MODULE_PATH=MODULE_DIR)
+    return subprocess.run([HOST] + args, capture_output=True, text=True, cwd=cwd, env=env,
+                          timeout=120)
+
+
+def lines(text):
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def event(topic, time, **data):
+    return json.dumps({"topic": topic, "time": time, "data": data}) + "\n"
+
+
+def scenario_text(name):
+    with open(os.path.join(SCENARIOS, name + ".jsonl")) as f:
+        return f.read()
+
+
+def first_time(text):
+    return json.loads(text.splitlines()[0])["time"]
+
+
+class Run:
+    """One smart-host run: what it printed, and the station's files afterwards."""
+
+    def __init__(self, station, proc):
+        self.station, self.proc = station, proc
+        self.out = lines(proc.stdout)
+        self.errors = proc.stderr.splitlines()
+
+    def topic(self, topic):
+        return [o["data"] for o in self.out if o["topic"] == topic]
+
+    def gates(self, clientpo_id=None):
+        return [g for g in self.topic("gate.decision")
+                if clientpo_id is None or g["clientpo_id"] == clientpo_id]
+
+    def alerts(self, alert_type=None):
+        return [a for a in self.station.alerts()
+                if alert_type is None or a["alert_type"] == alert_type]
+
+    def error(self, line):
+        """The rejection message for an input line, without 'smart-host: FILE:LINE: '."""
+        tag = "events.jsonl:%d: " % line
+        found = [e.split(tag, 1)[1] for e in self.errors if tag in e]
+        return found[0] if found else None
+
+
+class Station:
+    """A private copy of examples/mt-station (or another example), with no state."""
+
+    def __init__(self, test, example="mt-station"):
+        self.test = test
+        self.dir = tempfile.mkdtemp(prefix="smart-domain-")
+        test.addCleanup(shutil.rmtree, self.dir)
+        shutil.copytree(os.path.join(ROOT, "examples", example), self.dir, dirs_exist_ok=True)
+        shutil.rmtree(os.path.join(self.dir, "var"), ignore_errors=True)
+        self.node = os.path.join(self.dir, "node.json")
+        self.ledger = os.path.join(self.dir, "var", "ledger.jsonl")
+        self.alerts_file = os.path.join(self.dir, "var", "alerts.jsonl")
+
+    def contract(self, name="MT-CAL-001.json"):
+        with open(os.path.join(self.dir, "contracts", name)) as f:
+            return json.load(f)
+
+    def write_contract(self, doc, name="MT-CAL-001.json"):
+        with open(os.path.join(self.dir, "contracts", name), "w") as f:
+            json.dump(doc, f, indent=2)
+
+    def run(self, events_text, clock=None):
+        """Runs the events from clock (default: the first event's time); checks the run ended
+        cleanly and the ledger still verifies."""
+        path = os.path.join(self.dir, "events.jsonl")
+        with open(path, "w") as f:
+            f.write(events_text)
+        proc = host(["run", self.node, "--events", path, "--clock",
+                     clock or first_time(events_text)])
+        self.test.assertEqual(proc.returncode, 0, proc.stderr)
+        verify = host(["ledger", "verify", self.ledger])
+        self.test.assertEqual(verify.returncode, 0, verify.stdout + verify.stderr)
+        return Run(self, proc)
+
+    def scenario(self, name):
+        return self.run(scenario_text(name))
+
+    def ledger_records(self, action=None):
+        with open(self.ledger) as f:
+            return [r for r in lines(f.read()) if action is None or r["action"] == action]
+
+    def alerts(self):
+        if not os.path.exists(self.alerts_file):
+            return []
+        with open(self.alerts_file) as f:
+            return lines(f.read())
+
+
+def item(data, equipment_id):
+    return next(i for i in data["equipment"] if i["equipment_id"] == equipment_id)
+
+
+def check_event(time, equipment_id, check_type, **data):
+    return event("maintenance.check", time, equipment_id=equipment_id, check_type=check_type,
+                 technician="R. Okafor", **data)
+
+
+def uv_check(time, value, ref="MT01-RAD-01"):
+    data = {"readings": {"uv_a_irradiance": value}, "attestations": {"filter_intact": True}}
+    if ref:
+        data["reference_instrument"] = ref
+    return check_event(time, "MT01-UVA-01", "MT-UVA-DAILY", **data)
+
+
+class SevenStates(unittest.TestCase):
+    def test_one_status_shows_all_seven_states(self):
+        st = Station(self)
+        run = st.scenario("seven-states")
+        final = run.topic("status")[-1]
+        summary = final["summary"]
+        for state in STATES:
+            self.assertGreaterEqual(summary[state], 1, state)
+        self.assertGreater(summary["ready"], 0)
+        self.assertEqual(summary["ready"], sum(i["ready"] for i in final["equipment"]))
+        self.assertEqual(summary["total"], 10)
+
+        seen = {i["equipment_id"]: i for i in final["equipment"]}
+        self.assertEqual(seen["MT01-BENCH-01"]["status"], "current")
+        self.assertTrue(seen["MT01-BENCH-01"]["ready"])
+        rad = seen["MT01-RAD-01"]
+        self.assertEqual((rad["status"], rad["days_remaining"], rad["ready"]),
+                         ("expiring_soon", 1, True))
+        tw = seen["MT01-TW-01"]
+        self.assertEqual((tw["status"], tw["days_overdue"], tw["ready"]), ("expired", 4, False))
+        self.assertIn("was due 2025-03-20, 4 days overdue", tw["reason"])
+        self.assertEqual(seen["MT01-RFI-01"]["status"], "pending_calibration")
+        self.assertIn("sent out for calibration", seen["MT01-RFI-01"]["reason"])
+        gauss = seen["MT01-GAUSS-01"]
+        self.assertEqual(gauss["status"], "calibration_failed")
+        self.assertIn("magnetic_field as left 11.6 outside 9.5 to 10.5 G", gauss["reason"])
+        uva = seen["MT01-UVA-01"]
+        self.assertEqual(uva["status"], "out_of_service")
+        self.assertIn("uv_a_irradiance 640 uW/cm2 outside min 1000 uW/cm2",
+                      uva["out_of_service_reason"])
+        # Ready is more than a valid calibration: the tube's checks are done and in date.
+        self.assertTrue(seen["MT01-CT-01"]["ready"])
+        self.assertFalse(seen["MT01-YOKE-01"]["ready"])
+        self.assertEqual(seen["MT01-YOKE-01"]["status"], "expiring_soon")
+        self.assertIn("required weekly check MT-YOKE-LIFT not done", seen["MT01-YOKE-01"]["reason"])
+
+        # Each of those states was entered through a recorded transition.
+        transitions = {(r["metadata"]["equipment_id"], r["metadata"]["to"])
+                       for r in st.ledger_records("status.transition")}
+        for pair in [("MT01-UVA-01", "out_of_service"), ("MT01-RFI-01", "pending_calibration"),
+                     ("MT01-GAUSS-01", "calibration_failed"), ("MT01-TW-01", "expired"),
+                     ("MT01-RAD-01", "expiring_soon")]:
+            self.assertIn(pair, transitions)
+
+    def test_every_state_is_reached_by_the_shipped_scenarios(self):
+        reached, ready = set(), False
+        names = sorted(os.path.basename(p)[:-6] for p in glob.glob(os.path.join(SCENARIOS, "*.jsonl")))
+        self.assertGreaterEqual(len(names), 8)
+        for name in names:
+            with self.subTest(scenario=name):
+                run = Station(self).scenario(name)
+                for data in run.topic("status") + run.topic("gate.decision"):
+                    for i in data["equipment"]:
+                        reached.add(i["status"])
+                        ready = ready or i["ready"]
+                reached.update(c["to"] for c in run.topic("status.changed"))
+        self.assertTrue(set(STATES) <= reached, set(STATES) - reached)
+        self.assertTrue(ready)
+
+
+class Checks(unittest.TestCase):
+    def setUp(self):
+        self.st = Station(self)
+        self.run = self.st.scenario("checks")
+
+    def test_blocked_until_the_required_checks_are_done(self):
+        first = self.run.gates("SC-2025-031-MT")[0]
+        self.assertFalse(first["allowed"])
+        self.assertEqual(first["blocking"], ["MT01-UVA-01", "MT01-CT-01", "MT01-KETOS-01"])
+        self.assertEqual(item(first, "MT01-UVA-01")["reason"],
+                         "required daily check MT-UVA-DAILY not done")
+        self.assertIn("required every_n_hours check MT-BATH-8H not done",
+                      item(first, "MT01-CT-01")["reason"])
+        self.assertIn("required weekly check MT-BATH-CONTAM not done",
+                      item(first, "MT01-CT-01")["reason"])
+        self.assertTrue(item(first, "MT01-BENCH-01")["ready"])
+        # Once done and passed, the same job is allowed.
+        self.assertTrue(self.run.gates("SC-2025-031-MT")[1]["allowed"])
+
+    def test_passed_checks_say_until_when(self):
+        checked = {(c["check_type"], c["performed_at"]): c for c in self.run.topic("maintenance.checked")}
+        uv = checked[("MT-UVA-DAILY", "2025-03-10T06:05:00Z")]
+        self.assertTrue(uv["passed"])
+        self.assertEqual(uv["valid_until"], "2025-03-11T00:00:00Z")  # end of the local day
+        step = uv["steps"][0]
+        self.assertEqual((step["step_id"], step["value"], step["unit"], step["limit"]),
+                         ("uv_a_irradiance", 1240, "uW/cm2", "min 1000 uW/cm2"))
+        self.assertEqual(checked[("MT-BATH-8H", "2025-03-10T06:15:00Z")]["valid_until"],
+                         "2025-03-10T14:15:00Z")  # eight hours
+        self.assertEqual(checked[("MT-BATH-CONTAM", "2025-03-10T06:16:00Z")]["valid_until"],
+                         "2025-03-17T00:00:00Z")  # the day and six more
+        self.assertEqual(checked[("MT-SYS-DAILY", "2025-03-10T06:10:00Z")]["steps"][0]["attested"],
+                         True)
+
+    def test_bath_check_lapses_after_eight_hours(self):
+        gate = self.run.gates("SC-2025-032-MT")[0]
+        self.assertEqual(gate["decided_at"], "2025-03-10T14:20:00Z")
+        self.assertFalse(gate["allowed"])
+        self.assertEqual(gate["blocking"], ["MT01-CT-01"])
+        reason = item(gate, "MT01-CT-01")["reason"]
+        self.assertIn("required every_n_hours check MT-BATH-8H lapsed at 2025-03-10T14:15:00", reason)
+        self.assertIn("last passed 2025-03-10T06:15:00", reason)
+
+    def test_failed_check_makes_the_item_not_ready_naming_item_rule_and_figure(self):
+        failed = [c for c in self.run.topic("maintenance.checked") if not c["passed"]]
+        self.assertEqual(len(failed), 1)
+        self.assertEqual((failed[0]["equipment_id"], failed[0]["status"], failed[0]["ready"]),
+                         ("MT01-CT-01", "current", False))
+        self.assertNotIn("valid_until", failed[0])
+        step = next(s for s in failed[0]["steps"] if s["step_id"] == "concentration")
+        self.assertEqual((step["passed"], step["value"], step["limit"]),
+                         (False, 0.05, "0.1 to 0.4 mL"))
+
+        gate = self.run.gates("SC-2025-032-MT")[1]
+        self.assertFalse(gate["allowed"])
+        reason = item(gate, "MT01-CT-01")["reason"]
+        self.assertIn("every_n_hours check MT-BATH-8H failed at 2025-03-10T15:30:00", reason)
+        self.assertIn("concentration 0.05 mL outside 0.1 to 0.4 mL", reason)
+        record = [r for r in self.st.ledger_records("gate.decision")
+                  if r["target"] == "SC-2025-032-MT"][1]
+        self.assertIn("MT01-CT-01 (every_n_hours check MT-BATH-8H failed", record["details"])
+        self.assertIn("concentration 0.05 mL outside 0.1 to 0.4 mL", record["details"])
+        self.assertEqual(record["metadata"]["not_ready"][0]["equipment_id"], "MT01-CT-01")
+
+        alerts = self.run.alerts("maintenance_check_failed")
+        self.assertEqual(len(alerts), 1)
+        self.assertEqual((alerts[0]["severity"], alerts[0]["equipment_id"], alerts[0]["check_type"]),
+                         ("high", "MT01-CT-01", "MT-BATH-8H"))
+        self.assertIn("concentration 0.05 mL outside 0.1 to 0.4 mL", alerts[0]["message"])
+        blocked = self.run.alerts("equipment_not_ready")
+        self.assertIn("MT01-CT-01 (every_n_hours check MT-BATH-8H failed", blocked[-1]["message"])
+
+        # A new passing sample puts it right; the failure raised no status transition.
+        self.assertTrue(self.run.gates("SC-2025-032-MT")[2]["allowed"])
+        self.assertNotIn("MT01-CT-01", [c["equipment_id"] for c in self.run.topic("status.changed")
+                                        if c["cause"] == "maintenance.check"])
+
+    def test_checks_are_in_the_ledger(self):
+        records = self.st.ledger_records("maintenance.checked")
+        self.assertEqual(len(records), 6)
+        self.assertEqual(records[0]["user_id"], "R. Okafor")
+        self.assertEqual(records[0]["metadata"]["reference_instrument"], "MT01-RAD-01")
+        self.assertIn("FAILED: concentration 0.05 mL outside 0.1 to 0.4 mL",
+                      [r for r in records if not r["metadata"]["passed"]][0]["details"])
+
+
+class BadChecks(unittest.TestCase):
+    """A check that cannot be judged is refused, naming the field, and changes nothing."""
+
+    CASES = [  # (data, the start of the message)
+        ({"readings": {"settling_time": 60}},
+         "data.readings.concentration: missing (step \"Settled particle volume"),
+        ({"readings": {"settling_time": 60, "concentration": 0.2, "viscosity": 3}},
+         "data.readings.viscosity: not a number step of procedure MT-BATH-8H"),
+        ({"readings": {"settling_time": 60, "concentration": "0.2"}},
+         "data.readings.concentration: must be a number"),
+        ({"readings": {"settling_time": 60}, "attestations": {"concentration": True}},
+         "data.attestations.concentration: not a checkbox step of procedure MT-BATH-8H"),
+        ({"readings": "0.2"}, "data.readings: must be an object"),
+    ]
+
+    def test_each_bad_check_is_refused_naming_the_field(self):
+        st = Station(self)
+        events = "".join(check_event("2025-03-10T06:%02d:00Z" % n, "MT01-CT-01", "MT-BATH-8H",
+                                     **data) for n, (data, _) in enumerate(self.CASES))
+        events += check_event("2025-03-10T06:30:00Z", "MT01-CT-01", "MT-BATH-4H",
+                              readings={"concentration": 0.2})
+        events += check_event("2025-03-10T06:31:00Z", "MT01-GHOST-01", "MT-BATH-8H",
+                              readings={"concentration": 0.2})
+        events += check_event("2025-03-10T06:32:00Z", "MT01-CT-01", "MT-BATH-8H",
+                              readings={"settling_time": 60, "concentration": 0.2}, colour="brown")
+        events += event("status.query", "2025-03-10T06:40:00Z", equipment_id="MT01-CT-01")
+        run = st.run(events)
+        expected = [m for _, m in self.CASES] + [
+            "data.check_type: 'MT-BATH-4H' is not a procedure for MT01-CT-01 in contract "
+            "MT-CAL-001 (its procedures: MT-BATH-8H, MT-BATH-CONTAM)",
+            "data.equipment_id: 'MT01-GHOST-01' is not named by any contract in force",
+            "data.colour: unknown field",
+        ]
+        for line, message in enumerate(expected, 1):
+            with self.subTest(line=line):
+                self.assertIsNotNone(run.error(line), run.errors)
+                self.assertTrue(run.error(line).startswith(message), run.error(line))
+        self.assertEqual(len(run.errors), len(expected))
+        self.assertEqual(run.topic("maintenance.checked"), [])
+        rejected = st.ledger_records("input.rejected")
+        self.assertEqual([r["metadata"]["line"] for r in rejected], list(range(1, len(expected) + 1)))
+        self.assertEqual(st.ledger_records("maintenance.checked"), [])
+        ct = run.topic("status")[0]["equipment"][0]
+        self.assertIn("required every_n_hours check MT-BATH-8H not done", ct["reason"])
+
+    def test_reference_instrument_is_required_and_must_be_known(self):
+        st = Station(self)
+        run = st.run(uv_check("2025-03-10T06:05:00Z", 1240, ref=None) +
+                     uv_check("2025-03-10T06:06:00Z", 1240, ref="MT01-RAD-99") +
+                     uv_check("2025-03-10T06:07:00Z", 1240, ref="MT01-UVA-01"))
+        self.assertTrue(run.error(1).startswith("data.reference_instrument: missing required field"))
+        self.assertIn("MT-UVA-DAILY", run.error(1))
+        self.assertIn("'MT01-RAD-99' is not named by any contract", run.error(2))
+        self.assertIn("cannot be its own reference", run.error(3))
+        self.assertEqual(run.topic("maintenance.checked"), [])
+
+
+class OutOfService(unittest.TestCase):
+    def setUp(self):
+        self.st = Station(self)
+        self.run = self.st.scenario("out-of-service")
+
+    def test_failed_uv_check_tags_the_lamp_out_of_service(self):
+        change = [c for c in self.run.topic("status.changed") if c["equipment_id"] == "MT01-UVA-01"]
+        self.assertEqual([(c["from"], c["to"], c["cause"]) for c in change],
+                         [(None, "current", "sweep"),
+                          ("current", "out_of_service", "maintenance.check"),
+                          ("out_of_service", "current", "equipment.return_to_service")])
+        gate = self.run.gates("SC-2025-041-MT")[0]
+        self.assertFalse(gate["allowed"])
+        self.assertEqual(gate["blocking"], ["MT01-UVA-01"])
+        uva = item(gate, "MT01-UVA-01")
+        self.assertEqual(uva["status"], "out_of_service")
+        self.assertIn("out of service", uva["reason"])
+        self.assertIn("daily check MT-UVA-DAILY failed", uva["reason"])
+        self.assertIn("uv_a_irradiance 850 uW/cm2 outside min 1000 uW/cm2", uva["reason"])
+        self.assertIn("850", uva["out_of_service_reason"])
+        alert = self.run.alerts("maintenance_check_failed")[0]
+        self.assertEqual((alert["severity"], alert["equipment_id"]), ("high", "MT01-UVA-01"))
+        self.assertIn("tagged out of service", alert["message"])
+
+    def test_return_refused_without_verification_then_accepted(self):
+        self.assertIn("MT01-UVA-01 cannot return to service: no passed check or calibration "
+                      "since it was tagged out at 2025-03-10T06:05:00", self.run.errors[0])
+        self.assertIn("MT01-YOKE-01 cannot return to service", self.run.errors[1])
+        self.assertEqual(len(self.run.errors), 2)
+        rejected = self.st.ledger_records("input.rejected")
+        self.assertEqual([(r["metadata"]["line"], r["target"]) for r in rejected],
+                         [(7, "equipment.return_to_service"), (14, "equipment.return_to_service")])
+        updated = self.run.topic("equipment.updated")
+        self.assertEqual([(u["action"], u["item"]["equipment_id"]) for u in updated],
+                         [("return_to_service", "MT01-UVA-01"), ("out_of_service", "MT01-YOKE-01"),
+                          ("return_to_service", "MT01-YOKE-01")])
+        back = updated[0]["item"]
+        self.assertEqual((back["status"], back["ready"]), ("current", True))
+        self.assertNotIn("out_of_service_reason", back)
+        self.assertTrue(self.run.gates("SC-2025-041-MT")[1]["allowed"])
+        returns = self.st.ledger_records("equipment.return_to_service")
+        self.assertEqual([r["target"] for r in returns], ["MT01-UVA-01", "MT01-YOKE-01"])
+
+    def test_manual_tag_out_blocks_until_verified_and_returned(self):
+        out = self.run.topic("equipment.updated")[1]["item"]
+        self.assertEqual((out["status"], out["ready"]), ("out_of_service", False))
+        self.assertEqual(out["out_of_service_reason"], "Cable insulation cracked at the handle")
+        gates = self.run.gates("SC-2025-042-MT")
+        self.assertEqual([g["allowed"] for g in gates], [False, True])
+        self.assertEqual(gates[0]["blocking"], ["MT01-YOKE-01"])
+        self.assertEqual(item(gates[0], "MT01-YOKE-01")["out_of_service_reason"],
+                         "Cable insulation cracked at the handle")
+        record = self.st.ledger_records("equipment.out_of_service")[0]
+        self.assertEqual((record["user_id"], record["metadata"]["reason"]),
+                         ("L. Brandt", "Cable insulation cracked at the handle"))
+        final = self.run.topic("status")[-1]["summary"]
+        self.assertEqual((final["out_of_service"], final["ready"]), (0, 10))
+
+    @unittest.expectedFailure
+    def test_gate_reason_for_a_tagged_out_item_says_why(self):
+        # BUG (module): for an item tagged out by hand, the gate's reason, the gate.decision
+        # ledger record and the equipment_not_ready alert say only "out of service"; the
+        # tag-out reason is only in the ITEM's out_of_service_reason field.
+        gate = self.run.gates("SC-2025-042-MT")[0]
+        self.assertIn("Cable insulation cracked", item(gate, "MT01-YOKE-01")["reason"])
+        alert = [a for a in self.run.alerts("equipment_not_ready")
+                 if a["clientpo_id"] == "SC-2025-042-MT"][0]
+        self.assertIn("Cable insulation cracked", alert["message"])
+
+    def test_tag_out_twice_and_return_of_an_item_in_service_are_refused(self):
+        st = Station(self)
+        tag = lambda t: event("equipment.out_of_service", t, equipment_id="MT01-YOKE-01",
+                              reason="Dropped", technician="L. Brandt")
+        run = st.run(tag("2025-03-10T08:00:00Z") + tag("2025-03-10T08:01:00Z") +
+                     event("equipment.return_to_service", "2025-03-10T08:02:00Z",
+                           equipment_id="MT01-BENCH-01", technician="L. Brandt"))
+        self.assertIn("MT01-YOKE-01 is already out of service (Dropped)", run.error(2))
+        self.assertIn("MT01-BENCH-01 is not out of service", run.error(3))
+
+    def test_an_in_tolerance_calibration_also_verifies_for_return(self):
+        st = Station(self)
+        run = st.run(
+            event("equipment.out_of_service", "2025-03-10T08:00:00Z", equipment_id="MT01-BENCH-01",
+                  reason="Ammeter needle sticking", technician="L. Brandt") +
+            event("calibration.record", "2025-03-10T11:00:00Z", equipment_id="MT01-BENCH-01",
+                  calibration_date="2025-03-10", certificate_number="NCL-2025-03-0190",
+                  provider="Northbridge Calibration Ltd", technician="L. Brandt",
+                  reference_standard="MT01-SHUNT-01",
+                  results=[{"parameter": "current", "nominal": 1000, "unit": "A", "as_found": 1040}]) +
+            event("equipment.return_to_service", "2025-03-10T11:05:00Z",
+                  equipment_id="MT01-BENCH-01", technician="L. Brandt"))
+        self.assertEqual(run.errors, [])
+        recorded = run.topic("calibration.recorded")[0]
+        self.assertEqual(recorded["status"], "out_of_service")  # calibrated, but still tagged out
+        self.assertEqual(run.topic("equipment.updated")[-1]["item"]["status"], "current")
+
+
+class OutOfToleranceImpact(unittest.TestCase):
+    def test_lists_exactly_the_tests_allowed_with_the_item_since_its_last_calibration(self):
+        st = Station(self)
+        run = st.scenario("oot-impact")
+        allowed = {g["clientpo_id"]: g["allowed"] for g in run.gates()}
+        # What happened: 051 the day before the last good calibration; 052 and 053 on the
+        # bench after it; 054 a yoke job, without the bench; 055 blocked (bath lapsed).
+        self.assertEqual(allowed, {"SC-2025-051-MT": True, "SC-2025-052-MT": True,
+                                   "SC-2025-053-MT": True, "SC-2025-054-MT": True,
+                                   "SC-2025-055-MT": False})
+
+        recorded = run.topic("calibration.recorded")[-1]
+        self.assertEqual((recorded["as_found_in_tolerance"], recorded["as_left_in_tolerance"],
+                          recorded["status"]), (False, True, "current"))
+        impact = run.topic("oot.impact")
+        self.assertEqual(len(impact), 1)
+        impact = impact[0]
+        self.assertEqual([p["clientpo_id"] for p in impact["clientpos"]],
+                         ["SC-2025-052-MT", "SC-2025-053-MT"])
+        self.assertEqual([p["decided_at"] for p in impact["clientpos"]],
+                         ["2025-03-11T07:35:00Z", "2025-03-11T10:05:00Z"])
+        self.assertEqual(impact["suspect_since"], "2025-03-11T00:00:00Z")
+        self.assertEqual(impact["suspect_until"], "2025-03-12T07:00:00Z")
+        self.assertEqual(impact["certificate_number"], "NCL-2025-03-0322")
+        self.assertIn("current as found 1130 outside 900 to 1100 A", impact["out_of_tolerance"])
+        self.assertIn("current as found 2260 outside 1800 to 2200 A", impact["out_of_tolerance"])
+        self.assertNotIn("548", impact["out_of_tolerance"])  # in tolerance at 500 A
+
+        alerts = run.alerts("out_of_tolerance_impact")
+        self.assertEqual(len(alerts), 1)
+        self.assertEqual(alerts[0]["severity"], "critical")
+        self.assertEqual(alerts[0]["equipment_id"], "MT01-BENCH-01")
+        self.assertEqual(alerts[0]["clientpo_ids"], ["SC-2025-052-MT", "SC-2025-053-MT"])
+        self.assertEqual(alerts[0]["suspect_since"], "2025-03-11T00:00:00Z")
+        self.assertIn("2 test(s)", alerts[0]["message"])
+        record = st.ledger_records("oot.impact")
+        self.assertEqual(len(record), 1)
+        self.assertEqual([p["clientpo_id"] for p in record[0]["metadata"]["clientpos"]],
+                         ["SC-2025-052-MT", "SC-2025-053-MT"])
+        self.assertEqual(st.ledger_records("calibration.recorded")[-1]["metadata"]
+                         ["reference_standard"], "MT01-SHUNT-01")
+
+    def test_none_when_no_test_used_the_item(self):
+        run = Station(self).scenario("tolerances")
+        impacts = {i["equipment_id"]: i for i in run.topic("oot.impact")}
+        self.assertEqual(set(impacts), {"MT01-GAUSS-01", "MT01-TW-01"})  # not the radiometer
+        for impact in impacts.values():
+            self.assertEqual(impact["clientpos"], [])
+        self.assertEqual(impacts["MT01-GAUSS-01"]["suspect_since"], "2024-09-30T00:00:00Z")
+        alerts = run.alerts("out_of_tolerance_impact")
+        self.assertEqual([(a["equipment_id"], a["clientpo_ids"], a["severity"]) for a in alerts],
+                         [("MT01-GAUSS-01", [], "critical"), ("MT01-TW-01", [], "critical")])
+
+    def test_in_tolerance_as_found_reports_no_impact(self):
+        run = Station(self).scenario("oot-impact")
+        first = run.topic("calibration.recorded")[0]
+        self.assertTrue(first["as_found_in_tolerance"])
+        self.assertEqual(len(run.topic("oot.impact")), 1)  # only the later, out-of-tolerance one
+
+    @unittest.expectedFailure
+    def test_a_clientpo_tested_twice_is_listed_once(self):
+        # BUG (module): out_of_tolerance_impact's clientpo_ids repeats a ClientPO once per
+        # allowed test start (["PO-1", "PO-1", "PO-2"]); the ClientPOs to assess are two.
+        st = Station(self)
+        run = st.run(
+            event("clientpo.link", "2025-03-10T06:00:00Z", clientpo_id="PO-1",
+                  equipment=["MT01-BENCH-01"]) +
+            event("test.start", "2025-03-10T06:01:00Z", clientpo_id="PO-1") +
+            event("test.start", "2025-03-10T07:01:00Z", clientpo_id="PO-1") +
+            event("test.start", "2025-03-10T07:02:00Z", clientpo_id="PO-2",
+                  equipment=["MT01-BENCH-01"]) +
+            event("calibration.record", "2025-03-10T10:00:00Z", equipment_id="MT01-BENCH-01",
+                  calibration_date="2025-03-10", certificate_number="NCL-2025-03-0191",
+                  provider="Northbridge Calibration Ltd", technician="L. Brandt",
+                  results=[{"parameter": "current", "nominal": 1000, "as_found": 1200,
+                            "as_left": 1000}]))
+        self.assertEqual(run.alerts("out_of_tolerance_impact")[0]["clientpo_ids"], ["PO-1", "PO-2"])
+
+
+class Tolerances(unittest.TestCase):
+    def setUp(self):
+        self.st = Station(self)
+        self.run = self.st.scenario("tolerances")
+        self.recorded = {r["equipment_id"]: r for r in self.run.topic("calibration.recorded")}
+
+    def test_in_tolerance_at_every_point(self):
+        rad = self.recorded["MT01-RAD-01"]
+        self.assertEqual((rad["status"], rad["ready"], rad["due_date"], rad["days_remaining"]),
+                         ("current", True, "2026-03-07", 362))
+        self.assertTrue(rad["as_found_in_tolerance"] and rad["as_left_in_tolerance"])
+        self.assertNotIn("failure", rad)
+
+    def test_found_out_but_adjusted_is_current(self):
+        gauss = self.recorded["MT01-GAUSS-01"]
+        self.assertEqual((gauss["as_found_in_tolerance"], gauss["as_left_in_tolerance"],
+                          gauss["status"]), (False, True, "current"))
+
+    def test_left_out_of_tolerance_is_calibration_failed(self):
+        tw = self.recorded["MT01-TW-01"]
+        self.assertEqual((tw["status"], tw["ready"], tw["as_left_in_tolerance"]),
+                         ("calibration_failed", False, False))
+        self.assertEqual(tw["failure"], "mass as left 4.51 outside 4.52 to 4.56 kg")
+        final = item(self.run.topic("status")[-1], "MT01-TW-01")
+        self.assertEqual(final["reason"], "calibration failed: mass as left 4.51 outside 4.52 to 4.56 kg")
+        alerts = self.run.alerts("calibration_failed")
+        self.assertEqual([(a["equipment_id"], a["severity"]) for a in alerts],
+                         [("MT01-TW-01", "high")])
+        record = self.st.ledger_records("calibration.recorded")[-1]
+        self.assertIn("FAILED: mass as left 4.51 outside 4.52 to 4.56 kg", record["details"])
+        self.assertFalse(record["metadata"]["as_left_in_tolerance"])
+
+    @unittest.expectedFailure
+    def test_calibration_failed_alert_names_the_figure(self):
+        # BUG (module): the calibration_failed alert says only "calibration failed: out of
+        # tolerance as left" (transitions.c raise_status_alert uses cal_reason, not the
+        # item's failure note), while the item's reason names the parameter and the figure.
+        alert = self.run.alerts("calibration_failed")[0]
+        self.assertIn("mass as left 4.51 outside 4.52 to 4.56 kg", alert["message"])
+
+    def test_results_that_cannot_be_judged_are_refused(self):
+        st = Station(self)
+
+        def cal(time, results):
+            return event("calibration.record", time, equipment_id="MT01-BENCH-01",
+                         calibration_date="2025-03-10", certificate_number="NCL-2025-03-0199",
+                         provider="Northbridge Calibration Ltd", technician="L. Brandt",
+                         results=results)
+        run = st.run(cal("2025-03-10T08:00:00Z", [{"parameter": "voltage", "as_found": 12}]) +
+                     cal("2025-03-10T08:01:00Z", [{"parameter": "current", "as_found": 1000}]) +
+                     cal("2025-03-10T08:02:00Z", [{"parameter": "current", "nominal": 750,
+                                                   "as_found": 760}]) +
+                     cal("2025-03-10T08:03:00Z", [{"parameter": "current", "nominal": 1000,
+                                                   "unit": "mA", "as_found": 1000}]) +
+                     cal("2025-03-10T08:04:00Z", [{"parameter": "current", "nominal": 1000}]))
+        expected = [
+            "data.results[0].parameter: 'voltage' has no tolerance in contract MT-CAL-001 for MT01-BENCH-01",
+            "data.results[0].nominal: missing required field (MT01-BENCH-01 has 3 calibration points for current)",
+            "data.results[0].nominal: 750 is not a calibration point of MT01-BENCH-01 for current",
+            "data.results[0].unit: 'mA' but the contract's tolerance is in A",
+            "data.results[0]: give as_found, as_left or both",
+        ]
+        for line, message in enumerate(expected, 1):
+            with self.subTest(line=line):
+                self.assertEqual(run.error(line), message)
+        self.assertEqual(run.topic("calibration.recorded"), [])
+
+
+class ChainOfStandards(unittest.TestCase):
+    def setUp(self):
+        self.st = Station(self)
+        self.run = self.st.scenario("chain-of-standards")
+
+    def test_uv_check_with_an_expired_radiometer_is_refused(self):
+        self.assertEqual(self.run.errors[0].split(": ", 2)[2],
+                         "data.reference_instrument: reference instrument MT01-RAD-01 was not in "
+                         "calibration at the time (calibration expired: was due 2025-03-25, "
+                         "1 day overdue)")
+        uv = [c for c in self.run.topic("maintenance.checked") if c["check_type"] == "MT-UVA-DAILY"]
+        self.assertEqual([c["performed_at"] for c in uv], ["2025-03-26T09:10:00Z"])
+        gates = self.run.gates("SC-2025-061-MT")
+        self.assertEqual([g["allowed"] for g in gates], [False, True])
+        self.assertEqual(gates[0]["blocking"], ["MT01-UVA-01"])
+        self.assertEqual(item(gates[0], "MT01-UVA-01")["reason"],
+                         "required daily check MT-UVA-DAILY not done")
+        rad = [r for r in self.run.topic("calibration.recorded") if r["equipment_id"] == "MT01-RAD-01"]
+        self.assertEqual(rad[0]["status"], "current")
+
+    def test_calibration_citing_an_expired_standard_is_refused(self):
+        self.assertEqual(len(self.run.errors), 2)
+        self.assertEqual(self.run.errors[1].split(": ", 2)[2],
+                         "data.reference_standard: reference instrument MT01-TW-01 was not in "
+                         "calibration at the time (calibration expired: was due 2025-03-20, "
+                         "6 days overdue)")
+        yoke = [r for r in self.run.topic("calibration.recorded") if r["equipment_id"] == "MT01-YOKE-01"]
+        self.assertEqual(len(yoke), 1)  # only the one made once the weight was recalibrated
+        self.assertEqual(yoke[0]["due_date"], "2025-09-24")
+        rejected = self.st.ledger_records("input.rejected")
+        self.assertEqual([r["target"] for r in rejected], ["maintenance.check", "calibration.record"])
+        self.assertEqual(self.st.ledger_records("calibration.recorded")[-1]["metadata"]
+                         ["reference_standard"], "MT01-TW-01")
+
+    def test_a_reference_sent_out_or_out_of_service_is_refused(self):
+        st = Station(self)
+        run = st.run(
+            event("calibration.schedule", "2025-03-10T06:00:00Z", equipment_id="MT01-RAD-01",
+                  technician="L. Brandt") +
+            uv_check("2025-03-10T06:05:00Z", 1240) +
+            event("equipment.out_of_service", "2025-03-10T06:10:00Z", equipment_id="MT01-SHUNT-01",
+                  reason="Terminal loose", technician="L. Brandt") +
+            event("calibration.record", "2025-03-10T06:20:00Z", equipment_id="MT01-BENCH-01",
+                  calibration_date="2025-03-10", certificate_number="NCL-2025-03-0200",
+                  provider="Northbridge Calibration Ltd", technician="L. Brandt",
+                  reference_standard="MT01-SHUNT-01"))
+        self.assertIn("reference instrument MT01-RAD-01 was not in calibration at the time "
+                      "(pending calibration: sent out for calibration)", run.error(2))
+        self.assertIn("reference instrument MT01-SHUNT-01 was not in calibration at the time "
+                      "(out of service)", run.error(4))
+
+
+class SentOut(unittest.TestCase):
+    def test_sent_out_blocks_until_the_calibration_is_recorded(self):
+        st = Station(self)
+        run = st.scenario("sent-out")
+        scheduled = run.topic("calibration.scheduled")
+        self.assertEqual(scheduled, [{"equipment_id": "MT01-YOKE-01", "status": "pending_calibration",
+                                      "ready": False}])
+        yoke = [(c["from"], c["to"], c["cause"]) for c in run.topic("status.changed")
+                if c["equipment_id"] == "MT01-YOKE-01"]
+        self.assertEqual(yoke, [(None, "current", "sweep"),
+                                ("current", "pending_calibration", "calibration.schedule"),
+                                ("pending_calibration", "current", "calibration")])
+        self.assertEqual([g["allowed"] for g in run.gates("SC-2025-071-MT")], [True])
+        gates = run.gates("SC-2025-072-MT")
+        self.assertEqual([g["allowed"] for g in gates], [False, True])
+        blocked = item(gates[0], "MT01-YOKE-01")
+        self.assertEqual((blocked["status"], blocked["reason"]),
+                         ("pending_calibration", "pending calibration: sent out for calibration"))
+        back = run.topic("calibration.recorded")[0]
+        self.assertEqual((back["status"], back["due_date"], back["days_remaining"]),
+                         ("current", "2025-09-10", 181))
+        record = st.ledger_records("calibration.scheduled")[0]
+        self.assertEqual(record["metadata"]["provider"], "Ferrolux NDT service centre")
+        self.assertIn("sent out for calibration to Ferrolux NDT service centre", record["details"])
+
+    def test_sending_out_twice_is_refused(self):
+        st = Station(self)
+        send = lambda t: event("calibration.schedule", t, equipment_id="MT01-RFI-01",
+                               technician="L. Brandt")
+        run = st.run(send("2025-03-10T06:00:00Z") + send("2025-03-10T06:01:00Z"))
+        self.assertEqual(run.error(2), "data.equipment_id: MT01-RFI-01 is already out for calibration")
+
+
+class PlannedEnd(unittest.TestCase):
+    def test_a_job_running_past_a_checks_window_blocks(self):
+        run = Station(self).scenario("planned-end")
+        first, second = run.gates("SC-2025-081-MT")
+        self.assertEqual(first["planned_end"], "2025-03-10T16:00:00Z")
+        self.assertFalse(first["allowed"])
+        self.assertEqual(first["blocking"], ["MT01-CT-01"])
+        self.assertEqual(item(first, "MT01-CT-01")["reason"],
+                         "every_n_hours check MT-BATH-8H is valid until 2025-03-10T14:15:00Z, "
+                         "before the job's planned end")
+        self.assertTrue(second["allowed"])  # after a new bath sample, valid until 20:10
+
+        night = run.gates("SC-2025-082-MT")[0]
+        self.assertFalse(night["allowed"])
+        self.assertEqual(night["blocking"], ["MT01-UVA-01", "MT01-CT-01", "MT01-KETOS-01"])
+        self.assertIn("daily check MT-UVA-DAILY is valid until 2025-03-11T00:00:00Z, before the "
+                      "job's planned end", item(night, "MT01-UVA-01")["reason"])
+        self.assertIn("MT-BATH-8H is valid until 2025-03-10T20:10:00Z",
+                      item(night, "MT01-CT-01")["reason"])
+
+    def test_a_calibration_lapsing_before_the_end_blocks(self):
+        st = Station(self)
+        start = lambda t, end: event("test.start", t, clientpo_id="SC-2025-083-MT",
+                                     equipment=["MT01-RAD-01"], planned_end=end)
+        run = st.run(start("2025-03-24T08:00:00Z", "2025-03-26T08:00:00Z") +
+                     start("2025-03-24T08:01:00Z", "2025-03-25T23:59:00Z"))
+        blocked, allowed = run.gates()
+        self.assertFalse(blocked["allowed"])
+        self.assertEqual(item(blocked, "MT01-RAD-01")["reason"],
+                         "calibration valid through 2025-03-25, before the job's planned end")
+        self.assertTrue(allowed["allowed"])  # valid through the due day
+
+    def test_warn_policy_allows_with_a_warning(self):
+        st = Station(self)
+        contract = st.contract()
+        contract["job_window_policy"] = "warn"
+        st.write_contract(contract)
+        run = st.run(event("test.start", "2025-03-24T08:00:00Z", clientpo_id="SC-2025-084-MT",
+                           equipment=["MT01-RAD-01"], planned_end="2025-03-26T08:00:00Z"))
+        gate = run.gates()[0]
+        self.assertTrue(gate["allowed"])
+        self.assertEqual(item(gate, "MT01-RAD-01")["warning"],
+                         "calibration valid through 2025-03-25, before the job's planned end")
+
+    def test_a_planned_end_that_is_not_later_is_refused(self):
+        st = Station(self)
+        start = lambda t, end: event("test.start", t, clientpo_id="SC-2025-085-MT",
+                                     equipment=["MT01-BENCH-01"], planned_end=end)
+        run = st.run(start("2025-03-10T08:00:00Z", "2025-03-10T07:00:00Z") +
+                     start("2025-03-10T08:01:00Z", "2025-03-11"))
+        self.assertTrue(run.error(1).startswith("data.planned_end: 2025-03-10T07:00:00Z is not after"))
+        self.assertTrue(run.error(2).startswith("data.planned_end: give a time with its offset"))
+        self.assertEqual(run.gates(), [])
+
+
+class EveryScenario(unittest.TestCase):
+    def test_runs_cleanly_verifies_and_alerts_carry_their_severity(self):
+        for path in sorted(glob.glob(os.path.join(SCENARIOS, "*.jsonl"))):
+            name = os.path.basename(path)[:-6]
+            with self.subTest(scenario=name):
+                st = Station(self)
+                run = st.scenario(name)  # exit 0 and ledger verify checked there
+                printed = run.topic("alert")
+                stored = st.alerts()
+                self.assertEqual(printed, stored)
+                for alert in stored:
+                    self.assertEqual(alert["severity"], SEVERITY[alert["alert_type"]], alert)
+                    self.assertEqual((alert["node_id"], alert["station_type"]), ("NODE-MT-001", "MT"))
+                raised = st.ledger_records("alert.raised")
+                self.assertEqual(len(raised), len(stored))
+                # Only the scenarios about refusals have any.
+                if name not in ("out-of-service", "chain-of-standards"):
+                    self.assertEqual(run.errors, [])
+
+
+class BadContracts(unittest.TestCase):
+    def test_bad_procedures_stop_start_up_naming_file_and_field(self):
+        cases = {
+            "contract-procedure-frequency":
+                "MT-BAD.json: procedures[0]: give exactly one of frequency",
+            "contract-checkbox-unit":
+                "MT-BAD.json: procedures[0].checklist_steps[0]: a checkbox step has no unit or limits",
+        }
+        for case, message in cases.items():
+            with self.subTest(case=case):
+                st = Station(self)
+                contracts = os.path.join(st.dir, "contracts")
+                shutil.rmtree(contracts)
+                shutil.copytree(os.path.join(ROOT, "examples", "bad", case), contracts)
+                path = os.path.join(st.dir, "events.jsonl")
+                with open(path, "w") as f:
+                    f.write(event("status.query", "2025-03-10T06:00:00Z"))
+                res = host(["run", st.node, "--events", path, "--clock", "2025-03-10T06:00:00Z"])
+                self.assertNotEqual(res.returncode, 0)
+                self.assertIn(message, res.stderr)
+                self.assertEqual(res.stdout, "")
+
+
+class LiquidPenetrantDailyCheck(unittest.TestCase):
+    def test_seed_without_the_daily_uv_check_is_blocked_by_the_lamp_too(self):
+        with open(os.path.join(ROOT, "examples", "lp-station", "scenario.jsonl")) as f:
+            events = [l for l in f.read().splitlines(keepends=True)
+                      if '"maintenance.check"' not in l]
+        run = Station(self, "lp-station").run("".join(events))
+        gates = run.gates()
+        self.assertEqual([g["allowed"] for g in gates], [False, False])
+        self.assertEqual(gates[0]["blocking"], ["LP01-UVA-01", "LP01-THM-01"])
+        self.assertEqual(item(gates[1], "LP01-UVA-01")["reason"],
+                         "required daily check LP-UVA-DAILY not done")
+
+    def test_seed_with_the_check_keeps_its_numbers(self):
+        with open(os.path.join(ROOT, "examples", "lp-station", "scenario.jsonl")) as f:
+            run = Station(self, "lp-station").run(f.read())
+        gates = run.gates()
+        self.assertEqual([g["allowed"] for g in gates], [False, True])
+        self.assertEqual(gates[0]["blocking"], ["LP01-THM-01"])
+        self.assertIn("10 days overdue", item(gates[0], "LP01-THM-01")["reason"])
+        check = run.topic("maintenance.checked")[0]
+        self.assertEqual((check["equipment_id"], check["passed"], check["valid_until"]),
+                         ("LP01-UVA-01", True, "2025-02-14T00:00:00Z"))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
