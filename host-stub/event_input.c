@@ -45,65 +45,124 @@ struct event_input {
     bool closing;
     input_closed_cb closed;
     void *closed_arg;
+
+    /* Pausing (the host reloads a module between two lines). Nothing read is dropped: the
+     * lines not taken, the unscanned rest of the buffer, a file read that completed and the
+     * end of input are all kept here and taken up again, in that order, on resume. */
+    bool paused;
+    size_t held_first;     /* lines[held_first, line_count) were not taken yet */
+    bool scan_pending;     /* process() stopped early; it goes on from these positions */
+    size_t scan_line_start;
+    size_t scan_pos;
+    bool read_deferred;    /* a file read completed while paused, with this result */
+    ssize_t deferred_result;
+    bool end_pending;      /* the input ended while lines were held */
+    int end_status;
+    bool end_has_message;
+    char end_message[256];
 };
 
-static void deliver(event_input *in) {
-    if (in->line_count > 0 && !in->stopped)
-        in->on_lines(in->arg, in->lines, in->line_count);
-    in->line_count = 0;
+static void pause_reading(event_input *in) {
+    in->paused = true;
+    if (in->is_stream)
+        uv_read_stop(&in->stream.stream);
 }
 
-static void add_line(event_input *in, const char *text, size_t len, bool too_long) {
+/* Hand the collected lines over. Returns false when the reader was stopped, or paused because
+ * the callback took fewer than it was given: the caller must then add and scan no further. */
+static bool deliver(event_input *in) {
+    if (in->paused)
+        return false;
+    size_t count = in->line_count - in->held_first;
+    if (count > 0 && !in->stopped) {
+        size_t taken = in->on_lines(in->arg, in->lines + in->held_first, count);
+        if (!in->stopped && taken < count) {
+            in->held_first += taken;
+            pause_reading(in);
+            return false;
+        }
+    }
+    in->line_count = 0;
+    in->held_first = 0;
+    return !in->stopped && !in->paused;
+}
+
+/* Returns false when a delivery (the batch was full) paused or stopped the reader. */
+static bool add_line(event_input *in, const char *text, size_t len, bool too_long) {
     input_line *line = &in->lines[in->line_count++];
     line->text = too_long ? "" : text;
     line->len = too_long ? 0 : len;
     line->line_no = ++in->line_no;
     line->too_long = too_long;
     if (in->line_count == EVENT_INPUT_BATCH_MAX)
-        deliver(in);
+        return deliver(in);
+    return true;
 }
 
-/* Split the buffered bytes into lines; `scan_from` is where new (unscanned) bytes start. */
-static void process(event_input *in, size_t scan_from) {
-    size_t line_start = 0;
-    size_t pos = scan_from;
+/* Split the buffered bytes into lines, from `pos` (the first unscanned byte) with the current
+ * line starting at `line_start`. When a delivery pauses the reader, the positions are kept so
+ * that resuming goes on from there: held lines point into the buffer, which is therefore
+ * neither compacted nor refilled until the scan completes. */
+static void process(event_input *in, size_t line_start, size_t pos) {
+    bool going = true;
     char *newline;
-    while (!in->stopped && (newline = memchr(in->buf + pos, '\n', in->len - pos)) != NULL) {
+    while (going && (newline = memchr(in->buf + pos, '\n', in->len - pos)) != NULL) {
         size_t end = (size_t)(newline - in->buf);
         if (in->discarding)
             in->discarding = false; /* the too-long line was reported when it overflowed */
         else
-            add_line(in, in->buf + line_start, end - line_start,
-                     end - line_start > EVENT_INPUT_LINE_MAX);
+            going = add_line(in, in->buf + line_start, end - line_start,
+                             end - line_start > EVENT_INPUT_LINE_MAX);
         line_start = pos = end + 1;
     }
-    deliver(in);
-    if (in->stopped)
+    if (going)
+        going = deliver(in);
+    if (!going) {
+        if (!in->stopped) {
+            in->scan_pending = true;
+            in->scan_line_start = line_start;
+            in->scan_pos = pos;
+        }
         return;
-    size_t rest = in->len - line_start;
-    if (in->discarding) {
-        rest = 0;
-    } else if (rest > EVENT_INPUT_LINE_MAX) {
-        add_line(in, NULL, 0, true);
-        deliver(in);
-        in->discarding = true;
-        rest = 0;
     }
+    size_t rest = in->len - line_start;
+    bool too_long = !in->discarding && rest > EVENT_INPUT_LINE_MAX;
+    if (in->discarding || too_long)
+        rest = 0;
     memmove(in->buf, in->buf + line_start, rest);
     in->len = rest;
+    if (too_long) {
+        in->discarding = true;
+        /* Its text is a constant, so holding it does not pin the buffer. */
+        if (add_line(in, NULL, 0, true))
+            deliver(in);
+    }
+}
+
+static void end_input(event_input *in, int status, const char *message) {
+    in->stopped = true;
+    in->on_end(in->arg, status, message);
 }
 
 static void finish(event_input *in, int status, const char *message) {
     if (in->stopped)
         return;
+    bool going = true;
     if (status == 0 && in->len > 0 && !in->discarding)
-        add_line(in, in->buf, in->len, false); /* a last line without its newline */
-    in->len = 0;
-    deliver(in);
-    if (in->stopped)
+        going = add_line(in, in->buf, in->len, false); /* a last line without its newline */
+    in->len = 0; /* nothing is read after the end, so a held last line stays intact */
+    if (going)
+        going = deliver(in);
+    if (!going) {
+        if (!in->stopped) {
+            in->end_pending = true;
+            in->end_status = status;
+            in->end_has_message = message != NULL;
+            snprintf(in->end_message, sizeof in->end_message, "%s", message ? message : "");
+        }
         return;
-    in->stopped = true;
-    in->on_end(in->arg, status, message);
+    }
+    end_input(in, status, message);
 }
 
 static void release(event_input *in) {
@@ -121,17 +180,7 @@ static void release(event_input *in) {
 
 static void issue_read(event_input *in);
 
-static void on_fs_read(uv_fs_t *req) {
-    event_input *in = req->data;
-    ssize_t result = req->result;
-    uv_fs_req_cleanup(req);
-    in->read_pending = false;
-    if (in->closing) {
-        release(in);
-        return;
-    }
-    if (in->stopped)
-        return;
+static void handle_read(event_input *in, ssize_t result) {
     if (result < 0) {
         char message[256];
         snprintf(message, sizeof message, "%s: read failed: %s", in->label,
@@ -147,9 +196,28 @@ static void on_fs_read(uv_fs_t *req) {
         in->offset += result;
     size_t scan_from = in->len;
     in->len += (size_t)result;
-    process(in, scan_from);
-    if (!in->stopped)
+    process(in, 0, scan_from);
+    if (!in->stopped && !in->paused)
         issue_read(in);
+}
+
+static void on_fs_read(uv_fs_t *req) {
+    event_input *in = req->data;
+    ssize_t result = req->result;
+    uv_fs_req_cleanup(req);
+    in->read_pending = false;
+    if (in->closing) {
+        release(in);
+        return;
+    }
+    if (in->stopped)
+        return;
+    if (in->paused) { /* paused from outside while this read was in flight */
+        in->read_deferred = true;
+        in->deferred_result = result;
+        return;
+    }
+    handle_read(in, result);
 }
 
 static void issue_read(event_input *in) {
@@ -191,9 +259,10 @@ static void on_stream_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b
         finish(in, (int)nread, message);
         return;
     }
+    /* libuv calls no read callback after uv_read_stop, so a paused reader gets none. */
     size_t scan_from = in->len;
     in->len += (size_t)nread;
-    process(in, scan_from);
+    process(in, 0, scan_from);
 }
 
 static void on_stream_closed(uv_handle_t *handle) { release(handle->data); }
@@ -278,6 +347,46 @@ void event_input_stop(event_input *in) {
     in->stopped = true;
     if (in->is_stream)
         uv_read_stop(&in->stream.stream);
+}
+
+void event_input_pause(event_input *in) {
+    if (!in->stopped && !in->closing)
+        pause_reading(in);
+}
+
+void event_input_resume(event_input *in) {
+    if (!in->paused || in->stopped || in->closing)
+        return;
+    in->paused = false;
+    if (!deliver(in)) /* the held lines first */
+        return;
+    if (in->scan_pending) {
+        in->scan_pending = false;
+        process(in, in->scan_line_start, in->scan_pos);
+        if (in->stopped || in->paused)
+            return;
+    }
+    if (in->end_pending) {
+        in->end_pending = false;
+        end_input(in, in->end_status, in->end_has_message ? in->end_message : NULL);
+        return;
+    }
+    if (in->read_deferred) {
+        in->read_deferred = false;
+        handle_read(in, in->deferred_result);
+        return;
+    }
+    if (!in->is_stream) {
+        if (!in->read_pending)
+            issue_read(in);
+        return;
+    }
+    int rc = uv_read_start(&in->stream.stream, on_alloc, on_stream_read);
+    if (rc < 0) {
+        char message[256];
+        snprintf(message, sizeof message, "%s: cannot read: %s", in->label, uv_strerror(rc));
+        finish(in, rc, message);
+    }
 }
 
 void event_input_close(event_input *in, input_closed_cb closed, void *arg) {

@@ -26,8 +26,11 @@ typedef struct input_line {
     bool too_long;    /* the line exceeded EVENT_INPUT_LINE_MAX; text is empty */
 } input_line;
 
-/* [loop] A batch of complete lines, in order. May call event_input_stop. */
-typedef void (*input_lines_cb)(void *arg, const input_line *lines, size_t count);
+/* [loop] A batch of complete lines, in order. Returns how many it took, from the front. Taking
+ * fewer than `count`, or calling event_input_pause, pauses the reader: the lines not taken are
+ * held (their text stays valid) and handed over again, first, by event_input_resume. May call
+ * event_input_stop. */
+typedef size_t (*input_lines_cb)(void *arg, const input_line *lines, size_t count);
 
 /* [loop] Reading ended: status 0 at end of input (after the last line was delivered), or a
  * negative libuv error with `message` (borrowed for the call) describing it. Called once,
@@ -50,6 +53,16 @@ int event_input_start(event_input *in, char *msg, size_t msg_size);
 
 /* Stop reading: no more callbacks after this returns (safe inside a lines callback). */
 void event_input_stop(event_input *in);
+
+/* Pause: no lines callback until event_input_resume. Data already read, or a read already in
+ * flight, is kept, never lost. Inside a lines callback it pauses after the lines the callback
+ * takes (needed when it takes them all). No effect on a stopped reader. */
+void event_input_pause(event_input *in);
+
+/* Resume a paused reader: the held lines are handed over first, then reading goes on. Must
+ * not be called from inside a lines callback (the host resumes from its idle handle). No
+ * effect unless paused. */
+void event_input_resume(event_input *in);
 
 /* Stop, close every handle and free the reader; `closed` (may be NULL) runs once that is done:
  * from a later loop turn for a stream or a file with a read in flight, before this returns

@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,8 @@ static void end_batch(host_state *h) {
     }
     h->batch_dirty = false;
 }
+
+void host_end_batch(host_state *h) { end_batch(h); }
 
 void host_fail_stop(host_state *h, const char *message) {
     if (h->failed)
@@ -165,42 +168,82 @@ static const char *check_envelope(json_t *root, char *msg, size_t msg_size) {
     return msg;
 }
 
-static void process_line(host_state *h, const input_line *line) {
+/* A `host.reload` event (data {"module"?: name}): check it, then ask for the reload. Returns
+ * true when the input must pause after this line; false when the event was rejected. */
+static bool reload_event(host_state *h, json_t *data, const char *source, uint64_t line_no,
+                         int64_t clock_before) {
+    char msg[400];
+    const char *key;
+    json_t *value;
+    size_t only = SIZE_MAX;
+    json_object_foreach(data, key, value) {
+        if (strcmp(key, "module") != 0) {
+            snprintf(msg, sizeof msg, "data.%.200s: unknown key (host.reload takes module)", key);
+            goto reject;
+        }
+    }
+    value = json_object_get(data, "module");
+    if (value != NULL) {
+        if (!json_is_string(value)) {
+            snprintf(msg, sizeof msg, "data.module: must be a string");
+            goto reject;
+        }
+        const char *name = json_string_value(value);
+        for (size_t i = 0; i < h->module_count && only == SIZE_MAX; i++)
+            if (h->modules[i].initialised && strcmp(h->modules[i].name, name) == 0)
+                only = i;
+        if (only == SIZE_MAX) {
+            snprintf(msg, sizeof msg, "data.module: no running module is named '%.200s'", name);
+            goto reject;
+        }
+    }
+    host_reload_request(h, only, source);
+    return true;
+reject:
+    host_clock_restore(&h->clock, clock_before);
+    host_reject(h, NULL, source, line_no, "host.reload", msg);
+    return false;
+}
+
+/* Handle one input line. Returns true when the input must pause after it (a reload). */
+static bool process_line(host_state *h, const input_line *line) {
     char source[300];
     snprintf(source, sizeof source, "%s:%" PRIu64, h->input_label, line->line_no);
     char msg[700];
     if (line->too_long) {
         snprintf(msg, sizeof msg, "line: longer than %d bytes; skipped", EVENT_INPUT_LINE_MAX);
         host_reject(h, NULL, source, line->line_no, NULL, msg);
-        return;
+        return false;
     }
     if (is_blank(line->text, line->len))
-        return;
+        return false;
     json_error_t jerr;
     json_t *root = json_loadb(line->text, line->len, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL) {
         snprintf(msg, sizeof msg, "json: not valid JSON (column %d: %s)", jerr.column, jerr.text);
         host_reject(h, NULL, source, line->line_no, NULL, msg);
-        return;
+        return false;
     }
     if (!json_is_object(root)) {
         host_reject(h, NULL, source, line->line_no, NULL, "json: an event must be a JSON object");
         json_decref(root);
-        return;
+        return false;
     }
     json_t *topic_value = json_object_get(root, "topic");
     const char *topic = json_is_string(topic_value) ? json_string_value(topic_value) : NULL;
     if (check_envelope(root, msg, sizeof msg) != NULL) {
         host_reject(h, NULL, source, line->line_no, topic, msg);
         json_decref(root);
-        return;
+        return false;
     }
-    if (strncmp(topic, "host.", 5) == 0) {
-        snprintf(msg, sizeof msg, "topic: host topic '%.200s' is not supported by this host yet",
+    /* Host topics are the host's own; only host.reload exists so far. */
+    bool host_topic = strncmp(topic, "host.", 5) == 0;
+    if (host_topic && strcmp(topic, "host.reload") != 0) {
+        snprintf(msg, sizeof msg, "topic: unknown host topic '%.200s' (the host knows host.reload)",
                  topic);
         host_reject(h, NULL, source, line->line_no, topic, msg);
         json_decref(root);
-        return;
+        return false;
     }
     int64_t clock_before = host_clock_now_ms(&h->clock);
     json_t *time_value = json_object_get(root, "time");
@@ -212,7 +255,7 @@ static void process_line(host_state *h, const input_line *line) {
             snprintf(msg, sizeof msg, "time: %s", why);
             host_reject(h, NULL, source, line->line_no, topic, msg);
             json_decref(root);
-            return;
+            return false;
         }
         if (host_clock_advance(&h->clock, time_ms) < 0) {
             char clock_text[RFC3339_MS_LEN + 1];
@@ -222,10 +265,17 @@ static void process_line(host_state *h, const input_line *line) {
                      clock_text);
             host_reject(h, NULL, source, line->line_no, topic, msg);
             json_decref(root);
-            return;
+            return false;
         }
     }
     json_t *data = json_object_get(root, "data");
+    if (host_topic) {
+        json_t *empty = data ? NULL : json_object();
+        bool pause = reload_event(h, data ? data : empty, source, line->line_no, clock_before);
+        json_decref(empty);
+        json_decref(root);
+        return pause;
+    }
     strbuf_truncate(&h->event_data, 0);
     int rc =
         data ? json_text_dump_into(&h->event_data, data) : strbuf_append(&h->event_data, "{}", 2);
@@ -236,19 +286,29 @@ static void process_line(host_state *h, const input_line *line) {
                  clock_before);
     }
     json_decref(root);
+    return false;
 }
 
 /* ---- input ------------------------------------------------------------------------------ */
 
-static void on_input_lines(void *arg, const input_line *lines, size_t count) {
+/* A reload request ends the batch early: the lines after it are left to the reader, which
+ * holds them until the reload is over (on_idle resumes it), so they reach the new instance. */
+static size_t on_input_lines(void *arg, const input_line *lines, size_t count) {
     host_state *h = arg;
     if (h->phase != HOST_RUNNING || h->failed)
-        return;
-    for (size_t i = 0; i < count && !h->failed; i++)
-        process_line(h, &lines[i]);
+        return count;
+    size_t taken = count;
+    for (size_t i = 0; i < count && !h->failed; i++) {
+        if (process_line(h, &lines[i])) {
+            taken = i + 1;
+            event_input_pause(h->input); /* even when the request was the last line */
+            break;
+        }
+    }
     end_batch(h);
     if (h->failed && h->input != NULL)
         event_input_stop(h->input);
+    return taken;
 }
 
 static void on_input_end(void *arg, int status, const char *message) {
@@ -292,6 +352,7 @@ static void close_handles(host_state *h) {
     if (h->signals_ready && !uv_is_closing((uv_handle_t *)&h->sigint)) {
         uv_close((uv_handle_t *)&h->sigint, NULL);
         uv_close((uv_handle_t *)&h->sigterm, NULL);
+        uv_close((uv_handle_t *)&h->sighup, NULL);
     }
 }
 
@@ -326,6 +387,7 @@ static void begin_shutdown(host_state *h) {
     h->phase = HOST_SHUTTING_DOWN;
     if (h->input != NULL)
         event_input_stop(h->input);
+    host_reload_abandon(h);
     /* Count first: a module may call done before its shutdown returns. */
     for (size_t i = 0; i < h->module_count; i++) {
         loaded_module *m = &h->modules[i];
@@ -342,8 +404,27 @@ static void begin_shutdown(host_state *h) {
     host_wake(h);
 }
 
+void host_begin_shutdown(host_state *h) { begin_shutdown(h); }
+
+bool host_any_module_running(const host_state *h) {
+    for (size_t i = 0; i < h->module_count; i++)
+        if (h->modules[i].initialised && !h->modules[i].shutdown_started)
+            return true;
+    return false;
+}
+
 static void on_idle(uv_idle_t *idle) {
     host_state *h = idle->data;
+    if (h->reload.active && h->phase == HOST_RUNNING) {
+        if (host_reload_run(h)) {
+            uv_idle_stop(idle); /* the old instance's done callback wakes us */
+            return;
+        }
+        /* Outside any input callback, so the held lines may be handed over from here. */
+        if (h->phase == HOST_RUNNING && !h->failed && h->input != NULL)
+            event_input_resume(h->input);
+        return; /* stay awake: posted events, another reload or the end of input may follow */
+    }
     if (h->phase == HOST_RUNNING && !h->failed && h->posted_head != NULL) {
         process_posted(h);
         return; /* stay awake: more posted events or the end of input follow */
@@ -380,6 +461,19 @@ static void on_signal(uv_signal_t *handle, int signum) {
     host_wake(h);
 }
 
+/* SIGHUP reloads every module, between two batches: the current one is already acknowledged
+ * (a batch never spans loop turns), and the input is paused until the reload is over. */
+static void on_sighup(uv_signal_t *handle, int signum) {
+    (void)signum;
+    host_state *h = handle->data;
+    if (h->phase != HOST_RUNNING || h->failed)
+        return;
+    fprintf(stderr, "smart-host: SIGHUP received; reloading every module\n");
+    if (h->input != NULL)
+        event_input_pause(h->input);
+    host_reload_request(h, SIZE_MAX, "SIGHUP");
+}
+
 static bool init_signals(host_state *h) {
     if (uv_signal_init(&h->loop, &h->sigint) < 0)
         return false;
@@ -387,15 +481,23 @@ static bool init_signals(host_state *h) {
         uv_close((uv_handle_t *)&h->sigint, NULL);
         return false;
     }
+    if (uv_signal_init(&h->loop, &h->sighup) < 0) {
+        uv_close((uv_handle_t *)&h->sigint, NULL);
+        uv_close((uv_handle_t *)&h->sigterm, NULL);
+        return false;
+    }
     h->signals_ready = true;
     h->sigint.data = h;
     h->sigterm.data = h;
+    h->sighup.data = h;
     if (uv_signal_start(&h->sigint, on_signal, SIGINT) < 0 ||
-        uv_signal_start(&h->sigterm, on_signal, SIGTERM) < 0)
+        uv_signal_start(&h->sigterm, on_signal, SIGTERM) < 0 ||
+        uv_signal_start(&h->sighup, on_sighup, SIGHUP) < 0)
         return false;
     /* They must not keep the loop alive once everything else is done. */
     uv_unref((uv_handle_t *)&h->sigint);
     uv_unref((uv_handle_t *)&h->sigterm);
+    uv_unref((uv_handle_t *)&h->sighup);
     return true;
 }
 
@@ -406,19 +508,20 @@ void host_wake(host_state *h) {
 
 /* ---- start-up --------------------------------------------------------------------------- */
 
+/* A refused module is reported and left out; the node runs on with the others (a node hosts a
+ * dozen modules, and one bad build must not take the maintenance gate down with it). */
 static void refuse_module(host_state *h, const char *path, const char *message) {
-    fprintf(stderr, "smart-host: %s\n", message);
+    fprintf(stderr, "smart-host: %s; running on without it\n", message);
     host_record(h, "module.refused", path, message, NULL);
-    if (h->exit_code == HOST_EXIT_OK)
-        h->exit_code = HOST_EXIT_MODULE;
 }
 
-/* Load and initialise every module in order. Returns false when one was refused. */
-static bool load_modules(host_state *h) {
+/* Load and initialise every module in order, refusing the bad ones. Returns how many run. */
+static size_t load_modules(host_state *h) {
     smart_host template;
     host_table_prepare(h, &template);
     char msg[1024];
-    for (size_t i = 0; i < h->module_count; i++) {
+    size_t running = 0;
+    for (size_t i = 0; i < h->module_count && !h->failed; i++) {
         loaded_module *m = &h->modules[i];
         m->index = i;
         m->owner = h;
@@ -427,30 +530,38 @@ static bool load_modules(host_state *h) {
         if (module_resolve_path(configured, h->options->module_search_path,
                                 h->options->fallback_module_dir, &path, msg, sizeof msg) < 0) {
             refuse_module(h, configured, msg);
-            return false;
+            continue;
         }
         int rc = module_load(m, path, msg, sizeof msg);
         free(path);
         if (rc < 0) {
             refuse_module(h, configured, msg);
-            return false;
+            continue;
         }
-        for (size_t j = 0; j < i; j++) {
-            if (strcmp(h->modules[j].name, m->name) == 0) {
-                snprintf(msg, sizeof msg, "module %s: name '%s' is already taken by %s", m->path,
-                         m->name, h->modules[j].path);
-                refuse_module(h, m->path, msg);
-                return false;
-            }
+        const loaded_module *twin = NULL;
+        for (size_t j = 0; j < i && twin == NULL; j++)
+            if (h->modules[j].initialised && strcmp(h->modules[j].name, m->name) == 0)
+                twin = &h->modules[j];
+        if (twin != NULL) {
+            snprintf(msg, sizeof msg, "module %s: name '%s' is already taken by %s", m->path,
+                     m->name, twin->path);
+            refuse_module(h, configured, msg);
+            module_unload(m);
+            continue;
         }
         smart_error err;
         rc = module_init(m, &template, h, h->config->modules[i].config_json,
                          h->config->modules[i].config_len, &err);
         if (rc < 0) {
             snprintf(msg, sizeof msg, "module %s: init failed: %s", m->path, err.text);
-            refuse_module(h, m->path, msg);
-            return false;
+            if (rc == SMART_EIO) /* its store failed: a disk error is fatal, never skipped */
+                host_fail_stop(h, msg);
+            else
+                refuse_module(h, configured, msg);
+            module_unload(m); /* a failed init leaves nothing behind */
+            continue;
         }
+        running++;
         json_t *meta =
             json_pack("{s:s, s:s, s:s}", "name", m->name, "version", m->version, "path", m->path);
         char *meta_text = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
@@ -459,18 +570,22 @@ static bool load_modules(host_state *h) {
         host_record(h, "module.loaded", m->name, msg, meta_text);
         free(meta_text);
     }
-    return true;
+    return running;
 }
 
 static void record_started(host_state *h) {
     json_t *modules = json_array();
-    for (size_t i = 0; modules != NULL && i < h->module_count; i++) {
+    json_t *refused = json_array();
+    for (size_t i = 0; modules != NULL && refused != NULL && i < h->module_count; i++) {
         loaded_module *m = &h->modules[i];
-        json_array_append_new(modules, json_pack("{s:s, s:s, s:s}", "name", m->name, "version",
-                                                 m->version, "path", m->path));
+        if (m->initialised)
+            json_array_append_new(modules, json_pack("{s:s, s:s, s:s}", "name", m->name,
+                                                     "version", m->version, "path", m->path));
+        else
+            json_array_append_new(refused, json_string(h->config->modules[i].path));
     }
-    json_t *meta = json_pack("{s:o*, s:s, s:i, s:i}", "modules", modules, "clock",
-                             h->clock.simulated ? "simulated" : "real", "abi_major",
+    json_t *meta = json_pack("{s:o*, s:o*, s:s, s:i, s:i}", "modules", modules, "refused", refused,
+                             "clock", h->clock.simulated ? "simulated" : "real", "abi_major",
                              SMART_ABI_MAJOR, "abi_minor", SMART_ABI_MINOR);
     char *meta_text = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
     json_decref(meta);
@@ -569,7 +684,11 @@ int host_run(const host_options *options) {
     bool handles_ready = h->idle_ready && h->check_ready && init_signals(h);
     h->exit_code = handles_ready ? start(h) : HOST_EXIT_IO;
     if (h->exit_code == HOST_EXIT_OK) {
-        bool loaded = load_modules(h);
+        bool loaded = load_modules(h) > 0;
+        if (!loaded && !h->failed) {
+            fprintf(stderr, "smart-host: no module could be loaded; stopping\n");
+            h->exit_code = HOST_EXIT_MODULE;
+        }
         if (loaded && !h->failed) {
             record_started(h);
             end_batch(h);

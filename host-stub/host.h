@@ -4,11 +4,15 @@
  *
  * One run (FORMATS.md §Batching):
  *   start-up  read NODE.json, open the ledger (verify; recover a torn tail), open the alerts
- *             file, load and initialise each module (refusing bad ones), record host.started;
+ *             file, load and initialise each module (a bad one is refused, reported on stderr
+ *             and as module.refused, and the others run on; with none left, exit 5), record
+ *             host.started;
  *   batches   the complete lines of one read (<= 4096), or the events modules posted, are
  *             parsed, checked, moved through the clock and dispatched to the modules; at the
  *             end of a batch the ledger and alerts are written and fdatasync'd, each module
  *             commits, and only then the batch's output lines are printed;
+ *   reload    on SIGHUP or a host.reload event, between two events, each module is replaced by
+ *             a fresh copy of its file (host_reload.c); the input waits meanwhile;
  *   shutdown  at end of input, posted events are drained, every module is shut down (waiting
  *             for its done callback), host.stopped is recorded, every handle is closed.
  * Everything runs on one thread, the loop's.
@@ -28,7 +32,7 @@ enum {
     HOST_EXIT_USAGE = 2,         /* usage or configuration error */
     HOST_EXIT_LEDGER_BROKEN = 3, /* the ledger's chain is broken at start-up */
     HOST_EXIT_IO = 4,            /* a write or sync failed: fail-stop */
-    HOST_EXIT_MODULE = 5         /* a module was refused or failed to initialise */
+    HOST_EXIT_MODULE = 5         /* no module could be loaded and initialised */
 };
 
 typedef struct host_options {

@@ -27,6 +27,26 @@ typedef struct posted_event {
     size_t data_len;
 } posted_event;
 
+/* Where a hot reload stands (host_reload.c). Modules are reloaded one at a time, in load order;
+ * the input is paused from the request until the last one is done. */
+typedef enum reload_step {
+    RELOAD_NEXT,         /* pick the next module and open its new image */
+    RELOAD_WAITING_OLD,  /* the old instance is shutting down; its done callback wakes us */
+    RELOAD_OLD_DONE      /* the old instance is gone: initialise the new one */
+} reload_step;
+
+typedef struct reload_state {
+    bool active;
+    bool again;          /* a SIGHUP came during a reload: reload every module once more */
+    size_t only;         /* index of the one module to reload, or SIZE_MAX for all */
+    size_t next;         /* the module being (or next to be) reloaded */
+    reload_step step;
+    module_image fresh;  /* the new image for modules[next], until it is initialised */
+    uint64_t started_ns; /* uv_hrtime() when the old instance's shutdown began */
+    bool abandoned;      /* the host began shutting down while the old instance was stopping */
+    char trigger[300];   /* "SIGHUP", or the input line of the host.reload event */
+} reload_state;
+
 typedef enum host_phase {
     HOST_STARTING,      /* loading modules */
     HOST_RUNNING,       /* reading input */
@@ -53,9 +73,12 @@ typedef struct host_state {
     uv_check_t check;   /* ends a batch left open by module work outside one (its timers) */
     uv_signal_t sigint; /* SIGINT/SIGTERM end the input early, then shut down cleanly */
     uv_signal_t sigterm;
+    uv_signal_t sighup; /* SIGHUP reloads every module */
     bool idle_ready;
     bool check_ready;
     bool signals_ready;
+
+    reload_state reload;
 
     posted_event *posted_head;
     posted_event *posted_tail;
@@ -100,5 +123,36 @@ void host_fail_stop(host_state *h, const char *message);
 
 /* Start the idle handle so posted events or shutdown steps run on the next loop turn. */
 void host_wake(host_state *h);
+
+/* Make the batch durable (ledger, alerts, module commits), then print its outputs. */
+void host_end_batch(host_state *h);
+
+/* Shut every running module down, then stop (host.c). */
+void host_begin_shutdown(host_state *h);
+
+/* Queue an output line {"topic":T,"data":D} for the end of the batch; `data` is one-line JSON
+ * object text. Returns 0 or -ENOMEM. */
+int host_output(host_state *h, const char *topic, const char *data, size_t len);
+
+/* Whether any module instance is running (initialised and not shutting down). */
+bool host_any_module_running(const host_state *h);
+
+/* ---- hot reload (host_reload.c) ---------------------------------------------------------- */
+
+/* Ask for a reload of modules[only] (SIZE_MAX: every running module). `trigger` (borrowed;
+ * copied) names the cause for the ledger. The caller has already paused the input (SIGHUP:
+ * event_input_pause; host.reload: by taking no line after it), so the events after the request
+ * go to the new instances. The work runs from the idle handle: see host_reload_run. */
+void host_reload_request(host_state *h, size_t only, const char *trigger);
+
+/* [idle] Advance the reload as far as it can go without waiting. Returns true while it waits for
+ * an old instance's shutdown done callback (which wakes the idle handle), false once the reload
+ * is over (the caller resumes the input) or was abandoned. */
+bool host_reload_run(host_state *h);
+
+/* The host is shutting down (end of input after a failure, fail-stop): give up the reload. An
+ * old instance still shutting down is counted in shutdowns_pending; a new image never
+ * initialised is closed. */
+void host_reload_abandon(host_state *h);
 
 #endif /* SMART_HOST_HOST_INTERNAL_H */

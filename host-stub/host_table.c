@@ -176,6 +176,10 @@ static int append_output(host_state *h, const char *topic, const char *data, siz
     return rc;
 }
 
+int host_output(host_state *h, const char *topic, const char *data, size_t len) {
+    return append_output(h, topic, data, len);
+}
+
 static int cb_emit_alert(const smart_host *table, const char *alert_json, size_t len,
                          smart_error *err) {
     host_state *h = host_of(table);

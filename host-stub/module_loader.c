@@ -3,10 +3,14 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "durable_file.h"
 
 /* The size of a descriptor built against ABI 1.0: every field up to shutdown. A module built
  * for an older minor of this major may be smaller than ours but never smaller than this. */
@@ -102,47 +106,147 @@ static int check_descriptor(const smart_plugin *p, const char *path, char *msg, 
     return 0;
 }
 
+/* dlopen `load_path`, find the entry and check the descriptor; messages name `path` (what the
+ * node configuration says, not a private copy). Returns 0 with *handle and *plugin set, or an
+ * error code with nothing left open. */
+static int open_checked(const char *load_path, const char *path, void **handle,
+                        const smart_plugin **plugin, char *msg, size_t msg_size) {
+    *handle = NULL;
+    *plugin = NULL;
+    dlerror();
+    void *dl = dlopen(load_path, RTLD_NOW | RTLD_LOCAL);
+    if (dl == NULL) {
+        const char *why = dlerror();
+        snprintf(msg, msg_size, "module %s: cannot load: %s", path, why ? why : "unknown error");
+        return SMART_ECONFIG;
+    }
+    /* POSIX dlsym returns void *; converting it to a function pointer is the documented way. */
+    void *symbol = dlsym(dl, SMART_PLUGIN_ENTRY_SYMBOL);
+    if (symbol == NULL) {
+        snprintf(msg, msg_size,
+                 "module %s: exports no %s(); it is not a SMART module (or was built "
+                 "without exporting its entry point)",
+                 path, SMART_PLUGIN_ENTRY_SYMBOL);
+        dlclose(dl);
+        return SMART_ECONFIG;
+    }
+    smart_plugin_entry_fn entry;
+    memcpy(&entry, &symbol, sizeof entry);
+    const smart_plugin *p = entry();
+    int rc = check_descriptor(p, path, msg, msg_size);
+    if (rc < 0) {
+        dlclose(dl);
+        return rc;
+    }
+    *handle = dl;
+    *plugin = p;
+    return 0;
+}
+
 int module_load(loaded_module *m, const char *path, char *msg, size_t msg_size) {
     m->path = strdup(path);
     if (m->path == NULL) {
         snprintf(msg, msg_size, "module %s: out of memory", path);
         return SMART_ENOMEM;
     }
-    dlerror();
-    m->dl_handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (m->dl_handle == NULL) {
-        const char *why = dlerror();
-        snprintf(msg, msg_size, "module %s: cannot load: %s", path, why ? why : "unknown error");
-        module_unload(m);
-        return SMART_ECONFIG;
-    }
-    /* POSIX dlsym returns void *; converting it to a function pointer is the documented way. */
-    void *symbol = dlsym(m->dl_handle, SMART_PLUGIN_ENTRY_SYMBOL);
-    if (symbol == NULL) {
-        snprintf(msg, msg_size,
-                 "module %s: exports no %s(); it is not a SMART module (or was built "
-                 "without exporting its entry point)",
-                 path, SMART_PLUGIN_ENTRY_SYMBOL);
-        module_unload(m);
-        return SMART_ECONFIG;
-    }
-    smart_plugin_entry_fn entry;
-    memcpy(&entry, &symbol, sizeof entry);
-    const smart_plugin *plugin = entry();
-    int rc = check_descriptor(plugin, path, msg, msg_size);
+    int rc = open_checked(path, path, &m->dl_handle, &m->plugin, msg, msg_size);
     if (rc < 0) {
         module_unload(m);
         return rc;
     }
-    m->plugin = plugin;
-    m->name = strdup(plugin->name);
-    m->version = strdup(plugin->version);
+    m->name = strdup(m->plugin->name);
+    m->version = strdup(m->plugin->version);
     if (m->name == NULL || m->version == NULL) {
         snprintf(msg, msg_size, "module %s: out of memory", path);
         module_unload(m);
         return SMART_ENOMEM;
     }
     return 0;
+}
+
+/* Copy the file at `path` to a new private file; its name goes to `copy` (PATH_MAX bytes). */
+static int copy_to_private_file(const char *path, char *copy, char *msg, size_t msg_size) {
+    const char *dir = getenv("TMPDIR");
+    if (dir == NULL || dir[0] == '\0')
+        dir = "/tmp";
+    if (snprintf(copy, PATH_MAX, "%s/smart-module-XXXXXX.so", dir) >= PATH_MAX) {
+        snprintf(msg, msg_size, "module %s: $TMPDIR is too long", path);
+        return SMART_ECONFIG;
+    }
+    int in = open(path, O_RDONLY | O_CLOEXEC);
+    if (in < 0) {
+        snprintf(msg, msg_size, "module %s: cannot open the new image: %s", path,
+                 strerror(errno));
+        return SMART_ECONFIG;
+    }
+    int out = mkstemps(copy, 3);
+    if (out < 0) {
+        snprintf(msg, msg_size, "module %s: cannot create a private copy in %s: %s", path, dir,
+                 strerror(errno));
+        close(in);
+        return SMART_EIO;
+    }
+    int rc = 0;
+    char buf[64 * 1024];
+    for (;;) {
+        ssize_t n = read(in, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = -errno;
+            snprintf(msg, msg_size, "module %s: cannot read the new image: %s", path,
+                     strerror(errno));
+            break;
+        }
+        if (n == 0)
+            break;
+        rc = durable_write_all(out, buf, (size_t)n);
+        if (rc < 0) {
+            snprintf(msg, msg_size, "module %s: cannot write a private copy %s: %s", path, copy,
+                     strerror(-rc));
+            break;
+        }
+    }
+    close(in);
+    /* No fsync: the copy is read back at once and never needed after a crash. */
+    if (close(out) != 0 && rc == 0) {
+        rc = -errno;
+        snprintf(msg, msg_size, "module %s: cannot write a private copy %s: %s", path, copy,
+                 strerror(errno));
+    }
+    if (rc < 0) {
+        unlink(copy);
+        return SMART_EIO;
+    }
+    return 0;
+}
+
+int module_open_copy(const char *path, const char *expected_name, module_image *out, char *msg,
+                     size_t msg_size) {
+    out->dl_handle = NULL;
+    out->plugin = NULL;
+    char copy[PATH_MAX];
+    int rc = copy_to_private_file(path, copy, msg, msg_size);
+    if (rc < 0)
+        return rc;
+    rc = open_checked(copy, path, &out->dl_handle, &out->plugin, msg, msg_size);
+    unlink(copy); /* mapped or refused, the copy is not needed on disk any more */
+    if (rc < 0)
+        return rc;
+    if (strcmp(out->plugin->name, expected_name) != 0) {
+        snprintf(msg, msg_size, "module %s: the new image is module '%s', not '%s'", path,
+                 out->plugin->name, expected_name);
+        module_image_close(out);
+        return SMART_ECONFIG;
+    }
+    return 0;
+}
+
+void module_image_close(module_image *image) {
+    if (image->dl_handle != NULL)
+        dlclose(image->dl_handle);
+    image->dl_handle = NULL;
+    image->plugin = NULL;
 }
 
 int module_init(loaded_module *m, const smart_host *table_template, void *owner,

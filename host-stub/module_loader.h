@@ -54,6 +54,27 @@ int module_load(loaded_module *m, const char *path, char *msg, size_t msg_size);
 int module_init(loaded_module *m, const smart_host *table_template, void *owner,
                 const char *config_json, size_t config_len, smart_error *err);
 
+/* A module image opened for a hot reload: loaded and checked, not yet initialised. */
+typedef struct module_image {
+    void *dl_handle;            /* NULL when nothing is open */
+    const smart_plugin *plugin; /* owned by the image */
+} module_image;
+
+/* Open a fresh image of the module file at `path` (borrowed) for a hot reload. dlopen of a path
+ * that is already loaded hands back the loaded image (glibc matches the name and the file's
+ * device and inode), so the file is first copied to a private file in $TMPDIR (or /tmp), that
+ * copy is dlopen'd and then unlinked at once: the mapping keeps it alive and nothing is left
+ * on disk. The descriptor is checked as module_load does, and its name must be
+ * `expected_name` (a reload replaces a module by a newer build of itself). Returns 0 with *out
+ * filled, or SMART_EVERSION / SMART_ECONFIG / SMART_ENOMEM / SMART_EIO with `msg` naming
+ * `path`; on failure nothing stays loaded and *out is zeroed. */
+int module_open_copy(const char *path, const char *expected_name, module_image *out, char *msg,
+                     size_t msg_size);
+
+/* dlclose an image from module_open_copy that was never initialised, or whose instance has
+ * completed its shutdown. Safe on a zeroed image. */
+void module_image_close(module_image *image);
+
 /* dlclose the image and free the strings. Only call when the module was never initialised
  * or its shutdown done callback has run (its code must never run again). Safe on a zeroed
  * or already unloaded struct. */

@@ -7,13 +7,19 @@
  * field); "echo.fail" reports a failed store (SMART_EIO). Anything else: SMART_ENOTSUP.
  * It owns a uv_timer (never due during a test) that it closes in shutdown, as a real module
  * must, and records "echo.stopped" while shutting down. Config {"fail_init": true} makes init
- * fail.
+ * fail. "echo.version" answers "echo.version" with {"version": V}, so a reload test can tell
+ * which build runs. Built with -DECHO_VERSION='"2.0.0"' it is a newer build of the same module;
+ * with -DECHO_BROKEN_INIT its init always fails (a bad build, for the reload roll-back test).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "smart_plugin.h"
+
+#ifndef ECHO_VERSION
+#define ECHO_VERSION "1.0.0"
+#endif
 
 typedef struct echo_module {
     const smart_host *host;
@@ -39,6 +45,11 @@ static int echo_init(const smart_host *host, const char *config_json, size_t con
         return SMART_EVERSION;
     }
     (void)config_len;
+#ifdef ECHO_BROKEN_INIT
+    (void)config_json;
+    fill_error(err, SMART_ECONFIG, "init: this build of test-echo is broken on purpose");
+    return SMART_ECONFIG;
+#endif
     if (strstr(config_json, "\"fail_init\":true") != NULL) {
         fill_error(err, SMART_ECONFIG, "config.fail_init: asked to fail");
         return SMART_ECONFIG;
@@ -88,6 +99,10 @@ static int echo_on_event(void *self, const smart_event *event, smart_error *err)
         }
         return rc;
     }
+    if (strcmp(event->topic, "echo.version") == 0) {
+        static const char version[] = "{\"version\":\"" ECHO_VERSION "\"}";
+        return host->emit_event(host, "echo.version", version, sizeof version - 1, err);
+    }
     if (strcmp(event->topic, "echo.post") == 0)
         return host->post_event(host, "echo.ping", event->data_json, event->data_len, err);
     if (strcmp(event->topic, "echo.alert") == 0) {
@@ -133,7 +148,7 @@ static const smart_plugin echo_plugin = {
     .abi_major = SMART_ABI_MAJOR,
     .abi_minor = SMART_ABI_MINOR,
     .name = "test-echo",
-    .version = "1.0.0",
+    .version = ECHO_VERSION,
     .init = echo_init,
     .on_event = echo_on_event,
     .commit = echo_commit,
