@@ -54,12 +54,12 @@ void cal_reason(const cal_assessment *a, char *out, size_t size)
     civil_format(a->due, due, sizeof due);
     switch (a->status) {
     case CAL_CURRENT:
-        snprintf(out, size, "calibration current until %s (%d days remaining)", due,
-                 a->days_remaining);
+        snprintf(out, size, "calibration current until %s (%d day%s remaining)", due,
+                 a->days_remaining, a->days_remaining == 1 ? "" : "s");
         break;
     case CAL_EXPIRING_SOON:
-        snprintf(out, size, "calibration expiring soon: valid until %s (%d days remaining)", due,
-                 a->days_remaining);
+        snprintf(out, size, "calibration expiring soon: valid until %s (%d day%s remaining)", due,
+                 a->days_remaining, a->days_remaining == 1 ? "" : "s");
         break;
     case CAL_EXPIRED:
         snprintf(out, size, "calibration expired: was due %s, %d day%s overdue", due,

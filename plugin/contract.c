@@ -188,6 +188,12 @@ static int parse_frequency(const json_t *p, const char *path, procedure *out, sm
         return error_set(err, SMART_EINVAL, "%s.frequency: must be \"per_shift\", \"daily\" or "
                          "\"weekly\" (got \"%.40s\")", path, text);
     }
+    if (hours || days)
+        snprintf(out->frequency_label, sizeof out->frequency_label, "every %d %s", out->every,
+                 hours ? (hours == 1 ? "hour" : "hours") : (days == 1 ? "day" : "days"));
+    else
+        snprintf(out->frequency_label, sizeof out->frequency_label, "%s",
+                 out->frequency == FREQ_PER_SHIFT ? "per-shift" : text);
     return 0;
 }
 

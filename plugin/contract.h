@@ -46,7 +46,8 @@ typedef struct procedure {
     const json_t *equipment; /* ids (of this contract's items) it applies to */
     check_frequency frequency;
     int every;                  /* hours (FREQ_HOURS) or days (FREQ_DAYS) */
-    const char *frequency_text; /* "per_shift", "daily", "every 8 hours", ... for messages */
+    const char *frequency_text;  /* "per_shift", "daily", "weekly", "every_n_hours", ... */
+    char frequency_label[32];    /* for people: "per-shift", "daily", "every 8 hours", ... */
     bool required_before_test;
     bool out_of_service_on_fail;
     bool needs_reference; /* a check must name the reference instrument it was made with */

@@ -172,10 +172,17 @@ static int report_oot_impact(maintenance *m, const equipment_state *before, cons
              "since %s must be assessed",
              id, note, certificate, n, before->record.has_calibration ? before->calibration_date
                                                                        : "it entered service");
+    /* A ClientPO tested twice with the item is one job to assess: list it once. */
     json_t *ids = json_array();
-    size_t i;
-    json_t *po;
-    json_array_foreach(im.clientpos, i, po) json_array_append(ids, json_object_get(po, "clientpo_id"));
+    size_t i, j;
+    json_t *po, *seen;
+    json_array_foreach(im.clientpos, i, po) {
+        json_t *id = json_object_get(po, "clientpo_id");
+        bool listed = false;
+        json_array_foreach(ids, j, seen) listed = listed || json_equal(seen, id);
+        if (!listed)
+            json_array_append(ids, id);
+    }
     json_t *data = json_pack("{s:s, s:s, s:s, s:s, s:s, s:O}", "equipment_id", id,
                              "certificate_number", certificate, "out_of_tolerance", note,
                              "suspect_since", since, "suspect_until", until, "clientpos",

@@ -186,9 +186,9 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
     instant_format(check.valid_until_ms, until, sizeof until);
     if (check.passed)
         snprintf(details, sizeof details, "%s check %s on %s passed; valid until %s",
-                 p->frequency_text, p->procedure_id, id, until);
+                 p->frequency_label, p->procedure_id, id, until);
     else
-        snprintf(details, sizeof details, "%s check %s on %s FAILED: %s%s", p->frequency_text,
+        snprintf(details, sizeof details, "%s check %s on %s FAILED: %s%s", p->frequency_label,
                  p->procedure_id, id, check.detail,
                  p->out_of_service_on_fail ? "; tagged out of service" : "");
     json_t *meta = json_pack("{s:s, s:s, s:b, s:O, s:s?}", "equipment_id", id, "check_type",

@@ -74,31 +74,31 @@ static void assess_check(const readiness_input *in, const procedure *p, const ch
     v->procedure = p;
     v->last = last;
     if (!last) {
-        snprintf(v->reason, sizeof v->reason, "required %s check %s not done", p->frequency_text,
+        snprintf(v->reason, sizeof v->reason, "required %s check %s not done", p->frequency_label,
                  p->procedure_id);
         return;
     }
     format_instant(last->performed_ms, when, sizeof when);
     format_instant(last->valid_until_ms, until, sizeof until);
     if (!last->passed) {
-        snprintf(v->reason, sizeof v->reason, "%s check %s failed at %s: %s", p->frequency_text,
+        snprintf(v->reason, sizeof v->reason, "%s check %s failed at %s: %s", p->frequency_label,
                  p->procedure_id, when, last->detail);
         return;
     }
     if (in->now_ms >= last->valid_until_ms) {
         snprintf(v->reason, sizeof v->reason, "required %s check %s lapsed at %s (last passed %s)",
-                 p->frequency_text, p->procedure_id, until, when);
+                 p->frequency_label, p->procedure_id, until, when);
         return;
     }
     v->ok = true;
     if (in->planned_end_ms && in->planned_end_ms > last->valid_until_ms) {
         v->lapses = true;
         snprintf(v->reason, sizeof v->reason,
-                 "%s check %s is valid until %s, before the job's planned end", p->frequency_text,
+                 "%s check %s is valid until %s, before the job's planned end", p->frequency_label,
                  p->procedure_id, until);
     } else {
         snprintf(v->reason, sizeof v->reason, "%s check %s passed at %s, valid until %s",
-                 p->frequency_text, p->procedure_id, when, until);
+                 p->frequency_label, p->procedure_id, when, until);
     }
 }
 
@@ -115,8 +115,17 @@ void readiness_assess(const readiness_input *in, readiness *out)
     bool ready = out->calibration.ready;
     char text[READINESS_TEXT_MAX];
     cal_reason(&out->calibration, text, sizeof text);
-    if (out->calibration.status == CAL_FAILED && in->failure_note && *in->failure_note)
-        snprintf(text, sizeof text, "calibration failed: %s", in->failure_note);
+    if (out->calibration.status == CAL_FAILED && in->failure_note && *in->failure_note) {
+        text[0] = '\0';
+        text_append(text, sizeof text, "", "calibration failed: ");
+        text_append(text, sizeof text, "", in->failure_note);
+    }
+    if (out->calibration.status == CAL_OUT_OF_SERVICE && in->out_of_service_reason &&
+        *in->out_of_service_reason) {
+        text[0] = '\0';
+        text_append(text, sizeof text, "", "out of service: ");
+        text_append(text, sizeof text, "", in->out_of_service_reason);
+    }
     if (!out->calibration.ready)
         append(out->reason, sizeof out->reason, text);
 

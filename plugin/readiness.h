@@ -50,6 +50,7 @@ typedef struct readiness_input {
     int utc_offset_minutes;
     int64_t planned_end_ms; /* 0 when the job's end is not known */
     const char *failure_note; /* why the last calibration failed, or NULL */
+    const char *out_of_service_reason; /* why it was tagged out, or NULL */
 } readiness_input;
 
 void readiness_assess(const readiness_input *in, readiness *out);

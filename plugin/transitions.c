@@ -3,6 +3,7 @@
 #include "emit.h"
 #include "error.h"
 #include "maintenance.h"
+#include "text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +99,7 @@ void maintenance_readiness(const maintenance *m, const equipment_state *e, int64
         .utc_offset_minutes = m->config.utc_offset_minutes,
         .planned_end_ms = planned_end_ms,
         .failure_note = e ? e->failure_note : NULL,
+        .out_of_service_reason = e && e->record.out_of_service ? e->out_of_service_reason : NULL,
     };
     readiness_assess(&in, out);
 }
@@ -129,6 +131,11 @@ static int raise_status_alert(maintenance *m, equipment_state *e, const cal_asse
 {
     char reason[256], message[512];
     cal_reason(a, reason, sizeof reason);
+    if (a->status == CAL_FAILED && e->failure_note[0]) { /* name the figure, not just the fact */
+        reason[0] = '\0';
+        text_append(reason, sizeof reason, "", "calibration failed: ");
+        text_append(reason, sizeof reason, "", e->failure_note);
+    }
     snprintf(message, sizeof message, "%s (%s) on %s: %s", e->equipment_id,
              e->terms->description, m->host->node_id, reason);
     json_t *subject = json_pack("{s:s, s:s}", "equipment_id", e->equipment_id, "status",
