@@ -137,6 +137,87 @@ class SeedWorkflow(unittest.TestCase):
         self.assertEqual(res.stderr, "")
 
 
+class ContractHotReload(unittest.TestCase):
+    """The hub deploys while the station runs: a new version takes effect with no restart; a
+    bad one is refused and the set in force stays."""
+
+    def start(self, st):
+        env = dict(os.environ, SMART_MODULE_PATH=MODULE_DIR)
+        proc = subprocess.Popen([HOST, "run", st.node, "--events", "-", "--clock", CLOCK],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=env)
+        self.addCleanup(proc.kill)
+        return proc
+
+    def ask(self, proc, line, topic):
+        """Sends one line and reads outputs until one of `topic` arrives."""
+        if line:
+            proc.stdin.write(line)
+            proc.stdin.flush()
+        for text in proc.stdout:  # ends (and the test fails) if the host exits
+            out = json.loads(text)
+            if out["topic"] == topic:
+                return out["data"]
+        self.fail("smart-host ended before answering %s: %s" % (topic, proc.stderr.read()))
+
+    def contract(self, st):
+        path = os.path.join(st.dir, "contracts", "LP-CAL-001.json")
+        with open(path) as f:
+            return path, json.load(f)
+
+    def write(self, path, doc):
+        tmp = path + ".tmp"  # the hub writes whole files: write aside, then rename
+        with open(tmp, "w") as f:
+            json.dump(doc, f)
+        os.rename(tmp, path)
+
+    def test_the_watch_adopts_a_new_version_and_refuses_a_bad_one(self):
+        st = Station(self)
+        proc = self.start(st)
+        status = self.ask(proc, event("status.query", CLOCK, equipment_id="LP01-THM-01"), "status")
+        self.assertEqual(item(status, "LP01-THM-01")["days_overdue"], 10)
+
+        path, doc = self.contract(st)
+        doc["version"] += 1
+        thm = next(e for e in doc["equipment_list"] if e["equipment_id"] == "LP01-THM-01")
+        thm["calibration_interval_days"] = 200
+        self.write(path, doc)
+        loaded = self.ask(proc, None, "contracts.loaded")  # from the directory watch alone
+        self.assertEqual(loaded["contracts"], 1)
+        status = self.ask(proc, event("status.query", CLOCK, equipment_id="LP01-THM-01"), "status")
+        self.assertEqual(item(status, "LP01-THM-01")["days_remaining"], 10)
+
+        thm["calibration_interval_days"] = 0
+        doc["version"] += 1
+        self.write(path, doc)
+        rejected = self.ask(proc, None, "contract.rejected")
+        self.assertIn("LP-CAL-001.json: equipment_list", rejected["reason"])
+        self.assertIn("calibration_interval_days", rejected["reason"])
+        status = self.ask(proc, event("status.query", CLOCK, equipment_id="LP01-THM-01"), "status")
+        self.assertEqual(item(status, "LP01-THM-01")["days_remaining"], 10)  # still in force
+        proc.stdin.close()
+        self.assertEqual(proc.wait(timeout=60), 0)
+        actions = [r["action"] for r in st.ledger_records()]
+        self.assertIn("contract.rejected", actions)
+        self.assertEqual(actions.count("contracts.loaded"), 2)
+        with open(st.alerts) as f:
+            self.assertIn("contract_rejected", [a["alert_type"] for a in lines(f.read())])
+        self.assertEqual(st.verify().returncode, 0)
+
+    def test_an_older_version_on_disk_stops_the_next_start(self):
+        st = Station(self)
+        path, doc = self.contract(st)
+        events = event("status.query", CLOCK)
+        older = dict(doc, version=doc["version"] - 1)
+        res_first = st.run(events)
+        self.assertEqual(res_first.returncode, 0, res_first.stderr)
+        self.write(path, older)
+        res = st.run(event("contract.deployed", CLOCK, reason="hub push"))
+        # At start-up an older contract than the one adopted before stops the module.
+        self.assertNotEqual(res.returncode, 0)
+        self.assertIn("is never rolled back", res.stderr)
+
+
 class BadInput(unittest.TestCase):
     EXPECTED = [  # (line, the start of what follows "FILE:LINE: ")
         (1, "json: not valid JSON"),
