@@ -6,7 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <sodium.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -393,9 +393,20 @@ int contract_parse_document(const char *file, json_t *document, const char *byte
                 goto fail;
             }
     }
-    unsigned char digest[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(digest, (const unsigned char *)bytes, len);
-    sodium_bin2hex(c.sha256, sizeof c.sha256, digest, sizeof digest);
+    /* The hash the ledger cites for the contract: of the file's bytes, as deployed. */
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_len = 0;
+    if (EVP_Digest(bytes, len, digest, &digest_len, EVP_sha256(), NULL) != 1 ||
+        digest_len != 32) {
+        rc = error_set(err, SMART_ENOMEM, "cannot hash the contract (libcrypto)");
+        goto fail;
+    }
+    static const char hex[] = "0123456789abcdef";
+    for (unsigned int i = 0; i < digest_len; i++) {
+        c.sha256[2 * i] = hex[digest[i] >> 4];
+        c.sha256[2 * i + 1] = hex[digest[i] & 0x0f];
+    }
+    c.sha256[64] = '\0';
     *out = c;
     return 0;
 fail:

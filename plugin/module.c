@@ -6,7 +6,6 @@
 #include "maintenance.h"
 
 #include <errno.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,8 +249,6 @@ static int maintenance_init(const smart_host *host, const char *config_json, siz
     if (!host || host->abi_major != SMART_ABI_MAJOR || !SMART_HAS(host, log))
         return error_set(err, SMART_EVERSION, "%s needs host ABI %d.x with a complete table",
                          MODULE_NAME, SMART_ABI_MAJOR);
-    if (sodium_init() < 0)
-        return error_set(err, SMART_EIO, "libsodium failed to initialise");
     maintenance *m = calloc(1, sizeof *m);
     if (!m)
         return error_set(err, SMART_ENOMEM, "out of memory");
