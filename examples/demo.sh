@@ -38,6 +38,9 @@ for line in open(sys.argv[1]):
                                         " -- " + why if why else ""))
     elif t == "alert":
         print("%s  ALERT %s (%s): %s" % (d["timestamp"], d["alert_type"], d["severity"], d["message"]))
+    elif t == "maintenance.checked":
+        print("%s  check %s on %s by %s: %s" % (d["performed_at"], d["check_type"], d["equipment_id"],
+                                             d["technician"], "passed" if d["passed"] else "FAILED"))
     elif t == "calibration.recorded":
         print("                      calibration of %s recorded, certificate %s: %s, %d days remaining"
               % (d["equipment_id"], d["certificate_number"], d["status"], d["days_remaining"]))
