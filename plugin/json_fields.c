@@ -67,18 +67,39 @@ static int wrong_type(const char *where, const char *want, const json_t *got, sm
     return error_set(err, SMART_EINVAL, "%s: must be %s (got %s)", where, want, jf_type_name(got));
 }
 
+typedef enum { K_STRING, K_INTEGER, K_NUMBER, K_BOOLEAN, K_ARRAY } kind;
+
+static bool is_kind(const json_t *v, kind k)
+{
+    switch (k) {
+    case K_STRING: return json_is_string(v);
+    case K_INTEGER: return json_is_integer(v);
+    case K_NUMBER: return json_is_number(v);
+    case K_BOOLEAN: return json_is_boolean(v);
+    default: return json_is_array(v);
+    }
+}
+
+/* Looks the key up and checks its kind (`want` names it for the message). *value is NULL when
+ * the key is absent and not required. */
+static int lookup_kind(const json_t *obj, const char *path, const char *key, bool required,
+                       kind k, const char *want, json_t **value, char *where, smart_error *err)
+{
+    int rc = lookup(obj, path, key, required, value, where, err);
+    if (rc == 0 && *value && !is_kind(*value, k))
+        return wrong_type(where, want, *value, err);
+    return rc;
+}
+
 int jf_string(const json_t *obj, const char *path, const char *key, bool required,
               const char **out, smart_error *err)
 {
     char where[JF_PATH_MAX];
     json_t *v;
-    int rc = lookup(obj, path, key, required, &v, where, err);
-    if (rc || !v) {
-        *out = NULL;
+    *out = NULL;
+    int rc = lookup_kind(obj, path, key, required, K_STRING, "a string", &v, where, err);
+    if (rc || !v)
         return rc;
-    }
-    if (!json_is_string(v))
-        return wrong_type(where, "a string", v, err);
     if (json_string_length(v) == 0)
         return error_set(err, SMART_EINVAL, "%s: must not be empty", where);
     *out = json_string_value(v);
@@ -141,11 +162,9 @@ int jf_int(const json_t *obj, const char *path, const char *key, bool required, 
 {
     char where[JF_PATH_MAX];
     json_t *v;
-    int rc = lookup(obj, path, key, required, &v, where, err);
+    int rc = lookup_kind(obj, path, key, required, K_INTEGER, "an integer", &v, where, err);
     if (rc || !v)
         return rc;
-    if (!json_is_integer(v))
-        return wrong_type(where, "an integer", v, err);
     json_int_t n = json_integer_value(v);
     if (n < min || n > max) {
         if (max == JF_INT_MAX)
@@ -165,11 +184,9 @@ int jf_number(const json_t *obj, const char *path, const char *key, bool require
     char where[JF_PATH_MAX];
     json_t *v;
     *present = false;
-    int rc = lookup(obj, path, key, required, &v, where, err);
+    int rc = lookup_kind(obj, path, key, required, K_NUMBER, "a number", &v, where, err);
     if (rc || !v)
         return rc;
-    if (!json_is_number(v))
-        return wrong_type(where, "a number", v, err);
     *out = json_number_value(v);
     *present = true;
     return 0;
@@ -180,11 +197,9 @@ int jf_bool(const json_t *obj, const char *path, const char *key, bool required,
 {
     char where[JF_PATH_MAX];
     json_t *v;
-    int rc = lookup(obj, path, key, required, &v, where, err);
+    int rc = lookup_kind(obj, path, key, required, K_BOOLEAN, "true or false", &v, where, err);
     if (rc || !v)
         return rc;
-    if (!json_is_boolean(v))
-        return wrong_type(where, "true or false", v, err);
     *out = json_is_true(v);
     return 0;
 }
@@ -195,11 +210,9 @@ int jf_date(const json_t *obj, const char *path, const char *key, bool required,
     char where[JF_PATH_MAX];
     json_t *v;
     *text = NULL;
-    int rc = lookup(obj, path, key, required, &v, where, err);
+    int rc = lookup_kind(obj, path, key, required, K_STRING, "a date string", &v, where, err);
     if (rc || !v)
         return rc;
-    if (!json_is_string(v))
-        return wrong_type(where, "a date string", v, err);
     char why[96];
     if (date_parse(json_string_value(v), out, why, sizeof why) != 0)
         return error_set(err, SMART_EINVAL, "%s: '%.40s' is not a valid date: %s", where,
@@ -214,11 +227,9 @@ int jf_array(const json_t *obj, const char *path, const char *key, bool required
     char where[JF_PATH_MAX];
     json_t *v;
     *out = NULL;
-    int rc = lookup(obj, path, key, required, &v, where, err);
+    int rc = lookup_kind(obj, path, key, required, K_ARRAY, "an array", &v, where, err);
     if (rc || !v)
         return rc;
-    if (!json_is_array(v))
-        return wrong_type(where, "an array", v, err);
     *out = v;
     return 0;
 }
