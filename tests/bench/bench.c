@@ -9,6 +9,12 @@
  *
  * The generator is deterministic (fixed seed, xorshift64*), so every run of the benchmark
  * feeds the host the same bytes.
+ *
+ * With --reload N it measures the hot-reload pause instead: the same node, its store filled by
+ * 2,000 generated events, then N pairs of host.reload (of smart-maintenance) and status.query.
+ * The host measures each pause itself, from the start of the old instance's shutdown to the
+ * end of the new one's init, and reports it in module.reloaded (output and ledger); the bench
+ * prints the median and the worst, with 1,000 and with 10,000 items unless --items is given.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -614,10 +620,74 @@ static double median(double *v, int n) {
 
 /* ---------------------------------------------------------------------------------------- */
 
+/* ---------------------------------------------------------------------------------------- */
+/* Reload pause                                                                             */
+
+/* The pause_ms of every module.reloaded line in `path`; returns how many were found. */
+static int read_pauses(const char *path, double *pauses, int max) {
+    FILE *f = xfopen(path, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    int n = 0;
+    while (getline(&line, &cap, f) > 0) {
+        static const char prefix[] = "{\"topic\":\"module.reloaded\"";
+        if (strncmp(line, prefix, sizeof prefix - 1) != 0)
+            continue;
+        const char *at = strstr(line, "\"pause_ms\":");
+        if (!at || n == max)
+            die("%s: unexpected module.reloaded line: %.200s", path, line);
+        pauses[n++] = strtod(at + 11, NULL);
+    }
+    free(line);
+    fclose(f);
+    return n;
+}
+
+/* One node of `p.items` items, reloaded `reloads` times in one run; prints median and worst. */
+static bool reload_bench(const char *host, const char *dir, gen_params p, int reloads) {
+    item *items = xcalloc((size_t)p.items, sizeof *items);
+    gen_counts counts;
+    long today = (long)(p.clock / 86400);
+    rng_state = SEED; /* each size gets the same generator sequence */
+    write_node(dir);
+    write_contracts(dir, items, &p, today);
+    char *events = xasprintf("%s/events.jsonl", dir);
+    p.events = 2000; /* some state in the store: links, decisions, calibrations */
+    write_events(events, items, &p, &counts);
+    FILE *f = xfopen(events, "a");
+    for (int k = 0; k < reloads; k++)
+        fprintf(f,
+                "{\"topic\": \"host.reload\", \"data\": {\"module\": \"smart-maintenance\"}}\n"
+                "{\"topic\": \"status.query\", \"data\": {\"equipment_id\": \"%s\"}}\n",
+                items[rng_range(0, p.items - 1)].id);
+    xfclose(f, events);
+    free(items);
+
+    run_result r;
+    run_once(host, dir, p.clock_text, &r);
+    char *out = xasprintf("%s/output.jsonl", dir);
+    double *pauses = xcalloc((size_t)reloads, sizeof *pauses);
+    int n = read_pauses(out, pauses, reloads);
+    free(out);
+    free(events);
+    if (n != reloads)
+        die("%d items: %d module.reloaded lines, expected %d", p.items, n, reloads);
+    double worst = 0;
+    for (int k = 0; k < n; k++)
+        worst = pauses[k] > worst ? pauses[k] : worst;
+    double med = median(pauses, n);
+    printf("reload pause, %d items in %d contracts: median %.2f ms, worst %.2f ms over %d "
+           "reloads (run %.2f s, verify %s)\n",
+           p.items, p.contracts, med, worst, n, r.seconds, r.verify_ok ? "ok" : "FAILED");
+    fflush(stdout);
+    free(pauses);
+    return r.verify_ok && r.rejected == 0;
+}
+
 static const char USAGE[] =
     "usage: smart-bench [--host PATH] [--module-dir DIR] [--events N] [--items N]\n"
     "                   [--contracts N] [--runs K] [--clock TIME] [--keep DIR]\n"
-    "                   [--station adverse|typical]\n"
+    "                   [--station adverse|typical] [--reload N]\n"
     "\n"
     "  --host PATH        the smart-host executable (default: smart-host next to this program's\n"
     "                     build directory, ../../host-stub/smart-host)\n"
@@ -629,7 +699,9 @@ static const char USAGE[] =
     "  --clock TIME       simulated clock start, RFC 3339 UTC (default " DEFAULT_CLOCK ")\n"
     "  --keep DIR         generate into DIR (created) and leave the files there\n"
     "  --station KIND     adverse (default: a third of the items not ready, most tests\n"
-    "                     blocked) or typical (a station in good order)\n";
+    "                     blocked) or typical (a station in good order)\n"
+    "  --reload N         measure the hot-reload pause over N reloads of smart-maintenance\n"
+    "                     (with 1,000 and 10,000 items unless --items is given)\n";
 
 static long parse_count(const char *opt, const char *value, long min, long max) {
     char *end;
@@ -643,7 +715,8 @@ static long parse_count(const char *opt, const char *value, long min, long max) 
 int main(int argc, char **argv) {
     const char *host = NULL, *module_dir = NULL, *keep = NULL;
     gen_params p = {.items = 1000, .contracts = 20, .events = 20000, .clock_text = DEFAULT_CLOCK};
-    int runs = 3;
+    int runs = 3, reloads = 0;
+    bool items_given = false;
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i];
         if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
@@ -661,8 +734,11 @@ int main(int argc, char **argv) {
             module_dir = v;
         else if (strcmp(opt, "--events") == 0)
             p.events = (int)parse_count(opt, v, 1, 100000000);
-        else if (strcmp(opt, "--items") == 0)
+        else if (strcmp(opt, "--items") == 0) {
             p.items = (int)parse_count(opt, v, 8, 1000000);
+            items_given = true;
+        } else if (strcmp(opt, "--reload") == 0)
+            reloads = (int)parse_count(opt, v, 1, 100000);
         else if (strcmp(opt, "--contracts") == 0)
             p.contracts = (int)parse_count(opt, v, 1, 99);
         else if (strcmp(opt, "--runs") == 0)
@@ -717,6 +793,22 @@ int main(int argc, char **argv) {
         if (!mkdtemp(dir_buf))
             die("mkdtemp %s: %s", dir_buf, strerror(errno));
         dir = dir_buf;
+    }
+
+    if (reloads > 0) {
+        static const int sizes[] = {1000, 10000};
+        bool ok = true;
+        for (int k = 0; k < (items_given ? 1 : 2); k++) {
+            gen_params q = p;
+            if (!items_given)
+                q.items = sizes[k];
+            if (q.contracts > q.items)
+                q.contracts = q.items;
+            ok &= reload_bench(host, dir, q, reloads);
+        }
+        if (!keep)
+            rm_tree(dir);
+        return ok ? 0 : 1;
     }
 
     /* Generate. */
