@@ -1,6 +1,7 @@
 # ledger_restart.sh SMART_HOST ECHO — the ledger across restarts: seq and prev_hash continue,
-# a torn last line is moved aside and reported, a record broken in the middle stops start-up
-# (exit 3), and `ledger verify` names the first bad record (exit 1).
+# a torn last line is moved aside and reported, a record changed or missing in the middle or a
+# broken genesis stops start-up (exit 3) naming the first bad record and leaves the file as it
+# was (never a new genesis over it), and `ledger verify` names the first bad record (exit 1).
 HOST=$(realpath -- "$1")
 ECHO=$(realpath -- "$2")
 . "$(dirname "$0")/lib.sh"
@@ -43,6 +44,28 @@ expect_contains "$D/verr" "smart-host: ledger $L: record seq 3 (line 3): hash mi
 run; expect_status 3 $? "start with a broken ledger"
 expect_contains "$D/err" "record seq 3 (line 3): hash mismatch"
 cmp -s "$L" "$D/before" || fail "a broken ledger was modified"
+
+# A record deleted from the middle: the chain names the first record after the gap.
+sed -i '3s/"details":"X/"details":"/' "$L" # undo the change above
+"$HOST" ledger verify "$L" > /dev/null; expect_status 0 $? "verify after undoing the change"
+sed -i '5d' "$L"
+cp "$L" "$D/before"
+run; expect_status 3 $? "start with a record missing"
+expect_contains "$D/err" "record seq 6 (line 5): seq is 6, expected 5"
+cmp -s "$L" "$D/before" || fail "a ledger with a gap was modified"
+
+# A broken first record (the genesis) that is not the last line is never replaced.
+G=$WORK/genesis
+mkdir -p "$G"
+write_node "$G" "[{\"path\": \"$ECHO\"}]"
+echo '{"topic":"echo.ping","data":{}}' | "$HOST" run "$G/node.json" > /dev/null 2>&1
+sed -i '1s/"seq":1,/"seq":0,/' "$G/var/ledger.jsonl"
+cp "$G/var/ledger.jsonl" "$G/before"
+echo '{"topic":"echo.ping","data":{}}' | "$HOST" run "$G/node.json" > /dev/null 2> "$G/err"
+expect_status 3 $? "start with a broken genesis"
+expect_contains "$G/err" "record seq 1 (line 1): hash mismatch"
+expect_contains "$G/err" "refusing to start (the ledger is never repaired silently)"
+cmp -s "$G/var/ledger.jsonl" "$G/before" || fail "a broken genesis was overwritten"
 
 "$HOST" ledger verify "$WORK/absent.jsonl" 2> /dev/null; expect_status 2 $? "verify missing file"
 "$HOST" ledger check "$L" 2> /dev/null; expect_status 2 $? "ledger usage"
