@@ -11,24 +11,28 @@
 #define MIN_MS (INT64_C(-62135596800000))
 #define MAX_MS (INT64_C(253402300799999))
 
-static int64_t real_time_ms(void) {
+static int64_t real_time_ms(void)
+{
     struct timespec ts;
     if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
         return 0; /* cannot happen for CLOCK_REALTIME; the monotonic clamp keeps us sane */
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void host_clock_init_real(host_clock *clock) {
+void host_clock_init_real(host_clock *clock)
+{
     clock->simulated = false;
     clock->now_ms = real_time_ms();
 }
 
-void host_clock_init_simulated(host_clock *clock, int64_t start_ms) {
+void host_clock_init_simulated(host_clock *clock, int64_t start_ms)
+{
     clock->simulated = true;
     clock->now_ms = start_ms;
 }
 
-int64_t host_clock_now_ms(host_clock *clock) {
+int64_t host_clock_now_ms(host_clock *clock)
+{
     if (!clock->simulated) {
         int64_t now = real_time_ms();
         if (now > clock->now_ms)
@@ -37,7 +41,8 @@ int64_t host_clock_now_ms(host_clock *clock) {
     return clock->now_ms;
 }
 
-int host_clock_advance(host_clock *clock, int64_t time_ms) {
+int host_clock_advance(host_clock *clock, int64_t time_ms)
+{
     if (!clock->simulated)
         return 0;
     if (time_ms < clock->now_ms)
@@ -46,13 +51,15 @@ int host_clock_advance(host_clock *clock, int64_t time_ms) {
     return 0;
 }
 
-void host_clock_restore(host_clock *clock, int64_t time_ms) {
+void host_clock_restore(host_clock *clock, int64_t time_ms)
+{
     if (clock->simulated)
         clock->now_ms = time_ms;
 }
 
 /* Howard Hinnant's days_from_civil: exact for the proleptic Gregorian calendar. */
-int64_t days_from_civil(int64_t year, unsigned month, unsigned day) {
+int64_t days_from_civil(int64_t year, unsigned month, unsigned day)
+{
     year -= month <= 2;
     const int64_t era = (year >= 0 ? year : year - 399) / 400;
     const unsigned yoe = (unsigned)(year - era * 400);
@@ -61,7 +68,8 @@ int64_t days_from_civil(int64_t year, unsigned month, unsigned day) {
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int64_t *year, unsigned *month, unsigned *day) {
+static void civil_from_days(int64_t z, int64_t *year, unsigned *month, unsigned *day)
+{
     z += 719468;
     const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
     const unsigned doe = (unsigned)(z - era * 146097);
@@ -73,7 +81,8 @@ static void civil_from_days(int64_t z, int64_t *year, unsigned *month, unsigned 
     *year = (int64_t)yoe + era * 400 + (*month <= 2);
 }
 
-static unsigned days_in_month(int64_t year, unsigned month) {
+static unsigned days_in_month(int64_t year, unsigned month)
+{
     static const unsigned days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (month == 2 && ((year % 4 == 0 && year % 100 != 0) || year % 400 == 0))
         return 29;
@@ -81,7 +90,8 @@ static unsigned days_in_month(int64_t year, unsigned month) {
 }
 
 /* Read exactly `n` digits at *p; advances *p. Returns -1 when they are not all digits. */
-static int read_digits(const char **p, int n) {
+static int read_digits(const char **p, int n)
+{
     int value = 0;
     for (int i = 0; i < n; i++) {
         char c = (*p)[i];
@@ -93,13 +103,15 @@ static int read_digits(const char **p, int n) {
     return value;
 }
 
-static int fail(char *why, size_t why_size, const char *text, const char *reason) {
+static int fail(char *why, size_t why_size, const char *text, const char *reason)
+{
     if (why != NULL)
         snprintf(why, why_size, "'%.64s' is not an RFC 3339 timestamp (%s)", text, reason);
     return -EINVAL;
 }
 
-int rfc3339_parse(const char *text, int64_t *out_ms, char *why, size_t why_size) {
+int rfc3339_parse(const char *text, int64_t *out_ms, char *why, size_t why_size)
+{
     const char *p = text;
     int year = read_digits(&p, 4);
     if (year < 0 || *p++ != '-')
@@ -163,7 +175,8 @@ int rfc3339_parse(const char *text, int64_t *out_ms, char *why, size_t why_size)
     return 0;
 }
 
-void rfc3339_format_ms(int64_t ms, char *out) {
+void rfc3339_format_ms(int64_t ms, char *out)
+{
     if (ms < MIN_MS)
         ms = MIN_MS;
     if (ms > MAX_MS)

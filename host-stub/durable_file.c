@@ -10,7 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int sync_dir(const char *dir) {
+static int sync_dir(const char *dir)
+{
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
@@ -19,14 +20,16 @@ static int sync_dir(const char *dir) {
     return rc;
 }
 
-int durable_sync_parent_dir(const char *path) {
+int durable_sync_parent_dir(const char *path)
+{
     char copy[PATH_MAX];
     if (snprintf(copy, sizeof copy, "%s", path) >= (int)sizeof copy)
         return -ENAMETOOLONG;
     return sync_dir(dirname(copy));
 }
 
-int durable_mkdirs(const char *dir, char *msg, size_t msg_size) {
+int durable_mkdirs(const char *dir, char *msg, size_t msg_size)
+{
     struct stat st;
     if (stat(dir, &st) == 0) {
         if (S_ISDIR(st.st_mode))
@@ -56,7 +59,8 @@ int durable_mkdirs(const char *dir, char *msg, size_t msg_size) {
     return rc;
 }
 
-int durable_open_append(const char *path, int flags, bool *created, char *msg, size_t msg_size) {
+int durable_open_append(const char *path, int flags, bool *created, char *msg, size_t msg_size)
+{
     if (created != NULL)
         *created = false;
     int fd = open(path, flags | O_APPEND | O_CLOEXEC);
@@ -92,7 +96,8 @@ int durable_open_append(const char *path, int flags, bool *created, char *msg, s
     return fd;
 }
 
-int durable_write_all(int fd, const char *buf, size_t len) {
+int durable_write_all(int fd, const char *buf, size_t len)
+{
     while (len > 0) {
         ssize_t n = write(fd, buf, len);
         if (n < 0) {

@@ -50,19 +50,20 @@ struct event_input {
      * lines not taken, the unscanned rest of the buffer, a file read that completed and the
      * end of input are all kept here and taken up again, in that order, on resume. */
     bool paused;
-    size_t held_first;     /* lines[held_first, line_count) were not taken yet */
-    bool scan_pending;     /* process() stopped early; it goes on from these positions */
+    size_t held_first; /* lines[held_first, line_count) were not taken yet */
+    bool scan_pending; /* process() stopped early; it goes on from these positions */
     size_t scan_line_start;
     size_t scan_pos;
-    bool read_deferred;    /* a file read completed while paused, with this result */
+    bool read_deferred; /* a file read completed while paused, with this result */
     ssize_t deferred_result;
-    bool end_pending;      /* the input ended while lines were held */
+    bool end_pending; /* the input ended while lines were held */
     int end_status;
     bool end_has_message;
     char end_message[256];
 };
 
-static void pause_reading(event_input *in) {
+static void pause_reading(event_input *in)
+{
     in->paused = true;
     if (in->is_stream)
         uv_read_stop(&in->stream.stream);
@@ -70,7 +71,8 @@ static void pause_reading(event_input *in) {
 
 /* Hand the collected lines over. Returns false when the reader was stopped, or paused because
  * the callback took fewer than it was given: the caller must then add and scan no further. */
-static bool deliver(event_input *in) {
+static bool deliver(event_input *in)
+{
     if (in->paused)
         return false;
     size_t count = in->line_count - in->held_first;
@@ -88,7 +90,8 @@ static bool deliver(event_input *in) {
 }
 
 /* Returns false when a delivery (the batch was full) paused or stopped the reader. */
-static bool add_line(event_input *in, const char *text, size_t len, bool too_long) {
+static bool add_line(event_input *in, const char *text, size_t len, bool too_long)
+{
     input_line *line = &in->lines[in->line_count++];
     line->text = too_long ? "" : text;
     line->len = too_long ? 0 : len;
@@ -103,7 +106,8 @@ static bool add_line(event_input *in, const char *text, size_t len, bool too_lon
  * line starting at `line_start`. When a delivery pauses the reader, the positions are kept so
  * that resuming goes on from there: held lines point into the buffer, which is therefore
  * neither compacted nor refilled until the scan completes. */
-static void process(event_input *in, size_t line_start, size_t pos) {
+static void process(event_input *in, size_t line_start, size_t pos)
+{
     bool going = true;
     char *newline;
     while (going && (newline = memchr(in->buf + pos, '\n', in->len - pos)) != NULL) {
@@ -139,12 +143,14 @@ static void process(event_input *in, size_t line_start, size_t pos) {
     }
 }
 
-static void end_input(event_input *in, int status, const char *message) {
+static void end_input(event_input *in, int status, const char *message)
+{
     in->stopped = true;
     in->on_end(in->arg, status, message);
 }
 
-static void finish(event_input *in, int status, const char *message) {
+static void finish(event_input *in, int status, const char *message)
+{
     if (in->stopped)
         return;
     bool going = true;
@@ -165,7 +171,8 @@ static void finish(event_input *in, int status, const char *message) {
     end_input(in, status, message);
 }
 
-static void release(event_input *in) {
+static void release(event_input *in)
+{
     if (in->owns_fd && in->fd >= 0)
         close(in->fd);
     input_closed_cb closed = in->closed;
@@ -180,7 +187,8 @@ static void release(event_input *in) {
 
 static void issue_read(event_input *in);
 
-static void handle_read(event_input *in, ssize_t result) {
+static void handle_read(event_input *in, ssize_t result)
+{
     if (result < 0) {
         char message[256];
         snprintf(message, sizeof message, "%s: read failed: %s", in->label,
@@ -201,7 +209,8 @@ static void handle_read(event_input *in, ssize_t result) {
         issue_read(in);
 }
 
-static void on_fs_read(uv_fs_t *req) {
+static void on_fs_read(uv_fs_t *req)
+{
     event_input *in = req->data;
     ssize_t result = req->result;
     uv_fs_req_cleanup(req);
@@ -220,7 +229,8 @@ static void on_fs_read(uv_fs_t *req) {
     handle_read(in, result);
 }
 
-static void issue_read(event_input *in) {
+static void issue_read(event_input *in)
+{
     uv_buf_t buf = uv_buf_init(in->buf + in->len, READ_CHUNK);
     in->read_req.data = in;
     int rc = uv_fs_read(in->loop, &in->read_req, in->fd, &buf, 1, in->offset, on_fs_read);
@@ -235,13 +245,15 @@ static void issue_read(event_input *in) {
 
 /* ---- pipes and terminals ---------------------------------------------------------------- */
 
-static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
+static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
+{
     (void)suggested;
     event_input *in = handle->data;
     *buf = uv_buf_init(in->buf + in->len, READ_CHUNK);
 }
 
-static void on_stream_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
+static void on_stream_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
     (void)buf;
     event_input *in = stream->data;
     if (in->stopped || nread == 0)
@@ -265,12 +277,16 @@ static void on_stream_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b
     process(in, 0, scan_from);
 }
 
-static void on_stream_closed(uv_handle_t *handle) { release(handle->data); }
+static void on_stream_closed(uv_handle_t *handle)
+{
+    release(handle->data);
+}
 
 /* ---- public ----------------------------------------------------------------------------- */
 
 int event_input_open(event_input **out, uv_loop_t *loop, const char *path, input_lines_cb on_lines,
-                     input_end_cb on_end, void *arg, char *msg, size_t msg_size) {
+                     input_end_cb on_end, void *arg, char *msg, size_t msg_size)
+{
     *out = NULL;
     bool is_stdin = path == NULL || strcmp(path, "-") == 0;
     event_input *in = calloc(1, sizeof *in);
@@ -332,7 +348,8 @@ int event_input_open(event_input **out, uv_loop_t *loop, const char *path, input
     return 0;
 }
 
-int event_input_start(event_input *in, char *msg, size_t msg_size) {
+int event_input_start(event_input *in, char *msg, size_t msg_size)
+{
     if (!in->is_stream) {
         issue_read(in);
         return 0;
@@ -343,18 +360,21 @@ int event_input_start(event_input *in, char *msg, size_t msg_size) {
     return rc;
 }
 
-void event_input_stop(event_input *in) {
+void event_input_stop(event_input *in)
+{
     in->stopped = true;
     if (in->is_stream)
         uv_read_stop(&in->stream.stream);
 }
 
-void event_input_pause(event_input *in) {
+void event_input_pause(event_input *in)
+{
     if (!in->stopped && !in->closing)
         pause_reading(in);
 }
 
-void event_input_resume(event_input *in) {
+void event_input_resume(event_input *in)
+{
     if (!in->paused || in->stopped || in->closing)
         return;
     in->paused = false;
@@ -389,7 +409,8 @@ void event_input_resume(event_input *in) {
     }
 }
 
-void event_input_close(event_input *in, input_closed_cb closed, void *arg) {
+void event_input_close(event_input *in, input_closed_cb closed, void *arg)
+{
     event_input_stop(in);
     in->closing = true;
     in->closed = closed;

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#define EVENT_INPUT_LINE_MAX (1024 * 1024)
+#define EVENT_INPUT_LINE_MAX  (1024 * 1024)
 #define EVENT_INPUT_BATCH_MAX 4096
 
 typedef struct input_line {

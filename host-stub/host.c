@@ -21,7 +21,8 @@ static void begin_shutdown(host_state *h);
 /* ---- batches ---------------------------------------------------------------------------- */
 
 /* Make the batch durable, let modules commit, then acknowledge it (FORMATS.md order). */
-static void end_batch(host_state *h) {
+static void end_batch(host_state *h)
+{
     if (h->failed || !h->batch_dirty)
         return;
     char msg[512];
@@ -65,9 +66,13 @@ static void end_batch(host_state *h) {
     h->batch_dirty = false;
 }
 
-void host_end_batch(host_state *h) { end_batch(h); }
+void host_end_batch(host_state *h)
+{
+    end_batch(h);
+}
 
-void host_fail_stop(host_state *h, const char *message) {
+void host_fail_stop(host_state *h, const char *message)
+{
     if (h->failed)
         return;
     h->failed = true;
@@ -88,7 +93,8 @@ void host_fail_stop(host_state *h, const char *message) {
  * handled the event the clock is first put back to `clock_before`, so a rejected event changes
  * nothing and the rejection's record never carries a time later than the records after it. */
 static bool dispatch(host_state *h, loaded_module *only, const char *topic, const char *data,
-                     size_t data_len, const char *source, uint64_t line_no, int64_t clock_before) {
+                     size_t data_len, const char *source, uint64_t line_no, int64_t clock_before)
+{
     smart_event event = {
         .struct_size = sizeof event,
         .topic = topic,
@@ -134,7 +140,8 @@ static bool dispatch(host_state *h, loaded_module *only, const char *topic, cons
     return handled;
 }
 
-static bool is_blank(const char *text, size_t len) {
+static bool is_blank(const char *text, size_t len)
+{
     for (size_t i = 0; i < len; i++)
         if (text[i] != ' ' && text[i] != '\t' && text[i] != '\r')
             return false;
@@ -143,10 +150,11 @@ static bool is_blank(const char *text, size_t len) {
 
 /* Check the envelope {"topic", "time"?, "data"?}. Returns NULL when fine, else the message
  * (written to `msg`). */
-static const char *check_envelope(json_t *root, char *msg, size_t msg_size) {
+static const char *check_envelope(json_t *root, char *msg, size_t msg_size)
+{
     const char *key;
     json_t *value;
-    json_object_foreach(root, key, value) {
+    json_object_foreach (root, key, value) {
         if (strcmp(key, "topic") != 0 && strcmp(key, "time") != 0 && strcmp(key, "data") != 0) {
             snprintf(msg, msg_size, "%.200s: unknown key (an event has topic, time and data)", key);
             return msg;
@@ -171,12 +179,13 @@ static const char *check_envelope(json_t *root, char *msg, size_t msg_size) {
 /* A `host.reload` event (data {"module"?: name}): check it, then ask for the reload. Returns
  * true when the input must pause after this line; false when the event was rejected. */
 static bool reload_event(host_state *h, json_t *data, const char *source, uint64_t line_no,
-                         int64_t clock_before) {
+                         int64_t clock_before)
+{
     char msg[400];
     const char *key;
     json_t *value;
     size_t only = SIZE_MAX;
-    json_object_foreach(data, key, value) {
+    json_object_foreach (data, key, value) {
         if (strcmp(key, "module") != 0) {
             snprintf(msg, sizeof msg, "data.%.200s: unknown key (host.reload takes module)", key);
             goto reject;
@@ -206,7 +215,8 @@ reject:
 }
 
 /* Handle one input line. Returns true when the input must pause after it (a reload). */
-static bool process_line(host_state *h, const input_line *line) {
+static bool process_line(host_state *h, const input_line *line)
+{
     char source[300];
     snprintf(source, sizeof source, "%s:%" PRIu64, h->input_label, line->line_no);
     char msg[700];
@@ -293,7 +303,8 @@ static bool process_line(host_state *h, const input_line *line) {
 
 /* A reload request ends the batch early: the lines after it are left to the reader, which
  * holds them until the reload is over (on_idle resumes it), so they reach the new instance. */
-static size_t on_input_lines(void *arg, const input_line *lines, size_t count) {
+static size_t on_input_lines(void *arg, const input_line *lines, size_t count)
+{
     host_state *h = arg;
     if (h->phase != HOST_RUNNING || h->failed)
         return count;
@@ -311,7 +322,8 @@ static size_t on_input_lines(void *arg, const input_line *lines, size_t count) {
     return taken;
 }
 
-static void on_input_end(void *arg, int status, const char *message) {
+static void on_input_end(void *arg, int status, const char *message)
+{
     host_state *h = arg;
     h->input_done = true;
     if (status < 0) {
@@ -321,11 +333,15 @@ static void on_input_end(void *arg, int status, const char *message) {
     host_wake(h); /* drain posted events, then shut down, on a later turn */
 }
 
-static void on_input_closed(void *arg) { (void)arg; }
+static void on_input_closed(void *arg)
+{
+    (void)arg;
+}
 
 /* ---- posted events and shutdown --------------------------------------------------------- */
 
-static void process_posted(host_state *h) {
+static void process_posted(host_state *h)
+{
     for (size_t n = 0; n < EVENT_INPUT_BATCH_MAX && !h->failed; n++) {
         posted_event *event = host_posted_pop(h);
         if (event == NULL)
@@ -340,7 +356,8 @@ static void process_posted(host_state *h) {
     end_batch(h);
 }
 
-static void close_handles(host_state *h) {
+static void close_handles(host_state *h)
+{
     if (h->input != NULL) {
         event_input_close(h->input, on_input_closed, h);
         h->input = NULL;
@@ -357,7 +374,8 @@ static void close_handles(host_state *h) {
 }
 
 /* Every module has finished shutting down: record host.stopped, unload, close handles. */
-static void finish(host_state *h) {
+static void finish(host_state *h)
+{
     h->phase = HOST_FINISHED;
     if (!h->failed && h->ledger != NULL) {
         char meta[64];
@@ -370,7 +388,8 @@ static void finish(host_state *h) {
     close_handles(h);
 }
 
-static void on_module_done(void *arg) {
+static void on_module_done(void *arg)
+{
     loaded_module *m = arg;
     host_state *h = m->owner;
     m->shutdown_done = true;
@@ -381,7 +400,8 @@ static void on_module_done(void *arg) {
     host_wake(h);
 }
 
-static void begin_shutdown(host_state *h) {
+static void begin_shutdown(host_state *h)
+{
     if (h->phase == HOST_SHUTTING_DOWN || h->phase == HOST_FINISHED)
         return;
     h->phase = HOST_SHUTTING_DOWN;
@@ -404,16 +424,21 @@ static void begin_shutdown(host_state *h) {
     host_wake(h);
 }
 
-void host_begin_shutdown(host_state *h) { begin_shutdown(h); }
+void host_begin_shutdown(host_state *h)
+{
+    begin_shutdown(h);
+}
 
-bool host_any_module_running(const host_state *h) {
+bool host_any_module_running(const host_state *h)
+{
     for (size_t i = 0; i < h->module_count; i++)
         if (h->modules[i].initialised && !h->modules[i].shutdown_started)
             return true;
     return false;
 }
 
-static void on_idle(uv_idle_t *idle) {
+static void on_idle(uv_idle_t *idle)
+{
     host_state *h = idle->data;
     if (h->reload.active && h->phase == HOST_RUNNING) {
         if (host_reload_run(h)) {
@@ -439,7 +464,8 @@ static void on_idle(uv_idle_t *idle) {
     uv_idle_stop(idle);
 }
 
-static void on_check(uv_check_t *check) {
+static void on_check(uv_check_t *check)
+{
     host_state *h = check->data;
     if (h->phase == HOST_RUNNING || h->phase == HOST_SHUTTING_DOWN)
         end_batch(h);
@@ -447,7 +473,8 @@ static void on_check(uv_check_t *check) {
 
 /* The first SIGINT/SIGTERM ends the input as if it had reached its end: the current batch is
  * finished and the modules are shut down. A second one gives up and dies by the signal. */
-static void on_signal(uv_signal_t *handle, int signum) {
+static void on_signal(uv_signal_t *handle, int signum)
+{
     host_state *h = handle->data;
     if (h->phase != HOST_RUNNING || h->input_done) {
         signal(signum, SIG_DFL);
@@ -463,7 +490,8 @@ static void on_signal(uv_signal_t *handle, int signum) {
 
 /* SIGHUP reloads every module, between two batches: the current one is already acknowledged
  * (a batch never spans loop turns), and the input is paused until the reload is over. */
-static void on_sighup(uv_signal_t *handle, int signum) {
+static void on_sighup(uv_signal_t *handle, int signum)
+{
     (void)signum;
     host_state *h = handle->data;
     if (h->phase != HOST_RUNNING || h->failed)
@@ -474,7 +502,8 @@ static void on_sighup(uv_signal_t *handle, int signum) {
     host_reload_request(h, SIZE_MAX, "SIGHUP");
 }
 
-static bool init_signals(host_state *h) {
+static bool init_signals(host_state *h)
+{
     if (uv_signal_init(&h->loop, &h->sigint) < 0)
         return false;
     if (uv_signal_init(&h->loop, &h->sigterm) < 0) {
@@ -501,7 +530,8 @@ static bool init_signals(host_state *h) {
     return true;
 }
 
-void host_wake(host_state *h) {
+void host_wake(host_state *h)
+{
     if (h->idle_ready && !uv_is_closing((uv_handle_t *)&h->idle))
         uv_idle_start(&h->idle, on_idle);
 }
@@ -510,13 +540,15 @@ void host_wake(host_state *h) {
 
 /* A refused module is reported and left out; the node runs on with the others (a node hosts a
  * dozen modules, and one bad build must not take the maintenance gate down with it). */
-static void refuse_module(host_state *h, const char *path, const char *message) {
+static void refuse_module(host_state *h, const char *path, const char *message)
+{
     fprintf(stderr, "smart-host: %s; running on without it\n", message);
     host_record(h, "module.refused", path, message, NULL);
 }
 
 /* Load and initialise every module in order, refusing the bad ones. Returns how many run. */
-static size_t load_modules(host_state *h) {
+static size_t load_modules(host_state *h)
+{
     smart_host template;
     host_table_prepare(h, &template);
     char msg[1024];
@@ -573,14 +605,15 @@ static size_t load_modules(host_state *h) {
     return running;
 }
 
-static void record_started(host_state *h) {
+static void record_started(host_state *h)
+{
     json_t *modules = json_array();
     json_t *refused = json_array();
     for (size_t i = 0; modules != NULL && refused != NULL && i < h->module_count; i++) {
         loaded_module *m = &h->modules[i];
         if (m->initialised)
-            json_array_append_new(modules, json_pack("{s:s, s:s, s:s}", "name", m->name,
-                                                     "version", m->version, "path", m->path));
+            json_array_append_new(modules, json_pack("{s:s, s:s, s:s}", "name", m->name, "version",
+                                                     m->version, "path", m->path));
         else
             json_array_append_new(refused, json_string(h->config->modules[i].path));
     }
@@ -593,7 +626,8 @@ static void record_started(host_state *h) {
     free(meta_text);
 }
 
-static void record_torn_tail(host_state *h, const ledger_torn_tail *torn) {
+static void record_torn_tail(host_state *h, const ledger_torn_tail *torn)
+{
     fprintf(stderr,
             "smart-host: warning: ledger %s: torn last record (seq %" PRIu64 ", line %" PRIu64
             ", %" PRIu64 " bytes: %s) moved aside to %s\n",
@@ -612,7 +646,8 @@ static void record_torn_tail(host_state *h, const ledger_torn_tail *torn) {
 }
 
 /* Everything before the loop starts. Returns an exit status, HOST_EXIT_OK to run. */
-static int start(host_state *h) {
+static int start(host_state *h)
+{
     char msg[1024];
     int rc = node_config_load(h->options->config_path, &h->config, msg, sizeof msg);
     if (rc < 0) {
@@ -656,7 +691,8 @@ static int start(host_state *h) {
     return HOST_EXIT_OK;
 }
 
-int host_run(const host_options *options) {
+int host_run(const host_options *options)
+{
     host_state *h = calloc(1, sizeof *h);
     if (h == NULL) {
         fprintf(stderr, "smart-host: out of memory\n");

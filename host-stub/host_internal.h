@@ -30,16 +30,16 @@ typedef struct posted_event {
 /* Where a hot reload stands (host_reload.c). Modules are reloaded one at a time, in load order;
  * the input is paused from the request until the last one is done. */
 typedef enum reload_step {
-    RELOAD_NEXT,         /* pick the next module and open its new image */
-    RELOAD_WAITING_OLD,  /* the old instance is shutting down; its done callback wakes us */
-    RELOAD_OLD_DONE      /* the old instance is gone: initialise the new one */
+    RELOAD_NEXT,        /* pick the next module and open its new image */
+    RELOAD_WAITING_OLD, /* the old instance is shutting down; its done callback wakes us */
+    RELOAD_OLD_DONE     /* the old instance is gone: initialise the new one */
 } reload_step;
 
 typedef struct reload_state {
     bool active;
-    bool again;          /* a SIGHUP came during a reload: reload every module once more */
-    size_t only;         /* index of the one module to reload, or SIZE_MAX for all */
-    size_t next;         /* the module being (or next to be) reloaded */
+    bool again;  /* a SIGHUP came during a reload: reload every module once more */
+    size_t only; /* index of the one module to reload, or SIZE_MAX for all */
+    size_t next; /* the module being (or next to be) reloaded */
     reload_step step;
     module_image fresh;  /* the new image for modules[next], until it is initialised */
     uint64_t started_ns; /* uv_hrtime() when the old instance's shutdown began */

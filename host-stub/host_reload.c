@@ -27,7 +27,8 @@
 /* Write a JSON object (consumed) as a ledger record's metadata and an output event's data.
  * Returns 0 or negative; fail-stop is handled by host_record. */
 static int record_and_output(host_state *h, const char *action, const char *target,
-                             const char *details, json_t *meta) {
+                             const char *details, json_t *meta)
+{
     char *text = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
     json_decref(meta);
     if (text == NULL) {
@@ -43,15 +44,19 @@ static int record_and_output(host_state *h, const char *action, const char *targ
     return rc;
 }
 
-static double ms_since(uint64_t start_ns) { return (double)(uv_hrtime() - start_ns) / 1e6; }
+static double ms_since(uint64_t start_ns)
+{
+    return (double)(uv_hrtime() - start_ns) / 1e6;
+}
 
 /* The new image could not be opened or checked: the old instance was never touched. */
-static void report_open_failure(host_state *h, const loaded_module *m, const char *why) {
+static void report_open_failure(host_state *h, const loaded_module *m, const char *why)
+{
     fprintf(stderr, "smart-host: %s; reload refused, the running version %s goes on\n", why,
             m->version);
-    json_t *meta = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "module", m->name, "path", m->path,
-                             "version", m->version, "reason", why, "running", 1, "trigger",
-                             h->reload.trigger);
+    json_t *meta =
+        json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "module", m->name, "path", m->path, "version",
+                  m->version, "reason", why, "running", 1, "trigger", h->reload.trigger);
     char details[1200];
     snprintf(details, sizeof details, "Reload of module %s refused: %s. Version %s goes on.",
              m->name, why, m->version);
@@ -62,7 +67,8 @@ static void report_open_failure(host_state *h, const loaded_module *m, const cha
  * fresh instance of the old image now runs. */
 static void report_init_failure(host_state *h, const loaded_module *m, const char *new_version,
                                 const char *why, bool restarted, const char *restart_why,
-                                double pause_ms) {
+                                double pause_ms)
+{
     if (restarted)
         fprintf(stderr,
                 "smart-host: module %s: reload failed: version %s: init failed: %s; version %s "
@@ -73,10 +79,10 @@ static void report_init_failure(host_state *h, const loaded_module *m, const cha
                 "smart-host: module %s: reload failed: version %s: init failed: %s; restarting "
                 "version %s failed too: %s; the module is no longer running\n",
                 m->path, new_version, why, m->version, restart_why);
-    json_t *meta = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:f, s:s}", "module", m->name, "path",
-                             m->path, "version", m->version, "new_version", new_version, "reason",
-                             why, "running", restarted, "pause_ms", pause_ms, "trigger",
-                             h->reload.trigger);
+    json_t *meta =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:f, s:s}", "module", m->name, "path", m->path,
+                  "version", m->version, "new_version", new_version, "reason", why, "running",
+                  restarted, "pause_ms", pause_ms, "trigger", h->reload.trigger);
     if (meta != NULL && !restarted)
         json_object_set_new(meta, "restart_error", json_string(restart_why));
     char details[1400];
@@ -87,7 +93,8 @@ static void report_init_failure(host_state *h, const loaded_module *m, const cha
     record_and_output(h, "module.reload_failed", m->name, details, meta);
 }
 
-static void on_old_instance_done(void *arg) {
+static void on_old_instance_done(void *arg)
+{
     loaded_module *m = arg;
     host_state *h = m->owner;
     m->instance = NULL;
@@ -103,7 +110,8 @@ static void on_old_instance_done(void *arg) {
 }
 
 /* The old instance is gone: initialise the new image, or fall back to the old one. */
-static void start_new_instance(host_state *h, loaded_module *m) {
+static void start_new_instance(host_state *h, loaded_module *m)
+{
     reload_state *r = &h->reload;
     module_image old = {.dl_handle = m->dl_handle, .plugin = m->plugin};
     m->dl_handle = r->fresh.dl_handle;
@@ -133,8 +141,8 @@ static void start_new_instance(host_state *h, loaded_module *m) {
                                  m->path, "old_version", old_version, "new_version", new_version,
                                  "pause_ms", pause_ms, "trigger", r->trigger);
         char details[600];
-        snprintf(details, sizeof details, "Reloaded module %s (%s -> %s); paused %.3f ms.",
-                 m->name, old_version, new_version, pause_ms);
+        snprintf(details, sizeof details, "Reloaded module %s (%s -> %s); paused %.3f ms.", m->name,
+                 old_version, new_version, pause_ms);
         free(old_version);
         record_and_output(h, "module.reloaded", m->name, details, meta);
         return;
@@ -169,7 +177,8 @@ static void start_new_instance(host_state *h, loaded_module *m) {
 }
 
 /* The next module to reload at or after r->next, or NULL. */
-static loaded_module *next_target(host_state *h) {
+static loaded_module *next_target(host_state *h)
+{
     reload_state *r = &h->reload;
     for (; r->next < h->module_count; r->next++) {
         loaded_module *m = &h->modules[r->next];
@@ -179,7 +188,8 @@ static loaded_module *next_target(host_state *h) {
     return NULL;
 }
 
-static void begin(host_state *h, size_t only, const char *trigger) {
+static void begin(host_state *h, size_t only, const char *trigger)
+{
     reload_state *r = &h->reload;
     r->active = true;
     r->only = only;
@@ -188,7 +198,8 @@ static void begin(host_state *h, size_t only, const char *trigger) {
     snprintf(r->trigger, sizeof r->trigger, "%s", trigger);
 }
 
-void host_reload_request(host_state *h, size_t only, const char *trigger) {
+void host_reload_request(host_state *h, size_t only, const char *trigger)
+{
     if (h->reload.active) {
         h->reload.again = true; /* a reload of everything once this one is over */
         return;
@@ -197,7 +208,8 @@ void host_reload_request(host_state *h, size_t only, const char *trigger) {
     host_wake(h);
 }
 
-bool host_reload_run(host_state *h) {
+bool host_reload_run(host_state *h)
+{
     reload_state *r = &h->reload;
     while (r->active && !h->failed) {
         if (r->step == RELOAD_WAITING_OLD)
@@ -243,7 +255,8 @@ bool host_reload_run(host_state *h) {
     return false;
 }
 
-void host_reload_abandon(host_state *h) {
+void host_reload_abandon(host_state *h)
+{
     reload_state *r = &h->reload;
     if (!r->active)
         return;

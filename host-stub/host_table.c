@@ -11,25 +11,29 @@
 #include "host_internal.h"
 #include "json_text.h"
 
-static host_state *host_of(const smart_host *table) {
+static host_state *host_of(const smart_host *table)
+{
     const loaded_module *m = table->host_data;
     return m->owner;
 }
 
-static void set_error(smart_error *err, int code, const char *fmt, const char *detail) {
+static void set_error(smart_error *err, int code, const char *fmt, const char *detail)
+{
     if (err == NULL)
         return;
     err->code = code;
     snprintf(err->text, sizeof err->text, fmt, detail);
 }
 
-static int ledger_code(int rc) {
+static int ledger_code(int rc)
+{
     return rc == -EINVAL ? SMART_EINVAL : rc == -ENOMEM ? SMART_ENOMEM : SMART_EIO;
 }
 
 /* Replace bytes that may not be UTF-8 (e.g. a message cut mid-character) so the ledger can
  * always record a rejection. Writes into `out` (caller-owned). */
-static void ascii_copy(const char *in, char *out, size_t out_size) {
+static void ascii_copy(const char *in, char *out, size_t out_size)
+{
     size_t i = 0;
     for (; in[i] != '\0' && i + 1 < out_size; i++)
         out[i] = (unsigned char)in[i] < 0x80 ? in[i] : '?';
@@ -40,7 +44,8 @@ static void ascii_copy(const char *in, char *out, size_t out_size) {
 
 static int append_record(host_state *h, const char *module, const char *action, const char *target,
                          const char *details, const char *user_id, const char *metadata_json,
-                         size_t metadata_len, char *msg, size_t msg_size) {
+                         size_t metadata_len, char *msg, size_t msg_size)
+{
     ledger_record record = {
         .time_ms = host_clock_now_ms(&h->clock),
         .node_id = h->config->node_id,
@@ -59,7 +64,8 @@ static int append_record(host_state *h, const char *module, const char *action, 
 }
 
 int host_record(host_state *h, const char *action, const char *target, const char *details,
-                const char *metadata_json) {
+                const char *metadata_json)
+{
     if (h->failed)
         return -EIO;
     char msg[512];
@@ -73,7 +79,8 @@ int host_record(host_state *h, const char *action, const char *target, const cha
 }
 
 void host_reject(host_state *h, const loaded_module *by, const char *source, uint64_t line_no,
-                 const char *topic, const char *message) {
+                 const char *topic, const char *message)
+{
     fprintf(stderr, "smart-host: %s: %s\n", source, message);
     if (h->failed)
         return;
@@ -113,12 +120,14 @@ void host_reject(host_state *h, const loaded_module *by, const char *source, uin
 
 /* ---- the table's callbacks -------------------------------------------------------------- */
 
-static int64_t cb_now_ms(const smart_host *table) {
+static int64_t cb_now_ms(const smart_host *table)
+{
     return host_clock_now_ms(&host_of(table)->clock);
 }
 
 static int cb_ledger_append(const smart_host *table, const smart_ledger_entry *entry,
-                            smart_error *err) {
+                            smart_error *err)
+{
     host_state *h = host_of(table);
     const loaded_module *m = table->host_data;
     if (entry == NULL ||
@@ -157,7 +166,8 @@ static int cb_ledger_append(const smart_host *table, const smart_ledger_entry *e
 }
 
 /* Append {"topic":T,"data":D}\n to the outputs; `data` is one-line JSON object text. */
-static int append_output(host_state *h, const char *topic, const char *data, size_t len) {
+static int append_output(host_state *h, const char *topic, const char *data, size_t len)
+{
     strbuf *out = &h->outputs;
     size_t mark = out->len;
     int rc = strbuf_append_str(out, "{\"topic\":");
@@ -176,12 +186,14 @@ static int append_output(host_state *h, const char *topic, const char *data, siz
     return rc;
 }
 
-int host_output(host_state *h, const char *topic, const char *data, size_t len) {
+int host_output(host_state *h, const char *topic, const char *data, size_t len)
+{
     return append_output(h, topic, data, len);
 }
 
 static int cb_emit_alert(const smart_host *table, const char *alert_json, size_t len,
-                         smart_error *err) {
+                         smart_error *err)
+{
     host_state *h = host_of(table);
     if (h->failed) {
         set_error(err, SMART_EIO, "%s", "the host has failed; nothing more is delivered");
@@ -212,7 +224,8 @@ static int cb_emit_alert(const smart_host *table, const char *alert_json, size_t
     return 0;
 }
 
-static int check_topic(const char *topic, smart_error *err) {
+static int check_topic(const char *topic, smart_error *err)
+{
     if (topic == NULL || topic[0] == '\0') {
         set_error(err, SMART_EINVAL, "%s", "topic: missing or empty");
         return SMART_EINVAL;
@@ -221,7 +234,8 @@ static int check_topic(const char *topic, smart_error *err) {
 }
 
 static int cb_emit_event(const smart_host *table, const char *topic, const char *data_json,
-                         size_t len, smart_error *err) {
+                         size_t len, smart_error *err)
+{
     host_state *h = host_of(table);
     if (h->failed) {
         set_error(err, SMART_EIO, "%s", "the host has failed; nothing more is delivered");
@@ -251,7 +265,8 @@ static int cb_emit_event(const smart_host *table, const char *topic, const char 
 }
 
 static int cb_post_event(const smart_host *table, const char *topic, const char *data_json,
-                         size_t len, smart_error *err) {
+                         size_t len, smart_error *err)
+{
     host_state *h = host_of(table);
     if (h->phase != HOST_RUNNING && h->phase != HOST_STARTING) {
         set_error(err, SMART_EBUSY, "%s", "the host is shutting down; no more events");
@@ -294,7 +309,8 @@ static int cb_post_event(const smart_host *table, const char *topic, const char 
     return 0;
 }
 
-static void cb_log(const smart_host *table, smart_log_level level, const char *message) {
+static void cb_log(const smart_host *table, smart_log_level level, const char *message)
+{
     host_state *h = host_of(table);
     const loaded_module *m = table->host_data;
     if ((int)level > (int)h->options->log_level)
@@ -304,7 +320,8 @@ static void cb_log(const smart_host *table, smart_log_level level, const char *m
     fprintf(stderr, "smart-host: %s: %s: %s\n", m->name, name, message ? message : "");
 }
 
-void host_table_prepare(host_state *h, smart_host *table) {
+void host_table_prepare(host_state *h, smart_host *table)
+{
     memset(table, 0, sizeof *table);
     table->struct_size = sizeof *table;
     table->abi_major = SMART_ABI_MAJOR;
@@ -323,7 +340,8 @@ void host_table_prepare(host_state *h, smart_host *table) {
 
 /* ---- posted-event queue ----------------------------------------------------------------- */
 
-void host_posted_free(posted_event *event) {
+void host_posted_free(posted_event *event)
+{
     if (event == NULL)
         return;
     free(event->topic);
@@ -331,7 +349,8 @@ void host_posted_free(posted_event *event) {
     free(event);
 }
 
-posted_event *host_posted_pop(host_state *h) {
+posted_event *host_posted_pop(host_state *h)
+{
     posted_event *event = h->posted_head;
     if (event != NULL) {
         h->posted_head = event->next;
@@ -342,7 +361,8 @@ posted_event *host_posted_pop(host_state *h) {
     return event;
 }
 
-void host_posted_clear(host_state *h) {
+void host_posted_clear(host_state *h)
+{
     posted_event *event;
     while ((event = host_posted_pop(h)) != NULL)
         host_posted_free(event);

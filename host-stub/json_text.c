@@ -5,11 +5,13 @@
 #include <stdio.h>
 #include <string.h>
 
-static int append_callback(const char *buffer, size_t size, void *data) {
+static int append_callback(const char *buffer, size_t size, void *data)
+{
     return strbuf_append((strbuf *)data, buffer, size) == 0 ? 0 : -1;
 }
 
-int json_text_append_value(strbuf *b, const json_t *value) {
+int json_text_append_value(strbuf *b, const json_t *value)
+{
     size_t mark = b->len;
     if (json_dump_callback(value, append_callback, b, JSON_COMPACT | JSON_ENCODE_ANY) != 0) {
         strbuf_truncate(b, mark);
@@ -18,7 +20,8 @@ int json_text_append_value(strbuf *b, const json_t *value) {
     return 0;
 }
 
-int json_text_dump_into(strbuf *b, const json_t *value) {
+int json_text_dump_into(strbuf *b, const json_t *value)
+{
     if (strbuf_reserve(b, 256) < 0)
         return -ENOMEM;
     size_t avail = b->cap > b->len + 1 ? b->cap - b->len - 1 : 0;
@@ -40,7 +43,8 @@ int json_text_dump_into(strbuf *b, const json_t *value) {
 
 /* Printable ASCII without '"' and '\\' needs no escaping, which covers nearly every field the
  * host writes (ids, topics, actions); only other strings go through jansson. */
-static int is_plain(const char *s, size_t len) {
+static int is_plain(const char *s, size_t len)
+{
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c < 0x20 || c > 0x7e || c == '"' || c == '\\')
@@ -49,7 +53,8 @@ static int is_plain(const char *s, size_t len) {
     return 1;
 }
 
-int json_text_append_string(strbuf *b, const char *s, size_t len) {
+int json_text_append_string(strbuf *b, const char *s, size_t len)
+{
     if (is_plain(s, len)) {
         int rc = strbuf_reserve(b, len + 2);
         if (rc < 0)
@@ -72,7 +77,8 @@ int json_text_append_string(strbuf *b, const char *s, size_t len) {
 }
 
 int json_text_append_object_text(strbuf *b, const char *text, size_t len, char *why,
-                                 size_t why_size) {
+                                 size_t why_size)
+{
     json_error_t jerr;
     json_t *value = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (value == NULL) {
@@ -95,7 +101,8 @@ int json_text_append_object_text(strbuf *b, const char *text, size_t len, char *
 }
 
 int json_text_append_object_line(strbuf *b, const char *text, size_t len, char *why,
-                                 size_t why_size) {
+                                 size_t why_size)
+{
     size_t start = 0, end = len;
     while (start < end && (text[start] == ' ' || text[start] == '\t'))
         start++;

@@ -23,7 +23,7 @@ static const char GENESIS_HASH[] =
 
 /* The bytes that follow the hashed prefix: ,"hash":"<64 hex>"} */
 static const char HASH_KEY[] = ",\"hash\":\"";
-#define HASH_KEY_LEN (sizeof HASH_KEY - 1)
+#define HASH_KEY_LEN    (sizeof HASH_KEY - 1)
 #define HASH_SUFFIX_LEN (HASH_KEY_LEN + LEDGER_HASH_HEX_LEN + 2)
 
 static const char *const FIELD_ORDER[] = {"seq",      "time",      "node_id", "module",
@@ -45,14 +45,15 @@ struct ledger {
 /* libcrypto's SHA-256 uses the CPU's SHA extensions where it has them: hashing every record
  * is on the path of every event. `md` and `ctx` may be NULL (a one-off hash, as in verify). */
 static void sha256_hex_with(EVP_MD *md, EVP_MD_CTX *ctx, const char *data, size_t len,
-                            char out[LEDGER_HASH_HEX_LEN + 1]) {
+                            char out[LEDGER_HASH_HEX_LEN + 1])
+{
     static const char hex[] = "0123456789abcdef";
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
-    int ok = md && ctx ? EVP_DigestInit_ex(ctx, md, NULL) == 1 &&
-                             EVP_DigestUpdate(ctx, data, len) == 1 &&
-                             EVP_DigestFinal_ex(ctx, digest, &n) == 1
-                       : EVP_Digest(data, len, digest, &n, EVP_sha256(), NULL) == 1;
+    int ok = md && ctx
+                 ? EVP_DigestInit_ex(ctx, md, NULL) == 1 && EVP_DigestUpdate(ctx, data, len) == 1 &&
+                       EVP_DigestFinal_ex(ctx, digest, &n) == 1
+                 : EVP_Digest(data, len, digest, &n, EVP_sha256(), NULL) == 1;
     if (!ok || n != 32) {
         /* Only an allocation failure inside libcrypto gets here; a hash that cannot match
          * any record makes the failure visible to verify instead of silent. */
@@ -67,11 +68,13 @@ static void sha256_hex_with(EVP_MD *md, EVP_MD_CTX *ctx, const char *data, size_
     out[LEDGER_HASH_HEX_LEN] = '\0';
 }
 
-static void sha256_hex(const char *data, size_t len, char out[LEDGER_HASH_HEX_LEN + 1]) {
+static void sha256_hex(const char *data, size_t len, char out[LEDGER_HASH_HEX_LEN + 1])
+{
     sha256_hex_with(NULL, NULL, data, len, out);
 }
 
-static bool is_hash_hex(const char *s, size_t len) {
+static bool is_hash_hex(const char *s, size_t len)
+{
     if (len != LEDGER_HASH_HEX_LEN)
         return false;
     for (size_t i = 0; i < len; i++)
@@ -84,7 +87,8 @@ static bool is_hash_hex(const char *s, size_t len) {
 
 /* Check the fields of a parsed record: names and order, then types. Returns NULL when fine,
  * else a static reason. */
-static const char *check_fields(json_t *record, char *why, size_t why_size) {
+static const char *check_fields(json_t *record, char *why, size_t why_size)
+{
     size_t index = 0;
     for (void *it = json_object_iter(record); it != NULL;
          it = json_object_iter_next(record, it), index++) {
@@ -116,7 +120,8 @@ static const char *check_fields(json_t *record, char *why, size_t why_size) {
 
 /* Verify one line (without its newline). Sets r->why and returns false when bad. */
 static bool verify_line(const char *line, size_t len, uint64_t expected_seq, const char *prev_hash,
-                        char hash_out[LEDGER_HASH_HEX_LEN + 1], ledger_verify_result *r) {
+                        char hash_out[LEDGER_HASH_HEX_LEN + 1], ledger_verify_result *r)
+{
     r->bad_seq = expected_seq;
     json_error_t jerr;
     json_t *record = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -173,7 +178,8 @@ done:
     return ok;
 }
 
-void ledger_verify_buffer(const char *data, size_t len, ledger_verify_result *r) {
+void ledger_verify_buffer(const char *data, size_t len, ledger_verify_result *r)
+{
     memset(r, 0, sizeof *r);
     memcpy(r->head_hash, GENESIS_HASH, sizeof GENESIS_HASH);
     size_t pos = 0;
@@ -209,7 +215,8 @@ void ledger_verify_buffer(const char *data, size_t len, ledger_verify_result *r)
 
 /* Map the file read-only (NULL for an empty file). */
 static int map_file(int fd, const char *path, const char **data, size_t *len, char *msg,
-                    size_t msg_size) {
+                    size_t msg_size)
+{
     struct stat st;
     if (fstat(fd, &st) != 0) {
         int rc = -errno;
@@ -230,7 +237,8 @@ static int map_file(int fd, const char *path, const char **data, size_t *len, ch
     return 0;
 }
 
-int ledger_verify_file(const char *path, ledger_verify_result *result, char *msg, size_t msg_size) {
+int ledger_verify_file(const char *path, ledger_verify_result *result, char *msg, size_t msg_size)
+{
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int rc = -errno;
@@ -250,7 +258,8 @@ int ledger_verify_file(const char *path, ledger_verify_result *result, char *msg
 }
 
 void ledger_describe_failure(const char *path, const ledger_verify_result *r, char *out,
-                             size_t out_size) {
+                             size_t out_size)
+{
     snprintf(out, out_size, "ledger %s: record seq %" PRIu64 " (line %" PRIu64 "): %s", path,
              r->bad_seq, r->bad_line, r->why);
 }
@@ -260,7 +269,8 @@ void ledger_describe_failure(const char *path, const ledger_verify_result *r, ch
 /* Copy the torn bytes to a new "<path>.torn-<seq>" file (never overwriting an earlier one)
  * and sync it and its directory. */
 static int move_aside(const char *path, const char *bytes, size_t len, uint64_t seq, char *moved_to,
-                      size_t moved_size, char *msg, size_t msg_size) {
+                      size_t moved_size, char *msg, size_t msg_size)
+{
     int fd = -1;
     for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
         if (attempt == 0)
@@ -289,8 +299,8 @@ static int move_aside(const char *path, const char *bytes, size_t len, uint64_t 
     return rc;
 }
 
-int ledger_open(const char *path, ledger **out, ledger_torn_tail *torn, char *msg,
-                size_t msg_size) {
+int ledger_open(const char *path, ledger **out, ledger_torn_tail *torn, char *msg, size_t msg_size)
+{
     *out = NULL;
     memset(torn, 0, sizeof *torn);
     int fd = durable_open_append(path, O_RDWR, NULL, msg, msg_size);
@@ -349,7 +359,8 @@ int ledger_open(const char *path, ledger **out, ledger_torn_tail *torn, char *ms
 /* ---- append and flush ------------------------------------------------------------------- */
 
 static int append_string_field(strbuf *b, const char *key, const char *value, char *msg,
-                               size_t msg_size) {
+                               size_t msg_size)
+{
     if (value == NULL) {
         snprintf(msg, msg_size, "%s: missing", key);
         return -EINVAL;
@@ -368,7 +379,8 @@ static int append_string_field(strbuf *b, const char *key, const char *value, ch
     return rc;
 }
 
-int ledger_append(ledger *l, const ledger_record *rec, char *msg, size_t msg_size) {
+int ledger_append(ledger *l, const ledger_record *rec, char *msg, size_t msg_size)
+{
     if (l->failed) {
         snprintf(msg, msg_size, "ledger %s has failed; no more records are accepted", l->path);
         return -EIO;
@@ -432,7 +444,8 @@ int ledger_append(ledger *l, const ledger_record *rec, char *msg, size_t msg_siz
     return 0;
 }
 
-int ledger_flush(ledger *l, char *msg, size_t msg_size) {
+int ledger_flush(ledger *l, char *msg, size_t msg_size)
+{
     if (l->failed) {
         snprintf(msg, msg_size, "ledger %s has failed; nothing more is written", l->path);
         return -EIO;
@@ -455,19 +468,30 @@ int ledger_flush(ledger *l, char *msg, size_t msg_size) {
     return 0;
 }
 
-void ledger_abandon(ledger *l) {
+void ledger_abandon(ledger *l)
+{
     if (l->pending.len > 0)
         l->failed = true;
     strbuf_truncate(&l->pending, 0);
 }
 
-uint64_t ledger_record_count(const ledger *l) { return l->next_seq - 1; }
+uint64_t ledger_record_count(const ledger *l)
+{
+    return l->next_seq - 1;
+}
 
-const char *ledger_head_hash(const ledger *l) { return l->head_hash; }
+const char *ledger_head_hash(const ledger *l)
+{
+    return l->head_hash;
+}
 
-bool ledger_failed(const ledger *l) { return l->failed; }
+bool ledger_failed(const ledger *l)
+{
+    return l->failed;
+}
 
-void ledger_close(ledger *l) {
+void ledger_close(ledger *l)
+{
     if (l == NULL)
         return;
     close(l->fd);

@@ -31,14 +31,16 @@ static const char USAGE[] =
     "exit status: 0 ok, 1 ledger verify failed, 2 usage or configuration error,\n"
     "             3 ledger broken at start, 4 I/O failure, 5 module refused\n";
 
-static int usage_error(const char *message) {
+static int usage_error(const char *message)
+{
     if (message != NULL)
         fprintf(stderr, "smart-host: %s\n", message);
     fputs(USAGE, stderr);
     return HOST_EXIT_USAGE;
 }
 
-static smart_log_level log_level_from_env(void) {
+static smart_log_level log_level_from_env(void)
+{
     const char *value = getenv("SMART_HOST_LOG");
     if (value == NULL)
         return SMART_LOG_WARN;
@@ -51,7 +53,8 @@ static smart_log_level log_level_from_env(void) {
     return SMART_LOG_WARN;
 }
 
-static int command_verify(int argc, char **argv) {
+static int command_verify(int argc, char **argv)
+{
     if (argc != 4 || strcmp(argv[2], "verify") != 0)
         return usage_error("expected: smart-host ledger verify LEDGER");
     const char *path = argv[3];
@@ -70,7 +73,8 @@ static int command_verify(int argc, char **argv) {
     return fflush(stdout) == 0 ? HOST_EXIT_OK : HOST_EXIT_IO;
 }
 
-static int command_run(int argc, char **argv) {
+static int command_run(int argc, char **argv)
+{
     host_options options = {.log_level = log_level_from_env()};
     for (int i = 2; i < argc; i++) {
         const char *arg = argv[i];
@@ -117,7 +121,8 @@ static int command_run(int argc, char **argv) {
     return host_run(&options);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     if (argc < 2)
         return usage_error(NULL);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {

@@ -16,10 +16,14 @@
  * for an older minor of this major may be smaller than ours but never smaller than this. */
 #define SMART_PLUGIN_MIN_SIZE (offsetof(smart_plugin, shutdown) + sizeof(void (*)(void)))
 
-static bool readable_file(const char *path) { return access(path, R_OK) == 0; }
+static bool readable_file(const char *path)
+{
+    return access(path, R_OK) == 0;
+}
 
 int module_resolve_path(const char *path, const char *search_path, const char *fallback_dir,
-                        char **out, char *msg, size_t msg_size) {
+                        char **out, char *msg, size_t msg_size)
+{
     *out = NULL;
     if (strchr(path, '/') != NULL) {
         *out = strdup(path);
@@ -62,7 +66,8 @@ found:
 }
 
 /* Check the descriptor; returns 0 or an error code with msg set. */
-static int check_descriptor(const smart_plugin *p, const char *path, char *msg, size_t msg_size) {
+static int check_descriptor(const smart_plugin *p, const char *path, char *msg, size_t msg_size)
+{
     if (p == NULL) {
         snprintf(msg, msg_size, "module %s: smart_plugin_entry returned NULL", path);
         return SMART_ECONFIG;
@@ -110,7 +115,8 @@ static int check_descriptor(const smart_plugin *p, const char *path, char *msg, 
  * node configuration says, not a private copy). Returns 0 with *handle and *plugin set, or an
  * error code with nothing left open. */
 static int open_checked(const char *load_path, const char *path, void **handle,
-                        const smart_plugin **plugin, char *msg, size_t msg_size) {
+                        const smart_plugin **plugin, char *msg, size_t msg_size)
+{
     *handle = NULL;
     *plugin = NULL;
     dlerror();
@@ -143,7 +149,8 @@ static int open_checked(const char *load_path, const char *path, void **handle,
     return 0;
 }
 
-int module_load(loaded_module *m, const char *path, char *msg, size_t msg_size) {
+int module_load(loaded_module *m, const char *path, char *msg, size_t msg_size)
+{
     m->path = strdup(path);
     if (m->path == NULL) {
         snprintf(msg, msg_size, "module %s: out of memory", path);
@@ -165,7 +172,8 @@ int module_load(loaded_module *m, const char *path, char *msg, size_t msg_size) 
 }
 
 /* Copy the file at `path` to a new private file; its name goes to `copy` (PATH_MAX bytes). */
-static int copy_to_private_file(const char *path, char *copy, char *msg, size_t msg_size) {
+static int copy_to_private_file(const char *path, char *copy, char *msg, size_t msg_size)
+{
     const char *dir = getenv("TMPDIR");
     if (dir == NULL || dir[0] == '\0')
         dir = "/tmp";
@@ -175,8 +183,7 @@ static int copy_to_private_file(const char *path, char *copy, char *msg, size_t 
     }
     int in = open(path, O_RDONLY | O_CLOEXEC);
     if (in < 0) {
-        snprintf(msg, msg_size, "module %s: cannot open the new image: %s", path,
-                 strerror(errno));
+        snprintf(msg, msg_size, "module %s: cannot open the new image: %s", path, strerror(errno));
         return SMART_ECONFIG;
     }
     int out = mkstemps(copy, 3);
@@ -222,7 +229,8 @@ static int copy_to_private_file(const char *path, char *copy, char *msg, size_t 
 }
 
 int module_open_copy(const char *path, const char *expected_name, module_image *out, char *msg,
-                     size_t msg_size) {
+                     size_t msg_size)
+{
     out->dl_handle = NULL;
     out->plugin = NULL;
     char copy[PATH_MAX];
@@ -242,7 +250,8 @@ int module_open_copy(const char *path, const char *expected_name, module_image *
     return 0;
 }
 
-void module_image_close(module_image *image) {
+void module_image_close(module_image *image)
+{
     if (image->dl_handle != NULL)
         dlclose(image->dl_handle);
     image->dl_handle = NULL;
@@ -250,7 +259,8 @@ void module_image_close(module_image *image) {
 }
 
 int module_init(loaded_module *m, const smart_host *table_template, void *owner,
-                const char *config_json, size_t config_len, smart_error *err) {
+                const char *config_json, size_t config_len, smart_error *err)
+{
     m->table = *table_template;
     m->table.host_data = m;
     m->owner = owner;
@@ -269,7 +279,8 @@ int module_init(loaded_module *m, const smart_host *table_template, void *owner,
     return 0;
 }
 
-void module_unload(loaded_module *m) {
+void module_unload(loaded_module *m)
+{
     if (m->dl_handle != NULL)
         dlclose(m->dl_handle);
     m->dl_handle = NULL;

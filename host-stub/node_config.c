@@ -12,7 +12,8 @@
 
 /* Fetch a required, non-empty string member. Returns its value or NULL with msg set. */
 static const char *require_string(json_t *object, const char *key, const char *label,
-                                  const char *field, char *msg, size_t msg_size) {
+                                  const char *field, char *msg, size_t msg_size)
+{
     json_t *value = json_object_get(object, key);
     if (value == NULL) {
         snprintf(msg, msg_size, "%s: %s: missing", label, field);
@@ -31,10 +32,11 @@ static const char *require_string(json_t *object, const char *key, const char *l
 
 /* Refuse keys other than `allowed` (NULL-terminated); `prefix` qualifies the field name. */
 static int reject_unknown_keys(json_t *object, const char *const *allowed, const char *label,
-                               const char *prefix, char *msg, size_t msg_size) {
+                               const char *prefix, char *msg, size_t msg_size)
+{
     const char *key;
     json_t *value;
-    json_object_foreach(object, key, value) {
+    json_object_foreach (object, key, value) {
         bool known = false;
         for (const char *const *a = allowed; *a != NULL; a++)
             known = known || strcmp(key, *a) == 0;
@@ -47,7 +49,8 @@ static int reject_unknown_keys(json_t *object, const char *const *allowed, const
 }
 
 /* Resolve `path` against `dir` unless it is absolute. Returns a new string or NULL. */
-static char *resolve_path(const char *dir, const char *path) {
+static char *resolve_path(const char *dir, const char *path)
+{
     if (path[0] == '/')
         return strdup(path);
     char *joined = NULL;
@@ -57,7 +60,8 @@ static char *resolve_path(const char *dir, const char *path) {
 }
 
 static int parse_module(json_t *entry, size_t index, const char *label, const char *config_dir,
-                        node_module_config *out, char *msg, size_t msg_size) {
+                        node_module_config *out, char *msg, size_t msg_size)
+{
     char field[64];
     snprintf(field, sizeof field, "modules[%zu]", index);
     if (!json_is_object(entry)) {
@@ -94,7 +98,8 @@ static int parse_module(json_t *entry, size_t index, const char *label, const ch
 }
 
 static int parse_root(json_t *root, const char *label, const char *config_dir, node_config *c,
-                      char *msg, size_t msg_size) {
+                      char *msg, size_t msg_size)
+{
     if (!json_is_object(root)) {
         snprintf(msg, msg_size, "%s: the configuration must be a JSON object", label);
         return -EINVAL;
@@ -148,7 +153,8 @@ static int parse_root(json_t *root, const char *label, const char *config_dir, n
 }
 
 int node_config_parse(const char *text, size_t len, const char *file_label, const char *config_dir,
-                      node_config **out, char *msg, size_t msg_size) {
+                      node_config **out, char *msg, size_t msg_size)
+{
     *out = NULL;
     json_error_t jerr;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -172,7 +178,8 @@ int node_config_parse(const char *text, size_t len, const char *file_label, cons
     return 0;
 }
 
-int node_config_load(const char *path, node_config **out, char *msg, size_t msg_size) {
+int node_config_load(const char *path, node_config **out, char *msg, size_t msg_size)
+{
     *out = NULL;
     FILE *file = fopen(path, "rb");
     if (file == NULL) {
@@ -222,7 +229,8 @@ int node_config_load(const char *path, node_config **out, char *msg, size_t msg_
     return rc;
 }
 
-void node_config_free(node_config *c) {
+void node_config_free(node_config *c)
+{
     if (c == NULL)
         return;
     for (size_t i = 0; i < c->module_count; i++) {

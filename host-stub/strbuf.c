@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-int strbuf_reserve(strbuf *b, size_t extra) {
+int strbuf_reserve(strbuf *b, size_t extra)
+{
     if (extra > SIZE_MAX - b->len - 1)
         return -ENOMEM;
     size_t need = b->len + extra + 1;
@@ -26,7 +27,8 @@ int strbuf_reserve(strbuf *b, size_t extra) {
     return 0;
 }
 
-int strbuf_append(strbuf *b, const char *bytes, size_t len) {
+int strbuf_append(strbuf *b, const char *bytes, size_t len)
+{
     int rc = strbuf_reserve(b, len);
     if (rc < 0)
         return rc;
@@ -37,11 +39,18 @@ int strbuf_append(strbuf *b, const char *bytes, size_t len) {
     return 0;
 }
 
-int strbuf_append_str(strbuf *b, const char *s) { return strbuf_append(b, s, strlen(s)); }
+int strbuf_append_str(strbuf *b, const char *s)
+{
+    return strbuf_append(b, s, strlen(s));
+}
 
-int strbuf_append_char(strbuf *b, char c) { return strbuf_append(b, &c, 1); }
+int strbuf_append_char(strbuf *b, char c)
+{
+    return strbuf_append(b, &c, 1);
+}
 
-int strbuf_appendf(strbuf *b, const char *fmt, ...) {
+int strbuf_appendf(strbuf *b, const char *fmt, ...)
+{
     /* Format straight into the spare capacity; only a result that does not fit costs a
      * second pass. */
     if (strbuf_reserve(b, 64) < 0)
@@ -69,14 +78,16 @@ int strbuf_appendf(strbuf *b, const char *fmt, ...) {
     return 0;
 }
 
-void strbuf_truncate(strbuf *b, size_t len) {
+void strbuf_truncate(strbuf *b, size_t len)
+{
     if (len < b->len) {
         b->len = len;
         b->data[len] = '\0';
     }
 }
 
-void strbuf_free(strbuf *b) {
+void strbuf_free(strbuf *b)
+{
     free(b->data);
     b->data = NULL;
     b->len = 0;

@@ -18,7 +18,9 @@ typedef struct strbuf {
 
 /* An empty buffer; owns nothing until the first append. */
 #define STRBUF_INIT                                                                                \
-    { NULL, 0, 0 }
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 /* Ensure room for `extra` more bytes plus a NUL. Returns 0 or -ENOMEM (buffer unchanged). */
 int strbuf_reserve(strbuf *b, size_t extra);

@@ -57,18 +57,18 @@ extern "C" {
 #endif
 
 /* True when the struct at p, as its producer built it, contains `field`. */
-#define SMART_HAS(p, field)                                                                    \
-    ((p) != NULL &&                                                                            \
+#define SMART_HAS(p, field)                                                                        \
+    ((p) != NULL &&                                                                                \
      offsetof(__typeof__(*(p)), field) + sizeof((p)->field) <= (size_t)(p)->struct_size)
 
 /* Error codes: 0 is success; failures are negative. */
 enum {
     SMART_OK = 0,
-    SMART_EIO = -5,       /* a read, write or sync failed: the caller must fail-stop */
-    SMART_ENOMEM = -12,   /* out of memory; nothing was changed */
-    SMART_EBUSY = -16,    /* the call is not allowed now (e.g. init while shutting down) */
-    SMART_EINVAL = -22,   /* bad input: the message names the field and why */
-    SMART_ENOTSUP = -95,  /* the module does not handle this topic (not an error of input) */
+    SMART_EIO = -5,         /* a read, write or sync failed: the caller must fail-stop */
+    SMART_ENOMEM = -12,     /* out of memory; nothing was changed */
+    SMART_EBUSY = -16,      /* the call is not allowed now (e.g. init while shutting down) */
+    SMART_EINVAL = -22,     /* bad input: the message names the field and why */
+    SMART_ENOTSUP = -95,    /* the module does not handle this topic (not an error of input) */
     SMART_EVERSION = -1001, /* ABI or library version mismatch */
     SMART_ECONFIG = -1002,  /* bad module configuration */
     SMART_ECONTRACT = -1003 /* a contract was refused */
@@ -121,10 +121,10 @@ struct smart_host {
     uint16_t abi_major;
     uint16_t abi_minor;
 
-    void *host_data;     /* the host's own; modules never touch it */
-    uv_loop_t *loop;     /* the host's loop; modules may add handles to it and must close them
-                            all before their shutdown completes */
-    const char *node_id; /* e.g. "NODE-LP-001"; valid as long as the table */
+    void *host_data;          /* the host's own; modules never touch it */
+    uv_loop_t *loop;          /* the host's loop; modules may add handles to it and must close them
+                                 all before their shutdown completes */
+    const char *node_id;      /* e.g. "NODE-LP-001"; valid as long as the table */
     const char *station_type; /* e.g. "LP" */
     const char *config_dir;   /* directory of the node configuration: modules resolve relative
                                  paths in their config against it */
@@ -137,28 +137,26 @@ struct smart_host {
      * belongs to (see commit): the host syncs the ledger before it delivers any output event of
      * that batch. Returns 0, SMART_EINVAL (a required string is NULL or metadata is not a JSON
      * object), or SMART_EIO (the ledger has failed; the module should stop changing state). */
-    int (*ledger_append)(const smart_host *host, const smart_ledger_entry *entry,
-                         smart_error *err);
+    int (*ledger_append)(const smart_host *host, const smart_ledger_entry *entry, smart_error *err);
 
     /* [loop] Raise an alert. `alert_json` is the text of a JSON object (the alert, see
      * schemas/alert.schema.json); borrowed for the call. The host writes it to the node's
      * alert channel and delivers it as an output event of topic "alert" once the batch is
      * durable. Returns 0, SMART_EINVAL or SMART_EIO. */
-    int (*emit_alert)(const smart_host *host, const char *alert_json, size_t len,
-                      smart_error *err);
+    int (*emit_alert)(const smart_host *host, const char *alert_json, size_t len, smart_error *err);
 
     /* [loop] Emit an output event: `topic` plus the text of its JSON "data" object, both
      * borrowed for the call. Delivered once the batch is durable. Returns 0, SMART_EINVAL (not
      * one JSON object on one line, see "JSON text") or SMART_EIO. */
-    int (*emit_event)(const smart_host *host, const char *topic, const char *data_json,
-                      size_t len, smart_error *err);
+    int (*emit_event)(const smart_host *host, const char *topic, const char *data_json, size_t len,
+                      smart_error *err);
 
     /* [loop] Queue an input event for this module, delivered through on_event on a later loop
      * turn like any other input (in order, in a batch, durably acknowledged). Used for work a
      * module starts itself, e.g. a periodic sweep from its own timer. Strings are copied.
      * Returns 0, SMART_EINVAL or SMART_ENOMEM. */
-    int (*post_event)(const smart_host *host, const char *topic, const char *data_json,
-                      size_t len, smart_error *err);
+    int (*post_event)(const smart_host *host, const char *topic, const char *data_json, size_t len,
+                      smart_error *err);
 
     /* [loop] Write a diagnostic line (not a ledger record) to the host's log. Cannot fail. */
     void (*log)(const smart_host *host, smart_log_level level, const char *message);
@@ -180,8 +178,8 @@ typedef struct smart_plugin {
      * the text of the module's "config" object from the node configuration, borrowed for the
      * call. On success stores the instance in *self and returns 0. On failure returns a
      * negative code, writes why into err, leaves *self NULL, and owns no handle or resource. */
-    int (*init)(const smart_host *host, const char *config_json, size_t config_len,
-                void **self, smart_error *err);
+    int (*init)(const smart_host *host, const char *config_json, size_t config_len, void **self,
+                smart_error *err);
 
     /* [loop] Handle one input event. Returns 0 when handled (its records and outputs emitted),
      * SMART_ENOTSUP when the module does not handle the topic, SMART_EINVAL when the event's

@@ -5,9 +5,12 @@
 #include <string.h>
 
 static const char *const status_names[CAL_STATUS_COUNT] = {
-    [CAL_OUT_OF_SERVICE] = "out_of_service", [CAL_FAILED] = "calibration_failed",
-    [CAL_PENDING] = "pending_calibration",   [CAL_EXPIRED] = "expired",
-    [CAL_EXPIRING_SOON] = "expiring_soon",   [CAL_CURRENT] = "current",
+    [CAL_OUT_OF_SERVICE] = "out_of_service",
+    [CAL_FAILED] = "calibration_failed",
+    [CAL_PENDING] = "pending_calibration",
+    [CAL_EXPIRED] = "expired",
+    [CAL_EXPIRING_SOON] = "expiring_soon",
+    [CAL_CURRENT] = "current",
     [CAL_UNKNOWN] = "unknown",
 };
 
@@ -66,17 +69,12 @@ void cal_reason(const cal_assessment *a, char *out, size_t size)
                  -a->days_remaining, a->days_remaining == -1 ? "" : "s");
         break;
     case CAL_PENDING:
-        snprintf(out, size, a->has_due ? "pending calibration: sent out for calibration"
-                                       : "pending calibration: no calibration on record");
+        snprintf(out, size,
+                 a->has_due ? "pending calibration: sent out for calibration"
+                            : "pending calibration: no calibration on record");
         break;
-    case CAL_FAILED:
-        snprintf(out, size, "calibration failed: out of tolerance as left");
-        break;
-    case CAL_OUT_OF_SERVICE:
-        snprintf(out, size, "out of service");
-        break;
-    default:
-        snprintf(out, size, "not named by any contract in force for this station");
-        break;
+    case CAL_FAILED: snprintf(out, size, "calibration failed: out of tolerance as left"); break;
+    case CAL_OUT_OF_SERVICE: snprintf(out, size, "out of service"); break;
+    default: snprintf(out, size, "not named by any contract in force for this station"); break;
     }
 }

@@ -13,20 +13,43 @@
 
 #define CONTRACT_MAX_BYTES (8 * 1024 * 1024)
 
-static const char *const contract_keys[] = {
-    "smart_contract_id", "contract_type",  "version",      "station_type",
-    "title",             "issued_by",      "issued_at",    "warning_period_days",
-    "equipment_list",    "procedures",     "shift_starts", "job_window_policy",
-    NULL};
-static const char *const item_keys[] = {
-    "equipment_id",     "description",   "equipment_type",           "manufacturer",
-    "model",            "serial_number", "calibration_interval_days", "warning_period_days",
-    "tolerances",       "last_calibration", "return_requires_verification", NULL};
-static const char *const procedure_keys[] = {
-    "procedure_id",    "title",           "equipment",       "frequency",
-    "frequency_hours", "frequency_days",  "required_before_test", "on_fail",
-    "reference_instrument_required", "checklist_steps", NULL};
-static const char *const step_keys[] = {"step_id", "description", "input_type", "unit",
+static const char *const contract_keys[] = {"smart_contract_id",
+                                            "contract_type",
+                                            "version",
+                                            "station_type",
+                                            "title",
+                                            "issued_by",
+                                            "issued_at",
+                                            "warning_period_days",
+                                            "equipment_list",
+                                            "procedures",
+                                            "shift_starts",
+                                            "job_window_policy",
+                                            NULL};
+static const char *const item_keys[] = {"equipment_id",
+                                        "description",
+                                        "equipment_type",
+                                        "manufacturer",
+                                        "model",
+                                        "serial_number",
+                                        "calibration_interval_days",
+                                        "warning_period_days",
+                                        "tolerances",
+                                        "last_calibration",
+                                        "return_requires_verification",
+                                        NULL};
+static const char *const procedure_keys[] = {"procedure_id",
+                                             "title",
+                                             "equipment",
+                                             "frequency",
+                                             "frequency_hours",
+                                             "frequency_days",
+                                             "required_before_test",
+                                             "on_fail",
+                                             "reference_instrument_required",
+                                             "checklist_steps",
+                                             NULL};
+static const char *const step_keys[] = {"step_id", "description", "input_type",      "unit",
                                         "min",     "max",         "reference_value", NULL};
 static const char *const tolerance_keys[] = {"parameter", "unit", "nominal", "plus_minus",
                                              "min",       "max",  NULL};
@@ -50,8 +73,8 @@ static int parse_tolerance(const json_t *t, const char *path, tolerance *out, sm
         return error_set(err, SMART_EINVAL, "%s: nominal and plus_minus go together", path);
     if (has_nominal) {
         if (out->has_min || out->has_max)
-            return error_set(err, SMART_EINVAL, "%s: give nominal and plus_minus, or min/max, not both",
-                             path);
+            return error_set(err, SMART_EINVAL,
+                             "%s: give nominal and plus_minus, or min/max, not both", path);
         if (plus_minus < 0)
             return error_set(err, SMART_EINVAL, "%s.plus_minus: must be >= 0", path);
         out->has_min = out->has_max = out->has_nominal = true;
@@ -60,8 +83,8 @@ static int parse_tolerance(const json_t *t, const char *path, tolerance *out, sm
         out->max = nominal + plus_minus;
     }
     if (!out->has_min && !out->has_max)
-        return error_set(err, SMART_EINVAL, "%s: needs a limit (nominal and plus_minus, min or max)",
-                         path);
+        return error_set(err, SMART_EINVAL,
+                         "%s: needs a limit (nominal and plus_minus, min or max)", path);
     if (out->has_min && out->has_max && out->min > out->max)
         return error_set(err, SMART_EINVAL, "%s: min is above max", path);
     return 0;
@@ -93,8 +116,8 @@ static int parse_item(const json_t *e, const char *path, json_int_t default_warn
     item->terms = (cal_terms){.interval_days = (int)interval, .warning_days = (int)warning};
     if (tolerances) {
         item->tolerance_count = json_array_size(tolerances);
-        item->tolerances = calloc(item->tolerance_count ? item->tolerance_count : 1,
-                                  sizeof *item->tolerances);
+        item->tolerances =
+            calloc(item->tolerance_count ? item->tolerance_count : 1, sizeof *item->tolerances);
         if (!item->tolerances)
             return error_set(err, SMART_ENOMEM, "out of memory");
         jf_path(where, sizeof where, path, "tolerances");
@@ -109,9 +132,11 @@ static int parse_item(const json_t *e, const char *path, json_int_t default_warn
                 const tolerance *a = &item->tolerances[j], *b = &item->tolerances[i];
                 if (strcmp(a->parameter, b->parameter) == 0 &&
                     (!a->has_nominal || !b->has_nominal || a->nominal == b->nominal))
-                    return error_set(err, SMART_EINVAL, "%s.parameter: '%s' is already at "
+                    return error_set(err, SMART_EINVAL,
+                                     "%s.parameter: '%s' is already at "
                                      "tolerances[%zu]; several points of one parameter each need "
-                                     "their own nominal", tpath, b->parameter, j);
+                                     "their own nominal",
+                                     tpath, b->parameter, j);
             }
         }
     }
@@ -146,11 +171,15 @@ static int parse_step(const json_t *st, const char *path, check_step *out, smart
     if (strcmp(input_type, "number") == 0)
         out->is_reading = true;
     else if (strcmp(input_type, "checkbox") != 0)
-        return error_set(err, SMART_EINVAL, "%s.input_type: must be \"number\" or \"checkbox\" "
-                         "(got \"%.40s\")", path, input_type);
+        return error_set(err, SMART_EINVAL,
+                         "%s.input_type: must be \"number\" or \"checkbox\" "
+                         "(got \"%.40s\")",
+                         path, input_type);
     if (out->is_reading && !out->unit)
-        return error_set(err, SMART_EINVAL, "%s.unit: missing required field (a number step "
-                         "has a unit)", path);
+        return error_set(err, SMART_EINVAL,
+                         "%s.unit: missing required field (a number step "
+                         "has a unit)",
+                         path);
     if (!out->is_reading && (out->has_min || out->has_max || out->unit))
         return error_set(err, SMART_EINVAL, "%s: a checkbox step has no unit or limits", path);
     if (out->has_min && out->has_max && out->min > out->max)
@@ -168,8 +197,10 @@ static int parse_frequency(const json_t *p, const char *path, procedure *out, sm
         (rc = jf_int(p, path, "frequency_days", false, 1, 3660, &days, err)))
         return rc;
     if ((text != NULL) + (hours != 0) + (days != 0) != 1)
-        return error_set(err, SMART_EINVAL, "%s: give exactly one of frequency (\"per_shift\", "
-                         "\"daily\", \"weekly\"), frequency_hours or frequency_days", path);
+        return error_set(err, SMART_EINVAL,
+                         "%s: give exactly one of frequency (\"per_shift\", "
+                         "\"daily\", \"weekly\"), frequency_hours or frequency_days",
+                         path);
     out->frequency_text = text;
     if (hours) {
         out->frequency = FREQ_HOURS;
@@ -185,8 +216,10 @@ static int parse_frequency(const json_t *p, const char *path, procedure *out, sm
         out->frequency = FREQ_DAYS;
         out->every = text[0] == 'd' ? 1 : 7;
     } else {
-        return error_set(err, SMART_EINVAL, "%s.frequency: must be \"per_shift\", \"daily\" or "
-                         "\"weekly\" (got \"%.40s\")", path, text);
+        return error_set(err, SMART_EINVAL,
+                         "%s.frequency: must be \"per_shift\", \"daily\" or "
+                         "\"weekly\" (got \"%.40s\")",
+                         path, text);
     }
     if (hours || days)
         snprintf(out->frequency_label, sizeof out->frequency_label, "every %d %s", out->every,
@@ -227,8 +260,10 @@ static int parse_procedure(const json_t *p, const char *path, contract *c, proce
     if (on_fail && strcmp(on_fail, "out_of_service") == 0)
         out->out_of_service_on_fail = true;
     else if (on_fail && strcmp(on_fail, "not_ready") != 0)
-        return error_set(err, SMART_EINVAL, "%s.on_fail: must be \"not_ready\" or "
-                         "\"out_of_service\" (got \"%.40s\")", path, on_fail);
+        return error_set(err, SMART_EINVAL,
+                         "%s.on_fail: must be \"not_ready\" or "
+                         "\"out_of_service\" (got \"%.40s\")",
+                         path, on_fail);
     out->equipment = equipment;
     out->step_count = json_array_size(steps);
     jf_path(where, sizeof where, path, "checklist_steps");
@@ -251,8 +286,10 @@ static int parse_procedure(const json_t *p, const char *path, contract *c, proce
         contract_item *item = find_item(c, id);
         jf_index(item_path, sizeof item_path, where, i);
         if (!item)
-            return error_set(err, SMART_EINVAL, "%s: '%s' is not in this contract's "
-                             "equipment_list", item_path, id);
+            return error_set(err, SMART_EINVAL,
+                             "%s: '%s' is not in this contract's "
+                             "equipment_list",
+                             item_path, id);
         if (item->procedure_count == ITEM_MAX_PROCEDURES)
             return error_set(err, SMART_EINVAL, "%s: '%s' has more than %d procedures", item_path,
                              id, ITEM_MAX_PROCEDURES);
@@ -279,8 +316,8 @@ static int parse_shift_starts(const json_t *doc, contract *c, smart_error *err)
     for (size_t i = 0; i < n; i++) {
         const char *t = json_string_value(json_array_get(shifts, i));
         int hh, mm, used = 0;
-        if (!t || sscanf(t, "%2d:%2d%n", &hh, &mm, &used) != 2 || used != 5 || t[5] ||
-            hh > 23 || mm > 59 || hh < 0 || mm < 0)
+        if (!t || sscanf(t, "%2d:%2d%n", &hh, &mm, &used) != 2 || used != 5 || t[5] || hh > 23 ||
+            mm > 59 || hh < 0 || mm < 0)
             return error_set(err, SMART_EINVAL, "shift_starts[%zu]: must be a time \"HH:MM\"", i);
         c->shift_starts[i] = hh * 60 + mm;
         if (i > 0 && c->shift_starts[i] <= c->shift_starts[i - 1])
@@ -326,8 +363,8 @@ int contract_parse_document(const char *file, json_t *document, const char *byte
         (rc = jf_string(doc, "", "contract_type", true, &type, err)))
         goto fail;
     if (strcmp(type, "SmartMaintenance") != 0) {
-        rc = error_set(err, SMART_EINVAL, "contract_type: must be \"SmartMaintenance\" (got \"%.40s\")",
-                       type);
+        rc = error_set(err, SMART_EINVAL,
+                       "contract_type: must be \"SmartMaintenance\" (got \"%.40s\")", type);
         goto fail;
     }
     if ((rc = jf_int(doc, "", "version", true, 1, JF_INT_MAX, &c.version, err)) ||
@@ -371,8 +408,10 @@ int contract_parse_document(const char *file, json_t *document, const char *byte
     if (policy && strcmp(policy, "warn") == 0)
         c.job_window_warns = true;
     else if (policy && strcmp(policy, "block") != 0) {
-        rc = error_set(err, SMART_EINVAL, "job_window_policy: must be \"block\" or \"warn\" "
-                       "(got \"%.40s\")", policy);
+        rc = error_set(err, SMART_EINVAL,
+                       "job_window_policy: must be \"block\" or \"warn\" "
+                       "(got \"%.40s\")",
+                       policy);
         goto fail;
     }
     c.procedure_count = json_array_size(procedures);
@@ -383,8 +422,7 @@ int contract_parse_document(const char *file, json_t *document, const char *byte
     for (size_t i = 0; i < c.procedure_count; i++) {
         char path[JF_PATH_MAX];
         jf_index(path, sizeof path, "procedures", i);
-        if ((rc = parse_procedure(json_array_get(procedures, i), path, &c, &c.procedures[i],
-                                  err)))
+        if ((rc = parse_procedure(json_array_get(procedures, i), path, &c, &c.procedures[i], err)))
             goto fail;
         for (size_t j = 0; j < i; j++)
             if (strcmp(c.procedures[j].procedure_id, c.procedures[i].procedure_id) == 0) {
@@ -396,8 +434,7 @@ int contract_parse_document(const char *file, json_t *document, const char *byte
     /* The hash the ledger cites for the contract: of the file's bytes, as deployed. */
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int digest_len = 0;
-    if (EVP_Digest(bytes, len, digest, &digest_len, EVP_sha256(), NULL) != 1 ||
-        digest_len != 32) {
+    if (EVP_Digest(bytes, len, digest, &digest_len, EVP_sha256(), NULL) != 1 || digest_len != 32) {
         rc = error_set(err, SMART_ENOMEM, "cannot hash the contract (libcrypto)");
         goto fail;
     }
@@ -414,8 +451,7 @@ fail:
     return err ? (err->code = SMART_ECONTRACT) : SMART_ECONTRACT;
 }
 
-int contract_parse(const char *file, const char *text, size_t len, contract *out,
-                   smart_error *err)
+int contract_parse(const char *file, const char *text, size_t len, contract *out, smart_error *err)
 {
     json_error_t jerr;
     json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -561,7 +597,8 @@ static int build_index(contract_set *set, smart_error *err)
             return error_set(err, SMART_ECONTRACT,
                              "%s: equipment_id '%s' is also claimed by contract %s (%s); an item "
                              "belongs to one contract",
-                             b->owner->file, b->equipment_id, a->owner->contract_id, a->owner->file);
+                             b->owner->file, b->equipment_id, a->owner->contract_id,
+                             a->owner->file);
     }
     return 0;
 }

@@ -14,7 +14,7 @@ typedef struct tolerance {
     const char *parameter;
     const char *unit;
     bool has_min, has_max;
-    double min, max; /* nominal ± plus_minus is stored as min and max */
+    double min, max;  /* nominal ± plus_minus is stored as min and max */
     bool has_nominal; /* a calibration point; an item may have several per parameter */
     double nominal;
 } tolerance;
@@ -46,8 +46,8 @@ typedef struct procedure {
     const json_t *equipment; /* ids (of this contract's items) it applies to */
     check_frequency frequency;
     int every;                  /* hours (FREQ_HOURS) or days (FREQ_DAYS) */
-    const char *frequency_text;  /* "per_shift", "daily", "weekly", "every_n_hours", ... */
-    char frequency_label[32];    /* for people: "per-shift", "daily", "every 8 hours", ... */
+    const char *frequency_text; /* "per_shift", "daily", "weekly", "every_n_hours", ... */
+    char frequency_label[32];   /* for people: "per-shift", "daily", "every 8 hours", ... */
     bool required_before_test;
     bool out_of_service_on_fail;
     bool needs_reference; /* a check must name the reference instrument it was made with */
@@ -107,8 +107,7 @@ typedef struct contract_set {
 /* Parses and validates one contract from `text` (the bytes of `file`). On success fills *out
  * (release with contract_release) and returns 0; otherwise SMART_ECONTRACT with err naming the
  * file, the field and why, and *out untouched. */
-int contract_parse(const char *file, const char *text, size_t len, contract *out,
-                   smart_error *err);
+int contract_parse(const char *file, const char *text, size_t len, contract *out, smart_error *err);
 
 /* Validates a contract already read into `document` (from JSON, or from YAML by
  * contract_parse_yaml) and takes over the caller's reference to it, whatever the outcome.

@@ -237,7 +237,10 @@ static int next_event(reader *r, yaml_event_t *ev)
 
 typedef enum { S_STRING, S_NULL, S_TRUE, S_FALSE, S_INT, S_REAL, S_AMBIGUOUS } scalar_kind;
 
-static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
 
 static bool one_of(const char *s, const char *const words[])
 {
@@ -406,15 +409,9 @@ static int scalar_to_json(reader *r, const yaml_event_t *ev, json_t **out)
                     "plain decimal number otherwise");
         return at_path(r, ev->start_mark, why);
     }
-    case S_NULL:
-        *out = json_null();
-        break;
-    case S_TRUE:
-        *out = json_true();
-        break;
-    case S_FALSE:
-        *out = json_false();
-        break;
+    case S_NULL: *out = json_null(); break;
+    case S_TRUE: *out = json_true(); break;
+    case S_FALSE: *out = json_false(); break;
     case S_INT: {
         errno = 0;
         long long n = strtoll(value, NULL, 10);

@@ -67,14 +67,17 @@ static int check_versions(maintenance *m, const contract_set *set, smart_error *
         if (rc == 1)
             continue;
         if (c->version < version)
-            return error_set(err, SMART_ECONTRACT, "%s: version: %" JSON_INTEGER_FORMAT
+            return error_set(err, SMART_ECONTRACT,
+                             "%s: version: %" JSON_INTEGER_FORMAT
                              " is lower than version %lld of %s already in force; a contract "
-                             "is never rolled back", c->file, c->version, (long long)version,
-                             c->contract_id);
+                             "is never rolled back",
+                             c->file, c->version, (long long)version, c->contract_id);
         if (c->version == version && strcmp(c->sha256, sha) != 0)
-            return error_set(err, SMART_ECONTRACT, "%s: version: %" JSON_INTEGER_FORMAT
+            return error_set(err, SMART_ECONTRACT,
+                             "%s: version: %" JSON_INTEGER_FORMAT
                              " is the version of %s in force but the content differs; a changed "
-                             "contract needs a new version", c->file, c->version, c->contract_id);
+                             "contract needs a new version",
+                             c->file, c->version, c->contract_id);
     }
     return 0;
 }
@@ -156,9 +159,9 @@ static json_t *describe_change(const contract_set *before, const contract_set *a
         if (old && strcmp(old->sha256, c->sha256) == 0)
             continue;
         json_array_append_new(changes,
-                              old ? json_pack("{s:s, s:s, s:I, s:I}", "contract_id",
-                                              c->contract_id, "change", "updated", "from_version",
-                                              old->version, "version", c->version)
+                              old ? json_pack("{s:s, s:s, s:I, s:I}", "contract_id", c->contract_id,
+                                              "change", "updated", "from_version", old->version,
+                                              "version", c->version)
                                   : json_pack("{s:s, s:s, s:I}", "contract_id", c->contract_id,
                                               "change", "added", "version", c->version));
     }
@@ -167,10 +170,10 @@ static json_t *describe_change(const contract_set *before, const contract_set *a
         for (size_t i = 0; i < after->contract_count && !kept; i++)
             kept = strcmp(before->contracts[j].contract_id, after->contracts[i].contract_id) == 0;
         if (!kept)
-            json_array_append_new(changes, json_pack("{s:s, s:s, s:I}", "contract_id",
-                                                     before->contracts[j].contract_id, "change",
-                                                     "removed", "version",
-                                                     before->contracts[j].version));
+            json_array_append_new(changes,
+                                  json_pack("{s:s, s:s, s:I}", "contract_id",
+                                            before->contracts[j].contract_id, "change", "removed",
+                                            "version", before->contracts[j].version));
     }
     return changes;
 }
@@ -182,10 +185,10 @@ static int record_adoption(maintenance *m, const contract_set *before, const cha
     json_t *loaded = json_array(), *skipped = json_array();
     for (size_t i = 0; loaded && i < set->contract_count; i++) {
         const contract *c = &set->contracts[i];
-        json_array_append_new(loaded, json_pack("{s:s, s:I, s:s, s:s, s:I}", "contract_id",
-                                                c->contract_id, "version", c->version, "file",
-                                                c->file, "sha256", c->sha256, "equipment",
-                                                (json_int_t)c->item_count));
+        json_array_append_new(loaded,
+                              json_pack("{s:s, s:I, s:s, s:s, s:I}", "contract_id", c->contract_id,
+                                        "version", c->version, "file", c->file, "sha256", c->sha256,
+                                        "equipment", (json_int_t)c->item_count));
     }
     for (size_t i = 0; skipped && i < set->skipped_count; i++)
         json_array_append_new(skipped, json_string(set->skipped[i]));
@@ -197,8 +200,8 @@ static int record_adoption(maintenance *m, const contract_set *before, const cha
              set->skipped_count);
     return emit_ledger(m, "contracts.loaded", m->host->node_id, "system", details,
                        json_pack("{s:o, s:o, s:o, s:s, s:s}", "contracts", loaded, "changes",
-                                 describe_change(before, set), "skipped", skipped,
-                                 "contracts_dir", m->config.contracts_dir, "cause", cause),
+                                 describe_change(before, set), "skipped", skipped, "contracts_dir",
+                                 m->config.contracts_dir, "cause", cause),
                        err);
 }
 
@@ -270,8 +273,8 @@ int maintenance_adopt_contracts(maintenance *m, contract_set *set, int64_t now_m
                      "%s retired: no contract in force names it; its history is kept",
                      e->equipment_id);
             rc = emit_ledger(m, "equipment.retired", e->equipment_id, "system", details,
-                             json_pack("{s:s, s:s}", "equipment_id", e->equipment_id,
-                                       "contract_id", was->terms->owner->contract_id),
+                             json_pack("{s:s, s:s}", "equipment_id", e->equipment_id, "contract_id",
+                                       was->terms->owner->contract_id),
                              err);
         }
     }
@@ -289,8 +292,7 @@ int maintenance_adopt_contracts(maintenance *m, contract_set *set, int64_t now_m
 
 static const char *const deployed_keys[] = {"reason", NULL};
 
-int handle_contract_deployed(maintenance *m, const json_t *data, int64_t now_ms,
-                             smart_error *err)
+int handle_contract_deployed(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
 {
     const char *reason;
     int rc;

@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
-static bool is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+static bool is_leap(int y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 static int days_in_month(int y, int m)
 {
@@ -49,7 +52,10 @@ void civil_format(civil_day day, char *out, size_t size)
 }
 
 /* Division rounding towards minus infinity, so instants before 1970 land on the right day. */
-static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
 
 civil_day civil_day_of_instant(int64_t instant_ms, int offset_minutes)
 {
@@ -92,8 +98,8 @@ int utc_offset_parse(const char *s, int *minutes)
         *minutes = 0;
         return 0;
     }
-    if ((s[0] != '+' && s[0] != '-') || strlen(s) != 6 || !digits(s + 1, 2, &hh) ||
-        s[3] != ':' || !digits(s + 4, 2, &mm) || hh > 23 || mm > 59)
+    if ((s[0] != '+' && s[0] != '-') || strlen(s) != 6 || !digits(s + 1, 2, &hh) || s[3] != ':' ||
+        !digits(s + 4, 2, &mm) || hh > 23 || mm > 59)
         return -1;
     *minutes = (s[0] == '-' ? -1 : 1) * (hh * 60 + mm);
     return 0;
@@ -150,7 +156,8 @@ int date_parse(const char *s, date_value *out, char *why, size_t why_size)
     }
     if (ss == 60) /* a leap second is the last second of its minute */
         ss = 59;
-    int64_t local_ms = (int64_t)day * 86400000 + ((int64_t)hh * 3600 + mi * 60 + ss) * 1000 + frac_ms;
+    int64_t local_ms =
+        (int64_t)day * 86400000 + ((int64_t)hh * 3600 + mi * 60 + ss) * 1000 + frac_ms;
     *out = (date_value){
         .day = day, .instant_ms = local_ms - (int64_t)offset * 60000, .has_time = true};
     return 0;

@@ -16,9 +16,8 @@ static char *dump_and_release(json_t *value, size_t *len)
     return text;
 }
 
-int emit_ledger_text(maintenance *m, const char *action, const char *target,
-                     const char *user_id, const char *details, const char *metadata_json,
-                     smart_error *err)
+int emit_ledger_text(maintenance *m, const char *action, const char *target, const char *user_id,
+                     const char *details, const char *metadata_json, smart_error *err)
 {
     smart_ledger_entry entry = {
         .struct_size = sizeof entry,
@@ -63,10 +62,10 @@ int emit_alert(maintenance *m, const char *alert_type, const char *severity, jso
 {
     char timestamp[DATE_TEXT_MAX];
     instant_format(now_ms, timestamp, sizeof timestamp);
-    json_t *alert = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "alert_type", alert_type,
-                              "severity", severity, "node_id", m->host->node_id, "station_type",
-                              m->host->station_type, "timestamp", timestamp, "requires_action",
-                              1, "message", message);
+    json_t *alert =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "alert_type", alert_type, "severity",
+                  severity, "node_id", m->host->node_id, "station_type", m->host->station_type,
+                  "timestamp", timestamp, "requires_action", 1, "message", message);
     if (!alert || json_object_update(alert, subject) != 0) {
         json_decref(alert);
         json_decref(subject);
@@ -112,8 +111,7 @@ json_t *emit_item_json(const char *id, const equipment_state *e, const readiness
     if (a->has_due) {
         civil_format(a->due, due, sizeof due);
         rc |= json_object_set_new(item, "due_date", json_string(due));
-        rc |= json_object_set_new(item, "last_calibration_date",
-                                  json_string(e->calibration_date));
+        rc |= json_object_set_new(item, "last_calibration_date", json_string(e->calibration_date));
         rc |= json_object_set_new(item, "certificate_number", json_string(e->certificate));
         if (a->days_remaining >= 0)
             rc |= json_object_set_new(item, "days_remaining", json_integer(a->days_remaining));
@@ -164,8 +162,8 @@ static int64_t item_text_expiry(const maintenance *m, const equipment_state *e, 
     return expires;
 }
 
-const char *emit_item_text(maintenance *m, const char *id, int64_t now_ms,
-                           int64_t planned_end_ms, bool *ready, cal_status *status, size_t *len)
+const char *emit_item_text(maintenance *m, const char *id, int64_t now_ms, int64_t planned_end_ms,
+                           bool *ready, cal_status *status, size_t *len)
 {
     equipment_state *e = maintenance_find(m, id);
     item_text_cache *c = e && e->terms && !planned_end_ms ? &m->item_cache[e - m->items] : NULL;
@@ -187,7 +185,10 @@ const char *emit_item_text(maintenance *m, const char *id, int64_t now_ms,
     *len = strlen(text);
     if (c) {
         free(c->text);
-        *c = (item_text_cache){.text = text, .len = *len, .ready = r.ready, .status = *status,
+        *c = (item_text_cache){.text = text,
+                               .len = *len,
+                               .ready = r.ready,
+                               .status = *status,
                                .valid_from_ms = now_ms,
                                .expires_ms = item_text_expiry(m, e, now_ms)};
     } else {

@@ -13,9 +13,8 @@ int emit_ledger(maintenance *m, const char *action, const char *target, const ch
                 const char *details, json_t *metadata, smart_error *err);
 
 /* Appends a ledger record whose metadata is given as JSON object text (borrowed). */
-int emit_ledger_text(maintenance *m, const char *action, const char *target,
-                     const char *user_id, const char *details, const char *metadata_json,
-                     smart_error *err);
+int emit_ledger_text(maintenance *m, const char *action, const char *target, const char *user_id,
+                     const char *details, const char *metadata_json, smart_error *err);
 
 /* Emits an output event; `data` is stolen. */
 int emit_output(maintenance *m, const char *topic, json_t *data, smart_error *err);
@@ -33,8 +32,8 @@ json_t *emit_item_json(const char *id, const equipment_state *e, const readiness
  * cache when it still holds; *ready and *status say whether the item is ready and its
  * calibration status. The text is borrowed: it lives until the item changes or the next call.
  * NULL when out of memory. */
-const char *emit_item_text(maintenance *m, const char *id, int64_t now_ms,
-                           int64_t planned_end_ms, bool *ready, cal_status *status, size_t *len);
+const char *emit_item_text(maintenance *m, const char *id, int64_t now_ms, int64_t planned_end_ms,
+                           bool *ready, cal_status *status, size_t *len);
 
 /* Emits an output event whose data was written as JSON text into `text`, a stream opened with
  * open_memstream(buffer, size); closes the stream and frees the buffer. */

@@ -10,9 +10,9 @@
 #include <stdint.h>
 
 #define EQUIPMENT_ID_MAX 65
-#define CERTIFICATE_MAX 129
-#define ALERT_TYPE_MAX 40
-#define NOTE_MAX 200
+#define CERTIFICATE_MAX  129
+#define ALERT_TYPE_MAX   40
+#define NOTE_MAX         200
 
 typedef struct equipment_state {
     char equipment_id[EQUIPMENT_ID_MAX];
@@ -23,11 +23,11 @@ typedef struct equipment_state {
     cal_status status;                    /* the last status recorded (ledger and store) */
     char last_alert[ALERT_TYPE_MAX];      /* type of the last alert raised for it, or "" */
     int64_t last_alert_ms;
-    int64_t out_of_service_since_ms;      /* when it was tagged out (record.out_of_service) */
+    int64_t out_of_service_since_ms; /* when it was tagged out (record.out_of_service) */
     char out_of_service_reason[NOTE_MAX];
-    char failure_note[NOTE_MAX];          /* why the last calibration failed, or "" */
-    int64_t last_verification_ms;         /* the last passed check or calibration recorded */
-    const contract_item *terms; /* NULL when no contract in force names it (retired) */
+    char failure_note[NOTE_MAX];  /* why the last calibration failed, or "" */
+    int64_t last_verification_ms; /* the last passed check or calibration recorded */
+    const contract_item *terms;   /* NULL when no contract in force names it (retired) */
 } equipment_state;
 
 #endif

@@ -14,10 +14,11 @@
 #define TEXT_FIELD_MAX 256
 
 static const char *const calibration_keys[] = {
-    "equipment_id", "calibration_date", "certificate_number", "provider", "technician",
-    "results",      "notes",            "reference_standard", NULL};
-static const char *const result_keys[] = {"parameter", "nominal", "unit", "as_found", "as_left",
-                                          NULL};
+    "equipment_id", "calibration_date",   "certificate_number",
+    "provider",     "technician",         "results",
+    "notes",        "reference_standard", NULL};
+static const char *const result_keys[] = {"parameter", "nominal", "unit",
+                                          "as_found",  "as_left", NULL};
 
 /* A calibration's results judged against the item's tolerances. */
 typedef struct result_verdict {
@@ -30,8 +31,7 @@ typedef struct result_verdict {
 /* The tolerance a result is judged by: its parameter's, or, when the parameter has several
  * calibration points, the one at the result's nominal. */
 static int find_tolerance(const contract_item *item, const char *path, const char *parameter,
-                          bool has_nominal, double nominal, const tolerance **out,
-                          smart_error *err)
+                          bool has_nominal, double nominal, const tolerance **out, smart_error *err)
 {
     size_t points = 0;
     *out = NULL;
@@ -48,12 +48,15 @@ static int find_tolerance(const contract_item *item, const char *path, const cha
                          "%s.parameter: '%.60s' has no tolerance in contract %s for %s", path,
                          parameter, item->owner->contract_id, item->equipment_id);
     if (points > 1 && !has_nominal)
-        return error_set(err, SMART_EINVAL, "%s.nominal: missing required field (%s has %zu "
-                         "calibration points for %s)", path, item->equipment_id, points,
-                         parameter);
+        return error_set(err, SMART_EINVAL,
+                         "%s.nominal: missing required field (%s has %zu "
+                         "calibration points for %s)",
+                         path, item->equipment_id, points, parameter);
     if (!*out)
-        return error_set(err, SMART_EINVAL, "%s.nominal: %g is not a calibration point of %s for "
-                         "%s", path, nominal, item->equipment_id, parameter);
+        return error_set(err, SMART_EINVAL,
+                         "%s.nominal: %g is not a calibration point of %s for "
+                         "%s",
+                         path, nominal, item->equipment_id, parameter);
     return 0;
 }
 
@@ -74,7 +77,7 @@ static int judge_results(const json_t *results, const contract_item *item, resul
     size_t i;
     json_t *r;
     memset(v, 0, sizeof *v);
-    json_array_foreach(results, i, r) {
+    json_array_foreach (results, i, r) {
         char path[JF_PATH_MAX];
         const char *parameter, *unit;
         double found, left, nominal;
@@ -94,8 +97,10 @@ static int judge_results(const json_t *results, const contract_item *item, resul
         if ((rc = find_tolerance(item, path, parameter, has_nominal, nominal, &t, err)))
             return rc;
         if (unit && strcmp(unit, t->unit) != 0)
-            return error_set(err, SMART_EINVAL, "%s.unit: '%.20s' but the contract's tolerance is "
-                             "in %s", path, unit, t->unit);
+            return error_set(err, SMART_EINVAL,
+                             "%s.unit: '%.20s' but the contract's tolerance is "
+                             "in %s",
+                             path, unit, t->unit);
         if (has_found && !tolerance_within(t, found)) {
             v->found_out = true;
             note_out(v->found_note, parameter, "found", found, t);
@@ -118,15 +123,18 @@ int maintenance_check_reference(maintenance *m, const char *field, const char *r
         return error_set(err, SMART_EINVAL, "%s: an instrument cannot be its own reference", field);
     const equipment_state *ref = maintenance_find(m, reference_id);
     if (!ref || !ref->terms)
-        return error_set(err, SMART_EINVAL, "%s: reference instrument '%s' is not named by any "
-                         "contract in force, so its calibration cannot be vouched for", field,
-                         reference_id);
+        return error_set(err, SMART_EINVAL,
+                         "%s: reference instrument '%s' is not named by any "
+                         "contract in force, so its calibration cannot be vouched for",
+                         field, reference_id);
     cal_assessment a = maintenance_assess(m, ref, maintenance_today(m, now_ms));
     if (!a.ready) {
         char reason[256];
         cal_reason(&a, reason, sizeof reason);
-        return error_set(err, SMART_EINVAL, "%s: reference instrument %s was not in calibration "
-                         "at the time (%s)", field, reference_id, reason);
+        return error_set(err, SMART_EINVAL,
+                         "%s: reference instrument %s was not in calibration "
+                         "at the time (%s)",
+                         field, reference_id, reason);
     }
     return 0;
 }
@@ -140,8 +148,8 @@ static int collect_suspect(void *ctx, const char *clientpo_id, int64_t decided_a
     impact *im = ctx;
     char when[DATE_TEXT_MAX];
     instant_format(decided_at_ms, when, sizeof when);
-    return json_array_append_new(im->clientpos, json_pack("{s:s, s:s}", "clientpo_id",
-                                                          clientpo_id, "decided_at", when));
+    return json_array_append_new(
+        im->clientpos, json_pack("{s:s, s:s}", "clientpo_id", clientpo_id, "decided_at", when));
 }
 
 /* ISO/IEC 17025 §7.10: work done with an item later found out of tolerance is suspect from its
@@ -170,23 +178,24 @@ static int report_oot_impact(maintenance *m, const equipment_state *before, cons
     snprintf(message, sizeof message,
              "%s was out of tolerance as found (%s, certificate %s): %zu test(s) allowed with it "
              "since %s must be assessed",
-             id, note, certificate, n, before->record.has_calibration ? before->calibration_date
-                                                                       : "it entered service");
+             id, note, certificate, n,
+             before->record.has_calibration ? before->calibration_date : "it entered service");
     /* A ClientPO tested twice with the item is one job to assess: list it once. */
     json_t *ids = json_array();
     size_t i, j;
     json_t *po, *seen;
-    json_array_foreach(im.clientpos, i, po) {
+    json_array_foreach (im.clientpos, i, po) {
         json_t *id = json_object_get(po, "clientpo_id");
         bool listed = false;
-        json_array_foreach(ids, j, seen) listed = listed || json_equal(seen, id);
+        json_array_foreach (ids, j, seen)
+            listed = listed || json_equal(seen, id);
         if (!listed)
             json_array_append(ids, id);
     }
-    json_t *data = json_pack("{s:s, s:s, s:s, s:s, s:s, s:O}", "equipment_id", id,
-                             "certificate_number", certificate, "out_of_tolerance", note,
-                             "suspect_since", since, "suspect_until", until, "clientpos",
-                             im.clientpos);
+    json_t *data =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:O}", "equipment_id", id, "certificate_number",
+                  certificate, "out_of_tolerance", note, "suspect_since", since, "suspect_until",
+                  until, "clientpos", im.clientpos);
     if ((rc = emit_ledger(m, "oot.impact", id, "system", message, json_incref(data), err)) ||
         (rc = emit_output(m, "oot.impact", data, err)))
         data = NULL;
@@ -200,8 +209,7 @@ static int report_oot_impact(maintenance *m, const equipment_state *before, cons
     return rc;
 }
 
-int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms,
-                              smart_error *err)
+int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
 {
     const char *id, *date_text, *certificate, *provider, *technician, *notes, *reference;
     date_value date;
@@ -239,8 +247,8 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
                          date_text, id, e->calibration_date);
     result_verdict verdict = {0};
     if ((results && (rc = judge_results(results, e->terms, &verdict, err))) ||
-        (reference && (rc = maintenance_check_reference(m, "data.reference_standard", reference,
-                                                        id, now_ms, err))))
+        (reference && (rc = maintenance_check_reference(m, "data.reference_standard", reference, id,
+                                                        now_ms, err))))
         return rc;
 
     /* Decide: the new record; the status follows from it in reconcile. */
@@ -295,12 +303,12 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
     if ((rc = emit_ledger(m, "calibration.recorded", id, technician, details, meta, err)) ||
         (rc = maintenance_item_updated(m, e, now_ms, "calibration", err)))
         return rc;
-    json_t *out = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:i, s:b, s:b}", "equipment_id", id,
-                            "calibration_date", date_text, "certificate_number", certificate,
-                            "due_date", due, "status", cal_status_name(r.calibration.status),
-                            "ready", r.ready, "days_remaining", r.calibration.days_remaining,
-                            "as_found_in_tolerance", !verdict.found_out, "as_left_in_tolerance",
-                            !verdict.left_out);
+    json_t *out =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:i, s:b, s:b}", "equipment_id", id,
+                  "calibration_date", date_text, "certificate_number", certificate, "due_date", due,
+                  "status", cal_status_name(r.calibration.status), "ready", r.ready,
+                  "days_remaining", r.calibration.days_remaining, "as_found_in_tolerance",
+                  !verdict.found_out, "as_left_in_tolerance", !verdict.left_out);
     if (out && verdict.left_out)
         json_object_set_new(out, "failure", json_string(verdict.left_note));
     if ((rc = emit_output(m, "calibration.recorded", out, err)))
@@ -329,12 +337,14 @@ int handle_calibration_schedule(maintenance *m, const json_t *data, int64_t now_
         return error_set(err, SMART_EINVAL,
                          "data.equipment_id: '%s' is not named by any contract in force", id);
     if (e->record.sent_out)
-        return error_set(err, SMART_EINVAL, "data.equipment_id: %s is already out for "
-                         "calibration", id);
+        return error_set(err, SMART_EINVAL,
+                         "data.equipment_id: %s is already out for "
+                         "calibration",
+                         id);
     e->record.sent_out = true;
     char details[512];
-    snprintf(details, sizeof details, "%s sent out for calibration%s%s", id,
-             provider ? " to " : "", provider ? provider : "");
+    snprintf(details, sizeof details, "%s sent out for calibration%s%s", id, provider ? " to " : "",
+             provider ? provider : "");
     if ((rc = emit_ledger(m, "calibration.scheduled", id, technician, details,
                           json_pack("{s:s, s:s?, s:s?}", "equipment_id", id, "provider", provider,
                                     "notes", notes),
@@ -349,8 +359,7 @@ int handle_calibration_schedule(maintenance *m, const json_t *data, int64_t now_
 
 static const char *const no_keys[] = {NULL};
 
-int handle_calibration_sweep(maintenance *m, const json_t *data, int64_t now_ms,
-                             smart_error *err)
+int handle_calibration_sweep(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
 {
     int rc = jf_object(data, "data", no_keys, err);
     if (rc)
@@ -368,7 +377,7 @@ int handle_calibration_sweep(maintenance *m, const json_t *data, int64_t now_ms,
                           err)))
         return rc;
     return emit_output(m, "sweep.completed",
-                       json_pack("{s:s, s:I, s:I}", "as_of", as_of, "checked",
-                                 (json_int_t)checked, "transitions", (json_int_t)transitions),
+                       json_pack("{s:s, s:I, s:I}", "as_of", as_of, "checked", (json_int_t)checked,
+                                 "transitions", (json_int_t)transitions),
                        err);
 }

@@ -16,8 +16,8 @@ static equipment_state *known_item(maintenance *m, const char *id, smart_error *
 {
     equipment_state *e = maintenance_find(m, id);
     if (!e || !e->terms) {
-        error_set(err, SMART_EINVAL, "data.equipment_id: '%s' is not named by any contract in force",
-                  id);
+        error_set(err, SMART_EINVAL,
+                  "data.equipment_id: '%s' is not named by any contract in force", id);
         return NULL;
     }
     return e;
@@ -42,8 +42,9 @@ static const procedure *find_procedure(const contract_item *item, const char *id
     return NULL;
 }
 
-static const char *const check_keys[] = {"equipment_id", "check_type", "technician", "readings",
-                                         "attestations", "reference_instrument", "notes", NULL};
+static const char *const check_keys[] = {
+    "equipment_id", "check_type",           "technician", "readings",
+    "attestations", "reference_instrument", "notes",      NULL};
 
 /* Every key of readings/attestations must be a step of the right kind. */
 static int check_step_keys(const json_t *values, const char *path, const procedure *p,
@@ -51,7 +52,7 @@ static int check_step_keys(const json_t *values, const char *path, const procedu
 {
     const char *key;
     json_t *value;
-    json_object_foreach((json_t *)values, key, value) {
+    json_object_foreach ((json_t *)values, key, value) {
         bool known = false;
         for (size_t i = 0; i < p->step_count && !known; i++)
             known = strcmp(p->steps[i].step_id, key) == 0 && p->steps[i].is_reading == readings;
@@ -62,8 +63,7 @@ static int check_step_keys(const json_t *values, const char *path, const procedu
     return 0;
 }
 
-int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
-                             smart_error *err)
+int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
 {
     const char *id, *type, *technician, *reference, *notes;
     json_t *readings = json_object_get(data, "readings");
@@ -92,12 +92,14 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
         char known[256] = "";
         for (size_t i = 0; i < e->terms->procedure_count; i++)
             text_append(known, sizeof known, ", ", e->terms->procedures[i]->procedure_id);
-        return error_set(err, SMART_EINVAL, "data.check_type: '%s' is not a procedure for %s in "
-                         "contract %s (its procedures: %s)", type, id,
-                         e->terms->owner->contract_id, known[0] ? known : "none");
+        return error_set(err, SMART_EINVAL,
+                         "data.check_type: '%s' is not a procedure for %s in "
+                         "contract %s (its procedures: %s)",
+                         type, id, e->terms->owner->contract_id, known[0] ? known : "none");
     }
     if (p->needs_reference && !reference)
-        return error_set(err, SMART_EINVAL, "data.reference_instrument: missing required field "
+        return error_set(err, SMART_EINVAL,
+                         "data.reference_instrument: missing required field "
                          "(procedure %s needs the instrument the readings were taken with)",
                          p->procedure_id);
     if ((reference && (rc = maintenance_check_reference(m, "data.reference_instrument", reference,
@@ -122,9 +124,11 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
         if (s->is_reading) {
             if (!json_is_number(answer)) {
                 json_decref(steps);
-                return error_set(err, SMART_EINVAL, "data.readings.%s: %s (step \"%.80s\" needs "
-                                 "a reading in %s)", s->step_id, answer ? "must be a number"
-                                 : "missing", s->description, s->unit);
+                return error_set(err, SMART_EINVAL,
+                                 "data.readings.%s: %s (step \"%.80s\" needs "
+                                 "a reading in %s)",
+                                 s->step_id, answer ? "must be a number" : "missing",
+                                 s->description, s->unit);
             }
             double value = json_number_value(answer);
             passed = check_step_within(s, value);
@@ -140,9 +144,11 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
         } else {
             if (!json_is_boolean(answer)) {
                 json_decref(steps);
-                return error_set(err, SMART_EINVAL, "data.attestations.%s: %s (step \"%.80s\" "
-                                 "needs true or false)", s->step_id,
-                                 answer ? "must be true or false" : "missing", s->description);
+                return error_set(err, SMART_EINVAL,
+                                 "data.attestations.%s: %s (step \"%.80s\" "
+                                 "needs true or false)",
+                                 s->step_id, answer ? "must be true or false" : "missing",
+                                 s->description);
             }
             passed = json_is_true(answer);
             result = json_pack("{s:s, s:s, s:b, s:b}", "step_id", s->step_id, "description",
@@ -157,13 +163,14 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
         json_array_append_new(steps, result);
         check.passed = check.passed && passed;
     }
-    check.valid_until_ms = check.passed ? check_valid_until(p, now_ms, m->config.utc_offset_minutes)
-                                        : now_ms;
+    check.valid_until_ms =
+        check.passed ? check_valid_until(p, now_ms, m->config.utc_offset_minutes) : now_ms;
 
     /* Persist: the check, and what it does to the item. */
     char *readings_text = json_dumps(steps, JSON_COMPACT);
-    rc = readings_text ? store_add_check(m->store, &check, technician, reference, readings_text, err)
-                       : error_set(err, SMART_ENOMEM, "out of memory");
+    rc = readings_text
+             ? store_add_check(m->store, &check, technician, reference, readings_text, err)
+             : error_set(err, SMART_ENOMEM, "out of memory");
     free(readings_text);
     if (rc == 0)
         rc = maintenance_put_check(m, &check, err);
@@ -191,9 +198,9 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
         snprintf(details, sizeof details, "%s check %s on %s FAILED: %s%s", p->frequency_label,
                  p->procedure_id, id, check.detail,
                  p->out_of_service_on_fail ? "; tagged out of service" : "");
-    json_t *meta = json_pack("{s:s, s:s, s:b, s:O, s:s?}", "equipment_id", id, "check_type",
-                             p->procedure_id, "passed", check.passed, "steps", steps,
-                             "reference_instrument", reference);
+    json_t *meta =
+        json_pack("{s:s, s:s, s:b, s:O, s:s?}", "equipment_id", id, "check_type", p->procedure_id,
+                  "passed", check.passed, "steps", steps, "reference_instrument", reference);
     if ((rc = emit_ledger(m, "maintenance.checked", id, technician, details, meta, err)) ||
         (rc = maintenance_item_updated(m, e, now_ms, "maintenance.check", err))) {
         json_decref(steps);
@@ -201,11 +208,11 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
     }
     readiness r;
     maintenance_readiness(m, e, now_ms, 0, &r);
-    json_t *out = json_pack("{s:s, s:s, s:s, s:b, s:s, s:o, s:s, s:b, s:s}", "equipment_id", id,
-                            "check_type", p->procedure_id, "performed_at", when, "passed",
-                            check.passed, "technician", technician, "steps", steps, "status",
-                            cal_status_name(r.calibration.status), "ready", r.ready, "reason",
-                            r.reason);
+    json_t *out =
+        json_pack("{s:s, s:s, s:s, s:b, s:s, s:o, s:s, s:b, s:s}", "equipment_id", id, "check_type",
+                  p->procedure_id, "performed_at", when, "passed", check.passed, "technician",
+                  technician, "steps", steps, "status", cal_status_name(r.calibration.status),
+                  "ready", r.ready, "reason", r.reason);
     if (out && check.passed)
         json_object_set_new(out, "valid_until", json_string(until));
     if ((rc = emit_output(m, "maintenance.checked", out, err)) || check.passed)
@@ -246,8 +253,7 @@ int handle_out_of_service(maintenance *m, const json_t *data, int64_t now_ms, sm
 
 static const char *const return_keys[] = {"equipment_id", "technician", "notes", NULL};
 
-int handle_return_to_service(maintenance *m, const json_t *data, int64_t now_ms,
-                             smart_error *err)
+int handle_return_to_service(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
 {
     const char *id, *technician, *notes;
     int rc;
@@ -266,8 +272,10 @@ int handle_return_to_service(maintenance *m, const json_t *data, int64_t now_ms,
         e->last_verification_ms <= e->out_of_service_since_ms) {
         char since[DATE_TEXT_MAX];
         instant_format(e->out_of_service_since_ms, since, sizeof since);
-        return error_set(err, SMART_EINVAL, "data.equipment_id: %s cannot return to service: no "
-                         "passed check or calibration since it was tagged out at %s", id, since);
+        return error_set(err, SMART_EINVAL,
+                         "data.equipment_id: %s cannot return to service: no "
+                         "passed check or calibration since it was tagged out at %s",
+                         id, since);
     }
     char details[512];
     snprintf(details, sizeof details, "%s returned to service (was out: %s)", id,

@@ -23,8 +23,8 @@ typedef struct assessed_list {
     FILE *items; /* the ITEM texts, comma-separated */
     char *items_text;
     size_t items_len;
-    json_t *blocking;  /* ids of the items not ready */
-    json_t *not_ready; /* [{equipment_id, status, reason}] of the same, for the ledger */
+    json_t *blocking;   /* ids of the items not ready */
+    json_t *not_ready;  /* [{equipment_id, status, reason}] of the same, for the ledger */
     char summary[1024]; /* "LP01-THM-01 (calibration expired: ...); ..." */
 } assessed_list;
 
@@ -50,14 +50,15 @@ static int assess_list(maintenance *m, const json_t *ids, int64_t now_ms, int64_
         return error_set(err, SMART_ENOMEM, "out of memory");
     size_t i;
     json_t *id;
-    json_array_foreach(ids, i, id) {
+    json_array_foreach (ids, i, id) {
         const char *equipment_id = json_string_value(id);
         bool ready;
         cal_status status;
         size_t len;
         const char *text =
             emit_item_text(m, equipment_id, now_ms, planned_end_ms, &ready, &status, &len);
-        if (!text || (i && fputc(',', out->items) == EOF) || fwrite(text, 1, len, out->items) != len)
+        if (!text || (i && fputc(',', out->items) == EOF) ||
+            fwrite(text, 1, len, out->items) != len)
             return error_set(err, SMART_ENOMEM, "out of memory");
         if (ready)
             continue;
@@ -144,7 +145,8 @@ int handle_test_start(maintenance *m, const json_t *data, int64_t now_ms, smart_
         (rc = jf_date(data, "data", "planned_end", false, &planned_end, &planned_end_text, err)))
         return rc;
     if (planned_end_text && !planned_end.has_time)
-        return error_set(err, SMART_EINVAL, "data.planned_end: give a time with its offset "
+        return error_set(err, SMART_EINVAL,
+                         "data.planned_end: give a time with its offset "
                          "(RFC 3339), not a date alone");
     if (planned_end_text && planned_end.instant_ms <= now_ms)
         return error_set(err, SMART_EINVAL, "data.planned_end: %s is not after the start",
@@ -229,10 +231,10 @@ int handle_test_start(maintenance *m, const json_t *data, int64_t now_ms, smart_
     if ((rc = emit_output_text(m, "gate.decision", f, &out, &out_len, err)))
         goto done;
     if (!allowed)
-        rc = emit_alert(m, "equipment_not_ready", "high",
-                        json_pack("{s:s, s:O}", "clientpo_id", clientpo_id, "equipment",
-                                  list.blocking),
-                        details, now_ms, err);
+        rc = emit_alert(
+            m, "equipment_not_ready", "high",
+            json_pack("{s:s, s:O}", "clientpo_id", clientpo_id, "equipment", list.blocking),
+            details, now_ms, err);
 done:
     free(ids_text);
     json_decref(ids);

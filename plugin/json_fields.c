@@ -38,7 +38,7 @@ int jf_object(const json_t *obj, const char *path, const char *const allowed[], 
                          path && *path ? path : "(top level)", jf_type_name(obj));
     const char *key;
     const json_t *value;
-    json_object_foreach((json_t *)obj, key, value) {
+    json_object_foreach ((json_t *)obj, key, value) {
         bool known = false;
         for (size_t i = 0; allowed[i] && !known; i++)
             known = strcmp(allowed[i], key) == 0;
@@ -82,8 +82,8 @@ static bool is_kind(const json_t *v, kind k)
 
 /* Looks the key up and checks its kind (`want` names it for the message). *value is NULL when
  * the key is absent and not required. */
-static int lookup_kind(const json_t *obj, const char *path, const char *key, bool required,
-                       kind k, const char *want, json_t **value, char *where, smart_error *err)
+static int lookup_kind(const json_t *obj, const char *path, const char *key, bool required, kind k,
+                       const char *want, json_t **value, char *where, smart_error *err)
 {
     int rc = lookup(obj, path, key, required, value, where, err);
     if (rc == 0 && *value && !is_kind(*value, k))
@@ -91,8 +91,8 @@ static int lookup_kind(const json_t *obj, const char *path, const char *key, boo
     return rc;
 }
 
-int jf_string(const json_t *obj, const char *path, const char *key, bool required,
-              const char **out, smart_error *err)
+int jf_string(const json_t *obj, const char *path, const char *key, bool required, const char **out,
+              smart_error *err)
 {
     char where[JF_PATH_MAX];
     json_t *v;
@@ -168,11 +168,14 @@ int jf_int(const json_t *obj, const char *path, const char *key, bool required, 
     json_int_t n = json_integer_value(v);
     if (n < min || n > max) {
         if (max == JF_INT_MAX)
-            return error_set(err, SMART_EINVAL, "%s: must be an integer >= %" JSON_INTEGER_FORMAT
-                             " (got %" JSON_INTEGER_FORMAT ")", where, min, n);
+            return error_set(err, SMART_EINVAL,
+                             "%s: must be an integer >= %" JSON_INTEGER_FORMAT
+                             " (got %" JSON_INTEGER_FORMAT ")",
+                             where, min, n);
         return error_set(err, SMART_EINVAL,
                          "%s: must be between %" JSON_INTEGER_FORMAT " and %" JSON_INTEGER_FORMAT
-                         " (got %" JSON_INTEGER_FORMAT ")", where, min, max, n);
+                         " (got %" JSON_INTEGER_FORMAT ")",
+                         where, min, max, n);
     }
     *out = n;
     return 0;
@@ -204,8 +207,8 @@ int jf_bool(const json_t *obj, const char *path, const char *key, bool required,
     return 0;
 }
 
-int jf_date(const json_t *obj, const char *path, const char *key, bool required,
-            date_value *out, const char **text, smart_error *err)
+int jf_date(const json_t *obj, const char *path, const char *key, bool required, date_value *out,
+            const char **text, smart_error *err)
 {
     char where[JF_PATH_MAX];
     json_t *v;
@@ -234,8 +237,8 @@ int jf_array(const json_t *obj, const char *path, const char *key, bool required
     return 0;
 }
 
-int jf_id_array(const json_t *obj, const char *path, const char *key, bool required,
-                bool non_empty, json_t **out, smart_error *err)
+int jf_id_array(const json_t *obj, const char *path, const char *key, bool required, bool non_empty,
+                json_t **out, smart_error *err)
 {
     char where[JF_PATH_MAX], item[JF_PATH_MAX + 24];
     json_t *array;

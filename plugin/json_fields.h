@@ -13,7 +13,7 @@
 #include <stdbool.h>
 
 #define JF_PATH_MAX 160
-#define JF_INT_MAX ((json_int_t)INT64_MAX)
+#define JF_INT_MAX  ((json_int_t)INT64_MAX)
 
 /* Writes "path.key" (or "key" when path is empty) into out; returns snprintf's count (a path
  * cut short still names the field well enough for a message). */
@@ -30,8 +30,8 @@ const char *jf_type_name(const json_t *value);
 int jf_object(const json_t *obj, const char *path, const char *const allowed[], smart_error *err);
 
 /* A non-empty string. When absent: an error if required, else *out = NULL and 0. */
-int jf_string(const json_t *obj, const char *path, const char *key, bool required,
-              const char **out, smart_error *err);
+int jf_string(const json_t *obj, const char *path, const char *key, bool required, const char **out,
+              smart_error *err);
 
 /* A non-empty string of at most max_len bytes (free text the store and messages carry). */
 int jf_text(const json_t *obj, const char *path, const char *key, bool required, size_t max_len,
@@ -54,16 +54,16 @@ int jf_bool(const json_t *obj, const char *path, const char *key, bool required,
             smart_error *err);
 
 /* A date or RFC 3339 timestamp, parsed into *out; *text gets the string as written. */
-int jf_date(const json_t *obj, const char *path, const char *key, bool required,
-            date_value *out, const char **text, smart_error *err);
+int jf_date(const json_t *obj, const char *path, const char *key, bool required, date_value *out,
+            const char **text, smart_error *err);
 
 #define JF_ID_ARRAY_MAX 256
 
 /* An array of at most JF_ID_ARRAY_MAX identifiers (see jf_id), optionally non-empty, without
  * duplicates.
  * *out is the borrowed array, or NULL when absent and not required. */
-int jf_id_array(const json_t *obj, const char *path, const char *key, bool required,
-                bool non_empty, json_t **out, smart_error *err);
+int jf_id_array(const json_t *obj, const char *path, const char *key, bool required, bool non_empty,
+                json_t **out, smart_error *err);
 
 /* An array (any elements); *out NULL when absent and not required. */
 int jf_array(const json_t *obj, const char *path, const char *key, bool required, json_t **out,

@@ -42,23 +42,23 @@ typedef struct maintenance {
     size_t item_count;
     item_text_cache *item_cache; /* parallel to items */
     char *scratch_text;          /* an ITEM text built without the cache (see emit_item_text) */
-    check_state *checks; /* the last check per (item, procedure), sorted by both ids */
+    check_state *checks;         /* the last check per (item, procedure), sorted by both ids */
     size_t check_count;
     store *store;
     uv_timer_t *sweep_timer;
-    uv_timer_t *quiet_timer;         /* debounces changes to the contracts directory */
-    uv_fs_event_t *contracts_watch;  /* watches the contracts directory */
-    int open_handles;                /* handles not yet closed; shutdown ends at zero */
-    bool rescan_posted;              /* a contract.deployed from the watch is queued */
-    int64_t next_sweep_ms; /* host-clock time at which the periodic sweep is next due */
+    uv_timer_t *quiet_timer;        /* debounces changes to the contracts directory */
+    uv_fs_event_t *contracts_watch; /* watches the contracts directory */
+    int open_handles;               /* handles not yet closed; shutdown ends at zero */
+    bool rescan_posted;             /* a contract.deployed from the watch is queued */
+    int64_t next_sweep_ms;          /* host-clock time at which the periodic sweep is next due */
     /* A calibration status changes only when the day changes or a handler changes the item
      * (and handlers reconcile what they change); a lasting alert is due again at a known
      * time. Until one of those, a sweep has nothing to find. */
-    bool swept;                /* a full sweep has run since start-up or the last adoption */
-    civil_day swept_day;       /* the local day of the last full sweep */
-    int64_t next_repeat_ms;    /* the earliest time a lasting condition is due to be re-raised */
-    bool sweep_posted;     /* the timer has queued a sweep that has not run yet */
-    bool failed;           /* the store or the ledger failed: refuse all further work */
+    bool swept;             /* a full sweep has run since start-up or the last adoption */
+    civil_day swept_day;    /* the local day of the last full sweep */
+    int64_t next_repeat_ms; /* the earliest time a lasting condition is due to be re-raised */
+    bool sweep_posted;      /* the timer has queued a sweep that has not run yet */
+    bool failed;            /* the store or the ledger failed: refuse all further work */
     smart_shutdown_done shutdown_done;
     void *shutdown_arg;
 } maintenance;
@@ -70,8 +70,7 @@ equipment_state *maintenance_find(maintenance *m, const char *equipment_id);
 civil_day maintenance_today(const maintenance *m, int64_t now_ms);
 
 /* The item's calibration assessment now; unknown (not ready) when no contract names it. */
-cal_assessment maintenance_assess(const maintenance *m, const equipment_state *e,
-                                  civil_day today);
+cal_assessment maintenance_assess(const maintenance *m, const equipment_state *e, civil_day today);
 
 /* Whether the item is fit for a test at now_ms (and until planned_end_ms, when not 0). */
 void maintenance_readiness(const maintenance *m, const equipment_state *e, int64_t now_ms,
@@ -92,8 +91,8 @@ int maintenance_reconcile(maintenance *m, equipment_state *e, int64_t now_ms, co
 
 /* After a handler changed `e`: forget its cached text, record any status change it caused
  * (reconcile), and save it. */
-int maintenance_item_updated(maintenance *m, equipment_state *e, int64_t now_ms,
-                             const char *cause, smart_error *err);
+int maintenance_item_updated(maintenance *m, equipment_state *e, int64_t now_ms, const char *cause,
+                             smart_error *err);
 
 /* Forgets the cached ITEM text of `e`. */
 void maintenance_item_changed(maintenance *m, const equipment_state *e);
@@ -119,19 +118,14 @@ int maintenance_check_reference(maintenance *m, const char *field, const char *r
  * Each returns 0, SMART_EINVAL (nothing changed; err names the field) or SMART_EIO. */
 int handle_clientpo_link(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err);
 int handle_test_start(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err);
-int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms,
-                              smart_error *err);
-int handle_calibration_sweep(maintenance *m, const json_t *data, int64_t now_ms,
-                             smart_error *err);
+int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err);
+int handle_calibration_sweep(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err);
 int handle_status_query(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err);
-int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
-                             smart_error *err);
+int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err);
 int handle_out_of_service(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err);
-int handle_return_to_service(maintenance *m, const json_t *data, int64_t now_ms,
-                             smart_error *err);
+int handle_return_to_service(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err);
 int handle_calibration_schedule(maintenance *m, const json_t *data, int64_t now_ms,
                                 smart_error *err);
-int handle_contract_deployed(maintenance *m, const json_t *data, int64_t now_ms,
-                             smart_error *err);
+int handle_contract_deployed(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err);
 
 #endif

@@ -11,11 +11,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define MODULE_NAME "smart-maintenance"
+#define MODULE_NAME    "smart-maintenance"
 #define MODULE_VERSION "0.1.0"
 
-typedef int (*topic_handler)(maintenance *m, const json_t *data, int64_t now_ms,
-                             smart_error *err);
+typedef int (*topic_handler)(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err);
 
 static const struct {
     const char *topic;
@@ -35,7 +34,7 @@ static const struct {
 
 /* ---- configuration ---------------------------------------------------------------------- */
 
-static const char *const config_keys[] = {"contracts_dir", "data_dir", "sweep_interval_s",
+static const char *const config_keys[] = {"contracts_dir",  "data_dir",   "sweep_interval_s",
                                           "alert_repeat_h", "utc_offset", NULL};
 
 static void resolve_path(char *out, size_t size, const char *base, const char *path)
@@ -185,8 +184,8 @@ static int start_watching(maintenance *m, smart_error *err)
     uv_fs_event_init(m->host->loop, m->contracts_watch);
     m->sweep_timer->data = m->quiet_timer->data = m->contracts_watch->data = m;
     m->open_handles = 3;
-    uint64_t period = (uint64_t)(m->config.sweep_interval_ms < 60000 ? m->config.sweep_interval_ms
-                                                                      : 60000);
+    uint64_t period =
+        (uint64_t)(m->config.sweep_interval_ms < 60000 ? m->config.sweep_interval_ms : 60000);
     uv_timer_start(m->sweep_timer, on_sweep_timer, period, period);
     /* Past this point nothing may fail: the handles are on the loop and only shutdown can
      * close them. Without a watch, deployments still arrive as contract.deployed events. */
@@ -340,4 +339,7 @@ static const smart_plugin descriptor = {
     .shutdown = maintenance_shutdown,
 };
 
-SMART_EXPORT const smart_plugin *smart_plugin_entry(void) { return &descriptor; }
+SMART_EXPORT const smart_plugin *smart_plugin_entry(void)
+{
+    return &descriptor;
+}

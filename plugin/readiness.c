@@ -13,10 +13,8 @@ int64_t check_valid_until(const procedure *p, int64_t performed_ms, int utc_offs
     civil_day day = civil_day_of_instant(performed_ms, utc_offset_minutes);
     int64_t local_midnight = (int64_t)day * day_ms - offset_ms; /* as a UTC instant */
     switch (p->frequency) {
-    case FREQ_HOURS:
-        return performed_ms + (int64_t)p->every * 3600000;
-    case FREQ_DAYS:
-        return local_midnight + (int64_t)p->every * day_ms;
+    case FREQ_HOURS: return performed_ms + (int64_t)p->every * 3600000;
+    case FREQ_DAYS: return local_midnight + (int64_t)p->every * day_ms;
     case FREQ_PER_SHIFT:
     default: {
         const contract *c = p->owner;
@@ -63,9 +61,15 @@ void tolerance_text(const tolerance *t, char *out, size_t size)
         snprintf(out, size, "max %g %s", t->max, t->unit);
 }
 
-static void format_instant(int64_t ms, char *out, size_t size) { instant_format(ms, out, size); }
+static void format_instant(int64_t ms, char *out, size_t size)
+{
+    instant_format(ms, out, size);
+}
 
-static void append(char *buf, size_t size, const char *text) { text_append(buf, size, "; ", text); }
+static void append(char *buf, size_t size, const char *text)
+{
+    text_append(buf, size, "; ", text);
+}
 
 static void assess_check(const readiness_input *in, const procedure *p, const check_state *last,
                          check_view *v)
@@ -137,8 +141,8 @@ void readiness_assess(const readiness_input *in, readiness *out)
         if (in->planned_end_ms > valid_until) {
             char due[16], line[128];
             civil_format(out->calibration.due, due, sizeof due);
-            snprintf(line, sizeof line, "calibration valid through %s, before the job's planned end",
-                     due);
+            snprintf(line, sizeof line,
+                     "calibration valid through %s, before the job's planned end", due);
             append(lapses, sizeof lapses, line);
         }
     }

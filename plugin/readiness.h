@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #define READINESS_TEXT_MAX 640
-#define CHECK_DETAIL_MAX 200
+#define CHECK_DETAIL_MAX   200
 
 /* The last check of one procedure on one item. */
 typedef struct check_state {
@@ -48,8 +48,8 @@ typedef struct readiness_input {
     const check_state *const *checks; /* checks[i] is the last check of terms->procedures[i] */
     int64_t now_ms;
     int utc_offset_minutes;
-    int64_t planned_end_ms; /* 0 when the job's end is not known */
-    const char *failure_note; /* why the last calibration failed, or NULL */
+    int64_t planned_end_ms;            /* 0 when the job's end is not known */
+    const char *failure_note;          /* why the last calibration failed, or NULL */
     const char *out_of_service_reason; /* why it was tagged out, or NULL */
 } readiness_input;
 

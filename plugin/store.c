@@ -48,7 +48,8 @@ static const char *const statements[Q_COUNT] = {
     [Q_GET_LINK] = "SELECT equipment FROM clientpo_links WHERE clientpo_id = ?1",
     [Q_ADD_GATE] = "INSERT INTO gate_decisions (clientpo_id, decided_at_ms, allowed, equipment) "
                    "VALUES (?1, ?2, ?3, ?4)",
-    [Q_ADD_GATE_ITEM] = "INSERT INTO gate_decision_items (decision_id, equipment_id) VALUES (?1, ?2)",
+    [Q_ADD_GATE_ITEM] =
+        "INSERT INTO gate_decision_items (decision_id, equipment_id) VALUES (?1, ?2)",
     [Q_LOAD_CHECKS] = "SELECT equipment_id, procedure_id, performed_at_ms, passed, valid_until_ms, "
                       "detail FROM checks WHERE id IN (SELECT max(id) FROM checks "
                       "GROUP BY equipment_id, procedure_id) ORDER BY equipment_id, procedure_id",
@@ -113,8 +114,8 @@ int store_open(const char *dir, store **out, smart_error *err)
         return error_set(err, SMART_ENOMEM, "out of memory");
     char path[4096];
     snprintf(path, sizeof path, "%s/store.sqlite", dir);
-    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                               SQLITE_OPEN_NOMUTEX, NULL);
+    int rc = sqlite3_open_v2(
+        path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         rc = error_set(err, SMART_EIO, "store %s: cannot open: %s", path,
                        s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
@@ -303,10 +304,9 @@ int store_get_link(store *s, const char *clientpo_id, char **equipment_json, sma
     return rc == SQLITE_DONE ? 0 : db_error(s, err, "read link");
 }
 
-int store_add_gate_decision(store *s, const char *clientpo_id, int64_t decided_at_ms,
-                            bool allowed, const char *equipment_json,
-                            const char *const *equipment_ids, size_t equipment_count,
-                            smart_error *err)
+int store_add_gate_decision(store *s, const char *clientpo_id, int64_t decided_at_ms, bool allowed,
+                            const char *equipment_json, const char *const *equipment_ids,
+                            size_t equipment_count, smart_error *err)
 {
     int rc = store_begin(s, err);
     if (rc)
@@ -386,8 +386,8 @@ int store_suspect_tests(store *s, const char *equipment_id, int64_t since_ms,
     return rc == SQLITE_DONE ? 0 : db_error(s, err, "find suspect tests");
 }
 
-int store_get_contract_version(store *s, const char *contract_id, int64_t *version,
-                               char sha256[65], smart_error *err)
+int store_get_contract_version(store *s, const char *contract_id, int64_t *version, char sha256[65],
+                               smart_error *err)
 {
     sqlite3_stmt *st = s->stmt[Q_GET_CONTRACT];
     bind_text(st, 1, contract_id);

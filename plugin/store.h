@@ -42,7 +42,7 @@ typedef struct calibration_entry {
     civil_day day;
     const char *certificate_number;
     const char *provider;
-    const char *technician; /* may be NULL */
+    const char *technician;   /* may be NULL */
     const char *results_json; /* may be NULL */
     const char *notes;        /* may be NULL */
     const char *source;       /* "event" or "contract:<file>" */
@@ -60,10 +60,9 @@ int store_put_link(store *s, const char *clientpo_id, const char *equipment_json
 int store_get_link(store *s, const char *clientpo_id, char **equipment_json, smart_error *err);
 
 /* Records a gate decision and the items it covered (for the out-of-tolerance impact). */
-int store_add_gate_decision(store *s, const char *clientpo_id, int64_t decided_at_ms,
-                            bool allowed, const char *equipment_json,
-                            const char *const *equipment_ids, size_t equipment_count,
-                            smart_error *err);
+int store_add_gate_decision(store *s, const char *clientpo_id, int64_t decided_at_ms, bool allowed,
+                            const char *equipment_json, const char *const *equipment_ids,
+                            size_t equipment_count, smart_error *err);
 
 /* Calls visit(ctx, check) for the last check of every (item, procedure); borrowed. */
 int store_load_checks(store *s, void (*visit)(void *ctx, const check_state *check), void *ctx,
@@ -71,8 +70,7 @@ int store_load_checks(store *s, void (*visit)(void *ctx, const check_state *chec
 
 /* Adds a check to the history; strings may be NULL except technician. */
 int store_add_check(store *s, const check_state *check, const char *technician,
-                    const char *reference_instrument, const char *readings_json,
-                    smart_error *err);
+                    const char *reference_instrument, const char *readings_json, smart_error *err);
 
 /* Calls visit for every test allowed with `equipment_id` at or after since_ms, oldest first;
  * the strings are borrowed for the call. visit returns non-zero to stop (out of memory). */
@@ -82,8 +80,8 @@ int store_suspect_tests(store *s, const char *equipment_id, int64_t since_ms,
 
 /* The version (and content hash) of a contract last adopted: 0 when found, 1 when the
  * station has never adopted that contract, or SMART_EIO. Versions never go down. */
-int store_get_contract_version(store *s, const char *contract_id, int64_t *version,
-                               char sha256[65], smart_error *err);
+int store_get_contract_version(store *s, const char *contract_id, int64_t *version, char sha256[65],
+                               smart_error *err);
 
 int store_put_contract_version(store *s, const char *contract_id, int64_t version,
                                const char *sha256, const char *file, int64_t now_ms,

@@ -26,8 +26,7 @@ civil_day maintenance_today(const maintenance *m, int64_t now_ms)
     return civil_day_of_instant(now_ms, m->config.utc_offset_minutes);
 }
 
-cal_assessment maintenance_assess(const maintenance *m, const equipment_state *e,
-                                  civil_day today)
+cal_assessment maintenance_assess(const maintenance *m, const equipment_state *e, civil_day today)
 {
     (void)m;
     if (!e || !e->terms)
@@ -120,14 +119,13 @@ static bool alert_for(cal_status status, const char **type, const char **severit
         *type = "calibration_failed";
         *severity = "high";
         return true;
-    default:
-        return false;
+    default: return false;
     }
 }
 
 static int raise_status_alert(maintenance *m, equipment_state *e, const cal_assessment *a,
-                              const char *type, const char *severity, bool repeat,
-                              int64_t now_ms, smart_error *err)
+                              const char *type, const char *severity, bool repeat, int64_t now_ms,
+                              smart_error *err)
 {
     char reason[256], message[512];
     cal_reason(a, reason, sizeof reason);
@@ -136,8 +134,8 @@ static int raise_status_alert(maintenance *m, equipment_state *e, const cal_asse
         text_append(reason, sizeof reason, "", "calibration failed: ");
         text_append(reason, sizeof reason, "", e->failure_note);
     }
-    snprintf(message, sizeof message, "%s (%s) on %s: %s", e->equipment_id,
-             e->terms->description, m->host->node_id, reason);
+    snprintf(message, sizeof message, "%s (%s) on %s: %s", e->equipment_id, e->terms->description,
+             m->host->node_id, reason);
     json_t *subject = json_pack("{s:s, s:s}", "equipment_id", e->equipment_id, "status",
                                 cal_status_name(a->status));
     if (subject && a->has_due) {
@@ -174,8 +172,8 @@ int maintenance_reconcile(maintenance *m, equipment_state *e, int64_t now_ms, co
         const char *to = cal_status_name(a.status);
         char reason[256], details[512];
         cal_reason(&a, reason, sizeof reason);
-        snprintf(details, sizeof details, "%s: %s -> %s (%s)", e->equipment_id,
-                 from ? from : "new", to, reason);
+        snprintf(details, sizeof details, "%s: %s -> %s (%s)", e->equipment_id, from ? from : "new",
+                 to, reason);
         json_t *change = json_pack("{s:s, s:s?, s:s, s:s, s:b}", "equipment_id", e->equipment_id,
                                    "from", from, "to", to, "cause", cause, "ready", a.ready);
         if (change && a.has_due) {
@@ -207,8 +205,8 @@ int maintenance_reconcile(maintenance *m, equipment_state *e, int64_t now_ms, co
     return 0;
 }
 
-int maintenance_item_updated(maintenance *m, equipment_state *e, int64_t now_ms,
-                             const char *cause, smart_error *err)
+int maintenance_item_updated(maintenance *m, equipment_state *e, int64_t now_ms, const char *cause,
+                             smart_error *err)
 {
     bool changed;
     maintenance_item_changed(m, e);

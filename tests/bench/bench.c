@@ -35,17 +35,18 @@
 
 extern char **environ;
 
-#define DEFAULT_CLOCK "2025-02-13T07:00:00Z"
-#define SEED 0x5eedf00dcafe1234ULL
-#define MAX_RUNS 100
+#define DEFAULT_CLOCK       "2025-02-13T07:00:00Z"
+#define SEED                0x5eedf00dcafe1234ULL
+#define MAX_RUNS            100
 #define TARGET_EVENTS_PER_S 100000.0
-#define TARGET_RSS_MIB 64.0
+#define TARGET_RSS_MIB      64.0
 
 /* ---------------------------------------------------------------------------------------- */
 /* Small helpers                                                                            */
 
 static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-static void die(const char *fmt, ...) {
+static void die(const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
     fputs("smart-bench: ", stderr);
@@ -55,7 +56,8 @@ static void die(const char *fmt, ...) {
     exit(1);
 }
 
-static void *xcalloc(size_t n, size_t size) {
+static void *xcalloc(size_t n, size_t size)
+{
     void *p = calloc(n ? n : 1, size);
     if (!p)
         die("out of memory");
@@ -63,7 +65,8 @@ static void *xcalloc(size_t n, size_t size) {
 }
 
 static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *xasprintf(const char *fmt, ...) {
+static char *xasprintf(const char *fmt, ...)
+{
     va_list ap;
     char *s;
     va_start(ap, fmt);
@@ -74,24 +77,28 @@ static char *xasprintf(const char *fmt, ...) {
     return s;
 }
 
-static FILE *xfopen(const char *path, const char *mode) {
+static FILE *xfopen(const char *path, const char *mode)
+{
     FILE *f = fopen(path, mode);
     if (!f)
         die("%s: %s", path, strerror(errno));
     return f;
 }
 
-static void xfclose(FILE *f, const char *path) {
+static void xfclose(FILE *f, const char *path)
+{
     if (ferror(f) | fclose(f))
         die("%s: write failed", path);
 }
 
-static void xmkdir(const char *path) {
+static void xmkdir(const char *path)
+{
     if (mkdir(path, 0755) != 0 && errno != EEXIST)
         die("%s: %s", path, strerror(errno));
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
     (void)st;
     (void)flag;
     (void)ftw;
@@ -100,7 +107,8 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return 0;
 }
 
-static void rm_tree(const char *path) {
+static void rm_tree(const char *path)
+{
     struct stat st;
     if (lstat(path, &st) != 0)
         return;
@@ -113,7 +121,8 @@ static void rm_tree(const char *path) {
 
 static uint64_t rng_state = SEED;
 
-static uint64_t rng_next(void) {
+static uint64_t rng_next(void)
+{
     uint64_t x = rng_state;
     x ^= x >> 12;
     x ^= x << 25;
@@ -123,14 +132,19 @@ static uint64_t rng_next(void) {
 }
 
 /* Uniform in [lo, hi] (inclusive); hi >= lo. */
-static long rng_range(long lo, long hi) {
+static long rng_range(long lo, long hi)
+{
     return lo + (long)(rng_next() % (uint64_t)(hi - lo + 1));
 }
 
-static bool rng_chance(int percent) { return rng_range(0, 99) < percent; }
+static bool rng_chance(int percent)
+{
+    return rng_range(0, 99) < percent;
+}
 
 /* Days since 1970-01-01 of a civil date, and back (proleptic Gregorian). */
-static long days_from_civil(int y, int m, int d) {
+static long days_from_civil(int y, int m, int d)
+{
     y -= m <= 2;
     long era = (y >= 0 ? y : y - 399) / 400;
     long yoe = y - era * 400;
@@ -139,7 +153,8 @@ static long days_from_civil(int y, int m, int d) {
     return era * 146097 + doe - 719468;
 }
 
-static void civil_from_days(long z, int *y, int *m, int *d) {
+static void civil_from_days(long z, int *y, int *m, int *d)
+{
     z += 719468;
     long era = (z >= 0 ? z : z - 146096) / 146097;
     long doe = z - era * 146097;
@@ -151,13 +166,15 @@ static void civil_from_days(long z, int *y, int *m, int *d) {
     *y = (int)(yoe + era * 400 + (*m <= 2));
 }
 
-static void format_day(long day, char *out, size_t size) {
+static void format_day(long day, char *out, size_t size)
+{
     int y, m, d;
     civil_from_days(day, &y, &m, &d);
     snprintf(out, size, "%04d-%02d-%02d", y, m, d);
 }
 
-static void format_time(long long t, char *out, size_t size) {
+static void format_time(long long t, char *out, size_t size)
+{
     long day = (long)(t >= 0 ? t / 86400 : (t - 86399) / 86400);
     unsigned secs = (unsigned)(t - (long long)day * 86400);
     int y, m, d;
@@ -167,7 +184,8 @@ static void format_time(long long t, char *out, size_t size) {
 }
 
 /* Accepts YYYY-MM-DDTHH:MM:SS[.fff]Z (UTC), which is what the benchmark needs. */
-static bool parse_clock(const char *text, long long *out) {
+static bool parse_clock(const char *text, long long *out)
+{
     int y, mo, d, h, mi, s, n = 0;
     if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &n) != 6 || mo < 1 ||
         mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59)
@@ -257,13 +275,15 @@ typedef struct {
     int link, start_named, start_linked, record, query_one, query_all, sweep;
 } gen_counts;
 
-static void write_file_text(const char *path, const char *text) {
+static void write_file_text(const char *path, const char *text)
+{
     FILE *f = xfopen(path, "w");
     fputs(text, f);
     xfclose(f, path);
 }
 
-static void write_node(const char *dir) {
+static void write_node(const char *dir)
+{
     char *path = xasprintf("%s/NODE.json", dir);
     write_file_text(path, "{\n"
                           "  \"node_id\": \"NODE-BENCH-001\",\n"
@@ -289,7 +309,8 @@ static void write_node(const char *dir) {
  * The "adverse" station (55% current, 15% expiring soon, 20% expired, 10% never calibrated)
  * blocks most tests, so most starts also raise an alert; the "typical" one (93%, 4%, 2%, 1%)
  * is a station in good order, where most tests are allowed. */
-static void place_item(item *it, long today, bool typical) {
+static void place_item(item *it, long today, bool typical)
+{
     const equipment_kind *k = &KINDS[it->kind];
     int warn = k->warning_days >= 0 ? k->warning_days : 30;
     int interval = k->interval_days;
@@ -309,7 +330,8 @@ static void place_item(item *it, long today, bool typical) {
     it->last_day = today - age;
 }
 
-static void write_contracts(const char *dir, item *items, const gen_params *p, long today) {
+static void write_contracts(const char *dir, item *items, const gen_params *p, long today)
+{
     char *cdir = xasprintf("%s/contracts", dir);
     rm_tree(cdir); /* a reused --keep directory must not keep contracts of an earlier size */
     xmkdir(cdir);
@@ -364,7 +386,8 @@ static void write_contracts(const char *dir, item *items, const gen_params *p, l
 }
 
 /* Fills `out` with k distinct item indices. */
-static void pick_distinct(int n_items, int k, int *out) {
+static void pick_distinct(int n_items, int k, int *out)
+{
     for (int i = 0; i < k; i++) {
         int x;
         bool again;
@@ -378,14 +401,16 @@ static void pick_distinct(int n_items, int k, int *out) {
     }
 }
 
-static void write_id_list(FILE *f, const item *items, const int *idx, int k) {
+static void write_id_list(FILE *f, const item *items, const int *idx, int k)
+{
     fputc('[', f);
     for (int i = 0; i < k; i++)
         fprintf(f, "%s\"%s\"", i ? ", " : "", items[idx[i]].id);
     fputc(']', f);
 }
 
-static void write_events(const char *path, item *items, const gen_params *p, gen_counts *counts) {
+static void write_events(const char *path, item *items, const gen_params *p, gen_counts *counts)
+{
     FILE *f = xfopen(path, "w");
     int *linked = xcalloc((size_t)p->events, sizeof *linked); /* ClientPO numbers linked */
     int n_linked = 0, next_po = 1, next_cert = 1;
@@ -491,7 +516,8 @@ typedef struct {
 } run_result;
 
 /* Spawns argv with stdout and stderr sent to files; returns the pid. */
-static pid_t spawn(char *const argv[], const char *out_path, const char *err_path) {
+static pid_t spawn(char *const argv[], const char *out_path, const char *err_path)
+{
     posix_spawn_file_actions_t fa;
     pid_t pid;
     if (posix_spawn_file_actions_init(&fa) ||
@@ -508,7 +534,8 @@ static pid_t spawn(char *const argv[], const char *out_path, const char *err_pat
     return pid;
 }
 
-static int wait_child(pid_t pid, struct rusage *ru, const char *what) {
+static int wait_child(pid_t pid, struct rusage *ru, const char *what)
+{
     int status;
     while (wait4(pid, &status, 0, ru) < 0)
         if (errno != EINTR)
@@ -519,7 +546,8 @@ static int wait_child(pid_t pid, struct rusage *ru, const char *what) {
 }
 
 /* Counts lines of a file; with `needle`, also the lines containing it. */
-static long count_lines(const char *path, const char *needle, long *matches, long long *bytes) {
+static long count_lines(const char *path, const char *needle, long *matches, long long *bytes)
+{
     FILE *f = xfopen(path, "r");
     char *line = NULL;
     size_t cap = 0;
@@ -541,7 +569,8 @@ static long count_lines(const char *path, const char *needle, long *matches, lon
     return lines;
 }
 
-static void show_file_head(const char *path, int max_lines) {
+static void show_file_head(const char *path, int max_lines)
+{
     FILE *f = fopen(path, "r");
     char buf[1024];
     if (!f)
@@ -551,13 +580,15 @@ static void show_file_head(const char *path, int max_lines) {
     fclose(f);
 }
 
-static double now_s(void) {
+static double now_s(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void run_once(const char *host, const char *dir, const char *clock_text, run_result *r) {
+static void run_once(const char *host, const char *dir, const char *clock_text, run_result *r)
+{
     char *var = xasprintf("%s/var", dir);
     char *node = xasprintf("%s/NODE.json", dir);
     char *events = xasprintf("%s/events.jsonl", dir);
@@ -608,12 +639,14 @@ static void run_once(const char *host, const char *dir, const char *clock_text, 
     free(verify_out);
 }
 
-static int cmp_double(const void *a, const void *b) {
+static int cmp_double(const void *a, const void *b)
+{
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
 
-static double median(double *v, int n) {
+static double median(double *v, int n)
+{
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
 }
@@ -624,7 +657,8 @@ static double median(double *v, int n) {
 /* Reload pause                                                                             */
 
 /* The pause_ms of every module.reloaded line in `path`; returns how many were found. */
-static int read_pauses(const char *path, double *pauses, int max) {
+static int read_pauses(const char *path, double *pauses, int max)
+{
     FILE *f = xfopen(path, "r");
     char *line = NULL;
     size_t cap = 0;
@@ -644,7 +678,8 @@ static int read_pauses(const char *path, double *pauses, int max) {
 }
 
 /* One node of `p.items` items, reloaded `reloads` times in one run; prints median and worst. */
-static bool reload_bench(const char *host, const char *dir, gen_params p, int reloads) {
+static bool reload_bench(const char *host, const char *dir, gen_params p, int reloads)
+{
     item *items = xcalloc((size_t)p.items, sizeof *items);
     gen_counts counts;
     long today = (long)(p.clock / 86400);
@@ -703,7 +738,8 @@ static const char USAGE[] =
     "  --reload N         measure the hot-reload pause over N reloads of smart-maintenance\n"
     "                     (with 1,000 and 10,000 items unless --items is given)\n";
 
-static long parse_count(const char *opt, const char *value, long min, long max) {
+static long parse_count(const char *opt, const char *value, long min, long max)
+{
     char *end;
     errno = 0;
     long v = strtol(value, &end, 10);
@@ -712,7 +748,8 @@ static long parse_count(const char *opt, const char *value, long min, long max) 
     return v;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     const char *host = NULL, *module_dir = NULL, *keep = NULL;
     gen_params p = {.items = 1000, .contracts = 20, .events = 20000, .clock_text = DEFAULT_CLOCK};
     int runs = 3, reloads = 0;

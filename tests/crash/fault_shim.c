@@ -29,7 +29,8 @@
  * counter is enough. */
 static long calls_done;
 
-static bool should_fail(int fd, bool directories_too) {
+static bool should_fail(int fd, bool directories_too)
+{
     const char *after = getenv("SMART_FAULT_AFTER");
     if (after == NULL || fd <= STDERR_FILENO)
         return false;
@@ -57,7 +58,8 @@ static bool should_fail(int fd, bool directories_too) {
 /* Looks the real function up once per call: the shim is for tests, not for speed. */
 #define REAL(name, type) ((type)dlsym(RTLD_NEXT, name))
 
-ssize_t write(int fd, const void *buf, size_t count) {
+ssize_t write(int fd, const void *buf, size_t count)
+{
     if (should_fail(fd, false)) {
         errno = ENOSPC;
         return -1;
@@ -65,7 +67,8 @@ ssize_t write(int fd, const void *buf, size_t count) {
     return REAL("write", ssize_t(*)(int, const void *, size_t))(fd, buf, count);
 }
 
-ssize_t writev(int fd, const struct iovec *iov, int iovcnt) {
+ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
+{
     if (should_fail(fd, false)) {
         errno = ENOSPC;
         return -1;
@@ -73,7 +76,8 @@ ssize_t writev(int fd, const struct iovec *iov, int iovcnt) {
     return REAL("writev", ssize_t(*)(int, const struct iovec *, int))(fd, iov, iovcnt);
 }
 
-ssize_t pwrite(int fd, const void *buf, size_t count, off_t offset) {
+ssize_t pwrite(int fd, const void *buf, size_t count, off_t offset)
+{
     if (should_fail(fd, false)) {
         errno = ENOSPC;
         return -1;
@@ -81,7 +85,8 @@ ssize_t pwrite(int fd, const void *buf, size_t count, off_t offset) {
     return REAL("pwrite", ssize_t(*)(int, const void *, size_t, off_t))(fd, buf, count, offset);
 }
 
-ssize_t pwrite64(int fd, const void *buf, size_t count, off_t offset) {
+ssize_t pwrite64(int fd, const void *buf, size_t count, off_t offset)
+{
     if (should_fail(fd, false)) {
         errno = ENOSPC;
         return -1;
@@ -89,7 +94,8 @@ ssize_t pwrite64(int fd, const void *buf, size_t count, off_t offset) {
     return REAL("pwrite64", ssize_t(*)(int, const void *, size_t, off_t))(fd, buf, count, offset);
 }
 
-int fsync(int fd) {
+int fsync(int fd)
+{
     if (should_fail(fd, true)) {
         errno = ENOSPC;
         return -1;
@@ -97,7 +103,8 @@ int fsync(int fd) {
     return REAL("fsync", int (*)(int))(fd);
 }
 
-int fdatasync(int fd) {
+int fdatasync(int fd)
+{
     if (should_fail(fd, true)) {
         errno = ENOSPC;
         return -1;

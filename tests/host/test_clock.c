@@ -11,21 +11,24 @@
 /* 2025-02-13T08:00:00Z */
 static const int64_t FEB13_0800 = INT64_C(1739433600000);
 
-static int64_t parse_ok(const char *text) {
+static int64_t parse_ok(const char *text)
+{
     int64_t ms = 0;
     char why[200] = "";
     ck_assert_msg(rfc3339_parse(text, &ms, why, sizeof why) == 0, "%s: %s", text, why);
     return ms;
 }
 
-static void parse_fails(const char *text, const char *reason) {
+static void parse_fails(const char *text, const char *reason)
+{
     int64_t ms = 0;
     char why[300] = "";
     ck_assert_int_eq(rfc3339_parse(text, &ms, why, sizeof why), -EINVAL);
     ck_assert_msg(strstr(why, reason) != NULL, "%s: got '%s', wanted '%s'", text, why, reason);
 }
 
-START_TEST(utc_and_offsets) {
+START_TEST(utc_and_offsets)
+{
     ck_assert_int_eq(parse_ok("2025-02-13T08:00:00Z"), FEB13_0800);
     ck_assert_int_eq(parse_ok("2025-02-13t08:00:00z"), FEB13_0800);
     ck_assert_int_eq(parse_ok("2025-02-13T09:30:00+01:30"), FEB13_0800);
@@ -37,7 +40,8 @@ START_TEST(utc_and_offsets) {
 }
 END_TEST
 
-START_TEST(fractional_seconds) {
+START_TEST(fractional_seconds)
+{
     ck_assert_int_eq(parse_ok("2025-02-13T08:00:00.5Z"), FEB13_0800 + 500);
     ck_assert_int_eq(parse_ok("2025-02-13T08:00:00.123Z"), FEB13_0800 + 123);
     ck_assert_int_eq(parse_ok("2025-02-13T08:00:00.123999999Z"), FEB13_0800 + 123);
@@ -46,7 +50,8 @@ START_TEST(fractional_seconds) {
 }
 END_TEST
 
-START_TEST(calendar_is_checked) {
+START_TEST(calendar_is_checked)
+{
     parse_fails("2025-02-30T08:00:00Z", "no such day");
     parse_fails("2025-02-29T08:00:00Z", "no such day");
     parse_fails("1900-02-29T08:00:00Z", "no such day");
@@ -60,7 +65,8 @@ START_TEST(calendar_is_checked) {
 }
 END_TEST
 
-START_TEST(syntax_is_strict) {
+START_TEST(syntax_is_strict)
+{
     parse_fails("2025-02-13T08:00:00", "missing offset");
     parse_fails("2025-02-13", "expected 'T'");
     parse_fails("2025-02-13 08:00:00Z", "expected 'T'");
@@ -76,7 +82,8 @@ START_TEST(syntax_is_strict) {
 }
 END_TEST
 
-START_TEST(format_with_milliseconds) {
+START_TEST(format_with_milliseconds)
+{
     char text[RFC3339_MS_LEN + 1];
     rfc3339_format_ms(FEB13_0800, text);
     ck_assert_str_eq(text, "2025-02-13T08:00:00.000Z");
@@ -89,7 +96,8 @@ START_TEST(format_with_milliseconds) {
 }
 END_TEST
 
-START_TEST(simulated_clock_never_runs_backwards) {
+START_TEST(simulated_clock_never_runs_backwards)
+{
     host_clock clock;
     host_clock_init_simulated(&clock, FEB13_0800);
     ck_assert_int_eq(host_clock_now_ms(&clock), FEB13_0800);
@@ -103,7 +111,8 @@ START_TEST(simulated_clock_never_runs_backwards) {
 }
 END_TEST
 
-START_TEST(real_clock_ignores_event_times) {
+START_TEST(real_clock_ignores_event_times)
+{
     host_clock clock;
     host_clock_init_real(&clock);
     int64_t first = host_clock_now_ms(&clock);
@@ -113,7 +122,8 @@ START_TEST(real_clock_ignores_event_times) {
 }
 END_TEST
 
-int main(void) {
+int main(void)
+{
     Suite *suite = suite_create("clock");
     TCase *tc = tcase_create("rfc3339");
     tcase_add_test(tc, utc_and_offsets);

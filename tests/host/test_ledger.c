@@ -16,19 +16,22 @@
 static char dir[256];
 static char path[PATH_MAX];
 
-static void make_dir(void) {
+static void make_dir(void)
+{
     snprintf(dir, sizeof dir, "/tmp/smart-ledger-test-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(path, sizeof path, "%s/var/ledger.jsonl", dir); /* var/ does not exist yet */
 }
 
-static void remove_dir(void) {
+static void remove_dir(void)
+{
     char cmd[PATH_MAX + 16];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     ck_assert_int_eq(system(cmd), 0);
 }
 
-static void append_records(ledger *l, int count, const char *details) {
+static void append_records(ledger *l, int count, const char *details)
+{
     char msg[512];
     for (int i = 0; i < count; i++) {
         ledger_record record = {
@@ -48,7 +51,8 @@ static void append_records(ledger *l, int count, const char *details) {
 }
 
 /* Create a ledger at `path` holding `count` records. */
-static void write_ledger(int count, const char *details) {
+static void write_ledger(int count, const char *details)
+{
     ledger *l;
     ledger_torn_tail torn;
     char msg[512];
@@ -58,7 +62,8 @@ static void write_ledger(int count, const char *details) {
     ledger_close(l);
 }
 
-static char *read_all(const char *file, size_t *len) {
+static char *read_all(const char *file, size_t *len)
+{
     FILE *f = fopen(file, "rb");
     ck_assert_ptr_nonnull(f);
     static char buf[1 << 16];
@@ -68,7 +73,8 @@ static char *read_all(const char *file, size_t *len) {
     return buf;
 }
 
-static void write_all(const char *file, const char *data, size_t len) {
+static void write_all(const char *file, const char *data, size_t len)
+{
     FILE *f = fopen(file, "wb");
     ck_assert_ptr_nonnull(f);
     ck_assert_uint_eq(fwrite(data, 1, len, f), len);
@@ -76,7 +82,8 @@ static void write_all(const char *file, const char *data, size_t len) {
 }
 
 /* Offsets of the start of each line; returns the line count. */
-static int line_starts(const char *data, size_t len, size_t starts[], int max) {
+static int line_starts(const char *data, size_t len, size_t starts[], int max)
+{
     int n = 0;
     for (size_t i = 0; i < len && n < max; i++)
         if (i == 0 || data[i - 1] == '\n')
@@ -84,14 +91,16 @@ static int line_starts(const char *data, size_t len, size_t starts[], int max) {
     return n;
 }
 
-static ledger_verify_result verify(void) {
+static ledger_verify_result verify(void)
+{
     ledger_verify_result r;
     char msg[512];
     ck_assert_int_eq(ledger_verify_file(path, &r, msg, sizeof msg), 0);
     return r;
 }
 
-START_TEST(intact_chain_verifies) {
+START_TEST(intact_chain_verifies)
+{
     make_dir();
     write_ledger(5, "Calibrated.");
     ledger_verify_result r = verify();
@@ -112,7 +121,8 @@ START_TEST(intact_chain_verifies) {
 }
 END_TEST
 
-START_TEST(empty_ledger_verifies) {
+START_TEST(empty_ledger_verifies)
+{
     make_dir();
     write_ledger(0, "x");
     ledger_verify_result r = verify();
@@ -124,7 +134,8 @@ START_TEST(empty_ledger_verifies) {
 }
 END_TEST
 
-START_TEST(flipped_byte_names_its_record) {
+START_TEST(flipped_byte_names_its_record)
+{
     make_dir();
     write_ledger(5, "Calibrated.");
     size_t len, starts[8];
@@ -145,7 +156,8 @@ START_TEST(flipped_byte_names_its_record) {
 }
 END_TEST
 
-START_TEST(deleted_line_is_found) {
+START_TEST(deleted_line_is_found)
+{
     make_dir();
     write_ledger(5, "Calibrated.");
     size_t len, starts[8];
@@ -164,7 +176,8 @@ START_TEST(deleted_line_is_found) {
 }
 END_TEST
 
-START_TEST(swapped_lines_are_found) {
+START_TEST(swapped_lines_are_found)
+{
     make_dir();
     write_ledger(4, "Calibrated.");
     size_t len, starts[8];
@@ -186,7 +199,8 @@ START_TEST(swapped_lines_are_found) {
 }
 END_TEST
 
-START_TEST(foreign_record_breaks_prev_hash) {
+START_TEST(foreign_record_breaks_prev_hash)
+{
     make_dir();
     write_ledger(2, "First ledger.");
     size_t len;
@@ -214,7 +228,8 @@ START_TEST(foreign_record_breaks_prev_hash) {
 }
 END_TEST
 
-START_TEST(torn_tail_is_moved_aside_and_chain_continues) {
+START_TEST(torn_tail_is_moved_aside_and_chain_continues)
+{
     make_dir();
     write_ledger(3, "Calibrated.");
     size_t len;
@@ -252,7 +267,8 @@ START_TEST(torn_tail_is_moved_aside_and_chain_continues) {
 }
 END_TEST
 
-START_TEST(last_line_failing_its_hash_is_torn) {
+START_TEST(last_line_failing_its_hash_is_torn)
+{
     make_dir();
     write_ledger(3, "Calibrated.");
     size_t len, starts[4];
@@ -274,7 +290,8 @@ START_TEST(last_line_failing_its_hash_is_torn) {
 }
 END_TEST
 
-START_TEST(reopen_continues_seq_and_prev_hash) {
+START_TEST(reopen_continues_seq_and_prev_hash)
+{
     make_dir();
     write_ledger(3, "Before restart.");
     ledger_verify_result before = verify();
@@ -300,7 +317,8 @@ START_TEST(reopen_continues_seq_and_prev_hash) {
 }
 END_TEST
 
-START_TEST(broken_middle_refuses_to_open) {
+START_TEST(broken_middle_refuses_to_open)
+{
     make_dir();
     write_ledger(5, "Calibrated.");
     size_t len, starts[8];
@@ -322,7 +340,8 @@ START_TEST(broken_middle_refuses_to_open) {
 }
 END_TEST
 
-START_TEST(append_refuses_bad_strings) {
+START_TEST(append_refuses_bad_strings)
+{
     make_dir();
     ledger *l;
     ledger_torn_tail torn;
@@ -351,7 +370,8 @@ START_TEST(append_refuses_bad_strings) {
 }
 END_TEST
 
-int main(void) {
+int main(void)
+{
     Suite *suite = suite_create("ledger");
     TCase *tc = tcase_create("chain");
     tcase_add_test(tc, intact_chain_verifies);

@@ -18,7 +18,8 @@
     "{\"path\": \"smart-maintenance.so\", \"config\": {\"contracts_dir\": \"contracts\"}},"        \
     "{\"path\": \"../lib/other.so\"}]}"
 
-static void fails_with(const char *text, const char *expected) {
+static void fails_with(const char *text, const char *expected)
+{
     node_config *config = NULL;
     char msg[512] = "";
     int rc =
@@ -28,7 +29,8 @@ static void fails_with(const char *text, const char *expected) {
     ck_assert_str_eq(msg, expected);
 }
 
-START_TEST(valid_configuration) {
+START_TEST(valid_configuration)
+{
     node_config *c = NULL;
     char msg[512] = "";
     ck_assert_int_eq(
@@ -48,7 +50,8 @@ START_TEST(valid_configuration) {
 }
 END_TEST
 
-START_TEST(missing_fields_are_named) {
+START_TEST(missing_fields_are_named)
+{
     fails_with("{\"station_type\":\"LP\",\"ledger\":\"l\",\"alerts\":\"a\",\"modules\":[]}",
                "node.json: node_id: missing");
     fails_with("{\"node_id\":\"N\",\"station_type\":\"LP\",\"ledger\":\"l\",\"modules\":[]}",
@@ -61,7 +64,8 @@ START_TEST(missing_fields_are_named) {
 }
 END_TEST
 
-START_TEST(wrong_types_are_named) {
+START_TEST(wrong_types_are_named)
+{
     fails_with("{\"node_id\":\"N\",\"station_type\":5,\"ledger\":\"l\",\"alerts\":\"a\","
                "\"modules\":[]}",
                "node.json: station_type: must be a string");
@@ -81,7 +85,8 @@ START_TEST(wrong_types_are_named) {
 }
 END_TEST
 
-START_TEST(unknown_keys_are_named) {
+START_TEST(unknown_keys_are_named)
+{
     fails_with("{\"node_id\":\"N\",\"station_type\":\"LP\",\"ledger\":\"l\",\"alerts\":\"a\","
                "\"modules\":[],\"ledgr\":\"x\"}",
                "node.json: ledgr: unknown key");
@@ -91,7 +96,8 @@ START_TEST(unknown_keys_are_named) {
 }
 END_TEST
 
-START_TEST(syntax_errors_name_the_position) {
+START_TEST(syntax_errors_name_the_position)
+{
     node_config *c = NULL;
     char msg[512] = "";
     const char *text = "{\"node_id\": \"N\",\n \"node_id\": \"M\"}";
@@ -105,7 +111,8 @@ START_TEST(syntax_errors_name_the_position) {
 }
 END_TEST
 
-START_TEST(load_resolves_against_the_file_directory) {
+START_TEST(load_resolves_against_the_file_directory)
+{
     char dir[] = "/tmp/smart-node-config-XXXXXX";
     ck_assert_ptr_nonnull(mkdtemp(dir));
     char path[PATH_MAX];
@@ -130,7 +137,8 @@ START_TEST(load_resolves_against_the_file_directory) {
 }
 END_TEST
 
-int main(void) {
+int main(void)
+{
     Suite *suite = suite_create("node_config");
     TCase *tc = tcase_create("validation");
     tcase_add_test(tc, valid_configuration);

@@ -10,9 +10,15 @@
 
 const smart_plugin *smart_plugin_entry(void);
 
-static fake_host *of(const smart_host *t) { return t->host_data; }
+static fake_host *of(const smart_host *t)
+{
+    return t->host_data;
+}
 
-static int64_t now_ms(const smart_host *t) { return of(t)->now_ms; }
+static int64_t now_ms(const smart_host *t)
+{
+    return of(t)->now_ms;
+}
 
 static int ledger_append(const smart_host *t, const smart_ledger_entry *e, smart_error *err)
 {
@@ -20,8 +26,8 @@ static int ledger_append(const smart_host *t, const smart_ledger_entry *e, smart
     json_t *meta = json_loads(e->metadata_json ? e->metadata_json : "{}", 0, NULL);
     ck_assert_msg(json_is_object(meta), "metadata is not a JSON object: %s", e->metadata_json);
     json_array_append_new(of(t)->ledger, json_pack("{s:s, s:s, s:s, s:s, s:o}", "action", e->action,
-                                                    "target", e->target, "details", e->details,
-                                                    "user_id", e->user_id, "metadata", meta));
+                                                   "target", e->target, "details", e->details,
+                                                   "user_id", e->user_id, "metadata", meta));
     return 0;
 }
 
@@ -48,8 +54,8 @@ static int post_event(const smart_host *t, const char *topic, const char *json, 
                       smart_error *err)
 {
     (void)err;
-    json_array_append_new(of(t)->posted,
-                          json_pack("{s:s, s:o}", "topic", topic, "data", json_loadb(json, len, 0, NULL)));
+    json_array_append_new(of(t)->posted, json_pack("{s:s, s:o}", "topic", topic, "data",
+                                                   json_loadb(json, len, 0, NULL)));
     return 0;
 }
 
@@ -130,7 +136,10 @@ int fake_host_send(fake_host *h, const char *topic, const char *data_json, smart
     return rc;
 }
 
-static void stopped(void *arg) { *(bool *)arg = true; }
+static void stopped(void *arg)
+{
+    *(bool *)arg = true;
+}
 
 void fake_host_stop(fake_host *h)
 {
@@ -170,8 +179,8 @@ size_t fake_host_count_ledger(fake_host *h, const char *action)
 {
     size_t n = 0, i;
     json_t *r;
-    json_array_foreach(h->ledger, i, r) n +=
-        strcmp(json_string_value(json_object_get(r, "action")), action) == 0;
+    json_array_foreach (h->ledger, i, r)
+        n += strcmp(json_string_value(json_object_get(r, "action")), action) == 0;
     return n;
 }
 
@@ -179,8 +188,8 @@ size_t fake_host_count_alerts(fake_host *h, const char *alert_type)
 {
     size_t n = 0, i;
     json_t *a;
-    json_array_foreach(h->alerts, i, a) n +=
-        strcmp(json_string_value(json_object_get(a, "alert_type")), alert_type) == 0;
+    json_array_foreach (h->alerts, i, a)
+        n += strcmp(json_string_value(json_object_get(a, "alert_type")), alert_type) == 0;
     return n;
 }
 
@@ -188,7 +197,8 @@ json_t *fake_host_item(json_t *data, const char *equipment_id)
 {
     size_t i;
     json_t *item;
-    json_array_foreach(json_object_get(data, "equipment"), i, item) if (
-        strcmp(json_string_value(json_object_get(item, "equipment_id")), equipment_id) == 0) return item;
+    json_array_foreach (json_object_get(data, "equipment"), i, item)
+        if (strcmp(json_string_value(json_object_get(item, "equipment_id")), equipment_id) == 0)
+            return item;
     return NULL;
 }

@@ -4,9 +4,9 @@
 
 #include <check.h>
 #include <stdio.h>
-#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char lp_contract[] =
     "{\"smart_contract_id\":\"LP-CAL-001\",\"contract_type\":\"SmartMaintenance\",\"version\":1,"
@@ -76,8 +76,8 @@ START_TEST(seed_workflow_blocks_then_allows)
     ck_assert_int_eq(json_array_size(json_object_get(gate, "blocking")), 1);
     ck_assert_str_eq(json_string_value(json_array_get(json_object_get(gate, "blocking"), 0)),
                      "LP01-THM-01");
-    ck_assert_ptr_nonnull(strstr(str(fake_host_item(gate, "LP01-THM-01"), "reason"),
-                                 "10 days overdue"));
+    ck_assert_ptr_nonnull(
+        strstr(str(fake_host_item(gate, "LP01-THM-01"), "reason"), "10 days overdue"));
     ck_assert_int_eq(fake_host_count_alerts(&h, "equipment_not_ready"), 1);
 
     fake_host_set_time(&h, "2025-02-13T09:30:00Z");
@@ -305,7 +305,8 @@ static char *lp_contract_with(int version, int thermometer_interval)
     char *v = strstr(text, "\"version\":1");
     ck_assert_ptr_nonnull(v);
     v[10] = (char)('0' + version);
-    char *thm = strstr(text, "\"equipment_type\":\"thermometer\",\"calibration_interval_days\":180");
+    char *thm =
+        strstr(text, "\"equipment_type\":\"thermometer\",\"calibration_interval_days\":180");
     ck_assert_ptr_nonnull(thm);
     char digits[4];
     snprintf(digits, sizeof digits, "%03d", thermometer_interval);
@@ -318,8 +319,9 @@ START_TEST(a_redeployed_contract_takes_effect_at_once)
 {
     start_lp("2025-02-13T07:00:00Z");
     send_ok("status.query", "{\"equipment_id\":\"LP01-THM-01\"}");
-    ck_assert_str_eq(str(fake_host_item(fake_host_last_output(&h, "status"), "LP01-THM-01"), "status"),
-                     "expired");
+    ck_assert_str_eq(
+        str(fake_host_item(fake_host_last_output(&h, "status"), "LP01-THM-01"), "status"),
+        "expired");
     /* Version 2 lengthens the thermometer's interval to 200 days: valid again at once, within
      * its 30-day warning. */
     char *v2 = lp_contract_with(2, 200);
@@ -413,9 +415,9 @@ START_TEST(equipment_removed_from_every_contract_is_retired)
     ck_assert_ptr_null(fake_host_item(fake_host_last_output(&h, "status"), "LP01-RAD-01"));
     /* No longer required, and not vouched for either: a test naming it is blocked. */
     send_ok("test.start", "{\"clientpo_id\":\"PO-1\",\"equipment\":[\"LP01-RAD-01\"]}");
-    ck_assert_str_eq(str(fake_host_item(fake_host_last_output(&h, "gate.decision"), "LP01-RAD-01"),
-                         "status"),
-                     "unknown");
+    ck_assert_str_eq(
+        str(fake_host_item(fake_host_last_output(&h, "gate.decision"), "LP01-RAD-01"), "status"),
+        "unknown");
     /* Back in a later version, it keeps its history. */
     char *v3 = lp_contract_with(3, 180);
     fake_host_write_contract(&h, "LP-CAL-001.json", v3);
@@ -428,7 +430,10 @@ START_TEST(equipment_removed_from_every_contract_is_retired)
 }
 END_TEST
 
-static void deadline(uv_timer_t *t) { *(bool *)t->data = true; }
+static void deadline(uv_timer_t *t)
+{
+    *(bool *)t->data = true;
+}
 
 START_TEST(a_change_in_the_contracts_directory_asks_for_a_rescan)
 {

@@ -5,7 +5,8 @@
 #include "smart_plugin.h"
 
 static int never_init(const smart_host *host, const char *config_json, size_t config_len,
-                      void **self, smart_error *err) {
+                      void **self, smart_error *err)
+{
     (void)host;
     (void)config_json;
     (void)config_len;
@@ -14,20 +15,23 @@ static int never_init(const smart_host *host, const char *config_json, size_t co
     return SMART_EVERSION;
 }
 
-static int never_on_event(void *self, const smart_event *event, smart_error *err) {
+static int never_on_event(void *self, const smart_event *event, smart_error *err)
+{
     (void)self;
     (void)event;
     (void)err;
     return SMART_ENOTSUP;
 }
 
-static int never_commit(void *self, smart_error *err) {
+static int never_commit(void *self, smart_error *err)
+{
     (void)self;
     (void)err;
     return 0;
 }
 
-static void never_shutdown(void *self, smart_shutdown_done done, void *arg) {
+static void never_shutdown(void *self, smart_shutdown_done done, void *arg)
+{
     (void)self;
     done(arg);
 }
@@ -49,4 +53,7 @@ static const smart_plugin bad_plugin = {
     .shutdown = never_shutdown,
 };
 
-SMART_EXPORT const smart_plugin *smart_plugin_entry(void) { return &bad_plugin; }
+SMART_EXPORT const smart_plugin *smart_plugin_entry(void)
+{
+    return &bad_plugin;
+}

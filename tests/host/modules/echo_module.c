@@ -28,17 +28,22 @@ typedef struct echo_module {
     void *done_arg;
 } echo_module;
 
-static void fill_error(smart_error *err, int code, const char *text) {
+static void fill_error(smart_error *err, int code, const char *text)
+{
     if (err != NULL) {
         err->code = code;
         snprintf(err->text, sizeof err->text, "%s", text);
     }
 }
 
-static void on_timer(uv_timer_t *timer) { (void)timer; }
+static void on_timer(uv_timer_t *timer)
+{
+    (void)timer;
+}
 
 static int echo_init(const smart_host *host, const char *config_json, size_t config_len,
-                     void **self, smart_error *err) {
+                     void **self, smart_error *err)
+{
     *self = NULL;
     if (host->struct_size < sizeof(smart_host)) {
         fill_error(err, SMART_EVERSION, "host table too small");
@@ -75,7 +80,8 @@ static int echo_init(const smart_host *host, const char *config_json, size_t con
 }
 
 static int record(echo_module *echo, const char *action, const char *details, const char *metadata,
-                  smart_error *err) {
+                  smart_error *err)
+{
     smart_ledger_entry entry = {
         .struct_size = sizeof entry,
         .action = action,
@@ -87,7 +93,8 @@ static int record(echo_module *echo, const char *action, const char *details, co
     return echo->host->ledger_append(echo->host, &entry, err);
 }
 
-static int echo_on_event(void *self, const smart_event *event, smart_error *err) {
+static int echo_on_event(void *self, const smart_event *event, smart_error *err)
+{
     echo_module *echo = self;
     const smart_host *host = echo->host;
     if (strcmp(event->topic, "echo.ping") == 0) {
@@ -121,13 +128,15 @@ static int echo_on_event(void *self, const smart_event *event, smart_error *err)
     return SMART_ENOTSUP;
 }
 
-static int echo_commit(void *self, smart_error *err) {
+static int echo_commit(void *self, smart_error *err)
+{
     (void)self;
     (void)err;
     return 0;
 }
 
-static void on_timer_closed(uv_handle_t *handle) {
+static void on_timer_closed(uv_handle_t *handle)
+{
     echo_module *echo = handle->data;
     record(echo, "echo.stopped", "The echo module stopped.", NULL, NULL);
     smart_shutdown_done done = echo->done;
@@ -136,7 +145,8 @@ static void on_timer_closed(uv_handle_t *handle) {
     done(arg);
 }
 
-static void echo_shutdown(void *self, smart_shutdown_done done, void *arg) {
+static void echo_shutdown(void *self, smart_shutdown_done done, void *arg)
+{
     echo_module *echo = self;
     echo->done = done;
     echo->done_arg = arg;
@@ -155,4 +165,7 @@ static const smart_plugin echo_plugin = {
     .shutdown = echo_shutdown,
 };
 
-SMART_EXPORT const smart_plugin *smart_plugin_entry(void) { return &echo_plugin; }
+SMART_EXPORT const smart_plugin *smart_plugin_entry(void)
+{
+    return &echo_plugin;
+}

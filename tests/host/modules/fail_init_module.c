@@ -8,7 +8,8 @@
 #include "smart_plugin.h"
 
 static int fail_init(const smart_host *host, const char *config_json, size_t config_len,
-                     void **self, smart_error *err) {
+                     void **self, smart_error *err)
+{
     (void)host;
     (void)config_json;
     (void)config_len;
@@ -21,20 +22,23 @@ static int fail_init(const smart_host *host, const char *config_json, size_t con
 }
 
 /* Never called: init never succeeds. */
-static int never_on_event(void *self, const smart_event *event, smart_error *err) {
+static int never_on_event(void *self, const smart_event *event, smart_error *err)
+{
     (void)self;
     (void)event;
     (void)err;
     return SMART_ENOTSUP;
 }
 
-static int never_commit(void *self, smart_error *err) {
+static int never_commit(void *self, smart_error *err)
+{
     (void)self;
     (void)err;
     return 0;
 }
 
-static void never_shutdown(void *self, smart_shutdown_done done, void *arg) {
+static void never_shutdown(void *self, smart_shutdown_done done, void *arg)
+{
     (void)self;
     done(arg);
 }
@@ -51,4 +55,7 @@ static const smart_plugin fail_init_plugin = {
     .shutdown = never_shutdown,
 };
 
-SMART_EXPORT const smart_plugin *smart_plugin_entry(void) { return &fail_init_plugin; }
+SMART_EXPORT const smart_plugin *smart_plugin_entry(void)
+{
+    return &fail_init_plugin;
+}

@@ -4,4 +4,7 @@
  */
 #include "smart_plugin.h"
 
-SMART_EXPORT int not_a_smart_module(void) { return 42; }
+SMART_EXPORT int not_a_smart_module(void)
+{
+    return 42;
+}
