@@ -152,21 +152,39 @@ static int collect_suspect(void *ctx, const char *clientpo_id, int64_t decided_a
         im->clientpos, json_pack("{s:s, s:s}", "clientpo_id", clientpo_id, "decided_at", when));
 }
 
+/* Where the suspect window opens: the day of the last calibration that left the item in
+ * tolerance (local midnight), or, with none on record, its first use. */
+typedef struct oot_window {
+    int64_t since_ms;
+    char since_date[16]; /* "" when there was no good calibration */
+} oot_window;
+
+static int find_oot_window(maintenance *m, const char *id, oot_window *w, smart_error *err)
+{
+    civil_day good_day = 0;
+    int rc = store_last_good_calibration(m->store, id, &good_day, err);
+    memset(w, 0, sizeof *w);
+    if (rc == 1)
+        return 0;
+    if (rc == 0) {
+        w->since_ms = (int64_t)good_day * 86400000 - (int64_t)m->config.utc_offset_minutes * 60000;
+        civil_format(good_day, w->since_date, sizeof w->since_date);
+    }
+    return rc;
+}
+
 /* ISO/IEC 17025 §7.10: work done with an item later found out of tolerance is suspect from its
  * last good calibration on. List every test allowed with it in that window. */
-static int report_oot_impact(maintenance *m, const equipment_state *before, const char *id,
+static int report_oot_impact(maintenance *m, const oot_window *w, const char *id,
                              const char *certificate, const char *note, int64_t now_ms,
                              smart_error *err)
 {
-    /* The window opens on the day of the previous calibration (local midnight). */
-    int64_t since_ms = before->record.has_calibration
-                           ? (int64_t)before->record.calibrated_on * 86400000 -
-                                 (int64_t)m->config.utc_offset_minutes * 60000
-                           : 0;
+    int64_t since_ms = w->since_ms;
+    int rc;
     impact im = {.clientpos = json_array()};
     if (!im.clientpos)
         return error_set(err, SMART_ENOMEM, "out of memory");
-    int rc = store_suspect_tests(m->store, id, since_ms, collect_suspect, &im, err);
+    rc = store_suspect_tests(m->store, id, since_ms, collect_suspect, &im, err);
     if (rc) {
         json_decref(im.clientpos);
         return rc;
@@ -178,8 +196,7 @@ static int report_oot_impact(maintenance *m, const equipment_state *before, cons
     snprintf(message, sizeof message,
              "%s was out of tolerance as found (%s, certificate %s): %zu test(s) allowed with it "
              "since %s must be assessed",
-             id, note, certificate, n,
-             before->record.has_calibration ? before->calibration_date : "it entered service");
+             id, note, certificate, n, w->since_date[0] ? w->since_date : "it entered service");
     /* A ClientPO tested twice with the item is one job to assess: list it once. */
     json_t *ids = json_array();
     size_t i, j;
@@ -252,7 +269,7 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
         return rc;
 
     /* Decide: the new record; the status follows from it in reconcile. */
-    equipment_state before = *e, next = *e;
+    equipment_state next = *e;
     next.record.has_calibration = true;
     next.record.calibrated_on = date.day;
     next.record.sent_out = false;
@@ -277,8 +294,13 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
         .notes = notes,
         .source = "event",
         .recorded_at_ms = now_ms,
+        .out_of_tolerance = verdict.left_out,
     };
-    rc = store_add_calibration(m->store, &entry, err);
+    /* The impact window is found before this calibration joins the history. */
+    oot_window window;
+    rc = verdict.found_out ? find_oot_window(m, id, &window, err) : 0;
+    if (rc == 0)
+        rc = store_add_calibration(m->store, &entry, err);
     free(results_text);
     if (rc)
         return rc;
@@ -311,11 +333,9 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
                   !verdict.found_out, "as_left_in_tolerance", !verdict.left_out);
     if (out && verdict.left_out)
         json_object_set_new(out, "failure", json_string(verdict.left_note));
-    if ((rc = emit_output(m, "calibration.recorded", out, err)))
+    if ((rc = emit_output(m, "calibration.recorded", out, err)) || !verdict.found_out)
         return rc;
-    if (verdict.found_out)
-        rc = report_oot_impact(m, &before, id, certificate, verdict.found_note, now_ms, err);
-    return rc;
+    return report_oot_impact(m, &window, id, certificate, verdict.found_note, now_ms, err);
 }
 
 static const char *const schedule_keys[] = {"equipment_id", "technician", "provider", "notes",

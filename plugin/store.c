@@ -13,6 +13,7 @@ enum {
     Q_LOAD_EQUIPMENT,
     Q_PUT_EQUIPMENT,
     Q_ADD_CALIBRATION,
+    Q_LAST_GOOD_CALIBRATION,
     Q_PUT_LINK,
     Q_GET_LINK,
     Q_ADD_GATE,
@@ -41,8 +42,10 @@ static const char *const statements[Q_COUNT] = {
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     [Q_ADD_CALIBRATION] =
         "INSERT INTO calibrations (equipment_id, calibration_date, day, certificate_number, "
-        "provider, technician, results, notes, source, recorded_at_ms) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "provider, technician, results, notes, source, recorded_at_ms, in_tolerance) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [Q_LAST_GOOD_CALIBRATION] = "SELECT max(day) FROM calibrations WHERE equipment_id = ?1 AND "
+                                "in_tolerance = 1",
     [Q_PUT_LINK] = "INSERT OR REPLACE INTO clientpo_links (clientpo_id, equipment, linked_at_ms) "
                    "VALUES (?1, ?2, ?3)",
     [Q_GET_LINK] = "SELECT equipment FROM clientpo_links WHERE clientpo_id = ?1",
@@ -75,7 +78,8 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS calibrations ("
     " id INTEGER PRIMARY KEY, equipment_id TEXT NOT NULL, calibration_date TEXT NOT NULL,"
     " day INTEGER NOT NULL, certificate_number TEXT NOT NULL, provider TEXT NOT NULL,"
-    " technician TEXT, results TEXT, notes TEXT, source TEXT NOT NULL,"
+    " technician TEXT, results TEXT, notes TEXT, source TEXT NOT NULL, in_tolerance INTEGER NOT "
+    "NULL,"
     " recorded_at_ms INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS calibrations_by_item ON calibrations (equipment_id, day);"
     "CREATE TABLE IF NOT EXISTS clientpo_links ("
@@ -268,6 +272,7 @@ int store_add_calibration(store *s, const calibration_entry *c, smart_error *err
     bind_text(st, 8, c->notes);
     bind_text(st, 9, c->source);
     sqlite3_bind_int64(st, 10, c->recorded_at_ms);
+    sqlite3_bind_int(st, 11, !c->out_of_tolerance);
     return run(s, st, err, "add calibration");
 }
 
@@ -419,4 +424,22 @@ int store_put_contract_version(store *s, const char *contract_id, int64_t versio
     bind_text(st, 4, file);
     sqlite3_bind_int64(st, 5, now_ms);
     return run(s, st, err, "save contract version");
+}
+
+int store_last_good_calibration(store *s, const char *equipment_id, civil_day *day,
+                                smart_error *err)
+{
+    sqlite3_stmt *st = s->stmt[Q_LAST_GOOD_CALIBRATION];
+    bind_text(st, 1, equipment_id);
+    int rc = sqlite3_step(st), found = 0;
+    if (rc == SQLITE_ROW) {
+        found = sqlite3_column_type(st, 0) != SQLITE_NULL;
+        *day = sqlite3_column_int(st, 0);
+        rc = SQLITE_DONE;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return db_error(s, err, "find the last good calibration");
+    return found ? 0 : 1;
 }

@@ -47,9 +47,15 @@ typedef struct calibration_entry {
     const char *notes;        /* may be NULL */
     const char *source;       /* "event" or "contract:<file>" */
     int64_t recorded_at_ms;
+    bool out_of_tolerance; /* left out of tolerance: not a good calibration */
 } calibration_entry;
 
 int store_add_calibration(store *s, const calibration_entry *entry, smart_error *err);
+
+/* The day of the item's last calibration that left it in tolerance: 0 when found, 1 when it
+ * has none, or SMART_EIO. */
+int store_last_good_calibration(store *s, const char *equipment_id, civil_day *day,
+                                smart_error *err);
 
 /* Records (or replaces) the equipment list linked to a ClientPO, as JSON array text. */
 int store_put_link(store *s, const char *clientpo_id, const char *equipment_json,

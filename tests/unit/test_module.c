@@ -430,6 +430,53 @@ START_TEST(equipment_removed_from_every_contract_is_retired)
 }
 END_TEST
 
+static const char *calibration_with(const char *date, double found, double left)
+{
+    static char text[512];
+    snprintf(text, sizeof text,
+             "{\"equipment_id\":\"LP01-THM-01\",\"calibration_date\":\"%s\","
+             "\"certificate_number\":\"C-%s\",\"provider\":\"Lab\",\"technician\":\"T\","
+             "\"results\":[{\"parameter\":\"temperature\",\"nominal\":38,\"as_found\":%g,"
+             "\"as_left\":%g}]}",
+             date, date, found, left);
+    return text;
+}
+
+/* ISO/IEC 17025 §7.10: the suspect window opens at the last calibration that left the item in
+ * tolerance, not at a failed one in between. */
+START_TEST(the_impact_window_opens_at_the_last_good_calibration)
+{
+    start_lp("2025-01-10T08:00:00Z");
+    send_ok("test.start", "{\"clientpo_id\":\"PO-A\",\"equipment\":[\"LP01-THM-01\"]}");
+    ck_assert(json_is_true(json_object_get(fake_host_last_output(&h, "gate.decision"), "allowed")));
+    fake_host_set_time(&h, "2025-01-20T08:00:00Z");
+    send_ok("calibration.record", calibration_with("2025-01-20", 39.2, 39.2));
+    json_t *impact = fake_host_last_output(&h, "oot.impact");
+    ck_assert_int_eq(json_array_size(json_object_get(impact, "clientpos")), 1);
+    ck_assert_str_eq(str(fake_host_last_output(&h, "calibration.recorded"), "status"),
+                     "calibration_failed");
+    /* Adjusted the next day: found out again, left in. The window still opens at 2024-08-07. */
+    fake_host_set_time(&h, "2025-01-21T08:00:00Z");
+    send_ok("calibration.record", calibration_with("2025-01-21", 39.1, 38.0));
+    impact = fake_host_last_output(&h, "oot.impact");
+    ck_assert_int_eq(json_array_size(json_object_get(impact, "clientpos")), 1);
+    ck_assert_str_eq(str(json_array_get(json_object_get(impact, "clientpos"), 0), "clientpo_id"),
+                     "PO-A");
+    ck_assert_str_eq(str(impact, "suspect_since"), "2024-08-07T00:00:00Z");
+    /* A later test, then a calibration found out: only the test since the good one counts. */
+    fake_host_set_time(&h, "2025-01-22T08:00:00Z");
+    send_ok("test.start", "{\"clientpo_id\":\"PO-B\",\"equipment\":[\"LP01-THM-01\"]}");
+    fake_host_set_time(&h, "2025-01-25T08:00:00Z");
+    send_ok("calibration.record", calibration_with("2025-01-25", 39.0, 38.0));
+    impact = fake_host_last_output(&h, "oot.impact");
+    ck_assert_int_eq(json_array_size(json_object_get(impact, "clientpos")), 1);
+    ck_assert_str_eq(str(json_array_get(json_object_get(impact, "clientpos"), 0), "clientpo_id"),
+                     "PO-B");
+    ck_assert_int_eq(fake_host_count_alerts(&h, "out_of_tolerance_impact"), 3);
+    fake_host_destroy(&h);
+}
+END_TEST
+
 static void deadline(uv_timer_t *t)
 {
     *(bool *)t->data = true;
@@ -481,6 +528,7 @@ int main(void)
     tcase_add_test(tc, a_bad_or_older_contract_is_refused_and_the_set_in_force_stays);
     tcase_add_test(tc, equipment_removed_from_every_contract_is_retired);
     tcase_add_test(tc, a_change_in_the_contracts_directory_asks_for_a_rescan);
+    tcase_add_test(tc, the_impact_window_opens_at_the_last_good_calibration);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
