@@ -87,6 +87,30 @@ static void put_json(FILE *f, const char *key, const json_t *value)
     json_dumpf(value, f, JSON_COMPACT | JSON_ENCODE_ANY);
 }
 
+/* Writes `,"contracts":{"LP-CAL-001":2,...}`: the contracts (and versions) the decision was
+ * made under, so an auditor can replay it against the contract file with that version. */
+static void put_contracts_in_force(maintenance *m, const json_t *ids, FILE *f)
+{
+    const contract *seen[JF_ID_ARRAY_MAX];
+    size_t n = 0, i;
+    json_t *id;
+    fputs(",\"contracts\":{", f);
+    json_array_foreach (ids, i, id) {
+        const equipment_state *e = maintenance_find(m, json_string_value(id));
+        if (!e || !e->terms)
+            continue;
+        const contract *c = e->terms->owner;
+        bool listed = false;
+        for (size_t k = 0; k < n && !listed; k++)
+            listed = seen[k] == c;
+        if (listed)
+            continue;
+        fprintf(f, "%s\"%s\":%" JSON_INTEGER_FORMAT, n ? "," : "", c->contract_id, c->version);
+        seen[n++] = c;
+    }
+    fputc('}', f);
+}
+
 static const char *const link_keys[] = {"clientpo_id", "equipment", NULL};
 
 int handle_clientpo_link(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
@@ -201,6 +225,7 @@ int handle_test_start(maintenance *m, const json_t *data, int64_t now_ms, smart_
     }
     fprintf(f, "{\"allowed\":%s,\"equipment\":%s", allowed ? "true" : "false", ids_text);
     put_json(f, "not_ready", list.not_ready);
+    put_contracts_in_force(m, ids, f);
     if (planned_end_text)
         fprintf(f, ",\"planned_end\":\"%s\"", planned_end_text);
     fputc('}', f);

@@ -101,7 +101,13 @@ class SeedWorkflow(unittest.TestCase):
         topics = [o["topic"] for o in out]
         self.assertLess(topics.index("gate.decision"), topics.index("calibration.recorded"))
 
-        actions = [r["action"] for r in st.ledger_records()]
+        records = st.ledger_records()
+        gate_records = [r for r in records if r["action"] == "gate.decision"]
+        self.assertEqual([r["metadata"]["allowed"] for r in gate_records], [False, True])
+        # Each decision cites the contract version it was made under, for replay by an auditor.
+        self.assertEqual(gate_records[0]["metadata"]["contracts"], {"LP-CAL-001": 2})
+        self.assertEqual(gate_records[0]["metadata"]["not_ready"][0]["equipment_id"], "LP01-THM-01")
+        actions = [r["action"] for r in records]
         for action in ("contracts.loaded", "clientpo.linked", "gate.decision",
                        "calibration.recorded", "status.transition", "alert.raised"):
             self.assertIn(action, actions)
