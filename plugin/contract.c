@@ -62,8 +62,8 @@ static int parse_tolerance(const json_t *t, const char *path, tolerance *out, sm
     double nominal = 0, plus_minus = 0;
     bool has_nominal, has_pm;
     if ((rc = jf_object(t, path, tolerance_keys, err)) ||
-        (rc = jf_string(t, path, "parameter", true, &out->parameter, err)) ||
-        (rc = jf_string(t, path, "unit", true, &out->unit, err)) ||
+        (rc = jf_text(t, path, "parameter", true, 64, &out->parameter, err)) ||
+        (rc = jf_text(t, path, "unit", true, 32, &out->unit, err)) ||
         (rc = jf_number(t, path, "nominal", false, &nominal, &has_nominal, err)) ||
         (rc = jf_number(t, path, "plus_minus", false, &plus_minus, &has_pm, err)) ||
         (rc = jf_number(t, path, "min", false, &out->min, &out->has_min, err)) ||
@@ -100,7 +100,7 @@ static int parse_item(const json_t *e, const char *path, json_int_t default_warn
     char where[JF_PATH_MAX];
     if ((rc = jf_object(e, path, item_keys, err)) ||
         (rc = jf_id(e, path, "equipment_id", true, &item->equipment_id, err)) ||
-        (rc = jf_string(e, path, "description", true, &item->description, err)) ||
+        (rc = jf_text(e, path, "description", true, 200, &item->description, err)) ||
         (rc = jf_string(e, path, "equipment_type", true, &item->equipment_type, err)) ||
         (rc = jf_string(e, path, "manufacturer", false, &unused, err)) ||
         (rc = jf_string(e, path, "model", false, &unused, err)) ||
@@ -161,9 +161,9 @@ static int parse_step(const json_t *st, const char *path, check_step *out, smart
     int rc;
     if ((rc = jf_object(st, path, step_keys, err)) ||
         (rc = jf_id(st, path, "step_id", true, &out->step_id, err)) ||
-        (rc = jf_string(st, path, "description", true, &out->description, err)) ||
+        (rc = jf_text(st, path, "description", true, 200, &out->description, err)) ||
         (rc = jf_string(st, path, "input_type", true, &input_type, err)) ||
-        (rc = jf_string(st, path, "unit", false, &out->unit, err)) ||
+        (rc = jf_text(st, path, "unit", false, 32, &out->unit, err)) ||
         (rc = jf_number(st, path, "min", false, &out->min, &out->has_min, err)) ||
         (rc = jf_number(st, path, "max", false, &out->max, &out->has_max, err)) ||
         (rc = jf_string(st, path, "reference_value", false, &out->reference_value, err)))

@@ -1,6 +1,7 @@
 #include "emit.h"
 
 #include "error.h"
+#include "text.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -71,8 +71,18 @@ static void append(char *buf, size_t size, const char *text)
     text_append(buf, size, "; ", text);
 }
 
+static void assess_check_text(const readiness_input *in, const procedure *p,
+                              const check_state *last, check_view *v);
+
 static void assess_check(const readiness_input *in, const procedure *p, const check_state *last,
                          check_view *v)
+{
+    assess_check_text(in, p, last, v);
+    text_utf8_trim(v->reason);
+}
+
+static void assess_check_text(const readiness_input *in, const procedure *p,
+                              const check_state *last, check_view *v)
 {
     char when[32], until[32];
     v->procedure = p;

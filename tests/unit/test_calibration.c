@@ -1,6 +1,7 @@
 /* Unit tests of the pure core: dates and the calibration rules of the design brief §4. */
 #include "calibration.h"
 #include "dates.h"
+#include "text.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -155,6 +156,22 @@ START_TEST(precedence_of_states)
 }
 END_TEST
 
+/* A reason cut at its buffer's end must still be valid UTF-8, or JSON refuses it. */
+START_TEST(messages_never_end_in_half_a_character)
+{
+    char buf[5] = ""; /* room for 4 bytes: "abc" and half of the "µ" */
+    text_append(buf, sizeof buf, "", "abc\xc2\xb5W/cm\xc2\xb2"); /* "abcµW/cm²" */
+    ck_assert_str_eq(buf, "abc");
+    char cut[8] = "abcdef";
+    text_append(cut, sizeof cut, "", "\xe2\x82\xac"); /* the euro sign does not fit */
+    ck_assert_str_eq(cut, "abcdef");
+    char two[] = "x\xe2\x82";
+    ck_assert_int_eq(text_utf8_trim(two), 1);
+    char whole[] = "x\xe2\x82\xac";
+    ck_assert_int_eq(text_utf8_trim(whole), 4);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("calibration");
@@ -167,6 +184,7 @@ int main(void)
     tcase_add_test(tc, date_only_and_rfc3339_with_offsets);
     tcase_add_test(tc, impossible_dates_are_refused);
     tcase_add_test(tc, precedence_of_states);
+    tcase_add_test(tc, messages_never_end_in_half_a_character);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
