@@ -1,5 +1,6 @@
 /* module.c — the ABI glue: the descriptor, the instance's life cycle (init, commit,
- * shutdown), the periodic sweep timer, and routing each event to its handler. */
+ * shutdown), its libuv handles (the periodic sweep timer, the watch on the contracts
+ * directory), and routing each event to its handler. */
 #include "emit.h"
 #include "error.h"
 #include "json_fields.h"
