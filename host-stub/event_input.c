@@ -8,16 +8,36 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "strbuf.h"
+
 /* Bytes asked for per read: large enough that a batch holds thousands of typical events. */
 #define READ_CHUNK (256 * 1024)
 /* A partial line never exceeds EVENT_INPUT_LINE_MAX after a scan, so this always leaves room
  * for one more chunk. */
 #define BUFFER_SIZE (READ_CHUNK + EVENT_INPUT_LINE_MAX + 1)
 
+/* One batch: the complete lines of (part of) one read, copied out of the read buffer so the
+ * next read can go on while this batch is prepared and taken. Owned by the loop thread, except
+ * while its preparation runs: then only the worker touches lines[], text and prepared, and the
+ * loop thread touches nothing of it until after_prepare. */
+typedef struct batch {
+    struct batch *next;
+    event_input *in;
+    uv_work_t work;
+    strbuf text;       /* the lines' bytes; lines[].text point into it once sealed */
+    input_line *lines; /* EVENT_INPUT_BATCH_MAX entries */
+    size_t count;      /* lines held */
+    size_t taken;      /* lines already taken by the lines callback */
+    void *prepared;    /* what prepare returned */
+    bool ready;        /* prepared (or no preparation): may be handed over */
+} batch;
+
 struct event_input {
     uv_loop_t *loop;
     input_lines_cb on_lines;
     input_end_cb on_end;
+    input_prepare_cb prepare;
+    input_release_cb release_prepared;
     void *arg;
     const char *label;
 
@@ -31,6 +51,8 @@ struct event_input {
         uv_pipe_t pipe;
         uv_tty_t tty;
     } stream;
+    bool stream_reading; /* uv_read_start is in effect */
+    bool stream_closed;  /* the stream handle's close callback ran (or it has none) */
     uv_fs_t read_req;
     bool read_pending;
 
@@ -38,96 +60,185 @@ struct event_input {
     size_t len;      /* bytes held */
     bool discarding; /* skipping the rest of a too-long line up to its newline */
     uint64_t line_no;
-    input_line lines[EVENT_INPUT_BATCH_MAX];
-    size_t line_count;
 
-    bool stopped;
-    bool closing;
-    input_closed_cb closed;
-    void *closed_arg;
+    batch *building;    /* the batch lines are being added to, not yet queued */
+    batch *head, *tail; /* queued batches, in input order */
+    size_t queued;      /* how many */
+    size_t preparing;   /* works queued and not yet completed */
+    batch *spare;       /* one emptied batch kept for reuse */
 
-    /* Pausing (the host reloads a module between two lines). Nothing read is dropped: the
-     * lines not taken, the unscanned rest of the buffer, a file read that completed and the
-     * end of input are all kept here and taken up again, in that order, on resume. */
-    bool paused;
-    size_t held_first; /* lines[held_first, line_count) were not taken yet */
-    bool scan_pending; /* process() stopped early; it goes on from these positions */
-    size_t scan_line_start;
-    size_t scan_pos;
-    bool read_deferred; /* a file read completed while paused, with this result */
-    ssize_t deferred_result;
-    bool end_pending; /* the input ended while lines were held */
+    /* The end of input, seen by the reader; reported once every batch before it is taken. */
+    bool end_seen;
     int end_status;
     bool end_has_message;
     char end_message[256];
+
+    bool stopped;
+    bool paused;
+    bool pumping; /* inside pump(): a nested call returns at once */
+    bool closing;
+    input_closed_cb closed;
+    void *closed_arg;
 };
 
-static void pause_reading(event_input *in)
+static void pump(event_input *in);
+
+/* ---- batches ---------------------------------------------------------------------------- */
+
+static void batch_free(event_input *in, batch *b)
 {
-    in->paused = true;
-    if (in->is_stream)
-        uv_read_stop(&in->stream.stream);
+    if (b == NULL)
+        return;
+    if (b->prepared != NULL && in->release_prepared != NULL)
+        in->release_prepared(in->arg, b->prepared);
+    strbuf_free(&b->text);
+    free(b->lines);
+    free(b);
 }
 
-/* Hand the collected lines over. Returns false when the reader was stopped, or paused because
- * the callback took fewer than it was given: the caller must then add and scan no further. */
-static bool deliver(event_input *in)
+/* An empty batch (the spare one when there is one), or NULL when out of memory. */
+static batch *batch_new(event_input *in)
 {
-    if (in->paused)
-        return false;
-    size_t count = in->line_count - in->held_first;
-    if (count > 0 && !in->stopped) {
-        size_t taken = in->on_lines(in->arg, in->lines + in->held_first, count);
-        if (!in->stopped && taken < count) {
-            in->held_first += taken;
-            pause_reading(in);
-            return false;
+    batch *b = in->spare;
+    if (b != NULL) {
+        in->spare = NULL;
+        return b;
+    }
+    b = calloc(1, sizeof *b);
+    if (b == NULL)
+        return NULL;
+    b->lines = malloc(EVENT_INPUT_BATCH_MAX * sizeof *b->lines);
+    if (b->lines == NULL) {
+        free(b);
+        return NULL;
+    }
+    b->in = in;
+    b->work.data = b;
+    return b;
+}
+
+/* A batch fully taken: release its preparation and keep it as the spare, or free it. */
+static void batch_done(event_input *in, batch *b)
+{
+    if (b->prepared != NULL && in->release_prepared != NULL)
+        in->release_prepared(in->arg, b->prepared);
+    b->prepared = NULL;
+    b->count = 0;
+    b->taken = 0;
+    b->ready = false;
+    b->next = NULL;
+    strbuf_truncate(&b->text, 0);
+    if (in->spare == NULL)
+        in->spare = b;
+    else
+        batch_free(in, b);
+}
+
+/* [threadpool] */
+static void prepare_work(uv_work_t *work)
+{
+    batch *b = work->data;
+    b->prepared = b->in->prepare(b->in->arg, b->lines, b->count);
+}
+
+static void after_prepare(uv_work_t *work, int status)
+{
+    (void)status; /* cancelled: handed over unprepared (or freed, when closing) */
+    batch *b = work->data;
+    event_input *in = b->in;
+    in->preparing--;
+    b->ready = true;
+    pump(in);
+}
+
+/* Queue the batch being built: point its lines at their text and start its preparation (a
+ * batch whose preparation cannot be queued is handed over unprepared). */
+static void seal(event_input *in)
+{
+    batch *b = in->building;
+    if (b == NULL || b->count == 0)
+        return;
+    in->building = NULL;
+    for (size_t i = 0; i < b->count; i++) {
+        input_line *line = &b->lines[i];
+        line->text = line->too_long ? "" : b->text.data + (size_t)(uintptr_t)line->text;
+        line->prepared = NULL;
+    }
+    if (in->tail != NULL)
+        in->tail->next = b;
+    else
+        in->head = b;
+    in->tail = b;
+    in->queued++;
+    b->ready = in->prepare == NULL;
+    if (in->prepare != NULL) {
+        in->preparing++;
+        if (uv_queue_work(in->loop, &b->work, prepare_work, after_prepare) < 0) {
+            in->preparing--;
+            b->ready = true;
         }
     }
-    in->line_count = 0;
-    in->held_first = 0;
-    return !in->stopped && !in->paused;
 }
 
-/* Returns false when a delivery (the batch was full) paused or stopped the reader. */
+/* Returns false when out of memory (the reader then ends with an error). */
 static bool add_line(event_input *in, const char *text, size_t len, bool too_long)
 {
-    input_line *line = &in->lines[in->line_count++];
-    line->text = too_long ? "" : text;
+    if (in->building == NULL && (in->building = batch_new(in)) == NULL)
+        return false;
+    batch *b = in->building;
+    input_line *line = &b->lines[b->count];
+    /* Until the batch is sealed, text holds the offset into b->text (it may still move). */
+    line->text = (const char *)(uintptr_t)b->text.len;
     line->len = too_long ? 0 : len;
-    line->line_no = ++in->line_no;
     line->too_long = too_long;
-    if (in->line_count == EVENT_INPUT_BATCH_MAX)
-        return deliver(in);
+    if (!too_long && strbuf_append(&b->text, text, len) < 0)
+        return false;
+    line->line_no = ++in->line_no;
+    b->count++;
+    if (b->count == EVENT_INPUT_BATCH_MAX)
+        seal(in);
     return true;
 }
 
-/* Split the buffered bytes into lines, from `pos` (the first unscanned byte) with the current
- * line starting at `line_start`. When a delivery pauses the reader, the positions are kept so
- * that resuming goes on from there: held lines point into the buffer, which is therefore
- * neither compacted nor refilled until the scan completes. */
-static void process(event_input *in, size_t line_start, size_t pos)
+/* ---- reading ---------------------------------------------------------------------------- */
+
+/* Note the end of input (status 0) or a read error; reported once the batches before it are
+ * taken. */
+static void note_end(event_input *in, int status, const char *message)
 {
-    bool going = true;
-    char *newline;
-    while (going && (newline = memchr(in->buf + pos, '\n', in->len - pos)) != NULL) {
-        size_t end = (size_t)(newline - in->buf);
-        if (in->discarding)
-            in->discarding = false; /* the too-long line was reported when it overflowed */
-        else
-            going = add_line(in, in->buf + line_start, end - line_start,
-                             end - line_start > EVENT_INPUT_LINE_MAX);
-        line_start = pos = end + 1;
-    }
-    if (going)
-        going = deliver(in);
-    if (!going) {
-        if (!in->stopped) {
-            in->scan_pending = true;
-            in->scan_line_start = line_start;
-            in->scan_pos = pos;
-        }
+    if (in->end_seen)
         return;
+    in->end_seen = true;
+    in->end_status = status;
+    in->end_has_message = message != NULL;
+    snprintf(in->end_message, sizeof in->end_message, "%s", message ? message : "");
+}
+
+static void out_of_memory(event_input *in)
+{
+    char message[256];
+    snprintf(message, sizeof message, "%s: out of memory while reading", in->label);
+    note_end(in, UV_ENOMEM, message);
+}
+
+/* Split the new bytes (from `scan_from`) into lines, copying the complete ones into batches,
+ * and keep the partial last line at the front of the buffer. */
+static void take_bytes(event_input *in, size_t scan_from)
+{
+    size_t line_start = 0, pos = scan_from;
+    char *newline;
+    while ((newline = memchr(in->buf + pos, '\n', in->len - pos)) != NULL) {
+        size_t end = (size_t)(newline - in->buf);
+        if (in->discarding) {
+            in->discarding = false; /* the too-long line was reported when it overflowed */
+        } else {
+            bool too_long = end - line_start > EVENT_INPUT_LINE_MAX;
+            if (!add_line(in, in->buf + line_start, end - line_start, too_long)) {
+                out_of_memory(in);
+                return;
+            }
+        }
+        line_start = pos = end + 1;
     }
     size_t rest = in->len - line_start;
     bool too_long = !in->discarding && rest > EVENT_INPUT_LINE_MAX;
@@ -137,113 +248,28 @@ static void process(event_input *in, size_t line_start, size_t pos)
     in->len = rest;
     if (too_long) {
         in->discarding = true;
-        /* Its text is a constant, so holding it does not pin the buffer. */
-        if (add_line(in, NULL, 0, true))
-            deliver(in);
-    }
-}
-
-static void end_input(event_input *in, int status, const char *message)
-{
-    in->stopped = true;
-    in->on_end(in->arg, status, message);
-}
-
-static void finish(event_input *in, int status, const char *message)
-{
-    if (in->stopped)
-        return;
-    bool going = true;
-    if (status == 0 && in->len > 0 && !in->discarding)
-        going = add_line(in, in->buf, in->len, false); /* a last line without its newline */
-    in->len = 0; /* nothing is read after the end, so a held last line stays intact */
-    if (going)
-        going = deliver(in);
-    if (!going) {
-        if (!in->stopped) {
-            in->end_pending = true;
-            in->end_status = status;
-            in->end_has_message = message != NULL;
-            snprintf(in->end_message, sizeof in->end_message, "%s", message ? message : "");
+        if (!add_line(in, NULL, 0, true)) {
+            out_of_memory(in);
+            return;
         }
-        return;
     }
-    end_input(in, status, message);
+    seal(in);
 }
 
-static void release(event_input *in)
+/* The input ended (status 0) or failed: queue what is left, then note the end. */
+static void take_end(event_input *in, int status, const char *message)
 {
-    if (in->owns_fd && in->fd >= 0)
-        close(in->fd);
-    input_closed_cb closed = in->closed;
-    void *arg = in->closed_arg;
-    free(in->buf);
-    free(in);
-    if (closed != NULL)
-        closed(arg);
+    if (status == 0 && in->len > 0 && !in->discarding &&
+        !add_line(in, in->buf, in->len, false)) { /* a last line without its newline */
+        out_of_memory(in);
+        return;
+    }
+    in->len = 0;
+    seal(in);
+    note_end(in, status, message);
 }
 
-/* ---- regular files ---------------------------------------------------------------------- */
-
-static void issue_read(event_input *in);
-
-static void handle_read(event_input *in, ssize_t result)
-{
-    if (result < 0) {
-        char message[256];
-        snprintf(message, sizeof message, "%s: read failed: %s", in->label,
-                 uv_strerror((int)result));
-        finish(in, (int)result, message);
-        return;
-    }
-    if (result == 0) {
-        finish(in, 0, NULL);
-        return;
-    }
-    if (in->offset >= 0)
-        in->offset += result;
-    size_t scan_from = in->len;
-    in->len += (size_t)result;
-    process(in, 0, scan_from);
-    if (!in->stopped && !in->paused)
-        issue_read(in);
-}
-
-static void on_fs_read(uv_fs_t *req)
-{
-    event_input *in = req->data;
-    ssize_t result = req->result;
-    uv_fs_req_cleanup(req);
-    in->read_pending = false;
-    if (in->closing) {
-        release(in);
-        return;
-    }
-    if (in->stopped)
-        return;
-    if (in->paused) { /* paused from outside while this read was in flight */
-        in->read_deferred = true;
-        in->deferred_result = result;
-        return;
-    }
-    handle_read(in, result);
-}
-
-static void issue_read(event_input *in)
-{
-    uv_buf_t buf = uv_buf_init(in->buf + in->len, READ_CHUNK);
-    in->read_req.data = in;
-    int rc = uv_fs_read(in->loop, &in->read_req, in->fd, &buf, 1, in->offset, on_fs_read);
-    if (rc < 0) {
-        char message[256];
-        snprintf(message, sizeof message, "%s: read failed: %s", in->label, uv_strerror(rc));
-        finish(in, rc, message);
-        return;
-    }
-    in->read_pending = true;
-}
-
-/* ---- pipes and terminals ---------------------------------------------------------------- */
+static void on_fs_read(uv_fs_t *req);
 
 static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 {
@@ -252,6 +278,155 @@ static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init(in->buf + in->len, READ_CHUNK);
 }
 
+static void on_stream_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+
+/* Read on while the pipeline has room. */
+static void read_more(event_input *in)
+{
+    bool room = in->queued < EVENT_INPUT_PIPELINE;
+    if (in->stopped || in->closing || in->end_seen)
+        room = false;
+    if (in->is_stream) {
+        if (room && !in->stream_reading) {
+            int rc = uv_read_start(&in->stream.stream, on_alloc, on_stream_read);
+            if (rc < 0) {
+                char message[256];
+                snprintf(message, sizeof message, "%s: cannot read: %s", in->label,
+                         uv_strerror(rc));
+                note_end(in, rc, message);
+                return;
+            }
+            in->stream_reading = true;
+        } else if (!room && in->stream_reading) {
+            uv_read_stop(&in->stream.stream);
+            in->stream_reading = false;
+        }
+        return;
+    }
+    if (!room || in->read_pending)
+        return;
+    uv_buf_t buf = uv_buf_init(in->buf + in->len, READ_CHUNK);
+    in->read_req.data = in;
+    int rc = uv_fs_read(in->loop, &in->read_req, in->fd, &buf, 1, in->offset, on_fs_read);
+    if (rc < 0) {
+        char message[256];
+        snprintf(message, sizeof message, "%s: read failed: %s", in->label, uv_strerror(rc));
+        note_end(in, rc, message);
+        return;
+    }
+    in->read_pending = true;
+}
+
+static void release(event_input *in)
+{
+    if (in->owns_fd && in->fd >= 0)
+        close(in->fd);
+    batch_free(in, in->building);
+    while (in->head != NULL) {
+        batch *b = in->head;
+        in->head = b->next;
+        batch_free(in, b);
+    }
+    batch_free(in, in->spare);
+    input_closed_cb closed = in->closed;
+    void *arg = in->closed_arg;
+    free(in->buf);
+    free(in);
+    if (closed != NULL)
+        closed(arg);
+}
+
+/* Free the reader once nothing of it is in flight any more. */
+static void release_when_idle(event_input *in)
+{
+    if (in->pumping || in->read_pending || in->preparing > 0 || !in->stream_closed)
+        return;
+    release(in);
+}
+
+/* Hand the ready batches over, in order; then read on, and report the end when everything
+ * before it was taken. Every path that changes what can move next ends here. */
+static void pump(event_input *in)
+{
+    if (in->closing) {
+        release_when_idle(in);
+        return;
+    }
+    if (in->pumping)
+        return;
+    in->pumping = true;
+    for (;;) {
+        while (!in->stopped && !in->paused && in->head != NULL && in->head->ready) {
+            batch *b = in->head;
+            size_t count = b->count - b->taken;
+            size_t taken = in->on_lines(in->arg, b->lines + b->taken, count);
+            if (in->stopped || in->closing)
+                break;
+            b->taken += taken < count ? taken : count;
+            if (b->taken < b->count) {
+                in->paused = true; /* the rest is held until event_input_resume */
+                break;
+            }
+            in->head = b->next;
+            if (in->head == NULL)
+                in->tail = NULL;
+            in->queued--;
+            batch_done(in, b);
+        }
+        if (in->closing)
+            break;
+        bool was_end_seen = in->end_seen;
+        read_more(in);
+        if (!in->stopped && !in->paused && in->head == NULL && in->end_seen) {
+            in->stopped = true;
+            if (in->is_stream && in->stream_reading) {
+                uv_read_stop(&in->stream.stream);
+                in->stream_reading = false;
+            }
+            in->on_end(in->arg, in->end_status, in->end_has_message ? in->end_message : NULL);
+            break;
+        }
+        if (was_end_seen == in->end_seen)
+            break; /* read_more ended nothing: wait for a read or a preparation */
+    }
+    in->pumping = false;
+    if (in->closing)
+        release_when_idle(in);
+}
+
+/* ---- regular files ---------------------------------------------------------------------- */
+
+static void on_fs_read(uv_fs_t *req)
+{
+    event_input *in = req->data;
+    ssize_t result = req->result;
+    uv_fs_req_cleanup(req);
+    in->read_pending = false;
+    if (in->closing) {
+        release_when_idle(in);
+        return;
+    }
+    if (in->stopped)
+        return;
+    if (result < 0) {
+        char message[256];
+        snprintf(message, sizeof message, "%s: read failed: %s", in->label,
+                 uv_strerror((int)result));
+        take_end(in, (int)result, message);
+    } else if (result == 0) {
+        take_end(in, 0, NULL);
+    } else {
+        if (in->offset >= 0)
+            in->offset += result;
+        size_t scan_from = in->len;
+        in->len += (size_t)result;
+        take_bytes(in, scan_from);
+    }
+    pump(in);
+}
+
+/* ---- pipes and terminals ---------------------------------------------------------------- */
+
 static void on_stream_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
     (void)buf;
@@ -259,27 +434,25 @@ static void on_stream_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b
     if (in->stopped || nread == 0)
         return;
     if (nread == UV_EOF) {
-        uv_read_stop(stream);
-        finish(in, 0, NULL);
-        return;
-    }
-    if (nread < 0) {
-        uv_read_stop(stream);
+        take_end(in, 0, NULL);
+    } else if (nread < 0) {
         char message[256];
         snprintf(message, sizeof message, "%s: read failed: %s", in->label,
                  uv_strerror((int)nread));
-        finish(in, (int)nread, message);
-        return;
+        take_end(in, (int)nread, message);
+    } else {
+        size_t scan_from = in->len;
+        in->len += (size_t)nread;
+        take_bytes(in, scan_from);
     }
-    /* libuv calls no read callback after uv_read_stop, so a paused reader gets none. */
-    size_t scan_from = in->len;
-    in->len += (size_t)nread;
-    process(in, 0, scan_from);
+    pump(in); /* also stops reading at the end, or while the pipeline is full */
 }
 
 static void on_stream_closed(uv_handle_t *handle)
 {
-    release(handle->data);
+    event_input *in = handle->data;
+    in->stream_closed = true;
+    release_when_idle(in);
 }
 
 /* ---- public ----------------------------------------------------------------------------- */
@@ -305,6 +478,7 @@ int event_input_open(event_input **out, uv_loop_t *loop, const char *path, input
     in->buf = buf;
     in->fd = 0;
     in->offset = -1;
+    in->stream_closed = true;
     if (!is_stdin) {
         in->fd = open(path, O_RDONLY | O_CLOEXEC);
         if (in->fd < 0) {
@@ -331,11 +505,14 @@ int event_input_open(event_input **out, uv_loop_t *loop, const char *path, input
     }
     /* A pipe or terminal is read from where it stands; a file from its start (or, for a
      * redirected stdin, from its current position). */
-    if (in->is_stream)
+    if (in->is_stream) {
         in->offset = -1;
+        in->stream_closed = false;
+    }
     in->stream.handle.data = in;
     if (rc < 0) {
         snprintf(msg, msg_size, "%s: cannot read: %s", in->label, uv_strerror(rc));
+        in->closing = true;
         if (in->is_stream) {
             /* The handle was initialised, so it must be closed through the loop. */
             uv_close(&in->stream.handle, on_stream_closed);
@@ -348,29 +525,40 @@ int event_input_open(event_input **out, uv_loop_t *loop, const char *path, input
     return 0;
 }
 
+void event_input_set_prepare(event_input *in, input_prepare_cb prepare, input_release_cb release)
+{
+    in->prepare = prepare;
+    in->release_prepared = release;
+}
+
 int event_input_start(event_input *in, char *msg, size_t msg_size)
 {
-    if (!in->is_stream) {
-        issue_read(in);
+    if (in->is_stream) {
+        int rc = uv_read_start(&in->stream.stream, on_alloc, on_stream_read);
+        if (rc < 0) {
+            snprintf(msg, msg_size, "%s: cannot read: %s", in->label, uv_strerror(rc));
+            return rc;
+        }
+        in->stream_reading = true;
         return 0;
     }
-    int rc = uv_read_start(&in->stream.stream, on_alloc, on_stream_read);
-    if (rc < 0)
-        snprintf(msg, msg_size, "%s: cannot read: %s", in->label, uv_strerror(rc));
-    return rc;
+    pump(in); /* issues the first read; a failure to issue it ends the input with its error */
+    return 0;
 }
 
 void event_input_stop(event_input *in)
 {
     in->stopped = true;
-    if (in->is_stream)
+    if (in->is_stream && in->stream_reading) {
         uv_read_stop(&in->stream.stream);
+        in->stream_reading = false;
+    }
 }
 
 void event_input_pause(event_input *in)
 {
     if (!in->stopped && !in->closing)
-        pause_reading(in);
+        in->paused = true;
 }
 
 void event_input_resume(event_input *in)
@@ -378,35 +566,7 @@ void event_input_resume(event_input *in)
     if (!in->paused || in->stopped || in->closing)
         return;
     in->paused = false;
-    if (!deliver(in)) /* the held lines first */
-        return;
-    if (in->scan_pending) {
-        in->scan_pending = false;
-        process(in, in->scan_line_start, in->scan_pos);
-        if (in->stopped || in->paused)
-            return;
-    }
-    if (in->end_pending) {
-        in->end_pending = false;
-        end_input(in, in->end_status, in->end_has_message ? in->end_message : NULL);
-        return;
-    }
-    if (in->read_deferred) {
-        in->read_deferred = false;
-        handle_read(in, in->deferred_result);
-        return;
-    }
-    if (!in->is_stream) {
-        if (!in->read_pending)
-            issue_read(in);
-        return;
-    }
-    int rc = uv_read_start(&in->stream.stream, on_alloc, on_stream_read);
-    if (rc < 0) {
-        char message[256];
-        snprintf(message, sizeof message, "%s: cannot read: %s", in->label, uv_strerror(rc));
-        finish(in, rc, message);
-    }
+    pump(in);
 }
 
 void event_input_close(event_input *in, input_closed_cb closed, void *arg)
@@ -415,9 +575,12 @@ void event_input_close(event_input *in, input_closed_cb closed, void *arg)
     in->closing = true;
     in->closed = closed;
     in->closed_arg = arg;
+    /* Preparations not yet started are cancelled; their after_prepare still runs. */
+    for (batch *b = in->head; b != NULL; b = b->next)
+        if (!b->ready)
+            uv_cancel((uv_req_t *)&b->work);
     if (in->is_stream)
         uv_close(&in->stream.handle, on_stream_closed);
-    else if (!in->read_pending)
-        release(in);
-    /* else on_fs_read releases it when the pending read completes */
+    else
+        release_when_idle(in);
 }

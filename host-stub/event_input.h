@@ -7,6 +7,18 @@
  * split), which is what the host groups into one durable batch. A line may span reads. A line
  * longer than EVENT_INPUT_LINE_MAX is not buffered: it is reported once, flagged too_long,
  * and skipped up to its newline.
+ *
+ * Pipelining (optional, event_input_set_prepare): each batch's lines are copied out of the read
+ * buffer and handed to a `prepare` callback on a libuv threadpool thread (a uv_work_t), while
+ * the loop thread is still taking the batch before it; the reader reads on meanwhile, at most
+ * EVENT_INPUT_PIPELINE batches ahead of the one being taken. Batches are handed over strictly
+ * in input order, each only once its preparation is done.
+ *
+ * Threads: everything here runs on the loop thread and every callback is called there, except
+ * `prepare`, which runs on a threadpool thread and may touch only the lines it is given (and
+ * what it reaches from `arg` that no other thread changes meanwhile). The file reads
+ * (uv_fs_read) also run on the threadpool, into the reader's buffer, which the loop thread
+ * leaves alone while a read is in flight.
  */
 #ifndef SMART_HOST_EVENT_INPUT_H
 #define SMART_HOST_EVENT_INPUT_H
@@ -18,12 +30,15 @@
 
 #define EVENT_INPUT_LINE_MAX  (1024 * 1024)
 #define EVENT_INPUT_BATCH_MAX 4096
+/* Batches read (and prepared) but not yet fully taken, at most; reading waits beyond it. */
+#define EVENT_INPUT_PIPELINE 3
 
 typedef struct input_line {
-    const char *text; /* borrowed: valid only during the lines callback; not NUL-terminated */
-    size_t len;       /* without the newline */
-    uint64_t line_no; /* 1-based */
-    bool too_long;    /* the line exceeded EVENT_INPUT_LINE_MAX; text is empty */
+    const char *text;     /* borrowed: valid only during the lines callback; not NUL-terminated */
+    size_t len;           /* without the newline */
+    uint64_t line_no;     /* 1-based */
+    bool too_long;        /* the line exceeded EVENT_INPUT_LINE_MAX; text is empty */
+    const void *prepared; /* what the prepare callback attached (NULL: none, or it failed) */
 } input_line;
 
 /* [loop] A batch of complete lines, in order. Returns how many it took, from the front. Taking
@@ -40,6 +55,14 @@ typedef void (*input_end_cb)(void *arg, int status, const char *message);
 /* [loop] The input's handles are closed and its memory freed. */
 typedef void (*input_closed_cb)(void *arg);
 
+/* [threadpool thread] Prepare a batch before it is handed over: may set each line's
+ * `prepared` (lines[i].text stays valid until the batch is released). Returns an opaque
+ * pointer given back to the release callback (NULL: nothing to release). */
+typedef void *(*input_prepare_cb)(void *arg, input_line *lines, size_t count);
+
+/* [loop] Free what prepare returned: the batch was taken whole, or the reader is closing. */
+typedef void (*input_release_cb)(void *arg, void *prepared);
+
 typedef struct event_input event_input;
 
 /* Open `path` (borrowed; NULL or "-" for stdin) for reading on `loop`. Nothing is read until
@@ -47,6 +70,12 @@ typedef struct event_input event_input;
  * event_input_close), or a negative libuv error with `msg` (caller-owned) naming the path. */
 int event_input_open(event_input **out, uv_loop_t *loop, const char *path, input_lines_cb on_lines,
                      input_end_cb on_end, void *arg, char *msg, size_t msg_size);
+
+/* Prepare each batch on the threadpool with `prepare` (see above) before it is handed over;
+ * `release` frees what it returned. Call before event_input_start. When a preparation cannot
+ * run (the work could not be queued, or was cancelled) the batch is handed over with every
+ * `prepared` NULL, so the lines callback must handle lines without one. */
+void event_input_set_prepare(event_input *in, input_prepare_cb prepare, input_release_cb release);
 
 /* Start reading. Returns 0 or a negative libuv error with `msg` set. */
 int event_input_start(event_input *in, char *msg, size_t msg_size);
@@ -65,8 +94,9 @@ void event_input_pause(event_input *in);
 void event_input_resume(event_input *in);
 
 /* Stop, close every handle and free the reader; `closed` (may be NULL) runs once that is done:
- * from a later loop turn for a stream or a file with a read in flight, before this returns
- * otherwise. `in` is invalid after this call. */
+ * from a later loop turn for a stream, a file with a read in flight or a preparation still
+ * running (a queued one is cancelled), before this returns otherwise. `in` is invalid after
+ * this call. */
 void event_input_close(event_input *in, input_closed_cb closed, void *arg);
 
 #endif /* SMART_HOST_EVENT_INPUT_H */

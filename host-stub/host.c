@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "durable_file.h"
+#include "event_parse.h"
 #include "host_internal.h"
 #include "json_text.h"
 
@@ -140,42 +141,6 @@ static bool dispatch(host_state *h, loaded_module *only, const char *topic, cons
     return handled;
 }
 
-static bool is_blank(const char *text, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if (text[i] != ' ' && text[i] != '\t' && text[i] != '\r')
-            return false;
-    return true;
-}
-
-/* Check the envelope {"topic", "time"?, "data"?}. Returns NULL when fine, else the message
- * (written to `msg`). */
-static const char *check_envelope(json_t *root, char *msg, size_t msg_size)
-{
-    const char *key;
-    json_t *value;
-    json_object_foreach (root, key, value) {
-        if (strcmp(key, "topic") != 0 && strcmp(key, "time") != 0 && strcmp(key, "data") != 0) {
-            snprintf(msg, msg_size, "%.200s: unknown key (an event has topic, time and data)", key);
-            return msg;
-        }
-    }
-    json_t *topic = json_object_get(root, "topic");
-    if (topic == NULL)
-        snprintf(msg, msg_size, "topic: missing required field");
-    else if (!json_is_string(topic))
-        snprintf(msg, msg_size, "topic: must be a string");
-    else if (json_string_length(topic) == 0)
-        snprintf(msg, msg_size, "topic: must not be empty");
-    else if ((value = json_object_get(root, "time")) != NULL && !json_is_string(value))
-        snprintf(msg, msg_size, "time: must be an RFC 3339 string");
-    else if ((value = json_object_get(root, "data")) != NULL && !json_is_object(value))
-        snprintf(msg, msg_size, "data: must be an object");
-    else
-        return NULL;
-    return msg;
-}
-
 /* A `host.reload` event (data {"module"?: name}): check it, then ask for the reload. Returns
  * true when the input must pause after this line; false when the event was rejected. */
 static bool reload_event(host_state *h, json_t *data, const char *source, uint64_t line_no,
@@ -214,89 +179,62 @@ reject:
     return false;
 }
 
-/* Handle one input line. Returns true when the input must pause after it (a reload). */
+/* Handle one input line, parsed on the threadpool (line->prepared) or, when that could not
+ * run, here. Only what depends on the run's state is left to do: the clock, then host.reload
+ * or dispatch. Returns true when the input must pause after it (a reload). */
 static bool process_line(host_state *h, const input_line *line)
 {
-    char source[300];
-    snprintf(source, sizeof source, "%s:%" PRIu64, h->input_label, line->line_no);
-    char msg[700];
-    if (line->too_long) {
-        snprintf(msg, sizeof msg, "line: longer than %d bytes; skipped", EVENT_INPUT_LINE_MAX);
-        host_reject(h, NULL, source, line->line_no, NULL, msg);
-        return false;
+    parsed_line local;
+    const parsed_line *p = line->prepared;
+    if (p == NULL) {
+        event_parse_one(h->input_label, line, &h->parse_scratch, &local);
+        p = &local;
     }
-    if (is_blank(line->text, line->len))
+    switch (p->kind) {
+    case PARSED_BLANK: return false;
+    case PARSED_NOMEM: host_fail_stop(h, "out of memory"); return false;
+    case PARSED_REJECT:
+        host_reject(h, NULL, p->source, line->line_no, p->topic, p->message);
         return false;
-    json_error_t jerr;
-    json_t *root = json_loadb(line->text, line->len, JSON_REJECT_DUPLICATES, &jerr);
-    if (root == NULL) {
-        snprintf(msg, sizeof msg, "json: not valid JSON (column %d: %s)", jerr.column, jerr.text);
-        host_reject(h, NULL, source, line->line_no, NULL, msg);
-        return false;
-    }
-    if (!json_is_object(root)) {
-        host_reject(h, NULL, source, line->line_no, NULL, "json: an event must be a JSON object");
-        json_decref(root);
-        return false;
-    }
-    json_t *topic_value = json_object_get(root, "topic");
-    const char *topic = json_is_string(topic_value) ? json_string_value(topic_value) : NULL;
-    if (check_envelope(root, msg, sizeof msg) != NULL) {
-        host_reject(h, NULL, source, line->line_no, topic, msg);
-        json_decref(root);
-        return false;
-    }
-    /* Host topics are the host's own; only host.reload exists so far. */
-    bool host_topic = strncmp(topic, "host.", 5) == 0;
-    if (host_topic && strcmp(topic, "host.reload") != 0) {
-        snprintf(msg, sizeof msg, "topic: unknown host topic '%.200s' (the host knows host.reload)",
-                 topic);
-        host_reject(h, NULL, source, line->line_no, topic, msg);
-        json_decref(root);
-        return false;
+    case PARSED_EVENT: break;
     }
     int64_t clock_before = host_clock_now_ms(&h->clock);
-    json_t *time_value = json_object_get(root, "time");
-    if (time_value != NULL) {
-        int64_t time_ms;
-        char why[300];
-        const char *text = json_string_value(time_value);
-        if (rfc3339_parse(text, &time_ms, why, sizeof why) < 0) {
-            snprintf(msg, sizeof msg, "time: %s", why);
-            host_reject(h, NULL, source, line->line_no, topic, msg);
-            json_decref(root);
-            return false;
-        }
-        if (host_clock_advance(&h->clock, time_ms) < 0) {
-            char clock_text[RFC3339_MS_LEN + 1];
-            rfc3339_format_ms(clock_before, clock_text);
-            snprintf(msg, sizeof msg,
-                     "time: %.100s is before the clock (%s); time never runs backwards", text,
-                     clock_text);
-            host_reject(h, NULL, source, line->line_no, topic, msg);
-            json_decref(root);
-            return false;
-        }
+    if (p->has_time && host_clock_advance(&h->clock, p->time_ms) < 0) {
+        char msg[700];
+        char clock_text[RFC3339_MS_LEN + 1];
+        rfc3339_format_ms(clock_before, clock_text);
+        snprintf(msg, sizeof msg,
+                 "time: %.100s is before the clock (%s); time never runs backwards", p->time_text,
+                 clock_text);
+        host_reject(h, NULL, p->source, line->line_no, p->topic, msg);
+        return false;
     }
-    json_t *data = json_object_get(root, "data");
-    if (host_topic) {
-        json_t *empty = data ? NULL : json_object();
-        bool pause = reload_event(h, data ? data : empty, source, line->line_no, clock_before);
-        json_decref(empty);
-        json_decref(root);
+    if (p->host_topic) {
+        json_t *data = json_loadb(p->data, p->data_len, 0, NULL);
+        if (data == NULL) {
+            host_fail_stop(h, "out of memory");
+            return false;
+        }
+        bool pause = reload_event(h, data, p->source, line->line_no, clock_before);
+        json_decref(data);
         return pause;
     }
-    strbuf_truncate(&h->event_data, 0);
-    int rc =
-        data ? json_text_dump_into(&h->event_data, data) : strbuf_append(&h->event_data, "{}", 2);
-    if (rc < 0) {
-        host_fail_stop(h, "out of memory");
-    } else {
-        dispatch(h, NULL, topic, h->event_data.data, h->event_data.len, source, line->line_no,
-                 clock_before);
-    }
-    json_decref(root);
+    dispatch(h, NULL, p->topic, p->data, p->data_len, p->source, line->line_no, clock_before);
     return false;
+}
+
+/* [threadpool] Parse a batch before the loop thread takes it; reads only h->input_label,
+ * which is fixed before the input starts. */
+static void *prepare_lines(void *arg, input_line *lines, size_t count)
+{
+    const host_state *h = arg;
+    return event_parse_batch(h->input_label, lines, count);
+}
+
+static void release_lines(void *arg, void *prepared)
+{
+    (void)arg;
+    event_parse_free(prepared);
 }
 
 /* ---- input ------------------------------------------------------------------------------ */
@@ -666,6 +604,7 @@ static int start(host_state *h)
         fprintf(stderr, "smart-host: %s\n", msg);
         return HOST_EXIT_USAGE;
     }
+    event_input_set_prepare(h->input, prepare_lines, release_lines);
     ledger_torn_tail torn;
     rc = ledger_open(h->config->ledger_path, &h->ledger, &torn, msg, sizeof msg);
     if (rc < 0) {
@@ -700,6 +639,9 @@ int host_run(const host_options *options)
     }
     h->options = options;
     h->alerts_fd = -1;
+    /* jansson seeds its hash function on first use; do it here, before input lines are parsed
+     * on threadpool threads (event_parse.h). */
+    json_object_seed(0);
     h->phase = HOST_STARTING;
     int rc = uv_loop_init(&h->loop);
     if (rc < 0) {
@@ -757,7 +699,7 @@ int host_run(const host_options *options)
     node_config_free(h->config);
     strbuf_free(&h->outputs);
     strbuf_free(&h->alert_lines);
-    strbuf_free(&h->event_data);
+    strbuf_free(&h->parse_scratch);
     strbuf_free(&h->scratch);
     strbuf_free(&h->metadata);
     free(h);

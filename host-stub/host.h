@@ -15,7 +15,8 @@
  *             a fresh copy of its file (host_reload.c); the input waits meanwhile;
  *   shutdown  at end of input, posted events are drained, every module is shut down (waiting
  *             for its done callback), host.stopped is recorded, every handle is closed.
- * Everything runs on one thread, the loop's.
+ * Everything runs on one thread, the loop's, except the clock-free parse of input lines
+ * (event_parse.h), which runs on the libuv threadpool one batch ahead of the loop thread.
  */
 #ifndef SMART_HOST_HOST_H
 #define SMART_HOST_HOST_H

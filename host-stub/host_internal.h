@@ -54,6 +54,9 @@ typedef enum host_phase {
     HOST_FINISHED       /* host.stopped written, handles closing */
 } host_phase;
 
+/* The run's state. Owned by the loop thread: every field is read and written there only, except
+ * `input_label`, which is set before the input starts and then only read, also by the input
+ * lines' parse on the libuv threadpool (host.c prepare_lines, event_parse.h). */
 typedef struct host_state {
     const host_options *options;
     uv_loop_t loop;
@@ -83,12 +86,12 @@ typedef struct host_state {
     posted_event *posted_head;
     posted_event *posted_tail;
 
-    strbuf outputs;     /* this batch's output lines, printed once durable */
-    strbuf alert_lines; /* this batch's alert lines, for the alerts file */
-    strbuf event_data;  /* the data text of the event being dispatched (borrowed by modules) */
-    strbuf scratch;     /* working text inside a callback (emitted data, alert text) */
-    strbuf metadata;    /* per-call ledger metadata text */
-    bool batch_dirty;   /* something happened that end_batch must make durable */
+    strbuf outputs;       /* this batch's output lines, printed once durable */
+    strbuf alert_lines;   /* this batch's alert lines, for the alerts file */
+    strbuf parse_scratch; /* an input line parsed on the loop thread (no prepared parse) */
+    strbuf scratch;       /* working text inside a callback (emitted data, alert text) */
+    strbuf metadata;      /* per-call ledger metadata text */
+    bool batch_dirty;     /* something happened that end_batch must make durable */
 
     host_phase phase;
     bool failed; /* fail-stop: nothing more is written or acknowledged */
