@@ -40,6 +40,9 @@ struct ledger {
     bool failed;
     EVP_MD *sha256;     /* fetched once: looking the digest up per record costs as much as */
     EVP_MD_CTX *hasher; /* hashing the record itself */
+    /* The records of one event share its time: the last one formatted, kept. */
+    int64_t time_cached_ms;
+    char time_cached[RFC3339_MS_LEN + 1];
 };
 
 /* libcrypto's SHA-256 uses the CPU's SHA extensions where it has them: hashing every record
@@ -387,11 +390,30 @@ int ledger_append(ledger *l, const ledger_record *rec, char *msg, size_t msg_siz
     }
     strbuf *b = &l->pending;
     size_t mark = b->len;
-    char time_text[RFC3339_MS_LEN + 1];
-    rfc3339_format_ms(rec->time_ms, time_text);
-    int rc = strbuf_appendf(b, "{\"seq\":%" PRIu64 ",\"time\":\"%s\"", l->next_seq, time_text);
-    if (rc < 0)
+    if (rec->time_ms != l->time_cached_ms || l->time_cached[0] == '\0') {
+        rfc3339_format_ms(rec->time_ms, l->time_cached);
+        l->time_cached_ms = rec->time_ms;
+    }
+    /* {"seq":N,"time":"T" without printf: this runs for every record. */
+    char digits[20];
+    size_t n = 0;
+    for (uint64_t seq = l->next_seq; n == 0 || seq > 0; seq /= 10)
+        digits[n++] = (char)('0' + seq % 10);
+    int rc = strbuf_reserve(b, 8 + n + 9 + RFC3339_MS_LEN + 1);
+    if (rc < 0) {
         snprintf(msg, msg_size, "out of memory");
+    } else {
+        memcpy(b->data + b->len, "{\"seq\":", 7);
+        b->len += 7;
+        while (n > 0)
+            b->data[b->len++] = digits[--n];
+        memcpy(b->data + b->len, ",\"time\":\"", 9);
+        b->len += 9;
+        memcpy(b->data + b->len, l->time_cached, RFC3339_MS_LEN);
+        b->len += RFC3339_MS_LEN;
+        b->data[b->len++] = '"';
+        b->data[b->len] = '\0';
+    }
     if (rc == 0)
         rc = append_string_field(b, "node_id", rec->node_id, msg, msg_size);
     if (rc == 0)
