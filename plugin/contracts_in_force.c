@@ -328,6 +328,8 @@ int handle_contract_deployed(maintenance *m, const json_t *data, int64_t now_ms,
                           json_pack("{s:s, s:s}", "contract_file", file_name, "reason", why.text),
                           err)))
         return rc;
-    return emit_alert(m, "contract_rejected", "high",
-                      json_pack("{s:s}", "contract_file", file_name), why.text, now_ms, err);
+    jw *subject = &m->subject;
+    jw_reset(subject);
+    jw_member_string(subject, "contract_file", file_name);
+    return emit_alert(m, "contract_rejected", "high", NULL, subject, why.text, now_ms, err);
 }

@@ -58,94 +58,110 @@ int emit_output(maintenance *m, const char *topic, json_t *data, smart_error *er
     return rc;
 }
 
-int emit_alert(maintenance *m, const char *alert_type, const char *severity, json_t *subject,
-               const char *message, int64_t now_ms, smart_error *err)
+int emit_ledger_jw(maintenance *m, const char *action, const char *target, const char *user_id,
+                   const char *details, const jw *metadata, smart_error *err)
 {
-    char timestamp[DATE_TEXT_MAX];
-    instant_format(now_ms, timestamp, sizeof timestamp);
-    json_t *alert =
-        json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "alert_type", alert_type, "severity",
-                  severity, "node_id", m->host->node_id, "station_type", m->host->station_type,
-                  "timestamp", timestamp, "requires_action", 1, "message", message);
-    if (!alert || json_object_update(alert, subject) != 0) {
-        json_decref(alert);
-        json_decref(subject);
+    const char *meta = jw_text(metadata);
+    if (!meta)
         return error_set(err, SMART_ENOMEM, "out of memory");
-    }
-    json_decref(subject);
-    /* Copied: the ledger call below releases `alert`, which owns these strings. */
-    char target[EQUIPMENT_ID_MAX];
-    const char *subject_id = json_string_value(json_object_get(alert, "equipment_id"));
-    if (!subject_id)
-        subject_id = json_string_value(json_object_get(alert, "clientpo_id"));
-    snprintf(target, sizeof target, "%s", subject_id ? subject_id : m->host->node_id);
-    size_t len;
-    char *text = json_dumps(alert, JSON_COMPACT);
-    if (!text) {
-        json_decref(alert);
+    return emit_ledger_text(m, action, target, user_id, details, meta, err);
+}
+
+int emit_output_jw(maintenance *m, const char *topic, const jw *data, smart_error *err)
+{
+    const char *text = jw_text(data);
+    if (!text)
         return error_set(err, SMART_ENOMEM, "out of memory");
-    }
-    len = strlen(text);
-    json_decref(alert);
-    int rc = m->host->emit_alert(m->host, text, len, err);
+    int rc = m->host->emit_event(m->host, topic, text, data->len, err);
     if (rc == SMART_EIO)
         m->failed = true;
-    if (rc == 0) /* the record holds the alert exactly as raised */
-        rc = emit_ledger_text(m, "alert.raised", target, "system", message, text, err);
-    free(text);
     return rc;
 }
 
-json_t *emit_item_json(const char *id, const equipment_state *e, const readiness *r)
+int emit_alert(maintenance *m, const char *alert_type, const char *severity, const char *target,
+               const jw *subject, const char *message, int64_t now_ms, smart_error *err)
+{
+    char timestamp[DATE_TEXT_MAX];
+    instant_format(now_ms, timestamp, sizeof timestamp);
+    jw *a = &m->alert;
+    jw_reset(a);
+    jw_raw(a, "{", 1);
+    jw_member_raw(a, "alert_type", alert_type);
+    jw_member_raw(a, "severity", severity);
+    jw_member_string(a, "node_id", m->host->node_id);
+    jw_member_string(a, "station_type", m->host->station_type);
+    jw_member_raw(a, "timestamp", timestamp);
+    jw_member_bool(a, "requires_action", true);
+    jw_member_string(a, "message", message);
+    if (subject && subject->len) {
+        const char *members = jw_text(subject);
+        if (!members)
+            return error_set(err, SMART_ENOMEM, "out of memory");
+        jw_raw(a, ",", 1);
+        jw_raw(a, members, subject->len);
+    }
+    jw_raw(a, "}", 1);
+    const char *text = jw_text(a);
+    if (!text)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    int rc = m->host->emit_alert(m->host, text, a->len, err);
+    if (rc == SMART_EIO)
+        m->failed = true;
+    if (rc == 0) /* the record holds the alert exactly as raised */
+        rc = emit_ledger_text(m, "alert.raised", target ? target : m->host->node_id, "system",
+                              message, text, err);
+    return rc;
+}
+
+void emit_item_write(jw *w, const char *id, const equipment_state *e, const readiness *r)
 {
     char due[16], when[DATE_TEXT_MAX];
     const cal_assessment *a = &r->calibration;
-    json_t *item = json_pack("{s:s, s:s, s:b, s:s}", "equipment_id", id, "status",
-                             cal_status_name(a->status), "ready", r->ready, "reason", r->reason);
-    if (!item)
-        return NULL;
-    int rc = 0;
+    jw_raw(w, "{", 1);
+    jw_member_raw(w, "equipment_id", id);
+    jw_member_raw(w, "status", cal_status_name(a->status));
+    jw_member_bool(w, "ready", r->ready);
+    jw_member_string(w, "reason", r->reason);
     if (e && e->terms) {
-        rc |= json_object_set_new(item, "description", json_string(e->terms->description));
-        rc |= json_object_set_new(item, "contract_id", json_string(e->terms->owner->contract_id));
+        jw_member_string(w, "description", e->terms->description);
+        jw_member_string(w, "contract_id", e->terms->owner->contract_id);
     }
     if (a->has_due) {
         civil_format(a->due, due, sizeof due);
-        rc |= json_object_set_new(item, "due_date", json_string(due));
-        rc |= json_object_set_new(item, "last_calibration_date", json_string(e->calibration_date));
-        rc |= json_object_set_new(item, "certificate_number", json_string(e->certificate));
+        jw_member_raw(w, "due_date", due);
+        jw_member_string(w, "last_calibration_date", e->calibration_date);
+        jw_member_string(w, "certificate_number", e->certificate);
         if (a->days_remaining >= 0)
-            rc |= json_object_set_new(item, "days_remaining", json_integer(a->days_remaining));
+            jw_member_int(w, "days_remaining", a->days_remaining);
         else
-            rc |= json_object_set_new(item, "days_overdue", json_integer(-a->days_remaining));
+            jw_member_int(w, "days_overdue", -(int64_t)a->days_remaining);
     }
     if (r->has_warning)
-        rc |= json_object_set_new(item, "warning", json_string(r->warning));
+        jw_member_string(w, "warning", r->warning);
     if (e && e->record.out_of_service && e->out_of_service_reason[0])
-        rc |= json_object_set_new(item, "out_of_service_reason",
-                                  json_string(e->out_of_service_reason));
+        jw_member_string(w, "out_of_service_reason", e->out_of_service_reason);
     if (r->check_count) {
-        json_t *checks = json_array();
-        for (size_t i = 0; checks && i < r->check_count; i++) {
+        jw_key(w, "checks");
+        jw_raw(w, "[", 1);
+        for (size_t i = 0; i < r->check_count; i++) {
             const check_view *v = &r->checks[i];
-            json_t *c = json_pack("{s:s, s:s, s:b, s:s}", "procedure_id",
-                                  v->procedure->procedure_id, "frequency",
-                                  v->procedure->frequency_text, "ok", v->ok, "reason", v->reason);
-            if (c && v->last) {
+            jw_sep(w);
+            jw_raw(w, "{", 1);
+            jw_member_string(w, "procedure_id", v->procedure->procedure_id);
+            jw_member_string(w, "frequency", v->procedure->frequency_text);
+            jw_member_bool(w, "ok", v->ok);
+            jw_member_string(w, "reason", v->reason);
+            if (v->last) {
                 instant_format(v->last->performed_ms, when, sizeof when);
-                json_object_set_new(c, "last_performed", json_string(when));
+                jw_member_raw(w, "last_performed", when);
                 instant_format(v->last->valid_until_ms, when, sizeof when);
-                json_object_set_new(c, "valid_until", json_string(when));
+                jw_member_raw(w, "valid_until", when);
             }
-            rc |= json_array_append_new(checks, c);
+            jw_raw(w, "}", 1);
         }
-        rc |= json_object_set_new(item, "checks", checks);
+        jw_raw(w, "]", 1);
     }
-    if (rc) {
-        json_decref(item);
-        return NULL;
-    }
-    return item;
+    jw_raw(w, "}", 1);
 }
 
 /* When the ITEM text built at now_ms stops being true: at the next local midnight (the day
@@ -176,39 +192,27 @@ const char *emit_item_text(maintenance *m, const char *id, int64_t now_ms, int64
     }
     readiness r;
     maintenance_readiness(m, e, now_ms, planned_end_ms, &r);
-    json_t *item = emit_item_json(id, e, &r);
-    char *text = item ? json_dumps(item, JSON_COMPACT) : NULL;
-    json_decref(item);
-    if (!text)
+    jw *w = &m->item_text;
+    jw_reset(w);
+    emit_item_write(w, id, e, &r);
+    const char *built = jw_text(w);
+    if (!built)
         return NULL;
     *ready = r.ready;
     *status = r.calibration.status;
-    *len = strlen(text);
-    if (c) {
-        free(c->text);
-        *c = (item_text_cache){.text = text,
-                               .len = *len,
-                               .ready = r.ready,
-                               .status = *status,
-                               .valid_from_ms = now_ms,
-                               .expires_ms = item_text_expiry(m, e, now_ms)};
-    } else {
-        free(m->scratch_text);
-        m->scratch_text = text;
-    }
+    *len = w->len;
+    if (!c)
+        return built;
+    char *text = malloc(w->len + 1);
+    if (!text)
+        return NULL;
+    memcpy(text, built, w->len + 1);
+    free(c->text);
+    *c = (item_text_cache){.text = text,
+                           .len = *len,
+                           .ready = r.ready,
+                           .status = *status,
+                           .valid_from_ms = now_ms,
+                           .expires_ms = item_text_expiry(m, e, now_ms)};
     return text;
-}
-
-int emit_output_text(maintenance *m, const char *topic, FILE *text, char **buffer, size_t *size,
-                     smart_error *err)
-{
-    if (fclose(text) != 0 || !*buffer) {
-        free(*buffer);
-        return error_set(err, SMART_ENOMEM, "out of memory");
-    }
-    int rc = m->host->emit_event(m->host, topic, *buffer, *size, err);
-    free(*buffer);
-    if (rc == SMART_EIO)
-        m->failed = true;
-    return rc;
 }

@@ -6,7 +6,6 @@
 #include "maintenance.h"
 
 #include <jansson.h>
-#include <stdio.h>
 
 /* Appends a ledger record. `metadata` (may be NULL) is stolen. */
 int emit_ledger(maintenance *m, const char *action, const char *target, const char *user_id,
@@ -19,14 +18,22 @@ int emit_ledger_text(maintenance *m, const char *action, const char *target, con
 /* Emits an output event; `data` is stolen. */
 int emit_output(maintenance *m, const char *topic, json_t *data, smart_error *err);
 
-/* Raises an alert (and records it in the ledger). `subject` (stolen) holds the subject fields,
- * e.g. {"equipment_id": ...}; node, station, time and the rest are added here. */
-int emit_alert(maintenance *m, const char *alert_type, const char *severity, json_t *subject,
-               const char *message, int64_t now_ms, smart_error *err);
+/* Appends a ledger record whose metadata is the JSON object text in `metadata`. */
+int emit_ledger_jw(maintenance *m, const char *action, const char *target, const char *user_id,
+                   const char *details, const jw *metadata, smart_error *err);
 
-/* The ITEM object of the output events for one item and its readiness. `id` names it even
- * when e is NULL (no contract or record names it). Returns a new reference or NULL. */
-json_t *emit_item_json(const char *id, const equipment_state *e, const readiness *r);
+/* Emits an output event whose data is the JSON object text in `data`. */
+int emit_output_jw(maintenance *m, const char *topic, const jw *data, smart_error *err);
+
+/* Raises an alert (and records it in the ledger, with `target`, or the node when NULL).
+ * `subject` holds the subject members without braces, e.g. `"equipment_id":"X"`; node,
+ * station, time and the rest are added here (in m->alert). */
+int emit_alert(maintenance *m, const char *alert_type, const char *severity, const char *target,
+               const jw *subject, const char *message, int64_t now_ms, smart_error *err);
+
+/* Writes the ITEM object of the output events for one item and its readiness. `id` names it
+ * even when e is NULL (no contract or record names it). */
+void emit_item_write(jw *w, const char *id, const equipment_state *e, const readiness *r);
 
 /* The ITEM text of item `id` at now_ms (until planned_end_ms when not 0), from the item's
  * cache when it still holds; *ready and *status say whether the item is ready and its
@@ -34,10 +41,5 @@ json_t *emit_item_json(const char *id, const equipment_state *e, const readiness
  * NULL when out of memory. */
 const char *emit_item_text(maintenance *m, const char *id, int64_t now_ms, int64_t planned_end_ms,
                            bool *ready, cal_status *status, size_t *len);
-
-/* Emits an output event whose data was written as JSON text into `text`, a stream opened with
- * open_memstream(buffer, size); closes the stream and frees the buffer. */
-int emit_output_text(maintenance *m, const char *topic, FILE *text, char **buffer, size_t *size,
-                     smart_error *err);
 
 #endif

@@ -216,11 +216,21 @@ static int report_oot_impact(maintenance *m, const oot_window *w, const char *id
     if ((rc = emit_ledger(m, "oot.impact", id, "system", message, json_incref(data), err)) ||
         (rc = emit_output(m, "oot.impact", data, err)))
         data = NULL;
-    else
-        rc = emit_alert(m, "out_of_tolerance_impact", "critical",
-                        json_pack("{s:s, s:o, s:s}", "equipment_id", id, "clientpo_ids",
-                                  json_incref(ids), "suspect_since", since),
-                        message, now_ms, err);
+    else {
+        jw *subject = &m->subject;
+        jw_reset(subject);
+        jw_member_raw(subject, "equipment_id", id);
+        jw_key(subject, "clientpo_ids");
+        jw_raw(subject, "[", 1);
+        json_array_foreach (ids, i, po) {
+            jw_sep(subject);
+            jw_string(subject, json_string_value(po));
+        }
+        jw_raw(subject, "]", 1);
+        jw_member_raw(subject, "suspect_since", since);
+        rc =
+            emit_alert(m, "out_of_tolerance_impact", "critical", id, subject, message, now_ms, err);
+    }
     json_decref(ids);
     json_decref(im.clientpos);
     return rc;
@@ -301,9 +311,10 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
     rc = verdict.found_out ? find_oot_window(m, id, &window, err) : 0;
     if (rc == 0)
         rc = store_add_calibration(m->store, &entry, err);
-    free(results_text);
-    if (rc)
+    if (rc) {
+        free(results_text);
         return rc;
+    }
     *e = next;
     readiness r;
     maintenance_readiness(m, e, now_ms, 0, &r);
@@ -313,27 +324,46 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
              "Calibration of %s on %s recorded: certificate %s from %s; valid until %s%s%s", id,
              date_text, certificate, provider, due, verdict.left_out ? "; FAILED: " : "",
              verdict.left_note);
-    json_t *meta = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:b, s:b}", "equipment_id", id,
-                             "calibration_date", date_text, "certificate_number", certificate,
-                             "provider", provider, "technician", technician, "due_date", due,
-                             "contract_version", e->terms->owner->version, "as_found_in_tolerance",
-                             !verdict.found_out, "as_left_in_tolerance", !verdict.left_out);
-    if (meta && results)
-        json_object_set(meta, "results", results);
-    if (meta && reference)
-        json_object_set_new(meta, "reference_standard", json_string(reference));
-    if ((rc = emit_ledger(m, "calibration.recorded", id, technician, details, meta, err)) ||
+    text_utf8_trim(details);
+    jw *meta = &m->meta;
+    jw_reset(meta);
+    jw_raw(meta, "{", 1);
+    jw_member_raw(meta, "equipment_id", id);
+    jw_member_string(meta, "calibration_date", date_text);
+    jw_member_string(meta, "certificate_number", certificate);
+    jw_member_string(meta, "provider", provider);
+    jw_member_string(meta, "technician", technician);
+    jw_member_raw(meta, "due_date", due);
+    jw_member_int(meta, "contract_version", e->terms->owner->version);
+    jw_member_bool(meta, "as_found_in_tolerance", !verdict.found_out);
+    jw_member_bool(meta, "as_left_in_tolerance", !verdict.left_out);
+    if (results_text) { /* as stored: jansson's compact text of the results given */
+        jw_key(meta, "results");
+        jw_lit(meta, results_text);
+    }
+    if (reference)
+        jw_member_raw(meta, "reference_standard", reference);
+    jw_raw(meta, "}", 1);
+    free(results_text);
+    if ((rc = emit_ledger_jw(m, "calibration.recorded", id, technician, details, meta, err)) ||
         (rc = maintenance_item_updated(m, e, now_ms, "calibration", err)))
         return rc;
-    json_t *out =
-        json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:i, s:b, s:b}", "equipment_id", id,
-                  "calibration_date", date_text, "certificate_number", certificate, "due_date", due,
-                  "status", cal_status_name(r.calibration.status), "ready", r.ready,
-                  "days_remaining", r.calibration.days_remaining, "as_found_in_tolerance",
-                  !verdict.found_out, "as_left_in_tolerance", !verdict.left_out);
-    if (out && verdict.left_out)
-        json_object_set_new(out, "failure", json_string(verdict.left_note));
-    if ((rc = emit_output(m, "calibration.recorded", out, err)) || !verdict.found_out)
+    jw *out = &m->out;
+    jw_reset(out);
+    jw_raw(out, "{", 1);
+    jw_member_raw(out, "equipment_id", id);
+    jw_member_string(out, "calibration_date", date_text);
+    jw_member_string(out, "certificate_number", certificate);
+    jw_member_raw(out, "due_date", due);
+    jw_member_raw(out, "status", cal_status_name(r.calibration.status));
+    jw_member_bool(out, "ready", r.ready);
+    jw_member_int(out, "days_remaining", r.calibration.days_remaining);
+    jw_member_bool(out, "as_found_in_tolerance", !verdict.found_out);
+    jw_member_bool(out, "as_left_in_tolerance", !verdict.left_out);
+    if (verdict.left_out)
+        jw_member_string(out, "failure", verdict.left_note);
+    jw_raw(out, "}", 1);
+    if ((rc = emit_output_jw(m, "calibration.recorded", out, err)) || !verdict.found_out)
         return rc;
     return report_oot_impact(m, &window, id, certificate, verdict.found_note, now_ms, err);
 }
@@ -391,13 +421,20 @@ int handle_calibration_sweep(maintenance *m, const json_t *data, int64_t now_ms,
     instant_format(now_ms, as_of, sizeof as_of);
     snprintf(details, sizeof details, "Expiry sweep: %zu item(s) checked, %zu transition(s)",
              checked, transitions);
-    if ((rc = emit_ledger(m, "sweep.completed", m->host->node_id, "system", details,
-                          json_pack("{s:I, s:I}", "checked", (json_int_t)checked, "transitions",
-                                    (json_int_t)transitions),
-                          err)))
+    jw *w = &m->meta;
+    jw_reset(w);
+    jw_raw(w, "{", 1);
+    jw_member_int(w, "checked", (int64_t)checked);
+    jw_member_int(w, "transitions", (int64_t)transitions);
+    jw_raw(w, "}", 1);
+    if ((rc = emit_ledger_jw(m, "sweep.completed", m->host->node_id, "system", details, w, err)))
         return rc;
-    return emit_output(m, "sweep.completed",
-                       json_pack("{s:s, s:I, s:I}", "as_of", as_of, "checked", (json_int_t)checked,
-                                 "transitions", (json_int_t)transitions),
-                       err);
+    w = &m->out;
+    jw_reset(w);
+    jw_raw(w, "{", 1);
+    jw_member_raw(w, "as_of", as_of);
+    jw_member_int(w, "checked", (int64_t)checked);
+    jw_member_int(w, "transitions", (int64_t)transitions);
+    jw_raw(w, "}", 1);
+    return emit_output_jw(m, "sweep.completed", w, err);
 }

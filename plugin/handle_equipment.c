@@ -29,9 +29,14 @@ static int emit_updated(maintenance *m, const equipment_state *e, const char *ac
 {
     readiness r;
     maintenance_readiness(m, e, now_ms, 0, &r);
-    json_t *item = emit_item_json(e->equipment_id, e, &r);
-    json_t *data = item ? json_pack("{s:s, s:o}", "action", action, "item", item) : NULL;
-    return emit_output(m, "equipment.updated", data, err);
+    jw *out = &m->out;
+    jw_reset(out);
+    jw_raw(out, "{", 1);
+    jw_member_raw(out, "action", action);
+    jw_key(out, "item");
+    emit_item_write(out, e->equipment_id, e, &r);
+    jw_raw(out, "}", 1);
+    return emit_output_jw(m, "equipment.updated", out, err);
 }
 
 static const procedure *find_procedure(const contract_item *item, const char *id)
@@ -198,6 +203,7 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
         snprintf(details, sizeof details, "%s check %s on %s FAILED: %s%s", p->frequency_label,
                  p->procedure_id, id, check.detail,
                  p->out_of_service_on_fail ? "; tagged out of service" : "");
+    text_utf8_trim(details);
     json_t *meta =
         json_pack("{s:s, s:s, s:b, s:O, s:s?}", "equipment_id", id, "check_type", p->procedure_id,
                   "passed", check.passed, "steps", steps, "reference_instrument", reference);
@@ -217,9 +223,11 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
         json_object_set_new(out, "valid_until", json_string(until));
     if ((rc = emit_output(m, "maintenance.checked", out, err)) || check.passed)
         return rc;
-    return emit_alert(m, "maintenance_check_failed", "high",
-                      json_pack("{s:s, s:s}", "equipment_id", id, "check_type", p->procedure_id),
-                      details, now_ms, err);
+    jw *subject = &m->subject;
+    jw_reset(subject);
+    jw_member_raw(subject, "equipment_id", id);
+    jw_member_string(subject, "check_type", p->procedure_id);
+    return emit_alert(m, "maintenance_check_failed", "high", id, subject, details, now_ms, err);
 }
 
 static const char *const out_keys[] = {"equipment_id", "reason", "technician", NULL};

@@ -5,9 +5,8 @@
  * anything, so a rejected event leaves no trace but the host's record of the rejection.
  *
  * The answers here carry one ITEM per piece of equipment and are the bulk of the module's
- * output, so they are written as text around each item's cached ITEM text (emit_item_text).
- * Only identifiers (checked to be [A-Za-z0-9._-]), timestamps and numbers are written
- * directly; everything else goes through jansson. */
+ * output, so they are written as text (jsonw.h) around each item's cached ITEM text
+ * (emit_item_text), into the instance's reusable buffers. */
 #include "emit.h"
 #include "error.h"
 #include "json_fields.h"
@@ -18,48 +17,105 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The assessed list of a link or a test start. */
+/* The equipment of a link or a test start: identifiers (see jf_id), borrowed. */
+typedef struct id_list {
+    const char *id[JF_ID_ARRAY_MAX];
+    size_t count;
+} id_list;
+
+static void id_list_from_json(const json_t *ids, id_list *out)
+{
+    out->count = json_array_size(ids);
+    for (size_t i = 0; i < out->count; i++)
+        out->id[i] = json_string_value(json_array_get(ids, i));
+}
+
+static bool is_id_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+}
+
+static char *skip_space(char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    return p;
+}
+
+/* Reads a stored link, the JSON array of identifiers written by handle_clientpo_link, in
+ * place: the ids point into `text`. Returns 0, or -1 when it is not such an array. */
+static int id_list_parse(char *text, id_list *out)
+{
+    char *p = skip_space(text);
+    out->count = 0;
+    if (*p++ != '[')
+        return -1;
+    p = skip_space(p);
+    if (*p == ']')
+        return *skip_space(p + 1) ? -1 : 0;
+    for (;;) {
+        if (*p++ != '"' || out->count == JF_ID_ARRAY_MAX)
+            return -1;
+        char *id = p;
+        while (is_id_char(*p))
+            p++;
+        if (*p != '"' || p == id || p - id > 64)
+            return -1;
+        *p = '\0';
+        out->id[out->count++] = id;
+        p = skip_space(p + 1);
+        if (*p == ']')
+            return *skip_space(p + 1) ? -1 : 0;
+        if (*p++ != ',')
+            return -1;
+        p = skip_space(p);
+    }
+}
+
+/* Writes the ids as a JSON array. */
+static void write_ids(jw *w, const id_list *ids)
+{
+    jw_raw(w, "[", 1);
+    for (size_t i = 0; i < ids->count; i++) {
+        jw_sep(w);
+        jw_string_raw(w, ids->id[i]);
+    }
+    jw_raw(w, "]", 1);
+}
+
+/* The assessed list of a link or a test start: the ITEM texts, comma-separated, in m->list_items;
+ * the ids of the items not ready in m->blocking (["a",...]), and the same with their status
+ * and reason in m->not_ready ([{equipment_id, status, reason}], for the ledger). */
 typedef struct assessed_list {
-    FILE *items; /* the ITEM texts, comma-separated */
-    char *items_text;
-    size_t items_len;
-    json_t *blocking;   /* ids of the items not ready */
-    json_t *not_ready;  /* [{equipment_id, status, reason}] of the same, for the ledger */
+    size_t blocking;
     char summary[1024]; /* "LP01-THM-01 (calibration expired: ...); ..." */
 } assessed_list;
 
-static void assessed_list_free(assessed_list *l)
-{
-    if (l->items)
-        fclose(l->items);
-    free(l->items_text);
-    json_decref(l->blocking);
-    json_decref(l->not_ready);
-}
-
 /* Assesses each listed item at now_ms (and through planned_end_ms when not 0). Returns 0 or
  * SMART_ENOMEM. */
-static int assess_list(maintenance *m, const json_t *ids, int64_t now_ms, int64_t planned_end_ms,
+static int assess_list(maintenance *m, const id_list *ids, int64_t now_ms, int64_t planned_end_ms,
                        assessed_list *out, smart_error *err)
 {
-    memset(out, 0, sizeof *out);
-    out->items = open_memstream(&out->items_text, &out->items_len);
-    out->blocking = json_array();
-    out->not_ready = json_array();
-    if (!out->items || !out->blocking || !out->not_ready)
-        return error_set(err, SMART_ENOMEM, "out of memory");
-    size_t i;
-    json_t *id;
-    json_array_foreach (ids, i, id) {
-        const char *equipment_id = json_string_value(id);
+    out->blocking = 0;
+    out->summary[0] = '\0';
+    jw_reset(&m->list_items);
+    jw_reset(&m->blocking);
+    jw_reset(&m->not_ready);
+    jw_raw(&m->blocking, "[", 1);
+    jw_raw(&m->not_ready, "[", 1);
+    for (size_t i = 0; i < ids->count; i++) {
+        const char *equipment_id = ids->id[i];
         bool ready;
         cal_status status;
         size_t len;
         const char *text =
             emit_item_text(m, equipment_id, now_ms, planned_end_ms, &ready, &status, &len);
-        if (!text || (i && fputc(',', out->items) == EOF) ||
-            fwrite(text, 1, len, out->items) != len)
+        if (!text)
             return error_set(err, SMART_ENOMEM, "out of memory");
+        if (i)
+            jw_raw(&m->list_items, ",", 1);
+        jw_raw(&m->list_items, text, len);
         if (ready)
             continue;
         /* Not ready: the reason goes into the record and the alert (few items, so rebuilt). */
@@ -67,36 +123,42 @@ static int assess_list(maintenance *m, const json_t *ids, int64_t now_ms, int64_
         maintenance_readiness(m, maintenance_find(m, equipment_id), now_ms, planned_end_ms, &r);
         char line[READINESS_TEXT_MAX + 80];
         snprintf(line, sizeof line, "%s (%s)", equipment_id, r.reason);
+        text_utf8_trim(line);
         text_append(out->summary, sizeof out->summary, "; ", line);
-        if (json_array_append(out->blocking, id) ||
-            json_array_append_new(out->not_ready,
-                                  json_pack("{s:O, s:s, s:s}", "equipment_id", id, "status",
-                                            cal_status_name(r.calibration.status), "reason",
-                                            r.reason)))
-            return error_set(err, SMART_ENOMEM, "out of memory");
+        out->blocking++;
+        jw_sep(&m->blocking);
+        jw_string_raw(&m->blocking, equipment_id);
+        jw_sep(&m->not_ready);
+        jw_raw(&m->not_ready, "{", 1);
+        jw_member_raw(&m->not_ready, "equipment_id", equipment_id);
+        jw_member_raw(&m->not_ready, "status", cal_status_name(r.calibration.status));
+        jw_member_string(&m->not_ready, "reason", r.reason);
+        jw_raw(&m->not_ready, "}", 1);
     }
-    if (fflush(out->items) != 0)
+    jw_raw(&m->blocking, "]", 1);
+    jw_raw(&m->not_ready, "]", 1);
+    if (!jw_text(&m->list_items) || !jw_text(&m->blocking) || !jw_text(&m->not_ready))
         return error_set(err, SMART_ENOMEM, "out of memory");
     return 0;
 }
 
-/* Writes `"key":` and the compact JSON of value (borrowed). */
-static void put_json(FILE *f, const char *key, const json_t *value)
+/* Writes `"key":` and the text of `value` (a finished buffer). */
+static void put_jw(jw *w, const char *key, const jw *value)
 {
-    fprintf(f, ",\"%s\":", key);
-    json_dumpf(value, f, JSON_COMPACT | JSON_ENCODE_ANY);
+    jw_key(w, key);
+    jw_append(w, value);
 }
 
 /* Writes `,"contracts":{"LP-CAL-001":2,...}`: the contracts (and versions) the decision was
  * made under, so an auditor can replay it against the contract file with that version. */
-static void put_contracts_in_force(maintenance *m, const json_t *ids, FILE *f)
+static void put_contracts_in_force(maintenance *m, const id_list *ids, jw *w)
 {
     const contract *seen[JF_ID_ARRAY_MAX];
-    size_t n = 0, i;
-    json_t *id;
-    fputs(",\"contracts\":{", f);
-    json_array_foreach (ids, i, id) {
-        const equipment_state *e = maintenance_find(m, json_string_value(id));
+    size_t n = 0;
+    jw_key(w, "contracts");
+    jw_raw(w, "{", 1);
+    for (size_t i = 0; i < ids->count; i++) {
+        const equipment_state *e = maintenance_find(m, ids->id[i]);
         if (!e || !e->terms)
             continue;
         const contract *c = e->terms->owner;
@@ -105,10 +167,10 @@ static void put_contracts_in_force(maintenance *m, const json_t *ids, FILE *f)
             listed = seen[k] == c;
         if (listed)
             continue;
-        fprintf(f, "%s\"%s\":%" JSON_INTEGER_FORMAT, n ? "," : "", c->contract_id, c->version);
+        jw_member_int(w, c->contract_id, c->version);
         seen[n++] = c;
     }
-    fputc('}', f);
+    jw_raw(w, "}", 1);
 }
 
 static const char *const link_keys[] = {"clientpo_id", "equipment", NULL};
@@ -116,43 +178,46 @@ static const char *const link_keys[] = {"clientpo_id", "equipment", NULL};
 int handle_clientpo_link(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
 {
     const char *clientpo_id;
-    json_t *ids;
+    json_t *given;
     int rc;
     if ((rc = jf_object(data, "data", link_keys, err)) ||
         (rc = jf_id(data, "data", "clientpo_id", true, &clientpo_id, err)) ||
-        (rc = jf_id_array(data, "data", "equipment", true, true, &ids, err)))
+        (rc = jf_id_array(data, "data", "equipment", true, true, &given, err)))
         return rc;
 
+    id_list ids;
     assessed_list list;
-    char *ids_text = json_dumps(ids, JSON_COMPACT);
-    if (!ids_text)
-        rc = error_set(err, SMART_ENOMEM, "out of memory");
-    if (rc || (rc = assess_list(m, ids, now_ms, 0, &list, err)) ||
-        (rc = store_put_link(m->store, clientpo_id, ids_text, now_ms, err)))
-        goto done;
+    id_list_from_json(given, &ids);
+    jw_reset(&m->ids);
+    write_ids(&m->ids, &ids);
+    if (!jw_text(&m->ids))
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    if ((rc = assess_list(m, &ids, now_ms, 0, &list, err)) ||
+        (rc = store_put_link(m->store, clientpo_id, jw_text(&m->ids), now_ms, err)))
+        return rc;
     char details[1200];
-    size_t n_blocking = json_array_size(list.blocking);
     snprintf(details, sizeof details, "ClientPO %s linked to %zu item(s); %zu not ready%s%s",
-             clientpo_id, json_array_size(ids), n_blocking, n_blocking ? ": " : "", list.summary);
-    if ((rc = emit_ledger(m, "clientpo.linked", clientpo_id, "system", details,
-                          json_pack("{s:O, s:O}", "equipment", ids, "not_ready", list.not_ready),
-                          err)))
-        goto done;
-    char *out;
-    size_t out_len;
-    FILE *f = open_memstream(&out, &out_len);
-    if (!f) {
-        rc = error_set(err, SMART_ENOMEM, "out of memory");
-        goto done;
-    }
-    fprintf(f, "{\"clientpo_id\":\"%s\",\"equipment\":[", clientpo_id);
-    fwrite(list.items_text, 1, list.items_len, f);
-    fprintf(f, "],\"all_ready\":%s}", n_blocking ? "false" : "true");
-    rc = emit_output_text(m, "clientpo.linked", f, &out, &out_len, err);
-done:
-    free(ids_text);
-    assessed_list_free(&list);
-    return rc;
+             clientpo_id, ids.count, list.blocking, list.blocking ? ": " : "", list.summary);
+    text_utf8_trim(details);
+    jw *meta = &m->meta;
+    jw_reset(meta);
+    jw_raw(meta, "{", 1);
+    put_jw(meta, "equipment", &m->ids);
+    put_jw(meta, "not_ready", &m->not_ready);
+    jw_raw(meta, "}", 1);
+    if ((rc = emit_ledger_jw(m, "clientpo.linked", clientpo_id, "system", details, meta, err)))
+        return rc;
+    jw *out = &m->out;
+    jw_reset(out);
+    jw_raw(out, "{", 1);
+    jw_member_raw(out, "clientpo_id", clientpo_id);
+    jw_key(out, "equipment");
+    jw_raw(out, "[", 1);
+    jw_append(out, &m->list_items);
+    jw_raw(out, "]", 1);
+    jw_member_bool(out, "all_ready", list.blocking == 0);
+    jw_raw(out, "}", 1);
+    return emit_output_jw(m, "clientpo.linked", out, err);
 }
 
 static const char *const start_keys[] = {"clientpo_id", "equipment", "planned_end", NULL};
@@ -160,7 +225,7 @@ static const char *const start_keys[] = {"clientpo_id", "equipment", "planned_en
 int handle_test_start(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
 {
     const char *clientpo_id, *planned_end_text;
-    json_t *given, *ids = NULL;
+    json_t *given;
     date_value planned_end = {0};
     int rc;
     if ((rc = jf_object(data, "data", start_keys, err)) ||
@@ -175,30 +240,32 @@ int handle_test_start(maintenance *m, const json_t *data, int64_t now_ms, smart_
     if (planned_end_text && planned_end.instant_ms <= now_ms)
         return error_set(err, SMART_EINVAL, "data.planned_end: %s is not after the start",
                          planned_end_text);
-    char *ids_text = NULL;
+    id_list ids = {.count = 0};
+    char *link_text = NULL; /* the stored link, which the ids point into */
     if (given) {
-        ids = json_incref(given);
+        id_list_from_json(given, &ids);
     } else {
-        if ((rc = store_get_link(m->store, clientpo_id, &ids_text, err)))
+        if ((rc = store_get_link(m->store, clientpo_id, &link_text, err)))
             return rc;
-        ids = ids_text ? json_loads(ids_text, 0, NULL) : json_array();
+        if (link_text && id_list_parse(link_text, &ids) != 0) {
+            free(link_text);
+            return error_set(err, SMART_EIO, "store: the link of %s is not a list of ids",
+                             clientpo_id);
+        }
     }
-    assessed_list list = {0};
-    if (!ids) {
+    assessed_list list;
+    jw_reset(&m->ids);
+    write_ids(&m->ids, &ids);
+    if (!jw_text(&m->ids)) {
         rc = error_set(err, SMART_ENOMEM, "out of memory");
         goto done;
     }
-    if (!ids_text && !(ids_text = json_dumps(ids, JSON_COMPACT))) {
-        rc = error_set(err, SMART_ENOMEM, "out of memory");
-        goto done;
-    }
-    if ((rc = assess_list(m, ids, now_ms, planned_end_text ? planned_end.instant_ms : 0, &list,
+    if ((rc = assess_list(m, &ids, now_ms, planned_end_text ? planned_end.instant_ms : 0, &list,
                           err)))
         goto done;
     /* Fail safe: a start that names no equipment at all is not a test we can vouch for. */
-    size_t count = json_array_size(ids);
-    bool nothing = count == 0;
-    bool allowed = !nothing && json_array_size(list.blocking) == 0;
+    bool nothing = ids.count == 0;
+    bool allowed = !nothing && list.blocking == 0;
     char details[1200], decided_at[DATE_TEXT_MAX];
     instant_format(now_ms, decided_at, sizeof decided_at);
     if (nothing)
@@ -206,64 +273,55 @@ int handle_test_start(maintenance *m, const json_t *data, int64_t now_ms, smart_
                  "Test for ClientPO %s blocked: no equipment given and none linked", clientpo_id);
     else if (allowed)
         snprintf(details, sizeof details, "Test for ClientPO %s allowed: %zu item(s) ready",
-                 clientpo_id, count);
+                 clientpo_id, ids.count);
     else
         snprintf(details, sizeof details, "Test for ClientPO %s blocked: %s", clientpo_id,
                  list.summary);
-    const char *id_list[JF_ID_ARRAY_MAX];
-    for (size_t k = 0; k < count; k++) /* a stored link was validated like a given list */
-        id_list[k] = json_string_value(json_array_get(ids, k));
-    if ((rc = store_add_gate_decision(m->store, clientpo_id, now_ms, allowed, ids_text, id_list,
-                                      count, err)))
+    text_utf8_trim(details);
+    /* a stored link was validated like a given list */
+    if ((rc = store_add_gate_decision(m->store, clientpo_id, now_ms, allowed, jw_text(&m->ids),
+                                      ids.id, ids.count, err)))
         goto done;
-    char *out;
-    size_t out_len;
-    FILE *f = open_memstream(&out, &out_len);
-    if (!f) {
-        rc = error_set(err, SMART_ENOMEM, "out of memory");
-        goto done;
-    }
-    fprintf(f, "{\"allowed\":%s,\"equipment\":%s", allowed ? "true" : "false", ids_text);
-    put_json(f, "not_ready", list.not_ready);
-    put_contracts_in_force(m, ids, f);
+    jw *meta = &m->meta;
+    jw_reset(meta);
+    jw_raw(meta, "{", 1);
+    jw_member_bool(meta, "allowed", allowed);
+    put_jw(meta, "equipment", &m->ids);
+    put_jw(meta, "not_ready", &m->not_ready);
+    put_contracts_in_force(m, &ids, meta);
     if (planned_end_text)
-        fprintf(f, ",\"planned_end\":\"%s\"", planned_end_text);
-    fputc('}', f);
-    if (fclose(f) != 0 || !out) {
-        free(out);
-        rc = error_set(err, SMART_ENOMEM, "out of memory");
+        jw_member_raw(meta, "planned_end", planned_end_text);
+    jw_raw(meta, "}", 1);
+    if ((rc = emit_ledger_jw(m, "gate.decision", clientpo_id, "system", details, meta, err)))
         goto done;
-    }
-    rc = emit_ledger_text(m, "gate.decision", clientpo_id, "system", details, out, err);
-    free(out);
-    if (rc)
-        goto done;
-    f = open_memstream(&out, &out_len);
-    if (!f) {
-        rc = error_set(err, SMART_ENOMEM, "out of memory");
-        goto done;
-    }
-    fprintf(f, "{\"clientpo_id\":\"%s\",\"allowed\":%s,\"decided_at\":\"%s\",\"equipment\":[",
-            clientpo_id, allowed ? "true" : "false", decided_at);
-    fwrite(list.items_text, 1, list.items_len, f);
-    fputc(']', f);
-    put_json(f, "blocking", list.blocking);
+    jw *out = &m->out;
+    jw_reset(out);
+    jw_raw(out, "{", 1);
+    jw_member_raw(out, "clientpo_id", clientpo_id);
+    jw_member_bool(out, "allowed", allowed);
+    jw_member_raw(out, "decided_at", decided_at);
+    jw_key(out, "equipment");
+    jw_raw(out, "[", 1);
+    jw_append(out, &m->list_items);
+    jw_raw(out, "]", 1);
+    put_jw(out, "blocking", &m->blocking);
     if (nothing)
-        fputs(",\"reason\":\"no equipment given and none linked\"", f);
+        jw_member_raw(out, "reason", "no equipment given and none linked");
     if (planned_end_text)
-        fprintf(f, ",\"planned_end\":\"%s\"", planned_end_text);
-    fputc('}', f);
-    if ((rc = emit_output_text(m, "gate.decision", f, &out, &out_len, err)))
+        jw_member_raw(out, "planned_end", planned_end_text);
+    jw_raw(out, "}", 1);
+    if ((rc = emit_output_jw(m, "gate.decision", out, err)))
         goto done;
-    if (!allowed)
-        rc = emit_alert(
-            m, "equipment_not_ready", "high",
-            json_pack("{s:s, s:O}", "clientpo_id", clientpo_id, "equipment", list.blocking),
-            details, now_ms, err);
+    if (!allowed) {
+        jw *subject = &m->subject;
+        jw_reset(subject);
+        jw_member_raw(subject, "clientpo_id", clientpo_id);
+        put_jw(subject, "equipment", &m->blocking);
+        rc = emit_alert(m, "equipment_not_ready", "high", clientpo_id, subject, details, now_ms,
+                        err);
+    }
 done:
-    free(ids_text);
-    json_decref(ids);
-    assessed_list_free(&list);
+    free(link_text);
     return rc;
 }
 
@@ -276,15 +334,15 @@ int handle_status_query(maintenance *m, const json_t *data, int64_t now_ms, smar
     if ((rc = jf_object(data, "data", status_keys, err)) ||
         (rc = jf_id(data, "data", "equipment_id", false, &only, err)))
         return rc;
-    json_int_t counts[CAL_STATUS_COUNT] = {0}, ready_count = 0, total = 0;
-    char *out;
-    size_t out_len;
-    FILE *f = open_memstream(&out, &out_len);
-    if (!f)
-        return error_set(err, SMART_ENOMEM, "out of memory");
+    int64_t counts[CAL_STATUS_COUNT] = {0}, ready_count = 0, total = 0;
+    jw *out = &m->out;
+    jw_reset(out);
     char as_of[DATE_TEXT_MAX];
     instant_format(now_ms, as_of, sizeof as_of);
-    fprintf(f, "{\"as_of\":\"%s\",\"equipment\":[", as_of);
+    jw_raw(out, "{", 1);
+    jw_member_raw(out, "as_of", as_of);
+    jw_key(out, "equipment");
+    jw_raw(out, "[", 1);
     size_t first = 0, last = m->item_count;
     const equipment_state *match = only ? maintenance_find(m, only) : NULL;
     if (only) { /* one item; when no contract names it, answer anyway and say so */
@@ -305,24 +363,23 @@ int handle_status_query(maintenance *m, const json_t *data, int64_t now_ms, smar
         cal_status status;
         size_t len;
         const char *text = emit_item_text(m, id, now_ms, 0, &ready, &status, &len);
-        if (!text) {
-            fclose(f);
-            free(out);
+        if (!text)
             return error_set(err, SMART_ENOMEM, "out of memory");
-        }
         if (total)
-            fputc(',', f);
-        fwrite(text, 1, len, f);
+            jw_raw(out, ",", 1);
+        jw_raw(out, text, len);
         counts[status]++;
         ready_count += ready;
         total++;
     }
-    fputs("],\"summary\":{", f);
+    jw_raw(out, "]", 1);
+    jw_key(out, "summary");
+    jw_raw(out, "{", 1);
     for (int s = 0; s < CAL_STATUS_COUNT; s++)
-        fprintf(f, "\"%s\":%" JSON_INTEGER_FORMAT ",", cal_status_name((cal_status)s), counts[s]);
-    fprintf(f,
-            "\"ready\":%" JSON_INTEGER_FORMAT ",\"not_ready\":%" JSON_INTEGER_FORMAT
-            ",\"total\":%" JSON_INTEGER_FORMAT "}}",
-            ready_count, total - ready_count, total);
-    return emit_output_text(m, "status", f, &out, &out_len, err);
+        jw_member_int(out, cal_status_name((cal_status)s), counts[s]);
+    jw_member_int(out, "ready", ready_count);
+    jw_member_int(out, "not_ready", total - ready_count);
+    jw_member_int(out, "total", total);
+    jw_raw(out, "}}", 2);
+    return emit_output_jw(m, "status", out, err);
 }

@@ -51,14 +51,22 @@ int jf_object(const json_t *obj, const char *path, const char *const allowed[], 
     return 0;
 }
 
+/* Writes the field's path into `where` (JF_PATH_MAX bytes) and returns it: only when a
+ * message needs it, so reading a good field formats nothing. */
+static const char *where_of(char *where, const char *path, const char *key)
+{
+    jf_path(where, JF_PATH_MAX, path, key);
+    return where;
+}
+
 /* Looks the key up; fails when required and missing. *value is NULL when absent. */
 static int lookup(const json_t *obj, const char *path, const char *key, bool required,
                   json_t **value, char *where, smart_error *err)
 {
-    jf_path(where, JF_PATH_MAX, path, key);
     *value = json_object_get(obj, key);
     if (!*value && required)
-        return error_set(err, SMART_EINVAL, "%s: missing required field", where);
+        return error_set(err, SMART_EINVAL, "%s: missing required field",
+                         where_of(where, path, key));
     return 0;
 }
 
@@ -87,7 +95,7 @@ static int lookup_kind(const json_t *obj, const char *path, const char *key, boo
 {
     int rc = lookup(obj, path, key, required, value, where, err);
     if (rc == 0 && *value && !is_kind(*value, k))
-        return wrong_type(where, want, *value, err);
+        return wrong_type(where_of(where, path, key), want, *value, err);
     return rc;
 }
 
@@ -101,7 +109,7 @@ int jf_string(const json_t *obj, const char *path, const char *key, bool require
     if (rc || !v)
         return rc;
     if (json_string_length(v) == 0)
-        return error_set(err, SMART_EINVAL, "%s: must not be empty", where);
+        return error_set(err, SMART_EINVAL, "%s: must not be empty", where_of(where, path, key));
     *out = json_string_value(v);
     return 0;
 }
@@ -131,15 +139,19 @@ static bool is_id(const char *s, size_t len)
     return true;
 }
 
-static int check_id(const json_t *v, const char *where, smart_error *err)
+static bool is_id_value(const json_t *v)
+{
+    return json_is_string(v) && is_id(json_string_value(v), json_string_length(v));
+}
+
+/* The error for a value that is not an identifier (see is_id_value). */
+static int not_an_id(const json_t *v, const char *where, smart_error *err)
 {
     if (!json_is_string(v))
         return wrong_type(where, "a string", v, err);
-    if (!is_id(json_string_value(v), json_string_length(v)))
-        return error_set(err, SMART_EINVAL,
-                         "%s: '%.80s' is not an identifier (1 to 64 of A-Z a-z 0-9 . _ -)", where,
-                         json_string_value(v));
-    return 0;
+    return error_set(err, SMART_EINVAL,
+                     "%s: '%.80s' is not an identifier (1 to 64 of A-Z a-z 0-9 . _ -)", where,
+                     json_string_value(v));
 }
 
 int jf_id(const json_t *obj, const char *path, const char *key, bool required, const char **out,
@@ -151,8 +163,8 @@ int jf_id(const json_t *obj, const char *path, const char *key, bool required, c
     int rc = lookup(obj, path, key, required, &v, where, err);
     if (rc || !v)
         return rc;
-    if ((rc = check_id(v, where, err)))
-        return rc;
+    if (!is_id_value(v))
+        return not_an_id(v, where_of(where, path, key), err);
     *out = json_string_value(v);
     return 0;
 }
@@ -171,11 +183,11 @@ int jf_int(const json_t *obj, const char *path, const char *key, bool required, 
             return error_set(err, SMART_EINVAL,
                              "%s: must be an integer >= %" JSON_INTEGER_FORMAT
                              " (got %" JSON_INTEGER_FORMAT ")",
-                             where, min, n);
+                             where_of(where, path, key), min, n);
         return error_set(err, SMART_EINVAL,
                          "%s: must be between %" JSON_INTEGER_FORMAT " and %" JSON_INTEGER_FORMAT
                          " (got %" JSON_INTEGER_FORMAT ")",
-                         where, min, max, n);
+                         where_of(where, path, key), min, max, n);
     }
     *out = n;
     return 0;
@@ -218,8 +230,8 @@ int jf_date(const json_t *obj, const char *path, const char *key, bool required,
         return rc;
     char why[96];
     if (date_parse(json_string_value(v), out, why, sizeof why) != 0)
-        return error_set(err, SMART_EINVAL, "%s: '%.40s' is not a valid date: %s", where,
-                         json_string_value(v), why);
+        return error_set(err, SMART_EINVAL, "%s: '%.40s' is not a valid date: %s",
+                         where_of(where, path, key), json_string_value(v), why);
     *text = json_string_value(v);
     return 0;
 }
@@ -247,22 +259,26 @@ int jf_id_array(const json_t *obj, const char *path, const char *key, bool requi
         *out = NULL;
         return rc;
     }
-    jf_path(where, sizeof where, path, key);
     size_t n = json_array_size(array);
     if (non_empty && n == 0)
-        return error_set(err, SMART_EINVAL, "%s: must list at least one item", where);
+        return error_set(err, SMART_EINVAL, "%s: must list at least one item",
+                         where_of(where, path, key));
     if (n > JF_ID_ARRAY_MAX)
-        return error_set(err, SMART_EINVAL, "%s: lists %zu items; at most %d", where, n,
-                         JF_ID_ARRAY_MAX);
+        return error_set(err, SMART_EINVAL, "%s: lists %zu items; at most %d",
+                         where_of(where, path, key), n, JF_ID_ARRAY_MAX);
     for (size_t i = 0; i < n; i++) {
-        jf_index(item, sizeof item, where, i);
-        if ((rc = check_id(json_array_get(array, i), item, err)))
-            return rc;
+        const json_t *v = json_array_get(array, i);
+        if (!is_id_value(v)) {
+            jf_index(item, sizeof item, where_of(where, path, key), i);
+            return not_an_id(v, item, err);
+        }
         /* Quadratic, but these lists name the handful of items one job uses. */
         for (size_t j = 0; j < i; j++)
-            if (json_equal(json_array_get(array, i), json_array_get(array, j)))
+            if (strcmp(json_string_value(v), json_string_value(json_array_get(array, j))) == 0) {
+                jf_index(item, sizeof item, where_of(where, path, key), i);
                 return error_set(err, SMART_EINVAL, "%s: '%s' is listed twice", item,
-                                 json_string_value(json_array_get(array, i)));
+                                 json_string_value(v));
+            }
     }
     *out = array;
     return 0;

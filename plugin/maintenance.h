@@ -7,6 +7,7 @@
 #include "calibration.h"
 #include "contract.h"
 #include "equipment.h"
+#include "jsonw.h"
 #include "readiness.h"
 #include "smart_plugin.h"
 #include "store.h"
@@ -41,8 +42,18 @@ typedef struct maintenance {
     equipment_state *items; /* every item known to the store or a contract, sorted by id */
     size_t item_count;
     item_text_cache *item_cache; /* parallel to items */
-    char *scratch_text;          /* an ITEM text built without the cache (see emit_item_text) */
-    check_state *checks;         /* the last check per (item, procedure), sorted by both ids */
+    /* Reusable text buffers for what the module emits (see jsonw.h), one per role so that a
+     * builder never reuses one another still holds: */
+    jw item_text;        /* an ITEM text as built (emit_item_text) */
+    jw list_items;       /* the ITEM texts of an assessed list, comma-separated */
+    jw blocking;         /* the ids of an assessed list's items that are not ready: ["a","b"] */
+    jw not_ready;        /* [{equipment_id, status, reason}] of the same, for the ledger */
+    jw ids;              /* the ids of a link or a test start: ["a","b"] */
+    jw meta;             /* a ledger record's metadata */
+    jw out;              /* an output event's data */
+    jw subject;          /* an alert's subject members ("equipment_id":...), no braces */
+    jw alert;            /* an alert as raised (emit_alert) */
+    check_state *checks; /* the last check per (item, procedure), sorted by both ids */
     size_t check_count;
     store *store;
     uv_timer_t *sweep_timer;

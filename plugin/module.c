@@ -215,7 +215,10 @@ static void release(maintenance *m)
     free(m->item_cache);
     free(m->items);
     free(m->checks);
-    free(m->scratch_text);
+    jw *buffers[] = {&m->item_text, &m->list_items, &m->blocking, &m->not_ready, &m->ids,
+                     &m->meta,      &m->out,        &m->subject,  &m->alert};
+    for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++)
+        jw_release(buffers[i]);
     free(m);
 }
 

@@ -136,18 +136,21 @@ static int raise_status_alert(maintenance *m, equipment_state *e, const cal_asse
     }
     snprintf(message, sizeof message, "%s (%s) on %s: %s", e->equipment_id, e->terms->description,
              m->host->node_id, reason);
-    json_t *subject = json_pack("{s:s, s:s}", "equipment_id", e->equipment_id, "status",
-                                cal_status_name(a->status));
-    if (subject && a->has_due) {
+    text_utf8_trim(message);
+    jw *subject = &m->subject;
+    jw_reset(subject);
+    jw_member_raw(subject, "equipment_id", e->equipment_id);
+    jw_member_raw(subject, "status", cal_status_name(a->status));
+    if (a->has_due) {
         char due[16];
         civil_format(a->due, due, sizeof due);
-        json_object_set_new(subject, "due_date", json_string(due));
-        json_object_set_new(subject, a->days_remaining >= 0 ? "days_remaining" : "days_overdue",
-                            json_integer(abs(a->days_remaining)));
+        jw_member_raw(subject, "due_date", due);
+        jw_member_int(subject, a->days_remaining >= 0 ? "days_remaining" : "days_overdue",
+                      abs(a->days_remaining));
     }
-    if (subject && repeat)
-        json_object_set_new(subject, "repeat", json_true());
-    int rc = emit_alert(m, type, severity, subject, message, now_ms, err);
+    if (repeat)
+        jw_member_bool(subject, "repeat", true);
+    int rc = emit_alert(m, type, severity, e->equipment_id, subject, message, now_ms, err);
     if (rc == 0) {
         snprintf(e->last_alert, sizeof e->last_alert, "%s", type);
         e->last_alert_ms = now_ms;
@@ -174,21 +177,33 @@ int maintenance_reconcile(maintenance *m, equipment_state *e, int64_t now_ms, co
         cal_reason(&a, reason, sizeof reason);
         snprintf(details, sizeof details, "%s: %s -> %s (%s)", e->equipment_id, from ? from : "new",
                  to, reason);
-        json_t *change = json_pack("{s:s, s:s?, s:s, s:s, s:b}", "equipment_id", e->equipment_id,
-                                   "from", from, "to", to, "cause", cause, "ready", a.ready);
-        if (change && a.has_due) {
+        text_utf8_trim(details);
+        jw *change = &m->meta; /* the record's metadata and the event's data */
+        jw_reset(change);
+        jw_raw(change, "{", 1);
+        jw_member_raw(change, "equipment_id", e->equipment_id);
+        jw_key(change, "from");
+        if (from)
+            jw_string_raw(change, from);
+        else
+            jw_raw(change, "null", 4);
+        jw_member_raw(change, "to", to);
+        jw_member_string(change, "cause", cause);
+        jw_member_bool(change, "ready", a.ready);
+        if (a.has_due) {
             char due[16];
             civil_format(a.due, due, sizeof due);
-            json_object_set_new(change, "due_date", json_string(due));
+            jw_member_raw(change, "due_date", due);
         }
+        jw_raw(change, "}", 1);
         e->has_status = true;
         e->status = a.status;
         maintenance_item_changed(m, e);
         if (!wants_alert)
             e->last_alert[0] = '\0';
-        if ((rc = emit_ledger(m, "status.transition", e->equipment_id, "system", details,
-                              json_incref(change), err)) ||
-            (rc = emit_output(m, "status.changed", change, err)) ||
+        if ((rc = emit_ledger_jw(m, "status.transition", e->equipment_id, "system", details, change,
+                                 err)) ||
+            (rc = emit_output_jw(m, "status.changed", change, err)) ||
             (wants_alert &&
              (rc = raise_status_alert(m, e, &a, type, severity, false, now_ms, err))) ||
             (rc = store_put_equipment(m->store, e, err)))

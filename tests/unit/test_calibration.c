@@ -1,9 +1,11 @@
 /* Unit tests of the pure core: dates and the calibration rules of the design brief §4. */
 #include "calibration.h"
 #include "dates.h"
+#include "jsonw.h"
 #include "text.h"
 
 #include <check.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -172,6 +174,52 @@ START_TEST(messages_never_end_in_half_a_character)
 }
 END_TEST
 
+/* The module writes its JSON as text: it must read back as the same values and be the very
+ * bytes jansson writes, so answers and ledger records do not change with the way they are built. */
+START_TEST(json_text_is_what_jansson_writes)
+{
+    static const char *const strings[] = {
+        "plain",
+        "quote \" and backslash \\",
+        "tab\tnewline\nreturn\r",
+        "\b\f\x01\x1f",
+        "\xc2\xb5W/cm\xc2\xb2 at 38 cm",
+        "emoji \xf0\x9f\x94\xa7 / slash",
+        "",
+    };
+    jw w = {0};
+    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
+        json_t *doc = json_pack("{s:s, s:I, s:I, s:b, s:[s]}", "text", strings[i], "n",
+                                (json_int_t)-1234567890123, "zero", (json_int_t)0, "flag", 0,
+                                "list", strings[i]);
+        char *expected = json_dumps(doc, JSON_COMPACT);
+        jw_reset(&w);
+        jw_raw(&w, "{", 1);
+        jw_member_string(&w, "text", strings[i]);
+        jw_member_int(&w, "n", -1234567890123);
+        jw_member_int(&w, "zero", 0);
+        jw_member_bool(&w, "flag", false);
+        jw_key(&w, "list");
+        jw_raw(&w, "[", 1);
+        jw_sep(&w);
+        jw_string(&w, strings[i]);
+        jw_raw(&w, "]}", 2);
+        ck_assert_str_eq(jw_text(&w), expected);
+        ck_assert_uint_eq(w.len, strlen(expected));
+        free(expected);
+        json_decref(doc);
+    }
+    /* Bytes that are not UTF-8 (a cut or stray one) still give valid JSON: U+FFFD each. */
+    jw_reset(&w);
+    jw_string(&w, "x\xe2\x82 \x80y");
+    ck_assert_str_eq(jw_text(&w), "\"x\xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbdy\"");
+    json_t *back = json_loads(jw_text(&w), JSON_DECODE_ANY, NULL);
+    ck_assert_ptr_nonnull(back);
+    json_decref(back);
+    jw_release(&w);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("calibration");
@@ -185,6 +233,7 @@ int main(void)
     tcase_add_test(tc, impossible_dates_are_refused);
     tcase_add_test(tc, precedence_of_states);
     tcase_add_test(tc, messages_never_end_in_half_a_character);
+    tcase_add_test(tc, json_text_is_what_jansson_writes);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
