@@ -179,10 +179,9 @@ static int64_t item_text_expiry(const maintenance *m, const equipment_state *e, 
     return expires;
 }
 
-const char *emit_item_text(maintenance *m, const char *id, int64_t now_ms, int64_t planned_end_ms,
-                           bool *ready, cal_status *status, size_t *len)
+const char *emit_item_text(maintenance *m, const char *id, const equipment_state *e, int64_t now_ms,
+                           int64_t planned_end_ms, bool *ready, cal_status *status, size_t *len)
 {
-    equipment_state *e = maintenance_find(m, id);
     item_text_cache *c = e && e->terms && !planned_end_ms ? &m->item_cache[e - m->items] : NULL;
     if (c && c->text && now_ms >= c->valid_from_ms && now_ms < c->expires_ms) {
         *ready = c->ready;

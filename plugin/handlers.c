@@ -88,6 +88,7 @@ static void write_ids(jw *w, const id_list *ids)
  * the ids of the items not ready in m->blocking (["a",...]), and the same with their status
  * and reason in m->not_ready ([{equipment_id, status, reason}], for the ledger). */
 typedef struct assessed_list {
+    const equipment_state *found[JF_ID_ARRAY_MAX]; /* maintenance_find of each id */
     size_t blocking;
     char summary[1024]; /* "LP01-THM-01 (calibration expired: ...); ..." */
 } assessed_list;
@@ -106,11 +107,12 @@ static int assess_list(maintenance *m, const id_list *ids, int64_t now_ms, int64
     jw_raw(&m->not_ready, "[", 1);
     for (size_t i = 0; i < ids->count; i++) {
         const char *equipment_id = ids->id[i];
+        const equipment_state *e = out->found[i] = maintenance_find(m, equipment_id);
         bool ready;
         cal_status status;
         size_t len;
         const char *text =
-            emit_item_text(m, equipment_id, now_ms, planned_end_ms, &ready, &status, &len);
+            emit_item_text(m, equipment_id, e, now_ms, planned_end_ms, &ready, &status, &len);
         if (!text)
             return error_set(err, SMART_ENOMEM, "out of memory");
         if (i)
@@ -120,7 +122,7 @@ static int assess_list(maintenance *m, const id_list *ids, int64_t now_ms, int64
             continue;
         /* Not ready: the reason goes into the record and the alert (few items, so rebuilt). */
         readiness r;
-        maintenance_readiness(m, maintenance_find(m, equipment_id), now_ms, planned_end_ms, &r);
+        maintenance_readiness(m, e, now_ms, planned_end_ms, &r);
         char line[READINESS_TEXT_MAX + 80];
         snprintf(line, sizeof line, "%s (%s)", equipment_id, r.reason);
         text_utf8_trim(line);
@@ -151,14 +153,14 @@ static void put_jw(jw *w, const char *key, const jw *value)
 
 /* Writes `,"contracts":{"LP-CAL-001":2,...}`: the contracts (and versions) the decision was
  * made under, so an auditor can replay it against the contract file with that version. */
-static void put_contracts_in_force(maintenance *m, const id_list *ids, jw *w)
+static void put_contracts_in_force(const assessed_list *list, size_t count, jw *w)
 {
     const contract *seen[JF_ID_ARRAY_MAX];
     size_t n = 0;
     jw_key(w, "contracts");
     jw_raw(w, "{", 1);
-    for (size_t i = 0; i < ids->count; i++) {
-        const equipment_state *e = maintenance_find(m, ids->id[i]);
+    for (size_t i = 0; i < count; i++) {
+        const equipment_state *e = list->found[i];
         if (!e || !e->terms)
             continue;
         const contract *c = e->terms->owner;
@@ -288,7 +290,7 @@ int handle_test_start(maintenance *m, const json_t *data, int64_t now_ms, smart_
     jw_member_bool(meta, "allowed", allowed);
     put_jw(meta, "equipment", &m->ids);
     put_jw(meta, "not_ready", &m->not_ready);
-    put_contracts_in_force(m, &ids, meta);
+    put_contracts_in_force(&list, ids.count, meta);
     if (planned_end_text)
         jw_member_raw(meta, "planned_end", planned_end_text);
     jw_raw(meta, "}", 1);
@@ -362,7 +364,8 @@ int handle_status_query(maintenance *m, const json_t *data, int64_t now_ms, smar
         bool ready;
         cal_status status;
         size_t len;
-        const char *text = emit_item_text(m, id, now_ms, 0, &ready, &status, &len);
+        const char *text = emit_item_text(m, id, i < last ? &m->items[i] : match, now_ms, 0, &ready,
+                                          &status, &len);
         if (!text)
             return error_set(err, SMART_ENOMEM, "out of memory");
         if (total)

@@ -44,12 +44,21 @@ static int compare_checks(const void *a, const void *b)
 check_state *maintenance_find_check(maintenance *m, const char *equipment_id,
                                     const char *procedure_id)
 {
-    check_state key;
-    snprintf(key.equipment_id, sizeof key.equipment_id, "%s", equipment_id);
-    snprintf(key.procedure_id, sizeof key.procedure_id, "%s", procedure_id);
-    if (m->check_count == 0)
-        return NULL;
-    return bsearch(&key, m->checks, m->check_count, sizeof *m->checks, compare_checks);
+    size_t low = 0, high = m->check_count; /* binary search in [low, high) */
+    while (low < high) {
+        size_t mid = low + (high - low) / 2;
+        const check_state *c = &m->checks[mid];
+        int order = strcmp(equipment_id, c->equipment_id);
+        if (order == 0)
+            order = strcmp(procedure_id, c->procedure_id);
+        if (order == 0)
+            return &m->checks[mid];
+        if (order < 0)
+            high = mid;
+        else
+            low = mid + 1;
+    }
+    return NULL;
 }
 
 void maintenance_item_changed(maintenance *m, const equipment_state *e)
