@@ -128,8 +128,13 @@ int store_open(const char *dir, store **out, smart_error *err)
     }
     sqlite3_busy_timeout(s->db, 2000);
     char *msg = NULL;
-    if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
-                     &msg) != SQLITE_OK ||
+    /* Durable (WAL, a sync at every commit). The page cache holds up to 8 MiB, not SQLite's
+     * default 2 MiB: the gate decisions and their per-item index only grow, and once they
+     * outgrow the cache each decision reads back pages it dropped (smart-bench --events
+     * 100000: about 10% faster, peak RSS 7 MiB higher). */
+    if (sqlite3_exec(s->db,
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-8192;",
+                     NULL, NULL, &msg) != SQLITE_OK ||
         sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
         rc = error_set(err, SMART_EIO, "store %s: %s", path, msg ? msg : "setup failed");
         sqlite3_free(msg);
