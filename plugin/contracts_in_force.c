@@ -223,13 +223,22 @@ int maintenance_adopt_contracts(maintenance *m, contract_set *set, int64_t now_m
     }
     item_list merged;
     item_text_cache *cache = NULL;
-    if (rc == 0)
+    uint32_t *index = NULL;
+    size_t index_mask = 0;
+    bool have_merged = false;
+    if (rc == 0) {
         rc = first ? merge_items(rows.list.items, rows.list.count, set, &merged, err)
                    : merge_items(m->items, m->item_count, set, &merged, err);
+        have_merged = rc == 0;
+    }
     free(rows.list.items);
-    if (rc == 0 && !(cache = calloc(merged.count ? merged.count : 1, sizeof *cache))) {
-        free(merged.items);
+    if (rc == 0 && !(cache = calloc(merged.count ? merged.count : 1, sizeof *cache)))
         rc = error_set(err, SMART_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = maintenance_index_items(merged.items, merged.count, &index, &index_mask, err);
+    if (rc && have_merged) {
+        free(cache);
+        free(merged.items);
     }
     if (rc) {
         contract_set_release(set);
@@ -249,6 +258,9 @@ int maintenance_adopt_contracts(maintenance *m, contract_set *set, int64_t now_m
     m->items = merged.items;
     m->item_count = merged.count;
     m->item_cache = cache;
+    free(m->item_index);
+    m->item_index = index;
+    m->item_index_mask = index_mask;
     m->swept = false; /* new terms: the next sweep looks at every item */
 
     for (size_t i = 0; rc == 0 && i < m->item_count; i++)

@@ -42,6 +42,8 @@ typedef struct maintenance {
     equipment_state *items; /* every item known to the store or a contract, sorted by id */
     size_t item_count;
     item_text_cache *item_cache; /* parallel to items */
+    uint32_t *item_index;        /* open-addressed hash of items by id: index + 1, 0 empty */
+    size_t item_index_mask;      /* the index has item_index_mask + 1 slots (a power of 2) */
     /* Reusable text buffers for what the module emits (see jsonw.h), one per role so that a
      * builder never reuses one another still holds: */
     jw item_text;        /* an ITEM text as built (emit_item_text) */
@@ -76,6 +78,11 @@ typedef struct maintenance {
 
 /* The item with that id, or NULL. */
 equipment_state *maintenance_find(maintenance *m, const char *equipment_id);
+
+/* Builds the hash index of `items` for maintenance_find (*index malloc'd, *mask its size - 1).
+ * Returns 0 or SMART_ENOMEM. */
+int maintenance_index_items(const equipment_state *items, size_t count, uint32_t **index,
+                            size_t *mask, smart_error *err);
 
 /* Today's date at the station. */
 civil_day maintenance_today(const maintenance *m, int64_t now_ms);

@@ -213,6 +213,7 @@ static void release(maintenance *m)
     for (size_t i = 0; m->item_cache && i < m->item_count; i++)
         free(m->item_cache[i].text);
     free(m->item_cache);
+    free(m->item_index);
     free(m->items);
     free(m->checks);
     jw *buffers[] = {&m->item_text, &m->list_items, &m->blocking, &m->not_ready, &m->ids,
