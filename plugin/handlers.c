@@ -36,40 +36,43 @@ static bool is_id_char(char c)
            c == '_' || c == '-';
 }
 
-static char *skip_space(char *p)
+/* A link is stored as its ids, one per line: identifiers hold no newline, so splitting is
+ * exact and nothing needs a JSON parser. */
+#define STORED_LINK_MAX (JF_ID_ARRAY_MAX * 66)
+
+static int id_list_join(const id_list *ids, char *out, size_t size)
 {
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-        p++;
-    return p;
+    size_t used = 0;
+    for (size_t i = 0; i < ids->count; i++) {
+        size_t n = strlen(ids->id[i]);
+        if (used + n + 2 > size)
+            return -1;
+        if (i)
+            out[used++] = '\n';
+        memcpy(out + used, ids->id[i], n);
+        used += n;
+    }
+    out[used] = '\0';
+    return 0;
 }
 
-/* Reads a stored link, the JSON array of identifiers written by handle_clientpo_link, in
- * place: the ids point into `text`. Returns 0, or -1 when it is not such an array. */
-static int id_list_parse(char *text, id_list *out)
+/* Splits a stored link in place: the ids point into `text`. Returns 0, or -1 when it is not a
+ * list of identifiers (the store was changed behind the module's back). */
+static int id_list_split(char *text, id_list *out)
 {
-    char *p = skip_space(text);
     out->count = 0;
-    if (*p++ != '[')
-        return -1;
-    p = skip_space(p);
-    if (*p == ']')
-        return *skip_space(p + 1) ? -1 : 0;
-    for (;;) {
-        if (*p++ != '"' || out->count == JF_ID_ARRAY_MAX)
-            return -1;
+    if (!*text)
+        return 0;
+    for (char *p = text;;) {
         char *id = p;
         while (is_id_char(*p))
             p++;
-        if (*p != '"' || p == id || p - id > 64)
+        if (p == id || p - id > 64 || (*p != '\n' && *p) || out->count == JF_ID_ARRAY_MAX)
             return -1;
-        *p = '\0';
         out->id[out->count++] = id;
-        p = skip_space(p + 1);
-        if (*p == ']')
-            return *skip_space(p + 1) ? -1 : 0;
-        if (*p++ != ',')
-            return -1;
-        p = skip_space(p);
+        if (!*p)
+            return 0;
+        *p++ = '\0';
     }
 }
 
@@ -194,8 +197,11 @@ int handle_clientpo_link(maintenance *m, const json_t *data, int64_t now_ms, sma
     write_ids(&m->ids, &ids);
     if (!jw_text(&m->ids))
         return error_set(err, SMART_ENOMEM, "out of memory");
+    char stored[STORED_LINK_MAX];
+    if (id_list_join(&ids, stored, sizeof stored) != 0)
+        return error_set(err, SMART_EINVAL, "data.equipment: too long to store");
     if ((rc = assess_list(m, &ids, now_ms, 0, &list, err)) ||
-        (rc = store_put_link(m->store, clientpo_id, jw_text(&m->ids), now_ms, err)))
+        (rc = store_put_link(m->store, clientpo_id, stored, now_ms, err)))
         return rc;
     char details[1200];
     snprintf(details, sizeof details, "ClientPO %s linked to %zu item(s); %zu not ready%s%s",
@@ -249,7 +255,7 @@ int handle_test_start(maintenance *m, const json_t *data, int64_t now_ms, smart_
     } else {
         if ((rc = store_get_link(m->store, clientpo_id, &link_text, err)))
             return rc;
-        if (link_text && id_list_parse(link_text, &ids) != 0) {
+        if (link_text && id_list_split(link_text, &ids) != 0) {
             free(link_text);
             return error_set(err, SMART_EIO, "store: the link of %s is not a list of ids",
                              clientpo_id);

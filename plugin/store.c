@@ -281,7 +281,7 @@ int store_add_calibration(store *s, const calibration_entry *c, smart_error *err
     return run(s, st, err, "add calibration");
 }
 
-int store_put_link(store *s, const char *clientpo_id, const char *equipment_json,
+int store_put_link(store *s, const char *clientpo_id, const char *equipment_ids,
                    int64_t linked_at_ms, smart_error *err)
 {
     int rc = store_begin(s, err);
@@ -289,21 +289,21 @@ int store_put_link(store *s, const char *clientpo_id, const char *equipment_json
         return rc;
     sqlite3_stmt *st = s->stmt[Q_PUT_LINK];
     bind_text(st, 1, clientpo_id);
-    bind_text(st, 2, equipment_json);
+    bind_text(st, 2, equipment_ids);
     sqlite3_bind_int64(st, 3, linked_at_ms);
     return run(s, st, err, "save link");
 }
 
-int store_get_link(store *s, const char *clientpo_id, char **equipment_json, smart_error *err)
+int store_get_link(store *s, const char *clientpo_id, char **equipment_ids, smart_error *err)
 {
     sqlite3_stmt *st = s->stmt[Q_GET_LINK];
     bind_text(st, 1, clientpo_id);
     int rc = sqlite3_step(st);
-    *equipment_json = NULL;
+    *equipment_ids = NULL;
     if (rc == SQLITE_ROW) {
         const char *text = (const char *)sqlite3_column_text(st, 0);
-        *equipment_json = strdup(text ? text : "[]");
-        if (!*equipment_json) {
+        *equipment_ids = strdup(text ? text : "");
+        if (!*equipment_ids) {
             sqlite3_reset(st);
             return error_set(err, SMART_ENOMEM, "out of memory");
         }

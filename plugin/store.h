@@ -57,13 +57,13 @@ int store_add_calibration(store *s, const calibration_entry *entry, smart_error 
 int store_last_good_calibration(store *s, const char *equipment_id, civil_day *day,
                                 smart_error *err);
 
-/* Records (or replaces) the equipment list linked to a ClientPO, as JSON array text. */
-int store_put_link(store *s, const char *clientpo_id, const char *equipment_json,
+/* Records (or replaces) the equipment list linked to a ClientPO: its ids, one per line. */
+int store_put_link(store *s, const char *clientpo_id, const char *equipment_ids,
                    int64_t linked_at_ms, smart_error *err);
 
-/* Looks a link up. On success returns 0 and *equipment_json is a malloc'd copy the caller
+/* Looks a link up. On success returns 0 and *equipment_ids is a malloc'd copy the caller
  * frees, or NULL when the ClientPO has no link. */
-int store_get_link(store *s, const char *clientpo_id, char **equipment_json, smart_error *err);
+int store_get_link(store *s, const char *clientpo_id, char **equipment_ids, smart_error *err);
 
 /* Records a gate decision and the items it covered (for the out-of-tolerance impact). */
 int store_add_gate_decision(store *s, const char *clientpo_id, int64_t decided_at_ms, bool allowed,
