@@ -44,11 +44,30 @@ void civil_to_ymd(civil_day z, int *year, int *month, int *mday)
     *mday = (int)d;
 }
 
+/* Writes `value` as exactly `width` decimal digits (0 <= value < 10^width). */
+static void put_digits(char *out, int value, int width)
+{
+    for (int i = width - 1; i >= 0; i--, value /= 10)
+        out[i] = (char)('0' + value % 10);
+}
+
+/* Dates are formatted on every answer: by hand, not through snprintf. Years outside 1..9999
+ * cannot be parsed in, so never reach here. */
 void civil_format(civil_day day, char *out, size_t size)
 {
     int y, m, d;
     civil_to_ymd(day, &y, &m, &d);
-    snprintf(out, size, "%04d-%02d-%02d", y, m, d);
+    if (size < 11 || y < 0 || y > 9999) {
+        if (size)
+            out[0] = '\0';
+        return;
+    }
+    put_digits(out, y, 4);
+    out[4] = '-';
+    put_digits(out + 5, m, 2);
+    out[7] = '-';
+    put_digits(out + 8, d, 2);
+    out[10] = '\0';
 }
 
 /* Division rounding towards minus infinity, so instants before 1970 land on the right day. */
@@ -66,10 +85,20 @@ void instant_format(int64_t instant_ms, char *out, size_t size)
 {
     civil_day day = civil_day_of_instant(instant_ms, 0);
     int64_t secs = (instant_ms - (int64_t)day * 86400000) / 1000;
-    int y, m, d;
-    civil_to_ymd(day, &y, &m, &d);
-    snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, (int)(secs / 3600),
-             (int)(secs / 60 % 60), (int)(secs % 60));
+    if (size < 21) { /* too small for any timestamp: say nothing rather than half of one */
+        if (size)
+            out[0] = '\0';
+        return;
+    }
+    civil_format(day, out, size);
+    out[10] = 'T';
+    put_digits(out + 11, (int)(secs / 3600), 2);
+    out[13] = ':';
+    put_digits(out + 14, (int)(secs / 60 % 60), 2);
+    out[16] = ':';
+    put_digits(out + 17, (int)(secs % 60), 2);
+    out[19] = 'Z';
+    out[20] = '\0';
 }
 
 /* Reads exactly n decimal digits. */

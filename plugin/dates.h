@@ -27,7 +27,7 @@ bool civil_from_ymd(int year, int month, int day, civil_day *out);
 
 void civil_to_ymd(civil_day day, int *year, int *month, int *mday);
 
-/* Writes "YYYY-MM-DD" and its NUL into out (at least 11 bytes). */
+/* Writes "YYYY-MM-DD" and its NUL into out (at least 11 bytes; smaller gets ""). */
 void civil_format(civil_day day, char *out, size_t size);
 
 /* Parses a date or an RFC 3339 timestamp. Returns 0, or -1 with a short reason ("no such
@@ -37,7 +37,8 @@ int date_parse(const char *text, date_value *out, char *why, size_t why_size);
 /* The calendar day of a UTC instant seen at a fixed offset from UTC (minutes east). */
 civil_day civil_day_of_instant(int64_t instant_ms, int offset_minutes);
 
-/* Writes an RFC 3339 UTC timestamp with seconds ("2025-02-13T07:00:00Z"). */
+/* Writes an RFC 3339 UTC timestamp with seconds ("2025-02-13T07:00:00Z"; out at least 21
+ * bytes, smaller gets ""). */
 void instant_format(int64_t instant_ms, char *out, size_t size);
 
 /* Parses a fixed offset "+HH:MM" / "-HH:MM" / "Z" into minutes east of UTC. 0 or -1. */

@@ -46,8 +46,9 @@ static const char *const statements[Q_COUNT] = {
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [Q_LAST_GOOD_CALIBRATION] = "SELECT max(day) FROM calibrations WHERE equipment_id = ?1 AND "
                                 "in_tolerance = 1",
-    [Q_PUT_LINK] = "INSERT OR REPLACE INTO clientpo_links (clientpo_id, equipment, linked_at_ms) "
-                   "VALUES (?1, ?2, ?3)",
+    [Q_PUT_LINK] = "INSERT INTO clientpo_links (clientpo_id, equipment, linked_at_ms) "
+                   "VALUES (?1, ?2, ?3) ON CONFLICT (clientpo_id) DO UPDATE SET "
+                   "equipment = excluded.equipment, linked_at_ms = excluded.linked_at_ms",
     [Q_GET_LINK] = "SELECT equipment FROM clientpo_links WHERE clientpo_id = ?1",
     [Q_ADD_GATE] = "INSERT INTO gate_decisions (clientpo_id, decided_at_ms, allowed, equipment) "
                    "VALUES (?1, ?2, ?3, ?4)",
