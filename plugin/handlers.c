@@ -286,9 +286,8 @@ int handle_test_start(maintenance *m, const json_t *data, int64_t now_ms, smart_
         snprintf(details, sizeof details, "Test for ClientPO %s blocked: %s", clientpo_id,
                  list.summary);
     text_utf8_trim(details);
-    /* a stored link was validated like a given list */
-    if ((rc = store_add_gate_decision(m->store, clientpo_id, now_ms, allowed, jw_text(&m->ids),
-                                      ids.id, ids.count, err)))
+    if (allowed && (rc = store_add_allowed_test(m->store, clientpo_id, now_ms, jw_text(&m->ids),
+                                                ids.id, ids.count, err)))
         goto done;
     jw *meta = &m->meta;
     jw_reset(meta);

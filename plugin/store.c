@@ -50,10 +50,9 @@ static const char *const statements[Q_COUNT] = {
                    "VALUES (?1, ?2, ?3) ON CONFLICT (clientpo_id) DO UPDATE SET "
                    "equipment = excluded.equipment, linked_at_ms = excluded.linked_at_ms",
     [Q_GET_LINK] = "SELECT equipment FROM clientpo_links WHERE clientpo_id = ?1",
-    [Q_ADD_GATE] = "INSERT INTO gate_decisions (clientpo_id, decided_at_ms, allowed, equipment) "
-                   "VALUES (?1, ?2, ?3, ?4)",
-    [Q_ADD_GATE_ITEM] =
-        "INSERT INTO gate_decision_items (decision_id, equipment_id) VALUES (?1, ?2)",
+    [Q_ADD_GATE] = "INSERT INTO tests_allowed (clientpo_id, decided_at_ms, equipment) "
+                   "VALUES (?1, ?2, ?3)",
+    [Q_ADD_GATE_ITEM] = "INSERT INTO tests_allowed_items (test_id, equipment_id) VALUES (?1, ?2)",
     [Q_LOAD_CHECKS] = "SELECT equipment_id, procedure_id, performed_at_ms, passed, valid_until_ms, "
                       "detail FROM checks WHERE id IN (SELECT max(id) FROM checks "
                       "GROUP BY equipment_id, procedure_id) ORDER BY equipment_id, procedure_id",
@@ -63,10 +62,10 @@ static const char *const statements[Q_COUNT] = {
     [Q_GET_CONTRACT] = "SELECT version, sha256 FROM contract_versions WHERE contract_id = ?1",
     [Q_PUT_CONTRACT] = "INSERT OR REPLACE INTO contract_versions (contract_id, version, sha256, "
                        "file, adopted_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-    [Q_SUSPECT_TESTS] = "SELECT g.clientpo_id, g.decided_at_ms FROM gate_decision_items i "
-                        "JOIN gate_decisions g ON g.id = i.decision_id "
-                        "WHERE i.equipment_id = ?1 AND g.allowed = 1 AND g.decided_at_ms >= ?2 "
-                        "ORDER BY g.decided_at_ms, g.id",
+    [Q_SUSPECT_TESTS] = "SELECT t.clientpo_id, t.decided_at_ms FROM tests_allowed_items i "
+                        "JOIN tests_allowed t ON t.id = i.test_id "
+                        "WHERE i.equipment_id = ?1 AND t.decided_at_ms >= ?2 "
+                        "ORDER BY t.decided_at_ms, t.id",
 };
 
 static const char schema[] =
@@ -86,12 +85,12 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS clientpo_links ("
     " clientpo_id TEXT PRIMARY KEY, equipment TEXT NOT NULL, linked_at_ms INTEGER NOT NULL)"
     " WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS gate_decisions ("
+    "CREATE TABLE IF NOT EXISTS tests_allowed ("
     " id INTEGER PRIMARY KEY, clientpo_id TEXT NOT NULL, decided_at_ms INTEGER NOT NULL,"
-    " allowed INTEGER NOT NULL, equipment TEXT NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS gate_decision_items ("
-    " decision_id INTEGER NOT NULL, equipment_id TEXT NOT NULL,"
-    " PRIMARY KEY (equipment_id, decision_id)) WITHOUT ROWID;"
+    " equipment TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS tests_allowed_items ("
+    " test_id INTEGER NOT NULL, equipment_id TEXT NOT NULL,"
+    " PRIMARY KEY (equipment_id, test_id)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS checks ("
     " id INTEGER PRIMARY KEY, equipment_id TEXT NOT NULL, procedure_id TEXT NOT NULL,"
     " performed_at_ms INTEGER NOT NULL, passed INTEGER NOT NULL, valid_until_ms INTEGER NOT NULL,"
@@ -315,9 +314,9 @@ int store_get_link(store *s, const char *clientpo_id, char **equipment_ids, smar
     return rc == SQLITE_DONE ? 0 : db_error(s, err, "read link");
 }
 
-int store_add_gate_decision(store *s, const char *clientpo_id, int64_t decided_at_ms, bool allowed,
-                            const char *equipment_json, const char *const *equipment_ids,
-                            size_t equipment_count, smart_error *err)
+int store_add_allowed_test(store *s, const char *clientpo_id, int64_t decided_at_ms,
+                           const char *equipment_json, const char *const *equipment_ids,
+                           size_t equipment_count, smart_error *err)
 {
     int rc = store_begin(s, err);
     if (rc)
@@ -325,18 +324,15 @@ int store_add_gate_decision(store *s, const char *clientpo_id, int64_t decided_a
     sqlite3_stmt *st = s->stmt[Q_ADD_GATE];
     bind_text(st, 1, clientpo_id);
     sqlite3_bind_int64(st, 2, decided_at_ms);
-    sqlite3_bind_int(st, 3, allowed);
-    bind_text(st, 4, equipment_json);
-    if ((rc = run(s, st, err, "save gate decision")))
+    bind_text(st, 3, equipment_json);
+    if ((rc = run(s, st, err, "save allowed test")))
         return rc;
-    if (!allowed) /* a blocked test used nothing: it can never be suspect work */
-        return 0;
-    sqlite3_int64 decision = sqlite3_last_insert_rowid(s->db);
+    sqlite3_int64 test = sqlite3_last_insert_rowid(s->db);
     st = s->stmt[Q_ADD_GATE_ITEM];
     for (size_t i = 0; i < equipment_count; i++) {
-        sqlite3_bind_int64(st, 1, decision);
+        sqlite3_bind_int64(st, 1, test);
         bind_text(st, 2, equipment_ids[i]);
-        if ((rc = run(s, st, err, "save gate decision item")))
+        if ((rc = run(s, st, err, "save allowed test item")))
             return rc;
     }
     return 0;

@@ -1,5 +1,5 @@
 /* store.h — the module's durable local state in SQLite (WAL, synchronous=FULL): equipment
- * state, calibration history, ClientPO links and gate decisions.
+ * state, calibration and check history, ClientPO links, the tests allowed, contract versions.
  *
  * Writes go into one transaction that store_begin opens lazily and store_commit ends, so the
  * events of one host batch share one commit (group commit). Every function returns 0 or
@@ -65,10 +65,12 @@ int store_put_link(store *s, const char *clientpo_id, const char *equipment_ids,
  * frees, or NULL when the ClientPO has no link. */
 int store_get_link(store *s, const char *clientpo_id, char **equipment_ids, smart_error *err);
 
-/* Records a gate decision and the items it covered (for the out-of-tolerance impact). */
-int store_add_gate_decision(store *s, const char *clientpo_id, int64_t decided_at_ms, bool allowed,
-                            const char *equipment_json, const char *const *equipment_ids,
-                            size_t equipment_count, smart_error *err);
+/* Records a test the gate allowed and the items it uses: the work an out-of-tolerance finding
+ * makes suspect. (Every decision, allowed or blocked, is in the ledger; a blocked test used
+ * nothing, so the store keeps only the allowed ones.) */
+int store_add_allowed_test(store *s, const char *clientpo_id, int64_t decided_at_ms,
+                           const char *equipment_json, const char *const *equipment_ids,
+                           size_t equipment_count, smart_error *err);
 
 /* Calls visit(ctx, check) for the last check of every (item, procedure); borrowed. */
 int store_load_checks(store *s, void (*visit)(void *ctx, const check_state *check), void *ctx,
