@@ -129,8 +129,8 @@ int store_open(const char *dir, store **out, smart_error *err)
     sqlite3_busy_timeout(s->db, 2000);
     char *msg = NULL;
     /* Durable (WAL, a sync at every commit). The page cache holds up to 8 MiB, not SQLite's
-     * default 2 MiB: the gate decisions and their per-item index only grow, and once they
-     * outgrow the cache each decision reads back pages it dropped (smart-bench --events
+     * default 2 MiB: the allowed tests and their per-item index only grow, and once they
+     * outgrow the cache each new test reads back pages it dropped (smart-bench --events
      * 100000: about 10% faster, peak RSS 7 MiB higher). */
     if (sqlite3_exec(s->db,
                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-8192;",
