@@ -139,60 +139,61 @@ int maintenance_check_reference(maintenance *m, const char *field, const char *r
     return 0;
 }
 
-typedef struct impact {
-    json_t *clientpos; /* [{clientpo_id, decided_at}] */
-} impact;
-
-static int collect_suspect(void *ctx, const char *clientpo_id, int64_t decided_at_ms)
-{
-    impact *im = ctx;
-    char when[DATE_TEXT_MAX];
-    instant_format(decided_at_ms, when, sizeof when);
-    return json_array_append_new(
-        im->clientpos, json_pack("{s:s, s:s}", "clientpo_id", clientpo_id, "decided_at", when));
-}
-
-/* Where the suspect window opens: the day of the last calibration that left the item in
- * tolerance (local midnight), or, with none on record, its first use. */
+/* The work an out-of-tolerance finding makes suspect: the window opens on the day of the last
+ * calibration that left the item in tolerance (local midnight), or, with none on record, at its
+ * first use; in it, the tests allowed with the item. */
 typedef struct oot_window {
     int64_t since_ms;
     char since_date[16]; /* "" when there was no good calibration */
+    json_t *clientpos;   /* [{clientpo_id, decided_at}], oldest first */
 } oot_window;
 
-static int find_oot_window(maintenance *m, const char *id, oot_window *w, smart_error *err)
+static int collect_suspect(void *ctx, const char *clientpo_id, int64_t decided_at_ms)
+{
+    oot_window *w = ctx;
+    char when[DATE_TEXT_MAX];
+    instant_format(decided_at_ms, when, sizeof when);
+    return json_array_append_new(
+        w->clientpos, json_pack("{s:s, s:s}", "clientpo_id", clientpo_id, "decided_at", when));
+}
+
+/* Found before the new calibration joins the history, which moves the window. On failure
+ * nothing is left to release. */
+static int find_oot_window(maintenance *m, const equipment_state *e, oot_window *w,
+                           smart_error *err)
 {
     civil_day good_day = 0;
-    int rc = store_last_good_calibration(m->store, id, &good_day, err);
     memset(w, 0, sizeof *w);
-    if (rc == 1)
-        return 0;
+    int rc = store_last_good_calibration(m->store, e->equipment_id, &good_day, err);
     if (rc == 0) {
-        w->since_ms = (int64_t)good_day * 86400000 - (int64_t)m->config.utc_offset_minutes * 60000;
+        w->since_ms = maintenance_day_start_ms(m, good_day);
         civil_format(good_day, w->since_date, sizeof w->since_date);
+    } else if (rc != 1) {
+        return rc;
+    }
+    if (!(w->clientpos = json_array()))
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    rc = maintenance_suspect_tests(m, e, w->since_ms, collect_suspect, w, err);
+    if (rc) {
+        json_decref(w->clientpos);
+        w->clientpos = NULL;
     }
     return rc;
 }
 
 /* ISO/IEC 17025 §7.10: work done with an item later found out of tolerance is suspect from its
  * last good calibration on. List every test allowed with it in that window. */
-static int report_oot_impact(maintenance *m, const oot_window *w, const char *id,
+static int report_oot_impact(maintenance *m, const oot_window *w, const equipment_state *e,
                              const char *certificate, const char *note, int64_t now_ms,
                              smart_error *err)
 {
     int64_t since_ms = w->since_ms;
+    const char *id = e->equipment_id;
     int rc;
-    impact im = {.clientpos = json_array()};
-    if (!im.clientpos)
-        return error_set(err, SMART_ENOMEM, "out of memory");
-    rc = store_suspect_tests(m->store, id, since_ms, collect_suspect, &im, err);
-    if (rc) {
-        json_decref(im.clientpos);
-        return rc;
-    }
     char since[DATE_TEXT_MAX], until[DATE_TEXT_MAX], message[768];
     instant_format(since_ms, since, sizeof since);
     instant_format(now_ms, until, sizeof until);
-    size_t n = json_array_size(im.clientpos);
+    size_t n = json_array_size(w->clientpos);
     snprintf(message, sizeof message,
              "%s was out of tolerance as found (%s, certificate %s): %zu test(s) allowed with it "
              "since %s must be assessed",
@@ -201,7 +202,7 @@ static int report_oot_impact(maintenance *m, const oot_window *w, const char *id
     json_t *ids = json_array();
     size_t i, j;
     json_t *po, *seen;
-    json_array_foreach (im.clientpos, i, po) {
+    json_array_foreach (w->clientpos, i, po) {
         json_t *id = json_object_get(po, "clientpo_id");
         bool listed = false;
         json_array_foreach (ids, j, seen)
@@ -212,7 +213,7 @@ static int report_oot_impact(maintenance *m, const oot_window *w, const char *id
     json_t *data =
         json_pack("{s:s, s:s, s:s, s:s, s:s, s:O}", "equipment_id", id, "certificate_number",
                   certificate, "out_of_tolerance", note, "suspect_since", since, "suspect_until",
-                  until, "clientpos", im.clientpos);
+                  until, "clientpos", w->clientpos);
     if ((rc = emit_ledger(m, "oot.impact", id, "system", message, json_incref(data), err)) ||
         (rc = emit_output(m, "oot.impact", data, err)))
         data = NULL;
@@ -232,7 +233,6 @@ static int report_oot_impact(maintenance *m, const oot_window *w, const char *id
             emit_alert(m, "out_of_tolerance_impact", "critical", id, subject, message, now_ms, err);
     }
     json_decref(ids);
-    json_decref(im.clientpos);
     return rc;
 }
 
@@ -307,15 +307,18 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
         .out_of_tolerance = verdict.left_out,
     };
     /* The impact window is found before this calibration joins the history. */
-    oot_window window;
-    rc = verdict.found_out ? find_oot_window(m, id, &window, err) : 0;
+    oot_window window = {0};
+    rc = verdict.found_out ? find_oot_window(m, e, &window, err) : 0;
     if (rc == 0)
         rc = store_add_calibration(m->store, &entry, err);
     if (rc) {
+        json_decref(window.clientpos);
         free(results_text);
         return rc;
     }
     *e = next;
+    if (!verdict.left_out) /* earlier uses of the item can no longer be suspect */
+        maintenance_note_good_calibration(m, e, date.day);
     readiness r;
     maintenance_readiness(m, e, now_ms, 0, &r);
     char due[16], details[768];
@@ -345,10 +348,10 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
         jw_member_raw(meta, "reference_standard", reference);
     jw_raw(meta, "}", 1);
     free(results_text);
+    jw *out = &m->out;
     if ((rc = emit_ledger_jw(m, "calibration.recorded", id, technician, details, meta, err)) ||
         (rc = maintenance_item_updated(m, e, now_ms, "calibration", err)))
-        return rc;
-    jw *out = &m->out;
+        goto done;
     jw_reset(out);
     jw_raw(out, "{", 1);
     jw_member_raw(out, "equipment_id", id);
@@ -363,9 +366,12 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
     if (verdict.left_out)
         jw_member_string(out, "failure", verdict.left_note);
     jw_raw(out, "}", 1);
-    if ((rc = emit_output_jw(m, "calibration.recorded", out, err)) || !verdict.found_out)
-        return rc;
-    return report_oot_impact(m, &window, id, certificate, verdict.found_note, now_ms, err);
+    rc = emit_output_jw(m, "calibration.recorded", out, err);
+    if (rc == 0 && verdict.found_out)
+        rc = report_oot_impact(m, &window, e, certificate, verdict.found_note, now_ms, err);
+done:
+    json_decref(window.clientpos);
+    return rc;
 }
 
 static const char *const schedule_keys[] = {"equipment_id", "technician", "provider", "notes",

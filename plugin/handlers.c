@@ -286,8 +286,11 @@ int handle_test_start(maintenance *m, const json_t *data, int64_t now_ms, smart_
         snprintf(details, sizeof details, "Test for ClientPO %s blocked: %s", clientpo_id,
                  list.summary);
     text_utf8_trim(details);
-    if (allowed && (rc = store_add_allowed_test(m->store, clientpo_id, now_ms, jw_text(&m->ids),
-                                                ids.id, ids.count, err)))
+    int64_t test_id;
+    if (allowed &&
+        ((rc = store_add_allowed_test(m->store, clientpo_id, now_ms, jw_text(&m->ids), &test_id,
+                                      err)) ||
+         (rc = maintenance_note_allowed_test(m, test_id, now_ms, ids.id, ids.count, err))))
         goto done;
     jw *meta = &m->meta;
     jw_reset(meta);

@@ -11,6 +11,7 @@
 #include "readiness.h"
 #include "smart_plugin.h"
 #include "store.h"
+#include "usage_index.h"
 
 #include <jansson.h>
 #include <limits.h>
@@ -55,6 +56,7 @@ typedef struct maintenance {
     jw out;              /* an output event's data */
     jw subject;          /* an alert's subject members ("equipment_id":...), no braces */
     jw alert;            /* an alert as raised (emit_alert) */
+    usage_index uses;    /* the allowed tests per item, parallel to items once built */
     check_state *checks; /* the last check per (item, procedure), sorted by both ids */
     size_t check_count;
     store *store;
@@ -87,6 +89,9 @@ int maintenance_index_items(const equipment_state *items, size_t count, uint32_t
 /* Today's date at the station. */
 civil_day maintenance_today(const maintenance *m, int64_t now_ms);
 
+/* The instant a day begins at the station (local midnight). */
+int64_t maintenance_day_start_ms(const maintenance *m, civil_day day);
+
 /* The item's calibration assessment now; unknown (not ready) when no contract names it. */
 cal_assessment maintenance_assess(const maintenance *m, const equipment_state *e, civil_day today);
 
@@ -114,6 +119,23 @@ int maintenance_item_updated(maintenance *m, equipment_state *e, int64_t now_ms,
 
 /* Forgets the cached ITEM text of `e`. */
 void maintenance_item_changed(maintenance *m, const equipment_state *e);
+
+/* Tells the usage index that the gate allowed test test_id with these items (after the store
+ * recorded it). 0 or SMART_ENOMEM. */
+int maintenance_note_allowed_test(maintenance *m, int64_t test_id, int64_t decided_at_ms,
+                                  const char *const *equipment_ids, size_t count, smart_error *err);
+
+/* Tells the usage index that `e` was left in tolerance by a calibration on `day`: its earlier
+ * uses can no longer be suspect. */
+void maintenance_note_good_calibration(maintenance *m, const equipment_state *e, civil_day day);
+
+/* Calls visit for every test allowed with `e` at or after since_ms, oldest first; the ClientPO
+ * id is borrowed for the call. visit returns non-zero for out of memory. Builds the usage index
+ * from the store on first use. 0, SMART_ENOMEM or SMART_EIO. */
+int maintenance_suspect_tests(maintenance *m, const equipment_state *e, int64_t since_ms,
+                              int (*visit)(void *ctx, const char *clientpo_id,
+                                           int64_t decided_at_ms),
+                              void *ctx, smart_error *err);
 
 /* Makes `set` (taken over: released on failure) the contracts in force. Refuses
  * (SMART_ECONTRACT) a contract whose version is below the one adopted before, or whose content

@@ -17,10 +17,11 @@ enum {
     Q_PUT_LINK,
     Q_GET_LINK,
     Q_ADD_GATE,
-    Q_ADD_GATE_ITEM,
+    Q_GATE_CLIENTPO,
+    Q_ALLOWED_USES,
+    Q_GOOD_CALIBRATION_DAYS,
     Q_LOAD_CHECKS,
     Q_ADD_CHECK,
-    Q_SUSPECT_TESTS,
     Q_GET_CONTRACT,
     Q_PUT_CONTRACT,
     Q_COUNT
@@ -52,7 +53,11 @@ static const char *const statements[Q_COUNT] = {
     [Q_GET_LINK] = "SELECT equipment FROM clientpo_links WHERE clientpo_id = ?1",
     [Q_ADD_GATE] = "INSERT INTO tests_allowed (clientpo_id, decided_at_ms, equipment) "
                    "VALUES (?1, ?2, ?3)",
-    [Q_ADD_GATE_ITEM] = "INSERT INTO tests_allowed_items (test_id, equipment_id) VALUES (?1, ?2)",
+    [Q_GATE_CLIENTPO] = "SELECT clientpo_id FROM tests_allowed WHERE id = ?1",
+    [Q_ALLOWED_USES] = "SELECT t.id, t.decided_at_ms, j.value FROM tests_allowed t, "
+                       "json_each(t.equipment) j ORDER BY t.id",
+    [Q_GOOD_CALIBRATION_DAYS] = "SELECT equipment_id, max(day) FROM calibrations "
+                                "WHERE in_tolerance = 1 GROUP BY equipment_id",
     [Q_LOAD_CHECKS] = "SELECT equipment_id, procedure_id, performed_at_ms, passed, valid_until_ms, "
                       "detail FROM checks WHERE id IN (SELECT max(id) FROM checks "
                       "GROUP BY equipment_id, procedure_id) ORDER BY equipment_id, procedure_id",
@@ -62,10 +67,6 @@ static const char *const statements[Q_COUNT] = {
     [Q_GET_CONTRACT] = "SELECT version, sha256 FROM contract_versions WHERE contract_id = ?1",
     [Q_PUT_CONTRACT] = "INSERT OR REPLACE INTO contract_versions (contract_id, version, sha256, "
                        "file, adopted_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-    [Q_SUSPECT_TESTS] = "SELECT t.clientpo_id, t.decided_at_ms FROM tests_allowed_items i "
-                        "JOIN tests_allowed t ON t.id = i.test_id "
-                        "WHERE i.equipment_id = ?1 AND t.decided_at_ms >= ?2 "
-                        "ORDER BY t.decided_at_ms, t.id",
 };
 
 static const char schema[] =
@@ -88,9 +89,9 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS tests_allowed ("
     " id INTEGER PRIMARY KEY, clientpo_id TEXT NOT NULL, decided_at_ms INTEGER NOT NULL,"
     " equipment TEXT NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS tests_allowed_items ("
-    " test_id INTEGER NOT NULL, equipment_id TEXT NOT NULL,"
-    " PRIMARY KEY (equipment_id, test_id)) WITHOUT ROWID;"
+    /* Stores written before the per-item view of the allowed tests moved into memory
+     * (usage_index.h) hold it as a table; tests_allowed has the same facts. */
+    "DROP TABLE IF EXISTS tests_allowed_items;"
     "CREATE TABLE IF NOT EXISTS checks ("
     " id INTEGER PRIMARY KEY, equipment_id TEXT NOT NULL, procedure_id TEXT NOT NULL,"
     " performed_at_ms INTEGER NOT NULL, passed INTEGER NOT NULL, valid_until_ms INTEGER NOT NULL,"
@@ -315,8 +316,7 @@ int store_get_link(store *s, const char *clientpo_id, char **equipment_ids, smar
 }
 
 int store_add_allowed_test(store *s, const char *clientpo_id, int64_t decided_at_ms,
-                           const char *equipment_json, const char *const *equipment_ids,
-                           size_t equipment_count, smart_error *err)
+                           const char *equipment_json, int64_t *test_id, smart_error *err)
 {
     int rc = store_begin(s, err);
     if (rc)
@@ -327,15 +327,55 @@ int store_add_allowed_test(store *s, const char *clientpo_id, int64_t decided_at
     bind_text(st, 3, equipment_json);
     if ((rc = run(s, st, err, "save allowed test")))
         return rc;
-    sqlite3_int64 test = sqlite3_last_insert_rowid(s->db);
-    st = s->stmt[Q_ADD_GATE_ITEM];
-    for (size_t i = 0; i < equipment_count; i++) {
-        sqlite3_bind_int64(st, 1, test);
-        bind_text(st, 2, equipment_ids[i]);
-        if ((rc = run(s, st, err, "save allowed test item")))
-            return rc;
-    }
+    *test_id = sqlite3_last_insert_rowid(s->db);
     return 0;
+}
+
+int store_allowed_test_clientpo(store *s, int64_t test_id, char *clientpo_id, size_t size,
+                                smart_error *err)
+{
+    sqlite3_stmt *st = s->stmt[Q_GATE_CLIENTPO];
+    sqlite3_bind_int64(st, 1, test_id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        copy_column(st, 0, clientpo_id, size);
+        rc = SQLITE_DONE;
+    } else if (rc == SQLITE_DONE) {
+        rc = SQLITE_NOTFOUND;
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_NOTFOUND)
+        return error_set(err, SMART_EIO, "store: allowed test %lld is missing", (long long)test_id);
+    return rc == SQLITE_DONE ? 0 : db_error(s, err, "find an allowed test");
+}
+
+int store_each_allowed_use(store *s,
+                           int (*visit)(void *ctx, int64_t test_id, int64_t decided_at_ms,
+                                        const char *equipment_id),
+                           void *ctx, smart_error *err)
+{
+    sqlite3_stmt *st = s->stmt[Q_ALLOWED_USES];
+    int rc, failed = 0;
+    while (!failed && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        failed = visit(ctx, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+                       (const char *)sqlite3_column_text(st, 2));
+    sqlite3_reset(st);
+    if (failed)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    return rc == SQLITE_DONE ? 0 : db_error(s, err, "read the allowed tests");
+}
+
+int store_each_good_calibration_day(store *s,
+                                    void (*visit)(void *ctx, const char *equipment_id,
+                                                  civil_day day),
+                                    void *ctx, smart_error *err)
+{
+    sqlite3_stmt *st = s->stmt[Q_GOOD_CALIBRATION_DAYS];
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        visit(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1));
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : db_error(s, err, "find the last good calibrations");
 }
 
 int store_load_checks(store *s, void (*visit)(void *ctx, const check_state *check), void *ctx,
@@ -374,23 +414,6 @@ int store_add_check(store *s, const check_state *c, const char *technician,
     bind_text(st, 8, reference_instrument);
     bind_text(st, 9, readings_json);
     return run(s, st, err, "save check");
-}
-
-int store_suspect_tests(store *s, const char *equipment_id, int64_t since_ms,
-                        int (*visit)(void *ctx, const char *clientpo_id, int64_t decided_at_ms),
-                        void *ctx, smart_error *err)
-{
-    sqlite3_stmt *st = s->stmt[Q_SUSPECT_TESTS];
-    bind_text(st, 1, equipment_id);
-    sqlite3_bind_int64(st, 2, since_ms);
-    int rc, failed = 0;
-    while (!failed && (rc = sqlite3_step(st)) == SQLITE_ROW)
-        failed = visit(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (failed)
-        return error_set(err, SMART_ENOMEM, "out of memory");
-    return rc == SQLITE_DONE ? 0 : db_error(s, err, "find suspect tests");
 }
 
 int store_get_contract_version(store *s, const char *contract_id, int64_t *version, char sha256[65],

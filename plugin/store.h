@@ -65,12 +65,30 @@ int store_put_link(store *s, const char *clientpo_id, const char *equipment_ids,
  * frees, or NULL when the ClientPO has no link. */
 int store_get_link(store *s, const char *clientpo_id, char **equipment_ids, smart_error *err);
 
-/* Records a test the gate allowed and the items it uses: the work an out-of-tolerance finding
- * makes suspect. (Every decision, allowed or blocked, is in the ledger; a blocked test used
- * nothing, so the store keeps only the allowed ones.) */
+/* Records a test the gate allowed and the items it uses (equipment_json: their ids as a JSON
+ * array of strings): the work an out-of-tolerance finding makes suspect. (Every decision,
+ * allowed or blocked, is in the ledger; a blocked test used nothing, so the store keeps only
+ * the allowed ones.) *test_id is the new test's id. */
 int store_add_allowed_test(store *s, const char *clientpo_id, int64_t decided_at_ms,
-                           const char *equipment_json, const char *const *equipment_ids,
-                           size_t equipment_count, smart_error *err);
+                           const char *equipment_json, int64_t *test_id, smart_error *err);
+
+/* The ClientPO of an allowed test, copied into clientpo_id (size bytes). A missing test is
+ * SMART_EIO: the store and the module's view of it disagree. */
+int store_allowed_test_clientpo(store *s, int64_t test_id, char *clientpo_id, size_t size,
+                                smart_error *err);
+
+/* Calls visit for every item of every allowed test, in test order; the id is borrowed for the
+ * call. visit returns non-zero to stop (out of memory: SMART_ENOMEM). */
+int store_each_allowed_use(store *s,
+                           int (*visit)(void *ctx, int64_t test_id, int64_t decided_at_ms,
+                                        const char *equipment_id),
+                           void *ctx, smart_error *err);
+
+/* Calls visit with the day of each item's last calibration that left it in tolerance. */
+int store_each_good_calibration_day(store *s,
+                                    void (*visit)(void *ctx, const char *equipment_id,
+                                                  civil_day day),
+                                    void *ctx, smart_error *err);
 
 /* Calls visit(ctx, check) for the last check of every (item, procedure); borrowed. */
 int store_load_checks(store *s, void (*visit)(void *ctx, const check_state *check), void *ctx,
@@ -79,12 +97,6 @@ int store_load_checks(store *s, void (*visit)(void *ctx, const check_state *chec
 /* Adds a check to the history; strings may be NULL except technician. */
 int store_add_check(store *s, const check_state *check, const char *technician,
                     const char *reference_instrument, const char *readings_json, smart_error *err);
-
-/* Calls visit for every test allowed with `equipment_id` at or after since_ms, oldest first;
- * the strings are borrowed for the call. visit returns non-zero to stop (out of memory). */
-int store_suspect_tests(store *s, const char *equipment_id, int64_t since_ms,
-                        int (*visit)(void *ctx, const char *clientpo_id, int64_t decided_at_ms),
-                        void *ctx, smart_error *err);
 
 /* The version (and content hash) of a contract last adopted: 0 when found, 1 when the
  * station has never adopted that contract, or SMART_EIO. Versions never go down. */

@@ -54,6 +54,11 @@ civil_day maintenance_today(const maintenance *m, int64_t now_ms)
     return civil_day_of_instant(now_ms, m->config.utc_offset_minutes);
 }
 
+int64_t maintenance_day_start_ms(const maintenance *m, civil_day day)
+{
+    return (int64_t)day * 86400000 - (int64_t)m->config.utc_offset_minutes * 60000;
+}
+
 cal_assessment maintenance_assess(const maintenance *m, const equipment_state *e, civil_day today)
 {
     (void)m;

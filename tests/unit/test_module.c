@@ -477,6 +477,46 @@ START_TEST(the_impact_window_opens_at_the_last_good_calibration)
 }
 END_TEST
 
+/* The per-item view of the allowed tests lives in memory; after a restart or a redeployment it
+ * is rebuilt from the store, so a later finding still lists the tests from before. */
+START_TEST(the_impact_report_survives_a_restart_and_a_redeployment)
+{
+    start_lp("2025-01-10T08:00:00Z");
+    send_ok("test.start", "{\"clientpo_id\":\"PO-A\",\"equipment\":[\"LP01-THM-01\"]}");
+    fake_host_stop(&h);
+    smart_error err = {0};
+    ck_assert_msg(fake_host_start(&h, &err) == 0, "restart: %s", err.text);
+    fake_host_set_time(&h, "2025-01-11T08:00:00Z");
+    send_ok("test.start",
+            "{\"clientpo_id\":\"PO-B\",\"equipment\":[\"LP01-THM-01\",\"LP01-UVA-01\"]}");
+    fake_host_set_time(&h, "2025-01-20T08:00:00Z");
+    send_ok("calibration.record", calibration_with("2025-01-20", 39.2, 38.0));
+    json_t *clientpos = json_object_get(fake_host_last_output(&h, "oot.impact"), "clientpos");
+    ck_assert_int_eq(json_array_size(clientpos), 2);
+    ck_assert_str_eq(str(json_array_get(clientpos, 0), "clientpo_id"), "PO-A");
+    ck_assert_str_eq(str(json_array_get(clientpos, 1), "clientpo_id"), "PO-B");
+
+    /* Left in tolerance on 2025-01-20: from then on only later tests count, across a
+     * redeployment that rebuilds the equipment table. */
+    fake_host_set_time(&h, "2025-01-21T08:00:00Z");
+    send_ok("test.start", "{\"clientpo_id\":\"PO-C\",\"equipment\":[\"LP01-THM-01\"]}");
+    char *v2 = lp_contract_with(2, 180);
+    fake_host_write_contract(&h, "LP-CAL-001.json", v2);
+    free(v2);
+    send_ok("contract.deployed", "{}");
+    ck_assert_int_eq(fake_host_count_ledger(&h, "contracts.loaded"), 3);
+    fake_host_set_time(&h, "2025-01-22T08:00:00Z");
+    send_ok("test.start", "{\"clientpo_id\":\"PO-D\",\"equipment\":[\"LP01-THM-01\"]}");
+    fake_host_set_time(&h, "2025-01-25T08:00:00Z");
+    send_ok("calibration.record", calibration_with("2025-01-25", 39.0, 38.0));
+    clientpos = json_object_get(fake_host_last_output(&h, "oot.impact"), "clientpos");
+    ck_assert_int_eq(json_array_size(clientpos), 2);
+    ck_assert_str_eq(str(json_array_get(clientpos, 0), "clientpo_id"), "PO-C");
+    ck_assert_str_eq(str(json_array_get(clientpos, 1), "clientpo_id"), "PO-D");
+    fake_host_destroy(&h);
+}
+END_TEST
+
 static void deadline(uv_timer_t *t)
 {
     *(bool *)t->data = true;
@@ -529,6 +569,7 @@ int main(void)
     tcase_add_test(tc, equipment_removed_from_every_contract_is_retired);
     tcase_add_test(tc, a_change_in_the_contracts_directory_asks_for_a_rescan);
     tcase_add_test(tc, the_impact_window_opens_at_the_last_good_calibration);
+    tcase_add_test(tc, the_impact_report_survives_a_restart_and_a_redeployment);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
