@@ -56,13 +56,11 @@ static void end_batch(host_state *h)
             return;
         }
     }
-    if (h->outputs.len > 0) {
-        if (fwrite(h->outputs.data, 1, h->outputs.len, stdout) != h->outputs.len ||
-            fflush(stdout) != 0) {
-            host_fail_stop(h, "cannot write to standard output");
-            return;
-        }
-        strbuf_truncate(&h->outputs, 0);
+    int rc = output_writer_hand_over(h->writer, &h->outputs);
+    if (rc < 0) {
+        snprintf(msg, sizeof msg, "cannot write to standard output: %s", strerror(-rc));
+        host_fail_stop(h, msg);
+        return;
     }
     h->batch_dirty = false;
 }
@@ -78,6 +76,9 @@ void host_fail_stop(host_state *h, const char *message)
         return;
     h->failed = true;
     h->exit_code = HOST_EXIT_IO;
+    /* What was acknowledged before is printed before the message that ends it. */
+    if (h->writer != NULL)
+        output_writer_drain(h->writer);
     fprintf(stderr, "smart-host: fatal: %s; acknowledging nothing more\n", message);
     if (h->ledger != NULL)
         ledger_abandon(h->ledger);
@@ -315,6 +316,13 @@ static void close_handles(host_state *h)
 static void finish(host_state *h)
 {
     h->phase = HOST_FINISHED;
+    /* The last outputs are written before host.stopped says how the run ended. */
+    int rc = h->failed ? 0 : output_writer_drain(h->writer);
+    if (rc < 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "cannot write to standard output: %s", strerror(-rc));
+        host_fail_stop(h, msg);
+    }
     if (!h->failed && h->ledger != NULL) {
         char meta[64];
         snprintf(meta, sizeof meta, "{\"exit_code\":%d}", h->exit_code);
@@ -659,7 +667,10 @@ int host_run(const host_options *options)
         uv_check_start(&h->check, on_check);
         uv_unref((uv_handle_t *)&h->check); /* it must not keep the loop alive */
     }
-    bool handles_ready = h->idle_ready && h->check_ready && init_signals(h);
+    rc = output_writer_start(STDOUT_FILENO, &h->writer);
+    if (rc < 0)
+        fprintf(stderr, "smart-host: cannot start the output thread: %s\n", uv_strerror(rc));
+    bool handles_ready = h->idle_ready && h->check_ready && h->writer && init_signals(h);
     h->exit_code = handles_ready ? start(h) : HOST_EXIT_IO;
     if (h->exit_code == HOST_EXIT_OK) {
         bool loaded = load_modules(h) > 0;
@@ -690,6 +701,11 @@ int host_run(const host_options *options)
     if (rc < 0)
         fprintf(stderr, "smart-host: internal error: handles still open at exit: %s\n",
                 uv_strerror(rc));
+    rc = output_writer_stop(h->writer);
+    if (rc < 0 && !h->failed) {
+        fprintf(stderr, "smart-host: fatal: cannot write to standard output: %s\n", strerror(-rc));
+        h->exit_code = HOST_EXIT_IO;
+    }
     int exit_code = h->exit_code;
     host_posted_clear(h);
     ledger_close(h->ledger);

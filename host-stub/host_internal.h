@@ -16,6 +16,7 @@
 #include "ledger.h"
 #include "module_loader.h"
 #include "node_config.h"
+#include "output_writer.h"
 #include "strbuf.h"
 
 /* An event a module posted for itself; delivered on a later loop turn. */
@@ -86,12 +87,13 @@ typedef struct host_state {
     posted_event *posted_head;
     posted_event *posted_tail;
 
-    strbuf outputs;       /* this batch's output lines, printed once durable */
-    strbuf alert_lines;   /* this batch's alert lines, for the alerts file */
-    strbuf parse_scratch; /* an input line parsed on the loop thread (no prepared parse) */
-    strbuf scratch;       /* working text inside a callback (emitted data, alert text) */
-    strbuf metadata;      /* per-call ledger metadata text */
-    bool batch_dirty;     /* something happened that end_batch must make durable */
+    strbuf outputs;        /* this batch's output lines, printed once durable */
+    output_writer *writer; /* prints them (standard output) on its own thread */
+    strbuf alert_lines;    /* this batch's alert lines, for the alerts file */
+    strbuf parse_scratch;  /* an input line parsed on the loop thread (no prepared parse) */
+    strbuf scratch;        /* working text inside a callback (emitted data, alert text) */
+    strbuf metadata;       /* per-call ledger metadata text */
+    bool batch_dirty;      /* something happened that end_batch must make durable */
 
     host_phase phase;
     bool failed; /* fail-stop: nothing more is written or acknowledged */

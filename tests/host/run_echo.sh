@@ -162,4 +162,14 @@ expect_contains "$C/err" "smart-host: $C/node.json: modules[0].path: missing"
 expect_status 2 $? "missing events file"
 expect_contains "$C/err2" "$WORK/none.jsonl: cannot open"
 
+# Standard output that cannot be written: a fail-stop (exit 4) naming it, the ledger intact.
+F=$WORK/full
+mkdir -p "$F"
+write_node "$F" "[{\"path\": \"$ECHO\"}]"
+printf '{"topic":"echo.ping","data":{"n":%d}}\n' 1 2 3 |
+    "$HOST" run "$F/node.json" > /dev/full 2> "$F/err"
+expect_status 4 $? "stdout on a full device"
+expect_contains "$F/err" "smart-host: fatal: cannot write to standard output: No space left on device"
+"$HOST" ledger verify "$F/var/ledger.jsonl" > /dev/null; expect_status 0 $? "verify after /dev/full"
+
 echo "ok"
