@@ -16,7 +16,8 @@
  *   shutdown  at end of input, posted events are drained, every module is shut down (waiting
  *             for its done callback), host.stopped is recorded, every handle is closed.
  * Everything runs on one thread, the loop's, except the clock-free parse of input lines
- * (event_parse.h), which runs on the libuv threadpool one batch ahead of the loop thread.
+ * (event_parse.h), which runs on the libuv threadpool one batch ahead of the loop thread, and
+ * the writing of output lines already durable (output_writer.h), one batch behind it.
  */
 #ifndef SMART_HOST_HOST_H
 #define SMART_HOST_HOST_H
