@@ -28,7 +28,7 @@ typedef struct batch {
     input_line *lines; /* EVENT_INPUT_BATCH_MAX entries */
     size_t count;      /* lines held */
     size_t taken;      /* lines already taken by the lines callback */
-    void *prepared;    /* what prepare returned */
+    void *prepared;    /* from begin_prepare, filled by prepare */
     bool ready;        /* prepared (or no preparation): may be handed over */
 } batch;
 
@@ -36,6 +36,7 @@ struct event_input {
     uv_loop_t *loop;
     input_lines_cb on_lines;
     input_end_cb on_end;
+    input_begin_prepare_cb begin_prepare;
     input_prepare_cb prepare;
     input_release_cb release_prepared;
     void *arg;
@@ -138,7 +139,7 @@ static void batch_done(event_input *in, batch *b)
 static void prepare_work(uv_work_t *work)
 {
     batch *b = work->data;
-    b->prepared = b->in->prepare(b->in->arg, b->lines, b->count);
+    b->in->prepare(b->in->arg, b->prepared, b->lines, b->count);
 }
 
 static void after_prepare(uv_work_t *work, int status)
@@ -170,8 +171,9 @@ static void seal(event_input *in)
         in->head = b;
     in->tail = b;
     in->queued++;
-    b->ready = in->prepare == NULL;
-    if (in->prepare != NULL) {
+    b->prepared = in->prepare != NULL ? in->begin_prepare(in->arg) : NULL;
+    b->ready = b->prepared == NULL;
+    if (b->prepared != NULL) {
         in->preparing++;
         if (uv_queue_work(in->loop, &b->work, prepare_work, after_prepare) < 0) {
             in->preparing--;
@@ -525,8 +527,10 @@ int event_input_open(event_input **out, uv_loop_t *loop, const char *path, input
     return 0;
 }
 
-void event_input_set_prepare(event_input *in, input_prepare_cb prepare, input_release_cb release)
+void event_input_set_prepare(event_input *in, input_begin_prepare_cb begin,
+                             input_prepare_cb prepare, input_release_cb release)
 {
+    in->begin_prepare = begin;
     in->prepare = prepare;
     in->release_prepared = release;
 }

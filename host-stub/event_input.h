@@ -55,12 +55,18 @@ typedef void (*input_end_cb)(void *arg, int status, const char *message);
 /* [loop] The input's handles are closed and its memory freed. */
 typedef void (*input_closed_cb)(void *arg);
 
-/* [threadpool thread] Prepare a batch before it is handed over: may set each line's
- * `prepared` (lines[i].text stays valid until the batch is released). Returns an opaque
- * pointer given back to the release callback (NULL: nothing to release). */
-typedef void *(*input_prepare_cb)(void *arg, input_line *lines, size_t count);
+/* [loop] A batch is about to be prepared: return what its preparation will fill (and the
+ * release callback free), or NULL to hand it over unprepared (out of memory). Whatever the
+ * preparation needs of the run's state is taken here, on the loop thread. */
+typedef void *(*input_begin_prepare_cb)(void *arg);
 
-/* [loop] Free what prepare returned: the batch was taken whole, or the reader is closing. */
+/* [threadpool thread] Prepare a batch before it is handed over, into `prepared` (from
+ * begin_prepare): may set each line's `prepared` (lines[i].text stays valid until the batch
+ * is released). */
+typedef void (*input_prepare_cb)(void *arg, void *prepared, input_line *lines, size_t count);
+
+/* [loop] Free what begin_prepare returned, prepared or not (a preparation may be cancelled):
+ * the batch was taken whole, or the reader is closing. */
 typedef void (*input_release_cb)(void *arg, void *prepared);
 
 typedef struct event_input event_input;
@@ -72,10 +78,12 @@ int event_input_open(event_input **out, uv_loop_t *loop, const char *path, input
                      input_end_cb on_end, void *arg, char *msg, size_t msg_size);
 
 /* Prepare each batch on the threadpool with `prepare` (see above) before it is handed over;
- * `release` frees what it returned. Call before event_input_start. When a preparation cannot
- * run (the work could not be queued, or was cancelled) the batch is handed over with every
- * `prepared` NULL, so the lines callback must handle lines without one. */
-void event_input_set_prepare(event_input *in, input_prepare_cb prepare, input_release_cb release);
+ * `begin` makes what it fills, `release` frees it. Call before event_input_start. When a
+ * preparation cannot run (begin returned NULL, the work could not be queued, or was cancelled)
+ * the batch is handed over with every `prepared` NULL, so the lines callback must handle lines
+ * without one. */
+void event_input_set_prepare(event_input *in, input_begin_prepare_cb begin,
+                             input_prepare_cb prepare, input_release_cb release);
 
 /* Start reading. Returns 0 or a negative libuv error with `msg` set. */
 int event_input_start(event_input *in, char *msg, size_t msg_size);

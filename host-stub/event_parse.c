@@ -1,6 +1,7 @@
 /* event_parse.c — clock-free parsing of input lines, on any thread; see event_parse.h. */
 #include "event_parse.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -172,20 +173,58 @@ int event_parse_one(const char *label, const input_line *line, strbuf *arena, pa
     return 0;
 }
 
-parsed_batch *event_parse_batch(const char *label, input_line *lines, size_t count)
+parsed_batch *event_parse_batch_new(const event_decoder *decoders, size_t decoder_count)
 {
     parsed_batch *batch = calloc(1, sizeof *batch);
+    if (batch != NULL && decoder_count > 0 &&
+        (batch->decoders = malloc(decoder_count * sizeof *decoders)) != NULL) {
+        memcpy(batch->decoders, decoders, decoder_count * sizeof *decoders);
+        batch->decoder_count = decoder_count;
+    } else if (batch != NULL && decoder_count > 0) {
+        free(batch);
+        batch = NULL;
+    }
     if (batch == NULL)
-        return NULL;
+        for (size_t i = 0; i < decoder_count; i++)
+            dlclose(decoders[i].pin);
+    return batch;
+}
+
+/* Each decoder's decoding of one event; a decoder that fails leaves NULL (the module then
+ * decodes it itself, and reports what is wrong with it). */
+static void decode(parsed_batch *batch, parsed_line *p, void **decoded)
+{
+    smart_event event = {
+        .struct_size = sizeof event,
+        .topic = p->topic,
+        .data_json = p->data,
+        .data_len = p->data_len,
+        .source = p->source,
+    };
+    for (size_t j = 0; j < batch->decoder_count; j++) {
+        const smart_plugin *plugin = batch->decoders[j].plugin;
+        if (plugin->decode_event(&event, &decoded[j], NULL) < 0)
+            decoded[j] = NULL;
+    }
+    p->batch = batch;
+    p->decoded = decoded;
+}
+
+void event_parse_batch_fill(parsed_batch *batch, const char *label, input_line *lines, size_t count)
+{
     batch->lines = calloc(count ? count : 1, sizeof *batch->lines);
+    if (batch->decoder_count > 0 && batch->lines != NULL)
+        batch->decoded = calloc(count * batch->decoder_count, sizeof *batch->decoded);
     size_t bytes = 0;
     for (size_t i = 0; i < count; i++)
         bytes += lines[i].len;
     /* Room for every line's text once (the dumped data is about as long as the line) plus its
      * source, so the arena rarely grows. */
-    if (batch->lines == NULL || strbuf_reserve(&batch->text, bytes + count * 64) < 0) {
-        event_parse_free(batch);
-        return NULL;
+    if (batch->lines == NULL || (batch->decoder_count > 0 && batch->decoded == NULL) ||
+        strbuf_reserve(&batch->text, bytes + count * 64) < 0) {
+        free(batch->lines);
+        batch->lines = NULL;
+        return;
     }
     batch->count = count;
     for (size_t i = 0; i < count; i++) {
@@ -200,16 +239,38 @@ parsed_batch *event_parse_batch(const char *label, input_line *lines, size_t cou
         }
     }
     for (size_t i = 0; i < count; i++) {
-        resolve(&batch->lines[i], &batch->text);
-        lines[i].prepared = &batch->lines[i];
+        parsed_line *p = &batch->lines[i];
+        resolve(p, &batch->text);
+        if (p->kind == PARSED_EVENT && !p->host_topic && batch->decoder_count > 0)
+            decode(batch, p, &batch->decoded[i * batch->decoder_count]);
+        lines[i].prepared = p;
     }
-    return batch;
+}
+
+void *event_parse_decoded(const parsed_line *line, size_t module_index, const smart_plugin *plugin)
+{
+    const parsed_batch *batch = line->batch;
+    for (size_t j = 0; batch != NULL && j < batch->decoder_count; j++)
+        if (batch->decoders[j].module_index == module_index && batch->decoders[j].plugin == plugin)
+            return line->decoded[j];
+    return NULL;
 }
 
 void event_parse_free(parsed_batch *batch)
 {
     if (batch == NULL)
         return;
+    for (size_t j = 0; j < batch->decoder_count; j++) {
+        const smart_plugin *plugin = batch->decoders[j].plugin;
+        for (size_t i = 0; batch->decoded != NULL && i < batch->count; i++) {
+            void *d = batch->decoded[i * batch->decoder_count + j];
+            if (d != NULL)
+                plugin->release_decoded(d);
+        }
+        dlclose(batch->decoders[j].pin); /* the image may go once nothing it made is left */
+    }
+    free(batch->decoders);
+    free(batch->decoded);
     strbuf_free(&batch->text);
     free(batch->lines);
     free(batch);

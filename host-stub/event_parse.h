@@ -7,10 +7,13 @@
  * input_prepare_cb). What depends on the run's state stays on the loop thread, in line order:
  * the clock check (a time earlier than the clock), host.reload's module lookup, dispatch.
  *
- * Threads: every function here may run on any thread; a parsed_batch belongs to one thread at
- * a time (the worker that builds it, then the loop thread that reads and frees it; the
- * hand-over is ordered by libuv's after_work callback). Uses jansson on objects of its own
- * only: call json_object_seed() once on the main thread before the first parse.
+ * A batch also has the modules that decode events ahead (smart_plugin.decode_event, ABI 1.1)
+ * decode each event there, so that their parse of it is done off the loop thread too.
+ *
+ * Threads: a parsed_batch belongs to one thread at a time (the loop thread that makes it, the
+ * worker that fills it, then the loop thread that reads and frees it; the hand-overs are
+ * ordered by libuv's queue_work and after_work). Uses jansson on objects of its own only:
+ * call json_object_seed() once on the main thread before the first parse.
  */
 #ifndef SMART_HOST_EVENT_PARSE_H
 #define SMART_HOST_EVENT_PARSE_H
@@ -20,6 +23,7 @@
 #include <stdint.h>
 
 #include "event_input.h"
+#include "smart_plugin.h"
 #include "strbuf.h"
 
 typedef enum parsed_kind {
@@ -42,24 +46,51 @@ typedef struct parsed_line {
     const char *time_text; /* its time as written, when has_time */
     const char *data;      /* PARSED_EVENT: `data` as compact JSON object text ("{}" if absent) */
     size_t data_len;
+    /* PARSED_EVENT in a filled batch: the batch, and one decoding per decoder (each may be
+     * NULL); both NULL otherwise. Read with event_parse_decoded. */
+    const struct parsed_batch *batch;
+    void **decoded;
     /* offsets into the arena while the batch is built (internal) */
     size_t off_source, off_topic, off_message, off_time_text, off_data;
 } parsed_line;
+
+/* A module that decodes events ahead, as it was when a batch was made. `pin` is a reference to
+ * its image (module_pin_image) held by the batch: a reload or a shutdown meanwhile cannot unmap
+ * the code that must release the decodings. */
+typedef struct event_decoder {
+    size_t module_index;        /* the module's position in load order */
+    const smart_plugin *plugin; /* its descriptor, in the pinned image */
+    void *pin;                  /* dlclose'd when the batch is freed */
+} event_decoder;
 
 /* The parsed lines of one batch: lines[i] belongs to the i-th input line given. */
 typedef struct parsed_batch {
     parsed_line *lines;
     size_t count;
     strbuf text; /* every string the lines point into */
+    event_decoder *decoders;
+    size_t decoder_count;
+    void **decoded; /* count * decoder_count decodings, line by line */
 } parsed_batch;
 
-/* [any thread] Parse `count` lines (borrowed) named "<label>:<line_no>" (`label` borrowed)
- * into a new batch, and point each line's `prepared` at its parsed_line. Returns the batch
- * (caller-owned; event_parse_free), or NULL when out of memory (the lines' `prepared` are then
- * left NULL). */
-parsed_batch *event_parse_batch(const char *label, input_line *lines, size_t count);
+/* [loop] An empty batch to be filled on a worker, decoding with `decoders` (copied; the batch
+ * takes over their pins, also on failure). Returns it (caller-owned; event_parse_free) or NULL
+ * when out of memory. */
+parsed_batch *event_parse_batch_new(const event_decoder *decoders, size_t decoder_count);
 
-/* [any thread] Free a batch from event_parse_batch. NULL is ignored. */
+/* [any thread] Parse `count` lines (borrowed) named "<label>:<line_no>" (`label` borrowed)
+ * into `batch` (new, filled once), have each decoder decode each event, and point each line's
+ * `prepared` at its parsed_line. Out of memory leaves the lines' `prepared` NULL (and the
+ * batch empty). */
+void event_parse_batch_fill(parsed_batch *batch, const char *label, input_line *lines,
+                            size_t count);
+
+/* The line's decoding for the module at `module_index` running `plugin`, or NULL: only a
+ * decoding made by that very image counts (after a reload the new image decodes for itself). */
+void *event_parse_decoded(const parsed_line *line, size_t module_index, const smart_plugin *plugin);
+
+/* [loop] Free a batch: its decodings (each by its decoder's release_decoded), then the pins.
+ * NULL is ignored. */
 void event_parse_free(parsed_batch *batch);
 
 /* [any thread] Parse one line into *out, its strings in `arena` (emptied first; caller-owned,

@@ -90,12 +90,14 @@ void host_fail_stop(host_state *h, const char *message)
 
 /* ---- dispatch --------------------------------------------------------------------------- */
 
-/* Deliver one event to `only` (a posted event) or to every running module in load order.
+/* Deliver one event to `only` (a posted event) or to every running module in load order, with
+ * each module's own decoding of it when `parsed` (an input line parsed ahead) has one.
  * Returns true when some module handled it. Rejections are recorded here; when no module
  * handled the event the clock is first put back to `clock_before`, so a rejected event changes
  * nothing and the rejection's record never carries a time later than the records after it. */
 static bool dispatch(host_state *h, loaded_module *only, const char *topic, const char *data,
-                     size_t data_len, const char *source, uint64_t line_no, int64_t clock_before)
+                     size_t data_len, const parsed_line *parsed, const char *source,
+                     uint64_t line_no, int64_t clock_before)
 {
     smart_event event = {
         .struct_size = sizeof event,
@@ -112,6 +114,7 @@ static bool dispatch(host_state *h, loaded_module *only, const char *topic, cons
             continue;
         smart_error err = {0, ""};
         h->batch_dirty = true;
+        event.decoded = parsed ? event_parse_decoded(parsed, m->index, m->plugin) : NULL;
         int rc = m->plugin->on_event(m->instance, &event, &err);
         err.text[sizeof err.text - 1] = '\0';
         if (rc == 0) {
@@ -220,16 +223,39 @@ static bool process_line(host_state *h, const input_line *line)
         json_decref(data);
         return pause;
     }
-    dispatch(h, NULL, p->topic, p->data, p->data_len, p->source, line->line_no, clock_before);
+    dispatch(h, NULL, p->topic, p->data, p->data_len, p, p->source, line->line_no, clock_before);
     return false;
 }
 
+/* [loop] A batch to parse ahead, with the modules that decode events ahead as they are now
+ * (each image pinned for as long as the batch lives). */
+static void *begin_lines(void *arg)
+{
+    host_state *h = arg;
+    event_decoder *decoders = calloc(h->module_count ? h->module_count : 1, sizeof *decoders);
+    if (decoders == NULL)
+        return NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < h->module_count; i++) {
+        loaded_module *m = &h->modules[i];
+        if (!m->initialised || m->shutdown_started || !module_decodes_ahead(m->plugin))
+            continue;
+        void *pin = module_pin_image(m->dl_handle);
+        if (pin != NULL)
+            decoders[n++] =
+                (event_decoder){.module_index = m->index, .plugin = m->plugin, .pin = pin};
+    }
+    parsed_batch *batch = event_parse_batch_new(decoders, n);
+    free(decoders);
+    return batch;
+}
+
 /* [threadpool] Parse a batch before the loop thread takes it; reads only h->input_label,
- * which is fixed before the input starts. */
-static void *prepare_lines(void *arg, input_line *lines, size_t count)
+ * which is fixed before the input starts, and the batch's own decoders. */
+static void prepare_lines(void *arg, void *prepared, input_line *lines, size_t count)
 {
     const host_state *h = arg;
-    return event_parse_batch(h->input_label, lines, count);
+    event_parse_batch_fill(prepared, h->input_label, lines, count);
 }
 
 static void release_lines(void *arg, void *prepared)
@@ -288,8 +314,8 @@ static void process_posted(host_state *h)
         char source[300];
         snprintf(source, sizeof source, "post:%s", event->module->name);
         if (event->module->initialised && !event->module->shutdown_started)
-            dispatch(h, event->module, event->topic, event->data_json, event->data_len, source, 0,
-                     host_clock_now_ms(&h->clock));
+            dispatch(h, event->module, event->topic, event->data_json, event->data_len, NULL,
+                     source, 0, host_clock_now_ms(&h->clock));
         host_posted_free(event);
     }
     end_batch(h);
@@ -612,7 +638,7 @@ static int start(host_state *h)
         fprintf(stderr, "smart-host: %s\n", msg);
         return HOST_EXIT_USAGE;
     }
-    event_input_set_prepare(h->input, prepare_lines, release_lines);
+    event_input_set_prepare(h->input, begin_lines, prepare_lines, release_lines);
     ledger_torn_tail torn;
     rc = ledger_open(h->config->ledger_path, &h->ledger, &torn, msg, sizeof msg);
     if (rc < 0) {

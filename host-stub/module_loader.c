@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,7 +109,27 @@ static int check_descriptor(const smart_plugin *p, const char *path, char *msg, 
                  path);
         return SMART_ECONFIG;
     }
+    if (SMART_HAS(p, release_decoded) && p->decode_event != NULL && p->release_decoded == NULL) {
+        snprintf(msg, msg_size, "module %s: descriptor has decode_event but no release_decoded",
+                 path);
+        return SMART_ECONFIG;
+    }
     return 0;
+}
+
+bool module_decodes_ahead(const smart_plugin *p)
+{
+    return p != NULL && SMART_HAS(p, release_decoded) && p->decode_event != NULL;
+}
+
+void *module_pin_image(void *dl_handle)
+{
+    /* dlopen of a loaded object's own name hands back the same handle with one more
+     * reference; RTLD_NOLOAD never loads anything (a private copy's file is gone by now). */
+    struct link_map *map = NULL;
+    if (dl_handle == NULL || dlinfo(dl_handle, RTLD_DI_LINKMAP, &map) != 0 || map == NULL)
+        return NULL;
+    return dlopen(map->l_name, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
 }
 
 /* dlopen `load_path`, find the entry and check the descriptor; messages name `path` (what the

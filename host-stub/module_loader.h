@@ -75,6 +75,16 @@ int module_open_copy(const char *path, const char *expected_name, module_image *
  * completed its shutdown. Safe on a zeroed image. */
 void module_image_close(module_image *image);
 
+/* Whether the module decodes events ahead (ABI 1.1 decode_event; release_decoded is then
+ * checked to be there too). */
+bool module_decodes_ahead(const smart_plugin *plugin);
+
+/* [loop] One more reference to a loaded image (dlopen'd again with RTLD_NOLOAD), for what the
+ * image made that outlives its instance: dlclose it when that is gone. The image is unmapped
+ * only when its last reference is closed. NULL when it cannot be pinned (then nothing of the
+ * image may outlive it). */
+void *module_pin_image(void *dl_handle);
+
 /* dlclose the image and free the strings. Only call when the module was never initialised
  * or its shutdown done callback has run (its code must never run again). Safe on a zeroed
  * or already unloaded struct. */

@@ -31,7 +31,13 @@
  *
  * Threads. Every function here is [loop]: it is called on, and may only be called from, the
  * thread that runs the host's uv_loop_t. None may block for long: a call should return in well
- * under a millisecond; disk syncs are batched by the host (see commit).
+ * under a millisecond; disk syncs are batched by the host (see commit). The one exception is
+ * the optional pair decode_event / release_decoded (ABI 1.1), marked [any thread]: the host may
+ * run them on a worker thread, so that a module's parse of an event's data is done before the
+ * loop thread delivers it. They get no instance and must touch no instance state.
+ *
+ * History. 1.0: the first ABI. 1.1: smart_plugin.decode_event and .release_decoded,
+ * smart_event.decoded.
  */
 #ifndef SMART_PLUGIN_H
 #define SMART_PLUGIN_H
@@ -45,7 +51,7 @@ extern "C" {
 #endif
 
 #define SMART_ABI_MAJOR 1
-#define SMART_ABI_MINOR 0
+#define SMART_ABI_MINOR 1
 
 /* The one symbol a module exports; see smart_plugin_entry below. */
 #define SMART_PLUGIN_ENTRY_SYMBOL "smart_plugin_entry"
@@ -110,6 +116,12 @@ typedef struct smart_event {
     size_t data_len;       /* strlen(data_json) */
     int64_t time_ms;       /* host clock when the event is delivered (ms since the Unix epoch) */
     const char *source;    /* where it came from, for messages: "events.jsonl:12", "post" */
+    /* 1.1: what this module's own decode_event made of this event (its data_json), or NULL
+     * when it was not decoded ahead (no decode_event, a posted event, a decode that failed, an
+     * event decoded by an image of the module since reloaded). Borrowed for on_event; the host
+     * releases it afterwards with release_decoded. A module must handle NULL by decoding the
+     * event itself, with the same result. Test SMART_HAS(event, decoded) first. */
+    void *decoded;
 } smart_event;
 
 typedef struct smart_host smart_host;
@@ -199,6 +211,24 @@ typedef struct smart_plugin {
      * and its code will not run again; only then may the host dlclose the image. The instance
      * pointer is invalid from the moment done is called. Never fails. */
     void (*shutdown)(void *self, smart_shutdown_done done, void *arg);
+
+    /* 1.1, optional (NULL: the module decodes in on_event). */
+
+    /* [any thread] Decode an event ahead of its delivery: parse `event->data_json` into what
+     * on_event will want, and store it in *decoded (NULL is fine: nothing to decode, e.g. a
+     * topic the module does not handle). `event` is borrowed for the call; its time_ms and
+     * decoded are 0/NULL (the clock is not known yet). May run on any thread, concurrently
+     * with this module's other functions and with other calls of itself, so it must use no
+     * instance or global mutable state, only the event. Returns 0, or a negative code (the
+     * message in err, if given), in which case *decoded is NULL and nothing is kept: the event
+     * is then delivered undecoded and on_event reports what is wrong with it. */
+    int (*decode_event)(const smart_event *event, void **decoded, smart_error *err);
+
+    /* [any thread] Free a decoding made by decode_event, whether or not it was delivered. May
+     * run after the instance that was to receive it has shut down (the host keeps the image
+     * mapped until every decoding it made is released), so it needs nothing but the decoding.
+     * Required when decode_event is given. */
+    void (*release_decoded)(void *decoded);
 } smart_plugin;
 
 /* The entry point. Returns the module's descriptor; never NULL; may be called more than once.

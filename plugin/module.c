@@ -278,23 +278,51 @@ static int maintenance_init(const smart_host *host, const char *config_json, siz
     return 0;
 }
 
+static topic_handler find_handler(const char *topic)
+{
+    for (size_t i = 0; i < sizeof topics / sizeof topics[0]; i++)
+        if (strcmp(topics[i].topic, topic) == 0)
+            return topics[i].handle;
+    return NULL;
+}
+
+/* The event's data as a JSON tree: a new reference. */
+static int event_data(const smart_event *event, json_t **data, smart_error *err)
+{
+    json_error_t jerr;
+    *data = json_loadb(event->data_json, event->data_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!*data)
+        return error_set(err, SMART_EINVAL, "data: not valid JSON: %s", jerr.text);
+    return 0;
+}
+
+/* [any thread] The parse of an event's data, done ahead: state-free, like event_data. */
+static int maintenance_decode_event(const smart_event *event, void **decoded, smart_error *err)
+{
+    json_t *data = NULL;
+    int rc = find_handler(event->topic) ? event_data(event, &data, err) : 0;
+    *decoded = data;
+    return rc;
+}
+
+static void maintenance_release_decoded(void *decoded)
+{
+    json_decref(decoded);
+}
+
 static int maintenance_on_event(void *self, const smart_event *event, smart_error *err)
 {
     maintenance *m = self;
-    topic_handler handle = NULL;
-    for (size_t i = 0; i < sizeof topics / sizeof topics[0] && !handle; i++)
-        if (strcmp(topics[i].topic, event->topic) == 0)
-            handle = topics[i].handle;
+    topic_handler handle = find_handler(event->topic);
     if (!handle)
         return SMART_ENOTSUP;
     if (m->failed)
         return error_set(err, SMART_EIO, "%s has failed and accepts no more work", MODULE_NAME);
-    json_error_t jerr;
-    json_t *data = json_loadb(event->data_json, event->data_len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!data)
-        return error_set(err, SMART_EINVAL, "data: not valid JSON: %s", jerr.text);
+    json_t *data = SMART_HAS(event, decoded) ? json_incref(event->decoded) : NULL;
+    int rc = data ? 0 : event_data(event, &data, err);
+    if (rc)
+        return rc;
     int64_t now = event->time_ms;
-    int rc = 0;
     bool explicit_sweep = handle == handle_calibration_sweep;
     if (explicit_sweep) {
         m->sweep_posted = false;
@@ -343,6 +371,8 @@ static const smart_plugin descriptor = {
     .on_event = maintenance_on_event,
     .commit = maintenance_commit,
     .shutdown = maintenance_shutdown,
+    .decode_event = maintenance_decode_event,
+    .release_decoded = maintenance_release_decoded,
 };
 
 SMART_EXPORT const smart_plugin *smart_plugin_entry(void)

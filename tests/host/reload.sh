@@ -48,12 +48,17 @@ stop_host() {
 }
 
 # --- one batch: the events after host.reload go to the new instance, none is lost ----------
+# The lines after the request were decoded ahead by the old image: the new one must get no
+# decoding of the old image's making (echo.decoded answers "none", never "foreign").
 printf '%s\n' '{"topic":"echo.ping","data":{"n":1}}' '{"topic":"echo.version"}' \
     '{"topic":"host.reload","data":{"module":"test-echo"}}' \
-    '{"topic":"echo.ping","data":{"n":2}}' '{"topic":"echo.version"}' > "$D/batch.jsonl"
+    '{"topic":"echo.ping","data":{"n":2}}' '{"topic":"echo.version"}' \
+    '{"topic":"echo.decoded"}' > "$D/batch.jsonl"
 "$HOST" run "$D/node.json" --events "$D/batch.jsonl" > "$D/out" 2> "$D/err"
 expect_status 0 $? "reload in a batch"
-[ "$(wc -l < "$D/out")" -eq 5 ] || fail "reload in a batch: expected 5 outputs"
+[ "$(wc -l < "$D/out")" -eq 6 ] || fail "reload in a batch: expected 6 outputs"
+sed -n 6p "$D/out" | grep -qxF '{"topic":"echo.decoded","data":{"decoded":"none"}}' ||
+    fail "a decoding made by the old image reached the new one: $(sed -n 6p "$D/out")"
 sed -n 1p "$D/out" | grep -qxF '{"topic":"echo.pong","data":{"n":1}}' || fail "output 1"
 sed -n 2p "$D/out" | grep -qxF '{"topic":"echo.version","data":{"version":"1.0.0"}}' || fail "output 2"
 sed -n 3p "$D/out" | grep -qF '{"topic":"module.reloaded","data":{"module":"test-echo","path":"'"$MOD"'","old_version":"1.0.0","new_version":"1.0.0","pause_ms":' ||
@@ -116,7 +121,7 @@ install_build "$BAD_MAJOR"
 send '{"topic":"host.reload"}' '{"topic":"echo.ping","data":{"n":2}}' '{"topic":"echo.version"}'
 wait_for 1 '"topic":"echo.version"'
 stop_host "bad build"
-expect_contains "$D/err" "smart-host: module $MOD: built for SMART ABI 2.0, but this host speaks 1.0 (a different major version is incompatible); reload refused, the running version 2.0.0 goes on"
+expect_contains "$D/err" "smart-host: module $MOD: built for SMART ABI 2.0, but this host speaks 1.1 (a different major version is incompatible); reload refused, the running version 2.0.0 goes on"
 grep -qF '{"topic":"module.reload_failed","data":{"module":"test-echo","path":"'"$MOD"'","version":"2.0.0","reason":"module '"$MOD"': built for SMART ABI 2.0' "$D/out" ||
     fail "bad build: no module.reload_failed output"
 expect_contains "$D/out" '"running":true'

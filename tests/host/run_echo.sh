@@ -1,8 +1,10 @@
-# run_echo.sh SMART_HOST ECHO_MODULE — end-to-end runs of smart-host with the echo module:
-# outputs in order, rejections on stderr and in the ledger, posted events, alerts, stdin
-# variants, long lines, fail-stop on a module's I/O error, replay determinism.
+# run_echo.sh SMART_HOST ECHO_MODULE ECHO_ABI10 — end-to-end runs of smart-host with the echo
+# module: outputs in order, rejections on stderr and in the ledger, posted events, alerts, stdin
+# variants, long lines, fail-stop on a module's I/O error, replay determinism, events decoded
+# ahead (ABI 1.1) and a module built for ABI 1.0.
 HOST=$(realpath -- "$1")
 ECHO=$(realpath -- "$2")
+ECHO_ABI10=$(realpath -- "$3")
 . "$(dirname "$0")/lib.sh"
 
 D=$WORK/run
@@ -161,6 +163,24 @@ expect_contains "$C/err" "smart-host: $C/node.json: modules[0].path: missing"
 "$HOST" run "$D/node.json" --events "$WORK/none.jsonl" 2> "$C/err2"
 expect_status 2 $? "missing events file"
 expect_contains "$C/err2" "$WORK/none.jsonl: cannot open"
+
+# Events decoded ahead: input lines reach on_event with the module's own decoding, from a file
+# and from a pipe; a module built for ABI 1.0 is loaded and decodes for itself.
+printf '%s\n' '{"topic":"echo.decoded"}' '{"topic":"echo.decoded"}' > "$D/decoded.jsonl"
+"$HOST" run "$D/node.json" --events "$D/decoded.jsonl" > "$D/dec_out" 2> "$D/dec_err"
+expect_status 0 $? "decoded ahead"
+[ "$(grep -cxF '{"topic":"echo.decoded","data":{"decoded":"own"}}' "$D/dec_out")" -eq 2 ] ||
+    fail "file input: not decoded ahead by the module itself: $(cat "$D/dec_out")"
+cat "$D/decoded.jsonl" | "$HOST" run "$D/node.json" > "$D/dec_out" 2> "$D/dec_err"
+[ "$(grep -cxF '{"topic":"echo.decoded","data":{"decoded":"own"}}' "$D/dec_out")" -eq 2 ] ||
+    fail "pipe input: not decoded ahead by the module itself: $(cat "$D/dec_out")"
+O=$WORK/abi10
+mkdir -p "$O"
+write_node "$O" "[{\"path\": \"$ECHO_ABI10\"}]"
+"$HOST" run "$O/node.json" --events "$D/decoded.jsonl" > "$O/out" 2> "$O/err"
+expect_status 0 $? "ABI 1.0 module"
+[ "$(grep -cxF '{"topic":"echo.decoded","data":{"decoded":"none"}}' "$O/out")" -eq 2 ] ||
+    fail "ABI 1.0 module: $(cat "$O/out" "$O/err")"
 
 # Standard output that cannot be written: a fail-stop (exit 4) naming it, the ledger intact.
 F=$WORK/full

@@ -10,6 +10,10 @@
  * fail. "echo.version" answers "echo.version" with {"version": V}, so a reload test can tell
  * which build runs. Built with -DECHO_VERSION='"2.0.0"' it is a newer build of the same module;
  * with -DECHO_BROKEN_INIT its init always fails (a bad build, for the reload roll-back test).
+ * It decodes "echo.decoded" events ahead (ABI 1.1), and answers them with {"decoded": D}: "own"
+ * when the decoding its on_event got was made by this very image, "foreign" when by another
+ * (a host bug), "none" when there was none. Built with -DECHO_ABI_1_0 it is a module built
+ * for ABI 1.0: a smaller descriptor without the decoder.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,10 +97,46 @@ static int record(echo_module *echo, const char *action, const char *details, co
     return echo->host->ledger_append(echo->host, &entry, err);
 }
 
+static const smart_plugin echo_plugin;
+
+/* A decoding: which image made it. */
+typedef struct echo_decoding {
+    const smart_plugin *by;
+} echo_decoding;
+
+#ifndef ECHO_ABI_1_0
+
+static int echo_decode(const smart_event *event, void **decoded, smart_error *err)
+{
+    (void)err;
+    *decoded = NULL;
+    if (strcmp(event->topic, "echo.decoded") != 0)
+        return 0;
+    echo_decoding *d = malloc(sizeof *d);
+    if (d == NULL)
+        return SMART_ENOMEM;
+    d->by = &echo_plugin;
+    *decoded = d;
+    return 0;
+}
+
+static void echo_release_decoded(void *decoded)
+{
+    free(decoded);
+}
+#endif
+
 static int echo_on_event(void *self, const smart_event *event, smart_error *err)
 {
     echo_module *echo = self;
     const smart_host *host = echo->host;
+    if (strcmp(event->topic, "echo.decoded") == 0) {
+        const echo_decoding *d = SMART_HAS(event, decoded) ? event->decoded : NULL;
+        const char *data = d == NULL               ? "{\"decoded\":\"none\"}"
+                           : d->by == &echo_plugin ? "{\"decoded\":\"own\"}"
+                                                   : "{\"decoded\":\"foreign\"}";
+        return host->emit_event(host, "echo.decoded", data, strlen(data), err);
+    }
     if (strcmp(event->topic, "echo.ping") == 0) {
         int rc = host->emit_event(host, "echo.pong", event->data_json, event->data_len, err);
         if (rc == 0) {
@@ -154,9 +194,16 @@ static void echo_shutdown(void *self, smart_shutdown_done done, void *arg)
 }
 
 static const smart_plugin echo_plugin = {
+#ifdef ECHO_ABI_1_0
+    .struct_size = offsetof(smart_plugin, decode_event),
+    .abi_minor = 0,
+#else
     .struct_size = sizeof(smart_plugin),
-    .abi_major = SMART_ABI_MAJOR,
     .abi_minor = SMART_ABI_MINOR,
+    .decode_event = echo_decode,
+    .release_decoded = echo_release_decoded,
+#endif
+    .abi_major = SMART_ABI_MAJOR,
     .name = "test-echo",
     .version = ECHO_VERSION,
     .init = echo_init,
