@@ -93,6 +93,11 @@ START_TEST(format_with_milliseconds)
     ck_assert_str_eq(text, "1969-12-31T23:59:59.999Z");
     rfc3339_format_ms(parse_ok("2024-02-29T12:34:56.789+02:00"), text);
     ck_assert_str_eq(text, "2024-02-29T10:34:56.789Z");
+    /* Clamped to years 0001-9999. */
+    rfc3339_format_ms(INT64_MIN, text);
+    ck_assert_str_eq(text, "0001-01-01T00:00:00.000Z");
+    rfc3339_format_ms(INT64_MAX, text);
+    ck_assert_str_eq(text, "9999-12-31T23:59:59.999Z");
 }
 END_TEST
 
