@@ -12,6 +12,8 @@
 
 /* Bytes asked for per read: large enough that a batch holds thousands of typical events. */
 #define READ_CHUNK (256 * 1024)
+/* The first reads are READ_CHUNK / 2^steps, doubling up to READ_CHUNK. */
+#define READ_RAMP_STEPS 4
 /* A partial line never exceeds EVENT_INPUT_LINE_MAX after a scan, so this always leaves room
  * for one more chunk. */
 #define BUFFER_SIZE (READ_CHUNK + EVENT_INPUT_LINE_MAX + 1)
@@ -61,6 +63,7 @@ struct event_input {
     size_t len;      /* bytes held */
     bool discarding; /* skipping the rest of a too-long line up to its newline */
     uint64_t line_no;
+    unsigned reads; /* file reads started (counted up to READ_RAMP_STEPS) */
 
     batch *building;    /* the batch lines are being added to, not yet queued */
     batch *head, *tail; /* queued batches, in input order */
@@ -307,7 +310,12 @@ static void read_more(event_input *in)
     }
     if (!room || in->read_pending)
         return;
-    uv_buf_t buf = uv_buf_init(in->buf + in->len, READ_CHUNK);
+    /* The first reads are small and grow: the loop thread waits for the first batch's parse,
+     * and each later one is parsed while the loop takes the one before it. */
+    size_t chunk = READ_CHUNK;
+    if (in->reads < READ_RAMP_STEPS)
+        chunk = READ_CHUNK >> (READ_RAMP_STEPS - in->reads++);
+    uv_buf_t buf = uv_buf_init(in->buf + in->len, chunk);
     in->read_req.data = in;
     int rc = uv_fs_read(in->loop, &in->read_req, in->fd, &buf, 1, in->offset, on_fs_read);
     if (rc < 0) {
