@@ -7,9 +7,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <openssl/evp.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 #define CONTRACT_MAX_BYTES (8 * 1024 * 1024)
 
@@ -603,6 +605,59 @@ static int build_index(contract_set *set, smart_error *err)
     return 0;
 }
 
+/* One contract file, read and parsed by whichever thread takes it (parsing is pure). */
+typedef struct file_job {
+    const char *dir, *name;
+    contract c;
+    int rc;
+    smart_error err;
+    bool taken; /* c now belongs to the set */
+} file_job;
+
+typedef struct file_jobs {
+    file_job *jobs;
+    size_t count;
+    atomic_size_t next; /* the next job to take */
+} file_jobs;
+
+static void parse_file(file_job *j)
+{
+    char path[4096];
+    char *text = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/%s", j->dir, j->name);
+    if ((j->rc = read_file(path, &text, &len, &j->err)))
+        return;
+    j->rc = is_yaml_name(j->name) ? contract_parse_yaml(j->name, text, len, &j->c, &j->err)
+                                  : contract_parse(j->name, text, len, &j->c, &j->err);
+    free(text);
+}
+
+static void take_files(void *arg)
+{
+    file_jobs *all = arg;
+    for (size_t i; (i = atomic_fetch_add(&all->next, 1)) < all->count;)
+        parse_file(&all->jobs[i]);
+}
+
+/* Parses every file, on up to PARSE_THREADS threads (this one included): most of a load, and
+ * so of a redeployment's pause, is parsing. */
+#define PARSE_THREADS 4
+static void parse_files(file_jobs *all)
+{
+    uv_thread_t threads[PARSE_THREADS - 1];
+    size_t extra = uv_available_parallelism();
+    extra = extra < PARSE_THREADS ? extra : PARSE_THREADS;
+    extra = extra < all->count ? extra : all->count;
+    extra = extra > 1 ? extra - 1 : 0;
+    size_t started = 0;
+    while (started < extra && uv_thread_create(&threads[started], take_files, all) == 0)
+        started++;
+    take_files(all); /* with no thread started, all of it here */
+    for (size_t t = 0; t < started; t++)
+        uv_thread_join(&threads[t]);
+}
+
 int contract_set_load(const char *dir, const char *station_type, contract_set *out,
                       smart_error *err)
 {
@@ -614,29 +669,36 @@ int contract_set_load(const char *dir, const char *station_type, contract_set *o
     contract_set set = {0};
     set.contracts = calloc(count ? count : 1, sizeof *set.contracts);
     set.skipped = calloc(count ? count : 1, sizeof *set.skipped);
-    if (!set.contracts || !set.skipped)
+    file_jobs all = {.jobs = calloc(count ? count : 1, sizeof *all.jobs), .count = count};
+    atomic_init(&all.next, 0);
+    if (!set.contracts || !set.skipped || !all.jobs)
         rc = error_set(err, SMART_ENOMEM, "out of memory");
-    for (size_t i = 0; i < count && rc == 0; i++) {
-        char path[4096];
-        char *text = NULL;
-        size_t len = 0;
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        if ((rc = read_file(path, &text, &len, err)))
+    for (size_t i = 0; rc == 0 && i < count; i++)
+        all.jobs[i] = (file_job){.dir = dir, .name = names[i]};
+    if (rc == 0)
+        parse_files(&all);
+    /* In file order: the first bad file is the one reported, as with a sequential load. */
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        file_job *j = &all.jobs[i];
+        if (j->rc) {
+            rc = j->rc;
+            if (err)
+                *err = j->err;
             break;
-        contract c;
-        rc = is_yaml_name(names[i]) ? contract_parse_yaml(names[i], text, len, &c, err)
-                                    : contract_parse(names[i], text, len, &c, err);
-        free(text);
-        if (rc)
-            break;
-        if (strcmp(c.station_type, station_type) != 0) {
-            set.skipped[set.skipped_count++] = c.file;
-            c.file = NULL;
-            contract_release(&c);
-            continue;
         }
-        set.contracts[set.contract_count++] = c;
+        if (strcmp(j->c.station_type, station_type) != 0) {
+            set.skipped[set.skipped_count++] = j->c.file;
+            j->c.file = NULL;
+            contract_release(&j->c);
+        } else {
+            set.contracts[set.contract_count++] = j->c;
+        }
+        j->taken = true;
     }
+    for (size_t i = 0; all.jobs && i < count; i++)
+        if (all.jobs[i].rc == 0 && !all.jobs[i].taken)
+            contract_release(&all.jobs[i].c); /* parsed after a bad file, or never parsed */
+    free(all.jobs);
     for (size_t i = 0; i < count; i++)
         free(names[i]);
     free(names);

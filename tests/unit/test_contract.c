@@ -171,6 +171,43 @@ START_TEST(sets_refuse_an_item_claimed_twice_and_skip_other_stations)
 }
 END_TEST
 
+/* The files of a set are parsed on several threads: a large set loads whole, and with bad
+ * files among them the first bad one in file order is reported, every time. */
+START_TEST(sets_of_many_files_load_whole_and_report_the_first_bad_file)
+{
+    char dir[] = "/tmp/smart-contracts-XXXXXX";
+    ck_assert(mkdtemp(dir));
+    char name[32], *text = strdup(good);
+    for (int i = 0; i < 40; i++) {
+        char id[16], item[16];
+        snprintf(id, sizeof id, "LP-CAL-%03d", i);
+        snprintf(item, sizeof item, "LP01-%03d-01", i);
+        memcpy(strstr(text, "\"smart_contract_id\":\"") + 21, id, 10);
+        memcpy(strstr(text, "\"equipment_id\":\"") + 16, item, 11);
+        snprintf(name, sizeof name, "c%02d.json", i);
+        write_file(dir, name, text);
+    }
+    contract_set set;
+    smart_error err = {0};
+    ck_assert_msg(contract_set_load(dir, "LP", &set, &err) == 0, "%s", err.text);
+    ck_assert_int_eq(set.contract_count, 40);
+    ck_assert_ptr_nonnull(contract_set_find(&set, "LP01-000-01"));
+    ck_assert_ptr_nonnull(contract_set_find(&set, "LP01-039-01"));
+    contract_set_release(&set);
+
+    write_file(dir, "c17.json", "{\"smart_contract_id\": 17}");
+    write_file(dir, "c31.json", "not json");
+    for (int round = 0; round < 20; round++) {
+        ck_assert_int_eq(contract_set_load(dir, "LP", &set, &err), SMART_ECONTRACT);
+        ck_assert_msg(strncmp(err.text, "c17.json: ", 10) == 0, "got '%s'", err.text);
+    }
+    free(text);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert(system(cmd) == 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("contract");
@@ -179,6 +216,7 @@ int main(void)
     tcase_add_test(tc, bad_contracts_name_file_and_field);
     tcase_add_test(tc, malformed_json_and_duplicates_within_a_file);
     tcase_add_test(tc, sets_refuse_an_item_claimed_twice_and_skip_other_stations);
+    tcase_add_test(tc, sets_of_many_files_load_whole_and_report_the_first_bad_file);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
