@@ -124,7 +124,8 @@ void contract_release(contract *c);
  * station_type is `station_type`, in file-name order, and checks rules that span files (an
  * equipment id claimed twice, whatever the files' forms). On success fills
  * *out (release with contract_set_release) and returns 0; on any failure returns a negative
- * code with err naming the file and field, and *out untouched. */
+ * code with err naming the file and field (the first bad file in name order), and *out
+ * untouched. The files are parsed on up to 4 threads started and joined within the call. */
 int contract_set_load(const char *dir, const char *station_type, contract_set *out,
                       smart_error *err);
 
