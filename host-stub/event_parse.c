@@ -4,13 +4,12 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <yajl/yajl_parse.h>
 
 #include "clock.h"
-#include "json_text.h"
 
 #define NO_TEXT SIZE_MAX
 
@@ -40,43 +39,229 @@ static int add_str(strbuf *arena, const char *s, size_t *off)
     return add_text(arena, s, strlen(s), off);
 }
 
-/* Check the envelope {"topic", "time"?, "data"?}. Returns NULL when fine, else the message
- * (written to `msg`). */
-static const char *check_envelope(json_t *root, char *msg, size_t msg_size)
+/* ---- the envelope ------------------------------------------------------------------------ */
+
+/* What a scan of one line found of the envelope {"topic", "time"?, "data"?}. The line is
+ * scanned with yajl, a streaming parser: the host needs the envelope's fields and where the
+ * data object lies in the line, not a tree of it (the modules parse the data themselves), and
+ * a scan costs a fraction of building one. */
+enum { KEY_TOPIC = 1, KEY_TIME = 2, KEY_DATA = 4 };
+
+typedef struct envelope {
+    yajl_handle yajl;
+    int depth;           /* 0 outside the root, 1 inside it, deeper inside a value */
+    bool root_is_object; /* the line's first token opened an object */
+    int key;             /* the envelope key whose value comes next (0: another key) */
+    unsigned seen;       /* KEY_* met so far */
+    char problem[700];   /* why the line is refused though it parses; the first found */
+    char invalid[160];   /* why the scan was stopped: the line is not valid JSON */
+    /* Found (pointers into the line or yajl's buffer: copied before the next token): */
+    bool topic_is_string, time_is_string, data_is_object;
+    char topic[256];
+    size_t topic_len;
+    bool topic_too_long;
+    char time_text[64];
+    bool time_too_long;
+    size_t data_start, data_end; /* the data object's bytes, when data_is_object */
+} envelope;
+
+static void note_problem(envelope *e, const char *fmt, const char *key, size_t key_len)
 {
-    const char *key;
-    json_t *value;
-    json_object_foreach (root, key, value) {
-        if (strcmp(key, "topic") != 0 && strcmp(key, "time") != 0 && strcmp(key, "data") != 0) {
-            snprintf(msg, msg_size, "%.200s: unknown key (an event has topic, time and data)", key);
-            return msg;
-        }
-    }
-    json_t *topic = json_object_get(root, "topic");
-    if (topic == NULL)
-        snprintf(msg, msg_size, "topic: missing required field");
-    else if (!json_is_string(topic))
-        snprintf(msg, msg_size, "topic: must be a string");
-    else if (json_string_length(topic) == 0)
-        snprintf(msg, msg_size, "topic: must not be empty");
-    else if ((value = json_object_get(root, "time")) != NULL && !json_is_string(value))
-        snprintf(msg, msg_size, "time: must be an RFC 3339 string");
-    else if ((value = json_object_get(root, "data")) != NULL && !json_is_object(value))
-        snprintf(msg, msg_size, "data: must be an object");
-    else
-        return NULL;
-    return msg;
+    if (e->problem[0] == '\0')
+        snprintf(e->problem, sizeof e->problem, fmt, (int)(key_len > 200 ? 200 : key_len), key);
 }
 
-/* Dump `data` (NULL: {}) as compact text with its NUL. */
-static int add_data(strbuf *arena, json_t *data, parsed_line *out)
+/* A value starts at the current depth: at depth 1 it is an envelope field's. */
+static void value_starts(envelope *e, bool is_string, bool is_object)
 {
-    out->off_data = arena->len;
-    int rc = data ? json_text_dump_into(arena, data) : strbuf_append(arena, "{}", 2);
-    if (rc == 0)
-        rc = strbuf_append_char(arena, '\0');
-    out->data_len = arena->len - out->off_data - 1;
-    return rc;
+    if (e->depth != 1)
+        return;
+    if (e->key == KEY_TOPIC)
+        e->topic_is_string = is_string;
+    else if (e->key == KEY_TIME)
+        e->time_is_string = is_string;
+    else if (e->key == KEY_DATA)
+        e->data_is_object = is_object;
+}
+
+static int on_scalar(envelope *e)
+{
+    if (e->depth == 0)
+        return 1; /* a scalar root: parsed, then refused as not an object */
+    value_starts(e, false, false);
+    return 1;
+}
+
+static int on_null(void *ctx)
+{
+    return on_scalar(ctx);
+}
+
+static int on_boolean(void *ctx, int value)
+{
+    (void)value;
+    return on_scalar(ctx);
+}
+
+static int on_number(void *ctx, const char *text, size_t len)
+{
+    (void)text;
+    (void)len;
+    return on_scalar(ctx);
+}
+
+static int stop_invalid(envelope *e, const char *why)
+{
+    snprintf(e->invalid, sizeof e->invalid, "column %zu: %s", yajl_get_bytes_consumed(e->yajl),
+             why);
+    return 0;
+}
+
+static int on_string(void *ctx, const unsigned char *text, size_t len)
+{
+    envelope *e = ctx;
+    if (e->depth != 1)
+        return 1;
+    value_starts(e, true, false);
+    /* jansson, which the modules use, refuses NUL in strings; so does the envelope. */
+    if ((e->key == KEY_TOPIC || e->key == KEY_TIME) && memchr(text, '\0', len) != NULL)
+        return stop_invalid(e, "\\u0000 is not allowed in a string");
+    if (e->key == KEY_TOPIC) {
+        e->topic_too_long = len >= sizeof e->topic;
+        e->topic_len = e->topic_too_long ? sizeof e->topic - 1 : len;
+        memcpy(e->topic, text, e->topic_len);
+        e->topic[e->topic_len] = '\0';
+    } else if (e->key == KEY_TIME) {
+        e->time_too_long = len >= sizeof e->time_text;
+        size_t n = e->time_too_long ? sizeof e->time_text - 1 : len;
+        memcpy(e->time_text, text, n);
+        e->time_text[n] = '\0';
+    }
+    return 1;
+}
+
+static int on_start(envelope *e, bool is_object)
+{
+    if (e->depth == 0)
+        e->root_is_object = is_object;
+    value_starts(e, false, is_object);
+    if (e->depth == 1 && e->key == KEY_DATA && is_object)
+        e->data_start = yajl_get_bytes_consumed(e->yajl) - 1; /* at its '{' */
+    e->depth++;
+    return 1;
+}
+
+static int on_end(envelope *e)
+{
+    e->depth--;
+    if (e->depth == 1 && e->key == KEY_DATA && e->data_is_object)
+        e->data_end = yajl_get_bytes_consumed(e->yajl); /* past its '}' */
+    return 1;
+}
+
+static int on_start_map(void *ctx)
+{
+    return on_start(ctx, true);
+}
+
+static int on_end_map(void *ctx)
+{
+    return on_end(ctx);
+}
+
+static int on_start_array(void *ctx)
+{
+    return on_start(ctx, false);
+}
+
+static int on_end_array(void *ctx)
+{
+    return on_end(ctx);
+}
+
+static int on_map_key(void *ctx, const unsigned char *text, size_t len)
+{
+    envelope *e = ctx;
+    if (e->depth != 1 || !e->root_is_object)
+        return 1;
+    const char *key = (const char *)text;
+    if (memchr(key, '\0', len) != NULL)
+        return stop_invalid(e, "\\u0000 is not allowed in a string");
+    e->key = len == 5 && memcmp(key, "topic", 5) == 0  ? KEY_TOPIC
+             : len == 4 && memcmp(key, "time", 4) == 0 ? KEY_TIME
+             : len == 4 && memcmp(key, "data", 4) == 0 ? KEY_DATA
+                                                       : 0;
+    if (e->key == 0) {
+        note_problem(e, "%.*s: unknown key (an event has topic, time and data)", key, len);
+    } else if (e->seen & (unsigned)e->key) {
+        char why[80];
+        snprintf(why, sizeof why, "duplicate object key '%.*s'", (int)len, key);
+        return stop_invalid(e, why);
+    }
+    e->seen |= (unsigned)e->key;
+    return 1;
+}
+
+static const yajl_callbacks envelope_callbacks = {
+    .yajl_null = on_null,
+    .yajl_boolean = on_boolean,
+    .yajl_number = on_number,
+    .yajl_string = on_string,
+    .yajl_start_map = on_start_map,
+    .yajl_map_key = on_map_key,
+    .yajl_end_map = on_end_map,
+    .yajl_start_array = on_start_array,
+    .yajl_end_array = on_end_array,
+};
+
+/* Scans the line into *e. Returns NULL when it is a well-formed envelope, else the message
+ * (in `msg`), "json: ..." for a line that is not a JSON object. -ENOMEM in *rc. */
+static const char *scan_envelope(const input_line *line, envelope *e, char *msg, size_t msg_size,
+                                 int *rc)
+{
+    memset(e, 0, sizeof *e);
+    *rc = 0;
+    if ((e->yajl = yajl_alloc(&envelope_callbacks, NULL, e)) == NULL) {
+        *rc = -ENOMEM;
+        return NULL;
+    }
+    const unsigned char *text = (const unsigned char *)line->text;
+    yajl_status st = yajl_parse(e->yajl, text, line->len);
+    if (st == yajl_status_ok)
+        st = yajl_complete_parse(e->yajl);
+    const char *why = msg;
+    if (st == yajl_status_client_canceled) {
+        snprintf(msg, msg_size, "json: not valid JSON (%s)", e->invalid);
+    } else if (st != yajl_status_ok) {
+        unsigned char *text_why = yajl_get_error(e->yajl, 0, text, line->len);
+        char *nl = text_why ? strchr((char *)text_why, '\n') : NULL;
+        if (nl)
+            *nl = '\0';
+        snprintf(msg, msg_size, "json: not valid JSON (column %zu: %s)",
+                 yajl_get_bytes_consumed(e->yajl), text_why ? (char *)text_why : "parse error");
+        yajl_free_error(e->yajl, text_why);
+    } else if (!e->root_is_object) {
+        snprintf(msg, msg_size, "json: an event must be a JSON object");
+    } else if (e->problem[0] != '\0') {
+        snprintf(msg, msg_size, "%s", e->problem);
+    } else if (!(e->seen & KEY_TOPIC)) {
+        snprintf(msg, msg_size, "topic: missing required field");
+    } else if (!e->topic_is_string) {
+        snprintf(msg, msg_size, "topic: must be a string");
+    } else if (e->topic_len == 0) {
+        snprintf(msg, msg_size, "topic: must not be empty");
+    } else if (e->topic_too_long) {
+        snprintf(msg, msg_size, "topic: longer than %zu bytes", sizeof e->topic - 1);
+    } else if ((e->seen & KEY_TIME) && !e->time_is_string) {
+        snprintf(msg, msg_size, "time: must be an RFC 3339 string");
+    } else if ((e->seen & KEY_DATA) && !e->data_is_object) {
+        snprintf(msg, msg_size, "data: must be an object");
+    } else {
+        why = NULL;
+    }
+    yajl_free(e->yajl);
+    e->yajl = NULL;
+    return why;
 }
 
 /* The parse proper; strings go to `arena` as offsets. Returns 0 or -ENOMEM. */
@@ -100,50 +285,44 @@ static int parse_line(const char *label, const input_line *line, strbuf *arena, 
         out->kind = PARSED_BLANK;
         return 0;
     }
-    json_error_t jerr;
-    json_t *root = json_loadb(line->text, line->len, JSON_REJECT_DUPLICATES, &jerr);
-    if (root == NULL) {
-        snprintf(msg, sizeof msg, "json: not valid JSON (column %d: %s)", jerr.column, jerr.text);
-        return add_str(arena, msg, &out->off_message);
-    }
-    if (!json_is_object(root)) {
-        json_decref(root);
-        return add_str(arena, "json: an event must be a JSON object", &out->off_message);
-    }
-    json_t *topic_value = json_object_get(root, "topic");
-    const char *topic = json_is_string(topic_value) ? json_string_value(topic_value) : NULL;
-    if (topic != NULL)
-        rc = add_str(arena, topic, &out->off_topic);
-    const char *why = NULL;
-    if (rc == 0)
-        why = check_envelope(root, msg, sizeof msg);
-    bool host_topic = why == NULL && rc == 0 && strncmp(topic, "host.", 5) == 0;
+    envelope e;
+    const char *why = scan_envelope(line, &e, msg, sizeof msg, &rc);
+    if (rc < 0)
+        return rc;
+    /* The topic is named in a rejection too, when it was a string. */
+    if (e.topic_is_string && e.topic_len > 0 && strncmp(why ? why : "", "json: ", 6) != 0)
+        rc = add_str(arena, e.topic, &out->off_topic);
+    bool host_topic = why == NULL && strncmp(e.topic, "host.", 5) == 0;
     /* Host topics are the host's own; only host.reload exists so far. */
-    if (host_topic && strcmp(topic, "host.reload") != 0) {
+    if (host_topic && strcmp(e.topic, "host.reload") != 0) {
         snprintf(msg, sizeof msg, "topic: unknown host topic '%.200s' (the host knows host.reload)",
-                 topic);
+                 e.topic);
         why = msg;
     }
-    json_t *time_value = json_object_get(root, "time");
-    if (rc == 0 && why == NULL && time_value != NULL) {
+    if (rc == 0 && why == NULL && (e.seen & KEY_TIME)) {
         char time_why[300];
-        const char *text = json_string_value(time_value);
-        if (rfc3339_parse(text, &out->time_ms, time_why, sizeof time_why) < 0) {
+        if (e.time_too_long) {
+            snprintf(msg, sizeof msg, "time: '%.40s...' is not an RFC 3339 timestamp", e.time_text);
+            why = msg;
+        } else if (rfc3339_parse(e.time_text, &out->time_ms, time_why, sizeof time_why) < 0) {
             snprintf(msg, sizeof msg, "time: %s", time_why);
             why = msg;
         } else {
             out->has_time = true;
-            rc = add_str(arena, text, &out->off_time_text);
+            rc = add_str(arena, e.time_text, &out->off_time_text);
         }
     }
     if (rc == 0 && why != NULL) {
         rc = add_str(arena, why, &out->off_message);
     } else if (rc == 0) {
-        rc = add_data(arena, json_object_get(root, "data"), out);
+        /* The data object as written in the line (valid JSON, on one line), or {}. */
+        rc = e.seen & KEY_DATA ? add_text(arena, line->text + e.data_start,
+                                          e.data_end - e.data_start, &out->off_data)
+                               : add_text(arena, "{}", 2, &out->off_data);
+        out->data_len = e.seen & KEY_DATA ? e.data_end - e.data_start : 2;
         out->kind = PARSED_EVENT;
         out->host_topic = host_topic;
     }
-    json_decref(root);
     return rc;
 }
 

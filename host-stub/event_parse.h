@@ -1,6 +1,8 @@
 /*
  * event_parse.h — the clock-free part of reading one input line: JSON parse, envelope checks,
- * the event's time parsed, and `data` dumped as compact text ready for the modules.
+ * the event's time parsed, and where `data` lies in the line, so that modules get it as
+ * written. The line is scanned with yajl's streaming parser, which checks all of it (UTF-8
+ * included) without building a tree: the modules build their own of the data.
  *
  * It needs no host state, so the reader runs it on a libuv threadpool thread for a whole
  * batch while the loop thread is still dispatching the batch before it (event_input.h,
@@ -44,7 +46,7 @@ typedef struct parsed_line {
     bool has_time;         /* PARSED_EVENT: the event carries a (valid) time */
     int64_t time_ms;       /* its time, when has_time */
     const char *time_text; /* its time as written, when has_time */
-    const char *data;      /* PARSED_EVENT: `data` as compact JSON object text ("{}" if absent) */
+    const char *data;      /* PARSED_EVENT: `data`'s JSON object text as written ("{}" if absent) */
     size_t data_len;
     /* PARSED_EVENT in a filled batch: the batch, and one decoding per decoder (each may be
      * NULL); both NULL otherwise. Read with event_parse_decoded. */

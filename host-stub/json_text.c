@@ -20,27 +20,6 @@ int json_text_append_value(strbuf *b, const json_t *value)
     return 0;
 }
 
-int json_text_dump_into(strbuf *b, const json_t *value)
-{
-    if (strbuf_reserve(b, 256) < 0)
-        return -ENOMEM;
-    size_t avail = b->cap > b->len + 1 ? b->cap - b->len - 1 : 0;
-    size_t need = json_dumpb(value, b->data + b->len, avail, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (need == 0)
-        return -ENOMEM;
-    if (need > avail) {
-        int rc = strbuf_reserve(b, need);
-        if (rc < 0)
-            return rc;
-        need = json_dumpb(value, b->data + b->len, need, JSON_COMPACT | JSON_ENCODE_ANY);
-        if (need == 0)
-            return -ENOMEM;
-    }
-    b->len += need;
-    b->data[b->len] = '\0';
-    return 0;
-}
-
 /* Printable ASCII without '"' and '\\' needs no escaping, which covers nearly every field the
  * host writes (ids, topics, actions); only other strings go through jansson. */
 static int is_plain(const char *s, size_t len)

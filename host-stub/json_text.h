@@ -21,10 +21,6 @@ int json_text_append_string(strbuf *b, const char *s, size_t len);
  * failure. */
 int json_text_append_value(strbuf *b, const json_t *value);
 
-/* Append `value` (borrowed) as compact JSON text by dumping straight into the buffer (faster
- * than the callback path for large values). Returns 0 or -ENOMEM; `b` unchanged on failure. */
-int json_text_dump_into(strbuf *b, const json_t *value);
-
 /* Check that `text` (`len` bytes, borrowed) is exactly one JSON object (duplicate keys refused)
  * and append it to `b` as one line of compact text: verbatim when it holds no line break,
  * re-serialised compactly otherwise. Returns 0, -ENOMEM, or -EINVAL with the reason written

@@ -112,7 +112,8 @@ typedef struct smart_ledger_entry {
 typedef struct smart_event {
     uint32_t struct_size;
     const char *topic;     /* "test.start", ...; NUL-terminated */
-    const char *data_json; /* the text of the event's "data" JSON object, NUL-terminated */
+    const char *data_json; /* the text of the event's "data" JSON object, NUL-terminated: valid
+                              JSON on one line, as written in the input (not re-serialised) */
     size_t data_len;       /* strlen(data_json) */
     int64_t time_ms;       /* host clock when the event is delivered (ms since the Unix epoch) */
     const char *source;    /* where it came from, for messages: "events.jsonl:12", "post" */

@@ -44,8 +44,9 @@ topics=$(grep -o '^{"topic":"[a-z._]*"' "$D/out" | cut -d'"' -f4 | grep -vxE 'st
     tr '\n' ' ')
 [ "$topics" = "echo.pong status clientpo.linked calibration.recorded gate.decision status module.reloaded module.reloaded status gate.decision echo.pong " ] ||
     fail "output topics: $topics"
-grep -qxF '{"topic":"echo.pong","data":{"n":1}}' "$D/out" || fail "echo did not answer"
-grep -qxF '{"topic":"echo.pong","data":{"n":2}}' "$D/out" || fail "echo did not answer after the reload"
+# (The echo module answers with the data as written in the input line.)
+grep -qxF '{"topic":"echo.pong","data":{"n": 1}}' "$D/out" || fail "echo did not answer"
+grep -qxF '{"topic":"echo.pong","data":{"n": 2}}' "$D/out" || fail "echo did not answer after the reload"
 grep -qF '"module":"smart-maintenance","path":"'"$MAINT"'","old_version":' "$D/out" || fail "maintenance not reloaded"
 grep -qF '"module":"test-echo","path":"'"$ECHO"'","old_version":"1.0.0"' "$D/out" || fail "echo not reloaded"
 # A reload changes no equipment status.

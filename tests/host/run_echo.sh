@@ -29,9 +29,10 @@ JSON
 "$HOST" run "$D/node.json" --events "$D/events.jsonl" --clock 2025-02-13T07:00:00Z \
     > "$D/out" 2> "$D/err"
 expect_status 0 $? "run with rejected lines"
+# The echo module answers with the data as written in the line: modules get it as it is.
 cat > "$D/expected" <<'JSON'
 {"topic":"echo.pong","data":{"n":1}}
-{"topic":"echo.pong","data":{"n":2,"nested":{"list":[1,2,3]}}}
+{"topic":"echo.pong","data":{"n":2, "nested": {"list": [1, 2, 3]}}}
 {"topic":"alert","data":{"alert_type":"echo","severity":"low","requires_action":false}}
 {"topic":"echo.pong","data":{"n":3}}
 {"topic":"echo.pong","data":{"n":"posted"}}

@@ -1,0 +1,111 @@
+/*
+ * test_event_parse.c — the host's scan of an input line: the envelope's fields, the data
+ * object handed to modules exactly as written, and every way a line is refused.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "event_parse.h"
+
+static strbuf arena = STRBUF_INIT;
+static parsed_line parsed;
+
+static const parsed_line *parse(const char *text)
+{
+    input_line line = {.text = text, .len = strlen(text), .line_no = 7};
+    ck_assert_int_eq(event_parse_one("in.jsonl", &line, &arena, &parsed), 0);
+    ck_assert_str_eq(parsed.source, "in.jsonl:7");
+    return &parsed;
+}
+
+static void assert_event(const char *text, const char *topic, const char *data)
+{
+    const parsed_line *p = parse(text);
+    ck_assert_msg(p->kind == PARSED_EVENT, "%s: refused: %s", text, p->message);
+    ck_assert_str_eq(p->topic, topic);
+    ck_assert_str_eq(p->data, data);
+    ck_assert_uint_eq(p->data_len, strlen(data));
+}
+
+static void assert_refused(const char *text, const char *message_start)
+{
+    const parsed_line *p = parse(text);
+    ck_assert_msg(p->kind == PARSED_REJECT, "%s: accepted", text);
+    ck_assert_msg(strncmp(p->message, message_start, strlen(message_start)) == 0,
+                  "%s: got '%s', want '%s...'", text, p->message, message_start);
+}
+
+START_TEST(the_data_object_is_handed_over_as_written)
+{
+    assert_event("{\"topic\":\"a.b\",\"data\":{\"n\":1}}", "a.b", "{\"n\":1}");
+    assert_event("{\"data\": { \"n\" : [1, {\"x\": \"}\"}] } , \"topic\": \"a.b\"}", "a.b",
+                 "{ \"n\" : [1, {\"x\": \"}\"}] }");
+    /* Keys are compared decoded: "d\u0061ta" is data. */
+    assert_event("{\"topic\":\"a\\u002eb\",\"d\\u0061ta\":{\"k\":\"v\"}}", "a.b", "{\"k\":\"v\"}");
+    assert_event("{\"topic\":\"a.b\"}", "a.b", "{}");
+    assert_event("{\"topic\":\"a.b\",\"data\":{}}\r", "a.b", "{}");
+    const parsed_line *p = parse("{\"topic\":\"a.b\",\"time\":\"2025-02-13T09:00:00+01:00\"}");
+    ck_assert(p->has_time);
+    ck_assert_str_eq(p->time_text, "2025-02-13T09:00:00+01:00");
+    ck_assert_int_eq(p->time_ms, INT64_C(1739433600000));
+    ck_assert(parse("   \t ")->kind == PARSED_BLANK);
+}
+END_TEST
+
+START_TEST(lines_that_are_not_a_json_object)
+{
+    assert_refused("not json", "json: not valid JSON (column ");
+    assert_refused("{\"topic\":\"a\",}", "json: not valid JSON (column ");
+    assert_refused("{\"topic\":\"a\"} {}", "json: not valid JSON (column ");
+    assert_refused("{\"topic\":\"a\"", "json: not valid JSON (column ");
+    assert_refused("{\"topic\":\"a\",\"data\":{\"s\":\"\xff\"}}", "json: not valid JSON (column ");
+    assert_refused("{\"topic\":\"a\\u0000b\"}", "json: not valid JSON (column ");
+    assert_refused("{\"topic\":\"a\",\"topic\":\"b\"}",
+                   "json: not valid JSON (column 20: duplicate object key 'topic')");
+    assert_refused("[1, 2]", "json: an event must be a JSON object");
+    assert_refused("\"text\"", "json: an event must be a JSON object");
+    ck_assert_ptr_null(parsed.topic);
+}
+END_TEST
+
+START_TEST(envelopes_that_are_refused_name_the_field)
+{
+    assert_refused("{\"topic\":\"a\",\"extra\":true}",
+                   "extra: unknown key (an event has topic, time and data)");
+    assert_refused("{\"data\":{}}", "topic: missing required field");
+    assert_refused("{\"topic\":7}", "topic: must be a string");
+    assert_refused("{\"topic\":\"\"}", "topic: must not be empty");
+    assert_refused("{\"topic\":\"a\",\"time\":1}", "time: must be an RFC 3339 string");
+    assert_refused("{\"topic\":\"a\",\"time\":\"2025-02-30T00:00:00Z\"}", "time: ");
+    assert_refused("{\"topic\":\"a\",\"data\":[1]}", "data: must be an object");
+    assert_refused("{\"topic\":\"a\",\"data\":null}", "data: must be an object");
+    assert_refused("{\"topic\":\"host.nothing\"}", "topic: unknown host topic 'host.nothing'");
+    /* The topic is kept for the rejection's record when it was one. */
+    assert_refused("{\"topic\":\"a.b\",\"data\":5}", "data: must be an object");
+    ck_assert_str_eq(parsed.topic, "a.b");
+    char long_topic[400];
+    memset(long_topic, 'x', sizeof long_topic);
+    memcpy(long_topic, "{\"topic\":\"", 10);
+    memcpy(long_topic + sizeof long_topic - 3, "\"}", 3);
+    assert_refused(long_topic, "topic: longer than 255 bytes");
+    const parsed_line *p = parse("{\"topic\":\"host.reload\",\"data\":{\"module\":\"m\"}}");
+    ck_assert(p->kind == PARSED_EVENT && p->host_topic);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("event_parse");
+    TCase *tc = tcase_create("envelope");
+    tcase_add_test(tc, the_data_object_is_handed_over_as_written);
+    tcase_add_test(tc, lines_that_are_not_a_json_object);
+    tcase_add_test(tc, envelopes_that_are_refused_name_the_field);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    strbuf_free(&arena);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
