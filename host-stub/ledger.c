@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include "clock.h"
 #include "durable_file.h"
@@ -31,18 +32,51 @@ static const char *const FIELD_ORDER[] = {"seq",      "time",      "node_id", "m
                                           "metadata", "prev_hash", "hash"};
 #define FIELD_COUNT (sizeof FIELD_ORDER / sizeof FIELD_ORDER[0])
 
+/* Records are sealed (prev_hash filled in, hash computed) on a thread of the ledger's own while
+ * the loop thread goes on with the batch: hashing every record is on the path of every event.
+ * The loop thread writes each line whole, both hashes left as placeholders, into a chunk
+ * (chunks never move, so the sealer can work on lines while more are added) and queues it; the
+ * sealer seals the queued lines in order, carrying the chain's head; ledger_flush waits for it
+ * to catch up before it writes. */
+#define CHUNK_SIZE   (1024 * 1024)
+#define QUEUE_LENGTH 4096
+#define WAKE_AFTER   256 /* queued lines that wake an idle sealer (ledger_flush wakes it too) */
+
+typedef struct chunk {
+    struct chunk *next;
+    size_t len, cap;
+    char data[];
+} chunk;
+
+typedef struct queued_line {
+    char *text;
+    size_t len;
+} queued_line;
+
 struct ledger {
     int fd;
     char *path;
     uint64_t next_seq;
-    char head_hash[LEDGER_HASH_HEX_LEN + 1];
-    strbuf pending; /* this batch's lines, not yet written */
+    chunk *first, *last; /* this batch's lines, not yet written; first == NULL when none */
+    chunk *spare;        /* emptied chunks, for reuse */
+    strbuf line;         /* the line being built */
     bool failed;
-    EVP_MD *sha256;     /* fetched once: looking the digest up per record costs as much as */
-    EVP_MD_CTX *hasher; /* hashing the record itself */
     /* The records of one event share its time: the last one formatted, kept. */
     int64_t time_cached_ms;
     char time_cached[RFC3339_MS_LEN + 1];
+
+    uv_thread_t sealer;
+    uv_mutex_t lock;
+    uv_cond_t changed; /* signalled when `queued`, `sealed` or `stopping` change */
+    /* Under `lock`: */
+    queued_line queue[QUEUE_LENGTH]; /* a ring: entries sealed..queued-1 await sealing */
+    uint64_t queued, sealed;
+    bool sealer_waiting;
+    bool stopping;
+    /* The sealer's own, read by the loop thread only once it has caught up: */
+    char head_hash[LEDGER_HASH_HEX_LEN + 1];
+    EVP_MD *sha256;     /* fetched once: looking the digest up per record costs as much as */
+    EVP_MD_CTX *hasher; /* hashing the record itself */
 };
 
 /* libcrypto's SHA-256 uses the CPU's SHA extensions where it has them: hashing every record
@@ -302,6 +336,130 @@ static int move_aside(const char *path, const char *bytes, size_t len, uint64_t 
     return rc;
 }
 
+/* ---- the sealer ------------------------------------------------------------------------ */
+
+/* Fill in a queued line's prev_hash from the head, hash it, and make it the head. */
+static void seal(ledger *l, char *text, size_t len)
+{
+    size_t hashed = len - HASH_SUFFIX_LEN - 1; /* up to the quote closing prev_hash */
+    memcpy(text + hashed - 1 - LEDGER_HASH_HEX_LEN, l->head_hash, LEDGER_HASH_HEX_LEN);
+    char hash[LEDGER_HASH_HEX_LEN + 1];
+    sha256_hex_with(l->sha256, l->hasher, text, hashed, hash);
+    memcpy(text + hashed + HASH_KEY_LEN, hash, LEDGER_HASH_HEX_LEN);
+    memcpy(l->head_hash, hash, sizeof hash);
+}
+
+static void run_sealer(void *arg)
+{
+    ledger *l = arg;
+    uv_mutex_lock(&l->lock);
+    for (;;) {
+        while (l->sealed == l->queued && !l->stopping) {
+            l->sealer_waiting = true;
+            uv_cond_wait(&l->changed, &l->lock);
+            l->sealer_waiting = false;
+        }
+        if (l->sealed == l->queued)
+            break;
+        uint64_t from = l->sealed, to = l->queued;
+        uv_mutex_unlock(&l->lock);
+        for (uint64_t i = from; i < to; i++)
+            seal(l, l->queue[i % QUEUE_LENGTH].text, l->queue[i % QUEUE_LENGTH].len);
+        uv_mutex_lock(&l->lock);
+        l->sealed = to;
+        uv_cond_broadcast(&l->changed);
+    }
+    uv_mutex_unlock(&l->lock);
+}
+
+static int start_sealer(ledger *l)
+{
+    int rc = uv_mutex_init(&l->lock);
+    if (rc < 0)
+        return rc;
+    if ((rc = uv_cond_init(&l->changed)) < 0) {
+        uv_mutex_destroy(&l->lock);
+        return rc;
+    }
+    if ((rc = uv_thread_create(&l->sealer, run_sealer, l)) < 0) {
+        uv_cond_destroy(&l->changed);
+        uv_mutex_destroy(&l->lock);
+    }
+    return rc;
+}
+
+/* Waits until every queued line is sealed; the head is then the loop thread's to read. */
+static void wait_sealed(ledger *l)
+{
+    uv_mutex_lock(&l->lock);
+    if (l->sealer_waiting && l->sealed != l->queued)
+        uv_cond_broadcast(&l->changed);
+    while (l->sealed != l->queued)
+        uv_cond_wait(&l->changed, &l->lock);
+    uv_mutex_unlock(&l->lock);
+}
+
+/* Queue a line for sealing, waiting while the queue is full. */
+static void queue_line(ledger *l, char *text, size_t len)
+{
+    uv_mutex_lock(&l->lock);
+    while (l->queued - l->sealed == QUEUE_LENGTH)
+        uv_cond_wait(&l->changed, &l->lock);
+    l->queue[l->queued % QUEUE_LENGTH] = (queued_line){.text = text, .len = len};
+    l->queued++;
+    /* Woken for a run of lines, not each: a wake-up costs more than sealing one line. */
+    if (l->sealer_waiting && l->queued - l->sealed >= WAKE_AFTER)
+        uv_cond_broadcast(&l->changed);
+    uv_mutex_unlock(&l->lock);
+}
+
+/* Room for `len` bytes at the end of the batch's chunks; NULL when out of memory. */
+static char *chunk_room(ledger *l, size_t len)
+{
+    chunk *c = l->last;
+    if (c == NULL || c->cap - c->len < len) {
+        chunk *fresh = l->spare;
+        if (fresh != NULL && fresh->cap >= len) {
+            l->spare = fresh->next;
+        } else {
+            size_t cap = len > CHUNK_SIZE ? len : CHUNK_SIZE;
+            if ((fresh = malloc(sizeof *fresh + cap)) == NULL)
+                return NULL;
+            fresh->cap = cap;
+        }
+        fresh->next = NULL;
+        fresh->len = 0;
+        if (c != NULL)
+            c->next = fresh;
+        else
+            l->first = fresh;
+        l->last = c = fresh;
+    }
+    char *room = c->data + c->len;
+    c->len += len;
+    return room;
+}
+
+/* The batch's chunks are written or dropped (the sealer has caught up): keep them for the next
+ * batch. */
+static void drop_chunks(ledger *l)
+{
+    if (l->last != NULL) {
+        l->last->next = l->spare;
+        l->spare = l->first;
+    }
+    l->first = l->last = NULL;
+}
+
+static void free_chunks(chunk *c)
+{
+    while (c != NULL) {
+        chunk *next = c->next;
+        free(c);
+        c = next;
+    }
+}
+
 int ledger_open(const char *path, ledger **out, ledger_torn_tail *torn, char *msg, size_t msg_size)
 {
     *out = NULL;
@@ -355,6 +513,15 @@ int ledger_open(const char *path, ledger **out, ledger_torn_tail *torn, char *ms
     l->hasher = EVP_MD_CTX_new(); /* when either is missing, records are hashed one-off */
     l->next_seq = v.records + 1;
     memcpy(l->head_hash, v.head_hash, sizeof l->head_hash);
+    if ((rc = start_sealer(l)) < 0) {
+        snprintf(msg, msg_size, "%s: cannot start the ledger's thread: %s", path, uv_strerror(rc));
+        EVP_MD_CTX_free(l->hasher);
+        EVP_MD_free(l->sha256);
+        free(path_copy);
+        free(l);
+        close(fd);
+        return rc;
+    }
     *out = l;
     return 0;
 }
@@ -388,8 +555,8 @@ int ledger_append(ledger *l, const ledger_record *rec, char *msg, size_t msg_siz
         snprintf(msg, msg_size, "ledger %s has failed; no more records are accepted", l->path);
         return -EIO;
     }
-    strbuf *b = &l->pending;
-    size_t mark = b->len;
+    strbuf *b = &l->line;
+    strbuf_truncate(b, 0);
     if (rec->time_ms != l->time_cached_ms || l->time_cached[0] == '\0') {
         rfc3339_format_ms(rec->time_ms, l->time_cached);
         l->time_cached_ms = rec->time_ms;
@@ -436,32 +603,34 @@ int ledger_append(ledger *l, const ledger_record *rec, char *msg, size_t msg_siz
             rc = strbuf_append_str(b, ",\"metadata\":");
             if (rc == 0)
                 rc = strbuf_append(b, meta, meta_len);
+            /* Both hashes are the sealer's to fill in (see "the sealer"). */
+            static const char zeros[LEDGER_HASH_HEX_LEN + 1] =
+                "0000000000000000000000000000000000000000000000000000000000000000";
             if (rc == 0)
                 rc = strbuf_append_str(b, ",\"prev_hash\":\"");
             if (rc == 0)
-                rc = strbuf_append(b, l->head_hash, LEDGER_HASH_HEX_LEN);
+                rc = strbuf_append(b, zeros, LEDGER_HASH_HEX_LEN);
             if (rc == 0)
                 rc = strbuf_append_char(b, '"');
+            if (rc == 0)
+                rc = strbuf_append(b, HASH_KEY, HASH_KEY_LEN);
+            if (rc == 0)
+                rc = strbuf_append(b, zeros, LEDGER_HASH_HEX_LEN);
+            if (rc == 0)
+                rc = strbuf_append(b, "\"}\n", 3);
             if (rc < 0)
                 snprintf(msg, msg_size, "out of memory");
         }
     }
-    char hash[LEDGER_HASH_HEX_LEN + 1];
-    if (rc == 0) {
-        sha256_hex_with(l->sha256, l->hasher, b->data + mark, b->len - mark, hash);
-        rc = strbuf_append(b, HASH_KEY, HASH_KEY_LEN);
-        if (rc == 0)
-            rc = strbuf_append(b, hash, LEDGER_HASH_HEX_LEN);
-        if (rc == 0)
-            rc = strbuf_append(b, "\"}\n", 3);
-        if (rc < 0)
-            snprintf(msg, msg_size, "out of memory");
+    char *room = rc == 0 ? chunk_room(l, b->len) : NULL;
+    if (rc == 0 && room == NULL) {
+        snprintf(msg, msg_size, "out of memory");
+        rc = -ENOMEM;
     }
-    if (rc < 0) {
-        strbuf_truncate(b, mark);
+    if (rc < 0)
         return rc;
-    }
-    memcpy(l->head_hash, hash, sizeof hash);
+    memcpy(room, b->data, b->len);
+    queue_line(l, room, b->len);
     l->next_seq++;
     return 0;
 }
@@ -472,9 +641,12 @@ int ledger_flush(ledger *l, char *msg, size_t msg_size)
         snprintf(msg, msg_size, "ledger %s has failed; nothing more is written", l->path);
         return -EIO;
     }
-    if (l->pending.len == 0)
+    if (l->first == NULL)
         return 0;
-    int rc = durable_write_all(l->fd, l->pending.data, l->pending.len);
+    wait_sealed(l);
+    int rc = 0;
+    for (chunk *c = l->first; c != NULL && rc == 0; c = c->next)
+        rc = durable_write_all(l->fd, c->data, c->len);
     const char *what = "write";
     if (rc == 0 && fdatasync(l->fd) != 0) {
         rc = -errno;
@@ -486,15 +658,16 @@ int ledger_flush(ledger *l, char *msg, size_t msg_size)
         snprintf(msg, msg_size, "ledger %s: %s failed: %s", l->path, what, strerror(-rc));
         return -EIO;
     }
-    strbuf_truncate(&l->pending, 0);
+    drop_chunks(l);
     return 0;
 }
 
 void ledger_abandon(ledger *l)
 {
-    if (l->pending.len > 0)
+    wait_sealed(l);
+    if (l->first != NULL)
         l->failed = true;
-    strbuf_truncate(&l->pending, 0);
+    drop_chunks(l);
 }
 
 uint64_t ledger_record_count(const ledger *l)
@@ -502,8 +675,9 @@ uint64_t ledger_record_count(const ledger *l)
     return l->next_seq - 1;
 }
 
-const char *ledger_head_hash(const ledger *l)
+const char *ledger_head_hash(ledger *l)
 {
+    wait_sealed(l);
     return l->head_hash;
 }
 
@@ -516,8 +690,17 @@ void ledger_close(ledger *l)
 {
     if (l == NULL)
         return;
+    uv_mutex_lock(&l->lock);
+    l->stopping = true;
+    uv_cond_broadcast(&l->changed);
+    uv_mutex_unlock(&l->lock);
+    uv_thread_join(&l->sealer); /* it seals what is queued, then ends */
+    uv_cond_destroy(&l->changed);
+    uv_mutex_destroy(&l->lock);
     close(l->fd);
-    strbuf_free(&l->pending);
+    free_chunks(l->first);
+    free_chunks(l->spare);
+    strbuf_free(&l->line);
     EVP_MD_CTX_free(l->hasher);
     EVP_MD_free(l->sha256);
     free(l->path);

@@ -9,7 +9,8 @@
  * Records are appended to an in-memory batch and become durable with ledger_flush (one write,
  * one fdatasync). ledger_open verifies the existing chain with the same function that
  * `smart-host ledger verify` uses, moves a torn last line aside, and refuses a chain broken
- * anywhere else. Not thread-safe: one ledger is used from the loop thread only.
+ * anywhere else. Not thread-safe: one ledger is used from the loop thread only (it hashes the
+ * records on a thread of its own meanwhile; see ledger.c, "the sealer").
  */
 #ifndef SMART_HOST_LEDGER_H
 #define SMART_HOST_LEDGER_H
@@ -107,8 +108,8 @@ void ledger_abandon(ledger *l);
 uint64_t ledger_record_count(const ledger *l);
 
 /* Hash of the newest record (64 hex digits, or 64 '0' when empty); owned by the ledger, valid
- * until the next append or close. */
-const char *ledger_head_hash(const ledger *l);
+ * until the next append or close. Waits for the records appended so far to be sealed. */
+const char *ledger_head_hash(ledger *l);
 
 /* Whether the ledger has failed (no more appends are accepted). */
 bool ledger_failed(const ledger *l);
