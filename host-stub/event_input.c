@@ -32,6 +32,7 @@ typedef struct batch {
     size_t taken;      /* lines already taken by the lines callback */
     void *prepared;    /* from begin_prepare, filled by prepare */
     bool ready;        /* prepared (or no preparation): may be handed over */
+    bool work_queued;  /* its preparation was handed to the threadpool */
 } batch;
 
 struct event_input {
@@ -56,6 +57,11 @@ struct event_input {
     } stream;
     bool stream_reading; /* uv_read_start is in effect */
     bool stream_closed;  /* the stream handle's close callback ran (or it has none) */
+    /* Batches are handed over one per loop turn: between two, the loop runs the reads and
+     * parses that completed meanwhile, so the pipeline refills while the lines callback works
+     * (taking every ready batch at once would leave nothing read or parsed behind them). */
+    uv_idle_t pump_idle;
+    bool pump_idle_closed; /* its close callback ran (or it was never initialised) */
     uv_fs_t read_req;
     bool read_pending;
 
@@ -130,6 +136,7 @@ static void batch_done(event_input *in, batch *b)
     b->count = 0;
     b->taken = 0;
     b->ready = false;
+    b->work_queued = false;
     b->next = NULL;
     strbuf_truncate(&b->text, 0);
     if (in->spare == NULL)
@@ -145,6 +152,24 @@ static void prepare_work(uv_work_t *work)
     b->in->prepare(b->in->arg, b->prepared, b->lines, b->count);
 }
 
+static void after_prepare(uv_work_t *work, int status);
+
+/* Batches are prepared one at a time, in input order: the batch the lines callback needs next
+ * never shares the second core with the ones after it. */
+static void prepare_next(event_input *in)
+{
+    for (batch *b = in->head; b != NULL && in->preparing == 0; b = b->next) {
+        if (b->ready || b->work_queued)
+            continue;
+        b->work_queued = true;
+        in->preparing++;
+        if (uv_queue_work(in->loop, &b->work, prepare_work, after_prepare) < 0) {
+            in->preparing--;
+            b->ready = true; /* handed over unprepared */
+        }
+    }
+}
+
 static void after_prepare(uv_work_t *work, int status)
 {
     (void)status; /* cancelled: handed over unprepared (or freed, when closing) */
@@ -152,6 +177,8 @@ static void after_prepare(uv_work_t *work, int status)
     event_input *in = b->in;
     in->preparing--;
     b->ready = true;
+    if (!in->closing)
+        prepare_next(in);
     pump(in);
 }
 
@@ -176,13 +203,7 @@ static void seal(event_input *in)
     in->queued++;
     b->prepared = in->prepare != NULL ? in->begin_prepare(in->arg) : NULL;
     b->ready = b->prepared == NULL;
-    if (b->prepared != NULL) {
-        in->preparing++;
-        if (uv_queue_work(in->loop, &b->work, prepare_work, after_prepare) < 0) {
-            in->preparing--;
-            b->ready = true;
-        }
-    }
+    prepare_next(in);
 }
 
 /* Returns false when out of memory (the reader then ends with an error). */
@@ -349,9 +370,23 @@ static void release(event_input *in)
 /* Free the reader once nothing of it is in flight any more. */
 static void release_when_idle(event_input *in)
 {
-    if (in->pumping || in->read_pending || in->preparing > 0 || !in->stream_closed)
+    if (in->pumping || in->read_pending || in->preparing > 0 || !in->stream_closed ||
+        !in->pump_idle_closed)
         return;
     release(in);
+}
+
+static void on_pump_idle(uv_idle_t *idle)
+{
+    uv_idle_stop(idle);
+    pump(idle->data);
+}
+
+static void on_pump_idle_closed(uv_handle_t *handle)
+{
+    event_input *in = handle->data;
+    in->pump_idle_closed = true;
+    release_when_idle(in);
 }
 
 /* Hand the ready batches over, in order; then read on, and report the end when everything
@@ -382,6 +417,10 @@ static void pump(event_input *in)
                 in->tail = NULL;
             in->queued--;
             batch_done(in, b);
+            if (in->head != NULL && in->head->ready) {
+                uv_idle_start(&in->pump_idle, on_pump_idle); /* the next one, next turn */
+                break;
+            }
         }
         if (in->closing)
             break;
@@ -489,6 +528,7 @@ int event_input_open(event_input **out, uv_loop_t *loop, const char *path, input
     in->fd = 0;
     in->offset = -1;
     in->stream_closed = true;
+    in->pump_idle_closed = true;
     if (!is_stdin) {
         in->fd = open(path, O_RDONLY | O_CLOEXEC);
         if (in->fd < 0) {
@@ -531,6 +571,9 @@ int event_input_open(event_input **out, uv_loop_t *loop, const char *path, input
         }
         return rc;
     }
+    uv_idle_init(loop, &in->pump_idle); /* cannot fail on a valid loop */
+    in->pump_idle.data = in;
+    in->pump_idle_closed = false;
     *out = in;
     return 0;
 }
@@ -561,6 +604,8 @@ int event_input_start(event_input *in, char *msg, size_t msg_size)
 void event_input_stop(event_input *in)
 {
     in->stopped = true;
+    if (!in->pump_idle_closed)
+        uv_idle_stop(&in->pump_idle);
     if (in->is_stream && in->stream_reading) {
         uv_read_stop(&in->stream.stream);
         in->stream_reading = false;
@@ -587,10 +632,18 @@ void event_input_close(event_input *in, input_closed_cb closed, void *arg)
     in->closing = true;
     in->closed = closed;
     in->closed_arg = arg;
-    /* Preparations not yet started are cancelled; their after_prepare still runs. */
-    for (batch *b = in->head; b != NULL; b = b->next)
-        if (!b->ready)
+    /* A preparation not yet started is cancelled (its after_prepare still runs); a batch
+     * still waiting for its turn is never prepared. */
+    for (batch *b = in->head; b != NULL; b = b->next) {
+        if (b->ready)
+            continue;
+        if (b->work_queued)
             uv_cancel((uv_req_t *)&b->work);
+        else
+            b->ready = true;
+    }
+    if (!in->pump_idle_closed && !uv_is_closing((uv_handle_t *)&in->pump_idle))
+        uv_close((uv_handle_t *)&in->pump_idle, on_pump_idle_closed);
     if (in->is_stream)
         uv_close(&in->stream.handle, on_stream_closed);
     else

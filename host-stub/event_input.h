@@ -11,8 +11,10 @@
  * Pipelining (optional, event_input_set_prepare): each batch's lines are copied out of the read
  * buffer and handed to a `prepare` callback on a libuv threadpool thread (a uv_work_t), while
  * the loop thread is still taking the batch before it; the reader reads on meanwhile, at most
- * EVENT_INPUT_PIPELINE batches ahead of the one being taken. Batches are handed over strictly
- * in input order, each only once its preparation is done.
+ * EVENT_INPUT_PIPELINE batches ahead of the one being taken. Batches are prepared one at a
+ * time, in input order, and handed over strictly in input order, one per loop turn (so that
+ * the reads and preparations that completed meanwhile are taken in between), each only once
+ * its preparation is done.
  *
  * Threads: everything here runs on the loop thread and every callback is called there, except
  * `prepare`, which runs on a threadpool thread and may touch only the lines it is given (and
