@@ -214,9 +214,13 @@ static bool process_line(host_state *h, const input_line *line)
         return false;
     }
     if (p->host_topic) {
-        json_t *data = json_loadb(p->data, p->data_len, 0, NULL);
+        json_error_t jerr;
+        json_t *data = json_loadb(p->data, p->data_len, JSON_REJECT_DUPLICATES, &jerr);
         if (data == NULL) {
-            host_fail_stop(h, "out of memory");
+            char msg[300];
+            host_clock_restore(&h->clock, clock_before);
+            snprintf(msg, sizeof msg, "data: not valid JSON: %s", jerr.text);
+            host_reject(h, NULL, p->source, line->line_no, p->topic, msg);
             return false;
         }
         bool pause = reload_event(h, data, p->source, line->line_no, clock_before);

@@ -183,6 +183,14 @@ expect_status 0 $? "ABI 1.0 module"
 [ "$(grep -cxF '{"topic":"echo.decoded","data":{"decoded":"none"}}' "$O/out")" -eq 2 ] ||
     fail "ABI 1.0 module: $(cat "$O/out" "$O/err")"
 
+# A host.reload whose data is not what JSON allows (a key twice) is refused, not acted on.
+printf '%s\n' '{"topic":"host.reload","data":{"module":"test-echo","module":"x"}}' \
+    '{"topic":"echo.ping","data":{"n":1}}' > "$D/reload-dup.jsonl"
+"$HOST" run "$D/node.json" --events "$D/reload-dup.jsonl" > "$D/rd_out" 2> "$D/rd_err"
+expect_status 0 $? "host.reload with a duplicate key"
+expect_contains "$D/rd_err" "reload-dup.jsonl:1: data: not valid JSON: duplicate object key"
+grep -q '"module.reloaded"' "$D/rd_out" && fail "a refused host.reload reloaded"
+
 # Standard output that cannot be written: a fail-stop (exit 4) naming it, the ledger intact.
 F=$WORK/full
 mkdir -p "$F"
