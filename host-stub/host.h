@@ -43,7 +43,8 @@ typedef struct host_options {
     bool simulated_clock;    /* true: start the clock at clock_start_ms and let events move it */
     int64_t clock_start_ms;
     const char *module_search_path;  /* $SMART_MODULE_PATH (may be NULL) */
-    const char *fallback_module_dir; /* "<dir of smart-host>/../plugin" (may be NULL) */
+    const char *fallback_module_dir; /* searched after it: "<dir of smart-host>/../plugin" and
+                                        the install directory (colon separated; may be NULL) */
     smart_log_level log_level;       /* module log lines above this level are dropped */
 } host_options;
 

@@ -113,11 +113,14 @@ static int command_run(int argc, char **argv)
     options.module_search_path = getenv("SMART_MODULE_PATH");
     char exe[PATH_MAX];
     size_t exe_len = sizeof exe;
-    char fallback[PATH_MAX + 16];
-    if (uv_exepath(exe, &exe_len) == 0) {
-        snprintf(fallback, sizeof fallback, "%s/../plugin", dirname(exe));
-        options.fallback_module_dir = fallback;
-    }
+    /* Beside a smart-host in a build tree, its ../plugin; an installed one, the directory
+     * `meson install` puts modules in. */
+    char fallback[2 * PATH_MAX + 16];
+    if (uv_exepath(exe, &exe_len) == 0)
+        snprintf(fallback, sizeof fallback, "%s/../plugin:%s", dirname(exe), SMART_MODULE_DIR);
+    else
+        snprintf(fallback, sizeof fallback, "%s", SMART_MODULE_DIR);
+    options.fallback_module_dir = fallback;
     return host_run(&options);
 }
 

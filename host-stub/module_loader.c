@@ -22,6 +22,24 @@ static bool readable_file(const char *path)
     return access(path, R_OK) == 0;
 }
 
+/* Whether `name` is a readable file in one of `dirs` (colon separated; NULL: none): the
+ * first such path is left in `candidate`. */
+static bool find_in_dirs(const char *dirs, const char *name, char *candidate, size_t size)
+{
+    for (const char *dir = dirs; dir != NULL && *dir != '\0';) {
+        size_t dir_len = strcspn(dir, ":");
+        if (dir_len > 0) {
+            snprintf(candidate, size, "%.*s/%s", (int)dir_len, dir, name);
+            if (readable_file(candidate))
+                return true;
+        }
+        dir += dir_len;
+        if (*dir == ':')
+            dir++;
+    }
+    return false;
+}
+
 int module_resolve_path(const char *path, const char *search_path, const char *fallback_dir,
                         char **out, char *msg, size_t msg_size)
 {
@@ -35,25 +53,9 @@ int module_resolve_path(const char *path, const char *search_path, const char *f
         return 0;
     }
     char candidate[4096];
-    if (search_path != NULL) {
-        const char *dir = search_path;
-        while (*dir != '\0') {
-            size_t dir_len = strcspn(dir, ":");
-            if (dir_len > 0) {
-                snprintf(candidate, sizeof candidate, "%.*s/%s", (int)dir_len, dir, path);
-                if (readable_file(candidate))
-                    goto found;
-            }
-            dir += dir_len;
-            if (*dir == ':')
-                dir++;
-        }
-    }
-    if (fallback_dir != NULL) {
-        snprintf(candidate, sizeof candidate, "%s/%s", fallback_dir, path);
-        if (readable_file(candidate))
-            goto found;
-    }
+    if (find_in_dirs(search_path, path, candidate, sizeof candidate) ||
+        find_in_dirs(fallback_dir, path, candidate, sizeof candidate))
+        goto found;
     snprintf(msg, msg_size, "module %s: not found in $SMART_MODULE_PATH (%s) or %s", path,
              search_path ? search_path : "unset", fallback_dir ? fallback_dir : "-");
     return -ENOENT;

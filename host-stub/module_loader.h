@@ -36,7 +36,8 @@ typedef struct loaded_module {
 /* Find the file for a module path from the node configuration. A path containing '/' is
  * taken as is (node_config already made it absolute); a bare file name is searched in each
  * directory of `search_path` (colon separated, may be NULL: $SMART_MODULE_PATH) and then in
- * `fallback_dir` (may be NULL: "<dir of smart-host>/../plugin"). Returns 0 and a new string in
+ * each of `fallback_dir` (the same; may be NULL: "<dir of smart-host>/../plugin" and the
+ * directory `meson install` puts modules in). Returns 0 and a new string in
  * *out (owned by the caller; free()), or -ENOENT/-ENOMEM with `msg` (caller-owned) saying
  * where it looked. */
 int module_resolve_path(const char *path, const char *search_path, const char *fallback_dir,

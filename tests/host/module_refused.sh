@@ -1,13 +1,15 @@
-# module_refused.sh SMART_HOST ECHO BAD_MAJOR BAD_MINOR NO_ENTRY FAIL_INIT — modules the host
-# must refuse (a message naming the module's path, a module.refused record). A refused module
-# is left out and the host runs on with the others; only when no module at all could be loaded
-# does start-up fail (exit 5). Also module lookup by bare name through $SMART_MODULE_PATH.
+# module_refused.sh SMART_HOST ECHO BAD_MAJOR BAD_MINOR NO_ENTRY FAIL_INIT INSTALL_DIR — modules
+# the host must refuse (a message naming the module's path, a module.refused record). A refused
+# module is left out and the host runs on with the others; only when no module at all could be
+# loaded does start-up fail (exit 5). Also module lookup by bare name through
+# $SMART_MODULE_PATH, then beside the host (../plugin) and in the install directory.
 HOST=$(realpath -- "$1")
 ECHO=$(realpath -- "$2")
 BAD_MAJOR=$(realpath -- "$3")
 BAD_MINOR=$(realpath -- "$4")
 NO_ENTRY=$(realpath -- "$5")
 FAIL_INIT=$(realpath -- "$6")
+INSTALL_DIR=$7
 . "$(dirname "$0")/lib.sh"
 
 # refused NAME MODULES_JSON MESSAGE — the only module is refused: the run must exit 5 with
@@ -34,7 +36,7 @@ refused no-entry "[{\"path\": \"$NO_ENTRY\"}]" \
 refused missing "[{\"path\": \"$WORK/nowhere/missing.so\"}]" \
     "smart-host: module $WORK/nowhere/missing.so: cannot load:"
 refused not-found "[{\"path\": \"no-such-module.so\"}]" \
-    "smart-host: module no-such-module.so: not found in \$SMART_MODULE_PATH"
+    "smart-host: module no-such-module.so: not found in \$SMART_MODULE_PATH (unset) or $(dirname "$HOST")/../plugin:$INSTALL_DIR"
 refused init-fails "[{\"path\": \"$ECHO\", \"config\": {\"fail_init\": true}}]" \
     "smart-host: module $ECHO: init failed: config.fail_init: asked to fail"
 refused fail-init-module "[{\"path\": \"$FAIL_INIT\"}]" \
