@@ -154,7 +154,7 @@ void emit_item_write(jw *w, const char *id, const equipment_state *e, const read
             if (v->last) {
                 instant_format(v->last->performed_ms, when, sizeof when);
                 jw_member_raw(w, "last_performed", when);
-                instant_format(v->last->valid_until_ms, when, sizeof when);
+                instant_format(v->valid_until_ms, when, sizeof when);
                 jw_member_raw(w, "valid_until", when);
             }
             jw_raw(w, "}", 1);
@@ -171,10 +171,12 @@ static int64_t item_text_expiry(const maintenance *m, const equipment_state *e, 
     int64_t offset_ms = (int64_t)m->config.utc_offset_minutes * 60000;
     int64_t expires = ((int64_t)maintenance_today(m, now_ms) + 1) * 86400000 - offset_ms;
     for (size_t i = 0; e->terms && i < e->terms->procedure_count; i++) {
-        const check_state *c = maintenance_find_check((maintenance *)m, e->equipment_id,
-                                                      e->terms->procedures[i]->procedure_id);
-        if (c && c->passed && c->valid_until_ms > now_ms && c->valid_until_ms < expires)
-            expires = c->valid_until_ms;
+        const procedure *p = e->terms->procedures[i];
+        const check_state *c =
+            maintenance_find_check((maintenance *)m, e->equipment_id, p->procedure_id);
+        int64_t until = c ? check_state_valid_until(p, c, m->config.utc_offset_minutes) : 0;
+        if (c && c->passed && until > now_ms && until < expires)
+            expires = until;
     }
     return expires;
 }

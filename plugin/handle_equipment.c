@@ -168,8 +168,7 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
         json_array_append_new(steps, result);
         check.passed = check.passed && passed;
     }
-    check.valid_until_ms =
-        check.passed ? check_valid_until(p, now_ms, m->config.utc_offset_minutes) : now_ms;
+    check.valid_until_ms = check_state_valid_until(p, &check, m->config.utc_offset_minutes);
 
     /* Persist: the check, and what it does to the item. */
     char *readings_text = json_dumps(steps, JSON_COMPACT);

@@ -28,6 +28,12 @@ int64_t check_valid_until(const procedure *p, int64_t performed_ms, int utc_offs
     }
 }
 
+int64_t check_state_valid_until(const procedure *p, const check_state *last, int utc_offset_minutes)
+{
+    return last->passed ? check_valid_until(p, last->performed_ms, utc_offset_minutes)
+                        : last->performed_ms;
+}
+
 bool check_step_within(const check_step *s, double v)
 {
     return (!s->has_min || v >= s->min) && (!s->has_max || v <= s->max);
@@ -92,20 +98,21 @@ static void assess_check_text(const readiness_input *in, const procedure *p,
                  p->procedure_id);
         return;
     }
+    v->valid_until_ms = check_state_valid_until(p, last, in->utc_offset_minutes);
     format_instant(last->performed_ms, when, sizeof when);
-    format_instant(last->valid_until_ms, until, sizeof until);
+    format_instant(v->valid_until_ms, until, sizeof until);
     if (!last->passed) {
         snprintf(v->reason, sizeof v->reason, "%s check %s failed at %s: %s", p->frequency_label,
                  p->procedure_id, when, last->detail);
         return;
     }
-    if (in->now_ms >= last->valid_until_ms) {
+    if (in->now_ms >= v->valid_until_ms) {
         snprintf(v->reason, sizeof v->reason, "required %s check %s lapsed at %s (last passed %s)",
                  p->frequency_label, p->procedure_id, until, when);
         return;
     }
     v->ok = true;
-    if (in->planned_end_ms && in->planned_end_ms > last->valid_until_ms) {
+    if (in->planned_end_ms && in->planned_end_ms > v->valid_until_ms) {
         v->lapses = true;
         snprintf(v->reason, sizeof v->reason,
                  "%s check %s is valid until %s, before the job's planned end", p->frequency_label,

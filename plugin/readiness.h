@@ -19,13 +19,15 @@ typedef struct check_state {
     char procedure_id[65];
     int64_t performed_ms;
     bool passed;
-    int64_t valid_until_ms;
+    int64_t valid_until_ms;        /* as worked out when it was done (kept with it in the history);
+                                      decisions work it out again under the terms in force */
     char detail[CHECK_DETAIL_MAX]; /* what failed, for the reason text ("uv_a ... < min") */
 } check_state;
 
 typedef struct check_view {
     const procedure *procedure;
     const check_state *last; /* NULL when never done */
+    int64_t valid_until_ms;  /* the last check's validity under the terms in force (0: none) */
     bool ok;                 /* done, passed, still valid now */
     bool lapses;             /* valid now but not through the job's planned end */
     char reason[CHECK_DETAIL_MAX + 96];
@@ -57,6 +59,12 @@ void readiness_assess(const readiness_input *in, readiness *out);
 
 /* The instant until which a check done at `performed_ms` stays valid (exclusive). */
 int64_t check_valid_until(const procedure *p, int64_t performed_ms, int utc_offset_minutes);
+
+/* The same for the last check on record: a failed check is valid for no time at all. Worked
+ * out from the procedure in force, so a redeployed contract's new frequency applies at once to
+ * checks done before it. */
+int64_t check_state_valid_until(const procedure *p, const check_state *last,
+                                int utc_offset_minutes);
 
 /* Whether a reading meets a step's limits; and the limits as text ("min 1000 uW/cm2"). */
 bool check_step_within(const check_step *step, double value);

@@ -292,6 +292,30 @@ class Checks(unittest.TestCase):
                       [r for r in records if not r["metadata"]["passed"]][0]["details"])
 
 
+class ChecksUnderRedeployedTerms(unittest.TestCase):
+    def test_a_new_frequency_applies_at_once_to_a_check_done_before(self):
+        st = Station(self)
+        first = st.run(uv_check("2025-03-10T06:05:00Z", 1240) +
+                       event("status.query", "2025-03-10T06:10:00Z", equipment_id="MT01-UVA-01"))
+        lamp = item(first.topic("status")[-1], "MT01-UVA-01")
+        self.assertEqual(lamp["checks"][0]["valid_until"], "2025-03-11T00:00:00Z")
+        # The hub tightens the daily UV-A check to every 2 hours.
+        doc = st.contract()
+        doc["version"] += 1
+        uva = next(p for p in doc["procedures"] if p["procedure_id"] == "MT-UVA-DAILY")
+        del uva["frequency"]
+        uva["frequency_hours"] = 2
+        st.write_contract(doc)
+        second = st.run(event("contract.deployed", "2025-03-10T07:00:00Z") +
+                        event("status.query", "2025-03-10T07:30:00Z", equipment_id="MT01-UVA-01") +
+                        event("status.query", "2025-03-10T09:00:00Z", equipment_id="MT01-UVA-01"))
+        still, lapsed = [item(s, "MT01-UVA-01") for s in second.topic("status")]
+        self.assertEqual(still["checks"][0]["valid_until"], "2025-03-10T08:05:00Z")
+        self.assertTrue(still["checks"][0]["ok"])
+        self.assertFalse(lapsed["ready"])
+        self.assertIn("check MT-UVA-DAILY lapsed at 2025-03-10T08:05:00", lapsed["reason"])
+
+
 class BadChecks(unittest.TestCase):
     """A check that cannot be judged is refused, naming the field, and changes nothing."""
 
