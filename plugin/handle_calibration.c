@@ -141,12 +141,45 @@ int maintenance_check_reference(maintenance *m, const char *field, const char *r
 
 /* The work an out-of-tolerance finding makes suspect: the window opens on the day of the last
  * calibration that left the item in tolerance (local midnight), or, with none on record, at its
- * first use; in it, the tests allowed with the item. */
+ * first use; in it, the tests allowed with the item and, when the item is one of the station's
+ * reference standards or instruments, the checks and calibrations made with it. */
 typedef struct oot_window {
     int64_t since_ms;
-    char since_date[16]; /* "" when there was no good calibration */
-    json_t *clientpos;   /* [{clientpo_id, decided_at}], oldest first */
+    civil_day since_day;  /* 0 when there was no good calibration */
+    char since_date[16];  /* "" when there was no good calibration */
+    json_t *clientpos;    /* [{clientpo_id, decided_at}], oldest first */
+    json_t *checks;       /* [{equipment_id, check_type, performed_at}] made with it */
+    json_t *calibrations; /* [{equipment_id, certificate_number, calibration_date}] with it */
 } oot_window;
+
+static void oot_window_release(oot_window *w)
+{
+    json_decref(w->clientpos);
+    json_decref(w->checks);
+    json_decref(w->calibrations);
+    w->clientpos = w->checks = w->calibrations = NULL;
+}
+
+static int collect_check(void *ctx, const char *equipment_id, const char *procedure_id,
+                         int64_t performed_ms)
+{
+    oot_window *w = ctx;
+    char when[DATE_TEXT_MAX];
+    instant_format(performed_ms, when, sizeof when);
+    return json_array_append_new(w->checks,
+                                 json_pack("{s:s, s:s, s:s}", "equipment_id", equipment_id,
+                                           "check_type", procedure_id, "performed_at", when));
+}
+
+static int collect_calibration(void *ctx, const char *equipment_id, const char *certificate,
+                               const char *calibration_date)
+{
+    oot_window *w = ctx;
+    return json_array_append_new(w->calibrations,
+                                 json_pack("{s:s, s:s, s:s}", "equipment_id", equipment_id,
+                                           "certificate_number", certificate, "calibration_date",
+                                           calibration_date));
+}
 
 static int collect_suspect(void *ctx, const char *clientpo_id, int64_t decided_at_ms)
 {
@@ -167,22 +200,59 @@ static int find_oot_window(maintenance *m, const equipment_state *e, oot_window 
     int rc = store_last_good_calibration(m->store, e->equipment_id, &good_day, err);
     if (rc == 0) {
         w->since_ms = maintenance_day_start_ms(m, good_day);
+        w->since_day = good_day;
         civil_format(good_day, w->since_date, sizeof w->since_date);
     } else if (rc != 1) {
         return rc;
     }
-    if (!(w->clientpos = json_array()))
-        return error_set(err, SMART_ENOMEM, "out of memory");
-    rc = maintenance_suspect_tests(m, e, w->since_ms, collect_suspect, w, err);
-    if (rc) {
-        json_decref(w->clientpos);
-        w->clientpos = NULL;
-    }
+    if (!(w->clientpos = json_array()) || !(w->checks = json_array()) ||
+        !(w->calibrations = json_array()))
+        rc = error_set(err, SMART_ENOMEM, "out of memory");
+    else if (!(rc = maintenance_suspect_tests(m, e, w->since_ms, collect_suspect, w, err)) &&
+             !(rc = store_checks_with_reference(m->store, e->equipment_id, w->since_ms,
+                                                collect_check, w, err)))
+        rc = store_calibrations_with_reference(m->store, e->equipment_id, w->since_day,
+                                               collect_calibration, w, err);
+    if (rc)
+        oot_window_release(w);
     return rc;
 }
 
+/* The distinct ids under `key` in the objects of each array given (NULL-terminated). */
+static json_t *distinct_ids(const char *key, json_t *const *arrays)
+{
+    json_t *ids = json_array();
+    for (size_t a = 0; ids && arrays[a]; a++) {
+        size_t i, j;
+        json_t *o, *seen;
+        json_array_foreach (arrays[a], i, o) {
+            json_t *id = json_object_get(o, key);
+            bool listed = false;
+            json_array_foreach (ids, j, seen)
+                listed = listed || json_equal(seen, id);
+            if (!listed)
+                json_array_append(ids, id);
+        }
+    }
+    return ids;
+}
+
+static void write_id_array(jw *w, const char *key, json_t *ids)
+{
+    size_t i;
+    json_t *id;
+    jw_key(w, key);
+    jw_raw(w, "[", 1);
+    json_array_foreach (ids, i, id) {
+        jw_sep(w);
+        jw_string(w, json_string_value(id));
+    }
+    jw_raw(w, "]", 1);
+}
+
 /* ISO/IEC 17025 §7.10: work done with an item later found out of tolerance is suspect from its
- * last good calibration on. List every test allowed with it in that window. */
+ * last good calibration on. List every test allowed with it in that window, and what was
+ * checked or calibrated against it (§6.4.8: the items whose verification relied on it). */
 static int report_oot_impact(maintenance *m, const oot_window *w, const equipment_state *e,
                              const char *certificate, const char *note, int64_t now_ms,
                              smart_error *err)
@@ -193,46 +263,51 @@ static int report_oot_impact(maintenance *m, const oot_window *w, const equipmen
     char since[DATE_TEXT_MAX], until[DATE_TEXT_MAX], message[768];
     instant_format(since_ms, since, sizeof since);
     instant_format(now_ms, until, sizeof until);
-    size_t n = json_array_size(w->clientpos);
-    snprintf(message, sizeof message,
-             "%s was out of tolerance as found (%s, certificate %s): %zu test(s) allowed with it "
-             "since %s must be assessed",
-             id, note, certificate, n, w->since_date[0] ? w->since_date : "it entered service");
+    size_t n = json_array_size(w->clientpos), checks = json_array_size(w->checks),
+           calibrations = json_array_size(w->calibrations);
+    const char *from = w->since_date[0] ? w->since_date : "it entered service";
+    if (checks + calibrations == 0)
+        snprintf(message, sizeof message,
+                 "%s was out of tolerance as found (%s, certificate %s): %zu test(s) allowed with "
+                 "it since %s must be assessed",
+                 id, note, certificate, n, from);
+    else
+        snprintf(message, sizeof message,
+                 "%s was out of tolerance as found (%s, certificate %s): %zu test(s) allowed with "
+                 "it, and %zu check(s) and %zu calibration(s) made against it, since %s must be "
+                 "assessed",
+                 id, note, certificate, n, checks, calibrations, from);
+    text_utf8_trim(message);
     /* A ClientPO tested twice with the item is one job to assess: list it once. */
-    json_t *ids = json_array();
-    size_t i, j;
-    json_t *po, *seen;
-    json_array_foreach (w->clientpos, i, po) {
-        json_t *id = json_object_get(po, "clientpo_id");
-        bool listed = false;
-        json_array_foreach (ids, j, seen)
-            listed = listed || json_equal(seen, id);
-        if (!listed)
-            json_array_append(ids, id);
-    }
+    json_t *clientpo_lists[] = {w->clientpos, NULL};
+    json_t *verification_lists[] = {w->checks, w->calibrations, NULL};
+    json_t *ids = distinct_ids("clientpo_id", clientpo_lists);
+    json_t *verified = distinct_ids("equipment_id", verification_lists);
     json_t *data =
         json_pack("{s:s, s:s, s:s, s:s, s:s, s:O}", "equipment_id", id, "certificate_number",
                   certificate, "out_of_tolerance", note, "suspect_since", since, "suspect_until",
                   until, "clientpos", w->clientpos);
-    if ((rc = emit_ledger(m, "oot.impact", id, "system", message, json_incref(data), err)) ||
-        (rc = emit_output(m, "oot.impact", data, err)))
-        data = NULL;
-    else {
+    if (data && checks + calibrations > 0)
+        json_object_set_new(
+            data, "verified_with_it",
+            json_pack("{s:O, s:O}", "checks", w->checks, "calibrations", w->calibrations));
+    if (!ids || !verified || !data)
+        rc = error_set(err, SMART_ENOMEM, "out of memory");
+    else if (!(rc = emit_ledger(m, "oot.impact", id, "system", message, json_incref(data), err)) &&
+             !(rc = emit_output(m, "oot.impact", json_incref(data), err))) {
         jw *subject = &m->subject;
         jw_reset(subject);
         jw_member_raw(subject, "equipment_id", id);
-        jw_key(subject, "clientpo_ids");
-        jw_raw(subject, "[", 1);
-        json_array_foreach (ids, i, po) {
-            jw_sep(subject);
-            jw_string(subject, json_string_value(po));
-        }
-        jw_raw(subject, "]", 1);
+        write_id_array(subject, "clientpo_ids", ids);
+        if (json_array_size(verified) > 0)
+            write_id_array(subject, "verified_equipment", verified);
         jw_member_raw(subject, "suspect_since", since);
         rc =
             emit_alert(m, "out_of_tolerance_impact", "critical", id, subject, message, now_ms, err);
     }
+    json_decref(data);
     json_decref(ids);
+    json_decref(verified);
     return rc;
 }
 
@@ -303,6 +378,7 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
         .results_json = results_text,
         .notes = notes,
         .source = "event",
+        .reference_standard = reference,
         .recorded_at_ms = now_ms,
         .out_of_tolerance = verdict.left_out,
     };
@@ -312,7 +388,7 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
     if (rc == 0)
         rc = store_add_calibration(m->store, &entry, err);
     if (rc) {
-        json_decref(window.clientpos);
+        oot_window_release(&window);
         free(results_text);
         return rc;
     }
@@ -370,7 +446,7 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
     if (rc == 0 && verdict.found_out)
         rc = report_oot_impact(m, &window, e, certificate, verdict.found_note, now_ms, err);
 done:
-    json_decref(window.clientpos);
+    oot_window_release(&window);
     return rc;
 }
 

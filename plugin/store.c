@@ -23,6 +23,8 @@ enum {
     Q_LOAD_CHECKS,
     Q_ADD_CHECK,
     Q_GET_CONTRACT,
+    Q_CHECKS_WITH_REFERENCE,
+    Q_CALIBRATIONS_WITH_REFERENCE,
     Q_PUT_CONTRACT,
     Q_COUNT
 };
@@ -43,8 +45,8 @@ static const char *const statements[Q_COUNT] = {
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     [Q_ADD_CALIBRATION] =
         "INSERT INTO calibrations (equipment_id, calibration_date, day, certificate_number, "
-        "provider, technician, results, notes, source, recorded_at_ms, in_tolerance) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "provider, technician, results, notes, source, recorded_at_ms, in_tolerance, "
+        "reference_standard) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     [Q_LAST_GOOD_CALIBRATION] = "SELECT max(day) FROM calibrations WHERE equipment_id = ?1 AND "
                                 "in_tolerance = 1",
     [Q_PUT_LINK] = "INSERT INTO clientpo_links (clientpo_id, equipment, linked_at_ms) "
@@ -65,6 +67,12 @@ static const char *const statements[Q_COUNT] = {
                     "valid_until_ms, detail, technician, reference_instrument, readings) "
                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [Q_GET_CONTRACT] = "SELECT version, sha256 FROM contract_versions WHERE contract_id = ?1",
+    [Q_CHECKS_WITH_REFERENCE] =
+        "SELECT equipment_id, procedure_id, performed_at_ms FROM checks "
+        "WHERE reference_instrument = ?1 AND performed_at_ms >= ?2 ORDER BY performed_at_ms, id",
+    [Q_CALIBRATIONS_WITH_REFERENCE] =
+        "SELECT equipment_id, certificate_number, calibration_date FROM calibrations "
+        "WHERE reference_standard = ?1 AND day >= ?2 ORDER BY day, id",
     [Q_PUT_CONTRACT] = "INSERT OR REPLACE INTO contract_versions (contract_id, version, sha256, "
                        "file, adopted_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
 };
@@ -81,7 +89,7 @@ static const char schema[] =
     " day INTEGER NOT NULL, certificate_number TEXT NOT NULL, provider TEXT NOT NULL,"
     " technician TEXT, results TEXT, notes TEXT, source TEXT NOT NULL, in_tolerance INTEGER NOT "
     "NULL,"
-    " recorded_at_ms INTEGER NOT NULL);"
+    " recorded_at_ms INTEGER NOT NULL, reference_standard TEXT);"
     "CREATE INDEX IF NOT EXISTS calibrations_by_item ON calibrations (equipment_id, day);"
     "CREATE TABLE IF NOT EXISTS clientpo_links ("
     " clientpo_id TEXT PRIMARY KEY, equipment TEXT NOT NULL, linked_at_ms INTEGER NOT NULL)"
@@ -112,6 +120,38 @@ static int db_error(store *s, smart_error *err, const char *what)
     return error_set(err, SMART_EIO, "store: %s: %s", what, sqlite3_errmsg(s->db));
 }
 
+/* Columns added to a table after stores were first written: a store from before gets them
+ * (NULL in its old rows) when it is opened. */
+static const struct {
+    const char *table, *column, *declaration;
+} added_columns[] = {
+    {"calibrations", "reference_standard", "TEXT"},
+};
+
+static int add_missing_columns(sqlite3 *db, char **msg)
+{
+    for (size_t i = 0; i < sizeof added_columns / sizeof added_columns[0]; i++) {
+        char sql[256];
+        snprintf(sql, sizeof sql, "SELECT 1 FROM pragma_table_info('%s') WHERE name = '%s'",
+                 added_columns[i].table, added_columns[i].column);
+        sqlite3_stmt *st;
+        int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+        if (rc != SQLITE_OK) {
+            *msg = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+            return rc;
+        }
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc == SQLITE_ROW)
+            continue;
+        snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s", added_columns[i].table,
+                 added_columns[i].column, added_columns[i].declaration);
+        if ((rc = sqlite3_exec(db, sql, NULL, NULL, msg)) != SQLITE_OK)
+            return rc;
+    }
+    return SQLITE_OK;
+}
+
 int store_open(const char *dir, store **out, smart_error *err)
 {
     store *s = calloc(1, sizeof *s);
@@ -136,7 +176,8 @@ int store_open(const char *dir, store **out, smart_error *err)
     if (sqlite3_exec(s->db,
                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-8192;",
                      NULL, NULL, &msg) != SQLITE_OK ||
-        sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+        sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK ||
+        add_missing_columns(s->db, &msg) != SQLITE_OK) {
         rc = error_set(err, SMART_EIO, "store %s: %s", path, msg ? msg : "setup failed");
         sqlite3_free(msg);
         store_close(s);
@@ -279,7 +320,48 @@ int store_add_calibration(store *s, const calibration_entry *c, smart_error *err
     bind_text(st, 9, c->source);
     sqlite3_bind_int64(st, 10, c->recorded_at_ms);
     sqlite3_bind_int(st, 11, !c->out_of_tolerance);
+    bind_text(st, 12, c->reference_standard);
     return run(s, st, err, "add calibration");
+}
+
+int store_checks_with_reference(store *s, const char *reference_id, int64_t since_ms,
+                                int (*visit)(void *ctx, const char *equipment_id,
+                                             const char *procedure_id, int64_t performed_ms),
+                                void *ctx, smart_error *err)
+{
+    sqlite3_stmt *st = s->stmt[Q_CHECKS_WITH_REFERENCE];
+    bind_text(st, 1, reference_id);
+    sqlite3_bind_int64(st, 2, since_ms);
+    int rc, failed = 0;
+    while (!failed && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        failed = visit(ctx, (const char *)sqlite3_column_text(st, 0),
+                       (const char *)sqlite3_column_text(st, 1), sqlite3_column_int64(st, 2));
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (failed)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    return rc == SQLITE_DONE ? 0 : db_error(s, err, "find the checks made with a reference");
+}
+
+int store_calibrations_with_reference(store *s, const char *reference_id, civil_day since_day,
+                                      int (*visit)(void *ctx, const char *equipment_id,
+                                                   const char *certificate_number,
+                                                   const char *calibration_date),
+                                      void *ctx, smart_error *err)
+{
+    sqlite3_stmt *st = s->stmt[Q_CALIBRATIONS_WITH_REFERENCE];
+    bind_text(st, 1, reference_id);
+    sqlite3_bind_int(st, 2, since_day);
+    int rc, failed = 0;
+    while (!failed && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        failed = visit(ctx, (const char *)sqlite3_column_text(st, 0),
+                       (const char *)sqlite3_column_text(st, 1),
+                       (const char *)sqlite3_column_text(st, 2));
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (failed)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    return rc == SQLITE_DONE ? 0 : db_error(s, err, "find the calibrations made with a reference");
 }
 
 int store_put_link(store *s, const char *clientpo_id, const char *equipment_ids,

@@ -47,7 +47,8 @@ typedef struct calibration_entry {
     const char *notes;        /* may be NULL */
     const char *source;       /* "event" or "contract:<file>" */
     int64_t recorded_at_ms;
-    bool out_of_tolerance; /* left out of tolerance: not a good calibration */
+    bool out_of_tolerance;          /* left out of tolerance: not a good calibration */
+    const char *reference_standard; /* the station's standard it was calibrated against, or NULL */
 } calibration_entry;
 
 int store_add_calibration(store *s, const calibration_entry *entry, smart_error *err);
@@ -97,6 +98,21 @@ int store_load_checks(store *s, void (*visit)(void *ctx, const check_state *chec
 /* Adds a check to the history; strings may be NULL except technician. */
 int store_add_check(store *s, const check_state *check, const char *technician,
                     const char *reference_instrument, const char *readings_json, smart_error *err);
+
+/* What was verified with a reference standard or instrument since a moment: calls visit for
+ * every check that named it as reference_instrument at or after since_ms, oldest first; the
+ * strings are borrowed for the call, and visit returns non-zero for out of memory. */
+int store_checks_with_reference(store *s, const char *reference_id, int64_t since_ms,
+                                int (*visit)(void *ctx, const char *equipment_id,
+                                             const char *procedure_id, int64_t performed_ms),
+                                void *ctx, smart_error *err);
+
+/* The same for calibrations that named it as reference_standard, dated since_day or later. */
+int store_calibrations_with_reference(store *s, const char *reference_id, civil_day since_day,
+                                      int (*visit)(void *ctx, const char *equipment_id,
+                                                   const char *certificate_number,
+                                                   const char *calibration_date),
+                                      void *ctx, smart_error *err);
 
 /* The version (and content hash) of a contract last adopted: 0 when found, 1 when the
  * station has never adopted that contract, or SMART_EIO. Versions never go down. */

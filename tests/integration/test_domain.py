@@ -614,6 +614,54 @@ class Tolerances(unittest.TestCase):
         self.assertEqual(run.topic("calibration.recorded"), [])
 
 
+class ReferenceFoundOutOfTolerance(unittest.TestCase):
+    """A reference standard or instrument found out of tolerance: what was checked or
+    calibrated against it since its last good calibration is listed for review."""
+
+    def cal(self, time, equipment_id, certificate, results):
+        return event("calibration.record", time, equipment_id=equipment_id,
+                     calibration_date=time[:10], certificate_number=certificate,
+                     provider="Northbridge Calibration Ltd", technician="L. Brandt",
+                     results=results)
+
+    def setUp(self):
+        self.st = Station(self)
+        self.run = self.st.scenario("reference-out-of-tolerance")
+
+    def impact(self, equipment_id):
+        return next(i for i in self.run.topic("oot.impact") if i["equipment_id"] == equipment_id)
+
+    def test_checks_made_with_the_radiometer_are_listed(self):
+        self.assertEqual(self.run.errors, [])
+        impact = self.impact("MT01-RAD-01")
+        self.assertEqual(impact["verified_with_it"], {
+            "checks": [{"equipment_id": "MT01-UVA-01", "check_type": "MT-UVA-DAILY",
+                        "performed_at": "2025-03-10T06:05:00Z"}],
+            "calibrations": []})
+        self.assertEqual(impact["suspect_since"], "2024-03-25T00:00:00Z")
+        alert = next(a for a in self.run.alerts("out_of_tolerance_impact")
+                     if a["equipment_id"] == "MT01-RAD-01")
+        self.assertEqual(alert["verified_equipment"], ["MT01-UVA-01"])
+        self.assertIn("1 check(s) and 0 calibration(s) made against it", alert["message"])
+
+    def test_calibrations_made_against_the_shunt_are_listed(self):
+        impact = self.impact("MT01-SHUNT-01")
+        self.assertEqual(impact["verified_with_it"], {
+            "checks": [],
+            "calibrations": [{"equipment_id": "MT01-BENCH-01",
+                              "certificate_number": "NCL-2025-03-0301",
+                              "calibration_date": "2025-03-10"}]})
+        records = self.st.ledger_records("oot.impact")
+        self.assertEqual(records[-1]["metadata"]["verified_with_it"], impact["verified_with_it"])
+
+    def test_an_item_that_is_no_reference_lists_no_verifications(self):
+        run = self.st.run(self.cal("2025-03-11T08:00:00Z", "MT01-BENCH-01", "NCL-2025-03-0360",
+                                   [{"parameter": "current", "nominal": 1000, "unit": "A",
+                                     "as_found": 1200, "as_left": 1000}]))
+        impact = run.topic("oot.impact")[0]
+        self.assertNotIn("verified_with_it", impact)
+
+
 class ChainOfStandards(unittest.TestCase):
     def setUp(self):
         self.st = Station(self)
