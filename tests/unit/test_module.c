@@ -3,9 +3,11 @@
 #include "fake_host.h"
 
 #include <check.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char lp_contract[] =
@@ -517,6 +519,59 @@ START_TEST(the_impact_report_survives_a_restart_and_a_redeployment)
 }
 END_TEST
 
+/* A store written before calibrations kept their reference standard gets the column on open,
+ * and keeps what it held. */
+START_TEST(a_store_from_before_gains_the_new_columns)
+{
+    fake_host_init(&h, "2025-02-13T07:00:00Z");
+    fake_host_write_contract(&h, "LP-CAL-001.json", lp_contract);
+    char path[600];
+    snprintf(path, sizeof path, "%s/data", h.dir);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/data/store.sqlite", h.dir);
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(
+        sqlite3_exec(db,
+                     "CREATE TABLE calibrations (id INTEGER PRIMARY KEY, equipment_id TEXT NOT "
+                     "NULL, calibration_date TEXT NOT NULL, day INTEGER NOT NULL, "
+                     "certificate_number TEXT NOT NULL, provider TEXT NOT NULL, technician TEXT, "
+                     "results TEXT, notes TEXT, source TEXT NOT NULL, in_tolerance INTEGER NOT "
+                     "NULL, recorded_at_ms INTEGER NOT NULL);"
+                     "INSERT INTO calibrations VALUES (1, 'LP01-RAD-01', '2025-01-10', 20098, "
+                     "'OLD-1', 'Lab', 'T', NULL, NULL, 'event', 1, 0);",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    smart_error err = {0};
+    ck_assert_msg(fake_host_start(&h, &err) == 0, "init: %s", err.text);
+    send_ok("calibration.record",
+            "{\"equipment_id\":\"LP01-THM-01\",\"calibration_date\":\"2025-02-12\","
+            "\"certificate_number\":\"NCL-1\",\"provider\":\"Lab\",\"technician\":\"T\","
+            "\"reference_standard\":\"LP01-UVA-01\"}");
+    fake_host_stop(&h);
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *st;
+    ck_assert_int_eq(sqlite3_prepare_v2(db,
+                                        "SELECT certificate_number, reference_standard FROM "
+                                        "calibrations ORDER BY id",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), "OLD-1");
+    ck_assert_int_eq(sqlite3_column_type(st, 1), SQLITE_NULL);
+    int found = 0;
+    while (sqlite3_step(st) == SQLITE_ROW)
+        if (strcmp((const char *)sqlite3_column_text(st, 0), "NCL-1") == 0)
+            found = sqlite3_column_text(st, 1) &&
+                    strcmp((const char *)sqlite3_column_text(st, 1), "LP01-UVA-01") == 0;
+    ck_assert_msg(found, "the new calibration's reference standard was not kept");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    fake_host_destroy(&h);
+}
+END_TEST
+
 static void deadline(uv_timer_t *t)
 {
     *(bool *)t->data = true;
@@ -570,6 +625,7 @@ int main(void)
     tcase_add_test(tc, a_change_in_the_contracts_directory_asks_for_a_rescan);
     tcase_add_test(tc, the_impact_window_opens_at_the_last_good_calibration);
     tcase_add_test(tc, the_impact_report_survives_a_restart_and_a_redeployment);
+    tcase_add_test(tc, a_store_from_before_gains_the_new_columns);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
