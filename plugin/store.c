@@ -173,13 +173,19 @@ int store_open(const char *dir, store **out, smart_error *err)
      * default 2 MiB: links, calibrations and allowed tests only grow, and once they outgrow
      * the cache each write reads back pages it dropped (smart-bench --events 100000: about
      * 140,000 against 120,000 events/s, peak RSS 43 against 36 MiB). */
+    /* The schema, and columns added since, in one transaction: all of it or none, and one
+     * sync rather than one per table. */
     if (sqlite3_exec(s->db,
                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-8192;",
                      NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK ||
         sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK ||
-        add_missing_columns(s->db, &msg) != SQLITE_OK) {
+        add_missing_columns(s->db, &msg) != SQLITE_OK ||
+        sqlite3_exec(s->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
         rc = error_set(err, SMART_EIO, "store %s: %s", path, msg ? msg : "setup failed");
         sqlite3_free(msg);
+        if (!sqlite3_get_autocommit(s->db))
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         store_close(s);
         return rc;
     }
