@@ -9,6 +9,8 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "durable_file.h"
+
 struct output_writer {
     int fd;
     uv_thread_t thread;
@@ -20,21 +22,6 @@ struct output_writer {
     bool stopping;
     int error; /* the first failed write's negative errno; sticky */
 };
-
-static int write_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
 
 static void run(void *arg)
 {
@@ -50,7 +37,7 @@ static void run(void *arg)
         if (!w->busy)
             break;
         uv_mutex_unlock(&w->lock);
-        int rc = write_all(w->fd, w->writing.data, w->writing.len);
+        int rc = durable_write_all(w->fd, w->writing.data, w->writing.len);
         uv_mutex_lock(&w->lock);
         strbuf_truncate(&w->writing, 0);
         if (rc < 0 && w->error == 0)
