@@ -335,15 +335,18 @@ done:
     return rc;
 }
 
-static const char *const status_keys[] = {"equipment_id", NULL};
+static const char *const status_keys[] = {"equipment_id", "not_ready_only", NULL};
 
 int handle_status_query(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
 {
     const char *only;
+    bool not_ready_only = false; /* a dashboard's view: list what needs attention, count all */
     int rc;
     if ((rc = jf_object(data, "data", status_keys, err)) ||
-        (rc = jf_id(data, "data", "equipment_id", false, &only, err)))
+        (rc = jf_id(data, "data", "equipment_id", false, &only, err)) ||
+        (rc = jf_bool(data, "data", "not_ready_only", false, &not_ready_only, err)))
         return rc;
+    size_t listed = 0;
     int64_t counts[CAL_STATUS_COUNT] = {0}, ready_count = 0, total = 0;
     jw *out = &m->out;
     jw_reset(out);
@@ -376,9 +379,11 @@ int handle_status_query(maintenance *m, const json_t *data, int64_t now_ms, smar
                                           &status, &len);
         if (!text)
             return error_set(err, SMART_ENOMEM, "out of memory");
-        if (total)
-            jw_raw(out, ",", 1);
-        jw_raw(out, text, len);
+        if (!(not_ready_only && ready)) {
+            if (listed++)
+                jw_raw(out, ",", 1);
+            jw_raw(out, text, len);
+        }
         counts[status]++;
         ready_count += ready;
         total++;

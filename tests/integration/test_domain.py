@@ -190,6 +190,19 @@ class SevenStates(unittest.TestCase):
                      ("MT01-RAD-01", "expiring_soon")]:
             self.assertIn(pair, transitions)
 
+    def test_a_not_ready_only_status_lists_what_needs_attention_and_counts_everything(self):
+        st = Station(self)
+        run = st.scenario("seven-states")
+        full = run.topic("status")[-1]
+        clock = full["as_of"]
+        short = st.run(event("status.query", clock, not_ready_only=True)).topic("status")[0]
+        self.assertEqual(short["summary"], full["summary"])
+        self.assertEqual([i["equipment_id"] for i in short["equipment"]],
+                         [i["equipment_id"] for i in full["equipment"] if not i["ready"]])
+        self.assertTrue(short["equipment"])
+        self.assertEqual(st.run(event("status.query", clock, not_ready_only="yes")).error(1),
+                         "data.not_ready_only: must be true or false (got string)")
+
     def test_every_state_is_reached_by_the_shipped_scenarios(self):
         reached, ready = set(), False
         names = sorted(os.path.basename(p)[:-6] for p in glob.glob(os.path.join(SCENARIOS, "*.jsonl")))
