@@ -320,6 +320,12 @@ static void cb_log(const smart_host *table, smart_log_level level, const char *m
     fprintf(stderr, "smart-host: %s: %s: %s\n", m->name, name, message ? message : "");
 }
 
+static uint64_t cb_ledger_seq(const smart_host *table)
+{
+    const host_state *h = host_of(table);
+    return h->ledger != NULL ? ledger_record_count(h->ledger) : 0;
+}
+
 void host_table_prepare(host_state *h, smart_host *table)
 {
     memset(table, 0, sizeof *table);
@@ -336,6 +342,7 @@ void host_table_prepare(host_state *h, smart_host *table)
     table->emit_event = cb_emit_event;
     table->post_event = cb_post_event;
     table->log = cb_log;
+    table->ledger_seq = cb_ledger_seq;
 }
 
 /* ---- posted-event queue ----------------------------------------------------------------- */

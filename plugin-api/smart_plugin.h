@@ -37,7 +37,7 @@
  * loop thread delivers it. They get no instance and must touch no instance state.
  *
  * History. 1.0: the first ABI. 1.1: smart_plugin.decode_event and .release_decoded,
- * smart_event.decoded.
+ * smart_event.decoded, smart_host.ledger_seq.
  */
 #ifndef SMART_PLUGIN_H
 #define SMART_PLUGIN_H
@@ -173,6 +173,13 @@ struct smart_host {
 
     /* [loop] Write a diagnostic line (not a ledger record) to the host's log. Cannot fail. */
     void (*log)(const smart_host *host, smart_log_level level, const char *message);
+
+    /* [loop] 1.1: the seq of the newest ledger record so far (0 when the ledger is empty),
+     * this batch's records included. A module that keeps it with each commit can say, after a
+     * restart, up to which record its state is committed: its records after that one describe
+     * a batch the host wrote to the ledger but the module never committed (a crash between the
+     * two), whose events were not answered. Cannot fail. Test SMART_HAS(host, ledger_seq). */
+    uint64_t (*ledger_seq)(const smart_host *host);
 };
 
 /* Called by the module once every handle it owned is closed and its state is flushed. */

@@ -55,7 +55,7 @@ static void collect_stored(void *ctx, const equipment_state *state)
 }
 
 /* Refuses a contract older than the one adopted before, or changed without a new version. */
-static int check_versions(maintenance *m, const contract_set *set, smart_error *err)
+int maintenance_check_contract_versions(maintenance *m, const contract_set *set, smart_error *err)
 {
     for (size_t i = 0; i < set->contract_count; i++) {
         const contract *c = &set->contracts[i];
@@ -208,7 +208,7 @@ static int record_adoption(maintenance *m, const contract_set *before, const cha
 int maintenance_adopt_contracts(maintenance *m, contract_set *set, int64_t now_ms,
                                 const char *cause, smart_error *err)
 {
-    int rc = check_versions(m, set, err);
+    int rc = maintenance_check_contract_versions(m, set, err);
     if (rc) {
         contract_set_release(set);
         return rc;

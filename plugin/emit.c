@@ -31,6 +31,8 @@ int emit_ledger_text(maintenance *m, const char *action, const char *target, con
     int rc = m->host->ledger_append(m->host, &entry, err);
     if (rc == SMART_EIO)
         m->failed = true;
+    if (rc == 0)
+        m->ledger_since_commit = true;
     return rc;
 }
 

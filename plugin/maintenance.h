@@ -74,6 +74,9 @@ typedef struct maintenance {
     int64_t next_repeat_ms; /* the earliest time a lasting condition is due to be re-raised */
     bool sweep_posted;      /* the timer has queued a sweep that has not run yet */
     bool failed;            /* the store or the ledger failed: refuse all further work */
+    /* Ledger records appended since the last commit: the commit then keeps the ledger's
+     * position with the store (STORE_META_LEDGER_SEQ), see module.c. */
+    bool ledger_since_commit;
     smart_shutdown_done shutdown_done;
     void *shutdown_arg;
 } maintenance;
@@ -136,6 +139,10 @@ int maintenance_suspect_tests(maintenance *m, const equipment_state *e, int64_t 
                               int (*visit)(void *ctx, const char *clientpo_id,
                                            int64_t decided_at_ms),
                               void *ctx, smart_error *err);
+
+/* Refuses (SMART_ECONTRACT) a set with a contract whose version is below the one adopted
+ * before, or whose content changed without a new version; changes nothing. */
+int maintenance_check_contract_versions(maintenance *m, const contract_set *set, smart_error *err);
 
 /* Makes `set` (taken over: released on failure) the contracts in force. Refuses
  * (SMART_ECONTRACT) a contract whose version is below the one adopted before, or whose content

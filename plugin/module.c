@@ -5,6 +5,7 @@
 #include "error.h"
 #include "json_fields.h"
 #include "maintenance.h"
+#include "text.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -247,6 +248,40 @@ static int load_checks(maintenance *m, smart_error *err)
     return rc;
 }
 
+/* Says in the ledger up to which record the store's state is committed. The host writes a
+ * batch's records before the module commits it, so after a crash between the two the ledger
+ * holds this module's records of a batch the store never got (and whose events were never
+ * answered): they are the ones after that record and before this one. */
+static int record_store_opened(maintenance *m, smart_error *err)
+{
+    int64_t seq = 0;
+    int rc = store_get_meta(m->store, STORE_META_LEDGER_SEQ, &seq, err);
+    if (rc < 0)
+        return rc;
+    char details[PATH_MAX + 256];
+    jw *meta = &m->meta;
+    jw_reset(meta);
+    jw_raw(meta, "{", 1);
+    jw_member_string(meta, "data_dir", m->config.data_dir);
+    jw_key(meta, "committed_through_seq");
+    if (rc == 1) {
+        jw_raw(meta, "null", 4);
+        snprintf(details, sizeof details,
+                 "Store in %s opened; it holds no ledger position yet (new, or written before "
+                 "it kept one).",
+                 m->config.data_dir);
+    } else {
+        jw_int(meta, seq);
+        snprintf(details, sizeof details,
+                 "Store in %s opened: committed through ledger record %lld; records of this "
+                 "module after it, before this one, describe work never committed nor answered.",
+                 m->config.data_dir, (long long)seq);
+    }
+    jw_raw(meta, "}", 1);
+    text_utf8_trim(details);
+    return emit_ledger_jw(m, "store.opened", MODULE_NAME, "system", details, meta, err);
+}
+
 static int maintenance_init(const smart_host *host, const char *config_json, size_t config_len,
                             void **self, smart_error *err)
 {
@@ -267,15 +302,24 @@ static int maintenance_init(const smart_host *host, const char *config_json, siz
         release(m);
         return rc;
     }
-    if ((rc = contract_set_load(m->config.contracts_dir, host->station_type, &set, err)) ||
-        (rc = maintenance_adopt_contracts(m, &set, now, "start-up", err)) ||
-        (rc = load_checks(m, err)) || (rc = store_commit(m->store, err)) ||
-        (rc = start_watching(m, err))) {
-        release(m);
-        return rc;
+    if ((rc = contract_set_load(m->config.contracts_dir, host->station_type, &set, err)))
+        goto failed;
+    /* Checked before anything is written: a refused start leaves nothing in the ledger, and
+     * store.opened comes before every other record of this start. */
+    if ((rc = maintenance_check_contract_versions(m, &set, err)) ||
+        (rc = record_store_opened(m, err))) {
+        contract_set_release(&set);
+        goto failed;
     }
+    if ((rc = maintenance_adopt_contracts(m, &set, now, "start-up", err)) ||
+        (rc = load_checks(m, err)) || (rc = store_commit(m->store, err)) ||
+        (rc = start_watching(m, err)))
+        goto failed;
     *self = m;
     return 0;
+failed:
+    release(m);
+    return rc;
 }
 
 static topic_handler find_handler(const char *topic)
@@ -343,9 +387,17 @@ static int maintenance_commit(void *self, smart_error *err)
     maintenance *m = self;
     if (m->failed)
         return error_set(err, SMART_EIO, "%s has failed; nothing more is committed", MODULE_NAME);
-    int rc = store_commit(m->store, err);
+    int rc = 0;
+    /* With the batch's changes, where the ledger stood: see record_store_opened. */
+    if (m->ledger_since_commit && SMART_HAS(m->host, ledger_seq) && m->host->ledger_seq)
+        rc = store_put_meta(m->store, STORE_META_LEDGER_SEQ, (int64_t)m->host->ledger_seq(m->host),
+                            err);
+    if (rc == 0)
+        rc = store_commit(m->store, err);
     if (rc)
         m->failed = true;
+    else
+        m->ledger_since_commit = false;
     return rc;
 }
 

@@ -26,6 +26,8 @@ enum {
     Q_CHECKS_WITH_REFERENCE,
     Q_CALIBRATIONS_WITH_REFERENCE,
     Q_PUT_CONTRACT,
+    Q_GET_META,
+    Q_PUT_META,
     Q_COUNT
 };
 
@@ -73,6 +75,8 @@ static const char *const statements[Q_COUNT] = {
     [Q_CALIBRATIONS_WITH_REFERENCE] =
         "SELECT equipment_id, certificate_number, calibration_date FROM calibrations "
         "WHERE reference_standard = ?1 AND day >= ?2 ORDER BY day, id",
+    [Q_GET_META] = "SELECT value FROM store_meta WHERE key = ?1",
+    [Q_PUT_META] = "INSERT OR REPLACE INTO store_meta (key, value) VALUES (?1, ?2)",
     [Q_PUT_CONTRACT] = "INSERT OR REPLACE INTO contract_versions (contract_id, version, sha256, "
                        "file, adopted_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
 };
@@ -107,7 +111,9 @@ static const char schema[] =
     "CREATE INDEX IF NOT EXISTS checks_by_item ON checks (equipment_id, procedure_id);"
     "CREATE TABLE IF NOT EXISTS contract_versions ("
     " contract_id TEXT PRIMARY KEY, version INTEGER NOT NULL, sha256 TEXT NOT NULL,"
-    " file TEXT NOT NULL, adopted_at_ms INTEGER NOT NULL) WITHOUT ROWID;";
+    " file TEXT NOT NULL, adopted_at_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS store_meta ("
+    " key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;";
 
 struct store {
     sqlite3 *db;
@@ -502,6 +508,34 @@ int store_add_check(store *s, const check_state *c, const char *technician,
     bind_text(st, 8, reference_instrument);
     bind_text(st, 9, readings_json);
     return run(s, st, err, "save check");
+}
+
+int store_get_meta(store *s, const char *key, int64_t *value, smart_error *err)
+{
+    sqlite3_stmt *st = s->stmt[Q_GET_META];
+    bind_text(st, 1, key);
+    int rc = sqlite3_step(st), found = 0;
+    if (rc == SQLITE_ROW) {
+        *value = sqlite3_column_int64(st, 0);
+        found = 1;
+        rc = SQLITE_DONE;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return db_error(s, err, "read the store's own record");
+    return found ? 0 : 1;
+}
+
+int store_put_meta(store *s, const char *key, int64_t value, smart_error *err)
+{
+    int rc = store_begin(s, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = s->stmt[Q_PUT_META];
+    bind_text(st, 1, key);
+    sqlite3_bind_int64(st, 2, value);
+    return run(s, st, err, "save the store's own record");
 }
 
 int store_get_contract_version(store *s, const char *contract_id, int64_t *version, char sha256[65],

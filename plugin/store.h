@@ -114,6 +114,14 @@ int store_calibrations_with_reference(store *s, const char *reference_id, civil_
                                                    const char *calibration_date),
                                       void *ctx, smart_error *err);
 
+/* The store's own records, by key (STORE_META_*): 0 when found, 1 when never written, or
+ * SMART_EIO. */
+int store_get_meta(store *s, const char *key, int64_t *value, smart_error *err);
+int store_put_meta(store *s, const char *key, int64_t value, smart_error *err);
+
+/* The seq of the newest ledger record when the store last committed (see module.c). */
+#define STORE_META_LEDGER_SEQ "ledger_seq"
+
 /* The version (and content hash) of a contract last adopted: 0 when found, 1 when the
  * station has never adopted that contract, or SMART_EIO. Versions never go down. */
 int store_get_contract_version(store *s, const char *contract_id, int64_t *version, char sha256[65],

@@ -244,6 +244,22 @@ def check_ledger_records(node, stream, acked, ledger_text):
             fail("calibration %s was answered but is not in the ledger" % stream.cal[i][2])
 
 
+def committed_records(ledger_text):
+    """The ledger's records up to the one the last start's store.opened says the store is
+    committed through, as text ('' when it names none); None when no start said so."""
+    records = []
+    for line in ledger_text.splitlines():
+        try:
+            records.append((json.loads(line), line))
+        except ValueError:
+            continue  # a torn last line
+    opened = [r for r, _ in records if r.get("action") == "store.opened"]
+    if not opened:
+        return None
+    through = opened[-1]["metadata"]["committed_through_seq"]
+    return "\n".join(line for r, line in records if through is not None and r["seq"] <= through)
+
+
 def check_probe(stream, acked, status_line):
     status = json.loads(status_line)["data"]
     by_id = {e["equipment_id"]: e for e in status["equipment"]}
@@ -329,6 +345,12 @@ def kill_loop(args, stream, node, rng):
             if answers[0][0] != "status":
                 fail("first answer is not the probe's status: " + answers[0][1][:200])
             check_probe(stream, acked, answers[0][1])
+            # Everything answered before this start was committed: its records lie at or
+            # before the record this start's store.opened names.
+            committed = committed_records(open(node.ledger).read())
+            if committed is None:
+                fail("a start that answered wrote no store.opened record")
+            check_ledger_records(node, stream, acked, committed)
             acked.add(stream, answers[1:])
         else:
             startup_kills += 1

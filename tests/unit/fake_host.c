@@ -31,6 +31,12 @@ static int ledger_append(const smart_host *t, const smart_ledger_entry *e, smart
     return 0;
 }
 
+/* Records are numbered from 1 in the order appended, as a ledger's seq. */
+static uint64_t ledger_seq(const smart_host *t)
+{
+    return json_array_size(of(t)->ledger);
+}
+
 static int emit_alert(const smart_host *t, const char *json, size_t len, smart_error *err)
 {
     (void)err;
@@ -102,6 +108,7 @@ void fake_host_init(fake_host *h, const char *now)
         .emit_event = emit_event,
         .post_event = post_event,
         .log = log_line,
+        .ledger_seq = ledger_seq,
     };
     h->plugin = smart_plugin_entry();
 }

@@ -280,6 +280,53 @@ START_TEST(uncommitted_work_is_not_kept)
 }
 END_TEST
 
+/* The metadata of the last ledger record with that action (the fake host numbers records from
+ * 1, as seq). */
+static json_t *last_record_meta(const char *action, size_t *seq)
+{
+    for (size_t i = json_array_size(h.ledger); i-- > 0;) {
+        json_t *r = json_array_get(h.ledger, i);
+        if (strcmp(str(r, "action"), action) == 0) {
+            *seq = i + 1;
+            return json_object_get(r, "metadata");
+        }
+    }
+    ck_abort_msg("no %s record", action);
+    return NULL;
+}
+
+/* After a crash between the ledger's sync and the store's commit, the next start says up to
+ * which ledger record the store is committed: the records after it are the lost batch's. */
+START_TEST(a_start_says_up_to_which_ledger_record_the_store_is_committed)
+{
+    start_lp("2025-02-13T07:00:00Z");
+    size_t seq;
+    ck_assert(json_is_null(
+        json_object_get(last_record_meta("store.opened", &seq), "committed_through_seq")));
+    ck_assert_int_eq(seq, 1); /* before every other record of the start */
+    send_ok("clientpo.link", "{\"clientpo_id\":\"PO-1\",\"equipment\":[\"LP01-UVA-01\"]}");
+    size_t committed = json_array_size(h.ledger);
+    /* A batch the host wrote to the ledger but the module never committed. */
+    smart_event ev = {.struct_size = sizeof ev,
+                      .topic = "test.start",
+                      .data_json = "{\"clientpo_id\":\"PO-1\"}",
+                      .time_ms = h.now_ms,
+                      .source = "test"};
+    ev.data_len = strlen(ev.data_json);
+    smart_error err = {0};
+    ck_assert_int_eq(h.plugin->on_event(h.instance, &ev, &err), 0);
+    ck_assert_int_gt(json_array_size(h.ledger), committed);
+    fake_host_stop(&h);
+    ck_assert_int_eq(fake_host_start(&h, &err), 0);
+    json_t *meta = last_record_meta("store.opened", &seq);
+    ck_assert_int_eq(json_integer_value(json_object_get(meta, "committed_through_seq")), committed);
+    /* Between the two: only the lost batch's gate decision. */
+    for (size_t i = committed; i + 1 < seq; i++)
+        ck_assert_str_eq(str(json_array_get(h.ledger, i), "action"), "gate.decision");
+    fake_host_destroy(&h);
+}
+END_TEST
+
 START_TEST(a_bad_contract_refuses_init)
 {
     fake_host_init(&h, "2025-02-13T07:00:00Z");
@@ -618,6 +665,7 @@ int main(void)
     tcase_add_test(tc, alerts_fire_on_transitions_not_every_sweep);
     tcase_add_test(tc, store_keeps_state_across_a_restart);
     tcase_add_test(tc, uncommitted_work_is_not_kept);
+    tcase_add_test(tc, a_start_says_up_to_which_ledger_record_the_store_is_committed);
     tcase_add_test(tc, a_bad_contract_refuses_init);
     tcase_add_test(tc, a_redeployed_contract_takes_effect_at_once);
     tcase_add_test(tc, a_bad_or_older_contract_is_refused_and_the_set_in_force_stays);
