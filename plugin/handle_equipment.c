@@ -168,13 +168,15 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
         json_array_append_new(steps, result);
         check.passed = check.passed && passed;
     }
-    check.valid_until_ms = check_state_valid_until(p, &check, m->config.utc_offset_minutes);
+    /* As worked out now, for the answer and the history; decisions work it out again under the
+     * terms in force (readiness.h). */
+    int64_t valid_until_ms = check_state_valid_until(p, &check, m->config.utc_offset_minutes);
 
     /* Persist: the check, and what it does to the item. */
     char *readings_text = json_dumps(steps, JSON_COMPACT);
-    rc = readings_text
-             ? store_add_check(m->store, &check, technician, reference, readings_text, err)
-             : error_set(err, SMART_ENOMEM, "out of memory");
+    rc = readings_text ? store_add_check(m->store, &check, valid_until_ms, technician, reference,
+                                         readings_text, err)
+                       : error_set(err, SMART_ENOMEM, "out of memory");
     free(readings_text);
     if (rc == 0)
         rc = maintenance_put_check(m, &check, err);
@@ -194,7 +196,7 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
     }
     char details[512], when[DATE_TEXT_MAX], until[DATE_TEXT_MAX];
     instant_format(now_ms, when, sizeof when);
-    instant_format(check.valid_until_ms, until, sizeof until);
+    instant_format(valid_until_ms, until, sizeof until);
     if (check.passed)
         snprintf(details, sizeof details, "%s check %s on %s passed; valid until %s",
                  p->frequency_label, p->procedure_id, id, until);

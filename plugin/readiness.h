@@ -19,8 +19,6 @@ typedef struct check_state {
     char procedure_id[65];
     int64_t performed_ms;
     bool passed;
-    int64_t valid_until_ms;        /* as worked out when it was done (kept with it in the history);
-                                      decisions work it out again under the terms in force */
     char detail[CHECK_DETAIL_MAX]; /* what failed, for the reason text ("uv_a ... < min") */
 } check_state;
 

@@ -62,7 +62,7 @@ static const char *const statements[Q_COUNT] = {
                        "json_each(t.equipment) j ORDER BY t.id",
     [Q_GOOD_CALIBRATION_DAYS] = "SELECT equipment_id, max(day) FROM calibrations "
                                 "WHERE in_tolerance = 1 GROUP BY equipment_id",
-    [Q_LOAD_CHECKS] = "SELECT equipment_id, procedure_id, performed_at_ms, passed, valid_until_ms, "
+    [Q_LOAD_CHECKS] = "SELECT equipment_id, procedure_id, performed_at_ms, passed, "
                       "detail FROM checks WHERE id IN (SELECT max(id) FROM checks "
                       "GROUP BY equipment_id, procedure_id) ORDER BY equipment_id, procedure_id",
     [Q_ADD_CHECK] = "INSERT INTO checks (equipment_id, procedure_id, performed_at_ms, passed, "
@@ -483,15 +483,14 @@ int store_load_checks(store *s, void (*visit)(void *ctx, const check_state *chec
         copy_column(st, 1, c.procedure_id, sizeof c.procedure_id);
         c.performed_ms = sqlite3_column_int64(st, 2);
         c.passed = sqlite3_column_int(st, 3) != 0;
-        c.valid_until_ms = sqlite3_column_int64(st, 4);
-        copy_column(st, 5, c.detail, sizeof c.detail);
+        copy_column(st, 4, c.detail, sizeof c.detail);
         visit(ctx, &c);
     }
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : db_error(s, err, "load checks");
 }
 
-int store_add_check(store *s, const check_state *c, const char *technician,
+int store_add_check(store *s, const check_state *c, int64_t valid_until_ms, const char *technician,
                     const char *reference_instrument, const char *readings_json, smart_error *err)
 {
     int rc = store_begin(s, err);
@@ -502,7 +501,7 @@ int store_add_check(store *s, const check_state *c, const char *technician,
     bind_text(st, 2, c->procedure_id);
     sqlite3_bind_int64(st, 3, c->performed_ms);
     sqlite3_bind_int(st, 4, c->passed);
-    sqlite3_bind_int64(st, 5, c->valid_until_ms);
+    sqlite3_bind_int64(st, 5, valid_until_ms);
     bind_text(st, 6, c->detail[0] ? c->detail : NULL);
     bind_text(st, 7, technician);
     bind_text(st, 8, reference_instrument);

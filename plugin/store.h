@@ -95,9 +95,11 @@ int store_each_good_calibration_day(store *s,
 int store_load_checks(store *s, void (*visit)(void *ctx, const check_state *check), void *ctx,
                       smart_error *err);
 
-/* Adds a check to the history; strings may be NULL except technician. */
-int store_add_check(store *s, const check_state *check, const char *technician,
-                    const char *reference_instrument, const char *readings_json, smart_error *err);
+/* Adds a check to the history, with its validity as worked out when it was done; strings may
+ * be NULL except technician. */
+int store_add_check(store *s, const check_state *check, int64_t valid_until_ms,
+                    const char *technician, const char *reference_instrument,
+                    const char *readings_json, smart_error *err);
 
 /* What was verified with a reference standard or instrument since a moment: calls visit for
  * every check that named it as reference_instrument at or after since_ms, oldest first; the
