@@ -49,12 +49,13 @@ static const char *const procedure_keys[] = {"procedure_id",
                                              "required_before_test",
                                              "on_fail",
                                              "reference_instrument_required",
+                                             "reference_instruments",
                                              "checklist_steps",
                                              NULL};
 static const char *const step_keys[] = {"step_id", "description", "input_type",      "unit",
                                         "min",     "max",         "reference_value", NULL};
-static const char *const tolerance_keys[] = {"parameter", "unit", "nominal", "plus_minus",
-                                             "min",       "max",  NULL};
+static const char *const tolerance_keys[] = {
+    "parameter", "unit", "nominal", "plus_minus", "min", "max", "reference_standards", NULL};
 static const char *const baseline_keys[] = {"calibration_date", "certificate_number", "provider",
                                             NULL};
 
@@ -71,6 +72,10 @@ static int parse_tolerance(const json_t *t, const char *path, tolerance *out, sm
         (rc = jf_number(t, path, "min", false, &out->min, &out->has_min, err)) ||
         (rc = jf_number(t, path, "max", false, &out->max, &out->has_max, err)))
         return rc;
+    json_t *references;
+    if ((rc = jf_id_array(t, path, "reference_standards", false, true, &references, err)))
+        return rc;
+    out->references = references;
     if (has_nominal != has_pm)
         return error_set(err, SMART_EINVAL, "%s: nominal and plus_minus go together", path);
     if (has_nominal) {
@@ -244,7 +249,7 @@ static int parse_procedure(const json_t *p, const char *path, contract *c, proce
                            smart_error *err)
 {
     const char *on_fail = NULL;
-    json_t *equipment, *steps;
+    json_t *equipment, *steps, *references;
     char where[JF_PATH_MAX], item_path[JF_PATH_MAX + 24];
     int rc;
     out->required_before_test = true;
@@ -257,8 +262,10 @@ static int parse_procedure(const json_t *p, const char *path, contract *c, proce
         (rc = jf_string(p, path, "on_fail", false, &on_fail, err)) ||
         (rc = jf_bool(p, path, "reference_instrument_required", false, &out->needs_reference,
                       err)) ||
+        (rc = jf_id_array(p, path, "reference_instruments", false, true, &references, err)) ||
         (rc = jf_array(p, path, "checklist_steps", true, &steps, err)))
         return rc;
+    out->references = references;
     if (on_fail && strcmp(on_fail, "out_of_service") == 0)
         out->out_of_service_on_fail = true;
     else if (on_fail && strcmp(on_fail, "not_ready") != 0)

@@ -17,6 +17,8 @@ typedef struct tolerance {
     double min, max;  /* nominal ± plus_minus is stored as min and max */
     bool has_nominal; /* a calibration point; an item may have several per parameter */
     double nominal;
+    const json_t *references; /* ids or equipment types accepted as the reference standard of
+                                 its calibration (strings), or NULL: see readiness.h */
 } tolerance;
 
 typedef struct contract contract;
@@ -50,7 +52,8 @@ typedef struct procedure {
     char frequency_label[32];   /* for people: "per-shift", "daily", "every 8 hours", ... */
     bool required_before_test;
     bool out_of_service_on_fail;
-    bool needs_reference; /* a check must name the reference instrument it was made with */
+    bool needs_reference;     /* a check must name the reference instrument it was made with */
+    const json_t *references; /* ids or equipment types accepted as that instrument, or NULL */
     check_step *steps;
     size_t step_count;
     const contract *owner;

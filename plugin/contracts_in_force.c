@@ -310,7 +310,8 @@ int handle_contract_deployed(maintenance *m, const json_t *data, int64_t now_ms,
     const char *reason;
     int rc;
     if ((rc = jf_object(data, "data", deployed_keys, err)) ||
-        (rc = jf_string(data, "data", "reason", false, &reason, err)))
+        (rc = jf_string(data, "data", "reason", false, &reason, err)) ||
+        (rc = maintenance_catch_up(m, now_ms, err)))
         return rc;
     m->rescan_posted = false;
     contract_set set;

@@ -366,16 +366,12 @@ static int maintenance_on_event(void *self, const smart_event *event, smart_erro
     int rc = data ? 0 : event_data(event, &data, err);
     if (rc)
         return rc;
-    int64_t now = event->time_ms;
-    bool explicit_sweep = handle == handle_calibration_sweep;
-    if (explicit_sweep) {
+    /* The periodic sweep due at the event's time is run by the handler itself, once it has
+     * validated the event in full (maintenance_catch_up): a refused line must leave nothing at
+     * its time. */
+    if (handle == handle_calibration_sweep)
         m->sweep_posted = false;
-    } else if (now >= m->next_sweep_ms) {
-        size_t checked, transitions;
-        rc = maintenance_sweep(m, now, &checked, &transitions, err);
-    }
-    if (rc == 0)
-        rc = handle(m, data, now, err);
+    rc = handle(m, data, event->time_ms, err);
     json_decref(data);
     if (rc == SMART_EIO || rc == SMART_ENOMEM)
         m->failed = true;

@@ -14,6 +14,7 @@ enum {
     Q_PUT_EQUIPMENT,
     Q_ADD_CALIBRATION,
     Q_LAST_GOOD_CALIBRATION,
+    Q_FIND_CALIBRATION,
     Q_PUT_LINK,
     Q_GET_LINK,
     Q_ADD_GATE,
@@ -51,6 +52,8 @@ static const char *const statements[Q_COUNT] = {
         "reference_standard) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     [Q_LAST_GOOD_CALIBRATION] = "SELECT max(day) FROM calibrations WHERE equipment_id = ?1 AND "
                                 "in_tolerance = 1",
+    [Q_FIND_CALIBRATION] = "SELECT calibration_date FROM calibrations WHERE equipment_id = ?1 "
+                           "AND certificate_number = ?2 ORDER BY id LIMIT 1",
     [Q_PUT_LINK] = "INSERT INTO clientpo_links (clientpo_id, equipment, linked_at_ms) "
                    "VALUES (?1, ?2, ?3) ON CONFLICT (clientpo_id) DO UPDATE SET "
                    "equipment = excluded.equipment, linked_at_ms = excluded.linked_at_ms",
@@ -95,6 +98,8 @@ static const char schema[] =
     "NULL,"
     " recorded_at_ms INTEGER NOT NULL, reference_standard TEXT);"
     "CREATE INDEX IF NOT EXISTS calibrations_by_item ON calibrations (equipment_id, day);"
+    "CREATE INDEX IF NOT EXISTS calibrations_by_certificate"
+    " ON calibrations (equipment_id, certificate_number);"
     "CREATE TABLE IF NOT EXISTS clientpo_links ("
     " clientpo_id TEXT PRIMARY KEY, equipment TEXT NOT NULL, linked_at_ms INTEGER NOT NULL)"
     " WITHOUT ROWID;"
@@ -570,6 +575,26 @@ int store_put_contract_version(store *s, const char *contract_id, int64_t versio
     bind_text(st, 4, file);
     sqlite3_bind_int64(st, 5, now_ms);
     return run(s, st, err, "save contract version");
+}
+
+int store_find_calibration(store *s, const char *equipment_id, const char *certificate_number,
+                           char *calibration_date, size_t size, smart_error *err)
+{
+    sqlite3_stmt *st = s->stmt[Q_FIND_CALIBRATION];
+    bind_text(st, 1, equipment_id);
+    bind_text(st, 2, certificate_number);
+    int rc = sqlite3_step(st), found = 0;
+    if (rc == SQLITE_ROW) {
+        const unsigned char *date = sqlite3_column_text(st, 0);
+        snprintf(calibration_date, size, "%s", date ? (const char *)date : "");
+        found = 1;
+        rc = SQLITE_DONE;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return db_error(s, err, "find a calibration by its certificate");
+    return found ? 0 : 1;
 }
 
 int store_last_good_calibration(store *s, const char *equipment_id, civil_day *day,

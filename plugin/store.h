@@ -53,6 +53,12 @@ typedef struct calibration_entry {
 
 int store_add_calibration(store *s, const calibration_entry *entry, smart_error *err);
 
+/* Whether the item has a calibration with that certificate on record (from any source): 0 when
+ * it has, with its calibration_date as written copied into calibration_date (size bytes); 1
+ * when it has none; or SMART_EIO. */
+int store_find_calibration(store *s, const char *equipment_id, const char *certificate_number,
+                           char *calibration_date, size_t size, smart_error *err);
+
 /* The day of the item's last calibration that left it in tolerance: 0 when found, 1 when it
  * has none, or SMART_EIO. */
 int store_last_good_calibration(store *s, const char *equipment_id, civil_day *day,

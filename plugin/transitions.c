@@ -262,15 +262,28 @@ int maintenance_reconcile(maintenance *m, equipment_state *e, int64_t now_ms, co
     return 0;
 }
 
-int maintenance_item_updated(maintenance *m, equipment_state *e, int64_t now_ms, const char *cause,
-                             smart_error *err)
+int maintenance_item_updated(maintenance *m, equipment_state *e, const equipment_state *next,
+                             int64_t now_ms, const char *cause, smart_error *err)
 {
     bool changed;
+    equipment_state before = *e;
+    *e = *next;
     maintenance_item_changed(m, e);
     int rc = maintenance_reconcile(m, e, now_ms, cause, false, &changed, err);
     if (rc == 0 && !changed)
         rc = store_put_equipment(m->store, e, err);
+    if (rc) { /* the store failed: the item stays as it was (and the module stops) */
+        *e = before;
+        maintenance_item_changed(m, e);
+    }
     return rc;
+}
+
+int maintenance_catch_up(maintenance *m, int64_t now_ms, smart_error *err)
+{
+    size_t checked, transitions;
+    return now_ms >= m->next_sweep_ms ? maintenance_sweep(m, now_ms, &checked, &transitions, err)
+                                      : 0;
 }
 
 int maintenance_sweep(maintenance *m, int64_t now_ms, size_t *checked, size_t *transitions,
