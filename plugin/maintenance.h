@@ -141,15 +141,21 @@ int maintenance_suspect_tests(maintenance *m, const equipment_state *e, int64_t 
                                            int64_t decided_at_ms),
                               void *ctx, smart_error *err);
 
-/* Refuses (SMART_ECONTRACT) a set with a contract whose version is below the one adopted
- * before, or whose content changed without a new version; changes nothing. */
-int maintenance_check_contract_versions(maintenance *m, const contract_set *set, smart_error *err);
+/* Loads the contracts directory (contract_set_load) and checks the set against the station
+ * before it may be adopted: no contract below the version adopted before or changed without a
+ * new version, no contract calibration (last_calibration) dated after now_ms. Changes nothing.
+ * On success fills *out (release with contract_set_release, or adopt it) and returns 0.
+ * Otherwise *why says why, with the file(s) as data: SMART_ECONTRACT (or SMART_ECONFIG: the
+ * directory cannot be listed) for a refused deployment, SMART_ENOMEM, or SMART_EIO for a
+ * failing store. */
+int maintenance_load_contracts(maintenance *m, int64_t now_ms, contract_set *out,
+                               contract_refusal *why);
 
-/* Makes `set` (taken over: released on failure) the contracts in force. Refuses
- * (SMART_ECONTRACT) a contract whose version is below the one adopted before, or whose content
- * changed without a new version, and then changes nothing. Otherwise rebuilds the equipment
- * table (items keep their state; new items start from the contract's calibration; items no
- * contract names any more are retired), records the adoption, and reconciles statuses. */
+/* Makes `set` (from maintenance_load_contracts in this same turn; taken over, released on
+ * failure) the contracts in force: rebuilds the equipment table (items keep their state; new
+ * items start from the contract's calibration; items no contract names any more are retired),
+ * records the adoption, and reconciles statuses. 0, SMART_ENOMEM (nothing changed) or
+ * SMART_EIO. */
 int maintenance_adopt_contracts(maintenance *m, contract_set *set, int64_t now_ms,
                                 const char *cause, smart_error *err);
 

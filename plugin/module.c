@@ -302,12 +302,14 @@ static int maintenance_init(const smart_host *host, const char *config_json, siz
         release(m);
         return rc;
     }
-    if ((rc = contract_set_load(m->config.contracts_dir, host->station_type, &set, err)))
+    /* Loaded and checked before anything is written: a refused start leaves nothing in the
+     * ledger, and store.opened comes before every other record of this start. */
+    contract_refusal why = {0};
+    if ((rc = maintenance_load_contracts(m, now, &set, &why))) {
+        *err = why.error;
         goto failed;
-    /* Checked before anything is written: a refused start leaves nothing in the ledger, and
-     * store.opened comes before every other record of this start. */
-    if ((rc = maintenance_check_contract_versions(m, &set, err)) ||
-        (rc = record_store_opened(m, err))) {
+    }
+    if ((rc = record_store_opened(m, err))) {
         contract_set_release(&set);
         goto failed;
     }
