@@ -164,6 +164,20 @@ START_TEST(sets_refuse_an_item_claimed_twice_and_skip_other_stations)
     ck_assert_str_eq(why.error.text,
                      "c.json: equipment_id 'LP01-THM-01' is also claimed by contract "
                      "LP-CAL-001 (a.json); an item belongs to one contract");
+    /* The files come as data, beside the message. */
+    ck_assert_str_eq(why.file, "c.json");
+    ck_assert_str_eq(why.other_file, "a.json");
+
+    /* One contract id in two files of this station: refused naming both. b.json (another
+     * station's) shares the id too, but it is not loaded, so it does not conflict. */
+    memcpy(strstr(second, "LP-CAL-002"), "LP-CAL-001", 10);
+    memcpy(strstr(second, "LP01-THM-01"), "LP01-THM-02", 11);
+    write_file(dir, "c.json", second);
+    ck_assert_int_eq(contract_set_load(dir, "LP", &set, &why), SMART_ECONTRACT);
+    ck_assert_str_eq(why.error.text, "c.json: smart_contract_id: 'LP-CAL-001' is also the id of "
+                                     "a.json; a contract id names one file");
+    ck_assert_str_eq(why.file, "c.json");
+    ck_assert_str_eq(why.other_file, "a.json");
     free(mt);
     free(second);
     char cmd[600];
