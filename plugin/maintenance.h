@@ -145,9 +145,9 @@ int maintenance_suspect_tests(maintenance *m, const equipment_state *e, int64_t 
  * before it may be adopted: no contract below the version adopted before or changed without a
  * new version, no contract calibration (last_calibration) dated after now_ms. Changes nothing.
  * On success fills *out (release with contract_set_release, or adopt it) and returns 0.
- * Otherwise *why says why, with the file(s) as data: SMART_ECONTRACT (or SMART_ECONFIG: the
- * directory cannot be listed) for a refused deployment, SMART_ENOMEM, or SMART_EIO for a
- * failing store. */
+ * Otherwise *why (required, caller-owned) says why, with the file(s) as data: SMART_ECONTRACT (or
+ * SMART_ECONFIG: the directory cannot be listed) for a refused deployment, SMART_ENOMEM, or
+ * SMART_EIO for a failing store. */
 int maintenance_load_contracts(maintenance *m, int64_t now_ms, contract_set *out,
                                contract_refusal *why);
 
