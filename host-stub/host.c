@@ -16,6 +16,7 @@
 #include "event_parse.h"
 #include "host_internal.h"
 #include "json_text.h"
+#include "station_lock.h"
 
 static void begin_shutdown(host_state *h);
 
@@ -643,6 +644,18 @@ static int start(host_state *h)
         return HOST_EXIT_USAGE;
     }
     event_input_set_prepare(h->input, begin_lines, prepare_lines, release_lines);
+    /* One writer per station: locked before the ledger is read, so a second host never even
+     * recovers a tail the first one is writing. */
+    char lock_path[PATH_MAX + 8], what[PATH_MAX + 16];
+    snprintf(lock_path, sizeof lock_path, "%s.lock", h->config->ledger_path);
+    snprintf(what, sizeof what, "ledger %s", h->config->ledger_path);
+    h->ledger_lock_fd = station_lock_take(lock_path, what, msg, sizeof msg);
+    if (h->ledger_lock_fd < 0) {
+        bool busy = h->ledger_lock_fd == STATION_LOCK_EBUSY;
+        fprintf(stderr, "smart-host: %s%s\n", msg,
+                busy ? "; refusing to start a second host on this station" : "");
+        return busy ? HOST_EXIT_BUSY : HOST_EXIT_IO;
+    }
     ledger_torn_tail torn;
     rc = ledger_open(h->config->ledger_path, &h->ledger, &torn, msg, sizeof msg);
     if (rc < 0) {
@@ -677,6 +690,7 @@ int host_run(const host_options *options)
     }
     h->options = options;
     h->alerts_fd = -1;
+    h->ledger_lock_fd = -1;
     /* jansson seeds its hash function on first use; do it here, before input lines are parsed
      * on threadpool threads (event_parse.h). */
     json_object_seed(0);
@@ -741,6 +755,8 @@ int host_run(const host_options *options)
     ledger_close(h->ledger);
     if (h->alerts_fd >= 0)
         close(h->alerts_fd);
+    if (h->ledger_lock_fd >= 0)
+        close(h->ledger_lock_fd); /* last: the ledger is closed, another host may start */
     free(h->modules);
     node_config_free(h->config);
     strbuf_free(&h->outputs);

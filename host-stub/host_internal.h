@@ -64,6 +64,7 @@ typedef struct host_state {
     node_config *config;
     host_clock clock;
     ledger *ledger;
+    int ledger_lock_fd; /* holds "<ledger>.lock" (station_lock.h) for the whole run, or -1 */
     int alerts_fd;
     const char *input_label; /* "stdin" or the events path, for "<label>:<line>" */
 

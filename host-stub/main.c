@@ -29,7 +29,8 @@ static const char USAGE[] =
     "environment: SMART_MODULE_PATH  directories searched for modules named without '/'\n"
     "             SMART_HOST_LOG     module log level: error, warning (default), info, debug\n"
     "exit status: 0 ok, 1 ledger verify failed, 2 usage or configuration error,\n"
-    "             3 ledger broken at start, 4 I/O failure, 5 module refused\n";
+    "             3 ledger broken at start, 4 I/O failure, 5 module refused,\n"
+    "             6 another process runs this station (holds LEDGER.lock)\n";
 
 static int usage_error(const char *message)
 {

@@ -2,10 +2,14 @@
 
 #include "error.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 enum {
     Q_BEGIN,
@@ -116,6 +120,7 @@ static const char schema[] =
     " key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;";
 
 struct store {
+    int lock_fd; /* holds `dir`/lock while the store is open, or -1 */
     sqlite3 *db;
     sqlite3_stmt *stmt[Q_COUNT];
     bool in_transaction;
@@ -158,15 +163,74 @@ static int add_missing_columns(sqlite3 *db, char **msg)
     return SQLITE_OK;
 }
 
+/* The pid the holder wrote into the lock, or 0 when it has not yet. */
+static long lock_holder_pid(int fd)
+{
+    char text[32];
+    ssize_t n = pread(fd, text, sizeof text - 1, 0);
+    if (n <= 0)
+        return 0;
+    text[n] = '\0';
+    char *end;
+    long pid = strtol(text, &end, 10);
+    return end != text && (*end == '\n' || *end == '\0') && pid > 0 ? pid : 0;
+}
+
+/* One writer per data_dir: an exclusive flock on `dir`/lock, dropped by the kernel when the
+ * holder exits or crashes (so the file, never removed, cannot block a restart). The holder's
+ * pid goes into it for the message of the process refused. */
+static int take_lock(store *s, const char *dir, smart_error *err)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return error_set(err, SMART_EIO, "data_dir %s: cannot open %s: %s", dir, path,
+                         strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int rc;
+        if (errno == EWOULDBLOCK) {
+            long pid = lock_holder_pid(fd);
+            char holder[48] = "another process";
+            if (pid > 0)
+                snprintf(holder, sizeof holder, "process %ld", pid);
+            rc = error_set(err, SMART_EBUSY,
+                           "data_dir %s is in use: %s holds %s; one module instance per data_dir",
+                           dir, holder, path);
+        } else {
+            rc = error_set(err, SMART_EIO, "data_dir %s: cannot lock %s: %s", dir, path,
+                           strerror(errno));
+        }
+        close(fd);
+        return rc;
+    }
+    char text[32];
+    int len = snprintf(text, sizeof text, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, text, (size_t)len, 0) != len) {
+        int rc = error_set(err, SMART_EIO, "data_dir %s: cannot write %s: %s", dir, path,
+                           strerror(errno));
+        close(fd);
+        return rc;
+    }
+    s->lock_fd = fd;
+    return 0;
+}
+
 int store_open(const char *dir, store **out, smart_error *err)
 {
     store *s = calloc(1, sizeof *s);
     if (!s)
         return error_set(err, SMART_ENOMEM, "out of memory");
+    s->lock_fd = -1;
+    int rc = take_lock(s, dir, err);
+    if (rc) {
+        free(s);
+        return rc;
+    }
     char path[4096];
     snprintf(path, sizeof path, "%s/store.sqlite", dir);
-    int rc = sqlite3_open_v2(
-        path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    rc = sqlite3_open_v2(path, &s->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         rc = error_set(err, SMART_EIO, "store %s: cannot open: %s", path,
                        s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
@@ -215,6 +279,8 @@ void store_close(store *s)
     if (s->in_transaction)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(s->db);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd); /* after the database is closed: the next holder finds it whole */
     free(s);
 }
 

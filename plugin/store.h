@@ -17,7 +17,10 @@
 
 typedef struct store store;
 
-/* Opens (creating if needed) `dir`/store.sqlite. The path is copied. */
+/* Opens (creating if needed) `dir`/store.sqlite, first taking an exclusive flock on `dir`/lock
+ * (held until store_close; the kernel drops it if the process dies). Returns 0, SMART_EBUSY
+ * when another process (or another open store) holds the lock — the message names `dir` and
+ * the holder's pid —, or SMART_EIO. The path is copied. */
 int store_open(const char *dir, store **out, smart_error *err);
 
 /* Closes the store; an open transaction is rolled back (it was never acknowledged). */
