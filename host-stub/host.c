@@ -73,10 +73,15 @@ void host_end_batch(host_state *h)
 
 void host_fail_stop(host_state *h, const char *message)
 {
+    host_fail_stop_code(h, HOST_EXIT_IO, message);
+}
+
+void host_fail_stop_code(host_state *h, int exit_code, const char *message)
+{
     if (h->failed)
         return;
     h->failed = true;
-    h->exit_code = HOST_EXIT_IO;
+    h->exit_code = exit_code;
     /* What was acknowledged before is printed before the message that ends it. */
     if (h->writer != NULL)
         output_writer_drain(h->writer);
@@ -563,9 +568,17 @@ static size_t load_modules(host_state *h)
                          h->config->modules[i].config_len, &err);
         if (rc < 0) {
             snprintf(msg, sizeof msg, "module %s: init failed: %s", m->path, err.text);
-            if (rc == SMART_EIO) /* its store failed: a disk error is fatal, never skipped */
+            if (rc == SMART_EIO) { /* its store failed: a disk error is fatal, never skipped */
                 host_fail_stop(h, msg);
-            else
+            } else if (rc == SMART_ELEDGER) {
+                /* Evidence is missing from the ledger: the station does not start, as for a
+                 * broken chain, and nothing is written (the records so far are dropped). */
+                snprintf(msg, sizeof msg,
+                         "ledger %s does not hold what module %s's store committed through: %s; "
+                         "refusing to start (the ledger is never repaired silently)",
+                         h->config->ledger_path, m->path, err.text);
+                host_fail_stop_code(h, HOST_EXIT_LEDGER_BROKEN, msg);
+            } else
                 refuse_module(h, configured, msg);
             module_unload(m); /* a failed init leaves nothing behind */
             continue;

@@ -127,6 +127,10 @@ void host_reject(host_state *h, const loaded_module *by, const char *source, uin
 /* Stop acknowledging anything, say why on stderr, shut down, exit status 4. */
 void host_fail_stop(host_state *h, const char *message);
 
+/* The same with another exit status (HOST_EXIT_LEDGER_BROKEN: a module found the ledger short
+ * of what its store committed through). */
+void host_fail_stop_code(host_state *h, int exit_code, const char *message);
+
 /* Start the idle handle so posted events or shutdown steps run on the next loop turn. */
 void host_wake(host_state *h);
 

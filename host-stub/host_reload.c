@@ -156,20 +156,22 @@ static void start_new_instance(host_state *h, loaded_module *m)
     m->dl_handle = old.dl_handle;
     m->plugin = old.plugin;
     module_image_close(&fresh);
-    if (rc == SMART_EIO) {
-        /* A failed write or sync is never worked around (BRIEF §6): stop, keep the disk as is. */
+    if (rc == SMART_EIO || rc == SMART_ELEDGER) {
+        /* A failed write or sync is never worked around (BRIEF §6), nor a ledger short of what
+         * the store committed through: stop, keep the disk as is. */
         char msg[800];
         snprintf(msg, sizeof msg, "module %s: reload: init failed: %s", m->path, why);
-        host_fail_stop(h, msg);
+        host_fail_stop_code(h, rc == SMART_ELEDGER ? HOST_EXIT_LEDGER_BROKEN : HOST_EXIT_IO, msg);
         return;
     }
     smart_error restart_err;
     int restart_rc = module_init(m, &table, h, cfg->config_json, cfg->config_len, &restart_err);
-    if (restart_rc == SMART_EIO) {
+    if (restart_rc == SMART_EIO || restart_rc == SMART_ELEDGER) {
         char msg[800];
         snprintf(msg, sizeof msg, "module %s: restart after a failed reload: init failed: %s",
                  m->path, restart_err.text);
-        host_fail_stop(h, msg);
+        host_fail_stop_code(h, restart_rc == SMART_ELEDGER ? HOST_EXIT_LEDGER_BROKEN : HOST_EXIT_IO,
+                            msg);
         return;
     }
     report_init_failure(h, m, new_version, why, restart_rc == 0, restart_err.text,

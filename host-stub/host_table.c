@@ -326,6 +326,38 @@ static uint64_t cb_ledger_seq(const smart_host *table)
     return h->ledger != NULL ? ledger_record_count(h->ledger) : 0;
 }
 
+static uint64_t cb_ledger_head(const smart_host *table, char hash[SMART_LEDGER_HASH_LEN + 1])
+{
+    host_state *h = host_of(table);
+    if (h->ledger == NULL) {
+        memset(hash, '0', SMART_LEDGER_HASH_LEN);
+        hash[SMART_LEDGER_HASH_LEN] = '\0';
+        return 0;
+    }
+    memcpy(hash, ledger_head_hash(h->ledger), SMART_LEDGER_HASH_LEN + 1);
+    return ledger_record_count(h->ledger);
+}
+
+static int cb_ledger_hash_at(const smart_host *table, uint64_t seq,
+                             char hash[SMART_LEDGER_HASH_LEN + 1], uint64_t *last_seq,
+                             smart_error *err)
+{
+    host_state *h = host_of(table);
+    char msg[sizeof err->text];
+    int rc =
+        h->ledger != NULL ? ledger_hash_at(h->ledger, seq, hash, last_seq, msg, sizeof msg) : -EIO;
+    if (h->ledger == NULL)
+        snprintf(msg, sizeof msg, "the ledger is not open");
+    if (rc == 0)
+        return 0;
+    rc = rc == -ERANGE ? SMART_ELEDGER : rc == -EINVAL ? SMART_EINVAL : SMART_EIO;
+    if (err != NULL) {
+        err->code = rc;
+        snprintf(err->text, sizeof err->text, "%s", msg);
+    }
+    return rc;
+}
+
 void host_table_prepare(host_state *h, smart_host *table)
 {
     memset(table, 0, sizeof *table);
@@ -343,6 +375,8 @@ void host_table_prepare(host_state *h, smart_host *table)
     table->post_event = cb_post_event;
     table->log = cb_log;
     table->ledger_seq = cb_ledger_seq;
+    table->ledger_head = cb_ledger_head;
+    table->ledger_hash_at = cb_ledger_hash_at;
 }
 
 /* ---- posted-event queue ----------------------------------------------------------------- */

@@ -32,6 +32,8 @@ enum {
     Q_PUT_CONTRACT,
     Q_GET_META,
     Q_PUT_META,
+    Q_GET_TEXT_META,
+    Q_PUT_TEXT_META,
     Q_COUNT
 };
 
@@ -81,6 +83,8 @@ static const char *const statements[Q_COUNT] = {
         "WHERE reference_standard = ?1 AND day >= ?2 ORDER BY day, id",
     [Q_GET_META] = "SELECT value FROM store_meta WHERE key = ?1",
     [Q_PUT_META] = "INSERT OR REPLACE INTO store_meta (key, value) VALUES (?1, ?2)",
+    [Q_GET_TEXT_META] = "SELECT value FROM store_text_meta WHERE key = ?1",
+    [Q_PUT_TEXT_META] = "INSERT OR REPLACE INTO store_text_meta (key, value) VALUES (?1, ?2)",
     [Q_PUT_CONTRACT] = "INSERT OR REPLACE INTO contract_versions (contract_id, version, sha256, "
                        "file, adopted_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
 };
@@ -117,7 +121,11 @@ static const char schema[] =
     " contract_id TEXT PRIMARY KEY, version INTEGER NOT NULL, sha256 TEXT NOT NULL,"
     " file TEXT NOT NULL, adopted_at_ms INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS store_meta ("
-    " key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;";
+    " key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
+    /* Text beside it: store_meta's INTEGER affinity would turn a hash of only digits into a
+     * number. */
+    "CREATE TABLE IF NOT EXISTS store_text_meta ("
+    " key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;";
 
 struct store {
     int lock_fd; /* holds `dir`/lock while the store is open, or -1 */
@@ -600,6 +608,34 @@ int store_put_meta(store *s, const char *key, int64_t value, smart_error *err)
     sqlite3_stmt *st = s->stmt[Q_PUT_META];
     bind_text(st, 1, key);
     sqlite3_bind_int64(st, 2, value);
+    return run(s, st, err, "save the store's own record");
+}
+
+int store_get_text_meta(store *s, const char *key, char *value, size_t size, smart_error *err)
+{
+    sqlite3_stmt *st = s->stmt[Q_GET_TEXT_META];
+    bind_text(st, 1, key);
+    int rc = sqlite3_step(st), found = 0;
+    if (rc == SQLITE_ROW) {
+        copy_column(st, 0, value, size);
+        found = 1;
+        rc = SQLITE_DONE;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return db_error(s, err, "read the store's own record");
+    return found ? 0 : 1;
+}
+
+int store_put_text_meta(store *s, const char *key, const char *value, smart_error *err)
+{
+    int rc = store_begin(s, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = s->stmt[Q_PUT_TEXT_META];
+    bind_text(st, 1, key);
+    bind_text(st, 2, value);
     return run(s, st, err, "save the store's own record");
 }
 

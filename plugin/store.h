@@ -124,8 +124,15 @@ int store_calibrations_with_reference(store *s, const char *reference_id, civil_
 int store_get_meta(store *s, const char *key, int64_t *value, smart_error *err);
 int store_put_meta(store *s, const char *key, int64_t value, smart_error *err);
 
+/* The same for text values: `value` (caller-owned, `size` bytes) gets a copy, truncated. */
+int store_get_text_meta(store *s, const char *key, char *value, size_t size, smart_error *err);
+int store_put_text_meta(store *s, const char *key, const char *value, smart_error *err);
+
 /* The seq of the newest ledger record when the store last committed (see module.c). */
 #define STORE_META_LEDGER_SEQ "ledger_seq"
+/* A text meta: that record's hash (64 hex digits), or "" when the host could not give it (an
+ * ABI 1.1 host). Written in the same transaction as the seq. */
+#define STORE_META_LEDGER_HASH "ledger_hash"
 
 /* The version (and content hash) of a contract last adopted: 0 when found, 1 when the
  * station has never adopted that contract, or SMART_EIO. Versions never go down. */

@@ -2,7 +2,8 @@
 # runs, a second host on the same NODE.json is refused before it touches anything (exit 6,
 # naming the ledger's lock and A's pid), and a host of another NODE.json whose module shares
 # A's data_dir has that module refused (exit 5, naming data_dir and A's pid); A goes on
-# unaffected and its ledger verifies. A killed A (SIGKILL) holds nothing: a new start runs.
+# unaffected and its ledger verifies. A killed A (SIGKILL) holds nothing: a new start runs
+# (and the other NODE.json then gets the data_dir, but its store does not match that ledger).
 HOST=$(realpath -- "$1")
 MAINT=$(realpath -- "$2")
 EXAMPLE=$(realpath -- "$3")
@@ -73,7 +74,9 @@ expect_status 137 $? "host A killed"
 exec 3>&- 4<&-
 echo "$QUERY" | "$HOST" run "$D/node.json" --clock "$CLOCK" > "$WORK/out-d" 2> "$WORK/err-d"
 expect_status 0 $? "a restart after host A was killed (stderr: $(cat "$WORK/err-d"))"
+# The data_dir is free again, but its store is committed through A's ledger, not this one's.
 echo "$QUERY" | "$HOST" run "$WORK/b/node.json" --clock "$CLOCK" > "$WORK/out-e" 2> "$WORK/err-e"
-expect_status 0 $? "the data_dir's other NODE.json after A was killed (stderr: $(cat "$WORK/err-e"))"
+expect_status 3 $? "the data_dir's other NODE.json after A was killed"
+expect_contains "$WORK/err-e" "ledger $WORK/b/var/ledger.jsonl does not hold what module $MAINT's store committed through: the store in $D/var/maintenance is committed through ledger record"
 "$HOST" ledger verify "$D/var/ledger.jsonl" > /dev/null || fail "A's ledger after the restart"
 echo "station_lock: ok"
