@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "diag.h"
 #include "durable_file.h"
 #include "event_parse.h"
 #include "host_internal.h"
@@ -85,7 +86,7 @@ void host_fail_stop_code(host_state *h, int exit_code, const char *message)
     /* What was acknowledged before is printed before the message that ends it. */
     if (h->writer != NULL)
         output_writer_drain(h->writer);
-    fprintf(stderr, "smart-host: fatal: %s; acknowledging nothing more\n", message);
+    host_diag("fatal: %s; acknowledging nothing more", message);
     if (h->ledger != NULL)
         ledger_abandon(h->ledger);
     strbuf_truncate(&h->outputs, 0);
@@ -463,7 +464,7 @@ static void on_signal(uv_signal_t *handle, int signum)
         raise(signum);
         return;
     }
-    fprintf(stderr, "smart-host: %s received; finishing and shutting down\n", strsignal(signum));
+    host_diag("%s received; finishing and shutting down", strsignal(signum));
     if (h->input != NULL)
         event_input_stop(h->input);
     h->input_done = true;
@@ -478,7 +479,7 @@ static void on_sighup(uv_signal_t *handle, int signum)
     host_state *h = handle->data;
     if (h->phase != HOST_RUNNING || h->failed)
         return;
-    fprintf(stderr, "smart-host: SIGHUP received; reloading every module\n");
+    host_diag("SIGHUP received; reloading every module");
     if (h->input != NULL)
         event_input_pause(h->input);
     host_reload_request(h, SIZE_MAX, "SIGHUP");
@@ -524,7 +525,7 @@ void host_wake(host_state *h)
  * dozen modules, and one bad build must not take the maintenance gate down with it). */
 static void refuse_module(host_state *h, const char *path, const char *message)
 {
-    fprintf(stderr, "smart-host: %s; running on without it\n", message);
+    host_diag("%s; running on without it", message);
     host_record(h, "module.refused", path, message, NULL);
 }
 
@@ -618,10 +619,10 @@ static void record_started(host_state *h)
 
 static void record_torn_tail(host_state *h, const ledger_torn_tail *torn)
 {
-    fprintf(stderr,
-            "smart-host: warning: ledger %s: torn last record (seq %" PRIu64 ", line %" PRIu64
-            ", %" PRIu64 " bytes: %s) moved aside to %s\n",
-            h->config->ledger_path, torn->seq, torn->line, torn->bytes, torn->why, torn->moved_to);
+    host_diag("warning: ledger %s: torn last record (seq %" PRIu64 ", line %" PRIu64 ", %" PRIu64
+              " bytes: %s) moved aside to %s",
+              h->config->ledger_path, torn->seq, torn->line, torn->bytes, torn->why,
+              torn->moved_to);
     json_t *meta = json_pack("{s:I, s:I, s:I, s:s, s:s}", "seq", (json_int_t)torn->seq, "line",
                              (json_int_t)torn->line, "bytes", (json_int_t)torn->bytes, "why",
                              torn->why, "moved_to", torn->moved_to);
@@ -641,7 +642,7 @@ static int start(host_state *h)
     char msg[1024];
     int rc = node_config_load(h->options->config_path, &h->config, msg, sizeof msg);
     if (rc < 0) {
-        fprintf(stderr, "smart-host: %s\n", msg);
+        host_diag("%s", msg);
         return HOST_EXIT_USAGE;
     }
     if (h->options->simulated_clock)
@@ -653,7 +654,7 @@ static int start(host_state *h)
     rc = event_input_open(&h->input, &h->loop, events, on_input_lines, on_input_end, h, msg,
                           sizeof msg);
     if (rc < 0) {
-        fprintf(stderr, "smart-host: %s\n", msg);
+        host_diag("%s", msg);
         return HOST_EXIT_USAGE;
     }
     event_input_set_prepare(h->input, begin_lines, prepare_lines, release_lines);
@@ -665,22 +666,21 @@ static int start(host_state *h)
     h->ledger_lock_fd = station_lock_take(lock_path, what, msg, sizeof msg);
     if (h->ledger_lock_fd < 0) {
         bool busy = h->ledger_lock_fd == STATION_LOCK_EBUSY;
-        fprintf(stderr, "smart-host: %s%s\n", msg,
-                busy ? "; refusing to start a second host on this station" : "");
+        host_diag("%s%s", msg, busy ? "; refusing to start a second host on this station" : "");
         return busy ? HOST_EXIT_BUSY : HOST_EXIT_IO;
     }
     ledger_torn_tail torn;
     rc = ledger_open(h->config->ledger_path, &h->ledger, &torn, msg, sizeof msg);
     if (rc < 0) {
-        fprintf(stderr, "smart-host: %s%s\n", msg,
-                rc == LEDGER_EBROKEN ? "; refusing to start (the ledger is never repaired "
-                                       "silently)"
-                                     : "");
+        host_diag("%s%s", msg,
+                  rc == LEDGER_EBROKEN ? "; refusing to start (the ledger is never repaired "
+                                         "silently)"
+                                       : "");
         return rc == LEDGER_EBROKEN ? HOST_EXIT_LEDGER_BROKEN : HOST_EXIT_IO;
     }
     h->alerts_fd = durable_open_append(h->config->alerts_path, O_WRONLY, NULL, msg, sizeof msg);
     if (h->alerts_fd < 0) {
-        fprintf(stderr, "smart-host: %s\n", msg);
+        host_diag("%s", msg);
         return HOST_EXIT_IO;
     }
     if (torn.found)
@@ -688,7 +688,7 @@ static int start(host_state *h)
     h->module_count = h->config->module_count;
     h->modules = calloc(h->module_count ? h->module_count : 1, sizeof *h->modules);
     if (h->modules == NULL) {
-        fprintf(stderr, "smart-host: out of memory\n");
+        host_diag("out of memory");
         return HOST_EXIT_IO;
     }
     return HOST_EXIT_OK;
@@ -698,7 +698,7 @@ int host_run(const host_options *options)
 {
     host_state *h = calloc(1, sizeof *h);
     if (h == NULL) {
-        fprintf(stderr, "smart-host: out of memory\n");
+        host_diag("out of memory");
         return HOST_EXIT_IO;
     }
     h->options = options;
@@ -710,7 +710,7 @@ int host_run(const host_options *options)
     h->phase = HOST_STARTING;
     int rc = uv_loop_init(&h->loop);
     if (rc < 0) {
-        fprintf(stderr, "smart-host: cannot start the event loop: %s\n", uv_strerror(rc));
+        host_diag("cannot start the event loop: %s", uv_strerror(rc));
         free(h);
         return HOST_EXIT_IO;
     }
@@ -726,13 +726,13 @@ int host_run(const host_options *options)
     }
     rc = output_writer_start(STDOUT_FILENO, &h->writer);
     if (rc < 0)
-        fprintf(stderr, "smart-host: cannot start the output thread: %s\n", uv_strerror(rc));
+        host_diag("cannot start the output thread: %s", uv_strerror(rc));
     bool handles_ready = h->idle_ready && h->check_ready && h->writer && init_signals(h);
     h->exit_code = handles_ready ? start(h) : HOST_EXIT_IO;
     if (h->exit_code == HOST_EXIT_OK) {
         bool loaded = load_modules(h) > 0;
         if (!loaded && !h->failed) {
-            fprintf(stderr, "smart-host: no module could be loaded; stopping\n");
+            host_diag("no module could be loaded; stopping");
             h->exit_code = HOST_EXIT_MODULE;
         }
         if (loaded && !h->failed) {
@@ -745,7 +745,7 @@ int host_run(const host_options *options)
             char msg[512];
             h->phase = HOST_RUNNING;
             if (event_input_start(h->input, msg, sizeof msg) < 0) {
-                fprintf(stderr, "smart-host: %s\n", msg);
+                host_diag("%s", msg);
                 h->exit_code = HOST_EXIT_USAGE;
                 begin_shutdown(h);
             }
@@ -756,11 +756,10 @@ int host_run(const host_options *options)
     uv_run(&h->loop, UV_RUN_DEFAULT);
     rc = uv_loop_close(&h->loop);
     if (rc < 0)
-        fprintf(stderr, "smart-host: internal error: handles still open at exit: %s\n",
-                uv_strerror(rc));
+        host_diag("internal error: handles still open at exit: %s", uv_strerror(rc));
     rc = output_writer_stop(h->writer);
     if (rc < 0 && !h->failed) {
-        fprintf(stderr, "smart-host: fatal: cannot write to standard output: %s\n", strerror(-rc));
+        host_diag("fatal: cannot write to standard output: %s", strerror(-rc));
         h->exit_code = HOST_EXIT_IO;
     }
     int exit_code = h->exit_code;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diag.h"
 #include "host_internal.h"
 #include "json_text.h"
 
@@ -74,14 +75,14 @@ int host_record(host_state *h, const char *action, const char *target, const cha
     if (rc == -EIO)
         host_fail_stop(h, msg);
     else if (rc < 0)
-        fprintf(stderr, "smart-host: cannot record %s: %s\n", action, msg);
+        host_diag("cannot record %s: %s", action, msg);
     return rc;
 }
 
 void host_reject(host_state *h, const loaded_module *by, const char *source, uint64_t line_no,
                  const char *topic, const char *message)
 {
-    fprintf(stderr, "smart-host: %s: %s\n", source, message);
+    host_diag("%s: %s", source, message);
     if (h->failed)
         return;
     strbuf *meta = &h->metadata;
@@ -175,8 +176,8 @@ static int append_output(host_state *h, const char *topic, const char *data, siz
         rc = json_text_append_string(out, topic, strlen(topic));
     if (rc == 0)
         rc = strbuf_append_str(out, ",\"data\":");
-    if (rc == 0)
-        rc = strbuf_append(out, data, len);
+    if (rc == 0) /* every output line passes here: U+2028/2029 escaped, whoever wrote it */
+        rc = json_text_append_escaped(out, data, len);
     if (rc == 0)
         rc = strbuf_append(out, "}\n", 2);
     if (rc < 0)
@@ -317,7 +318,7 @@ static void cb_log(const smart_host *table, smart_log_level level, const char *m
         return;
     static const char *const names[] = {"error", "warning", "info", "debug"};
     const char *name = (unsigned)level < 4 ? names[level] : "log";
-    fprintf(stderr, "smart-host: %s: %s: %s\n", m->name, name, message ? message : "");
+    host_diag("%s: %s: %s", m->name, name, message ? message : "");
 }
 
 static uint64_t cb_ledger_seq(const smart_host *table)

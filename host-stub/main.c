@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "clock.h"
+#include "diag.h"
 #include "host.h"
 #include "ledger.h"
 
@@ -35,7 +36,7 @@ static const char USAGE[] =
 static int usage_error(const char *message)
 {
     if (message != NULL)
-        fprintf(stderr, "smart-host: %s\n", message);
+        host_diag("%s", message);
     fputs(USAGE, stderr);
     return HOST_EXIT_USAGE;
 }
@@ -62,12 +63,12 @@ static int command_verify(int argc, char **argv)
     ledger_verify_result result;
     char msg[1024];
     if (ledger_verify_file(path, &result, msg, sizeof msg) < 0) {
-        fprintf(stderr, "smart-host: %s\n", msg);
+        host_diag("%s", msg);
         return HOST_EXIT_USAGE;
     }
     if (!result.ok) {
         ledger_describe_failure(path, &result, msg, sizeof msg);
-        fprintf(stderr, "smart-host: %s\n", msg);
+        host_diag("%s", msg);
         return HOST_EXIT_VERIFY_FAILED;
     }
     printf("ledger ok: %" PRIu64 " records, head %s\n", result.records, result.head_hash);
@@ -95,7 +96,7 @@ static int command_run(int argc, char **argv)
         } else if (value != NULL) {
             char why[256];
             if (rfc3339_parse(value, &options.clock_start_ms, why, sizeof why) < 0) {
-                fprintf(stderr, "smart-host: --clock: %s\n", why);
+                host_diag("--clock: %s", why);
                 return HOST_EXIT_USAGE;
             }
             options.simulated_clock = true;
