@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "diag.h"
@@ -670,6 +671,8 @@ static int start(host_state *h)
         return busy ? HOST_EXIT_BUSY : HOST_EXIT_IO;
     }
     ledger_torn_tail torn;
+    struct stat st;
+    h->ledger_was_missing = stat(h->config->ledger_path, &st) != 0 && errno == ENOENT;
     rc = ledger_open(h->config->ledger_path, &h->ledger, &torn, msg, sizeof msg);
     if (rc < 0) {
         host_diag("%s%s", msg,
@@ -765,6 +768,13 @@ int host_run(const host_options *options)
     int exit_code = h->exit_code;
     host_posted_clear(h);
     ledger_close(h->ledger);
+    /* A start refused because the ledger is missing while a store is not leaves it missing, as
+     * it found it, not replaced by an empty file a later look could take for the ledger. */
+    struct stat st;
+    if (exit_code == HOST_EXIT_LEDGER_BROKEN && h->ledger_was_missing && h->config != NULL &&
+        stat(h->config->ledger_path, &st) == 0 && st.st_size == 0 &&
+        unlink(h->config->ledger_path) == 0)
+        durable_sync_parent_dir(h->config->ledger_path);
     if (h->alerts_fd >= 0)
         close(h->alerts_fd);
     if (h->ledger_lock_fd >= 0)

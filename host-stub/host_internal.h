@@ -64,7 +64,8 @@ typedef struct host_state {
     node_config *config;
     host_clock clock;
     ledger *ledger;
-    int ledger_lock_fd; /* holds "<ledger>.lock" (station_lock.h) for the whole run, or -1 */
+    int ledger_lock_fd;      /* holds "<ledger>.lock" (station_lock.h) for the whole run, or -1 */
+    bool ledger_was_missing; /* no ledger file before this start (ledger_open created it) */
     int alerts_fd;
     const char *input_label; /* "stdin" or the events path, for "<label>:<line>" */
 

@@ -51,7 +51,7 @@ refused() {
     if [ -f "$WORK/ledger-before" ]; then
         cmp -s "$L" "$WORK/ledger-before" || fail "$1: the ledger was changed"
     else
-        [ ! -s "$L" ] || fail "$1: the missing ledger was written"
+        [ ! -e "$L" ] || fail "$1: the missing ledger was created"
     fi
     cmp -s "$S" "$WORK/store-before" || fail "$1: the store was changed"
 }
@@ -66,6 +66,7 @@ refused "records removed, second restart" "ends at record seq $((W - 1)), before
 restore
 rm "$L"
 refused "ledger deleted" "but ledger $L ends at record seq 0, before seq $W"
+refused "ledger deleted, second restart" "but ledger $L ends at record seq 0, before seq $W"
 
 # The witnessed record edited, and every record after it re-hashed: the chain verifies.
 restore
