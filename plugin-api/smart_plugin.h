@@ -73,7 +73,8 @@ enum {
     SMART_OK = 0,
     SMART_EIO = -5,          /* a read, write or sync failed: the caller must fail-stop */
     SMART_ENOMEM = -12,      /* out of memory; nothing was changed */
-    SMART_EBUSY = -16,       /* the call is not allowed now (e.g. init while shutting down) */
+    SMART_EBUSY = -16,       /* not allowed now: e.g. init while shutting down, or on a data_dir
+                                another process holds (the message names it and the pid) */
     SMART_EINVAL = -22,      /* bad input: the message names the field and why */
     SMART_ENOTSUP = -95,     /* the module does not handle this topic (not an error of input) */
     SMART_EVERSION = -1001,  /* ABI or library version mismatch */
