@@ -282,6 +282,43 @@ static int record_store_opened(maintenance *m, smart_error *err)
     return emit_ledger_jw(m, "store.opened", MODULE_NAME, "system", details, meta, err);
 }
 
+/* The ledger's end is witnessed: the store keeps the ledger record it committed through, and
+ * its hash (maintenance_commit). A ledger that ends before that record (records removed, the
+ * file deleted) or holds another one there (edited) has lost evidence the store relies on:
+ * refused before anything is written, with SMART_ELEDGER, so the host does not start. An ABI
+ * 1.1 host cannot be asked; a store from before the hash was kept is checked on the seq only. */
+static int check_ledger_witness(maintenance *m, smart_error *err)
+{
+    const smart_host *host = m->host;
+    if (!SMART_HAS(host, ledger_hash_at) || !host->ledger_hash_at)
+        return 0;
+    int64_t seq = 0;
+    int rc = store_get_meta(m->store, STORE_META_LEDGER_SEQ, &seq, err);
+    if (rc != 0 || seq <= 0)
+        return rc < 0 ? rc : 0; /* no position kept yet: nothing to witness */
+    char want[SMART_LEDGER_HASH_LEN + 1] = "";
+    if ((rc = store_get_text_meta(m->store, STORE_META_LEDGER_HASH, want, sizeof want, err)) < 0)
+        return rc;
+    char have[SMART_LEDGER_HASH_LEN + 1] = "";
+    uint64_t last = 0;
+    smart_error host_err = {0, ""};
+    rc = host->ledger_hash_at(host, (uint64_t)seq, have, &last, &host_err);
+    host_err.text[sizeof host_err.text - 1] = '\0';
+    if (rc == SMART_ELEDGER)
+        return error_set(err, SMART_ELEDGER,
+                         "the store in %s is committed through ledger record %lld, but %s: "
+                         "records were removed or the ledger replaced",
+                         m->config.data_dir, (long long)seq, host_err.text);
+    if (rc < 0)
+        return error_set(err, SMART_EIO, "%s", host_err.text);
+    if (want[0] != '\0' && strcmp(want, have) != 0)
+        return error_set(err, SMART_ELEDGER,
+                         "the store in %s is committed through ledger record %lld with hash %s, "
+                         "but that record's hash is %s: the ledger was changed",
+                         m->config.data_dir, (long long)seq, want, have);
+    return 0;
+}
+
 static int maintenance_init(const smart_host *host, const char *config_json, size_t config_len,
                             void **self, smart_error *err)
 {
@@ -298,7 +335,8 @@ static int maintenance_init(const smart_host *host, const char *config_json, siz
     contract_set set;
     if ((rc = parse_config(host, config_json, config_len, &m->config, err)) ||
         (rc = make_directories(m->config.data_dir, err)) ||
-        (rc = store_open(m->config.data_dir, &m->store, err))) {
+        (rc = store_open(m->config.data_dir, &m->store, err)) ||
+        (rc = check_ledger_witness(m, err))) {
         release(m);
         return rc;
     }
@@ -386,10 +424,21 @@ static int maintenance_commit(void *self, smart_error *err)
     if (m->failed)
         return error_set(err, SMART_EIO, "%s has failed; nothing more is committed", MODULE_NAME);
     int rc = 0;
-    /* With the batch's changes, where the ledger stood: see record_store_opened. */
-    if (m->ledger_since_commit && SMART_HAS(m->host, ledger_seq) && m->host->ledger_seq)
-        rc = store_put_meta(m->store, STORE_META_LEDGER_SEQ, (int64_t)m->host->ledger_seq(m->host),
-                            err);
+    /* With the batch's changes, where the ledger stood and that record's hash: see
+     * record_store_opened and check_ledger_witness. The host has synced the batch's records,
+     * so they are in the ledger before the store says it is committed through them. */
+    const smart_host *host = m->host;
+    if (m->ledger_since_commit && SMART_HAS(host, ledger_head) && host->ledger_head) {
+        char hash[SMART_LEDGER_HASH_LEN + 1];
+        uint64_t seq = host->ledger_head(host, hash);
+        rc = store_put_meta(m->store, STORE_META_LEDGER_SEQ, (int64_t)seq, err);
+        if (rc == 0)
+            rc = store_put_text_meta(m->store, STORE_META_LEDGER_HASH, hash, err);
+    } else if (m->ledger_since_commit && SMART_HAS(host, ledger_seq) && host->ledger_seq) {
+        rc = store_put_meta(m->store, STORE_META_LEDGER_SEQ, (int64_t)host->ledger_seq(host), err);
+        if (rc == 0) /* a hash kept under a newer host is not this record's */
+            rc = store_put_text_meta(m->store, STORE_META_LEDGER_HASH, "", err);
+    }
     if (rc == 0)
         rc = store_commit(m->store, err);
     if (rc)
