@@ -20,9 +20,21 @@ static int64_t now_ms(const smart_host *t)
     return of(t)->now_ms;
 }
 
+/* JSON text a module hands over must carry U+2028/U+2029 escaped (smart_plugin.h, "JSON
+ * text"): raw, they end a line for JavaScript and some line readers. */
+static void assert_no_raw_line_separator(const char *text, size_t len, const char *what)
+{
+    for (size_t i = 0; text && i + 2 < len; i++)
+        ck_assert_msg(!((unsigned char)text[i] == 0xE2 && (unsigned char)text[i + 1] == 0x80 &&
+                        ((unsigned char)text[i + 2] == 0xA8 || (unsigned char)text[i + 2] == 0xA9)),
+                      "%s holds a raw U+2028/U+2029: %s", what, text);
+}
+
 static int ledger_append(const smart_host *t, const smart_ledger_entry *e, smart_error *err)
 {
     (void)err;
+    if (e->metadata_json)
+        assert_no_raw_line_separator(e->metadata_json, strlen(e->metadata_json), e->action);
     json_t *meta = json_loads(e->metadata_json ? e->metadata_json : "{}", 0, NULL);
     ck_assert_msg(json_is_object(meta), "metadata is not a JSON object: %s", e->metadata_json);
     json_array_append_new(of(t)->ledger, json_pack("{s:s, s:s, s:s, s:s, s:o}", "action", e->action,
@@ -86,6 +98,7 @@ static int ledger_hash_at(const smart_host *t, uint64_t seq, char hash[SMART_LED
 static int emit_alert(const smart_host *t, const char *json, size_t len, smart_error *err)
 {
     (void)err;
+    assert_no_raw_line_separator(json, len, "an alert");
     json_t *alert = json_loadb(json, len, 0, NULL);
     ck_assert_msg(json_is_object(alert), "alert is not a JSON object");
     json_array_append_new(of(t)->alerts, alert);
@@ -96,6 +109,7 @@ static int emit_event(const smart_host *t, const char *topic, const char *json, 
                       smart_error *err)
 {
     (void)err;
+    assert_no_raw_line_separator(json, len, topic);
     json_t *data = json_loadb(json, len, 0, NULL);
     ck_assert_msg(json_is_object(data), "output %s is not a JSON object", topic);
     json_array_append_new(of(t)->outputs, json_pack("{s:s, s:o}", "topic", topic, "data", data));

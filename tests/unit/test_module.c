@@ -621,6 +621,20 @@ START_TEST(a_store_from_before_gains_the_new_columns)
 }
 END_TEST
 
+/* Free text holding U+2028 (a line separator) reaches every output, record and alert escaped,
+ * whichever of the module's writers built it (fake_host.c checks each text handed over). */
+START_TEST(a_line_separator_in_free_text_goes_out_escaped)
+{
+    start_lp("2025-02-13T07:00:00Z");
+    send_ok("equipment.out_of_service", "{\"equipment_id\":\"LP01-UVA-01\",\"reason\":"
+                                        "\"Lens cracked\u2028see log\",\"technician\":\"T\"}");
+    json_t *record = json_array_get(h.ledger, json_array_size(h.ledger) - 2);
+    ck_assert_str_eq(str(json_object_get(record, "metadata"), "reason"),
+                     "Lens cracked\xE2\x80\xA8see log");
+    fake_host_destroy(&h);
+}
+END_TEST
+
 static void deadline(uv_timer_t *t)
 {
     *(bool *)t->data = true;
@@ -676,6 +690,7 @@ int main(void)
     tcase_add_test(tc, the_impact_window_opens_at_the_last_good_calibration);
     tcase_add_test(tc, the_impact_report_survives_a_restart_and_a_redeployment);
     tcase_add_test(tc, a_store_from_before_gains_the_new_columns);
+    tcase_add_test(tc, a_line_separator_in_free_text_goes_out_escaped);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
