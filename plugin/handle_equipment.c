@@ -170,7 +170,7 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
     }
     /* As worked out now, for the answer and the history; decisions work it out again under the
      * terms in force (readiness.h). */
-    int64_t valid_until_ms = check_state_valid_until(p, &check, m->config.utc_offset_minutes);
+    int64_t valid_until_ms = check_state_valid_until(p, &check, m->config.zone);
 
     /* Persist: the check, and what it does to the item. */
     char *readings_text = json_dumps(steps, JSON_COMPACT);
