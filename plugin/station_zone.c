@@ -3,12 +3,14 @@
 
 #include "error.h"
 
+#include <dlfcn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unicode/ucal.h>
 #include <unicode/utypes.h>
+#include <unicode/uversion.h>
 
 #define MINUTE_MS INT64_C(60000)
 #define DAY_MS    INT64_C(86400000)
@@ -117,9 +119,24 @@ static int32_t calendar_offset(const UCalendar *cal, UErrorCode *status)
     return ucal_get(cal, UCAL_ZONE_OFFSET, status) + ucal_get(cal, UCAL_DST_OFFSET, status);
 }
 
+/* ICU keeps what it has read (the zone data, its resource bundles) in caches of its own, for the
+ * life of the library. The library comes and goes with this module, which the host unloads at
+ * shutdown and on every reload: unloaded, ICU would leave those caches behind, lost. So the
+ * library that holds `symbol` is pinned (RTLD_NODELETE on the copy already loaded): it stays
+ * for the life of the process, and a reloaded module finds ICU's caches still there. Best
+ * effort: should it fail, the cost is a few kilobytes per load. */
+static void pin_library_of(const void *symbol)
+{
+    Dl_info info;
+    if (dladdr(symbol, &info) && info.dli_fname)
+        dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
+}
+
 int station_zone_open(const char *name, const char *field, station_zone **out, smart_error *err)
 {
     *out = NULL;
+    pin_library_of((const void *)ucal_open);    /* icu-i18n */
+    pin_library_of((const void *)u_getVersion); /* icu-uc */
     UErrorCode status = U_ZERO_ERROR;
     const char *tz_version = ucal_getTZDataVersion(&status);
     if (U_FAILURE(status))
