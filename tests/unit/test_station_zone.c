@@ -88,7 +88,7 @@ START_TEST(offsets_are_icus_from_1900_to_9999)
     ck_assert(U_SUCCESS(st));
     const int64_t from = at("1900-01-01T00:00:00Z"), to = at("9999-12-31T00:00:00Z");
     uint64_t seed = 0x9e3779b97f4a7c15u;
-    for (int i = 0; i < 20000; i++) {
+    for (int i = 0; i < 4000; i++) {
         int64_t t = from + (int64_t)(next_random(&seed) % (uint64_t)(to - from));
         ck_assert_msg(station_zone_offset_ms(z, t) == icu_offset(cal, t), "%s at %lld", name,
                       (long long)t);
@@ -117,7 +117,7 @@ START_TEST(day_starts_and_wall_times_are_consistent)
     station_zone *z = zone(zones[_i]);
     uint64_t seed = 0x2545f4914f6cdd1du;
     const civil_day first = day("1900-01-02"), last = day("9999-12-30");
-    for (int i = 0; i < 20000; i++) {
+    for (int i = 0; i < 4000; i++) {
         civil_day d = first + (civil_day)(next_random(&seed) % (uint64_t)(last - first));
         int64_t start = station_zone_day_start_ms(z, d);
         ck_assert_int_eq(station_zone_day(z, start), d);
