@@ -200,13 +200,12 @@ void emit_item_write(jw *w, const char *id, const equipment_state *e, const read
  * counts change), or when one of its checks lapses, whichever is first. */
 static int64_t item_text_expiry(const maintenance *m, const equipment_state *e, int64_t now_ms)
 {
-    int64_t offset_ms = (int64_t)m->config.utc_offset_minutes * 60000;
-    int64_t expires = ((int64_t)maintenance_today(m, now_ms) + 1) * 86400000 - offset_ms;
+    int64_t expires = maintenance_day_start_ms(m, maintenance_today(m, now_ms) + 1);
     for (size_t i = 0; e->terms && i < e->terms->procedure_count; i++) {
         const procedure *p = e->terms->procedures[i];
         const check_state *c =
             maintenance_find_check((maintenance *)m, e->equipment_id, p->procedure_id);
-        int64_t until = c ? check_state_valid_until(p, c, m->config.utc_offset_minutes) : 0;
+        int64_t until = c ? check_state_valid_until(p, c, m->config.zone) : 0;
         if (c && c->passed && until > now_ms && until < expires)
             expires = until;
     }

@@ -181,7 +181,7 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
     }
     /* As worked out now, for the answer and the history; decisions work it out again under the
      * terms in force (readiness.h). */
-    int64_t valid_until_ms = check_state_valid_until(p, &check, m->config.utc_offset_minutes);
+    int64_t valid_until_ms = check_state_valid_until(p, &check, m->config.zone);
 
     /* Decide what the check does to the item (after the sweep due now has run, so the copy
      * holds its outcome), then persist: the check, then the item. */

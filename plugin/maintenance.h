@@ -23,7 +23,7 @@ typedef struct maintenance_config {
     char data_dir[PATH_MAX];
     int64_t sweep_interval_ms;
     int64_t alert_repeat_ms;
-    int utc_offset_minutes;
+    station_zone *zone; /* the station's civil time (time_zone or utc_offset); owned */
 } maintenance_config;
 
 /* An item's ITEM text as last built, kept while nothing about the item or the day changes:
@@ -89,10 +89,11 @@ equipment_state *maintenance_find(maintenance *m, const char *equipment_id);
 int maintenance_index_items(const equipment_state *items, size_t count, uint32_t **index,
                             size_t *mask, smart_error *err);
 
-/* Today's date at the station. */
+/* The station's local day of an instant (today's date, for now_ms), in its time zone. */
 civil_day maintenance_today(const maintenance *m, int64_t now_ms);
 
-/* The instant a day begins at the station (local midnight). */
+/* The instant a local day begins at the station (local midnight, or the first instant of the
+ * day when daylight saving skips midnight). */
 int64_t maintenance_day_start_ms(const maintenance *m, civil_day day);
 
 /* The item's calibration assessment now; unknown (not ready) when no contract names it. */

@@ -36,8 +36,9 @@ static const struct {
 
 /* ---- configuration ---------------------------------------------------------------------- */
 
-static const char *const config_keys[] = {"contracts_dir",  "data_dir",   "sweep_interval_s",
-                                          "alert_repeat_h", "utc_offset", NULL};
+static const char *const config_keys[] = {
+    "contracts_dir", "data_dir", "sweep_interval_s", "alert_repeat_h", "utc_offset",
+    "time_zone",     NULL};
 
 static void resolve_path(char *out, size_t size, const char *base, const char *path)
 {
@@ -74,7 +75,7 @@ static int parse_config(const smart_host *host, const char *text, size_t len,
     json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!doc)
         return error_set(err, SMART_ECONFIG, "config: not valid JSON: %s", jerr.text);
-    const char *contracts, *data, *offset = NULL;
+    const char *contracts, *data, *offset = NULL, *zone = NULL;
     json_int_t sweep_s = 3600, repeat_h = 24;
     int rc;
     if ((rc = jf_object(doc, "config", config_keys, err)) ||
@@ -82,19 +83,33 @@ static int parse_config(const smart_host *host, const char *text, size_t len,
         (rc = jf_string(doc, "config", "data_dir", true, &data, err)) ||
         (rc = jf_int(doc, "config", "sweep_interval_s", false, 1, 7 * 86400, &sweep_s, err)) ||
         (rc = jf_int(doc, "config", "alert_repeat_h", false, 1, 24 * 365, &repeat_h, err)) ||
-        (rc = jf_string(doc, "config", "utc_offset", false, &offset, err)))
+        (rc = jf_string(doc, "config", "utc_offset", false, &offset, err)) ||
+        (rc = jf_string(doc, "config", "time_zone", false, &zone, err)))
         goto done;
-    if (offset && utc_offset_parse(offset, &cfg->utc_offset_minutes) != 0) {
+    int offset_minutes = 0;
+    if (offset && zone) {
+        rc = error_set(err, SMART_EINVAL,
+                       "config.time_zone: give time_zone or utc_offset, not both (time_zone "
+                       "follows daylight saving, utc_offset is fixed)");
+        goto done;
+    }
+    if (offset && utc_offset_parse(offset, &offset_minutes) != 0) {
         rc = error_set(err, SMART_EINVAL, "config.utc_offset: '%.20s' is not +HH:MM, -HH:MM or Z",
                        offset);
         goto done;
     }
+    /* The zone's rules are read from ICU here, once; the lookups after it are pure. */
+    if ((rc = zone ? station_zone_open(zone, "config.time_zone", &cfg->zone, err)
+                   : station_zone_fixed(offset_minutes, &cfg->zone, err)))
+        goto done;
     resolve_path(cfg->contracts_dir, sizeof cfg->contracts_dir, host->config_dir, contracts);
     resolve_path(cfg->data_dir, sizeof cfg->data_dir, host->config_dir, data);
     cfg->sweep_interval_ms = sweep_s * 1000;
     cfg->alert_repeat_ms = repeat_h * 3600 * 1000;
 done:
     json_decref(doc);
+    if (rc == SMART_ENOMEM)
+        return rc;
     if (rc && err)
         err->code = SMART_ECONFIG;
     return rc ? SMART_ECONFIG : 0;
@@ -211,6 +226,7 @@ static void release(maintenance *m)
 {
     store_close(m->store);
     contract_set_release(&m->contracts);
+    station_zone_free(m->config.zone);
     for (size_t i = 0; m->item_cache && i < m->item_count; i++)
         free(m->item_cache[i].text);
     free(m->item_cache);

@@ -51,12 +51,12 @@ equipment_state *maintenance_find(maintenance *m, const char *equipment_id)
 
 civil_day maintenance_today(const maintenance *m, int64_t now_ms)
 {
-    return civil_day_of_instant(now_ms, m->config.utc_offset_minutes);
+    return station_zone_day(m->config.zone, now_ms);
 }
 
 int64_t maintenance_day_start_ms(const maintenance *m, civil_day day)
 {
-    return (int64_t)day * 86400000 - (int64_t)m->config.utc_offset_minutes * 60000;
+    return station_zone_day_start_ms(m->config.zone, day);
 }
 
 cal_assessment maintenance_assess(const maintenance *m, const equipment_state *e, civil_day today)
@@ -137,7 +137,7 @@ void maintenance_readiness(const maintenance *m, const equipment_state *e, int64
         .record = e ? &e->record : NULL,
         .checks = checks,
         .now_ms = now_ms,
-        .utc_offset_minutes = m->config.utc_offset_minutes,
+        .zone = m->config.zone,
         .planned_end_ms = planned_end_ms,
         .failure_note = e ? e->failure_note : NULL,
         .out_of_service_reason = e && e->record.out_of_service ? e->out_of_service_reason : NULL,
