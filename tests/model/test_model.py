@@ -5,9 +5,9 @@ Each example builds one event sequence: links and re-links, starts with subsets 
 (unknown ids too), calibrations (new ones, replays of one on record, results in and out of
 tolerance, calendar dates and timestamps in foreign offsets, future dates), daily checks that
 pass or fail, out of service and return, sent out, contract redeploys, clock jumps of minutes
-to months, and bad lines. The model decides each line as it is generated; the sequence then
-runs through one `smart-host run NODE.json --events - --clock T` on a fresh station, and every
-refusal, every gate decision and every status is compared with the model's. A disagreement
+to months, restarts of the host, and bad lines. The model decides each line as it is
+generated; the sequence then runs through `smart-host run NODE.json --events - --clock T` on a
+fresh station (one process, and a new one at each restart), and every refusal, every gate decision and every status is compared with the model's. A disagreement
 is shrunk by Hypothesis to the shortest sequence that shows it, and printed with both answers.
 
 Beside the model, one property that needs none: a gate never allows a test while any linked
@@ -142,33 +142,60 @@ class StationDir:
 REJECTED = re.compile(r"^smart-host: [^:]*:(\d+): (.*)$")
 
 
+class Restart:
+    """The host is stopped at the end of its input and started again with --clock at the
+    model's clock: what was acknowledged must still hold."""
+
+    def __init__(self, clock):
+        self.clock = clock
+
+
 class Run:
-    """smart-host fed the steps: lines, and contract files written between them. Before a
-    contract is written, every line sent so far has been answered (its batch is durable), so
-    the redeploy lands exactly where the sequence puts it."""
+    """smart-host fed the steps: lines, contract files written between them, and restarts.
+    Before a contract is written, every line sent so far has been answered (its batch is
+    durable), so the redeploy lands exactly where the sequence puts it. Line numbers count
+    across restarts (the host's own count starts again at 1 in each process)."""
 
     def __init__(self, station, steps):
-        env = dict(os.environ, SMART_MODULE_PATH=MODULE_DIR)
-        self.proc = subprocess.Popen([HOST, "run", station.node, "--events", "-", "--clock", fmt(T0)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, env=env)
-        self.out, self.err, self.rejected = [], [], {}
+        self.station = station
+        self.out, self.err, self.rejected, self.rc = [], [], {}, 0
         self.cond = threading.Condition()
-        readers = [threading.Thread(target=self._read, args=(self.proc.stdout, self._on_out)),
-                   threading.Thread(target=self._read, args=(self.proc.stderr, self._on_err))]
-        for r in readers:
-            r.start()
+        self.base = 0  # lines sent to the processes before this one
+        self._start(T0)
         sent, queries = 0, []
-        try:
-            for step in steps:
-                if isinstance(step, dict):
-                    self._wait_answered(queries)
-                    station.write_contract(step)
-                    continue
-                self.proc.stdin.write(step.text + "\n")
+        for step in steps:
+            if isinstance(step, dict):
+                self._wait_answered(queries)
+                station.write_contract(step)
+            elif isinstance(step, Restart):
+                self._stop()
+                if self.rc != 0:
+                    return
+                self.base = sent
+                self._start(step.clock)
+            else:
                 sent += 1
                 if step.topic == "status.query":
                     queries.append(sent)
+                try:
+                    self.proc.stdin.write(step.text + "\n")
+                except BrokenPipeError:
+                    pass
+        self._stop()
+
+    def _start(self, clock):
+        env = dict(os.environ, SMART_MODULE_PATH=MODULE_DIR)
+        self.proc = subprocess.Popen([HOST, "run", self.station.node, "--events", "-",
+                                      "--clock", fmt(clock)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, env=env)
+        self.readers = [threading.Thread(target=self._read, args=(self.proc.stdout, self._on_out)),
+                        threading.Thread(target=self._read, args=(self.proc.stderr, self._on_err))]
+        for r in self.readers:
+            r.start()
+
+    def _stop(self):
+        try:
             self.proc.stdin.close()
         except BrokenPipeError:
             pass
@@ -176,7 +203,7 @@ class Run:
         # example; a timer costs nothing when the host ends in time).
         watchdog = threading.Timer(120, self.proc.kill)
         watchdog.start()
-        for r in readers:
+        for r in self.readers:
             r.join()
         self.rc = self.proc.wait()
         watchdog.cancel()
@@ -197,10 +224,13 @@ class Run:
         self.err.append(line)
         m = REJECTED.match(line)
         if m:
-            self.rejected[int(m.group(1))] = m.group(2)
+            self.rejected[self.base + int(m.group(1))] = m.group(2)
 
     def _wait_answered(self, queries):
-        self.proc.stdin.flush()
+        try:
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            return
         deadline = time.monotonic() + 60
         with self.cond:
             while (sum(o["topic"] == "status" for o in self.out)
@@ -259,10 +289,23 @@ class ModelMachine(RuleBasedStateMachine):
         self.steps = []
         self.version = 1
         self.serial = 0
+        self.on_disk_in_force = True
 
     # helpers
     def lines(self):
         return [s for s in self.steps if isinstance(s, Line)]
+
+    def deploy(self, spec, note):
+        """Writes a contract with the next version (once every line so far is answered), then
+        a contract.deployed line with no time: the directory watch may rescan in between."""
+        self.version += 1
+        self.steps.append(contract_doc(spec, self.version))
+        ok = self.model.deploy(self.model.now, model_items(spec))
+        if ok:
+            self.spec = spec
+        self.on_disk_in_force = ok
+        self.add("contract.deployed", None, {}, None,
+                 "contract v%d: %s (%s)" % (self.version, note, "adopted" if ok else "refused"))
 
     def add(self, topic, t, data, expect, note=""):
         event = {"topic": topic}
@@ -404,14 +447,16 @@ class ModelMachine(RuleBasedStateMachine):
             spec[item]["last"] = (day.isoformat(), item + "-F")
         else:
             spec[item]["interval"] = int(change.split(":")[1])
-        self.version += 1
-        self.steps.append(contract_doc(spec, self.version))
-        ok = self.model.deploy(self.model.now, model_items(spec))
-        if ok:
-            self.spec = spec
-        self.add("contract.deployed", None, {}, None,
-                 "contract v%d: %s of %s (%s)" % (self.version, change, item,
-                                                   "adopted" if ok else "refused"))
+        self.deploy(spec, "%s of %s" % (change, item))
+
+    @rule(d=DELTAS)
+    def restart(self, d):
+        self.query_line(self.model.now + d)
+        if not self.on_disk_in_force:
+            # A refused contract left on disk would refuse the module at start; the hub puts
+            # the set in force back first.
+            self.deploy({i: dict(s) for i, s in self.spec.items()}, "the set in force again")
+        self.steps.append(Restart(self.model.now))
 
     @rule(kind=st.sampled_from(BAD), far=st.booleans(), d=DELTAS)
     def bad_line(self, kind, far, d):
@@ -464,6 +509,9 @@ def listing(steps, upto=None):
     for s in steps:
         if isinstance(s, dict):
             out.append("   # (contract file written: version %d)" % s["version"])
+            continue
+        if isinstance(s, Restart):
+            out.append("   # (smart-host stopped; started again with --clock %s)" % fmt(s.clock))
             continue
         n += 1
         note = "   # " + s.note if s.note else ""
