@@ -363,7 +363,7 @@ class ModelMachine(RuleBasedStateMachine):
             day, instant = self.model.cal_day(date_text)
             out = self.model.tagged_out[item]
             if (instant or dt.datetime.combine(day, dt.time(), UTC)) <= out or day <= self.model.day_of(out):
-                date_text = fmt(t)
+                date_text = fmt_in(t, "+05:00")  # the station's own offset: no other class
         on_record = sorted(self.model.certs.get(item, ()))
         if cert == "replay" and on_record:
             number = on_record[pick % len(on_record)]
@@ -423,9 +423,19 @@ class ModelMachine(RuleBasedStateMachine):
         self.add("calibration.schedule", t, {"equipment_id": item, "technician": "T. Tester"},
                  self.model.schedule(t, item))
 
-    @rule(d=DELTAS)
-    def sweep(self, d):
-        self.add("calibration.sweep", self.model.now + d, {}, True)
+    @rule(d=DELTAS, restart=st.sampled_from([False, False, False, True]))
+    def sweep(self, d, restart):
+        """A sweep, and now and then a restart of the host (a quarter of the time: each restart
+        costs a process start)."""
+        if not restart:
+            self.add("calibration.sweep", self.model.now + d, {}, True)
+            return
+        self.query_line(self.model.now + d)
+        if not self.on_disk_in_force:
+            # A refused contract left on disk would refuse the module at start; the hub puts
+            # the set in force back first.
+            self.deploy({i: dict(s) for i, s in self.spec.items()}, "the set in force again")
+        self.steps.append(Restart(self.model.now))
 
     @rule(d=DELTAS, which=st.sampled_from([None] + IDS))
     def query(self, d, which):
@@ -448,15 +458,6 @@ class ModelMachine(RuleBasedStateMachine):
         else:
             spec[item]["interval"] = int(change.split(":")[1])
         self.deploy(spec, "%s of %s" % (change, item))
-
-    @rule(d=DELTAS)
-    def restart(self, d):
-        self.query_line(self.model.now + d)
-        if not self.on_disk_in_force:
-            # A refused contract left on disk would refuse the module at start; the hub puts
-            # the set in force back first.
-            self.deploy({i: dict(s) for i, s in self.spec.items()}, "the set in force again")
-        self.steps.append(Restart(self.model.now))
 
     @rule(kind=st.sampled_from(BAD), far=st.booleans(), d=DELTAS)
     def bad_line(self, kind, far, d):
