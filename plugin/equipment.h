@@ -27,6 +27,8 @@ typedef struct equipment_state {
     char out_of_service_reason[NOTE_MAX];
     char failure_note[NOTE_MAX];  /* why the last calibration failed, or "" */
     int64_t last_verification_ms; /* the last passed check or calibration recorded */
+    int64_t sent_out_since_ms;    /* when it was sent out (record.sent_out); 0 when not known
+                                     (sent out before stores kept it) */
     const contract_item *terms;   /* NULL when no contract in force names it (retired) */
 } equipment_state;
 

@@ -501,7 +501,11 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
     equipment_state next = *e;
     next.record.has_calibration = true;
     next.record.calibrated_on = day;
-    next.record.sent_out = false;
+    /* A send-out ends with a calibration performed after it: one performed before it (a date
+     * alone: from the start of its day, so one dated the day it was sent out) is history. */
+    bool ends_send_out = e->record.sent_out && performed_ms > e->sent_out_since_ms;
+    bool still_out = e->record.sent_out && !ends_send_out;
+    next.record.sent_out = still_out;
     next.record.calibration_failed = verdict.left_out;
     snprintf(next.failure_note, sizeof next.failure_note, "%s", verdict.left_note);
     snprintf(next.calibration_date, sizeof next.calibration_date, "%s", date_text);
@@ -540,12 +544,18 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
         maintenance_note_good_calibration(m, e, day);
     readiness r;
     maintenance_readiness(m, &next, now_ms, 0, &r);
-    char due[16], details[768];
+    char due[16], details[768], sent_since[DATE_TEXT_MAX], still_note[160] = "";
     civil_format(r.calibration.due, due, sizeof due);
+    instant_format(e->sent_out_since_ms, sent_since, sizeof sent_since);
+    if (still_out)
+        snprintf(still_note, sizeof still_note,
+                 "performed before it was sent out for calibration at %s: recorded as history, "
+                 "it stays pending calibration",
+                 sent_since);
     snprintf(details, sizeof details,
-             "Calibration of %s on %s recorded: certificate %s from %s; valid until %s%s%s", id,
+             "Calibration of %s on %s recorded: certificate %s from %s; valid until %s%s%s%s%s", id,
              date_text, certificate, provider, due, verdict.left_out ? "; FAILED: " : "",
-             verdict.left_note);
+             verdict.left_note, still_out ? "; " : "", still_note);
     text_utf8_trim(details);
     jw *meta = &m->meta;
     jw_reset(meta);
@@ -565,6 +575,8 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
     }
     if (reference)
         jw_member_raw(meta, "reference_standard", reference);
+    if (still_out)
+        jw_member_raw(meta, "sent_out_since", sent_since);
     jw_raw(meta, "}", 1);
     free(results_text);
     jw *out = &m->out;
@@ -584,6 +596,10 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
     jw_member_bool(out, "as_left_in_tolerance", !verdict.left_out);
     if (verdict.left_out)
         jw_member_string(out, "failure", verdict.left_note);
+    if (still_out) {
+        jw_member_raw(out, "sent_out_since", sent_since);
+        jw_member_string(out, "note", still_note);
+    }
     jw_raw(out, "}", 1);
     rc = emit_output_jw(m, "calibration.recorded", out, err);
     if (rc == 0 && verdict.found_out)
@@ -620,6 +636,7 @@ int handle_calibration_schedule(maintenance *m, const json_t *data, int64_t now_
         return rc;
     equipment_state next = *e;
     next.record.sent_out = true;
+    next.sent_out_since_ms = now_ms; /* only a calibration performed after it ends it */
     char details[512];
     snprintf(details, sizeof details, "%s sent out for calibration%s%s", id, provider ? " to " : "",
              provider ? provider : "");

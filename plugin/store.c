@@ -44,14 +44,14 @@ static const char *const statements[Q_COUNT] = {
     [Q_LOAD_EQUIPMENT] =
         "SELECT equipment_id, has_calibration, calibrated_on, calibration_date, certificate, "
         "calibration_failed, sent_out, out_of_service, status, last_alert, last_alert_ms, "
-        "out_of_service_since_ms, out_of_service_reason, failure_note, last_verification_ms "
-        "FROM equipment ORDER BY equipment_id",
+        "out_of_service_since_ms, out_of_service_reason, failure_note, last_verification_ms, "
+        "sent_out_since_ms FROM equipment ORDER BY equipment_id",
     [Q_PUT_EQUIPMENT] =
         "INSERT OR REPLACE INTO equipment (equipment_id, has_calibration, calibrated_on, "
         "calibration_date, certificate, calibration_failed, sent_out, out_of_service, status, "
         "last_alert, last_alert_ms, out_of_service_since_ms, out_of_service_reason, failure_note, "
-        "last_verification_ms) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        "last_verification_ms, sent_out_since_ms) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     [Q_ADD_CALIBRATION] =
         "INSERT INTO calibrations (equipment_id, calibration_date, day, certificate_number, "
         "provider, technician, results, notes, source, recorded_at_ms, in_tolerance, "
@@ -98,7 +98,8 @@ static const char schema[] =
     " calibration_date TEXT, certificate TEXT, calibration_failed INTEGER NOT NULL,"
     " sent_out INTEGER NOT NULL, out_of_service INTEGER NOT NULL, status TEXT,"
     " last_alert TEXT, last_alert_ms INTEGER, out_of_service_since_ms INTEGER,"
-    " out_of_service_reason TEXT, failure_note TEXT, last_verification_ms INTEGER) WITHOUT ROWID;"
+    " out_of_service_reason TEXT, failure_note TEXT, last_verification_ms INTEGER,"
+    " sent_out_since_ms INTEGER) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS calibrations ("
     " id INTEGER PRIMARY KEY, equipment_id TEXT NOT NULL, calibration_date TEXT NOT NULL,"
     " day INTEGER NOT NULL, certificate_number TEXT NOT NULL, provider TEXT NOT NULL,"
@@ -150,6 +151,7 @@ static const struct {
     const char *table, *column, *declaration;
 } added_columns[] = {
     {"calibrations", "reference_standard", "TEXT"},
+    {"equipment", "sent_out_since_ms", "INTEGER"},
 };
 
 static int add_missing_columns(sqlite3 *db, char **msg)
@@ -364,6 +366,7 @@ int store_load_equipment(store *s, void (*visit)(void *ctx, const equipment_stat
         copy_column(st, 12, e.out_of_service_reason, sizeof e.out_of_service_reason);
         copy_column(st, 13, e.failure_note, sizeof e.failure_note);
         e.last_verification_ms = sqlite3_column_int64(st, 14);
+        e.sent_out_since_ms = sqlite3_column_int64(st, 15); /* NULL (a store from before): 0 */
         visit(ctx, &e);
     }
     sqlite3_reset(st);
@@ -391,6 +394,7 @@ int store_put_equipment(store *s, const equipment_state *e, smart_error *err)
     bind_text(st, 13, e->out_of_service_reason[0] ? e->out_of_service_reason : NULL);
     bind_text(st, 14, e->failure_note[0] ? e->failure_note : NULL);
     sqlite3_bind_int64(st, 15, e->last_verification_ms);
+    sqlite3_bind_int64(st, 16, e->sent_out_since_ms);
     return run(s, st, err, "save equipment");
 }
 

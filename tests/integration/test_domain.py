@@ -779,6 +779,37 @@ class SentOut(unittest.TestCase):
         self.assertEqual(record["metadata"]["provider"], "Ferrolux NDT service centre")
         self.assertIn("sent out for calibration to Ferrolux NDT service centre", record["details"])
 
+    def test_a_calibration_performed_before_the_send_out_does_not_end_it(self):
+        st = Station(self)
+        yoke = lambda t, date, cert: event(
+            "calibration.record", t, equipment_id="MT01-YOKE-01", calibration_date=date,
+            certificate_number=cert, provider="Ferrolux NDT service centre",
+            technician="L. Brandt", results=[{"parameter": "lifted_mass", "as_found": 5.2}])
+        run = st.run(
+            event("calibration.schedule", "2025-03-10T08:00:00Z", equipment_id="MT01-YOKE-01",
+                  technician="L. Brandt") +
+            # Dated the day it was sent out (a date alone counts from the start of that day),
+            # then an instant before the send-out: both history, the yoke stays out.
+            yoke("2025-03-10T09:00:00Z", "2025-03-10", "FNX-A") +
+            yoke("2025-03-10T09:05:00Z", "2025-03-10T07:59:00Z", "FNX-B") +
+            event("status.query", "2025-03-10T09:10:00Z", equipment_id="MT01-YOKE-01") +
+            yoke("2025-03-12T09:00:00Z", "2025-03-10T08:30:00Z", "FNX-C"))
+        first, second, third = run.topic("calibration.recorded")
+        for r in (first, second):
+            self.assertEqual((r["status"], r["ready"], r["sent_out_since"]),
+                             ("pending_calibration", False, "2025-03-10T08:00:00Z"))
+            self.assertIn("performed before it was sent out for calibration at "
+                          "2025-03-10T08:00:00Z", r["note"])
+        status = item(run.topic("status")[0], "MT01-YOKE-01")
+        self.assertEqual(status["status"], "pending_calibration")
+        self.assertEqual(status["last_calibration_date"], "2025-03-10T07:59:00Z")  # history
+        self.assertEqual(third["status"], "current")
+        self.assertNotIn("sent_out_since", third)
+        records = st.ledger_records("calibration.recorded")
+        self.assertEqual([r["metadata"].get("sent_out_since") for r in records],
+                         ["2025-03-10T08:00:00Z", "2025-03-10T08:00:00Z", None])
+        self.assertIn("stays pending calibration", records[0]["details"])
+
     def test_sending_out_twice_is_refused(self):
         st = Station(self)
         send = lambda t: event("calibration.schedule", t, equipment_id="MT01-RFI-01",

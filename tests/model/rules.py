@@ -14,7 +14,10 @@ The rules it encodes:
   one dated before the day of the calibration on record is refused (history is not
   rewritten). A calibration is recorded once: one whose certificate is already on record for
   that item (a recorded one or the contract's last_calibration) is a replay and changes
-  nothing. A new calibration ends "sent out". As left (as found where no as-left is given)
+  nothing. A new calibration ends "sent out" when it was performed after the send-out (a
+  timestamp later than it; a date alone counts from the start of that station day, so one
+  dated the day of the send-out does not end it); one performed before is recorded as history
+  and the item stays pending_calibration. As left (as found where no as-left is given)
   outside a tolerance is calibration_failed.
 - Statuses, strongest first: out_of_service, calibration_failed, pending_calibration (sent
   out, or none on record), expired, expiring_soon, current. (The rules name the states but
@@ -67,7 +70,7 @@ class Station:
         self.now = None
         self.cal = {}  # id -> Calibration on record (the most recent)
         self.certs = {i: set() for i in items}  # certificates on record per item
-        self.sent_out = set()
+        self.sent_out = {}  # id -> send-out instant
         self.tagged_out = {}  # id -> tag-out instant
         self.verified = set()  # tagged-out items verified since their tag-out
         self.check = {}  # id -> (instant, passed) of the latest check
@@ -84,6 +87,10 @@ class Station:
 
     def today(self, at=None):
         return self.day_of(at or self.now)
+
+    def day_start(self, day):
+        """The instant a station day begins (a fixed offset: its local midnight)."""
+        return dt.datetime.combine(day, dt.time(), UTC) - self.offset
 
     def cal_day(self, text):
         """The station's day of a calibration_date, and its instant (None for a date)."""
@@ -156,7 +163,10 @@ class Station:
             failed = failed or not (lo <= value <= hi)
         self.cal[i] = Calibration(day, instant, certificate, failed)
         self.certs[i].add(certificate)
-        self.sent_out.discard(i)
+        if i in self.sent_out:
+            start = instant if instant is not None else self.day_start(day)
+            if start > self.sent_out[i]:
+                del self.sent_out[i]
         if i in self.tagged_out and not failed:
             out = self.tagged_out[i]
             after = instant > out if instant is not None else day > self.day_of(out)
@@ -191,7 +201,7 @@ class Station:
     def schedule(self, t, i):
         if i not in self.items or i in self.sent_out:
             return False
-        self.sent_out.add(i)
+        self.sent_out[i] = t
         return True
 
     def deploy(self, t, items):
