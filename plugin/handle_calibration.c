@@ -152,10 +152,12 @@ static bool measures(const equipment_state *ref, const char *unit)
 }
 
 /* A reference instrument (a standard or a meter) vouches for a reading only when it measures
- * what is read and is itself in calibration when used. */
+ * what is read and was itself fit for use when used: judged at the time of the evidence, not
+ * at the time it is entered (a calibration may be entered days after it was made). */
 int maintenance_check_reference(maintenance *m, const char *field, const char *reference_id,
                                 const char *subject_id, const reference_needs *needs,
-                                const char *used_for, int64_t now_ms, smart_error *err)
+                                const char *used_for, int64_t performed_ms, bool date_only,
+                                int64_t now_ms, smart_error *err)
 {
     if (strcmp(reference_id, subject_id) == 0)
         return error_set(err, SMART_EINVAL, "%s: an instrument cannot be its own reference", field);
@@ -195,16 +197,33 @@ int maintenance_check_reference(maintenance *m, const char *field, const char *r
                              "tolerance of its own in %s",
                              field, reference_id, ref->terms->equipment_type, used_for, need->unit);
     }
-    cal_assessment a = maintenance_assess(m, ref, maintenance_today(m, now_ms));
-    if (!a.ready) {
-        char reason[256];
-        cal_reason(&a, reason, sizeof reason);
-        return error_set(err, SMART_EINVAL,
-                         "%s: reference instrument %s was not in calibration "
-                         "at the time (%s)",
-                         field, reference_id, reason);
+    /* A date alone is judged as its day ended (or now, for today): a reference tagged out,
+     * sent out or failing a check that day, and not restored by its end, vouches for nothing
+     * dated that day. */
+    int64_t at_ms = performed_ms;
+    if (date_only) {
+        at_ms = maintenance_day_start_ms(m, maintenance_today(m, performed_ms) + 1) - 1;
+        if (at_ms > now_ms)
+            at_ms = now_ms;
     }
-    return 0;
+    if (at_ms >= now_ms) {
+        /* Used now: fit for use now, as for a test (its calibration, its checks, in service). */
+        readiness r;
+        maintenance_readiness(m, ref, now_ms, 0, &r);
+        if (r.ready)
+            return 0;
+        char when[DATE_TEXT_MAX];
+        instant_format(now_ms, when, sizeof when);
+        return error_set(err, SMART_EINVAL,
+                         "%s: reference instrument %s was not fit for use at %s: %.400s", field,
+                         reference_id, when, r.reason);
+    }
+    bool fit;
+    char why[400];
+    int rc = maintenance_fit_at(m, ref, at_ms, date_only, &fit, why, sizeof why, err);
+    if (rc || fit)
+        return rc;
+    return error_set(err, SMART_EINVAL, "%s: reference instrument %s %s", field, reference_id, why);
 }
 
 /* The work an out-of-tolerance finding makes suspect: the window opens on the day of the last
@@ -487,17 +506,19 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
         for (size_t i = 0; i < e->terms->tolerance_count; i++)
             reference_needs_add(&needs, e->terms->tolerances[i].references,
                                 e->terms->tolerances[i].unit);
+    /* A calibration counts from when it was performed (a date alone: from the start of that
+     * day, so one on the day of a tag-out or a send-out does not count as after it), not from
+     * when it was entered; its reference is judged then too. */
+    int64_t performed_ms = date.has_time ? date.instant_ms : maintenance_day_start_ms(m, day);
     char used_for[EQUIPMENT_ID_MAX + 32];
     snprintf(used_for, sizeof used_for, "the calibration of %s", id);
-    if ((reference && (rc = maintenance_check_reference(m, "data.reference_standard", reference, id,
-                                                        &needs, used_for, now_ms, err))) ||
+    if ((reference &&
+         (rc = maintenance_check_reference(m, "data.reference_standard", reference, id, &needs,
+                                           used_for, performed_ms, !date.has_time, now_ms, err))) ||
         (rc = maintenance_catch_up(m, now_ms, err)))
         return rc;
 
-    /* Decide: the new record; the status follows from it in reconcile. A verification counts
-     * from when it was performed (a date alone: from the start of that day, so one on the day
-     * of a tag-out does not count as after it), not from when it was entered. */
-    int64_t performed_ms = date.has_time ? date.instant_ms : maintenance_day_start_ms(m, day);
+    /* Decide: the new record; the status follows from it in reconcile. */
     equipment_state next = *e;
     next.record.has_calibration = true;
     next.record.calibrated_on = day;
@@ -535,6 +556,9 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
     rc = verdict.found_out ? find_oot_window(m, e, &window, err) : 0;
     if (rc == 0)
         rc = store_add_calibration(m->store, &entry, err);
+    if (rc == 0 && ends_send_out) /* the period it was away, for judging it as a reference */
+        rc = store_add_unavailable(m->store, id, STORE_UNAVAILABLE_SENT_OUT, e->sent_out_since_ms,
+                                   now_ms, NULL, err);
     if (rc) {
         oot_window_release(&window);
         free(results_text);

@@ -118,8 +118,9 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
                 reference_needs_add(&needs, NULL, p->steps[i].unit);
     char used_for[80];
     snprintf(used_for, sizeof used_for, "procedure %s", p->procedure_id);
-    if ((reference && (rc = maintenance_check_reference(m, "data.reference_instrument", reference,
-                                                        id, &needs, used_for, now_ms, err))) ||
+    if ((reference &&
+         (rc = maintenance_check_reference(m, "data.reference_instrument", reference, id, &needs,
+                                           used_for, now_ms, false, now_ms, err))) ||
         (readings && (rc = check_step_keys(readings, "data.readings", p, true, err))) ||
         (attestations && (rc = check_step_keys(attestations, "data.attestations", p, false, err))))
         return rc;
@@ -304,7 +305,11 @@ int handle_return_to_service(maintenance *m, const json_t *data, int64_t now_ms,
                          "passed check or calibration since it was tagged out at %s",
                          id, since);
     }
-    if ((rc = maintenance_catch_up(m, now_ms, err)))
+    /* The period it was out, kept for judging it later as a reference at a past instant. */
+    if ((rc = maintenance_catch_up(m, now_ms, err)) ||
+        (rc = store_add_unavailable(m->store, id, STORE_UNAVAILABLE_OUT_OF_SERVICE,
+                                    e->out_of_service_since_ms, now_ms, e->out_of_service_reason,
+                                    err)))
         return rc;
     char details[512];
     snprintf(details, sizeof details, "%s returned to service (was out: %s)", id,

@@ -195,10 +195,26 @@ void reference_needs_add(reference_needs *needs, const json_t *accepted, const c
 
 /* Refuses (SMART_EINVAL, naming `field`) a reference instrument that is unknown, is the
  * subject itself, does not meet one of `needs` (what it is used for, `used_for`, is named in
- * the message), or was not in calibration at now_ms. */
+ * the message), or was not fit for use when the evidence was made (maintenance_fit_at): at
+ * performed_ms, or, with date_only (a calibration dated by day alone), as the station day
+ * that begins at performed_ms ended (its last instant, or now_ms when that is earlier). Used
+ * now, that is its readiness now. SMART_EIO when the store fails. */
 int maintenance_check_reference(maintenance *m, const char *field, const char *reference_id,
                                 const char *subject_id, const reference_needs *needs,
-                                const char *used_for, int64_t now_ms, smart_error *err);
+                                const char *used_for, int64_t performed_ms, bool date_only,
+                                int64_t now_ms, smart_error *err);
+
+/* Whether `e` was fit for use at at_ms, judged by its history (fitness_history.c): the
+ * calibration in force on that instant's station day (the latest dated on or before it) left
+ * it in tolerance and is valid that day under the interval in force; it was neither out of
+ * service nor sent out then; every check its contract requires before testing was done,
+ * passed and within its window then (under the terms in force), and no check of its
+ * procedures had failed without passing again. Sets *fit; when not fit, `why` (caller-owned)
+ * says why as a predicate ("was not in calibration on 2025-03-24: its calibration of
+ * 2024-03-20 was valid through 2025-03-20"); whole_day words the instant as its day. 0 or
+ * SMART_EIO. */
+int maintenance_fit_at(maintenance *m, const equipment_state *e, int64_t at_ms, bool whole_day,
+                       bool *fit, char *why, size_t why_size, smart_error *err);
 
 /* The handlers, one per topic: parse and validate `data` → decide → persist → emit.
  * Each returns 0, SMART_EINVAL (nothing changed; err names the field) or SMART_EIO. */

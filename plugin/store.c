@@ -35,6 +35,10 @@ enum {
     Q_PUT_META,
     Q_GET_TEXT_META,
     Q_PUT_TEXT_META,
+    Q_CALIBRATION_ON,
+    Q_CHECK_AT,
+    Q_ADD_UNAVAILABLE,
+    Q_UNAVAILABLE_AT,
     Q_COUNT
 };
 
@@ -90,6 +94,16 @@ static const char *const statements[Q_COUNT] = {
     [Q_PUT_TEXT_META] = "INSERT OR REPLACE INTO store_text_meta (key, value) VALUES (?1, ?2)",
     [Q_PUT_CONTRACT] = "INSERT OR REPLACE INTO contract_versions (contract_id, version, sha256, "
                        "file, adopted_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [Q_CALIBRATION_ON] = "SELECT day, calibration_date, in_tolerance FROM calibrations "
+                         "WHERE equipment_id = ?1 AND day <= ?2 ORDER BY day DESC, id DESC LIMIT 1",
+    [Q_CHECK_AT] = "SELECT performed_at_ms, passed, detail FROM checks WHERE equipment_id = ?1 "
+                   "AND procedure_id = ?2 AND performed_at_ms <= ?3 "
+                   "ORDER BY performed_at_ms DESC, id DESC LIMIT 1",
+    [Q_ADD_UNAVAILABLE] = "INSERT INTO unavailable_periods (equipment_id, kind, since_ms, "
+                          "until_ms, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [Q_UNAVAILABLE_AT] = "SELECT kind, since_ms, until_ms, reason FROM unavailable_periods "
+                         "WHERE equipment_id = ?1 AND since_ms <= ?2 AND until_ms > ?2 "
+                         "ORDER BY since_ms DESC, id DESC LIMIT 1",
 };
 
 static const char schema[] =
@@ -122,7 +136,19 @@ static const char schema[] =
     " id INTEGER PRIMARY KEY, equipment_id TEXT NOT NULL, procedure_id TEXT NOT NULL,"
     " performed_at_ms INTEGER NOT NULL, passed INTEGER NOT NULL, valid_until_ms INTEGER NOT NULL,"
     " detail TEXT, technician TEXT NOT NULL, reference_instrument TEXT, readings TEXT);"
-    "CREATE INDEX IF NOT EXISTS checks_by_item ON checks (equipment_id, procedure_id);"
+    /* By item, procedure and time: the last check of a procedure, and the check in force at
+     * an instant (a reference judged at the time it served). It replaces checks_by_item, of
+     * which it is a prefix. */
+    "DROP INDEX IF EXISTS checks_by_item;"
+    "CREATE INDEX IF NOT EXISTS checks_by_item_time"
+    " ON checks (equipment_id, procedure_id, performed_at_ms);"
+    /* The periods an item was unavailable (out of service, or sent out for calibration), each
+     * written when it ends; the one under way is the item's own state. */
+    "CREATE TABLE IF NOT EXISTS unavailable_periods ("
+    " id INTEGER PRIMARY KEY, equipment_id TEXT NOT NULL, kind TEXT NOT NULL,"
+    " since_ms INTEGER NOT NULL, until_ms INTEGER NOT NULL, reason TEXT);"
+    "CREATE INDEX IF NOT EXISTS unavailable_by_item"
+    " ON unavailable_periods (equipment_id, since_ms);"
     "CREATE TABLE IF NOT EXISTS contract_versions ("
     " contract_id TEXT PRIMARY KEY, version INTEGER NOT NULL, sha256 TEXT NOT NULL,"
     " file TEXT NOT NULL, adopted_at_ms INTEGER NOT NULL) WITHOUT ROWID;"
@@ -718,5 +744,88 @@ int store_last_good_calibration(store *s, const char *equipment_id, civil_day *d
     sqlite3_clear_bindings(st);
     if (rc != SQLITE_DONE)
         return db_error(s, err, "find the last good calibration");
+    return found ? 0 : 1;
+}
+
+int store_calibration_on(store *s, const char *equipment_id, civil_day day, civil_day *cal_day,
+                         char *calibration_date, size_t size, bool *in_tolerance, smart_error *err)
+{
+    sqlite3_stmt *st = s->stmt[Q_CALIBRATION_ON];
+    bind_text(st, 1, equipment_id);
+    sqlite3_bind_int(st, 2, day);
+    int rc = sqlite3_step(st), found = 0;
+    if (rc == SQLITE_ROW) {
+        *cal_day = sqlite3_column_int(st, 0);
+        copy_column(st, 1, calibration_date, size);
+        *in_tolerance = sqlite3_column_int(st, 2) != 0;
+        found = 1;
+        rc = SQLITE_DONE;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return db_error(s, err, "find the calibration in force on a day");
+    return found ? 0 : 1;
+}
+
+int store_check_at(store *s, const char *equipment_id, const char *procedure_id, int64_t at_ms,
+                   check_state *check, smart_error *err)
+{
+    sqlite3_stmt *st = s->stmt[Q_CHECK_AT];
+    bind_text(st, 1, equipment_id);
+    bind_text(st, 2, procedure_id);
+    sqlite3_bind_int64(st, 3, at_ms);
+    int rc = sqlite3_step(st), found = 0;
+    if (rc == SQLITE_ROW) {
+        memset(check, 0, sizeof *check);
+        snprintf(check->equipment_id, sizeof check->equipment_id, "%s", equipment_id);
+        snprintf(check->procedure_id, sizeof check->procedure_id, "%s", procedure_id);
+        check->performed_ms = sqlite3_column_int64(st, 0);
+        check->passed = sqlite3_column_int(st, 1) != 0;
+        copy_column(st, 2, check->detail, sizeof check->detail);
+        found = 1;
+        rc = SQLITE_DONE;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return db_error(s, err, "find the check in force at an instant");
+    return found ? 0 : 1;
+}
+
+int store_add_unavailable(store *s, const char *equipment_id, const char *kind, int64_t since_ms,
+                          int64_t until_ms, const char *reason, smart_error *err)
+{
+    int rc = store_begin(s, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = s->stmt[Q_ADD_UNAVAILABLE];
+    bind_text(st, 1, equipment_id);
+    bind_text(st, 2, kind);
+    sqlite3_bind_int64(st, 3, since_ms);
+    sqlite3_bind_int64(st, 4, until_ms);
+    bind_text(st, 5, reason && *reason ? reason : NULL);
+    return run(s, st, err, "save an unavailable period");
+}
+
+int store_unavailable_at(store *s, const char *equipment_id, int64_t at_ms,
+                         unavailable_period *period, smart_error *err)
+{
+    sqlite3_stmt *st = s->stmt[Q_UNAVAILABLE_AT];
+    bind_text(st, 1, equipment_id);
+    sqlite3_bind_int64(st, 2, at_ms);
+    int rc = sqlite3_step(st), found = 0;
+    if (rc == SQLITE_ROW) {
+        copy_column(st, 0, period->kind, sizeof period->kind);
+        period->since_ms = sqlite3_column_int64(st, 1);
+        period->until_ms = sqlite3_column_int64(st, 2);
+        copy_column(st, 3, period->reason, sizeof period->reason);
+        found = 1;
+        rc = SQLITE_DONE;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return db_error(s, err, "find an unavailable period");
     return found ? 0 : 1;
 }

@@ -125,6 +125,40 @@ int store_calibrations_with_reference(store *s, const char *reference_id, civil_
                                                    const char *calibration_date),
                                       void *ctx, smart_error *err);
 
+/* The calibration in force for an item on `day`: its latest dated on or before that day (of
+ * two on one day, the one recorded last), with its day, its date as written (copied into
+ * calibration_date, size bytes) and whether it left the item in tolerance. 0 when found, 1
+ * when none is dated on or before `day`, or SMART_EIO. */
+int store_calibration_on(store *s, const char *equipment_id, civil_day day, civil_day *cal_day,
+                         char *calibration_date, size_t size, bool *in_tolerance, smart_error *err);
+
+/* The check of (item, procedure) in force at at_ms: the last performed at or before it (of two
+ * at one instant, the one recorded last), into *check. 0 when found, 1 when none, or
+ * SMART_EIO. */
+int store_check_at(store *s, const char *equipment_id, const char *procedure_id, int64_t at_ms,
+                   check_state *check, smart_error *err);
+
+/* A period [since_ms, until_ms) in which an item was unavailable: out of service, or sent out
+ * for calibration. Written when the period ends (the one under way is the item's own state:
+ * record.out_of_service and out_of_service_since_ms, record.sent_out and sent_out_since_ms). */
+#define STORE_UNAVAILABLE_OUT_OF_SERVICE "out_of_service"
+#define STORE_UNAVAILABLE_SENT_OUT       "sent_out"
+
+typedef struct unavailable_period {
+    char kind[16]; /* STORE_UNAVAILABLE_* */
+    int64_t since_ms, until_ms;
+    char reason[NOTE_MAX]; /* why it was tagged out, or "" */
+} unavailable_period;
+
+/* Records an ended period; kind is STORE_UNAVAILABLE_*, reason may be NULL. */
+int store_add_unavailable(store *s, const char *equipment_id, const char *kind, int64_t since_ms,
+                          int64_t until_ms, const char *reason, smart_error *err);
+
+/* The ended period that holds at_ms (since_ms <= at_ms < until_ms), into *period: 0 when
+ * found, 1 when none, or SMART_EIO. */
+int store_unavailable_at(store *s, const char *equipment_id, int64_t at_ms,
+                         unavailable_period *period, smart_error *err);
+
 /* The store's own records, by key (STORE_META_*): 0 when found, 1 when never written, or
  * SMART_EIO. */
 int store_get_meta(store *s, const char *key, int64_t *value, smart_error *err);

@@ -709,9 +709,9 @@ class ChainOfStandards(unittest.TestCase):
 
     def test_uv_check_with_an_expired_radiometer_is_refused(self):
         self.assertEqual(self.run.errors[0].split(": ", 2)[2],
-                         "data.reference_instrument: reference instrument MT01-RAD-01 was not in "
-                         "calibration at the time (calibration expired: was due 2025-03-25, "
-                         "1 day overdue)")
+                         "data.reference_instrument: reference instrument MT01-RAD-01 was not fit "
+                         "for use at 2025-03-26T06:05:00Z: calibration expired: was due "
+                         "2025-03-25, 1 day overdue")
         uv = [c for c in self.run.topic("maintenance.checked") if c["check_type"] == "MT-UVA-DAILY"]
         self.assertEqual([c["performed_at"] for c in uv], ["2025-03-26T09:10:00Z"])
         gates = self.run.gates("SC-2025-061-MT")
@@ -725,9 +725,9 @@ class ChainOfStandards(unittest.TestCase):
     def test_calibration_citing_an_expired_standard_is_refused(self):
         self.assertEqual(len(self.run.errors), 2)
         self.assertEqual(self.run.errors[1].split(": ", 2)[2],
-                         "data.reference_standard: reference instrument MT01-TW-01 was not in "
-                         "calibration at the time (calibration expired: was due 2025-03-20, "
-                         "6 days overdue)")
+                         "data.reference_standard: reference instrument MT01-TW-01 was not fit "
+                         "for use at 2025-03-26T10:00:00Z: calibration expired: was due "
+                         "2025-03-20, 6 days overdue")
         yoke = [r for r in self.run.topic("calibration.recorded") if r["equipment_id"] == "MT01-YOKE-01"]
         self.assertEqual(len(yoke), 1)  # only the one made once the weight was recalibrated
         self.assertEqual(yoke[0]["due_date"], "2025-09-24")
@@ -748,10 +748,134 @@ class ChainOfStandards(unittest.TestCase):
                   calibration_date="2025-03-10", certificate_number="NCL-2025-03-0200",
                   provider="Northbridge Calibration Ltd", technician="L. Brandt",
                   reference_standard="MT01-SHUNT-01"))
-        self.assertIn("reference instrument MT01-RAD-01 was not in calibration at the time "
-                      "(pending calibration: sent out for calibration)", run.error(2))
-        self.assertIn("reference instrument MT01-SHUNT-01 was not in calibration at the time "
-                      "(out of service)", run.error(4))
+        self.assertIn("reference instrument MT01-RAD-01 was not fit for use at "
+                      "2025-03-10T06:05:00Z: pending calibration: sent out for calibration",
+                      run.error(2))
+        self.assertIn("reference instrument MT01-SHUNT-01 was not fit for use at "
+                      "2025-03-10T06:20:00Z: out of service: Terminal loose", run.error(4))
+
+
+def calibration(time, equipment_id, date, certificate, reference=None, results=None):
+    data = dict(equipment_id=equipment_id, calibration_date=date, certificate_number=certificate,
+                provider="Northbridge Calibration Ltd", technician="L. Brandt")
+    if reference:
+        data["reference_standard"] = reference
+    if results:
+        data["results"] = results
+    return event("calibration.record", time, **data)
+
+
+class ReferenceJudgedAtItsTime(unittest.TestCase):
+    """A reference is judged at the instant of the calibration or check it served, not when
+    the record is entered: its calibration then, out of service or sent out then, its own
+    checks then."""
+
+    LIFT = [{"parameter": "lifted_mass", "unit": "kg", "as_found": 5.2}]
+    UV = [{"parameter": "uv_a_irradiance", "unit": "uW/cm2", "as_found": 1200}]
+
+    def yoke(self, time, date, certificate):
+        return calibration(time, "MT01-YOKE-01", date, certificate, "MT01-TW-01", self.LIFT)
+
+    def test_a_calibration_dated_when_its_test_weight_had_expired_is_refused(self):
+        st = Station(self)
+        # The weight (valid through 2025-03-20) is recalibrated on 2025-03-26; the yoke's lift
+        # certification of 2025-03-24 is entered after that.
+        run = st.run(
+            calibration("2025-03-26T10:30:00Z", "MT01-TW-01", "2025-03-26", "NCL-2025-03-0461",
+                        results=[{"parameter": "mass", "nominal": 4.54, "unit": "kg",
+                                  "as_found": 4.541}]) +
+            self.yoke("2025-03-26T10:40:00Z", "2025-03-24", "LIFT-A") +
+            self.yoke("2025-03-26T10:45:00Z", "2025-03-24T09:00:00+01:00", "LIFT-B"))
+        why = ("data.reference_standard: reference instrument MT01-TW-01 was not in calibration "
+               "on 2025-03-24: its calibration of 2024-03-20 was valid through 2025-03-20")
+        self.assertEqual((run.error(2), run.error(3)), (why, why))
+        self.assertEqual([r["equipment_id"] for r in run.topic("calibration.recorded")],
+                         ["MT01-TW-01"])
+
+    def test_a_calibration_dated_when_its_test_weight_was_valid_is_accepted_later(self):
+        st = Station(self)
+        run = st.run(self.yoke("2025-03-24T08:00:00Z", "2025-03-18", "LIFT-C") +
+                     self.yoke("2025-03-24T08:05:00Z", "2025-03-20T16:00:00Z", "LIFT-D"))
+        self.assertEqual(run.errors, [])
+        self.assertEqual([(r["certificate_number"], r["status"])
+                          for r in run.topic("calibration.recorded")],
+                         [("LIFT-C", "current"), ("LIFT-D", "current")])
+        self.assertEqual(st.ledger_records("calibration.recorded")[0]["metadata"]
+                         ["reference_standard"], "MT01-TW-01")
+
+    def test_a_radiometer_whose_zero_check_failed_is_no_reference(self):
+        st = Station(self)
+        doc = st.contract()
+        doc["version"] += 1
+        doc["procedures"].append({
+            "procedure_id": "MT-RAD-ZERO", "title": "Radiometer zero, sensor capped",
+            "equipment": ["MT01-RAD-01"], "frequency": "daily",
+            "checklist_steps": [{"step_id": "dark_reading", "description": "UV-A reading capped",
+                                 "input_type": "number", "unit": "uW/cm2", "max": 5}]})
+        st.write_contract(doc)
+        zero = lambda t, v: check_event(t, "MT01-RAD-01", "MT-RAD-ZERO",
+                                        readings={"dark_reading": v})
+        run = st.run(
+            zero("2025-03-10T06:00:00Z", 140) +
+            uv_check("2025-03-10T06:05:00Z", 1240) +
+            zero("2025-03-10T06:30:00Z", 2) +
+            uv_check("2025-03-10T06:35:00Z", 1240) +
+            # The lamp's calibration made at 06:02 (while the zero had failed), entered later.
+            calibration("2025-03-10T06:40:00Z", "MT01-UVA-01", "2025-03-10T06:02:00Z", "UV-A",
+                        "MT01-RAD-01", self.UV) +
+            calibration("2025-03-10T06:45:00Z", "MT01-UVA-01", "2025-03-10T06:32:00Z", "UV-B",
+                        "MT01-RAD-01", self.UV))
+        failed = ("daily check MT-RAD-ZERO failed at 2025-03-10T06:00:00Z: dark_reading 140 "
+                  "uW/cm2 outside max 5 uW/cm2")
+        self.assertEqual(run.error(2), "data.reference_instrument: reference instrument "
+                         "MT01-RAD-01 was not fit for use at 2025-03-10T06:05:00Z: " + failed)
+        self.assertEqual(run.error(5), "data.reference_standard: reference instrument "
+                         "MT01-RAD-01 was not fit for use at 2025-03-10T06:02:00Z: its " + failed)
+        self.assertEqual([c["performed_at"] for c in run.topic("maintenance.checked")
+                          if c["equipment_id"] == "MT01-UVA-01"], ["2025-03-10T06:35:00Z"])
+        self.assertEqual([r["certificate_number"] for r in run.topic("calibration.recorded")],
+                         ["UV-B"])
+
+    def test_a_reference_out_of_service_at_the_calibrations_time_is_refused(self):
+        st = Station(self)
+        run = st.run(
+            event("equipment.out_of_service", "2025-03-10T06:10:00Z",
+                  equipment_id="MT01-SHUNT-01", reason="Terminal loose", technician="L. Brandt") +
+            calibration("2025-03-11T07:00:00Z", "MT01-SHUNT-01", "2025-03-11T07:00:00Z",
+                        "NCL-SHUNT", results=[{"parameter": "current", "nominal": 1000,
+                                               "unit": "A", "as_found": 1000.5}]) +
+            event("equipment.return_to_service", "2025-03-11T08:00:00Z",
+                  equipment_id="MT01-SHUNT-01", technician="L. Brandt") +
+            # Entered once the shunt is back in service: made while it was out, or before.
+            calibration("2025-03-12T09:00:00Z", "MT01-BENCH-01", "2025-03-10T09:00:00Z",
+                        "BENCH-A", "MT01-SHUNT-01") +
+            calibration("2025-03-12T09:05:00Z", "MT01-BENCH-01", "2025-03-10", "BENCH-B",
+                        "MT01-SHUNT-01") +
+            calibration("2025-03-12T09:10:00Z", "MT01-BENCH-01", "2025-03-10T06:00:00Z",
+                        "BENCH-C", "MT01-SHUNT-01"))
+        tag = "(tagged out at 2025-03-10T06:10:00Z: Terminal loose)"
+        self.assertEqual(run.error(4), "data.reference_standard: reference instrument "
+                         "MT01-SHUNT-01 was out of service at 2025-03-10T09:00:00Z " + tag)
+        self.assertEqual(run.error(5), "data.reference_standard: reference instrument "
+                         "MT01-SHUNT-01 was out of service on 2025-03-10 " + tag)
+        self.assertEqual([r["certificate_number"] for r in run.topic("calibration.recorded")],
+                         ["NCL-SHUNT", "BENCH-C"])
+
+    def test_a_reference_away_for_calibration_at_the_time_is_refused(self):
+        st = Station(self)
+        run = st.run(
+            event("calibration.schedule", "2025-03-10T08:00:00Z", equipment_id="MT01-RAD-01",
+                  technician="L. Brandt") +
+            calibration("2025-03-12T09:00:00Z", "MT01-RAD-01", "2025-03-11", "NCL-RAD") +
+            calibration("2025-03-12T09:05:00Z", "MT01-UVA-01", "2025-03-10T12:00:00Z", "UV-C",
+                        "MT01-RAD-01", self.UV) +
+            calibration("2025-03-12T09:10:00Z", "MT01-UVA-01", "2025-03-12T09:00:00Z", "UV-D",
+                        "MT01-RAD-01", self.UV))
+        self.assertEqual(run.error(3), "data.reference_standard: reference instrument "
+                         "MT01-RAD-01 was out for calibration at 2025-03-10T12:00:00Z (sent out "
+                         "at 2025-03-10T08:00:00Z)")
+        self.assertEqual([r["certificate_number"] for r in run.topic("calibration.recorded")],
+                         ["NCL-RAD", "UV-D"])
 
 
 class SentOut(unittest.TestCase):
