@@ -87,17 +87,32 @@ static int parse_tolerance(const json_t *t, const char *path, tolerance *out, sm
         if (out->has_min || out->has_max)
             return error_set(err, SMART_EINVAL,
                              "%s: give nominal and plus_minus, or min/max, not both", path);
-        if (plus_minus < 0)
-            return error_set(err, SMART_EINVAL, "%s.plus_minus: must be >= 0", path);
+        /* A zero band is no tolerance a measurement could meet (the schema's exclusiveMinimum). */
+        if (!(plus_minus > 0))
+            return error_set(err, SMART_EINVAL, "%s.plus_minus: must be greater than 0 (got %g)",
+                             path, plus_minus);
+        /* The limits are worked out in decimal, as written: in doubles 4.54 - 0.02 is
+         * 4.5200000000000005, which would judge 4.52 out. */
+        decimal n, pm;
+        if (!decimal_from_double(nominal, &n) || !decimal_from_double(plus_minus, &pm) ||
+            !decimal_sub(n, pm, &out->low) || !decimal_add(n, pm, &out->high))
+            return error_set(err, SMART_EINVAL,
+                             "%s: nominal %g and plus_minus %g give limits of more than %d "
+                             "significant digits, which cannot be judged exactly",
+                             path, nominal, plus_minus, DECIMAL_DIGITS_MAX);
         out->has_min = out->has_max = out->has_nominal = true;
         out->nominal = nominal;
-        out->min = nominal - plus_minus;
-        out->max = nominal + plus_minus;
+        out->min = decimal_to_double(out->low);
+        out->max = decimal_to_double(out->high);
+    } else {
+        if ((out->has_min && !decimal_from_double(out->min, &out->low)) ||
+            (out->has_max && !decimal_from_double(out->max, &out->high)))
+            return error_set(err, SMART_EINVAL, "%s: a limit is not a finite number", path);
     }
     if (!out->has_min && !out->has_max)
         return error_set(err, SMART_EINVAL,
                          "%s: needs a limit (nominal and plus_minus, min or max)", path);
-    if (out->has_min && out->has_max && out->min > out->max)
+    if (out->has_min && out->has_max && decimal_compare(out->low, out->high) > 0)
         return error_set(err, SMART_EINVAL, "%s: min is above max", path);
     return 0;
 }
@@ -194,7 +209,11 @@ static int parse_step(const json_t *st, const char *path, check_step *out, smart
                          path);
     if (!out->is_reading && (out->has_min || out->has_max || out->unit))
         return error_set(err, SMART_EINVAL, "%s: a checkbox step has no unit or limits", path);
-    if (out->has_min && out->has_max && out->min > out->max)
+    /* Judged exactly on the decimals written (see decimal.h). */
+    if ((out->has_min && !decimal_from_double(out->min, &out->low)) ||
+        (out->has_max && !decimal_from_double(out->max, &out->high)))
+        return error_set(err, SMART_EINVAL, "%s: a limit is not a finite number", path);
+    if (out->has_min && out->has_max && decimal_compare(out->low, out->high) > 0)
         return error_set(err, SMART_EINVAL, "%s: min is above max", path);
     return 0;
 }

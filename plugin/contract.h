@@ -4,6 +4,7 @@
 #define SMART_CONTRACT_H
 
 #include "calibration.h"
+#include "decimal.h"
 #include "smart_plugin.h"
 
 #include <jansson.h>
@@ -14,8 +15,9 @@ typedef struct tolerance {
     const char *parameter;
     const char *unit;
     bool has_min, has_max;
-    double min, max;  /* nominal ± plus_minus is stored as min and max */
-    bool has_nominal; /* a calibration point; an item may have several per parameter */
+    double min, max;   /* nominal ± plus_minus is stored as min and max (the nearest doubles) */
+    decimal low, high; /* the same limits, exact: what values are judged against */
+    bool has_nominal;  /* a calibration point; an item may have several per parameter */
     double nominal;
     const json_t *references; /* ids or equipment types accepted as the reference standard of
                                  its calibration (strings), or NULL: see readiness.h */
@@ -39,6 +41,7 @@ typedef struct check_step {
     const char *reference_value; /* free text, recorded; limits are what is machine-checked */
     bool has_min, has_max;
     double min, max;
+    decimal low, high; /* min and max as written, exact: what readings are judged against */
 } check_step;
 
 /* A maintenance procedure (a daily UV-A check, a bath concentration check, ...). */

@@ -167,7 +167,10 @@ oom:
     return error_set(err, SMART_ENOMEM, "out of memory");
 }
 
-/* The contract's calibration counts when the station has none as recent. */
+/* The contract's calibration counts when the station has none as recent. It carries no
+ * results, so it re-measures nothing: it renews the calibration of an item in tolerance, and
+ * leaves a failed item failed (a failure is cleared only by a record that re-measures every
+ * point, see handle_calibration.c). */
 static int apply_baseline(maintenance *m, equipment_state *e, int64_t now_ms, smart_error *err)
 {
     const contract_item *ci = e->terms;
@@ -184,14 +187,13 @@ static int apply_baseline(maintenance *m, equipment_state *e, int64_t now_ms, sm
         .provider = ci->baseline_provider,
         .source = source,
         .recorded_at_ms = now_ms,
+        .out_of_tolerance = e->record.calibration_failed, /* not a good calibration then */
     };
     int rc = store_add_calibration(m->store, &entry, err);
     if (rc)
         return rc;
     e->record.has_calibration = true;
     e->record.calibrated_on = day;
-    e->record.calibration_failed = false;
-    e->failure_note[0] = '\0';
     snprintf(e->calibration_date, sizeof e->calibration_date, "%s", ci->baseline_date_text);
     snprintf(e->certificate, sizeof e->certificate, "%s", ci->baseline_certificate);
     return store_put_equipment(m->store, e, err);

@@ -1,6 +1,7 @@
 /* handle_calibration.c — calibrations: recording one (with its results against the contract's
  * tolerances, and the out-of-tolerance impact when it came back out of tolerance as found),
  * sending an item out for one, and the expiry sweep. */
+#include "decimal.h"
 #include "emit.h"
 #include "error.h"
 #include "json_fields.h"
@@ -20,12 +21,17 @@ static const char *const calibration_keys[] = {
 static const char *const result_keys[] = {"parameter", "nominal", "unit",
                                           "as_found",  "as_left", NULL};
 
-/* A calibration's results judged against the item's tolerances. */
+/* A calibration's results judged against the item's tolerances. Each tolerance entry of the
+ * item (a parameter, or one calibration point of it) is a point the calibration must measure:
+ * one it gives no value for is "not measured", which is never "in tolerance". */
 typedef struct result_verdict {
-    bool found_out;            /* a parameter was out of tolerance as found */
-    bool left_out;             /* a parameter is still out of tolerance as left */
+    bool found_out;            /* a point measured as found was out of tolerance */
+    bool left_out;             /* a point is out of tolerance as left */
+    size_t not_found;          /* points with no as-found value (as_left only, or none) */
+    size_t not_left;           /* points with no value at all: their state as left is unknown */
     char found_note[NOTE_MAX]; /* "temperature as found 39.1 outside 37.5 to 38.5 degC" */
     char left_note[NOTE_MAX];
+    char not_left_note[NOTE_MAX]; /* "magnetic_field at 30 G, ..." */
 } result_verdict;
 
 /* The tolerance a result is judged by: its parameter's, or, when the parameter has several
@@ -60,17 +66,98 @@ static int find_tolerance(const contract_item *item, const char *path, const cha
     return 0;
 }
 
+/* Whether a result (already validated by judge_results) is about tolerance point t: the same
+ * parameter, and the same nominal when it gives one (without one, the parameter has one point). */
+static bool result_is_for(const json_t *r, const tolerance *t)
+{
+    const json_t *nominal = json_object_get(r, "nominal");
+    return strcmp(json_string_value(json_object_get(r, "parameter")), t->parameter) == 0 &&
+           (!nominal || (t->has_nominal && json_number_value(nominal) == t->nominal));
+}
+
+/* What the results give for point t: an as-found value, an as-left value. */
+static void point_given(const json_t *results, const tolerance *t, bool *found, bool *left)
+{
+    size_t i;
+    json_t *r;
+    *found = *left = false;
+    json_array_foreach (results, i, r) {
+        if (!result_is_for(r, t))
+            continue;
+        *found = *found || json_object_get(r, "as_found");
+        *left = *left || json_object_get(r, "as_found") || json_object_get(r, "as_left");
+    }
+}
+
+/* "magnetic_field at 30 G", or "lifted_mass" for a parameter with a single limit. */
+static void point_text(const tolerance *t, char *out, size_t size)
+{
+    char nominal[DECIMAL_TEXT_MAX];
+    decimal_format_double(t->nominal, nominal, sizeof nominal);
+    if (t->has_nominal)
+        snprintf(out, size, "%s at %s %s", t->parameter, nominal, t->unit);
+    else
+        snprintf(out, size, "%s", t->parameter);
+}
+
+/* `"key":[{"parameter","nominal"?,"unit"}...]`: the points the results give no as-found value
+ * for (as_left false) or no value at all (as_left true). `results` may be NULL (none given). */
+static void write_points(jw *w, const char *key, const contract_item *item, const json_t *results,
+                         bool as_left)
+{
+    jw_key(w, key);
+    jw_raw(w, "[", 1);
+    for (size_t k = 0; k < item->tolerance_count; k++) {
+        const tolerance *t = &item->tolerances[k];
+        bool found, left;
+        point_given(results, t, &found, &left);
+        if (as_left ? left : found)
+            continue;
+        jw_sep(w);
+        jw_raw(w, "{", 1);
+        jw_member_string(w, "parameter", t->parameter);
+        if (t->has_nominal) {
+            char nominal[DECIMAL_TEXT_MAX];
+            decimal_format_double(t->nominal, nominal, sizeof nominal);
+            jw_key(w, "nominal");
+            jw_lit(w, nominal);
+        }
+        jw_member_string(w, "unit", t->unit);
+        jw_raw(w, "}", 1);
+    }
+    jw_raw(w, "]", 1);
+}
+
+/* Which points the results leave unmeasured, as found and as left. `results` may be NULL. */
+static void count_unmeasured(const json_t *results, const contract_item *item, result_verdict *v)
+{
+    for (size_t k = 0; k < item->tolerance_count; k++) {
+        const tolerance *t = &item->tolerances[k];
+        bool found, left;
+        point_given(results, t, &found, &left);
+        v->not_found += !found;
+        if (!left) {
+            char line[160];
+            point_text(t, line, sizeof line);
+            text_append(v->not_left_note, sizeof v->not_left_note, ", ", line);
+            v->not_left++;
+        }
+    }
+}
+
 static void note_out(char *note, const char *parameter, const char *when, double value,
                      const tolerance *t)
 {
-    char limit[96], line[200];
+    char limit[96], line[200], text[DECIMAL_TEXT_MAX];
     tolerance_text(t, limit, sizeof limit);
-    snprintf(line, sizeof line, "%s as %s %g outside %s", parameter, when, value, limit);
+    decimal_format_double(value, text, sizeof text);
+    snprintf(line, sizeof line, "%s as %s %s outside %s", parameter, when, text, limit);
     text_append(note, NOTE_MAX, "; ", line);
 }
 
 /* Validates the results and judges them; a parameter the contract has no tolerance for is
- * recorded but cannot be judged, so it is refused rather than silently passed. */
+ * recorded but cannot be judged, so it is refused rather than silently passed. `results` may
+ * be NULL (none given: every point is not measured). */
 static int judge_results(const json_t *results, const contract_item *item, result_verdict *v,
                          reference_needs *needs, smart_error *err)
 {
@@ -102,6 +189,8 @@ static int judge_results(const json_t *results, const contract_item *item, resul
                              "%s.unit: '%.20s' but the contract's tolerance is "
                              "in %s",
                              path, unit, t->unit);
+        /* Only a measured as-found value out of tolerance is a finding (and raises the
+         * impact); an as_left alone says nothing of the state as found. */
         if (has_found && !tolerance_within(t, found)) {
             v->found_out = true;
             note_out(v->found_note, parameter, "found", found, t);
@@ -113,6 +202,7 @@ static int judge_results(const json_t *results, const contract_item *item, resul
             note_out(v->left_note, parameter, "left", final, t);
         }
     }
+    count_unmeasured(results, item, v);
     return 0;
 }
 
@@ -499,7 +589,7 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
                          date_text, id, e->calibration_date);
     result_verdict verdict = {0};
     reference_needs needs = {.count = 0};
-    if (results && (rc = judge_results(results, e->terms, &verdict, &needs, err)))
+    if ((rc = judge_results(results, e->terms, &verdict, &needs, err)))
         return rc;
     needs.any = !results; /* nothing judged: the standard must fit one quantity the item has */
     if (!results)
@@ -527,11 +617,17 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
     bool ends_send_out = e->record.sent_out && performed_ms > e->sent_out_since_ms;
     bool still_out = e->record.sent_out && !ends_send_out;
     next.record.sent_out = still_out;
-    next.record.calibration_failed = verdict.left_out;
-    snprintf(next.failure_note, sizeof next.failure_note, "%s", verdict.left_note);
+    /* A failure is cleared only by re-measuring it: a record that leaves a point of a failed
+     * item with no value (another point only, no results) leaves it failed, with the failure
+     * on record. An item not failed keeps its status: the record renews its calibration. */
+    bool kept_failed = !verdict.left_out && verdict.not_left > 0 && e->record.calibration_failed;
+    bool failed = verdict.left_out || kept_failed;
+    next.record.calibration_failed = failed;
+    if (!kept_failed)
+        snprintf(next.failure_note, sizeof next.failure_note, "%s", verdict.left_note);
     snprintf(next.calibration_date, sizeof next.calibration_date, "%s", date_text);
     snprintf(next.certificate, sizeof next.certificate, "%s", certificate);
-    if (!verdict.left_out && performed_ms > next.last_verification_ms)
+    if (!failed && performed_ms > next.last_verification_ms)
         next.last_verification_ms = performed_ms;
 
     char *results_text = results ? json_dumps(results, JSON_COMPACT) : NULL;
@@ -549,7 +645,7 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
         .source = "event",
         .reference_standard = reference,
         .recorded_at_ms = now_ms,
-        .out_of_tolerance = verdict.left_out,
+        .out_of_tolerance = failed,
     };
     /* The impact window is found before this calibration joins the history. */
     oot_window window = {0};
@@ -564,12 +660,19 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
         free(results_text);
         return rc;
     }
-    if (!verdict.left_out) /* earlier uses of the item can no longer be suspect */
+    if (!failed) /* earlier uses of the item can no longer be suspect */
         maintenance_note_good_calibration(m, e, day);
     readiness r;
     maintenance_readiness(m, &next, now_ms, 0, &r);
-    char due[16], details[768], sent_since[DATE_TEXT_MAX], still_note[160] = "";
+    char due[16], details[1280], failure[NOTE_MAX * 2 + 64] = "", sent_since[DATE_TEXT_MAX],
+                                                        still_note[160] = "";
     civil_format(r.calibration.due, due, sizeof due);
+    if (verdict.left_out)
+        snprintf(failure, sizeof failure, "%s", verdict.left_note);
+    else if (kept_failed)
+        snprintf(failure, sizeof failure, "not re-measured: %s; still failed: %s",
+                 verdict.not_left_note, e->failure_note);
+    text_utf8_trim(failure);
     instant_format(e->sent_out_since_ms, sent_since, sizeof sent_since);
     if (still_out)
         snprintf(still_note, sizeof still_note,
@@ -578,8 +681,8 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
                  sent_since);
     snprintf(details, sizeof details,
              "Calibration of %s on %s recorded: certificate %s from %s; valid until %s%s%s%s%s", id,
-             date_text, certificate, provider, due, verdict.left_out ? "; FAILED: " : "",
-             verdict.left_note, still_out ? "; " : "", still_note);
+             date_text, certificate, provider, due, failed ? "; FAILED: " : "", failure,
+             still_out ? "; " : "", still_note);
     text_utf8_trim(details);
     jw *meta = &m->meta;
     jw_reset(meta);
@@ -591,8 +694,10 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
     jw_member_string(meta, "technician", technician);
     jw_member_raw(meta, "due_date", due);
     jw_member_int(meta, "contract_version", e->terms->owner->version);
-    jw_member_bool(meta, "as_found_in_tolerance", !verdict.found_out);
-    jw_member_bool(meta, "as_left_in_tolerance", !verdict.left_out);
+    jw_member_bool(meta, "as_found_in_tolerance", !verdict.found_out && verdict.not_found == 0);
+    jw_member_bool(meta, "as_left_in_tolerance", !verdict.left_out && verdict.not_left == 0);
+    write_points(meta, "not_measured", e->terms, results, false);
+    write_points(meta, "not_measured_as_left", e->terms, results, true);
     if (results_text) { /* as stored: jansson's compact text of the results given */
         jw_key(meta, "results");
         jw_lit(meta, results_text);
@@ -616,10 +721,12 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
     jw_member_raw(out, "status", cal_status_name(r.calibration.status));
     jw_member_bool(out, "ready", r.ready);
     jw_member_int(out, "days_remaining", r.calibration.days_remaining);
-    jw_member_bool(out, "as_found_in_tolerance", !verdict.found_out);
-    jw_member_bool(out, "as_left_in_tolerance", !verdict.left_out);
-    if (verdict.left_out)
-        jw_member_string(out, "failure", verdict.left_note);
+    jw_member_bool(out, "as_found_in_tolerance", !verdict.found_out && verdict.not_found == 0);
+    jw_member_bool(out, "as_left_in_tolerance", !verdict.left_out && verdict.not_left == 0);
+    write_points(out, "not_measured", e->terms, results, false);
+    write_points(out, "not_measured_as_left", e->terms, results, true);
+    if (failed)
+        jw_member_string(out, "failure", failure);
     if (still_out) {
         jw_member_raw(out, "sent_out_since", sent_since);
         jw_member_string(out, "note", still_note);

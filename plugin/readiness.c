@@ -30,37 +30,51 @@ int64_t check_state_valid_until(const procedure *p, const check_state *last,
     return last->passed ? check_valid_until(p, last->performed_ms, zone) : last->performed_ms;
 }
 
-bool check_step_within(const check_step *s, double v)
+/* Exact on the decimals written (decimal.h): a value on a limit is within it. A value that
+ * is not finite is outside every limit. */
+static bool within(bool has_min, decimal low, bool has_max, decimal high, double v)
 {
-    return (!s->has_min || v >= s->min) && (!s->has_max || v <= s->max);
+    decimal d;
+    if (!decimal_from_double(v, &d))
+        return false;
+    return (!has_min || decimal_compare(d, low) >= 0) &&
+           (!has_max || decimal_compare(d, high) <= 0);
 }
 
-void check_step_limit_text(const check_step *s, char *out, size_t size)
+static void limit_text(bool has_min, decimal low, bool has_max, decimal high, const char *unit,
+                       char *out, size_t size)
 {
-    const char *unit = s->unit ? s->unit : "";
-    if (s->has_min && s->has_max)
-        snprintf(out, size, "%g to %g %s", s->min, s->max, unit);
-    else if (s->has_min)
-        snprintf(out, size, "min %g %s", s->min, unit);
-    else if (s->has_max)
-        snprintf(out, size, "max %g %s", s->max, unit);
+    char lo[DECIMAL_TEXT_MAX], hi[DECIMAL_TEXT_MAX];
+    decimal_format(low, lo, sizeof lo);
+    decimal_format(high, hi, sizeof hi);
+    if (has_min && has_max)
+        snprintf(out, size, "%s to %s %s", lo, hi, unit);
+    else if (has_min)
+        snprintf(out, size, "min %s %s", lo, unit);
+    else if (has_max)
+        snprintf(out, size, "max %s %s", hi, unit);
     else
         snprintf(out, size, "recorded, no limit");
 }
 
+bool check_step_within(const check_step *s, double v)
+{
+    return within(s->has_min, s->low, s->has_max, s->high, v);
+}
+
+void check_step_limit_text(const check_step *s, char *out, size_t size)
+{
+    limit_text(s->has_min, s->low, s->has_max, s->high, s->unit ? s->unit : "", out, size);
+}
+
 bool tolerance_within(const tolerance *t, double v)
 {
-    return (!t->has_min || v >= t->min) && (!t->has_max || v <= t->max);
+    return within(t->has_min, t->low, t->has_max, t->high, v);
 }
 
 void tolerance_text(const tolerance *t, char *out, size_t size)
 {
-    if (t->has_min && t->has_max)
-        snprintf(out, size, "%g to %g %s", t->min, t->max, t->unit);
-    else if (t->has_min)
-        snprintf(out, size, "min %g %s", t->min, t->unit);
-    else
-        snprintf(out, size, "max %g %s", t->max, t->unit);
+    limit_text(t->has_min, t->low, t->has_max, t->high, t->unit, out, size);
 }
 
 static void format_instant(int64_t ms, char *out, size_t size)

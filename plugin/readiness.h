@@ -67,11 +67,13 @@ int64_t check_valid_until(const procedure *p, int64_t performed_ms, const statio
 int64_t check_state_valid_until(const procedure *p, const check_state *last,
                                 const station_zone *zone);
 
-/* Whether a reading meets a step's limits; and the limits as text ("min 1000 uW/cm2"). */
+/* Whether a reading meets a step's limits, exactly on the decimals written (a reading on a
+ * limit meets it); and the limits as text ("min 1000 uW/cm2"), as written. */
 bool check_step_within(const check_step *step, double value);
 void check_step_limit_text(const check_step *step, char *out, size_t size);
 
-/* Whether a value is within a tolerance. */
+/* Whether a value is within a tolerance, exactly on the decimals written (4.52 is within
+ * 4.54 ± 0.02); and the limits as text ("4.52 to 4.56 kg"). */
 bool tolerance_within(const tolerance *t, double value);
 void tolerance_text(const tolerance *t, char *out, size_t size);
 

@@ -654,6 +654,149 @@ class Tolerances(unittest.TestCase):
         self.assertEqual(run.topic("calibration.recorded"), [])
 
 
+def gauss_cal(time, date, certificate, results=None):
+    data = dict(equipment_id="MT01-GAUSS-01", calibration_date=date,
+                certificate_number=certificate, provider="Northbridge Calibration Ltd",
+                technician="L. Brandt")
+    if results is not None:
+        data["results"] = results
+    return event("calibration.record", time, **data)
+
+
+def field(nominal, found=None, left=None):
+    r = {"parameter": "magnetic_field", "nominal": nominal, "unit": "G"}
+    if found is not None:
+        r["as_found"] = found
+    if left is not None:
+        r["as_left"] = left
+    return r
+
+
+POINT_10 = {"parameter": "magnetic_field", "nominal": 10, "unit": "G"}
+POINT_30 = {"parameter": "magnetic_field", "nominal": 30, "unit": "G"}
+
+
+class CalibrationClearsAFailureOnlyByReMeasuring(unittest.TestCase):
+    """A record is in tolerance as found only when every toleranced point has an as-found value
+    in tolerance; calibration_failed is cleared only by a record whose as-left covers every
+    point. The gaussmeter has two points, 10 G and 30 G; it fails at 10 G."""
+
+    FAIL = gauss_cal("2025-03-10T06:20:00Z", "2025-03-10", "NCL-2025-03-0181",
+                     [field(10, 11.6), field(30, 30.2)])
+
+    def assert_still_failed(self, answer):
+        self.assertEqual((answer["status"], answer["ready"]), ("calibration_failed", False))
+        self.assertFalse(answer["as_found_in_tolerance"])
+        self.assertFalse(answer["as_left_in_tolerance"])
+        self.assertIn("magnetic_field as left 11.6 outside 9.5 to 10.5 G", answer["failure"])
+
+    def test_a_record_of_the_other_point_only_leaves_it_failed(self):
+        st = Station(self)
+        run = st.run(self.FAIL + gauss_cal("2025-03-11T08:00:00Z", "2025-03-11", "NCL-2025-03-0190",
+                                           [field(30, 30.1)]) +
+                     event("status.query", "2025-03-11T08:05:00Z", equipment_id="MT01-GAUSS-01"))
+        answer = run.topic("calibration.recorded")[-1]
+        self.assert_still_failed(answer)
+        self.assertEqual(answer["not_measured"], [POINT_10])
+        self.assertEqual(answer["not_measured_as_left"], [POINT_10])
+        self.assertIn("not re-measured: magnetic_field at 10 G", answer["failure"])
+        gauss = item(run.topic("status")[-1], "MT01-GAUSS-01")
+        self.assertEqual(gauss["status"], "calibration_failed")
+        self.assertIn("magnetic_field as left 11.6", gauss["reason"])
+        record = st.ledger_records("calibration.recorded")[-1]["metadata"]
+        self.assertEqual((record["as_found_in_tolerance"], record["as_left_in_tolerance"],
+                          record["not_measured"]), (False, False, [POINT_10]))
+
+    def test_no_results_or_empty_results_leave_it_failed(self):
+        for results in (None, []):
+            with self.subTest(results=results):
+                st = Station(self)
+                run = st.run(self.FAIL + gauss_cal("2025-03-11T08:00:00Z", "2025-03-11",
+                                                   "NCL-2025-03-0190", results))
+                answer = run.topic("calibration.recorded")[-1]
+                self.assert_still_failed(answer)
+                self.assertEqual(answer["not_measured"], [POINT_10, POINT_30])
+                self.assertEqual(answer["not_measured_as_left"], [POINT_10, POINT_30])
+                self.assertEqual(answer["due_date"], "2026-03-11")  # the record still counts
+
+    def test_a_hub_last_calibration_without_results_leaves_it_failed(self):
+        st = Station(self)
+        st.run(self.FAIL)
+        doc = st.contract()
+        doc["version"] += 1
+        gauss = next(e for e in doc["equipment_list"] if e["equipment_id"] == "MT01-GAUSS-01")
+        gauss["last_calibration"] = {"calibration_date": "2025-03-11",
+                                     "certificate_number": "NCL-2025-03-0195",
+                                     "provider": "Northbridge Calibration Ltd"}
+        st.write_contract(doc)
+        run = st.run(event("contract.deployed", "2025-03-11T09:00:00Z") +
+                     event("status.query", "2025-03-11T09:05:00Z", equipment_id="MT01-GAUSS-01"))
+        self.assertEqual(len(run.topic("contracts.loaded")), 1, run.errors)
+        gauss = item(run.topic("status")[-1], "MT01-GAUSS-01")
+        self.assertEqual((gauss["status"], gauss["ready"]), ("calibration_failed", False))
+        self.assertEqual(gauss["certificate_number"], "NCL-2025-03-0195")  # recorded, renewed
+        self.assertIn("magnetic_field as left 11.6", gauss["reason"])
+
+    def test_a_record_covering_every_point_clears_it(self):
+        run = Station(self).run(
+            self.FAIL + gauss_cal("2025-03-11T08:00:00Z", "2025-03-11", "NCL-2025-03-0190",
+                                  [field(10, 10.7, 10.0), field(30, 30.1)]))
+        answer = run.topic("calibration.recorded")[-1]
+        self.assertEqual((answer["status"], answer["as_found_in_tolerance"],
+                          answer["as_left_in_tolerance"], answer["not_measured"],
+                          answer["not_measured_as_left"]), ("current", False, True, [], []))
+        self.assertNotIn("failure", answer)
+
+    def test_a_record_that_skips_a_point_of_an_item_not_failed_renews_it(self):
+        run = Station(self).run(gauss_cal("2025-03-11T08:00:00Z", "2025-03-11",
+                                          "NCL-2025-03-0190", [field(30, 30.1)]))
+        answer = run.topic("calibration.recorded")[-1]
+        self.assertEqual((answer["status"], answer["due_date"], answer["as_found_in_tolerance"],
+                          answer["not_measured"]), ("current", "2026-03-11", False, [POINT_10]))
+        self.assertEqual(run.topic("oot.impact"), [])
+
+    def test_as_left_only_is_not_in_tolerance_as_found(self):
+        st = Station(self)
+        run = st.run(gauss_cal("2025-03-11T08:00:00Z", "2025-03-11", "NCL-2025-03-0190",
+                               [field(10, left=10.0), field(30, 30.1)]))
+        answer = run.topic("calibration.recorded")[-1]
+        self.assertEqual((answer["status"], answer["as_found_in_tolerance"],
+                          answer["as_left_in_tolerance"], answer["not_measured"],
+                          answer["not_measured_as_left"]), ("current", False, True, [POINT_10], []))
+        self.assertEqual(run.topic("oot.impact"), [])  # only a measured as-found finding raises it
+        record = st.ledger_records("calibration.recorded")[-1]["metadata"]
+        self.assertFalse(record["as_found_in_tolerance"])
+
+
+class ExactLimits(unittest.TestCase):
+    def test_a_test_weight_exactly_on_its_lower_limit_is_in_tolerance(self):
+        st = Station(self)
+        run = st.run(event("calibration.record", "2025-03-11T08:00:00Z", equipment_id="MT01-TW-01",
+                           calibration_date="2025-03-11", certificate_number="NCL-2025-03-0201",
+                           provider="Northbridge Calibration Ltd", technician="L. Brandt",
+                           results=[{"parameter": "mass", "unit": "kg", "as_found": 4.52}]))
+        answer = run.topic("calibration.recorded")[-1]
+        self.assertEqual((answer["status"], answer["as_found_in_tolerance"],
+                          answer["as_left_in_tolerance"]), ("current", True, True))
+        self.assertEqual(run.topic("oot.impact"), [])
+        self.assertEqual([a for a in st.alerts() if a["alert_type"] in
+                          ("calibration_failed", "out_of_tolerance_impact")], [])
+
+    def test_plus_minus_zero_is_refused_naming_the_field(self):
+        st = Station(self)
+        doc = st.contract()
+        tw = next(e for e in doc["equipment_list"] if e["equipment_id"] == "MT01-TW-01")
+        tw["tolerances"][0]["plus_minus"] = 0
+        st.write_contract(doc)
+        path = os.path.join(st.dir, "events.jsonl")
+        with open(path, "w") as f:
+            f.write(event("status.query", "2025-03-11T08:00:00Z"))
+        proc = host(["run", st.node, "--events", path, "--clock", "2025-03-11T08:00:00Z"])
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("equipment_list[3].tolerances[0].plus_minus: must be greater than 0 (got 0)",
+                      proc.stderr)
+
+
 class ReferenceFoundOutOfTolerance(unittest.TestCase):
     """A reference standard or instrument found out of tolerance: what was checked or
     calibrated against it since its last good calibration is listed for review."""

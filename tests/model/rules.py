@@ -18,7 +18,10 @@ The rules it encodes:
   timestamp later than it; a date alone counts from the start of that station day, so one
   dated the day of the send-out does not end it); one performed before is recorded as history
   and the item stays pending_calibration. As left (as found where no as-left is given)
-  outside a tolerance is calibration_failed.
+  outside a tolerance is calibration_failed. A failure is cleared only by re-measuring: a
+  calibration that gives no value for a point of the item's tolerance (no results, results
+  [], only another point) leaves a failed item failed, and an item not failed keeps its
+  status (its calibration is renewed).
 - Statuses, strongest first: out_of_service, calibration_failed, pending_calibration (sent
   out, or none on record), expired, expiring_soon, current. (The rules name the states but
   not their order where two hold at once; both orders of failed and sent out are not ready.)
@@ -34,7 +37,9 @@ The rules it encodes:
   linked and nothing listed is blocked.
 - A refused line changes nothing, not even the clock; time never runs backwards.
 - A contract redeploy with a changed interval applies at once; a contract whose
-  last_calibration is dated after the load is refused and the set in force stays."""
+  last_calibration is dated after the load is refused and the set in force stays. A
+  last_calibration later than the calibration on record is recorded as the item's
+  calibration; it carries no results, so a failed item stays failed."""
 
 import datetime as dt
 
@@ -156,11 +161,14 @@ class Station:
             return False  # nothing to judge them against
         if i in self.cal and day < self.cal[i].day:
             return False  # older than the one on record
-        failed = False
+        left_out, covered = False, not item.tolerance  # an item with no tolerance: nothing to cover
         for parameter, found, left in results or []:
             value = left if left is not None else found
             _, lo, hi = item.tolerance
-            failed = failed or not (lo <= value <= hi)
+            left_out = left_out or not (lo <= value <= hi)
+            covered = True  # the item's one point has a value as left (or as found)
+        was_failed = i in self.cal and self.cal[i].failed
+        failed = left_out or (was_failed and not covered)
         self.cal[i] = Calibration(day, instant, certificate, failed)
         self.certs[i].add(certificate)
         if i in self.sent_out:
@@ -210,4 +218,13 @@ class Station:
             if item.last and dt.date.fromisoformat(item.last[0]) > self.today(t):
                 return False
         self.items = dict(items)
+        for i, item in self.items.items():
+            if not item.last:
+                continue
+            day = dt.date.fromisoformat(item.last[0])
+            if i in self.cal and day <= self.cal[i].day:
+                continue
+            was_failed = i in self.cal and self.cal[i].failed
+            self.cal[i] = Calibration(day, None, item.last[1], was_failed)
+            self.certs.setdefault(i, set()).add(item.last[1])
         return True

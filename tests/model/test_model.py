@@ -273,6 +273,9 @@ RESULTS = {  # A's tolerance is p 10 +/- 1
     "left_out": [("p", 10.2, 8.7)],
     "found_only_out": [("p", 12.0, None)],
     "found_only_in": [("p", 9.0, None)],
+    "empty": [],  # results: [] re-measures nothing
+    "left_only_in": [("p", None, 10.0)],
+    "left_only_out": [("p", None, 12.0)],
 }
 BAD = ["malformed", "unknown_topic", "missing_field", "backwards", "bad_date", "unknown_field",
        "listed_twice", "mistyped"]
@@ -378,7 +381,7 @@ class ModelMachine(RuleBasedStateMachine):
             number = "%s-%d" % (item, self.serial)
         data = {"equipment_id": item, "calibration_date": date_text,
                 "certificate_number": number, "provider": "Lab", "technician": "T. Tester"}
-        if RESULTS[results]:
+        if RESULTS[results] is not None:
             data["results"] = []
             for p, found, left in RESULTS[results]:
                 r = {"parameter": p}
@@ -443,7 +446,7 @@ class ModelMachine(RuleBasedStateMachine):
 
     @rule(d=DELTAS, item=st.sampled_from(IDS),
           change=st.sampled_from(["interval:1", "interval:2", "interval:5", "interval:30",
-                                  "interval:365", "future_last"]))
+                                  "interval:365", "future_last", "new_last"]))
     def redeploy(self, d, item, change):
         # The sequence runs up to here (a status query, answered) before the new file is
         # written; the contract.deployed line carries no time, as the host's directory
@@ -455,6 +458,9 @@ class ModelMachine(RuleBasedStateMachine):
         if change == "future_last":
             day = self.model.today() + dt.timedelta(days=40)
             spec[item]["last"] = (day.isoformat(), item + "-F")
+        elif change == "new_last":  # the hub's record of a calibration today, no results
+            self.serial += 1
+            spec[item]["last"] = (self.model.today().isoformat(), "%s-L%d" % (item, self.serial))
         else:
             spec[item]["interval"] = int(change.split(":")[1])
         self.deploy(spec, "%s of %s" % (change, item))

@@ -105,6 +105,24 @@ START_TEST(bad_contracts_name_file_and_field)
     assert_refused("item.tolerances", json_pack("[{s:s, s:s}]", "parameter", "t", "unit", "C"),
                    "LP-BAD.json: equipment_list[0].tolerances[0]: needs a limit (nominal and "
                    "plus_minus, min or max)");
+    /* A zero band is refused, as the schema's exclusiveMinimum says; so is a negative one. */
+    assert_refused("item.tolerances",
+                   json_pack("[{s:s, s:s, s:i, s:i}]", "parameter", "t", "unit", "C", "nominal", 38,
+                             "plus_minus", 0),
+                   "LP-BAD.json: equipment_list[0].tolerances[0].plus_minus: must be greater "
+                   "than 0 (got 0)");
+    assert_refused("item.tolerances",
+                   json_pack("[{s:s, s:s, s:i, s:f}]", "parameter", "t", "unit", "C", "nominal", 38,
+                             "plus_minus", -0.5),
+                   "LP-BAD.json: equipment_list[0].tolerances[0].plus_minus: must be greater "
+                   "than 0 (got -0.5)");
+    /* Limits that would need more digits than can be judged exactly are refused. */
+    assert_refused("item.tolerances",
+                   json_pack("[{s:s, s:s, s:f, s:f}]", "parameter", "t", "unit", "C", "nominal",
+                             1e20, "plus_minus", 1e-20),
+                   "LP-BAD.json: equipment_list[0].tolerances[0]: nominal 1e+20 and plus_minus "
+                   "1e-20 give limits of more than 18 significant digits, which cannot be judged "
+                   "exactly");
 }
 END_TEST
 
