@@ -142,7 +142,7 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
         for (size_t i = 0; i < p->step_count; i++)
             if (p->steps[i].is_reading && p->steps[i].unit)
                 reference_needs_add(&needs, NULL, p->steps[i].unit);
-    char used_for[80], suspect_why[CHECK_DETAIL_MAX] = "";
+    char used_for[80], suspect_why[400] = "";
     snprintf(used_for, sizeof used_for, "procedure %s", p->procedure_id);
     if ((reference && (rc = judge_reference(m, reference, id, &needs, used_for, now_ms, suspect_why,
                                             sizeof suspect_why, err))) ||

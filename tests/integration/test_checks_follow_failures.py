@@ -191,6 +191,30 @@ class ReturnAfterAFailedCheck(unittest.TestCase):
         self.assertEqual((item_back["status"], item_back["ready"]), ("current", False))
         self.assertIn("MT-YOKE-LIFT failed", item_back["reason"])
 
+    def test_the_cause_of_the_tag_out_is_kept_across_a_restart(self):
+        self.st.run(lift("2025-03-10T08:10:00Z", 2.1))
+        run = self.st.run(visual("2025-03-10T08:20:00Z") + back("2025-03-10T08:21:00Z"))
+        self.assertIn("by a failed check MT-YOKE-LIFT", run.error(2))
+
+    def test_a_store_from_before_gets_the_new_columns(self):
+        # A store written before the tag-out's cause and suspect checks were kept: its rows
+        # have none (a tag-out then counts as by hand), and it takes the new ones at once.
+        self.st.run(event("equipment.out_of_service", "2025-03-10T08:00:00Z", equipment_id=YOKE,
+                          reason="Dropped", technician="L. Brandt"))
+        db = sqlite3.connect(os.path.join(self.st.dir, "var", "maintenance", "store.sqlite"))
+        for table, column in [("equipment", "out_of_service_procedure"), ("checks", "suspect"),
+                              ("checks", "suspect_reason")]:
+            db.execute("ALTER TABLE %s DROP COLUMN %s" % (table, column))
+        db.commit()
+        db.close()
+        run = self.st.run(visual("2025-03-10T08:20:00Z") + back("2025-03-10T08:21:00Z") +
+                          lift("2025-03-10T08:30:00Z", 2.1) + back("2025-03-10T08:31:00Z") +
+                          lift("2025-03-10T08:40:00Z", 5.0, ref="MT01-RAD-01"))
+        self.assertEqual(len(run.errors), 1, run.errors)
+        self.assertIn("by a failed check MT-YOKE-LIFT", run.error(4))
+        self.assertEqual([h[:3] for h in history(self.st)],
+                         [(VISUAL, 1, 0), (LIFT, 0, 0), (LIFT, 1, 1)])
+
     def test_a_manual_tag_out_still_takes_any_passed_check(self):
         run = self.st.run(
             event("equipment.out_of_service", "2025-03-10T08:00:00Z", equipment_id=YOKE,
@@ -296,6 +320,23 @@ class FailuresAreAlwaysRecorded(unittest.TestCase):
                       item(gate, "MT01-UVA-01")["reason"])
         self.assertEqual(len(run.errors), 1)
         self.assertTrue(run.error(5).startswith("data.readings.uv_a_irradiance: must be a number"))
+
+    def test_the_shipped_scenario(self):
+        # examples/mt-station/scenarios/failures-recorded.jsonl: the lift passed on the 18th
+        # with the test weight in date; on the 24th, with the weight expired, the yoke lifts
+        # nothing and the lamp does not strike. Both failures are recorded and block the job
+        # until the weight is recalibrated, the lift passes, and the lamp passes and returns.
+        st = Checked(self)
+        run = st.scenario("failures-recorded")
+        self.assertEqual(run.errors, [])
+        gates = run.gates("SC-2025-071-MT")
+        self.assertEqual([g["allowed"] for g in gates], [False, True])
+        self.assertEqual(gates[0]["blocking"], ["MT01-UVA-01", YOKE])
+        self.assertIn("suspect: reference MT01-TW-01 not fit", item(gates[0], YOKE)["reason"])
+        self.assertIn("uv_a_irradiance not taken", item(gates[0], "MT01-UVA-01")["reason"])
+        suspect = [c for c in run.topic("maintenance.checked") if c.get("suspect")]
+        self.assertEqual([(c["equipment_id"], c["passed"]) for c in suspect], [(YOKE, False)])
+        self.assertEqual(run.topic("status")[-1]["summary"]["ready"], 10)
 
     def test_a_reference_unknown_or_the_item_itself_is_still_refused(self):
         st = Checked(self)
