@@ -25,11 +25,17 @@ typedef struct equipment_state {
     int64_t last_alert_ms;
     int64_t out_of_service_since_ms; /* when it was tagged out (record.out_of_service) */
     char out_of_service_reason[NOTE_MAX];
-    char failure_note[NOTE_MAX];  /* why the last calibration failed, or "" */
-    int64_t last_verification_ms; /* the last passed check or calibration recorded */
-    int64_t sent_out_since_ms;    /* when it was sent out (record.sent_out); 0 when not known
-                                     (sent out before stores kept it) */
-    const contract_item *terms;   /* NULL when no contract in force names it (retired) */
+    /* The procedure whose failed check tagged it out, or "" when it was tagged out by hand (or
+     * by a store from before this was kept): a tag-out by a failed check ends only on a pass of
+     * that procedure, or an in-tolerance calibration, performed after it. */
+    char out_of_service_procedure[65];
+    char failure_note[NOTE_MAX]; /* why the last calibration failed, or "" */
+    /* The last verification recorded: an in-tolerance calibration, or a passed check with a
+     * fit reference; while a failed check keeps it tagged out, only a pass of that procedure. */
+    int64_t last_verification_ms;
+    int64_t sent_out_since_ms;  /* when it was sent out (record.sent_out); 0 when not known
+                                   (sent out before stores kept it) */
+    const contract_item *terms; /* NULL when no contract in force names it (retired) */
 } equipment_state;
 
 #endif

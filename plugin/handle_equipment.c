@@ -68,6 +68,33 @@ static int check_step_keys(const json_t *values, const char *path, const procedu
     return 0;
 }
 
+/* Judges the reference instrument a check names. One that is unknown, retired or the item
+ * itself, or a procedure reading more quantities than can be judged, is bad input: refused
+ * with maintenance_check_reference's message. A known reference that is not fit (not one the
+ * procedure accepts, not calibrated for what is read, not in calibration) is evidence about
+ * the check, not a bad input: 0, with *why (size bytes) saying why; "" when it is fit. */
+static int judge_reference(maintenance *m, const char *reference, const char *id,
+                           const reference_needs *needs, const char *used_for, int64_t now_ms,
+                           char *why, size_t size, smart_error *err)
+{
+    static const char field[] = "data.reference_instrument";
+    why[0] = '\0';
+    const equipment_state *ref = maintenance_find(m, reference);
+    bool bad_input = strcmp(reference, id) == 0 || !ref || !ref->terms || needs->overflow;
+    int rc = maintenance_check_reference(m, field, reference, id, needs, used_for, now_ms, false,
+                                         now_ms, err);
+    if (rc != SMART_EINVAL || bad_input)
+        return rc;
+    const char *text = err->text; /* "FIELD: why" */
+    size_t n = strlen(field);
+    if (strncmp(text, field, n) == 0 && text[n] == ':' && text[n + 1] == ' ')
+        text += n + 2;
+    text_append(why, size, "", text); /* truncated on a character boundary */
+    err->code = 0;
+    err->text[0] = '\0';
+    return 0;
+}
+
 int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
 {
     const char *id, *type, *technician, *reference, *notes;
@@ -116,16 +143,16 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
         for (size_t i = 0; i < p->step_count; i++)
             if (p->steps[i].is_reading && p->steps[i].unit)
                 reference_needs_add(&needs, NULL, p->steps[i].unit);
-    char used_for[80];
+    char used_for[80], suspect_why[400] = "";
     snprintf(used_for, sizeof used_for, "procedure %s", p->procedure_id);
-    if ((reference &&
-         (rc = maintenance_check_reference(m, "data.reference_instrument", reference, id, &needs,
-                                           used_for, now_ms, false, now_ms, err))) ||
+    if ((reference && (rc = judge_reference(m, reference, id, &needs, used_for, now_ms, suspect_why,
+                                            sizeof suspect_why, err))) ||
         (readings && (rc = check_step_keys(readings, "data.readings", p, true, err))) ||
         (attestations && (rc = check_step_keys(attestations, "data.attestations", p, false, err))))
         return rc;
 
-    /* Evaluate every step: all must be answered; each is judged against its limit. */
+    /* Evaluate every step against its limit. A step not answered was not taken: it fails (a
+     * lamp that does not strike gives no reading), so a failure can always be recorded. */
     json_t *steps = json_array();
     if (!steps)
         return error_set(err, SMART_ENOMEM, "out of memory");
@@ -138,15 +165,31 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
         json_t *answer = json_object_get(s->is_reading ? readings : attestations, s->step_id);
         bool passed;
         json_t *result;
-        if (s->is_reading) {
-            if (!json_is_number(answer)) {
-                json_decref(steps);
-                return error_set(err, SMART_EINVAL,
-                                 "data.readings.%s: %s (step \"%.80s\" needs "
-                                 "a reading in %s)",
-                                 s->step_id, answer ? "must be a number" : "missing",
-                                 s->description, s->unit);
+        if (answer && (s->is_reading ? !json_is_number(answer) : !json_is_boolean(answer))) {
+            json_decref(steps);
+            return s->is_reading ? error_set(err, SMART_EINVAL,
+                                             "data.readings.%s: must be a number (step "
+                                             "\"%.80s\" needs a reading in %s)",
+                                             s->step_id, s->description, s->unit)
+                                 : error_set(err, SMART_EINVAL,
+                                             "data.attestations.%s: must be true or false "
+                                             "(step \"%.80s\")",
+                                             s->step_id, s->description);
+        }
+        if (!answer) {
+            passed = false;
+            if (s->is_reading) {
+                check_step_limit_text(s, limit, sizeof limit);
+                result = json_pack("{s:s, s:s, s:b, s:b, s:s, s:s}", "step_id", s->step_id,
+                                   "description", s->description, "passed", false, "taken", false,
+                                   "unit", s->unit, "limit", limit);
+            } else {
+                result = json_pack("{s:s, s:s, s:b, s:b}", "step_id", s->step_id, "description",
+                                   s->description, "passed", false, "taken", false);
             }
+            snprintf(line, sizeof line, "%s not taken", s->step_id);
+            text_append(check.detail, sizeof check.detail, "; ", line);
+        } else if (s->is_reading) {
             double value = json_number_value(answer);
             passed = check_step_within(s, value);
             check_step_limit_text(s, limit, sizeof limit);
@@ -159,14 +202,6 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
                 text_append(check.detail, sizeof check.detail, "; ", line);
             }
         } else {
-            if (!json_is_boolean(answer)) {
-                json_decref(steps);
-                return error_set(err, SMART_EINVAL,
-                                 "data.attestations.%s: %s (step \"%.80s\" "
-                                 "needs true or false)",
-                                 s->step_id, answer ? "must be true or false" : "missing",
-                                 s->description);
-            }
             passed = json_is_true(answer);
             result = json_pack("{s:s, s:s, s:b, s:b}", "step_id", s->step_id, "description",
                                s->description, "passed", passed, "attested", passed);
@@ -180,6 +215,16 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
         json_array_append_new(steps, result);
         check.passed = check.passed && passed;
     }
+    /* Made with a reference that was not fit, the check is recorded, marked suspect: a pass
+     * then counts as not done (it verifies nothing and is not kept as the last check), a failed
+     * step still fails the item. */
+    check.suspect = suspect_why[0] != '\0';
+    if (check.suspect) {
+        char line[CHECK_DETAIL_MAX];
+        snprintf(line, sizeof line, "suspect: reference %s not fit", reference);
+        text_append(check.detail, sizeof check.detail, "; ", line);
+    }
+    bool counts = check.passed && !check.suspect; /* a pass that verifies the item */
     /* As worked out now, for the answer and the history; decisions work it out again under the
      * terms in force (readiness.h). */
     int64_t valid_until_ms = check_state_valid_until(p, &check, m->config.zone);
@@ -190,11 +235,16 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
     rc = readings_text ? maintenance_catch_up(m, now_ms, err)
                        : error_set(err, SMART_ENOMEM, "out of memory");
     equipment_state next = *e;
-    if (check.passed)
+    /* Tagged out by a failed check, only that procedure passing verifies it for return. */
+    bool tagged_by_other = e->record.out_of_service && e->out_of_service_procedure[0] &&
+                           strcmp(e->out_of_service_procedure, p->procedure_id) != 0;
+    if (counts && !tagged_by_other)
         next.last_verification_ms = now_ms;
-    else if (p->out_of_service_on_fail && !next.record.out_of_service) {
+    else if (!check.passed && p->out_of_service_on_fail && !next.record.out_of_service) {
         next.record.out_of_service = true;
         next.out_of_service_since_ms = now_ms;
+        snprintf(next.out_of_service_procedure, sizeof next.out_of_service_procedure, "%s",
+                 p->procedure_id);
         next.out_of_service_reason[0] = '\0';
         text_append(next.out_of_service_reason, NOTE_MAX, "", "failed ");
         text_append(next.out_of_service_reason, NOTE_MAX, "", p->procedure_id);
@@ -202,9 +252,9 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
     }
     if (rc == 0)
         rc = store_add_check(m->store, &check, valid_until_ms, technician, reference, readings_text,
-                             err);
+                             suspect_why, err);
     free(readings_text);
-    if (rc == 0)
+    if (rc == 0 && !(check.passed && check.suspect)) /* a suspect pass is history only */
         rc = maintenance_put_check(m, &check, err);
     if (rc) {
         json_decref(steps);
@@ -213,17 +263,26 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
     char details[512], when[DATE_TEXT_MAX], until[DATE_TEXT_MAX];
     instant_format(now_ms, when, sizeof when);
     instant_format(valid_until_ms, until, sizeof until);
-    if (check.passed)
+    if (counts)
         snprintf(details, sizeof details, "%s check %s on %s passed; valid until %s",
                  p->frequency_label, p->procedure_id, id, until);
+    else if (check.passed)
+        snprintf(details, sizeof details,
+                 "%s check %s on %s SUSPECT, not counted: every step within its limit, but %s",
+                 p->frequency_label, p->procedure_id, id, suspect_why);
     else
         snprintf(details, sizeof details, "%s check %s on %s FAILED: %s%s", p->frequency_label,
                  p->procedure_id, id, check.detail,
-                 p->out_of_service_on_fail ? "; tagged out of service" : "");
+                 next.record.out_of_service && !e->record.out_of_service ? "; tagged out of service"
+                                                                         : "");
     text_utf8_trim(details);
     json_t *meta =
         json_pack("{s:s, s:s, s:b, s:O, s:s?}", "equipment_id", id, "check_type", p->procedure_id,
-                  "passed", check.passed, "steps", steps, "reference_instrument", reference);
+                  "passed", counts, "steps", steps, "reference_instrument", reference);
+    if (meta && check.suspect) {
+        json_object_set_new(meta, "suspect", json_true());
+        json_object_set_new(meta, "suspect_reason", json_string(suspect_why));
+    }
     if ((rc = emit_ledger(m, "maintenance.checked", id, technician, details, meta, err)) ||
         (rc = maintenance_item_updated(m, e, &next, now_ms, "maintenance.check", err))) {
         json_decref(steps);
@@ -233,11 +292,17 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
     maintenance_readiness(m, e, now_ms, 0, &r);
     json_t *out =
         json_pack("{s:s, s:s, s:s, s:b, s:s, s:o, s:s, s:b, s:s}", "equipment_id", id, "check_type",
-                  p->procedure_id, "performed_at", when, "passed", check.passed, "technician",
-                  technician, "steps", steps, "status", cal_status_name(r.calibration.status),
-                  "ready", r.ready, "reason", r.reason);
-    if (out && check.passed)
+                  p->procedure_id, "performed_at", when, "passed", counts, "technician", technician,
+                  "steps", steps, "status", cal_status_name(r.calibration.status), "ready", r.ready,
+                  "reason", r.reason);
+    if (out && counts)
         json_object_set_new(out, "valid_until", json_string(until));
+    if (out && check.suspect) {
+        json_object_set_new(out, "suspect", json_true());
+        json_object_set_new(out, "suspect_reason", json_string(suspect_why));
+    }
+    /* A suspect pass fails nothing: the item stands as it did, and the answer says why the
+     * check was not counted. */
     if ((rc = emit_output(m, "maintenance.checked", out, err)) || check.passed)
         return rc;
     jw *subject = &m->subject;
@@ -269,6 +334,7 @@ int handle_out_of_service(maintenance *m, const json_t *data, int64_t now_ms, sm
     equipment_state next = *e;
     next.record.out_of_service = true;
     next.out_of_service_since_ms = now_ms;
+    next.out_of_service_procedure[0] = '\0';
     snprintf(next.out_of_service_reason, sizeof next.out_of_service_reason, "%s", reason);
     char details[512];
     snprintf(details, sizeof details, "%s tagged out of service: %s", id, reason);
@@ -295,15 +361,35 @@ int handle_return_to_service(maintenance *m, const json_t *data, int64_t now_ms,
         return SMART_EINVAL;
     if (!e->record.out_of_service)
         return error_set(err, SMART_EINVAL, "data.equipment_id: %s is not out of service", id);
-    /* ISO/IEC 17025 §6.4.4: verified before it re-enters service. */
-    if (e->terms->return_requires_verification &&
-        e->last_verification_ms <= e->out_of_service_since_ms) {
+    /* ISO/IEC 17025 §6.4.4: verified before it re-enters service. Tagged out by a failed
+     * check, the verification is that procedure passing, or an in-tolerance calibration, after
+     * the tag-out (a pass of another procedure does not move last_verification_ms then), and
+     * the procedure has not failed again since. */
+    if (e->terms->return_requires_verification) {
         char since[DATE_TEXT_MAX];
         instant_format(e->out_of_service_since_ms, since, sizeof since);
-        return error_set(err, SMART_EINVAL,
-                         "data.equipment_id: %s cannot return to service: no "
-                         "passed check or calibration since it was tagged out at %s",
-                         id, since);
+        const char *cause = e->out_of_service_procedure;
+        if (e->last_verification_ms <= e->out_of_service_since_ms) {
+            if (!cause[0])
+                return error_set(err, SMART_EINVAL,
+                                 "data.equipment_id: %s cannot return to service: no "
+                                 "passed check or calibration since it was tagged out at %s",
+                                 id, since);
+            return error_set(err, SMART_EINVAL,
+                             "data.equipment_id: %s cannot return to service: tagged out at %s "
+                             "by a failed check %s, it needs %s to pass, or an in-tolerance "
+                             "calibration, performed after that",
+                             id, since, cause, cause);
+        }
+        const check_state *last = cause[0] ? maintenance_find_check(m, id, cause) : NULL;
+        if (last && !last->passed && last->performed_ms >= e->last_verification_ms) {
+            char when[DATE_TEXT_MAX];
+            instant_format(last->performed_ms, when, sizeof when);
+            return error_set(err, SMART_EINVAL,
+                             "data.equipment_id: %s cannot return to service: check %s failed "
+                             "again at %s, after its last verification",
+                             id, cause, when);
+        }
     }
     /* The period it was out, kept for judging it later as a reference at a past instant. */
     if ((rc = maintenance_catch_up(m, now_ms, err)) ||
@@ -317,6 +403,7 @@ int handle_return_to_service(maintenance *m, const json_t *data, int64_t now_ms,
     equipment_state next = *e;
     next.record.out_of_service = false;
     next.out_of_service_reason[0] = '\0';
+    next.out_of_service_procedure[0] = '\0';
     if ((rc = emit_ledger(m, "equipment.return_to_service", id, technician, details,
                           json_pack("{s:s, s:s?}", "equipment_id", id, "notes", notes), err)) ||
         (rc = maintenance_item_updated(m, e, &next, now_ms, "equipment.return_to_service", err)))

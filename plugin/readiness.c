@@ -27,7 +27,8 @@ int64_t check_valid_until(const procedure *p, int64_t performed_ms, const statio
 int64_t check_state_valid_until(const procedure *p, const check_state *last,
                                 const station_zone *zone)
 {
-    return last->passed ? check_valid_until(p, last->performed_ms, zone) : last->performed_ms;
+    return last->passed && !last->suspect ? check_valid_until(p, last->performed_ms, zone)
+                                          : last->performed_ms;
 }
 
 /* Exact on the decimals written (decimal.h): a value on a limit is within it. A value that
@@ -116,6 +117,12 @@ static void assess_check_text(const readiness_input *in, const procedure *p,
                  p->procedure_id, when, last->detail);
         return;
     }
+    if (last->suspect) { /* not kept as the last check (readiness.h); should one be, not done */
+        snprintf(v->reason, sizeof v->reason,
+                 "required %s check %s not done: the one at %s used a reference that was not fit",
+                 p->frequency_label, p->procedure_id, when);
+        return;
+    }
     if (in->now_ms >= v->valid_until_ms) {
         snprintf(v->reason, sizeof v->reason, "required %s check %s lapsed at %s (last passed %s)",
                  p->frequency_label, p->procedure_id, until, when);
@@ -174,10 +181,13 @@ void readiness_assess(const readiness_input *in, readiness *out)
     }
     for (size_t i = 0; i < in->terms->procedure_count; i++) {
         const procedure *p = in->terms->procedures[i];
-        if (!p->required_before_test)
+        const check_state *last = in->checks ? in->checks[i] : NULL;
+        /* Not required before a test: never done or lapsed does not block, but a failure is
+         * evidence the item is not fit (ISO/IEC 17025 §6.4.10) until the procedure passes. */
+        if (!p->required_before_test && (!last || last->passed))
             continue;
         check_view *v = &out->checks[out->check_count++];
-        assess_check(in, p, in->checks ? in->checks[i] : NULL, v);
+        assess_check(in, p, last, v);
         if (!v->ok) {
             ready = false;
             append(out->reason, sizeof out->reason, v->reason);

@@ -14,12 +14,15 @@
 #define READINESS_TEXT_MAX 640
 #define CHECK_DETAIL_MAX   200
 
-/* The last check of one procedure on one item. */
+/* The last check of one procedure on one item that counts: a pass with a fit reference, or a
+ * failure (a failed step fails the item whatever its reference). A pass made with a reference
+ * that was not fit is history only: it counts as not done, so it never becomes the last. */
 typedef struct check_state {
     char equipment_id[65];
     char procedure_id[65];
     int64_t performed_ms;
-    bool passed;
+    bool passed;                   /* every step taken and within its limit */
+    bool suspect;                  /* the reference it was made with was not fit */
     char detail[CHECK_DETAIL_MAX]; /* what failed, for the reason text ("uv_a ... < min") */
 } check_state;
 
@@ -46,7 +49,10 @@ typedef struct readiness {
 typedef struct readiness_input {
     const contract_item *terms; /* NULL: no contract in force names it */
     const cal_record *record;
-    const check_state *const *checks; /* checks[i] is the last check of terms->procedures[i] */
+    /* checks[i] is the last check of terms->procedures[i] (NULL: none). A procedure required
+     * before a test must have a pass in its window; any procedure's failure blocks until the
+     * same procedure passes again, required before a test or not. */
+    const check_state *const *checks;
     int64_t now_ms;
     const station_zone *zone; /* the station's civil time: its days, midnights, shift starts */
     int64_t planned_end_ms;   /* 0 when the job's end is not known */
@@ -61,7 +67,8 @@ void readiness_assess(const readiness_input *in, readiness *out);
  * until the next of the contract's shift starts, read on the station's wall clock. */
 int64_t check_valid_until(const procedure *p, int64_t performed_ms, const station_zone *zone);
 
-/* The same for the last check on record: a failed check is valid for no time at all. Worked
+/* The same for the last check on record: a failed check, or one made with a reference that
+ * was not fit, is valid for no time at all. Worked
  * out from the procedure in force, so a redeployed contract's new frequency applies at once to
  * checks done before it. */
 int64_t check_state_valid_until(const procedure *p, const check_state *last,

@@ -49,13 +49,13 @@ static const char *const statements[Q_COUNT] = {
         "SELECT equipment_id, has_calibration, calibrated_on, calibration_date, certificate, "
         "calibration_failed, sent_out, out_of_service, status, last_alert, last_alert_ms, "
         "out_of_service_since_ms, out_of_service_reason, failure_note, last_verification_ms, "
-        "sent_out_since_ms FROM equipment ORDER BY equipment_id",
+        "sent_out_since_ms, out_of_service_procedure FROM equipment ORDER BY equipment_id",
     [Q_PUT_EQUIPMENT] =
         "INSERT OR REPLACE INTO equipment (equipment_id, has_calibration, calibrated_on, "
         "calibration_date, certificate, calibration_failed, sent_out, out_of_service, status, "
         "last_alert, last_alert_ms, out_of_service_since_ms, out_of_service_reason, failure_note, "
-        "last_verification_ms, sent_out_since_ms) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        "last_verification_ms, sent_out_since_ms, out_of_service_procedure) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     [Q_ADD_CALIBRATION] =
         "INSERT INTO calibrations (equipment_id, calibration_date, day, certificate_number, "
         "provider, technician, results, notes, source, recorded_at_ms, in_tolerance, "
@@ -75,12 +75,15 @@ static const char *const statements[Q_COUNT] = {
                        "json_each(t.equipment) j ORDER BY t.id",
     [Q_GOOD_CALIBRATION_DAYS] = "SELECT equipment_id, max(day) FROM calibrations "
                                 "WHERE in_tolerance = 1 GROUP BY equipment_id",
-    [Q_LOAD_CHECKS] = "SELECT equipment_id, procedure_id, performed_at_ms, passed, "
-                      "detail FROM checks WHERE id IN (SELECT max(id) FROM checks "
+    /* The last check that counts per (item, procedure): a pass made with a reference that was
+     * not fit is history only (readiness.h). */
+    [Q_LOAD_CHECKS] = "SELECT equipment_id, procedure_id, performed_at_ms, passed, detail, "
+                      "coalesce(suspect, 0) FROM checks WHERE id IN (SELECT max(id) FROM checks "
+                      "WHERE passed = 0 OR coalesce(suspect, 0) = 0 "
                       "GROUP BY equipment_id, procedure_id) ORDER BY equipment_id, procedure_id",
     [Q_ADD_CHECK] = "INSERT INTO checks (equipment_id, procedure_id, performed_at_ms, passed, "
-                    "valid_until_ms, detail, technician, reference_instrument, readings) "
-                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    "valid_until_ms, detail, technician, reference_instrument, readings, suspect, "
+                    "suspect_reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [Q_GET_CONTRACT] = "SELECT version, sha256 FROM contract_versions WHERE contract_id = ?1",
     [Q_CHECKS_WITH_REFERENCE] =
         "SELECT equipment_id, procedure_id, performed_at_ms FROM checks "
@@ -113,7 +116,7 @@ static const char schema[] =
     " sent_out INTEGER NOT NULL, out_of_service INTEGER NOT NULL, status TEXT,"
     " last_alert TEXT, last_alert_ms INTEGER, out_of_service_since_ms INTEGER,"
     " out_of_service_reason TEXT, failure_note TEXT, last_verification_ms INTEGER,"
-    " sent_out_since_ms INTEGER) WITHOUT ROWID;"
+    " sent_out_since_ms INTEGER, out_of_service_procedure TEXT) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS calibrations ("
     " id INTEGER PRIMARY KEY, equipment_id TEXT NOT NULL, calibration_date TEXT NOT NULL,"
     " day INTEGER NOT NULL, certificate_number TEXT NOT NULL, provider TEXT NOT NULL,"
@@ -135,7 +138,8 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS checks ("
     " id INTEGER PRIMARY KEY, equipment_id TEXT NOT NULL, procedure_id TEXT NOT NULL,"
     " performed_at_ms INTEGER NOT NULL, passed INTEGER NOT NULL, valid_until_ms INTEGER NOT NULL,"
-    " detail TEXT, technician TEXT NOT NULL, reference_instrument TEXT, readings TEXT);"
+    " detail TEXT, technician TEXT NOT NULL, reference_instrument TEXT, readings TEXT,"
+    " suspect INTEGER, suspect_reason TEXT);"
     /* By item, procedure and time: the last check of a procedure, and the check in force at
      * an instant (a reference judged at the time it served). It replaces checks_by_item, of
      * which it is a prefix. */
@@ -178,6 +182,9 @@ static const struct {
 } added_columns[] = {
     {"calibrations", "reference_standard", "TEXT"},
     {"equipment", "sent_out_since_ms", "INTEGER"},
+    {"equipment", "out_of_service_procedure", "TEXT"},
+    {"checks", "suspect", "INTEGER"},
+    {"checks", "suspect_reason", "TEXT"},
 };
 
 static int add_missing_columns(sqlite3 *db, char **msg)
@@ -393,6 +400,7 @@ int store_load_equipment(store *s, void (*visit)(void *ctx, const equipment_stat
         copy_column(st, 13, e.failure_note, sizeof e.failure_note);
         e.last_verification_ms = sqlite3_column_int64(st, 14);
         e.sent_out_since_ms = sqlite3_column_int64(st, 15); /* NULL (a store from before): 0 */
+        copy_column(st, 16, e.out_of_service_procedure, sizeof e.out_of_service_procedure);
         visit(ctx, &e);
     }
     sqlite3_reset(st);
@@ -421,6 +429,7 @@ int store_put_equipment(store *s, const equipment_state *e, smart_error *err)
     bind_text(st, 14, e->failure_note[0] ? e->failure_note : NULL);
     sqlite3_bind_int64(st, 15, e->last_verification_ms);
     sqlite3_bind_int64(st, 16, e->sent_out_since_ms);
+    bind_text(st, 17, e->out_of_service_procedure[0] ? e->out_of_service_procedure : NULL);
     return run(s, st, err, "save equipment");
 }
 
@@ -593,6 +602,7 @@ int store_load_checks(store *s, void (*visit)(void *ctx, const check_state *chec
         c.performed_ms = sqlite3_column_int64(st, 2);
         c.passed = sqlite3_column_int(st, 3) != 0;
         copy_column(st, 4, c.detail, sizeof c.detail);
+        c.suspect = sqlite3_column_int(st, 5) != 0;
         visit(ctx, &c);
     }
     sqlite3_reset(st);
@@ -600,7 +610,8 @@ int store_load_checks(store *s, void (*visit)(void *ctx, const check_state *chec
 }
 
 int store_add_check(store *s, const check_state *c, int64_t valid_until_ms, const char *technician,
-                    const char *reference_instrument, const char *readings_json, smart_error *err)
+                    const char *reference_instrument, const char *readings_json,
+                    const char *suspect_reason, smart_error *err)
 {
     int rc = store_begin(s, err);
     if (rc)
@@ -615,6 +626,8 @@ int store_add_check(store *s, const check_state *c, int64_t valid_until_ms, cons
     bind_text(st, 7, technician);
     bind_text(st, 8, reference_instrument);
     bind_text(st, 9, readings_json);
+    sqlite3_bind_int(st, 10, c->suspect);
+    bind_text(st, 11, c->suspect ? suspect_reason : NULL);
     return run(s, st, err, "save check");
 }
 

@@ -100,15 +100,17 @@ int store_each_good_calibration_day(store *s,
                                                   civil_day day),
                                     void *ctx, smart_error *err);
 
-/* Calls visit(ctx, check) for the last check of every (item, procedure); borrowed. */
+/* Calls visit(ctx, check) for the last check that counts of every (item, procedure) (a pass
+ * with a reference that was not fit does not: readiness.h); borrowed. */
 int store_load_checks(store *s, void (*visit)(void *ctx, const check_state *check), void *ctx,
                       smart_error *err);
 
-/* Adds a check to the history, with its validity as worked out when it was done; strings may
- * be NULL except technician. */
+/* Adds a check to the history, with its validity as worked out when it was done, and, when
+ * check->suspect, why its reference was not fit (suspect_reason); strings may be NULL except
+ * technician. */
 int store_add_check(store *s, const check_state *check, int64_t valid_until_ms,
                     const char *technician, const char *reference_instrument,
-                    const char *readings_json, smart_error *err);
+                    const char *readings_json, const char *suspect_reason, smart_error *err);
 
 /* What was verified with a reference standard or instrument since a moment: calls visit for
  * every check that named it as reference_instrument at or after since_ms, oldest first; the

@@ -162,11 +162,17 @@ class AReferenceMeasuresWhatIsRead(unittest.TestCase):
         st = Station(self)
         run = st.run(self.uva_check("2025-03-10T06:00:00Z", GAUSS) +
                      self.uva_check("2025-03-10T06:01:00Z", "MT01-RAD-01"))
-        self.assertIn("data.reference_instrument: MT01-GAUSS-01 (gaussmeter) is not calibrated "
-                      "for what procedure MT-UVA-DAILY reads: it has no tolerance of its own in "
-                      "uW/cm2", run.error(1))
-        self.assertEqual(len(run.topic("maintenance.checked")), 1)
-        self.assertEqual(len(st.ledger_records("maintenance.checked")), 1)
+        # Recorded (a failure must always be recordable), suspect, and not counted as a pass.
+        self.assertEqual(run.errors, [])
+        suspect, good = run.topic("maintenance.checked")
+        self.assertEqual((suspect["passed"], suspect["suspect"], suspect["ready"]),
+                         (False, True, False))
+        self.assertEqual(suspect["suspect_reason"],
+                         "MT01-GAUSS-01 (gaussmeter) is not calibrated for what procedure "
+                         "MT-UVA-DAILY reads: it has no tolerance of its own in uW/cm2")
+        self.assertEqual((good["passed"], good.get("suspect")), (True, None))
+        self.assertEqual([r["metadata"].get("suspect", False)
+                          for r in st.ledger_records("maintenance.checked")], [True, False])
 
     def test_a_procedure_that_names_its_references_accepts_only_those(self):
         st = Station(self)
@@ -176,9 +182,11 @@ class AReferenceMeasuresWhatIsRead(unittest.TestCase):
             reference_instrument=reference)
         run = st.run(lift("2025-03-10T06:00:00Z", "MT01-RAD-01") +
                      lift("2025-03-10T06:01:00Z", "MT01-TW-01"))
+        checked = run.topic("maintenance.checked")
+        self.assertEqual([(c["passed"], c.get("suspect", False)) for c in checked],
+                         [(False, True), (True, False)])
         self.assertIn("MT01-RAD-01 (light_meter) is not a reference the contract accepts for "
-                      "procedure MT-YOKE-LIFT (accepted: test_weight)", run.error(1))
-        self.assertEqual([c["passed"] for c in run.topic("maintenance.checked")], [True])
+                      "procedure MT-YOKE-LIFT (accepted: test_weight)", checked[0]["suspect_reason"])
 
     def test_a_calibration_standard_must_measure_the_quantity_calibrated(self):
         st = Station(self)

@@ -332,9 +332,9 @@ class ChecksUnderRedeployedTerms(unittest.TestCase):
 class BadChecks(unittest.TestCase):
     """A check that cannot be judged is refused, naming the field, and changes nothing."""
 
+    # (A reading or attestation left out is not among them: it is a step not taken, recorded as
+    # failed; see test_checks_follow_failures.py.)
     CASES = [  # (data, the start of the message)
-        ({"readings": {"settling_time": 60}},
-         "data.readings.concentration: missing (step \"Settled particle volume"),
         ({"readings": {"settling_time": 60, "concentration": 0.2, "viscosity": 3}},
          "data.readings.viscosity: not a number step of procedure MT-BATH-8H"),
         ({"readings": {"settling_time": 60, "concentration": "0.2"}},
@@ -411,8 +411,9 @@ class OutOfService(unittest.TestCase):
         self.assertIn("tagged out of service", alert["message"])
 
     def test_return_refused_without_verification_then_accepted(self):
-        self.assertIn("MT01-UVA-01 cannot return to service: no passed check or calibration "
-                      "since it was tagged out at 2025-03-10T06:05:00", self.run.errors[0])
+        self.assertIn("MT01-UVA-01 cannot return to service: tagged out at 2025-03-10T06:05:00Z "
+                      "by a failed check MT-UVA-DAILY, it needs MT-UVA-DAILY to pass",
+                      self.run.errors[0])
         self.assertIn("MT01-YOKE-01 cannot return to service", self.run.errors[1])
         self.assertEqual(len(self.run.errors), 2)
         rejected = self.st.ledger_records("input.rejected")
@@ -850,13 +851,15 @@ class ChainOfStandards(unittest.TestCase):
         self.st = Station(self)
         self.run = self.st.scenario("chain-of-standards")
 
-    def test_uv_check_with_an_expired_radiometer_is_refused(self):
-        self.assertEqual(self.run.errors[0].split(": ", 2)[2],
-                         "data.reference_instrument: reference instrument MT01-RAD-01 was not fit "
-                         "for use at 2025-03-26T06:05:00Z: calibration expired: was due "
-                         "2025-03-25, 1 day overdue")
+    def test_uv_check_with_an_expired_radiometer_is_recorded_suspect_and_not_counted(self):
         uv = [c for c in self.run.topic("maintenance.checked") if c["check_type"] == "MT-UVA-DAILY"]
-        self.assertEqual([c["performed_at"] for c in uv], ["2025-03-26T09:10:00Z"])
+        self.assertEqual([(c["performed_at"], c["passed"], c.get("suspect", False)) for c in uv],
+                         [("2025-03-26T06:05:00Z", False, True),
+                          ("2025-03-26T09:10:00Z", True, False)])
+        self.assertEqual(uv[0]["suspect_reason"],
+                         "reference instrument MT01-RAD-01 was not fit for use at "
+                         "2025-03-26T06:05:00Z: calibration expired: was due 2025-03-25, 1 day "
+                         "overdue")
         gates = self.run.gates("SC-2025-061-MT")
         self.assertEqual([g["allowed"] for g in gates], [False, True])
         self.assertEqual(gates[0]["blocking"], ["MT01-UVA-01"])
@@ -866,8 +869,8 @@ class ChainOfStandards(unittest.TestCase):
         self.assertEqual(rad[0]["status"], "current")
 
     def test_calibration_citing_an_expired_standard_is_refused(self):
-        self.assertEqual(len(self.run.errors), 2)
-        self.assertEqual(self.run.errors[1].split(": ", 2)[2],
+        self.assertEqual(len(self.run.errors), 1)
+        self.assertEqual(self.run.errors[0].split(": ", 2)[2],
                          "data.reference_standard: reference instrument MT01-TW-01 was not fit "
                          "for use at 2025-03-26T10:00:00Z: calibration expired: was due "
                          "2025-03-20, 6 days overdue")
@@ -875,11 +878,12 @@ class ChainOfStandards(unittest.TestCase):
         self.assertEqual(len(yoke), 1)  # only the one made once the weight was recalibrated
         self.assertEqual(yoke[0]["due_date"], "2025-09-24")
         rejected = self.st.ledger_records("input.rejected")
-        self.assertEqual([r["target"] for r in rejected], ["maintenance.check", "calibration.record"])
+        self.assertEqual([r["target"] for r in rejected], ["calibration.record"])
         self.assertEqual(self.st.ledger_records("calibration.recorded")[-1]["metadata"]
                          ["reference_standard"], "MT01-TW-01")
 
-    def test_a_reference_sent_out_or_out_of_service_is_refused(self):
+    def test_a_reference_sent_out_or_out_of_service_is_not_fit(self):
+        # A check made with it is recorded, suspect; a calibration citing it is refused.
         st = Station(self)
         run = st.run(
             event("calibration.schedule", "2025-03-10T06:00:00Z", equipment_id="MT01-RAD-01",
@@ -891,9 +895,10 @@ class ChainOfStandards(unittest.TestCase):
                   calibration_date="2025-03-10", certificate_number="NCL-2025-03-0200",
                   provider="Northbridge Calibration Ltd", technician="L. Brandt",
                   reference_standard="MT01-SHUNT-01"))
+        self.assertIsNone(run.error(2))
         self.assertIn("reference instrument MT01-RAD-01 was not fit for use at "
                       "2025-03-10T06:05:00Z: pending calibration: sent out for calibration",
-                      run.error(2))
+                      run.topic("maintenance.checked")[0]["suspect_reason"])
         self.assertIn("reference instrument MT01-SHUNT-01 was not fit for use at "
                       "2025-03-10T06:20:00Z: out of service: Terminal loose", run.error(4))
 
@@ -970,12 +975,17 @@ class ReferenceJudgedAtItsTime(unittest.TestCase):
                         "MT01-RAD-01", self.UV))
         failed = ("daily check MT-RAD-ZERO failed at 2025-03-10T06:00:00Z: dark_reading 140 "
                   "uW/cm2 outside max 5 uW/cm2")
-        self.assertEqual(run.error(2), "data.reference_instrument: reference instrument "
-                         "MT01-RAD-01 was not fit for use at 2025-03-10T06:05:00Z: " + failed)
+        # A check made with it is recorded, suspect, and does not pass; a calibration citing it
+        # is refused.
+        self.assertIsNone(run.error(2))
         self.assertEqual(run.error(5), "data.reference_standard: reference instrument "
                          "MT01-RAD-01 was not fit for use at 2025-03-10T06:02:00Z: its " + failed)
-        self.assertEqual([c["performed_at"] for c in run.topic("maintenance.checked")
-                          if c["equipment_id"] == "MT01-UVA-01"], ["2025-03-10T06:35:00Z"])
+        uv = [c for c in run.topic("maintenance.checked") if c["equipment_id"] == "MT01-UVA-01"]
+        self.assertEqual([(c["performed_at"], c["passed"], c.get("suspect", False)) for c in uv],
+                         [("2025-03-10T06:05:00Z", False, True),
+                          ("2025-03-10T06:35:00Z", True, False)])
+        self.assertEqual(uv[0]["suspect_reason"], "reference instrument MT01-RAD-01 was not fit "
+                         "for use at 2025-03-10T06:05:00Z: " + failed)
         self.assertEqual([r["certificate_number"] for r in run.topic("calibration.recorded")],
                          ["UV-B"])
 

@@ -26,12 +26,19 @@ The rules it encodes:
   out, or none on record), expired, expiring_soon, current. (The rules name the states but
   not their order where two hold at once; both orders of failed and sent out are not ready.)
   Ready: current or expiring_soon, every required check done, passed and within its window (a
-  daily check: the station's day it was done), and in service.
+  daily check: the station's day it was done), no check of any procedure failed since that
+  procedure last passed (required before a test or not), and in service.
+- Checks (issue 9): a step not answered is not taken, and fails. A check that names a reference
+  unknown or the item itself is refused; one whose reference is not fit (not of a type the
+  procedure accepts, not current or expiring soon) is recorded, suspect: a suspect pass counts
+  as not done (it changes nothing), a failed step fails as any failure does. A failure of a
+  procedure with on_fail out_of_service tags an item in service out, caused by that procedure.
 - Out of service twice, a return of an item in service, sent out twice are refused. Return to
   service needs a verification performed after the tag-out instant: a passed check, or a
   calibration that is not failed and is dated after that instant (a timestamp later than it,
   a date after the tag-out's station day: a date-only record on the tag-out day does not
-  count).
+  count). Tagged out by a failed check, the passed check must be of that procedure, and that
+  procedure must not have failed again at or after the last verification.
 - A job's equipment is its linked set: a test start checks the linked items plus any it
   lists; a re-link replaces the set. Unknown equipment is not ready. A start with nothing
   linked and nothing listed is blocked.
@@ -51,13 +58,30 @@ def parse_instant(text):
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+class Procedure:
+    """A procedure on one item: a reading with a minimum (step_id, low) or a checkbox
+    (low None); required before a test (then daily) or not; on_fail out_of_service or not; the
+    equipment types it accepts as a reference (None: it names none, and no item of the model
+    measures its unit)."""
+
+    def __init__(self, step, low=None, required=True, oos=False, accepts=None):
+        self.step, self.low, self.required, self.oos, self.accepts = step, low, required, oos, accepts
+
+
 class Item:
-    def __init__(self, interval, warning, tolerance=None, daily_check=None, last=None):
+    def __init__(self, interval, warning, tolerance=None, daily_check=None, last=None, kind=None,
+                 procedures=None):
         self.interval = interval
         self.warning = warning
         self.tolerance = tolerance  # (parameter, lo, hi) or None
         self.daily_check = daily_check  # (procedure_id, step_id, min) or None
         self.last = last  # (date 'YYYY-MM-DD', certificate) from the contract, or None
+        self.kind = kind  # its equipment_type
+        self.procedures = {}  # procedure_id -> Procedure
+        if daily_check:
+            self.procedures[daily_check[0]] = Procedure(daily_check[1], daily_check[2])
+        for proc, spec in (procedures or {}).items():
+            self.procedures[proc] = Procedure(**spec)
 
 
 class Calibration:
@@ -77,8 +101,9 @@ class Station:
         self.certs = {i: set() for i in items}  # certificates on record per item
         self.sent_out = {}  # id -> send-out instant
         self.tagged_out = {}  # id -> tag-out instant
-        self.verified = set()  # tagged-out items verified since their tag-out
-        self.check = {}  # id -> (instant, passed) of the latest check
+        self.cause = {}  # tagged-out id -> the procedure whose failure tagged it out, or None
+        self.verified_at = {}  # id -> the instant of its last verification (as the module keeps)
+        self.check = {}  # (id, procedure) -> (instant, passed) of the last check that counts
         self.links = {}  # clientpo -> list of ids
         for i, item in self.items.items():
             if item.last:
@@ -124,10 +149,25 @@ class Station:
             else:
                 s = "current"
         ready = s in ("current", "expiring_soon")
-        if ready and item.daily_check:
-            last = self.check.get(i)
-            ready = bool(last) and last[1] and self.day_of(last[0]) == self.today()
+        for proc, spec in item.procedures.items():
+            last = self.check.get((i, proc))
+            if spec.required:
+                ready = ready and bool(last) and last[1] and self.day_of(last[0]) == self.today()
+            else:
+                ready = ready and not (last and not last[1])
         return s, ready
+
+    def reference_fit(self, ref, spec):
+        """None: refused (unknown); else whether it is fit for the procedure."""
+        if ref not in self.items:
+            return None
+        if spec.accepts is None or self.items[ref].kind not in spec.accepts:
+            return False
+        return self.status(ref)[0] in ("current", "expiring_soon")
+
+    def verify(self, i, instant):
+        if instant > self.verified_at.get(i, instant - dt.timedelta(seconds=1)):
+            self.verified_at[i] = instant
 
     # -- events: each returns True when the line is accepted ------------------------------
     def link(self, t, clientpo, equipment):
@@ -175,35 +215,58 @@ class Station:
             start = instant if instant is not None else self.day_start(day)
             if start > self.sent_out[i]:
                 del self.sent_out[i]
-        if i in self.tagged_out and not failed:
-            out = self.tagged_out[i]
-            after = instant > out if instant is not None else day > self.day_of(out)
-            if after:
-                self.verified.add(i)
+        if not failed:
+            # Performed at its instant, or, dated by day alone, at the start of that day.
+            self.verify(i, instant if instant is not None else self.day_start(day))
         return True
 
-    def maintenance_check(self, t, i, procedure, value):
+    def maintenance_check(self, t, i, procedure, value, ref=None):
+        """value: the reading (or True/False for a checkbox), None when not taken."""
         item = self.items.get(i)
-        if not item or not item.daily_check or item.daily_check[0] != procedure:
+        spec = item.procedures.get(procedure) if item else None
+        if not spec or ref == i:
             return False
-        passed = value >= item.daily_check[2]
-        self.check[i] = (t, passed)
-        if passed and i in self.tagged_out and t > self.tagged_out[i]:
-            self.verified.add(i)
+        fit = True
+        if ref is not None:
+            fit = self.reference_fit(ref, spec)
+            if fit is None:
+                return False
+        if value is None:
+            passed = False
+        elif spec.low is None:
+            passed = value is True
+        else:
+            passed = value >= spec.low
+        if passed and not fit:
+            return True  # a suspect pass: history only
+        self.check[(i, procedure)] = (t, passed)
+        cause = self.cause.get(i) if i in self.tagged_out else None
+        if passed and (cause is None or cause == procedure):
+            self.verify(i, t)
+        if not passed and spec.oos and i not in self.tagged_out:
+            self.tagged_out[i] = t
+            self.cause[i] = procedure
         return True
 
     def out_of_service(self, t, i):
         if i not in self.items or i in self.tagged_out:
             return False
         self.tagged_out[i] = t
-        self.verified.discard(i)
+        self.cause[i] = None
         return True
 
     def return_to_service(self, t, i):
-        if i not in self.items or i not in self.tagged_out or i not in self.verified:
+        if i not in self.items or i not in self.tagged_out:
             return False
+        out, cause = self.tagged_out[i], self.cause.get(i)
+        at = self.verified_at.get(i)
+        if at is None or at <= out:
+            return False
+        last = self.check.get((i, cause)) if cause else None
+        if last and not last[1] and last[0] >= at:
+            return False  # that procedure failed again since its last verification
         del self.tagged_out[i]
-        self.verified.discard(i)
+        self.cause.pop(i, None)
         return True
 
     def schedule(self, t, i):

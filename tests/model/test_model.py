@@ -55,17 +55,22 @@ PROGRESS = int(os.environ.get("SMART_MODEL_PROGRESS") or 0)  # print a count eve
 AVOID = set(filter(None, os.environ.get("SMART_MODEL_AVOID", "").split(",")))
 
 # The station's contract: four items with different intervals and warning periods; A has a
-# tolerance, B a daily check required before testing, C no calibration on record.
+# tolerance, B a daily check required before testing, C no calibration on record, D two checks
+# not required before testing: a lift read with a reference of A's type that tags it out when
+# it fails, and a checkbox.
 BASE = {
     "A": dict(interval=5, warning=2, tolerance=("p", 9, 11), last=("2025-03-01", "A-0")),
     "B": dict(interval=30, warning=10, daily_check=("B-DAILY", "v", 100), last=("2025-02-20", "B-0")),
     "C": dict(interval=1, warning=0),
-    "D": dict(interval=365, warning=60, last=("2024-06-01", "D-0")),
+    "D": dict(interval=365, warning=60, last=("2024-06-01", "D-0"),
+              procedures={"D-LIFT": dict(step="m", low=5, required=False, oos=True,
+                                         accepts=["kind_A"]),
+                          "D-LOOK": dict(step="ok", required=False)}),
 }
 
 
 def model_items(spec):
-    return {i: rules.Item(**s) for i, s in spec.items()}
+    return {i: rules.Item(kind="kind_" + i, **s) for i, s in spec.items()}
 
 
 def contract_doc(spec, version):
@@ -90,6 +95,18 @@ def contract_doc(spec, version):
                 "frequency": "daily", "required_before_test": True, "on_fail": "not_ready",
                 "checklist_steps": [{"step_id": step, "description": "reading",
                                      "input_type": "number", "unit": "u", "min": low}]})
+        for proc, p in sorted(s.get("procedures", {}).items()):
+            step = {"step_id": p["step"], "description": "step", "input_type": "checkbox"}
+            if p.get("low") is not None:
+                step = {"step_id": p["step"], "description": "reading", "input_type": "number",
+                        "unit": "kg", "min": p["low"]}
+            doc = {"procedure_id": proc, "title": proc + " of " + i, "equipment": [i],
+                   "frequency": "daily", "required_before_test": p.get("required", True),
+                   "on_fail": "out_of_service" if p.get("oos") else "not_ready",
+                   "checklist_steps": [step]}
+            if p.get("accepts"):
+                doc["reference_instruments"] = p["accepts"]
+            procedures.append(doc)
     return {"smart_contract_id": "MX-CAL-001", "contract_type": "SmartMaintenance",
             "version": version, "station_type": "MX", "warning_period_days": 10,
             "equipment_list": equipment, "procedures": procedures}
@@ -398,14 +415,28 @@ class ModelMachine(RuleBasedStateMachine):
             ok = self.model.calibrate(t, item, date_text, number, RESULTS[results])
             self.add("calibration.record", t, data, ok)
 
-    @rule(d=DELTAS, item=st.sampled_from(["B", "B", "B", "A"]), passed=st.booleans())
-    def check(self, d, item, passed):
+    @rule(d=DELTAS, which=st.sampled_from([("B", "B-DAILY")] * 3 + [("A", "B-DAILY")] +
+                                          [("D", "D-LIFT")] * 3 + [("D", "D-LOOK")] * 2),
+          outcome=st.sampled_from(["pass", "pass", "fail", "missing"]),
+          ref=st.sampled_from([None, None, "A", "A", "C", "D", "ZZ"]))
+    def check(self, d, which, outcome, ref):
         t = self.model.now + d
-        value = 150 if passed else 50
-        self.add("maintenance.check", t,
-                 {"equipment_id": item, "check_type": "B-DAILY", "technician": "T. Tester",
-                  "readings": {"v": value}},
-                 self.model.maintenance_check(t, item, "B-DAILY", value))
+        item, proc = which
+        data = {"equipment_id": item, "check_type": proc, "technician": "T. Tester"}
+        if proc == "D-LOOK":
+            ref = None  # no reading: nothing a reference is judged for
+            value = {"pass": True, "fail": False}.get(outcome)
+            if value is not None:
+                data["attestations"] = {"ok": value}
+        else:
+            step, value = ("m", {"pass": 6, "fail": 2}.get(outcome)) if proc == "D-LIFT" else \
+                ("v", {"pass": 150, "fail": 50}.get(outcome))
+            if value is not None:
+                data["readings"] = {step: value}
+        if ref is not None:
+            data["reference_instrument"] = ref
+        self.add("maintenance.check", t, data,
+                 self.model.maintenance_check(t, item, proc, value, ref))
 
     @rule(d=DELTAS, item=ITEM_OR_UNKNOWN)
     def out_of_service(self, d, item):
