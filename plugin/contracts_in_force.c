@@ -199,6 +199,55 @@ static int apply_baseline(maintenance *m, equipment_state *e, int64_t now_ms, sm
     return store_put_equipment(m->store, e, err);
 }
 
+/* The last calibration's results judged again under the tolerances in force: a value left
+ * (as_left, or as_found when not adjusted) outside a tolerance a redeploy tightened makes the
+ * item calibration_failed, the note naming the figure and the terms (reconciled by the caller,
+ * cause "contract"). A result for a point the contract no longer has is not judged. */
+static int rejudge_calibration(maintenance *m, equipment_state *e, smart_error *err)
+{
+    const contract_item *ci = e->terms;
+    if (!ci || !ci->tolerance_count || !e->record.has_calibration || e->record.calibration_failed)
+        return 0;
+    char *text = NULL;
+    int rc = store_last_calibration_results(m->store, e->equipment_id, &text, err);
+    if (rc || !text)
+        return rc;
+    json_t *results = json_loads(text, 0, NULL);
+    free(text);
+    size_t i;
+    json_t *r;
+    json_array_foreach (results, i, r) {
+        const char *parameter = json_string_value(json_object_get(r, "parameter"));
+        const json_t *nominal = json_object_get(r, "nominal");
+        const json_t *left = json_object_get(r, "as_left");
+        if (!json_is_number(left))
+            left = json_object_get(r, "as_found");
+        if (!parameter || !json_is_number(left))
+            continue;
+        for (size_t k = 0; k < ci->tolerance_count; k++) {
+            const tolerance *t = &ci->tolerances[k];
+            if (strcmp(t->parameter, parameter) != 0 ||
+                (nominal && !(t->has_nominal && json_number_value(nominal) == t->nominal)))
+                continue;
+            double value = json_number_value(left);
+            if (tolerance_within(t, value))
+                break;
+            char limits[96], figure[DECIMAL_TEXT_MAX];
+            tolerance_text(t, limits, sizeof limits);
+            decimal_format_double(value, figure, sizeof figure);
+            snprintf(e->failure_note, sizeof e->failure_note,
+                     "%s left %s %s outside %s under contract %s v%lld", parameter, figure, t->unit,
+                     limits, ci->owner->contract_id, (long long)ci->owner->version);
+            e->record.calibration_failed = true;
+            maintenance_item_changed(m, e);
+            json_decref(results);
+            return 0;
+        }
+    }
+    json_decref(results);
+    return 0;
+}
+
 /* What changed between the set in force and the new one, for the record. */
 static json_t *describe_change(const contract_set *before, const contract_set *after)
 {
@@ -342,11 +391,15 @@ int maintenance_adopt_contracts(maintenance *m, contract_set *set, int64_t now_m
     }
     free(old_items);
     contract_set_release(&before);
-    /* A changed interval or warning period changes statuses at once. */
+    /* A changed interval or warning period changes statuses at once; so does a tightened
+     * tolerance the last calibration's results are now outside. */
     if (rc == 0 && !first) {
         for (size_t i = 0; rc == 0 && i < m->item_count; i++) {
             bool changed;
-            rc = maintenance_reconcile(m, &m->items[i], now_ms, "contract", false, &changed, err);
+            rc = rejudge_calibration(m, &m->items[i], err);
+            if (rc == 0)
+                rc = maintenance_reconcile(m, &m->items[i], now_ms, "contract", false, &changed,
+                                           err);
         }
     }
     return rc;

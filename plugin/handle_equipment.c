@@ -253,6 +253,7 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
     if (rc == 0)
         rc = store_add_check(m->store, &check, valid_until_ms, technician, reference, readings_text,
                              suspect_why, err);
+    store_check_steps_from_json(&check, readings_text); /* judged again on a redeploy */
     free(readings_text);
     if (rc == 0 && !(check.passed && check.suspect)) /* a suspect pass is history only */
         rc = maintenance_put_check(m, &check, err);

@@ -27,8 +27,9 @@ int64_t check_valid_until(const procedure *p, int64_t performed_ms, const statio
 int64_t check_state_valid_until(const procedure *p, const check_state *last,
                                 const station_zone *zone)
 {
-    return last->passed && !last->suspect ? check_valid_until(p, last->performed_ms, zone)
-                                          : last->performed_ms;
+    return last->passed && !last->suspect && check_state_passes(p, last, NULL, 0)
+               ? check_valid_until(p, last->performed_ms, zone)
+               : last->performed_ms;
 }
 
 /* Exact on the decimals written (decimal.h): a value on a limit is within it. A value that
@@ -78,6 +79,41 @@ void tolerance_text(const tolerance *t, char *out, size_t size)
     limit_text(t->has_min, t->low, t->has_max, t->high, t->unit, out, size);
 }
 
+bool check_state_passes(const procedure *p, const check_state *last, char *why, size_t size)
+{
+    if (why && size)
+        why[0] = '\0';
+    if (!last->passed)
+        return false;
+    if (!last->steps_known)
+        return true; /* nothing to judge again: as recorded */
+    for (size_t i = 0; i < p->step_count; i++) {
+        const check_step *s = &p->steps[i];
+        const check_step_answer *a = NULL;
+        for (size_t k = 0; k < last->step_count && !a; k++)
+            if (strcmp(last->steps[k].step_id, s->step_id) == 0)
+                a = &last->steps[k];
+        char limit[96], value[DECIMAL_TEXT_MAX], line[CHECK_DETAIL_MAX];
+        if (!a || !a->taken || (s->is_reading && !a->has_value)) {
+            snprintf(line, sizeof line, "%s not taken", s->step_id);
+        } else if (s->is_reading && !check_step_within(s, a->value)) {
+            check_step_limit_text(s, limit, sizeof limit);
+            decimal_format_double(a->value, value, sizeof value);
+            snprintf(line, sizeof line, "%s %s %s outside %s", s->step_id, value,
+                     s->unit ? s->unit : "", limit);
+        } else if (!s->is_reading && !a->attested) {
+            snprintf(line, sizeof line, "%s not attested", s->step_id);
+        } else {
+            continue;
+        }
+        if (why && size)
+            snprintf(why, size, "%s: %s under contract %s v%lld", p->procedure_id, line,
+                     p->owner->contract_id, (long long)p->owner->version);
+        return false;
+    }
+    return true;
+}
+
 static void format_instant(int64_t ms, char *out, size_t size)
 {
     instant_format(ms, out, size);
@@ -115,6 +151,14 @@ static void assess_check_text(const readiness_input *in, const procedure *p,
     if (!last->passed) {
         snprintf(v->reason, sizeof v->reason, "%s check %s failed at %s: %s", p->frequency_label,
                  p->procedure_id, when, last->detail);
+        return;
+    }
+    char why[CHECK_DETAIL_MAX];
+    if (!last->suspect && !check_state_passes(p, last, why, sizeof why)) {
+        snprintf(v->reason, sizeof v->reason,
+                 "%s check %s at %s does not pass under the terms in force: ", p->frequency_label,
+                 p->procedure_id, when);
+        text_append(v->reason, sizeof v->reason, "", why);
         return;
     }
     if (last->suspect) { /* not kept as the last check (readiness.h); should one be, not done */
@@ -184,7 +228,7 @@ void readiness_assess(const readiness_input *in, readiness *out)
         const check_state *last = in->checks ? in->checks[i] : NULL;
         /* Not required before a test: never done or lapsed does not block, but a failure is
          * evidence the item is not fit (ISO/IEC 17025 §6.4.10) until the procedure passes. */
-        if (!p->required_before_test && (!last || last->passed))
+        if (!p->required_before_test && (!last || check_state_passes(p, last, NULL, 0)))
             continue;
         check_view *v = &out->checks[out->check_count++];
         assess_check(in, p, last, v);

@@ -17,13 +17,30 @@
 /* The last check of one procedure on one item that counts: a pass with a fit reference, or a
  * failure (a failed step fails the item whatever its reference). A pass made with a reference
  * that was not fit is history only: it counts as not done, so it never becomes the last. */
+#define CHECK_STEPS_MAX 16
+
+/* What one step of a check answered: kept so the check is judged again under the terms in
+ * force (a limit raised, a step added by a redeploy). */
+typedef struct check_step_answer {
+    char step_id[49];
+    bool taken;     /* an answer was given (a reading, or an attestation true or false) */
+    bool has_value; /* a reading: value holds it */
+    double value;
+    bool attested; /* a checkbox attested true */
+} check_step_answer;
+
 typedef struct check_state {
     char equipment_id[65];
     char procedure_id[65];
     int64_t performed_ms;
-    bool passed;                   /* every step taken and within its limit */
+    bool passed;                   /* every step taken and within its limit, when recorded */
     bool suspect;                  /* the reference it was made with was not fit */
     char detail[CHECK_DETAIL_MAX]; /* what failed, for the reason text ("uv_a ... < min") */
+    /* The answers, when known (a check loaded from a row with no readings has none): a pass
+     * counts only while every step of the procedure in force is answered within its limit. */
+    bool steps_known;
+    size_t step_count;
+    check_step_answer steps[CHECK_STEPS_MAX];
 } check_state;
 
 typedef struct check_view {
@@ -67,10 +84,17 @@ void readiness_assess(const readiness_input *in, readiness *out);
  * until the next of the contract's shift starts, read on the station's wall clock. */
 int64_t check_valid_until(const procedure *p, int64_t performed_ms, const station_zone *zone);
 
-/* The same for the last check on record: a failed check, or one made with a reference that
- * was not fit, is valid for no time at all. Worked
- * out from the procedure in force, so a redeployed contract's new frequency applies at once to
- * checks done before it. */
+/* Whether the last check on record passes under the procedure in force: recorded as passed,
+ * and (when its answers are known) every step of `p` answered and within its limit in force.
+ * When it does not, `why` (size bytes, may be NULL) names the step, the value and the limit in
+ * force and the contract version ("MT-UVA-DAILY: uv_a_irradiance 1100 uW/cm2 outside min 1200
+ * uW/cm2 under contract MT-CAL-001 v3"); a check recorded as failed leaves `why` "". */
+bool check_state_passes(const procedure *p, const check_state *last, char *why, size_t size);
+
+/* The same for the last check on record: a failed check (as recorded, or under the terms in
+ * force: check_state_passes), or one made with a reference that was not fit, is valid for no
+ * time at all. Worked out from the procedure in force, so a redeployed contract's new
+ * frequency and limits apply at once to checks done before it. */
 int64_t check_state_valid_until(const procedure *p, const check_state *last,
                                 const station_zone *zone);
 

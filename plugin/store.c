@@ -39,6 +39,7 @@ enum {
     Q_CHECK_AT,
     Q_ADD_UNAVAILABLE,
     Q_UNAVAILABLE_AT,
+    Q_LAST_RESULTS,
     Q_COUNT
 };
 
@@ -77,10 +78,11 @@ static const char *const statements[Q_COUNT] = {
                                 "WHERE in_tolerance = 1 GROUP BY equipment_id",
     /* The last check that counts per (item, procedure): a pass made with a reference that was
      * not fit is history only (readiness.h). */
-    [Q_LOAD_CHECKS] = "SELECT equipment_id, procedure_id, performed_at_ms, passed, detail, "
-                      "coalesce(suspect, 0) FROM checks WHERE id IN (SELECT max(id) FROM checks "
-                      "WHERE passed = 0 OR coalesce(suspect, 0) = 0 "
-                      "GROUP BY equipment_id, procedure_id) ORDER BY equipment_id, procedure_id",
+    [Q_LOAD_CHECKS] =
+        "SELECT equipment_id, procedure_id, performed_at_ms, passed, detail, "
+        "coalesce(suspect, 0), readings FROM checks WHERE id IN (SELECT max(id) FROM checks "
+        "WHERE passed = 0 OR coalesce(suspect, 0) = 0 "
+        "GROUP BY equipment_id, procedure_id) ORDER BY equipment_id, procedure_id",
     [Q_ADD_CHECK] = "INSERT INTO checks (equipment_id, procedure_id, performed_at_ms, passed, "
                     "valid_until_ms, detail, technician, reference_instrument, readings, suspect, "
                     "suspect_reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -104,6 +106,8 @@ static const char *const statements[Q_COUNT] = {
                    "ORDER BY performed_at_ms DESC, id DESC LIMIT 1",
     [Q_ADD_UNAVAILABLE] = "INSERT INTO unavailable_periods (equipment_id, kind, since_ms, "
                           "until_ms, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [Q_LAST_RESULTS] = "SELECT results FROM calibrations WHERE equipment_id = ?1 "
+                       "ORDER BY day DESC, id DESC LIMIT 1",
     [Q_UNAVAILABLE_AT] = "SELECT kind, since_ms, until_ms, reason FROM unavailable_periods "
                          "WHERE equipment_id = ?1 AND since_ms <= ?2 AND until_ms > ?2 "
                          "ORDER BY since_ms DESC, id DESC LIMIT 1",
@@ -590,6 +594,34 @@ int store_each_good_calibration_day(store *s,
     return rc == SQLITE_DONE ? 0 : db_error(s, err, "find the last good calibrations");
 }
 
+void store_check_steps_from_json(check_state *c, const char *readings_json)
+{
+    c->steps_known = false;
+    c->step_count = 0;
+    json_t *steps = readings_json ? json_loads(readings_json, 0, NULL) : NULL;
+    if (!json_is_array(steps)) { /* none kept: the check stands as recorded */
+        json_decref(steps);
+        return;
+    }
+    size_t i;
+    json_t *r;
+    json_array_foreach (steps, i, r) {
+        const char *id = json_string_value(json_object_get(r, "step_id"));
+        if (!id || c->step_count == CHECK_STEPS_MAX)
+            continue;
+        check_step_answer *a = &c->steps[c->step_count++];
+        memset(a, 0, sizeof *a);
+        snprintf(a->step_id, sizeof a->step_id, "%s", id);
+        json_t *value = json_object_get(r, "value");
+        a->taken = !json_is_false(json_object_get(r, "taken"));
+        a->has_value = json_is_number(value);
+        a->value = a->has_value ? json_number_value(value) : 0;
+        a->attested = json_is_true(json_object_get(r, "attested"));
+    }
+    json_decref(steps);
+    c->steps_known = true;
+}
+
 int store_load_checks(store *s, void (*visit)(void *ctx, const check_state *check), void *ctx,
                       smart_error *err)
 {
@@ -603,6 +635,7 @@ int store_load_checks(store *s, void (*visit)(void *ctx, const check_state *chec
         c.passed = sqlite3_column_int(st, 3) != 0;
         copy_column(st, 4, c.detail, sizeof c.detail);
         c.suspect = sqlite3_column_int(st, 5) != 0;
+        store_check_steps_from_json(&c, (const char *)sqlite3_column_text(st, 6));
         visit(ctx, &c);
     }
     sqlite3_reset(st);
@@ -779,6 +812,26 @@ int store_calibration_on(store *s, const char *equipment_id, civil_day day, civi
     if (rc != SQLITE_DONE)
         return db_error(s, err, "find the calibration in force on a day");
     return found ? 0 : 1;
+}
+
+int store_last_calibration_results(store *s, const char *equipment_id, char **results_json,
+                                   smart_error *err)
+{
+    sqlite3_stmt *st = s->stmt[Q_LAST_RESULTS];
+    bind_text(st, 1, equipment_id);
+    *results_json = NULL;
+    int rc = sqlite3_step(st), out = 0;
+    if (rc == SQLITE_ROW) {
+        const char *text = (const char *)sqlite3_column_text(st, 0);
+        if (text && !(*results_json = strdup(text)))
+            out = error_set(err, SMART_ENOMEM, "out of memory");
+        rc = SQLITE_DONE;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return db_error(s, err, "find the results of the last calibration");
+    return out;
 }
 
 int store_check_at(store *s, const char *equipment_id, const char *procedure_id, int64_t at_ms,

@@ -105,6 +105,11 @@ int store_each_good_calibration_day(store *s,
 int store_load_checks(store *s, void (*visit)(void *ctx, const check_state *check), void *ctx,
                       smart_error *err);
 
+/* Fills c->steps from a check's readings as stored (the array store_add_check is given:
+ * objects with step_id, value, taken, attested); with none (NULL, or not an array), the check
+ * is left with steps_known false and stands as recorded. */
+void store_check_steps_from_json(check_state *c, const char *readings_json);
+
 /* Adds a check to the history, with its validity as worked out when it was done, and, when
  * check->suspect, why its reference was not fit (suspect_reason); strings may be NULL except
  * technician. */
@@ -133,6 +138,12 @@ int store_calibrations_with_reference(store *s, const char *reference_id, civil_
  * when none is dated on or before `day`, or SMART_EIO. */
 int store_calibration_on(store *s, const char *equipment_id, civil_day day, civil_day *cal_day,
                          char *calibration_date, size_t size, bool *in_tolerance, smart_error *err);
+
+/* The results (as stored, JSON text) of the item's last calibration (the latest dated, of two
+ * on one day the one recorded last): 0 with *results_json a malloc'd copy the caller frees, or
+ * NULL when it has none or no calibration; SMART_ENOMEM, or SMART_EIO. */
+int store_last_calibration_results(store *s, const char *equipment_id, char **results_json,
+                                   smart_error *err);
 
 /* The check of (item, procedure) in force at at_ms: the last performed at or before it (of two
  * at one instant, the one recorded last), into *check. 0 when found, 1 when none, or
