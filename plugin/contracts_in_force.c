@@ -364,6 +364,20 @@ int maintenance_adopt_contracts(maintenance *m, contract_set *set, int64_t now_m
 
     for (size_t i = 0; rc == 0 && i < m->item_count; i++)
         rc = apply_baseline(m, &m->items[i], now_ms, err);
+    /* Which contracts are new to the store or changed (a redeploy, also one made while the
+     * module was down): the results on record for their items are judged again below. */
+    bool *changed_terms = calloc(m->contracts.contract_count + 1, sizeof *changed_terms);
+    if (rc == 0 && !changed_terms)
+        rc = error_set(err, SMART_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < m->contracts.contract_count; i++) {
+        const contract *c = &m->contracts.contracts[i];
+        int64_t version;
+        char sha[65];
+        rc = store_get_contract_version(m->store, c->contract_id, &version, sha, err);
+        changed_terms[i] =
+            rc == 1 || (rc == 0 && (version != c->version || strcmp(sha, c->sha256) != 0));
+        rc = rc == 1 ? 0 : rc;
+    }
     for (size_t i = 0; rc == 0 && i < m->contracts.contract_count; i++) {
         const contract *c = &m->contracts.contracts[i];
         rc = store_put_contract_version(m->store, c->contract_id, c->version, c->sha256, c->file,
@@ -391,15 +405,24 @@ int maintenance_adopt_contracts(maintenance *m, contract_set *set, int64_t now_m
     }
     free(old_items);
     contract_set_release(&before);
-    /* A changed interval or warning period changes statuses at once; so does a tightened
-     * tolerance the last calibration's results are now outside. */
-    if (rc == 0 && !first) {
+    /* A tightened tolerance the last calibration's results are now outside fails the item;
+     * judged for the items of a contract new or changed since the store last adopted it (so
+     * also a redeploy made while the module was down), reconciled at once. */
+    bool rejudged = false;
+    for (size_t i = 0; rc == 0 && i < m->item_count; i++) {
+        equipment_state *e = &m->items[i];
+        if (!e->terms || !changed_terms[e->terms->owner - m->contracts.contracts] ||
+            e->record.calibration_failed)
+            continue;
+        rc = rejudge_calibration(m, e, err);
+        rejudged = rejudged || e->record.calibration_failed;
+    }
+    free(changed_terms);
+    /* A changed interval or warning period changes statuses at once. */
+    if (rc == 0 && (!first || rejudged)) {
         for (size_t i = 0; rc == 0 && i < m->item_count; i++) {
             bool changed;
-            rc = rejudge_calibration(m, &m->items[i], err);
-            if (rc == 0)
-                rc = maintenance_reconcile(m, &m->items[i], now_ms, "contract", false, &changed,
-                                           err);
+            rc = maintenance_reconcile(m, &m->items[i], now_ms, "contract", false, &changed, err);
         }
     }
     return rc;

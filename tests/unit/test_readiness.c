@@ -116,12 +116,77 @@ START_TEST(a_suspect_failure_fails_and_a_suspect_pass_is_not_done)
 }
 END_TEST
 
+/* A pass kept with its answers is judged against the procedure in force: a limit raised, or
+ * a step added, makes it no pass (naming the step, the value, the limit and the contract
+ * version); a check whose answers are not known stands as recorded. */
+START_TEST(a_pass_is_judged_again_under_the_procedure_in_force)
+{
+    fixture f;
+    setup(&f);
+    contract terms = {.contract_id = "MT-CAL-001", .version = 3};
+    check_step steps[2] = {
+        {.step_id = "uv_a_irradiance", .is_reading = true, .unit = "uW/cm2", .has_min = true},
+        {.step_id = "warm_up_done", .is_reading = false},
+    };
+    ck_assert(decimal_from_double(1000, &steps[0].low));
+    f.required.steps = steps;
+    f.required.step_count = 1;
+    f.required.owner = &terms;
+    check_state daily = check("DAILY", T0, true, "");
+    daily.steps_known = true;
+    daily.step_count = 1;
+    strcpy(daily.steps[0].step_id, "uv_a_irradiance");
+    daily.steps[0].taken = daily.steps[0].has_value = true;
+    daily.steps[0].value = 1100;
+    readiness r = assess(&f, &daily, NULL, T0 + HOUR);
+    ck_assert(r.ready);
+    /* the minimum raised to 1200: not passed under the terms in force, valid for no time */
+    ck_assert(decimal_from_double(1200, &steps[0].low));
+    r = assess(&f, &daily, NULL, T0 + HOUR);
+    ck_assert(!r.ready);
+    ck_assert_ptr_nonnull(strstr(r.reason, "DAILY: uv_a_irradiance 1100 uW/cm2 outside min 1200 "
+                                           "uW/cm2 under contract MT-CAL-001 v3"));
+    ck_assert_int_eq(check_state_valid_until(&f.required, &daily, f.zone), T0);
+    /* a limit that is met again, and a step added that the check has no answer for */
+    ck_assert(decimal_from_double(1100, &steps[0].low));
+    f.required.step_count = 2;
+    r = assess(&f, &daily, NULL, T0 + HOUR);
+    ck_assert(!r.ready);
+    ck_assert_ptr_nonnull(strstr(r.reason, "DAILY: warm_up_done not taken under contract "
+                                           "MT-CAL-001 v3"));
+    /* answered true: passes; answered false: not attested */
+    daily.step_count = 2;
+    strcpy(daily.steps[1].step_id, "warm_up_done");
+    daily.steps[1].taken = daily.steps[1].attested = true;
+    ck_assert(assess(&f, &daily, NULL, T0 + HOUR).ready);
+    daily.steps[1].attested = false;
+    r = assess(&f, &daily, NULL, T0 + HOUR);
+    ck_assert_ptr_nonnull(strstr(r.reason, "warm_up_done not attested"));
+    /* a step added to a procedure not required before a test: its pass no longer counts, so
+     * it blocks as a failure does */
+    check_state lift = check("LIFT", T0, true, "");
+    lift.steps_known = true;
+    f.optional.steps = steps;
+    f.optional.step_count = 1;
+    f.optional.owner = &terms;
+    daily.steps[1].attested = true;
+    r = assess(&f, &daily, &lift, T0 + HOUR);
+    ck_assert(!r.ready);
+    ck_assert_ptr_nonnull(strstr(r.reason, "LIFT: uv_a_irradiance not taken"));
+    /* answers not known (a row with no readings): as recorded */
+    lift.steps_known = false;
+    ck_assert(assess(&f, &daily, &lift, T0 + HOUR).ready);
+    station_zone_free(f.zone);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("readiness");
     TCase *tc = tcase_create("checks");
     tcase_add_test(tc, a_failed_check_not_required_before_a_test_blocks_until_it_passes);
     tcase_add_test(tc, a_suspect_failure_fails_and_a_suspect_pass_is_not_done);
+    tcase_add_test(tc, a_pass_is_judged_again_under_the_procedure_in_force);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
