@@ -12,13 +12,15 @@ again at once:
 
 Run by meson with SMART_HOST, SMART_MODULE_DIR and SOURCE_ROOT in the environment."""
 
+import json
 import os
+import subprocess
 import sys
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from test_domain import Station, check_event, event, item, uv_check  # noqa: E402
+from test_domain import HOST, MODULE_DIR, Station, check_event, event, item, uv_check  # noqa: E402
 
 
 def redeploy(st, change):
@@ -122,6 +124,41 @@ class LimitRaised(unittest.TestCase):
                       "under contract MT-CAL-001 v%d" % version,
                       item(blocked, "MT01-UVA-01")["reason"])
         self.assertTrue(allowed["allowed"], allowed)
+
+    def test_a_check_made_in_the_same_run_is_judged_again_too(self):
+        # The answers kept in memory when a check is recorded, not only those loaded from the
+        # store at start-up: the host reads a pipe, and the contract is rewritten between
+        # the check's answer and the contract.deployed line.
+        st = Station(self)
+        proc = subprocess.Popen([HOST, "run", st.node, "--events", "-", "--clock",
+                                 "2025-03-10T06:00:00Z"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=dict(os.environ, SMART_MODULE_PATH=MODULE_DIR))
+        self.addCleanup(proc.wait)
+        self.addCleanup(proc.kill)
+
+        def ask(line, topic):
+            proc.stdin.write(line)
+            proc.stdin.flush()
+            for text in proc.stdout:
+                out = json.loads(text)
+                if out["topic"] == topic:
+                    return out["data"]
+            self.fail("smart-host ended before answering %s: %s" % (topic, proc.stderr.read()))
+        self.assertTrue(ask(uv_check("2025-03-10T06:05:00Z", 1100), "maintenance.checked")
+                        ["passed"])
+
+        def raise_min(doc):
+            next(s for s in procedure(doc, "MT-UVA-DAILY")["checklist_steps"]
+                 if s["step_id"] == "uv_a_irradiance")["min"] = 1200
+        version = redeploy(st, raise_min)
+        ask(event("contract.deployed", "2025-03-10T07:00:00Z"), "contracts.loaded")
+        blocked = ask(gate("2025-03-10T07:05:00Z", "PO-2", ["MT01-UVA-01"]), "gate.decision")
+        proc.stdin.close()
+        self.assertEqual(proc.wait(timeout=60), 0)
+        self.assertFalse(blocked["allowed"])
+        self.assertIn("uv_a_irradiance 1100 uW/cm2 outside min 1200 uW/cm2 under contract "
+                      "MT-CAL-001 v%d" % version, item(blocked, "MT01-UVA-01")["reason"])
 
 
 class StepAdded(unittest.TestCase):
