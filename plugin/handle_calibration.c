@@ -14,10 +14,16 @@
 
 #define TEXT_FIELD_MAX 256
 
-static const char *const calibration_keys[] = {
-    "equipment_id", "calibration_date",   "certificate_number",
-    "provider",     "technician",         "results",
-    "notes",        "reference_standard", NULL};
+static const char *const calibration_keys[] = {"equipment_id",
+                                               "calibration_date",
+                                               "certificate_number",
+                                               "provider",
+                                               "technician",
+                                               "results",
+                                               "notes",
+                                               "reference_standard",
+                                               "as_found_in_tolerance",
+                                               NULL};
 static const char *const result_keys[] = {"parameter", "nominal", "unit",
                                           "as_found",  "as_left", NULL};
 
@@ -358,34 +364,28 @@ static int collect_calibration(void *ctx, const char *equipment_id, const char *
                                            calibration_date));
 }
 
-static int collect_suspect(void *ctx, const char *clientpo_id, int64_t decided_at_ms)
-{
-    oot_window *w = ctx;
-    char when[DATE_TEXT_MAX];
-    instant_format(decided_at_ms, when, sizeof when);
-    return json_array_append_new(
-        w->clientpos, json_pack("{s:s, s:s}", "clientpo_id", clientpo_id, "decided_at", when));
-}
-
-/* Found before the new calibration joins the history, which moves the window. On failure
- * nothing is left to release. */
+/* Found before the new calibration joins the history, which moves the window. It opens at the
+ * instant of the last good calibration where it was written with one, else at the start of its
+ * day. On failure nothing is left to release. */
 static int find_oot_window(maintenance *m, const equipment_state *e, oot_window *w,
                            smart_error *err)
 {
     civil_day good_day = 0;
+    bool instant_known = false;
+    int64_t good_ms = 0;
     memset(w, 0, sizeof *w);
-    int rc = store_last_good_calibration(m->store, e->equipment_id, &good_day, err);
+    int rc = store_last_good_calibration(m->store, e->equipment_id, &good_day, &instant_known,
+                                         &good_ms, err);
     if (rc == 0) {
-        w->since_ms = maintenance_day_start_ms(m, good_day);
+        w->since_ms = instant_known ? good_ms : maintenance_day_start_ms(m, good_day);
         w->since_day = good_day;
         civil_format(good_day, w->since_date, sizeof w->since_date);
     } else if (rc != 1) {
         return rc;
     }
-    if (!(w->clientpos = json_array()) || !(w->checks = json_array()) ||
-        !(w->calibrations = json_array()))
+    if (!(w->checks = json_array()) || !(w->calibrations = json_array()))
         rc = error_set(err, SMART_ENOMEM, "out of memory");
-    else if (!(rc = maintenance_suspect_tests(m, e, w->since_ms, collect_suspect, w, err)) &&
+    else if (!(rc = maintenance_review_list(m, e, w->since_ms, false, &w->clientpos, err)) &&
              !(rc = store_checks_with_reference(m->store, e->equipment_id, w->since_ms,
                                                 collect_check, w, err)))
         rc = store_calibrations_with_reference(m->store, e->equipment_id, w->since_day,
@@ -534,6 +534,125 @@ static int answer_replay(maintenance *m, const equipment_state *e, const char *d
     return emit_output_jw(m, "calibration.recorded", out, err);
 }
 
+/* A retired item's calibration (ISO/IEC 17025 §7.10: the lab's finding on an item no longer in
+ * use still calls for a review of the work done with it). No contract in force gives its
+ * tolerances, and those it was last under are not kept, so its results are recorded as given
+ * (shapes checked, not judged) and its conformity as found is the certificate's statement
+ * (as_found_in_tolerance). Found out of tolerance, the impact is raised over the jobs it was
+ * used on since its last good calibration. The item stays retired: its state is not changed. */
+static int record_retired(maintenance *m, const equipment_state *e, const date_value *date,
+                          const char *date_text, civil_day day, const char *certificate,
+                          const char *provider, const char *technician, const char *notes,
+                          const char *reference, const json_t *results, bool found_in,
+                          int64_t now_ms, smart_error *err)
+{
+    const char *id = e->equipment_id;
+    size_t i;
+    json_t *r;
+    int rc;
+    json_array_foreach (results, i, r) {
+        char path[JF_PATH_MAX];
+        const char *parameter, *unit;
+        double value;
+        bool has_found, has_left, has_nominal;
+        jf_index(path, sizeof path, "data.results", i);
+        if ((rc = jf_object(r, path, result_keys, err)) ||
+            (rc = jf_string(r, path, "parameter", true, &parameter, err)) ||
+            (rc = jf_number(r, path, "nominal", false, &value, &has_nominal, err)) ||
+            (rc = jf_string(r, path, "unit", false, &unit, err)) ||
+            (rc = jf_number(r, path, "as_found", false, &value, &has_found, err)) ||
+            (rc = jf_number(r, path, "as_left", false, &value, &has_left, err)))
+            return rc;
+        if (!has_found && !has_left)
+            return error_set(err, SMART_EINVAL, "%s: give as_found, as_left or both", path);
+    }
+    int64_t performed_ms = date->has_time ? date->instant_ms : maintenance_day_start_ms(m, day);
+    if (reference) {
+        reference_needs needs = {.count = 0}; /* what it measured is not known: its fitness only */
+        char used_for[EQUIPMENT_ID_MAX + 32];
+        snprintf(used_for, sizeof used_for, "the calibration of %s", id);
+        if ((rc =
+                 maintenance_check_reference(m, "data.reference_standard", reference, id, &needs,
+                                             used_for, performed_ms, !date->has_time, now_ms, err)))
+            return rc;
+    }
+    char *results_text = results ? json_dumps(results, JSON_COMPACT) : NULL;
+    if (results && !results_text)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    calibration_entry entry = {
+        .equipment_id = id,
+        .calibration_date = date_text,
+        .day = day,
+        .certificate_number = certificate,
+        .provider = provider,
+        .technician = technician,
+        .results_json = results_text,
+        .notes = notes,
+        .source = "event",
+        .reference_standard = reference,
+        .recorded_at_ms = now_ms,
+        .out_of_tolerance = !found_in, /* its state as left is not judged: not a good one */
+        .instant_known = date->has_time,
+        .performed_ms = performed_ms,
+    };
+    oot_window window = {0};
+    rc = maintenance_catch_up(m, now_ms, err);
+    if (rc == 0 && !found_in)
+        rc = find_oot_window(m, e, &window, err);
+    if (rc == 0)
+        rc = store_add_calibration(m->store, &entry, err);
+    if (rc) {
+        oot_window_release(&window);
+        free(results_text);
+        return rc;
+    }
+    char details[768];
+    snprintf(details, sizeof details,
+             "Calibration of %s (retired: no contract in force names it) on %s recorded: "
+             "certificate %s from %s; %s as found, as the certificate states",
+             id, date_text, certificate, provider, found_in ? "in tolerance" : "OUT OF TOLERANCE");
+    text_utf8_trim(details);
+    jw *meta = &m->meta;
+    jw_reset(meta);
+    jw_raw(meta, "{", 1);
+    jw_member_raw(meta, "equipment_id", id);
+    jw_member_string(meta, "calibration_date", date_text);
+    jw_member_string(meta, "certificate_number", certificate);
+    jw_member_string(meta, "provider", provider);
+    jw_member_string(meta, "technician", technician);
+    jw_member_bool(meta, "retired", true);
+    jw_member_bool(meta, "as_found_in_tolerance", found_in);
+    if (results_text) {
+        jw_key(meta, "results");
+        jw_lit(meta, results_text);
+    }
+    if (reference)
+        jw_member_raw(meta, "reference_standard", reference);
+    jw_raw(meta, "}", 1);
+    free(results_text);
+    if ((rc = emit_ledger_jw(m, "calibration.recorded", id, technician, details, meta, err)))
+        goto done;
+    jw *out = &m->out;
+    jw_reset(out);
+    jw_raw(out, "{", 1);
+    jw_member_raw(out, "equipment_id", id);
+    jw_member_string(out, "calibration_date", date_text);
+    jw_member_string(out, "certificate_number", certificate);
+    jw_member_bool(out, "retired", true);
+    jw_member_raw(out, "status", cal_status_name(CAL_UNKNOWN));
+    jw_member_bool(out, "ready", false);
+    jw_member_bool(out, "as_found_in_tolerance", found_in);
+    jw_raw(out, "}", 1);
+    rc = emit_output_jw(m, "calibration.recorded", out, err);
+    if (rc == 0 && !found_in)
+        rc = report_oot_impact(m, &window, e, certificate,
+                               "stated out of tolerance as found by the certificate; retired",
+                               now_ms, err);
+done:
+    oot_window_release(&window);
+    return rc;
+}
+
 int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
 {
     const char *id, *date_text, *certificate, *provider, *technician, *notes, *reference;
@@ -552,10 +671,28 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
         (rc = jf_array(data, "data", "results", false, &results, err)))
         return rc;
 
+    json_t *stated = json_object_get(data, "as_found_in_tolerance");
+    if (stated && !json_is_boolean(stated))
+        return error_set(err, SMART_EINVAL,
+                         "data.as_found_in_tolerance: must be true or false (got %s)",
+                         jf_type_name(stated));
+    /* An item the station knew (it has history) and no contract in force names is retired: its
+     * calibration is still recorded, for the review of the work it was used on. */
     equipment_state *e = maintenance_find(m, id);
-    if (!e || !e->terms)
+    if (!e)
         return error_set(err, SMART_EINVAL,
                          "data.equipment_id: '%s' is not named by any contract in force", id);
+    if (e->terms && stated)
+        return error_set(err, SMART_EINVAL,
+                         "data.as_found_in_tolerance: only for a retired item; %s is judged by "
+                         "the tolerances of contract %s",
+                         id, e->terms->owner->contract_id);
+    if (!e->terms && !stated)
+        return error_set(err, SMART_EINVAL,
+                         "data.as_found_in_tolerance: missing required field (%s is retired: no "
+                         "contract in force gives its tolerances, so the certificate's statement "
+                         "of conformity as found is recorded)",
+                         id);
     /* A calibration is recorded once: the same certificate again is a producer's resend (after
      * a crash it must send again what it has no answer for), answered and changing nothing. */
     char on_record[DATE_TEXT_MAX];
@@ -587,6 +724,9 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
                          "data.calibration_date: %s is before the calibration on record for %s "
                          "(%s); history is not rewritten",
                          date_text, id, e->calibration_date);
+    if (!e->terms)
+        return record_retired(m, e, &date, date_text, day, certificate, provider, technician, notes,
+                              reference, results, json_is_true(stated), now_ms, err);
     result_verdict verdict = {0};
     reference_needs needs = {.count = 0};
     if ((rc = judge_results(results, e->terms, &verdict, &needs, err)))
@@ -646,6 +786,8 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
         .reference_standard = reference,
         .recorded_at_ms = now_ms,
         .out_of_tolerance = failed,
+        .instant_known = date.has_time,
+        .performed_ms = performed_ms,
     };
     /* The impact window is found before this calibration joins the history. */
     oot_window window = {0};
@@ -661,7 +803,7 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
         return rc;
     }
     if (!failed) /* earlier uses of the item can no longer be suspect */
-        maintenance_note_good_calibration(m, e, day);
+        maintenance_note_good_calibration(m, e, performed_ms);
     readiness r;
     maintenance_readiness(m, &next, now_ms, 0, &r);
     char due[16], details[1280], failure[NOTE_MAX * 2 + 64] = "", sent_since[DATE_TEXT_MAX],
@@ -754,10 +896,28 @@ int handle_calibration_schedule(maintenance *m, const json_t *data, int64_t now_
         (rc = jf_text(data, "data", "provider", false, TEXT_FIELD_MAX, &provider, err)) ||
         (rc = jf_text(data, "data", "notes", false, 2000, &notes, err)))
         return rc;
+    json_t *stated = json_object_get(data, "as_found_in_tolerance");
+    if (stated && !json_is_boolean(stated))
+        return error_set(err, SMART_EINVAL,
+                         "data.as_found_in_tolerance: must be true or false (got %s)",
+                         jf_type_name(stated));
+    /* An item the station knew (it has history) and no contract in force names is retired: its
+     * calibration is still recorded, for the review of the work it was used on. */
     equipment_state *e = maintenance_find(m, id);
-    if (!e || !e->terms)
+    if (!e)
         return error_set(err, SMART_EINVAL,
                          "data.equipment_id: '%s' is not named by any contract in force", id);
+    if (e->terms && stated)
+        return error_set(err, SMART_EINVAL,
+                         "data.as_found_in_tolerance: only for a retired item; %s is judged by "
+                         "the tolerances of contract %s",
+                         id, e->terms->owner->contract_id);
+    if (!e->terms && !stated)
+        return error_set(err, SMART_EINVAL,
+                         "data.as_found_in_tolerance: missing required field (%s is retired: no "
+                         "contract in force gives its tolerances, so the certificate's statement "
+                         "of conformity as found is recorded)",
+                         id);
     if (e->record.sent_out)
         return error_set(err, SMART_EINVAL,
                          "data.equipment_id: %s is already out for "

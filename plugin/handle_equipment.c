@@ -261,7 +261,34 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
         json_decref(steps);
         return rc;
     }
-    char details[512], when[DATE_TEXT_MAX], until[DATE_TEXT_MAX];
+    /* ISO/IEC 17025 §7.10 for a process check: the work done on the item since the procedure
+     * last passed (or since its first use) relied on the condition now found failed. From the
+     * store's whole history: a calibration does not re-verify a process condition. */
+    json_t *review = NULL, *review_list = NULL;
+    char review_since[DATE_TEXT_MAX] = "";
+    if (!check.passed) {
+        int64_t last_pass_ms = 0;
+        rc = store_last_pass(m->store, id, p->procedure_id, &last_pass_ms, err);
+        if (rc == 1)
+            last_pass_ms = 0; /* never passed: every test allowed with it */
+        if (rc >= 0 &&
+            !(rc = maintenance_review_list(m, e, last_pass_ms, true, &review_list, err))) {
+            if (last_pass_ms > 0)
+                instant_format(last_pass_ms, review_since, sizeof review_since);
+            review = json_pack("{s:O}", "clientpos", review_list);
+            if (review && review_since[0] &&
+                json_object_set_new(review, "since", json_string(review_since)))
+                json_decref(review), review = NULL;
+            if (!review)
+                rc = error_set(err, SMART_ENOMEM, "out of memory");
+        }
+        if (rc) {
+            json_decref(review_list);
+            json_decref(steps);
+            return rc;
+        }
+    }
+    char details[640], when[DATE_TEXT_MAX], until[DATE_TEXT_MAX];
     instant_format(now_ms, when, sizeof when);
     instant_format(valid_until_ms, until, sizeof until);
     if (counts)
@@ -276,6 +303,13 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
                  p->procedure_id, id, check.detail,
                  next.record.out_of_service && !e->record.out_of_service ? "; tagged out of service"
                                                                          : "");
+    if (review) {
+        char line[160];
+        snprintf(line, sizeof line, "; %zu test(s) allowed with it since %s to review",
+                 json_array_size(review_list),
+                 review_since[0] ? review_since : "its first use (the procedure never passed)");
+        text_append(details, sizeof details, "", line);
+    }
     text_utf8_trim(details);
     json_t *meta =
         json_pack("{s:s, s:s, s:b, s:O, s:s?}", "equipment_id", id, "check_type", p->procedure_id,
@@ -284,8 +318,12 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
         json_object_set_new(meta, "suspect", json_true());
         json_object_set_new(meta, "suspect_reason", json_string(suspect_why));
     }
+    if (meta && review)
+        json_object_set(meta, "review", review);
     if ((rc = emit_ledger(m, "maintenance.checked", id, technician, details, meta, err)) ||
         (rc = maintenance_item_updated(m, e, &next, now_ms, "maintenance.check", err))) {
+        json_decref(review);
+        json_decref(review_list);
         json_decref(steps);
         return rc;
     }
@@ -304,12 +342,36 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
     }
     /* A suspect pass fails nothing: the item stands as it did, and the answer says why the
      * check was not counted. */
-    if ((rc = emit_output(m, "maintenance.checked", out, err)) || check.passed)
+    if (out && review)
+        json_object_set(out, "review", review);
+    json_decref(review);
+    if ((rc = emit_output(m, "maintenance.checked", out, err)) || check.passed) {
+        json_decref(review_list);
         return rc;
+    }
     jw *subject = &m->subject;
     jw_reset(subject);
     jw_member_raw(subject, "equipment_id", id);
     jw_member_string(subject, "check_type", p->procedure_id);
+    if (review_since[0])
+        jw_member_raw(subject, "review_since", review_since);
+    jw_key(subject, "clientpo_ids");
+    jw_raw(subject, "[", 1);
+    size_t i;
+    json_t *use;
+    json_array_foreach (review_list, i, use) { /* a ClientPO tested twice is one job */
+        const char *clientpo = json_string_value(json_object_get(use, "clientpo_id"));
+        bool listed = false;
+        for (size_t j = 0; j < i && !listed; j++)
+            listed = strcmp(clientpo, json_string_value(json_object_get(
+                                          json_array_get(review_list, j), "clientpo_id"))) == 0;
+        if (!listed) {
+            jw_sep(subject);
+            jw_string(subject, clientpo);
+        }
+    }
+    jw_raw(subject, "]", 1);
+    json_decref(review_list);
     return emit_alert(m, "maintenance_check_failed", "high", id, subject, details, now_ms, err);
 }
 

@@ -130,9 +130,17 @@ void maintenance_item_changed(maintenance *m, const equipment_state *e);
 int maintenance_note_allowed_test(maintenance *m, int64_t test_id, int64_t decided_at_ms,
                                   const char *const *equipment_ids, size_t count, smart_error *err);
 
-/* Tells the usage index that `e` was left in tolerance by a calibration on `day`: its earlier
- * uses can no longer be suspect. */
-void maintenance_note_good_calibration(maintenance *m, const equipment_state *e, civil_day day);
+/* Tells the usage index that `e` was left in tolerance by a calibration performed at since_ms
+ * (a date alone: the start of its day): its earlier uses can no longer be suspect. */
+void maintenance_note_good_calibration(maintenance *m, const equipment_state *e, int64_t since_ms);
+
+/* The review list of ISO/IEC 17025 §7.10: the tests allowed with `e` at or after since_ms, as a
+ * new JSON array (*clientpos, caller-owned) of {clientpo_id, decided_at}, oldest first. From the
+ * usage index (uses before the last good calibration forgotten) or, whole_history, from the
+ * store (a failed process check is not cleared by a calibration). 0, SMART_ENOMEM or SMART_EIO;
+ * on failure *clientpos is NULL. */
+int maintenance_review_list(maintenance *m, const equipment_state *e, int64_t since_ms,
+                            bool whole_history, json_t **clientpos, smart_error *err);
 
 /* Calls visit for every test allowed with `e` at or after since_ms, oldest first; the ClientPO
  * id is borrowed for the call. visit returns non-zero for out of memory. Builds the usage index

@@ -40,6 +40,8 @@ enum {
     Q_ADD_UNAVAILABLE,
     Q_UNAVAILABLE_AT,
     Q_LAST_RESULTS,
+    Q_LAST_PASS,
+    Q_ALLOWED_WITH,
     Q_COUNT
 };
 
@@ -60,9 +62,12 @@ static const char *const statements[Q_COUNT] = {
     [Q_ADD_CALIBRATION] =
         "INSERT INTO calibrations (equipment_id, calibration_date, day, certificate_number, "
         "provider, technician, results, notes, source, recorded_at_ms, in_tolerance, "
-        "reference_standard) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    [Q_LAST_GOOD_CALIBRATION] = "SELECT max(day) FROM calibrations WHERE equipment_id = ?1 AND "
-                                "in_tolerance = 1",
+        "reference_standard, performed_ms) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    /* The latest by day, and on its day by instant (NULLs, a date alone, last in DESC). */
+    [Q_LAST_GOOD_CALIBRATION] = "SELECT day, performed_ms FROM calibrations WHERE equipment_id = "
+                                "?1 AND in_tolerance = 1 ORDER BY day DESC, performed_ms DESC "
+                                "LIMIT 1",
     [Q_FIND_CALIBRATION] = "SELECT calibration_date FROM calibrations WHERE equipment_id = ?1 "
                            "AND certificate_number = ?2 ORDER BY id LIMIT 1",
     [Q_PUT_LINK] = "INSERT INTO clientpo_links (clientpo_id, equipment, linked_at_ms) "
@@ -74,8 +79,16 @@ static const char *const statements[Q_COUNT] = {
     [Q_GATE_CLIENTPO] = "SELECT clientpo_id FROM tests_allowed WHERE id = ?1",
     [Q_ALLOWED_USES] = "SELECT t.id, t.decided_at_ms, j.value FROM tests_allowed t, "
                        "json_each(t.equipment) j ORDER BY t.id",
-    [Q_GOOD_CALIBRATION_DAYS] = "SELECT equipment_id, max(day) FROM calibrations "
-                                "WHERE in_tolerance = 1 GROUP BY equipment_id",
+    [Q_GOOD_CALIBRATION_DAYS] =
+        "SELECT c.equipment_id, c.day, max(c.performed_ms) FROM calibrations c JOIN "
+        "(SELECT equipment_id, max(day) AS day FROM calibrations WHERE in_tolerance = 1 "
+        "GROUP BY equipment_id) g ON c.equipment_id = g.equipment_id AND c.day = g.day "
+        "WHERE c.in_tolerance = 1 GROUP BY c.equipment_id",
+    [Q_LAST_PASS] = "SELECT max(performed_at_ms) FROM checks WHERE equipment_id = ?1 AND "
+                    "procedure_id = ?2 AND passed = 1 AND coalesce(suspect, 0) = 0",
+    [Q_ALLOWED_WITH] = "SELECT t.clientpo_id, t.decided_at_ms FROM tests_allowed t, "
+                       "json_each(t.equipment) j WHERE j.value = ?1 AND t.decided_at_ms >= ?2 "
+                       "ORDER BY t.decided_at_ms, t.id",
     /* The last check that counts per (item, procedure): a pass made with a reference that was
      * not fit is history only (readiness.h). */
     [Q_LOAD_CHECKS] =
@@ -189,6 +202,7 @@ static const struct {
     {"equipment", "out_of_service_procedure", "TEXT"},
     {"checks", "suspect", "INTEGER"},
     {"checks", "suspect_reason", "TEXT"},
+    {"calibrations", "performed_ms", "INTEGER"},
 };
 
 static int add_missing_columns(sqlite3 *db, char **msg)
@@ -455,6 +469,10 @@ int store_add_calibration(store *s, const calibration_entry *c, smart_error *err
     sqlite3_bind_int64(st, 10, c->recorded_at_ms);
     sqlite3_bind_int(st, 11, !c->out_of_tolerance);
     bind_text(st, 12, c->reference_standard);
+    if (c->instant_known)
+        sqlite3_bind_int64(st, 13, c->performed_ms);
+    else
+        sqlite3_bind_null(st, 13);
     return run(s, st, err, "add calibration");
 }
 
@@ -583,13 +601,15 @@ int store_each_allowed_use(store *s,
 
 int store_each_good_calibration_day(store *s,
                                     void (*visit)(void *ctx, const char *equipment_id,
-                                                  civil_day day),
+                                                  civil_day day, bool instant_known,
+                                                  int64_t performed_ms),
                                     void *ctx, smart_error *err)
 {
     sqlite3_stmt *st = s->stmt[Q_GOOD_CALIBRATION_DAYS];
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        visit(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1));
+        visit(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1),
+              sqlite3_column_type(st, 2) != SQLITE_NULL, sqlite3_column_int64(st, 2));
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : db_error(s, err, "find the last good calibrations");
 }
@@ -776,14 +796,16 @@ int store_find_calibration(store *s, const char *equipment_id, const char *certi
 }
 
 int store_last_good_calibration(store *s, const char *equipment_id, civil_day *day,
-                                smart_error *err)
+                                bool *instant_known, int64_t *performed_ms, smart_error *err)
 {
     sqlite3_stmt *st = s->stmt[Q_LAST_GOOD_CALIBRATION];
     bind_text(st, 1, equipment_id);
     int rc = sqlite3_step(st), found = 0;
     if (rc == SQLITE_ROW) {
-        found = sqlite3_column_type(st, 0) != SQLITE_NULL;
+        found = 1;
         *day = sqlite3_column_int(st, 0);
+        *instant_known = sqlite3_column_type(st, 1) != SQLITE_NULL;
+        *performed_ms = sqlite3_column_int64(st, 1);
         rc = SQLITE_DONE;
     }
     sqlite3_reset(st);
@@ -894,4 +916,41 @@ int store_unavailable_at(store *s, const char *equipment_id, int64_t at_ms,
     if (rc != SQLITE_DONE)
         return db_error(s, err, "find an unavailable period");
     return found ? 0 : 1;
+}
+
+int store_last_pass(store *s, const char *equipment_id, const char *procedure_id,
+                    int64_t *performed_ms, smart_error *err)
+{
+    sqlite3_stmt *st = s->stmt[Q_LAST_PASS];
+    bind_text(st, 1, equipment_id);
+    bind_text(st, 2, procedure_id);
+    int rc = sqlite3_step(st), found = 0;
+    if (rc == SQLITE_ROW) {
+        found = sqlite3_column_type(st, 0) != SQLITE_NULL;
+        *performed_ms = sqlite3_column_int64(st, 0);
+        rc = SQLITE_DONE;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return db_error(s, err, "find the last pass of a procedure");
+    return found ? 0 : 1;
+}
+
+int store_allowed_tests_with(store *s, const char *equipment_id, int64_t since_ms,
+                             int (*visit)(void *ctx, const char *clientpo_id,
+                                          int64_t decided_at_ms),
+                             void *ctx, smart_error *err)
+{
+    sqlite3_stmt *st = s->stmt[Q_ALLOWED_WITH];
+    bind_text(st, 1, equipment_id);
+    sqlite3_bind_int64(st, 2, since_ms);
+    int rc, failed = 0;
+    while (!failed && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        failed = visit(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (failed)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    return rc == SQLITE_DONE ? 0 : db_error(s, err, "find the tests allowed with an item");
 }

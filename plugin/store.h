@@ -52,6 +52,8 @@ typedef struct calibration_entry {
     int64_t recorded_at_ms;
     bool out_of_tolerance;          /* left out of tolerance: not a good calibration */
     const char *reference_standard; /* the station's standard it was calibrated against, or NULL */
+    bool instant_known;   /* written with a time of day: performed_ms is when it was performed */
+    int64_t performed_ms; /* (a date alone, or a hub's last_calibration: not kept) */
 } calibration_entry;
 
 int store_add_calibration(store *s, const calibration_entry *entry, smart_error *err);
@@ -62,10 +64,24 @@ int store_add_calibration(store *s, const calibration_entry *entry, smart_error 
 int store_find_calibration(store *s, const char *equipment_id, const char *certificate_number,
                            char *calibration_date, size_t size, smart_error *err);
 
-/* The day of the item's last calibration that left it in tolerance: 0 when found, 1 when it
+/* The day of the item's last calibration that left it in tolerance and, when it was written
+ * with a time of day (*instant_known), the instant it was performed: 0 when found, 1 when it
  * has none, or SMART_EIO. */
 int store_last_good_calibration(store *s, const char *equipment_id, civil_day *day,
-                                smart_error *err);
+                                bool *instant_known, int64_t *performed_ms, smart_error *err);
+
+/* When the item last passed the procedure (a pass that counts: not suspect): 0 with
+ * *performed_ms, 1 when it never has, or SMART_EIO. */
+int store_last_pass(store *s, const char *equipment_id, const char *procedure_id,
+                    int64_t *performed_ms, smart_error *err);
+
+/* Calls visit for every test allowed with the item at or after since_ms, oldest first (the id
+ * borrowed for the call); visit returns non-zero for out of memory (SMART_ENOMEM). Reads the
+ * whole history (the module's usage index forgets uses before a good calibration). */
+int store_allowed_tests_with(store *s, const char *equipment_id, int64_t since_ms,
+                             int (*visit)(void *ctx, const char *clientpo_id,
+                                          int64_t decided_at_ms),
+                             void *ctx, smart_error *err);
 
 /* Records (or replaces) the equipment list linked to a ClientPO: its ids, one per line. */
 int store_put_link(store *s, const char *clientpo_id, const char *equipment_ids,
@@ -94,10 +110,12 @@ int store_each_allowed_use(store *s,
                                         const char *equipment_id),
                            void *ctx, smart_error *err);
 
-/* Calls visit with the day of each item's last calibration that left it in tolerance. */
+/* Calls visit with the day of each item's last calibration that left it in tolerance, and its
+ * instant where it was written with one (instant_known). */
 int store_each_good_calibration_day(store *s,
                                     void (*visit)(void *ctx, const char *equipment_id,
-                                                  civil_day day),
+                                                  civil_day day, bool instant_known,
+                                                  int64_t performed_ms),
                                     void *ctx, smart_error *err);
 
 /* Calls visit(ctx, check) for the last check that counts of every (item, procedure) (a pass

@@ -24,12 +24,16 @@ static int add_stored_use(void *arg, int64_t test_id, int64_t decided_at_ms,
                            b->err) != 0;
 }
 
-static void drop_before_good_day(void *arg, const char *equipment_id, civil_day day)
+/* A good calibration written with its time of day ends suspicion at that instant; one dated
+ * only (or from before instants were kept), at the start of its day. */
+static void drop_before_good_day(void *arg, const char *equipment_id, civil_day day,
+                                 bool instant_known, int64_t performed_ms)
 {
     maintenance *m = arg;
     equipment_state *e = maintenance_find(m, equipment_id);
     if (e)
-        usage_index_drop_before(&m->uses, (size_t)(e - m->items), maintenance_day_start_ms(m, day));
+        usage_index_drop_before(&m->uses, (size_t)(e - m->items),
+                                instant_known ? performed_ms : maintenance_day_start_ms(m, day));
 }
 
 /* Builds the index from the store when it is not built. */
@@ -63,10 +67,10 @@ int maintenance_note_allowed_test(maintenance *m, int64_t test_id, int64_t decid
     return 0;
 }
 
-void maintenance_note_good_calibration(maintenance *m, const equipment_state *e, civil_day day)
+void maintenance_note_good_calibration(maintenance *m, const equipment_state *e, int64_t since_ms)
 {
     if (usage_index_built(&m->uses))
-        usage_index_drop_before(&m->uses, (size_t)(e - m->items), maintenance_day_start_ms(m, day));
+        usage_index_drop_before(&m->uses, (size_t)(e - m->items), since_ms);
 }
 
 int maintenance_suspect_tests(maintenance *m, const equipment_state *e, int64_t since_ms,
@@ -87,5 +91,30 @@ int maintenance_suspect_tests(maintenance *m, const equipment_state *e, int64_t 
             rc = error_set(err, SMART_ENOMEM, "out of memory");
     }
     free(uses);
+    return rc;
+}
+
+static int collect_use(void *ctx, const char *clientpo_id, int64_t decided_at_ms)
+{
+    json_t *list = ctx;
+    char when[DATE_TEXT_MAX];
+    instant_format(decided_at_ms, when, sizeof when);
+    return json_array_append_new(
+        list, json_pack("{s:s, s:s}", "clientpo_id", clientpo_id, "decided_at", when));
+}
+
+int maintenance_review_list(maintenance *m, const equipment_state *e, int64_t since_ms,
+                            bool whole_history, json_t **clientpos, smart_error *err)
+{
+    json_t *list = json_array();
+    int rc = !list           ? error_set(err, SMART_ENOMEM, "out of memory")
+             : whole_history ? store_allowed_tests_with(m->store, e->equipment_id, since_ms,
+                                                        collect_use, list, err)
+                             : maintenance_suspect_tests(m, e, since_ms, collect_use, list, err);
+    if (rc) {
+        json_decref(list);
+        list = NULL;
+    }
+    *clientpos = list;
     return rc;
 }
