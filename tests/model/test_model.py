@@ -41,6 +41,22 @@ except ImportError:
     sys.exit("test_model.py needs Hypothesis (Debian: apt-get install python3-hypothesis) "
              "for %s" % sys.executable)
 
+try:  # Hypothesis 6.67 reads the source of its own lambdas (a rule's filter) at every step to
+    # describe them; the text of one code object never changes, so it is read once.
+    import hypothesis.internal.reflection as _reflection
+
+    _lambda_sources, _extract_lambda_source = {}, _reflection.extract_lambda_source
+
+    def _lambda_source_once(f):
+        code = getattr(f, "__code__", None)
+        if code not in _lambda_sources:
+            _lambda_sources[code] = _extract_lambda_source(f)
+        return _lambda_sources[code]
+
+    _reflection.extract_lambda_source = _lambda_source_once
+except (ImportError, AttributeError):
+    pass
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rules  # noqa: E402
 
