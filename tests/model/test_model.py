@@ -21,7 +21,7 @@ SMART_MODEL_AVOID (for studying one disagreement past another; never set by the 
 list of "subset" (no start lists items for a job that has a linked set), "replay" (no
 replays), "offset" (timestamps only in the station's own offset), "future_last" (no redeploy
 with a last_calibration after the load), "pre_tagout" (no calibration of a tagged-out item
-dated on or before its tag-out day)."""
+dated on or before its tag-out day), "event_offset" (event times only in UTC)."""
 
 import datetime as dt
 import json
@@ -290,6 +290,7 @@ RESULTS = {  # A's tolerance is p 10 +/- 1
     "found_only_out": [("p", 12.0, None)],
     "found_only_in": [("p", 9.0, None)],
 }
+EVENT_OFFSETS = ["Z", "-12:00", "+14:00", "+05:00"]
 BAD = ["malformed", "unknown_topic", "missing_field", "backwards", "bad_date", "unknown_field",
        "listed_twice", "mistyped"]
 
@@ -326,7 +327,9 @@ class ModelMachine(RuleBasedStateMachine):
     def add(self, topic, t, data, expect, note=""):
         event = {"topic": topic}
         if t is not None:
-            event["time"] = fmt(t)
+            # An event's time is an instant whatever offset it is written in: they take turns.
+            offset = "Z" if "event_offset" in AVOID else EVENT_OFFSETS[len(self.steps) % 4]
+            event["time"] = fmt_in(t, offset)
         event["data"] = data
         line = Line(topic, json.dumps(event, separators=(",", ":")), expect, note)
         self.steps.append(line)
@@ -459,7 +462,7 @@ class ModelMachine(RuleBasedStateMachine):
 
     @rule(d=DELTAS, item=st.sampled_from(IDS),
           change=st.sampled_from(["interval:1", "interval:2", "interval:5", "interval:30",
-                                  "interval:365", "future_last"]))
+                                  "interval:365", "warning:0", "warning:40", "future_last"]))
     def redeploy(self, d, item, change):
         # The sequence runs up to here (a status query, answered) before the new file is
         # written; the contract.deployed line carries no time, as the host's directory
@@ -472,7 +475,8 @@ class ModelMachine(RuleBasedStateMachine):
             day = self.model.today() + dt.timedelta(days=40)
             spec[item]["last"] = (day.isoformat(), item + "-F")
         else:
-            spec[item]["interval"] = int(change.split(":")[1])
+            field, value = change.split(":")
+            spec[item][field] = int(value)
         self.deploy(spec, "%s of %s" % (change, item))
 
     @rule(kind=st.sampled_from(BAD), far=st.booleans(), d=DELTAS)
