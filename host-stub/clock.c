@@ -114,6 +114,8 @@ int rfc3339_parse(const char *text, int64_t *out_ms, char *why, size_t why_size)
 {
     const char *p = text;
     int year = read_digits(&p, 4);
+    if (year >= 0 && *p >= '0' && *p <= '9')
+        return fail(why, why_size, text, "a year of more than four digits is outside 0001-9999");
     if (year < 0 || *p++ != '-')
         return fail(why, why_size, text, "expected YYYY-MM-DDTHH:MM:SS and an offset");
     int month = read_digits(&p, 2);
@@ -161,7 +163,9 @@ int rfc3339_parse(const char *text, int64_t *out_ms, char *why, size_t why_size)
     }
     if (*p != '\0')
         return fail(why, why_size, text, "unexpected text after the offset");
-    if (year < 1 || month < 1 || month > 12)
+    if (year < 1)
+        return fail(why, why_size, text, "year 0000 is outside 0001-9999");
+    if (month < 1 || month > 12)
         return fail(why, why_size, text, "month out of range");
     if (day < 1 || (unsigned)day > days_in_month(year, (unsigned)month))
         return fail(why, why_size, text, "no such day in that month");
@@ -171,6 +175,11 @@ int rfc3339_parse(const char *text, int64_t *out_ms, char *why, size_t why_size)
         return fail(why, why_size, text, "seconds out of range (leap seconds are not accepted)");
     int64_t days = days_from_civil(year, (unsigned)month, (unsigned)day);
     int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_min * 60;
+    /* The instant, not only the text, must lie in years 0001-9999: its offset may carry
+     * 9999-12-31T23:00-05:00 into year 10000 UTC, which no timestamp can be written for. */
+    if (seconds < days_from_civil(1, 1, 1) * 86400 ||
+        seconds >= (days_from_civil(9999, 12, 31) + 1) * 86400)
+        return fail(why, why_size, text, "its instant (UTC) is outside years 0001-9999");
     *out_ms = seconds * 1000 + millis;
     return 0;
 }

@@ -44,7 +44,8 @@ void host_clock_restore(host_clock *clock, int64_t time_ms);
  * milliseconds since the Unix epoch (fractions beyond milliseconds are truncated). `text` is
  * borrowed and NUL-terminated. Returns 0, or -EINVAL with why written to `why` (caller-owned,
  * `why_size` bytes; may be NULL): bad syntax, an impossible date such as 2025-02-30, a field
- * out of range. Years 0001-9999 only; leap seconds (:60) are refused. */
+ * out of range. Years 0001-9999 only, for the text and for the instant it names in UTC (no
+ * timestamp could be written for one outside); leap seconds (:60) are refused. */
 int rfc3339_parse(const char *text, int64_t *out_ms, char *why, size_t why_size);
 
 /* Format `ms` as "YYYY-MM-DDTHH:MM:SS.mmmZ" into `out` (caller-owned, at least

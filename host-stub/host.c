@@ -10,12 +10,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "diag.h"
 #include "durable_file.h"
 #include "event_parse.h"
 #include "host_internal.h"
 #include "json_text.h"
+#include "station_lock.h"
 
 static void begin_shutdown(host_state *h);
 
@@ -72,14 +75,19 @@ void host_end_batch(host_state *h)
 
 void host_fail_stop(host_state *h, const char *message)
 {
+    host_fail_stop_code(h, HOST_EXIT_IO, message);
+}
+
+void host_fail_stop_code(host_state *h, int exit_code, const char *message)
+{
     if (h->failed)
         return;
     h->failed = true;
-    h->exit_code = HOST_EXIT_IO;
+    h->exit_code = exit_code;
     /* What was acknowledged before is printed before the message that ends it. */
     if (h->writer != NULL)
         output_writer_drain(h->writer);
-    fprintf(stderr, "smart-host: fatal: %s; acknowledging nothing more\n", message);
+    host_diag("fatal: %s; acknowledging nothing more", message);
     if (h->ledger != NULL)
         ledger_abandon(h->ledger);
     strbuf_truncate(&h->outputs, 0);
@@ -457,7 +465,7 @@ static void on_signal(uv_signal_t *handle, int signum)
         raise(signum);
         return;
     }
-    fprintf(stderr, "smart-host: %s received; finishing and shutting down\n", strsignal(signum));
+    host_diag("%s received; finishing and shutting down", strsignal(signum));
     if (h->input != NULL)
         event_input_stop(h->input);
     h->input_done = true;
@@ -472,7 +480,7 @@ static void on_sighup(uv_signal_t *handle, int signum)
     host_state *h = handle->data;
     if (h->phase != HOST_RUNNING || h->failed)
         return;
-    fprintf(stderr, "smart-host: SIGHUP received; reloading every module\n");
+    host_diag("SIGHUP received; reloading every module");
     if (h->input != NULL)
         event_input_pause(h->input);
     host_reload_request(h, SIZE_MAX, "SIGHUP");
@@ -518,7 +526,7 @@ void host_wake(host_state *h)
  * dozen modules, and one bad build must not take the maintenance gate down with it). */
 static void refuse_module(host_state *h, const char *path, const char *message)
 {
-    fprintf(stderr, "smart-host: %s; running on without it\n", message);
+    host_diag("%s; running on without it", message);
     host_record(h, "module.refused", path, message, NULL);
 }
 
@@ -562,9 +570,17 @@ static size_t load_modules(host_state *h)
                          h->config->modules[i].config_len, &err);
         if (rc < 0) {
             snprintf(msg, sizeof msg, "module %s: init failed: %s", m->path, err.text);
-            if (rc == SMART_EIO) /* its store failed: a disk error is fatal, never skipped */
+            if (rc == SMART_EIO) { /* its store failed: a disk error is fatal, never skipped */
                 host_fail_stop(h, msg);
-            else
+            } else if (rc == SMART_ELEDGER) {
+                /* Evidence is missing from the ledger: the station does not start, as for a
+                 * broken chain, and nothing is written (the records so far are dropped). */
+                snprintf(msg, sizeof msg,
+                         "ledger %s does not hold what module %s's store committed through: %s; "
+                         "refusing to start (the ledger is never repaired silently)",
+                         h->config->ledger_path, m->path, err.text);
+                host_fail_stop_code(h, HOST_EXIT_LEDGER_BROKEN, msg);
+            } else
                 refuse_module(h, configured, msg);
             module_unload(m); /* a failed init leaves nothing behind */
             continue;
@@ -604,10 +620,10 @@ static void record_started(host_state *h)
 
 static void record_torn_tail(host_state *h, const ledger_torn_tail *torn)
 {
-    fprintf(stderr,
-            "smart-host: warning: ledger %s: torn last record (seq %" PRIu64 ", line %" PRIu64
-            ", %" PRIu64 " bytes: %s) moved aside to %s\n",
-            h->config->ledger_path, torn->seq, torn->line, torn->bytes, torn->why, torn->moved_to);
+    host_diag("warning: ledger %s: torn last record (seq %" PRIu64 ", line %" PRIu64 ", %" PRIu64
+              " bytes: %s) moved aside to %s",
+              h->config->ledger_path, torn->seq, torn->line, torn->bytes, torn->why,
+              torn->moved_to);
     json_t *meta = json_pack("{s:I, s:I, s:I, s:s, s:s}", "seq", (json_int_t)torn->seq, "line",
                              (json_int_t)torn->line, "bytes", (json_int_t)torn->bytes, "why",
                              torn->why, "moved_to", torn->moved_to);
@@ -627,7 +643,7 @@ static int start(host_state *h)
     char msg[1024];
     int rc = node_config_load(h->options->config_path, &h->config, msg, sizeof msg);
     if (rc < 0) {
-        fprintf(stderr, "smart-host: %s\n", msg);
+        host_diag("%s", msg);
         return HOST_EXIT_USAGE;
     }
     if (h->options->simulated_clock)
@@ -639,22 +655,35 @@ static int start(host_state *h)
     rc = event_input_open(&h->input, &h->loop, events, on_input_lines, on_input_end, h, msg,
                           sizeof msg);
     if (rc < 0) {
-        fprintf(stderr, "smart-host: %s\n", msg);
+        host_diag("%s", msg);
         return HOST_EXIT_USAGE;
     }
     event_input_set_prepare(h->input, begin_lines, prepare_lines, release_lines);
+    /* One writer per station: locked before the ledger is read, so a second host never even
+     * recovers a tail the first one is writing. */
+    char lock_path[PATH_MAX + 8], what[PATH_MAX + 16];
+    snprintf(lock_path, sizeof lock_path, "%s.lock", h->config->ledger_path);
+    snprintf(what, sizeof what, "ledger %s", h->config->ledger_path);
+    h->ledger_lock_fd = station_lock_take(lock_path, what, msg, sizeof msg);
+    if (h->ledger_lock_fd < 0) {
+        bool busy = h->ledger_lock_fd == STATION_LOCK_EBUSY;
+        host_diag("%s%s", msg, busy ? "; refusing to start a second host on this station" : "");
+        return busy ? HOST_EXIT_BUSY : HOST_EXIT_IO;
+    }
     ledger_torn_tail torn;
+    struct stat st;
+    h->ledger_was_missing = stat(h->config->ledger_path, &st) != 0 && errno == ENOENT;
     rc = ledger_open(h->config->ledger_path, &h->ledger, &torn, msg, sizeof msg);
     if (rc < 0) {
-        fprintf(stderr, "smart-host: %s%s\n", msg,
-                rc == LEDGER_EBROKEN ? "; refusing to start (the ledger is never repaired "
-                                       "silently)"
-                                     : "");
+        host_diag("%s%s", msg,
+                  rc == LEDGER_EBROKEN ? "; refusing to start (the ledger is never repaired "
+                                         "silently)"
+                                       : "");
         return rc == LEDGER_EBROKEN ? HOST_EXIT_LEDGER_BROKEN : HOST_EXIT_IO;
     }
     h->alerts_fd = durable_open_append(h->config->alerts_path, O_WRONLY, NULL, msg, sizeof msg);
     if (h->alerts_fd < 0) {
-        fprintf(stderr, "smart-host: %s\n", msg);
+        host_diag("%s", msg);
         return HOST_EXIT_IO;
     }
     if (torn.found)
@@ -662,7 +691,7 @@ static int start(host_state *h)
     h->module_count = h->config->module_count;
     h->modules = calloc(h->module_count ? h->module_count : 1, sizeof *h->modules);
     if (h->modules == NULL) {
-        fprintf(stderr, "smart-host: out of memory\n");
+        host_diag("out of memory");
         return HOST_EXIT_IO;
     }
     return HOST_EXIT_OK;
@@ -672,18 +701,19 @@ int host_run(const host_options *options)
 {
     host_state *h = calloc(1, sizeof *h);
     if (h == NULL) {
-        fprintf(stderr, "smart-host: out of memory\n");
+        host_diag("out of memory");
         return HOST_EXIT_IO;
     }
     h->options = options;
     h->alerts_fd = -1;
+    h->ledger_lock_fd = -1;
     /* jansson seeds its hash function on first use; do it here, before input lines are parsed
      * on threadpool threads (event_parse.h). */
     json_object_seed(0);
     h->phase = HOST_STARTING;
     int rc = uv_loop_init(&h->loop);
     if (rc < 0) {
-        fprintf(stderr, "smart-host: cannot start the event loop: %s\n", uv_strerror(rc));
+        host_diag("cannot start the event loop: %s", uv_strerror(rc));
         free(h);
         return HOST_EXIT_IO;
     }
@@ -699,13 +729,13 @@ int host_run(const host_options *options)
     }
     rc = output_writer_start(STDOUT_FILENO, &h->writer);
     if (rc < 0)
-        fprintf(stderr, "smart-host: cannot start the output thread: %s\n", uv_strerror(rc));
+        host_diag("cannot start the output thread: %s", uv_strerror(rc));
     bool handles_ready = h->idle_ready && h->check_ready && h->writer && init_signals(h);
     h->exit_code = handles_ready ? start(h) : HOST_EXIT_IO;
     if (h->exit_code == HOST_EXIT_OK) {
         bool loaded = load_modules(h) > 0;
         if (!loaded && !h->failed) {
-            fprintf(stderr, "smart-host: no module could be loaded; stopping\n");
+            host_diag("no module could be loaded; stopping");
             h->exit_code = HOST_EXIT_MODULE;
         }
         if (loaded && !h->failed) {
@@ -718,7 +748,7 @@ int host_run(const host_options *options)
             char msg[512];
             h->phase = HOST_RUNNING;
             if (event_input_start(h->input, msg, sizeof msg) < 0) {
-                fprintf(stderr, "smart-host: %s\n", msg);
+                host_diag("%s", msg);
                 h->exit_code = HOST_EXIT_USAGE;
                 begin_shutdown(h);
             }
@@ -729,18 +759,26 @@ int host_run(const host_options *options)
     uv_run(&h->loop, UV_RUN_DEFAULT);
     rc = uv_loop_close(&h->loop);
     if (rc < 0)
-        fprintf(stderr, "smart-host: internal error: handles still open at exit: %s\n",
-                uv_strerror(rc));
+        host_diag("internal error: handles still open at exit: %s", uv_strerror(rc));
     rc = output_writer_stop(h->writer);
     if (rc < 0 && !h->failed) {
-        fprintf(stderr, "smart-host: fatal: cannot write to standard output: %s\n", strerror(-rc));
+        host_diag("fatal: cannot write to standard output: %s", strerror(-rc));
         h->exit_code = HOST_EXIT_IO;
     }
     int exit_code = h->exit_code;
     host_posted_clear(h);
     ledger_close(h->ledger);
+    /* A start refused because the ledger is missing while a store is not leaves it missing, as
+     * it found it, not replaced by an empty file a later look could take for the ledger. */
+    struct stat st;
+    if (exit_code == HOST_EXIT_LEDGER_BROKEN && h->ledger_was_missing && h->config != NULL &&
+        stat(h->config->ledger_path, &st) == 0 && st.st_size == 0 &&
+        unlink(h->config->ledger_path) == 0)
+        durable_sync_parent_dir(h->config->ledger_path);
     if (h->alerts_fd >= 0)
         close(h->alerts_fd);
+    if (h->ledger_lock_fd >= 0)
+        close(h->ledger_lock_fd); /* last: the ledger is closed, another host may start */
     free(h->modules);
     node_config_free(h->config);
     strbuf_free(&h->outputs);

@@ -34,7 +34,8 @@ enum {
     HOST_EXIT_USAGE = 2,         /* usage or configuration error */
     HOST_EXIT_LEDGER_BROKEN = 3, /* the ledger's chain is broken at start-up */
     HOST_EXIT_IO = 4,            /* a write or sync failed: fail-stop */
-    HOST_EXIT_MODULE = 5         /* no module could be loaded and initialised */
+    HOST_EXIT_MODULE = 5,        /* no module could be loaded and initialised */
+    HOST_EXIT_BUSY = 6           /* another process runs this station (holds the ledger's lock) */
 };
 
 typedef struct host_options {

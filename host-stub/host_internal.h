@@ -64,6 +64,8 @@ typedef struct host_state {
     node_config *config;
     host_clock clock;
     ledger *ledger;
+    int ledger_lock_fd;      /* holds "<ledger>.lock" (station_lock.h) for the whole run, or -1 */
+    bool ledger_was_missing; /* no ledger file before this start (ledger_open created it) */
     int alerts_fd;
     const char *input_label; /* "stdin" or the events path, for "<label>:<line>" */
 
@@ -125,6 +127,10 @@ void host_reject(host_state *h, const loaded_module *by, const char *source, uin
 
 /* Stop acknowledging anything, say why on stderr, shut down, exit status 4. */
 void host_fail_stop(host_state *h, const char *message);
+
+/* The same with another exit status (HOST_EXIT_LEDGER_BROKEN: a module found the ledger short
+ * of what its store committed through). */
+void host_fail_stop_code(host_state *h, int exit_code, const char *message);
 
 /* Start the idle handle so posted events or shutdown steps run on the next loop turn. */
 void host_wake(host_state *h);

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diag.h"
 #include "host_internal.h"
 
 /* Write a JSON object (consumed) as a ledger record's metadata and an output event's data.
@@ -52,8 +53,7 @@ static double ms_since(uint64_t start_ns)
 /* The new image could not be opened or checked: the old instance was never touched. */
 static void report_open_failure(host_state *h, const loaded_module *m, const char *why)
 {
-    fprintf(stderr, "smart-host: %s; reload refused, the running version %s goes on\n", why,
-            m->version);
+    host_diag("%s; reload refused, the running version %s goes on", why, m->version);
     json_t *meta =
         json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "module", m->name, "path", m->path, "version",
                   m->version, "reason", why, "running", 1, "trigger", h->reload.trigger);
@@ -70,15 +70,13 @@ static void report_init_failure(host_state *h, const loaded_module *m, const cha
                                 double pause_ms)
 {
     if (restarted)
-        fprintf(stderr,
-                "smart-host: module %s: reload failed: version %s: init failed: %s; version %s "
-                "was restarted and goes on\n",
-                m->path, new_version, why, m->version);
+        host_diag("module %s: reload failed: version %s: init failed: %s; version %s "
+                  "was restarted and goes on",
+                  m->path, new_version, why, m->version);
     else
-        fprintf(stderr,
-                "smart-host: module %s: reload failed: version %s: init failed: %s; restarting "
-                "version %s failed too: %s; the module is no longer running\n",
-                m->path, new_version, why, m->version, restart_why);
+        host_diag("module %s: reload failed: version %s: init failed: %s; restarting "
+                  "version %s failed too: %s; the module is no longer running",
+                  m->path, new_version, why, m->version, restart_why);
     json_t *meta =
         json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:f, s:s}", "module", m->name, "path", m->path,
                   "version", m->version, "new_version", new_version, "reason", why, "running",
@@ -156,20 +154,22 @@ static void start_new_instance(host_state *h, loaded_module *m)
     m->dl_handle = old.dl_handle;
     m->plugin = old.plugin;
     module_image_close(&fresh);
-    if (rc == SMART_EIO) {
-        /* A failed write or sync is never worked around (BRIEF §6): stop, keep the disk as is. */
+    if (rc == SMART_EIO || rc == SMART_ELEDGER) {
+        /* A failed write or sync is never worked around (BRIEF §6), nor a ledger short of what
+         * the store committed through: stop, keep the disk as is. */
         char msg[800];
         snprintf(msg, sizeof msg, "module %s: reload: init failed: %s", m->path, why);
-        host_fail_stop(h, msg);
+        host_fail_stop_code(h, rc == SMART_ELEDGER ? HOST_EXIT_LEDGER_BROKEN : HOST_EXIT_IO, msg);
         return;
     }
     smart_error restart_err;
     int restart_rc = module_init(m, &table, h, cfg->config_json, cfg->config_len, &restart_err);
-    if (restart_rc == SMART_EIO) {
+    if (restart_rc == SMART_EIO || restart_rc == SMART_ELEDGER) {
         char msg[800];
         snprintf(msg, sizeof msg, "module %s: restart after a failed reload: init failed: %s",
                  m->path, restart_err.text);
-        host_fail_stop(h, msg);
+        host_fail_stop_code(h, restart_rc == SMART_ELEDGER ? HOST_EXIT_LEDGER_BROKEN : HOST_EXIT_IO,
+                            msg);
         return;
     }
     report_init_failure(h, m, new_version, why, restart_rc == 0, restart_err.text,
@@ -248,7 +248,7 @@ bool host_reload_run(host_state *h)
         /* A done called from inside shutdown has already moved the step on. */
     }
     if (!r->active && !h->failed && h->phase == HOST_RUNNING && !host_any_module_running(h)) {
-        fprintf(stderr, "smart-host: no module is running any more; shutting down\n");
+        host_diag("no module is running any more; shutting down");
         h->exit_code = HOST_EXIT_MODULE;
         host_begin_shutdown(h);
     }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diag.h"
 #include "host_internal.h"
 #include "json_text.h"
 
@@ -74,14 +75,14 @@ int host_record(host_state *h, const char *action, const char *target, const cha
     if (rc == -EIO)
         host_fail_stop(h, msg);
     else if (rc < 0)
-        fprintf(stderr, "smart-host: cannot record %s: %s\n", action, msg);
+        host_diag("cannot record %s: %s", action, msg);
     return rc;
 }
 
 void host_reject(host_state *h, const loaded_module *by, const char *source, uint64_t line_no,
                  const char *topic, const char *message)
 {
-    fprintf(stderr, "smart-host: %s: %s\n", source, message);
+    host_diag("%s: %s", source, message);
     if (h->failed)
         return;
     strbuf *meta = &h->metadata;
@@ -175,8 +176,8 @@ static int append_output(host_state *h, const char *topic, const char *data, siz
         rc = json_text_append_string(out, topic, strlen(topic));
     if (rc == 0)
         rc = strbuf_append_str(out, ",\"data\":");
-    if (rc == 0)
-        rc = strbuf_append(out, data, len);
+    if (rc == 0) /* every output line passes here: U+2028/2029 escaped, whoever wrote it */
+        rc = json_text_append_escaped(out, data, len);
     if (rc == 0)
         rc = strbuf_append(out, "}\n", 2);
     if (rc < 0)
@@ -317,13 +318,45 @@ static void cb_log(const smart_host *table, smart_log_level level, const char *m
         return;
     static const char *const names[] = {"error", "warning", "info", "debug"};
     const char *name = (unsigned)level < 4 ? names[level] : "log";
-    fprintf(stderr, "smart-host: %s: %s: %s\n", m->name, name, message ? message : "");
+    host_diag("%s: %s: %s", m->name, name, message ? message : "");
 }
 
 static uint64_t cb_ledger_seq(const smart_host *table)
 {
     const host_state *h = host_of(table);
     return h->ledger != NULL ? ledger_record_count(h->ledger) : 0;
+}
+
+static uint64_t cb_ledger_head(const smart_host *table, char hash[SMART_LEDGER_HASH_LEN + 1])
+{
+    host_state *h = host_of(table);
+    if (h->ledger == NULL) {
+        memset(hash, '0', SMART_LEDGER_HASH_LEN);
+        hash[SMART_LEDGER_HASH_LEN] = '\0';
+        return 0;
+    }
+    memcpy(hash, ledger_head_hash(h->ledger), SMART_LEDGER_HASH_LEN + 1);
+    return ledger_record_count(h->ledger);
+}
+
+static int cb_ledger_hash_at(const smart_host *table, uint64_t seq,
+                             char hash[SMART_LEDGER_HASH_LEN + 1], uint64_t *last_seq,
+                             smart_error *err)
+{
+    host_state *h = host_of(table);
+    char msg[sizeof err->text];
+    int rc =
+        h->ledger != NULL ? ledger_hash_at(h->ledger, seq, hash, last_seq, msg, sizeof msg) : -EIO;
+    if (h->ledger == NULL)
+        snprintf(msg, sizeof msg, "the ledger is not open");
+    if (rc == 0)
+        return 0;
+    rc = rc == -ERANGE ? SMART_ELEDGER : rc == -EINVAL ? SMART_EINVAL : SMART_EIO;
+    if (err != NULL) {
+        err->code = rc;
+        snprintf(err->text, sizeof err->text, "%s", msg);
+    }
+    return rc;
 }
 
 void host_table_prepare(host_state *h, smart_host *table)
@@ -343,6 +376,8 @@ void host_table_prepare(host_state *h, smart_host *table)
     table->post_event = cb_post_event;
     table->log = cb_log;
     table->ledger_seq = cb_ledger_seq;
+    table->ledger_head = cb_ledger_head;
+    table->ledger_hash_at = cb_ledger_hash_at;
 }
 
 /* ---- posted-event queue ----------------------------------------------------------------- */

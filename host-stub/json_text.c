@@ -3,7 +3,41 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* U+2028 and U+2029 are allowed raw inside JSON strings, but JavaScript and many line readers
+ * take them for line ends, so no JSON line the host writes holds them raw. Raw, they can only
+ * be inside a string, where \u2028 means the same. */
+static const char *find_separator(const char *s, size_t len)
+{
+    const char *end = s + len;
+    for (const char *p = s; (p = memchr(p, 0xE2, (size_t)(end - p))) != NULL; p++)
+        if (end - p >= 3 && (unsigned char)p[1] == 0x80 &&
+            ((unsigned char)p[2] == 0xA8 || (unsigned char)p[2] == 0xA9))
+            return p;
+    return NULL;
+}
+
+int json_text_append_escaped(strbuf *b, const char *text, size_t len)
+{
+    size_t mark = b->len;
+    int rc = 0;
+    const char *sep;
+    while (rc == 0 && (sep = find_separator(text, len)) != NULL) {
+        size_t before = (size_t)(sep - text);
+        rc = strbuf_append(b, text, before);
+        if (rc == 0)
+            rc = strbuf_append(b, (unsigned char)sep[2] == 0xA8 ? "\\u2028" : "\\u2029", 6);
+        text = sep + 3;
+        len -= before + 3;
+    }
+    if (rc == 0)
+        rc = strbuf_append(b, text, len);
+    if (rc < 0)
+        strbuf_truncate(b, mark);
+    return rc;
+}
 
 static int append_callback(const char *buffer, size_t size, void *data)
 {
@@ -17,7 +51,20 @@ int json_text_append_value(strbuf *b, const json_t *value)
         strbuf_truncate(b, mark);
         return -ENOMEM;
     }
-    return 0;
+    /* jansson writes U+2028/2029 raw (JSON_ESCAPE_SLASH is about '/'): escaped here. */
+    if (find_separator(b->data + mark, b->len - mark) == NULL)
+        return 0;
+    size_t len = b->len - mark;
+    char *copy = malloc(len);
+    if (copy == NULL) {
+        strbuf_truncate(b, mark);
+        return -ENOMEM;
+    }
+    memcpy(copy, b->data + mark, len);
+    strbuf_truncate(b, mark);
+    int rc = json_text_append_escaped(b, copy, len);
+    free(copy);
+    return rc;
 }
 
 /* Printable ASCII without '"' and '\\' needs no escaping, which covers nearly every field the
@@ -71,7 +118,7 @@ int json_text_append_object_text(strbuf *b, const char *text, size_t len, char *
             snprintf(why, why_size, "not a JSON object");
         rc = -EINVAL;
     } else if (memchr(text, '\n', len) == NULL && memchr(text, '\r', len) == NULL) {
-        rc = strbuf_append(b, text, len);
+        rc = json_text_append_escaped(b, text, len);
     } else {
         rc = json_text_append_value(b, value);
     }
@@ -94,5 +141,5 @@ int json_text_append_object_line(strbuf *b, const char *text, size_t len, char *
             snprintf(why, why_size, "not one JSON object on one line");
         return -EINVAL;
     }
-    return strbuf_append(b, text + start, end - start);
+    return json_text_append_escaped(b, text + start, end - start);
 }

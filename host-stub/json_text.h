@@ -13,6 +13,13 @@
 
 #include "strbuf.h"
 
+/* Append JSON text `text` (`len` bytes, borrowed) with every raw U+2028 and U+2029 written as
+ * \u2028 and \u2029 (the same value: raw, they can only be inside a string), so that no line
+ * the host writes holds a character a JSON-lines reader in JavaScript takes for a line end.
+ * Every function below escapes them the same way. Returns 0 or -ENOMEM; `b` unchanged on
+ * failure. */
+int json_text_append_escaped(strbuf *b, const char *text, size_t len);
+
 /* Append `s` (`len` bytes, borrowed, UTF-8) as a quoted JSON string. Returns 0, -ENOMEM, or
  * -EINVAL when `s` is not valid UTF-8 or holds a NUL byte; on failure `b` is unchanged. */
 int json_text_append_string(strbuf *b, const char *s, size_t len);

@@ -57,9 +57,11 @@ struct ledger {
     int fd;
     char *path;
     uint64_t next_seq;
-    chunk *first, *last; /* this batch's lines, not yet written; first == NULL when none */
-    chunk *spare;        /* emptied chunks, for reuse */
-    strbuf line;         /* the line being built */
+    uint64_t written_records; /* records on disk: those found at open plus those flushed */
+    uint64_t written_bytes;   /* the file's length: complete lines only */
+    chunk *first, *last;      /* this batch's lines, not yet written; first == NULL when none */
+    chunk *spare;             /* emptied chunks, for reuse */
+    strbuf line;              /* the line being built */
     bool failed;
     /* The records of one event share its time: the last one formatted, kept. */
     int64_t time_cached_ms;
@@ -476,8 +478,17 @@ int ledger_open(const char *path, ledger **out, ledger_torn_tail *torn, char *ms
     }
     ledger_verify_result v;
     ledger_verify_buffer(data, len, &v);
-    if (!v.ok && !(v.bad_is_last && v.bad_is_torn)) {
+    /* Only a last line without its newline is a torn write: a batch is one write() ending in
+     * a newline, so a crash can cut it short but never leave a whole line that is wrong. A
+     * complete line that fails verification was changed: refused, never moved aside. */
+    bool torn_tail = !v.ok && v.bad_is_last && v.bad_is_torn && data[len - 1] != '\n';
+    if (!v.ok && !torn_tail) {
         ledger_describe_failure(path, &v, msg, msg_size);
+        if (v.bad_is_last) {
+            size_t used = strlen(msg);
+            snprintf(msg + used, msg_size - used,
+                     "; the line is complete, so this is not a torn write but a changed record");
+        }
         rc = LEDGER_EBROKEN;
     } else if (!v.ok) {
         torn->found = true;
@@ -512,6 +523,8 @@ int ledger_open(const char *path, ledger **out, ledger_torn_tail *torn, char *ms
     l->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     l->hasher = EVP_MD_CTX_new(); /* when either is missing, records are hashed one-off */
     l->next_seq = v.records + 1;
+    l->written_records = v.records;
+    l->written_bytes = v.good_bytes;
     memcpy(l->head_hash, v.head_hash, sizeof l->head_hash);
     if ((rc = start_sealer(l)) < 0) {
         snprintf(msg, msg_size, "%s: cannot start the ledger's thread: %s", path, uv_strerror(rc));
@@ -658,8 +671,53 @@ int ledger_flush(ledger *l, char *msg, size_t msg_size)
         snprintf(msg, msg_size, "ledger %s: %s failed: %s", l->path, what, strerror(-rc));
         return -EIO;
     }
+    for (chunk *c = l->first; c != NULL; c = c->next)
+        l->written_bytes += c->len;
+    l->written_records = l->next_seq - 1;
     drop_chunks(l);
     return 0;
+}
+
+int ledger_hash_at(ledger *l, uint64_t seq, char hash[LEDGER_HASH_HEX_LEN + 1], uint64_t *last_seq,
+                   char *msg, size_t msg_size)
+{
+    if (last_seq != NULL)
+        *last_seq = l->written_records;
+    if (seq == 0) {
+        snprintf(msg, msg_size, "ledger %s: there is no record seq 0", l->path);
+        return -EINVAL;
+    }
+    if (seq > l->written_records) {
+        snprintf(msg, msg_size, "ledger %s ends at record seq %" PRIu64 ", before seq %" PRIu64,
+                 l->path, l->written_records, seq);
+        return -ERANGE;
+    }
+    /* The file holds exactly the verified (at open) and flushed lines, and only this process
+     * writes it (station_lock.h): record N is line N, found counting newlines back from the
+     * end, which is where a store's position usually is. */
+    void *map = mmap(NULL, l->written_bytes, PROT_READ, MAP_PRIVATE, l->fd, 0);
+    if (map == MAP_FAILED) {
+        snprintf(msg, msg_size, "ledger %s: cannot read: %s", l->path, strerror(errno));
+        return -EIO;
+    }
+    const char *data = map;
+    size_t end = l->written_bytes - 1; /* the newline ending the last record */
+    for (uint64_t n = l->written_records; n > seq; n--) {
+        const char *newline = memrchr(data, '\n', end);
+        end = newline != NULL ? (size_t)(newline - data) : 0;
+    }
+    int rc = 0;
+    if (end < HASH_SUFFIX_LEN ||
+        !is_hash_hex(data + end - 2 - LEDGER_HASH_HEX_LEN, LEDGER_HASH_HEX_LEN)) {
+        snprintf(msg, msg_size, "ledger %s: record seq %" PRIu64 " has no hash where expected",
+                 l->path, seq);
+        rc = -EIO;
+    } else {
+        memcpy(hash, data + end - 2 - LEDGER_HASH_HEX_LEN, LEDGER_HASH_HEX_LEN);
+        hash[LEDGER_HASH_HEX_LEN] = '\0';
+    }
+    munmap(map, l->written_bytes);
+    return rc;
 }
 
 void ledger_abandon(ledger *l)

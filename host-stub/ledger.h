@@ -8,9 +8,10 @@
  *
  * Records are appended to an in-memory batch and become durable with ledger_flush (one write,
  * one fdatasync). ledger_open verifies the existing chain with the same function that
- * `smart-host ledger verify` uses, moves a torn last line aside, and refuses a chain broken
- * anywhere else. Not thread-safe: one ledger is used from the loop thread only (it hashes the
- * records on a thread of its own meanwhile; see ledger.c, "the sealer").
+ * `smart-host ledger verify` uses, moves a torn last line (one without its newline) aside, and
+ * refuses a chain broken anywhere else, a complete last line that fails verification included. Not
+ * thread-safe: one ledger is used from the loop thread only (it hashes the records on a thread of
+ * its own meanwhile; see ledger.c, "the sealer").
  */
 #ifndef SMART_HOST_LEDGER_H
 #define SMART_HOST_LEDGER_H
@@ -81,11 +82,12 @@ typedef struct ledger_record {
 typedef struct ledger ledger;
 
 /* Open (creating it and its directory when missing) the ledger at `path` (borrowed; copied),
- * verify its chain and prepare to continue it. A torn last line is moved aside to
+ * verify its chain and prepare to continue it. A torn last line (bad, and without its newline:
+ * an interrupted write) is moved aside to
  * "<path>.torn-<seq>" (synced), the file truncated to its intact prefix (synced), and *torn
  * (may not be NULL) describes it so the caller can record ledger.torn_tail and warn.
  * Returns 0 and a ledger in *out (owned by the caller; ledger_close frees it),
- * LEDGER_EBROKEN when a record other than the last is bad, or a negative errno on an I/O
+ * LEDGER_EBROKEN when any complete line is bad (the last one too), or a negative errno on an I/O
  * error; on failure *out is NULL and `msg` (caller-owned) says why, naming the path. */
 int ledger_open(const char *path, ledger **out, ledger_torn_tail *torn, char *msg, size_t msg_size);
 
@@ -110,6 +112,14 @@ uint64_t ledger_record_count(const ledger *l);
 /* Hash of the newest record (64 hex digits, or 64 '0' when empty); owned by the ledger, valid
  * until the next append or close. Waits for the records appended so far to be sealed. */
 const char *ledger_head_hash(ledger *l);
+
+/* The hash of record `seq` as written in the file (records appended since the last flush are
+ * not looked at), into `hash`; *last_seq (may be NULL) gets the seq of the last record in the
+ * file. Returns 0, -ERANGE when the file ends before `seq`, -EINVAL for seq 0, or -EIO when the
+ * file cannot be read; `msg` (caller-owned) names the ledger and why. Reads the file from its
+ * end: for start-up checks, not per record. */
+int ledger_hash_at(ledger *l, uint64_t seq, char hash[LEDGER_HASH_HEX_LEN + 1], uint64_t *last_seq,
+                   char *msg, size_t msg_size);
 
 /* Whether the ledger has failed (no more appends are accepted). */
 bool ledger_failed(const ledger *l);

@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "clock.h"
+#include "diag.h"
 #include "host.h"
 #include "ledger.h"
 
@@ -29,12 +30,13 @@ static const char USAGE[] =
     "environment: SMART_MODULE_PATH  directories searched for modules named without '/'\n"
     "             SMART_HOST_LOG     module log level: error, warning (default), info, debug\n"
     "exit status: 0 ok, 1 ledger verify failed, 2 usage or configuration error,\n"
-    "             3 ledger broken at start, 4 I/O failure, 5 module refused\n";
+    "             3 ledger broken at start, 4 I/O failure, 5 module refused,\n"
+    "             6 another process runs this station (holds LEDGER.lock)\n";
 
 static int usage_error(const char *message)
 {
     if (message != NULL)
-        fprintf(stderr, "smart-host: %s\n", message);
+        host_diag("%s", message);
     fputs(USAGE, stderr);
     return HOST_EXIT_USAGE;
 }
@@ -61,12 +63,12 @@ static int command_verify(int argc, char **argv)
     ledger_verify_result result;
     char msg[1024];
     if (ledger_verify_file(path, &result, msg, sizeof msg) < 0) {
-        fprintf(stderr, "smart-host: %s\n", msg);
+        host_diag("%s", msg);
         return HOST_EXIT_USAGE;
     }
     if (!result.ok) {
         ledger_describe_failure(path, &result, msg, sizeof msg);
-        fprintf(stderr, "smart-host: %s\n", msg);
+        host_diag("%s", msg);
         return HOST_EXIT_VERIFY_FAILED;
     }
     printf("ledger ok: %" PRIu64 " records, head %s\n", result.records, result.head_hash);
@@ -94,7 +96,7 @@ static int command_run(int argc, char **argv)
         } else if (value != NULL) {
             char why[256];
             if (rfc3339_parse(value, &options.clock_start_ms, why, sizeof why) < 0) {
-                fprintf(stderr, "smart-host: --clock: %s\n", why);
+                host_diag("--clock: %s", why);
                 return HOST_EXIT_USAGE;
             }
             options.simulated_clock = true;

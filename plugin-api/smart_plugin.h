@@ -37,7 +37,8 @@
  * loop thread delivers it. They get no instance and must touch no instance state.
  *
  * History. 1.0: the first ABI. 1.1: smart_plugin.decode_event and .release_decoded,
- * smart_event.decoded, smart_host.ledger_seq.
+ * smart_event.decoded, smart_host.ledger_seq. 1.2: smart_host.ledger_head and .ledger_hash_at,
+ * SMART_ELEDGER (the ledger's end is witnessed by the module's store).
  */
 #ifndef SMART_PLUGIN_H
 #define SMART_PLUGIN_H
@@ -51,7 +52,7 @@ extern "C" {
 #endif
 
 #define SMART_ABI_MAJOR 1
-#define SMART_ABI_MINOR 1
+#define SMART_ABI_MINOR 2
 
 /* The one symbol a module exports; see smart_plugin_entry below. */
 #define SMART_PLUGIN_ENTRY_SYMBOL "smart_plugin_entry"
@@ -70,15 +71,25 @@ extern "C" {
 /* Error codes: 0 is success; failures are negative. */
 enum {
     SMART_OK = 0,
-    SMART_EIO = -5,         /* a read, write or sync failed: the caller must fail-stop */
-    SMART_ENOMEM = -12,     /* out of memory; nothing was changed */
-    SMART_EBUSY = -16,      /* the call is not allowed now (e.g. init while shutting down) */
-    SMART_EINVAL = -22,     /* bad input: the message names the field and why */
-    SMART_ENOTSUP = -95,    /* the module does not handle this topic (not an error of input) */
-    SMART_EVERSION = -1001, /* ABI or library version mismatch */
-    SMART_ECONFIG = -1002,  /* bad module configuration */
-    SMART_ECONTRACT = -1003 /* a contract was refused */
+    SMART_EIO = -5,          /* a read, write or sync failed: the caller must fail-stop */
+    SMART_ENOMEM = -12,      /* out of memory; nothing was changed */
+    SMART_EBUSY = -16,       /* not allowed now: e.g. init while shutting down, or on a data_dir
+                                another process holds (the message names it and the pid) */
+    SMART_EINVAL = -22,      /* bad input: the message names the field and why */
+    SMART_ENOTSUP = -95,     /* the module does not handle this topic (not an error of input) */
+    SMART_EVERSION = -1001,  /* ABI or library version mismatch */
+    SMART_ECONFIG = -1002,   /* bad module configuration */
+    SMART_ECONTRACT = -1003, /* a contract was refused */
+    /* 1.2: the node's ledger does not hold what the module's store says it committed through:
+     * it ends before that record, or holds another record there (records were removed or
+     * changed). Returned by init; the host then refuses to start at all (exit 3, as for a
+     * broken chain), not just this module. The message names the store (data_dir) and what
+     * the ledger holds instead. */
+    SMART_ELEDGER = -1004
 };
+
+/* 1.2: a ledger record's hash as text: lowercase hex SHA-256, 64 digits. */
+#define SMART_LEDGER_HASH_LEN 64
 
 /* A caller-owned message buffer, in the spirit of jansson's json_error_t. The callee writes a
  * NUL-terminated, single-line message into `text` (truncated to fit) and the code it returned
@@ -180,6 +191,27 @@ struct smart_host {
      * a batch the host wrote to the ledger but the module never committed (a crash between the
      * two), whose events were not answered. Cannot fail. Test SMART_HAS(host, ledger_seq). */
     uint64_t (*ledger_seq)(const smart_host *host);
+
+    /* [loop] 1.2: the newest ledger record so far, this batch's included: returns its seq (0
+     * when the ledger is empty) and writes its hash (SMART_LEDGER_HASH_LEN lowercase hex
+     * digits and a NUL; 64 '0' when empty) into `hash`, caller-owned. Called from commit (the
+     * host has synced the batch by then), it names the record the module's state is committed
+     * through; a module keeps both, and checks them at its next init with ledger_hash_at, so
+     * a ledger cut short, deleted or edited between two runs is noticed. Cannot fail (it may
+     * wait a moment for the hashes of records just appended). Test SMART_HAS(host,
+     * ledger_head). */
+    uint64_t (*ledger_head)(const smart_host *host, char hash[SMART_LEDGER_HASH_LEN + 1]);
+
+    /* [loop] 1.2: the hash of ledger record `seq` (>= 1) as written on disk, into `hash`
+     * (caller-owned, as above), and the seq of the last record on disk into *last_seq (may be
+     * NULL; also set on SMART_ELEDGER). Records of the open batch are not on disk and not
+     * looked at. Returns 0; SMART_ELEDGER when the ledger on disk ends before `seq` (err names
+     * the ledger and its last record); SMART_EINVAL for seq 0; SMART_EIO when the ledger
+     * cannot be read. It reads the file from its end, so it is meant for init, not for every
+     * event. Test SMART_HAS(host, ledger_hash_at). */
+    int (*ledger_hash_at)(const smart_host *host, uint64_t seq,
+                          char hash[SMART_LEDGER_HASH_LEN + 1], uint64_t *last_seq,
+                          smart_error *err);
 };
 
 /* Called by the module once every handle it owned is closed and its state is flushed. */

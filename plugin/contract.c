@@ -6,11 +6,16 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <openssl/evp.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <uv.h>
 
 #define CONTRACT_MAX_BYTES (8 * 1024 * 1024)
@@ -49,12 +54,13 @@ static const char *const procedure_keys[] = {"procedure_id",
                                              "required_before_test",
                                              "on_fail",
                                              "reference_instrument_required",
+                                             "reference_instruments",
                                              "checklist_steps",
                                              NULL};
 static const char *const step_keys[] = {"step_id", "description", "input_type",      "unit",
                                         "min",     "max",         "reference_value", NULL};
-static const char *const tolerance_keys[] = {"parameter", "unit", "nominal", "plus_minus",
-                                             "min",       "max",  NULL};
+static const char *const tolerance_keys[] = {
+    "parameter", "unit", "nominal", "plus_minus", "min", "max", "reference_standards", NULL};
 static const char *const baseline_keys[] = {"calibration_date", "certificate_number", "provider",
                                             NULL};
 
@@ -71,6 +77,10 @@ static int parse_tolerance(const json_t *t, const char *path, tolerance *out, sm
         (rc = jf_number(t, path, "min", false, &out->min, &out->has_min, err)) ||
         (rc = jf_number(t, path, "max", false, &out->max, &out->has_max, err)))
         return rc;
+    json_t *references;
+    if ((rc = jf_id_array(t, path, "reference_standards", false, true, &references, err)))
+        return rc;
+    out->references = references;
     if (has_nominal != has_pm)
         return error_set(err, SMART_EINVAL, "%s: nominal and plus_minus go together", path);
     if (has_nominal) {
@@ -244,7 +254,7 @@ static int parse_procedure(const json_t *p, const char *path, contract *c, proce
                            smart_error *err)
 {
     const char *on_fail = NULL;
-    json_t *equipment, *steps;
+    json_t *equipment, *steps, *references;
     char where[JF_PATH_MAX], item_path[JF_PATH_MAX + 24];
     int rc;
     out->required_before_test = true;
@@ -257,8 +267,10 @@ static int parse_procedure(const json_t *p, const char *path, contract *c, proce
         (rc = jf_string(p, path, "on_fail", false, &on_fail, err)) ||
         (rc = jf_bool(p, path, "reference_instrument_required", false, &out->needs_reference,
                       err)) ||
+        (rc = jf_id_array(p, path, "reference_instruments", false, true, &references, err)) ||
         (rc = jf_array(p, path, "checklist_steps", true, &steps, err)))
         return rc;
+    out->references = references;
     if (on_fail && strcmp(on_fail, "out_of_service") == 0)
         out->out_of_service_on_fail = true;
     else if (on_fail && strcmp(on_fail, "not_ready") != 0)
@@ -466,35 +478,107 @@ int contract_parse(const char *file, const char *text, size_t len, contract *out
     return rc;
 }
 
-static int read_file(const char *path, char **text, size_t *len, smart_error *err)
+int contract_refuse(contract_refusal *why, int code, const char *file, const char *other_file,
+                    const char *fmt, ...)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return error_set(err, SMART_EIO, "%s: cannot open: %s", path, strerror(errno));
-    char *buf = NULL;
-    size_t cap = 0, n = 0;
-    for (;;) {
+    if (!why)
+        return code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why->error.text, sizeof why->error.text, fmt, ap);
+    va_end(ap);
+    why->error.code = code;
+    snprintf(why->file, sizeof why->file, "%s", file ? file : "");
+    snprintf(why->other_file, sizeof why->other_file, "%s", other_file ? other_file : "");
+    return code;
+}
+
+static const char *file_kind(mode_t mode)
+{
+    if (S_ISDIR(mode))
+        return "a directory";
+    if (S_ISFIFO(mode))
+        return "a FIFO";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    if (S_ISCHR(mode) || S_ISBLK(mode))
+        return "a device";
+    return "not a regular file";
+}
+
+/* Reads the contract file `name` of `dir`. Opened without blocking, so that a FIFO (or a device
+ * that would wait) is refused after fstat instead of stopping the station at open; only a
+ * regular file is read. Everything that keeps a file from being read is a refused deployment
+ * (SMART_ECONTRACT), not an I/O failure of the station: the hub fixes it by deploying again. */
+static int read_file(const char *dir, const char *name, char **text, size_t *len,
+                     contract_refusal *why)
+{
+    char path[PATH_MAX];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path)
+        return contract_refuse(why, SMART_ECONTRACT, name, NULL, "%s: path too long", name);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        int error = errno;
+        struct stat link;
+        if (error == ENOENT && lstat(path, &link) == 0 && S_ISLNK(link.st_mode))
+            return contract_refuse(why, SMART_ECONTRACT, name, NULL,
+                                   "%s: cannot open: a symbolic link to a missing file", name);
+        return contract_refuse(why, SMART_ECONTRACT, name, NULL, "%s: cannot open: %s", name,
+                               strerror(error));
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int error = errno;
+        close(fd);
+        return contract_refuse(why, SMART_ECONTRACT, name, NULL, "%s: cannot stat: %s", name,
+                               strerror(error));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return contract_refuse(why, SMART_ECONTRACT, name, NULL,
+                               "%s: is %s; a contract is a regular file", name,
+                               file_kind(st.st_mode));
+    }
+    if (st.st_size > CONTRACT_MAX_BYTES) {
+        close(fd);
+        return contract_refuse(why, SMART_ECONTRACT, name, NULL, "%s: larger than %d bytes", name,
+                               CONTRACT_MAX_BYTES);
+    }
+    /* st_size is a hint (the file may still be growing, or be a /proc file reporting 0);
+     * reading goes to the end, up to the limit. */
+    size_t cap = (size_t)st.st_size + 1, n = 0;
+    char *buf = malloc(cap + 1);
+    int rc = buf ? 0 : contract_refuse(why, SMART_ENOMEM, name, NULL, "out of memory");
+    while (rc == 0) {
         if (n == cap) {
-            cap = cap ? cap * 2 : 16384;
-            char *grown = cap <= CONTRACT_MAX_BYTES ? realloc(buf, cap + 1) : NULL;
+            if (n > CONTRACT_MAX_BYTES) {
+                rc = contract_refuse(why, SMART_ECONTRACT, name, NULL, "%s: larger than %d bytes",
+                                     name, CONTRACT_MAX_BYTES);
+                break;
+            }
+            cap = cap * 2 < (size_t)CONTRACT_MAX_BYTES + 1 ? cap * 2 : CONTRACT_MAX_BYTES + 1;
+            char *grown = realloc(buf, cap + 1);
             if (!grown) {
-                free(buf);
-                fclose(f);
-                return error_set(err, SMART_ECONTRACT, "%s: larger than %d bytes or out of memory",
-                                 path, CONTRACT_MAX_BYTES);
+                rc = contract_refuse(why, SMART_ENOMEM, name, NULL, "out of memory");
+                break;
             }
             buf = grown;
         }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0)
+        ssize_t got = read(fd, buf + n, cap - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            rc = contract_refuse(why, SMART_ECONTRACT, name, NULL, "%s: cannot read: %s", name,
+                                 strerror(errno));
+        else if (got == 0)
             break;
+        else
+            n += (size_t)got;
     }
-    int failed = ferror(f);
-    fclose(f);
-    if (failed) {
+    close(fd);
+    if (rc) {
         free(buf);
-        return error_set(err, SMART_EIO, "%s: read error", path);
+        return rc;
     }
     buf[n] = '\0';
     *text = buf;
@@ -519,17 +603,24 @@ static int compare_names(const void *a, const void *b)
 }
 
 /* The contract files of a directory, sorted so the load order (and the record) is stable. */
-static int list_contract_files(const char *dir, char ***names, size_t *count, smart_error *err)
+static int list_contract_files(const char *dir, char ***names, size_t *count, contract_refusal *why)
 {
     DIR *d = opendir(dir);
     if (!d)
-        return error_set(err, SMART_ECONFIG, "contracts_dir %s: cannot open: %s", dir,
-                         strerror(errno));
+        return contract_refuse(why, SMART_ECONFIG, NULL, NULL, "contracts_dir %s: cannot open: %s",
+                               dir, strerror(errno));
     char **list = NULL;
     size_t n = 0, cap = 0;
     struct dirent *entry;
     int rc = 0;
-    while ((entry = readdir(d))) {
+    for (;;) {
+        errno = 0;
+        if (!(entry = readdir(d))) {
+            if (errno)
+                rc = contract_refuse(why, SMART_ECONFIG, NULL, NULL,
+                                     "contracts_dir %s: cannot list: %s", dir, strerror(errno));
+            break;
+        }
         if (entry->d_name[0] == '.' ||
             !(has_suffix(entry->d_name, ".json") || is_yaml_name(entry->d_name)))
             continue;
@@ -537,13 +628,13 @@ static int list_contract_files(const char *dir, char ***names, size_t *count, sm
             cap = cap ? cap * 2 : 16;
             char **grown = realloc(list, cap * sizeof *list);
             if (!grown) {
-                rc = error_set(err, SMART_ENOMEM, "out of memory");
+                rc = contract_refuse(why, SMART_ENOMEM, NULL, NULL, "out of memory");
                 break;
             }
             list = grown;
         }
         if (!(list[n] = strdup(entry->d_name))) {
-            rc = error_set(err, SMART_ENOMEM, "out of memory");
+            rc = contract_refuse(why, SMART_ENOMEM, NULL, NULL, "out of memory");
             break;
         }
         n++;
@@ -574,15 +665,32 @@ void contract_set_release(contract_set *set)
     memset(set, 0, sizeof *set);
 }
 
+/* Refuses a contract id that two files of the set both claim, naming both: the station keys
+ * what it adopted by contract id, so two files under one id would each overwrite the other's
+ * record, and the next start would refuse what this one adopted. */
+static int check_contract_ids(const contract_set *set, contract_refusal *why)
+{
+    for (size_t i = 1; i < set->contract_count; i++)
+        for (size_t j = 0; j < i; j++) {
+            const contract *a = &set->contracts[j], *b = &set->contracts[i];
+            if (strcmp(a->contract_id, b->contract_id) == 0)
+                return contract_refuse(why, SMART_ECONTRACT, b->file, a->file,
+                                       "%s: smart_contract_id: '%s' is also the id of %s; a "
+                                       "contract id names one file",
+                                       b->file, b->contract_id, a->file);
+        }
+    return 0;
+}
+
 /* Indexes every item by id and refuses an id that two contracts both claim. */
-static int build_index(contract_set *set, smart_error *err)
+static int build_index(contract_set *set, contract_refusal *why)
 {
     size_t total = 0;
     for (size_t i = 0; i < set->contract_count; i++)
         total += set->contracts[i].item_count;
     set->index = calloc(total ? total : 1, sizeof *set->index);
     if (!set->index)
-        return error_set(err, SMART_ENOMEM, "out of memory");
+        return contract_refuse(why, SMART_ENOMEM, NULL, NULL, "out of memory");
     for (size_t i = 0; i < set->contract_count; i++) {
         for (size_t j = 0; j < set->contracts[i].procedure_count; j++)
             set->contracts[i].procedures[j].owner = &set->contracts[i];
@@ -596,11 +704,11 @@ static int build_index(contract_set *set, smart_error *err)
     for (size_t k = 1; k < total; k++) {
         const contract_item *a = set->index[k - 1], *b = set->index[k];
         if (strcmp(a->equipment_id, b->equipment_id) == 0)
-            return error_set(err, SMART_ECONTRACT,
-                             "%s: equipment_id '%s' is also claimed by contract %s (%s); an item "
-                             "belongs to one contract",
-                             b->owner->file, b->equipment_id, a->owner->contract_id,
-                             a->owner->file);
+            return contract_refuse(why, SMART_ECONTRACT, b->owner->file, a->owner->file,
+                                   "%s: equipment_id '%s' is also claimed by contract %s (%s); "
+                                   "an item belongs to one contract",
+                                   b->owner->file, b->equipment_id, a->owner->contract_id,
+                                   a->owner->file);
     }
     return 0;
 }
@@ -610,7 +718,7 @@ typedef struct file_job {
     const char *dir, *name;
     contract c;
     int rc;
-    smart_error err;
+    contract_refusal why;
     bool taken; /* c now belongs to the set */
 } file_job;
 
@@ -622,14 +730,14 @@ typedef struct file_jobs {
 
 static void parse_file(file_job *j)
 {
-    char path[4096];
     char *text = NULL;
     size_t len = 0;
-    snprintf(path, sizeof path, "%s/%s", j->dir, j->name);
-    if ((j->rc = read_file(path, &text, &len, &j->err)))
+    if ((j->rc = read_file(j->dir, j->name, &text, &len, &j->why)))
         return;
-    j->rc = is_yaml_name(j->name) ? contract_parse_yaml(j->name, text, len, &j->c, &j->err)
-                                  : contract_parse(j->name, text, len, &j->c, &j->err);
+    j->rc = is_yaml_name(j->name) ? contract_parse_yaml(j->name, text, len, &j->c, &j->why.error)
+                                  : contract_parse(j->name, text, len, &j->c, &j->why.error);
+    if (j->rc)
+        snprintf(j->why.file, sizeof j->why.file, "%s", j->name);
     free(text);
 }
 
@@ -659,11 +767,11 @@ static void parse_files(file_jobs *all)
 }
 
 int contract_set_load(const char *dir, const char *station_type, contract_set *out,
-                      smart_error *err)
+                      contract_refusal *why)
 {
     char **names = NULL;
     size_t count = 0;
-    int rc = list_contract_files(dir, &names, &count, err);
+    int rc = list_contract_files(dir, &names, &count, why);
     if (rc)
         return rc;
     contract_set set = {0};
@@ -672,7 +780,7 @@ int contract_set_load(const char *dir, const char *station_type, contract_set *o
     file_jobs all = {.jobs = calloc(count ? count : 1, sizeof *all.jobs), .count = count};
     atomic_init(&all.next, 0);
     if (!set.contracts || !set.skipped || !all.jobs)
-        rc = error_set(err, SMART_ENOMEM, "out of memory");
+        rc = contract_refuse(why, SMART_ENOMEM, NULL, NULL, "out of memory");
     for (size_t i = 0; rc == 0 && i < count; i++)
         all.jobs[i] = (file_job){.dir = dir, .name = names[i]};
     if (rc == 0)
@@ -682,8 +790,8 @@ int contract_set_load(const char *dir, const char *station_type, contract_set *o
         file_job *j = &all.jobs[i];
         if (j->rc) {
             rc = j->rc;
-            if (err)
-                *err = j->err;
+            if (why)
+                *why = j->why;
             break;
         }
         if (strcmp(j->c.station_type, station_type) != 0) {
@@ -703,7 +811,9 @@ int contract_set_load(const char *dir, const char *station_type, contract_set *o
         free(names[i]);
     free(names);
     if (rc == 0)
-        rc = build_index(&set, err);
+        rc = check_contract_ids(&set, why);
+    if (rc == 0)
+        rc = build_index(&set, why);
     if (rc) {
         contract_set_release(&set);
         return rc;

@@ -17,6 +17,8 @@ typedef struct tolerance {
     double min, max;  /* nominal ± plus_minus is stored as min and max */
     bool has_nominal; /* a calibration point; an item may have several per parameter */
     double nominal;
+    const json_t *references; /* ids or equipment types accepted as the reference standard of
+                                 its calibration (strings), or NULL: see readiness.h */
 } tolerance;
 
 typedef struct contract contract;
@@ -50,7 +52,8 @@ typedef struct procedure {
     char frequency_label[32];   /* for people: "per-shift", "daily", "every 8 hours", ... */
     bool required_before_test;
     bool out_of_service_on_fail;
-    bool needs_reference; /* a check must name the reference instrument it was made with */
+    bool needs_reference;     /* a check must name the reference instrument it was made with */
+    const json_t *references; /* ids or equipment types accepted as that instrument, or NULL */
     check_step *steps;
     size_t step_count;
     const contract *owner;
@@ -120,14 +123,38 @@ int contract_parse_document(const char *file, json_t *document, const char *byte
 
 void contract_release(contract *c);
 
+#define CONTRACT_FILE_MAX 256 /* a file name within the directory (NAME_MAX) and its NUL */
+
+/* Why a contract set was refused, with the file(s) it is about as data, so that a caller
+ * reports them without reading them back out of the message. Caller-owned; filled only on
+ * failure. */
+typedef struct contract_refusal {
+    smart_error error;                  /* the code, and a message naming the file(s), field, why */
+    char file[CONTRACT_FILE_MAX];       /* the file refused, "" when no one file is (the directory
+                                         * cannot be listed, out of memory) */
+    char other_file[CONTRACT_FILE_MAX]; /* the other file of a conflict (a contract id or an
+                                         * equipment id claimed in two files), or "" */
+} contract_refusal;
+
+/* Fills *why (which may be NULL) with `code`, the formatted message and the file names (NULL
+ * for none) and returns `code`. */
+int contract_refuse(contract_refusal *why, int code, const char *file, const char *other_file,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 /* Loads every *.json, *.yaml and *.yml contract (see contract_yaml.h) in `dir` whose
- * station_type is `station_type`, in file-name order, and checks rules that span files (an
- * equipment id claimed twice, whatever the files' forms). On success fills
- * *out (release with contract_set_release) and returns 0; on any failure returns a negative
- * code with err naming the file and field (the first bad file in name order), and *out
- * untouched. The files are parsed on up to 4 threads started and joined within the call. */
+ * station_type is `station_type`, in file-name order, and checks rules that span files (a
+ * contract id or an equipment id claimed twice, whatever the files' forms). Each file is
+ * opened without blocking and read only when it is a regular file: a FIFO, a directory, a
+ * socket or a device is refused, never waited on. On success fills *out (release with
+ * contract_set_release) and returns 0. Otherwise *out is untouched and *why says why: the first
+ * bad file in name order. SMART_ECONTRACT for a refused deployment: a file that cannot be
+ * opened or read (a dangling symlink, a file gone between listing and opening, no
+ * permission, a read error), is not a regular file, is too large or is not a valid contract,
+ * or two files claiming one contract id or equipment id (both named). SMART_ECONFIG when `dir`
+ * itself cannot be listed; SMART_ENOMEM. Never SMART_EIO, which is for the store and the
+ * ledger. The files are parsed on up to 4 threads started and joined within the call. */
 int contract_set_load(const char *dir, const char *station_type, contract_set *out,
-                      smart_error *err);
+                      contract_refusal *why);
 
 void contract_set_release(contract_set *set);
 

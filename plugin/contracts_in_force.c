@@ -55,30 +55,81 @@ static void collect_stored(void *ctx, const equipment_state *state)
 }
 
 /* Refuses a contract older than the one adopted before, or changed without a new version. */
-int maintenance_check_contract_versions(maintenance *m, const contract_set *set, smart_error *err)
+static int check_versions(maintenance *m, const contract_set *set, contract_refusal *why)
 {
     for (size_t i = 0; i < set->contract_count; i++) {
         const contract *c = &set->contracts[i];
         int64_t version;
         char sha[65];
-        int rc = store_get_contract_version(m->store, c->contract_id, &version, sha, err);
+        int rc = store_get_contract_version(m->store, c->contract_id, &version, sha, &why->error);
         if (rc < 0)
             return rc;
         if (rc == 1)
             continue;
         if (c->version < version)
-            return error_set(err, SMART_ECONTRACT,
-                             "%s: version: %" JSON_INTEGER_FORMAT
-                             " is lower than version %lld of %s already in force; a contract "
-                             "is never rolled back",
-                             c->file, c->version, (long long)version, c->contract_id);
+            return contract_refuse(why, SMART_ECONTRACT, c->file, NULL,
+                                   "%s: version: %" JSON_INTEGER_FORMAT
+                                   " is lower than version %lld of %s already in force; a "
+                                   "contract is never rolled back",
+                                   c->file, c->version, (long long)version, c->contract_id);
         if (c->version == version && strcmp(c->sha256, sha) != 0)
-            return error_set(err, SMART_ECONTRACT,
-                             "%s: version: %" JSON_INTEGER_FORMAT
-                             " is the version of %s in force but the content differs; a changed "
-                             "contract needs a new version",
-                             c->file, c->version, c->contract_id);
+            return contract_refuse(why, SMART_ECONTRACT, c->file, NULL,
+                                   "%s: version: %" JSON_INTEGER_FORMAT
+                                   " is the version of %s in force but the content differs; a "
+                                   "changed contract needs a new version",
+                                   c->file, c->version, c->contract_id);
     }
+    return 0;
+}
+
+/* The station's day of a contract's calibration: a timestamp counts on the station's day of
+ * its instant (as a recorded calibration does), not on the date written in its own offset. */
+static civil_day baseline_day(const maintenance *m, const contract_item *ci)
+{
+    return ci->baseline_date.has_time ? maintenance_today(m, ci->baseline_date.instant_ms)
+                                      : ci->baseline_date.day;
+}
+
+/* A contract's calibration is evidence like a recorded one: one dated after now (a date after
+ * the station's today, a timestamp after the instant) is refused, or it would make the item
+ * current for as long as the date is ahead and refuse every real calibration as older. */
+static int check_baselines(const maintenance *m, const contract_set *set, int64_t now_ms,
+                           contract_refusal *why)
+{
+    civil_day today = maintenance_today(m, now_ms);
+    for (size_t i = 0; i < set->contract_count; i++) {
+        const contract *c = &set->contracts[i];
+        for (size_t k = 0; k < c->item_count; k++) {
+            const contract_item *ci = &c->items[k];
+            if (!ci->has_baseline ||
+                (ci->baseline_date.has_time ? ci->baseline_date.instant_ms <= now_ms
+                                            : ci->baseline_date.day <= today))
+                continue;
+            char now_text[DATE_TEXT_MAX], today_text[16];
+            instant_format(now_ms, now_text, sizeof now_text);
+            civil_format(today, today_text, sizeof today_text);
+            return contract_refuse(why, SMART_ECONTRACT, c->file, NULL,
+                                   "%s: equipment_list[%zu].last_calibration.calibration_date: %s "
+                                   "is in the future (now %s, %s at the station); a calibration "
+                                   "counts once it is done",
+                                   c->file, k, ci->baseline_date_text, now_text, today_text);
+        }
+    }
+    return 0;
+}
+
+int maintenance_load_contracts(maintenance *m, int64_t now_ms, contract_set *out,
+                               contract_refusal *why)
+{
+    contract_set set;
+    int rc = contract_set_load(m->config.contracts_dir, m->host->station_type, &set, why);
+    if (rc)
+        return rc;
+    if ((rc = check_baselines(m, &set, now_ms, why)) || (rc = check_versions(m, &set, why))) {
+        contract_set_release(&set);
+        return rc;
+    }
+    *out = set;
     return 0;
 }
 
@@ -120,15 +171,15 @@ oom:
 static int apply_baseline(maintenance *m, equipment_state *e, int64_t now_ms, smart_error *err)
 {
     const contract_item *ci = e->terms;
-    if (!ci || !ci->has_baseline ||
-        (e->record.has_calibration && ci->baseline_date.day <= e->record.calibrated_on))
+    civil_day day = ci && ci->has_baseline ? baseline_day(m, ci) : 0;
+    if (!ci || !ci->has_baseline || (e->record.has_calibration && day <= e->record.calibrated_on))
         return 0;
     char source[PATH_MAX + 16];
     snprintf(source, sizeof source, "contract:%s", ci->owner->file);
     calibration_entry entry = {
         .equipment_id = ci->equipment_id,
         .calibration_date = ci->baseline_date_text,
-        .day = ci->baseline_date.day,
+        .day = day,
         .certificate_number = ci->baseline_certificate,
         .provider = ci->baseline_provider,
         .source = source,
@@ -138,7 +189,7 @@ static int apply_baseline(maintenance *m, equipment_state *e, int64_t now_ms, sm
     if (rc)
         return rc;
     e->record.has_calibration = true;
-    e->record.calibrated_on = ci->baseline_date.day;
+    e->record.calibrated_on = day;
     e->record.calibration_failed = false;
     e->failure_note[0] = '\0';
     snprintf(e->calibration_date, sizeof e->calibration_date, "%s", ci->baseline_date_text);
@@ -208,11 +259,7 @@ static int record_adoption(maintenance *m, const contract_set *before, const cha
 int maintenance_adopt_contracts(maintenance *m, contract_set *set, int64_t now_ms,
                                 const char *cause, smart_error *err)
 {
-    int rc = maintenance_check_contract_versions(m, set, err);
-    if (rc) {
-        contract_set_release(set);
-        return rc;
-    }
+    int rc = 0;
     /* Start-up begins from the store; a redeployment from the table in memory. */
     bool first = m->items == NULL;
     stored_rows rows = {0};
@@ -310,17 +357,18 @@ int handle_contract_deployed(maintenance *m, const json_t *data, int64_t now_ms,
     const char *reason;
     int rc;
     if ((rc = jf_object(data, "data", deployed_keys, err)) ||
-        (rc = jf_string(data, "data", "reason", false, &reason, err)))
+        (rc = jf_string(data, "data", "reason", false, &reason, err)) ||
+        (rc = maintenance_catch_up(m, now_ms, err)))
         return rc;
     m->rescan_posted = false;
     contract_set set;
-    smart_error why = {0};
-    rc = contract_set_load(m->config.contracts_dir, m->host->station_type, &set, &why);
+    contract_refusal why = {0};
+    rc = maintenance_load_contracts(m, now_ms, &set, &why);
     if (rc == 0)
         rc = maintenance_adopt_contracts(m, &set, now_ms, reason ? reason : "contract.deployed",
-                                         &why);
+                                         &why.error);
     if (rc == SMART_EIO || rc == SMART_ENOMEM) {
-        *err = why;
+        *err = why.error;
         return rc;
     }
     if (rc == 0)
@@ -329,20 +377,26 @@ int handle_contract_deployed(maintenance *m, const json_t *data, int64_t now_ms,
                                      (json_int_t)m->contracts.contract_count, "equipment",
                                      (json_int_t)m->contracts.item_count),
                            err);
-    /* Refused: the set in force stays; the hub hears why. The event itself was fine. */
-    const char *file = why.text; /* messages start with the file name */
-    char file_name[256];
-    size_t n = strcspn(file, ":");
-    snprintf(file_name, sizeof file_name, "%.*s", (int)(n < sizeof file_name ? n : 0), file);
-    if ((rc = emit_ledger(m, "contract.rejected", file_name, "system", why.text,
-                          json_pack("{s:s, s:s}", "contract_file", file_name, "reason", why.text),
-                          err)) ||
-        (rc = emit_output(m, "contract.rejected",
-                          json_pack("{s:s, s:s}", "contract_file", file_name, "reason", why.text),
-                          err)))
+    /* Refused: the set in force stays; the hub hears why. The event itself was fine. The file
+     * refused comes with the refusal; one about no file (the directory) names the directory. */
+    const char *file = why.file[0] ? why.file : m->config.contracts_dir;
+    const char *reason_text = why.error.text;
+    json_t *meta = json_pack("{s:s, s:s}", "contract_file", file, "reason", reason_text);
+    json_t *out = json_pack("{s:s, s:s}", "contract_file", file, "reason", reason_text);
+    if (why.other_file[0]) {
+        json_object_set_new(meta, "other_file", json_string(why.other_file));
+        json_object_set_new(out, "other_file", json_string(why.other_file));
+    }
+    if ((rc = emit_ledger(m, "contract.rejected", file, "system", reason_text, meta, err))) {
+        json_decref(out);
+        return rc;
+    }
+    if ((rc = emit_output(m, "contract.rejected", out, err)))
         return rc;
     jw *subject = &m->subject;
     jw_reset(subject);
-    jw_member_string(subject, "contract_file", file_name);
-    return emit_alert(m, "contract_rejected", "high", NULL, subject, why.text, now_ms, err);
+    jw_member_string(subject, "contract_file", file);
+    if (why.other_file[0])
+        jw_member_string(subject, "other_file", why.other_file);
+    return emit_alert(m, "contract_rejected", "high", NULL, subject, reason_text, now_ms, err);
 }

@@ -139,12 +139,20 @@ int date_parse(const char *s, date_value *out, char *why, size_t why_size)
     static const char *form = "not a date: expected YYYY-MM-DD or an RFC 3339 timestamp";
     int y, mo, d;
     size_t len = strlen(s);
+    if (len > 4 && digits(s, 4, &y) && s[4] >= '0' && s[4] <= '9') {
+        set_why(why, why_size, "a year of more than four digits is outside 0001-9999");
+        return -1;
+    }
     if (len < 10 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
         !digits(s + 8, 2, &d)) {
         set_why(why, why_size, form);
         return -1;
     }
     civil_day day;
+    if (y < 1) {
+        set_why(why, why_size, "year 0000 is outside 0001-9999");
+        return -1;
+    }
     if (!civil_from_ymd(y, mo, d, &day)) {
         set_why(why, why_size, "no such calendar day");
         return -1;
@@ -187,7 +195,15 @@ int date_parse(const char *s, date_value *out, char *why, size_t why_size)
         ss = 59;
     int64_t local_ms =
         (int64_t)day * 86400000 + ((int64_t)hh * 3600 + mi * 60 + ss) * 1000 + frac_ms;
-    *out = (date_value){
-        .day = day, .instant_ms = local_ms - (int64_t)offset * 60000, .has_time = true};
+    int64_t instant_ms = local_ms - (int64_t)offset * 60000;
+    civil_day first, last;
+    civil_from_ymd(1, 1, 1, &first);
+    civil_from_ymd(9999, 12, 31, &last);
+    /* Its offset may carry a time on 9999-12-31 into year 10000 (UTC): refused like the year. */
+    if (instant_ms < (int64_t)first * 86400000 || instant_ms >= ((int64_t)last + 1) * 86400000) {
+        set_why(why, why_size, "its instant (UTC) is outside years 0001-9999");
+        return -1;
+    }
+    *out = (date_value){.day = day, .instant_ms = instant_ms, .has_time = true};
     return 0;
 }

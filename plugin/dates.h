@@ -31,7 +31,8 @@ void civil_to_ymd(civil_day day, int *year, int *month, int *mday);
 void civil_format(civil_day day, char *out, size_t size);
 
 /* Parses a date or an RFC 3339 timestamp. Returns 0, or -1 with a short reason ("no such
- * day", "not a date: expected YYYY-MM-DD or RFC 3339") written into why (caller-owned). */
+ * day", "not a date: expected YYYY-MM-DD or RFC 3339", a year or, for a timestamp, its UTC
+ * instant outside 0001-9999) written into why (caller-owned). */
 int date_parse(const char *text, date_value *out, char *why, size_t why_size);
 
 /* The calendar day of a UTC instant seen at a fixed offset from UTC (minutes east). */

@@ -8,10 +8,40 @@
 #include <string.h>
 
 /* Serialises and releases `value`; NULL when out of memory. */
+/* jansson writes U+2028 and U+2029 raw (valid JSON, but a line end to JavaScript and some line
+ * readers); jsonw.c escapes them, and so must every other text the module hands out. Outside
+ * strings JSON text is ASCII, so every such sequence is inside one. Frees `text` when it grows. */
+static char *escape_line_separators(char *text)
+{
+    size_t n = 0, len = strlen(text);
+    for (const char *p = text; (p = strstr(p, "\xE2\x80")) != NULL; p += 2)
+        n += (unsigned char)p[2] == 0xA8 || (unsigned char)p[2] == 0xA9;
+    if (n == 0)
+        return text;
+    char *out = malloc(len + 3 * n + 1), *o = out;
+    if (out)
+        for (const char *p = text; *p; p++) {
+            if ((unsigned char)p[0] == 0xE2 && (unsigned char)p[1] == 0x80 &&
+                ((unsigned char)p[2] == 0xA8 || (unsigned char)p[2] == 0xA9)) {
+                memcpy(o, (unsigned char)p[2] == 0xA8 ? "\\u2028" : "\\u2029", 6);
+                o += 6;
+                p += 2;
+            } else {
+                *o++ = *p;
+            }
+        }
+    if (out)
+        *o = '\0';
+    free(text);
+    return out;
+}
+
 static char *dump_and_release(json_t *value, size_t *len)
 {
     char *text = value ? json_dumps(value, JSON_COMPACT) : NULL;
     json_decref(value);
+    if (text)
+        text = escape_line_separators(text);
     if (text && len)
         *len = strlen(text);
     return text;
@@ -170,13 +200,12 @@ void emit_item_write(jw *w, const char *id, const equipment_state *e, const read
  * counts change), or when one of its checks lapses, whichever is first. */
 static int64_t item_text_expiry(const maintenance *m, const equipment_state *e, int64_t now_ms)
 {
-    int64_t offset_ms = (int64_t)m->config.utc_offset_minutes * 60000;
-    int64_t expires = ((int64_t)maintenance_today(m, now_ms) + 1) * 86400000 - offset_ms;
+    int64_t expires = maintenance_day_start_ms(m, maintenance_today(m, now_ms) + 1);
     for (size_t i = 0; e->terms && i < e->terms->procedure_count; i++) {
         const procedure *p = e->terms->procedures[i];
         const check_state *c =
             maintenance_find_check((maintenance *)m, e->equipment_id, p->procedure_id);
-        int64_t until = c ? check_state_valid_until(p, c, m->config.utc_offset_minutes) : 0;
+        int64_t until = c ? check_state_valid_until(p, c, m->config.zone) : 0;
         if (c && c->passed && until > now_ms && until < expires)
             expires = until;
     }

@@ -72,7 +72,7 @@ static void note_out(char *note, const char *parameter, const char *when, double
 /* Validates the results and judges them; a parameter the contract has no tolerance for is
  * recorded but cannot be judged, so it is refused rather than silently passed. */
 static int judge_results(const json_t *results, const contract_item *item, result_verdict *v,
-                         smart_error *err)
+                         reference_needs *needs, smart_error *err)
 {
     size_t i;
     json_t *r;
@@ -96,6 +96,7 @@ static int judge_results(const json_t *results, const contract_item *item, resul
             return error_set(err, SMART_EINVAL, "%s: give as_found, as_left or both", path);
         if ((rc = find_tolerance(item, path, parameter, has_nominal, nominal, &t, err)))
             return rc;
+        reference_needs_add(needs, t->references, t->unit);
         if (unit && strcmp(unit, t->unit) != 0)
             return error_set(err, SMART_EINVAL,
                              "%s.unit: '%.20s' but the contract's tolerance is "
@@ -115,9 +116,46 @@ static int judge_results(const json_t *results, const contract_item *item, resul
     return 0;
 }
 
-/* A reference instrument (a standard or a meter) must itself be in calibration when used. */
+void reference_needs_add(reference_needs *needs, const json_t *accepted, const char *unit)
+{
+    if (accepted)
+        unit = NULL; /* the contract names what it accepts: the unit is not asked */
+    for (size_t i = 0; i < needs->count; i++)
+        if (needs->need[i].accepted == accepted &&
+            (accepted || strcmp(needs->need[i].unit, unit) == 0))
+            return;
+    if (needs->count == REFERENCE_NEEDS_MAX)
+        needs->overflow = true;
+    else
+        needs->need[needs->count++] = (reference_need){.accepted = accepted, .unit = unit};
+}
+
+static bool accepts(const json_t *accepted, const equipment_state *ref)
+{
+    size_t i;
+    json_t *name;
+    json_array_foreach (accepted, i, name) {
+        const char *text = json_string_value(name);
+        if (strcmp(text, ref->equipment_id) == 0 ||
+            (ref->terms->equipment_type && strcmp(text, ref->terms->equipment_type) == 0))
+            return true;
+    }
+    return false;
+}
+
+static bool measures(const equipment_state *ref, const char *unit)
+{
+    for (size_t i = 0; i < ref->terms->tolerance_count; i++)
+        if (strcmp(ref->terms->tolerances[i].unit, unit) == 0)
+            return true;
+    return false;
+}
+
+/* A reference instrument (a standard or a meter) vouches for a reading only when it measures
+ * what is read and is itself in calibration when used. */
 int maintenance_check_reference(maintenance *m, const char *field, const char *reference_id,
-                                const char *subject_id, int64_t now_ms, smart_error *err)
+                                const char *subject_id, const reference_needs *needs,
+                                const char *used_for, int64_t now_ms, smart_error *err)
 {
     if (strcmp(reference_id, subject_id) == 0)
         return error_set(err, SMART_EINVAL, "%s: an instrument cannot be its own reference", field);
@@ -127,6 +165,36 @@ int maintenance_check_reference(maintenance *m, const char *field, const char *r
                          "%s: reference instrument '%s' is not named by any "
                          "contract in force, so its calibration cannot be vouched for",
                          field, reference_id);
+    if (needs->overflow)
+        return error_set(err, SMART_EINVAL,
+                         "%s: %s reads more than %d quantities; no reference can be checked for "
+                         "all of them",
+                         field, used_for, REFERENCE_NEEDS_MAX);
+    bool met_one = false;
+    for (size_t i = 0; i < needs->count && needs->any && !met_one; i++)
+        met_one = needs->need[i].accepted ? accepts(needs->need[i].accepted, ref)
+                                          : measures(ref, needs->need[i].unit);
+    for (size_t i = 0; i < needs->count && !met_one; i++) {
+        const reference_need *need = &needs->need[i];
+        if (needs->any && i + 1 < needs->count)
+            continue; /* none met: name the last in the message */
+        if (need->accepted && !accepts(need->accepted, ref)) {
+            char names[256] = "";
+            size_t k;
+            json_t *name;
+            json_array_foreach (need->accepted, k, name)
+                text_append(names, sizeof names, ", ", json_string_value(name));
+            return error_set(err, SMART_EINVAL,
+                             "%s: %s (%s) is not a reference the contract accepts for %s "
+                             "(accepted: %s)",
+                             field, reference_id, ref->terms->equipment_type, used_for, names);
+        }
+        if (!need->accepted && !measures(ref, need->unit))
+            return error_set(err, SMART_EINVAL,
+                             "%s: %s (%s) is not calibrated for what %s reads: it has no "
+                             "tolerance of its own in %s",
+                             field, reference_id, ref->terms->equipment_type, used_for, need->unit);
+    }
     cal_assessment a = maintenance_assess(m, ref, maintenance_today(m, now_ms));
     if (!a.ready) {
         char reason[256];
@@ -311,6 +379,52 @@ static int report_oot_impact(maintenance *m, const oot_window *w, const equipmen
     return rc;
 }
 
+/* A calibration already on record sent again: said in the ledger and answered with the item as
+ * it stands, nothing else. */
+static int answer_replay(maintenance *m, const equipment_state *e, const char *date_text,
+                         const char *certificate, const char *technician, int64_t now_ms,
+                         smart_error *err)
+{
+    int rc = maintenance_catch_up(m, now_ms, err);
+    if (rc)
+        return rc;
+    readiness r;
+    maintenance_readiness(m, e, now_ms, 0, &r);
+    char due[16] = "", details[512];
+    if (r.calibration.has_due)
+        civil_format(r.calibration.due, due, sizeof due);
+    snprintf(details, sizeof details,
+             "Calibration of %s on %s, certificate %s, is already on record: sent again, "
+             "nothing changed",
+             e->equipment_id, date_text, certificate);
+    text_utf8_trim(details);
+    jw *meta = &m->meta;
+    jw_reset(meta);
+    jw_raw(meta, "{", 1);
+    jw_member_raw(meta, "equipment_id", e->equipment_id);
+    jw_member_string(meta, "calibration_date", date_text);
+    jw_member_string(meta, "certificate_number", certificate);
+    jw_raw(meta, "}", 1);
+    if ((rc = emit_ledger_jw(m, "calibration.replayed", e->equipment_id, technician, details, meta,
+                             err)))
+        return rc;
+    jw *out = &m->out;
+    jw_reset(out);
+    jw_raw(out, "{", 1);
+    jw_member_raw(out, "equipment_id", e->equipment_id);
+    jw_member_string(out, "calibration_date", date_text);
+    jw_member_string(out, "certificate_number", certificate);
+    jw_member_bool(out, "replay", true);
+    if (r.calibration.has_due) {
+        jw_member_raw(out, "due_date", due);
+        jw_member_int(out, "days_remaining", r.calibration.days_remaining);
+    }
+    jw_member_raw(out, "status", cal_status_name(r.calibration.status));
+    jw_member_bool(out, "ready", r.ready);
+    jw_raw(out, "}", 1);
+    return emit_output_jw(m, "calibration.recorded", out, err);
+}
+
 int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
 {
     const char *id, *date_text, *certificate, *provider, *technician, *notes, *reference;
@@ -333,8 +447,25 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
     if (!e || !e->terms)
         return error_set(err, SMART_EINVAL,
                          "data.equipment_id: '%s' is not named by any contract in force", id);
+    /* A calibration is recorded once: the same certificate again is a producer's resend (after
+     * a crash it must send again what it has no answer for), answered and changing nothing. */
+    char on_record[DATE_TEXT_MAX];
+    rc = store_find_calibration(m->store, id, certificate, on_record, sizeof on_record, err);
+    if (rc < 0)
+        return rc;
+    if (rc == 0) {
+        if (strcmp(on_record, date_text) != 0)
+            return error_set(err, SMART_EINVAL,
+                             "data.certificate_number: %s is already on record for %s, dated %s; "
+                             "a certificate is recorded once",
+                             certificate, id, on_record);
+        return answer_replay(m, e, date_text, certificate, technician, now_ms, err);
+    }
+    /* The day of a timestamp is the station's day of its instant, whatever offset it was
+     * written in: a validity counted from the writer's day could outlast the station's. */
+    civil_day day = date.has_time ? maintenance_today(m, date.instant_ms) : date.day;
     civil_day today = maintenance_today(m, now_ms);
-    if (date.has_time ? date.instant_ms > now_ms : date.day > today) {
+    if (date.has_time ? date.instant_ms > now_ms : day > today) {
         char now_text[DATE_TEXT_MAX];
         instant_format(now_ms, now_text, sizeof now_text);
         return error_set(err, SMART_EINVAL,
@@ -342,28 +473,41 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
                          "recorded once it is done",
                          date_text, now_text);
     }
-    if (e->record.has_calibration && date.day < e->record.calibrated_on)
+    if (e->record.has_calibration && day < e->record.calibrated_on)
         return error_set(err, SMART_EINVAL,
                          "data.calibration_date: %s is before the calibration on record for %s "
                          "(%s); history is not rewritten",
                          date_text, id, e->calibration_date);
     result_verdict verdict = {0};
-    if ((results && (rc = judge_results(results, e->terms, &verdict, err))) ||
-        (reference && (rc = maintenance_check_reference(m, "data.reference_standard", reference, id,
-                                                        now_ms, err))))
+    reference_needs needs = {.count = 0};
+    if (results && (rc = judge_results(results, e->terms, &verdict, &needs, err)))
+        return rc;
+    needs.any = !results; /* nothing judged: the standard must fit one quantity the item has */
+    if (!results)
+        for (size_t i = 0; i < e->terms->tolerance_count; i++)
+            reference_needs_add(&needs, e->terms->tolerances[i].references,
+                                e->terms->tolerances[i].unit);
+    char used_for[EQUIPMENT_ID_MAX + 32];
+    snprintf(used_for, sizeof used_for, "the calibration of %s", id);
+    if ((reference && (rc = maintenance_check_reference(m, "data.reference_standard", reference, id,
+                                                        &needs, used_for, now_ms, err))) ||
+        (rc = maintenance_catch_up(m, now_ms, err)))
         return rc;
 
-    /* Decide: the new record; the status follows from it in reconcile. */
+    /* Decide: the new record; the status follows from it in reconcile. A verification counts
+     * from when it was performed (a date alone: from the start of that day, so one on the day
+     * of a tag-out does not count as after it), not from when it was entered. */
+    int64_t performed_ms = date.has_time ? date.instant_ms : maintenance_day_start_ms(m, day);
     equipment_state next = *e;
     next.record.has_calibration = true;
-    next.record.calibrated_on = date.day;
+    next.record.calibrated_on = day;
     next.record.sent_out = false;
     next.record.calibration_failed = verdict.left_out;
     snprintf(next.failure_note, sizeof next.failure_note, "%s", verdict.left_note);
     snprintf(next.calibration_date, sizeof next.calibration_date, "%s", date_text);
     snprintf(next.certificate, sizeof next.certificate, "%s", certificate);
-    if (!verdict.left_out)
-        next.last_verification_ms = now_ms;
+    if (!verdict.left_out && performed_ms > next.last_verification_ms)
+        next.last_verification_ms = performed_ms;
 
     char *results_text = results ? json_dumps(results, JSON_COMPACT) : NULL;
     if (results && !results_text)
@@ -371,7 +515,7 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
     calibration_entry entry = {
         .equipment_id = id,
         .calibration_date = date_text,
-        .day = date.day,
+        .day = day,
         .certificate_number = certificate,
         .provider = provider,
         .technician = technician,
@@ -392,11 +536,10 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
         free(results_text);
         return rc;
     }
-    *e = next;
     if (!verdict.left_out) /* earlier uses of the item can no longer be suspect */
-        maintenance_note_good_calibration(m, e, date.day);
+        maintenance_note_good_calibration(m, e, day);
     readiness r;
-    maintenance_readiness(m, e, now_ms, 0, &r);
+    maintenance_readiness(m, &next, now_ms, 0, &r);
     char due[16], details[768];
     civil_format(r.calibration.due, due, sizeof due);
     snprintf(details, sizeof details,
@@ -426,7 +569,7 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
     free(results_text);
     jw *out = &m->out;
     if ((rc = emit_ledger_jw(m, "calibration.recorded", id, technician, details, meta, err)) ||
-        (rc = maintenance_item_updated(m, e, now_ms, "calibration", err)))
+        (rc = maintenance_item_updated(m, e, &next, now_ms, "calibration", err)))
         goto done;
     jw_reset(out);
     jw_raw(out, "{", 1);
@@ -473,7 +616,10 @@ int handle_calibration_schedule(maintenance *m, const json_t *data, int64_t now_
                          "data.equipment_id: %s is already out for "
                          "calibration",
                          id);
-    e->record.sent_out = true;
+    if ((rc = maintenance_catch_up(m, now_ms, err)))
+        return rc;
+    equipment_state next = *e;
+    next.record.sent_out = true;
     char details[512];
     snprintf(details, sizeof details, "%s sent out for calibration%s%s", id, provider ? " to " : "",
              provider ? provider : "");
@@ -481,7 +627,7 @@ int handle_calibration_schedule(maintenance *m, const json_t *data, int64_t now_
                           json_pack("{s:s, s:s?, s:s?}", "equipment_id", id, "provider", provider,
                                     "notes", notes),
                           err)) ||
-        (rc = maintenance_item_updated(m, e, now_ms, "calibration.schedule", err)))
+        (rc = maintenance_item_updated(m, e, &next, now_ms, "calibration.schedule", err)))
         return rc;
     return emit_output(m, "calibration.scheduled",
                        json_pack("{s:s, s:s, s:b}", "equipment_id", id, "status",

@@ -107,8 +107,19 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
                          "data.reference_instrument: missing required field "
                          "(procedure %s needs the instrument the readings were taken with)",
                          p->procedure_id);
+    /* The reference must measure what is read: one the procedure accepts by id or type, or,
+     * where it names none, one calibrated in the unit of every reading. */
+    reference_needs needs = {.count = 0};
+    if (p->references)
+        reference_needs_add(&needs, p->references, NULL);
+    else
+        for (size_t i = 0; i < p->step_count; i++)
+            if (p->steps[i].is_reading && p->steps[i].unit)
+                reference_needs_add(&needs, NULL, p->steps[i].unit);
+    char used_for[80];
+    snprintf(used_for, sizeof used_for, "procedure %s", p->procedure_id);
     if ((reference && (rc = maintenance_check_reference(m, "data.reference_instrument", reference,
-                                                        id, now_ms, err))) ||
+                                                        id, &needs, used_for, now_ms, err))) ||
         (readings && (rc = check_step_keys(readings, "data.readings", p, true, err))) ||
         (attestations && (rc = check_step_keys(attestations, "data.attestations", p, false, err))))
         return rc;
@@ -170,29 +181,33 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
     }
     /* As worked out now, for the answer and the history; decisions work it out again under the
      * terms in force (readiness.h). */
-    int64_t valid_until_ms = check_state_valid_until(p, &check, m->config.utc_offset_minutes);
+    int64_t valid_until_ms = check_state_valid_until(p, &check, m->config.zone);
 
-    /* Persist: the check, and what it does to the item. */
+    /* Decide what the check does to the item (after the sweep due now has run, so the copy
+     * holds its outcome), then persist: the check, then the item. */
     char *readings_text = json_dumps(steps, JSON_COMPACT);
-    rc = readings_text ? store_add_check(m->store, &check, valid_until_ms, technician, reference,
-                                         readings_text, err)
+    rc = readings_text ? maintenance_catch_up(m, now_ms, err)
                        : error_set(err, SMART_ENOMEM, "out of memory");
+    equipment_state next = *e;
+    if (check.passed)
+        next.last_verification_ms = now_ms;
+    else if (p->out_of_service_on_fail && !next.record.out_of_service) {
+        next.record.out_of_service = true;
+        next.out_of_service_since_ms = now_ms;
+        next.out_of_service_reason[0] = '\0';
+        text_append(next.out_of_service_reason, NOTE_MAX, "", "failed ");
+        text_append(next.out_of_service_reason, NOTE_MAX, "", p->procedure_id);
+        text_append(next.out_of_service_reason, NOTE_MAX, ": ", check.detail);
+    }
+    if (rc == 0)
+        rc = store_add_check(m->store, &check, valid_until_ms, technician, reference, readings_text,
+                             err);
     free(readings_text);
     if (rc == 0)
         rc = maintenance_put_check(m, &check, err);
     if (rc) {
         json_decref(steps);
         return rc;
-    }
-    if (check.passed)
-        e->last_verification_ms = now_ms;
-    else if (p->out_of_service_on_fail && !e->record.out_of_service) {
-        e->record.out_of_service = true;
-        e->out_of_service_since_ms = now_ms;
-        e->out_of_service_reason[0] = '\0';
-        text_append(e->out_of_service_reason, NOTE_MAX, "", "failed ");
-        text_append(e->out_of_service_reason, NOTE_MAX, "", p->procedure_id);
-        text_append(e->out_of_service_reason, NOTE_MAX, ": ", check.detail);
     }
     char details[512], when[DATE_TEXT_MAX], until[DATE_TEXT_MAX];
     instant_format(now_ms, when, sizeof when);
@@ -209,7 +224,7 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
         json_pack("{s:s, s:s, s:b, s:O, s:s?}", "equipment_id", id, "check_type", p->procedure_id,
                   "passed", check.passed, "steps", steps, "reference_instrument", reference);
     if ((rc = emit_ledger(m, "maintenance.checked", id, technician, details, meta, err)) ||
-        (rc = maintenance_item_updated(m, e, now_ms, "maintenance.check", err))) {
+        (rc = maintenance_item_updated(m, e, &next, now_ms, "maintenance.check", err))) {
         json_decref(steps);
         return rc;
     }
@@ -248,14 +263,17 @@ int handle_out_of_service(maintenance *m, const json_t *data, int64_t now_ms, sm
     if (e->record.out_of_service)
         return error_set(err, SMART_EINVAL, "data.equipment_id: %s is already out of service (%s)",
                          id, e->out_of_service_reason);
-    e->record.out_of_service = true;
-    e->out_of_service_since_ms = now_ms;
-    snprintf(e->out_of_service_reason, sizeof e->out_of_service_reason, "%s", reason);
+    if ((rc = maintenance_catch_up(m, now_ms, err)))
+        return rc;
+    equipment_state next = *e;
+    next.record.out_of_service = true;
+    next.out_of_service_since_ms = now_ms;
+    snprintf(next.out_of_service_reason, sizeof next.out_of_service_reason, "%s", reason);
     char details[512];
     snprintf(details, sizeof details, "%s tagged out of service: %s", id, reason);
     if ((rc = emit_ledger(m, "equipment.out_of_service", id, technician, details,
                           json_pack("{s:s, s:s}", "equipment_id", id, "reason", reason), err)) ||
-        (rc = maintenance_item_updated(m, e, now_ms, "equipment.out_of_service", err)))
+        (rc = maintenance_item_updated(m, e, &next, now_ms, "equipment.out_of_service", err)))
         return rc;
     return emit_updated(m, e, "out_of_service", now_ms, err);
 }
@@ -286,14 +304,17 @@ int handle_return_to_service(maintenance *m, const json_t *data, int64_t now_ms,
                          "passed check or calibration since it was tagged out at %s",
                          id, since);
     }
+    if ((rc = maintenance_catch_up(m, now_ms, err)))
+        return rc;
     char details[512];
     snprintf(details, sizeof details, "%s returned to service (was out: %s)", id,
              e->out_of_service_reason);
-    e->record.out_of_service = false;
-    e->out_of_service_reason[0] = '\0';
+    equipment_state next = *e;
+    next.record.out_of_service = false;
+    next.out_of_service_reason[0] = '\0';
     if ((rc = emit_ledger(m, "equipment.return_to_service", id, technician, details,
                           json_pack("{s:s, s:s?}", "equipment_id", id, "notes", notes), err)) ||
-        (rc = maintenance_item_updated(m, e, now_ms, "equipment.return_to_service", err)))
+        (rc = maintenance_item_updated(m, e, &next, now_ms, "equipment.return_to_service", err)))
         return rc;
     return emit_updated(m, e, "return_to_service", now_ms, err);
 }

@@ -76,6 +76,30 @@ static int id_list_split(char *text, id_list *out)
     }
 }
 
+static bool id_list_has(const id_list *ids, const char *id)
+{
+    for (size_t i = 0; i < ids->count; i++)
+        if (strcmp(ids->id[i], id) == 0)
+            return true;
+    return false;
+}
+
+/* The equipment linked to a ClientPO: *ids point into *text (malloc'd, the caller frees it;
+ * NULL with no ids when there is no link). */
+static int load_link(maintenance *m, const char *clientpo_id, char **text, id_list *ids,
+                     smart_error *err)
+{
+    ids->count = 0;
+    int rc = store_get_link(m->store, clientpo_id, text, err);
+    if (rc == 0 && *text && id_list_split(*text, ids) != 0) {
+        free(*text);
+        *text = NULL;
+        ids->count = 0;
+        rc = error_set(err, SMART_EIO, "store: the link of %s is not a list of ids", clientpo_id);
+    }
+    return rc;
+}
+
 /* Writes the ids as a JSON array. */
 static void write_ids(jw *w, const id_list *ids)
 {
@@ -191,30 +215,55 @@ int handle_clientpo_link(maintenance *m, const json_t *data, int64_t now_ms, sma
         return rc;
 
     id_list ids;
-    assessed_list list;
     id_list_from_json(given, &ids);
-    jw_reset(&m->ids);
-    write_ids(&m->ids, &ids);
-    if (!jw_text(&m->ids))
-        return error_set(err, SMART_ENOMEM, "out of memory");
     char stored[STORED_LINK_MAX];
     if (id_list_join(&ids, stored, sizeof stored) != 0)
         return error_set(err, SMART_EINVAL, "data.equipment: too long to store");
-    if ((rc = assess_list(m, &ids, now_ms, 0, &list, err)) ||
-        (rc = store_put_link(m->store, clientpo_id, stored, now_ms, err)))
+    /* A re-link replaces the job's set: what it drops is said, with the set it replaces. */
+    char *previous_text = NULL;
+    id_list previous, dropped = {.count = 0};
+    if ((rc = load_link(m, clientpo_id, &previous_text, &previous, err)))
         return rc;
-    char details[1200];
-    snprintf(details, sizeof details, "ClientPO %s linked to %zu item(s); %zu not ready%s%s",
-             clientpo_id, ids.count, list.blocking, list.blocking ? ": " : "", list.summary);
+    for (size_t i = 0; i < previous.count; i++)
+        if (!id_list_has(&ids, previous.id[i]))
+            dropped.id[dropped.count++] = previous.id[i];
+    bool relink = previous_text != NULL;
+
+    assessed_list list;
+    jw_reset(&m->ids);
+    write_ids(&m->ids, &ids);
+    if (!jw_text(&m->ids))
+        rc = error_set(err, SMART_ENOMEM, "out of memory");
+    if (rc || (rc = maintenance_catch_up(m, now_ms, err)) ||
+        (rc = assess_list(m, &ids, now_ms, 0, &list, err)) ||
+        (rc = store_put_link(m->store, clientpo_id, stored, now_ms, err)))
+        goto done;
+    char details[1600], dropped_text[1024] = "";
+    for (size_t i = 0; i < dropped.count; i++)
+        text_append(dropped_text, sizeof dropped_text, ", ", dropped.id[i]);
+    if (relink)
+        snprintf(details, sizeof details,
+                 "ClientPO %s re-linked to %zu item(s), was %zu%s%s; %zu not ready%s%s",
+                 clientpo_id, ids.count, previous.count, dropped.count ? ", dropped: " : "",
+                 dropped_text, list.blocking, list.blocking ? ": " : "", list.summary);
+    else
+        snprintf(details, sizeof details, "ClientPO %s linked to %zu item(s); %zu not ready%s%s",
+                 clientpo_id, ids.count, list.blocking, list.blocking ? ": " : "", list.summary);
     text_utf8_trim(details);
     jw *meta = &m->meta;
     jw_reset(meta);
     jw_raw(meta, "{", 1);
     put_jw(meta, "equipment", &m->ids);
     put_jw(meta, "not_ready", &m->not_ready);
+    if (relink) {
+        jw_key(meta, "previous_equipment");
+        write_ids(meta, &previous);
+        jw_key(meta, "dropped");
+        write_ids(meta, &dropped);
+    }
     jw_raw(meta, "}", 1);
     if ((rc = emit_ledger_jw(m, "clientpo.linked", clientpo_id, "system", details, meta, err)))
-        return rc;
+        goto done;
     jw *out = &m->out;
     jw_reset(out);
     jw_raw(out, "{", 1);
@@ -224,8 +273,17 @@ int handle_clientpo_link(maintenance *m, const json_t *data, int64_t now_ms, sma
     jw_append(out, &m->list_items);
     jw_raw(out, "]", 1);
     jw_member_bool(out, "all_ready", list.blocking == 0);
+    if (relink) {
+        jw_key(out, "previous_equipment");
+        write_ids(out, &previous);
+        jw_key(out, "dropped");
+        write_ids(out, &dropped);
+    }
     jw_raw(out, "}", 1);
-    return emit_output_jw(m, "clientpo.linked", out, err);
+    rc = emit_output_jw(m, "clientpo.linked", out, err);
+done:
+    free(previous_text);
+    return rc;
 }
 
 static const char *const start_keys[] = {"clientpo_id", "equipment", "planned_end", NULL};
@@ -248,18 +306,26 @@ int handle_test_start(maintenance *m, const json_t *data, int64_t now_ms, smart_
     if (planned_end_text && planned_end.instant_ms <= now_ms)
         return error_set(err, SMART_EINVAL, "data.planned_end: %s is not after the start",
                          planned_end_text);
-    id_list ids = {.count = 0};
+    /* The job's equipment is its linked set: a start checks every linked item, plus any it
+     * lists besides; listing fewer never leaves a linked item out. */
+    id_list ids, listed = {.count = 0};
     char *link_text = NULL; /* the stored link, which the ids point into */
-    if (given) {
-        id_list_from_json(given, &ids);
-    } else {
-        if ((rc = store_get_link(m->store, clientpo_id, &link_text, err)))
-            return rc;
-        if (link_text && id_list_split(link_text, &ids) != 0) {
-            free(link_text);
-            return error_set(err, SMART_EIO, "store: the link of %s is not a list of ids",
-                             clientpo_id);
+    if ((rc = load_link(m, clientpo_id, &link_text, &ids, err)))
+        return rc;
+    size_t linked_count = ids.count;
+    if (given)
+        id_list_from_json(given, &listed);
+    for (size_t i = 0; i < listed.count; i++) {
+        if (id_list_has(&ids, listed.id[i]))
+            continue;
+        if (ids.count == JF_ID_ARRAY_MAX) {
+            rc = error_set(err, SMART_EINVAL,
+                           "data.equipment: with the %zu item(s) linked to %s, the test would use "
+                           "more than %d",
+                           linked_count, clientpo_id, JF_ID_ARRAY_MAX);
+            goto done;
         }
+        ids.id[ids.count++] = listed.id[i];
     }
     assessed_list list;
     jw_reset(&m->ids);
@@ -268,7 +334,8 @@ int handle_test_start(maintenance *m, const json_t *data, int64_t now_ms, smart_
         rc = error_set(err, SMART_ENOMEM, "out of memory");
         goto done;
     }
-    if ((rc = assess_list(m, &ids, now_ms, planned_end_text ? planned_end.instant_ms : 0, &list,
+    if ((rc = maintenance_catch_up(m, now_ms, err)) ||
+        (rc = assess_list(m, &ids, now_ms, planned_end_text ? planned_end.instant_ms : 0, &list,
                           err)))
         goto done;
     /* Fail safe: a start that names no equipment at all is not a test we can vouch for. */
@@ -297,6 +364,14 @@ int handle_test_start(maintenance *m, const json_t *data, int64_t now_ms, smart_
     jw_raw(meta, "{", 1);
     jw_member_bool(meta, "allowed", allowed);
     put_jw(meta, "equipment", &m->ids);
+    jw_key(meta, "linked"); /* the first linked_count ids are the job's linked set */
+    id_list linked = ids;
+    linked.count = linked_count;
+    write_ids(meta, &linked);
+    if (given) {
+        jw_key(meta, "listed");
+        write_ids(meta, &listed);
+    }
     put_jw(meta, "not_ready", &m->not_ready);
     put_contracts_in_force(&list, ids.count, meta);
     if (planned_end_text)
@@ -344,7 +419,8 @@ int handle_status_query(maintenance *m, const json_t *data, int64_t now_ms, smar
     int rc;
     if ((rc = jf_object(data, "data", status_keys, err)) ||
         (rc = jf_id(data, "data", "equipment_id", false, &only, err)) ||
-        (rc = jf_bool(data, "data", "not_ready_only", false, &not_ready_only, err)))
+        (rc = jf_bool(data, "data", "not_ready_only", false, &not_ready_only, err)) ||
+        (rc = maintenance_catch_up(m, now_ms, err)))
         return rc;
     size_t listed = 0;
     int64_t counts[CAL_STATUS_COUNT] = {0}, ready_count = 0, total = 0;

@@ -129,7 +129,11 @@ void jw_string(jw *w, const char *s)
             break;
         if (c >= 0x80) {
             size_t n = utf8_char(p, strnlen((const char *)p, 4));
-            if (n)
+            /* U+2028/2029: valid raw in JSON, but a line end to JavaScript and some line
+             * readers; escaped so that an output line stays one line everywhere. */
+            if (n == 3 && p[0] == 0xE2 && p[1] == 0x80 && (p[2] == 0xA8 || p[2] == 0xA9))
+                jw_raw(w, p[2] == 0xA8 ? "\\u2028" : "\\u2029", 6);
+            else if (n)
                 jw_raw(w, (const char *)p, n);
             else
                 jw_raw(w, "\xEF\xBF\xBD", 3); /* U+FFFD for a byte that is not UTF-8 */

@@ -23,7 +23,7 @@ typedef struct maintenance_config {
     char data_dir[PATH_MAX];
     int64_t sweep_interval_ms;
     int64_t alert_repeat_ms;
-    int utc_offset_minutes;
+    station_zone *zone; /* the station's civil time (time_zone or utc_offset); owned */
 } maintenance_config;
 
 /* An item's ITEM text as last built, kept while nothing about the item or the day changes:
@@ -89,10 +89,11 @@ equipment_state *maintenance_find(maintenance *m, const char *equipment_id);
 int maintenance_index_items(const equipment_state *items, size_t count, uint32_t **index,
                             size_t *mask, smart_error *err);
 
-/* Today's date at the station. */
+/* The station's local day of an instant (today's date, for now_ms), in its time zone. */
 civil_day maintenance_today(const maintenance *m, int64_t now_ms);
 
-/* The instant a day begins at the station (local midnight). */
+/* The instant a local day begins at the station (local midnight, or the first instant of the
+ * day when daylight saving skips midnight). */
 int64_t maintenance_day_start_ms(const maintenance *m, civil_day day);
 
 /* The item's calibration assessment now; unknown (not ready) when no contract names it. */
@@ -115,10 +116,11 @@ int maintenance_put_check(maintenance *m, const check_state *check, smart_error 
 int maintenance_reconcile(maintenance *m, equipment_state *e, int64_t now_ms, const char *cause,
                           bool may_repeat, bool *changed, smart_error *err);
 
-/* After a handler changed `e`: forget its cached text, record any status change it caused
- * (reconcile), and save it. */
-int maintenance_item_updated(maintenance *m, equipment_state *e, int64_t now_ms, const char *cause,
-                             smart_error *err);
+/* Makes `next` (a handler's whole change of `e`, built on a copy) the item's state: forgets its
+ * cached text, records any status change it causes (reconcile), and saves it. When the store
+ * fails, `e` is left as it was and SMART_EIO returned. */
+int maintenance_item_updated(maintenance *m, equipment_state *e, const equipment_state *next,
+                             int64_t now_ms, const char *cause, smart_error *err);
 
 /* Forgets the cached ITEM text of `e`. */
 void maintenance_item_changed(maintenance *m, const equipment_state *e);
@@ -140,26 +142,63 @@ int maintenance_suspect_tests(maintenance *m, const equipment_state *e, int64_t 
                                            int64_t decided_at_ms),
                               void *ctx, smart_error *err);
 
-/* Refuses (SMART_ECONTRACT) a set with a contract whose version is below the one adopted
- * before, or whose content changed without a new version; changes nothing. */
-int maintenance_check_contract_versions(maintenance *m, const contract_set *set, smart_error *err);
+/* Loads the contracts directory (contract_set_load) and checks the set against the station
+ * before it may be adopted: no contract below the version adopted before or changed without a
+ * new version, no contract calibration (last_calibration) dated after now_ms. Changes nothing.
+ * On success fills *out (release with contract_set_release, or adopt it) and returns 0.
+ * Otherwise *why (required, caller-owned) says why, with the file(s) as data: SMART_ECONTRACT (or
+ * SMART_ECONFIG: the directory cannot be listed) for a refused deployment, SMART_ENOMEM, or
+ * SMART_EIO for a failing store. */
+int maintenance_load_contracts(maintenance *m, int64_t now_ms, contract_set *out,
+                               contract_refusal *why);
 
-/* Makes `set` (taken over: released on failure) the contracts in force. Refuses
- * (SMART_ECONTRACT) a contract whose version is below the one adopted before, or whose content
- * changed without a new version, and then changes nothing. Otherwise rebuilds the equipment
- * table (items keep their state; new items start from the contract's calibration; items no
- * contract names any more are retired), records the adoption, and reconciles statuses. */
+/* Makes `set` (from maintenance_load_contracts in this same turn; taken over, released on
+ * failure) the contracts in force: rebuilds the equipment table (items keep their state; new
+ * items start from the contract's calibration; items no contract names any more are retired),
+ * records the adoption, and reconciles statuses. 0, SMART_ENOMEM (nothing changed) or
+ * SMART_EIO. */
 int maintenance_adopt_contracts(maintenance *m, contract_set *set, int64_t now_ms,
                                 const char *cause, smart_error *err);
+
+/* Runs the periodic sweep when it is due at now_ms. Every handler calls it exactly once, after
+ * it has validated its event in full and before it changes or emits anything: the sweep's
+ * transitions come before the event's own effects, and a refused event leaves nothing behind at
+ * its time (no transition, no alert, no record, no move of the next sweep). 0 or SMART_EIO. */
+int maintenance_catch_up(maintenance *m, int64_t now_ms, smart_error *err);
 
 /* Reconciles every item a contract names; counts transitions. */
 int maintenance_sweep(maintenance *m, int64_t now_ms, size_t *checked, size_t *transitions,
                       smart_error *err);
 
+/* One thing a reference instrument must be fit for: one of the ids or equipment types the
+ * contract accepts (`accepted`, a JSON array of strings), or, where the contract names none,
+ * calibrated for the quantity read (a tolerance of its own in `unit`). */
+typedef struct reference_need {
+    const json_t *accepted; /* NULL: judged by unit */
+    const char *unit;       /* with accepted NULL: the unit of the quantity read */
+} reference_need;
+
+#define REFERENCE_NEEDS_MAX 32
+
+/* What a reference must be fit for, built by reference_needs_add. */
+typedef struct reference_needs {
+    reference_need need[REFERENCE_NEEDS_MAX];
+    size_t count;
+    bool any;      /* one need met is enough (what was read is not said: a calibration given
+                      without results must have used a reference for one of the item's
+                      quantities); otherwise every need must be met */
+    bool overflow; /* more distinct needs than fit: the reference is refused (fail safe) */
+} reference_needs;
+
+/* Adds a need unless an equal one is listed. */
+void reference_needs_add(reference_needs *needs, const json_t *accepted, const char *unit);
+
 /* Refuses (SMART_EINVAL, naming `field`) a reference instrument that is unknown, is the
- * subject itself, or was not in calibration at now_ms. */
+ * subject itself, does not meet one of `needs` (what it is used for, `used_for`, is named in
+ * the message), or was not in calibration at now_ms. */
 int maintenance_check_reference(maintenance *m, const char *field, const char *reference_id,
-                                const char *subject_id, int64_t now_ms, smart_error *err);
+                                const char *subject_id, const reference_needs *needs,
+                                const char *used_for, int64_t now_ms, smart_error *err);
 
 /* The handlers, one per topic: parse and validate `data` → decide → persist → emit.
  * Each returns 0, SMART_EINVAL (nothing changed; err names the field) or SMART_EIO. */

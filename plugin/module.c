@@ -36,8 +36,9 @@ static const struct {
 
 /* ---- configuration ---------------------------------------------------------------------- */
 
-static const char *const config_keys[] = {"contracts_dir",  "data_dir",   "sweep_interval_s",
-                                          "alert_repeat_h", "utc_offset", NULL};
+static const char *const config_keys[] = {
+    "contracts_dir", "data_dir", "sweep_interval_s", "alert_repeat_h", "utc_offset",
+    "time_zone",     NULL};
 
 static void resolve_path(char *out, size_t size, const char *base, const char *path)
 {
@@ -74,7 +75,7 @@ static int parse_config(const smart_host *host, const char *text, size_t len,
     json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!doc)
         return error_set(err, SMART_ECONFIG, "config: not valid JSON: %s", jerr.text);
-    const char *contracts, *data, *offset = NULL;
+    const char *contracts, *data, *offset = NULL, *zone = NULL;
     json_int_t sweep_s = 3600, repeat_h = 24;
     int rc;
     if ((rc = jf_object(doc, "config", config_keys, err)) ||
@@ -82,19 +83,33 @@ static int parse_config(const smart_host *host, const char *text, size_t len,
         (rc = jf_string(doc, "config", "data_dir", true, &data, err)) ||
         (rc = jf_int(doc, "config", "sweep_interval_s", false, 1, 7 * 86400, &sweep_s, err)) ||
         (rc = jf_int(doc, "config", "alert_repeat_h", false, 1, 24 * 365, &repeat_h, err)) ||
-        (rc = jf_string(doc, "config", "utc_offset", false, &offset, err)))
+        (rc = jf_string(doc, "config", "utc_offset", false, &offset, err)) ||
+        (rc = jf_string(doc, "config", "time_zone", false, &zone, err)))
         goto done;
-    if (offset && utc_offset_parse(offset, &cfg->utc_offset_minutes) != 0) {
+    int offset_minutes = 0;
+    if (offset && zone) {
+        rc = error_set(err, SMART_EINVAL,
+                       "config.time_zone: give time_zone or utc_offset, not both (time_zone "
+                       "follows daylight saving, utc_offset is fixed)");
+        goto done;
+    }
+    if (offset && utc_offset_parse(offset, &offset_minutes) != 0) {
         rc = error_set(err, SMART_EINVAL, "config.utc_offset: '%.20s' is not +HH:MM, -HH:MM or Z",
                        offset);
         goto done;
     }
+    /* The zone's rules are read from ICU here, once; the lookups after it are pure. */
+    if ((rc = zone ? station_zone_open(zone, "config.time_zone", &cfg->zone, err)
+                   : station_zone_fixed(offset_minutes, &cfg->zone, err)))
+        goto done;
     resolve_path(cfg->contracts_dir, sizeof cfg->contracts_dir, host->config_dir, contracts);
     resolve_path(cfg->data_dir, sizeof cfg->data_dir, host->config_dir, data);
     cfg->sweep_interval_ms = sweep_s * 1000;
     cfg->alert_repeat_ms = repeat_h * 3600 * 1000;
 done:
     json_decref(doc);
+    if (rc == SMART_ENOMEM)
+        return rc;
     if (rc && err)
         err->code = SMART_ECONFIG;
     return rc ? SMART_ECONFIG : 0;
@@ -211,6 +226,7 @@ static void release(maintenance *m)
 {
     store_close(m->store);
     contract_set_release(&m->contracts);
+    station_zone_free(m->config.zone);
     for (size_t i = 0; m->item_cache && i < m->item_count; i++)
         free(m->item_cache[i].text);
     free(m->item_cache);
@@ -282,6 +298,43 @@ static int record_store_opened(maintenance *m, smart_error *err)
     return emit_ledger_jw(m, "store.opened", MODULE_NAME, "system", details, meta, err);
 }
 
+/* The ledger's end is witnessed: the store keeps the ledger record it committed through, and
+ * its hash (maintenance_commit). A ledger that ends before that record (records removed, the
+ * file deleted) or holds another one there (edited) has lost evidence the store relies on:
+ * refused before anything is written, with SMART_ELEDGER, so the host does not start. An ABI
+ * 1.1 host cannot be asked; a store from before the hash was kept is checked on the seq only. */
+static int check_ledger_witness(maintenance *m, smart_error *err)
+{
+    const smart_host *host = m->host;
+    if (!SMART_HAS(host, ledger_hash_at) || !host->ledger_hash_at)
+        return 0;
+    int64_t seq = 0;
+    int rc = store_get_meta(m->store, STORE_META_LEDGER_SEQ, &seq, err);
+    if (rc != 0 || seq <= 0)
+        return rc < 0 ? rc : 0; /* no position kept yet: nothing to witness */
+    char want[SMART_LEDGER_HASH_LEN + 1] = "";
+    if ((rc = store_get_text_meta(m->store, STORE_META_LEDGER_HASH, want, sizeof want, err)) < 0)
+        return rc;
+    char have[SMART_LEDGER_HASH_LEN + 1] = "";
+    uint64_t last = 0;
+    smart_error host_err = {0, ""};
+    rc = host->ledger_hash_at(host, (uint64_t)seq, have, &last, &host_err);
+    host_err.text[sizeof host_err.text - 1] = '\0';
+    if (rc == SMART_ELEDGER)
+        return error_set(err, SMART_ELEDGER,
+                         "the store in %s is committed through ledger record %lld, but %s: "
+                         "records were removed or the ledger replaced",
+                         m->config.data_dir, (long long)seq, host_err.text);
+    if (rc < 0)
+        return error_set(err, SMART_EIO, "%s", host_err.text);
+    if (want[0] != '\0' && strcmp(want, have) != 0)
+        return error_set(err, SMART_ELEDGER,
+                         "the store in %s is committed through ledger record %lld with hash %s, "
+                         "but that record's hash is %s: the ledger was changed",
+                         m->config.data_dir, (long long)seq, want, have);
+    return 0;
+}
+
 static int maintenance_init(const smart_host *host, const char *config_json, size_t config_len,
                             void **self, smart_error *err)
 {
@@ -298,16 +351,19 @@ static int maintenance_init(const smart_host *host, const char *config_json, siz
     contract_set set;
     if ((rc = parse_config(host, config_json, config_len, &m->config, err)) ||
         (rc = make_directories(m->config.data_dir, err)) ||
-        (rc = store_open(m->config.data_dir, &m->store, err))) {
+        (rc = store_open(m->config.data_dir, &m->store, err)) ||
+        (rc = check_ledger_witness(m, err))) {
         release(m);
         return rc;
     }
-    if ((rc = contract_set_load(m->config.contracts_dir, host->station_type, &set, err)))
+    /* Loaded and checked before anything is written: a refused start leaves nothing in the
+     * ledger, and store.opened comes before every other record of this start. */
+    contract_refusal why = {0};
+    if ((rc = maintenance_load_contracts(m, now, &set, &why))) {
+        *err = why.error;
         goto failed;
-    /* Checked before anything is written: a refused start leaves nothing in the ledger, and
-     * store.opened comes before every other record of this start. */
-    if ((rc = maintenance_check_contract_versions(m, &set, err)) ||
-        (rc = record_store_opened(m, err))) {
+    }
+    if ((rc = record_store_opened(m, err))) {
         contract_set_release(&set);
         goto failed;
     }
@@ -366,16 +422,12 @@ static int maintenance_on_event(void *self, const smart_event *event, smart_erro
     int rc = data ? 0 : event_data(event, &data, err);
     if (rc)
         return rc;
-    int64_t now = event->time_ms;
-    bool explicit_sweep = handle == handle_calibration_sweep;
-    if (explicit_sweep) {
+    /* The periodic sweep due at the event's time is run by the handler itself, once it has
+     * validated the event in full (maintenance_catch_up): a refused line must leave nothing at
+     * its time. */
+    if (handle == handle_calibration_sweep)
         m->sweep_posted = false;
-    } else if (now >= m->next_sweep_ms) {
-        size_t checked, transitions;
-        rc = maintenance_sweep(m, now, &checked, &transitions, err);
-    }
-    if (rc == 0)
-        rc = handle(m, data, now, err);
+    rc = handle(m, data, event->time_ms, err);
     json_decref(data);
     if (rc == SMART_EIO || rc == SMART_ENOMEM)
         m->failed = true;
@@ -388,10 +440,21 @@ static int maintenance_commit(void *self, smart_error *err)
     if (m->failed)
         return error_set(err, SMART_EIO, "%s has failed; nothing more is committed", MODULE_NAME);
     int rc = 0;
-    /* With the batch's changes, where the ledger stood: see record_store_opened. */
-    if (m->ledger_since_commit && SMART_HAS(m->host, ledger_seq) && m->host->ledger_seq)
-        rc = store_put_meta(m->store, STORE_META_LEDGER_SEQ, (int64_t)m->host->ledger_seq(m->host),
-                            err);
+    /* With the batch's changes, where the ledger stood and that record's hash: see
+     * record_store_opened and check_ledger_witness. The host has synced the batch's records,
+     * so they are in the ledger before the store says it is committed through them. */
+    const smart_host *host = m->host;
+    if (m->ledger_since_commit && SMART_HAS(host, ledger_head) && host->ledger_head) {
+        char hash[SMART_LEDGER_HASH_LEN + 1];
+        uint64_t seq = host->ledger_head(host, hash);
+        rc = store_put_meta(m->store, STORE_META_LEDGER_SEQ, (int64_t)seq, err);
+        if (rc == 0)
+            rc = store_put_text_meta(m->store, STORE_META_LEDGER_HASH, hash, err);
+    } else if (m->ledger_since_commit && SMART_HAS(host, ledger_seq) && host->ledger_seq) {
+        rc = store_put_meta(m->store, STORE_META_LEDGER_SEQ, (int64_t)host->ledger_seq(host), err);
+        if (rc == 0) /* a hash kept under a newer host is not this record's */
+            rc = store_put_text_meta(m->store, STORE_META_LEDGER_HASH, "", err);
+    }
     if (rc == 0)
         rc = store_commit(m->store, err);
     if (rc)

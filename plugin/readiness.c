@@ -5,33 +5,29 @@
 #include <stdio.h>
 #include <string.h>
 
-static const int64_t minute_ms = 60000, day_ms = 86400000;
-
-int64_t check_valid_until(const procedure *p, int64_t performed_ms, int utc_offset_minutes)
+int64_t check_valid_until(const procedure *p, int64_t performed_ms, const station_zone *zone)
 {
-    int64_t offset_ms = (int64_t)utc_offset_minutes * minute_ms;
-    civil_day day = civil_day_of_instant(performed_ms, utc_offset_minutes);
-    int64_t local_midnight = (int64_t)day * day_ms - offset_ms; /* as a UTC instant */
+    civil_day day = station_zone_day(zone, performed_ms);
     switch (p->frequency) {
     case FREQ_HOURS: return performed_ms + (int64_t)p->every * 3600000;
-    case FREQ_DAYS: return local_midnight + (int64_t)p->every * day_ms;
+    case FREQ_DAYS: return station_zone_day_start_ms(zone, day + p->every);
     case FREQ_PER_SHIFT:
     default: {
         const contract *c = p->owner;
         for (size_t i = 0; i < c->shift_count; i++) {
-            int64_t start = local_midnight + c->shift_starts[i] * minute_ms;
+            int64_t start = station_zone_local_ms(zone, day, c->shift_starts[i]);
             if (start > performed_ms)
                 return start;
         }
-        return local_midnight + day_ms + c->shift_starts[0] * minute_ms;
+        return station_zone_local_ms(zone, day + 1, c->shift_starts[0]);
     }
     }
 }
 
-int64_t check_state_valid_until(const procedure *p, const check_state *last, int utc_offset_minutes)
+int64_t check_state_valid_until(const procedure *p, const check_state *last,
+                                const station_zone *zone)
 {
-    return last->passed ? check_valid_until(p, last->performed_ms, utc_offset_minutes)
-                        : last->performed_ms;
+    return last->passed ? check_valid_until(p, last->performed_ms, zone) : last->performed_ms;
 }
 
 bool check_step_within(const check_step *s, double v)
@@ -98,7 +94,7 @@ static void assess_check_text(const readiness_input *in, const procedure *p,
                  p->procedure_id);
         return;
     }
-    v->valid_until_ms = check_state_valid_until(p, last, in->utc_offset_minutes);
+    v->valid_until_ms = check_state_valid_until(p, last, in->zone);
     format_instant(last->performed_ms, when, sizeof when);
     format_instant(v->valid_until_ms, until, sizeof until);
     if (!last->passed) {
@@ -131,7 +127,7 @@ void readiness_assess(const readiness_input *in, readiness *out)
         cal_reason(&out->calibration, out->reason, sizeof out->reason);
         return;
     }
-    civil_day today = civil_day_of_instant(in->now_ms, in->utc_offset_minutes);
+    civil_day today = station_zone_day(in->zone, in->now_ms);
     out->calibration = cal_assess(&in->terms->terms, in->record, today);
     bool ready = out->calibration.ready;
     char text[READINESS_TEXT_MAX];
@@ -152,9 +148,8 @@ void readiness_assess(const readiness_input *in, readiness *out)
 
     char lapses[READINESS_TEXT_MAX] = "";
     if (out->calibration.ready && in->planned_end_ms) {
-        /* Valid through the due day: until the next local midnight. */
-        int64_t valid_until = ((int64_t)out->calibration.due + 1) * day_ms -
-                              (int64_t)in->utc_offset_minutes * minute_ms;
+        /* Valid through the due day: until the next local day begins. */
+        int64_t valid_until = station_zone_day_start_ms(in->zone, out->calibration.due + 1);
         if (in->planned_end_ms > valid_until) {
             char due[16], line[128];
             civil_format(out->calibration.due, due, sizeof due);

@@ -6,6 +6,7 @@
 
 #include "calibration.h"
 #include "contract.h"
+#include "station_zone.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -47,22 +48,24 @@ typedef struct readiness_input {
     const cal_record *record;
     const check_state *const *checks; /* checks[i] is the last check of terms->procedures[i] */
     int64_t now_ms;
-    int utc_offset_minutes;
-    int64_t planned_end_ms;            /* 0 when the job's end is not known */
-    const char *failure_note;          /* why the last calibration failed, or NULL */
+    const station_zone *zone; /* the station's civil time: its days, midnights, shift starts */
+    int64_t planned_end_ms;   /* 0 when the job's end is not known */
+    const char *failure_note; /* why the last calibration failed, or NULL */
     const char *out_of_service_reason; /* why it was tagged out, or NULL */
 } readiness_input;
 
 void readiness_assess(const readiness_input *in, readiness *out);
 
-/* The instant until which a check done at `performed_ms` stays valid (exclusive). */
-int64_t check_valid_until(const procedure *p, int64_t performed_ms, int utc_offset_minutes);
+/* The instant until which a check done at `performed_ms` stays valid (exclusive): hours after
+ * it; through the end of its local day and the days after (the start of a later local day); or
+ * until the next of the contract's shift starts, read on the station's wall clock. */
+int64_t check_valid_until(const procedure *p, int64_t performed_ms, const station_zone *zone);
 
 /* The same for the last check on record: a failed check is valid for no time at all. Worked
  * out from the procedure in force, so a redeployed contract's new frequency applies at once to
  * checks done before it. */
 int64_t check_state_valid_until(const procedure *p, const check_state *last,
-                                int utc_offset_minutes);
+                                const station_zone *zone);
 
 /* Whether a reading meets a step's limits; and the limits as text ("min 1000 uW/cm2"). */
 bool check_step_within(const check_step *step, double value);

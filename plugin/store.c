@@ -2,10 +2,14 @@
 
 #include "error.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 enum {
     Q_BEGIN,
@@ -14,6 +18,7 @@ enum {
     Q_PUT_EQUIPMENT,
     Q_ADD_CALIBRATION,
     Q_LAST_GOOD_CALIBRATION,
+    Q_FIND_CALIBRATION,
     Q_PUT_LINK,
     Q_GET_LINK,
     Q_ADD_GATE,
@@ -28,6 +33,8 @@ enum {
     Q_PUT_CONTRACT,
     Q_GET_META,
     Q_PUT_META,
+    Q_GET_TEXT_META,
+    Q_PUT_TEXT_META,
     Q_COUNT
 };
 
@@ -51,6 +58,8 @@ static const char *const statements[Q_COUNT] = {
         "reference_standard) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     [Q_LAST_GOOD_CALIBRATION] = "SELECT max(day) FROM calibrations WHERE equipment_id = ?1 AND "
                                 "in_tolerance = 1",
+    [Q_FIND_CALIBRATION] = "SELECT calibration_date FROM calibrations WHERE equipment_id = ?1 "
+                           "AND certificate_number = ?2 ORDER BY id LIMIT 1",
     [Q_PUT_LINK] = "INSERT INTO clientpo_links (clientpo_id, equipment, linked_at_ms) "
                    "VALUES (?1, ?2, ?3) ON CONFLICT (clientpo_id) DO UPDATE SET "
                    "equipment = excluded.equipment, linked_at_ms = excluded.linked_at_ms",
@@ -77,6 +86,8 @@ static const char *const statements[Q_COUNT] = {
         "WHERE reference_standard = ?1 AND day >= ?2 ORDER BY day, id",
     [Q_GET_META] = "SELECT value FROM store_meta WHERE key = ?1",
     [Q_PUT_META] = "INSERT OR REPLACE INTO store_meta (key, value) VALUES (?1, ?2)",
+    [Q_GET_TEXT_META] = "SELECT value FROM store_text_meta WHERE key = ?1",
+    [Q_PUT_TEXT_META] = "INSERT OR REPLACE INTO store_text_meta (key, value) VALUES (?1, ?2)",
     [Q_PUT_CONTRACT] = "INSERT OR REPLACE INTO contract_versions (contract_id, version, sha256, "
                        "file, adopted_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
 };
@@ -95,6 +106,8 @@ static const char schema[] =
     "NULL,"
     " recorded_at_ms INTEGER NOT NULL, reference_standard TEXT);"
     "CREATE INDEX IF NOT EXISTS calibrations_by_item ON calibrations (equipment_id, day);"
+    "CREATE INDEX IF NOT EXISTS calibrations_by_certificate"
+    " ON calibrations (equipment_id, certificate_number);"
     "CREATE TABLE IF NOT EXISTS clientpo_links ("
     " clientpo_id TEXT PRIMARY KEY, equipment TEXT NOT NULL, linked_at_ms INTEGER NOT NULL)"
     " WITHOUT ROWID;"
@@ -113,9 +126,14 @@ static const char schema[] =
     " contract_id TEXT PRIMARY KEY, version INTEGER NOT NULL, sha256 TEXT NOT NULL,"
     " file TEXT NOT NULL, adopted_at_ms INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS store_meta ("
-    " key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;";
+    " key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
+    /* Text beside it: store_meta's INTEGER affinity would turn a hash of only digits into a
+     * number. */
+    "CREATE TABLE IF NOT EXISTS store_text_meta ("
+    " key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;";
 
 struct store {
+    int lock_fd; /* holds `dir`/lock while the store is open, or -1 */
     sqlite3 *db;
     sqlite3_stmt *stmt[Q_COUNT];
     bool in_transaction;
@@ -158,15 +176,74 @@ static int add_missing_columns(sqlite3 *db, char **msg)
     return SQLITE_OK;
 }
 
+/* The pid the holder wrote into the lock, or 0 when it has not yet. */
+static long lock_holder_pid(int fd)
+{
+    char text[32];
+    ssize_t n = pread(fd, text, sizeof text - 1, 0);
+    if (n <= 0)
+        return 0;
+    text[n] = '\0';
+    char *end;
+    long pid = strtol(text, &end, 10);
+    return end != text && (*end == '\n' || *end == '\0') && pid > 0 ? pid : 0;
+}
+
+/* One writer per data_dir: an exclusive flock on `dir`/lock, dropped by the kernel when the
+ * holder exits or crashes (so the file, never removed, cannot block a restart). The holder's
+ * pid goes into it for the message of the process refused. */
+static int take_lock(store *s, const char *dir, smart_error *err)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return error_set(err, SMART_EIO, "data_dir %s: cannot open %s: %s", dir, path,
+                         strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int rc;
+        if (errno == EWOULDBLOCK) {
+            long pid = lock_holder_pid(fd);
+            char holder[48] = "another process";
+            if (pid > 0)
+                snprintf(holder, sizeof holder, "process %ld", pid);
+            rc = error_set(err, SMART_EBUSY,
+                           "data_dir %s is in use: %s holds %s; one module instance per data_dir",
+                           dir, holder, path);
+        } else {
+            rc = error_set(err, SMART_EIO, "data_dir %s: cannot lock %s: %s", dir, path,
+                           strerror(errno));
+        }
+        close(fd);
+        return rc;
+    }
+    char text[32];
+    int len = snprintf(text, sizeof text, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, text, (size_t)len, 0) != len) {
+        int rc = error_set(err, SMART_EIO, "data_dir %s: cannot write %s: %s", dir, path,
+                           strerror(errno));
+        close(fd);
+        return rc;
+    }
+    s->lock_fd = fd;
+    return 0;
+}
+
 int store_open(const char *dir, store **out, smart_error *err)
 {
     store *s = calloc(1, sizeof *s);
     if (!s)
         return error_set(err, SMART_ENOMEM, "out of memory");
+    s->lock_fd = -1;
+    int rc = take_lock(s, dir, err);
+    if (rc) {
+        free(s);
+        return rc;
+    }
     char path[4096];
     snprintf(path, sizeof path, "%s/store.sqlite", dir);
-    int rc = sqlite3_open_v2(
-        path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    rc = sqlite3_open_v2(path, &s->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         rc = error_set(err, SMART_EIO, "store %s: cannot open: %s", path,
                        s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
@@ -215,6 +292,8 @@ void store_close(store *s)
     if (s->in_transaction)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(s->db);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd); /* after the database is closed: the next holder finds it whole */
     free(s);
 }
 
@@ -537,6 +616,34 @@ int store_put_meta(store *s, const char *key, int64_t value, smart_error *err)
     return run(s, st, err, "save the store's own record");
 }
 
+int store_get_text_meta(store *s, const char *key, char *value, size_t size, smart_error *err)
+{
+    sqlite3_stmt *st = s->stmt[Q_GET_TEXT_META];
+    bind_text(st, 1, key);
+    int rc = sqlite3_step(st), found = 0;
+    if (rc == SQLITE_ROW) {
+        copy_column(st, 0, value, size);
+        found = 1;
+        rc = SQLITE_DONE;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return db_error(s, err, "read the store's own record");
+    return found ? 0 : 1;
+}
+
+int store_put_text_meta(store *s, const char *key, const char *value, smart_error *err)
+{
+    int rc = store_begin(s, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = s->stmt[Q_PUT_TEXT_META];
+    bind_text(st, 1, key);
+    bind_text(st, 2, value);
+    return run(s, st, err, "save the store's own record");
+}
+
 int store_get_contract_version(store *s, const char *contract_id, int64_t *version, char sha256[65],
                                smart_error *err)
 {
@@ -570,6 +677,26 @@ int store_put_contract_version(store *s, const char *contract_id, int64_t versio
     bind_text(st, 4, file);
     sqlite3_bind_int64(st, 5, now_ms);
     return run(s, st, err, "save contract version");
+}
+
+int store_find_calibration(store *s, const char *equipment_id, const char *certificate_number,
+                           char *calibration_date, size_t size, smart_error *err)
+{
+    sqlite3_stmt *st = s->stmt[Q_FIND_CALIBRATION];
+    bind_text(st, 1, equipment_id);
+    bind_text(st, 2, certificate_number);
+    int rc = sqlite3_step(st), found = 0;
+    if (rc == SQLITE_ROW) {
+        const unsigned char *date = sqlite3_column_text(st, 0);
+        snprintf(calibration_date, size, "%s", date ? (const char *)date : "");
+        found = 1;
+        rc = SQLITE_DONE;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return db_error(s, err, "find a calibration by its certificate");
+    return found ? 0 : 1;
 }
 
 int store_last_good_calibration(store *s, const char *equipment_id, civil_day *day,

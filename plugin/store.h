@@ -17,7 +17,10 @@
 
 typedef struct store store;
 
-/* Opens (creating if needed) `dir`/store.sqlite. The path is copied. */
+/* Opens (creating if needed) `dir`/store.sqlite, first taking an exclusive flock on `dir`/lock
+ * (held until store_close; the kernel drops it if the process dies). Returns 0, SMART_EBUSY
+ * when another process (or another open store) holds the lock — the message names `dir` and
+ * the holder's pid —, or SMART_EIO. The path is copied. */
 int store_open(const char *dir, store **out, smart_error *err);
 
 /* Closes the store; an open transaction is rolled back (it was never acknowledged). */
@@ -52,6 +55,12 @@ typedef struct calibration_entry {
 } calibration_entry;
 
 int store_add_calibration(store *s, const calibration_entry *entry, smart_error *err);
+
+/* Whether the item has a calibration with that certificate on record (from any source): 0 when
+ * it has, with its calibration_date as written copied into calibration_date (size bytes); 1
+ * when it has none; or SMART_EIO. */
+int store_find_calibration(store *s, const char *equipment_id, const char *certificate_number,
+                           char *calibration_date, size_t size, smart_error *err);
 
 /* The day of the item's last calibration that left it in tolerance: 0 when found, 1 when it
  * has none, or SMART_EIO. */
@@ -121,8 +130,15 @@ int store_calibrations_with_reference(store *s, const char *reference_id, civil_
 int store_get_meta(store *s, const char *key, int64_t *value, smart_error *err);
 int store_put_meta(store *s, const char *key, int64_t value, smart_error *err);
 
+/* The same for text values: `value` (caller-owned, `size` bytes) gets a copy, truncated. */
+int store_get_text_meta(store *s, const char *key, char *value, size_t size, smart_error *err);
+int store_put_text_meta(store *s, const char *key, const char *value, smart_error *err);
+
 /* The seq of the newest ledger record when the store last committed (see module.c). */
 #define STORE_META_LEDGER_SEQ "ledger_seq"
+/* A text meta: that record's hash (64 hex digits), or "" when the host could not give it (an
+ * ABI 1.1 host). Written in the same transaction as the seq. */
+#define STORE_META_LEDGER_HASH "ledger_hash"
 
 /* The version (and content hash) of a contract last adopted: 0 when found, 1 when the
  * station has never adopted that contract, or SMART_EIO. Versions never go down. */

@@ -51,12 +51,12 @@ equipment_state *maintenance_find(maintenance *m, const char *equipment_id)
 
 civil_day maintenance_today(const maintenance *m, int64_t now_ms)
 {
-    return civil_day_of_instant(now_ms, m->config.utc_offset_minutes);
+    return station_zone_day(m->config.zone, now_ms);
 }
 
 int64_t maintenance_day_start_ms(const maintenance *m, civil_day day)
 {
-    return (int64_t)day * 86400000 - (int64_t)m->config.utc_offset_minutes * 60000;
+    return station_zone_day_start_ms(m->config.zone, day);
 }
 
 cal_assessment maintenance_assess(const maintenance *m, const equipment_state *e, civil_day today)
@@ -137,7 +137,7 @@ void maintenance_readiness(const maintenance *m, const equipment_state *e, int64
         .record = e ? &e->record : NULL,
         .checks = checks,
         .now_ms = now_ms,
-        .utc_offset_minutes = m->config.utc_offset_minutes,
+        .zone = m->config.zone,
         .planned_end_ms = planned_end_ms,
         .failure_note = e ? e->failure_note : NULL,
         .out_of_service_reason = e && e->record.out_of_service ? e->out_of_service_reason : NULL,
@@ -262,15 +262,28 @@ int maintenance_reconcile(maintenance *m, equipment_state *e, int64_t now_ms, co
     return 0;
 }
 
-int maintenance_item_updated(maintenance *m, equipment_state *e, int64_t now_ms, const char *cause,
-                             smart_error *err)
+int maintenance_item_updated(maintenance *m, equipment_state *e, const equipment_state *next,
+                             int64_t now_ms, const char *cause, smart_error *err)
 {
     bool changed;
+    equipment_state before = *e;
+    *e = *next;
     maintenance_item_changed(m, e);
     int rc = maintenance_reconcile(m, e, now_ms, cause, false, &changed, err);
     if (rc == 0 && !changed)
         rc = store_put_equipment(m->store, e, err);
+    if (rc) { /* the store failed: the item stays as it was (and the module stops) */
+        *e = before;
+        maintenance_item_changed(m, e);
+    }
     return rc;
+}
+
+int maintenance_catch_up(maintenance *m, int64_t now_ms, smart_error *err)
+{
+    size_t checked, transitions;
+    return now_ms >= m->next_sweep_ms ? maintenance_sweep(m, now_ms, &checked, &transitions, err)
+                                      : 0;
 }
 
 int maintenance_sweep(maintenance *m, int64_t now_ms, size_t *checked, size_t *transitions,

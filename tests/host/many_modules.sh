@@ -34,7 +34,7 @@ JSON
     > "$D/out" 2> "$D/err"
 expect_status 0 $? "two modules beside three bad ones"
 
-expect_contains "$D/err" "smart-host: module $BAD_MAJOR: built for SMART ABI 2.0, but this host speaks 1.1 (a different major version is incompatible); running on without it"
+expect_contains "$D/err" "smart-host: module $BAD_MAJOR: built for SMART ABI 2.0, but this host speaks 1.2 (a different major version is incompatible); running on without it"
 expect_contains "$D/err" "smart-host: module $NO_ENTRY: exports no smart_plugin_entry(); it is not a SMART module"
 expect_contains "$D/err" "smart-host: module $FAIL_INIT: init failed: config.store: this test module never starts; running on without it"
 [ "$(grep -c 'smart-host: ' "$D/err")" -eq 3 ] || fail "expected exactly the 3 refusals on stderr"

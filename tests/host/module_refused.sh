@@ -28,9 +28,9 @@ refused() {
 }
 
 refused bad-major "[{\"path\": \"$BAD_MAJOR\"}]" \
-    "smart-host: module $BAD_MAJOR: built for SMART ABI 2.0, but this host speaks 1.1 (a different major version is incompatible)"
+    "smart-host: module $BAD_MAJOR: built for SMART ABI 2.0, but this host speaks 1.2 (a different major version is incompatible)"
 refused bad-minor "[{\"path\": \"$BAD_MINOR\"}]" \
-    "smart-host: module $BAD_MINOR: built for SMART ABI 1.2, newer than this host's 1.1"
+    "smart-host: module $BAD_MINOR: built for SMART ABI 1.3, newer than this host's 1.2"
 refused no-entry "[{\"path\": \"$NO_ENTRY\"}]" \
     "smart-host: module $NO_ENTRY: exports no smart_plugin_entry()"
 refused missing "[{\"path\": \"$WORK/nowhere/missing.so\"}]" \
@@ -56,7 +56,7 @@ cat > "$R/expected" <<'JSON'
 {"topic":"echo.version","data":{"version":"1.0.0"}}
 JSON
 diff -u "$R/expected" "$R/out" || fail "run on: outputs differ (a duplicate must not answer twice)"
-expect_contains "$R/err" "smart-host: module $BAD_MAJOR: built for SMART ABI 2.0, but this host speaks 1.1 (a different major version is incompatible); running on without it"
+expect_contains "$R/err" "smart-host: module $BAD_MAJOR: built for SMART ABI 2.0, but this host speaks 1.2 (a different major version is incompatible); running on without it"
 expect_contains "$R/err" "smart-host: module $NO_ENTRY: exports no smart_plugin_entry(); it is not a SMART module (or was built without exporting its entry point); running on without it"
 expect_contains "$R/err" "smart-host: module $FAIL_INIT: init failed: config.store: this test module never starts; running on without it"
 expect_contains "$R/err" "smart-host: module $WORK/nowhere/missing.so: cannot load:"

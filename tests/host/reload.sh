@@ -121,7 +121,7 @@ install_build "$BAD_MAJOR"
 send '{"topic":"host.reload"}' '{"topic":"echo.ping","data":{"n":2}}' '{"topic":"echo.version"}'
 wait_for 1 '"topic":"echo.version"'
 stop_host "bad build"
-expect_contains "$D/err" "smart-host: module $MOD: built for SMART ABI 2.0, but this host speaks 1.1 (a different major version is incompatible); reload refused, the running version 2.0.0 goes on"
+expect_contains "$D/err" "smart-host: module $MOD: built for SMART ABI 2.0, but this host speaks 1.2 (a different major version is incompatible); reload refused, the running version 2.0.0 goes on"
 grep -qF '{"topic":"module.reload_failed","data":{"module":"test-echo","path":"'"$MOD"'","version":"2.0.0","reason":"module '"$MOD"': built for SMART ABI 2.0' "$D/out" ||
     fail "bad build: no module.reload_failed output"
 expect_contains "$D/out" '"running":true'

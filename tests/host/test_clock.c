@@ -82,6 +82,22 @@ START_TEST(syntax_is_strict)
 }
 END_TEST
 
+/* Years 0001-9999, for the text and for the instant it names: no timestamp can be written for
+ * one outside (the host's clock would give empty or clamped times). */
+START_TEST(years_outside_1_to_9999_are_refused)
+{
+    parse_fails("0000-01-01T00:00:00Z", "year 0000 is outside 0001-9999");
+    parse_fails("10000-01-01T00:00:00Z", "a year of more than four digits is outside 0001-9999");
+    parse_fails("9999-12-31T23:00:00-05:00", "its instant (UTC) is outside years 0001-9999");
+    parse_fails("0001-01-01T00:30:00+01:00", "its instant (UTC) is outside years 0001-9999");
+    char text[RFC3339_MS_LEN + 1];
+    rfc3339_format_ms(parse_ok("9999-12-31T23:59:59.999Z"), text);
+    ck_assert_str_eq(text, "9999-12-31T23:59:59.999Z");
+    rfc3339_format_ms(parse_ok("0001-01-01T00:00:00Z"), text);
+    ck_assert_str_eq(text, "0001-01-01T00:00:00.000Z");
+}
+END_TEST
+
 START_TEST(format_with_milliseconds)
 {
     char text[RFC3339_MS_LEN + 1];
@@ -135,6 +151,7 @@ int main(void)
     tcase_add_test(tc, fractional_seconds);
     tcase_add_test(tc, calendar_is_checked);
     tcase_add_test(tc, syntax_is_strict);
+    tcase_add_test(tc, years_outside_1_to_9999_are_refused);
     tcase_add_test(tc, format_with_milliseconds);
     tcase_add_test(tc, simulated_clock_never_runs_backwards);
     tcase_add_test(tc, real_clock_ignores_event_times);

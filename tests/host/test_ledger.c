@@ -267,7 +267,9 @@ START_TEST(torn_tail_is_moved_aside_and_chain_continues)
 }
 END_TEST
 
-START_TEST(last_line_failing_its_hash_is_torn)
+/* A complete last line (newline and all) that fails its hash was changed, not torn: refused,
+ * and the file left as it is. */
+START_TEST(complete_last_line_failing_its_hash_is_refused)
 {
     make_dir();
     write_ledger(3, "Calibrated.");
@@ -279,13 +281,62 @@ START_TEST(last_line_failing_its_hash_is_torn)
     ledger *l;
     ledger_torn_tail torn;
     char msg[512];
+    ck_assert_int_eq(ledger_open(path, &l, &torn, msg, sizeof msg), LEDGER_EBROKEN);
+    ck_assert_ptr_null(l);
+    ck_assert(!torn.found);
+    ck_assert_msg(strstr(msg, "record seq 3 (line 3): hash mismatch; the line is complete, so "
+                              "this is not a torn write") != NULL,
+                  "%s", msg);
+    char *before = malloc(len);
+    ck_assert_ptr_nonnull(before);
+    memcpy(before, data, len);
+    size_t after_len;
+    char *after = read_all(path, &after_len); /* the same static buffer as `data` */
+    ck_assert_uint_eq(after_len, len);
+    ck_assert(memcmp(after, before, len) == 0);
+    free(before);
+    remove_dir();
+}
+END_TEST
+
+/* The hash of any record on disk, by seq, as the module's witness check asks for it; records
+ * not yet flushed are not on disk and not found. */
+START_TEST(hash_at_reads_records_on_disk)
+{
+    make_dir();
+    write_ledger(3, "Witnessed.");
+    size_t len, starts[4];
+    char *data = read_all(path, &len);
+    line_starts(data, len, starts, 4);
+    ledger *l;
+    ledger_torn_tail torn;
+    char msg[512], hash[LEDGER_HASH_HEX_LEN + 1];
     ck_assert_int_eq(ledger_open(path, &l, &torn, msg, sizeof msg), 0);
-    ck_assert(torn.found);
-    ck_assert_uint_eq(torn.seq, 3);
-    ck_assert_str_eq(torn.why, "hash mismatch");
-    ck_assert_uint_eq(ledger_record_count(l), 2);
+    uint64_t last = 99;
+    for (uint64_t seq = 1; seq <= 3; seq++) {
+        ck_assert_int_eq(ledger_hash_at(l, seq, hash, &last, msg, sizeof msg), 0);
+        ck_assert_uint_eq(last, 3);
+        size_t end = seq < 3 ? starts[seq] - 1 : len - 1;
+        ck_assert(memcmp(hash, data + end - 2 - LEDGER_HASH_HEX_LEN, LEDGER_HASH_HEX_LEN) == 0);
+    }
+    ck_assert_str_eq(hash, ledger_head_hash(l));
+    ledger_record record = {.time_ms = 1739433700000,
+                            .node_id = "NODE-LP-001",
+                            .module = "smart-host",
+                            .action = "test.record",
+                            .target = "EQ-1",
+                            .details = "Not yet flushed.",
+                            .user_id = "system"};
+    ck_assert_int_eq(ledger_append(l, &record, msg, sizeof msg), 0);
+    ck_assert_int_eq(ledger_hash_at(l, 4, hash, &last, msg, sizeof msg), -ERANGE);
+    ck_assert_uint_eq(last, 3);
+    ck_assert_msg(strstr(msg, "ends at record seq 3, before seq 4") != NULL, "%s", msg);
+    ck_assert_int_eq(ledger_flush(l, msg, sizeof msg), 0);
+    ck_assert_int_eq(ledger_hash_at(l, 4, hash, &last, msg, sizeof msg), 0);
+    ck_assert_uint_eq(last, 4);
+    ck_assert_str_eq(hash, ledger_head_hash(l));
+    ck_assert_int_eq(ledger_hash_at(l, 0, hash, NULL, msg, sizeof msg), -EINVAL);
     ledger_close(l);
-    ck_assert(verify().ok);
     remove_dir();
 }
 END_TEST
@@ -381,7 +432,8 @@ int main(void)
     tcase_add_test(tc, swapped_lines_are_found);
     tcase_add_test(tc, foreign_record_breaks_prev_hash);
     tcase_add_test(tc, torn_tail_is_moved_aside_and_chain_continues);
-    tcase_add_test(tc, last_line_failing_its_hash_is_torn);
+    tcase_add_test(tc, complete_last_line_failing_its_hash_is_refused);
+    tcase_add_test(tc, hash_at_reads_records_on_disk);
     tcase_add_test(tc, reopen_continues_seq_and_prev_hash);
     tcase_add_test(tc, broken_middle_refuses_to_open);
     tcase_add_test(tc, append_refuses_bad_strings);

@@ -470,7 +470,7 @@ class OutOfService(unittest.TestCase):
             event("equipment.out_of_service", "2025-03-10T08:00:00Z", equipment_id="MT01-BENCH-01",
                   reason="Ammeter needle sticking", technician="L. Brandt") +
             event("calibration.record", "2025-03-10T11:00:00Z", equipment_id="MT01-BENCH-01",
-                  calibration_date="2025-03-10", certificate_number="NCL-2025-03-0190",
+                  calibration_date="2025-03-10T10:30:00Z", certificate_number="NCL-2025-03-0190",
                   provider="Northbridge Calibration Ltd", technician="L. Brandt",
                   reference_standard="MT01-SHUNT-01",
                   results=[{"parameter": "current", "nominal": 1000, "unit": "A", "as_found": 1040}]) +
@@ -480,6 +480,33 @@ class OutOfService(unittest.TestCase):
         recorded = run.topic("calibration.recorded")[0]
         self.assertEqual(recorded["status"], "out_of_service")  # calibrated, but still tagged out
         self.assertEqual(run.topic("equipment.updated")[-1]["item"]["status"], "current")
+
+    def test_verification_counts_only_when_performed_after_the_tag_out(self):
+        # Entered after the tag-out is not enough: a certificate dated the day of the tag-out
+        # (no time: it may be from before it), one timed before it, or the calibration on record
+        # sent again, do not verify the item for its return; one timed after it does.
+        st = Station(self)
+        back = event("equipment.return_to_service", "2025-03-10T11:05:00Z",
+                     equipment_id="MT01-BENCH-01", technician="L. Brandt")
+        cal = lambda date, cert: event(
+            "calibration.record", "2025-03-10T11:00:00Z", equipment_id="MT01-BENCH-01",
+            calibration_date=date, certificate_number=cert, provider="Northbridge Calibration Ltd",
+            technician="L. Brandt", reference_standard="MT01-SHUNT-01",
+            results=[{"parameter": "current", "nominal": 1000, "unit": "A", "as_found": 1001}])
+        run = st.run(
+            event("equipment.out_of_service", "2025-03-10T08:00:00Z", equipment_id="MT01-BENCH-01",
+                  reason="Ammeter needle sticking", technician="L. Brandt") +
+            cal("2025-03-10", "NCL-2025-03-0191") + back +
+            cal("2025-03-10T07:59:00Z", "NCL-2025-03-0192") + back +
+            cal("2025-03-10T08:30:00+01:00", "NCL-2025-03-0193") + back +
+            cal("2025-03-10", "NCL-2025-03-0191") + back +
+            cal("2025-03-10T08:00:01Z", "NCL-2025-03-0194") + back)
+        refused = [line for line in run.errors if "cannot return to service" in line]
+        self.assertEqual(len(refused), 4, run.errors)
+        self.assertEqual(len(run.errors), 4, run.errors)
+        self.assertEqual(run.topic("equipment.updated")[-1]["item"]["status"], "current")
+        self.assertEqual([r.get("replay", False) for r in run.topic("calibration.recorded")],
+                         [False, False, False, True, False])
 
 
 class OutOfToleranceImpact(unittest.TestCase):

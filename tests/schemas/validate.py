@@ -194,6 +194,8 @@ def check_static(root, validators):
         for path in station_scenarios(station):
             check_lines(validators, "input-event.schema.json", path, rel(root, path))
 
+    check_time_zone_config(root, validators)
+
     bad = os.path.join(examples, "bad")
     for case in sorted(glob.glob(os.path.join(bad, "contract-*"))):
         if os.path.basename(case) in SKIP_BAD_CONTRACTS:
@@ -206,6 +208,27 @@ def check_static(root, validators):
     if os.path.exists(bad_events):
         check_lines(validators, "input-event.schema.json", bad_events, rel(root, bad_events),
                     expect=BAD_EVENTS)
+
+
+def check_time_zone_config(root, validators):
+    """The module's time_zone and utc_offset, on a copy of an example station's node.json."""
+    path = os.path.join(root, "examples", "mt-station", "node.json")
+    with open(path, encoding="utf-8") as f:
+        node = json.load(f)
+    cases = [({"time_zone": "Europe/Berlin"}, True),
+             ({"time_zone": "America/Port-au-Prince"}, True),
+             ({"utc_offset": "-03:30"}, True), ({"utc_offset": "Z"}, True),
+             ({"time_zone": "Europe/Berlin", "utc_offset": "+01:00"}, False),
+             ({"time_zone": "Europe/Berlin west"}, False), ({"time_zone": ""}, False),
+             ({"time_zone": 1}, False), ({"utc_offset": "+24:00"}, False)]
+    for extra, valid in cases:
+        doc = json.loads(json.dumps(node))
+        doc["modules"][0]["config"].update(extra)
+        errs = errors(validators["node.schema.json"], doc)
+        if valid and errs:
+            fail(f"node.json with {extra}", "; ".join(errs))
+        elif not valid and not errs:
+            fail(f"node.json with {extra}", "passes node.schema.json but must be refused")
 
 
 def check_chain(records, where):

@@ -20,9 +20,21 @@ static int64_t now_ms(const smart_host *t)
     return of(t)->now_ms;
 }
 
+/* JSON text a module hands over must carry U+2028/U+2029 escaped (smart_plugin.h, "JSON
+ * text"): raw, they end a line for JavaScript and some line readers. */
+static void assert_no_raw_line_separator(const char *text, size_t len, const char *what)
+{
+    for (size_t i = 0; text && i + 2 < len; i++)
+        ck_assert_msg(!((unsigned char)text[i] == 0xE2 && (unsigned char)text[i + 1] == 0x80 &&
+                        ((unsigned char)text[i + 2] == 0xA8 || (unsigned char)text[i + 2] == 0xA9)),
+                      "%s holds a raw U+2028/U+2029: %s", what, text);
+}
+
 static int ledger_append(const smart_host *t, const smart_ledger_entry *e, smart_error *err)
 {
     (void)err;
+    if (e->metadata_json)
+        assert_no_raw_line_separator(e->metadata_json, strlen(e->metadata_json), e->action);
     json_t *meta = json_loads(e->metadata_json ? e->metadata_json : "{}", 0, NULL);
     ck_assert_msg(json_is_object(meta), "metadata is not a JSON object: %s", e->metadata_json);
     json_array_append_new(of(t)->ledger, json_pack("{s:s, s:s, s:s, s:s, s:o}", "action", e->action,
@@ -37,9 +49,56 @@ static uint64_t ledger_seq(const smart_host *t)
     return json_array_size(of(t)->ledger);
 }
 
+/* 1.2: a record's "hash" here is FNV-1a of its JSON text and its seq, as 64 hex digits: not a
+ * chain, but a record changed by a test has another one. */
+static void record_hash(json_t *record, uint64_t seq, char hash[SMART_LEDGER_HASH_LEN + 1])
+{
+    char *text = json_dumps(record, JSON_COMPACT | JSON_SORT_KEYS);
+    ck_assert(text != NULL);
+    uint64_t h = 14695981039346656037ULL ^ seq;
+    for (const char *p = text; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    free(text);
+    for (int i = 0; i < 4; i++)
+        snprintf(hash + 16 * i, 17, "%016llx", (unsigned long long)(h ^ (uint64_t)i));
+}
+
+static uint64_t ledger_head(const smart_host *t, char hash[SMART_LEDGER_HASH_LEN + 1])
+{
+    uint64_t seq = json_array_size(of(t)->ledger);
+    if (seq == 0) {
+        memset(hash, '0', SMART_LEDGER_HASH_LEN);
+        hash[SMART_LEDGER_HASH_LEN] = '\0';
+    } else {
+        record_hash(json_array_get(of(t)->ledger, seq - 1), seq, hash);
+    }
+    return seq;
+}
+
+static int ledger_hash_at(const smart_host *t, uint64_t seq, char hash[SMART_LEDGER_HASH_LEN + 1],
+                          uint64_t *last_seq, smart_error *err)
+{
+    uint64_t last = json_array_size(of(t)->ledger);
+    if (last_seq)
+        *last_seq = last;
+    if (seq == 0 || seq > last) {
+        int code = seq == 0 ? SMART_EINVAL : SMART_ELEDGER;
+        if (err) {
+            err->code = code;
+            snprintf(err->text, sizeof err->text,
+                     "fake ledger ends at record seq %llu, before seq %llu",
+                     (unsigned long long)last, (unsigned long long)seq);
+        }
+        return code;
+    }
+    record_hash(json_array_get(of(t)->ledger, seq - 1), seq, hash);
+    return 0;
+}
+
 static int emit_alert(const smart_host *t, const char *json, size_t len, smart_error *err)
 {
     (void)err;
+    assert_no_raw_line_separator(json, len, "an alert");
     json_t *alert = json_loadb(json, len, 0, NULL);
     ck_assert_msg(json_is_object(alert), "alert is not a JSON object");
     json_array_append_new(of(t)->alerts, alert);
@@ -50,6 +109,7 @@ static int emit_event(const smart_host *t, const char *topic, const char *json, 
                       smart_error *err)
 {
     (void)err;
+    assert_no_raw_line_separator(json, len, topic);
     json_t *data = json_loadb(json, len, 0, NULL);
     ck_assert_msg(json_is_object(data), "output %s is not a JSON object", topic);
     json_array_append_new(of(t)->outputs, json_pack("{s:s, s:o}", "topic", topic, "data", data));
@@ -109,6 +169,8 @@ void fake_host_init(fake_host *h, const char *now)
         .post_event = post_event,
         .log = log_line,
         .ledger_seq = ledger_seq,
+        .ledger_head = ledger_head,
+        .ledger_hash_at = ledger_hash_at,
     };
     h->plugin = smart_plugin_entry();
 }

@@ -149,8 +149,8 @@ START_TEST(sets_refuse_an_item_claimed_twice_and_skip_other_stations)
     write_file(dir, "b.json", mt);
     write_file(dir, "notes.txt", "not a contract");
     contract_set set;
-    smart_error err = {0};
-    ck_assert_msg(contract_set_load(dir, "LP", &set, &err) == 0, "%s", err.text);
+    contract_refusal why = {0};
+    ck_assert_msg(contract_set_load(dir, "LP", &set, &why) == 0, "%s", why.error.text);
     ck_assert_int_eq(set.contract_count, 1);
     ck_assert_int_eq(set.skipped_count, 1);
     ck_assert_ptr_nonnull(contract_set_find(&set, "LP01-THM-01"));
@@ -160,9 +160,24 @@ START_TEST(sets_refuse_an_item_claimed_twice_and_skip_other_stations)
     char *second = strdup(good);
     memcpy(strstr(second, "LP-CAL-001"), "LP-CAL-002", 10);
     write_file(dir, "c.json", second);
-    ck_assert_int_eq(contract_set_load(dir, "LP", &set, &err), SMART_ECONTRACT);
-    ck_assert_str_eq(err.text, "c.json: equipment_id 'LP01-THM-01' is also claimed by contract "
-                               "LP-CAL-001 (a.json); an item belongs to one contract");
+    ck_assert_int_eq(contract_set_load(dir, "LP", &set, &why), SMART_ECONTRACT);
+    ck_assert_str_eq(why.error.text,
+                     "c.json: equipment_id 'LP01-THM-01' is also claimed by contract "
+                     "LP-CAL-001 (a.json); an item belongs to one contract");
+    /* The files come as data, beside the message. */
+    ck_assert_str_eq(why.file, "c.json");
+    ck_assert_str_eq(why.other_file, "a.json");
+
+    /* One contract id in two files of this station: refused naming both. b.json (another
+     * station's) shares the id too, but it is not loaded, so it does not conflict. */
+    memcpy(strstr(second, "LP-CAL-002"), "LP-CAL-001", 10);
+    memcpy(strstr(second, "LP01-THM-01"), "LP01-THM-02", 11);
+    write_file(dir, "c.json", second);
+    ck_assert_int_eq(contract_set_load(dir, "LP", &set, &why), SMART_ECONTRACT);
+    ck_assert_str_eq(why.error.text, "c.json: smart_contract_id: 'LP-CAL-001' is also the id of "
+                                     "a.json; a contract id names one file");
+    ck_assert_str_eq(why.file, "c.json");
+    ck_assert_str_eq(why.other_file, "a.json");
     free(mt);
     free(second);
     char cmd[600];
@@ -188,8 +203,8 @@ START_TEST(sets_of_many_files_load_whole_and_report_the_first_bad_file)
         write_file(dir, name, text);
     }
     contract_set set;
-    smart_error err = {0};
-    ck_assert_msg(contract_set_load(dir, "LP", &set, &err) == 0, "%s", err.text);
+    contract_refusal why = {0};
+    ck_assert_msg(contract_set_load(dir, "LP", &set, &why) == 0, "%s", why.error.text);
     ck_assert_int_eq(set.contract_count, 40);
     ck_assert_ptr_nonnull(contract_set_find(&set, "LP01-000-01"));
     ck_assert_ptr_nonnull(contract_set_find(&set, "LP01-039-01"));
@@ -198,8 +213,8 @@ START_TEST(sets_of_many_files_load_whole_and_report_the_first_bad_file)
     write_file(dir, "c17.json", "{\"smart_contract_id\": 17}");
     write_file(dir, "c31.json", "not json");
     for (int round = 0; round < 20; round++) {
-        ck_assert_int_eq(contract_set_load(dir, "LP", &set, &err), SMART_ECONTRACT);
-        ck_assert_msg(strncmp(err.text, "c17.json: ", 10) == 0, "got '%s'", err.text);
+        ck_assert_int_eq(contract_set_load(dir, "LP", &set, &why), SMART_ECONTRACT);
+        ck_assert_msg(strncmp(why.error.text, "c17.json: ", 10) == 0, "got '%s'", why.error.text);
     }
     free(text);
     char cmd[600];

@@ -403,8 +403,8 @@ START_TEST(yaml_and_json_contracts_load_together)
                "\"calibration_interval_days\":91}]}");
     write_file(dir, "notes.txt", "not a contract");
     contract_set set;
-    smart_error err = {0};
-    ck_assert_msg(contract_set_load(dir, "LP", &set, &err) == 0, "%s", err.text);
+    contract_refusal why = {0};
+    ck_assert_msg(contract_set_load(dir, "LP", &set, &why) == 0, "%s", why.error.text);
     ck_assert_int_eq(set.contract_count, 3);
     ck_assert_int_eq(set.item_count, 6);
     const contract_item *lamp = contract_set_find(&set, "LP02-UVA-01");
@@ -421,11 +421,12 @@ START_TEST(yaml_and_json_contracts_load_together)
                "\"version\":1,\"station_type\":\"LP\",\"equipment_list\":[{\"equipment_id\":"
                "\"LP02-UVA-01\",\"description\":\"UV-A lamp\",\"equipment_type\":\"uv_a_lamp\","
                "\"calibration_interval_days\":180}]}");
-    ck_assert_int_eq(contract_set_load(dir, "LP", &set, &err), SMART_ECONTRACT);
+    ck_assert_int_eq(contract_set_load(dir, "LP", &set, &why), SMART_ECONTRACT);
     /* Which of the two files the message leads with is the index's business; both are named. */
-    ck_assert_msg(strstr(err.text, "equipment_id 'LP02-UVA-01' is also claimed by contract") &&
-                      strstr(err.text, "LP-HUB-001.yaml") && strstr(err.text, "LP-CAL-002.json"),
-                  "%s", err.text);
+    ck_assert_msg(
+        strstr(why.error.text, "equipment_id 'LP02-UVA-01' is also claimed by contract") &&
+            strstr(why.error.text, "LP-HUB-001.yaml") && strstr(why.error.text, "LP-CAL-002.json"),
+        "%s", why.error.text);
 
     /* A bad YAML contract stops the load with its file and line. */
     char path[600];
@@ -433,9 +434,10 @@ START_TEST(yaml_and_json_contracts_load_together)
     ck_assert_int_eq(remove(path), 0);
     char *bad = edited(15, "    calibration_interval_days: 0");
     write_file(dir, "LP-BAD-001.yml", bad);
-    ck_assert_int_eq(contract_set_load(dir, "LP", &set, &err), SMART_ECONTRACT);
-    ck_assert_str_eq(err.text, "LP-BAD-001.yml:15: equipment_list[1].calibration_interval_days: "
-                               "must be between 1 and 36500 (got 0)");
+    ck_assert_int_eq(contract_set_load(dir, "LP", &set, &why), SMART_ECONTRACT);
+    ck_assert_str_eq(why.error.text,
+                     "LP-BAD-001.yml:15: equipment_list[1].calibration_interval_days: "
+                     "must be between 1 and 36500 (got 0)");
     free(bad);
     free(small);
     free(hub);

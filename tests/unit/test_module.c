@@ -592,8 +592,10 @@ START_TEST(a_store_from_before_gains_the_new_columns)
     sqlite3_close(db);
     smart_error err = {0};
     ck_assert_msg(fake_host_start(&h, &err) == 0, "init: %s", err.text);
+    /* (Which instrument vouches for which does not matter here, only that the column is kept:
+     * the meter has no tolerance, so any reference in calibration will do.) */
     send_ok("calibration.record",
-            "{\"equipment_id\":\"LP01-THM-01\",\"calibration_date\":\"2025-02-12\","
+            "{\"equipment_id\":\"LP01-RAD-01\",\"calibration_date\":\"2025-02-12\","
             "\"certificate_number\":\"NCL-1\",\"provider\":\"Lab\",\"technician\":\"T\","
             "\"reference_standard\":\"LP01-UVA-01\"}");
     fake_host_stop(&h);
@@ -615,6 +617,20 @@ START_TEST(a_store_from_before_gains_the_new_columns)
     ck_assert_msg(found, "the new calibration's reference standard was not kept");
     sqlite3_finalize(st);
     sqlite3_close(db);
+    fake_host_destroy(&h);
+}
+END_TEST
+
+/* Free text holding U+2028 (a line separator) reaches every output, record and alert escaped,
+ * whichever of the module's writers built it (fake_host.c checks each text handed over). */
+START_TEST(a_line_separator_in_free_text_goes_out_escaped)
+{
+    start_lp("2025-02-13T07:00:00Z");
+    send_ok("equipment.out_of_service", "{\"equipment_id\":\"LP01-UVA-01\",\"reason\":"
+                                        "\"Lens cracked\u2028see log\",\"technician\":\"T\"}");
+    json_t *record = json_array_get(h.ledger, json_array_size(h.ledger) - 2);
+    ck_assert_str_eq(str(json_object_get(record, "metadata"), "reason"),
+                     "Lens cracked\xE2\x80\xA8see log");
     fake_host_destroy(&h);
 }
 END_TEST
@@ -674,6 +690,7 @@ int main(void)
     tcase_add_test(tc, the_impact_window_opens_at_the_last_good_calibration);
     tcase_add_test(tc, the_impact_report_survives_a_restart_and_a_redeployment);
     tcase_add_test(tc, a_store_from_before_gains_the_new_columns);
+    tcase_add_test(tc, a_line_separator_in_free_text_goes_out_escaped);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
