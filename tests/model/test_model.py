@@ -16,7 +16,8 @@ or listed item is not ready by the status line printed just before the start.
 Environment: SMART_HOST, SMART_MODULE_DIR (set by meson). SMART_MODEL_EXAMPLES: how many
 sequences (default SMART_MODEL_DEFAULT_EXAMPLES, which meson sets, else 2000).
 SMART_MODEL_SEED: the seed (default 0), so a run is reproducible; no example database.
-SMART_MODEL_PROGRESS=N prints a count every N sequences (for long runs).
+SMART_MODEL_PROGRESS=N prints a count every N sequences (for long runs); SMART_MODEL_STEPS:
+the longest sequence, in steps (default 40).
 SMART_MODEL_AVOID (for studying one disagreement past another; never set by the suite): a comma
 list of "subset" (no start lists items for a job that has a linked set), "replay" (no
 replays), "offset" (timestamps only in the station's own offset), "future_last" (no redeploy
@@ -624,7 +625,7 @@ def main():
     began = time.monotonic()
     try:
         config = settings(max_examples=examples, deadline=None, database=None,
-                          stateful_step_count=40, derandomize=False, print_blob=False,
+                          stateful_step_count=int(os.environ.get("SMART_MODEL_STEPS") or 40), derandomize=False, print_blob=False,
                           suppress_health_check=list(HealthCheck))
         run_state_machine_as_test(with_seed(seed)(ModelMachine), settings=config)
     finally:
