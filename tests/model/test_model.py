@@ -279,9 +279,12 @@ DELTAS = st.sampled_from([dt.timedelta(seconds=s) for s in
                           (60, 600, 3600, 3 * 3600, 11 * 3600, 86400, 2 * 86400, 6 * 86400,
                            31 * 86400, 95 * 86400)])
 ITEM_OR_UNKNOWN = st.sampled_from(IDS + ["ZZ"])
+# An item for a calibration, a tag-out, a return or a sending out: "same" is the item the last
+# of those steps was about, so that stories about one item (out, calibrated, back) are common.
+ONE_ITEM = st.sampled_from(["same", "same", "same"] + IDS + ["ZZ"])
 OFFSETS = st.sampled_from(["Z", "+14:00", "-12:00", "+05:00", "+05:30", "-03:00"])
 CAL_WHEN = st.one_of(
-    st.tuples(st.just("date"), st.sampled_from([0, 1, 2, 4, 7, 40, -1, -3])),
+    st.tuples(st.just("date"), st.sampled_from([0, 0, 1, 2, 4, 7, 40, -1, -3])),
     st.tuples(st.just("ts"), st.sampled_from([0, 1, 5, 11, 19, 30, 49, 120, -1, -30]), OFFSETS))
 RESULTS = {  # A's tolerance is p 10 +/- 1
     "none": None,
@@ -308,6 +311,7 @@ class ModelMachine(RuleBasedStateMachine):
         self.version = 1
         self.serial = 0
         self.on_disk_in_force = True
+        self.focus = "A"
 
     # helpers
     def lines(self):
@@ -338,6 +342,12 @@ class ModelMachine(RuleBasedStateMachine):
             self.model.now = t
         return line
 
+    def about(self, item):
+        """The item a step is about ("same": the one the last such step was about)."""
+        if item != "same":
+            self.focus = item
+        return self.focus
+
     def query_line(self, t, equipment_id=None):
         data = {"equipment_id": equipment_id} if equipment_id else {}
         line = self.add("status.query", t, data, True)
@@ -367,9 +377,10 @@ class ModelMachine(RuleBasedStateMachine):
         allowed_items = self.model.start(t, po, listed)
         line.prediction, line.listed, line.clientpo = allowed_items, listed, po
 
-    @rule(d=DELTAS, item=ITEM_OR_UNKNOWN, cert=st.sampled_from(["new", "replay", "other_item"]),
+    @rule(d=DELTAS, item=ONE_ITEM, cert=st.sampled_from(["new", "new", "replay", "other_item"]),
           pick=st.integers(0, 5), when=CAL_WHEN, results=st.sampled_from(sorted(RESULTS)))
     def calibrate(self, d, item, cert, pick, when, results):
+        item = self.about(item)
         t = self.model.now + d
         if "replay" in AVOID and cert == "replay":
             cert = "new"
@@ -424,21 +435,43 @@ class ModelMachine(RuleBasedStateMachine):
                   "readings": {"v": value}},
                  self.model.maintenance_check(t, item, "B-DAILY", value))
 
-    @rule(d=DELTAS, item=ITEM_OR_UNKNOWN)
+    @rule(d=DELTAS, item=ONE_ITEM)
     def out_of_service(self, d, item):
+        item = self.about(item)
         t = self.model.now + d
         self.add("equipment.out_of_service", t,
                  {"equipment_id": item, "reason": "damaged", "technician": "T. Tester"},
                  self.model.out_of_service(t, item))
 
-    @rule(d=DELTAS, item=ITEM_OR_UNKNOWN)
+    @rule(d=DELTAS, item=st.sampled_from(IDS),
+          how=st.sampled_from(["cal_today", "cal_yesterday", "cal_ts_before", "cal_ts_after",
+                               "cal_failed", "check_passed", "check_failed", "nothing"]),
+          d2=DELTAS)
+    def out_and_back(self, d, item, how, d2):
+        """A story about one item, otherwise rare in random steps: tagged out, then a
+        calibration or a check (or nothing), then an attempt to return it to service."""
+        self.out_of_service(d, item)
+        minute = dt.timedelta(minutes=1)
+        if how.startswith("cal"):
+            when = {"cal_today": ("date", 0), "cal_yesterday": ("date", 1),
+                    "cal_ts_before": ("ts", 1, "-12:00"), "cal_ts_after": ("ts", 0, "+14:00"),
+                    "cal_failed": ("date", 0)}[how]
+            results = ("left_out" if how == "cal_failed" else "in") if item == "A" else "none"
+            self.calibrate(minute if how == "cal_ts_before" else d2, item, "new", 0, when, results)
+        elif how.startswith("check"):
+            self.check(d2, "B" if item == "B" else item, how == "check_passed")
+        self.return_to_service(minute, item)
+
+    @rule(d=DELTAS, item=ONE_ITEM)
     def return_to_service(self, d, item):
+        item = self.about(item)
         t = self.model.now + d
         self.add("equipment.return_to_service", t, {"equipment_id": item, "technician": "T. Tester"},
                  self.model.return_to_service(t, item))
 
-    @rule(d=DELTAS, item=ITEM_OR_UNKNOWN)
+    @rule(d=DELTAS, item=ONE_ITEM)
     def schedule(self, d, item):
+        item = self.about(item)
         t = self.model.now + d
         self.add("calibration.schedule", t, {"equipment_id": item, "technician": "T. Tester"},
                  self.model.schedule(t, item))
