@@ -5,10 +5,12 @@ Each example builds one event sequence: links and re-links, starts with subsets 
 (unknown ids too), calibrations (new ones, replays of one on record, results in and out of
 tolerance, calendar dates and timestamps in foreign offsets, future dates), daily checks that
 pass or fail, out of service and return, sent out, contract redeploys, clock jumps of minutes
-to months, restarts of the host, and bad lines. The model decides each line as it is
-generated; the sequence then runs through `smart-host run NODE.json --events - --clock T` on a
-fresh station (one process, and a new one at each restart), and every refusal, every gate decision and every status is compared with the model's. A disagreement
-is shrunk by Hypothesis to the shortest sequence that shows it, and printed with both answers.
+to months, restarts of the host, and bad lines; and, as one step, a story about one item (out,
+calibrated or checked, back), which random steps alone rarely tell. The model decides each
+line as it is generated; the sequence then runs through `smart-host run NODE.json --events -
+--clock T` on a fresh station (one process, and a new one at each restart), and every refusal,
+every gate decision and every status is compared with the model's. A disagreement is shrunk
+by Hypothesis to the shortest sequence that shows it, and printed with both answers.
 
 Beside the model, one property that needs none: a gate never allows a test while any linked
 or listed item is not ready by the status line printed just before the start.
