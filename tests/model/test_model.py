@@ -5,10 +5,12 @@ Each example builds one event sequence: links and re-links, starts with subsets 
 (unknown ids too), calibrations (new ones, replays of one on record, results in and out of
 tolerance, calendar dates and timestamps in foreign offsets, future dates), daily checks that
 pass or fail, out of service and return, sent out, contract redeploys, clock jumps of minutes
-to months, restarts of the host, and bad lines. The model decides each line as it is
-generated; the sequence then runs through `smart-host run NODE.json --events - --clock T` on a
-fresh station (one process, and a new one at each restart), and every refusal, every gate decision and every status is compared with the model's. A disagreement
-is shrunk by Hypothesis to the shortest sequence that shows it, and printed with both answers.
+to months, restarts of the host, and bad lines; and, as one step, a story about one item (out,
+calibrated or checked, back), which random steps alone rarely tell. The model decides each
+line as it is generated; the sequence then runs through `smart-host run NODE.json --events -
+--clock T` on a fresh station (one process, and a new one at each restart), and every refusal,
+every gate decision and every status is compared with the model's. A disagreement is shrunk
+by Hypothesis to the shortest sequence that shows it, and printed with both answers.
 
 Beside the model, one property that needs none: a gate never allows a test while any linked
 or listed item is not ready by the status line printed just before the start.
@@ -16,12 +18,13 @@ or listed item is not ready by the status line printed just before the start.
 Environment: SMART_HOST, SMART_MODULE_DIR (set by meson). SMART_MODEL_EXAMPLES: how many
 sequences (default SMART_MODEL_DEFAULT_EXAMPLES, which meson sets, else 2000).
 SMART_MODEL_SEED: the seed (default 0), so a run is reproducible; no example database.
-SMART_MODEL_PROGRESS=N prints a count every N sequences (for long runs).
+SMART_MODEL_PROGRESS=N prints a count every N sequences (for long runs); SMART_MODEL_STEPS:
+the longest sequence, in steps (default 40).
 SMART_MODEL_AVOID (for studying one disagreement past another; never set by the suite): a comma
 list of "subset" (no start lists items for a job that has a linked set), "replay" (no
 replays), "offset" (timestamps only in the station's own offset), "future_last" (no redeploy
 with a last_calibration after the load), "pre_tagout" (no calibration of a tagged-out item
-dated on or before its tag-out day)."""
+dated on or before its tag-out day), "event_offset" (event times only in UTC)."""
 
 import datetime as dt
 import json
@@ -40,6 +43,22 @@ try:
 except ImportError:
     sys.exit("test_model.py needs Hypothesis (Debian: apt-get install python3-hypothesis) "
              "for %s" % sys.executable)
+
+try:  # Hypothesis 6.67 reads the source of its own lambdas (a rule's filter) at every step to
+    # describe them; the text of one code object never changes, so it is read once.
+    import hypothesis.internal.reflection as _reflection
+
+    _lambda_sources, _extract_lambda_source = {}, _reflection.extract_lambda_source
+
+    def _lambda_source_once(f):
+        code = getattr(f, "__code__", None)
+        if code not in _lambda_sources:
+            _lambda_sources[code] = _extract_lambda_source(f)
+        return _lambda_sources[code]
+
+    _reflection.extract_lambda_source = _lambda_source_once
+except (ImportError, AttributeError):
+    pass
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rules  # noqa: E402
@@ -279,9 +298,12 @@ DELTAS = st.sampled_from([dt.timedelta(seconds=s) for s in
                           (60, 600, 3600, 3 * 3600, 11 * 3600, 86400, 2 * 86400, 6 * 86400,
                            31 * 86400, 95 * 86400)])
 ITEM_OR_UNKNOWN = st.sampled_from(IDS + ["ZZ"])
+# An item for a calibration, a tag-out, a return or a sending out: "same" is the item the last
+# of those steps was about, so that stories about one item (out, calibrated, back) are common.
+ONE_ITEM = st.sampled_from(["same", "same", "same"] + IDS + ["ZZ"])
 OFFSETS = st.sampled_from(["Z", "+14:00", "-12:00", "+05:00", "+05:30", "-03:00"])
 CAL_WHEN = st.one_of(
-    st.tuples(st.just("date"), st.sampled_from([0, 1, 2, 4, 7, 40, -1, -3])),
+    st.tuples(st.just("date"), st.sampled_from([0, 0, 1, 2, 4, 7, 40, -1, -3])),
     st.tuples(st.just("ts"), st.sampled_from([0, 1, 5, 11, 19, 30, 49, 120, -1, -30]), OFFSETS))
 RESULTS = {  # A's tolerance is p 10 +/- 1
     "none": None,
@@ -294,6 +316,7 @@ RESULTS = {  # A's tolerance is p 10 +/- 1
     "left_only_in": [("p", None, 10.0)],
     "left_only_out": [("p", None, 12.0)],
 }
+EVENT_OFFSETS = ["Z", "-12:00", "+14:00", "+05:00"]
 BAD = ["malformed", "unknown_topic", "missing_field", "backwards", "bad_date", "unknown_field",
        "listed_twice", "mistyped"]
 
@@ -310,6 +333,7 @@ class ModelMachine(RuleBasedStateMachine):
         self.version = 1
         self.serial = 0
         self.on_disk_in_force = True
+        self.focus = "A"
 
     # helpers
     def lines(self):
@@ -330,13 +354,21 @@ class ModelMachine(RuleBasedStateMachine):
     def add(self, topic, t, data, expect, note=""):
         event = {"topic": topic}
         if t is not None:
-            event["time"] = fmt(t)
+            # An event's time is an instant whatever offset it is written in: they take turns.
+            offset = "Z" if "event_offset" in AVOID else EVENT_OFFSETS[len(self.steps) % 4]
+            event["time"] = fmt_in(t, offset)
         event["data"] = data
         line = Line(topic, json.dumps(event, separators=(",", ":")), expect, note)
         self.steps.append(line)
         if expect and t is not None:
             self.model.now = t
         return line
+
+    def about(self, item):
+        """The item a step is about ("same": the one the last such step was about)."""
+        if item != "same":
+            self.focus = item
+        return self.focus
 
     def query_line(self, t, equipment_id=None):
         data = {"equipment_id": equipment_id} if equipment_id else {}
@@ -367,9 +399,10 @@ class ModelMachine(RuleBasedStateMachine):
         allowed_items = self.model.start(t, po, listed)
         line.prediction, line.listed, line.clientpo = allowed_items, listed, po
 
-    @rule(d=DELTAS, item=ITEM_OR_UNKNOWN, cert=st.sampled_from(["new", "replay", "other_item"]),
+    @rule(d=DELTAS, item=ONE_ITEM, cert=st.sampled_from(["new", "new", "replay", "other_item"]),
           pick=st.integers(0, 5), when=CAL_WHEN, results=st.sampled_from(sorted(RESULTS)))
     def calibrate(self, d, item, cert, pick, when, results):
+        item = self.about(item)
         t = self.model.now + d
         if "replay" in AVOID and cert == "replay":
             cert = "new"
@@ -438,21 +471,44 @@ class ModelMachine(RuleBasedStateMachine):
         self.add("maintenance.check", t, data,
                  self.model.maintenance_check(t, item, proc, value, ref))
 
-    @rule(d=DELTAS, item=ITEM_OR_UNKNOWN)
+    @rule(d=DELTAS, item=ONE_ITEM)
     def out_of_service(self, d, item):
+        item = self.about(item)
         t = self.model.now + d
         self.add("equipment.out_of_service", t,
                  {"equipment_id": item, "reason": "damaged", "technician": "T. Tester"},
                  self.model.out_of_service(t, item))
 
-    @rule(d=DELTAS, item=ITEM_OR_UNKNOWN)
+    @rule(d=DELTAS, item=st.sampled_from(IDS),
+          how=st.sampled_from(["cal_today", "cal_yesterday", "cal_ts_before", "cal_ts_after",
+                               "cal_failed", "check_passed", "check_failed", "nothing"]),
+          d2=DELTAS)
+    def out_and_back(self, d, item, how, d2):
+        """A story about one item, otherwise rare in random steps: tagged out, then a
+        calibration or a check (or nothing), then an attempt to return it to service."""
+        self.out_of_service(d, item)
+        minute = dt.timedelta(minutes=1)
+        if how.startswith("cal"):
+            when = {"cal_today": ("date", 0), "cal_yesterday": ("date", 1),
+                    "cal_ts_before": ("ts", 1, "-12:00"), "cal_ts_after": ("ts", 0, "+14:00"),
+                    "cal_failed": ("date", 0)}[how]
+            results = ("left_out" if how == "cal_failed" else "in") if item == "A" else "none"
+            self.calibrate(minute if how == "cal_ts_before" else d2, item, "new", 0, when, results)
+        elif how.startswith("check"):
+            procedure = "D-LIFT" if item == "D" else "B-DAILY"  # B-DAILY on A or C: refused
+            self.check(d2, (item, procedure), "pass" if how == "check_passed" else "fail", None)
+        self.return_to_service(minute, item)
+
+    @rule(d=DELTAS, item=ONE_ITEM)
     def return_to_service(self, d, item):
+        item = self.about(item)
         t = self.model.now + d
         self.add("equipment.return_to_service", t, {"equipment_id": item, "technician": "T. Tester"},
                  self.model.return_to_service(t, item))
 
-    @rule(d=DELTAS, item=ITEM_OR_UNKNOWN)
+    @rule(d=DELTAS, item=ONE_ITEM)
     def schedule(self, d, item):
+        item = self.about(item)
         t = self.model.now + d
         self.add("calibration.schedule", t, {"equipment_id": item, "technician": "T. Tester"},
                  self.model.schedule(t, item))
@@ -477,7 +533,8 @@ class ModelMachine(RuleBasedStateMachine):
 
     @rule(d=DELTAS, item=st.sampled_from(IDS),
           change=st.sampled_from(["interval:1", "interval:2", "interval:5", "interval:30",
-                                  "interval:365", "future_last", "new_last"]))
+                                  "interval:365", "warning:0", "warning:40", "future_last",
+                                  "new_last"]))
     def redeploy(self, d, item, change):
         # The sequence runs up to here (a status query, answered) before the new file is
         # written; the contract.deployed line carries no time, as the host's directory
@@ -493,7 +550,8 @@ class ModelMachine(RuleBasedStateMachine):
             self.serial += 1
             spec[item]["last"] = (self.model.today().isoformat(), "%s-L%d" % (item, self.serial))
         else:
-            spec[item]["interval"] = int(change.split(":")[1])
+            field, value = change.split(":")
+            spec[item][field] = int(value)
         self.deploy(spec, "%s of %s" % (change, item))
 
     @rule(kind=st.sampled_from(BAD), far=st.booleans(), d=DELTAS)
@@ -641,7 +699,7 @@ def main():
     began = time.monotonic()
     try:
         config = settings(max_examples=examples, deadline=None, database=None,
-                          stateful_step_count=40, derandomize=False, print_blob=False,
+                          stateful_step_count=int(os.environ.get("SMART_MODEL_STEPS") or 40), derandomize=False, print_blob=False,
                           suppress_health_check=list(HealthCheck))
         run_state_machine_as_test(with_seed(seed)(ModelMachine), settings=config)
     finally:
