@@ -8,6 +8,7 @@
 #include "maintenance.h"
 #include "text.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -247,14 +248,29 @@ static bool measures(const equipment_state *ref, const char *unit)
     return false;
 }
 
+/* Writes why a reference is not fit (truncated on a character boundary): 0, for the caller to
+ * return. */
+static int unfit(char *why, size_t size, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+static int unfit(char *why, size_t size, const char *format, ...)
+{
+    va_list ap;
+    va_start(ap, format);
+    vsnprintf(why, size, format, ap);
+    va_end(ap);
+    text_utf8_trim(why);
+    return 0;
+}
+
 /* A reference instrument (a standard or a meter) vouches for a reading only when it measures
  * what is read and was itself fit for use when used: judged at the time of the evidence, not
  * at the time it is entered (a calibration may be entered days after it was made). */
-int maintenance_check_reference(maintenance *m, const char *field, const char *reference_id,
+int maintenance_judge_reference(maintenance *m, const char *field, const char *reference_id,
                                 const char *subject_id, const reference_needs *needs,
                                 const char *used_for, int64_t performed_ms, bool date_only,
-                                int64_t now_ms, smart_error *err)
+                                int64_t now_ms, char *why, size_t why_size, smart_error *err)
 {
+    why[0] = '\0';
     if (strcmp(reference_id, subject_id) == 0)
         return error_set(err, SMART_EINVAL, "%s: an instrument cannot be its own reference", field);
     const equipment_state *ref = maintenance_find(m, reference_id);
@@ -282,16 +298,16 @@ int maintenance_check_reference(maintenance *m, const char *field, const char *r
             json_t *name;
             json_array_foreach (need->accepted, k, name)
                 text_append(names, sizeof names, ", ", json_string_value(name));
-            return error_set(err, SMART_EINVAL,
-                             "%s: %s (%s) is not a reference the contract accepts for %s "
-                             "(accepted: %s)",
-                             field, reference_id, ref->terms->equipment_type, used_for, names);
+            return unfit(why, why_size,
+                         "%s (%s) is not a reference the contract accepts for %s "
+                         "(accepted: %s)",
+                         reference_id, ref->terms->equipment_type, used_for, names);
         }
         if (!need->accepted && !measures(ref, need->unit))
-            return error_set(err, SMART_EINVAL,
-                             "%s: %s (%s) is not calibrated for what %s reads: it has no "
-                             "tolerance of its own in %s",
-                             field, reference_id, ref->terms->equipment_type, used_for, need->unit);
+            return unfit(why, why_size,
+                         "%s (%s) is not calibrated for what %s reads: it has no tolerance of "
+                         "its own in %s",
+                         reference_id, ref->terms->equipment_type, used_for, need->unit);
     }
     /* A date alone is judged as its day ended (or now, for today): a reference tagged out,
      * sent out or failing a check that day, and not restored by its end, vouches for nothing
@@ -310,16 +326,28 @@ int maintenance_check_reference(maintenance *m, const char *field, const char *r
             return 0;
         char when[DATE_TEXT_MAX];
         instant_format(now_ms, when, sizeof when);
-        return error_set(err, SMART_EINVAL,
-                         "%s: reference instrument %s was not fit for use at %s: %.400s", field,
-                         reference_id, when, r.reason);
+        return unfit(why, why_size, "reference instrument %s was not fit for use at %s: %s",
+                     reference_id, when, r.reason);
     }
     bool fit;
-    char why[400];
-    int rc = maintenance_fit_at(m, ref, at_ms, date_only, &fit, why, sizeof why, err);
+    char at[400];
+    int rc = maintenance_fit_at(m, ref, at_ms, date_only, &fit, at, sizeof at, err);
     if (rc || fit)
         return rc;
-    return error_set(err, SMART_EINVAL, "%s: reference instrument %s %s", field, reference_id, why);
+    return unfit(why, why_size, "reference instrument %s %s", reference_id, at);
+}
+
+int maintenance_check_reference(maintenance *m, const char *field, const char *reference_id,
+                                const char *subject_id, const reference_needs *needs,
+                                const char *used_for, int64_t performed_ms, bool date_only,
+                                int64_t now_ms, smart_error *err)
+{
+    char why[REFERENCE_WHY_MAX];
+    int rc = maintenance_judge_reference(m, field, reference_id, subject_id, needs, used_for,
+                                         performed_ms, date_only, now_ms, why, sizeof why, err);
+    if (rc == 0 && why[0])
+        rc = error_set(err, SMART_EINVAL, "%s: %s", field, why);
+    return rc;
 }
 
 /* The work an out-of-tolerance finding makes suspect: the window opens on the day of the last
