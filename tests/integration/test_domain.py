@@ -868,22 +868,25 @@ class ChainOfStandards(unittest.TestCase):
         rad = [r for r in self.run.topic("calibration.recorded") if r["equipment_id"] == "MT01-RAD-01"]
         self.assertEqual(rad[0]["status"], "current")
 
-    def test_calibration_citing_an_expired_standard_is_refused(self):
-        self.assertEqual(len(self.run.errors), 1)
-        self.assertEqual(self.run.errors[0].split(": ", 2)[2],
-                         "data.reference_standard: reference instrument MT01-TW-01 was not fit "
-                         "for use at 2025-03-26T10:00:00Z: calibration expired: was due "
-                         "2025-03-20, 6 days overdue")
+    def test_calibration_citing_an_expired_standard_is_recorded_suspect_and_renews_nothing(self):
+        self.assertEqual(self.run.errors, [])
         yoke = [r for r in self.run.topic("calibration.recorded") if r["equipment_id"] == "MT01-YOKE-01"]
-        self.assertEqual(len(yoke), 1)  # only the one made once the weight was recalibrated
-        self.assertEqual(yoke[0]["due_date"], "2025-09-24")
-        rejected = self.st.ledger_records("input.rejected")
-        self.assertEqual([r["target"] for r in rejected], ["calibration.record"])
-        self.assertEqual(self.st.ledger_records("calibration.recorded")[-1]["metadata"]
-                         ["reference_standard"], "MT01-TW-01")
+        why = ("reference instrument MT01-TW-01 was not fit for use at 2025-03-26T10:00:00Z: "
+               "calibration expired: was due 2025-03-20, 6 days overdue")
+        self.assertEqual([(r["certificate_number"], r["due_date"], r.get("suspect", False),
+                           r.get("suspect_reason")) for r in yoke],
+                         [("MT01-LIFT-2025-03", "2025-04-21", True, why),  # as it was
+                          ("MT01-LIFT-2025-03B", "2025-09-24", False, None)])
+        self.assertIn("proves nothing", yoke[0]["note"])
+        self.assertEqual(self.st.ledger_records("input.rejected"), [])
+        records = self.st.ledger_records("calibration.recorded")
+        suspect = [r for r in records if r["metadata"].get("suspect")]
+        self.assertEqual([(r["metadata"]["certificate_number"], r["metadata"]["suspect_reason"])
+                          for r in suspect], [("MT01-LIFT-2025-03", why)])
+        self.assertEqual(records[-1]["metadata"]["reference_standard"], "MT01-TW-01")
 
     def test_a_reference_sent_out_or_out_of_service_is_not_fit(self):
-        # A check made with it is recorded, suspect; a calibration citing it is refused.
+        # A check or a calibration made with it is recorded, suspect.
         st = Station(self)
         run = st.run(
             event("calibration.schedule", "2025-03-10T06:00:00Z", equipment_id="MT01-RAD-01",
@@ -899,8 +902,18 @@ class ChainOfStandards(unittest.TestCase):
         self.assertIn("reference instrument MT01-RAD-01 was not fit for use at "
                       "2025-03-10T06:05:00Z: pending calibration: sent out for calibration",
                       run.topic("maintenance.checked")[0]["suspect_reason"])
+        self.assertEqual(run.errors, [])
+        bench = run.topic("calibration.recorded")[0]
         self.assertIn("reference instrument MT01-SHUNT-01 was not fit for use at "
-                      "2025-03-10T06:20:00Z: out of service: Terminal loose", run.error(4))
+                      "2025-03-10T06:20:00Z: out of service: Terminal loose",
+                      bench["suspect_reason"])
+
+
+def suspect_reasons(run):
+    """certificate_number -> suspect_reason (None when not suspect) of each calibration
+    recorded."""
+    return {r["certificate_number"]: r.get("suspect_reason")
+            for r in run.topic("calibration.recorded")}
 
 
 def calibration(time, equipment_id, date, certificate, reference=None, results=None):
@@ -924,7 +937,7 @@ class ReferenceJudgedAtItsTime(unittest.TestCase):
     def yoke(self, time, date, certificate):
         return calibration(time, "MT01-YOKE-01", date, certificate, "MT01-TW-01", self.LIFT)
 
-    def test_a_calibration_dated_when_its_test_weight_had_expired_is_refused(self):
+    def test_a_calibration_dated_when_its_test_weight_had_expired_is_suspect(self):
         st = Station(self)
         # The weight (valid through 2025-03-20) is recalibrated on 2025-03-26; the yoke's lift
         # certification of 2025-03-24 is entered after that.
@@ -934,11 +947,11 @@ class ReferenceJudgedAtItsTime(unittest.TestCase):
                                   "as_found": 4.541}]) +
             self.yoke("2025-03-26T10:40:00Z", "2025-03-24", "LIFT-A") +
             self.yoke("2025-03-26T10:45:00Z", "2025-03-24T09:00:00+01:00", "LIFT-B"))
-        why = ("data.reference_standard: reference instrument MT01-TW-01 was not in calibration "
-               "on 2025-03-24: its calibration of 2024-03-20 was valid through 2025-03-20")
-        self.assertEqual((run.error(2), run.error(3)), (why, why))
-        self.assertEqual([r["equipment_id"] for r in run.topic("calibration.recorded")],
-                         ["MT01-TW-01"])
+        why = ("reference instrument MT01-TW-01 was not in calibration on 2025-03-24: its "
+               "calibration of 2024-03-20 was valid through 2025-03-20")
+        self.assertEqual(run.errors, [])
+        self.assertEqual(suspect_reasons(run),
+                         {"NCL-2025-03-0461": None, "LIFT-A": why, "LIFT-B": why})
 
     def test_a_calibration_dated_when_its_test_weight_was_valid_is_accepted_later(self):
         st = Station(self)
@@ -975,21 +988,20 @@ class ReferenceJudgedAtItsTime(unittest.TestCase):
                         "MT01-RAD-01", self.UV))
         failed = ("daily check MT-RAD-ZERO failed at 2025-03-10T06:00:00Z: dark_reading 140 "
                   "uW/cm2 outside max 5 uW/cm2")
-        # A check made with it is recorded, suspect, and does not pass; a calibration citing it
-        # is refused.
-        self.assertIsNone(run.error(2))
-        self.assertEqual(run.error(5), "data.reference_standard: reference instrument "
-                         "MT01-RAD-01 was not fit for use at 2025-03-10T06:02:00Z: its " + failed)
+        # A check or a calibration made with it is recorded, suspect; a suspect check does not
+        # pass.
+        self.assertEqual(run.errors, [])
+        self.assertEqual(suspect_reasons(run)["UV-A"], "reference instrument MT01-RAD-01 was "
+                         "not fit for use at 2025-03-10T06:02:00Z: its " + failed)
         uv = [c for c in run.topic("maintenance.checked") if c["equipment_id"] == "MT01-UVA-01"]
         self.assertEqual([(c["performed_at"], c["passed"], c.get("suspect", False)) for c in uv],
                          [("2025-03-10T06:05:00Z", False, True),
                           ("2025-03-10T06:35:00Z", True, False)])
         self.assertEqual(uv[0]["suspect_reason"], "reference instrument MT01-RAD-01 was not fit "
                          "for use at 2025-03-10T06:05:00Z: " + failed)
-        self.assertEqual([r["certificate_number"] for r in run.topic("calibration.recorded")],
-                         ["UV-B"])
+        self.assertIsNone(suspect_reasons(run)["UV-B"])
 
-    def test_a_reference_out_of_service_at_the_calibrations_time_is_refused(self):
+    def test_a_reference_out_of_service_at_the_calibrations_time_makes_it_suspect(self):
         st = Station(self)
         run = st.run(
             event("equipment.out_of_service", "2025-03-10T06:10:00Z",
@@ -1007,14 +1019,15 @@ class ReferenceJudgedAtItsTime(unittest.TestCase):
             calibration("2025-03-12T09:10:00Z", "MT01-BENCH-01", "2025-03-10T06:00:00Z",
                         "BENCH-C", "MT01-SHUNT-01"))
         tag = "(tagged out at 2025-03-10T06:10:00Z: Terminal loose)"
-        self.assertEqual(run.error(4), "data.reference_standard: reference instrument "
-                         "MT01-SHUNT-01 was out of service at 2025-03-10T09:00:00Z " + tag)
-        self.assertEqual(run.error(5), "data.reference_standard: reference instrument "
-                         "MT01-SHUNT-01 was out of service on 2025-03-10 " + tag)
-        self.assertEqual([r["certificate_number"] for r in run.topic("calibration.recorded")],
-                         ["NCL-SHUNT", "BENCH-C"])
+        self.assertEqual(run.errors, [])
+        self.assertEqual(suspect_reasons(run), {
+            "NCL-SHUNT": None,
+            "BENCH-A": "reference instrument MT01-SHUNT-01 was out of service at "
+                       "2025-03-10T09:00:00Z " + tag,
+            "BENCH-B": "reference instrument MT01-SHUNT-01 was out of service on 2025-03-10 " + tag,
+            "BENCH-C": None})
 
-    def test_a_reference_away_for_calibration_at_the_time_is_refused(self):
+    def test_a_reference_away_for_calibration_at_the_time_makes_it_suspect(self):
         st = Station(self)
         run = st.run(
             event("calibration.schedule", "2025-03-10T08:00:00Z", equipment_id="MT01-RAD-01",
@@ -1024,11 +1037,12 @@ class ReferenceJudgedAtItsTime(unittest.TestCase):
                         "MT01-RAD-01", self.UV) +
             calibration("2025-03-12T09:10:00Z", "MT01-UVA-01", "2025-03-12T09:00:00Z", "UV-D",
                         "MT01-RAD-01", self.UV))
-        self.assertEqual(run.error(3), "data.reference_standard: reference instrument "
-                         "MT01-RAD-01 was out for calibration at 2025-03-10T12:00:00Z (sent out "
-                         "at 2025-03-10T08:00:00Z)")
-        self.assertEqual([r["certificate_number"] for r in run.topic("calibration.recorded")],
-                         ["NCL-RAD", "UV-D"])
+        self.assertEqual(run.errors, [])
+        self.assertEqual(suspect_reasons(run), {
+            "NCL-RAD": None,
+            "UV-C": "reference instrument MT01-RAD-01 was out for calibration at "
+                    "2025-03-10T12:00:00Z (sent out at 2025-03-10T08:00:00Z)",
+            "UV-D": None})
 
 
 class SentOut(unittest.TestCase):
