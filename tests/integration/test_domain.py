@@ -1045,6 +1045,107 @@ class ReferenceJudgedAtItsTime(unittest.TestCase):
             "UV-D": None})
 
 
+class SuspectCalibrations(unittest.TestCase):
+    """A calibration whose reference was not fit is recorded, suspect: a failure found with it
+    is still a failure; a result in tolerance proves nothing."""
+
+    CURRENT = [{"parameter": "current", "nominal": n, "unit": "A", "as_found": n + 1}
+               for n in (500, 1000, 2000)]
+
+    def bench(self, time, date, certificate, results, reference="MT01-SHUNT-01"):
+        return calibration(time, "MT01-BENCH-01", date, certificate, reference, results)
+
+    def test_a_failure_found_with_an_expired_shunt_fails_the_bench_and_raises_the_impact(self):
+        st = Station(self)
+        # The shunt's calibration of 2024-09-16 was valid through 2025-09-16.
+        run = st.run(self.bench("2025-09-20T08:00:00Z", "2025-09-20T07:00:00Z", "BENCH-OOT",
+                                [{"parameter": "current", "nominal": 1000, "unit": "A",
+                                  "as_found": 1200, "as_left": 1200}]) +
+                     event("status.query", "2025-09-20T08:05:00Z"))
+        self.assertEqual(run.errors, [])
+        recorded = run.topic("calibration.recorded")[0]
+        self.assertEqual((recorded["status"], recorded["suspect"], recorded["ready"]),
+                         ("calibration_failed", True, False))
+        self.assertEqual(recorded["suspect_reason"],
+                         "reference instrument MT01-SHUNT-01 was not in calibration on "
+                         "2025-09-20: its calibration of 2024-09-16 was valid through 2025-09-16")
+        self.assertEqual([i["equipment_id"] for i in run.topic("oot.impact")], ["MT01-BENCH-01"])
+        bench = item(run.topic("status")[-1], "MT01-BENCH-01")
+        self.assertEqual(bench["status"], "calibration_failed")
+        meta = st.ledger_records("calibration.recorded")[-1]["metadata"]
+        self.assertEqual((meta["suspect"], meta["suspect_reason"]),
+                         (True, recorded["suspect_reason"]))
+
+    def test_in_tolerance_with_an_out_of_service_shunt_leaves_the_bench_as_it_was(self):
+        st = Station(self)
+        run = st.run(
+            event("equipment.out_of_service", "2025-03-10T06:10:00Z",
+                  equipment_id="MT01-SHUNT-01", reason="Terminal loose", technician="L. Brandt") +
+            self.bench("2025-03-10T07:30:00Z", "2025-03-10T07:00:00Z", "BENCH-SUSPECT",
+                       self.CURRENT))
+        self.assertEqual(run.errors, [])
+        recorded = run.topic("calibration.recorded")[0]
+        self.assertEqual((recorded["due_date"], recorded["status"], recorded["suspect"]),
+                         ("2025-06-02", "current", True))
+        self.assertIn("proves nothing", recorded["note"])
+        self.assertEqual(recorded["suspect_reason"],
+                         "reference instrument MT01-SHUNT-01 was out of service at "
+                         "2025-03-10T07:00:00Z (tagged out at 2025-03-10T06:10:00Z: Terminal "
+                         "loose)")
+        # Read back from the store by a new run: the calibration in force is still the old one.
+        later = st.run(event("status.query", "2025-06-03T08:00:00Z"))
+        bench = item(later.topic("status")[0], "MT01-BENCH-01")
+        self.assertEqual((bench["status"], bench["ready"]), ("expired", False))
+
+    def test_a_suspect_calibration_clears_no_failure_and_ends_no_send_out(self):
+        out_of_service = event("equipment.out_of_service", "2025-03-10T06:20:00Z",
+                               equipment_id="MT01-SHUNT-01", reason="Terminal loose",
+                               technician="L. Brandt")
+        suspect = self.bench("2025-03-11T07:30:00Z", "2025-03-11T07:00:00Z", "BENCH-SUSPECT",
+                             self.CURRENT)
+        failed = Station(self).run(
+            self.bench("2025-03-10T06:00:00Z", "2025-03-10T06:00:00Z", "BENCH-FAIL",
+                       [{"parameter": "current", "nominal": 1000, "unit": "A",
+                         "as_found": 1200, "as_left": 1200}]) + out_of_service + suspect)
+        sent = Station(self).run(
+            event("calibration.schedule", "2025-03-10T06:10:00Z", equipment_id="MT01-BENCH-01",
+                  technician="L. Brandt") + out_of_service + suspect)
+        for run, status in ((failed, "calibration_failed"), (sent, "pending_calibration")):
+            self.assertEqual(run.errors, [])
+            last = run.topic("calibration.recorded")[-1]
+            self.assertEqual((last["certificate_number"], last["suspect"], last["status"]),
+                             ("BENCH-SUSPECT", True, status))
+
+    def test_a_reference_calibrated_suspect_is_judged_by_its_calibration_before(self):
+        # The shunt's own calibration made with the expired bench renews nothing, for the
+        # history too: a bench calibration made with the shunt that day, entered the next
+        # day, is judged against the shunt's calibration of 2024-09-16 (valid through
+        # 2025-09-16).
+        st = Station(self)
+        run = st.run(
+            calibration("2025-09-20T07:30:00Z", "MT01-SHUNT-01", "2025-09-20T07:00:00Z",
+                        "SHUNT-SUSPECT", "MT01-BENCH-01",
+                        [{"parameter": "current", "nominal": n, "unit": "A", "as_found": n}
+                         for n in (1000, 2000)]) +
+            self.bench("2025-09-21T08:00:00Z", "2025-09-20T09:00:00Z", "BENCH-LATER",
+                       self.CURRENT))
+        self.assertEqual(run.errors, [])
+        reasons = suspect_reasons(run)
+        self.assertIn("MT01-BENCH-01", reasons["SHUNT-SUSPECT"])
+        self.assertEqual(reasons["BENCH-LATER"],
+                         "reference instrument MT01-SHUNT-01 was not in calibration on "
+                         "2025-09-20: its calibration of 2024-09-16 was valid through 2025-09-16")
+
+    def test_an_unknown_reference_is_still_refused(self):
+        st = Station(self)
+        run = st.run(self.bench("2025-03-10T07:30:00Z", "2025-03-10T07:00:00Z", "BENCH-X",
+                                self.CURRENT, reference="MT01-NOPE-01"))
+        self.assertEqual(run.error(1), "data.reference_standard: reference instrument "
+                         "'MT01-NOPE-01' is not named by any contract in force, so its "
+                         "calibration cannot be vouched for")
+        self.assertEqual(run.topic("calibration.recorded"), [])
+
+
 class SentOut(unittest.TestCase):
     def test_sent_out_blocks_until_the_calibration_is_recorded(self):
         st = Station(self)
