@@ -8,6 +8,7 @@
 #include "maintenance.h"
 #include "text.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -247,14 +248,29 @@ static bool measures(const equipment_state *ref, const char *unit)
     return false;
 }
 
+/* Writes why a reference is not fit (truncated on a character boundary): 0, for the caller to
+ * return. */
+static int unfit(char *why, size_t size, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+static int unfit(char *why, size_t size, const char *format, ...)
+{
+    va_list ap;
+    va_start(ap, format);
+    vsnprintf(why, size, format, ap);
+    va_end(ap);
+    text_utf8_trim(why);
+    return 0;
+}
+
 /* A reference instrument (a standard or a meter) vouches for a reading only when it measures
  * what is read and was itself fit for use when used: judged at the time of the evidence, not
  * at the time it is entered (a calibration may be entered days after it was made). */
-int maintenance_check_reference(maintenance *m, const char *field, const char *reference_id,
+int maintenance_judge_reference(maintenance *m, const char *field, const char *reference_id,
                                 const char *subject_id, const reference_needs *needs,
                                 const char *used_for, int64_t performed_ms, bool date_only,
-                                int64_t now_ms, smart_error *err)
+                                int64_t now_ms, char *why, size_t why_size, smart_error *err)
 {
+    why[0] = '\0';
     if (strcmp(reference_id, subject_id) == 0)
         return error_set(err, SMART_EINVAL, "%s: an instrument cannot be its own reference", field);
     const equipment_state *ref = maintenance_find(m, reference_id);
@@ -282,16 +298,16 @@ int maintenance_check_reference(maintenance *m, const char *field, const char *r
             json_t *name;
             json_array_foreach (need->accepted, k, name)
                 text_append(names, sizeof names, ", ", json_string_value(name));
-            return error_set(err, SMART_EINVAL,
-                             "%s: %s (%s) is not a reference the contract accepts for %s "
-                             "(accepted: %s)",
-                             field, reference_id, ref->terms->equipment_type, used_for, names);
+            return unfit(why, why_size,
+                         "%s (%s) is not a reference the contract accepts for %s "
+                         "(accepted: %s)",
+                         reference_id, ref->terms->equipment_type, used_for, names);
         }
         if (!need->accepted && !measures(ref, need->unit))
-            return error_set(err, SMART_EINVAL,
-                             "%s: %s (%s) is not calibrated for what %s reads: it has no "
-                             "tolerance of its own in %s",
-                             field, reference_id, ref->terms->equipment_type, used_for, need->unit);
+            return unfit(why, why_size,
+                         "%s (%s) is not calibrated for what %s reads: it has no tolerance of "
+                         "its own in %s",
+                         reference_id, ref->terms->equipment_type, used_for, need->unit);
     }
     /* A date alone is judged as its day ended (or now, for today): a reference tagged out,
      * sent out or failing a check that day, and not restored by its end, vouches for nothing
@@ -310,16 +326,28 @@ int maintenance_check_reference(maintenance *m, const char *field, const char *r
             return 0;
         char when[DATE_TEXT_MAX];
         instant_format(now_ms, when, sizeof when);
-        return error_set(err, SMART_EINVAL,
-                         "%s: reference instrument %s was not fit for use at %s: %.400s", field,
-                         reference_id, when, r.reason);
+        return unfit(why, why_size, "reference instrument %s was not fit for use at %s: %s",
+                     reference_id, when, r.reason);
     }
     bool fit;
-    char why[400];
-    int rc = maintenance_fit_at(m, ref, at_ms, date_only, &fit, why, sizeof why, err);
+    char at[400];
+    int rc = maintenance_fit_at(m, ref, at_ms, date_only, &fit, at, sizeof at, err);
     if (rc || fit)
         return rc;
-    return error_set(err, SMART_EINVAL, "%s: reference instrument %s %s", field, reference_id, why);
+    return unfit(why, why_size, "reference instrument %s %s", reference_id, at);
+}
+
+int maintenance_check_reference(maintenance *m, const char *field, const char *reference_id,
+                                const char *subject_id, const reference_needs *needs,
+                                const char *used_for, int64_t performed_ms, bool date_only,
+                                int64_t now_ms, smart_error *err)
+{
+    char why[REFERENCE_WHY_MAX];
+    int rc = maintenance_judge_reference(m, field, reference_id, subject_id, needs, used_for,
+                                         performed_ms, date_only, now_ms, why, sizeof why, err);
+    if (rc == 0 && why[0])
+        rc = error_set(err, SMART_EINVAL, "%s: %s", field, why);
+    return rc;
 }
 
 /* The work an out-of-tolerance finding makes suspect: the window opens on the day of the last
@@ -653,6 +681,116 @@ done:
     return rc;
 }
 
+/* A calibration in tolerance made with a reference that was not fit (ISO/IEC 17025 §6.5: its
+ * results are not traceable): recorded, marked suspect, and nothing else. It renews no
+ * calibration, clears no failure, ends no send-out and verifies nothing for a return to
+ * service; the store does not count it as a calibration (store_calibration_on). The item's
+ * state and status are as before it; the answer says so. */
+static int record_suspect_pass(maintenance *m, const equipment_state *e, const char *date_text,
+                               civil_day day, const char *certificate, const char *provider,
+                               const char *technician, const char *notes, const char *reference,
+                               const json_t *results, const result_verdict *verdict,
+                               int64_t performed_ms, bool instant_known, const char *why,
+                               int64_t now_ms, smart_error *err)
+{
+    const char *id = e->equipment_id;
+    char *results_text = results ? json_dumps(results, JSON_COMPACT) : NULL;
+    if (results && !results_text)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    calibration_entry entry = {
+        .equipment_id = id,
+        .calibration_date = date_text,
+        .day = day,
+        .certificate_number = certificate,
+        .provider = provider,
+        .technician = technician,
+        .results_json = results_text,
+        .notes = notes,
+        .source = "event",
+        .reference_standard = reference,
+        .recorded_at_ms = now_ms,
+        .out_of_tolerance = false,
+        .instant_known = instant_known,
+        .performed_ms = performed_ms,
+        .suspect = true,
+        .suspect_reason = why,
+    };
+    /* As found out of tolerance is still a finding: the work done with the item is reviewed. */
+    oot_window window = {0};
+    int rc = verdict->found_out ? find_oot_window(m, e, &window, err) : 0;
+    if (rc == 0)
+        rc = store_add_calibration(m->store, &entry, err);
+    if (rc) {
+        oot_window_release(&window);
+        free(results_text);
+        return rc;
+    }
+    readiness r;
+    maintenance_readiness(m, e, now_ms, 0, &r);
+    static const char note[] = "suspect: its reference was not fit, so a result in tolerance "
+                               "proves nothing; the calibration is not renewed and the item is "
+                               "as it was";
+    char details[1280], due[16] = "";
+    if (r.calibration.has_due)
+        civil_format(r.calibration.due, due, sizeof due);
+    snprintf(details, sizeof details,
+             "Calibration of %s on %s recorded SUSPECT: certificate %s from %s; %s; %s", id,
+             date_text, certificate, provider, why, note);
+    text_utf8_trim(details);
+    bool found_in = !verdict->found_out && verdict->not_found == 0;
+    bool left_in = !verdict->left_out && verdict->not_left == 0;
+    jw *meta = &m->meta;
+    jw_reset(meta);
+    jw_raw(meta, "{", 1);
+    jw_member_raw(meta, "equipment_id", id);
+    jw_member_string(meta, "calibration_date", date_text);
+    jw_member_string(meta, "certificate_number", certificate);
+    jw_member_string(meta, "provider", provider);
+    jw_member_string(meta, "technician", technician);
+    jw_member_int(meta, "contract_version", e->terms->owner->version);
+    jw_member_bool(meta, "as_found_in_tolerance", found_in);
+    jw_member_bool(meta, "as_left_in_tolerance", left_in);
+    write_points(meta, "not_measured", e->terms, results, false);
+    write_points(meta, "not_measured_as_left", e->terms, results, true);
+    if (results_text) {
+        jw_key(meta, "results");
+        jw_lit(meta, results_text);
+    }
+    jw_member_raw(meta, "reference_standard", reference);
+    jw_member_bool(meta, "suspect", true);
+    jw_member_string(meta, "suspect_reason", why);
+    jw_raw(meta, "}", 1);
+    free(results_text);
+    if ((rc = emit_ledger_jw(m, "calibration.recorded", id, technician, details, meta, err)))
+        goto done;
+    jw *out = &m->out;
+    jw_reset(out);
+    jw_raw(out, "{", 1);
+    jw_member_raw(out, "equipment_id", id);
+    jw_member_string(out, "calibration_date", date_text);
+    jw_member_string(out, "certificate_number", certificate);
+    if (r.calibration.has_due) {
+        jw_member_raw(out, "due_date", due);
+        jw_member_int(out, "days_remaining", r.calibration.days_remaining);
+    }
+    jw_member_raw(out, "status", cal_status_name(r.calibration.status));
+    jw_member_bool(out, "ready", r.ready);
+    jw_member_bool(out, "as_found_in_tolerance", found_in);
+    jw_member_bool(out, "as_left_in_tolerance", left_in);
+    write_points(out, "not_measured", e->terms, results, false);
+    write_points(out, "not_measured_as_left", e->terms, results, true);
+    jw_member_bool(out, "suspect", true);
+    jw_member_string(out, "suspect_reason", why);
+    jw_member_string(out, "note", note);
+    jw_raw(out, "}", 1);
+    rc = emit_output_jw(m, "calibration.recorded", out, err);
+    if (rc == 0 && verdict->found_out)
+        rc = report_oot_impact(m, &window, e, certificate, verdict->found_note, now_ms, err);
+done:
+    oot_window_release(&window);
+    return rc;
+}
+
 int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
 {
     const char *id, *date_text, *certificate, *provider, *technician, *notes, *reference;
@@ -740,13 +878,22 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
      * day, so one on the day of a tag-out or a send-out does not count as after it), not from
      * when it was entered; its reference is judged then too. */
     int64_t performed_ms = date.has_time ? date.instant_ms : maintenance_day_start_ms(m, day);
-    char used_for[EQUIPMENT_ID_MAX + 32];
+    char used_for[EQUIPMENT_ID_MAX + 32], suspect_why[REFERENCE_WHY_MAX] = "";
     snprintf(used_for, sizeof used_for, "the calibration of %s", id);
     if ((reference &&
-         (rc = maintenance_check_reference(m, "data.reference_standard", reference, id, &needs,
-                                           used_for, performed_ms, !date.has_time, now_ms, err))) ||
+         (rc = maintenance_judge_reference(m, "data.reference_standard", reference, id, &needs,
+                                           used_for, performed_ms, !date.has_time, now_ms,
+                                           suspect_why, sizeof suspect_why, err))) ||
         (rc = maintenance_catch_up(m, now_ms, err)))
         return rc;
+    /* A reference not fit makes the record suspect, not void: a failure found with it is still
+     * a failure (recorded, it fails the item, and as found it raises the impact); a result in
+     * tolerance proves nothing, so the item stays as it was. */
+    bool suspect = suspect_why[0] != '\0';
+    if (suspect && !verdict.left_out)
+        return record_suspect_pass(m, e, date_text, day, certificate, provider, technician, notes,
+                                   reference, results, &verdict, performed_ms, date.has_time,
+                                   suspect_why, now_ms, err);
 
     /* Decide: the new record; the status follows from it in reconcile. */
     equipment_state next = *e;
@@ -788,6 +935,8 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
         .out_of_tolerance = failed,
         .instant_known = date.has_time,
         .performed_ms = performed_ms,
+        .suspect = suspect,
+        .suspect_reason = suspect ? suspect_why : NULL,
     };
     /* The impact window is found before this calibration joins the history. */
     oot_window window = {0};
@@ -846,6 +995,10 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
     }
     if (reference)
         jw_member_raw(meta, "reference_standard", reference);
+    if (suspect) {
+        jw_member_bool(meta, "suspect", true);
+        jw_member_string(meta, "suspect_reason", suspect_why);
+    }
     if (still_out)
         jw_member_raw(meta, "sent_out_since", sent_since);
     jw_raw(meta, "}", 1);
@@ -869,6 +1022,10 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
     write_points(out, "not_measured_as_left", e->terms, results, true);
     if (failed)
         jw_member_string(out, "failure", failure);
+    if (suspect) {
+        jw_member_bool(out, "suspect", true);
+        jw_member_string(out, "suspect_reason", suspect_why);
+    }
     if (still_out) {
         jw_member_raw(out, "sent_out_since", sent_since);
         jw_member_string(out, "note", still_note);

@@ -68,31 +68,15 @@ static int check_step_keys(const json_t *values, const char *path, const procedu
     return 0;
 }
 
-/* Judges the reference instrument a check names. One that is unknown, retired or the item
- * itself, or a procedure reading more quantities than can be judged, is bad input: refused
- * with maintenance_check_reference's message. A known reference that is not fit (not one the
- * procedure accepts, not calibrated for what is read, not in calibration) is evidence about
- * the check, not a bad input: 0, with *why (size bytes) saying why; "" when it is fit. */
+/* Judges the reference instrument a check names (maintenance_judge_reference): one that is
+ * unknown, retired or the item itself is bad input, refused; a known one that is not fit is
+ * evidence about the check: 0, with *why (size bytes) saying why; "" when it is fit. */
 static int judge_reference(maintenance *m, const char *reference, const char *id,
                            const reference_needs *needs, const char *used_for, int64_t now_ms,
                            char *why, size_t size, smart_error *err)
 {
-    static const char field[] = "data.reference_instrument";
-    why[0] = '\0';
-    const equipment_state *ref = maintenance_find(m, reference);
-    bool bad_input = strcmp(reference, id) == 0 || !ref || !ref->terms || needs->overflow;
-    int rc = maintenance_check_reference(m, field, reference, id, needs, used_for, now_ms, false,
-                                         now_ms, err);
-    if (rc != SMART_EINVAL || bad_input)
-        return rc;
-    const char *text = err->text; /* "FIELD: why" */
-    size_t n = strlen(field);
-    if (strncmp(text, field, n) == 0 && text[n] == ':' && text[n + 1] == ' ')
-        text += n + 2;
-    text_append(why, size, "", text); /* truncated on a character boundary */
-    err->code = 0;
-    err->text[0] = '\0';
-    return 0;
+    return maintenance_judge_reference(m, "data.reference_instrument", reference, id, needs,
+                                       used_for, now_ms, false, now_ms, why, size, err);
 }
 
 int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
@@ -143,7 +127,7 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
         for (size_t i = 0; i < p->step_count; i++)
             if (p->steps[i].is_reading && p->steps[i].unit)
                 reference_needs_add(&needs, NULL, p->steps[i].unit);
-    char used_for[80], suspect_why[400] = "";
+    char used_for[80], suspect_why[REFERENCE_WHY_MAX] = "";
     snprintf(used_for, sizeof used_for, "procedure %s", p->procedure_id);
     if ((reference && (rc = judge_reference(m, reference, id, &needs, used_for, now_ms, suspect_why,
                                             sizeof suspect_why, err))) ||

@@ -201,12 +201,27 @@ typedef struct reference_needs {
 /* Adds a need unless an equal one is listed. */
 void reference_needs_add(reference_needs *needs, const json_t *accepted, const char *unit);
 
-/* Refuses (SMART_EINVAL, naming `field`) a reference instrument that is unknown, is the
- * subject itself, does not meet one of `needs` (what it is used for, `used_for`, is named in
- * the message), or was not fit for use when the evidence was made (maintenance_fit_at): at
- * performed_ms, or, with date_only (a calibration dated by day alone), as the station day
- * that begins at performed_ms ended (its last instant, or now_ms when that is earlier). Used
- * now, that is its readiness now. SMART_EIO when the store fails. */
+/* Room for why a reference is not fit: what maintenance_judge_reference writes. */
+#define REFERENCE_WHY_MAX 480
+
+/* Judges a reference instrument named in `field` for evidence about `subject_id`. Bad input
+ * is refused (SMART_EINVAL, naming `field`): a reference that is unknown (or retired: no
+ * contract in force names it), the subject itself, or `needs` that overflowed. A known
+ * reference that is not fit is evidence about the record, not bad input: 0 with `why`
+ * (caller-owned, why_size bytes, REFERENCE_WHY_MAX is enough) saying why as a sentence
+ * without the field ("reference instrument X was not fit for use at T: ..."), "" when fit.
+ * Not fit: it does not meet one of `needs` (what it is used for, `used_for`, is named), or it
+ * was not fit for use when the evidence was made (maintenance_fit_at): at performed_ms, or,
+ * with date_only (a calibration dated by day alone), as the station day that begins at
+ * performed_ms ended (its last instant, or now_ms when that is earlier). Used now, that is its
+ * readiness now. SMART_EIO when the store fails. */
+int maintenance_judge_reference(maintenance *m, const char *field, const char *reference_id,
+                                const char *subject_id, const reference_needs *needs,
+                                const char *used_for, int64_t performed_ms, bool date_only,
+                                int64_t now_ms, char *why, size_t why_size, smart_error *err);
+
+/* maintenance_judge_reference, refusing (SMART_EINVAL) a reference not fit too, with
+ * "FIELD: why". */
 int maintenance_check_reference(maintenance *m, const char *field, const char *reference_id,
                                 const char *subject_id, const reference_needs *needs,
                                 const char *used_for, int64_t performed_ms, bool date_only,

@@ -62,12 +62,13 @@ static const char *const statements[Q_COUNT] = {
     [Q_ADD_CALIBRATION] =
         "INSERT INTO calibrations (equipment_id, calibration_date, day, certificate_number, "
         "provider, technician, results, notes, source, recorded_at_ms, in_tolerance, "
-        "reference_standard, performed_ms) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        "reference_standard, performed_ms, suspect, suspect_reason) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     /* The latest by day, and on its day by instant (NULLs, a date alone, last in DESC). */
-    [Q_LAST_GOOD_CALIBRATION] = "SELECT day, performed_ms FROM calibrations WHERE equipment_id = "
-                                "?1 AND in_tolerance = 1 ORDER BY day DESC, performed_ms DESC "
-                                "LIMIT 1",
+    [Q_LAST_GOOD_CALIBRATION] =
+        "SELECT day, performed_ms FROM calibrations WHERE equipment_id = "
+        "?1 AND in_tolerance = 1 AND coalesce(suspect, 0) = 0 ORDER BY day DESC, performed_ms DESC "
+        "LIMIT 1",
     [Q_FIND_CALIBRATION] = "SELECT calibration_date FROM calibrations WHERE equipment_id = ?1 "
                            "AND certificate_number = ?2 ORDER BY id LIMIT 1",
     [Q_PUT_LINK] = "INSERT INTO clientpo_links (clientpo_id, equipment, linked_at_ms) "
@@ -82,8 +83,9 @@ static const char *const statements[Q_COUNT] = {
     [Q_GOOD_CALIBRATION_DAYS] =
         "SELECT c.equipment_id, c.day, max(c.performed_ms) FROM calibrations c JOIN "
         "(SELECT equipment_id, max(day) AS day FROM calibrations WHERE in_tolerance = 1 "
-        "GROUP BY equipment_id) g ON c.equipment_id = g.equipment_id AND c.day = g.day "
-        "WHERE c.in_tolerance = 1 GROUP BY c.equipment_id",
+        "AND coalesce(suspect, 0) = 0 GROUP BY equipment_id) g ON c.equipment_id = "
+        "g.equipment_id AND c.day = g.day WHERE c.in_tolerance = 1 AND coalesce(c.suspect, 0) = 0 "
+        "GROUP BY c.equipment_id",
     [Q_LAST_PASS] = "SELECT max(performed_at_ms) FROM checks WHERE equipment_id = ?1 AND "
                     "procedure_id = ?2 AND passed = 1 AND coalesce(suspect, 0) = 0",
     [Q_ALLOWED_WITH] = "SELECT t.clientpo_id, t.decided_at_ms FROM tests_allowed t, "
@@ -112,14 +114,17 @@ static const char *const statements[Q_COUNT] = {
     [Q_PUT_TEXT_META] = "INSERT OR REPLACE INTO store_text_meta (key, value) VALUES (?1, ?2)",
     [Q_PUT_CONTRACT] = "INSERT OR REPLACE INTO contract_versions (contract_id, version, sha256, "
                        "file, adopted_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+    /* A suspect calibration that found the item in tolerance proves nothing: not counted. */
     [Q_CALIBRATION_ON] = "SELECT day, calibration_date, in_tolerance FROM calibrations "
-                         "WHERE equipment_id = ?1 AND day <= ?2 ORDER BY day DESC, id DESC LIMIT 1",
+                         "WHERE equipment_id = ?1 AND day <= ?2 AND (coalesce(suspect, 0) = 0 "
+                         "OR in_tolerance = 0) ORDER BY day DESC, id DESC LIMIT 1",
     [Q_CHECK_AT] = "SELECT performed_at_ms, passed, detail FROM checks WHERE equipment_id = ?1 "
                    "AND procedure_id = ?2 AND performed_at_ms <= ?3 "
                    "ORDER BY performed_at_ms DESC, id DESC LIMIT 1",
     [Q_ADD_UNAVAILABLE] = "INSERT INTO unavailable_periods (equipment_id, kind, since_ms, "
                           "until_ms, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
     [Q_LAST_RESULTS] = "SELECT results FROM calibrations WHERE equipment_id = ?1 "
+                       "AND (coalesce(suspect, 0) = 0 OR in_tolerance = 0) "
                        "ORDER BY day DESC, id DESC LIMIT 1",
     [Q_UNAVAILABLE_AT] = "SELECT kind, since_ms, until_ms, reason FROM unavailable_periods "
                          "WHERE equipment_id = ?1 AND since_ms <= ?2 AND until_ms > ?2 "
@@ -203,6 +208,8 @@ static const struct {
     {"checks", "suspect", "INTEGER"},
     {"checks", "suspect_reason", "TEXT"},
     {"calibrations", "performed_ms", "INTEGER"},
+    {"calibrations", "suspect", "INTEGER"},
+    {"calibrations", "suspect_reason", "TEXT"},
 };
 
 static int add_missing_columns(sqlite3 *db, char **msg)
@@ -473,6 +480,8 @@ int store_add_calibration(store *s, const calibration_entry *c, smart_error *err
         sqlite3_bind_int64(st, 13, c->performed_ms);
     else
         sqlite3_bind_null(st, 13);
+    sqlite3_bind_int(st, 14, c->suspect);
+    bind_text(st, 15, c->suspect_reason);
     return run(s, st, err, "add calibration");
 }
 

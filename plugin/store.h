@@ -54,6 +54,9 @@ typedef struct calibration_entry {
     const char *reference_standard; /* the station's standard it was calibrated against, or NULL */
     bool instant_known;   /* written with a time of day: performed_ms is when it was performed */
     int64_t performed_ms; /* (a date alone, or a hub's last_calibration: not kept) */
+    bool suspect;         /* its reference was not fit: in tolerance, it is history only (it
+                             renews nothing); out of tolerance, it still fails the item */
+    const char *suspect_reason; /* why, when suspect; else NULL */
 } calibration_entry;
 
 int store_add_calibration(store *s, const calibration_entry *entry, smart_error *err);
@@ -64,9 +67,9 @@ int store_add_calibration(store *s, const calibration_entry *entry, smart_error 
 int store_find_calibration(store *s, const char *equipment_id, const char *certificate_number,
                            char *calibration_date, size_t size, smart_error *err);
 
-/* The day of the item's last calibration that left it in tolerance and, when it was written
- * with a time of day (*instant_known), the instant it was performed: 0 when found, 1 when it
- * has none, or SMART_EIO. */
+/* The day of the item's last calibration that left it in tolerance (not suspect) and, when it was
+ * written with a time of day (*instant_known), the instant it was performed: 0 when found, 1 when
+ * it has none, or SMART_EIO. */
 int store_last_good_calibration(store *s, const char *equipment_id, civil_day *day,
                                 bool *instant_known, int64_t *performed_ms, smart_error *err);
 
@@ -152,13 +155,15 @@ int store_calibrations_with_reference(store *s, const char *reference_id, civil_
 
 /* The calibration in force for an item on `day`: its latest dated on or before that day (of
  * two on one day, the one recorded last), with its day, its date as written (copied into
- * calibration_date, size bytes) and whether it left the item in tolerance. 0 when found, 1
- * when none is dated on or before `day`, or SMART_EIO. */
+ * calibration_date, size bytes) and whether it left the item in tolerance. A suspect one that
+ * left it in tolerance is not counted. 0 when found, 1 when none is dated on or before `day`,
+ * or SMART_EIO. */
 int store_calibration_on(store *s, const char *equipment_id, civil_day day, civil_day *cal_day,
                          char *calibration_date, size_t size, bool *in_tolerance, smart_error *err);
 
 /* The results (as stored, JSON text) of the item's last calibration (the latest dated, of two
- * on one day the one recorded last): 0 with *results_json a malloc'd copy the caller frees, or
+ * on one day the one recorded last; a suspect one in tolerance is not counted): 0 with
+ * *results_json a malloc'd copy the caller frees, or
  * NULL when it has none or no calibration; SMART_ENOMEM, or SMART_EIO. */
 int store_last_calibration_results(store *s, const char *equipment_id, char **results_json,
                                    smart_error *err);

@@ -195,10 +195,15 @@ class AReferenceMeasuresWhatIsRead(unittest.TestCase):
             results=[{"parameter": "current", "nominal": 1000, "unit": "A", "as_found": 1005}])
         run = st.run(cal("2025-03-10T06:00:00Z", "C-1", GAUSS) +
                      cal("2025-03-10T06:01:00Z", "C-2", "MT01-SHUNT-01"))
+        # Recorded, suspect: in tolerance with it proves nothing (C-2 renews the calibration).
+        self.assertEqual(run.errors, [])
+        recorded = run.topic("calibration.recorded")
+        self.assertEqual([(r["certificate_number"], r.get("suspect", False), r["due_date"])
+                          for r in recorded],
+                         [("C-1", True, "2025-06-02"), ("C-2", False, "2025-09-08")])
         self.assertIn("MT01-GAUSS-01 (gaussmeter) is not calibrated for what the calibration of "
-                      "MT01-BENCH-01 reads: it has no tolerance of its own in A", run.error(1))
-        self.assertEqual([r["certificate_number"] for r in run.topic("calibration.recorded")],
-                         ["C-2"])
+                      "MT01-BENCH-01 reads: it has no tolerance of its own in A",
+                      recorded[0]["suspect_reason"])
 
 
 if __name__ == "__main__":

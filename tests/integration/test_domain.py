@@ -868,22 +868,25 @@ class ChainOfStandards(unittest.TestCase):
         rad = [r for r in self.run.topic("calibration.recorded") if r["equipment_id"] == "MT01-RAD-01"]
         self.assertEqual(rad[0]["status"], "current")
 
-    def test_calibration_citing_an_expired_standard_is_refused(self):
-        self.assertEqual(len(self.run.errors), 1)
-        self.assertEqual(self.run.errors[0].split(": ", 2)[2],
-                         "data.reference_standard: reference instrument MT01-TW-01 was not fit "
-                         "for use at 2025-03-26T10:00:00Z: calibration expired: was due "
-                         "2025-03-20, 6 days overdue")
+    def test_calibration_citing_an_expired_standard_is_recorded_suspect_and_renews_nothing(self):
+        self.assertEqual(self.run.errors, [])
         yoke = [r for r in self.run.topic("calibration.recorded") if r["equipment_id"] == "MT01-YOKE-01"]
-        self.assertEqual(len(yoke), 1)  # only the one made once the weight was recalibrated
-        self.assertEqual(yoke[0]["due_date"], "2025-09-24")
-        rejected = self.st.ledger_records("input.rejected")
-        self.assertEqual([r["target"] for r in rejected], ["calibration.record"])
-        self.assertEqual(self.st.ledger_records("calibration.recorded")[-1]["metadata"]
-                         ["reference_standard"], "MT01-TW-01")
+        why = ("reference instrument MT01-TW-01 was not fit for use at 2025-03-26T10:00:00Z: "
+               "calibration expired: was due 2025-03-20, 6 days overdue")
+        self.assertEqual([(r["certificate_number"], r["due_date"], r.get("suspect", False),
+                           r.get("suspect_reason")) for r in yoke],
+                         [("MT01-LIFT-2025-03", "2025-04-21", True, why),  # as it was
+                          ("MT01-LIFT-2025-03B", "2025-09-24", False, None)])
+        self.assertIn("proves nothing", yoke[0]["note"])
+        self.assertEqual(self.st.ledger_records("input.rejected"), [])
+        records = self.st.ledger_records("calibration.recorded")
+        suspect = [r for r in records if r["metadata"].get("suspect")]
+        self.assertEqual([(r["metadata"]["certificate_number"], r["metadata"]["suspect_reason"])
+                          for r in suspect], [("MT01-LIFT-2025-03", why)])
+        self.assertEqual(records[-1]["metadata"]["reference_standard"], "MT01-TW-01")
 
     def test_a_reference_sent_out_or_out_of_service_is_not_fit(self):
-        # A check made with it is recorded, suspect; a calibration citing it is refused.
+        # A check or a calibration made with it is recorded, suspect.
         st = Station(self)
         run = st.run(
             event("calibration.schedule", "2025-03-10T06:00:00Z", equipment_id="MT01-RAD-01",
@@ -899,8 +902,18 @@ class ChainOfStandards(unittest.TestCase):
         self.assertIn("reference instrument MT01-RAD-01 was not fit for use at "
                       "2025-03-10T06:05:00Z: pending calibration: sent out for calibration",
                       run.topic("maintenance.checked")[0]["suspect_reason"])
+        self.assertEqual(run.errors, [])
+        bench = run.topic("calibration.recorded")[0]
         self.assertIn("reference instrument MT01-SHUNT-01 was not fit for use at "
-                      "2025-03-10T06:20:00Z: out of service: Terminal loose", run.error(4))
+                      "2025-03-10T06:20:00Z: out of service: Terminal loose",
+                      bench["suspect_reason"])
+
+
+def suspect_reasons(run):
+    """certificate_number -> suspect_reason (None when not suspect) of each calibration
+    recorded."""
+    return {r["certificate_number"]: r.get("suspect_reason")
+            for r in run.topic("calibration.recorded")}
 
 
 def calibration(time, equipment_id, date, certificate, reference=None, results=None):
@@ -924,7 +937,7 @@ class ReferenceJudgedAtItsTime(unittest.TestCase):
     def yoke(self, time, date, certificate):
         return calibration(time, "MT01-YOKE-01", date, certificate, "MT01-TW-01", self.LIFT)
 
-    def test_a_calibration_dated_when_its_test_weight_had_expired_is_refused(self):
+    def test_a_calibration_dated_when_its_test_weight_had_expired_is_suspect(self):
         st = Station(self)
         # The weight (valid through 2025-03-20) is recalibrated on 2025-03-26; the yoke's lift
         # certification of 2025-03-24 is entered after that.
@@ -934,11 +947,11 @@ class ReferenceJudgedAtItsTime(unittest.TestCase):
                                   "as_found": 4.541}]) +
             self.yoke("2025-03-26T10:40:00Z", "2025-03-24", "LIFT-A") +
             self.yoke("2025-03-26T10:45:00Z", "2025-03-24T09:00:00+01:00", "LIFT-B"))
-        why = ("data.reference_standard: reference instrument MT01-TW-01 was not in calibration "
-               "on 2025-03-24: its calibration of 2024-03-20 was valid through 2025-03-20")
-        self.assertEqual((run.error(2), run.error(3)), (why, why))
-        self.assertEqual([r["equipment_id"] for r in run.topic("calibration.recorded")],
-                         ["MT01-TW-01"])
+        why = ("reference instrument MT01-TW-01 was not in calibration on 2025-03-24: its "
+               "calibration of 2024-03-20 was valid through 2025-03-20")
+        self.assertEqual(run.errors, [])
+        self.assertEqual(suspect_reasons(run),
+                         {"NCL-2025-03-0461": None, "LIFT-A": why, "LIFT-B": why})
 
     def test_a_calibration_dated_when_its_test_weight_was_valid_is_accepted_later(self):
         st = Station(self)
@@ -975,21 +988,20 @@ class ReferenceJudgedAtItsTime(unittest.TestCase):
                         "MT01-RAD-01", self.UV))
         failed = ("daily check MT-RAD-ZERO failed at 2025-03-10T06:00:00Z: dark_reading 140 "
                   "uW/cm2 outside max 5 uW/cm2")
-        # A check made with it is recorded, suspect, and does not pass; a calibration citing it
-        # is refused.
-        self.assertIsNone(run.error(2))
-        self.assertEqual(run.error(5), "data.reference_standard: reference instrument "
-                         "MT01-RAD-01 was not fit for use at 2025-03-10T06:02:00Z: its " + failed)
+        # A check or a calibration made with it is recorded, suspect; a suspect check does not
+        # pass.
+        self.assertEqual(run.errors, [])
+        self.assertEqual(suspect_reasons(run)["UV-A"], "reference instrument MT01-RAD-01 was "
+                         "not fit for use at 2025-03-10T06:02:00Z: its " + failed)
         uv = [c for c in run.topic("maintenance.checked") if c["equipment_id"] == "MT01-UVA-01"]
         self.assertEqual([(c["performed_at"], c["passed"], c.get("suspect", False)) for c in uv],
                          [("2025-03-10T06:05:00Z", False, True),
                           ("2025-03-10T06:35:00Z", True, False)])
         self.assertEqual(uv[0]["suspect_reason"], "reference instrument MT01-RAD-01 was not fit "
                          "for use at 2025-03-10T06:05:00Z: " + failed)
-        self.assertEqual([r["certificate_number"] for r in run.topic("calibration.recorded")],
-                         ["UV-B"])
+        self.assertIsNone(suspect_reasons(run)["UV-B"])
 
-    def test_a_reference_out_of_service_at_the_calibrations_time_is_refused(self):
+    def test_a_reference_out_of_service_at_the_calibrations_time_makes_it_suspect(self):
         st = Station(self)
         run = st.run(
             event("equipment.out_of_service", "2025-03-10T06:10:00Z",
@@ -1007,14 +1019,15 @@ class ReferenceJudgedAtItsTime(unittest.TestCase):
             calibration("2025-03-12T09:10:00Z", "MT01-BENCH-01", "2025-03-10T06:00:00Z",
                         "BENCH-C", "MT01-SHUNT-01"))
         tag = "(tagged out at 2025-03-10T06:10:00Z: Terminal loose)"
-        self.assertEqual(run.error(4), "data.reference_standard: reference instrument "
-                         "MT01-SHUNT-01 was out of service at 2025-03-10T09:00:00Z " + tag)
-        self.assertEqual(run.error(5), "data.reference_standard: reference instrument "
-                         "MT01-SHUNT-01 was out of service on 2025-03-10 " + tag)
-        self.assertEqual([r["certificate_number"] for r in run.topic("calibration.recorded")],
-                         ["NCL-SHUNT", "BENCH-C"])
+        self.assertEqual(run.errors, [])
+        self.assertEqual(suspect_reasons(run), {
+            "NCL-SHUNT": None,
+            "BENCH-A": "reference instrument MT01-SHUNT-01 was out of service at "
+                       "2025-03-10T09:00:00Z " + tag,
+            "BENCH-B": "reference instrument MT01-SHUNT-01 was out of service on 2025-03-10 " + tag,
+            "BENCH-C": None})
 
-    def test_a_reference_away_for_calibration_at_the_time_is_refused(self):
+    def test_a_reference_away_for_calibration_at_the_time_makes_it_suspect(self):
         st = Station(self)
         run = st.run(
             event("calibration.schedule", "2025-03-10T08:00:00Z", equipment_id="MT01-RAD-01",
@@ -1024,11 +1037,113 @@ class ReferenceJudgedAtItsTime(unittest.TestCase):
                         "MT01-RAD-01", self.UV) +
             calibration("2025-03-12T09:10:00Z", "MT01-UVA-01", "2025-03-12T09:00:00Z", "UV-D",
                         "MT01-RAD-01", self.UV))
-        self.assertEqual(run.error(3), "data.reference_standard: reference instrument "
-                         "MT01-RAD-01 was out for calibration at 2025-03-10T12:00:00Z (sent out "
-                         "at 2025-03-10T08:00:00Z)")
-        self.assertEqual([r["certificate_number"] for r in run.topic("calibration.recorded")],
-                         ["NCL-RAD", "UV-D"])
+        self.assertEqual(run.errors, [])
+        self.assertEqual(suspect_reasons(run), {
+            "NCL-RAD": None,
+            "UV-C": "reference instrument MT01-RAD-01 was out for calibration at "
+                    "2025-03-10T12:00:00Z (sent out at 2025-03-10T08:00:00Z)",
+            "UV-D": None})
+
+
+class SuspectCalibrations(unittest.TestCase):
+    """A calibration whose reference was not fit is recorded, suspect: a failure found with it
+    is still a failure; a result in tolerance proves nothing."""
+
+    CURRENT = [{"parameter": "current", "nominal": n, "unit": "A", "as_found": n + 1}
+               for n in (500, 1000, 2000)]
+
+    def bench(self, time, date, certificate, results, reference="MT01-SHUNT-01"):
+        return calibration(time, "MT01-BENCH-01", date, certificate, reference, results)
+
+    def test_a_failure_found_with_an_expired_shunt_fails_the_bench_and_raises_the_impact(self):
+        st = Station(self)
+        # The shunt's calibration of 2024-09-16 was valid through 2025-09-16.
+        run = st.run(self.bench("2025-09-20T08:00:00Z", "2025-09-20T07:00:00Z", "BENCH-OOT",
+                                [{"parameter": "current", "nominal": 1000, "unit": "A",
+                                  "as_found": 1200, "as_left": 1200}]) +
+                     event("status.query", "2025-09-20T08:05:00Z"))
+        self.assertEqual(run.errors, [])
+        recorded = run.topic("calibration.recorded")[0]
+        self.assertEqual((recorded["status"], recorded["suspect"], recorded["ready"]),
+                         ("calibration_failed", True, False))
+        self.assertEqual(recorded["suspect_reason"],
+                         "reference instrument MT01-SHUNT-01 was not in calibration on "
+                         "2025-09-20: its calibration of 2024-09-16 was valid through 2025-09-16")
+        self.assertEqual([i["equipment_id"] for i in run.topic("oot.impact")], ["MT01-BENCH-01"])
+        bench = item(run.topic("status")[-1], "MT01-BENCH-01")
+        self.assertEqual(bench["status"], "calibration_failed")
+        meta = st.ledger_records("calibration.recorded")[-1]["metadata"]
+        self.assertEqual((meta["suspect"], meta["suspect_reason"]),
+                         (True, recorded["suspect_reason"]))
+
+    def test_in_tolerance_with_an_out_of_service_shunt_leaves_the_bench_as_it_was(self):
+        st = Station(self)
+        run = st.run(
+            event("equipment.out_of_service", "2025-03-10T06:10:00Z",
+                  equipment_id="MT01-SHUNT-01", reason="Terminal loose", technician="L. Brandt") +
+            self.bench("2025-03-10T07:30:00Z", "2025-03-10T07:00:00Z", "BENCH-SUSPECT",
+                       self.CURRENT))
+        self.assertEqual(run.errors, [])
+        recorded = run.topic("calibration.recorded")[0]
+        self.assertEqual((recorded["due_date"], recorded["status"], recorded["suspect"]),
+                         ("2025-06-02", "current", True))
+        self.assertIn("proves nothing", recorded["note"])
+        self.assertEqual(recorded["suspect_reason"],
+                         "reference instrument MT01-SHUNT-01 was out of service at "
+                         "2025-03-10T07:00:00Z (tagged out at 2025-03-10T06:10:00Z: Terminal "
+                         "loose)")
+        # Read back from the store by a new run: the calibration in force is still the old one.
+        later = st.run(event("status.query", "2025-06-03T08:00:00Z"))
+        bench = item(later.topic("status")[0], "MT01-BENCH-01")
+        self.assertEqual((bench["status"], bench["ready"]), ("expired", False))
+
+    def test_a_suspect_calibration_clears_no_failure_and_ends_no_send_out(self):
+        out_of_service = event("equipment.out_of_service", "2025-03-10T06:20:00Z",
+                               equipment_id="MT01-SHUNT-01", reason="Terminal loose",
+                               technician="L. Brandt")
+        suspect = self.bench("2025-03-11T07:30:00Z", "2025-03-11T07:00:00Z", "BENCH-SUSPECT",
+                             self.CURRENT)
+        failed = Station(self).run(
+            self.bench("2025-03-10T06:00:00Z", "2025-03-10T06:00:00Z", "BENCH-FAIL",
+                       [{"parameter": "current", "nominal": 1000, "unit": "A",
+                         "as_found": 1200, "as_left": 1200}]) + out_of_service + suspect)
+        sent = Station(self).run(
+            event("calibration.schedule", "2025-03-10T06:10:00Z", equipment_id="MT01-BENCH-01",
+                  technician="L. Brandt") + out_of_service + suspect)
+        for run, status in ((failed, "calibration_failed"), (sent, "pending_calibration")):
+            self.assertEqual(run.errors, [])
+            last = run.topic("calibration.recorded")[-1]
+            self.assertEqual((last["certificate_number"], last["suspect"], last["status"]),
+                             ("BENCH-SUSPECT", True, status))
+
+    def test_a_reference_calibrated_suspect_is_judged_by_its_calibration_before(self):
+        # The shunt's own calibration made with the expired bench renews nothing, for the
+        # history too: a bench calibration made with the shunt that day, entered the next
+        # day, is judged against the shunt's calibration of 2024-09-16 (valid through
+        # 2025-09-16).
+        st = Station(self)
+        run = st.run(
+            calibration("2025-09-20T07:30:00Z", "MT01-SHUNT-01", "2025-09-20T07:00:00Z",
+                        "SHUNT-SUSPECT", "MT01-BENCH-01",
+                        [{"parameter": "current", "nominal": n, "unit": "A", "as_found": n}
+                         for n in (1000, 2000)]) +
+            self.bench("2025-09-21T08:00:00Z", "2025-09-20T09:00:00Z", "BENCH-LATER",
+                       self.CURRENT))
+        self.assertEqual(run.errors, [])
+        reasons = suspect_reasons(run)
+        self.assertIn("MT01-BENCH-01", reasons["SHUNT-SUSPECT"])
+        self.assertEqual(reasons["BENCH-LATER"],
+                         "reference instrument MT01-SHUNT-01 was not in calibration on "
+                         "2025-09-20: its calibration of 2024-09-16 was valid through 2025-09-16")
+
+    def test_an_unknown_reference_is_still_refused(self):
+        st = Station(self)
+        run = st.run(self.bench("2025-03-10T07:30:00Z", "2025-03-10T07:00:00Z", "BENCH-X",
+                                self.CURRENT, reference="MT01-NOPE-01"))
+        self.assertEqual(run.error(1), "data.reference_standard: reference instrument "
+                         "'MT01-NOPE-01' is not named by any contract in force, so its "
+                         "calibration cannot be vouched for")
+        self.assertEqual(run.topic("calibration.recorded"), [])
 
 
 class SentOut(unittest.TestCase):
