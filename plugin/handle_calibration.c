@@ -427,6 +427,70 @@ static void write_id_array(jw *w, const char *key, json_t *ids)
     jw_raw(w, "]", 1);
 }
 
+/* §6.4.8 followed one level down: each check made against the reference in the window becomes
+ * suspect (in the store, and in memory when it is its item's last check of that procedure, so
+ * the item is not ready until the procedure passes again), and the tests allowed on that item
+ * since the suspect check are listed under `chain`. */
+static int follow_suspect_checks(maintenance *m, const oot_window *w, const char *reference_id,
+                                 const char *certificate, json_t *chain, json_t *chain_ids,
+                                 smart_error *err)
+{
+    if (json_array_size(w->checks) == 0)
+        return 0;
+    char reason[400];
+    snprintf(reason, sizeof reason,
+             "reference instrument %s was found out of tolerance as found "
+             "(certificate %s)",
+             reference_id, certificate);
+    text_utf8_trim(reason);
+    int rc = store_mark_checks_suspect(m->store, reference_id, w->since_ms, reason, err);
+    size_t i;
+    json_t *c;
+    json_array_foreach (w->checks, i, c) {
+        if (rc)
+            break;
+        const char *item = json_string_value(json_object_get(c, "equipment_id"));
+        const char *procedure = json_string_value(json_object_get(c, "check_type"));
+        const char *at = json_string_value(json_object_get(c, "performed_at"));
+        check_state *last = maintenance_find_check(m, item, procedure);
+        char last_at[DATE_TEXT_MAX] = "";
+        if (last)
+            instant_format(last->performed_ms, last_at, sizeof last_at);
+        equipment_state *e = maintenance_find(m, item);
+        if (last && strcmp(last_at, at) == 0) {
+            last->suspect = true;
+            maintenance_item_changed(m, e); /* its cached text said it was ready */
+        }
+        date_value at_value;
+        char why[80];
+        json_t *jobs = NULL;
+        char via[160];
+        snprintf(via, sizeof via, "check %s at %s", procedure, at);
+        /* The performed_at text is ours (instant_format): parsed back to its instant. */
+        if (e && date_parse(at, &at_value, why, sizeof why) == 0)
+            rc = maintenance_review_list(m, e, at_value.instant_ms, true, &jobs, err);
+        if (!rc && !jobs)
+            jobs = json_array();
+        size_t j;
+        json_t *job;
+        json_array_foreach (jobs, j, job) {
+            json_t *id = json_object_get(job, "clientpo_id");
+            size_t k;
+            json_t *seen;
+            bool listed = false;
+            json_array_foreach (chain_ids, k, seen)
+                listed = listed || json_equal(seen, id);
+            if (!listed)
+                json_array_append(chain_ids, id);
+        }
+        if (!rc &&
+            json_array_append_new(chain, json_pack("{s:s, s:s, s:i, s:o}", "equipment_id", item,
+                                                   "via", via, "depth", 1, "clientpos", jobs)))
+            rc = error_set(err, SMART_ENOMEM, "out of memory");
+    }
+    return rc;
+}
+
 /* ISO/IEC 17025 §7.10: work done with an item later found out of tolerance is suspect from its
  * last good calibration on. List every test allowed with it in that window, and what was
  * checked or calibrated against it (§6.4.8: the items whose verification relied on it). */
@@ -460,6 +524,26 @@ static int report_oot_impact(maintenance *m, const oot_window *w, const equipmen
     json_t *verification_lists[] = {w->checks, w->calibrations, NULL};
     json_t *ids = distinct_ids("clientpo_id", clientpo_lists);
     json_t *verified = distinct_ids("equipment_id", verification_lists);
+    json_t *chain = json_array(), *chain_ids = json_array();
+    if (!chain || !chain_ids)
+        rc = error_set(err, SMART_ENOMEM, "out of memory");
+    else
+        rc = follow_suspect_checks(m, w, id, certificate, chain, chain_ids, err);
+    if (rc) {
+        json_decref(chain);
+        json_decref(chain_ids);
+        json_decref(ids);
+        json_decref(verified);
+        return rc;
+    }
+    if (json_array_size(chain) > 0) {
+        size_t len = strlen(message);
+        snprintf(message + len, sizeof message - len,
+                 "; %zu check(s) made with it now suspect, and %zu job(s) tested on the items "
+                 "they verified",
+                 json_array_size(chain), json_array_size(chain_ids));
+        text_utf8_trim(message);
+    }
     json_t *data =
         json_pack("{s:s, s:s, s:s, s:s, s:s, s:O}", "equipment_id", id, "certificate_number",
                   certificate, "out_of_tolerance", note, "suspect_since", since, "suspect_until",
@@ -468,6 +552,8 @@ static int report_oot_impact(maintenance *m, const oot_window *w, const equipmen
         json_object_set_new(
             data, "verified_with_it",
             json_pack("{s:O, s:O}", "checks", w->checks, "calibrations", w->calibrations));
+    if (data && json_array_size(chain) > 0)
+        json_object_set(data, "chain", chain);
     if (!ids || !verified || !data)
         rc = error_set(err, SMART_ENOMEM, "out of memory");
     else if (!(rc = emit_ledger(m, "oot.impact", id, "system", message, json_incref(data), err)) &&
@@ -478,6 +564,8 @@ static int report_oot_impact(maintenance *m, const oot_window *w, const equipmen
         write_id_array(subject, "clientpo_ids", ids);
         if (json_array_size(verified) > 0)
             write_id_array(subject, "verified_equipment", verified);
+        if (json_array_size(chain) > 0)
+            write_id_array(subject, "chain_clientpo_ids", chain_ids);
         jw_member_raw(subject, "suspect_since", since);
         rc =
             emit_alert(m, "out_of_tolerance_impact", "critical", id, subject, message, now_ms, err);
@@ -485,6 +573,8 @@ static int report_oot_impact(maintenance *m, const oot_window *w, const equipmen
     json_decref(data);
     json_decref(ids);
     json_decref(verified);
+    json_decref(chain);
+    json_decref(chain_ids);
     return rc;
 }
 

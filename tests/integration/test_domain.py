@@ -868,6 +868,59 @@ class ChainOfStandards(unittest.TestCase):
         rad = [r for r in self.run.topic("calibration.recorded") if r["equipment_id"] == "MT01-RAD-01"]
         self.assertEqual(rad[0]["status"], "current")
 
+    def test_a_check_made_with_a_radiometer_found_high_is_suspect_and_holds_the_lamp(self):
+        # The lamp's check read 1050 with a radiometer later found 10 % high as found: that
+        # check is suspect, the lamp is not ready on it, and the job tested on it is named.
+        radiometer_found_high = event(
+            "calibration.record", "2025-03-26T11:00:00Z", equipment_id="MT01-RAD-01",
+            calibration_date="2025-03-26", certificate_number="NCL-2025-03-0470",
+            provider="Northbridge Calibration Ltd", technician="L. Brandt",
+            results=[{"parameter": "uv_a_irradiance", "nominal": 1000, "unit": "uW/cm2",
+                      "as_found": 1100, "as_left": 1000},
+                     {"parameter": "uv_a_irradiance", "nominal": 2000, "unit": "uW/cm2",
+                      "as_found": 2200, "as_left": 2000},
+                     {"parameter": "illuminance", "nominal": 20, "unit": "lx", "as_found": 20},
+                     {"parameter": "illuminance", "nominal": 1076, "unit": "lx",
+                      "as_found": 1076}])
+        run = self.st.run(
+            uv_check("2025-03-26T10:50:00Z", 1050) +
+            event("test.start", "2025-03-26T10:55:00Z", clientpo_id="SC-2025-061-MT") +
+            radiometer_found_high +
+            event("test.start", "2025-03-26T11:05:00Z", clientpo_id="SC-2025-061-MT"),
+            clock="2025-03-26T10:50:00Z")
+        self.assertEqual(run.errors, [])
+        gates = run.gates("SC-2025-061-MT")
+        self.assertEqual([g["allowed"] for g in gates], [True, False])
+        self.assertEqual(gates[1]["blocking"], ["MT01-UVA-01"])
+        self.assertIn("check MT-UVA-DAILY not done: the one at 2025-03-26T10:50:00Z used a "
+                      "reference that was not fit or was found out of tolerance since",
+                      item(gates[1], "MT01-UVA-01")["reason"])
+        impact = next(i for i in run.topic("oot.impact") if i["equipment_id"] == "MT01-RAD-01")
+        self.assertEqual([(c["equipment_id"], c["via"], c["depth"],
+                           [j["clientpo_id"] for j in c["clientpos"]]) for c in impact["chain"]],
+                         [("MT01-UVA-01", "check MT-UVA-DAILY at 2025-03-26T06:05:00Z", 1,
+                           ["SC-2025-061-MT"] * 2),
+                          ("MT01-UVA-01", "check MT-UVA-DAILY at 2025-03-26T09:10:00Z", 1,
+                           ["SC-2025-061-MT"] * 2),
+                          ("MT01-UVA-01", "check MT-UVA-DAILY at 2025-03-26T10:50:00Z", 1,
+                           ["SC-2025-061-MT"])])
+        records = self.st.ledger_records("oot.impact")
+        self.assertEqual(records[-1]["metadata"]["chain"], impact["chain"])
+        alert = next(a for a in run.alerts("out_of_tolerance_impact")
+                     if a["equipment_id"] == "MT01-RAD-01")
+        self.assertEqual(alert["chain_clientpo_ids"], ["SC-2025-061-MT"])
+        self.assertIn("3 check(s) made with it now suspect, and 1 job(s) tested on the items "
+                      "they verified", alert["message"])
+        # Held across a restart (the store keeps the check suspect, and as the last one).
+        run = self.st.run(event("test.start", "2025-03-26T11:07:00Z",
+                                clientpo_id="SC-2025-061-MT"), clock="2025-03-26T11:07:00Z")
+        self.assertEqual([g["allowed"] for g in run.gates("SC-2025-061-MT")], [False])
+        # Re-verified by a new check with a fit reference, the lamp is ready again.
+        run = self.st.run(uv_check("2025-03-26T11:10:00Z", 1240) +
+                          event("test.start", "2025-03-26T11:15:00Z",
+                                clientpo_id="SC-2025-061-MT"), clock="2025-03-26T11:10:00Z")
+        self.assertEqual([g["allowed"] for g in run.gates("SC-2025-061-MT")], [True])
+
     def test_calibration_citing_an_expired_standard_is_refused(self):
         self.assertEqual(len(self.run.errors), 1)
         self.assertEqual(self.run.errors[0].split(": ", 2)[2],
