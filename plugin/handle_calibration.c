@@ -427,67 +427,139 @@ static void write_id_array(jw *w, const char *key, json_t *ids)
     jw_raw(w, "]", 1);
 }
 
-/* §6.4.8 followed one level down: each check made against the reference in the window becomes
- * suspect (in the store, and in memory when it is its item's last check of that procedure, so
- * the item is not ready until the procedure passes again), and the tests allowed on that item
- * since the suspect check are listed under `chain`. */
-static int follow_suspect_checks(maintenance *m, const oot_window *w, const char *reference_id,
-                                 const char *certificate, json_t *chain, json_t *chain_ids,
-                                 smart_error *err)
+/* The chain being followed from a reference found out of tolerance: what it lists, and the items
+ * already visited (each once, so a loop of references ends). */
+typedef struct chain_walk {
+    maintenance *m;
+    json_t *chain;     /* [{equipment_id, via, depth, clientpos}] */
+    json_t *chain_ids; /* the ClientPOs in it, each once */
+    json_t *visited;   /* {equipment_id: true} */
+    int64_t now_ms;
+    smart_error *err;
+} chain_walk;
+
+static int found_check(void *ctx, const char *equipment_id, const char *procedure_id,
+                       int64_t performed_ms)
 {
-    if (json_array_size(w->checks) == 0)
-        return 0;
+    return json_array_append_new(ctx, json_pack("{s:s, s:s, s:I}", "equipment_id", equipment_id,
+                                                "check_type", procedure_id, "performed_ms",
+                                                (json_int_t)performed_ms));
+}
+
+static int found_calibration(void *ctx, const char *equipment_id, const char *certificate,
+                             const char *calibration_date)
+{
+    return json_array_append_new(ctx, json_pack("{s:s, s:s, s:s}", "equipment_id", equipment_id,
+                                                "certificate_number", certificate,
+                                                "calibration_date", calibration_date));
+}
+
+/* One link: the tests allowed with `item` since since_ms listed under `via`. */
+static int add_link(chain_walk *cw, const char *item, const char *via, int depth, int64_t since_ms)
+{
+    equipment_state *e = maintenance_find(cw->m, item);
+    json_t *jobs = NULL;
+    int rc = e ? maintenance_review_list(cw->m, e, since_ms, true, &jobs, cw->err) : 0;
+    if (rc)
+        return rc;
+    if (!jobs)
+        jobs = json_array();
+    size_t j, k;
+    json_t *job, *seen;
+    json_array_foreach (jobs, j, job) {
+        json_t *id = json_object_get(job, "clientpo_id");
+        bool listed = false;
+        json_array_foreach (cw->chain_ids, k, seen)
+            listed = listed || json_equal(seen, id);
+        if (!listed && json_array_append(cw->chain_ids, id))
+            rc = error_set(cw->err, SMART_ENOMEM, "out of memory");
+    }
+    if (!rc &&
+        json_array_append_new(cw->chain, json_pack("{s:s, s:s, s:i, s:o}", "equipment_id", item,
+                                                   "via", via, "depth", depth, "clientpos", jobs)))
+        rc = error_set(cw->err, SMART_ENOMEM, "out of memory");
+    return rc;
+}
+
+/* §6.4.8 followed to the end: every check and calibration made against `reference` since
+ * since_ms (since_day for calibrations, dated by day) becomes suspect. A check, in the store
+ * and, when it is its item's last of that procedure, in memory: the item is not ready until
+ * the procedure passes again. A calibration that is its item's current one fails the item
+ * (calibration_failed, cleared only by a new calibration in tolerance as left), and what was
+ * verified with that item since is followed in turn, one level deeper. */
+static int follow_chain(chain_walk *cw, const char *reference, const char *why, int64_t since_ms,
+                        civil_day since_day, int depth)
+{
+    maintenance *m = cw->m;
+    json_t *checks = json_array(), *calibrations = json_array();
+    int rc = !checks || !calibrations ? error_set(cw->err, SMART_ENOMEM, "out of memory")
+             : json_object_set_new(cw->visited, reference, json_true())
+                 ? error_set(cw->err, SMART_ENOMEM, "out of memory")
+                 : 0;
+    if (!rc)
+        rc = store_checks_with_reference(m->store, reference, since_ms, found_check, checks,
+                                         cw->err);
+    if (!rc)
+        rc = store_calibrations_with_reference(m->store, reference, since_day, found_calibration,
+                                               calibrations, cw->err);
     char reason[400];
-    snprintf(reason, sizeof reason,
-             "reference instrument %s was found out of tolerance as found "
-             "(certificate %s)",
-             reference_id, certificate);
+    snprintf(reason, sizeof reason, "reference %s %s", reference, why);
     text_utf8_trim(reason);
-    int rc = store_mark_checks_suspect(m->store, reference_id, w->since_ms, reason, err);
+    if (!rc && json_array_size(checks) > 0)
+        rc = store_mark_checks_suspect(m->store, reference, since_ms, reason, cw->err);
     size_t i;
     json_t *c;
-    json_array_foreach (w->checks, i, c) {
+    json_array_foreach (checks, i, c) {
         if (rc)
             break;
         const char *item = json_string_value(json_object_get(c, "equipment_id"));
         const char *procedure = json_string_value(json_object_get(c, "check_type"));
-        const char *at = json_string_value(json_object_get(c, "performed_at"));
+        int64_t at_ms = json_integer_value(json_object_get(c, "performed_ms"));
         check_state *last = maintenance_find_check(m, item, procedure);
-        char last_at[DATE_TEXT_MAX] = "";
-        if (last)
-            instant_format(last->performed_ms, last_at, sizeof last_at);
-        equipment_state *e = maintenance_find(m, item);
-        if (last && strcmp(last_at, at) == 0) {
+        if (last && last->performed_ms == at_ms && !last->suspect) {
             last->suspect = true;
-            maintenance_item_changed(m, e); /* its cached text said it was ready */
+            maintenance_item_changed(m, maintenance_find(m, item)); /* its text said ready */
         }
-        date_value at_value;
-        char why[80];
-        json_t *jobs = NULL;
-        char via[160];
+        char at[DATE_TEXT_MAX], via[200];
+        instant_format(at_ms, at, sizeof at);
         snprintf(via, sizeof via, "check %s at %s", procedure, at);
-        /* The performed_at text is ours (instant_format): parsed back to its instant. */
-        if (e && date_parse(at, &at_value, why, sizeof why) == 0)
-            rc = maintenance_review_list(m, e, at_value.instant_ms, true, &jobs, err);
-        if (!rc && !jobs)
-            jobs = json_array();
-        size_t j;
-        json_t *job;
-        json_array_foreach (jobs, j, job) {
-            json_t *id = json_object_get(job, "clientpo_id");
-            size_t k;
-            json_t *seen;
-            bool listed = false;
-            json_array_foreach (chain_ids, k, seen)
-                listed = listed || json_equal(seen, id);
-            if (!listed)
-                json_array_append(chain_ids, id);
-        }
-        if (!rc &&
-            json_array_append_new(chain, json_pack("{s:s, s:s, s:i, s:o}", "equipment_id", item,
-                                                   "via", via, "depth", 1, "clientpos", jobs)))
-            rc = error_set(err, SMART_ENOMEM, "out of memory");
+        rc = add_link(cw, item, via, depth, at_ms);
     }
+    json_array_foreach (calibrations, i, c) {
+        if (rc)
+            break;
+        const char *item = json_string_value(json_object_get(c, "equipment_id"));
+        const char *cert = json_string_value(json_object_get(c, "certificate_number"));
+        const char *date = json_string_value(json_object_get(c, "calibration_date"));
+        date_value day;
+        char bad[80], via[300];
+        if (date_parse(date, &day, bad, sizeof bad) != 0)
+            continue; /* every stored calibration_date was parsed when recorded */
+        int64_t day_ms = maintenance_day_start_ms(m, day.day);
+        snprintf(via, sizeof via, "calibration %s on %s", cert, date);
+        text_utf8_trim(via);
+        rc = add_link(cw, item, via, depth, day_ms);
+        equipment_state *e = maintenance_find(m, item);
+        if (rc || !e)
+            continue;
+        if (strcmp(e->certificate, cert) == 0 && !e->record.calibration_failed) {
+            equipment_state next = *e;
+            next.record.calibration_failed = true;
+            snprintf(next.failure_note, sizeof next.failure_note,
+                     "calibration %s made against %s, which %s", cert, reference, why);
+            text_utf8_trim(next.failure_note);
+            rc = maintenance_item_updated(m, e, &next, cw->now_ms, "reference", cw->err);
+        }
+        if (!rc && !json_object_get(cw->visited, item)) {
+            char deeper[NOTE_MAX];
+            snprintf(deeper, sizeof deeper, "rests on calibration %s, made against %s", cert,
+                     reference);
+            text_utf8_trim(deeper);
+            rc = follow_chain(cw, item, deeper, day_ms, day.day, depth + 1);
+        }
+    }
+    json_decref(checks);
+    json_decref(calibrations);
     return rc;
 }
 
@@ -527,8 +599,21 @@ static int report_oot_impact(maintenance *m, const oot_window *w, const equipmen
     json_t *chain = json_array(), *chain_ids = json_array();
     if (!chain || !chain_ids)
         rc = error_set(err, SMART_ENOMEM, "out of memory");
-    else
-        rc = follow_suspect_checks(m, w, id, certificate, chain, chain_ids, err);
+    else {
+        char why[300];
+        snprintf(why, sizeof why, "was found out of tolerance as found (certificate %s)",
+                 certificate);
+        text_utf8_trim(why);
+        chain_walk cw = {.m = m,
+                         .chain = chain,
+                         .chain_ids = chain_ids,
+                         .visited = json_object(),
+                         .now_ms = now_ms,
+                         .err = err};
+        rc = !cw.visited ? error_set(err, SMART_ENOMEM, "out of memory")
+                         : follow_chain(&cw, id, why, w->since_ms, w->since_day, 1);
+        json_decref(cw.visited);
+    }
     if (rc) {
         json_decref(chain);
         json_decref(chain_ids);
@@ -539,8 +624,8 @@ static int report_oot_impact(maintenance *m, const oot_window *w, const equipmen
     if (json_array_size(chain) > 0) {
         size_t len = strlen(message);
         snprintf(message + len, sizeof message - len,
-                 "; %zu check(s) made with it now suspect, and %zu job(s) tested on the items "
-                 "they verified",
+                 "; %zu record(s) resting on it, down the chain, now suspect, and %zu job(s) "
+                 "tested on the items they verified",
                  json_array_size(chain), json_array_size(chain_ids));
         text_utf8_trim(message);
     }

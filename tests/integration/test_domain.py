@@ -909,7 +909,7 @@ class ChainOfStandards(unittest.TestCase):
         alert = next(a for a in run.alerts("out_of_tolerance_impact")
                      if a["equipment_id"] == "MT01-RAD-01")
         self.assertEqual(alert["chain_clientpo_ids"], ["SC-2025-061-MT"])
-        self.assertIn("3 check(s) made with it now suspect, and 1 job(s) tested on the items "
+        self.assertIn("3 record(s) resting on it, down the chain, now suspect, and 1 job(s) tested on the items "
                       "they verified", alert["message"])
         # Held across a restart (the store keeps the check suspect, and as the last one).
         run = self.st.run(event("test.start", "2025-03-26T11:07:00Z",
@@ -920,6 +920,58 @@ class ChainOfStandards(unittest.TestCase):
                           event("test.start", "2025-03-26T11:15:00Z",
                                 clientpo_id="SC-2025-061-MT"), clock="2025-03-26T11:10:00Z")
         self.assertEqual([g["allowed"] for g in run.gates("SC-2025-061-MT")], [True])
+
+    def test_a_standard_found_out_holds_the_radiometer_and_the_lamp_two_levels_down(self):
+        # A standard calibrates the radiometer, the radiometer verifies the lamp's check, the
+        # lamp is used for a job; the standard found out of tolerance: the radiometer's
+        # calibration fails it, the lamp's check is suspect, the lamp is held, the job named.
+        st = Station(self)
+        doc = st.contract()
+        rad = next(e for e in doc["equipment_list"] if e["equipment_id"] == "MT01-RAD-01")
+        std = json.loads(json.dumps(rad))
+        std.update(equipment_id="MT01-RAD-STD", serial_number="UVX2-22-0001",
+                   description="Transfer standard radiometer (calibrates MT01-RAD-01)")
+        std["last_calibration"] = dict(std["last_calibration"], calibration_date="2025-03-01",
+                                       certificate_number="NCL-2025-03-0001")
+        doc["equipment_list"].append(std)
+        st.write_contract(doc)
+
+        def rad_cal(time, equipment_id, certificate, found, **extra):
+            points = [("uv_a_irradiance", 1000, "uW/cm2"), ("uv_a_irradiance", 2000, "uW/cm2"),
+                      ("illuminance", 20, "lx"), ("illuminance", 1076, "lx")]
+            return event("calibration.record", time, equipment_id=equipment_id,
+                         calibration_date=time[:10], certificate_number=certificate,
+                         provider="Northbridge Calibration Ltd", technician="L. Brandt",
+                         results=[{"parameter": p, "nominal": n, "unit": u,
+                                   "as_found": n * found, "as_left": n} for p, n, u in points],
+                         **extra)
+        run = st.run(
+            rad_cal("2025-03-26T07:00:00Z", "MT01-RAD-01", "NCL-2025-03-0480", 1,
+                    reference_standard="MT01-RAD-STD") +
+            uv_check("2025-03-26T07:10:00Z", 1050) +
+            event("clientpo.link", "2025-03-26T07:15:00Z", clientpo_id="PO-CHAIN",
+                  equipment=["MT01-UVA-01"]) +
+            event("test.start", "2025-03-26T07:20:00Z", clientpo_id="PO-CHAIN") +
+            rad_cal("2025-03-26T08:00:00Z", "MT01-RAD-STD", "NCL-2025-03-0490", 1.1) +
+            event("test.start", "2025-03-26T08:10:00Z", clientpo_id="PO-CHAIN") +
+            event("status.query", "2025-03-26T08:15:00Z"))
+        self.assertEqual(run.errors, [])
+        self.assertEqual([g["allowed"] for g in run.gates("PO-CHAIN")], [True, False])
+        status = run.topic("status")[-1]
+        self.assertEqual((item(status, "MT01-RAD-01")["status"],
+                          item(status, "MT01-RAD-01")["ready"]), ("calibration_failed", False))
+        self.assertIn("calibration NCL-2025-03-0480 made against MT01-RAD-STD",
+                      item(status, "MT01-RAD-01")["reason"])
+        self.assertFalse(item(status, "MT01-UVA-01")["ready"])
+        impact = next(i for i in run.topic("oot.impact") if i["equipment_id"] == "MT01-RAD-STD")
+        self.assertEqual([(c["equipment_id"], c["via"], c["depth"],
+                           [j["clientpo_id"] for j in c["clientpos"]]) for c in impact["chain"]],
+                         [("MT01-RAD-01", "calibration NCL-2025-03-0480 on 2025-03-26", 1, []),
+                          ("MT01-UVA-01", "check MT-UVA-DAILY at 2025-03-26T07:10:00Z", 2,
+                           ["PO-CHAIN"])])
+        alert = next(a for a in run.alerts("out_of_tolerance_impact")
+                     if a["equipment_id"] == "MT01-RAD-STD")
+        self.assertEqual(alert["chain_clientpo_ids"], ["PO-CHAIN"])
 
     def test_calibration_citing_an_expired_standard_is_refused(self):
         self.assertEqual(len(self.run.errors), 1)
