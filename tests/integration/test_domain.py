@@ -861,12 +861,27 @@ class ChainOfStandards(unittest.TestCase):
                          "2025-03-26T06:05:00Z: calibration expired: was due 2025-03-25, 1 day "
                          "overdue")
         gates = self.run.gates("SC-2025-061-MT")
-        self.assertEqual([g["allowed"] for g in gates], [False, True])
+        self.assertEqual([g["allowed"] for g in gates], [False, True, False])
         self.assertEqual(gates[0]["blocking"], ["MT01-UVA-01"])
         self.assertEqual(item(gates[0], "MT01-UVA-01")["reason"],
                          "required daily check MT-UVA-DAILY not done")
         rad = [r for r in self.run.topic("calibration.recorded") if r["equipment_id"] == "MT01-RAD-01"]
         self.assertEqual(rad[0]["status"], "current")
+
+    def test_the_radiometer_found_high_holds_the_lamp_and_names_the_job(self):
+        # The scenario's end: the radiometer found 10 % high as found makes the lamp's 09:10
+        # check suspect; the lamp is held and the job tested on it at 09:15 is named.
+        gate = self.run.gates("SC-2025-061-MT")[-1]
+        self.assertEqual((gate["decided_at"], gate["allowed"], gate["blocking"]),
+                         ("2025-03-26T11:05:00Z", False, ["MT01-UVA-01"]))
+        impact = self.run.topic("oot.impact")[-1]
+        self.assertEqual(impact["equipment_id"], "MT01-RAD-01")
+        self.assertIn({"equipment_id": "MT01-UVA-01",
+                       "via": "check MT-UVA-DAILY at 2025-03-26T09:10:00Z", "depth": 1,
+                       "clientpos": [{"clientpo_id": "SC-2025-061-MT",
+                                      "decided_at": "2025-03-26T09:15:00Z"}]}, impact["chain"])
+        alert = self.run.alerts("out_of_tolerance_impact")[-1]
+        self.assertEqual(alert["chain_clientpo_ids"], ["SC-2025-061-MT"])
 
     def test_a_check_made_with_a_radiometer_found_high_is_suspect_and_holds_the_lamp(self):
         # The lamp's check read 1050 with a radiometer later found 10 % high as found: that
@@ -882,6 +897,9 @@ class ChainOfStandards(unittest.TestCase):
                      {"parameter": "illuminance", "nominal": 20, "unit": "lx", "as_found": 20},
                      {"parameter": "illuminance", "nominal": 1076, "unit": "lx",
                       "as_found": 1076}])
+        # The scenario up to its own finding (its last two events), on a station of its own.
+        self.st = Station(self)
+        self.st.run("".join(scenario_text("chain-of-standards").splitlines(True)[:-2]))
         run = self.st.run(
             uv_check("2025-03-26T10:50:00Z", 1050) +
             event("test.start", "2025-03-26T10:55:00Z", clientpo_id="SC-2025-061-MT") +
@@ -984,8 +1002,9 @@ class ChainOfStandards(unittest.TestCase):
         self.assertEqual(yoke[0]["due_date"], "2025-09-24")
         rejected = self.st.ledger_records("input.rejected")
         self.assertEqual([r["target"] for r in rejected], ["calibration.record"])
-        self.assertEqual(self.st.ledger_records("calibration.recorded")[-1]["metadata"]
-                         ["reference_standard"], "MT01-TW-01")
+        self.assertEqual([r["metadata"]["reference_standard"]
+                          for r in self.st.ledger_records("calibration.recorded")
+                          if r["target"] == "MT01-YOKE-01"], ["MT01-TW-01"])
 
     def test_a_reference_sent_out_or_out_of_service_is_not_fit(self):
         # A check made with it is recorded, suspect; a calibration citing it is refused.
