@@ -455,6 +455,142 @@ static void write_id_array(jw *w, const char *key, json_t *ids)
     jw_raw(w, "]", 1);
 }
 
+/* The chain being followed from a reference found out of tolerance: what it lists, and the items
+ * already visited (each once, so a loop of references ends). */
+typedef struct chain_walk {
+    maintenance *m;
+    json_t *chain;     /* [{equipment_id, via, depth, clientpos}] */
+    json_t *chain_ids; /* the ClientPOs in it, each once */
+    json_t *visited;   /* {equipment_id: true} */
+    int64_t now_ms;
+    smart_error *err;
+} chain_walk;
+
+static int found_check(void *ctx, const char *equipment_id, const char *procedure_id,
+                       int64_t performed_ms)
+{
+    return json_array_append_new(ctx, json_pack("{s:s, s:s, s:I}", "equipment_id", equipment_id,
+                                                "check_type", procedure_id, "performed_ms",
+                                                (json_int_t)performed_ms));
+}
+
+static int found_calibration(void *ctx, const char *equipment_id, const char *certificate,
+                             const char *calibration_date)
+{
+    return json_array_append_new(ctx, json_pack("{s:s, s:s, s:s}", "equipment_id", equipment_id,
+                                                "certificate_number", certificate,
+                                                "calibration_date", calibration_date));
+}
+
+/* One link: the tests allowed with `item` since since_ms listed under `via`. */
+static int add_link(chain_walk *cw, const char *item, const char *via, int depth, int64_t since_ms)
+{
+    equipment_state *e = maintenance_find(cw->m, item);
+    json_t *jobs = NULL;
+    int rc = e ? maintenance_review_list(cw->m, e, since_ms, true, &jobs, cw->err) : 0;
+    if (rc)
+        return rc;
+    if (!jobs)
+        jobs = json_array();
+    size_t j, k;
+    json_t *job, *seen;
+    json_array_foreach (jobs, j, job) {
+        json_t *id = json_object_get(job, "clientpo_id");
+        bool listed = false;
+        json_array_foreach (cw->chain_ids, k, seen)
+            listed = listed || json_equal(seen, id);
+        if (!listed && json_array_append(cw->chain_ids, id))
+            rc = error_set(cw->err, SMART_ENOMEM, "out of memory");
+    }
+    if (!rc &&
+        json_array_append_new(cw->chain, json_pack("{s:s, s:s, s:i, s:o}", "equipment_id", item,
+                                                   "via", via, "depth", depth, "clientpos", jobs)))
+        rc = error_set(cw->err, SMART_ENOMEM, "out of memory");
+    return rc;
+}
+
+/* §6.4.8 followed to the end: every check and calibration made against `reference` since
+ * since_ms (since_day for calibrations, dated by day) becomes suspect. A check, in the store
+ * and, when it is its item's last of that procedure, in memory: the item is not ready until
+ * the procedure passes again. A calibration that is its item's current one fails the item
+ * (calibration_failed, cleared only by a new calibration in tolerance as left), and what was
+ * verified with that item since is followed in turn, one level deeper. */
+static int follow_chain(chain_walk *cw, const char *reference, const char *why, int64_t since_ms,
+                        civil_day since_day, int depth)
+{
+    maintenance *m = cw->m;
+    json_t *checks = json_array(), *calibrations = json_array();
+    int rc = !checks || !calibrations ? error_set(cw->err, SMART_ENOMEM, "out of memory")
+             : json_object_set_new(cw->visited, reference, json_true())
+                 ? error_set(cw->err, SMART_ENOMEM, "out of memory")
+                 : 0;
+    if (!rc)
+        rc = store_checks_with_reference(m->store, reference, since_ms, found_check, checks,
+                                         cw->err);
+    if (!rc)
+        rc = store_calibrations_with_reference(m->store, reference, since_day, found_calibration,
+                                               calibrations, cw->err);
+    char reason[400];
+    snprintf(reason, sizeof reason, "reference %s %s", reference, why);
+    text_utf8_trim(reason);
+    if (!rc && json_array_size(checks) > 0)
+        rc = store_mark_checks_suspect(m->store, reference, since_ms, reason, cw->err);
+    size_t i;
+    json_t *c;
+    json_array_foreach (checks, i, c) {
+        if (rc)
+            break;
+        const char *item = json_string_value(json_object_get(c, "equipment_id"));
+        const char *procedure = json_string_value(json_object_get(c, "check_type"));
+        int64_t at_ms = json_integer_value(json_object_get(c, "performed_ms"));
+        check_state *last = maintenance_find_check(m, item, procedure);
+        if (last && last->performed_ms == at_ms && !last->suspect) {
+            last->suspect = true;
+            maintenance_item_changed(m, maintenance_find(m, item)); /* its text said ready */
+        }
+        char at[DATE_TEXT_MAX], via[200];
+        instant_format(at_ms, at, sizeof at);
+        snprintf(via, sizeof via, "check %s at %s", procedure, at);
+        rc = add_link(cw, item, via, depth, at_ms);
+    }
+    json_array_foreach (calibrations, i, c) {
+        if (rc)
+            break;
+        const char *item = json_string_value(json_object_get(c, "equipment_id"));
+        const char *cert = json_string_value(json_object_get(c, "certificate_number"));
+        const char *date = json_string_value(json_object_get(c, "calibration_date"));
+        date_value day;
+        char bad[80], via[300];
+        if (date_parse(date, &day, bad, sizeof bad) != 0)
+            continue; /* every stored calibration_date was parsed when recorded */
+        int64_t day_ms = maintenance_day_start_ms(m, day.day);
+        snprintf(via, sizeof via, "calibration %s on %s", cert, date);
+        text_utf8_trim(via);
+        rc = add_link(cw, item, via, depth, day_ms);
+        equipment_state *e = maintenance_find(m, item);
+        if (rc || !e)
+            continue;
+        if (strcmp(e->certificate, cert) == 0 && !e->record.calibration_failed) {
+            equipment_state next = *e;
+            next.record.calibration_failed = true;
+            snprintf(next.failure_note, sizeof next.failure_note,
+                     "calibration %s made against %s, which %s", cert, reference, why);
+            text_utf8_trim(next.failure_note);
+            rc = maintenance_item_updated(m, e, &next, cw->now_ms, "reference", cw->err);
+        }
+        if (!rc && !json_object_get(cw->visited, item)) {
+            char deeper[NOTE_MAX];
+            snprintf(deeper, sizeof deeper, "rests on calibration %s, made against %s", cert,
+                     reference);
+            text_utf8_trim(deeper);
+            rc = follow_chain(cw, item, deeper, day_ms, day.day, depth + 1);
+        }
+    }
+    json_decref(checks);
+    json_decref(calibrations);
+    return rc;
+}
+
 /* ISO/IEC 17025 §7.10: work done with an item later found out of tolerance is suspect from its
  * last good calibration on. List every test allowed with it in that window, and what was
  * checked or calibrated against it (§6.4.8: the items whose verification relied on it). */
@@ -488,6 +624,39 @@ static int report_oot_impact(maintenance *m, const oot_window *w, const equipmen
     json_t *verification_lists[] = {w->checks, w->calibrations, NULL};
     json_t *ids = distinct_ids("clientpo_id", clientpo_lists);
     json_t *verified = distinct_ids("equipment_id", verification_lists);
+    json_t *chain = json_array(), *chain_ids = json_array();
+    if (!chain || !chain_ids)
+        rc = error_set(err, SMART_ENOMEM, "out of memory");
+    else {
+        char why[300];
+        snprintf(why, sizeof why, "was found out of tolerance as found (certificate %s)",
+                 certificate);
+        text_utf8_trim(why);
+        chain_walk cw = {.m = m,
+                         .chain = chain,
+                         .chain_ids = chain_ids,
+                         .visited = json_object(),
+                         .now_ms = now_ms,
+                         .err = err};
+        rc = !cw.visited ? error_set(err, SMART_ENOMEM, "out of memory")
+                         : follow_chain(&cw, id, why, w->since_ms, w->since_day, 1);
+        json_decref(cw.visited);
+    }
+    if (rc) {
+        json_decref(chain);
+        json_decref(chain_ids);
+        json_decref(ids);
+        json_decref(verified);
+        return rc;
+    }
+    if (json_array_size(chain) > 0) {
+        size_t len = strlen(message);
+        snprintf(message + len, sizeof message - len,
+                 "; %zu record(s) resting on it, down the chain, now suspect, and %zu job(s) "
+                 "tested on the items they verified",
+                 json_array_size(chain), json_array_size(chain_ids));
+        text_utf8_trim(message);
+    }
     json_t *data =
         json_pack("{s:s, s:s, s:s, s:s, s:s, s:O}", "equipment_id", id, "certificate_number",
                   certificate, "out_of_tolerance", note, "suspect_since", since, "suspect_until",
@@ -496,6 +665,8 @@ static int report_oot_impact(maintenance *m, const oot_window *w, const equipmen
         json_object_set_new(
             data, "verified_with_it",
             json_pack("{s:O, s:O}", "checks", w->checks, "calibrations", w->calibrations));
+    if (data && json_array_size(chain) > 0)
+        json_object_set(data, "chain", chain);
     if (!ids || !verified || !data)
         rc = error_set(err, SMART_ENOMEM, "out of memory");
     else if (!(rc = emit_ledger(m, "oot.impact", id, "system", message, json_incref(data), err)) &&
@@ -506,6 +677,8 @@ static int report_oot_impact(maintenance *m, const oot_window *w, const equipmen
         write_id_array(subject, "clientpo_ids", ids);
         if (json_array_size(verified) > 0)
             write_id_array(subject, "verified_equipment", verified);
+        if (json_array_size(chain) > 0)
+            write_id_array(subject, "chain_clientpo_ids", chain_ids);
         jw_member_raw(subject, "suspect_since", since);
         rc =
             emit_alert(m, "out_of_tolerance_impact", "critical", id, subject, message, now_ms, err);
@@ -513,6 +686,8 @@ static int report_oot_impact(maintenance *m, const oot_window *w, const equipmen
     json_decref(data);
     json_decref(ids);
     json_decref(verified);
+    json_decref(chain);
+    json_decref(chain_ids);
     return rc;
 }
 

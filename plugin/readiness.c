@@ -161,9 +161,12 @@ static void assess_check_text(const readiness_input *in, const procedure *p,
         text_append(v->reason, sizeof v->reason, "", why);
         return;
     }
-    if (last->suspect) { /* not kept as the last check (readiness.h); should one be, not done */
+    /* Suspect when recorded (kept as the last only when nothing counted after it) or made
+     * suspect since, by its reference found out of tolerance: not done until it passes again. */
+    if (last->suspect) {
         snprintf(v->reason, sizeof v->reason,
-                 "required %s check %s not done: the one at %s used a reference that was not fit",
+                 "required %s check %s not done: the one at %s used a reference that was not fit "
+                 "or was found out of tolerance since",
                  p->frequency_label, p->procedure_id, when);
         return;
     }

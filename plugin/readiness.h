@@ -33,8 +33,8 @@ typedef struct check_state {
     char equipment_id[65];
     char procedure_id[65];
     int64_t performed_ms;
-    bool passed;                   /* every step taken and within its limit, when recorded */
-    bool suspect;                  /* the reference it was made with was not fit */
+    bool passed;  /* every step taken and within its limit, when recorded */
+    bool suspect; /* its reference was not fit then, or was found out of tolerance since */
     char detail[CHECK_DETAIL_MAX]; /* what failed, for the reason text ("uv_a ... < min") */
     /* The answers, when known (a check loaded from a row with no readings has none): a pass
      * counts only while every step of the procedure in force is answered within its limit. */

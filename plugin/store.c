@@ -29,6 +29,7 @@ enum {
     Q_ADD_CHECK,
     Q_GET_CONTRACT,
     Q_CHECKS_WITH_REFERENCE,
+    Q_MARK_CHECKS_SUSPECT,
     Q_CALIBRATIONS_WITH_REFERENCE,
     Q_PUT_CONTRACT,
     Q_GET_META,
@@ -96,7 +97,7 @@ static const char *const statements[Q_COUNT] = {
     [Q_LOAD_CHECKS] =
         "SELECT equipment_id, procedure_id, performed_at_ms, passed, detail, "
         "coalesce(suspect, 0), readings FROM checks WHERE id IN (SELECT max(id) FROM checks "
-        "WHERE passed = 0 OR coalesce(suspect, 0) = 0 "
+        "WHERE passed = 0 OR coalesce(suspect, 0) = 0 OR coalesce(suspect_later, 0) = 1 "
         "GROUP BY equipment_id, procedure_id) ORDER BY equipment_id, procedure_id",
     [Q_ADD_CHECK] = "INSERT INTO checks (equipment_id, procedure_id, performed_at_ms, passed, "
                     "valid_until_ms, detail, technician, reference_instrument, readings, suspect, "
@@ -105,6 +106,11 @@ static const char *const statements[Q_COUNT] = {
     [Q_CHECKS_WITH_REFERENCE] =
         "SELECT equipment_id, procedure_id, performed_at_ms FROM checks "
         "WHERE reference_instrument = ?1 AND performed_at_ms >= ?2 ORDER BY performed_at_ms, id",
+    /* Counted when recorded, made suspect by its reference's finding: it stays the last check,
+     * suspect, so the item is not ready on it until the procedure passes again. */
+    [Q_MARK_CHECKS_SUSPECT] =
+        "UPDATE checks SET suspect = 1, suspect_later = 1, suspect_reason = ?3 "
+        "WHERE reference_instrument = ?1 AND performed_at_ms >= ?2 AND coalesce(suspect, 0) = 0",
     [Q_CALIBRATIONS_WITH_REFERENCE] =
         "SELECT equipment_id, certificate_number, calibration_date FROM calibrations "
         "WHERE reference_standard = ?1 AND day >= ?2 ORDER BY day, id",
@@ -161,7 +167,7 @@ static const char schema[] =
     " id INTEGER PRIMARY KEY, equipment_id TEXT NOT NULL, procedure_id TEXT NOT NULL,"
     " performed_at_ms INTEGER NOT NULL, passed INTEGER NOT NULL, valid_until_ms INTEGER NOT NULL,"
     " detail TEXT, technician TEXT NOT NULL, reference_instrument TEXT, readings TEXT,"
-    " suspect INTEGER, suspect_reason TEXT);"
+    " suspect INTEGER, suspect_reason TEXT, suspect_later INTEGER);"
     /* By item, procedure and time: the last check of a procedure, and the check in force at
      * an instant (a reference judged at the time it served). It replaces checks_by_item, of
      * which it is a prefix. */
@@ -210,6 +216,7 @@ static const struct {
     {"calibrations", "performed_ms", "INTEGER"},
     {"calibrations", "suspect", "INTEGER"},
     {"calibrations", "suspect_reason", "TEXT"},
+    {"checks", "suspect_later", "INTEGER"},
 };
 
 static int add_missing_columns(sqlite3 *db, char **msg)
@@ -502,6 +509,19 @@ int store_checks_with_reference(store *s, const char *reference_id, int64_t sinc
     if (failed)
         return error_set(err, SMART_ENOMEM, "out of memory");
     return rc == SQLITE_DONE ? 0 : db_error(s, err, "find the checks made with a reference");
+}
+
+int store_mark_checks_suspect(store *s, const char *reference_id, int64_t since_ms,
+                              const char *reason, smart_error *err)
+{
+    int rc = store_begin(s, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = s->stmt[Q_MARK_CHECKS_SUSPECT];
+    bind_text(st, 1, reference_id);
+    sqlite3_bind_int64(st, 2, since_ms);
+    bind_text(st, 3, reason);
+    return run(s, st, err, "mark the checks made with a reference suspect");
 }
 
 int store_calibrations_with_reference(store *s, const char *reference_id, civil_day since_day,

@@ -138,6 +138,13 @@ int store_add_check(store *s, const check_state *check, int64_t valid_until_ms,
                     const char *technician, const char *reference_instrument,
                     const char *readings_json, const char *suspect_reason, smart_error *err);
 
+/* A reference found out of tolerance as found: every check that named it as
+ * reference_instrument at or after since_ms, not already suspect, is marked suspect with the
+ * reason given (copied), and, if it was the last of its (item, procedure), stays loaded as the
+ * last one, suspect (store_load_checks). In the open transaction. Returns 0 or SMART_EIO. */
+int store_mark_checks_suspect(store *s, const char *reference_id, int64_t since_ms,
+                              const char *reason, smart_error *err);
+
 /* What was verified with a reference standard or instrument since a moment: calls visit for
  * every check that named it as reference_instrument at or after since_ms, oldest first; the
  * strings are borrowed for the call, and visit returns non-zero for out of memory. */

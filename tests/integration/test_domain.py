@@ -861,12 +861,135 @@ class ChainOfStandards(unittest.TestCase):
                          "2025-03-26T06:05:00Z: calibration expired: was due 2025-03-25, 1 day "
                          "overdue")
         gates = self.run.gates("SC-2025-061-MT")
-        self.assertEqual([g["allowed"] for g in gates], [False, True])
+        self.assertEqual([g["allowed"] for g in gates], [False, True, False])
         self.assertEqual(gates[0]["blocking"], ["MT01-UVA-01"])
         self.assertEqual(item(gates[0], "MT01-UVA-01")["reason"],
                          "required daily check MT-UVA-DAILY not done")
         rad = [r for r in self.run.topic("calibration.recorded") if r["equipment_id"] == "MT01-RAD-01"]
         self.assertEqual(rad[0]["status"], "current")
+
+    def test_the_radiometer_found_high_holds_the_lamp_and_names_the_job(self):
+        # The scenario's end: the radiometer found 10 % high as found makes the lamp's 09:10
+        # check suspect; the lamp is held and the job tested on it at 09:15 is named.
+        gate = self.run.gates("SC-2025-061-MT")[-1]
+        self.assertEqual((gate["decided_at"], gate["allowed"], gate["blocking"]),
+                         ("2025-03-26T11:05:00Z", False, ["MT01-UVA-01"]))
+        impact = self.run.topic("oot.impact")[-1]
+        self.assertEqual(impact["equipment_id"], "MT01-RAD-01")
+        self.assertIn({"equipment_id": "MT01-UVA-01",
+                       "via": "check MT-UVA-DAILY at 2025-03-26T09:10:00Z", "depth": 1,
+                       "clientpos": [{"clientpo_id": "SC-2025-061-MT",
+                                      "decided_at": "2025-03-26T09:15:00Z"}]}, impact["chain"])
+        alert = self.run.alerts("out_of_tolerance_impact")[-1]
+        self.assertEqual(alert["chain_clientpo_ids"], ["SC-2025-061-MT"])
+
+    def test_a_check_made_with_a_radiometer_found_high_is_suspect_and_holds_the_lamp(self):
+        # The lamp's check read 1050 with a radiometer later found 10 % high as found: that
+        # check is suspect, the lamp is not ready on it, and the job tested on it is named.
+        radiometer_found_high = event(
+            "calibration.record", "2025-03-26T11:00:00Z", equipment_id="MT01-RAD-01",
+            calibration_date="2025-03-26", certificate_number="NCL-2025-03-0470",
+            provider="Northbridge Calibration Ltd", technician="L. Brandt",
+            results=[{"parameter": "uv_a_irradiance", "nominal": 1000, "unit": "uW/cm2",
+                      "as_found": 1100, "as_left": 1000},
+                     {"parameter": "uv_a_irradiance", "nominal": 2000, "unit": "uW/cm2",
+                      "as_found": 2200, "as_left": 2000},
+                     {"parameter": "illuminance", "nominal": 20, "unit": "lx", "as_found": 20},
+                     {"parameter": "illuminance", "nominal": 1076, "unit": "lx",
+                      "as_found": 1076}])
+        # The scenario up to its own finding (its last two events), on a station of its own.
+        self.st = Station(self)
+        self.st.run("".join(scenario_text("chain-of-standards").splitlines(True)[:-2]))
+        run = self.st.run(
+            uv_check("2025-03-26T10:50:00Z", 1050) +
+            event("test.start", "2025-03-26T10:55:00Z", clientpo_id="SC-2025-061-MT") +
+            radiometer_found_high +
+            event("test.start", "2025-03-26T11:05:00Z", clientpo_id="SC-2025-061-MT"),
+            clock="2025-03-26T10:50:00Z")
+        self.assertEqual(run.errors, [])
+        gates = run.gates("SC-2025-061-MT")
+        self.assertEqual([g["allowed"] for g in gates], [True, False])
+        self.assertEqual(gates[1]["blocking"], ["MT01-UVA-01"])
+        self.assertIn("check MT-UVA-DAILY not done: the one at 2025-03-26T10:50:00Z used a "
+                      "reference that was not fit or was found out of tolerance since",
+                      item(gates[1], "MT01-UVA-01")["reason"])
+        impact = next(i for i in run.topic("oot.impact") if i["equipment_id"] == "MT01-RAD-01")
+        self.assertEqual([(c["equipment_id"], c["via"], c["depth"],
+                           [j["clientpo_id"] for j in c["clientpos"]]) for c in impact["chain"]],
+                         [("MT01-UVA-01", "check MT-UVA-DAILY at 2025-03-26T06:05:00Z", 1,
+                           ["SC-2025-061-MT"] * 2),
+                          ("MT01-UVA-01", "check MT-UVA-DAILY at 2025-03-26T09:10:00Z", 1,
+                           ["SC-2025-061-MT"] * 2),
+                          ("MT01-UVA-01", "check MT-UVA-DAILY at 2025-03-26T10:50:00Z", 1,
+                           ["SC-2025-061-MT"])])
+        records = self.st.ledger_records("oot.impact")
+        self.assertEqual(records[-1]["metadata"]["chain"], impact["chain"])
+        alert = next(a for a in run.alerts("out_of_tolerance_impact")
+                     if a["equipment_id"] == "MT01-RAD-01")
+        self.assertEqual(alert["chain_clientpo_ids"], ["SC-2025-061-MT"])
+        self.assertIn("3 record(s) resting on it, down the chain, now suspect, and 1 job(s) tested on the items "
+                      "they verified", alert["message"])
+        # Held across a restart (the store keeps the check suspect, and as the last one).
+        run = self.st.run(event("test.start", "2025-03-26T11:07:00Z",
+                                clientpo_id="SC-2025-061-MT"), clock="2025-03-26T11:07:00Z")
+        self.assertEqual([g["allowed"] for g in run.gates("SC-2025-061-MT")], [False])
+        # Re-verified by a new check with a fit reference, the lamp is ready again.
+        run = self.st.run(uv_check("2025-03-26T11:10:00Z", 1240) +
+                          event("test.start", "2025-03-26T11:15:00Z",
+                                clientpo_id="SC-2025-061-MT"), clock="2025-03-26T11:10:00Z")
+        self.assertEqual([g["allowed"] for g in run.gates("SC-2025-061-MT")], [True])
+
+    def test_a_standard_found_out_holds_the_radiometer_and_the_lamp_two_levels_down(self):
+        # A standard calibrates the radiometer, the radiometer verifies the lamp's check, the
+        # lamp is used for a job; the standard found out of tolerance: the radiometer's
+        # calibration fails it, the lamp's check is suspect, the lamp is held, the job named.
+        st = Station(self)
+        doc = st.contract()
+        rad = next(e for e in doc["equipment_list"] if e["equipment_id"] == "MT01-RAD-01")
+        std = json.loads(json.dumps(rad))
+        std.update(equipment_id="MT01-RAD-STD", serial_number="UVX2-22-0001",
+                   description="Transfer standard radiometer (calibrates MT01-RAD-01)")
+        std["last_calibration"] = dict(std["last_calibration"], calibration_date="2025-03-01",
+                                       certificate_number="NCL-2025-03-0001")
+        doc["equipment_list"].append(std)
+        st.write_contract(doc)
+
+        def rad_cal(time, equipment_id, certificate, found, **extra):
+            points = [("uv_a_irradiance", 1000, "uW/cm2"), ("uv_a_irradiance", 2000, "uW/cm2"),
+                      ("illuminance", 20, "lx"), ("illuminance", 1076, "lx")]
+            return event("calibration.record", time, equipment_id=equipment_id,
+                         calibration_date=time[:10], certificate_number=certificate,
+                         provider="Northbridge Calibration Ltd", technician="L. Brandt",
+                         results=[{"parameter": p, "nominal": n, "unit": u,
+                                   "as_found": n * found, "as_left": n} for p, n, u in points],
+                         **extra)
+        run = st.run(
+            rad_cal("2025-03-26T07:00:00Z", "MT01-RAD-01", "NCL-2025-03-0480", 1,
+                    reference_standard="MT01-RAD-STD") +
+            uv_check("2025-03-26T07:10:00Z", 1050) +
+            event("clientpo.link", "2025-03-26T07:15:00Z", clientpo_id="PO-CHAIN",
+                  equipment=["MT01-UVA-01"]) +
+            event("test.start", "2025-03-26T07:20:00Z", clientpo_id="PO-CHAIN") +
+            rad_cal("2025-03-26T08:00:00Z", "MT01-RAD-STD", "NCL-2025-03-0490", 1.1) +
+            event("test.start", "2025-03-26T08:10:00Z", clientpo_id="PO-CHAIN") +
+            event("status.query", "2025-03-26T08:15:00Z"))
+        self.assertEqual(run.errors, [])
+        self.assertEqual([g["allowed"] for g in run.gates("PO-CHAIN")], [True, False])
+        status = run.topic("status")[-1]
+        self.assertEqual((item(status, "MT01-RAD-01")["status"],
+                          item(status, "MT01-RAD-01")["ready"]), ("calibration_failed", False))
+        self.assertIn("calibration NCL-2025-03-0480 made against MT01-RAD-STD",
+                      item(status, "MT01-RAD-01")["reason"])
+        self.assertFalse(item(status, "MT01-UVA-01")["ready"])
+        impact = next(i for i in run.topic("oot.impact") if i["equipment_id"] == "MT01-RAD-STD")
+        self.assertEqual([(c["equipment_id"], c["via"], c["depth"],
+                           [j["clientpo_id"] for j in c["clientpos"]]) for c in impact["chain"]],
+                         [("MT01-RAD-01", "calibration NCL-2025-03-0480 on 2025-03-26", 1, []),
+                          ("MT01-UVA-01", "check MT-UVA-DAILY at 2025-03-26T07:10:00Z", 2,
+                           ["PO-CHAIN"])])
+        alert = next(a for a in run.alerts("out_of_tolerance_impact")
+                     if a["equipment_id"] == "MT01-RAD-STD")
+        self.assertEqual(alert["chain_clientpo_ids"], ["PO-CHAIN"])
 
     def test_calibration_citing_an_expired_standard_is_recorded_suspect_and_renews_nothing(self):
         self.assertEqual(self.run.errors, [])
@@ -883,7 +1006,8 @@ class ChainOfStandards(unittest.TestCase):
         suspect = [r for r in records if r["metadata"].get("suspect")]
         self.assertEqual([(r["metadata"]["certificate_number"], r["metadata"]["suspect_reason"])
                           for r in suspect], [("MT01-LIFT-2025-03", why)])
-        self.assertEqual(records[-1]["metadata"]["reference_standard"], "MT01-TW-01")
+        self.assertEqual([r["metadata"]["reference_standard"] for r in records
+                          if r["target"] == "MT01-YOKE-01"], ["MT01-TW-01", "MT01-TW-01"])
 
     def test_a_reference_sent_out_or_out_of_service_is_not_fit(self):
         # A check or a calibration made with it is recorded, suspect.
