@@ -130,7 +130,8 @@ class Station:
         return self.day_of(instant), instant
 
     # -- status -------------------------------------------------------------------------
-    def status(self, i):
+    def status(self, i, at=None):
+        """The item's status and readiness at `at` (default: now)."""
         if i not in self.items:
             return "unknown", False
         item = self.items[i]
@@ -141,7 +142,7 @@ class Station:
         elif i in self.sent_out or i not in self.cal:
             s = "pending_calibration"
         else:
-            remaining = (self.cal[i].day + dt.timedelta(days=item.interval) - self.today()).days
+            remaining = (self.cal[i].day + dt.timedelta(days=item.interval) - self.today(at)).days
             if remaining < 0:
                 s = "expired"
             elif remaining <= item.warning:
@@ -152,18 +153,19 @@ class Station:
         for proc, spec in item.procedures.items():
             last = self.check.get((i, proc))
             if spec.required:
-                ready = ready and bool(last) and last[1] and self.day_of(last[0]) == self.today()
+                ready = ready and bool(last) and last[1] and self.day_of(last[0]) == self.today(at)
             else:
                 ready = ready and not (last and not last[1])
         return s, ready
 
-    def reference_fit(self, ref, spec):
-        """None: refused (unknown); else whether it is fit for the procedure."""
+    def reference_fit(self, ref, spec, at):
+        """None: refused (unknown); else whether it was fit for the procedure at `at`, the
+        instant of the check it served (not the clock before that event)."""
         if ref not in self.items:
             return None
         if spec.accepts is None or self.items[ref].kind not in spec.accepts:
             return False
-        return self.status(ref)[0] in ("current", "expiring_soon")
+        return self.status(ref, at)[1]  # in calibration, in service, its own checks done
 
     def verify(self, i, instant):
         if instant > self.verified_at.get(i, instant - dt.timedelta(seconds=1)):
@@ -228,7 +230,7 @@ class Station:
             return False
         fit = True
         if ref is not None:
-            fit = self.reference_fit(ref, spec)
+            fit = self.reference_fit(ref, spec, t)
             if fit is None:
                 return False
         if value is None:
