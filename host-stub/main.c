@@ -12,10 +12,10 @@
 #include <string.h>
 #include <uv.h>
 
-#include "clock.h"
-#include "diag.h"
-#include "host.h"
-#include "ledger.h"
+#include "ledger/ledger.h"
+#include "output/diag.h"
+#include "run/clock.h"
+#include "run/host.h"
 
 static const char USAGE[] =
     "usage: smart-host run NODE.json [--events FILE|-] [--clock TIME]\n"

@@ -1,6 +1,6 @@
 #include "error.h"
 
-#include "text.h"
+#include "core/text.h"
 
 #include <stdarg.h>
 #include <stdio.h>

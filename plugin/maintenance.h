@@ -4,14 +4,14 @@
 #ifndef SMART_MAINTENANCE_H
 #define SMART_MAINTENANCE_H
 
-#include "calibration.h"
-#include "contract.h"
-#include "equipment.h"
-#include "jsonw.h"
-#include "readiness.h"
+#include "contract/contract.h"
+#include "core/calibration.h"
+#include "core/readiness.h"
 #include "smart_plugin.h"
-#include "store.h"
-#include "usage_index.h"
+#include "store/equipment.h"
+#include "store/store.h"
+#include "store/usage_index.h"
+#include "json/jsonw.h"
 
 #include <jansson.h>
 #include <limits.h>

@@ -1,11 +1,11 @@
 /* module.c — the ABI glue: the descriptor, the instance's life cycle (init, commit,
  * shutdown), its libuv handles (the periodic sweep timer, the watch on the contracts
  * directory), and routing each event to its handler. */
-#include "emit.h"
+#include "core/text.h"
 #include "error.h"
-#include "json_fields.h"
 #include "maintenance.h"
-#include "text.h"
+#include "out/emit.h"
+#include "json/json_fields.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,11 +1,11 @@
-/* fuzz_contract_json.c — a SmartMaintenance contract in JSON (plugin/contract.c,
+/* fuzz_contract_json.c — a SmartMaintenance contract in JSON (plugin/contract/contract.c,
  * contract_parse): the bytes a MaintenanceHub deploys into contracts_dir.
  *
  * The whole input is the file's content, as contract_set_load hands a file's bytes over. A
  * contract is accepted and released, or refused with a message that names the file: both are
  * fine (`FUZZ.json:` then a line and column, or the field), anything else (a crash, a leak,
  * a refusal that does not name the file) is not. */
-#include "contract.h"
+#include "contract/contract.h"
 
 #include <jansson.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* fuzz_contract_yaml.c — a SmartMaintenance contract in YAML (plugin/contract_yaml.c,
+/* fuzz_contract_yaml.c — a SmartMaintenance contract in YAML (plugin/contract/contract_yaml.c,
  * contract_parse_yaml, then the same validator as JSON): the MaintenanceHub's own form.
  *
  * The whole input is the file's content, as contract_set_load hands a file's bytes over. A
@@ -6,7 +6,7 @@
  * fine, anything else (a crash, a leak, a refusal that does not name the file) is not. A
  * refusal names the file
  * and the line (`FUZZ.yaml:<line>:`), so the prefix checked here is the file's. */
-#include "contract_yaml.h"
+#include "contract/contract_yaml.h"
 
 #include <jansson.h>
 #include <stdlib.h>

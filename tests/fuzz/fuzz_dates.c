@@ -1,6 +1,6 @@
 /* fuzz_dates.c — the date readers: the module's date_parse and utc_offset_parse
- * (plugin/dates.c; every date in a contract or an event's data goes through them) and the
- * host's rfc3339_parse (host-stub/clock.c; every event's `time`).
+ * (plugin/core/dates.c; every date in a contract or an event's data goes through them) and the
+ * host's rfc3339_parse (host-stub/run/clock.c; every event's `time`).
  *
  * The readers take NUL-terminated text, so the input is copied into a string (a NUL inside
  * it ends the text, as it would in a jansson string). Besides not crashing, what each accepts
@@ -8,8 +8,8 @@
  * accept is the same instant to both (the host's `time` and the module's dates must agree).
  * Instants outside years 1-9999 (a date near either end with an offset) are left out of the
  * read-back: the formatters clamp them, and refusing them as input is issue 8's item 9. */
-#include "clock.h"
-#include "dates.h"
+#include "core/dates.h"
+#include "run/clock.h"
 
 #include <stdint.h>
 #include <stdlib.h>

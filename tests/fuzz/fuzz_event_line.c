@@ -1,12 +1,12 @@
-/* fuzz_event_line.c — the host's scan of input lines (host-stub/event_parse.c): the first code
- * to see the bytes a producer writes to the host's input.
+/* fuzz_event_line.c — the host's scan of input lines (host-stub/input/event_parse.c): the first
+ * code to see the bytes a producer writes to the host's input.
  *
  * The input is split at '\n' as the reader splits its input (event_input.c), and the lines are
  * parsed both ways the host parses them: as a batch on a worker (event_parse_batch_fill, no
  * decoders: those are the module's, fuzzed by fuzz_event_data.c) and one by one
  * (event_parse_one). Both must say the same of each line; a line's data, when it has one, must
  * be the JSON object the scan says it is. */
-#include "event_parse.h"
+#include "input/event_parse.h"
 
 #include <jansson.h>
 #include <stdlib.h>

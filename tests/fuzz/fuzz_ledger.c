@@ -1,4 +1,4 @@
-/* fuzz_ledger.c — ledger verification (host-stub/ledger.c, ledger_verify_buffer and
+/* fuzz_ledger.c — ledger verification (host-stub/ledger/ledger.c, ledger_verify_buffer and
  * ledger_verify_file): what `smart-host ledger verify` and every start make of a ledger file,
  * whoever last wrote it.
  *
@@ -10,7 +10,7 @@
  *  - bit 1 verifies through a file (a memfd, by its /proc path) as the command does, which maps
  *    the file; the result must be the buffer's.
  * The result must describe the bytes: intact means every byte is in the intact prefix. */
-#include "ledger.h"
+#include "ledger/ledger.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>

@@ -1,11 +1,11 @@
-/* fuzz_node_config.c — the node configuration, NODE.json (host-stub/node_config.c,
+/* fuzz_node_config.c — the node configuration, NODE.json (host-stub/config/node_config.c,
  * node_config_parse): the first file the host reads.
  *
  * The input is the file's content; node_config_load only reads the file and resolves its
  * directory before handing both to node_config_parse, which is what is fuzzed. A
  * configuration is accepted (its paths absolute, each module's config an object) or refused
  * with a message naming the file; -EINVAL and -ENOMEM are the only refusals of text. */
-#include "node_config.h"
+#include "config/node_config.h"
 
 #include <errno.h>
 #include <jansson.h>

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "clock.h"
+#include "run/clock.h"
 
 /* 2025-02-13T08:00:00Z */
 static const int64_t FEB13_0800 = INT64_C(1739433600000);

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "event_parse.h"
+#include "input/event_parse.h"
 
 static strbuf arena = STRBUF_INIT;
 static parsed_line parsed;

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "node_config.h"
+#include "config/node_config.h"
 
 #define VALID                                                                                      \
     "{\"node_id\": \"NODE-LP-001\", \"station_type\": \"LP\", \"ledger\": \"var/ledger.jsonl\","   \

@@ -1,6 +1,6 @@
 #include "fake_host.h"
 
-#include "dates.h"
+#include "core/dates.h"
 
 #include <check.h>
 #include <stdio.h>

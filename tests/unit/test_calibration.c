@@ -1,8 +1,8 @@
 /* Unit tests of the pure core: dates and the calibration rules of the design brief §4. */
-#include "calibration.h"
-#include "dates.h"
-#include "jsonw.h"
-#include "text.h"
+#include "core/calibration.h"
+#include "core/dates.h"
+#include "core/text.h"
+#include "json/jsonw.h"
 
 #include <check.h>
 #include <jansson.h>

@@ -1,5 +1,5 @@
 /* Contract validation: each kind of bad contract is refused with the file, the field and why. */
-#include "contract.h"
+#include "contract/contract.h"
 
 #include <check.h>
 #include <stdio.h>

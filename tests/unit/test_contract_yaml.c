@@ -1,7 +1,7 @@
 /* YAML contracts (the MaintenanceHub's form): read into the JSON contract format, checked by the
  * same validator, refused with the file, the line, the field and why. */
-#include "contract.h"
-#include "contract_yaml.h"
+#include "contract/contract.h"
+#include "contract/contract_yaml.h"
 
 #include <check.h>
 #include <stdio.h>

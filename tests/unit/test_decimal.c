@@ -1,9 +1,9 @@
-/* Exact limits (plugin/decimal.c): a value exactly on a limit written in a contract is within
+/* Exact limits (plugin/core/decimal.c): a value exactly on a limit written in a contract is within
  * it, and one least significant digit beyond (or the next double beyond) is not — on every
  * tolerance and step limit of every shipped example contract. */
-#include "contract.h"
-#include "decimal.h"
-#include "readiness.h"
+#include "contract/contract.h"
+#include "core/decimal.h"
+#include "core/readiness.h"
 
 #include <check.h>
 #include <glob.h>

@@ -1,8 +1,8 @@
 /* The gate's rule for checks (readiness.h), on its own: a failed check blocks whether or not
  * its procedure is required before a test, until that procedure passes again; a procedure not
  * required before a test blocks on nothing else. */
-#include "readiness.h"
-#include "station_zone.h"
+#include "core/readiness.h"
+#include "zone/station_zone.h"
 
 #include <check.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* The station's civil time (station_zone.h): its table against ICU itself, its days, midnights
  * and wall times across daylight-saving changes, and the readiness rules that read it. */
-#include "readiness.h"
-#include "station_zone.h"
+#include "core/readiness.h"
+#include "zone/station_zone.h"
 
 #include <check.h>
 #include <string.h>

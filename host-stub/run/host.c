@@ -1,0 +1,791 @@
+/* host.c — the run loop: start-up, batches, dispatch, shutdown; see host.h. */
+#include "run/host.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "input/event_parse.h"
+#include "ledger/durable_file.h"
+#include "ledger/station_lock.h"
+#include "output/diag.h"
+#include "run/host_internal.h"
+#include "util/json_text.h"
+
+static void begin_shutdown(host_state *h);
+
+/* ---- batches ---------------------------------------------------------------------------- */
+
+/* Make the batch durable, let modules commit, then acknowledge it (FORMATS.md order). */
+static void end_batch(host_state *h)
+{
+    if (h->failed || !h->batch_dirty)
+        return;
+    char msg[512];
+    if (ledger_flush(h->ledger, msg, sizeof msg) < 0) {
+        host_fail_stop(h, msg);
+        return;
+    }
+    if (h->alert_lines.len > 0) {
+        int rc = durable_write_all(h->alerts_fd, h->alert_lines.data, h->alert_lines.len);
+        if (rc == 0 && fdatasync(h->alerts_fd) != 0)
+            rc = -errno;
+        if (rc < 0) {
+            snprintf(msg, sizeof msg, "alerts %s: write or fdatasync failed: %s",
+                     h->config->alerts_path, strerror(-rc));
+            host_fail_stop(h, msg);
+            return;
+        }
+        strbuf_truncate(&h->alert_lines, 0);
+    }
+    for (size_t i = 0; i < h->module_count; i++) {
+        loaded_module *m = &h->modules[i];
+        if (!m->initialised || m->shutdown_started)
+            continue;
+        smart_error err = {0, ""};
+        int rc = m->plugin->commit(m->instance, &err);
+        if (rc < 0) {
+            err.text[sizeof err.text - 1] = '\0';
+            snprintf(msg, sizeof msg, "module %s: commit failed: %s", m->name, err.text);
+            host_fail_stop(h, msg);
+            return;
+        }
+    }
+    int rc = output_writer_hand_over(h->writer, &h->outputs);
+    if (rc < 0) {
+        snprintf(msg, sizeof msg, "cannot write to standard output: %s", strerror(-rc));
+        host_fail_stop(h, msg);
+        return;
+    }
+    h->batch_dirty = false;
+}
+
+void host_end_batch(host_state *h)
+{
+    end_batch(h);
+}
+
+void host_fail_stop(host_state *h, const char *message)
+{
+    host_fail_stop_code(h, HOST_EXIT_IO, message);
+}
+
+void host_fail_stop_code(host_state *h, int exit_code, const char *message)
+{
+    if (h->failed)
+        return;
+    h->failed = true;
+    h->exit_code = exit_code;
+    /* What was acknowledged before is printed before the message that ends it. */
+    if (h->writer != NULL)
+        output_writer_drain(h->writer);
+    host_diag("fatal: %s; acknowledging nothing more", message);
+    if (h->ledger != NULL)
+        ledger_abandon(h->ledger);
+    strbuf_truncate(&h->outputs, 0);
+    strbuf_truncate(&h->alert_lines, 0);
+    host_posted_clear(h);
+    begin_shutdown(h);
+}
+
+/* ---- dispatch --------------------------------------------------------------------------- */
+
+/* Deliver one event to `only` (a posted event) or to every running module in load order, with
+ * each module's own decoding of it when `parsed` (an input line parsed ahead) has one.
+ * Returns true when some module handled it. Rejections are recorded here; when no module
+ * handled the event the clock is first put back to `clock_before`, so a rejected event changes
+ * nothing and the rejection's record never carries a time later than the records after it. */
+static bool dispatch(host_state *h, loaded_module *only, const char *topic, const char *data,
+                     size_t data_len, const parsed_line *parsed, const char *source,
+                     uint64_t line_no, int64_t clock_before)
+{
+    smart_event event = {
+        .struct_size = sizeof event,
+        .topic = topic,
+        .data_json = data,
+        .data_len = data_len,
+        .time_ms = host_clock_now_ms(&h->clock),
+        .source = source,
+    };
+    bool handled = false;
+    for (size_t i = 0; i < h->module_count && !h->failed; i++) {
+        loaded_module *m = &h->modules[i];
+        if ((only != NULL && m != only) || !m->initialised || m->shutdown_started)
+            continue;
+        smart_error err = {0, ""};
+        h->batch_dirty = true;
+        event.decoded = parsed ? event_parse_decoded(parsed, m->index, m->plugin) : NULL;
+        int rc = m->plugin->on_event(m->instance, &event, &err);
+        err.text[sizeof err.text - 1] = '\0';
+        if (rc == 0) {
+            handled = true;
+        } else if (rc == SMART_ENOTSUP) {
+            continue;
+        } else if (rc == SMART_EIO) {
+            char msg[700];
+            snprintf(msg, sizeof msg, "module %s: %s: %s", m->name, source,
+                     err.text[0] ? err.text : "store failed");
+            host_fail_stop(h, msg);
+            return handled;
+        } else {
+            char fallback[64];
+            snprintf(fallback, sizeof fallback, "rejected with code %d", rc);
+            if (!handled)
+                host_clock_restore(&h->clock, clock_before);
+            host_reject(h, m, source, line_no, topic, err.text[0] ? err.text : fallback);
+            return handled;
+        }
+    }
+    if (!handled && !h->failed) {
+        host_clock_restore(&h->clock, clock_before);
+        char msg[600];
+        snprintf(msg, sizeof msg, "topic: unknown topic '%.500s'", topic);
+        host_reject(h, NULL, source, line_no, topic, msg);
+    }
+    return handled;
+}
+
+/* A `host.reload` event (data {"module"?: name}): check it, then ask for the reload. Returns
+ * true when the input must pause after this line; false when the event was rejected. */
+static bool reload_event(host_state *h, json_t *data, const char *source, uint64_t line_no,
+                         int64_t clock_before)
+{
+    char msg[400];
+    const char *key;
+    json_t *value;
+    size_t only = SIZE_MAX;
+    json_object_foreach (data, key, value) {
+        if (strcmp(key, "module") != 0) {
+            snprintf(msg, sizeof msg, "data.%.200s: unknown key (host.reload takes module)", key);
+            goto reject;
+        }
+    }
+    value = json_object_get(data, "module");
+    if (value != NULL) {
+        if (!json_is_string(value)) {
+            snprintf(msg, sizeof msg, "data.module: must be a string");
+            goto reject;
+        }
+        const char *name = json_string_value(value);
+        for (size_t i = 0; i < h->module_count && only == SIZE_MAX; i++)
+            if (h->modules[i].initialised && strcmp(h->modules[i].name, name) == 0)
+                only = i;
+        if (only == SIZE_MAX) {
+            snprintf(msg, sizeof msg, "data.module: no running module is named '%.200s'", name);
+            goto reject;
+        }
+    }
+    host_reload_request(h, only, source);
+    return true;
+reject:
+    host_clock_restore(&h->clock, clock_before);
+    host_reject(h, NULL, source, line_no, "host.reload", msg);
+    return false;
+}
+
+/* Handle one input line, parsed on the threadpool (line->prepared) or, when that could not
+ * run, here. Only what depends on the run's state is left to do: the clock, then host.reload
+ * or dispatch. Returns true when the input must pause after it (a reload). */
+static bool process_line(host_state *h, const input_line *line)
+{
+    parsed_line local;
+    const parsed_line *p = line->prepared;
+    if (p == NULL) {
+        event_parse_one(h->input_label, line, &h->parse_scratch, &local);
+        p = &local;
+    }
+    switch (p->kind) {
+    case PARSED_BLANK: return false;
+    case PARSED_NOMEM: host_fail_stop(h, "out of memory"); return false;
+    case PARSED_REJECT:
+        host_reject(h, NULL, p->source, line->line_no, p->topic, p->message);
+        return false;
+    case PARSED_EVENT: break;
+    }
+    int64_t clock_before = host_clock_now_ms(&h->clock);
+    if (p->has_time && host_clock_advance(&h->clock, p->time_ms) < 0) {
+        char msg[700];
+        char clock_text[RFC3339_MS_LEN + 1];
+        rfc3339_format_ms(clock_before, clock_text);
+        snprintf(msg, sizeof msg,
+                 "time: %.100s is before the clock (%s); time never runs backwards", p->time_text,
+                 clock_text);
+        host_reject(h, NULL, p->source, line->line_no, p->topic, msg);
+        return false;
+    }
+    if (p->host_topic) {
+        json_error_t jerr;
+        json_t *data = json_loadb(p->data, p->data_len, JSON_REJECT_DUPLICATES, &jerr);
+        if (data == NULL) {
+            char msg[300];
+            host_clock_restore(&h->clock, clock_before);
+            snprintf(msg, sizeof msg, "data: not valid JSON: %s", jerr.text);
+            host_reject(h, NULL, p->source, line->line_no, p->topic, msg);
+            return false;
+        }
+        bool pause = reload_event(h, data, p->source, line->line_no, clock_before);
+        json_decref(data);
+        return pause;
+    }
+    dispatch(h, NULL, p->topic, p->data, p->data_len, p, p->source, line->line_no, clock_before);
+    return false;
+}
+
+/* [loop] A batch to parse ahead, with the modules that decode events ahead as they are now
+ * (each image pinned for as long as the batch lives). */
+static void *begin_lines(void *arg)
+{
+    host_state *h = arg;
+    event_decoder *decoders = calloc(h->module_count ? h->module_count : 1, sizeof *decoders);
+    if (decoders == NULL)
+        return NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < h->module_count; i++) {
+        loaded_module *m = &h->modules[i];
+        if (!m->initialised || m->shutdown_started || !module_decodes_ahead(m->plugin))
+            continue;
+        void *pin = module_pin_image(m->dl_handle);
+        if (pin != NULL)
+            decoders[n++] =
+                (event_decoder){.module_index = m->index, .plugin = m->plugin, .pin = pin};
+    }
+    parsed_batch *batch = event_parse_batch_new(decoders, n);
+    free(decoders);
+    return batch;
+}
+
+/* [threadpool] Parse a batch before the loop thread takes it; reads only h->input_label,
+ * which is fixed before the input starts, and the batch's own decoders. */
+static void prepare_lines(void *arg, void *prepared, input_line *lines, size_t count)
+{
+    const host_state *h = arg;
+    event_parse_batch_fill(prepared, h->input_label, lines, count);
+}
+
+static void release_lines(void *arg, void *prepared)
+{
+    (void)arg;
+    event_parse_free(prepared);
+}
+
+/* ---- input ------------------------------------------------------------------------------ */
+
+/* A reload request ends the batch early: the lines after it are left to the reader, which
+ * holds them until the reload is over (on_idle resumes it), so they reach the new instance. */
+static size_t on_input_lines(void *arg, const input_line *lines, size_t count)
+{
+    host_state *h = arg;
+    if (h->phase != HOST_RUNNING || h->failed)
+        return count;
+    size_t taken = count;
+    for (size_t i = 0; i < count && !h->failed; i++) {
+        if (process_line(h, &lines[i])) {
+            taken = i + 1;
+            event_input_pause(h->input); /* even when the request was the last line */
+            break;
+        }
+    }
+    end_batch(h);
+    if (h->failed && h->input != NULL)
+        event_input_stop(h->input);
+    return taken;
+}
+
+static void on_input_end(void *arg, int status, const char *message)
+{
+    host_state *h = arg;
+    h->input_done = true;
+    if (status < 0) {
+        host_fail_stop(h, message);
+        return;
+    }
+    host_wake(h); /* drain posted events, then shut down, on a later turn */
+}
+
+static void on_input_closed(void *arg)
+{
+    (void)arg;
+}
+
+/* ---- posted events and shutdown --------------------------------------------------------- */
+
+static void process_posted(host_state *h)
+{
+    for (size_t n = 0; n < EVENT_INPUT_BATCH_MAX && !h->failed; n++) {
+        posted_event *event = host_posted_pop(h);
+        if (event == NULL)
+            break;
+        char source[300];
+        snprintf(source, sizeof source, "post:%s", event->module->name);
+        if (event->module->initialised && !event->module->shutdown_started)
+            dispatch(h, event->module, event->topic, event->data_json, event->data_len, NULL,
+                     source, 0, host_clock_now_ms(&h->clock));
+        host_posted_free(event);
+    }
+    end_batch(h);
+}
+
+static void close_handles(host_state *h)
+{
+    if (h->input != NULL) {
+        event_input_close(h->input, on_input_closed, h);
+        h->input = NULL;
+    }
+    if (h->idle_ready && !uv_is_closing((uv_handle_t *)&h->idle))
+        uv_close((uv_handle_t *)&h->idle, NULL);
+    if (h->check_ready && !uv_is_closing((uv_handle_t *)&h->check))
+        uv_close((uv_handle_t *)&h->check, NULL);
+    if (h->signals_ready && !uv_is_closing((uv_handle_t *)&h->sigint)) {
+        uv_close((uv_handle_t *)&h->sigint, NULL);
+        uv_close((uv_handle_t *)&h->sigterm, NULL);
+        uv_close((uv_handle_t *)&h->sighup, NULL);
+    }
+}
+
+/* Every module has finished shutting down: record host.stopped, unload, close handles. */
+static void finish(host_state *h)
+{
+    h->phase = HOST_FINISHED;
+    /* The last outputs are written before host.stopped says how the run ended. */
+    int rc = h->failed ? 0 : output_writer_drain(h->writer);
+    if (rc < 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "cannot write to standard output: %s", strerror(-rc));
+        host_fail_stop(h, msg);
+    }
+    if (!h->failed && h->ledger != NULL) {
+        char meta[64];
+        snprintf(meta, sizeof meta, "{\"exit_code\":%d}", h->exit_code);
+        host_record(h, "host.stopped", h->config->node_id, "The node host stopped.", meta);
+        end_batch(h);
+    }
+    for (size_t i = 0; i < h->module_count; i++)
+        module_unload(&h->modules[i]);
+    close_handles(h);
+}
+
+static void on_module_done(void *arg)
+{
+    loaded_module *m = arg;
+    host_state *h = m->owner;
+    m->shutdown_done = true;
+    m->instance = NULL;
+    h->shutdowns_pending--;
+    /* Continue from the loop, not from inside the module's code that called us: the image
+     * may be unloaded next. */
+    host_wake(h);
+}
+
+static void begin_shutdown(host_state *h)
+{
+    if (h->phase == HOST_SHUTTING_DOWN || h->phase == HOST_FINISHED)
+        return;
+    h->phase = HOST_SHUTTING_DOWN;
+    if (h->input != NULL)
+        event_input_stop(h->input);
+    host_reload_abandon(h);
+    /* Count first: a module may call done before its shutdown returns. */
+    for (size_t i = 0; i < h->module_count; i++) {
+        loaded_module *m = &h->modules[i];
+        if (m->initialised && !m->shutdown_started) {
+            m->shutdown_started = true;
+            h->shutdowns_pending++;
+        }
+    }
+    for (size_t i = h->module_count; i-- > 0;) {
+        loaded_module *m = &h->modules[i];
+        if (m->initialised && m->shutdown_started && !m->shutdown_done && m->instance != NULL)
+            m->plugin->shutdown(m->instance, on_module_done, m);
+    }
+    host_wake(h);
+}
+
+void host_begin_shutdown(host_state *h)
+{
+    begin_shutdown(h);
+}
+
+bool host_any_module_running(const host_state *h)
+{
+    for (size_t i = 0; i < h->module_count; i++)
+        if (h->modules[i].initialised && !h->modules[i].shutdown_started)
+            return true;
+    return false;
+}
+
+static void on_idle(uv_idle_t *idle)
+{
+    host_state *h = idle->data;
+    if (h->reload.active && h->phase == HOST_RUNNING) {
+        if (host_reload_run(h)) {
+            uv_idle_stop(idle); /* the old instance's done callback wakes us */
+            return;
+        }
+        /* Outside any input callback, so the held lines may be handed over from here. */
+        if (h->phase == HOST_RUNNING && !h->failed && h->input != NULL)
+            event_input_resume(h->input);
+        return; /* stay awake: posted events, another reload or the end of input may follow */
+    }
+    if (h->phase == HOST_RUNNING && !h->failed && h->posted_head != NULL) {
+        process_posted(h);
+        return; /* stay awake: more posted events or the end of input follow */
+    }
+    if (h->phase == HOST_RUNNING && h->input_done)
+        begin_shutdown(h);
+    if (h->phase == HOST_SHUTTING_DOWN && h->shutdowns_pending == 0) {
+        end_batch(h); /* records and outputs the modules made while shutting down */
+        finish(h);
+        return;
+    }
+    uv_idle_stop(idle);
+}
+
+static void on_check(uv_check_t *check)
+{
+    host_state *h = check->data;
+    if (h->phase == HOST_RUNNING || h->phase == HOST_SHUTTING_DOWN)
+        end_batch(h);
+}
+
+/* The first SIGINT/SIGTERM ends the input as if it had reached its end: the current batch is
+ * finished and the modules are shut down. A second one gives up and dies by the signal. */
+static void on_signal(uv_signal_t *handle, int signum)
+{
+    host_state *h = handle->data;
+    if (h->phase != HOST_RUNNING || h->input_done) {
+        signal(signum, SIG_DFL);
+        raise(signum);
+        return;
+    }
+    host_diag("%s received; finishing and shutting down", strsignal(signum));
+    if (h->input != NULL)
+        event_input_stop(h->input);
+    h->input_done = true;
+    host_wake(h);
+}
+
+/* SIGHUP reloads every module, between two batches: the current one is already acknowledged
+ * (a batch never spans loop turns), and the input is paused until the reload is over. */
+static void on_sighup(uv_signal_t *handle, int signum)
+{
+    (void)signum;
+    host_state *h = handle->data;
+    if (h->phase != HOST_RUNNING || h->failed)
+        return;
+    host_diag("SIGHUP received; reloading every module");
+    if (h->input != NULL)
+        event_input_pause(h->input);
+    host_reload_request(h, SIZE_MAX, "SIGHUP");
+}
+
+static bool init_signals(host_state *h)
+{
+    if (uv_signal_init(&h->loop, &h->sigint) < 0)
+        return false;
+    if (uv_signal_init(&h->loop, &h->sigterm) < 0) {
+        uv_close((uv_handle_t *)&h->sigint, NULL);
+        return false;
+    }
+    if (uv_signal_init(&h->loop, &h->sighup) < 0) {
+        uv_close((uv_handle_t *)&h->sigint, NULL);
+        uv_close((uv_handle_t *)&h->sigterm, NULL);
+        return false;
+    }
+    h->signals_ready = true;
+    h->sigint.data = h;
+    h->sigterm.data = h;
+    h->sighup.data = h;
+    if (uv_signal_start(&h->sigint, on_signal, SIGINT) < 0 ||
+        uv_signal_start(&h->sigterm, on_signal, SIGTERM) < 0 ||
+        uv_signal_start(&h->sighup, on_sighup, SIGHUP) < 0)
+        return false;
+    /* They must not keep the loop alive once everything else is done. */
+    uv_unref((uv_handle_t *)&h->sigint);
+    uv_unref((uv_handle_t *)&h->sigterm);
+    uv_unref((uv_handle_t *)&h->sighup);
+    return true;
+}
+
+void host_wake(host_state *h)
+{
+    if (h->idle_ready && !uv_is_closing((uv_handle_t *)&h->idle))
+        uv_idle_start(&h->idle, on_idle);
+}
+
+/* ---- start-up --------------------------------------------------------------------------- */
+
+/* A refused module is reported and left out; the node runs on with the others (a node hosts a
+ * dozen modules, and one bad build must not take the maintenance gate down with it). */
+static void refuse_module(host_state *h, const char *path, const char *message)
+{
+    host_diag("%s; running on without it", message);
+    host_record(h, "module.refused", path, message, NULL);
+}
+
+/* Load and initialise every module in order, refusing the bad ones. Returns how many run. */
+static size_t load_modules(host_state *h)
+{
+    smart_host template;
+    host_table_prepare(h, &template);
+    char msg[1024];
+    size_t running = 0;
+    for (size_t i = 0; i < h->module_count && !h->failed; i++) {
+        loaded_module *m = &h->modules[i];
+        m->index = i;
+        m->owner = h;
+        const char *configured = h->config->modules[i].path;
+        char *path = NULL;
+        if (module_resolve_path(configured, h->options->module_search_path,
+                                h->options->fallback_module_dir, &path, msg, sizeof msg) < 0) {
+            refuse_module(h, configured, msg);
+            continue;
+        }
+        int rc = module_load(m, path, msg, sizeof msg);
+        free(path);
+        if (rc < 0) {
+            refuse_module(h, configured, msg);
+            continue;
+        }
+        const loaded_module *twin = NULL;
+        for (size_t j = 0; j < i && twin == NULL; j++)
+            if (h->modules[j].initialised && strcmp(h->modules[j].name, m->name) == 0)
+                twin = &h->modules[j];
+        if (twin != NULL) {
+            snprintf(msg, sizeof msg, "module %s: name '%s' is already taken by %s", m->path,
+                     m->name, twin->path);
+            refuse_module(h, configured, msg);
+            module_unload(m);
+            continue;
+        }
+        smart_error err;
+        rc = module_init(m, &template, h, h->config->modules[i].config_json,
+                         h->config->modules[i].config_len, &err);
+        if (rc < 0) {
+            snprintf(msg, sizeof msg, "module %s: init failed: %s", m->path, err.text);
+            if (rc == SMART_EIO) { /* its store failed: a disk error is fatal, never skipped */
+                host_fail_stop(h, msg);
+            } else if (rc == SMART_ELEDGER) {
+                /* Evidence is missing from the ledger: the station does not start, as for a
+                 * broken chain, and nothing is written (the records so far are dropped). */
+                snprintf(msg, sizeof msg,
+                         "ledger %s does not hold what module %s's store committed through: %s; "
+                         "refusing to start (the ledger is never repaired silently)",
+                         h->config->ledger_path, m->path, err.text);
+                host_fail_stop_code(h, HOST_EXIT_LEDGER_BROKEN, msg);
+            } else
+                refuse_module(h, configured, msg);
+            module_unload(m); /* a failed init leaves nothing behind */
+            continue;
+        }
+        running++;
+        json_t *meta =
+            json_pack("{s:s, s:s, s:s}", "name", m->name, "version", m->version, "path", m->path);
+        char *meta_text = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
+        json_decref(meta);
+        snprintf(msg, sizeof msg, "Loaded module %s %s.", m->name, m->version);
+        host_record(h, "module.loaded", m->name, msg, meta_text);
+        free(meta_text);
+    }
+    return running;
+}
+
+static void record_started(host_state *h)
+{
+    json_t *modules = json_array();
+    json_t *refused = json_array();
+    for (size_t i = 0; modules != NULL && refused != NULL && i < h->module_count; i++) {
+        loaded_module *m = &h->modules[i];
+        if (m->initialised)
+            json_array_append_new(modules, json_pack("{s:s, s:s, s:s}", "name", m->name, "version",
+                                                     m->version, "path", m->path));
+        else
+            json_array_append_new(refused, json_string(h->config->modules[i].path));
+    }
+    json_t *meta = json_pack("{s:o*, s:o*, s:s, s:i, s:i}", "modules", modules, "refused", refused,
+                             "clock", h->clock.simulated ? "simulated" : "real", "abi_major",
+                             SMART_ABI_MAJOR, "abi_minor", SMART_ABI_MINOR);
+    char *meta_text = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
+    json_decref(meta);
+    host_record(h, "host.started", h->config->node_id, "The node host started.", meta_text);
+    free(meta_text);
+}
+
+static void record_torn_tail(host_state *h, const ledger_torn_tail *torn)
+{
+    host_diag("warning: ledger %s: torn last record (seq %" PRIu64 ", line %" PRIu64 ", %" PRIu64
+              " bytes: %s) moved aside to %s",
+              h->config->ledger_path, torn->seq, torn->line, torn->bytes, torn->why,
+              torn->moved_to);
+    json_t *meta = json_pack("{s:I, s:I, s:I, s:s, s:s}", "seq", (json_int_t)torn->seq, "line",
+                             (json_int_t)torn->line, "bytes", (json_int_t)torn->bytes, "why",
+                             torn->why, "moved_to", torn->moved_to);
+    char *meta_text = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
+    json_decref(meta);
+    char details[512];
+    snprintf(details, sizeof details,
+             "The ledger's last record (seq %" PRIu64 ") was incomplete and was moved aside.",
+             torn->seq);
+    host_record(h, "ledger.torn_tail", h->config->ledger_path, details, meta_text);
+    free(meta_text);
+}
+
+/* Everything before the loop starts. Returns an exit status, HOST_EXIT_OK to run. */
+static int start(host_state *h)
+{
+    char msg[1024];
+    int rc = node_config_load(h->options->config_path, &h->config, msg, sizeof msg);
+    if (rc < 0) {
+        host_diag("%s", msg);
+        return HOST_EXIT_USAGE;
+    }
+    if (h->options->simulated_clock)
+        host_clock_init_simulated(&h->clock, h->options->clock_start_ms);
+    else
+        host_clock_init_real(&h->clock);
+    const char *events = h->options->events_path;
+    h->input_label = events == NULL || strcmp(events, "-") == 0 ? "stdin" : events;
+    rc = event_input_open(&h->input, &h->loop, events, on_input_lines, on_input_end, h, msg,
+                          sizeof msg);
+    if (rc < 0) {
+        host_diag("%s", msg);
+        return HOST_EXIT_USAGE;
+    }
+    event_input_set_prepare(h->input, begin_lines, prepare_lines, release_lines);
+    /* One writer per station: locked before the ledger is read, so a second host never even
+     * recovers a tail the first one is writing. */
+    char lock_path[PATH_MAX + 8], what[PATH_MAX + 16];
+    snprintf(lock_path, sizeof lock_path, "%s.lock", h->config->ledger_path);
+    snprintf(what, sizeof what, "ledger %s", h->config->ledger_path);
+    h->ledger_lock_fd = station_lock_take(lock_path, what, msg, sizeof msg);
+    if (h->ledger_lock_fd < 0) {
+        bool busy = h->ledger_lock_fd == STATION_LOCK_EBUSY;
+        host_diag("%s%s", msg, busy ? "; refusing to start a second host on this station" : "");
+        return busy ? HOST_EXIT_BUSY : HOST_EXIT_IO;
+    }
+    ledger_torn_tail torn;
+    struct stat st;
+    h->ledger_was_missing = stat(h->config->ledger_path, &st) != 0 && errno == ENOENT;
+    rc = ledger_open(h->config->ledger_path, &h->ledger, &torn, msg, sizeof msg);
+    if (rc < 0) {
+        host_diag("%s%s", msg,
+                  rc == LEDGER_EBROKEN ? "; refusing to start (the ledger is never repaired "
+                                         "silently)"
+                                       : "");
+        return rc == LEDGER_EBROKEN ? HOST_EXIT_LEDGER_BROKEN : HOST_EXIT_IO;
+    }
+    h->alerts_fd = durable_open_append(h->config->alerts_path, O_WRONLY, NULL, msg, sizeof msg);
+    if (h->alerts_fd < 0) {
+        host_diag("%s", msg);
+        return HOST_EXIT_IO;
+    }
+    if (torn.found)
+        record_torn_tail(h, &torn);
+    h->module_count = h->config->module_count;
+    h->modules = calloc(h->module_count ? h->module_count : 1, sizeof *h->modules);
+    if (h->modules == NULL) {
+        host_diag("out of memory");
+        return HOST_EXIT_IO;
+    }
+    return HOST_EXIT_OK;
+}
+
+int host_run(const host_options *options)
+{
+    host_state *h = calloc(1, sizeof *h);
+    if (h == NULL) {
+        host_diag("out of memory");
+        return HOST_EXIT_IO;
+    }
+    h->options = options;
+    h->alerts_fd = -1;
+    h->ledger_lock_fd = -1;
+    /* jansson seeds its hash function on first use; do it here, before input lines are parsed
+     * on threadpool threads (event_parse.h). */
+    json_object_seed(0);
+    h->phase = HOST_STARTING;
+    int rc = uv_loop_init(&h->loop);
+    if (rc < 0) {
+        host_diag("cannot start the event loop: %s", uv_strerror(rc));
+        free(h);
+        return HOST_EXIT_IO;
+    }
+    if (uv_idle_init(&h->loop, &h->idle) == 0) {
+        h->idle_ready = true;
+        h->idle.data = h;
+    }
+    if (uv_check_init(&h->loop, &h->check) == 0) {
+        h->check_ready = true;
+        h->check.data = h;
+        uv_check_start(&h->check, on_check);
+        uv_unref((uv_handle_t *)&h->check); /* it must not keep the loop alive */
+    }
+    rc = output_writer_start(STDOUT_FILENO, &h->writer);
+    if (rc < 0)
+        host_diag("cannot start the output thread: %s", uv_strerror(rc));
+    bool handles_ready = h->idle_ready && h->check_ready && h->writer && init_signals(h);
+    h->exit_code = handles_ready ? start(h) : HOST_EXIT_IO;
+    if (h->exit_code == HOST_EXIT_OK) {
+        bool loaded = load_modules(h) > 0;
+        if (!loaded && !h->failed) {
+            host_diag("no module could be loaded; stopping");
+            h->exit_code = HOST_EXIT_MODULE;
+        }
+        if (loaded && !h->failed) {
+            record_started(h);
+            end_batch(h);
+        }
+        if (!loaded || h->failed) {
+            begin_shutdown(h); /* modules already initialised are shut down properly */
+        } else {
+            char msg[512];
+            h->phase = HOST_RUNNING;
+            if (event_input_start(h->input, msg, sizeof msg) < 0) {
+                host_diag("%s", msg);
+                h->exit_code = HOST_EXIT_USAGE;
+                begin_shutdown(h);
+            }
+        }
+    } else {
+        close_handles(h);
+    }
+    uv_run(&h->loop, UV_RUN_DEFAULT);
+    rc = uv_loop_close(&h->loop);
+    if (rc < 0)
+        host_diag("internal error: handles still open at exit: %s", uv_strerror(rc));
+    rc = output_writer_stop(h->writer);
+    if (rc < 0 && !h->failed) {
+        host_diag("fatal: cannot write to standard output: %s", strerror(-rc));
+        h->exit_code = HOST_EXIT_IO;
+    }
+    int exit_code = h->exit_code;
+    host_posted_clear(h);
+    ledger_close(h->ledger);
+    /* A start refused because the ledger is missing while a store is not leaves it missing, as
+     * it found it, not replaced by an empty file a later look could take for the ledger. */
+    struct stat st;
+    if (exit_code == HOST_EXIT_LEDGER_BROKEN && h->ledger_was_missing && h->config != NULL &&
+        stat(h->config->ledger_path, &st) == 0 && st.st_size == 0 &&
+        unlink(h->config->ledger_path) == 0)
+        durable_sync_parent_dir(h->config->ledger_path);
+    if (h->alerts_fd >= 0)
+        close(h->alerts_fd);
+    if (h->ledger_lock_fd >= 0)
+        close(h->ledger_lock_fd); /* last: the ledger is closed, another host may start */
+    free(h->modules);
+    node_config_free(h->config);
+    strbuf_free(&h->outputs);
+    strbuf_free(&h->alert_lines);
+    strbuf_free(&h->parse_scratch);
+    strbuf_free(&h->scratch);
+    strbuf_free(&h->metadata);
+    free(h);
+    return exit_code;
+}

@@ -1,0 +1,145 @@
+/* json_text.c — single-line JSON text helpers on top of jansson; see json_text.h. */
+#include "util/json_text.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* U+2028 and U+2029 are allowed raw inside JSON strings, but JavaScript and many line readers
+ * take them for line ends, so no JSON line the host writes holds them raw. Raw, they can only
+ * be inside a string, where \u2028 means the same. */
+static const char *find_separator(const char *s, size_t len)
+{
+    const char *end = s + len;
+    for (const char *p = s; (p = memchr(p, 0xE2, (size_t)(end - p))) != NULL; p++)
+        if (end - p >= 3 && (unsigned char)p[1] == 0x80 &&
+            ((unsigned char)p[2] == 0xA8 || (unsigned char)p[2] == 0xA9))
+            return p;
+    return NULL;
+}
+
+int json_text_append_escaped(strbuf *b, const char *text, size_t len)
+{
+    size_t mark = b->len;
+    int rc = 0;
+    const char *sep;
+    while (rc == 0 && (sep = find_separator(text, len)) != NULL) {
+        size_t before = (size_t)(sep - text);
+        rc = strbuf_append(b, text, before);
+        if (rc == 0)
+            rc = strbuf_append(b, (unsigned char)sep[2] == 0xA8 ? "\\u2028" : "\\u2029", 6);
+        text = sep + 3;
+        len -= before + 3;
+    }
+    if (rc == 0)
+        rc = strbuf_append(b, text, len);
+    if (rc < 0)
+        strbuf_truncate(b, mark);
+    return rc;
+}
+
+static int append_callback(const char *buffer, size_t size, void *data)
+{
+    return strbuf_append((strbuf *)data, buffer, size) == 0 ? 0 : -1;
+}
+
+int json_text_append_value(strbuf *b, const json_t *value)
+{
+    size_t mark = b->len;
+    if (json_dump_callback(value, append_callback, b, JSON_COMPACT | JSON_ENCODE_ANY) != 0) {
+        strbuf_truncate(b, mark);
+        return -ENOMEM;
+    }
+    /* jansson writes U+2028/2029 raw (JSON_ESCAPE_SLASH is about '/'): escaped here. */
+    if (find_separator(b->data + mark, b->len - mark) == NULL)
+        return 0;
+    size_t len = b->len - mark;
+    char *copy = malloc(len);
+    if (copy == NULL) {
+        strbuf_truncate(b, mark);
+        return -ENOMEM;
+    }
+    memcpy(copy, b->data + mark, len);
+    strbuf_truncate(b, mark);
+    int rc = json_text_append_escaped(b, copy, len);
+    free(copy);
+    return rc;
+}
+
+/* Printable ASCII without '"' and '\\' needs no escaping, which covers nearly every field the
+ * host writes (ids, topics, actions); only other strings go through jansson. */
+static int is_plain(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c > 0x7e || c == '"' || c == '\\')
+            return 0;
+    }
+    return 1;
+}
+
+int json_text_append_string(strbuf *b, const char *s, size_t len)
+{
+    if (is_plain(s, len)) {
+        int rc = strbuf_reserve(b, len + 2);
+        if (rc < 0)
+            return rc;
+        b->data[b->len++] = '"';
+        memcpy(b->data + b->len, s, len);
+        b->len += len;
+        b->data[b->len++] = '"';
+        b->data[b->len] = '\0';
+        return 0;
+    }
+    if (memchr(s, '\0', len) != NULL)
+        return -EINVAL;
+    json_t *str = json_stringn(s, len);
+    if (str == NULL)
+        return -EINVAL; /* jansson refuses invalid UTF-8 */
+    int rc = json_text_append_value(b, str);
+    json_decref(str);
+    return rc;
+}
+
+int json_text_append_object_text(strbuf *b, const char *text, size_t len, char *why,
+                                 size_t why_size)
+{
+    json_error_t jerr;
+    json_t *value = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (value == NULL) {
+        if (why != NULL)
+            snprintf(why, why_size, "not valid JSON (column %d: %s)", jerr.column, jerr.text);
+        return -EINVAL;
+    }
+    int rc = 0;
+    if (!json_is_object(value)) {
+        if (why != NULL)
+            snprintf(why, why_size, "not a JSON object");
+        rc = -EINVAL;
+    } else if (memchr(text, '\n', len) == NULL && memchr(text, '\r', len) == NULL) {
+        rc = json_text_append_escaped(b, text, len);
+    } else {
+        rc = json_text_append_value(b, value);
+    }
+    json_decref(value);
+    return rc;
+}
+
+int json_text_append_object_line(strbuf *b, const char *text, size_t len, char *why,
+                                 size_t why_size)
+{
+    size_t start = 0, end = len;
+    while (start < end && (text[start] == ' ' || text[start] == '\t'))
+        start++;
+    while (end > start && (text[end - 1] == ' ' || text[end - 1] == '\t'))
+        end--;
+    /* A raw line break can only be whitespace in JSON; output lines must not hold one. */
+    if (end - start < 2 || text[start] != '{' || text[end - 1] != '}' ||
+        memchr(text, '\n', len) != NULL || memchr(text, '\r', len) != NULL) {
+        if (why != NULL)
+            snprintf(why, why_size, "not one JSON object on one line");
+        return -EINVAL;
+    }
+    return json_text_append_escaped(b, text + start, end - start);
+}

@@ -1,0 +1,47 @@
+/*
+ * json_text.h — small helpers that turn values into single-line JSON text with jansson.
+ *
+ * Ledger and output lines are assembled by appending pieces of JSON text to a strbuf rather
+ * than building a json_t tree per line: it keeps the fixed field order of FORMATS.md explicit
+ * and costs no tree per record. Every piece is produced or checked by jansson.
+ */
+#ifndef SMART_HOST_JSON_TEXT_H
+#define SMART_HOST_JSON_TEXT_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "util/strbuf.h"
+
+/* Append JSON text `text` (`len` bytes, borrowed) with every raw U+2028 and U+2029 written as
+ * \u2028 and \u2029 (the same value: raw, they can only be inside a string), so that no line
+ * the host writes holds a character a JSON-lines reader in JavaScript takes for a line end.
+ * Every function below escapes them the same way. Returns 0 or -ENOMEM; `b` unchanged on
+ * failure. */
+int json_text_append_escaped(strbuf *b, const char *text, size_t len);
+
+/* Append `s` (`len` bytes, borrowed, UTF-8) as a quoted JSON string. Returns 0, -ENOMEM, or
+ * -EINVAL when `s` is not valid UTF-8 or holds a NUL byte; on failure `b` is unchanged. */
+int json_text_append_string(strbuf *b, const char *s, size_t len);
+
+/* Append `value` (borrowed) as compact JSON text. Returns 0 or -ENOMEM; `b` unchanged on
+ * failure. */
+int json_text_append_value(strbuf *b, const json_t *value);
+
+/* Check that `text` (`len` bytes, borrowed) is exactly one JSON object (duplicate keys refused)
+ * and append it to `b` as one line of compact text: verbatim when it holds no line break,
+ * re-serialised compactly otherwise. Returns 0, -ENOMEM, or -EINVAL with the reason written
+ * to `why` (`why_size` bytes, caller-owned; may be NULL). `b` is unchanged on failure. */
+int json_text_append_object_text(strbuf *b, const char *text, size_t len, char *why,
+                                 size_t why_size);
+
+/* Append `text` (`len` bytes, borrowed) as one line when it has the shape of one JSON object
+ * on one line: braces at both ends, no line break. This checks the shape only, not every
+ * byte: it is for what in-process modules hand over (outputs, alerts, ledger metadata), whose
+ * volume made a full parse per event the host's largest cost (see smart_plugin.h, "JSON
+ * text"); `ledger verify` parses every record in full. Returns 0, -ENOMEM, or -EINVAL
+ * with the reason in `why`; `b` is unchanged on failure. */
+int json_text_append_object_line(strbuf *b, const char *text, size_t len, char *why,
+                                 size_t why_size);
+
+#endif /* SMART_HOST_JSON_TEXT_H */

@@ -1,0 +1,858 @@
+#include "contract/contract.h"
+
+#include "contract/contract_yaml.h"
+#include "error.h"
+#include "json/json_fields.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#define CONTRACT_MAX_BYTES (8 * 1024 * 1024)
+
+static const char *const contract_keys[] = {"smart_contract_id",
+                                            "contract_type",
+                                            "version",
+                                            "station_type",
+                                            "title",
+                                            "issued_by",
+                                            "issued_at",
+                                            "warning_period_days",
+                                            "equipment_list",
+                                            "procedures",
+                                            "shift_starts",
+                                            "job_window_policy",
+                                            NULL};
+static const char *const item_keys[] = {"equipment_id",
+                                        "description",
+                                        "equipment_type",
+                                        "manufacturer",
+                                        "model",
+                                        "serial_number",
+                                        "calibration_interval_days",
+                                        "warning_period_days",
+                                        "tolerances",
+                                        "last_calibration",
+                                        "return_requires_verification",
+                                        NULL};
+static const char *const procedure_keys[] = {"procedure_id",
+                                             "title",
+                                             "equipment",
+                                             "frequency",
+                                             "frequency_hours",
+                                             "frequency_days",
+                                             "required_before_test",
+                                             "on_fail",
+                                             "reference_instrument_required",
+                                             "reference_instruments",
+                                             "checklist_steps",
+                                             NULL};
+static const char *const step_keys[] = {"step_id", "description", "input_type",      "unit",
+                                        "min",     "max",         "reference_value", NULL};
+static const char *const tolerance_keys[] = {
+    "parameter", "unit", "nominal", "plus_minus", "min", "max", "reference_standards", NULL};
+static const char *const baseline_keys[] = {"calibration_date", "certificate_number", "provider",
+                                            NULL};
+
+static int parse_tolerance(const json_t *t, const char *path, tolerance *out, smart_error *err)
+{
+    int rc;
+    double nominal = 0, plus_minus = 0;
+    bool has_nominal, has_pm;
+    if ((rc = jf_object(t, path, tolerance_keys, err)) ||
+        (rc = jf_text(t, path, "parameter", true, 64, &out->parameter, err)) ||
+        (rc = jf_text(t, path, "unit", true, 32, &out->unit, err)) ||
+        (rc = jf_number(t, path, "nominal", false, &nominal, &has_nominal, err)) ||
+        (rc = jf_number(t, path, "plus_minus", false, &plus_minus, &has_pm, err)) ||
+        (rc = jf_number(t, path, "min", false, &out->min, &out->has_min, err)) ||
+        (rc = jf_number(t, path, "max", false, &out->max, &out->has_max, err)))
+        return rc;
+    json_t *references;
+    if ((rc = jf_id_array(t, path, "reference_standards", false, true, &references, err)))
+        return rc;
+    out->references = references;
+    if (has_nominal != has_pm)
+        return error_set(err, SMART_EINVAL, "%s: nominal and plus_minus go together", path);
+    if (has_nominal) {
+        if (out->has_min || out->has_max)
+            return error_set(err, SMART_EINVAL,
+                             "%s: give nominal and plus_minus, or min/max, not both", path);
+        /* A zero band is no tolerance a measurement could meet (the schema's exclusiveMinimum). */
+        if (!(plus_minus > 0))
+            return error_set(err, SMART_EINVAL, "%s.plus_minus: must be greater than 0 (got %g)",
+                             path, plus_minus);
+        /* The limits are worked out in decimal, as written: in doubles 4.54 - 0.02 is
+         * 4.5200000000000005, which would judge 4.52 out. */
+        decimal n, pm;
+        if (!decimal_from_double(nominal, &n) || !decimal_from_double(plus_minus, &pm) ||
+            !decimal_sub(n, pm, &out->low) || !decimal_add(n, pm, &out->high))
+            return error_set(err, SMART_EINVAL,
+                             "%s: nominal %g and plus_minus %g give limits of more than %d "
+                             "significant digits, which cannot be judged exactly",
+                             path, nominal, plus_minus, DECIMAL_DIGITS_MAX);
+        out->has_min = out->has_max = out->has_nominal = true;
+        out->nominal = nominal;
+        out->min = decimal_to_double(out->low);
+        out->max = decimal_to_double(out->high);
+    } else {
+        if ((out->has_min && !decimal_from_double(out->min, &out->low)) ||
+            (out->has_max && !decimal_from_double(out->max, &out->high)))
+            return error_set(err, SMART_EINVAL, "%s: a limit is not a finite number", path);
+    }
+    if (!out->has_min && !out->has_max)
+        return error_set(err, SMART_EINVAL,
+                         "%s: needs a limit (nominal and plus_minus, min or max)", path);
+    if (out->has_min && out->has_max && decimal_compare(out->low, out->high) > 0)
+        return error_set(err, SMART_EINVAL, "%s: min is above max", path);
+    return 0;
+}
+
+static int parse_item(const json_t *e, const char *path, json_int_t default_warning,
+                      contract_item *item, smart_error *err)
+{
+    int rc;
+    const char *unused;
+    json_int_t interval = 0, warning = default_warning;
+    json_t *tolerances, *baseline;
+    char where[JF_PATH_MAX];
+    if ((rc = jf_object(e, path, item_keys, err)) ||
+        (rc = jf_id(e, path, "equipment_id", true, &item->equipment_id, err)) ||
+        (rc = jf_text(e, path, "description", true, 200, &item->description, err)) ||
+        (rc = jf_string(e, path, "equipment_type", true, &item->equipment_type, err)) ||
+        (rc = jf_string(e, path, "manufacturer", false, &unused, err)) ||
+        (rc = jf_string(e, path, "model", false, &unused, err)) ||
+        (rc = jf_string(e, path, "serial_number", false, &unused, err)) ||
+        (rc = jf_int(e, path, "calibration_interval_days", true, 1, 36500, &interval, err)) ||
+        (rc = jf_int(e, path, "warning_period_days", false, 0, 3650, &warning, err)) ||
+        (rc = jf_array(e, path, "tolerances", false, &tolerances, err)))
+        return rc;
+    item->return_requires_verification = true;
+    if ((rc = jf_bool(e, path, "return_requires_verification", false,
+                      &item->return_requires_verification, err)))
+        return rc;
+    item->terms = (cal_terms){.interval_days = (int)interval, .warning_days = (int)warning};
+    if (tolerances) {
+        item->tolerance_count = json_array_size(tolerances);
+        item->tolerances =
+            calloc(item->tolerance_count ? item->tolerance_count : 1, sizeof *item->tolerances);
+        if (!item->tolerances)
+            return error_set(err, SMART_ENOMEM, "out of memory");
+        jf_path(where, sizeof where, path, "tolerances");
+        for (size_t i = 0; i < item->tolerance_count; i++) {
+            char tpath[JF_PATH_MAX];
+            jf_index(tpath, sizeof tpath, where, i);
+            if ((rc = parse_tolerance(json_array_get(tolerances, i), tpath, &item->tolerances[i],
+                                      err)))
+                return rc;
+            /* Points of one parameter are told apart by their nominal value. */
+            for (size_t j = 0; j < i; j++) {
+                const tolerance *a = &item->tolerances[j], *b = &item->tolerances[i];
+                if (strcmp(a->parameter, b->parameter) == 0 &&
+                    (!a->has_nominal || !b->has_nominal || a->nominal == b->nominal))
+                    return error_set(err, SMART_EINVAL,
+                                     "%s.parameter: '%s' is already at "
+                                     "tolerances[%zu]; several points of one parameter each need "
+                                     "their own nominal",
+                                     tpath, b->parameter, j);
+            }
+        }
+    }
+    baseline = json_object_get(e, "last_calibration");
+    if (baseline) {
+        jf_path(where, sizeof where, path, "last_calibration");
+        if ((rc = jf_object(baseline, where, baseline_keys, err)) ||
+            (rc = jf_date(baseline, where, "calibration_date", true, &item->baseline_date,
+                          &item->baseline_date_text, err)) ||
+            (rc = jf_string(baseline, where, "certificate_number", true,
+                            &item->baseline_certificate, err)) ||
+            (rc = jf_string(baseline, where, "provider", true, &item->baseline_provider, err)))
+            return rc;
+        item->has_baseline = true;
+    }
+    return 0;
+}
+
+static int parse_step(const json_t *st, const char *path, check_step *out, smart_error *err)
+{
+    const char *input_type;
+    int rc;
+    if ((rc = jf_object(st, path, step_keys, err)) ||
+        (rc = jf_id(st, path, "step_id", true, &out->step_id, err)) ||
+        (rc = jf_text(st, path, "description", true, 200, &out->description, err)) ||
+        (rc = jf_string(st, path, "input_type", true, &input_type, err)) ||
+        (rc = jf_text(st, path, "unit", false, 32, &out->unit, err)) ||
+        (rc = jf_number(st, path, "min", false, &out->min, &out->has_min, err)) ||
+        (rc = jf_number(st, path, "max", false, &out->max, &out->has_max, err)) ||
+        (rc = jf_string(st, path, "reference_value", false, &out->reference_value, err)))
+        return rc;
+    if (strcmp(input_type, "number") == 0)
+        out->is_reading = true;
+    else if (strcmp(input_type, "checkbox") != 0)
+        return error_set(err, SMART_EINVAL,
+                         "%s.input_type: must be \"number\" or \"checkbox\" "
+                         "(got \"%.40s\")",
+                         path, input_type);
+    if (out->is_reading && !out->unit)
+        return error_set(err, SMART_EINVAL,
+                         "%s.unit: missing required field (a number step "
+                         "has a unit)",
+                         path);
+    if (!out->is_reading && (out->has_min || out->has_max || out->unit))
+        return error_set(err, SMART_EINVAL, "%s: a checkbox step has no unit or limits", path);
+    /* Judged exactly on the decimals written (see decimal.h). */
+    if ((out->has_min && !decimal_from_double(out->min, &out->low)) ||
+        (out->has_max && !decimal_from_double(out->max, &out->high)))
+        return error_set(err, SMART_EINVAL, "%s: a limit is not a finite number", path);
+    if (out->has_min && out->has_max && decimal_compare(out->low, out->high) > 0)
+        return error_set(err, SMART_EINVAL, "%s: min is above max", path);
+    return 0;
+}
+
+static int parse_frequency(const json_t *p, const char *path, procedure *out, smart_error *err)
+{
+    const char *text;
+    json_int_t hours = 0, days = 0;
+    int rc;
+    if ((rc = jf_string(p, path, "frequency", false, &text, err)) ||
+        (rc = jf_int(p, path, "frequency_hours", false, 1, 24 * 366, &hours, err)) ||
+        (rc = jf_int(p, path, "frequency_days", false, 1, 3660, &days, err)))
+        return rc;
+    if ((text != NULL) + (hours != 0) + (days != 0) != 1)
+        return error_set(err, SMART_EINVAL,
+                         "%s: give exactly one of frequency (\"per_shift\", "
+                         "\"daily\", \"weekly\"), frequency_hours or frequency_days",
+                         path);
+    out->frequency_text = text;
+    if (hours) {
+        out->frequency = FREQ_HOURS;
+        out->every = (int)hours;
+        out->frequency_text = "every_n_hours";
+    } else if (days) {
+        out->frequency = FREQ_DAYS;
+        out->every = (int)days;
+        out->frequency_text = "every_n_days";
+    } else if (strcmp(text, "per_shift") == 0) {
+        out->frequency = FREQ_PER_SHIFT;
+    } else if (strcmp(text, "daily") == 0 || strcmp(text, "weekly") == 0) {
+        out->frequency = FREQ_DAYS;
+        out->every = text[0] == 'd' ? 1 : 7;
+    } else {
+        return error_set(err, SMART_EINVAL,
+                         "%s.frequency: must be \"per_shift\", \"daily\" or "
+                         "\"weekly\" (got \"%.40s\")",
+                         path, text);
+    }
+    if (hours || days)
+        snprintf(out->frequency_label, sizeof out->frequency_label, "every %d %s", out->every,
+                 hours ? (hours == 1 ? "hour" : "hours") : (days == 1 ? "day" : "days"));
+    else
+        snprintf(out->frequency_label, sizeof out->frequency_label, "%s",
+                 out->frequency == FREQ_PER_SHIFT ? "per-shift" : text);
+    return 0;
+}
+
+static contract_item *find_item(contract *c, const char *id)
+{
+    for (size_t i = 0; i < c->item_count; i++)
+        if (strcmp(c->items[i].equipment_id, id) == 0)
+            return &c->items[i];
+    return NULL;
+}
+
+static int parse_procedure(const json_t *p, const char *path, contract *c, procedure *out,
+                           smart_error *err)
+{
+    const char *on_fail = NULL;
+    json_t *equipment, *steps, *references;
+    char where[JF_PATH_MAX], item_path[JF_PATH_MAX + 24];
+    int rc;
+    out->required_before_test = true;
+    if ((rc = jf_object(p, path, procedure_keys, err)) ||
+        (rc = jf_id(p, path, "procedure_id", true, &out->procedure_id, err)) ||
+        (rc = jf_string(p, path, "title", true, &out->title, err)) ||
+        (rc = jf_id_array(p, path, "equipment", true, true, &equipment, err)) ||
+        (rc = parse_frequency(p, path, out, err)) ||
+        (rc = jf_bool(p, path, "required_before_test", false, &out->required_before_test, err)) ||
+        (rc = jf_string(p, path, "on_fail", false, &on_fail, err)) ||
+        (rc = jf_bool(p, path, "reference_instrument_required", false, &out->needs_reference,
+                      err)) ||
+        (rc = jf_id_array(p, path, "reference_instruments", false, true, &references, err)) ||
+        (rc = jf_array(p, path, "checklist_steps", true, &steps, err)))
+        return rc;
+    out->references = references;
+    if (on_fail && strcmp(on_fail, "out_of_service") == 0)
+        out->out_of_service_on_fail = true;
+    else if (on_fail && strcmp(on_fail, "not_ready") != 0)
+        return error_set(err, SMART_EINVAL,
+                         "%s.on_fail: must be \"not_ready\" or "
+                         "\"out_of_service\" (got \"%.40s\")",
+                         path, on_fail);
+    out->equipment = equipment;
+    out->step_count = json_array_size(steps);
+    jf_path(where, sizeof where, path, "checklist_steps");
+    if (out->step_count == 0)
+        return error_set(err, SMART_EINVAL, "%s: must list at least one step", where);
+    if (!(out->steps = calloc(out->step_count, sizeof *out->steps)))
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    for (size_t i = 0; i < out->step_count; i++) {
+        jf_index(item_path, sizeof item_path, where, i);
+        if ((rc = parse_step(json_array_get(steps, i), item_path, &out->steps[i], err)))
+            return rc;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(out->steps[j].step_id, out->steps[i].step_id) == 0)
+                return error_set(err, SMART_EINVAL, "%s.step_id: '%s' is already used", item_path,
+                                 out->steps[i].step_id);
+    }
+    jf_path(where, sizeof where, path, "equipment");
+    for (size_t i = 0; i < json_array_size(equipment); i++) {
+        const char *id = json_string_value(json_array_get(equipment, i));
+        contract_item *item = find_item(c, id);
+        jf_index(item_path, sizeof item_path, where, i);
+        if (!item)
+            return error_set(err, SMART_EINVAL,
+                             "%s: '%s' is not in this contract's "
+                             "equipment_list",
+                             item_path, id);
+        if (item->procedure_count == ITEM_MAX_PROCEDURES)
+            return error_set(err, SMART_EINVAL, "%s: '%s' has more than %d procedures", item_path,
+                             id, ITEM_MAX_PROCEDURES);
+        item->procedures[item->procedure_count++] = out;
+    }
+    return 0;
+}
+
+static int parse_shift_starts(const json_t *doc, contract *c, smart_error *err)
+{
+    json_t *shifts;
+    int rc = jf_array(doc, "", "shift_starts", false, &shifts, err);
+    if (rc)
+        return rc;
+    if (!shifts) { /* three eight-hour shifts */
+        c->shift_count = 3;
+        c->shift_starts[0] = 6 * 60, c->shift_starts[1] = 14 * 60, c->shift_starts[2] = 22 * 60;
+        return 0;
+    }
+    size_t n = json_array_size(shifts);
+    if (n == 0 || n > CONTRACT_MAX_SHIFTS)
+        return error_set(err, SMART_EINVAL, "shift_starts: must list 1 to %d times",
+                         CONTRACT_MAX_SHIFTS);
+    for (size_t i = 0; i < n; i++) {
+        const char *t = json_string_value(json_array_get(shifts, i));
+        int hh, mm, used = 0;
+        if (!t || sscanf(t, "%2d:%2d%n", &hh, &mm, &used) != 2 || used != 5 || t[5] || hh > 23 ||
+            mm > 59 || hh < 0 || mm < 0)
+            return error_set(err, SMART_EINVAL, "shift_starts[%zu]: must be a time \"HH:MM\"", i);
+        c->shift_starts[i] = hh * 60 + mm;
+        if (i > 0 && c->shift_starts[i] <= c->shift_starts[i - 1])
+            return error_set(err, SMART_EINVAL, "shift_starts[%zu]: times must ascend", i);
+    }
+    c->shift_count = n;
+    return 0;
+}
+
+void contract_release(contract *c)
+{
+    for (size_t i = 0; i < c->item_count; i++)
+        free(c->items[i].tolerances);
+    free(c->items);
+    for (size_t i = 0; i < c->procedure_count; i++)
+        free(c->procedures[i].steps);
+    free(c->procedures);
+    free(c->file);
+    json_decref(c->document);
+    memset(c, 0, sizeof *c);
+}
+
+static int compare_item_ids(const void *a, const void *b)
+{
+    return strcmp((*(const contract_item *const *)a)->equipment_id,
+                  (*(const contract_item *const *)b)->equipment_id);
+}
+
+int contract_parse_document(const char *file, json_t *document, const char *bytes, size_t len,
+                            contract *out, smart_error *err)
+{
+    contract c = {0};
+    int rc;
+    c.document = document;
+    const json_t *doc = c.document;
+    const char *type;
+    json_int_t warning = 30;
+    json_t *list;
+    const char *unused;
+    date_value issued;
+    if ((rc = jf_object(doc, "", contract_keys, err)) ||
+        (rc = jf_id(doc, "", "smart_contract_id", true, &c.contract_id, err)) ||
+        (rc = jf_string(doc, "", "contract_type", true, &type, err)))
+        goto fail;
+    if (strcmp(type, "SmartMaintenance") != 0) {
+        rc = error_set(err, SMART_EINVAL,
+                       "contract_type: must be \"SmartMaintenance\" (got \"%.40s\")", type);
+        goto fail;
+    }
+    if ((rc = jf_int(doc, "", "version", true, 1, JF_INT_MAX, &c.version, err)) ||
+        (rc = jf_id(doc, "", "station_type", true, &c.station_type, err)) ||
+        (rc = jf_string(doc, "", "title", false, &unused, err)) ||
+        (rc = jf_string(doc, "", "issued_by", false, &unused, err)) ||
+        (rc = jf_date(doc, "", "issued_at", false, &issued, &unused, err)) ||
+        (rc = jf_int(doc, "", "warning_period_days", false, 0, 3650, &warning, err)) ||
+        (rc = jf_array(doc, "", "equipment_list", true, &list, err)))
+        goto fail;
+    c.item_count = json_array_size(list);
+    if (c.item_count == 0) {
+        rc = error_set(err, SMART_EINVAL, "equipment_list: must list at least one item");
+        goto fail;
+    }
+    c.items = calloc(c.item_count, sizeof *c.items);
+    c.file = strdup(file);
+    if (!c.items || !c.file) {
+        rc = error_set(err, SMART_ENOMEM, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < c.item_count; i++) {
+        char path[JF_PATH_MAX];
+        jf_index(path, sizeof path, "equipment_list", i);
+        if ((rc = parse_item(json_array_get(list, i), path, warning, &c.items[i], err)))
+            goto fail;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(c.items[j].equipment_id, c.items[i].equipment_id) == 0) {
+                rc = error_set(err, SMART_EINVAL,
+                               "%s.equipment_id: '%s' is already listed at equipment_list[%zu]",
+                               path, c.items[i].equipment_id, j);
+                goto fail;
+            }
+    }
+    const char *policy;
+    json_t *procedures;
+    if ((rc = parse_shift_starts(doc, &c, err)) ||
+        (rc = jf_string(doc, "", "job_window_policy", false, &policy, err)) ||
+        (rc = jf_array(doc, "", "procedures", false, &procedures, err)))
+        goto fail;
+    if (policy && strcmp(policy, "warn") == 0)
+        c.job_window_warns = true;
+    else if (policy && strcmp(policy, "block") != 0) {
+        rc = error_set(err, SMART_EINVAL,
+                       "job_window_policy: must be \"block\" or \"warn\" "
+                       "(got \"%.40s\")",
+                       policy);
+        goto fail;
+    }
+    c.procedure_count = json_array_size(procedures);
+    if (c.procedure_count && !(c.procedures = calloc(c.procedure_count, sizeof *c.procedures))) {
+        rc = error_set(err, SMART_ENOMEM, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < c.procedure_count; i++) {
+        char path[JF_PATH_MAX];
+        jf_index(path, sizeof path, "procedures", i);
+        if ((rc = parse_procedure(json_array_get(procedures, i), path, &c, &c.procedures[i], err)))
+            goto fail;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(c.procedures[j].procedure_id, c.procedures[i].procedure_id) == 0) {
+                rc = error_set(err, SMART_EINVAL, "%s.procedure_id: '%s' is already used", path,
+                               c.procedures[i].procedure_id);
+                goto fail;
+            }
+    }
+    /* The hash the ledger cites for the contract: of the file's bytes, as deployed. */
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_len = 0;
+    if (EVP_Digest(bytes, len, digest, &digest_len, EVP_sha256(), NULL) != 1 || digest_len != 32) {
+        rc = error_set(err, SMART_ENOMEM, "cannot hash the contract (libcrypto)");
+        goto fail;
+    }
+    static const char hex[] = "0123456789abcdef";
+    for (unsigned int i = 0; i < digest_len; i++) {
+        c.sha256[2 * i] = hex[digest[i] >> 4];
+        c.sha256[2 * i + 1] = hex[digest[i] & 0x0f];
+    }
+    c.sha256[64] = '\0';
+    *out = c;
+    return 0;
+fail:
+    contract_release(&c);
+    return err ? (err->code = SMART_ECONTRACT) : SMART_ECONTRACT;
+}
+
+int contract_parse(const char *file, const char *text, size_t len, contract *out, smart_error *err)
+{
+    json_error_t jerr;
+    json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!doc)
+        return error_set(err, SMART_ECONTRACT, "%s:%d:%d: not valid JSON: %s", file, jerr.line,
+                         jerr.column, jerr.text);
+    int rc = contract_parse_document(file, doc, text, len, out, err);
+    if (rc)
+        error_prefix(err, file);
+    return rc;
+}
+
+int contract_refuse(contract_refusal *why, int code, const char *file, const char *other_file,
+                    const char *fmt, ...)
+{
+    if (!why)
+        return code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why->error.text, sizeof why->error.text, fmt, ap);
+    va_end(ap);
+    why->error.code = code;
+    snprintf(why->file, sizeof why->file, "%s", file ? file : "");
+    snprintf(why->other_file, sizeof why->other_file, "%s", other_file ? other_file : "");
+    return code;
+}
+
+static const char *file_kind(mode_t mode)
+{
+    if (S_ISDIR(mode))
+        return "a directory";
+    if (S_ISFIFO(mode))
+        return "a FIFO";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    if (S_ISCHR(mode) || S_ISBLK(mode))
+        return "a device";
+    return "not a regular file";
+}
+
+/* Reads the contract file `name` of `dir`. Opened without blocking, so that a FIFO (or a device
+ * that would wait) is refused after fstat instead of stopping the station at open; only a
+ * regular file is read. Everything that keeps a file from being read is a refused deployment
+ * (SMART_ECONTRACT), not an I/O failure of the station: the hub fixes it by deploying again. */
+static int read_file(const char *dir, const char *name, char **text, size_t *len,
+                     contract_refusal *why)
+{
+    char path[PATH_MAX];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path)
+        return contract_refuse(why, SMART_ECONTRACT, name, NULL, "%s: path too long", name);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        int error = errno;
+        struct stat link;
+        if (error == ENOENT && lstat(path, &link) == 0 && S_ISLNK(link.st_mode))
+            return contract_refuse(why, SMART_ECONTRACT, name, NULL,
+                                   "%s: cannot open: a symbolic link to a missing file", name);
+        return contract_refuse(why, SMART_ECONTRACT, name, NULL, "%s: cannot open: %s", name,
+                               strerror(error));
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int error = errno;
+        close(fd);
+        return contract_refuse(why, SMART_ECONTRACT, name, NULL, "%s: cannot stat: %s", name,
+                               strerror(error));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return contract_refuse(why, SMART_ECONTRACT, name, NULL,
+                               "%s: is %s; a contract is a regular file", name,
+                               file_kind(st.st_mode));
+    }
+    if (st.st_size > CONTRACT_MAX_BYTES) {
+        close(fd);
+        return contract_refuse(why, SMART_ECONTRACT, name, NULL, "%s: larger than %d bytes", name,
+                               CONTRACT_MAX_BYTES);
+    }
+    /* st_size is a hint (the file may still be growing, or be a /proc file reporting 0);
+     * reading goes to the end, up to the limit. */
+    size_t cap = (size_t)st.st_size + 1, n = 0;
+    char *buf = malloc(cap + 1);
+    int rc = buf ? 0 : contract_refuse(why, SMART_ENOMEM, name, NULL, "out of memory");
+    while (rc == 0) {
+        if (n == cap) {
+            if (n > CONTRACT_MAX_BYTES) {
+                rc = contract_refuse(why, SMART_ECONTRACT, name, NULL, "%s: larger than %d bytes",
+                                     name, CONTRACT_MAX_BYTES);
+                break;
+            }
+            cap = cap * 2 < (size_t)CONTRACT_MAX_BYTES + 1 ? cap * 2 : CONTRACT_MAX_BYTES + 1;
+            char *grown = realloc(buf, cap + 1);
+            if (!grown) {
+                rc = contract_refuse(why, SMART_ENOMEM, name, NULL, "out of memory");
+                break;
+            }
+            buf = grown;
+        }
+        ssize_t got = read(fd, buf + n, cap - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            rc = contract_refuse(why, SMART_ECONTRACT, name, NULL, "%s: cannot read: %s", name,
+                                 strerror(errno));
+        else if (got == 0)
+            break;
+        else
+            n += (size_t)got;
+    }
+    close(fd);
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    buf[n] = '\0';
+    *text = buf;
+    *len = n;
+    return 0;
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+static bool is_yaml_name(const char *name)
+{
+    return has_suffix(name, ".yaml") || has_suffix(name, ".yml");
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The contract files of a directory, sorted so the load order (and the record) is stable. */
+static int list_contract_files(const char *dir, char ***names, size_t *count, contract_refusal *why)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return contract_refuse(why, SMART_ECONFIG, NULL, NULL, "contracts_dir %s: cannot open: %s",
+                               dir, strerror(errno));
+    char **list = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *entry;
+    int rc = 0;
+    for (;;) {
+        errno = 0;
+        if (!(entry = readdir(d))) {
+            if (errno)
+                rc = contract_refuse(why, SMART_ECONFIG, NULL, NULL,
+                                     "contracts_dir %s: cannot list: %s", dir, strerror(errno));
+            break;
+        }
+        if (entry->d_name[0] == '.' ||
+            !(has_suffix(entry->d_name, ".json") || is_yaml_name(entry->d_name)))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            char **grown = realloc(list, cap * sizeof *list);
+            if (!grown) {
+                rc = contract_refuse(why, SMART_ENOMEM, NULL, NULL, "out of memory");
+                break;
+            }
+            list = grown;
+        }
+        if (!(list[n] = strdup(entry->d_name))) {
+            rc = contract_refuse(why, SMART_ENOMEM, NULL, NULL, "out of memory");
+            break;
+        }
+        n++;
+    }
+    closedir(d);
+    if (rc) {
+        for (size_t i = 0; i < n; i++)
+            free(list[i]);
+        free(list);
+        return rc;
+    }
+    if (n)
+        qsort(list, n, sizeof *list, compare_names);
+    *names = list;
+    *count = n;
+    return 0;
+}
+
+void contract_set_release(contract_set *set)
+{
+    for (size_t i = 0; i < set->contract_count; i++)
+        contract_release(&set->contracts[i]);
+    free(set->contracts);
+    free(set->index);
+    for (size_t i = 0; i < set->skipped_count; i++)
+        free(set->skipped[i]);
+    free(set->skipped);
+    memset(set, 0, sizeof *set);
+}
+
+/* Refuses a contract id that two files of the set both claim, naming both: the station keys
+ * what it adopted by contract id, so two files under one id would each overwrite the other's
+ * record, and the next start would refuse what this one adopted. */
+static int check_contract_ids(const contract_set *set, contract_refusal *why)
+{
+    for (size_t i = 1; i < set->contract_count; i++)
+        for (size_t j = 0; j < i; j++) {
+            const contract *a = &set->contracts[j], *b = &set->contracts[i];
+            if (strcmp(a->contract_id, b->contract_id) == 0)
+                return contract_refuse(why, SMART_ECONTRACT, b->file, a->file,
+                                       "%s: smart_contract_id: '%s' is also the id of %s; a "
+                                       "contract id names one file",
+                                       b->file, b->contract_id, a->file);
+        }
+    return 0;
+}
+
+/* Indexes every item by id and refuses an id that two contracts both claim. */
+static int build_index(contract_set *set, contract_refusal *why)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < set->contract_count; i++)
+        total += set->contracts[i].item_count;
+    set->index = calloc(total ? total : 1, sizeof *set->index);
+    if (!set->index)
+        return contract_refuse(why, SMART_ENOMEM, NULL, NULL, "out of memory");
+    for (size_t i = 0; i < set->contract_count; i++) {
+        for (size_t j = 0; j < set->contracts[i].procedure_count; j++)
+            set->contracts[i].procedures[j].owner = &set->contracts[i];
+        for (size_t j = 0; j < set->contracts[i].item_count; j++) {
+            set->contracts[i].items[j].owner = &set->contracts[i];
+            set->index[set->item_count++] = &set->contracts[i].items[j];
+        }
+    }
+    if (total)
+        qsort(set->index, total, sizeof *set->index, compare_item_ids);
+    for (size_t k = 1; k < total; k++) {
+        const contract_item *a = set->index[k - 1], *b = set->index[k];
+        if (strcmp(a->equipment_id, b->equipment_id) == 0)
+            return contract_refuse(why, SMART_ECONTRACT, b->owner->file, a->owner->file,
+                                   "%s: equipment_id '%s' is also claimed by contract %s (%s); "
+                                   "an item belongs to one contract",
+                                   b->owner->file, b->equipment_id, a->owner->contract_id,
+                                   a->owner->file);
+    }
+    return 0;
+}
+
+/* One contract file, read and parsed by whichever thread takes it (parsing is pure). */
+typedef struct file_job {
+    const char *dir, *name;
+    contract c;
+    int rc;
+    contract_refusal why;
+    bool taken; /* c now belongs to the set */
+} file_job;
+
+typedef struct file_jobs {
+    file_job *jobs;
+    size_t count;
+    atomic_size_t next; /* the next job to take */
+} file_jobs;
+
+static void parse_file(file_job *j)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if ((j->rc = read_file(j->dir, j->name, &text, &len, &j->why)))
+        return;
+    j->rc = is_yaml_name(j->name) ? contract_parse_yaml(j->name, text, len, &j->c, &j->why.error)
+                                  : contract_parse(j->name, text, len, &j->c, &j->why.error);
+    if (j->rc)
+        snprintf(j->why.file, sizeof j->why.file, "%s", j->name);
+    free(text);
+}
+
+static void take_files(void *arg)
+{
+    file_jobs *all = arg;
+    for (size_t i; (i = atomic_fetch_add(&all->next, 1)) < all->count;)
+        parse_file(&all->jobs[i]);
+}
+
+/* Parses every file, on up to PARSE_THREADS threads (this one included): most of a load, and
+ * so of a redeployment's pause, is parsing. */
+#define PARSE_THREADS 4
+static void parse_files(file_jobs *all)
+{
+    uv_thread_t threads[PARSE_THREADS - 1];
+    size_t extra = uv_available_parallelism();
+    extra = extra < PARSE_THREADS ? extra : PARSE_THREADS;
+    extra = extra < all->count ? extra : all->count;
+    extra = extra > 1 ? extra - 1 : 0;
+    size_t started = 0;
+    while (started < extra && uv_thread_create(&threads[started], take_files, all) == 0)
+        started++;
+    take_files(all); /* with no thread started, all of it here */
+    for (size_t t = 0; t < started; t++)
+        uv_thread_join(&threads[t]);
+}
+
+int contract_set_load(const char *dir, const char *station_type, contract_set *out,
+                      contract_refusal *why)
+{
+    char **names = NULL;
+    size_t count = 0;
+    int rc = list_contract_files(dir, &names, &count, why);
+    if (rc)
+        return rc;
+    contract_set set = {0};
+    set.contracts = calloc(count ? count : 1, sizeof *set.contracts);
+    set.skipped = calloc(count ? count : 1, sizeof *set.skipped);
+    file_jobs all = {.jobs = calloc(count ? count : 1, sizeof *all.jobs), .count = count};
+    atomic_init(&all.next, 0);
+    if (!set.contracts || !set.skipped || !all.jobs)
+        rc = contract_refuse(why, SMART_ENOMEM, NULL, NULL, "out of memory");
+    for (size_t i = 0; rc == 0 && i < count; i++)
+        all.jobs[i] = (file_job){.dir = dir, .name = names[i]};
+    if (rc == 0)
+        parse_files(&all);
+    /* In file order: the first bad file is the one reported, as with a sequential load. */
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        file_job *j = &all.jobs[i];
+        if (j->rc) {
+            rc = j->rc;
+            if (why)
+                *why = j->why;
+            break;
+        }
+        if (strcmp(j->c.station_type, station_type) != 0) {
+            set.skipped[set.skipped_count++] = j->c.file;
+            j->c.file = NULL;
+            contract_release(&j->c);
+        } else {
+            set.contracts[set.contract_count++] = j->c;
+        }
+        j->taken = true;
+    }
+    for (size_t i = 0; all.jobs && i < count; i++)
+        if (all.jobs[i].rc == 0 && !all.jobs[i].taken)
+            contract_release(&all.jobs[i].c); /* parsed after a bad file, or never parsed */
+    free(all.jobs);
+    for (size_t i = 0; i < count; i++)
+        free(names[i]);
+    free(names);
+    if (rc == 0)
+        rc = check_contract_ids(&set, why);
+    if (rc == 0)
+        rc = build_index(&set, why);
+    if (rc) {
+        contract_set_release(&set);
+        return rc;
+    }
+    *out = set;
+    return 0;
+}
+
+const contract_item *contract_set_find(const contract_set *set, const char *equipment_id)
+{
+    size_t lo = 0, hi = set->item_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int cmp = strcmp(set->index[mid]->equipment_id, equipment_id);
+        if (cmp == 0)
+            return set->index[mid];
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}

@@ -1,0 +1,167 @@
+/* contract.h — SmartMaintenance contracts: strict reading and validation of a contracts
+ * directory into an immutable, indexed contract set. A set is built whole or not at all. */
+#ifndef SMART_CONTRACT_H
+#define SMART_CONTRACT_H
+
+#include "core/calibration.h"
+#include "core/decimal.h"
+#include "smart_plugin.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct tolerance {
+    const char *parameter;
+    const char *unit;
+    bool has_min, has_max;
+    double min, max;   /* nominal ± plus_minus is stored as min and max (the nearest doubles) */
+    decimal low, high; /* the same limits, exact: what values are judged against */
+    bool has_nominal;  /* a calibration point; an item may have several per parameter */
+    double nominal;
+    const json_t *references; /* ids or equipment types accepted as the reference standard of
+                                 its calibration (strings), or NULL: see readiness.h */
+} tolerance;
+
+typedef struct contract contract;
+
+/* How long a passed check stays valid. */
+typedef enum check_frequency {
+    FREQ_PER_SHIFT, /* until the next shift starts (contract shift_starts) */
+    FREQ_HOURS,     /* `every` hours after it was done */
+    FREQ_DAYS       /* through the end of the (local) day it was done, plus every - 1 days */
+} check_frequency;
+
+/* One step of a maintenance procedure: a reading with optional limits, or an attestation. */
+typedef struct check_step {
+    const char *step_id;
+    const char *description;
+    bool is_reading; /* input_type "number"; otherwise "checkbox" */
+    const char *unit;
+    const char *reference_value; /* free text, recorded; limits are what is machine-checked */
+    bool has_min, has_max;
+    double min, max;
+    decimal low, high; /* min and max as written, exact: what readings are judged against */
+} check_step;
+
+/* A maintenance procedure (a daily UV-A check, a bath concentration check, ...). */
+typedef struct procedure {
+    const char *procedure_id;
+    const char *title;
+    const json_t *equipment; /* ids (of this contract's items) it applies to */
+    check_frequency frequency;
+    int every;                  /* hours (FREQ_HOURS) or days (FREQ_DAYS) */
+    const char *frequency_text; /* "per_shift", "daily", "weekly", "every_n_hours", ... */
+    char frequency_label[32];   /* for people: "per-shift", "daily", "every 8 hours", ... */
+    bool required_before_test;
+    bool out_of_service_on_fail;
+    bool needs_reference;     /* a check must name the reference instrument it was made with */
+    const json_t *references; /* ids or equipment types accepted as that instrument, or NULL */
+    check_step *steps;
+    size_t step_count;
+    const contract *owner;
+} procedure;
+
+#define CONTRACT_MAX_SHIFTS 8
+#define ITEM_MAX_PROCEDURES 8
+
+/* One piece of equipment as a contract defines it. Strings are borrowed from the contract's
+ * parsed document and live as long as the set. */
+typedef struct contract_item {
+    const char *equipment_id;
+    const char *description;
+    const char *equipment_type;
+    cal_terms terms;
+    tolerance *tolerances;
+    size_t tolerance_count;
+    bool has_baseline; /* the calibration the hub knew of when it issued the contract */
+    date_value baseline_date;
+    const char *baseline_date_text;
+    const char *baseline_certificate;
+    const char *baseline_provider;
+    bool return_requires_verification; /* a passed check or calibration after a tag-out */
+    const procedure *procedures[ITEM_MAX_PROCEDURES]; /* the procedures that apply to it */
+    size_t procedure_count;
+    const contract *owner;
+} contract_item;
+
+struct contract {
+    char *file; /* file name within the contracts directory */
+    const char *contract_id;
+    const char *station_type;
+    json_int_t version;
+    char sha256[65]; /* of the file's bytes, lowercase hex */
+    contract_item *items;
+    size_t item_count;
+    procedure *procedures;
+    size_t procedure_count;
+    int shift_starts[CONTRACT_MAX_SHIFTS]; /* minutes after local midnight, ascending */
+    size_t shift_count;
+    bool job_window_warns; /* a lapse before a job's planned end warns instead of blocking */
+    json_t *document;
+};
+
+typedef struct contract_set {
+    contract *contracts;
+    size_t contract_count;
+    const contract_item **index; /* every item of every contract, sorted by equipment_id */
+    size_t item_count;
+    char **skipped; /* files for another station type, for the record */
+    size_t skipped_count;
+} contract_set;
+
+/* Parses and validates one contract from `text` (the bytes of `file`). On success fills *out
+ * (release with contract_release) and returns 0; otherwise SMART_ECONTRACT with err naming the
+ * file, the field and why, and *out untouched. */
+int contract_parse(const char *file, const char *text, size_t len, contract *out, smart_error *err);
+
+/* Validates a contract already read into `document` (from JSON, or from YAML by
+ * contract_parse_yaml) and takes over the caller's reference to it, whatever the outcome.
+ * `bytes` (len) are the file's bytes, for the contract's sha256. On success fills *out and
+ * returns 0; otherwise SMART_ECONTRACT with err as `<path>: why` — the field path first and no
+ * file name, so that each caller can say where (contract_parse prefixes `<file>: `,
+ * contract_parse_yaml `<file>:<line>: `). */
+int contract_parse_document(const char *file, json_t *document, const char *bytes, size_t len,
+                            contract *out, smart_error *err);
+
+void contract_release(contract *c);
+
+#define CONTRACT_FILE_MAX 256 /* a file name within the directory (NAME_MAX) and its NUL */
+
+/* Why a contract set was refused, with the file(s) it is about as data, so that a caller
+ * reports them without reading them back out of the message. Caller-owned; filled only on
+ * failure. */
+typedef struct contract_refusal {
+    smart_error error;                  /* the code, and a message naming the file(s), field, why */
+    char file[CONTRACT_FILE_MAX];       /* the file refused, "" when no one file is (the directory
+                                         * cannot be listed, out of memory) */
+    char other_file[CONTRACT_FILE_MAX]; /* the other file of a conflict (a contract id or an
+                                         * equipment id claimed in two files), or "" */
+} contract_refusal;
+
+/* Fills *why (which may be NULL) with `code`, the formatted message and the file names (NULL
+ * for none) and returns `code`. */
+int contract_refuse(contract_refusal *why, int code, const char *file, const char *other_file,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Loads every *.json, *.yaml and *.yml contract (see contract_yaml.h) in `dir` whose
+ * station_type is `station_type`, in file-name order, and checks rules that span files (a
+ * contract id or an equipment id claimed twice, whatever the files' forms). Each file is
+ * opened without blocking and read only when it is a regular file: a FIFO, a directory, a
+ * socket or a device is refused, never waited on. On success fills *out (release with
+ * contract_set_release) and returns 0. Otherwise *out is untouched and *why says why: the first
+ * bad file in name order. SMART_ECONTRACT for a refused deployment: a file that cannot be
+ * opened or read (a dangling symlink, a file gone between listing and opening, no
+ * permission, a read error), is not a regular file, is too large or is not a valid contract,
+ * or two files claiming one contract id or equipment id (both named). SMART_ECONFIG when `dir`
+ * itself cannot be listed; SMART_ENOMEM. Never SMART_EIO, which is for the store and the
+ * ledger. The files are parsed on up to 4 threads started and joined within the call. */
+int contract_set_load(const char *dir, const char *station_type, contract_set *out,
+                      contract_refusal *why);
+
+void contract_set_release(contract_set *set);
+
+/* The item with that id, or NULL. O(log n). */
+const contract_item *contract_set_find(const contract_set *set, const char *equipment_id);
+
+#endif

@@ -1,0 +1,480 @@
+/* contracts_in_force.c — which contracts rule the station, and changing them: at start-up and
+ * whenever the hub deploys a new set (a contract.deployed event, or the contracts directory
+ * changing). A new set is validated whole before anything is swapped in; a refused set
+ * leaves the one in force in force. Versions only go up. */
+#include "error.h"
+#include "maintenance.h"
+#include "out/emit.h"
+#include "json/json_fields.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int compare_items(const void *a, const void *b)
+{
+    return strcmp(((const equipment_state *)a)->equipment_id,
+                  ((const equipment_state *)b)->equipment_id);
+}
+
+typedef struct item_list {
+    equipment_state *items;
+    size_t count, capacity;
+} item_list;
+
+static equipment_state *item_list_add(item_list *list)
+{
+    if (list->count == list->capacity) {
+        size_t cap = list->capacity ? list->capacity * 2 : 64;
+        equipment_state *grown = realloc(list->items, cap * sizeof *grown);
+        if (!grown)
+            return NULL;
+        list->items = grown;
+        list->capacity = cap;
+    }
+    equipment_state *e = &list->items[list->count++];
+    memset(e, 0, sizeof *e);
+    return e;
+}
+
+/* The stored rows of the equipment table, sorted by id; for the first adoption at start-up. */
+typedef struct stored_rows {
+    item_list list;
+    bool out_of_memory;
+} stored_rows;
+
+static void collect_stored(void *ctx, const equipment_state *state)
+{
+    stored_rows *rows = ctx;
+    equipment_state *e = item_list_add(&rows->list);
+    if (e)
+        *e = *state;
+    else
+        rows->out_of_memory = true;
+}
+
+/* Refuses a contract older than the one adopted before, or changed without a new version. */
+static int check_versions(maintenance *m, const contract_set *set, contract_refusal *why)
+{
+    for (size_t i = 0; i < set->contract_count; i++) {
+        const contract *c = &set->contracts[i];
+        int64_t version;
+        char sha[65];
+        int rc = store_get_contract_version(m->store, c->contract_id, &version, sha, &why->error);
+        if (rc < 0)
+            return rc;
+        if (rc == 1)
+            continue;
+        if (c->version < version)
+            return contract_refuse(why, SMART_ECONTRACT, c->file, NULL,
+                                   "%s: version: %" JSON_INTEGER_FORMAT
+                                   " is lower than version %lld of %s already in force; a "
+                                   "contract is never rolled back",
+                                   c->file, c->version, (long long)version, c->contract_id);
+        if (c->version == version && strcmp(c->sha256, sha) != 0)
+            return contract_refuse(why, SMART_ECONTRACT, c->file, NULL,
+                                   "%s: version: %" JSON_INTEGER_FORMAT
+                                   " is the version of %s in force but the content differs; a "
+                                   "changed contract needs a new version",
+                                   c->file, c->version, c->contract_id);
+    }
+    return 0;
+}
+
+/* The station's day of a contract's calibration: a timestamp counts on the station's day of
+ * its instant (as a recorded calibration does), not on the date written in its own offset. */
+static civil_day baseline_day(const maintenance *m, const contract_item *ci)
+{
+    return ci->baseline_date.has_time ? maintenance_today(m, ci->baseline_date.instant_ms)
+                                      : ci->baseline_date.day;
+}
+
+/* A contract's calibration is evidence like a recorded one: one dated after now (a date after
+ * the station's today, a timestamp after the instant) is refused, or it would make the item
+ * current for as long as the date is ahead and refuse every real calibration as older. */
+static int check_baselines(const maintenance *m, const contract_set *set, int64_t now_ms,
+                           contract_refusal *why)
+{
+    civil_day today = maintenance_today(m, now_ms);
+    for (size_t i = 0; i < set->contract_count; i++) {
+        const contract *c = &set->contracts[i];
+        for (size_t k = 0; k < c->item_count; k++) {
+            const contract_item *ci = &c->items[k];
+            if (!ci->has_baseline ||
+                (ci->baseline_date.has_time ? ci->baseline_date.instant_ms <= now_ms
+                                            : ci->baseline_date.day <= today))
+                continue;
+            char now_text[DATE_TEXT_MAX], today_text[16];
+            instant_format(now_ms, now_text, sizeof now_text);
+            civil_format(today, today_text, sizeof today_text);
+            return contract_refuse(why, SMART_ECONTRACT, c->file, NULL,
+                                   "%s: equipment_list[%zu].last_calibration.calibration_date: %s "
+                                   "is in the future (now %s, %s at the station); a calibration "
+                                   "counts once it is done",
+                                   c->file, k, ci->baseline_date_text, now_text, today_text);
+        }
+    }
+    return 0;
+}
+
+int maintenance_load_contracts(maintenance *m, int64_t now_ms, contract_set *out,
+                               contract_refusal *why)
+{
+    contract_set set;
+    int rc = contract_set_load(m->config.contracts_dir, m->host->station_type, &set, why);
+    if (rc)
+        return rc;
+    if ((rc = check_baselines(m, &set, now_ms, why)) || (rc = check_versions(m, &set, why))) {
+        contract_set_release(&set);
+        return rc;
+    }
+    *out = set;
+    return 0;
+}
+
+/* The new equipment table: every item of `previous` keeps its state (retired when no contract
+ * of `set` names it); an item new to the station starts with no record. Sorted by id. */
+static int merge_items(const equipment_state *previous, size_t count, const contract_set *set,
+                       item_list *out, smart_error *err)
+{
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < count; i++) {
+        equipment_state *e = item_list_add(out);
+        if (!e)
+            goto oom;
+        *e = previous[i];
+        e->terms = NULL;
+    }
+    size_t known = out->count; /* sorted by id, so new items are found by binary search */
+    for (size_t i = 0; i < set->item_count; i++) {
+        const contract_item *ci = set->index[i];
+        equipment_state key, *e;
+        snprintf(key.equipment_id, sizeof key.equipment_id, "%s", ci->equipment_id);
+        e = known ? bsearch(&key, out->items, known, sizeof *e, compare_items) : NULL;
+        if (!e) {
+            if (!(e = item_list_add(out)))
+                goto oom;
+            snprintf(e->equipment_id, sizeof e->equipment_id, "%s", ci->equipment_id);
+        }
+        e->terms = ci;
+    }
+    if (out->count)
+        qsort(out->items, out->count, sizeof *out->items, compare_items);
+    return 0;
+oom:
+    free(out->items);
+    return error_set(err, SMART_ENOMEM, "out of memory");
+}
+
+/* The contract's calibration counts when the station has none as recent. It carries no
+ * results, so it re-measures nothing: it renews the calibration of an item in tolerance, and
+ * leaves a failed item failed (a failure is cleared only by a record that re-measures every
+ * point, see handle_calibration.c). */
+static int apply_baseline(maintenance *m, equipment_state *e, int64_t now_ms, smart_error *err)
+{
+    const contract_item *ci = e->terms;
+    civil_day day = ci && ci->has_baseline ? baseline_day(m, ci) : 0;
+    if (!ci || !ci->has_baseline || (e->record.has_calibration && day <= e->record.calibrated_on))
+        return 0;
+    char source[PATH_MAX + 16];
+    snprintf(source, sizeof source, "contract:%s", ci->owner->file);
+    calibration_entry entry = {
+        .equipment_id = ci->equipment_id,
+        .calibration_date = ci->baseline_date_text,
+        .day = day,
+        .certificate_number = ci->baseline_certificate,
+        .provider = ci->baseline_provider,
+        .source = source,
+        .recorded_at_ms = now_ms,
+        .out_of_tolerance = e->record.calibration_failed, /* not a good calibration then */
+    };
+    int rc = store_add_calibration(m->store, &entry, err);
+    if (rc)
+        return rc;
+    e->record.has_calibration = true;
+    e->record.calibrated_on = day;
+    snprintf(e->calibration_date, sizeof e->calibration_date, "%s", ci->baseline_date_text);
+    snprintf(e->certificate, sizeof e->certificate, "%s", ci->baseline_certificate);
+    return store_put_equipment(m->store, e, err);
+}
+
+/* The last calibration's results judged again under the tolerances in force: a value left
+ * (as_left, or as_found when not adjusted) outside a tolerance a redeploy tightened makes the
+ * item calibration_failed, the note naming the figure and the terms (reconciled by the caller,
+ * cause "contract"). A result for a point the contract no longer has is not judged. */
+static int rejudge_calibration(maintenance *m, equipment_state *e, smart_error *err)
+{
+    const contract_item *ci = e->terms;
+    if (!ci || !ci->tolerance_count || !e->record.has_calibration || e->record.calibration_failed)
+        return 0;
+    char *text = NULL;
+    int rc = store_last_calibration_results(m->store, e->equipment_id, &text, err);
+    if (rc || !text)
+        return rc;
+    json_t *results = json_loads(text, 0, NULL);
+    free(text);
+    size_t i;
+    json_t *r;
+    json_array_foreach (results, i, r) {
+        const char *parameter = json_string_value(json_object_get(r, "parameter"));
+        const json_t *nominal = json_object_get(r, "nominal");
+        const json_t *left = json_object_get(r, "as_left");
+        if (!json_is_number(left))
+            left = json_object_get(r, "as_found");
+        if (!parameter || !json_is_number(left))
+            continue;
+        for (size_t k = 0; k < ci->tolerance_count; k++) {
+            const tolerance *t = &ci->tolerances[k];
+            if (strcmp(t->parameter, parameter) != 0 ||
+                (nominal && !(t->has_nominal && json_number_value(nominal) == t->nominal)))
+                continue;
+            double value = json_number_value(left);
+            if (tolerance_within(t, value))
+                break;
+            char limits[96], figure[DECIMAL_TEXT_MAX];
+            tolerance_text(t, limits, sizeof limits);
+            decimal_format_double(value, figure, sizeof figure);
+            snprintf(e->failure_note, sizeof e->failure_note,
+                     "%s left %s %s outside %s under contract %s v%lld", parameter, figure, t->unit,
+                     limits, ci->owner->contract_id, (long long)ci->owner->version);
+            e->record.calibration_failed = true;
+            maintenance_item_changed(m, e);
+            json_decref(results);
+            return 0;
+        }
+    }
+    json_decref(results);
+    return 0;
+}
+
+/* What changed between the set in force and the new one, for the record. */
+static json_t *describe_change(const contract_set *before, const contract_set *after)
+{
+    json_t *changes = json_array();
+    for (size_t i = 0; changes && i < after->contract_count; i++) {
+        const contract *c = &after->contracts[i];
+        const contract *old = NULL;
+        for (size_t j = 0; j < before->contract_count && !old; j++)
+            if (strcmp(before->contracts[j].contract_id, c->contract_id) == 0)
+                old = &before->contracts[j];
+        if (old && strcmp(old->sha256, c->sha256) == 0)
+            continue;
+        json_array_append_new(changes,
+                              old ? json_pack("{s:s, s:s, s:I, s:I}", "contract_id", c->contract_id,
+                                              "change", "updated", "from_version", old->version,
+                                              "version", c->version)
+                                  : json_pack("{s:s, s:s, s:I}", "contract_id", c->contract_id,
+                                              "change", "added", "version", c->version));
+    }
+    for (size_t j = 0; changes && j < before->contract_count; j++) {
+        bool kept = false;
+        for (size_t i = 0; i < after->contract_count && !kept; i++)
+            kept = strcmp(before->contracts[j].contract_id, after->contracts[i].contract_id) == 0;
+        if (!kept)
+            json_array_append_new(changes,
+                                  json_pack("{s:s, s:s, s:I}", "contract_id",
+                                            before->contracts[j].contract_id, "change", "removed",
+                                            "version", before->contracts[j].version));
+    }
+    return changes;
+}
+
+static int record_adoption(maintenance *m, const contract_set *before, const char *cause,
+                           smart_error *err)
+{
+    const contract_set *set = &m->contracts;
+    json_t *loaded = json_array(), *skipped = json_array();
+    for (size_t i = 0; loaded && i < set->contract_count; i++) {
+        const contract *c = &set->contracts[i];
+        json_array_append_new(loaded,
+                              json_pack("{s:s, s:I, s:s, s:s, s:I}", "contract_id", c->contract_id,
+                                        "version", c->version, "file", c->file, "sha256", c->sha256,
+                                        "equipment", (json_int_t)c->item_count));
+    }
+    for (size_t i = 0; skipped && i < set->skipped_count; i++)
+        json_array_append_new(skipped, json_string(set->skipped[i]));
+    char details[256];
+    snprintf(details, sizeof details,
+             "%zu contract(s) in force for station type %s (%s), %zu equipment item(s); %zu "
+             "file(s) for other station types skipped",
+             set->contract_count, m->host->station_type, cause, set->item_count,
+             set->skipped_count);
+    return emit_ledger(m, "contracts.loaded", m->host->node_id, "system", details,
+                       json_pack("{s:o, s:o, s:o, s:s, s:s}", "contracts", loaded, "changes",
+                                 describe_change(before, set), "skipped", skipped, "contracts_dir",
+                                 m->config.contracts_dir, "cause", cause),
+                       err);
+}
+
+int maintenance_adopt_contracts(maintenance *m, contract_set *set, int64_t now_ms,
+                                const char *cause, smart_error *err)
+{
+    int rc = 0;
+    /* Start-up begins from the store; a redeployment from the table in memory. */
+    bool first = m->items == NULL;
+    stored_rows rows = {0};
+    if (first) {
+        rc = store_load_equipment(m->store, collect_stored, &rows, err);
+        if (rc == 0 && rows.out_of_memory)
+            rc = error_set(err, SMART_ENOMEM, "out of memory");
+    }
+    item_list merged;
+    item_text_cache *cache = NULL;
+    uint32_t *index = NULL;
+    size_t index_mask = 0;
+    bool have_merged = false;
+    if (rc == 0) {
+        rc = first ? merge_items(rows.list.items, rows.list.count, set, &merged, err)
+                   : merge_items(m->items, m->item_count, set, &merged, err);
+        have_merged = rc == 0;
+    }
+    free(rows.list.items);
+    if (rc == 0 && !(cache = calloc(merged.count ? merged.count : 1, sizeof *cache)))
+        rc = error_set(err, SMART_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = maintenance_index_items(merged.items, merged.count, &index, &index_mask, err);
+    if (rc && have_merged) {
+        free(cache);
+        free(merged.items);
+    }
+    if (rc) {
+        contract_set_release(set);
+        return rc;
+    }
+
+    /* Swap: from here on the new set is in force (a failure below is an I/O failure, which
+     * stops the module anyway). */
+    contract_set before = m->contracts;
+    equipment_state *old_items = m->items;
+    size_t old_count = m->item_count;
+    for (size_t i = 0; m->item_cache && i < old_count; i++)
+        free(m->item_cache[i].text);
+    free(m->item_cache);
+    m->contracts = *set;
+    memset(set, 0, sizeof *set);
+    m->items = merged.items;
+    m->item_count = merged.count;
+    m->item_cache = cache;
+    free(m->item_index);
+    m->item_index = index;
+    m->item_index_mask = index_mask;
+    m->swept = false;            /* new terms: the next sweep looks at every item */
+    usage_index_clear(&m->uses); /* indexed by the old table: rebuilt when next needed */
+
+    for (size_t i = 0; rc == 0 && i < m->item_count; i++)
+        rc = apply_baseline(m, &m->items[i], now_ms, err);
+    /* Which contracts are new to the store or changed (a redeploy, also one made while the
+     * module was down): the results on record for their items are judged again below. */
+    bool *changed_terms = calloc(m->contracts.contract_count + 1, sizeof *changed_terms);
+    if (rc == 0 && !changed_terms)
+        rc = error_set(err, SMART_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < m->contracts.contract_count; i++) {
+        const contract *c = &m->contracts.contracts[i];
+        int64_t version;
+        char sha[65];
+        rc = store_get_contract_version(m->store, c->contract_id, &version, sha, err);
+        changed_terms[i] =
+            rc == 1 || (rc == 0 && (version != c->version || strcmp(sha, c->sha256) != 0));
+        rc = rc == 1 ? 0 : rc;
+    }
+    for (size_t i = 0; rc == 0 && i < m->contracts.contract_count; i++) {
+        const contract *c = &m->contracts.contracts[i];
+        rc = store_put_contract_version(m->store, c->contract_id, c->version, c->sha256, c->file,
+                                        now_ms, err);
+    }
+    if (rc == 0)
+        rc = record_adoption(m, &before, cause, err);
+    /* Items the new set no longer names are retired: kept, no longer required. */
+    for (size_t i = 0; rc == 0 && !first && i < m->item_count; i++) {
+        const equipment_state *e = &m->items[i];
+        equipment_state key = *e;
+        const equipment_state *was =
+            old_count ? bsearch(&key, old_items, old_count, sizeof *old_items, compare_items)
+                      : NULL;
+        if (!e->terms && was && was->terms) {
+            char details[160];
+            snprintf(details, sizeof details,
+                     "%s retired: no contract in force names it; its history is kept",
+                     e->equipment_id);
+            rc = emit_ledger(m, "equipment.retired", e->equipment_id, "system", details,
+                             json_pack("{s:s, s:s}", "equipment_id", e->equipment_id, "contract_id",
+                                       was->terms->owner->contract_id),
+                             err);
+        }
+    }
+    free(old_items);
+    contract_set_release(&before);
+    /* A tightened tolerance the last calibration's results are now outside fails the item;
+     * judged for the items of a contract new or changed since the store last adopted it (so
+     * also a redeploy made while the module was down), reconciled at once. */
+    bool rejudged = false;
+    for (size_t i = 0; rc == 0 && i < m->item_count; i++) {
+        equipment_state *e = &m->items[i];
+        if (!e->terms || !changed_terms[e->terms->owner - m->contracts.contracts] ||
+            e->record.calibration_failed)
+            continue;
+        rc = rejudge_calibration(m, e, err);
+        rejudged = rejudged || e->record.calibration_failed;
+    }
+    free(changed_terms);
+    /* A changed interval or warning period changes statuses at once. */
+    if (rc == 0 && (!first || rejudged)) {
+        for (size_t i = 0; rc == 0 && i < m->item_count; i++) {
+            bool changed;
+            rc = maintenance_reconcile(m, &m->items[i], now_ms, "contract", false, &changed, err);
+        }
+    }
+    return rc;
+}
+
+static const char *const deployed_keys[] = {"reason", NULL};
+
+int handle_contract_deployed(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
+{
+    const char *reason;
+    int rc;
+    if ((rc = jf_object(data, "data", deployed_keys, err)) ||
+        (rc = jf_string(data, "data", "reason", false, &reason, err)) ||
+        (rc = maintenance_catch_up(m, now_ms, err)))
+        return rc;
+    m->rescan_posted = false;
+    contract_set set;
+    contract_refusal why = {0};
+    rc = maintenance_load_contracts(m, now_ms, &set, &why);
+    if (rc == 0)
+        rc = maintenance_adopt_contracts(m, &set, now_ms, reason ? reason : "contract.deployed",
+                                         &why.error);
+    if (rc == SMART_EIO || rc == SMART_ENOMEM) {
+        *err = why.error;
+        return rc;
+    }
+    if (rc == 0)
+        return emit_output(m, "contracts.loaded",
+                           json_pack("{s:I, s:I}", "contracts",
+                                     (json_int_t)m->contracts.contract_count, "equipment",
+                                     (json_int_t)m->contracts.item_count),
+                           err);
+    /* Refused: the set in force stays; the hub hears why. The event itself was fine. The file
+     * refused comes with the refusal; one about no file (the directory) names the directory. */
+    const char *file = why.file[0] ? why.file : m->config.contracts_dir;
+    const char *reason_text = why.error.text;
+    json_t *meta = json_pack("{s:s, s:s}", "contract_file", file, "reason", reason_text);
+    json_t *out = json_pack("{s:s, s:s}", "contract_file", file, "reason", reason_text);
+    if (why.other_file[0]) {
+        json_object_set_new(meta, "other_file", json_string(why.other_file));
+        json_object_set_new(out, "other_file", json_string(why.other_file));
+    }
+    if ((rc = emit_ledger(m, "contract.rejected", file, "system", reason_text, meta, err))) {
+        json_decref(out);
+        return rc;
+    }
+    if ((rc = emit_output(m, "contract.rejected", out, err)))
+        return rc;
+    jw *subject = &m->subject;
+    jw_reset(subject);
+    jw_member_string(subject, "contract_file", file);
+    if (why.other_file[0])
+        jw_member_string(subject, "other_file", why.other_file);
+    return emit_alert(m, "contract_rejected", "high", NULL, subject, reason_text, now_ms, err);
+}

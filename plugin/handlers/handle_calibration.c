@@ -1,0 +1,1308 @@
+/* handle_calibration.c — calibrations: recording one (with its results against the contract's
+ * tolerances, and the out-of-tolerance impact when it came back out of tolerance as found),
+ * sending an item out for one, and the expiry sweep. */
+#include "core/decimal.h"
+#include "core/text.h"
+#include "error.h"
+#include "maintenance.h"
+#include "out/emit.h"
+#include "json/json_fields.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TEXT_FIELD_MAX 256
+
+static const char *const calibration_keys[] = {"equipment_id",
+                                               "calibration_date",
+                                               "certificate_number",
+                                               "provider",
+                                               "technician",
+                                               "results",
+                                               "notes",
+                                               "reference_standard",
+                                               "as_found_in_tolerance",
+                                               NULL};
+static const char *const result_keys[] = {"parameter", "nominal", "unit",
+                                          "as_found",  "as_left", NULL};
+
+/* A calibration's results judged against the item's tolerances. Each tolerance entry of the
+ * item (a parameter, or one calibration point of it) is a point the calibration must measure:
+ * one it gives no value for is "not measured", which is never "in tolerance". */
+typedef struct result_verdict {
+    bool found_out;            /* a point measured as found was out of tolerance */
+    bool left_out;             /* a point is out of tolerance as left */
+    size_t not_found;          /* points with no as-found value (as_left only, or none) */
+    size_t not_left;           /* points with no value at all: their state as left is unknown */
+    char found_note[NOTE_MAX]; /* "temperature as found 39.1 outside 37.5 to 38.5 degC" */
+    char left_note[NOTE_MAX];
+    char not_left_note[NOTE_MAX]; /* "magnetic_field at 30 G, ..." */
+} result_verdict;
+
+/* The tolerance a result is judged by: its parameter's, or, when the parameter has several
+ * calibration points, the one at the result's nominal. */
+static int find_tolerance(const contract_item *item, const char *path, const char *parameter,
+                          bool has_nominal, double nominal, const tolerance **out, smart_error *err)
+{
+    size_t points = 0;
+    *out = NULL;
+    for (size_t i = 0; i < item->tolerance_count; i++) {
+        const tolerance *t = &item->tolerances[i];
+        if (strcmp(t->parameter, parameter) != 0)
+            continue;
+        points++;
+        if (!has_nominal || (t->has_nominal && t->nominal == nominal))
+            *out = t;
+    }
+    if (points == 0)
+        return error_set(err, SMART_EINVAL,
+                         "%s.parameter: '%.60s' has no tolerance in contract %s for %s", path,
+                         parameter, item->owner->contract_id, item->equipment_id);
+    if (points > 1 && !has_nominal)
+        return error_set(err, SMART_EINVAL,
+                         "%s.nominal: missing required field (%s has %zu "
+                         "calibration points for %s)",
+                         path, item->equipment_id, points, parameter);
+    if (!*out)
+        return error_set(err, SMART_EINVAL,
+                         "%s.nominal: %g is not a calibration point of %s for "
+                         "%s",
+                         path, nominal, item->equipment_id, parameter);
+    return 0;
+}
+
+/* Whether a result (already validated by judge_results) is about tolerance point t: the same
+ * parameter, and the same nominal when it gives one (without one, the parameter has one point). */
+static bool result_is_for(const json_t *r, const tolerance *t)
+{
+    const json_t *nominal = json_object_get(r, "nominal");
+    return strcmp(json_string_value(json_object_get(r, "parameter")), t->parameter) == 0 &&
+           (!nominal || (t->has_nominal && json_number_value(nominal) == t->nominal));
+}
+
+/* What the results give for point t: an as-found value, an as-left value. */
+static void point_given(const json_t *results, const tolerance *t, bool *found, bool *left)
+{
+    size_t i;
+    json_t *r;
+    *found = *left = false;
+    json_array_foreach (results, i, r) {
+        if (!result_is_for(r, t))
+            continue;
+        *found = *found || json_object_get(r, "as_found");
+        *left = *left || json_object_get(r, "as_found") || json_object_get(r, "as_left");
+    }
+}
+
+/* "magnetic_field at 30 G", or "lifted_mass" for a parameter with a single limit. */
+static void point_text(const tolerance *t, char *out, size_t size)
+{
+    char nominal[DECIMAL_TEXT_MAX];
+    decimal_format_double(t->nominal, nominal, sizeof nominal);
+    if (t->has_nominal)
+        snprintf(out, size, "%s at %s %s", t->parameter, nominal, t->unit);
+    else
+        snprintf(out, size, "%s", t->parameter);
+}
+
+/* `"key":[{"parameter","nominal"?,"unit"}...]`: the points the results give no as-found value
+ * for (as_left false) or no value at all (as_left true). `results` may be NULL (none given). */
+static void write_points(jw *w, const char *key, const contract_item *item, const json_t *results,
+                         bool as_left)
+{
+    jw_key(w, key);
+    jw_raw(w, "[", 1);
+    for (size_t k = 0; k < item->tolerance_count; k++) {
+        const tolerance *t = &item->tolerances[k];
+        bool found, left;
+        point_given(results, t, &found, &left);
+        if (as_left ? left : found)
+            continue;
+        jw_sep(w);
+        jw_raw(w, "{", 1);
+        jw_member_string(w, "parameter", t->parameter);
+        if (t->has_nominal) {
+            char nominal[DECIMAL_TEXT_MAX];
+            decimal_format_double(t->nominal, nominal, sizeof nominal);
+            jw_key(w, "nominal");
+            jw_lit(w, nominal);
+        }
+        jw_member_string(w, "unit", t->unit);
+        jw_raw(w, "}", 1);
+    }
+    jw_raw(w, "]", 1);
+}
+
+/* Which points the results leave unmeasured, as found and as left. `results` may be NULL. */
+static void count_unmeasured(const json_t *results, const contract_item *item, result_verdict *v)
+{
+    for (size_t k = 0; k < item->tolerance_count; k++) {
+        const tolerance *t = &item->tolerances[k];
+        bool found, left;
+        point_given(results, t, &found, &left);
+        v->not_found += !found;
+        if (!left) {
+            char line[160];
+            point_text(t, line, sizeof line);
+            text_append(v->not_left_note, sizeof v->not_left_note, ", ", line);
+            v->not_left++;
+        }
+    }
+}
+
+static void note_out(char *note, const char *parameter, const char *when, double value,
+                     const tolerance *t)
+{
+    char limit[96], line[200], text[DECIMAL_TEXT_MAX];
+    tolerance_text(t, limit, sizeof limit);
+    decimal_format_double(value, text, sizeof text);
+    snprintf(line, sizeof line, "%s as %s %s outside %s", parameter, when, text, limit);
+    text_append(note, NOTE_MAX, "; ", line);
+}
+
+/* Validates the results and judges them; a parameter the contract has no tolerance for is
+ * recorded but cannot be judged, so it is refused rather than silently passed. `results` may
+ * be NULL (none given: every point is not measured). */
+static int judge_results(const json_t *results, const contract_item *item, result_verdict *v,
+                         reference_needs *needs, smart_error *err)
+{
+    size_t i;
+    json_t *r;
+    memset(v, 0, sizeof *v);
+    json_array_foreach (results, i, r) {
+        char path[JF_PATH_MAX];
+        const char *parameter, *unit;
+        double found, left, nominal;
+        bool has_found, has_left, has_nominal;
+        const tolerance *t;
+        int rc;
+        jf_index(path, sizeof path, "data.results", i);
+        if ((rc = jf_object(r, path, result_keys, err)) ||
+            (rc = jf_string(r, path, "parameter", true, &parameter, err)) ||
+            (rc = jf_number(r, path, "nominal", false, &nominal, &has_nominal, err)) ||
+            (rc = jf_string(r, path, "unit", false, &unit, err)) ||
+            (rc = jf_number(r, path, "as_found", false, &found, &has_found, err)) ||
+            (rc = jf_number(r, path, "as_left", false, &left, &has_left, err)))
+            return rc;
+        if (!has_found && !has_left)
+            return error_set(err, SMART_EINVAL, "%s: give as_found, as_left or both", path);
+        if ((rc = find_tolerance(item, path, parameter, has_nominal, nominal, &t, err)))
+            return rc;
+        reference_needs_add(needs, t->references, t->unit);
+        if (unit && strcmp(unit, t->unit) != 0)
+            return error_set(err, SMART_EINVAL,
+                             "%s.unit: '%.20s' but the contract's tolerance is "
+                             "in %s",
+                             path, unit, t->unit);
+        /* Only a measured as-found value out of tolerance is a finding (and raises the
+         * impact); an as_left alone says nothing of the state as found. */
+        if (has_found && !tolerance_within(t, found)) {
+            v->found_out = true;
+            note_out(v->found_note, parameter, "found", found, t);
+        }
+        /* Without an as-left value the item was not adjusted: as found is as left. */
+        double final = has_left ? left : found;
+        if (!tolerance_within(t, final)) {
+            v->left_out = true;
+            note_out(v->left_note, parameter, "left", final, t);
+        }
+    }
+    count_unmeasured(results, item, v);
+    return 0;
+}
+
+void reference_needs_add(reference_needs *needs, const json_t *accepted, const char *unit)
+{
+    if (accepted)
+        unit = NULL; /* the contract names what it accepts: the unit is not asked */
+    for (size_t i = 0; i < needs->count; i++)
+        if (needs->need[i].accepted == accepted &&
+            (accepted || strcmp(needs->need[i].unit, unit) == 0))
+            return;
+    if (needs->count == REFERENCE_NEEDS_MAX)
+        needs->overflow = true;
+    else
+        needs->need[needs->count++] = (reference_need){.accepted = accepted, .unit = unit};
+}
+
+static bool accepts(const json_t *accepted, const equipment_state *ref)
+{
+    size_t i;
+    json_t *name;
+    json_array_foreach (accepted, i, name) {
+        const char *text = json_string_value(name);
+        if (strcmp(text, ref->equipment_id) == 0 ||
+            (ref->terms->equipment_type && strcmp(text, ref->terms->equipment_type) == 0))
+            return true;
+    }
+    return false;
+}
+
+static bool measures(const equipment_state *ref, const char *unit)
+{
+    for (size_t i = 0; i < ref->terms->tolerance_count; i++)
+        if (strcmp(ref->terms->tolerances[i].unit, unit) == 0)
+            return true;
+    return false;
+}
+
+/* Writes why a reference is not fit (truncated on a character boundary): 0, for the caller to
+ * return. */
+static int unfit(char *why, size_t size, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+static int unfit(char *why, size_t size, const char *format, ...)
+{
+    va_list ap;
+    va_start(ap, format);
+    vsnprintf(why, size, format, ap);
+    va_end(ap);
+    text_utf8_trim(why);
+    return 0;
+}
+
+/* A reference instrument (a standard or a meter) vouches for a reading only when it measures
+ * what is read and was itself fit for use when used: judged at the time of the evidence, not
+ * at the time it is entered (a calibration may be entered days after it was made). */
+int maintenance_judge_reference(maintenance *m, const char *field, const char *reference_id,
+                                const char *subject_id, const reference_needs *needs,
+                                const char *used_for, int64_t performed_ms, bool date_only,
+                                int64_t now_ms, char *why, size_t why_size, smart_error *err)
+{
+    why[0] = '\0';
+    if (strcmp(reference_id, subject_id) == 0)
+        return error_set(err, SMART_EINVAL, "%s: an instrument cannot be its own reference", field);
+    const equipment_state *ref = maintenance_find(m, reference_id);
+    if (!ref || !ref->terms)
+        return error_set(err, SMART_EINVAL,
+                         "%s: reference instrument '%s' is not named by any "
+                         "contract in force, so its calibration cannot be vouched for",
+                         field, reference_id);
+    if (needs->overflow)
+        return error_set(err, SMART_EINVAL,
+                         "%s: %s reads more than %d quantities; no reference can be checked for "
+                         "all of them",
+                         field, used_for, REFERENCE_NEEDS_MAX);
+    bool met_one = false;
+    for (size_t i = 0; i < needs->count && needs->any && !met_one; i++)
+        met_one = needs->need[i].accepted ? accepts(needs->need[i].accepted, ref)
+                                          : measures(ref, needs->need[i].unit);
+    for (size_t i = 0; i < needs->count && !met_one; i++) {
+        const reference_need *need = &needs->need[i];
+        if (needs->any && i + 1 < needs->count)
+            continue; /* none met: name the last in the message */
+        if (need->accepted && !accepts(need->accepted, ref)) {
+            char names[256] = "";
+            size_t k;
+            json_t *name;
+            json_array_foreach (need->accepted, k, name)
+                text_append(names, sizeof names, ", ", json_string_value(name));
+            return unfit(why, why_size,
+                         "%s (%s) is not a reference the contract accepts for %s "
+                         "(accepted: %s)",
+                         reference_id, ref->terms->equipment_type, used_for, names);
+        }
+        if (!need->accepted && !measures(ref, need->unit))
+            return unfit(why, why_size,
+                         "%s (%s) is not calibrated for what %s reads: it has no tolerance of "
+                         "its own in %s",
+                         reference_id, ref->terms->equipment_type, used_for, need->unit);
+    }
+    /* A date alone is judged as its day ended (or now, for today): a reference tagged out,
+     * sent out or failing a check that day, and not restored by its end, vouches for nothing
+     * dated that day. */
+    int64_t at_ms = performed_ms;
+    if (date_only) {
+        at_ms = maintenance_day_start_ms(m, maintenance_today(m, performed_ms) + 1) - 1;
+        if (at_ms > now_ms)
+            at_ms = now_ms;
+    }
+    if (at_ms >= now_ms) {
+        /* Used now: fit for use now, as for a test (its calibration, its checks, in service). */
+        readiness r;
+        maintenance_readiness(m, ref, now_ms, 0, &r);
+        if (r.ready)
+            return 0;
+        char when[DATE_TEXT_MAX];
+        instant_format(now_ms, when, sizeof when);
+        return unfit(why, why_size, "reference instrument %s was not fit for use at %s: %s",
+                     reference_id, when, r.reason);
+    }
+    bool fit;
+    char at[400];
+    int rc = maintenance_fit_at(m, ref, at_ms, date_only, &fit, at, sizeof at, err);
+    if (rc || fit)
+        return rc;
+    return unfit(why, why_size, "reference instrument %s %s", reference_id, at);
+}
+
+int maintenance_check_reference(maintenance *m, const char *field, const char *reference_id,
+                                const char *subject_id, const reference_needs *needs,
+                                const char *used_for, int64_t performed_ms, bool date_only,
+                                int64_t now_ms, smart_error *err)
+{
+    char why[REFERENCE_WHY_MAX];
+    int rc = maintenance_judge_reference(m, field, reference_id, subject_id, needs, used_for,
+                                         performed_ms, date_only, now_ms, why, sizeof why, err);
+    if (rc == 0 && why[0])
+        rc = error_set(err, SMART_EINVAL, "%s: %s", field, why);
+    return rc;
+}
+
+/* The work an out-of-tolerance finding makes suspect: the window opens on the day of the last
+ * calibration that left the item in tolerance (local midnight), or, with none on record, at its
+ * first use; in it, the tests allowed with the item and, when the item is one of the station's
+ * reference standards or instruments, the checks and calibrations made with it. */
+typedef struct oot_window {
+    int64_t since_ms;
+    civil_day since_day;  /* 0 when there was no good calibration */
+    char since_date[16];  /* "" when there was no good calibration */
+    json_t *clientpos;    /* [{clientpo_id, decided_at}], oldest first */
+    json_t *checks;       /* [{equipment_id, check_type, performed_at}] made with it */
+    json_t *calibrations; /* [{equipment_id, certificate_number, calibration_date}] with it */
+} oot_window;
+
+static void oot_window_release(oot_window *w)
+{
+    json_decref(w->clientpos);
+    json_decref(w->checks);
+    json_decref(w->calibrations);
+    w->clientpos = w->checks = w->calibrations = NULL;
+}
+
+static int collect_check(void *ctx, const char *equipment_id, const char *procedure_id,
+                         int64_t performed_ms)
+{
+    oot_window *w = ctx;
+    char when[DATE_TEXT_MAX];
+    instant_format(performed_ms, when, sizeof when);
+    return json_array_append_new(w->checks,
+                                 json_pack("{s:s, s:s, s:s}", "equipment_id", equipment_id,
+                                           "check_type", procedure_id, "performed_at", when));
+}
+
+static int collect_calibration(void *ctx, const char *equipment_id, const char *certificate,
+                               const char *calibration_date)
+{
+    oot_window *w = ctx;
+    return json_array_append_new(w->calibrations,
+                                 json_pack("{s:s, s:s, s:s}", "equipment_id", equipment_id,
+                                           "certificate_number", certificate, "calibration_date",
+                                           calibration_date));
+}
+
+/* Found before the new calibration joins the history, which moves the window. It opens at the
+ * instant of the last good calibration where it was written with one, else at the start of its
+ * day. On failure nothing is left to release. */
+static int find_oot_window(maintenance *m, const equipment_state *e, oot_window *w,
+                           smart_error *err)
+{
+    civil_day good_day = 0;
+    bool instant_known = false;
+    int64_t good_ms = 0;
+    memset(w, 0, sizeof *w);
+    int rc = store_last_good_calibration(m->store, e->equipment_id, &good_day, &instant_known,
+                                         &good_ms, err);
+    if (rc == 0) {
+        w->since_ms = instant_known ? good_ms : maintenance_day_start_ms(m, good_day);
+        w->since_day = good_day;
+        civil_format(good_day, w->since_date, sizeof w->since_date);
+    } else if (rc != 1) {
+        return rc;
+    }
+    if (!(w->checks = json_array()) || !(w->calibrations = json_array()))
+        rc = error_set(err, SMART_ENOMEM, "out of memory");
+    else if (!(rc = maintenance_review_list(m, e, w->since_ms, false, &w->clientpos, err)) &&
+             !(rc = store_checks_with_reference(m->store, e->equipment_id, w->since_ms,
+                                                collect_check, w, err)))
+        rc = store_calibrations_with_reference(m->store, e->equipment_id, w->since_day,
+                                               collect_calibration, w, err);
+    if (rc)
+        oot_window_release(w);
+    return rc;
+}
+
+/* The distinct ids under `key` in the objects of each array given (NULL-terminated). */
+static json_t *distinct_ids(const char *key, json_t *const *arrays)
+{
+    json_t *ids = json_array();
+    for (size_t a = 0; ids && arrays[a]; a++) {
+        size_t i, j;
+        json_t *o, *seen;
+        json_array_foreach (arrays[a], i, o) {
+            json_t *id = json_object_get(o, key);
+            bool listed = false;
+            json_array_foreach (ids, j, seen)
+                listed = listed || json_equal(seen, id);
+            if (!listed)
+                json_array_append(ids, id);
+        }
+    }
+    return ids;
+}
+
+static void write_id_array(jw *w, const char *key, json_t *ids)
+{
+    size_t i;
+    json_t *id;
+    jw_key(w, key);
+    jw_raw(w, "[", 1);
+    json_array_foreach (ids, i, id) {
+        jw_sep(w);
+        jw_string(w, json_string_value(id));
+    }
+    jw_raw(w, "]", 1);
+}
+
+/* The chain being followed from a reference found out of tolerance: what it lists, and the items
+ * already visited (each once, so a loop of references ends). */
+typedef struct chain_walk {
+    maintenance *m;
+    json_t *chain;     /* [{equipment_id, via, depth, clientpos}] */
+    json_t *chain_ids; /* the ClientPOs in it, each once */
+    json_t *visited;   /* {equipment_id: true} */
+    int64_t now_ms;
+    smart_error *err;
+} chain_walk;
+
+static int found_check(void *ctx, const char *equipment_id, const char *procedure_id,
+                       int64_t performed_ms)
+{
+    return json_array_append_new(ctx, json_pack("{s:s, s:s, s:I}", "equipment_id", equipment_id,
+                                                "check_type", procedure_id, "performed_ms",
+                                                (json_int_t)performed_ms));
+}
+
+static int found_calibration(void *ctx, const char *equipment_id, const char *certificate,
+                             const char *calibration_date)
+{
+    return json_array_append_new(ctx, json_pack("{s:s, s:s, s:s}", "equipment_id", equipment_id,
+                                                "certificate_number", certificate,
+                                                "calibration_date", calibration_date));
+}
+
+/* One link: the tests allowed with `item` since since_ms listed under `via`. */
+static int add_link(chain_walk *cw, const char *item, const char *via, int depth, int64_t since_ms)
+{
+    equipment_state *e = maintenance_find(cw->m, item);
+    json_t *jobs = NULL;
+    int rc = e ? maintenance_review_list(cw->m, e, since_ms, true, &jobs, cw->err) : 0;
+    if (rc)
+        return rc;
+    if (!jobs)
+        jobs = json_array();
+    size_t j, k;
+    json_t *job, *seen;
+    json_array_foreach (jobs, j, job) {
+        json_t *id = json_object_get(job, "clientpo_id");
+        bool listed = false;
+        json_array_foreach (cw->chain_ids, k, seen)
+            listed = listed || json_equal(seen, id);
+        if (!listed && json_array_append(cw->chain_ids, id))
+            rc = error_set(cw->err, SMART_ENOMEM, "out of memory");
+    }
+    if (!rc &&
+        json_array_append_new(cw->chain, json_pack("{s:s, s:s, s:i, s:o}", "equipment_id", item,
+                                                   "via", via, "depth", depth, "clientpos", jobs)))
+        rc = error_set(cw->err, SMART_ENOMEM, "out of memory");
+    return rc;
+}
+
+/* §6.4.8 followed to the end: every check and calibration made against `reference` since
+ * since_ms (since_day for calibrations, dated by day) becomes suspect. A check, in the store
+ * and, when it is its item's last of that procedure, in memory: the item is not ready until
+ * the procedure passes again. A calibration that is its item's current one fails the item
+ * (calibration_failed, cleared only by a new calibration in tolerance as left), and what was
+ * verified with that item since is followed in turn, one level deeper. */
+static int follow_chain(chain_walk *cw, const char *reference, const char *why, int64_t since_ms,
+                        civil_day since_day, int depth)
+{
+    maintenance *m = cw->m;
+    json_t *checks = json_array(), *calibrations = json_array();
+    int rc = !checks || !calibrations ? error_set(cw->err, SMART_ENOMEM, "out of memory")
+             : json_object_set_new(cw->visited, reference, json_true())
+                 ? error_set(cw->err, SMART_ENOMEM, "out of memory")
+                 : 0;
+    if (!rc)
+        rc = store_checks_with_reference(m->store, reference, since_ms, found_check, checks,
+                                         cw->err);
+    if (!rc)
+        rc = store_calibrations_with_reference(m->store, reference, since_day, found_calibration,
+                                               calibrations, cw->err);
+    char reason[400];
+    snprintf(reason, sizeof reason, "reference %s %s", reference, why);
+    text_utf8_trim(reason);
+    if (!rc && json_array_size(checks) > 0)
+        rc = store_mark_checks_suspect(m->store, reference, since_ms, reason, cw->err);
+    size_t i;
+    json_t *c;
+    json_array_foreach (checks, i, c) {
+        if (rc)
+            break;
+        const char *item = json_string_value(json_object_get(c, "equipment_id"));
+        const char *procedure = json_string_value(json_object_get(c, "check_type"));
+        int64_t at_ms = json_integer_value(json_object_get(c, "performed_ms"));
+        check_state *last = maintenance_find_check(m, item, procedure);
+        if (last && last->performed_ms == at_ms && !last->suspect) {
+            last->suspect = true;
+            maintenance_item_changed(m, maintenance_find(m, item)); /* its text said ready */
+        }
+        char at[DATE_TEXT_MAX], via[200];
+        instant_format(at_ms, at, sizeof at);
+        snprintf(via, sizeof via, "check %s at %s", procedure, at);
+        rc = add_link(cw, item, via, depth, at_ms);
+    }
+    json_array_foreach (calibrations, i, c) {
+        if (rc)
+            break;
+        const char *item = json_string_value(json_object_get(c, "equipment_id"));
+        const char *cert = json_string_value(json_object_get(c, "certificate_number"));
+        const char *date = json_string_value(json_object_get(c, "calibration_date"));
+        date_value day;
+        char bad[80], via[300];
+        if (date_parse(date, &day, bad, sizeof bad) != 0)
+            continue; /* every stored calibration_date was parsed when recorded */
+        int64_t day_ms = maintenance_day_start_ms(m, day.day);
+        snprintf(via, sizeof via, "calibration %s on %s", cert, date);
+        text_utf8_trim(via);
+        rc = add_link(cw, item, via, depth, day_ms);
+        equipment_state *e = maintenance_find(m, item);
+        if (rc || !e)
+            continue;
+        if (strcmp(e->certificate, cert) == 0 && !e->record.calibration_failed) {
+            equipment_state next = *e;
+            next.record.calibration_failed = true;
+            snprintf(next.failure_note, sizeof next.failure_note,
+                     "calibration %s made against %s, which %s", cert, reference, why);
+            text_utf8_trim(next.failure_note);
+            rc = maintenance_item_updated(m, e, &next, cw->now_ms, "reference", cw->err);
+        }
+        if (!rc && !json_object_get(cw->visited, item)) {
+            char deeper[NOTE_MAX];
+            snprintf(deeper, sizeof deeper, "rests on calibration %s, made against %s", cert,
+                     reference);
+            text_utf8_trim(deeper);
+            rc = follow_chain(cw, item, deeper, day_ms, day.day, depth + 1);
+        }
+    }
+    json_decref(checks);
+    json_decref(calibrations);
+    return rc;
+}
+
+/* ISO/IEC 17025 §7.10: work done with an item later found out of tolerance is suspect from its
+ * last good calibration on. List every test allowed with it in that window, and what was
+ * checked or calibrated against it (§6.4.8: the items whose verification relied on it). */
+static int report_oot_impact(maintenance *m, const oot_window *w, const equipment_state *e,
+                             const char *certificate, const char *note, int64_t now_ms,
+                             smart_error *err)
+{
+    int64_t since_ms = w->since_ms;
+    const char *id = e->equipment_id;
+    int rc;
+    char since[DATE_TEXT_MAX], until[DATE_TEXT_MAX], message[768];
+    instant_format(since_ms, since, sizeof since);
+    instant_format(now_ms, until, sizeof until);
+    size_t n = json_array_size(w->clientpos), checks = json_array_size(w->checks),
+           calibrations = json_array_size(w->calibrations);
+    const char *from = w->since_date[0] ? w->since_date : "it entered service";
+    if (checks + calibrations == 0)
+        snprintf(message, sizeof message,
+                 "%s was out of tolerance as found (%s, certificate %s): %zu test(s) allowed with "
+                 "it since %s must be assessed",
+                 id, note, certificate, n, from);
+    else
+        snprintf(message, sizeof message,
+                 "%s was out of tolerance as found (%s, certificate %s): %zu test(s) allowed with "
+                 "it, and %zu check(s) and %zu calibration(s) made against it, since %s must be "
+                 "assessed",
+                 id, note, certificate, n, checks, calibrations, from);
+    text_utf8_trim(message);
+    /* A ClientPO tested twice with the item is one job to assess: list it once. */
+    json_t *clientpo_lists[] = {w->clientpos, NULL};
+    json_t *verification_lists[] = {w->checks, w->calibrations, NULL};
+    json_t *ids = distinct_ids("clientpo_id", clientpo_lists);
+    json_t *verified = distinct_ids("equipment_id", verification_lists);
+    json_t *chain = json_array(), *chain_ids = json_array();
+    if (!chain || !chain_ids)
+        rc = error_set(err, SMART_ENOMEM, "out of memory");
+    else {
+        char why[300];
+        snprintf(why, sizeof why, "was found out of tolerance as found (certificate %s)",
+                 certificate);
+        text_utf8_trim(why);
+        chain_walk cw = {.m = m,
+                         .chain = chain,
+                         .chain_ids = chain_ids,
+                         .visited = json_object(),
+                         .now_ms = now_ms,
+                         .err = err};
+        rc = !cw.visited ? error_set(err, SMART_ENOMEM, "out of memory")
+                         : follow_chain(&cw, id, why, w->since_ms, w->since_day, 1);
+        json_decref(cw.visited);
+    }
+    if (rc) {
+        json_decref(chain);
+        json_decref(chain_ids);
+        json_decref(ids);
+        json_decref(verified);
+        return rc;
+    }
+    if (json_array_size(chain) > 0) {
+        size_t len = strlen(message);
+        snprintf(message + len, sizeof message - len,
+                 "; %zu record(s) resting on it, down the chain, now suspect, and %zu job(s) "
+                 "tested on the items they verified",
+                 json_array_size(chain), json_array_size(chain_ids));
+        text_utf8_trim(message);
+    }
+    json_t *data =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:O}", "equipment_id", id, "certificate_number",
+                  certificate, "out_of_tolerance", note, "suspect_since", since, "suspect_until",
+                  until, "clientpos", w->clientpos);
+    if (data && checks + calibrations > 0)
+        json_object_set_new(
+            data, "verified_with_it",
+            json_pack("{s:O, s:O}", "checks", w->checks, "calibrations", w->calibrations));
+    if (data && json_array_size(chain) > 0)
+        json_object_set(data, "chain", chain);
+    if (!ids || !verified || !data)
+        rc = error_set(err, SMART_ENOMEM, "out of memory");
+    else if (!(rc = emit_ledger(m, "oot.impact", id, "system", message, json_incref(data), err)) &&
+             !(rc = emit_output(m, "oot.impact", json_incref(data), err))) {
+        jw *subject = &m->subject;
+        jw_reset(subject);
+        jw_member_raw(subject, "equipment_id", id);
+        write_id_array(subject, "clientpo_ids", ids);
+        if (json_array_size(verified) > 0)
+            write_id_array(subject, "verified_equipment", verified);
+        if (json_array_size(chain) > 0)
+            write_id_array(subject, "chain_clientpo_ids", chain_ids);
+        jw_member_raw(subject, "suspect_since", since);
+        rc =
+            emit_alert(m, "out_of_tolerance_impact", "critical", id, subject, message, now_ms, err);
+    }
+    json_decref(data);
+    json_decref(ids);
+    json_decref(verified);
+    json_decref(chain);
+    json_decref(chain_ids);
+    return rc;
+}
+
+/* A calibration already on record sent again: said in the ledger and answered with the item as
+ * it stands, nothing else. */
+static int answer_replay(maintenance *m, const equipment_state *e, const char *date_text,
+                         const char *certificate, const char *technician, int64_t now_ms,
+                         smart_error *err)
+{
+    int rc = maintenance_catch_up(m, now_ms, err);
+    if (rc)
+        return rc;
+    readiness r;
+    maintenance_readiness(m, e, now_ms, 0, &r);
+    char due[16] = "", details[512];
+    if (r.calibration.has_due)
+        civil_format(r.calibration.due, due, sizeof due);
+    snprintf(details, sizeof details,
+             "Calibration of %s on %s, certificate %s, is already on record: sent again, "
+             "nothing changed",
+             e->equipment_id, date_text, certificate);
+    text_utf8_trim(details);
+    jw *meta = &m->meta;
+    jw_reset(meta);
+    jw_raw(meta, "{", 1);
+    jw_member_raw(meta, "equipment_id", e->equipment_id);
+    jw_member_string(meta, "calibration_date", date_text);
+    jw_member_string(meta, "certificate_number", certificate);
+    jw_raw(meta, "}", 1);
+    if ((rc = emit_ledger_jw(m, "calibration.replayed", e->equipment_id, technician, details, meta,
+                             err)))
+        return rc;
+    jw *out = &m->out;
+    jw_reset(out);
+    jw_raw(out, "{", 1);
+    jw_member_raw(out, "equipment_id", e->equipment_id);
+    jw_member_string(out, "calibration_date", date_text);
+    jw_member_string(out, "certificate_number", certificate);
+    jw_member_bool(out, "replay", true);
+    if (r.calibration.has_due) {
+        jw_member_raw(out, "due_date", due);
+        jw_member_int(out, "days_remaining", r.calibration.days_remaining);
+    }
+    jw_member_raw(out, "status", cal_status_name(r.calibration.status));
+    jw_member_bool(out, "ready", r.ready);
+    jw_raw(out, "}", 1);
+    return emit_output_jw(m, "calibration.recorded", out, err);
+}
+
+/* A retired item's calibration (ISO/IEC 17025 §7.10: the lab's finding on an item no longer in
+ * use still calls for a review of the work done with it). No contract in force gives its
+ * tolerances, and those it was last under are not kept, so its results are recorded as given
+ * (shapes checked, not judged) and its conformity as found is the certificate's statement
+ * (as_found_in_tolerance). Found out of tolerance, the impact is raised over the jobs it was
+ * used on since its last good calibration. The item stays retired: its state is not changed. */
+static int record_retired(maintenance *m, const equipment_state *e, const date_value *date,
+                          const char *date_text, civil_day day, const char *certificate,
+                          const char *provider, const char *technician, const char *notes,
+                          const char *reference, const json_t *results, bool found_in,
+                          int64_t now_ms, smart_error *err)
+{
+    const char *id = e->equipment_id;
+    size_t i;
+    json_t *r;
+    int rc;
+    json_array_foreach (results, i, r) {
+        char path[JF_PATH_MAX];
+        const char *parameter, *unit;
+        double value;
+        bool has_found, has_left, has_nominal;
+        jf_index(path, sizeof path, "data.results", i);
+        if ((rc = jf_object(r, path, result_keys, err)) ||
+            (rc = jf_string(r, path, "parameter", true, &parameter, err)) ||
+            (rc = jf_number(r, path, "nominal", false, &value, &has_nominal, err)) ||
+            (rc = jf_string(r, path, "unit", false, &unit, err)) ||
+            (rc = jf_number(r, path, "as_found", false, &value, &has_found, err)) ||
+            (rc = jf_number(r, path, "as_left", false, &value, &has_left, err)))
+            return rc;
+        if (!has_found && !has_left)
+            return error_set(err, SMART_EINVAL, "%s: give as_found, as_left or both", path);
+    }
+    int64_t performed_ms = date->has_time ? date->instant_ms : maintenance_day_start_ms(m, day);
+    if (reference) {
+        reference_needs needs = {.count = 0}; /* what it measured is not known: its fitness only */
+        char used_for[EQUIPMENT_ID_MAX + 32];
+        snprintf(used_for, sizeof used_for, "the calibration of %s", id);
+        if ((rc =
+                 maintenance_check_reference(m, "data.reference_standard", reference, id, &needs,
+                                             used_for, performed_ms, !date->has_time, now_ms, err)))
+            return rc;
+    }
+    char *results_text = results ? json_dumps(results, JSON_COMPACT) : NULL;
+    if (results && !results_text)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    calibration_entry entry = {
+        .equipment_id = id,
+        .calibration_date = date_text,
+        .day = day,
+        .certificate_number = certificate,
+        .provider = provider,
+        .technician = technician,
+        .results_json = results_text,
+        .notes = notes,
+        .source = "event",
+        .reference_standard = reference,
+        .recorded_at_ms = now_ms,
+        .out_of_tolerance = !found_in, /* its state as left is not judged: not a good one */
+        .instant_known = date->has_time,
+        .performed_ms = performed_ms,
+    };
+    oot_window window = {0};
+    rc = maintenance_catch_up(m, now_ms, err);
+    if (rc == 0 && !found_in)
+        rc = find_oot_window(m, e, &window, err);
+    if (rc == 0)
+        rc = store_add_calibration(m->store, &entry, err);
+    if (rc) {
+        oot_window_release(&window);
+        free(results_text);
+        return rc;
+    }
+    char details[768];
+    snprintf(details, sizeof details,
+             "Calibration of %s (retired: no contract in force names it) on %s recorded: "
+             "certificate %s from %s; %s as found, as the certificate states",
+             id, date_text, certificate, provider, found_in ? "in tolerance" : "OUT OF TOLERANCE");
+    text_utf8_trim(details);
+    jw *meta = &m->meta;
+    jw_reset(meta);
+    jw_raw(meta, "{", 1);
+    jw_member_raw(meta, "equipment_id", id);
+    jw_member_string(meta, "calibration_date", date_text);
+    jw_member_string(meta, "certificate_number", certificate);
+    jw_member_string(meta, "provider", provider);
+    jw_member_string(meta, "technician", technician);
+    jw_member_bool(meta, "retired", true);
+    jw_member_bool(meta, "as_found_in_tolerance", found_in);
+    if (results_text) {
+        jw_key(meta, "results");
+        jw_lit(meta, results_text);
+    }
+    if (reference)
+        jw_member_raw(meta, "reference_standard", reference);
+    jw_raw(meta, "}", 1);
+    free(results_text);
+    if ((rc = emit_ledger_jw(m, "calibration.recorded", id, technician, details, meta, err)))
+        goto done;
+    jw *out = &m->out;
+    jw_reset(out);
+    jw_raw(out, "{", 1);
+    jw_member_raw(out, "equipment_id", id);
+    jw_member_string(out, "calibration_date", date_text);
+    jw_member_string(out, "certificate_number", certificate);
+    jw_member_bool(out, "retired", true);
+    jw_member_raw(out, "status", cal_status_name(CAL_UNKNOWN));
+    jw_member_bool(out, "ready", false);
+    jw_member_bool(out, "as_found_in_tolerance", found_in);
+    jw_raw(out, "}", 1);
+    rc = emit_output_jw(m, "calibration.recorded", out, err);
+    if (rc == 0 && !found_in)
+        rc = report_oot_impact(m, &window, e, certificate,
+                               "stated out of tolerance as found by the certificate; retired",
+                               now_ms, err);
+done:
+    oot_window_release(&window);
+    return rc;
+}
+
+/* A calibration in tolerance made with a reference that was not fit (ISO/IEC 17025 §6.5: its
+ * results are not traceable): recorded, marked suspect, and nothing else. It renews no
+ * calibration, clears no failure, ends no send-out and verifies nothing for a return to
+ * service; the store does not count it as a calibration (store_calibration_on). The item's
+ * state and status are as before it; the answer says so. */
+static int record_suspect_pass(maintenance *m, const equipment_state *e, const char *date_text,
+                               civil_day day, const char *certificate, const char *provider,
+                               const char *technician, const char *notes, const char *reference,
+                               const json_t *results, const result_verdict *verdict,
+                               int64_t performed_ms, bool instant_known, const char *why,
+                               int64_t now_ms, smart_error *err)
+{
+    const char *id = e->equipment_id;
+    char *results_text = results ? json_dumps(results, JSON_COMPACT) : NULL;
+    if (results && !results_text)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    calibration_entry entry = {
+        .equipment_id = id,
+        .calibration_date = date_text,
+        .day = day,
+        .certificate_number = certificate,
+        .provider = provider,
+        .technician = technician,
+        .results_json = results_text,
+        .notes = notes,
+        .source = "event",
+        .reference_standard = reference,
+        .recorded_at_ms = now_ms,
+        .out_of_tolerance = false,
+        .instant_known = instant_known,
+        .performed_ms = performed_ms,
+        .suspect = true,
+        .suspect_reason = why,
+    };
+    /* As found out of tolerance is still a finding: the work done with the item is reviewed. */
+    oot_window window = {0};
+    int rc = verdict->found_out ? find_oot_window(m, e, &window, err) : 0;
+    if (rc == 0)
+        rc = store_add_calibration(m->store, &entry, err);
+    if (rc) {
+        oot_window_release(&window);
+        free(results_text);
+        return rc;
+    }
+    readiness r;
+    maintenance_readiness(m, e, now_ms, 0, &r);
+    static const char note[] = "suspect: its reference was not fit, so a result in tolerance "
+                               "proves nothing; the calibration is not renewed and the item is "
+                               "as it was";
+    char details[1280], due[16] = "";
+    if (r.calibration.has_due)
+        civil_format(r.calibration.due, due, sizeof due);
+    snprintf(details, sizeof details,
+             "Calibration of %s on %s recorded SUSPECT: certificate %s from %s; %s; %s", id,
+             date_text, certificate, provider, why, note);
+    text_utf8_trim(details);
+    bool found_in = !verdict->found_out && verdict->not_found == 0;
+    bool left_in = !verdict->left_out && verdict->not_left == 0;
+    jw *meta = &m->meta;
+    jw_reset(meta);
+    jw_raw(meta, "{", 1);
+    jw_member_raw(meta, "equipment_id", id);
+    jw_member_string(meta, "calibration_date", date_text);
+    jw_member_string(meta, "certificate_number", certificate);
+    jw_member_string(meta, "provider", provider);
+    jw_member_string(meta, "technician", technician);
+    jw_member_int(meta, "contract_version", e->terms->owner->version);
+    jw_member_bool(meta, "as_found_in_tolerance", found_in);
+    jw_member_bool(meta, "as_left_in_tolerance", left_in);
+    write_points(meta, "not_measured", e->terms, results, false);
+    write_points(meta, "not_measured_as_left", e->terms, results, true);
+    if (results_text) {
+        jw_key(meta, "results");
+        jw_lit(meta, results_text);
+    }
+    jw_member_raw(meta, "reference_standard", reference);
+    jw_member_bool(meta, "suspect", true);
+    jw_member_string(meta, "suspect_reason", why);
+    jw_raw(meta, "}", 1);
+    free(results_text);
+    if ((rc = emit_ledger_jw(m, "calibration.recorded", id, technician, details, meta, err)))
+        goto done;
+    jw *out = &m->out;
+    jw_reset(out);
+    jw_raw(out, "{", 1);
+    jw_member_raw(out, "equipment_id", id);
+    jw_member_string(out, "calibration_date", date_text);
+    jw_member_string(out, "certificate_number", certificate);
+    if (r.calibration.has_due) {
+        jw_member_raw(out, "due_date", due);
+        jw_member_int(out, "days_remaining", r.calibration.days_remaining);
+    }
+    jw_member_raw(out, "status", cal_status_name(r.calibration.status));
+    jw_member_bool(out, "ready", r.ready);
+    jw_member_bool(out, "as_found_in_tolerance", found_in);
+    jw_member_bool(out, "as_left_in_tolerance", left_in);
+    write_points(out, "not_measured", e->terms, results, false);
+    write_points(out, "not_measured_as_left", e->terms, results, true);
+    jw_member_bool(out, "suspect", true);
+    jw_member_string(out, "suspect_reason", why);
+    jw_member_string(out, "note", note);
+    jw_raw(out, "}", 1);
+    rc = emit_output_jw(m, "calibration.recorded", out, err);
+    if (rc == 0 && verdict->found_out)
+        rc = report_oot_impact(m, &window, e, certificate, verdict->found_note, now_ms, err);
+done:
+    oot_window_release(&window);
+    return rc;
+}
+
+int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
+{
+    const char *id, *date_text, *certificate, *provider, *technician, *notes, *reference;
+    date_value date;
+    json_t *results;
+    int rc;
+    if ((rc = jf_object(data, "data", calibration_keys, err)) ||
+        (rc = jf_id(data, "data", "equipment_id", true, &id, err)) ||
+        (rc = jf_date(data, "data", "calibration_date", true, &date, &date_text, err)) ||
+        (rc = jf_text(data, "data", "certificate_number", true, CERTIFICATE_MAX - 1, &certificate,
+                      err)) ||
+        (rc = jf_text(data, "data", "provider", true, TEXT_FIELD_MAX, &provider, err)) ||
+        (rc = jf_text(data, "data", "technician", true, TEXT_FIELD_MAX, &technician, err)) ||
+        (rc = jf_text(data, "data", "notes", false, 2000, &notes, err)) ||
+        (rc = jf_id(data, "data", "reference_standard", false, &reference, err)) ||
+        (rc = jf_array(data, "data", "results", false, &results, err)))
+        return rc;
+
+    json_t *stated = json_object_get(data, "as_found_in_tolerance");
+    if (stated && !json_is_boolean(stated))
+        return error_set(err, SMART_EINVAL,
+                         "data.as_found_in_tolerance: must be true or false (got %s)",
+                         jf_type_name(stated));
+    /* An item the station knew (it has history) and no contract in force names is retired: its
+     * calibration is still recorded, for the review of the work it was used on. */
+    equipment_state *e = maintenance_find(m, id);
+    if (!e)
+        return error_set(err, SMART_EINVAL,
+                         "data.equipment_id: '%s' is not named by any contract in force", id);
+    if (e->terms && stated)
+        return error_set(err, SMART_EINVAL,
+                         "data.as_found_in_tolerance: only for a retired item; %s is judged by "
+                         "the tolerances of contract %s",
+                         id, e->terms->owner->contract_id);
+    if (!e->terms && !stated)
+        return error_set(err, SMART_EINVAL,
+                         "data.as_found_in_tolerance: missing required field (%s is retired: no "
+                         "contract in force gives its tolerances, so the certificate's statement "
+                         "of conformity as found is recorded)",
+                         id);
+    /* A calibration is recorded once: the same certificate again is a producer's resend (after
+     * a crash it must send again what it has no answer for), answered and changing nothing. */
+    char on_record[DATE_TEXT_MAX];
+    rc = store_find_calibration(m->store, id, certificate, on_record, sizeof on_record, err);
+    if (rc < 0)
+        return rc;
+    if (rc == 0) {
+        if (strcmp(on_record, date_text) != 0)
+            return error_set(err, SMART_EINVAL,
+                             "data.certificate_number: %s is already on record for %s, dated %s; "
+                             "a certificate is recorded once",
+                             certificate, id, on_record);
+        return answer_replay(m, e, date_text, certificate, technician, now_ms, err);
+    }
+    /* The day of a timestamp is the station's day of its instant, whatever offset it was
+     * written in: a validity counted from the writer's day could outlast the station's. */
+    civil_day day = date.has_time ? maintenance_today(m, date.instant_ms) : date.day;
+    civil_day today = maintenance_today(m, now_ms);
+    if (date.has_time ? date.instant_ms > now_ms : day > today) {
+        char now_text[DATE_TEXT_MAX];
+        instant_format(now_ms, now_text, sizeof now_text);
+        return error_set(err, SMART_EINVAL,
+                         "data.calibration_date: %s is in the future (now %s); a calibration is "
+                         "recorded once it is done",
+                         date_text, now_text);
+    }
+    if (e->record.has_calibration && day < e->record.calibrated_on)
+        return error_set(err, SMART_EINVAL,
+                         "data.calibration_date: %s is before the calibration on record for %s "
+                         "(%s); history is not rewritten",
+                         date_text, id, e->calibration_date);
+    if (!e->terms)
+        return record_retired(m, e, &date, date_text, day, certificate, provider, technician, notes,
+                              reference, results, json_is_true(stated), now_ms, err);
+    result_verdict verdict = {0};
+    reference_needs needs = {.count = 0};
+    if ((rc = judge_results(results, e->terms, &verdict, &needs, err)))
+        return rc;
+    needs.any = !results; /* nothing judged: the standard must fit one quantity the item has */
+    if (!results)
+        for (size_t i = 0; i < e->terms->tolerance_count; i++)
+            reference_needs_add(&needs, e->terms->tolerances[i].references,
+                                e->terms->tolerances[i].unit);
+    /* A calibration counts from when it was performed (a date alone: from the start of that
+     * day, so one on the day of a tag-out or a send-out does not count as after it), not from
+     * when it was entered; its reference is judged then too. */
+    int64_t performed_ms = date.has_time ? date.instant_ms : maintenance_day_start_ms(m, day);
+    char used_for[EQUIPMENT_ID_MAX + 32], suspect_why[REFERENCE_WHY_MAX] = "";
+    snprintf(used_for, sizeof used_for, "the calibration of %s", id);
+    if ((reference &&
+         (rc = maintenance_judge_reference(m, "data.reference_standard", reference, id, &needs,
+                                           used_for, performed_ms, !date.has_time, now_ms,
+                                           suspect_why, sizeof suspect_why, err))) ||
+        (rc = maintenance_catch_up(m, now_ms, err)))
+        return rc;
+    /* A reference not fit makes the record suspect, not void: a failure found with it is still
+     * a failure (recorded, it fails the item, and as found it raises the impact); a result in
+     * tolerance proves nothing, so the item stays as it was. */
+    bool suspect = suspect_why[0] != '\0';
+    if (suspect && !verdict.left_out)
+        return record_suspect_pass(m, e, date_text, day, certificate, provider, technician, notes,
+                                   reference, results, &verdict, performed_ms, date.has_time,
+                                   suspect_why, now_ms, err);
+
+    /* Decide: the new record; the status follows from it in reconcile. */
+    equipment_state next = *e;
+    next.record.has_calibration = true;
+    next.record.calibrated_on = day;
+    /* A send-out ends with a calibration performed after it: one performed before it (a date
+     * alone: from the start of its day, so one dated the day it was sent out) is history. */
+    bool ends_send_out = e->record.sent_out && performed_ms > e->sent_out_since_ms;
+    bool still_out = e->record.sent_out && !ends_send_out;
+    next.record.sent_out = still_out;
+    /* A failure is cleared only by re-measuring it: a record that leaves a point of a failed
+     * item with no value (another point only, no results) leaves it failed, with the failure
+     * on record. An item not failed keeps its status: the record renews its calibration. */
+    bool kept_failed = !verdict.left_out && verdict.not_left > 0 && e->record.calibration_failed;
+    bool failed = verdict.left_out || kept_failed;
+    next.record.calibration_failed = failed;
+    if (!kept_failed)
+        snprintf(next.failure_note, sizeof next.failure_note, "%s", verdict.left_note);
+    snprintf(next.calibration_date, sizeof next.calibration_date, "%s", date_text);
+    snprintf(next.certificate, sizeof next.certificate, "%s", certificate);
+    if (!failed && performed_ms > next.last_verification_ms)
+        next.last_verification_ms = performed_ms;
+
+    char *results_text = results ? json_dumps(results, JSON_COMPACT) : NULL;
+    if (results && !results_text)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    calibration_entry entry = {
+        .equipment_id = id,
+        .calibration_date = date_text,
+        .day = day,
+        .certificate_number = certificate,
+        .provider = provider,
+        .technician = technician,
+        .results_json = results_text,
+        .notes = notes,
+        .source = "event",
+        .reference_standard = reference,
+        .recorded_at_ms = now_ms,
+        .out_of_tolerance = failed,
+        .instant_known = date.has_time,
+        .performed_ms = performed_ms,
+        .suspect = suspect,
+        .suspect_reason = suspect ? suspect_why : NULL,
+    };
+    /* The impact window is found before this calibration joins the history. */
+    oot_window window = {0};
+    rc = verdict.found_out ? find_oot_window(m, e, &window, err) : 0;
+    if (rc == 0)
+        rc = store_add_calibration(m->store, &entry, err);
+    if (rc == 0 && ends_send_out) /* the period it was away, for judging it as a reference */
+        rc = store_add_unavailable(m->store, id, STORE_UNAVAILABLE_SENT_OUT, e->sent_out_since_ms,
+                                   now_ms, NULL, err);
+    if (rc) {
+        oot_window_release(&window);
+        free(results_text);
+        return rc;
+    }
+    if (!failed) /* earlier uses of the item can no longer be suspect */
+        maintenance_note_good_calibration(m, e, performed_ms);
+    readiness r;
+    maintenance_readiness(m, &next, now_ms, 0, &r);
+    char due[16], details[1280], failure[NOTE_MAX * 2 + 64] = "", sent_since[DATE_TEXT_MAX],
+                                                        still_note[160] = "";
+    civil_format(r.calibration.due, due, sizeof due);
+    if (verdict.left_out)
+        snprintf(failure, sizeof failure, "%s", verdict.left_note);
+    else if (kept_failed)
+        snprintf(failure, sizeof failure, "not re-measured: %s; still failed: %s",
+                 verdict.not_left_note, e->failure_note);
+    text_utf8_trim(failure);
+    instant_format(e->sent_out_since_ms, sent_since, sizeof sent_since);
+    if (still_out)
+        snprintf(still_note, sizeof still_note,
+                 "performed before it was sent out for calibration at %s: recorded as history, "
+                 "it stays pending calibration",
+                 sent_since);
+    snprintf(details, sizeof details,
+             "Calibration of %s on %s recorded: certificate %s from %s; valid until %s%s%s%s%s", id,
+             date_text, certificate, provider, due, failed ? "; FAILED: " : "", failure,
+             still_out ? "; " : "", still_note);
+    text_utf8_trim(details);
+    jw *meta = &m->meta;
+    jw_reset(meta);
+    jw_raw(meta, "{", 1);
+    jw_member_raw(meta, "equipment_id", id);
+    jw_member_string(meta, "calibration_date", date_text);
+    jw_member_string(meta, "certificate_number", certificate);
+    jw_member_string(meta, "provider", provider);
+    jw_member_string(meta, "technician", technician);
+    jw_member_raw(meta, "due_date", due);
+    jw_member_int(meta, "contract_version", e->terms->owner->version);
+    jw_member_bool(meta, "as_found_in_tolerance", !verdict.found_out && verdict.not_found == 0);
+    jw_member_bool(meta, "as_left_in_tolerance", !verdict.left_out && verdict.not_left == 0);
+    write_points(meta, "not_measured", e->terms, results, false);
+    write_points(meta, "not_measured_as_left", e->terms, results, true);
+    if (results_text) { /* as stored: jansson's compact text of the results given */
+        jw_key(meta, "results");
+        jw_lit(meta, results_text);
+    }
+    if (reference)
+        jw_member_raw(meta, "reference_standard", reference);
+    if (suspect) {
+        jw_member_bool(meta, "suspect", true);
+        jw_member_string(meta, "suspect_reason", suspect_why);
+    }
+    if (still_out)
+        jw_member_raw(meta, "sent_out_since", sent_since);
+    jw_raw(meta, "}", 1);
+    free(results_text);
+    jw *out = &m->out;
+    if ((rc = emit_ledger_jw(m, "calibration.recorded", id, technician, details, meta, err)) ||
+        (rc = maintenance_item_updated(m, e, &next, now_ms, "calibration", err)))
+        goto done;
+    jw_reset(out);
+    jw_raw(out, "{", 1);
+    jw_member_raw(out, "equipment_id", id);
+    jw_member_string(out, "calibration_date", date_text);
+    jw_member_string(out, "certificate_number", certificate);
+    jw_member_raw(out, "due_date", due);
+    jw_member_raw(out, "status", cal_status_name(r.calibration.status));
+    jw_member_bool(out, "ready", r.ready);
+    jw_member_int(out, "days_remaining", r.calibration.days_remaining);
+    jw_member_bool(out, "as_found_in_tolerance", !verdict.found_out && verdict.not_found == 0);
+    jw_member_bool(out, "as_left_in_tolerance", !verdict.left_out && verdict.not_left == 0);
+    write_points(out, "not_measured", e->terms, results, false);
+    write_points(out, "not_measured_as_left", e->terms, results, true);
+    if (failed)
+        jw_member_string(out, "failure", failure);
+    if (suspect) {
+        jw_member_bool(out, "suspect", true);
+        jw_member_string(out, "suspect_reason", suspect_why);
+    }
+    if (still_out) {
+        jw_member_raw(out, "sent_out_since", sent_since);
+        jw_member_string(out, "note", still_note);
+    }
+    jw_raw(out, "}", 1);
+    rc = emit_output_jw(m, "calibration.recorded", out, err);
+    if (rc == 0 && verdict.found_out)
+        rc = report_oot_impact(m, &window, e, certificate, verdict.found_note, now_ms, err);
+done:
+    oot_window_release(&window);
+    return rc;
+}
+
+static const char *const schedule_keys[] = {"equipment_id", "technician", "provider", "notes",
+                                            NULL};
+
+int handle_calibration_schedule(maintenance *m, const json_t *data, int64_t now_ms,
+                                smart_error *err)
+{
+    const char *id, *technician, *provider, *notes;
+    int rc;
+    if ((rc = jf_object(data, "data", schedule_keys, err)) ||
+        (rc = jf_id(data, "data", "equipment_id", true, &id, err)) ||
+        (rc = jf_text(data, "data", "technician", true, TEXT_FIELD_MAX, &technician, err)) ||
+        (rc = jf_text(data, "data", "provider", false, TEXT_FIELD_MAX, &provider, err)) ||
+        (rc = jf_text(data, "data", "notes", false, 2000, &notes, err)))
+        return rc;
+    json_t *stated = json_object_get(data, "as_found_in_tolerance");
+    if (stated && !json_is_boolean(stated))
+        return error_set(err, SMART_EINVAL,
+                         "data.as_found_in_tolerance: must be true or false (got %s)",
+                         jf_type_name(stated));
+    /* An item the station knew (it has history) and no contract in force names is retired: its
+     * calibration is still recorded, for the review of the work it was used on. */
+    equipment_state *e = maintenance_find(m, id);
+    if (!e)
+        return error_set(err, SMART_EINVAL,
+                         "data.equipment_id: '%s' is not named by any contract in force", id);
+    if (e->terms && stated)
+        return error_set(err, SMART_EINVAL,
+                         "data.as_found_in_tolerance: only for a retired item; %s is judged by "
+                         "the tolerances of contract %s",
+                         id, e->terms->owner->contract_id);
+    if (!e->terms && !stated)
+        return error_set(err, SMART_EINVAL,
+                         "data.as_found_in_tolerance: missing required field (%s is retired: no "
+                         "contract in force gives its tolerances, so the certificate's statement "
+                         "of conformity as found is recorded)",
+                         id);
+    if (e->record.sent_out)
+        return error_set(err, SMART_EINVAL,
+                         "data.equipment_id: %s is already out for "
+                         "calibration",
+                         id);
+    if ((rc = maintenance_catch_up(m, now_ms, err)))
+        return rc;
+    equipment_state next = *e;
+    next.record.sent_out = true;
+    next.sent_out_since_ms = now_ms; /* only a calibration performed after it ends it */
+    char details[512];
+    snprintf(details, sizeof details, "%s sent out for calibration%s%s", id, provider ? " to " : "",
+             provider ? provider : "");
+    if ((rc = emit_ledger(m, "calibration.scheduled", id, technician, details,
+                          json_pack("{s:s, s:s?, s:s?}", "equipment_id", id, "provider", provider,
+                                    "notes", notes),
+                          err)) ||
+        (rc = maintenance_item_updated(m, e, &next, now_ms, "calibration.schedule", err)))
+        return rc;
+    return emit_output(m, "calibration.scheduled",
+                       json_pack("{s:s, s:s, s:b}", "equipment_id", id, "status",
+                                 cal_status_name(CAL_PENDING), "ready", 0),
+                       err);
+}
+
+static const char *const no_keys[] = {NULL};
+
+int handle_calibration_sweep(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
+{
+    int rc = jf_object(data, "data", no_keys, err);
+    if (rc)
+        return rc;
+    size_t checked, transitions;
+    if ((rc = maintenance_sweep(m, now_ms, &checked, &transitions, err)))
+        return rc;
+    char as_of[DATE_TEXT_MAX], details[128];
+    instant_format(now_ms, as_of, sizeof as_of);
+    snprintf(details, sizeof details, "Expiry sweep: %zu item(s) checked, %zu transition(s)",
+             checked, transitions);
+    jw *w = &m->meta;
+    jw_reset(w);
+    jw_raw(w, "{", 1);
+    jw_member_int(w, "checked", (int64_t)checked);
+    jw_member_int(w, "transitions", (int64_t)transitions);
+    jw_raw(w, "}", 1);
+    if ((rc = emit_ledger_jw(m, "sweep.completed", m->host->node_id, "system", details, w, err)))
+        return rc;
+    w = &m->out;
+    jw_reset(w);
+    jw_raw(w, "{", 1);
+    jw_member_raw(w, "as_of", as_of);
+    jw_member_int(w, "checked", (int64_t)checked);
+    jw_member_int(w, "transitions", (int64_t)transitions);
+    jw_raw(w, "}", 1);
+    return emit_output_jw(m, "sweep.completed", w, err);
+}

@@ -1,0 +1,459 @@
+/* handle_equipment.c — the item's life at the station: maintenance checks evaluated step by
+ * step against the contract's limits, tagging out of service, and returning to service. */
+#include "core/text.h"
+#include "error.h"
+#include "maintenance.h"
+#include "out/emit.h"
+#include "json/json_fields.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TEXT_FIELD_MAX 256
+
+static equipment_state *known_item(maintenance *m, const char *id, smart_error *err)
+{
+    equipment_state *e = maintenance_find(m, id);
+    if (!e || !e->terms) {
+        error_set(err, SMART_EINVAL,
+                  "data.equipment_id: '%s' is not named by any contract in force", id);
+        return NULL;
+    }
+    return e;
+}
+
+/* Answers an equipment change with the item's state after it. */
+static int emit_updated(maintenance *m, const equipment_state *e, const char *action,
+                        int64_t now_ms, smart_error *err)
+{
+    readiness r;
+    maintenance_readiness(m, e, now_ms, 0, &r);
+    jw *out = &m->out;
+    jw_reset(out);
+    jw_raw(out, "{", 1);
+    jw_member_raw(out, "action", action);
+    jw_key(out, "item");
+    emit_item_write(out, e->equipment_id, e, &r);
+    jw_raw(out, "}", 1);
+    return emit_output_jw(m, "equipment.updated", out, err);
+}
+
+static const procedure *find_procedure(const contract_item *item, const char *id)
+{
+    for (size_t i = 0; i < item->procedure_count; i++)
+        if (strcmp(item->procedures[i]->procedure_id, id) == 0)
+            return item->procedures[i];
+    return NULL;
+}
+
+static const char *const check_keys[] = {
+    "equipment_id", "check_type",           "technician", "readings",
+    "attestations", "reference_instrument", "notes",      NULL};
+
+/* Every key of readings/attestations must be a step of the right kind. */
+static int check_step_keys(const json_t *values, const char *path, const procedure *p,
+                           bool readings, smart_error *err)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach ((json_t *)values, key, value) {
+        bool known = false;
+        for (size_t i = 0; i < p->step_count && !known; i++)
+            known = strcmp(p->steps[i].step_id, key) == 0 && p->steps[i].is_reading == readings;
+        if (!known)
+            return error_set(err, SMART_EINVAL, "%s.%s: not a %s step of procedure %s", path, key,
+                             readings ? "number" : "checkbox", p->procedure_id);
+    }
+    return 0;
+}
+
+/* Judges the reference instrument a check names (maintenance_judge_reference): one that is
+ * unknown, retired or the item itself is bad input, refused; a known one that is not fit is
+ * evidence about the check: 0, with *why (size bytes) saying why; "" when it is fit. */
+static int judge_reference(maintenance *m, const char *reference, const char *id,
+                           const reference_needs *needs, const char *used_for, int64_t now_ms,
+                           char *why, size_t size, smart_error *err)
+{
+    return maintenance_judge_reference(m, "data.reference_instrument", reference, id, needs,
+                                       used_for, now_ms, false, now_ms, why, size, err);
+}
+
+int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
+{
+    const char *id, *type, *technician, *reference, *notes;
+    json_t *readings = json_object_get(data, "readings");
+    json_t *attestations = json_object_get(data, "attestations");
+    static const char *const any_key[] = {NULL};
+    int rc;
+    if ((rc = jf_object(data, "data", check_keys, err)) ||
+        (rc = jf_id(data, "data", "equipment_id", true, &id, err)) ||
+        (rc = jf_id(data, "data", "check_type", true, &type, err)) ||
+        (rc = jf_text(data, "data", "technician", true, TEXT_FIELD_MAX, &technician, err)) ||
+        (rc = jf_id(data, "data", "reference_instrument", false, &reference, err)) ||
+        (rc = jf_text(data, "data", "notes", false, 2000, &notes, err)))
+        return rc;
+    (void)any_key;
+    if (readings && !json_is_object(readings))
+        return error_set(err, SMART_EINVAL, "data.readings: must be an object (got %s)",
+                         jf_type_name(readings));
+    if (attestations && !json_is_object(attestations))
+        return error_set(err, SMART_EINVAL, "data.attestations: must be an object (got %s)",
+                         jf_type_name(attestations));
+    equipment_state *e = known_item(m, id, err);
+    if (!e)
+        return SMART_EINVAL;
+    const procedure *p = find_procedure(e->terms, type);
+    if (!p) {
+        char known[256] = "";
+        for (size_t i = 0; i < e->terms->procedure_count; i++)
+            text_append(known, sizeof known, ", ", e->terms->procedures[i]->procedure_id);
+        return error_set(err, SMART_EINVAL,
+                         "data.check_type: '%s' is not a procedure for %s in "
+                         "contract %s (its procedures: %s)",
+                         type, id, e->terms->owner->contract_id, known[0] ? known : "none");
+    }
+    if (p->needs_reference && !reference)
+        return error_set(err, SMART_EINVAL,
+                         "data.reference_instrument: missing required field "
+                         "(procedure %s needs the instrument the readings were taken with)",
+                         p->procedure_id);
+    /* The reference must measure what is read: one the procedure accepts by id or type, or,
+     * where it names none, one calibrated in the unit of every reading. */
+    reference_needs needs = {.count = 0};
+    if (p->references)
+        reference_needs_add(&needs, p->references, NULL);
+    else
+        for (size_t i = 0; i < p->step_count; i++)
+            if (p->steps[i].is_reading && p->steps[i].unit)
+                reference_needs_add(&needs, NULL, p->steps[i].unit);
+    char used_for[80], suspect_why[REFERENCE_WHY_MAX] = "";
+    snprintf(used_for, sizeof used_for, "procedure %s", p->procedure_id);
+    if ((reference && (rc = judge_reference(m, reference, id, &needs, used_for, now_ms, suspect_why,
+                                            sizeof suspect_why, err))) ||
+        (readings && (rc = check_step_keys(readings, "data.readings", p, true, err))) ||
+        (attestations && (rc = check_step_keys(attestations, "data.attestations", p, false, err))))
+        return rc;
+
+    /* Evaluate every step against its limit. A step not answered was not taken: it fails (a
+     * lamp that does not strike gives no reading), so a failure can always be recorded. */
+    json_t *steps = json_array();
+    if (!steps)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    check_state check = {.performed_ms = now_ms, .passed = true};
+    snprintf(check.equipment_id, sizeof check.equipment_id, "%s", id);
+    snprintf(check.procedure_id, sizeof check.procedure_id, "%s", p->procedure_id);
+    for (size_t i = 0; i < p->step_count; i++) {
+        const check_step *s = &p->steps[i];
+        char limit[96], line[CHECK_DETAIL_MAX];
+        json_t *answer = json_object_get(s->is_reading ? readings : attestations, s->step_id);
+        bool passed;
+        json_t *result;
+        if (answer && (s->is_reading ? !json_is_number(answer) : !json_is_boolean(answer))) {
+            json_decref(steps);
+            return s->is_reading ? error_set(err, SMART_EINVAL,
+                                             "data.readings.%s: must be a number (step "
+                                             "\"%.80s\" needs a reading in %s)",
+                                             s->step_id, s->description, s->unit)
+                                 : error_set(err, SMART_EINVAL,
+                                             "data.attestations.%s: must be true or false "
+                                             "(step \"%.80s\")",
+                                             s->step_id, s->description);
+        }
+        if (!answer) {
+            passed = false;
+            if (s->is_reading) {
+                check_step_limit_text(s, limit, sizeof limit);
+                result = json_pack("{s:s, s:s, s:b, s:b, s:s, s:s}", "step_id", s->step_id,
+                                   "description", s->description, "passed", false, "taken", false,
+                                   "unit", s->unit, "limit", limit);
+            } else {
+                result = json_pack("{s:s, s:s, s:b, s:b}", "step_id", s->step_id, "description",
+                                   s->description, "passed", false, "taken", false);
+            }
+            snprintf(line, sizeof line, "%s not taken", s->step_id);
+            text_append(check.detail, sizeof check.detail, "; ", line);
+        } else if (s->is_reading) {
+            double value = json_number_value(answer);
+            passed = check_step_within(s, value);
+            check_step_limit_text(s, limit, sizeof limit);
+            result = json_pack("{s:s, s:s, s:b, s:f, s:s, s:s}", "step_id", s->step_id,
+                               "description", s->description, "passed", passed, "value", value,
+                               "unit", s->unit, "limit", limit);
+            if (!passed) {
+                snprintf(line, sizeof line, "%s %g %s outside %s", s->step_id, value, s->unit,
+                         limit);
+                text_append(check.detail, sizeof check.detail, "; ", line);
+            }
+        } else {
+            passed = json_is_true(answer);
+            result = json_pack("{s:s, s:s, s:b, s:b}", "step_id", s->step_id, "description",
+                               s->description, "passed", passed, "attested", passed);
+            if (!passed) {
+                snprintf(line, sizeof line, "%s not attested", s->step_id);
+                text_append(check.detail, sizeof check.detail, "; ", line);
+            }
+        }
+        if (result && s->reference_value)
+            json_object_set_new(result, "reference_value", json_string(s->reference_value));
+        json_array_append_new(steps, result);
+        check.passed = check.passed && passed;
+    }
+    /* Made with a reference that was not fit, the check is recorded, marked suspect: a pass
+     * then counts as not done (it verifies nothing and is not kept as the last check), a failed
+     * step still fails the item. */
+    check.suspect = suspect_why[0] != '\0';
+    if (check.suspect) {
+        char line[CHECK_DETAIL_MAX];
+        snprintf(line, sizeof line, "suspect: reference %s not fit", reference);
+        text_append(check.detail, sizeof check.detail, "; ", line);
+    }
+    bool counts = check.passed && !check.suspect; /* a pass that verifies the item */
+    /* As worked out now, for the answer and the history; decisions work it out again under the
+     * terms in force (readiness.h). */
+    int64_t valid_until_ms = check_state_valid_until(p, &check, m->config.zone);
+
+    /* Decide what the check does to the item (after the sweep due now has run, so the copy
+     * holds its outcome), then persist: the check, then the item. */
+    char *readings_text = json_dumps(steps, JSON_COMPACT);
+    rc = readings_text ? maintenance_catch_up(m, now_ms, err)
+                       : error_set(err, SMART_ENOMEM, "out of memory");
+    equipment_state next = *e;
+    /* Tagged out by a failed check, only that procedure passing verifies it for return. */
+    bool tagged_by_other = e->record.out_of_service && e->out_of_service_procedure[0] &&
+                           strcmp(e->out_of_service_procedure, p->procedure_id) != 0;
+    if (counts && !tagged_by_other)
+        next.last_verification_ms = now_ms;
+    else if (!check.passed && p->out_of_service_on_fail && !next.record.out_of_service) {
+        next.record.out_of_service = true;
+        next.out_of_service_since_ms = now_ms;
+        snprintf(next.out_of_service_procedure, sizeof next.out_of_service_procedure, "%s",
+                 p->procedure_id);
+        next.out_of_service_reason[0] = '\0';
+        text_append(next.out_of_service_reason, NOTE_MAX, "", "failed ");
+        text_append(next.out_of_service_reason, NOTE_MAX, "", p->procedure_id);
+        text_append(next.out_of_service_reason, NOTE_MAX, ": ", check.detail);
+    }
+    if (rc == 0)
+        rc = store_add_check(m->store, &check, valid_until_ms, technician, reference, readings_text,
+                             suspect_why, err);
+    store_check_steps_from_json(&check, readings_text); /* judged again on a redeploy */
+    free(readings_text);
+    if (rc == 0 && !(check.passed && check.suspect)) /* a suspect pass is history only */
+        rc = maintenance_put_check(m, &check, err);
+    if (rc) {
+        json_decref(steps);
+        return rc;
+    }
+    /* ISO/IEC 17025 §7.10 for a process check: the work done on the item since the procedure
+     * last passed (or since its first use) relied on the condition now found failed. From the
+     * store's whole history: a calibration does not re-verify a process condition. */
+    json_t *review = NULL, *review_list = NULL;
+    char review_since[DATE_TEXT_MAX] = "";
+    if (!check.passed) {
+        int64_t last_pass_ms = 0;
+        rc = store_last_pass(m->store, id, p->procedure_id, &last_pass_ms, err);
+        if (rc == 1)
+            last_pass_ms = 0; /* never passed: every test allowed with it */
+        if (rc >= 0 &&
+            !(rc = maintenance_review_list(m, e, last_pass_ms, true, &review_list, err))) {
+            if (last_pass_ms > 0)
+                instant_format(last_pass_ms, review_since, sizeof review_since);
+            review = json_pack("{s:O}", "clientpos", review_list);
+            if (review && review_since[0] &&
+                json_object_set_new(review, "since", json_string(review_since)))
+                json_decref(review), review = NULL;
+            if (!review)
+                rc = error_set(err, SMART_ENOMEM, "out of memory");
+        }
+        if (rc) {
+            json_decref(review_list);
+            json_decref(steps);
+            return rc;
+        }
+    }
+    char details[640], when[DATE_TEXT_MAX], until[DATE_TEXT_MAX];
+    instant_format(now_ms, when, sizeof when);
+    instant_format(valid_until_ms, until, sizeof until);
+    if (counts)
+        snprintf(details, sizeof details, "%s check %s on %s passed; valid until %s",
+                 p->frequency_label, p->procedure_id, id, until);
+    else if (check.passed)
+        snprintf(details, sizeof details,
+                 "%s check %s on %s SUSPECT, not counted: every step within its limit, but %s",
+                 p->frequency_label, p->procedure_id, id, suspect_why);
+    else
+        snprintf(details, sizeof details, "%s check %s on %s FAILED: %s%s", p->frequency_label,
+                 p->procedure_id, id, check.detail,
+                 next.record.out_of_service && !e->record.out_of_service ? "; tagged out of service"
+                                                                         : "");
+    if (review) {
+        char line[160];
+        snprintf(line, sizeof line, "; %zu test(s) allowed with it since %s to review",
+                 json_array_size(review_list),
+                 review_since[0] ? review_since : "its first use (the procedure never passed)");
+        text_append(details, sizeof details, "", line);
+    }
+    text_utf8_trim(details);
+    json_t *meta =
+        json_pack("{s:s, s:s, s:b, s:O, s:s?}", "equipment_id", id, "check_type", p->procedure_id,
+                  "passed", counts, "steps", steps, "reference_instrument", reference);
+    if (meta && check.suspect) {
+        json_object_set_new(meta, "suspect", json_true());
+        json_object_set_new(meta, "suspect_reason", json_string(suspect_why));
+    }
+    if (meta && review)
+        json_object_set(meta, "review", review);
+    if ((rc = emit_ledger(m, "maintenance.checked", id, technician, details, meta, err)) ||
+        (rc = maintenance_item_updated(m, e, &next, now_ms, "maintenance.check", err))) {
+        json_decref(review);
+        json_decref(review_list);
+        json_decref(steps);
+        return rc;
+    }
+    readiness r;
+    maintenance_readiness(m, e, now_ms, 0, &r);
+    json_t *out =
+        json_pack("{s:s, s:s, s:s, s:b, s:s, s:o, s:s, s:b, s:s}", "equipment_id", id, "check_type",
+                  p->procedure_id, "performed_at", when, "passed", counts, "technician", technician,
+                  "steps", steps, "status", cal_status_name(r.calibration.status), "ready", r.ready,
+                  "reason", r.reason);
+    if (out && counts)
+        json_object_set_new(out, "valid_until", json_string(until));
+    if (out && check.suspect) {
+        json_object_set_new(out, "suspect", json_true());
+        json_object_set_new(out, "suspect_reason", json_string(suspect_why));
+    }
+    /* A suspect pass fails nothing: the item stands as it did, and the answer says why the
+     * check was not counted. */
+    if (out && review)
+        json_object_set(out, "review", review);
+    json_decref(review);
+    if ((rc = emit_output(m, "maintenance.checked", out, err)) || check.passed) {
+        json_decref(review_list);
+        return rc;
+    }
+    jw *subject = &m->subject;
+    jw_reset(subject);
+    jw_member_raw(subject, "equipment_id", id);
+    jw_member_string(subject, "check_type", p->procedure_id);
+    if (review_since[0])
+        jw_member_raw(subject, "review_since", review_since);
+    jw_key(subject, "clientpo_ids");
+    jw_raw(subject, "[", 1);
+    size_t i;
+    json_t *use;
+    json_array_foreach (review_list, i, use) { /* a ClientPO tested twice is one job */
+        const char *clientpo = json_string_value(json_object_get(use, "clientpo_id"));
+        bool listed = false;
+        for (size_t j = 0; j < i && !listed; j++)
+            listed = strcmp(clientpo, json_string_value(json_object_get(
+                                          json_array_get(review_list, j), "clientpo_id"))) == 0;
+        if (!listed) {
+            jw_sep(subject);
+            jw_string(subject, clientpo);
+        }
+    }
+    jw_raw(subject, "]", 1);
+    json_decref(review_list);
+    return emit_alert(m, "maintenance_check_failed", "high", id, subject, details, now_ms, err);
+}
+
+static const char *const out_keys[] = {"equipment_id", "reason", "technician", NULL};
+
+int handle_out_of_service(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
+{
+    const char *id, *reason, *technician;
+    int rc;
+    if ((rc = jf_object(data, "data", out_keys, err)) ||
+        (rc = jf_id(data, "data", "equipment_id", true, &id, err)) ||
+        (rc = jf_text(data, "data", "reason", true, NOTE_MAX - 1, &reason, err)) ||
+        (rc = jf_text(data, "data", "technician", true, TEXT_FIELD_MAX, &technician, err)))
+        return rc;
+    equipment_state *e = known_item(m, id, err);
+    if (!e)
+        return SMART_EINVAL;
+    if (e->record.out_of_service)
+        return error_set(err, SMART_EINVAL, "data.equipment_id: %s is already out of service (%s)",
+                         id, e->out_of_service_reason);
+    if ((rc = maintenance_catch_up(m, now_ms, err)))
+        return rc;
+    equipment_state next = *e;
+    next.record.out_of_service = true;
+    next.out_of_service_since_ms = now_ms;
+    next.out_of_service_procedure[0] = '\0';
+    snprintf(next.out_of_service_reason, sizeof next.out_of_service_reason, "%s", reason);
+    char details[512];
+    snprintf(details, sizeof details, "%s tagged out of service: %s", id, reason);
+    if ((rc = emit_ledger(m, "equipment.out_of_service", id, technician, details,
+                          json_pack("{s:s, s:s}", "equipment_id", id, "reason", reason), err)) ||
+        (rc = maintenance_item_updated(m, e, &next, now_ms, "equipment.out_of_service", err)))
+        return rc;
+    return emit_updated(m, e, "out_of_service", now_ms, err);
+}
+
+static const char *const return_keys[] = {"equipment_id", "technician", "notes", NULL};
+
+int handle_return_to_service(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
+{
+    const char *id, *technician, *notes;
+    int rc;
+    if ((rc = jf_object(data, "data", return_keys, err)) ||
+        (rc = jf_id(data, "data", "equipment_id", true, &id, err)) ||
+        (rc = jf_text(data, "data", "technician", true, TEXT_FIELD_MAX, &technician, err)) ||
+        (rc = jf_text(data, "data", "notes", false, 2000, &notes, err)))
+        return rc;
+    equipment_state *e = known_item(m, id, err);
+    if (!e)
+        return SMART_EINVAL;
+    if (!e->record.out_of_service)
+        return error_set(err, SMART_EINVAL, "data.equipment_id: %s is not out of service", id);
+    /* ISO/IEC 17025 §6.4.4: verified before it re-enters service. Tagged out by a failed
+     * check, the verification is that procedure passing, or an in-tolerance calibration, after
+     * the tag-out (a pass of another procedure does not move last_verification_ms then), and
+     * the procedure has not failed again since. */
+    if (e->terms->return_requires_verification) {
+        char since[DATE_TEXT_MAX];
+        instant_format(e->out_of_service_since_ms, since, sizeof since);
+        const char *cause = e->out_of_service_procedure;
+        if (e->last_verification_ms <= e->out_of_service_since_ms) {
+            if (!cause[0])
+                return error_set(err, SMART_EINVAL,
+                                 "data.equipment_id: %s cannot return to service: no "
+                                 "passed check or calibration since it was tagged out at %s",
+                                 id, since);
+            return error_set(err, SMART_EINVAL,
+                             "data.equipment_id: %s cannot return to service: tagged out at %s "
+                             "by a failed check %s, it needs %s to pass, or an in-tolerance "
+                             "calibration, performed after that",
+                             id, since, cause, cause);
+        }
+        const check_state *last = cause[0] ? maintenance_find_check(m, id, cause) : NULL;
+        if (last && !last->passed && last->performed_ms >= e->last_verification_ms) {
+            char when[DATE_TEXT_MAX];
+            instant_format(last->performed_ms, when, sizeof when);
+            return error_set(err, SMART_EINVAL,
+                             "data.equipment_id: %s cannot return to service: check %s failed "
+                             "again at %s, after its last verification",
+                             id, cause, when);
+        }
+    }
+    /* The period it was out, kept for judging it later as a reference at a past instant. */
+    if ((rc = maintenance_catch_up(m, now_ms, err)) ||
+        (rc = store_add_unavailable(m->store, id, STORE_UNAVAILABLE_OUT_OF_SERVICE,
+                                    e->out_of_service_since_ms, now_ms, e->out_of_service_reason,
+                                    err)))
+        return rc;
+    char details[512];
+    snprintf(details, sizeof details, "%s returned to service (was out: %s)", id,
+             e->out_of_service_reason);
+    equipment_state next = *e;
+    next.record.out_of_service = false;
+    next.out_of_service_reason[0] = '\0';
+    next.out_of_service_procedure[0] = '\0';
+    if ((rc = emit_ledger(m, "equipment.return_to_service", id, technician, details,
+                          json_pack("{s:s, s:s?}", "equipment_id", id, "notes", notes), err)) ||
+        (rc = maintenance_item_updated(m, e, &next, now_ms, "equipment.return_to_service", err)))
+        return rc;
+    return emit_updated(m, e, "return_to_service", now_ms, err);
+}

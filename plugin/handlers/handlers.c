@@ -1,0 +1,477 @@
+/* handlers.c — the gate and the questions: ClientPO links, test starts, status queries.
+ *
+ * Every handler (here, in handle_calibration.c and in handle_equipment.c) goes one way:
+ * parse and validate → decide → persist → emit. It checks everything before it changes
+ * anything, so a rejected event leaves no trace but the host's record of the rejection.
+ *
+ * The answers here carry one ITEM per piece of equipment and are the bulk of the module's
+ * output, so they are written as text (jsonw.h) around each item's cached ITEM text
+ * (emit_item_text), into the instance's reusable buffers. */
+#include "core/text.h"
+#include "error.h"
+#include "maintenance.h"
+#include "out/emit.h"
+#include "json/json_fields.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The equipment of a link or a test start: identifiers (see jf_id), borrowed. */
+typedef struct id_list {
+    const char *id[JF_ID_ARRAY_MAX];
+    size_t count;
+} id_list;
+
+static void id_list_from_json(const json_t *ids, id_list *out)
+{
+    out->count = json_array_size(ids);
+    for (size_t i = 0; i < out->count; i++)
+        out->id[i] = json_string_value(json_array_get(ids, i));
+}
+
+static bool is_id_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+}
+
+/* A link is stored as its ids, one per line: identifiers hold no newline, so splitting is
+ * exact and nothing needs a JSON parser. */
+#define STORED_LINK_MAX (JF_ID_ARRAY_MAX * 66)
+
+static int id_list_join(const id_list *ids, char *out, size_t size)
+{
+    size_t used = 0;
+    for (size_t i = 0; i < ids->count; i++) {
+        size_t n = strlen(ids->id[i]);
+        if (used + n + 2 > size)
+            return -1;
+        if (i)
+            out[used++] = '\n';
+        memcpy(out + used, ids->id[i], n);
+        used += n;
+    }
+    out[used] = '\0';
+    return 0;
+}
+
+/* Splits a stored link in place: the ids point into `text`. Returns 0, or -1 when it is not a
+ * list of identifiers (the store was changed behind the module's back). */
+static int id_list_split(char *text, id_list *out)
+{
+    out->count = 0;
+    if (!*text)
+        return 0;
+    for (char *p = text;;) {
+        char *id = p;
+        while (is_id_char(*p))
+            p++;
+        if (p == id || p - id > 64 || (*p != '\n' && *p) || out->count == JF_ID_ARRAY_MAX)
+            return -1;
+        out->id[out->count++] = id;
+        if (!*p)
+            return 0;
+        *p++ = '\0';
+    }
+}
+
+static bool id_list_has(const id_list *ids, const char *id)
+{
+    for (size_t i = 0; i < ids->count; i++)
+        if (strcmp(ids->id[i], id) == 0)
+            return true;
+    return false;
+}
+
+/* The equipment linked to a ClientPO: *ids point into *text (malloc'd, the caller frees it;
+ * NULL with no ids when there is no link). */
+static int load_link(maintenance *m, const char *clientpo_id, char **text, id_list *ids,
+                     smart_error *err)
+{
+    ids->count = 0;
+    int rc = store_get_link(m->store, clientpo_id, text, err);
+    if (rc == 0 && *text && id_list_split(*text, ids) != 0) {
+        free(*text);
+        *text = NULL;
+        ids->count = 0;
+        rc = error_set(err, SMART_EIO, "store: the link of %s is not a list of ids", clientpo_id);
+    }
+    return rc;
+}
+
+/* Writes the ids as a JSON array. */
+static void write_ids(jw *w, const id_list *ids)
+{
+    jw_raw(w, "[", 1);
+    for (size_t i = 0; i < ids->count; i++) {
+        jw_sep(w);
+        jw_string_raw(w, ids->id[i]);
+    }
+    jw_raw(w, "]", 1);
+}
+
+/* The assessed list of a link or a test start: the ITEM texts, comma-separated, in m->list_items;
+ * the ids of the items not ready in m->blocking (["a",...]), and the same with their status
+ * and reason in m->not_ready ([{equipment_id, status, reason}], for the ledger). */
+typedef struct assessed_list {
+    const equipment_state *found[JF_ID_ARRAY_MAX]; /* maintenance_find of each id */
+    size_t blocking;
+    char summary[1024]; /* "LP01-THM-01 (calibration expired: ...); ..." */
+} assessed_list;
+
+/* Assesses each listed item at now_ms (and through planned_end_ms when not 0). Returns 0 or
+ * SMART_ENOMEM. */
+static int assess_list(maintenance *m, const id_list *ids, int64_t now_ms, int64_t planned_end_ms,
+                       assessed_list *out, smart_error *err)
+{
+    out->blocking = 0;
+    out->summary[0] = '\0';
+    jw_reset(&m->list_items);
+    jw_reset(&m->blocking);
+    jw_reset(&m->not_ready);
+    jw_raw(&m->blocking, "[", 1);
+    jw_raw(&m->not_ready, "[", 1);
+    for (size_t i = 0; i < ids->count; i++) {
+        const char *equipment_id = ids->id[i];
+        const equipment_state *e = out->found[i] = maintenance_find(m, equipment_id);
+        bool ready;
+        cal_status status;
+        size_t len;
+        const char *text =
+            emit_item_text(m, equipment_id, e, now_ms, planned_end_ms, &ready, &status, &len);
+        if (!text)
+            return error_set(err, SMART_ENOMEM, "out of memory");
+        if (i)
+            jw_raw(&m->list_items, ",", 1);
+        jw_raw(&m->list_items, text, len);
+        if (ready)
+            continue;
+        /* Not ready: the reason goes into the record and the alert (few items, so rebuilt). */
+        readiness r;
+        maintenance_readiness(m, e, now_ms, planned_end_ms, &r);
+        char line[READINESS_TEXT_MAX + 80];
+        snprintf(line, sizeof line, "%s (%s)", equipment_id, r.reason);
+        text_utf8_trim(line);
+        text_append(out->summary, sizeof out->summary, "; ", line);
+        out->blocking++;
+        jw_sep(&m->blocking);
+        jw_string_raw(&m->blocking, equipment_id);
+        jw_sep(&m->not_ready);
+        jw_raw(&m->not_ready, "{", 1);
+        jw_member_raw(&m->not_ready, "equipment_id", equipment_id);
+        jw_member_raw(&m->not_ready, "status", cal_status_name(r.calibration.status));
+        jw_member_string(&m->not_ready, "reason", r.reason);
+        jw_raw(&m->not_ready, "}", 1);
+    }
+    jw_raw(&m->blocking, "]", 1);
+    jw_raw(&m->not_ready, "]", 1);
+    if (!jw_text(&m->list_items) || !jw_text(&m->blocking) || !jw_text(&m->not_ready))
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* Writes `"key":` and the text of `value` (a finished buffer). */
+static void put_jw(jw *w, const char *key, const jw *value)
+{
+    jw_key(w, key);
+    jw_append(w, value);
+}
+
+/* Writes `,"contracts":{"LP-CAL-001":2,...}`: the contracts (and versions) the decision was
+ * made under, so an auditor can replay it against the contract file with that version. */
+static void put_contracts_in_force(const assessed_list *list, size_t count, jw *w)
+{
+    const contract *seen[JF_ID_ARRAY_MAX];
+    size_t n = 0;
+    jw_key(w, "contracts");
+    jw_raw(w, "{", 1);
+    for (size_t i = 0; i < count; i++) {
+        const equipment_state *e = list->found[i];
+        if (!e || !e->terms)
+            continue;
+        const contract *c = e->terms->owner;
+        bool listed = false;
+        for (size_t k = 0; k < n && !listed; k++)
+            listed = seen[k] == c;
+        if (listed)
+            continue;
+        jw_member_int(w, c->contract_id, c->version);
+        seen[n++] = c;
+    }
+    jw_raw(w, "}", 1);
+}
+
+static const char *const link_keys[] = {"clientpo_id", "equipment", NULL};
+
+int handle_clientpo_link(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
+{
+    const char *clientpo_id;
+    json_t *given;
+    int rc;
+    if ((rc = jf_object(data, "data", link_keys, err)) ||
+        (rc = jf_id(data, "data", "clientpo_id", true, &clientpo_id, err)) ||
+        (rc = jf_id_array(data, "data", "equipment", true, true, &given, err)))
+        return rc;
+
+    id_list ids;
+    id_list_from_json(given, &ids);
+    char stored[STORED_LINK_MAX];
+    if (id_list_join(&ids, stored, sizeof stored) != 0)
+        return error_set(err, SMART_EINVAL, "data.equipment: too long to store");
+    /* A re-link replaces the job's set: what it drops is said, with the set it replaces. */
+    char *previous_text = NULL;
+    id_list previous, dropped = {.count = 0};
+    if ((rc = load_link(m, clientpo_id, &previous_text, &previous, err)))
+        return rc;
+    for (size_t i = 0; i < previous.count; i++)
+        if (!id_list_has(&ids, previous.id[i]))
+            dropped.id[dropped.count++] = previous.id[i];
+    bool relink = previous_text != NULL;
+
+    assessed_list list;
+    jw_reset(&m->ids);
+    write_ids(&m->ids, &ids);
+    if (!jw_text(&m->ids))
+        rc = error_set(err, SMART_ENOMEM, "out of memory");
+    if (rc || (rc = maintenance_catch_up(m, now_ms, err)) ||
+        (rc = assess_list(m, &ids, now_ms, 0, &list, err)) ||
+        (rc = store_put_link(m->store, clientpo_id, stored, now_ms, err)))
+        goto done;
+    char details[1600], dropped_text[1024] = "";
+    for (size_t i = 0; i < dropped.count; i++)
+        text_append(dropped_text, sizeof dropped_text, ", ", dropped.id[i]);
+    if (relink)
+        snprintf(details, sizeof details,
+                 "ClientPO %s re-linked to %zu item(s), was %zu%s%s; %zu not ready%s%s",
+                 clientpo_id, ids.count, previous.count, dropped.count ? ", dropped: " : "",
+                 dropped_text, list.blocking, list.blocking ? ": " : "", list.summary);
+    else
+        snprintf(details, sizeof details, "ClientPO %s linked to %zu item(s); %zu not ready%s%s",
+                 clientpo_id, ids.count, list.blocking, list.blocking ? ": " : "", list.summary);
+    text_utf8_trim(details);
+    jw *meta = &m->meta;
+    jw_reset(meta);
+    jw_raw(meta, "{", 1);
+    put_jw(meta, "equipment", &m->ids);
+    put_jw(meta, "not_ready", &m->not_ready);
+    if (relink) {
+        jw_key(meta, "previous_equipment");
+        write_ids(meta, &previous);
+        jw_key(meta, "dropped");
+        write_ids(meta, &dropped);
+    }
+    jw_raw(meta, "}", 1);
+    if ((rc = emit_ledger_jw(m, "clientpo.linked", clientpo_id, "system", details, meta, err)))
+        goto done;
+    jw *out = &m->out;
+    jw_reset(out);
+    jw_raw(out, "{", 1);
+    jw_member_raw(out, "clientpo_id", clientpo_id);
+    jw_key(out, "equipment");
+    jw_raw(out, "[", 1);
+    jw_append(out, &m->list_items);
+    jw_raw(out, "]", 1);
+    jw_member_bool(out, "all_ready", list.blocking == 0);
+    if (relink) {
+        jw_key(out, "previous_equipment");
+        write_ids(out, &previous);
+        jw_key(out, "dropped");
+        write_ids(out, &dropped);
+    }
+    jw_raw(out, "}", 1);
+    rc = emit_output_jw(m, "clientpo.linked", out, err);
+done:
+    free(previous_text);
+    return rc;
+}
+
+static const char *const start_keys[] = {"clientpo_id", "equipment", "planned_end", NULL};
+
+int handle_test_start(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
+{
+    const char *clientpo_id, *planned_end_text;
+    json_t *given;
+    date_value planned_end = {0};
+    int rc;
+    if ((rc = jf_object(data, "data", start_keys, err)) ||
+        (rc = jf_id(data, "data", "clientpo_id", true, &clientpo_id, err)) ||
+        (rc = jf_id_array(data, "data", "equipment", false, true, &given, err)) ||
+        (rc = jf_date(data, "data", "planned_end", false, &planned_end, &planned_end_text, err)))
+        return rc;
+    if (planned_end_text && !planned_end.has_time)
+        return error_set(err, SMART_EINVAL,
+                         "data.planned_end: give a time with its offset "
+                         "(RFC 3339), not a date alone");
+    if (planned_end_text && planned_end.instant_ms <= now_ms)
+        return error_set(err, SMART_EINVAL, "data.planned_end: %s is not after the start",
+                         planned_end_text);
+    /* The job's equipment is its linked set: a start checks every linked item, plus any it
+     * lists besides; listing fewer never leaves a linked item out. */
+    id_list ids, listed = {.count = 0};
+    char *link_text = NULL; /* the stored link, which the ids point into */
+    if ((rc = load_link(m, clientpo_id, &link_text, &ids, err)))
+        return rc;
+    size_t linked_count = ids.count;
+    if (given)
+        id_list_from_json(given, &listed);
+    for (size_t i = 0; i < listed.count; i++) {
+        if (id_list_has(&ids, listed.id[i]))
+            continue;
+        if (ids.count == JF_ID_ARRAY_MAX) {
+            rc = error_set(err, SMART_EINVAL,
+                           "data.equipment: with the %zu item(s) linked to %s, the test would use "
+                           "more than %d",
+                           linked_count, clientpo_id, JF_ID_ARRAY_MAX);
+            goto done;
+        }
+        ids.id[ids.count++] = listed.id[i];
+    }
+    assessed_list list;
+    jw_reset(&m->ids);
+    write_ids(&m->ids, &ids);
+    if (!jw_text(&m->ids)) {
+        rc = error_set(err, SMART_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = maintenance_catch_up(m, now_ms, err)) ||
+        (rc = assess_list(m, &ids, now_ms, planned_end_text ? planned_end.instant_ms : 0, &list,
+                          err)))
+        goto done;
+    /* Fail safe: a start that names no equipment at all is not a test we can vouch for. */
+    bool nothing = ids.count == 0;
+    bool allowed = !nothing && list.blocking == 0;
+    char details[1200], decided_at[DATE_TEXT_MAX];
+    instant_format(now_ms, decided_at, sizeof decided_at);
+    if (nothing)
+        snprintf(details, sizeof details,
+                 "Test for ClientPO %s blocked: no equipment given and none linked", clientpo_id);
+    else if (allowed)
+        snprintf(details, sizeof details, "Test for ClientPO %s allowed: %zu item(s) ready",
+                 clientpo_id, ids.count);
+    else
+        snprintf(details, sizeof details, "Test for ClientPO %s blocked: %s", clientpo_id,
+                 list.summary);
+    text_utf8_trim(details);
+    int64_t test_id;
+    if (allowed &&
+        ((rc = store_add_allowed_test(m->store, clientpo_id, now_ms, jw_text(&m->ids), &test_id,
+                                      err)) ||
+         (rc = maintenance_note_allowed_test(m, test_id, now_ms, ids.id, ids.count, err))))
+        goto done;
+    jw *meta = &m->meta;
+    jw_reset(meta);
+    jw_raw(meta, "{", 1);
+    jw_member_bool(meta, "allowed", allowed);
+    put_jw(meta, "equipment", &m->ids);
+    jw_key(meta, "linked"); /* the first linked_count ids are the job's linked set */
+    id_list linked = ids;
+    linked.count = linked_count;
+    write_ids(meta, &linked);
+    if (given) {
+        jw_key(meta, "listed");
+        write_ids(meta, &listed);
+    }
+    put_jw(meta, "not_ready", &m->not_ready);
+    put_contracts_in_force(&list, ids.count, meta);
+    if (planned_end_text)
+        jw_member_raw(meta, "planned_end", planned_end_text);
+    jw_raw(meta, "}", 1);
+    if ((rc = emit_ledger_jw(m, "gate.decision", clientpo_id, "system", details, meta, err)))
+        goto done;
+    jw *out = &m->out;
+    jw_reset(out);
+    jw_raw(out, "{", 1);
+    jw_member_raw(out, "clientpo_id", clientpo_id);
+    jw_member_bool(out, "allowed", allowed);
+    jw_member_raw(out, "decided_at", decided_at);
+    jw_key(out, "equipment");
+    jw_raw(out, "[", 1);
+    jw_append(out, &m->list_items);
+    jw_raw(out, "]", 1);
+    put_jw(out, "blocking", &m->blocking);
+    if (nothing)
+        jw_member_raw(out, "reason", "no equipment given and none linked");
+    if (planned_end_text)
+        jw_member_raw(out, "planned_end", planned_end_text);
+    jw_raw(out, "}", 1);
+    if ((rc = emit_output_jw(m, "gate.decision", out, err)))
+        goto done;
+    if (!allowed) {
+        jw *subject = &m->subject;
+        jw_reset(subject);
+        jw_member_raw(subject, "clientpo_id", clientpo_id);
+        put_jw(subject, "equipment", &m->blocking);
+        rc = emit_alert(m, "equipment_not_ready", "high", clientpo_id, subject, details, now_ms,
+                        err);
+    }
+done:
+    free(link_text);
+    return rc;
+}
+
+static const char *const status_keys[] = {"equipment_id", "not_ready_only", NULL};
+
+int handle_status_query(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
+{
+    const char *only;
+    bool not_ready_only = false; /* a dashboard's view: list what needs attention, count all */
+    int rc;
+    if ((rc = jf_object(data, "data", status_keys, err)) ||
+        (rc = jf_id(data, "data", "equipment_id", false, &only, err)) ||
+        (rc = jf_bool(data, "data", "not_ready_only", false, &not_ready_only, err)) ||
+        (rc = maintenance_catch_up(m, now_ms, err)))
+        return rc;
+    size_t listed = 0;
+    int64_t counts[CAL_STATUS_COUNT] = {0}, ready_count = 0, total = 0;
+    jw *out = &m->out;
+    jw_reset(out);
+    char as_of[DATE_TEXT_MAX];
+    instant_format(now_ms, as_of, sizeof as_of);
+    jw_raw(out, "{", 1);
+    jw_member_raw(out, "as_of", as_of);
+    jw_key(out, "equipment");
+    jw_raw(out, "[", 1);
+    size_t first = 0, last = m->item_count;
+    const equipment_state *match = only ? maintenance_find(m, only) : NULL;
+    if (only) { /* one item; when no contract names it, answer anyway and say so */
+        first = match && match->terms ? (size_t)(match - m->items) : 0;
+        last = match && match->terms ? first + 1 : 0;
+    }
+    for (size_t i = first; i <= last; i++) {
+        const char *id;
+        if (i < last)
+            id = m->items[i].equipment_id;
+        else if (only && total == 0)
+            id = only;
+        else
+            break;
+        if (i < last && !m->items[i].terms)
+            continue; /* retired: no contract requires it */
+        bool ready;
+        cal_status status;
+        size_t len;
+        const char *text = emit_item_text(m, id, i < last ? &m->items[i] : match, now_ms, 0, &ready,
+                                          &status, &len);
+        if (!text)
+            return error_set(err, SMART_ENOMEM, "out of memory");
+        if (!(not_ready_only && ready)) {
+            if (listed++)
+                jw_raw(out, ",", 1);
+            jw_raw(out, text, len);
+        }
+        counts[status]++;
+        ready_count += ready;
+        total++;
+    }
+    jw_raw(out, "]", 1);
+    jw_key(out, "summary");
+    jw_raw(out, "{", 1);
+    for (int s = 0; s < CAL_STATUS_COUNT; s++)
+        jw_member_int(out, cal_status_name((cal_status)s), counts[s]);
+    jw_member_int(out, "ready", ready_count);
+    jw_member_int(out, "not_ready", total - ready_count);
+    jw_member_int(out, "total", total);
+    jw_raw(out, "}}", 2);
+    return emit_output_jw(m, "status", out, err);
+}

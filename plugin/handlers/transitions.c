@@ -1,0 +1,316 @@
+/* transitions.c — noticing that an item's status has changed, and saying so once: in the
+ * store, the ledger, an output event and, for the changes that call for one, an alert. */
+#include "core/text.h"
+#include "error.h"
+#include "maintenance.h"
+#include "out/emit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* FNV-1a: ids are short, and a gate looks up each of its items. */
+static uint32_t id_hash(const char *id)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h;
+}
+
+int maintenance_index_items(const equipment_state *items, size_t count, uint32_t **index,
+                            size_t *mask, smart_error *err)
+{
+    size_t slots = 16;
+    while (slots < 2 * count) /* at most half full */
+        slots *= 2;
+    if (count >= UINT32_MAX || !(*index = calloc(slots, sizeof **index)))
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    *mask = slots - 1;
+    for (size_t i = 0; i < count; i++) {
+        size_t at = id_hash(items[i].equipment_id) & *mask;
+        while ((*index)[at])
+            at = (at + 1) & *mask;
+        (*index)[at] = (uint32_t)i + 1;
+    }
+    return 0;
+}
+
+equipment_state *maintenance_find(maintenance *m, const char *equipment_id)
+{
+    if (!m->item_index)
+        return NULL;
+    for (size_t at = id_hash(equipment_id) & m->item_index_mask; m->item_index[at];
+         at = (at + 1) & m->item_index_mask) {
+        equipment_state *e = &m->items[m->item_index[at] - 1];
+        if (strcmp(e->equipment_id, equipment_id) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+civil_day maintenance_today(const maintenance *m, int64_t now_ms)
+{
+    return station_zone_day(m->config.zone, now_ms);
+}
+
+int64_t maintenance_day_start_ms(const maintenance *m, civil_day day)
+{
+    return station_zone_day_start_ms(m->config.zone, day);
+}
+
+cal_assessment maintenance_assess(const maintenance *m, const equipment_state *e, civil_day today)
+{
+    (void)m;
+    if (!e || !e->terms)
+        return (cal_assessment){.status = CAL_UNKNOWN, .ready = false};
+    return cal_assess(&e->terms->terms, &e->record, today);
+}
+
+static int compare_checks(const void *a, const void *b)
+{
+    const check_state *x = a, *y = b;
+    int c = strcmp(x->equipment_id, y->equipment_id);
+    return c ? c : strcmp(x->procedure_id, y->procedure_id);
+}
+
+check_state *maintenance_find_check(maintenance *m, const char *equipment_id,
+                                    const char *procedure_id)
+{
+    size_t low = 0, high = m->check_count; /* binary search in [low, high) */
+    while (low < high) {
+        size_t mid = low + (high - low) / 2;
+        const check_state *c = &m->checks[mid];
+        int order = strcmp(equipment_id, c->equipment_id);
+        if (order == 0)
+            order = strcmp(procedure_id, c->procedure_id);
+        if (order == 0)
+            return &m->checks[mid];
+        if (order < 0)
+            high = mid;
+        else
+            low = mid + 1;
+    }
+    return NULL;
+}
+
+void maintenance_item_changed(maintenance *m, const equipment_state *e)
+{
+    if (!m->item_cache || !e)
+        return;
+    item_text_cache *c = &m->item_cache[e - m->items];
+    free(c->text);
+    memset(c, 0, sizeof *c);
+}
+
+int maintenance_put_check(maintenance *m, const check_state *check, smart_error *err)
+{
+    maintenance_item_changed(m, maintenance_find(m, check->equipment_id));
+    check_state *found = maintenance_find_check(m, check->equipment_id, check->procedure_id);
+    if (found) {
+        *found = *check;
+        return 0;
+    }
+    check_state *grown = realloc(m->checks, (m->check_count + 1) * sizeof *grown);
+    if (!grown)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    m->checks = grown;
+    size_t at = 0; /* keep the array sorted: checks are few and added rarely */
+    while (at < m->check_count && compare_checks(&m->checks[at], check) < 0)
+        at++;
+    memmove(&m->checks[at + 1], &m->checks[at], (m->check_count - at) * sizeof *m->checks);
+    m->checks[at] = *check;
+    m->check_count++;
+    return 0;
+}
+
+void maintenance_readiness(const maintenance *m, const equipment_state *e, int64_t now_ms,
+                           int64_t planned_end_ms, readiness *out)
+{
+    const check_state *checks[ITEM_MAX_PROCEDURES] = {0};
+    const contract_item *terms = e ? e->terms : NULL;
+    for (size_t i = 0; terms && i < terms->procedure_count; i++)
+        checks[i] = maintenance_find_check((maintenance *)m, e->equipment_id,
+                                           terms->procedures[i]->procedure_id);
+    readiness_input in = {
+        .terms = terms,
+        .record = e ? &e->record : NULL,
+        .checks = checks,
+        .now_ms = now_ms,
+        .zone = m->config.zone,
+        .planned_end_ms = planned_end_ms,
+        .failure_note = e ? e->failure_note : NULL,
+        .out_of_service_reason = e && e->record.out_of_service ? e->out_of_service_reason : NULL,
+    };
+    readiness_assess(&in, out);
+}
+
+/* The alert a status calls for, if any: type and severity. */
+static bool alert_for(cal_status status, const char **type, const char **severity)
+{
+    switch (status) {
+    case CAL_EXPIRED:
+        *type = "calibration_expired";
+        *severity = "high";
+        return true;
+    case CAL_EXPIRING_SOON:
+        *type = "calibration_expiring";
+        *severity = "medium";
+        return true;
+    case CAL_FAILED:
+        *type = "calibration_failed";
+        *severity = "high";
+        return true;
+    default: return false;
+    }
+}
+
+static int raise_status_alert(maintenance *m, equipment_state *e, const cal_assessment *a,
+                              const char *type, const char *severity, bool repeat, int64_t now_ms,
+                              smart_error *err)
+{
+    char reason[256], message[512];
+    cal_reason(a, reason, sizeof reason);
+    if (a->status == CAL_FAILED && e->failure_note[0]) { /* name the figure, not just the fact */
+        reason[0] = '\0';
+        text_append(reason, sizeof reason, "", "calibration failed: ");
+        text_append(reason, sizeof reason, "", e->failure_note);
+    }
+    snprintf(message, sizeof message, "%s (%s) on %s: %s", e->equipment_id, e->terms->description,
+             m->host->node_id, reason);
+    text_utf8_trim(message);
+    jw *subject = &m->subject;
+    jw_reset(subject);
+    jw_member_raw(subject, "equipment_id", e->equipment_id);
+    jw_member_raw(subject, "status", cal_status_name(a->status));
+    if (a->has_due) {
+        char due[16];
+        civil_format(a->due, due, sizeof due);
+        jw_member_raw(subject, "due_date", due);
+        jw_member_int(subject, a->days_remaining >= 0 ? "days_remaining" : "days_overdue",
+                      abs(a->days_remaining));
+    }
+    if (repeat)
+        jw_member_bool(subject, "repeat", true);
+    int rc = emit_alert(m, type, severity, e->equipment_id, subject, message, now_ms, err);
+    if (rc == 0) {
+        snprintf(e->last_alert, sizeof e->last_alert, "%s", type);
+        e->last_alert_ms = now_ms;
+        if (now_ms + m->config.alert_repeat_ms < m->next_repeat_ms)
+            m->next_repeat_ms = now_ms + m->config.alert_repeat_ms;
+    }
+    return rc;
+}
+
+int maintenance_reconcile(maintenance *m, equipment_state *e, int64_t now_ms, const char *cause,
+                          bool may_repeat, bool *changed, smart_error *err)
+{
+    *changed = false;
+    if (!e->terms)
+        return 0; /* retired: no contract requires it, so nothing to watch */
+    cal_assessment a = maintenance_assess(m, e, maintenance_today(m, now_ms));
+    const char *type = NULL, *severity = NULL;
+    bool wants_alert = alert_for(a.status, &type, &severity);
+    int rc;
+    if (!e->has_status || e->status != a.status) {
+        const char *from = e->has_status ? cal_status_name(e->status) : NULL;
+        const char *to = cal_status_name(a.status);
+        char reason[256], details[512];
+        cal_reason(&a, reason, sizeof reason);
+        snprintf(details, sizeof details, "%s: %s -> %s (%s)", e->equipment_id, from ? from : "new",
+                 to, reason);
+        text_utf8_trim(details);
+        jw *change = &m->meta; /* the record's metadata and the event's data */
+        jw_reset(change);
+        jw_raw(change, "{", 1);
+        jw_member_raw(change, "equipment_id", e->equipment_id);
+        jw_key(change, "from");
+        if (from)
+            jw_string_raw(change, from);
+        else
+            jw_raw(change, "null", 4);
+        jw_member_raw(change, "to", to);
+        jw_member_string(change, "cause", cause);
+        jw_member_bool(change, "ready", a.ready);
+        if (a.has_due) {
+            char due[16];
+            civil_format(a.due, due, sizeof due);
+            jw_member_raw(change, "due_date", due);
+        }
+        jw_raw(change, "}", 1);
+        e->has_status = true;
+        e->status = a.status;
+        maintenance_item_changed(m, e);
+        if (!wants_alert)
+            e->last_alert[0] = '\0';
+        if ((rc = emit_ledger_jw(m, "status.transition", e->equipment_id, "system", details, change,
+                                 err)) ||
+            (rc = emit_output_jw(m, "status.changed", change, err)) ||
+            (wants_alert &&
+             (rc = raise_status_alert(m, e, &a, type, severity, false, now_ms, err))) ||
+            (rc = store_put_equipment(m->store, e, err)))
+            return rc;
+        *changed = true;
+        return 0;
+    }
+    /* A condition that lasts is raised again, at most once per alert_repeat period. */
+    if (may_repeat && wants_alert && now_ms - e->last_alert_ms >= m->config.alert_repeat_ms) {
+        if ((rc = raise_status_alert(m, e, &a, type, severity, true, now_ms, err)) ||
+            (rc = store_put_equipment(m->store, e, err)))
+            return rc;
+    }
+    return 0;
+}
+
+int maintenance_item_updated(maintenance *m, equipment_state *e, const equipment_state *next,
+                             int64_t now_ms, const char *cause, smart_error *err)
+{
+    bool changed;
+    equipment_state before = *e;
+    *e = *next;
+    maintenance_item_changed(m, e);
+    int rc = maintenance_reconcile(m, e, now_ms, cause, false, &changed, err);
+    if (rc == 0 && !changed)
+        rc = store_put_equipment(m->store, e, err);
+    if (rc) { /* the store failed: the item stays as it was (and the module stops) */
+        *e = before;
+        maintenance_item_changed(m, e);
+    }
+    return rc;
+}
+
+int maintenance_catch_up(maintenance *m, int64_t now_ms, smart_error *err)
+{
+    size_t checked, transitions;
+    return now_ms >= m->next_sweep_ms ? maintenance_sweep(m, now_ms, &checked, &transitions, err)
+                                      : 0;
+}
+
+int maintenance_sweep(maintenance *m, int64_t now_ms, size_t *checked, size_t *transitions,
+                      smart_error *err)
+{
+    *checked = *transitions = 0;
+    civil_day today = maintenance_today(m, now_ms);
+    m->next_sweep_ms = now_ms + m->config.sweep_interval_ms;
+    if (m->swept && today == m->swept_day && now_ms < m->next_repeat_ms) {
+        *checked = m->contracts.item_count;
+        return 0;
+    }
+    m->next_repeat_ms = INT64_MAX;
+    for (size_t i = 0; i < m->item_count; i++) {
+        equipment_state *e = &m->items[i];
+        if (!e->terms)
+            continue;
+        bool changed;
+        int rc = maintenance_reconcile(m, e, now_ms, "sweep", true, &changed, err);
+        if (rc)
+            return rc;
+        ++*checked;
+        *transitions += changed;
+        if (e->last_alert[0] && e->last_alert_ms + m->config.alert_repeat_ms < m->next_repeat_ms)
+            m->next_repeat_ms = e->last_alert_ms + m->config.alert_repeat_ms;
+    }
+    m->swept = true;
+    m->swept_day = today;
+    return 0;
+}

@@ -1,0 +1,250 @@
+#include "out/emit.h"
+
+#include "core/text.h"
+#include "error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Serialises and releases `value`; NULL when out of memory. */
+/* jansson writes U+2028 and U+2029 raw (valid JSON, but a line end to JavaScript and some line
+ * readers); jsonw.c escapes them, and so must every other text the module hands out. Outside
+ * strings JSON text is ASCII, so every such sequence is inside one. Frees `text` when it grows. */
+static char *escape_line_separators(char *text)
+{
+    size_t n = 0, len = strlen(text);
+    for (const char *p = text; (p = strstr(p, "\xE2\x80")) != NULL; p += 2)
+        n += (unsigned char)p[2] == 0xA8 || (unsigned char)p[2] == 0xA9;
+    if (n == 0)
+        return text;
+    char *out = malloc(len + 3 * n + 1), *o = out;
+    if (out)
+        for (const char *p = text; *p; p++) {
+            if ((unsigned char)p[0] == 0xE2 && (unsigned char)p[1] == 0x80 &&
+                ((unsigned char)p[2] == 0xA8 || (unsigned char)p[2] == 0xA9)) {
+                memcpy(o, (unsigned char)p[2] == 0xA8 ? "\\u2028" : "\\u2029", 6);
+                o += 6;
+                p += 2;
+            } else {
+                *o++ = *p;
+            }
+        }
+    if (out)
+        *o = '\0';
+    free(text);
+    return out;
+}
+
+static char *dump_and_release(json_t *value, size_t *len)
+{
+    char *text = value ? json_dumps(value, JSON_COMPACT) : NULL;
+    json_decref(value);
+    if (text)
+        text = escape_line_separators(text);
+    if (text && len)
+        *len = strlen(text);
+    return text;
+}
+
+int emit_ledger_text(maintenance *m, const char *action, const char *target, const char *user_id,
+                     const char *details, const char *metadata_json, smart_error *err)
+{
+    smart_ledger_entry entry = {
+        .struct_size = sizeof entry,
+        .action = action,
+        .target = target,
+        .details = details,
+        .user_id = user_id ? user_id : "system",
+        .metadata_json = metadata_json,
+    };
+    int rc = m->host->ledger_append(m->host, &entry, err);
+    if (rc == SMART_EIO)
+        m->failed = true;
+    if (rc == 0)
+        m->ledger_since_commit = true;
+    return rc;
+}
+
+int emit_ledger(maintenance *m, const char *action, const char *target, const char *user_id,
+                const char *details, json_t *metadata, smart_error *err)
+{
+    char *meta = dump_and_release(metadata ? metadata : json_object(), NULL);
+    if (!meta)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    int rc = emit_ledger_text(m, action, target, user_id, details, meta, err);
+    free(meta);
+    return rc;
+}
+
+int emit_output(maintenance *m, const char *topic, json_t *data, smart_error *err)
+{
+    size_t len;
+    char *text = dump_and_release(data, &len);
+    if (!text)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    int rc = m->host->emit_event(m->host, topic, text, len, err);
+    free(text);
+    if (rc == SMART_EIO)
+        m->failed = true;
+    return rc;
+}
+
+int emit_ledger_jw(maintenance *m, const char *action, const char *target, const char *user_id,
+                   const char *details, const jw *metadata, smart_error *err)
+{
+    const char *meta = jw_text(metadata);
+    if (!meta)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    return emit_ledger_text(m, action, target, user_id, details, meta, err);
+}
+
+int emit_output_jw(maintenance *m, const char *topic, const jw *data, smart_error *err)
+{
+    const char *text = jw_text(data);
+    if (!text)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    int rc = m->host->emit_event(m->host, topic, text, data->len, err);
+    if (rc == SMART_EIO)
+        m->failed = true;
+    return rc;
+}
+
+int emit_alert(maintenance *m, const char *alert_type, const char *severity, const char *target,
+               const jw *subject, const char *message, int64_t now_ms, smart_error *err)
+{
+    char timestamp[DATE_TEXT_MAX];
+    instant_format(now_ms, timestamp, sizeof timestamp);
+    jw *a = &m->alert;
+    jw_reset(a);
+    jw_raw(a, "{", 1);
+    jw_member_raw(a, "alert_type", alert_type);
+    jw_member_raw(a, "severity", severity);
+    jw_member_string(a, "node_id", m->host->node_id);
+    jw_member_string(a, "station_type", m->host->station_type);
+    jw_member_raw(a, "timestamp", timestamp);
+    jw_member_bool(a, "requires_action", true);
+    jw_member_string(a, "message", message);
+    if (subject && subject->len) {
+        const char *members = jw_text(subject);
+        if (!members)
+            return error_set(err, SMART_ENOMEM, "out of memory");
+        jw_raw(a, ",", 1);
+        jw_raw(a, members, subject->len);
+    }
+    jw_raw(a, "}", 1);
+    const char *text = jw_text(a);
+    if (!text)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    int rc = m->host->emit_alert(m->host, text, a->len, err);
+    if (rc == SMART_EIO)
+        m->failed = true;
+    if (rc == 0) /* the record holds the alert exactly as raised */
+        rc = emit_ledger_text(m, "alert.raised", target ? target : m->host->node_id, "system",
+                              message, text, err);
+    return rc;
+}
+
+void emit_item_write(jw *w, const char *id, const equipment_state *e, const readiness *r)
+{
+    char due[16], when[DATE_TEXT_MAX];
+    const cal_assessment *a = &r->calibration;
+    jw_raw(w, "{", 1);
+    jw_member_raw(w, "equipment_id", id);
+    jw_member_raw(w, "status", cal_status_name(a->status));
+    jw_member_bool(w, "ready", r->ready);
+    jw_member_string(w, "reason", r->reason);
+    if (e && e->terms) {
+        jw_member_string(w, "description", e->terms->description);
+        jw_member_string(w, "contract_id", e->terms->owner->contract_id);
+    }
+    if (a->has_due) {
+        civil_format(a->due, due, sizeof due);
+        jw_member_raw(w, "due_date", due);
+        jw_member_string(w, "last_calibration_date", e->calibration_date);
+        jw_member_string(w, "certificate_number", e->certificate);
+        if (a->days_remaining >= 0)
+            jw_member_int(w, "days_remaining", a->days_remaining);
+        else
+            jw_member_int(w, "days_overdue", -(int64_t)a->days_remaining);
+    }
+    if (r->has_warning)
+        jw_member_string(w, "warning", r->warning);
+    if (e && e->record.out_of_service && e->out_of_service_reason[0])
+        jw_member_string(w, "out_of_service_reason", e->out_of_service_reason);
+    if (r->check_count) {
+        jw_key(w, "checks");
+        jw_raw(w, "[", 1);
+        for (size_t i = 0; i < r->check_count; i++) {
+            const check_view *v = &r->checks[i];
+            jw_sep(w);
+            jw_raw(w, "{", 1);
+            jw_member_string(w, "procedure_id", v->procedure->procedure_id);
+            jw_member_string(w, "frequency", v->procedure->frequency_text);
+            jw_member_bool(w, "ok", v->ok);
+            jw_member_string(w, "reason", v->reason);
+            if (v->last) {
+                instant_format(v->last->performed_ms, when, sizeof when);
+                jw_member_raw(w, "last_performed", when);
+                instant_format(v->valid_until_ms, when, sizeof when);
+                jw_member_raw(w, "valid_until", when);
+            }
+            jw_raw(w, "}", 1);
+        }
+        jw_raw(w, "]", 1);
+    }
+    jw_raw(w, "}", 1);
+}
+
+/* When the ITEM text built at now_ms stops being true: at the next local midnight (the day
+ * counts change), or when one of its checks lapses, whichever is first. */
+static int64_t item_text_expiry(const maintenance *m, const equipment_state *e, int64_t now_ms)
+{
+    int64_t expires = maintenance_day_start_ms(m, maintenance_today(m, now_ms) + 1);
+    for (size_t i = 0; e->terms && i < e->terms->procedure_count; i++) {
+        const procedure *p = e->terms->procedures[i];
+        const check_state *c =
+            maintenance_find_check((maintenance *)m, e->equipment_id, p->procedure_id);
+        int64_t until = c ? check_state_valid_until(p, c, m->config.zone) : 0;
+        if (c && c->passed && until > now_ms && until < expires)
+            expires = until;
+    }
+    return expires;
+}
+
+const char *emit_item_text(maintenance *m, const char *id, const equipment_state *e, int64_t now_ms,
+                           int64_t planned_end_ms, bool *ready, cal_status *status, size_t *len)
+{
+    item_text_cache *c = e && e->terms && !planned_end_ms ? &m->item_cache[e - m->items] : NULL;
+    if (c && c->text && now_ms >= c->valid_from_ms && now_ms < c->expires_ms) {
+        *ready = c->ready;
+        *status = c->status;
+        *len = c->len;
+        return c->text;
+    }
+    readiness r;
+    maintenance_readiness(m, e, now_ms, planned_end_ms, &r);
+    jw *w = &m->item_text;
+    jw_reset(w);
+    emit_item_write(w, id, e, &r);
+    const char *built = jw_text(w);
+    if (!built)
+        return NULL;
+    *ready = r.ready;
+    *status = r.calibration.status;
+    *len = w->len;
+    if (!c)
+        return built;
+    char *text = malloc(w->len + 1);
+    if (!text)
+        return NULL;
+    memcpy(text, built, w->len + 1);
+    free(c->text);
+    *c = (item_text_cache){.text = text,
+                           .len = *len,
+                           .ready = r.ready,
+                           .status = *status,
+                           .valid_from_ms = now_ms,
+                           .expires_ms = item_text_expiry(m, e, now_ms)};
+    return text;
+}

@@ -1,0 +1,229 @@
+/* store.h — the module's durable local state in SQLite (WAL, synchronous=FULL): equipment
+ * state, calibration and check history, ClientPO links, the tests allowed, contract versions.
+ *
+ * Writes go into one transaction that store_begin opens lazily and store_commit ends, so the
+ * events of one host batch share one commit (group commit). Every function returns 0 or
+ * SMART_EIO (with err filled) when SQLite fails; the caller must then fail-stop. Not
+ * thread-safe: one store per module instance, used on the loop thread. */
+#ifndef SMART_STORE_H
+#define SMART_STORE_H
+
+#include "core/readiness.h"
+#include "smart_plugin.h"
+#include "store/equipment.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct store store;
+
+/* Opens (creating if needed) `dir`/store.sqlite, first taking an exclusive flock on `dir`/lock
+ * (held until store_close; the kernel drops it if the process dies). Returns 0, SMART_EBUSY
+ * when another process (or another open store) holds the lock — the message names `dir` and
+ * the holder's pid —, or SMART_EIO. The path is copied. */
+int store_open(const char *dir, store **out, smart_error *err);
+
+/* Closes the store; an open transaction is rolled back (it was never acknowledged). */
+void store_close(store *s);
+
+/* Opens the batch transaction if none is open. */
+int store_begin(store *s, smart_error *err);
+
+/* Commits the batch transaction, if one is open; durable when it returns 0. */
+int store_commit(store *s, smart_error *err);
+
+/* Calls visit(ctx, state) for every equipment row; the state is borrowed for the call. */
+int store_load_equipment(store *s, void (*visit)(void *ctx, const equipment_state *state),
+                         void *ctx, smart_error *err);
+
+/* Inserts or replaces the row of state->equipment_id. */
+int store_put_equipment(store *s, const equipment_state *state, smart_error *err);
+
+typedef struct calibration_entry {
+    const char *equipment_id;
+    const char *calibration_date;
+    civil_day day;
+    const char *certificate_number;
+    const char *provider;
+    const char *technician;   /* may be NULL */
+    const char *results_json; /* may be NULL */
+    const char *notes;        /* may be NULL */
+    const char *source;       /* "event" or "contract:<file>" */
+    int64_t recorded_at_ms;
+    bool out_of_tolerance;          /* left out of tolerance: not a good calibration */
+    const char *reference_standard; /* the station's standard it was calibrated against, or NULL */
+    bool instant_known;   /* written with a time of day: performed_ms is when it was performed */
+    int64_t performed_ms; /* (a date alone, or a hub's last_calibration: not kept) */
+    bool suspect;         /* its reference was not fit: in tolerance, it is history only (it
+                             renews nothing); out of tolerance, it still fails the item */
+    const char *suspect_reason; /* why, when suspect; else NULL */
+} calibration_entry;
+
+int store_add_calibration(store *s, const calibration_entry *entry, smart_error *err);
+
+/* Whether the item has a calibration with that certificate on record (from any source): 0 when
+ * it has, with its calibration_date as written copied into calibration_date (size bytes); 1
+ * when it has none; or SMART_EIO. */
+int store_find_calibration(store *s, const char *equipment_id, const char *certificate_number,
+                           char *calibration_date, size_t size, smart_error *err);
+
+/* The day of the item's last calibration that left it in tolerance (not suspect) and, when it was
+ * written with a time of day (*instant_known), the instant it was performed: 0 when found, 1 when
+ * it has none, or SMART_EIO. */
+int store_last_good_calibration(store *s, const char *equipment_id, civil_day *day,
+                                bool *instant_known, int64_t *performed_ms, smart_error *err);
+
+/* When the item last passed the procedure (a pass that counts: not suspect): 0 with
+ * *performed_ms, 1 when it never has, or SMART_EIO. */
+int store_last_pass(store *s, const char *equipment_id, const char *procedure_id,
+                    int64_t *performed_ms, smart_error *err);
+
+/* Calls visit for every test allowed with the item at or after since_ms, oldest first (the id
+ * borrowed for the call); visit returns non-zero for out of memory (SMART_ENOMEM). Reads the
+ * whole history (the module's usage index forgets uses before a good calibration). */
+int store_allowed_tests_with(store *s, const char *equipment_id, int64_t since_ms,
+                             int (*visit)(void *ctx, const char *clientpo_id,
+                                          int64_t decided_at_ms),
+                             void *ctx, smart_error *err);
+
+/* Records (or replaces) the equipment list linked to a ClientPO: its ids, one per line. */
+int store_put_link(store *s, const char *clientpo_id, const char *equipment_ids,
+                   int64_t linked_at_ms, smart_error *err);
+
+/* Looks a link up. On success returns 0 and *equipment_ids is a malloc'd copy the caller
+ * frees, or NULL when the ClientPO has no link. */
+int store_get_link(store *s, const char *clientpo_id, char **equipment_ids, smart_error *err);
+
+/* Records a test the gate allowed and the items it uses (equipment_json: their ids as a JSON
+ * array of strings): the work an out-of-tolerance finding makes suspect. (Every decision,
+ * allowed or blocked, is in the ledger; a blocked test used nothing, so the store keeps only
+ * the allowed ones.) *test_id is the new test's id. */
+int store_add_allowed_test(store *s, const char *clientpo_id, int64_t decided_at_ms,
+                           const char *equipment_json, int64_t *test_id, smart_error *err);
+
+/* The ClientPO of an allowed test, copied into clientpo_id (size bytes). A missing test is
+ * SMART_EIO: the store and the module's view of it disagree. */
+int store_allowed_test_clientpo(store *s, int64_t test_id, char *clientpo_id, size_t size,
+                                smart_error *err);
+
+/* Calls visit for every item of every allowed test, in test order; the id is borrowed for the
+ * call. visit returns non-zero to stop (out of memory: SMART_ENOMEM). */
+int store_each_allowed_use(store *s,
+                           int (*visit)(void *ctx, int64_t test_id, int64_t decided_at_ms,
+                                        const char *equipment_id),
+                           void *ctx, smart_error *err);
+
+/* Calls visit with the day of each item's last calibration that left it in tolerance, and its
+ * instant where it was written with one (instant_known). */
+int store_each_good_calibration_day(store *s,
+                                    void (*visit)(void *ctx, const char *equipment_id,
+                                                  civil_day day, bool instant_known,
+                                                  int64_t performed_ms),
+                                    void *ctx, smart_error *err);
+
+/* Calls visit(ctx, check) for the last check that counts of every (item, procedure) (a pass
+ * with a reference that was not fit does not: readiness.h); borrowed. */
+int store_load_checks(store *s, void (*visit)(void *ctx, const check_state *check), void *ctx,
+                      smart_error *err);
+
+/* Fills c->steps from a check's readings as stored (the array store_add_check is given:
+ * objects with step_id, value, taken, attested); with none (NULL, or not an array), the check
+ * is left with steps_known false and stands as recorded. */
+void store_check_steps_from_json(check_state *c, const char *readings_json);
+
+/* Adds a check to the history, with its validity as worked out when it was done, and, when
+ * check->suspect, why its reference was not fit (suspect_reason); strings may be NULL except
+ * technician. */
+int store_add_check(store *s, const check_state *check, int64_t valid_until_ms,
+                    const char *technician, const char *reference_instrument,
+                    const char *readings_json, const char *suspect_reason, smart_error *err);
+
+/* A reference found out of tolerance as found: every check that named it as
+ * reference_instrument at or after since_ms, not already suspect, is marked suspect with the
+ * reason given (copied), and, if it was the last of its (item, procedure), stays loaded as the
+ * last one, suspect (store_load_checks). In the open transaction. Returns 0 or SMART_EIO. */
+int store_mark_checks_suspect(store *s, const char *reference_id, int64_t since_ms,
+                              const char *reason, smart_error *err);
+
+/* What was verified with a reference standard or instrument since a moment: calls visit for
+ * every check that named it as reference_instrument at or after since_ms, oldest first; the
+ * strings are borrowed for the call, and visit returns non-zero for out of memory. */
+int store_checks_with_reference(store *s, const char *reference_id, int64_t since_ms,
+                                int (*visit)(void *ctx, const char *equipment_id,
+                                             const char *procedure_id, int64_t performed_ms),
+                                void *ctx, smart_error *err);
+
+/* The same for calibrations that named it as reference_standard, dated since_day or later. */
+int store_calibrations_with_reference(store *s, const char *reference_id, civil_day since_day,
+                                      int (*visit)(void *ctx, const char *equipment_id,
+                                                   const char *certificate_number,
+                                                   const char *calibration_date),
+                                      void *ctx, smart_error *err);
+
+/* The calibration in force for an item on `day`: its latest dated on or before that day (of
+ * two on one day, the one recorded last), with its day, its date as written (copied into
+ * calibration_date, size bytes) and whether it left the item in tolerance. A suspect one that
+ * left it in tolerance is not counted. 0 when found, 1 when none is dated on or before `day`,
+ * or SMART_EIO. */
+int store_calibration_on(store *s, const char *equipment_id, civil_day day, civil_day *cal_day,
+                         char *calibration_date, size_t size, bool *in_tolerance, smart_error *err);
+
+/* The results (as stored, JSON text) of the item's last calibration (the latest dated, of two
+ * on one day the one recorded last; a suspect one in tolerance is not counted): 0 with
+ * *results_json a malloc'd copy the caller frees, or
+ * NULL when it has none or no calibration; SMART_ENOMEM, or SMART_EIO. */
+int store_last_calibration_results(store *s, const char *equipment_id, char **results_json,
+                                   smart_error *err);
+
+/* The check of (item, procedure) in force at at_ms: the last performed at or before it (of two
+ * at one instant, the one recorded last), into *check. 0 when found, 1 when none, or
+ * SMART_EIO. */
+int store_check_at(store *s, const char *equipment_id, const char *procedure_id, int64_t at_ms,
+                   check_state *check, smart_error *err);
+
+/* A period [since_ms, until_ms) in which an item was unavailable: out of service, or sent out
+ * for calibration. Written when the period ends (the one under way is the item's own state:
+ * record.out_of_service and out_of_service_since_ms, record.sent_out and sent_out_since_ms). */
+#define STORE_UNAVAILABLE_OUT_OF_SERVICE "out_of_service"
+#define STORE_UNAVAILABLE_SENT_OUT       "sent_out"
+
+typedef struct unavailable_period {
+    char kind[16]; /* STORE_UNAVAILABLE_* */
+    int64_t since_ms, until_ms;
+    char reason[NOTE_MAX]; /* why it was tagged out, or "" */
+} unavailable_period;
+
+/* Records an ended period; kind is STORE_UNAVAILABLE_*, reason may be NULL. */
+int store_add_unavailable(store *s, const char *equipment_id, const char *kind, int64_t since_ms,
+                          int64_t until_ms, const char *reason, smart_error *err);
+
+/* The ended period that holds at_ms (since_ms <= at_ms < until_ms), into *period: 0 when
+ * found, 1 when none, or SMART_EIO. */
+int store_unavailable_at(store *s, const char *equipment_id, int64_t at_ms,
+                         unavailable_period *period, smart_error *err);
+
+/* The store's own records, by key (STORE_META_*): 0 when found, 1 when never written, or
+ * SMART_EIO. */
+int store_get_meta(store *s, const char *key, int64_t *value, smart_error *err);
+int store_put_meta(store *s, const char *key, int64_t value, smart_error *err);
+
+/* The same for text values: `value` (caller-owned, `size` bytes) gets a copy, truncated. */
+int store_get_text_meta(store *s, const char *key, char *value, size_t size, smart_error *err);
+int store_put_text_meta(store *s, const char *key, const char *value, smart_error *err);
+
+/* The seq of the newest ledger record when the store last committed (see module.c). */
+#define STORE_META_LEDGER_SEQ "ledger_seq"
+/* A text meta: that record's hash (64 hex digits), or "" when the host could not give it (an
+ * ABI 1.1 host). Written in the same transaction as the seq. */
+#define STORE_META_LEDGER_HASH "ledger_hash"
+
+/* The version (and content hash) of a contract last adopted: 0 when found, 1 when the
+ * station has never adopted that contract, or SMART_EIO. Versions never go down. */
+int store_get_contract_version(store *s, const char *contract_id, int64_t *version, char sha256[65],
+                               smart_error *err);
+
+int store_put_contract_version(store *s, const char *contract_id, int64_t version,
+                               const char *sha256, const char *file, int64_t now_ms,
+                               smart_error *err);
+
+#endif
