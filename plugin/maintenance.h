@@ -119,11 +119,11 @@ int maintenance_reconcile(maintenance *m, equipment_state *e, int64_t now_ms, co
 /* Makes `next` (a handler's whole change of `e`, built on a copy) the item's state: forgets its
  * cached text, records any status change it causes (reconcile), and saves it. When the store
  * fails, `e` is left as it was and SMART_EIO returned. */
-int maintenance_item_updated(maintenance *m, equipment_state *e, const equipment_state *next,
+int maintenance_item_commit(maintenance *m, equipment_state *e, const equipment_state *next,
                              int64_t now_ms, const char *cause, smart_error *err);
 
 /* Forgets the cached ITEM text of `e`. */
-void maintenance_item_changed(maintenance *m, const equipment_state *e);
+void maintenance_item_forget_text(maintenance *m, const equipment_state *e);
 
 /* Tells the usage index that the gate allowed test test_id with these items (after the store
  * recorded it). 0 or SMART_ENOMEM. */

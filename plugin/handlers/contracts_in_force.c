@@ -239,7 +239,7 @@ static int rejudge_calibration(maintenance *m, equipment_state *e, smart_error *
                      "%s left %s %s outside %s under contract %s v%lld", parameter, figure, t->unit,
                      limits, ci->owner->contract_id, (long long)ci->owner->version);
             e->record.calibration_failed = true;
-            maintenance_item_changed(m, e);
+            maintenance_item_forget_text(m, e);
             json_decref(results);
             return 0;
         }

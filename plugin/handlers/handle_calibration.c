@@ -546,7 +546,7 @@ static int follow_chain(chain_walk *cw, const char *reference, const char *why, 
         check_state *last = maintenance_find_check(m, item, procedure);
         if (last && last->performed_ms == at_ms && !last->suspect) {
             last->suspect = true;
-            maintenance_item_changed(m, maintenance_find(m, item)); /* its text said ready */
+            maintenance_item_forget_text(m, maintenance_find(m, item)); /* its text said ready */
         }
         char at[DATE_TEXT_MAX], via[200];
         instant_format(at_ms, at, sizeof at);
@@ -576,7 +576,7 @@ static int follow_chain(chain_walk *cw, const char *reference, const char *why, 
             snprintf(next.failure_note, sizeof next.failure_note,
                      "calibration %s made against %s, which %s", cert, reference, why);
             text_utf8_trim(next.failure_note);
-            rc = maintenance_item_updated(m, e, &next, cw->now_ms, "reference", cw->err);
+            rc = maintenance_item_commit(m, e, &next, cw->now_ms, "reference", cw->err);
         }
         if (!rc && !json_object_get(cw->visited, item)) {
             char deeper[NOTE_MAX];
@@ -1180,7 +1180,7 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
     free(results_text);
     jw *out = &m->out;
     if ((rc = emit_ledger_jw(m, "calibration.recorded", id, technician, details, meta, err)) ||
-        (rc = maintenance_item_updated(m, e, &next, now_ms, "calibration", err)))
+        (rc = maintenance_item_commit(m, e, &next, now_ms, "calibration", err)))
         goto done;
     jw_reset(out);
     jw_raw(out, "{", 1);
@@ -1267,7 +1267,7 @@ int handle_calibration_schedule(maintenance *m, const json_t *data, int64_t now_
                           json_pack("{s:s, s:s?, s:s?}", "equipment_id", id, "provider", provider,
                                     "notes", notes),
                           err)) ||
-        (rc = maintenance_item_updated(m, e, &next, now_ms, "calibration.schedule", err)))
+        (rc = maintenance_item_commit(m, e, &next, now_ms, "calibration.schedule", err)))
         return rc;
     return emit_output(m, "calibration.scheduled",
                        json_pack("{s:s, s:s, s:b}", "equipment_id", id, "status",

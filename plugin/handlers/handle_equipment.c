@@ -305,7 +305,7 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
     if (meta && review)
         json_object_set(meta, "review", review);
     if ((rc = emit_ledger(m, "maintenance.checked", id, technician, details, meta, err)) ||
-        (rc = maintenance_item_updated(m, e, &next, now_ms, "maintenance.check", err))) {
+        (rc = maintenance_item_commit(m, e, &next, now_ms, "maintenance.check", err))) {
         json_decref(review);
         json_decref(review_list);
         json_decref(steps);
@@ -387,7 +387,7 @@ int handle_out_of_service(maintenance *m, const json_t *data, int64_t now_ms, sm
     snprintf(details, sizeof details, "%s tagged out of service: %s", id, reason);
     if ((rc = emit_ledger(m, "equipment.out_of_service", id, technician, details,
                           json_pack("{s:s, s:s}", "equipment_id", id, "reason", reason), err)) ||
-        (rc = maintenance_item_updated(m, e, &next, now_ms, "equipment.out_of_service", err)))
+        (rc = maintenance_item_commit(m, e, &next, now_ms, "equipment.out_of_service", err)))
         return rc;
     return emit_updated(m, e, "out_of_service", now_ms, err);
 }
@@ -453,7 +453,7 @@ int handle_return_to_service(maintenance *m, const json_t *data, int64_t now_ms,
     next.out_of_service_procedure[0] = '\0';
     if ((rc = emit_ledger(m, "equipment.return_to_service", id, technician, details,
                           json_pack("{s:s, s:s?}", "equipment_id", id, "notes", notes), err)) ||
-        (rc = maintenance_item_updated(m, e, &next, now_ms, "equipment.return_to_service", err)))
+        (rc = maintenance_item_commit(m, e, &next, now_ms, "equipment.return_to_service", err)))
         return rc;
     return emit_updated(m, e, "return_to_service", now_ms, err);
 }

@@ -94,7 +94,7 @@ check_state *maintenance_find_check(maintenance *m, const char *equipment_id,
     return NULL;
 }
 
-void maintenance_item_changed(maintenance *m, const equipment_state *e)
+void maintenance_item_forget_text(maintenance *m, const equipment_state *e)
 {
     if (!m->item_cache || !e)
         return;
@@ -105,7 +105,7 @@ void maintenance_item_changed(maintenance *m, const equipment_state *e)
 
 int maintenance_put_check(maintenance *m, const check_state *check, smart_error *err)
 {
-    maintenance_item_changed(m, maintenance_find(m, check->equipment_id));
+    maintenance_item_forget_text(m, maintenance_find(m, check->equipment_id));
     check_state *found = maintenance_find_check(m, check->equipment_id, check->procedure_id);
     if (found) {
         *found = *check;
@@ -240,7 +240,7 @@ int maintenance_reconcile(maintenance *m, equipment_state *e, int64_t now_ms, co
         jw_raw(change, "}", 1);
         e->has_status = true;
         e->status = a.status;
-        maintenance_item_changed(m, e);
+        maintenance_item_forget_text(m, e);
         if (!wants_alert)
             e->last_alert[0] = '\0';
         if ((rc = emit_ledger_jw(m, "status.transition", e->equipment_id, "system", details, change,
@@ -262,19 +262,19 @@ int maintenance_reconcile(maintenance *m, equipment_state *e, int64_t now_ms, co
     return 0;
 }
 
-int maintenance_item_updated(maintenance *m, equipment_state *e, const equipment_state *next,
+int maintenance_item_commit(maintenance *m, equipment_state *e, const equipment_state *next,
                              int64_t now_ms, const char *cause, smart_error *err)
 {
     bool changed;
     equipment_state before = *e;
     *e = *next;
-    maintenance_item_changed(m, e);
+    maintenance_item_forget_text(m, e);
     int rc = maintenance_reconcile(m, e, now_ms, cause, false, &changed, err);
     if (rc == 0 && !changed)
         rc = store_put_equipment(m->store, e, err);
     if (rc) { /* the store failed: the item stays as it was (and the module stops) */
         *e = before;
-        maintenance_item_changed(m, e);
+        maintenance_item_forget_text(m, e);
     }
     return rc;
 }
