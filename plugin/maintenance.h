@@ -120,7 +120,7 @@ int maintenance_reconcile(maintenance *m, equipment_state *e, int64_t now_ms, co
  * cached text, records any status change it causes (reconcile), and saves it. When the store
  * fails, `e` is left as it was and SMART_EIO returned. */
 int maintenance_item_commit(maintenance *m, equipment_state *e, const equipment_state *next,
-                             int64_t now_ms, const char *cause, smart_error *err);
+                            int64_t now_ms, const char *cause, smart_error *err);
 
 /* Forgets the cached ITEM text of `e`. */
 void maintenance_item_forget_text(maintenance *m, const equipment_state *e);

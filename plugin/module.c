@@ -6,6 +6,7 @@
 #include "maintenance.h"
 #include "out/emit.h"
 #include "json/json_fields.h"
+#include "zone/station_zone.h"
 
 #include <errno.h>
 #include <stdio.h>

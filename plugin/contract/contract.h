@@ -3,103 +3,12 @@
 #ifndef SMART_CONTRACT_H
 #define SMART_CONTRACT_H
 
-#include "core/calibration.h"
-#include "core/decimal.h"
+#include "core/terms.h"
 #include "smart_plugin.h"
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
-
-typedef struct tolerance {
-    const char *parameter;
-    const char *unit;
-    bool has_min, has_max;
-    double min, max;   /* nominal ± plus_minus is stored as min and max (the nearest doubles) */
-    decimal low, high; /* the same limits, exact: what values are judged against */
-    bool has_nominal;  /* a calibration point; an item may have several per parameter */
-    double nominal;
-    const json_t *references; /* ids or equipment types accepted as the reference standard of
-                                 its calibration (strings), or NULL: see readiness.h */
-} tolerance;
-
-typedef struct contract contract;
-
-/* How long a passed check stays valid. */
-typedef enum check_frequency {
-    FREQ_PER_SHIFT, /* until the next shift starts (contract shift_starts) */
-    FREQ_HOURS,     /* `every` hours after it was done */
-    FREQ_DAYS       /* through the end of the (local) day it was done, plus every - 1 days */
-} check_frequency;
-
-/* One step of a maintenance procedure: a reading with optional limits, or an attestation. */
-typedef struct check_step {
-    const char *step_id;
-    const char *description;
-    bool is_reading; /* input_type "number"; otherwise "checkbox" */
-    const char *unit;
-    const char *reference_value; /* free text, recorded; limits are what is machine-checked */
-    bool has_min, has_max;
-    double min, max;
-    decimal low, high; /* min and max as written, exact: what readings are judged against */
-} check_step;
-
-/* A maintenance procedure (a daily UV-A check, a bath concentration check, ...). */
-typedef struct procedure {
-    const char *procedure_id;
-    const char *title;
-    const json_t *equipment; /* ids (of this contract's items) it applies to */
-    check_frequency frequency;
-    int every;                  /* hours (FREQ_HOURS) or days (FREQ_DAYS) */
-    const char *frequency_text; /* "per_shift", "daily", "weekly", "every_n_hours", ... */
-    char frequency_label[32];   /* for people: "per-shift", "daily", "every 8 hours", ... */
-    bool required_before_test;
-    bool out_of_service_on_fail;
-    bool needs_reference;     /* a check must name the reference instrument it was made with */
-    const json_t *references; /* ids or equipment types accepted as that instrument, or NULL */
-    check_step *steps;
-    size_t step_count;
-    const contract *owner;
-} procedure;
-
-#define CONTRACT_MAX_SHIFTS 8
-#define ITEM_MAX_PROCEDURES 8
-
-/* One piece of equipment as a contract defines it. Strings are borrowed from the contract's
- * parsed document and live as long as the set. */
-typedef struct contract_item {
-    const char *equipment_id;
-    const char *description;
-    const char *equipment_type;
-    cal_terms terms;
-    tolerance *tolerances;
-    size_t tolerance_count;
-    bool has_baseline; /* the calibration the hub knew of when it issued the contract */
-    date_value baseline_date;
-    const char *baseline_date_text;
-    const char *baseline_certificate;
-    const char *baseline_provider;
-    bool return_requires_verification; /* a passed check or calibration after a tag-out */
-    const procedure *procedures[ITEM_MAX_PROCEDURES]; /* the procedures that apply to it */
-    size_t procedure_count;
-    const contract *owner;
-} contract_item;
-
-struct contract {
-    char *file; /* file name within the contracts directory */
-    const char *contract_id;
-    const char *station_type;
-    json_int_t version;
-    char sha256[65]; /* of the file's bytes, lowercase hex */
-    contract_item *items;
-    size_t item_count;
-    procedure *procedures;
-    size_t procedure_count;
-    int shift_starts[CONTRACT_MAX_SHIFTS]; /* minutes after local midnight, ascending */
-    size_t shift_count;
-    bool job_window_warns; /* a lapse before a job's planned end warns instead of blocking */
-    json_t *document;
-};
 
 typedef struct contract_set {
     contract *contracts;

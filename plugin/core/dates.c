@@ -78,13 +78,13 @@ static int64_t floor_div(int64_t a, int64_t b)
 
 civil_day civil_day_of_instant(int64_t instant_ms, int offset_minutes)
 {
-    return (civil_day)floor_div(instant_ms + (int64_t)offset_minutes * 60000, 86400000);
+    return (civil_day)floor_div(instant_ms + (int64_t)offset_minutes * MS_PER_MINUTE, MS_PER_DAY);
 }
 
 void instant_format(int64_t instant_ms, char *out, size_t size)
 {
     civil_day day = civil_day_of_instant(instant_ms, 0);
-    int64_t secs = (instant_ms - (int64_t)day * 86400000) / 1000;
+    int64_t secs = (instant_ms - (int64_t)day * MS_PER_DAY) / 1000;
     if (size < 21) { /* too small for any timestamp: say nothing rather than half of one */
         if (size)
             out[0] = '\0';
@@ -158,7 +158,7 @@ int date_parse(const char *s, date_value *out, char *why, size_t why_size)
         return -1;
     }
     if (len == 10) {
-        *out = (date_value){.day = day, .instant_ms = (int64_t)day * 86400000, .has_time = false};
+        *out = (date_value){.day = day, .instant_ms = (int64_t)day * MS_PER_DAY, .has_time = false};
         return 0;
     }
     int hh, mi, ss;
@@ -194,13 +194,14 @@ int date_parse(const char *s, date_value *out, char *why, size_t why_size)
     if (ss == 60) /* a leap second is the last second of its minute */
         ss = 59;
     int64_t local_ms =
-        (int64_t)day * 86400000 + ((int64_t)hh * 3600 + mi * 60 + ss) * 1000 + frac_ms;
-    int64_t instant_ms = local_ms - (int64_t)offset * 60000;
+        (int64_t)day * MS_PER_DAY + ((int64_t)hh * 3600 + mi * 60 + ss) * 1000 + frac_ms;
+    int64_t instant_ms = local_ms - (int64_t)offset * MS_PER_MINUTE;
     civil_day first, last;
     civil_from_ymd(1, 1, 1, &first);
     civil_from_ymd(9999, 12, 31, &last);
     /* Its offset may carry a time on 9999-12-31 into year 10000 (UTC): refused like the year. */
-    if (instant_ms < (int64_t)first * 86400000 || instant_ms >= ((int64_t)last + 1) * 86400000) {
+    if (instant_ms < (int64_t)first * MS_PER_DAY ||
+        instant_ms >= ((int64_t)last + 1) * MS_PER_DAY) {
         set_why(why, why_size, "its instant (UTC) is outside years 0001-9999");
         return -1;
     }

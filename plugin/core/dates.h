@@ -7,6 +7,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Time units in milliseconds, the unit of every instant here and on the wire. A UTC day is
+ * always MS_PER_DAY long: instants count no leap seconds (POSIX time), see date_parse. */
+#define MS_PER_SECOND INT64_C(1000)
+#define MS_PER_MINUTE INT64_C(60000)
+#define MS_PER_HOUR   INT64_C(3600000)
+#define MS_PER_DAY    INT64_C(86400000)
+
 /* A calendar day as a count of days since 1970-01-01 (proleptic Gregorian). */
 typedef int32_t civil_day;
 

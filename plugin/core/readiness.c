@@ -9,7 +9,7 @@ int64_t check_valid_until(const procedure *p, int64_t performed_ms, const statio
 {
     civil_day day = station_zone_day(zone, performed_ms);
     switch (p->frequency) {
-    case FREQ_HOURS: return performed_ms + (int64_t)p->every * 3600000;
+    case FREQ_HOURS: return performed_ms + (int64_t)p->every * MS_PER_HOUR;
     case FREQ_DAYS: return station_zone_day_start_ms(zone, day + p->every);
     case FREQ_PER_SHIFT:
     default: {

@@ -4,9 +4,9 @@
 #ifndef SMART_READINESS_H
 #define SMART_READINESS_H
 
-#include "contract/contract.h"
 #include "core/calibration.h"
-#include "zone/station_zone.h"
+#include "core/terms.h"
+#include "core/zone_rules.h"
 
 #include <stdbool.h>
 #include <stdint.h>

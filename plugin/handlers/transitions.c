@@ -263,7 +263,7 @@ int maintenance_reconcile(maintenance *m, equipment_state *e, int64_t now_ms, co
 }
 
 int maintenance_item_commit(maintenance *m, equipment_state *e, const equipment_state *next,
-                             int64_t now_ms, const char *cause, smart_error *err)
+                            int64_t now_ms, const char *cause, smart_error *err)
 {
     bool changed;
     equipment_state before = *e;

@@ -1,4 +1,5 @@
-/* station_zone.c — a zone's offsets as a table read from ICU once, and the lookups on it. */
+/* station_zone.c — a zone's offsets read from ICU once into the table of core/zone_rules.h
+ * (which holds the lookups on it), and a zone at a fixed offset. */
 #include "zone/station_zone.h"
 
 #include "error.h"
@@ -12,53 +13,12 @@
 #include <unicode/utypes.h>
 #include <unicode/uversion.h>
 
-#define MINUTE_MS INT64_C(60000)
-#define DAY_MS    INT64_C(86400000)
-/* 400 Gregorian years are exactly 146097 days (a whole number of weeks), so a rule such as
- * "last Sunday of March, 01:00 UTC" repeats with this period. */
-#define PERIOD_MS (INT64_C(146097) * DAY_MS)
 /* The table holds ICU's transitions from 1900 to 2600. Past its end an instant is moved back
  * by whole periods into 2200–2600, where only a zone's final, recurring rule can be in force
  * (the tz database records no change that far ahead). Before 1900 the 1900 offset holds. */
-#define TABLE_FROM_MS (INT64_C(-25567) * DAY_MS) /* 1900-01-01T00:00Z */
-#define TABLE_END_MS  (INT64_C(230033) * DAY_MS) /* 2600-01-01T00:00Z */
-#define MAX_SPANS     100000                     /* far beyond any zone: a guard, not a limit */
-
-/* From `from_ms` (inclusive) until the next span's from_ms, the offset is `offset_ms`. */
-typedef struct zone_span {
-    int64_t from_ms;
-    int32_t offset_ms;
-} zone_span;
-
-struct station_zone {
-    char name[STATION_ZONE_NAME_MAX];
-    int64_t period_end_ms; /* instants at or after it are reduced by whole periods; INT64_MAX: no */
-    size_t count;          /* >= 1; spans[0].from_ms is INT64_MIN */
-    zone_span spans[];     /* sorted by from_ms; neighbours differ in offset */
-};
-
-static station_zone *zone_new(const char *name, const zone_span *spans, size_t count,
-                              int64_t period_end_ms)
-{
-    station_zone *z = malloc(sizeof *z + count * sizeof *spans);
-    if (!z)
-        return NULL;
-    snprintf(z->name, sizeof z->name, "%s", name);
-    z->period_end_ms = period_end_ms;
-    z->count = count;
-    memcpy(z->spans, spans, count * sizeof *spans);
-    return z;
-}
-
-void station_zone_free(station_zone *z)
-{
-    free(z);
-}
-
-const char *station_zone_name(const station_zone *z)
-{
-    return z->name;
-}
+#define TABLE_FROM_MS (INT64_C(-25567) * MS_PER_DAY) /* 1900-01-01T00:00Z */
+#define TABLE_END_MS  (INT64_C(230033) * MS_PER_DAY) /* 2600-01-01T00:00Z */
+#define MAX_SPANS     100000                         /* far beyond any zone: a guard, not a limit */
 
 int station_zone_fixed(int offset_minutes, station_zone **out, smart_error *err)
 {
@@ -68,8 +28,8 @@ int station_zone_fixed(int offset_minutes, station_zone **out, smart_error *err)
     int a = offset_minutes < 0 ? -offset_minutes : offset_minutes;
     char name[16];
     snprintf(name, sizeof name, "%c%02d:%02d", offset_minutes < 0 ? '-' : '+', a / 60, a % 60);
-    zone_span span = {.from_ms = INT64_MIN, .offset_ms = (int32_t)(offset_minutes * MINUTE_MS)};
-    if (!(*out = zone_new(name, &span, 1, INT64_MAX)))
+    zone_span span = {.from_ms = INT64_MIN, .offset_ms = (int32_t)(offset_minutes * MS_PER_MINUTE)};
+    if (!(*out = station_zone_from_spans(name, &span, 1, INT64_MAX)))
         return error_set(err, SMART_ENOMEM, "out of memory");
     return 0;
 }
@@ -191,94 +151,14 @@ int station_zone_open(const char *name, const char *field, station_zone **out, s
     }
     ucal_close(cal);
     for (size_t i = 0; rc == 0 && U_SUCCESS(status) && i < count; i++)
-        if (spans[i].offset_ms <= -DAY_MS || spans[i].offset_ms >= DAY_MS)
+        if (spans[i].offset_ms <= -MS_PER_DAY || spans[i].offset_ms >= MS_PER_DAY)
             status = U_ILLEGAL_ARGUMENT_ERROR; /* the lookups rely on |offset| < 1 day */
     if (rc == 0 && U_FAILURE(status))
         rc = icu_failed(err, field, name, status);
-    else if (rc == 0 && !(*out = zone_new(name, spans, count, TABLE_END_MS)))
+    else if (rc == 0 && !(*out = station_zone_from_spans(name, spans, count, TABLE_END_MS)))
         rc = SMART_ENOMEM;
     if (rc == SMART_ENOMEM)
         error_set(err, SMART_ENOMEM, "out of memory");
     free(spans);
     return rc;
-}
-
-/* ---- lookups: pure functions of the table ------------------------------------------------- */
-
-/* Moves t (an instant, or a wall time: both are kept away from the end by `margin`) back by
- * whole periods into the table; *shift says by how much. */
-static int64_t reduce(const station_zone *z, int64_t t, int64_t margin, int64_t *shift)
-{
-    *shift = 0;
-    int64_t end = z->period_end_ms == INT64_MAX ? INT64_MAX : z->period_end_ms - margin;
-    if (t < end)
-        return t;
-    *shift = ((t - end) / PERIOD_MS + 1) * PERIOD_MS;
-    return t - *shift;
-}
-
-/* The index of the span holding instant t (in the table's range). */
-static size_t span_at(const station_zone *z, int64_t t)
-{
-    size_t low = 0, high = z->count; /* spans[low].from_ms <= t < spans[high].from_ms */
-    while (high - low > 1) {
-        size_t mid = low + (high - low) / 2;
-        if (z->spans[mid].from_ms <= t)
-            low = mid;
-        else
-            high = mid;
-    }
-    return low;
-}
-
-int32_t station_zone_offset_ms(const station_zone *z, int64_t instant_ms)
-{
-    int64_t shift;
-    return z->spans[span_at(z, reduce(z, instant_ms, 0, &shift))].offset_ms;
-}
-
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    return a / b - (a % b != 0 && (a < 0) != (b < 0));
-}
-
-civil_day station_zone_day(const station_zone *z, int64_t instant_ms)
-{
-    int64_t shift;
-    int64_t t = reduce(z, instant_ms, 0, &shift);
-    int64_t local = t + z->spans[span_at(z, t)].offset_ms;
-    return (civil_day)(floor_div(local, DAY_MS) + shift / DAY_MS);
-}
-
-/* The instant at which a wall clock reads `wall_ms` (local time as ms since 1970-01-01 local):
- * the first such instant, or the end of the gap that skips it. */
-static int64_t instant_of_wall(const station_zone *z, int64_t wall_ms)
-{
-    int64_t shift;
-    /* Every candidate instant lies within a day of the wall time (|offset| < 1 day), so keep
-     * two days clear of the table's end. */
-    int64_t wall = reduce(z, wall_ms, 2 * DAY_MS, &shift);
-    size_t first = span_at(z, wall - DAY_MS);
-    for (size_t j = first; j < z->count && (j == first || z->spans[j].from_ms <= wall + DAY_MS);
-         j++) {
-        int64_t from = z->spans[j].from_ms;
-        int64_t until = j + 1 < z->count ? z->spans[j + 1].from_ms : INT64_MAX;
-        int64_t t = wall - z->spans[j].offset_ms;
-        if (from <= t && t < until)
-            return t + shift; /* spans are in order: the first that holds is the earliest */
-        if (j + 1 < z->count && wall >= until + z->spans[j].offset_ms &&
-            wall < until + z->spans[j + 1].offset_ms)
-            return until + shift; /* skipped by the clocks going forward at `until` */
-    }
-    return wall - z->spans[first].offset_ms + shift; /* not reached with a valid table */
-}
-
-int64_t station_zone_day_start_ms(const station_zone *z, civil_day day)
-{
-    return instant_of_wall(z, (int64_t)day * DAY_MS);
-}
-
-int64_t station_zone_local_ms(const station_zone *z, civil_day day, int minutes)
-{
-    return instant_of_wall(z, (int64_t)day * DAY_MS + (int64_t)minutes * MINUTE_MS);
 }

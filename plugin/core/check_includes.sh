@@ -1,0 +1,15 @@
+#!/bin/sh
+# check_includes.sh OUTPUT FILE... — the purity rule of plugin/core/: a core file includes core/
+# headers and the C standard library, nothing else (no jansson, libuv, SQLite, libyaml, ICU, nor
+# any other layer of the module). Prints each line that breaks the rule and fails; otherwise
+# writes OUTPUT, which the core library's build waits for.
+out=$1
+shift
+bad=$(grep -Hn '^[[:space:]]*#[[:space:]]*include' "$@" |
+    grep -Ev '#[[:space:]]*include[[:space:]]*("core/[a-z0-9_]+\.h"|<(assert|ctype|errno|float|inttypes|limits|math|stdarg|stdbool|stddef|stdint|stdio|stdlib|string)\.h>)[[:space:]]*(/\*.*)?$')
+if [ -n "$bad" ]; then
+    printf '%s\n' "$bad" >&2
+    echo "plugin/core/ may include only core/ headers and the C standard library" >&2
+    exit 1
+fi
+echo '/* plugin/core/ includes only core/ headers and the C standard library (check_includes.sh) */' >"$out"
