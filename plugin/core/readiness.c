@@ -32,53 +32,6 @@ int64_t check_state_valid_until(const procedure *p, const check_state *last,
                : last->performed_ms;
 }
 
-/* Exact on the decimals written (decimal.h): a value on a limit is within it. A value that
- * is not finite is outside every limit. */
-static bool within(bool has_min, decimal low, bool has_max, decimal high, double v)
-{
-    decimal d;
-    if (!decimal_from_double(v, &d))
-        return false;
-    return (!has_min || decimal_compare(d, low) >= 0) &&
-           (!has_max || decimal_compare(d, high) <= 0);
-}
-
-static void limit_text(bool has_min, decimal low, bool has_max, decimal high, const char *unit,
-                       char *out, size_t size)
-{
-    char lo[DECIMAL_TEXT_MAX], hi[DECIMAL_TEXT_MAX];
-    decimal_format(low, lo, sizeof lo);
-    decimal_format(high, hi, sizeof hi);
-    if (has_min && has_max)
-        snprintf(out, size, "%s to %s %s", lo, hi, unit);
-    else if (has_min)
-        snprintf(out, size, "min %s %s", lo, unit);
-    else if (has_max)
-        snprintf(out, size, "max %s %s", hi, unit);
-    else
-        snprintf(out, size, "recorded, no limit");
-}
-
-bool check_step_within(const check_step *s, double v)
-{
-    return within(s->has_min, s->low, s->has_max, s->high, v);
-}
-
-void check_step_limit_text(const check_step *s, char *out, size_t size)
-{
-    limit_text(s->has_min, s->low, s->has_max, s->high, s->unit ? s->unit : "", out, size);
-}
-
-bool tolerance_within(const tolerance *t, double v)
-{
-    return within(t->has_min, t->low, t->has_max, t->high, v);
-}
-
-void tolerance_text(const tolerance *t, char *out, size_t size)
-{
-    limit_text(t->has_min, t->low, t->has_max, t->high, t->unit, out, size);
-}
-
 bool check_state_passes(const procedure *p, const check_state *last, char *why, size_t size)
 {
     if (why && size)

@@ -5,6 +5,7 @@
 #define SMART_READINESS_H
 
 #include "core/calibration.h"
+#include "core/limits.h"
 #include "core/terms.h"
 #include "core/zone_rules.h"
 
@@ -18,16 +19,6 @@
  * failure (a failed step fails the item whatever its reference). A pass made with a reference
  * that was not fit is history only: it counts as not done, so it never becomes the last. */
 #define CHECK_STEPS_MAX 16
-
-/* What one step of a check answered: kept so the check is judged again under the terms in
- * force (a limit raised, a step added by a redeploy). */
-typedef struct check_step_answer {
-    char step_id[49];
-    bool taken;     /* an answer was given (a reading, or an attestation true or false) */
-    bool has_value; /* a reading: value holds it */
-    double value;
-    bool attested; /* a checkbox attested true */
-} check_step_answer;
 
 typedef struct check_state {
     char equipment_id[65];
@@ -97,15 +88,5 @@ bool check_state_passes(const procedure *p, const check_state *last, char *why, 
  * frequency and limits apply at once to checks done before it. */
 int64_t check_state_valid_until(const procedure *p, const check_state *last,
                                 const station_zone *zone);
-
-/* Whether a reading meets a step's limits, exactly on the decimals written (a reading on a
- * limit meets it); and the limits as text ("min 1000 uW/cm2"), as written. */
-bool check_step_within(const check_step *step, double value);
-void check_step_limit_text(const check_step *step, char *out, size_t size);
-
-/* Whether a value is within a tolerance, exactly on the decimals written (4.52 is within
- * 4.54 ± 0.02); and the limits as text ("4.52 to 4.56 kg"). */
-bool tolerance_within(const tolerance *t, double value);
-void tolerance_text(const tolerance *t, char *out, size_t size);
 
 #endif

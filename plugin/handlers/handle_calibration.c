@@ -28,18 +28,7 @@ static const char *const calibration_keys[] = {"equipment_id",
 static const char *const result_keys[] = {"parameter", "nominal", "unit",
                                           "as_found",  "as_left", NULL};
 
-/* A calibration's results judged against the item's tolerances. Each tolerance entry of the
- * item (a parameter, or one calibration point of it) is a point the calibration must measure:
- * one it gives no value for is "not measured", which is never "in tolerance". */
-typedef struct result_verdict {
-    bool found_out;            /* a point measured as found was out of tolerance */
-    bool left_out;             /* a point is out of tolerance as left */
-    size_t not_found;          /* points with no as-found value (as_left only, or none) */
-    size_t not_left;           /* points with no value at all: their state as left is unknown */
-    char found_note[NOTE_MAX]; /* "temperature as found 39.1 outside 37.5 to 38.5 degC" */
-    char left_note[NOTE_MAX];
-    char not_left_note[NOTE_MAX]; /* "magnetic_field at 30 G, ..." */
-} result_verdict;
+_Static_assert(TOLERANCE_NOTE_MAX == NOTE_MAX, "a verdict's notes are kept as the item's");
 
 /* The tolerance a result is judged by: its parameter's, or, when the parameter has several
  * calibration points, the one at the result's nominal. */
@@ -152,16 +141,6 @@ static void count_unmeasured(const json_t *results, const contract_item *item, r
     }
 }
 
-static void note_out(char *note, const char *parameter, const char *when, double value,
-                     const tolerance *t)
-{
-    char limit[96], line[200], text[DECIMAL_TEXT_MAX];
-    tolerance_text(t, limit, sizeof limit);
-    decimal_format_double(value, text, sizeof text);
-    snprintf(line, sizeof line, "%s as %s %s outside %s", parameter, when, text, limit);
-    text_append(note, NOTE_MAX, "; ", line);
-}
-
 /* Validates the results and judges them; a parameter the contract has no tolerance for is
  * recorded but cannot be judged, so it is refused rather than silently passed. `results` may
  * be NULL (none given: every point is not measured). */
@@ -196,18 +175,7 @@ static int judge_results(const json_t *results, const contract_item *item, resul
                              "%s.unit: '%.20s' but the contract's tolerance is "
                              "in %s",
                              path, unit, t->unit);
-        /* Only a measured as-found value out of tolerance is a finding (and raises the
-         * impact); an as_left alone says nothing of the state as found. */
-        if (has_found && !tolerance_within(t, found)) {
-            v->found_out = true;
-            note_out(v->found_note, parameter, "found", found, t);
-        }
-        /* Without an as-left value the item was not adjusted: as found is as left. */
-        double final = has_left ? left : found;
-        if (!tolerance_within(t, final)) {
-            v->left_out = true;
-            note_out(v->left_note, parameter, "left", final, t);
-        }
+        tolerance_judge_result(t, parameter, has_found, found, has_left, left, v);
     }
     count_unmeasured(results, item, v);
     return 0;

@@ -160,10 +160,15 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
                                              "(step \"%.80s\")",
                                              s->step_id, s->description);
         }
+        check_step_answer given = {.taken = answer != NULL,
+                                   .has_value = answer && s->is_reading,
+                                   .value = answer && s->is_reading ? json_number_value(answer) : 0,
+                                   .attested = json_is_true(answer)};
+        passed = check_step_judge(s, &given, limit, sizeof limit, line, sizeof line);
+        if (line[0])
+            text_append(check.detail, sizeof check.detail, "; ", line);
         if (!answer) {
-            passed = false;
             if (s->is_reading) {
-                check_step_limit_text(s, limit, sizeof limit);
                 result = json_pack("{s:s, s:s, s:b, s:b, s:s, s:s}", "step_id", s->step_id,
                                    "description", s->description, "passed", false, "taken", false,
                                    "unit", s->unit, "limit", limit);
@@ -171,28 +176,13 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
                 result = json_pack("{s:s, s:s, s:b, s:b}", "step_id", s->step_id, "description",
                                    s->description, "passed", false, "taken", false);
             }
-            snprintf(line, sizeof line, "%s not taken", s->step_id);
-            text_append(check.detail, sizeof check.detail, "; ", line);
         } else if (s->is_reading) {
-            double value = json_number_value(answer);
-            passed = check_step_within(s, value);
-            check_step_limit_text(s, limit, sizeof limit);
             result = json_pack("{s:s, s:s, s:b, s:f, s:s, s:s}", "step_id", s->step_id,
-                               "description", s->description, "passed", passed, "value", value,
-                               "unit", s->unit, "limit", limit);
-            if (!passed) {
-                snprintf(line, sizeof line, "%s %g %s outside %s", s->step_id, value, s->unit,
-                         limit);
-                text_append(check.detail, sizeof check.detail, "; ", line);
-            }
+                               "description", s->description, "passed", passed, "value",
+                               given.value, "unit", s->unit, "limit", limit);
         } else {
-            passed = json_is_true(answer);
             result = json_pack("{s:s, s:s, s:b, s:b}", "step_id", s->step_id, "description",
                                s->description, "passed", passed, "attested", passed);
-            if (!passed) {
-                snprintf(line, sizeof line, "%s not attested", s->step_id);
-                text_append(check.detail, sizeof check.detail, "; ", line);
-            }
         }
         if (result && s->reference_value)
             json_object_set_new(result, "reference_value", json_string(s->reference_value));

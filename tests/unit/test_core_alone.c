@@ -90,6 +90,22 @@ int main(void)
     EXPECT(!r.ready);
     EXPECT(strstr(r.reason, "uv_a 1250 uW/cm2 outside min 1300 uW/cm2 under contract C-1 v2"));
 
+    /* The step's and a tolerance's judgements as the handlers record them. */
+    char limit_text[96], failure[200];
+    check_step_answer low = {.step_id = "uv_a", .taken = true, .has_value = true, .value = 1100};
+    EXPECT(!check_step_judge(&step, &low, limit_text, sizeof limit_text, failure, sizeof failure));
+    EXPECT(strcmp(failure, "uv_a 1100 uW/cm2 outside min 1300 uW/cm2") == 0);
+    tolerance mass = {.parameter = "mass",
+                      .unit = "kg",
+                      .has_min = true,
+                      .has_max = true,
+                      .low = {.mantissa = 452, .exponent = -2},
+                      .high = {.mantissa = 456, .exponent = -2}};
+    result_verdict verdict = {0};
+    tolerance_judge_result(&mass, "mass", true, 4.57, true, 4.52, &verdict);
+    EXPECT(verdict.found_out && !verdict.left_out);
+    EXPECT(strcmp(verdict.found_note, "mass as found 4.57 outside 4.52 to 4.56 kg") == 0);
+
     char text[8] = "";
     text_append(text, sizeof text, "; ", "a");
     EXPECT(strcmp(text, "a") == 0);
