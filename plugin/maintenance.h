@@ -47,7 +47,7 @@ typedef struct maintenance {
     size_t item_index_mask;      /* the index has item_index_mask + 1 slots (a power of 2) */
     /* Reusable text buffers for what the module emits (see jsonw.h), one per role so that a
      * builder never reuses one another still holds: */
-    jw item_text;        /* an ITEM text as built (emit_item_text) */
+    jw item_text;        /* an ITEM text as built (maintenance_item_text) */
     jw list_items;       /* the ITEM texts of an assessed list, comma-separated */
     jw blocking;         /* the ids of an assessed list's items that are not ready: ["a","b"] */
     jw not_ready;        /* [{equipment_id, status, reason}] of the same, for the ledger */

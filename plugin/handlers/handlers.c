@@ -6,7 +6,7 @@
  *
  * The answers here carry one ITEM per piece of equipment and are the bulk of the module's
  * output, so they are written as text (jsonw.h) around each item's cached ITEM text
- * (emit_item_text), into the instance's reusable buffers. */
+ * (maintenance_item_text), into the instance's reusable buffers. */
 #include "core/text.h"
 #include "error.h"
 #include "maintenance.h"
@@ -139,7 +139,7 @@ static int assess_list(maintenance *m, const id_list *ids, int64_t now_ms, int64
         cal_status status;
         size_t len;
         const char *text =
-            emit_item_text(m, equipment_id, e, now_ms, planned_end_ms, &ready, &status, &len);
+            maintenance_item_text(m, equipment_id, e, now_ms, planned_end_ms, &ready, &status, &len);
         if (!text)
             return error_set(err, SMART_ENOMEM, "out of memory");
         if (i)
@@ -451,7 +451,7 @@ int handle_status_query(maintenance *m, const json_t *data, int64_t now_ms, smar
         bool ready;
         cal_status status;
         size_t len;
-        const char *text = emit_item_text(m, id, i < last ? &m->items[i] : match, now_ms, 0, &ready,
+        const char *text = maintenance_item_text(m, id, i < last ? &m->items[i] : match, now_ms, 0, &ready,
                                           &status, &len);
         if (!text)
             return error_set(err, SMART_ENOMEM, "out of memory");

@@ -212,7 +212,7 @@ static int64_t item_text_expiry(const maintenance *m, const equipment_state *e, 
     return expires;
 }
 
-const char *emit_item_text(maintenance *m, const char *id, const equipment_state *e, int64_t now_ms,
+const char *maintenance_item_text(maintenance *m, const char *id, const equipment_state *e, int64_t now_ms,
                            int64_t planned_end_ms, bool *ready, cal_status *status, size_t *len)
 {
     item_text_cache *c = e && e->terms && !planned_end_ms ? &m->item_cache[e - m->items] : NULL;

@@ -39,7 +39,7 @@ void emit_item_write(jw *w, const char *id, const equipment_state *e, const read
  * planned_end_ms when not 0), from the item's cache when it still holds; *ready and *status say
  * whether the item is ready and its calibration status. The text is borrowed: it lives until the
  * item changes or the next call. NULL when out of memory. */
-const char *emit_item_text(maintenance *m, const char *id, const equipment_state *e, int64_t now_ms,
+const char *maintenance_item_text(maintenance *m, const char *id, const equipment_state *e, int64_t now_ms,
                            int64_t planned_end_ms, bool *ready, cal_status *status, size_t *len);
 
 #endif
