@@ -3,7 +3,7 @@
  *
  * A module is refused, with a message naming its path, when it cannot be loaded, exports no
  * smart_plugin_entry, was built for another ABI major or a newer minor than this host, gives
- * a descriptor smaller than this ABI's, or lacks a required function (BRIEF §5).
+ * a descriptor smaller than this ABI's, or lacks a required function (smart_plugin.h, "Versioning").
  * Loading uses RTLD_NOW | RTLD_LOCAL so an unresolved symbol fails here rather than mid-run and
  * two modules never see each other's symbols.
  */

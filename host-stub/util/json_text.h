@@ -2,7 +2,7 @@
  * json_text.h — small helpers that turn values into single-line JSON text with jansson.
  *
  * Ledger and output lines are assembled by appending pieces of JSON text to a strbuf rather
- * than building a json_t tree per line: it keeps the fixed field order of FORMATS.md explicit
+ * than building a json_t tree per line: it keeps the fixed field order of ledger.h explicit
  * and costs no tree per record. Every piece is produced or checked by jansson.
  */
 #ifndef SMART_HOST_JSON_TEXT_H
