@@ -54,9 +54,14 @@ void host_batch_end(host_batch *b, loaded_module *modules, size_t count)
             continue;
         smart_error err = {0, ""};
         int rc = m->plugin->commit(m->instance, &err);
-        if (rc < 0) {
+        if (rc != 0) { /* a positive code is outside the documented set: a failure too */
             err.text[sizeof err.text - 1] = '\0';
-            snprintf(msg, sizeof msg, "module %s: commit failed: %s", m->name, err.text);
+            if (rc > 0)
+                snprintf(msg, sizeof msg,
+                         "module %s: commit returned %d, not 0 or a negative SMART_E* code: %s",
+                         m->name, rc, err.text);
+            else
+                snprintf(msg, sizeof msg, "module %s: commit failed: %s", m->name, err.text);
             host_batch_fail_stop(b, msg);
             return;
         }
@@ -211,4 +216,17 @@ int host_batch_alert(host_batch *b, const char *alert, size_t len)
         return -ENOMEM;
     }
     return 0;
+}
+
+host_batch_mark host_batch_mark_now(const host_batch *b)
+{
+    return (host_batch_mark){.outputs = b->outputs.len, .alert_lines = b->alert_lines.len};
+}
+
+void host_batch_drop_since(host_batch *b, host_batch_mark mark)
+{
+    if (mark.outputs <= b->outputs.len)
+        strbuf_truncate(&b->outputs, mark.outputs);
+    if (mark.alert_lines <= b->alert_lines.len)
+        strbuf_truncate(&b->alert_lines, mark.alert_lines);
 }

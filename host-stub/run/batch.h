@@ -81,6 +81,18 @@ void host_batch_reject(host_batch *b, const char *by, const char *source, uint64
  * object text. Returns 0 or -ENOMEM (nothing queued) or -EINVAL (topic not UTF-8). */
 int host_batch_output(host_batch *b, const char *topic, const char *data, size_t len);
 
+/* Where the batch's outputs and alerts stand, to drop what one module call added. */
+typedef struct host_batch_mark {
+    size_t outputs;
+    size_t alert_lines;
+} host_batch_mark;
+
+/* The batch's outputs and alerts as they stand now. */
+host_batch_mark host_batch_mark_now(const host_batch *b);
+
+/* Drop the outputs and alerts queued since `mark` (a call that failed keeps none of them). */
+void host_batch_drop_since(host_batch *b, host_batch_mark mark);
+
 /* Queue an alert: one line of JSON object text for the alerts file and an "alert" output.
  * Returns 0 or -ENOMEM (nothing queued). */
 int host_batch_alert(host_batch *b, const char *alert, size_t len);

@@ -113,8 +113,15 @@ static bool dispatch(host_state *h, loaded_module *only, const char *topic, cons
         smart_error err = {0, ""};
         h->batch.dirty = true;
         event.decoded = parsed ? event_parse_decoded(parsed, m->index, m->plugin) : NULL;
+        host_batch_mark mark = host_batch_mark_now(&h->batch);
+        posted_event *posted_mark = h->table.posted_tail;
         int rc = m->plugin->on_event(m->instance, &event, &err);
         err.text[sizeof err.text - 1] = '\0';
+        if (rc != 0 && rc != SMART_ENOTSUP && !h->batch.failed) {
+            /* A call that fails keeps none of its outputs, alerts or posted events. */
+            host_batch_drop_since(&h->batch, mark);
+            host_posted_drop_after(&h->table, posted_mark);
+        }
         if (rc == 0) {
             handled = true;
         } else if (rc == SMART_ENOTSUP) {
@@ -126,8 +133,12 @@ static bool dispatch(host_state *h, loaded_module *only, const char *topic, cons
             host_batch_fail_stop(&h->batch, msg);
             return handled;
         } else {
-            char fallback[64];
-            snprintf(fallback, sizeof fallback, "rejected with code %d", rc);
+            char fallback[96];
+            if (rc > 0) /* outside the documented set: a failure, whatever the module meant */
+                snprintf(fallback, sizeof fallback,
+                         "on_event returned %d, not 0 or a negative SMART_E* code", rc);
+            else
+                snprintf(fallback, sizeof fallback, "rejected with code %d", rc);
             if (!handled)
                 host_clock_restore(&h->clock, clock_before);
             host_batch_reject(&h->batch, m->name, source, line_no, topic,

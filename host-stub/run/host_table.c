@@ -31,6 +31,37 @@ static int ledger_code(int rc)
     return rc == -EINVAL ? SMART_EINVAL : rc == -ENOMEM ? SMART_ENOMEM : SMART_EIO;
 }
 
+/* Parse `text` (`len` bytes) in full as what a module hands the host as JSON (smart_plugin.h,
+ * "JSON text": one object, UTF-8, no key twice, at most SMART_JSON_MAX bytes) and leave it in
+ * `into` as one line. Returns 0, or SMART_EINVAL / SMART_ENOMEM with `what` and the reason in
+ * err; `into` is then empty. */
+static int take_object(strbuf *into, const char *what, const char *text, size_t len,
+                       smart_error *err)
+{
+    strbuf_truncate(into, 0);
+    if (len > SMART_JSON_MAX) {
+        if (err != NULL) {
+            err->code = SMART_EINVAL;
+            snprintf(err->text, sizeof err->text,
+                     "%s: %zu bytes, more than the %d a module may "
+                     "hand the host",
+                     what, len, SMART_JSON_MAX);
+        }
+        return SMART_EINVAL;
+    }
+    char why[256] = "";
+    int rc = json_text_append_object_text(into, text, len, why, sizeof why);
+    if (rc == 0)
+        return 0;
+    int code = rc == -EINVAL ? SMART_EINVAL : SMART_ENOMEM;
+    if (err != NULL) {
+        err->code = code;
+        snprintf(err->text, sizeof err->text, "%s: %s", what,
+                 code == SMART_EINVAL ? why : "out of memory");
+    }
+    return code;
+}
+
 /* ---- the table's callbacks -------------------------------------------------------------- */
 
 static int64_t cb_now_ms(const smart_host *table)
@@ -55,14 +86,11 @@ static int cb_ledger_append(const smart_host *table, const smart_ledger_entry *e
     const char *meta = NULL;
     size_t meta_len = 0;
     if (SMART_HAS(entry, metadata_json) && entry->metadata_json != NULL) {
-        char why[256];
-        strbuf_truncate(&h->metadata, 0);
-        int rc = json_text_append_object_line(&h->metadata, entry->metadata_json,
-                                              strlen(entry->metadata_json), why, sizeof why);
-        if (rc < 0) {
-            set_error(err, rc == -EINVAL ? SMART_EINVAL : SMART_ENOMEM, "metadata: %s", why);
-            return rc == -EINVAL ? SMART_EINVAL : SMART_ENOMEM;
-        }
+        /* strnlen: a text past the limit is refused without being read to its end. */
+        int rc = take_object(&h->metadata, "metadata", entry->metadata_json,
+                             strnlen(entry->metadata_json, SMART_JSON_MAX + 1), err);
+        if (rc < 0)
+            return rc;
         meta = h->metadata.data;
         meta_len = h->metadata.len;
     }
@@ -90,13 +118,9 @@ static int cb_emit_alert(const smart_host *table, const char *alert_json, size_t
         set_error(err, SMART_EINVAL, "%s", "alert: missing");
         return SMART_EINVAL;
     }
-    char why[256];
-    strbuf_truncate(&h->scratch, 0);
-    int rc = json_text_append_object_line(&h->scratch, alert_json, len, why, sizeof why);
-    if (rc < 0) {
-        set_error(err, rc == -EINVAL ? SMART_EINVAL : SMART_ENOMEM, "alert: %s", why);
-        return rc == -EINVAL ? SMART_EINVAL : SMART_ENOMEM;
-    }
+    int rc = take_object(&h->scratch, "alert", alert_json, len, err);
+    if (rc < 0)
+        return rc;
     rc = host_batch_alert(h->batch, h->scratch.data, h->scratch.len);
     if (rc < 0) {
         set_error(err, SMART_ENOMEM, "%s", "alert: out of memory");
@@ -128,14 +152,9 @@ static int cb_emit_event(const smart_host *table, const char *topic, const char 
         data_json = "{}";
         len = 2;
     }
-    char why[256] = "";
-    strbuf_truncate(&h->scratch, 0);
-    int rc = json_text_append_object_line(&h->scratch, data_json, len, why, sizeof why);
-    if (rc < 0) {
-        int code = rc == -EINVAL ? SMART_EINVAL : SMART_ENOMEM;
-        set_error(err, code, "data: %s", rc == -EINVAL ? why : "out of memory");
-        return code;
-    }
+    int rc = take_object(&h->scratch, "data", data_json, len, err);
+    if (rc < 0)
+        return rc;
     rc = host_batch_output(h->batch, topic, h->scratch.data, h->scratch.len);
     if (rc < 0) {
         int code = rc == -EINVAL ? SMART_EINVAL : SMART_ENOMEM;
@@ -159,13 +178,9 @@ static int cb_post_event(const smart_host *table, const char *topic, const char 
         data_json = "{}";
         len = 2;
     }
-    char why[256];
-    strbuf_truncate(&h->scratch, 0);
-    int rc = json_text_append_object_text(&h->scratch, data_json, len, why, sizeof why);
-    if (rc < 0) {
-        set_error(err, rc == -EINVAL ? SMART_EINVAL : SMART_ENOMEM, "data: %s", why);
-        return rc == -EINVAL ? SMART_EINVAL : SMART_ENOMEM;
-    }
+    int rc = take_object(&h->scratch, "data", data_json, len, err);
+    if (rc < 0)
+        return rc;
     posted_event *event = calloc(1, sizeof *event);
     char *topic_copy = strdup(topic);
     char *data_copy = malloc(h->scratch.len + 1);
@@ -302,4 +317,19 @@ void host_posted_clear(host_table *h)
     posted_event *event;
     while ((event = host_posted_pop(h)) != NULL)
         host_posted_free(event);
+}
+
+void host_posted_drop_after(host_table *h, posted_event *mark)
+{
+    posted_event *event = mark != NULL ? mark->next : h->posted_head;
+    while (event != NULL) {
+        posted_event *next = event->next;
+        host_posted_free(event);
+        event = next;
+    }
+    if (mark != NULL)
+        mark->next = NULL;
+    else
+        h->posted_head = NULL;
+    h->posted_tail = mark;
 }

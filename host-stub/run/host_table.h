@@ -61,6 +61,10 @@ posted_event *host_posted_pop(host_table *t);
 /* Free one posted event. Safe on NULL. */
 void host_posted_free(posted_event *event);
 
+/* Drop the events posted after `mark` (the queue's tail as it was, NULL when it was empty):
+ * a call that failed keeps none of them. */
+void host_posted_drop_after(host_table *t, posted_event *mark);
+
 /* Free every queued posted event. */
 void host_posted_clear(host_table *t);
 
