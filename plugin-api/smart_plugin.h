@@ -20,14 +20,19 @@
  * says otherwise. Events cross as a topic plus JSON text (never a json_t *), so modules may use
  * any JSON library, or another copy of jansson, without sharing its allocator or layout.
  *
- * JSON text. What a module hands the host as JSON (ledger metadata, alerts, output data) must be
- * valid JSON: one object, compact, on one line. In-process modules are trusted code, so the
- * host checks the shape (an object on one line), not every byte; `smart-host ledger verify`
- * parses every ledger record in full.
+ * JSON text. What a module hands the host as JSON (ledger metadata, alerts, output and posted
+ * event data) must be exactly one JSON object, valid UTF-8, with no key twice in any object, of
+ * at most SMART_JSON_MAX bytes. The host parses every piece in full before it takes it, since
+ * one module's bad byte would otherwise end up in the ledger, the alerts file or the output
+ * lines that every reader must parse. Anything else is refused with SMART_EINVAL (the message
+ * says why) and nothing of the call is kept.
  *
  * Errors. Every function that can fail returns 0 or a negative SMART_E* code (negated errno
  * values, as libuv does) and, when the caller passed a smart_error, writes a one-line message
  * into it. The smart_error buffer is owned by the caller. A call that fails changes nothing.
+ * A module's function that returns any other value (a positive one) has failed: init's module
+ * is refused, commit's stops the host, on_event's event is rejected. The outputs, alerts and
+ * posted events of an on_event that fails (anything but 0 or SMART_ENOTSUP) are dropped.
  *
  * Threads. Every function here is [loop]: it is called on, and may only be called from, the
  * thread that runs the host's uv_loop_t. None may block for long: a call should return in well
@@ -53,6 +58,10 @@ extern "C" {
 
 #define SMART_ABI_MAJOR 1
 #define SMART_ABI_MINOR 2
+
+/* The largest JSON text, in bytes, a module may hand the host in one call (see "JSON text"):
+ * 1 MiB, as for an input line. */
+#define SMART_JSON_MAX 1048576
 
 /* The one symbol a module exports; see smart_plugin_entry below. */
 #define SMART_PLUGIN_ENTRY_SYMBOL "smart_plugin_entry"
@@ -159,19 +168,19 @@ struct smart_host {
 
     /* [loop] Append a record to the node's ledger. The record becomes durable with the batch it
      * belongs to (see commit): the host syncs the ledger before it delivers any output event of
-     * that batch. Returns 0, SMART_EINVAL (a required string is NULL or metadata is not a JSON
-     * object), or SMART_EIO (the ledger has failed; the module should stop changing state). */
+     * that batch. Returns 0, SMART_EINVAL (a required string is NULL, or metadata is not one
+     * JSON object, see "JSON text"), or SMART_EIO (the ledger has failed; the module should stop changing state). */
     int (*ledger_append)(const smart_host *host, const smart_ledger_entry *entry, smart_error *err);
 
     /* [loop] Raise an alert. `alert_json` is the text of a JSON object (the alert, see
      * schemas/alert.schema.json); borrowed for the call. The host writes it to the node's
      * alert channel and delivers it as an output event of topic "alert" once the batch is
-     * durable. Returns 0, SMART_EINVAL or SMART_EIO. */
+     * durable. Returns 0, SMART_EINVAL (see "JSON text") or SMART_EIO. */
     int (*emit_alert)(const smart_host *host, const char *alert_json, size_t len, smart_error *err);
 
     /* [loop] Emit an output event: `topic` plus the text of its JSON "data" object, both
      * borrowed for the call. Delivered once the batch is durable. Returns 0, SMART_EINVAL (not
-     * one JSON object on one line, see "JSON text") or SMART_EIO. */
+     * one JSON object, see "JSON text") or SMART_EIO. */
     int (*emit_event)(const smart_host *host, const char *topic, const char *data_json, size_t len,
                       smart_error *err);
 

@@ -1,3 +1,4 @@
+/* error.c — filling the caller-owned smart_error of the ABI; see error.h. */
 #include "error.h"
 
 #include "core/text.h"

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 
 #define MODULE_NAME    "smart-maintenance"
-#define MODULE_VERSION "0.1.0"
+#define MODULE_VERSION SMART_PROJECT_VERSION /* meson.build project() version */
 
 typedef int (*topic_handler)(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err);
 

@@ -6,12 +6,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 .ci/install-deps.sh
 
-[ -d build ] || meson setup build
+# -Werror in CI only (meson.build leaves it out of the defaults); set on a build dir kept from
+# an earlier run too.
+[ -d build ] || meson setup build -Dwerror=true
+meson configure build -Dwerror=true
 meson compile -C build
 meson test -C build --print-errorlogs
 
 [ -d build-asan ] || meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
-  -Dc_args=-fno-sanitize-recover=all
+  -Dc_args=-fno-sanitize-recover=all -Dwerror=true
+meson configure build-asan -Dwerror=true
 meson compile -C build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   meson test -C build-asan --print-errorlogs

@@ -5,7 +5,7 @@
  *    "alerts": "var/alerts.jsonl",
  *    "modules": [{"path": "smart-maintenance.so", "config": {...}}]}
  *
- * Strict (FORMATS.md §NODE.json): an unknown key, a wrong type or a missing field is an error
+ * Strict (schemas/node.schema.json): an unknown key, a wrong type or a missing field is an error
  * naming the file and the field, e.g. "node.json: modules[0].path: missing". Relative ledger
  * and alerts paths, and module paths that contain a '/', resolve against the directory of the
  * file; a module path without '/' is kept as given and searched for at load time.

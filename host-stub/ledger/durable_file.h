@@ -1,8 +1,9 @@
 /*
  * durable_file.h — append-only files whose contents survive a crash once synced.
  *
- * FORMATS.md §Batching: whole lines, one write() and one fdatasync() per batch, and the parent
- * directory fsync'd when the file is created (else the new directory entry may be lost).
+ * Per batch (README "Running the host stub"): whole lines, one write() and one fdatasync(),
+ * and the parent directory fsync'd when the file is created (else the new directory entry may
+ * be lost).
  * A failed write or sync is never retried: the caller must fail-stop.
  */
 #ifndef SMART_HOST_DURABLE_FILE_H

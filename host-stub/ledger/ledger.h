@@ -1,7 +1,7 @@
 /*
  * ledger.h — the node's SMART-Ledger: an append-only, hash-chained JSON-lines file.
  *
- * Format (FORMATS.md §Ledger): one JSON object a line with the fields
+ * Format (schemas/ledger-record.schema.json): one JSON object a line with the fields
  *   seq, time, node_id, module, action, target, details, user_id, metadata, prev_hash, hash
  * in exactly that order; hash is the lowercase hex SHA-256 of the line's bytes from `{` up to
  * and including the closing quote of prev_hash's value; genesis prev_hash is 64 '0'.

@@ -291,6 +291,12 @@ int module_init(loaded_module *m, const smart_host *table_template, void *owner,
     err->text[0] = '\0';
     void *instance = NULL;
     int rc = m->plugin->init(&m->table, config_json, config_len, &instance, err);
+    if (rc > 0) { /* outside the documented set: not a success */
+        snprintf(err->text, sizeof err->text, "init returned %d, not 0 or a negative SMART_E* code",
+                 rc);
+        err->code = SMART_EINVAL;
+        return SMART_EINVAL;
+    }
     if (rc < 0) {
         err->text[sizeof err->text - 1] = '\0';
         if (err->text[0] == '\0')

@@ -3,7 +3,7 @@
  *
  * A module is refused, with a message naming its path, when it cannot be loaded, exports no
  * smart_plugin_entry, was built for another ABI major or a newer minor than this host, gives
- * a descriptor smaller than this ABI's, or lacks a required function (BRIEF §5).
+ * a descriptor smaller than this ABI's, or lacks a required function (smart_plugin.h, "Versioning").
  * Loading uses RTLD_NOW | RTLD_LOCAL so an unresolved symbol fails here rather than mid-run and
  * two modules never see each other's symbols.
  */
@@ -51,7 +51,8 @@ int module_load(loaded_module *m, const char *path, char *msg, size_t msg_size);
 
 /* Initialise the loaded module: copy `table_template` (borrowed) into m->table, point its
  * host_data at `m`, remember `owner`, and call the module's init with `config_json` (borrowed).
- * Returns 0 or the module's negative code with its message in `err` (caller-owned). */
+ * Returns 0 or the module's negative code with its message in `err` (caller-owned); a positive
+ * code (outside the ABI's set) is refused as SMART_EINVAL. */
 int module_init(loaded_module *m, const smart_host *table_template, void *owner,
                 const char *config_json, size_t config_len, smart_error *err);
 

@@ -17,82 +17,72 @@
 #include "ledger/durable_file.h"
 #include "ledger/station_lock.h"
 #include "output/diag.h"
-#include "run/host_internal.h"
-#include "util/json_text.h"
+#include "run/batch.h"
+#include "run/clock.h"
+#include "run/host_reload.h"
+#include "run/host_table.h"
+#include "util/strbuf.h"
+
+typedef enum host_phase {
+    HOST_STARTING,      /* loading modules */
+    HOST_RUNNING,       /* reading input */
+    HOST_SHUTTING_DOWN, /* waiting for modules' shutdown done callbacks */
+    HOST_FINISHED       /* host.stopped written, handles closing */
+} host_phase;
+
+/* The run's state: the loop, the input, the modules and the handles, with the parts it drives
+ * (batch.h, host_table.h, host_reload.h) embedded; they borrow from it, never the other way.
+ * Owned by the loop thread: every field is read and written there only, except `input_label`,
+ * which is set before the input starts and then only read, also by the input lines' parse on
+ * the libuv threadpool (prepare_lines, event_parse.h). */
+typedef struct host_state {
+    const host_options *options;
+    uv_loop_t loop;
+    node_config *config;
+    host_clock clock;
+    int ledger_lock_fd;      /* holds "<ledger>.lock" (station_lock.h) for the whole run, or -1 */
+    bool ledger_was_missing; /* no ledger file before this start (ledger_open created it) */
+    const char *input_label; /* "stdin" or the events path, for "<label>:<line>" */
+
+    loaded_module *modules; /* array of module_count, never moved (tables point into it) */
+    size_t module_count;
+
+    event_input *input;
+    bool input_done;
+    uv_idle_t idle;     /* runs posted events and the shutdown steps on a later loop turn */
+    uv_check_t check;   /* ends a batch left open by module work outside one (its timers) */
+    uv_signal_t sigint; /* SIGINT/SIGTERM end the input early, then shut down cleanly */
+    uv_signal_t sigterm;
+    uv_signal_t sighup; /* SIGHUP reloads every module */
+    bool idle_ready;
+    bool check_ready;
+    bool signals_ready;
+
+    host_batch batch;     /* the ledger, alerts file and output writer are opened into it */
+    host_table table;     /* the callbacks modules call, and their posted events */
+    host_reload reload;   /* a hot reload in progress */
+    strbuf parse_scratch; /* an input line parsed on the loop thread (no prepared parse) */
+
+    host_phase phase;
+    int exit_code;
+} host_state;
 
 static void begin_shutdown(host_state *h);
+static void host_wake(host_state *h);
+
+static void end_batch(host_state *h)
+{
+    host_batch_end(&h->batch, h->modules, h->module_count);
+}
 
 /* ---- batches ---------------------------------------------------------------------------- */
 
-/* Make the batch durable, let modules commit, then acknowledge it (FORMATS.md order). */
-static void end_batch(host_state *h)
+/* The batch failed (batch.h): stop the input, drop the posted events, shut down. */
+static void on_batch_failed(void *arg, int exit_code)
 {
-    if (h->failed || !h->batch_dirty)
-        return;
-    char msg[512];
-    if (ledger_flush(h->ledger, msg, sizeof msg) < 0) {
-        host_fail_stop(h, msg);
-        return;
-    }
-    if (h->alert_lines.len > 0) {
-        int rc = durable_write_all(h->alerts_fd, h->alert_lines.data, h->alert_lines.len);
-        if (rc == 0 && fdatasync(h->alerts_fd) != 0)
-            rc = -errno;
-        if (rc < 0) {
-            snprintf(msg, sizeof msg, "alerts %s: write or fdatasync failed: %s",
-                     h->config->alerts_path, strerror(-rc));
-            host_fail_stop(h, msg);
-            return;
-        }
-        strbuf_truncate(&h->alert_lines, 0);
-    }
-    for (size_t i = 0; i < h->module_count; i++) {
-        loaded_module *m = &h->modules[i];
-        if (!m->initialised || m->shutdown_started)
-            continue;
-        smart_error err = {0, ""};
-        int rc = m->plugin->commit(m->instance, &err);
-        if (rc < 0) {
-            err.text[sizeof err.text - 1] = '\0';
-            snprintf(msg, sizeof msg, "module %s: commit failed: %s", m->name, err.text);
-            host_fail_stop(h, msg);
-            return;
-        }
-    }
-    int rc = output_writer_hand_over(h->writer, &h->outputs);
-    if (rc < 0) {
-        snprintf(msg, sizeof msg, "cannot write to standard output: %s", strerror(-rc));
-        host_fail_stop(h, msg);
-        return;
-    }
-    h->batch_dirty = false;
-}
-
-void host_end_batch(host_state *h)
-{
-    end_batch(h);
-}
-
-void host_fail_stop(host_state *h, const char *message)
-{
-    host_fail_stop_code(h, HOST_EXIT_IO, message);
-}
-
-void host_fail_stop_code(host_state *h, int exit_code, const char *message)
-{
-    if (h->failed)
-        return;
-    h->failed = true;
+    host_state *h = arg;
     h->exit_code = exit_code;
-    /* What was acknowledged before is printed before the message that ends it. */
-    if (h->writer != NULL)
-        output_writer_drain(h->writer);
-    host_diag("fatal: %s; acknowledging nothing more", message);
-    if (h->ledger != NULL)
-        ledger_abandon(h->ledger);
-    strbuf_truncate(&h->outputs, 0);
-    strbuf_truncate(&h->alert_lines, 0);
-    host_posted_clear(h);
+    host_posted_clear(&h->table);
     begin_shutdown(h);
 }
 
@@ -116,15 +106,22 @@ static bool dispatch(host_state *h, loaded_module *only, const char *topic, cons
         .source = source,
     };
     bool handled = false;
-    for (size_t i = 0; i < h->module_count && !h->failed; i++) {
+    for (size_t i = 0; i < h->module_count && !h->batch.failed; i++) {
         loaded_module *m = &h->modules[i];
         if ((only != NULL && m != only) || !m->initialised || m->shutdown_started)
             continue;
         smart_error err = {0, ""};
-        h->batch_dirty = true;
+        h->batch.dirty = true;
         event.decoded = parsed ? event_parse_decoded(parsed, m->index, m->plugin) : NULL;
+        host_batch_mark mark = host_batch_mark_now(&h->batch);
+        posted_event *posted_mark = h->table.posted_tail;
         int rc = m->plugin->on_event(m->instance, &event, &err);
         err.text[sizeof err.text - 1] = '\0';
+        if (rc != 0 && rc != SMART_ENOTSUP && !h->batch.failed) {
+            /* A call that fails keeps none of its outputs, alerts or posted events. */
+            host_batch_drop_since(&h->batch, mark);
+            host_posted_drop_after(&h->table, posted_mark);
+        }
         if (rc == 0) {
             handled = true;
         } else if (rc == SMART_ENOTSUP) {
@@ -133,22 +130,27 @@ static bool dispatch(host_state *h, loaded_module *only, const char *topic, cons
             char msg[700];
             snprintf(msg, sizeof msg, "module %s: %s: %s", m->name, source,
                      err.text[0] ? err.text : "store failed");
-            host_fail_stop(h, msg);
+            host_batch_fail_stop(&h->batch, msg);
             return handled;
         } else {
-            char fallback[64];
-            snprintf(fallback, sizeof fallback, "rejected with code %d", rc);
+            char fallback[96];
+            if (rc > 0) /* outside the documented set: a failure, whatever the module meant */
+                snprintf(fallback, sizeof fallback,
+                         "on_event returned %d, not 0 or a negative SMART_E* code", rc);
+            else
+                snprintf(fallback, sizeof fallback, "rejected with code %d", rc);
             if (!handled)
                 host_clock_restore(&h->clock, clock_before);
-            host_reject(h, m, source, line_no, topic, err.text[0] ? err.text : fallback);
+            host_batch_reject(&h->batch, m->name, source, line_no, topic,
+                              err.text[0] ? err.text : fallback);
             return handled;
         }
     }
-    if (!handled && !h->failed) {
+    if (!handled && !h->batch.failed) {
         host_clock_restore(&h->clock, clock_before);
         char msg[600];
         snprintf(msg, sizeof msg, "topic: unknown topic '%.500s'", topic);
-        host_reject(h, NULL, source, line_no, topic, msg);
+        host_batch_reject(&h->batch, NULL, source, line_no, topic, msg);
     }
     return handled;
 }
@@ -183,11 +185,11 @@ static bool reload_event(host_state *h, json_t *data, const char *source, uint64
             goto reject;
         }
     }
-    host_reload_request(h, only, source);
+    host_reload_request(&h->reload, only, source);
     return true;
 reject:
     host_clock_restore(&h->clock, clock_before);
-    host_reject(h, NULL, source, line_no, "host.reload", msg);
+    host_batch_reject(&h->batch, NULL, source, line_no, "host.reload", msg);
     return false;
 }
 
@@ -204,9 +206,9 @@ static bool process_line(host_state *h, const input_line *line)
     }
     switch (p->kind) {
     case PARSED_BLANK: return false;
-    case PARSED_NOMEM: host_fail_stop(h, "out of memory"); return false;
+    case PARSED_NOMEM: host_batch_fail_stop(&h->batch, "out of memory"); return false;
     case PARSED_REJECT:
-        host_reject(h, NULL, p->source, line->line_no, p->topic, p->message);
+        host_batch_reject(&h->batch, NULL, p->source, line->line_no, p->topic, p->message);
         return false;
     case PARSED_EVENT: break;
     }
@@ -218,7 +220,7 @@ static bool process_line(host_state *h, const input_line *line)
         snprintf(msg, sizeof msg,
                  "time: %.100s is before the clock (%s); time never runs backwards", p->time_text,
                  clock_text);
-        host_reject(h, NULL, p->source, line->line_no, p->topic, msg);
+        host_batch_reject(&h->batch, NULL, p->source, line->line_no, p->topic, msg);
         return false;
     }
     if (p->host_topic) {
@@ -228,7 +230,7 @@ static bool process_line(host_state *h, const input_line *line)
             char msg[300];
             host_clock_restore(&h->clock, clock_before);
             snprintf(msg, sizeof msg, "data: not valid JSON: %s", jerr.text);
-            host_reject(h, NULL, p->source, line->line_no, p->topic, msg);
+            host_batch_reject(&h->batch, NULL, p->source, line->line_no, p->topic, msg);
             return false;
         }
         bool pause = reload_event(h, data, p->source, line->line_no, clock_before);
@@ -283,10 +285,10 @@ static void release_lines(void *arg, void *prepared)
 static size_t on_input_lines(void *arg, const input_line *lines, size_t count)
 {
     host_state *h = arg;
-    if (h->phase != HOST_RUNNING || h->failed)
+    if (h->phase != HOST_RUNNING || h->batch.failed)
         return count;
     size_t taken = count;
-    for (size_t i = 0; i < count && !h->failed; i++) {
+    for (size_t i = 0; i < count && !h->batch.failed; i++) {
         if (process_line(h, &lines[i])) {
             taken = i + 1;
             event_input_pause(h->input); /* even when the request was the last line */
@@ -294,7 +296,7 @@ static size_t on_input_lines(void *arg, const input_line *lines, size_t count)
         }
     }
     end_batch(h);
-    if (h->failed && h->input != NULL)
+    if (h->batch.failed && h->input != NULL)
         event_input_stop(h->input);
     return taken;
 }
@@ -304,7 +306,7 @@ static void on_input_end(void *arg, int status, const char *message)
     host_state *h = arg;
     h->input_done = true;
     if (status < 0) {
-        host_fail_stop(h, message);
+        host_batch_fail_stop(&h->batch, message);
         return;
     }
     host_wake(h); /* drain posted events, then shut down, on a later turn */
@@ -319,8 +321,8 @@ static void on_input_closed(void *arg)
 
 static void process_posted(host_state *h)
 {
-    for (size_t n = 0; n < EVENT_INPUT_BATCH_MAX && !h->failed; n++) {
-        posted_event *event = host_posted_pop(h);
+    for (size_t n = 0; n < EVENT_INPUT_BATCH_MAX && !h->batch.failed; n++) {
+        posted_event *event = host_posted_pop(&h->table);
         if (event == NULL)
             break;
         char source[300];
@@ -355,16 +357,17 @@ static void finish(host_state *h)
 {
     h->phase = HOST_FINISHED;
     /* The last outputs are written before host.stopped says how the run ended. */
-    int rc = h->failed ? 0 : output_writer_drain(h->writer);
+    int rc = h->batch.failed ? 0 : output_writer_drain(h->batch.writer);
     if (rc < 0) {
         char msg[160];
         snprintf(msg, sizeof msg, "cannot write to standard output: %s", strerror(-rc));
-        host_fail_stop(h, msg);
+        host_batch_fail_stop(&h->batch, msg);
     }
-    if (!h->failed && h->ledger != NULL) {
+    if (!h->batch.failed && h->batch.ledger != NULL) {
         char meta[64];
         snprintf(meta, sizeof meta, "{\"exit_code\":%d}", h->exit_code);
-        host_record(h, "host.stopped", h->config->node_id, "The node host stopped.", meta);
+        host_batch_record(&h->batch, "host.stopped", h->config->node_id, "The node host stopped.",
+                          meta);
         end_batch(h);
     }
     for (size_t i = 0; i < h->module_count; i++)
@@ -372,13 +375,18 @@ static void finish(host_state *h)
     close_handles(h);
 }
 
+/* The run that holds `table` (module_init's owner is the run's own host_table). */
+static host_state *run_of_table(host_table *table)
+{
+    return (host_state *)((char *)table - offsetof(host_state, table));
+}
+
 static void on_module_done(void *arg)
 {
     loaded_module *m = arg;
-    host_state *h = m->owner;
+    host_state *h = run_of_table(m->owner);
     m->shutdown_done = true;
     m->instance = NULL;
-    h->shutdowns_pending--;
     /* Continue from the loop, not from inside the module's code that called us: the image
      * may be unloaded next. */
     host_wake(h);
@@ -389,16 +397,15 @@ static void begin_shutdown(host_state *h)
     if (h->phase == HOST_SHUTTING_DOWN || h->phase == HOST_FINISHED)
         return;
     h->phase = HOST_SHUTTING_DOWN;
+    h->table.posts_open = false;
     if (h->input != NULL)
         event_input_stop(h->input);
-    host_reload_abandon(h);
-    /* Count first: a module may call done before its shutdown returns. */
+    host_reload_abandon(&h->reload);
+    /* Mark first: a module may call done before its shutdown returns. */
     for (size_t i = 0; i < h->module_count; i++) {
         loaded_module *m = &h->modules[i];
-        if (m->initialised && !m->shutdown_started) {
+        if (m->initialised && !m->shutdown_started)
             m->shutdown_started = true;
-            h->shutdowns_pending++;
-        }
     }
     for (size_t i = h->module_count; i-- > 0;) {
         loaded_module *m = &h->modules[i];
@@ -408,12 +415,18 @@ static void begin_shutdown(host_state *h)
     host_wake(h);
 }
 
-void host_begin_shutdown(host_state *h)
+/* How many shutdowns are still awaited: every module shut down here or by a reload given up
+ * (host_reload.h) until its done callback has run. */
+static size_t shutdowns_pending(const host_state *h)
 {
-    begin_shutdown(h);
+    size_t n = 0;
+    for (size_t i = 0; i < h->module_count; i++)
+        if (h->modules[i].shutdown_started && !h->modules[i].shutdown_done)
+            n++;
+    return n;
 }
 
-bool host_any_module_running(const host_state *h)
+static bool any_module_running(const host_state *h)
 {
     for (size_t i = 0; i < h->module_count; i++)
         if (h->modules[i].initialised && !h->modules[i].shutdown_started)
@@ -425,22 +438,27 @@ static void on_idle(uv_idle_t *idle)
 {
     host_state *h = idle->data;
     if (h->reload.active && h->phase == HOST_RUNNING) {
-        if (host_reload_run(h)) {
+        if (host_reload_run(&h->reload)) {
             uv_idle_stop(idle); /* the old instance's done callback wakes us */
             return;
         }
+        if (!h->reload.active && !h->batch.failed && !any_module_running(h)) {
+            host_diag("no module is running any more; shutting down");
+            h->exit_code = HOST_EXIT_MODULE;
+            begin_shutdown(h);
+        }
         /* Outside any input callback, so the held lines may be handed over from here. */
-        if (h->phase == HOST_RUNNING && !h->failed && h->input != NULL)
+        if (h->phase == HOST_RUNNING && !h->batch.failed && h->input != NULL)
             event_input_resume(h->input);
         return; /* stay awake: posted events, another reload or the end of input may follow */
     }
-    if (h->phase == HOST_RUNNING && !h->failed && h->posted_head != NULL) {
+    if (h->phase == HOST_RUNNING && !h->batch.failed && h->table.posted_head != NULL) {
         process_posted(h);
         return; /* stay awake: more posted events or the end of input follow */
     }
     if (h->phase == HOST_RUNNING && h->input_done)
         begin_shutdown(h);
-    if (h->phase == HOST_SHUTTING_DOWN && h->shutdowns_pending == 0) {
+    if (h->phase == HOST_SHUTTING_DOWN && shutdowns_pending(h) == 0) {
         end_batch(h); /* records and outputs the modules made while shutting down */
         finish(h);
         return;
@@ -478,12 +496,17 @@ static void on_sighup(uv_signal_t *handle, int signum)
 {
     (void)signum;
     host_state *h = handle->data;
-    if (h->phase != HOST_RUNNING || h->failed)
+    if (h->phase != HOST_RUNNING || h->batch.failed)
         return;
     host_diag("SIGHUP received; reloading every module");
     if (h->input != NULL)
         event_input_pause(h->input);
-    host_reload_request(h, SIZE_MAX, "SIGHUP");
+    host_reload_request(&h->reload, SIZE_MAX, "SIGHUP");
+}
+
+static void wake(void *arg)
+{
+    host_wake(arg);
 }
 
 static bool init_signals(host_state *h)
@@ -514,7 +537,7 @@ static bool init_signals(host_state *h)
     return true;
 }
 
-void host_wake(host_state *h)
+static void host_wake(host_state *h)
 {
     if (h->idle_ready && !uv_is_closing((uv_handle_t *)&h->idle))
         uv_idle_start(&h->idle, on_idle);
@@ -527,20 +550,19 @@ void host_wake(host_state *h)
 static void refuse_module(host_state *h, const char *path, const char *message)
 {
     host_diag("%s; running on without it", message);
-    host_record(h, "module.refused", path, message, NULL);
+    host_batch_record(&h->batch, "module.refused", path, message, NULL);
 }
 
 /* Load and initialise every module in order, refusing the bad ones. Returns how many run. */
 static size_t load_modules(host_state *h)
 {
     smart_host template;
-    host_table_prepare(h, &template);
+    host_table_prepare(&h->table, &template);
     char msg[1024];
     size_t running = 0;
-    for (size_t i = 0; i < h->module_count && !h->failed; i++) {
+    for (size_t i = 0; i < h->module_count && !h->batch.failed; i++) {
         loaded_module *m = &h->modules[i];
         m->index = i;
-        m->owner = h;
         const char *configured = h->config->modules[i].path;
         char *path = NULL;
         if (module_resolve_path(configured, h->options->module_search_path,
@@ -566,12 +588,12 @@ static size_t load_modules(host_state *h)
             continue;
         }
         smart_error err;
-        rc = module_init(m, &template, h, h->config->modules[i].config_json,
+        rc = module_init(m, &template, &h->table, h->config->modules[i].config_json,
                          h->config->modules[i].config_len, &err);
         if (rc < 0) {
             snprintf(msg, sizeof msg, "module %s: init failed: %s", m->path, err.text);
             if (rc == SMART_EIO) { /* its store failed: a disk error is fatal, never skipped */
-                host_fail_stop(h, msg);
+                host_batch_fail_stop(&h->batch, msg);
             } else if (rc == SMART_ELEDGER) {
                 /* Evidence is missing from the ledger: the station does not start, as for a
                  * broken chain, and nothing is written (the records so far are dropped). */
@@ -579,7 +601,7 @@ static size_t load_modules(host_state *h)
                          "ledger %s does not hold what module %s's store committed through: %s; "
                          "refusing to start (the ledger is never repaired silently)",
                          h->config->ledger_path, m->path, err.text);
-                host_fail_stop_code(h, HOST_EXIT_LEDGER_BROKEN, msg);
+                host_batch_fail_stop_code(&h->batch, HOST_EXIT_LEDGER_BROKEN, msg);
             } else
                 refuse_module(h, configured, msg);
             module_unload(m); /* a failed init leaves nothing behind */
@@ -591,7 +613,7 @@ static size_t load_modules(host_state *h)
         char *meta_text = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
         json_decref(meta);
         snprintf(msg, sizeof msg, "Loaded module %s %s.", m->name, m->version);
-        host_record(h, "module.loaded", m->name, msg, meta_text);
+        host_batch_record(&h->batch, "module.loaded", m->name, msg, meta_text);
         free(meta_text);
     }
     return running;
@@ -614,7 +636,8 @@ static void record_started(host_state *h)
                              SMART_ABI_MAJOR, "abi_minor", SMART_ABI_MINOR);
     char *meta_text = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
     json_decref(meta);
-    host_record(h, "host.started", h->config->node_id, "The node host started.", meta_text);
+    host_batch_record(&h->batch, "host.started", h->config->node_id, "The node host started.",
+                      meta_text);
     free(meta_text);
 }
 
@@ -633,7 +656,7 @@ static void record_torn_tail(host_state *h, const ledger_torn_tail *torn)
     snprintf(details, sizeof details,
              "The ledger's last record (seq %" PRIu64 ") was incomplete and was moved aside.",
              torn->seq);
-    host_record(h, "ledger.torn_tail", h->config->ledger_path, details, meta_text);
+    host_batch_record(&h->batch, "ledger.torn_tail", h->config->ledger_path, details, meta_text);
     free(meta_text);
 }
 
@@ -646,6 +669,9 @@ static int start(host_state *h)
         host_diag("%s", msg);
         return HOST_EXIT_USAGE;
     }
+    h->batch.config = h->config;
+    h->table.config = h->config;
+    h->reload.config = h->config;
     if (h->options->simulated_clock)
         host_clock_init_simulated(&h->clock, h->options->clock_start_ms);
     else
@@ -673,7 +699,7 @@ static int start(host_state *h)
     ledger_torn_tail torn;
     struct stat st;
     h->ledger_was_missing = stat(h->config->ledger_path, &st) != 0 && errno == ENOENT;
-    rc = ledger_open(h->config->ledger_path, &h->ledger, &torn, msg, sizeof msg);
+    rc = ledger_open(h->config->ledger_path, &h->batch.ledger, &torn, msg, sizeof msg);
     if (rc < 0) {
         host_diag("%s%s", msg,
                   rc == LEDGER_EBROKEN ? "; refusing to start (the ledger is never repaired "
@@ -681,8 +707,9 @@ static int start(host_state *h)
                                        : "");
         return rc == LEDGER_EBROKEN ? HOST_EXIT_LEDGER_BROKEN : HOST_EXIT_IO;
     }
-    h->alerts_fd = durable_open_append(h->config->alerts_path, O_WRONLY, NULL, msg, sizeof msg);
-    if (h->alerts_fd < 0) {
+    h->batch.alerts_fd =
+        durable_open_append(h->config->alerts_path, O_WRONLY, NULL, msg, sizeof msg);
+    if (h->batch.alerts_fd < 0) {
         host_diag("%s", msg);
         return HOST_EXIT_IO;
     }
@@ -694,6 +721,8 @@ static int start(host_state *h)
         host_diag("out of memory");
         return HOST_EXIT_IO;
     }
+    h->reload.modules = h->modules;
+    h->reload.module_count = h->module_count;
     return HOST_EXIT_OK;
 }
 
@@ -705,8 +734,21 @@ int host_run(const host_options *options)
         return HOST_EXIT_IO;
     }
     h->options = options;
-    h->alerts_fd = -1;
     h->ledger_lock_fd = -1;
+    host_batch_init(&h->batch);
+    h->batch.clock = &h->clock;
+    h->batch.on_fail = on_batch_failed;
+    h->batch.on_fail_arg = h;
+    host_table_init(&h->table);
+    h->table.batch = &h->batch;
+    h->table.loop = &h->loop;
+    h->table.log_level = options->log_level;
+    h->table.wake = wake;
+    h->table.wake_arg = h;
+    h->reload.batch = &h->batch;
+    h->reload.table = &h->table;
+    h->reload.wake = wake;
+    h->reload.wake_arg = h;
     /* jansson seeds its hash function on first use; do it here, before input lines are parsed
      * on threadpool threads (event_parse.h). */
     json_object_seed(0);
@@ -727,22 +769,22 @@ int host_run(const host_options *options)
         uv_check_start(&h->check, on_check);
         uv_unref((uv_handle_t *)&h->check); /* it must not keep the loop alive */
     }
-    rc = output_writer_start(STDOUT_FILENO, &h->writer);
+    rc = output_writer_start(STDOUT_FILENO, &h->batch.writer);
     if (rc < 0)
         host_diag("cannot start the output thread: %s", uv_strerror(rc));
-    bool handles_ready = h->idle_ready && h->check_ready && h->writer && init_signals(h);
+    bool handles_ready = h->idle_ready && h->check_ready && h->batch.writer && init_signals(h);
     h->exit_code = handles_ready ? start(h) : HOST_EXIT_IO;
     if (h->exit_code == HOST_EXIT_OK) {
         bool loaded = load_modules(h) > 0;
-        if (!loaded && !h->failed) {
+        if (!loaded && !h->batch.failed) {
             host_diag("no module could be loaded; stopping");
             h->exit_code = HOST_EXIT_MODULE;
         }
-        if (loaded && !h->failed) {
+        if (loaded && !h->batch.failed) {
             record_started(h);
             end_batch(h);
         }
-        if (!loaded || h->failed) {
+        if (!loaded || h->batch.failed) {
             begin_shutdown(h); /* modules already initialised are shut down properly */
         } else {
             char msg[512];
@@ -760,14 +802,13 @@ int host_run(const host_options *options)
     rc = uv_loop_close(&h->loop);
     if (rc < 0)
         host_diag("internal error: handles still open at exit: %s", uv_strerror(rc));
-    rc = output_writer_stop(h->writer);
-    if (rc < 0 && !h->failed) {
+    rc = output_writer_stop(h->batch.writer);
+    if (rc < 0 && !h->batch.failed) {
         host_diag("fatal: cannot write to standard output: %s", strerror(-rc));
         h->exit_code = HOST_EXIT_IO;
     }
     int exit_code = h->exit_code;
-    host_posted_clear(h);
-    ledger_close(h->ledger);
+    ledger_close(h->batch.ledger);
     /* A start refused because the ledger is missing while a store is not leaves it missing, as
      * it found it, not replaced by an empty file a later look could take for the ledger. */
     struct stat st;
@@ -775,17 +816,15 @@ int host_run(const host_options *options)
         stat(h->config->ledger_path, &st) == 0 && st.st_size == 0 &&
         unlink(h->config->ledger_path) == 0)
         durable_sync_parent_dir(h->config->ledger_path);
-    if (h->alerts_fd >= 0)
-        close(h->alerts_fd);
+    if (h->batch.alerts_fd >= 0)
+        close(h->batch.alerts_fd);
     if (h->ledger_lock_fd >= 0)
         close(h->ledger_lock_fd); /* last: the ledger is closed, another host may start */
     free(h->modules);
     node_config_free(h->config);
-    strbuf_free(&h->outputs);
-    strbuf_free(&h->alert_lines);
+    host_batch_free(&h->batch);
+    host_table_free(&h->table);
     strbuf_free(&h->parse_scratch);
-    strbuf_free(&h->scratch);
-    strbuf_free(&h->metadata);
     free(h);
     return exit_code;
 }

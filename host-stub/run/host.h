@@ -2,7 +2,7 @@
  * host.h — the node host's run loop: load modules, feed them events, make every batch durable
  * before acknowledging it, and shut down cleanly.
  *
- * One run (FORMATS.md §Batching):
+ * One run (README "Running the host stub"):
  *   start-up  read NODE.json, open the ledger (verify; recover a torn tail), open the alerts
  *             file, load and initialise each module (a bad one is refused, reported on stderr
  *             and as module.refused, and the others run on; with none left, exit 5), record
@@ -27,7 +27,7 @@
 
 #include "smart_plugin.h"
 
-/* Process exit statuses (FORMATS.md). */
+/* Process exit statuses (README "Running the host stub" names them too). */
 enum {
     HOST_EXIT_OK = 0,
     HOST_EXIT_VERIFY_FAILED = 1, /* `ledger verify` found a bad record */

@@ -1,7 +1,7 @@
 /*
- * host_reload.c — hot reload of modules, on SIGHUP or a `host.reload` input event.
+ * host_reload.c — hot reload of modules; see host_reload.h.
  *
- * For each module, in load order (BRIEF §5, plugin_abi.md "hot-reload pitfalls"):
+ * For each module, in load order:
  *   1. make the current batch durable and acknowledged (the old instance commits it);
  *   2. open a fresh image from a private copy of the module file and check its ABI; if that
  *      fails, the old instance was never touched and goes on running;
@@ -13,32 +13,34 @@
  * same store. The pause (3 and 4) is measured and recorded in module.reloaded.
  *
  * The input stays paused from the request to the end, so no event reaches a module that is
- * not running, and the events after the request are handled by the new instance. Everything
- * here runs on the loop thread, from the idle handle, never from inside a module's code.
+ * not running, and the events after the request are handled by the new instance.
  */
+#include "run/host_reload.h"
+
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 #include "output/diag.h"
-#include "run/host_internal.h"
+#include "run/host.h"
 
 /* Write a JSON object (consumed) as a ledger record's metadata and an output event's data.
  * Returns 0 or negative; fail-stop is handled by host_record. */
-static int record_and_output(host_state *h, const char *action, const char *target,
+static int record_and_output(host_reload *r, const char *action, const char *target,
                              const char *details, json_t *meta)
 {
     char *text = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
     json_decref(meta);
     if (text == NULL) {
-        host_fail_stop(h, "out of memory while recording a module reload");
+        host_batch_fail_stop(r->batch, "out of memory while recording a module reload");
         return -1;
     }
-    int rc = host_record(h, action, target, details, text);
-    if (rc == 0 && host_output(h, action, text, strlen(text)) < 0) {
-        host_fail_stop(h, "out of memory while reporting a module reload");
+    int rc = host_batch_record(r->batch, action, target, details, text);
+    if (rc == 0 && host_batch_output(r->batch, action, text, strlen(text)) < 0) {
+        host_batch_fail_stop(r->batch, "out of memory while reporting a module reload");
         rc = -1;
     }
     free(text);
@@ -51,21 +53,21 @@ static double ms_since(uint64_t start_ns)
 }
 
 /* The new image could not be opened or checked: the old instance was never touched. */
-static void report_open_failure(host_state *h, const loaded_module *m, const char *why)
+static void report_open_failure(host_reload *r, const loaded_module *m, const char *why)
 {
     host_diag("%s; reload refused, the running version %s goes on", why, m->version);
     json_t *meta =
         json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "module", m->name, "path", m->path, "version",
-                  m->version, "reason", why, "running", 1, "trigger", h->reload.trigger);
+                  m->version, "reason", why, "running", 1, "trigger", r->trigger);
     char details[1200];
     snprintf(details, sizeof details, "Reload of module %s refused: %s. Version %s goes on.",
              m->name, why, m->version);
-    record_and_output(h, "module.reload_failed", m->name, details, meta);
+    record_and_output(r, "module.reload_failed", m->name, details, meta);
 }
 
 /* The new image's init failed after the old instance was shut down; `restarted` says whether a
  * fresh instance of the old image now runs. */
-static void report_init_failure(host_state *h, const loaded_module *m, const char *new_version,
+static void report_init_failure(host_reload *r, const loaded_module *m, const char *new_version,
                                 const char *why, bool restarted, const char *restart_why,
                                 double pause_ms)
 {
@@ -80,7 +82,7 @@ static void report_init_failure(host_state *h, const loaded_module *m, const cha
     json_t *meta =
         json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:f, s:s}", "module", m->name, "path", m->path,
                   "version", m->version, "new_version", new_version, "reason", why, "running",
-                  restarted, "pause_ms", pause_ms, "trigger", h->reload.trigger);
+                  restarted, "pause_ms", pause_ms, "trigger", r->trigger);
     if (meta != NULL && !restarted)
         json_object_set_new(meta, "restart_error", json_string(restart_why));
     char details[1400];
@@ -88,29 +90,27 @@ static void report_init_failure(host_state *h, const loaded_module *m, const cha
              new_version, why,
              restarted ? "The previous version was restarted."
                        : "The previous version could not be restarted; the module is stopped.");
-    record_and_output(h, "module.reload_failed", m->name, details, meta);
+    record_and_output(r, "module.reload_failed", m->name, details, meta);
 }
 
 static void on_old_instance_done(void *arg)
 {
-    loaded_module *m = arg;
-    host_state *h = m->owner;
+    host_reload *r = arg;
+    loaded_module *m = r->stopping;
+    r->stopping = NULL;
     m->instance = NULL;
     m->initialised = false;
-    m->shutdown_done = true;
-    if (h->reload.abandoned) {
-        h->reload.abandoned = false;
-        h->shutdowns_pending--; /* begin_shutdown counted it; finish() unloads the image */
-    } else {
-        h->reload.step = RELOAD_OLD_DONE;
-    }
-    host_wake(h); /* go on from the loop, not from inside the module's code */
+    m->shutdown_done = true; /* an abandoned reload's module: the run's shutdown counts it */
+    if (r->abandoned)
+        r->abandoned = false; /* the run unloads the image when it finishes */
+    else
+        r->step = RELOAD_OLD_DONE;
+    r->wake(r->wake_arg); /* go on from the loop, not from inside the module's code */
 }
 
 /* The old instance is gone: initialise the new image, or fall back to the old one. */
-static void start_new_instance(host_state *h, loaded_module *m)
+static void start_new_instance(host_reload *r, loaded_module *m)
 {
-    reload_state *r = &h->reload;
     module_image old = {.dl_handle = m->dl_handle, .plugin = m->plugin};
     m->dl_handle = r->fresh.dl_handle;
     m->plugin = r->fresh.plugin;
@@ -119,15 +119,15 @@ static void start_new_instance(host_state *h, loaded_module *m)
     m->shutdown_done = false;
 
     smart_host table;
-    host_table_prepare(h, &table);
-    const node_module_config *cfg = &h->config->modules[m->index];
+    host_table_prepare(r->table, &table);
+    const node_module_config *cfg = &r->config->modules[m->index];
     smart_error err;
-    int rc = module_init(m, &table, h, cfg->config_json, cfg->config_len, &err);
+    int rc = module_init(m, &table, r->table, cfg->config_json, cfg->config_len, &err);
     if (rc == 0) {
         double pause_ms = ms_since(r->started_ns);
         char *new_version = strdup(m->plugin->version);
         if (new_version == NULL) {
-            host_fail_stop(h, "out of memory while reloading a module");
+            host_batch_fail_stop(r->batch, "out of memory while reloading a module");
             module_image_close(&old);
             return;
         }
@@ -142,7 +142,7 @@ static void start_new_instance(host_state *h, loaded_module *m)
         snprintf(details, sizeof details, "Reloaded module %s (%s -> %s); paused %.3f ms.", m->name,
                  old_version, new_version, pause_ms);
         free(old_version);
-        record_and_output(h, "module.reloaded", m->name, details, meta);
+        record_and_output(r, "module.reloaded", m->name, details, meta);
         return;
     }
     char why[sizeof err.text];
@@ -155,42 +155,43 @@ static void start_new_instance(host_state *h, loaded_module *m)
     m->plugin = old.plugin;
     module_image_close(&fresh);
     if (rc == SMART_EIO || rc == SMART_ELEDGER) {
-        /* A failed write or sync is never worked around (BRIEF §6), nor a ledger short of what
-         * the store committed through: stop, keep the disk as is. */
+        /* A failed write or sync is never worked around (a retry could write over what the
+         * disk did keep), nor a ledger short of what the store committed through: stop, keep
+         * the disk as is. */
         char msg[800];
         snprintf(msg, sizeof msg, "module %s: reload: init failed: %s", m->path, why);
-        host_fail_stop_code(h, rc == SMART_ELEDGER ? HOST_EXIT_LEDGER_BROKEN : HOST_EXIT_IO, msg);
+        host_batch_fail_stop_code(
+            r->batch, rc == SMART_ELEDGER ? HOST_EXIT_LEDGER_BROKEN : HOST_EXIT_IO, msg);
         return;
     }
     smart_error restart_err;
-    int restart_rc = module_init(m, &table, h, cfg->config_json, cfg->config_len, &restart_err);
+    int restart_rc =
+        module_init(m, &table, r->table, cfg->config_json, cfg->config_len, &restart_err);
     if (restart_rc == SMART_EIO || restart_rc == SMART_ELEDGER) {
         char msg[800];
         snprintf(msg, sizeof msg, "module %s: restart after a failed reload: init failed: %s",
                  m->path, restart_err.text);
-        host_fail_stop_code(h, restart_rc == SMART_ELEDGER ? HOST_EXIT_LEDGER_BROKEN : HOST_EXIT_IO,
-                            msg);
+        host_batch_fail_stop_code(
+            r->batch, restart_rc == SMART_ELEDGER ? HOST_EXIT_LEDGER_BROKEN : HOST_EXIT_IO, msg);
         return;
     }
-    report_init_failure(h, m, new_version, why, restart_rc == 0, restart_err.text,
+    report_init_failure(r, m, new_version, why, restart_rc == 0, restart_err.text,
                         ms_since(r->started_ns));
 }
 
 /* The next module to reload at or after r->next, or NULL. */
-static loaded_module *next_target(host_state *h)
+static loaded_module *next_target(host_reload *r)
 {
-    reload_state *r = &h->reload;
-    for (; r->next < h->module_count; r->next++) {
-        loaded_module *m = &h->modules[r->next];
+    for (; r->next < r->module_count; r->next++) {
+        loaded_module *m = &r->modules[r->next];
         if ((r->only == SIZE_MAX || r->only == r->next) && m->initialised && !m->shutdown_started)
             return m;
     }
     return NULL;
 }
 
-static void begin(host_state *h, size_t only, const char *trigger)
+static void begin(host_reload *r, size_t only, const char *trigger)
 {
-    reload_state *r = &h->reload;
     r->active = true;
     r->only = only;
     r->next = 0;
@@ -198,73 +199,67 @@ static void begin(host_state *h, size_t only, const char *trigger)
     snprintf(r->trigger, sizeof r->trigger, "%s", trigger);
 }
 
-void host_reload_request(host_state *h, size_t only, const char *trigger)
+void host_reload_request(host_reload *r, size_t only, const char *trigger)
 {
-    if (h->reload.active) {
-        h->reload.again = true; /* a reload of everything once this one is over */
+    if (r->active) {
+        r->again = true; /* a reload of everything once this one is over */
         return;
     }
-    begin(h, only, trigger);
-    host_wake(h);
+    begin(r, only, trigger);
+    r->wake(r->wake_arg);
 }
 
-bool host_reload_run(host_state *h)
+bool host_reload_run(host_reload *r)
 {
-    reload_state *r = &h->reload;
-    while (r->active && !h->failed) {
+    while (r->active && !r->batch->failed) {
         if (r->step == RELOAD_WAITING_OLD)
             return true;
         if (r->step == RELOAD_OLD_DONE) {
-            start_new_instance(h, &h->modules[r->next]);
+            start_new_instance(r, &r->modules[r->next]);
             r->step = RELOAD_NEXT;
             r->next++;
-            host_end_batch(h); /* the reload's record and output are acknowledged at once */
+            host_batch_end(
+                r->batch, r->modules,
+                r->module_count); /* the reload's record and output are acknowledged at once */
             continue;
         }
         /* Whatever the old instance did is committed and acknowledged before it goes. */
-        host_end_batch(h);
-        if (h->failed)
+        host_batch_end(r->batch, r->modules, r->module_count);
+        if (r->batch->failed)
             break;
-        loaded_module *m = next_target(h);
+        loaded_module *m = next_target(r);
         if (m == NULL) {
             if (!r->again) {
                 r->active = false;
                 break;
             }
             r->again = false;
-            begin(h, SIZE_MAX, "SIGHUP");
+            begin(r, SIZE_MAX, "SIGHUP");
             continue;
         }
         char msg[1024];
         if (module_open_copy(m->path, m->name, &r->fresh, msg, sizeof msg) < 0) {
-            report_open_failure(h, m, msg);
+            report_open_failure(r, m, msg);
             r->next++;
             continue;
         }
         r->step = RELOAD_WAITING_OLD;
         m->shutdown_started = true; /* no event, commit or posted event reaches it any more */
         r->started_ns = uv_hrtime();
-        m->plugin->shutdown(m->instance, on_old_instance_done, m);
+        r->stopping = m;
+        m->plugin->shutdown(m->instance, on_old_instance_done, r);
         /* A done called from inside shutdown has already moved the step on. */
-    }
-    if (!r->active && !h->failed && h->phase == HOST_RUNNING && !host_any_module_running(h)) {
-        host_diag("no module is running any more; shutting down");
-        h->exit_code = HOST_EXIT_MODULE;
-        host_begin_shutdown(h);
     }
     return false;
 }
 
-void host_reload_abandon(host_state *h)
+void host_reload_abandon(host_reload *r)
 {
-    reload_state *r = &h->reload;
     if (!r->active)
         return;
     r->active = false;
     r->again = false;
-    if (r->step == RELOAD_WAITING_OLD) {
+    if (r->step == RELOAD_WAITING_OLD)
         r->abandoned = true;
-        h->shutdowns_pending++;
-    }
     module_image_close(&r->fresh);
 }

@@ -1,18 +1,18 @@
 /*
- * host_table.c — the smart_host callbacks modules call (clock, ledger, alerts, output events,
- * posted events, log), plus the host's own ledger records and rejections.
- * Every callback runs on the loop thread; none blocks (durability is done per batch).
+ * host_table.c — the smart_host callbacks modules call and the posted-event queue; see
+ * host_table.h. Every callback runs on the loop thread; none blocks (durability is per batch).
  */
+#include "run/host_table.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "output/diag.h"
-#include "run/host_internal.h"
 #include "util/json_text.h"
 
-static host_state *host_of(const smart_host *table)
+static host_table *host_of(const smart_host *table)
 {
     const loaded_module *m = table->host_data;
     return m->owner;
@@ -31,172 +31,86 @@ static int ledger_code(int rc)
     return rc == -EINVAL ? SMART_EINVAL : rc == -ENOMEM ? SMART_ENOMEM : SMART_EIO;
 }
 
-/* Replace bytes that may not be UTF-8 (e.g. a message cut mid-character) so the ledger can
- * always record a rejection. Writes into `out` (caller-owned). */
-static void ascii_copy(const char *in, char *out, size_t out_size)
+/* Parse `text` (`len` bytes) in full as what a module hands the host as JSON (smart_plugin.h,
+ * "JSON text": one object, UTF-8, no key twice, at most SMART_JSON_MAX bytes) and leave it in
+ * `into` as one line. Returns 0, or SMART_EINVAL / SMART_ENOMEM with `what` and the reason in
+ * err; `into` is then empty. */
+static int take_object(strbuf *into, const char *what, const char *text, size_t len,
+                       smart_error *err)
 {
-    size_t i = 0;
-    for (; in[i] != '\0' && i + 1 < out_size; i++)
-        out[i] = (unsigned char)in[i] < 0x80 ? in[i] : '?';
-    out[i] = '\0';
-}
-
-/* ---- host-written records --------------------------------------------------------------- */
-
-static int append_record(host_state *h, const char *module, const char *action, const char *target,
-                         const char *details, const char *user_id, const char *metadata_json,
-                         size_t metadata_len, char *msg, size_t msg_size)
-{
-    ledger_record record = {
-        .time_ms = host_clock_now_ms(&h->clock),
-        .node_id = h->config->node_id,
-        .module = module,
-        .action = action,
-        .target = target,
-        .details = details,
-        .user_id = user_id,
-        .metadata_json = metadata_json,
-        .metadata_len = metadata_len,
-    };
-    int rc = ledger_append(h->ledger, &record, msg, msg_size);
-    if (rc == 0)
-        h->batch_dirty = true;
-    return rc;
-}
-
-int host_record(host_state *h, const char *action, const char *target, const char *details,
-                const char *metadata_json)
-{
-    if (h->failed)
-        return -EIO;
-    char msg[512];
-    int rc = append_record(h, "smart-host", action, target, details, "system", metadata_json,
-                           metadata_json ? strlen(metadata_json) : 0, msg, sizeof msg);
-    if (rc == -EIO)
-        host_fail_stop(h, msg);
-    else if (rc < 0)
-        host_diag("cannot record %s: %s", action, msg);
-    return rc;
-}
-
-void host_reject(host_state *h, const loaded_module *by, const char *source, uint64_t line_no,
-                 const char *topic, const char *message)
-{
-    host_diag("%s: %s", source, message);
-    if (h->failed)
-        return;
-    strbuf *meta = &h->metadata;
-    strbuf_truncate(meta, 0);
-    int rc = strbuf_append_str(meta, "{\"source\":");
-    if (rc == 0)
-        rc = json_text_append_string(meta, source, strlen(source));
-    if (rc == 0)
-        rc = line_no > 0 ? strbuf_appendf(meta, ",\"line\":%llu", (unsigned long long)line_no)
-                         : strbuf_append_str(meta, ",\"line\":null");
-    if (rc == 0)
-        rc = strbuf_append_str(meta, ",\"topic\":");
-    if (rc == 0)
-        rc = topic ? json_text_append_string(meta, topic, strlen(topic))
-                   : strbuf_append_str(meta, "null");
-    if (rc == 0)
-        rc = strbuf_append_char(meta, '}');
-    if (rc < 0) {
-        host_fail_stop(h, "out of memory while recording a rejection");
-        return;
+    strbuf_truncate(into, 0);
+    if (len > SMART_JSON_MAX) {
+        if (err != NULL) {
+            err->code = SMART_EINVAL;
+            snprintf(err->text, sizeof err->text,
+                     "%s: %zu bytes, more than the %d a module may "
+                     "hand the host",
+                     what, len, SMART_JSON_MAX);
+        }
+        return SMART_EINVAL;
     }
-    const char *module = by ? by->name : "smart-host";
-    const char *target = topic ? topic : "-";
-    char msg[512];
-    rc = append_record(h, module, "input.rejected", target, message, "system", meta->data,
-                       meta->len, msg, sizeof msg);
-    if (rc == -EINVAL) {
-        char safe[512];
-        ascii_copy(message, safe, sizeof safe);
-        rc = append_record(h, module, "input.rejected", target, safe, "system", meta->data,
-                           meta->len, msg, sizeof msg);
+    char why[256] = "";
+    int rc = json_text_append_object_text(into, text, len, why, sizeof why);
+    if (rc == 0)
+        return 0;
+    int code = rc == -EINVAL ? SMART_EINVAL : SMART_ENOMEM;
+    if (err != NULL) {
+        err->code = code;
+        snprintf(err->text, sizeof err->text, "%s: %s", what,
+                 code == SMART_EINVAL ? why : "out of memory");
     }
-    if (rc < 0)
-        host_fail_stop(h, msg);
+    return code;
 }
 
 /* ---- the table's callbacks -------------------------------------------------------------- */
 
 static int64_t cb_now_ms(const smart_host *table)
 {
-    return host_clock_now_ms(&host_of(table)->clock);
+    return host_clock_now_ms(host_of(table)->batch->clock);
 }
 
 static int cb_ledger_append(const smart_host *table, const smart_ledger_entry *entry,
                             smart_error *err)
 {
-    host_state *h = host_of(table);
+    host_table *h = host_of(table);
     const loaded_module *m = table->host_data;
     if (entry == NULL ||
         entry->struct_size < offsetof(smart_ledger_entry, user_id) + sizeof entry->user_id) {
         set_error(err, SMART_EINVAL, "%s", "ledger entry: missing or struct_size too small");
         return SMART_EINVAL;
     }
-    if (h->failed) {
+    if (h->batch->failed) {
         set_error(err, SMART_EIO, "%s", "the ledger has failed; stop changing state");
         return SMART_EIO;
     }
     const char *meta = NULL;
     size_t meta_len = 0;
     if (SMART_HAS(entry, metadata_json) && entry->metadata_json != NULL) {
-        char why[256];
-        strbuf_truncate(&h->metadata, 0);
-        int rc = json_text_append_object_line(&h->metadata, entry->metadata_json,
-                                              strlen(entry->metadata_json), why, sizeof why);
-        if (rc < 0) {
-            set_error(err, rc == -EINVAL ? SMART_EINVAL : SMART_ENOMEM, "metadata: %s", why);
-            return rc == -EINVAL ? SMART_EINVAL : SMART_ENOMEM;
-        }
+        /* strnlen: a text past the limit is refused without being read to its end. */
+        int rc = take_object(&h->metadata, "metadata", entry->metadata_json,
+                             strnlen(entry->metadata_json, SMART_JSON_MAX + 1), err);
+        if (rc < 0)
+            return rc;
         meta = h->metadata.data;
         meta_len = h->metadata.len;
     }
     char msg[512];
-    int rc = append_record(h, m->name, entry->action, entry->target, entry->details, entry->user_id,
-                           meta, meta_len, msg, sizeof msg);
+    int rc = host_batch_append(h->batch, m->name, entry->action, entry->target, entry->details,
+                               entry->user_id, meta, meta_len, msg, sizeof msg);
     if (rc < 0) {
         set_error(err, ledger_code(rc), "%s", msg);
         if (rc == -EIO)
-            host_fail_stop(h, msg);
+            host_batch_fail_stop(h->batch, msg);
         return ledger_code(rc);
     }
     return 0;
 }
 
-/* Append {"topic":T,"data":D}\n to the outputs; `data` is one-line JSON object text. */
-static int append_output(host_state *h, const char *topic, const char *data, size_t len)
-{
-    strbuf *out = &h->outputs;
-    size_t mark = out->len;
-    int rc = strbuf_append_str(out, "{\"topic\":");
-    if (rc == 0)
-        rc = json_text_append_string(out, topic, strlen(topic));
-    if (rc == 0)
-        rc = strbuf_append_str(out, ",\"data\":");
-    if (rc == 0) /* every output line passes here: U+2028/2029 escaped, whoever wrote it */
-        rc = json_text_append_escaped(out, data, len);
-    if (rc == 0)
-        rc = strbuf_append(out, "}\n", 2);
-    if (rc < 0)
-        strbuf_truncate(out, mark);
-    else
-        h->batch_dirty = true;
-    return rc;
-}
-
-int host_output(host_state *h, const char *topic, const char *data, size_t len)
-{
-    return append_output(h, topic, data, len);
-}
-
 static int cb_emit_alert(const smart_host *table, const char *alert_json, size_t len,
                          smart_error *err)
 {
-    host_state *h = host_of(table);
-    if (h->failed) {
+    host_table *h = host_of(table);
+    if (h->batch->failed) {
         set_error(err, SMART_EIO, "%s", "the host has failed; nothing more is delivered");
         return SMART_EIO;
     }
@@ -204,21 +118,11 @@ static int cb_emit_alert(const smart_host *table, const char *alert_json, size_t
         set_error(err, SMART_EINVAL, "%s", "alert: missing");
         return SMART_EINVAL;
     }
-    char why[256];
-    strbuf_truncate(&h->scratch, 0);
-    int rc = json_text_append_object_line(&h->scratch, alert_json, len, why, sizeof why);
+    int rc = take_object(&h->scratch, "alert", alert_json, len, err);
+    if (rc < 0)
+        return rc;
+    rc = host_batch_alert(h->batch, h->scratch.data, h->scratch.len);
     if (rc < 0) {
-        set_error(err, rc == -EINVAL ? SMART_EINVAL : SMART_ENOMEM, "alert: %s", why);
-        return rc == -EINVAL ? SMART_EINVAL : SMART_ENOMEM;
-    }
-    size_t mark = h->alert_lines.len;
-    rc = strbuf_append(&h->alert_lines, h->scratch.data, h->scratch.len);
-    if (rc == 0)
-        rc = strbuf_append_char(&h->alert_lines, '\n');
-    if (rc == 0)
-        rc = append_output(h, "alert", h->scratch.data, h->scratch.len);
-    if (rc < 0) {
-        strbuf_truncate(&h->alert_lines, mark);
         set_error(err, SMART_ENOMEM, "%s", "alert: out of memory");
         return SMART_ENOMEM;
     }
@@ -237,8 +141,8 @@ static int check_topic(const char *topic, smart_error *err)
 static int cb_emit_event(const smart_host *table, const char *topic, const char *data_json,
                          size_t len, smart_error *err)
 {
-    host_state *h = host_of(table);
-    if (h->failed) {
+    host_table *h = host_of(table);
+    if (h->batch->failed) {
         set_error(err, SMART_EIO, "%s", "the host has failed; nothing more is delivered");
         return SMART_EIO;
     }
@@ -248,15 +152,10 @@ static int cb_emit_event(const smart_host *table, const char *topic, const char 
         data_json = "{}";
         len = 2;
     }
-    char why[256] = "";
-    strbuf_truncate(&h->scratch, 0);
-    int rc = json_text_append_object_line(&h->scratch, data_json, len, why, sizeof why);
-    if (rc < 0) {
-        int code = rc == -EINVAL ? SMART_EINVAL : SMART_ENOMEM;
-        set_error(err, code, "data: %s", rc == -EINVAL ? why : "out of memory");
-        return code;
-    }
-    rc = append_output(h, topic, h->scratch.data, h->scratch.len);
+    int rc = take_object(&h->scratch, "data", data_json, len, err);
+    if (rc < 0)
+        return rc;
+    rc = host_batch_output(h->batch, topic, h->scratch.data, h->scratch.len);
     if (rc < 0) {
         int code = rc == -EINVAL ? SMART_EINVAL : SMART_ENOMEM;
         set_error(err, code, "%s", rc == -EINVAL ? "topic: not valid UTF-8" : "out of memory");
@@ -268,8 +167,8 @@ static int cb_emit_event(const smart_host *table, const char *topic, const char 
 static int cb_post_event(const smart_host *table, const char *topic, const char *data_json,
                          size_t len, smart_error *err)
 {
-    host_state *h = host_of(table);
-    if (h->phase != HOST_RUNNING && h->phase != HOST_STARTING) {
+    host_table *h = host_of(table);
+    if (!h->posts_open) {
         set_error(err, SMART_EBUSY, "%s", "the host is shutting down; no more events");
         return SMART_EBUSY;
     }
@@ -279,13 +178,9 @@ static int cb_post_event(const smart_host *table, const char *topic, const char 
         data_json = "{}";
         len = 2;
     }
-    char why[256];
-    strbuf_truncate(&h->scratch, 0);
-    int rc = json_text_append_object_text(&h->scratch, data_json, len, why, sizeof why);
-    if (rc < 0) {
-        set_error(err, rc == -EINVAL ? SMART_EINVAL : SMART_ENOMEM, "data: %s", why);
-        return rc == -EINVAL ? SMART_EINVAL : SMART_ENOMEM;
-    }
+    int rc = take_object(&h->scratch, "data", data_json, len, err);
+    if (rc < 0)
+        return rc;
     posted_event *event = calloc(1, sizeof *event);
     char *topic_copy = strdup(topic);
     char *data_copy = malloc(h->scratch.len + 1);
@@ -306,15 +201,15 @@ static int cb_post_event(const smart_host *table, const char *topic, const char 
     else
         h->posted_head = event;
     h->posted_tail = event;
-    host_wake(h);
+    h->wake(h->wake_arg);
     return 0;
 }
 
 static void cb_log(const smart_host *table, smart_log_level level, const char *message)
 {
-    host_state *h = host_of(table);
+    host_table *h = host_of(table);
     const loaded_module *m = table->host_data;
-    if ((int)level > (int)h->options->log_level)
+    if ((int)level > (int)h->log_level)
         return;
     static const char *const names[] = {"error", "warning", "info", "debug"};
     const char *name = (unsigned)level < 4 ? names[level] : "log";
@@ -323,31 +218,32 @@ static void cb_log(const smart_host *table, smart_log_level level, const char *m
 
 static uint64_t cb_ledger_seq(const smart_host *table)
 {
-    const host_state *h = host_of(table);
-    return h->ledger != NULL ? ledger_record_count(h->ledger) : 0;
+    const host_table *h = host_of(table);
+    return h->batch->ledger != NULL ? ledger_record_count(h->batch->ledger) : 0;
 }
 
 static uint64_t cb_ledger_head(const smart_host *table, char hash[SMART_LEDGER_HASH_LEN + 1])
 {
-    host_state *h = host_of(table);
-    if (h->ledger == NULL) {
+    host_table *h = host_of(table);
+    if (h->batch->ledger == NULL) {
         memset(hash, '0', SMART_LEDGER_HASH_LEN);
         hash[SMART_LEDGER_HASH_LEN] = '\0';
         return 0;
     }
-    memcpy(hash, ledger_head_hash(h->ledger), SMART_LEDGER_HASH_LEN + 1);
-    return ledger_record_count(h->ledger);
+    memcpy(hash, ledger_head_hash(h->batch->ledger), SMART_LEDGER_HASH_LEN + 1);
+    return ledger_record_count(h->batch->ledger);
 }
 
 static int cb_ledger_hash_at(const smart_host *table, uint64_t seq,
                              char hash[SMART_LEDGER_HASH_LEN + 1], uint64_t *last_seq,
                              smart_error *err)
 {
-    host_state *h = host_of(table);
+    host_table *h = host_of(table);
     char msg[sizeof err->text];
-    int rc =
-        h->ledger != NULL ? ledger_hash_at(h->ledger, seq, hash, last_seq, msg, sizeof msg) : -EIO;
-    if (h->ledger == NULL)
+    int rc = h->batch->ledger != NULL
+                 ? ledger_hash_at(h->batch->ledger, seq, hash, last_seq, msg, sizeof msg)
+                 : -EIO;
+    if (h->batch->ledger == NULL)
         snprintf(msg, sizeof msg, "the ledger is not open");
     if (rc == 0)
         return 0;
@@ -359,13 +255,13 @@ static int cb_ledger_hash_at(const smart_host *table, uint64_t seq,
     return rc;
 }
 
-void host_table_prepare(host_state *h, smart_host *table)
+void host_table_prepare(host_table *h, smart_host *table)
 {
     memset(table, 0, sizeof *table);
     table->struct_size = sizeof *table;
     table->abi_major = SMART_ABI_MAJOR;
     table->abi_minor = SMART_ABI_MINOR;
-    table->loop = &h->loop;
+    table->loop = h->loop;
     table->node_id = h->config->node_id;
     table->station_type = h->config->station_type;
     table->config_dir = h->config->config_dir;
@@ -382,6 +278,19 @@ void host_table_prepare(host_state *h, smart_host *table)
 
 /* ---- posted-event queue ----------------------------------------------------------------- */
 
+void host_table_init(host_table *t)
+{
+    memset(t, 0, sizeof *t);
+    t->posts_open = true;
+}
+
+void host_table_free(host_table *t)
+{
+    host_posted_clear(t);
+    strbuf_free(&t->scratch);
+    strbuf_free(&t->metadata);
+}
+
 void host_posted_free(posted_event *event)
 {
     if (event == NULL)
@@ -391,7 +300,7 @@ void host_posted_free(posted_event *event)
     free(event);
 }
 
-posted_event *host_posted_pop(host_state *h)
+posted_event *host_posted_pop(host_table *h)
 {
     posted_event *event = h->posted_head;
     if (event != NULL) {
@@ -403,9 +312,24 @@ posted_event *host_posted_pop(host_state *h)
     return event;
 }
 
-void host_posted_clear(host_state *h)
+void host_posted_clear(host_table *h)
 {
     posted_event *event;
     while ((event = host_posted_pop(h)) != NULL)
         host_posted_free(event);
+}
+
+void host_posted_drop_after(host_table *h, posted_event *mark)
+{
+    posted_event *event = mark != NULL ? mark->next : h->posted_head;
+    while (event != NULL) {
+        posted_event *next = event->next;
+        host_posted_free(event);
+        event = next;
+    }
+    if (mark != NULL)
+        mark->next = NULL;
+    else
+        h->posted_head = NULL;
+    h->posted_tail = mark;
 }

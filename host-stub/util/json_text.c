@@ -125,21 +125,3 @@ int json_text_append_object_text(strbuf *b, const char *text, size_t len, char *
     json_decref(value);
     return rc;
 }
-
-int json_text_append_object_line(strbuf *b, const char *text, size_t len, char *why,
-                                 size_t why_size)
-{
-    size_t start = 0, end = len;
-    while (start < end && (text[start] == ' ' || text[start] == '\t'))
-        start++;
-    while (end > start && (text[end - 1] == ' ' || text[end - 1] == '\t'))
-        end--;
-    /* A raw line break can only be whitespace in JSON; output lines must not hold one. */
-    if (end - start < 2 || text[start] != '{' || text[end - 1] != '}' ||
-        memchr(text, '\n', len) != NULL || memchr(text, '\r', len) != NULL) {
-        if (why != NULL)
-            snprintf(why, why_size, "not one JSON object on one line");
-        return -EINVAL;
-    }
-    return json_text_append_escaped(b, text + start, end - start);
-}

@@ -1,3 +1,5 @@
+/* contract.c — reading a contracts directory of JSON contracts and validating each field into
+ * one immutable, indexed contract set (built whole or not at all); see contract.h. */
 #include "contract/contract.h"
 
 #include "contract/contract_yaml.h"

@@ -1,3 +1,5 @@
+/* contract_yaml.c — YAML contracts read with libyaml into the JSON document a *.json contract
+ * is, errors located by line; the checks are contract.c's. See contract_yaml.h. */
 #include "contract/contract_yaml.h"
 
 #include "core/text.h"

@@ -1,4 +1,5 @@
-/* calibration.c — the calibration rules of the design brief §4, nothing else. */
+/* calibration.c — an item's calibration status from its record, its terms and the day (the
+ * rules of README "Events", "The rules"), nothing else. */
 #include "core/calibration.h"
 
 #include <stdio.h>

@@ -1,3 +1,5 @@
+/* decimal.c — exact decimal numbers parsed from text, compared and added without binary
+ * floating point, for tolerance and limit judgements; see decimal.h. */
 #include "core/decimal.h"
 
 #include <math.h>

@@ -1,3 +1,5 @@
+/* readiness.c — the gate's pure rules: whether an item is fit for a test now and through a
+ * job's planned end, and the reasons when not; see readiness.h. */
 #include "core/readiness.h"
 
 #include "core/text.h"

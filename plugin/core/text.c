@@ -1,3 +1,4 @@
+/* text.c — bounded string building for messages and reasons; see text.h. */
 #include "core/text.h"
 
 #include <string.h>

@@ -477,7 +477,7 @@ static int add_link(chain_walk *cw, const char *item, const char *via, int depth
     return rc;
 }
 
-/* §6.4.8 followed to the end: every check and calibration made against `reference` since
+/* ISO/IEC 17025 §6.4.8 followed to the end: every check and calibration made against `reference` since
  * since_ms (since_day for calibrations, dated by day) becomes suspect. A check, in the store
  * and, when it is its item's last of that procedure, in memory: the item is not ready until
  * the procedure passes again. A calibration that is its item's current one fails the item

@@ -1,3 +1,5 @@
+/* json_fields.c — strict readers of JSON object fields, each error naming the field by its
+ * full path; see json_fields.h. */
 #include "json/json_fields.h"
 
 #include "error.h"

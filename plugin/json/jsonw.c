@@ -1,3 +1,5 @@
+/* jsonw.c — the JSON text writer: values appended as compact JSON text into a reusable
+ * buffer; see jsonw.h. */
 #include "json/jsonw.h"
 
 #include <stdlib.h>

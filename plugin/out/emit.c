@@ -1,3 +1,5 @@
+/* emit.c — the module's ledger records, output events and alerts, built as JSON and handed
+ * to the host as text; see emit.h. */
 #include "out/emit.h"
 
 #include "core/text.h"

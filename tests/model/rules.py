@@ -1,4 +1,4 @@
-"""A reference model of readiness, written from the rules (BRIEF section 4, README "The rules",
+"""A reference model of readiness, written from the rules (README "The rules" and "Events",
 issue 8 "What to build" 2-5), not from the module's code. It is deliberately small and slow:
 one Python object per station, one method per input topic, each deciding whether the line is
 refused and, if not, what changes.

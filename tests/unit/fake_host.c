@@ -1,3 +1,5 @@
+/* fake_host.c — an in-process smart_host for unit tests: simulated clock, records, alerts and
+ * outputs kept in memory; see fake_host.h. */
 #include "fake_host.h"
 
 #include "core/dates.h"

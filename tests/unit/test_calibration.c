@@ -1,4 +1,4 @@
-/* Unit tests of the pure core: dates and the calibration rules of the design brief §4. */
+/* Unit tests of the pure core: dates and the calibration rules (README "The rules"). */
 #include "core/calibration.h"
 #include "core/dates.h"
 #include "core/text.h"

@@ -1,0 +1,232 @@
+/* batch.c — one batch made durable before it is acknowledged, host-written ledger records and
+ * rejections, and the fail-stop; see batch.h. */
+#include "run/batch.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ledger/durable_file.h"
+#include "output/diag.h"
+#include "run/host.h"
+#include "util/json_text.h"
+
+void host_batch_init(host_batch *b)
+{
+    memset(b, 0, sizeof *b);
+    b->alerts_fd = -1;
+}
+
+void host_batch_free(host_batch *b)
+{
+    strbuf_free(&b->outputs);
+    strbuf_free(&b->alert_lines);
+    strbuf_free(&b->reject_meta);
+}
+
+/* Ledger, alerts, module commits, and only then the outputs: nothing is acknowledged that a
+ * crash could lose. */
+void host_batch_end(host_batch *b, loaded_module *modules, size_t count)
+{
+    if (b->failed || !b->dirty)
+        return;
+    char msg[512];
+    if (ledger_flush(b->ledger, msg, sizeof msg) < 0) {
+        host_batch_fail_stop(b, msg);
+        return;
+    }
+    if (b->alert_lines.len > 0) {
+        int rc = durable_write_all(b->alerts_fd, b->alert_lines.data, b->alert_lines.len);
+        if (rc == 0 && fdatasync(b->alerts_fd) != 0)
+            rc = -errno;
+        if (rc < 0) {
+            snprintf(msg, sizeof msg, "alerts %s: write or fdatasync failed: %s",
+                     b->config->alerts_path, strerror(-rc));
+            host_batch_fail_stop(b, msg);
+            return;
+        }
+        strbuf_truncate(&b->alert_lines, 0);
+    }
+    for (size_t i = 0; i < count; i++) {
+        loaded_module *m = &modules[i];
+        if (!m->initialised || m->shutdown_started)
+            continue;
+        smart_error err = {0, ""};
+        int rc = m->plugin->commit(m->instance, &err);
+        if (rc != 0) { /* a positive code is outside the documented set: a failure too */
+            err.text[sizeof err.text - 1] = '\0';
+            if (rc > 0)
+                snprintf(msg, sizeof msg,
+                         "module %s: commit returned %d, not 0 or a negative SMART_E* code: %s",
+                         m->name, rc, err.text);
+            else
+                snprintf(msg, sizeof msg, "module %s: commit failed: %s", m->name, err.text);
+            host_batch_fail_stop(b, msg);
+            return;
+        }
+    }
+    int rc = output_writer_hand_over(b->writer, &b->outputs);
+    if (rc < 0) {
+        snprintf(msg, sizeof msg, "cannot write to standard output: %s", strerror(-rc));
+        host_batch_fail_stop(b, msg);
+        return;
+    }
+    b->dirty = false;
+}
+
+void host_batch_fail_stop(host_batch *b, const char *message)
+{
+    host_batch_fail_stop_code(b, HOST_EXIT_IO, message);
+}
+
+void host_batch_fail_stop_code(host_batch *b, int exit_code, const char *message)
+{
+    if (b->failed)
+        return;
+    b->failed = true;
+    /* What was acknowledged before is printed before the message that ends it. */
+    if (b->writer != NULL)
+        output_writer_drain(b->writer);
+    host_diag("fatal: %s; acknowledging nothing more", message);
+    if (b->ledger != NULL)
+        ledger_abandon(b->ledger);
+    strbuf_truncate(&b->outputs, 0);
+    strbuf_truncate(&b->alert_lines, 0);
+    if (b->on_fail != NULL)
+        b->on_fail(b->on_fail_arg, exit_code);
+}
+
+int host_batch_append(host_batch *b, const char *module, const char *action, const char *target,
+                      const char *details, const char *user_id, const char *metadata_json,
+                      size_t metadata_len, char *msg, size_t msg_size)
+{
+    ledger_record record = {
+        .time_ms = host_clock_now_ms(b->clock),
+        .node_id = b->config->node_id,
+        .module = module,
+        .action = action,
+        .target = target,
+        .details = details,
+        .user_id = user_id,
+        .metadata_json = metadata_json,
+        .metadata_len = metadata_len,
+    };
+    int rc = ledger_append(b->ledger, &record, msg, msg_size);
+    if (rc == 0)
+        b->dirty = true;
+    return rc;
+}
+
+int host_batch_record(host_batch *b, const char *action, const char *target, const char *details,
+                      const char *metadata_json)
+{
+    if (b->failed)
+        return -EIO;
+    char msg[512];
+    int rc = host_batch_append(b, "smart-host", action, target, details, "system", metadata_json,
+                               metadata_json ? strlen(metadata_json) : 0, msg, sizeof msg);
+    if (rc == -EIO)
+        host_batch_fail_stop(b, msg);
+    else if (rc < 0)
+        host_diag("cannot record %s: %s", action, msg);
+    return rc;
+}
+
+/* Replace bytes that may not be UTF-8 (e.g. a message cut mid-character) so the ledger can
+ * always record a rejection. Writes into `out` (caller-owned). */
+static void ascii_copy(const char *in, char *out, size_t out_size)
+{
+    size_t i = 0;
+    for (; in[i] != '\0' && i + 1 < out_size; i++)
+        out[i] = (unsigned char)in[i] < 0x80 ? in[i] : '?';
+    out[i] = '\0';
+}
+
+void host_batch_reject(host_batch *b, const char *by, const char *source, uint64_t line_no,
+                       const char *topic, const char *message)
+{
+    host_diag("%s: %s", source, message);
+    if (b->failed)
+        return;
+    strbuf *meta = &b->reject_meta;
+    strbuf_truncate(meta, 0);
+    int rc = strbuf_append_str(meta, "{\"source\":");
+    if (rc == 0)
+        rc = json_text_append_string(meta, source, strlen(source));
+    if (rc == 0)
+        rc = line_no > 0 ? strbuf_appendf(meta, ",\"line\":%llu", (unsigned long long)line_no)
+                         : strbuf_append_str(meta, ",\"line\":null");
+    if (rc == 0)
+        rc = strbuf_append_str(meta, ",\"topic\":");
+    if (rc == 0)
+        rc = topic ? json_text_append_string(meta, topic, strlen(topic))
+                   : strbuf_append_str(meta, "null");
+    if (rc == 0)
+        rc = strbuf_append_char(meta, '}');
+    if (rc < 0) {
+        host_batch_fail_stop(b, "out of memory while recording a rejection");
+        return;
+    }
+    const char *module = by ? by : "smart-host";
+    const char *target = topic ? topic : "-";
+    char msg[512];
+    rc = host_batch_append(b, module, "input.rejected", target, message, "system", meta->data,
+                           meta->len, msg, sizeof msg);
+    if (rc == -EINVAL) {
+        char safe[512];
+        ascii_copy(message, safe, sizeof safe);
+        rc = host_batch_append(b, module, "input.rejected", target, safe, "system", meta->data,
+                               meta->len, msg, sizeof msg);
+    }
+    if (rc < 0)
+        host_batch_fail_stop(b, msg);
+}
+
+int host_batch_output(host_batch *b, const char *topic, const char *data, size_t len)
+{
+    strbuf *out = &b->outputs;
+    size_t mark = out->len;
+    int rc = strbuf_append_str(out, "{\"topic\":");
+    if (rc == 0)
+        rc = json_text_append_string(out, topic, strlen(topic));
+    if (rc == 0)
+        rc = strbuf_append_str(out, ",\"data\":");
+    if (rc == 0) /* every output line passes here: U+2028/2029 escaped, whoever wrote it */
+        rc = json_text_append_escaped(out, data, len);
+    if (rc == 0)
+        rc = strbuf_append(out, "}\n", 2);
+    if (rc < 0)
+        strbuf_truncate(out, mark);
+    else
+        b->dirty = true;
+    return rc;
+}
+
+int host_batch_alert(host_batch *b, const char *alert, size_t len)
+{
+    size_t mark = b->alert_lines.len;
+    int rc = strbuf_append(&b->alert_lines, alert, len);
+    if (rc == 0)
+        rc = strbuf_append_char(&b->alert_lines, '\n');
+    if (rc == 0)
+        rc = host_batch_output(b, "alert", alert, len);
+    if (rc < 0) {
+        strbuf_truncate(&b->alert_lines, mark);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+host_batch_mark host_batch_mark_now(const host_batch *b)
+{
+    return (host_batch_mark){.outputs = b->outputs.len, .alert_lines = b->alert_lines.len};
+}
+
+void host_batch_drop_since(host_batch *b, host_batch_mark mark)
+{
+    if (mark.outputs <= b->outputs.len)
+        strbuf_truncate(&b->outputs, mark.outputs);
+    if (mark.alert_lines <= b->alert_lines.len)
+        strbuf_truncate(&b->alert_lines, mark.alert_lines);
+}

@@ -1,0 +1,132 @@
+/*
+ * bad_json_module.c — a module that hands the host JSON it must refuse (issue 11, defects 1, 7
+ * and 10): written only against plugin-api/smart_plugin.h.
+ *
+ * "bad.meta", "bad.alert" and "bad.output" with data {"case": N} pass case N of the table below
+ * as ledger metadata, an alert or an output's data, then report what the host returned as the
+ * output "bad.result" {"call": C, "case": N, "rc": RC} (well formed). "bad.cases" answers
+ * {"count": N}.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "smart_plugin.h"
+
+static const smart_host *the_host;
+
+typedef struct bad_case {
+    const char *text;
+    size_t len; /* 0: strlen(text) */
+} bad_case;
+
+static char huge[SMART_JSON_MAX + 64]; /* {"s":"xxx...x"}: over the limit */
+
+/* Case 0 is good (the host must take it); every other is bad. */
+static const bad_case cases[] = {
+    {"{\"ok\":true}", 0},        {"{garbage}", 0},
+    {"{\"a\":1}{\"b\":2}", 0},   {"{\"a\":1,\"a\":2}", 0},
+    {"{\"s\":\"\xff\xfe\"}", 0}, {"{\"s\":\"a\tb\"}", 0},
+    {"{\"s\":\"\xc3\"}", 0},     {"{\"a\":1}\0", 8},
+    {"{\"s\":\"a\0b\"}", 11},    {"[1,2]", 0},
+    {"{\"a\":1,}", 0},           {huge, 0},
+};
+#define CASE_COUNT (sizeof cases / sizeof cases[0])
+
+static int result(const char *call, int n, int rc, smart_error *err)
+{
+    char text[128];
+    int len = snprintf(text, sizeof text, "{\"call\":\"%s\",\"case\":%d,\"rc\":%d}", call, n, rc);
+    return the_host->emit_event(the_host, "bad.result", text, (size_t)len, err);
+}
+
+static int bad_init(const smart_host *host, const char *config_json, size_t config_len, void **self,
+                    smart_error *err)
+{
+    (void)config_json;
+    (void)config_len;
+    (void)err;
+    memset(huge, 'x', sizeof huge - 1);
+    memcpy(huge, "{\"s\":\"", 6);
+    memcpy(huge + sizeof huge - 3, "\"}", 3);
+    the_host = host;
+    *self = &the_host;
+    return 0;
+}
+
+/* The N of {"case": N}; -1 when there is none. */
+static int case_of(const smart_event *event)
+{
+    int n = -1;
+    const char *p = strstr(event->data_json, "\"case\":");
+    if (p == NULL || sscanf(p + 7, "%d", &n) != 1 || n < 0 || (size_t)n >= CASE_COUNT)
+        return -1;
+    return n;
+}
+
+static int bad_on_event(void *self, const smart_event *event, smart_error *err)
+{
+    (void)self;
+    const char *topic = event->topic;
+    if (strcmp(topic, "bad.cases") == 0) {
+        char text[32];
+        int len = snprintf(text, sizeof text, "{\"count\":%zu}", CASE_COUNT);
+        return the_host->emit_event(the_host, "bad.count", text, (size_t)len, err);
+    }
+    int n = case_of(event);
+    if (n < 0)
+        return SMART_ENOTSUP;
+    const bad_case *c = &cases[n];
+    size_t len = c->len ? c->len : strlen(c->text);
+    smart_error call_err = {0, ""};
+    int rc;
+    if (strcmp(topic, "bad.meta") == 0) {
+        smart_ledger_entry entry = {
+            .struct_size = sizeof entry,
+            .action = "bad.meta",
+            .target = "case",
+            .details = "metadata case",
+            .user_id = "system",
+            .metadata_json = c->text,
+        };
+        rc = the_host->ledger_append(the_host, &entry, &call_err);
+    } else if (strcmp(topic, "bad.alert") == 0) {
+        rc = the_host->emit_alert(the_host, c->text, len, &call_err);
+    } else if (strcmp(topic, "bad.output") == 0) {
+        rc = the_host->emit_event(the_host, "bad.output", c->text, len, &call_err);
+    } else {
+        return SMART_ENOTSUP;
+    }
+    if (rc != 0 && call_err.text[0] != '\0')
+        the_host->log(the_host, SMART_LOG_WARN, call_err.text);
+    return result(topic + 4, n, rc, err);
+}
+
+static int bad_commit(void *self, smart_error *err)
+{
+    (void)self;
+    (void)err;
+    return 0;
+}
+
+static void bad_shutdown(void *self, smart_shutdown_done done, void *arg)
+{
+    (void)self;
+    done(arg);
+}
+
+static const smart_plugin bad_json_plugin = {
+    .struct_size = sizeof(smart_plugin),
+    .abi_major = SMART_ABI_MAJOR,
+    .abi_minor = SMART_ABI_MINOR,
+    .name = "test-bad-json",
+    .version = "1.0.0",
+    .init = bad_init,
+    .on_event = bad_on_event,
+    .commit = bad_commit,
+    .shutdown = bad_shutdown,
+};
+
+SMART_EXPORT const smart_plugin *smart_plugin_entry(void)
+{
+    return &bad_json_plugin;
+}
