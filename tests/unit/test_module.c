@@ -1,8 +1,8 @@
 /* The module through its ABI, in process: the gate, rejections, alerts on transitions, and
  * the store across a restart. */
+#include "check_main.h"
 #include "fake_host.h"
 
-#include <check.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -670,7 +670,7 @@ START_TEST(a_change_in_the_contracts_directory_asks_for_a_rescan)
 }
 END_TEST
 
-int main(void)
+Suite *unit_suite(void)
 {
     Suite *s = suite_create("module");
     TCase *tc = tcase_create("through the ABI");
@@ -692,9 +692,5 @@ int main(void)
     tcase_add_test(tc, a_store_from_before_gains_the_new_columns);
     tcase_add_test(tc, a_line_separator_in_free_text_goes_out_escaped);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

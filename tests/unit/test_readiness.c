@@ -1,10 +1,10 @@
 /* The gate's rule for checks (readiness.h), on its own: a failed check blocks whether or not
  * its procedure is required before a test, until that procedure passes again; a procedure not
  * required before a test blocks on nothing else. */
+#include "check_main.h"
 #include "core/readiness.h"
 #include "zone/station_zone.h"
 
-#include <check.h>
 #include <string.h>
 
 #define HOUR INT64_C(3600000)
@@ -180,7 +180,7 @@ START_TEST(a_pass_is_judged_again_under_the_procedure_in_force)
 }
 END_TEST
 
-int main(void)
+Suite *unit_suite(void)
 {
     Suite *s = suite_create("readiness");
     TCase *tc = tcase_create("checks");
@@ -188,9 +188,5 @@ int main(void)
     tcase_add_test(tc, a_suspect_failure_fails_and_a_suspect_pass_is_not_done);
     tcase_add_test(tc, a_pass_is_judged_again_under_the_procedure_in_force);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return s;
 }
