@@ -57,3 +57,17 @@ char *lp_contract_with(int version, int thermometer_interval)
            digits, 3);
     return text;
 }
+
+json_t *last_record_meta(fake_host *h, const char *action, size_t *seq)
+{
+    for (size_t i = json_array_size(h->ledger); i-- > 0;) {
+        json_t *r = json_array_get(h->ledger, i);
+        if (strcmp(str(r, "action"), action) == 0) {
+            if (seq)
+                *seq = i + 1;
+            return json_object_get(r, "metadata");
+        }
+    }
+    ck_abort_msg("no %s record", action);
+    return NULL;
+}

@@ -26,4 +26,8 @@ json_t *send_ok(fake_host *h, const char *topic, const char *data);
 /* The string member `key` of `obj`, or NULL (borrowed). */
 const char *str(json_t *obj, const char *key);
 
+/* The metadata of the last ledger record with `action` (borrowed), and its seq when `seq` is
+ * not NULL (the fake host numbers records from 1); aborts the test when there is none. */
+json_t *last_record_meta(fake_host *h, const char *action, size_t *seq);
+
 #endif

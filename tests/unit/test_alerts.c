@@ -24,7 +24,9 @@ START_TEST(alerts_fire_on_transitions_not_every_sweep)
     send_ok(&h, "calibration.sweep", "{}");
     ck_assert_int_eq(fake_host_count_alerts(&h, "calibration_expiring"), 1);
     json_t *changed = fake_host_last_output(&h, "status.changed");
-    ck_assert_ptr_nonnull(changed);
+    ck_assert_str_eq(str(changed, "equipment_id"), "LP01-UVA-01");
+    ck_assert_str_eq(str(changed, "from"), "current");
+    ck_assert_str_eq(str(changed, "to"), "expiring_soon");
     size_t transitions = fake_host_count_ledger(&h, "status.transition");
     send_ok(&h, "calibration.sweep", "{}");
     ck_assert_int_eq(fake_host_count_ledger(&h, "status.transition"), transitions);

@@ -175,9 +175,14 @@ START_TEST(a_change_in_the_contracts_directory_asks_for_a_rescan)
     char *data = json_dumps(json_object_get(posted, "data"), 0);
     send_ok(&h, "contract.deployed", data);
     free(data);
-    json_t *loaded = json_array_get(h.ledger, json_array_size(h.ledger) - 1);
-    ck_assert_ptr_nonnull(loaded);
     ck_assert_int_eq(fake_host_count_ledger(&h, "contracts.loaded"), 2);
+    json_t *in_force = json_array_get(
+        json_object_get(last_record_meta(&h, "contracts.loaded", NULL), "contracts"), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(in_force, "version")), 2);
+    /* what the station shows: the thermometer on its 200-day interval, 10 days left */
+    send_ok(&h, "status.query", "{\"equipment_id\":\"LP01-THM-01\"}");
+    json_t *thm = fake_host_item(fake_host_last_output(&h, "status"), "LP01-THM-01");
+    ck_assert_int_eq(json_integer_value(json_object_get(thm, "days_remaining")), 10);
     fake_host_destroy(&h);
 }
 END_TEST

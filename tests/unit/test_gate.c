@@ -76,7 +76,7 @@ START_TEST(unknown_equipment_blocks_fail_safe)
     send_ok(&h, "test.start", "{\"clientpo_id\":\"PO-NEVER-LINKED\"}");
     gate = fake_host_last_output(&h, "gate.decision");
     ck_assert(json_is_false(json_object_get(gate, "allowed")));
-    ck_assert_ptr_nonnull(str(gate, "reason"));
+    ck_assert_str_eq(str(gate, "reason"), "no equipment given and none linked");
     fake_host_destroy(&h);
 }
 END_TEST
