@@ -1,10 +1,10 @@
 /* Unit tests of the pure core: dates and the calibration rules (README "The rules"). */
+#include "check_main.h"
 #include "core/calibration.h"
 #include "core/dates.h"
 #include "core/text.h"
 #include "json/jsonw.h"
 
-#include <check.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,7 +220,7 @@ START_TEST(json_text_is_what_jansson_writes)
 }
 END_TEST
 
-int main(void)
+Suite *unit_suite(void)
 {
     Suite *s = suite_create("calibration");
     TCase *tc = tcase_create("rules");
@@ -235,9 +235,5 @@ int main(void)
     tcase_add_test(tc, messages_never_end_in_half_a_character);
     tcase_add_test(tc, json_text_is_what_jansson_writes);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

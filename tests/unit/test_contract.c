@@ -1,7 +1,7 @@
 /* Contract validation: each kind of bad contract is refused with the file, the field and why. */
+#include "check_main.h"
 #include "contract/contract.h"
 
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,7 +241,7 @@ START_TEST(sets_of_many_files_load_whole_and_report_the_first_bad_file)
 }
 END_TEST
 
-int main(void)
+Suite *unit_suite(void)
 {
     Suite *s = suite_create("contract");
     TCase *tc = tcase_create("validation");
@@ -251,9 +251,5 @@ int main(void)
     tcase_add_test(tc, sets_refuse_an_item_claimed_twice_and_skip_other_stations);
     tcase_add_test(tc, sets_of_many_files_load_whole_and_report_the_first_bad_file);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

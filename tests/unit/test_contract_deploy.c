@@ -4,9 +4,9 @@
  * refused deployment: at start the module refuses init with SMART_ECONTRACT (never SMART_EIO,
  * which is for a failing store), on a rescan the set in force stays and the station runs on;
  * the file refused travels as data into the record, the output and the alert. */
+#include "check_main.h"
 #include "fake_host.h"
 
-#include <check.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -317,7 +317,7 @@ START_TEST(a_contract_calibration_counts_on_the_station_day_of_its_instant)
 }
 END_TEST
 
-int main(void)
+Suite *unit_suite(void)
 {
     Suite *s = suite_create("contract deployment");
     TCase *tc = tcase_create("through the ABI");
@@ -327,9 +327,5 @@ int main(void)
     tcase_add_test(tc, a_contract_calibration_dated_after_now_is_refused);
     tcase_add_test(tc, a_contract_calibration_counts_on_the_station_day_of_its_instant);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

@@ -1,9 +1,9 @@
 /* YAML contracts (the MaintenanceHub's form): read into the JSON contract format, checked by the
  * same validator, refused with the file, the line, the field and why. */
+#include "check_main.h"
 #include "contract/contract.h"
 #include "contract/contract_yaml.h"
 
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -447,7 +447,7 @@ START_TEST(yaml_and_json_contracts_load_together)
 }
 END_TEST
 
-int main(void)
+Suite *unit_suite(void)
 {
     Suite *s = suite_create("contract-yaml");
     TCase *tc = tcase_create("yaml");
@@ -459,9 +459,5 @@ int main(void)
     tcase_add_test(tc, empty_and_odd_files_are_refused);
     tcase_add_test(tc, yaml_and_json_contracts_load_together);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

@@ -1,11 +1,11 @@
 /* Exact limits (plugin/core/decimal.c): a value exactly on a limit written in a contract is within
  * it, and one least significant digit beyond (or the next double beyond) is not — on every
  * tolerance and step limit of every shipped example contract. */
+#include "check_main.h"
 #include "contract/contract.h"
 #include "core/decimal.h"
 #include "core/readiness.h"
 
-#include <check.h>
 #include <glob.h>
 #include <math.h>
 #include <stdio.h>
@@ -186,7 +186,7 @@ START_TEST(every_limit_of_the_shipped_contracts_is_exact)
 }
 END_TEST
 
-int main(void)
+Suite *unit_suite(void)
 {
     Suite *s = suite_create("decimal");
     TCase *tc = tcase_create("exact limits");
@@ -194,9 +194,5 @@ int main(void)
     tcase_add_test(tc, sums_and_comparisons_are_exact);
     tcase_add_test(tc, every_limit_of_the_shipped_contracts_is_exact);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
