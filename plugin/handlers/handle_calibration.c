@@ -705,6 +705,14 @@ static int report_oot_impact(maintenance *m, const oot_window *w, const equipmen
                  "; %zu record(s) resting on it, down the chain, now suspect, and %zu job(s) "
                  "tested on the items they verified",
                  json_array_size(chain), json_array_size(chain_ids));
+        size_t failing = 0, k;
+        json_t *link;
+        json_array_foreach (chain, k, link)
+            failing += json_is_true(json_object_get(link, "would_have_failed"));
+        len = strlen(message);
+        if (failing > 0)
+            snprintf(message + len, sizeof message - len,
+                     "; re-judged with the finding's size, %zu of them would have failed", failing);
         text_utf8_trim(message);
     }
     json_t *data =

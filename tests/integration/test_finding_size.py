@@ -114,6 +114,10 @@ class ReadingsReJudgedWithTheFindingsSize(unittest.TestCase):
                          ("uv_a_irradiance", "uW/cm2", 1050, "min 1000 uW/cm2",
                           {"nominal": 1000, "as_found": 1100, "rule": "proportional"}, True))
         self.assertAlmostEqual(line["corrected"], 1050 / 1.1, places=9)
+        alert = next(a for a in run.alerts("out_of_tolerance_impact") if a["equipment_id"] == RAD)
+        self.assertIn("2 record(s) resting on it, down the chain, now suspect, and 2 job(s) tested "
+                      "on the items they verified; re-judged with the finding's size, 1 of them "
+                      "would have failed", alert["message"])
         # The ledger keeps the same chain; the lamp is held, and its reason says why.
         self.assertEqual(st.ledger_records("oot.impact")[-1]["metadata"]["chain"], chain)
         gate = run.gates("PO-B")[-1]
@@ -134,6 +138,8 @@ class ReadingsReJudgedWithTheFindingsSize(unittest.TestCase):
                      radiometer_cal("2025-03-10T08:00:00Z", RAD, "NCL-2025-03-0912", 1.1) +
                      event("test.start", "2025-03-10T08:10:00Z", clientpo_id="PO-B"))
         self.assertEqual([c["would_have_failed"] for c in chain_of(run, RAD)], [False])
+        alert = next(a for a in run.alerts("out_of_tolerance_impact") if a["equipment_id"] == RAD)
+        self.assertNotIn("would have failed", alert["message"])
         reason = item(run.gates("PO-B")[-1], UVA)["reason"]
         self.assertIn("found out of tolerance since", reason)
         self.assertNotIn("would have failed", reason)
