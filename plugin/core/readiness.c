@@ -117,7 +117,17 @@ static void assess_check_text(const readiness_input *in, const procedure *p,
         return;
     }
     /* Suspect when recorded (kept as the last only when nothing counted after it) or made
-     * suspect since, by its reference found out of tolerance: not done until it passes again. */
+     * suspect since, by its reference found out of tolerance: not done until it passes again.
+     * A passed check's detail is empty but for its re-judgement with the size of its
+     * reference's finding (handlers/finding_review.c): "would have failed: ...". */
+    if (last->suspect && last->detail[0]) {
+        snprintf(v->reason, sizeof v->reason,
+                 "required %s check %s not done: the one at %s, made with a reference found out "
+                 "of tolerance since, ",
+                 p->frequency_label, p->procedure_id, when);
+        text_append(v->reason, sizeof v->reason, "", last->detail);
+        return;
+    }
     if (last->suspect) {
         snprintf(v->reason, sizeof v->reason,
                  "required %s check %s not done: the one at %s used a reference that was not fit "

@@ -4,6 +4,7 @@
 #include "core/decimal.h"
 #include "core/text.h"
 #include "error.h"
+#include "handlers/finding_review.h"
 #include "maintenance.h"
 #include "out/emit.h"
 #include "json/json_fields.h"
@@ -427,9 +428,11 @@ static void write_id_array(jw *w, const char *key, json_t *ids)
  * already visited (each once, so a loop of references ends). */
 typedef struct chain_walk {
     maintenance *m;
-    json_t *chain;     /* [{equipment_id, via, depth, clientpos}] */
-    json_t *chain_ids; /* the ClientPOs in it, each once */
-    json_t *visited;   /* {equipment_id: true} */
+    json_t *chain;                    /* [{equipment_id, via, depth, clientpos, re-judged}] */
+    json_t *chain_ids;                /* the ClientPOs in it, each once */
+    json_t *visited;                  /* {equipment_id: true} */
+    const reference_finding *finding; /* the size of the finding, for the records made with
+                                         the reference found out (depth 1) */
     int64_t now_ms;
     smart_error *err;
 } chain_walk;
@@ -450,19 +453,14 @@ static int found_calibration(void *ctx, const char *equipment_id, const char *ce
                                                 "calibration_date", calibration_date));
 }
 
-/* One link: the tests allowed with `item` since since_ms listed under `via`. */
-static int add_link(chain_walk *cw, const char *item, const char *via, int depth, int64_t since_ms)
+/* One link: a record resting on the reference, `entry` (taken over) filled by
+ * finding_review_*: the jobs that rested on it, each added once to the chain's ClientPOs. */
+static int add_link(chain_walk *cw, const char *item, const char *via, int depth, json_t *entry)
 {
-    equipment_state *e = maintenance_find(cw->m, item);
-    json_t *jobs = NULL;
-    int rc = e ? maintenance_review_list(cw->m, e, since_ms, true, &jobs, cw->err) : 0;
-    if (rc)
-        return rc;
-    if (!jobs)
-        jobs = json_array();
+    int rc = 0;
     size_t j, k;
     json_t *job, *seen;
-    json_array_foreach (jobs, j, job) {
+    json_array_foreach (json_object_get(entry, "clientpos"), j, job) {
         json_t *id = json_object_get(job, "clientpo_id");
         bool listed = false;
         json_array_foreach (cw->chain_ids, k, seen)
@@ -470,21 +468,26 @@ static int add_link(chain_walk *cw, const char *item, const char *via, int depth
         if (!listed && json_array_append(cw->chain_ids, id))
             rc = error_set(cw->err, SMART_ENOMEM, "out of memory");
     }
-    if (!rc &&
-        json_array_append_new(cw->chain, json_pack("{s:s, s:s, s:i, s:o}", "equipment_id", item,
-                                                   "via", via, "depth", depth, "clientpos", jobs)))
+    if (!rc && (json_object_set_new(entry, "equipment_id", json_string(item)) ||
+                json_object_set_new(entry, "via", json_string(via)) ||
+                json_object_set_new(entry, "depth", json_integer(depth))))
         rc = error_set(cw->err, SMART_ENOMEM, "out of memory");
+    if (!rc && json_array_append(cw->chain, entry))
+        rc = error_set(cw->err, SMART_ENOMEM, "out of memory");
+    json_decref(entry);
     return rc;
 }
 
-/* ISO/IEC 17025 §6.4.8 followed to the end: every check and calibration made against `reference` since
- * since_ms (since_day for calibrations, dated by day) becomes suspect. A check, in the store
+/* ISO/IEC 17025 §6.4.8 followed to the end: every check and calibration made against `reference`
+ * since since_ms (since_day for calibrations, dated by day) becomes suspect. A check, in the store
  * and, when it is its item's last of that procedure, in memory: the item is not ready until
  * the procedure passes again. A calibration that is its item's current one fails the item
  * (calibration_failed, cleared only by a new calibration in tolerance as left), and what was
- * verified with that item since is followed in turn, one level deeper. */
+ * verified with that item since is followed in turn, one level deeper: only what was made with
+ * it before until_ms, while that calibration was its last (INT64_MAX at the top: since its last
+ * good calibration, all of it). */
 static int follow_chain(chain_walk *cw, const char *reference, const char *why, int64_t since_ms,
-                        civil_day since_day, int depth)
+                        civil_day since_day, int64_t until_ms, int depth)
 {
     maintenance *m = cw->m;
     json_t *checks = json_array(), *calibrations = json_array();
@@ -502,7 +505,8 @@ static int follow_chain(chain_walk *cw, const char *reference, const char *why, 
     snprintf(reason, sizeof reason, "reference %s %s", reference, why);
     text_utf8_trim(reason);
     if (!rc && json_array_size(checks) > 0)
-        rc = store_mark_checks_suspect(m->store, reference, since_ms, reason, cw->err);
+        rc = store_mark_checks_suspect_between(m->store, reference, since_ms, until_ms, reason,
+                                               cw->err);
     size_t i;
     json_t *c;
     json_array_foreach (checks, i, c) {
@@ -511,15 +515,37 @@ static int follow_chain(chain_walk *cw, const char *reference, const char *why, 
         const char *item = json_string_value(json_object_get(c, "equipment_id"));
         const char *procedure = json_string_value(json_object_get(c, "check_type"));
         int64_t at_ms = json_integer_value(json_object_get(c, "performed_ms"));
+        if (at_ms >= until_ms)
+            continue; /* made after the reference was calibrated again: not resting on it */
         check_state *last = maintenance_find_check(m, item, procedure);
         if (last && last->performed_ms == at_ms && !last->suspect) {
             last->suspect = true;
             maintenance_item_forget_text(m, maintenance_find(m, item)); /* its text said ready */
         }
-        char at[DATE_TEXT_MAX], via[200];
+        char at[DATE_TEXT_MAX], via[200], failed_why[FINDING_WHY_MAX];
         instant_format(at_ms, at, sizeof at);
         snprintf(via, sizeof via, "check %s at %s", procedure, at);
-        rc = add_link(cw, item, via, depth, at_ms);
+        /* Re-judged with the finding's size where it is known: one that would have failed says
+         * so wherever the item's not being ready is explained. */
+        json_t *entry = json_object();
+        bool would_fail = false;
+        rc = !entry
+                 ? error_set(cw->err, SMART_ENOMEM, "out of memory")
+                 : finding_review_check(m, depth == 1 ? cw->finding : NULL, item, procedure, at_ms,
+                                        entry, &would_fail, failed_why, sizeof failed_why, cw->err);
+        if (!rc && would_fail) {
+            rc = store_set_check_detail(m->store, item, procedure, at_ms, failed_why, cw->err);
+            if (last && last->performed_ms == at_ms && last->passed) {
+                snprintf(last->detail, sizeof last->detail, "%.*s", (int)sizeof last->detail - 1,
+                         failed_why);
+                text_utf8_trim(last->detail);
+                maintenance_item_forget_text(m, maintenance_find(m, item));
+            }
+        }
+        if (rc)
+            json_decref(entry);
+        else
+            rc = add_link(cw, item, via, depth, entry);
     }
     json_array_foreach (calibrations, i, c) {
         if (rc)
@@ -531,18 +557,39 @@ static int follow_chain(chain_walk *cw, const char *reference, const char *why, 
         char bad[80], via[300];
         if (date_parse(date, &day, bad, sizeof bad) != 0)
             continue; /* every stored calibration_date was parsed when recorded */
-        int64_t day_ms = maintenance_day_start_ms(m, day.day);
+        int64_t day_ms = maintenance_day_start_ms(m, day.day), next_ms = INT64_MAX;
+        if (day_ms >= until_ms)
+            continue;
         snprintf(via, sizeof via, "calibration %s on %s", cert, date);
         text_utf8_trim(via);
-        rc = add_link(cw, item, via, depth, day_ms);
+        json_t *entry = json_object();
+        bool would_fail = false;
+        char failed_why[FINDING_WHY_MAX];
+        rc = !entry ? error_set(cw->err, SMART_ENOMEM, "out of memory")
+                    : finding_review_calibration(m, depth == 1 ? cw->finding : NULL, item, cert,
+                                                 day_ms, entry, &would_fail, failed_why,
+                                                 sizeof failed_why, &next_ms, cw->err);
+        if (rc)
+            json_decref(entry);
+        else
+            rc = add_link(cw, item, via, depth, entry);
         equipment_state *e = maintenance_find(m, item);
         if (rc || !e)
             continue;
         if (strcmp(e->certificate, cert) == 0 && !e->record.calibration_failed) {
             equipment_state next = *e;
             next.record.calibration_failed = true;
-            snprintf(next.failure_note, sizeof next.failure_note,
-                     "calibration %s made against %s, which %s", cert, reference, why);
+            /* Re-judged with the finding's size, it says what it makes of the result. */
+            if (would_fail) {
+                snprintf(next.failure_note, sizeof next.failure_note,
+                         "calibration %s made against %s (found out of tolerance, %s) "
+                         "would have failed: ",
+                         cert, reference, cw->finding->certificate);
+                text_append(next.failure_note, sizeof next.failure_note, "", failed_why);
+            } else {
+                snprintf(next.failure_note, sizeof next.failure_note,
+                         "calibration %s made against %s, which %s", cert, reference, why);
+            }
             text_utf8_trim(next.failure_note);
             rc = maintenance_item_commit(m, e, &next, cw->now_ms, "reference", cw->err);
         }
@@ -551,7 +598,7 @@ static int follow_chain(chain_walk *cw, const char *reference, const char *why, 
             snprintf(deeper, sizeof deeper, "rests on calibration %s, made against %s", cert,
                      reference);
             text_utf8_trim(deeper);
-            rc = follow_chain(cw, item, deeper, day_ms, day.day, depth + 1);
+            rc = follow_chain(cw, item, deeper, day_ms, day.day, next_ms, depth + 1);
         }
     }
     json_decref(checks);
@@ -563,8 +610,8 @@ static int follow_chain(chain_walk *cw, const char *reference, const char *why, 
  * last good calibration on. List every test allowed with it in that window, and what was
  * checked or calibrated against it (§6.4.8: the items whose verification relied on it). */
 static int report_oot_impact(maintenance *m, const oot_window *w, const equipment_state *e,
-                             const char *certificate, const char *note, int64_t now_ms,
-                             smart_error *err)
+                             const char *certificate, const char *note, const json_t *results,
+                             int64_t now_ms, smart_error *err)
 {
     int64_t since_ms = w->since_ms;
     const char *id = e->equipment_id;
@@ -600,14 +647,17 @@ static int report_oot_impact(maintenance *m, const oot_window *w, const equipmen
         snprintf(why, sizeof why, "was found out of tolerance as found (certificate %s)",
                  certificate);
         text_utf8_trim(why);
+        reference_finding finding = {
+            .reference_id = id, .certificate = certificate, .results = results, .reference = e};
         chain_walk cw = {.m = m,
                          .chain = chain,
                          .chain_ids = chain_ids,
                          .visited = json_object(),
+                         .finding = &finding,
                          .now_ms = now_ms,
                          .err = err};
         rc = !cw.visited ? error_set(err, SMART_ENOMEM, "out of memory")
-                         : follow_chain(&cw, id, why, w->since_ms, w->since_day, 1);
+                         : follow_chain(&cw, id, why, w->since_ms, w->since_day, INT64_MAX, 1);
         json_decref(cw.visited);
     }
     if (rc) {
@@ -623,6 +673,14 @@ static int report_oot_impact(maintenance *m, const oot_window *w, const equipmen
                  "; %zu record(s) resting on it, down the chain, now suspect, and %zu job(s) "
                  "tested on the items they verified",
                  json_array_size(chain), json_array_size(chain_ids));
+        size_t failing = 0, k;
+        json_t *link;
+        json_array_foreach (chain, k, link)
+            failing += json_is_true(json_object_get(link, "would_have_failed"));
+        len = strlen(message);
+        if (failing > 0)
+            snprintf(message + len, sizeof message - len,
+                     "; re-judged with the finding's size, %zu of them would have failed", failing);
         text_utf8_trim(message);
     }
     json_t *data =
@@ -818,7 +876,7 @@ static int record_retired(maintenance *m, const equipment_state *e, const date_v
     if (rc == 0 && !found_in)
         rc = report_oot_impact(m, &window, e, certificate,
                                "stated out of tolerance as found by the certificate; retired",
-                               now_ms, err);
+                               results, now_ms, err);
 done:
     oot_window_release(&window);
     return rc;
@@ -928,7 +986,8 @@ static int record_suspect_pass(maintenance *m, const equipment_state *e, const c
     jw_raw(out, "}", 1);
     rc = emit_output_jw(m, "calibration.recorded", out, err);
     if (rc == 0 && verdict->found_out)
-        rc = report_oot_impact(m, &window, e, certificate, verdict->found_note, now_ms, err);
+        rc = report_oot_impact(m, &window, e, certificate, verdict->found_note, results, now_ms,
+                               err);
 done:
     oot_window_release(&window);
     return rc;
@@ -1176,7 +1235,8 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
     jw_raw(out, "}", 1);
     rc = emit_output_jw(m, "calibration.recorded", out, err);
     if (rc == 0 && verdict.found_out)
-        rc = report_oot_impact(m, &window, e, certificate, verdict.found_note, now_ms, err);
+        rc =
+            report_oot_impact(m, &window, e, certificate, verdict.found_note, results, now_ms, err);
 done:
     oot_window_release(&window);
     return rc;

@@ -138,8 +138,8 @@ static int assess_list(maintenance *m, const id_list *ids, int64_t now_ms, int64
         bool ready;
         cal_status status;
         size_t len;
-        const char *text =
-            maintenance_item_text(m, equipment_id, e, now_ms, planned_end_ms, &ready, &status, &len);
+        const char *text = maintenance_item_text(m, equipment_id, e, now_ms, planned_end_ms, &ready,
+                                                 &status, &len);
         if (!text)
             return error_set(err, SMART_ENOMEM, "out of memory");
         if (i)
@@ -451,8 +451,8 @@ int handle_status_query(maintenance *m, const json_t *data, int64_t now_ms, smar
         bool ready;
         cal_status status;
         size_t len;
-        const char *text = maintenance_item_text(m, id, i < last ? &m->items[i] : match, now_ms, 0, &ready,
-                                          &status, &len);
+        const char *text = maintenance_item_text(m, id, i < last ? &m->items[i] : match, now_ms, 0,
+                                                 &ready, &status, &len);
         if (!text)
             return error_set(err, SMART_ENOMEM, "out of memory");
         if (!(not_ready_only && ready)) {

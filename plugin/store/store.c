@@ -986,3 +986,108 @@ int store_allowed_tests_with(store *s, const char *equipment_id, int64_t since_m
         return error_set(err, SMART_ENOMEM, "out of memory");
     return rc == SQLITE_DONE ? 0 : db_error(s, err, "find the tests allowed with an item");
 }
+
+/* One row of `sql` (?1 and ?2 bound to text, ?3 where it has one to an integer), copied: its first
+ * column as malloc'd text, and, with a second column not NULL, that integer. 0, 1 when no row, or
+ * an error. */
+static int one_row(store *s, const char *sql, const char *a, const char *b, int64_t c, char **text,
+                   bool *has_int, int64_t *value, smart_error *err, const char *what)
+{
+    sqlite3_stmt *st;
+    *text = NULL;
+    *has_int = false;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_error(s, err, what);
+    bind_text(st, 1, a);
+    bind_text(st, 2, b);
+    if (sqlite3_bind_parameter_count(st) >= 3)
+        sqlite3_bind_int64(st, 3, c);
+    int rc = sqlite3_step(st), out = 1;
+    if (rc == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        out = 0;
+        if (t && !(*text = strdup(t)))
+            out = error_set(err, SMART_ENOMEM, "out of memory");
+        if (sqlite3_column_type(st, 1) != SQLITE_NULL) {
+            *has_int = true;
+            *value = sqlite3_column_int64(st, 1);
+        }
+        rc = SQLITE_DONE;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        free(*text);
+        *text = NULL;
+        return db_error(s, err, what);
+    }
+    return out;
+}
+
+int store_check_record(store *s, const char *equipment_id, const char *procedure_id,
+                       int64_t performed_ms, char **readings_json, bool *has_next, int64_t *next_ms,
+                       smart_error *err)
+{
+    static const char sql[] =
+        "SELECT c.readings, (SELECT min(n.performed_at_ms) FROM checks n WHERE "
+        "n.equipment_id = ?1 AND n.procedure_id = ?2 AND n.performed_at_ms > ?3) FROM checks c "
+        "WHERE c.equipment_id = ?1 AND c.procedure_id = ?2 AND c.performed_at_ms = ?3 "
+        "ORDER BY c.id DESC LIMIT 1";
+    return one_row(s, sql, equipment_id, procedure_id, performed_ms, readings_json, has_next,
+                   next_ms, err, "find a check resting on a reference");
+}
+
+int store_calibration_record(store *s, const char *equipment_id, const char *certificate_number,
+                             char **results_json, bool *has_next, int64_t *next_ms,
+                             smart_error *err)
+{
+    static const char sql[] =
+        "SELECT c.results, (SELECT min(n.recorded_at_ms) FROM calibrations n WHERE "
+        "n.equipment_id = ?1 AND n.id > c.id AND n.day >= c.day) FROM calibrations c "
+        "WHERE c.equipment_id = ?1 AND c.certificate_number = ?2 ORDER BY c.id DESC LIMIT 1";
+    return one_row(s, sql, equipment_id, certificate_number, 0, results_json, has_next, next_ms,
+                   err, "find a calibration resting on a reference");
+}
+
+int store_set_check_detail(store *s, const char *equipment_id, const char *procedure_id,
+                           int64_t performed_ms, const char *detail, smart_error *err)
+{
+    int rc = store_begin(s, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "UPDATE checks SET detail = ?4 WHERE equipment_id = ?1 AND "
+                           "procedure_id = ?2 AND performed_at_ms = ?3",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_error(s, err, "note a check's re-judgement");
+    bind_text(st, 1, equipment_id);
+    bind_text(st, 2, procedure_id);
+    sqlite3_bind_int64(st, 3, performed_ms);
+    bind_text(st, 4, detail);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : db_error(s, err, "note a check's re-judgement");
+}
+
+int store_mark_checks_suspect_between(store *s, const char *reference_id, int64_t since_ms,
+                                      int64_t until_ms, const char *reason, smart_error *err)
+{
+    int rc = store_begin(s, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "UPDATE checks SET suspect = 1, suspect_later = 1, suspect_reason = ?3 "
+                           "WHERE reference_instrument = ?1 AND performed_at_ms >= ?2 AND "
+                           "performed_at_ms < ?4 AND coalesce(suspect, 0) = 0",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_error(s, err, "mark the checks made with a reference suspect");
+    bind_text(st, 1, reference_id);
+    sqlite3_bind_int64(st, 2, since_ms);
+    bind_text(st, 3, reason);
+    sqlite3_bind_int64(st, 4, until_ms);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0
+                             : db_error(s, err, "mark the checks made with a reference suspect");
+}

@@ -227,3 +227,34 @@ int store_put_contract_version(store *s, const char *contract_id, int64_t versio
                                smart_error *err);
 
 #endif
+
+/* What the review of a reference's finding reads of one record resting on it (see
+ * handlers/finding_review.c). Rarely needed, so prepared at each call rather than kept. */
+
+/* The item's check of that procedure performed at performed_ms (of two at one instant, the one
+ * recorded last): its readings as stored (*readings_json malloc'd, the caller frees; NULL when
+ * none were kept), and when its next check of that procedure was performed (*has_next,
+ * *next_ms): the end of what rested on it. 0, 1 when there is no such check, SMART_ENOMEM or
+ * SMART_EIO. */
+int store_check_record(store *s, const char *equipment_id, const char *procedure_id,
+                       int64_t performed_ms, char **readings_json, bool *has_next,
+                       int64_t *next_ms, smart_error *err);
+
+/* The item's calibration with that certificate (the one recorded last): its results as stored
+ * (*results_json malloc'd or NULL), and when the item's next calibration, dated on or after it
+ * and recorded after it, was recorded (*has_next, *next_ms). 0, 1 when none, SMART_ENOMEM or
+ * SMART_EIO. */
+int store_calibration_record(store *s, const char *equipment_id, const char *certificate_number,
+                             char **results_json, bool *has_next, int64_t *next_ms,
+                             smart_error *err);
+
+/* Sets the detail of the item's checks of that procedure performed at performed_ms (a passed
+ * check's detail is otherwise empty): why, re-judged, it would have failed. In the open
+ * transaction. 0 or SMART_EIO. */
+int store_set_check_detail(store *s, const char *equipment_id, const char *procedure_id,
+                           int64_t performed_ms, const char *detail, smart_error *err);
+
+/* store_mark_checks_suspect for the checks performed before until_ms only: those made with a
+ * reference while a calibration of it now suspect was in force, and not after its next one. */
+int store_mark_checks_suspect_between(store *s, const char *reference_id, int64_t since_ms,
+                                      int64_t until_ms, const char *reason, smart_error *err);

@@ -336,7 +336,7 @@ class FailuresAreAlwaysRecorded(unittest.TestCase):
         self.assertIn("uv_a_irradiance not taken", item(gates[0], "MT01-UVA-01")["reason"])
         suspect = [c for c in run.topic("maintenance.checked") if c.get("suspect")]
         self.assertEqual([(c["equipment_id"], c["passed"]) for c in suspect], [(YOKE, False)])
-        self.assertEqual(run.topic("status")[-1]["summary"]["ready"], 10)
+        self.assertEqual(run.topic("status")[-1]["summary"]["ready"], 11)
 
     def test_a_reference_unknown_or_the_item_itself_is_still_refused(self):
         st = Checked(self)

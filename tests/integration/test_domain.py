@@ -156,7 +156,7 @@ class SevenStates(unittest.TestCase):
             self.assertGreaterEqual(summary[state], 1, state)
         self.assertGreater(summary["ready"], 0)
         self.assertEqual(summary["ready"], sum(i["ready"] for i in final["equipment"]))
-        self.assertEqual(summary["total"], 10)
+        self.assertEqual(summary["total"], 11)
 
         seen = {i["equipment_id"]: i for i in final["equipment"]}
         self.assertEqual(seen["MT01-BENCH-01"]["status"], "current")
@@ -443,7 +443,7 @@ class OutOfService(unittest.TestCase):
         self.assertEqual((record["user_id"], record["metadata"]["reason"]),
                          ("L. Brandt", "Cable insulation cracked at the handle"))
         final = self.run.topic("status")[-1]["summary"]
-        self.assertEqual((final["out_of_service"], final["ready"]), (0, 10))
+        self.assertEqual((final["out_of_service"], final["ready"]), (0, 11))
 
     def test_gate_reason_for_a_tagged_out_item_says_why(self):
         # BUG (module): for an item tagged out by hand, the gate's reason, the gate.decision
@@ -868,20 +868,35 @@ class ChainOfStandards(unittest.TestCase):
         rad = [r for r in self.run.topic("calibration.recorded") if r["equipment_id"] == "MT01-RAD-01"]
         self.assertEqual(rad[0]["status"], "current")
 
-    def test_the_radiometer_found_high_holds_the_lamp_and_names_the_job(self):
-        # The scenario's end: the radiometer found 10 % high as found makes the lamp's 09:10
-        # check suspect; the lamp is held and the job tested on it at 09:15 is named.
+    def test_the_standard_found_high_holds_the_lamp_two_levels_down_and_names_the_job(self):
+        # The scenario's end: the transfer standard MT01-UVREF-01, found 10 % high as found,
+        # had calibrated the radiometer at 09:00 (level 1: the radiometer's calibration, which
+        # re-judged with the finding would have failed, fails it); the radiometer verified the
+        # lamp's 09:10 check (level 2: suspect), on which the job was tested at 09:15. The lamp
+        # is held and the job named.
         gate = self.run.gates("SC-2025-061-MT")[-1]
         self.assertEqual((gate["decided_at"], gate["allowed"], gate["blocking"]),
                          ("2025-03-26T11:05:00Z", False, ["MT01-UVA-01"]))
         impact = self.run.topic("oot.impact")[-1]
-        self.assertEqual(impact["equipment_id"], "MT01-RAD-01")
-        self.assertIn({"equipment_id": "MT01-UVA-01",
-                       "via": "check MT-UVA-DAILY at 2025-03-26T09:10:00Z", "depth": 1,
-                       "clientpos": [{"clientpo_id": "SC-2025-061-MT",
-                                      "decided_at": "2025-03-26T09:15:00Z"}]}, impact["chain"])
+        self.assertEqual(impact["equipment_id"], "MT01-UVREF-01")
+        chain = impact["chain"]
+        self.assertEqual([(c["equipment_id"], c["via"], c["depth"],
+                           [j["clientpo_id"] for j in c["clientpos"]], c["would_have_failed"])
+                          for c in chain],
+                         [("MT01-RAD-01", "calibration NCL-2025-03-0455 on 2025-03-26", 1, [],
+                           True),
+                          ("MT01-UVA-01", "check MT-UVA-DAILY at 2025-03-26T06:05:00Z", 2, [],
+                           None),
+                          ("MT01-UVA-01", "check MT-UVA-DAILY at 2025-03-26T09:10:00Z", 2,
+                           ["SC-2025-061-MT"], None)])
+        self.assertEqual(chain[2]["clientpos"], [{"clientpo_id": "SC-2025-061-MT",
+                                                  "decided_at": "2025-03-26T09:15:00Z"}])
+        self.assertEqual(chain[2]["finding_size"], None)
         alert = self.run.alerts("out_of_tolerance_impact")[-1]
         self.assertEqual(alert["chain_clientpo_ids"], ["SC-2025-061-MT"])
+        records = self.st.ledger_records("status.transition")
+        self.assertIn(("MT01-RAD-01", "calibration_failed"),
+                      [(r["metadata"]["equipment_id"], r["metadata"]["to"]) for r in records])
 
     def test_a_check_made_with_a_radiometer_found_high_is_suspect_and_holds_the_lamp(self):
         # The lamp's check read 1050 with a radiometer later found 10 % high as found: that
@@ -910,18 +925,20 @@ class ChainOfStandards(unittest.TestCase):
         gates = run.gates("SC-2025-061-MT")
         self.assertEqual([g["allowed"] for g in gates], [True, False])
         self.assertEqual(gates[1]["blocking"], ["MT01-UVA-01"])
-        self.assertIn("check MT-UVA-DAILY not done: the one at 2025-03-26T10:50:00Z used a "
-                      "reference that was not fit or was found out of tolerance since",
+        self.assertIn("check MT-UVA-DAILY not done: the one at 2025-03-26T10:50:00Z, made with a "
+                      "reference found out of tolerance since, would have failed: "
+                      "uv_a_irradiance 1050 uW/cm2 corrected to 954.545, outside min 1000 uW/cm2",
                       item(gates[1], "MT01-UVA-01")["reason"])
         impact = next(i for i in run.topic("oot.impact") if i["equipment_id"] == "MT01-RAD-01")
         self.assertEqual([(c["equipment_id"], c["via"], c["depth"],
                            [j["clientpo_id"] for j in c["clientpos"]]) for c in impact["chain"]],
-                         [("MT01-UVA-01", "check MT-UVA-DAILY at 2025-03-26T06:05:00Z", 1,
-                           ["SC-2025-061-MT"] * 2),
+                         [("MT01-UVA-01", "check MT-UVA-DAILY at 2025-03-26T06:05:00Z", 1, []),
                           ("MT01-UVA-01", "check MT-UVA-DAILY at 2025-03-26T09:10:00Z", 1,
-                           ["SC-2025-061-MT"] * 2),
+                           ["SC-2025-061-MT"]),
                           ("MT01-UVA-01", "check MT-UVA-DAILY at 2025-03-26T10:50:00Z", 1,
                            ["SC-2025-061-MT"])])
+        # Re-judged with the finding (10 % high): 1050 read then was 954.5, below the minimum.
+        self.assertEqual([c["would_have_failed"] for c in impact["chain"]], [False, False, True])
         records = self.st.ledger_records("oot.impact")
         self.assertEqual(records[-1]["metadata"]["chain"], impact["chain"])
         alert = next(a for a in run.alerts("out_of_tolerance_impact")

@@ -1,0 +1,277 @@
+/* finding_review.c — one record resting on a reference found out of tolerance, re-judged with
+ * the size of the finding where it is known; see finding_review.h. */
+#include "handlers/finding_review.h"
+
+#include "core/decimal.h"
+#include "core/finding_size.h"
+#include "core/text.h"
+#include "error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FINDING_POINTS_MAX 32
+
+/* The tests allowed with an item in [since, until). */
+typedef struct job_window {
+    json_t *list;
+    int64_t until_ms;
+} job_window;
+
+static int collect_job(void *ctx, const char *clientpo_id, int64_t decided_at_ms)
+{
+    job_window *w = ctx;
+    if (decided_at_ms >= w->until_ms)
+        return 0;
+    char when[DATE_TEXT_MAX];
+    instant_format(decided_at_ms, when, sizeof when);
+    return json_array_append_new(
+        w->list, json_pack("{s:s, s:s}", "clientpo_id", clientpo_id, "decided_at", when));
+}
+
+/* entry.clientpos: the tests allowed with `item` at or after since_ms and before until_ms (from
+ * the store: the whole history, as a record deeper in the chain may predate the usage index's
+ * window). */
+static int add_jobs(maintenance *m, const char *item, int64_t since_ms, int64_t until_ms,
+                    json_t *entry, smart_error *err)
+{
+    job_window w = {.list = json_array(), .until_ms = until_ms};
+    if (!w.list || json_object_set_new(entry, "clientpos", w.list))
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    return maintenance_find(m, item)
+               ? store_allowed_tests_with(m->store, item, since_ms, collect_job, &w, err)
+               : 0;
+}
+
+/* The finding's points in `unit`: each result with a nominal and an as-found value, its unit
+ * as given or as the reference's tolerance at that point says. */
+static size_t finding_points(const reference_finding *f, const char *unit, finding_point *points)
+{
+    size_t n = 0, i;
+    json_t *r;
+    json_array_foreach (f->results, i, r) {
+        const json_t *nominal = json_object_get(r, "nominal"),
+                     *found = json_object_get(r, "as_found");
+        const char *parameter = json_string_value(json_object_get(r, "parameter"));
+        const char *given = json_string_value(json_object_get(r, "unit"));
+        if (!json_is_number(nominal) || !json_is_number(found) || n == FINDING_POINTS_MAX)
+            continue;
+        for (size_t k = 0; !given && parameter && f->reference && f->reference->terms &&
+                           k < f->reference->terms->tolerance_count;
+             k++) {
+            const tolerance *t = &f->reference->terms->tolerances[k];
+            if (strcmp(t->parameter, parameter) == 0 &&
+                (!t->has_nominal || t->nominal == json_number_value(nominal)))
+                given = t->unit;
+        }
+        if (!given || strcmp(given, unit) != 0)
+            continue;
+        if (decimal_from_double(json_number_value(nominal), &points[n].nominal) &&
+            decimal_from_double(json_number_value(found), &points[n].as_found))
+            n++;
+    }
+    return n;
+}
+
+static json_t *number(decimal d)
+{
+    return json_real(decimal_to_double(d));
+}
+
+/* One reading re-judged: appended to `rejudged`; 1 when it would have failed, 0 when not, -1
+ * when it cannot be re-judged (no point of the finding in its unit, or not exactly). */
+static int rejudge(const reference_finding *f, const char *name, const char *unit, double value,
+                   const bool *against_nominal, double nominal, const finding_limits *limits,
+                   const char *limit_text, json_t *rejudged, char *why, size_t why_size)
+{
+    finding_point points[FINDING_POINTS_MAX];
+    size_t count = finding_points(f, unit, points);
+    decimal v, n = {0, 0};
+    finding_size size;
+    corrected_value c;
+    if (!decimal_from_double(value, &v) || (against_nominal && !decimal_from_double(nominal, &n)) ||
+        !finding_size_pick(points, count, against_nominal ? n : v, &size) ||
+        !(against_nominal ? finding_correct_against_nominal(&size, v, n, &c)
+                          : finding_correct_reading(&size, v, &c)))
+        return -1;
+    int within = finding_within(&c, limits);
+    if (within < 0)
+        return -1;
+    json_t *line = json_pack(
+        "{s:s, s:s, s:o, s:o, s:s, s:{s:o, s:o, s:s}, s:b}", "step", name, "unit", unit, "value",
+        json_real(value), "corrected", json_real(corrected_value_to_double(&c)), "limit",
+        limit_text, "finding_size", "nominal", number(size.nominal), "as_found",
+        number(size.as_found), "rule", size.rule == FINDING_OFFSET ? "offset" : "proportional",
+        "would_have_failed", !within);
+    if (line && against_nominal)
+        json_object_set_new(line, "nominal", json_real(nominal));
+    if (!line || json_array_append_new(rejudged, line))
+        return -2;
+    if (!within && !why[0]) { /* the first that would have failed: enough to say why */
+        char shown[DECIMAL_TEXT_MAX];
+        decimal_format_double(value, shown, sizeof shown);
+        snprintf(why, why_size, "%s %s %s corrected to %.6g, outside %s", name, shown, unit,
+                 corrected_value_to_double(&c), limit_text);
+        text_utf8_trim(why);
+    }
+    return !within;
+}
+
+/* Sets the re-judgement's members on `entry` from `rejudged` (taken over) and the count; with
+ * `named`, `why` (the first reading that would have failed) becomes the sentence naming the
+ * reference and its certificate. */
+static int finish(const reference_finding *f, json_t *entry, json_t *rejudged, size_t judged,
+                  bool failed, bool named, const char *not_why, char *why, size_t why_size,
+                  smart_error *err)
+{
+    int rc = 0;
+    if (judged == 0) {
+        json_decref(rejudged);
+        rc = json_object_set_new(entry, "finding_size", json_null()) ||
+             json_object_set_new(entry, "would_have_failed", json_null()) ||
+             json_object_set_new(entry, "not_rejudged", json_string(not_why));
+    } else {
+        rc = json_object_set_new(entry, "rejudged", rejudged) ||
+             json_object_set_new(entry, "would_have_failed", json_boolean(failed));
+    }
+    if (failed && named) {
+        char head[FINDING_WHY_MAX];
+        snprintf(head, sizeof head, "would have failed: %s, by the finding of %s (certificate %s)",
+                 why, f->reference_id, f->certificate);
+        snprintf(why, why_size, "%s", head);
+        text_utf8_trim(why);
+    }
+    return rc ? error_set(err, SMART_ENOMEM, "out of memory") : 0;
+}
+
+static const char *const SIZE_UNKNOWN =
+    "the size of the finding is known only for the reference found out of tolerance; this "
+    "record rests on it through another record";
+
+int finding_review_check(maintenance *m, const reference_finding *finding, const char *item,
+                         const char *procedure_id, int64_t at_ms, json_t *entry, bool *failed,
+                         char *why, size_t why_size, smart_error *err)
+{
+    char *readings = NULL;
+    bool has_next = false;
+    int64_t next_ms = 0;
+    *failed = false;
+    why[0] = '\0';
+    int rc = store_check_record(m->store, item, procedure_id, at_ms, &readings, &has_next, &next_ms,
+                                err);
+    if (rc < 0)
+        return rc;
+    rc = add_jobs(m, item, at_ms, has_next ? next_ms : INT64_MAX, entry, err);
+    check_state c = {0};
+    store_check_steps_from_json(&c, readings);
+    free(readings);
+    json_t *rejudged = json_array();
+    if (!rc && !rejudged)
+        rc = error_set(err, SMART_ENOMEM, "out of memory");
+    if (rc) {
+        json_decref(rejudged);
+        return rc;
+    }
+    /* The steps of the procedure in force: their limits are what a reading is judged by. */
+    const equipment_state *e = maintenance_find(m, item);
+    const procedure *p = NULL;
+    for (size_t i = 0; e && e->terms && i < e->terms->procedure_count && !p; i++)
+        if (strcmp(e->terms->procedures[i]->procedure_id, procedure_id) == 0)
+            p = e->terms->procedures[i];
+    size_t judged = 0;
+    const char *not_why = !finding ? SIZE_UNKNOWN
+                          : !p     ? "the procedure is not in force for the item"
+                                   : "no reading of it is in a unit the finding gives an as-found "
+                                     "value for";
+    for (size_t i = 0; finding && p && i < p->step_count; i++) {
+        const check_step *s = &p->steps[i];
+        for (size_t k = 0; s->is_reading && s->unit && k < c.step_count; k++) {
+            const check_step_answer *a = &c.steps[k];
+            if (strcmp(a->step_id, s->step_id) != 0 || !a->has_value)
+                continue;
+            char limit[128];
+            check_step_limit_text(s, limit, sizeof limit);
+            finding_limits l = {s->has_min, s->has_max, s->low, s->high};
+            int r = rejudge(finding, s->step_id, s->unit, a->value, NULL, 0, &l, limit, rejudged,
+                            why, why_size);
+            if (r == -2) {
+                json_decref(rejudged);
+                return error_set(err, SMART_ENOMEM, "out of memory");
+            }
+            judged += r >= 0;
+            *failed = *failed || r == 1;
+        }
+    }
+    return finish(finding, entry, rejudged, judged, *failed, true, not_why, why, why_size, err);
+}
+
+int finding_review_calibration(maintenance *m, const reference_finding *finding, const char *item,
+                               const char *certificate, int64_t since_ms, json_t *entry,
+                               bool *failed, char *why, size_t why_size, int64_t *until_ms,
+                               smart_error *err)
+{
+    char *text = NULL;
+    bool has_next = false;
+    int64_t next_ms = 0;
+    *failed = false;
+    why[0] = '\0';
+    int rc = store_calibration_record(m->store, item, certificate, &text, &has_next, &next_ms, err);
+    if (rc < 0)
+        return rc;
+    *until_ms = has_next ? next_ms : INT64_MAX;
+    rc = add_jobs(m, item, since_ms, *until_ms, entry, err);
+    json_t *results = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    json_t *rejudged = json_array();
+    if (!rc && !rejudged)
+        rc = error_set(err, SMART_ENOMEM, "out of memory");
+    if (rc) {
+        json_decref(results);
+        json_decref(rejudged);
+        return rc;
+    }
+    const equipment_state *e = maintenance_find(m, item);
+    const contract_item *terms = e ? e->terms : NULL;
+    size_t judged = 0, i;
+    json_t *r;
+    const char *not_why = !finding ? SIZE_UNKNOWN
+                          : !terms ? "no contract in force gives the item's tolerances"
+                                   : "none of its results is at a calibration point (a nominal) "
+                                     "in a unit the finding gives an as-found value for";
+    json_array_foreach (finding &&terms ? results : NULL, i, r) {
+        const char *parameter = json_string_value(json_object_get(r, "parameter"));
+        const json_t *nominal = json_object_get(r, "nominal"),
+                     *value = json_object_get(r, "as_left");
+        if (!json_is_number(value))
+            value = json_object_get(r, "as_found");
+        if (!parameter || !json_is_number(value))
+            continue;
+        /* Its tolerance point in force; the value the reference gave is that point's nominal. */
+        const tolerance *t = NULL;
+        for (size_t k = 0; k < terms->tolerance_count && !t; k++) {
+            const tolerance *c = &terms->tolerances[k];
+            if (strcmp(c->parameter, parameter) == 0 && c->has_nominal &&
+                (!nominal || c->nominal == json_number_value(nominal)))
+                t = c;
+        }
+        if (!t)
+            continue; /* a limit with no nominal: what the reference gave is not known */
+        char limit[128], name[160];
+        tolerance_text(t, limit, sizeof limit);
+        snprintf(name, sizeof name, "%s", parameter);
+        finding_limits l = {t->has_min, t->has_max, t->low, t->high};
+        bool against = true;
+        int rj = rejudge(finding, name, t->unit, json_number_value(value), &against, t->nominal, &l,
+                         limit, rejudged, why, why_size);
+        if (rj == -2) {
+            json_decref(results);
+            json_decref(rejudged);
+            return error_set(err, SMART_ENOMEM, "out of memory");
+        }
+        judged += rj >= 0;
+        *failed = *failed || rj == 1;
+    }
+    json_decref(results);
+    return finish(finding, entry, rejudged, judged, *failed, false, not_why, why, why_size, err);
+}
