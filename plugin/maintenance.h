@@ -81,6 +81,8 @@ typedef struct maintenance {
     void *shutdown_arg;
 } maintenance;
 
+/* The items by id (store/item_index.c). */
+
 /* The item with that id, or NULL. */
 equipment_state *maintenance_find(maintenance *m, const char *equipment_id);
 
@@ -89,12 +91,30 @@ equipment_state *maintenance_find(maintenance *m, const char *equipment_id);
 int maintenance_index_items(const equipment_state *items, size_t count, uint32_t **index,
                             size_t *mask, smart_error *err);
 
-/* The station's local day of an instant (today's date, for now_ms), in its time zone. */
-civil_day maintenance_today(const maintenance *m, int64_t now_ms);
+/* The station's days, in its time zone (the zone's lookups, core/zone_rules.h, on the
+ * instance's zone): */
+
+/* The station's local day of an instant (today's date, for now_ms). */
+static inline civil_day maintenance_today(const maintenance *m, int64_t now_ms)
+{
+    return station_zone_day(m->config.zone, now_ms);
+}
 
 /* The instant a local day begins at the station (local midnight, or the first instant of the
  * day when daylight saving skips midnight). */
-int64_t maintenance_day_start_ms(const maintenance *m, civil_day day);
+static inline int64_t maintenance_day_start_ms(const maintenance *m, civil_day day)
+{
+    return station_zone_day_start_ms(m->config.zone, day);
+}
+
+/* The instant the station's next local day begins after now_ms: when its "today" ends. */
+static inline int64_t maintenance_next_day_start_ms(const maintenance *m, int64_t now_ms)
+{
+    return station_zone_next_day_start_ms(m->config.zone, now_ms);
+}
+
+/* An item's readiness: its last checks, its assessment, its ITEM text cached while it holds
+ * (handlers/item_readiness.c). */
 
 /* The item's calibration assessment now; unknown (not ready) when no contract names it. */
 cal_assessment maintenance_assess(const maintenance *m, const equipment_state *e, civil_day today);
@@ -110,6 +130,19 @@ check_state *maintenance_find_check(maintenance *m, const char *equipment_id,
 /* Records a check as the last of its (item, procedure), in memory. Returns 0 or SMART_ENOMEM. */
 int maintenance_put_check(maintenance *m, const check_state *check, smart_error *err);
 
+/* Forgets the cached ITEM text of `e`. */
+void maintenance_item_forget_text(maintenance *m, const equipment_state *e);
+
+/* The ITEM text of item `id` (e: maintenance_find(m, id), which may be NULL) at now_ms (until
+ * planned_end_ms when not 0), from the item's cache when it still holds; *ready and *status say
+ * whether the item is ready and its calibration status. The text is borrowed: it lives until the
+ * item changes or the next call. NULL when out of memory. */
+const char *maintenance_item_text(maintenance *m, const char *id, const equipment_state *e,
+                                  int64_t now_ms, int64_t planned_end_ms, bool *ready,
+                                  cal_status *status, size_t *len);
+
+/* Status changes and the sweep (handlers/transitions.c). */
+
 /* Records a status change of one item (store, ledger, output, alert on the transitions that
  * call for one) and re-raises a lasting condition when alert_repeat has passed and `may_repeat`
  * is set. `cause` says what found it ("sweep", "calibration", "contract"). Sets *changed. */
@@ -121,9 +154,6 @@ int maintenance_reconcile(maintenance *m, equipment_state *e, int64_t now_ms, co
  * fails, `e` is left as it was and SMART_EIO returned. */
 int maintenance_item_commit(maintenance *m, equipment_state *e, const equipment_state *next,
                             int64_t now_ms, const char *cause, smart_error *err);
-
-/* Forgets the cached ITEM text of `e`. */
-void maintenance_item_forget_text(maintenance *m, const equipment_state *e);
 
 /* Tells the usage index that the gate allowed test test_id with these items (after the store
  * recorded it). 0 or SMART_ENOMEM. */

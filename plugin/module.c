@@ -5,8 +5,8 @@
 #include "error.h"
 #include "maintenance.h"
 #include "out/emit.h"
-#include "json/json_fields.h"
 #include "zone/station_zone.h"
+#include "json/json_fields.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -203,7 +203,8 @@ static int start_watching(maintenance *m, smart_error *err)
     m->sweep_timer->data = m->quiet_timer->data = m->contracts_watch->data = m;
     m->open_handles = 3;
     uint64_t period =
-        (uint64_t)(m->config.sweep_interval_ms < 60000 ? m->config.sweep_interval_ms : 60000);
+        (uint64_t)(m->config.sweep_interval_ms < MS_PER_MINUTE ? m->config.sweep_interval_ms
+                                                               : MS_PER_MINUTE);
     uv_timer_start(m->sweep_timer, on_sweep_timer, period, period);
     /* Past this point nothing may fail: the handles are on the loop and only shutdown can
      * close them. Without a watch, deployments still arrive as contract.deployed events. */

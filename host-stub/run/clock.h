@@ -45,14 +45,13 @@ void host_clock_restore(host_clock *clock, int64_t time_ms);
  * borrowed and NUL-terminated. Returns 0, or -EINVAL with why written to `why` (caller-owned,
  * `why_size` bytes; may be NULL): bad syntax, an impossible date such as 2025-02-30, a field
  * out of range. Years 0001-9999 only, for the text and for the instant it names in UTC (no
- * timestamp could be written for one outside); leap seconds (:60) are refused. */
+ * timestamp could be written for one outside); leap seconds (:60) are refused. Read by the
+ * module's date_scan (plugin/core/dates.h), so the host and the module accept the same
+ * timestamps as the same instants; the reasons keep the host's words. */
 int rfc3339_parse(const char *text, int64_t *out_ms, char *why, size_t why_size);
 
 /* Format `ms` as "YYYY-MM-DDTHH:MM:SS.mmmZ" into `out` (caller-owned, at least
  * RFC3339_MS_LEN + 1 bytes). Times outside years 0001-9999 are clamped to that range. */
 void rfc3339_format_ms(int64_t ms, char *out);
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (no validation). */
-int64_t days_from_civil(int64_t year, unsigned month, unsigned day);
 
 #endif /* SMART_HOST_CLOCK_H */

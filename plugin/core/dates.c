@@ -1,5 +1,5 @@
 /* dates.c — civil-date arithmetic (Howard Hinnant's days_from_civil algorithm, public domain)
- * and a strict RFC 3339 reader. */
+ * and the one strict reader of dates and RFC 3339 timestamps, for the module and the host. */
 #include "core/dates.h"
 
 #include <stdio.h>
@@ -114,97 +114,134 @@ static bool digits(const char *s, int n, int *out)
     return true;
 }
 
-static void set_why(char *why, size_t size, const char *text)
+/* Reads "Z" or "+HH:MM" / "-HH:MM" at *p (advanced past it) into minutes east of UTC. */
+static date_fault read_offset(const char **p, int *minutes)
 {
-    if (why && size)
-        snprintf(why, size, "%s", text);
+    const char *s = *p;
+    int hh, mm;
+    if (*s == 'Z' || *s == 'z') {
+        *minutes = 0;
+        *p = s + 1;
+        return DATE_FAULT_NONE;
+    }
+    if (*s != '+' && *s != '-')
+        return DATE_FAULT_OFFSET_MISSING;
+    if (!digits(s + 1, 2, &hh) || s[3] != ':' || !digits(s + 4, 2, &mm))
+        return DATE_FAULT_OFFSET_SYNTAX;
+    if (hh > 23 || mm > 59)
+        return DATE_FAULT_OFFSET_RANGE;
+    *minutes = (*s == '-' ? -1 : 1) * (hh * 60 + mm);
+    *p = s + 6;
+    return DATE_FAULT_NONE;
 }
 
 int utc_offset_parse(const char *s, int *minutes)
 {
-    int hh, mm;
-    if ((s[0] == 'Z' || s[0] == 'z') && s[1] == '\0') {
-        *minutes = 0;
-        return 0;
-    }
-    if ((s[0] != '+' && s[0] != '-') || strlen(s) != 6 || !digits(s + 1, 2, &hh) || s[3] != ':' ||
-        !digits(s + 4, 2, &mm) || hh > 23 || mm > 59)
-        return -1;
-    *minutes = (s[0] == '-' ? -1 : 1) * (hh * 60 + mm);
-    return 0;
+    const char *p = s;
+    return read_offset(&p, minutes) == DATE_FAULT_NONE && *p == '\0' ? 0 : -1;
 }
 
-int date_parse(const char *s, date_value *out, char *why, size_t why_size)
+/* The syntax first, then the values, so that each text has one fault, the same for every
+ * caller. */
+date_fault date_scan(const char *s, date_value *out)
 {
-    static const char *form = "not a date: expected YYYY-MM-DD or an RFC 3339 timestamp";
-    int y, mo, d;
+    int y, mo, d, hh = 0, mi = 0, ss = 0, frac_ms = 0, offset = 0;
     size_t len = strlen(s);
-    if (len > 4 && digits(s, 4, &y) && s[4] >= '0' && s[4] <= '9') {
-        set_why(why, why_size, "a year of more than four digits is outside 0001-9999");
-        return -1;
-    }
+    out->has_time = len > 10;
+    if (len > 4 && digits(s, 4, &y) && s[4] >= '0' && s[4] <= '9')
+        return DATE_FAULT_YEAR_DIGITS;
     if (len < 10 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
-        !digits(s + 8, 2, &d)) {
-        set_why(why, why_size, form);
-        return -1;
+        !digits(s + 8, 2, &d))
+        return DATE_FAULT_DATE_SYNTAX;
+    if (out->has_time) {
+        const char *p = s + 10;
+        if (*p != 'T' && *p != 't')
+            return DATE_FAULT_T;
+        if (!digits(p + 1, 2, &hh) || p[3] != ':' || !digits(p + 4, 2, &mi) || p[6] != ':' ||
+            !digits(p + 7, 2, &ss))
+            return DATE_FAULT_TIME_SYNTAX;
+        p += 9;
+        if (*p == '.') {
+            int n = 0;
+            for (p++; *p >= '0' && *p <= '9'; p++, n++)
+                if (n < 3) /* beyond milliseconds: truncated */
+                    frac_ms = frac_ms * 10 + (*p - '0');
+            if (n == 0)
+                return DATE_FAULT_FRACTION;
+            for (; n < 3; n++)
+                frac_ms *= 10;
+        }
+        date_fault f = read_offset(&p, &offset);
+        if (f != DATE_FAULT_NONE)
+            return f;
+        if (*p != '\0')
+            return DATE_FAULT_TRAILING;
     }
     civil_day day;
-    if (y < 1) {
-        set_why(why, why_size, "year 0000 is outside 0001-9999");
-        return -1;
-    }
-    if (!civil_from_ymd(y, mo, d, &day)) {
-        set_why(why, why_size, "no such calendar day");
-        return -1;
-    }
-    if (len == 10) {
+    if (y < 1)
+        return DATE_FAULT_YEAR_ZERO;
+    if (mo < 1 || mo > 12)
+        return DATE_FAULT_MONTH;
+    if (!civil_from_ymd(y, mo, d, &day))
+        return DATE_FAULT_DAY;
+    if (!out->has_time) {
         *out = (date_value){.day = day, .instant_ms = (int64_t)day * MS_PER_DAY, .has_time = false};
-        return 0;
+        return DATE_FAULT_NONE;
     }
-    int hh, mi, ss;
-    const char *p = s + 10;
-    if ((*p != 'T' && *p != 't') || !digits(p + 1, 2, &hh) || p[3] != ':' ||
-        !digits(p + 4, 2, &mi) || p[6] != ':' || !digits(p + 7, 2, &ss)) {
-        set_why(why, why_size, form);
-        return -1;
-    }
-    if (hh > 23 || mi > 59 || ss > 60) {
-        set_why(why, why_size, "no such time of day");
-        return -1;
-    }
-    p += 9;
-    int frac_ms = 0;
-    if (*p == '.') {
-        int n = 0;
-        for (p++; *p >= '0' && *p <= '9'; p++, n++)
-            if (n < 3)
-                frac_ms = frac_ms * 10 + (*p - '0');
-        if (n == 0) {
-            set_why(why, why_size, form);
-            return -1;
-        }
-        for (; n < 3; n++)
-            frac_ms *= 10;
-    }
-    int offset;
-    if (utc_offset_parse(p, &offset) != 0) {
-        set_why(why, why_size, "timestamp needs a UTC offset (Z or +HH:MM)");
-        return -1;
-    }
-    if (ss == 60) /* a leap second is the last second of its minute */
-        ss = 59;
-    int64_t local_ms =
-        (int64_t)day * MS_PER_DAY + ((int64_t)hh * 3600 + mi * 60 + ss) * 1000 + frac_ms;
-    int64_t instant_ms = local_ms - (int64_t)offset * MS_PER_MINUTE;
+    if (hh > 23 || mi > 59)
+        return DATE_FAULT_TIME_RANGE;
+    if (ss == 60)
+        return DATE_FAULT_LEAP_SECOND;
+    if (ss > 60)
+        return DATE_FAULT_SECOND_RANGE;
+    int64_t local_ms = (int64_t)day * MS_PER_DAY + hh * MS_PER_HOUR + mi * MS_PER_MINUTE +
+                       ss * MS_PER_SECOND + frac_ms;
+    int64_t instant_ms = local_ms - offset * MS_PER_MINUTE;
     civil_day first, last;
     civil_from_ymd(1, 1, 1, &first);
     civil_from_ymd(9999, 12, 31, &last);
     /* Its offset may carry a time on 9999-12-31 into year 10000 (UTC): refused like the year. */
-    if (instant_ms < (int64_t)first * MS_PER_DAY ||
-        instant_ms >= ((int64_t)last + 1) * MS_PER_DAY) {
-        set_why(why, why_size, "its instant (UTC) is outside years 0001-9999");
+    if (instant_ms < first * MS_PER_DAY || instant_ms >= (last + 1) * MS_PER_DAY)
+        return DATE_FAULT_INSTANT_RANGE;
+    *out = (date_value){.day = day, .instant_ms = instant_ms, .has_time = true};
+    return DATE_FAULT_NONE;
+}
+
+const char *date_fault_text(date_fault fault)
+{
+    static const char *const form = "not a date: expected YYYY-MM-DD or an RFC 3339 timestamp";
+    static const char *const offset = "timestamp needs a UTC offset (Z or +HH:MM)";
+    switch (fault) {
+    case DATE_FAULT_NONE: return "";
+    case DATE_FAULT_YEAR_DIGITS: return "a year of more than four digits is outside 0001-9999";
+    case DATE_FAULT_DATE_SYNTAX:
+    case DATE_FAULT_T:
+    case DATE_FAULT_TIME_SYNTAX:
+    case DATE_FAULT_FRACTION: return form;
+    case DATE_FAULT_OFFSET_MISSING:
+    case DATE_FAULT_OFFSET_SYNTAX:
+    case DATE_FAULT_OFFSET_RANGE:
+    case DATE_FAULT_TRAILING: return offset;
+    case DATE_FAULT_YEAR_ZERO: return "year 0000 is outside 0001-9999";
+    case DATE_FAULT_MONTH:
+    case DATE_FAULT_DAY: return "no such calendar day";
+    case DATE_FAULT_TIME_RANGE:
+    case DATE_FAULT_SECOND_RANGE: return "no such time of day";
+    case DATE_FAULT_LEAP_SECOND: return "no such time of day (leap seconds are not accepted)";
+    case DATE_FAULT_INSTANT_RANGE: return "its instant (UTC) is outside years 0001-9999";
+    }
+    return form;
+}
+
+int date_parse(const char *text, date_value *out, char *why, size_t why_size)
+{
+    date_value v = {0}; /* whole, padding too: callers compare dates with memcmp */
+    date_fault fault = date_scan(text, &v);
+    if (fault != DATE_FAULT_NONE) {
+        if (why && why_size)
+            snprintf(why, why_size, "%s", date_fault_text(fault));
         return -1;
     }
-    *out = (date_value){.day = day, .instant_ms = instant_ms, .has_time = true};
+    *out = v;
     return 0;
 }

@@ -283,7 +283,7 @@ int maintenance_judge_reference(maintenance *m, const char *field, const char *r
      * dated that day. */
     int64_t at_ms = performed_ms;
     if (date_only) {
-        at_ms = maintenance_day_start_ms(m, maintenance_today(m, performed_ms) + 1) - 1;
+        at_ms = maintenance_next_day_start_ms(m, performed_ms) - 1;
         if (at_ms > now_ms)
             at_ms = now_ms;
     }

@@ -1,5 +1,5 @@
-/* emit.c — the module's ledger records, output events and alerts, built as JSON and handed
- * to the host as text; see emit.h. */
+/* emit.c — what the module says to the host: ledger records, output events and alerts, and the
+ * ITEM object of an output event; see emit.h. */
 #include "out/emit.h"
 
 #include "core/text.h"
@@ -196,57 +196,4 @@ void emit_item_write(jw *w, const char *id, const equipment_state *e, const read
         jw_raw(w, "]", 1);
     }
     jw_raw(w, "}", 1);
-}
-
-/* When the ITEM text built at now_ms stops being true: at the next local midnight (the day
- * counts change), or when one of its checks lapses, whichever is first. */
-static int64_t item_text_expiry(const maintenance *m, const equipment_state *e, int64_t now_ms)
-{
-    int64_t expires = maintenance_day_start_ms(m, maintenance_today(m, now_ms) + 1);
-    for (size_t i = 0; e->terms && i < e->terms->procedure_count; i++) {
-        const procedure *p = e->terms->procedures[i];
-        const check_state *c =
-            maintenance_find_check((maintenance *)m, e->equipment_id, p->procedure_id);
-        int64_t until = c ? check_state_valid_until(p, c, m->config.zone) : 0;
-        if (c && c->passed && until > now_ms && until < expires)
-            expires = until;
-    }
-    return expires;
-}
-
-const char *maintenance_item_text(maintenance *m, const char *id, const equipment_state *e, int64_t now_ms,
-                           int64_t planned_end_ms, bool *ready, cal_status *status, size_t *len)
-{
-    item_text_cache *c = e && e->terms && !planned_end_ms ? &m->item_cache[e - m->items] : NULL;
-    if (c && c->text && now_ms >= c->valid_from_ms && now_ms < c->expires_ms) {
-        *ready = c->ready;
-        *status = c->status;
-        *len = c->len;
-        return c->text;
-    }
-    readiness r;
-    maintenance_readiness(m, e, now_ms, planned_end_ms, &r);
-    jw *w = &m->item_text;
-    jw_reset(w);
-    emit_item_write(w, id, e, &r);
-    const char *built = jw_text(w);
-    if (!built)
-        return NULL;
-    *ready = r.ready;
-    *status = r.calibration.status;
-    *len = w->len;
-    if (!c)
-        return built;
-    char *text = malloc(w->len + 1);
-    if (!text)
-        return NULL;
-    memcpy(text, built, w->len + 1);
-    free(c->text);
-    *c = (item_text_cache){.text = text,
-                           .len = *len,
-                           .ready = r.ready,
-                           .status = *status,
-                           .valid_from_ms = now_ms,
-                           .expires_ms = item_text_expiry(m, e, now_ms)};
-    return text;
 }

@@ -35,11 +35,4 @@ int emit_alert(maintenance *m, const char *alert_type, const char *severity, con
  * even when e is NULL (no contract or record names it). */
 void emit_item_write(jw *w, const char *id, const equipment_state *e, const readiness *r);
 
-/* The ITEM text of item `id` (e: maintenance_find(m, id), which may be NULL) at now_ms (until
- * planned_end_ms when not 0), from the item's cache when it still holds; *ready and *status say
- * whether the item is ready and its calibration status. The text is borrowed: it lives until the
- * item changes or the next call. NULL when out of memory. */
-const char *maintenance_item_text(maintenance *m, const char *id, const equipment_state *e, int64_t now_ms,
-                           int64_t planned_end_ms, bool *ready, cal_status *status, size_t *len);
-
 #endif

@@ -19,8 +19,10 @@ int LLVMFuzzerTestOneInput(const unsigned char *bytes, size_t size);
 
 static bool in_years_1_to_9999(int64_t ms)
 {
-    return ms >= days_from_civil(1, 1, 1) * 86400000 &&
-           ms < days_from_civil(10000, 1, 1) * 86400000;
+    civil_day first, last;
+    civil_from_ymd(1, 1, 1, &first);
+    civil_from_ymd(9999, 12, 31, &last);
+    return ms >= first * MS_PER_DAY && ms < (last + 1) * MS_PER_DAY;
 }
 
 int LLVMFuzzerTestOneInput(const unsigned char *bytes, size_t size)

@@ -106,6 +106,13 @@ int main(void)
     EXPECT(verdict.found_out && !verdict.left_out);
     EXPECT(strcmp(verdict.found_note, "mass as found 4.57 outside 4.52 to 4.56 kg") == 0);
 
+    /* One reader for the module and the host: a leap second is refused, not read as :59. */
+    date_value leap;
+    EXPECT(date_scan("2016-12-31T23:59:60Z", &leap) == DATE_FAULT_LEAP_SECOND);
+    EXPECT(date_parse("2016-12-31T23:59:60Z", &leap, why, sizeof why) == -1);
+    EXPECT(strcmp(why, "no such time of day (leap seconds are not accepted)") == 0);
+    EXPECT(date_scan("2025-02-13T08:00:00Z junk", &leap) == DATE_FAULT_TRAILING);
+
     char text[8] = "";
     text_append(text, sizeof text, "; ", "a");
     EXPECT(strcmp(text, "a") == 0);
