@@ -12,6 +12,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "ledger/checkpoint.h"
 #include "ledger/ledger.h"
 #include "output/diag.h"
 #include "run/clock.h"
@@ -20,12 +21,15 @@
 static const char USAGE[] =
     "usage: smart-host run NODE.json [--events FILE|-] [--clock TIME]\n"
     "       smart-host ledger verify LEDGER\n"
+    "       smart-host keygen DIR\n"
     "\n"
     "  run            load the modules NODE.json names and feed them events, one JSON\n"
     "                 object a line, from FILE or standard input (default, or '-');\n"
     "                 the events the modules emit are printed one JSON line each\n"
     "  --clock TIME   start a simulated clock at TIME (RFC 3339); events' \"time\" moves it\n"
     "  ledger verify  check the ledger's hash chain; names the first bad record\n"
+    "  keygen DIR     write a node key pair for signing_key: DIR/node.key (mode 0600) and\n"
+    "                 DIR/node.pub, in minisign's formats\n"
     "\n"
     "environment: SMART_MODULE_PATH  directories searched for modules named without '/'\n"
     "             SMART_HOST_LOG     module log level: error, warning (default), info, debug\n"
@@ -72,6 +76,20 @@ static int command_verify(int argc, char **argv)
         return HOST_EXIT_VERIFY_FAILED;
     }
     printf("ledger ok: %" PRIu64 " records, head %s\n", result.records, result.head_hash);
+    return fflush(stdout) == 0 ? HOST_EXIT_OK : HOST_EXIT_IO;
+}
+
+static int command_keygen(int argc, char **argv)
+{
+    if (argc != 3)
+        return usage_error("expected: smart-host keygen DIR");
+    char key_id[MSIG_KEY_ID_TEXT_LEN + 1], msg[1024];
+    if (checkpoint_keygen(argv[2], key_id, msg, sizeof msg) < 0) {
+        host_diag("%s", msg);
+        return HOST_EXIT_IO;
+    }
+    printf("key %s: secret key %s/node.key (for signing_key), public key %s/node.pub\n", key_id,
+           argv[2], argv[2]);
     return fflush(stdout) == 0 ? HOST_EXIT_OK : HOST_EXIT_IO;
 }
 
@@ -140,6 +158,8 @@ int main(int argc, char **argv)
         return command_run(argc, argv);
     if (strcmp(argv[1], "ledger") == 0)
         return command_verify(argc, argv);
+    if (strcmp(argv[1], "keygen") == 0)
+        return command_keygen(argc, argv);
     char msg[300];
     snprintf(msg, sizeof msg, "unknown command '%.200s'", argv[1]);
     return usage_error(msg);

@@ -30,10 +30,15 @@ static void end_batch(host_state *h)
     if (h->failed || !h->batch_dirty)
         return;
     char msg[512];
+    host_checkpoint_before_flush(h); /* the signed checkpoint, when due (host_checkpoint.c) */
+    if (h->failed)
+        return;
     if (ledger_flush(h->ledger, msg, sizeof msg) < 0) {
         host_fail_stop(h, msg);
         return;
     }
+    if (host_checkpoint_after_flush(h) < 0)
+        return;
     if (h->alert_lines.len > 0) {
         int rc = durable_write_all(h->alerts_fd, h->alert_lines.data, h->alert_lines.len);
         if (rc == 0 && fdatasync(h->alerts_fd) != 0)
@@ -221,6 +226,8 @@ static bool process_line(host_state *h, const input_line *line)
         host_reject(h, NULL, p->source, line->line_no, p->topic, msg);
         return false;
     }
+    if (host_checkpoint_event(h, p, line->line_no, clock_before))
+        return false;
     if (p->host_topic) {
         json_error_t jerr;
         json_t *data = json_loadb(p->data, p->data_len, JSON_REJECT_DUPLICATES, &jerr);
@@ -365,6 +372,7 @@ static void finish(host_state *h)
         char meta[64];
         snprintf(meta, sizeof meta, "{\"exit_code\":%d}", h->exit_code);
         host_record(h, "host.stopped", h->config->node_id, "The node host stopped.", meta);
+        host_checkpoint_at_shutdown(h);
         end_batch(h);
     }
     for (size_t i = 0; i < h->module_count; i++)
@@ -686,6 +694,10 @@ static int start(host_state *h)
         host_diag("%s", msg);
         return HOST_EXIT_IO;
     }
+    if (host_checkpoint_open(h, msg, sizeof msg) < 0) {
+        host_diag("%s", msg);
+        return HOST_EXIT_USAGE;
+    }
     if (torn.found)
         record_torn_tail(h, &torn);
     h->module_count = h->config->module_count;
@@ -767,6 +779,7 @@ int host_run(const host_options *options)
     }
     int exit_code = h->exit_code;
     host_posted_clear(h);
+    host_checkpoint_close(h);
     ledger_close(h->ledger);
     /* A start refused because the ledger is missing while a store is not leaves it missing, as
      * it found it, not replaced by an empty file a later look could take for the ledger. */

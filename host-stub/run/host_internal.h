@@ -12,6 +12,7 @@
 
 #include "config/node_config.h"
 #include "input/event_input.h"
+#include "input/event_parse.h"
 #include "ledger/ledger.h"
 #include "modules/module_loader.h"
 #include "output/output_writer.h"
@@ -66,6 +67,7 @@ typedef struct host_state {
     ledger *ledger;
     int ledger_lock_fd;      /* holds "<ledger>.lock" (station_lock.h) for the whole run, or -1 */
     bool ledger_was_missing; /* no ledger file before this start (ledger_open created it) */
+    struct checkpointer *checkpoints; /* signs the ledger (signing_key), or NULL */
     int alerts_fd;
     const char *input_label; /* "stdin" or the events path, for "<label>:<line>" */
 
@@ -165,5 +167,29 @@ bool host_reload_run(host_state *h);
  * old instance still shutting down is counted in shutdowns_pending; a new image never
  * initialised is closed. */
 void host_reload_abandon(host_state *h);
+
+/* ---- signed checkpoints (host_checkpoint.c, ledger/checkpoint.h) ------------------------- */
+
+/* [start] Open the checkpointer when NODE.json names a signing_key. Returns 0 or a negative
+ * errno with `msg`. */
+int host_checkpoint_open(host_state *h, char *msg, size_t msg_size);
+
+/* [end of batch, before the ledger's flush] Sign when due: the ledger.checkpoint record and
+ * output. Fail-stops on error. */
+void host_checkpoint_before_flush(host_state *h);
+
+/* [end of batch, after the ledger's flush] Append the checkpoint to the checkpoints file.
+ * Returns 0, or a negative errno after fail-stopping. */
+int host_checkpoint_after_flush(host_state *h);
+
+/* An input line: when it is a ledger.checkpoint event, handle it (ask for a checkpoint at the
+ * end of the batch, or reject it) and return true. */
+bool host_checkpoint_event(host_state *h, const parsed_line *p, uint64_t line_no,
+                           int64_t clock_before);
+
+/* Sign at the next end of batch (shutdown). */
+void host_checkpoint_at_shutdown(host_state *h);
+
+void host_checkpoint_close(host_state *h);
 
 #endif /* SMART_HOST_HOST_INTERNAL_H */
