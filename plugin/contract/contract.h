@@ -90,7 +90,8 @@ struct contract {
     const char *contract_id;
     const char *station_type;
     json_int_t version;
-    char sha256[65]; /* of the file's bytes, lowercase hex */
+    char sha256[65];    /* of the file's bytes, lowercase hex */
+    char signed_by[17]; /* the hub key's id that signed it (contract/signature.h), or "" */
     contract_item *items;
     size_t item_count;
     procedure *procedures;
