@@ -30,6 +30,44 @@ struct checkpointer {
     bool pending;
 };
 
+/* A checkpoint line cut short by a crash (no newline: the host died writing it) is cut off, so
+ * the next one starts on a line of its own; its ledger record, written before it, still holds
+ * the checkpoint. Reads back from the end only, a block at a time. Returns 0 or -errno. */
+static int cut_torn_line(int fd, const char *path, char *msg, size_t msg_size)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        snprintf(msg, msg_size, "checkpoints %s: %s", path, strerror(errno));
+        return -errno;
+    }
+    off_t end = st.st_size, keep = 0;
+    char block[4096];
+    for (off_t pos = end; pos > 0;) {
+        size_t n = pos >= (off_t)sizeof block ? sizeof block : (size_t)pos;
+        pos -= (off_t)n;
+        if (pread(fd, block, n, pos) != (ssize_t)n) {
+            snprintf(msg, msg_size, "checkpoints %s: read failed", path);
+            return -EIO;
+        }
+        if (pos + (off_t)n == end && block[n - 1] == '\n')
+            return 0; /* the usual case: the last line is whole */
+        const char *nl = memrchr(block, '\n', n);
+        if (nl != NULL) {
+            keep = pos + (nl - block) + 1;
+            break;
+        }
+    }
+    if (end == 0)
+        return 0;
+    if (ftruncate(fd, keep) != 0 || fsync(fd) != 0) {
+        int rc = -errno;
+        snprintf(msg, msg_size, "checkpoints %s: cannot cut its torn last line: %s", path,
+                 strerror(errno));
+        return rc;
+    }
+    return 0;
+}
+
 int checkpointer_open(const char *key_path, const char *node_id, const char *ledger_path,
                       int64_t interval_ms, int64_t now_ms, const ledger *l, checkpointer **out,
                       char *msg, size_t msg_size)
@@ -62,10 +100,14 @@ int checkpointer_open(const char *key_path, const char *node_id, const char *led
         return -ENOMEM;
     }
     snprintf(c->file_path, plen, "%s.checkpoints", ledger_path);
-    c->fd = durable_open_append(c->file_path, O_WRONLY, NULL, msg, msg_size);
+    c->fd = durable_open_append(c->file_path, O_RDWR, NULL, msg, msg_size);
     if (c->fd < 0) {
         rc = c->fd;
         c->fd = -1;
+        checkpointer_close(c);
+        return rc;
+    }
+    if ((rc = cut_torn_line(c->fd, c->file_path, msg, msg_size)) < 0) {
         checkpointer_close(c);
         return rc;
     }

@@ -33,7 +33,8 @@
 typedef struct checkpointer checkpointer;
 
 /* Read the secret key at `key_path` and open (creating it) the checkpoints file beside
- * `ledger_path`. `now_ms` starts the interval; `l` is the open ledger. All strings are
+ * `ledger_path`, cutting off a torn last line (a crash while writing it: its ledger record holds
+ * the checkpoint). `now_ms` starts the interval; `l` is the open ledger. All strings are
  * borrowed (copied). Returns 0 and *out (owned; checkpointer_close), or a negative errno with
  * `msg` (caller-owned) naming the file and why (-EINVAL: a bad or exposed key). */
 int checkpointer_open(const char *key_path, const char *node_id, const char *ledger_path,

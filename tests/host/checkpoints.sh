@@ -86,6 +86,25 @@ minisign -V -p "$K/node.pub" -m "$WORK/cp0" > /dev/null 2>&1 && fail "minisign a
 expect_status 0 $? "second run"
 [ "$(wc -l < "$C")" -eq 3 ] || fail "the second run's shutdown checkpoint is not appended"
 
+# A checkpoint line torn by a crash is cut off at the next start, and the file stays whole.
+printf '{"node_id":"NODE-TEST-001","seq":' >> "$C"
+"$HOST" run "$D/node.json" --events /dev/null --clock 2025-02-13T10:00:00Z > /dev/null 2> "$D/err2"
+expect_status 0 $? "run after a torn checkpoint line"
+[ "$(wc -l < "$C")" -eq 4 ] || fail "expected 4 whole lines in $C"
+"$HOST" ledger verify "$L" --key "$K/node.pub" --checkpoints "$C" > "$D/verify" 2>&1 ||
+    fail "verify after a torn checkpoint line: $(cat "$D/verify")"
+expect_contains "$D/verify" "(4 checkpoints in the ledger, 4 in $C)"
+
+# checkpoint_interval_s: 1 to 86400, and only with signing_key.
+sed 's|"modules"|"checkpoint_interval_s": 0, "modules"|' "$D/node.json" > "$D/bad.json"
+"$HOST" run "$D/bad.json" --events /dev/null > /dev/null 2> "$D/err4"
+expect_status 2 $? "checkpoint_interval_s 0"
+expect_contains "$D/err4" "checkpoint_interval_s: must be an integer, 1 to 86400"
+sed -e 's|"signing_key": "[^"]*",||' -e 's|"modules"|"checkpoint_interval_s": 5, "modules"|' "$D/node.json" > "$D/bad.json"
+"$HOST" run "$D/bad.json" --events /dev/null > /dev/null 2> "$D/err4"
+expect_status 2 $? "checkpoint_interval_s without signing_key"
+expect_contains "$D/err4" "checkpoint_interval_s: needs signing_key"
+
 # Without signing_key the event is refused; with an exposed key the host does not start.
 U=$WORK/unsigned
 mkdir -p "$U"
