@@ -5,6 +5,7 @@
 #define SMART_MAINTENANCE_H
 
 #include "contract/contract.h"
+#include "contract/signature.h"
 #include "core/calibration.h"
 #include "core/readiness.h"
 #include "smart_plugin.h"
@@ -23,7 +24,8 @@ typedef struct maintenance_config {
     char data_dir[PATH_MAX];
     int64_t sweep_interval_ms;
     int64_t alert_repeat_ms;
-    station_zone *zone; /* the station's civil time (time_zone or utc_offset); owned */
+    station_zone *zone;   /* the station's civil time (time_zone or utc_offset); owned */
+    contract_trust trust; /* trusted_keys, require_signed_contracts (contract/signature.h) */
 } maintenance_config;
 
 /* An item's ITEM text as last built, kept while nothing about the item or the day changes:

@@ -37,9 +37,15 @@ static const struct {
 
 /* ---- configuration ---------------------------------------------------------------------- */
 
-static const char *const config_keys[] = {
-    "contracts_dir", "data_dir", "sweep_interval_s", "alert_repeat_h", "utc_offset",
-    "time_zone",     NULL};
+static const char *const config_keys[] = {"contracts_dir",
+                                          "data_dir",
+                                          "sweep_interval_s",
+                                          "alert_repeat_h",
+                                          "utc_offset",
+                                          "time_zone",
+                                          "trusted_keys",
+                                          "require_signed_contracts",
+                                          NULL};
 
 static void resolve_path(char *out, size_t size, const char *base, const char *path)
 {
@@ -85,7 +91,8 @@ static int parse_config(const smart_host *host, const char *text, size_t len,
         (rc = jf_int(doc, "config", "sweep_interval_s", false, 1, 7 * 86400, &sweep_s, err)) ||
         (rc = jf_int(doc, "config", "alert_repeat_h", false, 1, 24 * 365, &repeat_h, err)) ||
         (rc = jf_string(doc, "config", "utc_offset", false, &offset, err)) ||
-        (rc = jf_string(doc, "config", "time_zone", false, &zone, err)))
+        (rc = jf_string(doc, "config", "time_zone", false, &zone, err)) ||
+        (rc = contract_trust_parse(doc, &cfg->trust, err)))
         goto done;
     int offset_minutes = 0;
     if (offset && zone) {
@@ -229,6 +236,7 @@ static void release(maintenance *m)
     store_close(m->store);
     contract_set_release(&m->contracts);
     station_zone_free(m->config.zone);
+    contract_trust_release(&m->config.trust);
     for (size_t i = 0; m->item_cache && i < m->item_count; i++)
         free(m->item_cache[i].text);
     free(m->item_cache);

@@ -104,8 +104,9 @@ static int parse_root(json_t *root, const char *label, const char *config_dir, n
         snprintf(msg, msg_size, "%s: the configuration must be a JSON object", label);
         return -EINVAL;
     }
-    static const char *const allowed[] = {"node_id", "station_type", "ledger",
-                                          "alerts",  "modules",      NULL};
+    static const char *const allowed[] = {
+        "node_id",     "station_type",          "ledger", "alerts", "modules",
+        "signing_key", "checkpoint_interval_s", NULL};
     if (reject_unknown_keys(root, allowed, label, "", msg, msg_size) < 0)
         return -EINVAL;
     const char *node_id = require_string(root, "node_id", label, "node_id", msg, msg_size);
@@ -129,6 +130,32 @@ static int parse_root(json_t *root, const char *label, const char *config_dir, n
     if (!json_is_array(modules)) {
         snprintf(msg, msg_size, "%s: modules: must be an array", label);
         return -EINVAL;
+    }
+    json_t *signing = json_object_get(root, "signing_key");
+    const char *signing_key = NULL;
+    if (signing != NULL && (signing_key = require_string(root, "signing_key", label, "signing_key",
+                                                         msg, msg_size)) == NULL)
+        return -EINVAL;
+    c->checkpoint_interval_ms = 60000;
+    json_t *interval = json_object_get(root, "checkpoint_interval_s");
+    if (interval != NULL) {
+        /* At least one second; at most a day, beyond which "at least every" means little. */
+        if (!json_is_integer(interval) || json_integer_value(interval) < 1 ||
+            json_integer_value(interval) > 86400) {
+            snprintf(msg, msg_size, "%s: checkpoint_interval_s: must be an integer, 1 to 86400",
+                     label);
+            return -EINVAL;
+        }
+        if (signing_key == NULL) {
+            snprintf(msg, msg_size, "%s: checkpoint_interval_s: needs signing_key", label);
+            return -EINVAL;
+        }
+        c->checkpoint_interval_ms = json_integer_value(interval) * 1000;
+    }
+    if (signing_key != NULL &&
+        (c->signing_key_path = resolve_path(config_dir, signing_key)) == NULL) {
+        snprintf(msg, msg_size, "%s: out of memory", label);
+        return -ENOMEM;
     }
     c->node_id = strdup(node_id);
     c->station_type = strdup(station);
@@ -244,5 +271,6 @@ void node_config_free(node_config *c)
     free(c->station_type);
     free(c->ledger_path);
     free(c->alerts_path);
+    free(c->signing_key_path);
     free(c);
 }

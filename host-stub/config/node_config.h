@@ -2,7 +2,7 @@
  * node_config.h — the node configuration file (NODE.json): parse, validate, resolve paths.
  *
  *   {"node_id": "NODE-LP-001", "station_type": "LP", "ledger": "var/ledger.jsonl",
- *    "alerts": "var/alerts.jsonl",
+ *    "alerts": "var/alerts.jsonl", "signing_key": "keys/node.key", "checkpoint_interval_s": 60,
  *    "modules": [{"path": "smart-maintenance.so", "config": {...}}]}
  *
  * Strict (schemas/node.schema.json): an unknown key, a wrong type or a missing field is an error
@@ -28,6 +28,11 @@ typedef struct node_config {
     char *station_type;
     char *ledger_path; /* absolute */
     char *alerts_path; /* absolute */
+    /* "signing_key": the node's minisign secret key (smart-host keygen), absolute; NULL when
+     * absent (the ledger is then not signed). "checkpoint_interval_s" (1..86400, default 60,
+     * only with signing_key): sign at least this often while records are written. */
+    char *signing_key_path;
+    long long checkpoint_interval_ms;
     node_module_config *modules;
     size_t module_count;
 } node_config;

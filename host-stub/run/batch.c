@@ -3,10 +3,12 @@
 #include "run/batch.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "ledger/checkpoint.h"
 #include "ledger/durable_file.h"
 #include "output/diag.h"
 #include "run/host.h"
@@ -27,12 +29,50 @@ void host_batch_free(host_batch *b)
 
 /* Ledger, alerts, module commits, and only then the outputs: nothing is acknowledged that a
  * crash could lose. */
+/* The signed checkpoint, when one is due (ledger/checkpoint.h): recorded in the ledger and
+ * handed out as an output event before the batch's flush. Fail-stops on error. */
+static void sign_when_due(host_batch *b)
+{
+    if (b->checkpoints == NULL)
+        return;
+    const char *entry;
+    size_t len;
+    char msg[512];
+    int rc = checkpointer_prepare(b->checkpoints, b->ledger, host_clock_now_ms(b->clock), &entry,
+                                  &len, msg, sizeof msg);
+    if (rc < 0) {
+        host_batch_fail_stop(b, msg);
+        return;
+    }
+    if (rc == 0)
+        return;
+    json_t *e = json_loadb(entry, len, 0, NULL);
+    char details[160];
+    snprintf(details, sizeof details, "Signed checkpoint of the ledger through seq %lld.",
+             (long long)json_integer_value(json_object_get(e, "seq")));
+    json_decref(e);
+    if (host_batch_record(b, CHECKPOINT_ACTION, b->config->node_id, details, entry) < 0) {
+        host_batch_fail_stop(b, "cannot record ledger.checkpoint");
+        return;
+    }
+    if (host_batch_output(b, CHECKPOINT_ACTION, entry, len) < 0)
+        host_batch_fail_stop(b, "out of memory");
+}
+
 void host_batch_end(host_batch *b, loaded_module *modules, size_t count)
 {
     if (b->failed || !b->dirty)
         return;
-    char msg[512];
+    char msg[600];
+    sign_when_due(b); /* a ledger.checkpoint record and output, in this batch */
+    if (b->failed)
+        return;
     if (ledger_flush(b->ledger, msg, sizeof msg) < 0) {
+        host_batch_fail_stop(b, msg);
+        return;
+    }
+    /* The checkpoints file is written only once the ledger holding what it signs is durable. */
+    if (b->checkpoints != NULL && checkpointer_commit(b->checkpoints, msg, sizeof msg) < 0) {
         host_batch_fail_stop(b, msg);
         return;
     }

@@ -34,11 +34,13 @@ typedef struct host_batch {
     void *on_fail_arg;
 
     /* Owned. */
-    strbuf outputs;     /* this batch's output lines, printed once durable */
-    strbuf alert_lines; /* this batch's alert lines, for the alerts file */
-    strbuf reject_meta; /* an input.rejected record's metadata text */
-    bool dirty;         /* something happened that host_batch_end must make durable */
-    bool failed;        /* fail-stop: nothing more is written or acknowledged */
+    struct checkpointer *checkpoints; /* signs the ledger (signing_key), or NULL: opened and
+                                         closed by the run (host_checkpoint.h) */
+    strbuf outputs;                   /* this batch's output lines, printed once durable */
+    strbuf alert_lines;               /* this batch's alert lines, for the alerts file */
+    strbuf reject_meta;               /* an input.rejected record's metadata text */
+    bool dirty;                       /* something happened that host_batch_end must make durable */
+    bool failed;                      /* fail-stop: nothing more is written or acknowledged */
 } host_batch;
 
 /* A batch with nothing set: fill the borrowed fields, then use it; free with host_batch_free. */

@@ -19,6 +19,7 @@
 #include "output/diag.h"
 #include "run/batch.h"
 #include "run/clock.h"
+#include "run/host_checkpoint.h"
 #include "run/host_reload.h"
 #include "run/host_table.h"
 #include "util/strbuf.h"
@@ -223,6 +224,8 @@ static bool process_line(host_state *h, const input_line *line)
         host_batch_reject(&h->batch, NULL, p->source, line->line_no, p->topic, msg);
         return false;
     }
+    if (host_checkpoint_event(&h->batch, p, line->line_no, clock_before))
+        return false;
     if (p->host_topic) {
         json_error_t jerr;
         json_t *data = json_loadb(p->data, p->data_len, JSON_REJECT_DUPLICATES, &jerr);
@@ -368,6 +371,7 @@ static void finish(host_state *h)
         snprintf(meta, sizeof meta, "{\"exit_code\":%d}", h->exit_code);
         host_batch_record(&h->batch, "host.stopped", h->config->node_id, "The node host stopped.",
                           meta);
+        host_checkpoint_at_shutdown(&h->batch);
         end_batch(h);
     }
     for (size_t i = 0; i < h->module_count; i++)
@@ -713,6 +717,10 @@ static int start(host_state *h)
         host_diag("%s", msg);
         return HOST_EXIT_IO;
     }
+    if (host_checkpoint_open(&h->batch, msg, sizeof msg) < 0) {
+        host_diag("%s", msg);
+        return HOST_EXIT_USAGE;
+    }
     if (torn.found)
         record_torn_tail(h, &torn);
     h->module_count = h->config->module_count;
@@ -808,6 +816,7 @@ int host_run(const host_options *options)
         h->exit_code = HOST_EXIT_IO;
     }
     int exit_code = h->exit_code;
+    host_checkpoint_close(&h->batch);
     ledger_close(h->batch.ledger);
     /* A start refused because the ledger is missing while a store is not leaves it missing, as
      * it found it, not replaced by an empty file a later look could take for the ledger. */

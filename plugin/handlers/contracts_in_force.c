@@ -125,7 +125,8 @@ int maintenance_load_contracts(maintenance *m, int64_t now_ms, contract_set *out
     int rc = contract_set_load(m->config.contracts_dir, m->host->station_type, &set, why);
     if (rc)
         return rc;
-    if ((rc = check_baselines(m, &set, now_ms, why)) || (rc = check_versions(m, &set, why))) {
+    if ((rc = contract_signatures_check(&m->config.trust, m->config.contracts_dir, &set, why)) ||
+        (rc = check_baselines(m, &set, now_ms, why)) || (rc = check_versions(m, &set, why))) {
         contract_set_release(&set);
         return rc;
     }
@@ -288,9 +289,10 @@ static int record_adoption(maintenance *m, const contract_set *before, const cha
     for (size_t i = 0; loaded && i < set->contract_count; i++) {
         const contract *c = &set->contracts[i];
         json_array_append_new(loaded,
-                              json_pack("{s:s, s:I, s:s, s:s, s:I}", "contract_id", c->contract_id,
-                                        "version", c->version, "file", c->file, "sha256", c->sha256,
-                                        "equipment", (json_int_t)c->item_count));
+                              json_pack("{s:s, s:I, s:s, s:s, s:I, s:s*}", "contract_id",
+                                        c->contract_id, "version", c->version, "file", c->file,
+                                        "sha256", c->sha256, "equipment", (json_int_t)c->item_count,
+                                        "signed_by", c->signed_by[0] ? c->signed_by : NULL));
     }
     for (size_t i = 0; skipped && i < set->skipped_count; i++)
         json_array_append_new(skipped, json_string(set->skipped[i]));

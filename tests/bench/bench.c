@@ -302,6 +302,18 @@ static void write_node(const char *dir)
                           "    }\n"
                           "  ]\n"
                           "}\n");
+    /* The same node signing its ledger (--signing): NODE-signed.json, with keys/node.key. */
+    FILE *in = xfopen(path, "r"); /* NODE.json, just written */
+    char text[4096];
+    size_t n = fread(text, 1, sizeof text - 1, in);
+    fclose(in);
+    text[n] = '\0';
+    char *cut = strstr(text, "  \"modules\"");
+    free(path);
+    path = xasprintf("%s/NODE-signed.json", dir);
+    FILE *out = xfopen(path, "w");
+    fprintf(out, "%.*s  \"signing_key\": \"keys/node.key\",\n%s", (int)(cut - text), text, cut);
+    xfclose(out, path);
     free(path);
 }
 
@@ -511,6 +523,7 @@ typedef struct {
     long ledger_records;
     long rejected;
     long long ledger_bytes;
+    long checkpoints; /* ledger.checkpoint records (a signed run) */
     bool verify_ok;
     char verify_text[256];
 } run_result;
@@ -587,10 +600,13 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void run_once(const char *host, const char *dir, const char *clock_text, run_result *r)
+/* One run; `signed_run`: with NODE-signed.json, the ledger then verified with the node's key
+ * and its checkpoints file. */
+static void run_once(const char *host, const char *dir, const char *clock_text, bool signed_run,
+                     run_result *r)
 {
     char *var = xasprintf("%s/var", dir);
-    char *node = xasprintf("%s/NODE.json", dir);
+    char *node = xasprintf("%s/%s", dir, signed_run ? "NODE-signed.json" : "NODE.json");
     char *events = xasprintf("%s/events.jsonl", dir);
     char *out = xasprintf("%s/output.jsonl", dir);
     char *err = xasprintf("%s/stderr.txt", dir);
@@ -620,7 +636,12 @@ static void run_once(const char *host, const char *dir, const char *clock_text, 
     r->ledger_records =
         count_lines(ledger, "\"action\":\"input.rejected\"", &r->rejected, &r->ledger_bytes);
 
-    char *vargv[] = {(char *)host, "ledger", "verify", ledger, NULL};
+    count_lines(ledger, "\"action\":\"ledger.checkpoint\"", &r->checkpoints, NULL);
+    char *pub = xasprintf("%s/keys/node.pub", dir);
+    char *checkpoints = xasprintf("%s.checkpoints", ledger);
+    char *vargv[] = {
+        (char *)host, "ledger",        "verify",    ledger, signed_run ? "--key" : NULL,
+        pub,          "--checkpoints", checkpoints, NULL};
     char *verify_err = xasprintf("%s/verify-stderr.txt", dir);
     int vstatus = wait_child(spawn(vargv, verify_out, verify_err), &ru, "smart-host ledger verify");
     r->verify_ok = vstatus == 0;
@@ -634,6 +655,8 @@ static void run_once(const char *host, const char *dir, const char *clock_text, 
     if (!r->verify_ok && !r->verify_text[0])
         snprintf(r->verify_text, sizeof r->verify_text, "exit status %d", vstatus);
     free(verify_err);
+    free(pub);
+    free(checkpoints);
     free(var);
     free(node);
     free(events);
@@ -703,7 +726,7 @@ static bool reload_bench(const char *host, const char *dir, gen_params p, int re
     free(items);
 
     run_result r;
-    run_once(host, dir, p.clock_text, &r);
+    run_once(host, dir, p.clock_text, false, &r);
     char *out = xasprintf("%s/output.jsonl", dir);
     double *pauses = xcalloc((size_t)reloads, sizeof *pauses);
     int n = read_pauses(out, pauses, reloads);
@@ -726,7 +749,7 @@ static bool reload_bench(const char *host, const char *dir, gen_params p, int re
 static const char USAGE[] =
     "usage: smart-bench [--host PATH] [--module-dir DIR] [--events N] [--items N]\n"
     "                   [--contracts N] [--runs K] [--clock TIME] [--keep DIR]\n"
-    "                   [--station adverse|typical] [--reload N]\n"
+    "                   [--station adverse|typical] [--reload N] [--signing off|on|both]\n"
     "\n"
     "  --host PATH        the smart-host executable (default: smart-host next to this program's\n"
     "                     build directory, ../../host-stub/smart-host)\n"
@@ -740,7 +763,10 @@ static const char USAGE[] =
     "  --station KIND     adverse (default: a third of the items not ready, most tests\n"
     "                     blocked) or typical (a station in good order)\n"
     "  --reload N         measure the hot-reload pause over N reloads of smart-maintenance\n"
-    "                     (with 1,000 and 10,000 items unless --items is given)\n";
+    "                     (with 1,000 and 10,000 items unless --items is given)\n"
+    "  --signing MODE     off (default), on (NODE.json with signing_key: signed checkpoints,\n"
+    "                     verified with --key and --checkpoints), or both: each run twice,\n"
+    "                     unsigned then signed, and the cost of signing from the two medians\n";
 
 static long parse_count(const char *opt, const char *value, long min, long max)
 {
@@ -756,7 +782,7 @@ int main(int argc, char **argv)
 {
     const char *host = NULL, *module_dir = NULL, *keep = NULL;
     gen_params p = {.items = 1000, .contracts = 20, .events = 20000, .clock_text = DEFAULT_CLOCK};
-    int runs = 3, reloads = 0;
+    int runs = 3, reloads = 0, signing = 0; /* 0 off, 1 on, 2 both */
     bool items_given = false;
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i];
@@ -788,6 +814,9 @@ int main(int argc, char **argv)
             p.clock_text = v;
         else if (strcmp(opt, "--keep") == 0)
             keep = v;
+        else if (strcmp(opt, "--signing") == 0 &&
+                 (strcmp(v, "off") == 0 || strcmp(v, "on") == 0 || strcmp(v, "both") == 0))
+            signing = v[1] == 'f' ? 0 : v[1] == 'n' ? 1 : 2;
         else if (strcmp(opt, "--station") == 0 &&
                  (strcmp(v, "adverse") == 0 || strcmp(v, "typical") == 0))
             p.typical = v[0] == 't';
@@ -875,30 +904,65 @@ int main(int argc, char **argv)
     printf("  host: %s\n  node: %s\n", host, dir);
     fflush(stdout);
 
-    /* Run. */
-    double secs[MAX_RUNS], rss[MAX_RUNS];
-    run_result last = {0};
-    bool all_ok = true;
-    for (int k = 0; k < runs; k++) {
-        run_result r;
-        run_once(host, dir, p.clock_text, &r);
-        secs[k] = r.seconds;
-        rss[k] = r.rss_mib;
-        all_ok &= r.verify_ok && r.rejected == 0;
-        printf("run %d: %.3f s, %.0f events/s, peak RSS %.1f MiB, %ld output lines, "
-               "%ld ledger records (%.2f MiB, %ld rejections), %ld stderr lines, verify %s (%s)\n",
-               k + 1, r.seconds, p.events / r.seconds, r.rss_mib, r.output_lines, r.ledger_records,
-               (double)r.ledger_bytes / (1024.0 * 1024.0), r.rejected, r.stderr_lines,
-               r.verify_ok ? "ok" : "FAILED", r.verify_text);
-        fflush(stdout);
-        last = r;
+    if (signing) { /* the node's key pair, once */
+        char *keys = xasprintf("%s/keys", dir);
+        char *keys_out = xasprintf("%s/keygen.txt", dir);
+        char *kargv[] = {(char *)host, "keygen", keys, NULL};
+        struct rusage kru;
+        struct stat kst;
+        if (stat(keys, &kst) != 0 &&
+            wait_child(spawn(kargv, keys_out, keys_out), &kru, "smart-host keygen") != 0)
+            die("smart-host keygen %s failed: see %s", keys, keys_out);
+        free(keys);
+        free(keys_out);
     }
-    double med_s = median(secs, runs), med_rss = median(rss, runs);
-    double rate = p.events / med_s;
-    printf("median of %d: events %d, seconds %.3f, events/s %.0f, peak RSS %.1f MiB, "
-           "output lines %ld, ledger records %ld, ledger bytes %lld, verify %s\n",
-           runs, p.events, med_s, rate, med_rss, last.output_lines, last.ledger_records,
-           last.ledger_bytes, all_ok ? "ok" : "FAILED");
+
+    /* Run: unsigned, signed, or both alternately (the same machine load for each). */
+    double secs[2][MAX_RUNS], rss[2][MAX_RUNS];
+    run_result last = {0}, last_of[2] = {{0}};
+    bool all_ok = true;
+    int modes[2], mode_count = 0;
+    if (signing != 1)
+        modes[mode_count++] = 0;
+    if (signing != 0)
+        modes[mode_count++] = 1;
+    for (int k = 0; k < runs; k++) {
+        for (int m = 0; m < mode_count; m++) {
+            int sg = modes[m];
+            run_result r;
+            run_once(host, dir, p.clock_text, sg == 1, &r);
+            secs[sg][k] = r.seconds;
+            rss[sg][k] = r.rss_mib;
+            all_ok &= r.verify_ok && r.rejected == 0;
+            printf("run %d%s: %.3f s, %.0f events/s, peak RSS %.1f MiB, %ld output lines, "
+                   "%ld ledger records (%.2f MiB, %ld rejections, %ld checkpoints), %ld stderr "
+                   "lines, verify %s (%s)\n",
+                   k + 1, signing == 2 ? (sg ? " signed" : " unsigned") : "", r.seconds,
+                   p.events / r.seconds, r.rss_mib, r.output_lines, r.ledger_records,
+                   (double)r.ledger_bytes / (1024.0 * 1024.0), r.rejected, r.checkpoints,
+                   r.stderr_lines, r.verify_ok ? "ok" : "FAILED", r.verify_text);
+            fflush(stdout);
+            last = last_of[sg] = r;
+        }
+    }
+    double rate = 0, med_rss = 0, rates[2] = {0, 0};
+    for (int m = 0; m < mode_count; m++) {
+        int sg = modes[m];
+        double med_s = median(secs[sg], runs);
+        med_rss = median(rss[sg], runs);
+        rate = rates[sg] = p.events / med_s;
+        printf("median of %d%s: events %d, seconds %.3f, events/s %.0f, peak RSS %.1f MiB, "
+               "output lines %ld, ledger records %ld, ledger bytes %lld, checkpoints %ld, "
+               "verify %s\n",
+               runs, signing == 2 ? (sg ? " signed" : " unsigned") : "", p.events, med_s, rate,
+               med_rss, last_of[sg].output_lines, last_of[sg].ledger_records,
+               last_of[sg].ledger_bytes, last_of[sg].checkpoints, all_ok ? "ok" : "FAILED");
+    }
+    if (signing == 2)
+        printf("signing cost: %.0f events/s unsigned, %.0f signed (%+.1f %%), %ld checkpoints "
+               "a run\n",
+               rates[0], rates[1], 100.0 * (rates[1] - rates[0]) / rates[0],
+               last_of[1].checkpoints);
     printf("target (>= %.0f events/s, peak RSS < %.0f MiB): %s\n", TARGET_EVENTS_PER_S,
            TARGET_RSS_MIB,
            rate >= TARGET_EVENTS_PER_S && med_rss < TARGET_RSS_MIB ? "met" : "missed");

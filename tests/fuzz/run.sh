@@ -9,10 +9,11 @@
 #     -w  keep the work (grown corpora, crash inputs, logs) in DIR; default a temporary one.
 #         The committed corpus is only read: new inputs go to DIR/<target>/corpus.
 #   TARGETs: event-line event-data contract-json contract-yaml dates node-config ledger-verify
+#   minisign
 #   (default: all). Each run's last status line (executions, exec/s, peak RSS) is printed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-all=(event-line event-data contract-json contract-yaml dates node-config ledger-verify)
+all=(event-line event-data contract-json contract-yaml dates node-config ledger-verify minisign)
 limit=(-max_total_time=20)
 work=""
 while getopts "t:n:w:" opt; do
@@ -20,7 +21,7 @@ while getopts "t:n:w:" opt; do
     t) limit=(-max_total_time="$OPTARG") ;;
     n) limit=(-runs="$OPTARG") ;;
     w) work="$OPTARG" ;;
-    *) sed -n '2,12p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,13p' "$0" >&2; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))

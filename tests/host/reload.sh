@@ -11,7 +11,10 @@ BAD_MAJOR=$(realpath -- "$5")
 . "$(dirname "$0")/lib.sh"
 
 D=$WORK/node
-mkdir -p "$D/modules"
+mkdir -p "$D/modules" "$WORK/tmp"
+# The host's private copies go to $TMPDIR: this test's own, so a copy left behind is this
+# host's, not another run's on the same machine.
+export TMPDIR=$WORK/tmp
 MOD=$D/modules/echo.so
 # Replace the module file the way an installer does: a new file renamed over the old one (the
 # running image stays mapped from the old file).
