@@ -3,13 +3,14 @@
  *
  * A module is refused, with a message naming its path, when it cannot be loaded, exports no
  * smart_plugin_entry, was built for another ABI major or a newer minor than this host, gives
- * a descriptor smaller than this ABI's, or lacks a required function (smart_plugin.h, "Versioning").
- * Loading uses RTLD_NOW | RTLD_LOCAL so an unresolved symbol fails here rather than mid-run and
- * two modules never see each other's symbols.
+ * a descriptor smaller than this ABI's, or lacks a required function (smart_plugin.h,
+ * "Versioning"). Loading uses RTLD_NOW | RTLD_LOCAL so an unresolved symbol fails here rather than
+ * mid-run and two modules never see each other's symbols.
  */
 #ifndef SMART_HOST_MODULE_LOADER_H
 #define SMART_HOST_MODULE_LOADER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -31,6 +32,9 @@ typedef struct loaded_module {
     bool initialised;
     bool shutdown_started;
     bool shutdown_done;
+    /* Set by the first host call the module made from a thread other than the loop's (the one
+     * field any thread may touch): that call is reported, later ones only refused. */
+    atomic_bool wrong_thread_reported;
 } loaded_module;
 
 /* Find the file for a module path from the node configuration. A path containing '/' is

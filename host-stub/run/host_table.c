@@ -5,6 +5,8 @@
 #include "run/host_table.h"
 
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,14 +66,39 @@ static int take_object(strbuf *into, const char *what, const char *text, size_t 
 
 /* ---- the table's callbacks -------------------------------------------------------------- */
 
+/* Whether the module calls from the loop thread. When not, the call must touch no host state
+ * (the loop thread may be using it this very moment): the first such call is reported with
+ * the module's name (fixed before init), and each is refused by the caller. */
+static bool on_loop_thread(const smart_host *table, smart_error *err)
+{
+    const host_table *h = host_of(table);
+    uv_thread_t self = uv_thread_self();
+    if (uv_thread_equal(&self, &h->loop_thread))
+        return true;
+    loaded_module *m = table->host_data;
+    if (!atomic_exchange(&m->wrong_thread_reported, true))
+        host_diag("module %s: called the host from a thread other than the loop's; refused, "
+                  "now and every time after (smart_plugin.h: [loop] functions)",
+                  m->name);
+    if (err != NULL) {
+        err->code = SMART_EBUSY;
+        snprintf(err->text, sizeof err->text, "called from a thread other than the host's loop");
+    }
+    return false;
+}
+
 static int64_t cb_now_ms(const smart_host *table)
 {
+    if (!on_loop_thread(table, NULL))
+        return SMART_EBUSY;
     return host_clock_now_ms(host_of(table)->batch->clock);
 }
 
 static int cb_ledger_append(const smart_host *table, const smart_ledger_entry *entry,
                             smart_error *err)
 {
+    if (!on_loop_thread(table, err))
+        return SMART_EBUSY;
     host_table *h = host_of(table);
     const loaded_module *m = table->host_data;
     if (entry == NULL ||
@@ -109,6 +136,8 @@ static int cb_ledger_append(const smart_host *table, const smart_ledger_entry *e
 static int cb_emit_alert(const smart_host *table, const char *alert_json, size_t len,
                          smart_error *err)
 {
+    if (!on_loop_thread(table, err))
+        return SMART_EBUSY;
     host_table *h = host_of(table);
     if (h->batch->failed) {
         set_error(err, SMART_EIO, "%s", "the host has failed; nothing more is delivered");
@@ -141,6 +170,8 @@ static int check_topic(const char *topic, smart_error *err)
 static int cb_emit_event(const smart_host *table, const char *topic, const char *data_json,
                          size_t len, smart_error *err)
 {
+    if (!on_loop_thread(table, err))
+        return SMART_EBUSY;
     host_table *h = host_of(table);
     if (h->batch->failed) {
         set_error(err, SMART_EIO, "%s", "the host has failed; nothing more is delivered");
@@ -167,6 +198,8 @@ static int cb_emit_event(const smart_host *table, const char *topic, const char 
 static int cb_post_event(const smart_host *table, const char *topic, const char *data_json,
                          size_t len, smart_error *err)
 {
+    if (!on_loop_thread(table, err))
+        return SMART_EBUSY;
     host_table *h = host_of(table);
     if (!h->posts_open) {
         set_error(err, SMART_EBUSY, "%s", "the host is shutting down; no more events");
@@ -207,6 +240,8 @@ static int cb_post_event(const smart_host *table, const char *topic, const char 
 
 static void cb_log(const smart_host *table, smart_log_level level, const char *message)
 {
+    if (!on_loop_thread(table, NULL))
+        return;
     host_table *h = host_of(table);
     const loaded_module *m = table->host_data;
     if ((int)level > (int)h->log_level)
@@ -218,12 +253,19 @@ static void cb_log(const smart_host *table, smart_log_level level, const char *m
 
 static uint64_t cb_ledger_seq(const smart_host *table)
 {
+    if (!on_loop_thread(table, NULL))
+        return UINT64_MAX;
     const host_table *h = host_of(table);
     return h->batch->ledger != NULL ? ledger_record_count(h->batch->ledger) : 0;
 }
 
 static uint64_t cb_ledger_head(const smart_host *table, char hash[SMART_LEDGER_HASH_LEN + 1])
 {
+    if (!on_loop_thread(table, NULL)) {
+        memset(hash, '0', SMART_LEDGER_HASH_LEN);
+        hash[SMART_LEDGER_HASH_LEN] = '\0';
+        return UINT64_MAX;
+    }
     host_table *h = host_of(table);
     if (h->batch->ledger == NULL) {
         memset(hash, '0', SMART_LEDGER_HASH_LEN);
@@ -238,6 +280,8 @@ static int cb_ledger_hash_at(const smart_host *table, uint64_t seq,
                              char hash[SMART_LEDGER_HASH_LEN + 1], uint64_t *last_seq,
                              smart_error *err)
 {
+    if (!on_loop_thread(table, err))
+        return SMART_EBUSY;
     host_table *h = host_of(table);
     char msg[sizeof err->text];
     int rc = h->batch->ledger != NULL
@@ -281,6 +325,7 @@ void host_table_prepare(host_table *h, smart_host *table)
 void host_table_init(host_table *t)
 {
     memset(t, 0, sizeof *t);
+    t->loop_thread = uv_thread_self();
     t->posts_open = true;
 }
 
