@@ -33,12 +33,13 @@ static int ledger_code(int rc)
     return rc == -EINVAL ? SMART_EINVAL : rc == -ENOMEM ? SMART_ENOMEM : SMART_EIO;
 }
 
-/* Parse `text` (`len` bytes) in full as what a module hands the host as JSON (smart_plugin.h,
- * "JSON text": one object, UTF-8, no key twice, at most SMART_JSON_MAX bytes) and leave it in
- * `into` as one line. Returns 0, or SMART_EINVAL / SMART_ENOMEM with `what` and the reason in
- * err; `into` is then empty. */
-static int take_object(strbuf *into, const char *what, const char *text, size_t len,
-                       smart_error *err)
+/* Check `text` (`len` bytes) in full as what a module hands the host as JSON (smart_plugin.h,
+ * "JSON text": one object, UTF-8, no key twice, at most SMART_JSON_MAX bytes; json_check.h: what
+ * `ledger verify`'s jansson takes) and leave it in `into` as one line: as written, or, when it
+ * holds a line break, re-serialised by jansson. Returns 0, or SMART_EINVAL / SMART_ENOMEM with
+ * `what` and the reason in err; `into` is then empty. */
+static int take_object(strbuf *into, json_checker *checker, const char *what, const char *text,
+                       size_t len, smart_error *err)
 {
     strbuf_truncate(into, 0);
     if (len > SMART_JSON_MAX) {
@@ -52,9 +53,17 @@ static int take_object(strbuf *into, const char *what, const char *text, size_t 
         return SMART_EINVAL;
     }
     char why[256] = "";
-    int rc = json_text_append_object_text(into, text, len, why, sizeof why);
+    int rc;
+    if (memchr(text, '\n', len) != NULL || memchr(text, '\r', len) != NULL) {
+        rc = json_text_append_object_text(into, text, len, why, sizeof why); /* re-serialises */
+    } else {
+        rc = json_check_object(checker, text, len, why, sizeof why);
+        if (rc == 0)
+            rc = json_text_append_escaped(into, text, len);
+    }
     if (rc == 0)
         return 0;
+    strbuf_truncate(into, 0);
     int code = rc == -EINVAL ? SMART_EINVAL : SMART_ENOMEM;
     if (err != NULL) {
         err->code = code;
@@ -114,7 +123,7 @@ static int cb_ledger_append(const smart_host *table, const smart_ledger_entry *e
     size_t meta_len = 0;
     if (SMART_HAS(entry, metadata_json) && entry->metadata_json != NULL) {
         /* strnlen: a text past the limit is refused without being read to its end. */
-        int rc = take_object(&h->metadata, "metadata", entry->metadata_json,
+        int rc = take_object(&h->metadata, &h->checker, "metadata", entry->metadata_json,
                              strnlen(entry->metadata_json, SMART_JSON_MAX + 1), err);
         if (rc < 0)
             return rc;
@@ -147,7 +156,7 @@ static int cb_emit_alert(const smart_host *table, const char *alert_json, size_t
         set_error(err, SMART_EINVAL, "%s", "alert: missing");
         return SMART_EINVAL;
     }
-    int rc = take_object(&h->scratch, "alert", alert_json, len, err);
+    int rc = take_object(&h->scratch, &h->checker, "alert", alert_json, len, err);
     if (rc < 0)
         return rc;
     rc = host_batch_alert(h->batch, h->scratch.data, h->scratch.len);
@@ -183,7 +192,7 @@ static int cb_emit_event(const smart_host *table, const char *topic, const char 
         data_json = "{}";
         len = 2;
     }
-    int rc = take_object(&h->scratch, "data", data_json, len, err);
+    int rc = take_object(&h->scratch, &h->checker, "data", data_json, len, err);
     if (rc < 0)
         return rc;
     rc = host_batch_output(h->batch, topic, h->scratch.data, h->scratch.len);
@@ -211,7 +220,7 @@ static int cb_post_event(const smart_host *table, const char *topic, const char 
         data_json = "{}";
         len = 2;
     }
-    int rc = take_object(&h->scratch, "data", data_json, len, err);
+    int rc = take_object(&h->scratch, &h->checker, "data", data_json, len, err);
     if (rc < 0)
         return rc;
     posted_event *event = calloc(1, sizeof *event);
@@ -334,6 +343,7 @@ void host_table_free(host_table *t)
     host_posted_clear(t);
     strbuf_free(&t->scratch);
     strbuf_free(&t->metadata);
+    json_checker_free(&t->checker);
 }
 
 void host_posted_free(posted_event *event)

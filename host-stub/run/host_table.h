@@ -20,6 +20,7 @@
 #include "modules/module_loader.h"
 #include "run/batch.h"
 #include "smart_plugin.h"
+#include "util/json_check.h"
 #include "util/strbuf.h"
 
 /* An event a module posted for itself; delivered on a later loop turn. */
@@ -45,8 +46,9 @@ typedef struct host_table {
     bool posts_open;           /* post_event is accepted (the run clears it when it shuts down) */
     posted_event *posted_head; /* owned, in posting order */
     posted_event *posted_tail;
-    strbuf scratch;  /* working text inside a callback (emitted data, alert text) */
-    strbuf metadata; /* a module's ledger metadata text */
+    strbuf scratch;       /* working text inside a callback (emitted data, alert text) */
+    strbuf metadata;      /* a module's ledger metadata text */
+    json_checker checker; /* checks outputs and alerts (json_check.h) */
 } host_table;
 
 /* A table with nothing set (posts open), for callbacks on the calling thread, which must be the
