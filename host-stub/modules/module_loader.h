@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "smart_plugin.h"
+#include <uv.h>
 
 /* One module instance. The host keeps these in an array that never moves, because `table`
  * (handed to the module) must stay at the same address until shutdown completes and its
@@ -35,6 +36,8 @@ typedef struct loaded_module {
     /* Set by the first host call the module made from a thread other than the loop's (the one
      * field any thread may touch): that call is reported, later ones only refused. */
     atomic_bool wrong_thread_reported;
+    bool keep_mapped;     /* never dlclose the image (module_keep_mapped) */
+    bool done_again_seen; /* done was called more than once: reported once */
 } loaded_module;
 
 /* Find the file for a module path from the node configuration. A path containing '/' is
@@ -90,6 +93,17 @@ bool module_decodes_ahead(const smart_plugin *plugin);
  * only when its last reference is closed. NULL when it cannot be pinned (then nothing of the
  * image may outlive it). */
 void *module_pin_image(void *dl_handle);
+
+/* [loop] Close every handle of `loop` not already closing whose callback lies in the image
+ * `dl_handle` (or that lives in its data): what a module left open after its shutdown done,
+ * which would otherwise run its code after the image is unmapped. The handles' memory is the
+ * module's: the caller must then keep the image mapped (module_keep_mapped). Returns how many
+ * were closed. */
+size_t module_close_left_handles(uv_loop_t *loop, const smart_plugin *plugin);
+
+/* Leak the image on purpose: module_unload frees the strings but never dlcloses it (its code
+ * or memory may still be reached: handles it left, a shutdown never done). */
+void module_keep_mapped(loaded_module *m);
 
 /* dlclose the image and free the strings. Only call when the module was never initialised
  * or its shutdown done callback has run (its code must never run again). Safe on a zeroed
