@@ -172,6 +172,8 @@ static int open_checked(const char *load_path, const char *path, void **handle,
     return 0;
 }
 
+static int copy_to_private_file(const char *path, char *copy, char *msg, size_t msg_size);
+
 int module_load(loaded_module *m, const char *path, char *msg, size_t msg_size)
 {
     m->path = strdup(path);
@@ -179,7 +181,14 @@ int module_load(loaded_module *m, const char *path, char *msg, size_t msg_size)
         snprintf(msg, msg_size, "module %s: out of memory", path);
         return SMART_ENOMEM;
     }
-    int rc = open_checked(path, path, &m->dl_handle, &m->plugin, msg, msg_size);
+    /* From a private copy, as a reload does: the file at `path` may be rewritten in place (cp
+     * over it) while the host runs, and a mapping of it would change under the running code. */
+    char copy[PATH_MAX];
+    int rc = copy_to_private_file(path, copy, msg, msg_size);
+    if (rc == 0) {
+        rc = open_checked(copy, path, &m->dl_handle, &m->plugin, msg, msg_size);
+        unlink(copy); /* mapped or refused, the copy is not needed on disk any more */
+    }
     if (rc < 0) {
         module_unload(m);
         return rc;
@@ -206,7 +215,7 @@ static int copy_to_private_file(const char *path, char *copy, char *msg, size_t 
     }
     int in = open(path, O_RDONLY | O_CLOEXEC);
     if (in < 0) {
-        snprintf(msg, msg_size, "module %s: cannot open the new image: %s", path, strerror(errno));
+        snprintf(msg, msg_size, "module %s: cannot load: %s", path, strerror(errno));
         return SMART_ECONFIG;
     }
     int out = mkstemps(copy, 3);

@@ -51,7 +51,8 @@ int module_resolve_path(const char *path, const char *search_path, const char *f
                         char **out, char *msg, size_t msg_size);
 
 /* dlopen the module at `path` (borrowed; copied) into `m` (zeroed by the caller) and check
- * its descriptor. Returns 0, or SMART_EVERSION (ABI mismatch) / SMART_ECONFIG (cannot load,
+ * its descriptor. The image is a private copy of the file (as module_open_copy makes), so a
+ * file rewritten in place later never changes the running code. Returns 0, or SMART_EVERSION (ABI mismatch) / SMART_ECONFIG (cannot load,
  * no entry, bad descriptor) / SMART_ENOMEM with `msg` (caller-owned) naming the path; on
  * failure nothing stays loaded. */
 int module_load(loaded_module *m, const char *path, char *msg, size_t msg_size);
