@@ -36,9 +36,11 @@ static const char USAGE[] =
     "\n"
     "environment: SMART_MODULE_PATH  directories searched for modules named without '/'\n"
     "             SMART_HOST_LOG     module log level: error, warning (default), info, debug\n"
+    "             SMART_HOST_SHUTDOWN_MS  how long a module's shutdown may take (default 10000)\n"
     "exit status: 0 ok, 1 ledger verify failed, 2 usage or configuration error,\n"
     "             3 ledger broken at start, 4 I/O failure, 5 module refused,\n"
-    "             6 another process runs this station (holds LEDGER.lock)\n";
+    "             6 another process runs this station (holds LEDGER.lock),\n"
+    "             7 a module broke the shutdown contract (no done in time, handles left)\n";
 
 static int usage_error(const char *message)
 {
@@ -180,6 +182,15 @@ static int command_run(int argc, char **argv)
     if (options.config_path == NULL)
         return usage_error("run needs NODE.json");
     options.module_search_path = getenv("SMART_MODULE_PATH");
+    options.shutdown_timeout_ms = 10000;
+    const char *shutdown_ms = getenv("SMART_HOST_SHUTDOWN_MS");
+    if (shutdown_ms != NULL && shutdown_ms[0] != '\0') {
+        char *end;
+        unsigned long long ms = strtoull(shutdown_ms, &end, 10);
+        if (*end != '\0' || ms == 0 || ms > 3600000)
+            return usage_error("SMART_HOST_SHUTDOWN_MS: a whole number of ms, 1 to 3600000");
+        options.shutdown_timeout_ms = ms;
+    }
     char exe[PATH_MAX];
     size_t exe_len = sizeof exe;
     /* Beside a smart-host in a build tree, its ../plugin; an installed one, the directory

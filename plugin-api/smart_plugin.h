@@ -35,7 +35,11 @@
  * posted events of an on_event that fails (anything but 0 or SMART_ENOTSUP) are dropped.
  *
  * Threads. Every function here is [loop]: it is called on, and may only be called from, the
- * thread that runs the host's uv_loop_t. None may block for long: a call should return in well
+ * thread that runs the host's uv_loop_t. The host checks: a smart_host function called from
+ * another thread does nothing and returns SMART_EBUSY (now_ms returns SMART_EBUSY, never a time;
+ * ledger_seq and ledger_head return UINT64_MAX; log drops the line), and the host names the
+ * module on its standard error once. A module with work on threads of its own hands the results
+ * to the loop (uv_async_send) and calls the host from there. None may block for long: a call should return in well
  * under a millisecond; disk syncs are batched by the host (see commit). The one exception is
  * the optional pair decode_event / release_decoded (ABI 1.1), marked [any thread]: the host may
  * run them on a worker thread, so that a module's parse of an event's data is done before the

@@ -172,6 +172,8 @@ static int open_checked(const char *load_path, const char *path, void **handle,
     return 0;
 }
 
+static int copy_to_private_file(const char *path, char *copy, char *msg, size_t msg_size);
+
 int module_load(loaded_module *m, const char *path, char *msg, size_t msg_size)
 {
     m->path = strdup(path);
@@ -179,7 +181,14 @@ int module_load(loaded_module *m, const char *path, char *msg, size_t msg_size)
         snprintf(msg, msg_size, "module %s: out of memory", path);
         return SMART_ENOMEM;
     }
-    int rc = open_checked(path, path, &m->dl_handle, &m->plugin, msg, msg_size);
+    /* From a private copy, as a reload does: the file at `path` may be rewritten in place (cp
+     * over it) while the host runs, and a mapping of it would change under the running code. */
+    char copy[PATH_MAX];
+    int rc = copy_to_private_file(path, copy, msg, msg_size);
+    if (rc == 0) {
+        rc = open_checked(copy, path, &m->dl_handle, &m->plugin, msg, msg_size);
+        unlink(copy); /* mapped or refused, the copy is not needed on disk any more */
+    }
     if (rc < 0) {
         module_unload(m);
         return rc;
@@ -206,7 +215,7 @@ static int copy_to_private_file(const char *path, char *copy, char *msg, size_t 
     }
     int in = open(path, O_RDONLY | O_CLOEXEC);
     if (in < 0) {
-        snprintf(msg, msg_size, "module %s: cannot open the new image: %s", path, strerror(errno));
+        snprintf(msg, msg_size, "module %s: cannot load: %s", path, strerror(errno));
         return SMART_ECONFIG;
     }
     int out = mkstemps(copy, 3);
@@ -303,14 +312,72 @@ int module_init(loaded_module *m, const smart_host *table_template, void *owner,
             snprintf(err->text, sizeof err->text, "init failed with code %d", rc);
         return rc;
     }
+    if (instance == NULL) { /* no instance: nothing could be shut down, so not a success */
+        snprintf(err->text, sizeof err->text, "init returned 0 and no instance (*self NULL)");
+        err->code = SMART_EINVAL;
+        return SMART_EINVAL;
+    }
     m->instance = instance;
     m->initialised = true;
     return 0;
 }
 
+/* The callback a handle would run, by its type (libuv keeps it in the handle's public struct). */
+static const void *handle_callback(const uv_handle_t *h)
+{
+    switch (h->type) {
+    case UV_TIMER: return (const void *)((const uv_timer_t *)h)->timer_cb;
+    case UV_IDLE: return (const void *)((const uv_idle_t *)h)->idle_cb;
+    case UV_CHECK: return (const void *)((const uv_check_t *)h)->check_cb;
+    case UV_PREPARE: return (const void *)((const uv_prepare_t *)h)->prepare_cb;
+    case UV_ASYNC: return (const void *)((const uv_async_t *)h)->async_cb;
+    case UV_FS_EVENT: return (const void *)((const uv_fs_event_t *)h)->cb;
+    case UV_POLL: return (const void *)((const uv_poll_t *)h)->poll_cb;
+    case UV_SIGNAL: return (const void *)((const uv_signal_t *)h)->signal_cb;
+    default: return NULL;
+    }
+}
+
+/* The base address of the object that holds `p`, or NULL. */
+static const void *image_base(const void *p)
+{
+    Dl_info info;
+    return p != NULL && dladdr(p, &info) != 0 ? info.dli_fbase : NULL;
+}
+
+typedef struct left_walk {
+    const void *base;
+    size_t closed;
+} left_walk;
+
+static void close_if_left(uv_handle_t *h, void *arg)
+{
+    left_walk *w = arg;
+    if (uv_is_closing(h))
+        return;
+    if (image_base(handle_callback(h)) != w->base && image_base(h) != w->base)
+        return;
+    uv_close(h, NULL);
+    w->closed++;
+}
+
+size_t module_close_left_handles(uv_loop_t *loop, const smart_plugin *plugin)
+{
+    left_walk w = {.base = image_base(plugin), .closed = 0};
+    if (w.base == NULL)
+        return 0;
+    uv_walk(loop, close_if_left, &w);
+    return w.closed;
+}
+
+void module_keep_mapped(loaded_module *m)
+{
+    m->keep_mapped = true;
+}
+
 void module_unload(loaded_module *m)
 {
-    if (m->dl_handle != NULL)
+    if (m->dl_handle != NULL && !m->keep_mapped)
         dlclose(m->dl_handle);
     m->dl_handle = NULL;
     m->plugin = NULL;

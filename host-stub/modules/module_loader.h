@@ -3,17 +3,19 @@
  *
  * A module is refused, with a message naming its path, when it cannot be loaded, exports no
  * smart_plugin_entry, was built for another ABI major or a newer minor than this host, gives
- * a descriptor smaller than this ABI's, or lacks a required function (smart_plugin.h, "Versioning").
- * Loading uses RTLD_NOW | RTLD_LOCAL so an unresolved symbol fails here rather than mid-run and
- * two modules never see each other's symbols.
+ * a descriptor smaller than this ABI's, or lacks a required function (smart_plugin.h,
+ * "Versioning"). Loading uses RTLD_NOW | RTLD_LOCAL so an unresolved symbol fails here rather than
+ * mid-run and two modules never see each other's symbols.
  */
 #ifndef SMART_HOST_MODULE_LOADER_H
 #define SMART_HOST_MODULE_LOADER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "smart_plugin.h"
+#include <uv.h>
 
 /* One module instance. The host keeps these in an array that never moves, because `table`
  * (handed to the module) must stay at the same address until shutdown completes and its
@@ -31,6 +33,11 @@ typedef struct loaded_module {
     bool initialised;
     bool shutdown_started;
     bool shutdown_done;
+    /* Set by the first host call the module made from a thread other than the loop's (the one
+     * field any thread may touch): that call is reported, later ones only refused. */
+    atomic_bool wrong_thread_reported;
+    bool keep_mapped;     /* never dlclose the image (module_keep_mapped) */
+    bool done_again_seen; /* done was called more than once: reported once */
 } loaded_module;
 
 /* Find the file for a module path from the node configuration. A path containing '/' is
@@ -44,7 +51,8 @@ int module_resolve_path(const char *path, const char *search_path, const char *f
                         char **out, char *msg, size_t msg_size);
 
 /* dlopen the module at `path` (borrowed; copied) into `m` (zeroed by the caller) and check
- * its descriptor. Returns 0, or SMART_EVERSION (ABI mismatch) / SMART_ECONFIG (cannot load,
+ * its descriptor. The image is a private copy of the file (as module_open_copy makes), so a
+ * file rewritten in place later never changes the running code. Returns 0, or SMART_EVERSION (ABI mismatch) / SMART_ECONFIG (cannot load,
  * no entry, bad descriptor) / SMART_ENOMEM with `msg` (caller-owned) naming the path; on
  * failure nothing stays loaded. */
 int module_load(loaded_module *m, const char *path, char *msg, size_t msg_size);
@@ -86,6 +94,17 @@ bool module_decodes_ahead(const smart_plugin *plugin);
  * only when its last reference is closed. NULL when it cannot be pinned (then nothing of the
  * image may outlive it). */
 void *module_pin_image(void *dl_handle);
+
+/* [loop] Close every handle of `loop` not already closing whose callback lies in the image
+ * `dl_handle` (or that lives in its data): what a module left open after its shutdown done,
+ * which would otherwise run its code after the image is unmapped. The handles' memory is the
+ * module's: the caller must then keep the image mapped (module_keep_mapped). Returns how many
+ * were closed. */
+size_t module_close_left_handles(uv_loop_t *loop, const smart_plugin *plugin);
+
+/* Leak the image on purpose: module_unload frees the strings but never dlcloses it (its code
+ * or memory may still be reached: handles it left, a shutdown never done). */
+void module_keep_mapped(loaded_module *m);
 
 /* dlclose the image and free the strings. Only call when the module was never initialised
  * or its shutdown done callback has run (its code must never run again). Safe on a zeroed

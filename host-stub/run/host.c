@@ -54,10 +54,12 @@ typedef struct host_state {
     uv_check_t check;   /* ends a batch left open by module work outside one (its timers) */
     uv_signal_t sigint; /* SIGINT/SIGTERM end the input early, then shut down cleanly */
     uv_signal_t sigterm;
-    uv_signal_t sighup; /* SIGHUP reloads every module */
+    uv_signal_t sighup;  /* SIGHUP reloads every module */
+    uv_timer_t deadline; /* a shutdown that takes longer than options->shutdown_timeout_ms */
     bool idle_ready;
     bool check_ready;
     bool signals_ready;
+    bool deadline_ready;
 
     host_batch batch;     /* the ledger, alerts file and output writer are opened into it */
     host_table table;     /* the callbacks modules call, and their posted events */
@@ -348,6 +350,8 @@ static void close_handles(host_state *h)
         uv_close((uv_handle_t *)&h->idle, NULL);
     if (h->check_ready && !uv_is_closing((uv_handle_t *)&h->check))
         uv_close((uv_handle_t *)&h->check, NULL);
+    if (h->deadline_ready && !uv_is_closing((uv_handle_t *)&h->deadline))
+        uv_close((uv_handle_t *)&h->deadline, NULL);
     if (h->signals_ready && !uv_is_closing((uv_handle_t *)&h->sigint)) {
         uv_close((uv_handle_t *)&h->sigint, NULL);
         uv_close((uv_handle_t *)&h->sigterm, NULL);
@@ -365,6 +369,24 @@ static void finish(host_state *h)
         char msg[160];
         snprintf(msg, sizeof msg, "cannot write to standard output: %s", strerror(-rc));
         host_batch_fail_stop(&h->batch, msg);
+    }
+    /* What a module left running after its done would run its code after dlclose: closed here,
+     * and its image kept mapped (the handles' memory is the module's). */
+    for (size_t i = 0; i < h->module_count; i++) {
+        loaded_module *m = &h->modules[i];
+        size_t left = m->plugin != NULL ? module_close_left_handles(&h->loop, m->plugin) : 0;
+        if (left == 0)
+            continue;
+        module_keep_mapped(m);
+        host_diag("module %s: %zu handle(s) still open after its shutdown; closed by the host, "
+                  "its image kept mapped",
+                  m->name, left);
+        if (h->exit_code == HOST_EXIT_OK)
+            h->exit_code = HOST_EXIT_MODULE_BROKE;
+        char details[400];
+        snprintf(details, sizeof details, "Module %s left %zu handle(s) open after its shutdown.",
+                 m->name, left);
+        host_batch_record(&h->batch, "module.handles_left", m->name, details, NULL);
     }
     if (!h->batch.failed && h->batch.ledger != NULL) {
         char meta[64];
@@ -389,10 +411,42 @@ static void on_module_done(void *arg)
 {
     loaded_module *m = arg;
     host_state *h = run_of_table(m->owner);
+    if (m->shutdown_done) { /* done twice, or after the deadline: counted once */
+        if (!m->done_again_seen)
+            host_diag("module %s: shutdown done called again or after its deadline; ignored",
+                      m->name);
+        m->done_again_seen = true;
+        return;
+    }
     m->shutdown_done = true;
     m->instance = NULL;
     /* Continue from the loop, not from inside the module's code that called us: the image
      * may be unloaded next. */
+    host_wake(h);
+}
+
+static size_t shutdowns_pending(const host_state *h);
+
+/* A shutdown not done by the deadline: the host stops without it, records why, and keeps the
+ * image mapped (its code may still run: a handle, a late done). */
+static void on_deadline(uv_timer_t *timer)
+{
+    host_state *h = timer->data;
+    for (size_t i = 0; i < h->module_count; i++) {
+        loaded_module *m = &h->modules[i];
+        if (!m->shutdown_started || m->shutdown_done)
+            continue;
+        host_diag("module %s: shutdown not done after %llu ms; stopping without it", m->name,
+                  (unsigned long long)h->options->shutdown_timeout_ms);
+        char details[400];
+        snprintf(details, sizeof details, "Module %s did not finish its shutdown within %llu ms.",
+                 m->name, (unsigned long long)h->options->shutdown_timeout_ms);
+        host_batch_record(&h->batch, "module.shutdown_timeout", m->name, details, NULL);
+        module_keep_mapped(m);
+        m->shutdown_done = true;
+        m->instance = NULL;
+        h->exit_code = HOST_EXIT_MODULE_BROKE;
+    }
     host_wake(h);
 }
 
@@ -416,6 +470,8 @@ static void begin_shutdown(host_state *h)
         if (m->initialised && m->shutdown_started && !m->shutdown_done && m->instance != NULL)
             m->plugin->shutdown(m->instance, on_module_done, m);
     }
+    if (shutdowns_pending(h) > 0 && h->deadline_ready)
+        uv_timer_start(&h->deadline, on_deadline, h->options->shutdown_timeout_ms, 0);
     host_wake(h);
 }
 
@@ -463,6 +519,8 @@ static void on_idle(uv_idle_t *idle)
     if (h->phase == HOST_RUNNING && h->input_done)
         begin_shutdown(h);
     if (h->phase == HOST_SHUTTING_DOWN && shutdowns_pending(h) == 0) {
+        if (h->deadline_ready)
+            uv_timer_stop(&h->deadline);
         end_batch(h); /* records and outputs the modules made while shutting down */
         finish(h);
         return;
@@ -771,6 +829,10 @@ int host_run(const host_options *options)
         h->idle_ready = true;
         h->idle.data = h;
     }
+    if (uv_timer_init(&h->loop, &h->deadline) == 0) {
+        h->deadline_ready = true;
+        h->deadline.data = h;
+    }
     if (uv_check_init(&h->loop, &h->check) == 0) {
         h->check_ready = true;
         h->check.data = h;
@@ -780,7 +842,8 @@ int host_run(const host_options *options)
     rc = output_writer_start(STDOUT_FILENO, &h->batch.writer);
     if (rc < 0)
         host_diag("cannot start the output thread: %s", uv_strerror(rc));
-    bool handles_ready = h->idle_ready && h->check_ready && h->batch.writer && init_signals(h);
+    bool handles_ready =
+        h->idle_ready && h->check_ready && h->deadline_ready && h->batch.writer && init_signals(h);
     h->exit_code = handles_ready ? start(h) : HOST_EXIT_IO;
     if (h->exit_code == HOST_EXIT_OK) {
         bool loaded = load_modules(h) > 0;
@@ -808,8 +871,13 @@ int host_run(const host_options *options)
     }
     uv_run(&h->loop, UV_RUN_DEFAULT);
     rc = uv_loop_close(&h->loop);
-    if (rc < 0)
-        host_diag("internal error: handles still open at exit: %s", uv_strerror(rc));
+    if (rc < 0) {
+        /* The modules that left them were named when their shutdown ended (finish, the
+         * deadline); the exit status says a module broke the contract. */
+        host_diag("handles still open at exit: %s", uv_strerror(rc));
+        if (h->exit_code == HOST_EXIT_OK)
+            h->exit_code = HOST_EXIT_MODULE_BROKE;
+    }
     rc = output_writer_stop(h->batch.writer);
     if (rc < 0 && !h->batch.failed) {
         host_diag("fatal: cannot write to standard output: %s", strerror(-rc));
