@@ -43,6 +43,7 @@ typedef struct host_state {
     int ledger_lock_fd;      /* holds "<ledger>.lock" (station_lock.h) for the whole run, or -1 */
     bool ledger_was_missing; /* no ledger file before this start (ledger_open created it) */
     const char *input_label; /* "stdin" or the events path, for "<label>:<line>" */
+    char *copy_dir;          /* the station's private module copies (module_loader.h), owned */
 
     loaded_module *modules; /* array of module_count, never moved (tables point into it) */
     size_t module_count;
@@ -563,6 +564,7 @@ static size_t load_modules(host_state *h)
     for (size_t i = 0; i < h->module_count && !h->batch.failed; i++) {
         loaded_module *m = &h->modules[i];
         m->index = i;
+        m->copy_dir = h->copy_dir;
         const char *configured = h->config->modules[i].path;
         char *path = NULL;
         if (module_resolve_path(configured, h->options->module_search_path,
@@ -696,6 +698,14 @@ static int start(host_state *h)
         host_diag("%s%s", msg, busy ? "; refusing to start a second host on this station" : "");
         return busy ? HOST_EXIT_BUSY : HOST_EXIT_IO;
     }
+    int removed = 0;
+    if (module_copy_dir_prepare(h->config->ledger_path, &h->copy_dir, &removed, msg,
+                                sizeof msg) < 0) {
+        host_diag("%s", msg);
+        return HOST_EXIT_IO;
+    }
+    if (removed > 0)
+        host_diag("removed %d module copies a crashed run left behind", removed);
     ledger_torn_tail torn;
     struct stat st;
     h->ledger_was_missing = stat(h->config->ledger_path, &st) != 0 && errno == ENOENT;
@@ -818,6 +828,7 @@ int host_run(const host_options *options)
         durable_sync_parent_dir(h->config->ledger_path);
     if (h->batch.alerts_fd >= 0)
         close(h->batch.alerts_fd);
+    module_copy_dir_remove(h->copy_dir); /* every image is unloaded by now */
     if (h->ledger_lock_fd >= 0)
         close(h->ledger_lock_fd); /* last: the ledger is closed, another host may start */
     free(h->modules);
