@@ -19,6 +19,7 @@
 #include "output/diag.h"
 #include "run/batch.h"
 #include "run/clock.h"
+#include "run/crash_guard.h"
 #include "run/host_checkpoint.h"
 #include "run/host_reload.h"
 #include "run/host_table.h"
@@ -44,6 +45,8 @@ typedef struct host_state {
     int ledger_lock_fd;      /* holds "<ledger>.lock" (station_lock.h) for the whole run, or -1 */
     bool ledger_was_missing; /* no ledger file before this start (ledger_open created it) */
     const char *input_label; /* "stdin" or the events path, for "<label>:<line>" */
+    char *copy_dir;          /* the station's private module copies (module_loader.h), owned */
+    crash_guard *guard;      /* names a module's crash, holds the quarantine (crash_guard.h) */
 
     loaded_module *modules; /* array of module_count, never moved (tables point into it) */
     size_t module_count;
@@ -109,6 +112,12 @@ static bool dispatch(host_state *h, loaded_module *only, const char *topic, cons
         .source = source,
     };
     bool handled = false;
+    char why[600];
+    if (only == NULL && crash_guard_quarantined(h->guard, topic, data, data_len, why, sizeof why)) {
+        host_clock_restore(&h->clock, clock_before);
+        host_batch_reject(&h->batch, NULL, source, line_no, topic, why);
+        return false;
+    }
     for (size_t i = 0; i < h->module_count && !h->batch.failed; i++) {
         loaded_module *m = &h->modules[i];
         if ((only != NULL && m != only) || !m->initialised || m->shutdown_started)
@@ -118,7 +127,9 @@ static bool dispatch(host_state *h, loaded_module *only, const char *topic, cons
         event.decoded = parsed ? event_parse_decoded(parsed, m->index, m->plugin) : NULL;
         host_batch_mark mark = host_batch_mark_now(&h->batch);
         posted_event *posted_mark = h->table.posted_tail;
+        crash_guard_enter(h->guard, m->name, source, line_no, topic, data, data_len);
         int rc = m->plugin->on_event(m->instance, &event, &err);
+        crash_guard_leave(h->guard);
         err.text[sizeof err.text - 1] = '\0';
         if (rc != 0 && rc != SMART_ENOTSUP && !h->batch.failed) {
             /* A call that fails keeps none of its outputs, alerts or posted events. */
@@ -625,6 +636,7 @@ static size_t load_modules(host_state *h)
     for (size_t i = 0; i < h->module_count && !h->batch.failed; i++) {
         loaded_module *m = &h->modules[i];
         m->index = i;
+        m->copy_dir = h->copy_dir;
         const char *configured = h->config->modules[i].path;
         char *path = NULL;
         if (module_resolve_path(configured, h->options->module_search_path,
@@ -758,6 +770,14 @@ static int start(host_state *h)
         host_diag("%s%s", msg, busy ? "; refusing to start a second host on this station" : "");
         return busy ? HOST_EXIT_BUSY : HOST_EXIT_IO;
     }
+    int removed = 0;
+    if (module_copy_dir_prepare(h->config->ledger_path, &h->copy_dir, &removed, msg, sizeof msg) <
+        0) {
+        host_diag("%s", msg);
+        return HOST_EXIT_IO;
+    }
+    if (removed > 0)
+        host_diag("removed %d module copies a crashed run left behind", removed);
     ledger_torn_tail torn;
     struct stat st;
     h->ledger_was_missing = stat(h->config->ledger_path, &st) != 0 && errno == ENOENT;
@@ -781,6 +801,10 @@ static int start(host_state *h)
     }
     if (torn.found)
         record_torn_tail(h, &torn);
+    if (crash_guard_start(h->config->ledger_path, &h->batch, &h->guard, msg, sizeof msg) < 0) {
+        host_diag("%s", msg);
+        return HOST_EXIT_IO;
+    }
     h->module_count = h->config->module_count;
     h->modules = calloc(h->module_count ? h->module_count : 1, sizeof *h->modules);
     if (h->modules == NULL) {
@@ -895,6 +919,8 @@ int host_run(const host_options *options)
         durable_sync_parent_dir(h->config->ledger_path);
     if (h->batch.alerts_fd >= 0)
         close(h->batch.alerts_fd);
+    crash_guard_stop(h->guard);
+    module_copy_dir_remove(h->copy_dir); /* every image is unloaded by now */
     if (h->ledger_lock_fd >= 0)
         close(h->ledger_lock_fd); /* last: the ledger is closed, another host may start */
     free(h->modules);

@@ -249,7 +249,7 @@ bool host_reload_run(host_reload *r)
             continue;
         }
         char msg[1024];
-        if (module_open_copy(m->path, m->name, &r->fresh, msg, sizeof msg) < 0) {
+        if (module_open_copy(m->path, m->name, m->copy_dir, &r->fresh, msg, sizeof msg) < 0) {
             report_open_failure(r, m, msg);
             r->next++;
             continue;
