@@ -9,6 +9,9 @@ ECHO_V2=$(realpath -- "$3")
 ECHO_BROKEN=$(realpath -- "$4")
 BAD_MAJOR=$(realpath -- "$5")
 . "$(dirname "$0")/lib.sh"
+# A TMPDIR of its own: the check for private copies left behind must not see another run's.
+export TMPDIR=$WORK/tmp
+mkdir -p "$TMPDIR"
 
 D=$WORK/node
 mkdir -p "$D/modules"
@@ -111,7 +114,7 @@ wait_for 1 '"version":"2.0.0"'
 stop_host "new build"
 grep -qF '"topic":"module.reloaded","data":{"module":"test-echo","path":"'"$MOD"'","old_version":"1.0.0","new_version":"2.0.0"' "$D/out" ||
     fail "new build: no 1.0.0 -> 2.0.0 reload"
-ls "${TMPDIR:-/tmp}"/smart-module-*.so 2> /dev/null | grep -q . && fail "a private copy was left behind"
+ls "$TMPDIR"/smart-module-*.so 2> /dev/null | grep -q . && fail "a private copy was left behind"
 
 # --- a build for another ABI: refused before the running instance is touched ----------------
 start_host
