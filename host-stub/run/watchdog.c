@@ -22,16 +22,16 @@ struct host_watchdog {
     bool in_call;
     bool warned;      /* this call was reported */
     uint64_t started; /* uv_hrtime() at watchdog_enter */
-    char module[128];
-    char call[32];
-    char topic[256];
-    char source[300];
+    /* Borrowed from the loop thread for the call: it keeps them alive until watchdog_leave,
+     * which takes the lock, so the watchdog only reads them while they are valid. */
+    const char *module, *call, *topic, *source;
 };
 
 static void describe(const host_watchdog *w, char *out, size_t size)
 {
-    snprintf(out, size, "module %s: %s%s%s%s%s", w->module, w->call, w->topic[0] ? " of " : "",
-             w->topic, w->source[0] ? " from " : "", w->source);
+    snprintf(out, size, "module %s: %s%s%s%s%s", w->module ? w->module : "?", w->call,
+             w->topic ? " of " : "", w->topic ? w->topic : "", w->source ? " from " : "",
+             w->source ? w->source : "");
 }
 
 /* It looks every `period`: watchdog_enter and watchdog_leave take an uncontended lock and wake
@@ -101,10 +101,10 @@ void watchdog_enter(host_watchdog *w, const char *module, const char *call, cons
     w->in_call = true;
     w->warned = false;
     w->started = uv_hrtime();
-    snprintf(w->module, sizeof w->module, "%s", module ? module : "?");
-    snprintf(w->call, sizeof w->call, "%s", call);
-    snprintf(w->topic, sizeof w->topic, "%s", topic ? topic : "");
-    snprintf(w->source, sizeof w->source, "%s", source ? source : "");
+    w->module = module;
+    w->call = call;
+    w->topic = topic;
+    w->source = source;
     uv_mutex_unlock(&w->lock);
 }
 

@@ -21,7 +21,8 @@ typedef struct host_watchdog host_watchdog;
 int watchdog_start(uint64_t warn_ms, uint64_t limit_ms, host_watchdog **out);
 
 /* [loop] A call of `module` begins: `call` ("on_event", "commit", ...), the event's `topic` and
- * `source` ("events.jsonl:12"), each NULL when there is none, are copied. No effect on NULL. */
+ * `source` ("events.jsonl:12"), each NULL when there is none, are borrowed until watchdog_leave
+ * (not copied: this runs for every call). No effect on NULL. */
 void watchdog_enter(host_watchdog *w, const char *module, const char *call, const char *topic,
                     const char *source);
 
