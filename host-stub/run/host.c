@@ -23,6 +23,7 @@
 #include "run/host_checkpoint.h"
 #include "run/host_reload.h"
 #include "run/host_table.h"
+#include "run/watchdog.h"
 #include "util/strbuf.h"
 
 typedef enum host_phase {
@@ -64,10 +65,11 @@ typedef struct host_state {
     bool signals_ready;
     bool deadline_ready;
 
-    host_batch batch;     /* the ledger, alerts file and output writer are opened into it */
-    host_table table;     /* the callbacks modules call, and their posted events */
-    host_reload reload;   /* a hot reload in progress */
-    strbuf parse_scratch; /* an input line parsed on the loop thread (no prepared parse) */
+    host_batch batch;        /* the ledger, alerts file and output writer are opened into it */
+    host_table table;        /* the callbacks modules call, and their posted events */
+    host_reload reload;      /* a hot reload in progress */
+    host_watchdog *watchdog; /* reports a module call running too long (watchdog.h) */
+    strbuf parse_scratch;    /* an input line parsed on the loop thread (no prepared parse) */
 
     host_phase phase;
     int exit_code;
@@ -128,7 +130,9 @@ static bool dispatch(host_state *h, loaded_module *only, const char *topic, cons
         host_batch_mark mark = host_batch_mark_now(&h->batch);
         posted_event *posted_mark = h->table.posted_tail;
         crash_guard_enter(h->guard, m->name, source, line_no, topic, data, data_len);
+        watchdog_enter(h->watchdog, m->name, "on_event", topic, source);
         int rc = m->plugin->on_event(m->instance, &event, &err);
+        watchdog_leave(h->watchdog);
         crash_guard_leave(h->guard);
         err.text[sizeof err.text - 1] = '\0';
         if (rc != 0 && rc != SMART_ENOTSUP && !h->batch.failed) {
@@ -478,8 +482,11 @@ static void begin_shutdown(host_state *h)
     }
     for (size_t i = h->module_count; i-- > 0;) {
         loaded_module *m = &h->modules[i];
-        if (m->initialised && m->shutdown_started && !m->shutdown_done && m->instance != NULL)
+        if (m->initialised && m->shutdown_started && !m->shutdown_done && m->instance != NULL) {
+            watchdog_enter(h->watchdog, m->name, "shutdown", NULL, NULL);
             m->plugin->shutdown(m->instance, on_module_done, m);
+            watchdog_leave(h->watchdog);
+        }
     }
     if (shutdowns_pending(h) > 0 && h->deadline_ready)
         uv_timer_start(&h->deadline, on_deadline, h->options->shutdown_timeout_ms, 0);
@@ -662,8 +669,10 @@ static size_t load_modules(host_state *h)
             continue;
         }
         smart_error err;
+        watchdog_enter(h->watchdog, m->name, "init", NULL, NULL);
         rc = module_init(m, &template, &h->table, h->config->modules[i].config_json,
                          h->config->modules[i].config_len, &err);
+        watchdog_leave(h->watchdog);
         if (rc < 0) {
             snprintf(msg, sizeof msg, "module %s: init failed: %s", m->path, err.text);
             if (rc == SMART_EIO) { /* its store failed: a disk error is fatal, never skipped */
@@ -866,8 +875,12 @@ int host_run(const host_options *options)
     rc = output_writer_start(STDOUT_FILENO, &h->batch.writer);
     if (rc < 0)
         host_diag("cannot start the output thread: %s", uv_strerror(rc));
-    bool handles_ready =
-        h->idle_ready && h->check_ready && h->deadline_ready && h->batch.writer && init_signals(h);
+    if (rc == 0 && (rc = watchdog_start(options->watchdog_warn_ms, options->watchdog_limit_ms,
+                                        &h->watchdog)) < 0)
+        host_diag("cannot start the watchdog thread: %s", uv_strerror(rc));
+    h->batch.watchdog = h->watchdog;
+    bool handles_ready = h->idle_ready && h->check_ready && h->deadline_ready && h->batch.writer &&
+                         h->watchdog && init_signals(h);
     h->exit_code = handles_ready ? start(h) : HOST_EXIT_IO;
     if (h->exit_code == HOST_EXIT_OK) {
         bool loaded = load_modules(h) > 0;
@@ -907,6 +920,7 @@ int host_run(const host_options *options)
         host_diag("fatal: cannot write to standard output: %s", strerror(-rc));
         h->exit_code = HOST_EXIT_IO;
     }
+    watchdog_stop(h->watchdog);
     int exit_code = h->exit_code;
     host_checkpoint_close(&h->batch);
     ledger_close(h->batch.ledger);
