@@ -287,9 +287,13 @@ static int quarantine_event(crash_guard *g, host_batch *batch, const char *path,
         host_diag("warning: %s", details);
         host_batch_record(batch, "event.quarantined", topic, details, meta_text);
         free(meta_text);
-        json_t *alert = json_pack("{s:s, s:s, s:b, s:s, s:s, s:s}", "alert_type",
-                                  "event_quarantined", "severity", "high", "requires_action", 1,
-                                  "module", module, "topic", topic, "message", details);
+        char now[RFC3339_MS_LEN + 1];
+        rfc3339_format_ms(host_clock_now_ms(batch->clock), now);
+        json_t *alert = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s}", "alert_type",
+                                  "event_quarantined", "severity", "high", "node_id",
+                                  batch->config->node_id, "station_type",
+                                  batch->config->station_type, "timestamp", now, "requires_action",
+                                  1, "message", details, "module", module, "event_topic", topic);
         char *alert_text = alert != NULL ? json_dumps(alert, JSON_COMPACT) : NULL;
         json_decref(alert);
         if (alert_text != NULL)
