@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +39,8 @@ struct crash_guard {
     struct sigaction previous[FATAL_COUNT];
     stack_t alt_stack;
     bool alt_stack_set;
-    json_t *quarantine; /* canonical event text -> its quarantine entry */
+    pthread_t loop_thread; /* the thread that calls modules' on_event */
+    json_t *quarantine;    /* canonical event text -> its quarantine entry */
 };
 
 /* The one process-wide pointer: a signal handler can reach nothing else. Set by
@@ -83,7 +85,10 @@ static void on_fatal_signal(int sig)
     crash_guard *g = process_guard;
     const char *name = signal_name(sig);
     int index = g != NULL ? g->current : -1;
-    if (g != NULL && index >= 0 && index <= 1) {
+    /* A fault on another thread (a module's own, or decoding ahead on the threadpool) is not
+     * the loop's current call: it is named as such, never blamed on that call's event. */
+    bool on_loop = g != NULL && pthread_equal(pthread_self(), g->loop_thread);
+    if (g != NULL && on_loop && index >= 0 && index <= 1) {
         const guard_slot *s = &g->slots[index];
         write_text(STDERR_FILENO, s->line.data, s->line.len);
         write_str(STDERR_FILENO, name);
@@ -99,7 +104,8 @@ static void on_fatal_signal(int sig)
     } else {
         write_str(STDERR_FILENO, "smart-host: fatal: ");
         write_str(STDERR_FILENO, name);
-        write_str(STDERR_FILENO, " outside any module call\n");
+        write_str(STDERR_FILENO, on_loop || g == NULL ? " outside any module call\n"
+                                                      : " on a thread other than the loop's\n");
     }
     for (size_t i = 0; g != NULL && i < FATAL_COUNT; i++)
         if (fatal_signals[i] == sig)
@@ -287,9 +293,13 @@ static int quarantine_event(crash_guard *g, host_batch *batch, const char *path,
         host_diag("warning: %s", details);
         host_batch_record(batch, "event.quarantined", topic, details, meta_text);
         free(meta_text);
-        json_t *alert = json_pack("{s:s, s:s, s:b, s:s, s:s, s:s}", "alert_type",
-                                  "event_quarantined", "severity", "high", "requires_action", 1,
-                                  "module", module, "topic", topic, "message", details);
+        char now[RFC3339_MS_LEN + 1];
+        rfc3339_format_ms(host_clock_now_ms(batch->clock), now);
+        json_t *alert = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s}", "alert_type",
+                                  "event_quarantined", "severity", "high", "node_id",
+                                  batch->config->node_id, "station_type",
+                                  batch->config->station_type, "timestamp", now, "requires_action",
+                                  1, "message", details, "module", module, "event_topic", topic);
         char *alert_text = alert != NULL ? json_dumps(alert, JSON_COMPACT) : NULL;
         json_decref(alert);
         if (alert_text != NULL)
@@ -398,6 +408,7 @@ int crash_guard_start(const char *ledger_path, host_batch *batch, crash_guard **
     g->alt_stack.ss_sp = malloc(g->alt_stack.ss_size);
     if (g->alt_stack.ss_sp != NULL && sigaltstack(&g->alt_stack, NULL) == 0)
         g->alt_stack_set = true;
+    g->loop_thread = pthread_self();
     process_guard = g;
     struct sigaction action;
     memset(&action, 0, sizeof action);

@@ -21,8 +21,10 @@
  * releases it by deleting its line from "<ledger>.quarantine.jsonl" while the host is stopped
  * (README, "Crashes and quarantined events").
  *
- * Thread: every function on the loop thread; the handler on whichever thread faults. One guard
- * per process (signal handlers are per process).
+ * Thread: every function on the loop thread; the handler on whichever thread faults (a fault
+ * on another thread is reported as such, with no note: it is not the loop's current call). One
+ * guard per process (signal handlers are per process). Only on_event calls are described today;
+ * a fault in init, commit, shutdown or a module's timer says "outside any module call".
  */
 #ifndef SMART_HOST_CRASH_GUARD_H
 #define SMART_HOST_CRASH_GUARD_H

@@ -881,6 +881,8 @@ int host_run(const host_options *options)
     h->batch.watchdog = h->watchdog;
     bool handles_ready = h->idle_ready && h->check_ready && h->deadline_ready && h->batch.writer &&
                          h->watchdog && init_signals(h);
+    if (handles_ready) /* a stalled standard output must not hold SIGINT/SIGTERM off */
+        output_writer_obey_signals(h->batch.writer);
     h->exit_code = handles_ready ? start(h) : HOST_EXIT_IO;
     if (h->exit_code == HOST_EXIT_OK) {
         bool loaded = load_modules(h) > 0;
