@@ -1,6 +1,7 @@
 #include "contract/contract.h"
 
 #include "contract/contract_yaml.h"
+#include "core/text.h"
 #include "error.h"
 #include "json/json_fields.h"
 
@@ -264,7 +265,7 @@ static int parse_frequency(const json_t *p, const char *path, procedure *out, sm
 static contract_item *find_item(contract *c, const char *id)
 {
     for (size_t i = 0; i < c->item_count; i++)
-        if (strcmp(c->items[i].equipment_id, id) == 0)
+        if (c->items[i].equipment_id && strcmp(c->items[i].equipment_id, id) == 0)
             return &c->items[i];
     return NULL;
 }
@@ -369,6 +370,7 @@ void contract_release(contract *c)
         free(c->procedures[i].steps);
     free(c->procedures);
     free(c->file);
+    free(c->text);
     json_decref(c->document);
     memset(c, 0, sizeof *c);
 }
@@ -379,122 +381,222 @@ static int compare_item_ids(const void *a, const void *b)
                   (*(const contract_item *const *)b)->equipment_id);
 }
 
-int contract_parse_document(const char *file, json_t *document, const char *bytes, size_t len,
-                            contract *out, smart_error *err)
+void contract_problems_add(contract_problems *p, const char *text)
+{
+    if (!p)
+        return;
+    if (p->count < CONTRACT_PROBLEMS_MAX) {
+        p->text[p->count][0] = '\0';
+        text_append(p->text[p->count++], CONTRACT_PROBLEM_LEN, "", text);
+    }
+    p->found++;
+}
+
+static void sha256_hex(const char *bytes, size_t len, char out[65])
+{
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_len = 0;
+    static const char hex[] = "0123456789abcdef";
+    if (EVP_Digest(bytes, len, digest, &digest_len, EVP_sha256(), NULL) != 1 || digest_len != 32) {
+        out[0] = '\0';
+        return;
+    }
+    for (unsigned int i = 0; i < digest_len; i++) {
+        out[2 * i] = hex[digest[i] >> 4];
+        out[2 * i + 1] = hex[digest[i] & 0x0f];
+    }
+    out[64] = '\0';
+}
+
+/* The validator goes on past a problem, one per top-level field, item and procedure, so that
+ * the contract's author hears of all of them at once; the first is the one in err. */
+typedef struct problem_list {
+    contract_problems *all; /* may be NULL */
+    smart_error *first;     /* the caller's err, filled with the first problem */
+    smart_error here;       /* where each reader writes */
+    bool any, out_of_memory;
+} problem_list;
+
+/* Notes the problem in pl->here when rc is not 0; returns rc. */
+static int note(problem_list *pl, int rc)
+{
+    if (!rc)
+        return 0;
+    if (rc == SMART_ENOMEM)
+        pl->out_of_memory = true;
+    if (!pl->any && pl->first)
+        *pl->first = pl->here;
+    pl->any = true;
+    contract_problems_add(pl->all, pl->here.text);
+    return rc;
+}
+
+int contract_parse_document_all(const char *file, json_t *document, const char *bytes, size_t len,
+                                contract *out, smart_error *err, contract_problems *problems)
 {
     contract c = {0};
     int rc;
+    problem_list pl = {.all = problems, .first = err};
+    smart_error *e = &pl.here;
     c.document = document;
     const json_t *doc = c.document;
-    const char *type;
+    const char *type = NULL;
     json_int_t warning = 30;
-    json_t *list;
+    json_t *list = NULL;
     const char *unused;
     date_value issued;
-    if ((rc = jf_object(doc, "", contract_keys, err)) ||
-        (rc = jf_id(doc, "", "smart_contract_id", true, &c.contract_id, err)) ||
-        (rc = jf_string(doc, "", "contract_type", true, &type, err)))
-        goto fail;
-    if (strcmp(type, "SmartMaintenance") != 0) {
-        rc = error_set(err, SMART_EINVAL,
-                       "contract_type: must be \"SmartMaintenance\" (got \"%.40s\")", type);
+    if (!json_is_object(doc)) {
+        note(&pl, jf_object(doc, "", contract_keys, e));
         goto fail;
     }
-    if ((rc = jf_int(doc, "", "version", true, 1, JF_INT_MAX, &c.version, err)) ||
-        (rc = jf_id(doc, "", "station_type", true, &c.station_type, err)) ||
-        (rc = jf_string(doc, "", "title", false, &unused, err)) ||
-        (rc = jf_string(doc, "", "issued_by", false, &unused, err)) ||
-        (rc = jf_date(doc, "", "issued_at", false, &issued, &unused, err)) ||
-        (rc = jf_int(doc, "", "warning_period_days", false, 0, 3650, &warning, err)) ||
-        (rc = jf_array(doc, "", "equipment_list", true, &list, err)))
-        goto fail;
-    c.item_count = json_array_size(list);
-    if (c.item_count == 0) {
-        rc = error_set(err, SMART_EINVAL, "equipment_list: must list at least one item");
-        goto fail;
+    note(&pl, jf_object(doc, "", contract_keys, e));
+    note(&pl, jf_id(doc, "", "smart_contract_id", true, &c.contract_id, e));
+    if (!note(&pl, jf_string(doc, "", "contract_type", true, &type, e)) &&
+        strcmp(type, "SmartMaintenance") != 0)
+        note(&pl, error_set(e, SMART_EINVAL,
+                            "contract_type: must be \"SmartMaintenance\" (got \"%.40s\")", type));
+    note(&pl, jf_int(doc, "", "version", true, 1, JF_INT_MAX, &c.version, e));
+    note(&pl, jf_id(doc, "", "station_type", true, &c.station_type, e));
+    note(&pl, jf_string(doc, "", "title", false, &unused, e));
+    note(&pl, jf_string(doc, "", "issued_by", false, &unused, e));
+    note(&pl, jf_date(doc, "", "issued_at", false, &issued, &unused, e));
+    /* Items take the contract's warning period: a bad one is noted once, here, not per item. */
+    if (note(&pl, jf_int(doc, "", "warning_period_days", false, 0, 3650, &warning, e)))
+        warning = 30;
+    if (!note(&pl, jf_array(doc, "", "equipment_list", true, &list, e))) {
+        c.item_count = json_array_size(list);
+        if (c.item_count == 0)
+            note(&pl, error_set(e, SMART_EINVAL, "equipment_list: must list at least one item"));
     }
-    c.items = calloc(c.item_count, sizeof *c.items);
+    c.items = calloc(c.item_count ? c.item_count : 1, sizeof *c.items);
     c.file = strdup(file);
     if (!c.items || !c.file) {
-        rc = error_set(err, SMART_ENOMEM, "out of memory");
+        note(&pl, error_set(e, SMART_ENOMEM, "out of memory"));
         goto fail;
     }
-    for (size_t i = 0; i < c.item_count; i++) {
+    for (size_t i = 0; i < c.item_count && !pl.out_of_memory; i++) {
         char path[JF_PATH_MAX];
         jf_index(path, sizeof path, "equipment_list", i);
-        if ((rc = parse_item(json_array_get(list, i), path, warning, &c.items[i], err)))
-            goto fail;
+        if (note(&pl, parse_item(json_array_get(list, i), path, warning, &c.items[i], e))) {
+            continue;
+        }
         for (size_t j = 0; j < i; j++)
-            if (strcmp(c.items[j].equipment_id, c.items[i].equipment_id) == 0) {
-                rc = error_set(err, SMART_EINVAL,
-                               "%s.equipment_id: '%s' is already listed at equipment_list[%zu]",
-                               path, c.items[i].equipment_id, j);
-                goto fail;
+            if (c.items[j].equipment_id &&
+                strcmp(c.items[j].equipment_id, c.items[i].equipment_id) == 0) {
+                note(&pl, error_set(e, SMART_EINVAL,
+                                    "%s.equipment_id: '%s' is already listed at "
+                                    "equipment_list[%zu]",
+                                    path, c.items[i].equipment_id, j));
+                break;
             }
     }
-    const char *policy;
-    json_t *procedures;
-    if ((rc = parse_shift_starts(doc, &c, err)) ||
-        (rc = jf_string(doc, "", "job_window_policy", false, &policy, err)) ||
-        (rc = jf_array(doc, "", "procedures", false, &procedures, err)))
-        goto fail;
-    if (policy && strcmp(policy, "warn") == 0)
-        c.job_window_warns = true;
-    else if (policy && strcmp(policy, "block") != 0) {
-        rc = error_set(err, SMART_EINVAL,
-                       "job_window_policy: must be \"block\" or \"warn\" "
-                       "(got \"%.40s\")",
-                       policy);
-        goto fail;
+    const char *policy = NULL;
+    json_t *procedures = NULL;
+    note(&pl, parse_shift_starts(doc, &c, e));
+    if (!note(&pl, jf_string(doc, "", "job_window_policy", false, &policy, e))) {
+        if (policy && strcmp(policy, "warn") == 0)
+            c.job_window_warns = true;
+        else if (policy && strcmp(policy, "block") != 0)
+            note(&pl, error_set(e, SMART_EINVAL,
+                                "job_window_policy: must be \"block\" or \"warn\" "
+                                "(got \"%.40s\")",
+                                policy));
     }
-    c.procedure_count = json_array_size(procedures);
+    if (!note(&pl, jf_array(doc, "", "procedures", false, &procedures, e)))
+        c.procedure_count = json_array_size(procedures);
     if (c.procedure_count && !(c.procedures = calloc(c.procedure_count, sizeof *c.procedures))) {
-        rc = error_set(err, SMART_ENOMEM, "out of memory");
+        note(&pl, error_set(e, SMART_ENOMEM, "out of memory"));
         goto fail;
     }
-    for (size_t i = 0; i < c.procedure_count; i++) {
+    for (size_t i = 0; i < c.procedure_count && !pl.out_of_memory; i++) {
         char path[JF_PATH_MAX];
         jf_index(path, sizeof path, "procedures", i);
-        if ((rc = parse_procedure(json_array_get(procedures, i), path, &c, &c.procedures[i], err)))
-            goto fail;
+        if (note(&pl,
+                 parse_procedure(json_array_get(procedures, i), path, &c, &c.procedures[i], e))) {
+            continue;
+        }
         for (size_t j = 0; j < i; j++)
-            if (strcmp(c.procedures[j].procedure_id, c.procedures[i].procedure_id) == 0) {
-                rc = error_set(err, SMART_EINVAL, "%s.procedure_id: '%s' is already used", path,
-                               c.procedures[i].procedure_id);
-                goto fail;
+            if (c.procedures[j].procedure_id &&
+                strcmp(c.procedures[j].procedure_id, c.procedures[i].procedure_id) == 0) {
+                note(&pl, error_set(e, SMART_EINVAL, "%s.procedure_id: '%s' is already used", path,
+                                    c.procedures[i].procedure_id));
+                break;
             }
     }
+    if (pl.any)
+        goto fail;
     /* The hash the ledger cites for the contract: of the file's bytes, as deployed. */
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int digest_len = 0;
-    if (EVP_Digest(bytes, len, digest, &digest_len, EVP_sha256(), NULL) != 1 || digest_len != 32) {
-        rc = error_set(err, SMART_ENOMEM, "cannot hash the contract (libcrypto)");
+    sha256_hex(bytes, len, c.sha256);
+    c.text = malloc(len + 1);
+    if (!c.sha256[0] || !c.text) {
+        note(&pl, error_set(e, SMART_ENOMEM, "cannot hash or keep the contract (out of memory)"));
         goto fail;
     }
-    static const char hex[] = "0123456789abcdef";
-    for (unsigned int i = 0; i < digest_len; i++) {
-        c.sha256[2 * i] = hex[digest[i] >> 4];
-        c.sha256[2 * i + 1] = hex[digest[i] & 0x0f];
-    }
-    c.sha256[64] = '\0';
+    memcpy(c.text, bytes, len);
+    c.text[len] = '\0';
+    c.text_len = len;
     *out = c;
     return 0;
 fail:
     contract_release(&c);
-    return err ? (err->code = SMART_ECONTRACT) : SMART_ECONTRACT;
+    rc = pl.out_of_memory ? SMART_ENOMEM : SMART_ECONTRACT;
+    if (err)
+        err->code = rc;
+    return rc;
+}
+
+int contract_parse_document(const char *file, json_t *document, const char *bytes, size_t len,
+                            contract *out, smart_error *err)
+{
+    return contract_parse_document_all(file, document, bytes, len, out, err, NULL);
+}
+
+/* "<file>: " before each problem, as before the message. */
+static void prefix_problems(contract_problems *problems, const char *file)
+{
+    for (size_t i = 0; problems && i < problems->count; i++) {
+        char copy[CONTRACT_PROBLEM_LEN];
+        memcpy(copy, problems->text[i], sizeof copy);
+        problems->text[i][0] = '\0';
+        text_append(problems->text[i], CONTRACT_PROBLEM_LEN, "", file);
+        text_append(problems->text[i], CONTRACT_PROBLEM_LEN, ": ", copy);
+    }
+}
+
+static int parse_json_file(const char *file, const char *text, size_t len, contract *out,
+                           smart_error *err, contract_problems *problems)
+{
+    json_error_t jerr;
+    json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!doc) {
+        smart_error e;
+        error_set(&e, SMART_ECONTRACT, "%s:%d:%d: not valid JSON: %s", file, jerr.line, jerr.column,
+                  jerr.text);
+        contract_problems_add(problems, e.text);
+        if (err)
+            *err = e;
+        return SMART_ECONTRACT;
+    }
+    int rc = contract_parse_document_all(file, doc, text, len, out, err, problems);
+    if (rc) {
+        error_prefix(err, file);
+        prefix_problems(problems, file);
+    }
+    return rc;
 }
 
 int contract_parse(const char *file, const char *text, size_t len, contract *out, smart_error *err)
 {
-    json_error_t jerr;
-    json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!doc)
-        return error_set(err, SMART_ECONTRACT, "%s:%d:%d: not valid JSON: %s", file, jerr.line,
-                         jerr.column, jerr.text);
-    int rc = contract_parse_document(file, doc, text, len, out, err);
-    if (rc)
-        error_prefix(err, file);
-    return rc;
+    return parse_json_file(file, text, len, out, err, NULL);
+}
+
+static bool is_yaml_name(const char *name);
+
+int contract_parse_file(const char *file, const char *text, size_t len, contract *out,
+                        smart_error *err, contract_problems *problems)
+{
+    return is_yaml_name(file) ? contract_parse_yaml_all(file, text, len, out, err, problems)
+                              : parse_json_file(file, text, len, out, err, problems);
 }
 
 int contract_refuse(contract_refusal *why, int code, const char *file, const char *other_file,
@@ -735,6 +837,9 @@ static int build_index(contract_set *set, contract_refusal *why)
 /* One contract file, read and parsed by whichever thread takes it (parsing is pure). */
 typedef struct file_job {
     const char *dir, *name;
+    const char *given; /* the file's bytes when already in memory (given_len), else NULL */
+    size_t given_len;
+    char sha256[65]; /* of the bytes read, "" when none could be read */
     contract c;
     int rc;
     contract_refusal why;
@@ -750,11 +855,12 @@ typedef struct file_jobs {
 static void parse_file(file_job *j)
 {
     char *text = NULL;
-    size_t len = 0;
-    if ((j->rc = read_file(j->dir, j->name, &text, &len, &j->why)))
+    size_t len = j->given_len;
+    if (!j->given && (j->rc = read_file(j->dir, j->name, &text, &len, &j->why)))
         return;
-    j->rc = is_yaml_name(j->name) ? contract_parse_yaml(j->name, text, len, &j->c, &j->why.error)
-                                  : contract_parse(j->name, text, len, &j->c, &j->why.error);
+    const char *bytes = j->given ? j->given : text;
+    sha256_hex(bytes, len, j->sha256);
+    j->rc = contract_parse_file(j->name, bytes, len, &j->c, &j->why.error, &j->why.problems);
     if (j->rc)
         snprintf(j->why.file, sizeof j->why.file, "%s", j->name);
     free(text);
@@ -785,28 +891,53 @@ static void parse_files(file_jobs *all)
         uv_thread_join(&threads[t]);
 }
 
-int contract_set_load(const char *dir, const char *station_type, contract_set *out,
-                      contract_refusal *why)
+/* What the directory held: each file's name and the hash of its bytes, or why it could not be
+ * read. The same deployment refused twice (the hub's contract.deployed and the directory watch
+ * both asking) gives the same fingerprint, and is reported once. */
+static void fingerprint_jobs(const file_jobs *all, char out[65])
 {
-    char **names = NULL;
-    size_t count = 0;
-    int rc = list_contract_files(dir, &names, &count, why);
-    if (rc)
-        return rc;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    static const char hex[] = "0123456789abcdef";
+    out[0] = '\0';
+    if (!ctx)
+        return;
+    bool ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+    for (size_t i = 0; ok && i < all->count; i++) {
+        const file_job *j = &all->jobs[i];
+        const char *what = j->sha256[0] ? j->sha256 : j->why.error.text;
+        ok = EVP_DigestUpdate(ctx, j->name, strlen(j->name) + 1) == 1 &&
+             EVP_DigestUpdate(ctx, what, strlen(what) + 1) == 1;
+    }
+    if (ok && EVP_DigestFinal_ex(ctx, digest, &n) == 1 && n == 32) {
+        for (unsigned int i = 0; i < n; i++) {
+            out[2 * i] = hex[digest[i] >> 4];
+            out[2 * i + 1] = hex[digest[i] & 0x0f];
+        }
+        out[64] = '\0';
+    }
+    EVP_MD_CTX_free(ctx);
+}
+
+/* Parses the files of `all` and builds the set from them, as contract_set_load says. */
+static int load_jobs(file_jobs *all, const char *station_type, contract_set *out,
+                     contract_refusal *why)
+{
+    size_t count = all->count;
+    int rc = 0;
     contract_set set = {0};
     set.contracts = calloc(count ? count : 1, sizeof *set.contracts);
     set.skipped = calloc(count ? count : 1, sizeof *set.skipped);
-    file_jobs all = {.jobs = calloc(count ? count : 1, sizeof *all.jobs), .count = count};
-    atomic_init(&all.next, 0);
-    if (!set.contracts || !set.skipped || !all.jobs)
+    if (!set.contracts || !set.skipped)
         rc = contract_refuse(why, SMART_ENOMEM, NULL, NULL, "out of memory");
-    for (size_t i = 0; rc == 0 && i < count; i++)
-        all.jobs[i] = (file_job){.dir = dir, .name = names[i]};
-    if (rc == 0)
-        parse_files(&all);
+    if (rc == 0) {
+        parse_files(all);
+        fingerprint_jobs(all, set.fingerprint);
+    }
     /* In file order: the first bad file is the one reported, as with a sequential load. */
     for (size_t i = 0; rc == 0 && i < count; i++) {
-        file_job *j = &all.jobs[i];
+        file_job *j = &all->jobs[i];
         if (j->rc) {
             rc = j->rc;
             if (why)
@@ -822,23 +953,78 @@ int contract_set_load(const char *dir, const char *station_type, contract_set *o
         }
         j->taken = true;
     }
-    for (size_t i = 0; all.jobs && i < count; i++)
-        if (all.jobs[i].rc == 0 && !all.jobs[i].taken)
-            contract_release(&all.jobs[i].c); /* parsed after a bad file, or never parsed */
-    free(all.jobs);
     for (size_t i = 0; i < count; i++)
-        free(names[i]);
-    free(names);
+        if (all->jobs[i].rc == 0 && !all->jobs[i].taken)
+            contract_release(&all->jobs[i].c); /* parsed after a bad file, or never parsed */
     if (rc == 0)
         rc = check_contract_ids(&set, why);
     if (rc == 0)
         rc = build_index(&set, why);
+    if (rc && why)
+        memcpy(why->fingerprint, set.fingerprint, sizeof why->fingerprint);
     if (rc) {
         contract_set_release(&set);
         return rc;
     }
     *out = set;
     return 0;
+}
+
+int contract_set_load(const char *dir, const char *station_type, contract_set *out,
+                      contract_refusal *why)
+{
+    char **names = NULL;
+    size_t count = 0;
+    int rc = list_contract_files(dir, &names, &count, why);
+    if (rc)
+        return rc;
+    file_jobs all = {.jobs = calloc(count ? count : 1, sizeof *all.jobs), .count = count};
+    atomic_init(&all.next, 0);
+    if (!all.jobs)
+        rc = contract_refuse(why, SMART_ENOMEM, NULL, NULL, "out of memory");
+    for (size_t i = 0; rc == 0 && i < count; i++)
+        all.jobs[i] = (file_job){.dir = dir, .name = names[i]};
+    if (rc == 0)
+        rc = load_jobs(&all, station_type, out, why);
+    free(all.jobs);
+    for (size_t i = 0; i < count; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
+typedef struct named_text {
+    const char *name, *text;
+    size_t len;
+} named_text;
+
+static int compare_named(const void *a, const void *b)
+{
+    return strcmp(((const named_text *)a)->name, ((const named_text *)b)->name);
+}
+
+int contract_set_load_texts(const char *const *names, const char *const *texts, const size_t *lens,
+                            size_t count, const char *station_type, contract_set *out,
+                            contract_refusal *why)
+{
+    named_text *sorted = calloc(count ? count : 1, sizeof *sorted);
+    file_jobs all = {.jobs = calloc(count ? count : 1, sizeof *all.jobs), .count = count};
+    atomic_init(&all.next, 0);
+    int rc = 0;
+    if (!sorted || !all.jobs)
+        rc = contract_refuse(why, SMART_ENOMEM, NULL, NULL, "out of memory");
+    for (size_t i = 0; rc == 0 && i < count; i++)
+        sorted[i] = (named_text){names[i], texts[i], lens[i]};
+    if (rc == 0 && count)
+        qsort(sorted, count, sizeof *sorted, compare_named);
+    for (size_t i = 0; rc == 0 && i < count; i++)
+        all.jobs[i] = (file_job){
+            .dir = "", .name = sorted[i].name, .given = sorted[i].text, .given_len = sorted[i].len};
+    if (rc == 0)
+        rc = load_jobs(&all, station_type, out, why);
+    free(all.jobs);
+    free(sorted);
+    return rc;
 }
 
 const contract_item *contract_set_find(const contract_set *set, const char *equipment_id)

@@ -784,17 +784,34 @@ static void locate(smart_error *err, const char *file, const yaml_line_map *map)
     text_append(err->text, sizeof err->text, ": ", why);
 }
 
-int contract_parse_yaml(const char *file, const char *text, size_t len, contract *out,
-                        smart_error *err)
+int contract_parse_yaml_all(const char *file, const char *text, size_t len, contract *out,
+                            smart_error *err, contract_problems *problems)
 {
     json_t *doc;
     yaml_line_map *lines;
     int rc = contract_yaml_to_json(file, text, len, &doc, &lines, err);
-    if (rc)
+    if (rc) {
+        if (err)
+            contract_problems_add(problems, err->text);
         return rc;
-    rc = contract_parse_document(file, doc, text, len, out, err);
-    if (rc)
+    }
+    rc = contract_parse_document_all(file, doc, text, len, out, err, problems);
+    if (rc) {
         locate(err, file, lines);
+        for (size_t i = 0; problems && i < problems->count; i++) {
+            smart_error one = {.code = rc};
+            snprintf(one.text, sizeof one.text, "%s", problems->text[i]);
+            locate(&one, file, lines);
+            problems->text[i][0] = '\0';
+            text_append(problems->text[i], CONTRACT_PROBLEM_LEN, "", one.text);
+        }
+    }
     yaml_line_map_free(lines);
     return rc;
+}
+
+int contract_parse_yaml(const char *file, const char *text, size_t len, contract *out,
+                        smart_error *err)
+{
+    return contract_parse_yaml_all(file, text, len, out, err, NULL);
 }

@@ -83,4 +83,8 @@ void yaml_line_map_free(yaml_line_map *map);
 int contract_parse_yaml(const char *file, const char *text, size_t len, contract *out,
                         smart_error *err);
 
+/* The same, listing every problem found (each located as err is) in *problems (may be NULL). */
+int contract_parse_yaml_all(const char *file, const char *text, size_t len, contract *out,
+                            smart_error *err, contract_problems *problems);
+
 #endif

@@ -2,6 +2,7 @@
  * whenever the hub deploys a new set (a contract.deployed event, or the contracts directory
  * changing). A new set is validated whole before anything is swapped in; a refused set
  * leaves the one in force in force. Versions only go up. */
+#include "core/text.h"
 #include "error.h"
 #include "maintenance.h"
 #include "out/emit.h"
@@ -280,6 +281,28 @@ static json_t *describe_change(const contract_set *before, const contract_set *a
     return changes;
 }
 
+/* Keeps the files of the set now in force, content and hash, for a start whose directory is
+ * refused (maintenance_start_refused). */
+static int store_adopted(maintenance *m, int64_t now_ms, smart_error *err)
+{
+    const contract_set *set = &m->contracts;
+    size_t n = set->contract_count;
+    const char **files = calloc(n + 1, sizeof *files), **shas = calloc(n + 1, sizeof *shas),
+               **texts = calloc(n + 1, sizeof *texts);
+    size_t *lens = calloc(n + 1, sizeof *lens);
+    int rc = files && shas && texts && lens ? 0 : error_set(err, SMART_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        files[i] = set->contracts[i].file;
+        shas[i] = set->contracts[i].sha256;
+        texts[i] = set->contracts[i].text;
+        lens[i] = set->contracts[i].text_len;
+    }
+    if (rc == 0)
+        rc = store_put_adopted_files(m->store, files, shas, texts, lens, n, now_ms, err);
+    free(files), free(shas), free(texts), free(lens);
+    return rc;
+}
+
 static int record_adoption(maintenance *m, const contract_set *before, const char *cause,
                            smart_error *err)
 {
@@ -383,8 +406,14 @@ int maintenance_adopt_contracts(maintenance *m, contract_set *set, int64_t now_m
         rc = store_put_contract_version(m->store, c->contract_id, c->version, c->sha256, c->file,
                                         now_ms, err);
     }
+    if (rc == 0 && !m->contracts_from_store)
+        rc = store_adopted(m, now_ms, err);
     if (rc == 0)
         rc = record_adoption(m, &before, cause, err);
+    if (rc == 0 && !m->contracts_from_store) { /* a set of the directory's: gated by it */
+        m->ungated_reason[0] = '\0';
+        m->rejected_fingerprint[0] = '\0';
+    }
     /* Items the new set no longer names are retired: kept, no longer required. */
     for (size_t i = 0; rc == 0 && !first && i < m->item_count; i++) {
         const equipment_state *e = &m->items[i];
@@ -428,6 +457,172 @@ int maintenance_adopt_contracts(maintenance *m, contract_set *set, int64_t now_m
     return rc;
 }
 
+/* What is in force while a refused deployment is not: for the record and the hub. */
+static void describe_in_force(const maintenance *m, char *out, size_t size)
+{
+    if (m->ungated_reason[0])
+        snprintf(out, size, "none: no contract set was ever adopted, every test is blocked");
+    else
+        snprintf(out, size, "the set adopted before (%zu contract(s), %zu item(s))",
+                 m->contracts.contract_count, m->contracts.item_count);
+}
+
+/* A refused deployment: recorded (ledger contract.rejected) and alerted once, however many
+ * times it is asked for (the hub's contract.deployed and the directory watch both ask for the
+ * same files); `answer` also emits contract.rejected as the event's answer, marked
+ * already_reported when it was. The file refused comes with the refusal; one about no file (the
+ * directory) names the directory. */
+static int report_rejection(maintenance *m, const contract_refusal *why, int64_t now_ms,
+                            bool answer, smart_error *err)
+{
+    const char *file = why->file[0] ? why->file : m->config.contracts_dir;
+    const char *reason_text = why->error.text;
+    bool repeat = why->fingerprint[0] && strcmp(why->fingerprint, m->rejected_fingerprint) == 0;
+    char in_force[160];
+    describe_in_force(m, in_force, sizeof in_force);
+    json_t *problems = json_array();
+    for (size_t i = 0; problems && i < why->problems.count; i++)
+        json_array_append_new(problems, json_string(why->problems.text[i]));
+    if (problems && json_array_size(problems) == 0)
+        json_array_append_new(problems, json_string(reason_text));
+    json_t *meta = json_pack("{s:s, s:s, s:O, s:I, s:s}", "contract_file", file, "reason",
+                             reason_text, "problems", problems, "problems_found",
+                             (json_int_t)(why->problems.found ? why->problems.found : 1),
+                             "in_force", in_force);
+    json_t *out =
+        json_pack("{s:s, s:s, s:O, s:s, s:b}", "contract_file", file, "reason", reason_text,
+                  "problems", problems, "in_force", in_force, "already_reported", repeat);
+    json_decref(problems);
+    if (why->other_file[0]) {
+        json_object_set_new(meta, "other_file", json_string(why->other_file));
+        json_object_set_new(out, "other_file", json_string(why->other_file));
+    }
+    int rc = 0;
+    if (repeat)
+        json_decref(meta);
+    else if ((rc = emit_ledger(m, "contract.rejected", file, "system", reason_text, meta, err))) {
+        json_decref(out);
+        return rc;
+    }
+    if (answer && (rc = emit_output(m, "contract.rejected", out, err)))
+        return rc;
+    if (!answer)
+        json_decref(out);
+    if (repeat)
+        return 0;
+    snprintf(m->rejected_fingerprint, sizeof m->rejected_fingerprint, "%s", why->fingerprint);
+    jw *subject = &m->subject;
+    jw_reset(subject);
+    jw_member_string(subject, "contract_file", file);
+    if (why->other_file[0])
+        jw_member_string(subject, "other_file", why->other_file);
+    jw_member_string(subject, "in_force", in_force);
+    return emit_alert(m, "contract_rejected", "high", NULL, subject, reason_text, now_ms, err);
+}
+
+typedef struct stored_files {
+    size_t count, cap;
+    char **names, **texts;
+    size_t *lens;
+    bool out_of_memory;
+} stored_files;
+
+static int collect_file(void *ctx, const char *file, const char *sha256, const char *text,
+                        size_t len)
+{
+    stored_files *f = ctx;
+    (void)sha256; /* the text is hashed again as it is parsed */
+    if (f->count == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 8;
+        char **names = realloc(f->names, cap * sizeof *names);
+        if (names)
+            f->names = names;
+        char **texts = realloc(f->texts, cap * sizeof *texts);
+        if (texts)
+            f->texts = texts;
+        size_t *lens = realloc(f->lens, cap * sizeof *lens);
+        if (lens)
+            f->lens = lens;
+        if (!names || !texts || !lens)
+            return f->out_of_memory = true, SMART_ENOMEM;
+        f->cap = cap;
+    }
+    char *name = strdup(file ? file : ""), *copy = malloc(len + 1);
+    if (!name || !copy) {
+        free(name), free(copy);
+        return f->out_of_memory = true, SMART_ENOMEM;
+    }
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    f->names[f->count] = name;
+    f->texts[f->count] = copy;
+    f->lens[f->count++] = len;
+    return 0;
+}
+
+static void stored_files_free(stored_files *f)
+{
+    for (size_t i = 0; i < f->count; i++)
+        free(f->names[i]), free(f->texts[i]);
+    free(f->names), free(f->texts), free(f->lens);
+}
+
+int maintenance_start_refused(maintenance *m, const contract_refusal *why, int64_t now_ms,
+                              smart_error *err)
+{
+    stored_files files = {0};
+    int rc = store_load_adopted_files(m->store, collect_file, &files, err);
+    if (rc == SMART_ENOMEM || files.out_of_memory) {
+        stored_files_free(&files);
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    }
+    if (rc) {
+        stored_files_free(&files);
+        return rc;
+    }
+    contract_set set = {0};
+    contract_refusal again = {0};
+    bool have_set =
+        files.count > 0 &&
+        contract_set_load_texts((const char *const *)files.names, (const char *const *)files.texts,
+                                files.lens, files.count, m->host->station_type, &set, &again) == 0;
+    stored_files_free(&files);
+    char message[1024] = "", count[96];
+    text_append(message, sizeof message, "", "contracts in ");
+    text_append(message, sizeof message, "", m->config.contracts_dir);
+    text_append(message, sizeof message, "", " refused at start-up: ");
+    text_append(message, sizeof message, "", why->error.text);
+    if (have_set) {
+        snprintf(count, sizeof count,
+                 "; running with the set adopted before (%zu contract(s), "
+                 "kept in the store)",
+                 set.contract_count);
+        text_append(message, sizeof message, "", count);
+    } else {
+        m->ungated_reason[0] = '\0';
+        text_append(m->ungated_reason, sizeof m->ungated_reason, "",
+                    "no contracts in force: the contracts in ");
+        text_append(m->ungated_reason, sizeof m->ungated_reason, "", m->config.contracts_dir);
+        text_append(m->ungated_reason, sizeof m->ungated_reason, "",
+                    " were refused at start-up and no set was ever adopted");
+        text_append(message, sizeof message, "",
+                    "; no set was ever adopted: running with none in force, every test is "
+                    "blocked");
+    }
+    text_utf8_trim(message);
+    m->host->log(m->host, SMART_LOG_ERROR, message);
+    m->contracts_from_store = true;
+    rc = maintenance_adopt_contracts(m, &set, now_ms,
+                                     have_set ? "start-up: contracts_dir refused, the set adopted "
+                                                "before"
+                                              : "start-up: contracts_dir refused, none in force",
+                                     err);
+    m->contracts_from_store = false;
+    if (rc == 0)
+        rc = report_rejection(m, why, now_ms, false, err);
+    return rc;
+}
+
 static const char *const deployed_keys[] = {"reason", NULL};
 
 int handle_contract_deployed(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
@@ -455,26 +650,5 @@ int handle_contract_deployed(maintenance *m, const json_t *data, int64_t now_ms,
                                      (json_int_t)m->contracts.contract_count, "equipment",
                                      (json_int_t)m->contracts.item_count),
                            err);
-    /* Refused: the set in force stays; the hub hears why. The event itself was fine. The file
-     * refused comes with the refusal; one about no file (the directory) names the directory. */
-    const char *file = why.file[0] ? why.file : m->config.contracts_dir;
-    const char *reason_text = why.error.text;
-    json_t *meta = json_pack("{s:s, s:s}", "contract_file", file, "reason", reason_text);
-    json_t *out = json_pack("{s:s, s:s}", "contract_file", file, "reason", reason_text);
-    if (why.other_file[0]) {
-        json_object_set_new(meta, "other_file", json_string(why.other_file));
-        json_object_set_new(out, "other_file", json_string(why.other_file));
-    }
-    if ((rc = emit_ledger(m, "contract.rejected", file, "system", reason_text, meta, err))) {
-        json_decref(out);
-        return rc;
-    }
-    if ((rc = emit_output(m, "contract.rejected", out, err)))
-        return rc;
-    jw *subject = &m->subject;
-    jw_reset(subject);
-    jw_member_string(subject, "contract_file", file);
-    if (why.other_file[0])
-        jw_member_string(subject, "other_file", why.other_file);
-    return emit_alert(m, "contract_rejected", "high", NULL, subject, reason_text, now_ms, err);
+    return report_rejection(m, &why, now_ms, true, err);
 }

@@ -340,10 +340,14 @@ int handle_test_start(maintenance *m, const json_t *data, int64_t now_ms, smart_
         goto done;
     /* Fail safe: a start that names no equipment at all is not a test we can vouch for. */
     bool nothing = ids.count == 0;
-    bool allowed = !nothing && list.blocking == 0;
+    bool ungated = m->ungated_reason[0] != '\0'; /* no contracts in force: nothing vouched for */
+    bool allowed = !nothing && !ungated && list.blocking == 0;
     char details[1200], decided_at[DATE_TEXT_MAX];
     instant_format(now_ms, decided_at, sizeof decided_at);
-    if (nothing)
+    if (ungated)
+        snprintf(details, sizeof details, "Test for ClientPO %s blocked: %s", clientpo_id,
+                 m->ungated_reason);
+    else if (nothing)
         snprintf(details, sizeof details,
                  "Test for ClientPO %s blocked: no equipment given and none linked", clientpo_id);
     else if (allowed)
@@ -390,7 +394,9 @@ int handle_test_start(maintenance *m, const json_t *data, int64_t now_ms, smart_
     jw_append(out, &m->list_items);
     jw_raw(out, "]", 1);
     put_jw(out, "blocking", &m->blocking);
-    if (nothing)
+    if (ungated)
+        jw_member_string(out, "reason", m->ungated_reason);
+    else if (nothing)
         jw_member_raw(out, "reason", "no equipment given and none linked");
     if (planned_end_text)
         jw_member_raw(out, "planned_end", planned_end_text);
