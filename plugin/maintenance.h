@@ -24,6 +24,7 @@ typedef struct maintenance_config {
     int64_t sweep_interval_ms;
     int64_t alert_repeat_ms;
     station_zone *zone; /* the station's civil time (time_zone or utc_offset); owned */
+    bool station_files_only; /* read only `<station_type>-*` files (a folder several share) */
 } maintenance_config;
 
 /* An item's ITEM text as last built, kept while nothing about the item or the day changes:

@@ -36,9 +36,9 @@ static const struct {
 
 /* ---- configuration ---------------------------------------------------------------------- */
 
-static const char *const config_keys[] = {
-    "contracts_dir", "data_dir", "sweep_interval_s", "alert_repeat_h", "utc_offset",
-    "time_zone",     NULL};
+static const char *const config_keys[] = {"contracts_dir",      "data_dir",   "sweep_interval_s",
+                                          "alert_repeat_h",     "utc_offset", "time_zone",
+                                          "station_files_only", NULL};
 
 static void resolve_path(char *out, size_t size, const char *base, const char *path)
 {
@@ -84,7 +84,8 @@ static int parse_config(const smart_host *host, const char *text, size_t len,
         (rc = jf_int(doc, "config", "sweep_interval_s", false, 1, 7 * 86400, &sweep_s, err)) ||
         (rc = jf_int(doc, "config", "alert_repeat_h", false, 1, 24 * 365, &repeat_h, err)) ||
         (rc = jf_string(doc, "config", "utc_offset", false, &offset, err)) ||
-        (rc = jf_string(doc, "config", "time_zone", false, &zone, err)))
+        (rc = jf_string(doc, "config", "time_zone", false, &zone, err)) ||
+        (rc = jf_bool(doc, "config", "station_files_only", false, &cfg->station_files_only, err)))
         goto done;
     int offset_minutes = 0;
     if (offset && zone) {

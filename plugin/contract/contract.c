@@ -21,19 +21,19 @@
 
 #define CONTRACT_MAX_BYTES (8 * 1024 * 1024)
 
-static const char *const contract_keys[] = {"smart_contract_id",
-                                            "contract_type",
-                                            "version",
-                                            "station_type",
-                                            "title",
-                                            "issued_by",
-                                            "issued_at",
-                                            "warning_period_days",
-                                            "equipment_list",
-                                            "procedures",
-                                            "shift_starts",
-                                            "job_window_policy",
-                                            NULL};
+static const char *const contract_keys[] = {
+    "smart_contract_id", "contract_type", "version", "station_type", "title", "issued_by",
+    "issued_at", "warning_period_days", "equipment_list", "procedures", "shift_starts",
+    "job_window_policy",
+    /* The MaintenanceHub's metadata: kept and shown, never refused. */
+    "description", "status", "created_date", "equipment_type", "conditions", "validation_rules",
+    "deployed_date", "validated_date", "parent_contract", "changes", "retired_date",
+    "retirement_reason", "domain", NULL};
+
+/* Contract types the hub also delivers to a node: not this module's, skipped with a record. */
+static const char *const other_contract_types[] = {
+    "SmartSafety",     "SmartInventory", "SmartQA", "SmartStandards",
+    "SmartCompliance", "SmartSP",        NULL};
 static const char *const item_keys[] = {"equipment_id",
                                         "description",
                                         "equipment_type",
@@ -431,6 +431,108 @@ static int note(problem_list *pl, int rc)
     return rc;
 }
 
+static bool listed(const char *s, const char *const list[])
+{
+    for (size_t i = 0; s && list[i]; i++)
+        if (strcmp(s, list[i]) == 0)
+            return true;
+    return false;
+}
+
+/* A date of the hub's metadata: a date, an RFC 3339 timestamp, or an ISO date-time without an
+ * offset as Python's isoformat() writes it (read as UTC: it only orders contracts). */
+static int meta_date(const json_t *doc, const char *key, date_value *out, bool *has,
+                     smart_error *err)
+{
+    const json_t *v = json_object_get(doc, key);
+    *has = false;
+    if (!v)
+        return 0;
+    const char *text = json_string_value(v);
+    if (!text)
+        return error_set(err, SMART_EINVAL, "%s: must be a string (got %s)", key, jf_type_name(v));
+    char why[96] = "";
+    if (date_parse(text, out, why, sizeof why) == 0) {
+        *has = true;
+        return 0;
+    }
+    size_t n = strlen(text);
+    if (n >= 19 && n < 40 && text[10] == 'T' && !strpbrk(text + 19, "Zz+-")) {
+        char utc[48];
+        snprintf(utc, sizeof utc, "%sZ", text);
+        char again[96];
+        if (date_parse(utc, out, again, sizeof again) == 0) {
+            *has = true;
+            return 0;
+        }
+    }
+    return error_set(err, SMART_EINVAL, "%s: '%.40s' is not a valid date: %s", key, text, why);
+}
+
+/* The hub's metadata, checked for type and kept in the document for the record. */
+static int check_hub_metadata(const json_t *doc, problem_list *pl)
+{
+    smart_error *e = &pl->here;
+    const char *unused;
+    json_t *list;
+    date_value d;
+    bool has;
+    note(pl, jf_string(doc, "", "description", false, &unused, e));
+    note(pl, jf_string(doc, "", "equipment_type", false, &unused, e));
+    note(pl, jf_id(doc, "", "parent_contract", false, &unused, e));
+    note(pl, jf_string(doc, "", "retirement_reason", false, &unused, e));
+    note(pl, jf_id_array(doc, "", "conditions", false, false, &list, e));
+    static const char *const dates[] = {"validated_date", "retired_date", NULL};
+    for (size_t i = 0; dates[i]; i++)
+        note(pl, meta_date(doc, dates[i], &d, &has, e));
+    const json_t *rules = json_object_get(doc, "validation_rules");
+    if (rules && !json_is_object(rules))
+        note(pl, error_set(e, SMART_EINVAL, "validation_rules: must be an object (got %s)",
+                           jf_type_name(rules)));
+    const json_t *changes = json_object_get(doc, "changes");
+    if (changes && !json_is_string(changes) && !json_is_array(changes) && !json_is_object(changes))
+        note(pl, error_set(e, SMART_EINVAL, "changes: must be a text, a list or a map (got %s)",
+                           jf_type_name(changes)));
+    return 0;
+}
+
+/* YYYYMMDDhhmmss of a UTC instant: a contract's order by date, readable where a version is. */
+static json_int_t order_of_instant(int64_t ms)
+{
+    int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
+    int64_t rest = (ms - days * 86400000) / 1000;
+    int y, m, d;
+    civil_to_ymd((civil_day)days, &y, &m, &d);
+    return (((((json_int_t)y * 100 + m) * 100 + d) * 100 + rest / 3600) * 100 + rest / 60 % 60) *
+               100 +
+           rest % 60;
+}
+
+/* The contract's order: its integer version or, without one, its deployed_date or else its
+ * created_date (the hub keeps versions in folder names, not in the file). */
+static void read_order(const json_t *doc, contract *c, problem_list *pl)
+{
+    smart_error *e = &pl->here;
+    date_value deployed, created;
+    bool has_deployed = false, has_created = false;
+    note(pl, meta_date(doc, "deployed_date", &deployed, &has_deployed, e));
+    note(pl, meta_date(doc, "created_date", &created, &has_created, e));
+    if (json_object_get(doc, "version") || (!has_deployed && !has_created)) {
+        if (note(pl, jf_int(doc, "", "version", true, 1, JF_INT_MAX, &c->version, e)))
+            return;
+        if (!json_object_get(doc, "version"))
+            return;
+        c->has_version = true;
+        snprintf(c->order_text, sizeof c->order_text, "version %" JSON_INTEGER_FORMAT, c->version);
+        return;
+    }
+    const char *key = has_deployed ? "deployed_date" : "created_date";
+    const date_value *when = has_deployed ? &deployed : &created;
+    c->version = order_of_instant(when->instant_ms);
+    snprintf(c->order_text, sizeof c->order_text, "%s %.40s", key,
+             json_string_value(json_object_get(doc, key)));
+}
+
 int contract_parse_document_all(const char *file, json_t *document, const char *bytes, size_t len,
                                 contract *out, smart_error *err, contract_problems *problems)
 {
@@ -449,14 +551,55 @@ int contract_parse_document_all(const char *file, json_t *document, const char *
         note(&pl, jf_object(doc, "", contract_keys, e));
         goto fail;
     }
+    /* Another type of contract is not this module's to judge: skipped, however it is written. */
+    type = json_string_value(json_object_get(doc, "contract_type"));
+    if (listed(type, other_contract_types)) {
+        c.other_type = true;
+        c.contract_type = type;
+        c.contract_id = json_string_value(json_object_get(doc, "smart_contract_id"));
+        c.in_force = false;
+        c.not_in_force = "another type of contract";
+        if (!(c.file = strdup(file))) {
+            note(&pl, error_set(e, SMART_ENOMEM, "out of memory"));
+            goto fail;
+        }
+        *out = c;
+        return 0;
+    }
     note(&pl, jf_object(doc, "", contract_keys, e));
     note(&pl, jf_id(doc, "", "smart_contract_id", true, &c.contract_id, e));
     if (!note(&pl, jf_string(doc, "", "contract_type", true, &type, e)) &&
         strcmp(type, "SmartMaintenance") != 0)
         note(&pl, error_set(e, SMART_EINVAL,
                             "contract_type: must be \"SmartMaintenance\" (got \"%.40s\")", type));
-    note(&pl, jf_int(doc, "", "version", true, 1, JF_INT_MAX, &c.version, e));
-    note(&pl, jf_id(doc, "", "station_type", true, &c.station_type, e));
+    c.contract_type = type;
+    read_order(doc, &c, &pl);
+    /* Station type: station_type, else domain, else the station whose folder it was deployed
+     * to (the hub delivers only a station's own contracts there). */
+    const char *domain = NULL;
+    note(&pl, jf_id(doc, "", "station_type", false, &c.station_type, e));
+    note(&pl, jf_id(doc, "", "domain", false, &domain, e));
+    if (!c.station_type)
+        c.station_type = domain;
+    c.station_from_folder = c.station_type == NULL;
+    static const char *const statuses[] = {"draft",  "validated",  "deployed",
+                                           "active", "deprecated", NULL};
+    c.in_force = true;
+    if (!note(&pl, jf_string(doc, "", "status", false, &c.status, e)) && c.status) {
+        if (!listed(c.status, statuses))
+            note(&pl, error_set(e, SMART_EINVAL,
+                                "status: must be draft, validated, deployed, active or deprecated "
+                                "(got \"%.40s\")",
+                                c.status));
+        else if (strcmp(c.status, "draft") == 0 || strcmp(c.status, "validated") == 0) {
+            c.in_force = false;
+            c.not_in_force = "status is not deployed or active: read, not in force";
+        } else if (strcmp(c.status, "deprecated") == 0) {
+            c.in_force = false;
+            c.not_in_force = "deprecated: retired, what it held is no longer required";
+        }
+    }
+    check_hub_metadata(doc, &pl);
     note(&pl, jf_string(doc, "", "title", false, &unused, e));
     note(&pl, jf_string(doc, "", "issued_by", false, &unused, e));
     note(&pl, jf_date(doc, "", "issued_at", false, &issued, &unused, e));
@@ -724,7 +867,8 @@ static int compare_names(const void *a, const void *b)
 }
 
 /* The contract files of a directory, sorted so the load order (and the record) is stable. */
-static int list_contract_files(const char *dir, char ***names, size_t *count, contract_refusal *why)
+static int list_contract_files(const char *dir, const char *prefix, char ***names, size_t *count,
+                               contract_refusal *why)
 {
     DIR *d = opendir(dir);
     if (!d)
@@ -743,7 +887,8 @@ static int list_contract_files(const char *dir, char ***names, size_t *count, co
             break;
         }
         if (entry->d_name[0] == '.' ||
-            !(has_suffix(entry->d_name, ".json") || is_yaml_name(entry->d_name)))
+            !(has_suffix(entry->d_name, ".json") || is_yaml_name(entry->d_name)) ||
+            (prefix && strncmp(entry->d_name, prefix, strlen(prefix)) != 0))
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
@@ -780,9 +925,17 @@ void contract_set_release(contract_set *set)
         contract_release(&set->contracts[i]);
     free(set->contracts);
     free(set->index);
-    for (size_t i = 0; i < set->skipped_count; i++)
+    for (size_t i = 0; i < set->skipped_count; i++) {
         free(set->skipped[i]);
+        free(set->skipped_why[i]);
+        free(set->skipped_ids[i]);
+    }
     free(set->skipped);
+    free(set->skipped_why);
+    free(set->skipped_ids);
+    for (size_t i = 0; i < set->held_count; i++)
+        contract_release(&set->held[i]);
+    free(set->held);
     memset(set, 0, sizeof *set);
 }
 
@@ -929,7 +1082,10 @@ static int load_jobs(file_jobs *all, const char *station_type, contract_set *out
     contract_set set = {0};
     set.contracts = calloc(count ? count : 1, sizeof *set.contracts);
     set.skipped = calloc(count ? count : 1, sizeof *set.skipped);
-    if (!set.contracts || !set.skipped)
+    set.skipped_why = calloc(count ? count : 1, sizeof *set.skipped_why);
+    set.skipped_ids = calloc(count ? count : 1, sizeof *set.skipped_ids);
+    set.held = calloc(count ? count : 1, sizeof *set.held);
+    if (!set.contracts || !set.skipped || !set.skipped_why || !set.skipped_ids || !set.held)
         rc = contract_refuse(why, SMART_ENOMEM, NULL, NULL, "out of memory");
     if (rc == 0) {
         parse_files(all);
@@ -944,12 +1100,29 @@ static int load_jobs(file_jobs *all, const char *station_type, contract_set *out
                 *why = j->why;
             break;
         }
-        if (strcmp(j->c.station_type, station_type) != 0) {
-            set.skipped[set.skipped_count++] = j->c.file;
+        char why_skipped[128] = "";
+        if (j->c.other_type)
+            snprintf(why_skipped, sizeof why_skipped,
+                     "contract_type %.40s: not a maintenance contract", j->c.contract_type);
+        else if (!j->c.station_from_folder && strcmp(j->c.station_type, station_type) != 0)
+            snprintf(why_skipped, sizeof why_skipped, "for station type %.40s", j->c.station_type);
+        if (why_skipped[0]) {
+            bool has_id = j->c.contract_id != NULL;
+            size_t k = set.skipped_count++;
+            set.skipped_why[k] = strdup(why_skipped);
+            set.skipped_ids[k] = j->c.contract_id ? strdup(j->c.contract_id) : NULL;
+            set.skipped[k] = j->c.file;
             j->c.file = NULL;
             contract_release(&j->c);
+            if (!set.skipped_why[k] || (has_id && !set.skipped_ids[k]))
+                rc = contract_refuse(why, SMART_ENOMEM, NULL, NULL, "out of memory");
         } else {
-            set.contracts[set.contract_count++] = j->c;
+            if (j->c.station_from_folder)
+                j->c.station_type = station_type; /* the host's, which outlives the set */
+            if (j->c.in_force)
+                set.contracts[set.contract_count++] = j->c;
+            else
+                set.held[set.held_count++] = j->c;
         }
         j->taken = true;
     }
@@ -973,9 +1146,15 @@ static int load_jobs(file_jobs *all, const char *station_type, contract_set *out
 int contract_set_load(const char *dir, const char *station_type, contract_set *out,
                       contract_refusal *why)
 {
+    return contract_set_load_matching(dir, station_type, NULL, out, why);
+}
+
+int contract_set_load_matching(const char *dir, const char *station_type, const char *prefix,
+                               contract_set *out, contract_refusal *why)
+{
     char **names = NULL;
     size_t count = 0;
-    int rc = list_contract_files(dir, &names, &count, why);
+    int rc = list_contract_files(dir, prefix, &names, &count, why);
     if (rc)
         return rc;
     file_jobs all = {.jobs = calloc(count ? count : 1, sizeof *all.jobs), .count = count};

@@ -99,6 +99,15 @@ struct contract {
     size_t shift_count;
     bool job_window_warns; /* a lapse before a job's planned end warns instead of blocking */
     json_t *document;
+    /* The hub's forms (issue 12). Borrowed from the document unless said otherwise. */
+    const char *contract_type; /* "SmartMaintenance", or another type skipped (other_type) */
+    bool other_type;           /* SmartSafety, SmartInventory, ...: skipped, never refused */
+    const char *status;        /* draft, validated, deployed, active, deprecated, or NULL */
+    bool in_force;             /* no status, deployed or active */
+    const char *not_in_force;  /* why not (static text), or NULL */
+    bool has_version;          /* an integer version; otherwise `version` is the order by date */
+    char order_text[64];       /* "version 3", "deployed_date 2025-02-01" */
+    bool station_from_folder;  /* names no station type: the station whose folder it is in */
     char *text; /* the file's bytes as read (text_len of them, NUL after), kept so that the
                    set adopted can be stored and used again when a later start is refused */
     size_t text_len;
@@ -112,6 +121,10 @@ typedef struct contract_set {
     char **skipped; /* files for another station type, for the record */
     size_t skipped_count;
     char fingerprint[65]; /* SHA-256 over the names and contents of every file listed */
+    char **skipped_why;   /* parallel to skipped: "station type MT", "contract_type SmartQA" */
+    char **skipped_ids;   /* parallel to skipped: the contract id, or NULL */
+    contract *held;       /* read and valid, not in force (draft, validated, deprecated) */
+    size_t held_count;
 } contract_set;
 
 /* Parses and validates one contract from `text` (the bytes of `file`). On success fills *out
@@ -186,11 +199,16 @@ int contract_refuse(contract_refusal *why, int code, const char *file, const cha
 int contract_set_load(const char *dir, const char *station_type, contract_set *out,
                       contract_refusal *why);
 
+/* As contract_set_load, reading only the files whose name starts with `prefix` (NULL: all), as
+ * the hub's node-side loader globs `<station_type>-*` where several stations share a folder. */
+int contract_set_load_matching(const char *dir, const char *station_type, const char *prefix,
+                               contract_set *out, contract_refusal *why);
+
 /* As contract_set_load, on files already in memory (the set adopted before, from the store):
  * `names[i]` with `lens[i]` bytes at `texts[i]` (borrowed for the call), in any order. */
-int contract_set_load_texts(const char *const *names, const char *const *texts,
-                            const size_t *lens, size_t count, const char *station_type,
-                            contract_set *out, contract_refusal *why);
+int contract_set_load_texts(const char *const *names, const char *const *texts, const size_t *lens,
+                            size_t count, const char *station_type, contract_set *out,
+                            contract_refusal *why);
 
 /* As contract_parse and contract_parse_yaml (chosen by the name's .yaml/.yml), listing every
  * problem found in *problems (may be NULL) besides the first in err. */

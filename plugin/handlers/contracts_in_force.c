@@ -67,18 +67,31 @@ static int check_versions(maintenance *m, const contract_set *set, contract_refu
             return rc;
         if (rc == 1)
             continue;
-        if (c->version < version)
+        if (c->has_version && c->version < version)
             return contract_refuse(why, SMART_ECONTRACT, c->file, NULL,
                                    "%s: version: %" JSON_INTEGER_FORMAT
                                    " is lower than version %lld of %s already in force; a "
                                    "contract is never rolled back",
                                    c->file, c->version, (long long)version, c->contract_id);
-        if (c->version == version && strcmp(c->sha256, sha) != 0)
+        if (c->has_version && c->version == version && strcmp(c->sha256, sha) != 0)
             return contract_refuse(why, SMART_ECONTRACT, c->file, NULL,
                                    "%s: version: %" JSON_INTEGER_FORMAT
                                    " is the version of %s in force but the content differs; a "
                                    "changed contract needs a new version",
                                    c->file, c->version, c->contract_id);
+        /* Ordered by date (YYYYMMDDhhmmss, see contract.h): older is a rollback, the same date
+         * with other content a silent swap; both refused. */
+        if (!c->has_version && c->version < version)
+            return contract_refuse(
+                why, SMART_ECONTRACT, c->file, NULL,
+                "%s: %s is older than the %s in force (order %lld > %" JSON_INTEGER_FORMAT
+                "); a contract is never rolled back",
+                c->file, c->order_text, c->contract_id, (long long)version, c->version);
+        if (!c->has_version && c->version == version && strcmp(c->sha256, sha) != 0)
+            return contract_refuse(why, SMART_ECONTRACT, c->file, NULL,
+                                   "%s: %s is the date of %s in force but the content differs; "
+                                   "a changed contract needs a later deployed_date",
+                                   c->file, c->order_text, c->contract_id);
     }
     return 0;
 }
@@ -123,7 +136,10 @@ int maintenance_load_contracts(maintenance *m, int64_t now_ms, contract_set *out
                                contract_refusal *why)
 {
     contract_set set;
-    int rc = contract_set_load(m->config.contracts_dir, m->host->station_type, &set, why);
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "%s-", m->host->station_type);
+    int rc = contract_set_load_matching(m->config.contracts_dir, m->host->station_type,
+                                        m->config.station_files_only ? prefix : NULL, &set, why);
     if (rc)
         return rc;
     if ((rc = check_baselines(m, &set, now_ms, why)) || (rc = check_versions(m, &set, why))) {
@@ -315,18 +331,34 @@ static int record_adoption(maintenance *m, const contract_set *before, const cha
                                         "version", c->version, "file", c->file, "sha256", c->sha256,
                                         "equipment", (json_int_t)c->item_count));
     }
-    for (size_t i = 0; skipped && i < set->skipped_count; i++)
-        json_array_append_new(skipped, json_string(set->skipped[i]));
+    for (size_t i = 0; skipped && i < set->skipped_count; i++) {
+        json_t *one = json_pack("{s:s, s:s}", "file", set->skipped[i], "reason",
+                                set->skipped_why[i] ? set->skipped_why[i] : "");
+        if (one && set->skipped_ids[i])
+            json_object_set_new(one, "contract_id", json_string(set->skipped_ids[i]));
+        json_array_append_new(skipped, one);
+    }
+    json_t *held = json_array();
+    for (size_t i = 0; held && i < set->held_count; i++) {
+        const contract *c = &set->held[i];
+        json_array_append_new(held, json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "contract_id",
+                                              c->contract_id, "order", c->order_text, "file",
+                                              c->file, "sha256", c->sha256, "in_force", 0,
+                                              "why_not", c->not_in_force));
+        if (c->status)
+            json_object_set_new(json_array_get(held, json_array_size(held) - 1), "status",
+                                json_string(c->status));
+    }
     char details[256];
     snprintf(details, sizeof details,
              "%zu contract(s) in force for station type %s (%s), %zu equipment item(s); %zu "
-             "file(s) for other station types skipped",
-             set->contract_count, m->host->station_type, cause, set->item_count,
+             "read and not in force; %zu file(s) skipped (other station types or contract types)",
+             set->contract_count, m->host->station_type, cause, set->item_count, set->held_count,
              set->skipped_count);
     return emit_ledger(m, "contracts.loaded", m->host->node_id, "system", details,
-                       json_pack("{s:o, s:o, s:o, s:s, s:s}", "contracts", loaded, "changes",
-                                 describe_change(before, set), "skipped", skipped, "contracts_dir",
-                                 m->config.contracts_dir, "cause", cause),
+                       json_pack("{s:o, s:o, s:o, s:o, s:s, s:s}", "contracts", loaded, "changes",
+                                 describe_change(before, set), "not_in_force", held, "skipped",
+                                 skipped, "contracts_dir", m->config.contracts_dir, "cause", cause),
                        err);
 }
 

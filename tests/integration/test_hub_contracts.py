@@ -68,5 +68,23 @@ class NeverUngated(unittest.TestCase):
         self.assertEqual(alerts.count("contract_rejected"), 1)
 
 
+class SharedFolder(unittest.TestCase):
+    def test_station_files_only_reads_only_this_stations_files(self):
+        st = Station(self)
+        with open(st.node) as f:
+            node = json.load(f)
+        node["modules"][0]["config"]["station_files_only"] = True
+        with open(st.node, "w") as f:
+            json.dump(node, f)
+        os.rename(st.path("LP-CAL-001.json"), st.path("LP-calibration.json"))
+        st.write("MT-CAL-001.json", BAD)  # another station's file, not even read
+        res = st.run(event("status.query", equipment_id="LP01-THM-01"))
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertEqual(res.stderr, "")
+        self.assertNotIn("contract.rejected", [r["action"] for r in st.ledger()])
+        status = [o["data"] for o in lines(res.stdout) if o["topic"] == "status"][0]
+        self.assertEqual(status["equipment"][0]["days_overdue"], 10)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -1,0 +1,279 @@
+/* The MaintenanceHub's own contracts (issue 12, item 1): contracts of other types skipped with a
+ * record, never refused; `status` (only deployed and active in force, draft and validated read
+ * and reported, deprecated retiring what it held); the order of a contract without an integer
+ * version by deployed_date, else created_date (a rollback or a same-date swap refused); the
+ * station type from station_type, else domain, else the folder's station; and reading only
+ * `<station_type>-*` files where a folder is shared. */
+#include "contract/contract.h"
+#include "fake_host.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static fake_host h;
+
+static void start_ok(void)
+{
+    smart_error err = {0};
+    ck_assert_msg(fake_host_start(&h, &err) == 0, "init: %s", err.text);
+}
+
+static void send_ok(const char *topic, const char *data)
+{
+    smart_error err = {0};
+    ck_assert_msg(fake_host_send(&h, topic, data, &err) == 0, "%s: %s", topic, err.text);
+}
+
+static const char *str(json_t *obj, const char *key)
+{
+    return json_string_value(json_object_get(obj, key));
+}
+
+static json_t *last_record(const char *action)
+{
+    json_t *found = NULL, *v;
+    size_t i;
+    json_array_foreach (h.ledger, i, v)
+        if (strcmp(str(v, "action"), action) == 0)
+            found = v;
+    return found;
+}
+
+/* A hub-form maintenance contract in YAML: `extra` holds further top-level lines. */
+static char *hub_contract(const char *id, const char *extra, const char *item)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    fprintf(f,
+            "smart_contract_id: %s\n"
+            "contract_type: SmartMaintenance\n"
+            "title: LP station maintenance\n"
+            "description: Calibration of the LP line's instruments\n"
+            "created_date: \"2025-01-10\"\n"
+            "conditions: [must-calibrate-before-test]\n"
+            "validation_rules: {calibration_required: true}\n"
+            "%s"
+            "equipment_list:\n"
+            "  - equipment_id: %s\n"
+            "    description: Digital thermometer\n"
+            "    equipment_type: thermometer\n"
+            "    calibration_interval_days: 180\n"
+            "    last_calibration_date: \"2024-11-15\"\n"
+            "    calibration_certificate: NCL-2024-11-0092\n",
+            id, extra, item);
+    fclose(f);
+    return text;
+}
+
+static void write_hub(const char *file, const char *id, const char *extra, const char *item)
+{
+    char *text = hub_contract(id, extra, item);
+    fake_host_write_contract(&h, file, text);
+    free(text);
+}
+
+static const char *status_of(const char *id)
+{
+    char data[128];
+    snprintf(data, sizeof data, "{\"equipment_id\":\"%s\"}", id);
+    send_ok("status.query", data);
+    json_t *it = fake_host_item(fake_host_last_output(&h, "status"), id);
+    ck_assert_ptr_nonnull(it);
+    return str(it, "status");
+}
+
+START_TEST(contracts_of_six_other_types_are_skipped_with_a_record)
+{
+    static const char *const types[] = {"SmartSafety",    "SmartInventory",  "SmartQA",
+                                        "SmartStandards", "SmartCompliance", "SmartSP"};
+    fake_host_init(&h, "2025-02-13T07:00:00Z");
+    write_hub("LP-MAINT-001.yaml", "LP-MAINT-001", "status: deployed\n", "LP01-THM-01");
+    for (size_t i = 0; i < 6; i++) {
+        char file[64], text[256];
+        snprintf(file, sizeof file, "LP-OTHER-%zu.yaml", i);
+        /* Written in their own forms, keys this module does not know: never refused. */
+        snprintf(text, sizeof text,
+                 "smart_contract_id: LP-OTHER-%zu\ncontract_type: %s\nhazards: [solvent]\n"
+                 "ppe_required: {gloves: nitrile}\n",
+                 i, types[i]);
+        fake_host_write_contract(&h, file, text);
+    }
+    start_ok();
+    ck_assert_int_eq(fake_host_count_ledger(&h, "contract.rejected"), 0);
+    ck_assert_str_eq(status_of("LP01-THM-01"), "current");
+    json_t *skipped =
+        json_object_get(json_object_get(last_record("contracts.loaded"), "metadata"), "skipped");
+    ck_assert_int_eq(json_array_size(skipped), 6);
+    json_t *first = json_array_get(skipped, 0);
+    ck_assert_str_eq(str(first, "file"), "LP-OTHER-0.yaml");
+    ck_assert_str_eq(str(first, "contract_id"), "LP-OTHER-0");
+    ck_assert_str_eq(str(first, "reason"), "contract_type SmartSafety: not a maintenance contract");
+    /* A type nobody delivers is still refused: a typo must not pass silently. */
+    fake_host_write_contract(&h, "LP-TYPO.yaml",
+                             "smart_contract_id: LP-TYPO\ncontract_type: SmartMaintenace\n");
+    send_ok("contract.deployed", "{}");
+    ck_assert_int_eq(fake_host_count_ledger(&h, "contract.rejected"), 1);
+    fake_host_destroy(&h);
+}
+END_TEST
+
+START_TEST(only_deployed_and_active_are_in_force)
+{
+    static const struct {
+        const char *status;
+        bool in_force;
+    } cases[] = {{"draft", false},
+                 {"validated", false},
+                 {"deployed", true},
+                 {"active", true},
+                 {"deprecated", false}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fake_host_init(&h, "2025-02-13T07:00:00Z");
+        char extra[64];
+        snprintf(extra, sizeof extra, "status: %s\n", cases[i].status);
+        write_hub("LP-MAINT-001.yaml", "LP-MAINT-001", extra, "LP01-THM-01");
+        start_ok();
+        ck_assert_str_eq(status_of("LP01-THM-01"), cases[i].in_force ? "current" : "unknown");
+        json_t *meta = json_object_get(last_record("contracts.loaded"), "metadata");
+        json_t *held = json_object_get(meta, "not_in_force");
+        ck_assert_int_eq(json_array_size(held), cases[i].in_force ? 0 : 1);
+        ck_assert_int_eq(json_array_size(json_object_get(meta, "contracts")),
+                         cases[i].in_force ? 1 : 0);
+        if (!cases[i].in_force)
+            ck_assert_str_eq(str(json_array_get(held, 0), "status"), cases[i].status);
+        fake_host_destroy(&h);
+    }
+    /* An unknown status is malformed. */
+    fake_host_init(&h, "2025-02-13T07:00:00Z");
+    write_hub("LP-MAINT-001.yaml", "LP-MAINT-001", "status: live\n", "LP01-THM-01");
+    start_ok();
+    ck_assert_int_eq(fake_host_count_ledger(&h, "contract.rejected"), 1);
+    fake_host_destroy(&h);
+}
+END_TEST
+
+START_TEST(deprecated_retires_what_it_held)
+{
+    fake_host_init(&h, "2025-02-13T07:00:00Z");
+    write_hub("LP-MAINT-001.yaml", "LP-MAINT-001", "status: active\n", "LP01-THM-01");
+    start_ok();
+    ck_assert_str_eq(status_of("LP01-THM-01"), "current");
+    write_hub("LP-MAINT-001.yaml", "LP-MAINT-001",
+              "status: deprecated\nretired_date: \"2025-02-12\"\n"
+              "retirement_reason: replaced by LP-MAINT-001-v2\n",
+              "LP01-THM-01");
+    send_ok("contract.deployed", "{}");
+    ck_assert_int_eq(fake_host_count_ledger(&h, "contract.rejected"), 0);
+    ck_assert_int_eq(fake_host_count_ledger(&h, "equipment.retired"), 1);
+    ck_assert_str_eq(status_of("LP01-THM-01"), "unknown");
+    fake_host_destroy(&h);
+}
+END_TEST
+
+START_TEST(without_a_version_the_order_is_the_deployed_date_else_the_created_date)
+{
+    fake_host_init(&h, "2025-02-13T07:00:00Z");
+    write_hub("LP-MAINT-001.yaml", "LP-MAINT-001",
+              "status: deployed\ndeployed_date: \"2025-01-15T09:00:00\"\n", "LP01-THM-01");
+    start_ok();
+    json_t *c = json_array_get(
+        json_object_get(json_object_get(last_record("contracts.loaded"), "metadata"), "contracts"),
+        0);
+    ck_assert_int_eq(json_integer_value(json_object_get(c, "version")), 20250115090000);
+    /* Older: a rollback, refused. */
+    write_hub("LP-MAINT-001.yaml", "LP-MAINT-001",
+              "status: deployed\ndeployed_date: \"2025-01-14\"\n", "LP01-THM-01");
+    send_ok("contract.deployed", "{}");
+    ck_assert_ptr_nonnull(strstr(str(fake_host_last_output(&h, "contract.rejected"), "reason"),
+                                 "deployed_date 2025-01-14 is older than the LP-MAINT-001 in "
+                                 "force"));
+    /* The same date, other content: no silent swap. */
+    write_hub("LP-MAINT-001.yaml", "LP-MAINT-001",
+              "status: active\ndeployed_date: \"2025-01-15T09:00:00\"\n", "LP01-THM-01");
+    send_ok("contract.deployed", "{}");
+    ck_assert_ptr_nonnull(strstr(str(fake_host_last_output(&h, "contract.rejected"), "reason"),
+                                 "is the date of LP-MAINT-001 in force but the content differs"));
+    /* Later: adopted. */
+    write_hub("LP-MAINT-001.yaml", "LP-MAINT-001",
+              "status: active\ndeployed_date: \"2025-02-01\"\n", "LP01-THM-01");
+    send_ok("contract.deployed", "{}");
+    ck_assert_int_eq(fake_host_count_ledger(&h, "contracts.loaded"), 2);
+    fake_host_destroy(&h);
+
+    /* Without deployed_date: created_date orders it. */
+    fake_host_init(&h, "2025-02-13T07:00:00Z");
+    write_hub("LP-MAINT-002.yaml", "LP-MAINT-002", "", "LP01-THM-01");
+    start_ok();
+    c = json_array_get(
+        json_object_get(json_object_get(last_record("contracts.loaded"), "metadata"), "contracts"),
+        0);
+    ck_assert_int_eq(json_integer_value(json_object_get(c, "version")), 20250110000000);
+    fake_host_destroy(&h);
+}
+END_TEST
+
+START_TEST(the_station_type_is_station_type_else_domain_else_the_folder)
+{
+    fake_host_init(&h, "2025-02-13T07:00:00Z");
+    write_hub("A.yaml", "LP-A", "domain: MT\n", "MT01-THM-01"); /* another station's */
+    write_hub("B.yaml", "LP-B", "domain: LP\n", "LP01-THM-01"); /* this station's */
+    write_hub("C.yaml", "LP-C", "", "LP01-THM-02");             /* the folder's station */
+    write_hub("D.yaml", "LP-D", "station_type: LP\ndomain: MT\n", "LP01-THM-03");
+    start_ok();
+    ck_assert_str_eq(status_of("MT01-THM-01"), "unknown");
+    ck_assert_str_eq(status_of("LP01-THM-01"), "current");
+    ck_assert_str_eq(status_of("LP01-THM-02"), "current");
+    ck_assert_str_eq(status_of("LP01-THM-03"), "current");
+    json_t *skipped =
+        json_object_get(json_object_get(last_record("contracts.loaded"), "metadata"), "skipped");
+    ck_assert_int_eq(json_array_size(skipped), 1);
+    ck_assert_str_eq(str(json_array_get(skipped, 0), "reason"), "for station type MT");
+    fake_host_destroy(&h);
+}
+END_TEST
+
+/* The seed's layout: one folder for every station, files named <station_type>-*. */
+START_TEST(a_shared_folder_is_read_by_its_station_prefix)
+{
+    fake_host_init(&h, "2025-02-13T07:00:00Z");
+    write_hub("LP-maintenance.yaml", "LP-M", "", "LP01-THM-01");
+    write_hub("MT-maintenance.yaml", "MT-M", "", "MT01-THM-01"); /* names no station */
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/contracts", h.dir);
+    contract_set set;
+    contract_refusal why = {0};
+    ck_assert_int_eq(contract_set_load_matching(dir, "LP", "LP-", &set, &why), 0);
+    ck_assert_uint_eq(set.contract_count, 1);
+    ck_assert_ptr_nonnull(contract_set_find(&set, "LP01-THM-01"));
+    ck_assert_ptr_null(contract_set_find(&set, "MT01-THM-01"));
+    contract_set_release(&set);
+    /* Without the prefix the folder is this station's: the MT file would be taken as LP's. */
+    ck_assert_int_eq(contract_set_load(dir, "LP", &set, &why), 0);
+    ck_assert_uint_eq(set.contract_count, 2);
+    contract_set_release(&set);
+    fake_host_destroy(&h);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("hub forms");
+    TCase *tc = tcase_create("the hub's contracts");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, contracts_of_six_other_types_are_skipped_with_a_record);
+    tcase_add_test(tc, only_deployed_and_active_are_in_force);
+    tcase_add_test(tc, deprecated_retires_what_it_held);
+    tcase_add_test(tc, without_a_version_the_order_is_the_deployed_date_else_the_created_date);
+    tcase_add_test(tc, the_station_type_is_station_type_else_domain_else_the_folder);
+    tcase_add_test(tc, a_shared_folder_is_read_by_its_station_prefix);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
