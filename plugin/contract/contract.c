@@ -1,6 +1,7 @@
 #include "contract/contract.h"
 
 #include "contract/contract_yaml.h"
+#include "core/reference_value.h"
 #include "core/text.h"
 #include "error.h"
 #include "json/json_fields.h"
@@ -28,7 +29,9 @@ static const char *const contract_keys[] = {
     /* The MaintenanceHub's metadata: kept and shown, never refused. */
     "description", "status", "created_date", "equipment_type", "conditions", "validation_rules",
     "deployed_date", "validated_date", "parent_contract", "changes", "retired_date",
-    "retirement_reason", "domain", NULL};
+    "retirement_reason", "domain",
+    /* The hub's checklist form: a station procedure (parse_checklist). */
+    "checklist_steps", "frequency", "frequency_hours", "frequency_days", NULL};
 
 /* Contract types the hub also delivers to a node: not this module's, skipped with a record. */
 static const char *const other_contract_types[] = {
@@ -533,6 +536,117 @@ static void read_order(const json_t *doc, contract *c, problem_list *pl)
              json_string_value(json_object_get(doc, key)));
 }
 
+static const char *const hub_step_keys[] = {"step", "description",     "input_type",
+                                            "unit", "reference_value", NULL};
+
+/* A step of the hub's checklist: {step, description, input_type, unit, reference_value}. */
+static int parse_hub_step(const json_t *st, const char *path, check_step *out, smart_error *err)
+{
+    const char *input_type;
+    json_int_t number = 0;
+    int rc;
+    if ((rc = jf_object(st, path, hub_step_keys, err)) ||
+        (rc = jf_int(st, path, "step", true, 1, 100000, &number, err)) ||
+        (rc = jf_string(st, path, "description", true, &out->description, err)) ||
+        (rc = jf_string(st, path, "input_type", true, &input_type, err)) ||
+        (rc = jf_text(st, path, "unit", false, 32, &out->unit, err)) ||
+        (rc = jf_string(st, path, "reference_value", false, &out->reference_value, err)))
+        return rc;
+    snprintf(out->step_number, sizeof out->step_number, "%" JSON_INTEGER_FORMAT, number);
+    out->step_id = out->step_number;
+    if (strcmp(input_type, "number") == 0)
+        out->is_reading = true;
+    else if (strcmp(input_type, "checkbox") != 0)
+        return error_set(err, SMART_EINVAL,
+                         "%s.input_type: must be \"number\" or \"checkbox\" (got \"%.40s\")", path,
+                         input_type);
+    if (out->is_reading && !out->unit)
+        return error_set(err, SMART_EINVAL,
+                         "%s.unit: missing required field (a number step has a unit)", path);
+    if (!out->is_reading) {
+        if (out->unit)
+            return error_set(err, SMART_EINVAL, "%s.unit: a checkbox step has no unit", path);
+        return 0;
+    }
+    reference_limit limit;
+    reference_value_read(out->reference_value, out->unit, &limit);
+    snprintf(out->reference_reading, sizeof out->reference_reading, "%s", limit.reading);
+    if (!limit.machine_checked) {
+        out->needs_attestation = true;
+        return 0;
+    }
+    out->has_min = limit.has_min;
+    out->has_max = limit.has_max;
+    out->min_excluded = limit.min_excluded;
+    out->max_excluded = limit.max_excluded;
+    out->low = limit.low;
+    out->high = limit.high;
+    out->min = decimal_to_double(limit.low);
+    out->max = decimal_to_double(limit.high);
+    return 0;
+}
+
+/* The hub's checklist form: top-level checklist_steps make the contract a station procedure,
+ * required before every test on the station, due daily unless a frequency says otherwise. It is
+ * held by a station item named by the contract's id, which needs no calibration. */
+static void parse_checklist(const json_t *doc, contract *c, problem_list *pl)
+{
+    smart_error *e = &pl->here;
+    json_t *steps;
+    if (note(pl, jf_array(doc, "", "checklist_steps", true, &steps, e)))
+        return;
+    procedure *p = &c->procedures[c->procedure_count++];
+    p->procedure_id = c->contract_id;
+    p->title = json_string_value(json_object_get(doc, "title"));
+    if (!p->title)
+        p->title = c->contract_id;
+    p->required_before_test = true;
+    if (json_object_get(doc, "frequency") || json_object_get(doc, "frequency_hours") ||
+        json_object_get(doc, "frequency_days")) {
+        if (note(pl, parse_frequency(doc, "checklist", p, e)))
+            return;
+    } else {
+        p->frequency = FREQ_DAYS;
+        p->every = 1;
+        p->frequency_text = "daily";
+        snprintf(p->frequency_label, sizeof p->frequency_label, "daily");
+    }
+    p->step_count = json_array_size(steps);
+    if (p->step_count == 0) {
+        note(pl, error_set(e, SMART_EINVAL, "checklist_steps: must list at least one step"));
+        return;
+    }
+    if (!(p->steps = calloc(p->step_count, sizeof *p->steps))) {
+        note(pl, error_set(e, SMART_ENOMEM, "out of memory"));
+        return;
+    }
+    bool ok = true;
+    for (size_t i = 0; i < p->step_count; i++) {
+        char path[JF_PATH_MAX];
+        jf_index(path, sizeof path, "checklist_steps", i);
+        if (note(pl, parse_hub_step(json_array_get(steps, i), path, &p->steps[i], e))) {
+            ok = false;
+            continue;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (p->steps[j].step_id && strcmp(p->steps[j].step_id, p->steps[i].step_id) == 0) {
+                note(pl, error_set(e, SMART_EINVAL, "%s.step: %s is already used", path,
+                                   p->steps[i].step_id));
+                ok = false;
+                break;
+            }
+    }
+    if (!ok || !c->contract_id)
+        return;
+    contract_item *item = &c->items[c->item_count++];
+    item->equipment_id = c->contract_id;
+    item->description = p->title;
+    item->equipment_type = "station checklist";
+    item->terms = (cal_terms){.interval_days = 36500, .warning_days = 0};
+    item->station_checklist = true;
+    item->procedures[item->procedure_count++] = p;
+}
+
 int contract_parse_document_all(const char *file, json_t *document, const char *bytes, size_t len,
                                 contract *out, smart_error *err, contract_problems *problems)
 {
@@ -606,12 +720,13 @@ int contract_parse_document_all(const char *file, json_t *document, const char *
     /* Items take the contract's warning period: a bad one is noted once, here, not per item. */
     if (note(&pl, jf_int(doc, "", "warning_period_days", false, 0, 3650, &warning, e)))
         warning = 30;
-    if (!note(&pl, jf_array(doc, "", "equipment_list", true, &list, e))) {
+    bool checklist = json_object_get(doc, "checklist_steps") != NULL;
+    if (!note(&pl, jf_array(doc, "", "equipment_list", !checklist, &list, e)) && list) {
         c.item_count = json_array_size(list);
         if (c.item_count == 0)
             note(&pl, error_set(e, SMART_EINVAL, "equipment_list: must list at least one item"));
     }
-    c.items = calloc(c.item_count ? c.item_count : 1, sizeof *c.items);
+    c.items = calloc(c.item_count + 1, sizeof *c.items); /* + 1: the checklist's station item */
     c.file = strdup(file);
     if (!c.items || !c.file) {
         note(&pl, error_set(e, SMART_ENOMEM, "out of memory"));
@@ -647,7 +762,8 @@ int contract_parse_document_all(const char *file, json_t *document, const char *
     }
     if (!note(&pl, jf_array(doc, "", "procedures", false, &procedures, e)))
         c.procedure_count = json_array_size(procedures);
-    if (c.procedure_count && !(c.procedures = calloc(c.procedure_count, sizeof *c.procedures))) {
+    /* + 1: the checklist's procedure, so that no pointer to one moves. */
+    if (!(c.procedures = calloc(c.procedure_count + 1, sizeof *c.procedures))) {
         note(&pl, error_set(e, SMART_ENOMEM, "out of memory"));
         goto fail;
     }
@@ -666,6 +782,8 @@ int contract_parse_document_all(const char *file, json_t *document, const char *
                 break;
             }
     }
+    if (checklist && !pl.out_of_memory)
+        parse_checklist(doc, &c, &pl);
     if (pl.any)
         goto fail;
     /* The hash the ledger cites for the contract: of the file's bytes, as deployed. */

@@ -42,6 +42,13 @@ typedef struct check_step {
     bool has_min, has_max;
     double min, max;
     decimal low, high; /* min and max as written, exact: what readings are judged against */
+    /* The hub's checklist form (issue 12): limits read from reference_value (reference_value.h)
+     * may exclude their bound; a number step whose text states no limit the module can check
+     * needs an attestation (attestations[step_id]) that the reading meets it. */
+    bool min_excluded, max_excluded;
+    bool needs_attestation;
+    char reference_reading[160]; /* how reference_value was read, "" when not the hub's form */
+    char step_number[16];        /* the hub's `step`, as text: the step's id */
 } check_step;
 
 /* A maintenance procedure (a daily UV-A check, a bath concentration check, ...). */
@@ -80,6 +87,8 @@ typedef struct contract_item {
     const char *baseline_certificate;
     const char *baseline_provider;
     bool return_requires_verification; /* a passed check or calibration after a tag-out */
+    bool station_checklist; /* the hub's checklist: a station procedure, no calibration; its
+                               id is the contract's, and every test on the station needs it */
     const procedure *procedures[ITEM_MAX_PROCEDURES]; /* the procedures that apply to it */
     size_t procedure_count;
     const contract *owner;

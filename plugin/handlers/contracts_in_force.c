@@ -326,10 +326,28 @@ static int record_adoption(maintenance *m, const contract_set *before, const cha
     json_t *loaded = json_array(), *skipped = json_array();
     for (size_t i = 0; loaded && i < set->contract_count; i++) {
         const contract *c = &set->contracts[i];
-        json_array_append_new(loaded,
-                              json_pack("{s:s, s:I, s:s, s:s, s:I}", "contract_id", c->contract_id,
-                                        "version", c->version, "file", c->file, "sha256", c->sha256,
-                                        "equipment", (json_int_t)c->item_count));
+        json_t *one = json_pack("{s:s, s:I, s:s, s:s, s:I}", "contract_id", c->contract_id,
+                                "version", c->version, "file", c->file, "sha256", c->sha256,
+                                "equipment", (json_int_t)c->item_count);
+        /* How each reference_value text of the hub's checklist was read. */
+        json_t *read = json_array();
+        for (size_t k = 0; read && k < c->procedure_count; k++)
+            for (size_t j = 0; j < c->procedures[k].step_count; j++) {
+                const check_step *st = &c->procedures[k].steps[j];
+                if (!st->reference_reading[0])
+                    continue;
+                json_array_append_new(read,
+                                      json_pack("{s:s, s:s, s:s?, s:s, s:b}", "procedure_id",
+                                                c->procedures[k].procedure_id, "step_id",
+                                                st->step_id, "reference_value", st->reference_value,
+                                                "read_as", st->reference_reading, "machine_checked",
+                                                !st->needs_attestation));
+            }
+        if (one && read && json_array_size(read))
+            json_object_set_new(one, "reference_values", read);
+        else
+            json_decref(read);
+        json_array_append_new(loaded, one);
     }
     for (size_t i = 0; skipped && i < set->skipped_count; i++) {
         json_t *one = json_pack("{s:s, s:s}", "file", set->skipped[i], "reason",

@@ -1441,7 +1441,7 @@ class LiquidPenetrantDailyCheck(unittest.TestCase):
     def test_seed_without_the_daily_uv_check_is_blocked_by_the_lamp_too(self):
         with open(os.path.join(ROOT, "examples", "lp-station", "scenario.jsonl")) as f:
             events = [l for l in f.read().splitlines(keepends=True)
-                      if '"maintenance.check"' not in l]
+                      if '"LP-UVA-DAILY"' not in l]
         run = Station(self, "lp-station").run("".join(events))
         gates = run.gates()
         self.assertEqual([g["allowed"] for g in gates], [False, False])

@@ -105,7 +105,8 @@ class SeedWorkflow(unittest.TestCase):
         gate_records = [r for r in records if r["action"] == "gate.decision"]
         self.assertEqual([r["metadata"]["allowed"] for r in gate_records], [False, True])
         # Each decision cites the contract version it was made under, for replay by an auditor.
-        self.assertEqual(gate_records[0]["metadata"]["contracts"], {"LP-CAL-001": 2})
+        self.assertEqual(gate_records[0]["metadata"]["contracts"],
+                         {"LP-CAL-001": 2, "LP-DAILY-CHECKLIST-001": 20250108080000})
         self.assertEqual(gate_records[0]["metadata"]["not_ready"][0]["equipment_id"], "LP01-THM-01")
         actions = [r["action"] for r in records]
         for action in ("contracts.loaded", "clientpo.linked", "gate.decision",
@@ -118,9 +119,9 @@ class SeedWorkflow(unittest.TestCase):
         whole = Station(self)
         one = lines(whole.run("".join(events)).stdout)
         split = Station(self)
-        first = split.run("".join(events[:3]))
+        first = split.run("".join(events[:4]))  # up to the link, the checklist done
         self.assertEqual(first.returncode, 0, first.stderr)
-        second = split.run("".join(events[3:]), clock="2025-02-13T07:10:00Z")
+        second = split.run("".join(events[4:]), clock="2025-02-13T07:10:00Z")
         self.assertEqual(second.returncode, 0, second.stderr)
         two = lines(first.stdout) + lines(second.stdout)
         answers = ("gate.decision", "calibration.recorded", "status", "clientpo.linked")
@@ -138,7 +139,8 @@ class SeedWorkflow(unittest.TestCase):
         self.assertEqual(res.returncode, 0, res.stderr)
         gate = by_topic(lines(res.stdout), "gate.decision")[0]
         self.assertFalse(gate["allowed"])
-        self.assertEqual(gate["blocking"], ["LP99-GHOST-01"])
+        # The station's daily checklist (not done here) is required before every test too.
+        self.assertEqual(gate["blocking"], ["LP99-GHOST-01", "LP-DAILY-CHECKLIST-001"])
         self.assertEqual(item(gate, "LP99-GHOST-01")["status"], "unknown")
         self.assertEqual(res.stderr, "")
 
@@ -189,7 +191,7 @@ class ContractHotReload(unittest.TestCase):
         thm["calibration_interval_days"] = 200
         self.write(path, doc)
         loaded = self.ask(proc, None, "contracts.loaded")  # from the directory watch alone
-        self.assertEqual(loaded["contracts"], 1)
+        self.assertEqual(loaded["contracts"], 2)  # with the hub-form daily checklist
         status = self.ask(proc, event("status.query", CLOCK, equipment_id="LP01-THM-01"), "status")
         self.assertEqual(item(status, "LP01-THM-01")["days_remaining"], 10)
 
@@ -223,7 +225,7 @@ class ContractHotReload(unittest.TestCase):
         # on with the set adopted before (kept in its store).
         self.assertEqual(res.returncode, 0, res.stderr)
         self.assertIn("is never rolled back", res.stderr)
-        self.assertIn("running with the set adopted before (1 contract(s)", res.stderr)
+        self.assertIn("running with the set adopted before (2 contract(s)", res.stderr)
 
 
 class BadInput(unittest.TestCase):

@@ -46,7 +46,7 @@ class NeverUngated(unittest.TestCase):
         st.write("LP-CAL-002.json", BAD)
         res = st.run(event("status.query", equipment_id="LP01-THM-01"))
         self.assertEqual(res.returncode, 0, res.stderr)
-        self.assertIn("running with the set adopted before (1 contract(s)", res.stderr)
+        self.assertIn("running with the set adopted before (2 contract(s)", res.stderr)
         status = [o["data"] for o in lines(res.stdout) if o["topic"] == "status"][0]
         self.assertEqual(status["equipment"][0]["days_overdue"], 10)  # still gated by it
 

@@ -259,6 +259,111 @@ START_TEST(a_shared_folder_is_read_by_its_station_prefix)
 }
 END_TEST
 
+/* The hub's checklist form: a station procedure required before every test, daily. */
+static const char checklist[] =
+    "smart_contract_id: LP-DAILY-001\n"
+    "contract_type: SmartMaintenance\n"
+    "title: LP daily checklist\n"
+    "status: deployed\n"
+    "created_date: \"2025-01-06\"\n"
+    "checklist_steps:\n"
+    "  - {step: 1, description: UV-A at the surface, input_type: number,\n"
+    "     unit: \"\\xB5W/cm\\xB2\", reference_value: \"Must greater than 1000 "
+    "\xc2\xb5W/cm\xc2\xb2\"}\n"
+    "  - {step: 2, description: Ambient light, input_type: number, unit: ftc,\n"
+    "     reference_value: must be less than 2 foot-candles}\n"
+    "  - {step: 3, description: Penetrant dwell, input_type: number, unit: min,\n"
+    "     reference_value: per the process sheet}\n"
+    "  - {step: 4, description: Known-defect panel shows all indications, input_type: checkbox}\n";
+
+static json_t *gate_for(const char *equipment)
+{
+    char data[160];
+    snprintf(data, sizeof data, "{\"clientpo_id\":\"SC-1\",\"equipment\":[\"%s\"]}", equipment);
+    send_ok("test.start", data);
+    return fake_host_last_output(&h, "gate.decision");
+}
+
+static void check(const char *readings, const char *attestations)
+{
+    char data[512];
+    snprintf(data, sizeof data,
+             "{\"equipment_id\":\"LP-DAILY-001\",\"check_type\":\"LP-DAILY-001\","
+             "\"technician\":\"J. Alvarez\",\"readings\":%s,\"attestations\":%s}",
+             readings, attestations);
+    send_ok("maintenance.check", data);
+}
+
+START_TEST(a_checklist_is_required_before_every_test_and_named_in_the_decision)
+{
+    fake_host_init(&h, "2025-02-13T07:00:00Z");
+    write_hub("LP-MAINT-001.yaml", "LP-MAINT-001", "status: deployed\n", "LP01-THM-01");
+    fake_host_write_contract(&h, "LP-DAILY-001.yaml", checklist);
+    start_ok();
+    ck_assert_int_eq(fake_host_count_ledger(&h, "contract.rejected"), 0);
+    json_t *d = gate_for("LP01-THM-01");
+    ck_assert(json_is_false(json_object_get(d, "allowed")));
+    json_t *station = fake_host_item(d, "LP-DAILY-001");
+    ck_assert_ptr_nonnull(station);
+    ck_assert_ptr_nonnull(strstr(str(station, "reason"), "daily check LP-DAILY-001 not done"));
+    /* On the limit of "greater than 1000": not more than it, failed. */
+    check("{\"1\":1000,\"2\":1.5,\"3\":10}", "{\"3\":true,\"4\":true}");
+    ck_assert(
+        json_is_false(json_object_get(fake_host_last_output(&h, "maintenance.checked"), "passed")));
+    ck_assert(json_is_false(json_object_get(gate_for("LP01-THM-01"), "allowed")));
+    /* A reading whose text states no limit needs its attestation. */
+    fake_host_set_time(&h, "2025-02-13T07:05:00Z");
+    check("{\"1\":1180,\"2\":1.5,\"3\":10}", "{\"4\":true}");
+    ck_assert(
+        json_is_false(json_object_get(fake_host_last_output(&h, "maintenance.checked"), "passed")));
+    fake_host_set_time(&h, "2025-02-13T07:06:00Z");
+    check("{\"1\":1180,\"2\":1.5,\"3\":10}", "{\"3\":true,\"4\":true}");
+    ck_assert(
+        json_is_true(json_object_get(fake_host_last_output(&h, "maintenance.checked"), "passed")));
+    d = gate_for("LP01-THM-01");
+    ck_assert(json_is_true(json_object_get(d, "allowed")));
+    ck_assert(json_is_true(json_object_get(fake_host_item(d, "LP-DAILY-001"), "ready")));
+    /* Daily: the next day it is due again. */
+    fake_host_set_time(&h, "2025-02-14T07:00:00Z");
+    ck_assert(json_is_false(json_object_get(gate_for("LP01-THM-01"), "allowed")));
+    fake_host_destroy(&h);
+}
+END_TEST
+
+START_TEST(contracts_loaded_shows_how_each_reference_value_was_read)
+{
+    fake_host_init(&h, "2025-02-13T07:00:00Z");
+    fake_host_write_contract(&h, "LP-DAILY-001.yaml", checklist);
+    start_ok();
+    json_t *c = json_array_get(
+        json_object_get(json_object_get(last_record("contracts.loaded"), "metadata"), "contracts"),
+        0);
+    json_t *read = json_object_get(c, "reference_values");
+    ck_assert_int_eq(json_array_size(read), 3);
+    ck_assert_str_eq(str(json_array_get(read, 0), "read_as"), "> 1000 uW/cm2");
+    ck_assert_str_eq(str(json_array_get(read, 1), "read_as"), "< 2 fc");
+    ck_assert(json_is_false(json_object_get(json_array_get(read, 2), "machine_checked")));
+    ck_assert_ptr_nonnull(strstr(str(json_array_get(read, 2), "read_as"), "attestation"));
+    fake_host_destroy(&h);
+}
+END_TEST
+
+START_TEST(a_checklist_with_a_frequency_is_due_by_it)
+{
+    fake_host_init(&h, "2025-02-13T07:00:00Z");
+    char text[2048];
+    snprintf(text, sizeof text, "%sfrequency_hours: 4\n", checklist);
+    fake_host_write_contract(&h, "LP-DAILY-001.yaml", text);
+    start_ok();
+    check("{\"1\":1180,\"2\":1.5,\"3\":10}", "{\"3\":true,\"4\":true}");
+    json_t *d = gate_for("LP-DAILY-001");
+    ck_assert(json_is_true(json_object_get(d, "allowed")));
+    fake_host_set_time(&h, "2025-02-13T11:01:00Z");
+    ck_assert(json_is_false(json_object_get(gate_for("LP-DAILY-001"), "allowed")));
+    fake_host_destroy(&h);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("hub forms");
@@ -270,6 +375,9 @@ int main(void)
     tcase_add_test(tc, without_a_version_the_order_is_the_deployed_date_else_the_created_date);
     tcase_add_test(tc, the_station_type_is_station_type_else_domain_else_the_folder);
     tcase_add_test(tc, a_shared_folder_is_read_by_its_station_prefix);
+    tcase_add_test(tc, a_checklist_is_required_before_every_test_and_named_in_the_decision);
+    tcase_add_test(tc, contracts_loaded_shows_how_each_reference_value_was_read);
+    tcase_add_test(tc, a_checklist_with_a_frequency_is_due_by_it);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
