@@ -31,7 +31,9 @@ static const char *const contract_keys[] = {
     "deployed_date", "validated_date", "parent_contract", "changes", "retired_date",
     "retirement_reason", "domain",
     /* The hub's checklist form: a station procedure (parse_checklist). */
-    "checklist_steps", "frequency", "frequency_hours", "frequency_days", NULL};
+    "checklist_steps", "frequency", "frequency_hours", "frequency_days",
+    /* The seed's equipment form: a map of check type to {steps: [{description}]}. */
+    "maintenance_procedures", NULL};
 
 /* Contract types the hub also delivers to a node: not this module's, skipped with a record. */
 static const char *const other_contract_types[] = {
@@ -48,6 +50,7 @@ static const char *const item_keys[] = {"equipment_id",
                                         "tolerances",
                                         "last_calibration",
                                         "return_requires_verification",
+                                        "maintenance_schedule", /* the seed's form: kept */
                                         NULL};
 static const char *const procedure_keys[] = {"procedure_id",
                                              "title",
@@ -126,7 +129,7 @@ static int parse_item(const json_t *e, const char *path, json_int_t default_warn
 {
     int rc;
     const char *unused;
-    json_int_t interval = 0, warning = default_warning;
+    json_int_t interval = 365, warning = default_warning; /* the seed's default interval */
     json_t *tolerances, *baseline;
     char where[JF_PATH_MAX];
     if ((rc = jf_object(e, path, item_keys, err)) ||
@@ -136,10 +139,14 @@ static int parse_item(const json_t *e, const char *path, json_int_t default_warn
         (rc = jf_string(e, path, "manufacturer", false, &unused, err)) ||
         (rc = jf_string(e, path, "model", false, &unused, err)) ||
         (rc = jf_string(e, path, "serial_number", false, &unused, err)) ||
-        (rc = jf_int(e, path, "calibration_interval_days", true, 1, 36500, &interval, err)) ||
+        (rc = jf_int(e, path, "calibration_interval_days", false, 1, 36500, &interval, err)) ||
         (rc = jf_int(e, path, "warning_period_days", false, 0, 3650, &warning, err)) ||
         (rc = jf_array(e, path, "tolerances", false, &tolerances, err)))
         return rc;
+    const json_t *schedule = json_object_get(e, "maintenance_schedule");
+    if (schedule && !json_is_object(schedule))
+        return error_set(err, SMART_EINVAL, "%s.maintenance_schedule: must be a map (got %s)", path,
+                         jf_type_name(schedule));
     item->return_requires_verification = true;
     if ((rc = jf_bool(e, path, "return_requires_verification", false,
                       &item->return_requires_verification, err)))
@@ -647,6 +654,113 @@ static void parse_checklist(const json_t *doc, contract *c, problem_list *pl)
     item->procedures[item->procedure_count++] = p;
 }
 
+/* The seed's flat baseline on an item of equipment_list, in JSON as in YAML (where
+ * contract_yaml.c has mapped it already, with its lines): last_calibration_date, an optional
+ * calibration_certificate and calibration_provider become last_calibration. */
+#define FLAT_CERTIFICATE_DEFAULT "not given in the contract"
+static int map_flat_baseline_json(json_t *item, const char *path, smart_error *err)
+{
+    json_t *date = json_object_get(item, "last_calibration_date");
+    json_t *cert = json_object_get(item, "calibration_certificate");
+    json_t *provider = json_object_get(item, "calibration_provider");
+    if (!date && !cert && !provider)
+        return 0;
+    if (json_object_get(item, "last_calibration"))
+        return error_set(err, SMART_EINVAL,
+                         "%s.last_calibration_date: give last_calibration or "
+                         "last_calibration_date, not both",
+                         path);
+    if (!date)
+        return error_set(
+            err, SMART_EINVAL,
+            "%s.last_calibration_date: missing required field (calibration_certificate "
+            "and calibration_provider go with it)",
+            path);
+    json_t *baseline =
+        json_pack("{s:O, s:o, s:o}", "calibration_date", date, "certificate_number",
+                  cert ? json_incref(cert) : json_string(FLAT_CERTIFICATE_DEFAULT), "provider",
+                  provider ? json_incref(provider) : json_string(CONTRACT_YAML_DEFAULT_PROVIDER));
+    if (!baseline)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    json_object_del(item, "last_calibration_date");
+    json_object_del(item, "calibration_certificate");
+    json_object_del(item, "calibration_provider");
+    return json_object_set_new(item, "last_calibration", baseline)
+               ? error_set(err, SMART_ENOMEM, "out of memory")
+               : 0;
+}
+
+static const char *const seed_procedure_keys[] = {"steps", "frequency", NULL};
+static const char *const seed_step_keys[] = {"description", NULL};
+
+/* The seed's maintenance_procedures: each check type a procedure of every item of the
+ * contract, its steps attested one by one ("1", "2", ...), due daily unless it says
+ * otherwise, done when the station does it (not required before each test). */
+static void parse_seed_procedures(const json_t *doc, contract *c, problem_list *pl)
+{
+    smart_error *e = &pl->here;
+    const json_t *map = json_object_get(doc, "maintenance_procedures");
+    if (!json_is_object(map)) {
+        note(pl, error_set(e, SMART_EINVAL, "maintenance_procedures: must be a map (got %s)",
+                           jf_type_name(map)));
+        return;
+    }
+    const char *type;
+    json_t *body;
+    json_object_foreach ((json_t *)map, type, body) {
+        char path[JF_PATH_MAX];
+        jf_path(path, sizeof path, "maintenance_procedures", type);
+        json_t *steps;
+        if (note(pl, jf_object(body, path, seed_procedure_keys, e)) ||
+            note(pl, jf_array(body, path, "steps", true, &steps, e)))
+            continue;
+        procedure *p = &c->procedures[c->procedure_count++];
+        p->procedure_id = type;
+        p->title = type;
+        p->required_before_test = false;
+        if (json_object_get(body, "frequency")) {
+            if (note(pl, parse_frequency(body, path, p, e)))
+                continue;
+        } else {
+            p->frequency = FREQ_DAYS;
+            p->every = 1;
+            p->frequency_text = "daily";
+            snprintf(p->frequency_label, sizeof p->frequency_label, "daily");
+        }
+        p->step_count = json_array_size(steps);
+        if (!p->step_count) {
+            note(pl, error_set(e, SMART_EINVAL, "%s.steps: must list at least one step", path));
+            continue;
+        }
+        if (!(p->steps = calloc(p->step_count, sizeof *p->steps))) {
+            note(pl, error_set(e, SMART_ENOMEM, "out of memory"));
+            return;
+        }
+        bool ok = true;
+        for (size_t i = 0; i < p->step_count && ok; i++) {
+            char step_path[JF_PATH_MAX + 24];
+            jf_index(step_path, sizeof step_path, path, i);
+            check_step *st = &p->steps[i];
+            const json_t *one = json_array_get(steps, i);
+            ok = !note(pl, jf_object(one, step_path, seed_step_keys, e)) &&
+                 !note(pl, jf_string(one, step_path, "description", true, &st->description, e));
+            snprintf(st->step_number, sizeof st->step_number, "%u", (unsigned)(i + 1) % 100000u);
+            st->step_id = st->step_number;
+        }
+        for (size_t k = 0; ok && k < c->item_count; k++) {
+            contract_item *item = &c->items[k];
+            if (!item->equipment_id || item->station_checklist)
+                continue;
+            if (item->procedure_count == ITEM_MAX_PROCEDURES) {
+                note(pl, error_set(e, SMART_EINVAL, "%s: '%s' has more than %d procedures", path,
+                                   item->equipment_id, ITEM_MAX_PROCEDURES));
+                break;
+            }
+            item->procedures[item->procedure_count++] = p;
+        }
+    }
+}
+
 int contract_parse_document_all(const char *file, json_t *document, const char *bytes, size_t len,
                                 contract *out, smart_error *err, contract_problems *problems)
 {
@@ -735,7 +849,8 @@ int contract_parse_document_all(const char *file, json_t *document, const char *
     for (size_t i = 0; i < c.item_count && !pl.out_of_memory; i++) {
         char path[JF_PATH_MAX];
         jf_index(path, sizeof path, "equipment_list", i);
-        if (note(&pl, parse_item(json_array_get(list, i), path, warning, &c.items[i], e))) {
+        if (note(&pl, map_flat_baseline_json(json_array_get(list, i), path, e)) ||
+            note(&pl, parse_item(json_array_get(list, i), path, warning, &c.items[i], e))) {
             continue;
         }
         for (size_t j = 0; j < i; j++)
@@ -762,8 +877,11 @@ int contract_parse_document_all(const char *file, json_t *document, const char *
     }
     if (!note(&pl, jf_array(doc, "", "procedures", false, &procedures, e)))
         c.procedure_count = json_array_size(procedures);
-    /* + 1: the checklist's procedure, so that no pointer to one moves. */
-    if (!(c.procedures = calloc(c.procedure_count + 1, sizeof *c.procedures))) {
+    /* + 1: the checklist's procedure, + the seed's maintenance_procedures, so that no pointer
+     * to one moves. */
+    const json_t *seed_procedures = json_object_get(doc, "maintenance_procedures");
+    size_t extra = 1 + (json_is_object(seed_procedures) ? json_object_size(seed_procedures) : 0);
+    if (!(c.procedures = calloc(c.procedure_count + extra, sizeof *c.procedures))) {
         note(&pl, error_set(e, SMART_ENOMEM, "out of memory"));
         goto fail;
     }
@@ -782,6 +900,8 @@ int contract_parse_document_all(const char *file, json_t *document, const char *
                 break;
             }
     }
+    if (seed_procedures && !pl.out_of_memory)
+        parse_seed_procedures(doc, &c, &pl);
     if (checklist && !pl.out_of_memory)
         parse_checklist(doc, &c, &pl);
     if (pl.any)

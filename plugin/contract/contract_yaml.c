@@ -673,13 +673,13 @@ static int map_flat_baseline(reader *r, json_t *item, size_t i)
         return flat_error(r, item_path, flat_keys[0], item_line,
                           "missing required field (calibration_certificate and "
                           "calibration_provider go with it)");
-    if (!flat[1])
-        return flat_error(r, item_path, flat_keys[1], item_line,
-                          "missing required field (it goes with last_calibration_date)");
+    (void)item_line;
     json_t *baseline = json_object();
     json_t *provider = flat[2] ? json_incref(flat[2]) : json_string(CONTRACT_YAML_DEFAULT_PROVIDER);
     if (!baseline || !provider || json_object_set(baseline, baseline_fields[0], flat[0]) ||
-        json_object_set(baseline, baseline_fields[1], flat[1]) ||
+        (flat[1] ? json_object_set(baseline, baseline_fields[1], flat[1])
+                 : json_object_set_new(baseline, baseline_fields[1],
+                                       json_string("not given in the contract"))) ||
         json_object_set_new(baseline, baseline_fields[2], provider)) {
         json_decref(baseline);
         return out_of_memory(r);

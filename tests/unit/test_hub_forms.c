@@ -364,6 +364,71 @@ START_TEST(a_checklist_with_a_frequency_is_due_by_it)
 }
 END_TEST
 
+/* The seed's equipment form, in JSON and YAML alike: a flat last_calibration_date, an optional
+ * certificate, the interval defaulting to 365 days, a maintenance_schedule map, and
+ * maintenance_procedures of check type to {steps: [{description}]}. */
+static const char seed_json[] =
+    "{\"smart_contract_id\":\"LP-SEED-001\",\"contract_type\":\"SmartMaintenance\","
+    "\"created_date\":\"2025-01-02\",\"equipment_list\":["
+    "{\"equipment_id\":\"LP01-LGT-01\",\"description\":\"Penetrant inspection light\","
+    "\"equipment_type\":\"uv_lamp\",\"calibration_interval_days\":180,"
+    "\"last_calibration_date\":\"2024-11-15\",\"calibration_certificate\":\"NCL-2024-11-0932\","
+    "\"maintenance_schedule\":{\"daily_check\":\"daily\"}},"
+    "{\"equipment_id\":\"LP01-THM-09\",\"description\":\"Digital thermometer\","
+    "\"equipment_type\":\"thermometer\",\"last_calibration_date\":\"2024-08-07\"}],"
+    "\"maintenance_procedures\":{\"daily_check\":{\"steps\":["
+    "{\"description\":\"Lamp warmed up 10 minutes\"},{\"description\":\"Lens clean\"}]}}}";
+
+static const char seed_yaml[] = "smart_contract_id: LP-SEED-001\n"
+                                "contract_type: SmartMaintenance\n"
+                                "created_date: \"2025-01-02\"\n"
+                                "equipment_list:\n"
+                                "  - equipment_id: LP01-LGT-01\n"
+                                "    description: Penetrant inspection light\n"
+                                "    equipment_type: uv_lamp\n"
+                                "    calibration_interval_days: 180\n"
+                                "    last_calibration_date: \"2024-11-15\"\n"
+                                "    calibration_certificate: NCL-2024-11-0932\n"
+                                "    maintenance_schedule: {daily_check: daily}\n"
+                                "  - equipment_id: LP01-THM-09\n"
+                                "    description: Digital thermometer\n"
+                                "    equipment_type: thermometer\n"
+                                "    last_calibration_date: \"2024-08-07\"\n"
+                                "maintenance_procedures:\n"
+                                "  daily_check:\n"
+                                "    steps:\n"
+                                "      - description: Lamp warmed up 10 minutes\n"
+                                "      - description: Lens clean\n";
+
+START_TEST(the_seed_equipment_form_reads_alike_in_json_and_yaml)
+{
+    const char *files[] = {"LP-SEED-001.json", "LP-SEED-001.yaml"};
+    const char *texts[] = {seed_json, seed_yaml};
+    for (int f = 0; f < 2; f++) {
+        fake_host_init(&h, "2025-02-13T07:00:00Z");
+        fake_host_write_contract(&h, files[f], texts[f]);
+        start_ok();
+        ck_assert_int_eq(fake_host_count_ledger(&h, "contract.rejected"), 0);
+        send_ok("status.query", "{}");
+        json_t *status = fake_host_last_output(&h, "status");
+        json_t *lamp = fake_host_item(status, "LP01-LGT-01");
+        json_t *thm = fake_host_item(status, "LP01-THM-09");
+        ck_assert_int_eq(json_integer_value(json_object_get(lamp, "days_remaining")), 90);
+        ck_assert_str_eq(str(lamp, "certificate_number"), "NCL-2024-11-0932");
+        /* 365 days from 2024-08-07; no certificate given, said so. */
+        ck_assert_int_eq(json_integer_value(json_object_get(thm, "days_remaining")), 175);
+        ck_assert_str_eq(str(thm, "certificate_number"), "not given in the contract");
+        /* The check type is a procedure of its items, its steps attested by number. */
+        send_ok("maintenance.check",
+                "{\"equipment_id\":\"LP01-LGT-01\",\"check_type\":\"daily_check\","
+                "\"technician\":\"J. Alvarez\",\"attestations\":{\"1\":true,\"2\":true}}");
+        ck_assert(json_is_true(
+            json_object_get(fake_host_last_output(&h, "maintenance.checked"), "passed")));
+        fake_host_destroy(&h);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("hub forms");
@@ -378,6 +443,7 @@ int main(void)
     tcase_add_test(tc, a_checklist_is_required_before_every_test_and_named_in_the_decision);
     tcase_add_test(tc, contracts_loaded_shows_how_each_reference_value_was_read);
     tcase_add_test(tc, a_checklist_with_a_frequency_is_due_by_it);
+    tcase_add_test(tc, the_seed_equipment_form_reads_alike_in_json_and_yaml);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
