@@ -1167,10 +1167,12 @@ void contract_set_release(contract_set *set)
         free(set->skipped[i]);
         free(set->skipped_why[i]);
         free(set->skipped_ids[i]);
+        free(set->skipped_sha[i]);
     }
     free(set->skipped);
     free(set->skipped_why);
     free(set->skipped_ids);
+    free(set->skipped_sha);
     for (size_t i = 0; i < set->held_count; i++)
         contract_release(&set->held[i]);
     free(set->held);
@@ -1322,8 +1324,10 @@ static int load_jobs(file_jobs *all, const char *station_type, contract_set *out
     set.skipped = calloc(count ? count : 1, sizeof *set.skipped);
     set.skipped_why = calloc(count ? count : 1, sizeof *set.skipped_why);
     set.skipped_ids = calloc(count ? count : 1, sizeof *set.skipped_ids);
+    set.skipped_sha = calloc(count ? count : 1, sizeof *set.skipped_sha);
     set.held = calloc(count ? count : 1, sizeof *set.held);
-    if (!set.contracts || !set.skipped || !set.skipped_why || !set.skipped_ids || !set.held)
+    if (!set.contracts || !set.skipped || !set.skipped_why || !set.skipped_ids ||
+        !set.skipped_sha || !set.held)
         rc = contract_refuse(why, SMART_ENOMEM, NULL, NULL, "out of memory");
     if (rc == 0) {
         parse_files(all);
@@ -1349,10 +1353,11 @@ static int load_jobs(file_jobs *all, const char *station_type, contract_set *out
             size_t k = set.skipped_count++;
             set.skipped_why[k] = strdup(why_skipped);
             set.skipped_ids[k] = j->c.contract_id ? strdup(j->c.contract_id) : NULL;
+            set.skipped_sha[k] = strdup(j->sha256);
             set.skipped[k] = j->c.file;
             j->c.file = NULL;
             contract_release(&j->c);
-            if (!set.skipped_why[k] || (has_id && !set.skipped_ids[k]))
+            if (!set.skipped_why[k] || (has_id && !set.skipped_ids[k]) || !set.skipped_sha[k])
                 rc = contract_refuse(why, SMART_ENOMEM, NULL, NULL, "out of memory");
         } else {
             if (j->c.station_from_folder)

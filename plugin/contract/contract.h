@@ -132,6 +132,7 @@ typedef struct contract_set {
     char fingerprint[65]; /* SHA-256 over the names and contents of every file listed */
     char **skipped_why;   /* parallel to skipped: "station type MT", "contract_type SmartQA" */
     char **skipped_ids;   /* parallel to skipped: the contract id, or NULL */
+    char **skipped_sha;   /* parallel to skipped: the SHA-256 of the file's bytes */
     contract *held;       /* read and valid, not in force (draft, validated, deprecated) */
     size_t held_count;
 } contract_set;

@@ -319,6 +319,37 @@ static int store_adopted(maintenance *m, int64_t now_ms, smart_error *err)
     return rc;
 }
 
+/* What the hub waits for to move a deployment from deployed to active: per contract of the
+ * directory, its id, the order it was adopted by (version or date), its file, its SHA-256,
+ * whether it is in force and why not. */
+static json_t *acknowledgement(const contract_set *set)
+{
+    json_t *all = json_array();
+    for (size_t i = 0; all && i < set->contract_count; i++) {
+        const contract *c = &set->contracts[i];
+        json_array_append_new(all, json_pack("{s:s, s:s, s:I, s:s, s:s, s:b}", "contract_id",
+                                             c->contract_id, "order", c->order_text, "version",
+                                             c->version, "file", c->file, "sha256", c->sha256,
+                                             "in_force", 1));
+    }
+    for (size_t i = 0; all && i < set->held_count; i++) {
+        const contract *c = &set->held[i];
+        json_array_append_new(all, json_pack("{s:s, s:s, s:I, s:s, s:s, s:b, s:s}", "contract_id",
+                                             c->contract_id, "order", c->order_text, "version",
+                                             c->version, "file", c->file, "sha256", c->sha256,
+                                             "in_force", 0, "why_not", c->not_in_force));
+    }
+    for (size_t i = 0; all && i < set->skipped_count; i++) {
+        json_t *one = json_pack("{s:s, s:s, s:b, s:s}", "file", set->skipped[i], "sha256",
+                                set->skipped_sha[i] ? set->skipped_sha[i] : "", "in_force", 0,
+                                "why_not", set->skipped_why[i] ? set->skipped_why[i] : "skipped");
+        if (one && set->skipped_ids[i])
+            json_object_set_new(one, "contract_id", json_string(set->skipped_ids[i]));
+        json_array_append_new(all, one);
+    }
+    return all;
+}
+
 static int record_adoption(maintenance *m, const contract_set *before, const char *cause,
                            smart_error *err)
 {
@@ -374,9 +405,10 @@ static int record_adoption(maintenance *m, const contract_set *before, const cha
              set->contract_count, m->host->station_type, cause, set->item_count, set->held_count,
              set->skipped_count);
     return emit_ledger(m, "contracts.loaded", m->host->node_id, "system", details,
-                       json_pack("{s:o, s:o, s:o, s:o, s:s, s:s}", "contracts", loaded, "changes",
-                                 describe_change(before, set), "not_in_force", held, "skipped",
-                                 skipped, "contracts_dir", m->config.contracts_dir, "cause", cause),
+                       json_pack("{s:o, s:o, s:o, s:o, s:o, s:s, s:s}", "contracts", loaded,
+                                 "changes", describe_change(before, set), "not_in_force", held,
+                                 "skipped", skipped, "acknowledgement", acknowledgement(set),
+                                 "contracts_dir", m->config.contracts_dir, "cause", cause),
                        err);
 }
 
@@ -696,9 +728,10 @@ int handle_contract_deployed(maintenance *m, const json_t *data, int64_t now_ms,
     }
     if (rc == 0)
         return emit_output(m, "contracts.loaded",
-                           json_pack("{s:I, s:I}", "contracts",
+                           json_pack("{s:I, s:I, s:o}", "contracts",
                                      (json_int_t)m->contracts.contract_count, "equipment",
-                                     (json_int_t)m->contracts.item_count),
+                                     (json_int_t)m->contracts.item_count, "acknowledgement",
+                                     acknowledgement(&m->contracts)),
                            err);
     return report_rejection(m, &why, now_ms, true, err);
 }

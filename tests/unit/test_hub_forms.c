@@ -429,6 +429,62 @@ START_TEST(the_seed_equipment_form_reads_alike_in_json_and_yaml)
 }
 END_TEST
 
+static json_t *ack_of(json_t *ack, const char *file)
+{
+    json_t *v;
+    size_t i;
+    json_array_foreach (ack, i, v)
+        if (strcmp(str(v, "file"), file) == 0)
+            return v;
+    ck_abort_msg("%s not acknowledged", file);
+    return NULL;
+}
+
+/* What the hub waits for: per contract, id, order, file, SHA-256, in force or why not. */
+START_TEST(contracts_loaded_acknowledges_every_contract)
+{
+    fake_host_init(&h, "2025-02-13T07:00:00Z");
+    start_ok();
+    fake_host_write_contract(
+        &h, "LP-CAL-001.json",
+        "{\"smart_contract_id\":\"LP-CAL-001\",\"contract_type\":\"SmartMaintenance\","
+        "\"version\":2,\"station_type\":\"LP\",\"equipment_list\":[{\"equipment_id\":"
+        "\"LP01-THM-01\",\"description\":\"d\",\"equipment_type\":\"t\"}]}");
+    write_hub("LP-MAINT-001.yaml", "LP-MAINT-001",
+              "status: active\ndeployed_date: \"2025-01-15T09:00:00Z\"\n", "LP01-THM-02");
+    write_hub("LP-MAINT-002.yaml", "LP-MAINT-002", "status: draft\n", "LP01-THM-03");
+    write_hub("MT-MAINT-001.yaml", "MT-MAINT-001", "domain: MT\n", "MT01-THM-01");
+    fake_host_write_contract(&h, "LP-QA-001.yaml",
+                             "smart_contract_id: LP-QA-001\ncontract_type: SmartQA\n");
+    send_ok("contract.deployed", "{}");
+    json_t *out = fake_host_last_output(&h, "contracts.loaded");
+    ck_assert_ptr_nonnull(out);
+    json_t *ack = json_object_get(out, "acknowledgement");
+    ck_assert_int_eq(json_array_size(ack), 5);
+    json_t *a = ack_of(ack, "LP-CAL-001.json");
+    ck_assert_str_eq(str(a, "contract_id"), "LP-CAL-001");
+    ck_assert_str_eq(str(a, "order"), "version 2");
+    ck_assert(json_is_true(json_object_get(a, "in_force")));
+    ck_assert_int_eq(strlen(str(a, "sha256")), 64);
+    a = ack_of(ack, "LP-MAINT-001.yaml");
+    ck_assert_str_eq(str(a, "order"), "deployed_date 2025-01-15T09:00:00Z");
+    ck_assert(json_is_true(json_object_get(a, "in_force")));
+    a = ack_of(ack, "LP-MAINT-002.yaml");
+    ck_assert(json_is_false(json_object_get(a, "in_force")));
+    ck_assert_ptr_nonnull(strstr(str(a, "why_not"), "not deployed or active"));
+    a = ack_of(ack, "MT-MAINT-001.yaml");
+    ck_assert_str_eq(str(a, "why_not"), "for station type MT");
+    ck_assert_int_eq(strlen(str(a, "sha256")), 64);
+    a = ack_of(ack, "LP-QA-001.yaml");
+    ck_assert_str_eq(str(a, "contract_id"), "LP-QA-001");
+    ck_assert_str_eq(str(a, "why_not"), "contract_type SmartQA: not a maintenance contract");
+    /* The ledger's record holds the same. */
+    json_t *meta = json_object_get(last_record("contracts.loaded"), "metadata");
+    ck_assert(json_equal(json_object_get(meta, "acknowledgement"), ack));
+    fake_host_destroy(&h);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("hub forms");
@@ -444,6 +500,7 @@ int main(void)
     tcase_add_test(tc, contracts_loaded_shows_how_each_reference_value_was_read);
     tcase_add_test(tc, a_checklist_with_a_frequency_is_due_by_it);
     tcase_add_test(tc, the_seed_equipment_form_reads_alike_in_json_and_yaml);
+    tcase_add_test(tc, contracts_loaded_acknowledges_every_contract);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
