@@ -6,6 +6,7 @@
 #include "error.h"
 #include "json/json_fields.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -359,9 +360,13 @@ static int parse_shift_starts(const json_t *doc, contract *c, smart_error *err)
                          CONTRACT_MAX_SHIFTS);
     for (size_t i = 0; i < n; i++) {
         const char *t = json_string_value(json_array_get(shifts, i));
-        int hh, mm, used = 0;
-        if (!t || sscanf(t, "%2d:%2d%n", &hh, &mm, &used) != 2 || used != 5 || t[5] || hh > 23 ||
-            mm > 59 || hh < 0 || mm < 0)
+        /* Exactly HH:MM: sscanf alone took " 9:05" and "-0:00". */
+        bool digits = t && strlen(t) == 5 && isdigit((unsigned char)t[0]) &&
+                      isdigit((unsigned char)t[1]) && t[2] == ':' && isdigit((unsigned char)t[3]) &&
+                      isdigit((unsigned char)t[4]);
+        int hh = digits ? (t[0] - '0') * 10 + (t[1] - '0') : -1;
+        int mm = digits ? (t[3] - '0') * 10 + (t[4] - '0') : -1;
+        if (!digits || hh > 23 || mm > 59)
             return error_set(err, SMART_EINVAL, "shift_starts[%zu]: must be a time \"HH:MM\"", i);
         c->shift_starts[i] = hh * 60 + mm;
         if (i > 0 && c->shift_starts[i] <= c->shift_starts[i - 1])

@@ -292,10 +292,48 @@ static bool is_decimal_real(const char *s)
     return *s == '\0';
 }
 
+/* YAML 1.1's base-60 numbers, as PyYAML resolves them: an integer
+ * [-+]?[1-9][0-9_]*(:[0-5]?[0-9])+ (14:00 is 840, 6:00 is 360) or a float
+ * [-+]?[0-9][0-9_]*(:[0-5]?[0-9])+\.[0-9_]* . Anything else with a colon (06:00, as PyYAML's
+ * safe_dump writes a time unquoted) is text in 1.1 and 1.2 alike. */
+static bool is_sexagesimal(const char *s)
+{
+    if (*s == '+' || *s == '-')
+        s++;
+    bool leading_zero = *s == '0';
+    if (!is_digit(*s))
+        return false;
+    while (is_digit(*s) || *s == '_')
+        s++;
+    int groups = 0;
+    while (*s == ':') {
+        s++;
+        if (!is_digit(*s))
+            return false;
+        if (is_digit(s[1])) {
+            if (*s > '5')
+                return false;
+            s++;
+        }
+        s++;
+        groups++;
+    }
+    if (!groups)
+        return false;
+    if (*s == '.') {
+        for (s++; is_digit(*s) || *s == '_'; s++)
+            ;
+        return *s == '\0';
+    }
+    return *s == '\0' && !leading_zero;
+}
+
 /* Something one YAML version or another reads as a number (0x1F, 0o17, 010, 1_000, 14:00,
- * 1e5, .inf, .nan) — a date such as 2024-08-07 is not. */
+ * 1e5, .inf, .nan) — a date such as 2024-08-07 is not, nor a time 06:00. */
 static bool looks_numeric(const char *s)
 {
+    if (strchr(s, ':'))
+        return is_sexagesimal(s);
     static const char *const specials[] = {"inf", "Inf", "INF", "nan", "NaN", "NAN", NULL};
     if (*s == '+' || *s == '-')
         s++;
@@ -715,6 +753,9 @@ static int map_flat_baselines(reader *r, json_t *doc)
         int rc = json_is_object(item) ? map_flat_baseline(r, item, i) : 0;
         if (rc)
             return rc;
+        /* The next item's lines are looked up by binary search: the entries just added go
+         * into order first (appended unsorted, they hid later items' keys). */
+        map_sort(r->map);
     }
     map_sort(r->map);
     return 0;
