@@ -68,6 +68,42 @@ class NeverUngated(unittest.TestCase):
         self.assertEqual(alerts.count("contract_rejected"), 1)
 
 
+OTHER_TYPES = ["SmartSafety", "SmartInventory", "SmartQA", "SmartStandards", "SmartCompliance",
+               "SmartSP"]
+
+
+class SixOtherTypesAndOneMalformed(unittest.TestCase):
+    def test_starts_runs_the_last_good_set_blocks_what_it_must_and_says_why(self):
+        st = Station(self)
+        self.assertEqual(st.run(event("status.query")).returncode, 0)  # the good set adopted
+        for i, kind in enumerate(OTHER_TYPES):
+            with open(st.path("LP-OTHER-%d.yaml" % i), "w") as f:
+                f.write("smart_contract_id: LP-OTHER-%d\ncontract_type: %s\n"
+                        "hazards: [solvent vapour]\n" % (i, kind))
+        st.write("LP-CAL-002.json", BAD)
+        res = st.run(event("test.start", clientpo_id="SC-2025-001-LP",
+                           equipment=["LP01-UVA-01", "LP01-THM-01"]))
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertIn("refused at start-up: LP-CAL-002.json:", res.stderr)
+        self.assertIn("running with the set adopted before", res.stderr)
+        for other in OTHER_TYPES:  # skipped, never the reason of the refusal
+            self.assertNotIn(other, res.stderr)
+        out = lines(res.stdout)
+        decision = [o["data"] for o in out if o["topic"] == "gate.decision"][0]
+        self.assertFalse(decision["allowed"])
+        self.assertIn("LP01-THM-01", decision["blocking"])  # its calibration lapsed
+        rejected = [r for r in st.ledger() if r["action"] == "contract.rejected"]
+        self.assertEqual([r["metadata"]["contract_file"] for r in rejected], ["LP-CAL-002.json"])
+        # Fixed: the set of the directory is adopted, the six skipped with a record.
+        os.unlink(st.path("LP-CAL-002.json"))
+        res = st.run(event("status.query"))
+        self.assertEqual(res.returncode, 0, res.stderr)
+        loaded = [r for r in st.ledger() if r["action"] == "contracts.loaded"][-1]["metadata"]
+        skipped = sorted(s["reason"] for s in loaded["skipped"])
+        self.assertEqual(skipped, sorted("contract_type %s: not a maintenance contract" % t
+                                         for t in OTHER_TYPES))
+
+
 class SharedFolder(unittest.TestCase):
     def test_station_files_only_reads_only_this_stations_files(self):
         st = Station(self)
