@@ -202,6 +202,7 @@ START_TEST(an_entry_that_is_not_a_readable_file_is_a_refused_deployment)
         {NO_PERMISSION, "locked.json", "locked.json: cannot open: Permission denied"},
     };
     fake_host_init(&h, "2025-02-13T07:00:00Z");
+    refused_at_start = 0; /* also without a fork per test (CK_FORK=no) */
     write_contract("LP-CAL-001.json", "LP-CAL-001", 1, lp_items, "2024-11-15");
     start_ok();
     ck_assert_int_eq(thermometer_days(), 90);
@@ -233,6 +234,7 @@ START_TEST(two_files_under_one_contract_id_are_refused_naming_both)
     static const char why[] = "LP-CAL-001.json: smart_contract_id: 'LP-CAL-001' is also the id "
                               "of LP-CAL-001-copy.json; a contract id names one file";
     fake_host_init(&h, "2025-02-13T07:00:00Z");
+    refused_at_start = 0; /* also without a fork per test (CK_FORK=no) */
     write_contract("LP-CAL-001.json", "LP-CAL-001", 1, lp_items, "2024-11-15");
     write_contract("LP-CAL-001-copy.json", "LP-CAL-001", 2,
                    (const char *const[]){"LP02-THM-01", NULL}, NULL);
@@ -276,6 +278,7 @@ START_TEST(a_contract_calibration_dated_after_now_is_refused)
         {"2025-02-14T01:00:00+14:00", "2025-02-14T01:00:00+14:00 is in the future"},
     };
     fake_host_init(&h, "2025-02-13T07:00:00Z");
+    refused_at_start = 0; /* also without a fork per test (CK_FORK=no) */
     for (size_t i = 0; i < sizeof future / sizeof future[0]; i++) {
         char why[200];
         snprintf(why, sizeof why,
@@ -322,6 +325,7 @@ END_TEST
 START_TEST(a_contract_calibration_counts_on_the_station_day_of_its_instant)
 {
     fake_host_init(&h, "2025-02-13T07:00:00Z");
+    refused_at_start = 0; /* also without a fork per test (CK_FORK=no) */
     write_contract("LP-CAL-001.json", "LP-CAL-001", 1, lp_items, "2025-02-13T06:00:00+14:00");
     start_ok();
     ck_assert_int_eq(thermometer_days(), 179);
