@@ -23,7 +23,7 @@ typedef struct maintenance_config {
     char data_dir[PATH_MAX];
     int64_t sweep_interval_ms;
     int64_t alert_repeat_ms;
-    station_zone *zone; /* the station's civil time (time_zone or utc_offset); owned */
+    station_zone *zone;      /* the station's civil time (time_zone or utc_offset); owned */
     bool station_files_only; /* read only `<station_type>-*` files (a folder several share) */
 } maintenance_config;
 

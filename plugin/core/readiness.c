@@ -210,8 +210,8 @@ void readiness_assess(const readiness_input *in, readiness *out)
     char text[READINESS_TEXT_MAX];
     cal_reason(&out->calibration, text, sizeof text);
     if (in->terms->station_checklist) { /* a station procedure: nothing to calibrate */
-        out->calibration = (cal_assessment){.status = CAL_CURRENT,
-                                            .ready = !in->record->out_of_service};
+        out->calibration =
+            (cal_assessment){.status = CAL_CURRENT, .ready = !in->record->out_of_service};
         ready = out->calibration.ready;
         snprintf(text, sizeof text, "%s", "station checklist (no calibration)");
     }
