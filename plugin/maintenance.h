@@ -24,8 +24,9 @@ typedef struct maintenance_config {
     char data_dir[PATH_MAX];
     int64_t sweep_interval_ms;
     int64_t alert_repeat_ms;
-    station_zone *zone;   /* the station's civil time (time_zone or utc_offset); owned */
-    contract_trust trust; /* trusted_keys, require_signed_contracts (contract/signature.h) */
+    station_zone *zone;      /* the station's civil time (time_zone or utc_offset); owned */
+    contract_trust trust;    /* trusted_keys, require_signed_contracts (contract/signature.h) */
+    bool station_files_only; /* read only `<station_type>-*` files (a folder several share) */
 } maintenance_config;
 
 /* An item's ITEM text as last built, kept while nothing about the item or the day changes:
@@ -81,6 +82,11 @@ typedef struct maintenance {
     bool ledger_since_commit;
     smart_shutdown_done shutdown_done;
     void *shutdown_arg;
+    /* Never ungated (contracts_in_force.c): when the contracts directory is refused at start
+     * and no set was ever adopted, why; every test.start is then blocked with it. "" else. */
+    char ungated_reason[512];
+    char rejected_fingerprint[65]; /* the deployment last refused and reported, or "" */
+    bool contracts_from_store;     /* adopting the set kept in the store: not stored again */
 } maintenance;
 
 /* The items by id (store/item_index.c). */
@@ -283,6 +289,13 @@ int handle_out_of_service(maintenance *m, const json_t *data, int64_t now_ms, sm
 int handle_return_to_service(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err);
 int handle_calibration_schedule(maintenance *m, const json_t *data, int64_t now_ms,
                                 smart_error *err);
+/* Start-up with the contracts directory refused (`why`): never ungated, never stopped. Adopts
+ * the set adopted last (kept in the store) or, when there is none, no set, and then every
+ * test.start is blocked with the reason; says so on stderr (the host's log), in the ledger
+ * (contract.rejected) and as an alert. Fails only when the store or the ledger does. */
+int maintenance_start_refused(maintenance *m, const contract_refusal *why, int64_t now_ms,
+                              smart_error *err);
+
 int handle_contract_deployed(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err);
 
 #endif

@@ -60,7 +60,9 @@ static int check_step_keys(const json_t *values, const char *path, const procedu
     json_object_foreach ((json_t *)values, key, value) {
         bool known = false;
         for (size_t i = 0; i < p->step_count && !known; i++)
-            known = strcmp(p->steps[i].step_id, key) == 0 && p->steps[i].is_reading == readings;
+            known = strcmp(p->steps[i].step_id, key) == 0 &&
+                    (p->steps[i].is_reading == readings ||
+                     (!readings && p->steps[i].needs_attestation)); /* attesting a reading */
         if (!known)
             return error_set(err, SMART_EINVAL, "%s.%s: not a %s step of procedure %s", path, key,
                              readings ? "number" : "checkbox", p->procedure_id);
@@ -180,12 +182,29 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
             result = json_pack("{s:s, s:s, s:b, s:f, s:s, s:s}", "step_id", s->step_id,
                                "description", s->description, "passed", passed, "value",
                                given.value, "unit", s->unit, "limit", limit);
+            /* A reference_value the module cannot check: the reading needs an attestation that
+             * it meets the text. */
+            if (s->needs_attestation) {
+                bool attested = json_is_true(json_object_get(attestations, s->step_id));
+                if (result)
+                    json_object_set_new(result, "attested", json_boolean(attested));
+                if (passed && !attested) {
+                    passed = false;
+                    snprintf(line, sizeof line, "%s not attested to meet its reference value",
+                             s->step_id);
+                    text_append(check.detail, sizeof check.detail, "; ", line);
+                }
+                if (result)
+                    json_object_set_new(result, "passed", json_boolean(passed));
+            }
         } else {
             result = json_pack("{s:s, s:s, s:b, s:b}", "step_id", s->step_id, "description",
                                s->description, "passed", passed, "attested", passed);
         }
         if (result && s->reference_value)
             json_object_set_new(result, "reference_value", json_string(s->reference_value));
+        if (result && s->reference_reading[0])
+            json_object_set_new(result, "reference_read_as", json_string(s->reference_reading));
         json_array_append_new(steps, result);
         check.passed = check.passed && passed;
     }

@@ -327,6 +327,14 @@ int handle_test_start(maintenance *m, const json_t *data, int64_t now_ms, smart_
         }
         ids.id[ids.count++] = listed.id[i];
     }
+    /* Fail safe: a start that names no equipment at all is not a test we can vouch for. */
+    bool nothing = ids.count == 0;
+    /* The station's checklists (the hub's form) are required before every test here. */
+    for (size_t i = 0; i < m->contracts.item_count && ids.count < JF_ID_ARRAY_MAX; i++) {
+        const contract_item *station = m->contracts.index[i];
+        if (station->station_checklist && !id_list_has(&ids, station->equipment_id))
+            ids.id[ids.count++] = station->equipment_id;
+    }
     assessed_list list;
     jw_reset(&m->ids);
     write_ids(&m->ids, &ids);
@@ -338,12 +346,14 @@ int handle_test_start(maintenance *m, const json_t *data, int64_t now_ms, smart_
         (rc = assess_list(m, &ids, now_ms, planned_end_text ? planned_end.instant_ms : 0, &list,
                           err)))
         goto done;
-    /* Fail safe: a start that names no equipment at all is not a test we can vouch for. */
-    bool nothing = ids.count == 0;
-    bool allowed = !nothing && list.blocking == 0;
+    bool ungated = m->ungated_reason[0] != '\0'; /* no contracts in force: nothing vouched for */
+    bool allowed = !nothing && !ungated && list.blocking == 0;
     char details[1200], decided_at[DATE_TEXT_MAX];
     instant_format(now_ms, decided_at, sizeof decided_at);
-    if (nothing)
+    if (ungated)
+        snprintf(details, sizeof details, "Test for ClientPO %s blocked: %s", clientpo_id,
+                 m->ungated_reason);
+    else if (nothing)
         snprintf(details, sizeof details,
                  "Test for ClientPO %s blocked: no equipment given and none linked", clientpo_id);
     else if (allowed)
@@ -390,7 +400,9 @@ int handle_test_start(maintenance *m, const json_t *data, int64_t now_ms, smart_
     jw_append(out, &m->list_items);
     jw_raw(out, "]", 1);
     put_jw(out, "blocking", &m->blocking);
-    if (nothing)
+    if (ungated)
+        jw_member_string(out, "reason", m->ungated_reason);
+    else if (nothing)
         jw_member_raw(out, "reason", "no equipment given and none linked");
     if (planned_end_text)
         jw_member_raw(out, "planned_end", planned_end_text);

@@ -1091,3 +1091,68 @@ int store_mark_checks_suspect_between(store *s, const char *reference_id, int64_
     return rc == SQLITE_DONE ? 0
                              : db_error(s, err, "mark the checks made with a reference suspect");
 }
+
+/* The adopted set's files: rarely written (an adoption) and read once (a refused start), so
+ * their table and statements are made where used rather than kept prepared. */
+static const char adopted_schema[] =
+    "CREATE TABLE IF NOT EXISTS adopted_files ("
+    " file TEXT PRIMARY KEY, sha256 TEXT NOT NULL, content BLOB NOT NULL,"
+    " adopted_at_ms INTEGER NOT NULL) WITHOUT ROWID";
+
+int store_put_adopted_files(store *s, const char *const *files, const char *const *sha256,
+                            const char *const *texts, const size_t *lens, size_t count,
+                            int64_t now_ms, smart_error *err)
+{
+    int rc = store_begin(s, err);
+    if (rc)
+        return rc;
+    if (sqlite3_exec(s->db, adopted_schema, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(s->db, "DELETE FROM adopted_files", NULL, NULL, NULL) != SQLITE_OK)
+        return db_error(s, err, "save the adopted contract files");
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT INTO adopted_files (file, sha256, content, adopted_at_ms) "
+                           "VALUES (?1, ?2, ?3, ?4)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_error(s, err, "save the adopted contract files");
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        bind_text(st, 1, files[i]);
+        bind_text(st, 2, sha256[i]);
+        sqlite3_bind_blob64(st, 3, texts[i], lens[i], SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, now_ms);
+        rc = run(s, st, err, "save the adopted contract files");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_load_adopted_files(store *s,
+                             int (*visit)(void *ctx, const char *file, const char *sha256,
+                                          const char *text, size_t len),
+                             void *ctx, smart_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(
+        s->db, "SELECT file, sha256, content FROM adopted_files ORDER BY file", -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        /* A store that never adopted a set since it kept them has no such table. */
+        sqlite3_finalize(st);
+        return strstr(sqlite3_errmsg(s->db), "no such table") ? 0
+                                                              : db_error(s, err,
+                                                                         "read the "
+                                                                         "adopted contract "
+                                                                         "files");
+    }
+    int result = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *blob = sqlite3_column_blob(st, 2);
+        size_t len = (size_t)sqlite3_column_bytes(st, 2);
+        if ((result = visit(ctx, (const char *)sqlite3_column_text(st, 0),
+                            (const char *)sqlite3_column_text(st, 1), blob ? blob : "", len)))
+            break;
+    }
+    if (!result && rc != SQLITE_DONE)
+        result = db_error(s, err, "read the adopted contract files");
+    sqlite3_finalize(st);
+    return result;
+}

@@ -226,6 +226,20 @@ int store_put_contract_version(store *s, const char *contract_id, int64_t versio
                                const char *sha256, const char *file, int64_t now_ms,
                                smart_error *err);
 
+/* The files of the contract set last adopted, content and hash, so that a station whose
+ * contracts directory is refused at start runs on with them (contracts_in_force.c). Written in
+ * the adoption's transaction: store_put_adopted_files replaces them all (count may be 0, which
+ * keeps nothing); `texts[i]` holds `lens[i]` bytes. store_load_adopted_files calls `visit` for
+ * each, in file-name order, with borrowed bytes valid for the call; 0, or SMART_EIO (or what
+ * `visit` returned, when not 0). */
+int store_put_adopted_files(store *s, const char *const *files, const char *const *sha256,
+                            const char *const *texts, const size_t *lens, size_t count,
+                            int64_t now_ms, smart_error *err);
+int store_load_adopted_files(store *s,
+                             int (*visit)(void *ctx, const char *file, const char *sha256,
+                                          const char *text, size_t len),
+                             void *ctx, smart_error *err);
+
 #endif
 
 /* What the review of a reference's finding reads of one record resting on it (see
