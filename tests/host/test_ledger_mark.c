@@ -394,6 +394,41 @@ START_TEST(duplicate_key_in_metadata_is_not_valid_json)
 }
 END_TEST
 
+/* ... and a lone UTF-16 surrogate, and values nested deeper than jansson reads (2048). */
+START_TEST(lone_surrogate_and_deep_nesting_are_not_valid_json)
+{
+    static const char *const bad[] = {"{\"a\":\"\\ud800\"}", NULL};
+    char *deep = malloc(8 * 2049 + 8);
+    ck_assert_ptr_nonnull(deep);
+    for (int depth = 2047; depth <= 2048; depth++) { /* with the record itself, 2048 and 2049 */
+        make_dir();
+        size_t n = 0;
+        for (int i = 0; i < depth; i++)
+            n += (size_t)sprintf(deep + n, i + 1 < depth ? "{\"a\":" : "{\"a\":1");
+        for (int i = 0; i < depth; i++)
+            deep[n++] = '}';
+        deep[n] = '\0';
+        ledger *l = open_ok();
+        append(l, 1, "deep", deep);
+        ledger_close(l);
+        ledger_verify_result r = verify();
+        ck_assert_msg(r.ok == (depth == 2047), "depth %d: %s", depth, r.why);
+        remove_dir();
+    }
+    free(deep);
+    make_dir();
+    ledger *l = open_ok();
+    append(l, 1, "fine", "{\"a\":\"\\ud83d\\ude00\"}"); /* a pair is fine */
+    append(l, 1, "lone", bad[0]);
+    ledger_close(l);
+    ledger_verify_result r = verify();
+    ck_assert(!r.ok);
+    ck_assert_uint_eq(r.bad_line, 2);
+    ck_assert_str_eq(r.why, "not valid JSON");
+    remove_dir();
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("ledger_mark");
@@ -407,6 +442,7 @@ int main(void)
     tcase_add_test(tc, records_after_the_mark_are_verified);
     tcase_add_test(tc, long_records_and_hash_at);
     tcase_add_test(tc, duplicate_key_in_metadata_is_not_valid_json);
+    tcase_add_test(tc, lone_surrogate_and_deep_nesting_are_not_valid_json);
     suite_add_tcase(suite, tc);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
