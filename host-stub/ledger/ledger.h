@@ -107,8 +107,10 @@ typedef struct ledger_record {
 typedef struct ledger ledger;
 
 /* Open (creating it and its directory when missing) the ledger at `path` (borrowed; copied),
- * verify its chain and prepare to continue it. A torn last line (bad, and without its newline:
- * an interrupted write) is moved aside to
+ * verify its chain (the records after its mark when the mark agrees with the file, else every
+ * record; see above; the mark is then moved to the end verified, a failure to write it only
+ * costing the next start time) and prepare to continue it. A torn last line (bad, and without its
+ * newline: an interrupted write) is moved aside to
  * "<path>.torn-<seq>" (synced), the file truncated to its intact prefix (synced), and *torn
  * (may not be NULL) describes it so the caller can record ledger.torn_tail and warn.
  * Returns 0 and a ledger in *out (owned by the caller; ledger_close frees it),

@@ -823,6 +823,7 @@ static bool history_bench(const char *host, const char *dir, const gen_params *p
     double first_s[MAX_RUNS], first_rss[MAX_RUNS], restart_s[MAX_RUNS], restart_rss[MAX_RUNS];
     double verify_s[MAX_RUNS], verify_rss[MAX_RUNS], grown_eps[MAX_RUNS], grown_rss[MAX_RUNS];
     double new_eps[MAX_RUNS], new_rss[MAX_RUNS], new_restart_s[MAX_RUNS], new_restart_rss[MAX_RUNS];
+    double grown_eps_run[MAX_RUNS], new_eps_run[MAX_RUNS];
     bool ok = true;
     long long ledger_bytes = 0;
     for (int k = 0; k < runs; k++) {
@@ -843,6 +844,8 @@ static bool history_bench(const char *host, const char *dir, const gen_params *p
         double secs;
         timed(run_argv, dir, "smart-host run (grown station)", &secs, &grown_rss[k]);
         grown_eps[k] = p->events / secs;
+        /* Per-event cost without the start-up: the restart just measured taken off. */
+        grown_eps_run[k] = p->events / (secs - restart_s[k] > 0.001 ? secs - restart_s[k] : 0.001);
         free(events);
         /* A new station, same events, then a restart of it. */
         run_result r;
@@ -851,6 +854,8 @@ static bool history_bench(const char *host, const char *dir, const gen_params *p
         new_eps[k] = p->events / r.seconds;
         new_rss[k] = r.rss_mib;
         timed(start_argv, dir, "restart (new station)", &new_restart_s[k], &new_restart_rss[k]);
+        double new_run_s = r.seconds - new_restart_s[k];
+        new_eps_run[k] = p->events / (new_run_s > 0.001 ? new_run_s : 0.001);
         printf("run %d: %ld records (%.1f MiB): first start %.3f s %.1f MiB, restart %.3f s "
                "%.1f MiB, ledger verify %.3f s %.1f MiB, events/s %.0f (%.1f MiB); new station: "
                "events/s %.0f (%.1f MiB), restart %.3f s %.1f MiB\n",
@@ -862,15 +867,17 @@ static bool history_bench(const char *host, const char *dir, const gen_params *p
     double m_restart = median(restart_s, runs), m_restart_rss = median(restart_rss, runs);
     double m_verify = median(verify_s, runs), m_grown = median(grown_eps, runs);
     double m_new = median(new_eps, runs);
+    double m_grown_run = median(grown_eps_run, runs), m_new_run = median(new_eps_run, runs);
     printf("median of %d, %ld records: first start %.3f s %.1f MiB; restart %.3f s %.1f MiB "
            "(new station %.3f s %.1f MiB); ledger verify %.3f s %.1f MiB; events/s %.0f "
-           "(%.1f MiB) vs new station %.0f (%.1f MiB): %.2fx\n",
+           "(%.1f MiB) vs new station %.0f (%.1f MiB): %.2fx; without the start-up %.0f vs %.0f: "
+           "%.2fx\n",
            runs, n, median(first_s, runs), median(first_rss, runs), m_restart, m_restart_rss,
            median(new_restart_s, runs), median(new_restart_rss, runs), m_verify,
            median(verify_rss, runs), m_grown, median(grown_rss, runs), m_new, median(new_rss, runs),
-           m_grown / m_new);
+           m_grown / m_new, m_grown_run, m_new_run, m_grown_run / m_new_run);
     printf("target (restart < 0.5 s and < 64 MiB, ledger verify < 3 s, events/s >= 0.9x a new "
-           "station's): %s\n",
+           "station's, start-up included): %s\n",
            m_restart < 0.5 && m_restart_rss < 64 && m_verify < 3 && m_grown >= 0.9 * m_new
                ? "met"
                : "missed");
