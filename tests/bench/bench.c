@@ -857,11 +857,13 @@ static bool history_bench(const char *host, const char *dir, const gen_params *p
         double new_run_s = r.seconds - new_restart_s[k];
         new_eps_run[k] = p->events / (new_run_s > 0.001 ? new_run_s : 0.001);
         printf("run %d: %ld records (%.1f MiB): first start %.3f s %.1f MiB, restart %.3f s "
-               "%.1f MiB, ledger verify %.3f s %.1f MiB, events/s %.0f (%.1f MiB); new station: "
-               "events/s %.0f (%.1f MiB), restart %.3f s %.1f MiB\n",
+               "%.1f MiB, ledger verify %.3f s %.1f MiB, events/s %.0f (%.0f without the "
+               "start-up; %.1f MiB); new station: events/s %.0f (%.0f; %.1f MiB), restart %.3f s "
+               "%.1f MiB\n",
                k + 1, n, (double)ledger_bytes / (1024.0 * 1024.0), first_s[k], first_rss[k],
-               restart_s[k], restart_rss[k], verify_s[k], verify_rss[k], grown_eps[k], grown_rss[k],
-               new_eps[k], new_rss[k], new_restart_s[k], new_restart_rss[k]);
+               restart_s[k], restart_rss[k], verify_s[k], verify_rss[k], grown_eps[k],
+               grown_eps_run[k], grown_rss[k], new_eps[k], new_eps_run[k], new_rss[k],
+               new_restart_s[k], new_restart_rss[k]);
         fflush(stdout);
     }
     double m_restart = median(restart_s, runs), m_restart_rss = median(restart_rss, runs);
