@@ -229,7 +229,7 @@ int store_put_contract_version(store *s, const char *contract_id, int64_t versio
 #endif
 
 /* What the review of a reference's finding reads of one record resting on it (see
- * handlers/finding_review.c). Rarely needed, so prepared at each call rather than kept. */
+ * handlers/finding_review.c). */
 
 /* The item's check of that procedure performed at performed_ms (of two at one instant, the one
  * recorded last): its readings as stored (*readings_json malloc'd, the caller frees; NULL when
