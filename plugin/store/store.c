@@ -25,9 +25,6 @@ enum {
     Q_PUT_LINK,
     Q_GET_LINK,
     Q_ADD_GATE,
-    Q_GATE_CLIENTPO,
-    Q_ALLOWED_USES,
-    Q_GOOD_CALIBRATION_DAYS,
     Q_LOAD_CHECKS,
     Q_ADD_CHECK,
     Q_GET_CONTRACT,
@@ -46,6 +43,7 @@ enum {
     Q_LAST_RESULTS,
     Q_LAST_PASS,
     Q_ALLOWED_WITH,
+    Q_ADD_USES,
     Q_CHECK_RECORD,
     Q_CALIBRATION_RECORD,
     Q_SET_CHECK_DETAIL,
@@ -85,20 +83,14 @@ static const char *const statements[Q_COUNT] = {
     [Q_GET_LINK] = "SELECT equipment FROM clientpo_links WHERE clientpo_id = ?1",
     [Q_ADD_GATE] = "INSERT INTO tests_allowed (clientpo_id, decided_at_ms, equipment) "
                    "VALUES (?1, ?2, ?3)",
-    [Q_GATE_CLIENTPO] = "SELECT clientpo_id FROM tests_allowed WHERE id = ?1",
-    [Q_ALLOWED_USES] = "SELECT t.id, t.decided_at_ms, j.value FROM tests_allowed t, "
-                       "json_each(t.equipment) j ORDER BY t.id",
-    [Q_GOOD_CALIBRATION_DAYS] =
-        "SELECT c.equipment_id, c.day, max(c.performed_ms) FROM calibrations c JOIN "
-        "(SELECT equipment_id, max(day) AS day FROM calibrations WHERE in_tolerance = 1 "
-        "AND coalesce(suspect, 0) = 0 GROUP BY equipment_id) g ON c.equipment_id = "
-        "g.equipment_id AND c.day = g.day WHERE c.in_tolerance = 1 AND coalesce(c.suspect, 0) = 0 "
-        "GROUP BY c.equipment_id",
     [Q_LAST_PASS] = "SELECT max(performed_at_ms) FROM checks WHERE equipment_id = ?1 AND "
                     "procedure_id = ?2 AND passed = 1 AND coalesce(suspect, 0) = 0",
-    [Q_ALLOWED_WITH] = "SELECT t.clientpo_id, t.decided_at_ms FROM tests_allowed t, "
-                       "json_each(t.equipment) j WHERE j.value = ?1 AND t.decided_at_ms >= ?2 "
-                       "ORDER BY t.decided_at_ms, t.id",
+    /* By allowed_uses' key: the item's uses in time order, whatever the history's size. */
+    [Q_ALLOWED_WITH] = "SELECT t.clientpo_id, u.decided_at_ms FROM allowed_uses u JOIN "
+                       "tests_allowed t ON t.id = u.test_id WHERE u.equipment_id = ?1 AND "
+                       "u.decided_at_ms >= ?2 ORDER BY u.decided_at_ms, u.test_id",
+    [Q_ADD_USES] = "INSERT OR IGNORE INTO allowed_uses (equipment_id, decided_at_ms, test_id) "
+                   "SELECT value, ?2, ?1 FROM json_each(?3)",
     /* The last check that counts per (item, procedure): a pass made with a reference that was
      * not fit is history only (readiness.h). */
     [Q_LOAD_CHECKS] =
@@ -172,9 +164,6 @@ static const char *const query_names[Q_COUNT] = {
     [Q_PUT_LINK] = "save link",
     [Q_GET_LINK] = "read link",
     [Q_ADD_GATE] = "save allowed test",
-    [Q_GATE_CLIENTPO] = "find an allowed test",
-    [Q_ALLOWED_USES] = "read the allowed tests",
-    [Q_GOOD_CALIBRATION_DAYS] = "find the last good calibrations",
     [Q_LOAD_CHECKS] = "load checks",
     [Q_ADD_CHECK] = "save check",
     [Q_GET_CONTRACT] = "read contract version",
@@ -193,6 +182,7 @@ static const char *const query_names[Q_COUNT] = {
     [Q_LAST_RESULTS] = "find the results of the last calibration",
     [Q_LAST_PASS] = "find the last pass of a procedure",
     [Q_ALLOWED_WITH] = "find the tests allowed with an item",
+    [Q_ADD_USES] = "save the items of an allowed test",
     [Q_CHECK_RECORD] = "find a check resting on a reference",
     [Q_CALIBRATION_RECORD] = "find a calibration resting on a reference",
     [Q_SET_CHECK_DETAIL] = "note a check's re-judgement",
@@ -222,8 +212,8 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS tests_allowed ("
     " id INTEGER PRIMARY KEY, clientpo_id TEXT NOT NULL, decided_at_ms INTEGER NOT NULL,"
     " equipment TEXT NOT NULL);"
-    /* Stores written before the per-item view of the allowed tests moved into memory
-     * (usage_index.h) hold it as a table; tests_allowed has the same facts. */
+    /* An older per-item table of the allowed tests, in stores from before; allowed_uses
+     * (migrations) holds the same facts. */
     "DROP TABLE IF EXISTS tests_allowed_items;"
     "CREATE TABLE IF NOT EXISTS checks ("
     " id INTEGER PRIMARY KEY, equipment_id TEXT NOT NULL, procedure_id TEXT NOT NULL,"
@@ -295,6 +285,45 @@ static int add_missing_columns(sqlite3 *db, char **msg)
         snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s", added_columns[i].table,
                  added_columns[i].column, added_columns[i].declaration);
         if ((rc = sqlite3_exec(db, sql, NULL, NULL, msg)) != SQLITE_OK)
+            return rc;
+    }
+    return SQLITE_OK;
+}
+
+/* The schema's versions since the store kept one (PRAGMA user_version): migrations[v] takes a
+ * store at version v to v + 1. They run at open, after the columns added above, in the open's
+ * transaction; a new store runs them all on its empty tables. */
+static const char *const migrations[] = {
+    /* 1: the per-event lookups by index, whatever the history's size: what was verified with a
+     * reference (calibrations and checks by the reference they name), and the tests allowed
+     * with each item (filled here from tests_allowed; store_add_allowed_test keeps it). */
+    "CREATE INDEX IF NOT EXISTS calibrations_by_reference"
+    " ON calibrations (reference_standard, day);"
+    "CREATE INDEX IF NOT EXISTS checks_by_reference"
+    " ON checks (reference_instrument, performed_at_ms);"
+    "CREATE TABLE IF NOT EXISTS allowed_uses ("
+    " equipment_id TEXT NOT NULL, decided_at_ms INTEGER NOT NULL, test_id INTEGER NOT NULL,"
+    " PRIMARY KEY (equipment_id, decided_at_ms, test_id)) WITHOUT ROWID;"
+    "INSERT OR IGNORE INTO allowed_uses (equipment_id, decided_at_ms, test_id)"
+    " SELECT j.value, t.decided_at_ms, t.id FROM tests_allowed t, json_each(t.equipment) j;",
+};
+
+static int migrate(sqlite3 *db, char **msg)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        *msg = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+        return rc;
+    }
+    int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_finalize(st);
+    int count = (int)(sizeof migrations / sizeof migrations[0]);
+    for (int v = version < 0 ? 0 : version; v < count; v++) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
+        if ((rc = sqlite3_exec(db, migrations[v], NULL, NULL, msg)) != SQLITE_OK ||
+            (rc = sqlite3_exec(db, sql, NULL, NULL, msg)) != SQLITE_OK)
             return rc;
     }
     return SQLITE_OK;
@@ -388,7 +417,7 @@ int store_open(const char *dir, store **out, smart_error *err)
                      NULL, NULL, &msg) != SQLITE_OK ||
         sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK ||
         sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK ||
-        add_missing_columns(s->db, &msg) != SQLITE_OK ||
+        add_missing_columns(s->db, &msg) != SQLITE_OK || migrate(s->db, &msg) != SQLITE_OK ||
         sqlite3_exec(s->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
         rc = error_set(err, SMART_EIO, "store %s: %s", path, msg ? msg : "setup failed");
         sqlite3_free(msg);
@@ -664,49 +693,10 @@ int store_add_allowed_test(store *s, const char *clientpo_id, int64_t decided_at
                            const char *equipment_json, int64_t *test_id, smart_error *err)
 {
     int rc = run(s, Q_ADD_GATE, err, "tIt", clientpo_id, decided_at_ms, equipment_json);
-    if (rc == 0)
-        *test_id = sqlite3_last_insert_rowid(s->db);
-    return rc;
-}
-
-int store_allowed_test_clientpo(store *s, int64_t test_id, char *clientpo_id, size_t size,
-                                smart_error *err)
-{
-    int rc = query(s, Q_GATE_CLIENTPO, err, "I", test_id);
-    if (rc == 1)
-        copy_column(s->stmt[Q_GATE_CLIENTPO], 0, clientpo_id, size);
-    else if (rc == 0)
-        rc = error_set(err, SMART_EIO, "store: allowed test %lld is missing", (long long)test_id);
-    return finish(s, Q_GATE_CLIENTPO, rc < 0 ? rc : 0);
-}
-
-int store_each_allowed_use(store *s,
-                           int (*visit)(void *ctx, int64_t test_id, int64_t decided_at_ms,
-                                        const char *equipment_id),
-                           void *ctx, smart_error *err)
-{
-    const int q = Q_ALLOWED_USES;
-    sqlite3_stmt *st = s->stmt[q];
-    int rc, failed = 0;
-    for (rc = step(s, q, err); !failed && rc == 1; rc = failed ? rc : step(s, q, err))
-        failed = visit(ctx, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
-                       (const char *)sqlite3_column_text(st, 2));
-    return finish(s, q, visited(rc, failed, err));
-}
-
-int store_each_good_calibration_day(store *s,
-                                    void (*visit)(void *ctx, const char *equipment_id,
-                                                  civil_day day, bool instant_known,
-                                                  int64_t performed_ms),
-                                    void *ctx, smart_error *err)
-{
-    const int q = Q_GOOD_CALIBRATION_DAYS;
-    sqlite3_stmt *st = s->stmt[q];
-    int rc;
-    for (rc = step(s, q, err); rc == 1; rc = step(s, q, err))
-        visit(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1),
-              sqlite3_column_type(st, 2) != SQLITE_NULL, sqlite3_column_int64(st, 2));
-    return finish(s, q, rc);
+    if (rc)
+        return rc;
+    *test_id = sqlite3_last_insert_rowid(s->db);
+    return run(s, Q_ADD_USES, err, "IIt", *test_id, decided_at_ms, equipment_json);
 }
 
 void store_check_steps_from_json(check_state *c, const char *readings_json)
@@ -965,4 +955,39 @@ int store_mark_checks_suspect_between(store *s, const char *reference_id, int64_
 {
     return run(s, Q_MARK_CHECKS_SUSPECT_BETWEEN, err, "tItI", reference_id, since_ms, reason,
                until_ms);
+}
+
+int store_query_plan(store *s, store_plan_query which, char *plan, size_t size, smart_error *err)
+{
+    static const int statement_of[STORE_PLAN_COUNT] = {
+        [STORE_PLAN_CHECKS_WITH_REFERENCE] = Q_CHECKS_WITH_REFERENCE,
+        [STORE_PLAN_MARK_CHECKS_SUSPECT] = Q_MARK_CHECKS_SUSPECT,
+        [STORE_PLAN_MARK_CHECKS_SUSPECT_BETWEEN] = Q_MARK_CHECKS_SUSPECT_BETWEEN,
+        [STORE_PLAN_CALIBRATIONS_WITH_REFERENCE] = Q_CALIBRATIONS_WITH_REFERENCE,
+        [STORE_PLAN_ALLOWED_TESTS_WITH] = Q_ALLOWED_WITH,
+        [STORE_PLAN_LAST_GOOD_CALIBRATION] = Q_LAST_GOOD_CALIBRATION,
+    };
+    int q = statement_of[which];
+    char *sql = sqlite3_mprintf("EXPLAIN QUERY PLAN %s", statements[q]);
+    if (!sql)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    sqlite3_free(sql);
+    if (rc != SQLITE_OK)
+        return error_set(err, SMART_EIO, "store: plan of %s: %s", query_names[q],
+                         sqlite3_errmsg(s->db));
+    size_t used = 0;
+    plan[0] = '\0';
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && used < size) {
+        const char *detail =
+            (const char *)sqlite3_column_text(st, 3); /* id, parent, notused, detail */
+        int n = snprintf(plan + used, size - used, "%s\n", detail ? detail : "");
+        used += n > 0 ? (size_t)n : 0;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return error_set(err, SMART_EIO, "store: plan of %s: %s", query_names[q],
+                         sqlite3_errmsg(s->db));
+    return 0;
 }
