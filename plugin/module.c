@@ -243,7 +243,6 @@ static void release(maintenance *m)
         free(m->item_cache[i].text);
     free(m->item_cache);
     free(m->item_index);
-    usage_index_clear(&m->uses);
     free(m->items);
     free(m->checks);
     jw *buffers[] = {&m->item_text, &m->list_items, &m->blocking, &m->not_ready, &m->ids,

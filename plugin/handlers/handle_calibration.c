@@ -1153,8 +1153,6 @@ int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms
         free(results_text);
         return rc;
     }
-    if (!failed) /* earlier uses of the item can no longer be suspect */
-        maintenance_note_good_calibration(m, e, performed_ms);
     readiness r;
     maintenance_readiness(m, &next, now_ms, 0, &r);
     char due[16], details[1280], failure[NOTE_MAX * 2 + 64] = "", sent_since[DATE_TEXT_MAX],

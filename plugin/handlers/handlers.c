@@ -364,10 +364,8 @@ int handle_test_start(maintenance *m, const json_t *data, int64_t now_ms, smart_
                  list.summary);
     text_utf8_trim(details);
     int64_t test_id;
-    if (allowed &&
-        ((rc = store_add_allowed_test(m->store, clientpo_id, now_ms, jw_text(&m->ids), &test_id,
-                                      err)) ||
-         (rc = maintenance_note_allowed_test(m, test_id, now_ms, ids.id, ids.count, err))))
+    if (allowed && (rc = store_add_allowed_test(m->store, clientpo_id, now_ms, jw_text(&m->ids),
+                                                &test_id, err)))
         goto done;
     jw *meta = &m->meta;
     jw_reset(meta);

@@ -21,6 +21,9 @@
  * a new store; the first start on it, a restart (no events), `smart-host ledger verify`, and the
  * usual events, each timed with its peak RSS; then a new station fed the same events and
  * restarted. Prints each run, the medians, and the events/s ratio grown/new.
+ * With --store-history N it measures the out-of-tolerance path against history: a typical
+ * station's store grown by N generated events (allowed tests, calibrations), then M findings
+ * (--findings) run on a copy of it and on a new station, alternately, and events/s of each.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -913,11 +916,146 @@ static bool history_bench(const char *host, const char *dir, const gen_params *p
     return ok;
 }
 
+/* A store grown with history (--store-history N)                                           */
+
+/* `count` calibration.record events from `t` on, one every 1–11 s, each finding an item with a
+ * tolerance out of it as found (then adjusted): every one takes the out-of-tolerance path (the
+ * tests allowed with the item since its last good calibration, what was verified with it). */
+static void write_oot_events(const char *path, const item *items, int n_items, long long t,
+                             int count)
+{
+    FILE *f = xfopen(path, "w");
+    for (int e = 0; e < count; e++) {
+        t += rng_range(1, 11);
+        const item *it;
+        do
+            it = &items[rng_range(0, n_items - 1)];
+        while (!KINDS[it->kind].parameter);
+        const equipment_kind *k = &KINDS[it->kind];
+        char when[64], date[64];
+        format_time(t, when, sizeof when);
+        format_day((long)(t / 86400), date, sizeof date);
+        /* Ten times nominal is above every upper limit; the UV-A lamp has a lower one only. */
+        double found = strcmp(k->type, "uv_a_lamp") == 0 ? 100.0 : k->nominal * 10.0;
+        fprintf(
+            f,
+            "{\"topic\": \"calibration.record\", \"time\": \"%s\", \"data\": {\"equipment_id\": "
+            "\"%s\", \"calibration_date\": \"%s\", \"certificate_number\": \"OOT-%07d\", "
+            "\"provider\": \"%s\", \"technician\": \"%s\", \"results\": [{\"parameter\": "
+            "\"%s\", \"unit\": \"%s\", \"as_found\": %.2f, \"as_left\": %.2f}]}}\n",
+            when, it->id, date, e + 1, PROVIDERS[rng_range(0, 2)], TECHNICIANS[rng_range(0, 4)],
+            k->parameter, k->unit, found, k->nominal);
+    }
+    xfclose(f, path);
+}
+
+/* Runs the host on `events` with `var` as its data directory (copied first from `from`, or
+ * empty); the wall time, and the output lines holding `needle` into *hits. */
+static double timed_run(const char *host, const char *dir, const char *from, const char *events,
+                        const char *clock_text, const char *needle, long *hits)
+{
+    char *var = xasprintf("%s/var", dir);
+    char *node = xasprintf("%s/NODE.json", dir);
+    char *out = xasprintf("%s/output.jsonl", dir);
+    char *err = xasprintf("%s/stderr.txt", dir);
+    rm_tree(var);
+    if (from) {
+        char *cargv[] = {"/bin/cp", "-a", (char *)from, var, NULL};
+        struct rusage cru;
+        if (wait_child(spawn(cargv, err, err), &cru, "cp") != 0)
+            die("cannot copy %s to %s", from, var);
+    }
+    char *argv[] = {(char *)host,       "run", node, "--events", (char *)events, "--clock",
+                    (char *)clock_text, NULL};
+    struct rusage ru;
+    double t0 = now_s();
+    int status = wait_child(spawn(argv, out, err), &ru, "smart-host run");
+    double seconds = now_s() - t0;
+    if (status != 0) {
+        fprintf(stderr, "smart-bench: smart-host run exited with status %d; its stderr:\n", status);
+        show_file_head(err, 20);
+        exit(1);
+    }
+    if (hits)
+        count_lines(out, needle, hits, NULL);
+    free(var);
+    free(node);
+    free(out);
+    free(err);
+    return seconds;
+}
+
+/* Grows a station's store with `history` generated events (a typical station: most tests
+ * allowed, calibrations recorded), then runs the same out-of-tolerance findings against it and
+ * against a new station, `runs` times each, and prints events/s of each: the run's time less
+ * that of a run of no events from the same state (its start-up: item 1 of issue 14). */
+static bool store_history_bench(const char *host, const char *dir, gen_params p, int history,
+                                int findings, int runs)
+{
+    item *items = xcalloc((size_t)p.items, sizeof *items);
+    gen_counts counts;
+    long today = (long)(p.clock / 86400);
+    p.typical = true;
+    p.events = history;
+    rng_state = SEED;
+    write_node(dir);
+    write_contracts(dir, items, &p, today);
+    char *hist = xasprintf("%s/history.jsonl", dir);
+    char *oot = xasprintf("%s/oot.jsonl", dir);
+    char *none = xasprintf("%s/none.jsonl", dir);
+    char *grown = xasprintf("%s/var-grown", dir);
+    char *var = xasprintf("%s/var", dir);
+    write_events(hist, items, &p, &counts);
+    /* After the history's last event (at most 11 s apart), on a later day. */
+    long long after = p.clock + 11LL * history + 86400;
+    char after_text[64];
+    format_time(after, after_text, sizeof after_text);
+    write_oot_events(oot, items, p.items, after, findings);
+    write_file_text(none, "");
+    free(items);
+
+    double grow_s = timed_run(host, dir, NULL, hist, p.clock_text, NULL, NULL);
+    rm_tree(grown);
+    if (rename(var, grown) != 0)
+        die("rename %s: %s", var, strerror(errno));
+    printf("store history: %d events grown in %.2f s (%d test.start, %d calibration.record); "
+           "%d out-of-tolerance findings from %s\n",
+           history, grow_s, counts.start_named + counts.start_linked, counts.record, findings,
+           after_text);
+    fflush(stdout);
+    double rate[2][MAX_RUNS];
+    long oot_lines[2] = {0, 0};
+    for (int k = 0; k < runs; k++)
+        for (int g = 0; g < 2; g++) {
+            const char *from = g ? grown : NULL;
+            double base = timed_run(host, dir, from, none, after_text, NULL, NULL);
+            double total =
+                timed_run(host, dir, from, oot, after_text, "\"out_of_tolerance\"", &oot_lines[g]);
+            double work = total > base ? total - base : total;
+            rate[g][k] = findings / work;
+            printf("run %d %s station: %.3f s (start-up %.3f s), %.0f events/s, %ld output lines "
+                   "naming out_of_tolerance\n",
+                   k + 1, g ? "grown" : "new", total, base, rate[g][k], oot_lines[g]);
+            fflush(stdout);
+        }
+    double fresh = median(rate[0], runs), old = median(rate[1], runs);
+    printf("median of %d: out-of-tolerance path %.0f events/s on a new station, %.0f on one "
+           "grown by %d events (%.2fx)\n",
+           runs, fresh, old, history, old / fresh);
+    free(var);
+    free(hist);
+    free(oot);
+    free(none);
+    free(grown);
+    return oot_lines[0] > 0 && oot_lines[1] > 0;
+}
+
 static const char USAGE[] =
     "usage: smart-bench [--host PATH] [--module-dir DIR] [--events N] [--items N]\n"
     "                   [--contracts N] [--runs K] [--clock TIME] [--keep DIR]\n"
     "                   [--station adverse|typical] [--reload N] [--signing off|on|both]\n"
     "                   [--history N]\n"
+    "                   [--store-history N] [--findings M]\n"
     "\n"
     "  --host PATH        the smart-host executable (default: smart-host next to this program's\n"
     "                     build directory, ../../host-stub/smart-host)\n"
@@ -937,7 +1075,10 @@ static const char USAGE[] =
     "                     unsigned then signed, and the cost of signing from the two medians\n"
 
     "  --history N        a station whose ledger holds N records against a new one: restart\n"
-    "                     time, `ledger verify` time, peak RSS, events/s (medians of --runs)\n";
+    "                     time, `ledger verify` time, peak RSS, events/s (medians of --runs)\n"
+    "  --store-history N  grow a station's store with N events (many allowed tests and\n"
+    "                     calibrations), then time M out-of-tolerance findings (--findings,\n"
+    "                     default 2000) on it and on a new station: events/s of each\n";
 
 static long parse_count(const char *opt, const char *value, long min, long max)
 {
@@ -955,6 +1096,7 @@ int main(int argc, char **argv)
     gen_params p = {.items = 1000, .contracts = 20, .events = 20000, .clock_text = DEFAULT_CLOCK};
     int runs = 3, reloads = 0, signing = 0; /* 0 off, 1 on, 2 both */
     long history = 0;
+    int store_history = 0, findings = 2000;
     bool items_given = false;
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i];
@@ -980,6 +1122,10 @@ int main(int argc, char **argv)
             reloads = (int)parse_count(opt, v, 1, 100000);
         else if (strcmp(opt, "--history") == 0)
             history = parse_count(opt, v, 1, 100000000);
+        else if (strcmp(opt, "--store-history") == 0)
+            store_history = (int)parse_count(opt, v, 1, 100000000);
+        else if (strcmp(opt, "--findings") == 0)
+            findings = (int)parse_count(opt, v, 1, 10000000);
         else if (strcmp(opt, "--contracts") == 0)
             p.contracts = (int)parse_count(opt, v, 1, 99);
         else if (strcmp(opt, "--runs") == 0)
@@ -1037,6 +1183,13 @@ int main(int argc, char **argv)
         if (!mkdtemp(dir_buf))
             die("mkdtemp %s: %s", dir_buf, strerror(errno));
         dir = dir_buf;
+    }
+
+    if (store_history > 0) {
+        bool ok = store_history_bench(host, dir, p, store_history, findings, runs);
+        if (!keep)
+            rm_tree(dir);
+        return ok ? 0 : 1;
     }
 
     if (reloads > 0) {
