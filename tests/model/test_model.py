@@ -73,13 +73,16 @@ POS = ["PO1", "PO2", "PO3"]
 PROGRESS = int(os.environ.get("SMART_MODEL_PROGRESS") or 0)  # print a count every N sequences
 AVOID = set(filter(None, os.environ.get("SMART_MODEL_AVOID", "").split(",")))
 
-# The station's contract: four items with different intervals and warning periods; A has a
-# tolerance, B a daily check required before testing, C no calibration on record, D two checks
-# not required before testing: a lift read with a reference of A's type that tags it out when
-# it fails, and a checkbox.
+# The station's contract: four items with different intervals and warning periods; A and B
+# have a tolerance in volts (so each can be the other's reference standard), B a daily check
+# required before testing, read with a reference of A's type or none, C no calibration on record, D two checks not required before
+# testing: a lift read with a reference of A's type that tags it out when it fails, and a
+# checkbox. Any item can be the reference standard of the calibration of C or D (no
+# tolerance: nothing read that the standard must measure).
 BASE = {
     "A": dict(interval=5, warning=2, tolerance=("p", 9, 11), last=("2025-03-01", "A-0")),
-    "B": dict(interval=30, warning=10, daily_check=("B-DAILY", "v", 100), last=("2025-02-20", "B-0")),
+    "B": dict(interval=30, warning=10, tolerance=("q", 99, 101), last=("2025-02-20", "B-0"),
+              procedures={"B-DAILY": dict(step="v", low=100, accepts=["kind_A"])}),
     "C": dict(interval=1, warning=0),
     "D": dict(interval=365, warning=60, last=("2024-06-01", "D-0"),
               procedures={"D-LIFT": dict(step="m", low=5, required=False, oos=True,
@@ -305,18 +308,35 @@ OFFSETS = st.sampled_from(["Z", "+14:00", "-12:00", "+05:00", "+05:30", "-03:00"
 CAL_WHEN = st.one_of(
     st.tuples(st.just("date"), st.sampled_from([0, 0, 1, 2, 4, 7, 40, -1, -3])),
     st.tuples(st.just("ts"), st.sampled_from([0, 1, 5, 11, 19, 30, 49, 120, -1, -30]), OFFSETS))
-RESULTS = {  # A's tolerance is p 10 +/- 1
+RESULTS = {  # as found and as left, in half-widths from the nominal of the item's tolerance
     "none": None,
-    "in": [("p", 10.4, 10.1)],
-    "found_out_left_in": [("p", 11.8, 10.0)],
-    "left_out": [("p", 10.2, 8.7)],
-    "found_only_out": [("p", 12.0, None)],
-    "found_only_in": [("p", 9.0, None)],
+    "in": [(0.4, 0.1)],
+    "found_out_left_in": [(1.8, 0.0)],
+    "left_out": [(0.2, -1.3)],
+    "found_only_out": [(2.0, None)],
+    "found_only_in": [(-1.0, None)],  # on the limit: in
     "empty": [],  # results: [] re-measures nothing
-    "left_only_in": [("p", None, 10.0)],
-    "left_only_out": [("p", None, 12.0)],
+    "left_only_in": [(None, 0.0)],
+    "left_only_out": [(None, 2.0)],
 }
+
+
+def results_for(spec, kind):
+    """RESULTS[kind] for an item (spec: its BASE entry): [(parameter, as_found, as_left)]. An
+    item with no tolerance gets A's figures, which it has no tolerance for (refused)."""
+    if RESULTS[kind] is None:
+        return None
+    p, lo, hi = spec.get("tolerance") or BASE["A"]["tolerance"]
+    nominal, half = (lo + hi) / 2, (hi - lo) / 2
+    value = lambda off: None if off is None else round(nominal + off * half, 6)  # noqa: E731
+    return [(p, value(found), value(left)) for found, left in RESULTS[kind]]
 EVENT_OFFSETS = ["Z", "-12:00", "+14:00", "+05:00"]
+# Disagreements found and shown by tests/integration/test_model_findings.py, not fixed in the
+# module yet: the generator steers around each (the model keeps the rule). Remove one when its
+# test there passes.
+#   suspect_pass_vouches: a reference judged at a past instant counts a suspect pass of its own
+#   required check as done (SuspectPassOfAReferencesOwnCheck).
+KNOWN_FINDINGS = {"suspect_pass_vouches"}
 BAD = ["malformed", "unknown_topic", "missing_field", "backwards", "bad_date", "unknown_field",
        "listed_twice", "mistyped"]
 
@@ -364,6 +384,19 @@ class ModelMachine(RuleBasedStateMachine):
             self.model.now = t
         return line
 
+    def module_differs(self, item, date_text, results, ref, t):
+        """Whether the module's known deviation (KNOWN_FINDINGS) would judge this calibration's
+        reference otherwise than the model."""
+        if item not in self.model.items or ref not in self.model.items or ref == item:
+            return False
+        day, instant = self.model.cal_day(date_text)
+        fit = self.model.standard_fit(ref, item, results, day, instant, t)
+        self.model.suspect_pass_counts = True
+        try:
+            return fit != self.model.standard_fit(ref, item, results, day, instant, t)
+        finally:
+            self.model.suspect_pass_counts = False
+
     def about(self, item):
         """The item a step is about ("same": the one the last such step was about)."""
         if item != "same":
@@ -400,8 +433,9 @@ class ModelMachine(RuleBasedStateMachine):
         line.prediction, line.listed, line.clientpo = allowed_items, listed, po
 
     @rule(d=DELTAS, item=ONE_ITEM, cert=st.sampled_from(["new", "new", "replay", "other_item"]),
-          pick=st.integers(0, 5), when=CAL_WHEN, results=st.sampled_from(sorted(RESULTS)))
-    def calibrate(self, d, item, cert, pick, when, results):
+          pick=st.integers(0, 5), when=CAL_WHEN, results=st.sampled_from(sorted(RESULTS)),
+          ref=st.sampled_from([None, None, None, "A", "B", "B", "C", "D", "same", "ZZ"]))
+    def calibrate(self, d, item, cert, pick, when, results, ref=None):
         item = self.about(item)
         t = self.model.now + d
         if "replay" in AVOID and cert == "replay":
@@ -431,21 +465,30 @@ class ModelMachine(RuleBasedStateMachine):
             number = "%s-%d" % (item, self.serial)
         data = {"equipment_id": item, "calibration_date": date_text,
                 "certificate_number": number, "provider": "Lab", "technician": "T. Tester"}
-        if RESULTS[results] is not None:
+        if ref == "same":
+            ref = item  # its own reference: refused
+        if ref is not None:
+            data["reference_standard"] = ref
+        given = results_for(self.spec.get(item, {}), results)
+        if given is not None:
             data["results"] = []
-            for p, found, left in RESULTS[results]:
+            for p, found, left in given:
                 r = {"parameter": p}
                 if found is not None:
                     r["as_found"] = found
                 if left is not None:
                     r["as_left"] = left
                 data["results"].append(r)
+        if ref is not None and "suspect_pass_vouches" in KNOWN_FINDINGS and \
+                self.module_differs(item, date_text, given, ref, t):
+            del data["reference_standard"]
+            ref = None
         if self.model.is_replay(item, number):
             # A replay changes nothing: it may be answered or refused; it carries no time, so
             # either way the clock stays where it is.
             self.add("calibration.record", None, data, None, "replay")
         else:
-            ok = self.model.calibrate(t, item, date_text, number, RESULTS[results])
+            ok = self.model.calibrate(t, item, date_text, number, given, ref)
             self.add("calibration.record", t, data, ok)
 
     @rule(d=DELTAS, which=st.sampled_from([("B", "B-DAILY")] * 3 + [("A", "B-DAILY")] +
@@ -492,12 +535,72 @@ class ModelMachine(RuleBasedStateMachine):
             when = {"cal_today": ("date", 0), "cal_yesterday": ("date", 1),
                     "cal_ts_before": ("ts", 1, "-12:00"), "cal_ts_after": ("ts", 0, "+14:00"),
                     "cal_failed": ("date", 0)}[how]
-            results = ("left_out" if how == "cal_failed" else "in") if item == "A" else "none"
+            results = (("left_out" if how == "cal_failed" else "in")
+                       if self.spec[item].get("tolerance") else "none")
             self.calibrate(minute if how == "cal_ts_before" else d2, item, "new", 0, when, results)
         elif how.startswith("check"):
             procedure = "D-LIFT" if item == "D" else "B-DAILY"  # B-DAILY on A or C: refused
             self.check(d2, (item, procedure), "pass" if how == "check_passed" else "fail", None)
         self.return_to_service(minute, item)
+
+    @rule(std=st.sampled_from(["B", "B", "D", "A"]), item=st.sampled_from(["A", "C", "D"]),
+          before=st.sampled_from(["check_passed", "check_passed", "check_failed", "out", "sent",
+                                  "calibrated", "nothing"]),
+          when=st.sampled_from([("date", 0), ("date", 1), ("ts", 0, "Z"), ("ts", 1, "+14:00"),
+                                ("ts", 5, "-12:00")]),
+          results=st.sampled_from(["in", "in", "none", "left_out", "found_out_left_in", "empty"]),
+          d=DELTAS, d2=st.sampled_from([dt.timedelta(seconds=s) for s in (60, 600, 3600, 5 * 3600)]),
+          back=st.booleans(), fresh=st.booleans())
+    def calibrated_against(self, std, item, before, when, results, d, d2, back, fresh):
+        """A story about a reference standard, otherwise rare in random steps: something
+        happens to the standard (its check passes or fails, it is tagged out or sent out, it is
+        calibrated), and now and then it is back; then an item's calibration names it, dated
+        before or after, and entered later."""
+        proc = {"B": "B-DAILY", "D": "D-LIFT"}.get(std)
+        if fresh:  # the standard in calibration first (and its daily check passed)
+            self.calibrate(d, std, "new", 0, ("date", 0), "in", None)
+            if std == "B" and before != "check_failed":
+                self.check(dt.timedelta(minutes=1), (std, proc), "pass", None)
+            d = dt.timedelta(minutes=1)
+        if before.startswith("check") and proc:
+            self.check(d, (std, proc), "pass" if before == "check_passed" else "fail", None)
+        elif before == "out":
+            self.out_of_service(d, std)
+        elif before == "sent":
+            self.schedule(d, std)
+        elif before == "calibrated":
+            self.calibrate(d, std, "new", 0, ("date", 0), "in", None)
+        if back and before in ("out", "sent"):
+            if before == "out":
+                self.return_to_service(d2, std)
+            else:
+                self.calibrate(d2, std, "new", 0, ("ts", 0, "Z"), "in", None)
+        self.calibrate(d2, "C" if item == std else item, "new", 0, when, results, std)
+
+    @rule(fresh=st.booleans(), uses=st.lists(st.sampled_from(["B-DAILY", "D-LIFT", "cal_C",
+                                                             "cal_D", "job"]), max_size=4),
+          found=st.sampled_from(["B", "B", "A"]),
+          finding=st.sampled_from(["found_out_left_in", "found_only_out", "in"]),
+          d=st.sampled_from([dt.timedelta(seconds=s) for s in (60, 3600, 5 * 3600, 86400)]))
+    def chain_of_standards(self, fresh, uses, found, finding, d):
+        """A story of a chain, otherwise rare in random steps: B calibrates A, A verifies
+        checks and calibrations of other items, jobs are tested, and then B (or A) is found out
+        of tolerance as found (or, for contrast, in tolerance)."""
+        minute = dt.timedelta(minutes=1)
+        if fresh:
+            self.calibrate(minute, "B", "new", 0, ("date", 0), "in", None)
+            self.check(minute, ("B", "B-DAILY"), "pass", None)
+        self.calibrate(minute, "A", "new", 0, ("ts", 0, "Z"), "in", "B")
+        for use in uses:
+            if use == "job":
+                self.link(minute, "PO1", ["B", "D"])
+                self.start(minute, "PO1", True, None)
+            elif use.startswith("cal_"):
+                self.calibrate(minute, use[-1], "new", 0, ("ts", 0, "+05:00"), "none", "A")
+            else:
+                self.check(minute, (use[0], use), "pass", "A")
+        self.calibrate(d, found, "new", 0, ("date", 0), finding, None)
+        self.query_line(self.model.now + minute)
 
     @rule(d=DELTAS, item=ONE_ITEM)
     def return_to_service(self, d, item):
