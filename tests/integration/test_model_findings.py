@@ -62,6 +62,31 @@ class SuspectPassOfAReferencesOwnCheck(unittest.TestCase):
         self.assertIsNotNone(suspect_reasons(run)["UV-PAST"])
 
 
+class RetiredItemWithAnUnfitReference(unittest.TestCase):
+    """README "The rules": a record made with a reference that was not fit "is recorded, marked
+    suspect with why ..., so a failure can always be recorded", and "a suspect calibration ...
+    out as found still raises oot.impact"; a retired item's calibration "can still be
+    recorded" and, stated out of tolerance as found, "raises the same oot.impact over the jobs
+    it was used on". The retired bench's certificate, stated out of tolerance as found and
+    made against the shunt while the shunt was tagged out, is refused instead (the reference's
+    unfitness is an input error on this path), so the review of the job it was used on is
+    never raised."""
+
+    @unittest.expectedFailure
+    def test_its_finding_is_recorded_suspect_and_raises_the_impact(self):
+        from test_impact_of_failures import ARetiredItemsCalibration, bench_calibration
+        st = ARetiredItemsCalibration.retired_bench(self)
+        run = st.run(
+            event("equipment.out_of_service", "2025-03-14T08:00:00Z",
+                  equipment_id="MT01-SHUNT-01", reason="dropped", technician="L. Brandt") +
+            bench_calibration("2025-03-14T09:00:00Z", "2025-03-14", "NCL-2025-03-0392", 1130,
+                              as_found_in_tolerance=False))
+        self.assertEqual(run.errors, [])
+        self.assertTrue(run.topic("calibration.recorded")[-1].get("suspect"))
+        impact = run.topic("oot.impact")
+        self.assertEqual([p["clientpo_id"] for p in impact[0]["clientpos"]], ["SC-2025-071-MT"])
+
+
 def volts(equipment_id, last=None):
     item = {"equipment_id": equipment_id, "description": equipment_id,
             "equipment_type": "voltmeter", "calibration_interval_days": 30,

@@ -56,6 +56,17 @@ The rules it encodes:
   that calibration's day is followed in turn, each item once. (What the history says of the
   past is not rewritten: a record made suspect later still counts when the item is judged as
   a reference at a past instant; the README says nothing of it.)
+- An item a contract in force once named and none names now is retired: its status is
+  unknown (not ready) and it is listed by no status; a check, a tag-out, a return, a send-out of
+  it are refused, and so is it as a reference. Its calibration can still be recorded, with the
+  certificate's as_found_in_tolerance (required for it, refused for an item in force); its
+  results are kept as given, the item's state stays as it was, and stated out of tolerance it
+  is a finding like any other (the chain above, from its last good calibration). Named again,
+  it has its state back.
+- Results are judged under the terms in force: at each adoption of a contract, an item in
+  force with a tolerance, a calibration and no failure is failed when its latest calibration on
+  record (a retired one too; not a suspect one in tolerance) left a value outside the tolerance
+  now in force.
 - Out of service twice, a return of an item in service, sent out twice are refused. Return to
   service needs a verification performed after the tag-out instant: a passed check, or a
   calibration that is not failed and is dated after that instant (a timestamp later than it,
@@ -143,6 +154,7 @@ class Station:
         self.verified_at = {}  # id -> the instant of its last verification (as the module keeps)
         self.check = {}  # (id, procedure) -> (instant, passed) of the last check that counts
         self.links = {}  # clientpo -> list of ids
+        self.known = set(items)  # every item a contract in force has named
         # History, for judging an item as a reference at a past instant:
         self.seq = 0  # the order things were recorded in
         # Not a rule: the module's known deviation (tests/integration/test_model_findings.py),
@@ -159,12 +171,13 @@ class Station:
                 self.remember_calibration(i, day, None, item.last[1], None, good=True,
                                           counts=True)
 
-    def remember_calibration(self, i, day, instant, certificate, ref, good, counts):
+    def remember_calibration(self, i, day, instant, certificate, ref, good, counts, results=None):
         """good: it left the item in tolerance; counts: not a suspect one in tolerance (which
         proves nothing)."""
         self.seq += 1
-        self.cal_history.setdefault(i, []).append(
-            Record(i, day, self.seq, instant, certificate, ref, good, counts))
+        record = Record(i, day, self.seq, instant, certificate, ref, good, counts)
+        record.results = results
+        self.cal_history.setdefault(i, []).append(record)
 
     # -- days ---------------------------------------------------------------------------
     def day_of(self, instant):
@@ -296,17 +309,20 @@ class Station:
         return {i: self.status(i) for i in ids}
 
     def is_replay(self, i, certificate):
-        return i in self.items and certificate in self.certs[i]
+        return i in self.known and certificate in self.certs.get(i, ())
 
-    def calibrate(self, t, i, date_text, certificate, results, ref=None):
+    def calibrate(self, t, i, date_text, certificate, results, ref=None, stated=None):
         """results: None or [(parameter, as_found or None, as_left or None)]; ref: the
-        reference_standard, or None."""
-        if i not in self.items:
-            return False
-        item = self.items[i]
+        reference_standard, or None; stated: the certificate's as_found_in_tolerance, or
+        None."""
+        if i not in self.known or (stated is None) == (i not in self.items):
+            return False  # never known; or a statement for an item in force, or none for a retired one
         day, instant = self.cal_day(date_text)
         if (instant is not None and instant > t) or (instant is None and day > self.today(t)):
             return False  # in the future
+        if i not in self.items:
+            return self.calibrate_retired(t, i, day, instant, certificate, ref, stated, results)
+        item = self.items[i]
         if results and not item.tolerance:
             return False  # nothing to judge them against
         if i in self.cal and day < self.cal[i].day:
@@ -326,17 +342,19 @@ class Station:
             covered = True  # the item's one point has a value as left (or as found)
         was_failed = i in self.cal and self.cal[i].failed
         failed = left_out or (was_failed and not covered)
-        self.certs[i].add(certificate)
+        self.certs.setdefault(i, set()).add(certificate)
         if not fit and not left_out:
             # Suspect: a result in tolerance proves nothing (the item is as it was); one out of
             # tolerance as left would still fail it.
-            self.remember_calibration(i, day, instant, certificate, ref, good=True, counts=False)
+            self.remember_calibration(i, day, instant, certificate, ref, good=True, counts=False,
+                                      results=results)
             if found_out:
                 self.found_out_of_tolerance(i)
             return True
         self.cal[i] = Calibration(day, instant, certificate, failed)
         window = self.suspect_window(i) if found_out else None
-        self.remember_calibration(i, day, instant, certificate, ref, good=not failed, counts=True)
+        self.remember_calibration(i, day, instant, certificate, ref, good=not failed, counts=True,
+                                  results=results)
         if i in self.sent_out:
             start = instant if instant is not None else self.day_start(day)
             if start > self.sent_out[i]:
@@ -347,6 +365,39 @@ class Station:
         if found_out:
             self.follow_chain(i, *window, set())
         return True
+
+    def calibrate_retired(self, t, i, day, instant, certificate, ref, found_in, results):
+        """A retired item: no tolerance in force judges its results (kept as given); its
+        conformity as found is the certificate's statement. Recorded (the item stays retired,
+        its calibration on record unchanged); stated out of tolerance, it is a finding like any
+        other. A reference not fit makes it suspect, not void: a failure can always be
+        recorded."""
+        if i in self.cal and day < self.cal[i].day:
+            return False  # older than the one on record
+        fit = True
+        if ref is not None:
+            if ref == i or ref not in self.items:
+                return False  # unknown, or itself: refused
+            at = instant if instant is not None else min(
+                self.day_start(day + dt.timedelta(days=1)) - dt.timedelta(milliseconds=1), t)
+            fit = self.status(ref, t)[1] if at >= t else self.fit_then(ref, at)
+        window = self.suspect_window(i)
+        self.certs.setdefault(i, set()).add(certificate)
+        self.remember_calibration(i, day, instant, certificate, ref, good=found_in,
+                                  counts=fit or not found_in, results=results)
+        if not found_in:
+            self.follow_chain(i, *window, set())
+        return True
+
+    def retired_reference_unfit(self, t, i, date_text, ref):
+        """Whether a retired item's calibration names a known reference (not itself) that was
+        not fit then."""
+        if ref is None or ref == i or ref not in self.items:
+            return False
+        day, instant = self.cal_day(date_text)
+        at = instant if instant is not None else min(
+            self.day_start(day + dt.timedelta(days=1)) - dt.timedelta(milliseconds=1), t)
+        return not (self.status(ref, t)[1] if at >= t else self.fit_then(ref, at))
 
     # -- a reference found out of tolerance -------------------------------------------------
     def suspect_window(self, i):
@@ -449,6 +500,7 @@ class Station:
             if item.last and dt.date.fromisoformat(item.last[0]) > self.today(t):
                 return False
         self.items = dict(items)
+        self.known |= set(items)  # an item no contract in force names now is retired
         for i, item in self.items.items():
             if not item.last:
                 continue
@@ -460,4 +512,26 @@ class Station:
             self.certs.setdefault(i, set()).add(item.last[1])
             self.remember_calibration(i, day, None, item.last[1], None, good=not was_failed,
                                       counts=True)
+        self.rejudge()
         return True
+
+    def rejudge(self):
+        """Results are judged under the terms in force: at each adoption, an item in force
+        with a tolerance, a calibration on record and not failed is failed when its latest
+        calibration on record (whatever it did to the item: one recorded while it was retired
+        too; not a suspect one in tolerance) left a value (as left, else as found) outside the
+        tolerance now in force."""
+        for i, item in self.items.items():
+            if not item.tolerance or i not in self.cal or self.cal[i].failed:
+                continue
+            records = [c for c in self.cal_history.get(i, []) if c.counts or not c.good]
+            if not records:
+                continue
+            last = max(records, key=lambda c: (c.day, c.seq))
+            p, lo, hi = item.tolerance
+            for parameter, found, left in last.results or []:
+                value = left if left is not None else found
+                if parameter == p and not (lo <= value <= hi):
+                    self.cal[i].failed = True
+                    break
+

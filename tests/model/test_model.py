@@ -336,7 +336,9 @@ EVENT_OFFSETS = ["Z", "-12:00", "+14:00", "+05:00"]
 # test there passes.
 #   suspect_pass_vouches: a reference judged at a past instant counts a suspect pass of its own
 #   required check as done (SuspectPassOfAReferencesOwnCheck).
-KNOWN_FINDINGS = {"suspect_pass_vouches"}
+#   retired_unfit_reference_refused: a retired item's calibration naming a reference that was
+#   not fit is refused, so its finding cannot be recorded (RetiredItemWithAnUnfitReference).
+KNOWN_FINDINGS = {"suspect_pass_vouches", "retired_unfit_reference_refused"}
 BAD = ["malformed", "unknown_topic", "missing_field", "backwards", "bad_date", "unknown_field",
        "listed_twice", "mistyped"]
 
@@ -469,7 +471,19 @@ class ModelMachine(RuleBasedStateMachine):
             ref = item  # its own reference: refused
         if ref is not None:
             data["reference_standard"] = ref
-        given = results_for(self.spec.get(item, {}), results)
+        given = results_for(self.spec.get(item, BASE.get(item, {})), results)
+        stated = None  # the certificate's as_found_in_tolerance: for a retired item only
+        if item in self.model.known and item not in self.spec and pick != 5:
+            stated = results not in ("found_out_left_in", "found_only_out")
+        elif item in self.spec and pick == 5 and results == "in":
+            stated = True  # for an item in force: refused
+        if stated is not None:
+            data["as_found_in_tolerance"] = stated
+        if ref is not None and "retired_unfit_reference_refused" in KNOWN_FINDINGS and \
+                item in self.model.known and item not in self.spec and \
+                self.model.retired_reference_unfit(t, item, date_text, ref):
+            del data["reference_standard"]
+            ref = None
         if given is not None:
             data["results"] = []
             for p, found, left in given:
@@ -488,7 +502,7 @@ class ModelMachine(RuleBasedStateMachine):
             # either way the clock stays where it is.
             self.add("calibration.record", None, data, None, "replay")
         else:
-            ok = self.model.calibrate(t, item, date_text, number, given, ref)
+            ok = self.model.calibrate(t, item, date_text, number, given, ref, stated)
             self.add("calibration.record", t, data, ok)
 
     @rule(d=DELTAS, which=st.sampled_from([("B", "B-DAILY")] * 3 + [("A", "B-DAILY")] +
@@ -536,7 +550,7 @@ class ModelMachine(RuleBasedStateMachine):
                     "cal_ts_before": ("ts", 1, "-12:00"), "cal_ts_after": ("ts", 0, "+14:00"),
                     "cal_failed": ("date", 0)}[how]
             results = (("left_out" if how == "cal_failed" else "in")
-                       if self.spec[item].get("tolerance") else "none")
+                       if self.spec.get(item, {}).get("tolerance") else "none")
             self.calibrate(minute if how == "cal_ts_before" else d2, item, "new", 0, when, results)
         elif how.startswith("check"):
             procedure = "D-LIFT" if item == "D" else "B-DAILY"  # B-DAILY on A or C: refused
@@ -602,6 +616,22 @@ class ModelMachine(RuleBasedStateMachine):
         self.calibrate(d, found, "new", 0, ("date", 0), finding, None)
         self.query_line(self.model.now + minute)
 
+    @rule(item=st.sampled_from(["A", "B", "C", "D"]), job=st.booleans(),
+          results=st.sampled_from(["found_only_out", "found_out_left_in", "in", "none"]),
+          ref=st.sampled_from([None, None, "A", "B", "D"]), restore=st.booleans())
+    def retired_and_found(self, item, job, results, ref, restore):
+        """A story of a retired item, otherwise rare in random steps: used for a job (or not),
+        retired by a redeploy, its certificate then recorded (stated out of tolerance as found,
+        or in), and named again (or not)."""
+        minute = dt.timedelta(minutes=1)
+        if job:
+            self.link(minute, "PO2", [item])
+            self.start(minute, "PO2", False, None)
+        self.redeploy(minute, item, "retire")
+        self.calibrate(minute, item, "new", 0, ("date", 0), results, ref)
+        if restore:
+            self.redeploy(minute, item, "restore")
+
     @rule(d=DELTAS, item=ONE_ITEM)
     def return_to_service(self, d, item):
         item = self.about(item)
@@ -637,7 +667,7 @@ class ModelMachine(RuleBasedStateMachine):
     @rule(d=DELTAS, item=st.sampled_from(IDS),
           change=st.sampled_from(["interval:1", "interval:2", "interval:5", "interval:30",
                                   "interval:365", "warning:0", "warning:40", "future_last",
-                                  "new_last"]))
+                                  "new_last", "retire", "retire", "restore"]))
     def redeploy(self, d, item, change):
         # The sequence runs up to here (a status query, answered) before the new file is
         # written; the contract.deployed line carries no time, as the host's directory
@@ -646,6 +676,18 @@ class ModelMachine(RuleBasedStateMachine):
         spec = {i: dict(s) for i, s in self.spec.items()}
         if "future_last" in AVOID and change == "future_last":
             change = "interval:2"
+        if change == "retire" and len(spec) <= 2:
+            change = "restore"  # a contract names some equipment
+        if change == "retire":  # the item is retired: known, no longer named
+            spec.pop(item, None)
+            self.deploy(spec, "%s retired" % item)
+            return
+        if change == "restore" or item not in spec:  # every retired item named again
+            for i in BASE:
+                spec.setdefault(i, dict(BASE[i]))
+            if change == "restore":
+                self.deploy(spec, "every item named again")
+                return
         if change == "future_last":
             day = self.model.today() + dt.timedelta(days=40)
             spec[item]["last"] = (day.isoformat(), item + "-F")
