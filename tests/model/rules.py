@@ -56,6 +56,13 @@ The rules it encodes:
   that calibration's day is followed in turn, each item once. (What the history says of the
   past is not rewritten: a record made suspect later still counts when the item is judged as
   a reference at a past instant; the README says nothing of it.)
+- Review lists (ISO/IEC 17025 §7.10): a failed check lists the jobs (ClientPO and decision
+  instant, oldest first) tested with its item since that procedure last passed (a pass suspect
+  when recorded or made suspect since does not count; with none, every job), whatever came
+  between; a finding lists the jobs tested with the item since its window opened, and, for
+  each record in the chain in the order followed (the checks made with an item by time, then
+  its calibrations by day, each followed down before the next), its item, its depth and the
+  jobs tested on that item since the check's instant or the start of the calibration's day.
 - An item a contract in force once named and none names now is retired: its status is
   unknown (not ready) and it is listed by no status; a check, a tag-out, a return, a send-out of
   it are refused, and so is it as a reference. Its calibration can still be recorded, with the
@@ -155,6 +162,9 @@ class Station:
         self.check = {}  # (id, procedure) -> (instant, passed) of the last check that counts
         self.links = {}  # clientpo -> list of ids
         self.known = set(items)  # every item a contract in force has named
+        self.tests = []  # (instant, clientpo, ids) of every test allowed
+        self.marked = set()  # seq of the checks made suspect by a finding since
+        self.answers = []  # the review lists the answers gave, in order: (topic, data)
         # History, for judging an item as a reference at a past instant:
         self.seq = 0  # the order things were recorded in
         # Not a rule: the module's known deviation (tests/integration/test_model_findings.py),
@@ -302,6 +312,8 @@ class Station:
         required += [i for i in (listed or []) if i not in required]
         items = {i: self.status(i) for i in required}
         allowed = bool(items) and all(r for _, r in items.values())
+        if allowed:
+            self.tests.append((t, clientpo, set(required)))
         return allowed, items
 
     def query(self, equipment_id=None):
@@ -349,7 +361,7 @@ class Station:
             self.remember_calibration(i, day, instant, certificate, ref, good=True, counts=False,
                                       results=results)
             if found_out:
-                self.found_out_of_tolerance(i)
+                self.impact(i, *self.suspect_window(i))
             return True
         self.cal[i] = Calibration(day, instant, certificate, failed)
         window = self.suspect_window(i) if found_out else None
@@ -363,7 +375,7 @@ class Station:
             # Performed at its instant, or, dated by day alone, at the start of that day.
             self.verify(i, instant if instant is not None else self.day_start(day))
         if found_out:
-            self.follow_chain(i, *window, set())
+            self.impact(i, *window)
         return True
 
     def calibrate_retired(self, t, i, day, instant, certificate, ref, found_in, results):
@@ -386,7 +398,7 @@ class Station:
         self.remember_calibration(i, day, instant, certificate, ref, good=found_in,
                                   counts=fit or not found_in, results=results)
         if not found_in:
-            self.follow_chain(i, *window, set())
+            self.impact(i, *window)
         return True
 
     def retired_reference_unfit(self, t, i, date_text, ref):
@@ -412,29 +424,44 @@ class Station:
                                         c.instant or dt.datetime.min.replace(tzinfo=UTC)))
         return (last.instant if last.instant is not None else self.day_start(last.day)), last.day
 
-    def found_out_of_tolerance(self, i):
-        self.follow_chain(i, *self.suspect_window(i), set())
+    def jobs_with(self, i, since):
+        """The review list: [(clientpo, instant)] of the tests allowed with item i since
+        `since`, oldest first."""
+        return [(po, t) for t, po, items in self.tests if i in items and t >= since]
 
-    def follow_chain(self, x, since, since_day, visited):
+    def impact(self, i, since, since_day):
+        """A finding on item i: the jobs tested with it since the window opened, and the chain
+        (oot.impact's clientpos and chain), kept in self.answers."""
+        jobs = self.jobs_with(i, since)
+        chain = []
+        self.follow_chain(i, since, since_day, set(), chain, 1)
+        self.answers.append(("oot.impact", {"clientpos": jobs, "chain": chain}))
+
+    def follow_chain(self, x, since, since_day, visited, chain, depth):
         """Every check and calibration made with x since the window opened becomes suspect: a
         check that is its item's last of that procedure counts as not done; a calibration that
         is its item's current one fails the item (until a new calibration re-measures it), and
         what was verified with that item since the day of that calibration is followed in
         turn, each item once."""
         visited.add(x)
-        for (i, proc), history in self.check_history.items():
-            for instant, _, _, _, ref in history:
-                last = self.check.get((i, proc))
-                if ref == x and instant >= since and last and last[0] == instant:
-                    self.check[(i, proc)] = (last[0], last[1], True)
+        checks = sorted(((instant, seq, i, proc) for (i, proc), history in
+                         self.check_history.items() for instant, seq, _, _, ref in history
+                         if ref == x and instant >= since))
+        for instant, seq, i, proc in checks:
+            self.marked.add(seq)
+            last = self.check.get((i, proc))
+            if last and last[0] == instant:
+                self.check[(i, proc)] = (last[0], last[1], True)
+            chain.append((i, depth, self.jobs_with(i, instant)))
         made = sorted((c for cs in self.cal_history.values() for c in cs
                        if c.ref == x and c.day >= since_day), key=lambda c: (c.day, c.seq))
         for c in made:
             y = c.item
+            chain.append((y, depth, self.jobs_with(y, self.day_start(c.day))))
             if y in self.cal and self.cal[y].certificate == c.certificate:
                 self.cal[y].failed = True
             if y not in visited:
-                self.follow_chain(y, self.day_start(c.day), c.day, visited)
+                self.follow_chain(y, self.day_start(c.day), c.day, visited, chain, depth + 1)
 
     def maintenance_check(self, t, i, procedure, value, ref=None):
         """value: the reading (or True/False for a checkbox), None when not taken."""
@@ -465,6 +492,11 @@ class Station:
         if not passed and spec.oos and i not in self.tagged_out:
             self.tagged_out[i] = t
             self.cause[i] = procedure
+        if not passed:  # the jobs tested since that procedure last passed (not suspect)
+            passes = [c[0] for c in self.check_history[(i, procedure)]
+                      if c[2] and not c[3] and c[1] not in self.marked]
+            since = max(passes) if passes else dt.datetime.min.replace(tzinfo=UTC)
+            self.answers.append(("review", {"clientpos": self.jobs_with(i, since)}))
         return True
 
     def out_of_service(self, t, i):

@@ -9,7 +9,8 @@ to months, restarts of the host, and bad lines; and, as one step, a story about 
 calibrated or checked, back), which random steps alone rarely tell. The model decides each
 line as it is generated; the sequence then runs through `smart-host run NODE.json --events -
 --clock T` on a fresh station (one process, and a new one at each restart), and every refusal,
-every gate decision and every status is compared with the model's. A disagreement is shrunk
+every gate decision, every status and every review list (a failed check's review, oot.impact's
+jobs and chain) is compared with the model's. A disagreement is shrunk
 by Hypothesis to the shortest sequence that shows it, and printed with both answers.
 
 Beside the model, one property that needs none: a gate never allows a test while any linked
@@ -290,6 +291,7 @@ class Line:
         self.expect = expect  # True: accepted, False: refused, None: either (changes nothing)
         self.note = note
         self.prediction = None  # gate: (allowed, {id: (status, ready)}); query: {id: ...}
+        self.answers = []  # the review lists its answer gives: [(topic, data)] (rules.answers)
         self.listed = None
         self.clientpo = None
         self.probe = False  # a status.query sent just before a start, for the model-free property
@@ -382,6 +384,10 @@ class ModelMachine(RuleBasedStateMachine):
         event["data"] = data
         line = Line(topic, json.dumps(event, separators=(",", ":")), expect, note)
         self.steps.append(line)
+        if expect:  # the review lists the model gave for this line
+            line.answers, self.model.answers = self.model.answers, []
+        else:
+            self.model.answers = []
         if expect and t is not None:
             self.model.now = t
         return line
@@ -632,6 +638,22 @@ class ModelMachine(RuleBasedStateMachine):
         if restore:
             self.redeploy(minute, item, "restore")
 
+    @rule(which=st.sampled_from([("B", "B-DAILY"), ("D", "D-LIFT"), ("D", "D-LOOK")]),
+          passes=st.sampled_from([0, 1, 1, 2]), jobs=st.lists(st.sampled_from(POS), max_size=3),
+          d=st.sampled_from([dt.timedelta(seconds=s) for s in (60, 3600, 5 * 3600, 86400)]))
+    def process_check_fails(self, which, passes, jobs, d):
+        """A story of a process check, otherwise rare in random steps: it passes (or never
+        did), jobs are tested with its item, it passes again, and then it fails: its review
+        lists the jobs since its last pass."""
+        minute = dt.timedelta(minutes=1)
+        item = which[0]
+        for k in range(passes):
+            self.check(minute, which, "pass", None)
+            for po in jobs if k == passes - 1 else jobs[:1]:
+                self.link(minute, po, [item])
+                self.start(minute, po, False, None)
+        self.check(d, which, "fail", None)
+
     @rule(d=DELTAS, item=ONE_ITEM)
     def return_to_service(self, d, item):
         item = self.about(item)
@@ -806,6 +828,37 @@ def compare(lines, steps, run):
             si += 1
             if got is None or items_of(got) != line.prediction:
                 raise disagreement("status differs", steps, run, n, line.prediction, got and items_of(got))
+    compare_reviews(lines, steps, run)
+
+
+def jobs(clientpos):
+    return [(j["clientpo_id"], rules.parse_instant(j["decided_at"])) for j in clientpos]
+
+
+def compare_reviews(lines, steps, run):
+    """The review lists, answer by answer: each failed check's review (the jobs tested with
+    the item since the procedure last passed), each oot.impact's jobs and its chain (per
+    suspect record: the item, the depth, the jobs tested on it since)."""
+    got = []
+    for o in run.out:
+        if o["topic"] == "maintenance.checked" and "review" in o["data"]:
+            got.append(("review", {"clientpos": jobs(o["data"]["review"]["clientpos"])}))
+        elif o["topic"] == "oot.impact":
+            chain = [(c["equipment_id"], c["depth"], jobs(c["clientpos"]))
+                     for c in o["data"].get("chain", [])]
+            got.append(("oot.impact", {"clientpos": jobs(o["data"]["clientpos"]), "chain": chain}))
+    k = 0
+    for n, line in enumerate(lines, 1):
+        if n in run.rejected or line.expect is not True:
+            continue
+        for want in line.answers:
+            have = got[k] if k < len(got) else None
+            k += 1
+            if have != want:
+                raise disagreement("%s list differs" % want[0], steps, run, n, want, have)
+    if k < len(got):
+        raise disagreement("an answer the model did not expect", steps, run, len(lines),
+                           None, got[k:])
 
 
 def gate_never_allows_what_is_not_ready(lines, steps, run):
