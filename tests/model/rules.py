@@ -73,7 +73,11 @@ The rules it encodes:
 - Results are judged under the terms in force: at each adoption of a contract, an item in
   force with a tolerance, a calibration and no failure is failed when its latest calibration on
   record (a retired one too; not a suspect one in tolerance) left a value outside the tolerance
-  now in force.
+  now in force. The last check of each procedure keeps what it read: it passes only while its
+  answers meet the procedure in force (a raised limit, an added step it did not answer make it
+  no pass until a new one passes); a check recorded as failed stays failed. What a check did
+  when recorded (a verification, a tag-out, the last pass a review counts from, a reference's
+  check at a past instant) is as recorded.
 - Out of service twice, a return of an item in service, sent out twice are refused. Return to
   service needs a verification performed after the tag-out instant: a passed check, or a
   calibration that is not failed and is dated after that instant (a timestamp later than it,
@@ -105,8 +109,16 @@ class Procedure:
     equipment types it accepts as a reference (None: it names none, and no item of the model
     measures its unit)."""
 
-    def __init__(self, step, low=None, required=True, oos=False, accepts=None):
+    def __init__(self, step, low=None, required=True, oos=False, accepts=None, extra=()):
         self.step, self.low, self.required, self.oos, self.accepts = step, low, required, oos, accepts
+        self.extra = tuple(extra)  # checkbox steps besides (a redeploy may add them)
+
+    def passes(self, value, extra):
+        """Whether answers pass this procedure as it stands: the main step taken and within its
+        limit (a checkbox attested), every extra step attested; `extra`: {step: True/False}."""
+        if value is None or (value is not True if self.low is None else value < self.low):
+            return False
+        return all(extra.get(x) is True for x in self.extra)
 
 
 class Item:
@@ -230,11 +242,13 @@ class Station:
         ready = s in ("current", "expiring_soon")
         for proc, spec in item.procedures.items():
             last = self.check.get((i, proc))
+            # The last check keeps what it read and is judged under the procedure in force.
+            passes = bool(last) and last[1] and spec.passes(*last[3])
             if spec.required:  # a pass made suspect since counts as not done
-                ready = (ready and bool(last) and last[1] and not last[2]
+                ready = (ready and passes and not last[2]
                          and self.day_of(last[0]) == self.today(at))
             else:
-                ready = ready and not (last and not last[1])
+                ready = ready and not (last and not passes)
         return s, ready
 
     def reference_fit(self, ref, spec, at):
@@ -451,7 +465,7 @@ class Station:
             self.marked.add(seq)
             last = self.check.get((i, proc))
             if last and last[0] == instant:
-                self.check[(i, proc)] = (last[0], last[1], True)
+                self.check[(i, proc)] = (last[0], last[1], True, last[3])
             chain.append((i, depth, self.jobs_with(i, instant)))
         made = sorted((c for cs in self.cal_history.values() for c in cs
                        if c.ref == x and c.day >= since_day), key=lambda c: (c.day, c.seq))
@@ -463,8 +477,9 @@ class Station:
             if y not in visited:
                 self.follow_chain(y, self.day_start(c.day), c.day, visited, chain, depth + 1)
 
-    def maintenance_check(self, t, i, procedure, value, ref=None):
-        """value: the reading (or True/False for a checkbox), None when not taken."""
+    def maintenance_check(self, t, i, procedure, value, ref=None, extra=None):
+        """value: the reading (or True/False for a checkbox), None when not taken; extra:
+        {step: True/False} for the other checkbox steps answered."""
         item = self.items.get(i)
         spec = item.procedures.get(procedure) if item else None
         if not spec or ref == i:
@@ -474,18 +489,14 @@ class Station:
             fit = self.reference_fit(ref, spec, t)
             if fit is None:
                 return False
-        if value is None:
-            passed = False
-        elif spec.low is None:
-            passed = value is True
-        else:
-            passed = value >= spec.low
+        extra = dict(extra or {})
+        passed = spec.passes(value, extra)
         self.seq += 1
         self.check_history.setdefault((i, procedure), []).append(
             (t, self.seq, passed, not fit, ref))
         if passed and not fit:
             return True  # a suspect pass: history only
-        self.check[(i, procedure)] = (t, passed, False)
+        self.check[(i, procedure)] = (t, passed, False, (value, extra))
         cause = self.cause.get(i) if i in self.tagged_out else None
         if passed and (cause is None or cause == procedure):
             self.verify(i, t)
