@@ -407,6 +407,11 @@ class ModelMachine(RuleBasedStateMachine):
         self.on_disk_in_force = ok
         self.add("contract.deployed", None, {}, None,
                  "contract v%d: %s (%s)" % (self.version, note, "adopted" if ok else "refused"))
+        if not ok:
+            # The hub puts the set in force back at once: a refused file left on disk would be
+            # read again by the directory watch, and adopted once the clock has passed its
+            # last_calibration (dated after that load, it is not refused then).
+            self.deploy({i: dict(s) for i, s in self.spec.items()}, "the set in force again")
 
     def add(self, topic, t, data, expect, note=""):
         event = {"topic": topic}
