@@ -37,16 +37,9 @@ static const struct {
 
 /* ---- configuration ---------------------------------------------------------------------- */
 
-static const char *const config_keys[] = {"contracts_dir",
-                                          "data_dir",
-                                          "sweep_interval_s",
-                                          "alert_repeat_h",
-                                          "utc_offset",
-                                          "time_zone",
-                                          "trusted_keys",
-                                          "require_signed_contracts",
-                                          "station_files_only",
-                                          NULL};
+static const char *const config_keys[] = {
+    "contracts_dir", "data_dir",     "sweep_interval_s",         "alert_repeat_h",     "utc_offset",
+    "time_zone",     "trusted_keys", "require_signed_contracts", "station_files_only", NULL};
 
 static void resolve_path(char *out, size_t size, const char *base, const char *path)
 {

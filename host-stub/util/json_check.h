@@ -1,8 +1,9 @@
 /*
  * json_check.h — a full check, without building a tree, that a text is exactly one JSON object
  * a jansson reader (JSON_REJECT_DUPLICATES, as `ledger verify` reads) would take: scanned by
- * yajl's streaming parser, which validates the syntax; here the rest: the root an object, no key twice in any object, no \u0000, integers within 64 bits,
- * reals finite, nesting within jansson's JSON_PARSER_MAX_DEPTH.
+ * yajl's streaming parser, which validates the syntax; here the rest: the root an object, no key
+ * twice in any object, no \u0000, integers within 64 bits, reals finite, nesting within jansson's
+ * JSON_PARSER_MAX_DEPTH.
  *
  * Why not jansson itself: what modules hand the host (outputs, alerts) is most of what it
  * writes, and building a jansson tree of each was 48 % of the host's time on the benchmark

@@ -106,8 +106,8 @@ struct contract {
     char *file; /* file name within the contracts directory */
     const char *contract_id;
     const char *station_type;
-    long long version; /* json_int_t, which is long long (contract.c reads it with jf_int) */
-    char sha256[65];   /* of the file's bytes, lowercase hex */
+    long long version;  /* json_int_t, which is long long (contract.c reads it with jf_int) */
+    char sha256[65];    /* of the file's bytes, lowercase hex */
     char signed_by[17]; /* the hub key id that signed it (contract/signature.h), or "" */
     contract_item *items;
     size_t item_count;

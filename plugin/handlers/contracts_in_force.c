@@ -466,7 +466,7 @@ int maintenance_adopt_contracts(maintenance *m, contract_set *set, int64_t now_m
     free(m->item_index);
     m->item_index = index;
     m->item_index_mask = index_mask;
-    m->swept = false;            /* new terms: the next sweep looks at every item */
+    m->swept = false; /* new terms: the next sweep looks at every item */
 
     for (size_t i = 0; rc == 0 && i < m->item_count; i++)
         rc = apply_baseline(m, &m->items[i], now_ms, err);
