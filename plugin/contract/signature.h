@@ -4,7 +4,7 @@
  * writes), which must verify against one of the module config's `trusted_keys` (minisign public
  * keys). The check runs on the bytes the set was parsed from (their SHA-256 must be the
  * contract's), so a file changed after its signature, or between parsing and checking, is
- * refused. The formats and Ed25519 are sign/minisign.h's (libsodium).
+ * refused. The formats and Ed25519 are plugin/sign/minisign.h's (libsodium).
  *
  * Config (module.c): "trusted_keys": [KEY, ...], each a public key's base64 line (as
  * `minisign -P` takes it) or a key file's two lines; "require_signed_contracts": bool, default

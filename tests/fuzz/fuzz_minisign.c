@@ -1,4 +1,4 @@
-/* fuzz_minisign.c — minisign's public key, secret key and signature files (sign/minisign.c):
+/* fuzz_minisign.c — minisign's public key, secret key and signature files (plugin/sign/minisign.c):
  * read from the hub's contract signatures, trusted_keys and the node's own key.
  *
  * The same bytes go to the three parsers. A file accepted is written back (a public key, a

@@ -1,5 +1,5 @@
 /*
- * test_minisign.c — sign/minisign.c against the stock minisign (Debian's package, run here):
+ * test_minisign.c — plugin/sign/minisign.c against the stock minisign (Debian's package, run here):
  * its keys and both of its signature modes are read and verified, ours are read and verified
  * by it, and every malformed or altered file is refused with the line and the reason.
  */

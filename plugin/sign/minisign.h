@@ -3,9 +3,10 @@
  * signing and verification in minisign's two modes, with libsodium's primitives (Ed25519,
  * BLAKE2b, base64); no cryptography is written here.
  *
- * Why a folder of its own (sign/, a static library): the host signs its ledger's checkpoints
- * with it and the module checks the hub's contract signatures with it, and neither may reach
- * into the other's tree. It depends only on libsodium and the ABI header (for smart_error).
+ * A static library of its own (plugin/sign/), like plugin/core/ a part of the module's tree that
+ * the host links too: the host signs its ledger's checkpoints with it and the module checks the
+ * hub's contract signatures with it. It depends only on libsodium and the ABI header (for
+ * smart_error), never on the rest of the module.
  *
  * The formats, as the stock `minisign` 0.11 writes them (Debian's package; the tests check
  * each one against it):
