@@ -557,6 +557,9 @@ static int follow_chain(chain_walk *cw, const char *reference, const char *why, 
         char bad[80], via[300];
         if (date_parse(date, &day, bad, sizeof bad) != 0)
             continue; /* every stored calibration_date was parsed when recorded */
+        /* The station's day of a timestamp, not the date written in its own offset. */
+        if (day.has_time)
+            day.day = maintenance_today(m, day.instant_ms);
         int64_t day_ms = maintenance_day_start_ms(m, day.day), next_ms = INT64_MAX;
         if (day_ms >= until_ms)
             continue;
