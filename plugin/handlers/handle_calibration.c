@@ -1291,16 +1291,26 @@ int handle_calibration_schedule(maintenance *m, const json_t *data, int64_t now_
     char details[512];
     snprintf(details, sizeof details, "%s sent out for calibration%s%s", id, provider ? " to " : "",
              provider ? provider : "");
-    if ((rc = emit_ledger(m, "calibration.scheduled", id, technician, details,
-                          json_pack("{s:s, s:s?, s:s?}", "equipment_id", id, "provider", provider,
-                                    "notes", notes),
-                          err)) ||
-        (rc = maintenance_item_commit(m, e, &next, now_ms, "calibration.schedule", err)))
+    jw text = {0}; /* the record's metadata, then the answer */
+    jw_raw(&text, "{", 1);
+    jw_member_raw(&text, "equipment_id", id);
+    jw_member_string_or_null(&text, "provider", provider);
+    jw_member_string_or_null(&text, "notes", notes);
+    jw_raw(&text, "}", 1);
+    if ((rc = emit_ledger_jw(m, "calibration.scheduled", id, technician, details, &text, err)) ||
+        (rc = maintenance_item_commit(m, e, &next, now_ms, "calibration.schedule", err))) {
+        jw_release(&text);
         return rc;
-    return emit_output(m, "calibration.scheduled",
-                       json_pack("{s:s, s:s, s:b}", "equipment_id", id, "status",
-                                 cal_status_name(CAL_PENDING), "ready", 0),
-                       err);
+    }
+    jw_reset(&text);
+    jw_raw(&text, "{", 1);
+    jw_member_raw(&text, "equipment_id", id);
+    jw_member_raw(&text, "status", cal_status_name(CAL_PENDING));
+    jw_member_bool(&text, "ready", false);
+    jw_raw(&text, "}", 1);
+    rc = emit_output_jw(m, "calibration.scheduled", &text, err);
+    jw_release(&text);
+    return rc;
 }
 
 static const char *const no_keys[] = {NULL};

@@ -79,6 +79,50 @@ static int judge_reference(maintenance *m, const char *reference, const char *id
                                        used_for, now_ms, false, now_ms, why, size, err);
 }
 
+/* One step's result: `given` NULL when the step was not taken. */
+static void write_step(jw *w, const check_step *s, const check_step_answer *given, bool passed,
+                       const char *limit)
+{
+    jw_sep(w);
+    jw_raw(w, "{", 1);
+    jw_member_string(w, "step_id", s->step_id);
+    jw_member_string(w, "description", s->description);
+    jw_member_bool(w, "passed", given ? passed : false);
+    if (!given)
+        jw_member_bool(w, "taken", false);
+    else if (s->is_reading)
+        jw_member_real(w, "value", given->value);
+    else
+        jw_member_bool(w, "attested", passed);
+    if (s->is_reading) {
+        jw_member_string(w, "unit", s->unit);
+        jw_member_string(w, "limit", limit);
+    }
+    if (s->reference_value)
+        jw_member_string(w, "reference_value", s->reference_value);
+    jw_raw(w, "}", 1);
+}
+
+/* The tests to review after a failed check: {"clientpos":[{clientpo_id, decided_at}],
+ * "since":...}, since left out when empty. */
+static void write_review(jw *w, const json_t *list, const char *since)
+{
+    size_t i;
+    const json_t *use;
+    jw_raw(w, "{\"clientpos\":[", 14);
+    json_array_foreach (list, i, use) {
+        jw_sep(w);
+        jw_raw(w, "{", 1);
+        jw_member_string(w, "clientpo_id", json_string_value(json_object_get(use, "clientpo_id")));
+        jw_member_string(w, "decided_at", json_string_value(json_object_get(use, "decided_at")));
+        jw_raw(w, "}", 1);
+    }
+    jw_raw(w, "]", 1);
+    if (since[0])
+        jw_member_raw(w, "since", since);
+    jw_raw(w, "}", 1);
+}
+
 int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
 {
     const char *id, *type, *technician, *reference, *notes;
@@ -137,9 +181,8 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
 
     /* Evaluate every step against its limit. A step not answered was not taken: it fails (a
      * lamp that does not strike gives no reading), so a failure can always be recorded. */
-    json_t *steps = json_array();
-    if (!steps)
-        return error_set(err, SMART_ENOMEM, "out of memory");
+    jw steps = {0}; /* this check's steps: the store's text, in the record and the answer */
+    jw_raw(&steps, "[", 1);
     check_state check = {.performed_ms = now_ms, .passed = true};
     snprintf(check.equipment_id, sizeof check.equipment_id, "%s", id);
     snprintf(check.procedure_id, sizeof check.procedure_id, "%s", p->procedure_id);
@@ -148,9 +191,8 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
         char limit[96], line[CHECK_DETAIL_MAX];
         json_t *answer = json_object_get(s->is_reading ? readings : attestations, s->step_id);
         bool passed;
-        json_t *result;
         if (answer && (s->is_reading ? !json_is_number(answer) : !json_is_boolean(answer))) {
-            json_decref(steps);
+            jw_release(&steps);
             return s->is_reading ? error_set(err, SMART_EINVAL,
                                              "data.readings.%s: must be a number (step "
                                              "\"%.80s\" needs a reading in %s)",
@@ -167,28 +209,10 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
         passed = check_step_judge(s, &given, limit, sizeof limit, line, sizeof line);
         if (line[0])
             text_append(check.detail, sizeof check.detail, "; ", line);
-        if (!answer) {
-            if (s->is_reading) {
-                result = json_pack("{s:s, s:s, s:b, s:b, s:s, s:s}", "step_id", s->step_id,
-                                   "description", s->description, "passed", false, "taken", false,
-                                   "unit", s->unit, "limit", limit);
-            } else {
-                result = json_pack("{s:s, s:s, s:b, s:b}", "step_id", s->step_id, "description",
-                                   s->description, "passed", false, "taken", false);
-            }
-        } else if (s->is_reading) {
-            result = json_pack("{s:s, s:s, s:b, s:f, s:s, s:s}", "step_id", s->step_id,
-                               "description", s->description, "passed", passed, "value",
-                               given.value, "unit", s->unit, "limit", limit);
-        } else {
-            result = json_pack("{s:s, s:s, s:b, s:b}", "step_id", s->step_id, "description",
-                               s->description, "passed", passed, "attested", passed);
-        }
-        if (result && s->reference_value)
-            json_object_set_new(result, "reference_value", json_string(s->reference_value));
-        json_array_append_new(steps, result);
+        write_step(&steps, s, answer ? &given : NULL, passed, limit);
         check.passed = check.passed && passed;
     }
+    jw_raw(&steps, "]", 1);
     /* Made with a reference that was not fit, the check is recorded, marked suspect: a pass
      * then counts as not done (it verifies nothing and is not kept as the last check), a failed
      * step still fails the item. */
@@ -205,7 +229,7 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
 
     /* Decide what the check does to the item (after the sweep due now has run, so the copy
      * holds its outcome), then persist: the check, then the item. */
-    char *readings_text = json_dumps(steps, JSON_COMPACT);
+    const char *readings_text = jw_text(&steps);
     rc = readings_text ? maintenance_catch_up(m, now_ms, err)
                        : error_set(err, SMART_ENOMEM, "out of memory");
     equipment_state next = *e;
@@ -228,17 +252,17 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
         rc = store_add_check(m->store, &check, valid_until_ms, technician, reference, readings_text,
                              suspect_why, err);
     store_check_steps_from_json(&check, readings_text); /* judged again on a redeploy */
-    free(readings_text);
-    if (rc == 0 && !(check.passed && check.suspect)) /* a suspect pass is history only */
+    if (rc == 0 && !(check.passed && check.suspect))    /* a suspect pass is history only */
         rc = maintenance_put_check(m, &check, err);
     if (rc) {
-        json_decref(steps);
+        jw_release(&steps);
         return rc;
     }
     /* ISO/IEC 17025 §7.10 for a process check: the work done on the item since the procedure
      * last passed (or since its first use) relied on the condition now found failed. From the
      * store's whole history: a calibration does not re-verify a process condition. */
-    json_t *review = NULL, *review_list = NULL;
+    json_t *review_list = NULL;
+    jw review = {0}; /* {"clientpos":[...],"since":...} when the check failed */
     char review_since[DATE_TEXT_MAX] = "";
     if (!check.passed) {
         int64_t last_pass_ms = 0;
@@ -249,16 +273,14 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
             !(rc = maintenance_review_list(m, e, last_pass_ms, true, &review_list, err))) {
             if (last_pass_ms > 0)
                 instant_format(last_pass_ms, review_since, sizeof review_since);
-            review = json_pack("{s:O}", "clientpos", review_list);
-            if (review && review_since[0] &&
-                json_object_set_new(review, "since", json_string(review_since)))
-                json_decref(review), review = NULL;
-            if (!review)
+            write_review(&review, review_list, review_since);
+            if (!jw_text(&review))
                 rc = error_set(err, SMART_ENOMEM, "out of memory");
         }
         if (rc) {
             json_decref(review_list);
-            json_decref(steps);
+            jw_release(&review);
+            jw_release(&steps);
             return rc;
         }
     }
@@ -277,7 +299,7 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
                  p->procedure_id, id, check.detail,
                  next.record.out_of_service && !e->record.out_of_service ? "; tagged out of service"
                                                                          : "");
-    if (review) {
+    if (review_list) {
         char line[160];
         snprintf(line, sizeof line, "; %zu test(s) allowed with it since %s to review",
                  json_array_size(review_list),
@@ -285,52 +307,73 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
         text_append(details, sizeof details, "", line);
     }
     text_utf8_trim(details);
-    json_t *meta =
-        json_pack("{s:s, s:s, s:b, s:O, s:s?}", "equipment_id", id, "check_type", p->procedure_id,
-                  "passed", counts, "steps", steps, "reference_instrument", reference);
-    if (meta && check.suspect) {
-        json_object_set_new(meta, "suspect", json_true());
-        json_object_set_new(meta, "suspect_reason", json_string(suspect_why));
+    jw meta = {0};
+    jw_raw(&meta, "{", 1);
+    jw_member_raw(&meta, "equipment_id", id);
+    jw_member_string(&meta, "check_type", p->procedure_id);
+    jw_member_bool(&meta, "passed", counts);
+    jw_key(&meta, "steps");
+    jw_append(&meta, &steps);
+    jw_member_string_or_null(&meta, "reference_instrument", reference);
+    if (check.suspect) {
+        jw_member_bool(&meta, "suspect", true);
+        jw_member_string(&meta, "suspect_reason", suspect_why);
     }
-    if (meta && review)
-        json_object_set(meta, "review", review);
-    if ((rc = emit_ledger(m, "maintenance.checked", id, technician, details, meta, err)) ||
-        (rc = maintenance_item_commit(m, e, &next, now_ms, "maintenance.check", err))) {
-        json_decref(review);
+    if (review_list) {
+        jw_key(&meta, "review");
+        jw_append(&meta, &review);
+    }
+    jw_raw(&meta, "}", 1);
+    rc = emit_ledger_jw(m, "maintenance.checked", id, technician, details, &meta, err);
+    jw_release(&meta);
+    if (rc || (rc = maintenance_item_commit(m, e, &next, now_ms, "maintenance.check", err))) {
+        jw_release(&review);
         json_decref(review_list);
-        json_decref(steps);
+        jw_release(&steps);
         return rc;
     }
     readiness r;
     maintenance_readiness(m, e, now_ms, 0, &r);
-    json_t *out =
-        json_pack("{s:s, s:s, s:s, s:b, s:s, s:o, s:s, s:b, s:s}", "equipment_id", id, "check_type",
-                  p->procedure_id, "performed_at", when, "passed", counts, "technician", technician,
-                  "steps", steps, "status", cal_status_name(r.calibration.status), "ready", r.ready,
-                  "reason", r.reason);
-    if (out && counts)
-        json_object_set_new(out, "valid_until", json_string(until));
-    if (out && check.suspect) {
-        json_object_set_new(out, "suspect", json_true());
-        json_object_set_new(out, "suspect_reason", json_string(suspect_why));
+    jw out = {0};
+    jw_raw(&out, "{", 1);
+    jw_member_raw(&out, "equipment_id", id);
+    jw_member_string(&out, "check_type", p->procedure_id);
+    jw_member_raw(&out, "performed_at", when);
+    jw_member_bool(&out, "passed", counts);
+    jw_member_string(&out, "technician", technician);
+    jw_key(&out, "steps");
+    jw_append(&out, &steps);
+    jw_member_raw(&out, "status", cal_status_name(r.calibration.status));
+    jw_member_bool(&out, "ready", r.ready);
+    jw_member_string(&out, "reason", r.reason);
+    if (counts)
+        jw_member_raw(&out, "valid_until", until);
+    if (check.suspect) {
+        jw_member_bool(&out, "suspect", true);
+        jw_member_string(&out, "suspect_reason", suspect_why);
     }
     /* A suspect pass fails nothing: the item stands as it did, and the answer says why the
      * check was not counted. */
-    if (out && review)
-        json_object_set(out, "review", review);
-    json_decref(review);
-    if ((rc = emit_output(m, "maintenance.checked", out, err)) || check.passed) {
+    if (review_list) {
+        jw_key(&out, "review");
+        jw_append(&out, &review);
+    }
+    jw_raw(&out, "}", 1);
+    jw_release(&review);
+    jw_release(&steps);
+    rc = emit_output_jw(m, "maintenance.checked", &out, err);
+    jw_release(&out);
+    if (rc || check.passed) {
         json_decref(review_list);
         return rc;
     }
-    jw *subject = &m->subject;
-    jw_reset(subject);
-    jw_member_raw(subject, "equipment_id", id);
-    jw_member_string(subject, "check_type", p->procedure_id);
+    jw subject = {0};
+    jw_member_raw(&subject, "equipment_id", id);
+    jw_member_string(&subject, "check_type", p->procedure_id);
     if (review_since[0])
-        jw_member_raw(subject, "review_since", review_since);
-    jw_key(subject, "clientpo_ids");
-    jw_raw(subject, "[", 1);
+        jw_member_raw(&subject, "review_since", review_since);
+    jw_key(&subject, "clientpo_ids");
+    jw_raw(&subject, "[", 1);
     size_t i;
     json_t *use;
     json_array_foreach (review_list, i, use) { /* a ClientPO tested twice is one job */
@@ -340,13 +383,15 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
             listed = strcmp(clientpo, json_string_value(json_object_get(
                                           json_array_get(review_list, j), "clientpo_id"))) == 0;
         if (!listed) {
-            jw_sep(subject);
-            jw_string(subject, clientpo);
+            jw_sep(&subject);
+            jw_string(&subject, clientpo);
         }
     }
-    jw_raw(subject, "]", 1);
+    jw_raw(&subject, "]", 1);
     json_decref(review_list);
-    return emit_alert(m, "maintenance_check_failed", "high", id, subject, details, now_ms, err);
+    rc = emit_alert(m, "maintenance_check_failed", "high", id, &subject, details, now_ms, err);
+    jw_release(&subject);
+    return rc;
 }
 
 static const char *const out_keys[] = {"equipment_id", "reason", "technician", NULL};
@@ -375,9 +420,14 @@ int handle_out_of_service(maintenance *m, const json_t *data, int64_t now_ms, sm
     snprintf(next.out_of_service_reason, sizeof next.out_of_service_reason, "%s", reason);
     char details[512];
     snprintf(details, sizeof details, "%s tagged out of service: %s", id, reason);
-    if ((rc = emit_ledger(m, "equipment.out_of_service", id, technician, details,
-                          json_pack("{s:s, s:s}", "equipment_id", id, "reason", reason), err)) ||
-        (rc = maintenance_item_commit(m, e, &next, now_ms, "equipment.out_of_service", err)))
+    jw meta = {0};
+    jw_raw(&meta, "{", 1);
+    jw_member_raw(&meta, "equipment_id", id);
+    jw_member_string(&meta, "reason", reason);
+    jw_raw(&meta, "}", 1);
+    rc = emit_ledger_jw(m, "equipment.out_of_service", id, technician, details, &meta, err);
+    jw_release(&meta);
+    if (rc || (rc = maintenance_item_commit(m, e, &next, now_ms, "equipment.out_of_service", err)))
         return rc;
     return emit_updated(m, e, "out_of_service", now_ms, err);
 }
@@ -441,8 +491,14 @@ int handle_return_to_service(maintenance *m, const json_t *data, int64_t now_ms,
     next.record.out_of_service = false;
     next.out_of_service_reason[0] = '\0';
     next.out_of_service_procedure[0] = '\0';
-    if ((rc = emit_ledger(m, "equipment.return_to_service", id, technician, details,
-                          json_pack("{s:s, s:s?}", "equipment_id", id, "notes", notes), err)) ||
+    jw meta = {0};
+    jw_raw(&meta, "{", 1);
+    jw_member_raw(&meta, "equipment_id", id);
+    jw_member_string_or_null(&meta, "notes", notes);
+    jw_raw(&meta, "}", 1);
+    rc = emit_ledger_jw(m, "equipment.return_to_service", id, technician, details, &meta, err);
+    jw_release(&meta);
+    if (rc ||
         (rc = maintenance_item_commit(m, e, &next, now_ms, "equipment.return_to_service", err)))
         return rc;
     return emit_updated(m, e, "return_to_service", now_ms, err);
