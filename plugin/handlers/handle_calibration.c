@@ -142,6 +142,30 @@ static void count_unmeasured(const json_t *results, const contract_item *item, r
     }
 }
 
+/* One result's fields, read and checked for their shape. */
+typedef struct result_fields {
+    const char *parameter, *unit;
+    double found, left, nominal;
+    bool has_found, has_left, has_nominal;
+} result_fields;
+
+/* Reads result i (path, JF_PATH_MAX bytes, is set to name it): 0 or SMART_EINVAL. */
+static int read_result(const json_t *r, size_t i, char *path, result_fields *f, smart_error *err)
+{
+    int rc;
+    jf_index(path, JF_PATH_MAX, "data.results", i);
+    if ((rc = jf_object(r, path, result_keys, err)) ||
+        (rc = jf_string(r, path, "parameter", true, &f->parameter, err)) ||
+        (rc = jf_number(r, path, "nominal", false, &f->nominal, &f->has_nominal, err)) ||
+        (rc = jf_string(r, path, "unit", false, &f->unit, err)) ||
+        (rc = jf_number(r, path, "as_found", false, &f->found, &f->has_found, err)) ||
+        (rc = jf_number(r, path, "as_left", false, &f->left, &f->has_left, err)))
+        return rc;
+    if (!f->has_found && !f->has_left)
+        return error_set(err, SMART_EINVAL, "%s: give as_found, as_left or both", path);
+    return 0;
+}
+
 /* Validates the results and judges them; a parameter the contract has no tolerance for is
  * recorded but cannot be judged, so it is refused rather than silently passed. `results` may
  * be NULL (none given: every point is not measured). */
@@ -153,30 +177,19 @@ static int judge_results(const json_t *results, const contract_item *item, resul
     memset(v, 0, sizeof *v);
     json_array_foreach (results, i, r) {
         char path[JF_PATH_MAX];
-        const char *parameter, *unit;
-        double found, left, nominal;
-        bool has_found, has_left, has_nominal;
+        result_fields f;
         const tolerance *t;
         int rc;
-        jf_index(path, sizeof path, "data.results", i);
-        if ((rc = jf_object(r, path, result_keys, err)) ||
-            (rc = jf_string(r, path, "parameter", true, &parameter, err)) ||
-            (rc = jf_number(r, path, "nominal", false, &nominal, &has_nominal, err)) ||
-            (rc = jf_string(r, path, "unit", false, &unit, err)) ||
-            (rc = jf_number(r, path, "as_found", false, &found, &has_found, err)) ||
-            (rc = jf_number(r, path, "as_left", false, &left, &has_left, err)))
-            return rc;
-        if (!has_found && !has_left)
-            return error_set(err, SMART_EINVAL, "%s: give as_found, as_left or both", path);
-        if ((rc = find_tolerance(item, path, parameter, has_nominal, nominal, &t, err)))
+        if ((rc = read_result(r, i, path, &f, err)) ||
+            (rc = find_tolerance(item, path, f.parameter, f.has_nominal, f.nominal, &t, err)))
             return rc;
         reference_needs_add(needs, t->references, t->unit);
-        if (unit && strcmp(unit, t->unit) != 0)
+        if (f.unit && strcmp(f.unit, t->unit) != 0)
             return error_set(err, SMART_EINVAL,
                              "%s.unit: '%.20s' but the contract's tolerance is "
                              "in %s",
-                             path, unit, t->unit);
-        tolerance_judge_result(t, parameter, has_found, found, has_left, left, v);
+                             path, f.unit, t->unit);
+        tolerance_judge_result(t, f.parameter, f.has_found, f.found, f.has_left, f.left, v);
     }
     count_unmeasured(results, item, v);
     return 0;
@@ -697,17 +710,17 @@ static int report_oot_impact(maintenance *m, const oot_window *w, const equipmen
         rc = error_set(err, SMART_ENOMEM, "out of memory");
     else if (!(rc = emit_ledger(m, "oot.impact", id, "system", message, json_incref(data), err)) &&
              !(rc = emit_output(m, "oot.impact", json_incref(data), err))) {
-        jw *subject = &m->subject;
-        jw_reset(subject);
-        jw_member_raw(subject, "equipment_id", id);
-        write_id_array(subject, "clientpo_ids", ids);
+        jw subject = {0};
+        jw_member_raw(&subject, "equipment_id", id);
+        write_id_array(&subject, "clientpo_ids", ids);
         if (json_array_size(verified) > 0)
-            write_id_array(subject, "verified_equipment", verified);
+            write_id_array(&subject, "verified_equipment", verified);
         if (json_array_size(chain) > 0)
-            write_id_array(subject, "chain_clientpo_ids", chain_ids);
-        jw_member_raw(subject, "suspect_since", since);
-        rc =
-            emit_alert(m, "out_of_tolerance_impact", "critical", id, subject, message, now_ms, err);
+            write_id_array(&subject, "chain_clientpo_ids", chain_ids);
+        jw_member_raw(&subject, "suspect_since", since);
+        rc = emit_alert(m, "out_of_tolerance_impact", "critical", id, &subject, message, now_ms,
+                        err);
+        jw_release(&subject);
     }
     json_decref(data);
     json_decref(ids);
@@ -748,31 +761,30 @@ static int answer_replay(maintenance *m, const equipment_state *e, const char *d
              "nothing changed",
              e->equipment_id, date_text, certificate);
     text_utf8_trim(details);
-    jw *meta = &m->meta;
-    jw_reset(meta);
-    jw_raw(meta, "{", 1);
-    jw_member_raw(meta, "equipment_id", e->equipment_id);
-    jw_member_string(meta, "calibration_date", date_text);
-    jw_member_string(meta, "certificate_number", certificate);
-    jw_raw(meta, "}", 1);
-    if ((rc = emit_ledger_jw(m, "calibration.replayed", e->equipment_id, technician, details, meta,
-                             err)))
-        return rc;
-    jw *out = &m->out;
-    jw_reset(out);
-    jw_raw(out, "{", 1);
-    jw_member_raw(out, "equipment_id", e->equipment_id);
-    jw_member_string(out, "calibration_date", date_text);
-    jw_member_string(out, "certificate_number", certificate);
-    jw_member_bool(out, "replay", true);
+    jw meta = {0}, out = {0};
+    jw_raw(&meta, "{", 1);
+    jw_member_raw(&meta, "equipment_id", e->equipment_id);
+    jw_member_string(&meta, "calibration_date", date_text);
+    jw_member_string(&meta, "certificate_number", certificate);
+    jw_raw(&meta, "}", 1);
+    jw_raw(&out, "{", 1);
+    jw_member_raw(&out, "equipment_id", e->equipment_id);
+    jw_member_string(&out, "calibration_date", date_text);
+    jw_member_string(&out, "certificate_number", certificate);
+    jw_member_bool(&out, "replay", true);
     if (r.calibration.has_due) {
-        jw_member_raw(out, "due_date", due);
-        jw_member_int(out, "days_remaining", r.calibration.days_remaining);
+        jw_member_raw(&out, "due_date", due);
+        jw_member_int(&out, "days_remaining", r.calibration.days_remaining);
     }
-    jw_member_raw(out, "status", cal_status_name(r.calibration.status));
-    jw_member_bool(out, "ready", r.ready);
-    jw_raw(out, "}", 1);
-    return emit_output_jw(m, "calibration.recorded", out, err);
+    jw_member_raw(&out, "status", cal_status_name(r.calibration.status));
+    jw_member_bool(&out, "ready", r.ready);
+    jw_raw(&out, "}", 1);
+    if (!(rc = emit_ledger_jw(m, "calibration.replayed", e->equipment_id, technician, details,
+                              &meta, err)))
+        rc = emit_output_jw(m, "calibration.recorded", &out, err);
+    jw_release(&meta);
+    jw_release(&out);
+    return rc;
 }
 
 /* A retired item's calibration (ISO/IEC 17025 §7.10: the lab's finding on an item no longer in
@@ -829,6 +841,16 @@ static void write_calibration_head(jw *w, const calibration_input *in, bool who)
     }
 }
 
+/* The verdict's members: in tolerance as found and as left, and the points not measured. */
+static void write_judgement(jw *w, const result_verdict *verdict, const contract_item *terms,
+                            const json_t *results)
+{
+    jw_member_bool(w, "as_found_in_tolerance", !verdict->found_out && verdict->not_found == 0);
+    jw_member_bool(w, "as_left_in_tolerance", !verdict->left_out && verdict->not_left == 0);
+    write_points(w, "not_measured", terms, results, false);
+    write_points(w, "not_measured_as_left", terms, results, true);
+}
+
 /* The results as stored: jansson's compact text of the results given. */
 static void write_results(jw *w, const char *results_text)
 {
@@ -851,22 +873,12 @@ static int check_retired_results(const json_t *results, smart_error *err)
 {
     size_t i;
     json_t *r;
-    int rc;
     json_array_foreach (results, i, r) {
         char path[JF_PATH_MAX];
-        const char *parameter, *unit;
-        double value;
-        bool has_found, has_left, has_nominal;
-        jf_index(path, sizeof path, "data.results", i);
-        if ((rc = jf_object(r, path, result_keys, err)) ||
-            (rc = jf_string(r, path, "parameter", true, &parameter, err)) ||
-            (rc = jf_number(r, path, "nominal", false, &value, &has_nominal, err)) ||
-            (rc = jf_string(r, path, "unit", false, &unit, err)) ||
-            (rc = jf_number(r, path, "as_found", false, &value, &has_found, err)) ||
-            (rc = jf_number(r, path, "as_left", false, &value, &has_left, err)))
+        result_fields f;
+        int rc = read_result(r, i, path, &f, err);
+        if (rc)
             return rc;
-        if (!has_found && !has_left)
-            return error_set(err, SMART_EINVAL, "%s: give as_found, as_left or both", path);
     }
     return 0;
 }
@@ -966,15 +978,10 @@ static int record_suspect_pass(maintenance *m, const calibration_input *in,
              "Calibration of %s on %s recorded SUSPECT: certificate %s from %s; %s; %s", in->id,
              in->date_text, in->certificate, in->provider, why, note);
     text_utf8_trim(details);
-    bool found_in = !verdict->found_out && verdict->not_found == 0;
-    bool left_in = !verdict->left_out && verdict->not_left == 0;
     jw meta = {0}, out = {0};
     write_calibration_head(&meta, in, true);
     jw_member_int(&meta, "contract_version", e->terms->owner->version);
-    jw_member_bool(&meta, "as_found_in_tolerance", found_in);
-    jw_member_bool(&meta, "as_left_in_tolerance", left_in);
-    write_points(&meta, "not_measured", e->terms, in->results, false);
-    write_points(&meta, "not_measured_as_left", e->terms, in->results, true);
+    write_judgement(&meta, verdict, e->terms, in->results);
     write_results(&meta, results_text);
     jw_member_raw(&meta, "reference_standard", in->reference);
     jw_member_bool(&meta, "suspect", true);
@@ -988,10 +995,7 @@ static int record_suspect_pass(maintenance *m, const calibration_input *in,
     }
     jw_member_raw(&out, "status", cal_status_name(r.calibration.status));
     jw_member_bool(&out, "ready", r.ready);
-    jw_member_bool(&out, "as_found_in_tolerance", found_in);
-    jw_member_bool(&out, "as_left_in_tolerance", left_in);
-    write_points(&out, "not_measured", e->terms, in->results, false);
-    write_points(&out, "not_measured_as_left", e->terms, in->results, true);
+    write_judgement(&out, verdict, e->terms, in->results);
     jw_member_bool(&out, "suspect", true);
     jw_member_string(&out, "suspect_reason", why);
     jw_member_string(&out, "note", note);
@@ -1197,10 +1201,7 @@ static void write_calibration_record(jw *meta, const calibration_input *in,
     write_calibration_head(meta, in, true);
     jw_member_raw(meta, "due_date", t->due);
     jw_member_int(meta, "contract_version", terms->owner->version);
-    jw_member_bool(meta, "as_found_in_tolerance", !verdict->found_out && verdict->not_found == 0);
-    jw_member_bool(meta, "as_left_in_tolerance", !verdict->left_out && verdict->not_left == 0);
-    write_points(meta, "not_measured", terms, in->results, false);
-    write_points(meta, "not_measured_as_left", terms, in->results, true);
+    write_judgement(meta, verdict, terms, in->results);
     write_results(meta, results_text);
     if (in->reference)
         jw_member_raw(meta, "reference_standard", in->reference);
@@ -1225,10 +1226,7 @@ static void write_calibration_answer(jw *out, const calibration_input *in,
     jw_member_raw(out, "status", cal_status_name(r->calibration.status));
     jw_member_bool(out, "ready", r->ready);
     jw_member_int(out, "days_remaining", r->calibration.days_remaining);
-    jw_member_bool(out, "as_found_in_tolerance", !verdict->found_out && verdict->not_found == 0);
-    jw_member_bool(out, "as_left_in_tolerance", !verdict->left_out && verdict->not_left == 0);
-    write_points(out, "not_measured", terms, in->results, false);
-    write_points(out, "not_measured_as_left", terms, in->results, true);
+    write_judgement(out, verdict, terms, in->results);
     if (o->failed)
         jw_member_string(out, "failure", t->failure);
     if (why[0]) {
@@ -1392,20 +1390,20 @@ int handle_calibration_sweep(maintenance *m, const json_t *data, int64_t now_ms,
     instant_format(now_ms, as_of, sizeof as_of);
     snprintf(details, sizeof details, "Expiry sweep: %zu item(s) checked, %zu transition(s)",
              checked, transitions);
-    jw *w = &m->meta;
-    jw_reset(w);
-    jw_raw(w, "{", 1);
-    jw_member_int(w, "checked", (int64_t)checked);
-    jw_member_int(w, "transitions", (int64_t)transitions);
-    jw_raw(w, "}", 1);
-    if ((rc = emit_ledger_jw(m, "sweep.completed", m->host->node_id, "system", details, w, err)))
-        return rc;
-    w = &m->out;
-    jw_reset(w);
-    jw_raw(w, "{", 1);
-    jw_member_raw(w, "as_of", as_of);
-    jw_member_int(w, "checked", (int64_t)checked);
-    jw_member_int(w, "transitions", (int64_t)transitions);
-    jw_raw(w, "}", 1);
-    return emit_output_jw(m, "sweep.completed", w, err);
+    jw meta = {0}, out = {0};
+    jw_raw(&meta, "{", 1);
+    jw_member_int(&meta, "checked", (int64_t)checked);
+    jw_member_int(&meta, "transitions", (int64_t)transitions);
+    jw_raw(&meta, "}", 1);
+    jw_raw(&out, "{", 1);
+    jw_member_raw(&out, "as_of", as_of);
+    jw_member_int(&out, "checked", (int64_t)checked);
+    jw_member_int(&out, "transitions", (int64_t)transitions);
+    jw_raw(&out, "}", 1);
+    if (!(rc = emit_ledger_jw(m, "sweep.completed", m->host->node_id, "system", details, &meta,
+                              err)))
+        rc = emit_output_jw(m, "sweep.completed", &out, err);
+    jw_release(&meta);
+    jw_release(&out);
+    return rc;
 }

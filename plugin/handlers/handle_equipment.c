@@ -29,14 +29,15 @@ static int emit_updated(maintenance *m, const equipment_state *e, const char *ac
 {
     readiness r;
     maintenance_readiness(m, e, now_ms, 0, &r);
-    jw *out = &m->out;
-    jw_reset(out);
-    jw_raw(out, "{", 1);
-    jw_member_raw(out, "action", action);
-    jw_key(out, "item");
-    emit_item_write(out, e->equipment_id, e, &r);
-    jw_raw(out, "}", 1);
-    return emit_output_jw(m, "equipment.updated", out, err);
+    jw out = {0};
+    jw_raw(&out, "{", 1);
+    jw_member_raw(&out, "action", action);
+    jw_key(&out, "item");
+    emit_item_write(&out, e->equipment_id, e, &r);
+    jw_raw(&out, "}", 1);
+    int rc = emit_output_jw(m, "equipment.updated", &out, err);
+    jw_release(&out);
+    return rc;
 }
 
 static const procedure *find_procedure(const contract_item *item, const char *id)
@@ -473,6 +474,25 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
     return rc;
 }
 
+/* Records a change of the item's state (the record: its id and `key`, a string or null),
+ * commits it and answers with the item after it. */
+static int change_state(maintenance *m, equipment_state *e, const equipment_state *next,
+                        const char *action, const char *technician, const char *details,
+                        const char *key, const char *value, const char *answer, int64_t now_ms,
+                        smart_error *err)
+{
+    jw meta = {0};
+    jw_raw(&meta, "{", 1);
+    jw_member_raw(&meta, "equipment_id", e->equipment_id);
+    jw_member_string_or_null(&meta, key, value);
+    jw_raw(&meta, "}", 1);
+    int rc = emit_ledger_jw(m, action, e->equipment_id, technician, details, &meta, err);
+    jw_release(&meta);
+    if (rc || (rc = maintenance_item_commit(m, e, next, now_ms, action, err)))
+        return rc;
+    return emit_updated(m, e, answer, now_ms, err);
+}
+
 static const char *const out_keys[] = {"equipment_id", "reason", "technician", NULL};
 
 int handle_out_of_service(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
@@ -499,16 +519,8 @@ int handle_out_of_service(maintenance *m, const json_t *data, int64_t now_ms, sm
     snprintf(next.out_of_service_reason, sizeof next.out_of_service_reason, "%s", reason);
     char details[512];
     snprintf(details, sizeof details, "%s tagged out of service: %s", id, reason);
-    jw meta = {0};
-    jw_raw(&meta, "{", 1);
-    jw_member_raw(&meta, "equipment_id", id);
-    jw_member_string(&meta, "reason", reason);
-    jw_raw(&meta, "}", 1);
-    rc = emit_ledger_jw(m, "equipment.out_of_service", id, technician, details, &meta, err);
-    jw_release(&meta);
-    if (rc || (rc = maintenance_item_commit(m, e, &next, now_ms, "equipment.out_of_service", err)))
-        return rc;
-    return emit_updated(m, e, "out_of_service", now_ms, err);
+    return change_state(m, e, &next, "equipment.out_of_service", technician, details, "reason",
+                        reason, "out_of_service", now_ms, err);
 }
 
 static const char *const return_keys[] = {"equipment_id", "technician", "notes", NULL};
@@ -570,15 +582,6 @@ int handle_return_to_service(maintenance *m, const json_t *data, int64_t now_ms,
     next.record.out_of_service = false;
     next.out_of_service_reason[0] = '\0';
     next.out_of_service_procedure[0] = '\0';
-    jw meta = {0};
-    jw_raw(&meta, "{", 1);
-    jw_member_raw(&meta, "equipment_id", id);
-    jw_member_string_or_null(&meta, "notes", notes);
-    jw_raw(&meta, "}", 1);
-    rc = emit_ledger_jw(m, "equipment.return_to_service", id, technician, details, &meta, err);
-    jw_release(&meta);
-    if (rc ||
-        (rc = maintenance_item_commit(m, e, &next, now_ms, "equipment.return_to_service", err)))
-        return rc;
-    return emit_updated(m, e, "return_to_service", now_ms, err);
+    return change_state(m, e, &next, "equipment.return_to_service", technician, details, "notes",
+                        notes, "return_to_service", now_ms, err);
 }

@@ -230,9 +230,9 @@ int handle_clientpo_link(maintenance *m, const json_t *data, int64_t now_ms, sma
     bool relink = previous_text != NULL;
 
     assessed_list list;
-    jw_reset(&m->ids);
-    write_ids(&m->ids, &ids);
-    if (!jw_text(&m->ids))
+    jw ids_text = {0}, meta = {0}, out = {0}; /* the link's own texts, freed at done */
+    write_ids(&ids_text, &ids);
+    if (!jw_text(&ids_text))
         rc = error_set(err, SMART_ENOMEM, "out of memory");
     if (rc || (rc = maintenance_catch_up(m, now_ms, err)) ||
         (rc = assess_list(m, &ids, now_ms, 0, &list, err)) ||
@@ -250,38 +250,37 @@ int handle_clientpo_link(maintenance *m, const json_t *data, int64_t now_ms, sma
         snprintf(details, sizeof details, "ClientPO %s linked to %zu item(s); %zu not ready%s%s",
                  clientpo_id, ids.count, list.blocking, list.blocking ? ": " : "", list.summary);
     text_utf8_trim(details);
-    jw *meta = &m->meta;
-    jw_reset(meta);
-    jw_raw(meta, "{", 1);
-    put_jw(meta, "equipment", &m->ids);
-    put_jw(meta, "not_ready", &m->not_ready);
+    jw_raw(&meta, "{", 1);
+    put_jw(&meta, "equipment", &ids_text);
+    put_jw(&meta, "not_ready", &m->not_ready);
     if (relink) {
-        jw_key(meta, "previous_equipment");
-        write_ids(meta, &previous);
-        jw_key(meta, "dropped");
-        write_ids(meta, &dropped);
+        jw_key(&meta, "previous_equipment");
+        write_ids(&meta, &previous);
+        jw_key(&meta, "dropped");
+        write_ids(&meta, &dropped);
     }
-    jw_raw(meta, "}", 1);
-    if ((rc = emit_ledger_jw(m, "clientpo.linked", clientpo_id, "system", details, meta, err)))
+    jw_raw(&meta, "}", 1);
+    if ((rc = emit_ledger_jw(m, "clientpo.linked", clientpo_id, "system", details, &meta, err)))
         goto done;
-    jw *out = &m->out;
-    jw_reset(out);
-    jw_raw(out, "{", 1);
-    jw_member_raw(out, "clientpo_id", clientpo_id);
-    jw_key(out, "equipment");
-    jw_raw(out, "[", 1);
-    jw_append(out, &m->list_items);
-    jw_raw(out, "]", 1);
-    jw_member_bool(out, "all_ready", list.blocking == 0);
+    jw_raw(&out, "{", 1);
+    jw_member_raw(&out, "clientpo_id", clientpo_id);
+    jw_key(&out, "equipment");
+    jw_raw(&out, "[", 1);
+    jw_append(&out, &m->list_items);
+    jw_raw(&out, "]", 1);
+    jw_member_bool(&out, "all_ready", list.blocking == 0);
     if (relink) {
-        jw_key(out, "previous_equipment");
-        write_ids(out, &previous);
-        jw_key(out, "dropped");
-        write_ids(out, &dropped);
+        jw_key(&out, "previous_equipment");
+        write_ids(&out, &previous);
+        jw_key(&out, "dropped");
+        write_ids(&out, &dropped);
     }
-    jw_raw(out, "}", 1);
-    rc = emit_output_jw(m, "clientpo.linked", out, err);
+    jw_raw(&out, "}", 1);
+    rc = emit_output_jw(m, "clientpo.linked", &out, err);
 done:
+    jw_release(&ids_text);
+    jw_release(&meta);
+    jw_release(&out);
     free(previous_text);
     return rc;
 }
