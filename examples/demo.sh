@@ -41,6 +41,12 @@ for line in open(sys.argv[1]):
     elif t == "maintenance.checked":
         print("%s  check %s on %s by %s: %s" % (d["performed_at"], d["check_type"], d["equipment_id"],
                                              d["technician"], "passed" if d["passed"] else "FAILED"))
+        for step in d["steps"]:  # the hub's checklist: each reading against its text, as read
+            if "reference_read_as" in step:
+                print("                      step %s %s %s (%r read as %s): %s"
+                      % (step["step_id"], step.get("value"), step.get("unit"),
+                         step["reference_value"], step["reference_read_as"],
+                         "ok" if step["passed"] else "FAILED"))
     elif t == "calibration.recorded":
         print("                      calibration of %s recorded, certificate %s: %s, %d days remaining"
               % (d["equipment_id"], d["certificate_number"], d["status"], d["days_remaining"]))

@@ -36,9 +36,14 @@ static const char USAGE[] =
     "\n"
     "environment: SMART_MODULE_PATH  directories searched for modules named without '/'\n"
     "             SMART_HOST_LOG     module log level: error, warning (default), info, debug\n"
+    "             SMART_HOST_SHUTDOWN_MS  how long a module's shutdown may take (default 10000)\n"
+    "             SMART_HOST_WATCHDOG_WARN_MS, _LIMIT_MS  a module call reported past the first\n"
+    "                                (default 1000), the host ended past the second (60000)\n"
     "exit status: 0 ok, 1 ledger verify failed, 2 usage or configuration error,\n"
     "             3 ledger broken at start, 4 I/O failure, 5 module refused,\n"
-    "             6 another process runs this station (holds LEDGER.lock)\n";
+    "             6 another process runs this station (holds LEDGER.lock),\n"
+    "             7 a module broke the shutdown contract (no done in time, handles left),\n"
+    "             8 a module call ran past the watchdog's limit\n";
 
 static int usage_error(const char *message)
 {
@@ -142,6 +147,27 @@ static int command_keygen(int argc, char **argv)
     return fflush(stdout) == 0 ? HOST_EXIT_OK : HOST_EXIT_IO;
 }
 
+/* A duration in ms from the environment variable `name`, or `fallback` when it is unset.
+ * Returns 0, or -1 after reporting a bad value. */
+static int ms_from_env(const char *name, uint64_t fallback, uint64_t *out)
+{
+    *out = fallback;
+    const char *text = getenv(name);
+    if (text == NULL || text[0] == '\0')
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long long ms = strtoull(text, &end, 10);
+    if (errno != 0 || *end != '\0' || text[0] == '-' || ms == 0 || ms > 86400000) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "%s: a whole number of ms, 1 to 86400000", name);
+        usage_error(msg);
+        return -1;
+    }
+    *out = ms;
+    return 0;
+}
+
 static int command_run(int argc, char **argv)
 {
     host_options options = {.log_level = log_level_from_env()};
@@ -180,6 +206,10 @@ static int command_run(int argc, char **argv)
     if (options.config_path == NULL)
         return usage_error("run needs NODE.json");
     options.module_search_path = getenv("SMART_MODULE_PATH");
+    if (ms_from_env("SMART_HOST_SHUTDOWN_MS", 10000, &options.shutdown_timeout_ms) < 0 ||
+        ms_from_env("SMART_HOST_WATCHDOG_WARN_MS", 1000, &options.watchdog_warn_ms) < 0 ||
+        ms_from_env("SMART_HOST_WATCHDOG_LIMIT_MS", 60000, &options.watchdog_limit_ms) < 0)
+        return HOST_EXIT_USAGE;
     char exe[PATH_MAX];
     size_t exe_len = sizeof exe;
     /* Beside a smart-host in a build tree, its ../plugin; an installed one, the directory

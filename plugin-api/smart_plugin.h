@@ -35,11 +35,15 @@
  * posted events of an on_event that fails (anything but 0 or SMART_ENOTSUP) are dropped.
  *
  * Threads. Every function here is [loop]: it is called on, and may only be called from, the
- * thread that runs the host's uv_loop_t. None may block for long: a call should return in well
- * under a millisecond; disk syncs are batched by the host (see commit). The one exception is
- * the optional pair decode_event / release_decoded (ABI 1.1), marked [any thread]: the host may
- * run them on a worker thread, so that a module's parse of an event's data is done before the
- * loop thread delivers it. They get no instance and must touch no instance state.
+ * thread that runs the host's uv_loop_t. The host checks: a smart_host function called from
+ * another thread does nothing and returns SMART_EBUSY (now_ms returns SMART_EBUSY, never a time;
+ * ledger_seq and ledger_head return UINT64_MAX; log drops the line), and the host names the
+ * module on its standard error once. A module with work on threads of its own hands the results
+ * to the loop (uv_async_send) and calls the host from there. None may block for long: a call should
+ * return in well under a millisecond; disk syncs are batched by the host (see commit). The one
+ * exception is the optional pair decode_event / release_decoded (ABI 1.1), marked [any thread]: the
+ * host may run them on a worker thread, so that a module's parse of an event's data is done before
+ * the loop thread delivers it. They get no instance and must touch no instance state.
  *
  * History. 1.0: the first ABI. 1.1: smart_plugin.decode_event and .release_decoded,
  * smart_event.decoded, smart_host.ledger_seq. 1.2: smart_host.ledger_head and .ledger_hash_at,
@@ -169,7 +173,8 @@ struct smart_host {
     /* [loop] Append a record to the node's ledger. The record becomes durable with the batch it
      * belongs to (see commit): the host syncs the ledger before it delivers any output event of
      * that batch. Returns 0, SMART_EINVAL (a required string is NULL, or metadata is not one
-     * JSON object, see "JSON text"), or SMART_EIO (the ledger has failed; the module should stop changing state). */
+     * JSON object, see "JSON text"), or SMART_EIO (the ledger has failed; the module should stop
+     * changing state). */
     int (*ledger_append)(const smart_host *host, const smart_ledger_entry *entry, smart_error *err);
 
     /* [loop] Raise an alert. `alert_json` is the text of a JSON object (the alert, see

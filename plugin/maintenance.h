@@ -11,7 +11,6 @@
 #include "smart_plugin.h"
 #include "store/equipment.h"
 #include "store/store.h"
-#include "store/usage_index.h"
 #include "json/jsonw.h"
 
 #include <jansson.h>
@@ -24,8 +23,9 @@ typedef struct maintenance_config {
     char data_dir[PATH_MAX];
     int64_t sweep_interval_ms;
     int64_t alert_repeat_ms;
-    station_zone *zone;   /* the station's civil time (time_zone or utc_offset); owned */
-    contract_trust trust; /* trusted_keys, require_signed_contracts (contract/signature.h) */
+    station_zone *zone;      /* the station's civil time (time_zone or utc_offset); owned */
+    contract_trust trust;    /* trusted_keys, require_signed_contracts (contract/signature.h) */
+    bool station_files_only; /* read only `<station_type>-*` files (a folder several share) */
 } maintenance_config;
 
 /* An item's ITEM text as last built, kept while nothing about the item or the day changes:
@@ -58,7 +58,6 @@ typedef struct maintenance {
     jw out;              /* an output event's data */
     jw subject;          /* an alert's subject members ("equipment_id":...), no braces */
     jw alert;            /* an alert as raised (emit_alert) */
-    usage_index uses;    /* the allowed tests per item, parallel to items once built */
     check_state *checks; /* the last check per (item, procedure), sorted by both ids */
     size_t check_count;
     store *store;
@@ -81,6 +80,11 @@ typedef struct maintenance {
     bool ledger_since_commit;
     smart_shutdown_done shutdown_done;
     void *shutdown_arg;
+    /* Never ungated (contracts_in_force.c): when the contracts directory is refused at start
+     * and no set was ever adopted, why; every test.start is then blocked with it. "" else. */
+    char ungated_reason[512];
+    char rejected_fingerprint[65]; /* the deployment last refused and reported, or "" */
+    bool contracts_from_store;     /* adopting the set kept in the store: not stored again */
 } maintenance;
 
 /* The items by id (store/item_index.c). */
@@ -157,26 +161,18 @@ int maintenance_reconcile(maintenance *m, equipment_state *e, int64_t now_ms, co
 int maintenance_item_commit(maintenance *m, equipment_state *e, const equipment_state *next,
                             int64_t now_ms, const char *cause, smart_error *err);
 
-/* Tells the usage index that the gate allowed test test_id with these items (after the store
- * recorded it). 0 or SMART_ENOMEM. */
-int maintenance_note_allowed_test(maintenance *m, int64_t test_id, int64_t decided_at_ms,
-                                  const char *const *equipment_ids, size_t count, smart_error *err);
-
-/* Tells the usage index that `e` was left in tolerance by a calibration performed at since_ms
- * (a date alone: the start of its day): its earlier uses can no longer be suspect. */
-void maintenance_note_good_calibration(maintenance *m, const equipment_state *e, int64_t since_ms);
-
 /* The review list of ISO/IEC 17025 §7.10: the tests allowed with `e` at or after since_ms, as a
  * new JSON array (*clientpos, caller-owned) of {clientpo_id, decided_at}, oldest first. From the
- * usage index (uses before the last good calibration forgotten) or, whole_history, from the
- * store (a failed process check is not cleared by a calibration). 0, SMART_ENOMEM or SMART_EIO;
+ * item's last good calibration on (maintenance_suspect_tests) or, whole_history, all of them
+ * (a failed process check is not cleared by a calibration). 0, SMART_ENOMEM or SMART_EIO;
  * on failure *clientpos is NULL. */
 int maintenance_review_list(maintenance *m, const equipment_state *e, int64_t since_ms,
                             bool whole_history, json_t **clientpos, smart_error *err);
 
 /* Calls visit for every test allowed with `e` at or after since_ms, oldest first; the ClientPO
- * id is borrowed for the call. visit returns non-zero for out of memory. Builds the usage index
- * from the store on first use. 0, SMART_ENOMEM or SMART_EIO. */
+ * id is borrowed for the call. visit returns non-zero for out of memory. Uses from before the
+ * item's last good calibration are left out. An indexed lookup in the store. 0, SMART_ENOMEM or
+ * SMART_EIO. */
 int maintenance_suspect_tests(maintenance *m, const equipment_state *e, int64_t since_ms,
                               int (*visit)(void *ctx, const char *clientpo_id,
                                            int64_t decided_at_ms),
@@ -283,6 +279,13 @@ int handle_out_of_service(maintenance *m, const json_t *data, int64_t now_ms, sm
 int handle_return_to_service(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err);
 int handle_calibration_schedule(maintenance *m, const json_t *data, int64_t now_ms,
                                 smart_error *err);
+/* Start-up with the contracts directory refused (`why`): never ungated, never stopped. Adopts
+ * the set adopted last (kept in the store) or, when there is none, no set, and then every
+ * test.start is blocked with the reason; says so on stderr (the host's log), in the ledger
+ * (contract.rejected) and as an alert. Fails only when the store or the ledger does. */
+int maintenance_start_refused(maintenance *m, const contract_refusal *why, int64_t now_ms,
+                              smart_error *err);
+
 int handle_contract_deployed(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err);
 
 #endif

@@ -37,15 +37,9 @@ static const struct {
 
 /* ---- configuration ---------------------------------------------------------------------- */
 
-static const char *const config_keys[] = {"contracts_dir",
-                                          "data_dir",
-                                          "sweep_interval_s",
-                                          "alert_repeat_h",
-                                          "utc_offset",
-                                          "time_zone",
-                                          "trusted_keys",
-                                          "require_signed_contracts",
-                                          NULL};
+static const char *const config_keys[] = {
+    "contracts_dir", "data_dir",     "sweep_interval_s",         "alert_repeat_h",     "utc_offset",
+    "time_zone",     "trusted_keys", "require_signed_contracts", "station_files_only", NULL};
 
 static void resolve_path(char *out, size_t size, const char *base, const char *path)
 {
@@ -92,6 +86,7 @@ static int parse_config(const smart_host *host, const char *text, size_t len,
         (rc = jf_int(doc, "config", "alert_repeat_h", false, 1, 24 * 365, &repeat_h, err)) ||
         (rc = jf_string(doc, "config", "utc_offset", false, &offset, err)) ||
         (rc = jf_string(doc, "config", "time_zone", false, &zone, err)) ||
+        (rc = jf_bool(doc, "config", "station_files_only", false, &cfg->station_files_only, err)) ||
         (rc = contract_trust_parse(doc, &cfg->trust, err)))
         goto done;
     int offset_minutes = 0;
@@ -241,7 +236,6 @@ static void release(maintenance *m)
         free(m->item_cache[i].text);
     free(m->item_cache);
     free(m->item_index);
-    usage_index_clear(&m->uses);
     free(m->items);
     free(m->checks);
     jw *buffers[] = {&m->item_text, &m->list_items, &m->blocking, &m->not_ready, &m->ids,
@@ -366,19 +360,32 @@ static int maintenance_init(const smart_host *host, const char *config_json, siz
         release(m);
         return rc;
     }
-    /* Loaded and checked before anything is written: a refused start leaves nothing in the
-     * ledger, and store.opened comes before every other record of this start. */
-    contract_refusal why = {0};
-    if ((rc = maintenance_load_contracts(m, now, &set, &why))) {
-        *err = why.error;
+    /* Loaded and checked before anything is written, so that store.opened comes before every
+     * other record of this start. A refused set does not stop the module (a host would then run
+     * the station with no gate): it runs on the set adopted before, or none and blocks every
+     * test (maintenance_start_refused). Only the store, the ledger or memory failing stop it. */
+    contract_refusal *why = calloc(1, sizeof *why);
+    if (!why) {
+        rc = error_set(err, SMART_ENOMEM, "out of memory");
+        goto failed;
+    }
+    int refused = maintenance_load_contracts(m, now, &set, why);
+    if (refused && refused != SMART_ECONTRACT && refused != SMART_ECONFIG) {
+        *err = why->error;
+        rc = refused;
+        free(why);
         goto failed;
     }
     if ((rc = record_store_opened(m, err))) {
-        contract_set_release(&set);
+        if (!refused)
+            contract_set_release(&set);
+        free(why);
         goto failed;
     }
-    if ((rc = maintenance_adopt_contracts(m, &set, now, "start-up", err)) ||
-        (rc = load_checks(m, err)) || (rc = store_commit(m->store, err)) ||
+    rc = refused ? maintenance_start_refused(m, why, now, err)
+                 : maintenance_adopt_contracts(m, &set, now, "start-up", err);
+    free(why);
+    if (rc || (rc = load_checks(m, err)) || (rc = store_commit(m->store, err)) ||
         (rc = start_watching(m, err)))
         goto failed;
     *self = m;

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <math.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +14,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
+#include <yajl/yajl_parse.h>
 
 #include "ledger/durable_file.h"
+#include "ledger/ledger_mark.h"
 #include "run/clock.h"
 #include "util/json_text.h"
 #include "util/strbuf.h"
@@ -59,6 +62,11 @@ struct ledger {
     uint64_t next_seq;
     uint64_t written_records; /* records on disk: those found at open plus those flushed */
     uint64_t written_bytes;   /* the file's length: complete lines only */
+    uint64_t last_len;        /* length of the last record appended (its line, newline and all) */
+    uint64_t mark_end;        /* where the side file says verification goes on (ledger_mark.h) */
+    uint64_t dev, ino;        /* the ledger file's identity, for the mark */
+    uint64_t verified_from;   /* the first record ledger_open verified */
+    char start_note[300];     /* why it started there */
     chunk *first, *last;      /* this batch's lines, not yet written; first == NULL when none */
     chunk *spare;             /* emptied chunks, for reuse */
     strbuf line;              /* the line being built */
@@ -107,11 +115,6 @@ static void sha256_hex_with(EVP_MD *md, EVP_MD_CTX *ctx, const char *data, size_
     out[LEDGER_HASH_HEX_LEN] = '\0';
 }
 
-static void sha256_hex(const char *data, size_t len, char out[LEDGER_HASH_HEX_LEN + 1])
-{
-    sha256_hex_with(NULL, NULL, data, len, out);
-}
-
 static bool is_hash_hex(const char *s, size_t len)
 {
     if (len != LEDGER_HASH_HEX_LEN)
@@ -124,58 +127,255 @@ static bool is_hash_hex(const char *s, size_t len)
 
 /* ---- verification ---------------------------------------------------------------------- */
 
-/* Check the fields of a parsed record: names and order, then types. Returns NULL when fine,
- * else a static reason. */
-static const char *check_fields(json_t *record, char *why, size_t why_size)
+/* A record is checked by a field scan, not a tree: yajl (a streaming parser) checks the line is
+ * one valid JSON value, and its callbacks check, as they come, the top-level fields' names,
+ * order and types, keep seq and prev_hash, and refuse a key twice in any object (as jansson's
+ * JSON_REJECT_DUPLICATES did). Nothing per record is allocated beyond yajl's own handle; the
+ * keys of the open objects are kept in one buffer reused from line to line. */
+typedef struct scan {
+    strbuf keys;  /* the keys of every open object, each as its length then its bytes */
+    size_t *open; /* per open container: where its keys start in `keys`, or SIZE_MAX */
+    size_t depth, open_cap;
+    size_t field;        /* top-level fields seen */
+    bool invalid;        /* not JSON as jansson reads it (a key twice, a NUL, a number too big) */
+    bool top_is_object;  /* the first value opened an object */
+    char field_why[160]; /* the first field error, "" when none */
+    bool seq_ok;
+    uint64_t seq;
+    char prev_hash[LEDGER_HASH_HEX_LEN + 2];
+    bool oom;
+    /* Fetched once (the first time a line is hashed): looking the digest up per record costs
+     * about as much as hashing it. NULL: hashed one-off. */
+    EVP_MD *sha256;
+    EVP_MD_CTX *hasher;
+    bool hash_ready;
+} scan;
+
+#define PARSER_MAX_DEPTH 2048
+
+typedef enum value_kind { KIND_INTEGER, KIND_OTHER, KIND_STRING, KIND_OBJECT } value_kind;
+
+/* A value starts at the top level's field `s->field - 1`: check its type. */
+static void scan_top_value(scan *s, value_kind kind)
 {
-    size_t index = 0;
-    for (void *it = json_object_iter(record); it != NULL;
-         it = json_object_iter_next(record, it), index++) {
-        const char *key = json_object_iter_key(it);
-        if (index >= FIELD_COUNT || strcmp(key, FIELD_ORDER[index]) != 0) {
-            snprintf(why, why_size, "field '%s' out of place (expected '%s')", key,
-                     index < FIELD_COUNT ? FIELD_ORDER[index] : "end of record");
-            return why;
-        }
-        json_t *value = json_object_iter_value(it);
-        bool ok;
-        if (index == 0)
-            ok = json_is_integer(value) && json_integer_value(value) >= 1;
-        else if (strcmp(key, "metadata") == 0)
-            ok = json_is_object(value);
-        else
-            ok = json_is_string(value);
-        if (!ok) {
-            snprintf(why, why_size, "field '%s' has the wrong type", key);
-            return why;
-        }
-    }
-    if (index < FIELD_COUNT) {
-        snprintf(why, why_size, "field '%s' missing", FIELD_ORDER[index]);
-        return why;
-    }
-    return NULL;
+    if (s->field_why[0] != '\0' || s->field == 0 || s->field > FIELD_COUNT)
+        return;
+    size_t index = s->field - 1;
+    bool ok = index == 0                                    ? kind == KIND_INTEGER
+              : strcmp(FIELD_ORDER[index], "metadata") == 0 ? kind == KIND_OBJECT
+                                                            : kind == KIND_STRING;
+    if (!ok)
+        snprintf(s->field_why, sizeof s->field_why, "field '%s' has the wrong type",
+                 FIELD_ORDER[index]);
 }
 
-/* Verify one line (without its newline). Sets r->why and returns false when bad. */
-static bool verify_line(const char *line, size_t len, uint64_t expected_seq, const char *prev_hash,
-                        char hash_out[LEDGER_HASH_HEX_LEN + 1], ledger_verify_result *r)
+static int scan_value(scan *s, value_kind kind)
+{
+    if (s->depth == 1)
+        scan_top_value(s, kind);
+    return 1;
+}
+
+static int cb_null(void *ctx)
+{
+    return scan_value(ctx, KIND_OTHER);
+}
+
+static int cb_boolean(void *ctx, int value)
+{
+    (void)value;
+    return scan_value(ctx, KIND_OTHER);
+}
+
+static int cb_number(void *ctx, const char *text, size_t len)
+{
+    scan *s = ctx;
+    char copy[64];
+    bool integer = memchr(text, '.', len) == NULL && memchr(text, 'e', len) == NULL &&
+                   memchr(text, 'E', len) == NULL;
+    if (len >= sizeof copy) {
+        if (integer) /* more digits than any json_int_t */
+            s->invalid = true;
+        return scan_value(s, integer ? KIND_INTEGER : KIND_OTHER);
+    }
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    errno = 0;
+    if (integer) {
+        long long v = strtoll(copy, NULL, 10);
+        if (errno == ERANGE)
+            s->invalid = true;
+        else if (s->depth == 1 && s->field == 1 && v >= 1) {
+            s->seq_ok = true;
+            s->seq = (uint64_t)v;
+        }
+        if (s->depth == 1 && s->field == 1 && v < 1 && s->field_why[0] == '\0')
+            snprintf(s->field_why, sizeof s->field_why, "field 'seq' has the wrong type");
+    } else if (isinf(strtod(copy, NULL))) {
+        s->invalid = true; /* jansson refuses a real that overflows */
+    }
+    return scan_value(s, integer ? KIND_INTEGER : KIND_OTHER);
+}
+
+static int cb_string(void *ctx, const unsigned char *text, size_t len)
+{
+    scan *s = ctx;
+    if (memchr(text, '\0', len) != NULL)
+        s->invalid = true;
+    if (s->depth == 1 && s->field == FIELD_COUNT - 1) {
+        size_t n = len < sizeof s->prev_hash - 1 ? len : sizeof s->prev_hash - 1;
+        memcpy(s->prev_hash, text, n);
+        s->prev_hash[n] = '\0';
+    }
+    return scan_value(s, KIND_STRING);
+}
+
+static int scan_push(scan *s, size_t keys_from)
+{
+    if (s->depth == PARSER_MAX_DEPTH) /* jansson's limit */
+        s->invalid = true;
+    if (s->depth == s->open_cap) {
+        size_t cap = s->open_cap ? 2 * s->open_cap : 16;
+        size_t *grown = realloc(s->open, cap * sizeof *grown);
+        if (grown == NULL) {
+            s->oom = true;
+            return 0;
+        }
+        s->open = grown;
+        s->open_cap = cap;
+    }
+    s->open[s->depth++] = keys_from;
+    return 1;
+}
+
+static int cb_start_map(void *ctx)
+{
+    scan *s = ctx;
+    if (s->depth == 0)
+        s->top_is_object = true;
+    scan_value(s, KIND_OBJECT);
+    return scan_push(s, s->keys.len);
+}
+
+static int cb_start_array(void *ctx)
+{
+    scan *s = ctx;
+    scan_value(s, KIND_OTHER);
+    return scan_push(s, SIZE_MAX);
+}
+
+static int cb_end(void *ctx)
+{
+    scan *s = ctx;
+    size_t from = s->open[--s->depth];
+    if (from != SIZE_MAX)
+        strbuf_truncate(&s->keys, from);
+    if (s->depth == 0 && s->top_is_object && s->field < FIELD_COUNT && s->field_why[0] == '\0')
+        snprintf(s->field_why, sizeof s->field_why, "field '%s' missing", FIELD_ORDER[s->field]);
+    return 1;
+}
+
+static int cb_map_key(void *ctx, const unsigned char *key, size_t len)
+{
+    scan *s = ctx;
+    if (memchr(key, '\0', len) != NULL)
+        s->invalid = true;
+    /* A key twice in one object: a linear look among its keys (records' objects are small). */
+    size_t at = s->open[s->depth - 1];
+    while (at < s->keys.len) {
+        size_t klen;
+        memcpy(&klen, s->keys.data + at, sizeof klen);
+        if (klen == len && memcmp(s->keys.data + at + sizeof klen, key, len) == 0)
+            s->invalid = true;
+        at += sizeof klen + klen;
+    }
+    if (strbuf_append(&s->keys, (const char *)&len, sizeof len) < 0 ||
+        strbuf_append(&s->keys, (const char *)key, len) < 0) {
+        s->oom = true;
+        return 0;
+    }
+    if (s->depth == 1) {
+        size_t index = s->field++;
+        if (s->field_why[0] == '\0' && (index >= FIELD_COUNT || strlen(FIELD_ORDER[index]) != len ||
+                                        memcmp(key, FIELD_ORDER[index], len) != 0))
+            snprintf(s->field_why, sizeof s->field_why, "field '%.*s' out of place (expected '%s')",
+                     (int)(len > 60 ? 60 : len), (const char *)key,
+                     index < FIELD_COUNT ? FIELD_ORDER[index] : "end of record");
+        if (s->field_why[0] != '\0')
+            s->field = FIELD_COUNT + 1; /* no more type checks once out of place */
+    }
+    return 1;
+}
+
+static const yajl_callbacks SCAN_CALLBACKS = {
+    .yajl_null = cb_null,
+    .yajl_boolean = cb_boolean,
+    .yajl_number = cb_number,
+    .yajl_string = cb_string,
+    .yajl_start_map = cb_start_map,
+    .yajl_map_key = cb_map_key,
+    .yajl_end_map = cb_end,
+    .yajl_start_array = cb_start_array,
+    .yajl_end_array = cb_end,
+};
+
+/* Scan `line` into *s. Returns true when it is valid JSON (as jansson reads it). */
+static bool scan_line(scan *s, const char *line, size_t len)
+{
+    strbuf_truncate(&s->keys, 0);
+    s->depth = 0;
+    s->field = 0;
+    s->invalid = s->top_is_object = s->seq_ok = s->oom = false;
+    s->field_why[0] = '\0';
+    s->prev_hash[0] = '\0';
+    s->seq = 0;
+    yajl_handle y = yajl_alloc(&SCAN_CALLBACKS, NULL, s);
+    if (y == NULL)
+        return false;
+    bool ok = yajl_parse(y, (const unsigned char *)line, len) == yajl_status_ok &&
+              yajl_complete_parse(y) == yajl_status_ok;
+    yajl_free(y);
+    ok = ok && !s->invalid && !s->oom;
+    /* yajl decodes a lone UTF-16 surrogate (\\ud800) that jansson refuses: the rare line
+     * holding one is read by jansson too. */
+    for (const char *at = line;
+         ok && at < line + len && (at = memchr(at, '\\', len - (size_t)(at - line))); at += 2)
+        if (at + 2 < line + len && at[1] == 'u' && (at[2] == 'd' || at[2] == 'D')) {
+            json_error_t jerr;
+            json_t *doc = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+            ok = doc != NULL;
+            json_decref(doc);
+            break;
+        }
+    return ok;
+}
+
+static void scan_free(scan *s)
+{
+    strbuf_free(&s->keys);
+    free(s->open);
+    EVP_MD_CTX_free(s->hasher);
+    EVP_MD_free(s->sha256);
+}
+
+/* Verify one line (without its newline): record `expected_seq`, chained to `prev_hash` (NULL:
+ * not checked, for a record whose link was verified before). Sets r->why and returns false when
+ * bad. */
+static bool verify_line(scan *s, const char *line, size_t len, uint64_t expected_seq,
+                        const char *prev_hash, char hash_out[LEDGER_HASH_HEX_LEN + 1],
+                        ledger_verify_result *r)
 {
     r->bad_seq = expected_seq;
-    json_error_t jerr;
-    json_t *record = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (record == NULL) {
-        snprintf(r->why, sizeof r->why, "not valid JSON");
-        r->bad_is_torn = true;
+    if (!scan_line(s, line, len)) {
+        snprintf(r->why, sizeof r->why, s->oom ? "out of memory" : "not valid JSON");
+        r->bad_is_torn = !s->oom;
         return false;
     }
-    bool ok = false;
-    json_t *seq = json_object_get(record, "seq");
-    if (json_is_integer(seq) && json_integer_value(seq) >= 1)
-        r->bad_seq = (uint64_t)json_integer_value(seq);
-    if (!json_is_object(record)) {
+    if (s->seq_ok)
+        r->bad_seq = s->seq;
+    if (!s->top_is_object) {
         snprintf(r->why, sizeof r->why, "not a JSON object");
-        goto done;
+        return false;
     }
     const char *suffix = len > HASH_SUFFIX_LEN ? line + len - HASH_SUFFIX_LEN : line;
     if (len <= HASH_SUFFIX_LEN || memcmp(suffix, HASH_KEY, HASH_KEY_LEN) != 0 ||
@@ -183,68 +383,47 @@ static bool verify_line(const char *line, size_t len, uint64_t expected_seq, con
         memcmp(line + len - 2, "\"}", 2) != 0) {
         snprintf(r->why, sizeof r->why, "line does not end with ,\"hash\":\"<64 hex>\"}");
         r->bad_is_torn = true;
-        goto done;
+        return false;
     }
-    sha256_hex(line, len - HASH_SUFFIX_LEN, hash_out);
+    if (!s->hash_ready) {
+        s->hash_ready = true;
+        s->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+        s->hasher = EVP_MD_CTX_new();
+    }
+    sha256_hex_with(s->sha256, s->hasher, line, len - HASH_SUFFIX_LEN, hash_out);
     if (memcmp(hash_out, suffix + HASH_KEY_LEN, LEDGER_HASH_HEX_LEN) != 0) {
         snprintf(r->why, sizeof r->why, "hash mismatch");
         r->bad_is_torn = true;
-        goto done;
+        return false;
     }
-    char field_why[160];
-    if (check_fields(record, field_why, sizeof field_why) != NULL) {
-        snprintf(r->why, sizeof r->why, "%s", field_why);
-        goto done;
+    if (s->field_why[0] != '\0') {
+        snprintf(r->why, sizeof r->why, "%s", s->field_why);
+        return false;
     }
-    uint64_t seq_value = (uint64_t)json_integer_value(seq);
-    if (seq_value != expected_seq) {
-        snprintf(r->why, sizeof r->why, "seq is %" PRIu64 ", expected %" PRIu64, seq_value,
+    if (s->seq != expected_seq) {
+        snprintf(r->why, sizeof r->why, "seq is %" PRIu64 ", expected %" PRIu64, s->seq,
                  expected_seq);
-        goto done;
+        return false;
     }
-    const char *prev = json_string_value(json_object_get(record, "prev_hash"));
-    if (strcmp(prev, prev_hash) != 0) {
+    if (prev_hash != NULL && strcmp(s->prev_hash, prev_hash) != 0) {
         if (expected_seq == 1)
             snprintf(r->why, sizeof r->why, "prev_hash is not the genesis value (64 zeros)");
         else
             snprintf(r->why, sizeof r->why, "prev_hash does not match the hash of seq %" PRIu64,
                      expected_seq - 1);
-        goto done;
+        return false;
     }
-    ok = true;
-done:
-    json_decref(record);
-    return ok;
+    return true;
 }
 
-void ledger_verify_buffer(const char *data, size_t len, ledger_verify_result *r)
+static void result_start(ledger_verify_result *r)
 {
     memset(r, 0, sizeof *r);
     memcpy(r->head_hash, GENESIS_HASH, sizeof GENESIS_HASH);
-    size_t pos = 0;
-    uint64_t line_no = 0;
-    while (pos < len) {
-        line_no++;
-        const char *start = data + pos;
-        const char *newline = memchr(start, '\n', len - pos);
-        size_t line_len = newline ? (size_t)(newline - start) : len - pos;
-        size_t next = newline ? pos + line_len + 1 : len;
-        r->bad_line = line_no;
-        r->bad_is_last = next >= len;
-        if (newline == NULL) {
-            r->bad_seq = r->records + 1;
-            snprintf(r->why, sizeof r->why, "truncated line (no newline)");
-            r->bad_is_torn = true;
-            return;
-        }
-        char hash[LEDGER_HASH_HEX_LEN + 1];
-        if (!verify_line(start, line_len, r->records + 1, r->head_hash, hash, r))
-            return;
-        memcpy(r->head_hash, hash, sizeof hash);
-        r->records++;
-        pos = next;
-        r->good_bytes = pos;
-    }
+}
+
+static void result_ok(ledger_verify_result *r)
+{
     r->ok = true;
     r->bad_seq = 0;
     r->bad_line = 0;
@@ -252,27 +431,122 @@ void ledger_verify_buffer(const char *data, size_t len, ledger_verify_result *r)
     r->bad_is_torn = false;
 }
 
-/* Map the file read-only (NULL for an empty file). */
-static int map_file(int fd, const char *path, const char **data, size_t *len, char *msg,
-                    size_t msg_size)
+/* Take the next line, `line_len` bytes at `start` ending at file offset `end` (the newline's,
+ * or the file's end when `has_newline` is false), into the chain *r (record r->records + 1,
+ * line r->bad_line + 1). Returns false at the first bad one, *r then describing it. */
+static bool chain_line(scan *s, const char *start, size_t line_len, bool has_newline, bool is_last,
+                       ledger_verify_result *r)
 {
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int rc = -errno;
-        snprintf(msg, msg_size, "%s: cannot stat: %s", path, strerror(errno));
+    r->bad_line++;
+    r->bad_is_last = is_last;
+    if (!has_newline) {
+        r->bad_seq = r->records + 1;
+        snprintf(r->why, sizeof r->why, "truncated line (no newline)");
+        r->bad_is_torn = true;
+        return false;
+    }
+    char hash[LEDGER_HASH_HEX_LEN + 1];
+    if (!verify_line(s, start, line_len, r->records + 1, r->head_hash, hash, r))
+        return false;
+    memcpy(r->head_hash, hash, sizeof hash);
+    r->records++;
+    r->good_bytes += line_len + 1;
+    return true;
+}
+
+void ledger_verify_buffer(const char *data, size_t len, ledger_verify_result *r)
+{
+    result_start(r);
+    scan s = {0};
+    size_t pos = 0;
+    bool ok = true;
+    while (ok && pos < len) {
+        const char *start = data + pos;
+        const char *newline = memchr(start, '\n', len - pos);
+        size_t line_len = newline ? (size_t)(newline - start) : len - pos;
+        size_t next = newline ? pos + line_len + 1 : len;
+        ok = chain_line(&s, start, line_len, newline != NULL, next >= len, r);
+        pos = next;
+    }
+    scan_free(&s);
+    if (ok)
+        result_ok(r);
+}
+
+#define READ_BLOCK (1024 * 1024)
+
+/* Read `len` bytes at `offset` of `fd` into `buf`: 0, -EIO on a short file, or -errno. */
+static int read_at(int fd, char *buf, size_t len, uint64_t offset)
+{
+    while (len > 0) {
+        ssize_t n = pread(fd, buf, len, (off_t)offset);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return -EIO;
+        buf += n;
+        len -= (size_t)n;
+        offset += (uint64_t)n;
+    }
+    return 0;
+}
+
+/* Go on verifying the chain *r (filled up to byte r->good_bytes) through the file `fd` of
+ * `size` bytes, reading it in blocks: memory is one block and the longest line, whatever the
+ * file's length. *last_start gets the offset of the last intact record's line. Returns 0 (*r
+ * says what was found) or a negative errno with `msg` naming `path`. */
+static int verify_stream(int fd, const char *path, uint64_t size, ledger_verify_result *r,
+                         uint64_t *last_start, char *msg, size_t msg_size)
+{
+    scan s = {0};
+    size_t cap = READ_BLOCK, have = 0, pos = 0;
+    char *buf = malloc(cap);
+    uint64_t buf_offset = r->good_bytes; /* the file offset of buf[0] */
+    int rc = buf == NULL ? -ENOMEM : 0;
+    bool ok = true;
+    while (rc == 0 && ok && buf_offset + pos < size) {
+        char *newline = memchr(buf + pos, '\n', have - pos);
+        uint64_t read_end = buf_offset + have;
+        if (newline == NULL && read_end < size) {
+            /* Keep the partial line, then read more after it (growing for a long line). */
+            memmove(buf, buf + pos, have - pos);
+            buf_offset += pos;
+            have -= pos;
+            pos = 0;
+            if (have == cap) {
+                char *grown = cap <= SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
+                if (grown == NULL) {
+                    rc = -ENOMEM;
+                    break;
+                }
+                buf = grown;
+                cap *= 2;
+            }
+            size_t want = cap - have;
+            if (want > size - read_end)
+                want = (size_t)(size - read_end);
+            rc = read_at(fd, buf + have, want, read_end);
+            have += want;
+            continue;
+        }
+        size_t line_len = newline ? (size_t)(newline - (buf + pos)) : have - pos;
+        size_t next = newline ? pos + line_len + 1 : have;
+        uint64_t line_start = buf_offset + pos;
+        ok = chain_line(&s, buf + pos, line_len, newline != NULL, buf_offset + next >= size, r);
+        if (ok)
+            *last_start = line_start;
+        pos = next;
+    }
+    free(buf);
+    scan_free(&s);
+    if (rc < 0) {
+        snprintf(msg, msg_size, "%s: cannot read: %s", path, strerror(-rc));
         return rc;
     }
-    *data = NULL;
-    *len = (size_t)st.st_size;
-    if (*len == 0)
-        return 0;
-    void *map = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (map == MAP_FAILED) {
-        int rc = -errno;
-        snprintf(msg, msg_size, "%s: cannot read: %s", path, strerror(errno));
-        return rc;
-    }
-    *data = map;
+    if (ok)
+        result_ok(r);
     return 0;
 }
 
@@ -284,16 +558,18 @@ int ledger_verify_file(const char *path, ledger_verify_result *result, char *msg
         snprintf(msg, msg_size, "%s: cannot open: %s", path, strerror(errno));
         return rc;
     }
-    const char *data;
-    size_t len = 0;
-    int rc = map_file(fd, path, &data, &len, msg, msg_size);
+    struct stat st;
+    int rc = 0;
+    if (fstat(fd, &st) != 0) {
+        rc = -errno;
+        snprintf(msg, msg_size, "%s: cannot stat: %s", path, strerror(errno));
+    }
+    uint64_t last_start = 0;
+    result_start(result);
+    if (rc == 0)
+        rc = verify_stream(fd, path, (uint64_t)st.st_size, result, &last_start, msg, msg_size);
     close(fd);
-    if (rc < 0)
-        return rc;
-    ledger_verify_buffer(data, len, result);
-    if (data != NULL)
-        munmap((void *)data, len);
-    return 0;
+    return rc;
 }
 
 void ledger_describe_failure(const char *path, const ledger_verify_result *r, char *out,
@@ -462,6 +738,86 @@ static void free_chunks(chunk *c)
     }
 }
 
+/* The longest record line a mark may point at: a mark naming more is not trusted (reading it
+ * would cost what the mark saves). Longer lines are verified from the start like any other. */
+#define MARK_EVERY    (32u * 1024 * 1024)
+#define MARK_LINE_MAX (64u * 1024 * 1024)
+
+/* Whether `mark` agrees with the ledger file `fd` (`st`): the same file, the record it names
+ * inside the file and starting a line, that line an intact record (its own hash matching its
+ * bytes) with the mark's seq and hash. Its link to the record before it and everything before
+ * it were verified by whoever wrote the mark (ledger_mark.h). Fills *r as the chain through
+ * the mark and returns true, or says in `why` what disagrees. */
+static bool mark_agrees(int fd, const struct stat *st, const ledger_mark *m,
+                        ledger_verify_result *r, char *why, size_t why_size)
+{
+    uint64_t size = (uint64_t)st->st_size;
+    if (m->dev != (uint64_t)st->st_dev || m->ino != (uint64_t)st->st_ino) {
+        snprintf(why, why_size, "it names another file (replaced or copied)");
+        return false;
+    }
+    if (m->seq == 0 || m->end > size || m->start >= m->end || m->end - m->start > MARK_LINE_MAX) {
+        snprintf(why, why_size,
+                 "its position [%" PRIu64 ", %" PRIu64 ") is not inside the %" PRIu64
+                 "-byte ledger",
+                 m->start, m->end, size);
+        return false;
+    }
+    uint64_t from = m->start > 0 ? m->start - 1 : 0;
+    size_t len = (size_t)(m->end - from);
+    char *line = malloc(len);
+    if (line == NULL || read_at(fd, line, len, from) < 0) {
+        free(line);
+        snprintf(why, why_size, "its record cannot be read");
+        return false;
+    }
+    const char *text = m->start > 0 ? line + 1 : line;
+    size_t text_len = (size_t)(m->end - m->start) - 1;
+    bool ok = (m->start == 0 || line[0] == '\n') && text[text_len] == '\n' &&
+              memchr(text, '\n', text_len) == NULL;
+    if (!ok)
+        snprintf(why, why_size, "no record line at [%" PRIu64 ", %" PRIu64 ")", m->start, m->end);
+    ledger_verify_result one;
+    result_start(&one);
+    char hash[LEDGER_HASH_HEX_LEN + 1];
+    scan s = {0};
+    if (ok && !verify_line(&s, text, text_len, m->seq, NULL, hash, &one)) {
+        snprintf(why, why_size, "its record seq %" PRIu64 " does not verify: %s", m->seq, one.why);
+        ok = false;
+    }
+    scan_free(&s);
+    free(line);
+    if (ok && memcmp(hash, m->hash, LEDGER_HASH_HEX_LEN) != 0) {
+        snprintf(why, why_size, "the record at its position has another hash");
+        ok = false;
+    }
+    if (!ok)
+        return false;
+    result_start(r);
+    r->records = m->seq;
+    r->good_bytes = m->end;
+    r->bad_line = m->seq; /* a verified ledger has record N on line N */
+    memcpy(r->head_hash, m->hash, sizeof r->head_hash);
+    return true;
+}
+
+/* Record where the ledger now stands as verified (ledger_mark.h). A mark that cannot be
+ * written only costs the next start a longer verification, so failures are not errors. */
+static void write_mark(ledger *l)
+{
+    if (l->written_records == 0 || l->written_bytes == l->mark_end)
+        return;
+    ledger_mark m = {.seq = l->written_records,
+                     .start = l->written_bytes - l->last_len,
+                     .end = l->written_bytes,
+                     .dev = l->dev,
+                     .ino = l->ino};
+    memcpy(m.hash, l->head_hash, sizeof m.hash);
+    char msg[PATH_MAX + 100];
+    if (ledger_mark_write(l->path, &m, msg, sizeof msg) == 0)
+        l->mark_end = l->written_bytes;
+}
+
 int ledger_open(const char *path, ledger **out, ledger_torn_tail *torn, char *msg, size_t msg_size)
 {
     *out = NULL;
@@ -469,19 +825,34 @@ int ledger_open(const char *path, ledger **out, ledger_torn_tail *torn, char *ms
     int fd = durable_open_append(path, O_RDWR, NULL, msg, msg_size);
     if (fd < 0)
         return fd;
-    const char *data;
-    size_t len = 0;
-    int rc = map_file(fd, path, &data, &len, msg, msg_size);
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int rc = -errno;
+        snprintf(msg, msg_size, "%s: cannot stat: %s", path, strerror(errno));
+        close(fd);
+        return rc;
+    }
+    uint64_t len = (uint64_t)st.st_size;
+    ledger_verify_result v;
+    ledger_mark mark;
+    char note[300];
+    int rc = ledger_mark_read(path, &mark, note, sizeof note);
+    bool from_mark = rc == 0 && mark_agrees(fd, &st, &mark, &v, note, sizeof note);
+    if (!from_mark)
+        result_start(&v);
+    uint64_t last_start = from_mark ? mark.start : 0;
+    rc = verify_stream(fd, path, len, &v, &last_start, msg, msg_size);
     if (rc < 0) {
         close(fd);
         return rc;
     }
-    ledger_verify_result v;
-    ledger_verify_buffer(data, len, &v);
     /* Only a last line without its newline is a torn write: a batch is one write() ending in
      * a newline, so a crash can cut it short but never leave a whole line that is wrong. A
      * complete line that fails verification was changed: refused, never moved aside. */
-    bool torn_tail = !v.ok && v.bad_is_last && v.bad_is_torn && data[len - 1] != '\n';
+    char last_byte = '\n';
+    if (!v.ok && v.bad_is_last && len > 0 && read_at(fd, &last_byte, 1, len - 1) < 0)
+        last_byte = '\n'; /* unreadable: not judged torn, so nothing is moved or truncated */
+    bool torn_tail = !v.ok && v.bad_is_last && v.bad_is_torn && last_byte != '\n';
     if (!v.ok && !torn_tail) {
         ledger_describe_failure(path, &v, msg, msg_size);
         if (v.bad_is_last) {
@@ -496,15 +867,21 @@ int ledger_open(const char *path, ledger **out, ledger_torn_tail *torn, char *ms
         torn->line = v.bad_line;
         torn->bytes = len - v.good_bytes;
         snprintf(torn->why, sizeof torn->why, "%s", v.why);
-        rc = move_aside(path, data + v.good_bytes, len - v.good_bytes, torn->seq, torn->moved_to,
-                        sizeof torn->moved_to, msg, msg_size);
+        /* The torn tail is one line (the lines before it verified), held in memory to be
+         * moved aside. */
+        char *tail = malloc(torn->bytes);
+        rc = tail == NULL ? -ENOMEM : read_at(fd, tail, torn->bytes, v.good_bytes);
+        if (rc < 0)
+            snprintf(msg, msg_size, "%s: cannot read the torn tail: %s", path, strerror(-rc));
+        else
+            rc = move_aside(path, tail, torn->bytes, torn->seq, torn->moved_to,
+                            sizeof torn->moved_to, msg, msg_size);
+        free(tail);
         if (rc == 0 && (ftruncate(fd, (off_t)v.good_bytes) != 0 || fsync(fd) != 0)) {
             rc = -errno;
             snprintf(msg, msg_size, "%s: cannot truncate the torn tail: %s", path, strerror(errno));
         }
     }
-    if (data != NULL)
-        munmap((void *)data, len);
     if (rc < 0) {
         close(fd);
         return rc;
@@ -525,7 +902,18 @@ int ledger_open(const char *path, ledger **out, ledger_torn_tail *torn, char *ms
     l->next_seq = v.records + 1;
     l->written_records = v.records;
     l->written_bytes = v.good_bytes;
+    l->last_len = v.good_bytes - last_start;
+    l->dev = (uint64_t)st.st_dev;
+    l->ino = (uint64_t)st.st_ino;
+    l->verified_from = from_mark ? mark.seq + 1 : 1;
+    l->mark_end = from_mark ? mark.end : 0;
+    snprintf(l->start_note, sizeof l->start_note, "%s",
+             from_mark ? "verified from the mark" : note);
     memcpy(l->head_hash, v.head_hash, sizeof l->head_hash);
+    /* What was verified is made durable before it is marked (a host killed before its data
+     * reached the disk left it in the page cache only). */
+    if (l->written_bytes != l->mark_end && fdatasync(fd) == 0)
+        write_mark(l);
     if ((rc = start_sealer(l)) < 0) {
         snprintf(msg, msg_size, "%s: cannot start the ledger's thread: %s", path, uv_strerror(rc));
         EVP_MD_CTX_free(l->hasher);
@@ -537,6 +925,13 @@ int ledger_open(const char *path, ledger **out, ledger_torn_tail *torn, char *ms
     }
     *out = l;
     return 0;
+}
+
+uint64_t ledger_verified_from(const ledger *l, const char **why)
+{
+    if (why != NULL)
+        *why = l->start_note;
+    return l->verified_from;
 }
 
 /* ---- append and flush ------------------------------------------------------------------- */
@@ -644,6 +1039,7 @@ int ledger_append(ledger *l, const ledger_record *rec, char *msg, size_t msg_siz
         return rc;
     memcpy(room, b->data, b->len);
     queue_line(l, room, b->len);
+    l->last_len = b->len;
     l->next_seq++;
     return 0;
 }
@@ -675,6 +1071,10 @@ int ledger_flush(ledger *l, char *msg, size_t msg_size)
         l->written_bytes += c->len;
     l->written_records = l->next_seq - 1;
     drop_chunks(l);
+    /* Now and then, not per batch: a mark costs two syncs, and a restart verifies at most
+     * MARK_EVERY bytes more for it. */
+    if (l->written_bytes - l->mark_end >= MARK_EVERY)
+        write_mark(l);
     return 0;
 }
 
@@ -694,30 +1094,47 @@ int ledger_hash_at(ledger *l, uint64_t seq, char hash[LEDGER_HASH_HEX_LEN + 1], 
     }
     /* The file holds exactly the verified (at open) and flushed lines, and only this process
      * writes it (station_lock.h): record N is line N, found counting newlines back from the
-     * end, which is where a store's position usually is. */
-    void *map = mmap(NULL, l->written_bytes, PROT_READ, MAP_PRIVATE, l->fd, 0);
-    if (map == MAP_FAILED) {
-        snprintf(msg, msg_size, "ledger %s: cannot read: %s", l->path, strerror(errno));
+     * end, which is where a store's position usually is. Read backwards in blocks. */
+    char block[64 * 1024];
+    uint64_t block_at = l->written_bytes, end = l->written_bytes - 1; /* last record's newline */
+    size_t block_len = 0;
+    int rc = 0;
+    for (uint64_t n = l->written_records; n > seq && rc == 0; n--) {
+        for (;;) { /* the newline before `end`, or 0 when there is none */
+            if (end > block_at) {
+                uint64_t upto = end < block_at + block_len ? end : block_at + block_len;
+                const char *nl = memrchr(block, '\n', (size_t)(upto - block_at));
+                if (nl != NULL) {
+                    end = block_at + (uint64_t)(nl - block);
+                    break;
+                }
+            }
+            if (block_at == 0) {
+                end = 0;
+                break;
+            }
+            uint64_t to = end < block_at ? end : block_at;
+            block_at = to > sizeof block ? to - sizeof block : 0;
+            block_len = (size_t)(to - block_at);
+            if ((rc = read_at(l->fd, block, block_len, block_at)) < 0)
+                break;
+        }
+    }
+    char tail[LEDGER_HASH_HEX_LEN + 2];
+    if (rc == 0 && end >= HASH_SUFFIX_LEN)
+        rc = read_at(l->fd, tail, sizeof tail, end - sizeof tail);
+    if (rc < 0) {
+        snprintf(msg, msg_size, "ledger %s: cannot read: %s", l->path, strerror(-rc));
         return -EIO;
     }
-    const char *data = map;
-    size_t end = l->written_bytes - 1; /* the newline ending the last record */
-    for (uint64_t n = l->written_records; n > seq; n--) {
-        const char *newline = memrchr(data, '\n', end);
-        end = newline != NULL ? (size_t)(newline - data) : 0;
-    }
-    int rc = 0;
-    if (end < HASH_SUFFIX_LEN ||
-        !is_hash_hex(data + end - 2 - LEDGER_HASH_HEX_LEN, LEDGER_HASH_HEX_LEN)) {
+    if (end < HASH_SUFFIX_LEN || !is_hash_hex(tail, LEDGER_HASH_HEX_LEN)) {
         snprintf(msg, msg_size, "ledger %s: record seq %" PRIu64 " has no hash where expected",
                  l->path, seq);
-        rc = -EIO;
-    } else {
-        memcpy(hash, data + end - 2 - LEDGER_HASH_HEX_LEN, LEDGER_HASH_HEX_LEN);
-        hash[LEDGER_HASH_HEX_LEN] = '\0';
+        return -EIO;
     }
-    munmap(map, l->written_bytes);
-    return rc;
+    memcpy(hash, tail, LEDGER_HASH_HEX_LEN);
+    hash[LEDGER_HASH_HEX_LEN] = '\0';
+    return 0;
 }
 
 void ledger_abandon(ledger *l)

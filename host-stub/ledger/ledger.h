@@ -7,11 +7,36 @@
  * and including the closing quote of prev_hash's value; genesis prev_hash is 64 '0'.
  *
  * Records are appended to an in-memory batch and become durable with ledger_flush (one write,
- * one fdatasync). ledger_open verifies the existing chain with the same function that
+ * one fdatasync). ledger_open verifies the existing chain with the same line check that
  * `smart-host ledger verify` uses, moves a torn last line (one without its newline) aside, and
  * refuses a chain broken anywhere else, a complete last line that fails verification included. Not
  * thread-safe: one ledger is used from the loop thread only (it hashes the records on a thread of
  * its own meanwhile; see ledger.c, "the sealer").
+ *
+ * Verification streams: the file is read in blocks (read(2), never mapped whole) and each line
+ * is checked by a field scan (yajl, no tree per record), so memory is one block and the longest
+ * line whatever the ledger's length.
+ *
+ * Start-up cost does not grow with history. ledger_open keeps where the chain was last verified
+ * in a side file, "<path>.verified" (ledger_mark.h: seq, the record's byte range, its hash, the
+ * file's identity), written durably after a verification at open and again after each
+ * MARK_EVERY bytes flushed, and at the next open verifies only what follows it. The mark is
+ * never taken on trust: it is used only when it names this very file (st_dev, st_ino: a ledger
+ * replaced or restored from a copy is verified from the start), a range inside it that is
+ * exactly one line, and that line is an intact record (its hash matches its bytes) with the
+ * mark's seq and hash; anything else, a missing or unreadable mark included, means a
+ * verification from the first record, with the result it always had.
+ * Why that is safe: the mark decides only where checking starts, never what the chain is — the
+ * head the ledger continues from is the last record read from the file itself, and every record
+ * after the mark is verified as before (a torn last line moved aside, a changed one refused). So
+ * whoever rewrites the side file can make a start slower (point it earlier, or at nothing) but
+ * cannot make a broken chain after the mark pass, nor make the host continue another chain than
+ * the file's. What a start no longer sees is a record changed in place *before* a true mark:
+ * finding that needs reading the whole history, which is what `smart-host ledger verify` does
+ * (ledger_verify_file, every record). Someone able to write the ledger could re-hash the chain
+ * after a change anyway, which no start-up check catches; what does is the store's witness of
+ * its committed position (README "The ledger's end is witnessed"), checked at every start as
+ * before through ledger_hash_at, which reads the file itself, not the mark.
  */
 #ifndef SMART_HOST_LEDGER_H
 #define SMART_HOST_LEDGER_H
@@ -82,8 +107,10 @@ typedef struct ledger_record {
 typedef struct ledger ledger;
 
 /* Open (creating it and its directory when missing) the ledger at `path` (borrowed; copied),
- * verify its chain and prepare to continue it. A torn last line (bad, and without its newline:
- * an interrupted write) is moved aside to
+ * verify its chain (the records after its mark when the mark agrees with the file, else every
+ * record; see above; the mark is then moved to the end verified, a failure to write it only
+ * costing the next start time) and prepare to continue it. A torn last line (bad, and without its
+ * newline: an interrupted write) is moved aside to
  * "<path>.torn-<seq>" (synced), the file truncated to its intact prefix (synced), and *torn
  * (may not be NULL) describes it so the caller can record ledger.torn_tail and warn.
  * Returns 0 and a ledger in *out (owned by the caller; ledger_close frees it),
@@ -120,6 +147,12 @@ const char *ledger_head_hash(ledger *l);
  * end: for start-up checks, not per record. */
 int ledger_hash_at(ledger *l, uint64_t seq, char hash[LEDGER_HASH_HEX_LEN + 1], uint64_t *last_seq,
                    char *msg, size_t msg_size);
+
+/* The first record ledger_open verified: 1 when it verified the whole chain, N + 1 when it
+ * went on from a mark at record N (ledger_mark.h); *why (may be NULL; owned by the ledger,
+ * valid until close) gets why it started there ("verified from the mark", or why the mark was
+ * not used). For tests and diagnostics. */
+uint64_t ledger_verified_from(const ledger *l, const char **why);
 
 /* Whether the ledger has failed (no more appends are accepted). */
 bool ledger_failed(const ledger *l);

@@ -1,15 +1,21 @@
 /* module_loader.c — locate, dlopen and ABI-check modules; see module_loader.h. */
 #include "modules/module_loader.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <link.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "ledger/durable_file.h"
 
@@ -172,41 +178,160 @@ static int open_checked(const char *load_path, const char *path, void **handle,
     return 0;
 }
 
-int module_load(loaded_module *m, const char *path, char *msg, size_t msg_size)
+/* Private copies are named COPY_PREFIX "XXXXXX.so", only in the station's own directory. */
+#define COPY_PREFIX "smart-module-"
+
+static const char *temp_dir(void)
 {
-    m->path = strdup(path);
-    if (m->path == NULL) {
-        snprintf(msg, msg_size, "module %s: out of memory", path);
-        return SMART_ENOMEM;
+    const char *dir = getenv("TMPDIR");
+    return dir != NULL && dir[0] != '\0' ? dir : "/tmp";
+}
+
+/* Whether [offset, offset + size) lies inside a file of `file_size` bytes (no overflow). */
+static bool inside(uint64_t offset, uint64_t size, uint64_t file_size)
+{
+    return offset <= file_size && size <= file_size - offset;
+}
+
+/* Check that the file open on `fd` is a complete ELF shared object of this machine: its header,
+ * its program headers and every loadable segment's bytes lie inside the file. A truncated file
+ * would be mapped past its end, and touching those pages raises SIGBUS in the host. Returns 0
+ * or SMART_ECONFIG with `msg` naming `path`. */
+static int check_elf_image(int fd, const char *path, char *msg, size_t msg_size)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        snprintf(msg, msg_size, "module %s: cannot check the copy: %s", path, strerror(errno));
+        return SMART_EIO;
     }
-    int rc = open_checked(path, path, &m->dl_handle, &m->plugin, msg, msg_size);
-    if (rc < 0) {
-        module_unload(m);
-        return rc;
+    uint64_t size = (uint64_t)st.st_size;
+    ElfW(Ehdr) eh;
+    if (pread(fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh) {
+        snprintf(msg, msg_size, "module %s: incomplete file (%llu bytes, no ELF header)", path,
+                 (unsigned long long)size);
+        return SMART_ECONFIG;
     }
-    m->name = strdup(m->plugin->name);
-    m->version = strdup(m->plugin->version);
-    if (m->name == NULL || m->version == NULL) {
-        snprintf(msg, msg_size, "module %s: out of memory", path);
-        module_unload(m);
-        return SMART_ENOMEM;
+    if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+        eh.e_type != ET_DYN || eh.e_phentsize != sizeof(ElfW(Phdr))) {
+        snprintf(msg, msg_size, "module %s: not a 64-bit ELF shared object", path);
+        return SMART_ECONFIG;
+    }
+    if (!inside(eh.e_phoff, (uint64_t)eh.e_phnum * sizeof(ElfW(Phdr)), size)) {
+        snprintf(msg, msg_size,
+                 "module %s: incomplete file (%llu bytes): program headers at %llu "
+                 "lie outside it",
+                 path, (unsigned long long)size, (unsigned long long)eh.e_phoff);
+        return SMART_ECONFIG;
+    }
+    for (unsigned i = 0; i < eh.e_phnum; i++) {
+        ElfW(Phdr) ph;
+        off_t at = (off_t)(eh.e_phoff + (uint64_t)i * sizeof ph);
+        if (pread(fd, &ph, sizeof ph, at) != (ssize_t)sizeof ph) {
+            snprintf(msg, msg_size, "module %s: cannot read program header %u", path, i);
+            return SMART_ECONFIG;
+        }
+        if (ph.p_type == PT_LOAD && !inside(ph.p_offset, ph.p_filesz, size)) {
+            snprintf(msg, msg_size,
+                     "module %s: incomplete file (%llu bytes): loadable segment %u needs bytes "
+                     "%llu..%llu",
+                     path, (unsigned long long)size, i, (unsigned long long)ph.p_offset,
+                     (unsigned long long)(ph.p_offset + ph.p_filesz));
+            return SMART_ECONFIG;
+        }
     }
     return 0;
 }
 
-/* Copy the file at `path` to a new private file; its name goes to `copy` (PATH_MAX bytes). */
-static int copy_to_private_file(const char *path, char *copy, char *msg, size_t msg_size)
+/* Remove the private copies left in `dir` (a crash between a copy and its unlink). Returns how
+ * many were removed. */
+static int remove_copies(const char *dir)
 {
-    const char *dir = getenv("TMPDIR");
-    if (dir == NULL || dir[0] == '\0')
-        dir = "/tmp";
-    if (snprintf(copy, PATH_MAX, "%s/smart-module-XXXXXX.so", dir) >= PATH_MAX) {
-        snprintf(msg, msg_size, "module %s: $TMPDIR is too long", path);
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return 0;
+    int removed = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (strncmp(e->d_name, COPY_PREFIX, strlen(COPY_PREFIX)) == 0 && len > 3 &&
+            strcmp(e->d_name + len - 3, ".so") == 0 && unlinkat(dirfd(d), e->d_name, 0) == 0)
+            removed++;
+    }
+    closedir(d);
+    return removed;
+}
+
+int module_copy_dir_prepare(const char *ledger_path, char **out, int *removed, char *msg,
+                            size_t msg_size)
+{
+    *out = NULL;
+    *removed = 0;
+    /* The directory is named after the ledger's absolute path (the station's identity: one
+     * host per ledger holds its lock), so a start only ever clears its own station's copies. */
+    char real[2 * PATH_MAX + 2], dir_part[PATH_MAX];
+    const char *slash = strrchr(ledger_path, '/');
+    const char *base = slash != NULL ? slash + 1 : ledger_path;
+    /* The directory resolved, the file name as is: the ledger need not exist yet. */
+    snprintf(dir_part, sizeof dir_part, "%.*s", slash != NULL ? (int)(slash - ledger_path) : 1,
+             slash != NULL ? (slash == ledger_path ? "/" : ledger_path) : ".");
+    char resolved[PATH_MAX];
+    if (realpath(dir_part, resolved) == NULL)
+        snprintf(resolved, sizeof resolved, "%s", dir_part);
+    snprintf(real, sizeof real, "%s/%s", strcmp(resolved, "/") == 0 ? "" : resolved, base);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_len = 0;
+    if (EVP_Digest(real, strlen(real), digest, &digest_len, EVP_sha256(), NULL) != 1) {
+        snprintf(msg, msg_size, "cannot name the directory for module copies");
+        return SMART_EIO;
+    }
+    char dir[PATH_MAX];
+    int n = snprintf(dir, sizeof dir, "%s/smart-host-%u-", temp_dir(), (unsigned)getuid());
+    for (unsigned i = 0; i < 8 && n > 0 && (size_t)n + 3 < sizeof dir; i++)
+        n += snprintf(dir + n, sizeof dir - (size_t)n, "%02x", digest[i]);
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(msg, msg_size, "cannot create %s for module copies: %s", dir, strerror(errno));
+        return SMART_EIO;
+    }
+    /* In a shared temporary directory the name could be someone else's: use it only when it is
+     * a real directory of ours that nobody else can write into. */
+    struct stat st;
+    if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid() ||
+        (st.st_mode & 0077) != 0) {
+        snprintf(msg, msg_size,
+                 "%s is not a private directory of this user; refusing to put module copies in it",
+                 dir);
+        return SMART_ECONFIG;
+    }
+    *out = strdup(dir);
+    if (*out == NULL) {
+        snprintf(msg, msg_size, "out of memory");
+        return SMART_ENOMEM;
+    }
+    *removed = remove_copies(dir);
+    return 0;
+}
+
+void module_copy_dir_remove(char *dir)
+{
+    if (dir == NULL)
+        return;
+    remove_copies(dir);
+    rmdir(dir);
+    free(dir);
+}
+
+/* Copy the file at `path` to a new private file; its name goes to `copy` (PATH_MAX bytes). */
+static int copy_to_private_file(const char *path, const char *copy_dir, char *copy, char *msg,
+                                size_t msg_size)
+{
+    const char *dir = copy_dir != NULL ? copy_dir : temp_dir();
+    if (snprintf(copy, PATH_MAX, "%s/" COPY_PREFIX "XXXXXX.so", dir) >= PATH_MAX) {
+        snprintf(msg, msg_size, "module %s: the directory for private copies is too long", path);
         return SMART_ECONFIG;
     }
     int in = open(path, O_RDONLY | O_CLOEXEC);
     if (in < 0) {
-        snprintf(msg, msg_size, "module %s: cannot open the new image: %s", path, strerror(errno));
+        snprintf(msg, msg_size, "module %s: cannot load: %s", path, strerror(errno));
         return SMART_ECONFIG;
     }
     int out = mkstemps(copy, 3);
@@ -216,7 +341,8 @@ static int copy_to_private_file(const char *path, char *copy, char *msg, size_t 
         close(in);
         return SMART_EIO;
     }
-    int rc = 0;
+    struct stat before, after;
+    int rc = fstat(in, &before) == 0 ? 0 : -errno;
     char buf[64 * 1024];
     for (;;) {
         ssize_t n = read(in, buf, sizeof buf);
@@ -228,7 +354,7 @@ static int copy_to_private_file(const char *path, char *copy, char *msg, size_t 
                      strerror(errno));
             break;
         }
-        if (n == 0)
+        if (n == 0 || rc < 0)
             break;
         rc = durable_write_all(out, buf, (size_t)n);
         if (rc < 0) {
@@ -237,7 +363,17 @@ static int copy_to_private_file(const char *path, char *copy, char *msg, size_t 
             break;
         }
     }
+    /* A file being written (cp over it, an installer caught half way) may change while it is
+     * copied: a copy of a moving file is refused rather than checked by luck. */
+    if (rc == 0 && fstat(in, &after) == 0 &&
+        (after.st_size != before.st_size || after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
+         after.st_mtim.tv_nsec != before.st_mtim.tv_nsec || after.st_ino != before.st_ino)) {
+        rc = -EAGAIN;
+        snprintf(msg, msg_size, "module %s: the file changed while it was copied", path);
+    }
     close(in);
+    if (rc == 0)
+        rc = check_elf_image(out, path, msg, msg_size);
     /* No fsync: the copy is read back at once and never needed after a crash. */
     if (close(out) != 0 && rc == 0) {
         rc = -errno;
@@ -246,22 +382,32 @@ static int copy_to_private_file(const char *path, char *copy, char *msg, size_t 
     }
     if (rc < 0) {
         unlink(copy);
-        return SMART_EIO;
+        return rc == SMART_ECONFIG ? SMART_ECONFIG : SMART_EIO;
     }
     return 0;
 }
 
-int module_open_copy(const char *path, const char *expected_name, module_image *out, char *msg,
-                     size_t msg_size)
+/* Copy `path` into `copy_dir`, check the copy, dlopen it and unlink it: the mapping keeps the
+ * copy alive, so the image never depends on the configured file again and nothing is left on
+ * disk. Returns 0 with *out filled, or an error code with nothing open. */
+static int open_private_copy(const char *path, const char *copy_dir, module_image *out, char *msg,
+                             size_t msg_size)
 {
     out->dl_handle = NULL;
     out->plugin = NULL;
     char copy[PATH_MAX];
-    int rc = copy_to_private_file(path, copy, msg, msg_size);
+    int rc = copy_to_private_file(path, copy_dir, copy, msg, msg_size);
     if (rc < 0)
         return rc;
     rc = open_checked(copy, path, &out->dl_handle, &out->plugin, msg, msg_size);
     unlink(copy); /* mapped or refused, the copy is not needed on disk any more */
+    return rc;
+}
+
+int module_open_copy(const char *path, const char *expected_name, const char *copy_dir,
+                     module_image *out, char *msg, size_t msg_size)
+{
+    int rc = open_private_copy(path, copy_dir, out, msg, msg_size);
     if (rc < 0)
         return rc;
     if (strcmp(out->plugin->name, expected_name) != 0) {
@@ -269,6 +415,31 @@ int module_open_copy(const char *path, const char *expected_name, module_image *
                  out->plugin->name, expected_name);
         module_image_close(out);
         return SMART_ECONFIG;
+    }
+    return 0;
+}
+
+int module_load(loaded_module *m, const char *path, char *msg, size_t msg_size)
+{
+    m->path = strdup(path);
+    if (m->path == NULL) {
+        snprintf(msg, msg_size, "module %s: out of memory", path);
+        return SMART_ENOMEM;
+    }
+    module_image image;
+    int rc = open_private_copy(path, m->copy_dir, &image, msg, msg_size);
+    if (rc < 0) {
+        module_unload(m);
+        return rc;
+    }
+    m->dl_handle = image.dl_handle;
+    m->plugin = image.plugin;
+    m->name = strdup(m->plugin->name);
+    m->version = strdup(m->plugin->version);
+    if (m->name == NULL || m->version == NULL) {
+        snprintf(msg, msg_size, "module %s: out of memory", path);
+        module_unload(m);
+        return SMART_ENOMEM;
     }
     return 0;
 }
@@ -303,14 +474,72 @@ int module_init(loaded_module *m, const smart_host *table_template, void *owner,
             snprintf(err->text, sizeof err->text, "init failed with code %d", rc);
         return rc;
     }
+    if (instance == NULL) { /* no instance: nothing could be shut down, so not a success */
+        snprintf(err->text, sizeof err->text, "init returned 0 and no instance (*self NULL)");
+        err->code = SMART_EINVAL;
+        return SMART_EINVAL;
+    }
     m->instance = instance;
     m->initialised = true;
     return 0;
 }
 
+/* The callback a handle would run, by its type (libuv keeps it in the handle's public struct). */
+static const void *handle_callback(const uv_handle_t *h)
+{
+    switch (h->type) {
+    case UV_TIMER: return (const void *)((const uv_timer_t *)h)->timer_cb;
+    case UV_IDLE: return (const void *)((const uv_idle_t *)h)->idle_cb;
+    case UV_CHECK: return (const void *)((const uv_check_t *)h)->check_cb;
+    case UV_PREPARE: return (const void *)((const uv_prepare_t *)h)->prepare_cb;
+    case UV_ASYNC: return (const void *)((const uv_async_t *)h)->async_cb;
+    case UV_FS_EVENT: return (const void *)((const uv_fs_event_t *)h)->cb;
+    case UV_POLL: return (const void *)((const uv_poll_t *)h)->poll_cb;
+    case UV_SIGNAL: return (const void *)((const uv_signal_t *)h)->signal_cb;
+    default: return NULL;
+    }
+}
+
+/* The base address of the object that holds `p`, or NULL. */
+static const void *image_base(const void *p)
+{
+    Dl_info info;
+    return p != NULL && dladdr(p, &info) != 0 ? info.dli_fbase : NULL;
+}
+
+typedef struct left_walk {
+    const void *base;
+    size_t closed;
+} left_walk;
+
+static void close_if_left(uv_handle_t *h, void *arg)
+{
+    left_walk *w = arg;
+    if (uv_is_closing(h))
+        return;
+    if (image_base(handle_callback(h)) != w->base && image_base(h) != w->base)
+        return;
+    uv_close(h, NULL);
+    w->closed++;
+}
+
+size_t module_close_left_handles(uv_loop_t *loop, const smart_plugin *plugin)
+{
+    left_walk w = {.base = image_base(plugin), .closed = 0};
+    if (w.base == NULL)
+        return 0;
+    uv_walk(loop, close_if_left, &w);
+    return w.closed;
+}
+
+void module_keep_mapped(loaded_module *m)
+{
+    m->keep_mapped = true;
+}
+
 void module_unload(loaded_module *m)
 {
-    if (m->dl_handle != NULL)
+    if (m->dl_handle != NULL && !m->keep_mapped)
         dlclose(m->dl_handle);
     m->dl_handle = NULL;
     m->plugin = NULL;

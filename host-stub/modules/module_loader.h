@@ -3,17 +3,25 @@
  *
  * A module is refused, with a message naming its path, when it cannot be loaded, exports no
  * smart_plugin_entry, was built for another ABI major or a newer minor than this host, gives
- * a descriptor smaller than this ABI's, or lacks a required function (smart_plugin.h, "Versioning").
- * Loading uses RTLD_NOW | RTLD_LOCAL so an unresolved symbol fails here rather than mid-run and
- * two modules never see each other's symbols.
+ * a descriptor smaller than this ABI's, or lacks a required function (smart_plugin.h,
+ * "Versioning"). Loading uses RTLD_NOW | RTLD_LOCAL so an unresolved symbol fails here rather than
+ * mid-run and two modules never see each other's symbols.
+ *
+ * Every image, the first included, is loaded from a private copy (module_copy_dir_prepare), never
+ * from the configured file: rewriting that file in place (cp over it, an installer stopped half
+ * way) then cannot change pages the host has mapped. The copy is checked to be a complete ELF
+ * shared object (header, program headers and each loadable segment inside the file) before it
+ * is mapped, and unlinked as soon as it is mapped or refused.
  */
 #ifndef SMART_HOST_MODULE_LOADER_H
 #define SMART_HOST_MODULE_LOADER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "smart_plugin.h"
+#include <uv.h>
 
 /* One module instance. The host keeps these in an array that never moves, because `table`
  * (handed to the module) must stay at the same address until shutdown completes and its
@@ -23,6 +31,8 @@ typedef struct loaded_module {
     void *owner;                /* the host's run state, for the table's callbacks */
     size_t index;               /* position in load order */
     char *path;                 /* resolved path, owned */
+    const char *copy_dir;       /* where private copies go (module_copy_dir_prepare), borrowed;
+                                   set by the caller before module_load; NULL: $TMPDIR */
     char *name;                 /* copied from the descriptor, owned (outlives dlclose) */
     char *version;              /* copied from the descriptor, owned */
     void *dl_handle;            /* from dlopen; NULL when not loaded */
@@ -31,6 +41,11 @@ typedef struct loaded_module {
     bool initialised;
     bool shutdown_started;
     bool shutdown_done;
+    /* Set by the first host call the module made from a thread other than the loop's (the one
+     * field any thread may touch): that call is reported, later ones only refused. */
+    atomic_bool wrong_thread_reported;
+    bool keep_mapped;     /* never dlclose the image (module_keep_mapped) */
+    bool done_again_seen; /* done was called more than once: reported once */
 } loaded_module;
 
 /* Find the file for a module path from the node configuration. A path containing '/' is
@@ -43,10 +58,23 @@ typedef struct loaded_module {
 int module_resolve_path(const char *path, const char *search_path, const char *fallback_dir,
                         char **out, char *msg, size_t msg_size);
 
-/* dlopen the module at `path` (borrowed; copied) into `m` (zeroed by the caller) and check
- * its descriptor. Returns 0, or SMART_EVERSION (ABI mismatch) / SMART_ECONFIG (cannot load,
- * no entry, bad descriptor) / SMART_ENOMEM with `msg` (caller-owned) naming the path; on
- * failure nothing stays loaded. */
+/* The station's directory for private copies of module images: $TMPDIR (or /tmp) /
+ * "smart-host-<uid>-<digest of the ledger's absolute path>", created mode 0700 and refused when
+ * it is not a private directory of this user. Copies a crashed run left there are removed
+ * (their count in *removed). Call it while holding the station lock (station_lock.h), so no
+ * other host uses the directory. Returns 0 with *out a new string (free with
+ * module_copy_dir_remove), or SMART_EIO / SMART_ECONFIG / SMART_ENOMEM with `msg`
+ * (caller-owned) saying why. */
+int module_copy_dir_prepare(const char *ledger_path, char **out, int *removed, char *msg,
+                            size_t msg_size);
+
+/* Remove any copies left in `dir` (owned; freed), then the directory. Safe on NULL. */
+void module_copy_dir_remove(char *dir);
+
+/* Load a private copy of the module at `path` (borrowed; copied) into `m` (zeroed by the caller
+ * but for m->copy_dir) and check its descriptor. Returns 0, or SMART_EVERSION (ABI mismatch) /
+ * SMART_ECONFIG (cannot load, no entry, bad descriptor) / SMART_ENOMEM with `msg` (caller-owned)
+ * naming the path; on failure nothing stays loaded. */
 int module_load(loaded_module *m, const char *path, char *msg, size_t msg_size);
 
 /* Initialise the loaded module: copy `table_template` (borrowed) into m->table, point its
@@ -62,16 +90,15 @@ typedef struct module_image {
     const smart_plugin *plugin; /* owned by the image */
 } module_image;
 
-/* Open a fresh image of the module file at `path` (borrowed) for a hot reload. dlopen of a path
- * that is already loaded hands back the loaded image (glibc matches the name and the file's
- * device and inode), so the file is first copied to a private file in $TMPDIR (or /tmp), that
- * copy is dlopen'd and then unlinked at once: the mapping keeps it alive and nothing is left
- * on disk. The descriptor is checked as module_load does, and its name must be
+/* Open a fresh image of the module file at `path` (borrowed) for a hot reload, from a private
+ * copy in `copy_dir` (borrowed; NULL: $TMPDIR) as module_load does. A copy is a new file, so
+ * dlopen never hands back the loaded image (glibc matches a loaded object by its file's device
+ * and inode). The descriptor is checked as module_load does, and its name must be
  * `expected_name` (a reload replaces a module by a newer build of itself). Returns 0 with *out
  * filled, or SMART_EVERSION / SMART_ECONFIG / SMART_ENOMEM / SMART_EIO with `msg` naming
  * `path`; on failure nothing stays loaded and *out is zeroed. */
-int module_open_copy(const char *path, const char *expected_name, module_image *out, char *msg,
-                     size_t msg_size);
+int module_open_copy(const char *path, const char *expected_name, const char *copy_dir,
+                     module_image *out, char *msg, size_t msg_size);
 
 /* dlclose an image from module_open_copy that was never initialised, or whose instance has
  * completed its shutdown. Safe on a zeroed image. */
@@ -86,6 +113,17 @@ bool module_decodes_ahead(const smart_plugin *plugin);
  * only when its last reference is closed. NULL when it cannot be pinned (then nothing of the
  * image may outlive it). */
 void *module_pin_image(void *dl_handle);
+
+/* [loop] Close every handle of `loop` not already closing whose callback lies in the image
+ * `dl_handle` (or that lives in its data): what a module left open after its shutdown done,
+ * which would otherwise run its code after the image is unmapped. The handles' memory is the
+ * module's: the caller must then keep the image mapped (module_keep_mapped). Returns how many
+ * were closed. */
+size_t module_close_left_handles(uv_loop_t *loop, const smart_plugin *plugin);
+
+/* Leak the image on purpose: module_unload frees the strings but never dlcloses it (its code
+ * or memory may still be reached: handles it left, a shutdown never done). */
+void module_keep_mapped(loaded_module *m);
 
 /* dlclose the image and free the strings. Only call when the module was never initialised
  * or its shutdown done callback has run (its code must never run again). Safe on a zeroed

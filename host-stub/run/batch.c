@@ -12,6 +12,7 @@
 #include "ledger/durable_file.h"
 #include "output/diag.h"
 #include "run/host.h"
+#include "run/watchdog.h"
 #include "util/json_text.h"
 
 void host_batch_init(host_batch *b)
@@ -93,7 +94,9 @@ void host_batch_end(host_batch *b, loaded_module *modules, size_t count)
         if (!m->initialised || m->shutdown_started)
             continue;
         smart_error err = {0, ""};
+        watchdog_enter(b->watchdog, m->name, "commit", NULL, NULL);
         int rc = m->plugin->commit(m->instance, &err);
+        watchdog_leave(b->watchdog);
         if (rc != 0) { /* a positive code is outside the documented set: a failure too */
             err.text[sizeof err.text - 1] = '\0';
             if (rc > 0)

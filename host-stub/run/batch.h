@@ -23,11 +23,12 @@
 
 typedef struct host_batch {
     /* Set by the run before the first record; borrowed, outlive the batch. */
-    const node_config *config; /* node_id, alerts_path */
-    host_clock *clock;         /* the time of every record (real clock: read, so not const) */
-    ledger *ledger;            /* NULL until opened */
-    int alerts_fd;             /* -1 until opened */
-    output_writer *writer;     /* NULL until started */
+    const node_config *config;      /* node_id, alerts_path */
+    host_clock *clock;              /* the time of every record (real clock: read, so not const) */
+    ledger *ledger;                 /* NULL until opened */
+    int alerts_fd;                  /* -1 until opened */
+    output_writer *writer;          /* NULL until started */
+    struct host_watchdog *watchdog; /* watches each module's commit; may be NULL */
     /* Called once, by the first fail-stop, after the batch has dropped what it held: the run
      * stops its input and shuts its modules down, and exits with `exit_code`. */
     void (*on_fail)(void *arg, int exit_code);

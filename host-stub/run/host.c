@@ -19,9 +19,11 @@
 #include "output/diag.h"
 #include "run/batch.h"
 #include "run/clock.h"
+#include "run/crash_guard.h"
 #include "run/host_checkpoint.h"
 #include "run/host_reload.h"
 #include "run/host_table.h"
+#include "run/watchdog.h"
 #include "util/strbuf.h"
 
 typedef enum host_phase {
@@ -44,6 +46,8 @@ typedef struct host_state {
     int ledger_lock_fd;      /* holds "<ledger>.lock" (station_lock.h) for the whole run, or -1 */
     bool ledger_was_missing; /* no ledger file before this start (ledger_open created it) */
     const char *input_label; /* "stdin" or the events path, for "<label>:<line>" */
+    char *copy_dir;          /* the station's private module copies (module_loader.h), owned */
+    crash_guard *guard;      /* names a module's crash, holds the quarantine (crash_guard.h) */
 
     loaded_module *modules; /* array of module_count, never moved (tables point into it) */
     size_t module_count;
@@ -54,15 +58,18 @@ typedef struct host_state {
     uv_check_t check;   /* ends a batch left open by module work outside one (its timers) */
     uv_signal_t sigint; /* SIGINT/SIGTERM end the input early, then shut down cleanly */
     uv_signal_t sigterm;
-    uv_signal_t sighup; /* SIGHUP reloads every module */
+    uv_signal_t sighup;  /* SIGHUP reloads every module */
+    uv_timer_t deadline; /* a shutdown that takes longer than options->shutdown_timeout_ms */
     bool idle_ready;
     bool check_ready;
     bool signals_ready;
+    bool deadline_ready;
 
-    host_batch batch;     /* the ledger, alerts file and output writer are opened into it */
-    host_table table;     /* the callbacks modules call, and their posted events */
-    host_reload reload;   /* a hot reload in progress */
-    strbuf parse_scratch; /* an input line parsed on the loop thread (no prepared parse) */
+    host_batch batch;        /* the ledger, alerts file and output writer are opened into it */
+    host_table table;        /* the callbacks modules call, and their posted events */
+    host_reload reload;      /* a hot reload in progress */
+    host_watchdog *watchdog; /* reports a module call running too long (watchdog.h) */
+    strbuf parse_scratch;    /* an input line parsed on the loop thread (no prepared parse) */
 
     host_phase phase;
     int exit_code;
@@ -107,6 +114,12 @@ static bool dispatch(host_state *h, loaded_module *only, const char *topic, cons
         .source = source,
     };
     bool handled = false;
+    char why[600];
+    if (only == NULL && crash_guard_quarantined(h->guard, topic, data, data_len, why, sizeof why)) {
+        host_clock_restore(&h->clock, clock_before);
+        host_batch_reject(&h->batch, NULL, source, line_no, topic, why);
+        return false;
+    }
     for (size_t i = 0; i < h->module_count && !h->batch.failed; i++) {
         loaded_module *m = &h->modules[i];
         if ((only != NULL && m != only) || !m->initialised || m->shutdown_started)
@@ -116,7 +129,11 @@ static bool dispatch(host_state *h, loaded_module *only, const char *topic, cons
         event.decoded = parsed ? event_parse_decoded(parsed, m->index, m->plugin) : NULL;
         host_batch_mark mark = host_batch_mark_now(&h->batch);
         posted_event *posted_mark = h->table.posted_tail;
+        crash_guard_enter(h->guard, m->name, source, line_no, topic, data, data_len);
+        watchdog_enter(h->watchdog, m->name, "on_event", topic, source);
         int rc = m->plugin->on_event(m->instance, &event, &err);
+        watchdog_leave(h->watchdog);
+        crash_guard_leave(h->guard);
         err.text[sizeof err.text - 1] = '\0';
         if (rc != 0 && rc != SMART_ENOTSUP && !h->batch.failed) {
             /* A call that fails keeps none of its outputs, alerts or posted events. */
@@ -348,6 +365,8 @@ static void close_handles(host_state *h)
         uv_close((uv_handle_t *)&h->idle, NULL);
     if (h->check_ready && !uv_is_closing((uv_handle_t *)&h->check))
         uv_close((uv_handle_t *)&h->check, NULL);
+    if (h->deadline_ready && !uv_is_closing((uv_handle_t *)&h->deadline))
+        uv_close((uv_handle_t *)&h->deadline, NULL);
     if (h->signals_ready && !uv_is_closing((uv_handle_t *)&h->sigint)) {
         uv_close((uv_handle_t *)&h->sigint, NULL);
         uv_close((uv_handle_t *)&h->sigterm, NULL);
@@ -365,6 +384,24 @@ static void finish(host_state *h)
         char msg[160];
         snprintf(msg, sizeof msg, "cannot write to standard output: %s", strerror(-rc));
         host_batch_fail_stop(&h->batch, msg);
+    }
+    /* What a module left running after its done would run its code after dlclose: closed here,
+     * and its image kept mapped (the handles' memory is the module's). */
+    for (size_t i = 0; i < h->module_count; i++) {
+        loaded_module *m = &h->modules[i];
+        size_t left = m->plugin != NULL ? module_close_left_handles(&h->loop, m->plugin) : 0;
+        if (left == 0)
+            continue;
+        module_keep_mapped(m);
+        host_diag("module %s: %zu handle(s) still open after its shutdown; closed by the host, "
+                  "its image kept mapped",
+                  m->name, left);
+        if (h->exit_code == HOST_EXIT_OK)
+            h->exit_code = HOST_EXIT_MODULE_BROKE;
+        char details[400];
+        snprintf(details, sizeof details, "Module %s left %zu handle(s) open after its shutdown.",
+                 m->name, left);
+        host_batch_record(&h->batch, "module.handles_left", m->name, details, NULL);
     }
     if (!h->batch.failed && h->batch.ledger != NULL) {
         char meta[64];
@@ -389,10 +426,42 @@ static void on_module_done(void *arg)
 {
     loaded_module *m = arg;
     host_state *h = run_of_table(m->owner);
+    if (m->shutdown_done) { /* done twice, or after the deadline: counted once */
+        if (!m->done_again_seen)
+            host_diag("module %s: shutdown done called again or after its deadline; ignored",
+                      m->name);
+        m->done_again_seen = true;
+        return;
+    }
     m->shutdown_done = true;
     m->instance = NULL;
     /* Continue from the loop, not from inside the module's code that called us: the image
      * may be unloaded next. */
+    host_wake(h);
+}
+
+static size_t shutdowns_pending(const host_state *h);
+
+/* A shutdown not done by the deadline: the host stops without it, records why, and keeps the
+ * image mapped (its code may still run: a handle, a late done). */
+static void on_deadline(uv_timer_t *timer)
+{
+    host_state *h = timer->data;
+    for (size_t i = 0; i < h->module_count; i++) {
+        loaded_module *m = &h->modules[i];
+        if (!m->shutdown_started || m->shutdown_done)
+            continue;
+        host_diag("module %s: shutdown not done after %llu ms; stopping without it", m->name,
+                  (unsigned long long)h->options->shutdown_timeout_ms);
+        char details[400];
+        snprintf(details, sizeof details, "Module %s did not finish its shutdown within %llu ms.",
+                 m->name, (unsigned long long)h->options->shutdown_timeout_ms);
+        host_batch_record(&h->batch, "module.shutdown_timeout", m->name, details, NULL);
+        module_keep_mapped(m);
+        m->shutdown_done = true;
+        m->instance = NULL;
+        h->exit_code = HOST_EXIT_MODULE_BROKE;
+    }
     host_wake(h);
 }
 
@@ -413,9 +482,14 @@ static void begin_shutdown(host_state *h)
     }
     for (size_t i = h->module_count; i-- > 0;) {
         loaded_module *m = &h->modules[i];
-        if (m->initialised && m->shutdown_started && !m->shutdown_done && m->instance != NULL)
+        if (m->initialised && m->shutdown_started && !m->shutdown_done && m->instance != NULL) {
+            watchdog_enter(h->watchdog, m->name, "shutdown", NULL, NULL);
             m->plugin->shutdown(m->instance, on_module_done, m);
+            watchdog_leave(h->watchdog);
+        }
     }
+    if (shutdowns_pending(h) > 0 && h->deadline_ready)
+        uv_timer_start(&h->deadline, on_deadline, h->options->shutdown_timeout_ms, 0);
     host_wake(h);
 }
 
@@ -463,6 +537,8 @@ static void on_idle(uv_idle_t *idle)
     if (h->phase == HOST_RUNNING && h->input_done)
         begin_shutdown(h);
     if (h->phase == HOST_SHUTTING_DOWN && shutdowns_pending(h) == 0) {
+        if (h->deadline_ready)
+            uv_timer_stop(&h->deadline);
         end_batch(h); /* records and outputs the modules made while shutting down */
         finish(h);
         return;
@@ -567,6 +643,7 @@ static size_t load_modules(host_state *h)
     for (size_t i = 0; i < h->module_count && !h->batch.failed; i++) {
         loaded_module *m = &h->modules[i];
         m->index = i;
+        m->copy_dir = h->copy_dir;
         const char *configured = h->config->modules[i].path;
         char *path = NULL;
         if (module_resolve_path(configured, h->options->module_search_path,
@@ -592,8 +669,10 @@ static size_t load_modules(host_state *h)
             continue;
         }
         smart_error err;
+        watchdog_enter(h->watchdog, m->name, "init", NULL, NULL);
         rc = module_init(m, &template, &h->table, h->config->modules[i].config_json,
                          h->config->modules[i].config_len, &err);
+        watchdog_leave(h->watchdog);
         if (rc < 0) {
             snprintf(msg, sizeof msg, "module %s: init failed: %s", m->path, err.text);
             if (rc == SMART_EIO) { /* its store failed: a disk error is fatal, never skipped */
@@ -700,6 +779,14 @@ static int start(host_state *h)
         host_diag("%s%s", msg, busy ? "; refusing to start a second host on this station" : "");
         return busy ? HOST_EXIT_BUSY : HOST_EXIT_IO;
     }
+    int removed = 0;
+    if (module_copy_dir_prepare(h->config->ledger_path, &h->copy_dir, &removed, msg, sizeof msg) <
+        0) {
+        host_diag("%s", msg);
+        return HOST_EXIT_IO;
+    }
+    if (removed > 0)
+        host_diag("removed %d module copies a crashed run left behind", removed);
     ledger_torn_tail torn;
     struct stat st;
     h->ledger_was_missing = stat(h->config->ledger_path, &st) != 0 && errno == ENOENT;
@@ -723,6 +810,10 @@ static int start(host_state *h)
     }
     if (torn.found)
         record_torn_tail(h, &torn);
+    if (crash_guard_start(h->config->ledger_path, &h->batch, &h->guard, msg, sizeof msg) < 0) {
+        host_diag("%s", msg);
+        return HOST_EXIT_IO;
+    }
     h->module_count = h->config->module_count;
     h->modules = calloc(h->module_count ? h->module_count : 1, sizeof *h->modules);
     if (h->modules == NULL) {
@@ -771,6 +862,10 @@ int host_run(const host_options *options)
         h->idle_ready = true;
         h->idle.data = h;
     }
+    if (uv_timer_init(&h->loop, &h->deadline) == 0) {
+        h->deadline_ready = true;
+        h->deadline.data = h;
+    }
     if (uv_check_init(&h->loop, &h->check) == 0) {
         h->check_ready = true;
         h->check.data = h;
@@ -780,7 +875,14 @@ int host_run(const host_options *options)
     rc = output_writer_start(STDOUT_FILENO, &h->batch.writer);
     if (rc < 0)
         host_diag("cannot start the output thread: %s", uv_strerror(rc));
-    bool handles_ready = h->idle_ready && h->check_ready && h->batch.writer && init_signals(h);
+    if (rc == 0 && (rc = watchdog_start(options->watchdog_warn_ms, options->watchdog_limit_ms,
+                                        &h->watchdog)) < 0)
+        host_diag("cannot start the watchdog thread: %s", uv_strerror(rc));
+    h->batch.watchdog = h->watchdog;
+    bool handles_ready = h->idle_ready && h->check_ready && h->deadline_ready && h->batch.writer &&
+                         h->watchdog && init_signals(h);
+    if (handles_ready) /* a stalled standard output must not hold SIGINT/SIGTERM off */
+        output_writer_obey_signals(h->batch.writer);
     h->exit_code = handles_ready ? start(h) : HOST_EXIT_IO;
     if (h->exit_code == HOST_EXIT_OK) {
         bool loaded = load_modules(h) > 0;
@@ -808,13 +910,19 @@ int host_run(const host_options *options)
     }
     uv_run(&h->loop, UV_RUN_DEFAULT);
     rc = uv_loop_close(&h->loop);
-    if (rc < 0)
-        host_diag("internal error: handles still open at exit: %s", uv_strerror(rc));
+    if (rc < 0) {
+        /* The modules that left them were named when their shutdown ended (finish, the
+         * deadline); the exit status says a module broke the contract. */
+        host_diag("handles still open at exit: %s", uv_strerror(rc));
+        if (h->exit_code == HOST_EXIT_OK)
+            h->exit_code = HOST_EXIT_MODULE_BROKE;
+    }
     rc = output_writer_stop(h->batch.writer);
     if (rc < 0 && !h->batch.failed) {
         host_diag("fatal: cannot write to standard output: %s", strerror(-rc));
         h->exit_code = HOST_EXIT_IO;
     }
+    watchdog_stop(h->watchdog);
     int exit_code = h->exit_code;
     host_checkpoint_close(&h->batch);
     ledger_close(h->batch.ledger);
@@ -827,6 +935,8 @@ int host_run(const host_options *options)
         durable_sync_parent_dir(h->config->ledger_path);
     if (h->batch.alerts_fd >= 0)
         close(h->batch.alerts_fd);
+    crash_guard_stop(h->guard);
+    module_copy_dir_remove(h->copy_dir); /* every image is unloaded by now */
     if (h->ledger_lock_fd >= 0)
         close(h->ledger_lock_fd); /* last: the ledger is closed, another host may start */
     free(h->modules);

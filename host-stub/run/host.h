@@ -35,7 +35,10 @@ enum {
     HOST_EXIT_LEDGER_BROKEN = 3, /* the ledger's chain is broken at start-up */
     HOST_EXIT_IO = 4,            /* a write or sync failed: fail-stop */
     HOST_EXIT_MODULE = 5,        /* no module could be loaded and initialised */
-    HOST_EXIT_BUSY = 6           /* another process runs this station (holds the ledger's lock) */
+    HOST_EXIT_BUSY = 6,          /* another process runs this station (holds the ledger's lock) */
+    HOST_EXIT_MODULE_BROKE = 7,  /* a module broke the shutdown contract: no done within the
+                                    deadline, or handles left open after it */
+    HOST_EXIT_WATCHDOG = 8       /* a module call ran past the watchdog's limit */
 };
 
 typedef struct host_options {
@@ -47,6 +50,10 @@ typedef struct host_options {
     const char *fallback_module_dir; /* searched after it: "<dir of smart-host>/../plugin" and
                                         the install directory (colon separated; may be NULL) */
     smart_log_level log_level;       /* module log lines above this level are dropped */
+    uint64_t shutdown_timeout_ms;    /* how long a module's shutdown may take before the host
+                                        stops without it ($SMART_HOST_SHUTDOWN_MS) */
+    uint64_t watchdog_warn_ms;       /* a module call longer than this is reported */
+    uint64_t watchdog_limit_ms;      /* one longer than this ends the host (exit 8) */
 } host_options;
 
 /* Run the node until its input ends or a fatal error. Output events go to stdout; messages,

@@ -97,6 +97,10 @@ static void on_old_instance_done(void *arg)
 {
     host_reload *r = arg;
     loaded_module *m = r->stopping;
+    if (m == NULL) { /* done called twice: counted once */
+        host_diag("a module being reloaded called its shutdown done again; ignored");
+        return;
+    }
     r->stopping = NULL;
     m->instance = NULL;
     m->initialised = false;
@@ -133,8 +137,15 @@ static void start_new_instance(host_reload *r, loaded_module *m)
         }
         char *old_version = m->version;
         m->version = new_version;
-        /* The old instance's done callback has run: none of its code runs again. */
-        module_image_close(&old);
+        /* The old instance's done callback has run: none of its code runs again, unless it
+         * left a handle open; then the handle is closed and the old image kept mapped. */
+        size_t left = module_close_left_handles(r->table->loop, old.plugin);
+        if (left > 0)
+            host_diag("module %s: %zu handle(s) of version %s still open after its shutdown; "
+                      "closed by the host, that image kept mapped",
+                      m->name, left, old_version);
+        else
+            module_image_close(&old);
         json_t *meta = json_pack("{s:s, s:s, s:s, s:s, s:f, s:s}", "module", m->name, "path",
                                  m->path, "old_version", old_version, "new_version", new_version,
                                  "pause_ms", pause_ms, "trigger", r->trigger);
@@ -238,7 +249,7 @@ bool host_reload_run(host_reload *r)
             continue;
         }
         char msg[1024];
-        if (module_open_copy(m->path, m->name, &r->fresh, msg, sizeof msg) < 0) {
+        if (module_open_copy(m->path, m->name, m->copy_dir, &r->fresh, msg, sizeof msg) < 0) {
             report_open_failure(r, m, msg);
             r->next++;
             continue;

@@ -5,6 +5,8 @@
 #include "run/host_table.h"
 
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,12 +33,13 @@ static int ledger_code(int rc)
     return rc == -EINVAL ? SMART_EINVAL : rc == -ENOMEM ? SMART_ENOMEM : SMART_EIO;
 }
 
-/* Parse `text` (`len` bytes) in full as what a module hands the host as JSON (smart_plugin.h,
- * "JSON text": one object, UTF-8, no key twice, at most SMART_JSON_MAX bytes) and leave it in
- * `into` as one line. Returns 0, or SMART_EINVAL / SMART_ENOMEM with `what` and the reason in
- * err; `into` is then empty. */
-static int take_object(strbuf *into, const char *what, const char *text, size_t len,
-                       smart_error *err)
+/* Check `text` (`len` bytes) in full as what a module hands the host as JSON (smart_plugin.h,
+ * "JSON text": one object, UTF-8, no key twice, at most SMART_JSON_MAX bytes; json_check.h: what
+ * `ledger verify`'s jansson takes) and leave it in `into` as one line: as written, or, when it
+ * holds a line break, re-serialised by jansson. Returns 0, or SMART_EINVAL / SMART_ENOMEM with
+ * `what` and the reason in err; `into` is then empty. */
+static int take_object(strbuf *into, json_checker *checker, const char *what, const char *text,
+                       size_t len, smart_error *err)
 {
     strbuf_truncate(into, 0);
     if (len > SMART_JSON_MAX) {
@@ -50,9 +53,17 @@ static int take_object(strbuf *into, const char *what, const char *text, size_t 
         return SMART_EINVAL;
     }
     char why[256] = "";
-    int rc = json_text_append_object_text(into, text, len, why, sizeof why);
+    int rc;
+    if (memchr(text, '\n', len) != NULL || memchr(text, '\r', len) != NULL) {
+        rc = json_text_append_object_text(into, text, len, why, sizeof why); /* re-serialises */
+    } else {
+        rc = json_check_object(checker, text, len, why, sizeof why);
+        if (rc == 0)
+            rc = json_text_append_escaped(into, text, len);
+    }
     if (rc == 0)
         return 0;
+    strbuf_truncate(into, 0);
     int code = rc == -EINVAL ? SMART_EINVAL : SMART_ENOMEM;
     if (err != NULL) {
         err->code = code;
@@ -64,14 +75,39 @@ static int take_object(strbuf *into, const char *what, const char *text, size_t 
 
 /* ---- the table's callbacks -------------------------------------------------------------- */
 
+/* Whether the module calls from the loop thread. When not, the call must touch no host state
+ * (the loop thread may be using it this very moment): the first such call is reported with
+ * the module's name (fixed before init), and each is refused by the caller. */
+static bool on_loop_thread(const smart_host *table, smart_error *err)
+{
+    const host_table *h = host_of(table);
+    uv_thread_t self = uv_thread_self();
+    if (uv_thread_equal(&self, &h->loop_thread))
+        return true;
+    loaded_module *m = table->host_data;
+    if (!atomic_exchange(&m->wrong_thread_reported, true))
+        host_diag("module %s: called the host from a thread other than the loop's; refused, "
+                  "now and every time after (smart_plugin.h: [loop] functions)",
+                  m->name);
+    if (err != NULL) {
+        err->code = SMART_EBUSY;
+        snprintf(err->text, sizeof err->text, "called from a thread other than the host's loop");
+    }
+    return false;
+}
+
 static int64_t cb_now_ms(const smart_host *table)
 {
+    if (!on_loop_thread(table, NULL))
+        return SMART_EBUSY;
     return host_clock_now_ms(host_of(table)->batch->clock);
 }
 
 static int cb_ledger_append(const smart_host *table, const smart_ledger_entry *entry,
                             smart_error *err)
 {
+    if (!on_loop_thread(table, err))
+        return SMART_EBUSY;
     host_table *h = host_of(table);
     const loaded_module *m = table->host_data;
     if (entry == NULL ||
@@ -87,7 +123,7 @@ static int cb_ledger_append(const smart_host *table, const smart_ledger_entry *e
     size_t meta_len = 0;
     if (SMART_HAS(entry, metadata_json) && entry->metadata_json != NULL) {
         /* strnlen: a text past the limit is refused without being read to its end. */
-        int rc = take_object(&h->metadata, "metadata", entry->metadata_json,
+        int rc = take_object(&h->metadata, &h->checker, "metadata", entry->metadata_json,
                              strnlen(entry->metadata_json, SMART_JSON_MAX + 1), err);
         if (rc < 0)
             return rc;
@@ -109,6 +145,8 @@ static int cb_ledger_append(const smart_host *table, const smart_ledger_entry *e
 static int cb_emit_alert(const smart_host *table, const char *alert_json, size_t len,
                          smart_error *err)
 {
+    if (!on_loop_thread(table, err))
+        return SMART_EBUSY;
     host_table *h = host_of(table);
     if (h->batch->failed) {
         set_error(err, SMART_EIO, "%s", "the host has failed; nothing more is delivered");
@@ -118,7 +156,7 @@ static int cb_emit_alert(const smart_host *table, const char *alert_json, size_t
         set_error(err, SMART_EINVAL, "%s", "alert: missing");
         return SMART_EINVAL;
     }
-    int rc = take_object(&h->scratch, "alert", alert_json, len, err);
+    int rc = take_object(&h->scratch, &h->checker, "alert", alert_json, len, err);
     if (rc < 0)
         return rc;
     rc = host_batch_alert(h->batch, h->scratch.data, h->scratch.len);
@@ -141,6 +179,8 @@ static int check_topic(const char *topic, smart_error *err)
 static int cb_emit_event(const smart_host *table, const char *topic, const char *data_json,
                          size_t len, smart_error *err)
 {
+    if (!on_loop_thread(table, err))
+        return SMART_EBUSY;
     host_table *h = host_of(table);
     if (h->batch->failed) {
         set_error(err, SMART_EIO, "%s", "the host has failed; nothing more is delivered");
@@ -152,7 +192,7 @@ static int cb_emit_event(const smart_host *table, const char *topic, const char 
         data_json = "{}";
         len = 2;
     }
-    int rc = take_object(&h->scratch, "data", data_json, len, err);
+    int rc = take_object(&h->scratch, &h->checker, "data", data_json, len, err);
     if (rc < 0)
         return rc;
     rc = host_batch_output(h->batch, topic, h->scratch.data, h->scratch.len);
@@ -167,6 +207,8 @@ static int cb_emit_event(const smart_host *table, const char *topic, const char 
 static int cb_post_event(const smart_host *table, const char *topic, const char *data_json,
                          size_t len, smart_error *err)
 {
+    if (!on_loop_thread(table, err))
+        return SMART_EBUSY;
     host_table *h = host_of(table);
     if (!h->posts_open) {
         set_error(err, SMART_EBUSY, "%s", "the host is shutting down; no more events");
@@ -178,7 +220,7 @@ static int cb_post_event(const smart_host *table, const char *topic, const char 
         data_json = "{}";
         len = 2;
     }
-    int rc = take_object(&h->scratch, "data", data_json, len, err);
+    int rc = take_object(&h->scratch, &h->checker, "data", data_json, len, err);
     if (rc < 0)
         return rc;
     posted_event *event = calloc(1, sizeof *event);
@@ -207,6 +249,8 @@ static int cb_post_event(const smart_host *table, const char *topic, const char 
 
 static void cb_log(const smart_host *table, smart_log_level level, const char *message)
 {
+    if (!on_loop_thread(table, NULL))
+        return;
     host_table *h = host_of(table);
     const loaded_module *m = table->host_data;
     if ((int)level > (int)h->log_level)
@@ -218,12 +262,19 @@ static void cb_log(const smart_host *table, smart_log_level level, const char *m
 
 static uint64_t cb_ledger_seq(const smart_host *table)
 {
+    if (!on_loop_thread(table, NULL))
+        return UINT64_MAX;
     const host_table *h = host_of(table);
     return h->batch->ledger != NULL ? ledger_record_count(h->batch->ledger) : 0;
 }
 
 static uint64_t cb_ledger_head(const smart_host *table, char hash[SMART_LEDGER_HASH_LEN + 1])
 {
+    if (!on_loop_thread(table, NULL)) {
+        memset(hash, '0', SMART_LEDGER_HASH_LEN);
+        hash[SMART_LEDGER_HASH_LEN] = '\0';
+        return UINT64_MAX;
+    }
     host_table *h = host_of(table);
     if (h->batch->ledger == NULL) {
         memset(hash, '0', SMART_LEDGER_HASH_LEN);
@@ -238,6 +289,8 @@ static int cb_ledger_hash_at(const smart_host *table, uint64_t seq,
                              char hash[SMART_LEDGER_HASH_LEN + 1], uint64_t *last_seq,
                              smart_error *err)
 {
+    if (!on_loop_thread(table, err))
+        return SMART_EBUSY;
     host_table *h = host_of(table);
     char msg[sizeof err->text];
     int rc = h->batch->ledger != NULL
@@ -281,6 +334,7 @@ void host_table_prepare(host_table *h, smart_host *table)
 void host_table_init(host_table *t)
 {
     memset(t, 0, sizeof *t);
+    t->loop_thread = uv_thread_self();
     t->posts_open = true;
 }
 
@@ -289,6 +343,7 @@ void host_table_free(host_table *t)
     host_posted_clear(t);
     strbuf_free(&t->scratch);
     strbuf_free(&t->metadata);
+    json_checker_free(&t->checker);
 }
 
 void host_posted_free(posted_event *event)

@@ -5,7 +5,9 @@
  * Each loaded module's table has host_data = its loaded_module and loaded_module.owner = the
  * host_table it was initialised with. The callbacks write through the batch (batch.h) and call
  * nothing above it; a posted event wakes the run through the `wake` callback. Everything here
- * runs on the loop thread.
+ * runs on the loop thread: a callback a module calls from another thread refuses (SMART_EBUSY,
+ * or the value smart_plugin.h names for the callbacks that cannot fail), touching nothing but
+ * the module's wrong_thread_reported, and reports the module's name once.
  */
 #ifndef SMART_HOST_HOST_TABLE_H
 #define SMART_HOST_HOST_TABLE_H
@@ -18,6 +20,7 @@
 #include "modules/module_loader.h"
 #include "run/batch.h"
 #include "smart_plugin.h"
+#include "util/json_check.h"
 #include "util/strbuf.h"
 
 /* An event a module posted for itself; delivered on a later loop turn. */
@@ -38,14 +41,18 @@ typedef struct host_table {
     void (*wake)(void *arg);   /* a posted event is queued: run it on a later loop turn */
     void *wake_arg;
 
+    uv_thread_t loop_thread;   /* the thread host_table_init ran on, the loop's: every callback
+                                  called from another is refused (smart_plugin.h, "Threads") */
     bool posts_open;           /* post_event is accepted (the run clears it when it shuts down) */
     posted_event *posted_head; /* owned, in posting order */
     posted_event *posted_tail;
-    strbuf scratch;  /* working text inside a callback (emitted data, alert text) */
-    strbuf metadata; /* a module's ledger metadata text */
+    strbuf scratch;       /* working text inside a callback (emitted data, alert text) */
+    strbuf metadata;      /* a module's ledger metadata text */
+    json_checker checker; /* checks outputs and alerts (json_check.h) */
 } host_table;
 
-/* A table with nothing set (posts open): fill the borrowed fields, then use it. */
+/* A table with nothing set (posts open), for callbacks on the calling thread, which must be the
+ * one that runs the loop: fill the borrowed fields, then use it. */
 void host_table_init(host_table *t);
 
 /* Free the queued events and the buffers. */

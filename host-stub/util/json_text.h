@@ -30,8 +30,9 @@ int json_text_append_value(strbuf *b, const json_t *value);
 
 /* Check that `text` (`len` bytes, borrowed) is exactly one JSON object, parsed in full by jansson
  * (valid UTF-8, no NUL byte, duplicate keys refused, nothing after it), and append it to `b` as
- * one line: verbatim when it holds no line break, re-serialised compactly otherwise. Returns 0, -ENOMEM, or -EINVAL with the reason written
- * to `why` (`why_size` bytes, caller-owned; may be NULL). `b` is unchanged on failure. */
+ * one line: verbatim when it holds no line break, re-serialised compactly otherwise. Returns 0,
+ * -ENOMEM, or -EINVAL with the reason written to `why` (`why_size` bytes, caller-owned; may be
+ * NULL). `b` is unchanged on failure. */
 int json_text_append_object_text(strbuf *b, const char *text, size_t len, char *why,
                                  size_t why_size);
 

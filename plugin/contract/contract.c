@@ -3,9 +3,12 @@
 #include "contract/contract.h"
 
 #include "contract/contract_yaml.h"
+#include "core/reference_value.h"
+#include "core/text.h"
 #include "error.h"
 #include "json/json_fields.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,19 +25,23 @@
 
 #define CONTRACT_MAX_BYTES (8 * 1024 * 1024)
 
-static const char *const contract_keys[] = {"smart_contract_id",
-                                            "contract_type",
-                                            "version",
-                                            "station_type",
-                                            "title",
-                                            "issued_by",
-                                            "issued_at",
-                                            "warning_period_days",
-                                            "equipment_list",
-                                            "procedures",
-                                            "shift_starts",
-                                            "job_window_policy",
-                                            NULL};
+static const char *const contract_keys[] = {
+    "smart_contract_id", "contract_type", "version", "station_type", "title", "issued_by",
+    "issued_at", "warning_period_days", "equipment_list", "procedures", "shift_starts",
+    "job_window_policy",
+    /* The MaintenanceHub's metadata: kept and shown, never refused. */
+    "description", "status", "created_date", "equipment_type", "conditions", "validation_rules",
+    "deployed_date", "validated_date", "parent_contract", "changes", "retired_date",
+    "retirement_reason", "domain",
+    /* The hub's checklist form: a station procedure (parse_checklist). */
+    "checklist_steps", "frequency", "frequency_hours", "frequency_days",
+    /* The seed's equipment form: a map of check type to {steps: [{description}]}. */
+    "maintenance_procedures", NULL};
+
+/* Contract types the hub also delivers to a node: not this module's, skipped with a record. */
+static const char *const other_contract_types[] = {
+    "SmartSafety",     "SmartInventory", "SmartQA", "SmartStandards",
+    "SmartCompliance", "SmartSP",        NULL};
 static const char *const item_keys[] = {"equipment_id",
                                         "description",
                                         "equipment_type",
@@ -46,6 +53,7 @@ static const char *const item_keys[] = {"equipment_id",
                                         "tolerances",
                                         "last_calibration",
                                         "return_requires_verification",
+                                        "maintenance_schedule", /* the seed's form: kept */
                                         NULL};
 static const char *const procedure_keys[] = {"procedure_id",
                                              "title",
@@ -124,7 +132,7 @@ static int parse_item(const json_t *e, const char *path, json_int_t default_warn
 {
     int rc;
     const char *unused;
-    json_int_t interval = 0, warning = default_warning;
+    json_int_t interval = 365, warning = default_warning; /* the seed's default interval */
     json_t *tolerances, *baseline;
     char where[JF_PATH_MAX];
     if ((rc = jf_object(e, path, item_keys, err)) ||
@@ -134,10 +142,14 @@ static int parse_item(const json_t *e, const char *path, json_int_t default_warn
         (rc = jf_string(e, path, "manufacturer", false, &unused, err)) ||
         (rc = jf_string(e, path, "model", false, &unused, err)) ||
         (rc = jf_string(e, path, "serial_number", false, &unused, err)) ||
-        (rc = jf_int(e, path, "calibration_interval_days", true, 1, 36500, &interval, err)) ||
+        (rc = jf_int(e, path, "calibration_interval_days", false, 1, 36500, &interval, err)) ||
         (rc = jf_int(e, path, "warning_period_days", false, 0, 3650, &warning, err)) ||
         (rc = jf_array(e, path, "tolerances", false, &tolerances, err)))
         return rc;
+    const json_t *schedule = json_object_get(e, "maintenance_schedule");
+    if (schedule && !json_is_object(schedule))
+        return error_set(err, SMART_EINVAL, "%s.maintenance_schedule: must be a map (got %s)", path,
+                         jf_type_name(schedule));
     item->return_requires_verification = true;
     if ((rc = jf_bool(e, path, "return_requires_verification", false,
                       &item->return_requires_verification, err)))
@@ -266,7 +278,7 @@ static int parse_frequency(const json_t *p, const char *path, procedure *out, sm
 static contract_item *find_item(contract *c, const char *id)
 {
     for (size_t i = 0; i < c->item_count; i++)
-        if (strcmp(c->items[i].equipment_id, id) == 0)
+        if (c->items[i].equipment_id && strcmp(c->items[i].equipment_id, id) == 0)
             return &c->items[i];
     return NULL;
 }
@@ -350,9 +362,13 @@ static int parse_shift_starts(const json_t *doc, contract *c, smart_error *err)
                          CONTRACT_MAX_SHIFTS);
     for (size_t i = 0; i < n; i++) {
         const char *t = json_string_value(json_array_get(shifts, i));
-        int hh, mm, used = 0;
-        if (!t || sscanf(t, "%2d:%2d%n", &hh, &mm, &used) != 2 || used != 5 || t[5] || hh > 23 ||
-            mm > 59 || hh < 0 || mm < 0)
+        /* Exactly HH:MM: sscanf alone took " 9:05" and "-0:00". */
+        bool digits = t && strlen(t) == 5 && isdigit((unsigned char)t[0]) &&
+                      isdigit((unsigned char)t[1]) && t[2] == ':' && isdigit((unsigned char)t[3]) &&
+                      isdigit((unsigned char)t[4]);
+        int hh = digits ? (t[0] - '0') * 10 + (t[1] - '0') : -1;
+        int mm = digits ? (t[3] - '0') * 10 + (t[4] - '0') : -1;
+        if (!digits || hh > 23 || mm > 59)
             return error_set(err, SMART_EINVAL, "shift_starts[%zu]: must be a time \"HH:MM\"", i);
         c->shift_starts[i] = hh * 60 + mm;
         if (i > 0 && c->shift_starts[i] <= c->shift_starts[i - 1])
@@ -371,6 +387,7 @@ void contract_release(contract *c)
         free(c->procedures[i].steps);
     free(c->procedures);
     free(c->file);
+    free(c->text);
     json_decref(c->document);
     memset(c, 0, sizeof *c);
 }
@@ -381,122 +398,593 @@ static int compare_item_ids(const void *a, const void *b)
                   (*(const contract_item *const *)b)->equipment_id);
 }
 
-int contract_parse_document(const char *file, json_t *document, const char *bytes, size_t len,
-                            contract *out, smart_error *err)
+void contract_problems_add(contract_problems *p, const char *text)
+{
+    if (!p)
+        return;
+    if (p->count < CONTRACT_PROBLEMS_MAX) {
+        p->text[p->count][0] = '\0';
+        text_append(p->text[p->count++], CONTRACT_PROBLEM_LEN, "", text);
+    }
+    p->found++;
+}
+
+static void sha256_hex(const char *bytes, size_t len, char out[65])
+{
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_len = 0;
+    static const char hex[] = "0123456789abcdef";
+    if (EVP_Digest(bytes, len, digest, &digest_len, EVP_sha256(), NULL) != 1 || digest_len != 32) {
+        out[0] = '\0';
+        return;
+    }
+    for (unsigned int i = 0; i < digest_len; i++) {
+        out[2 * i] = hex[digest[i] >> 4];
+        out[2 * i + 1] = hex[digest[i] & 0x0f];
+    }
+    out[64] = '\0';
+}
+
+/* The validator goes on past a problem, one per top-level field, item and procedure, so that
+ * the contract's author hears of all of them at once; the first is the one in err. */
+typedef struct problem_list {
+    contract_problems *all; /* may be NULL */
+    smart_error *first;     /* the caller's err, filled with the first problem */
+    smart_error here;       /* where each reader writes */
+    bool any, out_of_memory;
+} problem_list;
+
+/* Notes the problem in pl->here when rc is not 0; returns rc. */
+static int note(problem_list *pl, int rc)
+{
+    if (!rc)
+        return 0;
+    if (rc == SMART_ENOMEM)
+        pl->out_of_memory = true;
+    if (!pl->any && pl->first)
+        *pl->first = pl->here;
+    pl->any = true;
+    contract_problems_add(pl->all, pl->here.text);
+    return rc;
+}
+
+static bool listed(const char *s, const char *const list[])
+{
+    for (size_t i = 0; s && list[i]; i++)
+        if (strcmp(s, list[i]) == 0)
+            return true;
+    return false;
+}
+
+/* A date of the hub's metadata: a date, an RFC 3339 timestamp, or an ISO date-time without an
+ * offset as Python's isoformat() writes it (read as UTC: it only orders contracts). */
+static int meta_date(const json_t *doc, const char *key, date_value *out, bool *has,
+                     smart_error *err)
+{
+    const json_t *v = json_object_get(doc, key);
+    *has = false;
+    if (!v)
+        return 0;
+    const char *text = json_string_value(v);
+    if (!text)
+        return error_set(err, SMART_EINVAL, "%s: must be a string (got %s)", key, jf_type_name(v));
+    char why[96] = "";
+    if (date_parse(text, out, why, sizeof why) == 0) {
+        *has = true;
+        return 0;
+    }
+    size_t n = strlen(text);
+    if (n >= 19 && n < 40 && text[10] == 'T' && !strpbrk(text + 19, "Zz+-")) {
+        char utc[48];
+        snprintf(utc, sizeof utc, "%sZ", text);
+        char again[96];
+        if (date_parse(utc, out, again, sizeof again) == 0) {
+            *has = true;
+            return 0;
+        }
+    }
+    return error_set(err, SMART_EINVAL, "%s: '%.40s' is not a valid date: %s", key, text, why);
+}
+
+/* The hub's metadata, checked for type and kept in the document for the record. */
+static int check_hub_metadata(const json_t *doc, problem_list *pl)
+{
+    smart_error *e = &pl->here;
+    const char *unused;
+    json_t *list;
+    date_value d;
+    bool has;
+    note(pl, jf_string(doc, "", "description", false, &unused, e));
+    note(pl, jf_string(doc, "", "equipment_type", false, &unused, e));
+    note(pl, jf_id(doc, "", "parent_contract", false, &unused, e));
+    note(pl, jf_string(doc, "", "retirement_reason", false, &unused, e));
+    note(pl, jf_id_array(doc, "", "conditions", false, false, &list, e));
+    static const char *const dates[] = {"validated_date", "retired_date", NULL};
+    for (size_t i = 0; dates[i]; i++)
+        note(pl, meta_date(doc, dates[i], &d, &has, e));
+    const json_t *rules = json_object_get(doc, "validation_rules");
+    if (rules && !json_is_object(rules))
+        note(pl, error_set(e, SMART_EINVAL, "validation_rules: must be an object (got %s)",
+                           jf_type_name(rules)));
+    const json_t *changes = json_object_get(doc, "changes");
+    if (changes && !json_is_string(changes) && !json_is_array(changes) && !json_is_object(changes))
+        note(pl, error_set(e, SMART_EINVAL, "changes: must be a text, a list or a map (got %s)",
+                           jf_type_name(changes)));
+    return 0;
+}
+
+/* YYYYMMDDhhmmss of a UTC instant: a contract's order by date, readable where a version is. */
+static json_int_t order_of_instant(int64_t ms)
+{
+    int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
+    int64_t rest = (ms - days * 86400000) / 1000;
+    int y, m, d;
+    civil_to_ymd((civil_day)days, &y, &m, &d);
+    return (((((json_int_t)y * 100 + m) * 100 + d) * 100 + rest / 3600) * 100 + rest / 60 % 60) *
+               100 +
+           rest % 60;
+}
+
+/* The contract's order: its integer version or, without one, its deployed_date or else its
+ * created_date (the hub keeps versions in folder names, not in the file). */
+static void read_order(const json_t *doc, contract *c, problem_list *pl)
+{
+    smart_error *e = &pl->here;
+    date_value deployed, created;
+    bool has_deployed = false, has_created = false;
+    note(pl, meta_date(doc, "deployed_date", &deployed, &has_deployed, e));
+    note(pl, meta_date(doc, "created_date", &created, &has_created, e));
+    if (json_object_get(doc, "version") || (!has_deployed && !has_created)) {
+        if (note(pl, jf_int(doc, "", "version", true, 1, JF_INT_MAX, &c->version, e)))
+            return;
+        if (!json_object_get(doc, "version"))
+            return;
+        c->has_version = true;
+        snprintf(c->order_text, sizeof c->order_text, "version %" JSON_INTEGER_FORMAT, c->version);
+        return;
+    }
+    const char *key = has_deployed ? "deployed_date" : "created_date";
+    const date_value *when = has_deployed ? &deployed : &created;
+    c->version = order_of_instant(when->instant_ms);
+    snprintf(c->order_text, sizeof c->order_text, "%s %.40s", key,
+             json_string_value(json_object_get(doc, key)));
+}
+
+static const char *const hub_step_keys[] = {"step", "description",     "input_type",
+                                            "unit", "reference_value", NULL};
+
+/* A step of the hub's checklist: {step, description, input_type, unit, reference_value}. */
+static int parse_hub_step(const json_t *st, const char *path, check_step *out, smart_error *err)
+{
+    const char *input_type;
+    json_int_t number = 0;
+    int rc;
+    if ((rc = jf_object(st, path, hub_step_keys, err)) ||
+        (rc = jf_int(st, path, "step", true, 1, 100000, &number, err)) ||
+        (rc = jf_string(st, path, "description", true, &out->description, err)) ||
+        (rc = jf_string(st, path, "input_type", true, &input_type, err)) ||
+        (rc = jf_text(st, path, "unit", false, 32, &out->unit, err)) ||
+        (rc = jf_string(st, path, "reference_value", false, &out->reference_value, err)))
+        return rc;
+    snprintf(out->step_number, sizeof out->step_number, "%" JSON_INTEGER_FORMAT, number);
+    out->step_id = out->step_number;
+    if (strcmp(input_type, "number") == 0)
+        out->is_reading = true;
+    else if (strcmp(input_type, "checkbox") != 0)
+        return error_set(err, SMART_EINVAL,
+                         "%s.input_type: must be \"number\" or \"checkbox\" (got \"%.40s\")", path,
+                         input_type);
+    if (out->is_reading && !out->unit)
+        return error_set(err, SMART_EINVAL,
+                         "%s.unit: missing required field (a number step has a unit)", path);
+    if (!out->is_reading) {
+        if (out->unit)
+            return error_set(err, SMART_EINVAL, "%s.unit: a checkbox step has no unit", path);
+        return 0;
+    }
+    reference_limit limit;
+    reference_value_read(out->reference_value, out->unit, &limit);
+    snprintf(out->reference_reading, sizeof out->reference_reading, "%s", limit.reading);
+    if (!limit.machine_checked) {
+        out->needs_attestation = true;
+        return 0;
+    }
+    out->has_min = limit.has_min;
+    out->has_max = limit.has_max;
+    out->min_excluded = limit.min_excluded;
+    out->max_excluded = limit.max_excluded;
+    out->low = limit.low;
+    out->high = limit.high;
+    out->min = decimal_to_double(limit.low);
+    out->max = decimal_to_double(limit.high);
+    return 0;
+}
+
+/* The hub's checklist form: top-level checklist_steps make the contract a station procedure,
+ * required before every test on the station, due daily unless a frequency says otherwise. It is
+ * held by a station item named by the contract's id, which needs no calibration. */
+static void parse_checklist(const json_t *doc, contract *c, problem_list *pl)
+{
+    smart_error *e = &pl->here;
+    json_t *steps;
+    if (note(pl, jf_array(doc, "", "checklist_steps", true, &steps, e)))
+        return;
+    procedure *p = &c->procedures[c->procedure_count++];
+    p->procedure_id = c->contract_id;
+    p->title = json_string_value(json_object_get(doc, "title"));
+    if (!p->title)
+        p->title = c->contract_id;
+    p->required_before_test = true;
+    if (json_object_get(doc, "frequency") || json_object_get(doc, "frequency_hours") ||
+        json_object_get(doc, "frequency_days")) {
+        if (note(pl, parse_frequency(doc, "checklist", p, e)))
+            return;
+    } else {
+        p->frequency = FREQ_DAYS;
+        p->every = 1;
+        p->frequency_text = "daily";
+        snprintf(p->frequency_label, sizeof p->frequency_label, "daily");
+    }
+    p->step_count = json_array_size(steps);
+    if (p->step_count == 0) {
+        note(pl, error_set(e, SMART_EINVAL, "checklist_steps: must list at least one step"));
+        return;
+    }
+    if (!(p->steps = calloc(p->step_count, sizeof *p->steps))) {
+        note(pl, error_set(e, SMART_ENOMEM, "out of memory"));
+        return;
+    }
+    bool ok = true;
+    for (size_t i = 0; i < p->step_count; i++) {
+        char path[JF_PATH_MAX];
+        jf_index(path, sizeof path, "checklist_steps", i);
+        if (note(pl, parse_hub_step(json_array_get(steps, i), path, &p->steps[i], e))) {
+            ok = false;
+            continue;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (p->steps[j].step_id && strcmp(p->steps[j].step_id, p->steps[i].step_id) == 0) {
+                note(pl, error_set(e, SMART_EINVAL, "%s.step: %s is already used", path,
+                                   p->steps[i].step_id));
+                ok = false;
+                break;
+            }
+    }
+    if (!ok || !c->contract_id)
+        return;
+    contract_item *item = &c->items[c->item_count++];
+    item->equipment_id = c->contract_id;
+    item->description = p->title;
+    item->equipment_type = "station checklist";
+    item->terms = (cal_terms){.interval_days = 36500, .warning_days = 0};
+    item->station_checklist = true;
+    item->procedures[item->procedure_count++] = p;
+}
+
+/* The seed's flat baseline on an item of equipment_list, in JSON as in YAML (where
+ * contract_yaml.c has mapped it already, with its lines): last_calibration_date, an optional
+ * calibration_certificate and calibration_provider become last_calibration. */
+#define FLAT_CERTIFICATE_DEFAULT "not given in the contract"
+static int map_flat_baseline_json(json_t *item, const char *path, smart_error *err)
+{
+    json_t *date = json_object_get(item, "last_calibration_date");
+    json_t *cert = json_object_get(item, "calibration_certificate");
+    json_t *provider = json_object_get(item, "calibration_provider");
+    if (!date && !cert && !provider)
+        return 0;
+    if (json_object_get(item, "last_calibration"))
+        return error_set(err, SMART_EINVAL,
+                         "%s.last_calibration_date: give last_calibration or "
+                         "last_calibration_date, not both",
+                         path);
+    if (!date)
+        return error_set(
+            err, SMART_EINVAL,
+            "%s.last_calibration_date: missing required field (calibration_certificate "
+            "and calibration_provider go with it)",
+            path);
+    json_t *baseline =
+        json_pack("{s:O, s:o, s:o}", "calibration_date", date, "certificate_number",
+                  cert ? json_incref(cert) : json_string(FLAT_CERTIFICATE_DEFAULT), "provider",
+                  provider ? json_incref(provider) : json_string(CONTRACT_YAML_DEFAULT_PROVIDER));
+    if (!baseline)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    json_object_del(item, "last_calibration_date");
+    json_object_del(item, "calibration_certificate");
+    json_object_del(item, "calibration_provider");
+    return json_object_set_new(item, "last_calibration", baseline)
+               ? error_set(err, SMART_ENOMEM, "out of memory")
+               : 0;
+}
+
+static const char *const seed_procedure_keys[] = {"steps", "frequency", NULL};
+static const char *const seed_step_keys[] = {"description", NULL};
+
+/* The seed's maintenance_procedures: each check type a procedure of every item of the
+ * contract, its steps attested one by one ("1", "2", ...), due daily unless it says
+ * otherwise, done when the station does it (not required before each test). */
+static void parse_seed_procedures(const json_t *doc, contract *c, problem_list *pl)
+{
+    smart_error *e = &pl->here;
+    const json_t *map = json_object_get(doc, "maintenance_procedures");
+    if (!json_is_object(map)) {
+        note(pl, error_set(e, SMART_EINVAL, "maintenance_procedures: must be a map (got %s)",
+                           jf_type_name(map)));
+        return;
+    }
+    const char *type;
+    json_t *body;
+    json_object_foreach ((json_t *)map, type, body) {
+        char path[JF_PATH_MAX];
+        jf_path(path, sizeof path, "maintenance_procedures", type);
+        json_t *steps;
+        if (note(pl, jf_object(body, path, seed_procedure_keys, e)) ||
+            note(pl, jf_array(body, path, "steps", true, &steps, e)))
+            continue;
+        procedure *p = &c->procedures[c->procedure_count++];
+        p->procedure_id = type;
+        p->title = type;
+        p->required_before_test = false;
+        if (json_object_get(body, "frequency")) {
+            if (note(pl, parse_frequency(body, path, p, e)))
+                continue;
+        } else {
+            p->frequency = FREQ_DAYS;
+            p->every = 1;
+            p->frequency_text = "daily";
+            snprintf(p->frequency_label, sizeof p->frequency_label, "daily");
+        }
+        p->step_count = json_array_size(steps);
+        if (!p->step_count) {
+            note(pl, error_set(e, SMART_EINVAL, "%s.steps: must list at least one step", path));
+            continue;
+        }
+        if (!(p->steps = calloc(p->step_count, sizeof *p->steps))) {
+            note(pl, error_set(e, SMART_ENOMEM, "out of memory"));
+            return;
+        }
+        bool ok = true;
+        for (size_t i = 0; i < p->step_count && ok; i++) {
+            char step_path[JF_PATH_MAX + 24];
+            jf_index(step_path, sizeof step_path, path, i);
+            check_step *st = &p->steps[i];
+            const json_t *one = json_array_get(steps, i);
+            ok = !note(pl, jf_object(one, step_path, seed_step_keys, e)) &&
+                 !note(pl, jf_string(one, step_path, "description", true, &st->description, e));
+            snprintf(st->step_number, sizeof st->step_number, "%u", (unsigned)(i + 1) % 100000u);
+            st->step_id = st->step_number;
+        }
+        for (size_t k = 0; ok && k < c->item_count; k++) {
+            contract_item *item = &c->items[k];
+            if (!item->equipment_id || item->station_checklist)
+                continue;
+            if (item->procedure_count == ITEM_MAX_PROCEDURES) {
+                note(pl, error_set(e, SMART_EINVAL, "%s: '%s' has more than %d procedures", path,
+                                   item->equipment_id, ITEM_MAX_PROCEDURES));
+                break;
+            }
+            item->procedures[item->procedure_count++] = p;
+        }
+    }
+}
+
+int contract_parse_document_all(const char *file, json_t *document, const char *bytes, size_t len,
+                                contract *out, smart_error *err, contract_problems *problems)
 {
     contract c = {0};
     int rc;
+    problem_list pl = {.all = problems, .first = err};
+    smart_error *e = &pl.here;
     c.document = document;
     const json_t *doc = c.document;
-    const char *type;
+    const char *type = NULL;
     json_int_t warning = 30;
-    json_t *list;
+    json_t *list = NULL;
     const char *unused;
     date_value issued;
-    if ((rc = jf_object(doc, "", contract_keys, err)) ||
-        (rc = jf_id(doc, "", "smart_contract_id", true, &c.contract_id, err)) ||
-        (rc = jf_string(doc, "", "contract_type", true, &type, err)))
-        goto fail;
-    if (strcmp(type, "SmartMaintenance") != 0) {
-        rc = error_set(err, SMART_EINVAL,
-                       "contract_type: must be \"SmartMaintenance\" (got \"%.40s\")", type);
+    if (!json_is_object(doc)) {
+        note(&pl, jf_object(doc, "", contract_keys, e));
         goto fail;
     }
-    if ((rc = jf_int(doc, "", "version", true, 1, JF_INT_MAX, &c.version, err)) ||
-        (rc = jf_id(doc, "", "station_type", true, &c.station_type, err)) ||
-        (rc = jf_string(doc, "", "title", false, &unused, err)) ||
-        (rc = jf_string(doc, "", "issued_by", false, &unused, err)) ||
-        (rc = jf_date(doc, "", "issued_at", false, &issued, &unused, err)) ||
-        (rc = jf_int(doc, "", "warning_period_days", false, 0, 3650, &warning, err)) ||
-        (rc = jf_array(doc, "", "equipment_list", true, &list, err)))
-        goto fail;
-    c.item_count = json_array_size(list);
-    if (c.item_count == 0) {
-        rc = error_set(err, SMART_EINVAL, "equipment_list: must list at least one item");
-        goto fail;
+    /* Another type of contract is not this module's to judge: skipped, however it is written. */
+    type = json_string_value(json_object_get(doc, "contract_type"));
+    if (listed(type, other_contract_types)) {
+        c.other_type = true;
+        c.contract_type = type;
+        c.contract_id = json_string_value(json_object_get(doc, "smart_contract_id"));
+        c.in_force = false;
+        c.not_in_force = "another type of contract";
+        if (!(c.file = strdup(file))) {
+            note(&pl, error_set(e, SMART_ENOMEM, "out of memory"));
+            goto fail;
+        }
+        *out = c;
+        return 0;
     }
-    c.items = calloc(c.item_count, sizeof *c.items);
+    note(&pl, jf_object(doc, "", contract_keys, e));
+    note(&pl, jf_id(doc, "", "smart_contract_id", true, &c.contract_id, e));
+    if (!note(&pl, jf_string(doc, "", "contract_type", true, &type, e)) &&
+        strcmp(type, "SmartMaintenance") != 0)
+        note(&pl, error_set(e, SMART_EINVAL,
+                            "contract_type: must be \"SmartMaintenance\" (got \"%.40s\")", type));
+    c.contract_type = type;
+    read_order(doc, &c, &pl);
+    /* Station type: station_type, else domain, else the station whose folder it was deployed
+     * to (the hub delivers only a station's own contracts there). */
+    const char *domain = NULL;
+    note(&pl, jf_id(doc, "", "station_type", false, &c.station_type, e));
+    note(&pl, jf_id(doc, "", "domain", false, &domain, e));
+    if (!c.station_type)
+        c.station_type = domain;
+    c.station_from_folder = c.station_type == NULL;
+    static const char *const statuses[] = {"draft",  "validated",  "deployed",
+                                           "active", "deprecated", NULL};
+    c.in_force = true;
+    if (!note(&pl, jf_string(doc, "", "status", false, &c.status, e)) && c.status) {
+        if (!listed(c.status, statuses))
+            note(&pl, error_set(e, SMART_EINVAL,
+                                "status: must be draft, validated, deployed, active or deprecated "
+                                "(got \"%.40s\")",
+                                c.status));
+        else if (strcmp(c.status, "draft") == 0 || strcmp(c.status, "validated") == 0) {
+            c.in_force = false;
+            c.not_in_force = "status is not deployed or active: read, not in force";
+        } else if (strcmp(c.status, "deprecated") == 0) {
+            c.in_force = false;
+            c.not_in_force = "deprecated: retired, what it held is no longer required";
+        }
+    }
+    check_hub_metadata(doc, &pl);
+    note(&pl, jf_string(doc, "", "title", false, &unused, e));
+    note(&pl, jf_string(doc, "", "issued_by", false, &unused, e));
+    note(&pl, jf_date(doc, "", "issued_at", false, &issued, &unused, e));
+    /* Items take the contract's warning period: a bad one is noted once, here, not per item. */
+    if (note(&pl, jf_int(doc, "", "warning_period_days", false, 0, 3650, &warning, e)))
+        warning = 30;
+    bool checklist = json_object_get(doc, "checklist_steps") != NULL;
+    if (!note(&pl, jf_array(doc, "", "equipment_list", !checklist, &list, e)) && list) {
+        c.item_count = json_array_size(list);
+        if (c.item_count == 0)
+            note(&pl, error_set(e, SMART_EINVAL, "equipment_list: must list at least one item"));
+    }
+    c.items = calloc(c.item_count + 1, sizeof *c.items); /* + 1: the checklist's station item */
     c.file = strdup(file);
     if (!c.items || !c.file) {
-        rc = error_set(err, SMART_ENOMEM, "out of memory");
+        note(&pl, error_set(e, SMART_ENOMEM, "out of memory"));
         goto fail;
     }
-    for (size_t i = 0; i < c.item_count; i++) {
+    for (size_t i = 0; i < c.item_count && !pl.out_of_memory; i++) {
         char path[JF_PATH_MAX];
         jf_index(path, sizeof path, "equipment_list", i);
-        if ((rc = parse_item(json_array_get(list, i), path, warning, &c.items[i], err)))
-            goto fail;
+        if (note(&pl, map_flat_baseline_json(json_array_get(list, i), path, e)) ||
+            note(&pl, parse_item(json_array_get(list, i), path, warning, &c.items[i], e))) {
+            continue;
+        }
         for (size_t j = 0; j < i; j++)
-            if (strcmp(c.items[j].equipment_id, c.items[i].equipment_id) == 0) {
-                rc = error_set(err, SMART_EINVAL,
-                               "%s.equipment_id: '%s' is already listed at equipment_list[%zu]",
-                               path, c.items[i].equipment_id, j);
-                goto fail;
+            if (c.items[j].equipment_id &&
+                strcmp(c.items[j].equipment_id, c.items[i].equipment_id) == 0) {
+                note(&pl, error_set(e, SMART_EINVAL,
+                                    "%s.equipment_id: '%s' is already listed at "
+                                    "equipment_list[%zu]",
+                                    path, c.items[i].equipment_id, j));
+                break;
             }
     }
-    const char *policy;
-    json_t *procedures;
-    if ((rc = parse_shift_starts(doc, &c, err)) ||
-        (rc = jf_string(doc, "", "job_window_policy", false, &policy, err)) ||
-        (rc = jf_array(doc, "", "procedures", false, &procedures, err)))
-        goto fail;
-    if (policy && strcmp(policy, "warn") == 0)
-        c.job_window_warns = true;
-    else if (policy && strcmp(policy, "block") != 0) {
-        rc = error_set(err, SMART_EINVAL,
-                       "job_window_policy: must be \"block\" or \"warn\" "
-                       "(got \"%.40s\")",
-                       policy);
+    const char *policy = NULL;
+    json_t *procedures = NULL;
+    note(&pl, parse_shift_starts(doc, &c, e));
+    if (!note(&pl, jf_string(doc, "", "job_window_policy", false, &policy, e))) {
+        if (policy && strcmp(policy, "warn") == 0)
+            c.job_window_warns = true;
+        else if (policy && strcmp(policy, "block") != 0)
+            note(&pl, error_set(e, SMART_EINVAL,
+                                "job_window_policy: must be \"block\" or \"warn\" "
+                                "(got \"%.40s\")",
+                                policy));
+    }
+    if (!note(&pl, jf_array(doc, "", "procedures", false, &procedures, e)))
+        c.procedure_count = json_array_size(procedures);
+    /* + 1: the checklist's procedure, + the seed's maintenance_procedures, so that no pointer
+     * to one moves. */
+    const json_t *seed_procedures = json_object_get(doc, "maintenance_procedures");
+    size_t extra = 1 + (json_is_object(seed_procedures) ? json_object_size(seed_procedures) : 0);
+    if (!(c.procedures = calloc(c.procedure_count + extra, sizeof *c.procedures))) {
+        note(&pl, error_set(e, SMART_ENOMEM, "out of memory"));
         goto fail;
     }
-    c.procedure_count = json_array_size(procedures);
-    if (c.procedure_count && !(c.procedures = calloc(c.procedure_count, sizeof *c.procedures))) {
-        rc = error_set(err, SMART_ENOMEM, "out of memory");
-        goto fail;
-    }
-    for (size_t i = 0; i < c.procedure_count; i++) {
+    for (size_t i = 0; i < c.procedure_count && !pl.out_of_memory; i++) {
         char path[JF_PATH_MAX];
         jf_index(path, sizeof path, "procedures", i);
-        if ((rc = parse_procedure(json_array_get(procedures, i), path, &c, &c.procedures[i], err)))
-            goto fail;
+        if (note(&pl,
+                 parse_procedure(json_array_get(procedures, i), path, &c, &c.procedures[i], e))) {
+            continue;
+        }
         for (size_t j = 0; j < i; j++)
-            if (strcmp(c.procedures[j].procedure_id, c.procedures[i].procedure_id) == 0) {
-                rc = error_set(err, SMART_EINVAL, "%s.procedure_id: '%s' is already used", path,
-                               c.procedures[i].procedure_id);
-                goto fail;
+            if (c.procedures[j].procedure_id &&
+                strcmp(c.procedures[j].procedure_id, c.procedures[i].procedure_id) == 0) {
+                note(&pl, error_set(e, SMART_EINVAL, "%s.procedure_id: '%s' is already used", path,
+                                    c.procedures[i].procedure_id));
+                break;
             }
     }
+    if (seed_procedures && !pl.out_of_memory)
+        parse_seed_procedures(doc, &c, &pl);
+    if (checklist && !pl.out_of_memory)
+        parse_checklist(doc, &c, &pl);
+    if (pl.any)
+        goto fail;
     /* The hash the ledger cites for the contract: of the file's bytes, as deployed. */
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int digest_len = 0;
-    if (EVP_Digest(bytes, len, digest, &digest_len, EVP_sha256(), NULL) != 1 || digest_len != 32) {
-        rc = error_set(err, SMART_ENOMEM, "cannot hash the contract (libcrypto)");
+    sha256_hex(bytes, len, c.sha256);
+    c.text = malloc(len + 1);
+    if (!c.sha256[0] || !c.text) {
+        note(&pl, error_set(e, SMART_ENOMEM, "cannot hash or keep the contract (out of memory)"));
         goto fail;
     }
-    static const char hex[] = "0123456789abcdef";
-    for (unsigned int i = 0; i < digest_len; i++) {
-        c.sha256[2 * i] = hex[digest[i] >> 4];
-        c.sha256[2 * i + 1] = hex[digest[i] & 0x0f];
-    }
-    c.sha256[64] = '\0';
+    memcpy(c.text, bytes, len);
+    c.text[len] = '\0';
+    c.text_len = len;
     *out = c;
     return 0;
 fail:
     contract_release(&c);
-    return err ? (err->code = SMART_ECONTRACT) : SMART_ECONTRACT;
+    rc = pl.out_of_memory ? SMART_ENOMEM : SMART_ECONTRACT;
+    if (err)
+        err->code = rc;
+    return rc;
+}
+
+int contract_parse_document(const char *file, json_t *document, const char *bytes, size_t len,
+                            contract *out, smart_error *err)
+{
+    return contract_parse_document_all(file, document, bytes, len, out, err, NULL);
+}
+
+/* "<file>: " before each problem, as before the message. */
+static void prefix_problems(contract_problems *problems, const char *file)
+{
+    for (size_t i = 0; problems && i < problems->count; i++) {
+        char copy[CONTRACT_PROBLEM_LEN];
+        memcpy(copy, problems->text[i], sizeof copy);
+        problems->text[i][0] = '\0';
+        text_append(problems->text[i], CONTRACT_PROBLEM_LEN, "", file);
+        text_append(problems->text[i], CONTRACT_PROBLEM_LEN, ": ", copy);
+    }
+}
+
+static int parse_json_file(const char *file, const char *text, size_t len, contract *out,
+                           smart_error *err, contract_problems *problems)
+{
+    json_error_t jerr;
+    json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!doc) {
+        smart_error e;
+        error_set(&e, SMART_ECONTRACT, "%s:%d:%d: not valid JSON: %s", file, jerr.line, jerr.column,
+                  jerr.text);
+        contract_problems_add(problems, e.text);
+        if (err)
+            *err = e;
+        return SMART_ECONTRACT;
+    }
+    int rc = contract_parse_document_all(file, doc, text, len, out, err, problems);
+    if (rc) {
+        error_prefix(err, file);
+        prefix_problems(problems, file);
+    }
+    return rc;
 }
 
 int contract_parse(const char *file, const char *text, size_t len, contract *out, smart_error *err)
 {
-    json_error_t jerr;
-    json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!doc)
-        return error_set(err, SMART_ECONTRACT, "%s:%d:%d: not valid JSON: %s", file, jerr.line,
-                         jerr.column, jerr.text);
-    int rc = contract_parse_document(file, doc, text, len, out, err);
-    if (rc)
-        error_prefix(err, file);
-    return rc;
+    return parse_json_file(file, text, len, out, err, NULL);
+}
+
+static bool is_yaml_name(const char *name);
+
+int contract_parse_file(const char *file, const char *text, size_t len, contract *out,
+                        smart_error *err, contract_problems *problems)
+{
+    return is_yaml_name(file) ? contract_parse_yaml_all(file, text, len, out, err, problems)
+                              : parse_json_file(file, text, len, out, err, problems);
 }
 
 int contract_refuse(contract_refusal *why, int code, const char *file, const char *other_file,
@@ -624,7 +1112,8 @@ static int compare_names(const void *a, const void *b)
 }
 
 /* The contract files of a directory, sorted so the load order (and the record) is stable. */
-static int list_contract_files(const char *dir, char ***names, size_t *count, contract_refusal *why)
+static int list_contract_files(const char *dir, const char *prefix, char ***names, size_t *count,
+                               contract_refusal *why)
 {
     DIR *d = opendir(dir);
     if (!d)
@@ -643,7 +1132,8 @@ static int list_contract_files(const char *dir, char ***names, size_t *count, co
             break;
         }
         if (entry->d_name[0] == '.' ||
-            !(has_suffix(entry->d_name, ".json") || is_yaml_name(entry->d_name)))
+            !(has_suffix(entry->d_name, ".json") || is_yaml_name(entry->d_name)) ||
+            (prefix && strncmp(entry->d_name, prefix, strlen(prefix)) != 0))
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
@@ -680,9 +1170,19 @@ void contract_set_release(contract_set *set)
         contract_release(&set->contracts[i]);
     free(set->contracts);
     free(set->index);
-    for (size_t i = 0; i < set->skipped_count; i++)
+    for (size_t i = 0; i < set->skipped_count; i++) {
         free(set->skipped[i]);
+        free(set->skipped_why[i]);
+        free(set->skipped_ids[i]);
+        free(set->skipped_sha[i]);
+    }
     free(set->skipped);
+    free(set->skipped_why);
+    free(set->skipped_ids);
+    free(set->skipped_sha);
+    for (size_t i = 0; i < set->held_count; i++)
+        contract_release(&set->held[i]);
+    free(set->held);
     memset(set, 0, sizeof *set);
 }
 
@@ -737,6 +1237,9 @@ static int build_index(contract_set *set, contract_refusal *why)
 /* One contract file, read and parsed by whichever thread takes it (parsing is pure). */
 typedef struct file_job {
     const char *dir, *name;
+    const char *given; /* the file's bytes when already in memory (given_len), else NULL */
+    size_t given_len;
+    char sha256[65]; /* of the bytes read, "" when none could be read */
     contract c;
     int rc;
     contract_refusal why;
@@ -752,11 +1255,12 @@ typedef struct file_jobs {
 static void parse_file(file_job *j)
 {
     char *text = NULL;
-    size_t len = 0;
-    if ((j->rc = read_file(j->dir, j->name, &text, &len, &j->why)))
+    size_t len = j->given_len;
+    if (!j->given && (j->rc = read_file(j->dir, j->name, &text, &len, &j->why)))
         return;
-    j->rc = is_yaml_name(j->name) ? contract_parse_yaml(j->name, text, len, &j->c, &j->why.error)
-                                  : contract_parse(j->name, text, len, &j->c, &j->why.error);
+    const char *bytes = j->given ? j->given : text;
+    sha256_hex(bytes, len, j->sha256);
+    j->rc = contract_parse_file(j->name, bytes, len, &j->c, &j->why.error, &j->why.problems);
     if (j->rc)
         snprintf(j->why.file, sizeof j->why.file, "%s", j->name);
     free(text);
@@ -787,60 +1291,169 @@ static void parse_files(file_jobs *all)
         uv_thread_join(&threads[t]);
 }
 
-int contract_set_load(const char *dir, const char *station_type, contract_set *out,
-                      contract_refusal *why)
+/* What the directory held: each file's name and the hash of its bytes, or why it could not be
+ * read. The same deployment refused twice (the hub's contract.deployed and the directory watch
+ * both asking) gives the same fingerprint, and is reported once. */
+static void fingerprint_jobs(const file_jobs *all, char out[65])
 {
-    char **names = NULL;
-    size_t count = 0;
-    int rc = list_contract_files(dir, &names, &count, why);
-    if (rc)
-        return rc;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    static const char hex[] = "0123456789abcdef";
+    out[0] = '\0';
+    if (!ctx)
+        return;
+    bool ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+    for (size_t i = 0; ok && i < all->count; i++) {
+        const file_job *j = &all->jobs[i];
+        const char *what = j->sha256[0] ? j->sha256 : j->why.error.text;
+        ok = EVP_DigestUpdate(ctx, j->name, strlen(j->name) + 1) == 1 &&
+             EVP_DigestUpdate(ctx, what, strlen(what) + 1) == 1;
+    }
+    if (ok && EVP_DigestFinal_ex(ctx, digest, &n) == 1 && n == 32) {
+        for (unsigned int i = 0; i < n; i++) {
+            out[2 * i] = hex[digest[i] >> 4];
+            out[2 * i + 1] = hex[digest[i] & 0x0f];
+        }
+        out[64] = '\0';
+    }
+    EVP_MD_CTX_free(ctx);
+}
+
+/* Parses the files of `all` and builds the set from them, as contract_set_load says. */
+static int load_jobs(file_jobs *all, const char *station_type, contract_set *out,
+                     contract_refusal *why)
+{
+    size_t count = all->count;
+    int rc = 0;
     contract_set set = {0};
     set.contracts = calloc(count ? count : 1, sizeof *set.contracts);
     set.skipped = calloc(count ? count : 1, sizeof *set.skipped);
-    file_jobs all = {.jobs = calloc(count ? count : 1, sizeof *all.jobs), .count = count};
-    atomic_init(&all.next, 0);
-    if (!set.contracts || !set.skipped || !all.jobs)
+    set.skipped_why = calloc(count ? count : 1, sizeof *set.skipped_why);
+    set.skipped_ids = calloc(count ? count : 1, sizeof *set.skipped_ids);
+    set.skipped_sha = calloc(count ? count : 1, sizeof *set.skipped_sha);
+    set.held = calloc(count ? count : 1, sizeof *set.held);
+    if (!set.contracts || !set.skipped || !set.skipped_why || !set.skipped_ids ||
+        !set.skipped_sha || !set.held)
         rc = contract_refuse(why, SMART_ENOMEM, NULL, NULL, "out of memory");
-    for (size_t i = 0; rc == 0 && i < count; i++)
-        all.jobs[i] = (file_job){.dir = dir, .name = names[i]};
-    if (rc == 0)
-        parse_files(&all);
+    if (rc == 0) {
+        parse_files(all);
+        fingerprint_jobs(all, set.fingerprint);
+    }
     /* In file order: the first bad file is the one reported, as with a sequential load. */
     for (size_t i = 0; rc == 0 && i < count; i++) {
-        file_job *j = &all.jobs[i];
+        file_job *j = &all->jobs[i];
         if (j->rc) {
             rc = j->rc;
             if (why)
                 *why = j->why;
             break;
         }
-        if (strcmp(j->c.station_type, station_type) != 0) {
-            set.skipped[set.skipped_count++] = j->c.file;
+        char why_skipped[128] = "";
+        if (j->c.other_type)
+            snprintf(why_skipped, sizeof why_skipped,
+                     "contract_type %.40s: not a maintenance contract", j->c.contract_type);
+        else if (!j->c.station_from_folder && strcmp(j->c.station_type, station_type) != 0)
+            snprintf(why_skipped, sizeof why_skipped, "for station type %.40s", j->c.station_type);
+        if (why_skipped[0]) {
+            bool has_id = j->c.contract_id != NULL;
+            size_t k = set.skipped_count++;
+            set.skipped_why[k] = strdup(why_skipped);
+            set.skipped_ids[k] = j->c.contract_id ? strdup(j->c.contract_id) : NULL;
+            set.skipped_sha[k] = strdup(j->sha256);
+            set.skipped[k] = j->c.file;
             j->c.file = NULL;
             contract_release(&j->c);
+            if (!set.skipped_why[k] || (has_id && !set.skipped_ids[k]) || !set.skipped_sha[k])
+                rc = contract_refuse(why, SMART_ENOMEM, NULL, NULL, "out of memory");
         } else {
-            set.contracts[set.contract_count++] = j->c;
+            if (j->c.station_from_folder)
+                j->c.station_type = station_type; /* the host's, which outlives the set */
+            if (j->c.in_force)
+                set.contracts[set.contract_count++] = j->c;
+            else
+                set.held[set.held_count++] = j->c;
         }
         j->taken = true;
     }
-    for (size_t i = 0; all.jobs && i < count; i++)
-        if (all.jobs[i].rc == 0 && !all.jobs[i].taken)
-            contract_release(&all.jobs[i].c); /* parsed after a bad file, or never parsed */
-    free(all.jobs);
     for (size_t i = 0; i < count; i++)
-        free(names[i]);
-    free(names);
+        if (all->jobs[i].rc == 0 && !all->jobs[i].taken)
+            contract_release(&all->jobs[i].c); /* parsed after a bad file, or never parsed */
     if (rc == 0)
         rc = check_contract_ids(&set, why);
     if (rc == 0)
         rc = build_index(&set, why);
+    if (rc && why)
+        memcpy(why->fingerprint, set.fingerprint, sizeof why->fingerprint);
     if (rc) {
         contract_set_release(&set);
         return rc;
     }
     *out = set;
     return 0;
+}
+
+int contract_set_load(const char *dir, const char *station_type, contract_set *out,
+                      contract_refusal *why)
+{
+    return contract_set_load_matching(dir, station_type, NULL, out, why);
+}
+
+int contract_set_load_matching(const char *dir, const char *station_type, const char *prefix,
+                               contract_set *out, contract_refusal *why)
+{
+    char **names = NULL;
+    size_t count = 0;
+    int rc = list_contract_files(dir, prefix, &names, &count, why);
+    if (rc)
+        return rc;
+    file_jobs all = {.jobs = calloc(count ? count : 1, sizeof *all.jobs), .count = count};
+    atomic_init(&all.next, 0);
+    if (!all.jobs)
+        rc = contract_refuse(why, SMART_ENOMEM, NULL, NULL, "out of memory");
+    for (size_t i = 0; rc == 0 && i < count; i++)
+        all.jobs[i] = (file_job){.dir = dir, .name = names[i]};
+    if (rc == 0)
+        rc = load_jobs(&all, station_type, out, why);
+    free(all.jobs);
+    for (size_t i = 0; i < count; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
+typedef struct named_text {
+    const char *name, *text;
+    size_t len;
+} named_text;
+
+static int compare_named(const void *a, const void *b)
+{
+    return strcmp(((const named_text *)a)->name, ((const named_text *)b)->name);
+}
+
+int contract_set_load_texts(const char *const *names, const char *const *texts, const size_t *lens,
+                            size_t count, const char *station_type, contract_set *out,
+                            contract_refusal *why)
+{
+    named_text *sorted = calloc(count ? count : 1, sizeof *sorted);
+    file_jobs all = {.jobs = calloc(count ? count : 1, sizeof *all.jobs), .count = count};
+    atomic_init(&all.next, 0);
+    int rc = 0;
+    if (!sorted || !all.jobs)
+        rc = contract_refuse(why, SMART_ENOMEM, NULL, NULL, "out of memory");
+    for (size_t i = 0; rc == 0 && i < count; i++)
+        sorted[i] = (named_text){names[i], texts[i], lens[i]};
+    if (rc == 0 && count)
+        qsort(sorted, count, sizeof *sorted, compare_named);
+    for (size_t i = 0; rc == 0 && i < count; i++)
+        all.jobs[i] = (file_job){
+            .dir = "", .name = sorted[i].name, .given = sorted[i].text, .given_len = sorted[i].len};
+    if (rc == 0)
+        rc = load_jobs(&all, station_type, out, why);
+    free(all.jobs);
+    free(sorted);
+    return rc;
 }
 
 const contract_item *contract_set_find(const contract_set *set, const char *equipment_id)

@@ -17,6 +17,12 @@ typedef struct contract_set {
     size_t item_count;
     char **skipped; /* files for another station type, for the record */
     size_t skipped_count;
+    char fingerprint[65]; /* SHA-256 over the names and contents of every file listed */
+    char **skipped_why;   /* parallel to skipped: "station type MT", "contract_type SmartQA" */
+    char **skipped_ids;   /* parallel to skipped: the contract id, or NULL */
+    char **skipped_sha;   /* parallel to skipped: the SHA-256 of the file's bytes */
+    contract *held;       /* read and valid, not in force (draft, validated, deprecated) */
+    size_t held_count;
 } contract_set;
 
 /* Parses and validates one contract from `text` (the bytes of `file`). On success fills *out
@@ -33,6 +39,12 @@ int contract_parse(const char *file, const char *text, size_t len, contract *out
 int contract_parse_document(const char *file, json_t *document, const char *bytes, size_t len,
                             contract *out, smart_error *err);
 
+/* As contract_parse_document, going on past a problem and listing each (as `<path>: why`) in
+ * *problems (may be NULL); err holds the first. */
+typedef struct contract_problems contract_problems;
+int contract_parse_document_all(const char *file, json_t *document, const char *bytes, size_t len,
+                                contract *out, smart_error *err, contract_problems *problems);
+
 void contract_release(contract *c);
 
 #define CONTRACT_FILE_MAX 256 /* a file name within the directory (NAME_MAX) and its NUL */
@@ -40,12 +52,29 @@ void contract_release(contract *c);
 /* Why a contract set was refused, with the file(s) it is about as data, so that a caller
  * reports them without reading them back out of the message. Caller-owned; filled only on
  * failure. */
+/* Every problem found in one refused contract, so that its author fixes them in one round:
+ * one per top-level field, item of equipment_list and procedure that is wrong, in document
+ * order. `found` counts them all, `count` those listed (at most CONTRACT_PROBLEMS_MAX). */
+#define CONTRACT_PROBLEMS_MAX 20
+#define CONTRACT_PROBLEM_LEN  320
+typedef struct contract_problems {
+    size_t count, found;
+    char text[CONTRACT_PROBLEMS_MAX][CONTRACT_PROBLEM_LEN];
+} contract_problems;
+
+/* Appends `text` to *p (which may be NULL): listed while there is room, counted always. */
+void contract_problems_add(contract_problems *p, const char *text);
+
 typedef struct contract_refusal {
     smart_error error;                  /* the code, and a message naming the file(s), field, why */
     char file[CONTRACT_FILE_MAX];       /* the file refused, "" when no one file is (the directory
                                          * cannot be listed, out of memory) */
     char other_file[CONTRACT_FILE_MAX]; /* the other file of a conflict (a contract id or an
                                          * equipment id claimed in two files), or "" */
+    contract_problems problems;         /* every problem of the file refused (the first is the
+                                         * message's); empty for a refusal about no content */
+    char fingerprint[65];               /* as contract_set's: what was refused, so that one
+                                         * deployment refused twice is reported once */
 } contract_refusal;
 
 /* Fills *why (which may be NULL) with `code`, the formatted message and the file names (NULL
@@ -67,6 +96,22 @@ int contract_refuse(contract_refusal *why, int code, const char *file, const cha
  * ledger. The files are parsed on up to 4 threads started and joined within the call. */
 int contract_set_load(const char *dir, const char *station_type, contract_set *out,
                       contract_refusal *why);
+
+/* As contract_set_load, reading only the files whose name starts with `prefix` (NULL: all), as
+ * the hub's node-side loader globs `<station_type>-*` where several stations share a folder. */
+int contract_set_load_matching(const char *dir, const char *station_type, const char *prefix,
+                               contract_set *out, contract_refusal *why);
+
+/* As contract_set_load, on files already in memory (the set adopted before, from the store):
+ * `names[i]` with `lens[i]` bytes at `texts[i]` (borrowed for the call), in any order. */
+int contract_set_load_texts(const char *const *names, const char *const *texts, const size_t *lens,
+                            size_t count, const char *station_type, contract_set *out,
+                            contract_refusal *why);
+
+/* As contract_parse and contract_parse_yaml (chosen by the name's .yaml/.yml), listing every
+ * problem found in *problems (may be NULL) besides the first in err. */
+int contract_parse_file(const char *file, const char *text, size_t len, contract *out,
+                        smart_error *err, contract_problems *problems);
 
 void contract_set_release(contract_set *set);
 

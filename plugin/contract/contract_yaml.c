@@ -294,10 +294,48 @@ static bool is_decimal_real(const char *s)
     return *s == '\0';
 }
 
+/* YAML 1.1's base-60 numbers, as PyYAML resolves them: an integer
+ * [-+]?[1-9][0-9_]*(:[0-5]?[0-9])+ (14:00 is 840, 6:00 is 360) or a float
+ * [-+]?[0-9][0-9_]*(:[0-5]?[0-9])+\.[0-9_]* . Anything else with a colon (06:00, as PyYAML's
+ * safe_dump writes a time unquoted) is text in 1.1 and 1.2 alike. */
+static bool is_sexagesimal(const char *s)
+{
+    if (*s == '+' || *s == '-')
+        s++;
+    bool leading_zero = *s == '0';
+    if (!is_digit(*s))
+        return false;
+    while (is_digit(*s) || *s == '_')
+        s++;
+    int groups = 0;
+    while (*s == ':') {
+        s++;
+        if (!is_digit(*s))
+            return false;
+        if (is_digit(s[1])) {
+            if (*s > '5')
+                return false;
+            s++;
+        }
+        s++;
+        groups++;
+    }
+    if (!groups)
+        return false;
+    if (*s == '.') {
+        for (s++; is_digit(*s) || *s == '_'; s++)
+            ;
+        return *s == '\0';
+    }
+    return *s == '\0' && !leading_zero;
+}
+
 /* Something one YAML version or another reads as a number (0x1F, 0o17, 010, 1_000, 14:00,
- * 1e5, .inf, .nan) — a date such as 2024-08-07 is not. */
+ * 1e5, .inf, .nan) — a date such as 2024-08-07 is not, nor a time 06:00. */
 static bool looks_numeric(const char *s)
 {
+    if (strchr(s, ':'))
+        return is_sexagesimal(s);
     static const char *const specials[] = {"inf", "Inf", "INF", "nan", "NaN", "NAN", NULL};
     if (*s == '+' || *s == '-')
         s++;
@@ -675,13 +713,13 @@ static int map_flat_baseline(reader *r, json_t *item, size_t i)
         return flat_error(r, item_path, flat_keys[0], item_line,
                           "missing required field (calibration_certificate and "
                           "calibration_provider go with it)");
-    if (!flat[1])
-        return flat_error(r, item_path, flat_keys[1], item_line,
-                          "missing required field (it goes with last_calibration_date)");
+    (void)item_line;
     json_t *baseline = json_object();
     json_t *provider = flat[2] ? json_incref(flat[2]) : json_string(CONTRACT_YAML_DEFAULT_PROVIDER);
     if (!baseline || !provider || json_object_set(baseline, baseline_fields[0], flat[0]) ||
-        json_object_set(baseline, baseline_fields[1], flat[1]) ||
+        (flat[1] ? json_object_set(baseline, baseline_fields[1], flat[1])
+                 : json_object_set_new(baseline, baseline_fields[1],
+                                       json_string("not given in the contract"))) ||
         json_object_set_new(baseline, baseline_fields[2], provider)) {
         json_decref(baseline);
         return out_of_memory(r);
@@ -717,6 +755,9 @@ static int map_flat_baselines(reader *r, json_t *doc)
         int rc = json_is_object(item) ? map_flat_baseline(r, item, i) : 0;
         if (rc)
             return rc;
+        /* The next item's lines are looked up by binary search: the entries just added go
+         * into order first (appended unsorted, they hid later items' keys). */
+        map_sort(r->map);
     }
     map_sort(r->map);
     return 0;
@@ -786,17 +827,34 @@ static void locate(smart_error *err, const char *file, const yaml_line_map *map)
     text_append(err->text, sizeof err->text, ": ", why);
 }
 
-int contract_parse_yaml(const char *file, const char *text, size_t len, contract *out,
-                        smart_error *err)
+int contract_parse_yaml_all(const char *file, const char *text, size_t len, contract *out,
+                            smart_error *err, contract_problems *problems)
 {
     json_t *doc;
     yaml_line_map *lines;
     int rc = contract_yaml_to_json(file, text, len, &doc, &lines, err);
-    if (rc)
+    if (rc) {
+        if (err)
+            contract_problems_add(problems, err->text);
         return rc;
-    rc = contract_parse_document(file, doc, text, len, out, err);
-    if (rc)
+    }
+    rc = contract_parse_document_all(file, doc, text, len, out, err, problems);
+    if (rc) {
         locate(err, file, lines);
+        for (size_t i = 0; problems && i < problems->count; i++) {
+            smart_error one = {.code = rc};
+            snprintf(one.text, sizeof one.text, "%s", problems->text[i]);
+            locate(&one, file, lines);
+            problems->text[i][0] = '\0';
+            text_append(problems->text[i], CONTRACT_PROBLEM_LEN, "", one.text);
+        }
+    }
     yaml_line_map_free(lines);
     return rc;
+}
+
+int contract_parse_yaml(const char *file, const char *text, size_t len, contract *out,
+                        smart_error *err)
+{
+    return contract_parse_yaml_all(file, text, len, out, err, NULL);
 }

@@ -16,12 +16,14 @@
  *     real    for [-+]?([0-9]+.[0-9]*|.[0-9]+)([eE][-+][0-9]+)? (finite),
  *     and a string otherwise (so `calibration_date: 2024-08-07` is the string "2024-08-07").
  *   A plain scalar that YAML 1.1 (the hub's reader) and YAML 1.2 read differently, or that JSON
- *   cannot hold, is refused rather than guessed: yes/no/on/off, 010, 0x1F, 0o17, 1_000, 14:00,
- *   1e5, .inf, .nan. Quote it if it is text.
+ *   cannot hold, is refused rather than guessed: yes/no/on/off, 010, 0x1F, 0o17, 1_000, 14:00
+ *   and 6:00 (base 60 in 1.1), 1e5, .inf, .nan. Quote it if it is text. 06:00, which no
+ *   version reads as a number, is the text it looks like (PyYAML's safe_dump writes it so).
  *
- * The seed's flat baseline (YAML only). On an item of equipment_list the hub may write
+ * The seed's flat baseline (also read in JSON, by contract.c). On an item of equipment_list the
+ * hub may write
  *     last_calibration_date: 2024-08-07          (required when either of the others is given)
- *     calibration_certificate: NCL-2024-08-0211   (required with last_calibration_date)
+ *     calibration_certificate: NCL-2024-08-0211   (optional: "not given in the contract")
  *     calibration_provider: Northbridge Calibration Ltd   (optional)
  * instead of the JSON format's
  *     last_calibration: {calibration_date: ..., certificate_number: ..., provider: ...}
@@ -82,5 +84,9 @@ void yaml_line_map_free(yaml_line_map *map);
  * bytes. */
 int contract_parse_yaml(const char *file, const char *text, size_t len, contract *out,
                         smart_error *err);
+
+/* The same, listing every problem found (each located as err is) in *problems (may be NULL). */
+int contract_parse_yaml_all(const char *file, const char *text, size_t len, contract *out,
+                            smart_error *err, contract_problems *problems);
 
 #endif

@@ -35,11 +35,20 @@ static void limit_text(bool has_min, decimal low, bool has_max, decimal high, co
 
 bool check_step_within(const check_step *s, double v)
 {
-    return within(s->has_min, s->low, s->has_max, s->high, v);
+    decimal d;
+    if (!within(s->has_min, s->low, s->has_max, s->high, v) || !decimal_from_double(v, &d))
+        return false;
+    /* A limit read from "greater than N" / "less than N" (the hub's checklist form). */
+    return !(s->has_min && s->min_excluded && decimal_compare(d, s->low) == 0) &&
+           !(s->has_max && s->max_excluded && decimal_compare(d, s->high) == 0);
 }
 
 void check_step_limit_text(const check_step *s, char *out, size_t size)
 {
+    if ((s->has_min && s->min_excluded) || (s->has_max && s->max_excluded)) {
+        snprintf(out, size, "%s", s->reference_reading); /* "> 1000 uW/cm2" */
+        return;
+    }
     limit_text(s->has_min, s->low, s->has_max, s->high, s->unit ? s->unit : "", out, size);
 }
 

@@ -165,6 +165,12 @@ void readiness_assess(const readiness_input *in, readiness *out)
     bool ready = out->calibration.ready;
     char text[READINESS_TEXT_MAX];
     cal_reason(&out->calibration, text, sizeof text);
+    if (in->terms->station_checklist) { /* a station procedure: nothing to calibrate */
+        out->calibration =
+            (cal_assessment){.status = CAL_CURRENT, .ready = !in->record->out_of_service};
+        ready = out->calibration.ready;
+        snprintf(text, sizeof text, "%s", "station checklist (no calibration)");
+    }
     if (out->calibration.status == CAL_FAILED && in->failure_note && *in->failure_note) {
         text[0] = '\0';
         text_append(text, sizeof text, "", "calibration failed: ");

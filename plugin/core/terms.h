@@ -49,6 +49,13 @@ typedef struct check_step {
     bool has_min, has_max;
     double min, max;
     decimal low, high; /* min and max as written, exact: what readings are judged against */
+    /* The hub's checklist form: limits read from reference_value (core/reference_value.h) may
+     * exclude their bound; a number step whose text states no limit the module can check needs
+     * an attestation (attestations[step_id]) that the reading meets it. */
+    bool min_excluded, max_excluded;
+    bool needs_attestation;
+    char reference_reading[160]; /* how reference_value was read, "" when not the hub's form */
+    char step_number[16];        /* the hub's `step`, as text: the step's id */
 } check_step;
 
 /* A maintenance procedure (a daily UV-A check, a bath concentration check, ...). */
@@ -88,6 +95,8 @@ typedef struct contract_item {
     const char *baseline_certificate;
     const char *baseline_provider;
     bool return_requires_verification; /* a passed check or calibration after a tag-out */
+    bool station_checklist; /* the hub's checklist: a station procedure, no calibration; its
+                               id is the contract's, and every test on the station needs it */
     const procedure *procedures[ITEM_MAX_PROCEDURES]; /* the procedures that apply to it */
     size_t procedure_count;
     const contract *owner;
@@ -97,8 +106,8 @@ struct contract {
     char *file; /* file name within the contracts directory */
     const char *contract_id;
     const char *station_type;
-    long long version; /* json_int_t, which is long long (contract.c reads it with jf_int) */
-    char sha256[65];   /* of the file's bytes, lowercase hex */
+    long long version;  /* json_int_t, which is long long (contract.c reads it with jf_int) */
+    char sha256[65];    /* of the file's bytes, lowercase hex */
     char signed_by[17]; /* the hub key id that signed it (contract/signature.h), or "" */
     contract_item *items;
     size_t item_count;
@@ -108,6 +117,18 @@ struct contract {
     size_t shift_count;
     bool job_window_warns;   /* a lapse before a job's planned end warns instead of blocking */
     struct json_t *document; /* the parsed file, owned */
+    /* The hub's forms. Borrowed from the document unless said otherwise. */
+    const char *contract_type; /* "SmartMaintenance", or another type skipped (other_type) */
+    bool other_type;           /* SmartSafety, SmartInventory, ...: skipped, never refused */
+    const char *status;        /* draft, validated, deployed, active, deprecated, or NULL */
+    bool in_force;             /* no status, deployed or active */
+    const char *not_in_force;  /* why not (static text), or NULL */
+    bool has_version;          /* an integer version; otherwise `version` is the order by date */
+    char order_text[64];       /* "version 3", "deployed_date 2025-02-01" */
+    bool station_from_folder;  /* names no station type: the station whose folder it is in */
+    char *text; /* the file's bytes as read (text_len of them, NUL after), owned, kept so that
+                   the set adopted can be stored and used again when a later start is refused */
+    size_t text_len;
 };
 
 #endif

@@ -2,6 +2,7 @@
  * whenever the hub deploys a new set (a contract.deployed event, or the contracts directory
  * changing). A new set is validated whole before anything is swapped in; a refused set
  * leaves the one in force in force. Versions only go up. */
+#include "core/text.h"
 #include "error.h"
 #include "maintenance.h"
 #include "out/emit.h"
@@ -66,18 +67,31 @@ static int check_versions(maintenance *m, const contract_set *set, contract_refu
             return rc;
         if (rc == 1)
             continue;
-        if (c->version < version)
+        if (c->has_version && c->version < version)
             return contract_refuse(why, SMART_ECONTRACT, c->file, NULL,
                                    "%s: version: %" JSON_INTEGER_FORMAT
                                    " is lower than version %lld of %s already in force; a "
                                    "contract is never rolled back",
                                    c->file, c->version, (long long)version, c->contract_id);
-        if (c->version == version && strcmp(c->sha256, sha) != 0)
+        if (c->has_version && c->version == version && strcmp(c->sha256, sha) != 0)
             return contract_refuse(why, SMART_ECONTRACT, c->file, NULL,
                                    "%s: version: %" JSON_INTEGER_FORMAT
                                    " is the version of %s in force but the content differs; a "
                                    "changed contract needs a new version",
                                    c->file, c->version, c->contract_id);
+        /* Ordered by date (YYYYMMDDhhmmss, see contract.h): older is a rollback, the same date
+         * with other content a silent swap; both refused. */
+        if (!c->has_version && c->version < version)
+            return contract_refuse(
+                why, SMART_ECONTRACT, c->file, NULL,
+                "%s: %s is older than the %s in force (order %lld > %" JSON_INTEGER_FORMAT
+                "); a contract is never rolled back",
+                c->file, c->order_text, c->contract_id, (long long)version, c->version);
+        if (!c->has_version && c->version == version && strcmp(c->sha256, sha) != 0)
+            return contract_refuse(why, SMART_ECONTRACT, c->file, NULL,
+                                   "%s: %s is the date of %s in force but the content differs; "
+                                   "a changed contract needs a later deployed_date",
+                                   c->file, c->order_text, c->contract_id);
     }
     return 0;
 }
@@ -122,7 +136,10 @@ int maintenance_load_contracts(maintenance *m, int64_t now_ms, contract_set *out
                                contract_refusal *why)
 {
     contract_set set;
-    int rc = contract_set_load(m->config.contracts_dir, m->host->station_type, &set, why);
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "%s-", m->host->station_type);
+    int rc = contract_set_load_matching(m->config.contracts_dir, m->host->station_type,
+                                        m->config.station_files_only ? prefix : NULL, &set, why);
     if (rc)
         return rc;
     if ((rc = contract_signatures_check(&m->config.trust, m->config.contracts_dir, &set, why)) ||
@@ -281,6 +298,59 @@ static json_t *describe_change(const contract_set *before, const contract_set *a
     return changes;
 }
 
+/* Keeps the files of the set now in force, content and hash, for a start whose directory is
+ * refused (maintenance_start_refused). */
+static int store_adopted(maintenance *m, int64_t now_ms, smart_error *err)
+{
+    const contract_set *set = &m->contracts;
+    size_t n = set->contract_count;
+    const char **files = calloc(n + 1, sizeof *files), **shas = calloc(n + 1, sizeof *shas),
+               **texts = calloc(n + 1, sizeof *texts);
+    size_t *lens = calloc(n + 1, sizeof *lens);
+    int rc = files && shas && texts && lens ? 0 : error_set(err, SMART_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        files[i] = set->contracts[i].file;
+        shas[i] = set->contracts[i].sha256;
+        texts[i] = set->contracts[i].text;
+        lens[i] = set->contracts[i].text_len;
+    }
+    if (rc == 0)
+        rc = store_put_adopted_files(m->store, files, shas, texts, lens, n, now_ms, err);
+    free(files), free(shas), free(texts), free(lens);
+    return rc;
+}
+
+/* What the hub waits for to move a deployment from deployed to active: per contract of the
+ * directory, its id, the order it was adopted by (version or date), its file, its SHA-256,
+ * whether it is in force and why not. */
+static json_t *acknowledgement(const contract_set *set)
+{
+    json_t *all = json_array();
+    for (size_t i = 0; all && i < set->contract_count; i++) {
+        const contract *c = &set->contracts[i];
+        json_array_append_new(all, json_pack("{s:s, s:s, s:I, s:s, s:s, s:b}", "contract_id",
+                                             c->contract_id, "order", c->order_text, "version",
+                                             c->version, "file", c->file, "sha256", c->sha256,
+                                             "in_force", 1));
+    }
+    for (size_t i = 0; all && i < set->held_count; i++) {
+        const contract *c = &set->held[i];
+        json_array_append_new(all, json_pack("{s:s, s:s, s:I, s:s, s:s, s:b, s:s}", "contract_id",
+                                             c->contract_id, "order", c->order_text, "version",
+                                             c->version, "file", c->file, "sha256", c->sha256,
+                                             "in_force", 0, "why_not", c->not_in_force));
+    }
+    for (size_t i = 0; all && i < set->skipped_count; i++) {
+        json_t *one = json_pack("{s:s, s:s, s:b, s:s}", "file", set->skipped[i], "sha256",
+                                set->skipped_sha[i] ? set->skipped_sha[i] : "", "in_force", 0,
+                                "why_not", set->skipped_why[i] ? set->skipped_why[i] : "skipped");
+        if (one && set->skipped_ids[i])
+            json_object_set_new(one, "contract_id", json_string(set->skipped_ids[i]));
+        json_array_append_new(all, one);
+    }
+    return all;
+}
+
 static int record_adoption(maintenance *m, const contract_set *before, const char *cause,
                            smart_error *err)
 {
@@ -288,24 +358,59 @@ static int record_adoption(maintenance *m, const contract_set *before, const cha
     json_t *loaded = json_array(), *skipped = json_array();
     for (size_t i = 0; loaded && i < set->contract_count; i++) {
         const contract *c = &set->contracts[i];
-        json_array_append_new(loaded,
-                              json_pack("{s:s, s:I, s:s, s:s, s:I, s:s*}", "contract_id",
-                                        c->contract_id, "version", c->version, "file", c->file,
-                                        "sha256", c->sha256, "equipment", (json_int_t)c->item_count,
-                                        "signed_by", c->signed_by[0] ? c->signed_by : NULL));
+        json_t *one = json_pack("{s:s, s:I, s:s, s:s, s:I, s:s*}", "contract_id", c->contract_id,
+                                "version", c->version, "file", c->file, "sha256", c->sha256,
+                                "equipment", (json_int_t)c->item_count, "signed_by",
+                                c->signed_by[0] ? c->signed_by : NULL);
+        /* How each reference_value text of the hub's checklist was read. */
+        json_t *read = json_array();
+        for (size_t k = 0; read && k < c->procedure_count; k++)
+            for (size_t j = 0; j < c->procedures[k].step_count; j++) {
+                const check_step *st = &c->procedures[k].steps[j];
+                if (!st->reference_reading[0])
+                    continue;
+                json_array_append_new(read,
+                                      json_pack("{s:s, s:s, s:s?, s:s, s:b}", "procedure_id",
+                                                c->procedures[k].procedure_id, "step_id",
+                                                st->step_id, "reference_value", st->reference_value,
+                                                "read_as", st->reference_reading, "machine_checked",
+                                                !st->needs_attestation));
+            }
+        if (one && read && json_array_size(read))
+            json_object_set_new(one, "reference_values", read);
+        else
+            json_decref(read);
+        json_array_append_new(loaded, one);
     }
-    for (size_t i = 0; skipped && i < set->skipped_count; i++)
-        json_array_append_new(skipped, json_string(set->skipped[i]));
+    for (size_t i = 0; skipped && i < set->skipped_count; i++) {
+        json_t *one = json_pack("{s:s, s:s}", "file", set->skipped[i], "reason",
+                                set->skipped_why[i] ? set->skipped_why[i] : "");
+        if (one && set->skipped_ids[i])
+            json_object_set_new(one, "contract_id", json_string(set->skipped_ids[i]));
+        json_array_append_new(skipped, one);
+    }
+    json_t *held = json_array();
+    for (size_t i = 0; held && i < set->held_count; i++) {
+        const contract *c = &set->held[i];
+        json_array_append_new(held, json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "contract_id",
+                                              c->contract_id, "order", c->order_text, "file",
+                                              c->file, "sha256", c->sha256, "in_force", 0,
+                                              "why_not", c->not_in_force));
+        if (c->status)
+            json_object_set_new(json_array_get(held, json_array_size(held) - 1), "status",
+                                json_string(c->status));
+    }
     char details[256];
     snprintf(details, sizeof details,
              "%zu contract(s) in force for station type %s (%s), %zu equipment item(s); %zu "
-             "file(s) for other station types skipped",
-             set->contract_count, m->host->station_type, cause, set->item_count,
+             "read and not in force; %zu file(s) skipped (other station types or contract types)",
+             set->contract_count, m->host->station_type, cause, set->item_count, set->held_count,
              set->skipped_count);
     return emit_ledger(m, "contracts.loaded", m->host->node_id, "system", details,
-                       json_pack("{s:o, s:o, s:o, s:s, s:s}", "contracts", loaded, "changes",
-                                 describe_change(before, set), "skipped", skipped, "contracts_dir",
-                                 m->config.contracts_dir, "cause", cause),
+                       json_pack("{s:o, s:o, s:o, s:o, s:o, s:s, s:s}", "contracts", loaded,
+                                 "changes", describe_change(before, set), "not_in_force", held,
+                                 "skipped", skipped, "acknowledgement", acknowledgement(set),
+                                 "contracts_dir", m->config.contracts_dir, "cause", cause),
                        err);
 }
 
@@ -361,8 +466,7 @@ int maintenance_adopt_contracts(maintenance *m, contract_set *set, int64_t now_m
     free(m->item_index);
     m->item_index = index;
     m->item_index_mask = index_mask;
-    m->swept = false;            /* new terms: the next sweep looks at every item */
-    usage_index_clear(&m->uses); /* indexed by the old table: rebuilt when next needed */
+    m->swept = false; /* new terms: the next sweep looks at every item */
 
     for (size_t i = 0; rc == 0 && i < m->item_count; i++)
         rc = apply_baseline(m, &m->items[i], now_ms, err);
@@ -385,8 +489,14 @@ int maintenance_adopt_contracts(maintenance *m, contract_set *set, int64_t now_m
         rc = store_put_contract_version(m->store, c->contract_id, c->version, c->sha256, c->file,
                                         now_ms, err);
     }
+    if (rc == 0 && !m->contracts_from_store)
+        rc = store_adopted(m, now_ms, err);
     if (rc == 0)
         rc = record_adoption(m, &before, cause, err);
+    if (rc == 0 && !m->contracts_from_store) { /* a set of the directory's: gated by it */
+        m->ungated_reason[0] = '\0';
+        m->rejected_fingerprint[0] = '\0';
+    }
     /* Items the new set no longer names are retired: kept, no longer required. */
     for (size_t i = 0; rc == 0 && !first && i < m->item_count; i++) {
         const equipment_state *e = &m->items[i];
@@ -430,6 +540,172 @@ int maintenance_adopt_contracts(maintenance *m, contract_set *set, int64_t now_m
     return rc;
 }
 
+/* What is in force while a refused deployment is not: for the record and the hub. */
+static void describe_in_force(const maintenance *m, char *out, size_t size)
+{
+    if (m->ungated_reason[0])
+        snprintf(out, size, "none: no contract set was ever adopted, every test is blocked");
+    else
+        snprintf(out, size, "the set adopted before (%zu contract(s), %zu item(s))",
+                 m->contracts.contract_count, m->contracts.item_count);
+}
+
+/* A refused deployment: recorded (ledger contract.rejected) and alerted once, however many
+ * times it is asked for (the hub's contract.deployed and the directory watch both ask for the
+ * same files); `answer` also emits contract.rejected as the event's answer, marked
+ * already_reported when it was. The file refused comes with the refusal; one about no file (the
+ * directory) names the directory. */
+static int report_rejection(maintenance *m, const contract_refusal *why, int64_t now_ms,
+                            bool answer, smart_error *err)
+{
+    const char *file = why->file[0] ? why->file : m->config.contracts_dir;
+    const char *reason_text = why->error.text;
+    bool repeat = why->fingerprint[0] && strcmp(why->fingerprint, m->rejected_fingerprint) == 0;
+    char in_force[160];
+    describe_in_force(m, in_force, sizeof in_force);
+    json_t *problems = json_array();
+    for (size_t i = 0; problems && i < why->problems.count; i++)
+        json_array_append_new(problems, json_string(why->problems.text[i]));
+    if (problems && json_array_size(problems) == 0)
+        json_array_append_new(problems, json_string(reason_text));
+    json_t *meta = json_pack("{s:s, s:s, s:O, s:I, s:s}", "contract_file", file, "reason",
+                             reason_text, "problems", problems, "problems_found",
+                             (json_int_t)(why->problems.found ? why->problems.found : 1),
+                             "in_force", in_force);
+    json_t *out =
+        json_pack("{s:s, s:s, s:O, s:s, s:b}", "contract_file", file, "reason", reason_text,
+                  "problems", problems, "in_force", in_force, "already_reported", repeat);
+    json_decref(problems);
+    if (why->other_file[0]) {
+        json_object_set_new(meta, "other_file", json_string(why->other_file));
+        json_object_set_new(out, "other_file", json_string(why->other_file));
+    }
+    int rc = 0;
+    if (repeat)
+        json_decref(meta);
+    else if ((rc = emit_ledger(m, "contract.rejected", file, "system", reason_text, meta, err))) {
+        json_decref(out);
+        return rc;
+    }
+    if (answer && (rc = emit_output(m, "contract.rejected", out, err)))
+        return rc;
+    if (!answer)
+        json_decref(out);
+    if (repeat)
+        return 0;
+    snprintf(m->rejected_fingerprint, sizeof m->rejected_fingerprint, "%s", why->fingerprint);
+    jw *subject = &m->subject;
+    jw_reset(subject);
+    jw_member_string(subject, "contract_file", file);
+    if (why->other_file[0])
+        jw_member_string(subject, "other_file", why->other_file);
+    jw_member_string(subject, "in_force", in_force);
+    return emit_alert(m, "contract_rejected", "high", NULL, subject, reason_text, now_ms, err);
+}
+
+typedef struct stored_files {
+    size_t count, cap;
+    char **names, **texts;
+    size_t *lens;
+    bool out_of_memory;
+} stored_files;
+
+static int collect_file(void *ctx, const char *file, const char *sha256, const char *text,
+                        size_t len)
+{
+    stored_files *f = ctx;
+    (void)sha256; /* the text is hashed again as it is parsed */
+    if (f->count == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 8;
+        char **names = realloc(f->names, cap * sizeof *names);
+        if (names)
+            f->names = names;
+        char **texts = realloc(f->texts, cap * sizeof *texts);
+        if (texts)
+            f->texts = texts;
+        size_t *lens = realloc(f->lens, cap * sizeof *lens);
+        if (lens)
+            f->lens = lens;
+        if (!names || !texts || !lens)
+            return f->out_of_memory = true, SMART_ENOMEM;
+        f->cap = cap;
+    }
+    char *name = strdup(file ? file : ""), *copy = malloc(len + 1);
+    if (!name || !copy) {
+        free(name), free(copy);
+        return f->out_of_memory = true, SMART_ENOMEM;
+    }
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    f->names[f->count] = name;
+    f->texts[f->count] = copy;
+    f->lens[f->count++] = len;
+    return 0;
+}
+
+static void stored_files_free(stored_files *f)
+{
+    for (size_t i = 0; i < f->count; i++)
+        free(f->names[i]), free(f->texts[i]);
+    free(f->names), free(f->texts), free(f->lens);
+}
+
+int maintenance_start_refused(maintenance *m, const contract_refusal *why, int64_t now_ms,
+                              smart_error *err)
+{
+    stored_files files = {0};
+    int rc = store_load_adopted_files(m->store, collect_file, &files, err);
+    if (rc == SMART_ENOMEM || files.out_of_memory) {
+        stored_files_free(&files);
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    }
+    if (rc) {
+        stored_files_free(&files);
+        return rc;
+    }
+    contract_set set = {0};
+    contract_refusal again = {0};
+    bool have_set =
+        files.count > 0 &&
+        contract_set_load_texts((const char *const *)files.names, (const char *const *)files.texts,
+                                files.lens, files.count, m->host->station_type, &set, &again) == 0;
+    stored_files_free(&files);
+    char message[1024] = "", count[96];
+    text_append(message, sizeof message, "", "contracts in ");
+    text_append(message, sizeof message, "", m->config.contracts_dir);
+    text_append(message, sizeof message, "", " refused at start-up: ");
+    text_append(message, sizeof message, "", why->error.text);
+    if (have_set) {
+        snprintf(count, sizeof count,
+                 "; running with the set adopted before (%zu contract(s), "
+                 "kept in the store)",
+                 set.contract_count);
+        text_append(message, sizeof message, "", count);
+    } else {
+        m->ungated_reason[0] = '\0';
+        text_append(m->ungated_reason, sizeof m->ungated_reason, "",
+                    "no contracts in force: the contracts in ");
+        text_append(m->ungated_reason, sizeof m->ungated_reason, "", m->config.contracts_dir);
+        text_append(m->ungated_reason, sizeof m->ungated_reason, "",
+                    " were refused at start-up and no set was ever adopted");
+        text_append(message, sizeof message, "",
+                    "; no set was ever adopted: running with none in force, every test is "
+                    "blocked");
+    }
+    text_utf8_trim(message);
+    m->host->log(m->host, SMART_LOG_ERROR, message);
+    m->contracts_from_store = true;
+    rc = maintenance_adopt_contracts(m, &set, now_ms,
+                                     have_set ? "start-up: contracts_dir refused, the set adopted "
+                                                "before"
+                                              : "start-up: contracts_dir refused, none in force",
+                                     err);
+    m->contracts_from_store = false;
+    if (rc == 0)
+        rc = report_rejection(m, why, now_ms, false, err);
+    return rc;
+}
+
 static const char *const deployed_keys[] = {"reason", NULL};
 
 int handle_contract_deployed(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
@@ -453,30 +729,10 @@ int handle_contract_deployed(maintenance *m, const json_t *data, int64_t now_ms,
     }
     if (rc == 0)
         return emit_output(m, "contracts.loaded",
-                           json_pack("{s:I, s:I}", "contracts",
+                           json_pack("{s:I, s:I, s:o}", "contracts",
                                      (json_int_t)m->contracts.contract_count, "equipment",
-                                     (json_int_t)m->contracts.item_count),
+                                     (json_int_t)m->contracts.item_count, "acknowledgement",
+                                     acknowledgement(&m->contracts)),
                            err);
-    /* Refused: the set in force stays; the hub hears why. The event itself was fine. The file
-     * refused comes with the refusal; one about no file (the directory) names the directory. */
-    const char *file = why.file[0] ? why.file : m->config.contracts_dir;
-    const char *reason_text = why.error.text;
-    json_t *meta = json_pack("{s:s, s:s}", "contract_file", file, "reason", reason_text);
-    json_t *out = json_pack("{s:s, s:s}", "contract_file", file, "reason", reason_text);
-    if (why.other_file[0]) {
-        json_object_set_new(meta, "other_file", json_string(why.other_file));
-        json_object_set_new(out, "other_file", json_string(why.other_file));
-    }
-    if ((rc = emit_ledger(m, "contract.rejected", file, "system", reason_text, meta, err))) {
-        json_decref(out);
-        return rc;
-    }
-    if ((rc = emit_output(m, "contract.rejected", out, err)))
-        return rc;
-    jw *subject = &m->subject;
-    jw_reset(subject);
-    jw_member_string(subject, "contract_file", file);
-    if (why.other_file[0])
-        jw_member_string(subject, "other_file", why.other_file);
-    return emit_alert(m, "contract_rejected", "high", NULL, subject, reason_text, now_ms, err);
+    return report_rejection(m, &why, now_ms, true, err);
 }

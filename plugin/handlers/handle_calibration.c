@@ -570,6 +570,9 @@ static int follow_chain(chain_walk *cw, const char *reference, const char *why, 
         char bad[80], via[300];
         if (date_parse(date, &day, bad, sizeof bad) != 0)
             continue; /* every stored calibration_date was parsed when recorded */
+        /* The station's day of a timestamp, not the date written in its own offset. */
+        if (day.has_time)
+            day.day = maintenance_today(m, day.instant_ms);
         int64_t day_ms = maintenance_day_start_ms(m, day.day), next_ms = INT64_MAX;
         if (day_ms >= until_ms)
             continue;
@@ -1260,8 +1263,6 @@ static int record_calibration(maintenance *m, const calibration_input *in,
         free(results_text);
         return rc;
     }
-    if (!o.failed) /* earlier uses of the item can no longer be suspect */
-        maintenance_note_good_calibration(m, e, in->performed_ms);
     readiness r;
     maintenance_readiness(m, &o.next, in->now_ms, 0, &r);
     calibration_texts t;

@@ -61,7 +61,9 @@ static int check_step_keys(const json_t *values, const char *path, const procedu
     json_object_foreach ((json_t *)values, key, value) {
         bool known = false;
         for (size_t i = 0; i < p->step_count && !known; i++)
-            known = strcmp(p->steps[i].step_id, key) == 0 && p->steps[i].is_reading == readings;
+            known = strcmp(p->steps[i].step_id, key) == 0 &&
+                    (p->steps[i].is_reading == readings ||
+                     (!readings && p->steps[i].needs_attestation)); /* attesting a reading */
         if (!known)
             return error_set(err, SMART_EINVAL, "%s.%s: not a %s step of procedure %s", path, key,
                              readings ? "number" : "checkbox", p->procedure_id);
@@ -82,7 +84,7 @@ static int judge_reference(maintenance *m, const char *reference, const char *id
 
 /* One step's result: `given` NULL when the step was not taken. */
 static void write_step(jw *w, const check_step *s, const check_step_answer *given, bool passed,
-                       const char *limit)
+                       const char *limit, const bool *attested)
 {
     jw_sep(w);
     jw_raw(w, "{", 1);
@@ -99,8 +101,12 @@ static void write_step(jw *w, const check_step *s, const check_step_answer *give
         jw_member_string(w, "unit", s->unit);
         jw_member_string(w, "limit", limit);
     }
+    if (attested)
+        jw_member_bool(w, "attested", *attested);
     if (s->reference_value)
         jw_member_string(w, "reference_value", s->reference_value);
+    if (s->reference_reading[0])
+        jw_member_string(w, "reference_read_as", s->reference_reading);
     jw_raw(w, "}", 1);
 }
 
@@ -231,7 +237,20 @@ static int judge_steps(const check_input *in, int64_t now_ms, check_state *check
         bool passed = check_step_judge(s, &given, limit, sizeof limit, line, sizeof line);
         if (line[0])
             text_append(check->detail, sizeof check->detail, "; ", line);
-        write_step(steps, s, answer ? &given : NULL, passed, limit);
+        /* A reference_value the module cannot check: the reading needs an attestation that it
+         * meets the text. */
+        bool attested = false, *attestation = NULL;
+        if (answer && s->is_reading && s->needs_attestation) {
+            attested = json_is_true(json_object_get(in->attestations, s->step_id));
+            attestation = &attested;
+            if (passed && !attested) {
+                passed = false;
+                snprintf(line, sizeof line, "%s not attested to meet its reference value",
+                         s->step_id);
+                text_append(check->detail, sizeof check->detail, "; ", line);
+            }
+        }
+        write_step(steps, s, answer ? &given : NULL, passed, limit, attestation);
         check->passed = check->passed && passed;
     }
     jw_raw(steps, "]", 1);

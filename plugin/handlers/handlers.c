@@ -315,10 +315,11 @@ static int parse_start(const json_t *data, int64_t now_ms, start_input *in, smar
 }
 
 /* The job's equipment is its linked set: a start checks every linked item, plus any it lists
- * besides (in *listed); listing fewer never leaves a linked item out. *ids points into
+ * besides (in *listed); listing fewer never leaves a linked item out. The station's checklist
+ * items follow; *nothing is set when none was given or linked before them. *ids points into
  * *link_text (the caller frees it, even on an error); its first *linked_count are linked. */
 static int job_equipment(maintenance *m, const start_input *in, char **link_text, id_list *ids,
-                         id_list *listed, size_t *linked_count, smart_error *err)
+                         id_list *listed, size_t *linked_count, bool *nothing, smart_error *err)
 {
     int rc = load_link(m, in->clientpo_id, link_text, ids, err);
     if (rc)
@@ -336,6 +337,14 @@ static int job_equipment(maintenance *m, const start_input *in, char **link_text
                              "use more than %d",
                              *linked_count, in->clientpo_id, JF_ID_ARRAY_MAX);
         ids->id[ids->count++] = listed->id[i];
+    }
+    /* Fail safe: a start that names no equipment at all is not a test we can vouch for. */
+    *nothing = ids->count == 0;
+    /* The station's checklists (the hub's form) are required before every test here. */
+    for (size_t i = 0; i < m->contracts.item_count && ids->count < JF_ID_ARRAY_MAX; i++) {
+        const contract_item *station = m->contracts.index[i];
+        if (station->station_checklist && !id_list_has(ids, station->equipment_id))
+            ids->id[ids->count++] = station->equipment_id;
     }
     return 0;
 }
@@ -378,7 +387,9 @@ static void write_gate_answer(maintenance *m, jw *out, const start_input *in, bo
     jw_append(out, &m->list_items);
     jw_raw(out, "]", 1);
     put_jw(out, "blocking", &m->blocking);
-    if (nothing)
+    if (m->ungated_reason[0])
+        jw_member_string(out, "reason", m->ungated_reason);
+    else if (nothing)
         jw_member_raw(out, "reason", "no equipment given and none linked");
     if (in->planned_end_text)
         jw_member_raw(out, "planned_end", in->planned_end_text);
@@ -387,8 +398,8 @@ static void write_gate_answer(maintenance *m, jw *out, const start_input *in, bo
 
 /* Decide with the assessed list, persist an allowed test, then record, answer and alert. */
 static int decide_start(maintenance *m, const start_input *in, const id_list *ids,
-                        size_t linked_count, const id_list *listed, const jw *ids_text,
-                        int64_t now_ms, smart_error *err)
+                        size_t linked_count, const id_list *listed, bool nothing,
+                        const jw *ids_text, int64_t now_ms, smart_error *err)
 {
     assessed_list list;
     int rc;
@@ -396,11 +407,13 @@ static int decide_start(maintenance *m, const start_input *in, const id_list *id
         (rc = assess_list(m, ids, now_ms, in->planned_end_text ? in->planned_end.instant_ms : 0,
                           &list, err)))
         return rc;
-    /* Fail safe: a start that names no equipment at all is not a test we can vouch for. */
-    bool nothing = ids->count == 0;
-    bool allowed = !nothing && list.blocking == 0;
+    bool ungated = m->ungated_reason[0] != '\0'; /* no contracts in force: nothing vouched for */
+    bool allowed = !nothing && !ungated && list.blocking == 0;
     char details[1200];
-    if (nothing)
+    if (ungated)
+        snprintf(details, sizeof details, "Test for ClientPO %s blocked: %s", in->clientpo_id,
+                 m->ungated_reason);
+    else if (nothing)
         snprintf(details, sizeof details,
                  "Test for ClientPO %s blocked: no equipment given and none linked",
                  in->clientpo_id);
@@ -412,10 +425,8 @@ static int decide_start(maintenance *m, const start_input *in, const id_list *id
                  list.summary);
     text_utf8_trim(details);
     int64_t test_id;
-    if (allowed &&
-        ((rc = store_add_allowed_test(m->store, in->clientpo_id, now_ms, jw_text(ids_text),
-                                      &test_id, err)) ||
-         (rc = maintenance_note_allowed_test(m, test_id, now_ms, ids->id, ids->count, err))))
+    if (allowed && (rc = store_add_allowed_test(m->store, in->clientpo_id, now_ms,
+                                                jw_text(ids_text), &test_id, err)))
         return rc;
     jw meta = {0}, out = {0}, subject = {0};
     write_gate_record(m, &meta, in, allowed, ids_text, ids, linked_count, listed, &list);
@@ -446,11 +457,12 @@ int handle_test_start(maintenance *m, const json_t *data, int64_t now_ms, smart_
     size_t linked_count = 0;
     char *link_text = NULL; /* the stored link, which the ids point into */
     jw ids_text = {0};      /* the ids as stored with an allowed test and in the record */
-    if (!(rc = job_equipment(m, &in, &link_text, &ids, &listed, &linked_count, err))) {
+    bool nothing = false;   /* no equipment given and none linked */
+    if (!(rc = job_equipment(m, &in, &link_text, &ids, &listed, &linked_count, &nothing, err))) {
         write_ids(&ids_text, &ids);
-        rc = jw_text(&ids_text)
-                 ? decide_start(m, &in, &ids, linked_count, &listed, &ids_text, now_ms, err)
-                 : error_set(err, SMART_ENOMEM, "out of memory");
+        rc = jw_text(&ids_text) ? decide_start(m, &in, &ids, linked_count, &listed, nothing,
+                                               &ids_text, now_ms, err)
+                                : error_set(err, SMART_ENOMEM, "out of memory");
     }
     jw_release(&ids_text);
     free(link_text);

@@ -13,6 +13,8 @@ cal_assessment maintenance_assess(const maintenance *m, const equipment_state *e
     (void)m;
     if (!e || !e->terms)
         return (cal_assessment){.status = CAL_UNKNOWN, .ready = false};
+    if (e->terms->station_checklist) /* a station procedure: nothing to calibrate */
+        return (cal_assessment){.status = CAL_CURRENT, .ready = !e->record.out_of_service};
     return cal_assess(&e->terms->terms, &e->record, today);
 }
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,9 +25,6 @@ enum {
     Q_PUT_LINK,
     Q_GET_LINK,
     Q_ADD_GATE,
-    Q_GATE_CLIENTPO,
-    Q_ALLOWED_USES,
-    Q_GOOD_CALIBRATION_DAYS,
     Q_LOAD_CHECKS,
     Q_ADD_CHECK,
     Q_GET_CONTRACT,
@@ -45,6 +43,11 @@ enum {
     Q_LAST_RESULTS,
     Q_LAST_PASS,
     Q_ALLOWED_WITH,
+    Q_ADD_USES,
+    Q_CHECK_RECORD,
+    Q_CALIBRATION_RECORD,
+    Q_SET_CHECK_DETAIL,
+    Q_MARK_CHECKS_SUSPECT_BETWEEN,
     Q_COUNT
 };
 
@@ -80,20 +83,14 @@ static const char *const statements[Q_COUNT] = {
     [Q_GET_LINK] = "SELECT equipment FROM clientpo_links WHERE clientpo_id = ?1",
     [Q_ADD_GATE] = "INSERT INTO tests_allowed (clientpo_id, decided_at_ms, equipment) "
                    "VALUES (?1, ?2, ?3)",
-    [Q_GATE_CLIENTPO] = "SELECT clientpo_id FROM tests_allowed WHERE id = ?1",
-    [Q_ALLOWED_USES] = "SELECT t.id, t.decided_at_ms, j.value FROM tests_allowed t, "
-                       "json_each(t.equipment) j ORDER BY t.id",
-    [Q_GOOD_CALIBRATION_DAYS] =
-        "SELECT c.equipment_id, c.day, max(c.performed_ms) FROM calibrations c JOIN "
-        "(SELECT equipment_id, max(day) AS day FROM calibrations WHERE in_tolerance = 1 "
-        "AND coalesce(suspect, 0) = 0 GROUP BY equipment_id) g ON c.equipment_id = "
-        "g.equipment_id AND c.day = g.day WHERE c.in_tolerance = 1 AND coalesce(c.suspect, 0) = 0 "
-        "GROUP BY c.equipment_id",
     [Q_LAST_PASS] = "SELECT max(performed_at_ms) FROM checks WHERE equipment_id = ?1 AND "
                     "procedure_id = ?2 AND passed = 1 AND coalesce(suspect, 0) = 0",
-    [Q_ALLOWED_WITH] = "SELECT t.clientpo_id, t.decided_at_ms FROM tests_allowed t, "
-                       "json_each(t.equipment) j WHERE j.value = ?1 AND t.decided_at_ms >= ?2 "
-                       "ORDER BY t.decided_at_ms, t.id",
+    /* By allowed_uses' key: the item's uses in time order, whatever the history's size. */
+    [Q_ALLOWED_WITH] = "SELECT t.clientpo_id, u.decided_at_ms FROM allowed_uses u JOIN "
+                       "tests_allowed t ON t.id = u.test_id WHERE u.equipment_id = ?1 AND "
+                       "u.decided_at_ms >= ?2 ORDER BY u.decided_at_ms, u.test_id",
+    [Q_ADD_USES] = "INSERT OR IGNORE INTO allowed_uses (equipment_id, decided_at_ms, test_id) "
+                   "SELECT value, ?2, ?1 FROM json_each(?3)",
     /* The last check that counts per (item, procedure): a pass made with a reference that was
      * not fit is history only (readiness.h). */
     [Q_LOAD_CHECKS] =
@@ -137,6 +134,59 @@ static const char *const statements[Q_COUNT] = {
     [Q_UNAVAILABLE_AT] = "SELECT kind, since_ms, until_ms, reason FROM unavailable_periods "
                          "WHERE equipment_id = ?1 AND since_ms <= ?2 AND until_ms > ?2 "
                          "ORDER BY since_ms DESC, id DESC LIMIT 1",
+    /* What the review of a reference's finding reads of one record resting on it (store.h). */
+    [Q_CHECK_RECORD] =
+        "SELECT c.readings, (SELECT min(n.performed_at_ms) FROM checks n WHERE "
+        "n.equipment_id = ?1 AND n.procedure_id = ?2 AND n.performed_at_ms > ?3) FROM checks c "
+        "WHERE c.equipment_id = ?1 AND c.procedure_id = ?2 AND c.performed_at_ms = ?3 "
+        "ORDER BY c.id DESC LIMIT 1",
+    [Q_CALIBRATION_RECORD] =
+        "SELECT c.results, (SELECT min(n.recorded_at_ms) FROM calibrations n WHERE "
+        "n.equipment_id = ?1 AND n.id > c.id AND n.day >= c.day) FROM calibrations c "
+        "WHERE c.equipment_id = ?1 AND c.certificate_number = ?2 ORDER BY c.id DESC LIMIT 1",
+    [Q_SET_CHECK_DETAIL] = "UPDATE checks SET detail = ?4 WHERE equipment_id = ?1 AND "
+                           "procedure_id = ?2 AND performed_at_ms = ?3",
+    [Q_MARK_CHECKS_SUSPECT_BETWEEN] =
+        "UPDATE checks SET suspect = 1, suspect_later = 1, suspect_reason = ?3 "
+        "WHERE reference_instrument = ?1 AND performed_at_ms >= ?2 AND "
+        "performed_at_ms < ?4 AND coalesce(suspect, 0) = 0",
+};
+
+/* What each statement does, for the error that names it. */
+static const char *const query_names[Q_COUNT] = {
+    [Q_BEGIN] = "begin",
+    [Q_COMMIT] = "commit",
+    [Q_LOAD_EQUIPMENT] = "load equipment",
+    [Q_PUT_EQUIPMENT] = "save equipment",
+    [Q_ADD_CALIBRATION] = "add calibration",
+    [Q_LAST_GOOD_CALIBRATION] = "find the last good calibration",
+    [Q_FIND_CALIBRATION] = "find a calibration by its certificate",
+    [Q_PUT_LINK] = "save link",
+    [Q_GET_LINK] = "read link",
+    [Q_ADD_GATE] = "save allowed test",
+    [Q_LOAD_CHECKS] = "load checks",
+    [Q_ADD_CHECK] = "save check",
+    [Q_GET_CONTRACT] = "read contract version",
+    [Q_CHECKS_WITH_REFERENCE] = "find the checks made with a reference",
+    [Q_MARK_CHECKS_SUSPECT] = "mark the checks made with a reference suspect",
+    [Q_CALIBRATIONS_WITH_REFERENCE] = "find the calibrations made with a reference",
+    [Q_PUT_CONTRACT] = "save contract version",
+    [Q_GET_META] = "read the store's own record",
+    [Q_PUT_META] = "save the store's own record",
+    [Q_GET_TEXT_META] = "read the store's own record",
+    [Q_PUT_TEXT_META] = "save the store's own record",
+    [Q_CALIBRATION_ON] = "find the calibration in force on a day",
+    [Q_CHECK_AT] = "find the check in force at an instant",
+    [Q_ADD_UNAVAILABLE] = "save an unavailable period",
+    [Q_UNAVAILABLE_AT] = "find an unavailable period",
+    [Q_LAST_RESULTS] = "find the results of the last calibration",
+    [Q_LAST_PASS] = "find the last pass of a procedure",
+    [Q_ALLOWED_WITH] = "find the tests allowed with an item",
+    [Q_ADD_USES] = "save the items of an allowed test",
+    [Q_CHECK_RECORD] = "find a check resting on a reference",
+    [Q_CALIBRATION_RECORD] = "find a calibration resting on a reference",
+    [Q_SET_CHECK_DETAIL] = "note a check's re-judgement",
+    [Q_MARK_CHECKS_SUSPECT_BETWEEN] = "mark the checks made with a reference suspect",
 };
 
 static const char schema[] =
@@ -162,8 +212,8 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS tests_allowed ("
     " id INTEGER PRIMARY KEY, clientpo_id TEXT NOT NULL, decided_at_ms INTEGER NOT NULL,"
     " equipment TEXT NOT NULL);"
-    /* Stores written before the per-item view of the allowed tests moved into memory
-     * (usage_index.h) hold it as a table; tests_allowed has the same facts. */
+    /* An older per-item table of the allowed tests, in stores from before; allowed_uses
+     * (migrations) holds the same facts. */
     "DROP TABLE IF EXISTS tests_allowed_items;"
     "CREATE TABLE IF NOT EXISTS checks ("
     " id INTEGER PRIMARY KEY, equipment_id TEXT NOT NULL, procedure_id TEXT NOT NULL,"
@@ -200,11 +250,6 @@ struct store {
     bool in_transaction;
 };
 
-static int db_error(store *s, smart_error *err, const char *what)
-{
-    return error_set(err, SMART_EIO, "store: %s: %s", what, sqlite3_errmsg(s->db));
-}
-
 /* Columns added to a table after stores were first written: a store from before gets them
  * (NULL in its old rows) when it is opened. */
 static const struct {
@@ -240,6 +285,45 @@ static int add_missing_columns(sqlite3 *db, char **msg)
         snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s", added_columns[i].table,
                  added_columns[i].column, added_columns[i].declaration);
         if ((rc = sqlite3_exec(db, sql, NULL, NULL, msg)) != SQLITE_OK)
+            return rc;
+    }
+    return SQLITE_OK;
+}
+
+/* The schema's versions since the store kept one (PRAGMA user_version): migrations[v] takes a
+ * store at version v to v + 1. They run at open, after the columns added above, in the open's
+ * transaction; a new store runs them all on its empty tables. */
+static const char *const migrations[] = {
+    /* 1: the per-event lookups by index, whatever the history's size: what was verified with a
+     * reference (calibrations and checks by the reference they name), and the tests allowed
+     * with each item (filled here from tests_allowed; store_add_allowed_test keeps it). */
+    "CREATE INDEX IF NOT EXISTS calibrations_by_reference"
+    " ON calibrations (reference_standard, day);"
+    "CREATE INDEX IF NOT EXISTS checks_by_reference"
+    " ON checks (reference_instrument, performed_at_ms);"
+    "CREATE TABLE IF NOT EXISTS allowed_uses ("
+    " equipment_id TEXT NOT NULL, decided_at_ms INTEGER NOT NULL, test_id INTEGER NOT NULL,"
+    " PRIMARY KEY (equipment_id, decided_at_ms, test_id)) WITHOUT ROWID;"
+    "INSERT OR IGNORE INTO allowed_uses (equipment_id, decided_at_ms, test_id)"
+    " SELECT j.value, t.decided_at_ms, t.id FROM tests_allowed t, json_each(t.equipment) j;",
+};
+
+static int migrate(sqlite3 *db, char **msg)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        *msg = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+        return rc;
+    }
+    int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_finalize(st);
+    int count = (int)(sizeof migrations / sizeof migrations[0]);
+    for (int v = version < 0 ? 0 : version; v < count; v++) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
+        if ((rc = sqlite3_exec(db, migrations[v], NULL, NULL, msg)) != SQLITE_OK ||
+            (rc = sqlite3_exec(db, sql, NULL, NULL, msg)) != SQLITE_OK)
             return rc;
     }
     return SQLITE_OK;
@@ -333,7 +417,7 @@ int store_open(const char *dir, store **out, smart_error *err)
                      NULL, NULL, &msg) != SQLITE_OK ||
         sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK ||
         sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK ||
-        add_missing_columns(s->db, &msg) != SQLITE_OK ||
+        add_missing_columns(s->db, &msg) != SQLITE_OK || migrate(s->db, &msg) != SQLITE_OK ||
         sqlite3_exec(s->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
         rc = error_set(err, SMART_EIO, "store %s: %s", path, msg ? msg : "setup failed");
         sqlite3_free(msg);
@@ -345,7 +429,8 @@ int store_open(const char *dir, store **out, smart_error *err)
     for (int i = 0; i < Q_COUNT; i++)
         if (sqlite3_prepare_v3(s->db, statements[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
                                NULL) != SQLITE_OK) {
-            rc = db_error(s, err, "prepare");
+            rc = error_set(err, SMART_EIO, "store: prepare %s: %s", query_names[i],
+                           sqlite3_errmsg(s->db));
             store_close(s);
             return rc;
         }
@@ -367,33 +452,10 @@ void store_close(store *s)
     free(s);
 }
 
-/* Runs a statement that returns no rows and resets it. */
-static int run(store *s, sqlite3_stmt *stmt, smart_error *err, const char *what)
-{
-    int rc = sqlite3_step(stmt);
-    sqlite3_reset(stmt);
-    sqlite3_clear_bindings(stmt);
-    return rc == SQLITE_DONE ? 0 : db_error(s, err, what);
-}
-
-int store_begin(store *s, smart_error *err)
-{
-    if (s->in_transaction)
-        return 0;
-    int rc = run(s, s->stmt[Q_BEGIN], err, "begin");
-    if (rc == 0)
-        s->in_transaction = true;
-    return rc;
-}
-
-int store_commit(store *s, smart_error *err)
-{
-    if (!s->in_transaction)
-        return 0;
-    int rc = run(s, s->stmt[Q_COMMIT], err, "commit");
-    s->in_transaction = false; /* a failed COMMIT is not retried: the caller fail-stops */
-    return rc;
-}
+/* Every statement is used the same way: bind (one letter per parameter, in order: 't' text,
+ * NULL binding NULL; 'i' an int; 'I' an int64_t; 'o' an optional int64_t,
+ * given as a pointer, NULL binding NULL), step, read the row, reset. The
+ * error a failed step returns names the statement (query_names). */
 
 static void bind_text(sqlite3_stmt *st, int i, const char *text)
 {
@@ -403,10 +465,115 @@ static void bind_text(sqlite3_stmt *st, int i, const char *text)
         sqlite3_bind_null(st, i);
 }
 
+static void bind_va(sqlite3_stmt *st, const char *types, va_list ap)
+{
+    for (int i = 1; types[i - 1]; i++)
+        switch (types[i - 1]) {
+        case 't': bind_text(st, i, va_arg(ap, const char *)); break;
+        case 'i': sqlite3_bind_int(st, i, va_arg(ap, int)); break;
+        case 'I': sqlite3_bind_int64(st, i, va_arg(ap, int64_t)); break;
+        default: {
+            const int64_t *value = va_arg(ap, const int64_t *);
+            if (value)
+                sqlite3_bind_int64(st, i, *value);
+            else
+                sqlite3_bind_null(st, i);
+            break;
+        }
+        }
+}
+
+/* Steps statement q once: 1 with a row to read, 0 when it has no more, or SMART_EIO. */
+static int step(store *s, int q, smart_error *err)
+{
+    int rc = sqlite3_step(s->stmt[q]);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    return error_set(err, SMART_EIO, "store: %s: %s", query_names[q], sqlite3_errmsg(s->db));
+}
+
+/* Binds statement q's parameters and steps it once (as step); finish(s, q) ends its use. */
+static int query(store *s, int q, smart_error *err, const char *types, ...)
+{
+    va_list ap;
+    va_start(ap, types);
+    bind_va(s->stmt[q], types, ap);
+    va_end(ap);
+    return step(s, q, err);
+}
+
+/* Ends a use of statement q: reset, parameters cleared (no borrowed text outlives the call).
+ * Returns rc. */
+static int finish(store *s, int q, int rc)
+{
+    sqlite3_reset(s->stmt[q]);
+    sqlite3_clear_bindings(s->stmt[q]);
+    return rc;
+}
+
+/* A lookup's answer from its step: 0 found, 1 none, or the error. */
+static int found(int rc)
+{
+    return rc < 0 ? rc : rc == 1 ? 0 : 1;
+}
+
+/* The end of a visit from its last step: 0, SMART_ENOMEM when visit said so, or the error. */
+static int visited(int rc, int failed, smart_error *err)
+{
+    if (failed)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    return rc;
+}
+
+/* Runs statement q, which returns no rows, in the batch transaction (opened if need be). */
+static int run(store *s, int q, smart_error *err, const char *types, ...)
+{
+    int rc = store_begin(s, err);
+    if (rc)
+        return rc;
+    va_list ap;
+    va_start(ap, types);
+    bind_va(s->stmt[q], types, ap);
+    va_end(ap);
+    rc = step(s, q, err);
+    return finish(s, q, rc < 0 ? rc : 0);
+}
+
+int store_begin(store *s, smart_error *err)
+{
+    if (s->in_transaction)
+        return 0;
+    int rc = finish(s, Q_BEGIN, step(s, Q_BEGIN, err));
+    if (rc == 0)
+        s->in_transaction = true;
+    return rc;
+}
+
+int store_commit(store *s, smart_error *err)
+{
+    if (!s->in_transaction)
+        return 0;
+    int rc = finish(s, Q_COMMIT, step(s, Q_COMMIT, err));
+    s->in_transaction = false; /* a failed COMMIT is not retried: the caller fail-stops */
+    return rc;
+}
+
 static void copy_column(sqlite3_stmt *st, int col, char *out, size_t size)
 {
     const unsigned char *text = sqlite3_column_text(st, col);
     snprintf(out, size, "%s", text ? (const char *)text : "");
+}
+
+/* The text of a column as a malloc'd copy into *out (NULL for NULL): 0 or SMART_ENOMEM. */
+static int dup_column(sqlite3_stmt *st, int col, char **out, smart_error *err)
+{
+    const char *text = (const char *)sqlite3_column_text(st, col);
+    *out = NULL;
+    if (text && !(*out = strdup(text)))
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    return 0;
 }
 
 int store_load_equipment(store *s, void (*visit)(void *ctx, const equipment_state *state),
@@ -414,7 +581,7 @@ int store_load_equipment(store *s, void (*visit)(void *ctx, const equipment_stat
 {
     sqlite3_stmt *st = s->stmt[Q_LOAD_EQUIPMENT];
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (rc = step(s, Q_LOAD_EQUIPMENT, err); rc == 1; rc = step(s, Q_LOAD_EQUIPMENT, err)) {
         equipment_state e = {0};
         copy_column(st, 0, e.equipment_id, sizeof e.equipment_id);
         e.record.has_calibration = sqlite3_column_int(st, 1) != 0;
@@ -438,61 +605,32 @@ int store_load_equipment(store *s, void (*visit)(void *ctx, const equipment_stat
         copy_column(st, 16, e.out_of_service_procedure, sizeof e.out_of_service_procedure);
         visit(ctx, &e);
     }
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : db_error(s, err, "load equipment");
+    return finish(s, Q_LOAD_EQUIPMENT, rc);
 }
 
 int store_put_equipment(store *s, const equipment_state *e, smart_error *err)
 {
-    int rc = store_begin(s, err);
-    if (rc)
-        return rc;
-    sqlite3_stmt *st = s->stmt[Q_PUT_EQUIPMENT];
-    bind_text(st, 1, e->equipment_id);
-    sqlite3_bind_int(st, 2, e->record.has_calibration);
-    sqlite3_bind_int(st, 3, e->record.calibrated_on);
-    bind_text(st, 4, e->record.has_calibration ? e->calibration_date : NULL);
-    bind_text(st, 5, e->record.has_calibration ? e->certificate : NULL);
-    sqlite3_bind_int(st, 6, e->record.calibration_failed);
-    sqlite3_bind_int(st, 7, e->record.sent_out);
-    sqlite3_bind_int(st, 8, e->record.out_of_service);
-    bind_text(st, 9, e->has_status ? cal_status_name(e->status) : NULL);
-    bind_text(st, 10, e->last_alert[0] ? e->last_alert : NULL);
-    sqlite3_bind_int64(st, 11, e->last_alert_ms);
-    sqlite3_bind_int64(st, 12, e->out_of_service_since_ms);
-    bind_text(st, 13, e->out_of_service_reason[0] ? e->out_of_service_reason : NULL);
-    bind_text(st, 14, e->failure_note[0] ? e->failure_note : NULL);
-    sqlite3_bind_int64(st, 15, e->last_verification_ms);
-    sqlite3_bind_int64(st, 16, e->sent_out_since_ms);
-    bind_text(st, 17, e->out_of_service_procedure[0] ? e->out_of_service_procedure : NULL);
-    return run(s, st, err, "save equipment");
+    bool cal = e->record.has_calibration;
+    return run(s, Q_PUT_EQUIPMENT, err, "tiittiiitiIIttIIt", e->equipment_id,
+               (int)e->record.has_calibration, (int)e->record.calibrated_on,
+               cal ? e->calibration_date : NULL, cal ? e->certificate : NULL,
+               (int)e->record.calibration_failed, (int)e->record.sent_out,
+               (int)e->record.out_of_service, e->has_status ? cal_status_name(e->status) : NULL,
+               e->last_alert[0] ? e->last_alert : NULL, (int64_t)e->last_alert_ms,
+               (int64_t)e->out_of_service_since_ms,
+               e->out_of_service_reason[0] ? e->out_of_service_reason : NULL,
+               e->failure_note[0] ? e->failure_note : NULL, (int64_t)e->last_verification_ms,
+               (int64_t)e->sent_out_since_ms,
+               e->out_of_service_procedure[0] ? e->out_of_service_procedure : NULL);
 }
 
 int store_add_calibration(store *s, const calibration_entry *c, smart_error *err)
 {
-    int rc = store_begin(s, err);
-    if (rc)
-        return rc;
-    sqlite3_stmt *st = s->stmt[Q_ADD_CALIBRATION];
-    bind_text(st, 1, c->equipment_id);
-    bind_text(st, 2, c->calibration_date);
-    sqlite3_bind_int(st, 3, c->day);
-    bind_text(st, 4, c->certificate_number);
-    bind_text(st, 5, c->provider);
-    bind_text(st, 6, c->technician);
-    bind_text(st, 7, c->results_json);
-    bind_text(st, 8, c->notes);
-    bind_text(st, 9, c->source);
-    sqlite3_bind_int64(st, 10, c->recorded_at_ms);
-    sqlite3_bind_int(st, 11, !c->out_of_tolerance);
-    bind_text(st, 12, c->reference_standard);
-    if (c->instant_known)
-        sqlite3_bind_int64(st, 13, c->performed_ms);
-    else
-        sqlite3_bind_null(st, 13);
-    sqlite3_bind_int(st, 14, c->suspect);
-    bind_text(st, 15, c->suspect_reason);
-    return run(s, st, err, "add calibration");
+    return run(s, Q_ADD_CALIBRATION, err, "ttittttttIitoit", c->equipment_id, c->calibration_date,
+               (int)c->day, c->certificate_number, c->provider, c->technician, c->results_json,
+               c->notes, c->source, (int64_t)c->recorded_at_ms, (int)!c->out_of_tolerance,
+               c->reference_standard, c->instant_known ? &c->performed_ms : NULL, (int)c->suspect,
+               c->suspect_reason);
 }
 
 int store_checks_with_reference(store *s, const char *reference_id, int64_t since_ms,
@@ -500,31 +638,20 @@ int store_checks_with_reference(store *s, const char *reference_id, int64_t sinc
                                              const char *procedure_id, int64_t performed_ms),
                                 void *ctx, smart_error *err)
 {
-    sqlite3_stmt *st = s->stmt[Q_CHECKS_WITH_REFERENCE];
-    bind_text(st, 1, reference_id);
-    sqlite3_bind_int64(st, 2, since_ms);
+    const int q = Q_CHECKS_WITH_REFERENCE;
+    sqlite3_stmt *st = s->stmt[q];
     int rc, failed = 0;
-    while (!failed && (rc = sqlite3_step(st)) == SQLITE_ROW)
+    for (rc = query(s, q, err, "tI", reference_id, since_ms); !failed && rc == 1;
+         rc = failed ? rc : step(s, q, err))
         failed = visit(ctx, (const char *)sqlite3_column_text(st, 0),
                        (const char *)sqlite3_column_text(st, 1), sqlite3_column_int64(st, 2));
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (failed)
-        return error_set(err, SMART_ENOMEM, "out of memory");
-    return rc == SQLITE_DONE ? 0 : db_error(s, err, "find the checks made with a reference");
+    return finish(s, q, visited(rc, failed, err));
 }
 
 int store_mark_checks_suspect(store *s, const char *reference_id, int64_t since_ms,
                               const char *reason, smart_error *err)
 {
-    int rc = store_begin(s, err);
-    if (rc)
-        return rc;
-    sqlite3_stmt *st = s->stmt[Q_MARK_CHECKS_SUSPECT];
-    bind_text(st, 1, reference_id);
-    sqlite3_bind_int64(st, 2, since_ms);
-    bind_text(st, 3, reason);
-    return run(s, st, err, "mark the checks made with a reference suspect");
+    return run(s, Q_MARK_CHECKS_SUSPECT, err, "tIt", reference_id, since_ms, reason);
 }
 
 int store_calibrations_with_reference(store *s, const char *reference_id, civil_day since_day,
@@ -533,117 +660,43 @@ int store_calibrations_with_reference(store *s, const char *reference_id, civil_
                                                    const char *calibration_date),
                                       void *ctx, smart_error *err)
 {
-    sqlite3_stmt *st = s->stmt[Q_CALIBRATIONS_WITH_REFERENCE];
-    bind_text(st, 1, reference_id);
-    sqlite3_bind_int(st, 2, since_day);
+    const int q = Q_CALIBRATIONS_WITH_REFERENCE;
+    sqlite3_stmt *st = s->stmt[q];
     int rc, failed = 0;
-    while (!failed && (rc = sqlite3_step(st)) == SQLITE_ROW)
+    for (rc = query(s, q, err, "ti", reference_id, (int)since_day); !failed && rc == 1;
+         rc = failed ? rc : step(s, q, err))
         failed = visit(ctx, (const char *)sqlite3_column_text(st, 0),
                        (const char *)sqlite3_column_text(st, 1),
                        (const char *)sqlite3_column_text(st, 2));
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (failed)
-        return error_set(err, SMART_ENOMEM, "out of memory");
-    return rc == SQLITE_DONE ? 0 : db_error(s, err, "find the calibrations made with a reference");
+    return finish(s, q, visited(rc, failed, err));
 }
 
 int store_put_link(store *s, const char *clientpo_id, const char *equipment_ids,
                    int64_t linked_at_ms, smart_error *err)
 {
-    int rc = store_begin(s, err);
-    if (rc)
-        return rc;
-    sqlite3_stmt *st = s->stmt[Q_PUT_LINK];
-    bind_text(st, 1, clientpo_id);
-    bind_text(st, 2, equipment_ids);
-    sqlite3_bind_int64(st, 3, linked_at_ms);
-    return run(s, st, err, "save link");
+    return run(s, Q_PUT_LINK, err, "ttI", clientpo_id, equipment_ids, linked_at_ms);
 }
 
 int store_get_link(store *s, const char *clientpo_id, char **equipment_ids, smart_error *err)
 {
-    sqlite3_stmt *st = s->stmt[Q_GET_LINK];
-    bind_text(st, 1, clientpo_id);
-    int rc = sqlite3_step(st);
     *equipment_ids = NULL;
-    if (rc == SQLITE_ROW) {
-        const char *text = (const char *)sqlite3_column_text(st, 0);
+    int rc = query(s, Q_GET_LINK, err, "t", clientpo_id);
+    if (rc == 1) {
+        const char *text = (const char *)sqlite3_column_text(s->stmt[Q_GET_LINK], 0);
         *equipment_ids = strdup(text ? text : "");
-        if (!*equipment_ids) {
-            sqlite3_reset(st);
-            return error_set(err, SMART_ENOMEM, "out of memory");
-        }
-        rc = SQLITE_DONE;
+        rc = *equipment_ids ? 0 : error_set(err, SMART_ENOMEM, "out of memory");
     }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc == SQLITE_DONE ? 0 : db_error(s, err, "read link");
+    return finish(s, Q_GET_LINK, rc);
 }
 
 int store_add_allowed_test(store *s, const char *clientpo_id, int64_t decided_at_ms,
                            const char *equipment_json, int64_t *test_id, smart_error *err)
 {
-    int rc = store_begin(s, err);
+    int rc = run(s, Q_ADD_GATE, err, "tIt", clientpo_id, decided_at_ms, equipment_json);
     if (rc)
         return rc;
-    sqlite3_stmt *st = s->stmt[Q_ADD_GATE];
-    bind_text(st, 1, clientpo_id);
-    sqlite3_bind_int64(st, 2, decided_at_ms);
-    bind_text(st, 3, equipment_json);
-    if ((rc = run(s, st, err, "save allowed test")))
-        return rc;
     *test_id = sqlite3_last_insert_rowid(s->db);
-    return 0;
-}
-
-int store_allowed_test_clientpo(store *s, int64_t test_id, char *clientpo_id, size_t size,
-                                smart_error *err)
-{
-    sqlite3_stmt *st = s->stmt[Q_GATE_CLIENTPO];
-    sqlite3_bind_int64(st, 1, test_id);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        copy_column(st, 0, clientpo_id, size);
-        rc = SQLITE_DONE;
-    } else if (rc == SQLITE_DONE) {
-        rc = SQLITE_NOTFOUND;
-    }
-    sqlite3_reset(st);
-    if (rc == SQLITE_NOTFOUND)
-        return error_set(err, SMART_EIO, "store: allowed test %lld is missing", (long long)test_id);
-    return rc == SQLITE_DONE ? 0 : db_error(s, err, "find an allowed test");
-}
-
-int store_each_allowed_use(store *s,
-                           int (*visit)(void *ctx, int64_t test_id, int64_t decided_at_ms,
-                                        const char *equipment_id),
-                           void *ctx, smart_error *err)
-{
-    sqlite3_stmt *st = s->stmt[Q_ALLOWED_USES];
-    int rc, failed = 0;
-    while (!failed && (rc = sqlite3_step(st)) == SQLITE_ROW)
-        failed = visit(ctx, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
-                       (const char *)sqlite3_column_text(st, 2));
-    sqlite3_reset(st);
-    if (failed)
-        return error_set(err, SMART_ENOMEM, "out of memory");
-    return rc == SQLITE_DONE ? 0 : db_error(s, err, "read the allowed tests");
-}
-
-int store_each_good_calibration_day(store *s,
-                                    void (*visit)(void *ctx, const char *equipment_id,
-                                                  civil_day day, bool instant_known,
-                                                  int64_t performed_ms),
-                                    void *ctx, smart_error *err)
-{
-    sqlite3_stmt *st = s->stmt[Q_GOOD_CALIBRATION_DAYS];
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        visit(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1),
-              sqlite3_column_type(st, 2) != SQLITE_NULL, sqlite3_column_int64(st, 2));
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : db_error(s, err, "find the last good calibrations");
+    return run(s, Q_ADD_USES, err, "IIt", *test_id, decided_at_ms, equipment_json);
 }
 
 void store_check_steps_from_json(check_state *c, const char *readings_json)
@@ -679,7 +732,7 @@ int store_load_checks(store *s, void (*visit)(void *ctx, const check_state *chec
 {
     sqlite3_stmt *st = s->stmt[Q_LOAD_CHECKS];
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (rc = step(s, Q_LOAD_CHECKS, err); rc == 1; rc = step(s, Q_LOAD_CHECKS, err)) {
         check_state c = {0};
         copy_column(st, 0, c.equipment_id, sizeof c.equipment_id);
         copy_column(st, 1, c.procedure_id, sizeof c.procedure_id);
@@ -690,283 +743,156 @@ int store_load_checks(store *s, void (*visit)(void *ctx, const check_state *chec
         store_check_steps_from_json(&c, (const char *)sqlite3_column_text(st, 6));
         visit(ctx, &c);
     }
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : db_error(s, err, "load checks");
+    return finish(s, Q_LOAD_CHECKS, rc);
 }
 
 int store_add_check(store *s, const check_state *c, int64_t valid_until_ms, const char *technician,
                     const char *reference_instrument, const char *readings_json,
                     const char *suspect_reason, smart_error *err)
 {
-    int rc = store_begin(s, err);
-    if (rc)
-        return rc;
-    sqlite3_stmt *st = s->stmt[Q_ADD_CHECK];
-    bind_text(st, 1, c->equipment_id);
-    bind_text(st, 2, c->procedure_id);
-    sqlite3_bind_int64(st, 3, c->performed_ms);
-    sqlite3_bind_int(st, 4, c->passed);
-    sqlite3_bind_int64(st, 5, valid_until_ms);
-    bind_text(st, 6, c->detail[0] ? c->detail : NULL);
-    bind_text(st, 7, technician);
-    bind_text(st, 8, reference_instrument);
-    bind_text(st, 9, readings_json);
-    sqlite3_bind_int(st, 10, c->suspect);
-    bind_text(st, 11, c->suspect ? suspect_reason : NULL);
-    return run(s, st, err, "save check");
+    return run(s, Q_ADD_CHECK, err, "ttIiIttttit", c->equipment_id, c->procedure_id,
+               (int64_t)c->performed_ms, (int)c->passed, valid_until_ms,
+               c->detail[0] ? c->detail : NULL, technician, reference_instrument, readings_json,
+               (int)c->suspect, c->suspect ? suspect_reason : NULL);
 }
 
 int store_get_meta(store *s, const char *key, int64_t *value, smart_error *err)
 {
-    sqlite3_stmt *st = s->stmt[Q_GET_META];
-    bind_text(st, 1, key);
-    int rc = sqlite3_step(st), found = 0;
-    if (rc == SQLITE_ROW) {
-        *value = sqlite3_column_int64(st, 0);
-        found = 1;
-        rc = SQLITE_DONE;
-    }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (rc != SQLITE_DONE)
-        return db_error(s, err, "read the store's own record");
-    return found ? 0 : 1;
+    int rc = query(s, Q_GET_META, err, "t", key);
+    if (rc == 1)
+        *value = sqlite3_column_int64(s->stmt[Q_GET_META], 0);
+    return finish(s, Q_GET_META, found(rc));
 }
 
 int store_put_meta(store *s, const char *key, int64_t value, smart_error *err)
 {
-    int rc = store_begin(s, err);
-    if (rc)
-        return rc;
-    sqlite3_stmt *st = s->stmt[Q_PUT_META];
-    bind_text(st, 1, key);
-    sqlite3_bind_int64(st, 2, value);
-    return run(s, st, err, "save the store's own record");
+    return run(s, Q_PUT_META, err, "tI", key, value);
 }
 
 int store_get_text_meta(store *s, const char *key, char *value, size_t size, smart_error *err)
 {
-    sqlite3_stmt *st = s->stmt[Q_GET_TEXT_META];
-    bind_text(st, 1, key);
-    int rc = sqlite3_step(st), found = 0;
-    if (rc == SQLITE_ROW) {
-        copy_column(st, 0, value, size);
-        found = 1;
-        rc = SQLITE_DONE;
-    }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (rc != SQLITE_DONE)
-        return db_error(s, err, "read the store's own record");
-    return found ? 0 : 1;
+    int rc = query(s, Q_GET_TEXT_META, err, "t", key);
+    if (rc == 1)
+        copy_column(s->stmt[Q_GET_TEXT_META], 0, value, size);
+    return finish(s, Q_GET_TEXT_META, found(rc));
 }
 
 int store_put_text_meta(store *s, const char *key, const char *value, smart_error *err)
 {
-    int rc = store_begin(s, err);
-    if (rc)
-        return rc;
-    sqlite3_stmt *st = s->stmt[Q_PUT_TEXT_META];
-    bind_text(st, 1, key);
-    bind_text(st, 2, value);
-    return run(s, st, err, "save the store's own record");
+    return run(s, Q_PUT_TEXT_META, err, "tt", key, value);
 }
 
 int store_get_contract_version(store *s, const char *contract_id, int64_t *version, char sha256[65],
                                smart_error *err)
 {
     sqlite3_stmt *st = s->stmt[Q_GET_CONTRACT];
-    bind_text(st, 1, contract_id);
-    int rc = sqlite3_step(st), found = 0;
-    if (rc == SQLITE_ROW) {
+    int rc = query(s, Q_GET_CONTRACT, err, "t", contract_id);
+    if (rc == 1) {
         *version = sqlite3_column_int64(st, 0);
         copy_column(st, 1, sha256, 65);
-        found = 1;
-        rc = SQLITE_DONE;
     }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (rc != SQLITE_DONE)
-        return db_error(s, err, "read contract version");
-    return found ? 0 : 1;
+    return finish(s, Q_GET_CONTRACT, found(rc));
 }
 
 int store_put_contract_version(store *s, const char *contract_id, int64_t version,
                                const char *sha256, const char *file, int64_t now_ms,
                                smart_error *err)
 {
-    int rc = store_begin(s, err);
-    if (rc)
-        return rc;
-    sqlite3_stmt *st = s->stmt[Q_PUT_CONTRACT];
-    bind_text(st, 1, contract_id);
-    sqlite3_bind_int64(st, 2, version);
-    bind_text(st, 3, sha256);
-    bind_text(st, 4, file);
-    sqlite3_bind_int64(st, 5, now_ms);
-    return run(s, st, err, "save contract version");
+    return run(s, Q_PUT_CONTRACT, err, "tIttI", contract_id, version, sha256, file, now_ms);
 }
 
 int store_find_calibration(store *s, const char *equipment_id, const char *certificate_number,
                            char *calibration_date, size_t size, smart_error *err)
 {
-    sqlite3_stmt *st = s->stmt[Q_FIND_CALIBRATION];
-    bind_text(st, 1, equipment_id);
-    bind_text(st, 2, certificate_number);
-    int rc = sqlite3_step(st), found = 0;
-    if (rc == SQLITE_ROW) {
-        const unsigned char *date = sqlite3_column_text(st, 0);
-        snprintf(calibration_date, size, "%s", date ? (const char *)date : "");
-        found = 1;
-        rc = SQLITE_DONE;
-    }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (rc != SQLITE_DONE)
-        return db_error(s, err, "find a calibration by its certificate");
-    return found ? 0 : 1;
+    int rc = query(s, Q_FIND_CALIBRATION, err, "tt", equipment_id, certificate_number);
+    if (rc == 1)
+        copy_column(s->stmt[Q_FIND_CALIBRATION], 0, calibration_date, size);
+    return finish(s, Q_FIND_CALIBRATION, found(rc));
 }
 
 int store_last_good_calibration(store *s, const char *equipment_id, civil_day *day,
                                 bool *instant_known, int64_t *performed_ms, smart_error *err)
 {
     sqlite3_stmt *st = s->stmt[Q_LAST_GOOD_CALIBRATION];
-    bind_text(st, 1, equipment_id);
-    int rc = sqlite3_step(st), found = 0;
-    if (rc == SQLITE_ROW) {
-        found = 1;
+    int rc = query(s, Q_LAST_GOOD_CALIBRATION, err, "t", equipment_id);
+    if (rc == 1) {
         *day = sqlite3_column_int(st, 0);
         *instant_known = sqlite3_column_type(st, 1) != SQLITE_NULL;
         *performed_ms = sqlite3_column_int64(st, 1);
-        rc = SQLITE_DONE;
     }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (rc != SQLITE_DONE)
-        return db_error(s, err, "find the last good calibration");
-    return found ? 0 : 1;
+    return finish(s, Q_LAST_GOOD_CALIBRATION, found(rc));
 }
 
 int store_calibration_on(store *s, const char *equipment_id, civil_day day, civil_day *cal_day,
                          char *calibration_date, size_t size, bool *in_tolerance, smart_error *err)
 {
     sqlite3_stmt *st = s->stmt[Q_CALIBRATION_ON];
-    bind_text(st, 1, equipment_id);
-    sqlite3_bind_int(st, 2, day);
-    int rc = sqlite3_step(st), found = 0;
-    if (rc == SQLITE_ROW) {
+    int rc = query(s, Q_CALIBRATION_ON, err, "ti", equipment_id, (int)day);
+    if (rc == 1) {
         *cal_day = sqlite3_column_int(st, 0);
         copy_column(st, 1, calibration_date, size);
         *in_tolerance = sqlite3_column_int(st, 2) != 0;
-        found = 1;
-        rc = SQLITE_DONE;
     }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (rc != SQLITE_DONE)
-        return db_error(s, err, "find the calibration in force on a day");
-    return found ? 0 : 1;
+    return finish(s, Q_CALIBRATION_ON, found(rc));
 }
 
 int store_last_calibration_results(store *s, const char *equipment_id, char **results_json,
                                    smart_error *err)
 {
-    sqlite3_stmt *st = s->stmt[Q_LAST_RESULTS];
-    bind_text(st, 1, equipment_id);
     *results_json = NULL;
-    int rc = sqlite3_step(st), out = 0;
-    if (rc == SQLITE_ROW) {
-        const char *text = (const char *)sqlite3_column_text(st, 0);
-        if (text && !(*results_json = strdup(text)))
-            out = error_set(err, SMART_ENOMEM, "out of memory");
-        rc = SQLITE_DONE;
-    }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (rc != SQLITE_DONE)
-        return db_error(s, err, "find the results of the last calibration");
-    return out;
+    int rc = query(s, Q_LAST_RESULTS, err, "t", equipment_id);
+    if (rc == 1)
+        rc = dup_column(s->stmt[Q_LAST_RESULTS], 0, results_json, err);
+    return finish(s, Q_LAST_RESULTS, rc);
 }
 
 int store_check_at(store *s, const char *equipment_id, const char *procedure_id, int64_t at_ms,
                    check_state *check, smart_error *err)
 {
     sqlite3_stmt *st = s->stmt[Q_CHECK_AT];
-    bind_text(st, 1, equipment_id);
-    bind_text(st, 2, procedure_id);
-    sqlite3_bind_int64(st, 3, at_ms);
-    int rc = sqlite3_step(st), found = 0;
-    if (rc == SQLITE_ROW) {
+    int rc = query(s, Q_CHECK_AT, err, "ttI", equipment_id, procedure_id, at_ms);
+    if (rc == 1) {
         memset(check, 0, sizeof *check);
         snprintf(check->equipment_id, sizeof check->equipment_id, "%s", equipment_id);
         snprintf(check->procedure_id, sizeof check->procedure_id, "%s", procedure_id);
         check->performed_ms = sqlite3_column_int64(st, 0);
         check->passed = sqlite3_column_int(st, 1) != 0;
         copy_column(st, 2, check->detail, sizeof check->detail);
-        found = 1;
-        rc = SQLITE_DONE;
     }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (rc != SQLITE_DONE)
-        return db_error(s, err, "find the check in force at an instant");
-    return found ? 0 : 1;
+    return finish(s, Q_CHECK_AT, found(rc));
 }
 
 int store_add_unavailable(store *s, const char *equipment_id, const char *kind, int64_t since_ms,
                           int64_t until_ms, const char *reason, smart_error *err)
 {
-    int rc = store_begin(s, err);
-    if (rc)
-        return rc;
-    sqlite3_stmt *st = s->stmt[Q_ADD_UNAVAILABLE];
-    bind_text(st, 1, equipment_id);
-    bind_text(st, 2, kind);
-    sqlite3_bind_int64(st, 3, since_ms);
-    sqlite3_bind_int64(st, 4, until_ms);
-    bind_text(st, 5, reason && *reason ? reason : NULL);
-    return run(s, st, err, "save an unavailable period");
+    return run(s, Q_ADD_UNAVAILABLE, err, "ttIIt", equipment_id, kind, since_ms, until_ms,
+               reason && *reason ? reason : NULL);
 }
 
 int store_unavailable_at(store *s, const char *equipment_id, int64_t at_ms,
                          unavailable_period *period, smart_error *err)
 {
     sqlite3_stmt *st = s->stmt[Q_UNAVAILABLE_AT];
-    bind_text(st, 1, equipment_id);
-    sqlite3_bind_int64(st, 2, at_ms);
-    int rc = sqlite3_step(st), found = 0;
-    if (rc == SQLITE_ROW) {
+    int rc = query(s, Q_UNAVAILABLE_AT, err, "tI", equipment_id, at_ms);
+    if (rc == 1) {
         copy_column(st, 0, period->kind, sizeof period->kind);
         period->since_ms = sqlite3_column_int64(st, 1);
         period->until_ms = sqlite3_column_int64(st, 2);
         copy_column(st, 3, period->reason, sizeof period->reason);
-        found = 1;
-        rc = SQLITE_DONE;
     }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (rc != SQLITE_DONE)
-        return db_error(s, err, "find an unavailable period");
-    return found ? 0 : 1;
+    return finish(s, Q_UNAVAILABLE_AT, found(rc));
 }
 
 int store_last_pass(store *s, const char *equipment_id, const char *procedure_id,
                     int64_t *performed_ms, smart_error *err)
 {
     sqlite3_stmt *st = s->stmt[Q_LAST_PASS];
-    bind_text(st, 1, equipment_id);
-    bind_text(st, 2, procedure_id);
-    int rc = sqlite3_step(st), found = 0;
-    if (rc == SQLITE_ROW) {
-        found = sqlite3_column_type(st, 0) != SQLITE_NULL;
+    int rc = query(s, Q_LAST_PASS, err, "tt", equipment_id, procedure_id);
+    if (rc == 1) { /* max() gives one row, NULL when it never passed */
+        rc = sqlite3_column_type(st, 0) != SQLITE_NULL;
         *performed_ms = sqlite3_column_int64(st, 0);
-        rc = SQLITE_DONE;
     }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (rc != SQLITE_DONE)
-        return db_error(s, err, "find the last pass of a procedure");
-    return found ? 0 : 1;
+    return finish(s, Q_LAST_PASS, found(rc));
 }
 
 int store_allowed_tests_with(store *s, const char *equipment_id, int64_t since_ms,
@@ -974,120 +900,169 @@ int store_allowed_tests_with(store *s, const char *equipment_id, int64_t since_m
                                           int64_t decided_at_ms),
                              void *ctx, smart_error *err)
 {
-    sqlite3_stmt *st = s->stmt[Q_ALLOWED_WITH];
-    bind_text(st, 1, equipment_id);
-    sqlite3_bind_int64(st, 2, since_ms);
+    const int q = Q_ALLOWED_WITH;
+    sqlite3_stmt *st = s->stmt[q];
     int rc, failed = 0;
-    while (!failed && (rc = sqlite3_step(st)) == SQLITE_ROW)
+    for (rc = query(s, q, err, "tI", equipment_id, since_ms); !failed && rc == 1;
+         rc = failed ? rc : step(s, q, err))
         failed = visit(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (failed)
-        return error_set(err, SMART_ENOMEM, "out of memory");
-    return rc == SQLITE_DONE ? 0 : db_error(s, err, "find the tests allowed with an item");
+    return finish(s, q, visited(rc, failed, err));
 }
 
-/* One row of `sql` (?1 and ?2 bound to text, ?3 where it has one to an integer), copied: its first
- * column as malloc'd text, and, with a second column not NULL, that integer. 0, 1 when no row, or
- * an error. */
-static int one_row(store *s, const char *sql, const char *a, const char *b, int64_t c, char **text,
-                   bool *has_int, int64_t *value, smart_error *err, const char *what)
+/* One row of statement q: its first column as malloc'd text, and, with a second column not
+ * NULL, that integer. 0, 1 when no row, SMART_ENOMEM or the error. */
+static int text_and_next(store *s, int q, int rc, char **text, bool *has_int, int64_t *value,
+                         smart_error *err)
 {
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = s->stmt[q];
     *text = NULL;
     *has_int = false;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return db_error(s, err, what);
-    bind_text(st, 1, a);
-    bind_text(st, 2, b);
-    if (sqlite3_bind_parameter_count(st) >= 3)
-        sqlite3_bind_int64(st, 3, c);
-    int rc = sqlite3_step(st), out = 1;
-    if (rc == SQLITE_ROW) {
-        const char *t = (const char *)sqlite3_column_text(st, 0);
-        out = 0;
-        if (t && !(*text = strdup(t)))
-            out = error_set(err, SMART_ENOMEM, "out of memory");
-        if (sqlite3_column_type(st, 1) != SQLITE_NULL) {
-            *has_int = true;
+    if (rc == 1) {
+        *has_int = sqlite3_column_type(st, 1) != SQLITE_NULL;
+        if (*has_int)
             *value = sqlite3_column_int64(st, 1);
-        }
-        rc = SQLITE_DONE;
+        rc = dup_column(st, 0, text, err);
+        return finish(s, q, rc);
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        free(*text);
-        *text = NULL;
-        return db_error(s, err, what);
-    }
-    return out;
+    return finish(s, q, found(rc));
 }
 
 int store_check_record(store *s, const char *equipment_id, const char *procedure_id,
                        int64_t performed_ms, char **readings_json, bool *has_next, int64_t *next_ms,
                        smart_error *err)
 {
-    static const char sql[] =
-        "SELECT c.readings, (SELECT min(n.performed_at_ms) FROM checks n WHERE "
-        "n.equipment_id = ?1 AND n.procedure_id = ?2 AND n.performed_at_ms > ?3) FROM checks c "
-        "WHERE c.equipment_id = ?1 AND c.procedure_id = ?2 AND c.performed_at_ms = ?3 "
-        "ORDER BY c.id DESC LIMIT 1";
-    return one_row(s, sql, equipment_id, procedure_id, performed_ms, readings_json, has_next,
-                   next_ms, err, "find a check resting on a reference");
+    int rc = query(s, Q_CHECK_RECORD, err, "ttI", equipment_id, procedure_id, performed_ms);
+    return text_and_next(s, Q_CHECK_RECORD, rc, readings_json, has_next, next_ms, err);
 }
 
 int store_calibration_record(store *s, const char *equipment_id, const char *certificate_number,
                              char **results_json, bool *has_next, int64_t *next_ms,
                              smart_error *err)
 {
-    static const char sql[] =
-        "SELECT c.results, (SELECT min(n.recorded_at_ms) FROM calibrations n WHERE "
-        "n.equipment_id = ?1 AND n.id > c.id AND n.day >= c.day) FROM calibrations c "
-        "WHERE c.equipment_id = ?1 AND c.certificate_number = ?2 ORDER BY c.id DESC LIMIT 1";
-    return one_row(s, sql, equipment_id, certificate_number, 0, results_json, has_next, next_ms,
-                   err, "find a calibration resting on a reference");
+    int rc = query(s, Q_CALIBRATION_RECORD, err, "tt", equipment_id, certificate_number);
+    return text_and_next(s, Q_CALIBRATION_RECORD, rc, results_json, has_next, next_ms, err);
 }
 
 int store_set_check_detail(store *s, const char *equipment_id, const char *procedure_id,
                            int64_t performed_ms, const char *detail, smart_error *err)
 {
-    int rc = store_begin(s, err);
-    if (rc)
-        return rc;
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db,
-                           "UPDATE checks SET detail = ?4 WHERE equipment_id = ?1 AND "
-                           "procedure_id = ?2 AND performed_at_ms = ?3",
-                           -1, &st, NULL) != SQLITE_OK)
-        return db_error(s, err, "note a check's re-judgement");
-    bind_text(st, 1, equipment_id);
-    bind_text(st, 2, procedure_id);
-    sqlite3_bind_int64(st, 3, performed_ms);
-    bind_text(st, 4, detail);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : db_error(s, err, "note a check's re-judgement");
+    return run(s, Q_SET_CHECK_DETAIL, err, "ttIt", equipment_id, procedure_id, performed_ms,
+               detail);
 }
 
 int store_mark_checks_suspect_between(store *s, const char *reference_id, int64_t since_ms,
                                       int64_t until_ms, const char *reason, smart_error *err)
 {
+    return run(s, Q_MARK_CHECKS_SUSPECT_BETWEEN, err, "tItI", reference_id, since_ms, reason,
+               until_ms);
+}
+
+int store_query_plan(store *s, store_plan_query which, char *plan, size_t size, smart_error *err)
+{
+    static const int statement_of[STORE_PLAN_COUNT] = {
+        [STORE_PLAN_CHECKS_WITH_REFERENCE] = Q_CHECKS_WITH_REFERENCE,
+        [STORE_PLAN_MARK_CHECKS_SUSPECT] = Q_MARK_CHECKS_SUSPECT,
+        [STORE_PLAN_MARK_CHECKS_SUSPECT_BETWEEN] = Q_MARK_CHECKS_SUSPECT_BETWEEN,
+        [STORE_PLAN_CALIBRATIONS_WITH_REFERENCE] = Q_CALIBRATIONS_WITH_REFERENCE,
+        [STORE_PLAN_ALLOWED_TESTS_WITH] = Q_ALLOWED_WITH,
+        [STORE_PLAN_LAST_GOOD_CALIBRATION] = Q_LAST_GOOD_CALIBRATION,
+    };
+    int q = statement_of[which];
+    char *sql = sqlite3_mprintf("EXPLAIN QUERY PLAN %s", statements[q]);
+    if (!sql)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    sqlite3_free(sql);
+    if (rc != SQLITE_OK)
+        return error_set(err, SMART_EIO, "store: plan of %s: %s", query_names[q],
+                         sqlite3_errmsg(s->db));
+    size_t used = 0;
+    plan[0] = '\0';
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && used < size) {
+        const char *detail =
+            (const char *)sqlite3_column_text(st, 3); /* id, parent, notused, detail */
+        int n = snprintf(plan + used, size - used, "%s\n", detail ? detail : "");
+        used += n > 0 ? (size_t)n : 0;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return error_set(err, SMART_EIO, "store: plan of %s: %s", query_names[q],
+                         sqlite3_errmsg(s->db));
+    return 0;
+}
+
+/* The adopted set's files: rarely written (an adoption) and read once (a refused start), so
+ * their table and statements are made where used rather than kept prepared. */
+/* Their statements are made here, not in the table of statements: an error names what. */
+static int adopted_error(store *s, smart_error *err, const char *what)
+{
+    return error_set(err, SMART_EIO, "store: %s: %s", what, sqlite3_errmsg(s->db));
+}
+
+static const char adopted_schema[] =
+    "CREATE TABLE IF NOT EXISTS adopted_files ("
+    " file TEXT PRIMARY KEY, sha256 TEXT NOT NULL, content BLOB NOT NULL,"
+    " adopted_at_ms INTEGER NOT NULL) WITHOUT ROWID";
+
+int store_put_adopted_files(store *s, const char *const *files, const char *const *sha256,
+                            const char *const *texts, const size_t *lens, size_t count,
+                            int64_t now_ms, smart_error *err)
+{
     int rc = store_begin(s, err);
     if (rc)
         return rc;
-    sqlite3_stmt *st;
+    if (sqlite3_exec(s->db, adopted_schema, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(s->db, "DELETE FROM adopted_files", NULL, NULL, NULL) != SQLITE_OK)
+        return adopted_error(s, err, "save the adopted contract files");
+    sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(s->db,
-                           "UPDATE checks SET suspect = 1, suspect_later = 1, suspect_reason = ?3 "
-                           "WHERE reference_instrument = ?1 AND performed_at_ms >= ?2 AND "
-                           "performed_at_ms < ?4 AND coalesce(suspect, 0) = 0",
+                           "INSERT INTO adopted_files (file, sha256, content, adopted_at_ms) "
+                           "VALUES (?1, ?2, ?3, ?4)",
                            -1, &st, NULL) != SQLITE_OK)
-        return db_error(s, err, "mark the checks made with a reference suspect");
-    bind_text(st, 1, reference_id);
-    sqlite3_bind_int64(st, 2, since_ms);
-    bind_text(st, 3, reason);
-    sqlite3_bind_int64(st, 4, until_ms);
-    rc = sqlite3_step(st);
+        return adopted_error(s, err, "save the adopted contract files");
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        bind_text(st, 1, files[i]);
+        bind_text(st, 2, sha256[i]);
+        sqlite3_bind_blob64(st, 3, texts[i], lens[i], SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, now_ms);
+        rc = sqlite3_step(st) == SQLITE_DONE
+                 ? 0
+                 : adopted_error(s, err, "save the adopted contract files");
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0
-                             : db_error(s, err, "mark the checks made with a reference suspect");
+    return rc;
+}
+
+int store_load_adopted_files(store *s,
+                             int (*visit)(void *ctx, const char *file, const char *sha256,
+                                          const char *text, size_t len),
+                             void *ctx, smart_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(
+        s->db, "SELECT file, sha256, content FROM adopted_files ORDER BY file", -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        /* A store that never adopted a set since it kept them has no such table. */
+        sqlite3_finalize(st);
+        return strstr(sqlite3_errmsg(s->db), "no such table") ? 0
+                                                              : adopted_error(s, err,
+                                                                              "read the "
+                                                                              "adopted contract "
+                                                                              "files");
+    }
+    int result = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *blob = sqlite3_column_blob(st, 2);
+        size_t len = (size_t)sqlite3_column_bytes(st, 2);
+        if ((result = visit(ctx, (const char *)sqlite3_column_text(st, 0),
+                            (const char *)sqlite3_column_text(st, 1), blob ? blob : "", len)))
+            break;
+    }
+    if (!result && rc != SQLITE_DONE)
+        result = adopted_error(s, err, "read the adopted contract files");
+    sqlite3_finalize(st);
+    return result;
 }

@@ -78,9 +78,10 @@ int store_last_good_calibration(store *s, const char *equipment_id, civil_day *d
 int store_last_pass(store *s, const char *equipment_id, const char *procedure_id,
                     int64_t *performed_ms, smart_error *err);
 
-/* Calls visit for every test allowed with the item at or after since_ms, oldest first (the id
- * borrowed for the call); visit returns non-zero for out of memory (SMART_ENOMEM). Reads the
- * whole history (the module's usage index forgets uses before a good calibration). */
+/* Calls visit for every test allowed with the item at or after since_ms, oldest first (ties by
+ * the order recorded; the id borrowed for the call); visit returns non-zero for out of memory
+ * (SMART_ENOMEM). An indexed lookup (allowed_uses): its cost follows the item's uses since
+ * since_ms, not the station's history. */
 int store_allowed_tests_with(store *s, const char *equipment_id, int64_t since_ms,
                              int (*visit)(void *ctx, const char *clientpo_id,
                                           int64_t decided_at_ms),
@@ -95,31 +96,12 @@ int store_put_link(store *s, const char *clientpo_id, const char *equipment_ids,
 int store_get_link(store *s, const char *clientpo_id, char **equipment_ids, smart_error *err);
 
 /* Records a test the gate allowed and the items it uses (equipment_json: their ids as a JSON
- * array of strings): the work an out-of-tolerance finding makes suspect. (Every decision,
- * allowed or blocked, is in the ledger; a blocked test used nothing, so the store keeps only
- * the allowed ones.) *test_id is the new test's id. */
+ * array of strings), and each item's use of it (store_allowed_tests_with): the work an
+ * out-of-tolerance finding makes suspect. (Every decision, allowed or blocked, is in the
+ * ledger; a blocked test used nothing, so the store keeps only the allowed ones.) *test_id is
+ * the new test's id. */
 int store_add_allowed_test(store *s, const char *clientpo_id, int64_t decided_at_ms,
                            const char *equipment_json, int64_t *test_id, smart_error *err);
-
-/* The ClientPO of an allowed test, copied into clientpo_id (size bytes). A missing test is
- * SMART_EIO: the store and the module's view of it disagree. */
-int store_allowed_test_clientpo(store *s, int64_t test_id, char *clientpo_id, size_t size,
-                                smart_error *err);
-
-/* Calls visit for every item of every allowed test, in test order; the id is borrowed for the
- * call. visit returns non-zero to stop (out of memory: SMART_ENOMEM). */
-int store_each_allowed_use(store *s,
-                           int (*visit)(void *ctx, int64_t test_id, int64_t decided_at_ms,
-                                        const char *equipment_id),
-                           void *ctx, smart_error *err);
-
-/* Calls visit with the day of each item's last calibration that left it in tolerance, and its
- * instant where it was written with one (instant_known). */
-int store_each_good_calibration_day(store *s,
-                                    void (*visit)(void *ctx, const char *equipment_id,
-                                                  civil_day day, bool instant_known,
-                                                  int64_t performed_ms),
-                                    void *ctx, smart_error *err);
 
 /* Calls visit(ctx, check) for the last check that counts of every (item, procedure) (a pass
  * with a reference that was not fit does not: readiness.h); borrowed. */
@@ -226,10 +208,24 @@ int store_put_contract_version(store *s, const char *contract_id, int64_t versio
                                const char *sha256, const char *file, int64_t now_ms,
                                smart_error *err);
 
+/* The files of the contract set last adopted, content and hash, so that a station whose
+ * contracts directory is refused at start runs on with them (contracts_in_force.c). Written in
+ * the adoption's transaction: store_put_adopted_files replaces them all (count may be 0, which
+ * keeps nothing); `texts[i]` holds `lens[i]` bytes. store_load_adopted_files calls `visit` for
+ * each, in file-name order, with borrowed bytes valid for the call; 0, or SMART_EIO (or what
+ * `visit` returned, when not 0). */
+int store_put_adopted_files(store *s, const char *const *files, const char *const *sha256,
+                            const char *const *texts, const size_t *lens, size_t count,
+                            int64_t now_ms, smart_error *err);
+int store_load_adopted_files(store *s,
+                             int (*visit)(void *ctx, const char *file, const char *sha256,
+                                          const char *text, size_t len),
+                             void *ctx, smart_error *err);
+
 #endif
 
 /* What the review of a reference's finding reads of one record resting on it (see
- * handlers/finding_review.c). Rarely needed, so prepared at each call rather than kept. */
+ * handlers/finding_review.c). */
 
 /* The item's check of that procedure performed at performed_ms (of two at one instant, the one
  * recorded last): its readings as stored (*readings_json malloc'd, the caller frees; NULL when
@@ -237,8 +233,8 @@ int store_put_contract_version(store *s, const char *contract_id, int64_t versio
  * *next_ms): the end of what rested on it. 0, 1 when there is no such check, SMART_ENOMEM or
  * SMART_EIO. */
 int store_check_record(store *s, const char *equipment_id, const char *procedure_id,
-                       int64_t performed_ms, char **readings_json, bool *has_next,
-                       int64_t *next_ms, smart_error *err);
+                       int64_t performed_ms, char **readings_json, bool *has_next, int64_t *next_ms,
+                       smart_error *err);
 
 /* The item's calibration with that certificate (the one recorded last): its results as stored
  * (*results_json malloc'd or NULL), and when the item's next calibration, dated on or after it
@@ -258,3 +254,20 @@ int store_set_check_detail(store *s, const char *equipment_id, const char *proce
  * reference while a calibration of it now suspect was in force, and not after its next one. */
 int store_mark_checks_suspect_between(store *s, const char *reference_id, int64_t since_ms,
                                       int64_t until_ms, const char *reason, smart_error *err);
+
+/* The lookups of the out-of-tolerance and reference-standard paths, whose cost must follow what
+ * they find and not the station's history (tests/unit/test_store_plans.c checks their plans). */
+typedef enum store_plan_query {
+    STORE_PLAN_CHECKS_WITH_REFERENCE,       /* store_checks_with_reference */
+    STORE_PLAN_MARK_CHECKS_SUSPECT,         /* store_mark_checks_suspect */
+    STORE_PLAN_MARK_CHECKS_SUSPECT_BETWEEN, /* store_mark_checks_suspect_between */
+    STORE_PLAN_CALIBRATIONS_WITH_REFERENCE, /* store_calibrations_with_reference */
+    STORE_PLAN_ALLOWED_TESTS_WITH,          /* store_allowed_tests_with */
+    STORE_PLAN_LAST_GOOD_CALIBRATION,       /* store_last_good_calibration */
+    STORE_PLAN_COUNT
+} store_plan_query;
+
+/* SQLite's plan (EXPLAIN QUERY PLAN) of the statement behind q, as prepared: its steps' details,
+ * one a line ("SEARCH calibrations USING INDEX ..."), copied into plan (size bytes, truncated).
+ * Reads nothing else. 0 or SMART_EIO. */
+int store_query_plan(store *s, store_plan_query q, char *plan, size_t size, smart_error *err);

@@ -15,6 +15,15 @@
  * The host measures each pause itself, from the start of the old instance's shutdown to the
  * end of the new one's init, and reports it in module.reloaded (output and ledger); the bench
  * prints the median and the worst, with 1,000 and with 10,000 items unless --items is given.
+ *
+ * With --history N it compares a station that has run for a long time with a new one: per run,
+ * a ledger of N generated records (the host's format, hash-chained with libcrypto's SHA-256) and
+ * a new store; the first start on it, a restart (no events), `smart-host ledger verify`, and the
+ * usual events, each timed with its peak RSS; then a new station fed the same events and
+ * restarted. Prints each run, the medians, and the events/s ratio grown/new.
+ * With --store-history N it measures the out-of-tolerance path against history: a typical
+ * station's store grown by N generated events (allowed tests, calibrations), then M findings
+ * (--findings) run on a copy of it and on a new station, alternately, and events/s of each.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +41,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 extern char **environ;
 
@@ -746,10 +757,305 @@ static bool reload_bench(const char *host, const char *dir, gen_params p, int re
     return r.verify_ok && r.rejected == 0;
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* History: a station grown to N ledger records                                             */
+
+/* The ledger of a station that has run for a long time: `records` records in the host's
+ * format (ledger.h: the fields in order, each hash the SHA-256 of the line up to prev_hash's
+ * closing quote), shaped like the module's (decisions, alerts, calibrations; about 600 bytes
+ * each), chained from genesis and dated before the clock. Written in one pass. */
+static void write_history(const char *path, long records, long long clock)
+{
+    static const char *const ACTIONS[] = {"test.decision", "alert.raised", "calibration.recorded",
+                                          "check.recorded", "status.answered"};
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (ctx == NULL)
+        die("out of memory");
+    FILE *f = xfopen(path, "w");
+    char prev[65], line[4096], when[32];
+    memset(prev, '0', 64);
+    prev[64] = '\0';
+    long long start = clock - (long long)records * 60; /* a record a minute up to the clock */
+    for (long seq = 1; seq <= records; seq++) {
+        long long t = start + (seq - 1) * 60;
+        format_time(t, when, sizeof when);
+        const char *action = ACTIONS[rng_range(0, 4)];
+        long eq = rng_range(1, 1000);
+        int n = snprintf(
+            line, sizeof line,
+            "{\"seq\":%ld,\"time\":\"%.19s.000Z\",\"node_id\":\"NODE-BENCH-001\","
+            "\"module\":\"smart-maintenance\",\"action\":\"%s\",\"target\":\"EQ-%05ld\","
+            "\"details\":\"EQ-%05ld (%s) on NODE-BENCH-001: calibration current, %ld days "
+            "remaining\",\"user_id\":\"system\","
+            "\"metadata\":{\"equipment_id\":\"EQ-%05ld\",\"client_po\":\"SC-2025-%04ld-LP\","
+            "\"decision\":\"%s\",\"items\":[{\"id\":\"EQ-%05ld\",\"state\":\"current\","
+            "\"due\":\"2025-08-01\",\"reason\":null},{\"id\":\"EQ-%05ld\",\"state\":\"%s\","
+            "\"due\":\"2025-03-01\",\"reason\":\"calibration expires in %ld days\"}],"
+            "\"certificate\":\"NCL-2025-%06ld\",\"value\":%ld.%02ld},"
+            "\"prev_hash\":\"%s\"",
+            seq, when, action, eq, eq, KINDS[eq % KIND_COUNT].description, rng_range(1, 180), eq,
+            rng_range(1, 9999), rng_chance(70) ? "allowed" : "blocked", eq, (eq * 7) % 1000 + 1,
+            rng_chance(80) ? "current" : "expiring_soon", rng_range(1, 30), seq, rng_range(0, 2000),
+            rng_range(0, 99), prev);
+        if (n <= 0 || (size_t)n >= sizeof line - 80)
+            die("history record %ld too long", seq);
+        unsigned char digest[32];
+        unsigned int dn = 0;
+        if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+            EVP_DigestUpdate(ctx, line, (size_t)n) != 1 ||
+            EVP_DigestFinal_ex(ctx, digest, &dn) != 1 || dn != 32)
+            die("SHA-256 failed");
+        for (int i = 0; i < 32; i++)
+            snprintf(prev + 2 * i, 3, "%02x", digest[i]);
+        fprintf(f, "%.*s,\"hash\":\"%s\"}\n", n, line, prev);
+    }
+    xfclose(f, path);
+    EVP_MD_CTX_free(ctx);
+}
+
+/* One child `argv` timed: wall seconds and peak RSS (MiB); exits on a failure. */
+static void timed(char *const argv[], const char *dir, const char *what, double *secs, double *rss)
+{
+    char *out = xasprintf("%s/history-out.txt", dir);
+    char *err = xasprintf("%s/history-err.txt", dir);
+    struct rusage ru;
+    double t0 = now_s();
+    int status = wait_child(spawn(argv, out, err), &ru, what);
+    *secs = now_s() - t0;
+    *rss = (double)ru.ru_maxrss / 1024.0;
+    if (status != 0) {
+        fprintf(stderr, "smart-bench: %s exited with status %d; its stderr:\n", what, status);
+        show_file_head(err, 20);
+        exit(1);
+    }
+    free(out);
+    free(err);
+}
+
+/* --history N: per run, a station whose ledger holds N records (and a new store) is started
+ * once (the first start after the ledger appeared), restarted (no events), verified
+ * (`ledger verify`), then fed the usual events; a new station is fed the same events and
+ * restarted likewise. Prints each run and the medians. */
+static bool history_bench(const char *host, const char *dir, const gen_params *p, long n, int runs)
+{
+    char *var = xasprintf("%s/var", dir);
+    char *node = xasprintf("%s/NODE.json", dir);
+    char *ledger = xasprintf("%s/var/ledger.jsonl", dir);
+    char *empty = xasprintf("%s/empty.jsonl", dir);
+    write_file_text(empty, "");
+    char *start_argv[] = {(char *)host,          "run", node, "--events", empty, "--clock",
+                          (char *)p->clock_text, NULL};
+    char *verify_argv[] = {(char *)host, "ledger", "verify", ledger, NULL};
+    double first_s[MAX_RUNS], first_rss[MAX_RUNS], restart_s[MAX_RUNS], restart_rss[MAX_RUNS];
+    double verify_s[MAX_RUNS], verify_rss[MAX_RUNS], grown_eps[MAX_RUNS], grown_rss[MAX_RUNS];
+    double new_eps[MAX_RUNS], new_rss[MAX_RUNS], new_restart_s[MAX_RUNS], new_restart_rss[MAX_RUNS];
+    double grown_eps_run[MAX_RUNS], new_eps_run[MAX_RUNS];
+    bool ok = true;
+    long long ledger_bytes = 0;
+    for (int k = 0; k < runs; k++) {
+        rm_tree(var);
+        xmkdir(var);
+        rng_state = SEED; /* the same history every run */
+        write_history(ledger, n, p->clock);
+        struct stat st;
+        ledger_bytes = stat(ledger, &st) == 0 ? (long long)st.st_size : 0;
+        /* The files just written are in the page cache, as a running station's are. */
+        timed(start_argv, dir, "first start", &first_s[k], &first_rss[k]);
+        timed(start_argv, dir, "restart", &restart_s[k], &restart_rss[k]);
+        timed(verify_argv, dir, "ledger verify", &verify_s[k], &verify_rss[k]);
+        /* The usual events on the grown station: run_once would start from a clean state. */
+        char *events = xasprintf("%s/events.jsonl", dir);
+        char *run_argv[] = {(char *)host,          "run", node, "--events", events, "--clock",
+                            (char *)p->clock_text, NULL};
+        double secs;
+        timed(run_argv, dir, "smart-host run (grown station)", &secs, &grown_rss[k]);
+        grown_eps[k] = p->events / secs;
+        /* Per-event cost without the start-up: the restart just measured taken off. */
+        grown_eps_run[k] = p->events / (secs - restart_s[k] > 0.001 ? secs - restart_s[k] : 0.001);
+        free(events);
+        /* A new station, same events, then a restart of it. */
+        run_result r;
+        run_once(host, dir, p->clock_text, false, &r);
+        ok &= r.verify_ok && r.rejected == 0;
+        new_eps[k] = p->events / r.seconds;
+        new_rss[k] = r.rss_mib;
+        timed(start_argv, dir, "restart (new station)", &new_restart_s[k], &new_restart_rss[k]);
+        double new_run_s = r.seconds - new_restart_s[k];
+        new_eps_run[k] = p->events / (new_run_s > 0.001 ? new_run_s : 0.001);
+        printf("run %d: %ld records (%.1f MiB): first start %.3f s %.1f MiB, restart %.3f s "
+               "%.1f MiB, ledger verify %.3f s %.1f MiB, events/s %.0f (%.0f without the "
+               "start-up; %.1f MiB); new station: events/s %.0f (%.0f; %.1f MiB), restart %.3f s "
+               "%.1f MiB\n",
+               k + 1, n, (double)ledger_bytes / (1024.0 * 1024.0), first_s[k], first_rss[k],
+               restart_s[k], restart_rss[k], verify_s[k], verify_rss[k], grown_eps[k],
+               grown_eps_run[k], grown_rss[k], new_eps[k], new_eps_run[k], new_rss[k],
+               new_restart_s[k], new_restart_rss[k]);
+        fflush(stdout);
+    }
+    double m_restart = median(restart_s, runs), m_restart_rss = median(restart_rss, runs);
+    double m_verify = median(verify_s, runs), m_grown = median(grown_eps, runs);
+    double m_new = median(new_eps, runs);
+    double m_grown_run = median(grown_eps_run, runs), m_new_run = median(new_eps_run, runs);
+    printf("median of %d, %ld records: first start %.3f s %.1f MiB; restart %.3f s %.1f MiB "
+           "(new station %.3f s %.1f MiB); ledger verify %.3f s %.1f MiB; events/s %.0f "
+           "(%.1f MiB) vs new station %.0f (%.1f MiB): %.2fx; without the start-up %.0f vs %.0f: "
+           "%.2fx\n",
+           runs, n, median(first_s, runs), median(first_rss, runs), m_restart, m_restart_rss,
+           median(new_restart_s, runs), median(new_restart_rss, runs), m_verify,
+           median(verify_rss, runs), m_grown, median(grown_rss, runs), m_new, median(new_rss, runs),
+           m_grown / m_new, m_grown_run, m_new_run, m_grown_run / m_new_run);
+    printf("target (restart < 0.5 s and < 64 MiB, ledger verify < 3 s, events/s >= 0.9x a new "
+           "station's, start-up included): %s\n",
+           m_restart < 0.5 && m_restart_rss < 64 && m_verify < 3 && m_grown >= 0.9 * m_new
+               ? "met"
+               : "missed");
+    free(var);
+    free(node);
+    free(ledger);
+    free(empty);
+    return ok;
+}
+
+/* A store grown with history (--store-history N)                                           */
+
+/* `count` calibration.record events from `t` on, one every 1–11 s, each finding an item with a
+ * tolerance out of it as found (then adjusted): every one takes the out-of-tolerance path (the
+ * tests allowed with the item since its last good calibration, what was verified with it). */
+static void write_oot_events(const char *path, const item *items, int n_items, long long t,
+                             int count)
+{
+    FILE *f = xfopen(path, "w");
+    for (int e = 0; e < count; e++) {
+        t += rng_range(1, 11);
+        const item *it;
+        do
+            it = &items[rng_range(0, n_items - 1)];
+        while (!KINDS[it->kind].parameter);
+        const equipment_kind *k = &KINDS[it->kind];
+        char when[64], date[64];
+        format_time(t, when, sizeof when);
+        format_day((long)(t / 86400), date, sizeof date);
+        /* Ten times nominal is above every upper limit; the UV-A lamp has a lower one only. */
+        double found = strcmp(k->type, "uv_a_lamp") == 0 ? 100.0 : k->nominal * 10.0;
+        fprintf(
+            f,
+            "{\"topic\": \"calibration.record\", \"time\": \"%s\", \"data\": {\"equipment_id\": "
+            "\"%s\", \"calibration_date\": \"%s\", \"certificate_number\": \"OOT-%07d\", "
+            "\"provider\": \"%s\", \"technician\": \"%s\", \"results\": [{\"parameter\": "
+            "\"%s\", \"unit\": \"%s\", \"as_found\": %.2f, \"as_left\": %.2f}]}}\n",
+            when, it->id, date, e + 1, PROVIDERS[rng_range(0, 2)], TECHNICIANS[rng_range(0, 4)],
+            k->parameter, k->unit, found, k->nominal);
+    }
+    xfclose(f, path);
+}
+
+/* Runs the host on `events` with `var` as its data directory (copied first from `from`, or
+ * empty); the wall time, and the output lines holding `needle` into *hits. */
+static double timed_run(const char *host, const char *dir, const char *from, const char *events,
+                        const char *clock_text, const char *needle, long *hits)
+{
+    char *var = xasprintf("%s/var", dir);
+    char *node = xasprintf("%s/NODE.json", dir);
+    char *out = xasprintf("%s/output.jsonl", dir);
+    char *err = xasprintf("%s/stderr.txt", dir);
+    rm_tree(var);
+    if (from) {
+        char *cargv[] = {"/bin/cp", "-a", (char *)from, var, NULL};
+        struct rusage cru;
+        if (wait_child(spawn(cargv, err, err), &cru, "cp") != 0)
+            die("cannot copy %s to %s", from, var);
+    }
+    char *argv[] = {(char *)host,       "run", node, "--events", (char *)events, "--clock",
+                    (char *)clock_text, NULL};
+    struct rusage ru;
+    double t0 = now_s();
+    int status = wait_child(spawn(argv, out, err), &ru, "smart-host run");
+    double seconds = now_s() - t0;
+    if (status != 0) {
+        fprintf(stderr, "smart-bench: smart-host run exited with status %d; its stderr:\n", status);
+        show_file_head(err, 20);
+        exit(1);
+    }
+    if (hits)
+        count_lines(out, needle, hits, NULL);
+    free(var);
+    free(node);
+    free(out);
+    free(err);
+    return seconds;
+}
+
+/* Grows a station's store with `history` generated events (a typical station: most tests
+ * allowed, calibrations recorded), then runs the same out-of-tolerance findings against it and
+ * against a new station, `runs` times each, and prints events/s of each: the run's time less
+ * that of a run of no events from the same state (its start-up: item 1 of issue 14). */
+static bool store_history_bench(const char *host, const char *dir, gen_params p, int history,
+                                int findings, int runs)
+{
+    item *items = xcalloc((size_t)p.items, sizeof *items);
+    gen_counts counts;
+    long today = (long)(p.clock / 86400);
+    p.typical = true;
+    p.events = history;
+    rng_state = SEED;
+    write_node(dir);
+    write_contracts(dir, items, &p, today);
+    char *hist = xasprintf("%s/history.jsonl", dir);
+    char *oot = xasprintf("%s/oot.jsonl", dir);
+    char *none = xasprintf("%s/none.jsonl", dir);
+    char *grown = xasprintf("%s/var-grown", dir);
+    char *var = xasprintf("%s/var", dir);
+    write_events(hist, items, &p, &counts);
+    /* After the history's last event (at most 11 s apart), on a later day. */
+    long long after = p.clock + 11LL * history + 86400;
+    char after_text[64];
+    format_time(after, after_text, sizeof after_text);
+    write_oot_events(oot, items, p.items, after, findings);
+    write_file_text(none, "");
+    free(items);
+
+    double grow_s = timed_run(host, dir, NULL, hist, p.clock_text, NULL, NULL);
+    rm_tree(grown);
+    if (rename(var, grown) != 0)
+        die("rename %s: %s", var, strerror(errno));
+    printf("store history: %d events grown in %.2f s (%d test.start, %d calibration.record); "
+           "%d out-of-tolerance findings from %s\n",
+           history, grow_s, counts.start_named + counts.start_linked, counts.record, findings,
+           after_text);
+    fflush(stdout);
+    double rate[2][MAX_RUNS];
+    long oot_lines[2] = {0, 0};
+    for (int k = 0; k < runs; k++)
+        for (int g = 0; g < 2; g++) {
+            const char *from = g ? grown : NULL;
+            double base = timed_run(host, dir, from, none, after_text, NULL, NULL);
+            double total =
+                timed_run(host, dir, from, oot, after_text, "\"out_of_tolerance\"", &oot_lines[g]);
+            double work = total > base ? total - base : total;
+            rate[g][k] = findings / work;
+            printf("run %d %s station: %.3f s (start-up %.3f s), %.0f events/s, %ld output lines "
+                   "naming out_of_tolerance\n",
+                   k + 1, g ? "grown" : "new", total, base, rate[g][k], oot_lines[g]);
+            fflush(stdout);
+        }
+    double fresh = median(rate[0], runs), old = median(rate[1], runs);
+    printf("median of %d: out-of-tolerance path %.0f events/s on a new station, %.0f on one "
+           "grown by %d events (%.2fx)\n",
+           runs, fresh, old, history, old / fresh);
+    free(var);
+    free(hist);
+    free(oot);
+    free(none);
+    free(grown);
+    return oot_lines[0] > 0 && oot_lines[1] > 0;
+}
+
 static const char USAGE[] =
     "usage: smart-bench [--host PATH] [--module-dir DIR] [--events N] [--items N]\n"
     "                   [--contracts N] [--runs K] [--clock TIME] [--keep DIR]\n"
     "                   [--station adverse|typical] [--reload N] [--signing off|on|both]\n"
+    "                   [--history N]\n"
+    "                   [--store-history N] [--findings M]\n"
     "\n"
     "  --host PATH        the smart-host executable (default: smart-host next to this program's\n"
     "                     build directory, ../../host-stub/smart-host)\n"
@@ -766,7 +1072,13 @@ static const char USAGE[] =
     "                     (with 1,000 and 10,000 items unless --items is given)\n"
     "  --signing MODE     off (default), on (NODE.json with signing_key: signed checkpoints,\n"
     "                     verified with --key and --checkpoints), or both: each run twice,\n"
-    "                     unsigned then signed, and the cost of signing from the two medians\n";
+    "                     unsigned then signed, and the cost of signing from the two medians\n"
+
+    "  --history N        a station whose ledger holds N records against a new one: restart\n"
+    "                     time, `ledger verify` time, peak RSS, events/s (medians of --runs)\n"
+    "  --store-history N  grow a station's store with N events (many allowed tests and\n"
+    "                     calibrations), then time M out-of-tolerance findings (--findings,\n"
+    "                     default 2000) on it and on a new station: events/s of each\n";
 
 static long parse_count(const char *opt, const char *value, long min, long max)
 {
@@ -783,6 +1095,8 @@ int main(int argc, char **argv)
     const char *host = NULL, *module_dir = NULL, *keep = NULL;
     gen_params p = {.items = 1000, .contracts = 20, .events = 20000, .clock_text = DEFAULT_CLOCK};
     int runs = 3, reloads = 0, signing = 0; /* 0 off, 1 on, 2 both */
+    long history = 0;
+    int store_history = 0, findings = 2000;
     bool items_given = false;
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i];
@@ -806,6 +1120,12 @@ int main(int argc, char **argv)
             items_given = true;
         } else if (strcmp(opt, "--reload") == 0)
             reloads = (int)parse_count(opt, v, 1, 100000);
+        else if (strcmp(opt, "--history") == 0)
+            history = parse_count(opt, v, 1, 100000000);
+        else if (strcmp(opt, "--store-history") == 0)
+            store_history = (int)parse_count(opt, v, 1, 100000000);
+        else if (strcmp(opt, "--findings") == 0)
+            findings = (int)parse_count(opt, v, 1, 10000000);
         else if (strcmp(opt, "--contracts") == 0)
             p.contracts = (int)parse_count(opt, v, 1, 99);
         else if (strcmp(opt, "--runs") == 0)
@@ -865,6 +1185,13 @@ int main(int argc, char **argv)
         dir = dir_buf;
     }
 
+    if (store_history > 0) {
+        bool ok = store_history_bench(host, dir, p, store_history, findings, runs);
+        if (!keep)
+            rm_tree(dir);
+        return ok ? 0 : 1;
+    }
+
     if (reloads > 0) {
         static const int sizes[] = {1000, 10000};
         bool ok = true;
@@ -903,6 +1230,13 @@ int main(int argc, char **argv)
            counts.query_all, counts.sweep);
     printf("  host: %s\n  node: %s\n", host, dir);
     fflush(stdout);
+
+    if (history > 0) {
+        bool ok = history_bench(host, dir, &p, history, runs);
+        if (!keep)
+            rm_tree(dir);
+        return ok ? 0 : 1;
+    }
 
     if (signing) { /* the node's key pair, once */
         char *keys = xasprintf("%s/keys", dir);

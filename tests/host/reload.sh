@@ -9,6 +9,10 @@ ECHO_V2=$(realpath -- "$3")
 ECHO_BROKEN=$(realpath -- "$4")
 BAD_MAJOR=$(realpath -- "$5")
 . "$(dirname "$0")/lib.sh"
+# A temporary directory of this test's own: private copies go to a directory of the station's in
+# it, and none may be left after a run.
+export TMPDIR=$WORK/tmp
+mkdir -p "$TMPDIR"
 
 D=$WORK/node
 mkdir -p "$D/modules" "$WORK/tmp"
@@ -114,7 +118,7 @@ wait_for 1 '"version":"2.0.0"'
 stop_host "new build"
 grep -qF '"topic":"module.reloaded","data":{"module":"test-echo","path":"'"$MOD"'","old_version":"1.0.0","new_version":"2.0.0"' "$D/out" ||
     fail "new build: no 1.0.0 -> 2.0.0 reload"
-ls "${TMPDIR:-/tmp}"/smart-module-*.so 2> /dev/null | grep -q . && fail "a private copy was left behind"
+[ -z "$(ls -A "$TMPDIR")" ] || fail "a private copy was left behind: $(ls -AR "$TMPDIR")"
 
 # --- a build for another ABI: refused before the running instance is touched ----------------
 start_host

@@ -27,12 +27,16 @@ START_TEST(a_bad_contract_refuses_init)
                              "\"equipment_list\":[{\"equipment_id\":\"LP01-THM-01\","
                              "\"description\":\"d\",\"equipment_type\":\"t\","
                              "\"calibration_interval_days\":90}]}");
+    /* Refused, and the module still loads (never ungated): none in force, the refusal said. */
     smart_error err = {0};
-    ck_assert_int_eq(fake_host_start(&h, &err), SMART_ECONTRACT);
-    ck_assert_ptr_null(h.instance);
-    ck_assert_msg(strstr(err.text, "LP-CAL-002.json: equipment_id 'LP01-THM-01' is also claimed"),
-                  "got %s", err.text);
-    ck_assert_int_eq(json_array_size(h.ledger), 0);
+    ck_assert_int_eq(fake_host_start(&h, &err), 0);
+    ck_assert_ptr_nonnull(h.instance);
+    ck_assert_int_eq(fake_host_count_ledger(&h, "contract.rejected"), 1);
+    json_t *record = json_array_get(h.ledger, 2); /* after store.opened, contracts.loaded */
+    ck_assert_str_eq(str(record, "action"), "contract.rejected");
+    ck_assert_msg(strstr(str(record, "details"),
+                         "LP-CAL-002.json: equipment_id 'LP01-THM-01' is also claimed"),
+                  "got %s", str(record, "details"));
     fake_host_destroy(&h);
 }
 END_TEST
@@ -105,12 +109,17 @@ START_TEST(a_bad_or_older_contract_is_refused_and_the_set_in_force_stays)
             ck_assert_int_eq(unlink(path), 0);
         }
     }
-    /* The high-water mark survives a restart: the older file on disk stops the start. */
+    /* The high-water mark survives a restart: the older file on disk is refused at start, and
+     * the set adopted before (version 3, kept in the store) stays in force. */
     fake_host_write_contract(&h, "LP-CAL-001.json", older);
     fake_host_stop(&h);
     smart_error err = {0};
-    ck_assert_int_eq(fake_host_start(&h, &err), SMART_ECONTRACT);
-    ck_assert_ptr_nonnull(strstr(err.text, "is never rolled back"));
+    ck_assert_int_eq(fake_host_start(&h, &err), 0);
+    ck_assert_int_eq(fake_host_count_ledger(&h, "contract.rejected"), 4);
+    ck_assert_int_eq(fake_host_count_alerts(&h, "contract_rejected"), 4);
+    send_ok(&h, "status.query", "{\"equipment_id\":\"LP01-THM-01\"}");
+    json_t *thm = fake_host_item(fake_host_last_output(&h, "status"), "LP01-THM-01");
+    ck_assert_int_eq(json_integer_value(json_object_get(thm, "days_remaining")), 10);
     free(v3);
     free(older);
     free(changed);

@@ -5,7 +5,7 @@
  * "bad.meta", "bad.alert" and "bad.output" with data {"case": N} pass case N of the table below
  * as ledger metadata, an alert or an output's data, then report what the host returned as the
  * output "bad.result" {"call": C, "case": N, "rc": RC} (well formed). "bad.cases" answers
- * {"count": N}.
+ * {"count": N} (cases 0 and 1 are good).
  */
 #include <stdio.h>
 #include <string.h>
@@ -20,15 +20,38 @@ typedef struct bad_case {
 } bad_case;
 
 static char huge[SMART_JSON_MAX + 64]; /* {"s":"xxx...x"}: over the limit */
+static char deep[8000];                /* {"a":[[[...]]]}: nested deeper than 2048 */
 
-/* Case 0 is good (the host must take it); every other is bad. */
+/* Cases 0 and 1 are good (the host must take them: one pure ASCII, one not); every other is
+ * bad. */
 static const bad_case cases[] = {
-    {"{\"ok\":true}", 0},        {"{garbage}", 0},
-    {"{\"a\":1}{\"b\":2}", 0},   {"{\"a\":1,\"a\":2}", 0},
-    {"{\"s\":\"\xff\xfe\"}", 0}, {"{\"s\":\"a\tb\"}", 0},
-    {"{\"s\":\"\xc3\"}", 0},     {"{\"a\":1}\0", 8},
-    {"{\"s\":\"a\0b\"}", 11},    {"[1,2]", 0},
-    {"{\"a\":1,}", 0},           {huge, 0},
+    {"{\"ok\":true,\"a\":{\"x\":1},\"b\":{\"x\":[{\"x\":1},{\"x\":2}]},\"n\":-9223372036854775808}",
+     0},
+    {"{\"caf\xc3\xa9\":\"\xe2\x82\xac \\ud83d\\ude00\"}", 0},
+    {"{garbage}", 0},
+    {"{\"a\":1}{\"b\":2}", 0},
+    {"{\"a\":1,\"a\":2}", 0},
+    {"{\"s\":\"\xff\xfe\"}", 0},
+    {"{\"s\":\"a\tb\"}", 0},
+    {"{\"s\":\"\xc3\"}", 0},
+    {"{\"a\":1}\0", 8},
+    {"{\"s\":\"a\0b\"}", 11},
+    {"[1,2]", 0},
+    {"{\"a\":1,}", 0},
+    {huge, 0},
+    {"{\"a\":{\"b\":1,\"b\":2}}", 0},
+    {"{\"n\":99999999999999999999}", 0},
+    {"{\"n\":1e400}", 0},
+    {"{\"s\":\"a\\u0000b\"}", 0},
+    {"{\"a\\u0000\":1}", 0},
+    {deep, 0},
+    {"", 0},
+    {"{\"a\":1} x", 0},
+    {"{\"s\":\"\xc0\x80\"}", 0},
+    {"{\"s\":\"\xed\xa0\x80\"}", 0},
+    {"{\"s\":\"\\ud800\"}", 0},
+    {"{\"s\":\"\\udc00\"}", 0},
+    {"{\"s\":\"\xf4\x90\x80\x80\"}", 0},
 };
 #define CASE_COUNT (sizeof cases / sizeof cases[0])
 
@@ -48,6 +71,15 @@ static int bad_init(const smart_host *host, const char *config_json, size_t conf
     memset(huge, 'x', sizeof huge - 1);
     memcpy(huge, "{\"s\":\"", 6);
     memcpy(huge + sizeof huge - 3, "\"}", 3);
+    size_t n = 3000, at = 0;
+    memcpy(deep, "{\"a\":", 5);
+    at = 5;
+    for (size_t i = 0; i < n; i++)
+        deep[at++] = '[';
+    for (size_t i = 0; i < n; i++)
+        deep[at++] = ']';
+    deep[at++] = '}';
+    deep[at] = '\0';
     the_host = host;
     *self = &the_host;
     return 0;

@@ -1,0 +1,451 @@
+/* crash_guard.c — fatal signals in modules, the crash history and quarantine; see crash_guard.h. */
+#include "run/crash_guard.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ledger/durable_file.h"
+#include "output/diag.h"
+#include "util/json_text.h"
+#include "util/strbuf.h"
+
+static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+#define FATAL_COUNT (sizeof fatal_signals / sizeof fatal_signals[0])
+
+/* What the handler writes for the current call, formatted before it. Two slots: the next call
+ * is formatted into the one not in use, then published, so a handler never reads a slot half
+ * written. */
+typedef struct guard_slot {
+    strbuf line;   /* "smart-host: fatal: module M crashed handling S (line N, topic T): " */
+    strbuf record; /* {"module":M,"source":S,"line":N,"topic":T,"data": */
+    const char *data;
+    size_t data_len;
+} guard_slot;
+
+struct crash_guard {
+    int note_fd; /* "<ledger>.crash", O_APPEND */
+    char note_path[PATH_MAX];
+    guard_slot slots[2];
+    volatile sig_atomic_t current; /* slot index, or -1 outside a module call */
+    struct sigaction previous[FATAL_COUNT];
+    stack_t alt_stack;
+    bool alt_stack_set;
+    pthread_t loop_thread; /* the thread that calls modules' on_event */
+    json_t *quarantine;    /* canonical event text -> its quarantine entry */
+};
+
+/* The one process-wide pointer: a signal handler can reach nothing else. Set by
+ * crash_guard_start and cleared by crash_guard_stop, on the loop thread. */
+static crash_guard *volatile process_guard;
+
+static const char *signal_name(int sig)
+{
+    switch (sig) {
+    case SIGSEGV: return "SIGSEGV";
+    case SIGBUS: return "SIGBUS";
+    case SIGFPE: return "SIGFPE";
+    case SIGILL: return "SIGILL";
+    case SIGABRT: return "SIGABRT";
+    default: return "fatal signal";
+    }
+}
+
+static void write_text(int fd, const char *text, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, text, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        text += n;
+        len -= (size_t)n;
+    }
+}
+
+static void write_str(int fd, const char *text)
+{
+    write_text(fd, text, strlen(text));
+}
+
+/* Async-signal-safe: write(2), fsync(2), sigaction(2), raise(3) and reads of what was formatted
+ * before the call. */
+static void on_fatal_signal(int sig)
+{
+    int saved_errno = errno;
+    crash_guard *g = process_guard;
+    const char *name = signal_name(sig);
+    int index = g != NULL ? g->current : -1;
+    /* A fault on another thread (a module's own, or decoding ahead on the threadpool) is not
+     * the loop's current call: it is named as such, never blamed on that call's event. */
+    bool on_loop = g != NULL && pthread_equal(pthread_self(), g->loop_thread);
+    if (g != NULL && on_loop && index >= 0 && index <= 1) {
+        const guard_slot *s = &g->slots[index];
+        write_text(STDERR_FILENO, s->line.data, s->line.len);
+        write_str(STDERR_FILENO, name);
+        write_str(STDERR_FILENO, "\n");
+        if (g->note_fd >= 0) {
+            write_text(g->note_fd, s->record.data, s->record.len);
+            write_text(g->note_fd, s->data, s->data_len);
+            write_str(g->note_fd, ",\"signal\":\"");
+            write_str(g->note_fd, name);
+            write_str(g->note_fd, "\"}\n");
+            fsync(g->note_fd);
+        }
+    } else {
+        write_str(STDERR_FILENO, "smart-host: fatal: ");
+        write_str(STDERR_FILENO, name);
+        write_str(STDERR_FILENO, on_loop || g == NULL ? " outside any module call\n"
+                                                      : " on a thread other than the loop's\n");
+    }
+    for (size_t i = 0; g != NULL && i < FATAL_COUNT; i++)
+        if (fatal_signals[i] == sig)
+            sigaction(sig, &g->previous[i], NULL);
+    if (g == NULL)
+        signal(sig, SIG_DFL);
+    errno = saved_errno;
+    raise(sig); /* SA_NODEFER: delivered now, to the previous action (by default: die) */
+}
+
+void crash_guard_enter(crash_guard *g, const char *module, const char *source, uint64_t line_no,
+                       const char *topic, const char *data, size_t data_len)
+{
+    if (g == NULL)
+        return;
+    int next = g->current == 0 ? 1 : 0;
+    guard_slot *s = &g->slots[next];
+    strbuf_truncate(&s->line, 0);
+    strbuf_truncate(&s->record, 0);
+    /* Names and topics are JSON-quoted on both: no control character reaches the terminal. */
+    bool ok = strbuf_appendf(&s->line, "smart-host: fatal: module ") == 0 &&
+              json_text_append_string(&s->line, module, strlen(module)) == 0 &&
+              strbuf_appendf(&s->line, " crashed handling %s (line %llu, topic ", source,
+                             (unsigned long long)line_no) == 0 &&
+              json_text_append_string(&s->line, topic, strlen(topic)) == 0 &&
+              strbuf_appendf(&s->line, "): ") == 0;
+    ok =
+        ok && strbuf_appendf(&s->record, "{\"module\":") == 0 &&
+        json_text_append_string(&s->record, module, strlen(module)) == 0 &&
+        strbuf_appendf(&s->record, ",\"source\":") == 0 &&
+        json_text_append_string(&s->record, source, strlen(source)) == 0 &&
+        strbuf_appendf(&s->record, ",\"line\":%llu,\"topic\":", (unsigned long long)line_no) == 0 &&
+        json_text_append_string(&s->record, topic, strlen(topic)) == 0 &&
+        strbuf_appendf(&s->record, ",\"data\":") == 0;
+    s->data = data_len > 0 ? data : "{}";
+    s->data_len = data_len > 0 ? data_len : 2;
+    if (!ok) { /* out of memory: the handler then says only that it was outside a known call */
+        g->current = -1;
+        return;
+    }
+    g->current = next;
+}
+
+void crash_guard_leave(crash_guard *g)
+{
+    if (g != NULL)
+        g->current = -1;
+}
+
+/* The canonical text of an event (sorted keys, compact): the same event sent again compares
+ * equal whatever its spacing or key order. NULL when `data` is not JSON. */
+static char *canonical_event(const char *topic, const char *data, size_t data_len)
+{
+    json_t *value = json_loadb(data, data_len, 0, NULL);
+    json_t *event = value != NULL ? json_pack("{s:s, s:o}", "topic", topic, "data", value) : NULL;
+    char *text = event != NULL ? json_dumps(event, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(event);
+    return text;
+}
+
+bool crash_guard_quarantined(const crash_guard *g, const char *topic, const char *data,
+                             size_t data_len, char *why, size_t why_size)
+{
+    if (g == NULL || json_object_size(g->quarantine) == 0)
+        return false;
+    char *key = canonical_event(topic, data, data_len);
+    json_t *entry = key != NULL ? json_object_get(g->quarantine, key) : NULL;
+    free(key);
+    if (entry == NULL)
+        return false;
+    snprintf(why, why_size,
+             "quarantined: this event crashed the host %lld times (last in module %s); it is "
+             "held in the quarantine file beside the ledger until an operator releases it",
+             (long long)json_integer_value(json_object_get(entry, "crashes")),
+             json_string_value(json_object_get(entry, "module")) ?: "?");
+    return true;
+}
+
+/* The JSON lines of `path`, each parsed; a torn last line (no newline) or a line that is not a
+ * JSON object is skipped with a warning. Returns an array (empty when the file is missing), or
+ * NULL with `msg` set when it cannot be read. */
+static json_t *read_lines(const char *path, char *msg, size_t msg_size)
+{
+    json_t *lines = json_array();
+    FILE *f = fopen(path, "re");
+    if (f == NULL) {
+        if (errno == ENOENT)
+            return lines;
+        snprintf(msg, msg_size, "%s: cannot read: %s", path, strerror(errno));
+        json_decref(lines);
+        return NULL;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    unsigned long no = 0;
+    while ((len = getline(&line, &cap, f)) > 0) {
+        no++;
+        json_t *value = NULL;
+        if (line[len - 1] == '\n')
+            value = json_loadb(line, (size_t)len - 1, JSON_REJECT_DUPLICATES, NULL);
+        if (json_is_object(value))
+            json_array_append_new(lines, value);
+        else {
+            json_decref(value);
+            host_diag("warning: %s: line %lu is not a complete JSON object; skipped", path, no);
+        }
+    }
+    free(line);
+    fclose(f);
+    return lines;
+}
+
+/* Append `value` as one line to `path` and sync it. Returns 0 or SMART_EIO with `msg`. */
+static int append_line(const char *path, const json_t *value, char *msg, size_t msg_size)
+{
+    char *text = json_dumps(value, JSON_COMPACT);
+    if (text == NULL) {
+        snprintf(msg, msg_size, "%s: out of memory", path);
+        return SMART_ENOMEM;
+    }
+    int fd = durable_open_append(path, O_WRONLY, NULL, msg, msg_size);
+    if (fd < 0) {
+        free(text);
+        return SMART_EIO;
+    }
+    size_t len = strlen(text);
+    text[len] = '\n'; /* json_dumps's NUL becomes the line end; written by length */
+    int rc = durable_write_all(fd, text, len + 1);
+    if (rc == 0 && fdatasync(fd) != 0)
+        rc = -errno;
+    close(fd);
+    free(text);
+    if (rc < 0) {
+        snprintf(msg, msg_size, "%s: write or fdatasync failed: %s", path, strerror(-rc));
+        return SMART_EIO;
+    }
+    return 0;
+}
+
+static void record_crash(host_batch *batch, const json_t *crash)
+{
+    const char *module = json_string_value(json_object_get(crash, "module")) ?: "?";
+    const char *source = json_string_value(json_object_get(crash, "source")) ?: "?";
+    const char *topic = json_string_value(json_object_get(crash, "topic")) ?: "?";
+    const char *sig = json_string_value(json_object_get(crash, "signal")) ?: "?";
+    host_diag("warning: the last run died of %s in module %s handling %s (topic %s)", sig, module,
+              source, topic);
+    json_t *meta = json_pack("{s:s, s:s, s:O*, s:s, s:s}", "module", module, "source", source,
+                             "line", json_object_get(crash, "line"), "topic", topic, "signal", sig);
+    char *meta_text = meta != NULL ? json_dumps(meta, JSON_COMPACT) : NULL;
+    json_decref(meta);
+    char details[900];
+    snprintf(details, sizeof details,
+             "The host died of %.20s in module %.200s handling %.300s (topic %.200s).", sig, module,
+             source, topic);
+    host_batch_record(batch, "host.crashed", module, details, meta_text);
+    free(meta_text);
+}
+
+/* Set aside the event `key` (canonical text) that crashed `crashes` times. */
+static int quarantine_event(crash_guard *g, host_batch *batch, const char *path, const char *key,
+                            const json_t *crash, json_int_t crashes, char *msg, size_t msg_size)
+{
+    json_t *event = json_loads(key, 0, NULL);
+    json_t *entry = json_pack("{s:O, s:O, s:I, s:O, s:O}", "topic", json_object_get(event, "topic"),
+                              "data", json_object_get(event, "data"), "crashes", crashes, "module",
+                              json_object_get(crash, "module"), "last_source",
+                              json_object_get(crash, "source"));
+    json_decref(event);
+    if (entry == NULL) {
+        snprintf(msg, msg_size, "out of memory");
+        return SMART_ENOMEM;
+    }
+    int rc = append_line(path, entry, msg, msg_size);
+    if (rc == 0) {
+        const char *module = json_string_value(json_object_get(crash, "module")) ?: "?";
+        const char *topic = json_string_value(json_object_get(entry, "topic")) ?: "?";
+        char *meta_text = json_dumps(entry, JSON_COMPACT);
+        char details[1200];
+        snprintf(details, sizeof details,
+                 "An event (topic %.200s) crashed the host %lld times (last in module %.200s); it "
+                 "is set aside in %.400s and refused until an operator releases it.",
+                 topic, (long long)crashes, module, path);
+        host_diag("warning: %s", details);
+        host_batch_record(batch, "event.quarantined", topic, details, meta_text);
+        free(meta_text);
+        char now[RFC3339_MS_LEN + 1];
+        rfc3339_format_ms(host_clock_now_ms(batch->clock), now);
+        json_t *alert = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s}", "alert_type",
+                                  "event_quarantined", "severity", "high", "node_id",
+                                  batch->config->node_id, "station_type",
+                                  batch->config->station_type, "timestamp", now, "requires_action",
+                                  1, "message", details, "module", module, "event_topic", topic);
+        char *alert_text = alert != NULL ? json_dumps(alert, JSON_COMPACT) : NULL;
+        json_decref(alert);
+        if (alert_text != NULL)
+            host_batch_alert(batch, alert_text, strlen(alert_text));
+        free(alert_text);
+        json_object_set(g->quarantine, key, entry);
+    }
+    json_decref(entry);
+    return rc;
+}
+
+/* The crashes the last run left: into the ledger, the history and, at two, the quarantine.
+ * The history and the quarantine are synced before the note is removed, so a crash here loses
+ * no crash (at worst one is counted again). */
+static int recover(crash_guard *g, const char *ledger_path, host_batch *batch, char *msg,
+                   size_t msg_size)
+{
+    char note[PATH_MAX], history[PATH_MAX], quarantine[PATH_MAX];
+    snprintf(note, sizeof note, "%s.crash", ledger_path);
+    snprintf(history, sizeof history, "%s.crashes.jsonl", ledger_path);
+    snprintf(quarantine, sizeof quarantine, "%s.quarantine.jsonl", ledger_path);
+    json_t *held = read_lines(quarantine, msg, msg_size);
+    json_t *crashes = held != NULL ? read_lines(note, msg, msg_size) : NULL;
+    json_t *past = crashes != NULL ? read_lines(history, msg, msg_size) : NULL;
+    int rc = past != NULL ? 0 : SMART_EIO;
+    size_t i;
+    json_t *entry;
+    json_array_foreach (held, i, entry) {
+        const char *topic = json_string_value(json_object_get(entry, "topic"));
+        json_t *data = json_object_get(entry, "data");
+        char *data_text = data != NULL ? json_dumps(data, JSON_COMPACT) : NULL;
+        char *key = topic != NULL && data_text != NULL
+                        ? canonical_event(topic, data_text, strlen(data_text))
+                        : NULL;
+        if (key != NULL)
+            json_object_set(g->quarantine, key, entry);
+        free(key);
+        free(data_text);
+    }
+    json_t *crash;
+    json_array_foreach (crashes, i, crash) {
+        if (rc < 0)
+            break;
+        record_crash(batch, crash);
+        const char *topic = json_string_value(json_object_get(crash, "topic"));
+        json_t *data = json_object_get(crash, "data");
+        char *data_text = data != NULL ? json_dumps(data, JSON_COMPACT) : NULL;
+        char *key = topic != NULL && data_text != NULL
+                        ? canonical_event(topic, data_text, strlen(data_text))
+                        : NULL;
+        free(data_text);
+        if (key == NULL)
+            continue;
+        json_t *line = json_pack(
+            "{s:s, s:O, s:O, s:O}", "event", key, "module", json_object_get(crash, "module"),
+            "source", json_object_get(crash, "source"), "signal", json_object_get(crash, "signal"));
+        rc = line != NULL ? append_line(history, line, msg, msg_size) : SMART_ENOMEM;
+        if (line != NULL)
+            json_array_append_new(past, line);
+        json_int_t count = 0;
+        size_t j;
+        json_t *old;
+        json_array_foreach (past, j, old) {
+            const char *event = json_string_value(json_object_get(old, "event"));
+            if (event != NULL && strcmp(event, key) == 0)
+                count++;
+        }
+        if (rc == 0 && count >= 2 && json_object_get(g->quarantine, key) == NULL)
+            rc = quarantine_event(g, batch, quarantine, key, crash, count, msg, msg_size);
+        free(key);
+    }
+    if (rc == 0 && json_array_size(crashes) > 0 && unlink(note) == 0)
+        durable_sync_parent_dir(note);
+    json_decref(held);
+    json_decref(crashes);
+    json_decref(past);
+    return rc;
+}
+
+int crash_guard_start(const char *ledger_path, host_batch *batch, crash_guard **out, char *msg,
+                      size_t msg_size)
+{
+    *out = NULL;
+    crash_guard *g = calloc(1, sizeof *g);
+    if (g == NULL || (g->quarantine = json_object()) == NULL) {
+        free(g);
+        snprintf(msg, msg_size, "out of memory");
+        return SMART_ENOMEM;
+    }
+    g->note_fd = -1;
+    g->current = -1;
+    snprintf(g->note_path, sizeof g->note_path, "%s.crash", ledger_path);
+    int rc = recover(g, ledger_path, batch, msg, msg_size);
+    if (rc == 0) {
+        g->note_fd = durable_open_append(g->note_path, O_WRONLY, NULL, msg, msg_size);
+        if (g->note_fd < 0)
+            rc = SMART_EIO;
+    }
+    if (rc < 0) {
+        crash_guard_stop(g);
+        return rc;
+    }
+    /* An alternate stack, so that a module overflowing the loop thread's stack is reported
+     * too. */
+    g->alt_stack.ss_size = 64 * 1024;
+    g->alt_stack.ss_sp = malloc(g->alt_stack.ss_size);
+    if (g->alt_stack.ss_sp != NULL && sigaltstack(&g->alt_stack, NULL) == 0)
+        g->alt_stack_set = true;
+    g->loop_thread = pthread_self();
+    process_guard = g;
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_fatal_signal;
+    action.sa_flags = SA_NODEFER | SA_ONSTACK;
+    sigemptyset(&action.sa_mask);
+    for (size_t i = 0; i < FATAL_COUNT; i++)
+        sigaction(fatal_signals[i], &action, &g->previous[i]);
+    *out = g;
+    return 0;
+}
+
+void crash_guard_stop(crash_guard *g)
+{
+    if (g == NULL)
+        return;
+    if (process_guard == g) {
+        for (size_t i = 0; i < FATAL_COUNT; i++)
+            sigaction(fatal_signals[i], &g->previous[i], NULL);
+        process_guard = NULL;
+    }
+    if (g->alt_stack_set) {
+        stack_t off = {.ss_flags = SS_DISABLE};
+        sigaltstack(&off, NULL);
+    }
+    free(g->alt_stack.ss_sp);
+    if (g->note_fd >= 0) {
+        /* A run that ends without a crash leaves no note (the guard is the only writer). */
+        struct stat st;
+        if (fstat(g->note_fd, &st) == 0 && st.st_size == 0)
+            unlink(g->note_path);
+        close(g->note_fd);
+    }
+    for (int i = 0; i < 2; i++) {
+        strbuf_free(&g->slots[i].line);
+        strbuf_free(&g->slots[i].record);
+    }
+    json_decref(g->quarantine);
+    free(g);
+}

@@ -1,0 +1,65 @@
+/*
+ * crash_guard.h — name the module and the event behind a fatal signal, and set aside an event
+ * that crashed the host twice (issue 11, defect 6).
+ *
+ * Before each call into a module the host describes the call (crash_guard_enter): the text a
+ * fatal signal (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT) writes is formatted then, so the
+ * handler only calls write(2): one line on standard error naming the module, the input line
+ * and the topic, and one JSON line (module, source, line, topic, data, signal) appended to
+ * "<ledger>.crash". It then restores the signal's previous action and raises it again, so the
+ * host still dies of the signal (exit 128+N, a core if enabled) and its supervisor restarts it.
+ *
+ * Why a note written at the crash rather than an "in-flight" note written before each call:
+ * it costs no I/O per event, and the crashes it must catch (a module's fatal signal) all run
+ * the handler. What it cannot see (SIGKILL, a power cut) is not a module's crash by signal.
+ *
+ * At the next start (crash_guard_start) each crash in "<ledger>.crash" is recorded in the
+ * ledger (host.crashed) and appended to "<ledger>.crashes.jsonl", the station's crash history;
+ * an event (its topic and data, compared as canonical JSON) with two or more crashes in the
+ * history is set aside in "<ledger>.quarantine.jsonl" (an event.quarantined record and an
+ * alert), and from then on refused (crash_guard_quarantined) instead of delivered. An operator
+ * releases it by deleting its line from "<ledger>.quarantine.jsonl" while the host is stopped
+ * (README, "Crashes and quarantined events").
+ *
+ * Thread: every function on the loop thread; the handler on whichever thread faults (a fault
+ * on another thread is reported as such, with no note: it is not the loop's current call). One
+ * guard per process (signal handlers are per process). Only on_event calls are described today;
+ * a fault in init, commit, shutdown or a module's timer says "outside any module call".
+ */
+#ifndef SMART_HOST_CRASH_GUARD_H
+#define SMART_HOST_CRASH_GUARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "run/batch.h"
+
+typedef struct crash_guard crash_guard;
+
+/* Read and clear what the last run's crash left for the ledger at `ledger_path` (borrowed), with
+ * its records and alerts queued in `batch` (the start's batch), load the quarantine, open
+ * "<ledger>.crash" for the handler and install the handlers. Call it holding the station lock.
+ * Returns 0 with *out (free with crash_guard_stop), or SMART_EIO / SMART_ENOMEM with `msg`
+ * (caller-owned) naming the file. */
+int crash_guard_start(const char *ledger_path, host_batch *batch, crash_guard **out, char *msg,
+                      size_t msg_size);
+
+/* A call into module `module` is next, for the event `topic` with `data` (`data_len` bytes,
+ * JSON object text) from `source` ("<input>:<line>") at input line `line_no` (0: posted). All
+ * borrowed; they must stay valid until crash_guard_leave. Safe on NULL `g`. */
+void crash_guard_enter(crash_guard *g, const char *module, const char *source, uint64_t line_no,
+                       const char *topic, const char *data, size_t data_len);
+
+/* The call is over. Safe on NULL. */
+void crash_guard_leave(crash_guard *g);
+
+/* Whether the event `topic`/`data` is quarantined; when it is, `why` (caller-owned) says so.
+ * Safe on NULL (false). */
+bool crash_guard_quarantined(const crash_guard *g, const char *topic, const char *data,
+                             size_t data_len, char *why, size_t why_size);
+
+/* Restore the signals' previous actions, close the note, free `g`. Safe on NULL. */
+void crash_guard_stop(crash_guard *g);
+
+#endif /* SMART_HOST_CRASH_GUARD_H */

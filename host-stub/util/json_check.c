@@ -1,0 +1,304 @@
+/* json_check.c — one JSON object checked in full by yajl's scan, with the duplicate-key, NUL,
+ * number and depth rules of jansson; see json_check.h. */
+#include "util/json_check.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_parse.h>
+
+typedef struct json_check_key {
+    uint64_t hash;
+    size_t map; /* the object it belongs to: its serial number in the text */
+    size_t off; /* in checker->keys */
+    size_t len;
+    size_t slot; /* where it is in checker->slots */
+} json_check_key;
+
+typedef struct scan {
+    json_checker *c;
+    yajl_handle yajl;
+    int depth;
+    bool root_seen;
+    size_t *map_stack; /* the checker's: serial of each open object (0: an array) */
+    size_t maps;       /* objects opened so far */
+    char why[160];
+    bool nomem;
+} scan;
+
+static int refuse(scan *s, const char *fmt, const char *detail)
+{
+    if (s->why[0] == '\0') {
+        char text[120];
+        snprintf(text, sizeof text, fmt, detail);
+        snprintf(s->why, sizeof s->why, "column %zu: %s", yajl_get_bytes_consumed(s->yajl), text);
+    }
+    return 0;
+}
+
+/* FNV-1a, mixed with the object's serial so one set serves every object of the text. */
+static uint64_t key_hash(size_t map, const unsigned char *key, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL ^ (uint64_t)map * 0x9E3779B97F4A7C15ULL;
+    for (size_t i = 0; i < len; i++) {
+        h ^= key[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static bool grow_slots(json_checker *c)
+{
+    size_t cap = c->slot_cap ? c->slot_cap * 2 : 64;
+    size_t *slots = calloc(cap, sizeof *slots);
+    if (slots == NULL)
+        return false;
+    for (size_t i = 0; i < c->entry_count; i++) {
+        size_t at = (size_t)c->entries[i].hash & (cap - 1);
+        while (slots[at] != 0)
+            at = (at + 1) & (cap - 1);
+        slots[at] = i + 1;
+        c->entries[i].slot = at;
+    }
+    free(c->slots);
+    c->slots = slots;
+    c->slot_cap = cap;
+    return true;
+}
+
+/* Adds the key to its object's set. Returns 1 when new, 0 when the object already has it, -1
+ * when out of memory. */
+static int add_key(json_checker *c, size_t map, const unsigned char *key, size_t len)
+{
+    if ((c->entry_count + 1) * 2 > c->slot_cap && !grow_slots(c))
+        return -1;
+    uint64_t hash = key_hash(map, key, len);
+    size_t at = (size_t)hash & (c->slot_cap - 1);
+    for (; c->slots[at] != 0; at = (at + 1) & (c->slot_cap - 1)) {
+        const json_check_key *k = &c->entries[c->slots[at] - 1];
+        if (k->hash == hash && k->map == map && k->len == len &&
+            memcmp(c->keys.data + k->off, key, len) == 0)
+            return 0;
+    }
+    if (c->entry_count == c->entry_cap) {
+        size_t cap = c->entry_cap ? c->entry_cap * 2 : 64;
+        json_check_key *entries = realloc(c->entries, cap * sizeof *entries);
+        if (entries == NULL)
+            return -1;
+        c->entries = entries;
+        c->entry_cap = cap;
+    }
+    size_t off = c->keys.len;
+    if (strbuf_append(&c->keys, (const char *)key, len) < 0)
+        return -1;
+    c->entries[c->entry_count] = (json_check_key){hash, map, off, len, at};
+    c->slots[at] = ++c->entry_count;
+    return 1;
+}
+
+static int on_value(scan *s)
+{
+    if (s->depth == 0)
+        return refuse(s, "%s", "not a JSON object");
+    return 1;
+}
+
+static int on_null(void *ctx)
+{
+    return on_value(ctx);
+}
+
+static int on_boolean(void *ctx, int value)
+{
+    (void)value;
+    return on_value(ctx);
+}
+
+/* jansson refuses an integer outside 64 bits and a real that overflows; so does the check. */
+static int on_number(void *ctx, const char *text, size_t len)
+{
+    scan *s = ctx;
+    if (!on_value(s))
+        return 0;
+    char buf[64];
+    if (len >= sizeof buf) {
+        if (memchr(text, '.', len) == NULL && memchr(text, 'e', len) == NULL &&
+            memchr(text, 'E', len) == NULL)
+            return refuse(s, "%s", "integer too big for 64 bits");
+        char *copy = strndup(text, len);
+        if (copy == NULL) {
+            s->nomem = true;
+            return 0;
+        }
+        errno = 0;
+        double v = strtod(copy, NULL);
+        free(copy);
+        return errno == ERANGE && isinf(v) ? refuse(s, "%s", "real number overflow") : 1;
+    }
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    errno = 0;
+    if (strpbrk(buf, ".eE") == NULL) {
+        (void)strtoll(buf, NULL, 10);
+        return errno == ERANGE ? refuse(s, "%s", "integer too big for 64 bits") : 1;
+    }
+    double v = strtod(buf, NULL);
+    return errno == ERANGE && isinf(v) ? refuse(s, "%s", "real number overflow") : 1;
+}
+
+static int on_string(void *ctx, const unsigned char *text, size_t len)
+{
+    scan *s = ctx;
+    if (!on_value(s))
+        return 0;
+    if (memchr(text, '\0', len) != NULL)
+        return refuse(s, "%s", "\\u0000 is not allowed in a string");
+    return 1;
+}
+
+static int open_value(scan *s, bool is_object)
+{
+    if (s->depth == 0) {
+        if (s->root_seen || !is_object)
+            return refuse(s, "%s", "not one JSON object");
+        s->root_seen = true;
+    }
+    if (s->depth >= JSON_PARSER_MAX_DEPTH)
+        return refuse(s, "%s", "nested too deep");
+    s->map_stack[++s->depth] = is_object ? ++s->maps : 0;
+    return 1;
+}
+
+static int on_start_map(void *ctx)
+{
+    return open_value(ctx, true);
+}
+
+static int on_start_array(void *ctx)
+{
+    return open_value(ctx, false);
+}
+
+static int on_end(void *ctx)
+{
+    scan *s = ctx;
+    s->depth--;
+    return 1;
+}
+
+static int on_map_key(void *ctx, const unsigned char *key, size_t len)
+{
+    scan *s = ctx;
+    if (memchr(key, '\0', len) != NULL)
+        return refuse(s, "%s", "\\u0000 is not allowed in a key");
+    int rc = add_key(s->c, s->map_stack[s->depth], key, len);
+    if (rc < 0) {
+        s->nomem = true;
+        return 0;
+    }
+    if (rc == 0) {
+        char shown[64];
+        snprintf(shown, sizeof shown, "%.*s", (int)(len > 40 ? 40 : len), (const char *)key);
+        return refuse(s, "duplicate object key '%s'", shown);
+    }
+    return 1;
+}
+
+static const yajl_callbacks check_callbacks = {
+    .yajl_null = on_null,
+    .yajl_boolean = on_boolean,
+    .yajl_number = on_number,
+    .yajl_string = on_string,
+    .yajl_start_map = on_start_map,
+    .yajl_map_key = on_map_key,
+    .yajl_end_map = on_end,
+    .yajl_start_array = on_start_array,
+    .yajl_end_array = on_end,
+};
+
+/* Whether yajl's scan could differ from jansson on `text`: yajl checks only the shape of UTF-8
+ * sequences (jansson also refuses overlong forms and surrogates) and decodes a lone surrogate
+ * escape (\ud800) that jansson refuses. Such text, rare in what modules write, is left to
+ * jansson. A "\\ud8" that is an escaped backslash only costs the slower path. */
+static bool needs_jansson(const char *text, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)text[i];
+        if (ch >= 0x80)
+            return true;
+        if (ch == '\\' && i + 3 < len && text[i + 1] == 'u' && (text[i + 2] | 0x20) == 'd' &&
+            strchr("89abcdefABCDEF", text[i + 3]) != NULL)
+            return true;
+    }
+    return false;
+}
+
+static int check_with_jansson(const char *text, size_t len, char *why, size_t why_size)
+{
+    json_error_t jerr;
+    json_t *value = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (value == NULL) {
+        if (why != NULL)
+            snprintf(why, why_size, "not valid JSON (column %d: %s)", jerr.column, jerr.text);
+        return -EINVAL;
+    }
+    bool object = json_is_object(value);
+    json_decref(value);
+    if (!object && why != NULL)
+        snprintf(why, why_size, "not a JSON object");
+    return object ? 0 : -EINVAL;
+}
+
+int json_check_object(json_checker *c, const char *text, size_t len, char *why, size_t why_size)
+{
+    if (needs_jansson(text, len))
+        return check_with_jansson(text, len, why, why_size);
+    /* Empty the key set: only the slots in use are cleared (a large object once must not make
+     * every later check clear a large table). */
+    for (size_t i = 0; i < c->entry_count; i++)
+        c->slots[c->entries[i].slot] = 0;
+    c->keys.len = 0;
+    c->entry_count = 0;
+    if (c->map_stack == NULL &&
+        (c->map_stack = malloc((JSON_PARSER_MAX_DEPTH + 1) * sizeof *c->map_stack)) == NULL)
+        return -ENOMEM;
+    scan scan_state = {.c = c, .map_stack = c->map_stack};
+    scan *s = &scan_state;
+    s->yajl = yajl_alloc(&check_callbacks, NULL, s);
+    if (s->yajl == NULL)
+        return -ENOMEM;
+    yajl_status st = yajl_parse(s->yajl, (const unsigned char *)text, len);
+    if (st == yajl_status_ok)
+        st = yajl_complete_parse(s->yajl);
+    int rc = 0;
+    if (s->nomem) {
+        rc = -ENOMEM;
+    } else if (st != yajl_status_ok || s->why[0] != '\0' || !s->root_seen) {
+        rc = -EINVAL;
+        if (s->why[0] == '\0') {
+            unsigned char *err = yajl_get_error(s->yajl, 0, NULL, 0);
+            snprintf(s->why, sizeof s->why, "column %zu: %s", yajl_get_bytes_consumed(s->yajl),
+                     err != NULL ? (const char *)err : "not valid JSON");
+            if (err != NULL)
+                yajl_free_error(s->yajl, err);
+        }
+        if (why != NULL)
+            snprintf(why, why_size, "not valid JSON (%s)", s->why);
+    }
+    yajl_free(s->yajl);
+    return rc;
+}
+
+void json_checker_free(json_checker *c)
+{
+    strbuf_free(&c->keys);
+    free(c->slots);
+    free(c->entries);
+    free(c->map_stack);
+    memset(c, 0, sizeof *c);
+}
