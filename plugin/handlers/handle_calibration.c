@@ -142,6 +142,30 @@ static void count_unmeasured(const json_t *results, const contract_item *item, r
     }
 }
 
+/* One result's fields, read and checked for their shape. */
+typedef struct result_fields {
+    const char *parameter, *unit;
+    double found, left, nominal;
+    bool has_found, has_left, has_nominal;
+} result_fields;
+
+/* Reads result i (path, JF_PATH_MAX bytes, is set to name it): 0 or SMART_EINVAL. */
+static int read_result(const json_t *r, size_t i, char *path, result_fields *f, smart_error *err)
+{
+    int rc;
+    jf_index(path, JF_PATH_MAX, "data.results", i);
+    if ((rc = jf_object(r, path, result_keys, err)) ||
+        (rc = jf_string(r, path, "parameter", true, &f->parameter, err)) ||
+        (rc = jf_number(r, path, "nominal", false, &f->nominal, &f->has_nominal, err)) ||
+        (rc = jf_string(r, path, "unit", false, &f->unit, err)) ||
+        (rc = jf_number(r, path, "as_found", false, &f->found, &f->has_found, err)) ||
+        (rc = jf_number(r, path, "as_left", false, &f->left, &f->has_left, err)))
+        return rc;
+    if (!f->has_found && !f->has_left)
+        return error_set(err, SMART_EINVAL, "%s: give as_found, as_left or both", path);
+    return 0;
+}
+
 /* Validates the results and judges them; a parameter the contract has no tolerance for is
  * recorded but cannot be judged, so it is refused rather than silently passed. `results` may
  * be NULL (none given: every point is not measured). */
@@ -153,30 +177,19 @@ static int judge_results(const json_t *results, const contract_item *item, resul
     memset(v, 0, sizeof *v);
     json_array_foreach (results, i, r) {
         char path[JF_PATH_MAX];
-        const char *parameter, *unit;
-        double found, left, nominal;
-        bool has_found, has_left, has_nominal;
+        result_fields f;
         const tolerance *t;
         int rc;
-        jf_index(path, sizeof path, "data.results", i);
-        if ((rc = jf_object(r, path, result_keys, err)) ||
-            (rc = jf_string(r, path, "parameter", true, &parameter, err)) ||
-            (rc = jf_number(r, path, "nominal", false, &nominal, &has_nominal, err)) ||
-            (rc = jf_string(r, path, "unit", false, &unit, err)) ||
-            (rc = jf_number(r, path, "as_found", false, &found, &has_found, err)) ||
-            (rc = jf_number(r, path, "as_left", false, &left, &has_left, err)))
-            return rc;
-        if (!has_found && !has_left)
-            return error_set(err, SMART_EINVAL, "%s: give as_found, as_left or both", path);
-        if ((rc = find_tolerance(item, path, parameter, has_nominal, nominal, &t, err)))
+        if ((rc = read_result(r, i, path, &f, err)) ||
+            (rc = find_tolerance(item, path, f.parameter, f.has_nominal, f.nominal, &t, err)))
             return rc;
         reference_needs_add(needs, t->references, t->unit);
-        if (unit && strcmp(unit, t->unit) != 0)
+        if (f.unit && strcmp(f.unit, t->unit) != 0)
             return error_set(err, SMART_EINVAL,
                              "%s.unit: '%.20s' but the contract's tolerance is "
                              "in %s",
-                             path, unit, t->unit);
-        tolerance_judge_result(t, parameter, has_found, found, has_left, left, v);
+                             path, f.unit, t->unit);
+        tolerance_judge_result(t, f.parameter, f.has_found, f.found, f.has_left, f.left, v);
     }
     count_unmeasured(results, item, v);
     return 0;
@@ -700,17 +713,17 @@ static int report_oot_impact(maintenance *m, const oot_window *w, const equipmen
         rc = error_set(err, SMART_ENOMEM, "out of memory");
     else if (!(rc = emit_ledger(m, "oot.impact", id, "system", message, json_incref(data), err)) &&
              !(rc = emit_output(m, "oot.impact", json_incref(data), err))) {
-        jw *subject = &m->subject;
-        jw_reset(subject);
-        jw_member_raw(subject, "equipment_id", id);
-        write_id_array(subject, "clientpo_ids", ids);
+        jw subject = {0};
+        jw_member_raw(&subject, "equipment_id", id);
+        write_id_array(&subject, "clientpo_ids", ids);
         if (json_array_size(verified) > 0)
-            write_id_array(subject, "verified_equipment", verified);
+            write_id_array(&subject, "verified_equipment", verified);
         if (json_array_size(chain) > 0)
-            write_id_array(subject, "chain_clientpo_ids", chain_ids);
-        jw_member_raw(subject, "suspect_since", since);
-        rc =
-            emit_alert(m, "out_of_tolerance_impact", "critical", id, subject, message, now_ms, err);
+            write_id_array(&subject, "chain_clientpo_ids", chain_ids);
+        jw_member_raw(&subject, "suspect_since", since);
+        rc = emit_alert(m, "out_of_tolerance_impact", "critical", id, &subject, message, now_ms,
+                        err);
+        jw_release(&subject);
     }
     json_decref(data);
     json_decref(ids);
@@ -719,6 +732,18 @@ static int report_oot_impact(maintenance *m, const oot_window *w, const equipmen
     json_decref(chain_ids);
     return rc;
 }
+
+/* A calibration.record as given, validated; borrowed from the event and m. `day` and
+ * `performed_ms` are worked out as it is judged. */
+typedef struct calibration_input {
+    const char *id, *date_text, *certificate, *provider, *technician, *notes, *reference;
+    date_value date;
+    json_t *results;
+    const json_t *stated; /* a retired item's as_found_in_tolerance */
+    equipment_state *e;
+    civil_day day;
+    int64_t performed_ms, now_ms;
+} calibration_input;
 
 /* A calibration already on record sent again: said in the ledger and answered with the item as
  * it stands, nothing else. */
@@ -739,31 +764,30 @@ static int answer_replay(maintenance *m, const equipment_state *e, const char *d
              "nothing changed",
              e->equipment_id, date_text, certificate);
     text_utf8_trim(details);
-    jw *meta = &m->meta;
-    jw_reset(meta);
-    jw_raw(meta, "{", 1);
-    jw_member_raw(meta, "equipment_id", e->equipment_id);
-    jw_member_string(meta, "calibration_date", date_text);
-    jw_member_string(meta, "certificate_number", certificate);
-    jw_raw(meta, "}", 1);
-    if ((rc = emit_ledger_jw(m, "calibration.replayed", e->equipment_id, technician, details, meta,
-                             err)))
-        return rc;
-    jw *out = &m->out;
-    jw_reset(out);
-    jw_raw(out, "{", 1);
-    jw_member_raw(out, "equipment_id", e->equipment_id);
-    jw_member_string(out, "calibration_date", date_text);
-    jw_member_string(out, "certificate_number", certificate);
-    jw_member_bool(out, "replay", true);
+    jw meta = {0}, out = {0};
+    jw_raw(&meta, "{", 1);
+    jw_member_raw(&meta, "equipment_id", e->equipment_id);
+    jw_member_string(&meta, "calibration_date", date_text);
+    jw_member_string(&meta, "certificate_number", certificate);
+    jw_raw(&meta, "}", 1);
+    jw_raw(&out, "{", 1);
+    jw_member_raw(&out, "equipment_id", e->equipment_id);
+    jw_member_string(&out, "calibration_date", date_text);
+    jw_member_string(&out, "certificate_number", certificate);
+    jw_member_bool(&out, "replay", true);
     if (r.calibration.has_due) {
-        jw_member_raw(out, "due_date", due);
-        jw_member_int(out, "days_remaining", r.calibration.days_remaining);
+        jw_member_raw(&out, "due_date", due);
+        jw_member_int(&out, "days_remaining", r.calibration.days_remaining);
     }
-    jw_member_raw(out, "status", cal_status_name(r.calibration.status));
-    jw_member_bool(out, "ready", r.ready);
-    jw_raw(out, "}", 1);
-    return emit_output_jw(m, "calibration.recorded", out, err);
+    jw_member_raw(&out, "status", cal_status_name(r.calibration.status));
+    jw_member_bool(&out, "ready", r.ready);
+    jw_raw(&out, "}", 1);
+    if (!(rc = emit_ledger_jw(m, "calibration.replayed", e->equipment_id, technician, details,
+                              &meta, err)))
+        rc = emit_output_jw(m, "calibration.recorded", &out, err);
+    jw_release(&meta);
+    jw_release(&out);
+    return rc;
 }
 
 /* A retired item's calibration (ISO/IEC 17025 §7.10: the lab's finding on an item no longer in
@@ -772,68 +796,124 @@ static int answer_replay(maintenance *m, const equipment_state *e, const char *d
  * (shapes checked, not judged) and its conformity as found is the certificate's statement
  * (as_found_in_tolerance). Found out of tolerance, the impact is raised over the jobs it was
  * used on since its last good calibration. The item stays retired: its state is not changed. */
-static int record_retired(maintenance *m, const equipment_state *e, const date_value *date,
-                          const char *date_text, civil_day day, const char *certificate,
-                          const char *provider, const char *technician, const char *notes,
-                          const char *reference, const json_t *results, bool found_in,
-                          int64_t now_ms, smart_error *err)
+/* Stores the calibration given, its results as jansson's compact text (*results_text, the
+ * caller's to free; NULL when none were given), after finding the impact window when asked
+ * (before this calibration joins the history). `suspect_reason` NULL: not suspect. */
+static int store_calibration(maintenance *m, const calibration_input *in, bool out_of_tolerance,
+                             const char *suspect_reason, bool find_window, oot_window *window,
+                             char **results_text, smart_error *err)
 {
-    const char *id = e->equipment_id;
+    *results_text = in->results ? json_dumps(in->results, JSON_COMPACT) : NULL;
+    if (in->results && !*results_text)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    calibration_entry entry = {
+        .equipment_id = in->id,
+        .calibration_date = in->date_text,
+        .day = in->day,
+        .certificate_number = in->certificate,
+        .provider = in->provider,
+        .technician = in->technician,
+        .results_json = *results_text,
+        .notes = in->notes,
+        .source = "event",
+        .reference_standard = in->reference,
+        .recorded_at_ms = in->now_ms,
+        .out_of_tolerance = out_of_tolerance,
+        .instant_known = in->date.has_time,
+        .performed_ms = in->performed_ms,
+        .suspect = suspect_reason != NULL,
+        .suspect_reason = suspect_reason,
+    };
+    int rc = find_window ? find_oot_window(m, in->e, window, err) : 0;
+    if (rc == 0)
+        rc = store_add_calibration(m->store, &entry, err);
+    return rc;
+}
+
+/* Opens a calibration.recorded object: the item, the date and the certificate, and, in the
+ * ledger's record, who made it. */
+static void write_calibration_head(jw *w, const calibration_input *in, bool who)
+{
+    jw_raw(w, "{", 1);
+    jw_member_raw(w, "equipment_id", in->id);
+    jw_member_string(w, "calibration_date", in->date_text);
+    jw_member_string(w, "certificate_number", in->certificate);
+    if (who) {
+        jw_member_string(w, "provider", in->provider);
+        jw_member_string(w, "technician", in->technician);
+    }
+}
+
+/* The verdict's members: in tolerance as found and as left, and the points not measured. */
+static void write_judgement(jw *w, const result_verdict *verdict, const contract_item *terms,
+                            const json_t *results)
+{
+    jw_member_bool(w, "as_found_in_tolerance", !verdict->found_out && verdict->not_found == 0);
+    jw_member_bool(w, "as_left_in_tolerance", !verdict->left_out && verdict->not_left == 0);
+    write_points(w, "not_measured", terms, results, false);
+    write_points(w, "not_measured_as_left", terms, results, true);
+}
+
+/* The results as stored: jansson's compact text of the results given. */
+static void write_results(jw *w, const char *results_text)
+{
+    if (results_text) {
+        jw_key(w, "results");
+        jw_lit(w, results_text);
+    }
+}
+
+/* Emits the record and the answer (both the caller's, closed). */
+static int emit_calibration(maintenance *m, const calibration_input *in, const char *details,
+                            const jw *meta, const jw *out, smart_error *err)
+{
+    int rc = emit_ledger_jw(m, "calibration.recorded", in->id, in->technician, details, meta, err);
+    return rc ? rc : emit_output_jw(m, "calibration.recorded", out, err);
+}
+
+/* The results of a retired item: their shape only, no contract gives their tolerances. */
+static int check_retired_results(const json_t *results, smart_error *err)
+{
     size_t i;
     json_t *r;
-    int rc;
     json_array_foreach (results, i, r) {
         char path[JF_PATH_MAX];
-        const char *parameter, *unit;
-        double value;
-        bool has_found, has_left, has_nominal;
-        jf_index(path, sizeof path, "data.results", i);
-        if ((rc = jf_object(r, path, result_keys, err)) ||
-            (rc = jf_string(r, path, "parameter", true, &parameter, err)) ||
-            (rc = jf_number(r, path, "nominal", false, &value, &has_nominal, err)) ||
-            (rc = jf_string(r, path, "unit", false, &unit, err)) ||
-            (rc = jf_number(r, path, "as_found", false, &value, &has_found, err)) ||
-            (rc = jf_number(r, path, "as_left", false, &value, &has_left, err)))
+        result_fields f;
+        int rc = read_result(r, i, path, &f, err);
+        if (rc)
             return rc;
-        if (!has_found && !has_left)
-            return error_set(err, SMART_EINVAL, "%s: give as_found, as_left or both", path);
     }
-    int64_t performed_ms = date->has_time ? date->instant_ms : maintenance_day_start_ms(m, day);
-    if (reference) {
+    return 0;
+}
+
+/* A calibration of a retired item (no contract in force names it), recorded for the review of
+ * the work it was used on: no tolerances judge it, so the certificate's statement as found is
+ * recorded (as_found_in_tolerance). Found out of tolerance, the impact is raised over the jobs
+ * it was used on since its last good calibration. The item stays retired: its state is not
+ * changed. */
+static int record_retired(maintenance *m, calibration_input *in, smart_error *err)
+{
+    const char *id = in->id;
+    bool found_in = json_is_true(in->stated);
+    int rc;
+    if ((rc = check_retired_results(in->results, err)))
+        return rc;
+    in->performed_ms =
+        in->date.has_time ? in->date.instant_ms : maintenance_day_start_ms(m, in->day);
+    if (in->reference) {
         reference_needs needs = {.count = 0}; /* what it measured is not known: its fitness only */
         char used_for[EQUIPMENT_ID_MAX + 32];
         snprintf(used_for, sizeof used_for, "the calibration of %s", id);
-        if ((rc =
-                 maintenance_check_reference(m, "data.reference_standard", reference, id, &needs,
-                                             used_for, performed_ms, !date->has_time, now_ms, err)))
+        if ((rc = maintenance_check_reference(m, "data.reference_standard", in->reference, id,
+                                              &needs, used_for, in->performed_ms,
+                                              !in->date.has_time, in->now_ms, err)))
             return rc;
     }
-    char *results_text = results ? json_dumps(results, JSON_COMPACT) : NULL;
-    if (results && !results_text)
-        return error_set(err, SMART_ENOMEM, "out of memory");
-    calibration_entry entry = {
-        .equipment_id = id,
-        .calibration_date = date_text,
-        .day = day,
-        .certificate_number = certificate,
-        .provider = provider,
-        .technician = technician,
-        .results_json = results_text,
-        .notes = notes,
-        .source = "event",
-        .reference_standard = reference,
-        .recorded_at_ms = now_ms,
-        .out_of_tolerance = !found_in, /* its state as left is not judged: not a good one */
-        .instant_known = date->has_time,
-        .performed_ms = performed_ms,
-    };
     oot_window window = {0};
-    rc = maintenance_catch_up(m, now_ms, err);
-    if (rc == 0 && !found_in)
-        rc = find_oot_window(m, e, &window, err);
-    if (rc == 0)
-        rc = store_add_calibration(m->store, &entry, err);
-    if (rc) {
+    char *results_text = NULL;
+    /* its state as left is not judged: not a good one */
+    if ((rc = maintenance_catch_up(m, in->now_ms, err)) ||
+        (rc = store_calibration(m, in, !found_in, NULL, !found_in, &window, &results_text, err))) {
         oot_window_release(&window);
         free(results_text);
         return rc;
@@ -842,45 +922,31 @@ static int record_retired(maintenance *m, const equipment_state *e, const date_v
     snprintf(details, sizeof details,
              "Calibration of %s (retired: no contract in force names it) on %s recorded: "
              "certificate %s from %s; %s as found, as the certificate states",
-             id, date_text, certificate, provider, found_in ? "in tolerance" : "OUT OF TOLERANCE");
+             id, in->date_text, in->certificate, in->provider,
+             found_in ? "in tolerance" : "OUT OF TOLERANCE");
     text_utf8_trim(details);
-    jw *meta = &m->meta;
-    jw_reset(meta);
-    jw_raw(meta, "{", 1);
-    jw_member_raw(meta, "equipment_id", id);
-    jw_member_string(meta, "calibration_date", date_text);
-    jw_member_string(meta, "certificate_number", certificate);
-    jw_member_string(meta, "provider", provider);
-    jw_member_string(meta, "technician", technician);
-    jw_member_bool(meta, "retired", true);
-    jw_member_bool(meta, "as_found_in_tolerance", found_in);
-    if (results_text) {
-        jw_key(meta, "results");
-        jw_lit(meta, results_text);
-    }
-    if (reference)
-        jw_member_raw(meta, "reference_standard", reference);
-    jw_raw(meta, "}", 1);
+    jw meta = {0}, out = {0};
+    write_calibration_head(&meta, in, true);
+    jw_member_bool(&meta, "retired", true);
+    jw_member_bool(&meta, "as_found_in_tolerance", found_in);
+    write_results(&meta, results_text);
+    if (in->reference)
+        jw_member_raw(&meta, "reference_standard", in->reference);
+    jw_raw(&meta, "}", 1);
     free(results_text);
-    if ((rc = emit_ledger_jw(m, "calibration.recorded", id, technician, details, meta, err)))
-        goto done;
-    jw *out = &m->out;
-    jw_reset(out);
-    jw_raw(out, "{", 1);
-    jw_member_raw(out, "equipment_id", id);
-    jw_member_string(out, "calibration_date", date_text);
-    jw_member_string(out, "certificate_number", certificate);
-    jw_member_bool(out, "retired", true);
-    jw_member_raw(out, "status", cal_status_name(CAL_UNKNOWN));
-    jw_member_bool(out, "ready", false);
-    jw_member_bool(out, "as_found_in_tolerance", found_in);
-    jw_raw(out, "}", 1);
-    rc = emit_output_jw(m, "calibration.recorded", out, err);
+    write_calibration_head(&out, in, false);
+    jw_member_bool(&out, "retired", true);
+    jw_member_raw(&out, "status", cal_status_name(CAL_UNKNOWN));
+    jw_member_bool(&out, "ready", false);
+    jw_member_bool(&out, "as_found_in_tolerance", found_in);
+    jw_raw(&out, "}", 1);
+    rc = emit_calibration(m, in, details, &meta, &out, err);
     if (rc == 0 && !found_in)
-        rc = report_oot_impact(m, &window, e, certificate,
+        rc = report_oot_impact(m, &window, in->e, in->certificate,
                                "stated out of tolerance as found by the certificate; retired",
-                               results, now_ms, err);
-done:
+                               in->results, in->now_ms, err);
+    jw_release(&meta);
+    jw_release(&out);
     oot_window_release(&window);
     return rc;
 }
@@ -890,47 +956,21 @@ done:
  * calibration, clears no failure, ends no send-out and verifies nothing for a return to
  * service; the store does not count it as a calibration (store_calibration_on). The item's
  * state and status are as before it; the answer says so. */
-static int record_suspect_pass(maintenance *m, const equipment_state *e, const char *date_text,
-                               civil_day day, const char *certificate, const char *provider,
-                               const char *technician, const char *notes, const char *reference,
-                               const json_t *results, const result_verdict *verdict,
-                               int64_t performed_ms, bool instant_known, const char *why,
-                               int64_t now_ms, smart_error *err)
+static int record_suspect_pass(maintenance *m, const calibration_input *in,
+                               const result_verdict *verdict, const char *why, smart_error *err)
 {
-    const char *id = e->equipment_id;
-    char *results_text = results ? json_dumps(results, JSON_COMPACT) : NULL;
-    if (results && !results_text)
-        return error_set(err, SMART_ENOMEM, "out of memory");
-    calibration_entry entry = {
-        .equipment_id = id,
-        .calibration_date = date_text,
-        .day = day,
-        .certificate_number = certificate,
-        .provider = provider,
-        .technician = technician,
-        .results_json = results_text,
-        .notes = notes,
-        .source = "event",
-        .reference_standard = reference,
-        .recorded_at_ms = now_ms,
-        .out_of_tolerance = false,
-        .instant_known = instant_known,
-        .performed_ms = performed_ms,
-        .suspect = true,
-        .suspect_reason = why,
-    };
+    const equipment_state *e = in->e;
     /* As found out of tolerance is still a finding: the work done with the item is reviewed. */
     oot_window window = {0};
-    int rc = verdict->found_out ? find_oot_window(m, e, &window, err) : 0;
-    if (rc == 0)
-        rc = store_add_calibration(m->store, &entry, err);
+    char *results_text = NULL;
+    int rc = store_calibration(m, in, false, why, verdict->found_out, &window, &results_text, err);
     if (rc) {
         oot_window_release(&window);
         free(results_text);
         return rc;
     }
     readiness r;
-    maintenance_readiness(m, e, now_ms, 0, &r);
+    maintenance_readiness(m, e, in->now_ms, 0, &r);
     static const char note[] = "suspect: its reference was not fit, so a result in tolerance "
                                "proves nothing; the calibration is not renewed and the item is "
                                "as it was";
@@ -938,309 +978,332 @@ static int record_suspect_pass(maintenance *m, const equipment_state *e, const c
     if (r.calibration.has_due)
         civil_format(r.calibration.due, due, sizeof due);
     snprintf(details, sizeof details,
-             "Calibration of %s on %s recorded SUSPECT: certificate %s from %s; %s; %s", id,
-             date_text, certificate, provider, why, note);
+             "Calibration of %s on %s recorded SUSPECT: certificate %s from %s; %s; %s", in->id,
+             in->date_text, in->certificate, in->provider, why, note);
     text_utf8_trim(details);
-    bool found_in = !verdict->found_out && verdict->not_found == 0;
-    bool left_in = !verdict->left_out && verdict->not_left == 0;
-    jw *meta = &m->meta;
-    jw_reset(meta);
-    jw_raw(meta, "{", 1);
-    jw_member_raw(meta, "equipment_id", id);
-    jw_member_string(meta, "calibration_date", date_text);
-    jw_member_string(meta, "certificate_number", certificate);
-    jw_member_string(meta, "provider", provider);
-    jw_member_string(meta, "technician", technician);
-    jw_member_int(meta, "contract_version", e->terms->owner->version);
-    jw_member_bool(meta, "as_found_in_tolerance", found_in);
-    jw_member_bool(meta, "as_left_in_tolerance", left_in);
-    write_points(meta, "not_measured", e->terms, results, false);
-    write_points(meta, "not_measured_as_left", e->terms, results, true);
-    if (results_text) {
-        jw_key(meta, "results");
-        jw_lit(meta, results_text);
-    }
-    jw_member_raw(meta, "reference_standard", reference);
-    jw_member_bool(meta, "suspect", true);
-    jw_member_string(meta, "suspect_reason", why);
-    jw_raw(meta, "}", 1);
+    jw meta = {0}, out = {0};
+    write_calibration_head(&meta, in, true);
+    jw_member_int(&meta, "contract_version", e->terms->owner->version);
+    write_judgement(&meta, verdict, e->terms, in->results);
+    write_results(&meta, results_text);
+    jw_member_raw(&meta, "reference_standard", in->reference);
+    jw_member_bool(&meta, "suspect", true);
+    jw_member_string(&meta, "suspect_reason", why);
+    jw_raw(&meta, "}", 1);
     free(results_text);
-    if ((rc = emit_ledger_jw(m, "calibration.recorded", id, technician, details, meta, err)))
-        goto done;
-    jw *out = &m->out;
-    jw_reset(out);
-    jw_raw(out, "{", 1);
-    jw_member_raw(out, "equipment_id", id);
-    jw_member_string(out, "calibration_date", date_text);
-    jw_member_string(out, "certificate_number", certificate);
+    write_calibration_head(&out, in, false);
     if (r.calibration.has_due) {
-        jw_member_raw(out, "due_date", due);
-        jw_member_int(out, "days_remaining", r.calibration.days_remaining);
+        jw_member_raw(&out, "due_date", due);
+        jw_member_int(&out, "days_remaining", r.calibration.days_remaining);
     }
-    jw_member_raw(out, "status", cal_status_name(r.calibration.status));
-    jw_member_bool(out, "ready", r.ready);
-    jw_member_bool(out, "as_found_in_tolerance", found_in);
-    jw_member_bool(out, "as_left_in_tolerance", left_in);
-    write_points(out, "not_measured", e->terms, results, false);
-    write_points(out, "not_measured_as_left", e->terms, results, true);
-    jw_member_bool(out, "suspect", true);
-    jw_member_string(out, "suspect_reason", why);
-    jw_member_string(out, "note", note);
-    jw_raw(out, "}", 1);
-    rc = emit_output_jw(m, "calibration.recorded", out, err);
+    jw_member_raw(&out, "status", cal_status_name(r.calibration.status));
+    jw_member_bool(&out, "ready", r.ready);
+    write_judgement(&out, verdict, e->terms, in->results);
+    jw_member_bool(&out, "suspect", true);
+    jw_member_string(&out, "suspect_reason", why);
+    jw_member_string(&out, "note", note);
+    jw_raw(&out, "}", 1);
+    rc = emit_calibration(m, in, details, &meta, &out, err);
     if (rc == 0 && verdict->found_out)
-        rc = report_oot_impact(m, &window, e, certificate, verdict->found_note, results, now_ms,
-                               err);
-done:
+        rc = report_oot_impact(m, &window, e, in->certificate, verdict->found_note, in->results,
+                               in->now_ms, err);
+    jw_release(&meta);
+    jw_release(&out);
     oot_window_release(&window);
     return rc;
 }
 
-int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
+/* The event's fields and the item; a retired item (it has history and no contract in force
+ * names it) needs the certificate's statement as found, one under a contract must not have it. */
+static int parse_calibration(maintenance *m, const json_t *data, calibration_input *in,
+                             smart_error *err)
 {
-    const char *id, *date_text, *certificate, *provider, *technician, *notes, *reference;
-    date_value date;
-    json_t *results;
     int rc;
     if ((rc = jf_object(data, "data", calibration_keys, err)) ||
-        (rc = jf_id(data, "data", "equipment_id", true, &id, err)) ||
-        (rc = jf_date(data, "data", "calibration_date", true, &date, &date_text, err)) ||
-        (rc = jf_text(data, "data", "certificate_number", true, CERTIFICATE_MAX - 1, &certificate,
-                      err)) ||
-        (rc = jf_text(data, "data", "provider", true, TEXT_FIELD_MAX, &provider, err)) ||
-        (rc = jf_text(data, "data", "technician", true, TEXT_FIELD_MAX, &technician, err)) ||
-        (rc = jf_text(data, "data", "notes", false, 2000, &notes, err)) ||
-        (rc = jf_id(data, "data", "reference_standard", false, &reference, err)) ||
-        (rc = jf_array(data, "data", "results", false, &results, err)))
+        (rc = jf_id(data, "data", "equipment_id", true, &in->id, err)) ||
+        (rc = jf_date(data, "data", "calibration_date", true, &in->date, &in->date_text, err)) ||
+        (rc = jf_text(data, "data", "certificate_number", true, CERTIFICATE_MAX - 1,
+                      &in->certificate, err)) ||
+        (rc = jf_text(data, "data", "provider", true, TEXT_FIELD_MAX, &in->provider, err)) ||
+        (rc = jf_text(data, "data", "technician", true, TEXT_FIELD_MAX, &in->technician, err)) ||
+        (rc = jf_text(data, "data", "notes", false, 2000, &in->notes, err)) ||
+        (rc = jf_id(data, "data", "reference_standard", false, &in->reference, err)) ||
+        (rc = jf_array(data, "data", "results", false, &in->results, err)))
         return rc;
-
-    json_t *stated = json_object_get(data, "as_found_in_tolerance");
-    if (stated && !json_is_boolean(stated))
+    in->stated = json_object_get(data, "as_found_in_tolerance");
+    if (in->stated && !json_is_boolean(in->stated))
         return error_set(err, SMART_EINVAL,
                          "data.as_found_in_tolerance: must be true or false (got %s)",
-                         jf_type_name(stated));
-    /* An item the station knew (it has history) and no contract in force names is retired: its
-     * calibration is still recorded, for the review of the work it was used on. */
-    equipment_state *e = maintenance_find(m, id);
+                         jf_type_name(in->stated));
+    equipment_state *e = in->e = maintenance_find(m, in->id);
     if (!e)
         return error_set(err, SMART_EINVAL,
-                         "data.equipment_id: '%s' is not named by any contract in force", id);
-    if (e->terms && stated)
+                         "data.equipment_id: '%s' is not named by any contract in force", in->id);
+    if (e->terms && in->stated)
         return error_set(err, SMART_EINVAL,
                          "data.as_found_in_tolerance: only for a retired item; %s is judged by "
                          "the tolerances of contract %s",
-                         id, e->terms->owner->contract_id);
-    if (!e->terms && !stated)
+                         in->id, e->terms->owner->contract_id);
+    if (!e->terms && !in->stated)
         return error_set(err, SMART_EINVAL,
                          "data.as_found_in_tolerance: missing required field (%s is retired: no "
                          "contract in force gives its tolerances, so the certificate's statement "
                          "of conformity as found is recorded)",
-                         id);
-    /* A calibration is recorded once: the same certificate again is a producer's resend (after
-     * a crash it must send again what it has no answer for), answered and changing nothing. */
+                         in->id);
+    return 0;
+}
+
+/* A calibration is recorded once: the same certificate again is a producer's resend (after a
+ * crash it must send again what it has no answer for), answered and changing nothing: 1 when
+ * it was answered so, 0 when it is new, or an error. */
+static int answer_if_recorded(maintenance *m, const calibration_input *in, smart_error *err)
+{
     char on_record[DATE_TEXT_MAX];
-    rc = store_find_calibration(m->store, id, certificate, on_record, sizeof on_record, err);
-    if (rc < 0)
-        return rc;
-    if (rc == 0) {
-        if (strcmp(on_record, date_text) != 0)
-            return error_set(err, SMART_EINVAL,
-                             "data.certificate_number: %s is already on record for %s, dated %s; "
-                             "a certificate is recorded once",
-                             certificate, id, on_record);
-        return answer_replay(m, e, date_text, certificate, technician, now_ms, err);
-    }
-    /* The day of a timestamp is the station's day of its instant, whatever offset it was
-     * written in: a validity counted from the writer's day could outlast the station's. */
-    civil_day day = date.has_time ? maintenance_today(m, date.instant_ms) : date.day;
-    civil_day today = maintenance_today(m, now_ms);
-    if (date.has_time ? date.instant_ms > now_ms : day > today) {
+    int rc =
+        store_find_calibration(m->store, in->id, in->certificate, on_record, sizeof on_record, err);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    if (strcmp(on_record, in->date_text) != 0)
+        return error_set(err, SMART_EINVAL,
+                         "data.certificate_number: %s is already on record for %s, dated %s; "
+                         "a certificate is recorded once",
+                         in->certificate, in->id, on_record);
+    rc = answer_replay(m, in->e, in->date_text, in->certificate, in->technician, in->now_ms, err);
+    return rc ? rc : 1;
+}
+
+/* The station's day of the calibration (in->day), neither in the future nor before the one on
+ * record. The day of a timestamp is the station's day of its instant, whatever offset it was
+ * written in: a validity counted from the writer's day could outlast the station's. */
+static int check_calibration_day(maintenance *m, calibration_input *in, smart_error *err)
+{
+    const date_value *date = &in->date;
+    in->day = date->has_time ? maintenance_today(m, date->instant_ms) : date->day;
+    civil_day today = maintenance_today(m, in->now_ms);
+    if (date->has_time ? date->instant_ms > in->now_ms : in->day > today) {
         char now_text[DATE_TEXT_MAX];
-        instant_format(now_ms, now_text, sizeof now_text);
+        instant_format(in->now_ms, now_text, sizeof now_text);
         return error_set(err, SMART_EINVAL,
                          "data.calibration_date: %s is in the future (now %s); a calibration is "
                          "recorded once it is done",
-                         date_text, now_text);
+                         in->date_text, now_text);
     }
-    if (e->record.has_calibration && day < e->record.calibrated_on)
+    if (in->e->record.has_calibration && in->day < in->e->record.calibrated_on)
         return error_set(err, SMART_EINVAL,
                          "data.calibration_date: %s is before the calibration on record for %s "
                          "(%s); history is not rewritten",
-                         date_text, id, e->calibration_date);
-    if (!e->terms)
-        return record_retired(m, e, &date, date_text, day, certificate, provider, technician, notes,
-                              reference, results, json_is_true(stated), now_ms, err);
-    result_verdict verdict = {0};
+                         in->date_text, in->id, in->e->calibration_date);
+    return 0;
+}
+
+/* Judges the results against the contract's tolerances and the reference standard (why,
+ * REFERENCE_WHY_MAX bytes, "" when fit) at when the calibration was performed; then runs the
+ * sweep due now. */
+static int judge_calibration(maintenance *m, calibration_input *in, result_verdict *verdict,
+                             char *why, smart_error *err)
+{
+    const contract_item *terms = in->e->terms;
     reference_needs needs = {.count = 0};
-    if ((rc = judge_results(results, e->terms, &verdict, &needs, err)))
+    int rc;
+    if ((rc = judge_results(in->results, terms, verdict, &needs, err)))
         return rc;
-    needs.any = !results; /* nothing judged: the standard must fit one quantity the item has */
-    if (!results)
-        for (size_t i = 0; i < e->terms->tolerance_count; i++)
-            reference_needs_add(&needs, e->terms->tolerances[i].references,
-                                e->terms->tolerances[i].unit);
+    needs.any = !in->results; /* nothing judged: the standard must fit one quantity the item has */
+    if (!in->results)
+        for (size_t i = 0; i < terms->tolerance_count; i++)
+            reference_needs_add(&needs, terms->tolerances[i].references, terms->tolerances[i].unit);
     /* A calibration counts from when it was performed (a date alone: from the start of that
      * day, so one on the day of a tag-out or a send-out does not count as after it), not from
      * when it was entered; its reference is judged then too. */
-    int64_t performed_ms = date.has_time ? date.instant_ms : maintenance_day_start_ms(m, day);
-    char used_for[EQUIPMENT_ID_MAX + 32], suspect_why[REFERENCE_WHY_MAX] = "";
-    snprintf(used_for, sizeof used_for, "the calibration of %s", id);
-    if ((reference &&
-         (rc = maintenance_judge_reference(m, "data.reference_standard", reference, id, &needs,
-                                           used_for, performed_ms, !date.has_time, now_ms,
-                                           suspect_why, sizeof suspect_why, err))) ||
-        (rc = maintenance_catch_up(m, now_ms, err)))
+    in->performed_ms =
+        in->date.has_time ? in->date.instant_ms : maintenance_day_start_ms(m, in->day);
+    char used_for[EQUIPMENT_ID_MAX + 32];
+    snprintf(used_for, sizeof used_for, "the calibration of %s", in->id);
+    why[0] = '\0';
+    if ((in->reference &&
+         (rc = maintenance_judge_reference(m, "data.reference_standard", in->reference, in->id,
+                                           &needs, used_for, in->performed_ms, !in->date.has_time,
+                                           in->now_ms, why, REFERENCE_WHY_MAX, err))))
         return rc;
-    /* A reference not fit makes the record suspect, not void: a failure found with it is still
-     * a failure (recorded, it fails the item, and as found it raises the impact); a result in
-     * tolerance proves nothing, so the item stays as it was. */
-    bool suspect = suspect_why[0] != '\0';
-    if (suspect && !verdict.left_out)
-        return record_suspect_pass(m, e, date_text, day, certificate, provider, technician, notes,
-                                   reference, results, &verdict, performed_ms, date.has_time,
-                                   suspect_why, now_ms, err);
+    return maintenance_catch_up(m, in->now_ms, err);
+}
 
-    /* Decide: the new record; the status follows from it in reconcile. */
-    equipment_state next = *e;
-    next.record.has_calibration = true;
-    next.record.calibrated_on = day;
+/* What a calibration under a contract does to the item. */
+typedef struct calibration_outcome {
+    equipment_state next;
+    bool ends_send_out, still_out; /* performed after the send-out ends it; before, history */
+    bool kept_failed, failed;
+} calibration_outcome;
+
+/* Decide: the new record; the status follows from it in reconcile. */
+static void decide_calibration(const calibration_input *in, const result_verdict *verdict,
+                               calibration_outcome *o)
+{
+    const equipment_state *e = in->e;
+    equipment_state *next = &o->next;
+    *next = *e;
+    next->record.has_calibration = true;
+    next->record.calibrated_on = in->day;
     /* A send-out ends with a calibration performed after it: one performed before it (a date
      * alone: from the start of its day, so one dated the day it was sent out) is history. */
-    bool ends_send_out = e->record.sent_out && performed_ms > e->sent_out_since_ms;
-    bool still_out = e->record.sent_out && !ends_send_out;
-    next.record.sent_out = still_out;
+    o->ends_send_out = e->record.sent_out && in->performed_ms > e->sent_out_since_ms;
+    o->still_out = e->record.sent_out && !o->ends_send_out;
+    next->record.sent_out = o->still_out;
     /* A failure is cleared only by re-measuring it: a record that leaves a point of a failed
      * item with no value (another point only, no results) leaves it failed, with the failure
      * on record. An item not failed keeps its status: the record renews its calibration. */
-    bool kept_failed = !verdict.left_out && verdict.not_left > 0 && e->record.calibration_failed;
-    bool failed = verdict.left_out || kept_failed;
-    next.record.calibration_failed = failed;
-    if (!kept_failed)
-        snprintf(next.failure_note, sizeof next.failure_note, "%s", verdict.left_note);
-    snprintf(next.calibration_date, sizeof next.calibration_date, "%s", date_text);
-    snprintf(next.certificate, sizeof next.certificate, "%s", certificate);
-    if (!failed && performed_ms > next.last_verification_ms)
-        next.last_verification_ms = performed_ms;
+    o->kept_failed = !verdict->left_out && verdict->not_left > 0 && e->record.calibration_failed;
+    o->failed = verdict->left_out || o->kept_failed;
+    next->record.calibration_failed = o->failed;
+    if (!o->kept_failed)
+        snprintf(next->failure_note, sizeof next->failure_note, "%s", verdict->left_note);
+    snprintf(next->calibration_date, sizeof next->calibration_date, "%s", in->date_text);
+    snprintf(next->certificate, sizeof next->certificate, "%s", in->certificate);
+    if (!o->failed && in->performed_ms > next->last_verification_ms)
+        next->last_verification_ms = in->performed_ms;
+}
 
-    char *results_text = results ? json_dumps(results, JSON_COMPACT) : NULL;
-    if (results && !results_text)
-        return error_set(err, SMART_ENOMEM, "out of memory");
-    calibration_entry entry = {
-        .equipment_id = id,
-        .calibration_date = date_text,
-        .day = day,
-        .certificate_number = certificate,
-        .provider = provider,
-        .technician = technician,
-        .results_json = results_text,
-        .notes = notes,
-        .source = "event",
-        .reference_standard = reference,
-        .recorded_at_ms = now_ms,
-        .out_of_tolerance = failed,
-        .instant_known = date.has_time,
-        .performed_ms = performed_ms,
-        .suspect = suspect,
-        .suspect_reason = suspect ? suspect_why : NULL,
-    };
-    /* The impact window is found before this calibration joins the history. */
+/* The texts of a calibration recorded: what failed, the note of one made before a send-out
+ * and when the send-out began (each DATE_TEXT_MAX or as declared in the caller), the record's
+ * sentence. */
+typedef struct calibration_texts {
+    char due[16], failure[NOTE_MAX * 2 + 64], sent_since[DATE_TEXT_MAX], still_note[160];
+    char details[1280];
+} calibration_texts;
+
+static void word_calibration(const calibration_input *in, const result_verdict *verdict,
+                             const calibration_outcome *o, const readiness *r, calibration_texts *t)
+{
+    t->failure[0] = t->still_note[0] = '\0';
+    civil_format(r->calibration.due, t->due, sizeof t->due);
+    if (verdict->left_out)
+        snprintf(t->failure, sizeof t->failure, "%s", verdict->left_note);
+    else if (o->kept_failed)
+        snprintf(t->failure, sizeof t->failure, "not re-measured: %s; still failed: %s",
+                 verdict->not_left_note, in->e->failure_note);
+    text_utf8_trim(t->failure);
+    instant_format(in->e->sent_out_since_ms, t->sent_since, sizeof t->sent_since);
+    if (o->still_out)
+        snprintf(t->still_note, sizeof t->still_note,
+                 "performed before it was sent out for calibration at %s: recorded as history, "
+                 "it stays pending calibration",
+                 t->sent_since);
+    snprintf(t->details, sizeof t->details,
+             "Calibration of %s on %s recorded: certificate %s from %s; valid until %s%s%s%s%s",
+             in->id, in->date_text, in->certificate, in->provider, t->due,
+             o->failed ? "; FAILED: " : "", t->failure, o->still_out ? "; " : "", t->still_note);
+    text_utf8_trim(t->details);
+}
+
+/* The ledger's record of a calibration under a contract (meta, the caller's). */
+static void write_calibration_record(jw *meta, const calibration_input *in,
+                                     const result_verdict *verdict, const calibration_outcome *o,
+                                     const calibration_texts *t, const char *results_text,
+                                     const char *why)
+{
+    const contract_item *terms = in->e->terms;
+    write_calibration_head(meta, in, true);
+    jw_member_raw(meta, "due_date", t->due);
+    jw_member_int(meta, "contract_version", terms->owner->version);
+    write_judgement(meta, verdict, terms, in->results);
+    write_results(meta, results_text);
+    if (in->reference)
+        jw_member_raw(meta, "reference_standard", in->reference);
+    if (why[0]) {
+        jw_member_bool(meta, "suspect", true);
+        jw_member_string(meta, "suspect_reason", why);
+    }
+    if (o->still_out)
+        jw_member_raw(meta, "sent_out_since", t->sent_since);
+    jw_raw(meta, "}", 1);
+}
+
+/* The answer: the calibration and the item's state after it (out, the caller's). */
+static void write_calibration_answer(jw *out, const calibration_input *in,
+                                     const result_verdict *verdict, const calibration_outcome *o,
+                                     const calibration_texts *t, const readiness *r,
+                                     const char *why)
+{
+    const contract_item *terms = in->e->terms;
+    write_calibration_head(out, in, false);
+    jw_member_raw(out, "due_date", t->due);
+    jw_member_raw(out, "status", cal_status_name(r->calibration.status));
+    jw_member_bool(out, "ready", r->ready);
+    jw_member_int(out, "days_remaining", r->calibration.days_remaining);
+    write_judgement(out, verdict, terms, in->results);
+    if (o->failed)
+        jw_member_string(out, "failure", t->failure);
+    if (why[0]) {
+        jw_member_bool(out, "suspect", true);
+        jw_member_string(out, "suspect_reason", why);
+    }
+    if (o->still_out) {
+        jw_member_raw(out, "sent_out_since", t->sent_since);
+        jw_member_string(out, "note", t->still_note);
+    }
+    jw_raw(out, "}", 1);
+}
+
+/* A calibration under a contract, judged: decide, persist, record, commit, answer, and the
+ * impact of one found out of tolerance. */
+static int record_calibration(maintenance *m, const calibration_input *in,
+                              const result_verdict *verdict, const char *why, smart_error *err)
+{
+    const equipment_state *e = in->e;
+    calibration_outcome o;
+    decide_calibration(in, verdict, &o);
     oot_window window = {0};
-    rc = verdict.found_out ? find_oot_window(m, e, &window, err) : 0;
-    if (rc == 0)
-        rc = store_add_calibration(m->store, &entry, err);
-    if (rc == 0 && ends_send_out) /* the period it was away, for judging it as a reference */
-        rc = store_add_unavailable(m->store, id, STORE_UNAVAILABLE_SENT_OUT, e->sent_out_since_ms,
-                                   now_ms, NULL, err);
+    char *results_text = NULL;
+    int rc = store_calibration(m, in, o.failed, why[0] ? why : NULL, verdict->found_out, &window,
+                               &results_text, err);
+    if (rc == 0 && o.ends_send_out) /* the period it was away, for judging it as a reference */
+        rc = store_add_unavailable(m->store, in->id, STORE_UNAVAILABLE_SENT_OUT,
+                                   e->sent_out_since_ms, in->now_ms, NULL, err);
     if (rc) {
         oot_window_release(&window);
         free(results_text);
         return rc;
     }
     readiness r;
-    maintenance_readiness(m, &next, now_ms, 0, &r);
-    char due[16], details[1280], failure[NOTE_MAX * 2 + 64] = "", sent_since[DATE_TEXT_MAX],
-                                                        still_note[160] = "";
-    civil_format(r.calibration.due, due, sizeof due);
-    if (verdict.left_out)
-        snprintf(failure, sizeof failure, "%s", verdict.left_note);
-    else if (kept_failed)
-        snprintf(failure, sizeof failure, "not re-measured: %s; still failed: %s",
-                 verdict.not_left_note, e->failure_note);
-    text_utf8_trim(failure);
-    instant_format(e->sent_out_since_ms, sent_since, sizeof sent_since);
-    if (still_out)
-        snprintf(still_note, sizeof still_note,
-                 "performed before it was sent out for calibration at %s: recorded as history, "
-                 "it stays pending calibration",
-                 sent_since);
-    snprintf(details, sizeof details,
-             "Calibration of %s on %s recorded: certificate %s from %s; valid until %s%s%s%s%s", id,
-             date_text, certificate, provider, due, failed ? "; FAILED: " : "", failure,
-             still_out ? "; " : "", still_note);
-    text_utf8_trim(details);
-    jw *meta = &m->meta;
-    jw_reset(meta);
-    jw_raw(meta, "{", 1);
-    jw_member_raw(meta, "equipment_id", id);
-    jw_member_string(meta, "calibration_date", date_text);
-    jw_member_string(meta, "certificate_number", certificate);
-    jw_member_string(meta, "provider", provider);
-    jw_member_string(meta, "technician", technician);
-    jw_member_raw(meta, "due_date", due);
-    jw_member_int(meta, "contract_version", e->terms->owner->version);
-    jw_member_bool(meta, "as_found_in_tolerance", !verdict.found_out && verdict.not_found == 0);
-    jw_member_bool(meta, "as_left_in_tolerance", !verdict.left_out && verdict.not_left == 0);
-    write_points(meta, "not_measured", e->terms, results, false);
-    write_points(meta, "not_measured_as_left", e->terms, results, true);
-    if (results_text) { /* as stored: jansson's compact text of the results given */
-        jw_key(meta, "results");
-        jw_lit(meta, results_text);
-    }
-    if (reference)
-        jw_member_raw(meta, "reference_standard", reference);
-    if (suspect) {
-        jw_member_bool(meta, "suspect", true);
-        jw_member_string(meta, "suspect_reason", suspect_why);
-    }
-    if (still_out)
-        jw_member_raw(meta, "sent_out_since", sent_since);
-    jw_raw(meta, "}", 1);
+    maintenance_readiness(m, &o.next, in->now_ms, 0, &r);
+    calibration_texts t;
+    word_calibration(in, verdict, &o, &r, &t);
+    jw meta = {0}, out = {0};
+    write_calibration_record(&meta, in, verdict, &o, &t, results_text, why);
     free(results_text);
-    jw *out = &m->out;
-    if ((rc = emit_ledger_jw(m, "calibration.recorded", id, technician, details, meta, err)) ||
-        (rc = maintenance_item_commit(m, e, &next, now_ms, "calibration", err)))
-        goto done;
-    jw_reset(out);
-    jw_raw(out, "{", 1);
-    jw_member_raw(out, "equipment_id", id);
-    jw_member_string(out, "calibration_date", date_text);
-    jw_member_string(out, "certificate_number", certificate);
-    jw_member_raw(out, "due_date", due);
-    jw_member_raw(out, "status", cal_status_name(r.calibration.status));
-    jw_member_bool(out, "ready", r.ready);
-    jw_member_int(out, "days_remaining", r.calibration.days_remaining);
-    jw_member_bool(out, "as_found_in_tolerance", !verdict.found_out && verdict.not_found == 0);
-    jw_member_bool(out, "as_left_in_tolerance", !verdict.left_out && verdict.not_left == 0);
-    write_points(out, "not_measured", e->terms, results, false);
-    write_points(out, "not_measured_as_left", e->terms, results, true);
-    if (failed)
-        jw_member_string(out, "failure", failure);
-    if (suspect) {
-        jw_member_bool(out, "suspect", true);
-        jw_member_string(out, "suspect_reason", suspect_why);
+    if (!(rc = emit_ledger_jw(m, "calibration.recorded", in->id, in->technician, t.details, &meta,
+                              err)) &&
+        !(rc = maintenance_item_commit(m, in->e, &o.next, in->now_ms, "calibration", err))) {
+        write_calibration_answer(&out, in, verdict, &o, &t, &r, why);
+        rc = emit_output_jw(m, "calibration.recorded", &out, err);
+        if (rc == 0 && verdict->found_out)
+            rc = report_oot_impact(m, &window, e, in->certificate, verdict->found_note, in->results,
+                                   in->now_ms, err);
     }
-    if (still_out) {
-        jw_member_raw(out, "sent_out_since", sent_since);
-        jw_member_string(out, "note", still_note);
-    }
-    jw_raw(out, "}", 1);
-    rc = emit_output_jw(m, "calibration.recorded", out, err);
-    if (rc == 0 && verdict.found_out)
-        rc =
-            report_oot_impact(m, &window, e, certificate, verdict.found_note, results, now_ms, err);
-done:
+    jw_release(&meta);
+    jw_release(&out);
     oot_window_release(&window);
     return rc;
+}
+
+int handle_calibration_record(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
+{
+    calibration_input in = {.now_ms = now_ms};
+    int rc;
+    if ((rc = parse_calibration(m, data, &in, err)) || (rc = answer_if_recorded(m, &in, err)) ||
+        (rc = check_calibration_day(m, &in, err)))
+        return rc < 0 ? rc : 0;
+    if (!in.e->terms)
+        return record_retired(m, &in, err);
+    result_verdict verdict = {0};
+    char why[REFERENCE_WHY_MAX];
+    if ((rc = judge_calibration(m, &in, &verdict, why, err)))
+        return rc;
+    /* A reference not fit makes the record suspect, not void: a failure found with it is still
+     * a failure (recorded, it fails the item, and as found it raises the impact); a result in
+     * tolerance proves nothing, so the item stays as it was. */
+    if (why[0] && !verdict.left_out)
+        return record_suspect_pass(m, &in, &verdict, why, err);
+    return record_calibration(m, &in, &verdict, why, err);
 }
 
 static const char *const schedule_keys[] = {"equipment_id", "technician", "provider", "notes",
@@ -1292,16 +1355,26 @@ int handle_calibration_schedule(maintenance *m, const json_t *data, int64_t now_
     char details[512];
     snprintf(details, sizeof details, "%s sent out for calibration%s%s", id, provider ? " to " : "",
              provider ? provider : "");
-    if ((rc = emit_ledger(m, "calibration.scheduled", id, technician, details,
-                          json_pack("{s:s, s:s?, s:s?}", "equipment_id", id, "provider", provider,
-                                    "notes", notes),
-                          err)) ||
-        (rc = maintenance_item_commit(m, e, &next, now_ms, "calibration.schedule", err)))
+    jw text = {0}; /* the record's metadata, then the answer */
+    jw_raw(&text, "{", 1);
+    jw_member_raw(&text, "equipment_id", id);
+    jw_member_string_or_null(&text, "provider", provider);
+    jw_member_string_or_null(&text, "notes", notes);
+    jw_raw(&text, "}", 1);
+    if ((rc = emit_ledger_jw(m, "calibration.scheduled", id, technician, details, &text, err)) ||
+        (rc = maintenance_item_commit(m, e, &next, now_ms, "calibration.schedule", err))) {
+        jw_release(&text);
         return rc;
-    return emit_output(m, "calibration.scheduled",
-                       json_pack("{s:s, s:s, s:b}", "equipment_id", id, "status",
-                                 cal_status_name(CAL_PENDING), "ready", 0),
-                       err);
+    }
+    jw_reset(&text);
+    jw_raw(&text, "{", 1);
+    jw_member_raw(&text, "equipment_id", id);
+    jw_member_raw(&text, "status", cal_status_name(CAL_PENDING));
+    jw_member_bool(&text, "ready", false);
+    jw_raw(&text, "}", 1);
+    rc = emit_output_jw(m, "calibration.scheduled", &text, err);
+    jw_release(&text);
+    return rc;
 }
 
 static const char *const no_keys[] = {NULL};
@@ -1318,20 +1391,20 @@ int handle_calibration_sweep(maintenance *m, const json_t *data, int64_t now_ms,
     instant_format(now_ms, as_of, sizeof as_of);
     snprintf(details, sizeof details, "Expiry sweep: %zu item(s) checked, %zu transition(s)",
              checked, transitions);
-    jw *w = &m->meta;
-    jw_reset(w);
-    jw_raw(w, "{", 1);
-    jw_member_int(w, "checked", (int64_t)checked);
-    jw_member_int(w, "transitions", (int64_t)transitions);
-    jw_raw(w, "}", 1);
-    if ((rc = emit_ledger_jw(m, "sweep.completed", m->host->node_id, "system", details, w, err)))
-        return rc;
-    w = &m->out;
-    jw_reset(w);
-    jw_raw(w, "{", 1);
-    jw_member_raw(w, "as_of", as_of);
-    jw_member_int(w, "checked", (int64_t)checked);
-    jw_member_int(w, "transitions", (int64_t)transitions);
-    jw_raw(w, "}", 1);
-    return emit_output_jw(m, "sweep.completed", w, err);
+    jw meta = {0}, out = {0};
+    jw_raw(&meta, "{", 1);
+    jw_member_int(&meta, "checked", (int64_t)checked);
+    jw_member_int(&meta, "transitions", (int64_t)transitions);
+    jw_raw(&meta, "}", 1);
+    jw_raw(&out, "{", 1);
+    jw_member_raw(&out, "as_of", as_of);
+    jw_member_int(&out, "checked", (int64_t)checked);
+    jw_member_int(&out, "transitions", (int64_t)transitions);
+    jw_raw(&out, "}", 1);
+    if (!(rc = emit_ledger_jw(m, "sweep.completed", m->host->node_id, "system", details, &meta,
+                              err)))
+        rc = emit_output_jw(m, "sweep.completed", &out, err);
+    jw_release(&meta);
+    jw_release(&out);
+    return rc;
 }

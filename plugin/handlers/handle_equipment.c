@@ -29,14 +29,15 @@ static int emit_updated(maintenance *m, const equipment_state *e, const char *ac
 {
     readiness r;
     maintenance_readiness(m, e, now_ms, 0, &r);
-    jw *out = &m->out;
-    jw_reset(out);
-    jw_raw(out, "{", 1);
-    jw_member_raw(out, "action", action);
-    jw_key(out, "item");
-    emit_item_write(out, e->equipment_id, e, &r);
-    jw_raw(out, "}", 1);
-    return emit_output_jw(m, "equipment.updated", out, err);
+    jw out = {0};
+    jw_raw(&out, "{", 1);
+    jw_member_raw(&out, "action", action);
+    jw_key(&out, "item");
+    emit_item_write(&out, e->equipment_id, e, &r);
+    jw_raw(&out, "}", 1);
+    int rc = emit_output_jw(m, "equipment.updated", &out, err);
+    jw_release(&out);
+    return rc;
 }
 
 static const procedure *find_procedure(const contract_item *item, const char *id)
@@ -81,41 +82,104 @@ static int judge_reference(maintenance *m, const char *reference, const char *id
                                        used_for, now_ms, false, now_ms, why, size, err);
 }
 
-int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
+/* One step's result: `given` NULL when the step was not taken. */
+static void write_step(jw *w, const check_step *s, const check_step_answer *given, bool passed,
+                       const char *limit, const bool *attested)
 {
+    jw_sep(w);
+    jw_raw(w, "{", 1);
+    jw_member_string(w, "step_id", s->step_id);
+    jw_member_string(w, "description", s->description);
+    jw_member_bool(w, "passed", given ? passed : false);
+    if (!given)
+        jw_member_bool(w, "taken", false);
+    else if (s->is_reading)
+        jw_member_real(w, "value", given->value);
+    else
+        jw_member_bool(w, "attested", passed);
+    if (s->is_reading) {
+        jw_member_string(w, "unit", s->unit);
+        jw_member_string(w, "limit", limit);
+    }
+    if (attested)
+        jw_member_bool(w, "attested", *attested);
+    if (s->reference_value)
+        jw_member_string(w, "reference_value", s->reference_value);
+    if (s->reference_reading[0])
+        jw_member_string(w, "reference_read_as", s->reference_reading);
+    jw_raw(w, "}", 1);
+}
+
+/* The tests to review after a failed check: {"clientpos":[{clientpo_id, decided_at}],
+ * "since":...}, since left out when empty. */
+static void write_review(jw *w, const json_t *list, const char *since)
+{
+    size_t i;
+    const json_t *use;
+    jw_raw(w, "{\"clientpos\":[", 14);
+    json_array_foreach (list, i, use) {
+        jw_sep(w);
+        jw_raw(w, "{", 1);
+        jw_member_string(w, "clientpo_id", json_string_value(json_object_get(use, "clientpo_id")));
+        jw_member_string(w, "decided_at", json_string_value(json_object_get(use, "decided_at")));
+        jw_raw(w, "}", 1);
+    }
+    jw_raw(w, "]", 1);
+    if (since[0])
+        jw_member_raw(w, "since", since);
+    jw_raw(w, "}", 1);
+}
+
+/* A maintenance check as given, validated: its fields, the item, the procedure and the
+ * reference instrument judged (suspect_why "" when fit). Borrowed from the event and m. */
+typedef struct check_input {
     const char *id, *type, *technician, *reference, *notes;
-    json_t *readings = json_object_get(data, "readings");
-    json_t *attestations = json_object_get(data, "attestations");
-    static const char *const any_key[] = {NULL};
+    const json_t *readings, *attestations;
+    equipment_state *e;
+    const procedure *p;
+    char suspect_why[REFERENCE_WHY_MAX];
+} check_input;
+
+/* The check's fields and types, the item and its procedure. */
+static int parse_check(maintenance *m, const json_t *data, check_input *in, smart_error *err)
+{
     int rc;
+    in->readings = json_object_get(data, "readings");
+    in->attestations = json_object_get(data, "attestations");
     if ((rc = jf_object(data, "data", check_keys, err)) ||
-        (rc = jf_id(data, "data", "equipment_id", true, &id, err)) ||
-        (rc = jf_id(data, "data", "check_type", true, &type, err)) ||
-        (rc = jf_text(data, "data", "technician", true, TEXT_FIELD_MAX, &technician, err)) ||
-        (rc = jf_id(data, "data", "reference_instrument", false, &reference, err)) ||
-        (rc = jf_text(data, "data", "notes", false, 2000, &notes, err)))
+        (rc = jf_id(data, "data", "equipment_id", true, &in->id, err)) ||
+        (rc = jf_id(data, "data", "check_type", true, &in->type, err)) ||
+        (rc = jf_text(data, "data", "technician", true, TEXT_FIELD_MAX, &in->technician, err)) ||
+        (rc = jf_id(data, "data", "reference_instrument", false, &in->reference, err)) ||
+        (rc = jf_text(data, "data", "notes", false, 2000, &in->notes, err)))
         return rc;
-    (void)any_key;
-    if (readings && !json_is_object(readings))
+    if (in->readings && !json_is_object(in->readings))
         return error_set(err, SMART_EINVAL, "data.readings: must be an object (got %s)",
-                         jf_type_name(readings));
-    if (attestations && !json_is_object(attestations))
+                         jf_type_name(in->readings));
+    if (in->attestations && !json_is_object(in->attestations))
         return error_set(err, SMART_EINVAL, "data.attestations: must be an object (got %s)",
-                         jf_type_name(attestations));
-    equipment_state *e = known_item(m, id, err);
-    if (!e)
+                         jf_type_name(in->attestations));
+    if (!(in->e = known_item(m, in->id, err)))
         return SMART_EINVAL;
-    const procedure *p = find_procedure(e->terms, type);
-    if (!p) {
+    const contract_item *terms = in->e->terms;
+    if (!(in->p = find_procedure(terms, in->type))) {
         char known[256] = "";
-        for (size_t i = 0; i < e->terms->procedure_count; i++)
-            text_append(known, sizeof known, ", ", e->terms->procedures[i]->procedure_id);
+        for (size_t i = 0; i < terms->procedure_count; i++)
+            text_append(known, sizeof known, ", ", terms->procedures[i]->procedure_id);
         return error_set(err, SMART_EINVAL,
                          "data.check_type: '%s' is not a procedure for %s in "
                          "contract %s (its procedures: %s)",
-                         type, id, e->terms->owner->contract_id, known[0] ? known : "none");
+                         in->type, in->id, terms->owner->contract_id, known[0] ? known : "none");
     }
-    if (p->needs_reference && !reference)
+    return 0;
+}
+
+/* The reference instrument the procedure needs, judged, and the answers' keys. */
+static int validate_check(maintenance *m, check_input *in, int64_t now_ms, smart_error *err)
+{
+    const procedure *p = in->p;
+    int rc;
+    if (p->needs_reference && !in->reference)
         return error_set(err, SMART_EINVAL,
                          "data.reference_instrument: missing required field "
                          "(procedure %s needs the instrument the readings were taken with)",
@@ -129,30 +193,35 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
         for (size_t i = 0; i < p->step_count; i++)
             if (p->steps[i].is_reading && p->steps[i].unit)
                 reference_needs_add(&needs, NULL, p->steps[i].unit);
-    char used_for[80], suspect_why[REFERENCE_WHY_MAX] = "";
+    char used_for[80];
     snprintf(used_for, sizeof used_for, "procedure %s", p->procedure_id);
-    if ((reference && (rc = judge_reference(m, reference, id, &needs, used_for, now_ms, suspect_why,
-                                            sizeof suspect_why, err))) ||
-        (readings && (rc = check_step_keys(readings, "data.readings", p, true, err))) ||
-        (attestations && (rc = check_step_keys(attestations, "data.attestations", p, false, err))))
+    in->suspect_why[0] = '\0';
+    if ((in->reference && (rc = judge_reference(m, in->reference, in->id, &needs, used_for, now_ms,
+                                                in->suspect_why, sizeof in->suspect_why, err))) ||
+        (in->readings && (rc = check_step_keys(in->readings, "data.readings", p, true, err))) ||
+        (in->attestations &&
+         (rc = check_step_keys(in->attestations, "data.attestations", p, false, err))))
         return rc;
+    return 0;
+}
 
-    /* Evaluate every step against its limit. A step not answered was not taken: it fails (a
-     * lamp that does not strike gives no reading), so a failure can always be recorded. */
-    json_t *steps = json_array();
-    if (!steps)
-        return error_set(err, SMART_ENOMEM, "out of memory");
-    check_state check = {.performed_ms = now_ms, .passed = true};
-    snprintf(check.equipment_id, sizeof check.equipment_id, "%s", id);
-    snprintf(check.procedure_id, sizeof check.procedure_id, "%s", p->procedure_id);
+/* Evaluates every step against its limit into *check and writes the steps into `steps` (an
+ * array). A step not answered was not taken: it fails (a lamp that does not strike gives no
+ * reading), so a failure can always be recorded. */
+static int judge_steps(const check_input *in, int64_t now_ms, check_state *check, jw *steps,
+                       smart_error *err)
+{
+    const procedure *p = in->p;
+    *check = (check_state){.performed_ms = now_ms, .passed = true};
+    snprintf(check->equipment_id, sizeof check->equipment_id, "%s", in->id);
+    snprintf(check->procedure_id, sizeof check->procedure_id, "%s", p->procedure_id);
+    jw_raw(steps, "[", 1);
     for (size_t i = 0; i < p->step_count; i++) {
         const check_step *s = &p->steps[i];
         char limit[96], line[CHECK_DETAIL_MAX];
-        json_t *answer = json_object_get(s->is_reading ? readings : attestations, s->step_id);
-        bool passed;
-        json_t *result;
-        if (answer && (s->is_reading ? !json_is_number(answer) : !json_is_boolean(answer))) {
-            json_decref(steps);
+        json_t *answer =
+            json_object_get(s->is_reading ? in->readings : in->attestations, s->step_id);
+        if (answer && (s->is_reading ? !json_is_number(answer) : !json_is_boolean(answer)))
             return s->is_reading ? error_set(err, SMART_EINVAL,
                                              "data.readings.%s: must be a number (step "
                                              "\"%.80s\" needs a reading in %s)",
@@ -161,197 +230,202 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
                                              "data.attestations.%s: must be true or false "
                                              "(step \"%.80s\")",
                                              s->step_id, s->description);
-        }
         check_step_answer given = {.taken = answer != NULL,
                                    .has_value = answer && s->is_reading,
                                    .value = answer && s->is_reading ? json_number_value(answer) : 0,
                                    .attested = json_is_true(answer)};
-        passed = check_step_judge(s, &given, limit, sizeof limit, line, sizeof line);
+        bool passed = check_step_judge(s, &given, limit, sizeof limit, line, sizeof line);
         if (line[0])
-            text_append(check.detail, sizeof check.detail, "; ", line);
-        if (!answer) {
-            if (s->is_reading) {
-                result = json_pack("{s:s, s:s, s:b, s:b, s:s, s:s}", "step_id", s->step_id,
-                                   "description", s->description, "passed", false, "taken", false,
-                                   "unit", s->unit, "limit", limit);
-            } else {
-                result = json_pack("{s:s, s:s, s:b, s:b}", "step_id", s->step_id, "description",
-                                   s->description, "passed", false, "taken", false);
+            text_append(check->detail, sizeof check->detail, "; ", line);
+        /* A reference_value the module cannot check: the reading needs an attestation that it
+         * meets the text. */
+        bool attested = false, *attestation = NULL;
+        if (answer && s->is_reading && s->needs_attestation) {
+            attested = json_is_true(json_object_get(in->attestations, s->step_id));
+            attestation = &attested;
+            if (passed && !attested) {
+                passed = false;
+                snprintf(line, sizeof line, "%s not attested to meet its reference value",
+                         s->step_id);
+                text_append(check->detail, sizeof check->detail, "; ", line);
             }
-        } else if (s->is_reading) {
-            result = json_pack("{s:s, s:s, s:b, s:f, s:s, s:s}", "step_id", s->step_id,
-                               "description", s->description, "passed", passed, "value",
-                               given.value, "unit", s->unit, "limit", limit);
-            /* A reference_value the module cannot check: the reading needs an attestation that
-             * it meets the text. */
-            if (s->needs_attestation) {
-                bool attested = json_is_true(json_object_get(attestations, s->step_id));
-                if (result)
-                    json_object_set_new(result, "attested", json_boolean(attested));
-                if (passed && !attested) {
-                    passed = false;
-                    snprintf(line, sizeof line, "%s not attested to meet its reference value",
-                             s->step_id);
-                    text_append(check.detail, sizeof check.detail, "; ", line);
-                }
-                if (result)
-                    json_object_set_new(result, "passed", json_boolean(passed));
-            }
-        } else {
-            result = json_pack("{s:s, s:s, s:b, s:b}", "step_id", s->step_id, "description",
-                               s->description, "passed", passed, "attested", passed);
         }
-        if (result && s->reference_value)
-            json_object_set_new(result, "reference_value", json_string(s->reference_value));
-        if (result && s->reference_reading[0])
-            json_object_set_new(result, "reference_read_as", json_string(s->reference_reading));
-        json_array_append_new(steps, result);
-        check.passed = check.passed && passed;
+        write_step(steps, s, answer ? &given : NULL, passed, limit, attestation);
+        check->passed = check->passed && passed;
     }
+    jw_raw(steps, "]", 1);
     /* Made with a reference that was not fit, the check is recorded, marked suspect: a pass
      * then counts as not done (it verifies nothing and is not kept as the last check), a failed
      * step still fails the item. */
-    check.suspect = suspect_why[0] != '\0';
-    if (check.suspect) {
+    check->suspect = in->suspect_why[0] != '\0';
+    if (check->suspect) {
         char line[CHECK_DETAIL_MAX];
-        snprintf(line, sizeof line, "suspect: reference %s not fit", reference);
-        text_append(check.detail, sizeof check.detail, "; ", line);
+        snprintf(line, sizeof line, "suspect: reference %s not fit", in->reference);
+        text_append(check->detail, sizeof check->detail, "; ", line);
     }
-    bool counts = check.passed && !check.suspect; /* a pass that verifies the item */
-    /* As worked out now, for the answer and the history; decisions work it out again under the
-     * terms in force (readiness.h). */
-    int64_t valid_until_ms = check_state_valid_until(p, &check, m->config.zone);
+    return jw_text(steps) ? 0 : error_set(err, SMART_ENOMEM, "out of memory");
+}
 
-    /* Decide what the check does to the item (after the sweep due now has run, so the copy
-     * holds its outcome), then persist: the check, then the item. */
-    char *readings_text = json_dumps(steps, JSON_COMPACT);
-    rc = readings_text ? maintenance_catch_up(m, now_ms, err)
-                       : error_set(err, SMART_ENOMEM, "out of memory");
-    equipment_state next = *e;
-    /* Tagged out by a failed check, only that procedure passing verifies it for return. */
+/* What the check does to the item: a pass that counts verifies it, unless it was tagged out by
+ * another procedure's failure; a failure of a procedure that tags out tags it out. */
+static void decide_item(const check_input *in, const check_state *check, bool counts,
+                        int64_t now_ms, equipment_state *next)
+{
+    const equipment_state *e = in->e;
+    const procedure *p = in->p;
+    *next = *e;
     bool tagged_by_other = e->record.out_of_service && e->out_of_service_procedure[0] &&
                            strcmp(e->out_of_service_procedure, p->procedure_id) != 0;
     if (counts && !tagged_by_other)
-        next.last_verification_ms = now_ms;
-    else if (!check.passed && p->out_of_service_on_fail && !next.record.out_of_service) {
-        next.record.out_of_service = true;
-        next.out_of_service_since_ms = now_ms;
-        snprintf(next.out_of_service_procedure, sizeof next.out_of_service_procedure, "%s",
+        next->last_verification_ms = now_ms;
+    else if (!check->passed && p->out_of_service_on_fail && !next->record.out_of_service) {
+        next->record.out_of_service = true;
+        next->out_of_service_since_ms = now_ms;
+        snprintf(next->out_of_service_procedure, sizeof next->out_of_service_procedure, "%s",
                  p->procedure_id);
-        next.out_of_service_reason[0] = '\0';
-        text_append(next.out_of_service_reason, NOTE_MAX, "", "failed ");
-        text_append(next.out_of_service_reason, NOTE_MAX, "", p->procedure_id);
-        text_append(next.out_of_service_reason, NOTE_MAX, ": ", check.detail);
+        next->out_of_service_reason[0] = '\0';
+        text_append(next->out_of_service_reason, NOTE_MAX, "", "failed ");
+        text_append(next->out_of_service_reason, NOTE_MAX, "", p->procedure_id);
+        text_append(next->out_of_service_reason, NOTE_MAX, ": ", check->detail);
     }
-    if (rc == 0)
-        rc = store_add_check(m->store, &check, valid_until_ms, technician, reference, readings_text,
-                             suspect_why, err);
-    store_check_steps_from_json(&check, readings_text); /* judged again on a redeploy */
-    free(readings_text);
-    if (rc == 0 && !(check.passed && check.suspect)) /* a suspect pass is history only */
-        rc = maintenance_put_check(m, &check, err);
-    if (rc) {
-        json_decref(steps);
+}
+
+/* Stores the check (its steps as text) and, unless a suspect pass, keeps it as the last. */
+static int persist_check(maintenance *m, const check_input *in, check_state *check,
+                         int64_t valid_until_ms, const jw *steps, smart_error *err)
+{
+    const char *text = jw_text(steps);
+    int rc = store_add_check(m->store, check, valid_until_ms, in->technician, in->reference, text,
+                             in->suspect_why, err);
+    store_check_steps_from_json(check, text);          /* judged again on a redeploy */
+    if (rc == 0 && !(check->passed && check->suspect)) /* a suspect pass is history only */
+        rc = maintenance_put_check(m, check, err);
+    return rc;
+}
+
+/* ISO/IEC 17025 §7.10 for a process check: the work done on the item since the procedure last
+ * passed (or since its first use) relied on the condition now found failed. From the store's
+ * whole history: a calibration does not re-verify a process condition. On success *list (the
+ * caller's) holds the tests, `review` their text and `since` (DATE_TEXT_MAX) the last pass. */
+static int gather_review(maintenance *m, const check_input *in, json_t **list, jw *review,
+                         char *since, smart_error *err)
+{
+    int64_t last_pass_ms = 0;
+    int rc = store_last_pass(m->store, in->id, in->p->procedure_id, &last_pass_ms, err);
+    if (rc == 1)
+        last_pass_ms = 0; /* never passed: every test allowed with it */
+    if (rc < 0 || (rc = maintenance_review_list(m, in->e, last_pass_ms, true, list, err)))
         return rc;
-    }
-    /* ISO/IEC 17025 §7.10 for a process check: the work done on the item since the procedure
-     * last passed (or since its first use) relied on the condition now found failed. From the
-     * store's whole history: a calibration does not re-verify a process condition. */
-    json_t *review = NULL, *review_list = NULL;
-    char review_since[DATE_TEXT_MAX] = "";
-    if (!check.passed) {
-        int64_t last_pass_ms = 0;
-        rc = store_last_pass(m->store, id, p->procedure_id, &last_pass_ms, err);
-        if (rc == 1)
-            last_pass_ms = 0; /* never passed: every test allowed with it */
-        if (rc >= 0 &&
-            !(rc = maintenance_review_list(m, e, last_pass_ms, true, &review_list, err))) {
-            if (last_pass_ms > 0)
-                instant_format(last_pass_ms, review_since, sizeof review_since);
-            review = json_pack("{s:O}", "clientpos", review_list);
-            if (review && review_since[0] &&
-                json_object_set_new(review, "since", json_string(review_since)))
-                json_decref(review), review = NULL;
-            if (!review)
-                rc = error_set(err, SMART_ENOMEM, "out of memory");
-        }
-        if (rc) {
-            json_decref(review_list);
-            json_decref(steps);
-            return rc;
-        }
-    }
-    char details[640], when[DATE_TEXT_MAX], until[DATE_TEXT_MAX];
-    instant_format(now_ms, when, sizeof when);
-    instant_format(valid_until_ms, until, sizeof until);
+    if (last_pass_ms > 0)
+        instant_format(last_pass_ms, since, DATE_TEXT_MAX);
+    write_review(review, *list, since);
+    return jw_text(review) ? 0 : error_set(err, SMART_ENOMEM, "out of memory");
+}
+
+/* The ledger record's sentence (details, size bytes). */
+static void check_details(const check_input *in, const check_state *check, bool counts,
+                          bool tagged_now, const char *until, const json_t *review_list,
+                          const char *review_since, char *details, size_t size)
+{
+    const procedure *p = in->p;
     if (counts)
-        snprintf(details, sizeof details, "%s check %s on %s passed; valid until %s",
-                 p->frequency_label, p->procedure_id, id, until);
-    else if (check.passed)
-        snprintf(details, sizeof details,
+        snprintf(details, size, "%s check %s on %s passed; valid until %s", p->frequency_label,
+                 p->procedure_id, in->id, until);
+    else if (check->passed)
+        snprintf(details, size,
                  "%s check %s on %s SUSPECT, not counted: every step within its limit, but %s",
-                 p->frequency_label, p->procedure_id, id, suspect_why);
+                 p->frequency_label, p->procedure_id, in->id, in->suspect_why);
     else
-        snprintf(details, sizeof details, "%s check %s on %s FAILED: %s%s", p->frequency_label,
-                 p->procedure_id, id, check.detail,
-                 next.record.out_of_service && !e->record.out_of_service ? "; tagged out of service"
-                                                                         : "");
-    if (review) {
+        snprintf(details, size, "%s check %s on %s FAILED: %s%s", p->frequency_label,
+                 p->procedure_id, in->id, check->detail,
+                 tagged_now ? "; tagged out of service" : "");
+    if (review_list) {
         char line[160];
         snprintf(line, sizeof line, "; %zu test(s) allowed with it since %s to review",
                  json_array_size(review_list),
                  review_since[0] ? review_since : "its first use (the procedure never passed)");
-        text_append(details, sizeof details, "", line);
+        text_append(details, size, "", line);
     }
     text_utf8_trim(details);
-    json_t *meta =
-        json_pack("{s:s, s:s, s:b, s:O, s:s?}", "equipment_id", id, "check_type", p->procedure_id,
-                  "passed", counts, "steps", steps, "reference_instrument", reference);
-    if (meta && check.suspect) {
-        json_object_set_new(meta, "suspect", json_true());
-        json_object_set_new(meta, "suspect_reason", json_string(suspect_why));
+}
+
+/* The members both the record and the answer end with: suspect, then review. */
+static void write_check_tail(jw *w, const check_input *in, const check_state *check,
+                             const jw *review)
+{
+    if (check->suspect) {
+        jw_member_bool(w, "suspect", true);
+        jw_member_string(w, "suspect_reason", in->suspect_why);
     }
-    if (meta && review)
-        json_object_set(meta, "review", review);
-    if ((rc = emit_ledger(m, "maintenance.checked", id, technician, details, meta, err)) ||
-        (rc = maintenance_item_commit(m, e, &next, now_ms, "maintenance.check", err))) {
-        json_decref(review);
-        json_decref(review_list);
-        json_decref(steps);
-        return rc;
+    if (review->len) {
+        jw_key(w, "review");
+        jw_append(w, review);
     }
+    jw_raw(w, "}", 1);
+}
+
+static int record_check(maintenance *m, const check_input *in, const check_state *check,
+                        bool counts, const jw *steps, const jw *review, const char *details,
+                        smart_error *err)
+{
+    jw meta = {0};
+    jw_raw(&meta, "{", 1);
+    jw_member_raw(&meta, "equipment_id", in->id);
+    jw_member_string(&meta, "check_type", in->p->procedure_id);
+    jw_member_bool(&meta, "passed", counts);
+    jw_key(&meta, "steps");
+    jw_append(&meta, steps);
+    jw_member_string_or_null(&meta, "reference_instrument", in->reference);
+    write_check_tail(&meta, in, check, review);
+    int rc = emit_ledger_jw(m, "maintenance.checked", in->id, in->technician, details, &meta, err);
+    jw_release(&meta);
+    return rc;
+}
+
+/* The answer: the check and the item's state after it. A suspect pass fails nothing: the item
+ * stands as it did, and the answer says why the check was not counted. */
+static int answer_check(maintenance *m, const check_input *in, const check_state *check,
+                        bool counts, const jw *steps, const jw *review, const char *until,
+                        int64_t now_ms, smart_error *err)
+{
+    char when[DATE_TEXT_MAX];
+    instant_format(now_ms, when, sizeof when);
     readiness r;
-    maintenance_readiness(m, e, now_ms, 0, &r);
-    json_t *out =
-        json_pack("{s:s, s:s, s:s, s:b, s:s, s:o, s:s, s:b, s:s}", "equipment_id", id, "check_type",
-                  p->procedure_id, "performed_at", when, "passed", counts, "technician", technician,
-                  "steps", steps, "status", cal_status_name(r.calibration.status), "ready", r.ready,
-                  "reason", r.reason);
-    if (out && counts)
-        json_object_set_new(out, "valid_until", json_string(until));
-    if (out && check.suspect) {
-        json_object_set_new(out, "suspect", json_true());
-        json_object_set_new(out, "suspect_reason", json_string(suspect_why));
-    }
-    /* A suspect pass fails nothing: the item stands as it did, and the answer says why the
-     * check was not counted. */
-    if (out && review)
-        json_object_set(out, "review", review);
-    json_decref(review);
-    if ((rc = emit_output(m, "maintenance.checked", out, err)) || check.passed) {
-        json_decref(review_list);
-        return rc;
-    }
-    jw *subject = &m->subject;
-    jw_reset(subject);
-    jw_member_raw(subject, "equipment_id", id);
-    jw_member_string(subject, "check_type", p->procedure_id);
+    maintenance_readiness(m, in->e, now_ms, 0, &r);
+    jw out = {0};
+    jw_raw(&out, "{", 1);
+    jw_member_raw(&out, "equipment_id", in->id);
+    jw_member_string(&out, "check_type", in->p->procedure_id);
+    jw_member_raw(&out, "performed_at", when);
+    jw_member_bool(&out, "passed", counts);
+    jw_member_string(&out, "technician", in->technician);
+    jw_key(&out, "steps");
+    jw_append(&out, steps);
+    jw_member_raw(&out, "status", cal_status_name(r.calibration.status));
+    jw_member_bool(&out, "ready", r.ready);
+    jw_member_string(&out, "reason", r.reason);
+    if (counts)
+        jw_member_raw(&out, "valid_until", until);
+    write_check_tail(&out, in, check, review);
+    int rc = emit_output_jw(m, "maintenance.checked", &out, err);
+    jw_release(&out);
+    return rc;
+}
+
+/* The alert of a failed check, naming each ClientPO to review once. */
+static int alert_check_failed(maintenance *m, const check_input *in, const json_t *review_list,
+                              const char *review_since, const char *details, int64_t now_ms,
+                              smart_error *err)
+{
+    jw subject = {0};
+    jw_member_raw(&subject, "equipment_id", in->id);
+    jw_member_string(&subject, "check_type", in->p->procedure_id);
     if (review_since[0])
-        jw_member_raw(subject, "review_since", review_since);
-    jw_key(subject, "clientpo_ids");
-    jw_raw(subject, "[", 1);
+        jw_member_raw(&subject, "review_since", review_since);
+    jw_key(&subject, "clientpo_ids");
+    jw_raw(&subject, "[", 1);
     size_t i;
-    json_t *use;
+    const json_t *use;
     json_array_foreach (review_list, i, use) { /* a ClientPO tested twice is one job */
         const char *clientpo = json_string_value(json_object_get(use, "clientpo_id"));
         bool listed = false;
@@ -359,13 +433,83 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
             listed = strcmp(clientpo, json_string_value(json_object_get(
                                           json_array_get(review_list, j), "clientpo_id"))) == 0;
         if (!listed) {
-            jw_sep(subject);
-            jw_string(subject, clientpo);
+            jw_sep(&subject);
+            jw_string(&subject, clientpo);
         }
     }
-    jw_raw(subject, "]", 1);
+    jw_raw(&subject, "]", 1);
+    int rc =
+        emit_alert(m, "maintenance_check_failed", "high", in->id, &subject, details, now_ms, err);
+    jw_release(&subject);
+    return rc;
+}
+
+/* The check after validation: judge, decide, persist, then record, commit, answer, alert. */
+static int run_check(maintenance *m, check_input *in, int64_t now_ms, jw *steps, jw *review,
+                     json_t **review_list, smart_error *err)
+{
+    check_state check;
+    int rc = judge_steps(in, now_ms, &check, steps, err);
+    if (rc)
+        return rc;
+    bool counts = check.passed && !check.suspect; /* a pass that verifies the item */
+    /* As worked out now, for the answer and the history; decisions work it out again under the
+     * terms in force (readiness.h). */
+    int64_t valid_until_ms = check_state_valid_until(in->p, &check, m->config.zone);
+    /* After the sweep due now has run, so the copy holds its outcome: the check, then the
+     * item. */
+    if ((rc = maintenance_catch_up(m, now_ms, err)))
+        return rc;
+    equipment_state next;
+    decide_item(in, &check, counts, now_ms, &next);
+    char review_since[DATE_TEXT_MAX] = "";
+    if ((rc = persist_check(m, in, &check, valid_until_ms, steps, err)) ||
+        (!check.passed && (rc = gather_review(m, in, review_list, review, review_since, err))))
+        return rc;
+    char details[640], until[DATE_TEXT_MAX];
+    instant_format(valid_until_ms, until, sizeof until);
+    check_details(in, &check, counts, next.record.out_of_service && !in->e->record.out_of_service,
+                  until, *review_list, review_since, details, sizeof details);
+    if ((rc = record_check(m, in, &check, counts, steps, review, details, err)) ||
+        (rc = maintenance_item_commit(m, in->e, &next, now_ms, "maintenance.check", err)) ||
+        (rc = answer_check(m, in, &check, counts, steps, review, until, now_ms, err)) ||
+        check.passed)
+        return rc;
+    return alert_check_failed(m, in, *review_list, review_since, details, now_ms, err);
+}
+
+int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
+{
+    check_input in;
+    int rc;
+    if ((rc = parse_check(m, data, &in, err)) || (rc = validate_check(m, &in, now_ms, err)))
+        return rc;
+    jw steps = {0}, review = {0}; /* this check's own texts, freed here */
+    json_t *review_list = NULL;
+    rc = run_check(m, &in, now_ms, &steps, &review, &review_list, err);
     json_decref(review_list);
-    return emit_alert(m, "maintenance_check_failed", "high", id, subject, details, now_ms, err);
+    jw_release(&review);
+    jw_release(&steps);
+    return rc;
+}
+
+/* Records a change of the item's state (the record: its id and `key`, a string or null),
+ * commits it and answers with the item after it. */
+static int change_state(maintenance *m, equipment_state *e, const equipment_state *next,
+                        const char *action, const char *technician, const char *details,
+                        const char *key, const char *value, const char *answer, int64_t now_ms,
+                        smart_error *err)
+{
+    jw meta = {0};
+    jw_raw(&meta, "{", 1);
+    jw_member_raw(&meta, "equipment_id", e->equipment_id);
+    jw_member_string_or_null(&meta, key, value);
+    jw_raw(&meta, "}", 1);
+    int rc = emit_ledger_jw(m, action, e->equipment_id, technician, details, &meta, err);
+    jw_release(&meta);
+    if (rc || (rc = maintenance_item_commit(m, e, next, now_ms, action, err)))
+        return rc;
+    return emit_updated(m, e, answer, now_ms, err);
 }
 
 static const char *const out_keys[] = {"equipment_id", "reason", "technician", NULL};
@@ -394,11 +538,8 @@ int handle_out_of_service(maintenance *m, const json_t *data, int64_t now_ms, sm
     snprintf(next.out_of_service_reason, sizeof next.out_of_service_reason, "%s", reason);
     char details[512];
     snprintf(details, sizeof details, "%s tagged out of service: %s", id, reason);
-    if ((rc = emit_ledger(m, "equipment.out_of_service", id, technician, details,
-                          json_pack("{s:s, s:s}", "equipment_id", id, "reason", reason), err)) ||
-        (rc = maintenance_item_commit(m, e, &next, now_ms, "equipment.out_of_service", err)))
-        return rc;
-    return emit_updated(m, e, "out_of_service", now_ms, err);
+    return change_state(m, e, &next, "equipment.out_of_service", technician, details, "reason",
+                        reason, "out_of_service", now_ms, err);
 }
 
 static const char *const return_keys[] = {"equipment_id", "technician", "notes", NULL};
@@ -460,9 +601,6 @@ int handle_return_to_service(maintenance *m, const json_t *data, int64_t now_ms,
     next.record.out_of_service = false;
     next.out_of_service_reason[0] = '\0';
     next.out_of_service_procedure[0] = '\0';
-    if ((rc = emit_ledger(m, "equipment.return_to_service", id, technician, details,
-                          json_pack("{s:s, s:s?}", "equipment_id", id, "notes", notes), err)) ||
-        (rc = maintenance_item_commit(m, e, &next, now_ms, "equipment.return_to_service", err)))
-        return rc;
-    return emit_updated(m, e, "return_to_service", now_ms, err);
+    return change_state(m, e, &next, "equipment.return_to_service", technician, details, "notes",
+                        notes, "return_to_service", now_ms, err);
 }

@@ -230,9 +230,9 @@ int handle_clientpo_link(maintenance *m, const json_t *data, int64_t now_ms, sma
     bool relink = previous_text != NULL;
 
     assessed_list list;
-    jw_reset(&m->ids);
-    write_ids(&m->ids, &ids);
-    if (!jw_text(&m->ids))
+    jw ids_text = {0}, meta = {0}, out = {0}; /* the link's own texts, freed at done */
+    write_ids(&ids_text, &ids);
+    if (!jw_text(&ids_text))
         rc = error_set(err, SMART_ENOMEM, "out of memory");
     if (rc || (rc = maintenance_catch_up(m, now_ms, err)) ||
         (rc = assess_list(m, &ids, now_ms, 0, &list, err)) ||
@@ -250,147 +250,136 @@ int handle_clientpo_link(maintenance *m, const json_t *data, int64_t now_ms, sma
         snprintf(details, sizeof details, "ClientPO %s linked to %zu item(s); %zu not ready%s%s",
                  clientpo_id, ids.count, list.blocking, list.blocking ? ": " : "", list.summary);
     text_utf8_trim(details);
-    jw *meta = &m->meta;
-    jw_reset(meta);
-    jw_raw(meta, "{", 1);
-    put_jw(meta, "equipment", &m->ids);
-    put_jw(meta, "not_ready", &m->not_ready);
+    jw_raw(&meta, "{", 1);
+    put_jw(&meta, "equipment", &ids_text);
+    put_jw(&meta, "not_ready", &m->not_ready);
     if (relink) {
-        jw_key(meta, "previous_equipment");
-        write_ids(meta, &previous);
-        jw_key(meta, "dropped");
-        write_ids(meta, &dropped);
+        jw_key(&meta, "previous_equipment");
+        write_ids(&meta, &previous);
+        jw_key(&meta, "dropped");
+        write_ids(&meta, &dropped);
     }
-    jw_raw(meta, "}", 1);
-    if ((rc = emit_ledger_jw(m, "clientpo.linked", clientpo_id, "system", details, meta, err)))
+    jw_raw(&meta, "}", 1);
+    if ((rc = emit_ledger_jw(m, "clientpo.linked", clientpo_id, "system", details, &meta, err)))
         goto done;
-    jw *out = &m->out;
-    jw_reset(out);
-    jw_raw(out, "{", 1);
-    jw_member_raw(out, "clientpo_id", clientpo_id);
-    jw_key(out, "equipment");
-    jw_raw(out, "[", 1);
-    jw_append(out, &m->list_items);
-    jw_raw(out, "]", 1);
-    jw_member_bool(out, "all_ready", list.blocking == 0);
+    jw_raw(&out, "{", 1);
+    jw_member_raw(&out, "clientpo_id", clientpo_id);
+    jw_key(&out, "equipment");
+    jw_raw(&out, "[", 1);
+    jw_append(&out, &m->list_items);
+    jw_raw(&out, "]", 1);
+    jw_member_bool(&out, "all_ready", list.blocking == 0);
     if (relink) {
-        jw_key(out, "previous_equipment");
-        write_ids(out, &previous);
-        jw_key(out, "dropped");
-        write_ids(out, &dropped);
+        jw_key(&out, "previous_equipment");
+        write_ids(&out, &previous);
+        jw_key(&out, "dropped");
+        write_ids(&out, &dropped);
     }
-    jw_raw(out, "}", 1);
-    rc = emit_output_jw(m, "clientpo.linked", out, err);
+    jw_raw(&out, "}", 1);
+    rc = emit_output_jw(m, "clientpo.linked", &out, err);
 done:
+    jw_release(&ids_text);
+    jw_release(&meta);
+    jw_release(&out);
     free(previous_text);
     return rc;
 }
 
 static const char *const start_keys[] = {"clientpo_id", "equipment", "planned_end", NULL};
 
-int handle_test_start(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
-{
+/* A test.start as given: its ClientPO, the items it lists (NULL: none) and its planned end
+ * (planned_end_text NULL: none). Borrowed from the event. */
+typedef struct start_input {
     const char *clientpo_id, *planned_end_text;
     json_t *given;
-    date_value planned_end = {0};
+    date_value planned_end;
+} start_input;
+
+static int parse_start(const json_t *data, int64_t now_ms, start_input *in, smart_error *err)
+{
     int rc;
     if ((rc = jf_object(data, "data", start_keys, err)) ||
-        (rc = jf_id(data, "data", "clientpo_id", true, &clientpo_id, err)) ||
-        (rc = jf_id_array(data, "data", "equipment", false, true, &given, err)) ||
-        (rc = jf_date(data, "data", "planned_end", false, &planned_end, &planned_end_text, err)))
+        (rc = jf_id(data, "data", "clientpo_id", true, &in->clientpo_id, err)) ||
+        (rc = jf_id_array(data, "data", "equipment", false, true, &in->given, err)) ||
+        (rc = jf_date(data, "data", "planned_end", false, &in->planned_end, &in->planned_end_text,
+                      err)))
         return rc;
-    if (planned_end_text && !planned_end.has_time)
+    if (in->planned_end_text && !in->planned_end.has_time)
         return error_set(err, SMART_EINVAL,
                          "data.planned_end: give a time with its offset "
                          "(RFC 3339), not a date alone");
-    if (planned_end_text && planned_end.instant_ms <= now_ms)
+    if (in->planned_end_text && in->planned_end.instant_ms <= now_ms)
         return error_set(err, SMART_EINVAL, "data.planned_end: %s is not after the start",
-                         planned_end_text);
-    /* The job's equipment is its linked set: a start checks every linked item, plus any it
-     * lists besides; listing fewer never leaves a linked item out. */
-    id_list ids, listed = {.count = 0};
-    char *link_text = NULL; /* the stored link, which the ids point into */
-    if ((rc = load_link(m, clientpo_id, &link_text, &ids, err)))
+                         in->planned_end_text);
+    return 0;
+}
+
+/* The job's equipment is its linked set: a start checks every linked item, plus any it lists
+ * besides (in *listed); listing fewer never leaves a linked item out. The station's checklist
+ * items follow; *nothing is set when none was given or linked before them. *ids points into
+ * *link_text (the caller frees it, even on an error); its first *linked_count are linked. */
+static int job_equipment(maintenance *m, const start_input *in, char **link_text, id_list *ids,
+                         id_list *listed, size_t *linked_count, bool *nothing, smart_error *err)
+{
+    int rc = load_link(m, in->clientpo_id, link_text, ids, err);
+    if (rc)
         return rc;
-    size_t linked_count = ids.count;
-    if (given)
-        id_list_from_json(given, &listed);
-    for (size_t i = 0; i < listed.count; i++) {
-        if (id_list_has(&ids, listed.id[i]))
+    *linked_count = ids->count;
+    listed->count = 0;
+    if (in->given)
+        id_list_from_json(in->given, listed);
+    for (size_t i = 0; i < listed->count; i++) {
+        if (id_list_has(ids, listed->id[i]))
             continue;
-        if (ids.count == JF_ID_ARRAY_MAX) {
-            rc = error_set(err, SMART_EINVAL,
-                           "data.equipment: with the %zu item(s) linked to %s, the test would use "
-                           "more than %d",
-                           linked_count, clientpo_id, JF_ID_ARRAY_MAX);
-            goto done;
-        }
-        ids.id[ids.count++] = listed.id[i];
+        if (ids->count == JF_ID_ARRAY_MAX)
+            return error_set(err, SMART_EINVAL,
+                             "data.equipment: with the %zu item(s) linked to %s, the test would "
+                             "use more than %d",
+                             *linked_count, in->clientpo_id, JF_ID_ARRAY_MAX);
+        ids->id[ids->count++] = listed->id[i];
     }
     /* Fail safe: a start that names no equipment at all is not a test we can vouch for. */
-    bool nothing = ids.count == 0;
+    *nothing = ids->count == 0;
     /* The station's checklists (the hub's form) are required before every test here. */
-    for (size_t i = 0; i < m->contracts.item_count && ids.count < JF_ID_ARRAY_MAX; i++) {
+    for (size_t i = 0; i < m->contracts.item_count && ids->count < JF_ID_ARRAY_MAX; i++) {
         const contract_item *station = m->contracts.index[i];
-        if (station->station_checklist && !id_list_has(&ids, station->equipment_id))
-            ids.id[ids.count++] = station->equipment_id;
+        if (station->station_checklist && !id_list_has(ids, station->equipment_id))
+            ids->id[ids->count++] = station->equipment_id;
     }
-    assessed_list list;
-    jw_reset(&m->ids);
-    write_ids(&m->ids, &ids);
-    if (!jw_text(&m->ids)) {
-        rc = error_set(err, SMART_ENOMEM, "out of memory");
-        goto done;
-    }
-    if ((rc = maintenance_catch_up(m, now_ms, err)) ||
-        (rc = assess_list(m, &ids, now_ms, planned_end_text ? planned_end.instant_ms : 0, &list,
-                          err)))
-        goto done;
-    bool ungated = m->ungated_reason[0] != '\0'; /* no contracts in force: nothing vouched for */
-    bool allowed = !nothing && !ungated && list.blocking == 0;
-    char details[1200], decided_at[DATE_TEXT_MAX];
-    instant_format(now_ms, decided_at, sizeof decided_at);
-    if (ungated)
-        snprintf(details, sizeof details, "Test for ClientPO %s blocked: %s", clientpo_id,
-                 m->ungated_reason);
-    else if (nothing)
-        snprintf(details, sizeof details,
-                 "Test for ClientPO %s blocked: no equipment given and none linked", clientpo_id);
-    else if (allowed)
-        snprintf(details, sizeof details, "Test for ClientPO %s allowed: %zu item(s) ready",
-                 clientpo_id, ids.count);
-    else
-        snprintf(details, sizeof details, "Test for ClientPO %s blocked: %s", clientpo_id,
-                 list.summary);
-    text_utf8_trim(details);
-    int64_t test_id;
-    if (allowed && (rc = store_add_allowed_test(m->store, clientpo_id, now_ms, jw_text(&m->ids),
-                                                &test_id, err)))
-        goto done;
-    jw *meta = &m->meta;
-    jw_reset(meta);
+    return 0;
+}
+
+/* The gate's decision record (meta, the caller's): the ids (ids_text) and the list assessed. */
+static void write_gate_record(maintenance *m, jw *meta, const start_input *in, bool allowed,
+                              const jw *ids_text, const id_list *ids, size_t linked_count,
+                              const id_list *listed, const assessed_list *list)
+{
     jw_raw(meta, "{", 1);
     jw_member_bool(meta, "allowed", allowed);
-    put_jw(meta, "equipment", &m->ids);
+    put_jw(meta, "equipment", ids_text);
     jw_key(meta, "linked"); /* the first linked_count ids are the job's linked set */
-    id_list linked = ids;
+    id_list linked = *ids;
     linked.count = linked_count;
     write_ids(meta, &linked);
-    if (given) {
+    if (in->given) {
         jw_key(meta, "listed");
-        write_ids(meta, &listed);
+        write_ids(meta, listed);
     }
     put_jw(meta, "not_ready", &m->not_ready);
-    put_contracts_in_force(&list, ids.count, meta);
-    if (planned_end_text)
-        jw_member_raw(meta, "planned_end", planned_end_text);
+    put_contracts_in_force(list, ids->count, meta);
+    if (in->planned_end_text)
+        jw_member_raw(meta, "planned_end", in->planned_end_text);
     jw_raw(meta, "}", 1);
-    if ((rc = emit_ledger_jw(m, "gate.decision", clientpo_id, "system", details, meta, err)))
-        goto done;
-    jw *out = &m->out;
-    jw_reset(out);
+}
+
+/* The gate's answer (out, the caller's): every item assessed and those blocking. */
+static void write_gate_answer(maintenance *m, jw *out, const start_input *in, bool allowed,
+                              bool nothing, int64_t now_ms)
+{
+    char decided_at[DATE_TEXT_MAX];
+    instant_format(now_ms, decided_at, sizeof decided_at);
     jw_raw(out, "{", 1);
-    jw_member_raw(out, "clientpo_id", clientpo_id);
+    jw_member_raw(out, "clientpo_id", in->clientpo_id);
     jw_member_bool(out, "allowed", allowed);
     jw_member_raw(out, "decided_at", decided_at);
     jw_key(out, "equipment");
@@ -398,24 +387,84 @@ int handle_test_start(maintenance *m, const json_t *data, int64_t now_ms, smart_
     jw_append(out, &m->list_items);
     jw_raw(out, "]", 1);
     put_jw(out, "blocking", &m->blocking);
-    if (ungated)
+    if (m->ungated_reason[0])
         jw_member_string(out, "reason", m->ungated_reason);
     else if (nothing)
         jw_member_raw(out, "reason", "no equipment given and none linked");
-    if (planned_end_text)
-        jw_member_raw(out, "planned_end", planned_end_text);
+    if (in->planned_end_text)
+        jw_member_raw(out, "planned_end", in->planned_end_text);
     jw_raw(out, "}", 1);
-    if ((rc = emit_output_jw(m, "gate.decision", out, err)))
-        goto done;
-    if (!allowed) {
-        jw *subject = &m->subject;
-        jw_reset(subject);
-        jw_member_raw(subject, "clientpo_id", clientpo_id);
-        put_jw(subject, "equipment", &m->blocking);
-        rc = emit_alert(m, "equipment_not_ready", "high", clientpo_id, subject, details, now_ms,
-                        err);
+}
+
+/* Decide with the assessed list, persist an allowed test, then record, answer and alert. */
+static int decide_start(maintenance *m, const start_input *in, const id_list *ids,
+                        size_t linked_count, const id_list *listed, bool nothing,
+                        const jw *ids_text, int64_t now_ms, smart_error *err)
+{
+    assessed_list list;
+    int rc;
+    if ((rc = maintenance_catch_up(m, now_ms, err)) ||
+        (rc = assess_list(m, ids, now_ms, in->planned_end_text ? in->planned_end.instant_ms : 0,
+                          &list, err)))
+        return rc;
+    bool ungated = m->ungated_reason[0] != '\0'; /* no contracts in force: nothing vouched for */
+    bool allowed = !nothing && !ungated && list.blocking == 0;
+    char details[1200];
+    if (ungated)
+        snprintf(details, sizeof details, "Test for ClientPO %s blocked: %s", in->clientpo_id,
+                 m->ungated_reason);
+    else if (nothing)
+        snprintf(details, sizeof details,
+                 "Test for ClientPO %s blocked: no equipment given and none linked",
+                 in->clientpo_id);
+    else if (allowed)
+        snprintf(details, sizeof details, "Test for ClientPO %s allowed: %zu item(s) ready",
+                 in->clientpo_id, ids->count);
+    else
+        snprintf(details, sizeof details, "Test for ClientPO %s blocked: %s", in->clientpo_id,
+                 list.summary);
+    text_utf8_trim(details);
+    int64_t test_id;
+    if (allowed && (rc = store_add_allowed_test(m->store, in->clientpo_id, now_ms,
+                                                jw_text(ids_text), &test_id, err)))
+        return rc;
+    jw meta = {0}, out = {0}, subject = {0};
+    write_gate_record(m, &meta, in, allowed, ids_text, ids, linked_count, listed, &list);
+    if (!(rc =
+              emit_ledger_jw(m, "gate.decision", in->clientpo_id, "system", details, &meta, err))) {
+        write_gate_answer(m, &out, in, allowed, nothing, now_ms);
+        rc = emit_output_jw(m, "gate.decision", &out, err);
     }
-done:
+    if (rc == 0 && !allowed) {
+        jw_member_raw(&subject, "clientpo_id", in->clientpo_id);
+        put_jw(&subject, "equipment", &m->blocking);
+        rc = emit_alert(m, "equipment_not_ready", "high", in->clientpo_id, &subject, details,
+                        now_ms, err);
+    }
+    jw_release(&meta);
+    jw_release(&out);
+    jw_release(&subject);
+    return rc;
+}
+
+int handle_test_start(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
+{
+    start_input in = {.planned_end = {0}};
+    int rc;
+    if ((rc = parse_start(data, now_ms, &in, err)))
+        return rc;
+    id_list ids, listed;
+    size_t linked_count = 0;
+    char *link_text = NULL; /* the stored link, which the ids point into */
+    jw ids_text = {0};      /* the ids as stored with an allowed test and in the record */
+    bool nothing = false;   /* no equipment given and none linked */
+    if (!(rc = job_equipment(m, &in, &link_text, &ids, &listed, &linked_count, &nothing, err))) {
+        write_ids(&ids_text, &ids);
+        rc = jw_text(&ids_text) ? decide_start(m, &in, &ids, linked_count, &listed, nothing,
+                                               &ids_text, now_ms, err)
+                                : error_set(err, SMART_ENOMEM, "out of memory");
+    }
+    jw_release(&ids_text);
     free(link_text);
     return rc;
 }

@@ -2,6 +2,7 @@
  * buffer; see jsonw.h. */
 #include "json/jsonw.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -235,4 +236,45 @@ void jw_member_bool(jw *w, const char *key, bool value)
 {
     jw_key(w, key);
     jw_bool(w, value);
+}
+
+void jw_real(jw *w, double value)
+{
+    char buf[40];
+    int n = snprintf(buf, sizeof buf, "%.17g", value);
+    if (n < 0 || (size_t)n >= sizeof buf - 2) {
+        jw_raw(w, "null", 4); /* not reached for a finite double */
+        return;
+    }
+    char *e = strchr(buf, 'e');
+    if (e) { /* 1e+07 -> 1e7, 1e-07 -> 1e-7, as jansson's dtostr */
+        char *start = e + 1, *end = e + 2;
+        if (*start == '-')
+            start++;
+        while (*end == '0')
+            end++;
+        if (end != start) {
+            memmove(start, end, strlen(end) + 1);
+            n = (int)strlen(buf);
+        }
+    } else if (!strchr(buf, '.')) {
+        memcpy(buf + n, ".0", 3);
+        n += 2;
+    }
+    jw_raw(w, buf, (size_t)n);
+}
+
+void jw_member_real(jw *w, const char *key, double value)
+{
+    jw_key(w, key);
+    jw_real(w, value);
+}
+
+void jw_member_string_or_null(jw *w, const char *key, const char *value)
+{
+    jw_key(w, key);
+    if (value)
+        jw_string(w, value);
+    else
+        jw_raw(w, "null", 4);
 }

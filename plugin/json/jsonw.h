@@ -51,6 +51,10 @@ void jw_string_raw(jw *w, const char *s);
 void jw_int(jw *w, int64_t value);
 void jw_bool(jw *w, bool value);
 
+/* Appends a finite double as json_dumps writes a real: %.17g, ".0" when it reads as an
+ * integer, the exponent without '+' or leading zeros. */
+void jw_real(jw *w, double value);
+
 /* `,"key":` (see jw_sep); keys are the module's own ASCII and are not escaped. */
 void jw_key(jw *w, const char *key);
 
@@ -59,5 +63,9 @@ void jw_member_string(jw *w, const char *key, const char *value);
 void jw_member_raw(jw *w, const char *key, const char *id_or_time);
 void jw_member_int(jw *w, const char *key, int64_t value);
 void jw_member_bool(jw *w, const char *key, bool value);
+void jw_member_real(jw *w, const char *key, double value);
+
+/* A member whose value is a JSON string, or null when value is NULL. */
+void jw_member_string_or_null(jw *w, const char *key, const char *value);
 
 #endif
