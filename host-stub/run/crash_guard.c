@@ -107,9 +107,11 @@ static void on_fatal_signal(int sig)
         write_str(STDERR_FILENO, on_loop || g == NULL ? " outside any module call\n"
                                                       : " on a thread other than the loop's\n");
     }
+    /* Every fatal signal goes back to its previous action, not only this one: a handler that
+     * runs next (a sanitizer's, which then aborts) must not bring the process back here and
+     * note the same crash twice. */
     for (size_t i = 0; g != NULL && i < FATAL_COUNT; i++)
-        if (fatal_signals[i] == sig)
-            sigaction(sig, &g->previous[i], NULL);
+        sigaction(fatal_signals[i], &g->previous[i], NULL);
     if (g == NULL)
         signal(sig, SIG_DFL);
     errno = saved_errno;
