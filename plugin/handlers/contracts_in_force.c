@@ -406,6 +406,7 @@ static int record_adoption(maintenance *m, const contract_set *before, const cha
              "read and not in force; %zu file(s) skipped (other station types or contract types)",
              set->contract_count, m->host->station_type, cause, set->item_count, set->held_count,
              set->skipped_count);
+    text_utf8_trim(details); /* a cut may fall inside a character of the cause */
     return emit_ledger(m, "contracts.loaded", m->host->node_id, "system", details,
                        json_pack("{s:o, s:o, s:o, s:o, s:o, s:s, s:s}", "contracts", loaded,
                                  "changes", describe_change(before, set), "not_in_force", held,
