@@ -266,11 +266,11 @@ static int rejudge_calibration(maintenance *m, equipment_state *e, smart_error *
     return 0;
 }
 
-/* What changed between the set in force and the new one, for the record. */
-static json_t *describe_change(const contract_set *before, const contract_set *after)
+/* What changed between the set in force and the new one, for the record: a JSON array. */
+static void write_changes(jw *w, const contract_set *before, const contract_set *after)
 {
-    json_t *changes = json_array();
-    for (size_t i = 0; changes && i < after->contract_count; i++) {
+    jw_raw(w, "[", 1);
+    for (size_t i = 0; i < after->contract_count; i++) {
         const contract *c = &after->contracts[i];
         const contract *old = NULL;
         for (size_t j = 0; j < before->contract_count && !old; j++)
@@ -278,24 +278,29 @@ static json_t *describe_change(const contract_set *before, const contract_set *a
                 old = &before->contracts[j];
         if (old && strcmp(old->sha256, c->sha256) == 0)
             continue;
-        json_array_append_new(changes,
-                              old ? json_pack("{s:s, s:s, s:I, s:I}", "contract_id", c->contract_id,
-                                              "change", "updated", "from_version", old->version,
-                                              "version", c->version)
-                                  : json_pack("{s:s, s:s, s:I}", "contract_id", c->contract_id,
-                                              "change", "added", "version", c->version));
+        jw_sep(w);
+        jw_raw(w, "{", 1);
+        jw_member_string(w, "contract_id", c->contract_id);
+        jw_member_raw(w, "change", old ? "updated" : "added");
+        if (old)
+            jw_member_int(w, "from_version", old->version);
+        jw_member_int(w, "version", c->version);
+        jw_raw(w, "}", 1);
     }
-    for (size_t j = 0; changes && j < before->contract_count; j++) {
+    for (size_t j = 0; j < before->contract_count; j++) {
         bool kept = false;
         for (size_t i = 0; i < after->contract_count && !kept; i++)
             kept = strcmp(before->contracts[j].contract_id, after->contracts[i].contract_id) == 0;
-        if (!kept)
-            json_array_append_new(changes,
-                                  json_pack("{s:s, s:s, s:I}", "contract_id",
-                                            before->contracts[j].contract_id, "change", "removed",
-                                            "version", before->contracts[j].version));
+        if (kept)
+            continue;
+        jw_sep(w);
+        jw_raw(w, "{", 1);
+        jw_member_string(w, "contract_id", before->contracts[j].contract_id);
+        jw_member_raw(w, "change", "removed");
+        jw_member_int(w, "version", before->contracts[j].version);
+        jw_raw(w, "}", 1);
     }
-    return changes;
+    jw_raw(w, "]", 1);
 }
 
 /* Keeps the files of the set now in force, content and hash, for a start whose directory is
@@ -320,86 +325,141 @@ static int store_adopted(maintenance *m, int64_t now_ms, smart_error *err)
     return rc;
 }
 
+/* A contract read and not in force: its id, order, file and hash, and why not. */
+static void write_held(jw *w, const contract *c, bool with_version)
+{
+    jw_sep(w);
+    jw_raw(w, "{", 1);
+    jw_member_string(w, "contract_id", c->contract_id);
+    jw_member_string(w, "order", c->order_text);
+    if (with_version)
+        jw_member_int(w, "version", c->version);
+    jw_member_string(w, "file", c->file);
+    jw_member_string(w, "sha256", c->sha256);
+    jw_member_bool(w, "in_force", false);
+    jw_member_string(w, "why_not", c->not_in_force);
+}
+
 /* What the hub waits for to move a deployment from deployed to active: per contract of the
  * directory, its id, the order it was adopted by (version or date), its file, its SHA-256,
- * whether it is in force and why not. */
-static json_t *acknowledgement(const contract_set *set)
+ * whether it is in force and why not. A JSON array. */
+static void write_acknowledgement(jw *w, const contract_set *set)
 {
-    json_t *all = json_array();
-    for (size_t i = 0; all && i < set->contract_count; i++) {
+    jw_raw(w, "[", 1);
+    for (size_t i = 0; i < set->contract_count; i++) {
         const contract *c = &set->contracts[i];
-        json_array_append_new(all, json_pack("{s:s, s:s, s:I, s:s, s:s, s:b}", "contract_id",
-                                             c->contract_id, "order", c->order_text, "version",
-                                             c->version, "file", c->file, "sha256", c->sha256,
-                                             "in_force", 1));
+        jw_sep(w);
+        jw_raw(w, "{", 1);
+        jw_member_string(w, "contract_id", c->contract_id);
+        jw_member_string(w, "order", c->order_text);
+        jw_member_int(w, "version", c->version);
+        jw_member_string(w, "file", c->file);
+        jw_member_string(w, "sha256", c->sha256);
+        jw_member_bool(w, "in_force", true);
+        jw_raw(w, "}", 1);
     }
-    for (size_t i = 0; all && i < set->held_count; i++) {
-        const contract *c = &set->held[i];
-        json_array_append_new(all, json_pack("{s:s, s:s, s:I, s:s, s:s, s:b, s:s}", "contract_id",
-                                             c->contract_id, "order", c->order_text, "version",
-                                             c->version, "file", c->file, "sha256", c->sha256,
-                                             "in_force", 0, "why_not", c->not_in_force));
+    for (size_t i = 0; i < set->held_count; i++) {
+        write_held(w, &set->held[i], true);
+        jw_raw(w, "}", 1);
     }
-    for (size_t i = 0; all && i < set->skipped_count; i++) {
-        json_t *one = json_pack("{s:s, s:s, s:b, s:s}", "file", set->skipped[i], "sha256",
-                                set->skipped_sha[i] ? set->skipped_sha[i] : "", "in_force", 0,
-                                "why_not", set->skipped_why[i] ? set->skipped_why[i] : "skipped");
-        if (one && set->skipped_ids[i])
-            json_object_set_new(one, "contract_id", json_string(set->skipped_ids[i]));
-        json_array_append_new(all, one);
+    for (size_t i = 0; i < set->skipped_count; i++) {
+        jw_sep(w);
+        jw_raw(w, "{", 1);
+        jw_member_string(w, "file", set->skipped[i]);
+        jw_member_string(w, "sha256", set->skipped_sha[i] ? set->skipped_sha[i] : "");
+        jw_member_bool(w, "in_force", false);
+        jw_member_string(w, "why_not", set->skipped_why[i] ? set->skipped_why[i] : "skipped");
+        if (set->skipped_ids[i])
+            jw_member_string(w, "contract_id", set->skipped_ids[i]);
+        jw_raw(w, "}", 1);
     }
-    return all;
+    jw_raw(w, "]", 1);
+}
+
+/* One contract in force, for the record: with how each reference_value text of the hub's
+ * checklist was read. */
+static void write_loaded(jw *w, const contract *c)
+{
+    jw_sep(w);
+    jw_raw(w, "{", 1);
+    jw_member_string(w, "contract_id", c->contract_id);
+    jw_member_int(w, "version", c->version);
+    jw_member_string(w, "file", c->file);
+    jw_member_string(w, "sha256", c->sha256);
+    jw_member_int(w, "equipment", (int64_t)c->item_count);
+    if (c->signed_by[0])
+        jw_member_string(w, "signed_by", c->signed_by);
+    bool listed = false;
+    for (size_t k = 0; k < c->procedure_count; k++)
+        for (size_t j = 0; j < c->procedures[k].step_count; j++) {
+            const check_step *st = &c->procedures[k].steps[j];
+            if (!st->reference_reading[0])
+                continue;
+            if (!listed) {
+                jw_key(w, "reference_values");
+                jw_raw(w, "[", 1);
+                listed = true;
+            }
+            jw_sep(w);
+            jw_raw(w, "{", 1);
+            jw_member_string(w, "procedure_id", c->procedures[k].procedure_id);
+            jw_member_string(w, "step_id", st->step_id);
+            jw_member_string_or_null(w, "reference_value", st->reference_value);
+            jw_member_string(w, "read_as", st->reference_reading);
+            jw_member_bool(w, "machine_checked", !st->needs_attestation);
+            jw_raw(w, "}", 1);
+        }
+    if (listed)
+        jw_raw(w, "]", 1);
+    jw_raw(w, "}", 1);
+}
+
+/* The record of an adoption's metadata: the set in force, what changed since `before`, what
+ * was read and not adopted, the acknowledgement, the directory and the cause. */
+static void write_adoption(jw *w, const maintenance *m, const contract_set *before,
+                           const char *cause)
+{
+    const contract_set *set = &m->contracts;
+    jw_raw(w, "{", 1);
+    jw_key(w, "contracts");
+    jw_raw(w, "[", 1);
+    for (size_t i = 0; i < set->contract_count; i++)
+        write_loaded(w, &set->contracts[i]);
+    jw_raw(w, "]", 1);
+    jw_key(w, "changes");
+    write_changes(w, before, set);
+    jw_key(w, "not_in_force");
+    jw_raw(w, "[", 1);
+    for (size_t i = 0; i < set->held_count; i++) {
+        write_held(w, &set->held[i], false);
+        if (set->held[i].status)
+            jw_member_string(w, "status", set->held[i].status);
+        jw_raw(w, "}", 1);
+    }
+    jw_raw(w, "]", 1);
+    jw_key(w, "skipped");
+    jw_raw(w, "[", 1);
+    for (size_t i = 0; i < set->skipped_count; i++) {
+        jw_sep(w);
+        jw_raw(w, "{", 1);
+        jw_member_string(w, "file", set->skipped[i]);
+        jw_member_string(w, "reason", set->skipped_why[i] ? set->skipped_why[i] : "");
+        if (set->skipped_ids[i])
+            jw_member_string(w, "contract_id", set->skipped_ids[i]);
+        jw_raw(w, "}", 1);
+    }
+    jw_raw(w, "]", 1);
+    jw_key(w, "acknowledgement");
+    write_acknowledgement(w, set);
+    jw_member_string(w, "contracts_dir", m->config.contracts_dir);
+    jw_member_string(w, "cause", cause);
+    jw_raw(w, "}", 1);
 }
 
 static int record_adoption(maintenance *m, const contract_set *before, const char *cause,
                            smart_error *err)
 {
     const contract_set *set = &m->contracts;
-    json_t *loaded = json_array(), *skipped = json_array();
-    for (size_t i = 0; loaded && i < set->contract_count; i++) {
-        const contract *c = &set->contracts[i];
-        json_t *one = json_pack("{s:s, s:I, s:s, s:s, s:I, s:s*}", "contract_id", c->contract_id,
-                                "version", c->version, "file", c->file, "sha256", c->sha256,
-                                "equipment", (json_int_t)c->item_count, "signed_by",
-                                c->signed_by[0] ? c->signed_by : NULL);
-        /* How each reference_value text of the hub's checklist was read. */
-        json_t *read = json_array();
-        for (size_t k = 0; read && k < c->procedure_count; k++)
-            for (size_t j = 0; j < c->procedures[k].step_count; j++) {
-                const check_step *st = &c->procedures[k].steps[j];
-                if (!st->reference_reading[0])
-                    continue;
-                json_array_append_new(read,
-                                      json_pack("{s:s, s:s, s:s?, s:s, s:b}", "procedure_id",
-                                                c->procedures[k].procedure_id, "step_id",
-                                                st->step_id, "reference_value", st->reference_value,
-                                                "read_as", st->reference_reading, "machine_checked",
-                                                !st->needs_attestation));
-            }
-        if (one && read && json_array_size(read))
-            json_object_set_new(one, "reference_values", read);
-        else
-            json_decref(read);
-        json_array_append_new(loaded, one);
-    }
-    for (size_t i = 0; skipped && i < set->skipped_count; i++) {
-        json_t *one = json_pack("{s:s, s:s}", "file", set->skipped[i], "reason",
-                                set->skipped_why[i] ? set->skipped_why[i] : "");
-        if (one && set->skipped_ids[i])
-            json_object_set_new(one, "contract_id", json_string(set->skipped_ids[i]));
-        json_array_append_new(skipped, one);
-    }
-    json_t *held = json_array();
-    for (size_t i = 0; held && i < set->held_count; i++) {
-        const contract *c = &set->held[i];
-        json_array_append_new(held, json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "contract_id",
-                                              c->contract_id, "order", c->order_text, "file",
-                                              c->file, "sha256", c->sha256, "in_force", 0,
-                                              "why_not", c->not_in_force));
-        if (c->status)
-            json_object_set_new(json_array_get(held, json_array_size(held) - 1), "status",
-                                json_string(c->status));
-    }
     char details[256];
     snprintf(details, sizeof details,
              "%zu contract(s) in force for station type %s (%s), %zu equipment item(s); %zu "
@@ -407,12 +467,11 @@ static int record_adoption(maintenance *m, const contract_set *before, const cha
              set->contract_count, m->host->station_type, cause, set->item_count, set->held_count,
              set->skipped_count);
     text_utf8_trim(details); /* a cut may fall inside a character of the cause */
-    return emit_ledger(m, "contracts.loaded", m->host->node_id, "system", details,
-                       json_pack("{s:o, s:o, s:o, s:o, s:o, s:s, s:s}", "contracts", loaded,
-                                 "changes", describe_change(before, set), "not_in_force", held,
-                                 "skipped", skipped, "acknowledgement", acknowledgement(set),
-                                 "contracts_dir", m->config.contracts_dir, "cause", cause),
-                       err);
+    jw meta = {0};
+    write_adoption(&meta, m, before, cause);
+    int rc = emit_ledger_jw(m, "contracts.loaded", m->host->node_id, "system", details, &meta, err);
+    jw_release(&meta);
+    return rc;
 }
 
 int maintenance_adopt_contracts(maintenance *m, contract_set *set, int64_t now_ms,
@@ -510,10 +569,14 @@ int maintenance_adopt_contracts(maintenance *m, contract_set *set, int64_t now_m
             snprintf(details, sizeof details,
                      "%s retired: no contract in force names it; its history is kept",
                      e->equipment_id);
-            rc = emit_ledger(m, "equipment.retired", e->equipment_id, "system", details,
-                             json_pack("{s:s, s:s}", "equipment_id", e->equipment_id, "contract_id",
-                                       was->terms->owner->contract_id),
-                             err);
+            jw meta = {0};
+            jw_raw(&meta, "{", 1);
+            jw_member_string(&meta, "equipment_id", e->equipment_id);
+            jw_member_string(&meta, "contract_id", was->terms->owner->contract_id);
+            jw_raw(&meta, "}", 1);
+            rc = emit_ledger_jw(m, "equipment.retired", e->equipment_id, "system", details, &meta,
+                                err);
+            jw_release(&meta);
         }
     }
     free(old_items);
@@ -551,6 +614,34 @@ static void describe_in_force(const maintenance *m, char *out, size_t size)
                  m->contracts.contract_count, m->contracts.item_count);
 }
 
+/* A refusal as recorded (`record`: with the count of problems found) or as answered (with
+ * already_reported): the file, the reason, the problems listed, what stays in force. */
+static void write_rejection(jw *w, const contract_refusal *why, const char *file,
+                            const char *in_force, bool record, bool repeat)
+{
+    jw_raw(w, "{", 1);
+    jw_member_string(w, "contract_file", file);
+    jw_member_string(w, "reason", why->error.text);
+    jw_key(w, "problems");
+    jw_raw(w, "[", 1);
+    for (size_t i = 0; i < why->problems.count; i++) {
+        jw_sep(w);
+        jw_string(w, why->problems.text[i]);
+    }
+    if (why->problems.count == 0)
+        jw_string(w, why->error.text);
+    jw_raw(w, "]", 1);
+    if (record)
+        jw_member_int(w, "problems_found",
+                      (int64_t)(why->problems.found ? why->problems.found : 1));
+    jw_member_string(w, "in_force", in_force);
+    if (!record)
+        jw_member_bool(w, "already_reported", repeat);
+    if (why->other_file[0])
+        jw_member_string(w, "other_file", why->other_file);
+    jw_raw(w, "}", 1);
+}
+
 /* A refused deployment: recorded (ledger contract.rejected) and alerted once, however many
  * times it is asked for (the hub's contract.deployed and the directory watch both ask for the
  * same files); `answer` also emits contract.rejected as the event's answer, marked
@@ -564,44 +655,29 @@ static int report_rejection(maintenance *m, const contract_refusal *why, int64_t
     bool repeat = why->fingerprint[0] && strcmp(why->fingerprint, m->rejected_fingerprint) == 0;
     char in_force[160];
     describe_in_force(m, in_force, sizeof in_force);
-    json_t *problems = json_array();
-    for (size_t i = 0; problems && i < why->problems.count; i++)
-        json_array_append_new(problems, json_string(why->problems.text[i]));
-    if (problems && json_array_size(problems) == 0)
-        json_array_append_new(problems, json_string(reason_text));
-    json_t *meta = json_pack("{s:s, s:s, s:O, s:I, s:s}", "contract_file", file, "reason",
-                             reason_text, "problems", problems, "problems_found",
-                             (json_int_t)(why->problems.found ? why->problems.found : 1),
-                             "in_force", in_force);
-    json_t *out =
-        json_pack("{s:s, s:s, s:O, s:s, s:b}", "contract_file", file, "reason", reason_text,
-                  "problems", problems, "in_force", in_force, "already_reported", repeat);
-    json_decref(problems);
-    if (why->other_file[0]) {
-        json_object_set_new(meta, "other_file", json_string(why->other_file));
-        json_object_set_new(out, "other_file", json_string(why->other_file));
-    }
+    jw meta = {0}, out = {0};
+    write_rejection(&meta, why, file, in_force, true, false);
+    write_rejection(&out, why, file, in_force, false, repeat);
     int rc = 0;
-    if (repeat)
-        json_decref(meta);
-    else if ((rc = emit_ledger(m, "contract.rejected", file, "system", reason_text, meta, err))) {
-        json_decref(out);
+    if (!repeat)
+        rc = emit_ledger_jw(m, "contract.rejected", file, "system", reason_text, &meta, err);
+    if (rc == 0 && answer)
+        rc = emit_output_jw(m, "contract.rejected", &out, err);
+    jw_release(&meta);
+    jw_release(&out);
+    if (rc)
         return rc;
-    }
-    if (answer && (rc = emit_output(m, "contract.rejected", out, err)))
-        return rc;
-    if (!answer)
-        json_decref(out);
     if (repeat)
         return 0;
     snprintf(m->rejected_fingerprint, sizeof m->rejected_fingerprint, "%s", why->fingerprint);
-    jw *subject = &m->subject;
-    jw_reset(subject);
-    jw_member_string(subject, "contract_file", file);
+    jw subject = {0};
+    jw_member_string(&subject, "contract_file", file);
     if (why->other_file[0])
-        jw_member_string(subject, "other_file", why->other_file);
-    jw_member_string(subject, "in_force", in_force);
-    return emit_alert(m, "contract_rejected", "high", NULL, subject, reason_text, now_ms, err);
+        jw_member_string(&subject, "other_file", why->other_file);
+    jw_member_string(&subject, "in_force", in_force);
+    rc = emit_alert(m, "contract_rejected", "high", NULL, &subject, reason_text, now_ms, err);
+    jw_release(&subject);
+    return rc;
 }
 
 typedef struct stored_files {
@@ -728,12 +804,17 @@ int handle_contract_deployed(maintenance *m, const json_t *data, int64_t now_ms,
         *err = why.error;
         return rc;
     }
-    if (rc == 0)
-        return emit_output(m, "contracts.loaded",
-                           json_pack("{s:I, s:I, s:o}", "contracts",
-                                     (json_int_t)m->contracts.contract_count, "equipment",
-                                     (json_int_t)m->contracts.item_count, "acknowledgement",
-                                     acknowledgement(&m->contracts)),
-                           err);
+    if (rc == 0) {
+        jw out = {0};
+        jw_raw(&out, "{", 1);
+        jw_member_int(&out, "contracts", (int64_t)m->contracts.contract_count);
+        jw_member_int(&out, "equipment", (int64_t)m->contracts.item_count);
+        jw_key(&out, "acknowledgement");
+        write_acknowledgement(&out, &m->contracts);
+        jw_raw(&out, "}", 1);
+        rc = emit_output_jw(m, "contracts.loaded", &out, err);
+        jw_release(&out);
+        return rc;
+    }
     return report_rejection(m, &why, now_ms, true, err);
 }

@@ -2,8 +2,8 @@
  * alerts, built as JSON here and handed over as text. Each returns 0 or the host's error.
  * The module writes JSON with jw (json/jsonw.h), not jansson trees: the field order is the
  * order of the calls, nothing is allocated per value (one buffer grows), and strings are
- * escaped like jansson's plus U+2028/2029. The json_t forms are kept for contracts_in_force.c
- * only, whose emits belong to the contract loading. */
+ * escaped like jansson's plus U+2028/2029. The json_t forms (emit_ledger, emit_output) are
+ * left for oot.impact alone (handlers/handle_calibration.c), until it is written with jw too. */
 #ifndef SMART_EMIT_H
 #define SMART_EMIT_H
 
