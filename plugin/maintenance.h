@@ -47,17 +47,10 @@ typedef struct maintenance {
     item_text_cache *item_cache; /* parallel to items */
     uint32_t *item_index;        /* open-addressed hash of items by id: index + 1, 0 empty */
     size_t item_index_mask;      /* the index has item_index_mask + 1 slots (a power of 2) */
-    /* Reusable text buffers for what the module emits (see jsonw.h), one per role so that a
-     * builder never reuses one another still holds: */
-    jw item_text;        /* an ITEM text as built (maintenance_item_text) */
-    jw list_items;       /* the ITEM texts of an assessed list, comma-separated */
-    jw blocking;         /* the ids of an assessed list's items that are not ready: ["a","b"] */
-    jw not_ready;        /* [{equipment_id, status, reason}] of the same, for the ledger */
-    jw ids;              /* the ids of a link or a test start: ["a","b"] */
-    jw meta;             /* a ledger record's metadata */
-    jw out;              /* an output event's data */
-    jw subject;          /* an alert's subject members ("equipment_id":...), no braces */
-    jw alert;            /* an alert as raised (emit_alert) */
+    /* The status answer's reusable text buffers (see jsonw.h), for handle_status_query alone;
+     * every other text the module writes is in a jw of the call that writes it. */
+    jw item_text;        /* an ITEM text as built for it (maintenance_item_text) */
+    jw out;              /* the answer */
     check_state *checks; /* the last check per (item, procedure), sorted by both ids */
     size_t check_count;
     store *store;
@@ -139,10 +132,17 @@ int maintenance_put_check(maintenance *m, const check_state *check, smart_error 
 /* Forgets the cached ITEM text of `e`. */
 void maintenance_item_forget_text(maintenance *m, const equipment_state *e);
 
-/* The ITEM text of item `id` (e: maintenance_find(m, id), which may be NULL) at now_ms (until
- * planned_end_ms when not 0), from the item's cache when it still holds; *ready and *status say
- * whether the item is ready and its calibration status. The text is borrowed: it lives until the
- * item changes or the next call. NULL when out of memory. */
+/* Appends to `into` (the caller's) the ITEM text of item `id` (e: maintenance_find(m, id),
+ * which may be NULL) at now_ms (until planned_end_ms when not 0), from the item's cache when it
+ * still holds; *ready and *status say whether the item is ready and its calibration status.
+ * 0, or SMART_ENOMEM (into has failed, see jsonw.h). */
+int maintenance_item_write(maintenance *m, const char *id, const equipment_state *e, int64_t now_ms,
+                           int64_t planned_end_ms, jw *into, bool *ready, cal_status *status);
+
+/* The same text, borrowed: the item's cached copy, or, for a text that is not cached (an item
+ * no contract names, or a planned end), m->item_text, which the next call rebuilds. For the
+ * status answer (handle_status_query) alone, which copies each text before the next call. NULL
+ * when out of memory. */
 const char *maintenance_item_text(maintenance *m, const char *id, const equipment_state *e,
                                   int64_t now_ms, int64_t planned_end_ms, bool *ready,
                                   cal_status *status, size_t *len);

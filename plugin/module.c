@@ -238,10 +238,8 @@ static void release(maintenance *m)
     free(m->item_index);
     free(m->items);
     free(m->checks);
-    jw *buffers[] = {&m->item_text, &m->list_items, &m->blocking, &m->not_ready, &m->ids,
-                     &m->meta,      &m->out,        &m->subject,  &m->alert};
-    for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++)
-        jw_release(buffers[i]);
+    jw_release(&m->item_text);
+    jw_release(&m->out);
     free(m);
 }
 
@@ -279,8 +277,7 @@ static int record_store_opened(maintenance *m, smart_error *err)
     if (rc < 0)
         return rc;
     char details[PATH_MAX + 256];
-    jw *meta = &m->meta;
-    jw_reset(meta);
+    jw record = {0}, *meta = &record;
     jw_raw(meta, "{", 1);
     jw_member_string(meta, "data_dir", m->config.data_dir);
     jw_key(meta, "committed_through_seq");
@@ -299,7 +296,9 @@ static int record_store_opened(maintenance *m, smart_error *err)
     }
     jw_raw(meta, "}", 1);
     text_utf8_trim(details);
-    return emit_ledger_jw(m, "store.opened", MODULE_NAME, "system", details, meta, err);
+    rc = emit_ledger_jw(m, "store.opened", MODULE_NAME, "system", details, meta, err);
+    jw_release(meta);
+    return rc;
 }
 
 /* The ledger's end is witnessed: the store keeps the ledger record it committed through, and

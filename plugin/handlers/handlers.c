@@ -6,7 +6,7 @@
  *
  * The answers here carry one ITEM per piece of equipment and are the bulk of the module's
  * output, so they are written as text (jsonw.h) around each item's cached ITEM text
- * (maintenance_item_text), into the instance's reusable buffers. */
+ * (maintenance_item_write), each into a buffer of the call that writes it. */
 #include "core/text.h"
 #include "error.h"
 #include "maintenance.h"
@@ -111,62 +111,70 @@ static void write_ids(jw *w, const id_list *ids)
     jw_raw(w, "]", 1);
 }
 
-/* The assessed list of a link or a test start: the ITEM texts, comma-separated, in m->list_items;
- * the ids of the items not ready in m->blocking (["a",...]), and the same with their status
- * and reason in m->not_ready ([{equipment_id, status, reason}], for the ledger). */
+/* The assessed list of a link or a test start, its texts owned by it (assessed_list_release):
+ * the ITEM texts, comma-separated (items); the ids of the items not ready (blocking,
+ * ["a",...]), and the same with their status and reason (not_ready, [{equipment_id, status,
+ * reason}], for the ledger). */
 typedef struct assessed_list {
     const equipment_state *found[JF_ID_ARRAY_MAX]; /* maintenance_find of each id */
-    size_t blocking;
+    size_t blocking_count;
     char summary[1024]; /* "LP01-THM-01 (calibration expired: ...); ..." */
+    jw items, blocking, not_ready;
 } assessed_list;
 
-/* Assesses each listed item at now_ms (and through planned_end_ms when not 0). Returns 0 or
- * SMART_ENOMEM. */
+static void assessed_list_release(assessed_list *list)
+{
+    jw_release(&list->items);
+    jw_release(&list->blocking);
+    jw_release(&list->not_ready);
+}
+
+/* An item not ready: its reason goes into the summary, the record and the alert (few items,
+ * so its readiness is worked out again). */
+static void list_not_ready(maintenance *m, assessed_list *out, const char *equipment_id,
+                           const equipment_state *e, int64_t now_ms, int64_t planned_end_ms)
+{
+    readiness r;
+    maintenance_readiness(m, e, now_ms, planned_end_ms, &r);
+    char line[READINESS_TEXT_MAX + 80];
+    snprintf(line, sizeof line, "%s (%s)", equipment_id, r.reason);
+    text_utf8_trim(line);
+    text_append(out->summary, sizeof out->summary, "; ", line);
+    out->blocking_count++;
+    jw_sep(&out->blocking);
+    jw_string_raw(&out->blocking, equipment_id);
+    jw_sep(&out->not_ready);
+    jw_raw(&out->not_ready, "{", 1);
+    jw_member_raw(&out->not_ready, "equipment_id", equipment_id);
+    jw_member_raw(&out->not_ready, "status", cal_status_name(r.calibration.status));
+    jw_member_string(&out->not_ready, "reason", r.reason);
+    jw_raw(&out->not_ready, "}", 1);
+}
+
+/* Assesses each listed item at now_ms (and through planned_end_ms when not 0) into *out (the
+ * caller releases it, also on failure). Returns 0 or SMART_ENOMEM. */
 static int assess_list(maintenance *m, const id_list *ids, int64_t now_ms, int64_t planned_end_ms,
                        assessed_list *out, smart_error *err)
 {
-    out->blocking = 0;
-    out->summary[0] = '\0';
-    jw_reset(&m->list_items);
-    jw_reset(&m->blocking);
-    jw_reset(&m->not_ready);
-    jw_raw(&m->blocking, "[", 1);
-    jw_raw(&m->not_ready, "[", 1);
+    *out = (assessed_list){.blocking_count = 0};
+    jw_raw(&out->blocking, "[", 1);
+    jw_raw(&out->not_ready, "[", 1);
     for (size_t i = 0; i < ids->count; i++) {
         const char *equipment_id = ids->id[i];
         const equipment_state *e = out->found[i] = maintenance_find(m, equipment_id);
         bool ready;
         cal_status status;
-        size_t len;
-        const char *text = maintenance_item_text(m, equipment_id, e, now_ms, planned_end_ms, &ready,
-                                                 &status, &len);
-        if (!text)
-            return error_set(err, SMART_ENOMEM, "out of memory");
         if (i)
-            jw_raw(&m->list_items, ",", 1);
-        jw_raw(&m->list_items, text, len);
-        if (ready)
-            continue;
-        /* Not ready: the reason goes into the record and the alert (few items, so rebuilt). */
-        readiness r;
-        maintenance_readiness(m, e, now_ms, planned_end_ms, &r);
-        char line[READINESS_TEXT_MAX + 80];
-        snprintf(line, sizeof line, "%s (%s)", equipment_id, r.reason);
-        text_utf8_trim(line);
-        text_append(out->summary, sizeof out->summary, "; ", line);
-        out->blocking++;
-        jw_sep(&m->blocking);
-        jw_string_raw(&m->blocking, equipment_id);
-        jw_sep(&m->not_ready);
-        jw_raw(&m->not_ready, "{", 1);
-        jw_member_raw(&m->not_ready, "equipment_id", equipment_id);
-        jw_member_raw(&m->not_ready, "status", cal_status_name(r.calibration.status));
-        jw_member_string(&m->not_ready, "reason", r.reason);
-        jw_raw(&m->not_ready, "}", 1);
+            jw_raw(&out->items, ",", 1);
+        if (maintenance_item_write(m, equipment_id, e, now_ms, planned_end_ms, &out->items, &ready,
+                                   &status))
+            return error_set(err, SMART_ENOMEM, "out of memory");
+        if (!ready)
+            list_not_ready(m, out, equipment_id, e, now_ms, planned_end_ms);
     }
-    jw_raw(&m->blocking, "]", 1);
-    jw_raw(&m->not_ready, "]", 1);
-    if (!jw_text(&m->list_items) || !jw_text(&m->blocking) || !jw_text(&m->not_ready))
+    jw_raw(&out->blocking, "]", 1);
+    jw_raw(&out->not_ready, "]", 1);
+    if (!jw_text(&out->items) || !jw_text(&out->blocking) || !jw_text(&out->not_ready))
         return error_set(err, SMART_ENOMEM, "out of memory");
     return 0;
 }
@@ -229,7 +237,7 @@ int handle_clientpo_link(maintenance *m, const json_t *data, int64_t now_ms, sma
             dropped.id[dropped.count++] = previous.id[i];
     bool relink = previous_text != NULL;
 
-    assessed_list list;
+    assessed_list list = {.blocking_count = 0};
     jw ids_text = {0}, meta = {0}, out = {0}; /* the link's own texts, freed at done */
     write_ids(&ids_text, &ids);
     if (!jw_text(&ids_text))
@@ -245,14 +253,15 @@ int handle_clientpo_link(maintenance *m, const json_t *data, int64_t now_ms, sma
         snprintf(details, sizeof details,
                  "ClientPO %s re-linked to %zu item(s), was %zu%s%s; %zu not ready%s%s",
                  clientpo_id, ids.count, previous.count, dropped.count ? ", dropped: " : "",
-                 dropped_text, list.blocking, list.blocking ? ": " : "", list.summary);
+                 dropped_text, list.blocking_count, list.blocking_count ? ": " : "", list.summary);
     else
         snprintf(details, sizeof details, "ClientPO %s linked to %zu item(s); %zu not ready%s%s",
-                 clientpo_id, ids.count, list.blocking, list.blocking ? ": " : "", list.summary);
+                 clientpo_id, ids.count, list.blocking_count, list.blocking_count ? ": " : "",
+                 list.summary);
     text_utf8_trim(details);
     jw_raw(&meta, "{", 1);
     put_jw(&meta, "equipment", &ids_text);
-    put_jw(&meta, "not_ready", &m->not_ready);
+    put_jw(&meta, "not_ready", &list.not_ready);
     if (relink) {
         jw_key(&meta, "previous_equipment");
         write_ids(&meta, &previous);
@@ -266,9 +275,9 @@ int handle_clientpo_link(maintenance *m, const json_t *data, int64_t now_ms, sma
     jw_member_raw(&out, "clientpo_id", clientpo_id);
     jw_key(&out, "equipment");
     jw_raw(&out, "[", 1);
-    jw_append(&out, &m->list_items);
+    jw_append(&out, &list.items);
     jw_raw(&out, "]", 1);
-    jw_member_bool(&out, "all_ready", list.blocking == 0);
+    jw_member_bool(&out, "all_ready", list.blocking_count == 0);
     if (relink) {
         jw_key(&out, "previous_equipment");
         write_ids(&out, &previous);
@@ -278,6 +287,7 @@ int handle_clientpo_link(maintenance *m, const json_t *data, int64_t now_ms, sma
     jw_raw(&out, "}", 1);
     rc = emit_output_jw(m, "clientpo.linked", &out, err);
 done:
+    assessed_list_release(&list);
     jw_release(&ids_text);
     jw_release(&meta);
     jw_release(&out);
@@ -350,9 +360,9 @@ static int job_equipment(maintenance *m, const start_input *in, char **link_text
 }
 
 /* The gate's decision record (meta, the caller's): the ids (ids_text) and the list assessed. */
-static void write_gate_record(maintenance *m, jw *meta, const start_input *in, bool allowed,
-                              const jw *ids_text, const id_list *ids, size_t linked_count,
-                              const id_list *listed, const assessed_list *list)
+static void write_gate_record(jw *meta, const start_input *in, bool allowed, const jw *ids_text,
+                              const id_list *ids, size_t linked_count, const id_list *listed,
+                              const assessed_list *list)
 {
     jw_raw(meta, "{", 1);
     jw_member_bool(meta, "allowed", allowed);
@@ -365,7 +375,7 @@ static void write_gate_record(maintenance *m, jw *meta, const start_input *in, b
         jw_key(meta, "listed");
         write_ids(meta, listed);
     }
-    put_jw(meta, "not_ready", &m->not_ready);
+    put_jw(meta, "not_ready", &list->not_ready);
     put_contracts_in_force(list, ids->count, meta);
     if (in->planned_end_text)
         jw_member_raw(meta, "planned_end", in->planned_end_text);
@@ -373,8 +383,8 @@ static void write_gate_record(maintenance *m, jw *meta, const start_input *in, b
 }
 
 /* The gate's answer (out, the caller's): every item assessed and those blocking. */
-static void write_gate_answer(maintenance *m, jw *out, const start_input *in, bool allowed,
-                              bool nothing, int64_t now_ms)
+static void write_gate_answer(const maintenance *m, jw *out, const start_input *in,
+                              const assessed_list *list, bool allowed, bool nothing, int64_t now_ms)
 {
     char decided_at[DATE_TEXT_MAX];
     instant_format(now_ms, decided_at, sizeof decided_at);
@@ -384,9 +394,9 @@ static void write_gate_answer(maintenance *m, jw *out, const start_input *in, bo
     jw_member_raw(out, "decided_at", decided_at);
     jw_key(out, "equipment");
     jw_raw(out, "[", 1);
-    jw_append(out, &m->list_items);
+    jw_append(out, &list->items);
     jw_raw(out, "]", 1);
-    put_jw(out, "blocking", &m->blocking);
+    put_jw(out, "blocking", &list->blocking);
     if (m->ungated_reason[0])
         jw_member_string(out, "reason", m->ungated_reason);
     else if (nothing)
@@ -401,14 +411,16 @@ static int decide_start(maintenance *m, const start_input *in, const id_list *id
                         size_t linked_count, const id_list *listed, bool nothing,
                         const jw *ids_text, int64_t now_ms, smart_error *err)
 {
-    assessed_list list;
+    assessed_list list = {.blocking_count = 0};
     int rc;
     if ((rc = maintenance_catch_up(m, now_ms, err)) ||
         (rc = assess_list(m, ids, now_ms, in->planned_end_text ? in->planned_end.instant_ms : 0,
-                          &list, err)))
+                          &list, err))) {
+        assessed_list_release(&list);
         return rc;
+    }
     bool ungated = m->ungated_reason[0] != '\0'; /* no contracts in force: nothing vouched for */
-    bool allowed = !nothing && !ungated && list.blocking == 0;
+    bool allowed = !nothing && !ungated && list.blocking_count == 0;
     char details[1200];
     if (ungated)
         snprintf(details, sizeof details, "Test for ClientPO %s blocked: %s", in->clientpo_id,
@@ -426,24 +438,27 @@ static int decide_start(maintenance *m, const start_input *in, const id_list *id
     text_utf8_trim(details);
     int64_t test_id;
     if (allowed && (rc = store_add_allowed_test(m->store, in->clientpo_id, now_ms,
-                                                jw_text(ids_text), &test_id, err)))
+                                                jw_text(ids_text), &test_id, err))) {
+        assessed_list_release(&list);
         return rc;
+    }
     jw meta = {0}, out = {0}, subject = {0};
-    write_gate_record(m, &meta, in, allowed, ids_text, ids, linked_count, listed, &list);
+    write_gate_record(&meta, in, allowed, ids_text, ids, linked_count, listed, &list);
     if (!(rc =
               emit_ledger_jw(m, "gate.decision", in->clientpo_id, "system", details, &meta, err))) {
-        write_gate_answer(m, &out, in, allowed, nothing, now_ms);
+        write_gate_answer(m, &out, in, &list, allowed, nothing, now_ms);
         rc = emit_output_jw(m, "gate.decision", &out, err);
     }
     if (rc == 0 && !allowed) {
         jw_member_raw(&subject, "clientpo_id", in->clientpo_id);
-        put_jw(&subject, "equipment", &m->blocking);
+        put_jw(&subject, "equipment", &list.blocking);
         rc = emit_alert(m, "equipment_not_ready", "high", in->clientpo_id, &subject, details,
                         now_ms, err);
     }
     jw_release(&meta);
     jw_release(&out);
     jw_release(&subject);
+    assessed_list_release(&list);
     return rc;
 }
 

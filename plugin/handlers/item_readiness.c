@@ -112,40 +112,79 @@ static int64_t item_text_expiry(const maintenance *m, const equipment_state *e, 
     return expires;
 }
 
-const char *maintenance_item_text(maintenance *m, const char *id, const equipment_state *e,
-                                  int64_t now_ms, int64_t planned_end_ms, bool *ready,
-                                  cal_status *status, size_t *len)
+/* The item's cache slot: only an item a contract names, assessed for now alone (a planned end
+ * makes a text of that job's). */
+static item_text_cache *item_cache_slot(maintenance *m, const equipment_state *e,
+                                        int64_t planned_end_ms)
 {
-    item_text_cache *c = e && e->terms && !planned_end_ms ? &m->item_cache[e - m->items] : NULL;
-    if (c && c->text && now_ms >= c->valid_from_ms && now_ms < c->expires_ms) {
-        *ready = c->ready;
-        *status = c->status;
-        *len = c->len;
-        return c->text;
-    }
+    return e && e->terms && !planned_end_ms ? &m->item_cache[e - m->items] : NULL;
+}
+
+static bool item_cache_holds(const item_text_cache *c, int64_t now_ms)
+{
+    return c && c->text && now_ms >= c->valid_from_ms && now_ms < c->expires_ms;
+}
+
+/* Builds the ITEM text at the end of `into` (the caller's) and keeps a copy in `c` (when not
+ * NULL). Returns 0 or SMART_ENOMEM (into failed, or the copy could not be made). */
+static int build_item_text(maintenance *m, const char *id, const equipment_state *e, int64_t now_ms,
+                           int64_t planned_end_ms, item_text_cache *c, jw *into, bool *ready,
+                           cal_status *status)
+{
     readiness r;
     maintenance_readiness(m, e, now_ms, planned_end_ms, &r);
-    jw *w = &m->item_text;
-    jw_reset(w);
-    emit_item_write(w, id, e, &r);
-    const char *built = jw_text(w);
+    size_t start = into->len;
+    emit_item_write(into, id, e, &r);
+    const char *built = jw_text(into);
     if (!built)
-        return NULL;
+        return SMART_ENOMEM;
     *ready = r.ready;
     *status = r.calibration.status;
-    *len = w->len;
     if (!c)
-        return built;
-    char *text = malloc(w->len + 1);
+        return 0;
+    size_t len = into->len - start;
+    char *text = malloc(len + 1);
     if (!text)
-        return NULL;
-    memcpy(text, built, w->len + 1);
+        return SMART_ENOMEM;
+    memcpy(text, built + start, len + 1);
     free(c->text);
     *c = (item_text_cache){.text = text,
-                           .len = *len,
+                           .len = len,
                            .ready = r.ready,
                            .status = *status,
                            .valid_from_ms = now_ms,
                            .expires_ms = item_text_expiry(m, e, now_ms)};
-    return text;
+    return 0;
+}
+
+int maintenance_item_write(maintenance *m, const char *id, const equipment_state *e, int64_t now_ms,
+                           int64_t planned_end_ms, jw *into, bool *ready, cal_status *status)
+{
+    item_text_cache *c = item_cache_slot(m, e, planned_end_ms);
+    if (!item_cache_holds(c, now_ms))
+        return build_item_text(m, id, e, now_ms, planned_end_ms, c, into, ready, status);
+    *ready = c->ready;
+    *status = c->status;
+    jw_raw(into, c->text, c->len);
+    return jw_text(into) ? 0 : SMART_ENOMEM;
+}
+
+const char *maintenance_item_text(maintenance *m, const char *id, const equipment_state *e,
+                                  int64_t now_ms, int64_t planned_end_ms, bool *ready,
+                                  cal_status *status, size_t *len)
+{
+    item_text_cache *c = item_cache_slot(m, e, planned_end_ms);
+    if (!item_cache_holds(c, now_ms)) {
+        jw_reset(&m->item_text);
+        if (build_item_text(m, id, e, now_ms, planned_end_ms, c, &m->item_text, ready, status))
+            return NULL;
+        if (!c) {
+            *len = m->item_text.len;
+            return jw_text(&m->item_text);
+        }
+    }
+    *ready = c->ready;
+    *status = c->status;
+    *len = c->len;
+    return c->text;
 }

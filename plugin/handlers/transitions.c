@@ -43,8 +43,7 @@ static int raise_status_alert(maintenance *m, equipment_state *e, const cal_asse
     snprintf(message, sizeof message, "%s (%s) on %s: %s", e->equipment_id, e->terms->description,
              m->host->node_id, reason);
     text_utf8_trim(message);
-    jw *subject = &m->subject;
-    jw_reset(subject);
+    jw members = {0}, *subject = &members;
     jw_member_raw(subject, "equipment_id", e->equipment_id);
     jw_member_raw(subject, "status", cal_status_name(a->status));
     if (a->has_due) {
@@ -57,6 +56,7 @@ static int raise_status_alert(maintenance *m, equipment_state *e, const cal_asse
     if (repeat)
         jw_member_bool(subject, "repeat", true);
     int rc = emit_alert(m, type, severity, e->equipment_id, subject, message, now_ms, err);
+    jw_release(subject);
     if (rc == 0) {
         snprintf(e->last_alert, sizeof e->last_alert, "%s", type);
         e->last_alert_ms = now_ms;
@@ -84,8 +84,7 @@ int maintenance_reconcile(maintenance *m, equipment_state *e, int64_t now_ms, co
         snprintf(details, sizeof details, "%s: %s -> %s (%s)", e->equipment_id, from ? from : "new",
                  to, reason);
         text_utf8_trim(details);
-        jw *change = &m->meta; /* the record's metadata and the event's data */
-        jw_reset(change);
+        jw text = {0}, *change = &text; /* the record's metadata and the event's data */
         jw_raw(change, "{", 1);
         jw_member_raw(change, "equipment_id", e->equipment_id);
         jw_key(change, "from");
@@ -107,9 +106,12 @@ int maintenance_reconcile(maintenance *m, equipment_state *e, int64_t now_ms, co
         maintenance_item_forget_text(m, e);
         if (!wants_alert)
             e->last_alert[0] = '\0';
-        if ((rc = emit_ledger_jw(m, "status.transition", e->equipment_id, "system", details, change,
-                                 err)) ||
-            (rc = emit_output_jw(m, "status.changed", change, err)) ||
+        rc =
+            emit_ledger_jw(m, "status.transition", e->equipment_id, "system", details, change, err);
+        if (rc == 0)
+            rc = emit_output_jw(m, "status.changed", change, err);
+        jw_release(change);
+        if (rc ||
             (wants_alert &&
              (rc = raise_status_alert(m, e, &a, type, severity, false, now_ms, err))) ||
             (rc = store_put_equipment(m->store, e, err)))

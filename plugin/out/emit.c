@@ -117,8 +117,7 @@ int emit_alert(maintenance *m, const char *alert_type, const char *severity, con
 {
     char timestamp[DATE_TEXT_MAX];
     instant_format(now_ms, timestamp, sizeof timestamp);
-    jw *a = &m->alert;
-    jw_reset(a);
+    jw alert = {0}, *a = &alert; /* the alert as raised, and as recorded */
     jw_raw(a, "{", 1);
     jw_member_raw(a, "alert_type", alert_type);
     jw_member_raw(a, "severity", severity);
@@ -127,23 +126,20 @@ int emit_alert(maintenance *m, const char *alert_type, const char *severity, con
     jw_member_raw(a, "timestamp", timestamp);
     jw_member_bool(a, "requires_action", true);
     jw_member_string(a, "message", message);
-    if (subject && subject->len) {
-        const char *members = jw_text(subject);
-        if (!members)
-            return error_set(err, SMART_ENOMEM, "out of memory");
+    if (subject && (subject->len || subject->failed)) {
         jw_raw(a, ",", 1);
-        jw_raw(a, members, subject->len);
+        jw_append(a, subject); /* a failed subject fails the alert */
     }
     jw_raw(a, "}", 1);
     const char *text = jw_text(a);
-    if (!text)
-        return error_set(err, SMART_ENOMEM, "out of memory");
-    int rc = m->host->emit_alert(m->host, text, a->len, err);
+    int rc = text ? m->host->emit_alert(m->host, text, a->len, err)
+                  : error_set(err, SMART_ENOMEM, "out of memory");
     if (rc == SMART_EIO)
         m->failed = true;
     if (rc == 0) /* the record holds the alert exactly as raised */
         rc = emit_ledger_text(m, "alert.raised", target ? target : m->host->node_id, "system",
                               message, text, err);
+    jw_release(a);
     return rc;
 }
 

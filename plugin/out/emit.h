@@ -31,7 +31,7 @@ int emit_output_jw(maintenance *m, const char *topic, const jw *data, smart_erro
 
 /* Raises an alert (and records it in the ledger, with `target`, or the node when NULL).
  * `subject` holds the subject members without braces, e.g. `"equipment_id":"X"`; node,
- * station, time and the rest are added here (in m->alert). */
+ * station, time and the rest are added here. */
 int emit_alert(maintenance *m, const char *alert_type, const char *severity, const char *target,
                const jw *subject, const char *message, int64_t now_ms, smart_error *err);
 
