@@ -768,166 +768,202 @@ static void parse_seed_procedures(const json_t *doc, contract *c, problem_list *
     }
 }
 
-int contract_parse_document_all(const char *file, json_t *document, const char *bytes, size_t len,
-                                contract *out, smart_error *err, contract_problems *problems)
+/* A contract of another type is not this module's to judge: kept as skipped, however it is
+ * written. 0, or SMART_ENOMEM (noted). */
+static int skip_other_type(const char *file, const json_t *doc, const char *type, contract *c,
+                           problem_list *pl)
 {
-    contract c = {0};
-    int rc;
-    problem_list pl = {.all = problems, .first = err};
-    smart_error *e = &pl.here;
-    c.document = document;
-    const json_t *doc = c.document;
-    const char *type = NULL;
-    json_int_t warning = 30;
-    json_t *list = NULL;
-    const char *unused;
+    c->other_type = true;
+    c->contract_type = type;
+    c->contract_id = json_string_value(json_object_get(doc, "smart_contract_id"));
+    c->in_force = false;
+    c->not_in_force = "another type of contract";
+    if (!(c->file = strdup(file)))
+        return note(pl, error_set(&pl->here, SMART_ENOMEM, "out of memory"));
+    return 0;
+}
+
+/* The contract's own fields: its id and type, its order, its station, its status (and so
+ * whether it is in force), the hub's metadata. Returns its warning period in days. */
+static json_int_t parse_header(const json_t *doc, contract *c, problem_list *pl)
+{
+    smart_error *e = &pl->here;
+    const char *type = NULL, *unused, *domain = NULL;
     date_value issued;
-    if (!json_is_object(doc)) {
-        note(&pl, jf_object(doc, "", contract_keys, e));
-        goto fail;
-    }
-    /* Another type of contract is not this module's to judge: skipped, however it is written. */
-    type = json_string_value(json_object_get(doc, "contract_type"));
-    if (listed(type, other_contract_types)) {
-        c.other_type = true;
-        c.contract_type = type;
-        c.contract_id = json_string_value(json_object_get(doc, "smart_contract_id"));
-        c.in_force = false;
-        c.not_in_force = "another type of contract";
-        if (!(c.file = strdup(file))) {
-            note(&pl, error_set(e, SMART_ENOMEM, "out of memory"));
-            goto fail;
-        }
-        *out = c;
-        return 0;
-    }
-    note(&pl, jf_object(doc, "", contract_keys, e));
-    note(&pl, jf_id(doc, "", "smart_contract_id", true, &c.contract_id, e));
-    if (!note(&pl, jf_string(doc, "", "contract_type", true, &type, e)) &&
+    json_int_t warning = 30;
+    note(pl, jf_object(doc, "", contract_keys, e));
+    note(pl, jf_id(doc, "", "smart_contract_id", true, &c->contract_id, e));
+    if (!note(pl, jf_string(doc, "", "contract_type", true, &type, e)) &&
         strcmp(type, "SmartMaintenance") != 0)
-        note(&pl, error_set(e, SMART_EINVAL,
-                            "contract_type: must be \"SmartMaintenance\" (got \"%.40s\")", type));
-    c.contract_type = type;
-    read_order(doc, &c, &pl);
+        note(pl, error_set(e, SMART_EINVAL,
+                           "contract_type: must be \"SmartMaintenance\" (got \"%.40s\")", type));
+    c->contract_type = type;
+    read_order(doc, c, pl);
     /* Station type: station_type, else domain, else the station whose folder it was deployed
      * to (the hub delivers only a station's own contracts there). */
-    const char *domain = NULL;
-    note(&pl, jf_id(doc, "", "station_type", false, &c.station_type, e));
-    note(&pl, jf_id(doc, "", "domain", false, &domain, e));
-    if (!c.station_type)
-        c.station_type = domain;
-    c.station_from_folder = c.station_type == NULL;
+    note(pl, jf_id(doc, "", "station_type", false, &c->station_type, e));
+    note(pl, jf_id(doc, "", "domain", false, &domain, e));
+    if (!c->station_type)
+        c->station_type = domain;
+    c->station_from_folder = c->station_type == NULL;
     static const char *const statuses[] = {"draft",  "validated",  "deployed",
                                            "active", "deprecated", NULL};
-    c.in_force = true;
-    if (!note(&pl, jf_string(doc, "", "status", false, &c.status, e)) && c.status) {
-        if (!listed(c.status, statuses))
-            note(&pl, error_set(e, SMART_EINVAL,
-                                "status: must be draft, validated, deployed, active or deprecated "
-                                "(got \"%.40s\")",
-                                c.status));
-        else if (strcmp(c.status, "draft") == 0 || strcmp(c.status, "validated") == 0) {
-            c.in_force = false;
-            c.not_in_force = "status is not deployed or active: read, not in force";
-        } else if (strcmp(c.status, "deprecated") == 0) {
-            c.in_force = false;
-            c.not_in_force = "deprecated: retired, what it held is no longer required";
+    c->in_force = true;
+    if (!note(pl, jf_string(doc, "", "status", false, &c->status, e)) && c->status) {
+        if (!listed(c->status, statuses))
+            note(pl, error_set(e, SMART_EINVAL,
+                               "status: must be draft, validated, deployed, active or deprecated "
+                               "(got \"%.40s\")",
+                               c->status));
+        else if (strcmp(c->status, "draft") == 0 || strcmp(c->status, "validated") == 0) {
+            c->in_force = false;
+            c->not_in_force = "status is not deployed or active: read, not in force";
+        } else if (strcmp(c->status, "deprecated") == 0) {
+            c->in_force = false;
+            c->not_in_force = "deprecated: retired, what it held is no longer required";
         }
     }
-    check_hub_metadata(doc, &pl);
-    note(&pl, jf_string(doc, "", "title", false, &unused, e));
-    note(&pl, jf_string(doc, "", "issued_by", false, &unused, e));
-    note(&pl, jf_date(doc, "", "issued_at", false, &issued, &unused, e));
+    check_hub_metadata(doc, pl);
+    note(pl, jf_string(doc, "", "title", false, &unused, e));
+    note(pl, jf_string(doc, "", "issued_by", false, &unused, e));
+    note(pl, jf_date(doc, "", "issued_at", false, &issued, &unused, e));
     /* Items take the contract's warning period: a bad one is noted once, here, not per item. */
-    if (note(&pl, jf_int(doc, "", "warning_period_days", false, 0, 3650, &warning, e)))
+    if (note(pl, jf_int(doc, "", "warning_period_days", false, 0, 3650, &warning, e)))
         warning = 30;
+    return warning;
+}
+
+/* equipment_list: each item (ids unique), with room for the checklist's station item. Returns
+ * 0, or -1 when out of memory (noted). */
+static int parse_equipment_list(const json_t *doc, const char *file, json_int_t warning,
+                                contract *c, problem_list *pl)
+{
+    smart_error *e = &pl->here;
+    json_t *list = NULL;
     bool checklist = json_object_get(doc, "checklist_steps") != NULL;
-    if (!note(&pl, jf_array(doc, "", "equipment_list", !checklist, &list, e)) && list) {
-        c.item_count = json_array_size(list);
-        if (c.item_count == 0)
-            note(&pl, error_set(e, SMART_EINVAL, "equipment_list: must list at least one item"));
+    if (!note(pl, jf_array(doc, "", "equipment_list", !checklist, &list, e)) && list) {
+        c->item_count = json_array_size(list);
+        if (c->item_count == 0)
+            note(pl, error_set(e, SMART_EINVAL, "equipment_list: must list at least one item"));
     }
-    c.items = calloc(c.item_count + 1, sizeof *c.items); /* + 1: the checklist's station item */
-    c.file = strdup(file);
-    if (!c.items || !c.file) {
-        note(&pl, error_set(e, SMART_ENOMEM, "out of memory"));
-        goto fail;
+    c->items = calloc(c->item_count + 1, sizeof *c->items); /* + 1: the checklist's item */
+    c->file = strdup(file);
+    if (!c->items || !c->file) {
+        note(pl, error_set(e, SMART_ENOMEM, "out of memory"));
+        return -1;
     }
-    for (size_t i = 0; i < c.item_count && !pl.out_of_memory; i++) {
+    for (size_t i = 0; i < c->item_count && !pl->out_of_memory; i++) {
         char path[JF_PATH_MAX];
         jf_index(path, sizeof path, "equipment_list", i);
-        if (note(&pl, map_flat_baseline_json(json_array_get(list, i), path, e)) ||
-            note(&pl, parse_item(json_array_get(list, i), path, warning, &c.items[i], e))) {
+        if (note(pl, map_flat_baseline_json(json_array_get(list, i), path, e)) ||
+            note(pl, parse_item(json_array_get(list, i), path, warning, &c->items[i], e))) {
             continue;
         }
         for (size_t j = 0; j < i; j++)
-            if (c.items[j].equipment_id &&
-                strcmp(c.items[j].equipment_id, c.items[i].equipment_id) == 0) {
-                note(&pl, error_set(e, SMART_EINVAL,
-                                    "%s.equipment_id: '%s' is already listed at "
-                                    "equipment_list[%zu]",
-                                    path, c.items[i].equipment_id, j));
+            if (c->items[j].equipment_id &&
+                strcmp(c->items[j].equipment_id, c->items[i].equipment_id) == 0) {
+                note(pl, error_set(e, SMART_EINVAL,
+                                   "%s.equipment_id: '%s' is already listed at "
+                                   "equipment_list[%zu]",
+                                   path, c->items[i].equipment_id, j));
                 break;
             }
     }
+    return 0;
+}
+
+/* When checks are due (shift starts, the job window's policy) and the procedures: the
+ * contract's own (ids unique), the seed's maintenance_procedures, the hub's checklist. Returns
+ * 0, or -1 when out of memory (noted). */
+static int parse_checks(const json_t *doc, contract *c, problem_list *pl)
+{
+    smart_error *e = &pl->here;
     const char *policy = NULL;
     json_t *procedures = NULL;
-    note(&pl, parse_shift_starts(doc, &c, e));
-    if (!note(&pl, jf_string(doc, "", "job_window_policy", false, &policy, e))) {
+    note(pl, parse_shift_starts(doc, c, e));
+    if (!note(pl, jf_string(doc, "", "job_window_policy", false, &policy, e))) {
         if (policy && strcmp(policy, "warn") == 0)
-            c.job_window_warns = true;
+            c->job_window_warns = true;
         else if (policy && strcmp(policy, "block") != 0)
-            note(&pl, error_set(e, SMART_EINVAL,
-                                "job_window_policy: must be \"block\" or \"warn\" "
-                                "(got \"%.40s\")",
-                                policy));
+            note(pl, error_set(e, SMART_EINVAL,
+                               "job_window_policy: must be \"block\" or \"warn\" "
+                               "(got \"%.40s\")",
+                               policy));
     }
-    if (!note(&pl, jf_array(doc, "", "procedures", false, &procedures, e)))
-        c.procedure_count = json_array_size(procedures);
+    if (!note(pl, jf_array(doc, "", "procedures", false, &procedures, e)))
+        c->procedure_count = json_array_size(procedures);
     /* + 1: the checklist's procedure, + the seed's maintenance_procedures, so that no pointer
      * to one moves. */
     const json_t *seed_procedures = json_object_get(doc, "maintenance_procedures");
     size_t extra = 1 + (json_is_object(seed_procedures) ? json_object_size(seed_procedures) : 0);
-    if (!(c.procedures = calloc(c.procedure_count + extra, sizeof *c.procedures))) {
-        note(&pl, error_set(e, SMART_ENOMEM, "out of memory"));
-        goto fail;
+    if (!(c->procedures = calloc(c->procedure_count + extra, sizeof *c->procedures))) {
+        note(pl, error_set(e, SMART_ENOMEM, "out of memory"));
+        return -1;
     }
-    for (size_t i = 0; i < c.procedure_count && !pl.out_of_memory; i++) {
+    for (size_t i = 0; i < c->procedure_count && !pl->out_of_memory; i++) {
         char path[JF_PATH_MAX];
         jf_index(path, sizeof path, "procedures", i);
-        if (note(&pl,
-                 parse_procedure(json_array_get(procedures, i), path, &c, &c.procedures[i], e))) {
+        if (note(pl, parse_procedure(json_array_get(procedures, i), path, c, &c->procedures[i], e)))
             continue;
-        }
         for (size_t j = 0; j < i; j++)
-            if (c.procedures[j].procedure_id &&
-                strcmp(c.procedures[j].procedure_id, c.procedures[i].procedure_id) == 0) {
-                note(&pl, error_set(e, SMART_EINVAL, "%s.procedure_id: '%s' is already used", path,
-                                    c.procedures[i].procedure_id));
+            if (c->procedures[j].procedure_id &&
+                strcmp(c->procedures[j].procedure_id, c->procedures[i].procedure_id) == 0) {
+                note(pl, error_set(e, SMART_EINVAL, "%s.procedure_id: '%s' is already used", path,
+                                   c->procedures[i].procedure_id));
                 break;
             }
     }
-    if (seed_procedures && !pl.out_of_memory)
-        parse_seed_procedures(doc, &c, &pl);
-    if (checklist && !pl.out_of_memory)
-        parse_checklist(doc, &c, &pl);
-    if (pl.any)
-        goto fail;
-    /* The hash the ledger cites for the contract: of the file's bytes, as deployed. */
-    sha256_hex(bytes, len, c.sha256);
-    c.text = malloc(len + 1);
-    if (!c.sha256[0] || !c.text) {
-        note(&pl, error_set(e, SMART_ENOMEM, "cannot hash or keep the contract (out of memory)"));
+    if (seed_procedures && !pl->out_of_memory)
+        parse_seed_procedures(doc, c, pl);
+    if (json_object_get(doc, "checklist_steps") && !pl->out_of_memory)
+        parse_checklist(doc, c, pl);
+    return 0;
+}
+
+/* The file's bytes as deployed, kept with their hash (the one the ledger cites). 0, or -1
+ * when out of memory (noted). */
+static int keep_bytes(const char *bytes, size_t len, contract *c, problem_list *pl)
+{
+    sha256_hex(bytes, len, c->sha256);
+    c->text = malloc(len + 1);
+    if (!c->sha256[0] || !c->text) {
+        note(pl, error_set(&pl->here, SMART_ENOMEM,
+                           "cannot hash or keep the contract (out of memory)"));
+        return -1;
+    }
+    memcpy(c->text, bytes, len);
+    c->text[len] = '\0';
+    c->text_len = len;
+    return 0;
+}
+
+int contract_parse_document_all(const char *file, json_t *document, const char *bytes, size_t len,
+                                contract *out, smart_error *err, contract_problems *problems)
+{
+    contract c = {0};
+    problem_list pl = {.all = problems, .first = err};
+    c.document = document;
+    const json_t *doc = c.document;
+    if (!json_is_object(doc)) {
+        note(&pl, jf_object(doc, "", contract_keys, &pl.here));
         goto fail;
     }
-    memcpy(c.text, bytes, len);
-    c.text[len] = '\0';
-    c.text_len = len;
+    const char *type = json_string_value(json_object_get(doc, "contract_type"));
+    if (listed(type, other_contract_types)) {
+        if (skip_other_type(file, doc, type, &c, &pl))
+            goto fail;
+        *out = c;
+        return 0;
+    }
+    json_int_t warning = parse_header(doc, &c, &pl);
+    if (parse_equipment_list(doc, file, warning, &c, &pl) || parse_checks(doc, &c, &pl) || pl.any ||
+        keep_bytes(bytes, len, &c, &pl))
+        goto fail;
     *out = c;
     return 0;
 fail:
     contract_release(&c);
-    rc = pl.out_of_memory ? SMART_ENOMEM : SMART_ECONTRACT;
+    int rc = pl.out_of_memory ? SMART_ENOMEM : SMART_ECONTRACT;
     if (err)
         err->code = rc;
     return rc;

@@ -222,6 +222,88 @@ static bool range_at(const char *text, const char *s, decimal *a, decimal *b, co
     return number_after(text, q, false, b, end);
 }
 
+/* Counts every comparison phrase in `low` (the text lowered), masked once matched so a longer
+ * one is not read twice; *kind and *after (in `low`, just after it) say the last one. */
+static int find_phrases(const char *low, phrase_kind *kind, const char **after)
+{
+    char masked[TEXT_MAX];
+    memcpy(masked, low, sizeof masked);
+    int found = 0;
+    for (size_t i = 0; i < sizeof phrases / sizeof phrases[0]; i++) {
+        size_t n = strlen(phrases[i].text);
+        for (char *at = strstr(masked, phrases[i].text); at; at = strstr(at + n, phrases[i].text)) {
+            bool word = is_ascii_word(phrases[i].text);
+            if (word && ((at > masked && is_word_char((unsigned char)at[-1])) ||
+                         is_word_char((unsigned char)at[n])))
+                continue; /* "abovementioned", "below" inside a word */
+            found++;
+            *kind = phrases[i].kind;
+            *after = low + (at - masked) + n;
+            memset(at, ' ', n);
+        }
+    }
+    return found;
+}
+
+/* The number after the phrase (`after`, in `low`), and for "between A [unit] and B" the
+ * second, into *a, *b and *end (just after the last), *has_range set for "between". False,
+ * with the limit refused in *out, when they are not written so. */
+static bool phrase_numbers(const char *low, const char *after, phrase_kind kind, decimal *a,
+                           decimal *b, const char **end, bool *has_range, reference_limit *out)
+{
+    if (!number_at(low, skip_filler(after), a, end)) {
+        no_limit(out, "no number right after the limit's words, not machine-checked: the "
+                      "reading is recorded and needs an attestation");
+        return false;
+    }
+    if (kind != P_BETWEEN)
+        return true;
+    char unit_a[24];
+    unit_at(*end, unit_a, sizeof unit_a);
+    const char *p = skip_spaces(*end);
+    if (unit_a[0])
+        while (*p && *p != ' ')
+            p++;
+    p = skip_spaces(p);
+    if (strncmp(p, "and ", 4) != 0 || !number_at(low, skip_spaces(p + 4), b, end)) {
+        no_limit(out, "\"between\" without \"A and B\", not machine-checked: the reading "
+                      "is recorded and needs an attestation");
+        return false;
+    }
+    *has_range = true;
+    return true;
+}
+
+/* The limit read: A to B (has_range), or one bound of `kind` at A, in `unit`. */
+static void set_limit(reference_limit *out, decimal a, decimal b, bool has_range, phrase_kind kind,
+                      const char *unit)
+{
+    char na[DECIMAL_TEXT_MAX], nb[DECIMAL_TEXT_MAX];
+    decimal_format(a, na, sizeof na);
+    out->machine_checked = true;
+    if (has_range) {
+        decimal_format(b, nb, sizeof nb);
+        out->has_min = out->has_max = true;
+        out->low = a;
+        out->high = b;
+        snprintf(out->reading, sizeof out->reading, "%s to %s%s%s (both included)", na, nb,
+                 unit[0] ? " " : "", unit);
+        return;
+    }
+    static const char *const signs[] = {">=", ">", "<=", "<"};
+    if (kind == P_MIN || kind == P_MIN_EXCLUDED) {
+        out->has_min = true;
+        out->min_excluded = kind == P_MIN_EXCLUDED;
+        out->low = a;
+    } else {
+        out->has_max = true;
+        out->max_excluded = kind == P_MAX_EXCLUDED;
+        out->high = a;
+    }
+    snprintf(out->reading, sizeof out->reading, "%s %s%s%s", signs[kind], na, unit[0] ? " " : "",
+             unit);
+}
+
 bool reference_value_read(const char *text, const char *step_unit, reference_limit *out)
 {
     memset(out, 0, sizeof *out);
@@ -236,25 +318,9 @@ bool reference_value_read(const char *text, const char *step_unit, reference_lim
         return false;
     }
     lower(text, strlen(text), low, sizeof low);
-    /* Every comparison phrase, masked once matched so a longer one is not read twice. */
-    char masked[TEXT_MAX];
-    memcpy(masked, low, sizeof masked);
-    int found = 0;
     phrase_kind kind = P_MIN;
-    const char *after = NULL; /* in `low`, just after the phrase */
-    for (size_t i = 0; i < sizeof phrases / sizeof phrases[0]; i++) {
-        size_t n = strlen(phrases[i].text);
-        for (char *at = strstr(masked, phrases[i].text); at; at = strstr(at + n, phrases[i].text)) {
-            bool word = is_ascii_word(phrases[i].text);
-            if (word && ((at > masked && is_word_char((unsigned char)at[-1])) ||
-                         is_word_char((unsigned char)at[n])))
-                continue; /* "abovementioned", "below" inside a word */
-            found++;
-            kind = phrases[i].kind;
-            after = low + (at - masked) + n;
-            memset(at, ' ', n);
-        }
-    }
+    const char *after = NULL;
+    int found = find_phrases(low, &kind, &after);
     decimal a, b;
     const char *end = NULL;
     /* A range written A–B, anywhere: with a phrase as well, the text says two things. */
@@ -271,30 +337,8 @@ bool reference_value_read(const char *text, const char *step_unit, reference_lim
                       "and needs an attestation");
         return false;
     }
-    if (found) {
-        const char *s = skip_filler(after);
-        if (!number_at(low, s, &a, &end)) {
-            no_limit(out, "no number right after the limit's words, not machine-checked: the "
-                          "reading is recorded and needs an attestation");
-            return false;
-        }
-        if (kind == P_BETWEEN) {
-            /* between A [unit] and B */
-            char unit_a[24];
-            unit_at(end, unit_a, sizeof unit_a);
-            const char *p = skip_spaces(end);
-            if (unit_a[0])
-                while (*p && *p != ' ')
-                    p++;
-            p = skip_spaces(p);
-            if (strncmp(p, "and ", 4) != 0 || !number_at(low, skip_spaces(p + 4), &b, &end)) {
-                no_limit(out, "\"between\" without \"A and B\", not machine-checked: the reading "
-                              "is recorded and needs an attestation");
-                return false;
-            }
-            has_range = true;
-        }
-    }
+    if (found && !phrase_numbers(low, after, kind, &a, &b, &end, &has_range, out))
+        return false;
     if (has_range && decimal_compare(a, b) > 0) {
         no_limit(out, "a range whose first number is above its second, not machine-checked: the "
                       "reading is recorded and needs an attestation");
@@ -313,30 +357,6 @@ bool reference_value_read(const char *text, const char *step_unit, reference_lim
         no_limit(out, why);
         return false;
     }
-    const char *unit = out->unit[0] ? out->unit : want;
-    char na[DECIMAL_TEXT_MAX], nb[DECIMAL_TEXT_MAX];
-    decimal_format(a, na, sizeof na);
-    out->machine_checked = true;
-    if (has_range) {
-        decimal_format(b, nb, sizeof nb);
-        out->has_min = out->has_max = true;
-        out->low = a;
-        out->high = b;
-        snprintf(out->reading, sizeof out->reading, "%s to %s%s%s (both included)", na, nb,
-                 unit[0] ? " " : "", unit);
-        return true;
-    }
-    static const char *const signs[] = {">=", ">", "<=", "<"};
-    if (kind == P_MIN || kind == P_MIN_EXCLUDED) {
-        out->has_min = true;
-        out->min_excluded = kind == P_MIN_EXCLUDED;
-        out->low = a;
-    } else {
-        out->has_max = true;
-        out->max_excluded = kind == P_MAX_EXCLUDED;
-        out->high = a;
-    }
-    snprintf(out->reading, sizeof out->reading, "%s %s%s%s", signs[kind], na, unit[0] ? " " : "",
-             unit);
+    set_limit(out, a, b, has_range, kind, out->unit[0] ? out->unit : want);
     return true;
 }

@@ -474,81 +474,158 @@ static int record_adoption(maintenance *m, const contract_set *before, const cha
     return rc;
 }
 
-int maintenance_adopt_contracts(maintenance *m, contract_set *set, int64_t now_ms,
-                                const char *cause, smart_error *err)
+/* The equipment table a set makes, built whole before anything is swapped in. */
+typedef struct new_table {
+    item_list merged;
+    item_text_cache *cache;
+    uint32_t *index;
+    size_t index_mask;
+} new_table;
+
+/* Builds the table `set` makes: at start-up from the store's rows, on a redeployment from the
+ * table in memory. 0 or SMART_ENOMEM/SMART_EIO with nothing to release. */
+static int build_table(maintenance *m, const contract_set *set, bool first, new_table *t,
+                       smart_error *err)
 {
     int rc = 0;
-    /* Start-up begins from the store; a redeployment from the table in memory. */
-    bool first = m->items == NULL;
     stored_rows rows = {0};
+    *t = (new_table){.cache = NULL};
     if (first) {
         rc = store_load_equipment(m->store, collect_stored, &rows, err);
         if (rc == 0 && rows.out_of_memory)
             rc = error_set(err, SMART_ENOMEM, "out of memory");
     }
-    item_list merged;
-    item_text_cache *cache = NULL;
-    uint32_t *index = NULL;
-    size_t index_mask = 0;
-    bool have_merged = false;
-    if (rc == 0) {
-        rc = first ? merge_items(rows.list.items, rows.list.count, set, &merged, err)
-                   : merge_items(m->items, m->item_count, set, &merged, err);
-        have_merged = rc == 0;
-    }
+    if (rc == 0)
+        rc = first ? merge_items(rows.list.items, rows.list.count, set, &t->merged, err)
+                   : merge_items(m->items, m->item_count, set, &t->merged, err);
     free(rows.list.items);
-    if (rc == 0 && !(cache = calloc(merged.count ? merged.count : 1, sizeof *cache)))
+    if (rc)
+        return rc;
+    if (!(t->cache = calloc(t->merged.count ? t->merged.count : 1, sizeof *t->cache)))
         rc = error_set(err, SMART_ENOMEM, "out of memory");
     if (rc == 0)
-        rc = maintenance_index_items(merged.items, merged.count, &index, &index_mask, err);
-    if (rc && have_merged) {
-        free(cache);
-        free(merged.items);
-    }
+        rc = maintenance_index_items(t->merged.items, t->merged.count, &t->index, &t->index_mask,
+                                     err);
     if (rc) {
-        contract_set_release(set);
-        return rc;
+        free(t->cache);
+        free(t->merged.items);
     }
+    return rc;
+}
 
-    /* Swap: from here on the new set is in force (a failure below is an I/O failure, which
-     * stops the module anyway). */
-    contract_set before = m->contracts;
-    equipment_state *old_items = m->items;
-    size_t old_count = m->item_count;
-    for (size_t i = 0; m->item_cache && i < old_count; i++)
+/* Puts `set` and its table in force; *before and *old_items (the caller's to release) are
+ * what was in force. */
+static void swap_in(maintenance *m, contract_set *set, new_table *t, contract_set *before,
+                    equipment_state **old_items, size_t *old_count)
+{
+    *before = m->contracts;
+    *old_items = m->items;
+    *old_count = m->item_count;
+    for (size_t i = 0; m->item_cache && i < *old_count; i++)
         free(m->item_cache[i].text);
     free(m->item_cache);
     m->contracts = *set;
     memset(set, 0, sizeof *set);
-    m->items = merged.items;
-    m->item_count = merged.count;
-    m->item_cache = cache;
+    m->items = t->merged.items;
+    m->item_count = t->merged.count;
+    m->item_cache = t->cache;
     free(m->item_index);
-    m->item_index = index;
-    m->item_index_mask = index_mask;
+    m->item_index = t->index;
+    m->item_index_mask = t->index_mask;
     m->swept = false; /* new terms: the next sweep looks at every item */
+}
 
-    for (size_t i = 0; rc == 0 && i < m->item_count; i++)
-        rc = apply_baseline(m, &m->items[i], now_ms, err);
-    /* Which contracts are new to the store or changed (a redeploy, also one made while the
-     * module was down): the results on record for their items are judged again below. */
-    bool *changed_terms = calloc(m->contracts.contract_count + 1, sizeof *changed_terms);
-    if (rc == 0 && !changed_terms)
-        rc = error_set(err, SMART_ENOMEM, "out of memory");
-    for (size_t i = 0; rc == 0 && i < m->contracts.contract_count; i++) {
-        const contract *c = &m->contracts.contracts[i];
+/* Keeps each contract's version with the store; *changed_terms (malloc'd, one per contract)
+ * says which are new to the store or changed (a redeploy, also one made while the module was
+ * down). */
+static int record_versions(maintenance *m, int64_t now_ms, bool **changed_terms, smart_error *err)
+{
+    const contract_set *set = &m->contracts;
+    bool *changed = *changed_terms = calloc(set->contract_count + 1, sizeof *changed);
+    int rc = changed ? 0 : error_set(err, SMART_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < set->contract_count; i++) {
+        const contract *c = &set->contracts[i];
         int64_t version;
         char sha[65];
         rc = store_get_contract_version(m->store, c->contract_id, &version, sha, err);
-        changed_terms[i] =
-            rc == 1 || (rc == 0 && (version != c->version || strcmp(sha, c->sha256) != 0));
+        changed[i] = rc == 1 || (rc == 0 && (version != c->version || strcmp(sha, c->sha256) != 0));
         rc = rc == 1 ? 0 : rc;
     }
-    for (size_t i = 0; rc == 0 && i < m->contracts.contract_count; i++) {
-        const contract *c = &m->contracts.contracts[i];
+    for (size_t i = 0; rc == 0 && i < set->contract_count; i++) {
+        const contract *c = &set->contracts[i];
         rc = store_put_contract_version(m->store, c->contract_id, c->version, c->sha256, c->file,
                                         now_ms, err);
     }
+    return rc;
+}
+
+/* Items the new set no longer names are retired: kept, no longer required; recorded. */
+static int record_retirements(maintenance *m, const equipment_state *old_items, size_t old_count,
+                              smart_error *err)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < m->item_count; i++) {
+        const equipment_state *e = &m->items[i];
+        equipment_state key = *e;
+        const equipment_state *was =
+            old_count ? bsearch(&key, old_items, old_count, sizeof *old_items, compare_items)
+                      : NULL;
+        if (e->terms || !was || !was->terms)
+            continue;
+        char details[160];
+        snprintf(details, sizeof details,
+                 "%s retired: no contract in force names it; its history is kept", e->equipment_id);
+        jw meta = {0};
+        jw_raw(&meta, "{", 1);
+        jw_member_string(&meta, "equipment_id", e->equipment_id);
+        jw_member_string(&meta, "contract_id", was->terms->owner->contract_id);
+        jw_raw(&meta, "}", 1);
+        rc = emit_ledger_jw(m, "equipment.retired", e->equipment_id, "system", details, &meta, err);
+        jw_release(&meta);
+    }
+    return rc;
+}
+
+/* A tightened tolerance the last calibration's results are now outside fails the item; judged
+ * for the items of a contract new or changed since the store last adopted it (so also a
+ * redeploy made while the module was down). Sets *rejudged when an item failed. */
+static int rejudge_changed(maintenance *m, const bool *changed_terms, bool *rejudged,
+                           smart_error *err)
+{
+    int rc = 0;
+    *rejudged = false;
+    for (size_t i = 0; rc == 0 && i < m->item_count; i++) {
+        equipment_state *e = &m->items[i];
+        if (!e->terms || !changed_terms[e->terms->owner - m->contracts.contracts] ||
+            e->record.calibration_failed)
+            continue;
+        rc = rejudge_calibration(m, e, err);
+        *rejudged = *rejudged || e->record.calibration_failed;
+    }
+    return rc;
+}
+
+int maintenance_adopt_contracts(maintenance *m, contract_set *set, int64_t now_ms,
+                                const char *cause, smart_error *err)
+{
+    bool first = m->items == NULL; /* start-up begins from the store */
+    new_table table;
+    int rc = build_table(m, set, first, &table, err);
+    if (rc) {
+        contract_set_release(set);
+        return rc;
+    }
+    /* Swap: from here on the new set is in force (a failure below is an I/O failure, which
+     * stops the module anyway). */
+    contract_set before;
+    equipment_state *old_items;
+    size_t old_count;
+    swap_in(m, set, &table, &before, &old_items, &old_count);
+    for (size_t i = 0; rc == 0 && i < m->item_count; i++)
+        rc = apply_baseline(m, &m->items[i], now_ms, err);
+    bool *changed_terms = NULL; /* the results on record for their items are judged again */
+    if (rc == 0)
+        rc = record_versions(m, now_ms, &changed_terms, err);
     if (rc == 0 && !m->contracts_from_store)
         rc = store_adopted(m, now_ms, err);
     if (rc == 0)
@@ -557,49 +634,18 @@ int maintenance_adopt_contracts(maintenance *m, contract_set *set, int64_t now_m
         m->ungated_reason[0] = '\0';
         m->rejected_fingerprint[0] = '\0';
     }
-    /* Items the new set no longer names are retired: kept, no longer required. */
-    for (size_t i = 0; rc == 0 && !first && i < m->item_count; i++) {
-        const equipment_state *e = &m->items[i];
-        equipment_state key = *e;
-        const equipment_state *was =
-            old_count ? bsearch(&key, old_items, old_count, sizeof *old_items, compare_items)
-                      : NULL;
-        if (!e->terms && was && was->terms) {
-            char details[160];
-            snprintf(details, sizeof details,
-                     "%s retired: no contract in force names it; its history is kept",
-                     e->equipment_id);
-            jw meta = {0};
-            jw_raw(&meta, "{", 1);
-            jw_member_string(&meta, "equipment_id", e->equipment_id);
-            jw_member_string(&meta, "contract_id", was->terms->owner->contract_id);
-            jw_raw(&meta, "}", 1);
-            rc = emit_ledger_jw(m, "equipment.retired", e->equipment_id, "system", details, &meta,
-                                err);
-            jw_release(&meta);
-        }
-    }
+    if (rc == 0 && !first)
+        rc = record_retirements(m, old_items, old_count, err);
     free(old_items);
     contract_set_release(&before);
-    /* A tightened tolerance the last calibration's results are now outside fails the item;
-     * judged for the items of a contract new or changed since the store last adopted it (so
-     * also a redeploy made while the module was down), reconciled at once. */
     bool rejudged = false;
-    for (size_t i = 0; rc == 0 && i < m->item_count; i++) {
-        equipment_state *e = &m->items[i];
-        if (!e->terms || !changed_terms[e->terms->owner - m->contracts.contracts] ||
-            e->record.calibration_failed)
-            continue;
-        rc = rejudge_calibration(m, e, err);
-        rejudged = rejudged || e->record.calibration_failed;
-    }
+    if (rc == 0)
+        rc = rejudge_changed(m, changed_terms, &rejudged, err);
     free(changed_terms);
     /* A changed interval or warning period changes statuses at once. */
-    if (rc == 0 && (!first || rejudged)) {
-        for (size_t i = 0; rc == 0 && i < m->item_count; i++) {
-            bool changed;
-            rc = maintenance_reconcile(m, &m->items[i], now_ms, "contract", false, &changed, err);
-        }
+    for (size_t i = 0; rc == 0 && (!first || rejudged) && i < m->item_count; i++) {
+        bool changed;
+        rc = maintenance_reconcile(m, &m->items[i], now_ms, "contract", false, &changed, err);
     }
     return rc;
 }
