@@ -1014,6 +1014,70 @@ int contract_parse(const char *file, const char *text, size_t len, contract *out
     return parse_json_file(file, text, len, out, err, NULL);
 }
 
+/* A YAML contract's errors (contract_yaml.h): the validator's "path: why" turned into
+ * "<file>:<line>: path: why", naming the path as the hub wrote it. */
+static void locate_in_yaml(smart_error *err, const char *file, const yaml_line_map *map)
+{
+    if (!err)
+        return;
+    char copy[sizeof err->text];
+    memcpy(copy, err->text, sizeof copy);
+    char *sep = strstr(copy, ": ");
+    const char *why = copy;
+    int line = 0;
+    const char *path = NULL;
+    if (sep) {
+        *sep = '\0';
+        path = copy;
+        why = sep + 2;
+        line = yaml_line_near(map, path);
+        const char *written = yaml_written_as(map, path);
+        if (written)
+            path = written;
+    }
+    char where[64];
+    snprintf(where, sizeof where, ":%d", line);
+    err->text[0] = '\0';
+    text_append(err->text, sizeof err->text, "", file);
+    if (line)
+        text_append(err->text, sizeof err->text, "", where);
+    if (path)
+        text_append(err->text, sizeof err->text, ": ", path);
+    text_append(err->text, sizeof err->text, ": ", why);
+}
+
+int contract_parse_yaml_all(const char *file, const char *text, size_t len, contract *out,
+                            smart_error *err, contract_problems *problems)
+{
+    json_t *doc;
+    yaml_line_map *lines;
+    int rc = contract_yaml_to_json(file, text, len, &doc, &lines, err);
+    if (rc) {
+        if (err)
+            contract_problems_add(problems, err->text);
+        return rc;
+    }
+    rc = contract_parse_document_all(file, doc, text, len, out, err, problems);
+    if (rc) {
+        locate_in_yaml(err, file, lines);
+        for (size_t i = 0; problems && i < problems->count; i++) {
+            smart_error one = {.code = rc};
+            snprintf(one.text, sizeof one.text, "%s", problems->text[i]);
+            locate_in_yaml(&one, file, lines);
+            problems->text[i][0] = '\0';
+            text_append(problems->text[i], CONTRACT_PROBLEM_LEN, "", one.text);
+        }
+    }
+    yaml_line_map_free(lines);
+    return rc;
+}
+
+int contract_parse_yaml(const char *file, const char *text, size_t len, contract *out,
+                        smart_error *err)
+{
+    return contract_parse_yaml_all(file, text, len, out, err, NULL);
+}
+
 static bool is_yaml_name(const char *name);
 
 int contract_parse_file(const char *file, const char *text, size_t len, contract *out,

@@ -108,6 +108,19 @@ int contract_set_load_texts(const char *const *names, const char *const *texts, 
                             size_t count, const char *station_type, contract_set *out,
                             contract_refusal *why);
 
+/* Reads and validates one YAML contract (contract/contract_yaml.h says how YAML is read):
+ * contract_yaml_to_json, then contract_parse_document.
+ * Same contract as contract_parse: 0 and *out filled (release with contract_release), or
+ * SMART_ECONTRACT with err as `<file>:<line>: <path>: why` (or `<file>:<line>:<column>: why`
+ * for what YAML itself refuses) and *out untouched. The contract's sha256 is of the YAML
+ * bytes. */
+int contract_parse_yaml(const char *file, const char *text, size_t len, contract *out,
+                        smart_error *err);
+
+/* The same, listing every problem found (each located as err is) in *problems (may be NULL). */
+int contract_parse_yaml_all(const char *file, const char *text, size_t len, contract *out,
+                            smart_error *err, contract_problems *problems);
+
 /* As contract_parse and contract_parse_yaml (chosen by the name's .yaml/.yml), listing every
  * problem found in *problems (may be NULL) besides the first in err. */
 int contract_parse_file(const char *file, const char *text, size_t len, contract *out,

@@ -1,5 +1,6 @@
 /* contract_yaml.c — YAML contracts read with libyaml into the JSON document a *.json contract
- * is, errors located by line; the checks are contract.c's. See contract_yaml.h. */
+ * is, with the line of each value; contract.c validates the document and locates its errors
+ * with the line map. Calls nothing of contract.c. See contract_yaml.h. */
 #include "contract/contract_yaml.h"
 
 #include "core/text.h"
@@ -793,68 +794,4 @@ int contract_yaml_to_json(const char *file, const char *text, size_t len, json_t
     else
         yaml_line_map_free(r.map);
     return 0;
-}
-
-/* Turns the validator's "path: why" into "<file>:<line>: path: why", naming the path as the
- * hub wrote it. */
-static void locate(smart_error *err, const char *file, const yaml_line_map *map)
-{
-    if (!err)
-        return;
-    char copy[sizeof err->text];
-    memcpy(copy, err->text, sizeof copy);
-    char *sep = strstr(copy, ": ");
-    const char *why = copy;
-    int line = 0;
-    const char *path = NULL;
-    if (sep) {
-        *sep = '\0';
-        path = copy;
-        why = sep + 2;
-        line = yaml_line_near(map, path);
-        const char *written = yaml_written_as(map, path);
-        if (written)
-            path = written;
-    }
-    char where[64];
-    snprintf(where, sizeof where, ":%d", line);
-    err->text[0] = '\0';
-    text_append(err->text, sizeof err->text, "", file);
-    if (line)
-        text_append(err->text, sizeof err->text, "", where);
-    if (path)
-        text_append(err->text, sizeof err->text, ": ", path);
-    text_append(err->text, sizeof err->text, ": ", why);
-}
-
-int contract_parse_yaml_all(const char *file, const char *text, size_t len, contract *out,
-                            smart_error *err, contract_problems *problems)
-{
-    json_t *doc;
-    yaml_line_map *lines;
-    int rc = contract_yaml_to_json(file, text, len, &doc, &lines, err);
-    if (rc) {
-        if (err)
-            contract_problems_add(problems, err->text);
-        return rc;
-    }
-    rc = contract_parse_document_all(file, doc, text, len, out, err, problems);
-    if (rc) {
-        locate(err, file, lines);
-        for (size_t i = 0; problems && i < problems->count; i++) {
-            smart_error one = {.code = rc};
-            snprintf(one.text, sizeof one.text, "%s", problems->text[i]);
-            locate(&one, file, lines);
-            problems->text[i][0] = '\0';
-            text_append(problems->text[i], CONTRACT_PROBLEM_LEN, "", one.text);
-        }
-    }
-    yaml_line_map_free(lines);
-    return rc;
-}
-
-int contract_parse_yaml(const char *file, const char *text, size_t len, contract *out,
-                        smart_error *err)
-{
-    return contract_parse_yaml_all(file, text, len, out, err, NULL);
 }

@@ -40,7 +40,6 @@
 #ifndef SMART_CONTRACT_YAML_H
 #define SMART_CONTRACT_YAML_H
 
-#include "contract/contract.h"
 #include "smart_plugin.h"
 
 #include <jansson.h>
@@ -76,17 +75,5 @@ const char *yaml_written_as(const yaml_line_map *map, const char *path);
 
 /* Frees the map; NULL is fine. */
 void yaml_line_map_free(yaml_line_map *map);
-
-/* Reads and validates one YAML contract: contract_yaml_to_json, then contract_parse_document.
- * Same contract as contract_parse: 0 and *out filled (release with contract_release), or
- * SMART_ECONTRACT with err as `<file>:<line>: <path>: why` (or `<file>:<line>:<column>: why`
- * for what YAML itself refuses) and *out untouched. The contract's sha256 is of the YAML
- * bytes. */
-int contract_parse_yaml(const char *file, const char *text, size_t len, contract *out,
-                        smart_error *err);
-
-/* The same, listing every problem found (each located as err is) in *problems (may be NULL). */
-int contract_parse_yaml_all(const char *file, const char *text, size_t len, contract *out,
-                            smart_error *err, contract_problems *problems);
 
 #endif

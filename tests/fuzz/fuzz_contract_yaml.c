@@ -1,12 +1,12 @@
-/* fuzz_contract_yaml.c — a SmartMaintenance contract in YAML (plugin/contract/contract_yaml.c,
- * contract_parse_yaml, then the same validator as JSON): the MaintenanceHub's own form.
+/* fuzz_contract_yaml.c — a SmartMaintenance contract in YAML (plugin/contract/contract_yaml.c read
+ * by contract_parse_yaml, then the same validator as JSON): the MaintenanceHub's own form.
  *
  * The whole input is the file's content, as contract_set_load hands a file's bytes over. A
  * contract is accepted and released, or refused with a message that names the file: both are
  * fine, anything else (a crash, a leak, a refusal that does not name the file) is not. A
  * refusal names the file
  * and the line (`FUZZ.yaml:<line>:`), so the prefix checked here is the file's. */
-#include "contract/contract_yaml.h"
+#include "contract/contract.h"
 
 #include <jansson.h>
 #include <stdlib.h>
