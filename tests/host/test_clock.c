@@ -1,7 +1,7 @@
 /*
  * test_clock.c — RFC 3339 parsing and formatting, and the simulated and real clocks.
  */
-#include <check.h>
+#include "check_main.h"
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -143,7 +143,7 @@ START_TEST(real_clock_ignores_event_times)
 }
 END_TEST
 
-int main(void)
+Suite *unit_suite(void)
 {
     Suite *suite = suite_create("clock");
     TCase *tc = tcase_create("rfc3339");
@@ -156,9 +156,5 @@ int main(void)
     tcase_add_test(tc, simulated_clock_never_runs_backwards);
     tcase_add_test(tc, real_clock_ignores_event_times);
     suite_add_tcase(suite, tc);
-    SRunner *runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? 0 : 1;
+    return suite;
 }

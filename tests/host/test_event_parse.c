@@ -2,7 +2,7 @@
  * test_event_parse.c — the host's scan of an input line: the envelope's fields, the data
  * object handed to modules exactly as written, and every way a line is refused.
  */
-#include <check.h>
+#include "check_main.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +10,11 @@
 
 static strbuf arena = STRBUF_INIT;
 static parsed_line parsed;
+
+static void free_arena(void)
+{
+    strbuf_free(&arena);
+}
 
 static const parsed_line *parse(const char *text)
 {
@@ -94,18 +99,14 @@ START_TEST(envelopes_that_are_refused_name_the_field)
 }
 END_TEST
 
-int main(void)
+Suite *unit_suite(void)
 {
     Suite *s = suite_create("event_parse");
     TCase *tc = tcase_create("envelope");
+    tcase_add_checked_fixture(tc, NULL, free_arena);
     tcase_add_test(tc, the_data_object_is_handed_over_as_written);
     tcase_add_test(tc, lines_that_are_not_a_json_object);
     tcase_add_test(tc, envelopes_that_are_refused_name_the_field);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    strbuf_free(&arena);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

@@ -2,7 +2,7 @@
  * test_ledger.c — the ledger's hash chain: append and verify, tamper detection naming the
  * right record, torn-tail recovery on reopen, continuation across restarts.
  */
-#include <check.h>
+#include "check_main.h"
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -421,7 +421,7 @@ START_TEST(append_refuses_bad_strings)
 }
 END_TEST
 
-int main(void)
+Suite *unit_suite(void)
 {
     Suite *suite = suite_create("ledger");
     TCase *tc = tcase_create("chain");
@@ -438,9 +438,5 @@ int main(void)
     tcase_add_test(tc, broken_middle_refuses_to_open);
     tcase_add_test(tc, append_refuses_bad_strings);
     suite_add_tcase(suite, tc);
-    SRunner *runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? 0 : 1;
+    return suite;
 }

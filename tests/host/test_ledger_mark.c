@@ -6,7 +6,7 @@
  * the streaming verifier (records longer than its read block, a key twice inside metadata) and
  * ledger_hash_at reading back over many blocks.
  */
-#include <check.h>
+#include "check_main.h"
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -429,7 +429,7 @@ START_TEST(lone_surrogate_and_deep_nesting_are_not_valid_json)
 }
 END_TEST
 
-int main(void)
+Suite *unit_suite(void)
 {
     Suite *suite = suite_create("ledger_mark");
     TCase *tc = tcase_create("mark");
@@ -444,9 +444,5 @@ int main(void)
     tcase_add_test(tc, duplicate_key_in_metadata_is_not_valid_json);
     tcase_add_test(tc, lone_surrogate_and_deep_nesting_are_not_valid_json);
     suite_add_tcase(suite, tc);
-    SRunner *runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? 0 : 1;
+    return suite;
 }

@@ -3,7 +3,7 @@
  * its keys and both of its signature modes are read and verified, ours are read and verified
  * by it, and every malformed or altered file is refused with the line and the reason.
  */
-#include <check.h>
+#include "check_main.h"
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -259,7 +259,7 @@ START_TEST(test_strict_keys)
 }
 END_TEST
 
-static Suite *suite(void)
+Suite *unit_suite(void)
 {
     Suite *s = suite_create("minisign");
     TCase *tc = tcase_create("formats");
@@ -271,13 +271,4 @@ static Suite *suite(void)
     tcase_add_test(tc, test_strict_keys);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
 }

@@ -2,7 +2,7 @@
  * test_node_config.c — NODE.json validation: every error names the file and the field;
  * relative paths resolve against the file's directory.
  */
-#include <check.h>
+#include "check_main.h"
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -137,7 +137,7 @@ START_TEST(load_resolves_against_the_file_directory)
 }
 END_TEST
 
-int main(void)
+Suite *unit_suite(void)
 {
     Suite *suite = suite_create("node_config");
     TCase *tc = tcase_create("validation");
@@ -148,9 +148,5 @@ int main(void)
     tcase_add_test(tc, syntax_errors_name_the_position);
     tcase_add_test(tc, load_resolves_against_the_file_directory);
     suite_add_tcase(suite, tc);
-    SRunner *runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? 0 : 1;
+    return suite;
 }

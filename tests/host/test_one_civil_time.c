@@ -4,7 +4,7 @@
 #include "core/dates.h"
 #include "run/clock.h"
 
-#include <check.h>
+#include "check_main.h"
 #include <stdint.h>
 
 static const char *const texts[] = {
@@ -31,15 +31,11 @@ START_TEST(host_and_module_agree)
 }
 END_TEST
 
-int main(void)
+Suite *unit_suite(void)
 {
     Suite *s = suite_create("one civil time");
     TCase *tc = tcase_create("agree");
     tcase_add_loop_test(tc, host_and_module_agree, 0, (int)(sizeof texts / sizeof texts[0]));
     suite_add_tcase(s, tc);
-    SRunner *runner = srunner_create(s);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed ? 1 : 0;
+    return s;
 }
