@@ -22,12 +22,17 @@ const char lp_contract[] =
     "{\"equipment_id\":\"LP01-RAD-01\",\"description\":\"UV-A meter\","
     "\"equipment_type\":\"radiometer\",\"calibration_interval_days\":182}]}";
 
+void start_ok(fake_host *h)
+{
+    smart_error err = {0};
+    ck_assert_msg(fake_host_start(h, &err) == 0, "init: %s", err.text);
+}
+
 void start_lp(fake_host *h, const char *now)
 {
     fake_host_init(h, now);
     fake_host_write_contract(h, "LP-CAL-001.json", lp_contract);
-    smart_error err = {0};
-    ck_assert_msg(fake_host_start(h, &err) == 0, "init: %s", err.text);
+    start_ok(h);
 }
 
 json_t *send_ok(fake_host *h, const char *topic, const char *data)

@@ -16,6 +16,9 @@ extern const char lp_contract[];
  * malloc'd, the caller frees it. */
 char *lp_contract_with(int version, int thermometer_interval);
 
+/* Starts the module on the contracts written so far; the init must succeed. */
+void start_ok(fake_host *h);
+
 /* Initialises `h` at `now` (RFC 3339), writes the LP contract and starts the module. */
 void start_lp(fake_host *h, const char *now);
 

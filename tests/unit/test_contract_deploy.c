@@ -7,6 +7,7 @@
  * the file refused travels as data into the record, the output and the alert. */
 #include "check_main.h"
 #include "fake_host.h"
+#include "lp_station.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -67,23 +68,6 @@ static char *contracts_path(const char *file)
     return path;
 }
 
-static void start_ok(void)
-{
-    smart_error err = {0};
-    ck_assert_msg(fake_host_start(&h, &err) == 0, "init: %s", err.text);
-}
-
-static void send_ok(const char *topic, const char *data)
-{
-    smart_error err = {0};
-    ck_assert_msg(fake_host_send(&h, topic, data, &err) == 0, "%s: %s", topic, err.text);
-}
-
-static const char *str(json_t *obj, const char *key)
-{
-    return json_string_value(json_object_get(obj, key));
-}
-
 static bool starts_with(const char *s, const char *prefix)
 {
     return s && strncmp(s, prefix, strlen(prefix)) == 0;
@@ -92,7 +76,7 @@ static bool starts_with(const char *s, const char *prefix)
 /* The thermometer's days remaining, as the set in force has it. */
 static json_int_t thermometer_days(void)
 {
-    send_ok("status.query", "{\"equipment_id\":\"LP01-THM-01\"}");
+    send_ok(&h, "status.query", "{\"equipment_id\":\"LP01-THM-01\"}");
     json_t *thm = fake_host_item(fake_host_last_output(&h, "status"), "LP01-THM-01");
     ck_assert_ptr_nonnull(thm);
     return json_integer_value(json_object_get(thm, "days_remaining"));
@@ -136,7 +120,7 @@ static void assert_start_refused(const char *message)
 {
     size_t records = fake_host_count_ledger(&h, "contract.rejected");
     size_t alerts = fake_host_count_alerts(&h, "contract_rejected");
-    start_ok();
+    start_ok(&h);
     refused_at_start++;
     ck_assert_int_eq(fake_host_count_ledger(&h, "contract.rejected"), records + 1);
     ck_assert_int_eq(fake_host_count_alerts(&h, "contract_rejected"), alerts + 1);
@@ -204,7 +188,7 @@ START_TEST(an_entry_that_is_not_a_readable_file_is_a_refused_deployment)
     fake_host_init(&h, "2025-02-13T07:00:00Z");
     refused_at_start = 0; /* also without a fork per test (CK_FORK=no) */
     write_contract("LP-CAL-001.json", "LP-CAL-001", 1, lp_items, "2024-11-15");
-    start_ok();
+    start_ok(&h);
     ck_assert_int_eq(thermometer_days(), 90);
     size_t rejected = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -212,14 +196,14 @@ START_TEST(an_entry_that_is_not_a_readable_file_is_a_refused_deployment)
             continue; /* root reads a file of mode 000; UNREADABLE stands in for it */
         /* A rescan: refused, the set in force stays, the station runs on. */
         make_entry(cases[i].kind, cases[i].name);
-        send_ok("contract.deployed", "{\"reason\":\"hub push\"}");
+        send_ok(&h, "contract.deployed", "{\"reason\":\"hub push\"}");
         assert_rejected(++rejected, cases[i].name, NULL, cases[i].why);
         ck_assert_int_eq(thermometer_days(), 90);
         /* At start: init refused as a contract, not as a failing store. */
         fake_host_stop(&h);
         assert_start_refused(cases[i].why);
         remove_entry(cases[i].kind, cases[i].name);
-        start_ok();
+        start_ok(&h);
         ck_assert_int_eq(thermometer_days(), 90);
     }
     fake_host_destroy(&h);
@@ -242,23 +226,23 @@ START_TEST(two_files_under_one_contract_id_are_refused_naming_both)
     for (int round = 0; round < 2; round++)
         assert_start_refused(why);
     ck_assert_int_eq(unlink(contracts_path("LP-CAL-001-copy.json")), 0);
-    start_ok();
+    start_ok(&h);
     ck_assert_int_eq(thermometer_days(), 90);
 
     /* On a rescan: refused naming both, the set in force stays. */
     write_contract("LP-CAL-001-copy.json", "LP-CAL-001", 2,
                    (const char *const[]){"LP02-THM-01", NULL}, NULL);
-    send_ok("contract.deployed", "{}");
+    send_ok(&h, "contract.deployed", "{}");
     assert_rejected(1, "LP-CAL-001.json", "LP-CAL-001-copy.json", why);
     ck_assert_int_eq(thermometer_days(), 90);
     fake_host_stop(&h);
     assert_start_refused(why);
     ck_assert_int_eq(unlink(contracts_path("LP-CAL-001-copy.json")), 0);
     /* Nothing changed since the last start that worked: this one works alike. */
-    start_ok();
+    start_ok(&h);
     ck_assert_int_eq(thermometer_days(), 90);
     fake_host_stop(&h);
-    start_ok();
+    start_ok(&h);
     ck_assert_int_eq(thermometer_days(), 90);
     fake_host_destroy(&h);
 }
@@ -290,10 +274,10 @@ START_TEST(a_contract_calibration_dated_after_now_is_refused)
     }
     /* A calibration of today counts; a real one recorded today afterwards is accepted. */
     write_contract("LP-CAL-001.json", "LP-CAL-001", 1, lp_items, "2025-02-13");
-    start_ok();
+    start_ok(&h);
     ck_assert_int_eq(thermometer_days(), 180);
     fake_host_set_time(&h, "2025-02-13T09:30:00Z");
-    send_ok("calibration.record",
+    send_ok(&h, "calibration.record",
             "{\"equipment_id\":\"LP01-THM-01\",\"calibration_date\":\"2025-02-13\","
             "\"certificate_number\":\"NCL-2025-02-0417\",\"provider\":\"Lab\","
             "\"technician\":\"J. Alvarez\"}");
@@ -305,14 +289,14 @@ START_TEST(a_contract_calibration_dated_after_now_is_refused)
     for (size_t i = 0; i < sizeof future / sizeof future[0]; i++) {
         const char *const items[] = {"LP01-UVA-01", "LP01-THM-01", NULL};
         write_contract("LP-CAL-001.json", "LP-CAL-001", 2, items, future[i].date);
-        send_ok("contract.deployed", "{}");
+        send_ok(&h, "contract.deployed", "{}");
         char why[200];
         snprintf(why, sizeof why,
                  "LP-CAL-001.json: equipment_list[0].last_calibration.calibration_date: %s "
                  "(now 2025-02-13T09:30:00Z, 2025-02-13 at the station)",
                  future[i].why);
         assert_rejected(i + 1, "LP-CAL-001.json", NULL, why);
-        send_ok("status.query", "{\"equipment_id\":\"LP01-UVA-01\"}");
+        send_ok(&h, "status.query", "{\"equipment_id\":\"LP01-UVA-01\"}");
         json_t *uva = fake_host_item(fake_host_last_output(&h, "status"), "LP01-UVA-01");
         ck_assert_str_eq(str(uva, "status"), "pending_calibration"); /* version 1 in force */
     }
@@ -327,7 +311,7 @@ START_TEST(a_contract_calibration_counts_on_the_station_day_of_its_instant)
     fake_host_init(&h, "2025-02-13T07:00:00Z");
     refused_at_start = 0; /* also without a fork per test (CK_FORK=no) */
     write_contract("LP-CAL-001.json", "LP-CAL-001", 1, lp_items, "2025-02-13T06:00:00+14:00");
-    start_ok();
+    start_ok(&h);
     ck_assert_int_eq(thermometer_days(), 179);
     fake_host_destroy(&h);
 }

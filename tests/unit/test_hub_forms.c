@@ -6,6 +6,7 @@
  * `<station_type>-*` files where a folder is shared. */
 #include "contract/contract.h"
 #include "fake_host.h"
+#include "lp_station.h"
 
 #include "check_main.h"
 #include <stdio.h>
@@ -14,23 +15,6 @@
 #include <unistd.h>
 
 static fake_host h;
-
-static void start_ok(void)
-{
-    smart_error err = {0};
-    ck_assert_msg(fake_host_start(&h, &err) == 0, "init: %s", err.text);
-}
-
-static void send_ok(const char *topic, const char *data)
-{
-    smart_error err = {0};
-    ck_assert_msg(fake_host_send(&h, topic, data, &err) == 0, "%s: %s", topic, err.text);
-}
-
-static const char *str(json_t *obj, const char *key)
-{
-    return json_string_value(json_object_get(obj, key));
-}
 
 static json_t *last_record(const char *action)
 {
@@ -80,7 +64,7 @@ static const char *status_of(const char *id)
 {
     char data[128];
     snprintf(data, sizeof data, "{\"equipment_id\":\"%s\"}", id);
-    send_ok("status.query", data);
+    send_ok(&h, "status.query", data);
     json_t *it = fake_host_item(fake_host_last_output(&h, "status"), id);
     ck_assert_ptr_nonnull(it);
     return str(it, "status");
@@ -102,7 +86,7 @@ START_TEST(contracts_of_six_other_types_are_skipped_with_a_record)
                  i, types[i]);
         fake_host_write_contract(&h, file, text);
     }
-    start_ok();
+    start_ok(&h);
     ck_assert_int_eq(fake_host_count_ledger(&h, "contract.rejected"), 0);
     ck_assert_str_eq(status_of("LP01-THM-01"), "current");
     json_t *skipped =
@@ -115,7 +99,7 @@ START_TEST(contracts_of_six_other_types_are_skipped_with_a_record)
     /* A type nobody delivers is still refused: a typo must not pass silently. */
     fake_host_write_contract(&h, "LP-TYPO.yaml",
                              "smart_contract_id: LP-TYPO\ncontract_type: SmartMaintenace\n");
-    send_ok("contract.deployed", "{}");
+    send_ok(&h, "contract.deployed", "{}");
     ck_assert_int_eq(fake_host_count_ledger(&h, "contract.rejected"), 1);
     fake_host_destroy(&h);
 }
@@ -136,7 +120,7 @@ START_TEST(only_deployed_and_active_are_in_force)
         char extra[64];
         snprintf(extra, sizeof extra, "status: %s\n", cases[i].status);
         write_hub("LP-MAINT-001.yaml", "LP-MAINT-001", extra, "LP01-THM-01");
-        start_ok();
+        start_ok(&h);
         ck_assert_str_eq(status_of("LP01-THM-01"), cases[i].in_force ? "current" : "unknown");
         json_t *meta = json_object_get(last_record("contracts.loaded"), "metadata");
         json_t *held = json_object_get(meta, "not_in_force");
@@ -150,7 +134,7 @@ START_TEST(only_deployed_and_active_are_in_force)
     /* An unknown status is malformed. */
     fake_host_init(&h, "2025-02-13T07:00:00Z");
     write_hub("LP-MAINT-001.yaml", "LP-MAINT-001", "status: live\n", "LP01-THM-01");
-    start_ok();
+    start_ok(&h);
     ck_assert_int_eq(fake_host_count_ledger(&h, "contract.rejected"), 1);
     fake_host_destroy(&h);
 }
@@ -160,13 +144,13 @@ START_TEST(deprecated_retires_what_it_held)
 {
     fake_host_init(&h, "2025-02-13T07:00:00Z");
     write_hub("LP-MAINT-001.yaml", "LP-MAINT-001", "status: active\n", "LP01-THM-01");
-    start_ok();
+    start_ok(&h);
     ck_assert_str_eq(status_of("LP01-THM-01"), "current");
     write_hub("LP-MAINT-001.yaml", "LP-MAINT-001",
               "status: deprecated\nretired_date: \"2025-02-12\"\n"
               "retirement_reason: replaced by LP-MAINT-001-v2\n",
               "LP01-THM-01");
-    send_ok("contract.deployed", "{}");
+    send_ok(&h, "contract.deployed", "{}");
     ck_assert_int_eq(fake_host_count_ledger(&h, "contract.rejected"), 0);
     ck_assert_int_eq(fake_host_count_ledger(&h, "equipment.retired"), 1);
     ck_assert_str_eq(status_of("LP01-THM-01"), "unknown");
@@ -179,7 +163,7 @@ START_TEST(without_a_version_the_order_is_the_deployed_date_else_the_created_dat
     fake_host_init(&h, "2025-02-13T07:00:00Z");
     write_hub("LP-MAINT-001.yaml", "LP-MAINT-001",
               "status: deployed\ndeployed_date: \"2025-01-15T09:00:00\"\n", "LP01-THM-01");
-    start_ok();
+    start_ok(&h);
     json_t *c = json_array_get(
         json_object_get(json_object_get(last_record("contracts.loaded"), "metadata"), "contracts"),
         0);
@@ -187,27 +171,27 @@ START_TEST(without_a_version_the_order_is_the_deployed_date_else_the_created_dat
     /* Older: a rollback, refused. */
     write_hub("LP-MAINT-001.yaml", "LP-MAINT-001",
               "status: deployed\ndeployed_date: \"2025-01-14\"\n", "LP01-THM-01");
-    send_ok("contract.deployed", "{}");
+    send_ok(&h, "contract.deployed", "{}");
     ck_assert_ptr_nonnull(strstr(str(fake_host_last_output(&h, "contract.rejected"), "reason"),
                                  "deployed_date 2025-01-14 is older than the LP-MAINT-001 in "
                                  "force"));
     /* The same date, other content: no silent swap. */
     write_hub("LP-MAINT-001.yaml", "LP-MAINT-001",
               "status: active\ndeployed_date: \"2025-01-15T09:00:00\"\n", "LP01-THM-01");
-    send_ok("contract.deployed", "{}");
+    send_ok(&h, "contract.deployed", "{}");
     ck_assert_ptr_nonnull(strstr(str(fake_host_last_output(&h, "contract.rejected"), "reason"),
                                  "is the date of LP-MAINT-001 in force but the content differs"));
     /* Later: adopted. */
     write_hub("LP-MAINT-001.yaml", "LP-MAINT-001",
               "status: active\ndeployed_date: \"2025-02-01\"\n", "LP01-THM-01");
-    send_ok("contract.deployed", "{}");
+    send_ok(&h, "contract.deployed", "{}");
     ck_assert_int_eq(fake_host_count_ledger(&h, "contracts.loaded"), 2);
     fake_host_destroy(&h);
 
     /* Without deployed_date: created_date orders it. */
     fake_host_init(&h, "2025-02-13T07:00:00Z");
     write_hub("LP-MAINT-002.yaml", "LP-MAINT-002", "", "LP01-THM-01");
-    start_ok();
+    start_ok(&h);
     c = json_array_get(
         json_object_get(json_object_get(last_record("contracts.loaded"), "metadata"), "contracts"),
         0);
@@ -223,7 +207,7 @@ START_TEST(the_station_type_is_station_type_else_domain_else_the_folder)
     write_hub("B.yaml", "LP-B", "domain: LP\n", "LP01-THM-01"); /* this station's */
     write_hub("C.yaml", "LP-C", "", "LP01-THM-02");             /* the folder's station */
     write_hub("D.yaml", "LP-D", "station_type: LP\ndomain: MT\n", "LP01-THM-03");
-    start_ok();
+    start_ok(&h);
     ck_assert_str_eq(status_of("MT01-THM-01"), "unknown");
     ck_assert_str_eq(status_of("LP01-THM-01"), "current");
     ck_assert_str_eq(status_of("LP01-THM-02"), "current");
@@ -280,7 +264,7 @@ static json_t *gate_for(const char *equipment)
 {
     char data[160];
     snprintf(data, sizeof data, "{\"clientpo_id\":\"SC-1\",\"equipment\":[\"%s\"]}", equipment);
-    send_ok("test.start", data);
+    send_ok(&h, "test.start", data);
     return fake_host_last_output(&h, "gate.decision");
 }
 
@@ -291,7 +275,7 @@ static void check(const char *readings, const char *attestations)
              "{\"equipment_id\":\"LP-DAILY-001\",\"check_type\":\"LP-DAILY-001\","
              "\"technician\":\"J. Alvarez\",\"readings\":%s,\"attestations\":%s}",
              readings, attestations);
-    send_ok("maintenance.check", data);
+    send_ok(&h, "maintenance.check", data);
 }
 
 START_TEST(a_checklist_is_required_before_every_test_and_named_in_the_decision)
@@ -299,7 +283,7 @@ START_TEST(a_checklist_is_required_before_every_test_and_named_in_the_decision)
     fake_host_init(&h, "2025-02-13T07:00:00Z");
     write_hub("LP-MAINT-001.yaml", "LP-MAINT-001", "status: deployed\n", "LP01-THM-01");
     fake_host_write_contract(&h, "LP-DAILY-001.yaml", checklist);
-    start_ok();
+    start_ok(&h);
     ck_assert_int_eq(fake_host_count_ledger(&h, "contract.rejected"), 0);
     json_t *d = gate_for("LP01-THM-01");
     ck_assert(json_is_false(json_object_get(d, "allowed")));
@@ -334,7 +318,7 @@ START_TEST(contracts_loaded_shows_how_each_reference_value_was_read)
 {
     fake_host_init(&h, "2025-02-13T07:00:00Z");
     fake_host_write_contract(&h, "LP-DAILY-001.yaml", checklist);
-    start_ok();
+    start_ok(&h);
     json_t *c = json_array_get(
         json_object_get(json_object_get(last_record("contracts.loaded"), "metadata"), "contracts"),
         0);
@@ -354,7 +338,7 @@ START_TEST(a_checklist_with_a_frequency_is_due_by_it)
     char text[2048];
     snprintf(text, sizeof text, "%sfrequency_hours: 4\n", checklist);
     fake_host_write_contract(&h, "LP-DAILY-001.yaml", text);
-    start_ok();
+    start_ok(&h);
     check("{\"1\":1180,\"2\":1.5,\"3\":10}", "{\"3\":true,\"4\":true}");
     json_t *d = gate_for("LP-DAILY-001");
     ck_assert(json_is_true(json_object_get(d, "allowed")));
@@ -407,9 +391,9 @@ START_TEST(the_seed_equipment_form_reads_alike_in_json_and_yaml)
     for (int f = 0; f < 2; f++) {
         fake_host_init(&h, "2025-02-13T07:00:00Z");
         fake_host_write_contract(&h, files[f], texts[f]);
-        start_ok();
+        start_ok(&h);
         ck_assert_int_eq(fake_host_count_ledger(&h, "contract.rejected"), 0);
-        send_ok("status.query", "{}");
+        send_ok(&h, "status.query", "{}");
         json_t *status = fake_host_last_output(&h, "status");
         json_t *lamp = fake_host_item(status, "LP01-LGT-01");
         json_t *thm = fake_host_item(status, "LP01-THM-09");
@@ -419,7 +403,7 @@ START_TEST(the_seed_equipment_form_reads_alike_in_json_and_yaml)
         ck_assert_int_eq(json_integer_value(json_object_get(thm, "days_remaining")), 175);
         ck_assert_str_eq(str(thm, "certificate_number"), "not given in the contract");
         /* The check type is a procedure of its items, its steps attested by number. */
-        send_ok("maintenance.check",
+        send_ok(&h, "maintenance.check",
                 "{\"equipment_id\":\"LP01-LGT-01\",\"check_type\":\"daily_check\","
                 "\"technician\":\"J. Alvarez\",\"attestations\":{\"1\":true,\"2\":true}}");
         ck_assert(json_is_true(
@@ -444,7 +428,7 @@ static json_t *ack_of(json_t *ack, const char *file)
 START_TEST(contracts_loaded_acknowledges_every_contract)
 {
     fake_host_init(&h, "2025-02-13T07:00:00Z");
-    start_ok();
+    start_ok(&h);
     fake_host_write_contract(
         &h, "LP-CAL-001.json",
         "{\"smart_contract_id\":\"LP-CAL-001\",\"contract_type\":\"SmartMaintenance\","
@@ -456,7 +440,7 @@ START_TEST(contracts_loaded_acknowledges_every_contract)
     write_hub("MT-MAINT-001.yaml", "MT-MAINT-001", "domain: MT\n", "MT01-THM-01");
     fake_host_write_contract(&h, "LP-QA-001.yaml",
                              "smart_contract_id: LP-QA-001\ncontract_type: SmartQA\n");
-    send_ok("contract.deployed", "{}");
+    send_ok(&h, "contract.deployed", "{}");
     json_t *out = fake_host_last_output(&h, "contracts.loaded");
     ck_assert_ptr_nonnull(out);
     json_t *ack = json_object_get(out, "acknowledgement");

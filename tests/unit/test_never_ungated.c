@@ -4,6 +4,7 @@
  * is asked for; a refused contract lists every problem found in it (up to 20). */
 #include "contract/contract.h"
 #include "fake_host.h"
+#include "lp_station.h"
 
 #include "check_main.h"
 #include <stdio.h>
@@ -29,23 +30,6 @@ static const char bad[] =
 
 static fake_host h;
 
-static void start_ok(void)
-{
-    smart_error err = {0};
-    ck_assert_msg(fake_host_start(&h, &err) == 0, "init: %s", err.text);
-}
-
-static void send_ok(const char *topic, const char *data)
-{
-    smart_error err = {0};
-    ck_assert_msg(fake_host_send(&h, topic, data, &err) == 0, "%s: %s", topic, err.text);
-}
-
-static const char *str(json_t *obj, const char *key)
-{
-    return json_string_value(json_object_get(obj, key));
-}
-
 static void remove_contract(const char *file)
 {
     char path[600];
@@ -55,7 +39,7 @@ static void remove_contract(const char *file)
 
 static json_t *gate(void)
 {
-    send_ok("test.start", "{\"clientpo_id\":\"SC-1\",\"equipment\":[\"LP01-THM-01\"]}");
+    send_ok(&h, "test.start", "{\"clientpo_id\":\"SC-1\",\"equipment\":[\"LP01-THM-01\"]}");
     json_t *d = fake_host_last_output(&h, "gate.decision");
     ck_assert_ptr_nonnull(d);
     return d;
@@ -63,7 +47,7 @@ static json_t *gate(void)
 
 static json_int_t thermometer_days(void)
 {
-    send_ok("status.query", "{\"equipment_id\":\"LP01-THM-01\"}");
+    send_ok(&h, "status.query", "{\"equipment_id\":\"LP01-THM-01\"}");
     json_t *thm = fake_host_item(fake_host_last_output(&h, "status"), "LP01-THM-01");
     ck_assert_ptr_nonnull(thm);
     return json_integer_value(json_object_get(thm, "days_remaining"));
@@ -84,7 +68,7 @@ START_TEST(refused_with_none_ever_adopted_the_module_runs_and_blocks_every_test)
     fake_host_init(&h, "2025-02-13T07:00:00Z");
     fake_host_write_contract(&h, "LP-CAL-001.json", good);
     fake_host_write_contract(&h, "LP-CAL-002.json", bad);
-    start_ok();
+    start_ok(&h);
     ck_assert_ptr_nonnull(h.instance);
     ck_assert_int_eq(fake_host_count_ledger(&h, "contract.rejected"), 1);
     ck_assert_int_eq(fake_host_count_alerts(&h, "contract_rejected"), 1);
@@ -95,7 +79,7 @@ START_TEST(refused_with_none_ever_adopted_the_module_runs_and_blocks_every_test)
     ck_assert_ptr_nonnull(strstr(str(d, "reason"), "no contracts in force"));
     /* The hub fixes it: the good set is adopted and the gate judges items again. */
     remove_contract("LP-CAL-002.json");
-    send_ok("contract.deployed", "{}");
+    send_ok(&h, "contract.deployed", "{}");
     ck_assert_int_eq(thermometer_days(), 90);
     d = gate();
     ck_assert(json_is_true(json_object_get(d, "allowed")));
@@ -108,13 +92,13 @@ START_TEST(refused_after_an_adoption_the_module_runs_with_the_set_kept_in_its_st
 {
     fake_host_init(&h, "2025-02-13T07:00:00Z");
     fake_host_write_contract(&h, "LP-CAL-001.json", good);
-    start_ok();
+    start_ok(&h);
     ck_assert_int_eq(thermometer_days(), 90);
     fake_host_stop(&h);
     /* The good file is gone and a bad one came: the set in force is the store's copy. */
     remove_contract("LP-CAL-001.json");
     fake_host_write_contract(&h, "LP-CAL-002.json", bad);
-    start_ok();
+    start_ok(&h);
     ck_assert_int_eq(thermometer_days(), 90);
     ck_assert(json_is_true(json_object_get(gate(), "allowed")));
     json_t *loaded = json_object_get(last_record("contracts.loaded"), "metadata");
@@ -126,7 +110,7 @@ START_TEST(refused_after_an_adoption_the_module_runs_with_the_set_kept_in_its_st
     ck_assert_ptr_nonnull(strstr(str(meta, "in_force"), "the set adopted before"));
     /* And again at the next start: the store still holds it (not replaced by none). */
     fake_host_stop(&h);
-    start_ok();
+    start_ok(&h);
     ck_assert_int_eq(thermometer_days(), 90);
     fake_host_destroy(&h);
 }
@@ -136,12 +120,12 @@ START_TEST(one_refused_deployment_is_recorded_and_alerted_once)
 {
     fake_host_init(&h, "2025-02-13T07:00:00Z");
     fake_host_write_contract(&h, "LP-CAL-001.json", good);
-    start_ok();
+    start_ok(&h);
     fake_host_write_contract(&h, "LP-CAL-002.json", bad);
     /* The hub's event, then the directory watch's, for the same files. */
-    send_ok("contract.deployed", "{\"reason\":\"hub push\"}");
+    send_ok(&h, "contract.deployed", "{\"reason\":\"hub push\"}");
     json_t *first = json_incref(fake_host_last_output(&h, "contract.rejected"));
-    send_ok("contract.deployed", "{\"reason\":\"contracts_dir changed\"}");
+    send_ok(&h, "contract.deployed", "{\"reason\":\"contracts_dir changed\"}");
     json_t *second = fake_host_last_output(&h, "contract.rejected");
     ck_assert(json_is_false(json_object_get(first, "already_reported")));
     ck_assert(json_is_true(json_object_get(second, "already_reported")));
@@ -149,7 +133,7 @@ START_TEST(one_refused_deployment_is_recorded_and_alerted_once)
     ck_assert_int_eq(fake_host_count_alerts(&h, "contract_rejected"), 1);
     /* Another content is another deployment: reported again. */
     fake_host_write_contract(&h, "LP-CAL-002.json", "{}");
-    send_ok("contract.deployed", "{}");
+    send_ok(&h, "contract.deployed", "{}");
     ck_assert_int_eq(fake_host_count_ledger(&h, "contract.rejected"), 2);
     ck_assert_int_eq(fake_host_count_alerts(&h, "contract_rejected"), 2);
     json_decref(first);
@@ -161,9 +145,9 @@ START_TEST(a_refused_contract_lists_every_problem_found)
 {
     fake_host_init(&h, "2025-02-13T07:00:00Z");
     fake_host_write_contract(&h, "LP-CAL-001.json", good);
-    start_ok();
+    start_ok(&h);
     fake_host_write_contract(&h, "LP-CAL-002.json", bad);
-    send_ok("contract.deployed", "{}");
+    send_ok(&h, "contract.deployed", "{}");
     json_t *problems = json_object_get(fake_host_last_output(&h, "contract.rejected"), "problems");
     ck_assert_int_eq(json_array_size(problems), 3);
     ck_assert_str_eq(json_string_value(json_array_get(problems, 0)),
