@@ -12,42 +12,25 @@
 #include <unistd.h>
 
 #include "ledger/ledger.h"
+#include "ledger_records.h"
 
 static char dir[256];
 static char path[PATH_MAX];
 
 static void make_dir(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/smart-ledger-test-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ledger_test_dir_make(dir, sizeof dir, "smart-ledger-test");
     snprintf(path, sizeof path, "%s/var/ledger.jsonl", dir); /* var/ does not exist yet */
 }
 
 static void remove_dir(void)
 {
-    char cmd[PATH_MAX + 16];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    ledger_test_dir_remove(dir);
 }
 
 static void append_records(ledger *l, int count, const char *details)
 {
-    char msg[512];
-    for (int i = 0; i < count; i++) {
-        ledger_record record = {
-            .time_ms = 1739433600000 + i * 1000,
-            .node_id = "NODE-LP-001",
-            .module = "smart-host",
-            .action = "test.record",
-            .target = "EQ-1",
-            .details = details,
-            .user_id = "system",
-            .metadata_json = "{\"i\":1}",
-            .metadata_len = 7,
-        };
-        ck_assert_int_eq(ledger_append(l, &record, msg, sizeof msg), 0);
-    }
-    ck_assert_int_eq(ledger_flush(l, msg, sizeof msg), 0);
+    ledger_test_append(l, count, details, "{\"i\":1}");
 }
 
 /* Create a ledger at `path` holding `count` records. */

@@ -17,42 +17,20 @@
 
 #include "ledger/ledger.h"
 #include "ledger/ledger_mark.h"
+#include "ledger_records.h"
 
 static char dir[256];
 static char path[PATH_MAX];
 
 static void make_dir(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/smart-ledger-mark-test-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ledger_test_dir_make(dir, sizeof dir, "smart-ledger-mark-test");
     snprintf(path, sizeof path, "%s/ledger.jsonl", dir);
 }
 
 static void remove_dir(void)
 {
-    char cmd[PATH_MAX + 16];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
-}
-
-static void append(ledger *l, int count, const char *details, const char *metadata)
-{
-    char msg[512];
-    for (int i = 0; i < count; i++) {
-        ledger_record record = {
-            .time_ms = 1739433600000 + i * 1000,
-            .node_id = "NODE-LP-001",
-            .module = "smart-host",
-            .action = "test.record",
-            .target = "EQ-1",
-            .details = details,
-            .user_id = "system",
-            .metadata_json = metadata,
-            .metadata_len = metadata ? strlen(metadata) : 0,
-        };
-        ck_assert_int_eq(ledger_append(l, &record, msg, sizeof msg), 0);
-    }
-    ck_assert_int_eq(ledger_flush(l, msg, sizeof msg), 0);
+    ledger_test_dir_remove(dir);
 }
 
 static ledger *open_ok(void)
@@ -70,7 +48,7 @@ static ledger *open_ok(void)
 static void grow(int count)
 {
     ledger *l = open_ok();
-    append(l, count, "Calibrated.", "{\"i\":1}");
+    ledger_test_append(l, count, "Calibrated.", "{\"i\":1}");
     ledger_close(l);
     l = open_ok();
     ck_assert_uint_eq(ledger_verified_from(l, NULL), 1);
@@ -152,7 +130,7 @@ START_TEST(mark_is_written_and_used)
     ck_assert_str_eq(why, "verified from the mark");
     ck_assert_uint_eq(ledger_record_count(l), 10);
     ck_assert_str_eq(ledger_head_hash(l), full.head_hash);
-    append(l, 2, "After.", NULL);
+    ledger_test_append(l, 2, "After.", NULL);
     ledger_close(l);
     ck_assert(verify().ok);
     ck_assert_uint_eq(verify().records, 12);
@@ -313,7 +291,7 @@ START_TEST(records_after_the_mark_are_verified)
     make_dir();
     grow(10);
     ledger *l = open_ok();
-    append(l, 5, "Calibrated.", NULL);
+    ledger_test_append(l, 5, "Calibrated.", NULL);
     ledger_close(l);
     long at = line_offset(13);
     poke(at + 2, 'x');
@@ -349,9 +327,9 @@ START_TEST(long_records_and_hash_at)
     memset(details, 'd', big);
     details[big] = '\0';
     ledger *l = open_ok();
-    append(l, 3, "short", NULL);
-    append(l, 2, details, NULL);
-    append(l, 300, "a record of a more ordinary length, repeated", NULL);
+    ledger_test_append(l, 3, "short", NULL);
+    ledger_test_append(l, 2, details, NULL);
+    ledger_test_append(l, 300, "a record of a more ordinary length, repeated", NULL);
     ledger_close(l);
     free(details);
     ledger_verify_result r = verify();
@@ -383,8 +361,8 @@ START_TEST(duplicate_key_in_metadata_is_not_valid_json)
 {
     make_dir();
     ledger *l = open_ok();
-    append(l, 2, "fine", "{\"a\":{\"b\":1,\"c\":[{\"b\":2}],\"d\":3}}");
-    append(l, 1, "twice", "{\"a\":{\"b\":1,\"c\":[{\"b\":2}],\"b\":3}}");
+    ledger_test_append(l, 2, "fine", "{\"a\":{\"b\":1,\"c\":[{\"b\":2}],\"d\":3}}");
+    ledger_test_append(l, 1, "twice", "{\"a\":{\"b\":1,\"c\":[{\"b\":2}],\"b\":3}}");
     ledger_close(l);
     ledger_verify_result r = verify();
     ck_assert(!r.ok);
@@ -409,7 +387,7 @@ START_TEST(lone_surrogate_and_deep_nesting_are_not_valid_json)
             deep[n++] = '}';
         deep[n] = '\0';
         ledger *l = open_ok();
-        append(l, 1, "deep", deep);
+        ledger_test_append(l, 1, "deep", deep);
         ledger_close(l);
         ledger_verify_result r = verify();
         ck_assert_msg(r.ok == (depth == 2047), "depth %d: %s", depth, r.why);
@@ -418,8 +396,8 @@ START_TEST(lone_surrogate_and_deep_nesting_are_not_valid_json)
     free(deep);
     make_dir();
     ledger *l = open_ok();
-    append(l, 1, "fine", "{\"a\":\"\\ud83d\\ude00\"}"); /* a pair is fine */
-    append(l, 1, "lone", bad[0]);
+    ledger_test_append(l, 1, "fine", "{\"a\":\"\\ud83d\\ude00\"}"); /* a pair is fine */
+    ledger_test_append(l, 1, "lone", bad[0]);
     ledger_close(l);
     ledger_verify_result r = verify();
     ck_assert(!r.ok);
