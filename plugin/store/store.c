@@ -3,15 +3,14 @@
 #include "store/store.h"
 
 #include "error.h"
+#include "lock_file.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 enum {
@@ -329,55 +328,29 @@ static int migrate(sqlite3 *db, char **msg)
     return SQLITE_OK;
 }
 
-/* The pid the holder wrote into the lock, or 0 when it has not yet. */
-static long lock_holder_pid(int fd)
-{
-    char text[32];
-    ssize_t n = pread(fd, text, sizeof text - 1, 0);
-    if (n <= 0)
-        return 0;
-    text[n] = '\0';
-    char *end;
-    long pid = strtol(text, &end, 10);
-    return end != text && (*end == '\n' || *end == '\0') && pid > 0 ? pid : 0;
-}
-
-/* One writer per data_dir: an exclusive flock on `dir`/lock, dropped by the kernel when the
- * holder exits or crashes (so the file, never removed, cannot block a restart). The holder's
- * pid goes into it for the message of the process refused. */
+/* One writer per data_dir: an exclusive flock on `dir`/lock (lock/lock_file.h), which holds the
+ * holder's pid for the message of the process refused. */
 static int take_lock(store *s, const char *dir, smart_error *err)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/lock", dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    long pid;
+    lock_file_step step;
+    int fd = lock_file_take(path, &pid, &step);
+    if (fd == LOCK_FILE_BUSY) {
+        char holder[48] = "another process";
+        if (pid > 0)
+            snprintf(holder, sizeof holder, "process %ld", pid);
+        return error_set(err, SMART_EBUSY,
+                         "data_dir %s is in use: %s holds %s; one module instance per data_dir",
+                         dir, holder, path);
+    }
     if (fd < 0)
-        return error_set(err, SMART_EIO, "data_dir %s: cannot open %s: %s", dir, path,
-                         strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        int rc;
-        if (errno == EWOULDBLOCK) {
-            long pid = lock_holder_pid(fd);
-            char holder[48] = "another process";
-            if (pid > 0)
-                snprintf(holder, sizeof holder, "process %ld", pid);
-            rc = error_set(err, SMART_EBUSY,
-                           "data_dir %s is in use: %s holds %s; one module instance per data_dir",
-                           dir, holder, path);
-        } else {
-            rc = error_set(err, SMART_EIO, "data_dir %s: cannot lock %s: %s", dir, path,
-                           strerror(errno));
-        }
-        close(fd);
-        return rc;
-    }
-    char text[32];
-    int len = snprintf(text, sizeof text, "%ld\n", (long)getpid());
-    if (ftruncate(fd, 0) != 0 || pwrite(fd, text, (size_t)len, 0) != len) {
-        int rc = error_set(err, SMART_EIO, "data_dir %s: cannot write %s: %s", dir, path,
-                           strerror(errno));
-        close(fd);
-        return rc;
-    }
+        return error_set(err, SMART_EIO, "data_dir %s: cannot %s %s: %s", dir,
+                         step == LOCK_FILE_OPEN   ? "open"
+                         : step == LOCK_FILE_LOCK ? "lock"
+                                                  : "write",
+                         path, strerror(-fd));
     s->lock_fd = fd;
     return 0;
 }
