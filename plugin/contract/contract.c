@@ -1264,6 +1264,20 @@ static int list_contract_files(const char *dir, const char *prefix, char ***name
     return 0;
 }
 
+void contract_set_drop_texts(contract_set *set)
+{
+    for (size_t i = 0; i < set->contract_count; i++) {
+        free(set->contracts[i].text);
+        set->contracts[i].text = NULL;
+        set->contracts[i].text_len = 0;
+    }
+    for (size_t i = 0; i < set->held_count; i++) {
+        free(set->held[i].text);
+        set->held[i].text = NULL;
+        set->held[i].text_len = 0;
+    }
+}
+
 void contract_set_release(contract_set *set)
 {
     for (size_t i = 0; i < set->contract_count; i++)

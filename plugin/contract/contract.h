@@ -126,6 +126,11 @@ int contract_parse_yaml_all(const char *file, const char *text, size_t len, cont
 int contract_parse_file(const char *file, const char *text, size_t len, contract *out,
                         smart_error *err, contract_problems *problems);
 
+/* Frees the files' bytes (each contract's text) once the set is adopted and its files are
+ * stored: what the rules read is in the parsed documents, so a set in force holds its bytes
+ * once, not twice. */
+void contract_set_drop_texts(contract_set *set);
+
 void contract_set_release(contract_set *set);
 
 /* The item with that id, or NULL. O(log n). */

@@ -126,8 +126,9 @@ struct contract {
     bool has_version;          /* an integer version; otherwise `version` is the order by date */
     char order_text[64];       /* "version 3", "deployed_date 2025-02-01" */
     bool station_from_folder;  /* names no station type: the station whose folder it is in */
-    char *text; /* the file's bytes as read (text_len of them, NUL after), owned, kept so that
-                   the set adopted can be stored and used again when a later start is refused */
+    char *text; /* the file's bytes as read (text_len of them, NUL after), owned, kept until
+                   the set is adopted and its files stored (for a later start whose directory
+                   is refused), then dropped (contract_set_drop_texts): NULL */
     size_t text_len;
 };
 

@@ -628,6 +628,7 @@ int maintenance_adopt_contracts(maintenance *m, contract_set *set, int64_t now_m
         rc = record_versions(m, now_ms, &changed_terms, err);
     if (rc == 0 && !m->contracts_from_store)
         rc = store_adopted(m, now_ms, err);
+    contract_set_drop_texts(&m->contracts); /* stored: the documents hold what is read */
     if (rc == 0)
         rc = record_adoption(m, &before, cause, err);
     if (rc == 0 && !m->contracts_from_store) { /* a set of the directory's: gated by it */
