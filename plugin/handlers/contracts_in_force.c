@@ -340,6 +340,26 @@ static void write_held(jw *w, const contract *c, bool with_version)
     jw_member_string(w, "why_not", c->not_in_force);
 }
 
+/* A file skipped (another station's, another type of contract): as acknowledged to the hub
+ * (its hash, not in force and why not) or as recorded (the reason). */
+static void write_skipped(jw *w, const contract_set *set, size_t i, bool acknowledged)
+{
+    const char *why = set->skipped_why[i];
+    jw_sep(w);
+    jw_raw(w, "{", 1);
+    jw_member_string(w, "file", set->skipped[i]);
+    if (acknowledged) {
+        jw_member_string(w, "sha256", set->skipped_sha[i] ? set->skipped_sha[i] : "");
+        jw_member_bool(w, "in_force", false);
+        jw_member_string(w, "why_not", why ? why : "skipped");
+    } else {
+        jw_member_string(w, "reason", why ? why : "");
+    }
+    if (set->skipped_ids[i])
+        jw_member_string(w, "contract_id", set->skipped_ids[i]);
+    jw_raw(w, "}", 1);
+}
+
 /* What the hub waits for to move a deployment from deployed to active: per contract of the
  * directory, its id, the order it was adopted by (version or date), its file, its SHA-256,
  * whether it is in force and why not. A JSON array. */
@@ -362,17 +382,8 @@ static void write_acknowledgement(jw *w, const contract_set *set)
         write_held(w, &set->held[i], true);
         jw_raw(w, "}", 1);
     }
-    for (size_t i = 0; i < set->skipped_count; i++) {
-        jw_sep(w);
-        jw_raw(w, "{", 1);
-        jw_member_string(w, "file", set->skipped[i]);
-        jw_member_string(w, "sha256", set->skipped_sha[i] ? set->skipped_sha[i] : "");
-        jw_member_bool(w, "in_force", false);
-        jw_member_string(w, "why_not", set->skipped_why[i] ? set->skipped_why[i] : "skipped");
-        if (set->skipped_ids[i])
-            jw_member_string(w, "contract_id", set->skipped_ids[i]);
-        jw_raw(w, "}", 1);
-    }
+    for (size_t i = 0; i < set->skipped_count; i++)
+        write_skipped(w, set, i, true);
     jw_raw(w, "]", 1);
 }
 
@@ -439,15 +450,8 @@ static void write_adoption(jw *w, const maintenance *m, const contract_set *befo
     jw_raw(w, "]", 1);
     jw_key(w, "skipped");
     jw_raw(w, "[", 1);
-    for (size_t i = 0; i < set->skipped_count; i++) {
-        jw_sep(w);
-        jw_raw(w, "{", 1);
-        jw_member_string(w, "file", set->skipped[i]);
-        jw_member_string(w, "reason", set->skipped_why[i] ? set->skipped_why[i] : "");
-        if (set->skipped_ids[i])
-            jw_member_string(w, "contract_id", set->skipped_ids[i]);
-        jw_raw(w, "}", 1);
-    }
+    for (size_t i = 0; i < set->skipped_count; i++)
+        write_skipped(w, set, i, false);
     jw_raw(w, "]", 1);
     jw_key(w, "acknowledgement");
     write_acknowledgement(w, set);
