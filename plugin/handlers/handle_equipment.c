@@ -110,24 +110,36 @@ static void write_step(jw *w, const check_step *s, const check_step_answer *give
     jw_raw(w, "}", 1);
 }
 
-/* The tests to review after a failed check: {"clientpos":[{clientpo_id, decided_at}],
- * "since":...}, since left out when empty. */
-static void write_review(jw *w, const json_t *list, const char *since)
+/* The tests to review after a failed check, as the store lists them: their text (`text`, the
+ * caller's: {"clientpos":[{clientpo_id, decided_at}],"since":...}), each ClientPO once for the
+ * alert (`ids`: "a","b", owned) and how many tests. `gathered`: the check failed. */
+typedef struct review_list {
+    jw *text;
+    jw ids;
+    size_t count;
+    bool gathered;
+} review_list;
+
+static int collect_review(void *ctx, const char *clientpo_id, int64_t decided_at_ms)
 {
-    size_t i;
-    const json_t *use;
-    jw_raw(w, "{\"clientpos\":[", 14);
-    json_array_foreach (list, i, use) {
-        jw_sep(w);
-        jw_raw(w, "{", 1);
-        jw_member_string(w, "clientpo_id", json_string_value(json_object_get(use, "clientpo_id")));
-        jw_member_string(w, "decided_at", json_string_value(json_object_get(use, "decided_at")));
-        jw_raw(w, "}", 1);
+    review_list *list = ctx;
+    char when[DATE_TEXT_MAX], quoted[80];
+    instant_format(decided_at_ms, when, sizeof when);
+    jw_sep(list->text);
+    jw_raw(list->text, "{", 1);
+    jw_member_string(list->text, "clientpo_id", clientpo_id);
+    jw_member_string(list->text, "decided_at", when);
+    jw_raw(list->text, "}", 1);
+    list->count++;
+    /* A ClientPO tested twice is one job. Its id is an identifier (no quote, no escape), so
+     * it is listed when its quoted text is. */
+    snprintf(quoted, sizeof quoted, "\"%s\"", clientpo_id);
+    const char *ids = jw_text(&list->ids);
+    if (ids && !strstr(ids, quoted)) {
+        jw_sep(&list->ids);
+        jw_string(&list->ids, clientpo_id);
     }
-    jw_raw(w, "]", 1);
-    if (since[0])
-        jw_member_raw(w, "since", since);
-    jw_raw(w, "}", 1);
+    return jw_text(list->text) && jw_text(&list->ids) ? 0 : SMART_ENOMEM;
 }
 
 /* A maintenance check as given, validated: its fields, the item, the procedure and the
@@ -305,26 +317,35 @@ static int persist_check(maintenance *m, const check_input *in, check_state *che
 
 /* ISO/IEC 17025 §7.10 for a process check: the work done on the item since the procedure last
  * passed (or since its first use) relied on the condition now found failed. From the store's
- * whole history: a calibration does not re-verify a process condition. On success *list (the
- * caller's) holds the tests, `review` their text and `since` (DATE_TEXT_MAX) the last pass. */
-static int gather_review(maintenance *m, const check_input *in, json_t **list, jw *review,
+ * whole history: a calibration does not re-verify a process condition. On success *list holds
+ * the tests, `review` (the caller's) their text and `since` (DATE_TEXT_MAX) the last pass. */
+static int gather_review(maintenance *m, const check_input *in, review_list *list, jw *review,
                          char *since, smart_error *err)
 {
     int64_t last_pass_ms = 0;
     int rc = store_last_pass(m->store, in->id, in->p->procedure_id, &last_pass_ms, err);
     if (rc == 1)
         last_pass_ms = 0; /* never passed: every test allowed with it */
-    if (rc < 0 || (rc = maintenance_review_list(m, in->e, last_pass_ms, true, list, err)))
+    if (rc < 0)
         return rc;
-    if (last_pass_ms > 0)
+    list->text = review;
+    list->gathered = true;
+    jw_raw(review, "{\"clientpos\":[", 14);
+    if ((rc = store_allowed_tests_with(m->store, in->e->equipment_id, last_pass_ms, collect_review,
+                                       list, err)))
+        return rc;
+    jw_raw(review, "]", 1);
+    if (last_pass_ms > 0) {
         instant_format(last_pass_ms, since, DATE_TEXT_MAX);
-    write_review(review, *list, since);
+        jw_member_raw(review, "since", since);
+    }
+    jw_raw(review, "}", 1);
     return jw_text(review) ? 0 : error_set(err, SMART_ENOMEM, "out of memory");
 }
 
 /* The ledger record's sentence (details, size bytes). */
 static void check_details(const check_input *in, const check_state *check, bool counts,
-                          bool tagged_now, const char *until, const json_t *review_list,
+                          bool tagged_now, const char *until, const review_list *review,
                           const char *review_since, char *details, size_t size)
 {
     const procedure *p = in->p;
@@ -339,10 +360,10 @@ static void check_details(const check_input *in, const check_state *check, bool 
         snprintf(details, size, "%s check %s on %s FAILED: %s%s", p->frequency_label,
                  p->procedure_id, in->id, check->detail,
                  tagged_now ? "; tagged out of service" : "");
-    if (review_list) {
+    if (review->gathered) {
         char line[160];
         snprintf(line, sizeof line, "; %zu test(s) allowed with it since %s to review",
-                 json_array_size(review_list),
+                 review->count,
                  review_since[0] ? review_since : "its first use (the procedure never passed)");
         text_append(details, size, "", line);
     }
@@ -413,7 +434,7 @@ static int answer_check(maintenance *m, const check_input *in, const check_state
 }
 
 /* The alert of a failed check, naming each ClientPO to review once. */
-static int alert_check_failed(maintenance *m, const check_input *in, const json_t *review_list,
+static int alert_check_failed(maintenance *m, const check_input *in, const review_list *review,
                               const char *review_since, const char *details, int64_t now_ms,
                               smart_error *err)
 {
@@ -424,19 +445,7 @@ static int alert_check_failed(maintenance *m, const check_input *in, const json_
         jw_member_raw(&subject, "review_since", review_since);
     jw_key(&subject, "clientpo_ids");
     jw_raw(&subject, "[", 1);
-    size_t i;
-    const json_t *use;
-    json_array_foreach (review_list, i, use) { /* a ClientPO tested twice is one job */
-        const char *clientpo = json_string_value(json_object_get(use, "clientpo_id"));
-        bool listed = false;
-        for (size_t j = 0; j < i && !listed; j++)
-            listed = strcmp(clientpo, json_string_value(json_object_get(
-                                          json_array_get(review_list, j), "clientpo_id"))) == 0;
-        if (!listed) {
-            jw_sep(&subject);
-            jw_string(&subject, clientpo);
-        }
-    }
+    jw_append(&subject, &review->ids);
     jw_raw(&subject, "]", 1);
     int rc =
         emit_alert(m, "maintenance_check_failed", "high", in->id, &subject, details, now_ms, err);
@@ -446,7 +455,7 @@ static int alert_check_failed(maintenance *m, const check_input *in, const json_
 
 /* The check after validation: judge, decide, persist, then record, commit, answer, alert. */
 static int run_check(maintenance *m, check_input *in, int64_t now_ms, jw *steps, jw *review,
-                     json_t **review_list, smart_error *err)
+                     review_list *list, smart_error *err)
 {
     check_state check;
     int rc = judge_steps(in, now_ms, &check, steps, err);
@@ -464,18 +473,18 @@ static int run_check(maintenance *m, check_input *in, int64_t now_ms, jw *steps,
     decide_item(in, &check, counts, now_ms, &next);
     char review_since[DATE_TEXT_MAX] = "";
     if ((rc = persist_check(m, in, &check, valid_until_ms, steps, err)) ||
-        (!check.passed && (rc = gather_review(m, in, review_list, review, review_since, err))))
+        (!check.passed && (rc = gather_review(m, in, list, review, review_since, err))))
         return rc;
     char details[640], until[DATE_TEXT_MAX];
     instant_format(valid_until_ms, until, sizeof until);
     check_details(in, &check, counts, next.record.out_of_service && !in->e->record.out_of_service,
-                  until, *review_list, review_since, details, sizeof details);
+                  until, list, review_since, details, sizeof details);
     if ((rc = record_check(m, in, &check, counts, steps, review, details, err)) ||
         (rc = maintenance_item_commit(m, in->e, &next, now_ms, "maintenance.check", err)) ||
         (rc = answer_check(m, in, &check, counts, steps, review, until, now_ms, err)) ||
         check.passed)
         return rc;
-    return alert_check_failed(m, in, *review_list, review_since, details, now_ms, err);
+    return alert_check_failed(m, in, list, review_since, details, now_ms, err);
 }
 
 int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
@@ -485,9 +494,9 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
     if ((rc = parse_check(m, data, &in, err)) || (rc = validate_check(m, &in, now_ms, err)))
         return rc;
     jw steps = {0}, review = {0}; /* this check's own texts, freed here */
-    json_t *review_list = NULL;
-    rc = run_check(m, &in, now_ms, &steps, &review, &review_list, err);
-    json_decref(review_list);
+    review_list list = {.count = 0};
+    rc = run_check(m, &in, now_ms, &steps, &review, &list, err);
+    jw_release(&list.ids);
     jw_release(&review);
     jw_release(&steps);
     return rc;
