@@ -16,16 +16,6 @@
 
 static fake_host h;
 
-static json_t *last_record(const char *action)
-{
-    json_t *found = NULL, *v;
-    size_t i;
-    json_array_foreach (h.ledger, i, v)
-        if (strcmp(str(v, "action"), action) == 0)
-            found = v;
-    return found;
-}
-
 /* A hub-form maintenance contract in YAML: `extra` holds further top-level lines. */
 static char *hub_contract(const char *id, const char *extra, const char *item)
 {
@@ -89,8 +79,7 @@ START_TEST(contracts_of_six_other_types_are_skipped_with_a_record)
     start_ok(&h);
     ck_assert_int_eq(fake_host_count_ledger(&h, "contract.rejected"), 0);
     ck_assert_str_eq(status_of("LP01-THM-01"), "current");
-    json_t *skipped =
-        json_object_get(json_object_get(last_record("contracts.loaded"), "metadata"), "skipped");
+    json_t *skipped = json_object_get(last_record_meta(&h, "contracts.loaded", NULL), "skipped");
     ck_assert_int_eq(json_array_size(skipped), 6);
     json_t *first = json_array_get(skipped, 0);
     ck_assert_str_eq(str(first, "file"), "LP-OTHER-0.yaml");
@@ -122,7 +111,7 @@ START_TEST(only_deployed_and_active_are_in_force)
         write_hub("LP-MAINT-001.yaml", "LP-MAINT-001", extra, "LP01-THM-01");
         start_ok(&h);
         ck_assert_str_eq(status_of("LP01-THM-01"), cases[i].in_force ? "current" : "unknown");
-        json_t *meta = json_object_get(last_record("contracts.loaded"), "metadata");
+        json_t *meta = last_record_meta(&h, "contracts.loaded", NULL);
         json_t *held = json_object_get(meta, "not_in_force");
         ck_assert_int_eq(json_array_size(held), cases[i].in_force ? 0 : 1);
         ck_assert_int_eq(json_array_size(json_object_get(meta, "contracts")),
@@ -165,8 +154,7 @@ START_TEST(without_a_version_the_order_is_the_deployed_date_else_the_created_dat
               "status: deployed\ndeployed_date: \"2025-01-15T09:00:00\"\n", "LP01-THM-01");
     start_ok(&h);
     json_t *c = json_array_get(
-        json_object_get(json_object_get(last_record("contracts.loaded"), "metadata"), "contracts"),
-        0);
+        json_object_get(last_record_meta(&h, "contracts.loaded", NULL), "contracts"), 0);
     ck_assert_int_eq(json_integer_value(json_object_get(c, "version")), 20250115090000);
     /* Older: a rollback, refused. */
     write_hub("LP-MAINT-001.yaml", "LP-MAINT-001",
@@ -192,9 +180,8 @@ START_TEST(without_a_version_the_order_is_the_deployed_date_else_the_created_dat
     fake_host_init(&h, "2025-02-13T07:00:00Z");
     write_hub("LP-MAINT-002.yaml", "LP-MAINT-002", "", "LP01-THM-01");
     start_ok(&h);
-    c = json_array_get(
-        json_object_get(json_object_get(last_record("contracts.loaded"), "metadata"), "contracts"),
-        0);
+    c = json_array_get(json_object_get(last_record_meta(&h, "contracts.loaded", NULL), "contracts"),
+                       0);
     ck_assert_int_eq(json_integer_value(json_object_get(c, "version")), 20250110000000);
     fake_host_destroy(&h);
 }
@@ -212,8 +199,7 @@ START_TEST(the_station_type_is_station_type_else_domain_else_the_folder)
     ck_assert_str_eq(status_of("LP01-THM-01"), "current");
     ck_assert_str_eq(status_of("LP01-THM-02"), "current");
     ck_assert_str_eq(status_of("LP01-THM-03"), "current");
-    json_t *skipped =
-        json_object_get(json_object_get(last_record("contracts.loaded"), "metadata"), "skipped");
+    json_t *skipped = json_object_get(last_record_meta(&h, "contracts.loaded", NULL), "skipped");
     ck_assert_int_eq(json_array_size(skipped), 1);
     ck_assert_str_eq(str(json_array_get(skipped, 0), "reason"), "for station type MT");
     fake_host_destroy(&h);
@@ -320,8 +306,7 @@ START_TEST(contracts_loaded_shows_how_each_reference_value_was_read)
     fake_host_write_contract(&h, "LP-DAILY-001.yaml", checklist);
     start_ok(&h);
     json_t *c = json_array_get(
-        json_object_get(json_object_get(last_record("contracts.loaded"), "metadata"), "contracts"),
-        0);
+        json_object_get(last_record_meta(&h, "contracts.loaded", NULL), "contracts"), 0);
     json_t *read = json_object_get(c, "reference_values");
     ck_assert_int_eq(json_array_size(read), 3);
     ck_assert_str_eq(str(json_array_get(read, 0), "read_as"), "> 1000 uW/cm2");
@@ -463,7 +448,7 @@ START_TEST(contracts_loaded_acknowledges_every_contract)
     ck_assert_str_eq(str(a, "contract_id"), "LP-QA-001");
     ck_assert_str_eq(str(a, "why_not"), "contract_type SmartQA: not a maintenance contract");
     /* The ledger's record holds the same. */
-    json_t *meta = json_object_get(last_record("contracts.loaded"), "metadata");
+    json_t *meta = last_record_meta(&h, "contracts.loaded", NULL);
     ck_assert(json_equal(json_object_get(meta, "acknowledgement"), ack));
     fake_host_destroy(&h);
 }

@@ -53,16 +53,6 @@ static json_int_t thermometer_days(void)
     return json_integer_value(json_object_get(thm, "days_remaining"));
 }
 
-static json_t *last_record(const char *action)
-{
-    json_t *found = NULL, *v;
-    size_t i;
-    json_array_foreach (h.ledger, i, v)
-        if (strcmp(str(v, "action"), action) == 0)
-            found = v;
-    return found;
-}
-
 START_TEST(refused_with_none_ever_adopted_the_module_runs_and_blocks_every_test)
 {
     fake_host_init(&h, "2025-02-13T07:00:00Z");
@@ -72,7 +62,7 @@ START_TEST(refused_with_none_ever_adopted_the_module_runs_and_blocks_every_test)
     ck_assert_ptr_nonnull(h.instance);
     ck_assert_int_eq(fake_host_count_ledger(&h, "contract.rejected"), 1);
     ck_assert_int_eq(fake_host_count_alerts(&h, "contract_rejected"), 1);
-    json_t *meta = json_object_get(last_record("contract.rejected"), "metadata");
+    json_t *meta = last_record_meta(&h, "contract.rejected", NULL);
     ck_assert_ptr_nonnull(strstr(str(meta, "in_force"), "none"));
     json_t *d = gate();
     ck_assert(json_is_false(json_object_get(d, "allowed")));
@@ -101,12 +91,12 @@ START_TEST(refused_after_an_adoption_the_module_runs_with_the_set_kept_in_its_st
     start_ok(&h);
     ck_assert_int_eq(thermometer_days(), 90);
     ck_assert(json_is_true(json_object_get(gate(), "allowed")));
-    json_t *loaded = json_object_get(last_record("contracts.loaded"), "metadata");
+    json_t *loaded = last_record_meta(&h, "contracts.loaded", NULL);
     ck_assert_ptr_nonnull(strstr(str(loaded, "cause"), "the set adopted before"));
     json_t *c = json_array_get(json_object_get(loaded, "contracts"), 0);
     ck_assert_str_eq(str(c, "contract_id"), "LP-CAL-001");
     ck_assert_int_eq(strlen(str(c, "sha256")), 64);
-    json_t *meta = json_object_get(last_record("contract.rejected"), "metadata");
+    json_t *meta = last_record_meta(&h, "contract.rejected", NULL);
     ck_assert_ptr_nonnull(strstr(str(meta, "in_force"), "the set adopted before"));
     /* And again at the next start: the store still holds it (not replaced by none). */
     fake_host_stop(&h);
@@ -157,7 +147,7 @@ START_TEST(a_refused_contract_lists_every_problem_found)
                      "LP-CAL-002.json: equipment_list[1].equipment_type: missing required field");
     ck_assert_ptr_nonnull(strstr(json_string_value(json_array_get(problems, 2)),
                                  "LP-CAL-002.json: job_window_policy: must be"));
-    json_t *meta = json_object_get(last_record("contract.rejected"), "metadata");
+    json_t *meta = last_record_meta(&h, "contract.rejected", NULL);
     ck_assert_int_eq(json_integer_value(json_object_get(meta, "problems_found")), 3);
     fake_host_destroy(&h);
 }
