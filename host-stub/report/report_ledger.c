@@ -1,0 +1,474 @@
+/* report_ledger.c — verify the ledger, then read the module's records into plain records
+ * (report.h). Each line is parsed in full by jansson, as the host's own audit does; a record a
+ * report does not use is dropped after its parse. */
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ledger/ledger.h"
+#include "ledger/ledger_audit.h"
+#include "report/report.h"
+#include "run/clock.h"
+
+static const char *str(rep_ledger *l, const json_t *obj, const char *key)
+{
+    return rep_strdup(&l->arena, json_string_value(json_object_get(obj, key)));
+}
+
+static bool num(const json_t *obj, const char *key, double *out)
+{
+    const json_t *v = json_object_get(obj, key);
+    if (!json_is_number(v))
+        return false;
+    *out = json_number_value(v);
+    return true;
+}
+
+static bool flag(const json_t *obj, const char *key)
+{
+    return json_is_true(json_object_get(obj, key));
+}
+
+static civil_day day_of(const json_t *obj, const char *key)
+{
+    const char *text = json_string_value(json_object_get(obj, key));
+    date_value v;
+    if (text == NULL || date_parse(text, &v, NULL, 0) < 0)
+        return REP_NO_DAY;
+    return v.day;
+}
+
+/* The tolerance of a result: the one of the same parameter and nominal among `tolerances`. */
+static void match_tolerance(rep_result *r, const json_t *tolerances)
+{
+    size_t i;
+    const json_t *t;
+    json_array_foreach (tolerances, i, t) {
+        const char *parameter = json_string_value(json_object_get(t, "parameter"));
+        double nominal;
+        bool has_nominal = num(t, "nominal", &nominal);
+        if (parameter == NULL || strcmp(parameter, r->parameter) != 0 ||
+            has_nominal != r->has_nominal || (has_nominal && nominal != r->nominal))
+            continue;
+        r->has_min = num(t, "min", &r->min);
+        r->has_max = num(t, "max", &r->max);
+        return;
+    }
+}
+
+static int read_calibration(rep_ledger *l, uint64_t seq, int64_t ms, const json_t *m)
+{
+    rep_calibration *c = rep_vec_push(&l->calibrations, sizeof *c);
+    if (c == NULL)
+        return -ENOMEM;
+    c->seq = seq;
+    c->time_ms = ms;
+    c->equipment = str(l, m, "equipment_id");
+    c->equipment_type = str(l, m, "equipment_type");
+    c->certificate = str(l, m, "certificate_number");
+    c->provider = str(l, m, "provider");
+    c->technician = str(l, m, "technician");
+    c->reference = str(l, m, "reference_standard");
+    c->date = day_of(m, "calibration_date");
+    c->due = day_of(m, "due_date");
+    c->found_in = flag(m, "as_found_in_tolerance");
+    c->left_in = flag(m, "as_left_in_tolerance");
+    c->suspect = flag(m, "suspect");
+    c->retired = flag(m, "retired");
+    const json_t *results = json_object_get(m, "results");
+    size_t n = json_array_size(results);
+    c->results = n ? rep_alloc(&l->arena, n * sizeof *c->results) : NULL;
+    if (n && c->results == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *r = json_array_get(results, i);
+        rep_result *out = &c->results[c->result_count++];
+        out->parameter = str(l, r, "parameter");
+        out->unit = str(l, r, "unit");
+        if (out->parameter == NULL)
+            out->parameter = "";
+        out->has_nominal = num(r, "nominal", &out->nominal);
+        out->has_found = num(r, "as_found", &out->found);
+        out->has_left = num(r, "as_left", &out->left);
+        match_tolerance(out, json_object_get(m, "tolerances"));
+    }
+    return 0;
+}
+
+/* A step's limit as the module words it (plugin/core/limits.c): "A to B U", "min A U",
+ * "max B U". Only the numbers are taken; an unknown wording leaves the step without limits. */
+static void read_limit(rep_step *s)
+{
+    if (s->limit == NULL)
+        return;
+    char unit[64];
+    double a, b;
+    if (sscanf(s->limit, "min %lf", &a) == 1) {
+        s->has_min = true;
+        s->min = a;
+    } else if (sscanf(s->limit, "max %lf", &b) == 1) {
+        s->has_max = true;
+        s->max = b;
+    } else if (sscanf(s->limit, "%lf to %lf %63s", &a, &b, unit) >= 2) {
+        s->has_min = s->has_max = true;
+        s->min = a;
+        s->max = b;
+    }
+}
+
+static int read_check(rep_ledger *l, uint64_t seq, int64_t ms, const char *user, const json_t *m)
+{
+    rep_check *c = rep_vec_push(&l->checks, sizeof *c);
+    if (c == NULL)
+        return -ENOMEM;
+    c->seq = seq;
+    c->time_ms = ms;
+    c->equipment = str(l, m, "equipment_id");
+    c->procedure = str(l, m, "check_type");
+    c->frequency = str(l, m, "frequency");
+    c->every = (int)json_integer_value(json_object_get(m, "every"));
+    c->technician = rep_strdup(&l->arena, user);
+    c->reference = str(l, m, "reference_instrument");
+    c->passed = flag(m, "passed");
+    c->suspect = flag(m, "suspect");
+    const json_t *steps = json_object_get(m, "steps");
+    size_t n = json_array_size(steps);
+    c->steps = n ? rep_alloc(&l->arena, n * sizeof *c->steps) : NULL;
+    if (n && c->steps == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *s = json_array_get(steps, i);
+        rep_step *out = &c->steps[c->step_count++];
+        out->id = str(l, s, "step_id");
+        out->unit = str(l, s, "unit");
+        out->limit = str(l, s, "limit");
+        out->passed = flag(s, "passed");
+        out->taken = !json_is_false(json_object_get(s, "taken"));
+        out->has_value = num(s, "value", &out->value);
+        out->reading = out->unit != NULL;
+        read_limit(out);
+    }
+    return 0;
+}
+
+static int read_transition(rep_ledger *l, uint64_t seq, int64_t ms, const json_t *m)
+{
+    rep_transition *t = rep_vec_push(&l->transitions, sizeof *t);
+    if (t == NULL)
+        return -ENOMEM;
+    t->seq = seq;
+    t->time_ms = ms;
+    t->equipment = str(l, m, "equipment_id");
+    t->from = str(l, m, "from");
+    t->to = str(l, m, "to");
+    t->cause = str(l, m, "cause");
+    t->ready = flag(m, "ready");
+    t->due = day_of(m, "due_date");
+    return 0;
+}
+
+static int read_tag(rep_ledger *l, uint64_t seq, int64_t ms, rep_tag_kind kind, const char *user,
+                    const char *details, const json_t *m)
+{
+    rep_tag *t = rep_vec_push(&l->tags, sizeof *t);
+    if (t == NULL)
+        return -ENOMEM;
+    t->seq = seq;
+    t->time_ms = ms;
+    t->kind = kind;
+    t->equipment = str(l, m, "equipment_id");
+    t->user = rep_strdup(&l->arena, user);
+    t->text = rep_strdup(&l->arena, details);
+    return 0;
+}
+
+static int read_gate(rep_ledger *l, uint64_t seq, int64_t ms, const char *target, const json_t *m)
+{
+    rep_gate *g = rep_vec_push(&l->gates, sizeof *g);
+    if (g == NULL)
+        return -ENOMEM;
+    g->seq = seq;
+    g->time_ms = ms;
+    g->clientpo = rep_strdup(&l->arena, target);
+    g->allowed = flag(m, "allowed");
+    const json_t *items = json_object_get(m, "equipment");
+    const json_t *blocked = json_object_get(m, "not_ready");
+    size_t n = json_array_size(items), nb = json_array_size(blocked);
+    g->equipment = rep_alloc(&l->arena, (n + 1) * sizeof *g->equipment);
+    g->blocked = rep_alloc(&l->arena, (nb + 1) * sizeof *g->blocked);
+    if (g->equipment == NULL || g->blocked == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const char *id = json_string_value(json_array_get(items, i));
+        if (id)
+            g->equipment[g->equipment_count++] = rep_strdup(&l->arena, id);
+    }
+    for (size_t i = 0; i < nb; i++) {
+        const json_t *b = json_array_get(blocked, i);
+        rep_block *out = &g->blocked[g->blocked_count++];
+        out->equipment = str(l, b, "equipment_id");
+        out->status = str(l, b, "status");
+        out->reason = str(l, b, "reason");
+    }
+    return 0;
+}
+
+static int add_affected(rep_ledger *l, rep_vec *v, const char *kind, const char *subject,
+                        const char *what, const char *when)
+{
+    rep_affected *a = rep_vec_push(v, sizeof *a);
+    if (a == NULL)
+        return -ENOMEM;
+    a->kind = kind;
+    a->subject = rep_strdup(&l->arena, subject);
+    a->what = rep_strdup(&l->arena, what);
+    a->when = rep_strdup(&l->arena, when);
+    return 0;
+}
+
+static const char *get(const json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+static int read_oot(rep_ledger *l, uint64_t seq, int64_t ms, const json_t *m)
+{
+    rep_oot *o = rep_vec_push(&l->oots, sizeof *o);
+    if (o == NULL)
+        return -ENOMEM;
+    o->seq = seq;
+    o->time_ms = ms;
+    o->equipment = str(l, m, "equipment_id");
+    o->certificate = str(l, m, "certificate_number");
+    o->finding = str(l, m, "out_of_tolerance");
+    o->since = str(l, m, "suspect_since");
+    o->until = str(l, m, "suspect_until");
+    rep_vec v = {0};
+    int rc = 0;
+    size_t i, j;
+    const json_t *x, *y;
+    json_array_foreach (json_object_get(m, "clientpos"), i, x)
+        rc = rc ? rc
+                : add_affected(l, &v, "clientpo", get(x, "clientpo_id"), "test allowed",
+                               get(x, "decided_at"));
+    const json_t *verified = json_object_get(m, "verified_with_it");
+    json_array_foreach (json_object_get(verified, "checks"), i, x) {
+        char what[300];
+        snprintf(what, sizeof what, "check %s", get(x, "check_type") ? get(x, "check_type") : "");
+        rc = rc ? rc
+                : add_affected(l, &v, "check", get(x, "equipment_id"), what,
+                               get(x, "performed_at") ? get(x, "performed_at") : get(x, "time"));
+    }
+    json_array_foreach (json_object_get(verified, "calibrations"), i, x) {
+        char what[300];
+        snprintf(what, sizeof what, "calibration %s",
+                 get(x, "certificate_number") ? get(x, "certificate_number") : "");
+        rc = rc ? rc
+                : add_affected(l, &v, "calibration", get(x, "equipment_id"), what,
+                               get(x, "calibration_date"));
+    }
+    json_array_foreach (json_object_get(m, "chain"), i, x) {
+        rc = rc ? rc : add_affected(l, &v, "chain", get(x, "equipment_id"), get(x, "via"), NULL);
+        json_array_foreach (json_object_get(x, "clientpos"), j, y)
+            rc = rc ? rc
+                    : add_affected(l, &v, "clientpo", get(y, "clientpo_id"),
+                                   "test allowed, down the chain", get(y, "decided_at"));
+    }
+    if (rc == 0 && v.count) {
+        o->affected = rep_alloc(&l->arena, v.count * sizeof *o->affected);
+        if (o->affected == NULL)
+            rc = -ENOMEM;
+        else {
+            memcpy(o->affected, v.items, v.count * sizeof *o->affected);
+            o->affected_count = v.count;
+        }
+    }
+    rep_vec_free(&v);
+    return rc;
+}
+
+static int read_contracts(rep_ledger *l, uint64_t seq, int64_t ms, const json_t *m)
+{
+    rep_contracts *c = rep_vec_push(&l->contracts, sizeof *c);
+    if (c == NULL)
+        return -ENOMEM;
+    c->seq = seq;
+    c->time_ms = ms;
+    c->cause = str(l, m, "cause");
+    const json_t *list = json_object_get(m, "contracts");
+    size_t n = json_array_size(list);
+    c->contracts = rep_alloc(&l->arena, (n + 1) * sizeof *c->contracts);
+    if (c->contracts == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *x = json_array_get(list, i);
+        rep_contract *out = &c->contracts[c->count++];
+        out->contract_id = str(l, x, "contract_id");
+        out->file = str(l, x, "file");
+        out->sha256 = str(l, x, "sha256");
+        out->version = json_integer_value(json_object_get(x, "version"));
+    }
+    return 0;
+}
+
+/* One verified line. */
+static int read_record(rep_ledger *l, const char *line, size_t len, char *msg, size_t msg_size)
+{
+    json_error_t error;
+    json_t *rec = json_loadb(line, len, 0, &error);
+    if (!json_is_object(rec)) {
+        json_decref(rec);
+        snprintf(msg, msg_size, "ledger %s: record %" PRIu64 " (a verified line): %s", l->path,
+                 l->records + 1, error.text);
+        return -EINVAL;
+    }
+    uint64_t seq = (uint64_t)json_integer_value(json_object_get(rec, "seq"));
+    const char *time = get(rec, "time"), *action = get(rec, "action");
+    const char *module = get(rec, "module"), *user = get(rec, "user_id");
+    const char *target = get(rec, "target"), *details = get(rec, "details");
+    json_t *m = json_object_get(rec, "metadata");
+    int64_t ms = 0;
+    char why[200];
+    if (time)
+        rfc3339_parse(time, &ms, why, sizeof why);
+    l->records++;
+    if (l->records == 1) {
+        l->first_ms = ms;
+        l->node_id = str(l, rec, "node_id");
+    }
+    l->last_ms = ms;
+    int rc = 0;
+    if (action && module && strcmp(module, "smart-maintenance") == 0) {
+        if (strcmp(action, "calibration.recorded") == 0)
+            rc = read_calibration(l, seq, ms, m);
+        else if (strcmp(action, "maintenance.checked") == 0)
+            rc = read_check(l, seq, ms, user, m);
+        else if (strcmp(action, "status.transition") == 0)
+            rc = read_transition(l, seq, ms, m);
+        else if (strcmp(action, "equipment.out_of_service") == 0)
+            rc = read_tag(l, seq, ms, REP_TAG_OUT, user, details, m);
+        else if (strcmp(action, "equipment.return_to_service") == 0)
+            rc = read_tag(l, seq, ms, REP_TAG_RETURN, user, details, m);
+        else if (strcmp(action, "calibration.scheduled") == 0)
+            rc = read_tag(l, seq, ms, REP_TAG_SENT_OUT, user, details, m);
+        else if (strcmp(action, "gate.decision") == 0)
+            rc = read_gate(l, seq, ms, target, m);
+        else if (strcmp(action, "oot.impact") == 0)
+            rc = read_oot(l, seq, ms, m);
+        else if (strcmp(action, "contracts.loaded") == 0)
+            rc = read_contracts(l, seq, ms, m);
+        else if (strcmp(action, "equipment.retired") == 0) {
+            rep_retired *r = rep_vec_push(&l->retired, sizeof *r);
+            if (r == NULL)
+                rc = -ENOMEM;
+            else {
+                r->seq = seq;
+                r->time_ms = ms;
+                r->equipment = rep_strdup(&l->arena, target);
+            }
+        }
+    }
+    json_decref(rec);
+    if (rc == -ENOMEM)
+        snprintf(msg, msg_size, "ledger %s: out of memory", l->path);
+    return rc;
+}
+
+#define PROGRESS_BYTES (64ull << 20) /* a ledger this large gets a progress line */
+
+static int read_records(rep_ledger *l, bool progress, char *msg, size_t msg_size)
+{
+    FILE *f = fopen(l->path, "rb");
+    if (f == NULL) {
+        int rc = -errno;
+        snprintf(msg, msg_size, "ledger %s: cannot open: %s", l->path, strerror(errno));
+        return rc;
+    }
+    struct stat st;
+    uint64_t size = fstat(fileno(f), &st) == 0 ? (uint64_t)st.st_size : 0;
+    progress = progress && size >= PROGRESS_BYTES;
+    static const size_t buffer_size = 1u << 20;
+    setvbuf(f, NULL, _IOFBF, buffer_size);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    uint64_t done = 0, shown = 0;
+    int rc = 0;
+    while (rc == 0 && l->records < l->verification.records && (n = getline(&line, &cap, f)) > 0) {
+        done += (uint64_t)n;
+        rc = read_record(l, line, (size_t)(line[n - 1] == '\n' ? n - 1 : n), msg, msg_size);
+        if (progress && done - shown >= size / 10) {
+            shown = done;
+            fprintf(stderr, "smart-host report: read %" PRIu64 " records (%" PRIu64 " %%)\n",
+                    l->records, done * 100 / size);
+        }
+    }
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+int rep_ledger_read(const char *path, const rep_read_options *o, rep_ledger *l, char *msg,
+                    size_t msg_size)
+{
+    l->path = rep_strdup(&l->arena, path);
+    rep_verification *v = &l->verification;
+    if (o->progress) {
+        struct stat st;
+        if (stat(path, &st) == 0 && (uint64_t)st.st_size >= PROGRESS_BYTES)
+            fprintf(stderr, "smart-host report: verifying %s (%lld MB)\n", path,
+                    (long long)(st.st_size >> 20));
+    }
+    if (o->key_path == NULL) {
+        ledger_verify_result chain;
+        int rc = ledger_verify_file(path, &chain, msg, msg_size);
+        if (rc < 0)
+            return rc;
+        v->ok = chain.ok;
+        v->records = chain.records;
+        memcpy(v->head_hash, chain.head_hash, sizeof v->head_hash);
+        if (!chain.ok) {
+            v->bad_seq = chain.bad_seq;
+            ledger_describe_failure(path, &chain, v->why, sizeof v->why);
+        }
+    } else {
+        smart_error err = {0, ""};
+        msig_public_key key;
+        if (msig_init(&err) < 0 || msig_public_key_load(o->key_path, &key, &err) < 0) {
+            snprintf(msg, msg_size, "--key: %s", err.text);
+            return -EINVAL;
+        }
+        ledger_audit_result r;
+        int rc = ledger_audit(path, &key, o->checkpoints_path, &r, msg, msg_size);
+        if (rc < 0)
+            return rc;
+        v->signed_checked = true;
+        v->ok = r.ok;
+        v->records = r.records;
+        v->bad_seq = r.bad_seq;
+        v->last_signed_seq = r.last_signed_seq;
+        v->unsigned_after = r.unsigned_after;
+        v->checkpoints = r.checkpoints;
+        if (!r.ok)
+            snprintf(v->why, sizeof v->why, "%s", r.why);
+        ledger_verify_result chain;
+        if (ledger_verify_file(path, &chain, msg, msg_size) == 0)
+            memcpy(v->head_hash, chain.head_hash, sizeof v->head_hash);
+    }
+    if (!v->ok)
+        return 0; /* nothing of a broken chain is presented */
+    return read_records(l, o->progress, msg, msg_size);
+}
+
+void rep_ledger_free(rep_ledger *l)
+{
+    rep_vec *vecs[] = {&l->calibrations, &l->transitions, &l->checks,    &l->tags,
+                       &l->gates,        &l->oots,        &l->contracts, &l->retired};
+    for (size_t i = 0; i < sizeof vecs / sizeof vecs[0]; i++)
+        rep_vec_free(vecs[i]);
+    rep_arena_free(&l->arena);
+}
