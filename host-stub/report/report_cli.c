@@ -17,13 +17,19 @@ typedef struct kind {
 
 static const kind KINDS[] = {
     {"due", "Due list (recall list)", report_due_list},
+    {"history", "Equipment history", report_history},
+    {"oot", "Out-of-tolerance register", report_oot_register},
+    {"gate", "Gate activity", report_gate_activity},
+    {"compliance", "Check compliance", report_compliance},
+    {"trend", "Accuracy trend and interval analysis", report_trend},
+    {"audit", "Audit pack", report_audit_pack},
 };
 
 static const char USAGE[] =
     "usage: smart-host report KIND LEDGER [--from DATE] [--to DATE] [--within DAYS]\n"
     "                         [--equipment ID] [--format html|csv|json] [--out FILE]\n"
     "                         [--key PUB [--checkpoints FILE]]\n"
-    "  KIND: due\n";
+    "  KIND: due, history, oot, gate, compliance, trend, audit\n";
 
 static int usage(const char *why)
 {
