@@ -6,9 +6,9 @@
  *   late:    a passed check in the window after the gate blocked a test for its not being done;
  *   failed:  checks in the window, none passed;
  *   missed:  no check in the window.
- * The windows begin at --from or the first check on record of that item and procedure, and
- * end at --to or the last record. Frequencies with no fixed window (per shift, on use) have
- * their checks counted but no window due. Pure. */
+ * The windows begin at the first check on record of that item and procedure (or --from, when
+ * later), and end at --to or the last record. Frequencies with no fixed window (per shift, on use)
+ * have their checks counted but no window due. Pure. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,7 +91,10 @@ static int one_pair(const rep_ledger *l, const rep_query *q, rep_doc *d, const p
                     rep_section *periods, rep_section *missed, rep_map *tm, rep_vec *tv)
 {
     const rep_check *first = *REP_AT(p->checks, const rep_check *, 0);
-    civil_day start = q->from != REP_NO_DAY ? q->from : rep_day_of_ms(first->time_ms);
+    /* Nothing on record says it was due before its first check. */
+    civil_day start = rep_day_of_ms(first->time_ms);
+    if (q->from != REP_NO_DAY && q->from > start)
+        start = q->from;
     civil_day end = rep_as_of(l, q);
     int days, hours;
     civil_day origin;
