@@ -24,6 +24,8 @@
 
 #include "core/dates.h"
 
+#define REP_NO_DAY INT32_MIN
+
 /* ---- an arena: every string and array of a ledger or doc, freed at once ---- */
 typedef struct rep_arena_block rep_arena_block;
 typedef struct rep_arena {
@@ -66,8 +68,6 @@ long rep_map_get(const rep_map *m, const char *key);
 void rep_map_free(rep_map *m);
 
 /* ---- the plain records (report_ledger.c) ---- */
-
-#define REP_NO_DAY INT32_MIN
 
 typedef struct rep_result { /* one calibration point */
     const char *parameter, *unit;
@@ -185,7 +185,24 @@ typedef struct rep_ledger {
     rep_vec calibrations, transitions, checks, tags, gates, oots, contracts, retired;
 } rep_ledger;
 
+/* The record kinds a report reads (rep_read_options.wants): the others are not parsed. */
+enum {
+    REP_WANT_CALIBRATIONS = 1u << 0,
+    REP_WANT_TRANSITIONS = 1u << 1,
+    REP_WANT_CHECKS = 1u << 2,
+    REP_WANT_TAGS = 1u << 3,
+    REP_WANT_GATES = 1u << 4,
+    REP_WANT_OOTS = 1u << 5,
+    REP_WANT_CONTRACTS = 1u << 6,
+    REP_WANT_RETIRED = 1u << 7,
+    REP_WANT_ALL = 0xffu,
+};
+
 typedef struct rep_read_options {
+    unsigned wants; /* REP_WANT_*; 0 reads every kind */
+    /* Checks and gate decisions (the bulk of a ledger) outside these days are not parsed;
+     * REP_NO_DAY: open. Every other kind is read whatever its day. */
+    civil_day bulk_from, bulk_to;
     const char *key_path;         /* the node's public key, or NULL: the chain only */
     const char *checkpoints_path; /* with a key: the exported checkpoints file, or NULL */
     bool progress;                /* a progress line on stderr for a large ledger */

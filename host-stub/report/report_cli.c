@@ -13,16 +13,23 @@
 typedef struct kind {
     const char *name, *title;
     int (*build)(const rep_ledger *, const rep_query *, rep_doc *);
+    unsigned wants; /* the record kinds it reads (REP_WANT_*) */
 } kind;
 
+#define DUE_WANTS (REP_WANT_TRANSITIONS | REP_WANT_CALIBRATIONS | REP_WANT_TAGS | REP_WANT_RETIRED)
+
 static const kind KINDS[] = {
-    {"due", "Due list (recall list)", report_due_list},
-    {"history", "Equipment history", report_history},
-    {"oot", "Out-of-tolerance register", report_oot_register},
-    {"gate", "Gate activity", report_gate_activity},
-    {"compliance", "Check compliance", report_compliance},
-    {"trend", "Accuracy trend and interval analysis", report_trend},
-    {"audit", "Audit pack", report_audit_pack},
+    {"due", "Due list (recall list)", report_due_list, DUE_WANTS},
+    {"history", "Equipment history", report_history,
+     REP_WANT_CALIBRATIONS | REP_WANT_CHECKS | REP_WANT_TRANSITIONS | REP_WANT_TAGS |
+         REP_WANT_GATES},
+    {"oot", "Out-of-tolerance register", report_oot_register,
+     REP_WANT_OOTS | REP_WANT_CALIBRATIONS},
+    {"gate", "Gate activity", report_gate_activity, REP_WANT_GATES},
+    {"compliance", "Check compliance", report_compliance, REP_WANT_CHECKS | REP_WANT_GATES},
+    {"trend", "Accuracy trend and interval analysis", report_trend,
+     REP_WANT_CALIBRATIONS | REP_WANT_CHECKS},
+    {"audit", "Audit pack", report_audit_pack, REP_WANT_ALL},
 };
 
 static const char USAGE[] =
@@ -142,6 +149,11 @@ int report_command(int argc, char **argv)
         return usage("--checkpoints needs --key (the node's public key)");
     if (q.from != REP_NO_DAY && q.to != REP_NO_DAY && q.from > q.to)
         return usage("--from is after --to");
+    /* Checks and gate decisions are read for the period only: every kind looks at them there
+     * alone (the due list not at all). */
+    o.wants = k->wants;
+    o.bulk_from = q.from;
+    o.bulk_to = q.to;
     rep_ledger l = {0};
     char msg[1024];
     int rc = rep_ledger_read(ledger_path, &o, &l, msg, sizeof msg);

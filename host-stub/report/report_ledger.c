@@ -1,6 +1,9 @@
 /* report_ledger.c — verify the ledger, then read the module's records into plain records
- * (report.h). Each line is parsed in full by jansson, as the host's own audit does; a record a
- * report does not use is dropped after its parse. */
+ * (report.h). Each verified line's head (seq, time, node_id, module, action: the first fields,
+ * in the fixed order of ledger.h) is read by a yajl scan that stops after the action; only a
+ * record the report uses is then parsed in full by jansson, as the host's own audit does. On a
+ * ledger of a million records most are gate decisions a due list never looks at, and a tree
+ * per record would cost more than all the rest. */
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -8,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <yajl/yajl_parse.h>
 
 #include "ledger/ledger.h"
 #include "ledger/ledger_audit.h"
@@ -315,61 +319,191 @@ static int read_contracts(rep_ledger *l, uint64_t seq, int64_t ms, const json_t 
     return 0;
 }
 
-/* One verified line. */
-static int read_record(rep_ledger *l, const char *line, size_t len, char *msg, size_t msg_size)
+/* The head of a line, from a yajl scan of its top-level fields up to "action". */
+typedef struct head {
+    int depth;
+    int field; /* which top-level key is next: 0 none of ours */
+    char time[48], node_id[256], module[64], action[64];
+} head;
+
+enum { F_NONE, F_TIME, F_NODE, F_MODULE, F_ACTION };
+
+static int scan_key(void *ctx, const unsigned char *key, size_t len)
 {
+    head *h = ctx;
+    h->field = F_NONE;
+    if (h->depth != 1)
+        return 1;
+    static const struct {
+        const char *name;
+        int field;
+    } keys[] = {{"time", F_TIME}, {"node_id", F_NODE}, {"module", F_MODULE}, {"action", F_ACTION}};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (strlen(keys[i].name) == len && memcmp(keys[i].name, key, len) == 0)
+            h->field = keys[i].field;
+    return 1;
+}
+
+static int scan_string(void *ctx, const unsigned char *s, size_t len)
+{
+    head *h = ctx;
+    char *to = h->field == F_TIME     ? h->time
+               : h->field == F_NODE   ? h->node_id
+               : h->field == F_MODULE ? h->module
+               : h->field == F_ACTION ? h->action
+                                      : NULL;
+    size_t size = h->field == F_TIME   ? sizeof h->time
+                  : h->field == F_NODE ? sizeof h->node_id
+                                       : sizeof h->module; /* module and action: 64 */
+    if (to && h->depth == 1) {
+        if (len >= size)
+            len = size - 1;
+        memcpy(to, s, len);
+        to[len] = '\0';
+    }
+    bool last = h->field == F_ACTION && h->depth == 1;
+    h->field = F_NONE;
+    return last ? 0 : 1; /* the action is the last field needed: stop there */
+}
+
+static int scan_other(void *ctx)
+{
+    ((head *)ctx)->field = F_NONE;
+    return 1;
+}
+static int scan_bool(void *ctx, int b)
+{
+    (void)b;
+    return scan_other(ctx);
+}
+static int scan_number(void *ctx, const char *n, size_t len)
+{
+    (void)n;
+    (void)len;
+    return scan_other(ctx);
+}
+static int scan_open(void *ctx)
+{
+    head *h = ctx;
+    h->depth++;
+    h->field = F_NONE;
+    return 1;
+}
+static int scan_close(void *ctx)
+{
+    ((head *)ctx)->depth--;
+    return 1;
+}
+
+static const yajl_callbacks HEAD_CALLBACKS = {
+    .yajl_null = scan_other,
+    .yajl_boolean = scan_bool,
+    .yajl_number = scan_number,
+    .yajl_string = scan_string,
+    .yajl_start_map = scan_open,
+    .yajl_map_key = scan_key,
+    .yajl_end_map = scan_close,
+    .yajl_start_array = scan_open,
+    .yajl_end_array = scan_close,
+};
+
+static unsigned want_of(const char *action, bool *bulk)
+{
+    static const struct {
+        const char *action;
+        unsigned want;
+        bool bulk;
+    } map[] = {
+        {"gate.decision", REP_WANT_GATES, true},
+        {"maintenance.checked", REP_WANT_CHECKS, true},
+        {"status.transition", REP_WANT_TRANSITIONS, false},
+        {"calibration.recorded", REP_WANT_CALIBRATIONS, false},
+        {"equipment.out_of_service", REP_WANT_TAGS, false},
+        {"equipment.return_to_service", REP_WANT_TAGS, false},
+        {"calibration.scheduled", REP_WANT_TAGS, false},
+        {"oot.impact", REP_WANT_OOTS, false},
+        {"contracts.loaded", REP_WANT_CONTRACTS, false},
+        {"equipment.retired", REP_WANT_RETIRED, false},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(action, map[i].action) == 0) {
+            *bulk = map[i].bulk;
+            return map[i].want;
+        }
+    return 0;
+}
+
+/* One verified line. */
+static int read_record(rep_ledger *l, const rep_read_options *o, const char *line, size_t len,
+                       char *msg, size_t msg_size)
+{
+    head h = {0};
+    yajl_handle y = yajl_alloc(&HEAD_CALLBACKS, NULL, &h);
+    if (y == NULL) {
+        snprintf(msg, msg_size, "ledger %s: out of memory", l->path);
+        return -ENOMEM;
+    }
+    yajl_parse(y, (const unsigned char *)line, len); /* cancelled at the action, by design */
+    yajl_free(y);
+    int64_t ms = 0;
+    char why[200];
+    if (h.time[0])
+        rfc3339_parse(h.time, &ms, why, sizeof why);
+    l->records++;
+    if (l->records == 1) {
+        l->first_ms = ms;
+        l->node_id = rep_strdup(&l->arena, h.node_id);
+    }
+    l->last_ms = ms;
+    bool bulk = false;
+    unsigned want = strcmp(h.module, "smart-maintenance") == 0 ? want_of(h.action, &bulk) : 0;
+    if (want == 0 || (o->wants && !(o->wants & want)))
+        return 0;
+    if (bulk) {
+        civil_day day = rep_day_of_ms(ms);
+        if ((o->bulk_from != REP_NO_DAY && day < o->bulk_from) ||
+            (o->bulk_to != REP_NO_DAY && day > o->bulk_to))
+            return 0;
+    }
     json_error_t error;
     json_t *rec = json_loadb(line, len, 0, &error);
     if (!json_is_object(rec)) {
         json_decref(rec);
         snprintf(msg, msg_size, "ledger %s: record %" PRIu64 " (a verified line): %s", l->path,
-                 l->records + 1, error.text);
+                 l->records, error.text);
         return -EINVAL;
     }
     uint64_t seq = (uint64_t)json_integer_value(json_object_get(rec, "seq"));
-    const char *time = get(rec, "time"), *action = get(rec, "action");
-    const char *module = get(rec, "module"), *user = get(rec, "user_id");
+    const char *action = h.action, *user = get(rec, "user_id");
     const char *target = get(rec, "target"), *details = get(rec, "details");
     json_t *m = json_object_get(rec, "metadata");
-    int64_t ms = 0;
-    char why[200];
-    if (time)
-        rfc3339_parse(time, &ms, why, sizeof why);
-    l->records++;
-    if (l->records == 1) {
-        l->first_ms = ms;
-        l->node_id = str(l, rec, "node_id");
-    }
-    l->last_ms = ms;
     int rc = 0;
-    if (action && module && strcmp(module, "smart-maintenance") == 0) {
-        if (strcmp(action, "calibration.recorded") == 0)
-            rc = read_calibration(l, seq, ms, m);
-        else if (strcmp(action, "maintenance.checked") == 0)
-            rc = read_check(l, seq, ms, user, m);
-        else if (strcmp(action, "status.transition") == 0)
-            rc = read_transition(l, seq, ms, m);
-        else if (strcmp(action, "equipment.out_of_service") == 0)
-            rc = read_tag(l, seq, ms, REP_TAG_OUT, user, details, m);
-        else if (strcmp(action, "equipment.return_to_service") == 0)
-            rc = read_tag(l, seq, ms, REP_TAG_RETURN, user, details, m);
-        else if (strcmp(action, "calibration.scheduled") == 0)
-            rc = read_tag(l, seq, ms, REP_TAG_SENT_OUT, user, details, m);
-        else if (strcmp(action, "gate.decision") == 0)
-            rc = read_gate(l, seq, ms, target, m);
-        else if (strcmp(action, "oot.impact") == 0)
-            rc = read_oot(l, seq, ms, m);
-        else if (strcmp(action, "contracts.loaded") == 0)
-            rc = read_contracts(l, seq, ms, m);
-        else if (strcmp(action, "equipment.retired") == 0) {
-            rep_retired *r = rep_vec_push(&l->retired, sizeof *r);
-            if (r == NULL)
-                rc = -ENOMEM;
-            else {
-                r->seq = seq;
-                r->time_ms = ms;
-                r->equipment = rep_strdup(&l->arena, target);
-            }
+    if (strcmp(action, "calibration.recorded") == 0)
+        rc = read_calibration(l, seq, ms, m);
+    else if (strcmp(action, "maintenance.checked") == 0)
+        rc = read_check(l, seq, ms, user, m);
+    else if (strcmp(action, "status.transition") == 0)
+        rc = read_transition(l, seq, ms, m);
+    else if (strcmp(action, "equipment.out_of_service") == 0)
+        rc = read_tag(l, seq, ms, REP_TAG_OUT, user, details, m);
+    else if (strcmp(action, "equipment.return_to_service") == 0)
+        rc = read_tag(l, seq, ms, REP_TAG_RETURN, user, details, m);
+    else if (strcmp(action, "calibration.scheduled") == 0)
+        rc = read_tag(l, seq, ms, REP_TAG_SENT_OUT, user, details, m);
+    else if (strcmp(action, "gate.decision") == 0)
+        rc = read_gate(l, seq, ms, target, m);
+    else if (strcmp(action, "oot.impact") == 0)
+        rc = read_oot(l, seq, ms, m);
+    else if (strcmp(action, "contracts.loaded") == 0)
+        rc = read_contracts(l, seq, ms, m);
+    else if (strcmp(action, "equipment.retired") == 0) {
+        rep_retired *r = rep_vec_push(&l->retired, sizeof *r);
+        if (r == NULL)
+            rc = -ENOMEM;
+        else {
+            r->seq = seq;
+            r->time_ms = ms;
+            r->equipment = rep_strdup(&l->arena, target);
         }
     }
     json_decref(rec);
@@ -380,7 +514,7 @@ static int read_record(rep_ledger *l, const char *line, size_t len, char *msg, s
 
 #define PROGRESS_BYTES (64ull << 20) /* a ledger this large gets a progress line */
 
-static int read_records(rep_ledger *l, bool progress, char *msg, size_t msg_size)
+static int read_records(rep_ledger *l, const rep_read_options *o, char *msg, size_t msg_size)
 {
     FILE *f = fopen(l->path, "rb");
     if (f == NULL) {
@@ -390,7 +524,7 @@ static int read_records(rep_ledger *l, bool progress, char *msg, size_t msg_size
     }
     struct stat st;
     uint64_t size = fstat(fileno(f), &st) == 0 ? (uint64_t)st.st_size : 0;
-    progress = progress && size >= PROGRESS_BYTES;
+    bool progress = o->progress && size >= PROGRESS_BYTES;
     static const size_t buffer_size = 1u << 20;
     setvbuf(f, NULL, _IOFBF, buffer_size);
     char *line = NULL;
@@ -400,7 +534,7 @@ static int read_records(rep_ledger *l, bool progress, char *msg, size_t msg_size
     int rc = 0;
     while (rc == 0 && l->records < l->verification.records && (n = getline(&line, &cap, f)) > 0) {
         done += (uint64_t)n;
-        rc = read_record(l, line, (size_t)(line[n - 1] == '\n' ? n - 1 : n), msg, msg_size);
+        rc = read_record(l, o, line, (size_t)(line[n - 1] == '\n' ? n - 1 : n), msg, msg_size);
         if (progress && done - shown >= size / 10) {
             shown = done;
             fprintf(stderr, "smart-host report: read %" PRIu64 " records (%" PRIu64 " %%)\n",
@@ -461,7 +595,7 @@ int rep_ledger_read(const char *path, const rep_read_options *o, rep_ledger *l, 
     }
     if (!v->ok)
         return 0; /* nothing of a broken chain is presented */
-    return read_records(l, o->progress, msg, msg_size);
+    return read_records(l, o, msg, msg_size);
 }
 
 void rep_ledger_free(rep_ledger *l)
