@@ -33,9 +33,55 @@ static bool wanted(const rep_query *q, const char *id)
 
 typedef struct series {
     rep_chart *chart;
-    double last_found;
+    const char *key;
+    double first_found, last_found;
     bool has_last;
+    int count;
+    uint64_t first_seq, last_seq;
+    rep_result terms; /* the tolerance of the newest */
 } series;
+
+#define HORIZON 20 /* calibrations looked ahead by the projection */
+
+/* The drift of one series, for the reasoning under the table: the as-found value's geometric
+ * mean change per calibration, and when, at that rate, it would leave its tolerance. */
+static void drift_note(rep_doc *d, rep_section *s, const series *se)
+{
+    if (se->count < 3 || se->first_found <= 0 || se->last_found <= 0)
+        return;
+    double rate = pow(se->last_found / se->first_found, 1.0 / (se->count - 1)) - 1;
+    char text[900];
+    int n = snprintf(text, sizeof text,
+                     "%s: as found changed %+.2f %% per calibration (geometric mean over %d "
+                     "calibrations, seqs %llu to %llu)",
+                     se->key, 100 * rate, se->count, (unsigned long long)se->first_seq,
+                     (unsigned long long)se->last_seq);
+    if (n < 0 || (size_t)n >= sizeof text)
+        return;
+    if (!se->terms.has_min && !se->terms.has_max) {
+        rep_note(d, s, text);
+        return;
+    }
+    int k = 0;
+    double v = se->last_found;
+    while (k < HORIZON && inside(&se->terms, v)) {
+        v *= 1 + rate;
+        k++;
+    }
+    if (inside(&se->terms, v) || fabs(rate) < 1e-12)
+        snprintf(text + n, sizeof text - (size_t)n,
+                 "; at that rate it stays in tolerance for the next %d calibrations.", HORIZON);
+    else
+        snprintf(text + n, sizeof text - (size_t)n,
+                 "; at that rate it would be found out of tolerance (%.4g) at the %d%s "
+                 "calibration from now.",
+                 v, k,
+                 k == 1   ? "st"
+                 : k == 2 ? "nd"
+                 : k == 3 ? "rd"
+                          : "th");
+    rep_note(d, s, text);
+}
 
 static int calibration_trend(const rep_ledger *l, const rep_query *q, rep_doc *d)
 {
@@ -117,10 +163,20 @@ static int calibration_trend(const rep_ledger *l, const rep_query *q, rep_doc *d
             if (res->has_min || res->has_max)
                 rep_set_bool(r, 11, in);
             r->mark = in ? REP_MARK_NONE : REP_MARK_BAD;
+            if (!se->has_last) {
+                se->first_found = res->found;
+                se->first_seq = c->seq;
+                se->key = kc;
+            }
             se->last_found = res->found;
+            se->last_seq = c->seq;
+            se->terms = *res;
+            se->count++;
             se->has_last = true;
         }
     }
+    for (size_t i = 0; i < v.count && rc == 0; i++)
+        drift_note(d, s, REP_AT(v, series, i));
     rep_vec_free(&v);
     rep_map_free(&m);
     return rc;

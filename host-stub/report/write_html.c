@@ -47,9 +47,11 @@ static const char STYLE[] =
     ".band{fill:#d8f0dd}.limit{stroke:var(--bad);stroke-dasharray:6 4;stroke-width:1.5}\n"
     ".series{fill:none;stroke:#225;stroke-width:1.5}.pt{fill:#225}.pt.outside{fill:var(--bad)}\n"
     ".axis{stroke:#667;stroke-width:1}.tick{font-size:11px;fill:#445}\n"
+    ".toc ol{columns:2 18em;margin:.3em 0;padding-left:1.4em}.toc a{color:#225}\n"
     "@media (max-width:600px){body{font-size:14px;padding:6px}th,td{padding:2px 4px}}\n"
     "@page{size:auto;margin:14mm}\n"
-    "@media print{body{max-width:none;padding:0;font-size:10pt}th{position:static}"
+    "@media print{body{max-width:none;padding:0;font-size:8pt}th{position:static}"
+    "table{font-size:7.5pt}td,th{padding:1px 3px;word-break:break-word}.toc{break-after:page}"
     "h2{break-after:avoid}tr{break-inside:avoid}.scroll{overflow:visible}"
     "a{color:inherit;text-decoration:none}section{break-before:auto}}\n"
     "</style>\n";
@@ -140,6 +142,11 @@ static void chart(FILE *out, const rep_chart *c)
     char day[16];
     civil_format(dmin, day, sizeof day);
     fprintf(out, "\n<text class=\"tick\" x=\"%.1f\" y=\"%.1f\">%s</text>", L, H - B + 16, day);
+    if (dmax - dmin > 2) {
+        civil_format(dmin + (dmax - dmin) / 2, day, sizeof day);
+        fprintf(out, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>",
+                X(dmin + (dmax - dmin) / 2), H - B + 16, day);
+    }
     civil_format(dmax, day, sizeof day);
     fprintf(out, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
             W - R, H - B + 16, day);
@@ -269,7 +276,22 @@ int rep_write_html(const rep_doc *d, FILE *out)
         esc(out, v->why);
         fputs(". No record of it is presented as evidence.", out);
     }
-    fputs("</div></header>\n<main>\n", out);
+    fputs("</div>\n", out);
+    if (d->sections.count > 4) { /* a long report: its contents first */
+        fputs("<nav class=\"toc\"><b>Contents</b><ol>", out);
+        for (size_t i = 0; i < d->sections.count; i++) {
+            const rep_section *s = REP_SECTION(d, i);
+            if (strcmp(s->id, "verification") == 0)
+                continue;
+            fputs("<li><a href=\"#", out);
+            esc(out, s->id);
+            fputs("\">", out);
+            esc(out, s->title);
+            fprintf(out, "</a> (%zu)</li>", s->rows.count);
+        }
+        fputs("</ol></nav>\n", out);
+    }
+    fputs("</header>\n<main>\n", out);
     for (size_t i = 0; i < d->sections.count; i++) /* the banner above says it all */
         if (strcmp(REP_SECTION(d, i)->id, "verification") != 0)
             section(out, REP_SECTION(d, i));

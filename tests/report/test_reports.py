@@ -218,6 +218,10 @@ class Trend(unittest.TestCase):
                                ("2024-10-01", 940.9, -5.91, -3.0),
                                ("2025-01-02", 912.673, -8.73, -3.0),
                                ("2025-04-01", 885.2928, -11.47, -3.0)])
+        notes = section(doc, "trend_calibrations")["notes"]
+        self.assertEqual(len(notes), 1)
+        self.assertIn("as found changed -3.00 % per calibration", notes[0])
+        self.assertIn("out of tolerance (833) at the 2nd calibration from now", notes[0])
         chart = section(doc, "trend_calibrations")["charts"][0]
         self.assertEqual((chart["low"], chart["high"], len(chart["points"])), (-150.0, 150.0, 5))
         table = csv_rows(STATION.csv("trend", "--equipment", "RP-LAMP-01"), "trend_calibrations")
