@@ -208,9 +208,10 @@ typedef struct rep_read_options {
     bool progress;                /* a progress line on stderr for a large ledger */
 } rep_read_options;
 
-/* Verify the ledger at `path` and read its records into *out (zeroed by the caller). When the
- * verification fails, out->verification says where and why and no record is read (a report on
- * a broken chain presents none). Returns 0 (verified or not), or a negative errno when the
+/* Verify the ledger at `path` and read its records into *out (zeroed by the caller). The
+ * verification runs on a thread of its own (libuv's) while the records are read; when it
+ * fails, out->verification says where and why and every record read is dropped (a report on a
+ * broken chain presents none). Returns 0 (verified or not), or a negative errno when the
  * file or key cannot be read, with `msg`. rep_ledger_free in every case. */
 int rep_ledger_read(const char *path, const rep_read_options *options, rep_ledger *out, char *msg,
                     size_t msg_size);

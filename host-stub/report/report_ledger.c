@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <uv.h>
 #include <yajl/yajl_parse.h>
 
 #include "ledger/ledger.h"
@@ -532,9 +533,11 @@ static int read_records(rep_ledger *l, const rep_read_options *o, char *msg, siz
     ssize_t n;
     uint64_t done = 0, shown = 0;
     int rc = 0;
-    while (rc == 0 && l->records < l->verification.records && (n = getline(&line, &cap, f)) > 0) {
+    /* Complete lines only: a last line without its newline is a torn write, which the
+     * verification running meanwhile refuses. */
+    while (rc == 0 && (n = getline(&line, &cap, f)) > 0 && line[n - 1] == '\n') {
         done += (uint64_t)n;
-        rc = read_record(l, o, line, (size_t)(line[n - 1] == '\n' ? n - 1 : n), msg, msg_size);
+        rc = read_record(l, o, line, (size_t)n - 1, msg, msg_size);
         if (progress && done - shown >= size / 10) {
             shown = done;
             fprintf(stderr, "smart-host report: read %" PRIu64 " records (%" PRIu64 " %%)\n",
@@ -546,22 +549,26 @@ static int read_records(rep_ledger *l, const rep_read_options *o, char *msg, siz
     return rc;
 }
 
-int rep_ledger_read(const char *path, const rep_read_options *o, rep_ledger *l, char *msg,
-                    size_t msg_size)
+/* The verification, on a thread of its own while the records are read: it is most of the cost
+ * (every byte hashed and scanned), and the two together take the machine's two cores. */
+typedef struct verify_job {
+    const char *path;
+    const rep_read_options *o;
+    rep_verification v;
+    int rc;
+    char msg[1024];
+} verify_job;
+
+static void verify(void *arg)
 {
-    l->path = rep_strdup(&l->arena, path);
-    rep_verification *v = &l->verification;
-    if (o->progress) {
-        struct stat st;
-        if (stat(path, &st) == 0 && (uint64_t)st.st_size >= PROGRESS_BYTES)
-            fprintf(stderr, "smart-host report: verifying %s (%lld MB)\n", path,
-                    (long long)(st.st_size >> 20));
-    }
-    if (o->key_path == NULL) {
+    verify_job *job = arg;
+    rep_verification *v = &job->v;
+    const char *path = job->path;
+    if (job->o->key_path == NULL) {
         ledger_verify_result chain;
-        int rc = ledger_verify_file(path, &chain, msg, msg_size);
-        if (rc < 0)
-            return rc;
+        job->rc = ledger_verify_file(path, &chain, job->msg, sizeof job->msg);
+        if (job->rc < 0)
+            return;
         v->ok = chain.ok;
         v->records = chain.records;
         memcpy(v->head_hash, chain.head_hash, sizeof v->head_hash);
@@ -569,40 +576,85 @@ int rep_ledger_read(const char *path, const rep_read_options *o, rep_ledger *l, 
             v->bad_seq = chain.bad_seq;
             ledger_describe_failure(path, &chain, v->why, sizeof v->why);
         }
-    } else {
-        smart_error err = {0, ""};
-        msig_public_key key;
-        if (msig_init(&err) < 0 || msig_public_key_load(o->key_path, &key, &err) < 0) {
-            snprintf(msg, msg_size, "--key: %s", err.text);
-            return -EINVAL;
-        }
-        ledger_audit_result r;
-        int rc = ledger_audit(path, &key, o->checkpoints_path, &r, msg, msg_size);
-        if (rc < 0)
-            return rc;
-        v->signed_checked = true;
-        v->ok = r.ok;
-        v->records = r.records;
-        v->bad_seq = r.bad_seq;
-        v->last_signed_seq = r.last_signed_seq;
-        v->unsigned_after = r.unsigned_after;
-        v->checkpoints = r.checkpoints;
-        if (!r.ok)
-            snprintf(v->why, sizeof v->why, "%s", r.why);
-        ledger_verify_result chain;
-        if (ledger_verify_file(path, &chain, msg, msg_size) == 0)
-            memcpy(v->head_hash, chain.head_hash, sizeof v->head_hash);
+        return;
     }
-    if (!v->ok)
-        return 0; /* nothing of a broken chain is presented */
-    return read_records(l, o, msg, msg_size);
+    smart_error err = {0, ""};
+    msig_public_key key;
+    if (msig_init(&err) < 0 || msig_public_key_load(job->o->key_path, &key, &err) < 0) {
+        snprintf(job->msg, sizeof job->msg, "--key: %s", err.text);
+        job->rc = -EINVAL;
+        return;
+    }
+    ledger_audit_result r;
+    job->rc = ledger_audit(path, &key, job->o->checkpoints_path, &r, job->msg, sizeof job->msg);
+    if (job->rc < 0)
+        return;
+    v->signed_checked = true;
+    v->ok = r.ok;
+    v->records = r.records;
+    v->bad_seq = r.bad_seq;
+    v->last_signed_seq = r.last_signed_seq;
+    v->unsigned_after = r.unsigned_after;
+    v->checkpoints = r.checkpoints;
+    if (!r.ok)
+        snprintf(v->why, sizeof v->why, "%s", r.why);
+    ledger_verify_result chain;
+    if (ledger_verify_file(path, &chain, job->msg, sizeof job->msg) == 0)
+        memcpy(v->head_hash, chain.head_hash, sizeof v->head_hash);
 }
 
-void rep_ledger_free(rep_ledger *l)
+static void drop_records(rep_ledger *l)
 {
     rep_vec *vecs[] = {&l->calibrations, &l->transitions, &l->checks,    &l->tags,
                        &l->gates,        &l->oots,        &l->contracts, &l->retired};
     for (size_t i = 0; i < sizeof vecs / sizeof vecs[0]; i++)
         rep_vec_free(vecs[i]);
+    l->records = 0;
+    l->node_id = NULL;
+}
+
+int rep_ledger_read(const char *path, const rep_read_options *o, rep_ledger *l, char *msg,
+                    size_t msg_size)
+{
+    l->path = rep_strdup(&l->arena, path);
+    if (o->progress) {
+        struct stat st;
+        if (stat(path, &st) == 0 && (uint64_t)st.st_size >= PROGRESS_BYTES)
+            fprintf(stderr, "smart-host report: verifying and reading %s (%lld MB)\n", path,
+                    (long long)(st.st_size >> 20));
+    }
+    verify_job job = {.path = path, .o = o};
+    uv_thread_t thread;
+    bool threaded = uv_thread_create(&thread, verify, &job) == 0;
+    if (!threaded)
+        verify(&job);
+    int rc = read_records(l, o, msg, msg_size);
+    if (threaded)
+        uv_thread_join(&thread);
+    l->verification = job.v;
+    if (job.rc < 0) {
+        snprintf(msg, msg_size, "%s", job.msg);
+        drop_records(l);
+        return job.rc;
+    }
+    if (!job.v.ok) {
+        drop_records(l); /* nothing of a broken chain is presented */
+        return 0;
+    }
+    if (rc == 0 && l->records != job.v.records) {
+        snprintf(msg, msg_size,
+                 "ledger %s changed while it was read (%" PRIu64 " records verified, %" PRIu64
+                 " read): run the report again",
+                 path, job.v.records, l->records);
+        rc = -EIO;
+    }
+    if (rc < 0)
+        drop_records(l);
+    return rc;
+}
+
+void rep_ledger_free(rep_ledger *l)
+{
+    drop_records(l);
     rep_arena_free(&l->arena);
 }
