@@ -122,8 +122,13 @@ def run(args, check=True):
 
 
 class Station:
-    def __init__(self):
+    def __init__(self, signed=False, extra=""):
         self.dir = tempfile.mkdtemp(prefix="report-test-")
+        node = {}
+        if signed:
+            run(["keygen", os.path.join(self.dir, "keys")])
+            node["signing_key"] = os.path.join(self.dir, "keys", "node.key")
+            self.key = os.path.join(self.dir, "keys", "node.pub")
         os.makedirs(os.path.join(self.dir, "contracts"))
         with open(os.path.join(self.dir, "contracts", "RP-CAL-001.json"), "w") as f:
             json.dump(CONTRACT, f)
@@ -132,10 +137,11 @@ class Station:
                        "ledger": "var/ledger.jsonl", "alerts": "var/alerts.jsonl",
                        "modules": [{"path": "smart-maintenance.so",
                                     "config": {"contracts_dir": "contracts",
-                                               "data_dir": "var/maintenance"}}]}, f)
+                                               "data_dir": "var/maintenance"}}],
+                       **node}, f)
         events = os.path.join(self.dir, "events.jsonl")
         with open(events, "w") as f:
-            f.write(history())
+            f.write(history() + extra)
         self.run = run(["run", os.path.join(self.dir, "node.json"), "--events", events,
                         "--clock", "2024-01-15T06:00:00Z"])
         self.ledger = os.path.join(self.dir, "var", "ledger.jsonl")
@@ -314,6 +320,48 @@ class Tampered(unittest.TestCase):
         self.assertNotIn("RP-LAMP-01", page)
 
 
+HOSTILE = '<img src=x onerror=alert(1)> "A, B"'
+
+
+class SignedAndHostile(unittest.TestCase):
+    """A signed ledger checked with the node's key, and text that HTML and CSV must escape."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.station = Station(signed=True, extra=event(
+            "maintenance.check", "2025-04-11T09:00:00Z", equipment_id="RP-LAMP-01",
+            check_type="RP-UVA-DAILY", technician=HOSTILE, readings={"uv_a": 1200}))
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.station.dir, ignore_errors=True)
+
+    def test_checkpoints_verified_with_the_key(self):
+        doc = json.loads(self.station.report("audit", "json", "--key", self.station.key,
+                                             "--checkpoints", self.station.ledger +
+                                             ".checkpoints").stdout)
+        jsonschema.validate(doc, SCHEMA)
+        v = doc["verification"]
+        self.assertTrue(v["ok"] and v["checkpoints_checked"], v)
+        self.assertGreater(v["last_signed_seq"], 0)
+        page = self.station.report("audit", "html", "--key", self.station.key).stdout
+        self.assertIn("signed checkpoints verified, the last at seq %d" % v["last_signed_seq"],
+                      page)
+
+    def test_text_escaped_in_html_and_quoted_in_csv(self):
+        page = self.station.report("history", "html", "--equipment", "RP-LAMP-01").stdout
+        self.assertNotIn("<img", page)
+        self.assertIn("&lt;img src=x onerror=alert(1)&gt; &quot;A, B&quot;", page)
+        table = csv_rows(self.station.csv("history", "--equipment", "RP-LAMP-01"), "checks")
+        self.assertIn(HOSTILE, [r["technician"] for r in table])
+        out = os.path.join(self.station.dir, "history.csv")
+        self.station.report("history", "csv", "--equipment", "RP-LAMP-01", "--out", out)
+        with open(out, "rb") as f:
+            raw = f.read()
+        self.assertIn(b'"<img src=x onerror=alert(1)> ""A, B"""', raw)
+        self.assertEqual(raw.count(b"\n"), raw.count(b"\r\n"))  # RFC 4180: CRLF
+
+
 class DomCollector(html.parser.HTMLParser):
     """The rendered DOM's verification banner, table cells by column, and charts."""
 
@@ -393,10 +441,13 @@ class RenderedHtml(unittest.TestCase):
                     ARTIFACTS)
         self.assertTrue(os.path.getsize(shot) > 10000, p.stderr)
 
-    def test_text_is_escaped(self):
-        page = STATION.report("history", "html").stdout
+    def test_self_contained(self):
+        page = STATION.report("audit", "html").stdout
         self.assertNotIn("<script", page)
-        self.assertIn("Content-Security-Policy", page)
+        self.assertNotIn("http://", page.replace('xmlns="http://www.w3.org/2000/svg"', ""))
+        self.assertNotIn("https://", page)
+        self.assertIn("default-src 'none'", page)  # nothing fetched when opened
+        self.assertIn("@media print", page)
 
 
 if __name__ == "__main__":
