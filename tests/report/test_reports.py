@@ -17,6 +17,7 @@ import html.parser
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -440,6 +441,13 @@ class RenderedHtml(unittest.TestCase):
         p = browser(["--screenshot=" + shot, "--window-size=1000,1400", "file://" + page],
                     ARTIFACTS)
         self.assertTrue(os.path.getsize(shot) > 10000, p.stderr)
+        pdf = os.path.join(ARTIFACTS, "audit-pack.pdf")  # printed through @media print
+        p = browser(["--print-to-pdf=" + pdf, "--no-pdf-header-footer", "file://" + page],
+                    ARTIFACTS)
+        with open(pdf, "rb") as f:
+            printed = f.read()
+        self.assertTrue(printed.startswith(b"%PDF"), p.stderr)
+        self.assertGreater(len(re.findall(rb"/Type\s*/Page[^s]", printed)), 1)
 
     def test_self_contained(self):
         page = STATION.report("audit", "html").stdout
