@@ -7,10 +7,10 @@
  *
  * Interval analysis: per item and per equipment type, the share of calibrations found in
  * tolerance as found; and per item an interval suggested by a simple response method (the
- * "automatic adjustment or staircase" method, ILAC-G24:2007 method 1; NCSLI RP-1's simple
- * response methods): starting from the interval in force, each calibration found in tolerance
- * as found lengthens it by STEP_UP, each found out shortens it by STEP_DOWN. The factors are
- * this report's choice, stated in the reasoning; the suggestion is never applied. */
+ * "automatic adjustment or staircase" method, ILAC-G24:2022 / OIML D 10 §6.2, method 1; NCSLI
+ * RP-1's simple response methods): starting from the interval in force, each calibration found in
+ * tolerance as found lengthens it by STEP_UP, each found out shortens it by STEP_DOWN. The factors
+ * are this report's choice, stated in the reasoning; the suggestion is never applied. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -286,13 +286,12 @@ static int interval_analysis(const rep_ledger *l, const rep_query *q, rep_doc *d
           : NULL;
     if (ts == NULL)
         return -ENOMEM;
-    s->note = "Suggested by the simple response (staircase) method of ILAC-G24:2007 method 1 / "
-              "NCSLI RP-1: from the interval in force, +10 % for each calibration found in "
-              "tolerance as found, -30 % for each found out (this report's factors). A "
-              "suggestion for review, never applied.";
+    s->note = "Suggested by the simple response (staircase) method (ILAC-G24:2022 / OIML D 10 "
+              "6.2, method 1; NCSLI RP-1): from the interval in force, +10 % for each "
+              "calibration found in tolerance as found, -30 % for each found out (this report's "
+              "factors). A suggestion for review, never applied.";
     rep_map im = {0}, tm = {0};
     rep_vec iv = {0}, tv = {0};
-    const char **types = NULL;
     int rc = 0;
     for (size_t i = 0; i < l->calibrations.count && rc == 0; i++) {
         const rep_calibration *c = REP_AT(l->calibrations, rep_calibration, i);
@@ -332,7 +331,6 @@ static int interval_analysis(const rep_ledger *l, const rep_query *q, rep_doc *d
         it->in_force = in_force;
         size_t len = strlen(it->reasoning);
         snprintf(it->reasoning + len, sizeof it->reasoning - len, "%s%s", len ? "; " : "", step);
-        (void)types;
     }
     for (size_t i = 0; i < iv.count && rc == 0; i++) {
         tally *t = REP_AT(iv, tally, i);
