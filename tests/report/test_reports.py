@@ -263,6 +263,49 @@ class OutOfTolerance(unittest.TestCase):
         self.assertTrue(all(r["seqs"] for r in table))
 
 
+def scenario_ledger(name):
+    """The MT station's shipped scenario `name` run through smart-host; its ledger's path."""
+    work = tempfile.mkdtemp(prefix="report-scenario-")
+    station = os.path.join(work, "mt")
+    shutil.copytree(os.path.join(ROOT, "examples", "mt-station"), station,
+                    ignore=shutil.ignore_patterns("var"))
+    events = os.path.join(station, "scenarios", name + ".jsonl")
+    with open(events) as f:
+        first = json.loads(f.readline())["time"]
+    run(["run", os.path.join(station, "node.json"), "--events", events, "--clock", first])
+    return work, os.path.join(station, "var", "ledger.jsonl")
+
+
+class ImpactOfFindings(unittest.TestCase):
+    """The register lists the jobs tested in a finding's suspect window and what was verified
+    with a reference found out of tolerance (the MT station's scenarios)."""
+
+    def report(self, name):
+        work, ledger = scenario_ledger(name)
+        self.addCleanup(shutil.rmtree, work, True)
+        doc = json.loads(run(["report", "oot", ledger, "--format", "json"]).stdout)
+        jsonschema.validate(doc, SCHEMA)
+        return doc
+
+    def test_jobs_in_the_suspect_window(self):
+        doc = self.report("oot-impact")
+        self.assertEqual([(r["equipment_id"], r["clientpos"]) for r in rows(doc, "oot_findings")],
+                         [("MT01-BENCH-01", 2)])
+        self.assertEqual(sorted(r["subject"] for r in rows(doc, "oot_affected")
+                                if r["affected"] == "clientpo"),
+                         ["SC-2025-052-MT", "SC-2025-053-MT"])
+
+    def test_what_was_verified_with_the_reference(self):
+        doc = self.report("reference-out-of-tolerance")
+        affected = {(r["equipment_id"], r["affected"], r["subject"], r["what"])
+                    for r in rows(doc, "oot_affected")}
+        self.assertIn(("MT01-RAD-01", "check", "MT01-UVA-01", "check MT-UVA-DAILY"), affected)
+        self.assertIn(("MT01-SHUNT-01", "calibration", "MT01-BENCH-01",
+                       "calibration NCL-2025-03-0301"), affected)
+        for r in section(doc, "oot_findings")["rows"]:
+            self.assertEqual(len(r["seqs"]), 2)  # the calibration that found it, its impact
+
+
 class Compliance(unittest.TestCase):
     def test_check_missed_on_two_known_days(self):
         doc = STATION.json("compliance", "--to", "2025-04-11")
