@@ -16,6 +16,7 @@
 #include "ledger/ledger.h"
 #include "ledger/ledger_audit.h"
 #include "output/diag.h"
+#include "report/report.h"
 #include "run/clock.h"
 #include "run/host.h"
 
@@ -23,6 +24,8 @@ static const char USAGE[] =
     "usage: smart-host run NODE.json [--events FILE|-] [--clock TIME]\n"
     "       smart-host ledger verify LEDGER [--key PUB [--checkpoints FILE]]\n"
     "       smart-host keygen DIR\n"
+    "       smart-host report KIND LEDGER [--from DATE] [--to DATE] [--equipment ID]\n"
+    "                         [--format html|csv|json] [--out FILE] (README \"Reports\")\n"
     "\n"
     "  run            load the modules NODE.json names and feed them events, one JSON\n"
     "                 object a line, from FILE or standard input (default, or '-');\n"
@@ -239,6 +242,8 @@ int main(int argc, char **argv)
         return command_verify(argc, argv);
     if (strcmp(argv[1], "keygen") == 0)
         return command_keygen(argc, argv);
+    if (strcmp(argv[1], "report") == 0)
+        return report_command(argc, argv);
     char msg[300];
     snprintf(msg, sizeof msg, "unknown command '%.200s'", argv[1]);
     return usage_error(msg);

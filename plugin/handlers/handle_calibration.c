@@ -863,6 +863,41 @@ static void write_results(jw *w, const char *results_text)
     }
 }
 
+/* `"equipment_type"?, "tolerances":[{"parameter","nominal"?,"unit","min"?,"max"?}...]`: the
+ * terms the results were judged against, so that a report read from the ledger alone can show
+ * each value against its band and group items by type (host-stub/report/). */
+static void write_tolerances(jw *w, const contract_item *item)
+{
+    if (item->equipment_type)
+        jw_member_string(w, "equipment_type", item->equipment_type);
+    jw_key(w, "tolerances");
+    jw_raw(w, "[", 1);
+    for (size_t k = 0; k < item->tolerance_count; k++) {
+        const tolerance *t = &item->tolerances[k];
+        char number[DECIMAL_TEXT_MAX];
+        jw_sep(w);
+        jw_raw(w, "{", 1);
+        jw_member_string(w, "parameter", t->parameter);
+        jw_member_string(w, "unit", t->unit);
+        const struct {
+            bool has;
+            double value;
+            const char *key;
+        } bounds[] = {{t->has_nominal, t->nominal, "nominal"},
+                      {t->has_min, t->min, "min"},
+                      {t->has_max, t->max, "max"}};
+        for (size_t b = 0; b < sizeof bounds / sizeof bounds[0]; b++) {
+            if (!bounds[b].has)
+                continue;
+            decimal_format_double(bounds[b].value, number, sizeof number);
+            jw_key(w, bounds[b].key);
+            jw_lit(w, number);
+        }
+        jw_raw(w, "}", 1);
+    }
+    jw_raw(w, "]", 1);
+}
+
 /* Emits the record and the answer (both the caller's, closed). */
 static int emit_calibration(maintenance *m, const calibration_input *in, const char *details,
                             const jw *meta, const jw *out, smart_error *err)
@@ -986,6 +1021,7 @@ static int record_suspect_pass(maintenance *m, const calibration_input *in,
     jw_member_int(&meta, "contract_version", e->terms->owner->version);
     write_judgement(&meta, verdict, e->terms, in->results);
     write_results(&meta, results_text);
+    write_tolerances(&meta, e->terms);
     jw_member_raw(&meta, "reference_standard", in->reference);
     jw_member_bool(&meta, "suspect", true);
     jw_member_string(&meta, "suspect_reason", why);
@@ -1206,6 +1242,7 @@ static void write_calibration_record(jw *meta, const calibration_input *in,
     jw_member_int(meta, "contract_version", terms->owner->version);
     write_judgement(meta, verdict, terms, in->results);
     write_results(meta, results_text);
+    write_tolerances(meta, terms);
     if (in->reference)
         jw_member_raw(meta, "reference_standard", in->reference);
     if (why[0]) {

@@ -393,6 +393,9 @@ static int record_check(maintenance *m, const check_input *in, const check_state
     jw_raw(&meta, "{", 1);
     jw_member_raw(&meta, "equipment_id", in->id);
     jw_member_string(&meta, "check_type", in->p->procedure_id);
+    /* How often it is due, for a compliance report read from the ledger alone. */
+    jw_member_string(&meta, "frequency", in->p->frequency_text);
+    jw_member_int(&meta, "every", in->p->every);
     jw_member_bool(&meta, "passed", counts);
     jw_key(&meta, "steps");
     jw_append(&meta, steps);

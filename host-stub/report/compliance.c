@@ -1,0 +1,319 @@
+/* compliance.c — check compliance: for each item and procedure, the windows due in the period
+ * (a daily check's UTC day, a weekly one's ISO week, an every-N-hours one's N hours from
+ * midnight UTC) and, per month, how many were done on time, late, missed or failed, and the
+ * share on time; per technician the checks done, failed and late.
+ *   on time: a passed check in the window before any test the gate blocked for it;
+ *   late:    a passed check in the window after the gate blocked a test for its not being done;
+ *   failed:  checks in the window, none passed;
+ *   missed:  no check in the window.
+ * The windows begin at the first check on record of that item and procedure (or --from, when
+ * later), and end at --to or the last record. Frequencies with no fixed window (per shift, on use)
+ * have their checks counted but no window due. Pure. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report/report.h"
+
+enum { W_MISSED, W_FAILED, W_ON_TIME, W_LATE };
+
+typedef struct pair {
+    const char *equipment, *procedure, *frequency;
+    int every;
+    rep_vec checks; /* const rep_check * */
+} pair;
+
+typedef struct tech {
+    const char *name;
+    int64_t checks, passed, failed, late;
+    rep_vec seqs;
+} tech;
+
+/* The window length and origin of a frequency: *days > 0 for day windows (origin a day),
+ * *hours > 0 for hour windows; both 0 when it has no fixed window. */
+static void window_of(const pair *p, civil_day first, int *days, int *hours, civil_day *origin)
+{
+    *days = *hours = 0;
+    *origin = first;
+    const char *f = p->frequency ? p->frequency : "";
+    if (strcmp(f, "daily") == 0)
+        *days = 1;
+    else if (strcmp(f, "weekly") == 0) {
+        *days = 7;
+        *origin = first - (((first % 7) + 7 + 3) % 7); /* 1970-01-01 was a Thursday */
+    } else if (strcmp(f, "every_n_days") == 0 && p->every > 0)
+        *days = p->every;
+    else if (strcmp(f, "every_n_hours") == 0 && p->every > 0)
+        *hours = p->every;
+}
+
+static long window_index(int64_t ms, int days, int hours, civil_day origin)
+{
+    if (days)
+        return ((long)rep_day_of_ms(ms) - origin) / days;
+    int64_t start = (int64_t)origin * MS_PER_DAY;
+    return (long)((ms - start) / ((int64_t)hours * MS_PER_HOUR));
+}
+
+static bool blocked_for(const rep_gate *g, const pair *p)
+{
+    for (size_t k = 0; k < g->blocked_count; k++) {
+        const rep_block *b = &g->blocked[k];
+        if (b->equipment && strcmp(b->equipment, p->equipment) == 0 && b->reason &&
+            strstr(b->reason, p->procedure))
+            return true;
+    }
+    return false;
+}
+
+static tech *tech_of(rep_map *m, rep_vec *v, const char *name)
+{
+    bool added;
+    long k = rep_map_put(m, name ? name : "", &added);
+    if (k < 0)
+        return NULL;
+    if (added) {
+        tech *t = rep_vec_push(v, sizeof *t);
+        if (t == NULL)
+            return NULL;
+        t->name = name ? name : "";
+    }
+    return REP_AT(*v, tech, k);
+}
+
+typedef struct month_row {
+    rep_row *row;
+    int month;
+    int64_t due, counts[4];
+} month_row;
+
+static int one_pair(const rep_ledger *l, const rep_query *q, rep_doc *d, const pair *p,
+                    rep_section *periods, rep_section *missed, rep_map *tm, rep_vec *tv)
+{
+    const rep_check *first = *REP_AT(p->checks, const rep_check *, 0);
+    /* Nothing on record says it was due before its first check. */
+    civil_day start = rep_day_of_ms(first->time_ms);
+    if (q->from != REP_NO_DAY && q->from > start)
+        start = q->from;
+    civil_day end = rep_as_of(l, q);
+    int days, hours;
+    civil_day origin;
+    window_of(p, start, &days, &hours, &origin);
+    long count = 0;
+    if (days)
+        count = ((long)end - origin) / days + 1;
+    else if (hours)
+        count = (long)((end + 1 - origin) * 24 / hours);
+    if (count < 0)
+        count = 0;
+    int *state = calloc((size_t)(count ? count : 1), sizeof *state);
+    int64_t *pass_ms = calloc((size_t)(count ? count : 1), sizeof *pass_ms);
+    uint64_t *seq = calloc((size_t)(count ? count : 1), sizeof *seq);
+    int rc = state && pass_ms && seq ? 0 : -ENOMEM;
+    for (size_t i = 0; i < p->checks.count && rc == 0; i++) {
+        const rep_check *c = *REP_AT(p->checks, const rep_check *, i);
+        tech *t = tech_of(tm, tv, c->technician);
+        if (t == NULL) {
+            rc = -ENOMEM;
+            break;
+        }
+        t->checks++;
+        *(c->passed ? &t->passed : &t->failed) += 1;
+        uint64_t *s = rep_vec_push(&t->seqs, sizeof *s);
+        if (s == NULL) {
+            rc = -ENOMEM;
+            break;
+        }
+        *s = c->seq;
+        if (count == 0)
+            continue;
+        long w = window_index(c->time_ms, days, hours, origin);
+        if (w < 0 || w >= count)
+            continue;
+        if (c->passed && state[w] != W_ON_TIME) {
+            state[w] = W_ON_TIME;
+            pass_ms[w] = c->time_ms;
+            seq[w] = c->seq;
+        } else if (!c->passed && state[w] == W_MISSED) {
+            state[w] = W_FAILED;
+            seq[w] = c->seq;
+        }
+    }
+    /* Late: the gate blocked a test for it in the window before its first pass. */
+    uint64_t *late_gate = calloc((size_t)(count ? count : 1), sizeof *late_gate);
+    if (late_gate == NULL)
+        rc = -ENOMEM;
+    for (size_t i = 0; i < l->gates.count && rc == 0 && count; i++) {
+        const rep_gate *g = REP_AT(l->gates, rep_gate, i);
+        long w = window_index(g->time_ms, days, hours, origin);
+        if (w < 0 || w >= count || state[w] != W_ON_TIME || g->time_ms >= pass_ms[w] ||
+            late_gate[w] || !blocked_for(g, p))
+            continue;
+        late_gate[w] = g->seq;
+    }
+    month_row rows[64];
+    size_t nrows = 0;
+    for (long w = 0; w < count && rc == 0; w++) {
+        civil_day wday =
+            days ? origin + (civil_day)(w * days) : origin + (civil_day)((int64_t)w * hours / 24);
+        if (wday < start && days == 7 && wday + 7 <= start)
+            continue;
+        int y, m, dd;
+        civil_to_ymd(wday < start ? start : wday, &y, &m, &dd);
+        int month = y * 12 + m;
+        int st = state[w] == W_ON_TIME && late_gate[w] ? W_LATE : state[w];
+        if (nrows == 0 || rows[nrows - 1].month != month) {
+            if (nrows == sizeof rows / sizeof rows[0])
+                break; /* more than 64 months in one report: the first 64 are shown */
+            rep_row *r = rep_row_add(d, periods);
+            if (r == NULL) {
+                rc = -ENOMEM;
+                break;
+            }
+            rows[nrows++] = (month_row){.row = r, .month = month};
+            char text[16];
+            snprintf(text, sizeof text, "%04d-%02d", y, m);
+            rep_set_text(d, r, 0, p->equipment);
+            rep_set_text(d, r, 1, p->procedure);
+            rep_set_text(d, r, 2, p->frequency);
+            rep_set_text(d, r, 3, text);
+        }
+        month_row *mr = &rows[nrows - 1];
+        mr->due++;
+        mr->counts[st]++;
+        if (seq[w] && (rc = rep_row_seq(mr->row, seq[w])) < 0)
+            break;
+        if (late_gate[w] && (rc = rep_row_seq(mr->row, late_gate[w])) < 0)
+            break;
+        if (st == W_LATE) {
+            tech *t = NULL;
+            for (size_t i = 0; i < p->checks.count; i++) {
+                const rep_check *c = *REP_AT(p->checks, const rep_check *, i);
+                if (c->seq == seq[w])
+                    t = tech_of(tm, tv, c->technician);
+            }
+            if (t)
+                t->late++;
+        }
+        if (st == W_MISSED || st == W_FAILED) {
+            rep_row *r = rep_row_add(d, missed);
+            if (r == NULL) {
+                rc = -ENOMEM;
+                break;
+            }
+            rep_set_text(d, r, 0, p->equipment);
+            rep_set_text(d, r, 1, p->procedure);
+            if (days)
+                rep_set_day(d, r, 2, wday);
+            else
+                rep_set_time(d, r, 2,
+                             (int64_t)origin * MS_PER_DAY + (int64_t)w * hours * MS_PER_HOUR);
+            rep_set_text(d, r, 3, st == W_MISSED ? "missed" : "failed");
+            r->mark = REP_MARK_BAD;
+            /* A missed window has no record of its own: it cites the first check of the
+             * procedure on record, which shows it was due. */
+            if ((rc = rep_row_seq(r, seq[w] ? seq[w] : first->seq)) < 0)
+                break;
+        }
+    }
+    for (size_t i = 0; i < nrows; i++) {
+        month_row *mr = &rows[i];
+        rep_set_int(mr->row, 4, mr->due);
+        rep_set_int(mr->row, 5, mr->counts[W_ON_TIME]);
+        rep_set_int(mr->row, 6, mr->counts[W_LATE]);
+        rep_set_int(mr->row, 7, mr->counts[W_MISSED]);
+        rep_set_int(mr->row, 8, mr->counts[W_FAILED]);
+        if (mr->due)
+            rep_set_real(mr->row, 9, 100.0 * (double)mr->counts[W_ON_TIME] / (double)mr->due, 1);
+        mr->row->mark = mr->counts[W_ON_TIME] == mr->due ? REP_MARK_NONE : REP_MARK_WARN;
+    }
+    if (count == 0 && rc == 0) {
+        rep_row *r = rep_row_add(d, periods);
+        if (r == NULL)
+            rc = -ENOMEM;
+        else {
+            rep_set_text(d, r, 0, p->equipment);
+            rep_set_text(d, r, 1, p->procedure);
+            rep_set_text(d, r, 2, p->frequency);
+            rep_set_text(d, r, 3, "no fixed window");
+            for (size_t i = 0; i < p->checks.count && rc == 0; i++)
+                rc = rep_row_seq(r, (*REP_AT(p->checks, const rep_check *, i))->seq);
+        }
+    }
+    free(state);
+    free(pass_ms);
+    free(seq);
+    free(late_gate);
+    return rc;
+}
+
+int report_compliance(const rep_ledger *l, const rep_query *q, rep_doc *d)
+{
+    static const char *const pcols[] = {"equipment_id", "procedure",   "frequency", "period",
+                                        "due",          "on_time",     "late",      "missed",
+                                        "failed",       "on_time_pct", NULL};
+    static const char *const mcols[] = {"equipment_id", "procedure", "window", "result", NULL};
+    static const char *const tcols[] = {"technician", "checks", "passed", "failed", "late", NULL};
+    rep_section *periods =
+        rep_section_add(d, "compliance", "Check compliance per procedure and month", pcols);
+    rep_section *missed =
+        periods ? rep_section_add(d, "compliance_missed", "Windows missed or failed", mcols) : NULL;
+    rep_section *techs =
+        missed ? rep_section_add(d, "compliance_technicians", "Per technician", tcols) : NULL;
+    if (techs == NULL)
+        return -ENOMEM;
+    periods->note = "A window is a daily check's day, a weekly check's ISO week (UTC) or an "
+                    "every-N-hours check's N hours from midnight UTC; late means done after the "
+                    "gate blocked a test for it in that window.";
+    rep_map pm = {0}, tm = {0};
+    rep_vec pv = {0}, tv = {0};
+    char key[600];
+    int rc = 0;
+    for (size_t i = 0; i < l->checks.count && rc == 0; i++) {
+        const rep_check *c = REP_AT(l->checks, rep_check, i);
+        if (!c->equipment || !c->procedure || !rep_in_period(q, c->time_ms) ||
+            (q->equipment && strcmp(q->equipment, c->equipment) != 0))
+            continue;
+        snprintf(key, sizeof key, "%s\x1f%s", c->equipment, c->procedure);
+        bool added;
+        char *k = rep_strdup(&d->arena, key);
+        long idx = k ? rep_map_put(&pm, k, &added) : -1;
+        pair *p = idx < 0 ? NULL : added ? rep_vec_push(&pv, sizeof *p) : REP_AT(pv, pair, idx);
+        const rep_check **slot = p ? rep_vec_push(&p->checks, sizeof *slot) : NULL;
+        if (slot == NULL) {
+            rc = -ENOMEM;
+            break;
+        }
+        *slot = c;
+        p->equipment = c->equipment;
+        p->procedure = c->procedure;
+        p->frequency = c->frequency;
+        p->every = c->every;
+    }
+    for (size_t i = 0; i < pv.count && rc == 0; i++)
+        rc = one_pair(l, q, d, REP_AT(pv, pair, i), periods, missed, &tm, &tv);
+    for (size_t i = 0; i < tv.count && rc == 0; i++) {
+        tech *t = REP_AT(tv, tech, i);
+        rep_row *r = rep_row_add(d, techs);
+        if (r == NULL) {
+            rc = -ENOMEM;
+            break;
+        }
+        rep_set_text(d, r, 0, t->name);
+        rep_set_int(r, 1, t->checks);
+        rep_set_int(r, 2, t->passed);
+        rep_set_int(r, 3, t->failed);
+        rep_set_int(r, 4, t->late);
+        r->seqs = t->seqs;
+        memset(&t->seqs, 0, sizeof t->seqs);
+    }
+    for (size_t i = 0; i < pv.count; i++)
+        rep_vec_free(&REP_AT(pv, pair, i)->checks);
+    for (size_t i = 0; i < tv.count; i++)
+        rep_vec_free(&REP_AT(tv, tech, i)->seqs);
+    rep_vec_free(&pv);
+    rep_vec_free(&tv);
+    rep_map_free(&pm);
+    rep_map_free(&tm);
+    return rc;
+}
