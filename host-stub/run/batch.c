@@ -254,7 +254,8 @@ void host_batch_reject(host_batch *b, const char *by, const char *source, uint64
         host_batch_fail_stop(b, msg);
 }
 
-int host_batch_output(host_batch *b, const char *topic, const char *data, size_t len)
+static int append_output(host_batch *b, const char *topic, const char *data, size_t len,
+                         bool escape)
 {
     strbuf *out = &b->outputs;
     size_t mark = out->len;
@@ -264,7 +265,7 @@ int host_batch_output(host_batch *b, const char *topic, const char *data, size_t
     if (rc == 0)
         rc = strbuf_append_str(out, ",\"data\":");
     if (rc == 0) /* every output line passes here: U+2028/2029 escaped, whoever wrote it */
-        rc = json_text_append_escaped(out, data, len);
+        rc = escape ? json_text_append_escaped(out, data, len) : strbuf_append(out, data, len);
     if (rc == 0)
         rc = strbuf_append(out, "}\n", 2);
     if (rc < 0)
@@ -272,6 +273,16 @@ int host_batch_output(host_batch *b, const char *topic, const char *data, size_t
     else
         b->dirty = true;
     return rc;
+}
+
+int host_batch_output(host_batch *b, const char *topic, const char *data, size_t len)
+{
+    return append_output(b, topic, data, len, true);
+}
+
+int host_batch_output_escaped(host_batch *b, const char *topic, const char *data, size_t len)
+{
+    return append_output(b, topic, data, len, false);
 }
 
 int host_batch_alert(host_batch *b, const char *alert, size_t len)

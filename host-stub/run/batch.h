@@ -89,6 +89,10 @@ void host_batch_reject(host_batch *b, const char *by, const char *source, uint64
  * object text. Returns 0 or -ENOMEM (nothing queued) or -EINVAL (topic not UTF-8). */
 int host_batch_output(host_batch *b, const char *topic, const char *data, size_t len);
 
+/* The same for `data` already escaped (json_text_append_escaped: what take_object leaves), so
+ * that a module's output is not scanned and copied a second time. */
+int host_batch_output_escaped(host_batch *b, const char *topic, const char *data, size_t len);
+
 /* Where the batch's outputs and alerts stand, to drop what one module call added. */
 typedef struct host_batch_mark {
     size_t outputs;

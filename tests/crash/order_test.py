@@ -99,8 +99,10 @@ try:
                        "ledger": "var/ledger.jsonl", "alerts": "var/alerts.jsonl",
                        "modules": [{"path": ECHO}]}, f)
         log_path = os.path.join(root, "order.log")
+        # Under ASan the shim comes before the sanitizer's runtime (as fault_shim.so does).
         env = dict(os.environ, LD_PRELOAD=SHIM, SMART_ORDER_LOG=log_path,
-                   SMART_ORDER_SYNC_DELAY_MS="20")
+                   SMART_ORDER_SYNC_DELAY_MS="20",
+                   ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0")
         argv = [HOST, "run", node, "--clock", "2025-02-13T07:00:00Z", "--events",
                 events_path if mode == "file" else "-"]
         r = subprocess.run(argv, input=data if mode == "pipe" else None,
