@@ -12,6 +12,9 @@ at least k echo.pong records, and the alerts file's at least j alert lines. Chec
 input from a file and from a pipe, with every sync of the two files made 20 ms slower (a slow
 disk), so that a thread that does not wait for a sync is caught writing before it returns; echo
 pings and alerts are mixed so that every batch has both.
+
+A failed write or sync of the alerts file (fault_shim.so, on the alerts syncer's thread) stops
+the host (exit 4) naming the alerts file, and nothing is printed after the message.
 """
 import argparse
 import json
@@ -25,9 +28,11 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--host", required=True)
 ap.add_argument("--echo", required=True)
 ap.add_argument("--shim", required=True)
+ap.add_argument("--fault-shim", required=True)
 ap.add_argument("--events", type=int, default=30000)
 args = ap.parse_args()
-HOST, ECHO, SHIM = (os.path.realpath(p) for p in (args.host, args.echo, args.shim))
+HOST, ECHO, SHIM, FAULT = (os.path.realpath(p)
+                           for p in (args.host, args.echo, args.shim, args.fault_shim))
 failures = []
 
 
@@ -115,6 +120,30 @@ try:
         check(r.stdout.count(b'"topic":"echo.pong"') == args.events - args.events // 3,
               "%s: pongs missing" % mode)
         replay(log_path, r.stdout, ledger, alerts, mode)
+
+    # The alerts file's write (or its sync) fails on the syncer's thread: a fail-stop.
+    for after in (0, 1, 3):
+        root = os.path.join(work, "fault-%d" % after)
+        os.makedirs(root)
+        node = os.path.join(root, "node.json")
+        with open(node, "w") as f:
+            json.dump({"node_id": "NODE-TEST-001", "station_type": "LP",
+                       "ledger": "var/ledger.jsonl", "alerts": "var/alerts.jsonl",
+                       "modules": [{"path": ECHO}]}, f)
+        env = dict(os.environ, LD_PRELOAD=FAULT, SMART_FAULT_AFTER=str(after),
+                   SMART_FAULT_MATCH="alerts.jsonl",
+                   ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0")
+        r = subprocess.run([HOST, "run", node, "--clock", "2025-02-13T07:00:00Z", "--events",
+                            events_path], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, env=env, timeout=240)
+        text = r.stdout.decode("utf-8", "replace")
+        what = "alerts failing after %d calls" % after
+        check(r.returncode == 4, "%s: exit %d, not 4: %s" % (what, r.returncode, text[-300:]))
+        fatal = text.find("smart-host: fatal: alerts ")
+        check(fatal >= 0 and "failed" in text[fatal:fatal + 300],
+              "%s: no fatal message naming the alerts file: %s" % (what, text[-300:]))
+        check(fatal < 0 or '"topic"' not in text[fatal:], "%s: output after the fatal message"
+              % what)
 finally:
     shutil.rmtree(work, ignore_errors=True)
 
