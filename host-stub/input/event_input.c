@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/strbuf.h"
@@ -17,6 +18,11 @@
 /* A partial line never exceeds EVENT_INPUT_LINE_MAX after a scan, so this always leaves room
  * for one more chunk. */
 #define BUFFER_SIZE (READ_CHUNK + EVENT_INPUT_LINE_MAX + 1)
+/* What a pipe is asked to hold (the default, 64 KiB, is a quarter of a read): the lines a
+ * producer wrote while the loop took the batch before are then there for the next read, which
+ * takes up to READ_CHUNK of them into one batch as a file read does. /proc/sys/fs/pipe-max-size
+ * is 1 MiB by default, so an unprivileged process gets it. */
+#define PIPE_WANTED (1024 * 1024)
 
 /* One batch: the complete lines of (part of) one read, copied out of the read buffer so the
  * next read can go on while this batch is prepared and taken. Owned by the loop thread, except
@@ -504,6 +510,22 @@ static void on_stream_closed(uv_handle_t *handle)
     release_when_idle(in);
 }
 
+/* Make a pipe hold PIPE_WANTED bytes (READ_CHUNK when that is refused), never less than it
+ * holds: with the default 64 KiB a piped producer got a batch, and so a sync of the ledger,
+ * alerts and store, for every quarter of what a file read takes. Best effort: a pipe left as it
+ * is still works, in smaller batches. */
+static void enlarge_pipe(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode))
+        return;
+    int size = fcntl(fd, F_GETPIPE_SZ);
+    if (size < 0 || size >= PIPE_WANTED)
+        return;
+    if (fcntl(fd, F_SETPIPE_SZ, PIPE_WANTED) < 0 && size < READ_CHUNK)
+        (void)fcntl(fd, F_SETPIPE_SZ, READ_CHUNK);
+}
+
 /* ---- public ----------------------------------------------------------------------------- */
 
 int event_input_open(event_input **out, uv_loop_t *loop, const char *path, input_lines_cb on_lines,
@@ -550,6 +572,7 @@ int event_input_open(event_input **out, uv_loop_t *loop, const char *path, input
         rc = uv_pipe_init(loop, &in->stream.pipe, 0);
         if (rc == 0) {
             in->is_stream = true;
+            enlarge_pipe(in->fd);
             rc = uv_pipe_open(&in->stream.pipe, in->fd);
         }
     }

@@ -2,7 +2,9 @@
  * event_input.h — read input events, one JSON object a line, on the libuv loop.
  *
  * A regular file (named, or redirected to stdin) is read in chunks with uv_fs_read; a pipe or
- * terminal is read as a stream (uv_pipe_open / uv_tty_init + uv_read_start). Each read's
+ * terminal is read as a stream (uv_pipe_open / uv_tty_init + uv_read_start). A pipe is asked to
+ * hold 1 MiB (F_SETPIPE_SZ, best effort), so that a read of it, like a file's, takes a whole
+ * chunk of the lines the producer wrote meanwhile, not the default pipe's 64 KiB. Each read's
  * complete lines are handed over as one batch (at most EVENT_INPUT_BATCH_MAX lines; more are
  * split), which is what the host groups into one durable batch. A line may span reads. A line
  * longer than EVENT_INPUT_LINE_MAX is not buffered: it is reported once, flagged too_long,

@@ -12,19 +12,17 @@
 
 #include "ledger/durable_file.h"
 #include "output/diag.h"
+#include "util/host_thread.h"
 
 /* How often a wait for the thread looks whether a stop was asked for. */
 #define STOP_POLL_NS (50 * 1000 * 1000ULL)
 
 struct output_writer {
     int fd;
-    uv_thread_t thread;
-    uv_mutex_t lock;
-    uv_cond_t changed; /* signalled when `busy`, `stopping` or `error` change */
-    /* Under `lock`: */
-    strbuf writing; /* the bytes handed over; only the thread touches them while busy */
-    bool busy;      /* `writing` holds bytes not yet written */
-    bool stopping;
+    host_thread t; /* its `changed` is broadcast when `busy`, `stopping` or `error` change */
+    /* Under t.lock: */
+    strbuf writing;            /* the bytes handed over; only the thread touches them while busy */
+    bool busy;                 /* `writing` holds bytes not yet written */
     int error;                 /* the first failed write's negative errno; sticky */
     bool abandoned;            /* the stalled write was given up (output_writer_obey_signals) */
     uint64_t stop_deadline_ns; /* when a stop was seen: uv_hrtime() + the grace; 0 before */
@@ -42,30 +40,27 @@ static output_writer *volatile obeying_writer;
 static void run(void *arg)
 {
     output_writer *w = arg;
-    /* Signals are the loop thread's to take (libuv's signal watchers). */
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
-    /* Cancelled (output_writer_obey_signals) only inside the write: never holding the lock. */
+    /* Signals are blocked (host_thread.h): they are the loop thread's. Cancelled
+     * (output_writer_obey_signals) only inside the write: never holding the lock. */
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-    uv_mutex_lock(&w->lock);
+    uv_mutex_lock(&w->t.lock);
     for (;;) {
-        while (!w->busy && !w->stopping)
-            uv_cond_wait(&w->changed, &w->lock);
+        while (!w->busy && !w->t.stopping)
+            uv_cond_wait(&w->t.changed, &w->t.lock);
         if (!w->busy)
             break;
-        uv_mutex_unlock(&w->lock);
+        uv_mutex_unlock(&w->t.lock);
         pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
         int rc = durable_write_all(w->fd, w->writing.data, w->writing.len);
         pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-        uv_mutex_lock(&w->lock);
+        uv_mutex_lock(&w->t.lock);
         strbuf_truncate(&w->writing, 0);
         if (rc < 0 && w->error == 0)
             w->error = rc;
         w->busy = false;
-        uv_cond_broadcast(&w->changed);
+        uv_cond_broadcast(&w->t.changed);
     }
-    uv_mutex_unlock(&w->lock);
+    uv_mutex_unlock(&w->t.lock);
 }
 
 int output_writer_start(int fd, output_writer **out)
@@ -75,19 +70,8 @@ int output_writer_start(int fd, output_writer **out)
     if (w == NULL)
         return -ENOMEM;
     w->fd = fd;
-    int rc = uv_mutex_init(&w->lock);
+    int rc = host_thread_start(&w->t, run, w);
     if (rc < 0) {
-        free(w);
-        return rc;
-    }
-    if ((rc = uv_cond_init(&w->changed)) < 0) {
-        uv_mutex_destroy(&w->lock);
-        free(w);
-        return rc;
-    }
-    if ((rc = uv_thread_create(&w->thread, run, w)) < 0) {
-        uv_cond_destroy(&w->changed);
-        uv_mutex_destroy(&w->lock);
         free(w);
         return rc;
     }
@@ -102,7 +86,7 @@ static int wait_idle(output_writer *w)
 {
     while (w->busy && !w->abandoned) {
         if (!w->obeying) {
-            uv_cond_wait(&w->changed, &w->lock);
+            uv_cond_wait(&w->t.changed, &w->t.lock);
             continue;
         }
         if (w->stop_requested) {
@@ -113,7 +97,7 @@ static int wait_idle(output_writer *w)
                 w->abandoned = true;
                 if (w->error == 0)
                     w->error = -ECANCELED;
-                pthread_cancel((pthread_t)w->thread);
+                pthread_cancel((pthread_t)w->t.thread);
                 host_diag("standard output has not been read for %d ms after a stop signal; "
                           "the output not yet written is given up (unacknowledged: send it "
                           "again)",
@@ -121,7 +105,7 @@ static int wait_idle(output_writer *w)
                 break;
             }
         }
-        uv_cond_timedwait(&w->changed, &w->lock, STOP_POLL_NS);
+        uv_cond_timedwait(&w->t.changed, &w->t.lock, STOP_POLL_NS);
     }
     return w->error;
 }
@@ -158,9 +142,9 @@ void output_writer_obey_signals(output_writer *w)
     sigfillset(&action.sa_mask);
     for (int i = 0; i < 2; i++)
         sigaction(w->stop_signals[i], &action, &w->previous[i]);
-    uv_mutex_lock(&w->lock);
+    uv_mutex_lock(&w->t.lock);
     w->obeying = true;
-    uv_mutex_unlock(&w->lock);
+    uv_mutex_unlock(&w->t.lock);
 }
 
 /* Put back what was there before, unless someone (libuv closing its watchers) already did. */
@@ -178,24 +162,24 @@ static void stop_obeying(output_writer *w)
 
 int output_writer_hand_over(output_writer *w, strbuf *b)
 {
-    uv_mutex_lock(&w->lock);
+    uv_mutex_lock(&w->t.lock);
     int rc = wait_idle(w);
     if (rc == 0 && b->len > 0) {
         strbuf emptied = w->writing; /* written: its storage goes back to the caller */
         w->writing = *b;
         *b = emptied;
         w->busy = true;
-        uv_cond_broadcast(&w->changed);
+        uv_cond_broadcast(&w->t.changed);
     }
-    uv_mutex_unlock(&w->lock);
+    uv_mutex_unlock(&w->t.lock);
     return rc;
 }
 
 int output_writer_drain(output_writer *w)
 {
-    uv_mutex_lock(&w->lock);
+    uv_mutex_lock(&w->t.lock);
     int rc = wait_idle(w);
-    uv_mutex_unlock(&w->lock);
+    uv_mutex_unlock(&w->t.lock);
     return rc;
 }
 
@@ -203,15 +187,11 @@ int output_writer_stop(output_writer *w)
 {
     if (w == NULL)
         return 0;
-    uv_mutex_lock(&w->lock);
+    uv_mutex_lock(&w->t.lock);
     int rc = wait_idle(w);
     stop_obeying(w);
-    w->stopping = true;
-    uv_cond_broadcast(&w->changed);
-    uv_mutex_unlock(&w->lock);
-    uv_thread_join(&w->thread);
-    uv_cond_destroy(&w->changed);
-    uv_mutex_destroy(&w->lock);
+    uv_mutex_unlock(&w->t.lock);
+    host_thread_stop(&w->t);
     strbuf_free(&w->writing);
     free(w);
     return rc;

@@ -14,6 +14,7 @@
 #include "run/host.h"
 #include "run/watchdog.h"
 #include "util/json_text.h"
+#include "util/sync_worker.h"
 
 void host_batch_init(host_batch *b)
 {
@@ -26,6 +27,8 @@ void host_batch_free(host_batch *b)
     strbuf_free(&b->outputs);
     strbuf_free(&b->alert_lines);
     strbuf_free(&b->reject_meta);
+    sync_worker_stop(b->alerts_syncer);
+    b->alerts_syncer = NULL;
 }
 
 /* Ledger, alerts, module commits, and only then the outputs: nothing is acknowledged that a
@@ -68,27 +71,52 @@ void host_batch_end(host_batch *b, loaded_module *modules, size_t count)
     sign_when_due(b); /* a ledger.checkpoint record and output, in this batch */
     if (b->failed)
         return;
-    if (ledger_flush(b->ledger, msg, sizeof msg) < 0) {
-        host_batch_fail_stop(b, msg);
-        return;
-    }
-    /* The checkpoints file is written only once the ledger holding what it signs is durable. */
-    if (b->checkpoints != NULL && checkpointer_commit(b->checkpoints, msg, sizeof msg) < 0) {
-        host_batch_fail_stop(b, msg);
-        return;
-    }
+    /* The alert lines go to disk on the syncer's thread while this one flushes the ledger:
+     * neither depends on the other, and both are waited for before any store commits. */
+    bool alerts_begun = false;
     if (b->alert_lines.len > 0) {
-        int rc = durable_write_all(b->alerts_fd, b->alert_lines.data, b->alert_lines.len);
-        if (rc == 0 && fdatasync(b->alerts_fd) != 0)
-            rc = -errno;
-        if (rc < 0) {
-            snprintf(msg, sizeof msg, "alerts %s: write or fdatasync failed: %s",
-                     b->config->alerts_path, strerror(-rc));
-            host_batch_fail_stop(b, msg);
-            return;
+        if (b->alerts_syncer == NULL && sync_worker_start(&b->alerts_syncer) < 0)
+            b->alerts_syncer = NULL; /* then written here, after the ledger */
+        if (b->alerts_syncer != NULL) {
+            sync_worker_begin(b->alerts_syncer, b->alerts_fd, b->alert_lines.data,
+                              b->alert_lines.len);
+            alerts_begun = true;
         }
-        strbuf_truncate(&b->alert_lines, 0);
     }
+    char ledger_msg[600];
+    int ledger_rc = ledger_flush(b->ledger, ledger_msg, sizeof ledger_msg);
+    /* The checkpoints file is written only once the ledger holding what it signs is durable. */
+    char checkpoint_msg[600];
+    int checkpoint_rc = 0;
+    if (ledger_rc == 0 && b->checkpoints != NULL)
+        checkpoint_rc = checkpointer_commit(b->checkpoints, checkpoint_msg, sizeof checkpoint_msg);
+    int alerts_rc = 0;
+    const char *alerts_call = NULL;
+    if (alerts_begun) /* waited for even when the ledger failed: it borrows alert_lines */
+        alerts_rc = sync_worker_wait(b->alerts_syncer, &alerts_call);
+    else if (b->alert_lines.len > 0 && ledger_rc == 0 && checkpoint_rc == 0) {
+        alerts_call = "write";
+        alerts_rc = durable_write_all(b->alerts_fd, b->alert_lines.data, b->alert_lines.len);
+        if (alerts_rc == 0 && fdatasync(b->alerts_fd) != 0) {
+            alerts_rc = -errno;
+            alerts_call = "fdatasync";
+        }
+    }
+    if (ledger_rc < 0) {
+        host_batch_fail_stop(b, ledger_msg);
+        return;
+    }
+    if (checkpoint_rc < 0) {
+        host_batch_fail_stop(b, checkpoint_msg);
+        return;
+    }
+    if (alerts_rc < 0) {
+        snprintf(msg, sizeof msg, "alerts %s: %s failed: %s", b->config->alerts_path,
+                 alerts_call ? alerts_call : "write", strerror(-alerts_rc));
+        host_batch_fail_stop(b, msg);
+        return;
+    }
+    strbuf_truncate(&b->alert_lines, 0);
     for (size_t i = 0; i < count; i++) {
         loaded_module *m = &modules[i];
         if (!m->initialised || m->shutdown_started)
@@ -226,7 +254,8 @@ void host_batch_reject(host_batch *b, const char *by, const char *source, uint64
         host_batch_fail_stop(b, msg);
 }
 
-int host_batch_output(host_batch *b, const char *topic, const char *data, size_t len)
+static int append_output(host_batch *b, const char *topic, const char *data, size_t len,
+                         bool escape)
 {
     strbuf *out = &b->outputs;
     size_t mark = out->len;
@@ -236,7 +265,7 @@ int host_batch_output(host_batch *b, const char *topic, const char *data, size_t
     if (rc == 0)
         rc = strbuf_append_str(out, ",\"data\":");
     if (rc == 0) /* every output line passes here: U+2028/2029 escaped, whoever wrote it */
-        rc = json_text_append_escaped(out, data, len);
+        rc = escape ? json_text_append_escaped(out, data, len) : strbuf_append(out, data, len);
     if (rc == 0)
         rc = strbuf_append(out, "}\n", 2);
     if (rc < 0)
@@ -244,6 +273,16 @@ int host_batch_output(host_batch *b, const char *topic, const char *data, size_t
     else
         b->dirty = true;
     return rc;
+}
+
+int host_batch_output(host_batch *b, const char *topic, const char *data, size_t len)
+{
+    return append_output(b, topic, data, len, true);
+}
+
+int host_batch_output_escaped(host_batch *b, const char *topic, const char *data, size_t len)
+{
+    return append_output(b, topic, data, len, false);
 }
 
 int host_batch_alert(host_batch *b, const char *alert, size_t len)

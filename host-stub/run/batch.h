@@ -35,13 +35,16 @@ typedef struct host_batch {
     void *on_fail_arg;
 
     /* Owned. */
-    struct checkpointer *checkpoints; /* signs the ledger (signing_key), or NULL: opened and
-                                         closed by the run (host_checkpoint.h) */
-    strbuf outputs;                   /* this batch's output lines, printed once durable */
-    strbuf alert_lines;               /* this batch's alert lines, for the alerts file */
-    strbuf reject_meta;               /* an input.rejected record's metadata text */
-    bool dirty;                       /* something happened that host_batch_end must make durable */
-    bool failed;                      /* fail-stop: nothing more is written or acknowledged */
+    struct checkpointer *checkpoints;  /* signs the ledger (signing_key), or NULL: opened and
+                                          closed by the run (host_checkpoint.h) */
+    strbuf outputs;                    /* this batch's output lines, printed once durable */
+    strbuf alert_lines;                /* this batch's alert lines, for the alerts file */
+    strbuf reject_meta;                /* an input.rejected record's metadata text */
+    struct sync_worker *alerts_syncer; /* writes and syncs the alert lines while the ledger is
+                                          flushed (started at the first alerts; NULL: none yet,
+                                          or it could not start, and the loop thread does it) */
+    bool dirty;  /* something happened that host_batch_end must make durable */
+    bool failed; /* fail-stop: nothing more is written or acknowledged */
 } host_batch;
 
 /* A batch with nothing set: fill the borrowed fields, then use it; free with host_batch_free. */
@@ -50,9 +53,11 @@ void host_batch_init(host_batch *b);
 /* Free what the batch owns (its pending lines are dropped). */
 void host_batch_free(host_batch *b);
 
-/* Make the batch durable (ledger, alerts), let each running module of `modules` (`count`,
- * borrowed) commit, then hand the outputs to the writer. Does nothing when failed or clean.
- * Any failure is a fail-stop. */
+/* Make the batch durable (the ledger and the alerts file, whose syncs run together: the alert
+ * lines on the alerts syncer's thread while the loop thread flushes the ledger), then, once
+ * both are on disk, let each running module of `modules` (`count`, borrowed) commit (the
+ * ledger stays ahead of every store), then hand the outputs to the writer. Does nothing when
+ * failed or clean. Any failure is a fail-stop. */
 void host_batch_end(host_batch *b, loaded_module *modules, size_t count);
 
 /* Stop acknowledging anything, say why on stderr, drop the batch, call on_fail with
@@ -83,6 +88,10 @@ void host_batch_reject(host_batch *b, const char *by, const char *source, uint64
 /* Queue an output line {"topic":T,"data":D} for the end of the batch; `data` is one-line JSON
  * object text. Returns 0 or -ENOMEM (nothing queued) or -EINVAL (topic not UTF-8). */
 int host_batch_output(host_batch *b, const char *topic, const char *data, size_t len);
+
+/* The same for `data` already escaped (json_text_append_escaped: what take_object leaves), so
+ * that a module's output is not scanned and copied a second time. */
+int host_batch_output_escaped(host_batch *b, const char *topic, const char *data, size_t len);
 
 /* Where the batch's outputs and alerts stand, to drop what one module call added. */
 typedef struct host_batch_mark {

@@ -195,7 +195,7 @@ static int cb_emit_event(const smart_host *table, const char *topic, const char 
     int rc = take_object(&h->scratch, &h->checker, "data", data_json, len, err);
     if (rc < 0)
         return rc;
-    rc = host_batch_output(h->batch, topic, h->scratch.data, h->scratch.len);
+    rc = host_batch_output_escaped(h->batch, topic, h->scratch.data, h->scratch.len);
     if (rc < 0) {
         int code = rc == -EINVAL ? SMART_EINVAL : SMART_ENOMEM;
         set_error(err, code, "%s", rc == -EINVAL ? "topic: not valid UTF-8" : "out of memory");

@@ -20,13 +20,29 @@ typedef struct json_check_key {
     size_t slot; /* where it is in checker->slots */
 } json_check_key;
 
+/* Up to this many keys an object's keys are compared one by one (no hashing, nothing kept once
+ * it closes); from then on they are hashed. */
+#define JSON_CHECK_LINEAR_MAX 24
+
+typedef struct json_check_open_key {
+    size_t off; /* in checker->open_bytes */
+    size_t len;
+} json_check_open_key;
+
+typedef struct json_check_level {
+    size_t map;        /* the object's serial number in the text (0: an array) */
+    size_t first_key;  /* its first key in checker->open_keys */
+    size_t bytes_from; /* checker->open_bytes.len when it opened */
+    bool hashed;       /* its keys are in the hash set */
+} json_check_level;
+
 typedef struct scan {
     json_checker *c;
     yajl_handle yajl;
     int depth;
     bool root_seen;
-    size_t *map_stack; /* the checker's: serial of each open object (0: an array) */
-    size_t maps;       /* objects opened so far */
+    json_check_level *levels; /* the checker's: each open value */
+    size_t maps;              /* objects opened so far */
     char why[160];
     bool nomem;
 } scan;
@@ -170,7 +186,10 @@ static int open_value(scan *s, bool is_object)
     }
     if (s->depth >= JSON_PARSER_MAX_DEPTH)
         return refuse(s, "%s", "nested too deep");
-    s->map_stack[++s->depth] = is_object ? ++s->maps : 0;
+    json_checker *c = s->c;
+    s->levels[++s->depth] = (json_check_level){.map = is_object ? ++s->maps : 0,
+                                               .first_key = c->open_count,
+                                               .bytes_from = c->open_bytes.len};
     return 1;
 }
 
@@ -184,11 +203,60 @@ static int on_start_array(void *ctx)
     return open_value(ctx, false);
 }
 
-static int on_end(void *ctx)
+/* An object closes: its keys leave the open set (a hashed object's stay in the hash set, under
+ * its own serial number, until the next text). */
+static int on_end_map(void *ctx)
+{
+    scan *s = ctx;
+    const json_check_level *level = &s->levels[s->depth];
+    s->c->open_count = level->first_key;
+    strbuf_truncate(&s->c->open_bytes, level->bytes_from);
+    s->depth--;
+    return 1;
+}
+
+static int on_end_array(void *ctx)
 {
     scan *s = ctx;
     s->depth--;
     return 1;
+}
+
+/* Whether the open object at `level` already has the key; adds it when not (0 new, 1 had it,
+ * -1 out of memory). */
+static int add_open_key(json_checker *c, json_check_level *level, const unsigned char *key,
+                        size_t len)
+{
+    for (size_t i = level->first_key; i < c->open_count; i++) {
+        const json_check_open_key *k = &c->open_keys[i];
+        if (k->len == len && memcmp(c->open_bytes.data + k->off, key, len) == 0)
+            return 1;
+    }
+    if (c->open_count - level->first_key >= JSON_CHECK_LINEAR_MAX) {
+        /* A large object: its keys so far (all distinct) into the hash set, then this one. */
+        for (size_t i = level->first_key; i < c->open_count; i++) {
+            const json_check_open_key *k = &c->open_keys[i];
+            if (add_key(c, level->map, (const unsigned char *)c->open_bytes.data + k->off, k->len) <
+                0)
+                return -1;
+        }
+        level->hashed = true;
+        int rc = add_key(c, level->map, key, len);
+        return rc < 0 ? -1 : rc == 0;
+    }
+    if (c->open_count == c->open_cap) {
+        size_t cap = c->open_cap ? c->open_cap * 2 : 64;
+        json_check_open_key *keys = realloc(c->open_keys, cap * sizeof *keys);
+        if (keys == NULL)
+            return -1;
+        c->open_keys = keys;
+        c->open_cap = cap;
+    }
+    size_t off = c->open_bytes.len;
+    if (strbuf_append(&c->open_bytes, (const char *)key, len) < 0)
+        return -1;
+    c->open_keys[c->open_count++] = (json_check_open_key){off, len};
+    return 0;
 }
 
 static int on_map_key(void *ctx, const unsigned char *key, size_t len)
@@ -196,7 +264,14 @@ static int on_map_key(void *ctx, const unsigned char *key, size_t len)
     scan *s = ctx;
     if (memchr(key, '\0', len) != NULL)
         return refuse(s, "%s", "\\u0000 is not allowed in a key");
-    int rc = add_key(s->c, s->map_stack[s->depth], key, len);
+    json_check_level *level = &s->levels[s->depth];
+    int rc;
+    if (level->hashed) {
+        rc = add_key(s->c, level->map, key, len); /* 1 new, 0 had it */
+    } else {
+        rc = add_open_key(s->c, level, key, len);
+        rc = rc < 0 ? -1 : rc == 0;
+    }
     if (rc < 0) {
         s->nomem = true;
         return 0;
@@ -216,9 +291,9 @@ static const yajl_callbacks check_callbacks = {
     .yajl_string = on_string,
     .yajl_start_map = on_start_map,
     .yajl_map_key = on_map_key,
-    .yajl_end_map = on_end,
+    .yajl_end_map = on_end_map,
     .yajl_start_array = on_start_array,
-    .yajl_end_array = on_end,
+    .yajl_end_array = on_end_array,
 };
 
 /* Whether yajl's scan could differ from jansson on `text`: yajl checks only the shape of UTF-8
@@ -227,12 +302,23 @@ static const yajl_callbacks check_callbacks = {
  * jansson. A "\\ud8" that is an escaped backslash only costs the slower path. */
 static bool needs_jansson(const char *text, size_t len)
 {
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)text[i];
-        if (ch >= 0x80)
+    /* A byte above 0x7f: eight at a time (this runs over every output and record). */
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t word;
+        memcpy(&word, text + i, sizeof word);
+        if (word & 0x8080808080808080ULL)
             return true;
-        if (ch == '\\' && i + 3 < len && text[i + 1] == 'u' && (text[i + 2] | 0x20) == 'd' &&
-            strchr("89abcdefABCDEF", text[i + 3]) != NULL)
+    }
+    for (; i < len; i++)
+        if ((unsigned char)text[i] >= 0x80)
+            return true;
+    /* A \uD800-\uDFFF escape: at every backslash. */
+    const char *end = text + len;
+    for (const char *p = memchr(text, '\\', len); p != NULL;
+         p = memchr(p + 1, '\\', (size_t)(end - p - 1))) {
+        if (end - p > 3 && p[1] == 'u' && (p[2] | 0x20) == 'd' &&
+            strchr("89abcdefABCDEF", p[3]) != NULL)
             return true;
     }
     return false;
@@ -264,10 +350,12 @@ int json_check_object(json_checker *c, const char *text, size_t len, char *why, 
         c->slots[c->entries[i].slot] = 0;
     c->keys.len = 0;
     c->entry_count = 0;
-    if (c->map_stack == NULL &&
-        (c->map_stack = malloc((JSON_PARSER_MAX_DEPTH + 1) * sizeof *c->map_stack)) == NULL)
+    c->open_bytes.len = 0;
+    c->open_count = 0;
+    if (c->levels == NULL &&
+        (c->levels = malloc((JSON_PARSER_MAX_DEPTH + 1) * sizeof *c->levels)) == NULL)
         return -ENOMEM;
-    scan scan_state = {.c = c, .map_stack = c->map_stack};
+    scan scan_state = {.c = c, .levels = c->levels};
     scan *s = &scan_state;
     s->yajl = yajl_alloc(&check_callbacks, NULL, s);
     if (s->yajl == NULL)
@@ -296,9 +384,11 @@ int json_check_object(json_checker *c, const char *text, size_t len, char *why, 
 
 void json_checker_free(json_checker *c)
 {
+    strbuf_free(&c->open_bytes);
+    free(c->open_keys);
     strbuf_free(&c->keys);
     free(c->slots);
     free(c->entries);
-    free(c->map_stack);
+    free(c->levels);
     memset(c, 0, sizeof *c);
 }

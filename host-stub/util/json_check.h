@@ -25,12 +25,19 @@
 /* Reusable state (a yajl handle is made per call; the key set's storage is kept). Zero it to
  * start; free with json_checker_free. */
 typedef struct json_checker {
-    strbuf keys;     /* the bytes of the keys seen, for the duplicate check */
+    /* The keys of the objects still open, innermost last: an object's own are compared one by
+     * one while it has few (most objects), and dropped when it closes, so the set stays small
+     * however large the text. */
+    strbuf open_bytes;
+    struct json_check_open_key *open_keys;
+    size_t open_count, open_cap;
+    /* A large object's keys (JSON_CHECK_LINEAR_MAX or more) go to a hash set instead. */
+    strbuf keys;     /* the bytes of the hashed keys */
     size_t *slots;   /* open-addressing set: 1 + index into `entries`, 0 when empty */
     size_t slot_cap; /* a power of two */
     struct json_check_key *entries;
     size_t entry_count, entry_cap;
-    size_t *map_stack; /* JSON_PARSER_MAX_DEPTH + 1: the open object at each depth */
+    struct json_check_level *levels; /* JSON_PARSER_MAX_DEPTH + 1: each open value */
 } json_checker;
 
 /* Whether `text` (`len` bytes, borrowed) is one JSON object as above. Returns 0, -ENOMEM, or

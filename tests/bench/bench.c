@@ -21,6 +21,9 @@
  * a new store; the first start on it, a restart (no events), `smart-host ledger verify`, and the
  * usual events, each timed with its peak RSS; then a new station fed the same events and
  * restarted. Prints each run, the medians, and the events/s ratio grown/new.
+ * With --floor STATION it runs smart-floor (floor.c), the least work any host must do for the
+ * same events with the same batching, alternately with the host on a new station, and prints
+ * host time / floor time.
  * With --store-history N it measures the out-of-tolerance path against history: a typical
  * station's store grown by N generated events (allowed tests, calibrations), then M findings
  * (--findings) run on a copy of it and on a new station, alternately, and events/s of each.
@@ -528,6 +531,7 @@ static void write_events(const char *path, item *items, const gen_params *p, gen
 
 typedef struct {
     double seconds;
+    double cpu_seconds; /* user + system, of the host's threads */
     double rss_mib;
     long output_lines;
     long stderr_lines;
@@ -611,6 +615,12 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static double cpu_of(const struct rusage *ru)
+{
+    return (double)ru->ru_utime.tv_sec + (double)ru->ru_utime.tv_usec / 1e6 +
+           (double)ru->ru_stime.tv_sec + (double)ru->ru_stime.tv_usec / 1e6;
+}
+
 /* One run; `signed_run`: with NODE-signed.json, the ledger then verified with the node's key
  * and its checkpoints file. */
 static void run_once(const char *host, const char *dir, const char *clock_text, bool signed_run,
@@ -642,6 +652,7 @@ static void run_once(const char *host, const char *dir, const char *clock_text, 
         exit(1);
     }
     r->rss_mib = (double)ru.ru_maxrss / 1024.0; /* ru_maxrss is in KiB on Linux */
+    r->cpu_seconds = cpu_of(&ru);
     r->output_lines = count_lines(out, NULL, NULL, NULL);
     r->stderr_lines = count_lines(err, NULL, NULL, NULL);
     r->ledger_records =
@@ -1050,11 +1061,96 @@ static bool store_history_bench(const char *host, const char *dir, gen_params p,
     return oot_lines[0] > 0 && oot_lines[1] > 0;
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* The floor: smart-floor beside the host on the same events                                */
+
+/* One run of smart-floor (floor.c) on the events, from a clean state; returns its wall time. */
+static double run_floor(const char *floor, const char *dir, long *ledger_lines, double *cpu)
+{
+    char *var = xasprintf("%s/floor-var", dir);
+    char *events = xasprintf("%s/events.jsonl", dir);
+    char *out = xasprintf("%s/floor-out.jsonl", dir);
+    char *err = xasprintf("%s/floor-err.txt", dir);
+    char *ledger = xasprintf("%s/floor-var/ledger.jsonl", dir);
+    rm_tree(var);
+    xmkdir(var);
+    unlink(out);
+    char *argv[] = {(char *)floor, events, var, NULL};
+    struct rusage ru;
+    double t0 = now_s();
+    int status = wait_child(spawn(argv, out, err), &ru, "smart-floor");
+    double secs = now_s() - t0;
+    *cpu = cpu_of(&ru);
+    if (status != 0) {
+        fprintf(stderr, "smart-bench: smart-floor exited with status %d; its stderr:\n", status);
+        show_file_head(err, 20);
+        exit(1);
+    }
+    *ledger_lines = count_lines(ledger, NULL, NULL, NULL);
+    free(var);
+    free(events);
+    free(out);
+    free(err);
+    free(ledger);
+    return secs;
+}
+
+/* --floor: on each station asked for (a new one each run), the host and smart-floor alternately
+ * on the same generated events, `runs` times; prints each run, the medians and host / floor. */
+static bool floor_bench(const char *host, const char *floor, const char *dir, gen_params p,
+                        int which, int runs)
+{
+    static const char *const NAMES[] = {"adverse", "typical"};
+    bool ok = true;
+    for (int kind = 0; kind < 2; kind++) {
+        if (which != 2 && which != kind)
+            continue;
+        p.typical = kind == 1;
+        rng_state = SEED; /* the same station and events as a plain run of that station */
+        item *items = xcalloc((size_t)p.items, sizeof *items);
+        gen_counts counts;
+        write_node(dir);
+        write_contracts(dir, items, &p, (long)(p.clock / 86400));
+        char *events = xasprintf("%s/events.jsonl", dir);
+        write_events(events, items, &p, &counts);
+        free(events);
+        free(items);
+        double host_s[MAX_RUNS], floor_s[MAX_RUNS], ratio[MAX_RUNS];
+        double host_cpu[MAX_RUNS], floor_cpu[MAX_RUNS];
+        for (int k = 0; k < runs; k++) {
+            run_result r;
+            run_once(host, dir, p.clock_text, false, &r);
+            long floor_lines = 0;
+            floor_s[k] = run_floor(floor, dir, &floor_lines, &floor_cpu[k]);
+            host_s[k] = r.seconds;
+            host_cpu[k] = r.cpu_seconds;
+            ratio[k] = host_s[k] / floor_s[k];
+            ok &= r.verify_ok && r.rejected == 0 && floor_lines == p.events;
+            printf("%s station run %d: host %.3f s (cpu %.3f s, %.0f events/s, %ld ledger "
+                   "records, verify %s), floor %.3f s (cpu %.3f s, %.0f events/s, %ld ledger "
+                   "records): host/floor %.2f\n",
+                   NAMES[kind], k + 1, host_s[k], host_cpu[k], p.events / host_s[k],
+                   r.ledger_records, r.verify_ok ? "ok" : "FAILED", floor_s[k], floor_cpu[k],
+                   p.events / floor_s[k], floor_lines, ratio[k]);
+            fflush(stdout);
+        }
+        double mh = median(host_s, runs), mf = median(floor_s, runs), mr = median(ratio, runs);
+        double ch = median(host_cpu, runs), cf = median(floor_cpu, runs);
+        printf("%s station, median of %d: host %.3f s (%.0f events/s), floor %.3f s (%.0f "
+               "events/s), host/floor %.2f (median of the runs' ratios %.2f; target <= 1.25 on "
+               "the adverse station); cpu time host %.3f s, floor %.3f s: %.2f\n",
+               NAMES[kind], runs, mh, p.events / mh, mf, p.events / mf, mh / mf, mr, ch, cf,
+               ch / cf);
+        fflush(stdout);
+    }
+    return ok;
+}
+
 static const char USAGE[] =
     "usage: smart-bench [--host PATH] [--module-dir DIR] [--events N] [--items N]\n"
     "                   [--contracts N] [--runs K] [--clock TIME] [--keep DIR]\n"
     "                   [--station adverse|typical] [--reload N] [--signing off|on|both]\n"
-    "                   [--history N]\n"
+    "                   [--history N] [--floor adverse|typical|both] [--floor-exe PATH]\n"
     "                   [--store-history N] [--findings M]\n"
     "\n"
     "  --host PATH        the smart-host executable (default: smart-host next to this program's\n"
@@ -1078,7 +1174,12 @@ static const char USAGE[] =
     "                     time, `ledger verify` time, peak RSS, events/s (medians of --runs)\n"
     "  --store-history N  grow a station's store with N events (many allowed tests and\n"
     "                     calibrations), then time M out-of-tolerance findings (--findings,\n"
-    "                     default 2000) on it and on a new station: events/s of each\n";
+    "                     default 2000) on it and on a new station: events/s of each\n"
+    "  --floor STATION    the host and smart-floor (tests/bench/floor.c: parse, one hash-chained\n"
+    "                     ledger line per event, one fdatasync and one SQLite commit per batch)\n"
+    "                     alternately on the same events of a new station: host time, floor\n"
+    "                     time and host/floor (medians of --runs)\n"
+    "  --floor-exe PATH   smart-floor (default: beside this program)\n";
 
 static long parse_count(const char *opt, const char *value, long min, long max)
 {
@@ -1096,6 +1197,8 @@ int main(int argc, char **argv)
     gen_params p = {.items = 1000, .contracts = 20, .events = 20000, .clock_text = DEFAULT_CLOCK};
     int runs = 3, reloads = 0, signing = 0; /* 0 off, 1 on, 2 both */
     long history = 0;
+    int floor_which = -1; /* --floor: 0 adverse, 1 typical, 2 both */
+    const char *floor_exe = NULL;
     int store_history = 0, findings = 2000;
     bool items_given = false;
     for (int i = 1; i < argc; i++) {
@@ -1137,6 +1240,11 @@ int main(int argc, char **argv)
         else if (strcmp(opt, "--signing") == 0 &&
                  (strcmp(v, "off") == 0 || strcmp(v, "on") == 0 || strcmp(v, "both") == 0))
             signing = v[1] == 'f' ? 0 : v[1] == 'n' ? 1 : 2;
+        else if (strcmp(opt, "--floor") == 0 &&
+                 (strcmp(v, "adverse") == 0 || strcmp(v, "typical") == 0 || strcmp(v, "both") == 0))
+            floor_which = v[0] == 'a' ? 0 : v[0] == 't' ? 1 : 2;
+        else if (strcmp(opt, "--floor-exe") == 0)
+            floor_exe = v;
         else if (strcmp(opt, "--station") == 0 &&
                  (strcmp(v, "adverse") == 0 || strcmp(v, "typical") == 0))
             p.typical = v[0] == 't';
@@ -1183,6 +1291,30 @@ int main(int argc, char **argv)
         if (!mkdtemp(dir_buf))
             die("mkdtemp %s: %s", dir_buf, strerror(errno));
         dir = dir_buf;
+    }
+
+    if (floor_which >= 0) {
+        char floor_buf[PATH_MAX + 64], floor_abs[PATH_MAX];
+        if (!floor_exe) {
+            char self[PATH_MAX];
+            ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+            if (n < 0)
+                die("cannot locate this program: %s", strerror(errno));
+            self[n] = '\0';
+            *strrchr(self, '/') = '\0';
+            snprintf(floor_buf, sizeof floor_buf, "%s/smart-floor", self);
+            floor_exe = floor_buf;
+        }
+        if (!realpath(floor_exe, floor_abs))
+            die("--floor-exe %s: %s", floor_exe, strerror(errno));
+        printf("smart-bench --floor: %d events, %d items in %d contracts, clock %s\n  host: %s\n"
+               "  floor: %s\n  node: %s\n",
+               p.events, p.items, p.contracts, p.clock_text, host, floor_abs, dir);
+        fflush(stdout);
+        bool ok = floor_bench(host, floor_abs, dir, p, floor_which, runs);
+        if (!keep)
+            rm_tree(dir);
+        return ok ? 0 : 1;
     }
 
     if (store_history > 0) {

@@ -25,8 +25,8 @@
 #include <unistd.h>
 
 /* Interposed libc functions have no context argument, so the call count can only live in a
- * global. smart-host is single-threaded (everything runs on its loop thread), so a plain
- * counter is enough. */
+ * global. smart-host writes from more than one thread (the alerts file is synced beside the
+ * ledger), so the count is taken atomically: each call gets its own number. */
 static long calls_done;
 
 static bool should_fail(int fd, bool directories_too)
@@ -48,11 +48,7 @@ static bool should_fail(int fd, bool directories_too)
         if (strstr(path, match) == NULL)
             return false;
     }
-    if (calls_done < atol(after)) {
-        calls_done++;
-        return false;
-    }
-    return true;
+    return __atomic_fetch_add(&calls_done, 1, __ATOMIC_SEQ_CST) >= atol(after);
 }
 
 /* Looks the real function up once per call: the shim is for tests, not for speed. */
