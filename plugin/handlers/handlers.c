@@ -314,6 +314,19 @@ static int parse_start(const json_t *data, int64_t now_ms, start_input *in, smar
     return 0;
 }
 
+/* A contract's station checklist item (the hub's form; its last item, at most one), or NULL. */
+static const contract_item *station_item(const contract *c)
+{
+    const contract_item *last = c->item_count ? &c->items[c->item_count - 1] : NULL;
+    return last && last->station_checklist ? last : NULL;
+}
+
+static int compare_item_ids(const void *a, const void *b)
+{
+    return strcmp((*(const contract_item *const *)a)->equipment_id,
+                  (*(const contract_item *const *)b)->equipment_id);
+}
+
 /* The job's equipment is its linked set: a start checks every linked item, plus any it lists
  * besides (in *listed); listing fewer never leaves a linked item out. The station's checklist
  * items follow; *nothing is set when none was given or linked before them. *ids points into
@@ -340,12 +353,26 @@ static int job_equipment(maintenance *m, const start_input *in, char **link_text
     }
     /* Fail safe: a start that names no equipment at all is not a test we can vouch for. */
     *nothing = ids->count == 0;
-    /* The station's checklists (the hub's form) are required before every test here. */
-    for (size_t i = 0; i < m->contracts.item_count && ids->count < JF_ID_ARRAY_MAX; i++) {
-        const contract_item *station = m->contracts.index[i];
-        if (station->station_checklist && !id_list_has(ids, station->equipment_id))
-            ids->id[ids->count++] = station->equipment_id;
-    }
+    /* The station's checklists (the hub's form) are required before every test here, in id
+     * order. A contract has at most one, its last item: found per contract, so a start's cost
+     * follows its job and the contracts, not the station's items. */
+    size_t stations = 0;
+    for (size_t i = 0; i < m->contracts.contract_count; i++)
+        stations += station_item(&m->contracts.contracts[i]) != NULL;
+    if (stations == 0)
+        return 0;
+    const contract_item **station = malloc(stations * sizeof *station);
+    if (!station)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    stations = 0;
+    for (size_t i = 0; i < m->contracts.contract_count; i++)
+        if (station_item(&m->contracts.contracts[i]))
+            station[stations++] = station_item(&m->contracts.contracts[i]);
+    qsort(station, stations, sizeof *station, compare_item_ids);
+    for (size_t i = 0; i < stations && ids->count < JF_ID_ARRAY_MAX; i++)
+        if (!id_list_has(ids, station[i]->equipment_id))
+            ids->id[ids->count++] = station[i]->equipment_id;
+    free(station);
     return 0;
 }
 
