@@ -52,13 +52,14 @@
 
 extern char **environ;
 
-#define DEFAULT_CLOCK        "2025-02-13T07:00:00Z"
-#define SEED                 0x5eedf00dcafe1234ULL
-#define MAX_RUNS             100
-#define TARGET_EVENTS_PER_S  100000.0
-#define TARGET_RSS_MIB       64.0
-#define SMART_JSON_MAX_BYTES (1024 * 1024) /* the host's line limit (SMART_JSON_MAX), newline out  \
-                                            */
+#define DEFAULT_CLOCK       "2025-02-13T07:00:00Z"
+#define SEED                0x5eedf00dcafe1234ULL
+#define MAX_RUNS            100
+#define TARGET_EVENTS_PER_S 100000.0
+#define TARGET_RSS_MIB      64.0
+#define SMART_JSON_MAX_BYTES                                                                       \
+    (1024 * 1024) /* the host's line limit (SMART_JSON_MAX), newline out                           \
+                   */
 
 /* ---------------------------------------------------------------------------------------- */
 /* Small helpers                                                                            */
@@ -834,8 +835,11 @@ static void write_history(const char *path, long records, long long clock)
     EVP_MD_CTX_free(ctx);
 }
 
-/* One child `argv` timed: wall seconds and peak RSS (MiB); exits on a failure. */
-static void timed(char *const argv[], const char *dir, const char *what, double *secs, double *rss)
+/* One child `argv` timed: wall seconds, peak RSS (MiB) and, when `cpu` is not NULL, its CPU
+ * seconds (user and system: on a shared machine the wall time is mostly the wait for a core);
+ * exits on a failure. */
+static void timed_cpu(char *const argv[], const char *dir, const char *what, double *secs,
+                      double *rss, double *cpu)
 {
     char *out = xasprintf("%s/history-out.txt", dir);
     char *err = xasprintf("%s/history-err.txt", dir);
@@ -844,6 +848,9 @@ static void timed(char *const argv[], const char *dir, const char *what, double 
     int status = wait_child(spawn(argv, out, err), &ru, what);
     *secs = now_s() - t0;
     *rss = (double)ru.ru_maxrss / 1024.0;
+    if (cpu)
+        *cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+               (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
     if (status != 0) {
         fprintf(stderr, "smart-bench: %s exited with status %d; its stderr:\n", what, status);
         show_file_head(err, 20);
@@ -851,6 +858,11 @@ static void timed(char *const argv[], const char *dir, const char *what, double 
     }
     free(out);
     free(err);
+}
+
+static void timed(char *const argv[], const char *dir, const char *what, double *secs, double *rss)
+{
+    timed_cpu(argv, dir, what, secs, rss, NULL);
 }
 
 /* --history N: per run, a station whose ledger holds N records (and a new store) is started
@@ -870,7 +882,8 @@ static bool history_bench(const char *host, const char *dir, const gen_params *p
     double first_s[MAX_RUNS], first_rss[MAX_RUNS], restart_s[MAX_RUNS], restart_rss[MAX_RUNS];
     double verify_s[MAX_RUNS], verify_rss[MAX_RUNS], grown_eps[MAX_RUNS], grown_rss[MAX_RUNS];
     double new_eps[MAX_RUNS], new_rss[MAX_RUNS], new_restart_s[MAX_RUNS], new_restart_rss[MAX_RUNS];
-    double grown_eps_run[MAX_RUNS], new_eps_run[MAX_RUNS];
+    double grown_eps_run[MAX_RUNS], new_eps_run[MAX_RUNS], restart_cpu[MAX_RUNS],
+        verify_cpu[MAX_RUNS];
     bool ok = true;
     long long ledger_bytes = 0;
     for (int k = 0; k < runs; k++) {
@@ -882,8 +895,8 @@ static bool history_bench(const char *host, const char *dir, const gen_params *p
         ledger_bytes = stat(ledger, &st) == 0 ? (long long)st.st_size : 0;
         /* The files just written are in the page cache, as a running station's are. */
         timed(start_argv, dir, "first start", &first_s[k], &first_rss[k]);
-        timed(start_argv, dir, "restart", &restart_s[k], &restart_rss[k]);
-        timed(verify_argv, dir, "ledger verify", &verify_s[k], &verify_rss[k]);
+        timed_cpu(start_argv, dir, "restart", &restart_s[k], &restart_rss[k], &restart_cpu[k]);
+        timed_cpu(verify_argv, dir, "ledger verify", &verify_s[k], &verify_rss[k], &verify_cpu[k]);
         /* The usual events on the grown station: run_once would start from a clean state. */
         char *events = xasprintf("%s/events.jsonl", dir);
         char *run_argv[] = {(char *)host,          "run", node, "--events", events, "--clock",
@@ -904,25 +917,28 @@ static bool history_bench(const char *host, const char *dir, const gen_params *p
         double new_run_s = r.seconds - new_restart_s[k];
         new_eps_run[k] = p->events / (new_run_s > 0.001 ? new_run_s : 0.001);
         printf("run %d: %ld records (%.1f MiB): first start %.3f s %.1f MiB, restart %.3f s "
-               "%.1f MiB, ledger verify %.3f s %.1f MiB, events/s %.0f (%.0f without the "
+               "(cpu %.3f s) %.1f MiB, ledger verify %.3f s (cpu %.3f s) %.1f MiB, events/s %.0f "
+               "(%.0f without the "
                "start-up; %.1f MiB); new station: events/s %.0f (%.0f; %.1f MiB), restart %.3f s "
                "%.1f MiB\n",
                k + 1, n, (double)ledger_bytes / (1024.0 * 1024.0), first_s[k], first_rss[k],
-               restart_s[k], restart_rss[k], verify_s[k], verify_rss[k], grown_eps[k],
-               grown_eps_run[k], grown_rss[k], new_eps[k], new_eps_run[k], new_rss[k],
-               new_restart_s[k], new_restart_rss[k]);
+               restart_s[k], restart_cpu[k], restart_rss[k], verify_s[k], verify_cpu[k],
+               verify_rss[k], grown_eps[k], grown_eps_run[k], grown_rss[k], new_eps[k],
+               new_eps_run[k], new_rss[k], new_restart_s[k], new_restart_rss[k]);
         fflush(stdout);
     }
     double m_restart = median(restart_s, runs), m_restart_rss = median(restart_rss, runs);
     double m_verify = median(verify_s, runs), m_grown = median(grown_eps, runs);
     double m_new = median(new_eps, runs);
     double m_grown_run = median(grown_eps_run, runs), m_new_run = median(new_eps_run, runs);
-    printf("median of %d, %ld records: first start %.3f s %.1f MiB; restart %.3f s %.1f MiB "
-           "(new station %.3f s %.1f MiB); ledger verify %.3f s %.1f MiB; events/s %.0f "
+    printf("median of %d, %ld records: first start %.3f s %.1f MiB; restart %.3f s (cpu %.3f s) "
+           "%.1f MiB (new station %.3f s %.1f MiB); ledger verify %.3f s (cpu %.3f s) %.1f MiB; "
+           "events/s %.0f "
            "(%.1f MiB) vs new station %.0f (%.1f MiB): %.2fx; without the start-up %.0f vs %.0f: "
            "%.2fx\n",
-           runs, n, median(first_s, runs), median(first_rss, runs), m_restart, m_restart_rss,
-           median(new_restart_s, runs), median(new_restart_rss, runs), m_verify,
+           runs, n, median(first_s, runs), median(first_rss, runs), m_restart,
+           median(restart_cpu, runs), m_restart_rss, median(new_restart_s, runs),
+           median(new_restart_rss, runs), m_verify, median(verify_cpu, runs),
            median(verify_rss, runs), m_grown, median(grown_rss, runs), m_new, median(new_rss, runs),
            m_grown / m_new, m_grown_run, m_new_run, m_grown_run / m_new_run);
     printf("target (restart < 0.5 s and < 64 MiB, ledger verify < 3 s, events/s >= 0.9x a new "
@@ -1277,6 +1293,7 @@ int main(int argc, char **argv)
     /* Start-up, unsigned runs only: a new station's first start on its contracts (no events),
      * then a restart of the station the run left (its store holding the events' state). */
     double first_s[MAX_RUNS], first_rss[MAX_RUNS], restart_s[MAX_RUNS], restart_rss[MAX_RUNS];
+    double first_cpu[MAX_RUNS], restart_cpu[MAX_RUNS];
     long long longest[MAX_RUNS];
     char *var_dir = xasprintf("%s/var", dir), *node_path = xasprintf("%s/NODE.json", dir);
     char *empty_events = xasprintf("%s/empty.jsonl", dir);
@@ -1299,15 +1316,18 @@ int main(int argc, char **argv)
             run_result r;
             if (sg == 0) {
                 rm_tree(var_dir);
-                timed(start_argv, dir, "first start", &first_s[k], &first_rss[k]);
+                timed_cpu(start_argv, dir, "first start", &first_s[k], &first_rss[k],
+                          &first_cpu[k]);
             }
             run_once(host, dir, p.clock_text, sg == 1, &r);
             if (sg == 0) {
-                timed(start_argv, dir, "restart", &restart_s[k], &restart_rss[k]);
+                timed_cpu(start_argv, dir, "restart", &restart_s[k], &restart_rss[k],
+                          &restart_cpu[k]);
                 longest[k] = r.longest_line;
-                printf("run %d start-up: first start %.3f s %.1f MiB, restart %.3f s %.1f MiB; "
-                       "longest output line %lld bytes\n",
-                       k + 1, first_s[k], first_rss[k], restart_s[k], restart_rss[k], longest[k]);
+                printf("run %d start-up: first start %.3f s (cpu %.3f s) %.1f MiB, restart %.3f s "
+                       "(cpu %.3f s) %.1f MiB; longest output line %lld bytes\n",
+                       k + 1, first_s[k], first_cpu[k], first_rss[k], restart_s[k], restart_cpu[k],
+                       restart_rss[k], longest[k]);
             }
             secs[sg][k] = r.seconds;
             rss[sg][k] = r.rss_mib;
@@ -1342,10 +1362,11 @@ int main(int argc, char **argv)
             worst = longest[k] > worst ? longest[k] : worst;
         double m_first = median(first_s, runs), m_first_rss = median(first_rss, runs);
         double m_restart = median(restart_s, runs), m_restart_rss = median(restart_rss, runs);
-        printf("start-up, %d items, median of %d: first start %.3f s %.1f MiB, restart %.3f s "
-               "%.1f MiB; longest output line %lld bytes (the host's limit %d)\n",
-               p.items, runs, m_first, m_first_rss, m_restart, m_restart_rss, worst,
-               SMART_JSON_MAX_BYTES);
+        printf("start-up, %d items, median of %d: first start %.3f s (cpu %.3f s) %.1f MiB, "
+               "restart %.3f s (cpu %.3f s) %.1f MiB; longest output line %lld bytes (the "
+               "host's limit %d)\n",
+               p.items, runs, m_first, median(first_cpu, runs), m_first_rss, m_restart,
+               median(restart_cpu, runs), m_restart_rss, worst, SMART_JSON_MAX_BYTES);
         if (items_given)
             printf("target at %d items (start-up < 1 s and < 256 MiB, run RSS < 256 MiB, no output "
                    "line over 1 MiB): %s\n",
