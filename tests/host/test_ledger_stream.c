@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "ledger/ledger.h"
 
 #define RECORDS 10000
@@ -147,6 +149,56 @@ START_TEST(a_removed_record_breaks_the_chain_at_the_next)
 }
 END_TEST
 
+/* Record `seq` of the pristine ledger with `from` replaced by `to` and its hash made to match
+ * its bytes again: a record that passes the hash check and fails only the field scan. */
+static char *forge(int seq, const char *from, const char *to, size_t *len)
+{
+    size_t at = line_of(pristine, seq), end = line_of(pristine, seq + 1);
+    char line[4096];
+    memcpy(line, pristine + at, end - at - 1);
+    line[end - at - 1] = '\0';
+    char *hit = strstr(line, from);
+    ck_assert_ptr_nonnull(hit);
+    char changed[4096];
+    snprintf(changed, sizeof changed, "%.*s%s%s", (int)(hit - line), line, to, hit + strlen(from));
+    char *hash_key = strstr(changed, ",\"hash\":\"");
+    unsigned char digest[32];
+    unsigned int n = 0;
+    ck_assert(EVP_Digest(changed, (size_t)(hash_key - changed), digest, &n, EVP_sha256(), NULL));
+    for (int i = 0; i < 32; i++)
+        snprintf(hash_key + 9 + 2 * i, 3, "%02x", digest[i]);
+    hash_key[9 + 64] = '"';
+    size_t changed_len = strlen(changed);
+    char *text = malloc(pristine_len + 64);
+    memcpy(text, pristine, at);
+    memcpy(text + at, changed, changed_len);
+    text[at + changed_len] = '\n';
+    memcpy(text + at + changed_len + 1, pristine + end, pristine_len - end);
+    *len = at + changed_len + 1 + (pristine_len - end);
+    return text;
+}
+
+START_TEST(each_field_is_of_its_type)
+{
+    static const struct {
+        const char *from, *to, *why;
+    } cases[] = {
+        {"\"metadata\":{\"i\":", "\"metadata\":\"x\",\"m\":{\"i\":",
+         "field 'metadata' has the wrong type"},
+        {"\"details\":\"a record", "\"details\":{\"a\":1},\"d\":\"a record",
+         "field 'details' has the wrong type"},
+        {"\"user_id\":\"system\"", "\"user_id\":7", "field 'user_id' has the wrong type"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+        for (int k = 0; k < POSITION_COUNT; k++) {
+            size_t len;
+            char *text = forge(POSITIONS[k], cases[c].from, cases[c].to, &len);
+            expect_bad(text, len, POSITIONS[k], cases[c].why);
+            free(text);
+        }
+}
+END_TEST
+
 typedef struct visits {
     uint64_t count, host_records, stop_at;
     char last_hash[LEDGER_HASH_HEX_LEN + 1];
@@ -191,6 +243,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, a_changed_record_is_named_wherever_it_falls);
     tcase_add_test(tc, a_removed_record_breaks_the_chain_at_the_next);
+    tcase_add_test(tc, each_field_is_of_its_type);
     tcase_add_test(tc, every_intact_record_is_visited_once_in_order);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
