@@ -116,12 +116,7 @@ static int command_verify(int argc, char **argv)
         return HOST_EXIT_VERIFY_FAILED;
     }
     if (key_path == NULL) {
-        ledger_verify_result chain;
-        if (ledger_verify_file(path, &chain, msg, sizeof msg) < 0) {
-            host_diag("%s", msg);
-            return HOST_EXIT_USAGE;
-        }
-        printf("ledger ok: %" PRIu64 " records, head %s\n", chain.records, chain.head_hash);
+        printf("ledger ok: %" PRIu64 " records, head %s\n", result.records, result.head_hash);
         printf("unanchored: no --key, so only the chain was checked; whoever can write the file "
                "can rewrite it and recompute every hash\n");
     } else {

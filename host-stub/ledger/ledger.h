@@ -75,6 +75,29 @@ void ledger_verify_buffer(const char *data, size_t len, ledger_verify_result *re
  * reason in `msg` (caller-owned, `msg_size` bytes). */
 int ledger_verify_file(const char *path, ledger_verify_result *result, char *msg, size_t msg_size);
 
+/* An intact record as ledger_verify_file_each verified it; everything is borrowed for the call.
+ * `line` is the record's line without its newline; `module` and `action` are its values
+ * ("" when longer than LEDGER_NAME_SCAN_MAX - 1 bytes). */
+#define LEDGER_NAME_SCAN_MAX 48
+typedef struct ledger_visited {
+    uint64_t seq;
+    const char *line;
+    size_t len;
+    const char *hash; /* 64 hex digits */
+    const char *module, *action;
+} ledger_visited;
+
+/* Called for each intact record in order; returns 0, or a negative errno (-ENOMEM) that stops
+ * the walk and is returned with `msg` set by the caller of ledger_verify_file_each. */
+typedef int (*ledger_visit)(void *ctx, const ledger_visited *record);
+
+/* ledger_verify_file, calling `visit` (may be NULL) with `ctx` for each intact record as it is
+ * verified: one streaming pass in bounded memory (a block and the longest line). Returns 0 with
+ * *result filled, a negative errno when the file cannot be read (`msg` says why), or the first
+ * non-zero return of `visit` (the walk stops there; `msg` is then left to the visitor). */
+int ledger_verify_file_each(const char *path, ledger_verify_result *result, ledger_visit visit,
+                            void *ctx, char *msg, size_t msg_size);
+
 /* Write "ledger PATH: record seq N (line L): why" for a failed result into `out`
  * (caller-owned). */
 void ledger_describe_failure(const char *path, const ledger_verify_result *result, char *out,

@@ -13,7 +13,10 @@
  *      replayed); that the ledger reaches its seq (else the tail was cut off, or the ledger
  *      replaced by an older copy); that the record at its seq has its head hash (else
  *      rewritten); that its own ledger.checkpoint record is in the ledger (else removed).
- * Pure: reads the two files, writes nothing.
+ * Pure: reads the two files, writes nothing. One streaming pass over the ledger, each record
+ * checked by a field scan (ledger_verify_file_each); only a checkpoint record is parsed whole.
+ * Memory is bounded by the checkpoints (the file's lines, the ledger's checkpoint records), not
+ * by the ledger's length.
  */
 #ifndef SMART_HOST_LEDGER_AUDIT_H
 #define SMART_HOST_LEDGER_AUDIT_H
@@ -31,6 +34,7 @@ typedef struct ledger_audit_result {
     uint64_t file_checkpoints; /* lines of the checkpoints file verified */
     uint64_t last_signed_seq;  /* the newest seq a verified checkpoint covers; 0: none */
     uint64_t unsigned_after;   /* records after it, its own checkpoint record not counted */
+    char head_hash[65];        /* the hash of the last intact record (64 '0' when none) */
     /* Only when !ok: */
     uint64_t bad_seq;  /* the seq the failure is about */
     bool chain_broken; /* step 1 failed: `why` is ledger_describe_failure's message */

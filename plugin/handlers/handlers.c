@@ -324,6 +324,19 @@ static int parse_start(const json_t *data, int64_t now_ms, start_input *in, smar
     return 0;
 }
 
+/* A contract's station checklist item (the hub's form; its last item, at most one), or NULL. */
+static const contract_item *station_item(const contract *c)
+{
+    const contract_item *last = c->item_count ? &c->items[c->item_count - 1] : NULL;
+    return last && last->station_checklist ? last : NULL;
+}
+
+static int compare_item_ids(const void *a, const void *b)
+{
+    return strcmp((*(const contract_item *const *)a)->equipment_id,
+                  (*(const contract_item *const *)b)->equipment_id);
+}
+
 /* The job's equipment is its linked set: a start checks every linked item, plus any it lists
  * besides (in *listed); listing fewer never leaves a linked item out. The station's checklist
  * items follow; *nothing is set when none was given or linked before them. *ids points into
@@ -350,12 +363,26 @@ static int job_equipment(maintenance *m, const start_input *in, char **link_text
     }
     /* Fail safe: a start that names no equipment at all is not a test we can vouch for. */
     *nothing = ids->count == 0;
-    /* The station's checklists (the hub's form) are required before every test here. */
-    for (size_t i = 0; i < m->contracts.item_count && ids->count < JF_ID_ARRAY_MAX; i++) {
-        const contract_item *station = m->contracts.index[i];
-        if (station->station_checklist && !id_list_has(ids, station->equipment_id))
-            ids->id[ids->count++] = station->equipment_id;
-    }
+    /* The station's checklists (the hub's form) are required before every test here, in id
+     * order. A contract has at most one, its last item: found per contract, so a start's cost
+     * follows its job and the contracts, not the station's items. */
+    size_t stations = 0;
+    for (size_t i = 0; i < m->contracts.contract_count; i++)
+        stations += station_item(&m->contracts.contracts[i]) != NULL;
+    if (stations == 0)
+        return 0;
+    const contract_item **station = malloc(stations * sizeof *station);
+    if (!station)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    stations = 0;
+    for (size_t i = 0; i < m->contracts.contract_count; i++)
+        if (station_item(&m->contracts.contracts[i]))
+            station[stations++] = station_item(&m->contracts.contracts[i]);
+    qsort(station, stations, sizeof *station, compare_item_ids);
+    for (size_t i = 0; i < stations && ids->count < JF_ID_ARRAY_MAX; i++)
+        if (!id_list_has(ids, station[i]->equipment_id))
+            ids->id[ids->count++] = station[i]->equipment_id;
+    free(station);
     return 0;
 }
 
@@ -484,34 +511,91 @@ int handle_test_start(maintenance *m, const json_t *data, int64_t now_ms, smart_
     return rc;
 }
 
-static const char *const status_keys[] = {"equipment_id", "not_ready_only", NULL};
+static const char *const status_keys[] = {"equipment_id", "not_ready_only", "limit", "after", NULL};
+
+/* A status answer is one output line, and the host refuses a line over SMART_JSON_MAX (1 MiB):
+ * at 100,000 items the whole list is some 33 MB. So the list comes in pages, in id order: at
+ * most `limit` items (STATUS_PAGE_DEFAULT when not given), and never more ITEM text than
+ * STATUS_PAGE_BYTES (a page's other members are a few hundred bytes), so that every page fits
+ * whatever the items hold. A station of up to STATUS_PAGE_DEFAULT items gets its whole list in
+ * one answer, as before paging. */
+#define STATUS_PAGE_DEFAULT 1000
+#define STATUS_PAGE_MAX     10000
+#define STATUS_PAGE_BYTES   (768 * 1024)
+
+/* The first item whose id sorts after `after` (m->items is sorted by strcmp of the ids). */
+static size_t first_after(const maintenance *m, const char *after)
+{
+    size_t lo = 0, hi = m->item_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(m->items[mid].equipment_id, after) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The status answer being built: the page's list and where it ends. */
+typedef struct status_page {
+    jw list;       /* the page's ITEM texts, comma-separated; owned, released by the caller */
+    size_t listed; /* items on the page */
+    size_t limit;  /* items a page may hold */
+    bool full;     /* the page is full: the next listed item goes on a later page */
+    const char *next_after; /* with full and an item left to list: the last id on the page */
+    bool more;              /* an item to list is left after the page */
+} status_page;
+
+/* Puts one item's text on the page, or notes that the page is full. */
+static void page_add(status_page *pg, const char *id, const char *text, size_t len)
+{
+    if (pg->full) {
+        pg->more = true;
+        return;
+    }
+    if (pg->listed > 0 && (pg->listed == pg->limit || pg->list.len + 1 + len > STATUS_PAGE_BYTES)) {
+        pg->full = true;
+        pg->more = true;
+        return;
+    }
+    if (pg->listed++)
+        jw_raw(&pg->list, ",", 1);
+    jw_raw(&pg->list, text, len);
+    pg->next_after = id;
+}
 
 int handle_status_query(maintenance *m, const json_t *data, int64_t now_ms, smart_error *err)
 {
-    const char *only;
+    const char *only, *after;
     bool not_ready_only = false; /* a dashboard's view: list what needs attention, count all */
+    json_int_t limit = STATUS_PAGE_DEFAULT;
+    bool limit_given = json_object_get(data, "limit") != NULL;
     int rc;
     if ((rc = jf_object(data, "data", status_keys, err)) ||
         (rc = jf_id(data, "data", "equipment_id", false, &only, err)) ||
         (rc = jf_bool(data, "data", "not_ready_only", false, &not_ready_only, err)) ||
-        (rc = maintenance_catch_up(m, now_ms, err)))
+        (rc = jf_int(data, "data", "limit", false, 1, STATUS_PAGE_MAX, &limit, err)) ||
+        (rc = jf_id(data, "data", "after", false, &after, err)))
         return rc;
-    size_t listed = 0;
+    if (only && (after || limit_given))
+        return error_set(err, SMART_EINVAL,
+                         "data.%s: pages are for the whole list, not with "
+                         "equipment_id",
+                         after ? "after" : "limit");
+    if ((rc = maintenance_catch_up(m, now_ms, err)))
+        return rc;
+    bool paged = after || limit_given; /* a pager is always told whether a page follows */
+    status_page pg = {.list = {0}, .limit = (size_t)limit};
     int64_t counts[CAL_STATUS_COUNT] = {0}, ready_count = 0, total = 0;
-    jw *out = &m->out;
-    jw_reset(out);
-    char as_of[DATE_TEXT_MAX];
-    instant_format(now_ms, as_of, sizeof as_of);
-    jw_raw(out, "{", 1);
-    jw_member_raw(out, "as_of", as_of);
-    jw_key(out, "equipment");
-    jw_raw(out, "[", 1);
-    size_t first = 0, last = m->item_count;
+    size_t first = 0, last = m->item_count, from = after ? first_after(m, after) : 0;
     const equipment_state *match = only ? maintenance_find(m, only) : NULL;
     if (only) { /* one item; when no contract names it, answer anyway and say so */
         first = match && match->terms ? (size_t)(match - m->items) : 0;
         last = match && match->terms ? first + 1 : 0;
     }
+    /* Every item is counted (the summary is the station's, whatever the page); the ones after
+     * the cursor are listed until the page is full. */
     for (size_t i = first; i <= last; i++) {
         const char *id;
         if (i < last)
@@ -527,25 +611,41 @@ int handle_status_query(maintenance *m, const json_t *data, int64_t now_ms, smar
         size_t len;
         const char *text = maintenance_item_text(m, id, i < last ? &m->items[i] : match, now_ms, 0,
                                                  &ready, &status, &len);
-        if (!text)
+        if (!text) {
+            jw_release(&pg.list);
             return error_set(err, SMART_ENOMEM, "out of memory");
-        if (!(not_ready_only && ready)) {
-            if (listed++)
-                jw_raw(out, ",", 1);
-            jw_raw(out, text, len);
         }
+        if (!(not_ready_only && ready) && (only || i >= from))
+            page_add(&pg, id, text, len);
         counts[status]++;
         ready_count += ready;
         total++;
     }
-    jw_raw(out, "]", 1);
-    jw_key(out, "summary");
-    jw_raw(out, "{", 1);
+    char as_of[DATE_TEXT_MAX];
+    instant_format(now_ms, as_of, sizeof as_of);
+    jw out = {0};
+    jw_raw(&out, "{", 1);
+    jw_member_raw(&out, "as_of", as_of);
+    jw_key(&out, "equipment");
+    jw_raw(&out, "[", 1);
+    jw_append(&out, &pg.list);
+    jw_raw(&out, "]", 1);
+    jw_key(&out, "summary");
+    jw_raw(&out, "{", 1);
     for (int s = 0; s < CAL_STATUS_COUNT; s++)
-        jw_member_int(out, cal_status_name((cal_status)s), counts[s]);
-    jw_member_int(out, "ready", ready_count);
-    jw_member_int(out, "not_ready", total - ready_count);
-    jw_member_int(out, "total", total);
-    jw_raw(out, "}}", 2);
-    return emit_output_jw(m, "status", out, err);
+        jw_member_int(&out, cal_status_name((cal_status)s), counts[s]);
+    jw_member_int(&out, "ready", ready_count);
+    jw_member_int(&out, "not_ready", total - ready_count);
+    jw_member_int(&out, "total", total);
+    jw_raw(&out, "}", 1);
+    /* The cursor for the next page (the last id on this one), or null on the last page; absent
+     * from an unpaged answer that holds the whole list, which is then as it was before pages. */
+    if (pg.more || paged)
+        jw_member_string_or_null(&out, "next_after", pg.more ? pg.next_after : NULL);
+    jw_raw(&out, "}", 1);
+    rc = jw_text(&out) && jw_text(&pg.list) ? emit_output_jw(m, "status", &out, err)
+                                            : error_set(err, SMART_ENOMEM, "out of memory");
+    jw_release(&pg.list);
+    jw_release(&out);
+    return rc;
 }
