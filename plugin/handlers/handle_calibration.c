@@ -889,8 +889,8 @@ static int check_retired_results(const json_t *results, smart_error *err)
 /* A calibration of a retired item (no contract in force names it), recorded for the review of
  * the work it was used on: no tolerances judge it, so the certificate's statement as found is
  * recorded (as_found_in_tolerance). Found out of tolerance, the impact is raised over the jobs
- * it was used on since its last good calibration. The item stays retired: its state is not
- * changed. */
+ * it was used on since its last good calibration, even when its reference was not fit (then
+ * it is recorded suspect). The item stays retired: its state is not changed. */
 static int record_retired(maintenance *m, calibration_input *in, smart_error *err)
 {
     const char *id = in->id;
@@ -900,30 +900,36 @@ static int record_retired(maintenance *m, calibration_input *in, smart_error *er
         return rc;
     in->performed_ms =
         in->date.has_time ? in->date.instant_ms : maintenance_day_start_ms(m, in->day);
+    /* A reference that was not fit makes the record suspect, not void: a finding can always
+     * be recorded (README "The rules"). */
+    char why[REFERENCE_WHY_MAX] = "";
     if (in->reference) {
         reference_needs needs = {.count = 0}; /* what it measured is not known: its fitness only */
         char used_for[EQUIPMENT_ID_MAX + 32];
         snprintf(used_for, sizeof used_for, "the calibration of %s", id);
-        if ((rc = maintenance_check_reference(m, "data.reference_standard", in->reference, id,
-                                              &needs, used_for, in->performed_ms,
-                                              !in->date.has_time, in->now_ms, err)))
+        if ((rc = maintenance_judge_reference(
+                 m, "data.reference_standard", in->reference, id, &needs, used_for,
+                 in->performed_ms, !in->date.has_time, in->now_ms, why, sizeof why, err)))
             return rc;
     }
+    const char *suspect = why[0] ? why : NULL;
     oot_window window = {0};
     char *results_text = NULL;
     /* its state as left is not judged: not a good one */
     if ((rc = maintenance_catch_up(m, in->now_ms, err)) ||
-        (rc = store_calibration(m, in, !found_in, NULL, !found_in, &window, &results_text, err))) {
+        (rc = store_calibration(m, in, !found_in, suspect, !found_in, &window, &results_text,
+                                err))) {
         oot_window_release(&window);
         free(results_text);
         return rc;
     }
     char details[768];
     snprintf(details, sizeof details,
-             "Calibration of %s (retired: no contract in force names it) on %s recorded: "
-             "certificate %s from %s; %s as found, as the certificate states",
-             id, in->date_text, in->certificate, in->provider,
-             found_in ? "in tolerance" : "OUT OF TOLERANCE");
+             "Calibration of %s (retired: no contract in force names it) on %s recorded%s: "
+             "certificate %s from %s; %s as found, as the certificate states%s%s",
+             id, in->date_text, suspect ? " SUSPECT" : "", in->certificate, in->provider,
+             found_in ? "in tolerance" : "OUT OF TOLERANCE", suspect ? "; " : "",
+             suspect ? suspect : "");
     text_utf8_trim(details);
     jw meta = {0}, out = {0};
     write_calibration_head(&meta, in, true);
@@ -932,6 +938,10 @@ static int record_retired(maintenance *m, calibration_input *in, smart_error *er
     write_results(&meta, results_text);
     if (in->reference)
         jw_member_raw(&meta, "reference_standard", in->reference);
+    if (suspect) {
+        jw_member_bool(&meta, "suspect", true);
+        jw_member_string(&meta, "suspect_reason", suspect);
+    }
     jw_raw(&meta, "}", 1);
     free(results_text);
     write_calibration_head(&out, in, false);
@@ -939,6 +949,10 @@ static int record_retired(maintenance *m, calibration_input *in, smart_error *er
     jw_member_raw(&out, "status", cal_status_name(CAL_UNKNOWN));
     jw_member_bool(&out, "ready", false);
     jw_member_bool(&out, "as_found_in_tolerance", found_in);
+    if (suspect) {
+        jw_member_bool(&out, "suspect", true);
+        jw_member_string(&out, "suspect_reason", suspect);
+    }
     jw_raw(&out, "}", 1);
     rc = emit_calibration(m, in, details, &meta, &out, err);
     if (rc == 0 && !found_in)
