@@ -441,9 +441,9 @@ static void write_id_array(jw *w, const char *key, json_t *ids)
  * already visited (each once, so a loop of references ends). */
 typedef struct chain_walk {
     maintenance *m;
-    json_t *chain;                    /* [{equipment_id, via, depth, clientpos, re-judged}] */
-    json_t *chain_ids;                /* the ClientPOs in it, each once */
-    json_t *visited;                  /* {equipment_id: true} */
+    json_t *chain;     /* [{equipment_id, via, depth, clientpos, re-judged}] */
+    json_t *chain_ids; /* the ClientPOs in it, each once */
+    json_t *visited;   /* {equipment_id: the instant its work was followed until (ms)} */
     const reference_finding *finding; /* the size of the finding, for the records made with
                                          the reference found out (depth 1) */
     int64_t now_ms;
@@ -498,14 +498,16 @@ static int add_link(chain_walk *cw, const char *item, const char *via, int depth
  * (calibration_failed, cleared only by a new calibration in tolerance as left), and what was
  * verified with that item since is followed in turn, one level deeper: only what was made with
  * it before until_ms, while that calibration was its last (INT64_MAX at the top: since its last
- * good calibration, all of it). */
+ * good calibration, all of it). An item reached again through a later suspect calibration is
+ * followed on from where its work was followed until (resume_ms: a calibration dated before it
+ * was listed then), so each record is listed once and a loop of references ends. */
 static int follow_chain(chain_walk *cw, const char *reference, const char *why, int64_t since_ms,
-                        civil_day since_day, int64_t until_ms, int depth)
+                        civil_day since_day, int64_t until_ms, int64_t resume_ms, int depth)
 {
     maintenance *m = cw->m;
     json_t *checks = json_array(), *calibrations = json_array();
     int rc = !checks || !calibrations ? error_set(cw->err, SMART_ENOMEM, "out of memory")
-             : json_object_set_new(cw->visited, reference, json_true())
+             : json_object_set_new(cw->visited, reference, json_integer(until_ms))
                  ? error_set(cw->err, SMART_ENOMEM, "out of memory")
                  : 0;
     if (!rc)
@@ -574,7 +576,7 @@ static int follow_chain(chain_walk *cw, const char *reference, const char *why, 
         if (day.has_time)
             day.day = maintenance_today(m, day.instant_ms);
         int64_t day_ms = maintenance_day_start_ms(m, day.day), next_ms = INT64_MAX;
-        if (day_ms >= until_ms)
+        if (day_ms >= until_ms || day_ms < resume_ms)
             continue;
         snprintf(via, sizeof via, "calibration %s on %s", cert, date);
         text_utf8_trim(via);
@@ -609,12 +611,15 @@ static int follow_chain(chain_walk *cw, const char *reference, const char *why, 
             text_utf8_trim(next.failure_note);
             rc = maintenance_item_commit(m, e, &next, cw->now_ms, "reference", cw->err);
         }
-        if (!rc && !json_object_get(cw->visited, item)) {
+        json_t *followed = json_object_get(cw->visited, item);
+        int64_t followed_ms = followed ? json_integer_value(followed) : INT64_MIN;
+        if (!rc && followed_ms < next_ms) {
             char deeper[NOTE_MAX];
             snprintf(deeper, sizeof deeper, "rests on calibration %s, made against %s", cert,
                      reference);
             text_utf8_trim(deeper);
-            rc = follow_chain(cw, item, deeper, day_ms, day.day, next_ms, depth + 1);
+            rc = follow_chain(cw, item, deeper, day_ms > followed_ms ? day_ms : followed_ms,
+                              day.day, next_ms, followed_ms, depth + 1);
         }
     }
     json_decref(checks);
@@ -672,8 +677,9 @@ static int report_oot_impact(maintenance *m, const oot_window *w, const equipmen
                          .finding = &finding,
                          .now_ms = now_ms,
                          .err = err};
-        rc = !cw.visited ? error_set(err, SMART_ENOMEM, "out of memory")
-                         : follow_chain(&cw, id, why, w->since_ms, w->since_day, INT64_MAX, 1);
+        rc = !cw.visited
+                 ? error_set(err, SMART_ENOMEM, "out of memory")
+                 : follow_chain(&cw, id, why, w->since_ms, w->since_day, INT64_MAX, INT64_MIN, 1);
         json_decref(cw.visited);
     }
     if (rc) {

@@ -159,5 +159,61 @@ class ChainFollowedFromTheStationsDay(unittest.TestCase):
                                   "LEAF": "current"})
 
 
+
+class AStandardsCheckVerifiedByWhatItCalibrated(unittest.TestCase):
+    """Issue 9, "What to build" 5: a reference found out of tolerance as found makes every
+    check and calibration it served since its last good calibration suspect, "transitively
+    down the chain", and an item whose fitness rested on suspect evidence is not ready until
+    re-verified. STD calibrates MID twice on 5 March (MID-1 dated by day, MID-2 at 10:03); at
+    10:04 MID verifies STD's own required daily check; at 10:05 STD is found out of tolerance
+    as found (adjusted, in tolerance as left). Both of MID's calibrations rest on STD, so the
+    10:04 check rests on suspect evidence whichever of them it leaned on: STD's daily check is
+    not done and STD is not ready. The module followed MID once, through MID-1 only while it
+    was MID's last (until MID-2 was entered at 10:03), and did not follow it again through
+    MID-2, so the 10:04 check stood and STD was ready."""
+
+    def test_the_standards_check_resting_on_what_it_calibrated_is_suspect(self):
+        st = Station(self)
+        doc = st.contract()
+        doc["version"] += 1
+        std = volts("STD", "2025-02-20")
+        std["equipment_type"] = "standard"
+        mid = volts("MID", "2025-03-01")
+        mid["equipment_type"] = "meter"
+        doc["equipment_list"] = [std, mid]
+        doc["procedures"] = [{
+            "procedure_id": "STD-DAILY", "title": "Standard's daily check", "equipment": ["STD"],
+            "frequency": "daily", "required_before_test": True, "on_fail": "not_ready",
+            "reference_instruments": ["meter"],
+            "checklist_steps": [{"step_id": "v", "description": "reading", "input_type": "number",
+                                 "unit": "u", "min": 100}]}]
+        st.write_contract(doc)
+        result = lambda found, left: [{"parameter": "v", "as_found": found,  # noqa: E731
+                                       "as_left": left}]
+        daily = lambda time, ref=None: check_event(  # noqa: E731
+            time, "STD", "STD-DAILY", readings={"v": 150},
+            **({"reference_instrument": ref} if ref else {}))
+        run = st.run(
+            daily("2025-03-05T10:01:00Z") +
+            calibration("2025-03-05T10:02:00Z", "MID", "2025-03-05", "MID-1", "STD",
+                        result(10.4, 10.1)) +
+            calibration("2025-03-05T10:03:00Z", "MID", "2025-03-05T10:03:00Z", "MID-2", "STD",
+                        result(10.4, 10.1)) +
+            daily("2025-03-05T10:04:00Z", "MID") +
+            calibration("2025-03-05T10:05:00Z", "STD", "2025-03-05", "STD-1", None,
+                        result(11.8, 10.0)) +
+            event("status.query", "2025-03-05T10:06:00Z"), "2025-03-05T10:00:00Z")
+        self.assertEqual(run.errors, [])
+        impact = run.topic("oot.impact")
+        self.assertEqual(len(impact), 1)
+        self.assertEqual([(c["equipment_id"], c["depth"], c["via"].split(" ")[0])
+                          for c in impact[0]["chain"]],
+                         [("MID", 1, "calibration"), ("MID", 1, "calibration"),
+                          ("STD", 2, "check")])
+        status = {i["equipment_id"]: (i["status"], i["ready"])
+                  for i in run.topic("status")[0]["equipment"]}
+        self.assertEqual(status, {"STD": ("current", False),
+                                  "MID": ("calibration_failed", False)})
+
 if __name__ == "__main__":
     unittest.main()
