@@ -528,6 +528,10 @@ int maintenance_adopt_contracts(maintenance *m, contract_set *set, int64_t now_m
             e->record.calibration_failed)
             continue;
         rc = rejudge_calibration(m, e, err);
+        /* Saved now: the reconcile below saves only a change of status, and an item out of
+         * service keeps its status while failed under it. */
+        if (rc == 0 && e->record.calibration_failed)
+            rc = store_put_equipment(m->store, e, err);
         rejudged = rejudged || e->record.calibration_failed;
     }
     free(changed_terms);

@@ -215,5 +215,40 @@ class AStandardsCheckVerifiedByWhatItCalibrated(unittest.TestCase):
         self.assertEqual(status, {"STD": ("current", False),
                                   "MID": ("calibration_failed", False)})
 
+
+class TighterTermsOverATaggedOutItem(unittest.TestCase):
+    """Issue 9, "What to build" 6: a redeploy that tightens a tolerance re-judges the results
+    on record at once. MID is tagged out and calibrated (9.2 V, within 10 ± 1 V); the
+    tolerance is tightened to ± 0.5 V, so MID is calibration_failed, though its status still
+    shows out_of_service. After a restart and MID's return to service, the failure must still
+    hold it. The module kept the failure in memory only (the status did not change, so nothing
+    was saved) and lost it at the restart."""
+
+    def test_the_failure_outlasts_a_restart_and_the_return_to_service(self):
+        st = Station(self)
+        doc = st.contract()
+        doc["version"] += 1
+        doc["equipment_list"] = [volts("MID", "2025-03-01")]
+        doc["procedures"] = []
+        st.write_contract(doc)
+        first = st.run(
+            event("equipment.out_of_service", "2025-03-05T10:01:00Z", equipment_id="MID",
+                  reason="dropped", technician="L. Brandt") +
+            calibration("2025-03-05T10:02:00Z", "MID", "2025-03-05T10:02:00Z", "MID-1", None,
+                        [{"parameter": "v", "as_found": 9.2}]))
+        self.assertEqual(first.errors, [])
+        doc["version"] += 1
+        doc["equipment_list"][0]["tolerances"][0]["plus_minus"] = 0.5
+        st.write_contract(doc)
+        second = st.run(event("contract.deployed", "2025-03-05T10:03:00Z"))
+        self.assertEqual(second.errors, [])
+        third = st.run(
+            event("equipment.return_to_service", "2025-03-05T10:06:00Z", equipment_id="MID",
+                  technician="L. Brandt") +
+            event("status.query", "2025-03-05T10:07:00Z", equipment_id="MID"))
+        self.assertEqual(third.errors, [])
+        mid = third.topic("status")[0]["equipment"][0]
+        self.assertEqual((mid["status"], mid["ready"]), ("calibration_failed", False))
+
 if __name__ == "__main__":
     unittest.main()
