@@ -604,6 +604,10 @@ static int rejudge_changed(maintenance *m, const bool *changed_terms, bool *reju
             e->record.calibration_failed)
             continue;
         rc = rejudge_calibration(m, e, err);
+        /* Saved now: the reconcile below saves only a change of status, and an item out of
+         * service keeps its status while failed under it. */
+        if (rc == 0 && e->record.calibration_failed)
+            rc = store_put_equipment(m->store, e, err);
         *rejudged = *rejudged || e->record.calibration_failed;
     }
     return rc;

@@ -126,6 +126,14 @@ static int checks_at(fitness_probe *p, int64_t at_ms)
                      pr->frequency_label, pr->procedure_id, done, 120, last.detail);
             continue;
         }
+        if (last.suspect && pr->required_before_test) {
+            p->fit = false;
+            snprintf(p->why, p->why_size,
+                     "was not fit for use %s: its required %s check %s had not been done (the "
+                     "one at %s was made with a reference found out of tolerance since)",
+                     when, pr->frequency_label, pr->procedure_id, done);
+            continue;
+        }
         int64_t valid_until = check_state_valid_until(pr, &last, p->m->config.zone);
         if (pr->required_before_test && at_ms >= valid_until) {
             instant_format(valid_until, until, sizeof until);

@@ -441,9 +441,9 @@ static void write_id_array(jw *w, const char *key, json_t *ids)
  * already visited (each once, so a loop of references ends). */
 typedef struct chain_walk {
     maintenance *m;
-    json_t *chain;                    /* [{equipment_id, via, depth, clientpos, re-judged}] */
-    json_t *chain_ids;                /* the ClientPOs in it, each once */
-    json_t *visited;                  /* {equipment_id: true} */
+    json_t *chain;     /* [{equipment_id, via, depth, clientpos, re-judged}] */
+    json_t *chain_ids; /* the ClientPOs in it, each once */
+    json_t *visited;   /* {equipment_id: the instant its work was followed until (ms)} */
     const reference_finding *finding; /* the size of the finding, for the records made with
                                          the reference found out (depth 1) */
     int64_t now_ms;
@@ -491,6 +491,139 @@ static int add_link(chain_walk *cw, const char *item, const char *via, int depth
     return rc;
 }
 
+/* The records made against `reference` in the window, as new arrays (the caller's to release):
+ * its checks since since_ms and its calibrations dated since since_day; the reference noted
+ * as followed until until_ms. */
+static int find_resting_records(chain_walk *cw, const char *reference, int64_t since_ms,
+                                civil_day since_day, int64_t until_ms, json_t **checks,
+                                json_t **calibrations)
+{
+    *checks = json_array();
+    *calibrations = json_array();
+    if (!*checks || !*calibrations ||
+        json_object_set_new(cw->visited, reference, json_integer(until_ms)))
+        return error_set(cw->err, SMART_ENOMEM, "out of memory");
+    int rc = store_checks_with_reference(cw->m->store, reference, since_ms, found_check, *checks,
+                                         cw->err);
+    return rc ? rc
+              : store_calibrations_with_reference(cw->m->store, reference, since_day,
+                                                  found_calibration, *calibrations, cw->err);
+}
+
+/* One check made against the reference (already marked suspect in the store): suspect in
+ * memory too when it is its item's last of that procedure (not ready until it passes again),
+ * re-judged with the finding's size where it is known (depth 1), and listed. */
+static int follow_check(chain_walk *cw, const json_t *c, int depth)
+{
+    maintenance *m = cw->m;
+    const char *item = json_string_value(json_object_get(c, "equipment_id"));
+    const char *procedure = json_string_value(json_object_get(c, "check_type"));
+    int64_t at_ms = json_integer_value(json_object_get(c, "performed_ms"));
+    check_state *last = maintenance_find_check(m, item, procedure);
+    bool is_last = last && last->performed_ms == at_ms;
+    if (is_last && !last->suspect) {
+        last->suspect = true;
+        maintenance_item_forget_text(m, maintenance_find(m, item)); /* its text said ready */
+    }
+    char at[DATE_TEXT_MAX], via[200], failed_why[FINDING_WHY_MAX];
+    instant_format(at_ms, at, sizeof at);
+    snprintf(via, sizeof via, "check %s at %s", procedure, at);
+    /* One that would have failed says so wherever the item's not being ready is explained. */
+    json_t *entry = json_object();
+    bool would_fail = false;
+    int rc = !entry
+                 ? error_set(cw->err, SMART_ENOMEM, "out of memory")
+                 : finding_review_check(m, depth == 1 ? cw->finding : NULL, item, procedure, at_ms,
+                                        entry, &would_fail, failed_why, sizeof failed_why, cw->err);
+    if (!rc && would_fail) {
+        rc = store_set_check_detail(m->store, item, procedure, at_ms, failed_why, cw->err);
+        if (is_last && last->passed) {
+            snprintf(last->detail, sizeof last->detail, "%.*s", (int)sizeof last->detail - 1,
+                     failed_why);
+            text_utf8_trim(last->detail);
+            maintenance_item_forget_text(m, maintenance_find(m, item));
+        }
+    }
+    if (rc) {
+        json_decref(entry);
+        return rc;
+    }
+    return add_link(cw, item, via, depth, entry);
+}
+
+/* The item whose current calibration `cert` rests on the reference: calibration_failed until
+ * a new calibration, with why (what the re-judgement makes of it, where it was made). */
+static int fail_resting_item(chain_walk *cw, equipment_state *e, const char *cert,
+                             const char *reference, const char *why, const char *failed_why)
+{
+    equipment_state next = *e;
+    next.record.calibration_failed = true;
+    if (failed_why) {
+        snprintf(next.failure_note, sizeof next.failure_note,
+                 "calibration %s made against %s (found out of tolerance, %s) would have failed: ",
+                 cert, reference, cw->finding->certificate);
+        text_append(next.failure_note, sizeof next.failure_note, "", failed_why);
+    } else {
+        snprintf(next.failure_note, sizeof next.failure_note,
+                 "calibration %s made against %s, which %s", cert, reference, why);
+    }
+    text_utf8_trim(next.failure_note);
+    return maintenance_item_commit(cw->m, e, &next, cw->now_ms, "reference", cw->err);
+}
+
+static int follow_chain(chain_walk *cw, const char *reference, const char *why, int64_t since_ms,
+                        civil_day since_day, int64_t until_ms, int64_t resume_ms, int depth);
+
+/* One calibration made against the reference, counted from the start of its station day:
+ * listed; its item failed when it is the item's current one; and what that item verified
+ * while this calibration was its last (until its next calibration was entered) followed one
+ * level deeper, on from where that item was followed until when it was reached before. */
+static int follow_calibration(chain_walk *cw, const json_t *c, const char *reference,
+                              const char *why, int64_t until_ms, int64_t resume_ms, int depth)
+{
+    maintenance *m = cw->m;
+    const char *item = json_string_value(json_object_get(c, "equipment_id"));
+    const char *cert = json_string_value(json_object_get(c, "certificate_number"));
+    const char *date = json_string_value(json_object_get(c, "calibration_date"));
+    date_value day;
+    char bad[80], via[300], failed_why[FINDING_WHY_MAX];
+    if (date_parse(date, &day, bad, sizeof bad) != 0)
+        return 0; /* every stored calibration_date was parsed when recorded */
+    /* The station's day of a timestamp, not the date written in its own offset. */
+    if (day.has_time)
+        day.day = maintenance_today(m, day.instant_ms);
+    int64_t day_ms = maintenance_day_start_ms(m, day.day), next_ms = INT64_MAX;
+    if (day_ms >= until_ms || day_ms < resume_ms)
+        return 0; /* not in this window, or listed when the reference was followed before */
+    snprintf(via, sizeof via, "calibration %s on %s", cert, date);
+    text_utf8_trim(via);
+    json_t *entry = json_object();
+    bool would_fail = false;
+    int rc = !entry ? error_set(cw->err, SMART_ENOMEM, "out of memory")
+                    : finding_review_calibration(m, depth == 1 ? cw->finding : NULL, item, cert,
+                                                 day_ms, entry, &would_fail, failed_why,
+                                                 sizeof failed_why, &next_ms, cw->err);
+    if (rc) {
+        json_decref(entry);
+        return rc;
+    }
+    equipment_state *e = maintenance_find(m, item);
+    if ((rc = add_link(cw, item, via, depth, entry)) || !e)
+        return rc;
+    if (strcmp(e->certificate, cert) == 0 && !e->record.calibration_failed &&
+        (rc = fail_resting_item(cw, e, cert, reference, why, would_fail ? failed_why : NULL)))
+        return rc;
+    json_t *followed = json_object_get(cw->visited, item);
+    int64_t followed_ms = followed ? json_integer_value(followed) : INT64_MIN;
+    if (followed_ms >= next_ms)
+        return 0;
+    char deeper[NOTE_MAX];
+    snprintf(deeper, sizeof deeper, "rests on calibration %s, made against %s", cert, reference);
+    text_utf8_trim(deeper);
+    return follow_chain(cw, item, deeper, day_ms > followed_ms ? day_ms : followed_ms, day.day,
+                        next_ms, followed_ms, depth + 1);
+}
+
 /* ISO/IEC 17025 §6.4.8 followed to the end: every check and calibration made against `reference`
  * since since_ms (since_day for calibrations, dated by day) becomes suspect. A check, in the store
  * and, when it is its item's last of that procedure, in memory: the item is not ready until
@@ -498,221 +631,175 @@ static int add_link(chain_walk *cw, const char *item, const char *via, int depth
  * (calibration_failed, cleared only by a new calibration in tolerance as left), and what was
  * verified with that item since is followed in turn, one level deeper: only what was made with
  * it before until_ms, while that calibration was its last (INT64_MAX at the top: since its last
- * good calibration, all of it). */
+ * good calibration, all of it). An item reached again through a later suspect calibration is
+ * followed on from where its work was followed until (resume_ms: a calibration dated before it
+ * was listed then), so each record is listed once and a loop of references ends. */
 static int follow_chain(chain_walk *cw, const char *reference, const char *why, int64_t since_ms,
-                        civil_day since_day, int64_t until_ms, int depth)
+                        civil_day since_day, int64_t until_ms, int64_t resume_ms, int depth)
 {
-    maintenance *m = cw->m;
-    json_t *checks = json_array(), *calibrations = json_array();
-    int rc = !checks || !calibrations ? error_set(cw->err, SMART_ENOMEM, "out of memory")
-             : json_object_set_new(cw->visited, reference, json_true())
-                 ? error_set(cw->err, SMART_ENOMEM, "out of memory")
-                 : 0;
-    if (!rc)
-        rc = store_checks_with_reference(m->store, reference, since_ms, found_check, checks,
-                                         cw->err);
-    if (!rc)
-        rc = store_calibrations_with_reference(m->store, reference, since_day, found_calibration,
-                                               calibrations, cw->err);
+    json_t *checks = NULL, *calibrations = NULL;
+    int rc =
+        find_resting_records(cw, reference, since_ms, since_day, until_ms, &checks, &calibrations);
     char reason[400];
     snprintf(reason, sizeof reason, "reference %s %s", reference, why);
     text_utf8_trim(reason);
     if (!rc && json_array_size(checks) > 0)
-        rc = store_mark_checks_suspect_between(m->store, reference, since_ms, until_ms, reason,
+        rc = store_mark_checks_suspect_between(cw->m->store, reference, since_ms, until_ms, reason,
                                                cw->err);
     size_t i;
     json_t *c;
     json_array_foreach (checks, i, c) {
-        if (rc)
-            break;
-        const char *item = json_string_value(json_object_get(c, "equipment_id"));
-        const char *procedure = json_string_value(json_object_get(c, "check_type"));
-        int64_t at_ms = json_integer_value(json_object_get(c, "performed_ms"));
-        if (at_ms >= until_ms)
-            continue; /* made after the reference was calibrated again: not resting on it */
-        check_state *last = maintenance_find_check(m, item, procedure);
-        if (last && last->performed_ms == at_ms && !last->suspect) {
-            last->suspect = true;
-            maintenance_item_forget_text(m, maintenance_find(m, item)); /* its text said ready */
-        }
-        char at[DATE_TEXT_MAX], via[200], failed_why[FINDING_WHY_MAX];
-        instant_format(at_ms, at, sizeof at);
-        snprintf(via, sizeof via, "check %s at %s", procedure, at);
-        /* Re-judged with the finding's size where it is known: one that would have failed says
-         * so wherever the item's not being ready is explained. */
-        json_t *entry = json_object();
-        bool would_fail = false;
-        rc = !entry
-                 ? error_set(cw->err, SMART_ENOMEM, "out of memory")
-                 : finding_review_check(m, depth == 1 ? cw->finding : NULL, item, procedure, at_ms,
-                                        entry, &would_fail, failed_why, sizeof failed_why, cw->err);
-        if (!rc && would_fail) {
-            rc = store_set_check_detail(m->store, item, procedure, at_ms, failed_why, cw->err);
-            if (last && last->performed_ms == at_ms && last->passed) {
-                snprintf(last->detail, sizeof last->detail, "%.*s", (int)sizeof last->detail - 1,
-                         failed_why);
-                text_utf8_trim(last->detail);
-                maintenance_item_forget_text(m, maintenance_find(m, item));
-            }
-        }
-        if (rc)
-            json_decref(entry);
-        else
-            rc = add_link(cw, item, via, depth, entry);
+        /* One made after the reference was calibrated again does not rest on it. */
+        if (!rc && json_integer_value(json_object_get(c, "performed_ms")) < until_ms)
+            rc = follow_check(cw, c, depth);
     }
     json_array_foreach (calibrations, i, c) {
-        if (rc)
-            break;
-        const char *item = json_string_value(json_object_get(c, "equipment_id"));
-        const char *cert = json_string_value(json_object_get(c, "certificate_number"));
-        const char *date = json_string_value(json_object_get(c, "calibration_date"));
-        date_value day;
-        char bad[80], via[300];
-        if (date_parse(date, &day, bad, sizeof bad) != 0)
-            continue; /* every stored calibration_date was parsed when recorded */
-        /* The station's day of a timestamp, not the date written in its own offset. */
-        if (day.has_time)
-            day.day = maintenance_today(m, day.instant_ms);
-        int64_t day_ms = maintenance_day_start_ms(m, day.day), next_ms = INT64_MAX;
-        if (day_ms >= until_ms)
-            continue;
-        snprintf(via, sizeof via, "calibration %s on %s", cert, date);
-        text_utf8_trim(via);
-        json_t *entry = json_object();
-        bool would_fail = false;
-        char failed_why[FINDING_WHY_MAX];
-        rc = !entry ? error_set(cw->err, SMART_ENOMEM, "out of memory")
-                    : finding_review_calibration(m, depth == 1 ? cw->finding : NULL, item, cert,
-                                                 day_ms, entry, &would_fail, failed_why,
-                                                 sizeof failed_why, &next_ms, cw->err);
-        if (rc)
-            json_decref(entry);
-        else
-            rc = add_link(cw, item, via, depth, entry);
-        equipment_state *e = maintenance_find(m, item);
-        if (rc || !e)
-            continue;
-        if (strcmp(e->certificate, cert) == 0 && !e->record.calibration_failed) {
-            equipment_state next = *e;
-            next.record.calibration_failed = true;
-            /* Re-judged with the finding's size, it says what it makes of the result. */
-            if (would_fail) {
-                snprintf(next.failure_note, sizeof next.failure_note,
-                         "calibration %s made against %s (found out of tolerance, %s) "
-                         "would have failed: ",
-                         cert, reference, cw->finding->certificate);
-                text_append(next.failure_note, sizeof next.failure_note, "", failed_why);
-            } else {
-                snprintf(next.failure_note, sizeof next.failure_note,
-                         "calibration %s made against %s, which %s", cert, reference, why);
-            }
-            text_utf8_trim(next.failure_note);
-            rc = maintenance_item_commit(m, e, &next, cw->now_ms, "reference", cw->err);
-        }
-        if (!rc && !json_object_get(cw->visited, item)) {
-            char deeper[NOTE_MAX];
-            snprintf(deeper, sizeof deeper, "rests on calibration %s, made against %s", cert,
-                     reference);
-            text_utf8_trim(deeper);
-            rc = follow_chain(cw, item, deeper, day_ms, day.day, next_ms, depth + 1);
-        }
+        if (!rc)
+            rc = follow_calibration(cw, c, reference, why, until_ms, resume_ms, depth);
     }
     json_decref(checks);
     json_decref(calibrations);
     return rc;
 }
 
-/* ISO/IEC 17025 §7.10: work done with an item later found out of tolerance is suspect from its
- * last good calibration on. List every test allowed with it in that window, and what was
- * checked or calibrated against it (§6.4.8: the items whose verification relied on it). */
-static int report_oot_impact(maintenance *m, const oot_window *w, const equipment_state *e,
-                             const char *certificate, const char *note, const json_t *results,
-                             int64_t now_ms, smart_error *err)
+/* The finding in a sentence: the jobs, and the records made against the item, to assess. */
+static void impact_message(char *message, size_t size, const oot_window *w, const char *id,
+                           const char *certificate, const char *note)
 {
-    int64_t since_ms = w->since_ms;
-    const char *id = e->equipment_id;
-    int rc;
-    char since[DATE_TEXT_MAX], until[DATE_TEXT_MAX], message[768];
-    instant_format(since_ms, since, sizeof since);
-    instant_format(now_ms, until, sizeof until);
     size_t n = json_array_size(w->clientpos), checks = json_array_size(w->checks),
            calibrations = json_array_size(w->calibrations);
     const char *from = w->since_date[0] ? w->since_date : "it entered service";
     if (checks + calibrations == 0)
-        snprintf(message, sizeof message,
+        snprintf(message, size,
                  "%s was out of tolerance as found (%s, certificate %s): %zu test(s) allowed with "
                  "it since %s must be assessed",
                  id, note, certificate, n, from);
     else
-        snprintf(message, sizeof message,
+        snprintf(message, size,
                  "%s was out of tolerance as found (%s, certificate %s): %zu test(s) allowed with "
                  "it, and %zu check(s) and %zu calibration(s) made against it, since %s must be "
                  "assessed",
                  id, note, certificate, n, checks, calibrations, from);
     text_utf8_trim(message);
+}
+
+/* The chain from the item found out of tolerance into `chain` (its ClientPOs, each once, into
+ * `chain_ids`). */
+static int walk_chain(maintenance *m, const oot_window *w, const equipment_state *e,
+                      const char *certificate, const json_t *results, int64_t now_ms, json_t *chain,
+                      json_t *chain_ids, smart_error *err)
+{
+    char why[300];
+    snprintf(why, sizeof why, "was found out of tolerance as found (certificate %s)", certificate);
+    text_utf8_trim(why);
+    reference_finding finding = {.reference_id = e->equipment_id,
+                                 .certificate = certificate,
+                                 .results = results,
+                                 .reference = e};
+    chain_walk cw = {.m = m,
+                     .chain = chain,
+                     .chain_ids = chain_ids,
+                     .visited = json_object(),
+                     .finding = &finding,
+                     .now_ms = now_ms,
+                     .err = err};
+    int rc = !cw.visited ? error_set(err, SMART_ENOMEM, "out of memory")
+                         : follow_chain(&cw, e->equipment_id, why, w->since_ms, w->since_day,
+                                        INT64_MAX, INT64_MIN, 1);
+    json_decref(cw.visited);
+    return rc;
+}
+
+/* The message goes on with what the chain holds: its records and jobs, and how many of the
+ * records re-judged with the finding's size would have failed. */
+static void summarise_chain(char *message, size_t size, const json_t *chain, size_t chain_jobs)
+{
+    size_t len = strlen(message), failing = 0, k;
+    snprintf(message + len, size - len,
+             "; %zu record(s) resting on it, down the chain, now suspect, and %zu job(s) "
+             "tested on the items they verified",
+             json_array_size(chain), chain_jobs);
+    json_t *link;
+    json_array_foreach (chain, k, link)
+        failing += json_is_true(json_object_get(link, "would_have_failed"));
+    len = strlen(message);
+    if (failing > 0)
+        snprintf(message + len, size - len,
+                 "; re-judged with the finding's size, %zu of them would have failed", failing);
+    text_utf8_trim(message);
+}
+
+/* `"key":[{...}]`: each object of `list` with the string members named in `members`
+ * (NULL-terminated), in that order. */
+static void write_objects(jw *w, const char *key, const json_t *list, const char *const *members)
+{
+    size_t i;
+    const json_t *o;
+    jw_key(w, key);
+    jw_raw(w, "[", 1);
+    json_array_foreach (list, i, o) {
+        jw_sep(w);
+        jw_raw(w, "{", 1);
+        for (size_t k = 0; members[k]; k++)
+            jw_member_string(w, members[k], json_string_value(json_object_get(o, members[k])));
+        jw_raw(w, "}", 1);
+    }
+    jw_raw(w, "]", 1);
+}
+
+/* oot.impact's data, for the ledger and the answer. The chain's records are finding_review's
+ * objects, written as their compact text. */
+static int write_impact(jw *data, const oot_window *w, const char *id, const char *certificate,
+                        const char *note, int64_t now_ms, const json_t *chain, smart_error *err)
+{
+    static const char *const job[] = {"clientpo_id", "decided_at", NULL};
+    static const char *const check[] = {"equipment_id", "check_type", "performed_at", NULL};
+    static const char *const calibration[] = {"equipment_id", "certificate_number",
+                                              "calibration_date", NULL};
+    char since[DATE_TEXT_MAX], until[DATE_TEXT_MAX];
+    instant_format(w->since_ms, since, sizeof since);
+    instant_format(now_ms, until, sizeof until);
+    jw_raw(data, "{", 1);
+    jw_member_string(data, "equipment_id", id);
+    jw_member_string(data, "certificate_number", certificate);
+    jw_member_string(data, "out_of_tolerance", note);
+    jw_member_string(data, "suspect_since", since);
+    jw_member_string(data, "suspect_until", until);
+    write_objects(data, "clientpos", w->clientpos, job);
+    if (json_array_size(w->checks) + json_array_size(w->calibrations) > 0) {
+        jw_key(data, "verified_with_it");
+        jw_raw(data, "{", 1);
+        write_objects(data, "checks", w->checks, check);
+        write_objects(data, "calibrations", w->calibrations, calibration);
+        jw_raw(data, "}", 1);
+    }
+    if (json_array_size(chain) > 0) {
+        char *text = json_dumps(chain, JSON_COMPACT);
+        if (!text)
+            return error_set(err, SMART_ENOMEM, "out of memory");
+        jw_key(data, "chain");
+        jw_lit(data, text);
+        free(text);
+    }
+    jw_raw(data, "}", 1);
+    return 0;
+}
+
+/* The critical alert: the jobs to assess, the items verified with it, the jobs down the chain. */
+static int alert_impact(maintenance *m, const oot_window *w, const char *id, const char *message,
+                        json_t *chain, json_t *chain_ids, int64_t now_ms, smart_error *err)
+{
     /* A ClientPO tested twice with the item is one job to assess: list it once. */
     json_t *clientpo_lists[] = {w->clientpos, NULL};
     json_t *verification_lists[] = {w->checks, w->calibrations, NULL};
     json_t *ids = distinct_ids("clientpo_id", clientpo_lists);
     json_t *verified = distinct_ids("equipment_id", verification_lists);
-    json_t *chain = json_array(), *chain_ids = json_array();
-    if (!chain || !chain_ids)
+    char since[DATE_TEXT_MAX];
+    instant_format(w->since_ms, since, sizeof since);
+    int rc = 0;
+    if (!ids || !verified) {
         rc = error_set(err, SMART_ENOMEM, "out of memory");
-    else {
-        char why[300];
-        snprintf(why, sizeof why, "was found out of tolerance as found (certificate %s)",
-                 certificate);
-        text_utf8_trim(why);
-        reference_finding finding = {
-            .reference_id = id, .certificate = certificate, .results = results, .reference = e};
-        chain_walk cw = {.m = m,
-                         .chain = chain,
-                         .chain_ids = chain_ids,
-                         .visited = json_object(),
-                         .finding = &finding,
-                         .now_ms = now_ms,
-                         .err = err};
-        rc = !cw.visited ? error_set(err, SMART_ENOMEM, "out of memory")
-                         : follow_chain(&cw, id, why, w->since_ms, w->since_day, INT64_MAX, 1);
-        json_decref(cw.visited);
-    }
-    if (rc) {
-        json_decref(chain);
-        json_decref(chain_ids);
-        json_decref(ids);
-        json_decref(verified);
-        return rc;
-    }
-    if (json_array_size(chain) > 0) {
-        size_t len = strlen(message);
-        snprintf(message + len, sizeof message - len,
-                 "; %zu record(s) resting on it, down the chain, now suspect, and %zu job(s) "
-                 "tested on the items they verified",
-                 json_array_size(chain), json_array_size(chain_ids));
-        size_t failing = 0, k;
-        json_t *link;
-        json_array_foreach (chain, k, link)
-            failing += json_is_true(json_object_get(link, "would_have_failed"));
-        len = strlen(message);
-        if (failing > 0)
-            snprintf(message + len, sizeof message - len,
-                     "; re-judged with the finding's size, %zu of them would have failed", failing);
-        text_utf8_trim(message);
-    }
-    json_t *data =
-        json_pack("{s:s, s:s, s:s, s:s, s:s, s:O}", "equipment_id", id, "certificate_number",
-                  certificate, "out_of_tolerance", note, "suspect_since", since, "suspect_until",
-                  until, "clientpos", w->clientpos);
-    if (data && checks + calibrations > 0)
-        json_object_set_new(
-            data, "verified_with_it",
-            json_pack("{s:O, s:O}", "checks", w->checks, "calibrations", w->calibrations));
-    if (data && json_array_size(chain) > 0)
-        json_object_set(data, "chain", chain);
-    if (!ids || !verified || !data)
-        rc = error_set(err, SMART_ENOMEM, "out of memory");
-    else if (!(rc = emit_ledger(m, "oot.impact", id, "system", message, json_incref(data), err)) &&
-             !(rc = emit_output(m, "oot.impact", json_incref(data), err))) {
+    } else {
         jw subject = {0};
         jw_member_raw(&subject, "equipment_id", id);
         write_id_array(&subject, "clientpo_ids", ids);
@@ -725,9 +812,34 @@ static int report_oot_impact(maintenance *m, const oot_window *w, const equipmen
                         err);
         jw_release(&subject);
     }
-    json_decref(data);
     json_decref(ids);
     json_decref(verified);
+    return rc;
+}
+
+/* ISO/IEC 17025 §7.10: work done with an item later found out of tolerance is suspect from its
+ * last good calibration on. List every test allowed with it in that window, and what was
+ * checked or calibrated against it (§6.4.8: the items whose verification relied on it). */
+static int report_oot_impact(maintenance *m, const oot_window *w, const equipment_state *e,
+                             const char *certificate, const char *note, const json_t *results,
+                             int64_t now_ms, smart_error *err)
+{
+    const char *id = e->equipment_id;
+    char message[768];
+    impact_message(message, sizeof message, w, id, certificate, note);
+    json_t *chain = json_array(), *chain_ids = json_array();
+    int rc = !chain || !chain_ids
+                 ? error_set(err, SMART_ENOMEM, "out of memory")
+                 : walk_chain(m, w, e, certificate, results, now_ms, chain, chain_ids, err);
+    if (!rc && json_array_size(chain) > 0)
+        summarise_chain(message, sizeof message, chain, json_array_size(chain_ids));
+    jw data = {0};
+    if (!rc)
+        rc = write_impact(&data, w, id, certificate, note, now_ms, chain, err);
+    if (!rc && !(rc = emit_ledger_jw(m, "oot.impact", id, "system", message, &data, err)) &&
+        !(rc = emit_output_jw(m, "oot.impact", &data, err)))
+        rc = alert_impact(m, w, id, message, chain, chain_ids, now_ms, err);
+    jw_release(&data);
     json_decref(chain);
     json_decref(chain_ids);
     return rc;
@@ -924,8 +1036,8 @@ static int check_retired_results(const json_t *results, smart_error *err)
 /* A calibration of a retired item (no contract in force names it), recorded for the review of
  * the work it was used on: no tolerances judge it, so the certificate's statement as found is
  * recorded (as_found_in_tolerance). Found out of tolerance, the impact is raised over the jobs
- * it was used on since its last good calibration. The item stays retired: its state is not
- * changed. */
+ * it was used on since its last good calibration, even when its reference was not fit (then
+ * it is recorded suspect). The item stays retired: its state is not changed. */
 static int record_retired(maintenance *m, calibration_input *in, smart_error *err)
 {
     const char *id = in->id;
@@ -935,30 +1047,36 @@ static int record_retired(maintenance *m, calibration_input *in, smart_error *er
         return rc;
     in->performed_ms =
         in->date.has_time ? in->date.instant_ms : maintenance_day_start_ms(m, in->day);
+    /* A reference that was not fit makes the record suspect, not void: a finding can always
+     * be recorded (README "The rules"). */
+    char why[REFERENCE_WHY_MAX] = "";
     if (in->reference) {
         reference_needs needs = {.count = 0}; /* what it measured is not known: its fitness only */
         char used_for[EQUIPMENT_ID_MAX + 32];
         snprintf(used_for, sizeof used_for, "the calibration of %s", id);
-        if ((rc = maintenance_check_reference(m, "data.reference_standard", in->reference, id,
-                                              &needs, used_for, in->performed_ms,
-                                              !in->date.has_time, in->now_ms, err)))
+        if ((rc = maintenance_judge_reference(
+                 m, "data.reference_standard", in->reference, id, &needs, used_for,
+                 in->performed_ms, !in->date.has_time, in->now_ms, why, sizeof why, err)))
             return rc;
     }
+    const char *suspect = why[0] ? why : NULL;
     oot_window window = {0};
     char *results_text = NULL;
     /* its state as left is not judged: not a good one */
     if ((rc = maintenance_catch_up(m, in->now_ms, err)) ||
-        (rc = store_calibration(m, in, !found_in, NULL, !found_in, &window, &results_text, err))) {
+        (rc = store_calibration(m, in, !found_in, suspect, !found_in, &window, &results_text,
+                                err))) {
         oot_window_release(&window);
         free(results_text);
         return rc;
     }
     char details[768];
     snprintf(details, sizeof details,
-             "Calibration of %s (retired: no contract in force names it) on %s recorded: "
-             "certificate %s from %s; %s as found, as the certificate states",
-             id, in->date_text, in->certificate, in->provider,
-             found_in ? "in tolerance" : "OUT OF TOLERANCE");
+             "Calibration of %s (retired: no contract in force names it) on %s recorded%s: "
+             "certificate %s from %s; %s as found, as the certificate states%s%s",
+             id, in->date_text, suspect ? " SUSPECT" : "", in->certificate, in->provider,
+             found_in ? "in tolerance" : "OUT OF TOLERANCE", suspect ? "; " : "",
+             suspect ? suspect : "");
     text_utf8_trim(details);
     jw meta = {0}, out = {0};
     write_calibration_head(&meta, in, true);
@@ -967,6 +1085,10 @@ static int record_retired(maintenance *m, calibration_input *in, smart_error *er
     write_results(&meta, results_text);
     if (in->reference)
         jw_member_raw(&meta, "reference_standard", in->reference);
+    if (suspect) {
+        jw_member_bool(&meta, "suspect", true);
+        jw_member_string(&meta, "suspect_reason", suspect);
+    }
     jw_raw(&meta, "}", 1);
     free(results_text);
     write_calibration_head(&out, in, false);
@@ -974,6 +1096,10 @@ static int record_retired(maintenance *m, calibration_input *in, smart_error *er
     jw_member_raw(&out, "status", cal_status_name(CAL_UNKNOWN));
     jw_member_bool(&out, "ready", false);
     jw_member_bool(&out, "as_found_in_tolerance", found_in);
+    if (suspect) {
+        jw_member_bool(&out, "suspect", true);
+        jw_member_string(&out, "suspect_reason", suspect);
+    }
     jw_raw(&out, "}", 1);
     rc = emit_calibration(m, in, details, &meta, &out, err);
     if (rc == 0 && !found_in)

@@ -122,8 +122,12 @@ static const char *const statements[Q_COUNT] = {
     [Q_CALIBRATION_ON] = "SELECT day, calibration_date, in_tolerance FROM calibrations "
                          "WHERE equipment_id = ?1 AND day <= ?2 AND (coalesce(suspect, 0) = 0 "
                          "OR in_tolerance = 0) ORDER BY day DESC, id DESC LIMIT 1",
-    [Q_CHECK_AT] = "SELECT performed_at_ms, passed, detail FROM checks WHERE equipment_id = ?1 "
-                   "AND procedure_id = ?2 AND performed_at_ms <= ?3 "
+    /* As Q_LOAD_CHECKS counts them: a pass suspect when recorded is history only; one made
+     * suspect since stays, suspect, and counts as not done (readiness.h). */
+    [Q_CHECK_AT] = "SELECT performed_at_ms, passed, detail, coalesce(suspect, 0) FROM checks "
+                   "WHERE equipment_id = ?1 AND procedure_id = ?2 AND performed_at_ms <= ?3 "
+                   "AND (passed = 0 OR coalesce(suspect, 0) = 0 OR "
+                   "coalesce(suspect_later, 0) = 1) "
                    "ORDER BY performed_at_ms DESC, id DESC LIMIT 1",
     [Q_ADD_UNAVAILABLE] = "INSERT INTO unavailable_periods (equipment_id, kind, since_ms, "
                           "until_ms, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -831,6 +835,7 @@ int store_check_at(store *s, const char *equipment_id, const char *procedure_id,
         check->performed_ms = sqlite3_column_int64(st, 0);
         check->passed = sqlite3_column_int(st, 1) != 0;
         copy_column(st, 2, check->detail, sizeof check->detail);
+        check->suspect = sqlite3_column_int(st, 3) != 0;
     }
     return finish(s, Q_CHECK_AT, found(rc));
 }

@@ -158,8 +158,9 @@ int store_last_calibration_results(store *s, const char *equipment_id, char **re
                                    smart_error *err);
 
 /* The check of (item, procedure) in force at at_ms: the last performed at or before it (of two
- * at one instant, the one recorded last), into *check. 0 when found, 1 when none, or
- * SMART_EIO. */
+ * at one instant, the one recorded last) that counts as the last check does (a pass suspect
+ * when recorded is left out; one made suspect since is returned with check->suspect), into
+ * *check. 0 when found, 1 when none, or SMART_EIO. */
 int store_check_at(store *s, const char *equipment_id, const char *procedure_id, int64_t at_ms,
                    check_state *check, smart_error *err);
 

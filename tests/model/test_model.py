@@ -3,14 +3,22 @@ sequences (Hypothesis stateful testing).
 
 Each example builds one event sequence: links and re-links, starts with subsets and extra items
 (unknown ids too), calibrations (new ones, replays of one on record, results in and out of
-tolerance, calendar dates and timestamps in foreign offsets, future dates), daily checks that
-pass or fail, out of service and return, sent out, contract redeploys, clock jumps of minutes
-to months, restarts of the host, and bad lines; and, as one step, a story about one item (out,
-calibrated or checked, back), which random steps alone rarely tell. The model decides each
-line as it is generated; the sequence then runs through `smart-host run NODE.json --events -
+tolerance as found and as left, calendar dates and timestamps in foreign offsets, future dates,
+reference standards fit or not then, retired items with the certificate's statement), checks
+that pass or fail (with references fit or not), out of service and return, sent out, contract
+redeploys (intervals, last_calibration, items retired and named again, tolerances tightened,
+limits raised, steps added), clock jumps of minutes to months, restarts of the host, and bad
+lines; and, as single steps, stories which random steps alone rarely tell: an item out,
+calibrated or checked, and back; a standard's state before a calibration made against it; a
+chain of standards found out of tolerance; a retired item's finding; a process check that
+passes, is used and fails; terms tightened over results on record. The model decides each line
+as it is generated; the sequence then runs through `smart-host run NODE.json --events -
 --clock T` on a fresh station (one process, and a new one at each restart), and every refusal,
-every gate decision and every status is compared with the model's. A disagreement is shrunk
-by Hypothesis to the shortest sequence that shows it, and printed with both answers.
+every gate decision, every status and every review list (a failed check's review, oot.impact's
+jobs and chain) is compared with the model's. A disagreement is shrunk by Hypothesis to the
+shortest sequence that shows it, and printed with both answers. Disagreements found and shown
+by tests/integration/test_model_findings.py but not fixed yet are steered around
+(KNOWN_FINDINGS).
 
 Beside the model, one property that needs none: a gate never allows a test while any linked
 or listed item is not ready by the status line printed just before the start.
@@ -73,19 +81,46 @@ POS = ["PO1", "PO2", "PO3"]
 PROGRESS = int(os.environ.get("SMART_MODEL_PROGRESS") or 0)  # print a count every N sequences
 AVOID = set(filter(None, os.environ.get("SMART_MODEL_AVOID", "").split(",")))
 
-# The station's contract: four items with different intervals and warning periods; A has a
-# tolerance, B a daily check required before testing, C no calibration on record, D two checks
-# not required before testing: a lift read with a reference of A's type that tags it out when
-# it fails, and a checkbox.
+# The station's contract: four items with different intervals and warning periods; A and B
+# have a tolerance in volts (so each can be the other's reference standard), B a daily check
+# required before testing, read with a reference of A's type or none, C no calibration on record, D two checks not required before
+# testing: a lift read with a reference of A's type that tags it out when it fails, and a
+# checkbox. Any item can be the reference standard of the calibration of C or D (no
+# tolerance: nothing read that the standard must measure).
 BASE = {
     "A": dict(interval=5, warning=2, tolerance=("p", 9, 11), last=("2025-03-01", "A-0")),
-    "B": dict(interval=30, warning=10, daily_check=("B-DAILY", "v", 100), last=("2025-02-20", "B-0")),
+    "B": dict(interval=30, warning=10, tolerance=("q", 99, 101), last=("2025-02-20", "B-0"),
+              procedures={"B-DAILY": dict(step="v", low=100, accepts=["kind_A"])}),
     "C": dict(interval=1, warning=0),
     "D": dict(interval=365, warning=60, last=("2024-06-01", "D-0"),
               procedures={"D-LIFT": dict(step="m", low=5, required=False, oos=True,
                                          accepts=["kind_A"]),
                           "D-LOOK": dict(step="ok", required=False)}),
 }
+
+
+def terms_changed(spec, item, change):
+    """The contract's terms for one item changed: "tighten" its tolerance (half as wide) and
+    raise its procedures' reading limits (B-DAILY's passing reading fails then); "add_step" a
+    checkbox step to each of its procedures; "terms:base" back to BASE."""
+    s = spec[item]
+    if change == "terms:base":
+        spec[item] = dict(BASE[item])
+        return spec
+    if change == "tighten" and s.get("tolerance"):
+        p, lo, hi = s["tolerance"]
+        s["tolerance"] = (p, lo + (hi - lo) / 4, hi - (hi - lo) / 4)
+    procedures = {}
+    for proc, p in s.get("procedures", {}).items():
+        p = dict(p)
+        if change == "tighten" and p.get("low") is not None:
+            p["low"] = p["low"] + 2 if p["low"] < 10 else p["low"] + 60
+        if change == "add_step":
+            p["extra"] = tuple(p.get("extra", ())) + ("extra%d" % (len(p.get("extra", ())) + 1),)
+        procedures[proc] = p
+    if procedures:
+        s["procedures"] = procedures
+    return spec
 
 
 def model_items(spec):
@@ -119,10 +154,12 @@ def contract_doc(spec, version):
             if p.get("low") is not None:
                 step = {"step_id": p["step"], "description": "reading", "input_type": "number",
                         "unit": "kg", "min": p["low"]}
+            steps = [step] + [{"step_id": x, "description": "added", "input_type": "checkbox"}
+                              for x in p.get("extra", ())]
             doc = {"procedure_id": proc, "title": proc + " of " + i, "equipment": [i],
                    "frequency": "daily", "required_before_test": p.get("required", True),
                    "on_fail": "out_of_service" if p.get("oos") else "not_ready",
-                   "checklist_steps": [step]}
+                   "checklist_steps": steps}
             if p.get("accepts"):
                 doc["reference_instruments"] = p["accepts"]
             procedures.append(doc)
@@ -287,6 +324,7 @@ class Line:
         self.expect = expect  # True: accepted, False: refused, None: either (changes nothing)
         self.note = note
         self.prediction = None  # gate: (allowed, {id: (status, ready)}); query: {id: ...}
+        self.answers = []  # the review lists its answer gives: [(topic, data)] (rules.answers)
         self.listed = None
         self.clientpo = None
         self.probe = False  # a status.query sent just before a start, for the model-free property
@@ -305,18 +343,32 @@ OFFSETS = st.sampled_from(["Z", "+14:00", "-12:00", "+05:00", "+05:30", "-03:00"
 CAL_WHEN = st.one_of(
     st.tuples(st.just("date"), st.sampled_from([0, 0, 1, 2, 4, 7, 40, -1, -3])),
     st.tuples(st.just("ts"), st.sampled_from([0, 1, 5, 11, 19, 30, 49, 120, -1, -30]), OFFSETS))
-RESULTS = {  # A's tolerance is p 10 +/- 1
+RESULTS = {  # as found and as left, in half-widths from the nominal of the item's tolerance
     "none": None,
-    "in": [("p", 10.4, 10.1)],
-    "found_out_left_in": [("p", 11.8, 10.0)],
-    "left_out": [("p", 10.2, 8.7)],
-    "found_only_out": [("p", 12.0, None)],
-    "found_only_in": [("p", 9.0, None)],
+    "in": [(0.4, 0.1)],
+    "found_out_left_in": [(1.8, 0.0)],
+    "left_out": [(0.2, -1.3)],
+    "found_only_out": [(2.0, None)],
+    "found_only_in": [(-1.0, None)],  # on the limit: in
     "empty": [],  # results: [] re-measures nothing
-    "left_only_in": [("p", None, 10.0)],
-    "left_only_out": [("p", None, 12.0)],
+    "left_only_in": [(None, 0.0)],
+    "left_only_out": [(None, 2.0)],
 }
+
+
+def results_for(spec, kind):
+    """RESULTS[kind] for an item (spec: its BASE entry): [(parameter, as_found, as_left)]. An
+    item with no tolerance gets A's figures, which it has no tolerance for (refused)."""
+    if RESULTS[kind] is None:
+        return None
+    p, lo, hi = spec.get("tolerance") or BASE["A"]["tolerance"]
+    nominal, half = (lo + hi) / 2, (hi - lo) / 2
+    value = lambda off: None if off is None else round(nominal + off * half, 6)  # noqa: E731
+    return [(p, value(found), value(left)) for found, left in RESULTS[kind]]
 EVENT_OFFSETS = ["Z", "-12:00", "+14:00", "+05:00"]
+# Disagreements found and shown by tests/integration/test_model_findings.py, not fixed in the
+# module yet: the generator steers around each (the model keeps the rule). None now.
+KNOWN_FINDINGS = set()
 BAD = ["malformed", "unknown_topic", "missing_field", "backwards", "bad_date", "unknown_field",
        "listed_twice", "mistyped"]
 
@@ -350,6 +402,11 @@ class ModelMachine(RuleBasedStateMachine):
         self.on_disk_in_force = ok
         self.add("contract.deployed", None, {}, None,
                  "contract v%d: %s (%s)" % (self.version, note, "adopted" if ok else "refused"))
+        if not ok:
+            # The hub puts the set in force back at once: a refused file left on disk would be
+            # read again by the directory watch, and adopted once the clock has passed its
+            # last_calibration (dated after that load, it is not refused then).
+            self.deploy({i: dict(s) for i, s in self.spec.items()}, "the set in force again")
 
     def add(self, topic, t, data, expect, note=""):
         event = {"topic": topic}
@@ -360,6 +417,10 @@ class ModelMachine(RuleBasedStateMachine):
         event["data"] = data
         line = Line(topic, json.dumps(event, separators=(",", ":")), expect, note)
         self.steps.append(line)
+        if expect:  # the review lists the model gave for this line
+            line.answers, self.model.answers = self.model.answers, []
+        else:
+            self.model.answers = []
         if expect and t is not None:
             self.model.now = t
         return line
@@ -400,8 +461,9 @@ class ModelMachine(RuleBasedStateMachine):
         line.prediction, line.listed, line.clientpo = allowed_items, listed, po
 
     @rule(d=DELTAS, item=ONE_ITEM, cert=st.sampled_from(["new", "new", "replay", "other_item"]),
-          pick=st.integers(0, 5), when=CAL_WHEN, results=st.sampled_from(sorted(RESULTS)))
-    def calibrate(self, d, item, cert, pick, when, results):
+          pick=st.integers(0, 5), when=CAL_WHEN, results=st.sampled_from(sorted(RESULTS)),
+          ref=st.sampled_from([None, None, None, "A", "B", "B", "C", "D", "same", "ZZ"]))
+    def calibrate(self, d, item, cert, pick, when, results, ref=None):
         item = self.about(item)
         t = self.model.now + d
         if "replay" in AVOID and cert == "replay":
@@ -431,9 +493,21 @@ class ModelMachine(RuleBasedStateMachine):
             number = "%s-%d" % (item, self.serial)
         data = {"equipment_id": item, "calibration_date": date_text,
                 "certificate_number": number, "provider": "Lab", "technician": "T. Tester"}
-        if RESULTS[results] is not None:
+        if ref == "same":
+            ref = item  # its own reference: refused
+        if ref is not None:
+            data["reference_standard"] = ref
+        given = results_for(self.spec.get(item, BASE.get(item, {})), results)
+        stated = None  # the certificate's as_found_in_tolerance: for a retired item only
+        if item in self.model.known and item not in self.spec and pick != 5:
+            stated = results not in ("found_out_left_in", "found_only_out")
+        elif item in self.spec and pick == 5 and results == "in":
+            stated = True  # for an item in force: refused
+        if stated is not None:
+            data["as_found_in_tolerance"] = stated
+        if given is not None:
             data["results"] = []
-            for p, found, left in RESULTS[results]:
+            for p, found, left in given:
                 r = {"parameter": p}
                 if found is not None:
                     r["as_found"] = found
@@ -445,7 +519,7 @@ class ModelMachine(RuleBasedStateMachine):
             # either way the clock stays where it is.
             self.add("calibration.record", None, data, None, "replay")
         else:
-            ok = self.model.calibrate(t, item, date_text, number, RESULTS[results])
+            ok = self.model.calibrate(t, item, date_text, number, given, ref, stated)
             self.add("calibration.record", t, data, ok)
 
     @rule(d=DELTAS, which=st.sampled_from([("B", "B-DAILY")] * 3 + [("A", "B-DAILY")] +
@@ -466,10 +540,15 @@ class ModelMachine(RuleBasedStateMachine):
                 ("v", {"pass": 150, "fail": 50}.get(outcome))
             if value is not None:
                 data["readings"] = {step: value}
+        # The checkbox steps a redeploy added: attested, unless the step is left out.
+        extra = {x: True for x in self.spec.get(item, {}).get("procedures", {})
+                 .get(proc, {}).get("extra", ()) if outcome != "missing"}
+        if extra:
+            data.setdefault("attestations", {}).update(extra)
         if ref is not None:
             data["reference_instrument"] = ref
         self.add("maintenance.check", t, data,
-                 self.model.maintenance_check(t, item, proc, value, ref))
+                 self.model.maintenance_check(t, item, proc, value, ref, extra))
 
     @rule(d=DELTAS, item=ONE_ITEM)
     def out_of_service(self, d, item):
@@ -492,12 +571,123 @@ class ModelMachine(RuleBasedStateMachine):
             when = {"cal_today": ("date", 0), "cal_yesterday": ("date", 1),
                     "cal_ts_before": ("ts", 1, "-12:00"), "cal_ts_after": ("ts", 0, "+14:00"),
                     "cal_failed": ("date", 0)}[how]
-            results = ("left_out" if how == "cal_failed" else "in") if item == "A" else "none"
+            results = (("left_out" if how == "cal_failed" else "in")
+                       if self.spec.get(item, {}).get("tolerance") else "none")
             self.calibrate(minute if how == "cal_ts_before" else d2, item, "new", 0, when, results)
         elif how.startswith("check"):
             procedure = "D-LIFT" if item == "D" else "B-DAILY"  # B-DAILY on A or C: refused
             self.check(d2, (item, procedure), "pass" if how == "check_passed" else "fail", None)
         self.return_to_service(minute, item)
+
+    @rule(std=st.sampled_from(["B", "B", "D", "A"]), item=st.sampled_from(["A", "C", "D"]),
+          before=st.sampled_from(["check_passed", "check_passed", "check_failed", "out", "sent",
+                                  "calibrated", "nothing"]),
+          when=st.sampled_from([("date", 0), ("date", 1), ("ts", 0, "Z"), ("ts", 1, "+14:00"),
+                                ("ts", 5, "-12:00")]),
+          results=st.sampled_from(["in", "in", "none", "left_out", "found_out_left_in", "empty"]),
+          d=DELTAS, d2=st.sampled_from([dt.timedelta(seconds=s) for s in (60, 600, 3600, 5 * 3600)]),
+          back=st.booleans(), fresh=st.booleans())
+    def calibrated_against(self, std, item, before, when, results, d, d2, back, fresh):
+        """A story about a reference standard, otherwise rare in random steps: something
+        happens to the standard (its check passes or fails, it is tagged out or sent out, it is
+        calibrated), and now and then it is back; then an item's calibration names it, dated
+        before or after, and entered later."""
+        proc = {"B": "B-DAILY", "D": "D-LIFT"}.get(std)
+        if fresh:  # the standard in calibration first (and its daily check passed)
+            self.calibrate(d, std, "new", 0, ("date", 0), "in", None)
+            if std == "B" and before != "check_failed":
+                self.check(dt.timedelta(minutes=1), (std, proc), "pass", None)
+            d = dt.timedelta(minutes=1)
+        if before.startswith("check") and proc:
+            self.check(d, (std, proc), "pass" if before == "check_passed" else "fail", None)
+        elif before == "out":
+            self.out_of_service(d, std)
+        elif before == "sent":
+            self.schedule(d, std)
+        elif before == "calibrated":
+            self.calibrate(d, std, "new", 0, ("date", 0), "in", None)
+        if back and before in ("out", "sent"):
+            if before == "out":
+                self.return_to_service(d2, std)
+            else:
+                self.calibrate(d2, std, "new", 0, ("ts", 0, "Z"), "in", None)
+        self.calibrate(d2, "C" if item == std else item, "new", 0, when, results, std)
+
+    @rule(fresh=st.booleans(), uses=st.lists(st.sampled_from(["B-DAILY", "D-LIFT", "cal_C",
+                                                             "cal_D", "job"]), max_size=4),
+          found=st.sampled_from(["B", "B", "A"]),
+          finding=st.sampled_from(["found_out_left_in", "found_only_out", "in"]),
+          d=st.sampled_from([dt.timedelta(seconds=s) for s in (60, 3600, 5 * 3600, 86400)]))
+    def chain_of_standards(self, fresh, uses, found, finding, d):
+        """A story of a chain, otherwise rare in random steps: B calibrates A, A verifies
+        checks and calibrations of other items, jobs are tested, and then B (or A) is found out
+        of tolerance as found (or, for contrast, in tolerance)."""
+        minute = dt.timedelta(minutes=1)
+        if fresh:
+            self.calibrate(minute, "B", "new", 0, ("date", 0), "in", None)
+            self.check(minute, ("B", "B-DAILY"), "pass", None)
+        self.calibrate(minute, "A", "new", 0, ("ts", 0, "Z"), "in", "B")
+        for use in uses:
+            if use == "job":
+                self.link(minute, "PO1", ["B", "D"])
+                self.start(minute, "PO1", True, None)
+            elif use.startswith("cal_"):
+                self.calibrate(minute, use[-1], "new", 0, ("ts", 0, "+05:00"), "none", "A")
+            else:
+                self.check(minute, (use[0], use), "pass", "A")
+        self.calibrate(d, found, "new", 0, ("date", 0), finding, None)
+        self.query_line(self.model.now + minute)
+
+    @rule(item=st.sampled_from(["A", "B", "C", "D"]), job=st.booleans(),
+          results=st.sampled_from(["found_only_out", "found_out_left_in", "in", "none"]),
+          ref=st.sampled_from([None, None, "A", "B", "D"]), restore=st.booleans())
+    def retired_and_found(self, item, job, results, ref, restore):
+        """A story of a retired item, otherwise rare in random steps: used for a job (or not),
+        retired by a redeploy, its certificate then recorded (stated out of tolerance as found,
+        or in), and named again (or not)."""
+        minute = dt.timedelta(minutes=1)
+        if job:
+            self.link(minute, "PO2", [item])
+            self.start(minute, "PO2", False, None)
+        self.redeploy(minute, item, "retire")
+        self.calibrate(minute, item, "new", 0, ("date", 0), results, ref)
+        if restore:
+            self.redeploy(minute, item, "restore")
+
+    @rule(which=st.sampled_from([("B", "B-DAILY"), ("D", "D-LIFT"), ("D", "D-LOOK")]),
+          passes=st.sampled_from([0, 1, 1, 2]), jobs=st.lists(st.sampled_from(POS), max_size=3),
+          d=st.sampled_from([dt.timedelta(seconds=s) for s in (60, 3600, 5 * 3600, 86400)]))
+    def process_check_fails(self, which, passes, jobs, d):
+        """A story of a process check, otherwise rare in random steps: it passes (or never
+        did), jobs are tested with its item, it passes again, and then it fails: its review
+        lists the jobs since its last pass."""
+        minute = dt.timedelta(minutes=1)
+        item = which[0]
+        for k in range(passes):
+            self.check(minute, which, "pass", None)
+            for po in jobs if k == passes - 1 else jobs[:1]:
+                self.link(minute, po, [item])
+                self.start(minute, po, False, None)
+        self.check(d, which, "fail", None)
+
+    @rule(item=st.sampled_from(["A", "B", "B", "D"]),
+          change=st.sampled_from(["tighten", "tighten", "add_step"]),
+          results=st.sampled_from(["in", "found_only_in", "left_only_in", "found_out_left_in"]),
+          back=st.booleans())
+    def terms_tightened(self, item, change, results, back):
+        """A story of a redeploy that tightens the terms, otherwise rare in random steps: the
+        item is calibrated and checked, then its tolerance is tightened, its limits raised or a
+        step added, and its results on record are judged again at once (and, now and then, the
+        terms go back)."""
+        minute = dt.timedelta(minutes=1)
+        if self.spec.get(item, {}).get("tolerance"):
+            self.calibrate(minute, item, "new", 0, ("date", 0), results, None)
+        for proc in sorted(self.spec.get(item, {}).get("procedures", {})):
+            self.check(minute, (item, proc), "pass", None)
+        self.redeploy(minute, item, change)
+        self.query_line(self.model.now + minute)
+        if back:
+            self.redeploy(minute, item, "terms:base")
 
     @rule(d=DELTAS, item=ONE_ITEM)
     def return_to_service(self, d, item):
@@ -534,7 +724,8 @@ class ModelMachine(RuleBasedStateMachine):
     @rule(d=DELTAS, item=st.sampled_from(IDS),
           change=st.sampled_from(["interval:1", "interval:2", "interval:5", "interval:30",
                                   "interval:365", "warning:0", "warning:40", "future_last",
-                                  "new_last"]))
+                                  "new_last", "retire", "retire", "restore", "tighten",
+                                  "tighten", "add_step", "terms:base"]))
     def redeploy(self, d, item, change):
         # The sequence runs up to here (a status query, answered) before the new file is
         # written; the contract.deployed line carries no time, as the host's directory
@@ -543,6 +734,21 @@ class ModelMachine(RuleBasedStateMachine):
         spec = {i: dict(s) for i, s in self.spec.items()}
         if "future_last" in AVOID and change == "future_last":
             change = "interval:2"
+        if change == "retire" and len(spec) <= 2:
+            change = "restore"  # a contract names some equipment
+        if change == "retire":  # the item is retired: known, no longer named
+            spec.pop(item, None)
+            self.deploy(spec, "%s retired" % item)
+            return
+        if change == "restore" or item not in spec:  # every retired item named again
+            for i in BASE:
+                spec.setdefault(i, dict(BASE[i]))
+            if change == "restore":
+                self.deploy(spec, "every item named again")
+                return
+        if change in ("tighten", "add_step", "terms:base"):
+            self.deploy(terms_changed(spec, item, change), "%s of %s" % (change, item))
+            return
         if change == "future_last":
             day = self.model.today() + dt.timedelta(days=40)
             spec[item]["last"] = (day.isoformat(), item + "-F")
@@ -661,6 +867,37 @@ def compare(lines, steps, run):
             si += 1
             if got is None or items_of(got) != line.prediction:
                 raise disagreement("status differs", steps, run, n, line.prediction, got and items_of(got))
+    compare_reviews(lines, steps, run)
+
+
+def jobs(clientpos):
+    return [(j["clientpo_id"], rules.parse_instant(j["decided_at"])) for j in clientpos]
+
+
+def compare_reviews(lines, steps, run):
+    """The review lists, answer by answer: each failed check's review (the jobs tested with
+    the item since the procedure last passed), each oot.impact's jobs and its chain (per
+    suspect record: the item, the depth, the jobs tested on it since)."""
+    got = []
+    for o in run.out:
+        if o["topic"] == "maintenance.checked" and "review" in o["data"]:
+            got.append(("review", {"clientpos": jobs(o["data"]["review"]["clientpos"])}))
+        elif o["topic"] == "oot.impact":
+            chain = [(c["equipment_id"], c["depth"], jobs(c["clientpos"]))
+                     for c in o["data"].get("chain", [])]
+            got.append(("oot.impact", {"clientpos": jobs(o["data"]["clientpos"]), "chain": chain}))
+    k = 0
+    for n, line in enumerate(lines, 1):
+        if n in run.rejected or line.expect is not True:
+            continue
+        for want in line.answers:
+            have = got[k] if k < len(got) else None
+            k += 1
+            if have != want:
+                raise disagreement("%s list differs" % want[0], steps, run, n, want, have)
+    if k < len(got):
+        raise disagreement("an answer the model did not expect", steps, run, len(lines),
+                           None, got[k:])
 
 
 def gate_never_allows_what_is_not_ready(lines, steps, run):
