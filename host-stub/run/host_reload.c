@@ -19,6 +19,7 @@
 
 #include <inttypes.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,6 +256,10 @@ bool host_reload_run(host_reload *r)
         if (m == NULL) {
             if (!r->again) {
                 r->active = false;
+                /* What the old image and instance held is free now, most of it spread through
+                 * the allocator's arenas between what stays: given back to the system, or 1,000
+                 * reloads keep ~0.6 MB more resident that no one uses (README, "Measuring"). */
+                malloc_trim(0);
                 break;
             }
             r->again = false;
