@@ -104,7 +104,8 @@ static void interrupted_at(const void *context, uintptr_t *pc, uintptr_t *sp)
 #endif
 }
 
-static ssize_t image_holding(const crash_guard *g, uintptr_t address)
+__attribute__((no_sanitize_address)) static ssize_t image_holding(const crash_guard *g,
+                                                                  uintptr_t address)
 {
     for (size_t i = 0; i < g->image_count; i++)
         if (g->images[i].hi != 0 && address >= g->images[i].lo && address < g->images[i].hi)
@@ -116,7 +117,9 @@ static ssize_t image_holding(const crash_guard *g, uintptr_t address)
  * else (a fault inside a library it called, memcpy say) the one with the nearest return address
  * on the stack: the live frames lie between the stack pointer and the stack's top, every word of
  * which is mapped. Reads memory only. -1 when none. */
-static ssize_t faulting_image(const crash_guard *g, const void *context)
+__attribute__((no_sanitize_address)) /* it reads the stack's words, redzones included */
+static ssize_t
+faulting_image(const crash_guard *g, const void *context)
 {
     uintptr_t pc, sp;
     interrupted_at(context, &pc, &sp);

@@ -1011,6 +1011,14 @@ static int start(host_state *h)
     return HOST_EXIT_OK;
 }
 
+/* How long after SIGINT/SIGTERM the host may take to end: the batch under way (a module call
+ * given WATCHDOG_STOP_GRACE_MS), its output (given as long, output_writer.h), the shutdown's own
+ * deadline, and as much again for the syncs and the last output. */
+static uint64_t stop_limit_ms(const host_options *options)
+{
+    return options->shutdown_timeout_ms + 4 * (uint64_t)WATCHDOG_STOP_GRACE_MS + 2000;
+}
+
 int host_run(const host_options *options)
 {
     host_state *h = calloc(1, sizeof *h);
@@ -1070,7 +1078,7 @@ int host_run(const host_options *options)
     if (rc < 0)
         host_diag("cannot start the output thread: %s", uv_strerror(rc));
     if (rc == 0 && (rc = watchdog_start(options->watchdog_warn_ms, options->watchdog_limit_ms,
-                                        &h->watchdog)) < 0)
+                                        stop_limit_ms(options), &h->watchdog)) < 0)
         host_diag("cannot start the watchdog thread: %s", uv_strerror(rc));
     h->batch.watchdog = h->watchdog;
     h->reload.watchdog = h->watchdog;

@@ -19,6 +19,7 @@ struct host_watchdog {
     uv_mutex_t lock;
     uv_cond_t changed; /* the watchdog stops */
     uint64_t warn_ns, limit_ns;
+    uint64_t stop_limit_ns; /* after a stop signal the host is gone by then, whatever holds it */
     /* Under lock: */
     bool stopping;
     bool in_call;
@@ -103,9 +104,19 @@ static void obey_stop(host_watchdog *w, uint64_t now, uint64_t since)
         w->stop_at = now;
     bool again = w->stop_seen > 0 && count > w->stop_seen;
     w->stop_seen = count;
+    int sig = atomic_load(&w->stop_signal);
+    if (now - w->stop_at >= w->stop_limit_ns) {
+        /* Whatever holds it where this thread cannot see (a module's decoding ahead on a worker
+         * thread that never returns, which the input then waits for): a bound all the same. */
+        host_diag("fatal: %s received %llu ms ago and the host has not ended within its %llu ms "
+                  "(the shutdown's deadline and the graces); ending it now (nothing acknowledged "
+                  "is lost)",
+                  signal_name(sig), (unsigned long long)((now - w->stop_at) / 1000000),
+                  (unsigned long long)(w->stop_limit_ns / 1000000));
+        _exit(HOST_EXIT_WATCHDOG);
+    }
     if (since == 0)
         return;
-    int sig = atomic_load(&w->stop_signal);
     uint64_t from = since > w->stop_at ? since : w->stop_at;
     char what[800];
     describe(w, what, sizeof what);
@@ -160,7 +171,7 @@ static void watch(void *arg)
     uv_mutex_unlock(&w->lock);
 }
 
-int watchdog_start(uint64_t warn_ms, uint64_t limit_ms, host_watchdog **out)
+int watchdog_start(uint64_t warn_ms, uint64_t limit_ms, uint64_t stop_limit_ms, host_watchdog **out)
 {
     *out = NULL;
     host_watchdog *w = calloc(1, sizeof *w);
@@ -168,6 +179,7 @@ int watchdog_start(uint64_t warn_ms, uint64_t limit_ms, host_watchdog **out)
         return -ENOMEM;
     w->warn_ns = warn_ms * 1000000;
     w->limit_ns = limit_ms * 1000000;
+    w->stop_limit_ns = stop_limit_ms * 1000000;
     int rc = uv_mutex_init(&w->lock);
     if (rc < 0) {
         free(w);

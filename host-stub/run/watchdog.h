@@ -19,7 +19,8 @@
  * whatever a module does. When the loop thread is held by a module when one comes, or is taken
  * by one after it, for longer than WATCHDOG_STOP_GRACE_MS, the host ends (exit HOST_EXIT_WATCHDOG)
  * naming the signal and the module; a second signal while it is held ends it at once, dead by
- * that signal. The signals are taken on the watchdog's thread (the caller blocks them on the
+ * that signal. A host still running `stop_limit_ms` after the first signal is ended whatever
+ * holds it. The signals are taken on the watchdog's thread (the caller blocks them on the
  * loop thread), so they are seen even while the loop thread spins.
  *
  * Threads: every function but watchdog_start and watchdog_stop on the loop thread; the watchdog's
@@ -39,8 +40,12 @@
 
 typedef struct host_watchdog host_watchdog;
 
-/* Start the thread. Returns 0 or a negative errno (then *out is NULL). */
-int watchdog_start(uint64_t warn_ms, uint64_t limit_ms, host_watchdog **out);
+/* Start the thread. `stop_limit_ms`: a host still running that long after a stop signal is
+ * ended (exit HOST_EXIT_WATCHDOG), whatever holds it, also where no module holds the loop thread
+ * (a module's decode_event on a worker thread that never returns): give it more than the
+ * shutdown's own deadline. Returns 0 or a negative errno (then *out is NULL). */
+int watchdog_start(uint64_t warn_ms, uint64_t limit_ms, uint64_t stop_limit_ms,
+                   host_watchdog **out);
 
 /* [loop] A call of `module` begins: `call` ("on_event", "commit", ...), the event's `topic` and
  * `source` ("events.jsonl:12"), each NULL when there is none, are borrowed until watchdog_leave

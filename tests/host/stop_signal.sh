@@ -1,8 +1,10 @@
 # stop_signal.sh SMART_HOST SPIN_MODULE TIMER_MODULE ECHO_MODULE — SIGTERM and SIGINT end the host
 # within a bounded time whatever a module does (issue 11, defect 5): a module call or a module's
 # own timer callback that never returns is given 2 s after the signal, then the host ends (exit
-# 8) naming the signal and the module; a second signal ends it at once, dead by it. The ledger
-# verifies after it and the next start runs.
+# 8) naming the signal and the module; a second signal ends it at once, dead by it; and a host
+# held where the loop thread does not see it (a module's decoding ahead, on a worker thread, that
+# never returns) ends all the same, once its shutdown deadline and the graces are past. The
+# ledger verifies after it and the next start runs.
 HOST=$(realpath -- "$1")
 SPIN=$(realpath -- "$2")
 TIMER=$(realpath -- "$3")
@@ -13,16 +15,17 @@ D=$WORK/run
 mkdir -p "$D"
 printf '%s\n' '{"topic":"spin.forever","data":{}}' > "$D/spin.jsonl"
 
-# start MODULES EVENTS — the host in the background (pid $PID), once the watchdog reported a
-# module holding the loop (so the signal comes while it is held).
+# start MODULES EVENTS [WAIT_FOR] — the host in the background (pid $PID), once the watchdog
+# reported a module holding the loop (so the signal comes while it is held), or once stderr
+# holds WAIT_FOR.
 start() {
     rm -rf "$D/var"
     write_node "$D" "$1"
-    SMART_HOST_WATCHDOG_WARN_MS=100 SMART_HOST_WATCHDOG_LIMIT_MS=60000 \
+    SMART_HOST_WATCHDOG_WARN_MS=100 SMART_HOST_WATCHDOG_LIMIT_MS=60000 SMART_HOST_SHUTDOWN_MS=300 \
         "$HOST" run "$D/node.json" --events "$2" > "$D/out" 2> "$D/err" &
     PID=$!
     for _ in $(seq 200); do
-        grep -q warning "$D/err" && return
+        grep -q "${3:-warning}" "$D/err" && return
         sleep 0.05
     done
     kill -9 $PID
@@ -70,5 +73,17 @@ kill $FEEDER 2> /dev/null
 expect_status 8 $STATUS "SIGINT while a timer spins"
 [ $MS -lt 4500 ] || fail "SIGINT took $MS ms to end the host"
 expect_contains "$D/err" "fatal: SIGINT received, and module test-timer (a timer): a callback on the host's loop, outside any host call has run for"
+"$HOST" ledger verify "$D/var/ledger.jsonl" > /dev/null 2>&1; expect_status 0 $? "verify"
+# A module's decode_event that never returns, on a worker thread, and SIGTERM: ended once the
+# shutdown's 300 ms and the graces (8 s) and 2 s are past.
+( printf '%s\n' '{"topic":"timer.decode_spin","data":{}}'; exec sleep 60 ) > "$D/in" 2> /dev/null &
+FEEDER=$!
+start "[{\"path\": \"$TIMER\"}, {\"path\": \"$ECHO\"}]" "$D/in" "decode_event spinning"
+stop TERM
+kill $FEEDER 2> /dev/null
+expect_status 8 $STATUS "SIGTERM while a decoding spins"
+[ $MS -lt 14000 ] || fail "SIGTERM took $MS ms to end the host"
+expect_contains "$D/err" "fatal: SIGTERM received"
+expect_contains "$D/err" "ms ago and the host has not ended within its 10300 ms (the shutdown's deadline and the graces); ending it now"
 "$HOST" ledger verify "$D/var/ledger.jsonl" > /dev/null 2>&1; expect_status 0 $? "verify"
 echo "ok"

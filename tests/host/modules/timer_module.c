@@ -8,11 +8,13 @@
  * timer writes through a null pointer; "crash_libc" — the same inside memset, a library it
  * calls; "crash_init", "crash_commit", "crash_shutdown" — the same in that call; anything else
  * (or none) — a timer every 20 ms that does nothing. "timer.ping" answers "timer.pong" with
- * how often the timer ran.
+ * how often the timer ran. Its decode_event (run on a worker thread, ahead of the loop) spins
+ * for ever on "timer.decode_spin", once it has said so on standard error.
  */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "smart_plugin.h"
 
@@ -106,6 +108,26 @@ static int timer_on_event(void *self, const smart_event *event, smart_error *err
     return t->host->emit_event(t->host, "timer.pong", text, len, err);
 }
 
+static int timer_decode(const smart_event *event, void **decoded, smart_error *err)
+{
+    (void)err;
+    *decoded = NULL;
+    if (strcmp(event->topic, "timer.decode_spin") == 0) {
+        static const char says[] = "test-timer: decode_event spinning\n";
+        if (write(STDERR_FILENO, says, sizeof says - 1) < 0) /* for the test to wait on */
+            return SMART_EIO;
+        volatile unsigned long n = 0;
+        for (;;)
+            n++;
+    }
+    return 0;
+}
+
+static void timer_release_decoded(void *decoded)
+{
+    (void)decoded;
+}
+
 static int timer_commit(void *self, smart_error *err)
 {
     (void)err;
@@ -141,6 +163,8 @@ static const smart_plugin timer_plugin = {
     .on_event = timer_on_event,
     .commit = timer_commit,
     .shutdown = timer_shutdown,
+    .decode_event = timer_decode,
+    .release_decoded = timer_release_decoded,
 };
 
 SMART_EXPORT const smart_plugin *smart_plugin_entry(void)
