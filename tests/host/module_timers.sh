@@ -24,13 +24,22 @@ node() {
     write_node "$D" "[{\"path\": \"$TIMER\", \"config\": {\"mode\":\"$1\"}}, {\"path\": \"$ECHO\"}]"
 }
 
-# A loop that waits on its input, and a timer that returns at once, are not reported.
-node quiet
-feed 0.6
-SMART_HOST_WATCHDOG_WARN_MS=100 timeout 60 "$HOST" run "$D/node.json" --events "$D/in" \
+# A loop that only waits on its input (nothing due for an hour), and timers that return at
+# once, are not reported.
+rm -rf "$D/var"
+write_node "$D" "[{\"path\": \"$ECHO\"}]"
+feed 1
+SMART_HOST_WATCHDOG_WARN_MS=250 timeout 60 "$HOST" run "$D/node.json" --events "$D/in" \
     > "$D/out" 2> "$D/err"
 expect_status 0 $? "an idle loop"
 ! grep -q warning "$D/err" || fail "an idle loop was reported: $(cat "$D/err")"
+expect_contains "$D/out" '"topic":"echo.pong"'
+node quiet
+feed 1
+SMART_HOST_WATCHDOG_WARN_MS=250 timeout 60 "$HOST" run "$D/node.json" --events "$D/in" \
+    > "$D/out" 2> "$D/err"
+expect_status 0 $? "timers that return"
+! grep -q warning "$D/err" || fail "a timer that returns was reported: $(cat "$D/err")"
 expect_contains "$D/out" '"topic":"echo.pong"'
 
 # A timer callback holding the loop 300 ms is reported once, naming its module.
