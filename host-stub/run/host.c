@@ -75,7 +75,8 @@ typedef struct host_state {
     module_span *spans;      /* per module, where its image is mapped (module_count), or NULL */
     uint32_t *handle_kinds;  /* per module, what it has active on the loop (note_suspects) */
     bool suspects_after_poll;
-    strbuf parse_scratch; /* an input line parsed on the loop thread (no prepared parse) */
+    size_t posted_after_end; /* posted events delivered since the input ended */
+    strbuf parse_scratch;    /* an input line parsed on the loop thread (no prepared parse) */
 
     host_phase phase;
     int exit_code;
@@ -453,12 +454,47 @@ static void on_input_closed(void *arg)
 
 /* ---- posted events and shutdown --------------------------------------------------------- */
 
+/* Once the input has ended, modules get this many posted events delivered before the host
+ * shuts down without the rest: a module that posts itself an event from each on_event would
+ * otherwise keep the host from ever finishing. */
+#define POSTED_AFTER_END_MAX 10000
+
+/* The input has ended and the modules went on posting past POSTED_AFTER_END_MAX: drop what is
+ * left, naming the module of the first, record it, and shut down (exit 7). */
+static void give_up_posted(host_state *h)
+{
+    size_t left = 0;
+    for (const posted_event *e = h->table.posted_head; e != NULL; e = e->next)
+        left++;
+    const char *name = h->table.posted_head->module->name;
+    char details[600];
+    snprintf(details, sizeof details,
+             "Module %.200s went on posting itself events after the input ended: %d were "
+             "delivered since, the %zu left are dropped and the host stops.",
+             name, POSTED_AFTER_END_MAX, left);
+    host_diag("module %s: still posting itself events after the input ended (%d delivered "
+              "since); %zu dropped, shutting down",
+              name, POSTED_AFTER_END_MAX, left);
+    host_batch_record(&h->batch, "module.posts_dropped", name, details, NULL);
+    host_posted_clear(&h->table);
+    if (h->exit_code == HOST_EXIT_OK)
+        h->exit_code = HOST_EXIT_MODULE_BROKE;
+    end_batch(h);
+    begin_shutdown(h);
+}
+
 static void process_posted(host_state *h)
 {
     for (size_t n = 0; n < EVENT_INPUT_BATCH_MAX && !h->batch.failed; n++) {
+        if (h->input_done && h->posted_after_end >= POSTED_AFTER_END_MAX) {
+            give_up_posted(h);
+            return;
+        }
         posted_event *event = host_posted_pop(&h->table);
         if (event == NULL)
             break;
+        if (h->input_done)
+            h->posted_after_end++;
         char source[300];
         snprintf(source, sizeof source, "post:%s", event->module->name);
         if (event->module->initialised && !event->module->shutdown_started)

@@ -8,8 +8,9 @@
  * timer writes through a null pointer; "crash_libc" — the same inside memset, a library it
  * calls; "crash_init", "crash_commit", "crash_shutdown" — the same in that call; anything else
  * (or none) — a timer every 20 ms that does nothing. "timer.ping" answers "timer.pong" with
- * how often the timer ran. Its decode_event (run on a worker thread, ahead of the loop) spins
- * for ever on "timer.decode_spin", once it has said so on standard error.
+ * how often the timer ran; "timer.repost" posts itself a "timer.repost", for ever. Its decode_event
+ * (run on a worker thread, ahead of the loop) spins for ever on "timer.decode_spin", once it has
+ * said so on standard error.
  */
 #include <stdio.h>
 #include <string.h>
@@ -101,6 +102,8 @@ static int timer_init(const smart_host *host, const char *config_json, size_t co
 static int timer_on_event(void *self, const smart_event *event, smart_error *err)
 {
     timer_module *t = self;
+    if (strcmp(event->topic, "timer.repost") == 0) /* posts itself the same again, for ever */
+        return t->host->post_event(t->host, "timer.repost", "{}", 2, err);
     if (strcmp(event->topic, "timer.ping") != 0)
         return SMART_ENOTSUP;
     char text[64];
