@@ -565,6 +565,7 @@ static void finish(host_state *h)
     }
     for (size_t i = 0; i < h->module_count; i++)
         module_unload(&h->modules[i]);
+    note_images(h); /* none any more: a fault is no longer any module's */
     close_handles(h);
 }
 
