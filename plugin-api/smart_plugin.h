@@ -122,7 +122,9 @@ typedef enum smart_log_level {
 
 /* One ledger record as a module submits it. The host adds seq, time, node_id, module,
  * prev_hash and hash. All strings are UTF-8 and borrowed for the call; the host copies them.
- * `metadata_json` is the text of a JSON object (or NULL for {}). */
+ * Each, like every topic a module emits or posts, is at most SMART_JSON_MAX bytes: a longer one
+ * is refused with SMART_EINVAL and nothing of the call is kept. `metadata_json` is the text of a
+ * JSON object (or NULL for {}). */
 typedef struct smart_ledger_entry {
     uint32_t struct_size; /* sizeof(smart_ledger_entry) as the module was built */
     const char *action;   /* what happened, dotted lower case: "gate.decision" */

@@ -484,8 +484,7 @@ int module_init(loaded_module *m, const smart_host *table_template, void *owner,
     return 0;
 }
 
-/* The callback a handle would run, by its type (libuv keeps it in the handle's public struct). */
-static const void *handle_callback(const uv_handle_t *h)
+const void *module_handle_callback(const uv_handle_t *h)
 {
     switch (h->type) {
     case UV_TIMER: return (const void *)((const uv_timer_t *)h)->timer_cb;
@@ -517,10 +516,44 @@ static void close_if_left(uv_handle_t *h, void *arg)
     left_walk *w = arg;
     if (uv_is_closing(h))
         return;
-    if (image_base(handle_callback(h)) != w->base && image_base(h) != w->base)
+    if (image_base(module_handle_callback(h)) != w->base && image_base(h) != w->base)
         return;
     uv_close(h, NULL);
     w->closed++;
+}
+
+typedef struct span_search {
+    uintptr_t base; /* dli_fbase of the image */
+    module_span span;
+} span_search;
+
+static int find_span(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    span_search *s = arg;
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    for (size_t i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        uintptr_t start = info->dlpi_addr + ph->p_vaddr;
+        if (start < lo)
+            lo = start;
+        if (start + ph->p_memsz > hi)
+            hi = start + ph->p_memsz;
+    }
+    if (lo == UINTPTR_MAX || s->base < lo || s->base >= hi)
+        return 0;
+    s->span = (module_span){lo, hi};
+    return 1;
+}
+
+module_span module_image_span(const smart_plugin *plugin)
+{
+    span_search s = {.base = (uintptr_t)image_base(plugin), .span = {0, 0}};
+    if (s.base != 0)
+        dl_iterate_phdr(find_span, &s);
+    return s.span;
 }
 
 size_t module_close_left_handles(uv_loop_t *loop, const smart_plugin *plugin)

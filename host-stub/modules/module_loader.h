@@ -19,6 +19,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "smart_plugin.h"
 #include <uv.h>
@@ -120,6 +121,20 @@ void *module_pin_image(void *dl_handle);
  * module's: the caller must then keep the image mapped (module_keep_mapped). Returns how many
  * were closed. */
 size_t module_close_left_handles(uv_loop_t *loop, const smart_plugin *plugin);
+
+/* The addresses an image is mapped at: from the lowest to the end of the highest of its loadable
+ * segments, [lo, hi). {0, 0} when unknown. */
+typedef struct module_span {
+    uintptr_t lo, hi;
+} module_span;
+
+/* [loop] The span of the image that holds `plugin` (its descriptor), to tell a module's code
+ * and handles from the host's without a lookup per address. NULL: {0, 0}. */
+module_span module_image_span(const smart_plugin *plugin);
+
+/* The callback a libuv handle would run, by its type (libuv keeps it in the handle's public
+ * struct), or NULL for a type that has none of these. */
+const void *module_handle_callback(const uv_handle_t *h);
 
 /* Leak the image on purpose: module_unload frees the strings but never dlcloses it (its code
  * or memory may still be reached: handles it left, a shutdown never done). */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,8 +27,9 @@ struct output_writer {
     int error;                 /* the first failed write's negative errno; sticky */
     bool abandoned;            /* the stalled write was given up (output_writer_obey_signals) */
     uint64_t stop_deadline_ns; /* when a stop was seen: uv_hrtime() + the grace; 0 before */
-    /* Set by the signal handler (output_writer_obey_signals), read by waits. */
-    volatile sig_atomic_t stop_requested;
+    /* Set by the signal handler (output_writer_obey_signals), read by waits. Atomic (lock-free,
+     * so async-signal-safe): the handler runs on the watchdog's thread (watchdog.h). */
+    atomic_int stop_requested;
     bool obeying;
     int stop_signals[2];
     struct sigaction previous[2]; /* libuv's handlers, called after ours */

@@ -11,6 +11,7 @@
 #include "ledger/checkpoint.h"
 #include "ledger/durable_file.h"
 #include "output/diag.h"
+#include "run/crash_guard.h"
 #include "run/host.h"
 #include "run/watchdog.h"
 #include "util/json_text.h"
@@ -122,9 +123,11 @@ void host_batch_end(host_batch *b, loaded_module *modules, size_t count)
         if (!m->initialised || m->shutdown_started)
             continue;
         smart_error err = {0, ""};
+        crash_guard_enter_call(b->guard, m->name, "commit");
         watchdog_enter(b->watchdog, m->name, "commit", NULL, NULL);
         int rc = m->plugin->commit(m->instance, &err);
         watchdog_leave(b->watchdog);
+        crash_guard_leave(b->guard);
         if (rc != 0) { /* a positive code is outside the documented set: a failure too */
             err.text[sizeof err.text - 1] = '\0';
             if (rc > 0)

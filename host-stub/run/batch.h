@@ -29,6 +29,7 @@ typedef struct host_batch {
     int alerts_fd;                  /* -1 until opened */
     output_writer *writer;          /* NULL until started */
     struct host_watchdog *watchdog; /* watches each module's commit; may be NULL */
+    struct crash_guard *guard;      /* names a module crashing in its commit; may be NULL */
     /* Called once, by the first fail-stop, after the batch has dropped what it held: the run
      * stops its input and shuts its modules down, and exits with `exit_code`. */
     void (*on_fail)(void *arg, int exit_code);

@@ -31,11 +31,22 @@ typedef struct guard_slot {
     size_t data_len;
 } guard_slot;
 
+/* A module's image, for a fault outside any call the host made (a callback of a module's own
+ * handle): where it is mapped, and what the handler writes for it, formatted beforehand. */
+typedef struct image_slot {
+    uintptr_t lo, hi; /* 0, 0: none */
+    strbuf line;      /* "smart-host: fatal: module M crashed in a callback of its own ...: " */
+    strbuf record;    /* {"module":M,"call":"callback" */
+} image_slot;
+
 struct crash_guard {
     int note_fd; /* "<ledger>.crash", O_APPEND */
     char note_path[PATH_MAX];
     guard_slot slots[2];
     volatile sig_atomic_t current; /* slot index, or -1 outside a module call */
+    image_slot *images;            /* per module (image_count), or NULL */
+    size_t image_count;
+    uintptr_t stack_lo, stack_hi; /* the loop thread's stack, or 0, 0 */
     struct sigaction previous[FATAL_COUNT];
     stack_t alt_stack;
     bool alt_stack_set;
@@ -77,10 +88,70 @@ static void write_str(int fd, const char *text)
     write_text(fd, text, strlen(text));
 }
 
+/* The program counter and stack pointer of the interrupted code, or 0 where not known. */
+static void interrupted_at(const void *context, uintptr_t *pc, uintptr_t *sp)
+{
+    const ucontext_t *uc = context;
+    *pc = *sp = 0;
+    if (uc == NULL)
+        return;
+#if defined(__x86_64__)
+    *pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+    *sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+#elif defined(__aarch64__)
+    *pc = (uintptr_t)uc->uc_mcontext.pc;
+    *sp = (uintptr_t)uc->uc_mcontext.sp;
+#endif
+}
+
+__attribute__((no_sanitize_address)) static ssize_t image_holding(const crash_guard *g,
+                                                                  uintptr_t address)
+{
+    for (size_t i = 0; i < g->image_count; i++)
+        if (g->images[i].hi != 0 && address >= g->images[i].lo && address < g->images[i].hi)
+            return (ssize_t)i;
+    return -1;
+}
+
+/* The module whose code faulted outside any host call: the one the faulting instruction is in,
+ * else (a fault inside a library it called, memcpy say) the one with the nearest return address
+ * on the stack: the live frames lie between the stack pointer and the stack's top, every word of
+ * which is mapped. Reads memory only. -1 when none. */
+__attribute__((no_sanitize_address)) /* it reads the stack's words, redzones included */
+static ssize_t
+faulting_image(const crash_guard *g, const void *context)
+{
+    uintptr_t pc, sp;
+    interrupted_at(context, &pc, &sp);
+    ssize_t found = pc != 0 ? image_holding(g, pc) : -1;
+    if (found >= 0 || sp == 0 || sp < g->stack_lo || sp >= g->stack_hi)
+        return found;
+    uintptr_t end = g->stack_hi - sp > 64 * 1024 ? sp + 64 * 1024 : g->stack_hi;
+    for (uintptr_t at = (sp + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
+         found < 0 && at + sizeof(uintptr_t) <= end; at += sizeof(uintptr_t))
+        found = image_holding(g, *(const uintptr_t *)at);
+    return found;
+}
+
+static void write_note(const crash_guard *g, const strbuf *record, const char *data,
+                       size_t data_len, const char *name)
+{
+    if (g->note_fd < 0)
+        return;
+    write_text(g->note_fd, record->data, record->len);
+    if (data != NULL)
+        write_text(g->note_fd, data, data_len);
+    write_str(g->note_fd, ",\"signal\":\"");
+    write_str(g->note_fd, name);
+    write_str(g->note_fd, "\"}\n");
+    fsync(g->note_fd);
+}
+
 /* Async-signal-safe: write(2), fsync(2), sigaction(2), raise(3) and reads of what was formatted
  * before the call. */
-static void on_fatal_signal(int sig)
+static void on_fatal_signal(int sig, siginfo_t *info, void *context)
 {
+    (void)info;
     int saved_errno = errno;
     crash_guard *g = process_guard;
     const char *name = signal_name(sig);
@@ -88,19 +159,21 @@ static void on_fatal_signal(int sig)
     /* A fault on another thread (a module's own, or decoding ahead on the threadpool) is not
      * the loop's current call: it is named as such, never blamed on that call's event. */
     bool on_loop = g != NULL && pthread_equal(pthread_self(), g->loop_thread);
+    ssize_t image = g != NULL && on_loop && (index < 0 || index > 1) && g->images != NULL
+                        ? faulting_image(g, context)
+                        : -1;
     if (g != NULL && on_loop && index >= 0 && index <= 1) {
         const guard_slot *s = &g->slots[index];
         write_text(STDERR_FILENO, s->line.data, s->line.len);
         write_str(STDERR_FILENO, name);
         write_str(STDERR_FILENO, "\n");
-        if (g->note_fd >= 0) {
-            write_text(g->note_fd, s->record.data, s->record.len);
-            write_text(g->note_fd, s->data, s->data_len);
-            write_str(g->note_fd, ",\"signal\":\"");
-            write_str(g->note_fd, name);
-            write_str(g->note_fd, "\"}\n");
-            fsync(g->note_fd);
-        }
+        write_note(g, &s->record, s->data, s->data_len, name);
+    } else if (image >= 0 && g->images[image].line.len > 0) {
+        const image_slot *s = &g->images[image];
+        write_text(STDERR_FILENO, s->line.data, s->line.len);
+        write_str(STDERR_FILENO, name);
+        write_str(STDERR_FILENO, "\n");
+        write_note(g, &s->record, NULL, 0, name);
     } else {
         write_str(STDERR_FILENO, "smart-host: fatal: ");
         write_str(STDERR_FILENO, name);
@@ -137,7 +210,7 @@ void crash_guard_enter(crash_guard *g, const char *module, const char *source, u
     ok =
         ok && strbuf_appendf(&s->record, "{\"module\":") == 0 &&
         json_text_append_string(&s->record, module, strlen(module)) == 0 &&
-        strbuf_appendf(&s->record, ",\"source\":") == 0 &&
+        strbuf_appendf(&s->record, ",\"call\":\"on_event\",\"source\":") == 0 &&
         json_text_append_string(&s->record, source, strlen(source)) == 0 &&
         strbuf_appendf(&s->record, ",\"line\":%llu,\"topic\":", (unsigned long long)line_no) == 0 &&
         json_text_append_string(&s->record, topic, strlen(topic)) == 0 &&
@@ -149,6 +222,53 @@ void crash_guard_enter(crash_guard *g, const char *module, const char *source, u
         return;
     }
     g->current = next;
+}
+
+void crash_guard_enter_call(crash_guard *g, const char *module, const char *call)
+{
+    if (g == NULL)
+        return;
+    int next = g->current == 0 ? 1 : 0;
+    guard_slot *s = &g->slots[next];
+    strbuf_truncate(&s->line, 0);
+    strbuf_truncate(&s->record, 0);
+    bool ok = strbuf_appendf(&s->line, "smart-host: fatal: module ") == 0 &&
+              json_text_append_string(&s->line, module, strlen(module)) == 0 &&
+              strbuf_appendf(&s->line, " crashed in its %s: ", call) == 0 &&
+              strbuf_appendf(&s->record, "{\"module\":") == 0 &&
+              json_text_append_string(&s->record, module, strlen(module)) == 0 &&
+              strbuf_appendf(&s->record, ",\"call\":") == 0 &&
+              json_text_append_string(&s->record, call, strlen(call)) == 0;
+    s->data = NULL;
+    s->data_len = 0;
+    if (!ok) {
+        g->current = -1;
+        return;
+    }
+    g->current = next;
+}
+
+void crash_guard_image(crash_guard *g, size_t index, const char *module, uintptr_t lo, uintptr_t hi)
+{
+    if (g == NULL || index >= g->image_count)
+        return;
+    image_slot *s = &g->images[index];
+    s->hi = 0; /* unused while it changes */
+    if (module == NULL || hi == 0)
+        return;
+    strbuf_truncate(&s->line, 0);
+    strbuf_truncate(&s->record, 0);
+    bool ok = strbuf_appendf(&s->line, "smart-host: fatal: module ") == 0 &&
+              json_text_append_string(&s->line, module, strlen(module)) == 0 &&
+              strbuf_appendf(&s->line, " crashed in a callback of its own on the host's loop (a "
+                                       "timer or another handle), outside any host call: ") == 0 &&
+              strbuf_appendf(&s->record, "{\"module\":") == 0 &&
+              json_text_append_string(&s->record, module, strlen(module)) == 0 &&
+              strbuf_appendf(&s->record, ",\"call\":\"callback\"") == 0;
+    if (!ok)
+        return;
+    s->lo = lo;
+    s->hi = hi;
 }
 
 void crash_guard_leave(crash_guard *g)
@@ -251,19 +371,28 @@ static int append_line(const char *path, const json_t *value, char *msg, size_t 
 static void record_crash(host_batch *batch, const json_t *crash)
 {
     const char *module = json_string_value(json_object_get(crash, "module")) ?: "?";
-    const char *source = json_string_value(json_object_get(crash, "source")) ?: "?";
-    const char *topic = json_string_value(json_object_get(crash, "topic")) ?: "?";
+    const char *call = json_string_value(json_object_get(crash, "call")) ?: "on_event";
+    const char *source = json_string_value(json_object_get(crash, "source"));
+    const char *topic = json_string_value(json_object_get(crash, "topic"));
     const char *sig = json_string_value(json_object_get(crash, "signal")) ?: "?";
-    host_diag("warning: the last run died of %s in module %s handling %s (topic %s)", sig, module,
-              source, topic);
-    json_t *meta = json_pack("{s:s, s:s, s:O*, s:s, s:s}", "module", module, "source", source,
-                             "line", json_object_get(crash, "line"), "topic", topic, "signal", sig);
+    char details[900];
+    if (source != NULL || topic != NULL) {
+        host_diag("warning: the last run died of %s in module %s handling %s (topic %s)", sig,
+                  module, source ?: "?", topic ?: "?");
+        snprintf(details, sizeof details,
+                 "The host died of %.20s in module %.200s handling %.300s (topic %.200s).", sig,
+                 module, source ?: "?", topic ?: "?");
+    } else { /* not an event's: init, commit, shutdown, or a callback of the module's own */
+        const char *what = strcmp(call, "callback") == 0 ? "a callback of its own" : call;
+        host_diag("warning: the last run died of %s in module %s, in %s", sig, module, what);
+        snprintf(details, sizeof details, "The host died of %.20s in module %.200s, in %.100s.",
+                 sig, module, what);
+    }
+    json_t *meta =
+        json_pack("{s:s, s:s, s:s*, s:O*, s:s*, s:s}", "module", module, "call", call, "source",
+                  source, "line", json_object_get(crash, "line"), "topic", topic, "signal", sig);
     char *meta_text = meta != NULL ? json_dumps(meta, JSON_COMPACT) : NULL;
     json_decref(meta);
-    char details[900];
-    snprintf(details, sizeof details,
-             "The host died of %.20s in module %.200s handling %.300s (topic %.200s).", sig, module,
-             source, topic);
     host_batch_record(batch, "host.crashed", module, details, meta_text);
     free(meta_text);
 }
@@ -381,16 +510,20 @@ static int recover(crash_guard *g, const char *ledger_path, host_batch *batch, c
     return rc;
 }
 
-int crash_guard_start(const char *ledger_path, host_batch *batch, crash_guard **out, char *msg,
-                      size_t msg_size)
+int crash_guard_start(const char *ledger_path, host_batch *batch, size_t module_count,
+                      crash_guard **out, char *msg, size_t msg_size)
 {
     *out = NULL;
     crash_guard *g = calloc(1, sizeof *g);
-    if (g == NULL || (g->quarantine = json_object()) == NULL) {
+    if (g == NULL || (g->quarantine = json_object()) == NULL ||
+        (g->images = calloc(module_count ? module_count : 1, sizeof *g->images)) == NULL) {
+        if (g != NULL)
+            json_decref(g->quarantine);
         free(g);
         snprintf(msg, msg_size, "out of memory");
         return SMART_ENOMEM;
     }
+    g->image_count = module_count;
     g->note_fd = -1;
     g->current = -1;
     snprintf(g->note_path, sizeof g->note_path, "%s.crash", ledger_path);
@@ -411,11 +544,22 @@ int crash_guard_start(const char *ledger_path, host_batch *batch, crash_guard **
     if (g->alt_stack.ss_sp != NULL && sigaltstack(&g->alt_stack, NULL) == 0)
         g->alt_stack_set = true;
     g->loop_thread = pthread_self();
+    /* The loop thread's stack, for the handler's look at its frames (faulting_image). */
+    pthread_attr_t attr;
+    if (pthread_getattr_np(g->loop_thread, &attr) == 0) {
+        void *base;
+        size_t size;
+        if (pthread_attr_getstack(&attr, &base, &size) == 0) {
+            g->stack_lo = (uintptr_t)base;
+            g->stack_hi = (uintptr_t)base + size;
+        }
+        pthread_attr_destroy(&attr);
+    }
     process_guard = g;
     struct sigaction action;
     memset(&action, 0, sizeof action);
-    action.sa_handler = on_fatal_signal;
-    action.sa_flags = SA_NODEFER | SA_ONSTACK;
+    action.sa_sigaction = on_fatal_signal;
+    action.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
     sigemptyset(&action.sa_mask);
     for (size_t i = 0; i < FATAL_COUNT; i++)
         sigaction(fatal_signals[i], &action, &g->previous[i]);
@@ -448,6 +592,11 @@ void crash_guard_stop(crash_guard *g)
         strbuf_free(&g->slots[i].line);
         strbuf_free(&g->slots[i].record);
     }
+    for (size_t i = 0; i < g->image_count; i++) {
+        strbuf_free(&g->images[i].line);
+        strbuf_free(&g->images[i].record);
+    }
+    free(g->images);
     json_decref(g->quarantine);
     free(g);
 }

@@ -23,8 +23,15 @@
  *
  * Thread: every function on the loop thread; the handler on whichever thread faults (a fault
  * on another thread is reported as such, with no note: it is not the loop's current call). One
- * guard per process (signal handlers are per process). Only on_event calls are described today;
- * a fault in init, commit, shutdown or a module's timer says "outside any module call".
+ * guard per process (signal handlers are per process).
+ *
+ * Every call into a module is described: on_event with its event (crash_guard_enter), init,
+ * commit and shutdown by what it was (crash_guard_enter_call; a crash there is recorded at the
+ * next start, never quarantined: there is no event to set aside). A fault outside any call (a
+ * callback of a module's own handle on the host's loop: a timer, a watch) is named by where it
+ * happened (crash_guard_image): the module whose image holds the faulting instruction or, for a
+ * fault inside a library it called, the nearest return address on the loop thread's stack.
+ * Anything else says "outside any module call".
  */
 #ifndef SMART_HOST_CRASH_GUARD_H
 #define SMART_HOST_CRASH_GUARD_H
@@ -42,14 +49,24 @@ typedef struct crash_guard crash_guard;
  * "<ledger>.crash" for the handler and install the handlers. Call it holding the station lock.
  * Returns 0 with *out (free with crash_guard_stop), or SMART_EIO / SMART_ENOMEM with `msg`
  * (caller-owned) naming the file. */
-int crash_guard_start(const char *ledger_path, host_batch *batch, crash_guard **out, char *msg,
-                      size_t msg_size);
+int crash_guard_start(const char *ledger_path, host_batch *batch, size_t module_count,
+                      crash_guard **out, char *msg, size_t msg_size);
 
 /* A call into module `module` is next, for the event `topic` with `data` (`data_len` bytes,
  * JSON object text) from `source` ("<input>:<line>") at input line `line_no` (0: posted). All
  * borrowed; they must stay valid until crash_guard_leave. Safe on NULL `g`. */
 void crash_guard_enter(crash_guard *g, const char *module, const char *source, uint64_t line_no,
                        const char *topic, const char *data, size_t data_len);
+
+/* A call into module `module` that is not an event's is next: `call` ("init", "commit",
+ * "shutdown"). Both borrowed until crash_guard_leave. Safe on NULL `g`. */
+void crash_guard_enter_call(crash_guard *g, const char *module, const char *call);
+
+/* Module number `index` (< the start's module_count) named `module` (copied; NULL: none any
+ * more) has its image at [lo, hi) (module_image_span); call it again whenever that changes. Safe
+ * on NULL `g`. */
+void crash_guard_image(crash_guard *g, size_t index, const char *module, uintptr_t lo,
+                       uintptr_t hi);
 
 /* The call is over. Safe on NULL. */
 void crash_guard_leave(crash_guard *g);

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -60,7 +61,9 @@ typedef struct host_state {
     uv_signal_t sigterm;
     uv_signal_t sighup;  /* SIGHUP reloads every module */
     uv_timer_t deadline; /* a shutdown that takes longer than options->shutdown_timeout_ms */
+    uv_prepare_t beat;   /* the loop is back in the host before its poll (watchdog.h) */
     bool idle_ready;
+    bool beat_ready;
     bool check_ready;
     bool signals_ready;
     bool deadline_ready;
@@ -69,6 +72,10 @@ typedef struct host_state {
     host_table table;        /* the callbacks modules call, and their posted events */
     host_reload reload;      /* a hot reload in progress */
     host_watchdog *watchdog; /* reports a module call running too long (watchdog.h) */
+    module_span *spans;      /* per module, where its image is mapped (module_count), or NULL */
+    uint32_t *handle_kinds;  /* per module, what it has active on the loop (note_suspects) */
+    bool suspects_after_poll;
+    size_t posted_after_end; /* posted events delivered since the input ended */
     strbuf parse_scratch;    /* an input line parsed on the loop thread (no prepared parse) */
 
     host_phase phase;
@@ -77,6 +84,95 @@ typedef struct host_state {
 
 static void begin_shutdown(host_state *h);
 static void host_wake(host_state *h);
+
+/* ---- who holds the loop outside any host call (watchdog.h) ------------------------------ */
+
+#define KIND_TIMER_DUE (1u << 31) /* a timer due when the loop last looked: it runs next */
+/* Due within this of now counts as due: the loop reads its clock again, a little later, before
+ * its timers run. */
+#define TIMER_SOON_MS 5
+
+/* Where each module's image is now: after the modules are loaded and after each reload. */
+static void note_images(host_state *h)
+{
+    for (size_t i = 0; h->spans != NULL && i < h->module_count; i++) {
+        const loaded_module *m = &h->modules[i];
+        h->spans[i] = m->plugin != NULL ? module_image_span(m->plugin) : (module_span){0, 0};
+        crash_guard_image(h->guard, i, m->name, h->spans[i].lo, h->spans[i].hi);
+    }
+}
+
+typedef struct kinds_walk {
+    const host_state *h;
+    uint32_t *kinds;
+} kinds_walk;
+
+static void note_handle(uv_handle_t *handle, void *arg)
+{
+    kinds_walk *k = arg;
+    if (!uv_is_active(handle) || uv_is_closing(handle) || (unsigned)handle->type >= 31)
+        return;
+    uintptr_t cb = (uintptr_t)module_handle_callback(handle), at = (uintptr_t)handle;
+    for (size_t i = 0; i < k->h->module_count; i++) {
+        module_span span = k->h->spans[i];
+        if (span.hi == 0 || !((cb >= span.lo && cb < span.hi) || (at >= span.lo && at < span.hi)))
+            continue;
+        k->kinds[i] |= 1u << handle->type;
+        if (handle->type == UV_TIMER && uv_timer_get_due_in((uv_timer_t *)handle) <= TIMER_SOON_MS)
+            k->kinds[i] |= KIND_TIMER_DUE;
+        return;
+    }
+}
+
+/* Tell the watchdog which modules would hold the loop if it were held next outside any host
+ * call: `after_poll` (the timers run next), those with a timer due, else those with a handle
+ * active; before the poll (its callbacks run next), those with a handle other than a timer,
+ * else those with any. Walks the loop's handles (a few per module); the text is only made
+ * again when what it says changed. */
+static void note_suspects(host_state *h, bool after_poll)
+{
+    if (h->watchdog == NULL || h->spans == NULL || h->module_count == 0)
+        return;
+    if (after_poll)
+        uv_update_time(&h->loop); /* due as the timers will see it (TIMER_SOON_MS) */
+    uint32_t *kinds = h->handle_kinds + h->module_count; /* the second half: this turn's */
+    memset(kinds, 0, h->module_count * sizeof *kinds);
+    uv_walk(&h->loop, note_handle, &(kinds_walk){h, kinds});
+    if (after_poll == h->suspects_after_poll &&
+        memcmp(kinds, h->handle_kinds, h->module_count * sizeof *kinds) == 0)
+        return;
+    memcpy(h->handle_kinds, kinds, h->module_count * sizeof *kinds);
+    h->suspects_after_poll = after_poll;
+    uint32_t want = 0; /* which kinds name a module */
+    for (size_t i = 0; i < h->module_count && want == 0; i++)
+        if (after_poll && (kinds[i] & KIND_TIMER_DUE))
+            want = KIND_TIMER_DUE;
+    for (size_t i = 0; i < h->module_count && want == 0; i++)
+        if (!after_poll && (kinds[i] & ~(KIND_TIMER_DUE | 1u << UV_TIMER)))
+            want = ~(KIND_TIMER_DUE | 1u << UV_TIMER);
+    if (want == 0)
+        want = ~0u;
+    char text[512];
+    size_t at = 0;
+    text[0] = '\0';
+    for (size_t i = 0; i < h->module_count && at < sizeof text; i++) {
+        if ((kinds[i] & want) == 0 || h->modules[i].name == NULL)
+            continue;
+        at += (size_t)snprintf(text + at, sizeof text - at, "%smodule %s (", at > 0 ? " or " : "",
+                               h->modules[i].name);
+        bool first = true;
+        for (unsigned t = 0; t < 31 && at < sizeof text; t++)
+            if (kinds[i] & (1u << t)) {
+                at += (size_t)snprintf(text + at, sizeof text - at, "%s%s%s", first ? "" : ", ",
+                                       t == UV_TIMER ? "a " : "",
+                                       uv_handle_type_name((uv_handle_type)t));
+                first = false;
+            }
+        if (at < sizeof text)
+            at += (size_t)snprintf(text + at, sizeof text - at, ")");
+    }
+    watchdog_suspects(h->watchdog, text[0] != '\0' ? text : NULL);
+}
 
 static void end_batch(host_state *h)
 {
@@ -302,7 +398,7 @@ static void release_lines(void *arg, void *prepared)
 
 /* A reload request ends the batch early: the lines after it are left to the reader, which
  * holds them until the reload is over (on_idle resumes it), so they reach the new instance. */
-static size_t on_input_lines(void *arg, const input_line *lines, size_t count)
+static size_t on_input_lines_body(void *arg, const input_line *lines, size_t count)
 {
     host_state *h = arg;
     if (h->phase != HOST_RUNNING || h->batch.failed)
@@ -321,7 +417,18 @@ static size_t on_input_lines(void *arg, const input_line *lines, size_t count)
     return taken;
 }
 
-static void on_input_end(void *arg, int status, const char *message)
+/* Each host callback is marked as the host's own code, so that the watchdog does not take it
+ * for a module's callback (watchdog.h). */
+static size_t on_input_lines(void *arg, const input_line *lines, size_t count)
+{
+    host_state *h = arg;
+    watchdog_host_begin(h->watchdog);
+    size_t r = on_input_lines_body(arg, lines, count);
+    watchdog_host_end(h->watchdog);
+    return r;
+}
+
+static void on_input_end_body(void *arg, int status, const char *message)
 {
     host_state *h = arg;
     h->input_done = true;
@@ -332,6 +439,14 @@ static void on_input_end(void *arg, int status, const char *message)
     host_wake(h); /* drain posted events, then shut down, on a later turn */
 }
 
+static void on_input_end(void *arg, int status, const char *message)
+{
+    host_state *h = arg;
+    watchdog_host_begin(h->watchdog);
+    on_input_end_body(arg, status, message);
+    watchdog_host_end(h->watchdog);
+}
+
 static void on_input_closed(void *arg)
 {
     (void)arg;
@@ -339,12 +454,47 @@ static void on_input_closed(void *arg)
 
 /* ---- posted events and shutdown --------------------------------------------------------- */
 
+/* Once the input has ended, modules get this many posted events delivered before the host
+ * shuts down without the rest: a module that posts itself an event from each on_event would
+ * otherwise keep the host from ever finishing. */
+#define POSTED_AFTER_END_MAX 10000
+
+/* The input has ended and the modules went on posting past POSTED_AFTER_END_MAX: drop what is
+ * left, naming the module of the first, record it, and shut down (exit 7). */
+static void give_up_posted(host_state *h)
+{
+    size_t left = 0;
+    for (const posted_event *e = h->table.posted_head; e != NULL; e = e->next)
+        left++;
+    const char *name = h->table.posted_head->module->name;
+    char details[600];
+    snprintf(details, sizeof details,
+             "Module %.200s went on posting itself events after the input ended: %d were "
+             "delivered since, the %zu left are dropped and the host stops.",
+             name, POSTED_AFTER_END_MAX, left);
+    host_diag("module %s: still posting itself events after the input ended (%d delivered "
+              "since); %zu dropped, shutting down",
+              name, POSTED_AFTER_END_MAX, left);
+    host_batch_record(&h->batch, "module.posts_dropped", name, details, NULL);
+    host_posted_clear(&h->table);
+    if (h->exit_code == HOST_EXIT_OK)
+        h->exit_code = HOST_EXIT_MODULE_BROKE;
+    end_batch(h);
+    begin_shutdown(h);
+}
+
 static void process_posted(host_state *h)
 {
     for (size_t n = 0; n < EVENT_INPUT_BATCH_MAX && !h->batch.failed; n++) {
+        if (h->input_done && h->posted_after_end >= POSTED_AFTER_END_MAX) {
+            give_up_posted(h);
+            return;
+        }
         posted_event *event = host_posted_pop(&h->table);
         if (event == NULL)
             break;
+        if (h->input_done)
+            h->posted_after_end++;
         char source[300];
         snprintf(source, sizeof source, "post:%s", event->module->name);
         if (event->module->initialised && !event->module->shutdown_started)
@@ -367,6 +517,8 @@ static void close_handles(host_state *h)
         uv_close((uv_handle_t *)&h->check, NULL);
     if (h->deadline_ready && !uv_is_closing((uv_handle_t *)&h->deadline))
         uv_close((uv_handle_t *)&h->deadline, NULL);
+    if (h->beat_ready && !uv_is_closing((uv_handle_t *)&h->beat))
+        uv_close((uv_handle_t *)&h->beat, NULL);
     if (h->signals_ready && !uv_is_closing((uv_handle_t *)&h->sigint)) {
         uv_close((uv_handle_t *)&h->sigint, NULL);
         uv_close((uv_handle_t *)&h->sigterm, NULL);
@@ -413,6 +565,7 @@ static void finish(host_state *h)
     }
     for (size_t i = 0; i < h->module_count; i++)
         module_unload(&h->modules[i]);
+    note_images(h); /* none any more: a fault is no longer any module's */
     close_handles(h);
 }
 
@@ -444,7 +597,7 @@ static size_t shutdowns_pending(const host_state *h);
 
 /* A shutdown not done by the deadline: the host stops without it, records why, and keeps the
  * image mapped (its code may still run: a handle, a late done). */
-static void on_deadline(uv_timer_t *timer)
+static void on_deadline_body(uv_timer_t *timer)
 {
     host_state *h = timer->data;
     for (size_t i = 0; i < h->module_count; i++) {
@@ -465,6 +618,14 @@ static void on_deadline(uv_timer_t *timer)
     host_wake(h);
 }
 
+static void on_deadline(uv_timer_t *timer)
+{
+    host_state *h = timer->data;
+    watchdog_host_begin(h->watchdog);
+    on_deadline_body(timer);
+    watchdog_host_end(h->watchdog);
+}
+
 static void begin_shutdown(host_state *h)
 {
     if (h->phase == HOST_SHUTTING_DOWN || h->phase == HOST_FINISHED)
@@ -483,9 +644,11 @@ static void begin_shutdown(host_state *h)
     for (size_t i = h->module_count; i-- > 0;) {
         loaded_module *m = &h->modules[i];
         if (m->initialised && m->shutdown_started && !m->shutdown_done && m->instance != NULL) {
+            crash_guard_enter_call(h->guard, m->name, "shutdown");
             watchdog_enter(h->watchdog, m->name, "shutdown", NULL, NULL);
             m->plugin->shutdown(m->instance, on_module_done, m);
             watchdog_leave(h->watchdog);
+            crash_guard_leave(h->guard);
         }
     }
     if (shutdowns_pending(h) > 0 && h->deadline_ready)
@@ -512,11 +675,13 @@ static bool any_module_running(const host_state *h)
     return false;
 }
 
-static void on_idle(uv_idle_t *idle)
+static void on_idle_body(uv_idle_t *idle)
 {
     host_state *h = idle->data;
     if (h->reload.active && h->phase == HOST_RUNNING) {
-        if (host_reload_run(&h->reload)) {
+        bool waiting = host_reload_run(&h->reload);
+        note_images(h); /* an image may have been replaced */
+        if (waiting) {
             uv_idle_stop(idle); /* the old instance's done callback wakes us */
             return;
         }
@@ -546,20 +711,45 @@ static void on_idle(uv_idle_t *idle)
     uv_idle_stop(idle);
 }
 
+static void on_idle(uv_idle_t *idle)
+{
+    host_state *h = idle->data;
+    watchdog_host_begin(h->watchdog);
+    on_idle_body(idle);
+    watchdog_host_end(h->watchdog);
+}
+
+/* Right after the loop's poll: the timers are next, so the modules with a timer due are the
+ * ones that would hold the loop. */
 static void on_check(uv_check_t *check)
 {
     host_state *h = check->data;
+    watchdog_host_begin(h->watchdog);
     if (h->phase == HOST_RUNNING || h->phase == HOST_SHUTTING_DOWN)
         end_batch(h);
+    note_suspects(h, true);
+    watchdog_host_end(h->watchdog);
+}
+
+/* Right before the loop's poll: the callbacks of what it waits on (a module's watch) are next. */
+static void on_prepare(uv_prepare_t *prepare)
+{
+    host_state *h = prepare->data;
+    note_suspects(h, false);
+    watchdog_beat(h->watchdog);
 }
 
 /* The first SIGINT/SIGTERM ends the input as if it had reached its end: the current batch is
  * finished and the modules are shut down. A second one gives up and dies by the signal. */
-static void on_signal(uv_signal_t *handle, int signum)
+static void on_signal_body(uv_signal_t *handle, int signum)
 {
     host_state *h = handle->data;
     if (h->phase != HOST_RUNNING || h->input_done) {
         signal(signum, SIG_DFL);
+        sigset_t set; /* blocked on this thread (host_run): let it through to die by it */
+        sigemptyset(&set);
+        sigaddset(&set, signum);
+        pthread_sigmask(SIG_UNBLOCK, &set, NULL);
         raise(signum);
         return;
     }
@@ -570,9 +760,17 @@ static void on_signal(uv_signal_t *handle, int signum)
     host_wake(h);
 }
 
+static void on_signal(uv_signal_t *handle, int signum)
+{
+    host_state *h = handle->data;
+    watchdog_host_begin(h->watchdog);
+    on_signal_body(handle, signum);
+    watchdog_host_end(h->watchdog);
+}
+
 /* SIGHUP reloads every module, between two batches: the current one is already acknowledged
  * (a batch never spans loop turns), and the input is paused until the reload is over. */
-static void on_sighup(uv_signal_t *handle, int signum)
+static void on_sighup_body(uv_signal_t *handle, int signum)
 {
     (void)signum;
     host_state *h = handle->data;
@@ -582,6 +780,14 @@ static void on_sighup(uv_signal_t *handle, int signum)
     if (h->input != NULL)
         event_input_pause(h->input);
     host_reload_request(&h->reload, SIZE_MAX, "SIGHUP");
+}
+
+static void on_sighup(uv_signal_t *handle, int signum)
+{
+    host_state *h = handle->data;
+    watchdog_host_begin(h->watchdog);
+    on_sighup_body(handle, signum);
+    watchdog_host_end(h->watchdog);
 }
 
 static void wake(void *arg)
@@ -651,7 +857,12 @@ static size_t load_modules(host_state *h)
             refuse_module(h, configured, msg);
             continue;
         }
+        /* Loading runs the module's own code too: its constructors and its entry point. */
+        crash_guard_enter_call(h->guard, configured, "load");
+        watchdog_enter(h->watchdog, configured, "load", NULL, NULL);
         int rc = module_load(m, path, msg, sizeof msg);
+        watchdog_leave(h->watchdog);
+        crash_guard_leave(h->guard);
         free(path);
         if (rc < 0) {
             refuse_module(h, configured, msg);
@@ -669,10 +880,12 @@ static size_t load_modules(host_state *h)
             continue;
         }
         smart_error err;
+        crash_guard_enter_call(h->guard, m->name, "init");
         watchdog_enter(h->watchdog, m->name, "init", NULL, NULL);
         rc = module_init(m, &template, &h->table, h->config->modules[i].config_json,
                          h->config->modules[i].config_len, &err);
         watchdog_leave(h->watchdog);
+        crash_guard_leave(h->guard);
         if (rc < 0) {
             snprintf(msg, sizeof msg, "module %s: init failed: %s", m->path, err.text);
             if (rc == SMART_EIO) { /* its store failed: a disk error is fatal, never skipped */
@@ -810,10 +1023,13 @@ static int start(host_state *h)
     }
     if (torn.found)
         record_torn_tail(h, &torn);
-    if (crash_guard_start(h->config->ledger_path, &h->batch, &h->guard, msg, sizeof msg) < 0) {
+    if (crash_guard_start(h->config->ledger_path, &h->batch, h->config->module_count, &h->guard,
+                          msg, sizeof msg) < 0) {
         host_diag("%s", msg);
         return HOST_EXIT_IO;
     }
+    h->batch.guard = h->guard;
+    h->reload.guard = h->guard;
     h->module_count = h->config->module_count;
     h->modules = calloc(h->module_count ? h->module_count : 1, sizeof *h->modules);
     if (h->modules == NULL) {
@@ -822,7 +1038,22 @@ static int start(host_state *h)
     }
     h->reload.modules = h->modules;
     h->reload.module_count = h->module_count;
+    /* Not having them only costs naming a module's own callbacks (note_suspects). */
+    h->spans = calloc(h->module_count ? h->module_count : 1, sizeof *h->spans);
+    h->handle_kinds = calloc(h->module_count ? 2 * h->module_count : 1, sizeof *h->handle_kinds);
+    if (h->spans == NULL || h->handle_kinds == NULL) {
+        free(h->spans);
+        h->spans = NULL;
+    }
     return HOST_EXIT_OK;
+}
+
+/* How long after SIGINT/SIGTERM the host may take to end: the batch under way (a module call
+ * given WATCHDOG_STOP_GRACE_MS), its output (given as long, output_writer.h), the shutdown's own
+ * deadline, and as much again for the syncs and the last output. */
+static uint64_t stop_limit_ms(const host_options *options)
+{
+    return options->shutdown_timeout_ms + 4 * (uint64_t)WATCHDOG_STOP_GRACE_MS + 2000;
 }
 
 int host_run(const host_options *options)
@@ -858,6 +1089,14 @@ int host_run(const host_options *options)
         free(h);
         return HOST_EXIT_IO;
     }
+    /* Its idle time tells the watchdog the loop waits in its poll (watchdog.h). */
+    bool idle_time = uv_loop_configure(&h->loop, UV_METRICS_IDLE_TIME) == 0;
+    if (uv_prepare_init(&h->loop, &h->beat) == 0) {
+        h->beat_ready = true;
+        h->beat.data = h;
+        uv_prepare_start(&h->beat, on_prepare);
+        uv_unref((uv_handle_t *)&h->beat); /* it must not keep the loop alive */
+    }
     if (uv_idle_init(&h->loop, &h->idle) == 0) {
         h->idle_ready = true;
         h->idle.data = h;
@@ -876,16 +1115,28 @@ int host_run(const host_options *options)
     if (rc < 0)
         host_diag("cannot start the output thread: %s", uv_strerror(rc));
     if (rc == 0 && (rc = watchdog_start(options->watchdog_warn_ms, options->watchdog_limit_ms,
-                                        &h->watchdog)) < 0)
+                                        stop_limit_ms(options), &h->watchdog)) < 0)
         host_diag("cannot start the watchdog thread: %s", uv_strerror(rc));
     h->batch.watchdog = h->watchdog;
-    bool handles_ready = h->idle_ready && h->check_ready && h->deadline_ready && h->batch.writer &&
-                         h->watchdog && init_signals(h);
-    if (handles_ready) /* a stalled standard output must not hold SIGINT/SIGTERM off */
+    h->reload.watchdog = h->watchdog;
+    bool handles_ready = h->idle_ready && h->check_ready && h->deadline_ready && h->beat_ready &&
+                         h->batch.writer && h->watchdog && init_signals(h);
+    if (handles_ready) { /* a stalled standard output must not hold SIGINT/SIGTERM off */
         output_writer_obey_signals(h->batch.writer);
+        /* Nor a module holding the loop thread: the watchdog's thread takes them (watchdog.h),
+         * the only one left that does not block them, as every thread started from here on
+         * inherits the loop thread's mask. */
+        watchdog_obey_signals(h->watchdog);
+        sigset_t stops;
+        sigemptyset(&stops);
+        sigaddset(&stops, SIGINT);
+        sigaddset(&stops, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &stops, NULL);
+    }
     h->exit_code = handles_ready ? start(h) : HOST_EXIT_IO;
     if (h->exit_code == HOST_EXIT_OK) {
         bool loaded = load_modules(h) > 0;
+        note_images(h);
         if (!loaded && !h->batch.failed) {
             host_diag("no module could be loaded; stopping");
             h->exit_code = HOST_EXIT_MODULE;
@@ -908,7 +1159,13 @@ int host_run(const host_options *options)
     } else {
         close_handles(h);
     }
+    note_suspects(h, true); /* a module's timer may be due on the loop's first turn */
+    if (idle_time && h->spans != NULL)
+        watchdog_watch_loop(h->watchdog, &h->loop);
     uv_run(&h->loop, UV_RUN_DEFAULT);
+    watchdog_unwatch_loop(h->watchdog);
+    /* The output writer's handler stays, for a stalled standard output at its stop. */
+    watchdog_release_signals(h->watchdog);
     rc = uv_loop_close(&h->loop);
     if (rc < 0) {
         /* The modules that left them were named when their shutdown ended (finish, the
@@ -940,6 +1197,8 @@ int host_run(const host_options *options)
     if (h->ledger_lock_fd >= 0)
         close(h->ledger_lock_fd); /* last: the ledger is closed, another host may start */
     free(h->modules);
+    free(h->spans);
+    free(h->handle_kinds);
     node_config_free(h->config);
     host_batch_free(&h->batch);
     host_table_free(&h->table);

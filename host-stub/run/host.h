@@ -38,7 +38,8 @@ enum {
     HOST_EXIT_BUSY = 6,          /* another process runs this station (holds the ledger's lock) */
     HOST_EXIT_MODULE_BROKE = 7,  /* a module broke the shutdown contract: no done within the
                                     deadline, or handles left open after it */
-    HOST_EXIT_WATCHDOG = 8       /* a module call ran past the watchdog's limit */
+    HOST_EXIT_WATCHDOG = 8       /* module code held the loop past the watchdog's limit, or past a
+                                    stop signal's grace (watchdog.h) */
 };
 
 typedef struct host_options {

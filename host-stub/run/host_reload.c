@@ -19,13 +19,16 @@
 
 #include <inttypes.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 
 #include "output/diag.h"
+#include "run/crash_guard.h"
 #include "run/host.h"
+#include "run/watchdog.h"
 
 /* Write a JSON object (consumed) as a ledger record's metadata and an output event's data.
  * Returns 0 or negative; fail-stop is handled by host_record. */
@@ -112,6 +115,18 @@ static void on_old_instance_done(void *arg)
     r->wake(r->wake_arg); /* go on from the loop, not from inside the module's code */
 }
 
+/* init of `m`'s current image, watched and guarded as every call into a module. */
+static int init_watched(host_reload *r, loaded_module *m, const smart_host *table,
+                        const node_module_config *cfg, smart_error *err)
+{
+    crash_guard_enter_call(r->guard, m->name, "init");
+    watchdog_enter(r->watchdog, m->name, "init", NULL, NULL);
+    int rc = module_init(m, table, r->table, cfg->config_json, cfg->config_len, err);
+    watchdog_leave(r->watchdog);
+    crash_guard_leave(r->guard);
+    return rc;
+}
+
 /* The old instance is gone: initialise the new image, or fall back to the old one. */
 static void start_new_instance(host_reload *r, loaded_module *m)
 {
@@ -126,7 +141,7 @@ static void start_new_instance(host_reload *r, loaded_module *m)
     host_table_prepare(r->table, &table);
     const node_module_config *cfg = &r->config->modules[m->index];
     smart_error err;
-    int rc = module_init(m, &table, r->table, cfg->config_json, cfg->config_len, &err);
+    int rc = init_watched(r, m, &table, cfg, &err);
     if (rc == 0) {
         double pause_ms = ms_since(r->started_ns);
         char *new_version = strdup(m->plugin->version);
@@ -176,8 +191,7 @@ static void start_new_instance(host_reload *r, loaded_module *m)
         return;
     }
     smart_error restart_err;
-    int restart_rc =
-        module_init(m, &table, r->table, cfg->config_json, cfg->config_len, &restart_err);
+    int restart_rc = init_watched(r, m, &table, cfg, &restart_err);
     if (restart_rc == SMART_EIO || restart_rc == SMART_ELEDGER) {
         char msg[800];
         snprintf(msg, sizeof msg, "module %s: restart after a failed reload: init failed: %s",
@@ -242,6 +256,10 @@ bool host_reload_run(host_reload *r)
         if (m == NULL) {
             if (!r->again) {
                 r->active = false;
+                /* What the old image and instance held is free now, most of it spread through
+                 * the allocator's arenas between what stays: given back to the system, or 1,000
+                 * reloads keep ~0.6 MB more resident that no one uses (README, "Measuring"). */
+                malloc_trim(0);
                 break;
             }
             r->again = false;
@@ -249,7 +267,13 @@ bool host_reload_run(host_reload *r)
             continue;
         }
         char msg[1024];
-        if (module_open_copy(m->path, m->name, m->copy_dir, &r->fresh, msg, sizeof msg) < 0) {
+        int rc;
+        crash_guard_enter_call(r->guard, m->name, "load");
+        watchdog_enter(r->watchdog, m->name, "load", NULL, NULL);
+        rc = module_open_copy(m->path, m->name, m->copy_dir, &r->fresh, msg, sizeof msg);
+        watchdog_leave(r->watchdog);
+        crash_guard_leave(r->guard);
+        if (rc < 0) {
             report_open_failure(r, m, msg);
             r->next++;
             continue;
@@ -258,7 +282,11 @@ bool host_reload_run(host_reload *r)
         m->shutdown_started = true; /* no event, commit or posted event reaches it any more */
         r->started_ns = uv_hrtime();
         r->stopping = m;
+        crash_guard_enter_call(r->guard, m->name, "shutdown");
+        watchdog_enter(r->watchdog, m->name, "shutdown", NULL, NULL);
         m->plugin->shutdown(m->instance, on_old_instance_done, r);
+        watchdog_leave(r->watchdog);
+        crash_guard_leave(r->guard);
         /* A done called from inside shutdown has already moved the step on. */
     }
     return false;

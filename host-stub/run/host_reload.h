@@ -30,6 +30,8 @@ typedef struct host_reload {
     /* Set by the run before the first request; borrowed. */
     host_batch *batch;
     host_table *table;
+    struct host_watchdog *watchdog; /* watches the old shutdown and the new init; may be NULL */
+    struct crash_guard *guard;      /* names a module crashing in them; may be NULL */
     const node_config *config;
     loaded_module *modules; /* the run's array of module_count, never moved */
     size_t module_count;

@@ -73,11 +73,27 @@ static int take_object(strbuf *into, json_checker *checker, const char *what, co
     return code;
 }
 
+/* Refuse a string a module hands over that is longer than SMART_JSON_MAX bytes (smart_plugin.h,
+ * "JSON text" and smart_ledger_entry), read no further than one byte past the limit, so a text
+ * of any length costs the host at most that. NULL is left to the callers. Returns 0 or
+ * SMART_EINVAL with `what` in err. */
+static int check_length(const char *what, const char *text, smart_error *err)
+{
+    if (text == NULL || strnlen(text, SMART_JSON_MAX + 1) <= SMART_JSON_MAX)
+        return 0;
+    if (err != NULL) {
+        err->code = SMART_EINVAL;
+        snprintf(err->text, sizeof err->text,
+                 "%s: more than the %d bytes a module may hand the host", what, SMART_JSON_MAX);
+    }
+    return SMART_EINVAL;
+}
+
 /* ---- the table's callbacks -------------------------------------------------------------- */
 
 /* Whether the module calls from the loop thread. When not, the call must touch no host state
  * (the loop thread may be using it this very moment): the first such call is reported with
- * the module's name (fixed before init), and each is refused by the caller. */
+ * the module's name (fixed before init), and the call is refused (LOOP_ONLY). */
 static bool on_loop_thread(const smart_host *table, smart_error *err)
 {
     const host_table *h = host_of(table);
@@ -96,18 +112,24 @@ static bool on_loop_thread(const smart_host *table, smart_error *err)
     return false;
 }
 
+/* The one guard at the top of every callback: off the loop thread, return `refused` (the
+ * value smart_plugin.h names for that callback) having touched nothing. */
+#define LOOP_ONLY(table, err, refused)                                                             \
+    do {                                                                                           \
+        if (!on_loop_thread((table), (err)))                                                       \
+            return refused;                                                                        \
+    } while (0)
+
 static int64_t cb_now_ms(const smart_host *table)
 {
-    if (!on_loop_thread(table, NULL))
-        return SMART_EBUSY;
+    LOOP_ONLY(table, NULL, SMART_EBUSY);
     return host_clock_now_ms(host_of(table)->batch->clock);
 }
 
 static int cb_ledger_append(const smart_host *table, const smart_ledger_entry *entry,
                             smart_error *err)
 {
-    if (!on_loop_thread(table, err))
-        return SMART_EBUSY;
+    LOOP_ONLY(table, err, SMART_EBUSY);
     host_table *h = host_of(table);
     const loaded_module *m = table->host_data;
     if (entry == NULL ||
@@ -119,6 +141,11 @@ static int cb_ledger_append(const smart_host *table, const smart_ledger_entry *e
         set_error(err, SMART_EIO, "%s", "the ledger has failed; stop changing state");
         return SMART_EIO;
     }
+    if (check_length("action", entry->action, err) < 0 ||
+        check_length("target", entry->target, err) < 0 ||
+        check_length("details", entry->details, err) < 0 ||
+        check_length("user_id", entry->user_id, err) < 0)
+        return SMART_EINVAL;
     const char *meta = NULL;
     size_t meta_len = 0;
     if (SMART_HAS(entry, metadata_json) && entry->metadata_json != NULL) {
@@ -145,8 +172,7 @@ static int cb_ledger_append(const smart_host *table, const smart_ledger_entry *e
 static int cb_emit_alert(const smart_host *table, const char *alert_json, size_t len,
                          smart_error *err)
 {
-    if (!on_loop_thread(table, err))
-        return SMART_EBUSY;
+    LOOP_ONLY(table, err, SMART_EBUSY);
     host_table *h = host_of(table);
     if (h->batch->failed) {
         set_error(err, SMART_EIO, "%s", "the host has failed; nothing more is delivered");
@@ -173,14 +199,13 @@ static int check_topic(const char *topic, smart_error *err)
         set_error(err, SMART_EINVAL, "%s", "topic: missing or empty");
         return SMART_EINVAL;
     }
-    return 0;
+    return check_length("topic", topic, err);
 }
 
 static int cb_emit_event(const smart_host *table, const char *topic, const char *data_json,
                          size_t len, smart_error *err)
 {
-    if (!on_loop_thread(table, err))
-        return SMART_EBUSY;
+    LOOP_ONLY(table, err, SMART_EBUSY);
     host_table *h = host_of(table);
     if (h->batch->failed) {
         set_error(err, SMART_EIO, "%s", "the host has failed; nothing more is delivered");
@@ -207,8 +232,7 @@ static int cb_emit_event(const smart_host *table, const char *topic, const char 
 static int cb_post_event(const smart_host *table, const char *topic, const char *data_json,
                          size_t len, smart_error *err)
 {
-    if (!on_loop_thread(table, err))
-        return SMART_EBUSY;
+    LOOP_ONLY(table, err, SMART_EBUSY);
     host_table *h = host_of(table);
     if (!h->posts_open) {
         set_error(err, SMART_EBUSY, "%s", "the host is shutting down; no more events");
@@ -249,8 +273,7 @@ static int cb_post_event(const smart_host *table, const char *topic, const char 
 
 static void cb_log(const smart_host *table, smart_log_level level, const char *message)
 {
-    if (!on_loop_thread(table, NULL))
-        return;
+    LOOP_ONLY(table, NULL, /* nothing */);
     host_table *h = host_of(table);
     const loaded_module *m = table->host_data;
     if ((int)level > (int)h->log_level)
@@ -262,25 +285,20 @@ static void cb_log(const smart_host *table, smart_log_level level, const char *m
 
 static uint64_t cb_ledger_seq(const smart_host *table)
 {
-    if (!on_loop_thread(table, NULL))
-        return UINT64_MAX;
+    LOOP_ONLY(table, NULL, UINT64_MAX);
     const host_table *h = host_of(table);
     return h->batch->ledger != NULL ? ledger_record_count(h->batch->ledger) : 0;
 }
 
 static uint64_t cb_ledger_head(const smart_host *table, char hash[SMART_LEDGER_HASH_LEN + 1])
 {
-    if (!on_loop_thread(table, NULL)) {
-        memset(hash, '0', SMART_LEDGER_HASH_LEN);
-        hash[SMART_LEDGER_HASH_LEN] = '\0';
-        return UINT64_MAX;
-    }
+    /* Zeros until known: also what a refused call leaves (the header's "no record"). */
+    memset(hash, '0', SMART_LEDGER_HASH_LEN);
+    hash[SMART_LEDGER_HASH_LEN] = '\0';
+    LOOP_ONLY(table, NULL, UINT64_MAX);
     host_table *h = host_of(table);
-    if (h->batch->ledger == NULL) {
-        memset(hash, '0', SMART_LEDGER_HASH_LEN);
-        hash[SMART_LEDGER_HASH_LEN] = '\0';
+    if (h->batch->ledger == NULL)
         return 0;
-    }
     memcpy(hash, ledger_head_hash(h->batch->ledger), SMART_LEDGER_HASH_LEN + 1);
     return ledger_record_count(h->batch->ledger);
 }
@@ -289,8 +307,7 @@ static int cb_ledger_hash_at(const smart_host *table, uint64_t seq,
                              char hash[SMART_LEDGER_HASH_LEN + 1], uint64_t *last_seq,
                              smart_error *err)
 {
-    if (!on_loop_thread(table, err))
-        return SMART_EBUSY;
+    LOOP_ONLY(table, err, SMART_EBUSY);
     host_table *h = host_of(table);
     char msg[sizeof err->text];
     int rc = h->batch->ledger != NULL

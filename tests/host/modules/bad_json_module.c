@@ -6,6 +6,11 @@
  * as ledger metadata, an alert or an output's data, then report what the host returned as the
  * output "bad.result" {"call": C, "case": N, "rc": RC} (well formed). "bad.cases" answers
  * {"count": N} (cases 0 and 1 are good).
+ *
+ * "bad.field" with data {"field": F, "over": B} hands a string of SMART_JSON_MAX bytes, one more
+ * when B is true, as F: "action", "target", "details" or "user_id" of a ledger entry, or the
+ * topic of an output ("emit_topic") or of a posted event ("post_topic"); it answers
+ * "bad.result" {"call": F, "case": B, "rc": RC}.
  */
 #include <stdio.h>
 #include <string.h>
@@ -19,8 +24,9 @@ typedef struct bad_case {
     size_t len; /* 0: strlen(text) */
 } bad_case;
 
-static char huge[SMART_JSON_MAX + 64]; /* {"s":"xxx...x"}: over the limit */
-static char deep[8000];                /* {"a":[[[...]]]}: nested deeper than 2048 */
+static char huge[SMART_JSON_MAX + 64];     /* {"s":"xxx...x"}: over the limit */
+static char deep[8000];                    /* {"a":[[[...]]]}: nested deeper than 2048 */
+static char long_text[SMART_JSON_MAX + 2]; /* SMART_JSON_MAX + 1 'x's */
 
 /* Cases 0 and 1 are good (the host must take them: one pure ASCII, one not); every other is
  * bad. */
@@ -80,6 +86,8 @@ static int bad_init(const smart_host *host, const char *config_json, size_t conf
         deep[at++] = ']';
     deep[at++] = '}';
     deep[at] = '\0';
+    memset(long_text, 'x', SMART_JSON_MAX + 1);
+    long_text[SMART_JSON_MAX + 1] = '\0';
     the_host = host;
     *self = &the_host;
     return 0;
@@ -95,6 +103,35 @@ static int case_of(const smart_event *event)
     return n;
 }
 
+static int long_field(const smart_event *event, smart_error *err)
+{
+    static const char *const fields[] = {"action",  "target",     "details",
+                                         "user_id", "emit_topic", "post_topic"};
+    int over = strstr(event->data_json, "\"over\":true") != NULL;
+    const char *text = over ? long_text : long_text + 1;
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        char key[40];
+        snprintf(key, sizeof key, "\"field\":\"%s\"", fields[i]);
+        if (strstr(event->data_json, key) == NULL)
+            continue;
+        smart_ledger_entry entry = {
+            .struct_size = sizeof entry,
+            .action = i == 0 ? text : "bad.field",
+            .target = i == 1 ? text : "field",
+            .details = i == 2 ? text : "a long field",
+            .user_id = i == 3 ? text : "system",
+        };
+        smart_error call_err = {0, ""};
+        int rc = i < 4    ? the_host->ledger_append(the_host, &entry, &call_err)
+                 : i == 4 ? the_host->emit_event(the_host, text, "{}", 2, &call_err)
+                          : the_host->post_event(the_host, text, "{}", 2, &call_err);
+        if (rc != 0 && call_err.text[0] != '\0')
+            the_host->log(the_host, SMART_LOG_WARN, call_err.text);
+        return result(fields[i], over, rc, err);
+    }
+    return SMART_ENOTSUP;
+}
+
 static int bad_on_event(void *self, const smart_event *event, smart_error *err)
 {
     (void)self;
@@ -104,6 +141,8 @@ static int bad_on_event(void *self, const smart_event *event, smart_error *err)
         int len = snprintf(text, sizeof text, "{\"count\":%zu}", CASE_COUNT);
         return the_host->emit_event(the_host, "bad.count", text, (size_t)len, err);
     }
+    if (strcmp(topic, "bad.field") == 0)
+        return long_field(event, err);
     int n = case_of(event);
     if (n < 0)
         return SMART_ENOTSUP;
