@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "board/board.h"
 #include "input/event_parse.h"
 #include "ledger/durable_file.h"
 #include "ledger/station_lock.h"
@@ -48,6 +49,7 @@ typedef struct host_state {
     const char *input_label; /* "stdin" or the events path, for "<label>:<line>" */
     char *copy_dir;          /* the station's private module copies (module_loader.h), owned */
     crash_guard *guard;      /* names a module's crash, holds the quarantine (crash_guard.h) */
+    board *board;            /* the status board (NODE.json "dashboard"), or NULL */
 
     loaded_module *modules; /* array of module_count, never moved (tables point into it) */
     size_t module_count;
@@ -357,6 +359,7 @@ static void process_posted(host_state *h)
 
 static void close_handles(host_state *h)
 {
+    board_close(h->board); /* its handles close as the loop runs on */
     if (h->input != NULL) {
         event_input_close(h->input, on_input_closed, h);
         h->input = NULL;
@@ -822,6 +825,16 @@ static int start(host_state *h)
     }
     h->reload.modules = h->modules;
     h->reload.module_count = h->module_count;
+    /* Last, so the start-up batch is on it; a listen address that cannot be served is a
+     * configuration error. */
+    if (h->config->dashboard_host != NULL) {
+        if (board_start(&h->loop, h->config, &h->board, msg, sizeof msg) < 0) {
+            host_diag("%s", msg);
+            return HOST_EXIT_USAGE;
+        }
+        h->batch.on_durable = board_durable;
+        h->batch.on_durable_arg = h->board;
+    }
     return HOST_EXIT_OK;
 }
 
@@ -936,6 +949,7 @@ int host_run(const host_options *options)
     if (h->batch.alerts_fd >= 0)
         close(h->batch.alerts_fd);
     crash_guard_stop(h->guard);
+    board_free(h->board);
     module_copy_dir_remove(h->copy_dir); /* every image is unloaded by now */
     if (h->ledger_lock_fd >= 0)
         close(h->ledger_lock_fd); /* last: the ledger is closed, another host may start */
