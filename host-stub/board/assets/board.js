@@ -28,6 +28,12 @@
     return r.json();
   }
 
+  // A station time as the operator reads it: "2025-02-13 07:10 UTC".
+  function shown(t) {
+    const m = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d)(?::\d\d(?:\.\d+)?)?Z$/.exec(t || '');
+    return m ? m[1] + ' ' + m[2] + ' UTC' : (t || '');
+  }
+
   function noteTime(t) {
     if (typeof t === 'string' && t > state.now) state.now = t;
   }
@@ -108,7 +114,7 @@
     box.dataset.allowed = String(!!d.allowed);
     box.dataset.clientpo = d.clientpo_id || '';
     box.append(el('div', 'verdict', (d.allowed ? 'ALLOWED' : 'BLOCKED') + ' · ' + (d.clientpo_id || '')));
-    box.append(el('div', 'when', 'decided ' + (d.decided_at || '')));
+    box.append(el('div', 'when', 'decided ' + shown(d.decided_at)));
     const blocking = (d.equipment || []).filter((e) => !e.ready);
     if (blocking.length) {
       const ul = el('ul', 'blocking');
@@ -129,14 +135,14 @@
       const li = el('li');
       li.dataset.type = a.alert_type;
       li.append(el('span', 'sev sev-' + a.severity, a.severity));
-      li.append(el('span', 'when', a.timestamp + ' '));
+      li.append(el('span', 'when', shown(a.timestamp) + ' '));
       li.append(document.createTextNode(a.message));
       list.append(li);
     }
   }
 
   function renderClock() {
-    $('clock').textContent = state.now ? 'as of ' + state.now.replace('T', ' ') : '–';
+    $('clock').textContent = state.now ? 'as of ' + shown(state.now) : '–';
     document.body.dataset.seq = String(state.seq);
   }
 
