@@ -46,6 +46,7 @@ struct board {
     size_t client_count;
     size_t http_count; /* HTTP answers in flight */
     int port;
+    uint64_t behind_ms; /* a message waiting longer than this: the client is behind */
     bool closed;
 };
 
@@ -301,7 +302,7 @@ static int on_established(board *b, struct lws *wsi, session *ss)
     session_free_body(b, ss);
     if (board_queue_init(&ss->queue, BOARD_QUEUE_MAX, BOARD_QUEUE_BYTES) < 0)
         return -1;
-    board_msg *hello = board_state_hello(b->state);
+    board_msg *hello = board_state_hello(b->state, uv_now(b->loop));
     if (hello == NULL || board_queue_push(&ss->queue, hello) < 0) {
         board_msg_unref(hello);
         return -1;
@@ -317,18 +318,22 @@ static int on_established(board *b, struct lws *wsi, session *ss)
     return 0;
 }
 
+/* Write queued messages while the socket takes them (its send buffer bounds a turn's writes):
+ * one message a turn would leave every client behind a batch of thousands of events. */
 static int on_ws_writeable(struct lws *wsi, session *ss)
 {
     if (ss->dropped)
         return -1;
-    board_msg *m = board_queue_pop(&ss->queue);
-    if (m == NULL)
-        return 0;
-    int n = lws_write(wsi, m->data + m->pre, m->len, LWS_WRITE_TEXT);
-    size_t len = m->len;
-    board_msg_unref(m);
-    if (n < (int)len)
-        return -1;
+    while (!lws_send_pipe_choked(wsi)) {
+        board_msg *m = board_queue_pop(&ss->queue);
+        if (m == NULL)
+            return 0;
+        int n = lws_write(wsi, m->data + m->pre, m->len, LWS_WRITE_TEXT);
+        size_t len = m->len;
+        board_msg_unref(m);
+        if (n < (int)len)
+            return -1;
+    }
     if (ss->queue.count > 0)
         lws_callback_on_writable(wsi);
     return 0;
@@ -371,7 +376,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 }
 
 static const struct lws_protocols protocols[] = {
-    {"smart-board", callback, sizeof(session), 1024, 0, NULL, 0},
+    /* rx 1024: clients send nothing; tx: a whole message a send(), not 1024 (lws limits
+     * each send to rx_buffer_size when tx_packet_size is 0, and buffers the rest) */
+    {"smart-board", callback, sizeof(session), 1024, 0, NULL, 1u << 20},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -386,6 +393,14 @@ int board_start(uv_loop_t *loop, const node_config *config, board **out, char *m
     }
     b->loop = loop;
     b->config = config;
+    b->behind_ms = BOARD_BEHIND_MS;
+    const char *behind = getenv("SMART_BOARD_BEHIND_MS");
+    if (behind != NULL && *behind != '\0') {
+        char *end;
+        unsigned long long v = strtoull(behind, &end, 10);
+        if (*end == '\0' && v > 0)
+            b->behind_ms = v;
+    }
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
@@ -436,7 +451,8 @@ void board_durable(void *arg, const char *lines, size_t len, uint64_t seq, int64
         return;
     board_msg **msgs;
     size_t count;
-    if (board_state_durable(b->state, lines, len, seq, now_ms, &msgs, &count) < 0) {
+    uint64_t loop_ms = uv_now(b->loop);
+    if (board_state_durable(b->state, lines, len, seq, now_ms, loop_ms, &msgs, &count) < 0) {
         host_diag("board: out of memory: this batch's events are not on the board; clients "
                   "must resync");
         for (session *ss = b->clients, *next; ss != NULL; ss = next) {
@@ -447,17 +463,16 @@ void board_durable(void *arg, const char *lines, size_t len, uint64_t seq, int64
     }
     for (session *ss = b->clients, *next; ss != NULL; ss = next) {
         next = ss->next;
-        bool queued = false;
-        for (size_t i = 0; i < count; i++) {
-            if (board_queue_push(&ss->queue, msgs[i]) < 0) {
-                client_drop(b, ss);
-                queued = false;
-                break;
-            }
-            queued = true;
-        }
+        if (count == 0)
+            continue;
+        /* Still holding more than its bounds from the batches before: it is not keeping up. */
+        bool queued = !board_queue_behind(&ss->queue, loop_ms, b->behind_ms);
+        for (size_t i = 0; i < count && queued; i++)
+            queued = board_queue_push(&ss->queue, msgs[i]) == 0;
         if (queued)
             lws_callback_on_writable(ss->wsi);
+        else
+            client_drop(b, ss);
     }
     for (size_t i = 0; i < count; i++)
         board_msg_unref(msgs[i]);
@@ -484,6 +499,10 @@ void board_free(board *b)
         return;
     if (!b->closed)
         board_close(b);
+    /* With a foreign loop the first destroy closes lws's handles; once the loop has run them
+     * closed, a second one frees the context (lws clears b->context through pcontext). */
+    if (b->context != NULL)
+        lws_context_destroy(b->context);
     board_state_free(b->state);
     free(b);
 }

@@ -11,8 +11,10 @@
  *
  * Bounds: at most BOARD_MAX_CLIENTS WebSocket clients and BOARD_MAX_HTTP HTTP answers in
  * flight (more are refused: 503); request headers at most BOARD_MAX_HEADER bytes (lws refuses
- * longer ones); each client's queue holds at most BOARD_QUEUE_MAX messages and
- * BOARD_QUEUE_BYTES bytes, and a client that has that much waiting is dropped (it resyncs).
+ * longer ones); a client that, when the next batch is durable, still has more than
+ * BOARD_QUEUE_MAX messages or BOARD_QUEUE_BYTES bytes waiting, or one made more than
+ * BOARD_BEHIND_MS ago ($SMART_BOARD_BEHIND_MS), is dropped (it resyncs). A batch is queued
+ * whole (its messages are shared by every client).
  * Anything but GET is 405, a bad query 400 (logged on stderr), an unknown path 404, and with a
  * token every request without "Authorization: Bearer TOKEN" is 401.
  *
@@ -32,8 +34,9 @@
 #define BOARD_MAX_CLIENTS 256
 #define BOARD_MAX_HTTP    64
 #define BOARD_MAX_HEADER  4096
-#define BOARD_QUEUE_MAX   1024
-#define BOARD_QUEUE_BYTES (8u * 1024 * 1024)
+#define BOARD_QUEUE_MAX   65536
+#define BOARD_QUEUE_BYTES (32u * 1024 * 1024)
+#define BOARD_BEHIND_MS   10000
 
 typedef struct board board;
 

@@ -224,7 +224,7 @@ static void learn(board_state *s, const char *topic, size_t topic_len, const cha
 }
 
 int board_state_durable(board_state *s, const char *lines, size_t len, uint64_t seq, int64_t now_ms,
-                        board_msg ***msgs, size_t *count)
+                        uint64_t loop_ms, board_msg ***msgs, size_t *count)
 {
     *msgs = NULL;
     *count = 0;
@@ -264,7 +264,8 @@ int board_state_durable(board_state *s, const char *lines, size_t len, uint64_t 
                                 made + 1 == n ? "true" : "false");
             if (rc == 0)
                 rc = strbuf_append(&text, p + 1, l - 1);
-            board_msg *m = rc == 0 ? board_msg_new(s->pre, seq, text.data, text.len) : NULL;
+            board_msg *m =
+                rc == 0 ? board_msg_new(s->pre, seq, loop_ms, text.data, text.len) : NULL;
             if (m == NULL) {
                 rc = -ENOMEM;
                 break;
@@ -286,12 +287,12 @@ int board_state_durable(board_state *s, const char *lines, size_t len, uint64_t 
     return 0;
 }
 
-board_msg *board_state_hello(board_state *s)
+board_msg *board_state_hello(board_state *s, uint64_t loop_ms)
 {
     char text[80];
     int len =
         snprintf(text, sizeof text, "{\"topic\":\"board.hello\",\"seq\":%" PRIu64 "}", s->seq);
-    return board_msg_new(s->pre, 0, text, (size_t)len);
+    return board_msg_new(s->pre, 0, loop_ms, text, (size_t)len);
 }
 
 /* ---- the API ------------------------------------------------------------------------------ */

@@ -44,15 +44,16 @@ int board_state_new(const char *ledger_path, size_t pre, board_state **out);
 void board_state_free(board_state *s);
 
 /* Take in a batch's output lines (`len` bytes of "{"topic":..,"data":..}\n" lines, borrowed),
- * durable through ledger seq `seq` at station time `now_ms`. On return *msgs (owned by the
+ * durable through ledger seq `seq` at station time `now_ms`; `loop_ms` is the loop's clock,
+ * stamped on each message (board_queue.h). On return *msgs (owned by the
  * caller: unref each, free the array) holds the messages to push, in order, and *count their
  * number (0 and NULL when none). Returns 0 or -ENOMEM (then nothing is pushed). */
 int board_state_durable(board_state *s, const char *lines, size_t len, uint64_t seq, int64_t now_ms,
-                        board_msg ***msgs, size_t *count);
+                        uint64_t loop_ms, board_msg ***msgs, size_t *count);
 
 /* The message a client gets first: {"topic":"board.hello","seq":S} with the seq the board is
  * durable through. Returns a new reference or NULL (out of memory). */
-board_msg *board_state_hello(board_state *s);
+board_msg *board_state_hello(board_state *s, uint64_t loop_ms);
 
 /* One answer of the API. */
 typedef struct board_answer {

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-board_msg *board_msg_new(size_t pre, uint64_t seq, const char *text, size_t len)
+board_msg *board_msg_new(size_t pre, uint64_t seq, uint64_t made_ms, const char *text, size_t len)
 {
     board_msg *m = malloc(sizeof *m + pre + len + 1);
     if (m == NULL)
@@ -14,6 +14,7 @@ board_msg *board_msg_new(size_t pre, uint64_t seq, const char *text, size_t len)
     m->pre = pre;
     m->len = len;
     m->seq = seq;
+    m->made_ms = made_ms;
     memset(m->data, 0, pre);
     memcpy(m->data + pre, text, len);
     m->data[pre + len] = '\0';
@@ -36,10 +37,11 @@ void board_msg_unref(board_msg *m)
 int board_queue_init(board_queue *q, size_t max_count, size_t max_bytes)
 {
     memset(q, 0, sizeof *q);
-    q->ring = calloc(max_count ? max_count : 1, sizeof *q->ring);
+    q->cap = 64;
+    q->ring = calloc(q->cap, sizeof *q->ring);
     if (q->ring == NULL)
         return -ENOMEM;
-    q->cap = max_count ? max_count : 1;
+    q->max_count = max_count;
     q->max_bytes = max_bytes;
     return 0;
 }
@@ -58,12 +60,26 @@ void board_queue_free(board_queue *q)
     q->ring = NULL;
 }
 
+bool board_queue_behind(const board_queue *q, uint64_t now_ms, uint64_t max_age_ms)
+{
+    const board_msg *oldest = board_queue_peek(q);
+    return q->count > q->max_count || q->bytes > q->max_bytes ||
+           (oldest != NULL && now_ms > oldest->made_ms && now_ms - oldest->made_ms > max_age_ms);
+}
+
 int board_queue_push(board_queue *q, board_msg *m)
 {
-    /* One message larger than the byte bound still fits an empty queue, so a big batch's event
-     * reaches a client that keeps up. */
-    if (q->count == q->cap || (q->count > 0 && q->bytes + m->len > q->max_bytes))
-        return -ENOBUFS;
+    if (q->count == q->cap) { /* grow, keeping the order: oldest first from 0 */
+        board_msg **ring = calloc(q->cap * 2, sizeof *ring);
+        if (ring == NULL)
+            return -ENOMEM;
+        for (size_t i = 0; i < q->count; i++)
+            ring[i] = q->ring[(q->head + i) % q->cap];
+        free(q->ring);
+        q->ring = ring;
+        q->head = 0;
+        q->cap *= 2;
+    }
     q->ring[(q->head + q->count) % q->cap] = board_msg_ref(m);
     q->count++;
     q->bytes += m->len;

@@ -2,13 +2,17 @@
  * board_queue.h — what the status board pushes to its WebSocket clients: messages shared by
  * every client (one copy, counted references) and each client's bounded queue of them.
  *
- * A client whose queue is full has fallen behind: board_queue_push refuses the message and the
- * caller drops the client (board.c), which then resyncs with ?since= (README "The status
- * board"). Nothing here blocks or grows without bound. Loop thread only; not thread-safe.
+ * A client whose queue, when the next batch comes, holds more than its bounds, or a message
+ * older than its age bound, has fallen behind (board_queue_behind): the caller drops it
+ * (board.c), and it resyncs with ?since=
+ * (README "The status board"). A batch is queued whole to a client that keeps up, however many
+ * events it has (a sweep over every item): the messages are shared, so a client costs a
+ * pointer per message, at most its bounds plus one batch. Loop thread only; not thread-safe.
  */
 #ifndef SMART_HOST_BOARD_QUEUE_H
 #define SMART_HOST_BOARD_QUEUE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,13 +22,14 @@ typedef struct board_msg {
     size_t refs;
     size_t pre;
     size_t len;
-    uint64_t seq; /* the ledger seq the message carries (0 for a hello) */
+    uint64_t seq;     /* the ledger seq the message carries (0 for a hello) */
+    uint64_t made_ms; /* when it was made, on the loop's clock (uv_now) */
     unsigned char data[];
 } board_msg;
 
 /* A new message holding a copy of `text` (`len` bytes), one reference held by the caller.
  * Returns NULL when out of memory. */
-board_msg *board_msg_new(size_t pre, uint64_t seq, const char *text, size_t len);
+board_msg *board_msg_new(size_t pre, uint64_t seq, uint64_t made_ms, const char *text, size_t len);
 
 /* The text of a message (len bytes; not NUL-terminated). */
 static inline const char *board_msg_text(const board_msg *m)
@@ -36,10 +41,12 @@ static inline const char *board_msg_text(const board_msg *m)
 board_msg *board_msg_ref(board_msg *m);
 void board_msg_unref(board_msg *m);
 
-/* A client's queue: at most `max_count` messages and `max_bytes` bytes of text queued. */
+/* A client's queue: behind once more than `max_count` messages or `max_bytes` bytes of text
+ * wait in it. */
 typedef struct board_queue {
     board_msg **ring;
-    size_t cap; /* == max_count */
+    size_t cap; /* grows by doubling */
+    size_t max_count;
     size_t head;
     size_t count;
     size_t bytes;
@@ -52,8 +59,11 @@ int board_queue_init(board_queue *q, size_t max_count, size_t max_bytes);
 /* Release every queued message and the ring. */
 void board_queue_free(board_queue *q);
 
-/* Queue a reference to `m` (taken here on success). Returns 0, or -ENOBUFS when it does not
- * fit within the bounds (nothing queued: the client has fallen behind). */
+/* Whether more than the bounds wait, or the oldest message waiting was made more than
+ * `max_age_ms` before `now_ms`: checked before a new batch is queued. */
+bool board_queue_behind(const board_queue *q, uint64_t now_ms, uint64_t max_age_ms);
+
+/* Queue a reference to `m` (taken here on success). Returns 0, or -ENOMEM (nothing queued). */
 int board_queue_push(board_queue *q, board_msg *m);
 
 /* The oldest message, still queued (NULL when empty); board_queue_pop removes it and hands

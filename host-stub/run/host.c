@@ -922,6 +922,8 @@ int host_run(const host_options *options)
         close_handles(h);
     }
     uv_run(&h->loop, UV_RUN_DEFAULT);
+    board_free(h->board); /* its handles are closed by now; this frees the rest */
+    h->board = NULL;
     rc = uv_loop_close(&h->loop);
     if (rc < 0) {
         /* The modules that left them were named when their shutdown ended (finish, the
@@ -949,7 +951,6 @@ int host_run(const host_options *options)
     if (h->batch.alerts_fd >= 0)
         close(h->batch.alerts_fd);
     crash_guard_stop(h->guard);
-    board_free(h->board);
     module_copy_dir_remove(h->copy_dir); /* every image is unloaded by now */
     if (h->ledger_lock_fd >= 0)
         close(h->ledger_lock_fd); /* last: the ledger is closed, another host may start */

@@ -166,7 +166,7 @@ class BoardApi(unittest.TestCase):
                     s.sendall(raw)
                     s.shutdown(socket.SHUT_WR)
                     answer = s.recv(4096)
-                except (ConnectionResetError, BrokenPipeError):
+                except OSError:  # closed by the host first: refused all the same
                     answer = b""
                 self.assertNotIn(b" 200 ", answer.split(b"\r\n")[0])
         self.assertEqual(self.host.request("/api/status")[0], 200)
@@ -186,7 +186,9 @@ class BoardLive(unittest.TestCase):
     """The WebSocket: every durable event in order, and ?since= after a disconnect."""
 
     def setUp(self):
+        os.environ["SMART_BOARD_BEHIND_MS"] = "1500"
         self.host = BoardHost(ARGS.host, ARGS.module_dir)
+        del os.environ["SMART_BOARD_BEHIND_MS"]
         self.addCleanup(self.host.cleanup)
 
     def test_resync_after_a_disconnect_loses_nothing(self):
@@ -257,7 +259,7 @@ class BoardLive(unittest.TestCase):
                         b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                         b"Sec-WebSocket-Version: 13\r\n\r\n")
         self.addCleanup(stalled.close)
-        n, chunk = 4000, 100  # blocked starts: a decision and an alert each
+        chunk = 100  # blocked starts: a decision and an alert each
 
         def feed():
             for i in range(chunk):
@@ -265,24 +267,38 @@ class BoardLive(unittest.TestCase):
                              + "\n")
             h.fifo.flush()
 
+        def dropped():
+            return any("fell behind" in (line or "") for line in h.stderr_lines)
+
         async def run():
             reader = await ws_connect(h)
             await ws_recv(reader)  # hello: connected after the stalled one
-            count = 0
+            count = sent = 0
             loop = asyncio.get_running_loop()
             # The reader keeps up (each chunk read before the next is sent); the stalled one
-            # is sent the same, reads nothing, and falls behind past its queue's bound.
-            for sent in range(chunk, n + 1, chunk):
+            # is sent the same, reads nothing, and its oldest message ages past the bound
+            # (SMART_BOARD_BEHIND_MS, 1500 ms here): it is dropped at a later batch.
+            while not dropped():
+                self.assertLess(sent, 200000, "the stalled client was never dropped")
                 await loop.run_in_executor(None, feed)
+                sent += chunk
                 while count < 2 * sent:
                     m = await ws_recv(reader)
                     count += m["topic"] in ("gate.decision", "alert")
+            # One more chunk after the drop: the reader still gets everything.
+            await loop.run_in_executor(None, feed)
+            sent += chunk
+            while count < 2 * sent:
+                m = await ws_recv(reader)
+                count += m["topic"] in ("gate.decision", "alert")
             await reader.close()
-            return count
+            return count, sent
 
-        self.assertEqual(asyncio.run(run()), 2 * n)
+        count, sent = asyncio.run(run())
+        self.assertEqual(count, 2 * sent)
         h.wait_stderr(r"board: a WebSocket client fell behind .*dropped")
         self.assertEqual(h.request("/api/status")[0], 200)
+        self.assertEqual(h.stop(), 0)
 
 
 class BoardToken(unittest.TestCase):
