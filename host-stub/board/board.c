@@ -34,6 +34,7 @@ typedef struct session {
     bool client;  /* counted in the board's clients */
     bool dropped; /* fell behind: closed without another message */
     board_queue queue;
+    uint64_t progress_ms; /* loop time of its last write, or of its queue's filling from empty */
     struct session *prev, *next;
 } session;
 
@@ -309,6 +310,7 @@ static int on_established(board *b, struct lws *wsi, session *ss)
     }
     board_msg_unref(hello);
     ss->client = true;
+    ss->progress_ms = uv_now(b->loop);
     ss->next = b->clients;
     if (b->clients)
         b->clients->prev = ss;
@@ -320,11 +322,13 @@ static int on_established(board *b, struct lws *wsi, session *ss)
 
 /* Write queued messages while the socket takes them (its send buffer bounds a turn's writes):
  * one message a turn would leave every client behind a batch of thousands of events. */
-static int on_ws_writeable(struct lws *wsi, session *ss)
+static int on_ws_writeable(board *b, struct lws *wsi, session *ss)
 {
     if (ss->dropped)
         return -1;
-    while (!lws_send_pipe_choked(wsi)) {
+    /* The first write is due (POLLOUT); after it, go on until the kernel takes one only in
+     * part (lws keeps the rest and says so): no poll(2) a message. */
+    while (!lws_partial_buffered(wsi)) {
         board_msg *m = board_queue_pop(&ss->queue);
         if (m == NULL)
             return 0;
@@ -333,6 +337,7 @@ static int on_ws_writeable(struct lws *wsi, session *ss)
         board_msg_unref(m);
         if (n < (int)len)
             return -1;
+        ss->progress_ms = uv_now(b->loop);
     }
     if (ss->queue.count > 0)
         lws_callback_on_writable(wsi);
@@ -345,6 +350,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     struct lws_context *context = lws_get_context(wsi);
     board *b = context ? lws_context_user(context) : NULL;
     session *ss = user;
+    bool http_or_ws = reason == LWS_CALLBACK_HTTP || reason == LWS_CALLBACK_HTTP_WRITEABLE ||
+                      reason == LWS_CALLBACK_ESTABLISHED || reason == LWS_CALLBACK_SERVER_WRITEABLE;
+    if (http_or_ws && (ss == NULL || b == NULL))
+        return -1; /* no session of ours: nothing to serve it with */
     switch (reason) {
     case LWS_CALLBACK_HTTP: return on_http(b, wsi, ss, in, len);
     case LWS_CALLBACK_HTTP_BODY:
@@ -362,7 +371,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             session_free_body(b, ss);
         return 0;
     case LWS_CALLBACK_ESTABLISHED: return on_established(b, wsi, ss);
-    case LWS_CALLBACK_SERVER_WRITEABLE: return on_ws_writeable(wsi, ss);
+    case LWS_CALLBACK_SERVER_WRITEABLE: return on_ws_writeable(b, wsi, ss);
     case LWS_CALLBACK_RECEIVE: return 0; /* clients have nothing to say: read and ignored */
     case LWS_CALLBACK_CLOSED:
         if (ss == NULL)
@@ -466,7 +475,12 @@ void board_durable(void *arg, const char *lines, size_t len, uint64_t seq, int64
         if (count == 0)
             continue;
         /* Still holding more than its bounds from the batches before: it is not keeping up. */
-        bool queued = !board_queue_behind(&ss->queue, loop_ms, b->behind_ms);
+        /* Behind: more than its bounds still waiting, or nothing taken for behind_ms while
+         * messages wait (a reader that is merely slow makes progress every turn). */
+        bool queued = !board_queue_behind(&ss->queue) &&
+                      !(ss->queue.count > 0 && loop_ms - ss->progress_ms > b->behind_ms);
+        if (queued && ss->queue.count == 0)
+            ss->progress_ms = loop_ms;
         for (size_t i = 0; i < count && queued; i++)
             queued = board_queue_push(&ss->queue, msgs[i]) == 0;
         if (queued)

@@ -12,8 +12,8 @@
  * Bounds: at most BOARD_MAX_CLIENTS WebSocket clients and BOARD_MAX_HTTP HTTP answers in
  * flight (more are refused: 503); request headers at most BOARD_MAX_HEADER bytes (lws refuses
  * longer ones); a client that, when the next batch is durable, still has more than
- * BOARD_QUEUE_MAX messages or BOARD_QUEUE_BYTES bytes waiting, or one made more than
- * BOARD_BEHIND_MS ago ($SMART_BOARD_BEHIND_MS), is dropped (it resyncs). A batch is queued
+ * BOARD_QUEUE_MAX messages or BOARD_QUEUE_BYTES bytes waiting, or that has taken none of them
+ * for BOARD_BEHIND_MS ($SMART_BOARD_BEHIND_MS), is dropped (it resyncs). A batch is queued
  * whole (its messages are shared by every client).
  * Anything but GET is 405, a bad query 400 (logged on stderr), an unknown path 404, and with a
  * token every request without "Authorization: Bearer TOKEN" is 401.

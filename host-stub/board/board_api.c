@@ -15,6 +15,8 @@
 
 #include "util/json_text.h"
 
+#define BOARD_CHUNK_BYTES (256 * 1024) /* a WebSocket message of events, at most (or one) */
+
 /* The recent messages of one kind, oldest first; `gone_through` is the seq of the newest one
  * let go (0: none), so an answer since an earlier seq is incomplete. */
 typedef struct msg_ring {
@@ -275,15 +277,44 @@ int board_state_durable(board_state *s, const char *lines, size_t len, uint64_t 
         }
         p += l + 1;
     }
+    /* For the WebSocket, the batch's events go out as few messages, each a JSON array of them
+     * up to BOARD_CHUNK_BYTES: one send each, where one per event cost the loop a system call
+     * per event per client. */
+    size_t chunks = 0;
+    for (size_t i = 0; i < made && rc == 0;) {
+        strbuf_truncate(&text, 0);
+        rc = strbuf_append_char(&text, '[');
+        for (size_t first = i;
+             i < made && rc == 0 && (i == first || text.len + out[i]->len < BOARD_CHUNK_BYTES);
+             i++) {
+            if (i > first)
+                rc = strbuf_append_char(&text, ',');
+            if (rc == 0)
+                rc = strbuf_append(&text, board_msg_text(out[i]), out[i]->len);
+        }
+        if (rc == 0)
+            rc = strbuf_append_char(&text, ']');
+        board_msg *chunk =
+            rc == 0 ? board_msg_new(s->pre, seq, loop_ms, text.data, text.len) : NULL;
+        if (chunk == NULL)
+            rc = -ENOMEM;
+        else { /* out[chunks] is an event already copied (chunks < i): its slot is reused */
+            board_msg_unref(out[chunks]);
+            out[chunks++] = chunk;
+        }
+    }
     strbuf_free(&text);
+    /* The ring keeps the events: out[] keeps the chunks, before `chunks`, and drops the rest. */
+    for (size_t i = chunks; i < made; i++)
+        board_msg_unref(out[i]);
     if (rc < 0) {
-        for (size_t i = 0; i < made; i++)
+        for (size_t i = 0; i < chunks; i++)
             board_msg_unref(out[i]);
         free(out);
         return rc;
     }
     *msgs = out;
-    *count = made;
+    *count = chunks;
     return 0;
 }
 

@@ -6,8 +6,9 @@
  * It learns only from the host's output lines once they are durable (board_state_durable,
  * called from the batch's hook): a `status` answer gives every item; `status.changed`,
  * `clientpo.linked` and `gate.decision` update the items they name. Every status.changed,
- * gate.decision, alert and ledger.checkpoint becomes one message for the WebSocket clients,
- * {"seq":S,"n":N,"last":B,"topic":T,"data":D}: S is the ledger seq its batch is durable through
+ * gate.decision, alert and ledger.checkpoint becomes one event {"seq":S,"n":N,"last":B,
+ * "topic":T,"data":D}, and the WebSocket clients get a batch's events as JSON arrays of them
+ * (as few as fit 256 KiB each): S is the ledger seq its batch is durable through
  * (the same for the whole batch), N its place in the batch, B whether it is the batch's last
  * of these. A client that has seen a message with "last":true for S asks ?since=S for what
  * follows. The recent ones are kept, bounded (BOARD_KEEP_*), for ?since=; an answer says
@@ -46,7 +47,8 @@ void board_state_free(board_state *s);
 /* Take in a batch's output lines (`len` bytes of "{"topic":..,"data":..}\n" lines, borrowed),
  * durable through ledger seq `seq` at station time `now_ms`; `loop_ms` is the loop's clock,
  * stamped on each message (board_queue.h). On return *msgs (owned by the
- * caller: unref each, free the array) holds the messages to push, in order, and *count their
+ * caller: unref each, free the array) holds the WebSocket messages (arrays of events) to push,
+ * in order, and *count their
  * number (0 and NULL when none). Returns 0 or -ENOMEM (then nothing is pushed). */
 int board_state_durable(board_state *s, const char *lines, size_t len, uint64_t seq, int64_t now_ms,
                         uint64_t loop_ms, board_msg ***msgs, size_t *count);

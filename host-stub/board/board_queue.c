@@ -60,11 +60,9 @@ void board_queue_free(board_queue *q)
     q->ring = NULL;
 }
 
-bool board_queue_behind(const board_queue *q, uint64_t now_ms, uint64_t max_age_ms)
+bool board_queue_behind(const board_queue *q)
 {
-    const board_msg *oldest = board_queue_peek(q);
-    return q->count > q->max_count || q->bytes > q->max_bytes ||
-           (oldest != NULL && now_ms > oldest->made_ms && now_ms - oldest->made_ms > max_age_ms);
+    return q->count > q->max_count || q->bytes > q->max_bytes;
 }
 
 int board_queue_push(board_queue *q, board_msg *m)

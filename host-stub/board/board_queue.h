@@ -2,9 +2,9 @@
  * board_queue.h — what the status board pushes to its WebSocket clients: messages shared by
  * every client (one copy, counted references) and each client's bounded queue of them.
  *
- * A client whose queue, when the next batch comes, holds more than its bounds, or a message
- * older than its age bound, has fallen behind (board_queue_behind): the caller drops it
- * (board.c), and it resyncs with ?since=
+ * A client whose queue, when the next batch comes, holds more than its bounds
+ * (board_queue_behind), or that has taken nothing for too long (board.c), has fallen behind:
+ * the caller drops it, and it resyncs with ?since=
  * (README "The status board"). A batch is queued whole to a client that keeps up, however many
  * events it has (a sweep over every item): the messages are shared, so a client costs a
  * pointer per message, at most its bounds plus one batch. Loop thread only; not thread-safe.
@@ -59,9 +59,8 @@ int board_queue_init(board_queue *q, size_t max_count, size_t max_bytes);
 /* Release every queued message and the ring. */
 void board_queue_free(board_queue *q);
 
-/* Whether more than the bounds wait, or the oldest message waiting was made more than
- * `max_age_ms` before `now_ms`: checked before a new batch is queued. */
-bool board_queue_behind(const board_queue *q, uint64_t now_ms, uint64_t max_age_ms);
+/* Whether more than the bounds wait: checked before a new batch is queued. */
+bool board_queue_behind(const board_queue *q);
 
 /* Queue a reference to `m` (taken here on success). Returns 0, or -ENOMEM (nothing queued). */
 int board_queue_push(board_queue *q, board_msg *m);

@@ -1,6 +1,6 @@
 // The station board: fetches the station's status from the host's read-only API, then keeps
-// it live from the WebSocket /ws (README "The status board"). Every message carries the ledger
-// seq its batch is durable through; after a reconnect the board asks ?since= the last complete
+// it live from the WebSocket /ws (README "The status board"): after a hello, each message is
+// an array of events, each carrying the ledger seq its batch is durable through; after a reconnect the board asks ?since= the last complete
 // batch it saw, so nothing is missed.
 'use strict';
 (function () {
@@ -240,11 +240,11 @@
     };
     ws.onmessage = (ev) => {
       const m = JSON.parse(ev.data);
-      if (m.topic === 'board.hello') {
-        resync();
+      if (!Array.isArray(m)) {
+        if (m.topic === 'board.hello') resync();
         return;
       }
-      applied(m);
+      for (const e of m) applied(e); // a batch's events, in order
       renderAll();
     };
     ws.onclose = () => {
