@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <libwebsockets.h>
 #include <openssl/crypto.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,8 @@ struct board {
     size_t http_count; /* HTTP answers in flight */
     int port;
     uint64_t behind_ms; /* a message waiting longer than this: the client is behind */
+    uv_check_t turn;    /* writes the clients' queues each loop turn (on_turn) */
+    bool turn_ready;
     bool closed;
 };
 
@@ -320,14 +323,12 @@ static int on_established(board *b, struct lws *wsi, session *ss)
     return 0;
 }
 
-/* Write queued messages while the socket takes them (its send buffer bounds a turn's writes):
- * one message a turn would leave every client behind a batch of thousands of events. */
-static int on_ws_writeable(board *b, struct lws *wsi, session *ss)
+/* Write queued messages until the kernel takes one only in part (lws keeps the rest, and
+ * lws_partial_buffered says so): the socket's send buffer bounds a turn's writes, and one
+ * message a turn would leave every client behind a batch of thousands of events. Returns 0, or
+ * -1 to close the connection. */
+static int write_queued(board *b, struct lws *wsi, session *ss)
 {
-    if (ss->dropped)
-        return -1;
-    /* The first write is due (POLLOUT); after it, go on until the kernel takes one only in
-     * part (lws keeps the rest and says so): no poll(2) a message. */
     while (!lws_partial_buffered(wsi)) {
         board_msg *m = board_queue_pop(&ss->queue);
         if (m == NULL)
@@ -342,6 +343,41 @@ static int on_ws_writeable(board *b, struct lws *wsi, session *ss)
     if (ss->queue.count > 0)
         lws_callback_on_writable(wsi);
     return 0;
+}
+
+static int on_ws_writeable(board *b, struct lws *wsi, session *ss)
+{
+    if (ss->dropped)
+        return -1;
+    return write_queued(b, wsi, ss);
+}
+
+/* Every loop turn, after its poll: each client with messages waiting is written to. With the
+ * libuv event library of libwebsockets 4.1 on a foreign loop, a writable request made between
+ * two services (the batch's hook runs in the host's idle phase) was seen to wait until lws
+ * serviced something else on that connection, seconds later, so every client fell behind a
+ * burst; what lws holds of a write taken in part likewise waited for a POLLOUT service it did
+ * not ask for. So each turn: a held remainder is flushed by a POLLOUT service of the socket
+ * when it is writable (lws_service_fd, as an external poll loop does), and otherwise the queue
+ * is written directly, safe while lws holds nothing (lws_partial_buffered). */
+static void on_turn(uv_check_t *check)
+{
+    board *b = check->data;
+    for (session *ss = b->clients, *next; ss != NULL; ss = next) {
+        next = ss->next;
+        if (ss->dropped || ss->queue.count == 0)
+            continue;
+        if (lws_partial_buffered(ss->wsi)) {
+            struct pollfd p = {.fd = lws_get_socket_fd(ss->wsi), .events = POLLOUT};
+            if (p.fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLOUT)) {
+                struct lws_pollfd lp = {.fd = p.fd, .events = POLLOUT, .revents = POLLOUT};
+                lws_service_fd(b->context, &lp); /* may close it: `next` is already taken */
+            }
+            continue;
+        }
+        if (write_queued(b, ss->wsi, ss) < 0)
+            client_drop(b, ss);
+    }
 }
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -444,6 +480,12 @@ int board_start(uv_loop_t *loop, const node_config *config, board **out, char *m
         free(b);
         return -EADDRNOTAVAIL;
     }
+    if (uv_check_init(loop, &b->turn) == 0) {
+        b->turn_ready = true;
+        b->turn.data = b;
+        uv_check_start(&b->turn, on_turn);
+        uv_unref((uv_handle_t *)&b->turn); /* it must not keep the loop alive */
+    }
     struct lws_vhost *vhost = lws_get_vhost_by_name(b->context, "smart-board");
     b->port = vhost ? lws_get_vhost_listen_port(vhost) : config->dashboard_port;
     bool v6 = strchr(config->dashboard_host, ':') != NULL;
@@ -503,6 +545,8 @@ void board_close(board *b)
     if (b == NULL || b->closed)
         return;
     b->closed = true;
+    if (b->turn_ready && !uv_is_closing((uv_handle_t *)&b->turn))
+        uv_close((uv_handle_t *)&b->turn, NULL);
     if (b->context != NULL)
         lws_context_destroy(b->context);
 }

@@ -15,7 +15,7 @@
 
 #include "util/json_text.h"
 
-#define BOARD_CHUNK_BYTES (256 * 1024) /* a WebSocket message of events, at most (or one) */
+#define BOARD_CHUNK_BYTES (60 * 1024) /* a WebSocket message of events, at most (or one) */
 
 /* The recent messages of one kind, oldest first; `gone_through` is the seq of the newest one
  * let go (0: none), so an answer since an earlier seq is incomplete. */
