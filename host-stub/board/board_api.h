@@ -8,7 +8,7 @@
  * `clientpo.linked` and `gate.decision` update the items they name. Every status.changed,
  * gate.decision, alert and ledger.checkpoint becomes one event {"seq":S,"n":N,"last":B,
  * "topic":T,"data":D}, and the WebSocket clients get a batch's events as JSON arrays of them
- * (as few as fit 256 KiB each): S is the ledger seq its batch is durable through
+ * (as few as fit 60 KiB each): S is the ledger seq its batch is durable through
  * (the same for the whole batch), N its place in the batch, B whether it is the batch's last
  * of these. A client that has seen a message with "last":true for S asks ?since=S for what
  * follows. The recent ones are kept, bounded (BOARD_KEEP_*), for ?since=; an answer says

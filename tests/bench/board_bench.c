@@ -258,7 +258,7 @@ static bool run_one(const char *host, const char *dir, const char *clock_text, b
         set.conns = calloc((size_t)set.count, sizeof *set.conns);
         for (int i = 0; i < set.count; i++) {
             set.conns[i].set = &set;
-            set.conns[i].stalled = i == readers && !getenv("BENCH_NO_STALL");
+            set.conns[i].stalled = i == readers;
         }
         struct lws_context_creation_info info;
         memset(&info, 0, sizeof info);
