@@ -165,9 +165,10 @@ static void learn(board_state *s, const char *topic, size_t topic_len, const cha
 {
     bool status = topic_is(topic, topic_len, "status");
     bool changed = topic_is(topic, topic_len, "status.changed");
-    bool listed = topic_is(topic, topic_len, "gate.decision") ||
-                  topic_is(topic, topic_len, "clientpo.linked");
-    if (!status && !changed && !listed)
+    /* Not gate.decision nor clientpo.linked: parsing them (the bulk of a busy station's output)
+     * cost the host more than its own work per event; the page takes their items from the
+     * decisions it is sent (and from /api/decisions after a reconnect). */
+    if (!status && !changed)
         return;
     json_t *root = json_loadb(line, len, 0, NULL);
     json_t *data = json_object_get(root, "data");
@@ -216,11 +217,6 @@ static void learn(board_state *s, const char *topic, size_t topic_len, const cha
             merge_item(s, item);
             json_decref(item);
         }
-    } else {
-        size_t i;
-        json_t *entry;
-        json_array_foreach (json_object_get(data, "equipment"), i, entry)
-            merge_item(s, entry);
     }
     json_decref(root);
 }

@@ -4,8 +4,9 @@
  * of its read-only HTTP API (README "The status board"; shapes in schemas/board-*.schema.json).
  *
  * It learns only from the host's output lines once they are durable (board_state_durable,
- * called from the batch's hook): a `status` answer gives every item; `status.changed`,
- * `clientpo.linked` and `gate.decision` update the items they name. Every status.changed,
+ * called from the batch's hook): a `status` answer gives every item and `status.changed`
+ * updates the one it names (gate decisions are not parsed here, for their cost: the page applies
+ * their items itself). Every status.changed,
  * gate.decision, alert and ledger.checkpoint becomes one event {"seq":S,"n":N,"last":B,
  * "topic":T,"data":D}, and the WebSocket clients get a batch's events as JSON arrays of them
  * (as few as fit 60 KiB each): S is the ledger seq its batch is durable through
