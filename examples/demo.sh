@@ -19,6 +19,17 @@ cp -r examples/lp-station/. "$work/"
 rm -rf "$work/var"
 export SMART_MODULE_PATH="$root/build/plugin"
 
+# examples/demo.sh --board: the same station with its status board (node-board.json: listen
+# 127.0.0.1:8088). The scenario is fed, then the host keeps running, reading more events from
+# this terminal, until Ctrl-D or Ctrl-C; open http://127.0.0.1:8088/ meanwhile.
+if [ "${1:-}" = "--board" ]; then
+  echo "== smart-host run examples/lp-station/node-board.json (board at http://127.0.0.1:8088/)"
+  echo "   the scenario is fed, then type more events (one JSON line each); Ctrl-D or Ctrl-C ends"
+  { cat "$work/scenario.jsonl"; cat; } |
+    build/host-stub/smart-host run "$work/node-board.json" --events - --clock 2025-02-13T07:00:00Z
+  exit 0
+fi
+
 echo "== smart-host run examples/lp-station/node.json --events scenario.jsonl --clock 2025-02-13T07:00:00Z"
 build/host-stub/smart-host run "$work/node.json" --events "$work/scenario.jsonl" \
   --clock 2025-02-13T07:00:00Z | tee "$work/out.jsonl"

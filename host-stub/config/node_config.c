@@ -1,6 +1,7 @@
 /* node_config.c — NODE.json parsing and validation; see node_config.h. */
 #include "config/node_config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
 #include <libgen.h>
@@ -97,6 +98,93 @@ static int parse_module(json_t *entry, size_t index, const char *label, const ch
     return 0;
 }
 
+/* Whether `host` (an address literal or "localhost") is a loopback address; *valid says whether
+ * it is one of those at all. */
+static bool loopback_host(const char *host, bool *valid)
+{
+    unsigned char addr[16];
+    *valid = true;
+    if (strcmp(host, "localhost") == 0)
+        return true;
+    if (inet_pton(AF_INET, host, addr) == 1)
+        return addr[0] == 127;
+    if (inet_pton(AF_INET6, host, addr) == 1) {
+        static const unsigned char one[16] = {[15] = 1};
+        return memcmp(addr, one, 16) == 0;
+    }
+    *valid = false;
+    return false;
+}
+
+/* "dashboard": {"listen": "HOST:PORT", "token"?: TOKEN} (node_config.h). */
+static int parse_dashboard(json_t *d, const char *label, node_config *c, char *msg, size_t msg_size)
+{
+    if (!json_is_object(d)) {
+        snprintf(msg, msg_size, "%s: dashboard: must be an object", label);
+        return -EINVAL;
+    }
+    static const char *const allowed[] = {"listen", "token", NULL};
+    if (reject_unknown_keys(d, allowed, label, "dashboard.", msg, msg_size) < 0)
+        return -EINVAL;
+    const char *listen = require_string(d, "listen", label, "dashboard.listen", msg, msg_size);
+    if (listen == NULL)
+        return -EINVAL;
+    const char *token = NULL;
+    if (json_object_get(d, "token") != NULL &&
+        (token = require_string(d, "token", label, "dashboard.token", msg, msg_size)) == NULL)
+        return -EINVAL;
+    /* A token travels in a header line: printable ASCII without spaces keeps it one token. */
+    for (const char *t = token; t != NULL && *t != '\0'; t++) {
+        if (*t <= ' ' || *t > '~') {
+            snprintf(msg, msg_size, "%s: dashboard.token: must be printable ASCII without spaces",
+                     label);
+            return -EINVAL;
+        }
+    }
+    char host[64];
+    const char *colon = strrchr(listen, ':');
+    size_t host_len = colon ? (size_t)(colon - listen) : 0;
+    const char *host_start = listen;
+    if (host_len >= 2 && listen[0] == '[' && listen[host_len - 1] == ']') {
+        host_start++;
+        host_len -= 2;
+    }
+    char *end = NULL;
+    long port = colon ? strtol(colon + 1, &end, 10) : -1;
+    if (colon == NULL || host_len == 0 || host_len >= sizeof host || colon[1] == '\0' ||
+        *end != '\0' || port < 0 || port > 65535) {
+        snprintf(msg, msg_size,
+                 "%s: dashboard.listen: '%s' is not HOST:PORT (e.g. \"127.0.0.1:8088\")", label,
+                 listen);
+        return -EINVAL;
+    }
+    memcpy(host, host_start, host_len);
+    host[host_len] = '\0';
+    bool valid;
+    bool loopback = loopback_host(host, &valid);
+    if (!valid) {
+        snprintf(msg, msg_size, "%s: dashboard.listen: '%s' is not an IP address or \"localhost\"",
+                 label, host);
+        return -EINVAL;
+    }
+    /* Safe by default: off the machine only behind a token. */
+    if (!loopback && token == NULL) {
+        snprintf(msg, msg_size,
+                 "%s: dashboard.token: required when dashboard.listen ('%s') is not a loopback "
+                 "address; refusing to serve the board unauthenticated",
+                 label, listen);
+        return -EINVAL;
+    }
+    c->dashboard_port = (int)port;
+    c->dashboard_host = strdup(strcmp(host, "localhost") == 0 ? "127.0.0.1" : host);
+    if (c->dashboard_host == NULL ||
+        (token != NULL && (c->dashboard_token = strdup(token)) == NULL)) {
+        snprintf(msg, msg_size, "%s: out of memory", label);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
 static int parse_root(json_t *root, const char *label, const char *config_dir, node_config *c,
                       char *msg, size_t msg_size)
 {
@@ -105,8 +193,8 @@ static int parse_root(json_t *root, const char *label, const char *config_dir, n
         return -EINVAL;
     }
     static const char *const allowed[] = {
-        "node_id",     "station_type",          "ledger", "alerts", "modules",
-        "signing_key", "checkpoint_interval_s", NULL};
+        "node_id",     "station_type",          "ledger",    "alerts", "modules",
+        "signing_key", "checkpoint_interval_s", "dashboard", NULL};
     if (reject_unknown_keys(root, allowed, label, "", msg, msg_size) < 0)
         return -EINVAL;
     const char *node_id = require_string(root, "node_id", label, "node_id", msg, msg_size);
@@ -156,6 +244,12 @@ static int parse_root(json_t *root, const char *label, const char *config_dir, n
         (c->signing_key_path = resolve_path(config_dir, signing_key)) == NULL) {
         snprintf(msg, msg_size, "%s: out of memory", label);
         return -ENOMEM;
+    }
+    json_t *dashboard = json_object_get(root, "dashboard");
+    if (dashboard != NULL) {
+        int rc = parse_dashboard(dashboard, label, c, msg, msg_size);
+        if (rc < 0)
+            return rc;
     }
     c->node_id = strdup(node_id);
     c->station_type = strdup(station);
@@ -272,5 +366,7 @@ void node_config_free(node_config *c)
     free(c->ledger_path);
     free(c->alerts_path);
     free(c->signing_key_path);
+    free(c->dashboard_host);
+    free(c->dashboard_token);
     free(c);
 }

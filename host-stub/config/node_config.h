@@ -3,6 +3,7 @@
  *
  *   {"node_id": "NODE-LP-001", "station_type": "LP", "ledger": "var/ledger.jsonl",
  *    "alerts": "var/alerts.jsonl", "signing_key": "keys/node.key", "checkpoint_interval_s": 60,
+ *    "dashboard": {"listen": "127.0.0.1:8088", "token": "..."},
  *    "modules": [{"path": "smart-maintenance.so", "config": {...}}]}
  *
  * Strict (schemas/node.schema.json): an unknown key, a wrong type or a missing field is an error
@@ -33,6 +34,13 @@ typedef struct node_config {
      * only with signing_key): sign at least this often while records are written. */
     char *signing_key_path;
     long long checkpoint_interval_ms;
+    /* "dashboard": {"listen": "HOST:PORT", "token"?: "..."}: the read-only status board
+     * (board/board.h). NULL listen: no board. HOST is an IPv4 or IPv6 literal ("[::1]:8088")
+     * or "localhost"; a HOST that is not loopback needs a token (refused here otherwise). Port 0
+     * lets the system choose (tests). */
+    char *dashboard_host; /* the address to bind, NULL when no board */
+    int dashboard_port;
+    char *dashboard_token; /* the bearer token every request must carry, or NULL */
     node_module_config *modules;
     size_t module_count;
 } node_config;

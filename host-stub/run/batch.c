@@ -140,6 +140,9 @@ void host_batch_end(host_batch *b, loaded_module *modules, size_t count)
             return;
         }
     }
+    if (b->on_durable != NULL) /* durable: the status board may show it */
+        b->on_durable(b->on_durable_arg, b->outputs.data, b->outputs.len,
+                      ledger_record_count(b->ledger), host_clock_now_ms(b->clock));
     int rc = output_writer_hand_over(b->writer, &b->outputs);
     if (rc < 0) {
         snprintf(msg, sizeof msg, "cannot write to standard output: %s", strerror(-rc));

@@ -34,6 +34,11 @@ typedef struct host_batch {
      * stops its input and shuts its modules down, and exits with `exit_code`. */
     void (*on_fail)(void *arg, int exit_code);
     void *on_fail_arg;
+    /* Called with the batch's output lines once they are durable (after every sync, before they
+     * are printed), the ledger seq they are durable through and the clock's time: the status
+     * board (board/board.h board_durable). May be NULL. */
+    void (*on_durable)(void *arg, const char *lines, size_t len, uint64_t seq, int64_t now_ms);
+    void *on_durable_arg;
 
     /* Owned. */
     struct checkpointer *checkpoints;  /* signs the ledger (signing_key), or NULL: opened and

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "board/board.h"
 #include "input/event_parse.h"
 #include "ledger/durable_file.h"
 #include "ledger/station_lock.h"
@@ -49,6 +50,7 @@ typedef struct host_state {
     const char *input_label; /* "stdin" or the events path, for "<label>:<line>" */
     char *copy_dir;          /* the station's private module copies (module_loader.h), owned */
     crash_guard *guard;      /* names a module's crash, holds the quarantine (crash_guard.h) */
+    board *board;            /* the status board (NODE.json "dashboard"), or NULL */
 
     loaded_module *modules; /* array of module_count, never moved (tables point into it) */
     size_t module_count;
@@ -507,6 +509,7 @@ static void process_posted(host_state *h)
 
 static void close_handles(host_state *h)
 {
+    board_close(h->board); /* its handles close as the loop runs on */
     if (h->input != NULL) {
         event_input_close(h->input, on_input_closed, h);
         h->input = NULL;
@@ -1045,6 +1048,16 @@ static int start(host_state *h)
         free(h->spans);
         h->spans = NULL;
     }
+    /* Last, so the start-up batch is on it; a listen address that cannot be served is a
+     * configuration error. */
+    if (h->config->dashboard_host != NULL) {
+        if (board_start(&h->loop, h->config, &h->board, msg, sizeof msg) < 0) {
+            host_diag("%s", msg);
+            return HOST_EXIT_USAGE;
+        }
+        h->batch.on_durable = board_durable;
+        h->batch.on_durable_arg = h->board;
+    }
     return HOST_EXIT_OK;
 }
 
@@ -1166,6 +1179,8 @@ int host_run(const host_options *options)
     watchdog_unwatch_loop(h->watchdog);
     /* The output writer's handler stays, for a stalled standard output at its stop. */
     watchdog_release_signals(h->watchdog);
+    board_free(h->board); /* its handles are closed by now; this frees the rest */
+    h->board = NULL;
     rc = uv_loop_close(&h->loop);
     if (rc < 0) {
         /* The modules that left them were named when their shutdown ended (finish, the

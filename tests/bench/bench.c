@@ -53,6 +53,8 @@
 
 #include <openssl/evp.h>
 
+#include "board_bench.h"
+
 extern char **environ;
 
 #define DEFAULT_CLOCK       "2025-02-13T07:00:00Z"
@@ -554,6 +556,14 @@ typedef struct {
 } run_result;
 
 /* Spawns argv with stdout and stderr sent to files; returns the pid. */
+/* Removes a station's var/ (its ledger and store): every run starts from a new station. */
+static void reset_var(const char *dir)
+{
+    char *var = xasprintf("%s/var", dir);
+    rm_tree(var);
+    free(var);
+}
+
 static pid_t spawn(char *const argv[], const char *out_path, const char *err_path)
 {
     posix_spawn_file_actions_t fa;
@@ -1218,7 +1228,9 @@ static const char USAGE[] =
     "                     ledger line per event, one fdatasync and one SQLite commit per batch)\n"
     "                     alternately on the same events of a new station: host time, floor\n"
     "                     time and host/floor (medians of --runs)\n"
-    "  --floor-exe PATH   smart-floor (default: beside this program)\n";
+    "  --floor-exe PATH   smart-floor (default: beside this program)\n"
+    "  --board-clients N  events/s without the status board and with it, N WebSocket clients\n"
+    "                     reading and one that never reads (alternating runs, same events)\n";
 
 static long parse_count(const char *opt, const char *value, long min, long max)
 {
@@ -1238,7 +1250,7 @@ int main(int argc, char **argv)
     long history = 0;
     int floor_which = -1; /* --floor: 0 adverse, 1 typical, 2 both */
     const char *floor_exe = NULL;
-    int store_history = 0, findings = 2000;
+    int store_history = 0, findings = 2000, board_clients = 0;
     bool items_given = false;
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i];
@@ -1266,6 +1278,8 @@ int main(int argc, char **argv)
             history = parse_count(opt, v, 1, 100000000);
         else if (strcmp(opt, "--store-history") == 0)
             store_history = (int)parse_count(opt, v, 1, 100000000);
+        else if (strcmp(opt, "--board-clients") == 0)
+            board_clients = (int)parse_count(opt, v, 1, 250);
         else if (strcmp(opt, "--findings") == 0)
             findings = (int)parse_count(opt, v, 1, 10000000);
         else if (strcmp(opt, "--contracts") == 0)
@@ -1401,6 +1415,13 @@ int main(int argc, char **argv)
            counts.query_all, counts.sweep);
     printf("  host: %s\n  node: %s\n", host, dir);
     fflush(stdout);
+
+    if (board_clients > 0) {
+        bool ok = board_bench(host, dir, p.clock_text, p.events, board_clients, runs, reset_var);
+        if (!keep)
+            rm_tree(dir);
+        return ok ? 0 : 1;
+    }
 
     if (history > 0) {
         bool ok = history_bench(host, dir, &p, history, runs);
