@@ -46,7 +46,10 @@ static const char USAGE[] =
     "             3 ledger broken at start, 4 I/O failure, 5 module refused,\n"
     "             6 another process runs this station (holds LEDGER.lock),\n"
     "             7 a module broke the shutdown contract (no done in time, handles left),\n"
-    "             8 a module call ran past the watchdog's limit\n";
+    "             8 the watchdog ended the host: module code (a call, its decode_event\n"
+    "               on the parse-ahead thread, a callback of its own timer or handle) ran\n"
+    "               past SMART_HOST_WATCHDOG_LIMIT_MS, or held the loop 2 s past a SIGINT/\n"
+    "               SIGTERM, or the host was still running well after a stop signal\n";
 
 static int usage_error(const char *message)
 {

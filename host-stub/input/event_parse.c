@@ -10,6 +10,7 @@
 #include <yajl/yajl_parse.h>
 
 #include "run/clock.h"
+#include "run/crash_guard.h"
 
 #define NO_TEXT SIZE_MAX
 
@@ -352,9 +353,14 @@ int event_parse_one(const char *label, const input_line *line, strbuf *arena, pa
     return 0;
 }
 
-parsed_batch *event_parse_batch_new(const event_decoder *decoders, size_t decoder_count)
+parsed_batch *event_parse_batch_new(const event_decoder *decoders, size_t decoder_count,
+                                    host_watchdog *watchdog, struct crash_guard *guard)
 {
     parsed_batch *batch = calloc(1, sizeof *batch);
+    if (batch != NULL) {
+        batch->watchdog = watchdog;
+        batch->guard = guard;
+    }
     if (batch != NULL && decoder_count > 0 &&
         (batch->decoders = malloc(decoder_count * sizeof *decoders)) != NULL) {
         memcpy(batch->decoders, decoders, decoder_count * sizeof *decoders);
@@ -382,7 +388,13 @@ static void decode(parsed_batch *batch, parsed_line *p, void **decoded)
     };
     for (size_t j = 0; j < batch->decoder_count; j++) {
         const smart_plugin *plugin = batch->decoders[j].plugin;
-        if (plugin->decode_event(&event, &decoded[j], NULL) < 0)
+        /* The descriptor's name is the module's (module_loader.h), valid while pinned. */
+        crash_guard_enter_decode(batch->guard, plugin->name, p->source, p->topic);
+        watchdog_enter_worker(batch->watchdog, plugin->name, "decode_event", p->topic, p->source);
+        int rc = plugin->decode_event(&event, &decoded[j], NULL);
+        watchdog_leave_worker(batch->watchdog);
+        crash_guard_leave_decode(batch->guard);
+        if (rc < 0)
             decoded[j] = NULL;
     }
     p->batch = batch;

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "input/event_input.h"
+#include "run/watchdog.h"
 #include "smart_plugin.h"
 #include "util/strbuf.h"
 
@@ -72,13 +73,18 @@ typedef struct parsed_batch {
     strbuf text; /* every string the lines point into */
     event_decoder *decoders;
     size_t decoder_count;
-    void **decoded; /* count * decoder_count decodings, line by line */
+    void **decoded;            /* count * decoder_count decodings, line by line */
+    host_watchdog *watchdog;   /* watches each decode_event call, or NULL; borrowed */
+    struct crash_guard *guard; /* names a crash in one (crash_guard.h), or NULL; borrowed */
 } parsed_batch;
 
 /* [loop] An empty batch to be filled on a worker, decoding with `decoders` (copied; the batch
- * takes over their pins, also on failure). Returns it (caller-owned; event_parse_free) or NULL
- * when out of memory. */
-parsed_batch *event_parse_batch_new(const event_decoder *decoders, size_t decoder_count);
+ * takes over their pins, also on failure), each decode_event call watched by `watchdog`
+ * (watchdog_enter_worker) and described to `guard` (crash_guard_enter_decode); both borrowed,
+ * they must outlive the batch's filling; NULL: not watched, not described. Returns the batch
+ * (caller-owned; event_parse_free) or NULL when out of memory. */
+parsed_batch *event_parse_batch_new(const event_decoder *decoders, size_t decoder_count,
+                                    host_watchdog *watchdog, struct crash_guard *guard);
 
 /* [any thread] Parse `count` lines (borrowed) named "<label>:<line_no>" (`label` borrowed)
  * into `batch` (new, filled once), have each decoder decode each event, and point each line's

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +52,13 @@ struct crash_guard {
     stack_t alt_stack;
     bool alt_stack_set;
     pthread_t loop_thread; /* the thread that calls modules' on_event */
-    json_t *quarantine;    /* canonical event text -> its quarantine entry */
+    /* The decode_event call on the parse-ahead thread (crash_guard_enter_decode), in slots of
+     * its own, formatted and published by that thread; the handler uses them only on the very
+     * thread that published them (worker_thread, stored before worker_current). */
+    guard_slot worker_slots[2];
+    atomic_int worker_current; /* slot index, or -1 */
+    pthread_t worker_thread;
+    json_t *quarantine; /* canonical event text -> its quarantine entry */
 };
 
 /* The one process-wide pointer: a signal handler can reach nothing else. Set by
@@ -159,6 +166,9 @@ static void on_fatal_signal(int sig, siginfo_t *info, void *context)
     /* A fault on another thread (a module's own, or decoding ahead on the threadpool) is not
      * the loop's current call: it is named as such, never blamed on that call's event. */
     bool on_loop = g != NULL && pthread_equal(pthread_self(), g->loop_thread);
+    int worker = g != NULL && !on_loop ? atomic_load(&g->worker_current) : -1;
+    if (worker >= 0 && !pthread_equal(pthread_self(), g->worker_thread))
+        worker = -1;
     ssize_t image = g != NULL && on_loop && (index < 0 || index > 1) && g->images != NULL
                         ? faulting_image(g, context)
                         : -1;
@@ -168,6 +178,12 @@ static void on_fatal_signal(int sig, siginfo_t *info, void *context)
         write_str(STDERR_FILENO, name);
         write_str(STDERR_FILENO, "\n");
         write_note(g, &s->record, s->data, s->data_len, name);
+    } else if (worker >= 0 && worker <= 1) {
+        const guard_slot *s = &g->worker_slots[worker];
+        write_text(STDERR_FILENO, s->line.data, s->line.len);
+        write_str(STDERR_FILENO, name);
+        write_str(STDERR_FILENO, "\n");
+        write_note(g, &s->record, NULL, 0, name);
     } else if (image >= 0 && g->images[image].line.len > 0) {
         const image_slot *s = &g->images[image];
         write_text(STDERR_FILENO, s->line.data, s->line.len);
@@ -246,6 +262,44 @@ void crash_guard_enter_call(crash_guard *g, const char *module, const char *call
         return;
     }
     g->current = next;
+}
+
+void crash_guard_enter_decode(crash_guard *g, const char *module, const char *source,
+                              const char *topic)
+{
+    if (g == NULL)
+        return;
+    int next = atomic_load(&g->worker_current) == 0 ? 1 : 0;
+    guard_slot *s = &g->worker_slots[next];
+    strbuf_truncate(&s->line, 0);
+    strbuf_truncate(&s->record, 0);
+    /* No data in the note: the event is recorded at the next start, not quarantined (the
+     * quarantine is checked when an event is delivered, after its decoding). */
+    bool ok = strbuf_appendf(&s->line, "smart-host: fatal: module ") == 0 &&
+              json_text_append_string(&s->line, module, strlen(module)) == 0 &&
+              strbuf_appendf(&s->line, " crashed in its decode_event of %s (topic ", source) == 0 &&
+              json_text_append_string(&s->line, topic, strlen(topic)) == 0 &&
+              strbuf_appendf(&s->line, ", on the parse-ahead thread): ") == 0 &&
+              strbuf_appendf(&s->record, "{\"module\":") == 0 &&
+              json_text_append_string(&s->record, module, strlen(module)) == 0 &&
+              strbuf_appendf(&s->record, ",\"call\":\"decode_event\",\"source\":") == 0 &&
+              json_text_append_string(&s->record, source, strlen(source)) == 0 &&
+              strbuf_appendf(&s->record, ",\"topic\":") == 0 &&
+              json_text_append_string(&s->record, topic, strlen(topic)) == 0;
+    s->data = NULL;
+    s->data_len = 0;
+    if (!ok) {
+        atomic_store(&g->worker_current, -1);
+        return;
+    }
+    g->worker_thread = pthread_self();
+    atomic_store(&g->worker_current, next);
+}
+
+void crash_guard_leave_decode(crash_guard *g)
+{
+    if (g != NULL)
+        atomic_store(&g->worker_current, -1);
 }
 
 void crash_guard_image(crash_guard *g, size_t index, const char *module, uintptr_t lo, uintptr_t hi)
@@ -544,6 +598,7 @@ int crash_guard_start(const char *ledger_path, host_batch *batch, size_t module_
     if (g->alt_stack.ss_sp != NULL && sigaltstack(&g->alt_stack, NULL) == 0)
         g->alt_stack_set = true;
     g->loop_thread = pthread_self();
+    atomic_store(&g->worker_current, -1);
     /* The loop thread's stack, for the handler's look at its frames (faulting_image). */
     pthread_attr_t attr;
     if (pthread_getattr_np(g->loop_thread, &attr) == 0) {
@@ -591,6 +646,8 @@ void crash_guard_stop(crash_guard *g)
     for (int i = 0; i < 2; i++) {
         strbuf_free(&g->slots[i].line);
         strbuf_free(&g->slots[i].record);
+        strbuf_free(&g->worker_slots[i].line);
+        strbuf_free(&g->worker_slots[i].record);
     }
     for (size_t i = 0; i < g->image_count; i++) {
         strbuf_free(&g->images[i].line);

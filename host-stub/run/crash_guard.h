@@ -21,8 +21,9 @@
  * releases it by deleting its line from "<ledger>.quarantine.jsonl" while the host is stopped
  * (README, "Crashes and quarantined events").
  *
- * Thread: every function on the loop thread; the handler on whichever thread faults (a fault
- * on another thread is reported as such, with no note: it is not the loop's current call). One
+ * Thread: every function but the _decode pair on the loop thread; the handler on whichever
+ * thread faults (a fault on another thread is reported as such, with no note: it is not the
+ * loop's current call; a fault in a decode_event is named as the decode's). One
  * guard per process (signal handlers are per process).
  *
  * Every call into a module is described: on_event with its event (crash_guard_enter), init,
@@ -61,6 +62,18 @@ void crash_guard_enter(crash_guard *g, const char *module, const char *source, u
 /* A call into module `module` that is not an event's is next: `call` ("init", "commit",
  * "shutdown"). Both borrowed until crash_guard_leave. Safe on NULL `g`. */
 void crash_guard_enter_call(crash_guard *g, const char *module, const char *call);
+
+/* [the parse-ahead thread] A module's decode_event is next there (event_parse.h), for the
+ * event `topic` from `source`; both borrowed until crash_guard_leave_decode. A fatal signal on
+ * that thread during it writes "module M crashed in its decode_event of SOURCE (topic T, on the
+ * parse-ahead thread)" and a note the next start records (host.crashed, call "decode_event")
+ * without quarantining the event. One such call at a time (batches are prepared one at a time:
+ * event_input.h). Safe on NULL `g`. */
+void crash_guard_enter_decode(crash_guard *g, const char *module, const char *source,
+                              const char *topic);
+
+/* [the parse-ahead thread] The decode_event call is over. Safe on NULL. */
+void crash_guard_leave_decode(crash_guard *g);
 
 /* Module number `index` (< the start's module_count) named `module` (copied; NULL: none any
  * more) has its image at [lo, hi) (module_image_span); call it again whenever that changes. Safe

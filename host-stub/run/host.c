@@ -377,7 +377,7 @@ static void *begin_lines(void *arg)
             decoders[n++] =
                 (event_decoder){.module_index = m->index, .plugin = m->plugin, .pin = pin};
     }
-    parsed_batch *batch = event_parse_batch_new(decoders, n);
+    parsed_batch *batch = event_parse_batch_new(decoders, n, h->watchdog, h->guard);
     free(decoders);
     return batch;
 }

@@ -28,6 +28,10 @@ struct host_watchdog {
     /* Borrowed from the loop thread for the call: it keeps them alive until watchdog_leave,
      * which takes the lock, so the watchdog only reads them while they are valid. */
     const char *module, *call, *topic, *source;
+    /* The call on the parse-ahead thread (watchdog_enter_worker), borrowed the same way: */
+    bool worker_in_call, worker_warned;
+    uint64_t worker_started;
+    const char *worker_module, *worker_call, *worker_topic, *worker_source;
     unsigned host_depth;   /* watchdog_host_begin without its end yet */
     uv_loop_t *loop;       /* watched for module callbacks outside any host call, or NULL */
     uint64_t last_beat;    /* uv_hrtime() when the loop last came back to the host */
@@ -70,6 +74,15 @@ static void describe(const host_watchdog *w, char *out, size_t size)
     }
 }
 
+/* The call on the parse-ahead thread, named as the loop thread's calls are. Under lock. */
+static void describe_worker(const host_watchdog *w, char *out, size_t size)
+{
+    snprintf(out, size, "module %s: %s%s%s%s%s (on the parse-ahead thread)",
+             w->worker_module ? w->worker_module : "?", w->worker_call,
+             w->worker_topic ? " of " : "", w->worker_topic ? w->worker_topic : "",
+             w->worker_source ? " from " : "", w->worker_source ? w->worker_source : "");
+}
+
 static const char *signal_name(int sig)
 {
     return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a stop signal";
@@ -108,11 +121,17 @@ static void obey_stop(host_watchdog *w, uint64_t now, uint64_t since)
     if (now - w->stop_at >= w->stop_limit_ns) {
         /* Whatever holds it where this thread cannot see (a module's decoding ahead on a worker
          * thread that never returns, which the input then waits for): a bound all the same. */
+        char held[800] = "";
+        if (w->worker_in_call) {
+            char what[760];
+            describe_worker(w, what, sizeof what);
+            snprintf(held, sizeof held, " (%s is running)", what);
+        }
         host_diag("fatal: %s received %llu ms ago and the host has not ended within its %llu ms "
-                  "(the shutdown's deadline and the graces); ending it now (nothing acknowledged "
-                  "is lost)",
+                  "(the shutdown's deadline and the graces)%s; ending it now (nothing "
+                  "acknowledged is lost)",
                   signal_name(sig), (unsigned long long)((now - w->stop_at) / 1000000),
-                  (unsigned long long)(w->stop_limit_ns / 1000000));
+                  (unsigned long long)(w->stop_limit_ns / 1000000), held);
         _exit(HOST_EXIT_WATCHDOG);
     }
     if (since == 0)
@@ -136,6 +155,29 @@ static void obey_stop(host_watchdog *w, uint64_t now, uint64_t since)
     _exit(HOST_EXIT_WATCHDOG);
 }
 
+/* A call (on the loop thread, or the parse-ahead thread's when `worker`) running since `since`:
+ * reported once past warn_ns, the host ended past limit_ns. Under lock. */
+static void check(host_watchdog *w, uint64_t now, uint64_t since, bool worker)
+{
+    bool *warned = worker ? &w->worker_warned : &w->warned;
+    uint64_t elapsed = now - since;
+    if (elapsed < w->warn_ns || (*warned && elapsed < w->limit_ns))
+        return;
+    char what[800];
+    if (worker)
+        describe_worker(w, what, sizeof what);
+    else
+        describe(w, what, sizeof what);
+    if (elapsed >= w->limit_ns) {
+        host_diag("fatal: %s: still running after %llu ms; ending the host so that it is "
+                  "restarted (nothing acknowledged is lost)",
+                  what, (unsigned long long)(elapsed / 1000000));
+        _exit(HOST_EXIT_WATCHDOG);
+    }
+    host_diag("warning: %s: running for %llu ms", what, (unsigned long long)(elapsed / 1000000));
+    *warned = true;
+}
+
 /* It looks every `period`: the loop thread's marks take an uncontended lock and wake no one, so
  * they cost it next to nothing. */
 static void watch(void *arg)
@@ -151,22 +193,10 @@ static void watch(void *arg)
         uint64_t now = uv_hrtime();
         uint64_t since = held_since(w, now);
         obey_stop(w, now, since);
-        if (since == 0)
-            continue;
-        uint64_t elapsed = now - since;
-        if (elapsed < w->warn_ns || (w->warned && elapsed < w->limit_ns))
-            continue;
-        char what[800];
-        describe(w, what, sizeof what);
-        if (elapsed >= w->limit_ns) {
-            host_diag("fatal: %s: still running after %llu ms; ending the host so that it is "
-                      "restarted (nothing acknowledged is lost)",
-                      what, (unsigned long long)(elapsed / 1000000));
-            _exit(HOST_EXIT_WATCHDOG);
-        }
-        host_diag("warning: %s: running for %llu ms", what,
-                  (unsigned long long)(elapsed / 1000000));
-        w->warned = true;
+        if (since != 0)
+            check(w, now, since, false);
+        if (w->worker_in_call)
+            check(w, now, w->worker_started, true);
     }
     uv_mutex_unlock(&w->lock);
 }
@@ -232,6 +262,38 @@ void watchdog_leave(host_watchdog *w)
     w->in_call = false;
     w->warned = false;
     w->last_beat = now; /* back in the host */
+    uv_mutex_unlock(&w->lock);
+}
+
+void watchdog_enter_worker(host_watchdog *w, const char *module, const char *call,
+                           const char *topic, const char *source)
+{
+    if (w == NULL)
+        return;
+    uv_mutex_lock(&w->lock);
+    w->worker_in_call = true;
+    w->worker_warned = false;
+    w->worker_started = uv_hrtime();
+    w->worker_module = module;
+    w->worker_call = call;
+    w->worker_topic = topic;
+    w->worker_source = source;
+    uv_mutex_unlock(&w->lock);
+}
+
+void watchdog_leave_worker(host_watchdog *w)
+{
+    if (w == NULL)
+        return;
+    uv_mutex_lock(&w->lock);
+    uint64_t elapsed = uv_hrtime() - w->worker_started;
+    if (!w->worker_warned && elapsed >= w->warn_ns) {
+        char what[800];
+        describe_worker(w, what, sizeof what);
+        host_diag("warning: %s: took %llu ms", what, (unsigned long long)(elapsed / 1000000));
+    }
+    w->worker_in_call = false;
+    w->worker_warned = false;
     uv_mutex_unlock(&w->lock);
 }
 

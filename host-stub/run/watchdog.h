@@ -23,10 +23,11 @@
  * holds it. The signals are taken on the watchdog's thread (the caller blocks them on the
  * loop thread), so they are seen even while the loop thread spins.
  *
- * Threads: every function but watchdog_start and watchdog_stop on the loop thread; the watchdog's
- * own thread reads what they wrote under its mutex. A call that ends past warn_ms before the
- * thread saw it is reported by watchdog_leave, so the warning never depends on when the thread
- * was scheduled. One watchdog obeys the signals per process.
+ * Threads: every function but watchdog_start, watchdog_stop and the _worker pair on the loop
+ * thread; the watchdog's own thread reads what they wrote under its mutex. A call that ends past
+ * warn_ms before the thread saw it is reported by watchdog_leave (watchdog_leave_worker), so the
+ * warning never depends on when the thread was scheduled. One watchdog obeys the signals per
+ * process.
  */
 #ifndef SMART_HOST_WATCHDOG_H
 #define SMART_HOST_WATCHDOG_H
@@ -42,7 +43,7 @@ typedef struct host_watchdog host_watchdog;
 
 /* Start the thread. `stop_limit_ms`: a host still running that long after a stop signal is
  * ended (exit HOST_EXIT_WATCHDOG), whatever holds it, also where no module holds the loop thread
- * (a module's decode_event on a worker thread that never returns): give it more than the
+ * (the input waiting for a decode_event that is not yet past limit_ms): give it more than the
  * shutdown's own deadline. Returns 0 or a negative errno (then *out is NULL). */
 int watchdog_start(uint64_t warn_ms, uint64_t limit_ms, uint64_t stop_limit_ms,
                    host_watchdog **out);
@@ -55,6 +56,19 @@ void watchdog_enter(host_watchdog *w, const char *module, const char *call, cons
 
 /* [loop] The call begun by watchdog_enter returned. No effect on NULL. */
 void watchdog_leave(host_watchdog *w);
+
+/* [the parse-ahead thread] A call of `module` there begins (its decode_event, which the input
+ * runs on a libuv threadpool thread before the loop takes the batch: event_parse.h), watched as
+ * the loop thread's calls are: reported past warn_ms, the host ended past limit_ms, naming
+ * "module M: decode_event of TOPIC from SOURCE (on the parse-ahead thread)". All borrowed until
+ * watchdog_leave_worker. One such call at a time (batches are prepared one at a time:
+ * event_input.h). No effect on NULL. */
+void watchdog_enter_worker(host_watchdog *w, const char *module, const char *call,
+                           const char *topic, const char *source);
+
+/* [the parse-ahead thread] The call begun by watchdog_enter_worker returned. No effect on
+ * NULL. */
+void watchdog_leave_worker(host_watchdog *w);
 
 /* [loop] The host's own code runs (a callback of one of its handles), until the matching
  * watchdog_host_end; they nest. Module calls inside it are watched as calls. No effect on NULL. */

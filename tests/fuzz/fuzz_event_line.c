@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *bytes, size_t size)
         count++;
         pos += len + 1;
     }
-    parsed_batch *batch = event_parse_batch_new(NULL, 0);
+    parsed_batch *batch = event_parse_batch_new(NULL, 0, NULL, NULL);
     if (batch == NULL)
         abort();
     event_parse_batch_fill(batch, "fuzz", lines, count);

@@ -84,6 +84,6 @@ kill $FEEDER 2> /dev/null
 expect_status 8 $STATUS "SIGTERM while a decoding spins"
 [ $MS -lt 14000 ] || fail "SIGTERM took $MS ms to end the host"
 expect_contains "$D/err" "fatal: SIGTERM received"
-expect_contains "$D/err" "ms ago and the host has not ended within its 10300 ms (the shutdown's deadline and the graces); ending it now"
+expect_contains "$D/err" "ms ago and the host has not ended within its 10300 ms (the shutdown's deadline and the graces) (module test-timer: decode_event of timer.decode_spin from $D/in:1 (on the parse-ahead thread) is running); ending it now"
 "$HOST" ledger verify "$D/var/ledger.jsonl" > /dev/null 2>&1; expect_status 0 $? "verify"
 echo "ok"

@@ -10,7 +10,7 @@
  * (or none) — a timer every 20 ms that does nothing. "timer.ping" answers "timer.pong" with
  * how often the timer ran; "timer.repost" posts itself a "timer.repost", for ever. Its decode_event
  * (run on a worker thread, ahead of the loop) spins for ever on "timer.decode_spin", once it has
- * said so on standard error.
+ * said so on standard error, and crashes (SIGSEGV) on "timer.decode_crash".
  */
 #include <stdio.h>
 #include <string.h>
@@ -123,6 +123,8 @@ static int timer_decode(const smart_event *event, void **decoded, smart_error *e
         for (;;)
             n++;
     }
+    if (strcmp(event->topic, "timer.decode_crash") == 0)
+        crash();
     return 0;
 }
 
