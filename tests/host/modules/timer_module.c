@@ -12,6 +12,7 @@
  * (run on a worker thread, ahead of the loop) spins for ever on "timer.decode_spin", once it has
  * said so on standard error, and crashes (SIGSEGV) on "timer.decode_crash".
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -37,10 +38,11 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* A write through a null pointer the compiler cannot see coming. */
+/* A write to an unmapped low address the compiler cannot see coming. */
 static void crash(void)
 {
-    volatile int *volatile nowhere = NULL;
+    volatile int *volatile nowhere =
+        (volatile int *)(uintptr_t)16; /* not NULL: UBSan would stop first */
     *nowhere = 1;
 }
 
@@ -48,10 +50,11 @@ static char sink[8192];
 
 static void crash_in_libc(size_t size)
 {
-    const char *volatile nowhere = NULL;
-    memcpy(sink, nowhere, size); /* into memory that outlives it, of a size known only now: a
-                                    call into the C library that is not optimised away */
-    sink[0]++;                   /* and not a tail call: this frame stays on the stack */
+    const char *volatile nowhere =
+        (const char *)(uintptr_t)16; /* not NULL: UBSan would stop first */
+    memcpy(sink, nowhere, size);     /* into memory that outlives it, of a size known only now: a
+                                        call into the C library that is not optimised away */
+    sink[0]++;                       /* and not a tail call: this frame stays on the stack */
 }
 
 static void on_timer(uv_timer_t *timer)
