@@ -24,7 +24,11 @@ KILLS = int(os.environ.get('FLEET_KILLS', '20'))
 failures = []
 
 
+T0 = time.monotonic()
+
+
 def check(cond, what):
+    print('%5.1fs ' % (time.monotonic() - T0), end='')
     print(('ok   ' if cond else 'FAIL ') + what, flush=True)
     if not cond:
         failures.append(what)
@@ -158,7 +162,7 @@ def run(pg, work):
 
     # SIGKILL at random points: each run is killed after a random time, the next resumes.
     path_a, head_a = ledgers['st-a']
-    total = n + 40000
+    total = n + 15000
     head_a = ledgergen.extend(path_a, 'st-a', total - n, n + 1, head_a)
     rng = random.Random(int(os.environ.get('FLEET_SEED', '17')))
     heads, t0 = [], time.monotonic()
@@ -181,9 +185,9 @@ def run(pg, work):
 
     # The database stopped and started again under a running shipper.
     path_b, head_b = ledgers['st-b']
-    total_b = n + 30000
+    total_b = n + 8000
     head_b = ledgergen.extend(path_b, 'st-b', total_b - n, n + 1, head_b)
-    p = ship(path_b, 'st-b', '--batch', '50', '--wait', '60')
+    p = ship(path_b, 'st-b', '--batch', '25', '--wait', '60')
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # wait for a condition: the shipper has stored some
         _, rows, _ = pg.psql("SELECT head_seq FROM fleet.nodes WHERE node_id = 'st-b'")

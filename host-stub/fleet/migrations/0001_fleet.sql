@@ -34,8 +34,10 @@ CREATE TABLE fleet.nodes (
 -- (UTC); fleet.ingest creates a month's partition the first time a record needs it.
 -- (node_id, seq) is unique because fleet.ingest stores seq = head + 1 only, under the node's
 -- row lock; the key has to name the partition column as well.
+-- node_id has no foreign key: fleet.ingest takes it from fleet.nodes itself (a per-row check
+-- would only repeat that on every record).
 CREATE TABLE fleet.records (
-    node_id     text NOT NULL REFERENCES fleet.nodes,
+    node_id     text NOT NULL,
     seq         bigint NOT NULL,
     time        timestamptz NOT NULL,
     action      text NOT NULL,
