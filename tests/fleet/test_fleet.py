@@ -162,7 +162,7 @@ def run(pg, work):
 
     # SIGKILL at random points: each run is killed after a random time, the next resumes.
     path_a, head_a = ledgers['st-a']
-    total = n + 15000
+    total = n + 750 * KILLS  # about 500 records a kill are shipped before it lands
     head_a = ledgergen.extend(path_a, 'st-a', total - n, n + 1, head_a)
     rng = random.Random(int(os.environ.get('FLEET_SEED', '17')))
     heads, t0 = [], time.monotonic()
