@@ -12,6 +12,7 @@
 #include <libpq-fe.h>
 
 #include "fleet/fleet_migrations.h"
+#include "ledger/checkpoint.h"
 
 /* Connect to `url`; NULL with `msg` set when it fails. Notices (CREATE ... IF NOT EXISTS on a
  * second run) are not errors, so they are kept off stderr. */
@@ -141,6 +142,9 @@ typedef struct shipper {
     char *batch;
     size_t batch_len, batch_cap, batch_records;
     bool lost;
+    bool have_key; /* the node's registered key parsed (checkpoints are checked with it) */
+    char key_why[200];
+    msig_public_key key;
 } shipper;
 
 /* A lost connection, a deadlock or a serialization failure (SQLSTATE class 40) is worth trying
@@ -155,7 +159,8 @@ static int result_error(shipper *s, const PGresult *r, const char *what, char *m
 
 static int ask_head(shipper *s, char *msg, size_t msg_size)
 {
-    PGresult *r = PQexec(s->c, "SELECT node_id, head_seq, head_hash FROM fleet.my_node()");
+    PGresult *r =
+        PQexec(s->c, "SELECT node_id, head_seq, head_hash, public_key FROM fleet.my_node()");
     int rc = 0;
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         rc = result_error(s, r, "asking for the node's head", msg, msg_size);
@@ -166,6 +171,11 @@ static int ask_head(shipper *s, char *msg, size_t msg_size)
         snprintf(s->res->node_id, sizeof s->res->node_id, "%s", PQgetvalue(r, 0, 0));
         s->res->head_seq = strtoull(PQgetvalue(r, 0, 1), NULL, 10);
         snprintf(s->res->head_hash, sizeof s->res->head_hash, "%s", PQgetvalue(r, 0, 2));
+        smart_error err = {0, ""};
+        s->have_key = msig_init(&err) == 0 &&
+                      msig_public_key_parse(PQgetvalue(r, 0, 3), (size_t)PQgetlength(r, 0, 3),
+                                            &s->key, &err) == 0;
+        snprintf(s->key_why, sizeof s->key_why, "%s", err.text);
         if (s->o->node_id != NULL && strcmp(s->o->node_id, s->res->node_id) != 0) {
             snprintf(msg, msg_size, "database: role %s is registered for node %s, not %s",
                      PQuser(s->c), s->res->node_id, s->o->node_id);
@@ -229,6 +239,42 @@ static int add_line(shipper *s, const char *line, size_t len, char *msg, size_t 
     return 0;
 }
 
+/* A ledger.checkpoint record's signature, checked with the node's registered key before the
+ * record is sent (PostgreSQL cannot check an Ed25519 signature; fleet.ingest checks that its
+ * claim matches the stored chain). The fields are in a fixed order (ledger.h), so the
+ * checkpoint is the text between "metadata": and the fixed-length prev_hash/hash suffix. */
+static int check_checkpoint(shipper *s, const char *line, size_t len, uint64_t seq, char *msg,
+                            size_t msg_size)
+{
+    static const char ACTION[] = "\"action\":\"" CHECKPOINT_ACTION "\",";
+    static const char META[] = ",\"metadata\":";
+    static const size_t SUFFIX = 1 + 75 + 79; /* newline, ,"hash":"..."} and ,"prev_hash":"..." */
+    if (strstr(line, ACTION) == NULL)
+        return 0;
+    const char *meta = strstr(line, META);
+    if (meta == NULL || len < SUFFIX || meta + sizeof META - 1 > line + len - SUFFIX) {
+        snprintf(msg, msg_size, "ledger %s: checkpoint record seq %" PRIu64 " has no metadata",
+                 s->o->ledger_path, seq);
+        return FLEET_EREFUSED;
+    }
+    meta += sizeof META - 1;
+    char why[300] = "";
+    checkpoint_claim claim;
+    if (!s->have_key) {
+        snprintf(why, sizeof why, "the node's registered key does not parse: %s", s->key_why);
+    } else if (checkpoint_check(meta, (size_t)(line + len - SUFFIX - meta), &s->key, &claim, why,
+                                sizeof why) == 0) {
+        return 0;
+    }
+    snprintf(msg, msg_size,
+             "ledger %s: checkpoint record seq %" PRIu64 " does not verify with node %s's "
+             "registered key: %s; not shipped",
+             s->o->ledger_path, seq, s->res->node_id, why);
+    snprintf(s->res->refused_kind, sizeof s->res->refused_kind, "checkpoint");
+    s->res->refused_seq = seq;
+    return FLEET_EREFUSED;
+}
+
 static int ship_once(shipper *s, char *msg, size_t msg_size)
 {
     s->lost = false;
@@ -262,6 +308,16 @@ static int ship_once(shipper *s, char *msg, size_t msg_size)
             break; /* end, or a torn last line not yet complete */
         if (++seq < s->res->head_seq)
             continue;
+        rc = check_checkpoint(s, line, (size_t)n, seq, msg, msg_size);
+        if (rc != 0) {
+            char first[1024];
+            int sent = send_batch(s, first, sizeof first); /* what precedes it is good */
+            if (sent != 0) { /* the database refused or failed on an earlier record */
+                snprintf(msg, msg_size, "%s", first);
+                rc = sent;
+            }
+            break;
+        }
         rc = add_line(s, line, (size_t)n, msg, msg_size);
         if (rc == 0 && s->batch_records >= want)
             rc = send_batch(s, msg, msg_size);

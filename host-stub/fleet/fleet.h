@@ -57,7 +57,11 @@ typedef struct fleet_ship_result {
  * or not at all). Idempotent and resumable: the head is asked for at every (re)connection and
  * a record already stored is skipped by the database, so a shipper killed anywhere and started
  * again neither loses nor doubles a record. A torn last line (no newline yet) is left for the
- * next run. Returns 0 with *result filled, FLEET_EREFUSED (result names the refused seq),
+ * next run. A ledger.checkpoint record is sent only when its signature verifies with the key
+ * registered for the node (the database cannot check Ed25519; it checks the claim against the
+ * stored chain); one that does not stops shipping before it, refused_kind "checkpoint" (no
+ * alert row: the database never saw it). Returns 0 with *result filled, FLEET_EREFUSED (result
+ * names the refused seq),
  * -EACCES (the role is not a registered station, or is another node's), -EIO (the database
  * stayed unreachable for wait_ms, or an SQL error), or a negative errno reading the ledger. */
 int fleet_ship(const fleet_ship_options *options, fleet_ship_result *result, char *msg,

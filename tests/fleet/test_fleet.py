@@ -150,6 +150,21 @@ def run(pg, work):
                    check=True, capture_output=True)
     real_ledger = os.path.join(real, 'var', 'ledger.jsonl')
     real_n = sum(1 for _ in open(real_ledger))
+    # Its checkpoints are checked with the registered key before they are sent: with another
+    # station's key registered, shipping stops before the first checkpoint record.
+    def register_real(keydir):
+        host('fleet', 'register', '--db', admin, '--node', 'st-real', '--role', 'station_st_real',
+             '--key', os.path.join(work, keydir, 'node.pub'), check_rc=0)
+    first_cp = [json.loads(x)['seq'] for x in open(real_ledger)
+                if '"action":"ledger.checkpoint"' in x][0]
+    register_real('keys-st-a')
+    p = ship(real_ledger, 'st-real')
+    out, err = p.communicate(timeout=60)
+    check(p.returncode == 1 and 'checkpoint record seq %d does not verify' % first_cp in err and
+          'head seq %d ' % (first_cp - 1) in out,
+          'a checkpoint signed with another key than the registered one is not shipped: %s' %
+          err.strip())
+    register_real('keys-st-real')
     p = ship(real_ledger, 'st-real')
     out, err = p.communicate(timeout=60)
     _, cps, _ = pg.psql("SELECT count(*) FROM fleet.checkpoints WHERE node_id = 'st-real'")
