@@ -245,6 +245,11 @@ def run(pg, work):
     rc, _, err = pg.psql("SELECT * FROM fleet.ingest($$%s$$)" % gap.strip(), user='station_st_c')
     _, rows, _ = pg.psql("SELECT seq, kind FROM fleet.alerts ORDER BY id DESC LIMIT 1")
     check(rows == [[str(n + 5), 'gap']], 'a gap refused with alert %s' % rows)
+    cut = good_next.strip()[:-80] + '}'  # its hash cut off
+    pg.psql("SELECT * FROM fleet.ingest($$%s$$)" % cut, user='station_st_c')
+    _, rows, _ = pg.psql("SELECT node_id, seq, kind FROM fleet.alerts ORDER BY id DESC LIMIT 1")
+    check(rows == [['st-c', str(n + 1), 'malformed']], 'a line without its hash refused with alert '
+          '%s' % rows)
     # A rewritten record: the local ledger's history differs from what is stored.
     rewritten = os.path.join(work, 'rewritten.jsonl')
     ledgergen_path = os.path.join(work, 'rw')
