@@ -6,6 +6,7 @@ fleet.ingest in the database: its hash recomputed, its link to the stored head).
 no PostgreSQL server is installed."""
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -68,6 +69,7 @@ def main():
         return 0 if rows[0][0] == 't' else 1
     finally:
         pg.close()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == '__main__':

@@ -9,6 +9,7 @@ doubled. Exit 77 (skipped) only when no PostgreSQL server binaries are installed
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -76,6 +77,7 @@ def main():
         run(pg, work)
     finally:
         pg.close()
+        shutil.rmtree(work, ignore_errors=True)
     print('%d failure(s)' % len(failures))
     return 1 if failures else 0
 
