@@ -177,22 +177,30 @@ def run(pg, work):
               real_n, cps[0][0], alerts[0][0], out.strip(), err.strip()))
     expect_chain(pg, 'st-real', real_n, 'smart-host ledger')
 
-    # SIGKILL at random points: each run is killed after a random time, the next resumes.
+    # SIGKILL at random points: before each run the ledger grows by 750 records, the run is
+    # killed once the database holds a random number of them (a condition, not a delay), and
+    # the next run resumes.
     path_a, head_a = ledgers['st-a']
-    total = n + 750 * KILLS  # about 500 records a kill are shipped before it lands
-    head_a = ledgergen.extend(path_a, 'st-a', total - n, n + 1, head_a)
     rng = random.Random(int(os.environ.get('FLEET_SEED', '17')))
-    heads, t0 = [], time.monotonic()
+
+    def head_of(node):
+        return int(pg.psql("SELECT head_seq FROM fleet.nodes WHERE node_id = '%s'" % node)[1][0][0])
+
+    heads, mid, length, t0 = [], 0, n, time.monotonic()
     for _ in range(KILLS):
-        p = ship(path_a, 'st-a', '--batch', '97')
-        time.sleep(rng.uniform(0.0, 0.25))  # the random point; correctness never waits on it
+        head_a = ledgergen.extend(path_a, 'st-a', 750, length + 1, head_a)
+        length += 750
+        target = head_of('st-a') + rng.randint(1, 700)
+        p = ship(path_a, 'st-a', '--batch', '29')
+        while p.poll() is None and head_of('st-a') < target:
+            pass
         p.send_signal(signal.SIGKILL)
         p.communicate()
-        _, rows, _ = pg.psql("SELECT head_seq FROM fleet.nodes WHERE node_id = 'st-a'")
-        heads.append(int(rows[0][0]))
+        heads.append(head_of('st-a'))
+        mid += heads[-1] < length
+    total = length
     p = ship(path_a, 'st-a')
     out, err = p.communicate(timeout=300)
-    mid = sum(1 for h in heads if n < h < total)
     print('kills: %d in %.1f s, heads after each: %s' % (KILLS, time.monotonic() - t0, heads))
     check(p.returncode == 0 and 'head seq %d hash %s' % (total, head_a) in out,
           'after %d SIGKILLs the shipper finishes: %s%s' % (KILLS, out.strip(), err.strip()))
