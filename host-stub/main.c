@@ -12,6 +12,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "fleet/fleet.h"
 #include "ledger/checkpoint.h"
 #include "ledger/ledger.h"
 #include "ledger/ledger_audit.h"
@@ -23,6 +24,8 @@
 static const char USAGE[] =
     "usage: smart-host run NODE.json [--events FILE|-] [--clock TIME]\n"
     "       smart-host ledger verify LEDGER [--key PUB [--checkpoints FILE]]\n"
+    "       smart-host ledger ship LEDGER --to URL [--node ID] [--batch N] [--wait SECONDS]\n"
+    "       smart-host fleet migrate|register --db URL ... (README \"Fleet\")\n"
     "       smart-host keygen DIR\n"
     "       smart-host report KIND LEDGER [--from DATE] [--to DATE] [--equipment ID]\n"
     "                         [--format html|csv|json] [--out FILE] (README \"Reports\")\n"
@@ -34,6 +37,7 @@ static const char USAGE[] =
     "  ledger verify  check the ledger's hash chain; names the first bad record\n"
     "  --key PUB      also check every signed checkpoint in it with the node's public key\n"
     "  --checkpoints FILE  and those of the exported checkpoints file (LEDGER.checkpoints)\n"
+    "  ledger ship    store the ledger's records not yet in the fleet database (exit 1: refused)\n"
     "  keygen DIR     write a node key pair for signing_key: DIR/node.key (mode 0600) and\n"
     "                 DIR/node.pub, in minisign's formats\n"
     "\n"
@@ -236,6 +240,10 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     if (strcmp(argv[1], "run") == 0)
         return command_run(argc, argv);
+    if (strcmp(argv[1], "ledger") == 0 && argc >= 3 && strcmp(argv[2], "ship") == 0)
+        return fleet_ship_command(argc, argv);
+    if (strcmp(argv[1], "fleet") == 0)
+        return fleet_command(argc, argv);
     if (strcmp(argv[1], "ledger") == 0)
         return command_verify(argc, argv);
     if (strcmp(argv[1], "keygen") == 0)
