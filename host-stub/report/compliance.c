@@ -29,30 +29,55 @@ typedef struct tech {
     rep_vec seqs;
 } tech;
 
-/* The window length and origin of a frequency: *days > 0 for day windows (origin a day),
- * *hours > 0 for hour windows; both 0 when it has no fixed window. */
-static void window_of(const pair *p, civil_day first, int *days, int *hours, civil_day *origin)
+/* The windows of a pair as the instants they begin, in the station's zone: a daily check's
+ * local day, a weekly one's ISO week (from local Monday midnight), an every-N-days one's N
+ * days, an every-N-hours one's N hours from local midnight. `start`..`end` are station days;
+ * starts[count] is the end of the last window. Returns the window count (0: no fixed window),
+ * or -1 when out of memory; *out (heap, the caller frees) is NULL when 0. */
+static long windows_of(const rep_ledger *l, const pair *p, civil_day start, civil_day end,
+                       int64_t near_ms, int64_t **out)
 {
-    *days = *hours = 0;
-    *origin = first;
+    *out = NULL;
     const char *f = p->frequency ? p->frequency : "";
+    int days = 0, hours = 0;
+    civil_day origin = start;
     if (strcmp(f, "daily") == 0)
-        *days = 1;
+        days = 1;
     else if (strcmp(f, "weekly") == 0) {
-        *days = 7;
-        *origin = first - (((first % 7) + 7 + 3) % 7); /* 1970-01-01 was a Thursday */
+        days = 7;
+        origin = start - (((start % 7) + 7 + 3) % 7); /* 1970-01-01 was a Thursday */
     } else if (strcmp(f, "every_n_days") == 0 && p->every > 0)
-        *days = p->every;
+        days = p->every;
     else if (strcmp(f, "every_n_hours") == 0 && p->every > 0)
-        *hours = p->every;
+        hours = p->every;
+    if ((days == 0 && hours == 0) || end < origin)
+        return 0;
+    long count = days ? ((long)end - origin) / days + 1 : (long)((end + 1 - origin) * 24 / hours);
+    int64_t *starts = malloc(((size_t)count + 1) * sizeof *starts);
+    if (starts == NULL)
+        return -1;
+    int64_t first = rep_day_start_ms(l, origin, near_ms);
+    for (long w = 0; w <= count; w++)
+        starts[w] = days ? rep_day_start_ms(l, origin + (civil_day)(w * days), near_ms)
+                         : first + (int64_t)w * hours * MS_PER_HOUR;
+    *out = starts;
+    return count;
 }
 
-static long window_index(int64_t ms, int days, int hours, civil_day origin)
+/* The window an instant falls in, or -1 outside them all. */
+static long window_index(const int64_t *starts, long count, int64_t ms)
 {
-    if (days)
-        return ((long)rep_day_of_ms(ms) - origin) / days;
-    int64_t start = (int64_t)origin * MS_PER_DAY;
-    return (long)((ms - start) / ((int64_t)hours * MS_PER_HOUR));
+    if (count == 0 || ms < starts[0] || ms >= starts[count])
+        return -1;
+    long lo = 0, hi = count;
+    while (hi - lo > 1) {
+        long mid = lo + (hi - lo) / 2;
+        if (starts[mid] <= ms)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
 static bool blocked_for(const rep_gate *g, const pair *p)
@@ -92,20 +117,15 @@ static int one_pair(const rep_ledger *l, const rep_query *q, rep_doc *d, const p
 {
     const rep_check *first = *REP_AT(p->checks, const rep_check *, 0);
     /* Nothing on record says it was due before its first check. */
-    civil_day start = rep_day_of_ms(first->time_ms);
+    civil_day start = rep_day_of(l, first->time_ms);
     if (q->from != REP_NO_DAY && q->from > start)
         start = q->from;
     civil_day end = rep_as_of(l, q);
-    int days, hours;
-    civil_day origin;
-    window_of(p, start, &days, &hours, &origin);
-    long count = 0;
-    if (days)
-        count = ((long)end - origin) / days + 1;
-    else if (hours)
-        count = (long)((end + 1 - origin) * 24 / hours);
+    int64_t *starts = NULL;
+    long count = windows_of(l, p, start, end, first->time_ms, &starts);
+    bool by_day = p->frequency && strcmp(p->frequency, "every_n_hours") != 0;
     if (count < 0)
-        count = 0;
+        return -ENOMEM;
     int *state = calloc((size_t)(count ? count : 1), sizeof *state);
     int64_t *pass_ms = calloc((size_t)(count ? count : 1), sizeof *pass_ms);
     uint64_t *seq = calloc((size_t)(count ? count : 1), sizeof *seq);
@@ -127,7 +147,7 @@ static int one_pair(const rep_ledger *l, const rep_query *q, rep_doc *d, const p
         *s = c->seq;
         if (count == 0)
             continue;
-        long w = window_index(c->time_ms, days, hours, origin);
+        long w = window_index(starts, count, c->time_ms);
         if (w < 0 || w >= count)
             continue;
         if (c->passed && state[w] != W_ON_TIME) {
@@ -145,7 +165,7 @@ static int one_pair(const rep_ledger *l, const rep_query *q, rep_doc *d, const p
         rc = -ENOMEM;
     for (size_t i = 0; i < l->gates.count && rc == 0 && count; i++) {
         const rep_gate *g = REP_AT(l->gates, rep_gate, i);
-        long w = window_index(g->time_ms, days, hours, origin);
+        long w = window_index(starts, count, g->time_ms);
         if (w < 0 || w >= count || state[w] != W_ON_TIME || g->time_ms >= pass_ms[w] ||
             late_gate[w] || !blocked_for(g, p))
             continue;
@@ -154,10 +174,7 @@ static int one_pair(const rep_ledger *l, const rep_query *q, rep_doc *d, const p
     month_row rows[64];
     size_t nrows = 0;
     for (long w = 0; w < count && rc == 0; w++) {
-        civil_day wday =
-            days ? origin + (civil_day)(w * days) : origin + (civil_day)((int64_t)w * hours / 24);
-        if (wday < start && days == 7 && wday + 7 <= start)
-            continue;
+        civil_day wday = rep_day_of(l, starts[w]);
         int y, m, dd;
         civil_to_ymd(wday < start ? start : wday, &y, &m, &dd);
         int month = y * 12 + m;
@@ -203,11 +220,10 @@ static int one_pair(const rep_ledger *l, const rep_query *q, rep_doc *d, const p
             }
             rep_set_text(d, r, 0, p->equipment);
             rep_set_text(d, r, 1, p->procedure);
-            if (days)
+            if (by_day)
                 rep_set_day(d, r, 2, wday);
             else
-                rep_set_time(d, r, 2,
-                             (int64_t)origin * MS_PER_DAY + (int64_t)w * hours * MS_PER_HOUR);
+                rep_set_time(d, r, 2, starts[w]);
             rep_set_text(d, r, 3, st == W_MISSED ? "missed" : "failed");
             r->mark = REP_MARK_BAD;
             /* A missed window has no record of its own: it cites the first check of the
@@ -240,6 +256,7 @@ static int one_pair(const rep_ledger *l, const rep_query *q, rep_doc *d, const p
                 rc = rep_row_seq(r, (*REP_AT(p->checks, const rep_check *, i))->seq);
         }
     }
+    free(starts);
     free(state);
     free(pass_ms);
     free(seq);
@@ -262,16 +279,19 @@ int report_compliance(const rep_ledger *l, const rep_query *q, rep_doc *d)
         missed ? rep_section_add(d, "compliance_technicians", "Per technician", tcols) : NULL;
     if (techs == NULL)
         return -ENOMEM;
-    periods->note = "A window is a daily check's day, a weekly check's ISO week (UTC) or an "
-                    "every-N-hours check's N hours from midnight UTC; late means done after the "
-                    "gate blocked a test for it in that window.";
+    periods->note = rep_printf(&d->arena,
+                               "A window is a daily check's day, a weekly check's ISO week or an "
+                               "every-N-hours check's N hours from midnight, on the station's "
+                               "clock; late means done after the gate blocked a test for it in "
+                               "that window. %s",
+                               rep_zone_text(l, d));
     rep_map pm = {0}, tm = {0};
     rep_vec pv = {0}, tv = {0};
     char key[600];
     int rc = 0;
     for (size_t i = 0; i < l->checks.count && rc == 0; i++) {
         const rep_check *c = REP_AT(l->checks, rep_check, i);
-        if (!c->equipment || !c->procedure || !rep_in_period(q, c->time_ms) ||
+        if (!c->equipment || !c->procedure || !rep_in_period(l, q, c->time_ms) ||
             (q->equipment && strcmp(q->equipment, c->equipment) != 0))
             continue;
         snprintf(key, sizeof key, "%s\x1f%s", c->equipment, c->procedure);

@@ -25,7 +25,7 @@ int report_oot_register(const rep_ledger *l, const rep_query *q, rep_doc *d)
               "reference must be assessed.";
     for (size_t i = 0; i < l->oots.count; i++) {
         const rep_oot *o = REP_AT(l->oots, rep_oot, i);
-        if (!rep_in_period(q, o->time_ms) ||
+        if (!rep_in_period(l, q, o->time_ms) ||
             (q->equipment && (!o->equipment || strcmp(q->equipment, o->equipment) != 0)))
             continue;
         rep_row *r = rep_row_add(d, s);

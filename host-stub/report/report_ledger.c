@@ -18,6 +18,7 @@
 #include "ledger/ledger_audit.h"
 #include "report/report.h"
 #include "run/clock.h"
+#include "zone/station_zone.h"
 
 static const char *str(rep_ledger *l, const json_t *obj, const char *key)
 {
@@ -320,6 +321,58 @@ static int read_contracts(rep_ledger *l, uint64_t seq, int64_t ms, const json_t 
     return 0;
 }
 
+/* A store.opened record: the station's zone from then on (a record before the module said
+ * its zone names none, and changes nothing). The same zone as the one before is not opened
+ * again. A zone this host's ICU does not know is said in the report, and its days stay those
+ * of the zone before (UTC when none). */
+static int read_zone(rep_ledger *l, uint64_t seq, int64_t ms, const json_t *m)
+{
+    const char *iana = json_string_value(json_object_get(m, "time_zone"));
+    const char *offset = json_string_value(json_object_get(m, "utc_offset"));
+    const char *name = iana ? iana : offset;
+    if (name == NULL)
+        return 0;
+    const char *tzdata = json_string_value(json_object_get(m, "tzdata"));
+    if (l->zones.count) {
+        const rep_zone *last = REP_AT(l->zones, rep_zone, l->zones.count - 1);
+        if (strcmp(last->name, name) == 0)
+            return 0;
+    }
+    station_zone *z = NULL;
+    smart_error err = {0, ""};
+    int minutes = 0;
+    int rc = iana ? station_zone_open(iana, "store.opened time_zone", &z, &err)
+             : utc_offset_parse(offset, &minutes) == 0 ? station_zone_fixed(minutes, &z, &err)
+                                                       : SMART_EINVAL;
+    if (rc == SMART_ENOMEM)
+        return -ENOMEM;
+    if (rc != 0) {
+        l->zone_warning = rep_printf(&l->arena,
+                                     "record %" PRIu64 " names the zone '%.64s', "
+                                     "which this host cannot open (%s): its days are counted "
+                                     "in the zone before it",
+                                     seq, name, err.text[0] ? err.text : "not +HH:MM");
+        return l->zone_warning ? 0 : -ENOMEM;
+    }
+    rep_zone *slot = rep_vec_push(&l->zones, sizeof *slot);
+    if (slot == NULL) {
+        station_zone_free(z);
+        return -ENOMEM;
+    }
+    *slot = (rep_zone){.seq = seq,
+                       .time_ms = ms,
+                       .name = rep_strdup(&l->arena, name),
+                       .tzdata = rep_strdup(&l->arena, tzdata),
+                       .zone = z};
+    const char *here = station_zone_tzdata_version();
+    if (iana && tzdata && strcmp(tzdata, here) != 0)
+        l->zone_warning = rep_printf(&l->arena,
+                                     "the module read %s from tzdata %s, this host "
+                                     "from %s: a day near a changed rule may differ",
+                                     name, tzdata, here);
+    return 0;
+}
+
 /* The head of a line, from a yajl scan of its top-level fields up to "action". */
 typedef struct head {
     int depth;
@@ -457,11 +510,14 @@ static int read_record(rep_ledger *l, const rep_read_options *o, const char *lin
     }
     l->last_ms = ms;
     bool bulk = false;
-    unsigned want = strcmp(h.module, "smart-maintenance") == 0 ? want_of(h.action, &bulk) : 0;
-    if (want == 0 || (o->wants && !(o->wants & want)))
+    bool mine = strcmp(h.module, "smart-maintenance") == 0;
+    /* The zone is read whatever the kind: every kind counts the station's days. */
+    bool zone = mine && strcmp(h.action, "store.opened") == 0;
+    unsigned want = mine ? want_of(h.action, &bulk) : 0;
+    if (!zone && (want == 0 || (o->wants && !(o->wants & want))))
         return 0;
     if (bulk) {
-        civil_day day = rep_day_of_ms(ms);
+        civil_day day = rep_day_of(l, ms);
         if ((o->bulk_from != REP_NO_DAY && day < o->bulk_from) ||
             (o->bulk_to != REP_NO_DAY && day > o->bulk_to))
             return 0;
@@ -479,7 +535,9 @@ static int read_record(rep_ledger *l, const rep_read_options *o, const char *lin
     const char *target = get(rec, "target"), *details = get(rec, "details");
     json_t *m = json_object_get(rec, "metadata");
     int rc = 0;
-    if (strcmp(action, "calibration.recorded") == 0)
+    if (zone)
+        rc = read_zone(l, seq, ms, m);
+    else if (strcmp(action, "calibration.recorded") == 0)
         rc = read_calibration(l, seq, ms, m);
     else if (strcmp(action, "maintenance.checked") == 0)
         rc = read_check(l, seq, ms, user, m);
@@ -656,5 +714,8 @@ int rep_ledger_read(const char *path, const rep_read_options *o, rep_ledger *l, 
 void rep_ledger_free(rep_ledger *l)
 {
     drop_records(l);
+    for (size_t i = 0; i < l->zones.count; i++)
+        station_zone_free(REP_AT(l->zones, rep_zone, i)->zone);
+    rep_vec_free(&l->zones);
     rep_arena_free(&l->arena);
 }
