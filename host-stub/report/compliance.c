@@ -1,14 +1,16 @@
 /* compliance.c — check compliance: for each item and procedure, the windows due in the period
- * (a daily check's UTC day, a weekly one's ISO week, an every-N-hours one's N hours from
- * midnight UTC) and, per month, how many were done on time, late, missed or failed, and the
- * share on time; per technician the checks done, failed and late.
+ * on the station's clock (windows_of: a daily check's day, a weekly one's ISO week, a
+ * per-shift one's shifts, an every-N-hours one's N hours from the first shift start) and, per
+ * month, how many were done on time, late, missed or failed, and the share on time; per
+ * technician the checks done, failed and late.
  *   on time: a passed check in the window before any test the gate blocked for it;
  *   late:    a passed check in the window after the gate blocked a test for its not being done;
  *   failed:  checks in the window, none passed;
- *   missed:  no check in the window.
- * The windows begin at the first check on record of that item and procedure (or --from, when
- * later), and end at --to or the last record. Frequencies with no fixed window (per shift, on use)
- * have their checks counted but no window due. Pure. */
+ *   missed:  no check in the window, which had ended by the ledger's last record.
+ * The windows begin with the one holding the first check on record of that item and procedure
+ * (or --from, when later), and end at --to or the last record. A per-shift check whose record
+ * names no shifts (written before the module recorded them) has its checks counted but no
+ * window due. Pure. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,8 @@ enum { W_MISSED, W_FAILED, W_ON_TIME, W_LATE };
 typedef struct pair {
     const char *equipment, *procedure, *frequency;
     int every;
+    int shift_starts[8];
+    size_t shift_count;
     rep_vec checks; /* const rep_check * */
 } pair;
 
@@ -29,17 +33,24 @@ typedef struct tech {
     rep_vec seqs;
 } tech;
 
-/* The windows of a pair as the instants they begin, in the station's zone: a daily check's
- * local day, a weekly one's ISO week (from local Monday midnight), an every-N-days one's N
- * days, an every-N-hours one's N hours from local midnight. `start`..`end` are station days;
- * starts[count] is the end of the last window. Returns the window count (0: no fixed window),
- * or -1 when out of memory; *out (heap, the caller frees) is NULL when 0. */
-static long windows_of(const rep_ledger *l, const pair *p, civil_day start, civil_day end,
-                       int64_t near_ms, int64_t **out)
+/* The windows of a pair as the instants they begin, on the station's clock, as the module's
+ * check validity has them (plugin/core/readiness.c, check_valid_until): a daily check's local
+ * day, a weekly one's ISO week (from local Monday midnight), an every-N-days one's N days; a
+ * per-shift one's shifts, from one of the contract's shift starts to the next; an
+ * every-N-hours one's N hours from the day's first shift start (local midnight when the record
+ * names no shifts), the last of a day cut at the next day's first. Windows from the one holding
+ * `begin_ms` through station day `end`; starts[count] is the end of the last. Returns the
+ * window count (0: no fixed window: a per-shift record that names no shifts), or -1 when out
+ * of memory; *out (heap, the caller frees) is NULL when 0. */
+static long windows_of(const rep_ledger *l, const pair *p, int64_t begin_ms, civil_day end,
+                       int64_t **out)
 {
     *out = NULL;
     const char *f = p->frequency ? p->frequency : "";
+    const station_zone *z = rep_zone_at(l, begin_ms);
+    civil_day start = rep_day_of(l, begin_ms);
     int days = 0, hours = 0;
+    bool shifts = false;
     civil_day origin = start;
     if (strcmp(f, "daily") == 0)
         days = 1;
@@ -50,17 +61,56 @@ static long windows_of(const rep_ledger *l, const pair *p, civil_day start, civi
         days = p->every;
     else if (strcmp(f, "every_n_hours") == 0 && p->every > 0)
         hours = p->every;
-    if ((days == 0 && hours == 0) || end < origin)
+    else if (strcmp(f, "per_shift") == 0 && p->shift_count > 0)
+        shifts = true;
+    if ((days == 0 && hours == 0 && !shifts) || end < origin)
         return 0;
-    long count = days ? ((long)end - origin) / days + 1 : (long)((end + 1 - origin) * 24 / hours);
-    int64_t *starts = malloc(((size_t)count + 1) * sizeof *starts);
-    if (starts == NULL)
+    rep_vec v = {0};
+    int64_t *slot;
+#define PUSH(ms) (((slot = rep_vec_push(&v, sizeof *slot)) != NULL) ? (*slot = (ms), 0) : -1)
+    int rc = 0;
+    if (days) {
+        for (civil_day day = origin; rc == 0 && day <= end + days; day += days)
+            rc = PUSH(rep_day_start_ms(l, day, begin_ms));
+    } else {
+        /* From the day before: its last window may hold the first instant. */
+        for (civil_day day = start - 1; rc == 0 && day <= end + 1; day++) {
+            int first = p->shift_count ? p->shift_starts[0] : 0;
+            int64_t from = z ? station_zone_local_ms(z, day, first)
+                             : (int64_t)day * MS_PER_DAY + (int64_t)first * MS_PER_MINUTE;
+            int64_t next = z ? station_zone_local_ms(z, day + 1, first)
+                             : (int64_t)(day + 1) * MS_PER_DAY + (int64_t)first * MS_PER_MINUTE;
+            if (hours)
+                for (int64_t at = from; rc == 0 && at < next; at += (int64_t)hours * MS_PER_HOUR)
+                    rc = PUSH(at);
+            else
+                for (size_t i = 0; rc == 0 && i < p->shift_count; i++)
+                    rc = PUSH(z ? station_zone_local_ms(z, day, p->shift_starts[i])
+                                : (int64_t)day * MS_PER_DAY +
+                                      (int64_t)p->shift_starts[i] * MS_PER_MINUTE);
+        }
+    }
+#undef PUSH
+    if (rc != 0) {
+        rep_vec_free(&v);
         return -1;
-    int64_t first = rep_day_start_ms(l, origin, near_ms);
-    for (long w = 0; w <= count; w++)
-        starts[w] = days ? rep_day_start_ms(l, origin + (civil_day)(w * days), near_ms)
-                         : first + (int64_t)w * hours * MS_PER_HOUR;
-    *out = starts;
+    }
+    /* Keep the windows from the one holding begin_ms to the last one beginning on day `end`,
+     * plus the end of that one. */
+    int64_t *all = v.items;
+    size_t lo = 0, hi = v.count;
+    while (lo + 1 < v.count && all[lo + 1] <= begin_ms)
+        lo++;
+    int64_t end_ms = rep_day_start_ms(l, end + 1, begin_ms);
+    while (hi > lo + 1 && all[hi - 2] >= end_ms)
+        hi--;
+    long count = (long)(hi - lo) - 1;
+    if (count <= 0) {
+        rep_vec_free(&v);
+        return 0;
+    }
+    memmove(all, all + lo, (size_t)(count + 1) * sizeof *all);
+    *out = all;
     return count;
 }
 
@@ -117,13 +167,20 @@ static int one_pair(const rep_ledger *l, const rep_query *q, rep_doc *d, const p
 {
     const rep_check *first = *REP_AT(p->checks, const rep_check *, 0);
     /* Nothing on record says it was due before its first check. */
-    civil_day start = rep_day_of(l, first->time_ms);
-    if (q->from != REP_NO_DAY && q->from > start)
+    int64_t begin_ms = first->time_ms;
+    civil_day start = rep_day_of(l, begin_ms);
+    if (q->from != REP_NO_DAY && q->from > start) {
         start = q->from;
+        begin_ms = rep_day_start_ms(l, start, begin_ms);
+    }
     civil_day end = rep_as_of(l, q);
     int64_t *starts = NULL;
-    long count = windows_of(l, p, start, end, first->time_ms, &starts);
-    bool by_day = p->frequency && strcmp(p->frequency, "every_n_hours") != 0;
+    long count = windows_of(l, p, begin_ms, end, &starts);
+    /* A window that begins after the ledger's last record is not due yet. */
+    while (count > 0 && starts[count - 1] > l->last_ms)
+        count--;
+    bool by_day = p->frequency && strcmp(p->frequency, "every_n_hours") != 0 &&
+                  strcmp(p->frequency, "per_shift") != 0;
     if (count < 0)
         return -ENOMEM;
     int *state = calloc((size_t)(count ? count : 1), sizeof *state);
@@ -179,6 +236,8 @@ static int one_pair(const rep_ledger *l, const rep_query *q, rep_doc *d, const p
         civil_to_ymd(wday < start ? start : wday, &y, &m, &dd);
         int month = y * 12 + m;
         int st = state[w] == W_ON_TIME && late_gate[w] ? W_LATE : state[w];
+        if (st == W_MISSED && starts[w + 1] > l->last_ms)
+            continue; /* still open at the ledger's last record: not missed (yet) */
         if (nrows == 0 || rows[nrows - 1].month != month) {
             if (nrows == sizeof rows / sizeof rows[0])
                 break; /* more than 64 months in one report: the first 64 are shown */
@@ -280,10 +339,11 @@ int report_compliance(const rep_ledger *l, const rep_query *q, rep_doc *d)
     if (techs == NULL)
         return -ENOMEM;
     periods->note = rep_printf(&d->arena,
-                               "A window is a daily check's day, a weekly check's ISO week or an "
-                               "every-N-hours check's N hours from midnight, on the station's "
-                               "clock; late means done after the gate blocked a test for it in "
-                               "that window. %s",
+                               "A window is a daily check's day, a weekly check's ISO week, a "
+                               "per-shift check's shift, or an every-N-hours check's N hours "
+                               "from the day's first shift start, on the station's clock; late "
+                               "means done after the gate blocked a test for it in that "
+                               "window. %s",
                                rep_zone_text(l, d));
     rep_map pm = {0}, tm = {0};
     rep_vec pv = {0}, tv = {0};
@@ -309,6 +369,10 @@ int report_compliance(const rep_ledger *l, const rep_query *q, rep_doc *d)
         p->procedure = c->procedure;
         p->frequency = c->frequency;
         p->every = c->every;
+        if (c->shift_count) { /* the shifts in force at its last check that names them */
+            memcpy(p->shift_starts, c->shift_starts, sizeof p->shift_starts);
+            p->shift_count = c->shift_count;
+        }
     }
     for (size_t i = 0; i < pv.count && rc == 0; i++)
         rc = one_pair(l, q, d, REP_AT(pv, pair, i), periods, missed, &tm, &tv);

@@ -105,6 +105,10 @@ typedef struct rep_check {
     int64_t time_ms;
     const char *equipment, *procedure, *frequency, *technician, *reference;
     int every;
+    /* The contract's shift starts (minutes after local midnight, ascending) a per-shift or
+     * every-N-hours check follows; 0: not recorded (a daily one, or an older record). */
+    int shift_starts[8];
+    size_t shift_count;
     bool passed, suspect;
     rep_step *steps;
     size_t step_count;

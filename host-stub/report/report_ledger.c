@@ -137,6 +137,14 @@ static int read_check(rep_ledger *l, uint64_t seq, int64_t ms, const char *user,
     c->procedure = str(l, m, "check_type");
     c->frequency = str(l, m, "frequency");
     c->every = (int)json_integer_value(json_object_get(m, "every"));
+    const json_t *shifts = json_object_get(m, "shift_starts");
+    for (size_t i = 0; i < json_array_size(shifts) && c->shift_count < 8; i++) {
+        const char *t = json_string_value(json_array_get(shifts, i));
+        int hh, mm;
+        if (t && sscanf(t, "%2d:%2d", &hh, &mm) == 2 && hh >= 0 && hh < 24 && mm >= 0 && mm < 60 &&
+            (c->shift_count == 0 || hh * 60 + mm > c->shift_starts[c->shift_count - 1]))
+            c->shift_starts[c->shift_count++] = hh * 60 + mm;
+    }
     c->technician = rep_strdup(&l->arena, user);
     c->reference = str(l, m, "reference_instrument");
     c->passed = flag(m, "passed");
