@@ -204,6 +204,7 @@ typedef struct rep_ledger {
     /* Why a recorded zone could not be opened here (this host's ICU does not know it) or was
      * read from other tz data than the module's, or NULL: said in the report's zone note. */
     const char *zone_warning;
+    char last_hash[65]; /* the last complete line's "hash" ("" when none) */
 } rep_ledger;
 
 /* The record kinds a report reads (rep_read_options.wants): the others are not parsed. */

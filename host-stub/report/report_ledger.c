@@ -594,23 +594,38 @@ static int read_records(rep_ledger *l, const rep_read_options *o, char *msg, siz
     bool progress = o->progress && size >= PROGRESS_BYTES;
     static const size_t buffer_size = 1u << 20;
     setvbuf(f, NULL, _IOFBF, buffer_size);
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
+    /* Two buffers in turn, so the last complete line is still at hand at the end. */
+    char *lines[2] = {NULL, NULL};
+    size_t caps[2] = {0, 0};
+    int cur = 0;
+    ssize_t n, last_n = 0;
     uint64_t done = 0, shown = 0;
     int rc = 0;
     /* Complete lines only: a last line without its newline is a torn write, which the
      * verification running meanwhile refuses. */
-    while (rc == 0 && (n = getline(&line, &cap, f)) > 0 && line[n - 1] == '\n') {
+    while (rc == 0 && (n = getline(&lines[cur], &caps[cur], f)) > 0 && lines[cur][n - 1] == '\n') {
         done += (uint64_t)n;
-        rc = read_record(l, o, line, (size_t)n - 1, msg, msg_size);
+        rc = read_record(l, o, lines[cur], (size_t)n - 1, msg, msg_size);
+        last_n = n;
+        cur ^= 1;
         if (progress && done - shown >= size / 10) {
             shown = done;
             fprintf(stderr, "smart-host report: read %" PRIu64 " records (%" PRIu64 " %%)\n",
                     l->records, done * 100 / size);
         }
     }
-    free(line);
+    /* The last record's hash: the chain's head once the verification has found it intact
+     * (and the same number of records), so the audit with a key need not walk the chain a
+     * second time for it. */
+    if (rc == 0 && last_n > 0) {
+        json_t *last = json_loadb(lines[cur ^ 1], (size_t)last_n - 1, 0, NULL);
+        const char *hash = json_string_value(json_object_get(last, "hash"));
+        if (hash && strlen(hash) == sizeof l->last_hash - 1)
+            memcpy(l->last_hash, hash, sizeof l->last_hash);
+        json_decref(last);
+    }
+    free(lines[0]);
+    free(lines[1]);
     fclose(f);
     return rc;
 }
@@ -662,11 +677,14 @@ static void verify(void *arg)
     v->last_signed_seq = r.last_signed_seq;
     v->unsigned_after = r.unsigned_after;
     v->checkpoints = r.checkpoints;
-    if (!r.ok)
+    if (!r.ok) {
         snprintf(v->why, sizeof v->why, "%s", r.why);
-    ledger_verify_result chain;
-    if (ledger_verify_file(path, &chain, job->msg, sizeof job->msg) == 0)
-        memcpy(v->head_hash, chain.head_hash, sizeof v->head_hash);
+        /* The chain's head as far as it holds, for the report to name. (When the audit holds,
+         * the head is the last record's hash, which the reader keeps: rep_ledger_read.) */
+        ledger_verify_result chain;
+        if (ledger_verify_file(path, &chain, job->msg, sizeof job->msg) == 0)
+            memcpy(v->head_hash, chain.head_hash, sizeof v->head_hash);
+    }
 }
 
 static void drop_records(rep_ledger *l)
@@ -707,6 +725,8 @@ int rep_ledger_read(const char *path, const rep_read_options *o, rep_ledger *l, 
         drop_records(l); /* nothing of a broken chain is presented */
         return 0;
     }
+    if (job.v.signed_checked && l->records == job.v.records)
+        memcpy(l->verification.head_hash, l->last_hash, sizeof l->last_hash);
     if (rc == 0 && l->records != job.v.records) {
         snprintf(msg, msg_size,
                  "ledger %s changed while it was read (%" PRIu64 " records verified, %" PRIu64

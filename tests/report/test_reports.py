@@ -388,6 +388,9 @@ class SignedAndHostile(unittest.TestCase):
         v = doc["verification"]
         self.assertTrue(v["ok"] and v["checkpoints_checked"], v)
         self.assertGreater(v["last_signed_seq"], 0)
+        with open(self.station.ledger) as f:
+            head = json.loads(f.readlines()[-1])["hash"]
+        self.assertEqual(v["head_hash"], head)  # the chain walked once, its head still named
         page = self.station.report("audit", "html", "--key", self.station.key).stdout
         self.assertIn("signed checkpoints verified, the last at seq %d" % v["last_signed_seq"],
                       page)
