@@ -42,12 +42,20 @@ typedef struct tech {
  * `begin_ms` through station day `end`; starts[count] is the end of the last. Returns the
  * window count (0: no fixed window: a per-shift record that names no shifts), or -1 when out
  * of memory; *out (heap, the caller frees) is NULL when 0. */
+/* The instant of `minutes` after local midnight of station day `day`, on the wall clock of
+ * the zone in force that day (core/zone_rules.h: a time skipped by a gap is the gap's end). */
+static int64_t local_ms(const rep_ledger *l, civil_day day, int minutes)
+{
+    const station_zone *z = rep_zone_at(l, (int64_t)day * MS_PER_DAY + 12 * MS_PER_HOUR);
+    return z ? station_zone_local_ms(z, day, minutes)
+             : (int64_t)day * MS_PER_DAY + (int64_t)minutes * MS_PER_MINUTE;
+}
+
 static long windows_of(const rep_ledger *l, const pair *p, int64_t begin_ms, civil_day end,
                        int64_t **out)
 {
     *out = NULL;
     const char *f = p->frequency ? p->frequency : "";
-    const station_zone *z = rep_zone_at(l, begin_ms);
     civil_day start = rep_day_of(l, begin_ms);
     int days = 0, hours = 0;
     bool shifts = false;
@@ -69,25 +77,25 @@ static long windows_of(const rep_ledger *l, const pair *p, int64_t begin_ms, civ
     int64_t *slot;
 #define PUSH(ms) (((slot = rep_vec_push(&v, sizeof *slot)) != NULL) ? (*slot = (ms), 0) : -1)
     int rc = 0;
+    int first = p->shift_count ? p->shift_starts[0] : 0;
     if (days) {
         for (civil_day day = origin; rc == 0 && day <= end + days; day += days)
-            rc = PUSH(rep_day_start_ms(l, day, begin_ms));
+            rc = PUSH(local_ms(l, day, 0));
+    } else if (hours > 24) { /* longer than a day: N hours on from the first day's anchor */
+        int64_t stop = local_ms(l, end + 1, 0) + (int64_t)hours * MS_PER_HOUR;
+        for (int64_t at = local_ms(l, start - 1, first); rc == 0 && at <= stop;
+             at += (int64_t)hours * MS_PER_HOUR)
+            rc = PUSH(at);
     } else {
         /* From the day before: its last window may hold the first instant. */
         for (civil_day day = start - 1; rc == 0 && day <= end + 1; day++) {
-            int first = p->shift_count ? p->shift_starts[0] : 0;
-            int64_t from = z ? station_zone_local_ms(z, day, first)
-                             : (int64_t)day * MS_PER_DAY + (int64_t)first * MS_PER_MINUTE;
-            int64_t next = z ? station_zone_local_ms(z, day + 1, first)
-                             : (int64_t)(day + 1) * MS_PER_DAY + (int64_t)first * MS_PER_MINUTE;
+            int64_t from = local_ms(l, day, first), next = local_ms(l, day + 1, first);
             if (hours)
                 for (int64_t at = from; rc == 0 && at < next; at += (int64_t)hours * MS_PER_HOUR)
                     rc = PUSH(at);
             else
                 for (size_t i = 0; rc == 0 && i < p->shift_count; i++)
-                    rc = PUSH(z ? station_zone_local_ms(z, day, p->shift_starts[i])
-                                : (int64_t)day * MS_PER_DAY +
-                                      (int64_t)p->shift_starts[i] * MS_PER_MINUTE);
+                    rc = PUSH(local_ms(l, day, p->shift_starts[i]));
         }
     }
 #undef PUSH
@@ -101,7 +109,7 @@ static long windows_of(const rep_ledger *l, const pair *p, int64_t begin_ms, civ
     size_t lo = 0, hi = v.count;
     while (lo + 1 < v.count && all[lo + 1] <= begin_ms)
         lo++;
-    int64_t end_ms = rep_day_start_ms(l, end + 1, begin_ms);
+    int64_t end_ms = local_ms(l, end + 1, 0);
     while (hi > lo + 1 && all[hi - 2] >= end_ms)
         hi--;
     long count = (long)(hi - lo) - 1;
