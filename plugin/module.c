@@ -280,6 +280,16 @@ static int record_store_opened(maintenance *m, smart_error *err)
     jw record = {0}, *meta = &record;
     jw_raw(meta, "{", 1);
     jw_member_string(meta, "data_dir", m->config.data_dir);
+    /* The station's civil time, so that a report read from the ledger alone counts the
+     * station's days as the module does: the IANA name with the tz data it was read from, or
+     * the fixed offset. */
+    const char *zone = station_zone_name(m->config.zone);
+    if (zone[0] == '+' || zone[0] == '-') {
+        jw_member_string(meta, "utc_offset", zone);
+    } else {
+        jw_member_string(meta, "time_zone", zone);
+        jw_member_string(meta, "tzdata", station_zone_tzdata_version());
+    }
     jw_key(meta, "committed_through_seq");
     if (rc == 1) {
         jw_raw(meta, "null", 4);

@@ -20,11 +20,11 @@ static int contracts(const rep_ledger *l, const rep_query *q, rep_doc *d)
     size_t start = 0; /* the newest load before the period, in force at its start */
     for (size_t i = 0; i < l->contracts.count; i++)
         if (q->from != REP_NO_DAY &&
-            rep_day_of_ms(REP_AT(l->contracts, rep_contracts, i)->time_ms) < q->from)
+            rep_day_of(l, REP_AT(l->contracts, rep_contracts, i)->time_ms) < q->from)
             start = i;
     for (size_t i = start; i < l->contracts.count; i++) {
         const rep_contracts *c = REP_AT(l->contracts, rep_contracts, i);
-        if (q->to != REP_NO_DAY && rep_day_of_ms(c->time_ms) > q->to)
+        if (q->to != REP_NO_DAY && rep_day_of(l, c->time_ms) > q->to)
             break;
         for (size_t k = 0; k < c->count; k++) {
             rep_row *r = rep_row_add(d, s);

@@ -1,14 +1,16 @@
 /* compliance.c — check compliance: for each item and procedure, the windows due in the period
- * (a daily check's UTC day, a weekly one's ISO week, an every-N-hours one's N hours from
- * midnight UTC) and, per month, how many were done on time, late, missed or failed, and the
- * share on time; per technician the checks done, failed and late.
+ * on the station's clock (windows_of: a daily check's day, a weekly one's ISO week, a
+ * per-shift one's shifts, an every-N-hours one's N hours from the first shift start) and, per
+ * month, how many were done on time, late, missed or failed, and the share on time; per
+ * technician the checks done, failed and late.
  *   on time: a passed check in the window before any test the gate blocked for it;
  *   late:    a passed check in the window after the gate blocked a test for its not being done;
  *   failed:  checks in the window, none passed;
- *   missed:  no check in the window.
- * The windows begin at the first check on record of that item and procedure (or --from, when
- * later), and end at --to or the last record. Frequencies with no fixed window (per shift, on use)
- * have their checks counted but no window due. Pure. */
+ *   missed:  no check in the window, which had ended by the ledger's last record.
+ * The windows begin with the one holding the first check on record of that item and procedure
+ * (or --from, when later), and end at --to or the last record. A per-shift check whose record
+ * names no shifts (written before the module recorded them) has its checks counted but no
+ * window due. Pure. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,8 @@ enum { W_MISSED, W_FAILED, W_ON_TIME, W_LATE };
 typedef struct pair {
     const char *equipment, *procedure, *frequency;
     int every;
+    int shift_starts[8];
+    size_t shift_count;
     rep_vec checks; /* const rep_check * */
 } pair;
 
@@ -29,30 +33,109 @@ typedef struct tech {
     rep_vec seqs;
 } tech;
 
-/* The window length and origin of a frequency: *days > 0 for day windows (origin a day),
- * *hours > 0 for hour windows; both 0 when it has no fixed window. */
-static void window_of(const pair *p, civil_day first, int *days, int *hours, civil_day *origin)
+/* The windows of a pair as the instants they begin, on the station's clock, as the module's
+ * check validity has them (plugin/core/readiness.c, check_valid_until): a daily check's local
+ * day, a weekly one's ISO week (from local Monday midnight), an every-N-days one's N days; a
+ * per-shift one's shifts, from one of the contract's shift starts to the next; an
+ * every-N-hours one's N hours from the day's first shift start (local midnight when the record
+ * names no shifts), the last of a day cut at the next day's first. Windows from the one holding
+ * `begin_ms` through station day `end`; starts[count] is the end of the last. Returns the
+ * window count (0: no fixed window: a per-shift record that names no shifts), or -1 when out
+ * of memory; *out (heap, the caller frees) is NULL when 0. */
+/* The instant of `minutes` after local midnight of station day `day`, on the wall clock of
+ * the zone in force that day (core/zone_rules.h: a time skipped by a gap is the gap's end). */
+static int64_t local_ms(const rep_ledger *l, civil_day day, int minutes)
 {
-    *days = *hours = 0;
-    *origin = first;
-    const char *f = p->frequency ? p->frequency : "";
-    if (strcmp(f, "daily") == 0)
-        *days = 1;
-    else if (strcmp(f, "weekly") == 0) {
-        *days = 7;
-        *origin = first - (((first % 7) + 7 + 3) % 7); /* 1970-01-01 was a Thursday */
-    } else if (strcmp(f, "every_n_days") == 0 && p->every > 0)
-        *days = p->every;
-    else if (strcmp(f, "every_n_hours") == 0 && p->every > 0)
-        *hours = p->every;
+    const station_zone *z = rep_zone_at(l, (int64_t)day * MS_PER_DAY + 12 * MS_PER_HOUR);
+    return z ? station_zone_local_ms(z, day, minutes)
+             : (int64_t)day * MS_PER_DAY + (int64_t)minutes * MS_PER_MINUTE;
 }
 
-static long window_index(int64_t ms, int days, int hours, civil_day origin)
+static long windows_of(const rep_ledger *l, const pair *p, int64_t begin_ms, civil_day end,
+                       int64_t **out)
 {
-    if (days)
-        return ((long)rep_day_of_ms(ms) - origin) / days;
-    int64_t start = (int64_t)origin * MS_PER_DAY;
-    return (long)((ms - start) / ((int64_t)hours * MS_PER_HOUR));
+    *out = NULL;
+    const char *f = p->frequency ? p->frequency : "";
+    civil_day start = rep_day_of(l, begin_ms);
+    int days = 0, hours = 0;
+    bool shifts = false;
+    civil_day origin = start;
+    if (strcmp(f, "daily") == 0)
+        days = 1;
+    else if (strcmp(f, "weekly") == 0) {
+        days = 7;
+        origin = start - (((start % 7) + 7 + 3) % 7); /* 1970-01-01 was a Thursday */
+    } else if (strcmp(f, "every_n_days") == 0 && p->every > 0)
+        days = p->every;
+    else if (strcmp(f, "every_n_hours") == 0 && p->every > 0)
+        hours = p->every;
+    else if (strcmp(f, "per_shift") == 0 && p->shift_count > 0)
+        shifts = true;
+    if ((days == 0 && hours == 0 && !shifts) || end < origin)
+        return 0;
+    rep_vec v = {0};
+    int64_t *slot;
+#define PUSH(ms) (((slot = rep_vec_push(&v, sizeof *slot)) != NULL) ? (*slot = (ms), 0) : -1)
+    int rc = 0;
+    int first = p->shift_count ? p->shift_starts[0] : 0;
+    if (days) {
+        for (civil_day day = origin; rc == 0 && day <= end + days; day += days)
+            rc = PUSH(local_ms(l, day, 0));
+    } else if (hours > 24) { /* longer than a day: N hours on from the first day's anchor */
+        int64_t stop = local_ms(l, end + 1, 0) + (int64_t)hours * MS_PER_HOUR;
+        for (int64_t at = local_ms(l, start - 1, first); rc == 0 && at <= stop;
+             at += (int64_t)hours * MS_PER_HOUR)
+            rc = PUSH(at);
+    } else {
+        /* From the day before: its last window may hold the first instant. */
+        for (civil_day day = start - 1; rc == 0 && day <= end + 1; day++) {
+            int64_t from = local_ms(l, day, first), next = local_ms(l, day + 1, first);
+            if (hours)
+                for (int64_t at = from; rc == 0 && at < next; at += (int64_t)hours * MS_PER_HOUR)
+                    rc = PUSH(at);
+            else
+                for (size_t i = 0; rc == 0 && i < p->shift_count; i++)
+                    rc = PUSH(local_ms(l, day, p->shift_starts[i]));
+        }
+    }
+#undef PUSH
+    if (rc != 0) {
+        rep_vec_free(&v);
+        return -1;
+    }
+    /* Keep the windows from the one holding begin_ms to the last one beginning on day `end`,
+     * plus the end of that one. */
+    int64_t *all = v.items;
+    size_t lo = 0, hi = v.count;
+    while (lo + 1 < v.count && all[lo + 1] <= begin_ms)
+        lo++;
+    int64_t end_ms = local_ms(l, end + 1, 0);
+    while (hi > lo + 1 && all[hi - 2] >= end_ms)
+        hi--;
+    long count = (long)(hi - lo) - 1;
+    if (count <= 0) {
+        rep_vec_free(&v);
+        return 0;
+    }
+    memmove(all, all + lo, (size_t)(count + 1) * sizeof *all);
+    *out = all;
+    return count;
+}
+
+/* The window an instant falls in, or -1 outside them all. */
+static long window_index(const int64_t *starts, long count, int64_t ms)
+{
+    if (count == 0 || ms < starts[0] || ms >= starts[count])
+        return -1;
+    long lo = 0, hi = count;
+    while (hi - lo > 1) {
+        long mid = lo + (hi - lo) / 2;
+        if (starts[mid] <= ms)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
 static bool blocked_for(const rep_gate *g, const pair *p)
@@ -92,20 +175,22 @@ static int one_pair(const rep_ledger *l, const rep_query *q, rep_doc *d, const p
 {
     const rep_check *first = *REP_AT(p->checks, const rep_check *, 0);
     /* Nothing on record says it was due before its first check. */
-    civil_day start = rep_day_of_ms(first->time_ms);
-    if (q->from != REP_NO_DAY && q->from > start)
+    int64_t begin_ms = first->time_ms;
+    civil_day start = rep_day_of(l, begin_ms);
+    if (q->from != REP_NO_DAY && q->from > start) {
         start = q->from;
+        begin_ms = rep_day_start_ms(l, start, begin_ms);
+    }
     civil_day end = rep_as_of(l, q);
-    int days, hours;
-    civil_day origin;
-    window_of(p, start, &days, &hours, &origin);
-    long count = 0;
-    if (days)
-        count = ((long)end - origin) / days + 1;
-    else if (hours)
-        count = (long)((end + 1 - origin) * 24 / hours);
+    int64_t *starts = NULL;
+    long count = windows_of(l, p, begin_ms, end, &starts);
+    /* A window that begins after the ledger's last record is not due yet. */
+    while (count > 0 && starts[count - 1] > l->last_ms)
+        count--;
+    bool by_day = p->frequency && strcmp(p->frequency, "every_n_hours") != 0 &&
+                  strcmp(p->frequency, "per_shift") != 0;
     if (count < 0)
-        count = 0;
+        return -ENOMEM;
     int *state = calloc((size_t)(count ? count : 1), sizeof *state);
     int64_t *pass_ms = calloc((size_t)(count ? count : 1), sizeof *pass_ms);
     uint64_t *seq = calloc((size_t)(count ? count : 1), sizeof *seq);
@@ -127,7 +212,7 @@ static int one_pair(const rep_ledger *l, const rep_query *q, rep_doc *d, const p
         *s = c->seq;
         if (count == 0)
             continue;
-        long w = window_index(c->time_ms, days, hours, origin);
+        long w = window_index(starts, count, c->time_ms);
         if (w < 0 || w >= count)
             continue;
         if (c->passed && state[w] != W_ON_TIME) {
@@ -145,7 +230,7 @@ static int one_pair(const rep_ledger *l, const rep_query *q, rep_doc *d, const p
         rc = -ENOMEM;
     for (size_t i = 0; i < l->gates.count && rc == 0 && count; i++) {
         const rep_gate *g = REP_AT(l->gates, rep_gate, i);
-        long w = window_index(g->time_ms, days, hours, origin);
+        long w = window_index(starts, count, g->time_ms);
         if (w < 0 || w >= count || state[w] != W_ON_TIME || g->time_ms >= pass_ms[w] ||
             late_gate[w] || !blocked_for(g, p))
             continue;
@@ -154,14 +239,13 @@ static int one_pair(const rep_ledger *l, const rep_query *q, rep_doc *d, const p
     month_row rows[64];
     size_t nrows = 0;
     for (long w = 0; w < count && rc == 0; w++) {
-        civil_day wday =
-            days ? origin + (civil_day)(w * days) : origin + (civil_day)((int64_t)w * hours / 24);
-        if (wday < start && days == 7 && wday + 7 <= start)
-            continue;
+        civil_day wday = rep_day_of(l, starts[w]);
         int y, m, dd;
         civil_to_ymd(wday < start ? start : wday, &y, &m, &dd);
         int month = y * 12 + m;
         int st = state[w] == W_ON_TIME && late_gate[w] ? W_LATE : state[w];
+        if (st == W_MISSED && starts[w + 1] > l->last_ms)
+            continue; /* still open at the ledger's last record: not missed (yet) */
         if (nrows == 0 || rows[nrows - 1].month != month) {
             if (nrows == sizeof rows / sizeof rows[0])
                 break; /* more than 64 months in one report: the first 64 are shown */
@@ -203,11 +287,10 @@ static int one_pair(const rep_ledger *l, const rep_query *q, rep_doc *d, const p
             }
             rep_set_text(d, r, 0, p->equipment);
             rep_set_text(d, r, 1, p->procedure);
-            if (days)
+            if (by_day)
                 rep_set_day(d, r, 2, wday);
             else
-                rep_set_time(d, r, 2,
-                             (int64_t)origin * MS_PER_DAY + (int64_t)w * hours * MS_PER_HOUR);
+                rep_set_time(d, r, 2, starts[w]);
             rep_set_text(d, r, 3, st == W_MISSED ? "missed" : "failed");
             r->mark = REP_MARK_BAD;
             /* A missed window has no record of its own: it cites the first check of the
@@ -240,6 +323,7 @@ static int one_pair(const rep_ledger *l, const rep_query *q, rep_doc *d, const p
                 rc = rep_row_seq(r, (*REP_AT(p->checks, const rep_check *, i))->seq);
         }
     }
+    free(starts);
     free(state);
     free(pass_ms);
     free(seq);
@@ -262,16 +346,20 @@ int report_compliance(const rep_ledger *l, const rep_query *q, rep_doc *d)
         missed ? rep_section_add(d, "compliance_technicians", "Per technician", tcols) : NULL;
     if (techs == NULL)
         return -ENOMEM;
-    periods->note = "A window is a daily check's day, a weekly check's ISO week (UTC) or an "
-                    "every-N-hours check's N hours from midnight UTC; late means done after the "
-                    "gate blocked a test for it in that window.";
+    periods->note = rep_printf(&d->arena,
+                               "A window is a daily check's day, a weekly check's ISO week, a "
+                               "per-shift check's shift, or an every-N-hours check's N hours "
+                               "from the day's first shift start, on the station's clock; late "
+                               "means done after the gate blocked a test for it in that "
+                               "window. %s",
+                               rep_zone_text(l, d));
     rep_map pm = {0}, tm = {0};
     rep_vec pv = {0}, tv = {0};
     char key[600];
     int rc = 0;
     for (size_t i = 0; i < l->checks.count && rc == 0; i++) {
         const rep_check *c = REP_AT(l->checks, rep_check, i);
-        if (!c->equipment || !c->procedure || !rep_in_period(q, c->time_ms) ||
+        if (!c->equipment || !c->procedure || !rep_in_period(l, q, c->time_ms) ||
             (q->equipment && strcmp(q->equipment, c->equipment) != 0))
             continue;
         snprintf(key, sizeof key, "%s\x1f%s", c->equipment, c->procedure);
@@ -289,6 +377,10 @@ int report_compliance(const rep_ledger *l, const rep_query *q, rep_doc *d)
         p->procedure = c->procedure;
         p->frequency = c->frequency;
         p->every = c->every;
+        if (c->shift_count) { /* the shifts in force at its last check that names them */
+            memcpy(p->shift_starts, c->shift_starts, sizeof p->shift_starts);
+            p->shift_count = c->shift_count;
+        }
     }
     for (size_t i = 0; i < pv.count && rc == 0; i++)
         rc = one_pair(l, q, d, REP_AT(pv, pair, i), periods, missed, &tm, &tv);

@@ -61,7 +61,7 @@ int report_due_list(const rep_ledger *l, const rep_query *q, rep_doc *d)
      * order already; the three kinds touch different fields, so they may be applied apart. */
     for (size_t i = 0; i < l->transitions.count && rc == 0; i++) {
         const rep_transition *t = REP_AT(l->transitions, rep_transition, i);
-        if (rep_day_of_ms(t->time_ms) > as_of || t->equipment == NULL)
+        if (rep_day_of(l, t->time_ms) > as_of || t->equipment == NULL)
             continue;
         item *it = find(&map, &items, t->equipment);
         if (it == NULL) {
@@ -75,7 +75,7 @@ int report_due_list(const rep_ledger *l, const rep_query *q, rep_doc *d)
     }
     for (size_t i = 0; i < l->calibrations.count && rc == 0; i++) {
         const rep_calibration *c = REP_AT(l->calibrations, rep_calibration, i);
-        if (rep_day_of_ms(c->time_ms) > as_of || c->equipment == NULL || c->due == REP_NO_DAY)
+        if (rep_day_of(l, c->time_ms) > as_of || c->equipment == NULL || c->due == REP_NO_DAY)
             continue;
         item *it = find(&map, &items, c->equipment);
         if (it == NULL)
@@ -87,7 +87,7 @@ int report_due_list(const rep_ledger *l, const rep_query *q, rep_doc *d)
     }
     for (size_t i = 0; i < l->tags.count && rc == 0; i++) {
         const rep_tag *t = REP_AT(l->tags, rep_tag, i);
-        if (t->kind != REP_TAG_SENT_OUT || rep_day_of_ms(t->time_ms) > as_of || !t->equipment)
+        if (t->kind != REP_TAG_SENT_OUT || rep_day_of(l, t->time_ms) > as_of || !t->equipment)
             continue;
         item *it = find(&map, &items, t->equipment);
         if (it == NULL)
@@ -97,7 +97,7 @@ int report_due_list(const rep_ledger *l, const rep_query *q, rep_doc *d)
     }
     for (size_t i = 0; i < l->retired.count && rc == 0; i++) {
         const rep_retired *r = REP_AT(l->retired, rep_retired, i);
-        long k = rep_day_of_ms(r->time_ms) <= as_of ? rep_map_get(&map, r->equipment) : -1;
+        long k = rep_day_of(l, r->time_ms) <= as_of ? rep_map_get(&map, r->equipment) : -1;
         if (k >= 0 && REP_AT(items, item, k)->state_seq < r->seq)
             REP_AT(items, item, k)->retired = true;
     }
@@ -107,12 +107,13 @@ int report_due_list(const rep_ledger *l, const rep_query *q, rep_doc *d)
     if (rc == 0 && s == NULL)
         rc = -ENOMEM;
     if (rc == 0) {
-        char note[200], a[16], h[16];
+        char a[16], h[16];
         civil_format(as_of, a, sizeof a);
         civil_format(horizon, h, sizeof h);
-        snprintf(note, sizeof note,
-                 "As of %s, items due up to %s; overdue, out of service and sent out first.", a, h);
-        s->note = rep_strdup(&d->arena, note);
+        s->note = rep_printf(&d->arena,
+                             "As of %s, items due up to %s; overdue, out of service and sent "
+                             "out first. %s",
+                             a, h, rep_zone_text(l, d));
     }
     for (size_t i = 0; i < items.count && rc == 0; i++) {
         item *it = REP_AT(items, item, i);

@@ -121,7 +121,7 @@ int report_gate_activity(const rep_ledger *l, const rep_query *q, rep_doc *d)
     int rc = 0;
     for (size_t i = 0; i < l->gates.count && rc == 0; i++) {
         const rep_gate *g = REP_AT(l->gates, rep_gate, i);
-        if (!rep_in_period(q, g->time_ms))
+        if (!rep_in_period(l, q, g->time_ms))
             continue;
         if (q->equipment) {
             bool named = false;
@@ -131,7 +131,7 @@ int report_gate_activity(const rep_ledger *l, const rep_query *q, rep_doc *d)
                 continue;
         }
         char day[16];
-        civil_format(rep_day_of_ms(g->time_ms), day, sizeof day);
+        civil_format(rep_day_of(l, g->time_ms), day, sizeof day);
         tally *t = bump(&mday, &vday, rep_strdup(&d->arena, day));
         if (t == NULL || add_seq(t, g->seq) < 0) {
             rc = -ENOMEM;

@@ -7,9 +7,9 @@
 
 #include "report/report.h"
 
-static bool wanted(const rep_query *q, const char *id, int64_t ms)
+static bool wanted(const rep_ledger *l, const rep_query *q, const char *id, int64_t ms)
 {
-    return id && (q->equipment == NULL || strcmp(q->equipment, id) == 0) && rep_in_period(q, ms);
+    return id && (q->equipment == NULL || strcmp(q->equipment, id) == 0) && rep_in_period(l, q, ms);
 }
 
 static bool inside(const rep_result *r, double v)
@@ -41,7 +41,7 @@ static int calibrations(const rep_ledger *l, const rep_query *q, rep_doc *d)
         return -ENOMEM;
     for (size_t i = 0; i < l->calibrations.count; i++) {
         const rep_calibration *c = REP_AT(l->calibrations, rep_calibration, i);
-        if (!wanted(q, c->equipment, c->time_ms))
+        if (!wanted(l, q, c->equipment, c->time_ms))
             continue;
         for (size_t k = 0; k < (c->result_count ? c->result_count : 1); k++) {
             const rep_result *res = c->result_count ? &c->results[k] : NULL;
@@ -95,7 +95,7 @@ static int checks(const rep_ledger *l, const rep_query *q, rep_doc *d)
         return -ENOMEM;
     for (size_t i = 0; i < l->checks.count; i++) {
         const rep_check *c = REP_AT(l->checks, rep_check, i);
-        if (!wanted(q, c->equipment, c->time_ms))
+        if (!wanted(l, q, c->equipment, c->time_ms))
             continue;
         for (size_t k = 0; k < c->step_count; k++) {
             const rep_step *st = &c->steps[k];
@@ -133,7 +133,7 @@ static int status_changes(const rep_ledger *l, const rep_query *q, rep_doc *d)
         return -ENOMEM;
     for (size_t i = 0; i < l->transitions.count; i++) {
         const rep_transition *t = REP_AT(l->transitions, rep_transition, i);
-        if (!wanted(q, t->equipment, t->time_ms))
+        if (!wanted(l, q, t->equipment, t->time_ms))
             continue;
         rep_row *r = rep_row_add(d, s);
         if (r == NULL || rep_row_seq(r, t->seq) < 0)
@@ -160,7 +160,7 @@ static int tag_outs(const rep_ledger *l, const rep_query *q, rep_doc *d)
         return -ENOMEM;
     for (size_t i = 0; i < l->tags.count; i++) {
         const rep_tag *t = REP_AT(l->tags, rep_tag, i);
-        if (!wanted(q, t->equipment, t->time_ms))
+        if (!wanted(l, q, t->equipment, t->time_ms))
             continue;
         rep_row *r = rep_row_add(d, s);
         if (r == NULL || rep_row_seq(r, t->seq) < 0)
@@ -184,10 +184,10 @@ static int jobs(const rep_ledger *l, const rep_query *q, rep_doc *d)
         return -ENOMEM;
     for (size_t i = 0; i < l->gates.count; i++) {
         const rep_gate *g = REP_AT(l->gates, rep_gate, i);
-        if (!rep_in_period(q, g->time_ms))
+        if (!rep_in_period(l, q, g->time_ms))
             continue;
         for (size_t k = 0; k < g->equipment_count; k++) {
-            if (!wanted(q, g->equipment[k], g->time_ms))
+            if (!wanted(l, q, g->equipment[k], g->time_ms))
                 continue;
             const rep_block *b = NULL;
             for (size_t j = 0; j < g->blocked_count; j++)

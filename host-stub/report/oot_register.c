@@ -2,11 +2,62 @@
  * found, its suspect window, the ClientPOs tested in it, and what was verified with it while it
  * was a reference (the module's oot.impact records; ISO/IEC 17025 §7.10). Pure. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "report/report.h"
 
-int report_oot_register(const rep_ledger *l, const rep_query *q, rep_doc *d)
+/* The calibrations by item and certificate: for each key, its calibrations in seq order as a
+ * chain (head[key], next[calibration]; SIZE_MAX ends it). Built in one pass, so the register
+ * is linear in the calibrations and findings, not in their product. */
+typedef struct by_certificate {
+    rep_arena keys;
+    rep_map map;
+    size_t *head, *tail, *next;
+} by_certificate;
+
+static void by_certificate_free(by_certificate *b)
+{
+    rep_map_free(&b->map);
+    rep_arena_free(&b->keys);
+    free(b->head);
+    free(b->tail);
+    free(b->next);
+}
+
+static const char *key_of(rep_arena *a, const char *equipment, const char *certificate)
+{
+    return rep_printf(a, "%s\x1f%s", equipment, certificate);
+}
+
+static int by_certificate_build(const rep_ledger *l, by_certificate *b)
+{
+    size_t n = l->calibrations.count;
+    b->head = malloc((n ? n : 1) * sizeof *b->head);
+    b->tail = malloc((n ? n : 1) * sizeof *b->tail);
+    b->next = malloc((n ? n : 1) * sizeof *b->next);
+    if (!b->head || !b->tail || !b->next)
+        return -ENOMEM;
+    for (size_t k = 0; k < n; k++) {
+        const rep_calibration *c = REP_AT(l->calibrations, rep_calibration, k);
+        b->next[k] = SIZE_MAX;
+        if (!c->equipment || !c->certificate)
+            continue;
+        const char *key = key_of(&b->keys, c->equipment, c->certificate);
+        bool added;
+        long g = key ? rep_map_put(&b->map, key, &added) : -1;
+        if (g < 0)
+            return -ENOMEM;
+        if (added)
+            b->head[g] = k;
+        else
+            b->next[b->tail[g]] = k;
+        b->tail[g] = k;
+    }
+    return 0;
+}
+
+static int oot_rows(const rep_ledger *l, const rep_query *q, rep_doc *d, by_certificate *index)
 {
     static const char *const cols[] = {"recorded",  "equipment_id",     "certificate",
                                        "finding",   "suspect_since",    "suspect_until",
@@ -25,19 +76,23 @@ int report_oot_register(const rep_ledger *l, const rep_query *q, rep_doc *d)
               "reference must be assessed.";
     for (size_t i = 0; i < l->oots.count; i++) {
         const rep_oot *o = REP_AT(l->oots, rep_oot, i);
-        if (!rep_in_period(q, o->time_ms) ||
+        if (!rep_in_period(l, q, o->time_ms) ||
             (q->equipment && (!o->equipment || strcmp(q->equipment, o->equipment) != 0)))
             continue;
         rep_row *r = rep_row_add(d, s);
         if (r == NULL)
             return -ENOMEM;
         /* The calibration that found it, cited with the impact record. */
-        for (size_t k = 0; k < l->calibrations.count; k++) {
-            const rep_calibration *c = REP_AT(l->calibrations, rep_calibration, k);
-            if (c->seq < o->seq && c->equipment && o->equipment && c->certificate &&
-                o->certificate && strcmp(c->equipment, o->equipment) == 0 &&
-                strcmp(c->certificate, o->certificate) == 0 && rep_row_seq(r, c->seq) < 0)
+        if (o->equipment && o->certificate) {
+            const char *key = key_of(&index->keys, o->equipment, o->certificate);
+            if (key == NULL)
                 return -ENOMEM;
+            long g = rep_map_get(&index->map, key);
+            for (size_t k = g < 0 ? SIZE_MAX : index->head[g]; k != SIZE_MAX; k = index->next[k]) {
+                const rep_calibration *c = REP_AT(l->calibrations, rep_calibration, k);
+                if (c->seq < o->seq && rep_row_seq(r, c->seq) < 0)
+                    return -ENOMEM;
+            }
         }
         if (rep_row_seq(r, o->seq) < 0)
             return -ENOMEM;
@@ -67,4 +122,14 @@ int report_oot_register(const rep_ledger *l, const rep_query *q, rep_doc *d)
         }
     }
     return 0;
+}
+
+int report_oot_register(const rep_ledger *l, const rep_query *q, rep_doc *d)
+{
+    by_certificate index = {0};
+    int rc = by_certificate_build(l, &index);
+    if (rc == 0)
+        rc = oot_rows(l, q, d, &index);
+    by_certificate_free(&index);
+    return rc;
 }

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "core/dates.h"
+#include "core/zone_rules.h"
 
 #define REP_NO_DAY INT32_MIN
 
@@ -104,6 +105,10 @@ typedef struct rep_check {
     int64_t time_ms;
     const char *equipment, *procedure, *frequency, *technician, *reference;
     int every;
+    /* The contract's shift starts (minutes after local midnight, ascending) a per-shift or
+     * every-N-hours check follows; 0: not recorded (a daily one, or an older record). */
+    int shift_starts[8];
+    size_t shift_count;
     bool passed, suspect;
     rep_step *steps;
     size_t step_count;
@@ -175,6 +180,16 @@ typedef struct rep_verification {
     char why[900]; /* !ok: where the chain breaks and why */
 } rep_verification;
 
+/* The station's civil time from a store.opened record (the module's first at every start):
+ * in force from that record until the next one that names another zone. */
+typedef struct rep_zone {
+    uint64_t seq;
+    int64_t time_ms;
+    const char *name;   /* the IANA name, or the fixed offset "+HH:MM" */
+    const char *tzdata; /* the tz data version the module read the IANA zone from, or NULL */
+    station_zone *zone; /* owned by the ledger; opened from this host's ICU */
+} rep_zone;
+
 typedef struct rep_ledger {
     rep_arena arena;
     const char *path;
@@ -183,6 +198,13 @@ typedef struct rep_ledger {
     uint64_t records;
     int64_t first_ms, last_ms;
     rep_vec calibrations, transitions, checks, tags, gates, oots, contracts, retired;
+    /* rep_zone, in seq order; none (a ledger from before the module recorded its zone, or
+     * plain records built in memory): the station's days are UTC days. */
+    rep_vec zones;
+    /* Why a recorded zone could not be opened here (this host's ICU does not know it) or was
+     * read from other tz data than the module's, or NULL: said in the report's zone note. */
+    const char *zone_warning;
+    char last_hash[65]; /* the last complete line's "hash" ("" when none) */
 } rep_ledger;
 
 /* The record kinds a report reads (rep_read_options.wants): the others are not parsed. */
@@ -299,9 +321,15 @@ const char *rep_cell_format(const rep_cell *c, char *buf, size_t size);
 /* The column index of `name` in `s`, or -1. */
 int rep_column(const rep_section *s, const char *name);
 
-/* Shared helpers of the kinds. */
-civil_day rep_day_of_ms(int64_t ms);
-bool rep_in_period(const rep_query *q, int64_t ms);
+/* Shared helpers of the kinds. The station's zone in force at an instant (NULL: UTC), and
+ * the station's day of an instant in it, as the module counts its days. */
+const station_zone *rep_zone_at(const rep_ledger *l, int64_t ms);
+civil_day rep_day_of(const rep_ledger *l, int64_t ms);
+/* The instant the station's day `day` begins (local midnight) in the zone in force at `near_ms`. */
+int64_t rep_day_start_ms(const rep_ledger *l, civil_day day, int64_t near_ms);
+/* "Days are the station's, in Pacific/Auckland (tzdata 2025b)": for a section's note. */
+const char *rep_zone_text(const rep_ledger *l, rep_doc *d);
+bool rep_in_period(const rep_ledger *l, const rep_query *q, int64_t ms);
 /* The day the report is "as of": q->to, else the day of the ledger's last record. */
 civil_day rep_as_of(const rep_ledger *l, const rep_query *q);
 

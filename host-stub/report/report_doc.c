@@ -242,14 +242,49 @@ int rep_column(const rep_section *s, const char *name)
     return -1;
 }
 
-civil_day rep_day_of_ms(int64_t ms)
+const station_zone *rep_zone_at(const rep_ledger *l, int64_t ms)
 {
-    return civil_day_of_instant(ms, 0);
+    /* The last zone recorded at or before `ms` (the first one for earlier instants: the
+     * station had one before it said so). A binary search: a ledger holds one per start. */
+    size_t lo = 0, hi = l->zones.count;
+    if (hi == 0)
+        return NULL;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (REP_AT(l->zones, rep_zone, mid)->time_ms <= ms)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return REP_AT(l->zones, rep_zone, lo)->zone;
 }
 
-bool rep_in_period(const rep_query *q, int64_t ms)
+civil_day rep_day_of(const rep_ledger *l, int64_t ms)
 {
-    civil_day day = rep_day_of_ms(ms);
+    const station_zone *z = rep_zone_at(l, ms);
+    return z ? station_zone_day(z, ms) : civil_day_of_instant(ms, 0);
+}
+
+int64_t rep_day_start_ms(const rep_ledger *l, civil_day day, int64_t near_ms)
+{
+    const station_zone *z = rep_zone_at(l, near_ms);
+    return z ? station_zone_day_start_ms(z, day) : (int64_t)day * MS_PER_DAY;
+}
+
+const char *rep_zone_text(const rep_ledger *l, rep_doc *d)
+{
+    if (l->zones.count == 0)
+        return "Days are UTC days: the ledger does not record the station's time zone.";
+    const rep_zone *z = REP_AT(l->zones, rep_zone, l->zones.count - 1);
+    return rep_printf(&d->arena, "Days are the station's, in %s%s%s%s (store.opened, seq %llu)%s%s",
+                      z->name, z->tzdata ? " (tzdata " : "", z->tzdata ? z->tzdata : "",
+                      z->tzdata ? ")" : "", (unsigned long long)z->seq,
+                      l->zone_warning ? "; " : ".", l->zone_warning ? l->zone_warning : "");
+}
+
+bool rep_in_period(const rep_ledger *l, const rep_query *q, int64_t ms)
+{
+    civil_day day = rep_day_of(l, ms);
     return (q->from == REP_NO_DAY || day >= q->from) && (q->to == REP_NO_DAY || day <= q->to);
 }
 
@@ -257,7 +292,7 @@ civil_day rep_as_of(const rep_ledger *l, const rep_query *q)
 {
     if (q->to != REP_NO_DAY)
         return q->to;
-    return l->records ? rep_day_of_ms(l->last_ms) : REP_NO_DAY;
+    return l->records ? rep_day_of(l, l->last_ms) : REP_NO_DAY;
 }
 
 static size_t hash_text(const char *s)

@@ -18,6 +18,7 @@
 #include "ledger/ledger_audit.h"
 #include "report/report.h"
 #include "run/clock.h"
+#include "zone/station_zone.h"
 
 static const char *str(rep_ledger *l, const json_t *obj, const char *key)
 {
@@ -136,6 +137,14 @@ static int read_check(rep_ledger *l, uint64_t seq, int64_t ms, const char *user,
     c->procedure = str(l, m, "check_type");
     c->frequency = str(l, m, "frequency");
     c->every = (int)json_integer_value(json_object_get(m, "every"));
+    const json_t *shifts = json_object_get(m, "shift_starts");
+    for (size_t i = 0; i < json_array_size(shifts) && c->shift_count < 8; i++) {
+        const char *t = json_string_value(json_array_get(shifts, i));
+        int hh, mm;
+        if (t && sscanf(t, "%2d:%2d", &hh, &mm) == 2 && hh >= 0 && hh < 24 && mm >= 0 && mm < 60 &&
+            (c->shift_count == 0 || hh * 60 + mm > c->shift_starts[c->shift_count - 1]))
+            c->shift_starts[c->shift_count++] = hh * 60 + mm;
+    }
     c->technician = rep_strdup(&l->arena, user);
     c->reference = str(l, m, "reference_instrument");
     c->passed = flag(m, "passed");
@@ -320,6 +329,58 @@ static int read_contracts(rep_ledger *l, uint64_t seq, int64_t ms, const json_t 
     return 0;
 }
 
+/* A store.opened record: the station's zone from then on (a record before the module said
+ * its zone names none, and changes nothing). The same zone as the one before is not opened
+ * again. A zone this host's ICU does not know is said in the report, and its days stay those
+ * of the zone before (UTC when none). */
+static int read_zone(rep_ledger *l, uint64_t seq, int64_t ms, const json_t *m)
+{
+    const char *iana = json_string_value(json_object_get(m, "time_zone"));
+    const char *offset = json_string_value(json_object_get(m, "utc_offset"));
+    const char *name = iana ? iana : offset;
+    if (name == NULL)
+        return 0;
+    const char *tzdata = json_string_value(json_object_get(m, "tzdata"));
+    if (l->zones.count) {
+        const rep_zone *last = REP_AT(l->zones, rep_zone, l->zones.count - 1);
+        if (strcmp(last->name, name) == 0)
+            return 0;
+    }
+    station_zone *z = NULL;
+    smart_error err = {0, ""};
+    int minutes = 0;
+    int rc = iana ? station_zone_open(iana, "store.opened time_zone", &z, &err)
+             : utc_offset_parse(offset, &minutes) == 0 ? station_zone_fixed(minutes, &z, &err)
+                                                       : SMART_EINVAL;
+    if (rc == SMART_ENOMEM)
+        return -ENOMEM;
+    if (rc != 0) {
+        l->zone_warning = rep_printf(&l->arena,
+                                     "record %" PRIu64 " names the zone '%.64s', "
+                                     "which this host cannot open (%s): its days are counted "
+                                     "in the zone before it",
+                                     seq, name, err.text[0] ? err.text : "not +HH:MM");
+        return l->zone_warning ? 0 : -ENOMEM;
+    }
+    rep_zone *slot = rep_vec_push(&l->zones, sizeof *slot);
+    if (slot == NULL) {
+        station_zone_free(z);
+        return -ENOMEM;
+    }
+    *slot = (rep_zone){.seq = seq,
+                       .time_ms = ms,
+                       .name = rep_strdup(&l->arena, name),
+                       .tzdata = rep_strdup(&l->arena, tzdata),
+                       .zone = z};
+    const char *here = station_zone_tzdata_version();
+    if (iana && tzdata && strcmp(tzdata, here) != 0)
+        l->zone_warning = rep_printf(&l->arena,
+                                     "the module read %s from tzdata %s, this host "
+                                     "from %s: a day near a changed rule may differ",
+                                     name, tzdata, here);
+    return 0;
+}
+
 /* The head of a line, from a yajl scan of its top-level fields up to "action". */
 typedef struct head {
     int depth;
@@ -457,11 +518,14 @@ static int read_record(rep_ledger *l, const rep_read_options *o, const char *lin
     }
     l->last_ms = ms;
     bool bulk = false;
-    unsigned want = strcmp(h.module, "smart-maintenance") == 0 ? want_of(h.action, &bulk) : 0;
-    if (want == 0 || (o->wants && !(o->wants & want)))
+    bool mine = strcmp(h.module, "smart-maintenance") == 0;
+    /* The zone is read whatever the kind: every kind counts the station's days. */
+    bool zone = mine && strcmp(h.action, "store.opened") == 0;
+    unsigned want = mine ? want_of(h.action, &bulk) : 0;
+    if (!zone && (want == 0 || (o->wants && !(o->wants & want))))
         return 0;
     if (bulk) {
-        civil_day day = rep_day_of_ms(ms);
+        civil_day day = rep_day_of(l, ms);
         if ((o->bulk_from != REP_NO_DAY && day < o->bulk_from) ||
             (o->bulk_to != REP_NO_DAY && day > o->bulk_to))
             return 0;
@@ -479,7 +543,9 @@ static int read_record(rep_ledger *l, const rep_read_options *o, const char *lin
     const char *target = get(rec, "target"), *details = get(rec, "details");
     json_t *m = json_object_get(rec, "metadata");
     int rc = 0;
-    if (strcmp(action, "calibration.recorded") == 0)
+    if (zone)
+        rc = read_zone(l, seq, ms, m);
+    else if (strcmp(action, "calibration.recorded") == 0)
         rc = read_calibration(l, seq, ms, m);
     else if (strcmp(action, "maintenance.checked") == 0)
         rc = read_check(l, seq, ms, user, m);
@@ -528,23 +594,38 @@ static int read_records(rep_ledger *l, const rep_read_options *o, char *msg, siz
     bool progress = o->progress && size >= PROGRESS_BYTES;
     static const size_t buffer_size = 1u << 20;
     setvbuf(f, NULL, _IOFBF, buffer_size);
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
+    /* Two buffers in turn, so the last complete line is still at hand at the end. */
+    char *lines[2] = {NULL, NULL};
+    size_t caps[2] = {0, 0};
+    int cur = 0;
+    ssize_t n, last_n = 0;
     uint64_t done = 0, shown = 0;
     int rc = 0;
     /* Complete lines only: a last line without its newline is a torn write, which the
      * verification running meanwhile refuses. */
-    while (rc == 0 && (n = getline(&line, &cap, f)) > 0 && line[n - 1] == '\n') {
+    while (rc == 0 && (n = getline(&lines[cur], &caps[cur], f)) > 0 && lines[cur][n - 1] == '\n') {
         done += (uint64_t)n;
-        rc = read_record(l, o, line, (size_t)n - 1, msg, msg_size);
+        rc = read_record(l, o, lines[cur], (size_t)n - 1, msg, msg_size);
+        last_n = n;
+        cur ^= 1;
         if (progress && done - shown >= size / 10) {
             shown = done;
             fprintf(stderr, "smart-host report: read %" PRIu64 " records (%" PRIu64 " %%)\n",
                     l->records, done * 100 / size);
         }
     }
-    free(line);
+    /* The last record's hash: the chain's head once the verification has found it intact
+     * (and the same number of records), so the audit with a key need not walk the chain a
+     * second time for it. */
+    if (rc == 0 && last_n > 0) {
+        json_t *last = json_loadb(lines[cur ^ 1], (size_t)last_n - 1, 0, NULL);
+        const char *hash = json_string_value(json_object_get(last, "hash"));
+        if (hash && strlen(hash) == sizeof l->last_hash - 1)
+            memcpy(l->last_hash, hash, sizeof l->last_hash);
+        json_decref(last);
+    }
+    free(lines[0]);
+    free(lines[1]);
     fclose(f);
     return rc;
 }
@@ -596,11 +677,14 @@ static void verify(void *arg)
     v->last_signed_seq = r.last_signed_seq;
     v->unsigned_after = r.unsigned_after;
     v->checkpoints = r.checkpoints;
-    if (!r.ok)
+    if (!r.ok) {
         snprintf(v->why, sizeof v->why, "%s", r.why);
-    ledger_verify_result chain;
-    if (ledger_verify_file(path, &chain, job->msg, sizeof job->msg) == 0)
-        memcpy(v->head_hash, chain.head_hash, sizeof v->head_hash);
+        /* The chain's head as far as it holds, for the report to name. (When the audit holds,
+         * the head is the last record's hash, which the reader keeps: rep_ledger_read.) */
+        ledger_verify_result chain;
+        if (ledger_verify_file(path, &chain, job->msg, sizeof job->msg) == 0)
+            memcpy(v->head_hash, chain.head_hash, sizeof v->head_hash);
+    }
 }
 
 static void drop_records(rep_ledger *l)
@@ -641,6 +725,8 @@ int rep_ledger_read(const char *path, const rep_read_options *o, rep_ledger *l, 
         drop_records(l); /* nothing of a broken chain is presented */
         return 0;
     }
+    if (job.v.signed_checked && l->records == job.v.records)
+        memcpy(l->verification.head_hash, l->last_hash, sizeof l->last_hash);
     if (rc == 0 && l->records != job.v.records) {
         snprintf(msg, msg_size,
                  "ledger %s changed while it was read (%" PRIu64 " records verified, %" PRIu64
@@ -656,5 +742,8 @@ int rep_ledger_read(const char *path, const rep_read_options *o, rep_ledger *l, 
 void rep_ledger_free(rep_ledger *l)
 {
     drop_records(l);
+    for (size_t i = 0; i < l->zones.count; i++)
+        station_zone_free(REP_AT(l->zones, rep_zone, i)->zone);
+    rep_vec_free(&l->zones);
     rep_arena_free(&l->arena);
 }

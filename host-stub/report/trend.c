@@ -101,7 +101,7 @@ static int calibration_trend(const rep_ledger *l, const rep_query *q, rep_doc *d
     char key[600];
     for (size_t i = 0; i < l->calibrations.count && rc == 0; i++) {
         const rep_calibration *c = REP_AT(l->calibrations, rep_calibration, i);
-        if (!wanted(q, c->equipment) || !rep_in_period(q, c->time_ms) || c->suspect)
+        if (!wanted(q, c->equipment) || !rep_in_period(l, q, c->time_ms) || c->suspect)
             continue;
         for (size_t k = 0; k < c->result_count && rc == 0; k++) {
             const rep_result *res = &c->results[k];
@@ -194,7 +194,7 @@ static int check_trend(const rep_ledger *l, const rep_query *q, rep_doc *d)
     char key[600];
     for (size_t i = 0; i < l->checks.count && rc == 0; i++) {
         const rep_check *c = REP_AT(l->checks, rep_check, i);
-        if (!wanted(q, c->equipment) || !rep_in_period(q, c->time_ms))
+        if (!wanted(q, c->equipment) || !rep_in_period(l, q, c->time_ms))
             continue;
         for (size_t k = 0; k < c->step_count && rc == 0; k++) {
             const rep_step *st = &c->steps[k];
@@ -224,7 +224,7 @@ static int check_trend(const rep_ledger *l, const rep_query *q, rep_doc *d)
             rep_chart *ch = REP_CHART(s, idx);
             rep_row *r = rep_row_add(d, s);
             if (r == NULL || rep_row_seq(r, c->seq) < 0 ||
-                rep_chart_point(ch, rep_day_of_ms(c->time_ms), st->value, c->seq, !st->passed) <
+                rep_chart_point(ch, rep_day_of(l, c->time_ms), st->value, c->seq, !st->passed) <
                     0) {
                 rc = -ENOMEM;
                 break;
@@ -295,8 +295,8 @@ static int interval_analysis(const rep_ledger *l, const rep_query *q, rep_doc *d
     int rc = 0;
     for (size_t i = 0; i < l->calibrations.count && rc == 0; i++) {
         const rep_calibration *c = REP_AT(l->calibrations, rep_calibration, i);
-        if (!wanted(q, c->equipment) || !rep_in_period(q, c->time_ms) || c->suspect || c->retired ||
-            c->result_count == 0)
+        if (!wanted(q, c->equipment) || !rep_in_period(l, q, c->time_ms) || c->suspect ||
+            c->retired || c->result_count == 0)
             continue;
         tally *it = get(&im, &iv, c->equipment);
         tally *ty = it ? get(&tm, &tv, c->equipment_type) : NULL;

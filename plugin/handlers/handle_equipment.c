@@ -396,6 +396,19 @@ static int record_check(maintenance *m, const check_input *in, const check_state
     /* How often it is due, for a compliance report read from the ledger alone. */
     jw_member_string(&meta, "frequency", in->p->frequency_text);
     jw_member_int(&meta, "every", in->p->every);
+    if (in->p->frequency != FREQ_DAYS) { /* per shift and every N hours follow the shifts */
+        const contract *c = in->p->owner;
+        jw_key(&meta, "shift_starts");
+        jw_raw(&meta, "[", 1);
+        for (size_t i = 0; i < c->shift_count; i++) {
+            char hhmm[8];
+            snprintf(hhmm, sizeof hhmm, "%02d:%02d", c->shift_starts[i] / 60 % 100,
+                     c->shift_starts[i] % 60);
+            jw_sep(&meta);
+            jw_string_raw(&meta, hhmm);
+        }
+        jw_raw(&meta, "]", 1);
+    }
     jw_member_bool(&meta, "passed", counts);
     jw_key(&meta, "steps");
     jw_append(&meta, steps);

@@ -92,15 +92,20 @@ static void pin_library_of(const void *symbol)
         dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
 }
 
+const char *station_zone_tzdata_version(void)
+{
+    UErrorCode status = U_ZERO_ERROR;
+    const char *version = ucal_getTZDataVersion(&status);
+    return U_FAILURE(status) || version == NULL ? "?" : version;
+}
+
 int station_zone_open(const char *name, const char *field, station_zone **out, smart_error *err)
 {
     *out = NULL;
     pin_library_of((const void *)ucal_open);    /* icu-i18n */
     pin_library_of((const void *)u_getVersion); /* icu-uc */
+    const char *tz_version = station_zone_tzdata_version();
     UErrorCode status = U_ZERO_ERROR;
-    const char *tz_version = ucal_getTZDataVersion(&status);
-    if (U_FAILURE(status))
-        tz_version = "?";
     if (!plausible_name(name))
         return error_set(err, SMART_EINVAL,
                          "%s: not an IANA time zone name (\"Region/City\", ASCII letters, "

@@ -18,4 +18,8 @@ int station_zone_open(const char *name, const char *field, station_zone **out, s
  * Returns 0 (*out to free with station_zone_free), SMART_EINVAL or SMART_ENOMEM. */
 int station_zone_fixed(int offset_minutes, station_zone **out, smart_error *err);
 
+/* The version of the tz database ICU reads zones from ("2025b"), or "?" when ICU cannot say.
+ * A static string of ICU's, valid for the life of the process. */
+const char *station_zone_tzdata_version(void);
+
 #endif

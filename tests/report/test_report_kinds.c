@@ -192,12 +192,42 @@ START_TEST(gate_reasons_folded_into_rules)
 }
 END_TEST
 
+/* Every 48 hours (no zone recorded: UTC; no shifts: from midnight): windows of two days from
+ * the day before the first check (d0 - 1). Checks on d0 and d0 + 3 leave the window from
+ * d0 + 1 missed; the one from d0 + 5 is still open at the last record, not missed. */
+START_TEST(compliance_windows_longer_than_a_day)
+{
+    rep_ledger l = {0};
+    civil_day d0 = day(2025, 4, 1);
+    check(&l, 1, at(d0, 7), true);
+    check(&l, 2, at(d0 + 3, 7), true);
+    for (size_t i = 0; i < l.checks.count; i++) {
+        REP_AT(l.checks, rep_check, i)->frequency = "every_n_hours";
+        REP_AT(l.checks, rep_check, i)->every = 48;
+    }
+    l.records = 2;
+    l.last_ms = at(d0 + 5, 7);
+    rep_doc d = {0};
+    ck_assert_int_eq(report_compliance(&l, &ALL, &d), 0);
+    const rep_section *s = section(&d, "compliance");
+    ck_assert_uint_eq(s->rows.count, 1);
+    ck_assert_int_eq(cell(s, 0, "on_time")->i, 2);
+    ck_assert_int_eq(cell(s, 0, "missed")->i, 1);
+    const rep_section *m = section(&d, "compliance_missed");
+    ck_assert_uint_eq(m->rows.count, 1);
+    ck_assert_str_eq(cell(m, 0, "window")->text, "2025-04-02T00:00:00Z");
+    rep_doc_free(&d);
+    rep_ledger_free(&l);
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("report-kinds");
     TCase *tc = tcase_create("pure");
     tcase_add_test(tc, due_list_most_urgent_first);
     tcase_add_test(tc, compliance_windows);
+    tcase_add_test(tc, compliance_windows_longer_than_a_day);
     tcase_add_test(tc, staircase_interval);
     tcase_add_test(tc, gate_reasons_folded_into_rules);
     suite_add_tcase(suite, tc);

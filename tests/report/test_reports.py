@@ -388,6 +388,9 @@ class SignedAndHostile(unittest.TestCase):
         v = doc["verification"]
         self.assertTrue(v["ok"] and v["checkpoints_checked"], v)
         self.assertGreater(v["last_signed_seq"], 0)
+        with open(self.station.ledger) as f:
+            head = json.loads(f.readlines()[-1])["hash"]
+        self.assertEqual(v["head_hash"], head)  # the chain walked once, its head still named
         page = self.station.report("audit", "html", "--key", self.station.key).stdout
         self.assertIn("signed checkpoints verified, the last at seq %d" % v["last_signed_seq"],
                       page)
@@ -499,6 +502,76 @@ class RenderedHtml(unittest.TestCase):
         self.assertNotIn("https://", page)
         self.assertIn("default-src 'none'", page)  # nothing fetched when opened
         self.assertIn("@media print", page)
+
+
+# Measures the rendered page's layout and hands it to the page that framed it at a phone's
+# width (headless Chromium will not make its window that narrow), which writes it into its DOM
+# for --dump-dom to carry out. In a copy of the report only: the report itself has no script
+# and a policy that forbids one.
+PHONE_WIDTH = 360
+LAYOUT_PROBE = """<script>
+addEventListener("load", () => {
+  const vw = document.documentElement.clientWidth;
+  const tables = [...document.querySelectorAll("table")].map(t => {
+    const box = t.closest(".scroll");
+    const r = (box || t).getBoundingClientRect();
+    return {box: !!box, left: r.left, right: r.right,
+            scrolls: box ? t.scrollWidth > box.clientWidth : false,
+            wider: t.scrollWidth};
+  });
+  const charts = [...document.querySelectorAll("svg")].map(s => s.getBoundingClientRect().right);
+  parent.postMessage(JSON.stringify({viewport: vw, page: document.documentElement.scrollWidth,
+                                      tables: tables, charts: charts}), "*");
+});
+</script>"""
+PHONE_FRAME = """<!DOCTYPE html><html><body style="margin:0">
+<iframe src="phone.html" style="width:%dpx;height:800px;border:0"></iframe>
+<script>
+addEventListener("message", e => {
+  const out = document.createElement("pre");
+  out.id = "layout";
+  out.textContent = e.data;
+  document.body.appendChild(out);
+});
+</script></body></html>""" % PHONE_WIDTH
+
+
+class PhoneWidth(unittest.TestCase):
+    """The audit pack at a phone's width (360 CSS px): no horizontal page overflow; every table
+    in a box of its own, within the page, scrolling inside it when wider; charts within it."""
+
+    def test_tables_scroll_within_their_box(self):
+        page = STATION.report("audit", "html", "--from", "2024-01-01", "--to", "2025-04-11").stdout
+        page = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", page)
+        page = page.replace("</head>", LAYOUT_PROBE + "</head>", 1)
+        probe_dir = tempfile.mkdtemp(prefix="report-phone-")
+        try:
+            path = os.path.join(probe_dir, "phone.html")
+            with open(path, "w") as f:
+                f.write(page)
+            frame = os.path.join(probe_dir, "frame.html")
+            with open(frame, "w") as f:
+                f.write(PHONE_FRAME)
+            dom = browser(["--virtual-time-budget=10000", "--dump-dom", "file://" + frame],
+                          probe_dir)
+        finally:
+            shutil.rmtree(probe_dir, ignore_errors=True)
+        self.assertEqual(dom.returncode, 0, dom.stderr)
+        found = re.search(r'<pre id="layout">(.*?)</pre>', dom.stdout, re.S)
+        self.assertIsNotNone(found, "the layout probe did not run")
+        layout = json.loads(html.unescape(found.group(1)))
+        vw = layout["viewport"]
+        self.assertLessEqual(vw, PHONE_WIDTH, layout)
+        self.assertLessEqual(layout["page"], vw, "the page overflows horizontally")
+        self.assertTrue(layout["tables"])
+        for t in layout["tables"]:
+            self.assertTrue(t["box"], t)
+            self.assertGreaterEqual(t["left"], 0, t)
+            self.assertLessEqual(t["right"], vw + 0.5, t)
+        # Some tables are wider than a phone: they are the ones that scroll in their box.
+        self.assertTrue(any(t["scrolls"] for t in layout["tables"]), layout["tables"])
+        for right in layout["charts"]:
+            self.assertLessEqual(right, vw + 0.5)
 
 
 if __name__ == "__main__":
