@@ -441,7 +441,9 @@ static void write_id_array(jw *w, const char *key, json_t *ids)
  * already visited (each once, so a loop of references ends). */
 typedef struct chain_walk {
     maintenance *m;
-    json_t *chain;     /* [{equipment_id, via, depth, clientpos, re-judged}] */
+    jw *chain;         /* the elements of [{clientpos, re-judged, equipment_id, via, depth}] */
+    size_t links;      /* how many elements `chain` holds */
+    size_t failing;    /* how many of them would have failed, re-judged with the finding */
     json_t *chain_ids; /* the ClientPOs in it, each once */
     json_t *visited;   /* {equipment_id: the instant its work was followed until (ms)} */
     const reference_finding *finding; /* the size of the finding, for the records made with
@@ -466,29 +468,22 @@ static int found_calibration(void *ctx, const char *equipment_id, const char *ce
                                                 "calibration_date", calibration_date));
 }
 
-/* One link: a record resting on the reference, `entry` (taken over) filled by
- * finding_review_*: the jobs that rested on it, each added once to the chain's ClientPOs. */
-static int add_link(chain_walk *cw, const char *item, const char *via, int depth, json_t *entry)
+/* One link: a record resting on the reference, `entry` (released here) written by
+ * finding_review_* (the jobs that rested on it, and its re-judgement), closed with what it is. */
+static int add_link(chain_walk *cw, const char *item, const char *via, int depth, jw *entry,
+                    bool failed)
 {
-    int rc = 0;
-    size_t j, k;
-    json_t *job, *seen;
-    json_array_foreach (json_object_get(entry, "clientpos"), j, job) {
-        json_t *id = json_object_get(job, "clientpo_id");
-        bool listed = false;
-        json_array_foreach (cw->chain_ids, k, seen)
-            listed = listed || json_equal(seen, id);
-        if (!listed && json_array_append(cw->chain_ids, id))
-            rc = error_set(cw->err, SMART_ENOMEM, "out of memory");
-    }
-    if (!rc && (json_object_set_new(entry, "equipment_id", json_string(item)) ||
-                json_object_set_new(entry, "via", json_string(via)) ||
-                json_object_set_new(entry, "depth", json_integer(depth))))
-        rc = error_set(cw->err, SMART_ENOMEM, "out of memory");
-    if (!rc && json_array_append(cw->chain, entry))
-        rc = error_set(cw->err, SMART_ENOMEM, "out of memory");
-    json_decref(entry);
-    return rc;
+    jw_sep(cw->chain);
+    jw_raw(cw->chain, "{", 1);
+    jw_append(cw->chain, entry);
+    jw_member_string(cw->chain, "equipment_id", item);
+    jw_member_string(cw->chain, "via", via);
+    jw_member_int(cw->chain, "depth", depth);
+    jw_raw(cw->chain, "}", 1);
+    jw_release(entry);
+    cw->links++;
+    cw->failing += failed;
+    return jw_text(cw->chain) ? 0 : error_set(cw->err, SMART_ENOMEM, "out of memory");
 }
 
 /* The records made against `reference` in the window, as new arrays (the caller's to release):
@@ -529,12 +524,11 @@ static int follow_check(chain_walk *cw, const json_t *c, int depth)
     instant_format(at_ms, at, sizeof at);
     snprintf(via, sizeof via, "check %s at %s", procedure, at);
     /* One that would have failed says so wherever the item's not being ready is explained. */
-    json_t *entry = json_object();
+    jw entry = {0};
     bool would_fail = false;
-    int rc = !entry
-                 ? error_set(cw->err, SMART_ENOMEM, "out of memory")
-                 : finding_review_check(m, depth == 1 ? cw->finding : NULL, item, procedure, at_ms,
-                                        entry, &would_fail, failed_why, sizeof failed_why, cw->err);
+    int rc =
+        finding_review_check(m, depth == 1 ? cw->finding : NULL, item, procedure, at_ms, &entry,
+                             cw->chain_ids, &would_fail, failed_why, sizeof failed_why, cw->err);
     if (!rc && would_fail) {
         rc = store_set_check_detail(m->store, item, procedure, at_ms, failed_why, cw->err);
         if (is_last && last->passed) {
@@ -545,10 +539,10 @@ static int follow_check(chain_walk *cw, const json_t *c, int depth)
         }
     }
     if (rc) {
-        json_decref(entry);
+        jw_release(&entry);
         return rc;
     }
-    return add_link(cw, item, via, depth, entry);
+    return add_link(cw, item, via, depth, &entry, would_fail);
 }
 
 /* The item whose current calibration `cert` rests on the reference: calibration_failed until
@@ -597,18 +591,17 @@ static int follow_calibration(chain_walk *cw, const json_t *c, const char *refer
         return 0; /* not in this window, or listed when the reference was followed before */
     snprintf(via, sizeof via, "calibration %s on %s", cert, date);
     text_utf8_trim(via);
-    json_t *entry = json_object();
+    jw entry = {0};
     bool would_fail = false;
-    int rc = !entry ? error_set(cw->err, SMART_ENOMEM, "out of memory")
-                    : finding_review_calibration(m, depth == 1 ? cw->finding : NULL, item, cert,
-                                                 day_ms, entry, &would_fail, failed_why,
-                                                 sizeof failed_why, &next_ms, cw->err);
+    int rc = finding_review_calibration(m, depth == 1 ? cw->finding : NULL, item, cert, day_ms,
+                                        &entry, cw->chain_ids, &would_fail, failed_why,
+                                        sizeof failed_why, &next_ms, cw->err);
     if (rc) {
-        json_decref(entry);
+        jw_release(&entry);
         return rc;
     }
     equipment_state *e = maintenance_find(m, item);
-    if ((rc = add_link(cw, item, via, depth, entry)) || !e)
+    if ((rc = add_link(cw, item, via, depth, &entry, would_fail)) || !e)
         return rc;
     if (strcmp(e->certificate, cert) == 0 && !e->record.calibration_failed &&
         (rc = fail_resting_item(cw, e, cert, reference, why, would_fail ? failed_why : NULL)))
@@ -683,11 +676,18 @@ static void impact_message(char *message, size_t size, const oot_window *w, cons
     text_utf8_trim(message);
 }
 
-/* The chain from the item found out of tolerance into `chain` (its ClientPOs, each once, into
- * `chain_ids`). */
+/* What the chain from an item found out of tolerance holds. */
+typedef struct impact_chain {
+    jw text;           /* the elements of the "chain" array */
+    size_t links;      /* how many */
+    size_t failing;    /* how many would have failed, re-judged with the finding's size */
+    json_t *chain_ids; /* the ClientPOs in it, each once (strings) */
+} impact_chain;
+
+/* The chain from the item found out of tolerance into `chain`. */
 static int walk_chain(maintenance *m, const oot_window *w, const equipment_state *e,
-                      const char *certificate, const json_t *results, int64_t now_ms, json_t *chain,
-                      json_t *chain_ids, smart_error *err)
+                      const char *certificate, const json_t *results, int64_t now_ms,
+                      impact_chain *chain, smart_error *err)
 {
     char why[300];
     snprintf(why, sizeof why, "was found out of tolerance as found (certificate %s)", certificate);
@@ -697,8 +697,8 @@ static int walk_chain(maintenance *m, const oot_window *w, const equipment_state
                                  .results = results,
                                  .reference = e};
     chain_walk cw = {.m = m,
-                     .chain = chain,
-                     .chain_ids = chain_ids,
+                     .chain = &chain->text,
+                     .chain_ids = chain->chain_ids,
                      .visited = json_object(),
                      .finding = &finding,
                      .now_ms = now_ms,
@@ -707,25 +707,25 @@ static int walk_chain(maintenance *m, const oot_window *w, const equipment_state
                          : follow_chain(&cw, e->equipment_id, why, w->since_ms, w->since_day,
                                         INT64_MAX, INT64_MIN, 1);
     json_decref(cw.visited);
+    chain->links = cw.links;
+    chain->failing = cw.failing;
     return rc;
 }
 
 /* The message goes on with what the chain holds: its records and jobs, and how many of the
  * records re-judged with the finding's size would have failed. */
-static void summarise_chain(char *message, size_t size, const json_t *chain, size_t chain_jobs)
+static void summarise_chain(char *message, size_t size, const impact_chain *chain)
 {
-    size_t len = strlen(message), failing = 0, k;
+    size_t len = strlen(message);
     snprintf(message + len, size - len,
              "; %zu record(s) resting on it, down the chain, now suspect, and %zu job(s) "
              "tested on the items they verified",
-             json_array_size(chain), chain_jobs);
-    json_t *link;
-    json_array_foreach (chain, k, link)
-        failing += json_is_true(json_object_get(link, "would_have_failed"));
+             chain->links, json_array_size(chain->chain_ids));
     len = strlen(message);
-    if (failing > 0)
+    if (chain->failing > 0)
         snprintf(message + len, size - len,
-                 "; re-judged with the finding's size, %zu of them would have failed", failing);
+                 "; re-judged with the finding's size, %zu of them would have failed",
+                 chain->failing);
     text_utf8_trim(message);
 }
 
@@ -747,10 +747,10 @@ static void write_objects(jw *w, const char *key, const json_t *list, const char
     jw_raw(w, "]", 1);
 }
 
-/* oot.impact's data, for the ledger and the answer. The chain's records are finding_review's
- * objects, written as their compact text. */
+/* oot.impact's data, for the ledger and the answer. */
 static int write_impact(jw *data, const oot_window *w, const char *id, const char *certificate,
-                        const char *note, int64_t now_ms, const json_t *chain, smart_error *err)
+                        const char *note, int64_t now_ms, const impact_chain *chain,
+                        smart_error *err)
 {
     static const char *const job[] = {"clientpo_id", "decided_at", NULL};
     static const char *const check[] = {"equipment_id", "check_type", "performed_at", NULL};
@@ -773,21 +773,19 @@ static int write_impact(jw *data, const oot_window *w, const char *id, const cha
         write_objects(data, "calibrations", w->calibrations, calibration);
         jw_raw(data, "}", 1);
     }
-    if (json_array_size(chain) > 0) {
-        char *text = json_dumps(chain, JSON_COMPACT);
-        if (!text)
-            return error_set(err, SMART_ENOMEM, "out of memory");
+    if (chain->links > 0) {
         jw_key(data, "chain");
-        jw_lit(data, text);
-        free(text);
+        jw_raw(data, "[", 1);
+        jw_append(data, &chain->text);
+        jw_raw(data, "]", 1);
     }
     jw_raw(data, "}", 1);
-    return 0;
+    return jw_text(data) ? 0 : error_set(err, SMART_ENOMEM, "out of memory");
 }
 
 /* The critical alert: the jobs to assess, the items verified with it, the jobs down the chain. */
 static int alert_impact(maintenance *m, const oot_window *w, const char *id, const char *message,
-                        json_t *chain, json_t *chain_ids, int64_t now_ms, smart_error *err)
+                        const impact_chain *chain, int64_t now_ms, smart_error *err)
 {
     /* A ClientPO tested twice with the item is one job to assess: list it once. */
     json_t *clientpo_lists[] = {w->clientpos, NULL};
@@ -805,8 +803,8 @@ static int alert_impact(maintenance *m, const oot_window *w, const char *id, con
         write_id_array(&subject, "clientpo_ids", ids);
         if (json_array_size(verified) > 0)
             write_id_array(&subject, "verified_equipment", verified);
-        if (json_array_size(chain) > 0)
-            write_id_array(&subject, "chain_clientpo_ids", chain_ids);
+        if (chain->links > 0)
+            write_id_array(&subject, "chain_clientpo_ids", chain->chain_ids);
         jw_member_raw(&subject, "suspect_since", since);
         rc = emit_alert(m, "out_of_tolerance_impact", "critical", id, &subject, message, now_ms,
                         err);
@@ -827,21 +825,20 @@ static int report_oot_impact(maintenance *m, const oot_window *w, const equipmen
     const char *id = e->equipment_id;
     char message[768];
     impact_message(message, sizeof message, w, id, certificate, note);
-    json_t *chain = json_array(), *chain_ids = json_array();
-    int rc = !chain || !chain_ids
-                 ? error_set(err, SMART_ENOMEM, "out of memory")
-                 : walk_chain(m, w, e, certificate, results, now_ms, chain, chain_ids, err);
-    if (!rc && json_array_size(chain) > 0)
-        summarise_chain(message, sizeof message, chain, json_array_size(chain_ids));
+    impact_chain chain = {.chain_ids = json_array()};
+    int rc = !chain.chain_ids ? error_set(err, SMART_ENOMEM, "out of memory")
+                              : walk_chain(m, w, e, certificate, results, now_ms, &chain, err);
+    if (!rc && chain.links > 0)
+        summarise_chain(message, sizeof message, &chain);
     jw data = {0};
     if (!rc)
-        rc = write_impact(&data, w, id, certificate, note, now_ms, chain, err);
+        rc = write_impact(&data, w, id, certificate, note, now_ms, &chain, err);
     if (!rc && !(rc = emit_ledger_jw(m, "oot.impact", id, "system", message, &data, err)) &&
         !(rc = emit_output_jw(m, "oot.impact", &data, err)))
-        rc = alert_impact(m, w, id, message, chain, chain_ids, now_ms, err);
+        rc = alert_impact(m, w, id, message, &chain, now_ms, err);
     jw_release(&data);
-    json_decref(chain);
-    json_decref(chain_ids);
+    jw_release(&chain.text);
+    json_decref(chain.chain_ids);
     return rc;
 }
 
