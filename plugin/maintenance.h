@@ -161,14 +161,6 @@ int maintenance_reconcile(maintenance *m, equipment_state *e, int64_t now_ms, co
 int maintenance_item_commit(maintenance *m, equipment_state *e, const equipment_state *next,
                             int64_t now_ms, const char *cause, smart_error *err);
 
-/* The review list of ISO/IEC 17025 §7.10: the tests allowed with `e` at or after since_ms, as a
- * new JSON array (*clientpos, caller-owned) of {clientpo_id, decided_at}, oldest first. From the
- * item's last good calibration on (maintenance_suspect_tests) or, whole_history, all of them
- * (a failed process check is not cleared by a calibration). 0, SMART_ENOMEM or SMART_EIO;
- * on failure *clientpos is NULL. */
-int maintenance_review_list(maintenance *m, const equipment_state *e, int64_t since_ms,
-                            bool whole_history, json_t **clientpos, smart_error *err);
-
 /* Calls visit for every test allowed with `e` at or after since_ms, oldest first; the ClientPO
  * id is borrowed for the call. visit returns non-zero for out of memory. Uses from before the
  * item's last good calibration are left out. An indexed lookup in the store. 0, SMART_ENOMEM or

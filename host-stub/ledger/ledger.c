@@ -950,6 +950,52 @@ static void write_mark(ledger *l)
         l->mark_end = l->written_bytes;
 }
 
+/* After verification: a torn last line (v not ok, the line without its newline) moved aside
+ * and cut off (`torn` says so); any other failure refused with LEDGER_EBROKEN. 0 or a negative
+ * code, msg set. */
+static int settle_tail(int fd, const char *path, uint64_t len, const ledger_verify_result *v,
+                       ledger_torn_tail *torn, char *msg, size_t msg_size)
+{
+    int rc = 0;
+    /* Only a last line without its newline is a torn write: a batch is one write() ending in
+     * a newline, so a crash can cut it short but never leave a whole line that is wrong. A
+     * complete line that fails verification was changed: refused, never moved aside. */
+    char last_byte = '\n';
+    if (!v->ok && v->bad_is_last && len > 0 && read_at(fd, &last_byte, 1, len - 1) < 0)
+        last_byte = '\n'; /* unreadable: not judged torn, so nothing is moved or truncated */
+    bool torn_tail = !v->ok && v->bad_is_last && v->bad_is_torn && last_byte != '\n';
+    if (!v->ok && !torn_tail) {
+        ledger_describe_failure(path, v, msg, msg_size);
+        if (v->bad_is_last) {
+            size_t used = strlen(msg);
+            snprintf(msg + used, msg_size - used,
+                     "; the line is complete, so this is not a torn write but a changed record");
+        }
+        rc = LEDGER_EBROKEN;
+    } else if (!v->ok) {
+        torn->found = true;
+        torn->seq = v->records + 1;
+        torn->line = v->bad_line;
+        torn->bytes = len - v->good_bytes;
+        snprintf(torn->why, sizeof torn->why, "%s", v->why);
+        /* The torn tail is one line (the lines before it verified), held in memory to be
+         * moved aside. */
+        char *tail = malloc(torn->bytes);
+        rc = tail == NULL ? -ENOMEM : read_at(fd, tail, torn->bytes, v->good_bytes);
+        if (rc < 0)
+            snprintf(msg, msg_size, "%s: cannot read the torn tail: %s", path, strerror(-rc));
+        else
+            rc = move_aside(path, tail, torn->bytes, torn->seq, torn->moved_to,
+                            sizeof torn->moved_to, msg, msg_size);
+        free(tail);
+        if (rc == 0 && (ftruncate(fd, (off_t)v->good_bytes) != 0 || fsync(fd) != 0)) {
+            rc = -errno;
+            snprintf(msg, msg_size, "%s: cannot truncate the torn tail: %s", path, strerror(errno));
+        }
+    }
+    return rc;
+}
+
 int ledger_open(const char *path, ledger **out, ledger_torn_tail *torn, char *msg, size_t msg_size)
 {
     *out = NULL;
@@ -978,42 +1024,7 @@ int ledger_open(const char *path, ledger **out, ledger_torn_tail *torn, char *ms
         close(fd);
         return rc;
     }
-    /* Only a last line without its newline is a torn write: a batch is one write() ending in
-     * a newline, so a crash can cut it short but never leave a whole line that is wrong. A
-     * complete line that fails verification was changed: refused, never moved aside. */
-    char last_byte = '\n';
-    if (!v.ok && v.bad_is_last && len > 0 && read_at(fd, &last_byte, 1, len - 1) < 0)
-        last_byte = '\n'; /* unreadable: not judged torn, so nothing is moved or truncated */
-    bool torn_tail = !v.ok && v.bad_is_last && v.bad_is_torn && last_byte != '\n';
-    if (!v.ok && !torn_tail) {
-        ledger_describe_failure(path, &v, msg, msg_size);
-        if (v.bad_is_last) {
-            size_t used = strlen(msg);
-            snprintf(msg + used, msg_size - used,
-                     "; the line is complete, so this is not a torn write but a changed record");
-        }
-        rc = LEDGER_EBROKEN;
-    } else if (!v.ok) {
-        torn->found = true;
-        torn->seq = v.records + 1;
-        torn->line = v.bad_line;
-        torn->bytes = len - v.good_bytes;
-        snprintf(torn->why, sizeof torn->why, "%s", v.why);
-        /* The torn tail is one line (the lines before it verified), held in memory to be
-         * moved aside. */
-        char *tail = malloc(torn->bytes);
-        rc = tail == NULL ? -ENOMEM : read_at(fd, tail, torn->bytes, v.good_bytes);
-        if (rc < 0)
-            snprintf(msg, msg_size, "%s: cannot read the torn tail: %s", path, strerror(-rc));
-        else
-            rc = move_aside(path, tail, torn->bytes, torn->seq, torn->moved_to,
-                            sizeof torn->moved_to, msg, msg_size);
-        free(tail);
-        if (rc == 0 && (ftruncate(fd, (off_t)v.good_bytes) != 0 || fsync(fd) != 0)) {
-            rc = -errno;
-            snprintf(msg, msg_size, "%s: cannot truncate the torn tail: %s", path, strerror(errno));
-        }
-    }
+    rc = settle_tail(fd, path, len, &v, torn, msg, msg_size);
     if (rc < 0) {
         close(fd);
         return rc;

@@ -1069,13 +1069,12 @@ static uint64_t stop_limit_ms(const host_options *options)
     return options->shutdown_timeout_ms + 4 * (uint64_t)WATCHDOG_STOP_GRACE_MS + 2000;
 }
 
-int host_run(const host_options *options)
+/* A new host state for `options`, its parts wired to each other; NULL when out of memory. */
+static host_state *new_state(const host_options *options)
 {
     host_state *h = calloc(1, sizeof *h);
-    if (h == NULL) {
-        host_diag("out of memory");
-        return HOST_EXIT_IO;
-    }
+    if (h == NULL)
+        return NULL;
     h->options = options;
     h->ledger_lock_fd = -1;
     host_batch_init(&h->batch);
@@ -1092,18 +1091,12 @@ int host_run(const host_options *options)
     h->reload.table = &h->table;
     h->reload.wake = wake;
     h->reload.wake_arg = h;
-    /* jansson seeds its hash function on first use; do it here, before input lines are parsed
-     * on threadpool threads (event_parse.h). */
-    json_object_seed(0);
-    h->phase = HOST_STARTING;
-    int rc = uv_loop_init(&h->loop);
-    if (rc < 0) {
-        host_diag("cannot start the event loop: %s", uv_strerror(rc));
-        free(h);
-        return HOST_EXIT_IO;
-    }
-    /* Its idle time tells the watchdog the loop waits in its poll (watchdog.h). */
-    bool idle_time = uv_loop_configure(&h->loop, UV_METRICS_IDLE_TIME) == 0;
+    return h;
+}
+
+/* The loop's own handles; each one started is noted ready (a missing one stops the start). */
+static void init_loop_handles(host_state *h)
+{
     if (uv_prepare_init(&h->loop, &h->beat) == 0) {
         h->beat_ready = true;
         h->beat.data = h;
@@ -1124,6 +1117,56 @@ int host_run(const host_options *options)
         uv_check_start(&h->check, on_check);
         uv_unref((uv_handle_t *)&h->check); /* it must not keep the loop alive */
     }
+}
+
+/* Closes what the run left open and frees the state; exit_code is the run's. */
+static void release_state(host_state *h, int exit_code)
+{
+    host_checkpoint_close(&h->batch);
+    ledger_close(h->batch.ledger);
+    /* A start refused because the ledger is missing while a store is not leaves it missing, as
+     * it found it, not replaced by an empty file a later look could take for the ledger. */
+    struct stat st;
+    if (exit_code == HOST_EXIT_LEDGER_BROKEN && h->ledger_was_missing && h->config != NULL &&
+        stat(h->config->ledger_path, &st) == 0 && st.st_size == 0 &&
+        unlink(h->config->ledger_path) == 0)
+        durable_sync_parent_dir(h->config->ledger_path);
+    if (h->batch.alerts_fd >= 0)
+        close(h->batch.alerts_fd);
+    crash_guard_stop(h->guard);
+    module_copy_dir_remove(h->copy_dir); /* every image is unloaded by now */
+    if (h->ledger_lock_fd >= 0)
+        close(h->ledger_lock_fd); /* last: the ledger is closed, another host may start */
+    free(h->modules);
+    free(h->spans);
+    free(h->handle_kinds);
+    node_config_free(h->config);
+    host_batch_free(&h->batch);
+    host_table_free(&h->table);
+    strbuf_free(&h->parse_scratch);
+    free(h);
+}
+
+int host_run(const host_options *options)
+{
+    host_state *h = new_state(options);
+    if (h == NULL) {
+        host_diag("out of memory");
+        return HOST_EXIT_IO;
+    }
+    /* jansson seeds its hash function on first use; do it here, before input lines are parsed
+     * on threadpool threads (event_parse.h). */
+    json_object_seed(0);
+    h->phase = HOST_STARTING;
+    int rc = uv_loop_init(&h->loop);
+    if (rc < 0) {
+        host_diag("cannot start the event loop: %s", uv_strerror(rc));
+        free(h);
+        return HOST_EXIT_IO;
+    }
+    /* Its idle time tells the watchdog the loop waits in its poll (watchdog.h). */
+    bool idle_time = uv_loop_configure(&h->loop, UV_METRICS_IDLE_TIME) == 0;
+    init_loop_handles(h);
     rc = output_writer_start(STDOUT_FILENO, &h->batch.writer);
     if (rc < 0)
         host_diag("cannot start the output thread: %s", uv_strerror(rc));
@@ -1196,28 +1239,6 @@ int host_run(const host_options *options)
     }
     watchdog_stop(h->watchdog);
     int exit_code = h->exit_code;
-    host_checkpoint_close(&h->batch);
-    ledger_close(h->batch.ledger);
-    /* A start refused because the ledger is missing while a store is not leaves it missing, as
-     * it found it, not replaced by an empty file a later look could take for the ledger. */
-    struct stat st;
-    if (exit_code == HOST_EXIT_LEDGER_BROKEN && h->ledger_was_missing && h->config != NULL &&
-        stat(h->config->ledger_path, &st) == 0 && st.st_size == 0 &&
-        unlink(h->config->ledger_path) == 0)
-        durable_sync_parent_dir(h->config->ledger_path);
-    if (h->batch.alerts_fd >= 0)
-        close(h->batch.alerts_fd);
-    crash_guard_stop(h->guard);
-    module_copy_dir_remove(h->copy_dir); /* every image is unloaded by now */
-    if (h->ledger_lock_fd >= 0)
-        close(h->ledger_lock_fd); /* last: the ledger is closed, another host may start */
-    free(h->modules);
-    free(h->spans);
-    free(h->handle_kinds);
-    node_config_free(h->config);
-    host_batch_free(&h->batch);
-    host_table_free(&h->table);
-    strbuf_free(&h->parse_scratch);
-    free(h);
+    release_state(h, exit_code);
     return exit_code;
 }

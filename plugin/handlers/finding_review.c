@@ -13,9 +13,11 @@
 
 #define FINDING_POINTS_MAX 32
 
-/* The tests allowed with an item in [since, until). */
+/* The tests allowed with an item in [since, until), written into the entry's array; each
+ * ClientPO also noted once in the chain's ids. */
 typedef struct job_window {
-    json_t *list;
+    jw *entry;
+    json_t *chain_ids;
     int64_t until_ms;
 } job_window;
 
@@ -26,22 +28,33 @@ static int collect_job(void *ctx, const char *clientpo_id, int64_t decided_at_ms
         return 0;
     char when[DATE_TEXT_MAX];
     instant_format(decided_at_ms, when, sizeof when);
-    return json_array_append_new(
-        w->list, json_pack("{s:s, s:s}", "clientpo_id", clientpo_id, "decided_at", when));
+    jw_sep(w->entry);
+    jw_raw(w->entry, "{", 1);
+    jw_member_string(w->entry, "clientpo_id", clientpo_id);
+    jw_member_string(w->entry, "decided_at", when);
+    jw_raw(w->entry, "}", 1);
+    size_t k;
+    json_t *seen;
+    json_array_foreach (w->chain_ids, k, seen)
+        if (strcmp(json_string_value(seen), clientpo_id) == 0)
+            return 0;
+    return json_array_append_new(w->chain_ids, json_string(clientpo_id));
 }
 
 /* entry.clientpos: the tests allowed with `item` at or after since_ms and before until_ms (from
  * the store: the whole history, as a record deeper in the chain may predate the usage index's
  * window). */
-static int add_jobs(maintenance *m, const char *item, int64_t since_ms, int64_t until_ms,
-                    json_t *entry, smart_error *err)
+static int add_jobs(maintenance *m, const char *item, int64_t since_ms, int64_t until_ms, jw *entry,
+                    json_t *chain_ids, smart_error *err)
 {
-    job_window w = {.list = json_array(), .until_ms = until_ms};
-    if (!w.list || json_object_set_new(entry, "clientpos", w.list))
-        return error_set(err, SMART_ENOMEM, "out of memory");
-    return maintenance_find(m, item)
-               ? store_allowed_tests_with(m->store, item, since_ms, collect_job, &w, err)
-               : 0;
+    job_window w = {.entry = entry, .chain_ids = chain_ids, .until_ms = until_ms};
+    jw_key(entry, "clientpos");
+    jw_raw(entry, "[", 1);
+    int rc = maintenance_find(m, item)
+                 ? store_allowed_tests_with(m->store, item, since_ms, collect_job, &w, err)
+                 : 0;
+    jw_raw(entry, "]", 1);
+    return rc;
 }
 
 /* The finding's points in `unit`: each result with a nominal and an as-found value, its unit
@@ -74,16 +87,11 @@ static size_t finding_points(const reference_finding *f, const char *unit, findi
     return n;
 }
 
-static json_t *number(decimal d)
-{
-    return json_real(decimal_to_double(d));
-}
-
 /* One reading re-judged: appended to `rejudged`; 1 when it would have failed, 0 when not, -1
  * when it cannot be re-judged (no point of the finding in its unit, or not exactly). */
 static int rejudge(const reference_finding *f, const char *name, const char *unit, double value,
                    const bool *against_nominal, double nominal, const finding_limits *limits,
-                   const char *limit_text, json_t *rejudged, char *why, size_t why_size)
+                   const char *limit_text, jw *rejudged, char *why, size_t why_size)
 {
     finding_point points[FINDING_POINTS_MAX];
     size_t count = finding_points(f, unit, points);
@@ -98,16 +106,23 @@ static int rejudge(const reference_finding *f, const char *name, const char *uni
     int within = finding_within(&c, limits);
     if (within < 0)
         return -1;
-    json_t *line = json_pack(
-        "{s:s, s:s, s:o, s:o, s:s, s:{s:o, s:o, s:s}, s:b}", "step", name, "unit", unit, "value",
-        json_real(value), "corrected", json_real(corrected_value_to_double(&c)), "limit",
-        limit_text, "finding_size", "nominal", number(size.nominal), "as_found",
-        number(size.as_found), "rule", size.rule == FINDING_OFFSET ? "offset" : "proportional",
-        "would_have_failed", !within);
-    if (line && against_nominal)
-        json_object_set_new(line, "nominal", json_real(nominal));
-    if (!line || json_array_append_new(rejudged, line))
-        return -2;
+    jw_sep(rejudged);
+    jw_raw(rejudged, "{", 1);
+    jw_member_string(rejudged, "step", name);
+    jw_member_string(rejudged, "unit", unit);
+    jw_member_real(rejudged, "value", value);
+    jw_member_real(rejudged, "corrected", corrected_value_to_double(&c));
+    jw_member_string(rejudged, "limit", limit_text);
+    jw_key(rejudged, "finding_size");
+    jw_raw(rejudged, "{", 1);
+    jw_member_real(rejudged, "nominal", decimal_to_double(size.nominal));
+    jw_member_real(rejudged, "as_found", decimal_to_double(size.as_found));
+    jw_member_string(rejudged, "rule", size.rule == FINDING_OFFSET ? "offset" : "proportional");
+    jw_raw(rejudged, "}", 1);
+    jw_member_bool(rejudged, "would_have_failed", !within);
+    if (against_nominal)
+        jw_member_real(rejudged, "nominal", nominal);
+    jw_raw(rejudged, "}", 1);
     if (!within && !why[0]) { /* the first that would have failed: enough to say why */
         char shown[DECIMAL_TEXT_MAX];
         decimal_format_double(value, shown, sizeof shown);
@@ -118,23 +133,27 @@ static int rejudge(const reference_finding *f, const char *name, const char *uni
     return !within;
 }
 
-/* Sets the re-judgement's members on `entry` from `rejudged` (taken over) and the count; with
- * `named`, `why` (the first reading that would have failed) becomes the sentence naming the
- * reference and its certificate. */
-static int finish(const reference_finding *f, json_t *entry, json_t *rejudged, size_t judged,
-                  bool failed, bool named, const char *not_why, char *why, size_t why_size,
-                  smart_error *err)
+/* Writes the re-judgement's members into `entry` from `rejudged` (released here) and the
+ * count; with `named`, `why` (the first reading that would have failed) becomes the sentence
+ * naming the reference and its certificate. */
+static int finish(const reference_finding *f, jw *entry, jw *rejudged, size_t judged, bool failed,
+                  bool named, const char *not_why, char *why, size_t why_size, smart_error *err)
 {
-    int rc = 0;
     if (judged == 0) {
-        json_decref(rejudged);
-        rc = json_object_set_new(entry, "finding_size", json_null()) ||
-             json_object_set_new(entry, "would_have_failed", json_null()) ||
-             json_object_set_new(entry, "not_rejudged", json_string(not_why));
+        jw_key(entry, "finding_size");
+        jw_lit(entry, "null");
+        jw_key(entry, "would_have_failed");
+        jw_lit(entry, "null");
+        jw_member_string(entry, "not_rejudged", not_why);
     } else {
-        rc = json_object_set_new(entry, "rejudged", rejudged) ||
-             json_object_set_new(entry, "would_have_failed", json_boolean(failed));
+        jw_key(entry, "rejudged");
+        jw_raw(entry, "[", 1);
+        jw_append(entry, rejudged);
+        jw_raw(entry, "]", 1);
+        jw_member_bool(entry, "would_have_failed", failed);
     }
+    jw_release(rejudged);
+    int rc = jw_text(entry) ? 0 : 1;
     if (failed && named) {
         char head[FINDING_WHY_MAX];
         snprintf(head, sizeof head, "would have failed: %s, by the finding of %s (certificate %s)",
@@ -150,8 +169,8 @@ static const char *const SIZE_UNKNOWN =
     "record rests on it through another record";
 
 int finding_review_check(maintenance *m, const reference_finding *finding, const char *item,
-                         const char *procedure_id, int64_t at_ms, json_t *entry, bool *failed,
-                         char *why, size_t why_size, smart_error *err)
+                         const char *procedure_id, int64_t at_ms, jw *entry, json_t *chain_ids,
+                         bool *failed, char *why, size_t why_size, smart_error *err)
 {
     char *readings = NULL;
     bool has_next = false;
@@ -162,17 +181,13 @@ int finding_review_check(maintenance *m, const reference_finding *finding, const
                                 err);
     if (rc < 0)
         return rc;
-    rc = add_jobs(m, item, at_ms, has_next ? next_ms : INT64_MAX, entry, err);
+    rc = add_jobs(m, item, at_ms, has_next ? next_ms : INT64_MAX, entry, chain_ids, err);
     check_state c = {0};
     store_check_steps_from_json(&c, readings);
     free(readings);
-    json_t *rejudged = json_array();
-    if (!rc && !rejudged)
-        rc = error_set(err, SMART_ENOMEM, "out of memory");
-    if (rc) {
-        json_decref(rejudged);
+    if (rc)
         return rc;
-    }
+    jw rejudged = {0};
     /* The steps of the procedure in force: their limits are what a reading is judged by. */
     const equipment_state *e = maintenance_find(m, item);
     const procedure *p = NULL;
@@ -193,23 +208,19 @@ int finding_review_check(maintenance *m, const reference_finding *finding, const
             char limit[128];
             check_step_limit_text(s, limit, sizeof limit);
             finding_limits l = {s->has_min, s->has_max, s->low, s->high};
-            int r = rejudge(finding, s->step_id, s->unit, a->value, NULL, 0, &l, limit, rejudged,
+            int r = rejudge(finding, s->step_id, s->unit, a->value, NULL, 0, &l, limit, &rejudged,
                             why, why_size);
-            if (r == -2) {
-                json_decref(rejudged);
-                return error_set(err, SMART_ENOMEM, "out of memory");
-            }
             judged += r >= 0;
             *failed = *failed || r == 1;
         }
     }
-    return finish(finding, entry, rejudged, judged, *failed, true, not_why, why, why_size, err);
+    return finish(finding, entry, &rejudged, judged, *failed, true, not_why, why, why_size, err);
 }
 
 int finding_review_calibration(maintenance *m, const reference_finding *finding, const char *item,
-                               const char *certificate, int64_t since_ms, json_t *entry,
-                               bool *failed, char *why, size_t why_size, int64_t *until_ms,
-                               smart_error *err)
+                               const char *certificate, int64_t since_ms, jw *entry,
+                               json_t *chain_ids, bool *failed, char *why, size_t why_size,
+                               int64_t *until_ms, smart_error *err)
 {
     char *text = NULL;
     bool has_next = false;
@@ -220,17 +231,14 @@ int finding_review_calibration(maintenance *m, const reference_finding *finding,
     if (rc < 0)
         return rc;
     *until_ms = has_next ? next_ms : INT64_MAX;
-    rc = add_jobs(m, item, since_ms, *until_ms, entry, err);
-    json_t *results = text ? json_loads(text, 0, NULL) : NULL;
-    free(text);
-    json_t *rejudged = json_array();
-    if (!rc && !rejudged)
-        rc = error_set(err, SMART_ENOMEM, "out of memory");
+    rc = add_jobs(m, item, since_ms, *until_ms, entry, chain_ids, err);
     if (rc) {
-        json_decref(results);
-        json_decref(rejudged);
+        free(text);
         return rc;
     }
+    json_t *results = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    jw rejudged = {0};
     const equipment_state *e = maintenance_find(m, item);
     const contract_item *terms = e ? e->terms : NULL;
     size_t judged = 0, i;
@@ -263,15 +271,10 @@ int finding_review_calibration(maintenance *m, const reference_finding *finding,
         finding_limits l = {t->has_min, t->has_max, t->low, t->high};
         bool against = true;
         int rj = rejudge(finding, name, t->unit, json_number_value(value), &against, t->nominal, &l,
-                         limit, rejudged, why, why_size);
-        if (rj == -2) {
-            json_decref(results);
-            json_decref(rejudged);
-            return error_set(err, SMART_ENOMEM, "out of memory");
-        }
+                         limit, &rejudged, why, why_size);
         judged += rj >= 0;
         *failed = *failed || rj == 1;
     }
     json_decref(results);
-    return finish(finding, entry, rejudged, judged, *failed, false, not_why, why, why_size, err);
+    return finish(finding, entry, &rejudged, judged, *failed, false, not_why, why, why_size, err);
 }

@@ -338,40 +338,79 @@ int maintenance_check_reference(maintenance *m, const char *field, const char *r
  * reference standards or instruments, the checks and calibrations made with it. */
 typedef struct oot_window {
     int64_t since_ms;
-    civil_day since_day;  /* 0 when there was no good calibration */
-    char since_date[16];  /* "" when there was no good calibration */
-    json_t *clientpos;    /* [{clientpo_id, decided_at}], oldest first */
-    json_t *checks;       /* [{equipment_id, check_type, performed_at}] made with it */
-    json_t *calibrations; /* [{equipment_id, certificate_number, calibration_date}] with it */
+    civil_day since_day; /* 0 when there was no good calibration */
+    char since_date[16]; /* "" when there was no good calibration */
+    jw clientpos;        /* the elements of [{clientpo_id, decided_at}], oldest first */
+    jw checks;           /* of [{equipment_id, check_type, performed_at}] made with it */
+    jw calibrations;     /* of [{equipment_id, certificate_number, calibration_date}] with it */
+    size_t clientpo_count, check_count, calibration_count;
+    json_t *clientpo_ids; /* the ClientPOs among them, each once (strings) */
+    json_t *verified_ids; /* the items checked or calibrated with it, each once (strings) */
 } oot_window;
 
 static void oot_window_release(oot_window *w)
 {
-    json_decref(w->clientpos);
-    json_decref(w->checks);
-    json_decref(w->calibrations);
-    w->clientpos = w->checks = w->calibrations = NULL;
+    jw_release(&w->clientpos);
+    jw_release(&w->checks);
+    jw_release(&w->calibrations);
+    json_decref(w->clientpo_ids);
+    json_decref(w->verified_ids);
+    w->clientpo_ids = w->verified_ids = NULL;
+}
+
+/* Adds `id` to the array of strings `set` unless it is there; non-zero when out of memory. */
+static int note_once(json_t *set, const char *id)
+{
+    size_t i;
+    json_t *seen;
+    json_array_foreach (set, i, seen)
+        if (strcmp(json_string_value(seen), id) == 0)
+            return 0;
+    return json_array_append_new(set, json_string(id));
+}
+
+/* `{"k0":"v0","k1":"v1","k2":"v2"}` (k2 may be NULL) as the next element of `list`. */
+static void write_record(jw *list, const char *const *keys, const char *const *values)
+{
+    jw_sep(list);
+    jw_raw(list, "{", 1);
+    for (size_t k = 0; k < 3 && keys[k]; k++)
+        jw_member_string(list, keys[k], values[k]);
+    jw_raw(list, "}", 1);
+}
+
+static int collect_use(void *ctx, const char *clientpo_id, int64_t decided_at_ms)
+{
+    static const char *const keys[] = {"clientpo_id", "decided_at", NULL};
+    oot_window *w = ctx;
+    char when[DATE_TEXT_MAX];
+    instant_format(decided_at_ms, when, sizeof when);
+    write_record(&w->clientpos, keys, (const char *const[]){clientpo_id, when, NULL});
+    w->clientpo_count++;
+    return note_once(w->clientpo_ids, clientpo_id);
 }
 
 static int collect_check(void *ctx, const char *equipment_id, const char *procedure_id,
                          int64_t performed_ms)
 {
+    static const char *const keys[] = {"equipment_id", "check_type", "performed_at"};
     oot_window *w = ctx;
     char when[DATE_TEXT_MAX];
     instant_format(performed_ms, when, sizeof when);
-    return json_array_append_new(w->checks,
-                                 json_pack("{s:s, s:s, s:s}", "equipment_id", equipment_id,
-                                           "check_type", procedure_id, "performed_at", when));
+    write_record(&w->checks, keys, (const char *const[]){equipment_id, procedure_id, when});
+    w->check_count++;
+    return note_once(w->verified_ids, equipment_id);
 }
 
 static int collect_calibration(void *ctx, const char *equipment_id, const char *certificate,
                                const char *calibration_date)
 {
+    static const char *const keys[] = {"equipment_id", "certificate_number", "calibration_date"};
     oot_window *w = ctx;
-    return json_array_append_new(w->calibrations,
-                                 json_pack("{s:s, s:s, s:s}", "equipment_id", equipment_id,
-                                           "certificate_number", certificate, "calibration_date",
-                                           calibration_date));
+    write_record(&w->calibrations, keys,
+                 (const char *const[]){equipment_id, certificate, calibration_date});
+    w->calibration_count++;
+    return note_once(w->verified_ids, equipment_id);
 }
 
 /* Found before the new calibration joins the history, which moves the window. It opens at the
@@ -393,35 +432,18 @@ static int find_oot_window(maintenance *m, const equipment_state *e, oot_window 
     } else if (rc != 1) {
         return rc;
     }
-    if (!(w->checks = json_array()) || !(w->calibrations = json_array()))
+    if (!(w->clientpo_ids = json_array()) || !(w->verified_ids = json_array()))
         rc = error_set(err, SMART_ENOMEM, "out of memory");
-    else if (!(rc = maintenance_review_list(m, e, w->since_ms, false, &w->clientpos, err)) &&
+    else if (!(rc = maintenance_suspect_tests(m, e, w->since_ms, collect_use, w, err)) &&
              !(rc = store_checks_with_reference(m->store, e->equipment_id, w->since_ms,
                                                 collect_check, w, err)))
         rc = store_calibrations_with_reference(m->store, e->equipment_id, w->since_day,
                                                collect_calibration, w, err);
+    if (!rc && (!jw_text(&w->clientpos) || !jw_text(&w->checks) || !jw_text(&w->calibrations)))
+        rc = error_set(err, SMART_ENOMEM, "out of memory");
     if (rc)
         oot_window_release(w);
     return rc;
-}
-
-/* The distinct ids under `key` in the objects of each array given (NULL-terminated). */
-static json_t *distinct_ids(const char *key, json_t *const *arrays)
-{
-    json_t *ids = json_array();
-    for (size_t a = 0; ids && arrays[a]; a++) {
-        size_t i, j;
-        json_t *o, *seen;
-        json_array_foreach (arrays[a], i, o) {
-            json_t *id = json_object_get(o, key);
-            bool listed = false;
-            json_array_foreach (ids, j, seen)
-                listed = listed || json_equal(seen, id);
-            if (!listed)
-                json_array_append(ids, id);
-        }
-    }
-    return ids;
 }
 
 static void write_id_array(jw *w, const char *key, json_t *ids)
@@ -441,7 +463,9 @@ static void write_id_array(jw *w, const char *key, json_t *ids)
  * already visited (each once, so a loop of references ends). */
 typedef struct chain_walk {
     maintenance *m;
-    json_t *chain;     /* [{equipment_id, via, depth, clientpos, re-judged}] */
+    jw *chain;         /* the elements of [{clientpos, re-judged, equipment_id, via, depth}] */
+    size_t links;      /* how many elements `chain` holds */
+    size_t failing;    /* how many of them would have failed, re-judged with the finding */
     json_t *chain_ids; /* the ClientPOs in it, each once */
     json_t *visited;   /* {equipment_id: the instant its work was followed until (ms)} */
     const reference_finding *finding; /* the size of the finding, for the records made with
@@ -466,29 +490,22 @@ static int found_calibration(void *ctx, const char *equipment_id, const char *ce
                                                 "calibration_date", calibration_date));
 }
 
-/* One link: a record resting on the reference, `entry` (taken over) filled by
- * finding_review_*: the jobs that rested on it, each added once to the chain's ClientPOs. */
-static int add_link(chain_walk *cw, const char *item, const char *via, int depth, json_t *entry)
+/* One link: a record resting on the reference, `entry` (released here) written by
+ * finding_review_* (the jobs that rested on it, and its re-judgement), closed with what it is. */
+static int add_link(chain_walk *cw, const char *item, const char *via, int depth, jw *entry,
+                    bool failed)
 {
-    int rc = 0;
-    size_t j, k;
-    json_t *job, *seen;
-    json_array_foreach (json_object_get(entry, "clientpos"), j, job) {
-        json_t *id = json_object_get(job, "clientpo_id");
-        bool listed = false;
-        json_array_foreach (cw->chain_ids, k, seen)
-            listed = listed || json_equal(seen, id);
-        if (!listed && json_array_append(cw->chain_ids, id))
-            rc = error_set(cw->err, SMART_ENOMEM, "out of memory");
-    }
-    if (!rc && (json_object_set_new(entry, "equipment_id", json_string(item)) ||
-                json_object_set_new(entry, "via", json_string(via)) ||
-                json_object_set_new(entry, "depth", json_integer(depth))))
-        rc = error_set(cw->err, SMART_ENOMEM, "out of memory");
-    if (!rc && json_array_append(cw->chain, entry))
-        rc = error_set(cw->err, SMART_ENOMEM, "out of memory");
-    json_decref(entry);
-    return rc;
+    jw_sep(cw->chain);
+    jw_raw(cw->chain, "{", 1);
+    jw_append(cw->chain, entry);
+    jw_member_string(cw->chain, "equipment_id", item);
+    jw_member_string(cw->chain, "via", via);
+    jw_member_int(cw->chain, "depth", depth);
+    jw_raw(cw->chain, "}", 1);
+    jw_release(entry);
+    cw->links++;
+    cw->failing += failed;
+    return jw_text(cw->chain) ? 0 : error_set(cw->err, SMART_ENOMEM, "out of memory");
 }
 
 /* The records made against `reference` in the window, as new arrays (the caller's to release):
@@ -529,12 +546,11 @@ static int follow_check(chain_walk *cw, const json_t *c, int depth)
     instant_format(at_ms, at, sizeof at);
     snprintf(via, sizeof via, "check %s at %s", procedure, at);
     /* One that would have failed says so wherever the item's not being ready is explained. */
-    json_t *entry = json_object();
+    jw entry = {0};
     bool would_fail = false;
-    int rc = !entry
-                 ? error_set(cw->err, SMART_ENOMEM, "out of memory")
-                 : finding_review_check(m, depth == 1 ? cw->finding : NULL, item, procedure, at_ms,
-                                        entry, &would_fail, failed_why, sizeof failed_why, cw->err);
+    int rc =
+        finding_review_check(m, depth == 1 ? cw->finding : NULL, item, procedure, at_ms, &entry,
+                             cw->chain_ids, &would_fail, failed_why, sizeof failed_why, cw->err);
     if (!rc && would_fail) {
         rc = store_set_check_detail(m->store, item, procedure, at_ms, failed_why, cw->err);
         if (is_last && last->passed) {
@@ -545,10 +561,10 @@ static int follow_check(chain_walk *cw, const json_t *c, int depth)
         }
     }
     if (rc) {
-        json_decref(entry);
+        jw_release(&entry);
         return rc;
     }
-    return add_link(cw, item, via, depth, entry);
+    return add_link(cw, item, via, depth, &entry, would_fail);
 }
 
 /* The item whose current calibration `cert` rests on the reference: calibration_failed until
@@ -597,18 +613,17 @@ static int follow_calibration(chain_walk *cw, const json_t *c, const char *refer
         return 0; /* not in this window, or listed when the reference was followed before */
     snprintf(via, sizeof via, "calibration %s on %s", cert, date);
     text_utf8_trim(via);
-    json_t *entry = json_object();
+    jw entry = {0};
     bool would_fail = false;
-    int rc = !entry ? error_set(cw->err, SMART_ENOMEM, "out of memory")
-                    : finding_review_calibration(m, depth == 1 ? cw->finding : NULL, item, cert,
-                                                 day_ms, entry, &would_fail, failed_why,
-                                                 sizeof failed_why, &next_ms, cw->err);
+    int rc = finding_review_calibration(m, depth == 1 ? cw->finding : NULL, item, cert, day_ms,
+                                        &entry, cw->chain_ids, &would_fail, failed_why,
+                                        sizeof failed_why, &next_ms, cw->err);
     if (rc) {
-        json_decref(entry);
+        jw_release(&entry);
         return rc;
     }
     equipment_state *e = maintenance_find(m, item);
-    if ((rc = add_link(cw, item, via, depth, entry)) || !e)
+    if ((rc = add_link(cw, item, via, depth, &entry, would_fail)) || !e)
         return rc;
     if (strcmp(e->certificate, cert) == 0 && !e->record.calibration_failed &&
         (rc = fail_resting_item(cw, e, cert, reference, why, would_fail ? failed_why : NULL)))
@@ -666,8 +681,7 @@ static int follow_chain(chain_walk *cw, const char *reference, const char *why, 
 static void impact_message(char *message, size_t size, const oot_window *w, const char *id,
                            const char *certificate, const char *note)
 {
-    size_t n = json_array_size(w->clientpos), checks = json_array_size(w->checks),
-           calibrations = json_array_size(w->calibrations);
+    size_t n = w->clientpo_count, checks = w->check_count, calibrations = w->calibration_count;
     const char *from = w->since_date[0] ? w->since_date : "it entered service";
     if (checks + calibrations == 0)
         snprintf(message, size,
@@ -683,11 +697,18 @@ static void impact_message(char *message, size_t size, const oot_window *w, cons
     text_utf8_trim(message);
 }
 
-/* The chain from the item found out of tolerance into `chain` (its ClientPOs, each once, into
- * `chain_ids`). */
+/* What the chain from an item found out of tolerance holds. */
+typedef struct impact_chain {
+    jw text;           /* the elements of the "chain" array */
+    size_t links;      /* how many */
+    size_t failing;    /* how many would have failed, re-judged with the finding's size */
+    json_t *chain_ids; /* the ClientPOs in it, each once (strings) */
+} impact_chain;
+
+/* The chain from the item found out of tolerance into `chain`. */
 static int walk_chain(maintenance *m, const oot_window *w, const equipment_state *e,
-                      const char *certificate, const json_t *results, int64_t now_ms, json_t *chain,
-                      json_t *chain_ids, smart_error *err)
+                      const char *certificate, const json_t *results, int64_t now_ms,
+                      impact_chain *chain, smart_error *err)
 {
     char why[300];
     snprintf(why, sizeof why, "was found out of tolerance as found (certificate %s)", certificate);
@@ -697,8 +718,8 @@ static int walk_chain(maintenance *m, const oot_window *w, const equipment_state
                                  .results = results,
                                  .reference = e};
     chain_walk cw = {.m = m,
-                     .chain = chain,
-                     .chain_ids = chain_ids,
+                     .chain = &chain->text,
+                     .chain_ids = chain->chain_ids,
                      .visited = json_object(),
                      .finding = &finding,
                      .now_ms = now_ms,
@@ -707,55 +728,42 @@ static int walk_chain(maintenance *m, const oot_window *w, const equipment_state
                          : follow_chain(&cw, e->equipment_id, why, w->since_ms, w->since_day,
                                         INT64_MAX, INT64_MIN, 1);
     json_decref(cw.visited);
+    chain->links = cw.links;
+    chain->failing = cw.failing;
     return rc;
 }
 
 /* The message goes on with what the chain holds: its records and jobs, and how many of the
  * records re-judged with the finding's size would have failed. */
-static void summarise_chain(char *message, size_t size, const json_t *chain, size_t chain_jobs)
+static void summarise_chain(char *message, size_t size, const impact_chain *chain)
 {
-    size_t len = strlen(message), failing = 0, k;
+    size_t len = strlen(message);
     snprintf(message + len, size - len,
              "; %zu record(s) resting on it, down the chain, now suspect, and %zu job(s) "
              "tested on the items they verified",
-             json_array_size(chain), chain_jobs);
-    json_t *link;
-    json_array_foreach (chain, k, link)
-        failing += json_is_true(json_object_get(link, "would_have_failed"));
+             chain->links, json_array_size(chain->chain_ids));
     len = strlen(message);
-    if (failing > 0)
+    if (chain->failing > 0)
         snprintf(message + len, size - len,
-                 "; re-judged with the finding's size, %zu of them would have failed", failing);
+                 "; re-judged with the finding's size, %zu of them would have failed",
+                 chain->failing);
     text_utf8_trim(message);
 }
 
-/* `"key":[{...}]`: each object of `list` with the string members named in `members`
- * (NULL-terminated), in that order. */
-static void write_objects(jw *w, const char *key, const json_t *list, const char *const *members)
+/* `"key":[...]` with the elements in `list`. */
+static void write_array(jw *w, const char *key, const jw *list)
 {
-    size_t i;
-    const json_t *o;
     jw_key(w, key);
     jw_raw(w, "[", 1);
-    json_array_foreach (list, i, o) {
-        jw_sep(w);
-        jw_raw(w, "{", 1);
-        for (size_t k = 0; members[k]; k++)
-            jw_member_string(w, members[k], json_string_value(json_object_get(o, members[k])));
-        jw_raw(w, "}", 1);
-    }
+    jw_append(w, list);
     jw_raw(w, "]", 1);
 }
 
-/* oot.impact's data, for the ledger and the answer. The chain's records are finding_review's
- * objects, written as their compact text. */
+/* oot.impact's data, for the ledger and the answer. */
 static int write_impact(jw *data, const oot_window *w, const char *id, const char *certificate,
-                        const char *note, int64_t now_ms, const json_t *chain, smart_error *err)
+                        const char *note, int64_t now_ms, const impact_chain *chain,
+                        smart_error *err)
 {
-    static const char *const job[] = {"clientpo_id", "decided_at", NULL};
-    static const char *const check[] = {"equipment_id", "check_type", "performed_at", NULL};
-    static const char *const calibration[] = {"equipment_id", "certificate_number",
-                                              "calibration_date", NULL};
     char since[DATE_TEXT_MAX], until[DATE_TEXT_MAX];
     instant_format(w->since_ms, since, sizeof since);
     instant_format(now_ms, until, sizeof until);
@@ -765,55 +773,39 @@ static int write_impact(jw *data, const oot_window *w, const char *id, const cha
     jw_member_string(data, "out_of_tolerance", note);
     jw_member_string(data, "suspect_since", since);
     jw_member_string(data, "suspect_until", until);
-    write_objects(data, "clientpos", w->clientpos, job);
-    if (json_array_size(w->checks) + json_array_size(w->calibrations) > 0) {
+    write_array(data, "clientpos", &w->clientpos);
+    if (w->check_count + w->calibration_count > 0) {
         jw_key(data, "verified_with_it");
         jw_raw(data, "{", 1);
-        write_objects(data, "checks", w->checks, check);
-        write_objects(data, "calibrations", w->calibrations, calibration);
+        write_array(data, "checks", &w->checks);
+        write_array(data, "calibrations", &w->calibrations);
         jw_raw(data, "}", 1);
     }
-    if (json_array_size(chain) > 0) {
-        char *text = json_dumps(chain, JSON_COMPACT);
-        if (!text)
-            return error_set(err, SMART_ENOMEM, "out of memory");
-        jw_key(data, "chain");
-        jw_lit(data, text);
-        free(text);
+    if (chain->links > 0) {
+        write_array(data, "chain", &chain->text);
     }
     jw_raw(data, "}", 1);
-    return 0;
+    return jw_text(data) ? 0 : error_set(err, SMART_ENOMEM, "out of memory");
 }
 
 /* The critical alert: the jobs to assess, the items verified with it, the jobs down the chain. */
 static int alert_impact(maintenance *m, const oot_window *w, const char *id, const char *message,
-                        json_t *chain, json_t *chain_ids, int64_t now_ms, smart_error *err)
+                        const impact_chain *chain, int64_t now_ms, smart_error *err)
 {
-    /* A ClientPO tested twice with the item is one job to assess: list it once. */
-    json_t *clientpo_lists[] = {w->clientpos, NULL};
-    json_t *verification_lists[] = {w->checks, w->calibrations, NULL};
-    json_t *ids = distinct_ids("clientpo_id", clientpo_lists);
-    json_t *verified = distinct_ids("equipment_id", verification_lists);
+    /* A ClientPO tested twice with the item is one job to assess: it is listed once. */
     char since[DATE_TEXT_MAX];
     instant_format(w->since_ms, since, sizeof since);
-    int rc = 0;
-    if (!ids || !verified) {
-        rc = error_set(err, SMART_ENOMEM, "out of memory");
-    } else {
-        jw subject = {0};
-        jw_member_raw(&subject, "equipment_id", id);
-        write_id_array(&subject, "clientpo_ids", ids);
-        if (json_array_size(verified) > 0)
-            write_id_array(&subject, "verified_equipment", verified);
-        if (json_array_size(chain) > 0)
-            write_id_array(&subject, "chain_clientpo_ids", chain_ids);
-        jw_member_raw(&subject, "suspect_since", since);
-        rc = emit_alert(m, "out_of_tolerance_impact", "critical", id, &subject, message, now_ms,
-                        err);
-        jw_release(&subject);
-    }
-    json_decref(ids);
-    json_decref(verified);
+    jw subject = {0};
+    jw_member_raw(&subject, "equipment_id", id);
+    write_id_array(&subject, "clientpo_ids", w->clientpo_ids);
+    if (json_array_size(w->verified_ids) > 0)
+        write_id_array(&subject, "verified_equipment", w->verified_ids);
+    if (chain->links > 0)
+        write_id_array(&subject, "chain_clientpo_ids", chain->chain_ids);
+    jw_member_raw(&subject, "suspect_since", since);
+    int rc =
+        emit_alert(m, "out_of_tolerance_impact", "critical", id, &subject, message, now_ms, err);
+    jw_release(&subject);
     return rc;
 }
 
@@ -827,21 +819,20 @@ static int report_oot_impact(maintenance *m, const oot_window *w, const equipmen
     const char *id = e->equipment_id;
     char message[768];
     impact_message(message, sizeof message, w, id, certificate, note);
-    json_t *chain = json_array(), *chain_ids = json_array();
-    int rc = !chain || !chain_ids
-                 ? error_set(err, SMART_ENOMEM, "out of memory")
-                 : walk_chain(m, w, e, certificate, results, now_ms, chain, chain_ids, err);
-    if (!rc && json_array_size(chain) > 0)
-        summarise_chain(message, sizeof message, chain, json_array_size(chain_ids));
+    impact_chain chain = {.chain_ids = json_array()};
+    int rc = !chain.chain_ids ? error_set(err, SMART_ENOMEM, "out of memory")
+                              : walk_chain(m, w, e, certificate, results, now_ms, &chain, err);
+    if (!rc && chain.links > 0)
+        summarise_chain(message, sizeof message, &chain);
     jw data = {0};
     if (!rc)
-        rc = write_impact(&data, w, id, certificate, note, now_ms, chain, err);
+        rc = write_impact(&data, w, id, certificate, note, now_ms, &chain, err);
     if (!rc && !(rc = emit_ledger_jw(m, "oot.impact", id, "system", message, &data, err)) &&
         !(rc = emit_output_jw(m, "oot.impact", &data, err)))
-        rc = alert_impact(m, w, id, message, chain, chain_ids, now_ms, err);
+        rc = alert_impact(m, w, id, message, &chain, now_ms, err);
     jw_release(&data);
-    json_decref(chain);
-    json_decref(chain_ids);
+    jw_release(&chain.text);
+    json_decref(chain.chain_ids);
     return rc;
 }
 

@@ -29,28 +29,3 @@ int maintenance_suspect_tests(maintenance *m, const equipment_state *e, int64_t 
     }
     return store_allowed_tests_with(m->store, e->equipment_id, since_ms, visit, ctx, err);
 }
-
-static int collect_use(void *ctx, const char *clientpo_id, int64_t decided_at_ms)
-{
-    json_t *list = ctx;
-    char when[DATE_TEXT_MAX];
-    instant_format(decided_at_ms, when, sizeof when);
-    return json_array_append_new(
-        list, json_pack("{s:s, s:s}", "clientpo_id", clientpo_id, "decided_at", when));
-}
-
-int maintenance_review_list(maintenance *m, const equipment_state *e, int64_t since_ms,
-                            bool whole_history, json_t **clientpos, smart_error *err)
-{
-    json_t *list = json_array();
-    int rc = !list           ? error_set(err, SMART_ENOMEM, "out of memory")
-             : whole_history ? store_allowed_tests_with(m->store, e->equipment_id, since_ms,
-                                                        collect_use, list, err)
-                             : maintenance_suspect_tests(m, e, since_ms, collect_use, list, err);
-    if (rc) {
-        json_decref(list);
-        list = NULL;
-    }
-    *clientpos = list;
-    return rc;
-}

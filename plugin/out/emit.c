@@ -9,46 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Serialises and releases `value`; NULL when out of memory. */
-/* jansson writes U+2028 and U+2029 raw (valid JSON, but a line end to JavaScript and some line
- * readers); jsonw.c escapes them, and so must every other text the module hands out. Outside
- * strings JSON text is ASCII, so every such sequence is inside one. Frees `text` when it grows. */
-static char *escape_line_separators(char *text)
-{
-    size_t n = 0, len = strlen(text);
-    for (const char *p = text; (p = strstr(p, "\xE2\x80")) != NULL; p += 2)
-        n += (unsigned char)p[2] == 0xA8 || (unsigned char)p[2] == 0xA9;
-    if (n == 0)
-        return text;
-    char *out = malloc(len + 3 * n + 1), *o = out;
-    if (out)
-        for (const char *p = text; *p; p++) {
-            if ((unsigned char)p[0] == 0xE2 && (unsigned char)p[1] == 0x80 &&
-                ((unsigned char)p[2] == 0xA8 || (unsigned char)p[2] == 0xA9)) {
-                memcpy(o, (unsigned char)p[2] == 0xA8 ? "\\u2028" : "\\u2029", 6);
-                o += 6;
-                p += 2;
-            } else {
-                *o++ = *p;
-            }
-        }
-    if (out)
-        *o = '\0';
-    free(text);
-    return out;
-}
-
-static char *dump_and_release(json_t *value, size_t *len)
-{
-    char *text = value ? json_dumps(value, JSON_COMPACT) : NULL;
-    json_decref(value);
-    if (text)
-        text = escape_line_separators(text);
-    if (text && len)
-        *len = strlen(text);
-    return text;
-}
-
 int emit_ledger_text(maintenance *m, const char *action, const char *target, const char *user_id,
                      const char *details, const char *metadata_json, smart_error *err)
 {
@@ -65,30 +25,6 @@ int emit_ledger_text(maintenance *m, const char *action, const char *target, con
         m->failed = true;
     if (rc == 0)
         m->ledger_since_commit = true;
-    return rc;
-}
-
-int emit_ledger(maintenance *m, const char *action, const char *target, const char *user_id,
-                const char *details, json_t *metadata, smart_error *err)
-{
-    char *meta = dump_and_release(metadata ? metadata : json_object(), NULL);
-    if (!meta)
-        return error_set(err, SMART_ENOMEM, "out of memory");
-    int rc = emit_ledger_text(m, action, target, user_id, details, meta, err);
-    free(meta);
-    return rc;
-}
-
-int emit_output(maintenance *m, const char *topic, json_t *data, smart_error *err)
-{
-    size_t len;
-    char *text = dump_and_release(data, &len);
-    if (!text)
-        return error_set(err, SMART_ENOMEM, "out of memory");
-    int rc = m->host->emit_event(m->host, topic, text, len, err);
-    free(text);
-    if (rc == SMART_EIO)
-        m->failed = true;
     return rc;
 }
 

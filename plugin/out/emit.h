@@ -2,25 +2,15 @@
  * alerts, built as JSON here and handed over as text. Each returns 0 or the host's error.
  * The module writes JSON with jw (json/jsonw.h), not jansson trees: the field order is the
  * order of the calls, nothing is allocated per value (one buffer grows), and strings are
- * escaped like jansson's plus U+2028/2029. The json_t forms (emit_ledger, emit_output) are
- * left for oot.impact alone (handlers/handle_calibration.c), until it is written with jw too. */
+ * escaped like jansson's plus U+2028/2029. */
 #ifndef SMART_EMIT_H
 #define SMART_EMIT_H
 
 #include "maintenance.h"
 
-#include <jansson.h>
-
-/* Appends a ledger record. `metadata` (may be NULL) is stolen. */
-int emit_ledger(maintenance *m, const char *action, const char *target, const char *user_id,
-                const char *details, json_t *metadata, smart_error *err);
-
 /* Appends a ledger record whose metadata is given as JSON object text (borrowed). */
 int emit_ledger_text(maintenance *m, const char *action, const char *target, const char *user_id,
                      const char *details, const char *metadata_json, smart_error *err);
-
-/* Emits an output event; `data` is stolen. */
-int emit_output(maintenance *m, const char *topic, json_t *data, smart_error *err);
 
 /* Appends a ledger record whose metadata is the JSON object text in `metadata`. */
 int emit_ledger_jw(maintenance *m, const char *action, const char *target, const char *user_id,
