@@ -20,6 +20,10 @@ printf '%s\n' '{"topic":"spin.forever","data":{}}' > "$D/spin.jsonl"
 # holds WAIT_FOR.
 start() {
     rm -rf "$D/var"
+    # Emptied here, not by the redirect below: that happens in the child, after this shell may
+    # already have found the last run's warning and signalled a host not yet started (a SIGINT
+    # then falls on the background child's inherited SIG_IGN and is lost).
+    : > "$D/err"
     write_node "$D" "$1"
     SMART_HOST_WATCHDOG_WARN_MS=100 SMART_HOST_WATCHDOG_LIMIT_MS=60000 SMART_HOST_SHUTDOWN_MS=300 \
         "$HOST" run "$D/node.json" --events "$2" > "$D/out" 2> "$D/err" &
