@@ -170,6 +170,114 @@ typedef struct month_row {
     int64_t due, counts[4];
 } month_row;
 
+/* Each check of the pair: its technician's tally, and the window it passed or failed. */
+static int tally_checks(const pair *p, const int64_t *starts, long count, int *state,
+                        int64_t *pass_ms, uint64_t *seq, rep_map *tm, rep_vec *tv)
+{
+    for (size_t i = 0; i < p->checks.count; i++) {
+        const rep_check *c = *REP_AT(p->checks, const rep_check *, i);
+        tech *t = tech_of(tm, tv, c->technician);
+        if (t == NULL)
+            return -ENOMEM;
+        t->checks++;
+        *(c->passed ? &t->passed : &t->failed) += 1;
+        uint64_t *s = rep_vec_push(&t->seqs, sizeof *s);
+        if (s == NULL)
+            return -ENOMEM;
+        *s = c->seq;
+        if (count == 0)
+            continue;
+        long w = window_index(starts, count, c->time_ms);
+        if (w < 0 || w >= count)
+            continue;
+        if (c->passed && state[w] != W_ON_TIME) {
+            state[w] = W_ON_TIME;
+            pass_ms[w] = c->time_ms;
+            seq[w] = c->seq;
+        } else if (!c->passed && state[w] == W_MISSED) {
+            state[w] = W_FAILED;
+            seq[w] = c->seq;
+        }
+    }
+    return 0;
+}
+
+/* Late: the gate blocked a test for it in the window before its first pass. */
+static void mark_late_by_gate(const rep_ledger *l, const pair *p, const int64_t *starts, long count,
+                              const int *state, const int64_t *pass_ms, uint64_t *late_gate)
+{
+    for (size_t i = 0; i < l->gates.count && count; i++) {
+        const rep_gate *g = REP_AT(l->gates, rep_gate, i);
+        long w = window_index(starts, count, g->time_ms);
+        if (w < 0 || w >= count || state[w] != W_ON_TIME || g->time_ms >= pass_ms[w] ||
+            late_gate[w] || !blocked_for(g, p))
+            continue;
+        late_gate[w] = g->seq;
+    }
+}
+
+/* A late window counts against the technician of the check that passed it. */
+static void count_late_technician(const pair *p, uint64_t pass_seq, rep_map *tm, rep_vec *tv)
+{
+    tech *t = NULL;
+    for (size_t i = 0; i < p->checks.count; i++) {
+        const rep_check *c = *REP_AT(p->checks, const rep_check *, i);
+        if (c->seq == pass_seq)
+            t = tech_of(tm, tv, c->technician);
+    }
+    if (t)
+        t->late++;
+}
+
+static int add_missed_row(rep_doc *d, rep_section *missed, const pair *p, bool by_day,
+                          civil_day wday, int64_t start_ms, int st, uint64_t cite_seq)
+{
+    rep_row *r = rep_row_add(d, missed);
+    if (r == NULL)
+        return -ENOMEM;
+    rep_set_text(d, r, 0, p->equipment);
+    rep_set_text(d, r, 1, p->procedure);
+    if (by_day)
+        rep_set_day(d, r, 2, wday);
+    else
+        rep_set_time(d, r, 2, start_ms);
+    rep_set_text(d, r, 3, st == W_MISSED ? "missed" : "failed");
+    r->mark = REP_MARK_BAD;
+    return rep_row_seq(r, cite_seq);
+}
+
+static void fill_month_rows(month_row *rows, size_t nrows)
+{
+    for (size_t i = 0; i < nrows; i++) {
+        month_row *mr = &rows[i];
+        rep_set_int(mr->row, 4, mr->due);
+        rep_set_int(mr->row, 5, mr->counts[W_ON_TIME]);
+        rep_set_int(mr->row, 6, mr->counts[W_LATE]);
+        rep_set_int(mr->row, 7, mr->counts[W_MISSED]);
+        rep_set_int(mr->row, 8, mr->counts[W_FAILED]);
+        if (mr->due)
+            rep_set_real(mr->row, 9, 100.0 * (double)mr->counts[W_ON_TIME] / (double)mr->due, 1);
+        mr->row->mark = mr->counts[W_ON_TIME] == mr->due ? REP_MARK_NONE : REP_MARK_WARN;
+    }
+}
+
+static int add_no_window_row(rep_doc *d, rep_section *periods, const pair *p)
+{
+    int rc = 0;
+    rep_row *r = rep_row_add(d, periods);
+    if (r == NULL)
+        rc = -ENOMEM;
+    else {
+        rep_set_text(d, r, 0, p->equipment);
+        rep_set_text(d, r, 1, p->procedure);
+        rep_set_text(d, r, 2, p->frequency);
+        rep_set_text(d, r, 3, "no fixed window");
+        for (size_t i = 0; i < p->checks.count && rc == 0; i++)
+            rc = rep_row_seq(r, (*REP_AT(p->checks, const rep_check *, i))->seq);
+    }
+    return rc;
+}
+
 static int one_pair(const rep_ledger *l, const rep_query *q, rep_doc *d, const pair *p,
                     rep_section *periods, rep_section *missed, rep_map *tm, rep_vec *tv)
 {
@@ -195,47 +303,13 @@ static int one_pair(const rep_ledger *l, const rep_query *q, rep_doc *d, const p
     int64_t *pass_ms = calloc((size_t)(count ? count : 1), sizeof *pass_ms);
     uint64_t *seq = calloc((size_t)(count ? count : 1), sizeof *seq);
     int rc = state && pass_ms && seq ? 0 : -ENOMEM;
-    for (size_t i = 0; i < p->checks.count && rc == 0; i++) {
-        const rep_check *c = *REP_AT(p->checks, const rep_check *, i);
-        tech *t = tech_of(tm, tv, c->technician);
-        if (t == NULL) {
-            rc = -ENOMEM;
-            break;
-        }
-        t->checks++;
-        *(c->passed ? &t->passed : &t->failed) += 1;
-        uint64_t *s = rep_vec_push(&t->seqs, sizeof *s);
-        if (s == NULL) {
-            rc = -ENOMEM;
-            break;
-        }
-        *s = c->seq;
-        if (count == 0)
-            continue;
-        long w = window_index(starts, count, c->time_ms);
-        if (w < 0 || w >= count)
-            continue;
-        if (c->passed && state[w] != W_ON_TIME) {
-            state[w] = W_ON_TIME;
-            pass_ms[w] = c->time_ms;
-            seq[w] = c->seq;
-        } else if (!c->passed && state[w] == W_MISSED) {
-            state[w] = W_FAILED;
-            seq[w] = c->seq;
-        }
-    }
-    /* Late: the gate blocked a test for it in the window before its first pass. */
+    if (rc == 0)
+        rc = tally_checks(p, starts, count, state, pass_ms, seq, tm, tv);
     uint64_t *late_gate = calloc((size_t)(count ? count : 1), sizeof *late_gate);
     if (late_gate == NULL)
         rc = -ENOMEM;
-    for (size_t i = 0; i < l->gates.count && rc == 0 && count; i++) {
-        const rep_gate *g = REP_AT(l->gates, rep_gate, i);
-        long w = window_index(starts, count, g->time_ms);
-        if (w < 0 || w >= count || state[w] != W_ON_TIME || g->time_ms >= pass_ms[w] ||
-            late_gate[w] || !blocked_for(g, p))
-            continue;
-        late_gate[w] = g->seq;
-    }
+    if (rc == 0)
+        mark_late_by_gate(l, p, starts, count, state, pass_ms, late_gate);
     month_row rows[64];
     size_t nrows = 0;
     for (long w = 0; w < count && rc == 0; w++) {
@@ -269,60 +343,18 @@ static int one_pair(const rep_ledger *l, const rep_query *q, rep_doc *d, const p
             break;
         if (late_gate[w] && (rc = rep_row_seq(mr->row, late_gate[w])) < 0)
             break;
-        if (st == W_LATE) {
-            tech *t = NULL;
-            for (size_t i = 0; i < p->checks.count; i++) {
-                const rep_check *c = *REP_AT(p->checks, const rep_check *, i);
-                if (c->seq == seq[w])
-                    t = tech_of(tm, tv, c->technician);
-            }
-            if (t)
-                t->late++;
-        }
-        if (st == W_MISSED || st == W_FAILED) {
-            rep_row *r = rep_row_add(d, missed);
-            if (r == NULL) {
-                rc = -ENOMEM;
-                break;
-            }
-            rep_set_text(d, r, 0, p->equipment);
-            rep_set_text(d, r, 1, p->procedure);
-            if (by_day)
-                rep_set_day(d, r, 2, wday);
-            else
-                rep_set_time(d, r, 2, starts[w]);
-            rep_set_text(d, r, 3, st == W_MISSED ? "missed" : "failed");
-            r->mark = REP_MARK_BAD;
-            /* A missed window has no record of its own: it cites the first check of the
-             * procedure on record, which shows it was due. */
-            if ((rc = rep_row_seq(r, seq[w] ? seq[w] : first->seq)) < 0)
-                break;
-        }
+        if (st == W_LATE)
+            count_late_technician(p, seq[w], tm, tv);
+        /* A missed window has no record of its own: it cites the first check of the
+         * procedure on record, which shows it was due. */
+        if ((st == W_MISSED || st == W_FAILED) &&
+            (rc = add_missed_row(d, missed, p, by_day, wday, starts[w], st,
+                                 seq[w] ? seq[w] : first->seq)) < 0)
+            break;
     }
-    for (size_t i = 0; i < nrows; i++) {
-        month_row *mr = &rows[i];
-        rep_set_int(mr->row, 4, mr->due);
-        rep_set_int(mr->row, 5, mr->counts[W_ON_TIME]);
-        rep_set_int(mr->row, 6, mr->counts[W_LATE]);
-        rep_set_int(mr->row, 7, mr->counts[W_MISSED]);
-        rep_set_int(mr->row, 8, mr->counts[W_FAILED]);
-        if (mr->due)
-            rep_set_real(mr->row, 9, 100.0 * (double)mr->counts[W_ON_TIME] / (double)mr->due, 1);
-        mr->row->mark = mr->counts[W_ON_TIME] == mr->due ? REP_MARK_NONE : REP_MARK_WARN;
-    }
-    if (count == 0 && rc == 0) {
-        rep_row *r = rep_row_add(d, periods);
-        if (r == NULL)
-            rc = -ENOMEM;
-        else {
-            rep_set_text(d, r, 0, p->equipment);
-            rep_set_text(d, r, 1, p->procedure);
-            rep_set_text(d, r, 2, p->frequency);
-            rep_set_text(d, r, 3, "no fixed window");
-            for (size_t i = 0; i < p->checks.count && rc == 0; i++)
-                rc = rep_row_seq(r, (*REP_AT(p->checks, const rep_check *, i))->seq);
-        }
-    }
+    fill_month_rows(rows, nrows);
+    if (count == 0 && rc == 0)
+        rc = add_no_window_row(d, periods, p);
     free(starts);
     free(state);
     free(pass_ms);
