@@ -48,75 +48,57 @@ static item *find(rep_map *m, rep_vec *items, const char *id)
     return REP_AT(*items, item, k);
 }
 
-int report_due_list(const rep_ledger *l, const rep_query *q, rep_doc *d)
+static int replay_to(const rep_ledger *l, civil_day as_of, rep_map *map, rep_vec *items)
 {
-    civil_day as_of = q->from != REP_NO_DAY ? q->from : rep_as_of(l, q);
-    civil_day horizon = q->from != REP_NO_DAY && q->to != REP_NO_DAY
-                            ? q->to
-                            : (as_of == REP_NO_DAY ? REP_NO_DAY : as_of + q->within_days);
-    rep_map map = {0};
-    rep_vec items = {0};
-    int rc = 0;
     /* Replay in seq order, up to the end of the as-of day: the records are each kind's in seq
      * order already; the three kinds touch different fields, so they may be applied apart. */
-    for (size_t i = 0; i < l->transitions.count && rc == 0; i++) {
+    for (size_t i = 0; i < l->transitions.count; i++) {
         const rep_transition *t = REP_AT(l->transitions, rep_transition, i);
         if (rep_day_of(l, t->time_ms) > as_of || t->equipment == NULL)
             continue;
-        item *it = find(&map, &items, t->equipment);
-        if (it == NULL) {
-            rc = -ENOMEM;
-            break;
-        }
+        item *it = find(map, items, t->equipment);
+        if (it == NULL)
+            return -ENOMEM;
         it->state = t->to;
         it->state_seq = t->seq;
         if (t->due != REP_NO_DAY)
             it->due = t->due;
     }
-    for (size_t i = 0; i < l->calibrations.count && rc == 0; i++) {
+    for (size_t i = 0; i < l->calibrations.count; i++) {
         const rep_calibration *c = REP_AT(l->calibrations, rep_calibration, i);
         if (rep_day_of(l, c->time_ms) > as_of || c->equipment == NULL || c->due == REP_NO_DAY)
             continue;
-        item *it = find(&map, &items, c->equipment);
+        item *it = find(map, items, c->equipment);
         if (it == NULL)
-            rc = -ENOMEM;
-        else if (c->seq > it->cal_seq) {
+            return -ENOMEM;
+        if (c->seq > it->cal_seq) {
             it->cal_seq = c->seq;
             it->certificate = c->certificate;
         }
     }
-    for (size_t i = 0; i < l->tags.count && rc == 0; i++) {
+    for (size_t i = 0; i < l->tags.count; i++) {
         const rep_tag *t = REP_AT(l->tags, rep_tag, i);
         if (t->kind != REP_TAG_SENT_OUT || rep_day_of(l, t->time_ms) > as_of || !t->equipment)
             continue;
-        item *it = find(&map, &items, t->equipment);
+        item *it = find(map, items, t->equipment);
         if (it == NULL)
-            rc = -ENOMEM;
-        else
-            it->sent_seq = t->seq;
+            return -ENOMEM;
+        it->sent_seq = t->seq;
     }
-    for (size_t i = 0; i < l->retired.count && rc == 0; i++) {
+    for (size_t i = 0; i < l->retired.count; i++) {
         const rep_retired *r = REP_AT(l->retired, rep_retired, i);
-        long k = rep_day_of(l, r->time_ms) <= as_of ? rep_map_get(&map, r->equipment) : -1;
-        if (k >= 0 && REP_AT(items, item, k)->state_seq < r->seq)
-            REP_AT(items, item, k)->retired = true;
+        long k = rep_day_of(l, r->time_ms) <= as_of ? rep_map_get(map, r->equipment) : -1;
+        if (k >= 0 && REP_AT(*items, item, k)->state_seq < r->seq)
+            REP_AT(*items, item, k)->retired = true;
     }
-    static const char *const columns[] = {"urgency",   "equipment_id",     "status", "due_date",
-                                          "days_left", "last_certificate", NULL};
-    rep_section *s = rc ? NULL : rep_section_add(d, "due_list", "Due list", columns);
-    if (rc == 0 && s == NULL)
-        rc = -ENOMEM;
-    if (rc == 0) {
-        char a[16], h[16];
-        civil_format(as_of, a, sizeof a);
-        civil_format(horizon, h, sizeof h);
-        s->note = rep_printf(&d->arena,
-                             "As of %s, items due up to %s; overdue, out of service and sent "
-                             "out first. %s",
-                             a, h, rep_zone_text(l, d));
-    }
-    for (size_t i = 0; i < items.count && rc == 0; i++) {
-        item *it = REP_AT(items, item, i);
+    return 0;
+}
+
+/* Each item's urgency group and days left, as of the day. */
+static void classify(rep_vec *items, civil_day as_of)
+{
+    for (size_t i = 0; i < items->count; i++) {
+        item *it = REP_AT(*items, item, i);
         const char *st = it->state ? it->state : "";
         it->days_left = it->due == REP_NO_DAY ? INT32_MAX : (int64_t)it->due - as_of;
         if (strcmp(st, "out_of_service") == 0)
@@ -132,6 +114,33 @@ int report_due_list(const rep_ledger *l, const rep_query *q, rep_doc *d)
         else
             it->group = G_DUE;
     }
+}
+
+int report_due_list(const rep_ledger *l, const rep_query *q, rep_doc *d)
+{
+    civil_day as_of = q->from != REP_NO_DAY ? q->from : rep_as_of(l, q);
+    civil_day horizon = q->from != REP_NO_DAY && q->to != REP_NO_DAY
+                            ? q->to
+                            : (as_of == REP_NO_DAY ? REP_NO_DAY : as_of + q->within_days);
+    rep_map map = {0};
+    rep_vec items = {0};
+    int rc = replay_to(l, as_of, &map, &items);
+    static const char *const columns[] = {"urgency",   "equipment_id",     "status", "due_date",
+                                          "days_left", "last_certificate", NULL};
+    rep_section *s = rc ? NULL : rep_section_add(d, "due_list", "Due list", columns);
+    if (rc == 0 && s == NULL)
+        rc = -ENOMEM;
+    if (rc == 0) {
+        char a[16], h[16];
+        civil_format(as_of, a, sizeof a);
+        civil_format(horizon, h, sizeof h);
+        s->note = rep_printf(&d->arena,
+                             "As of %s, items due up to %s; overdue, out of service and sent "
+                             "out first. %s",
+                             a, h, rep_zone_text(l, d));
+    }
+    if (rc == 0)
+        classify(&items, as_of);
     if (rc == 0)
         qsort(items.items, items.count, sizeof(item), by_urgency);
     for (size_t i = 0; i < items.count && rc == 0; i++) {
