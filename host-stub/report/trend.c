@@ -268,6 +268,55 @@ static tally *get(rep_map *m, rep_vec *v, const char *key)
     return REP_AT(*v, tally, k);
 }
 
+/* One calibration's step of the staircase: the item's suggested interval and its reasoning. */
+static void staircase_step(tally *it, const rep_calibration *c)
+{
+    int64_t in_force = c->due != REP_NO_DAY ? (int64_t)c->due - c->date : it->in_force;
+    char step[200], day[16];
+    civil_format(c->date, day, sizeof day);
+    if (it->n == 1 || it->interval <= 0) {
+        it->interval = (double)in_force;
+        snprintf(step, sizeof step,
+                 "%s (seq %llu) %s as found: start from the %lld days in "
+                 "force",
+                 day, (unsigned long long)c->seq, c->found_in ? "in tolerance" : "OUT",
+                 (long long)in_force);
+    } else {
+        double before = it->interval;
+        it->interval *= c->found_in ? 1 + STEP_UP : 1 - STEP_DOWN;
+        snprintf(step, sizeof step, "%s (seq %llu) %s as found: %.0f -> %.0f days", day,
+                 (unsigned long long)c->seq, c->found_in ? "in tolerance" : "OUT", before,
+                 it->interval);
+    }
+    it->in_force = in_force;
+    size_t len = strlen(it->reasoning);
+    snprintf(it->reasoning + len, sizeof it->reasoning - len, "%s%s", len ? "; " : "", step);
+}
+
+/* An item's row: its type, tallies, suggestion, and the reasoning as a note. */
+static void fill_item_row(const rep_ledger *l, rep_doc *d, rep_section *s, rep_row *r, tally *t)
+{
+    const char *type = NULL;
+    for (size_t k = 0; k < l->calibrations.count && type == NULL; k++) {
+        const rep_calibration *c = REP_AT(l->calibrations, rep_calibration, k);
+        if (c->equipment && strcmp(c->equipment, t->key) == 0)
+            type = c->equipment_type;
+    }
+    rep_set_text(d, r, 0, t->key);
+    rep_set_text(d, r, 1, type);
+    rep_set_int(r, 2, t->n);
+    rep_set_int(r, 3, t->in);
+    rep_set_real(r, 4, 100.0 * (double)t->in / (double)t->n, 1);
+    rep_set_int(r, 5, t->in_force);
+    rep_set_int(r, 6, (int64_t)lround(t->interval));
+    r->mark = t->in < t->n ? REP_MARK_WARN : REP_MARK_NONE;
+    r->seqs = t->seqs;
+    memset(&t->seqs, 0, sizeof t->seqs);
+    char note[2200];
+    snprintf(note, sizeof note, "%s: %s.", t->key, t->reasoning);
+    rep_note(d, s, note);
+}
+
 static int interval_analysis(const rep_ledger *l, const rep_query *q, rep_doc *d)
 {
     static const char *const icols[] = {"equipment_id",
@@ -311,26 +360,7 @@ static int interval_analysis(const rep_ledger *l, const rep_query *q, rep_doc *d
         ty->n++;
         it->in += c->found_in;
         ty->in += c->found_in;
-        int64_t in_force = c->due != REP_NO_DAY ? (int64_t)c->due - c->date : it->in_force;
-        char step[200], day[16];
-        civil_format(c->date, day, sizeof day);
-        if (it->n == 1 || it->interval <= 0) {
-            it->interval = (double)in_force;
-            snprintf(step, sizeof step,
-                     "%s (seq %llu) %s as found: start from the %lld days in "
-                     "force",
-                     day, (unsigned long long)c->seq, c->found_in ? "in tolerance" : "OUT",
-                     (long long)in_force);
-        } else {
-            double before = it->interval;
-            it->interval *= c->found_in ? 1 + STEP_UP : 1 - STEP_DOWN;
-            snprintf(step, sizeof step, "%s (seq %llu) %s as found: %.0f -> %.0f days", day,
-                     (unsigned long long)c->seq, c->found_in ? "in tolerance" : "OUT", before,
-                     it->interval);
-        }
-        it->in_force = in_force;
-        size_t len = strlen(it->reasoning);
-        snprintf(it->reasoning + len, sizeof it->reasoning - len, "%s%s", len ? "; " : "", step);
+        staircase_step(it, c);
     }
     for (size_t i = 0; i < iv.count && rc == 0; i++) {
         tally *t = REP_AT(iv, tally, i);
@@ -339,25 +369,7 @@ static int interval_analysis(const rep_ledger *l, const rep_query *q, rep_doc *d
             rc = -ENOMEM;
             break;
         }
-        const char *type = NULL;
-        for (size_t k = 0; k < l->calibrations.count && type == NULL; k++) {
-            const rep_calibration *c = REP_AT(l->calibrations, rep_calibration, k);
-            if (c->equipment && strcmp(c->equipment, t->key) == 0)
-                type = c->equipment_type;
-        }
-        rep_set_text(d, r, 0, t->key);
-        rep_set_text(d, r, 1, type);
-        rep_set_int(r, 2, t->n);
-        rep_set_int(r, 3, t->in);
-        rep_set_real(r, 4, 100.0 * (double)t->in / (double)t->n, 1);
-        rep_set_int(r, 5, t->in_force);
-        rep_set_int(r, 6, (int64_t)lround(t->interval));
-        r->mark = t->in < t->n ? REP_MARK_WARN : REP_MARK_NONE;
-        r->seqs = t->seqs;
-        memset(&t->seqs, 0, sizeof t->seqs);
-        char note[2200];
-        snprintf(note, sizeof note, "%s: %s.", t->key, t->reasoning);
-        rep_note(d, s, note);
+        fill_item_row(l, d, s, r, t);
     }
     for (size_t i = 0; i < tv.count && rc == 0; i++) {
         tally *t = REP_AT(tv, tally, i);
