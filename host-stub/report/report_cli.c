@@ -91,6 +91,77 @@ static void add_verification(rep_doc *d)
     }
 }
 
+/* The options after KIND and LEDGER into the query, the read options, the format and the
+ * output path: HOST_EXIT_OK, or HOST_EXIT_USAGE with the reason told. */
+static int parse_options(int argc, char **argv, rep_query *q, rep_read_options *o,
+                         const char **format, const char **out_path)
+{
+    for (int i = 4; i < argc; i++) {
+        const char *a = argv[i];
+        if (i + 1 >= argc || a[0] != '-') {
+            char why[300];
+            snprintf(why, sizeof why, "unexpected '%.200s'", a);
+            return usage(why);
+        }
+        const char *v = argv[++i];
+        if (strcmp(a, "--from") == 0) {
+            if (day_arg(a, v, &q->from) < 0)
+                return HOST_EXIT_USAGE;
+        } else if (strcmp(a, "--to") == 0) {
+            if (day_arg(a, v, &q->to) < 0)
+                return HOST_EXIT_USAGE;
+        } else if (strcmp(a, "--within") == 0) {
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (*end || n < 0 || n > 36500)
+                return usage("--within: a number of days, 0 to 36500");
+            q->within_days = (int)n;
+        } else if (strcmp(a, "--equipment") == 0) {
+            q->equipment = v;
+        } else if (strcmp(a, "--format") == 0) {
+            if (strcmp(v, "html") && strcmp(v, "csv") && strcmp(v, "json"))
+                return usage("--format: html, csv or json");
+            *format = v;
+        } else if (strcmp(a, "--out") == 0) {
+            *out_path = v;
+        } else if (strcmp(a, "--key") == 0) {
+            o->key_path = v;
+        } else if (strcmp(a, "--checkpoints") == 0) {
+            o->checkpoints_path = v;
+        } else {
+            char why[300];
+            snprintf(why, sizeof why, "unknown option '%.200s'", a);
+            return usage(why);
+        }
+    }
+    if (o->checkpoints_path && !o->key_path)
+        return usage("--checkpoints needs --key (the node's public key)");
+    if (q->from != REP_NO_DAY && q->to != REP_NO_DAY && q->from > q->to)
+        return usage("--from is after --to");
+    return HOST_EXIT_OK;
+}
+
+/* The document in its format to --out or standard output: HOST_EXIT_OK or HOST_EXIT_IO. */
+static int write_report(const rep_doc *d, const char *format, const char *out_path)
+{
+    int status = HOST_EXIT_OK;
+    int rc;
+    FILE *out = out_path ? fopen(out_path, "w") : stdout;
+    if (out == NULL) {
+        host_diag("report: --out %s: %s", out_path, strerror(errno));
+        status = HOST_EXIT_IO;
+    } else {
+        rc = strcmp(format, "csv") == 0    ? rep_write_csv(d, out)
+             : strcmp(format, "json") == 0 ? rep_write_json(d, out)
+                                           : rep_write_html(d, out);
+        if ((out_path ? fclose(out) : fflush(out)) != 0 || rc < 0) {
+            host_diag("report: writing %s failed", out_path ? out_path : "standard output");
+            status = HOST_EXIT_IO;
+        }
+    }
+    return status;
+}
+
 int report_command(int argc, char **argv)
 {
     if (argc < 4)
@@ -107,48 +178,9 @@ int report_command(int argc, char **argv)
     const char *ledger_path = argv[3], *format = "html", *out_path = NULL;
     rep_query q = {.from = REP_NO_DAY, .to = REP_NO_DAY, .within_days = 30};
     rep_read_options o = {.progress = true};
-    for (int i = 4; i < argc; i++) {
-        const char *a = argv[i];
-        if (i + 1 >= argc || a[0] != '-') {
-            char why[300];
-            snprintf(why, sizeof why, "unexpected '%.200s'", a);
-            return usage(why);
-        }
-        const char *v = argv[++i];
-        if (strcmp(a, "--from") == 0) {
-            if (day_arg(a, v, &q.from) < 0)
-                return HOST_EXIT_USAGE;
-        } else if (strcmp(a, "--to") == 0) {
-            if (day_arg(a, v, &q.to) < 0)
-                return HOST_EXIT_USAGE;
-        } else if (strcmp(a, "--within") == 0) {
-            char *end;
-            long n = strtol(v, &end, 10);
-            if (*end || n < 0 || n > 36500)
-                return usage("--within: a number of days, 0 to 36500");
-            q.within_days = (int)n;
-        } else if (strcmp(a, "--equipment") == 0) {
-            q.equipment = v;
-        } else if (strcmp(a, "--format") == 0) {
-            if (strcmp(v, "html") && strcmp(v, "csv") && strcmp(v, "json"))
-                return usage("--format: html, csv or json");
-            format = v;
-        } else if (strcmp(a, "--out") == 0) {
-            out_path = v;
-        } else if (strcmp(a, "--key") == 0) {
-            o.key_path = v;
-        } else if (strcmp(a, "--checkpoints") == 0) {
-            o.checkpoints_path = v;
-        } else {
-            char why[300];
-            snprintf(why, sizeof why, "unknown option '%.200s'", a);
-            return usage(why);
-        }
-    }
-    if (o.checkpoints_path && !o.key_path)
-        return usage("--checkpoints needs --key (the node's public key)");
-    if (q.from != REP_NO_DAY && q.to != REP_NO_DAY && q.from > q.to)
-        return usage("--from is after --to");
+    int bad = parse_options(argc, argv, &q, &o, &format, &out_path);
+    if (bad != HOST_EXIT_OK)
+        return bad;
     /* Checks and gate decisions are read for the period only: every kind looks at them there
      * alone (the due list not at all). */
     o.wants = k->wants;
@@ -183,19 +215,7 @@ int report_command(int argc, char **argv)
         host_diag("report: out of memory");
         status = HOST_EXIT_IO;
     } else {
-        FILE *out = out_path ? fopen(out_path, "w") : stdout;
-        if (out == NULL) {
-            host_diag("report: --out %s: %s", out_path, strerror(errno));
-            status = HOST_EXIT_IO;
-        } else {
-            rc = strcmp(format, "csv") == 0    ? rep_write_csv(&d, out)
-                 : strcmp(format, "json") == 0 ? rep_write_json(&d, out)
-                                               : rep_write_html(&d, out);
-            if ((out_path ? fclose(out) : fflush(out)) != 0 || rc < 0) {
-                host_diag("report: writing %s failed", out_path ? out_path : "standard output");
-                status = HOST_EXIT_IO;
-            }
-        }
+        status = write_report(&d, format, out_path);
         if (status == HOST_EXIT_OK && !l.verification.ok) {
             host_diag("report: ledger %s NOT VERIFIED, no record presented: %s", ledger_path,
                       l.verification.why);
