@@ -70,11 +70,11 @@ static void number(FILE *out, double v)
 #define T 16.0
 #define B 40.0
 
-static void chart(FILE *out, const rep_chart *c)
+/* The chart's value range (the points and limits, padded by a tenth) and its day range. */
+static void chart_range(const rep_chart *c, double *ymin_out, double *ymax_out, civil_day *dmin_out,
+                        civil_day *dmax_out)
 {
     size_t n = c->points.count;
-    if (n == 0)
-        return;
     double ymin = INFINITY, ymax = -INFINITY;
     civil_day dmin = INT32_MAX, dmax = INT32_MIN;
     for (size_t i = 0; i < n; i++) {
@@ -99,8 +99,15 @@ static void chart(FILE *out, const rep_chart *c)
     ymax += pad;
     if (dmax == dmin)
         dmax = dmin + 1;
-#define X(day) (L + ((double)(day)-dmin) / (dmax - dmin) * (W - L - R))
-#define Y(v)   (T + (ymax - (v)) / (ymax - ymin) * (H - T - B))
+    *ymin_out = ymin;
+    *ymax_out = ymax;
+    *dmin_out = dmin;
+    *dmax_out = dmax;
+}
+
+/* The figure's opening: its caption and the svg element with its title. */
+static void chart_open(FILE *out, const rep_chart *c, size_t n)
+{
     fprintf(out, "<figure data-chart=\"");
     esc(out, c->id);
     fprintf(out, "\" data-points=\"%zu\"><figcaption>", n);
@@ -116,6 +123,19 @@ static void chart(FILE *out, const rep_chart *c)
             W, H);
     esc(out, c->title);
     fputs("</title>\n", out);
+}
+
+static void chart(FILE *out, const rep_chart *c)
+{
+    size_t n = c->points.count;
+    if (n == 0)
+        return;
+    double ymin, ymax;
+    civil_day dmin, dmax;
+    chart_range(c, &ymin, &ymax, &dmin, &dmax);
+#define X(day) (L + ((double)(day)-dmin) / (dmax - dmin) * (W - L - R))
+#define Y(v)   (T + (ymax - (v)) / (ymax - ymin) * (H - T - B))
+    chart_open(out, c, n);
     if (c->has_low && c->has_high)
         fprintf(out,
                 "<rect class=\"band\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>\n", L,
