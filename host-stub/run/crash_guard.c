@@ -16,6 +16,8 @@
 
 #include "ledger/durable_file.h"
 #include "output/diag.h"
+#include "run/clock.h"
+#include "smart_plugin.h"
 #include "util/json_text.h"
 #include "util/strbuf.h"
 
@@ -422,7 +424,7 @@ static int append_line(const char *path, const json_t *value, char *msg, size_t 
     return 0;
 }
 
-static void record_crash(host_batch *batch, const json_t *crash)
+static void record_crash(const crash_guard_sink *sink, const json_t *crash)
 {
     const char *module = json_string_value(json_object_get(crash, "module")) ?: "?";
     const char *call = json_string_value(json_object_get(crash, "call")) ?: "on_event";
@@ -447,13 +449,14 @@ static void record_crash(host_batch *batch, const json_t *crash)
                   source, "line", json_object_get(crash, "line"), "topic", topic, "signal", sig);
     char *meta_text = meta != NULL ? json_dumps(meta, JSON_COMPACT) : NULL;
     json_decref(meta);
-    host_batch_record(batch, "host.crashed", module, details, meta_text);
+    sink->record(sink->arg, "host.crashed", module, details, meta_text);
     free(meta_text);
 }
 
 /* Set aside the event `key` (canonical text) that crashed `crashes` times. */
-static int quarantine_event(crash_guard *g, host_batch *batch, const char *path, const char *key,
-                            const json_t *crash, json_int_t crashes, char *msg, size_t msg_size)
+static int quarantine_event(crash_guard *g, const crash_guard_sink *sink, const char *path,
+                            const char *key, const json_t *crash, json_int_t crashes, char *msg,
+                            size_t msg_size)
 {
     json_t *event = json_loads(key, 0, NULL);
     json_t *entry = json_pack("{s:O, s:O, s:I, s:O, s:O}", "topic", json_object_get(event, "topic"),
@@ -476,19 +479,19 @@ static int quarantine_event(crash_guard *g, host_batch *batch, const char *path,
                  "is set aside in %.400s and refused until an operator releases it.",
                  topic, (long long)crashes, module, path);
         host_diag("warning: %s", details);
-        host_batch_record(batch, "event.quarantined", topic, details, meta_text);
+        sink->record(sink->arg, "event.quarantined", topic, details, meta_text);
         free(meta_text);
         char now[RFC3339_MS_LEN + 1];
-        rfc3339_format_ms(host_clock_now_ms(batch->clock), now);
-        json_t *alert = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s}", "alert_type",
-                                  "event_quarantined", "severity", "high", "node_id",
-                                  batch->config->node_id, "station_type",
-                                  batch->config->station_type, "timestamp", now, "requires_action",
-                                  1, "message", details, "module", module, "event_topic", topic);
+        rfc3339_format_ms(sink->now_ms, now);
+        json_t *alert =
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s}", "alert_type",
+                      "event_quarantined", "severity", "high", "node_id", sink->node_id,
+                      "station_type", sink->station_type, "timestamp", now, "requires_action", 1,
+                      "message", details, "module", module, "event_topic", topic);
         char *alert_text = alert != NULL ? json_dumps(alert, JSON_COMPACT) : NULL;
         json_decref(alert);
         if (alert_text != NULL)
-            host_batch_alert(batch, alert_text, strlen(alert_text));
+            sink->alert(sink->arg, alert_text, strlen(alert_text));
         free(alert_text);
         json_object_set(g->quarantine, key, entry);
     }
@@ -499,7 +502,7 @@ static int quarantine_event(crash_guard *g, host_batch *batch, const char *path,
 /* The crashes the last run left: into the ledger, the history and, at two, the quarantine.
  * The history and the quarantine are synced before the note is removed, so a crash here loses
  * no crash (at worst one is counted again). */
-static int recover(crash_guard *g, const char *ledger_path, host_batch *batch, char *msg,
+static int recover(crash_guard *g, const char *ledger_path, const crash_guard_sink *sink, char *msg,
                    size_t msg_size)
 {
     char note[PATH_MAX], history[PATH_MAX], quarantine[PATH_MAX];
@@ -528,7 +531,7 @@ static int recover(crash_guard *g, const char *ledger_path, host_batch *batch, c
     json_array_foreach (crashes, i, crash) {
         if (rc < 0)
             break;
-        record_crash(batch, crash);
+        record_crash(sink, crash);
         const char *topic = json_string_value(json_object_get(crash, "topic"));
         json_t *data = json_object_get(crash, "data");
         char *data_text = data != NULL ? json_dumps(data, JSON_COMPACT) : NULL;
@@ -553,7 +556,7 @@ static int recover(crash_guard *g, const char *ledger_path, host_batch *batch, c
                 count++;
         }
         if (rc == 0 && count >= 2 && json_object_get(g->quarantine, key) == NULL)
-            rc = quarantine_event(g, batch, quarantine, key, crash, count, msg, msg_size);
+            rc = quarantine_event(g, sink, quarantine, key, crash, count, msg, msg_size);
         free(key);
     }
     if (rc == 0 && json_array_size(crashes) > 0 && unlink(note) == 0)
@@ -564,7 +567,7 @@ static int recover(crash_guard *g, const char *ledger_path, host_batch *batch, c
     return rc;
 }
 
-int crash_guard_start(const char *ledger_path, host_batch *batch, size_t module_count,
+int crash_guard_start(const char *ledger_path, const crash_guard_sink *sink, size_t module_count,
                       crash_guard **out, char *msg, size_t msg_size)
 {
     *out = NULL;
@@ -581,7 +584,7 @@ int crash_guard_start(const char *ledger_path, host_batch *batch, size_t module_
     g->note_fd = -1;
     g->current = -1;
     snprintf(g->note_path, sizeof g->note_path, "%s.crash", ledger_path);
-    int rc = recover(g, ledger_path, batch, msg, msg_size);
+    int rc = recover(g, ledger_path, sink, msg, msg_size);
     if (rc == 0) {
         g->note_fd = durable_open_append(g->note_path, O_WRONLY, NULL, msg, msg_size);
         if (g->note_fd < 0)

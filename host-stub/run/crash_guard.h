@@ -41,16 +41,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "run/batch.h"
-
 typedef struct crash_guard crash_guard;
 
+/* Where crash_guard_start puts what it records: a ledger record and an alert of the start's
+ * batch, reached through these so that the guard does not call back into the batch that calls
+ * it (batch.c enters and leaves the guard around module calls). `record` and `alert` return 0
+ * or negative, as host_batch_record and host_batch_alert; `node_id` and `station_type` name the
+ * station in the alert, `now_ms` is the start's time. All borrowed for the call. */
+typedef struct crash_guard_sink {
+    int (*record)(void *arg, const char *action, const char *target, const char *details,
+                  const char *metadata_json);
+    int (*alert)(void *arg, const char *alert, size_t len);
+    void *arg;
+    const char *node_id;
+    const char *station_type;
+    int64_t now_ms;
+} crash_guard_sink;
+
 /* Read and clear what the last run's crash left for the ledger at `ledger_path` (borrowed), with
- * its records and alerts queued in `batch` (the start's batch), load the quarantine, open
+ * its records and alerts handed to `sink` (the start's batch), load the quarantine, open
  * "<ledger>.crash" for the handler and install the handlers. Call it holding the station lock.
  * Returns 0 with *out (free with crash_guard_stop), or SMART_EIO / SMART_ENOMEM with `msg`
  * (caller-owned) naming the file. */
-int crash_guard_start(const char *ledger_path, host_batch *batch, size_t module_count,
+int crash_guard_start(const char *ledger_path, const crash_guard_sink *sink, size_t module_count,
                       crash_guard **out, char *msg, size_t msg_size);
 
 /* A call into module `module` is next, for the event `topic` with `data` (`data_len` bytes,

@@ -959,6 +959,19 @@ static void record_torn_tail(host_state *h, const ledger_torn_tail *torn)
     free(meta_text);
 }
 
+/* The crash guard's sink (crash_guard.h): the start's batch, behind a callback, so that the
+ * guard need not know the batch. */
+static int record_into_batch(void *arg, const char *action, const char *target, const char *details,
+                             const char *metadata_json)
+{
+    return host_batch_record(arg, action, target, details, metadata_json);
+}
+
+static int alert_into_batch(void *arg, const char *alert, size_t len)
+{
+    return host_batch_alert(arg, alert, len);
+}
+
 /* Everything before the loop starts. Returns an exit status, HOST_EXIT_OK to run. */
 static int start(host_state *h)
 {
@@ -1026,8 +1039,14 @@ static int start(host_state *h)
     }
     if (torn.found)
         record_torn_tail(h, &torn);
-    if (crash_guard_start(h->config->ledger_path, &h->batch, h->config->module_count, &h->guard,
-                          msg, sizeof msg) < 0) {
+    crash_guard_sink sink = {.record = record_into_batch,
+                             .alert = alert_into_batch,
+                             .arg = &h->batch,
+                             .node_id = h->config->node_id,
+                             .station_type = h->config->station_type,
+                             .now_ms = host_clock_now_ms(h->batch.clock)};
+    if (crash_guard_start(h->config->ledger_path, &sink, h->config->module_count, &h->guard, msg,
+                          sizeof msg) < 0) {
         host_diag("%s", msg);
         return HOST_EXIT_IO;
     }
