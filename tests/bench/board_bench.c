@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -167,6 +168,7 @@ static void *drain_thread(void *arg)
 
 typedef struct run_figures {
     double seconds;
+    double host_cpu; /* the host's user + system time: its own cost, whatever the clients take */
     long min_messages, max_messages; /* over the clients that read */
     long stalled_messages;
     long dropped;
@@ -299,9 +301,12 @@ static bool run_one(const char *host, const char *dir, const char *clock_text, b
     if (fd >= 0)
         close(fd);
     int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    struct rusage ru;
+    while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR)
         ;
     r->seconds = now_s() - t0;
+    r->host_cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+                  (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
     ok = ok && WIFEXITED(status) && WEXITSTATUS(status) == 0;
     if (board && set.context != NULL) {
         /* The host's exit closed every connection; the client thread sees them end. */
@@ -384,7 +389,7 @@ bool board_bench(const char *host, const char *dir, const char *clock_text, long
         fprintf(stderr, "smart-bench: cannot write %s/NODE-board.json\n", dir);
         return false;
     }
-    double secs[2][MAX_RUNS];
+    double secs[2][MAX_RUNS], cpu[2][MAX_RUNS];
     bool all_ok = true;
     long expected = 0;
     run_figures last = {0};
@@ -395,16 +400,18 @@ bool board_bench(const char *host, const char *dir, const char *clock_text, long
             bool ok = run_one(host, dir, clock_text, mode == 1, clients, &r);
             all_ok &= ok;
             secs[mode][k] = r.seconds;
+            cpu[mode][k] = r.host_cpu;
             if (mode == 0) {
                 expected = board_events(dir);
-                printf("run %d without the board: %.3f s, %.0f events/s (%ld board events)\n",
-                       k + 1, r.seconds, (double)events / r.seconds, expected);
+                printf("run %d without the board: %.3f s, %.0f events/s, host CPU %.3f s (%ld "
+                       "board events)\n",
+                       k + 1, r.seconds, (double)events / r.seconds, r.host_cpu, expected);
             } else {
                 printf("run %d with the board, %d clients reading and 1 that never reads: %.3f s, "
-                       "%.0f events/s; each reader got %ld to %ld of %ld messages; the stalled "
-                       "one %ld, %ld client(s) dropped for falling behind\n",
-                       k + 1, clients, r.seconds, (double)events / r.seconds, r.min_messages,
-                       r.max_messages, expected + 1, r.stalled_messages, r.dropped);
+                       "%.0f events/s, host CPU %.3f s; each reader got %ld to %ld of %ld "
+                       "messages; the stalled one %ld, %ld client(s) dropped for falling behind\n",
+                       k + 1, clients, r.seconds, (double)events / r.seconds, r.host_cpu,
+                       r.min_messages, r.max_messages, expected + 1, r.stalled_messages, r.dropped);
                 last = r;
             }
             fflush(stdout);
@@ -415,6 +422,12 @@ bool board_bench(const char *host, const char *dir, const char *clock_text, long
     printf("board cost: %.0f events/s without the board, %.0f with %d clients and 1 that never "
            "reads (%+.1f %%); median of %d runs each, alternating\n",
            without, with, clients, 100.0 * (with - without) / without, runs);
+    /* The clients run in this process, on the same cores: the host's own CPU time tells what the
+     * board costs it, apart from what reading 200 copies costs the clients. */
+    double cpu_without = median(cpu[0], runs), cpu_with = median(cpu[1], runs);
+    printf("host CPU time: %.3f s without the board, %.3f s with it (%+.1f %%); median of %d "
+           "runs\n",
+           cpu_without, cpu_with, 100.0 * (cpu_with - cpu_without) / cpu_without, runs);
     if (last.dropped < 1) {
         printf("the client that never reads was not dropped (the events fit its socket's "
                "buffers and its queue)\n");
