@@ -11,6 +11,7 @@
 
 #include "run/clock.h"
 #include "run/crash_guard.h"
+#include "util/json_rest.h"
 
 #define NO_TEXT SIZE_MAX
 
@@ -52,6 +53,7 @@ typedef struct envelope {
     yajl_handle yajl;
     int depth;           /* 0 outside the root, 1 inside it, deeper inside a value */
     bool root_is_object; /* the line's first token opened an object */
+    size_t root_end;     /* past the root's closing byte (json_rest.h) */
     int key;             /* the envelope key whose value comes next (0: another key) */
     unsigned seen;       /* KEY_* met so far */
     char problem[700];   /* why the line is refused though it parses; the first found */
@@ -154,7 +156,8 @@ static int on_start(envelope *e, bool is_object)
 
 static int on_end(envelope *e)
 {
-    e->depth--;
+    if (--e->depth == 0)
+        e->root_end = yajl_get_bytes_consumed(e->yajl);
     if (e->depth == 1 && e->key == KEY_DATA && e->data_is_object)
         e->data_end = yajl_get_bytes_consumed(e->yajl); /* past its '}' */
     return 1;
@@ -241,6 +244,8 @@ static const char *scan_envelope(const input_line *line, envelope *e, char *msg,
         snprintf(msg, msg_size, "json: not valid JSON (column %zu: %s)",
                  yajl_get_bytes_consumed(e->yajl), text_why ? (char *)text_why : "parse error");
         yajl_free_error(e->yajl, text_why);
+    } else if (e->root_is_object && !json_rest_is_blank(line->text, line->len, e->root_end)) {
+        snprintf(msg, msg_size, "json: not valid JSON (column %zu: trailing garbage)", e->root_end);
     } else if (!e->root_is_object) {
         snprintf(msg, msg_size, "json: an event must be a JSON object");
     } else if (e->problem[0] != '\0') {

@@ -19,6 +19,7 @@
 #include "ledger/durable_file.h"
 #include "ledger/ledger_mark.h"
 #include "run/clock.h"
+#include "util/json_rest.h"
 #include "util/json_text.h"
 #include "util/strbuf.h"
 
@@ -149,6 +150,8 @@ typedef struct scan {
     size_t field;        /* top-level fields seen */
     bool invalid;        /* not JSON as jansson reads it (a key twice, a NUL, a number too big) */
     bool top_is_object;  /* the first value opened an object */
+    yajl_handle yajl;    /* the line's parser, for where its root closes */
+    size_t root_end;     /* past the root's closing byte (json_rest.h) */
     char field_why[160]; /* the first field error, "" when none */
     bool seq_ok;
     uint64_t seq;
@@ -289,6 +292,8 @@ static int cb_end(void *ctx)
     size_t from = s->open[--s->depth];
     if (from != SIZE_MAX)
         strbuf_truncate(&s->keys, from);
+    if (s->depth == 0)
+        s->root_end = yajl_get_bytes_consumed(s->yajl);
     if (s->depth == 0 && s->top_is_object && s->field < FIELD_COUNT && s->field_why[0] == '\0')
         snprintf(s->field_why, sizeof s->field_why, "field '%s' missing", FIELD_ORDER[s->field]);
     return 1;
@@ -349,12 +354,16 @@ static bool scan_line(scan *s, const char *line, size_t len)
     s->prev_hash[0] = '\0';
     s->module[0] = s->action[0] = '\0';
     s->seq = 0;
+    s->root_end = SIZE_MAX;
     yajl_handle y = yajl_alloc(&SCAN_CALLBACKS, NULL, s);
     if (y == NULL)
         return false;
+    s->yajl = y;
     bool ok = yajl_parse(y, (const unsigned char *)line, len) == yajl_status_ok &&
-              yajl_complete_parse(y) == yajl_status_ok;
+              yajl_complete_parse(y) == yajl_status_ok &&
+              (!s->top_is_object || json_rest_is_blank(line, len, s->root_end));
     yajl_free(y);
+    s->yajl = NULL;
     ok = ok && !s->invalid && !s->oom;
     /* yajl decodes a lone UTF-16 surrogate (\\ud800) that jansson refuses: the rare line
      * holding one is read by jansson too. */

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <yajl/yajl_parse.h>
 
+#include "util/json_rest.h"
+
 typedef struct json_check_key {
     uint64_t hash;
     size_t map; /* the object it belongs to: its serial number in the text */
@@ -41,6 +43,7 @@ typedef struct scan {
     yajl_handle yajl;
     int depth;
     bool root_seen;
+    size_t root_end;          /* past the root's closing byte (json_rest.h) */
     json_check_level *levels; /* the checker's: each open value */
     size_t maps;              /* objects opened so far */
     char why[160];
@@ -211,14 +214,16 @@ static int on_end_map(void *ctx)
     const json_check_level *level = &s->levels[s->depth];
     s->c->open_count = level->first_key;
     strbuf_truncate(&s->c->open_bytes, level->bytes_from);
-    s->depth--;
+    if (--s->depth == 0)
+        s->root_end = yajl_get_bytes_consumed(s->yajl);
     return 1;
 }
 
 static int on_end_array(void *ctx)
 {
     scan *s = ctx;
-    s->depth--;
+    if (--s->depth == 0)
+        s->root_end = yajl_get_bytes_consumed(s->yajl);
     return 1;
 }
 
@@ -363,6 +368,8 @@ int json_check_object(json_checker *c, const char *text, size_t len, char *why, 
     yajl_status st = yajl_parse(s->yajl, (const unsigned char *)text, len);
     if (st == yajl_status_ok)
         st = yajl_complete_parse(s->yajl);
+    if (st == yajl_status_ok && s->root_seen && !json_rest_is_blank(text, len, s->root_end))
+        snprintf(s->why, sizeof s->why, "column %zu: trailing garbage", s->root_end);
     int rc = 0;
     if (s->nomem) {
         rc = -ENOMEM;

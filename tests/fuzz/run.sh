@@ -9,11 +9,12 @@
 #     -w  keep the work (grown corpora, crash inputs, logs) in DIR; default a temporary one.
 #         The committed corpus is only read: new inputs go to DIR/<target>/corpus.
 #   TARGETs: event-line event-data contract-json contract-yaml dates node-config ledger-verify
-#   minisign
+#   minisign json-check
 #   (default: all). Each run's last status line (executions, exec/s, peak RSS) is printed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-all=(event-line event-data contract-json contract-yaml dates node-config ledger-verify minisign)
+all=(event-line event-data contract-json contract-yaml dates node-config ledger-verify minisign
+  json-check)
 limit=(-max_total_time=20)
 work=""
 while getopts "t:n:w:" opt; do

@@ -64,6 +64,10 @@ START_TEST(lines_that_are_not_a_json_object)
     assert_refused("{\"topic\":\"a\",}", "json: not valid JSON (column ");
     assert_refused("{\"topic\":\"a\"} {}", "json: not valid JSON (column ");
     assert_refused("{\"topic\":\"a\"", "json: not valid JSON (column ");
+    /* An open string after the object: yajl alone takes it (util/json_rest.h). */
+    assert_refused("{\"topic\":\"a\"}\"", "json: not valid JSON (column 13: trailing garbage)");
+    assert_refused("{\"topic\":\"a\",\"data\":{}} \"x",
+                   "json: not valid JSON (column 23: trailing garbage)");
     assert_refused("{\"topic\":\"a\",\"data\":{\"s\":\"\xff\"}}", "json: not valid JSON (column ");
     assert_refused("{\"topic\":\"a\\u0000b\"}", "json: not valid JSON (column ");
     assert_refused("{\"topic\":\"a\",\"topic\":\"b\"}",
