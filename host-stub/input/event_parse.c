@@ -11,7 +11,7 @@
 
 #include "run/clock.h"
 #include "run/crash_guard.h"
-#include "util/json_rest.h"
+#include "util/yajl_gaps.h"
 
 #define NO_TEXT SIZE_MAX
 
@@ -53,7 +53,7 @@ typedef struct envelope {
     yajl_handle yajl;
     int depth;           /* 0 outside the root, 1 inside it, deeper inside a value */
     bool root_is_object; /* the line's first token opened an object */
-    size_t root_end;     /* past the root's closing byte (json_rest.h) */
+    size_t root_end;     /* past the root's closing byte (yajl_gaps.h) */
     int key;             /* the envelope key whose value comes next (0: another key) */
     unsigned seen;       /* KEY_* met so far */
     char problem[700];   /* why the line is refused though it parses; the first found */
@@ -225,6 +225,13 @@ static const char *scan_envelope(const input_line *line, envelope *e, char *msg,
 {
     memset(e, 0, sizeof *e);
     *rc = 0;
+    size_t foreign_byte = yajl_gaps_foreign_byte_at(line->text, line->len);
+    if (foreign_byte < line->len) {
+        snprintf(msg, msg_size,
+                 "json: not valid JSON (column %zu: a vertical tab, form feed or NUL byte)",
+                 foreign_byte);
+        return msg;
+    }
     if ((e->yajl = yajl_alloc(&envelope_callbacks, NULL, e)) == NULL) {
         *rc = -ENOMEM;
         return NULL;
@@ -244,7 +251,7 @@ static const char *scan_envelope(const input_line *line, envelope *e, char *msg,
         snprintf(msg, msg_size, "json: not valid JSON (column %zu: %s)",
                  yajl_get_bytes_consumed(e->yajl), text_why ? (char *)text_why : "parse error");
         yajl_free_error(e->yajl, text_why);
-    } else if (e->root_is_object && !json_rest_is_blank(line->text, line->len, e->root_end)) {
+    } else if (e->root_is_object && !yajl_gaps_rest_is_blank(line->text, line->len, e->root_end)) {
         snprintf(msg, msg_size, "json: not valid JSON (column %zu: trailing garbage)", e->root_end);
     } else if (!e->root_is_object) {
         snprintf(msg, msg_size, "json: an event must be a JSON object");

@@ -19,9 +19,9 @@
 #include "ledger/durable_file.h"
 #include "ledger/ledger_mark.h"
 #include "run/clock.h"
-#include "util/json_rest.h"
 #include "util/json_text.h"
 #include "util/strbuf.h"
+#include "util/yajl_gaps.h"
 
 static const char GENESIS_HASH[] =
     "0000000000000000000000000000000000000000000000000000000000000000";
@@ -151,7 +151,7 @@ typedef struct scan {
     bool invalid;        /* not JSON as jansson reads it (a key twice, a NUL, a number too big) */
     bool top_is_object;  /* the first value opened an object */
     yajl_handle yajl;    /* the line's parser, for where its root closes */
-    size_t root_end;     /* past the root's closing byte (json_rest.h) */
+    size_t root_end;     /* past the root's closing byte (yajl_gaps.h) */
     char field_why[160]; /* the first field error, "" when none */
     bool seq_ok;
     uint64_t seq;
@@ -354,6 +354,8 @@ static bool scan_line(scan *s, const char *line, size_t len)
     s->prev_hash[0] = '\0';
     s->module[0] = s->action[0] = '\0';
     s->seq = 0;
+    if (yajl_gaps_foreign_byte_at(line, len) < len)
+        return false;
     s->root_end = SIZE_MAX;
     yajl_handle y = yajl_alloc(&SCAN_CALLBACKS, NULL, s);
     if (y == NULL)
@@ -361,7 +363,7 @@ static bool scan_line(scan *s, const char *line, size_t len)
     s->yajl = y;
     bool ok = yajl_parse(y, (const unsigned char *)line, len) == yajl_status_ok &&
               yajl_complete_parse(y) == yajl_status_ok &&
-              (!s->top_is_object || json_rest_is_blank(line, len, s->root_end));
+              (!s->top_is_object || yajl_gaps_rest_is_blank(line, len, s->root_end));
     yajl_free(y);
     s->yajl = NULL;
     ok = ok && !s->invalid && !s->oom;

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <yajl/yajl_parse.h>
 
-#include "util/json_rest.h"
+#include "util/yajl_gaps.h"
 
 typedef struct json_check_key {
     uint64_t hash;
@@ -43,7 +43,7 @@ typedef struct scan {
     yajl_handle yajl;
     int depth;
     bool root_seen;
-    size_t root_end;          /* past the root's closing byte (json_rest.h) */
+    size_t root_end;          /* past the root's closing byte (yajl_gaps.h) */
     json_check_level *levels; /* the checker's: each open value */
     size_t maps;              /* objects opened so far */
     char why[160];
@@ -347,6 +347,14 @@ static int check_with_jansson(const char *text, size_t len, char *why, size_t wh
 
 int json_check_object(json_checker *c, const char *text, size_t len, char *why, size_t why_size)
 {
+    size_t foreign_byte = yajl_gaps_foreign_byte_at(text, len);
+    if (foreign_byte < len) {
+        if (why != NULL)
+            snprintf(why, why_size,
+                     "not valid JSON (column %zu: a vertical tab, form feed or NUL byte)",
+                     foreign_byte);
+        return -EINVAL;
+    }
     if (needs_jansson(text, len))
         return check_with_jansson(text, len, why, why_size);
     /* Empty the key set: only the slots in use are cleared (a large object once must not make
@@ -368,7 +376,7 @@ int json_check_object(json_checker *c, const char *text, size_t len, char *why, 
     yajl_status st = yajl_parse(s->yajl, (const unsigned char *)text, len);
     if (st == yajl_status_ok)
         st = yajl_complete_parse(s->yajl);
-    if (st == yajl_status_ok && s->root_seen && !json_rest_is_blank(text, len, s->root_end))
+    if (st == yajl_status_ok && s->root_seen && !yajl_gaps_rest_is_blank(text, len, s->root_end))
         snprintf(s->why, sizeof s->why, "column %zu: trailing garbage", s->root_end);
     int rc = 0;
     if (s->nomem) {

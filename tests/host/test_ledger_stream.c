@@ -128,13 +128,14 @@ START_TEST(a_changed_record_is_named_wherever_it_falls)
 }
 END_TEST
 
-/* yajl takes an object followed by an unterminated string as complete (util/json_rest.h); such a
- * line is no record for jansson, so verification must refuse it, whatever its hash says. */
-START_TEST(an_open_string_after_a_record_is_refused)
+/* yajl takes an object followed by an unterminated string as complete, and vertical tab and form
+ * feed for whitespace (util/yajl_gaps.h); such a line is no record for jansson, so verification
+ * must refuse it, whatever its hash says. */
+START_TEST(what_yajl_alone_takes_after_a_record_is_refused)
 {
-    const char *tails[] = {"\"", "\"x", "  \"x}"};
+    const char *tails[] = {"\"", "\"x", "  \"x}", "\v", "\f "};
     for (int k = 0; k < POSITION_COUNT; k++) {
-        const char *tail = tails[k % 3];
+        const char *tail = tails[k % 5];
         size_t tail_len = strlen(tail);
         char *text = malloc(pristine_len + tail_len);
         size_t end = line_of(pristine, POSITIONS[k] + 1) - 1; /* at the record's '\n' */
@@ -262,7 +263,7 @@ Suite *unit_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, a_changed_record_is_named_wherever_it_falls);
-    tcase_add_test(tc, an_open_string_after_a_record_is_refused);
+    tcase_add_test(tc, what_yajl_alone_takes_after_a_record_is_refused);
     tcase_add_test(tc, a_removed_record_breaks_the_chain_at_the_next);
     tcase_add_test(tc, each_field_is_of_its_type);
     tcase_add_test(tc, every_intact_record_is_visited_once_in_order);
