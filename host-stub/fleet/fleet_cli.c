@@ -134,14 +134,22 @@ int fleet_ship_command(int argc, char **argv)
     fleet_ship_result r;
     char msg[1024] = "";
     int rc = fleet_ship(&o, &r, msg, sizeof msg);
-    if (rc == 0 || rc == FLEET_EREFUSED)
+    if (rc == 0 || rc == FLEET_EREFUSED || rc == FLEET_EAHEAD) {
         printf("shipped node %s: head seq %" PRIu64 " hash %s (%" PRIu64 " stored now, %" PRIu64
                " reconnects)\n",
                r.node_id, r.head_seq, r.head_hash, r.stored, r.reconnects);
+        /* Whether it went on from the side file or read the ledger from its first line. */
+        if (r.scans == 0)
+            printf("went on from seq %" PRIu64 " (%s.shipped, checked against the database's "
+                   "head)\n",
+                   r.from_seq, ledger_path);
+        else
+            printf("read the ledger from its first line to find the database's head\n");
+    }
     if (rc == 0)
         return 0;
     host_diag("ledger ship %s: %s", ledger_path, msg);
-    return rc == FLEET_EREFUSED ? HOST_EXIT_VERIFY_FAILED
-           : rc == -EACCES      ? HOST_EXIT_USAGE
-                                : HOST_EXIT_IO;
+    return rc == FLEET_EREFUSED || rc == FLEET_EAHEAD ? HOST_EXIT_VERIFY_FAILED
+           : rc == -EACCES                            ? HOST_EXIT_USAGE
+                                                      : HOST_EXIT_IO;
 }
