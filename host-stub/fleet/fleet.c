@@ -280,6 +280,7 @@ struct fleet_shipper {
     msig_public_key key;
     fleet_position kept; /* the side file's position, until a connection has checked it */
     bool positioned;     /* this connection has checked where shipping stands */
+    bool behind;         /* the last scan did not find the database's head in the ledger */
     char display[512];
 };
 
@@ -548,8 +549,8 @@ static int find_position(fleet_shipper *s, uint64_t max_seq, char *msg, size_t m
         return -errno;
     }
     /* Line N is record seq N (ledger_verify_buffer refuses anything else). */
-    uint64_t seq = 0, offset = 0, last_offset = 0;
-    ssize_t n = 0, last_n = 0;
+    uint64_t seq = 0, offset = 0;
+    ssize_t n = 0;
     while (seq < max_seq && (n = next_line(s)) > 0) {
         ++seq;
         if (seq == res->head_seq && (size_t)n >= 67 &&
@@ -559,51 +560,32 @@ static int find_position(fleet_shipper *s, uint64_t max_seq, char *msg, size_t m
             memcpy(res->position.hash, res->head_hash, LEDGER_HASH_HEX_LEN + 1);
             return 0;
         }
-        if (seq == res->head_seq) { /* another record where the database has its head: */
-            last_n = n;             /* the database is to judge it (a fork or a rewrite) */
-            last_offset = offset;
-            break;
-        }
-        last_n = n;
-        last_offset = offset;
+        if (seq == res->head_seq)
+            break; /* another record where the database has its head: a fork or a rewrite */
         offset += (uint64_t)n;
     }
     if (n < 0) {
         snprintf(msg, msg_size, "ledger %s: read error", s->o->ledger_path);
         return -EIO;
     }
-    if (seq == 0) {
-        snprintf(msg, msg_size,
-                 "database holds node %s through seq %" PRIu64 "; ledger %s has no record to "
-                 "compare",
-                 res->node_id, res->head_seq, s->o->ledger_path);
-        return FLEET_EAHEAD;
-    }
-    /* The last record read goes to the database, which compares it with its own: another
-     * text is refused and raised as an alert naming node and seq. */
-    if (fseeko(s->f, (off_t)last_offset, SEEK_SET) != 0 || next_line(s) != last_n) {
-        snprintf(msg, msg_size, "ledger %s: read error", s->o->ledger_path);
-        return -EIO;
-    }
-    int rc = add_line(s, s->line, (size_t)last_n, seq, last_offset, msg, msg_size);
-    if (rc == 0)
-        rc = send_batch(s, msg, msg_size);
-    if (rc == 0 && seq < res->head_seq) {
-        res->position = s->batch_last;
-        snprintf(msg, msg_size,
-                 "database holds node %s through seq %" PRIu64 ", beyond the ledger's last "
-                 "record shipped, seq %" PRIu64 " (the station lost records the database has?)",
-                 res->node_id, res->head_seq, seq);
-        return FLEET_EAHEAD;
-    }
-    return rc;
+    /* The head was not found: the ledger ends before it, or holds another record at its seq.
+     * Shipping starts again from the kept position when the ledger still holds it there, else
+     * from the first record, and the database compares each record sent with its own: the
+     * first that differs is refused and raised as an alert naming node and seq. */
+    s->behind = true;
+    memset(&res->position, 0, sizeof res->position);
+    memset(res->position.hash, '0', LEDGER_HASH_HEX_LEN);
+    if (k->seq > 0 && k->seq < seq && line_is(s, k))
+        res->position = *k;
+    return 0;
 }
 
 static int connect_shipper(fleet_shipper *s, uint64_t max_seq, char *msg, size_t msg_size)
 {
-    /* The URL's own parameters come after, so they win; the timeout bounds a stop. */
-    const char *const keys[] = {"connect_timeout", "dbname", NULL};
-    const char *const values[] = {"10", s->o->url, NULL};
+    /* The URL's own parameters come after, so they win; the timeouts bound a stop (a database
+     * that hangs, not one that is down, which fails at once). */
+    const char *const keys[] = {"connect_timeout", "options", "dbname", NULL};
+    const char *const values[] = {"10", "-c statement_timeout=30000", s->o->url, NULL};
     s->c = PQconnectdbParams(keys, values, 1);
     if (s->c == NULL || PQstatus(s->c) != CONNECTION_OK) {
         snprintf(msg, msg_size, "database: %s", s->c ? PQerrorMessage(s->c) : "out of memory");
@@ -612,6 +594,7 @@ static int connect_shipper(fleet_shipper *s, uint64_t max_seq, char *msg, size_t
     }
     PQsetNoticeProcessor(s->c, quiet_notice, NULL);
     s->positioned = false;
+    s->behind = false;
     int rc = ask_head(s, msg, msg_size);
     if (rc == 0 && s->f == NULL) {
         s->f = fopen(s->o->ledger_path, "r");
@@ -622,7 +605,7 @@ static int connect_shipper(fleet_shipper *s, uint64_t max_seq, char *msg, size_t
     }
     if (rc == 0)
         rc = find_position(s, max_seq, msg, msg_size);
-    s->positioned = rc == 0 || rc == FLEET_EAHEAD;
+    s->positioned = rc == 0;
     if (s->positioned)
         s->res.from_seq = s->res.position.seq;
     return rc;
@@ -672,6 +655,16 @@ int fleet_shipper_round(fleet_shipper *s, uint64_t max_seq, fleet_ship_result *r
         rc = send_batch(s, msg, msg_size);
     s->batch_len = 0;
     s->batch_records = 0;
+    if (rc == 0 && s->behind && p->seq < s->res.head_seq)
+        rc = FLEET_EAHEAD;
+    else if (rc == 0)
+        s->behind = false;
+    if (rc == FLEET_EAHEAD)
+        snprintf(msg, msg_size,
+                 "database holds node %s through seq %" PRIu64 ", beyond the ledger's last "
+                 "record, seq %" PRIu64 " (restored from an older copy?); each record the "
+                 "ledger has was the same as the database's",
+                 s->res.node_id, s->res.head_seq, p->seq);
     /* The position reached is the hint for the next connection, once this one has found it
      * (a connection that failed before that leaves the side file's hint as it was). */
     if (s->positioned)
@@ -715,7 +708,8 @@ int fleet_ship(const fleet_ship_options *options, fleet_ship_result *result, cha
     uint64_t reconnects = 0;
     int rc;
     for (;;) {
-        rc = fleet_shipper_round(s, UINT64_MAX, result, msg, msg_size);
+        rc = fleet_shipper_round(s, options->through ? options->through : UINT64_MAX, result, msg,
+                                 msg_size);
         if (rc == 0 || !fleet_shipper_retryable(s) || now_ms() >= give_up)
             break;
         /* The database is down or the connection broke: what it committed stays, what it did

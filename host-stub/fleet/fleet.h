@@ -65,6 +65,7 @@ typedef struct fleet_ship_options {
     const char *node_id;     /* NULL, or the node the role must be registered for */
     size_t batch;            /* records a transaction (0: 1000) */
     int wait_ms;             /* fleet_ship: how long a database that is down is retried */
+    uint64_t through;        /* fleet_ship: no record past this seq (0: every complete line) */
     /* Called on the shipping thread after each transaction that stored records, once the side
      * file says so (may be NULL): *result as it stands. */
     void (*landed)(void *arg, const fleet_ship_result *result);
@@ -129,8 +130,8 @@ int fleet_shipped_read(const char *ledger_path, fleet_shipped_mark *mark, char *
                        size_t why_size);
 
 /* Ship the complete lines of the ledger that follow the database's head for this role's node
- * (fleet_shipper_round with no limit), retrying a database that is down with back-off for
- * wait_ms. Idempotent and resumable: a shipper killed anywhere and started again neither loses
+ * (fleet_shipper_round through options->through), retrying a database that is down with back-off
+ * for wait_ms. Idempotent and resumable: a shipper killed anywhere and started again neither loses
  * nor doubles a record, and goes on from the side file's position when the database agrees.
  * A torn last line (no newline yet) is left for the next run. A ledger.checkpoint record is
  * sent only when its signature verifies with the key registered for the node (the database
