@@ -306,6 +306,21 @@ def run(pg, work):
           (350, True, 350), 'the next ledger ship went on from seq 320 at its byte offset: %s%s'
           ' (database: %d records, ok %s)' % (r.stdout.strip(), r.stderr.strip(), rec, ok))
 
+    # A station configured with another station's role: refused before a record is sent, the
+    # station works on, the other node's records untouched.
+    before = db_chain(pg, 'live-3')
+    cfg3, _ = make_station(work, 'st3', 'live-1', url['live-3'])
+    st = Station(cfg3)
+    st.send({'topic': 'clientpo.link', 'data': {'clientpo_id': 'PO-3',
+                                                 'equipment': ['LP01-UVA-01']}})
+    acks = sum(st.gate('PO-3') for _ in range(5))
+    rc = st.finish()
+    check(rc == 0 and acks == 5 and db_chain(pg, 'live-3') == before and
+          any('registered for node live-3, not live-1' in x and 'shipping stopped' in x
+              for x in st.err),
+          'another station\'s role is refused, nothing sent, the station answered %d of 5: %s'
+          % (acks, [x.strip() for x in st.err if 'ship:' in x][:1]))
+
     # The database ahead of the station (its ledger restored from an older copy): the station's
     # next record differs from the one stored at its seq, and the database refuses it with an
     # alert naming node and seq; the host works on.
