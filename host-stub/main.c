@@ -77,6 +77,31 @@ static smart_log_level log_level_from_env(void)
     return SMART_LOG_WARN;
 }
 
+/* The last shipped position (fleet.h: "<ledger>.shipped", kept by the shipper), or none. */
+static void print_shipped(const char *path, uint64_t records)
+{
+    fleet_shipped_mark m;
+    char why[PATH_MAX + 100];
+    int rc = fleet_shipped_read(path, &m, why, sizeof why);
+    if (rc == -ENOENT) {
+        printf("last shipped: none (no %s.shipped)\n", path);
+        return;
+    }
+    if (rc < 0) {
+        printf("last shipped: unknown (%s)\n", why);
+        return;
+    }
+    printf("last shipped: seq %" PRIu64 " hash %s to %s at %s; ", m.position.seq, m.position.hash,
+           m.to, m.shipped_at);
+    if (m.position.seq > records)
+        printf("beyond this ledger's last record (seq %" PRIu64 "): the database holds records "
+               "it lacks\n",
+               records);
+    else
+        printf("%" PRIu64 " record%s after it not yet shipped\n", records - m.position.seq,
+               records - m.position.seq == 1 ? "" : "s");
+}
+
 static int command_verify(int argc, char **argv)
 {
     if (argc < 4 || strcmp(argv[2], "verify") != 0)
@@ -135,6 +160,7 @@ static int command_verify(int argc, char **argv)
         else
             printf("; no checkpoints file checked)\n");
     }
+    print_shipped(path, result.records);
     return fflush(stdout) == 0 ? HOST_EXIT_OK : HOST_EXIT_IO;
 }
 

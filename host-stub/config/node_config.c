@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <libgen.h>
+#include <libpq-fe.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -116,6 +117,42 @@ static bool loopback_host(const char *host, bool *valid)
     return false;
 }
 
+/* "ship": {"to": "postgresql://..."} (node_config.h): a libpq URI, checked by libpq's own
+ * parser so that what is accepted here is what the shipper can connect with. */
+static int parse_ship(json_t *d, const char *label, node_config *c, char *msg, size_t msg_size)
+{
+    if (!json_is_object(d)) {
+        snprintf(msg, msg_size, "%s: ship: must be an object", label);
+        return -EINVAL;
+    }
+    static const char *const allowed[] = {"to", NULL};
+    if (reject_unknown_keys(d, allowed, label, "ship.", msg, msg_size) < 0)
+        return -EINVAL;
+    const char *to = require_string(d, "to", label, "ship.to", msg, msg_size);
+    if (to == NULL)
+        return -EINVAL;
+    if (strncmp(to, "postgresql://", 13) != 0 && strncmp(to, "postgres://", 11) != 0) {
+        snprintf(msg, msg_size, "%s: ship.to: must be a postgresql:// URI", label);
+        return -EINVAL;
+    }
+    char *err = NULL;
+    PQconninfoOption *opts = PQconninfoParse(to, &err);
+    if (opts == NULL) {
+        size_t n = err ? strcspn(err, "\n") : 0;
+        snprintf(msg, msg_size, "%s: ship.to: not a connection URI: %.*s", label, (int)n,
+                 err ? err : "out of memory");
+        PQfreemem(err);
+        return -EINVAL;
+    }
+    PQconninfoFree(opts);
+    c->ship_to = strdup(to);
+    if (c->ship_to == NULL) {
+        snprintf(msg, msg_size, "%s: out of memory", label);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
 /* "dashboard": {"listen": "HOST:PORT", "token"?: TOKEN} (node_config.h). */
 static int parse_dashboard(json_t *d, const char *label, node_config *c, char *msg, size_t msg_size)
 {
@@ -194,7 +231,7 @@ static int parse_root(json_t *root, const char *label, const char *config_dir, n
     }
     static const char *const allowed[] = {
         "node_id",     "station_type",          "ledger",    "alerts", "modules",
-        "signing_key", "checkpoint_interval_s", "dashboard", NULL};
+        "signing_key", "checkpoint_interval_s", "dashboard", "ship",   NULL};
     if (reject_unknown_keys(root, allowed, label, "", msg, msg_size) < 0)
         return -EINVAL;
     const char *node_id = require_string(root, "node_id", label, "node_id", msg, msg_size);
@@ -248,6 +285,12 @@ static int parse_root(json_t *root, const char *label, const char *config_dir, n
     json_t *dashboard = json_object_get(root, "dashboard");
     if (dashboard != NULL) {
         int rc = parse_dashboard(dashboard, label, c, msg, msg_size);
+        if (rc < 0)
+            return rc;
+    }
+    json_t *ship = json_object_get(root, "ship");
+    if (ship != NULL) {
+        int rc = parse_ship(ship, label, c, msg, msg_size);
         if (rc < 0)
             return rc;
     }
@@ -368,5 +411,6 @@ void node_config_free(node_config *c)
     free(c->signing_key_path);
     free(c->dashboard_host);
     free(c->dashboard_token);
+    free(c->ship_to);
     free(c);
 }

@@ -4,6 +4,7 @@
  *   {"node_id": "NODE-LP-001", "station_type": "LP", "ledger": "var/ledger.jsonl",
  *    "alerts": "var/alerts.jsonl", "signing_key": "keys/node.key", "checkpoint_interval_s": 60,
  *    "dashboard": {"listen": "127.0.0.1:8088", "token": "..."},
+ *    "ship": {"to": "postgresql://station_lp_001@db.lab/fleet"},
  *    "modules": [{"path": "smart-maintenance.so", "config": {...}}]}
  *
  * Strict (schemas/node.schema.json): an unknown key, a wrong type or a missing field is an error
@@ -41,6 +42,10 @@ typedef struct node_config {
     char *dashboard_host; /* the address to bind, NULL when no board */
     int dashboard_port;
     char *dashboard_token; /* the bearer token every request must carry, or NULL */
+    /* "ship": {"to": "postgresql://..."}: ship the ledger continuously to the fleet database
+     * (fleet/ship_live.h), connecting as the station's role. NULL: no shipping. The URI must
+     * parse as a libpq connection URI (checked here, so a bad one changes nothing). */
+    char *ship_to;
     node_module_config *modules;
     size_t module_count;
 } node_config;

@@ -2,17 +2,24 @@
 #include "fleet/fleet.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <jansson.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include <libpq-fe.h>
 
 #include "fleet/fleet_migrations.h"
 #include "ledger/checkpoint.h"
+#include "ledger/durable_file.h"
 
 /* Connect to `url`; NULL with `msg` set when it fails. Notices (CREATE ... IF NOT EXISTS on a
  * second run) are not errors, so they are kept off stderr. */
@@ -134,22 +141,188 @@ int fleet_register(const char *url, const char *node_id, const char *role, const
     return rc;
 }
 
-/* One shipping attempt on one connection. *lost says the connection failed (worth retrying). */
-typedef struct shipper {
+/* ---- the side file "<ledger>.shipped" ------------------------------------------------- */
+
+static int shipped_path(const char *ledger_path, const char *suffix, char *out, size_t size)
+{
+    int n = snprintf(out, size, "%s.shipped%s", ledger_path, suffix);
+    return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+int fleet_shipped_read(const char *ledger_path, fleet_shipped_mark *mark, char *why,
+                       size_t why_size)
+{
+    memset(mark, 0, sizeof *mark);
+    char path[PATH_MAX];
+    if (shipped_path(ledger_path, "", path, sizeof path) < 0) {
+        snprintf(why, why_size, "%s: path too long", ledger_path);
+        return -ENAMETOOLONG;
+    }
+    json_error_t jerr;
+    json_t *m = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    if (m == NULL) {
+        bool missing = access(path, F_OK) != 0 && errno == ENOENT;
+        snprintf(why, why_size, "%s: %s", path, missing ? "none" : jerr.text);
+        return missing ? -ENOENT : -EINVAL;
+    }
+    json_int_t seq = -1, offset = -1, next = -1;
+    const char *hash = NULL, *node = NULL, *to = NULL, *at = NULL;
+    int rc =
+        json_unpack(m, "{s:I, s:I, s:I, s:s, s:s, s:s, s:s}", "seq", &seq, "offset", &offset,
+                    "next", &next, "hash", &hash, "node_id", &node, "to", &to, "shipped_at", &at);
+    if (rc != 0 || seq < 0 || offset < 0 || next < offset || strlen(hash) != LEDGER_HASH_HEX_LEN ||
+        strspn(hash, "0123456789abcdef") != LEDGER_HASH_HEX_LEN || (seq > 0 && next == offset)) {
+        snprintf(why, why_size, "%s: not a shipping position", path);
+        json_decref(m);
+        return -EINVAL;
+    }
+    mark->position.seq = (uint64_t)seq;
+    mark->position.offset = (uint64_t)offset;
+    mark->position.next = (uint64_t)next;
+    memcpy(mark->position.hash, hash, LEDGER_HASH_HEX_LEN + 1);
+    snprintf(mark->node_id, sizeof mark->node_id, "%s", node);
+    snprintf(mark->to, sizeof mark->to, "%s", to);
+    snprintf(mark->shipped_at, sizeof mark->shipped_at, "%s", at);
+    json_decref(m);
+    return 0;
+}
+
+static int shipped_write(const char *ledger_path, const fleet_shipped_mark *mark, char *msg,
+                         size_t msg_size)
+{
+    char path[PATH_MAX], tmp[PATH_MAX];
+    if (shipped_path(ledger_path, "", path, sizeof path) < 0 ||
+        shipped_path(ledger_path, ".tmp", tmp, sizeof tmp) < 0) {
+        snprintf(msg, msg_size, "%s: path too long", ledger_path);
+        return -ENAMETOOLONG;
+    }
+    json_t *m =
+        json_pack("{s:I, s:I, s:I, s:s, s:s, s:s, s:s}", "seq", (json_int_t)mark->position.seq,
+                  "offset", (json_int_t)mark->position.offset, "next",
+                  (json_int_t)mark->position.next, "hash", mark->position.hash, "node_id",
+                  mark->node_id, "to", mark->to, "shipped_at", mark->shipped_at);
+    char *text = m ? json_dumps(m, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(m);
+    if (text == NULL) {
+        snprintf(msg, msg_size, "%s: out of memory", path);
+        return -ENOMEM;
+    }
+    int rc = 0;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        rc = -errno;
+    if (rc == 0) {
+        size_t len = strlen(text);
+        text[len] = '\n'; /* json_dumps's terminator becomes the line's end */
+        rc = durable_write_all(fd, text, len + 1);
+        if (rc == 0 && fsync(fd) != 0)
+            rc = -errno;
+        if (close(fd) != 0 && rc == 0)
+            rc = -errno;
+    }
+    free(text);
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = -errno;
+    if (rc == 0)
+        rc = durable_sync_parent_dir(path);
+    if (rc < 0) {
+        snprintf(msg, msg_size, "%s: cannot write: %s", path, strerror(-rc));
+        unlink(tmp);
+    }
+    return rc;
+}
+
+void fleet_url_display(const char *url, char *out, size_t out_size)
+{
+    char *err = NULL;
+    PQconninfoOption *opts = PQconninfoParse(url, &err);
+    PQfreemem(err);
+    if (opts == NULL) {
+        snprintf(out, out_size, "(connection string)");
+        return;
+    }
+    const char *user = "", *host = "", *port = "", *db = "";
+    for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+        const char *v = o->val ? o->val : "";
+        if (strcmp(o->keyword, "user") == 0)
+            user = v;
+        else if (strcmp(o->keyword, "host") == 0)
+            host = v;
+        else if (strcmp(o->keyword, "port") == 0)
+            port = v;
+        else if (strcmp(o->keyword, "dbname") == 0)
+            db = v;
+    }
+    /* A socket directory (a host starting with '/') is a query parameter in a URI. */
+    bool socket_dir = host[0] == '/';
+    snprintf(out, out_size, "postgresql://%s%s%s%s%s/%s%s%s%s%s", user, user[0] ? "@" : "",
+             socket_dir ? "" : host, !socket_dir && port[0] ? ":" : "", !socket_dir ? port : "", db,
+             socket_dir ? "?host=" : "", socket_dir ? host : "",
+             socket_dir && port[0] ? "&port=" : "", socket_dir ? port : "");
+    PQconninfoFree(opts);
+}
+
+/* ---- the shipper ------------------------------------------------------------------------ */
+
+struct fleet_shipper {
     const fleet_ship_options *o;
-    fleet_ship_result *res;
+    fleet_ship_result res;
     PGconn *c;
+    FILE *f;
+    char *line;
+    size_t line_cap;
     char *batch;
     size_t batch_len, batch_cap, batch_records;
+    fleet_position batch_last; /* the last line added to the batch */
     bool lost;
     bool have_key; /* the node's registered key parsed (checkpoints are checked with it) */
     char key_why[200];
     msig_public_key key;
-} shipper;
+    fleet_position kept; /* the side file's position, until a connection has checked it */
+    bool positioned;     /* this connection has checked where shipping stands */
+    bool behind;         /* the last scan did not find the database's head in the ledger */
+    char display[512];
+};
+
+int fleet_shipper_new(const fleet_ship_options *options, fleet_shipper **out)
+{
+    *out = NULL;
+    fleet_shipper *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return -ENOMEM;
+    s->o = options;
+    fleet_url_display(options->url, s->display, sizeof s->display);
+    fleet_shipped_mark m;
+    char why[PATH_MAX + 100];
+    if (fleet_shipped_read(options->ledger_path, &m, why, sizeof why) == 0) {
+        s->kept = m.position;
+    }
+    memset(s->res.position.hash, '0', LEDGER_HASH_HEX_LEN);
+    *out = s;
+    return 0;
+}
+
+void fleet_shipper_free(fleet_shipper *s)
+{
+    if (s == NULL)
+        return;
+    PQfinish(s->c);
+    if (s->f != NULL)
+        fclose(s->f);
+    free(s->line);
+    free(s->batch);
+    free(s);
+}
+
+bool fleet_shipper_retryable(const fleet_shipper *s)
+{
+    return s->lost;
+}
 
 /* A lost connection, a deadlock or a serialization failure (SQLSTATE class 40) is worth trying
  * again: nothing of the failed batch was stored. */
-static int result_error(shipper *s, const PGresult *r, const char *what, char *msg, size_t msg_size)
+static int result_error(fleet_shipper *s, const PGresult *r, const char *what, char *msg,
+                        size_t msg_size)
 {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     s->lost = PQstatus(s->c) != CONNECTION_OK || (state != NULL && strncmp(state, "40", 2) == 0);
@@ -157,7 +330,7 @@ static int result_error(shipper *s, const PGresult *r, const char *what, char *m
     return -EIO;
 }
 
-static int ask_head(shipper *s, char *msg, size_t msg_size)
+static int ask_head(fleet_shipper *s, char *msg, size_t msg_size)
 {
     PGresult *r =
         PQexec(s->c, "SELECT node_id, head_seq, head_hash, public_key FROM fleet.my_node()");
@@ -168,17 +341,17 @@ static int ask_head(shipper *s, char *msg, size_t msg_size)
         snprintf(msg, msg_size, "database: role %s is not a registered station", PQuser(s->c));
         rc = -EACCES;
     } else {
-        snprintf(s->res->node_id, sizeof s->res->node_id, "%s", PQgetvalue(r, 0, 0));
-        s->res->head_seq = strtoull(PQgetvalue(r, 0, 1), NULL, 10);
-        snprintf(s->res->head_hash, sizeof s->res->head_hash, "%s", PQgetvalue(r, 0, 2));
+        snprintf(s->res.node_id, sizeof s->res.node_id, "%s", PQgetvalue(r, 0, 0));
+        s->res.head_seq = strtoull(PQgetvalue(r, 0, 1), NULL, 10);
+        snprintf(s->res.head_hash, sizeof s->res.head_hash, "%s", PQgetvalue(r, 0, 2));
         smart_error err = {0, ""};
         s->have_key = msig_init(&err) == 0 &&
                       msig_public_key_parse(PQgetvalue(r, 0, 3), (size_t)PQgetlength(r, 0, 3),
                                             &s->key, &err) == 0;
         snprintf(s->key_why, sizeof s->key_why, "%s", err.text);
-        if (s->o->node_id != NULL && strcmp(s->o->node_id, s->res->node_id) != 0) {
+        if (s->o->node_id != NULL && strcmp(s->o->node_id, s->res.node_id) != 0) {
             snprintf(msg, msg_size, "database: role %s is registered for node %s, not %s",
-                     PQuser(s->c), s->res->node_id, s->o->node_id);
+                     PQuser(s->c), s->res.node_id, s->o->node_id);
             rc = -EACCES;
         }
     }
@@ -186,7 +359,34 @@ static int ask_head(shipper *s, char *msg, size_t msg_size)
     return rc;
 }
 
-static int send_batch(shipper *s, char *msg, size_t msg_size)
+static void utc_now(char out[40])
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    struct tm tm;
+    gmtime_r(&t.tv_sec, &tm);
+    strftime(out, 40, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* The batch stored: the position moves to its last line; when it stored records, the side
+ * file says so and the caller hears of it. */
+static void batch_landed(fleet_shipper *s, uint64_t stored_now)
+{
+    s->res.position = s->batch_last;
+    if (stored_now == 0)
+        return;
+    fleet_shipped_mark m = {.position = s->res.position};
+    snprintf(m.node_id, sizeof m.node_id, "%s", s->res.node_id);
+    snprintf(m.to, sizeof m.to, "%s", s->display);
+    utc_now(m.shipped_at);
+    char msg[PATH_MAX + 200];
+    /* A side file not written costs a scan at the next connection, nothing else. */
+    (void)shipped_write(s->o->ledger_path, &m, msg, sizeof msg);
+    if (s->o->landed != NULL)
+        s->o->landed(s->o->landed_arg, &s->res);
+}
+
+static int send_batch(fleet_shipper *s, char *msg, size_t msg_size)
 {
     if (s->batch_records == 0)
         return 0;
@@ -200,8 +400,9 @@ static int send_batch(shipper *s, char *msg, size_t msg_size)
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
         rc = result_error(s, r, "storing records", msg, msg_size);
     } else {
-        fleet_ship_result *res = s->res;
-        res->stored += strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+        fleet_ship_result *res = &s->res;
+        uint64_t stored_now = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+        res->stored += stored_now;
         res->head_seq = strtoull(PQgetvalue(r, 0, 1), NULL, 10);
         snprintf(res->head_hash, sizeof res->head_hash, "%s", PQgetvalue(r, 0, 2));
         if (!PQgetisnull(r, 0, 4)) {
@@ -213,6 +414,8 @@ static int send_batch(shipper *s, char *msg, size_t msg_size)
                      res->refused_seq, res->node_id, res->refused_kind, PQgetvalue(r, 0, 5),
                      res->head_seq);
             rc = FLEET_EREFUSED;
+        } else {
+            batch_landed(s, stored_now);
         }
     }
     PQclear(r);
@@ -221,7 +424,9 @@ static int send_batch(shipper *s, char *msg, size_t msg_size)
     return rc;
 }
 
-static int add_line(shipper *s, const char *line, size_t len, char *msg, size_t msg_size)
+/* Add the line of record `seq` at byte `offset` to the batch. */
+static int add_line(fleet_shipper *s, const char *line, size_t len, uint64_t seq, uint64_t offset,
+                    char *msg, size_t msg_size)
 {
     if (s->batch_len + len + 1 > s->batch_cap) {
         size_t cap = (s->batch_len + len + 1) * 2;
@@ -236,6 +441,14 @@ static int add_line(shipper *s, const char *line, size_t len, char *msg, size_t 
     memcpy(s->batch + s->batch_len, line, len); /* with its newline: fleet.ingest splits on it */
     s->batch_len += len;
     s->batch_records++;
+    s->batch_last.seq = seq;
+    s->batch_last.offset = offset;
+    s->batch_last.next = offset + len;
+    /* The hash field is the line's last 64 hex digits before "}\n" (ledger.h's fixed order);
+     * a line too short for it is sent anyway, and the database refuses it as malformed. */
+    if (len >= 67)
+        memcpy(s->batch_last.hash, line + len - 67, LEDGER_HASH_HEX_LEN);
+    s->batch_last.hash[LEDGER_HASH_HEX_LEN] = '\0';
     return 0;
 }
 
@@ -243,7 +456,7 @@ static int add_line(shipper *s, const char *line, size_t len, char *msg, size_t 
  * record is sent (PostgreSQL cannot check an Ed25519 signature; fleet.ingest checks that its
  * claim matches the stored chain). The fields are in a fixed order (ledger.h), so the
  * checkpoint is the text between "metadata": and the fixed-length prev_hash/hash suffix. */
-static int check_checkpoint(shipper *s, const char *line, size_t len, uint64_t seq, char *msg,
+static int check_checkpoint(fleet_shipper *s, const char *line, size_t len, uint64_t seq, char *msg,
                             size_t msg_size)
 {
     static const char ACTION[] = "\"action\":\"" CHECKPOINT_ACTION "\",";
@@ -269,46 +482,157 @@ static int check_checkpoint(shipper *s, const char *line, size_t len, uint64_t s
     snprintf(msg, msg_size,
              "ledger %s: checkpoint record seq %" PRIu64 " does not verify with node %s's "
              "registered key: %s; not shipped",
-             s->o->ledger_path, seq, s->res->node_id, why);
-    snprintf(s->res->refused_kind, sizeof s->res->refused_kind, "checkpoint");
-    s->res->refused_seq = seq;
+             s->o->ledger_path, seq, s->res.node_id, why);
+    snprintf(s->res.refused_kind, sizeof s->res.refused_kind, "checkpoint");
+    s->res.refused_seq = seq;
     return FLEET_EREFUSED;
 }
 
-static int ship_once(shipper *s, char *msg, size_t msg_size)
+/* The next complete line of the ledger (with its newline) into s->line; its length, or 0 at
+ * the end or before a torn last line, or -1 on a read error. */
+static ssize_t next_line(fleet_shipper *s)
 {
-    s->lost = false;
-    s->c = PQconnectdb(s->o->url);
+    ssize_t n = getline(&s->line, &s->line_cap, s->f);
+    if (n <= 0 || s->line[n - 1] != '\n')
+        return ferror(s->f) ? -1 : 0;
+    return n;
+}
+
+/* Whether the ledger's line at p->offset is record p->seq, ends at p->next and is intact with
+ * hash p->hash (its bytes hash to it): then the database's head is this very line. */
+static bool line_is(fleet_shipper *s, const fleet_position *p)
+{
+    if (p->next <= p->offset || fseeko(s->f, (off_t)p->offset, SEEK_SET) != 0)
+        return false;
+    ssize_t n = next_line(s);
+    if (n <= 0 || (uint64_t)n != p->next - p->offset || n < 76 + 12)
+        return false;
+    char prefix[32];
+    int plen = snprintf(prefix, sizeof prefix, "{\"seq\":%" PRIu64 ",", p->seq);
+    if (strncmp(s->line, prefix, (size_t)plen) != 0 ||
+        memcmp(s->line + n - 67, p->hash, LEDGER_HASH_HEX_LEN) != 0)
+        return false;
+    static const char hex[] = "0123456789abcdef";
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned int dn = 0;
+    if (EVP_Digest(s->line, (size_t)n - 76, d, &dn, EVP_sha256(), NULL) != 1 || dn != 32)
+        return false;
+    char h[LEDGER_HASH_HEX_LEN + 1];
+    for (unsigned int i = 0; i < dn; i++) {
+        h[2 * i] = hex[d[i] >> 4];
+        h[2 * i + 1] = hex[d[i] & 0x0f];
+    }
+    return memcmp(h, p->hash, LEDGER_HASH_HEX_LEN) == 0;
+}
+
+/* Where shipping goes on, on a new connection (see fleet_shipper_round). */
+static int find_position(fleet_shipper *s, uint64_t max_seq, char *msg, size_t msg_size)
+{
+    fleet_ship_result *res = &s->res;
+    /* What this shipper reached on its last connection, else the side file's. */
+    fleet_position *k = &s->kept;
+    res->resumed = false;
+    if (res->head_seq == 0) {
+        memset(&res->position, 0, sizeof res->position);
+        memset(res->position.hash, '0', LEDGER_HASH_HEX_LEN);
+        res->resumed = true;
+        return 0;
+    }
+    if (k->seq == res->head_seq && strcmp(k->hash, res->head_hash) == 0 && line_is(s, k)) {
+        res->position = *k;
+        res->resumed = true;
+        return 0;
+    }
+    res->scans++;
+    if (fseeko(s->f, 0, SEEK_SET) != 0) {
+        snprintf(msg, msg_size, "ledger %s: %s", s->o->ledger_path, strerror(errno));
+        return -errno;
+    }
+    /* Line N is record seq N (ledger_verify_buffer refuses anything else). */
+    uint64_t seq = 0, offset = 0;
+    ssize_t n = 0;
+    while (seq < max_seq && (n = next_line(s)) > 0) {
+        ++seq;
+        if (seq == res->head_seq && (size_t)n >= 67 &&
+            memcmp(s->line + n - 67, res->head_hash, LEDGER_HASH_HEX_LEN) == 0) {
+            res->position =
+                (fleet_position){.seq = seq, .offset = offset, .next = offset + (uint64_t)n};
+            memcpy(res->position.hash, res->head_hash, LEDGER_HASH_HEX_LEN + 1);
+            return 0;
+        }
+        if (seq == res->head_seq)
+            break; /* another record where the database has its head: a fork or a rewrite */
+        offset += (uint64_t)n;
+    }
+    if (n < 0) {
+        snprintf(msg, msg_size, "ledger %s: read error", s->o->ledger_path);
+        return -EIO;
+    }
+    /* The head was not found: the ledger ends before it, or holds another record at its seq.
+     * Shipping starts again from the kept position when the ledger still holds it there, else
+     * from the first record, and the database compares each record sent with its own: the
+     * first that differs is refused and raised as an alert naming node and seq. */
+    s->behind = true;
+    memset(&res->position, 0, sizeof res->position);
+    memset(res->position.hash, '0', LEDGER_HASH_HEX_LEN);
+    if (k->seq > 0 && k->seq < seq && line_is(s, k))
+        res->position = *k;
+    return 0;
+}
+
+static int connect_shipper(fleet_shipper *s, uint64_t max_seq, char *msg, size_t msg_size)
+{
+    /* The URL's own parameters come after, so they win; the timeouts bound a stop (a database
+     * that hangs, not one that is down, which fails at once). */
+    const char *const keys[] = {"connect_timeout", "options", "dbname", NULL};
+    const char *const values[] = {"10", "-c statement_timeout=30000", s->o->url, NULL};
+    s->c = PQconnectdbParams(keys, values, 1);
     if (s->c == NULL || PQstatus(s->c) != CONNECTION_OK) {
         snprintf(msg, msg_size, "database: %s", s->c ? PQerrorMessage(s->c) : "out of memory");
         s->lost = s->c != NULL;
-        PQfinish(s->c);
-        s->c = NULL;
         return -EIO;
     }
+    PQsetNoticeProcessor(s->c, quiet_notice, NULL);
+    s->positioned = false;
+    s->behind = false;
     int rc = ask_head(s, msg, msg_size);
-    FILE *f = NULL;
-    if (rc == 0) {
-        f = fopen(s->o->ledger_path, "r");
-        if (f == NULL) {
+    if (rc == 0 && s->f == NULL) {
+        s->f = fopen(s->o->ledger_path, "r");
+        if (s->f == NULL) {
             rc = -errno;
             snprintf(msg, msg_size, "ledger %s: %s", s->o->ledger_path, strerror(errno));
         }
     }
+    if (rc == 0)
+        rc = find_position(s, max_seq, msg, msg_size);
+    s->positioned = rc == 0;
+    if (s->positioned)
+        s->res.from_seq = s->res.position.seq;
+    return rc;
+}
+
+int fleet_shipper_round(fleet_shipper *s, uint64_t max_seq, fleet_ship_result *result, char *msg,
+                        size_t msg_size)
+{
+    s->lost = false;
+    s->res.refused_seq = 0;
+    s->res.refused_kind[0] = '\0';
+    int rc = 0;
+    bool fresh = s->c == NULL;
+    if (fresh)
+        rc = connect_shipper(s, max_seq, msg, msg_size);
     size_t want = s->o->batch ? s->o->batch : 1000;
-    char *line = NULL;
-    size_t cap = 0;
-    uint64_t seq = 0;
-    /* Line N is record seq N (ledger_verify_buffer refuses anything else). The head itself is
-     * sent again so that a local ledger that forked from the stored one is refused, not
-     * continued. */
-    while (rc == 0) {
-        ssize_t n = getline(&line, &cap, f);
-        if (n <= 0 || line[n - 1] != '\n')
-            break; /* end, or a torn last line not yet complete */
-        if (++seq < s->res->head_seq)
-            continue;
-        rc = check_checkpoint(s, line, (size_t)n, seq, msg, msg_size);
+    fleet_position *p = &s->res.position;
+    if (rc == 0 && fseeko(s->f, (off_t)p->next, SEEK_SET) != 0) {
+        rc = -errno;
+        snprintf(msg, msg_size, "ledger %s: %s", s->o->ledger_path, strerror(errno));
+    }
+    uint64_t seq = p->seq, offset = p->next;
+    ssize_t n = 0;
+    /* Never a line past max_seq: the live shipper's limit is what the host has made durable. */
+    while (rc == 0 && seq < max_seq && (n = next_line(s)) > 0) {
+        ++seq;
+        rc = check_checkpoint(s, s->line, (size_t)n, seq, msg, msg_size);
         if (rc != 0) {
             char first[1024];
             int sent = send_batch(s, first, sizeof first); /* what precedes it is good */
@@ -318,11 +642,12 @@ static int ship_once(shipper *s, char *msg, size_t msg_size)
             }
             break;
         }
-        rc = add_line(s, line, (size_t)n, msg, msg_size);
+        rc = add_line(s, s->line, (size_t)n, seq, offset, msg, msg_size);
+        offset += (uint64_t)n;
         if (rc == 0 && s->batch_records >= want)
             rc = send_batch(s, msg, msg_size);
     }
-    if (rc == 0 && f != NULL && ferror(f)) {
+    if (rc == 0 && n < 0) {
         rc = -EIO;
         snprintf(msg, msg_size, "ledger %s: read error", s->o->ledger_path);
     }
@@ -330,11 +655,28 @@ static int ship_once(shipper *s, char *msg, size_t msg_size)
         rc = send_batch(s, msg, msg_size);
     s->batch_len = 0;
     s->batch_records = 0;
-    free(line);
-    if (f != NULL)
-        fclose(f);
-    PQfinish(s->c);
-    s->c = NULL;
+    if (rc == 0 && s->behind && p->seq < s->res.head_seq)
+        rc = FLEET_EAHEAD;
+    else if (rc == 0)
+        s->behind = false;
+    if (rc == FLEET_EAHEAD)
+        snprintf(msg, msg_size,
+                 "database holds node %s through seq %" PRIu64 ", beyond the ledger's last "
+                 "record, seq %" PRIu64 " (restored from an older copy?); each record the "
+                 "ledger has was the same as the database's",
+                 s->res.node_id, s->res.head_seq, p->seq);
+    /* The position reached is the hint for the next connection, once this one has found it
+     * (a connection that failed before that leaves the side file's hint as it was). */
+    if (s->positioned)
+        s->kept = s->res.position;
+    if (rc != 0 && rc != FLEET_EAHEAD) {
+        if (s->c != NULL && (s->lost || PQstatus(s->c) != CONNECTION_OK))
+            s->lost = true;
+        PQfinish(s->c);
+        s->c = NULL;
+    }
+    if (result != NULL)
+        *result = s->res;
     return rc;
 }
 
@@ -356,20 +698,27 @@ int fleet_ship(const fleet_ship_options *options, fleet_ship_result *result, cha
                size_t msg_size)
 {
     memset(result, 0, sizeof *result);
-    shipper s = {.o = options, .res = result};
+    fleet_shipper *s;
+    if (fleet_shipper_new(options, &s) < 0) {
+        snprintf(msg, msg_size, "shipping: out of memory");
+        return -ENOMEM;
+    }
     int64_t give_up = now_ms() + options->wait_ms;
     int backoff = 100;
+    uint64_t reconnects = 0;
     int rc;
     for (;;) {
-        rc = ship_once(&s, msg, msg_size);
-        if (rc == 0 || !s.lost || now_ms() >= give_up)
+        rc = fleet_shipper_round(s, options->through ? options->through : UINT64_MAX, result, msg,
+                                 msg_size);
+        if (rc == 0 || !fleet_shipper_retryable(s) || now_ms() >= give_up)
             break;
         /* The database is down or the connection broke: what it committed stays, what it did
          * not is sent again after the head is asked for anew. */
-        result->reconnects++;
+        reconnects++;
         sleep_ms(backoff);
         backoff = backoff < 1600 ? backoff * 2 : 2000;
     }
-    free(s.batch);
+    result->reconnects = reconnects;
+    fleet_shipper_free(s);
     return rc;
 }

@@ -14,6 +14,7 @@
 #ifndef SMART_HOST_FLEET_H
 #define SMART_HOST_FLEET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,36 +35,109 @@ int fleet_migrate(const char *url, int *applied, int *version, char *msg, size_t
 int fleet_register(const char *url, const char *node_id, const char *role, const char *public_key,
                    char *msg, size_t msg_size);
 
-typedef struct fleet_ship_options {
-    const char *ledger_path; /* the station's ledger file */
-    const char *url;         /* the database, connecting as the station's role */
-    const char *node_id;     /* NULL, or the node the role must be registered for */
-    size_t batch;            /* records a transaction (0: 1000) */
-    int wait_ms;             /* how long a database that is down is retried, with back-off */
-} fleet_ship_options;
+/* Where shipping stands in a ledger file: record `seq` (0: none yet) is the line at bytes
+ * [offset, next) and has hash `hash` (64 '0' for seq 0), and the database holds it byte for
+ * byte. Shipping goes on at `next`. */
+typedef struct fleet_position {
+    uint64_t seq;
+    uint64_t offset;
+    uint64_t next;
+    char hash[LEDGER_HASH_HEX_LEN + 1];
+} fleet_position;
 
 typedef struct fleet_ship_result {
     char node_id[256];
     uint64_t head_seq;                       /* the database's head after shipping */
     char head_hash[LEDGER_HASH_HEX_LEN + 1]; /* its hash */
-    uint64_t stored;                         /* records stored by this call */
+    uint64_t stored;                         /* records stored by this shipper so far */
     uint64_t reconnects;                     /* connections lost and made again */
     uint64_t refused_seq;                    /* when FLEET_EREFUSED: the seq refused */
     char refused_kind[32];                   /* and the alert's kind: gap, fork, forged... */
+    fleet_position position;                 /* where the next round goes on */
+    bool resumed;      /* the last (re)connection went on from the kept position (no scan) */
+    uint64_t scans;    /* (re)connections that read the ledger from its first line */
+    uint64_t from_seq; /* the position the last (re)connection found */
 } fleet_ship_result;
 
-/* Ship the complete lines of the ledger that follow the database's head for this role's node,
- * in transactions of `batch` records (one fleet.ingest call each, so a batch is stored whole
- * or not at all). Idempotent and resumable: the head is asked for at every (re)connection and
- * a record already stored is skipped by the database, so a shipper killed anywhere and started
- * again neither loses nor doubles a record. A torn last line (no newline yet) is left for the
- * next run. A ledger.checkpoint record is sent only when its signature verifies with the key
- * registered for the node (the database cannot check Ed25519; it checks the claim against the
- * stored chain); one that does not stops shipping before it, refused_kind "checkpoint" (no
- * alert row: the database never saw it). Returns 0 with *result filled, FLEET_EREFUSED (result
- * names the refused seq),
- * -EACCES (the role is not a registered station, or is another node's), -EIO (the database
- * stayed unreachable for wait_ms, or an SQL error), or a negative errno reading the ledger. */
+typedef struct fleet_ship_options {
+    const char *ledger_path; /* the station's ledger file */
+    const char *url;         /* the database, connecting as the station's role */
+    const char *node_id;     /* NULL, or the node the role must be registered for */
+    size_t batch;            /* records a transaction (0: 1000) */
+    int wait_ms;             /* fleet_ship: how long a database that is down is retried */
+    uint64_t through;        /* fleet_ship: no record past this seq (0: every complete line) */
+    /* Called on the shipping thread after each transaction that stored records, once the side
+     * file says so (may be NULL): *result as it stands. */
+    void (*landed)(void *arg, const fleet_ship_result *result);
+    void *landed_arg;
+} fleet_ship_options;
+
+/* The database's head is beyond the ledger's last record (a station that lost records the
+ * database holds: restored from an old copy). Its last record was sent for the database to
+ * compare (a different one is refused as "rewritten" and raised as an alert); nothing else is
+ * sent until the ledger goes past that record. */
+#define FLEET_EAHEAD (-2102)
+
+/* A shipper of one ledger to one database, keeping its connection and its position between
+ * rounds (the live shipper's, ship_live.h, and `ledger ship`'s). Not thread-safe: one thread
+ * uses it at a time. `options` (and its strings) are borrowed for the shipper's life. */
+typedef struct fleet_shipper fleet_shipper;
+
+/* A shipper that starts from the side file "<ledger>.shipped" when there is a readable one
+ * (it is checked against the database's head and the ledger's bytes before it is used; see
+ * fleet_ship_round). Nothing is connected yet. Returns 0 or -ENOMEM. */
+int fleet_shipper_new(const fleet_ship_options *options, fleet_shipper **out);
+
+/* One round: connect when not connected (asking the database for the node's head: when the
+ * head is the kept position's record and the ledger's line at its offset is that record, with
+ * that hash, shipping goes on from there; otherwise the ledger is read from its first line and
+ * the head looked for), then send every complete line after the position whose seq is at most
+ * `max_seq` (UINT64_MAX: every complete line), in transactions of `batch` records (one
+ * fleet.ingest call each, stored whole or not at all). After each transaction that stored
+ * records the side file is rewritten (durably; a failure to write it only costs a scan at the
+ * next connection) and options->landed is called. A record is never read past `max_seq`.
+ * Returns 0, FLEET_EREFUSED (result names the refused seq), FLEET_EAHEAD, -EACCES (the role
+ * is not a registered station, or is another node's), -EIO (connection or SQL error: see
+ * fleet_shipper_retryable), or a negative errno reading the ledger; `msg` says what. *result
+ * (may be NULL) gets the shipper's state. */
+int fleet_shipper_round(fleet_shipper *s, uint64_t max_seq, fleet_ship_result *result, char *msg,
+                        size_t msg_size);
+
+/* Whether the last round's failure was the database being down or the connection breaking
+ * (worth trying again later; nothing of a failed transaction was stored). */
+bool fleet_shipper_retryable(const fleet_shipper *s);
+
+/* Close the connection and free the shipper (NULL is ignored). */
+void fleet_shipper_free(fleet_shipper *s);
+
+/* `url` for messages and events: user, host, port and database, never a password (a libpq URI
+ * or key=value string; one that does not parse is shown as "(connection string)"). */
+void fleet_url_display(const char *url, char *out, size_t out_size);
+
+/* The side file "<ledger>.shipped": one JSON object {"seq","offset","next","hash","node_id",
+ * "to","shipped_at"} saying the last record the shipper knows the database `to` holds (README
+ * "Fleet"). Written to "<ledger>.shipped.tmp", fsync'd, renamed, its directory fsync'd. */
+typedef struct fleet_shipped_mark {
+    fleet_position position;
+    char node_id[256];
+    char to[512];
+    char shipped_at[40]; /* RFC 3339, UTC, the time the record was stored */
+} fleet_shipped_mark;
+
+/* Read the side file of the ledger at `ledger_path`. Returns 0, -ENOENT (none), -EINVAL (not
+ * a well-formed mark) or another negative errno; `why` says which. */
+int fleet_shipped_read(const char *ledger_path, fleet_shipped_mark *mark, char *why,
+                       size_t why_size);
+
+/* Ship the complete lines of the ledger that follow the database's head for this role's node
+ * (fleet_shipper_round through options->through), retrying a database that is down with back-off
+ * for wait_ms. Idempotent and resumable: a shipper killed anywhere and started again neither loses
+ * nor doubles a record, and goes on from the side file's position when the database agrees.
+ * A torn last line (no newline yet) is left for the next run. A ledger.checkpoint record is
+ * sent only when its signature verifies with the key registered for the node (the database
+ * cannot check Ed25519; it checks the claim against the stored chain); one that does not
+ * stops shipping before it, refused_kind "checkpoint" (no alert row: the database never saw
+ * it). Returns as fleet_shipper_round, -EIO when the database stayed unreachable for wait_ms. */
 int fleet_ship(const fleet_ship_options *options, fleet_ship_result *result, char *msg,
                size_t msg_size);
 

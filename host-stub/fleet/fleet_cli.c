@@ -13,6 +13,7 @@ static const char FLEET_USAGE[] =
     "usage: smart-host fleet migrate --db URL\n"
     "       smart-host fleet register --db URL --node ID --role ROLE --key PUB\n"
     "       smart-host ledger ship LEDGER --to URL [--node ID] [--batch N] [--wait SECONDS]\n"
+    "                                [--through SEQ]\n"
     "(README \"Fleet\"; URL: postgresql://... or a libpq connection string)\n";
 
 static int fleet_usage(const char *message)
@@ -109,10 +110,10 @@ int fleet_command(int argc, char **argv)
 
 int fleet_ship_command(int argc, char **argv)
 {
-    static const char *const names[] = {"--to", "--node", "--batch", "--wait"};
-    const char *v[4] = {NULL, NULL, NULL, NULL};
+    static const char *const names[] = {"--to", "--node", "--batch", "--wait", "--through"};
+    const char *v[5] = {NULL, NULL, NULL, NULL, NULL};
     const char *ledger_path = NULL;
-    if (parse_options(argc, argv, 3, names, v, 4, &ledger_path) < 0)
+    if (parse_options(argc, argv, 3, names, v, 5, &ledger_path) < 0)
         return HOST_EXIT_USAGE;
     if (ledger_path == NULL || v[0] == NULL)
         return fleet_usage("ledger ship needs LEDGER and --to URL");
@@ -131,17 +132,33 @@ int fleet_ship_command(int argc, char **argv)
             return fleet_usage("--wait takes seconds, 0 to 86400");
         o.wait_ms = (int)w * 1000;
     }
+    if (v[4] != NULL) {
+        unsigned long long t = strtoull(v[4], &end, 10);
+        if (*end != '\0' || t == 0 || v[4][0] == '-')
+            return fleet_usage("--through takes a record seq, 1 or more");
+        o.through = t;
+    }
     fleet_ship_result r;
     char msg[1024] = "";
     int rc = fleet_ship(&o, &r, msg, sizeof msg);
-    if (rc == 0 || rc == FLEET_EREFUSED)
+    if (rc == 0 || rc == FLEET_EREFUSED || rc == FLEET_EAHEAD) {
         printf("shipped node %s: head seq %" PRIu64 " hash %s (%" PRIu64 " stored now, %" PRIu64
                " reconnects)\n",
                r.node_id, r.head_seq, r.head_hash, r.stored, r.reconnects);
+        /* Whether it went on from the side file or read the ledger from its first line. */
+        if (r.scans == 0 && r.from_seq == 0)
+            printf("the database held no record of the node: shipped from the first\n");
+        else if (r.scans == 0)
+            printf("went on from seq %" PRIu64 " (%s.shipped, checked against the database's "
+                   "head)\n",
+                   r.from_seq, ledger_path);
+        else
+            printf("read the ledger from its first line to find the database's head\n");
+    }
     if (rc == 0)
         return 0;
     host_diag("ledger ship %s: %s", ledger_path, msg);
-    return rc == FLEET_EREFUSED ? HOST_EXIT_VERIFY_FAILED
-           : rc == -EACCES      ? HOST_EXIT_USAGE
-                                : HOST_EXIT_IO;
+    return rc == FLEET_EREFUSED || rc == FLEET_EAHEAD ? HOST_EXIT_VERIFY_FAILED
+           : rc == -EACCES                            ? HOST_EXIT_USAGE
+                                                      : HOST_EXIT_IO;
 }

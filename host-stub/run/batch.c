@@ -286,6 +286,24 @@ int host_batch_output(host_batch *b, const char *topic, const char *data, size_t
     return append_output(b, topic, data, len, true);
 }
 
+int host_batch_output_now(host_batch *b, const char *topic, const char *data, size_t len)
+{
+    if (b->failed)
+        return 0;
+    bool was_dirty = b->dirty;
+    int rc = append_output(b, topic, data, len, true);
+    if (rc < 0 || was_dirty)
+        return rc;    /* printed after the open batch's own lines, once they are durable */
+    b->dirty = false; /* nothing of the ledger's or a store's to make durable for it */
+    rc = output_writer_hand_over(b->writer, &b->outputs);
+    if (rc < 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "cannot write to standard output: %s", strerror(-rc));
+        host_batch_fail_stop(b, msg);
+    }
+    return rc;
+}
+
 int host_batch_output_escaped(host_batch *b, const char *topic, const char *data, size_t len)
 {
     return append_output(b, topic, data, len, false);

@@ -95,6 +95,12 @@ void host_batch_reject(host_batch *b, const char *by, const char *source, uint64
  * object text. Returns 0 or -ENOMEM (nothing queued) or -EINVAL (topic not UTF-8). */
 int host_batch_output(host_batch *b, const char *topic, const char *data, size_t len);
 
+/* An output line that reports on what is already durable elsewhere (ledger.shipped): printed
+ * now, after every line handed over before it, when no batch is open; with an open batch, after
+ * that batch's lines. Returns as host_batch_output, or the writer's negative errno (then a
+ * fail-stop). Nothing is printed once the batch has failed. */
+int host_batch_output_now(host_batch *b, const char *topic, const char *data, size_t len);
+
 /* The same for `data` already escaped (json_text_append_escaped: what take_object leaves), so
  * that a module's output is not scanned and copied a second time. */
 int host_batch_output_escaped(host_batch *b, const char *topic, const char *data, size_t len);

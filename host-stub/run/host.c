@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "board/board.h"
+#include "fleet/ship_live.h"
 #include "input/event_parse.h"
 #include "ledger/durable_file.h"
 #include "ledger/station_lock.h"
@@ -51,6 +52,7 @@ typedef struct host_state {
     char *copy_dir;          /* the station's private module copies (module_loader.h), owned */
     crash_guard *guard;      /* names a module's crash, holds the quarantine (crash_guard.h) */
     board *board;            /* the status board (NODE.json "dashboard"), or NULL */
+    ship_live *shipper;      /* ships the ledger (NODE.json "ship"), or NULL */
 
     loaded_module *modules; /* array of module_count, never moved (tables point into it) */
     size_t module_count;
@@ -509,7 +511,8 @@ static void process_posted(host_state *h)
 
 static void close_handles(host_state *h)
 {
-    board_close(h->board); /* its handles close as the loop runs on */
+    board_close(h->board);       /* its handles close as the loop runs on */
+    ship_live_close(h->shipper); /* ships what host.stopped made durable, when it can */
     if (h->input != NULL) {
         event_input_close(h->input, on_input_closed, h);
         h->input = NULL;
@@ -973,6 +976,23 @@ static int alert_into_batch(void *arg, const char *alert, size_t len)
 }
 
 /* Everything before the loop starts. Returns an exit status, HOST_EXIT_OK to run. */
+/* A batch is durable: the board may show it, the shipper may send its records. */
+static void on_durable(void *arg, const char *lines, size_t len, uint64_t seq, int64_t now_ms)
+{
+    host_state *h = arg;
+    if (h->board != NULL)
+        board_durable(h->board, lines, len, seq, now_ms);
+    ship_live_durable(h->shipper, seq);
+}
+
+/* A shipping transaction stored records (ship_live.h): say so on standard output. */
+static void on_shipped(void *arg, const char *data, size_t len)
+{
+    host_state *h = arg;
+    if (host_batch_output_now(&h->batch, "ledger.shipped", data, len) == -ENOMEM)
+        host_diag("out of memory reporting ledger.shipped");
+}
+
 static int start(host_state *h)
 {
     char msg[1024];
@@ -1074,8 +1094,16 @@ static int start(host_state *h)
             host_diag("%s", msg);
             return HOST_EXIT_USAGE;
         }
-        h->batch.on_durable = board_durable;
-        h->batch.on_durable_arg = h->board;
+    }
+    if (h->config->ship_to != NULL &&
+        ship_live_start(&h->loop, h->config->ledger_path, h->config->ship_to, h->config->node_id,
+                        on_shipped, h, &h->shipper, msg, sizeof msg) < 0) {
+        host_diag("%s", msg);
+        return HOST_EXIT_IO;
+    }
+    if (h->board != NULL || h->shipper != NULL) {
+        h->batch.on_durable = on_durable;
+        h->batch.on_durable_arg = h;
     }
     return HOST_EXIT_OK;
 }
@@ -1243,6 +1271,8 @@ int host_run(const host_options *options)
     watchdog_release_signals(h->watchdog);
     board_free(h->board); /* its handles are closed by now; this frees the rest */
     h->board = NULL;
+    ship_live_free(h->shipper);
+    h->shipper = NULL;
     rc = uv_loop_close(&h->loop);
     if (rc < 0) {
         /* The modules that left them were named when their shutdown ended (finish, the
