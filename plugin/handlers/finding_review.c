@@ -6,6 +6,7 @@
 #include "core/finding_size.h"
 #include "core/text.h"
 #include "error.h"
+#include "out/emit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,11 +14,198 @@
 
 #define FINDING_POINTS_MAX 32
 
+/* ---- the jobs to review, bounded in the answer, complete in the pages ---- */
+
+/* One job as the answer's own lists show it. */
+static void write_job(jw *w, const char *clientpo_id, const char *when)
+{
+    jw_sep(w);
+    jw_raw(w, "{", 1);
+    jw_member_string(w, "clientpo_id", clientpo_id);
+    jw_member_string(w, "decided_at", when);
+    jw_raw(w, "}", 1);
+}
+
+int review_jobs_add(review_jobs *jobs, review_list_out *out, const char *list, int64_t chain_index,
+                    const char *clientpo_id, int64_t decided_at_ms)
+{
+    char when[DATE_TEXT_MAX];
+    instant_format(decided_at_ms, when, sizeof when);
+    out->total++;
+    if (jobs->shown < REVIEW_JOBS_INLINE) {
+        write_job(out->text, clientpo_id, when);
+        out->listed++;
+        jobs->shown++;
+    }
+    if (jobs->count == jobs->cap) {
+        size_t cap = jobs->cap ? jobs->cap * 2 : 256;
+        size_t *grown = realloc(jobs->ends, cap * sizeof *grown);
+        if (!grown) {
+            jobs->failed = true;
+            return SMART_ENOMEM;
+        }
+        jobs->ends = grown;
+        jobs->cap = cap;
+    }
+    jw *r = &jobs->rows;
+    jw_sep(r);
+    jw_raw(r, "{", 1);
+    jw_member_string(r, "clientpo_id", clientpo_id);
+    jw_member_string(r, "decided_at", when);
+    jw_member_raw(r, "list", list);
+    if (chain_index >= 0)
+        jw_member_int(r, "chain_index", chain_index);
+    jw_raw(r, "}", 1);
+    jobs->ends[jobs->count++] = r->len;
+    if (!jw_text(r) || !jw_text(out->text)) {
+        jobs->failed = true;
+        return SMART_ENOMEM;
+    }
+    return 0;
+}
+
+void review_list_close(jw *w, const review_list_out *out)
+{
+    if (out->listed < out->total)
+        jw_member_int(w, "clientpo_count", (int64_t)out->total);
+}
+
+bool review_jobs_cut(const review_jobs *jobs)
+{
+    return jobs->count > jobs->shown;
+}
+
+/* The row after `from` that starts the next page: rows are added while the page's jobs stay
+ * within REVIEW_PAGE_BYTES (one row at least). */
+static size_t page_end(const review_jobs *jobs, size_t from)
+{
+    size_t start = from ? jobs->ends[from - 1] + 1 : 0, to = from + 1;
+    while (to < jobs->count && jobs->ends[to] - start <= REVIEW_PAGE_BYTES)
+        to++;
+    return to;
+}
+
+static size_t page_count(const review_jobs *jobs)
+{
+    size_t pages = 0;
+    for (size_t at = 0; at < jobs->count; at = page_end(jobs, at))
+        pages++;
+    return pages;
+}
+
+void review_jobs_write_pages_member(jw *w, const review_jobs *jobs)
+{
+    if (!review_jobs_cut(jobs))
+        return;
+    jw_key(w, "review_pages");
+    jw_raw(w, "{", 1);
+    jw_member_raw(w, "topic", "review.jobs");
+    jw_member_int(w, "pages", (int64_t)page_count(jobs));
+    jw_member_int(w, "jobs", (int64_t)jobs->count);
+    jw_member_int(w, "listed", (int64_t)jobs->shown);
+    jw_raw(w, "}", 1);
+}
+
+int review_jobs_emit(maintenance *m, const review_jobs *jobs, const char *of, const jw *ident,
+                     const char *target, smart_error *err)
+{
+    if (jobs->failed)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    if (!review_jobs_cut(jobs))
+        return 0;
+    size_t pages = page_count(jobs), page = 0;
+    int rc = 0;
+    for (size_t at = 0; rc == 0 && at < jobs->count; page++) {
+        size_t to = page_end(jobs, at);
+        size_t start = at ? jobs->ends[at - 1] + 1 : 0; /* past the comma */
+        jw data = {0};
+        jw_raw(&data, "{", 1);
+        jw_member_raw(&data, "of", of);
+        jw_raw(&data, ",", 1);
+        jw_append(&data, ident);
+        jw_member_int(&data, "page", (int64_t)page + 1);
+        jw_member_int(&data, "pages", (int64_t)pages);
+        jw_member_int(&data, "first", (int64_t)at + 1);
+        jw_member_int(&data, "jobs_total", (int64_t)jobs->count);
+        jw_key(&data, "jobs");
+        jw_raw(&data, "[", 1);
+        jw_raw(&data, jobs->rows.text + start, jobs->ends[to - 1] - start);
+        jw_raw(&data, "]", 1);
+        jw_raw(&data, "}", 1);
+        char details[300];
+        snprintf(details, sizeof details,
+                 "Jobs to review for the %s of %s, page %zu of %zu: jobs %zu to %zu of %zu", of,
+                 target, page + 1, pages, at + 1, to, jobs->count);
+        text_utf8_trim(details);
+        rc = emit_ledger_jw(m, "review.jobs", target, "system", details, &data, err);
+        if (rc == 0)
+            rc = emit_output_jw(m, "review.jobs", &data, err);
+        jw_release(&data);
+        at = to;
+    }
+    return rc;
+}
+
+int id_set_add(id_set *set, const char *id)
+{
+    if ((!set->list && !(set->list = json_array())) || (!set->seen && !(set->seen = json_object())))
+        return SMART_ENOMEM;
+    if (json_object_get(set->seen, id))
+        return 0;
+    return json_object_set_new(set->seen, id, json_true()) ||
+                   json_array_append_new(set->list, json_string(id))
+               ? SMART_ENOMEM
+               : 0;
+}
+
+size_t id_set_size(const id_set *set)
+{
+    return json_array_size(set->list);
+}
+
+void id_set_release(id_set *set)
+{
+    json_decref(set->list);
+    json_decref(set->seen);
+    set->list = set->seen = NULL;
+}
+
+void review_write_ids(jw *w, const char *key, const id_set *ids)
+{
+    size_t i, n = id_set_size(ids);
+    json_t *id;
+    jw_key(w, key);
+    jw_raw(w, "[", 1);
+    json_array_foreach (ids->list, i, id) {
+        if (i == REVIEW_IDS_INLINE)
+            break;
+        jw_sep(w);
+        jw_string(w, json_string_value(id));
+    }
+    jw_raw(w, "]", 1);
+    if (n > REVIEW_IDS_INLINE) {
+        char total[64];
+        snprintf(total, sizeof total, "%s_total", key);
+        jw_member_int(w, total, (int64_t)n);
+    }
+}
+
+void review_jobs_release(review_jobs *jobs)
+{
+    jw_release(&jobs->rows);
+    free(jobs->ends);
+    memset(jobs, 0, sizeof *jobs);
+}
+
+/* ---- one record resting on the reference ---- */
+
 /* The tests allowed with an item in [since, until), written into the entry's array; each
  * ClientPO also noted once in the chain's ids. */
 typedef struct job_window {
-    jw *entry;
-    json_t *chain_ids;
+    review_list_out out;
+    review_jobs *jobs;
+    int64_t chain_index;
+    id_set *chain_ids;
     int64_t until_ms;
 } job_window;
 
@@ -26,35 +214,30 @@ static int collect_job(void *ctx, const char *clientpo_id, int64_t decided_at_ms
     job_window *w = ctx;
     if (decided_at_ms >= w->until_ms)
         return 0;
-    char when[DATE_TEXT_MAX];
-    instant_format(decided_at_ms, when, sizeof when);
-    jw_sep(w->entry);
-    jw_raw(w->entry, "{", 1);
-    jw_member_string(w->entry, "clientpo_id", clientpo_id);
-    jw_member_string(w->entry, "decided_at", when);
-    jw_raw(w->entry, "}", 1);
-    size_t k;
-    json_t *seen;
-    json_array_foreach (w->chain_ids, k, seen)
-        if (strcmp(json_string_value(seen), clientpo_id) == 0)
-            return 0;
-    return json_array_append_new(w->chain_ids, json_string(clientpo_id));
+    if (review_jobs_add(w->jobs, &w->out, "chain", w->chain_index, clientpo_id, decided_at_ms))
+        return SMART_ENOMEM;
+    return id_set_add(w->chain_ids, clientpo_id);
 }
 
 /* entry.clientpos: the tests allowed with `item` at or after since_ms and before until_ms (from
  * the store: the whole history, as a record deeper in the chain may predate the usage index's
  * window). */
 static int add_jobs(maintenance *m, const char *item, int64_t since_ms, int64_t until_ms, jw *entry,
-                    json_t *chain_ids, smart_error *err)
+                    id_set *chain_ids, review_jobs *jobs, int64_t chain_index, smart_error *err)
 {
-    job_window w = {.entry = entry, .chain_ids = chain_ids, .until_ms = until_ms};
+    job_window w = {.out = {.text = entry},
+                    .jobs = jobs,
+                    .chain_index = chain_index,
+                    .chain_ids = chain_ids,
+                    .until_ms = until_ms};
     jw_key(entry, "clientpos");
     jw_raw(entry, "[", 1);
     int rc = maintenance_find(m, item)
                  ? store_allowed_tests_with(m->store, item, since_ms, collect_job, &w, err)
                  : 0;
     jw_raw(entry, "]", 1);
-    return rc;
+    review_list_close(entry, &w.out);
+    return rc == SMART_ENOMEM ? error_set(err, SMART_ENOMEM, "out of memory") : rc;
 }
 
 /* The finding's points in `unit`: each result with a nominal and an as-found value, its unit
@@ -169,8 +352,9 @@ static const char *const SIZE_UNKNOWN =
     "record rests on it through another record";
 
 int finding_review_check(maintenance *m, const reference_finding *finding, const char *item,
-                         const char *procedure_id, int64_t at_ms, jw *entry, json_t *chain_ids,
-                         bool *failed, char *why, size_t why_size, smart_error *err)
+                         const char *procedure_id, int64_t at_ms, jw *entry, id_set *chain_ids,
+                         review_jobs *jobs, int64_t chain_index, bool *failed, char *why,
+                         size_t why_size, smart_error *err)
 {
     char *readings = NULL;
     bool has_next = false;
@@ -181,7 +365,8 @@ int finding_review_check(maintenance *m, const reference_finding *finding, const
                                 err);
     if (rc < 0)
         return rc;
-    rc = add_jobs(m, item, at_ms, has_next ? next_ms : INT64_MAX, entry, chain_ids, err);
+    rc = add_jobs(m, item, at_ms, has_next ? next_ms : INT64_MAX, entry, chain_ids, jobs,
+                  chain_index, err);
     check_state c = {0};
     store_check_steps_from_json(&c, readings);
     free(readings);
@@ -219,8 +404,9 @@ int finding_review_check(maintenance *m, const reference_finding *finding, const
 
 int finding_review_calibration(maintenance *m, const reference_finding *finding, const char *item,
                                const char *certificate, int64_t since_ms, jw *entry,
-                               json_t *chain_ids, bool *failed, char *why, size_t why_size,
-                               int64_t *until_ms, smart_error *err)
+                               id_set *chain_ids, review_jobs *jobs, int64_t chain_index,
+                               bool *failed, char *why, size_t why_size, int64_t *until_ms,
+                               smart_error *err)
 {
     char *text = NULL;
     bool has_next = false;
@@ -231,7 +417,7 @@ int finding_review_calibration(maintenance *m, const reference_finding *finding,
     if (rc < 0)
         return rc;
     *until_ms = has_next ? next_ms : INT64_MAX;
-    rc = add_jobs(m, item, since_ms, *until_ms, entry, chain_ids, err);
+    rc = add_jobs(m, item, since_ms, *until_ms, entry, chain_ids, jobs, chain_index, err);
     if (rc) {
         free(text);
         return rc;
