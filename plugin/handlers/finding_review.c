@@ -14,110 +14,183 @@
 
 #define FINDING_POINTS_MAX 32
 
-/* ---- the jobs to review, bounded in the answer, complete in the pages ---- */
+/* ---- what to review, bounded in the answer, complete in the pages ---- */
 
-/* One job as the answer's own lists show it. */
-static void write_job(jw *w, const char *clientpo_id, const char *when)
+/* Room for one more row in `rows`; false when out of memory. */
+static bool rows_room(review_rows *rows)
 {
-    jw_sep(w);
-    jw_raw(w, "{", 1);
-    jw_member_string(w, "clientpo_id", clientpo_id);
-    jw_member_string(w, "decided_at", when);
-    jw_raw(w, "}", 1);
+    if (rows->count < rows->cap)
+        return true;
+    size_t cap = rows->cap ? rows->cap * 2 : 256;
+    size_t *grown = realloc(rows->ends, cap * sizeof *grown);
+    if (!grown)
+        return false;
+    rows->ends = grown;
+    rows->cap = cap;
+    return true;
 }
 
-int review_jobs_add(review_jobs *jobs, review_list_out *out, const char *list, int64_t chain_index,
-                    const char *clientpo_id, int64_t decided_at_ms)
+/* The row `i` of `rows`: its text from *start to *end. */
+static void row_span(const review_rows *rows, size_t i, size_t *start, size_t *end)
+{
+    *start = i ? rows->ends[i - 1] + 1 : 0; /* past the comma */
+    *end = rows->ends[i];
+}
+
+static void rows_release(review_rows *rows)
+{
+    jw_release(&rows->text);
+    free(rows->ends);
+    memset(rows, 0, sizeof *rows);
+}
+
+int review_pages_add_job(review_pages *pages, review_list_out *out, const char *list,
+                         int64_t chain_index, const char *clientpo_id, int64_t decided_at_ms)
 {
     char when[DATE_TEXT_MAX];
     instant_format(decided_at_ms, when, sizeof when);
     out->total++;
-    if (jobs->shown < REVIEW_JOBS_INLINE) {
-        write_job(out->text, clientpo_id, when);
+    if (pages->jobs_shown < REVIEW_JOBS_INLINE) {
+        jw_sep(out->text);
+        jw_raw(out->text, "{", 1);
+        jw_member_string(out->text, "clientpo_id", clientpo_id);
+        jw_member_string(out->text, "decided_at", when);
+        jw_raw(out->text, "}", 1);
         out->listed++;
-        jobs->shown++;
+        pages->jobs_shown++;
+    } else {
+        pages->cut = true;
     }
-    if (jobs->count == jobs->cap) {
-        size_t cap = jobs->cap ? jobs->cap * 2 : 256;
-        size_t *grown = realloc(jobs->ends, cap * sizeof *grown);
-        if (!grown) {
-            jobs->failed = true;
-            return SMART_ENOMEM;
-        }
-        jobs->ends = grown;
-        jobs->cap = cap;
+    review_rows *rows = &pages->jobs;
+    if (!rows_room(rows)) {
+        pages->failed = true;
+        return SMART_ENOMEM;
     }
-    jw *r = &jobs->rows;
+    jw *r = &rows->text;
     jw_sep(r);
     jw_raw(r, "{", 1);
+    jw_member_raw(r, "list", list);
     jw_member_string(r, "clientpo_id", clientpo_id);
     jw_member_string(r, "decided_at", when);
-    jw_member_raw(r, "list", list);
     if (chain_index >= 0)
         jw_member_int(r, "chain_index", chain_index);
     jw_raw(r, "}", 1);
-    jobs->ends[jobs->count++] = r->len;
+    rows->ends[rows->count++] = r->len;
     if (!jw_text(r) || !jw_text(out->text)) {
-        jobs->failed = true;
+        pages->failed = true;
         return SMART_ENOMEM;
     }
     return 0;
 }
 
-void review_list_close(jw *w, const review_list_out *out)
+int review_pages_add_record(review_pages *pages, review_list_out *out, const char *list,
+                            int64_t chain_index, const char *record, size_t len)
+{
+    out->total++;
+    if (out->listed < REVIEW_RECORDS_INLINE) {
+        jw_sep(out->text);
+        jw_raw(out->text, record, len);
+        out->listed++;
+    } else {
+        pages->cut = true;
+    }
+    review_rows *rows = &pages->records;
+    if (!rows_room(rows)) {
+        pages->failed = true;
+        return SMART_ENOMEM;
+    }
+    jw *r = &rows->text;
+    jw_sep(r);
+    jw_raw(r, "{", 1);
+    jw_member_raw(r, "list", list);
+    if (chain_index >= 0)
+        jw_member_int(r, "chain_index", chain_index);
+    jw_key(r, "record");
+    jw_raw(r, record, len);
+    jw_raw(r, "}", 1);
+    rows->ends[rows->count++] = r->len;
+    if (!jw_text(r) || !jw_text(out->text)) {
+        pages->failed = true;
+        return SMART_ENOMEM;
+    }
+    return 0;
+}
+
+void review_list_close(jw *w, const char *key, const review_list_out *out)
 {
     if (out->listed < out->total)
-        jw_member_int(w, "clientpo_count", (int64_t)out->total);
+        jw_member_int(w, key, (int64_t)out->total);
 }
 
-bool review_jobs_cut(const review_jobs *jobs)
+/* The pages run over the jobs, then the records: row i of the whole is job i, or record
+ * i - jobs.count. */
+static size_t row_bytes(const review_pages *p, size_t i)
 {
-    return jobs->count > jobs->shown;
+    size_t start, end;
+    if (i < p->jobs.count)
+        row_span(&p->jobs, i, &start, &end);
+    else
+        row_span(&p->records, i - p->jobs.count, &start, &end);
+    return end - start + 1;
 }
 
-/* The row after `from` that starts the next page: rows are added while the page's jobs stay
- * within REVIEW_PAGE_BYTES (one row at least). */
-static size_t page_end(const review_jobs *jobs, size_t from)
+/* The row after `from` that starts the next page: rows are added while the page stays within
+ * REVIEW_PAGE_BYTES (one row at least: a row is at most a chain entry, far below). */
+static size_t page_end(const review_pages *p, size_t from)
 {
-    size_t start = from ? jobs->ends[from - 1] + 1 : 0, to = from + 1;
-    while (to < jobs->count && jobs->ends[to] - start <= REVIEW_PAGE_BYTES)
-        to++;
+    size_t total = p->jobs.count + p->records.count, to = from + 1, bytes = row_bytes(p, from);
+    while (to < total && bytes + row_bytes(p, to) <= REVIEW_PAGE_BYTES)
+        bytes += row_bytes(p, to++);
     return to;
 }
 
-static size_t page_count(const review_jobs *jobs)
+static size_t page_count(const review_pages *p)
 {
-    size_t pages = 0;
-    for (size_t at = 0; at < jobs->count; at = page_end(jobs, at))
+    size_t pages = 0, total = p->jobs.count + p->records.count;
+    for (size_t at = 0; at < total; at = page_end(p, at))
         pages++;
     return pages;
 }
 
-void review_jobs_write_pages_member(jw *w, const review_jobs *jobs)
+void review_pages_write_member(jw *w, const review_pages *pages)
 {
-    if (!review_jobs_cut(jobs))
+    if (!pages->cut)
         return;
     jw_key(w, "review_pages");
     jw_raw(w, "{", 1);
-    jw_member_raw(w, "topic", "review.jobs");
-    jw_member_int(w, "pages", (int64_t)page_count(jobs));
-    jw_member_int(w, "jobs", (int64_t)jobs->count);
-    jw_member_int(w, "listed", (int64_t)jobs->shown);
+    jw_member_raw(w, "topic", "review.page");
+    jw_member_int(w, "pages", (int64_t)page_count(pages));
+    jw_member_int(w, "jobs", (int64_t)pages->jobs.count);
+    jw_member_int(w, "records", (int64_t)pages->records.count);
     jw_raw(w, "}", 1);
 }
 
-int review_jobs_emit(maintenance *m, const review_jobs *jobs, const char *of, const jw *ident,
-                     const char *target, smart_error *err)
+/* `"key":[rows from..to)` of one series. */
+static void write_rows(jw *w, const char *key, const review_rows *rows, size_t from, size_t to)
 {
-    if (jobs->failed)
+    jw_key(w, key);
+    jw_raw(w, "[", 1);
+    if (from < to) {
+        size_t start, end, ignored;
+        row_span(rows, from, &start, &ignored);
+        row_span(rows, to - 1, &ignored, &end);
+        jw_raw(w, rows->text.text + start, end - start);
+    }
+    jw_raw(w, "]", 1);
+}
+
+int review_pages_emit(maintenance *m, const review_pages *p, const char *of, const jw *ident,
+                      const char *target, smart_error *err)
+{
+    if (p->failed)
         return error_set(err, SMART_ENOMEM, "out of memory");
-    if (!review_jobs_cut(jobs))
+    if (!p->cut)
         return 0;
-    size_t pages = page_count(jobs), page = 0;
+    size_t pages = page_count(p), page = 0, jobs = p->jobs.count;
+    size_t total = jobs + p->records.count;
     int rc = 0;
-    for (size_t at = 0; rc == 0 && at < jobs->count; page++) {
-        size_t to = page_end(jobs, at);
-        size_t start = at ? jobs->ends[at - 1] + 1 : 0; /* past the comma */
+    for (size_t at = 0; rc == 0 && at < total; page++) {
+        size_t to = page_end(p, at);
         jw data = {0};
         jw_raw(&data, "{", 1);
         jw_member_raw(&data, "of", of);
@@ -125,25 +198,32 @@ int review_jobs_emit(maintenance *m, const review_jobs *jobs, const char *of, co
         jw_append(&data, ident);
         jw_member_int(&data, "page", (int64_t)page + 1);
         jw_member_int(&data, "pages", (int64_t)pages);
-        jw_member_int(&data, "first", (int64_t)at + 1);
-        jw_member_int(&data, "jobs_total", (int64_t)jobs->count);
-        jw_key(&data, "jobs");
-        jw_raw(&data, "[", 1);
-        jw_raw(&data, jobs->rows.text + start, jobs->ends[to - 1] - start);
-        jw_raw(&data, "]", 1);
+        jw_member_int(&data, "jobs_total", (int64_t)jobs);
+        jw_member_int(&data, "records_total", (int64_t)p->records.count);
+        write_rows(&data, "jobs", &p->jobs, at < jobs ? at : jobs, to < jobs ? to : jobs);
+        write_rows(&data, "records", &p->records, at > jobs ? at - jobs : 0,
+                   to > jobs ? to - jobs : 0);
         jw_raw(&data, "}", 1);
         char details[300];
         snprintf(details, sizeof details,
-                 "Jobs to review for the %s of %s, page %zu of %zu: jobs %zu to %zu of %zu", of,
-                 target, page + 1, pages, at + 1, to, jobs->count);
+                 "What to review for the %s of %s, page %zu of %zu (%zu job(s) and %zu record(s) "
+                 "in all)",
+                 of, target, page + 1, pages, jobs, p->records.count);
         text_utf8_trim(details);
-        rc = emit_ledger_jw(m, "review.jobs", target, "system", details, &data, err);
+        rc = emit_ledger_jw(m, "review.page", target, "system", details, &data, err);
         if (rc == 0)
-            rc = emit_output_jw(m, "review.jobs", &data, err);
+            rc = emit_output_jw(m, "review.page", &data, err);
         jw_release(&data);
         at = to;
     }
     return rc;
+}
+
+void review_pages_release(review_pages *pages)
+{
+    rows_release(&pages->jobs);
+    rows_release(&pages->records);
+    memset(pages, 0, sizeof *pages);
 }
 
 int id_set_add(id_set *set, const char *id)
@@ -190,20 +270,13 @@ void review_write_ids(jw *w, const char *key, const id_set *ids)
     }
 }
 
-void review_jobs_release(review_jobs *jobs)
-{
-    jw_release(&jobs->rows);
-    free(jobs->ends);
-    memset(jobs, 0, sizeof *jobs);
-}
-
 /* ---- one record resting on the reference ---- */
 
 /* The tests allowed with an item in [since, until), written into the entry's array; each
  * ClientPO also noted once in the chain's ids. */
 typedef struct job_window {
     review_list_out out;
-    review_jobs *jobs;
+    review_pages *jobs;
     int64_t chain_index;
     id_set *chain_ids;
     int64_t until_ms;
@@ -214,7 +287,7 @@ static int collect_job(void *ctx, const char *clientpo_id, int64_t decided_at_ms
     job_window *w = ctx;
     if (decided_at_ms >= w->until_ms)
         return 0;
-    if (review_jobs_add(w->jobs, &w->out, "chain", w->chain_index, clientpo_id, decided_at_ms))
+    if (review_pages_add_job(w->jobs, &w->out, "chain", w->chain_index, clientpo_id, decided_at_ms))
         return SMART_ENOMEM;
     return id_set_add(w->chain_ids, clientpo_id);
 }
@@ -223,7 +296,7 @@ static int collect_job(void *ctx, const char *clientpo_id, int64_t decided_at_ms
  * the store: the whole history, as a record deeper in the chain may predate the usage index's
  * window). */
 static int add_jobs(maintenance *m, const char *item, int64_t since_ms, int64_t until_ms, jw *entry,
-                    id_set *chain_ids, review_jobs *jobs, int64_t chain_index, smart_error *err)
+                    id_set *chain_ids, review_pages *jobs, int64_t chain_index, smart_error *err)
 {
     job_window w = {.out = {.text = entry},
                     .jobs = jobs,
@@ -236,7 +309,7 @@ static int add_jobs(maintenance *m, const char *item, int64_t since_ms, int64_t 
                  ? store_allowed_tests_with(m->store, item, since_ms, collect_job, &w, err)
                  : 0;
     jw_raw(entry, "]", 1);
-    review_list_close(entry, &w.out);
+    review_list_close(entry, "clientpo_count", &w.out);
     return rc == SMART_ENOMEM ? error_set(err, SMART_ENOMEM, "out of memory") : rc;
 }
 
@@ -353,7 +426,7 @@ static const char *const SIZE_UNKNOWN =
 
 int finding_review_check(maintenance *m, const reference_finding *finding, const char *item,
                          const char *procedure_id, int64_t at_ms, jw *entry, id_set *chain_ids,
-                         review_jobs *jobs, int64_t chain_index, bool *failed, char *why,
+                         review_pages *jobs, int64_t chain_index, bool *failed, char *why,
                          size_t why_size, smart_error *err)
 {
     char *readings = NULL;
@@ -404,7 +477,7 @@ int finding_review_check(maintenance *m, const reference_finding *finding, const
 
 int finding_review_calibration(maintenance *m, const reference_finding *finding, const char *item,
                                const char *certificate, int64_t since_ms, jw *entry,
-                               id_set *chain_ids, review_jobs *jobs, int64_t chain_index,
+                               id_set *chain_ids, review_pages *jobs, int64_t chain_index,
                                bool *failed, char *why, size_t why_size, int64_t *until_ms,
                                smart_error *err)
 {

@@ -343,9 +343,10 @@ typedef struct oot_window {
     jw clientpos;        /* the elements of [{clientpo_id, decided_at}], oldest first (the first
                             REVIEW_JOBS_INLINE of the finding's jobs: finding_review.h) */
     review_list_out clientpos_out; /* clientpos, and how many it lists of how many */
-    review_jobs jobs;              /* every job of the finding, for its pages */
+    review_pages pages;            /* everything the finding lists, for its pages */
     jw checks;                     /* of [{equipment_id, check_type, performed_at}] made with it */
     jw calibrations; /* of [{equipment_id, certificate_number, calibration_date}] with it */
+    review_list_out checks_out, calibrations_out; /* the first REVIEW_RECORDS_INLINE of each */
     size_t clientpo_count, check_count, calibration_count;
     id_set clientpo_ids; /* the ClientPOs among them, each once */
     id_set verified_ids; /* the items checked or calibrated with it, each once */
@@ -354,7 +355,7 @@ typedef struct oot_window {
 static void oot_window_release(oot_window *w)
 {
     jw_release(&w->clientpos);
-    review_jobs_release(&w->jobs);
+    review_pages_release(&w->pages);
     jw_release(&w->checks);
     jw_release(&w->calibrations);
     id_set_release(&w->clientpo_ids);
@@ -375,7 +376,8 @@ static int collect_use(void *ctx, const char *clientpo_id, int64_t decided_at_ms
 {
     oot_window *w = ctx;
     w->clientpo_count++;
-    if (review_jobs_add(&w->jobs, &w->clientpos_out, "clientpos", -1, clientpo_id, decided_at_ms))
+    if (review_pages_add_job(&w->pages, &w->clientpos_out, "clientpos", -1, clientpo_id,
+                             decided_at_ms))
         return SMART_ENOMEM;
     return id_set_add(&w->clientpo_ids, clientpo_id);
 }
@@ -387,9 +389,14 @@ static int collect_check(void *ctx, const char *equipment_id, const char *proced
     oot_window *w = ctx;
     char when[DATE_TEXT_MAX];
     instant_format(performed_ms, when, sizeof when);
-    write_record(&w->checks, keys, (const char *const[]){equipment_id, procedure_id, when});
+    jw one = {0};
+    write_record(&one, keys, (const char *const[]){equipment_id, procedure_id, when});
     w->check_count++;
-    return id_set_add(&w->verified_ids, equipment_id);
+    int rc = jw_text(&one) ? review_pages_add_record(&w->pages, &w->checks_out, "checks", -1,
+                                                     one.text, one.len)
+                           : SMART_ENOMEM;
+    jw_release(&one);
+    return rc ? rc : id_set_add(&w->verified_ids, equipment_id);
 }
 
 static int collect_calibration(void *ctx, const char *equipment_id, const char *certificate,
@@ -397,10 +404,14 @@ static int collect_calibration(void *ctx, const char *equipment_id, const char *
 {
     static const char *const keys[] = {"equipment_id", "certificate_number", "calibration_date"};
     oot_window *w = ctx;
-    write_record(&w->calibrations, keys,
-                 (const char *const[]){equipment_id, certificate, calibration_date});
+    jw one = {0};
+    write_record(&one, keys, (const char *const[]){equipment_id, certificate, calibration_date});
     w->calibration_count++;
-    return id_set_add(&w->verified_ids, equipment_id);
+    int rc = jw_text(&one) ? review_pages_add_record(&w->pages, &w->calibrations_out,
+                                                     "calibrations", -1, one.text, one.len)
+                           : SMART_ENOMEM;
+    jw_release(&one);
+    return rc ? rc : id_set_add(&w->verified_ids, equipment_id);
 }
 
 /* Found before the new calibration joins the history, which moves the window. It opens at the
@@ -414,6 +425,8 @@ static int find_oot_window(maintenance *m, const equipment_state *e, oot_window 
     int64_t good_ms = 0;
     memset(w, 0, sizeof *w);
     w->clientpos_out.text = &w->clientpos;
+    w->checks_out.text = &w->checks;
+    w->calibrations_out.text = &w->calibrations;
     int rc = store_last_good_calibration(m->store, e->equipment_id, &good_day, &instant_known,
                                          &good_ms, err);
     if (rc == 0) {
@@ -439,12 +452,13 @@ static int find_oot_window(maintenance *m, const equipment_state *e, oot_window 
  * already visited (each once, so a loop of references ends). */
 typedef struct chain_walk {
     maintenance *m;
-    jw *chain;         /* the elements of [{clientpos, re-judged, equipment_id, via, depth}] */
-    size_t links;      /* how many elements `chain` holds */
-    size_t failing;    /* how many of them would have failed, re-judged with the finding */
-    id_set *chain_ids; /* the ClientPOs in it, each once */
-    review_jobs *jobs; /* every job of the finding (finding_review.h) */
-    json_t *visited;   /* {equipment_id: the instant its work was followed until (ms)} */
+    jw *chain;          /* the elements of [{clientpos, re-judged, equipment_id, via, depth}] */
+    size_t links;       /* how many elements `chain` holds */
+    size_t failing;     /* how many of them would have failed, re-judged with the finding */
+    id_set *chain_ids;  /* the ClientPOs in it, each once */
+    review_pages *jobs; /* everything the finding lists (finding_review.h) */
+    review_list_out *chain_out; /* the entries `chain` shows of how many */
+    json_t *visited;            /* {equipment_id: the instant its work was followed until (ms)} */
     const reference_finding *finding; /* the size of the finding, for the records made with
                                          the reference found out (depth 1) */
     int64_t now_ms;
@@ -472,17 +486,21 @@ static int found_calibration(void *ctx, const char *equipment_id, const char *ce
 static int add_link(chain_walk *cw, const char *item, const char *via, int depth, jw *entry,
                     bool failed)
 {
-    jw_sep(cw->chain);
-    jw_raw(cw->chain, "{", 1);
-    jw_append(cw->chain, entry);
-    jw_member_string(cw->chain, "equipment_id", item);
-    jw_member_string(cw->chain, "via", via);
-    jw_member_int(cw->chain, "depth", depth);
-    jw_raw(cw->chain, "}", 1);
+    jw one = {0};
+    jw_raw(&one, "{", 1);
+    jw_append(&one, entry);
+    jw_member_string(&one, "equipment_id", item);
+    jw_member_string(&one, "via", via);
+    jw_member_int(&one, "depth", depth);
+    jw_raw(&one, "}", 1);
     jw_release(entry);
+    int rc = jw_text(&one) ? review_pages_add_record(cw->jobs, cw->chain_out, "chain",
+                                                     (int64_t)cw->links, one.text, one.len)
+                           : SMART_ENOMEM;
+    jw_release(&one);
     cw->links++;
     cw->failing += failed;
-    return jw_text(cw->chain) ? 0 : error_set(cw->err, SMART_ENOMEM, "out of memory");
+    return rc ? error_set(cw->err, SMART_ENOMEM, "out of memory") : 0;
 }
 
 /* The records made against `reference` in the window, as new arrays (the caller's to release):
@@ -676,10 +694,11 @@ static void impact_message(char *message, size_t size, const oot_window *w, cons
 
 /* What the chain from an item found out of tolerance holds. */
 typedef struct impact_chain {
-    jw text;          /* the elements of the "chain" array */
-    size_t links;     /* how many */
-    size_t failing;   /* how many would have failed, re-judged with the finding's size */
-    id_set chain_ids; /* the ClientPOs in it, each once */
+    jw text;             /* the elements of the "chain" array (the first shown) */
+    review_list_out out; /* how many it shows of how many */
+    size_t links;        /* how many */
+    size_t failing;      /* how many would have failed, re-judged with the finding's size */
+    id_set chain_ids;    /* the ClientPOs in it, each once */
 } impact_chain;
 
 /* The chain from the item found out of tolerance into `chain`. */
@@ -697,7 +716,8 @@ static int walk_chain(maintenance *m, oot_window *w, const equipment_state *e,
     chain_walk cw = {.m = m,
                      .chain = &chain->text,
                      .chain_ids = &chain->chain_ids,
-                     .jobs = &w->jobs,
+                     .jobs = &w->pages,
+                     .chain_out = &chain->out,
                      .visited = json_object(),
                      .finding = &finding,
                      .now_ms = now_ms,
@@ -752,18 +772,21 @@ static int write_impact(jw *data, const oot_window *w, const char *id, const cha
     jw_member_string(data, "suspect_since", since);
     jw_member_string(data, "suspect_until", until);
     write_array(data, "clientpos", &w->clientpos);
-    review_list_close(data, &w->clientpos_out);
+    review_list_close(data, "clientpo_count", &w->clientpos_out);
     if (w->check_count + w->calibration_count > 0) {
         jw_key(data, "verified_with_it");
         jw_raw(data, "{", 1);
         write_array(data, "checks", &w->checks);
+        review_list_close(data, "check_count", &w->checks_out);
         write_array(data, "calibrations", &w->calibrations);
+        review_list_close(data, "calibration_count", &w->calibrations_out);
         jw_raw(data, "}", 1);
     }
     if (chain->links > 0) {
         write_array(data, "chain", &chain->text);
+        review_list_close(data, "chain_count", &chain->out);
     }
-    review_jobs_write_pages_member(data, &w->jobs);
+    review_pages_write_member(data, &w->pages);
     jw_raw(data, "}", 1);
     return jw_text(data) ? 0 : error_set(err, SMART_ENOMEM, "out of memory");
 }
@@ -800,6 +823,7 @@ static int report_oot_impact(maintenance *m, oot_window *w, const equipment_stat
     char message[768];
     impact_message(message, sizeof message, w, id, certificate, note);
     impact_chain chain = {.links = 0};
+    chain.out.text = &chain.text;
     int rc = walk_chain(m, w, e, certificate, results, now_ms, &chain, err);
     if (!rc && chain.links > 0)
         summarise_chain(message, sizeof message, &chain);
@@ -811,7 +835,7 @@ static int report_oot_impact(maintenance *m, oot_window *w, const equipment_stat
     jw_member_string(&ident, "certificate_number", certificate);
     if (!rc && !(rc = emit_ledger_jw(m, "oot.impact", id, "system", message, &data, err)) &&
         !(rc = emit_output_jw(m, "oot.impact", &data, err)) &&
-        !(rc = review_jobs_emit(m, &w->jobs, "oot.impact", &ident, id, err)))
+        !(rc = review_pages_emit(m, &w->pages, "oot.impact", &ident, id, err)))
         rc = alert_impact(m, w, id, message, &chain, now_ms, err);
     jw_release(&ident);
     jw_release(&data);

@@ -113,13 +113,13 @@ static void write_step(jw *w, const check_step *s, const check_step_answer *give
 
 /* The tests to review after a failed check, as the store lists them: their text (`text`, the
  * caller's: {"clientpos":[{clientpo_id, decided_at}],"since":...}, the first
- * REVIEW_JOBS_INLINE of them: finding_review.h), every one in `jobs` for the pages, each
+ * REVIEW_JOBS_INLINE of them: finding_review.h), every one in `pages`, each
  * ClientPO once for the alert (`ids`: "a","b", owned, the first REVIEW_IDS_INLINE; `seen`
  * all of them, as a set) and how many tests. `gathered`: the check failed. */
 typedef struct review_list {
     jw *text;
     review_list_out out;
-    review_jobs jobs;
+    review_pages pages;
     jw ids;
     json_t *seen;
     size_t count;
@@ -129,7 +129,7 @@ typedef struct review_list {
 static void review_list_release(review_list *list)
 {
     jw_release(&list->ids);
-    review_jobs_release(&list->jobs);
+    review_pages_release(&list->pages);
     json_decref(list->seen);
     list->seen = NULL;
 }
@@ -138,7 +138,7 @@ static int collect_review(void *ctx, const char *clientpo_id, int64_t decided_at
 {
     review_list *list = ctx;
     list->count++;
-    if (review_jobs_add(&list->jobs, &list->out, "review", -1, clientpo_id, decided_at_ms))
+    if (review_pages_add_job(&list->pages, &list->out, "review", -1, clientpo_id, decided_at_ms))
         return SMART_ENOMEM;
     /* A ClientPO tested twice is one job. */
     if (json_object_get(list->seen, clientpo_id))
@@ -348,12 +348,12 @@ static int gather_review(maintenance *m, const check_input *in, review_list *lis
                                        list, err)))
         return rc == SMART_ENOMEM ? error_set(err, SMART_ENOMEM, "out of memory") : rc;
     jw_raw(review, "]", 1);
-    review_list_close(review, &list->out);
+    review_list_close(review, "clientpo_count", &list->out);
     if (last_pass_ms > 0) {
         instant_format(last_pass_ms, since, DATE_TEXT_MAX);
         jw_member_raw(review, "since", since);
     }
-    review_jobs_write_pages_member(review, &list->jobs);
+    review_pages_write_member(review, &list->pages);
     jw_raw(review, "}", 1);
     return jw_text(review) ? 0 : error_set(err, SMART_ENOMEM, "out of memory");
 }
@@ -523,7 +523,7 @@ static int run_check(maintenance *m, check_input *in, int64_t now_ms, jw *steps,
     jw_member_raw(&ident, "equipment_id", in->id);
     jw_member_string(&ident, "check_type", in->p->procedure_id);
     jw_member_raw(&ident, "performed_at", performed);
-    rc = review_jobs_emit(m, &list->jobs, "maintenance.checked", &ident, in->id, err);
+    rc = review_pages_emit(m, &list->pages, "maintenance.checked", &ident, in->id, err);
     jw_release(&ident);
     if (rc)
         return rc;
