@@ -3,7 +3,7 @@
  * size is known, its readings re-judged with it (core/finding_size.h).
  *
  * On the loop thread, with the module instance; every function returns 0, SMART_ENOMEM or
- * SMART_EIO (the store failed). */
+ * SMART_EIO (the store failed), review_pages_emit also the host's error. */
 #ifndef SMART_FINDING_REVIEW_H
 #define SMART_FINDING_REVIEW_H
 
@@ -111,8 +111,8 @@ typedef struct reference_finding {
 /* A check of `procedure` on `item` performed at at_ms, made with the reference: writes into
  * `entry` (a chain entry's members, without braces) `clientpos`, the tests allowed with the item
  * from at_ms until its next check of that procedure ({clientpo_id, decided_at}, oldest first),
- * each ClientPO id also noted in `chain_ids`, each job
- * kept in `jobs` as chain entry `chain_index`'s (the list cut short past its share), and the
+ * each ClientPO id also noted in `chain_ids`, each job kept in `jobs` as chain entry
+ * `chain_index`'s (the list cut short past the finding's share: review_pages), and the
  * re-judgement: with `finding` NULL (the size is not known for it: it rests on the reference
  * through another record) or no reading re-judgeable, "finding_size": null and
  * "would_have_failed": null with "not_rejudged" saying why; otherwise `rejudged` (each reading
