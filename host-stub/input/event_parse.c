@@ -389,8 +389,15 @@ parsed_batch *event_parse_batch_new(const event_decoder *decoders, size_t decode
 
 /* Each decoder's decoding of one event; a decoder that fails leaves NULL (the module then
  * decodes it itself, and reports what is wrong with it). */
-static void decode(parsed_batch *batch, parsed_line *p, void **decoded)
+static void decode(parsed_batch *batch, parsed_line *p, uint64_t line_no, void **decoded)
 {
+    p->batch = batch;
+    p->decoded = decoded;
+    /* A quarantined event is refused at delivery; it is not decoded first, as its decoding may
+     * be what crashed the host (crash_guard.h). */
+    char why[8];
+    if (crash_guard_quarantined(batch->guard, p->topic, p->data, p->data_len, why, sizeof why))
+        return;
     smart_event event = {
         .struct_size = sizeof event,
         .topic = p->topic,
@@ -401,7 +408,8 @@ static void decode(parsed_batch *batch, parsed_line *p, void **decoded)
     for (size_t j = 0; j < batch->decoder_count; j++) {
         const smart_plugin *plugin = batch->decoders[j].plugin;
         /* The descriptor's name is the module's (module_loader.h), valid while pinned. */
-        crash_guard_enter_decode(batch->guard, plugin->name, p->source, p->topic);
+        crash_guard_enter_decode(batch->guard, plugin->name, p->source, line_no, p->topic, p->data,
+                                 p->data_len);
         watchdog_enter_worker(batch->watchdog, plugin->name, "decode_event", p->topic, p->source);
         int rc = plugin->decode_event(&event, &decoded[j], NULL);
         watchdog_leave_worker(batch->watchdog);
@@ -409,8 +417,6 @@ static void decode(parsed_batch *batch, parsed_line *p, void **decoded)
         if (rc < 0)
             decoded[j] = NULL;
     }
-    p->batch = batch;
-    p->decoded = decoded;
 }
 
 void event_parse_batch_fill(parsed_batch *batch, const char *label, input_line *lines, size_t count)
@@ -445,7 +451,7 @@ void event_parse_batch_fill(parsed_batch *batch, const char *label, input_line *
         parsed_line *p = &batch->lines[i];
         resolve(p, &batch->text);
         if (p->kind == PARSED_EVENT && !p->host_topic && batch->decoder_count > 0)
-            decode(batch, p, &batch->decoded[i * batch->decoder_count]);
+            decode(batch, p, lines[i].line_no, &batch->decoded[i * batch->decoder_count]);
         lines[i].prepared = p;
     }
 }

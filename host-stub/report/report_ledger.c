@@ -265,11 +265,14 @@ static int read_oot(rep_ledger *l, uint64_t seq, int64_t ms, const json_t *m)
     int rc = 0;
     size_t i, j;
     const json_t *x, *y;
-    json_array_foreach (json_object_get(m, "clientpos"), i, x)
+    /* A finding whose lists were cut short lists everything in the review.page records after
+     * it (read_review_page): the cut lists here would only repeat their first rows. */
+    bool paged = json_object_get(m, "review_pages") != NULL;
+    json_array_foreach (paged ? NULL : json_object_get(m, "clientpos"), i, x)
         rc = rc ? rc
                 : add_affected(l, &v, "clientpo", get(x, "clientpo_id"), "test allowed",
                                get(x, "decided_at"));
-    const json_t *verified = json_object_get(m, "verified_with_it");
+    const json_t *verified = paged ? NULL : json_object_get(m, "verified_with_it");
     json_array_foreach (json_object_get(verified, "checks"), i, x) {
         char what[300];
         snprintf(what, sizeof what, "check %s", get(x, "check_type") ? get(x, "check_type") : "");
@@ -285,9 +288,9 @@ static int read_oot(rep_ledger *l, uint64_t seq, int64_t ms, const json_t *m)
                 : add_affected(l, &v, "calibration", get(x, "equipment_id"), what,
                                get(x, "calibration_date"));
     }
-    json_array_foreach (json_object_get(m, "chain"), i, x) {
+    json_array_foreach (paged ? NULL : json_object_get(m, "chain"), i, x) {
         rc = rc ? rc : add_affected(l, &v, "chain", get(x, "equipment_id"), get(x, "via"), NULL);
-        json_array_foreach (json_object_get(x, "clientpos"), j, y)
+        json_array_foreach (paged ? NULL : json_object_get(x, "clientpos"), j, y)
             rc = rc ? rc
                     : add_affected(l, &v, "clientpo", get(y, "clientpo_id"),
                                    "test allowed, down the chain", get(y, "decided_at"));
@@ -300,6 +303,72 @@ static int read_oot(rep_ledger *l, uint64_t seq, int64_t ms, const json_t *m)
             memcpy(o->affected, v.items, v.count * sizeof *o->affected);
             o->affected_count = v.count;
         }
+    }
+    rep_vec_free(&v);
+    return rc;
+}
+
+/* One record of a review.page, as read_oot reads the same record in the finding. */
+static int add_paged_record(rep_ledger *l, rep_vec *v, const char *list, const json_t *x)
+{
+    char what[300];
+    if (strcmp(list, "checks") == 0) {
+        snprintf(what, sizeof what, "check %s", get(x, "check_type") ? get(x, "check_type") : "");
+        return add_affected(l, v, "check", get(x, "equipment_id"), what, get(x, "performed_at"));
+    }
+    if (strcmp(list, "calibrations") == 0) {
+        snprintf(what, sizeof what, "calibration %s",
+                 get(x, "certificate_number") ? get(x, "certificate_number") : "");
+        return add_affected(l, v, "calibration", get(x, "equipment_id"), what,
+                            get(x, "calibration_date"));
+    }
+    return add_affected(l, v, "chain", get(x, "equipment_id"), get(x, "via"), NULL);
+}
+
+/* A page of what a finding cut short lists (review.page of an oot.impact): added to the work
+ * to assess of the latest finding it names. A page of a failed check's review is not in any
+ * report. */
+static int read_review_page(rep_ledger *l, const json_t *m)
+{
+    const char *of = get(m, "of"), *equipment = get(m, "equipment_id"),
+               *certificate = get(m, "certificate_number");
+    if (!of || strcmp(of, "oot.impact") != 0 || !equipment || !certificate)
+        return 0;
+    rep_oot *o = NULL;
+    for (size_t i = l->oots.count; i-- > 0 && !o;) {
+        rep_oot *c = REP_AT(l->oots, rep_oot, i);
+        if (c->equipment && c->certificate && strcmp(c->equipment, equipment) == 0 &&
+            strcmp(c->certificate, certificate) == 0)
+            o = c;
+    }
+    if (!o)
+        return 0;
+    rep_vec v = {0};
+    int rc = 0;
+    size_t i;
+    const json_t *x;
+    json_array_foreach (json_object_get(m, "jobs"), i, x) {
+        const char *list = get(x, "list");
+        rc = rc ? rc
+                : add_affected(l, &v, "clientpo", get(x, "clientpo_id"),
+                               list && strcmp(list, "chain") == 0 ? "test allowed, down the chain"
+                                                                  : "test allowed",
+                               get(x, "decided_at"));
+    }
+    json_array_foreach (json_object_get(m, "records"), i, x) {
+        const char *list = get(x, "list");
+        rc = rc || !list ? rc : add_paged_record(l, &v, list, json_object_get(x, "record"));
+    }
+    rep_affected *all =
+        rc || !v.count ? NULL : rep_alloc(&l->arena, (o->affected_count + v.count) * sizeof *all);
+    if (rc == 0 && v.count && all == NULL)
+        rc = -ENOMEM;
+    if (rc == 0 && all) {
+        if (o->affected_count)
+            memcpy(all, o->affected, o->affected_count * sizeof *all);
+        memcpy(all + o->affected_count, v.items, v.count * sizeof *all);
+        o->affected = all;
+        o->affected_count += v.count;
     }
     rep_vec_free(&v);
     return rc;
@@ -484,6 +553,7 @@ static unsigned want_of(const char *action, bool *bulk)
         {"equipment.return_to_service", REP_WANT_TAGS, false},
         {"calibration.scheduled", REP_WANT_TAGS, false},
         {"oot.impact", REP_WANT_OOTS, false},
+        {"review.page", REP_WANT_OOTS, false},
         {"contracts.loaded", REP_WANT_CONTRACTS, false},
         {"equipment.retired", REP_WANT_RETIRED, false},
     };
@@ -561,6 +631,8 @@ static int read_record(rep_ledger *l, const rep_read_options *o, const char *lin
         rc = read_gate(l, seq, ms, target, m);
     else if (strcmp(action, "oot.impact") == 0)
         rc = read_oot(l, seq, ms, m);
+    else if (strcmp(action, "review.page") == 0)
+        rc = read_review_page(l, m);
     else if (strcmp(action, "contracts.loaded") == 0)
         rc = read_contracts(l, seq, ms, m);
     else if (strcmp(action, "equipment.retired") == 0) {

@@ -185,7 +185,7 @@ static void on_fatal_signal(int sig, siginfo_t *info, void *context)
         write_text(STDERR_FILENO, s->line.data, s->line.len);
         write_str(STDERR_FILENO, name);
         write_str(STDERR_FILENO, "\n");
-        write_note(g, &s->record, NULL, 0, name);
+        write_note(g, &s->record, s->data, s->data_len, name);
     } else if (image >= 0 && g->images[image].line.len > 0) {
         const image_slot *s = &g->images[image];
         write_text(STDERR_FILENO, s->line.data, s->line.len);
@@ -267,7 +267,8 @@ void crash_guard_enter_call(crash_guard *g, const char *module, const char *call
 }
 
 void crash_guard_enter_decode(crash_guard *g, const char *module, const char *source,
-                              const char *topic)
+                              uint64_t line_no, const char *topic, const char *data,
+                              size_t data_len)
 {
     if (g == NULL)
         return;
@@ -275,21 +276,24 @@ void crash_guard_enter_decode(crash_guard *g, const char *module, const char *so
     guard_slot *s = &g->worker_slots[next];
     strbuf_truncate(&s->line, 0);
     strbuf_truncate(&s->record, 0);
-    /* No data in the note: the event is recorded at the next start, not quarantined (the
-     * quarantine is checked when an event is delivered, after its decoding). */
-    bool ok = strbuf_appendf(&s->line, "smart-host: fatal: module ") == 0 &&
-              json_text_append_string(&s->line, module, strlen(module)) == 0 &&
-              strbuf_appendf(&s->line, " crashed in its decode_event of %s (topic ", source) == 0 &&
-              json_text_append_string(&s->line, topic, strlen(topic)) == 0 &&
-              strbuf_appendf(&s->line, ", on the parse-ahead thread): ") == 0 &&
-              strbuf_appendf(&s->record, "{\"module\":") == 0 &&
-              json_text_append_string(&s->record, module, strlen(module)) == 0 &&
-              strbuf_appendf(&s->record, ",\"call\":\"decode_event\",\"source\":") == 0 &&
-              json_text_append_string(&s->record, source, strlen(source)) == 0 &&
-              strbuf_appendf(&s->record, ",\"topic\":") == 0 &&
-              json_text_append_string(&s->record, topic, strlen(topic)) == 0;
-    s->data = NULL;
-    s->data_len = 0;
+    /* The event's data goes into the note as for on_event: a decoding that crashes the host
+     * twice is quarantined like a delivery that does (recover), else a producer resending the
+     * line after each restart would crash the host for ever. */
+    bool ok =
+        strbuf_appendf(&s->line, "smart-host: fatal: module ") == 0 &&
+        json_text_append_string(&s->line, module, strlen(module)) == 0 &&
+        strbuf_appendf(&s->line, " crashed in its decode_event of %s (topic ", source) == 0 &&
+        json_text_append_string(&s->line, topic, strlen(topic)) == 0 &&
+        strbuf_appendf(&s->line, ", on the parse-ahead thread): ") == 0 &&
+        strbuf_appendf(&s->record, "{\"module\":") == 0 &&
+        json_text_append_string(&s->record, module, strlen(module)) == 0 &&
+        strbuf_appendf(&s->record, ",\"call\":\"decode_event\",\"source\":") == 0 &&
+        json_text_append_string(&s->record, source, strlen(source)) == 0 &&
+        strbuf_appendf(&s->record, ",\"line\":%llu,\"topic\":", (unsigned long long)line_no) == 0 &&
+        json_text_append_string(&s->record, topic, strlen(topic)) == 0 &&
+        strbuf_appendf(&s->record, ",\"data\":") == 0;
+    s->data = data_len > 0 ? data : "{}";
+    s->data_len = data_len > 0 ? data_len : 2;
     if (!ok) {
         atomic_store(&g->worker_current, -1);
         return;

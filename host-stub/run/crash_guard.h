@@ -77,13 +77,15 @@ void crash_guard_enter(crash_guard *g, const char *module, const char *source, u
 void crash_guard_enter_call(crash_guard *g, const char *module, const char *call);
 
 /* [the parse-ahead thread] A module's decode_event is next there (event_parse.h), for the
- * event `topic` from `source`; both borrowed until crash_guard_leave_decode. A fatal signal on
- * that thread during it writes "module M crashed in its decode_event of SOURCE (topic T, on the
- * parse-ahead thread)" and a note the next start records (host.crashed, call "decode_event")
- * without quarantining the event. One such call at a time (batches are prepared one at a time:
- * event_input.h). Safe on NULL `g`. */
+ * event `topic` with `data` (`data_len` bytes) from `source` at input line `line_no`; all
+ * borrowed until crash_guard_leave_decode. A fatal signal on that thread during it writes
+ * "module M crashed in its decode_event of SOURCE (topic T, on the parse-ahead thread)" and a
+ * note the next start records (host.crashed, call "decode_event") and counts towards the
+ * event's quarantine as a crash in on_event does. One such call at a time (batches are prepared
+ * one at a time: event_input.h). Safe on NULL `g`. */
 void crash_guard_enter_decode(crash_guard *g, const char *module, const char *source,
-                              const char *topic);
+                              uint64_t line_no, const char *topic, const char *data,
+                              size_t data_len);
 
 /* [the parse-ahead thread] The decode_event call is over. Safe on NULL. */
 void crash_guard_leave_decode(crash_guard *g);
@@ -98,7 +100,9 @@ void crash_guard_image(crash_guard *g, size_t index, const char *module, uintptr
 void crash_guard_leave(crash_guard *g);
 
 /* Whether the event `topic`/`data` is quarantined; when it is, `why` (caller-owned) says so.
- * Safe on NULL (false). */
+ * Safe on NULL (false). [any thread] The quarantine only changes in crash_guard_start, before
+ * any input is read, so the loop thread and the parse-ahead thread (which leaves a quarantined
+ * event undecoded: its decoding may be what crashed) may both ask. */
 bool crash_guard_quarantined(const crash_guard *g, const char *topic, const char *data,
                              size_t data_len, char *why, size_t why_size);
 

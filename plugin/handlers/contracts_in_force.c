@@ -590,14 +590,45 @@ static int record_retirements(maintenance *m, const equipment_state *old_items, 
     return rc;
 }
 
+/* An item the new terms failed whose status stays what it was (out of service, sent out: the
+ * status that outranks calibration_failed): the reconcile writes no status.transition for it,
+ * so the failure, the figure and the terms are recorded here, or the ledger would never say
+ * when and why the item failed. */
+static int record_unseen_failure(maintenance *m, const equipment_state *e, smart_error *err)
+{
+    const contract *owner = e->terms->owner;
+    const char *status = cal_status_name(e->status);
+    char details[700];
+    snprintf(details, sizeof details,
+             "%s: calibration now failed (%s); its status stays %s, and once that ends it is "
+             "calibration_failed until a calibration in tolerance as left",
+             e->equipment_id, e->failure_note, status);
+    text_utf8_trim(details);
+    jw meta = {0};
+    jw_raw(&meta, "{", 1);
+    jw_member_string(&meta, "equipment_id", e->equipment_id);
+    jw_member_raw(&meta, "status", status);
+    jw_member_bool(&meta, "calibration_failed", true);
+    jw_member_string(&meta, "failure", e->failure_note);
+    jw_member_string(&meta, "contract_id", owner->contract_id);
+    jw_member_int(&meta, "contract_version", owner->version);
+    jw_member_raw(&meta, "cause", "contract");
+    jw_raw(&meta, "}", 1);
+    int rc =
+        emit_ledger_jw(m, "calibration.rejudged", e->equipment_id, "system", details, &meta, err);
+    jw_release(&meta);
+    return rc;
+}
+
 /* A tightened tolerance the last calibration's results are now outside fails the item; judged
  * for the items of a contract new or changed since the store last adopted it (so also a
  * redeploy made while the module was down). Sets *rejudged when an item failed. */
-static int rejudge_changed(maintenance *m, const bool *changed_terms, bool *rejudged,
-                           smart_error *err)
+static int rejudge_changed(maintenance *m, const bool *changed_terms, int64_t now_ms,
+                           bool *rejudged, smart_error *err)
 {
     int rc = 0;
     *rejudged = false;
+    civil_day today = maintenance_today(m, now_ms);
     for (size_t i = 0; rc == 0 && i < m->item_count; i++) {
         equipment_state *e = &m->items[i];
         if (!e->terms || !changed_terms[e->terms->owner - m->contracts.contracts] ||
@@ -608,6 +639,9 @@ static int rejudge_changed(maintenance *m, const bool *changed_terms, bool *reju
          * service keeps its status while failed under it. */
         if (rc == 0 && e->record.calibration_failed)
             rc = store_put_equipment(m->store, e, err);
+        if (rc == 0 && e->record.calibration_failed && e->has_status &&
+            maintenance_assess(m, e, today).status == e->status)
+            rc = record_unseen_failure(m, e, err);
         *rejudged = *rejudged || e->record.calibration_failed;
     }
     return rc;
@@ -649,7 +683,7 @@ int maintenance_adopt_contracts(maintenance *m, contract_set *set, int64_t now_m
     contract_set_release(&before);
     bool rejudged = false;
     if (rc == 0)
-        rc = rejudge_changed(m, changed_terms, &rejudged, err);
+        rc = rejudge_changed(m, changed_terms, now_ms, &rejudged, err);
     free(changed_terms);
     /* A changed interval or warning period changes statuses at once. */
     for (size_t i = 0; rc == 0 && (!first || rejudged) && i < m->item_count; i++) {

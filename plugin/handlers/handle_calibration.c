@@ -340,33 +340,26 @@ typedef struct oot_window {
     int64_t since_ms;
     civil_day since_day; /* 0 when there was no good calibration */
     char since_date[16]; /* "" when there was no good calibration */
-    jw clientpos;        /* the elements of [{clientpo_id, decided_at}], oldest first */
-    jw checks;           /* of [{equipment_id, check_type, performed_at}] made with it */
-    jw calibrations;     /* of [{equipment_id, certificate_number, calibration_date}] with it */
+    jw clientpos;        /* the elements of [{clientpo_id, decided_at}], oldest first (the first
+                            REVIEW_JOBS_INLINE of the finding's jobs: finding_review.h) */
+    review_list_out clientpos_out; /* clientpos, and how many it lists of how many */
+    review_pages pages;            /* everything the finding lists, for its pages */
+    jw checks;                     /* of [{equipment_id, check_type, performed_at}] made with it */
+    jw calibrations; /* of [{equipment_id, certificate_number, calibration_date}] with it */
+    review_list_out checks_out, calibrations_out; /* the first REVIEW_RECORDS_INLINE of each */
     size_t clientpo_count, check_count, calibration_count;
-    json_t *clientpo_ids; /* the ClientPOs among them, each once (strings) */
-    json_t *verified_ids; /* the items checked or calibrated with it, each once (strings) */
+    id_set clientpo_ids; /* the ClientPOs among them, each once */
+    id_set verified_ids; /* the items checked or calibrated with it, each once */
 } oot_window;
 
 static void oot_window_release(oot_window *w)
 {
     jw_release(&w->clientpos);
+    review_pages_release(&w->pages);
     jw_release(&w->checks);
     jw_release(&w->calibrations);
-    json_decref(w->clientpo_ids);
-    json_decref(w->verified_ids);
-    w->clientpo_ids = w->verified_ids = NULL;
-}
-
-/* Adds `id` to the array of strings `set` unless it is there; non-zero when out of memory. */
-static int note_once(json_t *set, const char *id)
-{
-    size_t i;
-    json_t *seen;
-    json_array_foreach (set, i, seen)
-        if (strcmp(json_string_value(seen), id) == 0)
-            return 0;
-    return json_array_append_new(set, json_string(id));
+    id_set_release(&w->clientpo_ids);
+    id_set_release(&w->verified_ids);
 }
 
 /* `{"k0":"v0","k1":"v1","k2":"v2"}` (k2 may be NULL) as the next element of `list`. */
@@ -381,13 +374,12 @@ static void write_record(jw *list, const char *const *keys, const char *const *v
 
 static int collect_use(void *ctx, const char *clientpo_id, int64_t decided_at_ms)
 {
-    static const char *const keys[] = {"clientpo_id", "decided_at", NULL};
     oot_window *w = ctx;
-    char when[DATE_TEXT_MAX];
-    instant_format(decided_at_ms, when, sizeof when);
-    write_record(&w->clientpos, keys, (const char *const[]){clientpo_id, when, NULL});
     w->clientpo_count++;
-    return note_once(w->clientpo_ids, clientpo_id);
+    if (review_pages_add_job(&w->pages, &w->clientpos_out, "clientpos", -1, clientpo_id,
+                             decided_at_ms))
+        return SMART_ENOMEM;
+    return id_set_add(&w->clientpo_ids, clientpo_id);
 }
 
 static int collect_check(void *ctx, const char *equipment_id, const char *procedure_id,
@@ -397,9 +389,14 @@ static int collect_check(void *ctx, const char *equipment_id, const char *proced
     oot_window *w = ctx;
     char when[DATE_TEXT_MAX];
     instant_format(performed_ms, when, sizeof when);
-    write_record(&w->checks, keys, (const char *const[]){equipment_id, procedure_id, when});
+    jw one = {0};
+    write_record(&one, keys, (const char *const[]){equipment_id, procedure_id, when});
     w->check_count++;
-    return note_once(w->verified_ids, equipment_id);
+    int rc = jw_text(&one) ? review_pages_add_record(&w->pages, &w->checks_out, "checks", -1,
+                                                     one.text, one.len)
+                           : SMART_ENOMEM;
+    jw_release(&one);
+    return rc ? rc : id_set_add(&w->verified_ids, equipment_id);
 }
 
 static int collect_calibration(void *ctx, const char *equipment_id, const char *certificate,
@@ -407,10 +404,14 @@ static int collect_calibration(void *ctx, const char *equipment_id, const char *
 {
     static const char *const keys[] = {"equipment_id", "certificate_number", "calibration_date"};
     oot_window *w = ctx;
-    write_record(&w->calibrations, keys,
-                 (const char *const[]){equipment_id, certificate, calibration_date});
+    jw one = {0};
+    write_record(&one, keys, (const char *const[]){equipment_id, certificate, calibration_date});
     w->calibration_count++;
-    return note_once(w->verified_ids, equipment_id);
+    int rc = jw_text(&one) ? review_pages_add_record(&w->pages, &w->calibrations_out,
+                                                     "calibrations", -1, one.text, one.len)
+                           : SMART_ENOMEM;
+    jw_release(&one);
+    return rc ? rc : id_set_add(&w->verified_ids, equipment_id);
 }
 
 /* Found before the new calibration joins the history, which moves the window. It opens at the
@@ -423,6 +424,9 @@ static int find_oot_window(maintenance *m, const equipment_state *e, oot_window 
     bool instant_known = false;
     int64_t good_ms = 0;
     memset(w, 0, sizeof *w);
+    w->clientpos_out.text = &w->clientpos;
+    w->checks_out.text = &w->checks;
+    w->calibrations_out.text = &w->calibrations;
     int rc = store_last_good_calibration(m->store, e->equipment_id, &good_day, &instant_known,
                                          &good_ms, err);
     if (rc == 0) {
@@ -432,11 +436,9 @@ static int find_oot_window(maintenance *m, const equipment_state *e, oot_window 
     } else if (rc != 1) {
         return rc;
     }
-    if (!(w->clientpo_ids = json_array()) || !(w->verified_ids = json_array()))
-        rc = error_set(err, SMART_ENOMEM, "out of memory");
-    else if (!(rc = maintenance_suspect_tests(m, e, w->since_ms, collect_use, w, err)) &&
-             !(rc = store_checks_with_reference(m->store, e->equipment_id, w->since_ms,
-                                                collect_check, w, err)))
+    if (!(rc = maintenance_suspect_tests(m, e, w->since_ms, collect_use, w, err)) &&
+        !(rc = store_checks_with_reference(m->store, e->equipment_id, w->since_ms, collect_check, w,
+                                           err)))
         rc = store_calibrations_with_reference(m->store, e->equipment_id, w->since_day,
                                                collect_calibration, w, err);
     if (!rc && (!jw_text(&w->clientpos) || !jw_text(&w->checks) || !jw_text(&w->calibrations)))
@@ -446,28 +448,17 @@ static int find_oot_window(maintenance *m, const equipment_state *e, oot_window 
     return rc;
 }
 
-static void write_id_array(jw *w, const char *key, json_t *ids)
-{
-    size_t i;
-    json_t *id;
-    jw_key(w, key);
-    jw_raw(w, "[", 1);
-    json_array_foreach (ids, i, id) {
-        jw_sep(w);
-        jw_string(w, json_string_value(id));
-    }
-    jw_raw(w, "]", 1);
-}
-
 /* The chain being followed from a reference found out of tolerance: what it lists, and the items
  * already visited (each once, so a loop of references ends). */
 typedef struct chain_walk {
     maintenance *m;
-    jw *chain;         /* the elements of [{clientpos, re-judged, equipment_id, via, depth}] */
-    size_t links;      /* how many elements `chain` holds */
-    size_t failing;    /* how many of them would have failed, re-judged with the finding */
-    json_t *chain_ids; /* the ClientPOs in it, each once */
-    json_t *visited;   /* {equipment_id: the instant its work was followed until (ms)} */
+    jw *chain;          /* the elements of [{clientpos, re-judged, equipment_id, via, depth}] */
+    size_t links;       /* how many elements `chain` holds */
+    size_t failing;     /* how many of them would have failed, re-judged with the finding */
+    id_set *chain_ids;  /* the ClientPOs in it, each once */
+    review_pages *jobs; /* everything the finding lists (finding_review.h) */
+    review_list_out *chain_out; /* the entries `chain` shows of how many */
+    json_t *visited;            /* {equipment_id: the instant its work was followed until (ms)} */
     const reference_finding *finding; /* the size of the finding, for the records made with
                                          the reference found out (depth 1) */
     int64_t now_ms;
@@ -495,17 +486,21 @@ static int found_calibration(void *ctx, const char *equipment_id, const char *ce
 static int add_link(chain_walk *cw, const char *item, const char *via, int depth, jw *entry,
                     bool failed)
 {
-    jw_sep(cw->chain);
-    jw_raw(cw->chain, "{", 1);
-    jw_append(cw->chain, entry);
-    jw_member_string(cw->chain, "equipment_id", item);
-    jw_member_string(cw->chain, "via", via);
-    jw_member_int(cw->chain, "depth", depth);
-    jw_raw(cw->chain, "}", 1);
+    jw one = {0};
+    jw_raw(&one, "{", 1);
+    jw_append(&one, entry);
+    jw_member_string(&one, "equipment_id", item);
+    jw_member_string(&one, "via", via);
+    jw_member_int(&one, "depth", depth);
+    jw_raw(&one, "}", 1);
     jw_release(entry);
+    int rc = jw_text(&one) ? review_pages_add_record(cw->jobs, cw->chain_out, "chain",
+                                                     (int64_t)cw->links, one.text, one.len)
+                           : SMART_ENOMEM;
+    jw_release(&one);
     cw->links++;
     cw->failing += failed;
-    return jw_text(cw->chain) ? 0 : error_set(cw->err, SMART_ENOMEM, "out of memory");
+    return rc ? error_set(cw->err, SMART_ENOMEM, "out of memory") : 0;
 }
 
 /* The records made against `reference` in the window, as new arrays (the caller's to release):
@@ -548,9 +543,9 @@ static int follow_check(chain_walk *cw, const json_t *c, int depth)
     /* One that would have failed says so wherever the item's not being ready is explained. */
     jw entry = {0};
     bool would_fail = false;
-    int rc =
-        finding_review_check(m, depth == 1 ? cw->finding : NULL, item, procedure, at_ms, &entry,
-                             cw->chain_ids, &would_fail, failed_why, sizeof failed_why, cw->err);
+    int rc = finding_review_check(m, depth == 1 ? cw->finding : NULL, item, procedure, at_ms,
+                                  &entry, cw->chain_ids, cw->jobs, (int64_t)cw->links, &would_fail,
+                                  failed_why, sizeof failed_why, cw->err);
     if (!rc && would_fail) {
         rc = store_set_check_detail(m->store, item, procedure, at_ms, failed_why, cw->err);
         if (is_last && last->passed) {
@@ -615,9 +610,9 @@ static int follow_calibration(chain_walk *cw, const json_t *c, const char *refer
     text_utf8_trim(via);
     jw entry = {0};
     bool would_fail = false;
-    int rc = finding_review_calibration(m, depth == 1 ? cw->finding : NULL, item, cert, day_ms,
-                                        &entry, cw->chain_ids, &would_fail, failed_why,
-                                        sizeof failed_why, &next_ms, cw->err);
+    int rc = finding_review_calibration(
+        m, depth == 1 ? cw->finding : NULL, item, cert, day_ms, &entry, cw->chain_ids, cw->jobs,
+        (int64_t)cw->links, &would_fail, failed_why, sizeof failed_why, &next_ms, cw->err);
     if (rc) {
         jw_release(&entry);
         return rc;
@@ -699,14 +694,15 @@ static void impact_message(char *message, size_t size, const oot_window *w, cons
 
 /* What the chain from an item found out of tolerance holds. */
 typedef struct impact_chain {
-    jw text;           /* the elements of the "chain" array */
-    size_t links;      /* how many */
-    size_t failing;    /* how many would have failed, re-judged with the finding's size */
-    json_t *chain_ids; /* the ClientPOs in it, each once (strings) */
+    jw text;             /* the elements of the "chain" array (the first shown) */
+    review_list_out out; /* how many it shows of how many */
+    size_t links;        /* how many */
+    size_t failing;      /* how many would have failed, re-judged with the finding's size */
+    id_set chain_ids;    /* the ClientPOs in it, each once */
 } impact_chain;
 
 /* The chain from the item found out of tolerance into `chain`. */
-static int walk_chain(maintenance *m, const oot_window *w, const equipment_state *e,
+static int walk_chain(maintenance *m, oot_window *w, const equipment_state *e,
                       const char *certificate, const json_t *results, int64_t now_ms,
                       impact_chain *chain, smart_error *err)
 {
@@ -719,7 +715,9 @@ static int walk_chain(maintenance *m, const oot_window *w, const equipment_state
                                  .reference = e};
     chain_walk cw = {.m = m,
                      .chain = &chain->text,
-                     .chain_ids = chain->chain_ids,
+                     .chain_ids = &chain->chain_ids,
+                     .jobs = &w->pages,
+                     .chain_out = &chain->out,
                      .visited = json_object(),
                      .finding = &finding,
                      .now_ms = now_ms,
@@ -741,7 +739,7 @@ static void summarise_chain(char *message, size_t size, const impact_chain *chai
     snprintf(message + len, size - len,
              "; %zu record(s) resting on it, down the chain, now suspect, and %zu job(s) "
              "tested on the items they verified",
-             chain->links, json_array_size(chain->chain_ids));
+             chain->links, id_set_size(&chain->chain_ids));
     len = strlen(message);
     if (chain->failing > 0)
         snprintf(message + len, size - len,
@@ -774,16 +772,21 @@ static int write_impact(jw *data, const oot_window *w, const char *id, const cha
     jw_member_string(data, "suspect_since", since);
     jw_member_string(data, "suspect_until", until);
     write_array(data, "clientpos", &w->clientpos);
+    review_list_close(data, "clientpo_count", &w->clientpos_out);
     if (w->check_count + w->calibration_count > 0) {
         jw_key(data, "verified_with_it");
         jw_raw(data, "{", 1);
         write_array(data, "checks", &w->checks);
+        review_list_close(data, "check_count", &w->checks_out);
         write_array(data, "calibrations", &w->calibrations);
+        review_list_close(data, "calibration_count", &w->calibrations_out);
         jw_raw(data, "}", 1);
     }
     if (chain->links > 0) {
         write_array(data, "chain", &chain->text);
+        review_list_close(data, "chain_count", &chain->out);
     }
+    review_pages_write_member(data, &w->pages);
     jw_raw(data, "}", 1);
     return jw_text(data) ? 0 : error_set(err, SMART_ENOMEM, "out of memory");
 }
@@ -797,11 +800,11 @@ static int alert_impact(maintenance *m, const oot_window *w, const char *id, con
     instant_format(w->since_ms, since, sizeof since);
     jw subject = {0};
     jw_member_raw(&subject, "equipment_id", id);
-    write_id_array(&subject, "clientpo_ids", w->clientpo_ids);
-    if (json_array_size(w->verified_ids) > 0)
-        write_id_array(&subject, "verified_equipment", w->verified_ids);
+    review_write_ids(&subject, "clientpo_ids", &w->clientpo_ids);
+    if (id_set_size(&w->verified_ids) > 0)
+        review_write_ids(&subject, "verified_equipment", &w->verified_ids);
     if (chain->links > 0)
-        write_id_array(&subject, "chain_clientpo_ids", chain->chain_ids);
+        review_write_ids(&subject, "chain_clientpo_ids", &chain->chain_ids);
     jw_member_raw(&subject, "suspect_since", since);
     int rc =
         emit_alert(m, "out_of_tolerance_impact", "critical", id, &subject, message, now_ms, err);
@@ -812,27 +815,32 @@ static int alert_impact(maintenance *m, const oot_window *w, const char *id, con
 /* ISO/IEC 17025 §7.10: work done with an item later found out of tolerance is suspect from its
  * last good calibration on. List every test allowed with it in that window, and what was
  * checked or calibrated against it (§6.4.8: the items whose verification relied on it). */
-static int report_oot_impact(maintenance *m, const oot_window *w, const equipment_state *e,
+static int report_oot_impact(maintenance *m, oot_window *w, const equipment_state *e,
                              const char *certificate, const char *note, const json_t *results,
                              int64_t now_ms, smart_error *err)
 {
     const char *id = e->equipment_id;
     char message[768];
     impact_message(message, sizeof message, w, id, certificate, note);
-    impact_chain chain = {.chain_ids = json_array()};
-    int rc = !chain.chain_ids ? error_set(err, SMART_ENOMEM, "out of memory")
-                              : walk_chain(m, w, e, certificate, results, now_ms, &chain, err);
+    impact_chain chain = {.links = 0};
+    chain.out.text = &chain.text;
+    int rc = walk_chain(m, w, e, certificate, results, now_ms, &chain, err);
     if (!rc && chain.links > 0)
         summarise_chain(message, sizeof message, &chain);
     jw data = {0};
     if (!rc)
         rc = write_impact(&data, w, id, certificate, note, now_ms, &chain, err);
+    jw ident = {0}; /* what names the finding in its pages */
+    jw_member_string(&ident, "equipment_id", id);
+    jw_member_string(&ident, "certificate_number", certificate);
     if (!rc && !(rc = emit_ledger_jw(m, "oot.impact", id, "system", message, &data, err)) &&
-        !(rc = emit_output_jw(m, "oot.impact", &data, err)))
+        !(rc = emit_output_jw(m, "oot.impact", &data, err)) &&
+        !(rc = review_pages_emit(m, &w->pages, "oot.impact", &ident, id, err)))
         rc = alert_impact(m, w, id, message, &chain, now_ms, err);
+    jw_release(&ident);
     jw_release(&data);
     jw_release(&chain.text);
-    json_decref(chain.chain_ids);
+    id_set_release(&chain.chain_ids);
     return rc;
 }
 

@@ -2,6 +2,7 @@
  * step against the contract's limits, tagging out of service, and returning to service. */
 #include "core/text.h"
 #include "error.h"
+#include "handlers/finding_review.h"
 #include "maintenance.h"
 #include "out/emit.h"
 #include "json/json_fields.h"
@@ -111,35 +112,44 @@ static void write_step(jw *w, const check_step *s, const check_step_answer *give
 }
 
 /* The tests to review after a failed check, as the store lists them: their text (`text`, the
- * caller's: {"clientpos":[{clientpo_id, decided_at}],"since":...}), each ClientPO once for the
- * alert (`ids`: "a","b", owned) and how many tests. `gathered`: the check failed. */
+ * caller's: {"clientpos":[{clientpo_id, decided_at}],"since":...}, the first
+ * REVIEW_JOBS_INLINE of them: finding_review.h), every one in `pages`, each
+ * ClientPO once for the alert (`ids`: "a","b", owned, the first REVIEW_IDS_INLINE; `seen`
+ * all of them, as a set) and how many tests. `gathered`: the check failed. */
 typedef struct review_list {
     jw *text;
+    review_list_out out;
+    review_pages pages;
     jw ids;
+    json_t *seen;
     size_t count;
     bool gathered;
 } review_list;
 
+static void review_list_release(review_list *list)
+{
+    jw_release(&list->ids);
+    review_pages_release(&list->pages);
+    json_decref(list->seen);
+    list->seen = NULL;
+}
+
 static int collect_review(void *ctx, const char *clientpo_id, int64_t decided_at_ms)
 {
     review_list *list = ctx;
-    char when[DATE_TEXT_MAX], quoted[80];
-    instant_format(decided_at_ms, when, sizeof when);
-    jw_sep(list->text);
-    jw_raw(list->text, "{", 1);
-    jw_member_string(list->text, "clientpo_id", clientpo_id);
-    jw_member_string(list->text, "decided_at", when);
-    jw_raw(list->text, "}", 1);
     list->count++;
-    /* A ClientPO tested twice is one job. Its id is an identifier (no quote, no escape), so
-     * it is listed when its quoted text is. */
-    snprintf(quoted, sizeof quoted, "\"%s\"", clientpo_id);
-    const char *ids = jw_text(&list->ids);
-    if (ids && !strstr(ids, quoted)) {
+    if (review_pages_add_job(&list->pages, &list->out, "review", -1, clientpo_id, decided_at_ms))
+        return SMART_ENOMEM;
+    /* A ClientPO tested twice is one job. */
+    if (json_object_get(list->seen, clientpo_id))
+        return 0;
+    if (json_object_set_new(list->seen, clientpo_id, json_true()))
+        return SMART_ENOMEM;
+    if (json_object_size(list->seen) <= REVIEW_IDS_INLINE) {
         jw_sep(&list->ids);
         jw_string(&list->ids, clientpo_id);
     }
-    return jw_text(list->text) && jw_text(&list->ids) ? 0 : SMART_ENOMEM;
+    return jw_text(&list->ids) ? 0 : SMART_ENOMEM;
 }
 
 /* A maintenance check as given, validated: its fields, the item, the procedure and the
@@ -329,16 +339,21 @@ static int gather_review(maintenance *m, const check_input *in, review_list *lis
     if (rc < 0)
         return rc;
     list->text = review;
+    list->out.text = review;
     list->gathered = true;
+    if (!(list->seen = json_object()))
+        return error_set(err, SMART_ENOMEM, "out of memory");
     jw_raw(review, "{\"clientpos\":[", 14);
     if ((rc = store_allowed_tests_with(m->store, in->e->equipment_id, last_pass_ms, collect_review,
                                        list, err)))
-        return rc;
+        return rc == SMART_ENOMEM ? error_set(err, SMART_ENOMEM, "out of memory") : rc;
     jw_raw(review, "]", 1);
+    review_list_close(review, "clientpo_count", &list->out);
     if (last_pass_ms > 0) {
         instant_format(last_pass_ms, since, DATE_TEXT_MAX);
         jw_member_raw(review, "since", since);
     }
+    review_pages_write_member(review, &list->pages);
     jw_raw(review, "}", 1);
     return jw_text(review) ? 0 : error_set(err, SMART_ENOMEM, "out of memory");
 }
@@ -463,6 +478,8 @@ static int alert_check_failed(maintenance *m, const check_input *in, const revie
     jw_raw(&subject, "[", 1);
     jw_append(&subject, &review->ids);
     jw_raw(&subject, "]", 1);
+    if (json_object_size(review->seen) > REVIEW_IDS_INLINE)
+        jw_member_int(&subject, "clientpo_ids_total", (int64_t)json_object_size(review->seen));
     int rc =
         emit_alert(m, "maintenance_check_failed", "high", in->id, &subject, details, now_ms, err);
     jw_release(&subject);
@@ -500,6 +517,16 @@ static int run_check(maintenance *m, check_input *in, int64_t now_ms, jw *steps,
         (rc = answer_check(m, in, &check, counts, steps, review, until, now_ms, err)) ||
         check.passed)
         return rc;
+    char performed[DATE_TEXT_MAX];
+    instant_format(now_ms, performed, sizeof performed);
+    jw ident = {0}; /* what names the check in its review's pages */
+    jw_member_raw(&ident, "equipment_id", in->id);
+    jw_member_string(&ident, "check_type", in->p->procedure_id);
+    jw_member_raw(&ident, "performed_at", performed);
+    rc = review_pages_emit(m, &list->pages, "maintenance.checked", &ident, in->id, err);
+    jw_release(&ident);
+    if (rc)
+        return rc;
     return alert_check_failed(m, in, list, review_since, details, now_ms, err);
 }
 
@@ -512,7 +539,7 @@ int handle_maintenance_check(maintenance *m, const json_t *data, int64_t now_ms,
     jw steps = {0}, review = {0}; /* this check's own texts, freed here */
     review_list list = {.count = 0};
     rc = run_check(m, &in, now_ms, &steps, &review, &list, err);
-    jw_release(&list.ids);
+    review_list_release(&list);
     jw_release(&review);
     jw_release(&steps);
     return rc;

@@ -1,7 +1,8 @@
 # crash_decode.sh SMART_HOST TIMER_MODULE ECHO_MODULE [KIND] — a crash in a module's decode_event
 # (ABI 1.1, run on the host's parse-ahead thread) names the module, the input line and the topic
 # (issue 11, defect 6), as one in on_event does; the host dies of the signal, and the next start
-# records it (host.crashed, call decode_event) and runs, quarantining nothing.
+# records it (host.crashed, call decode_event) and runs, quarantining nothing after one crash
+# (two set the event aside: crash_decode_quarantine.sh).
 HOST=$(realpath -- "$1")
 TIMER=$(realpath -- "$2")
 ECHO=$(realpath -- "$3")
