@@ -2,6 +2,7 @@
 #include "util/json_check_fast.h"
 
 #include <algorithm>
+#include <cstring>
 #include <new>
 #include <string_view>
 #include <vector>
@@ -18,11 +19,27 @@ static constexpr size_t MAX_DEPTH = 64;
 struct json_fast {
     simdjson::dom::parser parser;
     std::vector<std::string_view> keys; /* a large object's keys, reused */
+    /* The text holds "\u0000" somewhere. simdjson refuses a raw control byte in a string, so
+     * a NUL in a parsed string or key can only come from that escape: without it, no string
+     * needs looking into. */
+    bool may_hold_nul;
 };
 
-static bool no_nul(std::string_view s)
+static bool no_nul(const json_fast *f, std::string_view s)
 {
-    return s.find('\0') == std::string_view::npos;
+    return !f->may_hold_nul || s.find('\0') == std::string_view::npos;
+}
+
+/* Whether a backslash is followed by "u0000" (an escaped backslash before it only costs the
+ * strings' look). Backslashes are few: memchr from one to the next. */
+static bool has_nul_escape(const char *text, size_t len)
+{
+    const char *end = text + len;
+    for (const char *p = static_cast<const char *>(memchr(text, '\\', len)); p != nullptr;
+         p = static_cast<const char *>(memchr(p + 1, '\\', static_cast<size_t>(end - p - 1))))
+        if (end - p >= 6 && memcmp(p + 1, "u0000", 5) == 0)
+            return true;
+    return false;
 }
 
 static bool walk(json_fast *f, simdjson::dom::element e);
@@ -34,7 +51,7 @@ static bool walk_object(json_fast *f, simdjson::dom::object o)
         std::string_view seen[LINEAR_KEYS];
         size_t count = 0;
         for (simdjson::dom::key_value_pair kv : o) {
-            if (!no_nul(kv.key))
+            if (!no_nul(f, kv.key))
                 return false;
             for (size_t i = 0; i < count; i++)
                 if (seen[i] == kv.key)
@@ -51,7 +68,7 @@ static bool walk_object(json_fast *f, simdjson::dom::object o)
      * so a nested large object is walked after this one's keys are checked and released. */
     f->keys.clear();
     for (simdjson::dom::key_value_pair kv : o) {
-        if (!no_nul(kv.key))
+        if (!no_nul(f, kv.key))
             return false;
         f->keys.push_back(kv.key);
     }
@@ -73,7 +90,7 @@ static bool walk(json_fast *f, simdjson::dom::element e)
             if (!walk(f, v))
                 return false;
         return true;
-    case simdjson::dom::element_type::STRING: return no_nul(std::string_view(e));
+    case simdjson::dom::element_type::STRING: return no_nul(f, std::string_view(e));
     case simdjson::dom::element_type::INT64: return true;
     case simdjson::dom::element_type::UINT64:
         return false; /* above INT64_MAX: jansson refuses it (json_int_t is 64-bit signed) */
@@ -108,6 +125,7 @@ extern "C" bool json_fast_accepts(json_fast *f, const char *text, size_t len)
 {
     try {
         simdjson::dom::element root;
+        f->may_hold_nul = has_nul_escape(text, len);
         if (f->parser.parse(text, len, true).get(root) != simdjson::SUCCESS)
             return false;
         if (root.type() != simdjson::dom::element_type::OBJECT)
