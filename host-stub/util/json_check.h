@@ -14,9 +14,9 @@
  * jansson refuses, so a text with a byte above 0x7f or a \uD800-\uDFFF escape is parsed by
  * jansson instead: either way the answer is jansson's.
  *
- * Before the scan, simdjson's parse and a walk of its tree (json_check_fast.h) may take the
- * text at a quarter of the scan's cost; whatever it does not take is scanned as above, so every
- * refusal and its message are the scan's (or jansson's).
+ * Before both, simdjson's parse and a walk of its tree (json_check_fast.h) may take the text
+ * at a quarter of the scan's cost; whatever it does not take goes to jansson or the scan as
+ * above, so every refusal and its message are theirs.
  * Threads: none shared; a json_checker belongs to one thread.
  */
 #ifndef SMART_HOST_JSON_CHECK_H

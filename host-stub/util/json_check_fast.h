@@ -1,6 +1,7 @@
 /*
  * json_check_fast.h — the fast half of json_check_object (json_check.h): simdjson's DOM parser
- * (stage 1 in SIMD, the syntax and, for ASCII, every byte checked) and a walk of its tree for
+ * (the syntax, and UTF-8 as jansson holds it: overlong forms, encoded surrogates and code
+ * points past U+10FFFF refused, a surrogate escape only in a pair) and a walk of its tree for
  * the rules simdjson does not hold (the root an object, no key twice, no \u0000, integers
  * within int64). It only ever says "taken": a text it does not show to pass every rule goes to
  * the full check, whose verdict and message are then the answer. So what this file gets wrong

@@ -129,6 +129,73 @@ START_TEST(limits_agree_with_jansson)
 }
 END_TEST
 
+/* UTF-8 and escapes: the fast half runs before the check looks for bytes above 0x7f or a
+ * surrogate escape (which send a text to jansson), so on those it must take only what jansson
+ * takes: every sequence of one to four bytes from a set of leads and continuations (overlong
+ * forms, surrogates, past U+10FFFF, cut short), in a string and in a key, and the surrogate
+ * escapes alone and in pairs. */
+START_TEST(utf8_and_surrogates_as_jansson)
+{
+    static const unsigned char bytes[] = {0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf,
+                                          0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xe1, 0xed, 0xee,
+                                          0xef, 0xf0, 0xf1, 0xf4, 0xf5, 0xf8, 0xfe, 0xff};
+    const size_t nb = sizeof bytes;
+    json_fast *f = json_fast_new();
+    json_checker c = {0};
+    char text[64], why[200];
+    int taken = 0;
+    /* Every sequence of one to three bytes of the set; of four, a four-byte lead and three of
+     * a smaller set (24^4 would take seconds under the sanitizers). */
+    static const unsigned char leads4[] = {0xf0, 0xf1, 0xf4, 0xf5};
+    static const unsigned char next4[] = {0x41, 0x80, 0x8f, 0x90, 0xbf};
+    for (size_t n = 1; n <= 4; n++) {
+        size_t combos = n < 4 ? 1 : 4 * 5 * 5 * 5;
+        for (size_t i = 0; n < 4 && i < n; i++)
+            combos *= nb;
+        for (size_t k = 0; k < combos; k++) {
+            char seq[4];
+            size_t v = k;
+            for (size_t i = 0; i < n; i++) {
+                if (n < 4) {
+                    seq[i] = (char)bytes[v % nb];
+                    v /= nb;
+                } else if (i == 0) {
+                    seq[i] = (char)leads4[v % 4];
+                    v /= 4;
+                } else {
+                    seq[i] = (char)next4[v % 5];
+                    v /= 5;
+                }
+            }
+            for (int as_key = 0; as_key < 2; as_key++) {
+                int len = as_key ? snprintf(text, sizeof text, "{\"%.*s\":1}", (int)n, seq)
+                                 : snprintf(text, sizeof text, "{\"a\":\"x%.*sy\"}", (int)n, seq);
+                bool want = jansson_takes(text, (size_t)len);
+                bool fast = json_fast_accepts(f, text, (size_t)len);
+                ck_assert_msg(!fast || want, "fast half took what jansson refuses: %s", text);
+                ck_assert_msg((json_check_object(&c, text, (size_t)len, why, sizeof why) == 0) ==
+                                  want,
+                              "check and jansson differ on %s", text);
+                taken += fast;
+            }
+        }
+    }
+    ck_assert_int_gt(taken, 500); /* the fast half does take valid UTF-8 */
+    static const char *const escapes[] = {
+        "\\ud800",        "\\udbff",        "\\udc00",  "\\udfff",        "\\ud800\\udc00",
+        "\\udbff\\udfff", "\\udc00\\ud800", "\\ud800x", "\\ud800\\u0041", "\\uD83D\\uDE00"};
+    for (size_t i = 0; i < sizeof escapes / sizeof escapes[0]; i++) {
+        int len = snprintf(text, sizeof text, "{\"a\":\"%s\"}", escapes[i]);
+        bool want = jansson_takes(text, (size_t)len);
+        ck_assert_msg(!json_fast_accepts(f, text, (size_t)len) || want, "fast half took %s", text);
+        ck_assert_msg((json_check_object(&c, text, (size_t)len, why, sizeof why) == 0) == want,
+                      "check and jansson differ on %s", text);
+    }
+    json_checker_free(&c);
+    json_fast_free(f);
+}
+END_TEST
+
 Suite *unit_suite(void)
 {
     Suite *suite = suite_create("json_check_fast");
@@ -136,6 +203,8 @@ Suite *unit_suite(void)
     tcase_add_test(tc, fast_half_never_takes_what_a_rule_refuses);
     tcase_add_test(tc, large_objects);
     tcase_add_test(tc, limits_agree_with_jansson);
+    tcase_add_test(tc, utf8_and_surrogates_as_jansson);
+    tcase_set_timeout(tc, 60);
     suite_add_tcase(suite, tc);
     return suite;
 }
