@@ -209,6 +209,18 @@ static void on_fatal_signal(int sig, siginfo_t *info, void *context)
     raise(sig); /* SA_NODEFER: delivered now, to the previous action (by default: die) */
 }
 
+/* `v` in decimal, as %llu writes it. */
+static int append_u64(strbuf *b, uint64_t v)
+{
+    char digits[24];
+    size_t n = sizeof digits;
+    do {
+        digits[--n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    return strbuf_append(b, digits + n, sizeof digits - n);
+}
+
 void crash_guard_enter(crash_guard *g, const char *module, const char *source, uint64_t line_no,
                        const char *topic, const char *data, size_t data_len)
 {
@@ -218,21 +230,24 @@ void crash_guard_enter(crash_guard *g, const char *module, const char *source, u
     guard_slot *s = &g->slots[next];
     strbuf_truncate(&s->line, 0);
     strbuf_truncate(&s->record, 0);
-    /* Names and topics are JSON-quoted on both: no control character reaches the terminal. */
-    bool ok = strbuf_appendf(&s->line, "smart-host: fatal: module ") == 0 &&
+    /* Names and topics are JSON-quoted on both: no control character reaches the terminal.
+     * Per event: appended, not printf'd (the formatting was 3 % of the host's instructions). */
+    bool ok = strbuf_append_str(&s->line, "smart-host: fatal: module ") == 0 &&
               json_text_append_string(&s->line, module, strlen(module)) == 0 &&
-              strbuf_appendf(&s->line, " crashed handling %s (line %llu, topic ", source,
-                             (unsigned long long)line_no) == 0 &&
+              strbuf_append_str(&s->line, " crashed handling ") == 0 &&
+              strbuf_append_str(&s->line, source) == 0 &&
+              strbuf_append_str(&s->line, " (line ") == 0 && append_u64(&s->line, line_no) == 0 &&
+              strbuf_append_str(&s->line, ", topic ") == 0 &&
               json_text_append_string(&s->line, topic, strlen(topic)) == 0 &&
-              strbuf_appendf(&s->line, "): ") == 0;
-    ok =
-        ok && strbuf_appendf(&s->record, "{\"module\":") == 0 &&
-        json_text_append_string(&s->record, module, strlen(module)) == 0 &&
-        strbuf_appendf(&s->record, ",\"call\":\"on_event\",\"source\":") == 0 &&
-        json_text_append_string(&s->record, source, strlen(source)) == 0 &&
-        strbuf_appendf(&s->record, ",\"line\":%llu,\"topic\":", (unsigned long long)line_no) == 0 &&
-        json_text_append_string(&s->record, topic, strlen(topic)) == 0 &&
-        strbuf_appendf(&s->record, ",\"data\":") == 0;
+              strbuf_append_str(&s->line, "): ") == 0;
+    ok = ok && strbuf_append_str(&s->record, "{\"module\":") == 0 &&
+         json_text_append_string(&s->record, module, strlen(module)) == 0 &&
+         strbuf_append_str(&s->record, ",\"call\":\"on_event\",\"source\":") == 0 &&
+         json_text_append_string(&s->record, source, strlen(source)) == 0 &&
+         strbuf_append_str(&s->record, ",\"line\":") == 0 && append_u64(&s->record, line_no) == 0 &&
+         strbuf_append_str(&s->record, ",\"topic\":") == 0 &&
+         json_text_append_string(&s->record, topic, strlen(topic)) == 0 &&
+         strbuf_append_str(&s->record, ",\"data\":") == 0;
     s->data = data_len > 0 ? data : "{}";
     s->data_len = data_len > 0 ? data_len : 2;
     if (!ok) { /* out of memory: the handler then says only that it was outside a known call */
@@ -280,18 +295,18 @@ void crash_guard_enter_decode(crash_guard *g, const char *module, const char *so
      * twice is quarantined like a delivery that does (recover), else a producer resending the
      * line after each restart would crash the host for ever. */
     bool ok =
-        strbuf_appendf(&s->line, "smart-host: fatal: module ") == 0 &&
+        strbuf_append_str(&s->line, "smart-host: fatal: module ") == 0 &&
         json_text_append_string(&s->line, module, strlen(module)) == 0 &&
         strbuf_appendf(&s->line, " crashed in its decode_event of %s (topic ", source) == 0 &&
         json_text_append_string(&s->line, topic, strlen(topic)) == 0 &&
-        strbuf_appendf(&s->line, ", on the parse-ahead thread): ") == 0 &&
-        strbuf_appendf(&s->record, "{\"module\":") == 0 &&
+        strbuf_append_str(&s->line, ", on the parse-ahead thread): ") == 0 &&
+        strbuf_append_str(&s->record, "{\"module\":") == 0 &&
         json_text_append_string(&s->record, module, strlen(module)) == 0 &&
-        strbuf_appendf(&s->record, ",\"call\":\"decode_event\",\"source\":") == 0 &&
+        strbuf_append_str(&s->record, ",\"call\":\"decode_event\",\"source\":") == 0 &&
         json_text_append_string(&s->record, source, strlen(source)) == 0 &&
         strbuf_appendf(&s->record, ",\"line\":%llu,\"topic\":", (unsigned long long)line_no) == 0 &&
         json_text_append_string(&s->record, topic, strlen(topic)) == 0 &&
-        strbuf_appendf(&s->record, ",\"data\":") == 0;
+        strbuf_append_str(&s->record, ",\"data\":") == 0;
     s->data = data_len > 0 ? data : "{}";
     s->data_len = data_len > 0 ? data_len : 2;
     if (!ok) {

@@ -2,6 +2,8 @@
  * number and depth rules of jansson; see json_check.h. */
 #include "util/json_check.h"
 
+#include "util/json_check_fast.h"
+
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -355,6 +357,15 @@ int json_check_object(json_checker *c, const char *text, size_t len, char *why, 
                      foreign_byte);
         return -EINVAL;
     }
+    /* The fast half first (json_check_fast.h): it only ever takes a text; what it does not take
+     * goes to jansson or the scan below, whose verdict and message stand. It comes before the
+     * look for bytes above 0x7f and surrogate escapes, since simdjson holds UTF-8 and those
+     * escapes to the same rules as jansson (tests/host/test_json_check_fast.c). Without memory
+     * for it, the rest alone. */
+    if (c->fast == NULL && !c->fast_failed)
+        c->fast_failed = (c->fast = json_fast_new()) == NULL;
+    if (c->fast != NULL && json_fast_accepts(c->fast, text, len))
+        return 0;
     if (needs_jansson(text, len))
         return check_with_jansson(text, len, why, why_size);
     /* Empty the key set: only the slots in use are cleared (a large object once must not make
@@ -405,5 +416,6 @@ void json_checker_free(json_checker *c)
     free(c->slots);
     free(c->entries);
     free(c->levels);
+    json_fast_free(c->fast);
     memset(c, 0, sizeof *c);
 }

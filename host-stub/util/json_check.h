@@ -13,11 +13,16 @@
  * yajl checks only the shape of UTF-8 sequences and decodes a lone surrogate escape that
  * jansson refuses, so a text with a byte above 0x7f or a \uD800-\uDFFF escape is parsed by
  * jansson instead: either way the answer is jansson's.
+ *
+ * Before both, simdjson's parse and a walk of its tree (json_check_fast.h) may take the text
+ * at a quarter of the scan's cost; whatever it does not take goes to jansson or the scan as
+ * above, so every refusal and its message are theirs.
  * Threads: none shared; a json_checker belongs to one thread.
  */
 #ifndef SMART_HOST_JSON_CHECK_H
 #define SMART_HOST_JSON_CHECK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "util/strbuf.h"
@@ -38,6 +43,8 @@ typedef struct json_checker {
     struct json_check_key *entries;
     size_t entry_count, entry_cap;
     struct json_check_level *levels; /* JSON_PARSER_MAX_DEPTH + 1: each open value */
+    struct json_fast *fast;          /* the fast half, made at the first check */
+    bool fast_failed;                /* no memory for it: the scan alone */
 } json_checker;
 
 /* Whether `text` (`len` bytes, borrowed) is one JSON object as above. Returns 0, -ENOMEM, or

@@ -588,7 +588,7 @@ int store_load_equipment(store *s, void (*visit)(void *ctx, const equipment_stat
 int store_put_equipment(store *s, const equipment_state *e, smart_error *err)
 {
     bool cal = e->record.has_calibration;
-    return run(s, Q_PUT_EQUIPMENT, err, "tiittiiitiIIttIIt", e->equipment_id,
+    return run(s, Q_PUT_EQUIPMENT, err, "tiittiiittIIttIIt", e->equipment_id,
                (int)e->record.has_calibration, (int)e->record.calibrated_on,
                cal ? e->calibration_date : NULL, cal ? e->certificate : NULL,
                (int)e->record.calibration_failed, (int)e->record.sent_out,

@@ -1111,9 +1111,11 @@ static bool store_history_bench(const char *host, const char *dir, gen_params p,
 /* ---------------------------------------------------------------------------------------- */
 /* The floor: smart-floor beside the host on the same events                                */
 
-/* One run of smart-floor (floor.c) on the events, from a clean state; returns its wall time. */
+/* One run of smart-floor (floor.c) on the events, from a clean state; returns its wall time.
+ * Its answers are the host's of the run just before (output.jsonl): the same bytes to write. */
 static double run_floor(const char *floor, const char *dir, long *ledger_lines, double *cpu)
 {
+    char *answers = xasprintf("%s/output.jsonl", dir);
     char *var = xasprintf("%s/floor-var", dir);
     char *events = xasprintf("%s/events.jsonl", dir);
     char *out = xasprintf("%s/floor-out.jsonl", dir);
@@ -1122,7 +1124,7 @@ static double run_floor(const char *floor, const char *dir, long *ledger_lines, 
     rm_tree(var);
     xmkdir(var);
     unlink(out);
-    char *argv[] = {(char *)floor, events, var, NULL};
+    char *argv[] = {(char *)floor, events, var, answers, NULL};
     struct rusage ru;
     double t0 = now_s();
     int status = wait_child(spawn(argv, out, err), &ru, "smart-floor");
@@ -1134,6 +1136,7 @@ static double run_floor(const char *floor, const char *dir, long *ledger_lines, 
         exit(1);
     }
     *ledger_lines = count_lines(ledger, NULL, NULL, NULL);
+    free(answers);
     free(var);
     free(events);
     free(out);
@@ -1225,8 +1228,9 @@ static const char USAGE[] =
     "                     calibrations), then time M out-of-tolerance findings (--findings,\n"
     "                     default 2000) on it and on a new station: events/s of each\n"
     "  --floor STATION    the host and smart-floor (tests/bench/floor.c: parse, one hash-chained\n"
-    "                     ledger line per event, one fdatasync and one SQLite commit per batch)\n"
-    "                     alternately on the same events of a new station: host time, floor\n"
+    "                     ledger line per event, one fdatasync and one SQLite commit per batch,\n"
+    "                     the host's answers written) alternately on the same events of a new\n"
+    "                     station: host time, floor\n"
     "                     time and host/floor (medians of --runs)\n"
     "  --floor-exe PATH   smart-floor (default: beside this program)\n"
     "  --board-clients N  events/s without the status board and with it, N WebSocket clients\n"

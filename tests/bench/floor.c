@@ -3,7 +3,7 @@
  * smart-host, done as directly as C allows: the floor the host's time is compared with
  * (smart-bench --floor).
  *
- *   smart-floor EVENTS|- DIR
+ *   smart-floor EVENTS|- DIR [ANSWERS]
  *
  * The same batching as smart-host (host-stub/input/event_input.c): a file is read in chunks of
  * 16, 32, 64, 128 KiB, then 256 KiB; a pipe (enlarged to 1 MiB, as the host does) in reads of
@@ -14,6 +14,13 @@
  * closing quote, with libcrypto), one row in an SQLite table (WAL, synchronous=FULL, as the
  * module's store) and one answer line. Per batch: the ledger lines written and fdatasync'd, then
  * one SQLite commit, then the answers written to standard output — the host's order.
+ *
+ * With ANSWERS (a file of answer lines, smart-bench gives the host's own for the same events),
+ * those bytes are the answers, in place of an echo of each event: the host's answers (a gate
+ * decision and a status list every item in full, as schemas/output-event.schema.json has them)
+ * are some 20 times the events' size, and writing them is work any host must do. Each batch
+ * writes the share of them its events are of the input (by bytes, to a line's end; from a pipe,
+ * whose size is unknown, all of them at the end).
  *
  * What it leaves out is what the host does beyond the floor: the module's rules and queries,
  * its per-item state, alerts, the ledger records' own wording, threads and the event loop.
@@ -29,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -118,6 +126,11 @@ typedef struct {
     sqlite3 *db;
     sqlite3_stmt *insert;
     long long events;
+    /* ANSWERS: the file's bytes (mapped), how many are written, and the input's progress. */
+    const char *given;
+    size_t given_len, given_sent;
+    long long input_size; /* -1: unknown (a pipe) */
+    long long consumed;   /* input bytes taken so far */
 } floor_state;
 
 static void hash_hex(floor_state *f, const char *data, size_t len, char out[65])
@@ -183,11 +196,13 @@ static void take_line(floor_state *f, const char *text, size_t len)
         die("sqlite insert: %s", sqlite3_errmsg(f->db));
     sqlite3_reset(f->insert);
 
-    ADD_LITERAL(&f->answers, "{\"topic\":");
-    add_json_string(&f->answers, topic);
-    ADD_LITERAL(&f->answers, ",\"data\":");
-    buf_add(&f->answers, data_text, strlen(data_text));
-    ADD_LITERAL(&f->answers, "}\n");
+    if (f->given == NULL) {
+        ADD_LITERAL(&f->answers, "{\"topic\":");
+        add_json_string(&f->answers, topic);
+        ADD_LITERAL(&f->answers, ",\"data\":");
+        buf_add(&f->answers, data_text, strlen(data_text));
+        ADD_LITERAL(&f->answers, "}\n");
+    }
     free(data_text);
     json_decref(event);
     f->events++;
@@ -206,14 +221,29 @@ static void end_batch(floor_state *f)
         die("ledger: fdatasync failed: %s", strerror(errno));
     f->ledger.len = 0;
     sql_exec(f->db, "COMMIT");
+    if (f->given != NULL) { /* the batch's share of ANSWERS, to the end of a line */
+        size_t upto = f->given_len;
+        if (f->input_size < 0) {
+            upto = f->given_sent; /* all at the end (finish_answers) */
+        } else if (f->consumed < f->input_size) {
+            upto = (size_t)((double)f->given_len * (double)f->consumed / (double)f->input_size);
+            const char *nl =
+                upto > f->given_sent ? memchr(f->given + upto, '\n', f->given_len - upto) : NULL;
+            upto = upto <= f->given_sent ? f->given_sent
+                   : nl                  ? (size_t)(nl - f->given) + 1
+                                         : f->given_len;
+        }
+        buf_add(&f->answers, f->given + f->given_sent, upto - f->given_sent);
+        f->given_sent = upto;
+    }
     write_all(STDOUT_FILENO, f->answers.data, f->answers.len, "standard output");
     f->answers.len = 0;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fputs("usage: smart-floor EVENTS|- DIR\n", stderr);
+    if (argc != 3 && argc != 4) {
+        fputs("usage: smart-floor EVENTS|- DIR [ANSWERS]\n", stderr);
         return 2;
     }
     int in = strcmp(argv[1], "-") == 0 ? STDIN_FILENO : open(argv[1], O_RDONLY | O_CLOEXEC);
@@ -226,6 +256,20 @@ int main(int argc, char **argv)
 
     floor_state f = {0};
     memset(f.prev, '0', 64);
+    f.input_size = !is_pipe && S_ISREG(st.st_mode) ? (long long)st.st_size : -1;
+    if (argc == 4) {
+        int afd = open(argv[3], O_RDONLY | O_CLOEXEC);
+        struct stat ast;
+        if (afd < 0 || fstat(afd, &ast) != 0)
+            die("%s: %s", argv[3], strerror(errno));
+        f.given_len = (size_t)ast.st_size;
+        f.given = f.given_len > 0
+                      ? mmap(NULL, f.given_len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, afd, 0)
+                      : "";
+        if (f.given == MAP_FAILED)
+            die("%s: mmap: %s", argv[3], strerror(errno));
+        close(afd);
+    }
     char path[4096];
     snprintf(path, sizeof path, "%s/ledger.jsonl", argv[2]);
     f.ledger_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -263,8 +307,12 @@ int main(int argc, char **argv)
             if (len > 0) {
                 begin_batch(&f);
                 take_line(&f, data, len);
+                f.consumed += (long long)len;
                 end_batch(&f);
             }
+            if (f.given != NULL && f.given_sent < f.given_len) /* a pipe's: all at the end */
+                write_all(STDOUT_FILENO, f.given + f.given_sent, f.given_len - f.given_sent,
+                          "standard output");
             break;
         }
         len += (size_t)n;
@@ -274,6 +322,7 @@ int main(int argc, char **argv)
             if (lines == 0)
                 begin_batch(&f);
             take_line(&f, data + start, (size_t)(nl - (data + start)));
+            f.consumed += (long long)(nl - (data + start)) + 1;
             start = (size_t)(nl - data) + 1;
             if (++lines == BATCH_MAX) {
                 end_batch(&f);

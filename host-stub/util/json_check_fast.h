@@ -1,0 +1,44 @@
+/*
+ * json_check_fast.h — the fast half of json_check_object (json_check.h): simdjson's DOM parser
+ * (the syntax, and UTF-8 as jansson holds it: overlong forms, encoded surrogates and code
+ * points past U+10FFFF refused, a surrogate escape only in a pair) and a walk of its tree for
+ * the rules simdjson does not hold (the root an object, no key twice, no \u0000, integers
+ * within int64). It only ever says "taken": a text it does not show to pass every rule goes to
+ * the full check, whose verdict and message are then the answer. So what this file gets wrong
+ * can cost time, never let through a text the full check refuses — as long as "taken" here
+ * implies taken there, which the walk's rules and tests/host/test_json_check_fast.c keep.
+ *
+ * Why: the full check (yajl's scan) of what modules hand the host was 39 % of the host's
+ * instructions on the adverse station (2026-12-02, callgrind of smart-host on smart-bench
+ * --floor adverse's events: 1.88 of 4.80 billion), some 30 instructions a byte; simdjson's
+ * parse is about 7.
+ *
+ * Threads: none shared; a json_fast belongs to one thread (one per json_checker).
+ */
+#ifndef SMART_HOST_JSON_CHECK_FAST_H
+#define SMART_HOST_JSON_CHECK_FAST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct json_fast json_fast;
+
+/* A parser with its buffers (grown to the largest text seen, kept). NULL when out of memory.
+ * Free with json_fast_free (NULL is fine). */
+json_fast *json_fast_new(void);
+void json_fast_free(json_fast *f);
+
+/* True when `text` (`len` bytes, borrowed) is shown to be one JSON object by every rule of
+ * json_check.h; false when not shown (invalid, or a rule the walk leaves to the full check, or
+ * out of memory): the caller then runs the full check. Never throws. */
+bool json_fast_accepts(json_fast *f, const char *text, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SMART_HOST_JSON_CHECK_FAST_H */
