@@ -2,6 +2,7 @@
  * one immutable, indexed contract set (built whole or not at all); see contract.h. */
 #include "contract/contract.h"
 
+#include "contract/contract_json.h"
 #include "contract/contract_yaml.h"
 #include "core/reference_value.h"
 #include "core/text.h"
@@ -378,8 +379,23 @@ static int parse_shift_starts(const json_t *doc, contract *c, smart_error *err)
     return 0;
 }
 
+/* The lists the rules read as JSON (tolerance and procedure references, a procedure's
+ * equipment): each holds a reference of its own once the contract is compacted. */
+static void lists_decref(contract *c)
+{
+    for (size_t i = 0; i < c->item_count; i++)
+        for (size_t j = 0; j < c->items[i].tolerance_count; j++)
+            json_decref((json_t *)c->items[i].tolerances[j].references);
+    for (size_t i = 0; i < c->procedure_count; i++) {
+        json_decref((json_t *)c->procedures[i].equipment);
+        json_decref((json_t *)c->procedures[i].references);
+    }
+}
+
 void contract_release(contract *c)
 {
+    if (c->strings)
+        lists_decref(c);
     for (size_t i = 0; i < c->item_count; i++)
         free(c->items[i].tolerances);
     free(c->items);
@@ -388,8 +404,89 @@ void contract_release(contract *c)
     free(c->procedures);
     free(c->file);
     free(c->text);
+    free(c->strings);
     json_decref(c->document);
     memset(c, 0, sizeof *c);
+}
+
+/* Every string of a contract's terms borrowed from its document, each visited by `f` (a step's
+ * own step_number, and static text, are visited too: copying them is harmless). */
+typedef void (*string_visit)(const char **s, void *ctx);
+static void visit_strings(contract *c, string_visit f, void *ctx)
+{
+    f(&c->contract_id, ctx);
+    f(&c->station_type, ctx);
+    f(&c->contract_type, ctx);
+    f(&c->status, ctx);
+    for (size_t i = 0; i < c->item_count; i++) {
+        contract_item *it = &c->items[i];
+        f(&it->equipment_id, ctx);
+        f(&it->description, ctx);
+        f(&it->equipment_type, ctx);
+        f(&it->baseline_date_text, ctx);
+        f(&it->baseline_certificate, ctx);
+        f(&it->baseline_provider, ctx);
+        for (size_t j = 0; j < it->tolerance_count; j++) {
+            f(&it->tolerances[j].parameter, ctx);
+            f(&it->tolerances[j].unit, ctx);
+        }
+    }
+    for (size_t i = 0; i < c->procedure_count; i++) {
+        procedure *p = &c->procedures[i];
+        f(&p->procedure_id, ctx);
+        f(&p->title, ctx);
+        f(&p->frequency_text, ctx);
+        for (size_t j = 0; j < p->step_count; j++) {
+            check_step *st = &p->steps[j];
+            if (st->step_id != st->step_number)
+                f(&st->step_id, ctx);
+            f(&st->description, ctx);
+            f(&st->unit, ctx);
+            f(&st->reference_value, ctx);
+        }
+    }
+}
+
+static void count_string(const char **s, void *ctx)
+{
+    if (*s)
+        *(size_t *)ctx += strlen(*s) + 1;
+}
+
+static void copy_string(const char **s, void *ctx)
+{
+    if (!*s)
+        return;
+    char **at = ctx;
+    size_t n = strlen(*s) + 1;
+    memcpy(*at, *s, n);
+    *s = *at;
+    *at += n;
+}
+
+/* Once a contract of a set is read and valid (on the thread that read it): its strings copied into
+ * one block of its own and the JSON lists it keeps referenced on their own, then its document
+ * freed. A station's set in force holds its terms, not the parse trees of its files (at 100,000
+ * items those were most of the module's memory, and freeing them at the end most of a stop). 0, or
+ * -1 when out of memory (the contract unchanged). */
+static int compact(contract *c)
+{
+    size_t total = 0;
+    visit_strings(c, count_string, &total);
+    if (!(c->strings = malloc(total ? total : 1)))
+        return -1;
+    char *at = c->strings;
+    visit_strings(c, copy_string, &at);
+    for (size_t i = 0; i < c->item_count; i++)
+        for (size_t j = 0; j < c->items[i].tolerance_count; j++)
+            json_incref((json_t *)c->items[i].tolerances[j].references);
+    for (size_t i = 0; i < c->procedure_count; i++) {
+        json_incref((json_t *)c->procedures[i].equipment);
+        json_incref((json_t *)c->procedures[i].references);
+    }
+    json_decref(c->document);
+    c->document = NULL;
+    return 0;
 }
 
 static int compare_item_ids(const void *a, const void *b)
@@ -913,9 +1010,9 @@ static int parse_equipment_list(const json_t *doc, const char *file, json_int_t 
         size_t j;
         if (listed_first(&listed, c->items, i, &j))
             note(pl, error_set(e, SMART_EINVAL,
-                                "%s.equipment_id: '%s' is already listed at "
-                                "equipment_list[%zu]",
-                                path, c->items[i].equipment_id, j));
+                               "%s.equipment_id: '%s' is already listed at "
+                               "equipment_list[%zu]",
+                               path, c->items[i].equipment_id, j));
     }
     free(listed.slot);
     return 0;
@@ -1040,7 +1137,7 @@ static int parse_json_file(const char *file, const char *text, size_t len, contr
                            smart_error *err, contract_problems *problems)
 {
     json_error_t jerr;
-    json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *doc = contract_json_read(text, len, &jerr);
     if (!doc) {
         smart_error e;
         error_set(&e, SMART_ECONTRACT, "%s:%d:%d: not valid JSON: %s", file, jerr.line, jerr.column,
@@ -1424,6 +1521,10 @@ static void parse_file(file_job *j)
     const char *bytes = j->given ? j->given : text;
     sha256_hex(bytes, len, j->sha256);
     j->rc = contract_parse_file(j->name, bytes, len, &j->c, &j->why.error, &j->why.problems);
+    if (j->rc == 0 && compact(&j->c)) {
+        contract_release(&j->c);
+        j->rc = contract_refuse(&j->why, SMART_ENOMEM, NULL, NULL, "out of memory");
+    }
     if (j->rc)
         snprintf(j->why.file, sizeof j->why.file, "%s", j->name);
     free(text);
