@@ -25,7 +25,22 @@ typedef struct builder {
     bool doubt;        /* read, but jansson must confirm (see contract_json.h) */
     bool no_memory;    /* stopped: out of memory */
     locale_t c_locale; /* reals are read as jansson reads them, with a '.' */
+    const char *stream_key; /* the root's array whose elements go to `each`, or NULL */
+    json_t *stream;         /* that array, once it is open */
+    contract_json_element_fn each;
+    void *each_ctx;
 } builder;
+
+/* Hands the element just completed at `index` of the streamed array over, then drops it. */
+static int hand_over(builder *b, size_t index)
+{
+    int rc = b->each(b->each_ctx, index, json_array_get(b->stream, index));
+    if (json_array_set_new(b->stream, index, json_null()) != 0 || rc != 0) {
+        b->no_memory = true;
+        return 0;
+    }
+    return 1;
+}
 
 /* Adds `v` (a new reference, taken whatever happens) to the innermost container, or makes it
  * the root. 1 to go on, 0 to stop the parse. */
@@ -41,11 +56,18 @@ static int add(builder *b, json_t *v)
     }
     json_t *parent = b->open[b->depth - 1];
     if (json_is_array(parent)) {
-        if (json_array_append_new(parent, v) == 0)
-            return 1;
-        b->no_memory = true;
-        return 0;
+        if (json_array_append_new(parent, v) != 0) {
+            b->no_memory = true;
+            return 0;
+        }
+        /* A scalar element is complete now; a container when it closes (on_end). */
+        if (parent == b->stream && !json_is_object(v) && !json_is_array(v))
+            return hand_over(b, json_array_size(parent) - 1);
+        return 1;
     }
+    if (b->stream_key && b->depth == 1 && json_is_array(v) && !b->stream &&
+        b->key_len == strlen(b->stream_key) && memcmp(b->key, b->stream_key, b->key_len) == 0)
+        b->stream = v; /* the root's member: a second one is a duplicate key, refused below */
     if (json_object_getn(parent, b->key, b->key_len)) {
         json_decref(v);
         b->refused = true; /* JSON_REJECT_DUPLICATES */
@@ -184,6 +206,8 @@ static int on_end(void *ctx)
 {
     builder *b = ctx;
     b->depth--;
+    if (b->depth > 0 && b->open[b->depth - 1] == b->stream && b->stream)
+        return hand_over(b, json_array_size(b->stream) - 1);
     return 1;
 }
 
@@ -245,7 +269,16 @@ static void locate(const char *text, size_t at, json_error_t *error)
 
 json_t *contract_json_read(const char *text, size_t len, json_error_t *error)
 {
-    builder b = {.c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0)};
+    return contract_json_read_streaming(text, len, NULL, NULL, NULL, error);
+}
+
+json_t *contract_json_read_streaming(const char *text, size_t len, const char *array_key,
+                                     contract_json_element_fn each, void *ctx, json_error_t *error)
+{
+    builder b = {.c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0),
+                 .stream_key = each ? array_key : NULL,
+                 .each = each,
+                 .each_ctx = ctx};
     yajl_handle h = b.c_locale ? yajl_alloc(&callbacks, NULL, &b) : NULL;
     if (!h) {
         if (b.c_locale)

@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 struct json_t;
+struct contract_strings;
 
 typedef struct tolerance {
     const char *parameter;
@@ -117,9 +118,10 @@ struct contract {
     size_t shift_count;
     bool job_window_warns;   /* a lapse before a job's planned end warns instead of blocking */
     struct json_t *document; /* the parsed file, owned, while it is read; NULL once it is valid */
-    char *strings; /* every string of the terms above and below, owned (contract.c compact): the
-                    * document is freed once the contract is read; the JSON lists of the terms
-                    * (references, equipment) then hold a reference each */
+    struct contract_strings *strings; /* every string of the terms above and below, owned
+                                       * (contract.c), once the document is freed; the JSON lists
+                                       * of the terms (references, equipment) then hold a
+                                       * reference each */
     /* The hub's forms. In `strings` unless said otherwise. */
     const char *contract_type; /* "SmartMaintenance", or another type skipped (other_type) */
     bool other_type;           /* SmartSafety, SmartInventory, ...: skipped, never refused */

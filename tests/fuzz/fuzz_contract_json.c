@@ -48,12 +48,35 @@ static void compare_with_jansson(const char *text, size_t size)
     json_decref(b);
 }
 
+/* The same bytes as a file of a contracts directory: read as a set reads it, its items as the
+ * file is (contract_json_read_streaming); refused with the same message as contract_parse. */
+static void load_as_set(const char *text, size_t size, int parse_rc, const smart_error *err)
+{
+    const char *names[] = {"FUZZ.json"};
+    const char *texts[] = {text};
+    size_t lens[] = {size};
+    contract_set set;
+    contract_refusal *why = calloc(1, sizeof *why);
+    if (!why)
+        return;
+    int rc = contract_set_load_texts(names, texts, lens, 1, "LP", &set, why);
+    if (rc == 0)
+        contract_set_release(&set);
+    else if (rc == SMART_ECONTRACT && parse_rc == SMART_ECONTRACT &&
+             strcmp(why->error.text, err->text) != 0)
+        abort();
+    if ((rc == 0 && parse_rc == SMART_ECONTRACT) || (rc == SMART_ECONTRACT && parse_rc == 0))
+        abort();
+    free(why);
+}
+
 int LLVMFuzzerTestOneInput(const unsigned char *bytes, size_t size)
 {
     compare_with_jansson((const char *)bytes, size);
     contract c;
     smart_error err = {0};
     int rc = contract_parse("FUZZ.json", (const char *)bytes, size, &c, &err);
+    load_as_set((const char *)bytes, size, rc, &err);
     if (rc == 0)
         contract_release(&c);
     else if ((rc != SMART_ECONTRACT && rc != SMART_ENOMEM) ||

@@ -165,6 +165,116 @@ START_TEST(a_loaded_set_keeps_no_document)
 }
 END_TEST
 
+typedef struct seen {
+    size_t count;
+    char ids[8][32];
+} seen;
+
+static int note_element(void *ctx, size_t index, json_t *element)
+{
+    seen *s = ctx;
+    ck_assert_int_eq(index, s->count);
+    const char *id = json_string_value(json_object_get(element, "id"));
+    snprintf(s->ids[s->count++], sizeof s->ids[0], "%s",
+             id                         ? id
+             : json_is_integer(element) ? "int"
+                                        : "?");
+    return 0;
+}
+
+/* Each element of the streamed array is handed over complete and in order, then left as null;
+ * an array of the same name deeper down is not streamed. */
+START_TEST(the_streamed_array_is_handed_over_element_by_element)
+{
+    const char *text = "{\"a\": {\"list\": [{\"id\": \"deep\"}]}, \"list\": [{\"id\": \"x\", "
+                       "\"t\": [1, {\"u\": 2}]}, 7, {\"id\": \"y\"}], \"z\": 1}";
+    seen s = {0};
+    json_error_t e;
+    json_t *doc = contract_json_read_streaming(text, strlen(text), "list", note_element, &s, &e);
+    ck_assert_msg(doc != NULL, "%s", e.text);
+    ck_assert_int_eq(s.count, 3);
+    ck_assert_str_eq(s.ids[0], "x");
+    ck_assert_str_eq(s.ids[1], "int");
+    ck_assert_str_eq(s.ids[2], "y");
+    char *dumped = json_dumps(doc, JSON_COMPACT);
+    ck_assert_str_eq(dumped,
+                     "{\"a\":{\"list\":[{\"id\":\"deep\"}]},\"list\":[null,null,null],\"z\":1}");
+    free(dumped);
+    json_decref(doc);
+}
+END_TEST
+
+/* A contract whose items are read as the file is (a set) is judged as one read whole
+ * (contract_parse): the same first error and the same list of problems, items after header
+ * fields in the list whatever their order in the file, a duplicate id among them, and the
+ * contract's warning period, written after the items, given to those without their own. */
+START_TEST(items_read_as_the_file_is_are_judged_as_before)
+{
+    static const char *const texts[] = {
+        "{\"equipment_list\": [{\"equipment_id\": \"LP-1\", \"description\": \"a\", "
+        "\"equipment_type\": \"t\"}, {\"equipment_id\": \"LP-2\", \"description\": \"b\", "
+        "\"equipment_type\": \"t\", \"warning_period_days\": 3}], \"smart_contract_id\": \"LP-W\", "
+        "\"contract_type\": \"SmartMaintenance\", \"version\": 1, \"station_type\": \"LP\", "
+        "\"warning_period_days\": 21}",
+        "{\"equipment_list\": [{\"equipment_id\": \"LP-1\", \"description\": 5}, "
+        "{\"equipment_id\": \"LP-1\", \"description\": \"a\", \"equipment_type\": \"t\"}, "
+        "{\"equipment_id\": \"LP-3\", \"description\": \"a\", \"equipment_type\": \"t\", "
+        "\"calibration_interval_days\": 0}, 4, {\"equipment_id\": \"LP-3\", \"description\": "
+        "\"c\", \"equipment_type\": \"t\"}], \"smart_contract_id\": \"LP-P\", "
+        "\"contract_type\": \"Other\", \"bogus\": 1, \"version\": 0}",
+    };
+    for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++) {
+        contract whole;
+        smart_error err = {0};
+        int want = contract_parse("LP-W.json", texts[k], strlen(texts[k]), &whole, &err);
+        const char *names[] = {"LP-W.json"};
+        const char *bytes[] = {texts[k]};
+        size_t lens[] = {strlen(texts[k])};
+        contract_set set;
+        contract_refusal *why = calloc(1, sizeof *why);
+        ck_assert_ptr_nonnull(why);
+        int got = contract_set_load_texts(names, bytes, lens, 1, "LP", &set, why);
+        ck_assert_int_eq(got, want);
+        if (want == 0) {
+            ck_assert_int_eq(set.contracts[0].item_count, whole.item_count);
+            for (size_t i = 0; i < whole.item_count; i++) {
+                ck_assert_str_eq(set.contracts[0].items[i].equipment_id,
+                                 whole.items[i].equipment_id);
+                ck_assert_int_eq(set.contracts[0].items[i].terms.warning_days,
+                                 whole.items[i].terms.warning_days);
+            }
+            ck_assert_int_eq(whole.items[0].terms.warning_days, 21);
+            ck_assert_int_eq(whole.items[1].terms.warning_days, 3);
+            contract_release(&whole);
+            contract_set_release(&set);
+        } else {
+            ck_assert_str_eq(why->error.text, err.text);
+            /* Read whole, then validated: the problems without the file's name before each. */
+            contract_problems listed = {0};
+            contract whole_again;
+            smart_error again = {0};
+            json_error_t jerr;
+            json_t *doc = contract_json_read(texts[k], strlen(texts[k]), &jerr);
+            ck_assert_ptr_nonnull(doc);
+            ck_assert_int_eq(contract_parse_document_all("LP-W.json", doc, texts[k],
+                                                         strlen(texts[k]), &whole_again, &again,
+                                                         &listed),
+                             want);
+            ck_assert_int_ge(why->problems.found, 5);
+            ck_assert_int_eq(why->problems.found, listed.found);
+            ck_assert_int_eq(why->problems.count, listed.count);
+            for (size_t i = 0; i < listed.count; i++) {
+                char named[CONTRACT_PROBLEM_LEN + 16];
+                snprintf(named, sizeof named, "LP-W.json: %s", listed.text[i]);
+                named[CONTRACT_PROBLEM_LEN - 1] = '\0';
+                ck_assert_str_eq(why->problems.text[i], named);
+            }
+        }
+        free(why);
+    }
+}
+END_TEST
+
 Suite *unit_suite(void)
 {
     Suite *s = suite_create("contract json");
@@ -174,6 +284,8 @@ Suite *unit_suite(void)
     tcase_add_test(tc, nesting_is_judged_as_jansson_judges_it);
     tcase_add_test(tc, a_bad_file_keeps_its_message);
     tcase_add_test(tc, a_loaded_set_keeps_no_document);
+    tcase_add_test(tc, the_streamed_array_is_handed_over_element_by_element);
+    tcase_add_test(tc, items_read_as_the_file_is_are_judged_as_before);
     suite_add_tcase(s, tc);
     return s;
 }
