@@ -1729,8 +1729,12 @@ static void parse_file(file_job *j)
     if (!j->given && (j->rc = read_file(j->dir, j->name, &text, &len, &j->why)))
         return;
     const char *bytes = j->given ? j->given : text;
-    sha256_hex(bytes, len, j->sha256);
     j->rc = contract_parse_file(j->name, bytes, len, &j->c, &j->why.error, &j->why.problems);
+    /* A contract read hashed its bytes already (keep_bytes): 60 MB hashed once, not twice. */
+    if (j->rc == 0 && j->c.sha256[0])
+        memcpy(j->sha256, j->c.sha256, sizeof j->sha256);
+    else
+        sha256_hex(bytes, len, j->sha256);
     if (j->rc == 0 && compact(&j->c)) {
         contract_release(&j->c);
         j->rc = contract_refuse(&j->why, SMART_ENOMEM, NULL, NULL, "out of memory");
