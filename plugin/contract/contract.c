@@ -2,6 +2,7 @@
  * one immutable, indexed contract set (built whole or not at all); see contract.h. */
 #include "contract/contract.h"
 
+#include "contract/contract_json.h"
 #include "contract/contract_yaml.h"
 #include "core/reference_value.h"
 #include "core/text.h"
@@ -378,8 +379,104 @@ static int parse_shift_starts(const json_t *doc, contract *c, smart_error *err)
     return 0;
 }
 
+/* A contract's own strings: blocks that never move, so that a string copied stays where it
+ * is while more are added (an item's as it is read, the rest once the contract is). */
+typedef struct string_block {
+    struct string_block *next;
+    size_t used, size;
+    char data[];
+} string_block;
+
+struct contract_strings {
+    string_block *blocks;
+    size_t items_copied;    /* the first items_copied items' strings are here, their tolerances'
+                             * lists referenced */
+    bool procedures_copied; /* so are the rest: header, procedures (and their lists) */
+};
+
+#define STRING_BLOCK_SIZE (256 * 1024)
+
+/* Copies *s (when not NULL) into `cs` and points *s at the copy. 0, or -1 out of memory. */
+static int own_string(struct contract_strings *cs, const char **s)
+{
+    if (!*s)
+        return 0;
+    size_t n = strlen(*s) + 1;
+    string_block *b = cs->blocks;
+    if (!b || b->size - b->used < n) {
+        size_t size = n > STRING_BLOCK_SIZE ? n : STRING_BLOCK_SIZE;
+        if (!(b = malloc(sizeof *b + size)))
+            return -1;
+        *b = (string_block){.next = cs->blocks, .size = size};
+        cs->blocks = b;
+    }
+    char *copy = b->data + b->used;
+    memcpy(copy, *s, n);
+    b->used += n;
+    *s = copy;
+    return 0;
+}
+
+static void tolerance_lists(contract_item *it, bool take)
+{
+    for (size_t j = 0; it->tolerances && j < it->tolerance_count; j++) {
+        json_t *list = (json_t *)it->tolerances[j].references;
+        if (take)
+            json_incref(list);
+        else
+            json_decref(list);
+    }
+}
+
+/* An item's strings copied into `cs`, its tolerances' lists referenced on their own, so that
+ * the part of the document it was read from can go. 0, or -1 out of memory. */
+static int own_item(struct contract_strings *cs, contract_item *it)
+{
+    int rc = own_string(cs, &it->equipment_id) | own_string(cs, &it->description) |
+             own_string(cs, &it->equipment_type) | own_string(cs, &it->baseline_date_text) |
+             own_string(cs, &it->baseline_certificate) | own_string(cs, &it->baseline_provider);
+    for (size_t j = 0; it->tolerances && j < it->tolerance_count; j++)
+        rc |=
+            own_string(cs, &it->tolerances[j].parameter) | own_string(cs, &it->tolerances[j].unit);
+    tolerance_lists(it, true);
+    return rc ? -1 : 0;
+}
+
+static void procedure_lists(contract *c, bool take)
+{
+    for (size_t i = 0; i < c->procedure_count; i++) {
+        json_t *equipment = (json_t *)c->procedures[i].equipment;
+        json_t *references = (json_t *)c->procedures[i].references;
+        if (take) {
+            json_incref(equipment);
+            json_incref(references);
+        } else {
+            json_decref(equipment);
+            json_decref(references);
+        }
+    }
+}
+
+static void contract_strings_free(contract *c)
+{
+    struct contract_strings *cs = c->strings;
+    if (!cs)
+        return;
+    for (size_t i = 0; i < cs->items_copied && i < c->item_count; i++)
+        tolerance_lists(&c->items[i], false);
+    if (cs->procedures_copied)
+        procedure_lists(c, false);
+    for (string_block *b = cs->blocks, *next; b; b = next) {
+        next = b->next;
+        free(b);
+    }
+    free(cs);
+    c->strings = NULL;
+}
+
 void contract_release(contract *c)
 {
+    contract_strings_free(c);
     for (size_t i = 0; i < c->item_count; i++)
         free(c->items[i].tolerances);
     free(c->items);
@@ -390,6 +487,43 @@ void contract_release(contract *c)
     free(c->text);
     json_decref(c->document);
     memset(c, 0, sizeof *c);
+}
+
+/* Once a contract of a set is read and valid (on the thread that read it): its strings copied
+ * into blocks of its own and the JSON lists it keeps referenced on their own, then its document
+ * freed. A station's set in force holds its terms, not the parse trees of its files (at 100,000
+ * items those were most of the module's memory, and freeing them at the end most of a stop).
+ * Items read as the file was (contract_json_read_streaming) are already copied. 0, or -1 when
+ * out of memory (then contract_release still releases it). */
+static int compact(contract *c)
+{
+    if (!c->strings && !(c->strings = calloc(1, sizeof *c->strings)))
+        return -1;
+    struct contract_strings *cs = c->strings;
+    int rc = 0;
+    for (; cs->items_copied < c->item_count; cs->items_copied++)
+        rc |= own_item(cs, &c->items[cs->items_copied]); /* the checklist's item after a stream */
+    rc |= own_string(cs, &c->contract_id) | own_string(cs, &c->station_type) |
+          own_string(cs, &c->contract_type) | own_string(cs, &c->status);
+    for (size_t i = 0; i < c->procedure_count; i++) {
+        procedure *p = &c->procedures[i];
+        rc |= own_string(cs, &p->procedure_id) | own_string(cs, &p->title) |
+              own_string(cs, &p->frequency_text);
+        for (size_t j = 0; j < p->step_count; j++) {
+            check_step *st = &p->steps[j];
+            if (st->step_id != st->step_number)
+                rc |= own_string(cs, &st->step_id);
+            rc |= own_string(cs, &st->description) | own_string(cs, &st->unit) |
+                  own_string(cs, &st->reference_value);
+        }
+    }
+    procedure_lists(c, true);
+    cs->procedures_copied = true;
+    if (rc)
+        return -1;
+    json_decref(c->document);
+    c->document = NULL;
+    return 0;
 }
 
 static int compare_item_ids(const void *a, const void *b)
@@ -878,10 +1012,130 @@ static json_int_t parse_header(const json_t *doc, contract *c, problem_list *pl)
     return warning;
 }
 
+/* The items of equipment_list read while the file is (contract_json_read_streaming): each
+ * validated and its strings copied as soon as it is complete, then its part of the document
+ * dropped. What the validator would have noted for each, in order, is kept here and noted when
+ * parse_equipment_list comes to it, so the problems and the first error are the same as when
+ * the items are read from the whole document. */
+#define WARNING_FROM_CONTRACT                                                                      \
+    (-1) /* an item without its own warning period: the contract's,                                \
+          * read later (any order of keys) */
+typedef struct streamed_items {
+    contract_item *items;
+    size_t count, room;
+    id_table ids;
+    size_t id_count; /* ids listed in `ids` */
+    struct contract_strings *strings;
+    problem_list pl; /* the problems of the items, noted as parse_equipment_list would */
+    smart_error first;
+    contract_problems problems;
+} streamed_items;
+
+static void streamed_init(streamed_items *s)
+{
+    memset(s, 0, sizeof *s);
+    s->pl = (problem_list){.all = &s->problems, .first = &s->first};
+}
+
+static void streamed_release(streamed_items *s)
+{
+    for (size_t i = 0; i < s->count; i++) {
+        tolerance_lists(&s->items[i], false);
+        free(s->items[i].tolerances);
+    }
+    free(s->items);
+    free(s->ids.slot);
+    if (s->strings) {
+        contract c = {.strings = s->strings}; /* no items: only the blocks */
+        contract_strings_free(&c);
+    }
+    memset(s, 0, sizeof *s);
+}
+
+/* Room for one more item and its id. 0, or -1 out of memory. */
+static int streamed_grow(streamed_items *s)
+{
+    if (s->count == s->room) {
+        size_t room = s->room ? 2 * s->room : 64;
+        contract_item *items = realloc(s->items, room * sizeof *items);
+        if (!items)
+            return -1;
+        s->items = items, s->room = room;
+    }
+    memset(&s->items[s->count], 0, sizeof s->items[s->count]);
+    if (2 * (s->id_count + 1) > s->ids.mask + 1 || !s->ids.slot) {
+        id_table bigger;
+        if (id_table_init(&bigger, 2 * (s->id_count + 1)) != 0)
+            return -1;
+        /* The first index of each id, in order, as listed_first left them. */
+        for (size_t k = 0; s->ids.slot && k <= s->ids.mask; k++)
+            if (s->ids.slot[k]) {
+                size_t at = id_table_hash(s->items[s->ids.slot[k] - 1].equipment_id) & bigger.mask;
+                while (bigger.slot[at])
+                    at = (at + 1) & bigger.mask;
+                bigger.slot[at] = s->ids.slot[k];
+            }
+        free(s->ids.slot);
+        s->ids = bigger;
+    }
+    return 0;
+}
+
+/* One item of equipment_list, as the loop of parse_equipment_list reads it. */
+static int stream_item(void *ctx, size_t i, json_t *element)
+{
+    streamed_items *s = ctx;
+    problem_list *pl = &s->pl;
+    smart_error *e = &pl->here;
+    if (pl->out_of_memory)
+        return 0; /* the loop stops at the first failure of memory */
+    if (!s->strings && !(s->strings = calloc(1, sizeof *s->strings))) {
+        note(pl, error_set(e, SMART_ENOMEM, "out of memory"));
+        return 0;
+    }
+    if (i != s->count || streamed_grow(s) != 0) {
+        note(pl, error_set(e, SMART_ENOMEM, "out of memory"));
+        return 0;
+    }
+    contract_item *item = &s->items[s->count++];
+    char path[JF_PATH_MAX];
+    jf_index(path, sizeof path, "equipment_list", i);
+    bool bad = note(pl, map_flat_baseline_json(element, path, e)) ||
+               note(pl, parse_item(element, path, WARNING_FROM_CONTRACT, item, e));
+    if (own_item(s->strings, item) != 0) {
+        note(pl, error_set(e, SMART_ENOMEM, "out of memory"));
+        return 0;
+    }
+    size_t j;
+    bool twice = listed_first(&s->ids, s->items, i, bad ? NULL : &j);
+    if (item->equipment_id)
+        s->id_count++;
+    if (!bad && twice)
+        note(pl, error_set(e, SMART_EINVAL,
+                           "%s.equipment_id: '%s' is already listed at equipment_list[%zu]", path,
+                           item->equipment_id, j));
+    return 0;
+}
+
+/* Notes what the streamed items noted, where the loop over the items would have. */
+static void note_streamed(problem_list *pl, const streamed_items *s)
+{
+    if (s->pl.any) {
+        if (!pl->any && pl->first)
+            *pl->first = s->first;
+        pl->any = true;
+    }
+    pl->out_of_memory |= s->pl.out_of_memory;
+    for (size_t k = 0; k < s->problems.count; k++)
+        contract_problems_add(pl->all, s->problems.text[k]);
+    if (pl->all)
+        pl->all->found += s->problems.found - s->problems.count;
+}
+
 /* equipment_list: each item (ids unique), with room for the checklist's station item. Returns
  * 0, or -1 when out of memory (noted). */
 static int parse_equipment_list(const json_t *doc, const char *file, json_int_t warning,
-                                contract *c, problem_list *pl)
+                                contract *c, problem_list *pl, streamed_items *streamed)
 {
     smart_error *e = &pl->here;
     json_t *list = NULL;
@@ -890,6 +1144,29 @@ static int parse_equipment_list(const json_t *doc, const char *file, json_int_t 
         c->item_count = json_array_size(list);
         if (c->item_count == 0)
             note(pl, error_set(e, SMART_EINVAL, "equipment_list: must list at least one item"));
+    }
+    if (streamed && (streamed->count || streamed->pl.any)) {
+        /* Read already: taken over, with room for the checklist's item. */
+        contract_item *items = streamed->count == c->item_count
+                                   ? realloc(streamed->items, (c->item_count + 1) * sizeof *items)
+                                   : NULL;
+        c->file = strdup(file);
+        if (!items || !c->file) {
+            note(pl, error_set(e, SMART_ENOMEM, "out of memory"));
+            return -1;
+        }
+        memset(&items[c->item_count], 0, sizeof *items);
+        c->items = items;
+        c->strings = streamed->strings;
+        c->strings->items_copied = c->item_count;
+        streamed->items = NULL;
+        streamed->count = 0;
+        streamed->strings = NULL;
+        note_streamed(pl, streamed);
+        for (size_t i = 0; i < c->item_count; i++)
+            if (c->items[i].terms.warning_days == WARNING_FROM_CONTRACT)
+                c->items[i].terms.warning_days = (int)warning;
+        return 0;
     }
     c->items = calloc(c->item_count + 1, sizeof *c->items); /* + 1: the checklist's item */
     c->file = strdup(file);
@@ -913,9 +1190,9 @@ static int parse_equipment_list(const json_t *doc, const char *file, json_int_t 
         size_t j;
         if (listed_first(&listed, c->items, i, &j))
             note(pl, error_set(e, SMART_EINVAL,
-                                "%s.equipment_id: '%s' is already listed at "
-                                "equipment_list[%zu]",
-                                path, c->items[i].equipment_id, j));
+                               "%s.equipment_id: '%s' is already listed at "
+                               "equipment_list[%zu]",
+                               path, c->items[i].equipment_id, j));
     }
     free(listed.slot);
     return 0;
@@ -986,8 +1263,9 @@ static int keep_bytes(const char *bytes, size_t len, contract *c, problem_list *
     return 0;
 }
 
-int contract_parse_document_all(const char *file, json_t *document, const char *bytes, size_t len,
-                                contract *out, smart_error *err, contract_problems *problems)
+static int parse_document(const char *file, json_t *document, const char *bytes, size_t len,
+                          contract *out, smart_error *err, contract_problems *problems,
+                          streamed_items *streamed)
 {
     contract c = {0};
     problem_list pl = {.all = problems, .first = err};
@@ -1005,8 +1283,8 @@ int contract_parse_document_all(const char *file, json_t *document, const char *
         return 0;
     }
     json_int_t warning = parse_header(doc, &c, &pl);
-    if (parse_equipment_list(doc, file, warning, &c, &pl) || parse_checks(doc, &c, &pl) || pl.any ||
-        keep_bytes(bytes, len, &c, &pl))
+    if (parse_equipment_list(doc, file, warning, &c, &pl, streamed) || parse_checks(doc, &c, &pl) ||
+        pl.any || keep_bytes(bytes, len, &c, &pl))
         goto fail;
     *out = c;
     return 0;
@@ -1016,6 +1294,12 @@ fail:
     if (err)
         err->code = rc;
     return rc;
+}
+
+int contract_parse_document_all(const char *file, json_t *document, const char *bytes, size_t len,
+                                contract *out, smart_error *err, contract_problems *problems)
+{
+    return parse_document(file, document, bytes, len, out, err, problems, NULL);
 }
 
 int contract_parse_document(const char *file, json_t *document, const char *bytes, size_t len,
@@ -1036,11 +1320,14 @@ static void prefix_problems(contract_problems *problems, const char *file)
     }
 }
 
+/* A JSON contract; with `streamed`, its items are read as the file is (see streamed_items). */
 static int parse_json_file(const char *file, const char *text, size_t len, contract *out,
-                           smart_error *err, contract_problems *problems)
+                           smart_error *err, contract_problems *problems, streamed_items *streamed)
 {
     json_error_t jerr;
-    json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *doc = streamed ? contract_json_read_streaming(text, len, "equipment_list", stream_item,
+                                                          streamed, &jerr)
+                           : contract_json_read(text, len, &jerr);
     if (!doc) {
         smart_error e;
         error_set(&e, SMART_ECONTRACT, "%s:%d:%d: not valid JSON: %s", file, jerr.line, jerr.column,
@@ -1050,7 +1337,7 @@ static int parse_json_file(const char *file, const char *text, size_t len, contr
             *err = e;
         return SMART_ECONTRACT;
     }
-    int rc = contract_parse_document_all(file, doc, text, len, out, err, problems);
+    int rc = parse_document(file, doc, text, len, out, err, problems, streamed);
     if (rc) {
         error_prefix(err, file);
         prefix_problems(problems, file);
@@ -1060,7 +1347,27 @@ static int parse_json_file(const char *file, const char *text, size_t len, contr
 
 int contract_parse(const char *file, const char *text, size_t len, contract *out, smart_error *err)
 {
-    return parse_json_file(file, text, len, out, err, NULL);
+    return parse_json_file(file, text, len, out, err, NULL, NULL);
+}
+
+/* As parse_json_file, the items read as the file is. */
+static int parse_json_streamed(const char *file, const char *text, size_t len, contract *out,
+                               smart_error *err, contract_problems *problems)
+{
+    streamed_items *streamed = malloc(sizeof *streamed);
+    if (!streamed) {
+        smart_error e;
+        error_set(&e, SMART_ENOMEM, "%s: out of memory", file);
+        contract_problems_add(problems, e.text);
+        if (err)
+            *err = e;
+        return SMART_ENOMEM;
+    }
+    streamed_init(streamed);
+    int rc = parse_json_file(file, text, len, out, err, problems, streamed);
+    streamed_release(streamed); /* what the contract did not take */
+    free(streamed);
+    return rc;
 }
 
 /* A YAML contract's errors (contract_yaml.h): the validator's "path: why" turned into
@@ -1133,7 +1440,7 @@ int contract_parse_file(const char *file, const char *text, size_t len, contract
                         smart_error *err, contract_problems *problems)
 {
     return is_yaml_name(file) ? contract_parse_yaml_all(file, text, len, out, err, problems)
-                              : parse_json_file(file, text, len, out, err, problems);
+                              : parse_json_streamed(file, text, len, out, err, problems);
 }
 
 int contract_refuse(contract_refusal *why, int code, const char *file, const char *other_file,
@@ -1422,8 +1729,16 @@ static void parse_file(file_job *j)
     if (!j->given && (j->rc = read_file(j->dir, j->name, &text, &len, &j->why)))
         return;
     const char *bytes = j->given ? j->given : text;
-    sha256_hex(bytes, len, j->sha256);
     j->rc = contract_parse_file(j->name, bytes, len, &j->c, &j->why.error, &j->why.problems);
+    /* A contract read hashed its bytes already (keep_bytes): 60 MB hashed once, not twice. */
+    if (j->rc == 0 && j->c.sha256[0])
+        memcpy(j->sha256, j->c.sha256, sizeof j->sha256);
+    else
+        sha256_hex(bytes, len, j->sha256);
+    if (j->rc == 0 && compact(&j->c)) {
+        contract_release(&j->c);
+        j->rc = contract_refuse(&j->why, SMART_ENOMEM, NULL, NULL, "out of memory");
+    }
     if (j->rc)
         snprintf(j->why.file, sizeof j->why.file, "%s", j->name);
     free(text);

@@ -93,7 +93,9 @@ int contract_refuse(contract_refusal *why, int code, const char *file, const cha
  * permission, a read error), is not a regular file, is too large or is not a valid contract,
  * or two files claiming one contract id or equipment id (both named). SMART_ECONFIG when `dir`
  * itself cannot be listed; SMART_ENOMEM. Never SMART_EIO, which is for the store and the
- * ledger. The files are parsed on up to 4 threads started and joined within the call. */
+ * ledger. The files are parsed on up to 4 threads started and joined within the call, each
+ * contract's parsed document freed as soon as it is read (its terms keep their own copies:
+ * `document` is NULL in a set's contracts). */
 int contract_set_load(const char *dir, const char *station_type, contract_set *out,
                       contract_refusal *why);
 
@@ -122,13 +124,15 @@ int contract_parse_yaml_all(const char *file, const char *text, size_t len, cont
                             smart_error *err, contract_problems *problems);
 
 /* As contract_parse and contract_parse_yaml (chosen by the name's .yaml/.yml), listing every
- * problem found in *problems (may be NULL) besides the first in err. */
+ * problem found in *problems (may be NULL) besides the first in err. A JSON file's items are
+ * read as the file is and dropped from its document once read (contract_json.h): its
+ * `document` holds a null for each element of equipment_list. */
 int contract_parse_file(const char *file, const char *text, size_t len, contract *out,
                         smart_error *err, contract_problems *problems);
 
 /* Frees the files' bytes (each contract's text) once the set is adopted and its files are
- * stored: what the rules read is in the parsed documents, so a set in force holds its bytes
- * once, not twice. */
+ * stored: what the rules read is in the contracts' terms, so a set in force does not hold its
+ * files' bytes as well. */
 void contract_set_drop_texts(contract_set *set);
 
 void contract_set_release(contract_set *set);

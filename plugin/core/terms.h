@@ -1,7 +1,7 @@
 /* terms.h — a contract's terms as the rules read them: tolerances, procedures and their steps,
  * the items and the contract they come from. Plain values, built by contract/ (contract.h) and
- * immutable from then on; strings are borrowed from the contract's parsed document and live as
- * long as the contract set.
+ * immutable from then on; strings are the contract's own (one block, `strings`, copied from its
+ * parsed document once it is read) and live as long as the contract set.
  *
  * The core never reads JSON: the members typed `struct json_t` (jansson's json_t, declared
  * here only as an incomplete type so the core builds without jansson) are the contract layer's,
@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 struct json_t;
+struct contract_strings;
 
 typedef struct tolerance {
     const char *parameter;
@@ -80,8 +81,8 @@ typedef struct procedure {
 #define CONTRACT_MAX_SHIFTS 8
 #define ITEM_MAX_PROCEDURES 8
 
-/* One piece of equipment as a contract defines it. Strings are borrowed from the contract's
- * parsed document and live as long as the set. */
+/* One piece of equipment as a contract defines it. Strings live as long as the set (the
+ * contract's `strings`). */
 typedef struct contract_item {
     const char *equipment_id;
     const char *description;
@@ -116,8 +117,12 @@ struct contract {
     int shift_starts[CONTRACT_MAX_SHIFTS]; /* minutes after local midnight, ascending */
     size_t shift_count;
     bool job_window_warns;   /* a lapse before a job's planned end warns instead of blocking */
-    struct json_t *document; /* the parsed file, owned */
-    /* The hub's forms. Borrowed from the document unless said otherwise. */
+    struct json_t *document; /* the parsed file, owned, while it is read; NULL once it is valid */
+    struct contract_strings *strings; /* every string of the terms above and below, owned
+                                       * (contract.c), once the document is freed; the JSON lists
+                                       * of the terms (references, equipment) then hold a
+                                       * reference each */
+    /* The hub's forms. In `strings` unless said otherwise. */
     const char *contract_type; /* "SmartMaintenance", or another type skipped (other_type) */
     bool other_type;           /* SmartSafety, SmartInventory, ...: skipped, never refused */
     const char *status;        /* draft, validated, deployed, active, deprecated, or NULL */

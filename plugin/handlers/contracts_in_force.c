@@ -151,19 +151,15 @@ int maintenance_load_contracts(maintenance *m, int64_t now_ms, contract_set *out
     return 0;
 }
 
-/* The new equipment table: every item of `previous` keeps its state (retired when no contract
- * of `set` names it); an item new to the station starts with no record. Sorted by id. */
-static int merge_items(const equipment_state *previous, size_t count, const contract_set *set,
-                       item_list *out, smart_error *err)
+/* The new equipment table, in *out, which holds the previous table's items sorted by id (at
+ * start-up the store's rows, taken as they are: a second copy of a 100,000-item table was a
+ * third of a start-up's memory): each keeps its state (retired when no contract of `set` names
+ * it); an item new to the station starts with no record. Sorted by id. On failure *out is
+ * freed. */
+static int merge_items(item_list *out, const contract_set *set, smart_error *err)
 {
-    memset(out, 0, sizeof *out);
-    for (size_t i = 0; i < count; i++) {
-        equipment_state *e = item_list_add(out);
-        if (!e)
-            goto oom;
-        *e = previous[i];
-        e->terms = NULL;
-    }
+    for (size_t i = 0; i < out->count; i++)
+        out->items[i].terms = NULL;
     size_t known = out->count; /* sorted by id, so new items are found by binary search */
     for (size_t i = 0; i < set->item_count; i++) {
         const contract_item *ci = set->index[i];
@@ -182,7 +178,24 @@ static int merge_items(const equipment_state *previous, size_t count, const cont
     return 0;
 oom:
     free(out->items);
+    memset(out, 0, sizeof *out);
     return error_set(err, SMART_ENOMEM, "out of memory");
+}
+
+/* A copy of the table in memory, for a redeployment to merge into. */
+static int copy_items(const equipment_state *items, size_t count, item_list *out, smart_error *err)
+{
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < count; i++) {
+        equipment_state *e = item_list_add(out);
+        if (!e) {
+            free(out->items);
+            memset(out, 0, sizeof *out);
+            return error_set(err, SMART_ENOMEM, "out of memory");
+        }
+        *e = items[i];
+    }
+    return 0;
 }
 
 /* The contract's calibration counts when the station has none as recent. It carries no
@@ -498,11 +511,15 @@ static int build_table(maintenance *m, const contract_set *set, bool first, new_
         rc = store_load_equipment(m->store, collect_stored, &rows, err);
         if (rc == 0 && rows.out_of_memory)
             rc = error_set(err, SMART_ENOMEM, "out of memory");
+        if (rc)
+            free(rows.list.items);
+        else
+            t->merged = rows.list;
+    } else {
+        rc = copy_items(m->items, m->item_count, &t->merged, err);
     }
     if (rc == 0)
-        rc = first ? merge_items(rows.list.items, rows.list.count, set, &t->merged, err)
-                   : merge_items(m->items, m->item_count, set, &t->merged, err);
-    free(rows.list.items);
+        rc = merge_items(&t->merged, set, err);
     if (rc)
         return rc;
     if (!(t->cache = calloc(t->merged.count ? t->merged.count : 1, sizeof *t->cache)))
