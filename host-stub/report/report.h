@@ -176,6 +176,9 @@ typedef struct rep_verification {
     uint64_t records;
     uint64_t bad_seq; /* !ok */
     uint64_t last_signed_seq, unsigned_after, checkpoints;
+    /* Read from the fleet database (report_db.c), not a file: every record was checked against
+     * the stored chain by fleet.ingest when it arrived, and is not hashed again here. */
+    bool stored;
     char head_hash[65];
     char why[900]; /* !ok: where the chain breaks and why */
 } rep_verification;
@@ -219,6 +222,10 @@ enum {
     REP_WANT_RETIRED = 1u << 7,
     REP_WANT_ALL = 0xffu,
 };
+/* What the due list and the out-of-tolerance register read (report_cli.c, report_fleet.c). */
+#define REP_WANTS_DUE                                                                              \
+    (REP_WANT_TRANSITIONS | REP_WANT_CALIBRATIONS | REP_WANT_TAGS | REP_WANT_RETIRED)
+#define REP_WANTS_OOT (REP_WANT_OOTS | REP_WANT_CALIBRATIONS)
 
 typedef struct rep_read_options {
     unsigned wants; /* REP_WANT_*; 0 reads every kind */
@@ -238,6 +245,21 @@ typedef struct rep_read_options {
 int rep_ledger_read(const char *path, const rep_read_options *options, rep_ledger *out, char *msg,
                     size_t msg_size);
 void rep_ledger_free(rep_ledger *l);
+
+/* The record source seam: one verified record line (`len` bytes, no newline) into *l, as
+ * rep_ledger_read does for each line of its file; the database source (report_db.c) feeds the
+ * lines it streams through it, so every kind reads the same plain records from either. Lines
+ * must come in seq order. l->path names the source in messages. Returns 0, -ENOMEM or -EINVAL
+ * (not JSON), with `msg`. */
+int rep_ledger_line(rep_ledger *l, const rep_read_options *options, const char *line, size_t len,
+                    char *msg, size_t msg_size);
+
+/* The ledger actions a report reading `wants` (REP_WANT_*; 0 every kind) parses, with
+ * "store.opened" (the zone) first, into actions[0..max): returns how many (all of them when
+ * `max` is large enough; 16 is). The strings are constants. */
+size_t rep_wanted_actions(unsigned wants, const char **actions, size_t max);
+/* Whether `action` is of the bulk (checks and gate decisions), read for the period only. */
+bool rep_bulk_action(const char *action);
 
 /* ---- the query ---- */
 
@@ -297,6 +319,12 @@ typedef struct rep_doc {
     const char *ledger_path, *node_id;
     rep_verification verification;
     rep_vec sections; /* rep_section * */
+    /* A fleet-wide report (report_fleet.c): ledger_path names the database, node_id the one
+     * station it was restricted to (NULL: every station), `verification` is unused and
+     * `source_note` says what the stored records were checked by. Its JSON form is
+     * schemas/fleet-KIND.schema.json. */
+    bool fleet;
+    const char *source_note;
 } rep_doc;
 
 /* Building a doc (report_doc.c). Each returns NULL / a negative errno when out of memory. */
@@ -348,6 +376,9 @@ int report_audit_pack(const rep_ledger *l, const rep_query *q, rep_doc *d);
 int rep_write_csv(const rep_doc *d, FILE *out);
 int rep_write_json(const rep_doc *d, FILE *out);
 int rep_write_html(const rep_doc *d, FILE *out);
+
+/* Copy cell `from` (of another doc) into column `col` of `r`, its text into d's arena. */
+void rep_copy_cell(rep_doc *d, rep_row *r, size_t col, const rep_cell *from);
 
 /* The command: argv as main got it (argv[1] "report"). Returns the exit status. */
 int report_command(int argc, char **argv);

@@ -379,3 +379,13 @@ const char *rep_cell_format(const rep_cell *c, char *buf, size_t size)
     default: return "";
     }
 }
+
+void rep_copy_cell(rep_doc *d, rep_row *r, size_t col, const rep_cell *from)
+{
+    if (from->kind == REP_TEXT)
+        rep_set_text(d, r, col, from->text);
+    else {
+        r->cells[col] = *from;
+        r->cells[col].text = NULL;
+    }
+}

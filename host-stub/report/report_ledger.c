@@ -538,36 +538,61 @@ static const yajl_callbacks HEAD_CALLBACKS = {
     .yajl_end_array = scan_close,
 };
 
+/* Which kind each action the reports read is (the one table: the file's reader and the
+ * database's query, rep_wanted_actions, both follow it). */
+static const struct {
+    const char *action;
+    unsigned want;
+    bool bulk;
+} WANTS[] = {
+    {"gate.decision", REP_WANT_GATES, true},
+    {"maintenance.checked", REP_WANT_CHECKS, true},
+    {"status.transition", REP_WANT_TRANSITIONS, false},
+    {"calibration.recorded", REP_WANT_CALIBRATIONS, false},
+    {"equipment.out_of_service", REP_WANT_TAGS, false},
+    {"equipment.return_to_service", REP_WANT_TAGS, false},
+    {"calibration.scheduled", REP_WANT_TAGS, false},
+    {"oot.impact", REP_WANT_OOTS, false},
+    {"review.page", REP_WANT_OOTS, false},
+    {"contracts.loaded", REP_WANT_CONTRACTS, false},
+    {"equipment.retired", REP_WANT_RETIRED, false},
+};
+
 static unsigned want_of(const char *action, bool *bulk)
 {
-    static const struct {
-        const char *action;
-        unsigned want;
-        bool bulk;
-    } map[] = {
-        {"gate.decision", REP_WANT_GATES, true},
-        {"maintenance.checked", REP_WANT_CHECKS, true},
-        {"status.transition", REP_WANT_TRANSITIONS, false},
-        {"calibration.recorded", REP_WANT_CALIBRATIONS, false},
-        {"equipment.out_of_service", REP_WANT_TAGS, false},
-        {"equipment.return_to_service", REP_WANT_TAGS, false},
-        {"calibration.scheduled", REP_WANT_TAGS, false},
-        {"oot.impact", REP_WANT_OOTS, false},
-        {"review.page", REP_WANT_OOTS, false},
-        {"contracts.loaded", REP_WANT_CONTRACTS, false},
-        {"equipment.retired", REP_WANT_RETIRED, false},
-    };
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(action, map[i].action) == 0) {
-            *bulk = map[i].bulk;
-            return map[i].want;
+    for (size_t i = 0; i < sizeof WANTS / sizeof WANTS[0]; i++)
+        if (strcmp(action, WANTS[i].action) == 0) {
+            *bulk = WANTS[i].bulk;
+            return WANTS[i].want;
         }
     return 0;
 }
 
+size_t rep_wanted_actions(unsigned wants, const char **actions, size_t max)
+{
+    size_t n = 0;
+    if (n < max)
+        actions[n] = "store.opened"; /* the zone: every kind counts the station's days */
+    n++;
+    for (size_t i = 0; i < sizeof WANTS / sizeof WANTS[0]; i++)
+        if (wants == 0 || (wants & WANTS[i].want)) {
+            if (n < max)
+                actions[n] = WANTS[i].action;
+            n++;
+        }
+    return n;
+}
+
+bool rep_bulk_action(const char *action)
+{
+    bool bulk = false;
+    want_of(action, &bulk);
+    return bulk;
+}
+
 /* One verified line. */
-static int read_record(rep_ledger *l, const rep_read_options *o, const char *line, size_t len,
-                       char *msg, size_t msg_size)
+int rep_ledger_line(rep_ledger *l, const rep_read_options *o, const char *line, size_t len,
+                    char *msg, size_t msg_size)
 {
     head h = {0};
     yajl_handle y = yajl_alloc(&HEAD_CALLBACKS, NULL, &h);
@@ -677,7 +702,7 @@ static int read_records(rep_ledger *l, const rep_read_options *o, char *msg, siz
      * verification running meanwhile refuses. */
     while (rc == 0 && (n = getline(&lines[cur], &caps[cur], f)) > 0 && lines[cur][n - 1] == '\n') {
         done += (uint64_t)n;
-        rc = read_record(l, o, lines[cur], (size_t)n - 1, msg, msg_size);
+        rc = rep_ledger_line(l, o, lines[cur], (size_t)n - 1, msg, msg_size);
         last_n = n;
         cur ^= 1;
         if (progress && done - shown >= size / 10) {

@@ -252,29 +252,9 @@ static void section(FILE *out, const rep_section *s)
     fputs("</section>\n", out);
 }
 
-int rep_write_html(const rep_doc *d, FILE *out)
+/* The verification of a ledger file, above everything. */
+static void file_banner(FILE *out, const rep_verification *v)
 {
-    const rep_verification *v = &d->verification;
-    fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-          "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-          "style-src 'unsafe-inline'; img-src data:\">\n<title>",
-          out);
-    esc(out, d->title);
-    fputs("</title>\n", out);
-    fputs(STYLE, out);
-    fputs("</head><body>\n<header><h1>", out);
-    esc(out, d->title);
-    fputs("</h1>\n<p class=\"note\">Node <b>", out);
-    esc(out, d->node_id ? d->node_id : "?");
-    fputs("</b>, ledger <code>", out);
-    esc(out, d->ledger_path);
-    fputs("</code>", out);
-    if (d->period) {
-        fputs(", ", out);
-        esc(out, d->period);
-    }
-    fputs("</p>\n", out);
     fprintf(out,
             "<div class=\"verify %s\" id=\"verification\" data-ok=\"%s\" data-records=\"%" PRIu64
             "\">",
@@ -299,6 +279,59 @@ int rep_write_html(const rep_doc *d, FILE *out)
         fputs(". No record of it is presented as evidence.", out);
     }
     fputs("</div>\n", out);
+}
+
+int rep_write_html(const rep_doc *d, FILE *out)
+{
+    const rep_verification *v = &d->verification;
+    fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+          "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+          "style-src 'unsafe-inline'; img-src data:\">\n<title>",
+          out);
+    esc(out, d->title);
+    fputs("</title>\n", out);
+    fputs(STYLE, out);
+    fputs("</head><body>\n<header><h1>", out);
+    esc(out, d->title);
+    if (d->fleet) {
+        fputs("</h1>\n<p class=\"note\">Fleet database <code>", out);
+        esc(out, d->ledger_path);
+        fputs("</code>, ", out);
+        if (d->node_id) {
+            fputs("station <b>", out);
+            esc(out, d->node_id);
+            fputs("</b>", out);
+        } else
+            fputs("every station", out);
+    } else {
+        fputs("</h1>\n<p class=\"note\">Node <b>", out);
+        esc(out, d->node_id ? d->node_id : "?");
+        fputs("</b>, ledger <code>", out);
+        esc(out, d->ledger_path);
+        fputs("</code>", out);
+    }
+    if (d->period) {
+        fputs(", ", out);
+        esc(out, d->period);
+    }
+    fputs("</p>\n", out);
+    if (d->fleet) {
+        fputs("<div class=\"verify ok\" id=\"verification\" data-fleet=\"true\">", out);
+        esc(out, d->source_note);
+        fputs("</div>\n", out);
+    } else if (v->stored) {
+        fprintf(out,
+                "<div class=\"verify ok\" id=\"verification\" data-ok=\"true\" "
+                "data-records=\"%" PRIu64 "\"><b>Stored chain</b>: %" PRIu64 " records, head ",
+                v->records, v->records);
+        esc(out, v->head_hash);
+        fputs(", read from the fleet database; each record was checked against the station's "
+              "chain by fleet.ingest when it arrived. Every row below cites the station's "
+              "ledger seqs it comes from.</div>\n",
+              out);
+    } else
+        file_banner(out, v);
     if (d->sections.count > 4) { /* a long report: its contents first */
         fputs("<nav class=\"toc\"><b>Contents</b><ol>", out);
         for (size_t i = 0; i < d->sections.count; i++) {

@@ -67,8 +67,33 @@ static json_t *section(const rep_section *s)
                      "charts", charts, "notes", notes);
 }
 
+static int dump(json_t *doc, FILE *out)
+{
+    if (doc == NULL)
+        return -ENOMEM;
+    int rc = json_dumpf(doc, out, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+    json_decref(doc);
+    fputc('\n', out);
+    return rc < 0 || ferror(out) ? -EIO : 0;
+}
+
+/* A fleet-wide report (schemas/fleet-KIND.schema.json): the database and station instead of
+ * a ledger and its verification, which the stations section and `report integrity` carry. */
+static int write_fleet(const rep_doc *d, FILE *out)
+{
+    json_t *sections = json_array();
+    for (size_t i = 0; i < d->sections.count; i++)
+        json_array_append_new(sections, section(REP_SECTION(d, i)));
+    return dump(json_pack("{s:s,s:s,s:s?,s:{s:s,s:s?,s:s},s:o}", "report", d->kind, "title",
+                          d->title, "period", d->period, "fleet", "database", d->ledger_path,
+                          "node", d->node_id, "checked", d->source_note, "sections", sections),
+                out);
+}
+
 int rep_write_json(const rep_doc *d, FILE *out)
 {
+    if (d->fleet)
+        return write_fleet(d, out);
     const rep_verification *v = &d->verification;
     json_t *verification =
         json_pack("{s:b,s:I,s:s,s:b}", "ok", v->ok, "records", (json_int_t)v->records, "head_hash",
@@ -90,10 +115,5 @@ int rep_write_json(const rep_doc *d, FILE *out)
         json_pack("{s:s,s:s,s:s?,s:{s:s,s:s?},s:o,s:o}", "report", d->kind, "title", d->title,
                   "period", d->period, "ledger", "path", d->ledger_path, "node_id", d->node_id,
                   "verification", verification, "sections", sections);
-    if (doc == NULL)
-        return -ENOMEM;
-    int rc = json_dumpf(doc, out, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
-    json_decref(doc);
-    fputc('\n', out);
-    return rc < 0 || ferror(out) ? -EIO : 0;
+    return dump(doc, out);
 }

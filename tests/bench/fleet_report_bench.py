@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+"""Fleet due-list benchmark (issue 17): the time of `smart-host report due --from
+postgresql://...` over STATIONS stations of RECORDS stored records each, in a PostgreSQL server
+the benchmark starts itself (tests/fleet/pg_server.py).
+
+One realistic station is generated through smart-host (report_bench.py's 40-item station: a
+daily check of each item, 1,000 test starts a day, calibrations) and shipped once with `smart-host
+ledger ship` (every record checked by fleet.ingest). The fleet is then made in the database as
+its owner: one INSERT ... SELECT a station copying the source station's first RECORDS rows under
+a new node_id, every column as stored (line, prev_hash, hash), so each copy's chain is the
+source's and fleet.verify_chains() passes for it. Prints the generation time, the table's size,
+how many rows the due list needs against how many are stored, and the due list's wall time,
+the report's CPU time and the server's CPU time (median of three runs).
+
+A configuration whose estimated size (the source's bytes a record, times its records) exceeds
+--max-gb is skipped with its estimate; each configuration's copies are dropped before the next.
+
+    fleet_report_bench.py --host SMART_HOST --module-dir DIR
+        [--configs 100x1000000,100x100000,10x1000000] [--max-gb 35] [--keep-station DIR]
+        [--no-verify]"""
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', 'fleet'))
+sys.path.insert(0, HERE)
+import pg_server  # noqa: E402
+import report_bench  # noqa: E402
+
+SOURCE = 'source-station'
+# What report_cli.c's REP_WANTS_DUE reads (report_ledger.c's table), for the printed count only.
+DUE_ACTIONS = ("'store.opened','status.transition','calibration.recorded',"
+               "'equipment.out_of_service','equipment.return_to_service',"
+               "'calibration.scheduled','equipment.retired'")
+
+
+def run(cmd, env=None):
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        sys.exit('failed (%d): %s\n%s%s' % (p.returncode, ' '.join(cmd), p.stdout, p.stderr))
+    return p
+
+
+def make_station(host, module_dir, work, records):
+    """report_bench.py's station through smart-host run; its ledger's path."""
+    env = dict(os.environ, SMART_MODULE_PATH=module_dir)
+    ledger = os.path.join(work, 'var', 'ledger.jsonl')
+    if os.path.exists(ledger):
+        return ledger
+    os.makedirs(os.path.join(work, 'contracts'), exist_ok=True)
+    with open(os.path.join(work, 'contracts', 'BR-CAL-001.json'), 'w') as f:
+        json.dump(report_bench.contract(), f)
+    with open(os.path.join(work, 'node.json'), 'w') as f:
+        json.dump({'node_id': SOURCE, 'station_type': 'BR', 'ledger': 'var/ledger.jsonl',
+                   'alerts': 'var/alerts.jsonl',
+                   'modules': [{'path': 'smart-maintenance.so',
+                                'config': {'contracts_dir': 'contracts',
+                                           'data_dir': 'var/maintenance',
+                                           'sweep_interval_s': 86400}}]}, f)
+    with open(os.path.join(work, 'events.jsonl'), 'w') as f:
+        report_bench.events(f, records)
+    t = time.monotonic()
+    run([host, 'run', os.path.join(work, 'node.json'), '--events',
+         os.path.join(work, 'events.jsonl'), '--clock', '2023-01-02T04:00:00Z'], env)
+    print('source station generated through smart-host run: %.1f s' % (time.monotonic() - t))
+    return ledger
+
+
+def server_cpu(pg):
+    """The server's CPU seconds so far: the postmaster's own and its reaped backends' (a
+    report's backend has exited, and been reaped, by the time the report returns)."""
+    with open(os.path.join(pg.data, 'postmaster.pid')) as f:
+        pid = int(f.readline())
+    with open('/proc/%d/stat' % pid) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    ticks = os.sysconf('SC_CLK_TCK')
+    return sum(int(x) for x in fields[11:15]) / ticks  # utime stime cutime cstime
+
+
+def timed(cmd, pg):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    s0 = server_cpu(pg)
+    t0 = time.monotonic()
+    p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wall = time.monotonic() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if p.returncode != 0:
+        sys.exit('failed (%d): %s\n%s' % (p.returncode, ' '.join(cmd), p.stderr))
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, server_cpu(pg) - s0
+
+
+def one(pg, host, stations, records, source_n, bytes_per_record, max_gb, verify):
+    est = bytes_per_record * stations * records / 1e9
+    print('\n== %d stations x %d records (estimated %.1f GB)' % (stations, records, est))
+    if records > source_n:
+        print('skipped: the source station holds %d records only' % source_n)
+        return False
+    if est > max_gb:
+        print('skipped: over --max-gb %g' % max_gb)
+        return False
+    free = shutil.disk_usage(pg.dir).free / 1e9
+    if est * 1.3 > free:
+        print('skipped: %.1f GB free on the disk' % free)
+        return False
+    t0 = time.monotonic()
+    for i in range(stations):
+        node = 'st-%03d' % i
+        pg.psql("INSERT INTO fleet.nodes (node_id, role_name, public_key, head_seq, head_hash) "
+                "SELECT '%s', 'bench_%03d', public_key, %d, (SELECT hash FROM fleet.records "
+                "WHERE node_id = '%s' AND seq = %d) FROM fleet.nodes WHERE node_id = '%s'"
+                % (node, i, records, SOURCE, records, SOURCE))
+        pg.psql("INSERT INTO fleet.records (node_id, seq, time, action, prev_hash, hash, line, "
+                "received_at) SELECT '%s', seq, time, action, prev_hash, hash, line, received_at "
+                "FROM fleet.records WHERE node_id = '%s' AND seq <= %d" % (node, SOURCE, records))
+        if i % 10 == 9:
+            print('  %d stations copied, %.0f s' % (i + 1, time.monotonic() - t0), flush=True)
+    pg.psql('ANALYZE fleet.records')
+    gen = time.monotonic() - t0
+    _, rows, _ = pg.psql("SELECT pg_size_pretty(sum(pg_total_relation_size(inhrelid))), "
+                         "pg_size_pretty(sum(pg_relation_size(inhrelid))), count(*) "
+                         "FROM pg_inherits WHERE inhparent = 'fleet.records'::regclass")
+    _, counts, _ = pg.psql("SELECT count(*), count(*) FILTER (WHERE action IN (%s)) "
+                           "FROM fleet.records WHERE node_id <> '%s'" % (DUE_ACTIONS, SOURCE))
+    total, needed = int(counts[0][0]), int(counts[0][1])
+    print('generated %d records for %d stations in the database: %.1f s (%.0f records/s)'
+          % (total, stations, gen, total / gen))
+    print('fleet.records: %s with its indexes (%s of rows), %s month partitions; '
+          'df: %.1f GB free' % (rows[0][0], rows[0][1], rows[0][2],
+                                shutil.disk_usage(pg.dir).free / 1e9))
+    print('rows the due list needs: %d of %d (%.2f %%)' % (needed, total, 100.0 * needed / total))
+    _, plan, _ = pg.psql("EXPLAIN SELECT line FROM fleet.records WHERE node_id = 'st-000' "
+                         "AND action = ANY ('{store.opened,status.transition}'::text[]) "
+                         "ORDER BY seq")
+    print('plan for one station: %s' % ('index records_node_action_seq'
+                                       if any('node_id_action_seq' in r[0] for r in plan)
+                                       else 'NO INDEX: ' + ' / '.join(r[0] for r in plan[:3])))
+    # The roles' report: a fleet_reader, as the quality manager would run it.
+    pg.psql("DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'qm') THEN "
+            "CREATE ROLE qm LOGIN IN ROLE fleet_reader; END IF; END$$")
+    pg.psql("DELETE FROM fleet.nodes WHERE node_id = '%s'" % SOURCE)  # not part of the fleet
+    # --within 200: every item of every station listed (the interval is 180 days), not only
+    # those due in the next 30 days.
+    cmd = [host, 'report', 'due', '--from', pg.url('qm'), '--within', '200', '--format', 'csv',
+           '--out', os.devnull]
+    runs = [timed(cmd, pg) for _ in range(3)]
+    lines = subprocess.run(cmd[:-2] + ['--out', '/dev/stdout'], capture_output=True,
+                           text=True).stdout.count('\ndue_list,')
+    wall = statistics.median(r[0] for r in runs)
+    cpu = statistics.median(r[1] for r in runs)
+    srv = statistics.median(r[2] for r in runs)
+    print('fleet due list, %d stations x %d records: %.2f s wall, %.2f s CPU in smart-host, '
+          '%.2f s CPU in the server (median of 3; %d due-list rows)'
+          % (stations, records, wall, cpu, srv, lines))
+    t = time.monotonic()
+    pg.psql('SELECT count(*) FROM fleet.records')
+    print('for scale: counting every stored record takes %.2f s' % (time.monotonic() - t))
+    if verify:  # it re-hashes every stored chain: minutes, so once a run
+        t = time.monotonic()
+        _, ok, _ = pg.psql("SELECT node_id, records, ok FROM fleet.verify_chains() "
+                           "WHERE node_id = 'st-000'")
+        print('fleet.verify_chains() (every chain re-hashed), the first copy: %s (%.1f s)'
+              % (ok[0], time.monotonic() - t))
+    # Put the source back, the copies away.
+    pg.psql("DELETE FROM fleet.records WHERE node_id <> '%s'" % SOURCE)
+    pg.psql("DELETE FROM fleet.nodes WHERE node_id LIKE 'st-%%'")
+    pg.psql("INSERT INTO fleet.nodes (node_id, role_name, public_key, head_seq, head_hash) "
+            "SELECT '%s', 'source_station', 'x', max(seq), (array_agg(hash ORDER BY seq DESC))[1] "
+            "FROM fleet.records WHERE node_id = '%s'" % (SOURCE, SOURCE))
+    pg.psql('VACUUM fleet.records')
+    return True
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--host', required=True)
+    ap.add_argument('--module-dir', required=True)
+    ap.add_argument('--configs', default='100x1000000,100x100000,10x1000000')
+    ap.add_argument('--max-gb', type=float, default=35)
+    ap.add_argument('--keep-station')
+    ap.add_argument('--no-verify', action='store_true',
+                    help='skip fleet.verify_chains() (it re-hashes every stored chain)')
+    a = ap.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # progress as it goes, under meson too
+    configs = [tuple(int(x) for x in c.split('x')) for c in a.configs.split(',')]
+    bindir = pg_server.find_bin()
+    if bindir is None:
+        print('SKIP: no PostgreSQL server binaries under /usr/lib/postgresql')
+        return 77
+    work = tempfile.mkdtemp(prefix='smart-fleet-report-bench-')
+    station_dir = a.keep_station or os.path.join(work, 'station')
+    pg = pg_server.Server(bindir)
+    try:
+        ledger = make_station(a.host, a.module_dir, station_dir, max(r for _, r in configs))
+        with open(ledger, 'rb') as f:
+            source_n = sum(1 for _ in f)
+        pg.psql('CREATE DATABASE fleet', db='postgres')
+        run([a.host, 'fleet', 'migrate', '--db', pg.url()])
+        run([a.host, 'keygen', os.path.join(work, 'keys')])
+        run([a.host, 'fleet', 'register', '--db', pg.url(), '--node', SOURCE, '--role',
+             'source_station', '--key', os.path.join(work, 'keys', 'node.pub')])
+        t = time.monotonic()
+        run([a.host, 'ledger', 'ship', ledger, '--to', pg.url('source_station')])
+        took = time.monotonic() - t
+        print('source station: %d records shipped with ledger ship in %.1f s (%.0f records/s)'
+              % (source_n, took, source_n / took))
+        _, size, _ = pg.psql("SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits "
+                             "WHERE inhparent = 'fleet.records'::regclass")
+        per = int(size[0][0]) / source_n
+        print('stored: %.0f bytes a record with its indexes' % per)
+        verify = not a.no_verify
+        for stations, records in configs:
+            if one(pg, a.host, stations, records, source_n, per, a.max_gb, verify):
+                verify = False
+        return 0
+    finally:
+        pg.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
