@@ -31,7 +31,14 @@ targets=("$@")
 
 [ -d build-fuzz ] || CC=clang CXX=clang++ meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined \
   -Db_lundef=false -Dc_args=-fno-sanitize-recover=all -Dcpp_args=-fno-sanitize-recover=all > /dev/null
-meson compile -C build-fuzz > /dev/null
+build_log="$(mktemp)"
+if ! meson compile -C build-fuzz > "$build_log" 2>&1; then
+  tail -n 30 "$build_log" >&2
+  echo "the fuzz build failed (build-fuzz/ configured before a language was added? remove it)" >&2
+  rm -f "$build_log"
+  exit 1
+fi
+rm -f "$build_log"
 
 if [ -z "$work" ]; then
   work="$(mktemp -d)"
