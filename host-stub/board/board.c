@@ -568,9 +568,10 @@ static void take_handoffs(board *b)
             waiting += held;
             messages += held ? ss->queue.count : 0;
         }
-        host_diag("board: stopping: %zu of %zu clients have messages waiting (%zu queued, and "
-                  "what the sockets have not taken), sent first for at most %llu ms",
-                  waiting, b->client_count, messages, (unsigned long long)b->flush_ms);
+        if (b->client_count > 0)
+            host_diag("board: stopping: %zu of %zu clients have messages waiting (%zu queued, "
+                      "and what the sockets have not taken), sent first for at most %llu ms",
+                      waiting, b->client_count, messages, (unsigned long long)b->flush_ms);
         b->stopping = true;
         b->stop_at_ms = uv_now(&b->loop) + b->flush_ms;
         /* The check runs each turn; the tick makes turns while the flush waits on sockets. */
@@ -731,7 +732,9 @@ int board_start(const node_config *config, board **out, char *msg, size_t msg_si
     pthread_mutex_unlock(&b->lock);
     if (rc < 0) {
         snprintf(msg, msg_size, "%s", b->start_msg);
-        board_free(b); /* its thread has ended its loop */
+        pthread_join(b->thread, NULL); /* it ends its loop at once: nothing to stop */
+        b->thread_running = false;
+        board_free(b);
         return rc;
     }
     bool v6 = strchr(config->dashboard_host, ':') != NULL;
