@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <libwebsockets.h>
+#include <linux/sockios.h>
 #include <openssl/crypto.h>
 #include <poll.h>
 #include <pthread.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <uv.h>
 
 #include "board/board_api.h"
@@ -39,6 +41,7 @@ typedef struct session {
     bool deflate; /* asked /ws?deflate=1: each batch deflated, in a binary message */
     board_queue queue;
     uint64_t progress_ms; /* loop time of its last write, or of its queue's filling from empty */
+    int unsent;           /* while stopping: what its socket's send queue held at the last turn */
     struct session *prev, *next;
 } session;
 
@@ -398,13 +401,43 @@ static int on_ws_writeable(board *b, struct lws *wsi, session *ss)
     return write_queued(b, wsi, ss);
 }
 
-/* Whether every client still served has nothing left to write (what a stop waits for). */
-static bool all_written(board *b)
+/* Bytes the kernel holds for the client, not yet acknowledged by it (0 when unknown). */
+static int unsent(session *ss)
 {
-    for (session *ss = b->clients; ss != NULL; ss = ss->next)
-        if (!ss->dropped && (ss->queue.count > 0 || lws_partial_buffered(ss->wsi)))
-            return false;
-    return true;
+    int outq = 0;
+    int fd = lws_get_socket_fd(ss->wsi);
+    if (fd < 0 || ioctl(fd, SIOCOUTQ, &outq) != 0)
+        return 0;
+    return outq;
+}
+
+/* While stopping: whether every client still served has taken everything, its socket's send
+ * queue too (closing a socket whose peer has not acknowledged all may lose the end, under
+ * load), letting go of one that took nothing for a quarter of the flush's time; each turn. */
+static bool all_written(board *b, uint64_t now)
+{
+    bool all = true;
+    for (session *ss = b->clients, *next; ss != NULL; ss = next) {
+        next = ss->next;
+        if (ss->dropped)
+            continue;
+        if (ss->queue.count > 0 || lws_partial_buffered(ss->wsi)) {
+            all = false;
+            continue;
+        }
+        int outq = unsent(ss);
+        if (outq == 0)
+            continue;
+        if (outq < ss->unsent) /* it reads */
+            ss->progress_ms = now;
+        ss->unsent = outq;
+        if (now - ss->progress_ms > b->flush_ms / 4) {
+            client_drop(b, ss);
+            continue;
+        }
+        all = false;
+    }
+    return all;
 }
 
 /* Every loop turn, after its poll: each client with messages waiting is written to. With the
@@ -415,8 +448,8 @@ static bool all_written(board *b)
  * not ask for. So each turn: a held remainder is flushed by a POLLOUT service of the socket
  * when it is writable (lws_service_fd, as an external poll loop does), and otherwise the queue
  * is written directly, safe while lws holds nothing (lws_partial_buffered). While stopping, a
- * client that took nothing for half the flush's time is given up, and once all is written (or
- * the flush's deadline passed) the board closes. */
+ * client that took nothing for a quarter of the flush's time is given up, and once all is written
+ * (or the flush's deadline passed) the board closes. */
 static void on_turn(uv_check_t *check)
 {
     board *b = check->data;
@@ -427,7 +460,7 @@ static void on_turn(uv_check_t *check)
         next = ss->next;
         if (ss->dropped || (ss->queue.count == 0 && !lws_partial_buffered(ss->wsi)))
             continue;
-        if (b->stopping && now - ss->progress_ms > b->flush_ms / 2) {
+        if (b->stopping && now - ss->progress_ms > b->flush_ms / 4) {
             client_drop(b, ss);
             continue;
         }
@@ -443,7 +476,7 @@ static void on_turn(uv_check_t *check)
         if (write_queued(b, ss->wsi, ss) < 0)
             client_drop(b, ss);
     }
-    if (b->stopping && (now >= b->stop_at_ms || all_written(b)))
+    if (b->stopping && (now >= b->stop_at_ms || all_written(b, now)))
         finish(b);
 }
 

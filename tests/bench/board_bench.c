@@ -574,9 +574,9 @@ bool board_bench(const char *host, const char *dir, const char *clock_text, long
                  int clients, int runs, void (*reset)(const char *dir))
 {
     signal(SIGPIPE, SIG_IGN);
-    /* A client that takes nothing for 3 s is behind (the host's default is 10 s): the one that
-     * never reads is dropped within a run. */
-    setenv("SMART_BOARD_BEHIND_MS", "3000", 1);
+    /* A client that takes nothing for 1 s is behind (the host's default is 10 s): the one that
+     * never reads is dropped within a run, and a stop does not wait for it. */
+    setenv("SMART_BOARD_BEHIND_MS", "1000", 1);
     lws_set_log_level(getenv("BENCH_LWS_LOG") ? atoi(getenv("BENCH_LWS_LOG")) : LLL_ERR, NULL);
     if (!write_board_node(dir)) {
         fprintf(stderr, "smart-bench: cannot write %s/NODE-board.json\n", dir);
