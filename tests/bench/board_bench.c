@@ -187,10 +187,23 @@ static void *counter_thread(void *arg)
 typedef struct raw_reader {
     int fd;
     long long bytes;
-    bool upgraded; /* the 101 answer's end seen */
+    bool upgraded; /* the 101 answer and the hello after it read: the host counts it a client */
     bool ended;
-    char head[4]; /* the last bytes read before the answer's end was seen */
+    unsigned char first[1024]; /* the first bytes read, until `upgraded` */
+    unsigned char last[8];     /* the last bytes read (debugging) */
 } raw_reader;
+
+/* Whether `first` holds the 101 answer and the whole hello frame after it (the hello is queued
+ * once the host has taken the client in, so nothing later can miss it). */
+static bool raw_upgraded(const raw_reader *r)
+{
+    size_t n = r->bytes < (long long)sizeof r->first ? (size_t)r->bytes : sizeof r->first;
+    const unsigned char *end = memmem(r->first, n, "\r\n\r\n", 4);
+    if (end == NULL)
+        return false;
+    size_t at = (size_t)(end - r->first) + 4;
+    return n >= at + 2 && n >= at + 2 + (r->first[at + 1] & 0x7f);
+}
 
 static int raw_connect(int port, bool stalled)
 {
@@ -221,17 +234,15 @@ static bool raw_read(raw_reader *r, char *buf, size_t size)
     ssize_t n = read(r->fd, buf, size);
     if (n <= 0)
         return false;
-    r->bytes += n;
-    if (!r->upgraded) {
-        char joined[4 + 65536];
-        size_t h = strlen(r->head), m = (size_t)n < 65536 ? (size_t)n : 65536;
-        memcpy(joined, r->head, h);
-        memcpy(joined + h, buf, m);
-        r->upgraded = memmem(joined, h + m, "\r\n\r\n", 4) != NULL;
-        size_t keep = h + m < 3 ? h + m : 3;
-        memcpy(r->head, joined + h + m - keep, keep);
-        r->head[keep] = '\0';
+    if (!r->upgraded && r->bytes < (long long)sizeof r->first) {
+        size_t room = sizeof r->first - (size_t)r->bytes;
+        memcpy(r->first + r->bytes, buf, (size_t)n < room ? (size_t)n : room);
     }
+    r->bytes += n;
+    if (n >= 8)
+        memcpy(r->last, buf + n - 8, 8);
+    if (!r->upgraded)
+        r->upgraded = raw_upgraded(r);
     return true;
 }
 
@@ -269,7 +280,7 @@ static int client_process(int port, int readers, int ready_fd, int result_fd)
     cc.opaque_user_data = c;
     if (lws_client_connect_via_info(&cc) == NULL)
         return 1;
-    while (set.established + set.ended < 1)
+    while (set.ended < 1 && c->messages < 1) /* its hello: the host counts it a client */
         lws_service(set.context, 0);
     int established = set.established;
     char *buf = malloc(1 << 18);
@@ -312,6 +323,17 @@ static int client_process(int port, int readers, int ready_fd, int result_fd)
         }
     }
     pthread_join(counter, NULL);
+    if (getenv("BENCH_DEBUG"))
+        for (int i = 1; i < readers; i++)
+            if (raw[i].bytes != raw[1].bytes || memcmp(raw[i].last, raw[1].last, 8) != 0)
+                fprintf(stderr,
+                        "reader %d: %lld bytes, last %02x%02x%02x%02x%02x%02x%02x%02x; reader 1 "
+                        "%lld, last %02x%02x%02x%02x%02x%02x%02x%02x\n",
+                        i, raw[i].bytes, raw[i].last[0], raw[i].last[1], raw[i].last[2],
+                        raw[i].last[3], raw[i].last[4], raw[i].last[5], raw[i].last[6],
+                        raw[i].last[7], raw[1].bytes, raw[1].last[0], raw[1].last[1],
+                        raw[1].last[2], raw[1].last[3], raw[1].last[4], raw[1].last[5],
+                        raw[1].last[6], raw[1].last[7]);
     for (int i = 0; i <= readers; i++) {
         conn_figures f = {0};
         if (i == 0) {
@@ -577,6 +599,9 @@ bool board_bench(const char *host, const char *dir, const char *clock_text, long
     /* A client that takes nothing for 1 s is behind (the host's default is 10 s): the one that
      * never reads is dropped within a run, and a stop does not wait for it. */
     setenv("SMART_BOARD_BEHIND_MS", "1000", 1);
+    /* At the stop, the one that never reads holds the flush until it is let go, a quarter of
+     * this (250 ms); the readers take what is left at once. */
+    setenv("SMART_BOARD_FLUSH_MS", "1000", 1);
     lws_set_log_level(getenv("BENCH_LWS_LOG") ? atoi(getenv("BENCH_LWS_LOG")) : LLL_ERR, NULL);
     if (!write_board_node(dir)) {
         fprintf(stderr, "smart-bench: cannot write %s/NODE-board.json\n", dir);
