@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <libwebsockets.h>
-#include <linux/sockios.h>
 #include <openssl/crypto.h>
 #include <poll.h>
 #include <pthread.h>
@@ -12,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <uv.h>
 
 #include "board/board_api.h"
@@ -41,7 +39,6 @@ typedef struct session {
     bool deflate; /* asked /ws?deflate=1: each batch deflated, in a binary message */
     board_queue queue;
     uint64_t progress_ms; /* loop time of its last write, or of its queue's filling from empty */
-    int unsent;           /* while stopping: what its socket's send queue held at the last turn */
     struct session *prev, *next;
 } session;
 
@@ -347,6 +344,9 @@ static int on_established(board *b, struct lws *wsi, session *ss)
     session_free_body(b, ss);
     if (board_queue_init(&ss->queue, BOARD_QUEUE_MAX, BOARD_QUEUE_BYTES) < 0)
         return -1;
+    /* Every batch durable before the client was taken in is behind its hello (which says
+     * through which seq), whichever the loop saw first. */
+    take_handoffs(b);
     if (b->stopping)
         return -1; /* the host is stopping: nothing more will come */
     char store[BOARD_MAX_ARGS][BOARD_ARG_MAX];
@@ -401,43 +401,14 @@ static int on_ws_writeable(board *b, struct lws *wsi, session *ss)
     return write_queued(b, wsi, ss);
 }
 
-/* Bytes the kernel holds for the client, not yet acknowledged by it (0 when unknown). */
-static int unsent(session *ss)
+/* While stopping: whether every client still served has nothing left to write (what the
+ * kernel holds of it, it sends after the close). */
+static bool all_written(board *b)
 {
-    int outq = 0;
-    int fd = lws_get_socket_fd(ss->wsi);
-    if (fd < 0 || ioctl(fd, SIOCOUTQ, &outq) != 0)
-        return 0;
-    return outq;
-}
-
-/* While stopping: whether every client still served has taken everything, its socket's send
- * queue too (closing a socket whose peer has not acknowledged all may lose the end, under
- * load), letting go of one that took nothing for a quarter of the flush's time; each turn. */
-static bool all_written(board *b, uint64_t now)
-{
-    bool all = true;
-    for (session *ss = b->clients, *next; ss != NULL; ss = next) {
-        next = ss->next;
-        if (ss->dropped)
-            continue;
-        if (ss->queue.count > 0 || lws_partial_buffered(ss->wsi)) {
-            all = false;
-            continue;
-        }
-        int outq = unsent(ss);
-        if (outq == 0)
-            continue;
-        if (outq < ss->unsent) /* it reads */
-            ss->progress_ms = now;
-        ss->unsent = outq;
-        if (now - ss->progress_ms > b->flush_ms / 4) {
-            client_drop(b, ss);
-            continue;
-        }
-        all = false;
-    }
-    return all;
+    for (session *ss = b->clients; ss != NULL; ss = ss->next)
+        if (!ss->dropped && (ss->queue.count > 0 || lws_partial_buffered(ss->wsi)))
+            return false;
+    return true;
 }
 
 /* Every loop turn, after its poll: each client with messages waiting is written to. With the
@@ -476,7 +447,7 @@ static void on_turn(uv_check_t *check)
         if (write_queued(b, ss->wsi, ss) < 0)
             client_drop(b, ss);
     }
-    if (b->stopping && (now >= b->stop_at_ms || all_written(b, now)))
+    if (b->stopping && (now >= b->stop_at_ms || all_written(b)))
         finish(b);
 }
 

@@ -27,8 +27,7 @@
  * the batches in (board_api.h), making the messages, writing them when the sockets take them.
  * So neither a client that does not read nor the board's work holds the gate's loop. At a
  * clean stop (board_close) what is queued is sent first, for at most BOARD_FLUSH_MS
- * ($SMART_BOARD_FLUSH_MS; a client that takes nothing for a quarter of it is let go),
- * until its socket's send queue is empty too.
+ * ($SMART_BOARD_FLUSH_MS; a client that takes nothing for a quarter of it is let go).
  */
 #ifndef SMART_HOST_BOARD_H
 #define SMART_HOST_BOARD_H

@@ -191,6 +191,7 @@ typedef struct raw_reader {
     bool ended;
     unsigned char first[1024]; /* the first bytes read, until `upgraded` */
     unsigned char last[8];     /* the last bytes read (debugging) */
+    int error;                 /* how its connection ended: 0 (closed) or an errno */
 } raw_reader;
 
 /* Whether `first` holds the 101 answer and the whole hello frame after it (the hello is queued
@@ -232,8 +233,12 @@ static int raw_connect(int port, bool stalled)
 static bool raw_read(raw_reader *r, char *buf, size_t size)
 {
     ssize_t n = read(r->fd, buf, size);
-    if (n <= 0)
+    if (n < 0 && errno == EINTR)
+        return true;
+    if (n <= 0) {
+        r->error = n < 0 ? errno : 0;
         return false;
+    }
     if (!r->upgraded && r->bytes < (long long)sizeof r->first) {
         size_t room = sizeof r->first - (size_t)r->bytes;
         memcpy(r->first + r->bytes, buf, (size_t)n < room ? (size_t)n : room);
@@ -323,17 +328,18 @@ static int client_process(int port, int readers, int ready_fd, int result_fd)
         }
     }
     pthread_join(counter, NULL);
-    if (getenv("BENCH_DEBUG"))
-        for (int i = 1; i < readers; i++)
-            if (raw[i].bytes != raw[1].bytes || memcmp(raw[i].last, raw[1].last, 8) != 0)
-                fprintf(stderr,
-                        "reader %d: %lld bytes, last %02x%02x%02x%02x%02x%02x%02x%02x; reader 1 "
-                        "%lld, last %02x%02x%02x%02x%02x%02x%02x%02x\n",
-                        i, raw[i].bytes, raw[i].last[0], raw[i].last[1], raw[i].last[2],
-                        raw[i].last[3], raw[i].last[4], raw[i].last[5], raw[i].last[6],
-                        raw[i].last[7], raw[1].bytes, raw[1].last[0], raw[1].last[1],
-                        raw[1].last[2], raw[1].last[3], raw[1].last[4], raw[1].last[5],
-                        raw[1].last[6], raw[1].last[7]);
+    for (int i = 1; i < readers && getenv("BENCH_DEBUG"); i++) {
+        if (raw[i].error != 0)
+            fprintf(stderr, "reader %d: its connection ended: %s\n", i, strerror(raw[i].error));
+        else if (raw[i].bytes != raw[1].bytes || memcmp(raw[i].last, raw[1].last, 8) != 0)
+            fprintf(stderr,
+                    "reader %d: %lld bytes, last %02x%02x%02x%02x%02x%02x%02x%02x; reader 1 "
+                    "%lld, last %02x%02x%02x%02x%02x%02x%02x%02x\n",
+                    i, raw[i].bytes, raw[i].last[0], raw[i].last[1], raw[i].last[2], raw[i].last[3],
+                    raw[i].last[4], raw[i].last[5], raw[i].last[6], raw[i].last[7], raw[1].bytes,
+                    raw[1].last[0], raw[1].last[1], raw[1].last[2], raw[1].last[3], raw[1].last[4],
+                    raw[1].last[5], raw[1].last[6], raw[1].last[7]);
+    }
     for (int i = 0; i <= readers; i++) {
         conn_figures f = {0};
         if (i == 0) {
@@ -404,6 +410,29 @@ static bool write_board_node(const char *dir)
     return fclose(f) == 0;
 }
 
+#define STATUS_LINE "{\"topic\":\"status\","
+
+/* Wait (polling the output file, at most 60 s) for its first status line: the host's
+ * start-up batch is durable. */
+static bool wait_for_start(const char *out)
+{
+    for (int i = 0; i < 12000; i++) {
+        FILE *f = fopen(out, "r");
+        char line[256];
+        bool found = false, whole = true;
+        while (f && !found && fgets(line, sizeof line, f)) {
+            found = whole && strncmp(line, STATUS_LINE, strlen(STATUS_LINE)) == 0;
+            whole = strchr(line, '\n') != NULL;
+        }
+        if (f)
+            fclose(f);
+        if (found)
+            return true;
+        nanosleep(&(struct timespec){.tv_nsec = 5000000}, NULL);
+    }
+    return false;
+}
+
 static bool run_one(const char *host, const char *dir, const char *clock_text, bool board,
                     int readers, run_figures *r)
 {
@@ -453,6 +482,14 @@ static bool run_one(const char *host, const char *dir, const char *clock_text, b
             fprintf(stderr, "smart-bench: the host did not start its board; see %s\n", errp);
             return false;
         }
+    }
+    /* The host's start-up batch (with the board, it ends with the status the host asks for)
+     * is durable before any client connects: every client gets the same batches. */
+    if (board && !wait_for_start(out)) {
+        fprintf(stderr, "smart-bench: the host's start-up status never came; see %s\n", out);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return false;
     }
     /* The clients' process, forked before this one starts a thread of its own. */
     int ready[2] = {-1, -1}, results[2] = {-1, -1};
@@ -570,8 +607,10 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* The board's events in an output file: what each reading client should receive (+ hello). */
-static long board_events(const char *dir)
+/* The board's events in the run's output file; with `after_start`, only those after its first
+ * status line (the board run's start-up batch, durable before the clients connect): what each
+ * reading client should receive (+ the hello). */
+static long board_events(const char *dir, bool after_start)
 {
     char path[4096], line[1 << 16];
     snprintf(path, sizeof path, "%s/board-output.jsonl", dir);
@@ -581,10 +620,13 @@ static long board_events(const char *dir)
                                          "{\"topic\":\"gate.decision\"", "{\"topic\":\"alert\"",
                                          "{\"topic\":\"ledger.checkpoint\""};
     bool whole = true; /* at the start of a line */
+    bool counting = !after_start;
     while (f && fgets(line, sizeof line, f)) {
-        if (whole)
+        if (whole && counting)
             for (int k = 0; k < 4; k++)
                 n += strncmp(line, topics[k], strlen(topics[k])) == 0;
+        if (whole && !counting)
+            counting = strncmp(line, STATUS_LINE, strlen(STATUS_LINE)) == 0;
         whole = strchr(line, '\n') != NULL;
     }
     if (f)
@@ -599,9 +641,6 @@ bool board_bench(const char *host, const char *dir, const char *clock_text, long
     /* A client that takes nothing for 1 s is behind (the host's default is 10 s): the one that
      * never reads is dropped within a run, and a stop does not wait for it. */
     setenv("SMART_BOARD_BEHIND_MS", "1000", 1);
-    /* At the stop, the one that never reads holds the flush until it is let go, a quarter of
-     * this (250 ms); the readers take what is left at once. */
-    setenv("SMART_BOARD_FLUSH_MS", "1000", 1);
     lws_set_log_level(getenv("BENCH_LWS_LOG") ? atoi(getenv("BENCH_LWS_LOG")) : LLL_ERR, NULL);
     if (!write_board_node(dir)) {
         fprintf(stderr, "smart-bench: cannot write %s/NODE-board.json\n", dir);
@@ -620,19 +659,20 @@ bool board_bench(const char *host, const char *dir, const char *clock_text, long
             secs[mode][k] = r.seconds;
             cpu[mode][k] = r.host_cpu;
             if (mode == 0) {
-                expected = board_events(dir);
+                expected = board_events(dir, false);
                 printf("run %d without the board: %.3f s, %.0f events/s, host CPU %.3f s (%ld "
                        "board events)\n",
                        k + 1, r.seconds, (double)events / r.seconds, r.host_cpu, expected);
             } else {
+                long sent = board_events(dir, true); /* after the start-up batch */
                 printf("run %d with the board, %d clients reading and 1 that never reads: %.3f s, "
                        "%.0f events/s, host CPU %.3f s (the clients' process %.3f s); the "
                        "counting reader got %ld events of %ld in %ld messages, the raw readers "
                        "%lld to %lld bytes each; %ld client(s) dropped\n",
                        k + 1, clients, r.seconds, (double)events / r.seconds, r.host_cpu,
-                       r.clients_cpu, r.events, expected + 1, r.messages, r.min_bytes, r.max_bytes,
+                       r.clients_cpu, r.events, sent + 1, r.messages, r.min_bytes, r.max_bytes,
                        r.dropped);
-                if (r.events != expected + 1 || r.min_bytes != r.max_bytes) {
+                if (r.events != sent + 1 || r.min_bytes != r.max_bytes) {
                     printf("  a reader did not get every event\n");
                     all_ok = false;
                 }
