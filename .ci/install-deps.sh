@@ -5,7 +5,8 @@ set -euo pipefail
 packages=(build-essential meson ninja-build pkg-config libjansson-dev libuv1-dev libsqlite3-dev
           libssl-dev libyaml-dev libyajl-dev libicu-dev check python3 python3-jsonschema
           python3-hypothesis valgrind clang libclang-rt-14-dev libsodium-dev
-          minisign libsimdjson-dev libwebsockets-dev libwebsockets-evlib-uv python3-websockets chromium postgresql libpq-dev)
+          minisign libsimdjson-dev libwebsockets-dev libwebsockets-evlib-uv libdeflate-dev zlib1g-dev
+          python3-websockets chromium postgresql libpq-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -6,10 +6,12 @@
 #include <libwebsockets.h>
 #include <openssl/crypto.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 #include "board/board_api.h"
 #include "board/board_assets.h"
@@ -34,25 +36,60 @@ typedef struct session {
     /* WebSocket */
     bool client;  /* counted in the board's clients */
     bool dropped; /* fell behind: closed without another message */
+    bool deflate; /* asked /ws?deflate=1: each batch deflated, in a binary message */
     board_queue queue;
     uint64_t progress_ms; /* loop time of its last write, or of its queue's filling from empty */
     struct session *prev, *next;
 } session;
 
+/* A batch handed over by the host's thread: its lines the board takes in (board_line_wanted),
+ * or, when the hand-over queue was full, none and `lost` (every client must resync). */
+typedef struct handoff {
+    struct handoff *next;
+    uint64_t seq;
+    int64_t now_ms;
+    bool lost;
+    size_t len;
+    char lines[];
+} handoff;
+
 struct board {
-    uv_loop_t *loop;
     const node_config *config;
+    pthread_t thread;
+    /* Shared with the host's thread, under `lock`. */
+    pthread_mutex_t lock;
+    pthread_cond_t started_cond;
+    handoff *head, *tail; /* batches handed over, oldest first */
+    size_t handoff_bytes;
+    bool lost;       /* a batch was not handed over: the next one says so */
+    bool stop_asked; /* board_close: flush and stop */
+    bool started;    /* the thread has said how its start went (start_rc, start_msg) */
+    int start_rc;
+    char start_msg[512];
+    /* The host's thread only. */
+    bool thread_running;
+    bool closed;
+    /* The board's thread only (its port is set before `started`). */
+    uv_loop_t loop;
+    uv_async_t wake;             /* a batch handed over, or the stop asked */
+    uv_timer_t tick;             /* while stopping: checks the flush */
     struct lws_context *context; /* NULL once destroyed (lws clears it through pcontext) */
     board_state *state;
     session *clients; /* the WebSocket clients, newest first */
     size_t client_count;
     size_t http_count; /* HTTP answers in flight */
     int port;
-    uint64_t behind_ms; /* a message waiting longer than this: the client is behind */
-    uv_check_t turn;    /* writes the clients' queues each loop turn (on_turn) */
-    bool turn_ready;
-    bool closed;
+    uint64_t behind_ms;  /* a message waiting longer than this: the client is behind */
+    uint64_t flush_ms;   /* at a stop, how long queued messages may take to go */
+    uint64_t stop_at_ms; /* loop time the flush gives up at (while stopping) */
+    uv_check_t turn;     /* writes the clients' queues each loop turn (on_turn) */
+    bool stopping;       /* flushing: no new batches, no new clients */
+    bool finishing;      /* the flush is over: closing */
 };
+
+static void take_handoffs(board *b);
+static void finish(board *b);
+static void on_tick(uv_timer_t *timer);
 
 /* libwebsockets' own log lines, errors and warnings only, as the host's diagnostics. */
 static void lws_log(int level, const char *line)
@@ -158,6 +195,7 @@ static int query_args(struct lws *wsi, char store[BOARD_MAX_ARGS][BOARD_ARG_MAX]
 static int on_http(board *b, struct lws *wsi, session *ss, const char *uri, size_t uri_len)
 {
     ss->wsi = wsi;
+    take_handoffs(b); /* an answer covers every batch durable before the request */
     char path[256];
     snprintf(path, sizeof path, "%.*s", (int)(uri_len < sizeof path ? uri_len : sizeof path - 1),
              uri);
@@ -306,14 +344,24 @@ static int on_established(board *b, struct lws *wsi, session *ss)
     session_free_body(b, ss);
     if (board_queue_init(&ss->queue, BOARD_QUEUE_MAX, BOARD_QUEUE_BYTES) < 0)
         return -1;
-    board_msg *hello = board_state_hello(b->state, uv_now(b->loop));
+    /* Every batch durable before the client was taken in is behind its hello (which says
+     * through which seq), whichever the loop saw first. */
+    take_handoffs(b);
+    if (b->stopping)
+        return -1; /* the host is stopping: nothing more will come */
+    char store[BOARD_MAX_ARGS][BOARD_ARG_MAX];
+    const char *args[BOARD_MAX_ARGS];
+    int nargs = query_args(wsi, store, args);
+    for (int i = 0; i < nargs; i++)
+        ss->deflate |= strcmp(args[i], "deflate=1") == 0;
+    board_msg *hello = board_state_hello(b->state, uv_now(&b->loop));
     if (hello == NULL || board_queue_push(&ss->queue, hello) < 0) {
         board_msg_unref(hello);
         return -1;
     }
     board_msg_unref(hello);
     ss->client = true;
-    ss->progress_ms = uv_now(b->loop);
+    ss->progress_ms = uv_now(&b->loop);
     ss->next = b->clients;
     if (b->clients)
         b->clients->prev = ss;
@@ -333,12 +381,13 @@ static int write_queued(board *b, struct lws *wsi, session *ss)
         board_msg *m = board_queue_pop(&ss->queue);
         if (m == NULL)
             return 0;
-        int n = lws_write(wsi, m->data + m->pre, m->len, LWS_WRITE_TEXT);
+        int n =
+            lws_write(wsi, m->data + m->pre, m->len, m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
         size_t len = m->len;
         board_msg_unref(m);
         if (n < (int)len)
             return -1;
-        ss->progress_ms = uv_now(b->loop);
+        ss->progress_ms = uv_now(&b->loop);
     }
     if (ss->queue.count > 0)
         lws_callback_on_writable(wsi);
@@ -352,6 +401,16 @@ static int on_ws_writeable(board *b, struct lws *wsi, session *ss)
     return write_queued(b, wsi, ss);
 }
 
+/* While stopping: whether every client still served has nothing left to write (what the
+ * kernel holds of it, it sends after the close). */
+static bool all_written(board *b)
+{
+    for (session *ss = b->clients; ss != NULL; ss = ss->next)
+        if (!ss->dropped && (ss->queue.count > 0 || lws_partial_buffered(ss->wsi)))
+            return false;
+    return true;
+}
+
 /* Every loop turn, after its poll: each client with messages waiting is written to. With the
  * libuv event library of libwebsockets 4.1 on a foreign loop, a writable request made between
  * two services (the batch's hook runs in the host's idle phase) was seen to wait until lws
@@ -359,17 +418,27 @@ static int on_ws_writeable(board *b, struct lws *wsi, session *ss)
  * burst; what lws holds of a write taken in part likewise waited for a POLLOUT service it did
  * not ask for. So each turn: a held remainder is flushed by a POLLOUT service of the socket
  * when it is writable (lws_service_fd, as an external poll loop does), and otherwise the queue
- * is written directly, safe while lws holds nothing (lws_partial_buffered). */
+ * is written directly, safe while lws holds nothing (lws_partial_buffered). While stopping, a
+ * client that took nothing for a quarter of the flush's time is given up, and once all is written
+ * (or the flush's deadline passed) the board closes. */
 static void on_turn(uv_check_t *check)
 {
     board *b = check->data;
+    if (b->finishing)
+        return;
+    uint64_t now = uv_now(&b->loop);
     for (session *ss = b->clients, *next; ss != NULL; ss = next) {
         next = ss->next;
-        if (ss->dropped || ss->queue.count == 0)
+        if (ss->dropped || (ss->queue.count == 0 && !lws_partial_buffered(ss->wsi)))
             continue;
+        if (b->stopping && now - ss->progress_ms > b->flush_ms / 4) {
+            client_drop(b, ss);
+            continue;
+        }
         if (lws_partial_buffered(ss->wsi)) {
             struct pollfd p = {.fd = lws_get_socket_fd(ss->wsi), .events = POLLOUT};
             if (p.fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLOUT)) {
+                ss->progress_ms = now;
                 struct lws_pollfd lp = {.fd = p.fd, .events = POLLOUT, .revents = POLLOUT};
                 lws_service_fd(b->context, &lp); /* may close it: `next` is already taken */
             }
@@ -378,6 +447,8 @@ static void on_turn(uv_check_t *check)
         if (write_queued(b, ss->wsi, ss) < 0)
             client_drop(b, ss);
     }
+    if (b->stopping && (now >= b->stop_at_ms || all_written(b)))
+        finish(b);
 }
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -427,29 +498,125 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-int board_start(uv_loop_t *loop, const node_config *config, board **out, char *msg, size_t msg_size)
+static void queue_batch(board *b, const handoff *h)
 {
-    *out = NULL;
-    board *b = calloc(1, sizeof *b);
-    if (b == NULL || board_state_new(config->ledger_path, LWS_PRE, &b->state) < 0) {
-        free(b);
-        snprintf(msg, msg_size, "board: out of memory");
-        return -ENOMEM;
+    if (h->lost) {
+        host_diag("board: a batch could not be handed over to the board (out of memory, or the "
+                  "board's thread behind by %u MiB); clients must resync",
+                  (unsigned)(BOARD_HANDOFF_BYTES >> 20));
+        for (session *ss = b->clients, *next; ss != NULL; ss = next) {
+            next = ss->next;
+            client_drop(b, ss);
+        }
+        return;
     }
-    b->loop = loop;
-    b->config = config;
-    b->behind_ms = BOARD_BEHIND_MS;
-    const char *behind = getenv("SMART_BOARD_BEHIND_MS");
-    if (behind != NULL && *behind != '\0') {
-        char *end;
-        unsigned long long v = strtoull(behind, &end, 10);
-        if (*end == '\0' && v > 0)
-            b->behind_ms = v;
+    unsigned forms = 0;
+    for (session *ss = b->clients; ss != NULL; ss = ss->next)
+        forms |= ss->deflate ? BOARD_FORM_DEFLATE : BOARD_FORM_TEXT;
+    board_msg *msgs[2];
+    uint64_t loop_ms = uv_now(&b->loop);
+    if (board_state_durable(b->state, h->lines, h->len, h->seq, h->now_ms, loop_ms, forms, msgs) <
+        0) {
+        host_diag("board: out of memory: this batch's events are not on the board; clients "
+                  "must resync");
+        for (session *ss = b->clients, *next; ss != NULL; ss = next) {
+            next = ss->next;
+            client_drop(b, ss);
+        }
+        return;
     }
+    if (msgs[0] == NULL && msgs[1] == NULL)
+        return;
+    for (session *ss = b->clients, *next; ss != NULL; ss = next) {
+        next = ss->next;
+        board_msg *m = msgs[ss->deflate ? 1 : 0];
+        if (m == NULL)
+            continue;
+        /* Behind: more than its bounds still waiting, or nothing taken for behind_ms while
+         * messages wait (a reader that is merely slow makes progress every turn). */
+        bool queued = !board_queue_behind(&ss->queue) &&
+                      !(ss->queue.count > 0 && loop_ms - ss->progress_ms > b->behind_ms);
+        if (queued && ss->queue.count == 0)
+            ss->progress_ms = loop_ms;
+        if (queued)
+            queued = board_queue_push(&ss->queue, m) == 0;
+        if (queued)
+            lws_callback_on_writable(ss->wsi);
+        else
+            client_drop(b, ss);
+    }
+    board_msg_unref(msgs[0]);
+    board_msg_unref(msgs[1]);
+}
+
+/* Take in every batch handed over so far, in order (the board's thread). */
+static void take_handoffs(board *b)
+{
+    pthread_mutex_lock(&b->lock);
+    handoff *h = b->head;
+    b->head = b->tail = NULL;
+    b->handoff_bytes = 0;
+    bool stop = b->stop_asked;
+    pthread_mutex_unlock(&b->lock);
+    while (h != NULL) {
+        handoff *next = h->next;
+        if (!b->finishing)
+            queue_batch(b, h);
+        free(h);
+        h = next;
+    }
+    if (stop && !b->stopping) {
+        size_t waiting = 0, messages = 0;
+        for (session *ss = b->clients; ss != NULL; ss = ss->next) {
+            bool held = !ss->dropped && (ss->queue.count > 0 || lws_partial_buffered(ss->wsi));
+            waiting += held;
+            messages += held ? ss->queue.count : 0;
+        }
+        if (b->client_count > 0)
+            host_diag("board: stopping: %zu of %zu clients have messages waiting (%zu queued, "
+                      "and what the sockets have not taken), sent first for at most %llu ms",
+                      waiting, b->client_count, messages, (unsigned long long)b->flush_ms);
+        b->stopping = true;
+        b->stop_at_ms = uv_now(&b->loop) + b->flush_ms;
+        /* The check runs each turn; the tick makes turns while the flush waits on sockets. */
+        uv_timer_start(&b->tick, on_tick, BOARD_FLUSH_TICK_MS, BOARD_FLUSH_TICK_MS);
+    }
+}
+
+static void on_wake(uv_async_t *async)
+{
+    take_handoffs(async->data);
+}
+
+static void on_tick(uv_timer_t *timer)
+{
+    (void)timer; /* its turn runs on_turn, which checks the flush */
+}
+
+/* The flush is over: close every connection and handle; the loop then ends. */
+static void finish(board *b)
+{
+    if (b->finishing)
+        return;
+    b->finishing = true;
+    uv_timer_stop(&b->tick);
+    uv_close((uv_handle_t *)&b->tick, NULL);
+    uv_close((uv_handle_t *)&b->turn, NULL);
+    uv_close((uv_handle_t *)&b->wake, NULL);
+    if (b->context != NULL)
+        lws_context_destroy(b->context); /* closes lws's handles as the loop runs on */
+}
+
+static const struct lws_protocols protocols[];
+
+/* Make the libwebsockets context on the board's loop. Returns 0, or -1 with b->start_msg set. */
+static int start_context(board *b)
+{
+    const node_config *config = b->config;
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
-    void *loops[1] = {loop};
+    void *loops[1] = {&b->loop};
     info.foreign_loops = loops;
     info.port = config->dashboard_port;
     info.iface = config->dashboard_host;
@@ -463,31 +630,117 @@ int board_start(uv_loop_t *loop, const node_config *config, board **out, char *m
     info.max_http_header_pool = 32;
     info.timeout_secs = 10;
     info.keepalive_timeout = 5;
-    /* libuv: the host's loop; no signal handlers of lws's (the host has its own, and its crash
-     * guard). */
+    /* libuv: the board's own loop; no signal handlers of lws's (the host has its own, and its
+     * crash guard). */
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN |
                    LWS_SERVER_OPTION_VALIDATE_UTF8;
     if (strchr(config->dashboard_host, ':') == NULL)
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     b->context = lws_create_context(&info);
     if (b->context == NULL) {
-        snprintf(msg, msg_size,
+        snprintf(b->start_msg, sizeof b->start_msg,
                  "%s: dashboard.listen: cannot serve the board on %s:%d (the address is in use "
                  "or not this machine's, or libwebsockets' libuv event library "
                  "libwebsockets-evlib-uv is missing; libwebsockets said why above)",
                  config->file_path, config->dashboard_host, config->dashboard_port);
-        board_state_free(b->state);
-        free(b);
-        return -EADDRNOTAVAIL;
-    }
-    if (uv_check_init(loop, &b->turn) == 0) {
-        b->turn_ready = true;
-        b->turn.data = b;
-        uv_check_start(&b->turn, on_turn);
-        uv_unref((uv_handle_t *)&b->turn); /* it must not keep the loop alive */
+        return -1;
     }
     struct lws_vhost *vhost = lws_get_vhost_by_name(b->context, "smart-board");
     b->port = vhost ? lws_get_vhost_listen_port(vhost) : config->dashboard_port;
+    return 0;
+}
+
+/* The board's thread: its loop, libwebsockets on it, until the stop's flush is over. */
+static void *board_main(void *arg)
+{
+    board *b = arg;
+    int rc = uv_loop_init(&b->loop);
+    bool loop_ready = rc == 0;
+    if (rc == 0 && (rc = uv_async_init(&b->loop, &b->wake, on_wake)) < 0)
+        uv_loop_close(&b->loop), loop_ready = false;
+    if (rc < 0) {
+        snprintf(b->start_msg, sizeof b->start_msg, "board: cannot start its loop: %s",
+                 uv_strerror(rc));
+    } else {
+        b->wake.data = b;
+        uv_timer_init(&b->loop, &b->tick);
+        uv_check_init(&b->loop, &b->turn);
+        b->turn.data = b;
+        if (start_context(b) < 0) {
+            rc = -EADDRNOTAVAIL;
+            b->finishing = true;
+            uv_close((uv_handle_t *)&b->tick, NULL);
+            uv_close((uv_handle_t *)&b->turn, NULL);
+            uv_close((uv_handle_t *)&b->wake, NULL);
+        } else {
+            uv_check_start(&b->turn, on_turn);
+        }
+    }
+    pthread_mutex_lock(&b->lock);
+    b->start_rc = rc;
+    b->started = true;
+    pthread_cond_broadcast(&b->started_cond);
+    pthread_mutex_unlock(&b->lock);
+    if (loop_ready) {
+        uv_run(&b->loop, UV_RUN_DEFAULT);
+        /* With a foreign loop the first destroy closes lws's handles; once the loop has run
+         * them closed, a second one frees the context (lws clears b->context through
+         * pcontext). */
+        if (b->context != NULL)
+            lws_context_destroy(b->context);
+        uv_run(&b->loop, UV_RUN_DEFAULT);
+        uv_loop_close(&b->loop);
+    }
+    return NULL;
+}
+
+int board_start(const node_config *config, board **out, char *msg, size_t msg_size)
+{
+    *out = NULL;
+    board *b = calloc(1, sizeof *b);
+    if (b == NULL || board_state_new(config->ledger_path, LWS_PRE, &b->state) < 0) {
+        free(b);
+        snprintf(msg, msg_size, "board: out of memory");
+        return -ENOMEM;
+    }
+    b->config = config;
+    b->behind_ms = BOARD_BEHIND_MS;
+    b->flush_ms = BOARD_FLUSH_MS;
+    static const char *const names[2] = {"SMART_BOARD_BEHIND_MS", "SMART_BOARD_FLUSH_MS"};
+    uint64_t *values[2] = {&b->behind_ms, &b->flush_ms};
+    for (int i = 0; i < 2; i++) {
+        const char *text = getenv(names[i]);
+        if (text != NULL && *text != '\0') {
+            char *end;
+            unsigned long long v = strtoull(text, &end, 10);
+            if (*end == '\0' && v > 0)
+                *values[i] = v;
+        }
+    }
+    pthread_mutex_init(&b->lock, NULL);
+    pthread_cond_init(&b->started_cond, NULL);
+    int rc = pthread_create(&b->thread, NULL, board_main, b);
+    if (rc != 0) {
+        snprintf(msg, msg_size, "board: cannot start its thread: %s", strerror(rc));
+        board_state_free(b->state);
+        pthread_mutex_destroy(&b->lock);
+        pthread_cond_destroy(&b->started_cond);
+        free(b);
+        return -rc;
+    }
+    b->thread_running = true;
+    pthread_mutex_lock(&b->lock);
+    while (!b->started)
+        pthread_cond_wait(&b->started_cond, &b->lock);
+    rc = b->start_rc;
+    pthread_mutex_unlock(&b->lock);
+    if (rc < 0) {
+        snprintf(msg, msg_size, "%s", b->start_msg);
+        pthread_join(b->thread, NULL); /* it ends its loop at once: nothing to stop */
+        b->thread_running = false;
+        board_free(b);
+        return rc;
+    }
     bool v6 = strchr(config->dashboard_host, ':') != NULL;
     host_diag("board at http://%s%s%s:%d/%s", v6 ? "[" : "", config->dashboard_host, v6 ? "]" : "",
               b->port, config->dashboard_token ? " (bearer token required)" : "");
@@ -500,39 +753,57 @@ void board_durable(void *arg, const char *lines, size_t len, uint64_t seq, int64
     board *b = arg;
     if (b == NULL || b->closed)
         return;
-    board_msg **msgs;
-    size_t count;
-    uint64_t loop_ms = uv_now(b->loop);
-    if (board_state_durable(b->state, lines, len, seq, now_ms, loop_ms, &msgs, &count) < 0) {
-        host_diag("board: out of memory: this batch's events are not on the board; clients "
-                  "must resync");
-        for (session *ss = b->clients, *next; ss != NULL; ss = next) {
-            next = ss->next;
-            client_drop(b, ss);
-        }
+    /* Only what the board takes in is copied (most of a busy station's output is not). */
+    size_t want = 0;
+    for (const char *p = lines, *end = lines + len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        if (board_line_wanted(p, l))
+            want += l + 1;
+        p += l + 1;
+    }
+    pthread_mutex_lock(&b->lock);
+    bool full = b->handoff_bytes + want > BOARD_HANDOFF_BYTES;
+    pthread_mutex_unlock(&b->lock);
+    handoff *h = full ? NULL : malloc(sizeof *h + want);
+    bool lost = h == NULL;
+    if (h == NULL)
+        h = calloc(1, sizeof *h); /* a lost batch: say so */
+    if (h == NULL) {
+        pthread_mutex_lock(&b->lock);
+        b->lost = true;
+        pthread_mutex_unlock(&b->lock);
+        uv_async_send(&b->wake);
         return;
     }
-    for (session *ss = b->clients, *next; ss != NULL; ss = next) {
-        next = ss->next;
-        if (count == 0)
-            continue;
-        /* Still holding more than its bounds from the batches before: it is not keeping up. */
-        /* Behind: more than its bounds still waiting, or nothing taken for behind_ms while
-         * messages wait (a reader that is merely slow makes progress every turn). */
-        bool queued = !board_queue_behind(&ss->queue) &&
-                      !(ss->queue.count > 0 && loop_ms - ss->progress_ms > b->behind_ms);
-        if (queued && ss->queue.count == 0)
-            ss->progress_ms = loop_ms;
-        for (size_t i = 0; i < count && queued; i++)
-            queued = board_queue_push(&ss->queue, msgs[i]) == 0;
-        if (queued)
-            lws_callback_on_writable(ss->wsi);
-        else
-            client_drop(b, ss);
+    h->next = NULL;
+    h->seq = seq;
+    h->now_ms = now_ms;
+    h->lost = lost;
+    h->len = 0;
+    if (!lost) {
+        for (const char *p = lines, *end = lines + len; p < end;) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+            if (board_line_wanted(p, l)) {
+                memcpy(h->lines + h->len, p, l);
+                h->lines[h->len + l] = '\n';
+                h->len += l + 1;
+            }
+            p += l + 1;
+        }
     }
-    for (size_t i = 0; i < count; i++)
-        board_msg_unref(msgs[i]);
-    free(msgs);
+    pthread_mutex_lock(&b->lock);
+    h->lost |= b->lost;
+    b->lost = false;
+    if (b->tail)
+        b->tail->next = h;
+    else
+        b->head = h;
+    b->tail = h;
+    b->handoff_bytes += h->len;
+    pthread_mutex_unlock(&b->lock);
+    uv_async_send(&b->wake);
 }
 
 int board_port(const board *b)
@@ -545,22 +816,30 @@ void board_close(board *b)
     if (b == NULL || b->closed)
         return;
     b->closed = true;
-    if (b->turn_ready && !uv_is_closing((uv_handle_t *)&b->turn))
-        uv_close((uv_handle_t *)&b->turn, NULL);
-    if (b->context != NULL)
-        lws_context_destroy(b->context);
+    if (!b->thread_running)
+        return;
+    pthread_mutex_lock(&b->lock);
+    b->stop_asked = true;
+    pthread_mutex_unlock(&b->lock);
+    uv_async_send(&b->wake);
+    pthread_join(b->thread, NULL);
+    b->thread_running = false;
 }
 
 void board_free(board *b)
 {
     if (b == NULL)
         return;
-    if (!b->closed)
+    if (b->thread_running) {
+        b->closed = false;
         board_close(b);
-    /* With a foreign loop the first destroy closes lws's handles; once the loop has run them
-     * closed, a second one frees the context (lws clears b->context through pcontext). */
-    if (b->context != NULL)
-        lws_context_destroy(b->context);
+    }
+    for (handoff *h = b->head, *next; h != NULL; h = next) {
+        next = h->next;
+        free(h);
+    }
     board_state_free(b->state);
+    pthread_mutex_destroy(&b->lock);
+    pthread_cond_destroy(&b->started_cond);
     free(b);
 }

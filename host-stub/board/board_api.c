@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <libdeflate.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +15,6 @@
 #include <unistd.h>
 
 #include "util/json_text.h"
-
-#define BOARD_CHUNK_BYTES (60 * 1024) /* a WebSocket message of events, at most (or one) */
 
 /* The recent messages of one kind, oldest first; `gone_through` is the seq of the newest one
  * let go (0: none), so an answer since an earlier seq is incomplete. */
@@ -39,6 +38,10 @@ struct board_state {
     int64_t now_ms; /* the station's time at the last durable batch (0: none yet) */
     json_t *items;  /* equipment_id -> the item as last reported */
     char as_of[40]; /* the last status answer's as_of, or "" */
+    strbuf pending; /* status and status.changed lines not yet taken in (apply_pending) */
+    strbuf batch;   /* a batch's array, and the deflated one: kept from batch to batch */
+    strbuf scratch;
+    struct libdeflate_compressor *compressor; /* made at the first deflated batch */
     msg_ring rings[KIND_COUNT];
 };
 
@@ -99,6 +102,10 @@ void board_state_free(board_state *s)
     for (int k = 0; k < KIND_COUNT; k++)
         ring_free(&s->rings[k]);
     json_decref(s->items);
+    strbuf_free(&s->pending);
+    strbuf_free(&s->batch);
+    strbuf_free(&s->scratch);
+    libdeflate_free_compressor(s->compressor);
     free(s);
 }
 
@@ -120,6 +127,18 @@ static size_t line_topic(const char *line, size_t len, const char **topic)
 static bool topic_is(const char *topic, size_t len, const char *name)
 {
     return strlen(name) == len && memcmp(topic, name, len) == 0;
+}
+
+bool board_line_wanted(const char *line, size_t len)
+{
+    const char *topic;
+    size_t tl = line_topic(line, len, &topic);
+    if (topic_is(topic, tl, "status"))
+        return true;
+    for (int k = 0; k < KIND_COUNT && tl; k++)
+        if (topic_is(topic, tl, kind_topics[k]))
+            return true;
+    return false;
 }
 
 /* Words for a status, for an item a status.changed moved (it carries no reason of its own). */
@@ -160,8 +179,19 @@ static void merge_item(board_state *s, json_t *entry)
     json_object_update(item, entry);
 }
 
+/* Whether a status answer lists the whole station: every item it counts, and more than one (a
+ * single item's answer counts only that item, and a page or the not-ready list count more than
+ * they list). */
+static bool status_is_whole(json_t *data)
+{
+    json_int_t total =
+        json_integer_value(json_object_get(json_object_get(data, "summary"), "total"));
+    return total > 1 && (size_t)total == json_array_size(json_object_get(data, "equipment"));
+}
+
 /* What an output line tells about the items. */
-static void learn(board_state *s, const char *topic, size_t topic_len, const char *line, size_t len)
+static void learn(board_state *s, const char *topic, size_t topic_len, const char *line, size_t len,
+                  json_t *parsed)
 {
     bool status = topic_is(topic, topic_len, "status");
     bool changed = topic_is(topic, topic_len, "status.changed");
@@ -170,7 +200,7 @@ static void learn(board_state *s, const char *topic, size_t topic_len, const cha
      * decisions it is sent (and from /api/decisions after a reconnect). */
     if (!status && !changed)
         return;
-    json_t *root = json_loadb(line, len, 0, NULL);
+    json_t *root = parsed ? json_incref(parsed) : json_loadb(line, len, 0, NULL);
     json_t *data = json_object_get(root, "data");
     if (status) {
         json_t *items = json_object();
@@ -182,9 +212,8 @@ static void learn(board_state *s, const char *topic, size_t topic_len, const cha
                 json_object_set(items, id, entry);
         }
         /* A status answer for one item, or for those not ready, is not the whole station. */
-        json_t *summary = json_object_get(data, "summary");
-        bool whole = summary != NULL && json_integer_value(json_object_get(summary, "total")) ==
-                                            (json_int_t)json_object_size(items);
+        bool whole = status_is_whole(data) &&
+                     json_object_size(items) == json_array_size(json_object_get(data, "equipment"));
         if (whole && items != NULL) {
             json_decref(s->items);
             s->items = items;
@@ -221,39 +250,103 @@ static void learn(board_state *s, const char *topic, size_t topic_len, const cha
     json_decref(root);
 }
 
-int board_state_durable(board_state *s, const char *lines, size_t len, uint64_t seq, int64_t now_ms,
-                        uint64_t loop_ms, board_msg ***msgs, size_t *count)
+/* Take in the status lines held back (board_state.pending): from the newest whole status answer
+ * on, as it replaces every item before it, the older ones are not parsed at all. */
+static void apply_pending(board_state *s)
 {
-    *msgs = NULL;
-    *count = 0;
-    s->seq = seq;
-    s->now_ms = now_ms;
-    /* First the board's events of the batch, to know its last one. */
-    size_t n = 0;
-    for (const char *p = lines, *end = lines + len; p < end;) {
+    const char *begin = s->pending.data, *end = begin + s->pending.len, *from = begin;
+    json_t *whole_root = NULL;              /* the newest whole answer, parsed once */
+    for (const char *e = end; e > begin;) { /* e is after a line's newline */
+        const char *nl = e - 1;
+        const char *ls = nl > begin ? memrchr(begin, '\n', (size_t)(nl - begin)) : NULL;
+        ls = ls ? ls + 1 : begin;
+        const char *topic;
+        size_t tl = line_topic(ls, (size_t)(nl - ls), &topic);
+        if (topic_is(topic, tl, "status")) {
+            json_t *root = json_loadb(ls, (size_t)(nl - ls), 0, NULL);
+            if (status_is_whole(json_object_get(root, "data"))) {
+                from = ls;
+                whole_root = root;
+                break;
+            }
+            json_decref(root);
+        }
+        e = ls;
+    }
+    for (const char *p = from; p < end;) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        size_t l = (size_t)(nl - p);
         const char *topic;
         size_t tl = line_topic(p, l, &topic);
-        learn(s, topic, tl, p, l);
-        for (int k = 0; k < KIND_COUNT && tl; k++)
-            n += topic_is(topic, tl, kind_topics[k]);
-        p += l + 1;
+        learn(s, topic, tl, p, l, p == from ? whole_root : NULL);
+        p = nl + 1;
     }
-    if (n == 0)
-        return 0;
-    board_msg **out = calloc(n, sizeof *out);
-    if (out == NULL)
-        return -ENOMEM;
-    strbuf text = {0};
-    size_t made = 0;
+    json_decref(whole_root);
+    strbuf_truncate(&s->pending, 0);
+}
+
+/* A deflated copy (zlib format, libdeflate's level 1: fast, and a batch's JSON shrinks about
+ * ten times) of `text`, as a binary message; NULL when out of memory. Into the state's scratch
+ * (kept: a new buffer of a batch's size each time cost the host more in page faults than the
+ * compression), then a message of the size it came to. */
+static board_msg *deflated(board_state *s, uint64_t seq, uint64_t loop_ms, const char *text,
+                           size_t len)
+{
+    if (s->compressor == NULL && (s->compressor = libdeflate_alloc_compressor(1)) == NULL)
+        return NULL;
+    size_t bound = libdeflate_zlib_compress_bound(s->compressor, len);
+    strbuf_truncate(&s->scratch, 0);
+    if (strbuf_reserve(&s->scratch, bound) < 0)
+        return NULL;
+    size_t n = libdeflate_zlib_compress(s->compressor, text, len, s->scratch.data, bound);
+    board_msg *m = n > 0 ? board_msg_new(s->pre, seq, loop_ms, s->scratch.data, n) : NULL;
+    if (m != NULL)
+        m->binary = true;
+    return m;
+}
+
+int board_state_durable(board_state *s, const char *lines, size_t len, uint64_t seq, int64_t now_ms,
+                        uint64_t loop_ms, unsigned forms, board_msg *out[2])
+{
+    out[0] = out[1] = NULL;
+    s->seq = seq;
+    s->now_ms = now_ms;
+    /* First the board's events of the batch, to know its last one; status lines are held back
+     * (apply_pending), as most of them are answers for the whole station that the next one
+     * replaces: parsing each cost the host more than its own work for it. */
+    size_t n = 0;
     int rc = 0;
     for (const char *p = lines, *end = lines + len; p < end && rc == 0;) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
         const char *topic;
         size_t tl = line_topic(p, l, &topic);
-        for (int k = 0; k < KIND_COUNT && tl; k++) {
+        if (topic_is(topic, tl, "status") || topic_is(topic, tl, "status.changed")) {
+            rc = strbuf_append(&s->pending, p, l);
+            if (rc == 0)
+                rc = strbuf_append_char(&s->pending, '\n');
+        }
+        for (int k = 0; k < KIND_COUNT && tl; k++)
+            n += topic_is(topic, tl, kind_topics[k]);
+        p += l + 1;
+    }
+    if (rc < 0)
+        return rc;
+    if (s->pending.len > BOARD_PENDING_BYTES)
+        apply_pending(s);
+    if (n == 0)
+        return 0;
+    /* Each event kept for ?since=, and all of them in one array, the batch's one message. */
+    strbuf text = {0}, *batch = &s->batch;
+    size_t made = 0;
+    strbuf_truncate(batch, 0);
+    rc = strbuf_append_char(batch, '[');
+    for (const char *p = lines, *end = lines + len; p < end && rc == 0;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        const char *topic;
+        size_t tl = line_topic(p, l, &topic);
+        for (int k = 0; k < KIND_COUNT && tl && rc == 0; k++) {
             if (!topic_is(topic, tl, kind_topics[k]))
                 continue;
             strbuf_truncate(&text, 0);
@@ -269,49 +362,29 @@ int board_state_durable(board_state *s, const char *lines, size_t len, uint64_t 
                 break;
             }
             ring_push(&s->rings[k], m);
-            out[made++] = m;
+            board_msg_unref(m); /* the ring holds it */
+            if (made++ > 0)
+                rc = strbuf_append_char(batch, ',');
+            if (rc == 0)
+                rc = strbuf_append(batch, text.data, text.len);
         }
         p += l + 1;
     }
-    /* For the WebSocket, the batch's events go out as few messages, each a JSON array of them
-     * up to BOARD_CHUNK_BYTES: one send each, where one per event cost the loop a system call
-     * per event per client. */
-    size_t chunks = 0;
-    for (size_t i = 0; i < made && rc == 0;) {
-        strbuf_truncate(&text, 0);
-        rc = strbuf_append_char(&text, '[');
-        for (size_t first = i;
-             i < made && rc == 0 && (i == first || text.len + out[i]->len < BOARD_CHUNK_BYTES);
-             i++) {
-            if (i > first)
-                rc = strbuf_append_char(&text, ',');
-            if (rc == 0)
-                rc = strbuf_append(&text, board_msg_text(out[i]), out[i]->len);
-        }
-        if (rc == 0)
-            rc = strbuf_append_char(&text, ']');
-        board_msg *chunk =
-            rc == 0 ? board_msg_new(s->pre, seq, loop_ms, text.data, text.len) : NULL;
-        if (chunk == NULL)
-            rc = -ENOMEM;
-        else { /* out[chunks] is an event already copied (chunks < i): its slot is reused */
-            board_msg_unref(out[chunks]);
-            out[chunks++] = chunk;
-        }
-    }
+    if (rc == 0)
+        rc = strbuf_append_char(batch, ']');
     strbuf_free(&text);
-    /* The ring keeps the events: out[] keeps the chunks, before `chunks`, and drops the rest. */
-    for (size_t i = chunks; i < made; i++)
-        board_msg_unref(out[i]);
+    if (rc == 0 && (forms & BOARD_FORM_TEXT) &&
+        (out[0] = board_msg_new(s->pre, seq, loop_ms, batch->data, batch->len)) == NULL)
+        rc = -ENOMEM;
+    if (rc == 0 && (forms & BOARD_FORM_DEFLATE) &&
+        (out[1] = deflated(s, seq, loop_ms, batch->data, batch->len)) == NULL)
+        rc = -ENOMEM;
     if (rc < 0) {
-        for (size_t i = 0; i < chunks; i++)
-            board_msg_unref(out[i]);
-        free(out);
-        return rc;
+        board_msg_unref(out[0]);
+        board_msg_unref(out[1]);
+        out[0] = out[1] = NULL;
     }
-    *msgs = out;
-    *count = chunks;
-    return 0;
+    return rc;
 }
 
 board_msg *board_state_hello(board_state *s, uint64_t loop_ms)
@@ -563,6 +636,7 @@ int board_state_answer(board_state *s, const char *path, const char *const *args
     query q;
     int rc = 0;
     if (strcmp(path, "/api/status") == 0) {
+        apply_pending(s);
         if (parse_query(args, arg_count, "la", &q, a)) {
             if (q.has_limit && (q.limit < 1 || q.limit > BOARD_STATUS_LIMIT_MAX))
                 bad(a, 400, "limit: must be 1 to %s", "1000");

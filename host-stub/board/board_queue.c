@@ -5,17 +5,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-board_msg *board_msg_new(size_t pre, uint64_t seq, uint64_t made_ms, const char *text, size_t len)
+board_msg *board_msg_alloc(size_t pre, uint64_t seq, uint64_t made_ms, size_t cap)
 {
-    board_msg *m = malloc(sizeof *m + pre + len + 1);
+    board_msg *m = malloc(sizeof *m + pre + cap + 1);
     if (m == NULL)
         return NULL;
     m->refs = 1;
     m->pre = pre;
-    m->len = len;
+    m->len = 0;
     m->seq = seq;
     m->made_ms = made_ms;
+    m->binary = false;
     memset(m->data, 0, pre);
+    m->data[pre] = '\0';
+    return m;
+}
+
+board_msg *board_msg_new(size_t pre, uint64_t seq, uint64_t made_ms, const char *text, size_t len)
+{
+    board_msg *m = board_msg_alloc(pre, seq, made_ms, len);
+    if (m == NULL)
+        return NULL;
+    m->len = len;
     memcpy(m->data + pre, text, len);
     m->data[pre + len] = '\0';
     return m;

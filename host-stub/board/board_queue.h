@@ -24,12 +24,17 @@ typedef struct board_msg {
     size_t len;
     uint64_t seq;     /* the ledger seq the message carries (0 for a hello) */
     uint64_t made_ms; /* when it was made, on the loop's clock (uv_now) */
+    bool binary;      /* a binary WebSocket message (a deflated batch), else text */
     unsigned char data[];
 } board_msg;
 
 /* A new message holding a copy of `text` (`len` bytes), one reference held by the caller.
  * Returns NULL when out of memory. */
 board_msg *board_msg_new(size_t pre, uint64_t seq, uint64_t made_ms, const char *text, size_t len);
+
+/* A new message with room for `cap` bytes after the headroom and len 0, for the caller to fill
+ * (setting len <= cap); one reference held by the caller. Returns NULL when out of memory. */
+board_msg *board_msg_alloc(size_t pre, uint64_t seq, uint64_t made_ms, size_t cap);
 
 /* The text of a message (len bytes; not NUL-terminated). */
 static inline const char *board_msg_text(const board_msg *m)

@@ -511,7 +511,7 @@ static void process_posted(host_state *h)
 
 static void close_handles(host_state *h)
 {
-    board_close(h->board);       /* its handles close as the loop runs on */
+    board_close(h->board);       /* sends what is queued (bounded), then its thread ends */
     ship_live_close(h->shipper); /* ships what host.stopped made durable, when it can */
     if (h->input != NULL) {
         event_input_close(h->input, on_input_closed, h);
@@ -1090,7 +1090,7 @@ static int start(host_state *h)
     /* Last, so the start-up batch is on it; a listen address that cannot be served is a
      * configuration error. */
     if (h->config->dashboard_host != NULL) {
-        if (board_start(&h->loop, h->config, &h->board, msg, sizeof msg) < 0) {
+        if (board_start(h->config, &h->board, msg, sizeof msg) < 0) {
             host_diag("%s", msg);
             return HOST_EXIT_USAGE;
         }
@@ -1246,6 +1246,12 @@ int host_run(const host_options *options)
         }
         if (loaded && !h->batch.failed) {
             record_started(h);
+            /* The board knows only what the modules say: a status answer for every item at
+             * start, so /api/status is whole from the first request (README "The status
+             * board"). */
+            if (h->board != NULL)
+                dispatch(h, NULL, "status.query", "{}", 2, NULL, "board", 0,
+                         host_clock_now_ms(&h->clock));
             end_batch(h);
         }
         if (!loaded || h->batch.failed) {
@@ -1269,7 +1275,7 @@ int host_run(const host_options *options)
     watchdog_unwatch_loop(h->watchdog);
     /* The output writer's handler stays, for a stalled standard output at its stop. */
     watchdog_release_signals(h->watchdog);
-    board_free(h->board); /* its handles are closed by now; this frees the rest */
+    board_free(h->board);
     h->board = NULL;
     ship_live_free(h->shipper);
     h->shipper = NULL;

@@ -1,7 +1,7 @@
 /*
- * board_bench.h — smart-bench --board-clients N: events/s of the same station without the
- * status board and with it, N WebSocket clients reading and one that never reads connected, in
- * the same run (alternating, so both see the same machine load).
+ * board_bench.h — smart-bench --board-clients N: events/s and the host's CPU time of the same
+ * station without the status board and with it, N WebSocket clients reading and one that never
+ * reads connected, in the same run (alternating, so both see the same machine load).
  */
 #ifndef SMART_BENCH_BOARD_BENCH_H
 #define SMART_BENCH_BOARD_BENCH_H
