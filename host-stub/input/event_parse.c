@@ -11,7 +11,7 @@
 
 #include "run/clock.h"
 #include "run/crash_guard.h"
-#include "util/yajl_gaps.h"
+#include "yajl_gaps.h"
 
 #define NO_TEXT SIZE_MAX
 

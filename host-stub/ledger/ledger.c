@@ -21,7 +21,7 @@
 #include "run/clock.h"
 #include "util/json_text.h"
 #include "util/strbuf.h"
-#include "util/yajl_gaps.h"
+#include "yajl_gaps.h"
 
 static const char GENESIS_HASH[] =
     "0000000000000000000000000000000000000000000000000000000000000000";

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <yajl/yajl_parse.h>
 
-#include "util/yajl_gaps.h"
+#include "yajl_gaps.h"
 
 typedef struct json_check_key {
     uint64_t hash;

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <yajl/yajl_parse.h>
 
+#include "yajl_gaps.h"
+
 /* jansson's own limit (JSON_PARSER_MAX_DEPTH in its sources): deeper than this, jansson judges. */
 #define JANSSON_DEPTH_MAX 2048
 
@@ -24,6 +26,8 @@ typedef struct builder {
                         * range): the parse stopped, jansson words it */
     bool doubt;        /* read, but jansson must confirm (see contract_json.h) */
     bool no_memory;    /* stopped: out of memory */
+    yajl_handle yajl;  /* the parse, for where the root closes */
+    size_t root_end;   /* past the root's closing byte (yajl_gaps.h) */
     locale_t c_locale; /* reals are read as jansson reads them, with a '.' */
     const char *stream_key; /* the root's array whose elements go to `each`, or NULL */
     json_t *stream;         /* that array, once it is open */
@@ -205,7 +209,8 @@ static int on_start_array(void *ctx)
 static int on_end(void *ctx)
 {
     builder *b = ctx;
-    b->depth--;
+    if (--b->depth == 0)
+        b->root_end = yajl_get_bytes_consumed(b->yajl);
     if (b->depth > 0 && b->open[b->depth - 1] == b->stream && b->stream)
         return hand_over(b, json_array_size(b->stream) - 1);
     return 1;
@@ -224,11 +229,10 @@ static const yajl_callbacks callbacks = {
 };
 
 /* Bytes yajl and jansson may read differently: a \uD800-\uDFFF escape (jansson refuses one
- * unpaired, yajl puts '?' for it) and a form feed or vertical tab (yajl's lexer takes them as
- * white space, jansson's does not). */
+ * unpaired, yajl puts '?' for it), and a form feed, vertical tab or NUL (yajl_gaps.h). */
 static bool needs_confirming(const char *text, size_t len)
 {
-    if (memchr(text, '\f', len) || memchr(text, '\v', len))
+    if (yajl_gaps_foreign_byte_at(text, len) < len)
         return true;
     const char *end = text + len;
     for (const char *p = memchr(text, '\\', len); p;
@@ -287,9 +291,14 @@ json_t *contract_json_read_streaming(const char *text, size_t len, const char *a
         snprintf(error->text, sizeof error->text, "out of memory");
         return NULL;
     }
+    b.yajl = h;
     yajl_status st = yajl_parse(h, (const unsigned char *)text, len);
     if (st == yajl_status_ok)
         st = yajl_complete_parse(h);
+    /* yajl takes a root followed by an open string ('{}"x', yajl_gaps.h): jansson judges it. */
+    if (st == yajl_status_ok && b.root && (json_is_object(b.root) || json_is_array(b.root)) &&
+        !yajl_gaps_rest_is_blank(text, len, b.root_end))
+        b.doubt = true;
     /* A container left open (the parse stopped inside it) is the root's: decref'd with it. */
     bool read = st == yajl_status_ok && b.root && !b.refused && !b.no_memory;
     if (b.no_memory) {

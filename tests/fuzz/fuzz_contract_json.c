@@ -37,10 +37,19 @@ static void compare_with_jansson(const char *text, size_t size)
         json_decref(b);
         return;
     }
-    if (!a != !b)
+    /* A raw NUL is never JSON, yet jansson takes one after a number: there the reader may
+     * refuse what jansson takes (yajl_gaps.h), never the other way round. */
+    bool has_nul = memchr(text, '\0', size) != NULL;
+    if (a && !b)
+        abort();
+    if (!a && b && !has_nul)
         abort();
     if (a && !json_equal(a, b))
         abort();
+    if (!a && b) {
+        json_decref(b);
+        return;
+    }
     if (!a && (ours.line != theirs.line || ours.column != theirs.column ||
                strcmp(ours.text, theirs.text) != 0))
         abort();

@@ -3,7 +3,7 @@
  *
  * A differential target: json_check_object must take exactly the texts jansson takes as one
  * object with JSON_REJECT_DUPLICATES (the reader json_check.h promises to agree with), but for
- * a raw NUL byte, which JSON never holds and jansson sometimes takes (util/yajl_gaps.h), and
+ * a raw NUL byte, which JSON never holds and jansson sometimes takes (plugin/yajl_gaps/yajl_gaps.h), and
  * refuse every other with a reason. Any disagreement aborts, so a text that could pass the host
  * and fail the audit (or the other way round) is found and kept as the crash input. */
 #include "util/json_check.h"

@@ -64,8 +64,8 @@ START_TEST(lines_that_are_not_a_json_object)
     assert_refused("{\"topic\":\"a\",}", "json: not valid JSON (column ");
     assert_refused("{\"topic\":\"a\"} {}", "json: not valid JSON (column ");
     assert_refused("{\"topic\":\"a\"", "json: not valid JSON (column ");
-    /* An open string after the object: yajl alone takes it (util/yajl_gaps.h). */
-    /* yajl's whitespace has vertical tab and form feed; JSON's has not (util/yajl_gaps.h). */
+    /* An open string after the object: yajl alone takes it (plugin/yajl_gaps/yajl_gaps.h). */
+    /* yajl's whitespace has vertical tab and form feed; JSON's has not (plugin/yajl_gaps/yajl_gaps.h). */
     assert_refused("{\v\"topic\":\"a\"}",
                    "json: not valid JSON (column 1: a vertical tab, form feed or NUL byte)");
     assert_refused("{\"topic\":\"a\"}\f",

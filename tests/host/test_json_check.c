@@ -103,7 +103,7 @@ START_TEST(nesting)
 }
 END_TEST
 
-/* yajl takes an object followed by an unterminated string as complete (util/yajl_gaps.h):
+/* yajl takes an object followed by an unterminated string as complete (plugin/yajl_gaps/yajl_gaps.h):
  * the check must not, since jansson does not; whitespace after the object is fine for both. */
 START_TEST(what_yajl_alone_takes)
 {

@@ -129,7 +129,7 @@ START_TEST(a_changed_record_is_named_wherever_it_falls)
 END_TEST
 
 /* yajl takes an object followed by an unterminated string as complete, and vertical tab and form
- * feed for whitespace (util/yajl_gaps.h); such a line is no record for jansson, so verification
+ * feed for whitespace (plugin/yajl_gaps/yajl_gaps.h); such a line is no record for jansson, so verification
  * must refuse it, whatever its hash says. */
 START_TEST(what_yajl_alone_takes_after_a_record_is_refused)
 {

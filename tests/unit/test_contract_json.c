@@ -84,6 +84,10 @@ START_TEST(what_jansson_refuses_is_refused_with_its_message)
     AS_JANSSON("\xef\xbb\xbf{}"); /* a byte order mark */
     AS_JANSSON("{\"a\": 1}\n// comment");
     AS_JANSSON("{\"a\": tru}");
+    /* yajl takes a root followed by an open string as complete (plugin/yajl_gaps/yajl_gaps.h) */
+    AS_JANSSON("{\"a\": 1}\"");
+    AS_JANSSON("{\"a\": 1} \"x}");
+    AS_JANSSON("[1]\"x");
 }
 END_TEST
 

@@ -2,8 +2,9 @@
  * yajl_gaps.h — what yajl 2.1 takes that JSON (RFC 8259) and jansson do not.
  *
  * The host's scanners (the input scan, the check of what modules hand over, ledger
- * verification) use yajl for speed and promise to take exactly what jansson takes. Two gaps of
- * yajl's break that promise unless the scanner closes them here:
+ * verification) and the module's contract reader (plugin/contract/contract_json.c) use yajl for
+ * speed and promise to take exactly what jansson takes. Two gaps of yajl's break that promise
+ * unless the scanner closes them here:
  *  - a root value followed by an unterminated string ('{}"x') is complete to yajl: its lexer
  *    reads the open string as more to come and yajl_complete_parse reports nothing (every
  *    other trailing byte is its "trailing garbage"). The scanner records where its root value
@@ -14,7 +15,8 @@
  *    JSON at all (yajl_gaps_foreign_byte_at). Nor is one with a raw NUL byte, which the scanners
  *    refuse with these two (jansson itself takes a NUL after a number, so here the scanners are
  *    stricter than jansson, never laxer).
- * Found by tests/fuzz/fuzz_json_check.c, which compares json_check_object with jansson.
+ * Found by tests/fuzz/fuzz_json_check.c and fuzz_contract_json.c, which compare the readers
+ * with jansson.
  * Threads: any; no state.
  */
 #ifndef SMART_HOST_YAJL_GAPS_H

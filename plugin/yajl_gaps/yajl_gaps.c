@@ -1,5 +1,5 @@
 /* yajl_gaps.c — see yajl_gaps.h. */
-#include "util/yajl_gaps.h"
+#include "yajl_gaps.h"
 
 #include <string.h>
 
