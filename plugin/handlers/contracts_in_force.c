@@ -202,12 +202,19 @@ static int copy_items(const equipment_state *items, size_t count, item_list *out
  * results, so it re-measures nothing: it renews the calibration of an item in tolerance, and
  * leaves a failed item failed (a failure is cleared only by a record that re-measures every
  * point, see handle_calibration.c). */
-static int apply_baseline(maintenance *m, equipment_state *e, int64_t now_ms, smart_error *err)
+static bool baseline_due(const maintenance *m, const equipment_state *e)
 {
     const contract_item *ci = e->terms;
-    civil_day day = ci && ci->has_baseline ? baseline_day(m, ci) : 0;
-    if (!ci || !ci->has_baseline || (e->record.has_calibration && day <= e->record.calibrated_on))
+    return ci && ci->has_baseline &&
+           (!e->record.has_calibration || baseline_day(m, ci) > e->record.calibrated_on);
+}
+
+static int apply_baseline(maintenance *m, equipment_state *e, int64_t now_ms, smart_error *err)
+{
+    if (!baseline_due(m, e))
         return 0;
+    const contract_item *ci = e->terms;
+    civil_day day = baseline_day(m, ci);
     char source[PATH_MAX + 16];
     snprintf(source, sizeof source, "contract:%s", ci->owner->file);
     calibration_entry entry = {
@@ -680,8 +687,16 @@ int maintenance_adopt_contracts(maintenance *m, contract_set *set, int64_t now_m
     equipment_state *old_items;
     size_t old_count;
     swap_in(m, set, &table, &before, &old_items, &old_count);
+    size_t baselines = 0; /* the calibrations apply_baseline is to write, at most */
+    for (size_t i = 0; i < m->item_count; i++)
+        baselines += baseline_due(m, &m->items[i]);
+    bool bulk = false;
+    if (baselines)
+        rc = store_bulk_calibrations_begin(m->store, baselines, &bulk, err);
     for (size_t i = 0; rc == 0 && i < m->item_count; i++)
         rc = apply_baseline(m, &m->items[i], now_ms, err);
+    if (rc == 0 && bulk)
+        rc = store_bulk_calibrations_end(m->store, err);
     bool *changed_terms = NULL; /* the results on record for their items are judged again */
     if (rc == 0)
         rc = record_versions(m, now_ms, &changed_terms, err);

@@ -537,6 +537,64 @@ int store_commit(store *s, smart_error *err)
     return rc;
 }
 
+/* The calibrations' indexes, as the schema and migration 1 make them: dropped for a bulk load
+ * and made again after it in one sorted pass each (store_bulk_calibrations_end). */
+static const char calibration_indexes[] =
+    "CREATE INDEX IF NOT EXISTS calibrations_by_item ON calibrations (equipment_id, day);"
+    "CREATE INDEX IF NOT EXISTS calibrations_by_certificate"
+    " ON calibrations (equipment_id, certificate_number);"
+    "CREATE INDEX IF NOT EXISTS calibrations_by_reference"
+    " ON calibrations (reference_standard, day);";
+
+int store_bulk_calibrations_begin(store *s, size_t adding, bool *bulk, smart_error *err)
+{
+    *bulk = false;
+    int rc = store_begin(s, err);
+    if (rc)
+        return rc;
+    /* Worth it when the rows added outnumber those stored: each index is then built once from
+     * a sort instead of one B-tree descent per row and index (a new station's first adoption,
+     * every item's baseline calibration). */
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM (SELECT 1 FROM calibrations LIMIT ?1)", -1,
+                           &st, NULL) != SQLITE_OK)
+        return error_set(err, SMART_EIO, "store: count the calibrations: %s",
+                         sqlite3_errmsg(s->db));
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)adding);
+    int step_rc = sqlite3_step(st);
+    int64_t stored = step_rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    if (stored < 0)
+        return error_set(err, SMART_EIO, "store: count the calibrations: %s",
+                         sqlite3_errmsg(s->db));
+    if (adding < 1000 || (size_t)stored >= adding)
+        return 0;
+    char *msg = NULL;
+    if (sqlite3_exec(s->db,
+                     "DROP INDEX calibrations_by_item; DROP INDEX calibrations_by_certificate;"
+                     " DROP INDEX calibrations_by_reference;",
+                     NULL, NULL, &msg) != SQLITE_OK) {
+        rc = error_set(err, SMART_EIO, "store: drop the calibrations' indexes: %s",
+                       msg ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+        return rc;
+    }
+    *bulk = true;
+    return 0;
+}
+
+int store_bulk_calibrations_end(store *s, smart_error *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, calibration_indexes, NULL, NULL, &msg) != SQLITE_OK) {
+        int rc = error_set(err, SMART_EIO, "store: make the calibrations' indexes: %s",
+                           msg ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+        return rc;
+    }
+    return 0;
+}
+
 static void copy_column(sqlite3_stmt *st, int col, char *out, size_t size)
 {
     const unsigned char *text = sqlite3_column_text(st, col);

@@ -61,6 +61,17 @@ typedef struct calibration_entry {
 
 int store_add_calibration(store *s, const calibration_entry *entry, smart_error *err);
 
+/* A bulk load of about `adding` calibrations, in the batch transaction (opened if need be):
+ * when they outnumber the calibrations stored, the calibrations' indexes are dropped (*bulk
+ * set) until store_bulk_calibrations_end makes them again, in the same transaction, so the
+ * rows and indexes committed are as if added one by one. While they are dropped only
+ * store_add_calibration may touch calibrations. 0 or SMART_EIO (the transaction is then to be
+ * rolled back, as after any failed write). */
+int store_bulk_calibrations_begin(store *s, size_t adding, bool *bulk, smart_error *err);
+/* Makes the indexes store_bulk_calibrations_begin dropped (call it only when *bulk was set).
+ * 0 or SMART_EIO. */
+int store_bulk_calibrations_end(store *s, smart_error *err);
+
 /* Whether the item has a calibration with that certificate on record (from any source): 0 when
  * it has, with its calibration_date as written copied into calibration_date (size bytes); 1
  * when it has none; or SMART_EIO. */
