@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <libwebsockets.h>
+#include <netdb.h>
 #include <openssl/crypto.h>
 #include <poll.h>
 #include <pthread.h>
@@ -11,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "board/board_api.h"
@@ -609,7 +612,37 @@ static void finish(board *b)
 
 static const struct lws_protocols protocols[];
 
-/* Make the libwebsockets context on the board's loop. Returns 0, or -1 with b->start_msg set. */
+/* Why `host`:`port` cannot be listened on, found by binding it (a socket of our own, closed at
+ * once) after libwebsockets could not: its own log says it only as errno numbers. Returns `buf`
+ * holding the reason, or NULL when the bind works now. */
+static const char *bind_failure(const char *host, int port, char *buf, size_t size)
+{
+    char service[16];
+    snprintf(service, sizeof service, "%d", port);
+    struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE,
+                             .ai_socktype = SOCK_STREAM};
+    struct addrinfo *ai = NULL;
+    int gai = getaddrinfo(host, service, &hints, &ai);
+    if (gai != 0) {
+        snprintf(buf, size, "%s", gai_strerror(gai));
+        return buf;
+    }
+    const char *why = NULL;
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1) < 0) {
+        snprintf(buf, size, "%s", strerror(errno));
+        why = buf;
+    }
+    if (fd >= 0)
+        close(fd);
+    freeaddrinfo(ai);
+    return why;
+}
+
+/* Make the libwebsockets context on the board's loop, listening. Returns 0, or -1 with
+ * b->start_msg set. */
 static int start_context(board *b)
 {
     const node_config *config = b->config;
@@ -631,23 +664,39 @@ static int start_context(board *b)
     info.timeout_secs = 10;
     info.keepalive_timeout = 5;
     /* libuv: the board's own loop; no signal handlers of lws's (the host has its own, and its
-     * crash guard). */
+     * crash guard). Without FAIL_UPON_UNABLE_TO_BIND an address in use or not this machine's
+     * only logs, and the host would run with no board (issue 16). */
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN |
-                   LWS_SERVER_OPTION_VALIDATE_UTF8;
+                   LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
     if (strchr(config->dashboard_host, ':') == NULL)
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    /* The vhost apart: when the context itself fails on a foreign loop, lws unloads its libuv
+     * event library before the loop has run its handles closed; a context that failed only
+     * to make its vhost is freed as any other (board_main). */
+    info.options |= LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
     b->context = lws_create_context(&info);
-    if (b->context == NULL) {
+    struct lws_vhost *vhost = b->context != NULL ? lws_create_vhost(b->context, &info) : NULL;
+    b->port = vhost != NULL ? lws_get_vhost_listen_port(vhost) : -1;
+    if (b->port > 0)
+        return 0;
+    /* A context without its listening vhost: the first destroy closes lws's handles, board_main
+     * frees it once its loop has run them closed. */
+    if (b->context != NULL)
+        lws_context_destroy(b->context);
+    bool v6 = strchr(config->dashboard_host, ':') != NULL;
+    char buf[128];
+    const char *why = bind_failure(config->dashboard_host, config->dashboard_port, buf, sizeof buf);
+    if (why != NULL)
         snprintf(b->start_msg, sizeof b->start_msg,
-                 "%s: dashboard.listen: cannot serve the board on %s:%d (the address is in use "
-                 "or not this machine's, or libwebsockets' libuv event library "
-                 "libwebsockets-evlib-uv is missing; libwebsockets said why above)",
-                 config->file_path, config->dashboard_host, config->dashboard_port);
-        return -1;
-    }
-    struct lws_vhost *vhost = lws_get_vhost_by_name(b->context, "smart-board");
-    b->port = vhost ? lws_get_vhost_listen_port(vhost) : config->dashboard_port;
-    return 0;
+                 "%s: dashboard.listen: cannot listen on %s%s%s:%d: %s", config->file_path,
+                 v6 ? "[" : "", config->dashboard_host, v6 ? "]" : "", config->dashboard_port, why);
+    else
+        snprintf(b->start_msg, sizeof b->start_msg,
+                 "%s: dashboard.listen: cannot serve the board on %s%s%s:%d (libwebsockets "
+                 "said why above; is its libuv event library libwebsockets-evlib-uv missing?)",
+                 config->file_path, v6 ? "[" : "", config->dashboard_host, v6 ? "]" : "",
+                 config->dashboard_port);
+    return -1;
 }
 
 /* The board's thread: its loop, libwebsockets on it, until the stop's flush is over. */

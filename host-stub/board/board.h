@@ -52,8 +52,10 @@ typedef struct board board;
 /* Start the board's thread, serving config->dashboard_host:dashboard_port (`config` borrowed,
  * must outlive the board); returns once it listens or failed to. Says on stderr where it
  * listens ("board at http://HOST:PORT/"). Returns 0 and the board in *out, or a negative errno
- * with `msg` (caller-owned) saying why (the address in use, the libuv event library missing);
- * *out is then NULL. */
+ * with `msg` (caller-owned) saying why ("FILE: dashboard.listen: cannot listen on HOST:PORT:
+ * REASON" for an address in use or not this machine's; the libuv event library missing);
+ * *out is then NULL. It reads nothing of the station's files: the host starts it before it
+ * opens the ledger, so a refused start writes nothing there. */
 int board_start(const node_config *config, board **out, char *msg, size_t msg_size);
 
 /* The batch's hook (batch.h on_durable): the batch's output lines (`len` bytes, borrowed) are

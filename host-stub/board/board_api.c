@@ -336,8 +336,9 @@ int board_state_durable(board_state *s, const char *lines, size_t len, uint64_t 
         apply_pending(s);
     if (n == 0)
         return 0;
-    /* Each event kept for ?since=, and all of them in one array, the batch's one message. */
-    strbuf text = {0}, *batch = &s->batch;
+    /* All of them in one array, the batch's one message, each event written straight into it
+     * and kept for ?since= as a copy of its slice (no event is copied on its own first). */
+    strbuf *batch = &s->batch;
     size_t made = 0;
     strbuf_truncate(batch, 0);
     rc = strbuf_append_char(batch, '[');
@@ -349,30 +350,30 @@ int board_state_durable(board_state *s, const char *lines, size_t len, uint64_t 
         for (int k = 0; k < KIND_COUNT && tl && rc == 0; k++) {
             if (!topic_is(topic, tl, kind_topics[k]))
                 continue;
-            strbuf_truncate(&text, 0);
+            if (made > 0)
+                rc = strbuf_append_char(batch, ',');
+            size_t at = batch->len;
             /* {"seq":S,"n":N,"last":B, then the line's own "topic":..,"data":..} */
-            rc = strbuf_appendf(&text, "{\"seq\":%" PRIu64 ",\"n\":%zu,\"last\":%s,", seq, made,
-                                made + 1 == n ? "true" : "false");
             if (rc == 0)
-                rc = strbuf_append(&text, p + 1, l - 1);
+                rc = strbuf_appendf(batch, "{\"seq\":%" PRIu64 ",\"n\":%zu,\"last\":%s,", seq, made,
+                                    made + 1 == n ? "true" : "false");
+            if (rc == 0)
+                rc = strbuf_append(batch, p + 1, l - 1);
             board_msg *m =
-                rc == 0 ? board_msg_new(s->pre, seq, loop_ms, text.data, text.len) : NULL;
+                rc == 0 ? board_msg_new(s->pre, seq, loop_ms, batch->data + at, batch->len - at)
+                        : NULL;
             if (m == NULL) {
                 rc = -ENOMEM;
                 break;
             }
             ring_push(&s->rings[k], m);
             board_msg_unref(m); /* the ring holds it */
-            if (made++ > 0)
-                rc = strbuf_append_char(batch, ',');
-            if (rc == 0)
-                rc = strbuf_append(batch, text.data, text.len);
+            made++;
         }
         p += l + 1;
     }
     if (rc == 0)
         rc = strbuf_append_char(batch, ']');
-    strbuf_free(&text);
     if (rc == 0 && (forms & BOARD_FORM_TEXT) &&
         (out[0] = board_msg_new(s->pre, seq, loop_ms, batch->data, batch->len)) == NULL)
         rc = -ENOMEM;

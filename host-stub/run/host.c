@@ -1028,6 +1028,14 @@ static int start(host_state *h)
         host_diag("%s%s", msg, busy ? "; refusing to start a second host on this station" : "");
         return busy ? HOST_EXIT_BUSY : HOST_EXIT_IO;
     }
+    /* A listen address that cannot be served is a configuration error: refused before the
+     * ledger is opened, as NODE.json's others are (after the lock, so a second host is told
+     * the station is busy). It takes in batches only once on_durable is set, below. */
+    if (h->config->dashboard_host != NULL &&
+        board_start(h->config, &h->board, msg, sizeof msg) < 0) {
+        host_diag("%s", msg);
+        return HOST_EXIT_USAGE;
+    }
     int removed = 0;
     if (module_copy_dir_prepare(h->config->ledger_path, &h->copy_dir, &removed, msg, sizeof msg) <
         0) {
@@ -1086,14 +1094,6 @@ static int start(host_state *h)
     if (h->spans == NULL || h->handle_kinds == NULL) {
         free(h->spans);
         h->spans = NULL;
-    }
-    /* Last, so the start-up batch is on it; a listen address that cannot be served is a
-     * configuration error. */
-    if (h->config->dashboard_host != NULL) {
-        if (board_start(h->config, &h->board, msg, sizeof msg) < 0) {
-            host_diag("%s", msg);
-            return HOST_EXIT_USAGE;
-        }
     }
     if (h->config->ship_to != NULL &&
         ship_live_start(&h->loop, h->config->ledger_path, h->config->ship_to, h->config->node_id,
