@@ -336,7 +336,7 @@ int report_fleet_integrity(rep_db *db, const char *node, rep_doc *d, char *msg, 
               "again against the record stored there (its signature was checked with the "
               "station's registered key before it was shipped); last shipped: the stored head "
               "and when it arrived. A full re-hash of every chain: SELECT * FROM "
-              "fleet.verify_chains().";
+              "fleet.verify_chains(); of one station's: fleet.verify_chains('NODE').";
     a->note = "Each record or checkpoint fleet.ingest refused (a gap, a fork, a rewritten or "
               "forged record, another node's record), naming the station and seq.";
     rep_arena arena = {0};

@@ -5,7 +5,11 @@ here with three stations shipped into it:
   completeness as counting its rows would, while reading only a few index entries of
   fleet.records (the plan's actual rows, as auto_explain logs them for the report's role), not
   every stored record; a station whose first record was deleted is counted and found
-  incomplete.
+  incomplete;
+- `fleet.verify_chains(node)` (migration 0003) finds a record altered in the database (its
+  stored line changed by the owner) for that node and not for the others, says what
+  `fleet.verify_chains()` says for each node, reads only that node's records, may be called by
+  a reader and not by a station.
 Exit 77 only without PostgreSQL server binaries."""
 import json
 import os
@@ -92,7 +96,7 @@ def run(pg, work):
     pg.psql('CREATE ROLE qm LOGIN IN ROLE fleet_reader')
     for setting in ("session_preload_libraries = 'auto_explain'",
                     'auto_explain.log_min_duration = 0', 'auto_explain.log_analyze = on',
-                    'auto_explain.log_format = json'):
+                    'auto_explain.log_format = json', 'auto_explain.log_nested_statements = on'):
         pg.psql('ALTER ROLE qm SET ' + setting)
     log = os.path.join(pg.dir, 'log')
     marker = 'FROM fleet.nodes n'
@@ -119,6 +123,32 @@ def run(pg, work):
           got['in-a']['complete'] is True,
           'a station without its seq 1 is counted (%d rows) and not complete' %
           got['in-c']['records'])
+
+    # One chain re-hashed: a line changed in place (hash kept) is found for its node only.
+    pg.psql("UPDATE fleet.records SET line = replace(line, '\"details\":\"x\"', "
+            "'\"details\":\"y\"') WHERE node_id = 'in-b' AND seq = 100")
+    _, every, _ = pg.psql('SELECT node_id, records, ok, first_bad_seq FROM fleet.verify_chains()')
+    every = {r[0]: r[1:] for r in every}
+    one = {}
+    offset = os.path.getsize(log)
+    for n in NODES:
+        _, rows, _ = pg.psql("SELECT node_id, records, ok, first_bad_seq FROM "
+                             "fleet.verify_chains('%s')" % n, user='qm')
+        one[n] = rows
+    check(one['in-b'] == [['in-b', '900', 'f', '100']] and
+          one['in-a'] == [['in-a', '1500', 't', '']] and
+          all(one[n] == [[n] + every[n]] for n in NODES),
+          'verify_chains(node): in-b\'s altered seq 100 found, in-a intact, each as '
+          'verify_chains() says (%s; all: %s)' % (one, every))
+    ps = plans(log, offset, 'FROM fleet.records r')
+    read = [rows_read(p) for p in ps]
+    check(len(ps) == 3 and read == sorted(read, reverse=True) and read[0] <= SIZES['in-a'] + 2 and
+          read[2] <= SIZES['in-c'] + 2,
+          'verify_chains(node) read only the node\'s records: %s of %d' % (read, total))
+    _, rows, _ = pg.psql("SELECT * FROM fleet.verify_chains('nobody')", user='qm')
+    rc, _, err = pg.psql("SELECT * FROM fleet.verify_chains('in-a')", user='in_a', check=False)
+    check(rows == [] and rc != 0 and 'permission denied for function verify_chains' in err,
+          'an unregistered node gives no row; a station may not call it: %s' % err.strip())
 
 
 def main():

@@ -35,8 +35,8 @@ def check(cond, what):
 
 def db_head(pg, node):
     _, rows, _ = pg.psql("SELECT head_seq FROM fleet.nodes WHERE node_id = '%s'" % node)
-    _, ok, _ = pg.psql("SELECT coalesce(bool_and(ok), true) FROM fleet.verify_chains() "
-                       "WHERE node_id = '%s'" % node)
+    _, ok, _ = pg.psql("SELECT coalesce(bool_and(ok), true) FROM fleet.verify_chains('%s')"
+                       % node)
     return int(rows[0][0]), ok[0][0] == 't'
 
 
