@@ -631,6 +631,8 @@ int fleet_shipper_round(fleet_shipper *s, uint64_t max_seq, fleet_ship_result *r
     ssize_t n = 0;
     /* Never a line past max_seq: the live shipper's limit is what the host has made durable. */
     while (rc == 0 && seq < max_seq && (n = next_line(s)) > 0) {
+        if (s->o->has_byte_limit && offset + (uint64_t)n > s->o->byte_limit)
+            break; /* not known durable: left for a later round */
         ++seq;
         rc = check_checkpoint(s, s->line, (size_t)n, seq, msg, msg_size);
         if (rc != 0) {

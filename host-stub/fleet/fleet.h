@@ -66,6 +66,10 @@ typedef struct fleet_ship_options {
     size_t batch;            /* records a transaction (0: 1000) */
     int wait_ms;             /* fleet_ship: how long a database that is down is retried */
     uint64_t through;        /* fleet_ship: no record past this seq (0: every complete line) */
+    /* No line ending past byte `byte_limit` of the ledger is sent (`ledger ship`'s durable
+     * part, durable_limit.h); no such limit when has_byte_limit is false. */
+    bool has_byte_limit;
+    uint64_t byte_limit;
     /* Called on the shipping thread after each transaction that stored records, once the side
      * file says so (may be NULL): *result as it stands. */
     void (*landed)(void *arg, const fleet_ship_result *result);
@@ -92,7 +96,8 @@ int fleet_shipper_new(const fleet_ship_options *options, fleet_shipper **out);
  * head is the kept position's record and the ledger's line at its offset is that record, with
  * that hash, shipping goes on from there; otherwise the ledger is read from its first line and
  * the head looked for), then send every complete line after the position whose seq is at most
- * `max_seq` (UINT64_MAX: every complete line), in transactions of `batch` records (one
+ * `max_seq` (UINT64_MAX: every complete line) and that ends by options->byte_limit when
+ * options->has_byte_limit, in transactions of `batch` records (one
  * fleet.ingest call each, stored whole or not at all). After each transaction that stored
  * records the side file is rewritten (durably; a failure to write it only costs a scan at the
  * next connection) and options->landed is called. A record is never read past `max_seq`.

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fleet/durable_limit.h"
 #include "fleet/fleet.h"
 #include "output/diag.h"
 #include "run/host.h"
@@ -138,9 +139,19 @@ int fleet_ship_command(int argc, char **argv)
             return fleet_usage("--through takes a record seq, 1 or more");
         o.through = t;
     }
-    fleet_ship_result r;
     char msg[1024] = "";
-    int rc = fleet_ship(&o, &r, msg, sizeof msg);
+    /* Only what is durable on the station: a running host's last batch may not be yet. */
+    fleet_durable durable;
+    int rc = fleet_durable_find(ledger_path, &durable, msg, sizeof msg);
+    if (rc < 0) {
+        host_diag("ledger ship %s: %s", ledger_path, msg);
+        return HOST_EXIT_IO;
+    }
+    printf("durable: %s\n", durable.why);
+    o.has_byte_limit = true;
+    o.byte_limit = durable.bytes;
+    fleet_ship_result r;
+    rc = fleet_ship(&o, &r, msg, sizeof msg);
     if (rc == 0 || rc == FLEET_EREFUSED || rc == FLEET_EAHEAD) {
         printf("shipped node %s: head seq %" PRIu64 " hash %s (%" PRIu64 " stored now, %" PRIu64
                " reconnects)\n",

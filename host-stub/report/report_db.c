@@ -328,11 +328,19 @@ int rep_db_integrity(rep_db *db, const char *node, rep_arena *a, rep_vec *statio
     integrity_ctx c = {a, stations};
     /* The checkpoint's claim is compared again with the record stored at its seq: stored
      * records are never changed, so a mismatch would mean someone with the owner's rights
-     * did. */
+     * did. Records: fleet.ingest stores a chain only from seq 1 without a gap, so a station
+     * whose first stored seq is 1 and last is its head holds head_seq records; both are one
+     * probe of the primary key's index (a month partition each), where count(*) would read
+     * every index entry of the station (and the head's record is one probe too: LIMIT 1 keeps
+     * the planner from joining it with every record). Only when that check fails are the rows
+     * counted, so `complete` (records == head) says what it said. */
     int rc =
         stream(db,
                "SELECT n.node_id, n.head_seq, n.head_hash, "
-               "(SELECT count(*) FROM fleet.records r WHERE r.node_id = n.node_id), "
+               "CASE WHEN (SELECT min(r.seq) FROM fleet.records r WHERE r.node_id = n.node_id) "
+               "= 1 AND (SELECT max(r.seq) FROM fleet.records r WHERE r.node_id = n.node_id) "
+               "= n.head_seq THEN n.head_seq "
+               "ELSE (SELECT count(*) FROM fleet.records r WHERE r.node_id = n.node_id) END, "
                "cp.seq, cp.signed_at, "
                "cp.head_hash = (SELECT r.hash FROM fleet.records r WHERE r.node_id = n.node_id "
                "AND r.seq = cp.seq), "
@@ -343,7 +351,7 @@ int rep_db_integrity(rep_db *db, const char *node, rep_arena *a, rep_vec *statio
                "LEFT JOIN LATERAL (SELECT c.seq, c.signed_at, c.head_hash FROM fleet.checkpoints c "
                "WHERE c.node_id = n.node_id ORDER BY c.seq DESC LIMIT 1) cp ON true "
                "LEFT JOIN LATERAL (SELECT r.time, r.received_at FROM fleet.records r "
-               "WHERE r.node_id = n.node_id AND r.seq = n.head_seq) h ON true "
+               "WHERE r.node_id = n.node_id AND r.seq = n.head_seq LIMIT 1) h ON true "
                "WHERE $1::text IS NULL OR n.node_id = $1 ORDER BY n.node_id",
                1, params, "reading the stored heads", integrity_row, &c, msg, msg_size);
     if (rc == 0 && node != NULL && stations->count == 0) {

@@ -72,7 +72,9 @@ typedef struct rep_alert {
 } rep_alert;
 
 /* Per station (or `node` only): records stored, head, last checkpoint, last shipped, alerts
- * (rep_integrity), and every alert row (rep_alert, by id). Strings in `a`. */
+ * (rep_integrity), and every alert row (rep_alert, by id). Strings in `a`. `records` is the
+ * head's seq when the first stored seq is 1 and the last the head (index probes: fleet.ingest
+ * refuses gaps), else the rows counted. */
 int rep_db_integrity(rep_db *db, const char *node, rep_arena *a, rep_vec *stations, rep_vec *alerts,
                      char *msg, size_t msg_size);
 

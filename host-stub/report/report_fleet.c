@@ -329,12 +329,14 @@ int report_fleet_integrity(rep_db *db, const char *node, rep_doc *d, char *msg, 
     rep_section *a = s ? rep_section_add(d, "alerts", "What the database refused", acols) : NULL;
     if (a == NULL)
         return oom(msg, msg_size);
-    s->note = "records: rows stored for the station; complete: they are seqs 1 to the head "
-              "without a hole; the last checkpoint's claim (the chain's hash at its seq) checked "
+    s->note = "records: rows stored for the station (the head's seq when the first stored "
+              "is seq 1 and the last the head: fleet.ingest stores no record past a gap); "
+              "complete: they are seqs 1 to the head without a hole; the last checkpoint's claim "
+              "(the chain's hash at its seq) checked "
               "again against the record stored there (its signature was checked with the "
               "station's registered key before it was shipped); last shipped: the stored head "
               "and when it arrived. A full re-hash of every chain: SELECT * FROM "
-              "fleet.verify_chains().";
+              "fleet.verify_chains(); of one station's: fleet.verify_chains('NODE').";
     a->note = "Each record or checkpoint fleet.ingest refused (a gap, a fork, a rewritten or "
               "forged record, another node's record), naming the station and seq.";
     rep_arena arena = {0};

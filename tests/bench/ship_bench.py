@@ -95,8 +95,8 @@ def main():
                         'wall, %.3f s cpu, %d records' % (r, mode, answered, a.events / answered,
                                                           wall, cpu, records))
                 if mode == 'on':
-                    _, rows, _ = pg.psql("SELECT records, ok FROM fleet.verify_chains() WHERE "
-                                         "node_id = '%s'" % node)
+                    _, rows, _ = pg.psql("SELECT records, ok FROM fleet.verify_chains('%s')"
+                                         % node)
                     shipped = sum(1 for x in open(out) if x.startswith(
                         '{"topic":"ledger.shipped"'))
                     if rows != [[str(records), 't']]:

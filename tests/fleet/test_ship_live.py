@@ -120,8 +120,7 @@ def ledger_lines(path):
 
 def db_chain(pg, node):
     """(records, ok, doubled, head_seq) as the database holds them for node."""
-    _, rows, _ = pg.psql("SELECT records, ok FROM fleet.verify_chains() WHERE node_id = '%s'"
-                         % node)
+    _, rows, _ = pg.psql("SELECT records, ok FROM fleet.verify_chains('%s')" % node)
     _, dup, _ = pg.psql("SELECT count(*) - count(DISTINCT seq) FROM fleet.records WHERE "
                         "node_id = '%s'" % node)
     _, head, _ = pg.psql("SELECT head_seq FROM fleet.nodes WHERE node_id = '%s'" % node)
