@@ -69,3 +69,23 @@ class Server:
         except RuntimeError:
             pass
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def run_test(prefix, run, failures):
+    """A fleet test's main: a server of its own and a work directory (`prefix`), `run(pg, work)`,
+    both removed whatever happens. Returns the exit status: 77 (skipped) without the server's
+    binaries, else 1 when `failures` (the test's list) holds any, else 0."""
+    bindir = find_bin()
+    if bindir is None:
+        print('SKIP: no PostgreSQL server binaries (/usr/lib/postgresql/*/bin/initdb); '
+              'install Debian\'s postgresql (.ci/install-deps.sh does)')
+        return 77
+    work = tempfile.mkdtemp(prefix=prefix)
+    pg = Server(bindir)
+    try:
+        run(pg, work)
+    finally:
+        pg.close()
+        shutil.rmtree(work, ignore_errors=True)
+    print('%d failure(s)' % len(failures))
+    return 1 if failures else 0

@@ -10,11 +10,9 @@ import glob
 import json
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -67,20 +65,7 @@ def make_ledger(work, node, n):
 
 
 def main():
-    bindir = pg_server.find_bin()
-    if bindir is None:
-        print('SKIP: no PostgreSQL server binaries (/usr/lib/postgresql/*/bin/initdb); '
-              'install Debian\'s postgresql (.ci/install-deps.sh does)')
-        return 77
-    work = tempfile.mkdtemp(prefix='smart-fleet-')
-    pg = pg_server.Server(bindir)
-    try:
-        run(pg, work)
-    finally:
-        pg.close()
-        shutil.rmtree(work, ignore_errors=True)
-    print('%d failure(s)' % len(failures))
-    return 1 if failures else 0
+    return pg_server.run_test('smart-fleet-', run, failures)
 
 
 def run(pg, work):

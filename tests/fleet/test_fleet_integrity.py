@@ -14,10 +14,8 @@ Exit 77 only without PostgreSQL server binaries."""
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -152,19 +150,7 @@ def run(pg, work):
 
 
 def main():
-    bindir = pg_server.find_bin()
-    if bindir is None:
-        print('SKIP: no PostgreSQL server binaries (/usr/lib/postgresql/*/bin/initdb)')
-        return 77
-    work = tempfile.mkdtemp(prefix='smart-fleet-integrity-')
-    pg = pg_server.Server(bindir)
-    try:
-        run(pg, work)
-    finally:
-        pg.close()
-        shutil.rmtree(work, ignore_errors=True)
-    print('%d failure(s)' % len(failures))
-    return 1 if failures else 0
+    return pg_server.run_test('smart-fleet-integrity-', run, failures)
 
 
 if __name__ == '__main__':

@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 
 import jsonschema
 
@@ -75,19 +74,7 @@ def scenario(name):
 
 
 def main():
-    bindir = pg_server.find_bin()
-    if bindir is None:
-        print('SKIP: no PostgreSQL server binaries (/usr/lib/postgresql/*/bin/initdb)')
-        return 77
-    work = tempfile.mkdtemp(prefix='smart-fleet-reports-')
-    pg = pg_server.Server(bindir)
-    try:
-        run(pg, work)
-    finally:
-        pg.close()
-        shutil.rmtree(work, ignore_errors=True)
-    print('%d failure(s)' % len(failures))
-    return 1 if failures else 0
+    return pg_server.run_test('smart-fleet-reports-', run, failures)
 
 
 def run(pg, work):

@@ -16,7 +16,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -162,19 +161,7 @@ def schema_validator():
 
 
 def main():
-    bindir = pg_server.find_bin()
-    if bindir is None:
-        print('SKIP: no PostgreSQL server binaries (/usr/lib/postgresql/*/bin/initdb)')
-        return 77
-    work = tempfile.mkdtemp(prefix='smart-ship-live-')
-    pg = pg_server.Server(bindir)
-    try:
-        run(pg, work)
-    finally:
-        pg.close()
-        shutil.rmtree(work, ignore_errors=True)
-    print('%d failure(s)' % len(failures))
-    return 1 if failures else 0
+    return pg_server.run_test('smart-ship-live-', run, failures)
 
 
 def run(pg, work):
