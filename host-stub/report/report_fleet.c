@@ -144,6 +144,34 @@ static int64_t instant(const char *text, int64_t otherwise)
     return text && rfc3339_parse(text, &ms, why, sizeof why) == 0 ? ms : otherwise;
 }
 
+/* One row of a finding's `oot_across` section: the record at `seq` of `station` (`kind`, the id
+ * `what`, `detail`) made with the finding's item. Returns 0 or -ENOMEM. */
+static int across_row(rep_doc *d, rep_section *s, const char *finding_station, const finding *f,
+                      const char *station, uint64_t seq, const char *kind, const char *what,
+                      const char *detail, int64_t time_ms, rep_mark mark)
+{
+    rep_row *r = rep_row_add(d, s);
+    if (r == NULL || rep_row_seq(r, seq) < 0)
+        return -ENOMEM;
+    rep_set_text(d, r, 0, finding_station);
+    rep_set_text(d, r, 1, f->equipment);
+    rep_set_text(d, r, 2, f->certificate);
+    rep_set_text(d, r, 3, station);
+    rep_set_text(d, r, 4, kind);
+    rep_set_text(d, r, 5, what);
+    rep_set_text(d, r, 6, detail);
+    rep_set_time(d, r, 7, time_ms);
+    r->mark = mark;
+    return 0;
+}
+
+/* Whether a record citing `reference` at `time_ms` rests on the finding's item in its window. */
+static bool cites_in_window(const finding *f, const char *reference, int64_t time_ms)
+{
+    return reference && strcmp(reference, f->equipment) == 0 && time_ms >= f->since_ms &&
+           time_ms <= f->until_ms;
+}
+
 /* The station's records made with a finding's item, in its suspect window: jobs allowed with it
  * (the item went to that station) and checks or calibrations that cite it as their reference. */
 static int across_rows(rep_doc *d, rep_section *s, const rep_ledger *l, const char *station,
@@ -156,55 +184,26 @@ static int across_rows(rep_doc *d, rep_section *s, const rep_ledger *l, const ch
             with_it = g->equipment[k] && strcmp(g->equipment[k], f->equipment) == 0;
         if (!g->allowed || !with_it || g->time_ms < f->since_ms || g->time_ms > f->until_ms)
             continue;
-        rep_row *r = rep_row_add(d, s);
-        if (r == NULL || rep_row_seq(r, g->seq) < 0)
+        if (across_row(d, s, finding_station, f, station, g->seq, "clientpo", g->clientpo,
+                       "test allowed with it", g->time_ms, REP_MARK_BAD) < 0)
             return -ENOMEM;
-        rep_set_text(d, r, 0, finding_station);
-        rep_set_text(d, r, 1, f->equipment);
-        rep_set_text(d, r, 2, f->certificate);
-        rep_set_text(d, r, 3, station);
-        rep_set_text(d, r, 4, "clientpo");
-        rep_set_text(d, r, 5, g->clientpo);
-        rep_set_text(d, r, 6, "test allowed with it");
-        rep_set_time(d, r, 7, g->time_ms);
-        r->mark = REP_MARK_BAD;
     }
     for (size_t i = 0; i < l->checks.count; i++) {
         const rep_check *c = REP_AT(l->checks, rep_check, i);
-        if (!c->reference || strcmp(c->reference, f->equipment) != 0 || c->time_ms < f->since_ms ||
-            c->time_ms > f->until_ms)
-            continue;
-        rep_row *r = rep_row_add(d, s);
-        if (r == NULL || rep_row_seq(r, c->seq) < 0)
+        if (cites_in_window(f, c->reference, c->time_ms) &&
+            across_row(d, s, finding_station, f, station, c->seq, "check", c->equipment,
+                       rep_printf(&d->arena, "check %s", c->procedure ? c->procedure : ""),
+                       c->time_ms, REP_MARK_WARN) < 0)
             return -ENOMEM;
-        rep_set_text(d, r, 0, finding_station);
-        rep_set_text(d, r, 1, f->equipment);
-        rep_set_text(d, r, 2, f->certificate);
-        rep_set_text(d, r, 3, station);
-        rep_set_text(d, r, 4, "check");
-        rep_set_text(d, r, 5, c->equipment);
-        rep_set_text(d, r, 6, rep_printf(&d->arena, "check %s", c->procedure ? c->procedure : ""));
-        rep_set_time(d, r, 7, c->time_ms);
-        r->mark = REP_MARK_WARN;
     }
     for (size_t i = 0; i < l->calibrations.count; i++) {
         const rep_calibration *c = REP_AT(l->calibrations, rep_calibration, i);
-        if (!c->reference || strcmp(c->reference, f->equipment) != 0 || c->time_ms < f->since_ms ||
-            c->time_ms > f->until_ms)
-            continue;
-        rep_row *r = rep_row_add(d, s);
-        if (r == NULL || rep_row_seq(r, c->seq) < 0)
+        if (cites_in_window(f, c->reference, c->time_ms) &&
+            across_row(
+                d, s, finding_station, f, station, c->seq, "calibration", c->equipment,
+                rep_printf(&d->arena, "calibration %s", c->certificate ? c->certificate : ""),
+                c->time_ms, REP_MARK_WARN) < 0)
             return -ENOMEM;
-        rep_set_text(d, r, 0, finding_station);
-        rep_set_text(d, r, 1, f->equipment);
-        rep_set_text(d, r, 2, f->certificate);
-        rep_set_text(d, r, 3, station);
-        rep_set_text(d, r, 4, "calibration");
-        rep_set_text(d, r, 5, c->equipment);
-        rep_set_text(d, r, 6,
-                     rep_printf(&d->arena, "calibration %s", c->certificate ? c->certificate : ""));
-        rep_set_time(d, r, 7, c->time_ms);
-        r->mark = REP_MARK_WARN;
     }
     return 0;
 }
