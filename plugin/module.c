@@ -7,6 +7,7 @@
 #include "out/emit.h"
 #include "zone/station_zone.h"
 #include "json/json_fields.h"
+#include "json/json_read.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -412,11 +413,12 @@ static topic_handler find_handler(const char *topic)
     return NULL;
 }
 
-/* The event's data as a JSON tree: a new reference. */
+/* The event's data as a JSON tree: a new reference. jr_read takes and refuses exactly what
+ * json_loadb(..., JSON_REJECT_DUPLICATES) does, in its words, at a fraction of its cost. */
 static int event_data(const smart_event *event, json_t **data, smart_error *err)
 {
     json_error_t jerr;
-    *data = json_loadb(event->data_json, event->data_len, JSON_REJECT_DUPLICATES, &jerr);
+    *data = jr_read(event->data_json, event->data_len, &jerr);
     if (!*data)
         return error_set(err, SMART_EINVAL, "data: not valid JSON: %s", jerr.text);
     return 0;

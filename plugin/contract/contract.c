@@ -2,12 +2,12 @@
  * one immutable, indexed contract set (built whole or not at all); see contract.h. */
 #include "contract/contract.h"
 
-#include "contract/contract_json.h"
 #include "contract/contract_yaml.h"
 #include "core/reference_value.h"
 #include "core/text.h"
 #include "error.h"
 #include "json/json_fields.h"
+#include "json/json_read.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -493,7 +493,7 @@ void contract_release(contract *c)
  * into blocks of its own and the JSON lists it keeps referenced on their own, then its document
  * freed. A station's set in force holds its terms, not the parse trees of its files (at 100,000
  * items those were most of the module's memory, and freeing them at the end most of a stop).
- * Items read as the file was (contract_json_read_streaming) are already copied. 0, or -1 when
+ * Items read as the file was (jr_read_streaming) are already copied. 0, or -1 when
  * out of memory (then contract_release still releases it). */
 static int compact(contract *c)
 {
@@ -1012,7 +1012,7 @@ static json_int_t parse_header(const json_t *doc, contract *c, problem_list *pl)
     return warning;
 }
 
-/* The items of equipment_list read while the file is (contract_json_read_streaming): each
+/* The items of equipment_list read while the file is (jr_read_streaming): each
  * validated and its strings copied as soon as it is complete, then its part of the document
  * dropped. What the validator would have noted for each, in order, is kept here and noted when
  * parse_equipment_list comes to it, so the problems and the first error are the same as when
@@ -1325,9 +1325,9 @@ static int parse_json_file(const char *file, const char *text, size_t len, contr
                            smart_error *err, contract_problems *problems, streamed_items *streamed)
 {
     json_error_t jerr;
-    json_t *doc = streamed ? contract_json_read_streaming(text, len, "equipment_list", stream_item,
-                                                          streamed, &jerr)
-                           : contract_json_read(text, len, &jerr);
+    json_t *doc = streamed
+                      ? jr_read_streaming(text, len, "equipment_list", stream_item, streamed, &jerr)
+                      : jr_read(text, len, &jerr);
     if (!doc) {
         smart_error e;
         error_set(&e, SMART_ECONTRACT, "%s:%d:%d: not valid JSON: %s", file, jerr.line, jerr.column,

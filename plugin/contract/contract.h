@@ -125,7 +125,7 @@ int contract_parse_yaml_all(const char *file, const char *text, size_t len, cont
 
 /* As contract_parse and contract_parse_yaml (chosen by the name's .yaml/.yml), listing every
  * problem found in *problems (may be NULL) besides the first in err. A JSON file's items are
- * read as the file is and dropped from its document once read (contract_json.h): its
+ * read as the file is and dropped from its document once read (json_read.h): its
  * `document` holds a null for each element of equipment_list. */
 int contract_parse_file(const char *file, const char *text, size_t len, contract *out,
                         smart_error *err, contract_problems *problems);

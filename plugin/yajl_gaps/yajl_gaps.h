@@ -2,7 +2,7 @@
  * yajl_gaps.h — what yajl 2.1 takes that JSON (RFC 8259) and jansson do not.
  *
  * The host's scanners (the input scan, the check of what modules hand over, ledger
- * verification) and the module's contract reader (plugin/contract/contract_json.c) use yajl for
+ * verification) and the module's contract reader (plugin/json/json_read.c) use yajl for
  * speed and promise to take exactly what jansson takes. Two gaps of yajl's break that promise
  * unless the scanner closes them here:
  *  - a root value followed by an unterminated string ('{}"x') is complete to yajl: its lexer

@@ -6,11 +6,11 @@
  * fine (`FUZZ.json:` then a line and column, or the field), anything else (a crash, a leak,
  * a refusal that does not name the file) is not.
  *
- * The reader (contract_json.c, yajl) must take exactly what json_loadb with
+ * The reader (json_read.c, yajl) must take exactly what json_loadb with
  * JSON_REJECT_DUPLICATES takes, into an equal tree, and refuse with json_loadb's message: the
  * same bytes go through both, and any difference aborts. */
 #include "contract/contract.h"
-#include "contract/contract_json.h"
+#include "json/json_read.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -31,7 +31,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 static void compare_with_jansson(const char *text, size_t size)
 {
     json_error_t ours, theirs;
-    json_t *a = contract_json_read(text, size, &ours);
+    json_t *a = jr_read(text, size, &ours);
     json_t *b = json_loadb(text, size, JSON_REJECT_DUPLICATES, &theirs);
     if (!a && strcmp(ours.text, "out of memory") == 0) {
         json_decref(b);
@@ -58,7 +58,7 @@ static void compare_with_jansson(const char *text, size_t size)
 }
 
 /* The same bytes as a file of a contracts directory: read as a set reads it, its items as the
- * file is (contract_json_read_streaming); refused with the same message as contract_parse. */
+ * file is (jr_read_streaming); refused with the same message as contract_parse. */
 static void load_as_set(const char *text, size_t size, int parse_rc, const smart_error *err)
 {
     const char *names[] = {"FUZZ.json"};

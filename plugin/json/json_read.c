@@ -1,6 +1,5 @@
-/* contract_json.c — a contract file's JSON into a jansson tree, read with yajl; see
- * contract_json.h. */
-#include "contract/contract_json.h"
+/* json_read.c — JSON bytes into a jansson tree, read with yajl; see json_read.h. */
+#include "json/json_read.h"
 
 #include <errno.h>
 #include <locale.h>
@@ -24,14 +23,14 @@ typedef struct builder {
     size_t key_len, key_room;
     bool refused;      /* a value jansson refuses (a key twice, a NUL, bad UTF-8, a number out of
                         * range): the parse stopped, jansson words it */
-    bool doubt;        /* read, but jansson must confirm (see contract_json.h) */
+    bool doubt;        /* read, but jansson must confirm (see json_read.h) */
     bool no_memory;    /* stopped: out of memory */
     yajl_handle yajl;  /* the parse, for where the root closes */
     size_t root_end;   /* past the root's closing byte (yajl_gaps.h) */
     locale_t c_locale; /* reals are read as jansson reads them, with a '.' */
     const char *stream_key; /* the root's array whose elements go to `each`, or NULL */
     json_t *stream;         /* that array, once it is open */
-    contract_json_element_fn each;
+    jr_element_fn each;
     void *each_ctx;
 } builder;
 
@@ -271,13 +270,13 @@ static void locate(const char *text, size_t at, json_error_t *error)
     error->position = (int)at;
 }
 
-json_t *contract_json_read(const char *text, size_t len, json_error_t *error)
+json_t *jr_read(const char *text, size_t len, json_error_t *error)
 {
-    return contract_json_read_streaming(text, len, NULL, NULL, NULL, error);
+    return jr_read_streaming(text, len, NULL, NULL, NULL, error);
 }
 
-json_t *contract_json_read_streaming(const char *text, size_t len, const char *array_key,
-                                     contract_json_element_fn each, void *ctx, json_error_t *error)
+json_t *jr_read_streaming(const char *text, size_t len, const char *array_key, jr_element_fn each,
+                          void *ctx, json_error_t *error)
 {
     builder b = {.c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0),
                  .stream_key = each ? array_key : NULL,

@@ -1,9 +1,9 @@
-/* The contract JSON reader (plugin/contract/contract_json.c, yajl) against jansson's json_loadb:
+/* The contract JSON reader (plugin/json/json_read.c, yajl) against jansson's json_loadb:
  * the same tree for what both take, jansson's exact message for what it refuses, including the
  * inputs yajl alone would read otherwise; and a loaded set keeps its terms, not the parse trees
  * of its files. */
 #include "contract/contract.h"
-#include "contract/contract_json.h"
+#include "json/json_read.h"
 
 #include "check_main.h"
 #include <jansson.h>
@@ -17,7 +17,7 @@
 static void assert_as_jansson(const char *text, size_t len)
 {
     json_error_t ours, theirs;
-    json_t *a = contract_json_read(text, len, &ours);
+    json_t *a = jr_read(text, len, &ours);
     json_t *b = json_loadb(text, len, JSON_REJECT_DUPLICATES, &theirs);
     ck_assert_msg(!a == !b, "%.*s: reader %s, jansson %s (%s)", (int)(len < 60 ? len : 60), text,
                   a ? "took it" : ours.text, b ? "took it" : "refused", theirs.text);
@@ -47,7 +47,7 @@ START_TEST(what_both_take_reads_the_same)
     /* Key order is kept, as jansson keeps it (a contract's first unknown key is named). */
     const char *text = "{\"z\": 1, \"a\": 2, \"m\": 3}";
     json_error_t e;
-    json_t *doc = contract_json_read(text, strlen(text), &e);
+    json_t *doc = jr_read(text, strlen(text), &e);
     ck_assert_ptr_nonnull(doc);
     char *dumped = json_dumps(doc, JSON_COMPACT);
     ck_assert_str_eq(dumped, "{\"z\":1,\"a\":2,\"m\":3}");
@@ -194,7 +194,7 @@ START_TEST(the_streamed_array_is_handed_over_element_by_element)
                        "\"t\": [1, {\"u\": 2}]}, 7, {\"id\": \"y\"}], \"z\": 1}";
     seen s = {0};
     json_error_t e;
-    json_t *doc = contract_json_read_streaming(text, strlen(text), "list", note_element, &s, &e);
+    json_t *doc = jr_read_streaming(text, strlen(text), "list", note_element, &s, &e);
     ck_assert_msg(doc != NULL, "%s", e.text);
     ck_assert_int_eq(s.count, 3);
     ck_assert_str_eq(s.ids[0], "x");
@@ -258,7 +258,7 @@ START_TEST(items_read_as_the_file_is_are_judged_as_before)
             contract whole_again;
             smart_error again = {0};
             json_error_t jerr;
-            json_t *doc = contract_json_read(texts[k], strlen(texts[k]), &jerr);
+            json_t *doc = jr_read(texts[k], strlen(texts[k]), &jerr);
             ck_assert_ptr_nonnull(doc);
             ck_assert_int_eq(contract_parse_document_all("LP-W.json", doc, texts[k],
                                                          strlen(texts[k]), &whole_again, &again,
