@@ -20,6 +20,11 @@ static const char *find_separator(const char *s, size_t len)
     return NULL;
 }
 
+bool json_text_has_separator(const char *text, size_t len)
+{
+    return find_separator(text, len) != NULL;
+}
+
 int json_text_append_escaped(strbuf *b, const char *text, size_t len)
 {
     size_t mark = b->len;

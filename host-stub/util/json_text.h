@@ -9,6 +9,7 @@
 #define SMART_HOST_JSON_TEXT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "util/strbuf.h"
@@ -19,6 +20,10 @@
  * Every function below escapes them the same way. Returns 0 or -ENOMEM; `b` unchanged on
  * failure. */
 int json_text_append_escaped(strbuf *b, const char *text, size_t len);
+
+/* Whether `text` (`len` bytes, borrowed) holds a raw U+2028 or U+2029, which
+ * json_text_append_escaped would rewrite: without one, the text can be used as it is. */
+bool json_text_has_separator(const char *text, size_t len);
 
 /* Append `s` (`len` bytes, borrowed, UTF-8) as a quoted JSON string. Returns 0, -ENOMEM, or
  * -EINVAL when `s` is not valid UTF-8 or holds a NUL byte; on failure `b` is unchanged. */
