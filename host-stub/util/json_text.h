@@ -29,6 +29,10 @@ bool json_text_has_separator(const char *text, size_t len);
  * -EINVAL when `s` is not valid UTF-8 or holds a NUL byte; on failure `b` is unchanged. */
 int json_text_append_string(strbuf *b, const char *s, size_t len);
 
+/* Whether `s` (`len` bytes) is printable ASCII without '"' and '\\': json_text_append_string
+ * writes such a string as it is between two quotes. */
+bool json_text_is_plain(const char *s, size_t len);
+
 /* Append `value` (borrowed) as compact JSON text. Returns 0 or -ENOMEM; `b` unchanged on
  * failure. */
 int json_text_append_value(strbuf *b, const json_t *value);
