@@ -217,3 +217,117 @@ extern "C" bool json_fast_accepts(json_fast *f, const char *text, size_t len)
         return false;
     }
 }
+
+/* Where the value of the root's `nth` member (from 0) starts in `text`, a valid JSON object:
+ * after the nth colon outside strings at depth 1, past blanks. */
+static size_t member_value_at(const char *text, size_t len, size_t nth)
+{
+    size_t depth = 0, colons = 0;
+    for (size_t i = 0; i < len; i++) {
+        switch (text[i]) {
+        case '"':
+            for (i++; i < len && text[i] != '"'; i++)
+                if (text[i] == '\\')
+                    i++;
+            break;
+        case '{':
+        case '[': depth++; break;
+        case '}':
+        case ']': depth--; break;
+        case ':':
+            if (depth == 1 && colons++ == nth) {
+                for (i++; i < len &&
+                          (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n');
+                     i++)
+                    ;
+                return i;
+            }
+            break;
+        default: break;
+        }
+    }
+    return len;
+}
+
+/* Past the end of the object starting at text[at], in a valid JSON text. */
+static size_t object_end(const char *text, size_t len, size_t at)
+{
+    size_t depth = 0;
+    for (size_t i = at; i < len; i++) {
+        switch (text[i]) {
+        case '"':
+            for (i++; i < len && text[i] != '"'; i++)
+                if (text[i] == '\\')
+                    i++;
+            break;
+        case '{':
+        case '[': depth++; break;
+        case '}':
+        case ']':
+            if (--depth == 0)
+                return i + 1;
+            break;
+        default: break;
+        }
+    }
+    return len;
+}
+
+extern "C" bool json_fast_envelope(json_fast *f, const char *text, size_t len, size_t topic_max,
+                                   size_t time_max, json_fast_envelope_found *out)
+{
+    try {
+        /* A byte order mark, which a scan refuses, is not taken whatever simdjson thinks. */
+        if (has_nul_escape(text, len) || (len > 0 && static_cast<unsigned char>(text[0]) >= 0x80))
+            return false;
+        simdjson::dom::element root;
+        if (f->parser.parse(text, len, true).get(root) != simdjson::SUCCESS)
+            return false;
+        const uint64_t *tape = f->parser.doc.tape.get();
+        const uint8_t *strings = f->parser.doc.string_buf.get();
+        if (tape_type(tape[1]) != '{')
+            return false;
+        *out = json_fast_envelope_found{};
+        size_t end = static_cast<uint32_t>(tape[1]) - 1; /* the root's '}' */
+        unsigned seen = 0;
+        size_t data_nth = 0;
+        size_t nth = 0;
+        for (size_t i = 2; i < end; i = after_value(tape, i + 1), nth++) {
+            key_ref k = key_at(strings, tape[i]);
+            uint64_t v = tape[i + 1];
+            std::string_view key(k.text, k.len);
+            unsigned bit = key == "topic" ? 1 : key == "time" ? 2 : key == "data" ? 4 : 0;
+            if (bit == 0 || (seen & bit) != 0)
+                return false;
+            seen |= bit;
+            if (bit == 4) {
+                if (tape_type(v) != '{')
+                    return false;
+                out->has_data = true;
+                data_nth = nth;
+                continue;
+            }
+            if (tape_type(v) != '"')
+                return false;
+            key_ref s = key_at(strings, v);
+            if (bit == 1 && (s.len == 0 || s.len > topic_max))
+                return false;
+            if (bit == 2 && s.len > time_max)
+                return false;
+            (bit == 1 ? out->topic : out->time) = s.text;
+            (bit == 1 ? out->topic_len : out->time_len) = s.len;
+            out->has_time |= bit == 2;
+        }
+        if ((seen & 1) == 0)
+            return false;
+        if (out->has_data) {
+            out->data_start = member_value_at(text, len, data_nth);
+            out->data_end = object_end(text, len, out->data_start);
+            if (out->data_start >= len || text[out->data_start] != '{' || out->data_end > len)
+                return false;
+        }
+        return true;
+    } catch (...) {
+        return false;
+    }
+}

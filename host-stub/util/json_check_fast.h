@@ -37,6 +37,27 @@ void json_fast_free(json_fast *f);
  * out of memory): the caller then runs the full check. Never throws. */
 bool json_fast_accepts(json_fast *f, const char *text, size_t len);
 
+/* What json_fast_envelope found of an input line's envelope {"topic", "time"?, "data"?}. */
+typedef struct json_fast_envelope_found {
+    const char *topic; /* unescaped, in the parser's buffers: valid until its next use */
+    size_t topic_len;
+    bool has_time;
+    const char *time; /* likewise */
+    size_t time_len;
+    bool has_data;
+    size_t data_start, data_end; /* the data object's bytes in the line: '{' to past its '}' */
+} json_fast_envelope_found;
+
+/* True when the line `text` (`len` bytes, borrowed) is shown to be a well-formed event envelope
+ * as event_parse.c's yajl scan takes one: one JSON object (simdjson's full check: syntax, UTF-8,
+ * a surrogate escape only in a pair), nothing after it but blanks, keys topic, time and data
+ * only and each at most once, topic a string of 1 to `topic_max` bytes, time a string of up
+ * to `time_max` bytes, data an object, no \u0000 escape anywhere; *out then says what it holds.
+ * False when not shown (any other line, or out of memory): the caller's scan then decides, and
+ * its message stands. Never throws. */
+bool json_fast_envelope(json_fast *f, const char *text, size_t len, size_t topic_max,
+                        size_t time_max, json_fast_envelope_found *out);
+
 #ifdef __cplusplus
 }
 #endif
