@@ -72,7 +72,7 @@ static uint8_t tape_type(uint64_t word)
     return static_cast<uint8_t>(word >> 56);
 }
 
-static size_t after_value(const uint64_t *tape, size_t i)
+__attribute__((always_inline)) static inline size_t after_value(const uint64_t *tape, size_t i)
 {
     switch (tape_type(tape[i])) {
     case '{':
@@ -86,7 +86,7 @@ static size_t after_value(const uint64_t *tape, size_t i)
 
 /* Up to eight bytes at `p` as a word (the first at the lowest byte), zero-filled: read with
  * fixed-size loads only, none past the `n` bytes. */
-static uint64_t load_upto8(const char *p, size_t n)
+__attribute__((always_inline)) static inline uint64_t load_upto8(const char *p, size_t n)
 {
     uint64_t v = 0;
     if (n >= 8) {
@@ -104,7 +104,8 @@ static uint64_t load_upto8(const char *p, size_t n)
     return v;
 }
 
-static key_ref key_at(const uint8_t *strings, uint64_t word)
+/* Inlined: it runs for every key of every text. */
+__attribute__((always_inline)) static inline key_ref key_at(const uint8_t *strings, uint64_t word)
 {
     const uint8_t *at = strings + (word & simdjson::internal::JSON_VALUE_MASK);
     uint32_t len;
@@ -125,16 +126,17 @@ static bool keys_distinct(json_fast *f, const uint64_t *tape, const uint8_t *str
         memset(f->stamp, 0, sizeof f->stamp);
         f->object = 1;
     }
+    const uint32_t object = f->object;
     key_ref seen[SMALL_KEYS];
     size_t count = 0;
     size_t i = at + 1;
     for (; i < end && count < SMALL_KEYS; i = after_value(tape, i + 1)) {
         key_ref k = key_at(strings, tape[i]);
         size_t s = k.slot();
-        for (; f->stamp[s] == f->object; s = (s + 1) & (SLOTS - 1))
+        for (; f->stamp[s] == object; s = (s + 1) & (SLOTS - 1))
             if (seen[f->slot_key[s]] == k)
                 return false;
-        f->stamp[s] = f->object;
+        f->stamp[s] = object;
         f->slot_key[s] = static_cast<uint8_t>(count);
         seen[count++] = k;
     }
