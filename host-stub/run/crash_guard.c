@@ -280,46 +280,36 @@ static bool put_event_slot(guard_slot *s, bool decode, const char *module, size_
     piece m = {module, module_len, true}, t = {topic, topic_len, true};
     piece raw_source = {source, source_len, false}, quoted_source = {source, source_len, true};
     piece n = {num, num_len, false};
-    if (decode) {
-        piece line[] = {LITERAL("smart-host: fatal: module "),
-                        m,
-                        LITERAL(" crashed in its decode_event of "),
-                        raw_source,
-                        LITERAL(" (topic "),
-                        t,
-                        LITERAL(", on the parse-ahead thread): ")};
-        piece record[] = {LITERAL("{\"module\":"),
-                          m,
-                          LITERAL(",\"call\":\"decode_event\",\"source\":"),
-                          quoted_source,
-                          LITERAL(",\"line\":"),
-                          n,
-                          LITERAL(",\"topic\":"),
-                          t,
-                          LITERAL(",\"data\":")};
-        return put_pieces(&s->line, line, sizeof line / sizeof line[0]) &&
-               put_pieces(&s->record, record, sizeof record / sizeof record[0]);
-    }
-    piece line[] = {LITERAL("smart-host: fatal: module "),
-                    m,
-                    LITERAL(" crashed handling "),
-                    raw_source,
-                    LITERAL(" (line "),
-                    n,
-                    LITERAL(", topic "),
-                    t,
-                    LITERAL("): ")};
+    /* The record differs only in the call's name; the line in its wording. */
     piece record[] = {LITERAL("{\"module\":"),
                       m,
-                      LITERAL(",\"call\":\"on_event\",\"source\":"),
+                      decode ? LITERAL(",\"call\":\"decode_event\",\"source\":")
+                             : LITERAL(",\"call\":\"on_event\",\"source\":"),
                       quoted_source,
                       LITERAL(",\"line\":"),
                       n,
                       LITERAL(",\"topic\":"),
                       t,
                       LITERAL(",\"data\":")};
-    return put_pieces(&s->line, line, sizeof line / sizeof line[0]) &&
-           put_pieces(&s->record, record, sizeof record / sizeof record[0]);
+    piece decode_line[] = {LITERAL("smart-host: fatal: module "),
+                           m,
+                           LITERAL(" crashed in its decode_event of "),
+                           raw_source,
+                           LITERAL(" (topic "),
+                           t,
+                           LITERAL(", on the parse-ahead thread): ")};
+    piece event_line[] = {LITERAL("smart-host: fatal: module "),
+                          m,
+                          LITERAL(" crashed handling "),
+                          raw_source,
+                          LITERAL(" (line "),
+                          n,
+                          LITERAL(", topic "),
+                          t,
+                          LITERAL("): ")};
+    bool ok = decode ? put_pieces(&s->line, decode_line, sizeof decode_line / sizeof decode_line[0])
+                     : put_pieces(&s->line, event_line, sizeof event_line / sizeof event_line[0]);
+    return ok && put_pieces(&s->record, record, sizeof record / sizeof record[0]);
 }
 
 /* Whether the three names are plain (put_event_slot can format them), their lengths set. */

@@ -220,54 +220,40 @@ extern "C" bool json_fast_accepts(json_fast *f, const char *text, size_t len)
     }
 }
 
-/* Where the value of the root's `nth` member (from 0) starts in `text`, a valid JSON object:
- * after the nth colon outside strings at depth 1, past blanks. */
-static size_t member_value_at(const char *text, size_t len, size_t nth)
+/* The index of the quote closing the string whose opening quote is at text[at]. */
+static size_t string_end(const char *text, size_t len, size_t at)
+{
+    size_t i = at + 1;
+    for (; i < len && text[i] != '"'; i++)
+        if (text[i] == '\\')
+            i++;
+    return i;
+}
+
+/* In `text`, a valid JSON object: with `nth` set, where the value of the root's nth member
+ * (from 0) starts (after the nth colon outside strings at depth 1, past blanks); else past the
+ * end of the object or array starting at text[from]. */
+static size_t find_in(const char *text, size_t len, size_t from, bool member, size_t nth)
 {
     size_t depth = 0, colons = 0;
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = from; i < len; i++) {
         switch (text[i]) {
-        case '"':
-            for (i++; i < len && text[i] != '"'; i++)
-                if (text[i] == '\\')
-                    i++;
-            break;
+        case '"': i = string_end(text, len, i); break;
         case '{':
         case '[': depth++; break;
         case '}':
-        case ']': depth--; break;
+        case ']':
+            if (--depth == 0 && !member)
+                return i + 1;
+            break;
         case ':':
-            if (depth == 1 && colons++ == nth) {
+            if (member && depth == 1 && colons++ == nth) {
                 for (i++; i < len &&
                           (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n');
                      i++)
                     ;
                 return i;
             }
-            break;
-        default: break;
-        }
-    }
-    return len;
-}
-
-/* Past the end of the object starting at text[at], in a valid JSON text. */
-static size_t object_end(const char *text, size_t len, size_t at)
-{
-    size_t depth = 0;
-    for (size_t i = at; i < len; i++) {
-        switch (text[i]) {
-        case '"':
-            for (i++; i < len && text[i] != '"'; i++)
-                if (text[i] == '\\')
-                    i++;
-            break;
-        case '{':
-        case '[': depth++; break;
-        case '}':
-        case ']':
-            if (--depth == 0)
-                return i + 1;
             break;
         default: break;
         }
@@ -323,8 +309,8 @@ extern "C" bool json_fast_envelope(json_fast *f, const char *text, size_t len, s
         if ((seen & 1) == 0)
             return false;
         if (out->has_data) {
-            out->data_start = member_value_at(text, len, data_nth);
-            out->data_end = object_end(text, len, out->data_start);
+            out->data_start = find_in(text, len, 0, true, data_nth);
+            out->data_end = find_in(text, len, out->data_start, false, 0);
             if (out->data_start >= len || text[out->data_start] != '{' || out->data_end > len)
                 return false;
         }
