@@ -1090,26 +1090,35 @@ uint64_t ledger_verified_from(const ledger *l, const char **why)
 
 /* ---- append and flush ------------------------------------------------------------------- */
 
-static int append_string_field(strbuf *b, const char *key, const char *value, char *msg,
-                               size_t msg_size)
+/* ,"key":"value" — the key (`key_len` bytes) and its punctuation in one reserve: this runs six
+ * times for every record. */
+static int append_string_field(strbuf *b, const char *key, size_t key_len, const char *value,
+                               char *msg, size_t msg_size)
 {
     if (value == NULL) {
         snprintf(msg, msg_size, "%s: missing", key);
         return -EINVAL;
     }
-    int rc = strbuf_append(b, ",\"", 2);
-    if (rc == 0)
-        rc = strbuf_append_str(b, key);
-    if (rc == 0)
-        rc = strbuf_append(b, "\":", 2);
-    if (rc == 0)
+    int rc = strbuf_reserve(b, key_len + 4);
+    if (rc == 0) {
+        char *at = b->data + b->len;
+        at[0] = ',';
+        at[1] = '"';
+        memcpy(at + 2, key, key_len);
+        at[key_len + 2] = '"';
+        at[key_len + 3] = ':';
+        b->len += key_len + 4;
         rc = json_text_append_string(b, value, strlen(value));
+    }
     if (rc == -EINVAL)
         snprintf(msg, msg_size, "%s: not valid UTF-8", key);
     else if (rc < 0)
         snprintf(msg, msg_size, "%s: out of memory", key);
     return rc;
 }
+
+#define STRING_FIELD(b, key, value, msg, msg_size)                                                 \
+    append_string_field((b), (key), sizeof(key) - 1, (value), (msg), (msg_size))
 
 int ledger_append(ledger *l, const ledger_record *rec, char *msg, size_t msg_size)
 {
@@ -1144,17 +1153,17 @@ int ledger_append(ledger *l, const ledger_record *rec, char *msg, size_t msg_siz
         b->data[b->len] = '\0';
     }
     if (rc == 0)
-        rc = append_string_field(b, "node_id", rec->node_id, msg, msg_size);
+        rc = STRING_FIELD(b, "node_id", rec->node_id, msg, msg_size);
     if (rc == 0)
-        rc = append_string_field(b, "module", rec->module, msg, msg_size);
+        rc = STRING_FIELD(b, "module", rec->module, msg, msg_size);
     if (rc == 0)
-        rc = append_string_field(b, "action", rec->action, msg, msg_size);
+        rc = STRING_FIELD(b, "action", rec->action, msg, msg_size);
     if (rc == 0)
-        rc = append_string_field(b, "target", rec->target, msg, msg_size);
+        rc = STRING_FIELD(b, "target", rec->target, msg, msg_size);
     if (rc == 0)
-        rc = append_string_field(b, "details", rec->details, msg, msg_size);
+        rc = STRING_FIELD(b, "details", rec->details, msg, msg_size);
     if (rc == 0)
-        rc = append_string_field(b, "user_id", rec->user_id, msg, msg_size);
+        rc = STRING_FIELD(b, "user_id", rec->user_id, msg, msg_size);
     if (rc == 0) {
         const char *meta = rec->metadata_json ? rec->metadata_json : "{}";
         size_t meta_len = rec->metadata_json ? rec->metadata_len : 2;
@@ -1162,26 +1171,34 @@ int ledger_append(ledger *l, const ledger_record *rec, char *msg, size_t msg_siz
             snprintf(msg, msg_size, "metadata: must be one line of JSON");
             rc = -EINVAL;
         } else {
-            rc = strbuf_append_str(b, ",\"metadata\":");
-            if (rc == 0)
-                rc = strbuf_append(b, meta, meta_len);
             /* Both hashes are the sealer's to fill in (see "the sealer"). */
             static const char zeros[LEDGER_HASH_HEX_LEN + 1] =
                 "0000000000000000000000000000000000000000000000000000000000000000";
-            if (rc == 0)
-                rc = strbuf_append_str(b, ",\"prev_hash\":\"");
-            if (rc == 0)
-                rc = strbuf_append(b, zeros, LEDGER_HASH_HEX_LEN);
-            if (rc == 0)
-                rc = strbuf_append_char(b, '"');
-            if (rc == 0)
-                rc = strbuf_append(b, HASH_KEY, HASH_KEY_LEN);
-            if (rc == 0)
-                rc = strbuf_append(b, zeros, LEDGER_HASH_HEX_LEN);
-            if (rc == 0)
-                rc = strbuf_append(b, "\"}\n", 3);
-            if (rc < 0)
+            static const char meta_key[] = ",\"metadata\":", prev_key[] = ",\"prev_hash\":\"";
+            size_t tail = sizeof meta_key - 1 + meta_len + sizeof prev_key - 1 +
+                          LEDGER_HASH_HEX_LEN + 1 + HASH_KEY_LEN + LEDGER_HASH_HEX_LEN + 3;
+            rc = strbuf_reserve(b, tail);
+            if (rc < 0) {
                 snprintf(msg, msg_size, "out of memory");
+            } else {
+                char *at = b->data + b->len;
+                memcpy(at, meta_key, sizeof meta_key - 1);
+                at += sizeof meta_key - 1;
+                memcpy(at, meta, meta_len);
+                at += meta_len;
+                memcpy(at, prev_key, sizeof prev_key - 1);
+                at += sizeof prev_key - 1;
+                memcpy(at, zeros, LEDGER_HASH_HEX_LEN);
+                at += LEDGER_HASH_HEX_LEN;
+                *at++ = '"';
+                memcpy(at, HASH_KEY, HASH_KEY_LEN);
+                at += HASH_KEY_LEN;
+                memcpy(at, zeros, LEDGER_HASH_HEX_LEN);
+                at += LEDGER_HASH_HEX_LEN;
+                memcpy(at, "\"}\n", 3);
+                b->len += tail;
+                b->data[b->len] = '\0';
+            }
         }
     }
     char *room = rc == 0 ? chunk_room(l, b->len) : NULL;

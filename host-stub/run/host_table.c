@@ -35,11 +35,12 @@ static int ledger_code(int rc)
 
 /* Check `text` (`len` bytes) in full as what a module hands the host as JSON (smart_plugin.h,
  * "JSON text": one object, UTF-8, no key twice, at most SMART_JSON_MAX bytes; json_check.h: what
- * `ledger verify`'s jansson takes) and leave it in `into` as one line: as written, or, when it
- * holds a line break, re-serialised by jansson. Returns 0, or SMART_EINVAL / SMART_ENOMEM with
- * `what` and the reason in err; `into` is then empty. */
+ * `ledger verify`'s jansson takes) and give it back in *out, *out_len as one line: `text` itself
+ * when it needs no change (nearly always: no copy), else in `into`, re-serialised by jansson when
+ * it holds a line break, with U+2028/2029 escaped when it holds one. Returns 0, or SMART_EINVAL /
+ * SMART_ENOMEM with `what` and the reason in err. */
 static int take_object(strbuf *into, json_checker *checker, const char *what, const char *text,
-                       size_t len, smart_error *err)
+                       size_t len, const char **out, size_t *out_len, smart_error *err)
 {
     strbuf_truncate(into, 0);
     if (len > SMART_JSON_MAX) {
@@ -54,15 +55,21 @@ static int take_object(strbuf *into, json_checker *checker, const char *what, co
     }
     char why[256] = "";
     int rc;
+    bool as_is = false;
     if (memchr(text, '\n', len) != NULL || memchr(text, '\r', len) != NULL) {
         rc = json_text_append_object_text(into, text, len, why, sizeof why); /* re-serialises */
     } else {
         rc = json_check_object(checker, text, len, why, sizeof why);
-        if (rc == 0)
+        if (rc == 0 && json_text_has_separator(text, len))
             rc = json_text_append_escaped(into, text, len);
+        else
+            as_is = rc == 0;
     }
-    if (rc == 0)
+    if (rc == 0) {
+        *out = as_is ? text : into->data;
+        *out_len = as_is ? len : into->len;
         return 0;
+    }
     strbuf_truncate(into, 0);
     int code = rc == -EINVAL ? SMART_EINVAL : SMART_ENOMEM;
     if (err != NULL) {
@@ -150,12 +157,11 @@ static int cb_ledger_append(const smart_host *table, const smart_ledger_entry *e
     size_t meta_len = 0;
     if (SMART_HAS(entry, metadata_json) && entry->metadata_json != NULL) {
         /* strnlen: a text past the limit is refused without being read to its end. */
-        int rc = take_object(&h->metadata, &h->checker, "metadata", entry->metadata_json,
-                             strnlen(entry->metadata_json, SMART_JSON_MAX + 1), err);
+        int rc =
+            take_object(&h->metadata, &h->checker, "metadata", entry->metadata_json,
+                        strnlen(entry->metadata_json, SMART_JSON_MAX + 1), &meta, &meta_len, err);
         if (rc < 0)
             return rc;
-        meta = h->metadata.data;
-        meta_len = h->metadata.len;
     }
     char msg[512];
     int rc = host_batch_append(h->batch, m->name, entry->action, entry->target, entry->details,
@@ -182,10 +188,13 @@ static int cb_emit_alert(const smart_host *table, const char *alert_json, size_t
         set_error(err, SMART_EINVAL, "%s", "alert: missing");
         return SMART_EINVAL;
     }
-    int rc = take_object(&h->scratch, &h->checker, "alert", alert_json, len, err);
+    const char *alert;
+    size_t alert_len;
+    int rc =
+        take_object(&h->scratch, &h->checker, "alert", alert_json, len, &alert, &alert_len, err);
     if (rc < 0)
         return rc;
-    rc = host_batch_alert(h->batch, h->scratch.data, h->scratch.len);
+    rc = host_batch_alert(h->batch, alert, alert_len);
     if (rc < 0) {
         set_error(err, SMART_ENOMEM, "%s", "alert: out of memory");
         return SMART_ENOMEM;
@@ -217,10 +226,12 @@ static int cb_emit_event(const smart_host *table, const char *topic, const char 
         data_json = "{}";
         len = 2;
     }
-    int rc = take_object(&h->scratch, &h->checker, "data", data_json, len, err);
+    const char *data;
+    size_t data_len;
+    int rc = take_object(&h->scratch, &h->checker, "data", data_json, len, &data, &data_len, err);
     if (rc < 0)
         return rc;
-    rc = host_batch_output_escaped(h->batch, topic, h->scratch.data, h->scratch.len);
+    rc = host_batch_output_escaped(h->batch, topic, data, data_len);
     if (rc < 0) {
         int code = rc == -EINVAL ? SMART_EINVAL : SMART_ENOMEM;
         set_error(err, code, "%s", rc == -EINVAL ? "topic: not valid UTF-8" : "out of memory");
@@ -244,12 +255,14 @@ static int cb_post_event(const smart_host *table, const char *topic, const char 
         data_json = "{}";
         len = 2;
     }
-    int rc = take_object(&h->scratch, &h->checker, "data", data_json, len, err);
+    const char *data;
+    size_t data_len;
+    int rc = take_object(&h->scratch, &h->checker, "data", data_json, len, &data, &data_len, err);
     if (rc < 0)
         return rc;
     posted_event *event = calloc(1, sizeof *event);
     char *topic_copy = strdup(topic);
-    char *data_copy = malloc(h->scratch.len + 1);
+    char *data_copy = malloc(data_len + 1);
     if (event == NULL || topic_copy == NULL || data_copy == NULL) {
         free(event);
         free(topic_copy);
@@ -257,11 +270,12 @@ static int cb_post_event(const smart_host *table, const char *topic, const char 
         set_error(err, SMART_ENOMEM, "%s", "out of memory");
         return SMART_ENOMEM;
     }
-    memcpy(data_copy, h->scratch.data, h->scratch.len + 1);
+    memcpy(data_copy, data, data_len);
+    data_copy[data_len] = '\0';
     event->module = (loaded_module *)table->host_data;
     event->topic = topic_copy;
     event->data_json = data_copy;
-    event->data_len = h->scratch.len;
+    event->data_len = data_len;
     if (h->posted_tail != NULL)
         h->posted_tail->next = event;
     else

@@ -349,6 +349,17 @@ static int check_with_jansson(const char *text, size_t len, char *why, size_t wh
 
 int json_check_object(json_checker *c, const char *text, size_t len, char *why, size_t why_size)
 {
+    /* The fast half first (json_check_fast.h): it only ever takes a text; what it does not take
+     * goes to jansson or the scan below, whose verdict and message stand. It comes before the
+     * look for bytes above 0x7f and surrogate escapes, since simdjson holds UTF-8 and those
+     * escapes to the same rules as jansson (tests/host/test_json_check_fast.c), and before the
+     * look for a vertical tab, form feed or NUL, which simdjson never takes (neither is JSON
+     * whitespace, nor a raw control byte allowed in a string: tests/host/test_json_check.c).
+     * Without memory for it, the rest alone. */
+    if (c->fast == NULL && !c->fast_failed)
+        c->fast_failed = (c->fast = json_fast_new()) == NULL;
+    if (c->fast != NULL && json_fast_accepts(c->fast, text, len))
+        return 0;
     size_t foreign_byte = yajl_gaps_foreign_byte_at(text, len);
     if (foreign_byte < len) {
         if (why != NULL)
@@ -357,15 +368,6 @@ int json_check_object(json_checker *c, const char *text, size_t len, char *why, 
                      foreign_byte);
         return -EINVAL;
     }
-    /* The fast half first (json_check_fast.h): it only ever takes a text; what it does not take
-     * goes to jansson or the scan below, whose verdict and message stand. It comes before the
-     * look for bytes above 0x7f and surrogate escapes, since simdjson holds UTF-8 and those
-     * escapes to the same rules as jansson (tests/host/test_json_check_fast.c). Without memory
-     * for it, the rest alone. */
-    if (c->fast == NULL && !c->fast_failed)
-        c->fast_failed = (c->fast = json_fast_new()) == NULL;
-    if (c->fast != NULL && json_fast_accepts(c->fast, text, len))
-        return 0;
     if (needs_jansson(text, len))
         return check_with_jansson(text, len, why, why_size);
     /* Empty the key set: only the slots in use are cleared (a large object once must not make

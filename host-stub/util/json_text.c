@@ -20,6 +20,11 @@ static const char *find_separator(const char *s, size_t len)
     return NULL;
 }
 
+bool json_text_has_separator(const char *text, size_t len)
+{
+    return find_separator(text, len) != NULL;
+}
+
 int json_text_append_escaped(strbuf *b, const char *text, size_t len)
 {
     size_t mark = b->len;
@@ -70,7 +75,7 @@ int json_text_append_value(strbuf *b, const json_t *value)
 
 /* Printable ASCII without '"' and '\\' needs no escaping, which covers nearly every field the
  * host writes (ids, topics, actions); only other strings go through jansson. */
-static int is_plain(const char *s, size_t len)
+bool json_text_is_plain(const char *s, size_t len)
 {
     /* Eight bytes at a time (every ledger record's strings pass here): a word is plain when no
      * byte is below 0x20, above 0x7e, '"' or '\\' (the bit tricks find a byte below a bound,
@@ -90,14 +95,14 @@ static int is_plain(const char *s, size_t len)
     for (; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c < 0x20 || c > 0x7e || c == '"' || c == '\\')
-            return 0;
+            return false;
     }
-    return 1;
+    return true;
 }
 
 int json_text_append_string(strbuf *b, const char *s, size_t len)
 {
-    if (is_plain(s, len)) {
+    if (json_text_is_plain(s, len)) {
         int rc = strbuf_reserve(b, len + 2);
         if (rc < 0)
             return rc;

@@ -9,6 +9,7 @@
 #define SMART_HOST_JSON_TEXT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "util/strbuf.h"
@@ -20,9 +21,17 @@
  * failure. */
 int json_text_append_escaped(strbuf *b, const char *text, size_t len);
 
+/* Whether `text` (`len` bytes, borrowed) holds a raw U+2028 or U+2029, which
+ * json_text_append_escaped would rewrite: without one, the text can be used as it is. */
+bool json_text_has_separator(const char *text, size_t len);
+
 /* Append `s` (`len` bytes, borrowed, UTF-8) as a quoted JSON string. Returns 0, -ENOMEM, or
  * -EINVAL when `s` is not valid UTF-8 or holds a NUL byte; on failure `b` is unchanged. */
 int json_text_append_string(strbuf *b, const char *s, size_t len);
+
+/* Whether `s` (`len` bytes) is printable ASCII without '"' and '\\': json_text_append_string
+ * writes such a string as it is between two quotes. */
+bool json_text_is_plain(const char *s, size_t len);
 
 /* Append `value` (borrowed) as compact JSON text. Returns 0 or -ENOMEM; `b` unchanged on
  * failure. */

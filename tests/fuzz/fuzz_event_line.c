@@ -4,7 +4,8 @@
  * The input is split at '\n' as the reader splits its input (event_input.c), and the lines are
  * parsed both ways the host parses them: as a batch on a worker (event_parse_batch_fill, no
  * decoders: those are the module's, fuzzed by fuzz_event_data.c) and one by one
- * (event_parse_one). Both must say the same of each line; a line's data, when it has one, must
+ * (event_parse_one, yajl's scan alone: the batch tries simdjson's parse first). Both must say
+ * the same of each line, topic, time and data byte for byte; a line's data, when it has one, must
  * be the JSON object the scan says it is. */
 #include "input/event_parse.h"
 
@@ -48,6 +49,15 @@ int LLVMFuzzerTestOneInput(const unsigned char *bytes, size_t size)
             abort(); /* out of memory on inputs this small */
         if (b->kind != one.kind || (b->message == NULL) != (one.message == NULL) ||
             (b->message && strcmp(b->message, one.message) != 0))
+            abort();
+        /* The batch's simdjson parse (json_fast_envelope) and the scan alone must find the same
+         * envelope, byte for byte. */
+        if (one.kind == PARSED_EVENT &&
+            (strcmp(b->topic, one.topic) != 0 || b->has_time != one.has_time ||
+             (one.has_time &&
+              (b->time_ms != one.time_ms || strcmp(b->time_text, one.time_text) != 0)) ||
+             b->data_len != one.data_len || memcmp(b->data, one.data, one.data_len) != 0 ||
+             b->host_topic != one.host_topic))
             abort();
         if (one.kind == PARSED_EVENT) {
             json_t *data = json_loadb(one.data, one.data_len, JSON_REJECT_DUPLICATES, NULL);

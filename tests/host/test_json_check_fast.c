@@ -196,6 +196,63 @@ START_TEST(utf8_and_surrogates_as_jansson)
 }
 END_TEST
 
+/* The walk compares keys by length, first and last eight bytes, and all bytes past 16: keys
+ * that differ in one byte anywhere (the middle of a long one, the end of a short one) are
+ * different, the same key written with an escape is the same, and a key twice is found however
+ * deep it is (in an array, under a large object), before and past the small set's 24 keys. */
+START_TEST(keys_compared_exactly)
+{
+    json_fast *f = json_fast_new();
+    json_checker c = {0};
+    strbuf b = STRBUF_INIT;
+    char why[200];
+    for (size_t len = 1; len <= 40; len++) {
+        for (size_t at = 0; at < len; at++) {
+            for (int same = 0; same < 2; same++) {
+                char k1[48], k2[48];
+                memset(k1, 'k', len);
+                memcpy(k2, k1, len);
+                k1[len] = k2[len] = '\0';
+                if (!same)
+                    k2[at] = 'q';
+                strbuf_truncate(&b, 0);
+                strbuf_appendf(&b, "{\"list\":[1,{\"x\":{},\"%s\":[],\"y\":2,\"%s\":\"v\"}]}", k1,
+                               k2);
+                bool want = jansson_takes(b.data, b.len);
+                ck_assert_int_eq(want, !same);
+                ck_assert_msg(json_fast_accepts(f, b.data, b.len) == want, "%s", b.data);
+                ck_assert_int_eq(json_check_object(&c, b.data, b.len, why, sizeof why) == 0, want);
+            }
+        }
+    }
+    static const char *const escaped[] = {"{\"a\":1,\"\\u0061\":2}",
+                                          "{\"ab\\n\":1,\"ab\\u000a\":2}", "{\"\\/\":1,\"/\":2}"};
+    for (size_t i = 0; i < sizeof escaped / sizeof escaped[0]; i++) {
+        ck_assert(!jansson_takes(escaped[i], strlen(escaped[i])));
+        ck_assert_msg(!json_fast_accepts(f, escaped[i], strlen(escaped[i])), "%s", escaped[i]);
+    }
+    /* 1 to 40 keys, a key twice at each pair of places (or none), in an object in an array. */
+    for (int n = 1; n <= 40; n++) {
+        for (int first = -1; first < n; first++) {
+            for (int second = first + 1; second < n; second += first < 0 ? n : 5) {
+                strbuf_truncate(&b, 0);
+                strbuf_append_str(&b, "{\"outer\":[{");
+                for (int i = 0; i < n; i++)
+                    strbuf_appendf(&b, "%s\"key-%d\":{\"key-%d\":%d}", i ? "," : "",
+                                   i == second && first >= 0 ? first : i, i, i);
+                strbuf_append_str(&b, "}]}");
+                bool want = jansson_takes(b.data, b.len);
+                ck_assert_int_eq(want, first < 0);
+                ck_assert_msg(json_fast_accepts(f, b.data, b.len) == want, "%s", b.data);
+            }
+        }
+    }
+    strbuf_free(&b);
+    json_checker_free(&c);
+    json_fast_free(f);
+}
+END_TEST
+
 Suite *unit_suite(void)
 {
     Suite *suite = suite_create("json_check_fast");
@@ -204,6 +261,7 @@ Suite *unit_suite(void)
     tcase_add_test(tc, large_objects);
     tcase_add_test(tc, limits_agree_with_jansson);
     tcase_add_test(tc, utf8_and_surrogates_as_jansson);
+    tcase_add_test(tc, keys_compared_exactly);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(suite, tc);
     return suite;
