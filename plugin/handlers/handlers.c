@@ -537,12 +537,14 @@ static size_t first_after(const maintenance *m, const char *after)
     return lo;
 }
 
-/* The status answer being built: the page's list and where it ends. */
+/* The status answer being built: the page's list, written straight into the answer (no copy of
+ * a list that holds the whole station), and where it ends. */
 typedef struct status_page {
-    jw list;       /* the page's ITEM texts, comma-separated; owned, released by the caller */
-    size_t listed; /* items on the page */
-    size_t limit;  /* items a page may hold */
-    bool full;     /* the page is full: the next listed item goes on a later page */
+    jw *out;                /* the answer; the page's ITEM texts, comma-separated, from `start` */
+    size_t start;           /* where the list begins in out */
+    size_t listed;          /* items on the page */
+    size_t limit;           /* items a page may hold */
+    bool full;              /* the page is full: the next listed item goes on a later page */
     const char *next_after; /* with full and an item left to list: the last id on the page */
     bool more;              /* an item to list is left after the page */
 } status_page;
@@ -554,14 +556,15 @@ static void page_add(status_page *pg, const char *id, const char *text, size_t l
         pg->more = true;
         return;
     }
-    if (pg->listed > 0 && (pg->listed == pg->limit || pg->list.len + 1 + len > STATUS_PAGE_BYTES)) {
+    size_t list_len = pg->out->len - pg->start;
+    if (pg->listed > 0 && (pg->listed == pg->limit || list_len + 1 + len > STATUS_PAGE_BYTES)) {
         pg->full = true;
         pg->more = true;
         return;
     }
     if (pg->listed++)
-        jw_raw(&pg->list, ",", 1);
-    jw_raw(&pg->list, text, len);
+        jw_raw(pg->out, ",", 1);
+    jw_raw(pg->out, text, len);
     pg->next_after = id;
 }
 
@@ -586,7 +589,14 @@ int handle_status_query(maintenance *m, const json_t *data, int64_t now_ms, smar
     if ((rc = maintenance_catch_up(m, now_ms, err)))
         return rc;
     bool paged = after || limit_given; /* a pager is always told whether a page follows */
-    status_page pg = {.list = {0}, .limit = (size_t)limit};
+    char as_of[DATE_TEXT_MAX];
+    instant_format(now_ms, as_of, sizeof as_of);
+    jw out = {0};
+    jw_raw(&out, "{", 1);
+    jw_member_raw(&out, "as_of", as_of);
+    jw_key(&out, "equipment");
+    jw_raw(&out, "[", 1);
+    status_page pg = {.out = &out, .start = out.len, .limit = (size_t)limit};
     int64_t counts[CAL_STATUS_COUNT] = {0}, ready_count = 0, total = 0;
     size_t first = 0, last = m->item_count, from = after ? first_after(m, after) : 0;
     const equipment_state *match = only ? maintenance_find(m, only) : NULL;
@@ -612,7 +622,7 @@ int handle_status_query(maintenance *m, const json_t *data, int64_t now_ms, smar
         const char *text = maintenance_item_text(m, id, i < last ? &m->items[i] : match, now_ms, 0,
                                                  &ready, &status, &len);
         if (!text) {
-            jw_release(&pg.list);
+            jw_release(&out);
             return error_set(err, SMART_ENOMEM, "out of memory");
         }
         if (!(not_ready_only && ready) && (only || i >= from))
@@ -621,14 +631,6 @@ int handle_status_query(maintenance *m, const json_t *data, int64_t now_ms, smar
         ready_count += ready;
         total++;
     }
-    char as_of[DATE_TEXT_MAX];
-    instant_format(now_ms, as_of, sizeof as_of);
-    jw out = {0};
-    jw_raw(&out, "{", 1);
-    jw_member_raw(&out, "as_of", as_of);
-    jw_key(&out, "equipment");
-    jw_raw(&out, "[", 1);
-    jw_append(&out, &pg.list);
     jw_raw(&out, "]", 1);
     jw_key(&out, "summary");
     jw_raw(&out, "{", 1);
@@ -643,9 +645,8 @@ int handle_status_query(maintenance *m, const json_t *data, int64_t now_ms, smar
     if (pg.more || paged)
         jw_member_string_or_null(&out, "next_after", pg.more ? pg.next_after : NULL);
     jw_raw(&out, "}", 1);
-    rc = jw_text(&out) && jw_text(&pg.list) ? emit_output_jw(m, "status", &out, err)
-                                            : error_set(err, SMART_ENOMEM, "out of memory");
-    jw_release(&pg.list);
+    rc = jw_text(&out) ? emit_output_jw(m, "status", &out, err)
+                       : error_set(err, SMART_ENOMEM, "out of memory");
     jw_release(&out);
     return rc;
 }
