@@ -8,6 +8,7 @@
 #include "core/text.h"
 #include "error.h"
 #include "json/json_fields.h"
+#include "store/kept_files.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -541,22 +542,6 @@ void contract_problems_add(contract_problems *p, const char *text)
         text_append(p->text[p->count++], CONTRACT_PROBLEM_LEN, "", text);
     }
     p->found++;
-}
-
-static void sha256_hex(const char *bytes, size_t len, char out[65])
-{
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int digest_len = 0;
-    static const char hex[] = "0123456789abcdef";
-    if (EVP_Digest(bytes, len, digest, &digest_len, EVP_sha256(), NULL) != 1 || digest_len != 32) {
-        out[0] = '\0';
-        return;
-    }
-    for (unsigned int i = 0; i < digest_len; i++) {
-        out[2 * i] = hex[digest[i] >> 4];
-        out[2 * i + 1] = hex[digest[i] & 0x0f];
-    }
-    out[64] = '\0';
 }
 
 /* The validator goes on past a problem, one per top-level field, item and procedure, so that
@@ -1250,7 +1235,7 @@ static int parse_checks(const json_t *doc, contract *c, problem_list *pl)
  * when out of memory (noted). */
 static int keep_bytes(const char *bytes, size_t len, contract *c, problem_list *pl)
 {
-    sha256_hex(bytes, len, c->sha256);
+    kept_sha256_hex(bytes, len, c->sha256);
     c->text = malloc(len + 1);
     if (!c->sha256[0] || !c->text) {
         note(pl, error_set(&pl->here, SMART_ENOMEM,
@@ -1734,7 +1719,7 @@ static void parse_file(file_job *j)
     if (j->rc == 0 && j->c.sha256[0])
         memcpy(j->sha256, j->c.sha256, sizeof j->sha256);
     else
-        sha256_hex(bytes, len, j->sha256);
+        kept_sha256_hex(bytes, len, j->sha256);
     if (j->rc == 0 && compact(&j->c)) {
         contract_release(&j->c);
         j->rc = contract_refuse(&j->why, SMART_ENOMEM, NULL, NULL, "out of memory");
