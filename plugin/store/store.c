@@ -592,6 +592,22 @@ int store_bulk_calibrations_begin(store *s, size_t adding, bool *bulk, smart_err
     return 0;
 }
 
+int store_has_calibrations(store *s, bool *any, smart_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM calibrations LIMIT 1", -1, &st, NULL) !=
+        SQLITE_OK)
+        return error_set(err, SMART_EIO, "store: look for a calibration: %s",
+                         sqlite3_errmsg(s->db));
+    int step_rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    *any = step_rc == SQLITE_ROW;
+    return step_rc == SQLITE_ROW || step_rc == SQLITE_DONE
+               ? 0
+               : error_set(err, SMART_EIO, "store: look for a calibration: %s",
+                           sqlite3_errmsg(s->db));
+}
+
 int store_bulk_calibrations_end(store *s, smart_error *err)
 {
     char *msg = NULL;

@@ -61,6 +61,10 @@ typedef struct calibration_entry {
 
 int store_add_calibration(store *s, const calibration_entry *entry, smart_error *err);
 
+/* Sets *any when the store holds a calibration (a new station's first adoption holds none
+ * before its baselines, which have no results to judge again). 0 or SMART_EIO. */
+int store_has_calibrations(store *s, bool *any, smart_error *err);
+
 /* A bulk load of about `adding` calibrations, in the batch transaction (opened if need be):
  * when they outnumber the calibrations stored, the calibrations' indexes are dropped (*bulk
  * set) until store_bulk_calibrations_end makes them again, in the same transaction, so the
