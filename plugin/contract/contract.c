@@ -7,8 +7,8 @@
 #include "core/reference_value.h"
 #include "core/text.h"
 #include "error.h"
-#include "json/json_fields.h"
 #include "store/kept_files.h"
+#include "json/json_fields.h"
 
 #include <ctype.h>
 #include <dirent.h>

@@ -173,8 +173,9 @@ int kept_read(const char *dir, const char *file, const char *sha256, char **byte
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            rc = error_set(err, SMART_EIO, "store: the kept copy of contract %s: cannot read %s: %s",
-                           file, path, strerror(errno));
+            rc =
+                error_set(err, SMART_EIO, "store: the kept copy of contract %s: cannot read %s: %s",
+                          file, path, strerror(errno));
         else if (n == 0)
             break; /* shorter than it said: the hash below refuses it */
         else

@@ -252,7 +252,7 @@ struct store {
     sqlite3 *db;
     sqlite3_stmt *stmt[Q_COUNT];
     bool in_transaction;
-    bool kept_changed;         /* the transaction changed the set kept (store_put_adopted_files) */
+    bool kept_sweep_due;      /* the transaction wrote the set kept (store_put_adopted_files) */
     char kept_dir[4096 + 32]; /* `dir`/KEPT_DIR_NAME */
 };
 
@@ -540,9 +540,9 @@ int store_commit(store *s, smart_error *err)
         return 0;
     int rc = finish(s, Q_COMMIT, step(s, Q_COMMIT, err));
     s->in_transaction = false; /* a failed COMMIT is not retried: the caller fail-stops */
-    if (rc == 0 && s->kept_changed)
+    if (rc == 0 && s->kept_sweep_due)
         sweep_kept(s); /* the set committed no longer names them: old kept files go */
-    s->kept_changed = false;
+    s->kept_sweep_due = false;
     return rc;
 }
 
@@ -595,8 +595,7 @@ int store_bulk_calibrations_begin(store *s, size_t adding, bool *bulk, smart_err
 int store_has_calibrations(store *s, bool *any, smart_error *err)
 {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM calibrations LIMIT 1", -1, &st, NULL) !=
-        SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM calibrations LIMIT 1", -1, &st, NULL) != SQLITE_OK)
         return error_set(err, SMART_EIO, "store: look for a calibration: %s",
                          sqlite3_errmsg(s->db));
     int step_rc = sqlite3_step(st);
@@ -1126,8 +1125,8 @@ static int delete_stale_adopted(store *s, const char *const *files, size_t count
 }
 
 /* Whether the row of `file` names `sha256` with its bytes kept beside the store. */
-static int adopted_as(store *s, sqlite3_stmt *get, const char *file, const char *sha256,
-                      bool *same, smart_error *err)
+static int adopted_as(store *s, sqlite3_stmt *get, const char *file, const char *sha256, bool *same,
+                      smart_error *err)
 {
     bind_text(get, 1, file);
     int step = sqlite3_step(get);
@@ -1195,12 +1194,14 @@ int store_put_adopted_files(store *s, const char *const *files, const char *cons
      * names (a row may name a file a crash left renamed but not yet synced) are now. */
     if (rc == 0 && (changed || renamed))
         rc = kept_sync(s->kept_dir, err);
-    if (rc == 0 && changed)
-        s->kept_changed = true;
+    /* Swept after the commit even when nothing changed: a crash after the last commit's and
+     * before its sweep left files no row names (a directory listing of a few names). */
+    if (rc == 0)
+        s->kept_sweep_due = true;
     return rc;
 }
 
-/* After a commit that changed the set kept: removes the kept files it no longer names (and
+/* After a commit that wrote the set kept: removes the kept files it no longer names (and
  * what a crash left). Best effort: what stays is removed by a later one. */
 static void sweep_kept(store *s)
 {
