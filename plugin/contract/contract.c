@@ -6,6 +6,7 @@
 #include "core/reference_value.h"
 #include "core/text.h"
 #include "error.h"
+#include "store/kept_files.h"
 #include "json/json_fields.h"
 #include "json/json_read.h"
 
@@ -541,22 +542,6 @@ void contract_problems_add(contract_problems *p, const char *text)
         text_append(p->text[p->count++], CONTRACT_PROBLEM_LEN, "", text);
     }
     p->found++;
-}
-
-static void sha256_hex(const char *bytes, size_t len, char out[65])
-{
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int digest_len = 0;
-    static const char hex[] = "0123456789abcdef";
-    if (EVP_Digest(bytes, len, digest, &digest_len, EVP_sha256(), NULL) != 1 || digest_len != 32) {
-        out[0] = '\0';
-        return;
-    }
-    for (unsigned int i = 0; i < digest_len; i++) {
-        out[2 * i] = hex[digest[i] >> 4];
-        out[2 * i + 1] = hex[digest[i] & 0x0f];
-    }
-    out[64] = '\0';
 }
 
 /* The validator goes on past a problem, one per top-level field, item and procedure, so that
@@ -1246,26 +1231,31 @@ static int parse_checks(const json_t *doc, contract *c, problem_list *pl)
     return 0;
 }
 
-/* The file's bytes as deployed, kept with their hash (the one the ledger cites). 0, or -1
- * when out of memory (noted). */
-static int keep_bytes(const char *bytes, size_t len, contract *c, problem_list *pl)
+/* The file's bytes as deployed, kept with their hash (the one the ledger cites): taken over
+ * from *owned when it holds them (a buffer of the caller's, malloc'd, NUL after; *owned is then
+ * NULL), else copied. 0, or -1 when out of memory (noted). */
+static int keep_bytes(const char *bytes, size_t len, char **owned, contract *c, problem_list *pl)
 {
-    sha256_hex(bytes, len, c->sha256);
-    c->text = malloc(len + 1);
+    kept_sha256_hex(bytes, len, c->sha256);
+    if (owned && *owned == bytes) {
+        c->text = *owned; /* not a second 60 MB of copies at 100,000 items */
+        *owned = NULL;
+    } else if ((c->text = malloc(len + 1))) {
+        memcpy(c->text, bytes, len);
+        c->text[len] = '\0';
+    }
     if (!c->sha256[0] || !c->text) {
         note(pl, error_set(&pl->here, SMART_ENOMEM,
                            "cannot hash or keep the contract (out of memory)"));
         return -1;
     }
-    memcpy(c->text, bytes, len);
-    c->text[len] = '\0';
     c->text_len = len;
     return 0;
 }
 
 static int parse_document(const char *file, json_t *document, const char *bytes, size_t len,
-                          contract *out, smart_error *err, contract_problems *problems,
-                          streamed_items *streamed)
+                          char **owned, contract *out, smart_error *err,
+                          contract_problems *problems, streamed_items *streamed)
 {
     contract c = {0};
     problem_list pl = {.all = problems, .first = err};
@@ -1284,7 +1274,7 @@ static int parse_document(const char *file, json_t *document, const char *bytes,
     }
     json_int_t warning = parse_header(doc, &c, &pl);
     if (parse_equipment_list(doc, file, warning, &c, &pl, streamed) || parse_checks(doc, &c, &pl) ||
-        pl.any || keep_bytes(bytes, len, &c, &pl))
+        pl.any || keep_bytes(bytes, len, owned, &c, &pl))
         goto fail;
     *out = c;
     return 0;
@@ -1299,7 +1289,7 @@ fail:
 int contract_parse_document_all(const char *file, json_t *document, const char *bytes, size_t len,
                                 contract *out, smart_error *err, contract_problems *problems)
 {
-    return parse_document(file, document, bytes, len, out, err, problems, NULL);
+    return parse_document(file, document, bytes, len, NULL, out, err, problems, NULL);
 }
 
 int contract_parse_document(const char *file, json_t *document, const char *bytes, size_t len,
@@ -1320,9 +1310,11 @@ static void prefix_problems(contract_problems *problems, const char *file)
     }
 }
 
-/* A JSON contract; with `streamed`, its items are read as the file is (see streamed_items). */
-static int parse_json_file(const char *file, const char *text, size_t len, contract *out,
-                           smart_error *err, contract_problems *problems, streamed_items *streamed)
+/* A JSON contract; with `streamed`, its items are read as the file is (see streamed_items);
+ * `owned` as keep_bytes says. */
+static int parse_json_file(const char *file, const char *text, size_t len, char **owned,
+                           contract *out, smart_error *err, contract_problems *problems,
+                           streamed_items *streamed)
 {
     json_error_t jerr;
     json_t *doc = streamed
@@ -1337,7 +1329,7 @@ static int parse_json_file(const char *file, const char *text, size_t len, contr
             *err = e;
         return SMART_ECONTRACT;
     }
-    int rc = parse_document(file, doc, text, len, out, err, problems, streamed);
+    int rc = parse_document(file, doc, text, len, owned, out, err, problems, streamed);
     if (rc) {
         error_prefix(err, file);
         prefix_problems(problems, file);
@@ -1347,12 +1339,12 @@ static int parse_json_file(const char *file, const char *text, size_t len, contr
 
 int contract_parse(const char *file, const char *text, size_t len, contract *out, smart_error *err)
 {
-    return parse_json_file(file, text, len, out, err, NULL, NULL);
+    return parse_json_file(file, text, len, NULL, out, err, NULL, NULL);
 }
 
 /* As parse_json_file, the items read as the file is. */
-static int parse_json_streamed(const char *file, const char *text, size_t len, contract *out,
-                               smart_error *err, contract_problems *problems)
+static int parse_json_streamed(const char *file, const char *text, size_t len, char **owned,
+                               contract *out, smart_error *err, contract_problems *problems)
 {
     streamed_items *streamed = malloc(sizeof *streamed);
     if (!streamed) {
@@ -1364,7 +1356,7 @@ static int parse_json_streamed(const char *file, const char *text, size_t len, c
         return SMART_ENOMEM;
     }
     streamed_init(streamed);
-    int rc = parse_json_file(file, text, len, out, err, problems, streamed);
+    int rc = parse_json_file(file, text, len, owned, out, err, problems, streamed);
     streamed_release(streamed); /* what the contract did not take */
     free(streamed);
     return rc;
@@ -1402,8 +1394,9 @@ static void locate_in_yaml(smart_error *err, const char *file, const yaml_line_m
     text_append(err->text, sizeof err->text, ": ", why);
 }
 
-int contract_parse_yaml_all(const char *file, const char *text, size_t len, contract *out,
-                            smart_error *err, contract_problems *problems)
+/* As contract_parse_yaml_all; `owned` as keep_bytes says. */
+static int parse_yaml(const char *file, const char *text, size_t len, char **owned, contract *out,
+                      smart_error *err, contract_problems *problems)
 {
     json_t *doc;
     yaml_line_map *lines;
@@ -1413,7 +1406,7 @@ int contract_parse_yaml_all(const char *file, const char *text, size_t len, cont
             contract_problems_add(problems, err->text);
         return rc;
     }
-    rc = contract_parse_document_all(file, doc, text, len, out, err, problems);
+    rc = parse_document(file, doc, text, len, owned, out, err, problems, NULL);
     if (rc) {
         locate_in_yaml(err, file, lines);
         for (size_t i = 0; problems && i < problems->count; i++) {
@@ -1428,6 +1421,12 @@ int contract_parse_yaml_all(const char *file, const char *text, size_t len, cont
     return rc;
 }
 
+int contract_parse_yaml_all(const char *file, const char *text, size_t len, contract *out,
+                            smart_error *err, contract_problems *problems)
+{
+    return parse_yaml(file, text, len, NULL, out, err, problems);
+}
+
 int contract_parse_yaml(const char *file, const char *text, size_t len, contract *out,
                         smart_error *err)
 {
@@ -1436,11 +1435,18 @@ int contract_parse_yaml(const char *file, const char *text, size_t len, contract
 
 static bool is_yaml_name(const char *name);
 
+/* As contract_parse_file; `owned` as keep_bytes says. */
+static int parse_any(const char *file, const char *text, size_t len, char **owned, contract *out,
+                     smart_error *err, contract_problems *problems)
+{
+    return is_yaml_name(file) ? parse_yaml(file, text, len, owned, out, err, problems)
+                              : parse_json_streamed(file, text, len, owned, out, err, problems);
+}
+
 int contract_parse_file(const char *file, const char *text, size_t len, contract *out,
                         smart_error *err, contract_problems *problems)
 {
-    return is_yaml_name(file) ? contract_parse_yaml_all(file, text, len, out, err, problems)
-                              : parse_json_streamed(file, text, len, out, err, problems);
+    return parse_any(file, text, len, NULL, out, err, problems);
 }
 
 int contract_refuse(contract_refusal *why, int code, const char *file, const char *other_file,
@@ -1729,12 +1735,13 @@ static void parse_file(file_job *j)
     if (!j->given && (j->rc = read_file(j->dir, j->name, &text, &len, &j->why)))
         return;
     const char *bytes = j->given ? j->given : text;
-    j->rc = contract_parse_file(j->name, bytes, len, &j->c, &j->why.error, &j->why.problems);
+    /* The bytes read are the contract's to keep (keep_bytes takes them over). */
+    j->rc = parse_any(j->name, bytes, len, &text, &j->c, &j->why.error, &j->why.problems);
     /* A contract read hashed its bytes already (keep_bytes): 60 MB hashed once, not twice. */
     if (j->rc == 0 && j->c.sha256[0])
         memcpy(j->sha256, j->c.sha256, sizeof j->sha256);
     else
-        sha256_hex(bytes, len, j->sha256);
+        kept_sha256_hex(bytes, len, j->sha256);
     if (j->rc == 0 && compact(&j->c)) {
         contract_release(&j->c);
         j->rc = contract_refuse(&j->why, SMART_ENOMEM, NULL, NULL, "out of memory");

@@ -690,8 +690,11 @@ int maintenance_adopt_contracts(maintenance *m, contract_set *set, int64_t now_m
     size_t baselines = 0; /* the calibrations apply_baseline is to write, at most */
     for (size_t i = 0; i < m->item_count; i++)
         baselines += baseline_due(m, &m->items[i]);
-    bool bulk = false;
-    if (baselines)
+    bool bulk = false, results_stored = true;
+    /* With no calibration stored before the baselines (which have no results), the results
+     * on record judged again below are none: a new station's 100,000 look-ups are skipped. */
+    rc = store_has_calibrations(m->store, &results_stored, err);
+    if (rc == 0 && baselines)
         rc = store_bulk_calibrations_begin(m->store, baselines, &bulk, err);
     for (size_t i = 0; rc == 0 && i < m->item_count; i++)
         rc = apply_baseline(m, &m->items[i], now_ms, err);
@@ -714,7 +717,7 @@ int maintenance_adopt_contracts(maintenance *m, contract_set *set, int64_t now_m
     free(old_items);
     contract_set_release(&before);
     bool rejudged = false;
-    if (rc == 0)
+    if (rc == 0 && results_stored)
         rc = rejudge_changed(m, changed_terms, now_ms, &rejudged, err);
     free(changed_terms);
     /* A changed interval or warning period changes statuses at once. */

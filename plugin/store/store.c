@@ -4,6 +4,7 @@
 
 #include "error.h"
 #include "lock_file.h"
+#include "store/kept_files.h"
 
 #include <errno.h>
 #include <sqlite3.h>
@@ -251,6 +252,8 @@ struct store {
     sqlite3 *db;
     sqlite3_stmt *stmt[Q_COUNT];
     bool in_transaction;
+    bool kept_sweep_due;      /* the transaction wrote the set kept (store_put_adopted_files) */
+    char kept_dir[4096 + 32]; /* `dir`/KEPT_DIR_NAME */
 };
 
 /* Columns added to a table after stores were first written: a store from before gets them
@@ -381,6 +384,7 @@ int store_open(const char *dir, store **out, smart_error *err)
         return rc;
     }
     sqlite3_busy_timeout(s->db, 2000);
+    snprintf(s->kept_dir, sizeof s->kept_dir, "%s/%s", dir, KEPT_DIR_NAME);
     char *msg = NULL;
     /* Durable (WAL, a sync at every commit). The page cache holds up to 8 MiB, not SQLite's
      * default 2 MiB: links, calibrations and allowed tests only grow, and once they outgrow
@@ -528,12 +532,17 @@ int store_begin(store *s, smart_error *err)
     return rc;
 }
 
+static void sweep_kept(store *s);
+
 int store_commit(store *s, smart_error *err)
 {
     if (!s->in_transaction)
         return 0;
     int rc = finish(s, Q_COMMIT, step(s, Q_COMMIT, err));
     s->in_transaction = false; /* a failed COMMIT is not retried: the caller fail-stops */
+    if (rc == 0 && s->kept_sweep_due)
+        sweep_kept(s); /* the set committed no longer names them: old kept files go */
+    s->kept_sweep_due = false;
     return rc;
 }
 
@@ -581,6 +590,21 @@ int store_bulk_calibrations_begin(store *s, size_t adding, bool *bulk, smart_err
     }
     *bulk = true;
     return 0;
+}
+
+int store_has_calibrations(store *s, bool *any, smart_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM calibrations LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+        return error_set(err, SMART_EIO, "store: look for a calibration: %s",
+                         sqlite3_errmsg(s->db));
+    int step_rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    *any = step_rc == SQLITE_ROW;
+    return step_rc == SQLITE_ROW || step_rc == SQLITE_DONE
+               ? 0
+               : error_set(err, SMART_EIO, "store: look for a calibration: %s",
+                           sqlite3_errmsg(s->db));
 }
 
 int store_bulk_calibrations_end(store *s, smart_error *err)
@@ -1029,7 +1053,10 @@ int store_query_plan(store *s, store_plan_query which, char *plan, size_t size, 
 }
 
 /* The adopted set's files: rarely written (an adoption) and read once (a refused start), so
- * their table and statements are made where used rather than kept prepared. */
+ * their table and statements are made where used rather than kept prepared. The table names
+ * each file and its SHA-256; the bytes are kept beside the store (kept_files.h), outside the
+ * WAL, where an empty `content` says so. A store from before holds them in `content`: read as
+ * they are, and moved out at the next adoption. */
 /* Their statements are made here, not in the table of statements: an error names what. */
 static int adopted_error(store *s, smart_error *err, const char *what)
 {
@@ -1041,8 +1068,10 @@ static const char adopted_schema[] =
     " file TEXT PRIMARY KEY, sha256 TEXT NOT NULL, content BLOB NOT NULL,"
     " adopted_at_ms INTEGER NOT NULL) WITHOUT ROWID";
 
-/* Deletes the adopted files not among files[0..count). 0 or SMART_EIO. */
-static int delete_stale_adopted(store *s, const char *const *files, size_t count, smart_error *err)
+/* Deletes the adopted files not among files[0..count); sets *changed when it did. 0 or
+ * SMART_EIO. */
+static int delete_stale_adopted(store *s, const char *const *files, size_t count, bool *changed,
+                                smart_error *err)
 {
     sqlite3_stmt *list = NULL, *del = NULL;
     if (sqlite3_prepare_v2(s->db, "SELECT file FROM adopted_files", -1, &list, NULL) != SQLITE_OK ||
@@ -1091,7 +1120,22 @@ static int delete_stale_adopted(store *s, const char *const *files, size_t count
     for (size_t i = 0; i < n; i++)
         free(stale[i]);
     free(stale);
+    *changed = *changed || (rc == 0 && n > 0);
     return rc;
+}
+
+/* Whether the row of `file` names `sha256` with its bytes kept beside the store. */
+static int adopted_as(store *s, sqlite3_stmt *get, const char *file, const char *sha256, bool *same,
+                      smart_error *err)
+{
+    bind_text(get, 1, file);
+    int step = sqlite3_step(get);
+    *same = step == SQLITE_ROW && sqlite3_column_int64(get, 1) == 0 &&
+            strcmp((const char *)sqlite3_column_text(get, 0), sha256) == 0;
+    sqlite3_reset(get);
+    return step == SQLITE_ROW || step == SQLITE_DONE
+               ? 0
+               : adopted_error(s, err, "save the adopted contract files");
 }
 
 int store_put_adopted_files(store *s, const char *const *files, const char *const *sha256,
@@ -1107,30 +1151,88 @@ int store_put_adopted_files(store *s, const char *const *files, const char *cons
      * written, one with the same bytes (its SHA-256) is kept as it is, with the time it was
      * adopted. Every start adopts the directory again, and writing every contract's text each
      * time was most of a restart at 100,000 items (some 60 MB through the WAL). */
-    if ((rc = delete_stale_adopted(s, files, count, err)))
+    bool changed = false, renamed = false;
+    if ((rc = delete_stale_adopted(s, files, count, &changed, err)) ||
+        (count && (rc = kept_make_dir(s->kept_dir, err))))
         return rc;
-    sqlite3_stmt *st = NULL;
+    sqlite3_stmt *get = NULL, *put = NULL;
     if (sqlite3_prepare_v2(s->db,
+                           "SELECT sha256, length(content) FROM adopted_files WHERE file = ?1", -1,
+                           &get, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db,
                            "INSERT INTO adopted_files (file, sha256, content, adopted_at_ms) "
-                           "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (file) DO UPDATE SET "
-                           "sha256 = excluded.sha256, content = excluded.content, "
-                           "adopted_at_ms = excluded.adopted_at_ms "
-                           "WHERE adopted_files.sha256 <> excluded.sha256",
-                           -1, &st, NULL) != SQLITE_OK)
+                           "VALUES (?1, ?2, x'', ?3) ON CONFLICT (file) DO UPDATE SET "
+                           "content = x'', adopted_at_ms = CASE WHEN adopted_files.sha256 = "
+                           "excluded.sha256 THEN adopted_files.adopted_at_ms ELSE "
+                           "excluded.adopted_at_ms END, sha256 = excluded.sha256",
+                           -1, &put, NULL) != SQLITE_OK) {
+        sqlite3_finalize(get);
         return adopted_error(s, err, "save the adopted contract files");
+    }
     for (size_t i = 0; rc == 0 && i < count; i++) {
-        bind_text(st, 1, files[i]);
-        bind_text(st, 2, sha256[i]);
-        sqlite3_bind_blob64(st, 3, texts[i], lens[i], SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, now_ms);
-        rc = sqlite3_step(st) == SQLITE_DONE
+        bool same = false, made = false;
+        if (strlen(sha256[i]) != 64)
+            rc = error_set(err, SMART_EIO, "store: adopted contract %s has no SHA-256", files[i]);
+        /* Its file is put back when missing, whatever the row says (a size check, no read). */
+        if (rc == 0 && (rc = adopted_as(s, get, files[i], sha256[i], &same, err)) == 0)
+            rc = kept_put(s->kept_dir, sha256[i], texts[i], lens[i], &made, err);
+        renamed = renamed || made;
+        if (rc || same)
+            continue;
+        bind_text(put, 1, files[i]);
+        bind_text(put, 2, sha256[i]);
+        sqlite3_bind_int64(put, 3, now_ms);
+        rc = sqlite3_step(put) == SQLITE_DONE
                  ? 0
                  : adopted_error(s, err, "save the adopted contract files");
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
+        sqlite3_reset(put);
+        changed = true;
+    }
+    sqlite3_finalize(get);
+    sqlite3_finalize(put);
+    /* Durable before the commit that names them: the files were synced as written, and their
+     * names (a row may name a file a crash left renamed but not yet synced) are now. */
+    if (rc == 0 && (changed || renamed))
+        rc = kept_sync(s->kept_dir, err);
+    /* Swept after the commit even when nothing changed: a crash after the last commit's and
+     * before its sweep left files no row names (a directory listing of a few names). */
+    if (rc == 0)
+        s->kept_sweep_due = true;
+    return rc;
+}
+
+/* After a commit that wrote the set kept: removes the kept files it no longer names (and
+ * what a crash left). Best effort: what stays is removed by a later one. */
+static void sweep_kept(store *s)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT DISTINCT sha256 FROM adopted_files", -1, &st, NULL) !=
+        SQLITE_OK) {
+        sqlite3_finalize(st);
+        return;
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    bool ok = true;
+    while (ok && sqlite3_step(st) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t grown_cap = cap ? 2 * cap : 16;
+            char **grown = realloc(names, grown_cap * sizeof *grown);
+            if (!(ok = grown != NULL))
+                break;
+            names = grown;
+            cap = grown_cap;
+        }
+        ok = (names[n] = strdup((const char *)sqlite3_column_text(st, 0))) != NULL;
+        n += ok;
     }
     sqlite3_finalize(st);
-    return rc;
+    smart_error ignored;
+    if (ok)
+        kept_sweep(s->kept_dir, (const char *const *)names, n, &ignored);
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
 }
 
 int store_load_adopted_files(store *s,
@@ -1152,10 +1254,19 @@ int store_load_adopted_files(store *s,
     }
     int result = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *file = (const char *)sqlite3_column_text(st, 0);
+        const char *sha256 = (const char *)sqlite3_column_text(st, 1);
         const char *blob = sqlite3_column_blob(st, 2);
         size_t len = (size_t)sqlite3_column_bytes(st, 2);
-        if ((result = visit(ctx, (const char *)sqlite3_column_text(st, 0),
-                            (const char *)sqlite3_column_text(st, 1), blob ? blob : "", len)))
+        char *kept = NULL;
+        if (len) /* kept in the store, by a module from before */
+            result = kept_check(file, "in the store", sha256, blob, len, err);
+        else if ((result = kept_read(s->kept_dir, file, sha256, &kept, &len, err)) == 0)
+            blob = kept;
+        if (result == 0)
+            result = visit(ctx, file, sha256, blob, len);
+        free(kept);
+        if (result)
             break;
     }
     if (!result && rc != SQLITE_DONE)

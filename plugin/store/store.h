@@ -61,6 +61,10 @@ typedef struct calibration_entry {
 
 int store_add_calibration(store *s, const calibration_entry *entry, smart_error *err);
 
+/* Sets *any when the store holds a calibration (a new station's first adoption holds none
+ * before its baselines, which have no results to judge again). 0 or SMART_EIO. */
+int store_has_calibrations(store *s, bool *any, smart_error *err);
+
 /* A bulk load of about `adding` calibrations, in the batch transaction (opened if need be):
  * when they outnumber the calibrations stored, the calibrations' indexes are dropped (*bulk
  * set) until store_bulk_calibrations_end makes them again, in the same transaction, so the
@@ -223,10 +227,14 @@ int store_put_contract_version(store *s, const char *contract_id, int64_t versio
 /* The files of the contract set last adopted, content and hash, so that a station whose
  * contracts directory is refused at start runs on with them (contracts_in_force.c). Written in
  * the adoption's transaction: store_put_adopted_files makes them the set given (count may be 0,
- * which keeps nothing), writing only the files new or changed (by SHA-256) and deleting those
- * not given; `texts[i]` holds `lens[i]` bytes. store_load_adopted_files calls `visit` for
- * each, in file-name order, with borrowed bytes valid for the call; 0, or SMART_EIO (or what
- * `visit` returned, when not 0). */
+ * which keeps nothing), recording only the files new or changed (by SHA-256) and deleting those
+ * not given; `texts[i]` holds `lens[i]` bytes. The bytes are kept beside the store, in
+ * `dir`/KEPT_DIR_NAME (kept_files.h), written and synced before it returns (so before the
+ * commit that names them); the files no longer named are removed after that commit.
+ * store_load_adopted_files calls `visit` for each, in file-name order, with borrowed bytes
+ * valid for the call, each checked against its SHA-256 first; 0, SMART_EIO (the store failed,
+ * or a kept file is missing or altered: the message names it), SMART_ENOMEM, or what `visit`
+ * returned, when not 0. */
 int store_put_adopted_files(store *s, const char *const *files, const char *const *sha256,
                             const char *const *texts, const size_t *lens, size_t count,
                             int64_t now_ms, smart_error *err);

@@ -6,7 +6,9 @@
  * later one fails with ENOSPC, as on a disk that just filled up. With SMART_FAULT_MATCH=TEXT,
  * only files whose path contains TEXT count and fail (e.g. "ledger" or "store.sqlite").
  * Standard output and standard error are never touched: the test reads them. Without
- * SMART_FAULT_AFTER every call goes straight through.
+ * SMART_FAULT_AFTER every call goes straight through. With SMART_FAULT_KILL=1 as well, the call
+ * that would fail kills the process (SIGKILL) before it is made instead: a crash at exactly
+ * that write or sync (kept_test.py).
  */
 /* Both pwrite and pwrite64 are defined here; with 64-bit file offsets the headers would rename
  * pwrite to pwrite64 and the two definitions would clash. (On 64-bit Linux off_t is 64 bits
@@ -15,6 +17,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +51,12 @@ static bool should_fail(int fd, bool directories_too)
         if (strstr(path, match) == NULL)
             return false;
     }
-    return __atomic_fetch_add(&calls_done, 1, __ATOMIC_SEQ_CST) >= atol(after);
+    if (__atomic_fetch_add(&calls_done, 1, __ATOMIC_SEQ_CST) < atol(after))
+        return false;
+    const char *crash = getenv("SMART_FAULT_KILL");
+    if (crash != NULL && strcmp(crash, "1") == 0)
+        kill(getpid(), SIGKILL);
+    return true;
 }
 
 /* Looks the real function up once per call: the shim is for tests, not for speed. */

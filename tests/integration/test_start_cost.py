@@ -1,10 +1,12 @@
 """What a start costs follows what changed, not the station's size (issue 14): a restart on the
 same contracts writes none of them to the store again (each start adopts the directory, and
 rewriting every contract's text was most of a 100,000-item restart), a changed or removed
-contract is; a contract listing an id twice among thousands is still refused naming both places.
+contract is; their bytes are kept beside the store (kept-contracts/), not in it, and a store
+from before that held them moves them out; a contract listing an id twice among thousands is still refused naming both places.
 
 Run by meson with SMART_HOST, SMART_MODULE_DIR and SOURCE_ROOT in the environment."""
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -56,6 +58,15 @@ class Station:
                                "/dev/null", "--clock", clock], capture_output=True, text=True,
                               env=env, timeout=120)
 
+    def contents(self):
+        """{file: content} of the store's table of adopted files."""
+        db = sqlite3.connect(os.path.join(self.dir, "var", "maintenance", "store.sqlite"))
+        try:
+            return {os.path.basename(f): bytes(c) for f, c in
+                    db.execute("SELECT file, content FROM adopted_files")}
+        finally:
+            db.close()
+
     def adopted(self):
         """{file: (sha256, adopted_at_ms)} as the store keeps them."""
         db = sqlite3.connect(os.path.join(self.dir, "var", "maintenance", "store.sqlite"))
@@ -94,6 +105,45 @@ class StartCost(unittest.TestCase):
         self.assertEqual(third["LP-CAL-B.json"], first["LP-CAL-B.json"])
         self.assertEqual(third["LP-CAL-A.json"][1], MS3)
         self.assertNotEqual(third["LP-CAL-A.json"][0], first["LP-CAL-A.json"][0])
+
+    def test_the_kept_files_are_beside_the_store_and_a_store_from_before_moves_them_out(self):
+        st = Station(self)
+        st.put("LP-CAL-A", contract("LP-CAL-A", ["LP-A-1", "LP-A-2"]))
+        st.put("LP-CAL-B", contract("LP-CAL-B", ["LP-B-1"]))
+        self.assertEqual(st.run(T1).returncode, 0)
+        data = os.path.join(st.dir, "var", "maintenance")
+        kept = os.path.join(data, "kept-contracts")
+        texts = {}
+        for cid in ("LP-CAL-A", "LP-CAL-B"):
+            with open(os.path.join(st.dir, "contracts", cid + ".json"), "rb") as f:
+                texts[cid + ".json"] = f.read()
+        shas = {f: hashlib.sha256(t).hexdigest() for f, t in texts.items()}
+        # The bytes are in kept-contracts/, one file per SHA-256; the table only names them.
+        self.assertEqual(sorted(os.listdir(kept)), sorted(shas.values()))
+        for f, digest in shas.items():
+            with open(os.path.join(kept, digest), "rb") as k:
+                self.assertEqual(k.read(), texts[f])
+        self.assertEqual(st.contents(), {f: b"" for f in texts})
+        # A store from before held the bytes in the table: a refused start runs on them.
+        db = sqlite3.connect(os.path.join(data, "store.sqlite"))
+        with db:
+            for f, t in texts.items():
+                db.execute("UPDATE adopted_files SET content = ? WHERE file = ?", (t, f))
+        db.close()
+        subprocess.run(["rm", "-rf", kept], check=True)
+        st.put("LP-CAL-B", {"broken": True})
+        p = st.run(T2)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("running with the set adopted before (2 contract(s)", p.stderr)
+        # The next start on a good directory moves them out, keeping when each was adopted.
+        with open(os.path.join(st.dir, "contracts", "LP-CAL-B.json"), "wb") as f:
+            f.write(texts["LP-CAL-B.json"])
+        before = st.adopted()
+        p = st.run(T3)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(st.contents(), {f: b"" for f in texts})
+        self.assertEqual(sorted(os.listdir(kept)), sorted(shas.values()))
+        self.assertEqual(st.adopted(), before)
 
     def test_an_id_listed_twice_among_thousands_is_refused_naming_both(self):
         st = Station(self)
