@@ -11,6 +11,7 @@
 #include "smart_plugin.h"
 #include "store/equipment.h"
 #include "store/store.h"
+#include "store/text_pool.h"
 #include "json/jsonw.h"
 
 #include <jansson.h>
@@ -49,6 +50,8 @@ typedef struct maintenance {
     size_t item_index_mask;      /* the index has item_index_mask + 1 slots (a power of 2) */
     /* The status answer's reusable text buffers (see jsonw.h), for handle_status_query alone;
      * every other text the module writes is in a jw of the call that writes it. */
+    text_pool texts;     /* the items' texts (store/equipment.h), shared and immutable */
+    size_t texts_live;   /* the pool's bytes when last rebuilt (maintenance_compact_texts) */
     jw item_text;        /* an ITEM text as built for it (maintenance_item_text) */
     jw out;              /* the answer */
     check_state *checks; /* the last check per (item, procedure), sorted by both ids */
@@ -84,6 +87,20 @@ typedef struct maintenance {
 
 /* The item with that id, or NULL. */
 equipment_state *maintenance_find(maintenance *m, const char *equipment_id);
+
+/* The shared copy (m->texts) of `text` cut to `size` - 1 bytes, as snprintf into a field of
+ * `size` bytes cut it: for an item record's text (store/equipment.h). NULL when out of memory,
+ * with `err` set. */
+const char *maintenance_text(maintenance *m, const char *text, size_t size, smart_error *err);
+
+/* Points each text of `e` at its copy in m->texts (for a record whose texts are borrowed). 0, or
+ * -1 when out of memory (then some texts of `e` may still be the borrowed ones). */
+int maintenance_keep_texts(maintenance *m, equipment_state *e);
+
+/* Rebuilds m->texts from the texts of the items in force once it holds more than twice what
+ * they used at the last rebuild (texts of past calibrations, ended tag-outs): call only where no
+ * copy of a record is held (between batches, at commit). Out of memory leaves it as it was. */
+void maintenance_compact_texts(maintenance *m);
 
 /* Builds the hash index of `items` for maintenance_find (*index malloc'd, *mask its size - 1).
  * Returns 0 or SMART_ENOMEM. */

@@ -239,6 +239,7 @@ static void release(maintenance *m)
     free(m->item_index);
     free(m->items);
     free(m->checks);
+    text_pool_free(&m->texts);
     jw_release(&m->item_text);
     jw_release(&m->out);
     free(m);
@@ -398,6 +399,7 @@ static int maintenance_init(const smart_host *host, const char *config_json, siz
     if (rc || (rc = load_checks(m, err)) || (rc = store_commit(m->store, err)) ||
         (rc = start_watching(m, err)))
         goto failed;
+    m->texts_live = text_pool_bytes(&m->texts); /* the items' texts at start: all in use */
     *self = m;
     return 0;
 failed:
@@ -489,6 +491,7 @@ static int maintenance_commit(void *self, smart_error *err)
         m->failed = true;
     else
         m->ledger_since_commit = false;
+    maintenance_compact_texts(m); /* between batches: no copy of an item is held */
     return rc;
 }
 

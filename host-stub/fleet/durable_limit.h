@@ -3,9 +3,10 @@
  * durable, so that a crash of the station can never leave the fleet database holding a record
  * the station's disk does not (README "Fleet").
  *
- * A running host appends a batch with one write() and then fdatasync()s it (durable_file.h);
- * between the two the records are in the file but not yet on the disk, and a failed sync
- * leaves them there for good while the host fail-stops. Which limit applies:
+ * A running host writes a batch (a large one in parts, as its records are appended) and then
+ * fdatasync()s it (durable_file.h); meanwhile the records are in the file but not yet on the
+ * disk, and a failed sync leaves them there for good while the host fail-stops. Which limit
+ * applies:
  *   - no host holds the station's lock ("<ledger>.lock", station_lock.h): the lock is taken,
  *     the ledger fdatasync'd while it is held (a host killed between its write and its sync left
  *     its last batch in the page cache), and the lock released at once; every complete line

@@ -6,7 +6,8 @@
  * hold 1 MiB (F_SETPIPE_SZ, best effort), so that a read of it, like a file's, takes a whole
  * chunk of the lines the producer wrote meanwhile, not the default pipe's 64 KiB. Each read's
  * complete lines are handed over as one batch (at most EVENT_INPUT_BATCH_MAX lines; more are
- * split), which is what the host groups into one durable batch. A line may span reads. A line
+ * split), which is what the host groups into one durable batch (or several, once a batch
+ * holds many MiB of answers: run/batch.h). A line may span reads. A line
  * longer than EVENT_INPUT_LINE_MAX is not buffered: it is reported once, flagged too_long,
  * and skipped up to its newline.
  *

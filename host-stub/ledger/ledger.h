@@ -6,12 +6,15 @@
  * in exactly that order; hash is the lowercase hex SHA-256 of the line's bytes from `{` up to
  * and including the closing quote of prev_hash's value; genesis prev_hash is 64 '0'.
  *
- * Records are appended to an in-memory batch and become durable with ledger_flush (one write,
- * one fdatasync). ledger_open verifies the existing chain with the same line check that
- * `smart-host ledger verify` uses, moves a torn last line (one without its newline) aside, and
- * refuses a chain broken anywhere else, a complete last line that fails verification included. Not
- * thread-safe: one ledger is used from the loop thread only (it hashes the records on a thread of
- * its own meanwhile; see ledger.c, "the sealer").
+ * Records are appended to an in-memory batch and become durable with ledger_flush (one
+ * fdatasync). A batch holds at most a few MiB of lines in memory: beyond that its first lines
+ * are written ahead as they are appended, unsynced (the ledger may always be ahead of the
+ * stores; until the flush they are as a crash before the flush leaves them), so that one event
+ * with 100,000 records costs no more memory than a small batch. ledger_open verifies the existing
+ * chain with the same line check that `smart-host ledger verify` uses, moves a torn last line (one
+ * without its newline) aside, and refuses a chain broken anywhere else, a complete last line that
+ * fails verification included. Not thread-safe: one ledger is used from the loop thread only (it
+ * hashes the records on a thread of its own meanwhile; see ledger.c, "the sealer").
  *
  * Verification streams: the file is read in blocks (read(2), never mapped whole) and each line
  * is checked by a field scan (yajl, no tree per record), so memory is one block and the longest
@@ -142,18 +145,20 @@ typedef struct ledger ledger;
 int ledger_open(const char *path, ledger **out, ledger_torn_tail *torn, char *msg, size_t msg_size);
 
 /* Add a record to the current batch: seq, prev_hash and hash are assigned here. Not durable
- * until ledger_flush. Returns 0, -EINVAL (a string is NULL, not UTF-8, or metadata holds a
- * line break; `msg` names the field), -ENOMEM, or -EIO once the ledger has failed. On failure
+ * until ledger_flush (it may be written before, see above). Returns 0, -EINVAL (a string is NULL,
+ * not UTF-8, or metadata holds a line break; `msg` names the field), -ENOMEM, or -EIO once the
+ * ledger has failed (a write ahead that fails fails it, as a failed flush does). On failure
  * nothing is added. */
 int ledger_append(ledger *l, const ledger_record *record, char *msg, size_t msg_size);
 
-/* Write the batch (one write) and fdatasync. Returns 0 (also when the batch is empty) or -EIO
- * with `msg` saying what failed; after a failure the ledger refuses every later append and
- * flush (fail-stop: a failed sync is never retried). */
+/* Write what the batch has not written ahead, and fdatasync. Returns 0 (also when the batch is
+ * empty) or -EIO with `msg` saying what failed; after a failure the ledger refuses every later
+ * append and flush (fail-stop: a failed sync is never retried). */
 int ledger_flush(ledger *l, char *msg, size_t msg_size);
 
-/* Drop the records appended since the last flush without writing them (used on fail-stop).
- * The in-memory chain head then no longer matches the file, so the ledger is marked failed. */
+/* Drop the records appended since the last flush without writing what is not written yet
+ * (used on fail-stop; those written ahead stay in the file, unsynced, as after a crash). The
+ * in-memory chain head then no longer matches the file, so the ledger is marked failed. */
 void ledger_abandon(ledger *l);
 
 /* Number of records in the chain, including any not yet flushed. */

@@ -64,6 +64,13 @@ static void sign_when_due(host_batch *b)
         host_batch_fail_stop(b, "out of memory");
 }
 
+/* Frees an emptied buffer's storage when it is larger than a bounded batch needs. */
+static void release_large(strbuf *buf)
+{
+    if (buf->len == 0 && buf->cap > 2 * HOST_BATCH_BYTES_MAX)
+        strbuf_free(buf);
+}
+
 void host_batch_end(host_batch *b, loaded_module *modules, size_t count)
 {
     if (b->failed || !b->dirty)
@@ -149,7 +156,16 @@ void host_batch_end(host_batch *b, loaded_module *modules, size_t count)
         host_batch_fail_stop(b, msg);
         return;
     }
+    /* What one large event left (a first sweep's 100,000 status changes) is not kept for the
+     * batches after it. */
+    release_large(&b->outputs);
+    release_large(&b->alert_lines);
     b->dirty = false;
+}
+
+bool host_batch_full(const host_batch *b)
+{
+    return b->outputs.len + b->alert_lines.len >= HOST_BATCH_BYTES_MAX;
 }
 
 void host_batch_fail_stop(host_batch *b, const char *message)

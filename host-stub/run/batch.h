@@ -21,6 +21,13 @@
 #include "run/clock.h"
 #include "util/strbuf.h"
 
+/* The answers a batch holds (its output and alert lines, kept in memory until the batch is
+ * durable) at which the run ends it, between two events, and starts the next: a batch is
+ * bounded by the bytes it holds as well as by the lines one read brings (event_input.h). Ending
+ * a batch early is always safe (each is made durable before it is acknowledged); it costs one
+ * more round of syncs for what is many MiB of answers. */
+#define HOST_BATCH_BYTES_MAX (4u * 1024 * 1024)
+
 typedef struct host_batch {
     /* Set by the run before the first record; borrowed, outlive the batch. */
     const node_config *config;      /* node_id, alerts_path */
@@ -65,6 +72,10 @@ void host_batch_free(host_batch *b);
  * ledger stays ahead of every store), then hand the outputs to the writer. Does nothing when
  * failed or clean. Any failure is a fail-stop. */
 void host_batch_end(host_batch *b, loaded_module *modules, size_t count);
+
+/* Whether the batch holds HOST_BATCH_BYTES_MAX of answers or more: the run ends it before the
+ * next event. */
+bool host_batch_full(const host_batch *b);
 
 /* Stop acknowledging anything, say why on stderr, drop the batch, call on_fail with
  * HOST_EXIT_IO. Only the first fail-stop counts. */

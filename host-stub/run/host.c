@@ -414,6 +414,8 @@ static size_t on_input_lines_body(void *arg, const input_line *lines, size_t cou
             event_input_pause(h->input); /* even when the request was the last line */
             break;
         }
+        if (host_batch_full(&h->batch)) /* bounded by the answers it holds too (batch.h) */
+            end_batch(h);
     }
     end_batch(h);
     if (h->batch.failed && h->input != NULL)
@@ -505,6 +507,8 @@ static void process_posted(host_state *h)
             dispatch(h, event->module, event->topic, event->data_json, event->data_len, NULL,
                      source, 0, host_clock_now_ms(&h->clock));
         host_posted_free(event);
+        if (host_batch_full(&h->batch))
+            end_batch(h);
     }
     end_batch(h);
 }

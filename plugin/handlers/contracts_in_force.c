@@ -35,12 +35,13 @@ static equipment_state *item_list_add(item_list *list)
         list->capacity = cap;
     }
     equipment_state *e = &list->items[list->count++];
-    memset(e, 0, sizeof *e);
+    equipment_state_clear(e);
     return e;
 }
 
 /* The stored rows of the equipment table, sorted by id; for the first adoption at start-up. */
 typedef struct stored_rows {
+    maintenance *m; /* whose texts keep the rows' */
     item_list list;
     bool out_of_memory;
 } stored_rows;
@@ -48,10 +49,10 @@ typedef struct stored_rows {
 static void collect_stored(void *ctx, const equipment_state *state)
 {
     stored_rows *rows = ctx;
-    equipment_state *e = item_list_add(&rows->list);
+    equipment_state *e = rows->out_of_memory ? NULL : item_list_add(&rows->list);
     if (e)
         *e = *state;
-    else
+    if (!e || maintenance_keep_texts(rows->m, e) < 0)
         rows->out_of_memory = true;
 }
 
@@ -232,8 +233,12 @@ static int apply_baseline(maintenance *m, equipment_state *e, int64_t now_ms, sm
         return rc;
     e->record.has_calibration = true;
     e->record.calibrated_on = day;
-    snprintf(e->calibration_date, sizeof e->calibration_date, "%s", ci->baseline_date_text);
-    snprintf(e->certificate, sizeof e->certificate, "%s", ci->baseline_certificate);
+    const char *date = maintenance_text(m, ci->baseline_date_text, DATE_TEXT_MAX, err);
+    const char *certificate = maintenance_text(m, ci->baseline_certificate, CERTIFICATE_MAX, err);
+    if (!date || !certificate)
+        return SMART_ENOMEM;
+    e->calibration_date = date;
+    e->certificate = certificate;
     return store_put_equipment(m->store, e, err);
 }
 
@@ -273,12 +278,15 @@ static int rejudge_calibration(maintenance *m, equipment_state *e, smart_error *
             char limits[96], figure[DECIMAL_TEXT_MAX];
             tolerance_text(t, limits, sizeof limits);
             decimal_format_double(value, figure, sizeof figure);
-            snprintf(e->failure_note, sizeof e->failure_note,
-                     "%s left %s %s outside %s under contract %s v%lld", parameter, figure, t->unit,
-                     limits, ci->owner->contract_id, (long long)ci->owner->version);
+            char note[NOTE_MAX];
+            snprintf(note, sizeof note, "%s left %s %s outside %s under contract %s v%lld",
+                     parameter, figure, t->unit, limits, ci->owner->contract_id,
+                     (long long)ci->owner->version);
+            json_decref(results);
+            if (!(e->failure_note = maintenance_text(m, note, sizeof note, err)))
+                return SMART_ENOMEM;
             e->record.calibration_failed = true;
             maintenance_item_forget_text(m, e);
-            json_decref(results);
             return 0;
         }
     }
@@ -512,7 +520,7 @@ static int build_table(maintenance *m, const contract_set *set, bool first, new_
                        smart_error *err)
 {
     int rc = 0;
-    stored_rows rows = {0};
+    stored_rows rows = {.m = m};
     *t = (new_table){.cache = NULL};
     if (first) {
         rc = store_load_equipment(m->store, collect_stored, &rows, err);

@@ -569,16 +569,19 @@ static int fail_resting_item(chain_walk *cw, equipment_state *e, const char *cer
 {
     equipment_state next = *e;
     next.record.calibration_failed = true;
+    char note[NOTE_MAX];
     if (failed_why) {
-        snprintf(next.failure_note, sizeof next.failure_note,
+        snprintf(note, sizeof note,
                  "calibration %s made against %s (found out of tolerance, %s) would have failed: ",
                  cert, reference, cw->finding->certificate);
-        text_append(next.failure_note, sizeof next.failure_note, "", failed_why);
+        text_append(note, sizeof note, "", failed_why);
     } else {
-        snprintf(next.failure_note, sizeof next.failure_note,
-                 "calibration %s made against %s, which %s", cert, reference, why);
+        snprintf(note, sizeof note, "calibration %s made against %s, which %s", cert, reference,
+                 why);
     }
-    text_utf8_trim(next.failure_note);
+    text_utf8_trim(note);
+    if (!(next.failure_note = maintenance_text(cw->m, note, sizeof note, cw->err)))
+        return SMART_ENOMEM;
     return maintenance_item_commit(cw->m, e, &next, cw->now_ms, "reference", cw->err);
 }
 
@@ -1295,9 +1298,10 @@ typedef struct calibration_outcome {
     bool kept_failed, failed;
 } calibration_outcome;
 
-/* Decide: the new record; the status follows from it in reconcile. */
-static void decide_calibration(const calibration_input *in, const result_verdict *verdict,
-                               calibration_outcome *o)
+/* Decide: the new record; the status follows from it in reconcile. 0 or SMART_ENOMEM. */
+static int decide_calibration(maintenance *m, const calibration_input *in,
+                              const result_verdict *verdict, calibration_outcome *o,
+                              smart_error *err)
 {
     const equipment_state *e = in->e;
     equipment_state *next = &o->next;
@@ -1315,12 +1319,15 @@ static void decide_calibration(const calibration_input *in, const result_verdict
     o->kept_failed = !verdict->left_out && verdict->not_left > 0 && e->record.calibration_failed;
     o->failed = verdict->left_out || o->kept_failed;
     next->record.calibration_failed = o->failed;
-    if (!o->kept_failed)
-        snprintf(next->failure_note, sizeof next->failure_note, "%s", verdict->left_note);
-    snprintf(next->calibration_date, sizeof next->calibration_date, "%s", in->date_text);
-    snprintf(next->certificate, sizeof next->certificate, "%s", in->certificate);
+    if (!o->kept_failed &&
+        !(next->failure_note = maintenance_text(m, verdict->left_note, NOTE_MAX, err)))
+        return SMART_ENOMEM;
+    if (!(next->calibration_date = maintenance_text(m, in->date_text, DATE_TEXT_MAX, err)) ||
+        !(next->certificate = maintenance_text(m, in->certificate, CERTIFICATE_MAX, err)))
+        return SMART_ENOMEM;
     if (!o->failed && in->performed_ms > next->last_verification_ms)
         next->last_verification_ms = in->performed_ms;
+    return 0;
 }
 
 /* The texts of a calibration recorded: what failed, the note of one made before a send-out
@@ -1412,11 +1419,13 @@ static int record_calibration(maintenance *m, const calibration_input *in,
 {
     const equipment_state *e = in->e;
     calibration_outcome o;
-    decide_calibration(in, verdict, &o);
+    int rc = decide_calibration(m, in, verdict, &o, err);
+    if (rc)
+        return rc;
     oot_window window = {0};
     char *results_text = NULL;
-    int rc = store_calibration(m, in, o.failed, why[0] ? why : NULL, verdict->found_out, &window,
-                               &results_text, err);
+    rc = store_calibration(m, in, o.failed, why[0] ? why : NULL, verdict->found_out, &window,
+                           &results_text, err);
     if (rc == 0 && o.ends_send_out) /* the period it was away, for judging it as a reference */
         rc = store_add_unavailable(m->store, in->id, STORE_UNAVAILABLE_SENT_OUT,
                                    e->sent_out_since_ms, in->now_ms, NULL, err);

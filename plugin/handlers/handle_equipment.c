@@ -289,9 +289,10 @@ static int judge_steps(const check_input *in, int64_t now_ms, check_state *check
 }
 
 /* What the check does to the item: a pass that counts verifies it, unless it was tagged out by
- * another procedure's failure; a failure of a procedure that tags out tags it out. */
-static void decide_item(const check_input *in, const check_state *check, bool counts,
-                        int64_t now_ms, equipment_state *next)
+ * another procedure's failure; a failure of a procedure that tags out tags it out. 0 or
+ * SMART_ENOMEM. */
+static int decide_item(maintenance *m, const check_input *in, const check_state *check, bool counts,
+                       int64_t now_ms, equipment_state *next, smart_error *err)
 {
     const equipment_state *e = in->e;
     const procedure *p = in->p;
@@ -303,13 +304,16 @@ static void decide_item(const check_input *in, const check_state *check, bool co
     else if (!check->passed && p->out_of_service_on_fail && !next->record.out_of_service) {
         next->record.out_of_service = true;
         next->out_of_service_since_ms = now_ms;
-        snprintf(next->out_of_service_procedure, sizeof next->out_of_service_procedure, "%s",
-                 p->procedure_id);
-        next->out_of_service_reason[0] = '\0';
-        text_append(next->out_of_service_reason, NOTE_MAX, "", "failed ");
-        text_append(next->out_of_service_reason, NOTE_MAX, "", p->procedure_id);
-        text_append(next->out_of_service_reason, NOTE_MAX, ": ", check->detail);
+        char reason[NOTE_MAX] = "";
+        text_append(reason, NOTE_MAX, "", "failed ");
+        text_append(reason, NOTE_MAX, "", p->procedure_id);
+        text_append(reason, NOTE_MAX, ": ", check->detail);
+        if (!(next->out_of_service_procedure =
+                  maintenance_text(m, p->procedure_id, PROCEDURE_ID_MAX, err)) ||
+            !(next->out_of_service_reason = maintenance_text(m, reason, NOTE_MAX, err)))
+            return SMART_ENOMEM;
     }
+    return 0;
 }
 
 /* Stores the check (its steps as text) and, unless a suspect pass, keeps it as the last. */
@@ -503,7 +507,8 @@ static int run_check(maintenance *m, check_input *in, int64_t now_ms, jw *steps,
     if ((rc = maintenance_catch_up(m, now_ms, err)))
         return rc;
     equipment_state next;
-    decide_item(in, &check, counts, now_ms, &next);
+    if ((rc = decide_item(m, in, &check, counts, now_ms, &next, err)))
+        return rc;
     char review_since[DATE_TEXT_MAX] = "";
     if ((rc = persist_check(m, in, &check, valid_until_ms, steps, err)) ||
         (!check.passed && (rc = gather_review(m, in, list, review, review_since, err))))
@@ -586,8 +591,9 @@ int handle_out_of_service(maintenance *m, const json_t *data, int64_t now_ms, sm
     equipment_state next = *e;
     next.record.out_of_service = true;
     next.out_of_service_since_ms = now_ms;
-    next.out_of_service_procedure[0] = '\0';
-    snprintf(next.out_of_service_reason, sizeof next.out_of_service_reason, "%s", reason);
+    next.out_of_service_procedure = "";
+    if (!(next.out_of_service_reason = maintenance_text(m, reason, NOTE_MAX, err)))
+        return SMART_ENOMEM;
     char details[512];
     snprintf(details, sizeof details, "%s tagged out of service: %s", id, reason);
     return change_state(m, e, &next, "equipment.out_of_service", technician, details, "reason",
@@ -651,8 +657,8 @@ int handle_return_to_service(maintenance *m, const json_t *data, int64_t now_ms,
              e->out_of_service_reason);
     equipment_state next = *e;
     next.record.out_of_service = false;
-    next.out_of_service_reason[0] = '\0';
-    next.out_of_service_procedure[0] = '\0';
+    next.out_of_service_reason = "";
+    next.out_of_service_procedure = "";
     return change_state(m, e, &next, "equipment.return_to_service", technician, details, "notes",
                         notes, "return_to_service", now_ms, err);
 }

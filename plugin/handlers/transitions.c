@@ -57,8 +57,11 @@ static int raise_status_alert(maintenance *m, equipment_state *e, const cal_asse
         jw_member_bool(subject, "repeat", true);
     int rc = emit_alert(m, type, severity, e->equipment_id, subject, message, now_ms, err);
     jw_release(subject);
+    const char *last = rc == 0 ? maintenance_text(m, type, ALERT_TYPE_MAX, err) : NULL;
+    if (rc == 0 && !last)
+        rc = SMART_ENOMEM;
     if (rc == 0) {
-        snprintf(e->last_alert, sizeof e->last_alert, "%s", type);
+        e->last_alert = last;
         e->last_alert_ms = now_ms;
         if (now_ms + m->config.alert_repeat_ms < m->next_repeat_ms)
             m->next_repeat_ms = now_ms + m->config.alert_repeat_ms;
@@ -105,7 +108,7 @@ int maintenance_reconcile(maintenance *m, equipment_state *e, int64_t now_ms, co
         e->status = a.status;
         maintenance_item_forget_text(m, e);
         if (!wants_alert)
-            e->last_alert[0] = '\0';
+            e->last_alert = "";
         rc =
             emit_ledger_jw(m, "status.transition", e->equipment_id, "system", details, change, err);
         if (rc == 0)

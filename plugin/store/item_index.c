@@ -1,5 +1,6 @@
 /* item_index.c — the module's items by id: an open-addressed hash index over the sorted array
- * of items, built when the items change (start-up, a contract adoption). */
+ * of items, built when the items change (start-up, a contract adoption); and their texts, kept
+ * in the instance's pool (store/text_pool.h). */
 #include "error.h"
 #include "maintenance.h"
 
@@ -44,4 +45,65 @@ equipment_state *maintenance_find(maintenance *m, const char *equipment_id)
             return e;
     }
     return NULL;
+}
+
+/* ---- the items' texts -------------------------------------------------------------------- */
+
+/* Slack over twice the live texts before the pool is rebuilt: a small station never is. */
+#define TEXTS_SLACK (1024 * 1024)
+
+const char *maintenance_text(maintenance *m, const char *text, size_t size, smart_error *err)
+{
+    char cut[NOTE_MAX + 1]; /* the largest field's size (store/equipment.h) */
+    if (size > sizeof cut)
+        size = sizeof cut;
+    if (strlen(text) >= size) { /* cut as snprintf into a fixed field of `size` bytes cut it */
+        memcpy(cut, text, size - 1);
+        cut[size - 1] = '\0';
+        text = cut;
+    }
+    const char *kept = text_pool_put(&m->texts, text);
+    if (!kept)
+        error_set(err, SMART_ENOMEM, "out of memory");
+    return kept;
+}
+
+/* Puts each text of `e` into `pool` and points e at the pool's copy. 0 or -1 (out of memory). */
+static int put_texts(text_pool *pool, equipment_state *e)
+{
+    const char **texts[] = {
+        &e->calibration_date,         &e->certificate, &e->last_alert, &e->out_of_service_reason,
+        &e->out_of_service_procedure, &e->failure_note};
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        const char *kept = text_pool_put(pool, *texts[i]);
+        if (!kept)
+            return -1;
+        *texts[i] = kept;
+    }
+    return 0;
+}
+
+int maintenance_keep_texts(maintenance *m, equipment_state *e)
+{
+    return put_texts(&m->texts, e);
+}
+
+void maintenance_compact_texts(maintenance *m)
+{
+    if (text_pool_bytes(&m->texts) <= 2 * m->texts_live + TEXTS_SLACK)
+        return;
+    text_pool fresh;
+    text_pool_init(&fresh);
+    for (size_t i = 0; i < m->item_count; i++) { /* every text first, on copies: may fail */
+        equipment_state copy = m->items[i];
+        if (put_texts(&fresh, &copy) < 0) {
+            text_pool_free(&fresh);
+            return;
+        }
+    }
+    for (size_t i = 0; i < m->item_count; i++)
+        (void)put_texts(&fresh, &m->items[i]); /* all there: nothing is allocated */
+    text_pool_free(&m->texts);
+    m->texts = fresh;
+    m->texts_live = text_pool_bytes(&fresh);
 }

@@ -640,13 +640,17 @@ int store_load_equipment(store *s, void (*visit)(void *ctx, const equipment_stat
 {
     sqlite3_stmt *st = s->stmt[Q_LOAD_EQUIPMENT];
     int rc;
+    /* The record's texts, cut as the fixed fields cut them: the visitor's for the call. */
+    char date[DATE_TEXT_MAX], certificate[CERTIFICATE_MAX], last_alert[ALERT_TYPE_MAX];
+    char reason[NOTE_MAX], note[NOTE_MAX], procedure[PROCEDURE_ID_MAX];
     for (rc = step(s, Q_LOAD_EQUIPMENT, err); rc == 1; rc = step(s, Q_LOAD_EQUIPMENT, err)) {
-        equipment_state e = {0};
+        equipment_state e;
+        equipment_state_clear(&e);
         copy_column(st, 0, e.equipment_id, sizeof e.equipment_id);
         e.record.has_calibration = sqlite3_column_int(st, 1) != 0;
         e.record.calibrated_on = sqlite3_column_int(st, 2);
-        copy_column(st, 3, e.calibration_date, sizeof e.calibration_date);
-        copy_column(st, 4, e.certificate, sizeof e.certificate);
+        copy_column(st, 3, date, sizeof date);
+        copy_column(st, 4, certificate, sizeof certificate);
         e.record.calibration_failed = sqlite3_column_int(st, 5) != 0;
         e.record.sent_out = sqlite3_column_int(st, 6) != 0;
         e.record.out_of_service = sqlite3_column_int(st, 7) != 0;
@@ -654,14 +658,20 @@ int store_load_equipment(store *s, void (*visit)(void *ctx, const equipment_stat
         int parsed = status ? cal_status_from_name((const char *)status) : -1;
         e.has_status = parsed >= 0;
         e.status = parsed >= 0 ? (cal_status)parsed : CAL_UNKNOWN;
-        copy_column(st, 9, e.last_alert, sizeof e.last_alert);
+        copy_column(st, 9, last_alert, sizeof last_alert);
         e.last_alert_ms = sqlite3_column_int64(st, 10);
         e.out_of_service_since_ms = sqlite3_column_int64(st, 11);
-        copy_column(st, 12, e.out_of_service_reason, sizeof e.out_of_service_reason);
-        copy_column(st, 13, e.failure_note, sizeof e.failure_note);
+        copy_column(st, 12, reason, sizeof reason);
+        copy_column(st, 13, note, sizeof note);
         e.last_verification_ms = sqlite3_column_int64(st, 14);
         e.sent_out_since_ms = sqlite3_column_int64(st, 15); /* NULL (a store from before): 0 */
-        copy_column(st, 16, e.out_of_service_procedure, sizeof e.out_of_service_procedure);
+        copy_column(st, 16, procedure, sizeof procedure);
+        e.calibration_date = date;
+        e.certificate = certificate;
+        e.last_alert = last_alert;
+        e.out_of_service_reason = reason;
+        e.failure_note = note;
+        e.out_of_service_procedure = procedure;
         visit(ctx, &e);
     }
     return finish(s, Q_LOAD_EQUIPMENT, rc);

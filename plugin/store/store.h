@@ -32,7 +32,8 @@ int store_begin(store *s, smart_error *err);
 /* Commits the batch transaction, if one is open; durable when it returns 0. */
 int store_commit(store *s, smart_error *err);
 
-/* Calls visit(ctx, state) for every equipment row; the state is borrowed for the call. */
+/* Calls visit(ctx, state) for every equipment row; the state, its texts included, is borrowed
+ * for the call (the visitor keeps them with maintenance_text). */
 int store_load_equipment(store *s, void (*visit)(void *ctx, const equipment_state *state),
                          void *ctx, smart_error *err);
 

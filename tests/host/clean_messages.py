@@ -16,22 +16,9 @@ import subprocess
 import sys
 import tempfile
 
+from host_test import check, failures, write_node as node
+
 HOST, ECHO, MAINT, EXAMPLE = (os.path.realpath(a) for a in sys.argv[1:5])
-failures = []
-
-
-def check(ok, what):
-    if not ok:
-        failures.append(what)
-        print("FAIL: " + what, file=sys.stderr)
-
-
-def node(root, modules):
-    os.makedirs(root, exist_ok=True)
-    with open(os.path.join(root, "node.json"), "w") as f:
-        json.dump({"node_id": "NODE-TEST-001", "station_type": "LP", "ledger": "var/ledger.jsonl",
-                   "alerts": "var/alerts.jsonl", "modules": modules}, f)
-    return os.path.join(root, "node.json")
 
 
 def run(node_json, lines, *extra):

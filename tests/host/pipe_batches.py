@@ -9,7 +9,6 @@ line (so its input is open), and by writing 768 KiB into the pipe while the host
 (SIGSTOP), which only a pipe of that size takes without blocking.
 """
 import fcntl
-import json
 import os
 import shutil
 import signal
@@ -17,22 +16,14 @@ import subprocess
 import sys
 import tempfile
 
+from host_test import check, failures, write_node
+
 HOST, ECHO = (os.path.realpath(a) for a in sys.argv[1:3])
 F_GETPIPE_SZ = getattr(fcntl, "F_GETPIPE_SZ", 1032)
-failures = []
-
-
-def check(ok, what):
-    if not ok:
-        failures.append(what)
-        print("FAIL: " + what, file=sys.stderr)
-
 
 work = tempfile.mkdtemp(prefix="smart-pipe-")
 try:
-    with open(os.path.join(work, "node.json"), "w") as f:
-        json.dump({"node_id": "NODE-TEST-001", "station_type": "LP", "ledger": "var/ledger.jsonl",
-                   "alerts": "var/alerts.jsonl", "modules": [{"path": ECHO}]}, f)
+    write_node(work, [{"path": ECHO}])
     read_end, write_end = os.pipe()
     host = subprocess.Popen([HOST, "run", os.path.join(work, "node.json"), "--events", "-",
                              "--clock", "2025-02-13T07:00:00Z"], stdin=read_end,

@@ -52,11 +52,11 @@ START_TEST(last_alert_survives_a_reopen)
     store *s = NULL;
     smart_error err = {0};
     ck_assert_msg(store_open(dir, &s, &err) == 0, "%s", err.text);
-    static equipment_state a, b; /* large: not on the stack */
-    memset(&a, 0, sizeof a);
-    memset(&b, 0, sizeof b);
+    equipment_state a, b;
+    equipment_state_clear(&a);
+    equipment_state_clear(&b);
     snprintf(a.equipment_id, sizeof a.equipment_id, "EQ-A");
-    snprintf(a.last_alert, sizeof a.last_alert, "calibration_expired");
+    a.last_alert = "calibration_expired";
     a.last_alert_ms = 1739430000000;
     snprintf(b.equipment_id, sizeof b.equipment_id, "EQ-B"); /* never alerted */
     ck_assert_msg(store_put_equipment(s, &a, &err) == 0, "%s", err.text);

@@ -14,6 +14,10 @@
  * when the decoding its on_event got was made by this very image, "foreign" when by another
  * (a host bug), "none" when there was none. Built with -DECHO_ABI_1_0 it is a module built
  * for ABI 1.0: a smaller descriptor without the decoder.
+ * "echo.big" {"n": N, "bytes": B} answers "echo.big" {"n": N, "commits": C, "pad": B x's}, C
+ * the commits the host has called so far (so a test sees where the host ended each batch),
+ * and records "echo.big" with metadata {"n": N}. "echo.many" {"records": R, "bytes": B} records
+ * R "echo.many" records, each with metadata {"i": I, "pad": B x's}, and answers {"records": R}.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +34,7 @@ typedef struct echo_module {
     uv_timer_t timer;
     smart_shutdown_done done;
     void *done_arg;
+    long commits; /* commit calls so far */
 } echo_module;
 
 static void fill_error(smart_error *err, int code, const char *text)
@@ -126,6 +131,67 @@ static void echo_release_decoded(void *decoded)
 }
 #endif
 
+/* The integer after `"key":` in the event's data, or -1 (a test module: no JSON library). */
+static long data_number(const smart_event *event, const char *key)
+{
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, "\"%s\":", key);
+    const char *at = strstr(event->data_json, pattern);
+    return at ? strtol(at + strlen(pattern), NULL, 10) : -1;
+}
+
+static int answer_big(echo_module *echo, const smart_event *event, smart_error *err)
+{
+    long n = data_number(event, "n"), bytes = data_number(event, "bytes");
+    if (n < 0 || bytes < 0 || bytes > 1000000) {
+        fill_error(err, SMART_EINVAL, "data.n, data.bytes: expected counts (bytes up to 1000000)");
+        return SMART_EINVAL;
+    }
+    char *data = malloc((size_t)bytes + 100);
+    if (data == NULL) {
+        fill_error(err, SMART_ENOMEM, "out of memory");
+        return SMART_ENOMEM;
+    }
+    int len = snprintf(data, 100, "{\"n\":%ld,\"commits\":%ld,\"pad\":\"", n, echo->commits);
+    memset(data + len, 'x', (size_t)bytes);
+    memcpy(data + len + bytes, "\"}", 2);
+    int rc =
+        echo->host->emit_event(echo->host, "echo.big", data, (size_t)len + (size_t)bytes + 2, err);
+    free(data);
+    if (rc == 0) {
+        char meta[64];
+        snprintf(meta, sizeof meta, "{\"n\":%ld}", n);
+        rc = record(echo, "echo.big", "Answered a big ping.", meta, err);
+    }
+    return rc;
+}
+
+static int record_many(echo_module *echo, const smart_event *event, smart_error *err)
+{
+    long records = data_number(event, "records"), bytes = data_number(event, "bytes");
+    if (records < 0 || bytes < 0 || bytes > 1000000) {
+        fill_error(err, SMART_EINVAL,
+                   "data.records, data.bytes: expected counts (bytes up to 1000000)");
+        return SMART_EINVAL;
+    }
+    char *meta = malloc((size_t)bytes + 100);
+    if (meta == NULL) {
+        fill_error(err, SMART_ENOMEM, "out of memory");
+        return SMART_ENOMEM;
+    }
+    int rc = 0;
+    for (long i = 0; i < records && rc == 0; i++) {
+        int len = snprintf(meta, 100, "{\"i\":%ld,\"pad\":\"", i);
+        memset(meta + len, 'x', (size_t)bytes);
+        memcpy(meta + len + bytes, "\"}", 3);
+        rc = record(echo, "echo.many", "One of many records.", meta, err);
+    }
+    free(meta);
+    char data[64];
+    snprintf(data, sizeof data, "{\"records\":%ld}", records);
+    return rc ? rc : echo->host->emit_event(echo->host, "echo.many", data, strlen(data), err);
+}
+
 static int echo_on_event(void *self, const smart_event *event, smart_error *err)
 {
     echo_module *echo = self;
@@ -146,6 +212,10 @@ static int echo_on_event(void *self, const smart_event *event, smart_error *err)
         }
         return rc;
     }
+    if (strcmp(event->topic, "echo.big") == 0)
+        return answer_big(echo, event, err);
+    if (strcmp(event->topic, "echo.many") == 0)
+        return record_many(echo, event, err);
     if (strcmp(event->topic, "echo.version") == 0) {
         static const char version[] = "{\"version\":\"" ECHO_VERSION "\"}";
         return host->emit_event(host, "echo.version", version, sizeof version - 1, err);
@@ -170,8 +240,8 @@ static int echo_on_event(void *self, const smart_event *event, smart_error *err)
 
 static int echo_commit(void *self, smart_error *err)
 {
-    (void)self;
     (void)err;
+    ((echo_module *)self)->commits++;
     return 0;
 }
 
