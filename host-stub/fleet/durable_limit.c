@@ -142,8 +142,10 @@ int fleet_durable_find(const char *ledger_path, fleet_durable *out, char *msg, s
             close(fd);
         return -e;
     }
-    char lock_path[PATH_MAX + 8], what[PATH_MAX + 16], lock_msg[PATH_MAX + 200] = "";
-    snprintf(lock_path, sizeof lock_path, "%s.lock", ledger_path);
+    char real[PATH_MAX], lock_path[PATH_MAX + 8], what[PATH_MAX + 16];
+    char lock_msg[PATH_MAX + 200] = "";
+    (void)station_ledger_real_path(ledger_path, real, sizeof real);
+    snprintf(lock_path, sizeof lock_path, "%s.lock", real); /* the host's, whatever the name */
     snprintf(what, sizeof what, "ledger %s", ledger_path);
     int lock = station_lock_take(lock_path, what, lock_msg, sizeof lock_msg);
     char busy[PATH_MAX + 300];
@@ -181,7 +183,11 @@ int fleet_durable_find(const char *ledger_path, fleet_durable *out, char *msg, s
         snprintf(busy, sizeof busy, "the station's lock could not be taken (%s)", lock_msg);
     }
     out->size = (uint64_t)st.st_size;
+    /* The host writes its mark beside the ledger by the name it was given: this one, or the
+     * real one. */
     from_mark(ledger_path, fd, &st, busy, out);
+    if (out->kind == FLEET_DURABLE_NONE && strcmp(real, ledger_path) != 0)
+        from_mark(real, fd, &st, busy, out);
     close(fd);
     return rc;
 }

@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -264,6 +265,21 @@ void fleet_url_display(const char *url, char *out, size_t out_size)
 
 /* ---- the shipper ------------------------------------------------------------------------ */
 
+/* A database that hangs (it takes the TCP connection and never answers, or its backend is
+ * stopped) would hold a blocking libpq call for as long as it stays silent, and with it the
+ * host's stop. So the shipper connects and queries without blocking, each wait a poll() on the
+ * connection's socket and on the shipper's wake pipe (fleet_shipper_interrupt), bounded by these
+ * (the statement_timeout it sets is the server's, and a stopped server never applies it). */
+#define CONNECT_TIMEOUT_MS 10000
+#define QUERY_TIMEOUT_MS   40000
+
+static int64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 struct fleet_shipper {
     const fleet_ship_options *o;
     fleet_ship_result res;
@@ -282,6 +298,8 @@ struct fleet_shipper {
     bool positioned;     /* this connection has checked where shipping stands */
     bool behind;         /* the last scan did not find the database's head in the ledger */
     char display[512];
+    int wake[2];        /* written by fleet_shipper_interrupt, never drained */
+    char wait_why[120]; /* why the last wait on the database ended without an answer */
 };
 
 int fleet_shipper_new(const fleet_ship_options *options, fleet_shipper **out)
@@ -291,6 +309,11 @@ int fleet_shipper_new(const fleet_ship_options *options, fleet_shipper **out)
     if (s == NULL)
         return -ENOMEM;
     s->o = options;
+    if (pipe2(s->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+        int e = errno;
+        free(s);
+        return -e;
+    }
     fleet_url_display(options->url, s->display, sizeof s->display);
     fleet_shipped_mark m;
     char why[PATH_MAX + 100];
@@ -307,6 +330,8 @@ void fleet_shipper_free(fleet_shipper *s)
     if (s == NULL)
         return;
     PQfinish(s->c);
+    close(s->wake[0]);
+    close(s->wake[1]);
     if (s->f != NULL)
         fclose(s->f);
     free(s->line);
@@ -319,6 +344,78 @@ bool fleet_shipper_retryable(const fleet_shipper *s)
     return s->lost;
 }
 
+void fleet_shipper_interrupt(fleet_shipper *s)
+{
+    char b = 1;
+    ssize_t n = write(s->wake[1], &b, 1); /* full already (EAGAIN): interrupted already */
+    (void)n;
+}
+
+/* Wait until the connection's socket is ready for `events`, until deadline_ms (monotonic, set
+ * limit_ms after the wait began), or until the shipper is interrupted. 0, or -1 with
+ * s->wait_why saying why. */
+static int wait_socket(fleet_shipper *s, short events, int64_t deadline_ms, int limit_ms)
+{
+    int fd = PQsocket(s->c);
+    if (fd < 0) {
+        snprintf(s->wait_why, sizeof s->wait_why, "the connection has no socket");
+        return -1;
+    }
+    for (;;) {
+        struct pollfd p[2] = {{.fd = fd, .events = events}, {.fd = s->wake[0], .events = POLLIN}};
+        int64_t left = deadline_ms - now_ms();
+        if (left <= 0) {
+            snprintf(s->wait_why, sizeof s->wait_why, "no answer within %d s", limit_ms / 1000);
+            return -1;
+        }
+        int n = poll(p, 2, left > INT_MAX ? INT_MAX : (int)left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            snprintf(s->wait_why, sizeof s->wait_why, "poll: %s", strerror(errno));
+            return -1;
+        }
+        if (p[1].revents) {
+            snprintf(s->wait_why, sizeof s->wait_why, "given up: the host is stopping");
+            return -1;
+        }
+        if (p[0].revents)
+            return 0;
+    }
+}
+
+/* PQexecParams without blocking: the query sent and its last result read, each wait bounded
+ * (wait_socket). NULL when no result came: s->wait_why says why (empty: libpq's error). */
+static PGresult *exec_bounded(fleet_shipper *s, const char *sql, int n_params,
+                              const char *const *params)
+{
+    s->wait_why[0] = '\0';
+    if (!PQsendQueryParams(s->c, sql, n_params, NULL, params, NULL, NULL, 0))
+        return NULL;
+    int64_t deadline = now_ms() + QUERY_TIMEOUT_MS;
+    int f;
+    /* A batch can be larger than the socket takes at once: flush as the server reads. */
+    while ((f = PQflush(s->c)) == 1)
+        if (wait_socket(s, POLLIN | POLLOUT, deadline, QUERY_TIMEOUT_MS) != 0 ||
+            !PQconsumeInput(s->c))
+            return NULL;
+    if (f < 0)
+        return NULL;
+    PGresult *last = NULL;
+    for (;;) {
+        while (PQisBusy(s->c))
+            if (wait_socket(s, POLLIN, deadline, QUERY_TIMEOUT_MS) != 0 || !PQconsumeInput(s->c)) {
+                PQclear(last);
+                return NULL;
+            }
+        PGresult *r = PQgetResult(s->c);
+        if (r == NULL)
+            return last;
+        PQclear(last);
+        last = r;
+    }
+}
+
 /* A lost connection, a deadlock or a serialization failure (SQLSTATE class 40) is worth trying
  * again: nothing of the failed batch was stored. */
 static int result_error(fleet_shipper *s, const PGresult *r, const char *what, char *msg,
@@ -326,14 +423,19 @@ static int result_error(fleet_shipper *s, const PGresult *r, const char *what, c
 {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     s->lost = PQstatus(s->c) != CONNECTION_OK || (state != NULL && strncmp(state, "40", 2) == 0);
+    if (r == NULL && s->wait_why[0]) { /* no answer: the connection is given up */
+        s->lost = true;
+        snprintf(msg, msg_size, "database: %s: %s", what, s->wait_why);
+        return -EIO;
+    }
     snprintf(msg, msg_size, "database: %s: %s", what, PQerrorMessage(s->c));
     return -EIO;
 }
 
 static int ask_head(fleet_shipper *s, char *msg, size_t msg_size)
 {
-    PGresult *r =
-        PQexec(s->c, "SELECT node_id, head_seq, head_hash, public_key FROM fleet.my_node()");
+    PGresult *r = exec_bounded(
+        s, "SELECT node_id, head_seq, head_hash, public_key FROM fleet.my_node()", 0, NULL);
     int rc = 0;
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         rc = result_error(s, r, "asking for the node's head", msg, msg_size);
@@ -392,10 +494,10 @@ static int send_batch(fleet_shipper *s, char *msg, size_t msg_size)
         return 0;
     s->batch[s->batch_len] = '\0';
     const char *params[1] = {s->batch};
-    PGresult *r = PQexecParams(s->c,
+    PGresult *r = exec_bounded(s,
                                "SELECT stored, head_seq, head_hash, refused_seq, refused_kind,"
                                " refused_why FROM fleet.ingest($1)",
-                               1, NULL, params, NULL, NULL, 0);
+                               1, params);
     int rc = 0;
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
         rc = result_error(s, r, "storing records", msg, msg_size);
@@ -582,14 +684,31 @@ static int find_position(fleet_shipper *s, uint64_t max_seq, char *msg, size_t m
 
 static int connect_shipper(fleet_shipper *s, uint64_t max_seq, char *msg, size_t msg_size)
 {
-    /* The URL's own parameters come after, so they win; the timeouts bound a stop (a database
-     * that hangs, not one that is down, which fails at once). */
-    const char *const keys[] = {"connect_timeout", "options", "dbname", NULL};
-    const char *const values[] = {"10", "-c statement_timeout=30000", s->o->url, NULL};
-    s->c = PQconnectdbParams(keys, values, 1);
-    if (s->c == NULL || PQstatus(s->c) != CONNECTION_OK) {
+    /* The URL's own parameters come after, so they win. The connection is made without
+     * blocking, within CONNECT_TIMEOUT_MS and until the shipper is interrupted (libpq's own
+     * connect_timeout applies only to a blocking connect). */
+    const char *const keys[] = {"options", "dbname", NULL};
+    const char *const values[] = {"-c statement_timeout=30000", s->o->url, NULL};
+    s->c = PQconnectStartParams(keys, values, 1);
+    if (s->c == NULL || PQstatus(s->c) == CONNECTION_BAD) {
         snprintf(msg, msg_size, "database: %s", s->c ? PQerrorMessage(s->c) : "out of memory");
         s->lost = s->c != NULL;
+        return -EIO;
+    }
+    int64_t deadline = now_ms() + CONNECT_TIMEOUT_MS;
+    PostgresPollingStatusType polled = PGRES_POLLING_WRITING; /* as libpq says to start */
+    while (polled != PGRES_POLLING_OK && polled != PGRES_POLLING_FAILED) {
+        if (wait_socket(s, polled == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline,
+                        CONNECT_TIMEOUT_MS) != 0) {
+            snprintf(msg, msg_size, "database %s: connecting: %s", s->display, s->wait_why);
+            s->lost = true;
+            return -EIO;
+        }
+        polled = PQconnectPoll(s->c);
+    }
+    if (PQstatus(s->c) != CONNECTION_OK || PQsetnonblocking(s->c, 1) != 0) {
+        snprintf(msg, msg_size, "database: %s", PQerrorMessage(s->c));
+        s->lost = true;
         return -EIO;
     }
     PQsetNoticeProcessor(s->c, quiet_notice, NULL);
@@ -687,13 +806,6 @@ static void sleep_ms(int ms)
     struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000L};
     while (nanosleep(&t, &t) != 0 && errno == EINTR) {
     }
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 int fleet_ship(const fleet_ship_options *options, fleet_ship_result *result, char *msg,

@@ -89,7 +89,8 @@ typedef struct fleet_shipper fleet_shipper;
 
 /* A shipper that starts from the side file "<ledger>.shipped" when there is a readable one
  * (it is checked against the database's head and the ledger's bytes before it is used; see
- * fleet_ship_round). Nothing is connected yet. Returns 0 or -ENOMEM. */
+ * fleet_ship_round). Nothing is connected yet. Returns 0, -ENOMEM, or a negative errno from
+ * pipe2 (its wake pipe, fleet_shipper_interrupt). */
 int fleet_shipper_new(const fleet_ship_options *options, fleet_shipper **out);
 
 /* One round: connect when not connected (asking the database for the node's head: when the
@@ -111,6 +112,12 @@ int fleet_shipper_round(fleet_shipper *s, uint64_t max_seq, fleet_ship_result *r
 /* Whether the last round's failure was the database being down or the connection breaking
  * (worth trying again later; nothing of a failed transaction was stored). */
 bool fleet_shipper_retryable(const fleet_shipper *s);
+
+/* Make the shipper's waits on the database end at once, now and from now on: a round under way
+ * (or any later one) fails as retryable, the database having given no answer. The one call
+ * another thread may make while a round runs (the stopping thread, ship_live_close); safe from a
+ * signal handler too (one write(2)). Connecting waits at most 10 s, a query 40 s, without it. */
+void fleet_shipper_interrupt(fleet_shipper *s);
 
 /* Close the connection and free the shipper (NULL is ignored). */
 void fleet_shipper_free(fleet_shipper *s);

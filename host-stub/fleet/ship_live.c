@@ -15,6 +15,10 @@
 
 #define BACKOFF_FIRST_MS 100
 #define BACKOFF_MAX_MS   5000
+/* At a stop, the last round may take this long; then its waits on the database are given up
+ * (fleet_shipper_interrupt): a database that hangs never holds the host's stop. What it did not
+ * ship is shipped by the next run. */
+#define STOP_GRACE_MS 2000
 
 struct ship_live {
     char *ledger_path, *url, *node_id;
@@ -31,6 +35,7 @@ struct ship_live {
     /* Under t.lock: */
     uint64_t durable; /* the ledger is durable through this seq */
     bool landed_pending;
+    bool finished; /* run has returned (or is about to) */
     uint64_t landed_seq, landed_stored;
     char landed_hash[LEDGER_HASH_HEX_LEN + 1];
 };
@@ -113,10 +118,15 @@ static void run(void *arg)
         uv_mutex_unlock(&s->t.lock);
         int rc = fleet_shipper_round(s->shipper, max, NULL, msg, sizeof msg);
         bool retry = rc != 0 && fleet_shipper_retryable(s->shipper);
+        uv_mutex_lock(&s->t.lock);
+        bool stopped = s->t.stopping; /* a round given up by the stop is not retried */
+        uv_mutex_unlock(&s->t.lock);
         if (rc == 0 && failing)
             host_diag("ship: %s reachable again; shipping goes on", s->display);
         else if (rc == FLEET_EAHEAD && !ahead_said)
             host_diag("ship: %s; shipping goes on as the ledger grows", msg);
+        else if (retry && stopped)
+            host_diag("ship: %s; what it did not ship goes with the next run", msg);
         else if (retry && !failing)
             host_diag("ship: %s; retrying with back-off, the station works on", msg);
         else if (rc != 0 && !retry && rc != FLEET_EAHEAD)
@@ -140,6 +150,8 @@ static void run(void *arg)
         if (last)
             break;
     }
+    s->finished = true;
+    uv_cond_broadcast(&s->t.changed);
     uv_mutex_unlock(&s->t.lock);
 }
 
@@ -205,7 +217,18 @@ void ship_live_close(ship_live *s)
         return;
     s->closed = true;
     if (s->thread_ready) {
-        host_thread_stop(&s->t); /* its last round, if any, runs before it ends */
+        /* Its last round, if any, runs before it ends, for STOP_GRACE_MS at most. */
+        uv_mutex_lock(&s->t.lock);
+        s->t.stopping = true; /* as host_thread_stop sets it, to time the last round first */
+        uv_cond_broadcast(&s->t.changed);
+        uint64_t until = uv_hrtime() + (uint64_t)STOP_GRACE_MS * 1000000ULL;
+        for (uint64_t now; !s->finished && (now = uv_hrtime()) < until;)
+            (void)uv_cond_timedwait(&s->t.changed, &s->t.lock, until - now);
+        bool late = !s->finished;
+        uv_mutex_unlock(&s->t.lock);
+        if (late)
+            fleet_shipper_interrupt(s->shipper);
+        host_thread_stop(&s->t);
         s->thread_ready = false;
         deliver(s, false);
     }

@@ -46,9 +46,9 @@ int ship_live_start(uv_loop_t *loop, const char *ledger_path, const char *url, c
 void ship_live_durable(ship_live *s, uint64_t seq);
 
 /* Stop: the thread ships what is durable once more when the database was reachable at its
- * last round (bounded by libpq's connect_timeout and a statement_timeout), is joined, the last
- * landing is reported, and the async handle is closed (it closes as the loop runs on). NULL
- * and a second call are ignored. */
+ * last round, for 2 s at most (a database that hangs is then given up: the next run ships the
+ * rest), is joined, the last landing is reported, and the async handle is closed (it closes as
+ * the loop runs on). NULL and a second call are ignored. */
 void ship_live_close(ship_live *s);
 
 /* Free a closed shipper once the loop has run its close callbacks (after uv_run). NULL is

@@ -7,12 +7,21 @@
  * into the ledger; and the lock must not move when the ledger file is replaced or deleted
  * underneath a running host. The kernel drops the lock when the holder exits or crashes, so a
  * stale lock file never blocks a restart; it is never removed (removing it would let two
- * processes lock two different inodes of one path).
+ * processes lock two different inodes of one path). It is found by the ledger's real name
+ * (station_ledger_real_path): a ledger reached through a symlink, or a symlinked directory,
+ * under another name is locked by the same file.
  */
 #ifndef SMART_HOST_STATION_LOCK_H
 #define SMART_HOST_STATION_LOCK_H
 
 #include <stddef.h>
+
+/* The ledger at `ledger_path` (borrowed) by its real name, into `out` (`size` bytes): symlinks
+ * resolved, in the directories and in the name itself (a link whose target does not exist yet
+ * too), so that every name of one ledger gives one lock path ("<real>.lock"). A part that does
+ * not exist yet (a new station's ledger or directory) is kept as named. Returns 0, or
+ * -ENAMETOOLONG (out is then the path as given, cut). */
+int station_ledger_real_path(const char *ledger_path, char *out, size_t size);
 
 /* Returned by station_lock_take when another process holds the lock. */
 #define STATION_LOCK_EBUSY (-2002)

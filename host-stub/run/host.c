@@ -1023,8 +1023,9 @@ static int start(host_state *h)
     event_input_set_prepare(h->input, begin_lines, prepare_lines, release_lines);
     /* One writer per station: locked before the ledger is read, so a second host never even
      * recovers a tail the first one is writing. */
-    char lock_path[PATH_MAX + 8], what[PATH_MAX + 16];
-    snprintf(lock_path, sizeof lock_path, "%s.lock", h->config->ledger_path);
+    char real[PATH_MAX], lock_path[PATH_MAX + 8], what[PATH_MAX + 16];
+    (void)station_ledger_real_path(h->config->ledger_path, real, sizeof real);
+    snprintf(lock_path, sizeof lock_path, "%s.lock", real); /* one lock whatever the name */
     snprintf(what, sizeof what, "ledger %s", h->config->ledger_path);
     h->ledger_lock_fd = station_lock_take(lock_path, what, msg, sizeof msg);
     if (h->ledger_lock_fd < 0) {

@@ -730,7 +730,10 @@ static void parse_checklist(const json_t *doc, contract *c, problem_list *pl)
         return;
     procedure *p = &c->procedures[c->procedure_count++];
     p->procedure_id = c->contract_id;
-    p->title = json_string_value(json_object_get(doc, "title"));
+    /* The title is the station item's description, in every answer about a test here: bounded
+     * as an item's description is, so that one item always fits a line. */
+    if (note(pl, jf_text(doc, "", "title", false, 200, &p->title, e)))
+        return;
     if (!p->title)
         p->title = c->contract_id;
     p->required_before_test = true;

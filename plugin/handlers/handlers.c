@@ -117,7 +117,9 @@ static void write_ids(jw *w, const id_list *ids)
  * reason}], for the ledger). */
 typedef struct assessed_list {
     const equipment_state *found[JF_ID_ARRAY_MAX]; /* maintenance_find of each id */
-    size_t blocking_count;
+    size_t ends[JF_ID_ARRAY_MAX];                  /* where each item's text ends in items */
+    bool ready[JF_ID_ARRAY_MAX];
+    size_t count, blocking_count;
     char summary[1024]; /* "LP01-THM-01 (calibration expired: ...); ..." */
     jw items, blocking, not_ready;
 } assessed_list;
@@ -169,6 +171,9 @@ static int assess_list(maintenance *m, const id_list *ids, int64_t now_ms, int64
         if (maintenance_item_write(m, equipment_id, e, now_ms, planned_end_ms, &out->items, &ready,
                                    &status))
             return error_set(err, SMART_ENOMEM, "out of memory");
+        out->ends[i] = out->items.len;
+        out->ready[i] = ready;
+        out->count = i + 1;
         if (!ready)
             list_not_ready(m, out, equipment_id, e, now_ms, planned_end_ms);
     }
@@ -177,6 +182,118 @@ static int assess_list(maintenance *m, const id_list *ids, int64_t now_ms, int64
     if (!jw_text(&out->items) || !jw_text(&out->blocking) || !jw_text(&out->not_ready))
         return error_set(err, SMART_ENOMEM, "out of memory");
     return 0;
+}
+
+/* An answer with one ITEM per piece of equipment outgrows the SMART_JSON_MAX bytes the host
+ * takes for a job of a few hundred items with long texts (8 checks each, descriptions and
+ * reasons full of escaped characters): the host refused the line and the operator never heard
+ * why. Such an answer (and only such: every answer that fits is as it was) is bounded: its
+ * `equipment` lists the items not ready, in job order, within EQUIPMENT_INLINE_BYTES, it says
+ * `equipment_count` and `equipment_pages`, and every item follows in equipment.page output
+ * events and ledger records of at most EQUIPMENT_PAGE_BYTES of items each. */
+#define EQUIPMENT_INLINE_BYTES (512 * 1024)
+#define EQUIPMENT_PAGE_BYTES   (768 * 1024)
+
+/* Item i's text in list->items, from *start to *end. */
+static void item_span(const assessed_list *list, size_t i, size_t *start, size_t *end)
+{
+    *start = i ? list->ends[i - 1] + 1 : 0; /* past the comma */
+    *end = list->ends[i];
+}
+
+/* `"equipment":[...]` of a bounded answer: the items not ready while they fit. */
+static void write_not_ready_items(jw *w, const assessed_list *list)
+{
+    size_t bytes = 0;
+    jw_key(w, "equipment");
+    jw_raw(w, "[", 1);
+    for (size_t i = 0, first = 1; i < list->count; i++) {
+        size_t start, end;
+        item_span(list, i, &start, &end);
+        if (list->ready[i] || bytes + end - start + 1 > EQUIPMENT_INLINE_BYTES)
+            continue;
+        if (!first)
+            jw_raw(w, ",", 1);
+        jw_raw(w, list->items.text + start, end - start);
+        bytes += end - start + 1;
+        first = 0;
+    }
+    jw_raw(w, "]", 1);
+}
+
+/* The item after `from` that starts the next page (a page holds one item at least: an item is
+ * some kilobytes). */
+static size_t equipment_page_end(const assessed_list *list, size_t from)
+{
+    size_t start, end, to = from + 1;
+    item_span(list, from, &start, &end);
+    size_t bytes = end - start + 1;
+    for (; to < list->count; to++) {
+        item_span(list, to, &start, &end);
+        if (bytes + end - start + 1 > EQUIPMENT_PAGE_BYTES)
+            break;
+        bytes += end - start + 1;
+    }
+    return to;
+}
+
+static size_t equipment_page_count(const assessed_list *list)
+{
+    size_t pages = 0;
+    for (size_t at = 0; at < list->count; at = equipment_page_end(list, at))
+        pages++;
+    return pages;
+}
+
+/* `"equipment_count":N,"equipment_pages":{"topic":"equipment.page","pages":P}`. */
+static void write_equipment_pages_member(jw *w, const assessed_list *list)
+{
+    jw_member_int(w, "equipment_count", (int64_t)list->count);
+    jw_key(w, "equipment_pages");
+    jw_raw(w, "{", 1);
+    jw_member_raw(w, "topic", "equipment.page");
+    jw_member_int(w, "pages", (int64_t)equipment_page_count(list));
+    jw_raw(w, "}", 1);
+}
+
+/* The pages of a bounded answer `of` (clientpo.linked, or gate.decision with its decided_at):
+ * every item in job order, each page an output event and a ledger record. 0 or the host's
+ * error. */
+static int emit_equipment_pages(maintenance *m, const assessed_list *list, const char *of,
+                                const char *clientpo_id, const char *decided_at, smart_error *err)
+{
+    size_t pages = equipment_page_count(list), page = 0;
+    int rc = 0;
+    for (size_t at = 0; rc == 0 && at < list->count; page++) {
+        size_t to = equipment_page_end(list, at), start, end, ignored;
+        item_span(list, at, &start, &ignored);
+        item_span(list, to - 1, &ignored, &end);
+        jw data = {0};
+        jw_raw(&data, "{", 1);
+        jw_member_raw(&data, "of", of);
+        jw_member_raw(&data, "clientpo_id", clientpo_id);
+        if (decided_at)
+            jw_member_raw(&data, "decided_at", decided_at);
+        jw_member_int(&data, "page", (int64_t)page + 1);
+        jw_member_int(&data, "pages", (int64_t)pages);
+        jw_member_int(&data, "equipment_total", (int64_t)list->count);
+        jw_key(&data, "equipment");
+        jw_raw(&data, "[", 1);
+        jw_raw(&data, list->items.text + start, end - start);
+        jw_raw(&data, "]", 1);
+        jw_raw(&data, "}", 1);
+        char details[300];
+        snprintf(details, sizeof details,
+                 "Equipment of the %s for ClientPO %s, page %zu of %zu (%zu item(s) in all)", of,
+                 clientpo_id, page + 1, pages, list->count);
+        text_utf8_trim(details);
+        rc = emit_ledger_jw(m, "equipment.page", clientpo_id, "system", details, &data, err);
+        if (rc == 0)
+            rc = emit_output_jw(m, "equipment.page", &data, err);
+        jw_release(&data);
+        at = to;
+    }
+    return rc;
 }
 
 /* Writes `"key":` and the text of `value` (a finished buffer). */
@@ -271,21 +388,35 @@ int handle_clientpo_link(maintenance *m, const json_t *data, int64_t now_ms, sma
     jw_raw(&meta, "}", 1);
     if ((rc = emit_ledger_jw(m, "clientpo.linked", clientpo_id, "system", details, &meta, err)))
         goto done;
-    jw_raw(&out, "{", 1);
-    jw_member_raw(&out, "clientpo_id", clientpo_id);
-    jw_key(&out, "equipment");
-    jw_raw(&out, "[", 1);
-    jw_append(&out, &list.items);
-    jw_raw(&out, "]", 1);
-    jw_member_bool(&out, "all_ready", list.blocking_count == 0);
-    if (relink) {
-        jw_key(&out, "previous_equipment");
-        write_ids(&out, &previous);
-        jw_key(&out, "dropped");
-        write_ids(&out, &dropped);
+    bool bounded = false; /* the whole answer is too long for one line */
+    for (;; bounded = true) {
+        jw_reset(&out);
+        jw_raw(&out, "{", 1);
+        jw_member_raw(&out, "clientpo_id", clientpo_id);
+        if (bounded) {
+            write_not_ready_items(&out, &list);
+        } else {
+            jw_key(&out, "equipment");
+            jw_raw(&out, "[", 1);
+            jw_append(&out, &list.items);
+            jw_raw(&out, "]", 1);
+        }
+        jw_member_bool(&out, "all_ready", list.blocking_count == 0);
+        if (relink) {
+            jw_key(&out, "previous_equipment");
+            write_ids(&out, &previous);
+            jw_key(&out, "dropped");
+            write_ids(&out, &dropped);
+        }
+        if (bounded)
+            write_equipment_pages_member(&out, &list);
+        jw_raw(&out, "}", 1);
+        if (bounded || out.len <= SMART_JSON_MAX)
+            break;
     }
-    jw_raw(&out, "}", 1);
     rc = emit_output_jw(m, "clientpo.linked", &out, err);
+    if (rc == 0 && bounded)
+        rc = emit_equipment_pages(m, &list, "clientpo.linked", clientpo_id, NULL, err);
 done:
     assessed_list_release(&list);
     jw_release(&ids_text);
@@ -409,21 +540,27 @@ static void write_gate_record(jw *meta, const start_input *in, bool allowed, con
     jw_raw(meta, "}", 1);
 }
 
-/* The gate's answer (out, the caller's): every item assessed and those blocking. */
+/* The gate's answer (out, the caller's): every item assessed and those blocking; bounded, only
+ * the items not ready, and where every item is (the pages). */
 static void write_gate_answer(const maintenance *m, jw *out, const start_input *in,
-                              const assessed_list *list, bool allowed, bool nothing, int64_t now_ms)
+                              const assessed_list *list, bool allowed, bool nothing,
+                              const char *decided_at, bool bounded)
 {
-    char decided_at[DATE_TEXT_MAX];
-    instant_format(now_ms, decided_at, sizeof decided_at);
     jw_raw(out, "{", 1);
     jw_member_raw(out, "clientpo_id", in->clientpo_id);
     jw_member_bool(out, "allowed", allowed);
     jw_member_raw(out, "decided_at", decided_at);
-    jw_key(out, "equipment");
-    jw_raw(out, "[", 1);
-    jw_append(out, &list->items);
-    jw_raw(out, "]", 1);
+    if (bounded) {
+        write_not_ready_items(out, list);
+    } else {
+        jw_key(out, "equipment");
+        jw_raw(out, "[", 1);
+        jw_append(out, &list->items);
+        jw_raw(out, "]", 1);
+    }
     put_jw(out, "blocking", &list->blocking);
+    if (bounded)
+        write_equipment_pages_member(out, list);
     if (m->ungated_reason[0])
         jw_member_string(out, "reason", m->ungated_reason);
     else if (nothing)
@@ -473,8 +610,17 @@ static int decide_start(maintenance *m, const start_input *in, const id_list *id
     write_gate_record(&meta, in, allowed, ids_text, ids, linked_count, listed, &list);
     if (!(rc =
               emit_ledger_jw(m, "gate.decision", in->clientpo_id, "system", details, &meta, err))) {
-        write_gate_answer(m, &out, in, &list, allowed, nothing, now_ms);
+        char decided_at[DATE_TEXT_MAX];
+        instant_format(now_ms, decided_at, sizeof decided_at);
+        write_gate_answer(m, &out, in, &list, allowed, nothing, decided_at, false);
+        bool bounded = out.len > SMART_JSON_MAX; /* too long for one line: the verdict stands */
+        if (bounded) {
+            jw_reset(&out);
+            write_gate_answer(m, &out, in, &list, allowed, nothing, decided_at, true);
+        }
         rc = emit_output_jw(m, "gate.decision", &out, err);
+        if (rc == 0 && bounded)
+            rc = emit_equipment_pages(m, &list, "gate.decision", in->clientpo_id, decided_at, err);
     }
     if (rc == 0 && !allowed) {
         jw_member_raw(&subject, "clientpo_id", in->clientpo_id);

@@ -4,6 +4,7 @@
 # A's data_dir has that module refused (exit 5, naming data_dir and A's pid); A goes on
 # unaffected and its ledger verifies. A killed A (SIGKILL) holds nothing: a new start runs
 # (and the other NODE.json then gets the data_dir, but its store does not match that ledger).
+# Another name of A's ledger (a symlink, a symlinked directory) finds the same lock.
 HOST=$(realpath -- "$1")
 MAINT=$(realpath -- "$2")
 EXAMPLE=$(realpath -- "$3")
@@ -43,6 +44,29 @@ expect_status 6 $? "a second host on the same NODE.json"
 expect_contains "$WORK/err-b" "smart-host: ledger $D/var/ledger.jsonl is in use: lock $D/var/ledger.jsonl.lock is held by process $A; refusing to start a second host on this station"
 [ ! -s "$WORK/out-b" ] || fail "the refused host printed output"
 [ "$(wc -l < "$D/var/ledger.jsonl")" -eq "$records_before" ] || fail "the refused host wrote to the ledger"
+
+# The same ledger by other names (LEDGER.lock was found by the name as given, so these started a
+# second writer): a symlink to the ledger, a symlinked directory, and `ledger ship` through the
+# symlink, which must see A running (and ship only what A's mark says is durable), not take the
+# lock, sync and ship every line as with no host running.
+mkdir -p "$WORK/alias"
+ln -s "$D/var/ledger.jsonl" "$WORK/alias/other-name.jsonl"
+ln -s "$D/var" "$WORK/var-link"
+for ledger in "$WORK/alias/other-name.jsonl" "$WORK/var-link/ledger.jsonl"; do
+    rm -rf "$WORK/s" && mkdir -p "$WORK/s"
+    cat > "$WORK/s/node.json" <<JSON
+{"node_id": "NODE-TEST-001", "station_type": "LP", "ledger": "$ledger",
+ "alerts": "var/alerts.jsonl", "modules": []}
+JSON
+    "$HOST" run "$WORK/s/node.json" --clock "$CLOCK" < /dev/null > "$WORK/out-s" 2> "$WORK/err-s"
+    expect_status 6 $? "a second host on the ledger as $ledger"
+    expect_contains "$WORK/err-s" "smart-host: ledger $ledger is in use: lock $D/var/ledger.jsonl.lock is held by process $A; refusing to start a second host on this station"
+    [ "$(wc -l < "$D/var/ledger.jsonl")" -eq "$records_before" ] ||
+        fail "the host on $ledger wrote to the ledger"
+done
+"$HOST" ledger ship "$WORK/alias/other-name.jsonl" --to "postgresql://nobody@127.0.0.1:1/fleet" \
+    --wait 0 > "$WORK/out-ship" 2> "$WORK/err-ship"
+expect_contains "$WORK/out-ship" "durable: a host is running (ledger $WORK/alias/other-name.jsonl is in use: lock $D/var/ledger.jsonl.lock is held by process $A)"
 
 # C on another NODE.json sharing only the data_dir: its module is refused.
 "$HOST" run "$WORK/b/node.json" --clock "$CLOCK" < /dev/null > "$WORK/out-c" 2> "$WORK/err-c"
