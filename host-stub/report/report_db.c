@@ -333,7 +333,9 @@ int rep_db_integrity(rep_db *db, const char *node, rep_arena *a, rep_vec *statio
      * probe of the primary key's index (a month partition each), where count(*) would read
      * every index entry of the station (and the head's record is one probe too: LIMIT 1 keeps
      * the planner from joining it with every record). Only when that check fails are the rows
-     * counted, so `complete` (records == head) says what it said. */
+     * counted, so `complete` (records == head) says what it said. The checkpoint's record's hash
+     * is read from its line's end (fleet.line_stored_hash's expression, written out so a database
+     * not yet at migration 0004 is read alike). */
     int rc =
         stream(db,
                "SELECT n.node_id, n.head_seq, n.head_hash, "
@@ -342,8 +344,8 @@ int rep_db_integrity(rep_db *db, const char *node, rep_arena *a, rep_vec *statio
                "= n.head_seq THEN n.head_seq "
                "ELSE (SELECT count(*) FROM fleet.records r WHERE r.node_id = n.node_id) END, "
                "cp.seq, cp.signed_at, "
-               "cp.head_hash = (SELECT r.hash FROM fleet.records r WHERE r.node_id = n.node_id "
-               "AND r.seq = cp.seq), "
+               "cp.head_hash = (SELECT left(right(r.line, 66), 64) FROM fleet.records r "
+               "WHERE r.node_id = n.node_id AND r.seq = cp.seq), "
                "(extract(epoch FROM h.time) * 1000)::bigint, "
                "(extract(epoch FROM h.received_at) * 1000)::bigint, "
                "(SELECT count(*) FROM fleet.alerts x WHERE x.node_id = n.node_id) "
