@@ -4,19 +4,25 @@ postgresql://...` over STATIONS stations of RECORDS stored records each, in a Po
 the benchmark starts itself (tests/fleet/pg_server.py).
 
 One realistic station is generated through smart-host (report_bench.py's 40-item station: a
-daily check of each item, 1,000 test starts a day, calibrations) and shipped once with `smart-host
-ledger ship` (every record checked by fleet.ingest). The fleet is then made in the database as
-its owner: one INSERT ... SELECT a station copying the source station's first RECORDS rows under
-a new node_id, every column as stored (line, prev_hash, hash), so each copy's chain is the
-source's and fleet.verify_chains(node) passes for it. Prints the generation time, the table's size,
-how many rows the due list needs against how many are stored, and the due list's wall time,
-the report's CPU time and the server's CPU time (median of three runs).
+daily check of each item, 1,000 test starts a day, calibrations). Its first --check-records are
+shipped with `smart-host ledger ship` (every record checked by fleet.ingest): the bytes a record
+as stored, and the generator's rows for them compared with fleet.ingest's, byte for byte. The
+fleet is then generated straight into fleet.records (fleet_gen.py, --workers at once): each
+station st-NNN's ledger is the source's first RECORDS records with its own node_id and its own
+chain hashed again, streamed by COPY, so the rows are what fleet.ingest would have stored and
+fleet.verify_chains(node) passes (checked on the first and the last station). Generation stops
+before the disk would keep less than --keep-free-gb free. Prints the generation time, the
+table's size and bytes a record, how many rows the due list needs and reads against how many are
+stored, and for the due list, out-of-tolerance impact and integrity the wall time, the report's
+CPU time and the server's CPU time (median of three runs).
 
-A configuration whose estimated size (the source's bytes a record, times its records) exceeds
---max-gb is skipped with its estimate; each configuration's copies are dropped before the next.
+A configuration whose estimated size (the checked records' bytes a record, times its records)
+exceeds --max-gb is skipped with its estimate; each configuration's stations are dropped before
+the next.
 
     fleet_report_bench.py --host SMART_HOST --module-dir DIR
-        [--configs 100x1000000,100x100000,10x1000000] [--max-gb 35] [--keep-station DIR]
+        [--stations N --records M | --configs 100x1000000,100x100000,10x1000000] [--max-gb 35]
+        [--keep-free-gb 12] [--workers 2] [--check-records 20000] [--keep-station DIR]
         [--no-verify]"""
 import argparse
 import json
