@@ -5,7 +5,8 @@ NEW_HOST, each given the same STATIONS x RECORDS generated records (fleet_gen.py
 fleet.ingest stores them), then each report timed on both, alternating, median of 3: the fleet
 due list, out-of-tolerance impact and integrity, and for one station (--node) the audit pack for
 a month, the gate activity (most of a station's records) and the trend (checks). Prints bytes a
-record with indexes, and each report's wall time and the server's CPU time, old and new.
+record with indexes, and each report's wall time and the server's CPU time, old and new (JIT
+off in both servers, as the new smart-host's reports set it).
 
     fleet_compact_compare.py --old-host OLD --new-host NEW --module-dir DIR --ledger LEDGER
         [--stations 2] [--records 1000000]"""
@@ -25,6 +26,9 @@ import pg_server  # noqa: E402
 
 def setup(pg, host, ledger, stations, records):
     pg.psql('CREATE DATABASE fleet', db='postgres')
+    # The old smart-host's reports let the server JIT-compile their queries (the new turns it
+    # off, report_db.c): off for both, so that the schema alone differs.
+    pg.psql('ALTER DATABASE fleet SET jit = off', db='postgres')
     frb.run([host, 'fleet', 'migrate', '--db', pg.url()])
     pg.psql('CREATE ROLE qm LOGIN IN ROLE fleet_reader')
     fleet_gen.generate(pg, fleet_gen.Source(ledger, records), stations, 12, log=lambda _: None)
