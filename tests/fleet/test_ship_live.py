@@ -130,8 +130,8 @@ def db_chain(pg, node):
 def expect_all_shipped(pg, node, ledger, what):
     lines = ledger_lines(ledger)
     rec, ok, doubled, head = db_chain(pg, node)
-    _, last, _ = pg.psql("SELECT hash FROM fleet.records WHERE node_id = '%s' AND seq = %d"
-                         % (node, len(lines)))
+    _, last, _ = pg.psql("SELECT fleet.line_stored_hash(line) FROM fleet.records "
+                         "WHERE node_id = '%s' AND seq = %d" % (node, len(lines)))
     want = json.loads(lines[-1])['hash']
     check(rec == len(lines) and ok and doubled == 0 and last == [[want]],
           '%s: the database holds every one of the ledger\'s %d records (%d, chain verified: %s,'
