@@ -73,19 +73,11 @@ def scenario(name):
                 ).readlines()
 
 
-def main():
-    return pg_server.run_test('smart-fleet-reports-', run, failures)
-
-
-def run(pg, work):
-    pg.psql('CREATE DATABASE fleet', db='postgres')
-    admin = pg.url()
-    host('fleet', 'migrate', '--db', admin, rc=0)
-    pg.psql('CREATE ROLE qm LOGIN IN ROLE fleet_reader')
-    pg.psql('CREATE ROLE visitor LOGIN')
-
-    # st-a finds MT01-BENCH-01 out of tolerance; st-b had the bench in its suspect window (its
-    # own jobs, renamed B-...) and no finding; st-c sends an item out.
+def three_stations(work, admin):
+    """Three stations registered with the database at `admin` (a key each) and run on their
+    scenarios: {node: ledger path}, nothing shipped yet. st-a finds MT01-BENCH-01 out of
+    tolerance; st-b had the bench in its suspect window (its own jobs, renamed B-...) and no
+    finding; st-c sends an item out."""
     impact = scenario('oot-impact')
     last_cal = max(i for i, x in enumerate(impact) if '"calibration.record"' in x)
     events = {'st-a': impact,
@@ -98,7 +90,23 @@ def run(pg, work):
         host('fleet', 'register', '--db', admin, '--node', node, '--role',
              'station_' + node.replace('-', '_'), '--key', os.path.join(keydir, 'node.pub'), rc=0)
         ledgers[node] = station(work, node, ev, keydir)
-        host('ledger', 'ship', ledgers[node], '--to', pg.url('station_' + node.replace('-', '_')),
+    return ledgers
+
+
+def main():
+    return pg_server.run_test('smart-fleet-reports-', run, failures)
+
+
+def run(pg, work):
+    pg.psql('CREATE DATABASE fleet', db='postgres')
+    admin = pg.url()
+    host('fleet', 'migrate', '--db', admin, rc=0)
+    pg.psql('CREATE ROLE qm LOGIN IN ROLE fleet_reader')
+    pg.psql('CREATE ROLE visitor LOGIN')
+
+    ledgers = three_stations(work, admin)
+    for node, path in ledgers.items():
+        host('ledger', 'ship', path, '--to', pg.url('station_' + node.replace('-', '_')),
              '--node', node, rc=0)
     # A forged record after st-c's head: refused, with its alert.
     lines = open(ledgers['st-c']).readlines()

@@ -25,7 +25,6 @@ MIGRATIONS = sorted(glob.glob(os.path.join(ROOT, 'host-stub', 'fleet', 'migratio
                                            '[0-9]*.sql')))
 # The fleet reports test's stations and helpers (its failures list is this test's too).
 failures, check, host = tr.failures, tr.check, tr.host
-station, scenario = tr.station, tr.scenario
 
 
 def migrate_to(pg, db, version):
@@ -61,18 +60,7 @@ def run(pg, work):
     admin = pg.url()
     migrate_to(pg, 'fleet', 3)
     pg.psql('CREATE ROLE qm LOGIN IN ROLE fleet_reader')
-    impact = scenario('oot-impact')
-    last_cal = max(i for i, x in enumerate(impact) if '"calibration.record"' in x)
-    events = {'st-a': impact,
-              'st-b': [x.replace('SC-2025-', 'B-SC-2025-') for x in impact[:last_cal]],
-              'st-c': scenario('sent-out')}
-    ledgers = {}
-    for node, ev in events.items():
-        keydir = os.path.join(work, 'keys-' + node)
-        host('keygen', keydir, rc=0)
-        host('fleet', 'register', '--db', admin, '--node', node, '--role',
-             'station_' + node.replace('-', '_'), '--key', os.path.join(keydir, 'node.pub'), rc=0)
-        ledgers[node] = station(work, node, ev, keydir)
+    ledgers = tr.three_stations(work, admin)
     # st-c ships its first half before the upgrade and the rest after it.
     c_lines = open(ledgers['st-c']).readlines()
     half = os.path.join(work, 'st-c-half', 'ledger.jsonl')
