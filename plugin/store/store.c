@@ -312,6 +312,16 @@ static const char *const migrations[] = {
     " PRIMARY KEY (equipment_id, decided_at_ms, test_id)) WITHOUT ROWID;"
     "INSERT OR IGNORE INTO allowed_uses (equipment_id, decided_at_ms, test_id)"
     " SELECT j.value, t.decided_at_ms, t.id FROM tests_allowed t, json_each(t.equipment) j;",
+    /* 2: the reference indexes hold only the records that name a reference, the only ones a
+     * look-up by reference can find (`reference = ?` implies NOT NULL, so SQLite still plans
+     * it as a search of the index): a contract's baseline calibrations and the checks made
+     * without a reference add no entry to them. */
+    "DROP INDEX IF EXISTS calibrations_by_reference;"
+    "CREATE INDEX calibrations_by_reference ON calibrations (reference_standard, day)"
+    " WHERE reference_standard IS NOT NULL;"
+    "DROP INDEX IF EXISTS checks_by_reference;"
+    "CREATE INDEX checks_by_reference ON checks (reference_instrument, performed_at_ms)"
+    " WHERE reference_instrument IS NOT NULL;",
 };
 
 static int migrate(sqlite3 *db, char **msg)
@@ -546,14 +556,14 @@ int store_commit(store *s, smart_error *err)
     return rc;
 }
 
-/* The calibrations' indexes, as the schema and migration 1 make them: dropped for a bulk load
- * and made again after it in one sorted pass each (store_bulk_calibrations_end). */
+/* The calibrations' indexes, as the schema and migrations 1 and 2 make them: dropped for a bulk
+ * load and made again after it in one sorted pass each (store_bulk_calibrations_end). */
 static const char calibration_indexes[] =
     "CREATE INDEX IF NOT EXISTS calibrations_by_item ON calibrations (equipment_id, day);"
     "CREATE INDEX IF NOT EXISTS calibrations_by_certificate"
     " ON calibrations (equipment_id, certificate_number);"
     "CREATE INDEX IF NOT EXISTS calibrations_by_reference"
-    " ON calibrations (reference_standard, day);";
+    " ON calibrations (reference_standard, day) WHERE reference_standard IS NOT NULL;";
 
 int store_bulk_calibrations_begin(store *s, size_t adding, bool *bulk, smart_error *err)
 {

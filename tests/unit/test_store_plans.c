@@ -7,6 +7,7 @@
 #include "store/store.h"
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,12 +132,85 @@ START_TEST(a_store_from_before_gains_the_indexes_and_each_items_tests)
 }
 END_TEST
 
+/* Whether index `name` of the store in `dir` is partial: holds only rows naming a reference. */
+static bool index_is_partial(const char *dir, const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/store.sqlite", dir);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(
+        sqlite3_prepare_v2(db, "SELECT sql FROM sqlite_schema WHERE name = ?1", -1, &st, NULL),
+        SQLITE_OK);
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    bool partial = strstr((const char *)sqlite3_column_text(st, 0), " IS NOT NULL") != NULL;
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return partial;
+}
+
+static int note_calibration(void *ctx, const char *equipment_id, const char *certificate_number,
+                            const char *calibration_date)
+{
+    (void)certificate_number, (void)calibration_date;
+    snprintf(ctx, 32, "%s", equipment_id);
+    return 0;
+}
+
+/* A store of schema version 1, whose reference indexes held every row, has them remade as
+ * partial ones when opened; a look-up by reference still searches them and finds what it did. */
+START_TEST(the_reference_indexes_hold_only_rows_naming_a_reference)
+{
+    char *dir = temp_dir();
+    store *s = NULL;
+    smart_error err = {0};
+    ck_assert_msg(store_open(dir, &s, &err) == 0, "%s", err.text);
+    calibration_entry baseline = {.equipment_id = "EQ-1",
+                                  .calibration_date = "2025-01-10",
+                                  .day = 20098,
+                                  .certificate_number = "C-1",
+                                  .provider = "Lab",
+                                  .source = "contract:X.json",
+                                  .recorded_at_ms = 1000};
+    calibration_entry with_reference = baseline;
+    with_reference.equipment_id = "EQ-2";
+    with_reference.certificate_number = "C-2";
+    with_reference.reference_standard = "REF-1";
+    ck_assert_int_eq(store_add_calibration(s, &baseline, &err), 0);
+    ck_assert_int_eq(store_add_calibration(s, &with_reference, &err), 0);
+    ck_assert_int_eq(store_commit(s, &err), 0);
+    store_close(s);
+    ck_assert(index_is_partial(dir, "calibrations_by_reference"));
+    ck_assert(index_is_partial(dir, "checks_by_reference"));
+    exec_sql(dir,
+             "DROP INDEX calibrations_by_reference; DROP INDEX checks_by_reference;"
+             "CREATE INDEX calibrations_by_reference ON calibrations (reference_standard, day);"
+             "CREATE INDEX checks_by_reference ON checks (reference_instrument,"
+             " performed_at_ms); PRAGMA user_version = 1;");
+    ck_assert(!index_is_partial(dir, "calibrations_by_reference"));
+
+    ck_assert_msg(store_open(dir, &s, &err) == 0, "%s", err.text);
+    assert_indexed_plans(s);
+    char found[32] = "";
+    ck_assert_int_eq(
+        store_calibrations_with_reference(s, "REF-1", 0, note_calibration, found, &err), 0);
+    ck_assert_str_eq(found, "EQ-2");
+    store_close(s);
+    ck_assert(index_is_partial(dir, "calibrations_by_reference"));
+    ck_assert(index_is_partial(dir, "checks_by_reference"));
+    remove_dir(dir);
+}
+END_TEST
+
 Suite *unit_suite(void)
 {
     Suite *s = suite_create("store-plans");
     TCase *tc = tcase_create("plans");
     tcase_add_test(tc, per_event_lookups_search_an_index);
     tcase_add_test(tc, a_store_from_before_gains_the_indexes_and_each_items_tests);
+    tcase_add_test(tc, the_reference_indexes_hold_only_rows_naming_a_reference);
     suite_add_tcase(s, tc);
     return s;
 }
