@@ -333,24 +333,36 @@ static void write_changes(jw *w, const contract_set *before, const contract_set 
 
 /* Keeps the files of the set now in force, content and hash, for a start whose directory is
  * refused (maintenance_start_refused). */
-static int store_adopted(maintenance *m, int64_t now_ms, smart_error *err)
+/* The files of a set as the store keeps them: store_put_adopted_files's arrays, borrowing the
+ * set's strings and bytes. */
+typedef struct adopted_files {
+    const char **files, **shas, **texts;
+    size_t *lens, count;
+} adopted_files;
+
+static int collect_adopted(const contract_set *set, adopted_files *a, smart_error *err)
 {
-    const contract_set *set = &m->contracts;
     size_t n = set->contract_count;
-    const char **files = calloc(n + 1, sizeof *files), **shas = calloc(n + 1, sizeof *shas),
-               **texts = calloc(n + 1, sizeof *texts);
-    size_t *lens = calloc(n + 1, sizeof *lens);
-    int rc = files && shas && texts && lens ? 0 : error_set(err, SMART_ENOMEM, "out of memory");
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        files[i] = set->contracts[i].file;
-        shas[i] = set->contracts[i].sha256;
-        texts[i] = set->contracts[i].text;
-        lens[i] = set->contracts[i].text_len;
+    *a = (adopted_files){.files = calloc(n + 1, sizeof *a->files),
+                         .shas = calloc(n + 1, sizeof *a->shas),
+                         .texts = calloc(n + 1, sizeof *a->texts),
+                         .lens = calloc(n + 1, sizeof *a->lens),
+                         .count = n};
+    if (!a->files || !a->shas || !a->texts || !a->lens)
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        a->files[i] = set->contracts[i].file;
+        a->shas[i] = set->contracts[i].sha256;
+        a->texts[i] = set->contracts[i].text;
+        a->lens[i] = set->contracts[i].text_len;
     }
-    if (rc == 0)
-        rc = store_put_adopted_files(m->store, files, shas, texts, lens, n, now_ms, err);
-    free(files), free(shas), free(texts), free(lens);
-    return rc;
+    return 0;
+}
+
+static void release_adopted(adopted_files *a)
+{
+    free(a->files), free(a->shas), free(a->texts), free(a->lens);
+    *a = (adopted_files){.count = 0};
 }
 
 /* A contract read and not in force: its id, order, file and hash, and why not. */
@@ -683,9 +695,21 @@ int maintenance_adopt_contracts(maintenance *m, contract_set *set, int64_t now_m
                                 const char *cause, smart_error *err)
 {
     bool first = m->items == NULL; /* start-up begins from the store */
+    /* A set of the directory's is kept by the store: its files are written and synced on a
+     * thread of the store's while the table and the baselines are made (the set's contract
+     * array, and so the bytes, move to m->contracts unchanged). Not started, the store writes
+     * them itself. */
+    adopted_files adopted = {0};
+    int rc = m->contracts_from_store ? 0 : collect_adopted(set, &adopted, err);
+    if (rc == 0 && !m->contracts_from_store)
+        store_keep_files_ahead(m->store, adopted.shas, adopted.texts, adopted.lens, adopted.count,
+                               NULL);
     new_table table;
-    int rc = build_table(m, set, first, &table, err);
+    if (rc == 0)
+        rc = build_table(m, set, first, &table, err);
     if (rc) {
+        store_keep_files_wait(m->store);
+        release_adopted(&adopted);
         contract_set_release(set);
         return rc;
     }
@@ -712,7 +736,10 @@ int maintenance_adopt_contracts(maintenance *m, contract_set *set, int64_t now_m
     if (rc == 0)
         rc = record_versions(m, now_ms, &changed_terms, err);
     if (rc == 0 && !m->contracts_from_store)
-        rc = store_adopted(m, now_ms, err);
+        rc = store_put_adopted_files(m->store, adopted.files, adopted.shas, adopted.texts,
+                                     adopted.lens, adopted.count, now_ms, err);
+    release_adopted(&adopted);
+    store_keep_files_wait(m->store);        /* when a failure above left it running */
     contract_set_drop_texts(&m->contracts); /* stored: the documents hold what is read */
     if (rc == 0)
         rc = record_adoption(m, &before, cause, err);

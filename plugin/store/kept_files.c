@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <uv.h>
 
 #define TEMP_SUFFIX ".partial"
 
@@ -219,4 +220,75 @@ int kept_sweep(const char *dir, const char *const *keep, size_t count, smart_err
     /* Not synced: a name a power loss brings back is named by no row, and the next sweep
      * removes it. */
     return rc;
+}
+
+struct kept_writer {
+    uv_thread_t thread;
+    char dir[PATH_MAX];
+    const char **sha256, **bytes;
+    size_t *lens, count;
+    bool renamed;
+    smart_error err; /* of the file it stopped at: kept_put finds it again */
+};
+
+static void write_kept(void *arg)
+{
+    kept_writer *w = arg;
+    int rc = kept_make_dir(w->dir, &w->err);
+    for (size_t i = 0; rc == 0 && i < w->count; i++) {
+        bool made = false;
+        rc = kept_put(w->dir, w->sha256[i], w->bytes[i], w->lens[i], &made, &w->err);
+        w->renamed = w->renamed || made;
+    }
+}
+
+static void free_writer(kept_writer *w)
+{
+    free(w->sha256);
+    free(w->bytes);
+    free(w->lens);
+    free(w);
+}
+
+int kept_writer_start(const char *dir, const char *const *sha256, const char *const *bytes,
+                      const size_t *lens, size_t count, kept_writer **out, smart_error *err)
+{
+    *out = NULL;
+    kept_writer *w = calloc(1, sizeof *w);
+    size_t n = count ? count : 1;
+    if (w) {
+        w->sha256 = calloc(n, sizeof *w->sha256);
+        w->bytes = calloc(n, sizeof *w->bytes);
+        w->lens = calloc(n, sizeof *w->lens);
+    }
+    if (!w || !w->sha256 || !w->bytes || !w->lens) {
+        if (w)
+            free_writer(w);
+        return error_set(err, SMART_ENOMEM, "out of memory");
+    }
+    if (snprintf(w->dir, sizeof w->dir, "%s", dir) >= (int)sizeof w->dir) {
+        free_writer(w);
+        return error_set(err, SMART_EIO, "store: path too long: %s", dir);
+    }
+    for (size_t i = 0; i < count; i++)
+        w->sha256[i] = sha256[i], w->bytes[i] = bytes[i], w->lens[i] = lens[i];
+    w->count = count;
+    int rc = uv_thread_create(&w->thread, write_kept, w);
+    if (rc != 0) {
+        free_writer(w);
+        return error_set(err, SMART_EIO, "store: cannot start writing the kept files: %s",
+                         uv_strerror(rc));
+    }
+    *out = w;
+    return 0;
+}
+
+void kept_writer_wait(kept_writer *w, bool *renamed)
+{
+    *renamed = false;
+    if (!w)
+        return;
+    uv_thread_join(&w->thread);
+    *renamed = w->renamed;
+    free_writer(w);
 }

@@ -253,6 +253,8 @@ struct store {
     sqlite3_stmt *stmt[Q_COUNT];
     bool in_transaction;
     bool kept_sweep_due;      /* the transaction wrote the set kept (store_put_adopted_files) */
+    kept_writer *kept_ahead;  /* writing the kept files (store_keep_files_ahead), or NULL */
+    bool kept_renamed;        /* it renamed a file into place, whose name is not yet synced */
     char kept_dir[4096 + 32]; /* `dir`/KEPT_DIR_NAME */
 };
 
@@ -433,6 +435,7 @@ void store_close(store *s)
 {
     if (!s)
         return;
+    store_keep_files_wait(s); /* what it made is swept by a later adoption */
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(s->stmt[i]);
     if (s->in_transaction)
@@ -1158,10 +1161,28 @@ static int adopted_as(store *s, sqlite3_stmt *get, const char *file, const char 
                : adopted_error(s, err, "save the adopted contract files");
 }
 
+void store_keep_files_wait(store *s)
+{
+    bool renamed;
+    kept_writer_wait(s->kept_ahead, &renamed); /* the names are synced by the adoption's own */
+    s->kept_ahead = NULL;
+    s->kept_renamed = s->kept_renamed || renamed;
+}
+
+int store_keep_files_ahead(store *s, const char *const *sha256, const char *const *texts,
+                           const size_t *lens, size_t count, smart_error *err)
+{
+    store_keep_files_wait(s);
+    return kept_writer_start(s->kept_dir, sha256, texts, lens, count, &s->kept_ahead, err);
+}
+
 int store_put_adopted_files(store *s, const char *const *files, const char *const *sha256,
                             const char *const *texts, const size_t *lens, size_t count,
                             int64_t now_ms, smart_error *err)
 {
+    /* The files written ahead are found kept below (same name and size) and not written again. */
+    store_keep_files_wait(s);
+    bool renamed = s->kept_renamed;
     int rc = store_begin(s, err);
     if (rc)
         return rc;
@@ -1171,7 +1192,7 @@ int store_put_adopted_files(store *s, const char *const *files, const char *cons
      * written, one with the same bytes (its SHA-256) is kept as it is, with the time it was
      * adopted. Every start adopts the directory again, and writing every contract's text each
      * time was most of a restart at 100,000 items (some 60 MB through the WAL). */
-    bool changed = false, renamed = false;
+    bool changed = false;
     if ((rc = delete_stale_adopted(s, files, count, &changed, err)) ||
         (count && (rc = kept_make_dir(s->kept_dir, err))))
         return rc;
@@ -1214,6 +1235,7 @@ int store_put_adopted_files(store *s, const char *const *files, const char *cons
      * names (a row may name a file a crash left renamed but not yet synced) are now. */
     if (rc == 0 && (changed || renamed))
         rc = kept_sync(s->kept_dir, err);
+    s->kept_renamed = s->kept_renamed && rc != 0;
     /* Swept after the commit even when nothing changed: a crash after the last commit's and
      * before its sweep left files no row names (a directory listing of a few names). */
     if (rc == 0)

@@ -244,6 +244,20 @@ int store_load_adopted_files(store *s,
                                           const char *text, size_t len),
                              void *ctx, smart_error *err);
 
+/* Starts writing the kept copies of the files store_put_adopted_files will be given (the same
+ * sha256, texts and lens), on a thread of its own, so that their I/O overlaps the adoption's
+ * other work. The next store_put_adopted_files, store_keep_files_ahead or store_close waits for
+ * it (as store_keep_files_wait does); store_put_adopted_files then finds them kept, and writes
+ * itself any the thread could not (so reports its error). The arrays are copied, the bytes
+ * borrowed until that wait. 0, or
+ * SMART_ENOMEM / SMART_EIO (nothing started: store_put_adopted_files writes them all). */
+int store_keep_files_ahead(store *s, const char *const *sha256, const char *const *texts,
+                           const size_t *lens, size_t count, smart_error *err);
+
+/* Waits for the thread store_keep_files_ahead started, if any: the bytes it borrowed may then
+ * be freed. */
+void store_keep_files_wait(store *s);
+
 #endif
 
 /* What the review of a reference's finding reads of one record resting on it (see
