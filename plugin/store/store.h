@@ -258,7 +258,6 @@ int store_keep_files_ahead(store *s, const char *const *sha256, const char *cons
  * be freed. */
 void store_keep_files_wait(store *s);
 
-#endif
 
 /* What the review of a reference's finding reads of one record resting on it (see
  * handlers/finding_review.c). */
@@ -307,3 +306,5 @@ typedef enum store_plan_query {
  * one a line ("SEARCH calibrations USING INDEX ..."), copied into plan (size bytes, truncated).
  * Reads nothing else. 0 or SMART_EIO. */
 int store_query_plan(store *s, store_plan_query q, char *plan, size_t size, smart_error *err);
+
+#endif
