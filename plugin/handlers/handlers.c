@@ -131,15 +131,13 @@ static void assessed_list_release(assessed_list *list)
     jw_release(&list->not_ready);
 }
 
-/* An item not ready: its reason goes into the summary, the record and the alert (few items,
- * so its readiness is worked out again). */
-static void list_not_ready(maintenance *m, assessed_list *out, const char *equipment_id,
-                           const equipment_state *e, int64_t now_ms, int64_t planned_end_ms)
+/* An item not ready: its reason (maintenance_item_write's) goes into the summary, the record
+ * and the alert. */
+static void list_not_ready(assessed_list *out, const char *equipment_id, cal_status status,
+                           const char *reason)
 {
-    readiness r;
-    maintenance_readiness(m, e, now_ms, planned_end_ms, &r);
     char line[READINESS_TEXT_MAX + 80];
-    snprintf(line, sizeof line, "%s (%s)", equipment_id, r.reason);
+    snprintf(line, sizeof line, "%s (%s)", equipment_id, reason);
     text_utf8_trim(line);
     text_append(out->summary, sizeof out->summary, "; ", line);
     out->blocking_count++;
@@ -148,8 +146,8 @@ static void list_not_ready(maintenance *m, assessed_list *out, const char *equip
     jw_sep(&out->not_ready);
     jw_raw(&out->not_ready, "{", 1);
     jw_member_raw(&out->not_ready, "equipment_id", equipment_id);
-    jw_member_raw(&out->not_ready, "status", cal_status_name(r.calibration.status));
-    jw_member_string(&out->not_ready, "reason", r.reason);
+    jw_member_raw(&out->not_ready, "status", cal_status_name(status));
+    jw_member_string(&out->not_ready, "reason", reason);
     jw_raw(&out->not_ready, "}", 1);
 }
 
@@ -166,16 +164,17 @@ static int assess_list(maintenance *m, const id_list *ids, int64_t now_ms, int64
         const equipment_state *e = out->found[i] = maintenance_find(m, equipment_id);
         bool ready;
         cal_status status;
+        char reason[READINESS_TEXT_MAX];
         if (i)
             jw_raw(&out->items, ",", 1);
         if (maintenance_item_write(m, equipment_id, e, now_ms, planned_end_ms, &out->items, &ready,
-                                   &status))
+                                   &status, reason))
             return error_set(err, SMART_ENOMEM, "out of memory");
         out->ends[i] = out->items.len;
         out->ready[i] = ready;
         out->count = i + 1;
         if (!ready)
-            list_not_ready(m, out, equipment_id, e, now_ms, planned_end_ms);
+            list_not_ready(out, equipment_id, status, reason);
     }
     jw_raw(&out->blocking, "]", 1);
     jw_raw(&out->not_ready, "]", 1);
