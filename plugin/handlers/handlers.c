@@ -736,12 +736,16 @@ int handle_status_query(maintenance *m, const json_t *data, int64_t now_ms, smar
     bool paged = after || limit_given; /* a pager is always told whether a page follows */
     char as_of[DATE_TEXT_MAX];
     instant_format(now_ms, as_of, sizeof as_of);
-    jw out = {0};
-    jw_raw(&out, "{", 1);
-    jw_member_raw(&out, "as_of", as_of);
-    jw_key(&out, "equipment");
-    jw_raw(&out, "[", 1);
-    status_page pg = {.out = &out, .start = out.len, .limit = (size_t)limit};
+    /* m->out, kept from one answer to the next: a full list (346 KB at 1,000 items) no longer
+     * grows a new buffer from 4 KiB each time (2026-12-03: its copies were 1 % of the adverse
+     * station's instructions). A page is at most STATUS_PAGE_BYTES of items, so it stays small. */
+    jw *out = &m->out;
+    jw_reset(out);
+    jw_raw(out, "{", 1);
+    jw_member_raw(out, "as_of", as_of);
+    jw_key(out, "equipment");
+    jw_raw(out, "[", 1);
+    status_page pg = {.out = out, .start = out->len, .limit = (size_t)limit};
     int64_t counts[CAL_STATUS_COUNT] = {0}, ready_count = 0, total = 0;
     size_t first = 0, last = m->item_count, from = after ? first_after(m, after) : 0;
     const equipment_state *match = only ? maintenance_find(m, only) : NULL;
@@ -767,7 +771,7 @@ int handle_status_query(maintenance *m, const json_t *data, int64_t now_ms, smar
         const char *text = maintenance_item_text(m, id, i < last ? &m->items[i] : match, now_ms, 0,
                                                  &ready, &status, &len);
         if (!text) {
-            jw_release(&out);
+            jw_release(out);
             return error_set(err, SMART_ENOMEM, "out of memory");
         }
         if (!(not_ready_only && ready) && (only || i >= from))
@@ -776,22 +780,23 @@ int handle_status_query(maintenance *m, const json_t *data, int64_t now_ms, smar
         ready_count += ready;
         total++;
     }
-    jw_raw(&out, "]", 1);
-    jw_key(&out, "summary");
-    jw_raw(&out, "{", 1);
+    jw_raw(out, "]", 1);
+    jw_key(out, "summary");
+    jw_raw(out, "{", 1);
     for (int s = 0; s < CAL_STATUS_COUNT; s++)
-        jw_member_int(&out, cal_status_name((cal_status)s), counts[s]);
-    jw_member_int(&out, "ready", ready_count);
-    jw_member_int(&out, "not_ready", total - ready_count);
-    jw_member_int(&out, "total", total);
-    jw_raw(&out, "}", 1);
+        jw_member_int(out, cal_status_name((cal_status)s), counts[s]);
+    jw_member_int(out, "ready", ready_count);
+    jw_member_int(out, "not_ready", total - ready_count);
+    jw_member_int(out, "total", total);
+    jw_raw(out, "}", 1);
     /* The cursor for the next page (the last id on this one), or null on the last page; absent
      * from an unpaged answer that holds the whole list, which is then as it was before pages. */
     if (pg.more || paged)
-        jw_member_string_or_null(&out, "next_after", pg.more ? pg.next_after : NULL);
-    jw_raw(&out, "}", 1);
-    rc = jw_text(&out) ? emit_output_jw(m, "status", &out, err)
-                       : error_set(err, SMART_ENOMEM, "out of memory");
-    jw_release(&out);
+        jw_member_string_or_null(out, "next_after", pg.more ? pg.next_after : NULL);
+    jw_raw(out, "}", 1);
+    rc = jw_text(out) ? emit_output_jw(m, "status", out, err)
+                      : error_set(err, SMART_ENOMEM, "out of memory");
+    if (out->failed)
+        jw_release(out);
     return rc;
 }
