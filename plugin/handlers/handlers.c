@@ -137,7 +137,11 @@ static void list_not_ready(assessed_list *out, const char *equipment_id, cal_sta
                            const char *reason)
 {
     char line[READINESS_TEXT_MAX + 80];
-    snprintf(line, sizeof line, "%s (%s)", equipment_id, reason);
+    size_t used = 0;
+    text_put_str(line, sizeof line, &used, equipment_id);
+    text_put(line, sizeof line, &used, " (", 2);
+    text_put_str(line, sizeof line, &used, reason);
+    text_put(line, sizeof line, &used, ")", 1);
     text_utf8_trim(line);
     text_append(out->summary, sizeof out->summary, "; ", line);
     out->blocking_count++;
@@ -365,15 +369,28 @@ int handle_clientpo_link(maintenance *m, const json_t *data, int64_t now_ms, sma
     char details[1600], dropped_text[1024] = "";
     for (size_t i = 0; i < dropped.count; i++)
         text_append(dropped_text, sizeof dropped_text, ", ", dropped.id[i]);
-    if (relink)
-        snprintf(details, sizeof details,
-                 "ClientPO %s re-linked to %zu item(s), was %zu%s%s; %zu not ready%s%s",
-                 clientpo_id, ids.count, previous.count, dropped.count ? ", dropped: " : "",
-                 dropped_text, list.blocking_count, list.blocking_count ? ": " : "", list.summary);
-    else
-        snprintf(details, sizeof details, "ClientPO %s linked to %zu item(s); %zu not ready%s%s",
-                 clientpo_id, ids.count, list.blocking_count, list.blocking_count ? ": " : "",
-                 list.summary);
+    /* "ClientPO %s [re-]linked to %zu item(s)[, was %zu[, dropped: %s]]; %zu not ready[: %s]" */
+    size_t used = 0;
+    text_put_str(details, sizeof details, &used, "ClientPO ");
+    text_put_str(details, sizeof details, &used, clientpo_id);
+    text_put_str(details, sizeof details, &used, relink ? " re-linked to " : " linked to ");
+    text_put_int(details, sizeof details, &used, (long long)ids.count);
+    text_put_str(details, sizeof details, &used, " item(s)");
+    if (relink) {
+        text_put_str(details, sizeof details, &used, ", was ");
+        text_put_int(details, sizeof details, &used, (long long)previous.count);
+        if (dropped.count) {
+            text_put_str(details, sizeof details, &used, ", dropped: ");
+            text_put_str(details, sizeof details, &used, dropped_text);
+        }
+    }
+    text_put_str(details, sizeof details, &used, "; ");
+    text_put_int(details, sizeof details, &used, (long long)list.blocking_count);
+    text_put_str(details, sizeof details, &used, " not ready");
+    if (list.blocking_count) {
+        text_put_str(details, sizeof details, &used, ": ");
+        text_put_str(details, sizeof details, &used, list.summary);
+    }
     text_utf8_trim(details);
     jw_raw(&meta, "{", 1);
     put_jw(&meta, "equipment", &ids_text);
@@ -585,19 +602,20 @@ static int decide_start(maintenance *m, const start_input *in, const id_list *id
     bool ungated = m->ungated_reason[0] != '\0'; /* no contracts in force: nothing vouched for */
     bool allowed = !nothing && !ungated && list.blocking_count == 0;
     char details[1200];
-    if (ungated)
-        snprintf(details, sizeof details, "Test for ClientPO %s blocked: %s", in->clientpo_id,
-                 m->ungated_reason);
-    else if (nothing)
-        snprintf(details, sizeof details,
-                 "Test for ClientPO %s blocked: no equipment given and none linked",
-                 in->clientpo_id);
-    else if (allowed)
-        snprintf(details, sizeof details, "Test for ClientPO %s allowed: %zu item(s) ready",
-                 in->clientpo_id, ids->count);
-    else
-        snprintf(details, sizeof details, "Test for ClientPO %s blocked: %s", in->clientpo_id,
-                 list.summary);
+    size_t used = 0; /* "Test for ClientPO %s allowed: %zu item(s) ready" or "... blocked: %s" */
+    text_put_str(details, sizeof details, &used, "Test for ClientPO ");
+    text_put_str(details, sizeof details, &used, in->clientpo_id);
+    if (allowed && !ungated && !nothing) {
+        text_put_str(details, sizeof details, &used, " allowed: ");
+        text_put_int(details, sizeof details, &used, (long long)ids->count);
+        text_put_str(details, sizeof details, &used, " item(s) ready");
+    } else {
+        text_put_str(details, sizeof details, &used, " blocked: ");
+        text_put_str(details, sizeof details, &used,
+                     ungated   ? m->ungated_reason
+                     : nothing ? "no equipment given and none linked"
+                               : list.summary);
+    }
     text_utf8_trim(details);
     int64_t test_id;
     if (allowed && (rc = store_add_allowed_test(m->store, in->clientpo_id, now_ms,

@@ -5,7 +5,6 @@
 #include "maintenance.h"
 #include "out/emit.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -173,8 +172,8 @@ int maintenance_item_write(maintenance *m, const char *id, const equipment_state
         return build_item_text(m, id, e, now_ms, planned_end_ms, c, into, ready, status, reason);
     *ready = c->ready;
     *status = c->status;
-    if (reason && !c->ready)
-        snprintf(reason, READINESS_TEXT_MAX, "%s", c->reason);
+    if (reason && !c->ready) /* from a readiness.reason: it fits */
+        memcpy(reason, c->reason, strlen(c->reason) + 1);
     jw_raw(into, c->text, c->len);
     return jw_text(into) ? 0 : SMART_ENOMEM;
 }
