@@ -247,6 +247,41 @@ START_TEST(pieces_as_snprintf_writes_them)
 }
 END_TEST
 
+/* jw_string's plain runs (sixteen bytes at a time where there is SSE2) end exactly where a
+ * byte needs escaping: every ASCII byte, and a two-byte character, at every place of strings
+ * of 1 to 40 bytes is written as jansson writes it. */
+START_TEST(each_byte_at_each_place_as_jansson_writes_it)
+{
+    char s[48];
+    jw w = {0};
+    for (size_t len = 1; len <= 40; len++) {
+        for (size_t at = 0; at < len; at++) {
+            for (int c = 1; c <= 0x80; c++) {
+                memset(s, 'a', len);
+                s[len] = '\0';
+                if (c < 0x80) {
+                    s[at] = (char)c;
+                } else if (at + 1 < len) {
+                    s[at] = '\xc3', s[at + 1] = '\xa9'; /* "é" */
+                } else {
+                    continue;
+                }
+                json_t *v = json_string(s);
+                ck_assert_ptr_nonnull(v);
+                char *want = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+                json_decref(v);
+                jw_reset(&w);
+                jw_string(&w, s);
+                ck_assert_msg(strcmp(jw_text(&w), want) == 0, "byte %#x at %zu of %zu: %s, not %s",
+                              c, at, len, jw_text(&w), want);
+                free(want);
+            }
+        }
+    }
+    jw_release(&w);
+}
+END_TEST
+
 /* The module writes its JSON as text: it must read back as the same values and be the very
  * bytes jansson writes, so answers and ledger records do not change with the way they are built. */
 START_TEST(json_text_is_what_jansson_writes)
@@ -307,6 +342,7 @@ Suite *unit_suite(void)
     tcase_add_test(tc, precedence_of_states);
     tcase_add_test(tc, messages_never_end_in_half_a_character);
     tcase_add_test(tc, pieces_as_snprintf_writes_them);
+    tcase_add_test(tc, each_byte_at_each_place_as_jansson_writes_it);
     tcase_add_test(tc, json_text_is_what_jansson_writes);
     suite_add_tcase(s, tc);
     return s;
