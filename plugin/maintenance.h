@@ -34,6 +34,9 @@ typedef struct maintenance_config {
 typedef struct item_text_cache {
     char *text; /* malloc'd, or NULL when not built */
     size_t len;
+    /* Why the item is not ready (readiness.reason), in text's allocation past the text's NUL,
+     * or NULL when it is ready: a not-ready item's reason is then not judged again. */
+    const char *reason;
     bool ready;
     cal_status status;
     int64_t valid_from_ms, expires_ms; /* the text holds for now in [valid_from, expires) */
@@ -151,10 +154,12 @@ void maintenance_item_forget_text(maintenance *m, const equipment_state *e);
 
 /* Appends to `into` (the caller's) the ITEM text of item `id` (e: maintenance_find(m, id),
  * which may be NULL) at now_ms (until planned_end_ms when not 0), from the item's cache when it
- * still holds; *ready and *status say whether the item is ready and its calibration status.
+ * still holds; *ready and *status say whether the item is ready and its calibration status,
+ * and when it is not, `reason` (READINESS_TEXT_MAX bytes, the caller's) why (readiness.reason).
  * 0, or SMART_ENOMEM (into has failed, see jsonw.h). */
 int maintenance_item_write(maintenance *m, const char *id, const equipment_state *e, int64_t now_ms,
-                           int64_t planned_end_ms, jw *into, bool *ready, cal_status *status);
+                           int64_t planned_end_ms, jw *into, bool *ready, cal_status *status,
+                           char *reason);
 
 /* The same text, borrowed: the item's cached copy, or, for a text that is not cached (an item
  * no contract names, or a planned end), m->item_text, which the next call rebuilds. For the

@@ -157,11 +157,17 @@ static int cb_ledger_append(const smart_host *table, const smart_ledger_entry *e
     size_t meta_len = 0;
     if (SMART_HAS(entry, metadata_json) && entry->metadata_json != NULL) {
         /* strnlen: a text past the limit is refused without being read to its end. */
-        int rc =
-            take_object(&h->metadata, &h->checker, "metadata", entry->metadata_json,
-                        strnlen(entry->metadata_json, SMART_JSON_MAX + 1), &meta, &meta_len, err);
-        if (rc < 0)
-            return rc;
+        size_t len = strnlen(entry->metadata_json, SMART_JSON_MAX + 1);
+        if (h->alert_taken.len > 0 && len == h->alert_taken.len &&
+            memcmp(entry->metadata_json, h->alert_taken.data, len) == 0) {
+            meta = entry->metadata_json; /* the bytes take_object just took as they were */
+            meta_len = len;
+        } else {
+            int rc = take_object(&h->metadata, &h->checker, "metadata", entry->metadata_json, len,
+                                 &meta, &meta_len, err);
+            if (rc < 0)
+                return rc;
+        }
     }
     char msg[512];
     int rc = host_batch_append(h->batch, m->name, entry->action, entry->target, entry->details,
@@ -190,10 +196,13 @@ static int cb_emit_alert(const smart_host *table, const char *alert_json, size_t
     }
     const char *alert;
     size_t alert_len;
+    strbuf_truncate(&h->alert_taken, 0);
     int rc =
         take_object(&h->scratch, &h->checker, "alert", alert_json, len, &alert, &alert_len, err);
     if (rc < 0)
         return rc;
+    if (alert == alert_json) /* taken as it is (out of memory: the record is checked again) */
+        (void)strbuf_append(&h->alert_taken, alert_json, len);
     rc = host_batch_alert(h->batch, alert, alert_len);
     if (rc < 0) {
         set_error(err, SMART_ENOMEM, "%s", "alert: out of memory");
@@ -374,6 +383,7 @@ void host_table_free(host_table *t)
     host_posted_clear(t);
     strbuf_free(&t->scratch);
     strbuf_free(&t->metadata);
+    strbuf_free(&t->alert_taken);
     json_checker_free(&t->checker);
 }
 

@@ -49,6 +49,9 @@ typedef struct host_table {
     strbuf scratch;       /* working text inside a callback (emitted data, alert text) */
     strbuf metadata;      /* a module's ledger metadata text */
     json_checker checker; /* checks outputs and alerts (json_check.h) */
+    /* The last alert text taken as it was handed over: a module records an alert with its
+     * text as the record's metadata, and the same bytes are not checked twice. */
+    strbuf alert_taken;
 } host_table;
 
 /* A table with nothing set (posts open), for callbacks on the calling thread, which must be the

@@ -261,6 +261,27 @@ static size_t find_in(const char *text, size_t len, size_t from, bool member, si
     return len;
 }
 
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* In `text`, a valid JSON object whose last member's value is an object: past that object's
+ * '}', found from the end (blanks, the root's '}', blanks): the line's data is nearly always
+ * its last member, and its bytes are then not scanned (find_in was 1.2 % of the host's
+ * instructions on the adverse station, 2026-12-03). */
+static size_t last_object_end(const char *text, size_t len)
+{
+    size_t i = len;
+    while (i > 0 && is_blank(text[i - 1]))
+        i--;
+    if (i > 0) /* the root's '}' */
+        i--;
+    while (i > 0 && is_blank(text[i - 1]))
+        i--;
+    return i;
+}
+
 extern "C" bool json_fast_envelope(json_fast *f, const char *text, size_t len, size_t topic_max,
                                    size_t time_max, json_fast_envelope_found *out)
 {
@@ -310,8 +331,10 @@ extern "C" bool json_fast_envelope(json_fast *f, const char *text, size_t len, s
             return false;
         if (out->has_data) {
             out->data_start = find_in(text, len, 0, true, data_nth);
-            out->data_end = find_in(text, len, out->data_start, false, 0);
-            if (out->data_start >= len || text[out->data_start] != '{' || out->data_end > len)
+            out->data_end = data_nth + 1 == nth ? last_object_end(text, len)
+                                                : find_in(text, len, out->data_start, false, 0);
+            if (out->data_start >= len || text[out->data_start] != '{' || out->data_end > len ||
+                out->data_end <= out->data_start || text[out->data_end - 1] != '}')
                 return false;
         }
         return true;

@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* U+2028 and U+2029 are allowed raw inside JSON strings, but JavaScript and many line readers
  * take them for line ends, so no JSON line the host writes holds them raw. Raw, they can only
@@ -82,6 +85,21 @@ bool json_text_is_plain(const char *s, size_t len)
      * or equal to one, in each byte at once; a byte at 0x80 or above fails the last test). */
     const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
     size_t i = 0;
+#if defined(__SSE2__)
+    /* Sixteen at a time where there is SSE2 (every x86-64): a byte is plain when, signed, it
+     * is above 0x1f and below 0x7f (0x80 and up are negative), and neither '"' nor '\\'. This
+     * was 1.4 % of the host's instructions on the adverse station eight at a time (2026-12-03). */
+    const __m128i space_less = _mm_set1_epi8(0x1f), del = _mm_set1_epi8(0x7f);
+    const __m128i quote_bytes = _mm_set1_epi8('"'), backslash_bytes = _mm_set1_epi8('\\');
+    for (; i + 16 <= len; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        __m128i printable = _mm_and_si128(_mm_cmpgt_epi8(v, space_less), _mm_cmplt_epi8(v, del));
+        __m128i special =
+            _mm_or_si128(_mm_cmpeq_epi8(v, quote_bytes), _mm_cmpeq_epi8(v, backslash_bytes));
+        if (_mm_movemask_epi8(_mm_andnot_si128(special, printable)) != 0xFFFF)
+            return false;
+    }
+#endif
     for (; i + 8 <= len; i += 8) {
         uint64_t w;
         memcpy(&w, s + i, sizeof w);

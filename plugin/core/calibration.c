@@ -2,6 +2,8 @@
  * rules of README "Events", "The rules"), nothing else. */
 #include "core/calibration.h"
 
+#include "core/text.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -52,30 +54,50 @@ cal_assessment cal_assess(const cal_terms *terms, const cal_record *record, civi
     return a;
 }
 
+/* "<head><due> (<n> day<s> remaining)" and the like, piece by piece (text_put: snprintf's
+ * text without its cost; this runs for every item judged). */
+static void put_days(char *out, size_t size, size_t *used, const char *head, const char *due,
+                     const char *middle, long long days, const char *tail)
+{
+    text_put_str(out, size, used, head);
+    text_put_str(out, size, used, due);
+    text_put_str(out, size, used, middle);
+    text_put_int(out, size, used, days);
+    text_put_str(out, size, used, days == 1 ? " day" : " days");
+    text_put_str(out, size, used, tail);
+}
+
 void cal_reason(const cal_assessment *a, char *out, size_t size)
 {
     char due[16];
     civil_format(a->due, due, sizeof due);
+    size_t used = 0;
+    if (size)
+        out[0] = '\0';
     switch (a->status) {
     case CAL_CURRENT:
-        snprintf(out, size, "calibration current until %s (%d day%s remaining)", due,
-                 a->days_remaining, a->days_remaining == 1 ? "" : "s");
+        put_days(out, size, &used, "calibration current until ", due, " (", a->days_remaining,
+                 " remaining)");
         break;
     case CAL_EXPIRING_SOON:
-        snprintf(out, size, "calibration expiring soon: valid until %s (%d day%s remaining)", due,
-                 a->days_remaining, a->days_remaining == 1 ? "" : "s");
+        put_days(out, size, &used, "calibration expiring soon: valid until ", due, " (",
+                 a->days_remaining, " remaining)");
         break;
     case CAL_EXPIRED:
-        snprintf(out, size, "calibration expired: was due %s, %d day%s overdue", due,
-                 -a->days_remaining, a->days_remaining == -1 ? "" : "s");
+        put_days(out, size, &used, "calibration expired: was due ", due, ", ",
+                 -(long long)a->days_remaining, " overdue");
         break;
     case CAL_PENDING:
-        snprintf(out, size,
-                 a->has_due ? "pending calibration: sent out for calibration"
-                            : "pending calibration: no calibration on record");
+        text_put_str(out, size, &used,
+                     a->has_due ? "pending calibration: sent out for calibration"
+                                : "pending calibration: no calibration on record");
         break;
-    case CAL_FAILED: snprintf(out, size, "calibration failed: out of tolerance as left"); break;
-    case CAL_OUT_OF_SERVICE: snprintf(out, size, "out of service"); break;
-    default: snprintf(out, size, "not named by any contract in force for this station"); break;
+    case CAL_FAILED:
+        text_put_str(out, size, &used, "calibration failed: out of tolerance as left");
+        break;
+    case CAL_OUT_OF_SERVICE: text_put_str(out, size, &used, "out of service"); break;
+    default:
+        text_put_str(out, size, &used, "not named by any contract in force for this station");
+        break;
     }
 }

@@ -35,3 +35,33 @@ void text_append(char *buf, size_t size, const char *sep, const char *text)
     buf[used] = '\0';
     text_utf8_trim(buf);
 }
+
+void text_put(char *buf, size_t size, size_t *used, const char *text, size_t len)
+{
+    if (size == 0)
+        return;
+    size_t room = *used < size - 1 ? size - 1 - *used : 0;
+    size_t n = len < room ? len : room;
+    memcpy(buf + *used, text, n);
+    *used += n;
+    buf[*used] = '\0';
+}
+
+void text_put_str(char *buf, size_t size, size_t *used, const char *text)
+{
+    text_put(buf, size, used, text, strlen(text));
+}
+
+void text_put_int(char *buf, size_t size, size_t *used, long long value)
+{
+    char digits[24];
+    size_t n = sizeof digits;
+    unsigned long long v = value < 0 ? 0ULL - (unsigned long long)value : (unsigned long long)value;
+    do {
+        digits[--n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    if (value < 0)
+        digits[--n] = '-';
+    text_put(buf, size, used, digits + n, sizeof digits - n);
+}

@@ -1281,7 +1281,9 @@ static int judge_calibration(maintenance *m, calibration_input *in, result_verdi
     in->performed_ms =
         in->date.has_time ? in->date.instant_ms : maintenance_day_start_ms(m, in->day);
     char used_for[EQUIPMENT_ID_MAX + 32];
-    snprintf(used_for, sizeof used_for, "the calibration of %s", in->id);
+    size_t used = 0;
+    text_put_str(used_for, sizeof used_for, &used, "the calibration of ");
+    text_put_str(used_for, sizeof used_for, &used, in->id);
     why[0] = '\0';
     if ((in->reference &&
          (rc = maintenance_judge_reference(m, "data.reference_standard", in->reference, in->id,
@@ -1355,10 +1357,24 @@ static void word_calibration(const calibration_input *in, const result_verdict *
                  "performed before it was sent out for calibration at %s: recorded as history, "
                  "it stays pending calibration",
                  t->sent_since);
-    snprintf(t->details, sizeof t->details,
-             "Calibration of %s on %s recorded: certificate %s from %s; valid until %s%s%s%s%s",
-             in->id, in->date_text, in->certificate, in->provider, t->due,
-             o->failed ? "; FAILED: " : "", t->failure, o->still_out ? "; " : "", t->still_note);
+    /* "Calibration of %s on %s recorded: certificate %s from %s; valid until %s%s%s%s%s" */
+    const char *const pieces[] = {"Calibration of ",
+                                  in->id,
+                                  " on ",
+                                  in->date_text,
+                                  " recorded: certificate ",
+                                  in->certificate,
+                                  " from ",
+                                  in->provider,
+                                  "; valid until ",
+                                  t->due,
+                                  o->failed ? "; FAILED: " : "",
+                                  t->failure,
+                                  o->still_out ? "; " : "",
+                                  t->still_note};
+    size_t used = 0;
+    for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++)
+        text_put_str(t->details, sizeof t->details, &used, pieces[i]);
     text_utf8_trim(t->details);
 }
 

@@ -129,7 +129,7 @@ static bool item_cache_holds(const item_text_cache *c, int64_t now_ms)
  * NULL). Returns 0 or SMART_ENOMEM (into failed, or the copy could not be made). */
 static int build_item_text(maintenance *m, const char *id, const equipment_state *e, int64_t now_ms,
                            int64_t planned_end_ms, item_text_cache *c, jw *into, bool *ready,
-                           cal_status *status)
+                           cal_status *status, char *reason)
 {
     readiness r;
     maintenance_readiness(m, e, now_ms, planned_end_ms, &r);
@@ -140,16 +140,22 @@ static int build_item_text(maintenance *m, const char *id, const equipment_state
         return SMART_ENOMEM;
     *ready = r.ready;
     *status = r.calibration.status;
+    if (reason && !r.ready)
+        memcpy(reason, r.reason, sizeof r.reason);
     if (!c)
         return 0;
     size_t len = into->len - start;
-    char *text = malloc(len + 1);
+    size_t reason_size = r.ready ? 0 : strlen(r.reason) + 1;
+    char *text = malloc(len + 1 + reason_size);
     if (!text)
         return SMART_ENOMEM;
     memcpy(text, built + start, len + 1);
+    if (reason_size)
+        memcpy(text + len + 1, r.reason, reason_size);
     free(c->text);
     *c = (item_text_cache){.text = text,
                            .len = len,
+                           .reason = reason_size ? text + len + 1 : NULL,
                            .ready = r.ready,
                            .status = *status,
                            .valid_from_ms = now_ms,
@@ -158,13 +164,16 @@ static int build_item_text(maintenance *m, const char *id, const equipment_state
 }
 
 int maintenance_item_write(maintenance *m, const char *id, const equipment_state *e, int64_t now_ms,
-                           int64_t planned_end_ms, jw *into, bool *ready, cal_status *status)
+                           int64_t planned_end_ms, jw *into, bool *ready, cal_status *status,
+                           char *reason)
 {
     item_text_cache *c = item_cache_slot(m, e, planned_end_ms);
     if (!item_cache_holds(c, now_ms))
-        return build_item_text(m, id, e, now_ms, planned_end_ms, c, into, ready, status);
+        return build_item_text(m, id, e, now_ms, planned_end_ms, c, into, ready, status, reason);
     *ready = c->ready;
     *status = c->status;
+    if (reason && !c->ready) /* from a readiness.reason: it fits */
+        memcpy(reason, c->reason, strlen(c->reason) + 1);
     jw_raw(into, c->text, c->len);
     return jw_text(into) ? 0 : SMART_ENOMEM;
 }
@@ -176,7 +185,8 @@ const char *maintenance_item_text(maintenance *m, const char *id, const equipmen
     item_text_cache *c = item_cache_slot(m, e, planned_end_ms);
     if (!item_cache_holds(c, now_ms)) {
         jw_reset(&m->item_text);
-        if (build_item_text(m, id, e, now_ms, planned_end_ms, c, &m->item_text, ready, status))
+        if (build_item_text(m, id, e, now_ms, planned_end_ms, c, &m->item_text, ready, status,
+                            NULL))
             return NULL;
         if (!c) {
             *len = m->item_text.len;

@@ -6,6 +6,7 @@
 #include "json/jsonw.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -174,6 +175,113 @@ START_TEST(messages_never_end_in_half_a_character)
 }
 END_TEST
 
+/* text_put writes what snprintf writes for the same pieces, cut at every size; cal_reason
+ * (built with it) says what its printf formats said, for every status and days either side of
+ * one, and cut short alike. */
+START_TEST(pieces_as_snprintf_writes_them)
+{
+    static const long long numbers[] = {
+        0, 1, -1, 7, -42, 1234567, 9223372036854775807LL, -9223372036854775807LL - 1};
+    for (size_t n = 0; n < sizeof numbers / sizeof numbers[0]; n++) {
+        for (size_t size = 0; size <= 40; size++) {
+            char want[48] = "?", got[48] = "?";
+            snprintf(want, size, "id %s (%lld)%s", "LP-01", numbers[n], " end");
+            size_t used = 0;
+            if (size)
+                got[0] = '\0';
+            text_put_str(got, size, &used, "id ");
+            text_put_str(got, size, &used, "LP-01");
+            text_put(got, size, &used, " (", 2);
+            text_put_int(got, size, &used, numbers[n]);
+            text_put(got, size, &used, ")", 1);
+            text_put_str(got, size, &used, " end");
+            ck_assert_msg(strcmp(want, got) == 0, "size %zu: '%s', not '%s'", size, got, want);
+        }
+    }
+    civil_day due;
+    ck_assert(civil_from_ymd(2025, 3, 1, &due));
+    for (int status = 0; status < CAL_STATUS_COUNT; status++) {
+        for (int days = -3; days <= 3; days++) {
+            cal_assessment a = {.status = (cal_status)status,
+                                .due = due,
+                                .has_due = days != 0,
+                                .days_remaining = days};
+            char want[200], got[200];
+            const char *s = days == 1 ? "" : "s", *overdue = days == -1 ? "" : "s";
+            switch (a.status) {
+            case CAL_CURRENT:
+                snprintf(want, sizeof want,
+                         "calibration current until 2025-03-01 (%d day%s remaining)", days, s);
+                break;
+            case CAL_EXPIRING_SOON:
+                snprintf(want, sizeof want,
+                         "calibration expiring soon: valid until 2025-03-01 (%d day%s remaining)",
+                         days, s);
+                break;
+            case CAL_EXPIRED:
+                snprintf(want, sizeof want,
+                         "calibration expired: was due 2025-03-01, %d day%s overdue", -days,
+                         overdue);
+                break;
+            case CAL_PENDING:
+                snprintf(want, sizeof want, "%s",
+                         a.has_due ? "pending calibration: sent out for calibration"
+                                   : "pending calibration: no calibration on record");
+                break;
+            case CAL_FAILED:
+                snprintf(want, sizeof want, "calibration failed: out of tolerance as left");
+                break;
+            case CAL_OUT_OF_SERVICE: snprintf(want, sizeof want, "out of service"); break;
+            default:
+                snprintf(want, sizeof want, "not named by any contract in force for this station");
+                break;
+            }
+            cal_reason(&a, got, sizeof got);
+            ck_assert_str_eq(got, want);
+            char cut[21];
+            cal_reason(&a, cut, sizeof cut);
+            ck_assert_int_eq(strncmp(cut, want, sizeof cut - 1), 0);
+            ck_assert_uint_eq(strlen(cut), strlen(want) < 20 ? strlen(want) : 20);
+        }
+    }
+}
+END_TEST
+
+/* jw_string's plain runs (sixteen bytes at a time where there is SSE2) end exactly where a
+ * byte needs escaping: every ASCII byte, and a two-byte character, at every place of strings
+ * of 1 to 40 bytes is written as jansson writes it. */
+START_TEST(each_byte_at_each_place_as_jansson_writes_it)
+{
+    char s[48];
+    jw w = {0};
+    for (size_t len = 1; len <= 40; len++) {
+        for (size_t at = 0; at < len; at++) {
+            for (int c = 1; c <= 0x80; c++) {
+                memset(s, 'a', len);
+                s[len] = '\0';
+                if (c < 0x80) {
+                    s[at] = (char)c;
+                } else if (at + 1 < len) {
+                    s[at] = '\xc3', s[at + 1] = '\xa9'; /* "é" */
+                } else {
+                    continue;
+                }
+                json_t *v = json_string(s);
+                ck_assert_ptr_nonnull(v);
+                char *want = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+                json_decref(v);
+                jw_reset(&w);
+                jw_string(&w, s);
+                ck_assert_msg(strcmp(jw_text(&w), want) == 0, "byte %#x at %zu of %zu: %s, not %s",
+                              c, at, len, jw_text(&w), want);
+                free(want);
+            }
+        }
+    }
+    jw_release(&w);
+}
+END_TEST
+
 /* The module writes its JSON as text: it must read back as the same values and be the very
  * bytes jansson writes, so answers and ledger records do not change with the way they are built. */
 START_TEST(json_text_is_what_jansson_writes)
@@ -233,6 +341,8 @@ Suite *unit_suite(void)
     tcase_add_test(tc, impossible_dates_are_refused);
     tcase_add_test(tc, precedence_of_states);
     tcase_add_test(tc, messages_never_end_in_half_a_character);
+    tcase_add_test(tc, pieces_as_snprintf_writes_them);
+    tcase_add_test(tc, each_byte_at_each_place_as_jansson_writes_it);
     tcase_add_test(tc, json_text_is_what_jansson_writes);
     suite_add_tcase(s, tc);
     return s;
