@@ -7,16 +7,50 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Appends the n bytes at `s` at out[*at] as far as `size` leaves room (a byte kept for the NUL);
+ * *at counts them all, as snprintf counts. */
+static void append(char *out, size_t size, size_t *at, const char *s, size_t n)
+{
+    if (*at + 1 < size) {
+        size_t room = size - 1 - *at;
+        memcpy(out + *at, s, n < room ? n : room);
+    }
+    *at += n;
+}
+
+static int finish(char *out, size_t size, size_t at)
+{
+    if (size > 0)
+        out[at < size ? at : size - 1] = '\0';
+    return (int)at;
+}
+
+/* The paths are made for every item a contract lists (most never named in a message), so
+ * they are copied as snprintf would write them, without its cost. */
 int jf_path(char *out, size_t size, const char *path, const char *key)
 {
-    if (path && *path)
-        return snprintf(out, size, "%s.%s", path, key);
-    return snprintf(out, size, "%s", key);
+    size_t at = 0;
+    if (path && *path) {
+        append(out, size, &at, path, strlen(path));
+        append(out, size, &at, ".", 1);
+    }
+    append(out, size, &at, key, strlen(key));
+    return finish(out, size, at);
 }
 
 int jf_index(char *out, size_t size, const char *path, size_t index)
 {
-    return snprintf(out, size, "%s[%zu]", path, index);
+    char digits[24];
+    size_t n = sizeof digits;
+    digits[--n] = ']';
+    do
+        digits[--n] = (char)('0' + index % 10);
+    while ((index /= 10) > 0);
+    digits[--n] = '[';
+    size_t at = 0;
+    append(out, size, &at, path, strlen(path));
+    append(out, size, &at, digits + n, sizeof digits - n);
+    return finish(out, size, at);
 }
 
 const char *jf_type_name(const json_t *v)

@@ -3,6 +3,7 @@
  * inputs yajl alone would read otherwise; and a loaded set keeps its terms, not the parse trees
  * of its files. */
 #include "contract/contract.h"
+#include "json/json_fields.h"
 #include "json/json_read.h"
 
 #include "check_main.h"
@@ -279,6 +280,38 @@ START_TEST(items_read_as_the_file_is_are_judged_as_before)
 }
 END_TEST
 
+/* The paths named in messages (json_fields.c writes them without snprintf): what snprintf
+ * writes, cut short as snprintf cuts it, with its count. */
+START_TEST(field_paths_are_written_as_snprintf_writes_them)
+{
+    const char *paths[] = {"", "equipment_list[12]", "equipment_list[3].tolerances",
+                           "a_rather_long_path_that_fills_most_of_the_buffer.and_more_of_it"};
+    const char *keys[] = {"tolerances", "", "last_calibration"};
+    size_t indexes[] = {0, 7, 10, 99999, 18446744073709551615u};
+    for (size_t size = 0; size <= 90; size++)
+        for (size_t p = 0; p < sizeof paths / sizeof *paths; p++) {
+            char got[96], want[96];
+            for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+                memset(got, 'x', sizeof got), memset(want, 'x', sizeof want);
+                int n = jf_path(got, size, paths[p], keys[k]);
+                int m = *paths[p] ? snprintf(want, size, "%s.%s", paths[p], keys[k])
+                                  : snprintf(want, size, "%s", keys[k]);
+                ck_assert_int_eq(n, m);
+                ck_assert(memcmp(got, want, sizeof got) == 0);
+            }
+            ck_assert_int_eq(jf_path(got, sizeof got, NULL, "key"), 3);
+            ck_assert_str_eq(got, "key");
+            for (size_t i = 0; i < sizeof indexes / sizeof *indexes; i++) {
+                memset(got, 'x', sizeof got), memset(want, 'x', sizeof want);
+                int n = jf_index(got, size, paths[p], indexes[i]);
+                int m = snprintf(want, size, "%s[%zu]", paths[p], indexes[i]);
+                ck_assert_int_eq(n, m);
+                ck_assert(memcmp(got, want, sizeof got) == 0);
+            }
+        }
+}
+END_TEST
+
 Suite *unit_suite(void)
 {
     Suite *s = suite_create("contract json");
@@ -290,6 +323,7 @@ Suite *unit_suite(void)
     tcase_add_test(tc, a_loaded_set_keeps_no_document);
     tcase_add_test(tc, the_streamed_array_is_handed_over_element_by_element);
     tcase_add_test(tc, items_read_as_the_file_is_are_judged_as_before);
+    tcase_add_test(tc, field_paths_are_written_as_snprintf_writes_them);
     suite_add_tcase(s, tc);
     return s;
 }
