@@ -71,18 +71,21 @@ static int add(builder *b, json_t *v)
     if (b->stream_key && b->depth == 1 && json_is_array(v) && !b->stream &&
         b->key_len == strlen(b->stream_key) && memcmp(b->key, b->stream_key, b->key_len) == 0)
         b->stream = v; /* the root's member: a second one is a duplicate key, refused below */
-    if (json_object_getn(parent, b->key, b->key_len)) {
-        json_decref(v);
-        b->refused = true; /* JSON_REJECT_DUPLICATES */
-        return 0;
-    }
     /* A key with a byte above 0x7f is checked as UTF-8 (json_object_setn_new does), as jansson's
      * parser checks every byte it reads; an ASCII one needs no check. */
     bool ascii = true;
     for (size_t i = 0; i < b->key_len && ascii; i++)
         ascii = (unsigned char)b->key[i] < 0x80;
+    size_t before = json_object_size(parent);
     int rc = ascii ? json_object_setn_new_nocheck(parent, b->key, b->key_len, v)
                    : json_object_setn_new(parent, b->key, b->key_len, v);
+    /* A key already there is replaced, not added (one look-up per key, where asking first was
+     * two): the object's size tells. The value replaced is a closed one (never in `open`); the
+     * parse stops here and the tree is dropped. */
+    if (rc == 0 && json_object_size(parent) == before) {
+        b->refused = true; /* JSON_REJECT_DUPLICATES */
+        return 0;
+    }
     if (rc == 0)
         return 1;
     if (ascii)

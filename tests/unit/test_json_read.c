@@ -66,6 +66,10 @@ START_TEST(what_jansson_refuses_is_refused_with_its_message)
     AS_JANSSON("{\"a\": 1} {}");
     AS_JANSSON("{\"a\": 1, \"a\": 2}");
     AS_JANSSON("{\"a\": {\"b\": 1, \"b\": 1}}");
+    /* a key twice with containers as values, the first one's freed when the second replaces it */
+    AS_JANSSON("{\"a\": {\"x\": [1, {\"y\": 2}]}, \"b\": 2, \"a\": [3]}");
+    AS_JANSSON("{\"a\": [1], \"a\": {\"b\": 1}}");
+    AS_JANSSON("{\"\xc3\xa9\": 1, \"\xc3\xa9\": 2}"); /* a key checked as UTF-8, twice */
     AS_JANSSON("5");
     AS_JANSSON("\"text\"");
     AS_JANSSON("{\"a\": 01}");
@@ -206,6 +210,15 @@ START_TEST(the_streamed_array_is_handed_over_element_by_element)
                      "{\"a\":{\"list\":[{\"id\":\"deep\"}]},\"list\":[null,null,null],\"z\":1}");
     free(dumped);
     json_decref(doc);
+    /* The streamed array's key twice: refused with jansson's message, after the first's elements
+     * (its tree freed when the second replaced it). */
+    const char *twice = "{\"list\": [{\"id\": \"x\"}], \"list\": [{\"id\": \"y\"}]}";
+    seen again = {0};
+    json_error_t theirs;
+    ck_assert(!json_loadb(twice, strlen(twice), JSON_REJECT_DUPLICATES, &theirs));
+    ck_assert(!jr_read_streaming(twice, strlen(twice), "list", note_element, &again, &e));
+    ck_assert_str_eq(e.text, theirs.text);
+    ck_assert_int_eq(again.count, 1);
 }
 END_TEST
 
