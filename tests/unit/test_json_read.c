@@ -41,6 +41,7 @@ START_TEST(what_both_take_reads_the_same)
     AS_JANSSON("[]");
     AS_JANSSON("{\"a\": [1, -0, 2.5, 1e3, -1E-2, true, false, null, \"x\"], \"b\": {\"c\": {}}}");
     AS_JANSSON("{\"µW/cm²\": \"≥ 1000 µW/cm²\"}");
+    AS_JANSSON("{\"intensity, µW/cm²\": \"at least 1000 µW/cm², read at 38 cm\"}");
     AS_JANSSON("{\"pair\": \"\\ud83d\\ude00\", \"esc\": \"\\\\ud800 \\n\\t\\\"\"}");
     AS_JANSSON(" \r\n\t{\"a\":1} \n");
     AS_JANSSON("{\"big\": 9223372036854775807, \"small\": -9223372036854775808}");
@@ -70,6 +71,13 @@ START_TEST(what_jansson_refuses_is_refused_with_its_message)
     AS_JANSSON("{\"a\": {\"x\": [1, {\"y\": 2}]}, \"b\": 2, \"a\": [3]}");
     AS_JANSSON("{\"a\": [1], \"a\": {\"b\": 1}}");
     AS_JANSSON("{\"\xc3\xa9\": 1, \"\xc3\xa9\": 2}"); /* a key checked as UTF-8, twice */
+    /* bytes above 0x7f within the first eight, past them, and last, in strings and keys (read
+     * eight at a time) */
+    AS_JANSSON("{\"a\": \"seventeen chars \xff\"}");
+    AS_JANSSON("{\"a\": \"abcdefgh\xffijklmnop\"}");
+    AS_JANSSON("{\"a\": \"abc\xff\"}");
+    AS_JANSSON("{\"a long key of 18\xff\": 1}");
+    AS_JANSSON("{\"abcdefghij\xc0\x80\": 1}");
     AS_JANSSON("5");
     AS_JANSSON("\"text\"");
     AS_JANSSON("{\"a\": 01}");
