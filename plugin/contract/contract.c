@@ -44,19 +44,37 @@ static const char *const contract_keys[] = {
 static const char *const other_contract_types[] = {
     "SmartSafety",     "SmartInventory", "SmartQA", "SmartStandards",
     "SmartCompliance", "SmartSP",        NULL};
-static const char *const item_keys[] = {"equipment_id",
-                                        "description",
-                                        "equipment_type",
-                                        "manufacturer",
-                                        "model",
-                                        "serial_number",
-                                        "calibration_interval_days",
-                                        "warning_period_days",
-                                        "tolerances",
-                                        "last_calibration",
-                                        "return_requires_verification",
-                                        "maintenance_schedule", /* the seed's form: kept */
-                                        NULL};
+/* The fields of an item, a tolerance and a baseline, by their place in the lists below
+ * (jf_object_fields gives their values so). */
+enum {
+    I_EQUIPMENT_ID,
+    I_DESCRIPTION,
+    I_EQUIPMENT_TYPE,
+    I_MANUFACTURER,
+    I_MODEL,
+    I_SERIAL_NUMBER,
+    I_INTERVAL,
+    I_WARNING,
+    I_TOLERANCES,
+    I_LAST_CALIBRATION,
+    I_RETURN_VERIFIED,
+    I_SCHEDULE,
+    I_KEYS
+};
+static const char *const item_keys[I_KEYS + 1] = {
+    [I_EQUIPMENT_ID] = "equipment_id",
+    [I_DESCRIPTION] = "description",
+    [I_EQUIPMENT_TYPE] = "equipment_type",
+    [I_MANUFACTURER] = "manufacturer",
+    [I_MODEL] = "model",
+    [I_SERIAL_NUMBER] = "serial_number",
+    [I_INTERVAL] = "calibration_interval_days",
+    [I_WARNING] = "warning_period_days",
+    [I_TOLERANCES] = "tolerances",
+    [I_LAST_CALIBRATION] = "last_calibration",
+    [I_RETURN_VERIFIED] = "return_requires_verification",
+    [I_SCHEDULE] = "maintenance_schedule", /* the seed's form: kept */
+    [I_KEYS] = NULL};
 static const char *const procedure_keys[] = {"procedure_id",
                                              "title",
                                              "equipment",
@@ -71,26 +89,39 @@ static const char *const procedure_keys[] = {"procedure_id",
                                              NULL};
 static const char *const step_keys[] = {"step_id", "description", "input_type",      "unit",
                                         "min",     "max",         "reference_value", NULL};
-static const char *const tolerance_keys[] = {
-    "parameter", "unit", "nominal", "plus_minus", "min", "max", "reference_standards", NULL};
-static const char *const baseline_keys[] = {"calibration_date", "certificate_number", "provider",
-                                            NULL};
+enum { T_PARAMETER, T_UNIT, T_NOMINAL, T_PLUS_MINUS, T_MIN, T_MAX, T_REFERENCES, T_KEYS };
+static const char *const tolerance_keys[T_KEYS + 1] = {[T_PARAMETER] = "parameter",
+                                                       [T_UNIT] = "unit",
+                                                       [T_NOMINAL] = "nominal",
+                                                       [T_PLUS_MINUS] = "plus_minus",
+                                                       [T_MIN] = "min",
+                                                       [T_MAX] = "max",
+                                                       [T_REFERENCES] = "reference_standards",
+                                                       [T_KEYS] = NULL};
+enum { B_DATE, B_CERTIFICATE, B_PROVIDER, B_KEYS };
+static const char *const baseline_keys[B_KEYS + 1] = {[B_DATE] = "calibration_date",
+                                                      [B_CERTIFICATE] = "certificate_number",
+                                                      [B_PROVIDER] = "provider",
+                                                      [B_KEYS] = NULL};
 
 static int parse_tolerance(const json_t *t, const char *path, tolerance *out, smart_error *err)
 {
     int rc;
     double nominal = 0, plus_minus = 0;
     bool has_nominal, has_pm;
-    if ((rc = jf_object(t, path, tolerance_keys, err)) ||
-        (rc = jf_text(t, path, "parameter", true, 64, &out->parameter, err)) ||
-        (rc = jf_text(t, path, "unit", true, 32, &out->unit, err)) ||
-        (rc = jf_number(t, path, "nominal", false, &nominal, &has_nominal, err)) ||
-        (rc = jf_number(t, path, "plus_minus", false, &plus_minus, &has_pm, err)) ||
-        (rc = jf_number(t, path, "min", false, &out->min, &out->has_min, err)) ||
-        (rc = jf_number(t, path, "max", false, &out->max, &out->has_max, err)))
+    json_t *f[T_KEYS];
+    if ((rc = jf_object_fields(t, path, tolerance_keys, f, err)) ||
+        (rc = jf_text_of(f[T_PARAMETER], path, "parameter", true, 64, &out->parameter, err)) ||
+        (rc = jf_text_of(f[T_UNIT], path, "unit", true, 32, &out->unit, err)) ||
+        (rc = jf_number_of(f[T_NOMINAL], path, "nominal", false, &nominal, &has_nominal, err)) ||
+        (rc =
+             jf_number_of(f[T_PLUS_MINUS], path, "plus_minus", false, &plus_minus, &has_pm, err)) ||
+        (rc = jf_number_of(f[T_MIN], path, "min", false, &out->min, &out->has_min, err)) ||
+        (rc = jf_number_of(f[T_MAX], path, "max", false, &out->max, &out->has_max, err)))
         return rc;
     json_t *references;
-    if ((rc = jf_id_array(t, path, "reference_standards", false, true, &references, err)))
+    if ((rc = jf_id_array_of(f[T_REFERENCES], path, "reference_standards", false, true, &references,
+                             err)))
         return rc;
     out->references = references;
     if (has_nominal != has_pm)
@@ -137,24 +168,29 @@ static int parse_item(const json_t *e, const char *path, json_int_t default_warn
     json_int_t interval = 365, warning = default_warning; /* the seed's default interval */
     json_t *tolerances, *baseline;
     char where[JF_PATH_MAX];
-    if ((rc = jf_object(e, path, item_keys, err)) ||
-        (rc = jf_id(e, path, "equipment_id", true, &item->equipment_id, err)) ||
-        (rc = jf_text(e, path, "description", true, 200, &item->description, err)) ||
-        (rc = jf_string(e, path, "equipment_type", true, &item->equipment_type, err)) ||
-        (rc = jf_string(e, path, "manufacturer", false, &unused, err)) ||
-        (rc = jf_string(e, path, "model", false, &unused, err)) ||
-        (rc = jf_string(e, path, "serial_number", false, &unused, err)) ||
-        (rc = jf_int(e, path, "calibration_interval_days", false, 1, 36500, &interval, err)) ||
-        (rc = jf_int(e, path, "warning_period_days", false, 0, 3650, &warning, err)) ||
-        (rc = jf_array(e, path, "tolerances", false, &tolerances, err)))
+    json_t *f[I_KEYS];
+    if ((rc = jf_object_fields(e, path, item_keys, f, err)) ||
+        (rc = jf_id_of(f[I_EQUIPMENT_ID], path, "equipment_id", true, &item->equipment_id, err)) ||
+        (rc = jf_text_of(f[I_DESCRIPTION], path, "description", true, 200, &item->description,
+                         err)) ||
+        (rc = jf_string_of(f[I_EQUIPMENT_TYPE], path, "equipment_type", true, &item->equipment_type,
+                           err)) ||
+        (rc = jf_string_of(f[I_MANUFACTURER], path, "manufacturer", false, &unused, err)) ||
+        (rc = jf_string_of(f[I_MODEL], path, "model", false, &unused, err)) ||
+        (rc = jf_string_of(f[I_SERIAL_NUMBER], path, "serial_number", false, &unused, err)) ||
+        (rc = jf_int_of(f[I_INTERVAL], path, "calibration_interval_days", false, 1, 36500,
+                        &interval, err)) ||
+        (rc =
+             jf_int_of(f[I_WARNING], path, "warning_period_days", false, 0, 3650, &warning, err)) ||
+        (rc = jf_array_of(f[I_TOLERANCES], path, "tolerances", false, &tolerances, err)))
         return rc;
-    const json_t *schedule = json_object_get(e, "maintenance_schedule");
+    const json_t *schedule = f[I_SCHEDULE];
     if (schedule && !json_is_object(schedule))
         return error_set(err, SMART_EINVAL, "%s.maintenance_schedule: must be a map (got %s)", path,
                          jf_type_name(schedule));
     item->return_requires_verification = true;
-    if ((rc = jf_bool(e, path, "return_requires_verification", false,
-                      &item->return_requires_verification, err)))
+    if ((rc = jf_bool_of(f[I_RETURN_VERIFIED], path, "return_requires_verification", false,
+                         &item->return_requires_verification, err)))
         return rc;
     item->terms = (cal_terms){.interval_days = (int)interval, .warning_days = (int)warning};
     if (tolerances) {
@@ -183,15 +219,17 @@ static int parse_item(const json_t *e, const char *path, json_int_t default_warn
             }
         }
     }
-    baseline = json_object_get(e, "last_calibration");
+    baseline = f[I_LAST_CALIBRATION];
     if (baseline) {
+        json_t *b[B_KEYS];
         jf_path(where, sizeof where, path, "last_calibration");
-        if ((rc = jf_object(baseline, where, baseline_keys, err)) ||
-            (rc = jf_date(baseline, where, "calibration_date", true, &item->baseline_date,
-                          &item->baseline_date_text, err)) ||
-            (rc = jf_string(baseline, where, "certificate_number", true,
-                            &item->baseline_certificate, err)) ||
-            (rc = jf_string(baseline, where, "provider", true, &item->baseline_provider, err)))
+        if ((rc = jf_object_fields(baseline, where, baseline_keys, b, err)) ||
+            (rc = jf_date_of(b[B_DATE], where, "calibration_date", true, &item->baseline_date,
+                             &item->baseline_date_text, err)) ||
+            (rc = jf_string_of(b[B_CERTIFICATE], where, "certificate_number", true,
+                               &item->baseline_certificate, err)) ||
+            (rc = jf_string_of(b[B_PROVIDER], where, "provider", true, &item->baseline_provider,
+                               err)))
             return rc;
         item->has_baseline = true;
     }

@@ -2,6 +2,7 @@
  * floating point, for tolerance and limit judgements; see decimal.h. */
 #include "core/decimal.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,69 @@ static bool parse_e_form(const char *text, decimal *out)
     return true;
 }
 
+/* 10^0 .. 10^22: the powers of ten a double holds exactly. */
+static const double exact_tens[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                    1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                    1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+#define EXACT_TENS_MAX 22
+#define SHORT_DIGITS   15 /* the digits up to which shortest_by_scaling decides */
+
+/* |value| × 10^scale, rounded once (the power of ten is exact). */
+static double scaled(double magnitude, int scale)
+{
+    return scale >= 0 ? magnitude * exact_tens[scale] : magnitude / exact_tens[-scale];
+}
+
+/* The shortest decimal of at most SHORT_DIGITS significant digits that reads back as `value`
+ * (finite, not 0), found without formatting: the loop of decimal_from_double (snprintf and strtod
+ * per precision) was most of the time of reading a station's contracts. Scales 10^s from coarse
+ * to fine; at each, the one candidate m × 10^-s is m = round(|value| × 10^s), and it reads back as
+ * `value` when m / 10^s (or m × 10^-s) is `value`:
+ * - that one division or multiplication of exact doubles (m < 10^15 < 2^53, 10^|s| with
+ *   |s| <= 22) is rounded once, to nearest, so it is the double strtod reads m × 10^-s as
+ *   (Clinger's exact case of decimal-to-binary conversion);
+ * - a decimal that reads back lies within half an ulp of `value` (2^-53 of it), and |value| ×
+ *   10^s is off by at most as much, so for m < 10^15 the one that reads back, if any, is within
+ *   0.23 of the computed product: the rounded product is it, and no other m at that scale reads
+ *   back (they are 1 apart, more than the interval's width);
+ * - the first scale with one that reads back gives the fewest significant digits, and at up to
+ *   15 digits the decimals of one precision are farther apart than an ulp, so the one that reads
+ *   back is also the nearest, which is what snprintf's rounding to that precision gives.
+ * Returns true with *out set; or false with *first_precision 16 when no decimal of up to 15
+ * digits reads back, or left as it was when `value` is outside the scales this covers (about
+ * 1e-8 to 1e21). Needs doubles evaluated as doubles and rounding to nearest, as strtod's
+ * result does. */
+static bool shortest_by_scaling(double value, decimal *out, int *first_precision)
+{
+#if FLT_EVAL_METHOD == 0
+    double magnitude = fabs(value);
+    /* From a scale where the magnitude is below 0.5 (no decimal but 0 there or coarser). */
+    int scale = -(int)floor(log10(magnitude)) - 1;
+    for (;; scale--) {
+        if (scale < -EXACT_TENS_MAX || scale > EXACT_TENS_MAX)
+            return false;
+        if (scaled(magnitude, scale) < 0.5)
+            break;
+    }
+    for (scale++; scale <= EXACT_TENS_MAX; scale++) {
+        double x = scaled(magnitude, scale);
+        if (x >= 1e15) {
+            *first_precision = SHORT_DIGITS + 1;
+            return false;
+        }
+        int64_t m = (int64_t)(x + 0.5); /* x + 0.5 is exact below 2^52 */
+        double back = scale >= 0 ? (double)m / exact_tens[scale] : (double)m * exact_tens[-scale];
+        if (m > 0 && back == magnitude) {
+            *out = normalised(value < 0 ? -m : m, -scale);
+            return true;
+        }
+    }
+#else
+    (void)value, (void)out, (void)first_precision;
+#endif
+    return false;
+}
+
 bool decimal_from_double(double value, decimal *out)
 {
     *out = (decimal){0, 0};
@@ -61,8 +125,11 @@ bool decimal_from_double(double value, decimal *out)
         return false;
     if (value == 0)
         return true;
+    int first = 1;
+    if (shortest_by_scaling(value, out, &first))
+        return true;
     char text[40];
-    for (int precision = 1; precision <= 17; precision++) {
+    for (int precision = first; precision <= 17; precision++) {
         snprintf(text, sizeof text, "%.*e", precision - 1, value);
         if (strtod(text, NULL) == value)
             return parse_e_form(text, out);
@@ -139,6 +206,13 @@ int decimal_compare(decimal a, decimal b)
 
 double decimal_to_double(decimal d)
 {
+#if FLT_EVAL_METHOD == 0
+    /* Both exact doubles, one rounding: what strtod gives (see shortest_by_scaling). */
+    if (d.mantissa > -(1LL << 53) && d.mantissa < (1LL << 53) && d.exponent >= -EXACT_TENS_MAX &&
+        d.exponent <= EXACT_TENS_MAX)
+        return d.exponent >= 0 ? (double)d.mantissa * exact_tens[d.exponent]
+                               : (double)d.mantissa / exact_tens[-d.exponent];
+#endif
     char text[40];
     /* No radix character, so the locale cannot change how it reads. */
     snprintf(text, sizeof text, "%lldE%d", (long long)d.mantissa, d.exponent);

@@ -29,6 +29,15 @@ const char *jf_type_name(const json_t *value);
  * NULL-terminated list). */
 int jf_object(const json_t *obj, const char *path, const char *const allowed[], smart_error *err);
 
+/* As jf_object, and values[i] is the value of the key allowed[i] (borrowed), NULL when absent:
+ * the fields read in the one pass that checks the keys, where looking each up again hashed it
+ * (a fifth of reading a contract's items). `values` has room for every name in `allowed`. */
+int jf_object_fields(const json_t *obj, const char *path, const char *const allowed[],
+                     json_t *values[], smart_error *err);
+
+/* Each reader below has a twin jf_X_of taking the field's value (NULL when absent, as
+ * jf_object_fields gives it) in place of obj: the same checks, the same messages. */
+
 /* A non-empty string. When absent: an error if required, else *out = NULL and 0. */
 int jf_string(const json_t *obj, const char *path, const char *key, bool required, const char **out,
               smart_error *err);
@@ -68,5 +77,24 @@ int jf_id_array(const json_t *obj, const char *path, const char *key, bool requi
 /* An array (any elements); *out NULL when absent and not required. */
 int jf_array(const json_t *obj, const char *path, const char *key, bool required, json_t **out,
              smart_error *err);
+
+int jf_string_of(json_t *value, const char *path, const char *key, bool required, const char **out,
+                 smart_error *err);
+int jf_text_of(json_t *value, const char *path, const char *key, bool required, size_t max_len,
+               const char **out, smart_error *err);
+int jf_id_of(json_t *value, const char *path, const char *key, bool required, const char **out,
+             smart_error *err);
+int jf_int_of(json_t *value, const char *path, const char *key, bool required, json_int_t min,
+              json_int_t max, json_int_t *out, smart_error *err);
+int jf_number_of(json_t *value, const char *path, const char *key, bool required, double *out,
+                 bool *present, smart_error *err);
+int jf_bool_of(json_t *value, const char *path, const char *key, bool required, bool *out,
+               smart_error *err);
+int jf_date_of(json_t *value, const char *path, const char *key, bool required, date_value *out,
+               const char **text, smart_error *err);
+int jf_id_array_of(json_t *value, const char *path, const char *key, bool required, bool non_empty,
+                   json_t **out, smart_error *err);
+int jf_array_of(json_t *value, const char *path, const char *key, bool required, json_t **out,
+                smart_error *err);
 
 #endif

@@ -5,6 +5,7 @@
 #include <locale.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h> /* strtod_l (_GNU_SOURCE, set by the build) */
 #include <string.h>
@@ -33,6 +34,24 @@ typedef struct builder {
     jr_element_fn each;
     void *each_ctx;
 } builder;
+
+/* No byte above 0x7f: eight at a time (every string and key of a station's contracts is
+ * looked at, a byte at a time was a tenth of building the tree). */
+static bool is_ascii(const char *s, size_t len)
+{
+    const uint64_t high = 0x8080808080808080u;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, sizeof w);
+        if (w & high)
+            return false;
+    }
+    for (; i < len; i++)
+        if ((unsigned char)s[i] >= 0x80)
+            return false;
+    return true;
+}
 
 /* Hands the element just completed at `index` of the streamed array over, then drops it. */
 static int hand_over(builder *b, size_t index)
@@ -71,18 +90,19 @@ static int add(builder *b, json_t *v)
     if (b->stream_key && b->depth == 1 && json_is_array(v) && !b->stream &&
         b->key_len == strlen(b->stream_key) && memcmp(b->key, b->stream_key, b->key_len) == 0)
         b->stream = v; /* the root's member: a second one is a duplicate key, refused below */
-    if (json_object_getn(parent, b->key, b->key_len)) {
-        json_decref(v);
+    /* A key with a byte above 0x7f is checked as UTF-8 (json_object_setn_new does), as jansson's
+     * parser checks every byte it reads; an ASCII one needs no check. */
+    bool ascii = is_ascii(b->key, b->key_len);
+    size_t before = json_object_size(parent);
+    int rc = ascii ? json_object_setn_new_nocheck(parent, b->key, b->key_len, v)
+                   : json_object_setn_new(parent, b->key, b->key_len, v);
+    /* A key already there is replaced, not added (one look-up per key, where asking first was
+     * two): the object's size tells. The value replaced is a closed one (never in `open`); the
+     * parse stops here and the tree is dropped. */
+    if (rc == 0 && json_object_size(parent) == before) {
         b->refused = true; /* JSON_REJECT_DUPLICATES */
         return 0;
     }
-    /* A key with a byte above 0x7f is checked as UTF-8 (json_object_setn_new does), as jansson's
-     * parser checks every byte it reads; an ASCII one needs no check. */
-    bool ascii = true;
-    for (size_t i = 0; i < b->key_len && ascii; i++)
-        ascii = (unsigned char)b->key[i] < 0x80;
-    int rc = ascii ? json_object_setn_new_nocheck(parent, b->key, b->key_len, v)
-                   : json_object_setn_new(parent, b->key, b->key_len, v);
     if (rc == 0)
         return 1;
     if (ascii)
@@ -162,9 +182,7 @@ static int on_string(void *ctx, const unsigned char *text, size_t len)
         b->refused = true;
         return 0;
     }
-    bool ascii = true;
-    for (size_t i = 0; i < len && ascii; i++)
-        ascii = text[i] < 0x80;
+    bool ascii = is_ascii(s, len);
     json_t *v = ascii ? json_stringn_nocheck(s, len) : json_stringn(s, len);
     if (!v && !ascii) { /* json_stringn refuses what is not UTF-8, as jansson's lexer does */
         b->refused = true;

@@ -126,6 +126,65 @@ START_TEST(bad_contracts_name_file_and_field)
 }
 END_TEST
 
+/* Every field of an item, of a tolerance and of a baseline, each wrong in turn: the messages
+ * stay as they were when each field was looked up by its key. */
+START_TEST(each_field_of_an_item_is_named_when_wrong)
+{
+    const char *item = "LP-BAD.json: equipment_list[0].";
+    struct {
+        const char *key;
+        json_t *value;
+        const char *message; /* after `item` */
+    } cases[] = {
+        {"item.equipment_id", NULL, "equipment_id: missing required field"},
+        {"item.description", json_integer(3), "description: must be a string (got integer)"},
+        {"item.description", json_string(""), "description: must not be empty"},
+        {"item.manufacturer", json_string(""), "manufacturer: must not be empty"},
+        {"item.model", json_integer(5), "model: must be a string (got integer)"},
+        {"item.serial_number", json_true(), "serial_number: must be a string (got boolean)"},
+        {"item.warning_period_days", json_integer(4000),
+         "warning_period_days: must be between 0 and 3650 (got 4000)"},
+        {"item.tolerances", json_string("x"), "tolerances: must be an array (got string)"},
+        {"item.return_requires_verification", json_string("yes"),
+         "return_requires_verification: must be true or false (got string)"},
+        {"item.maintenance_schedule", json_integer(3),
+         "maintenance_schedule: must be a map (got integer)"},
+        {"item.last_calibration.certificate_number", json_integer(7),
+         "last_calibration.certificate_number: must be a string (got integer)"},
+        {"item.last_calibration.lab", json_string("x"), "last_calibration.lab: unknown field"},
+        {"item.last_calibration.calibration_date", NULL,
+         "last_calibration.calibration_date: missing required field"},
+        {"item.last_calibration", json_string("x"),
+         "last_calibration: must be an object (got string)"},
+        {"item.tolerances", json_pack("[s]", "x"), "tolerances[0]: must be an object (got string)"},
+        {"item.tolerances",
+         json_pack("[{s:s, s:s, s:s}]", "parameter", "t", "unit", "C", "min", "1"),
+         "tolerances[0].min: must be a number (got string)"},
+        {"item.tolerances", json_pack("[{s:s, s:i, s:i}]", "parameter", "t", "unit", 5, "min", 1),
+         "tolerances[0].unit: must be a string (got integer)"},
+        {"item.tolerances", json_pack("[{s:s, s:i}]", "unit", "C", "max", 1),
+         "tolerances[0].parameter: missing required field"},
+        {"item.tolerances",
+         json_pack("[{s:s, s:s, s:i, s:[s]}]", "parameter", "t", "unit", "C", "max", 1,
+                   "reference_standards", "a b"),
+         "tolerances[0].reference_standards[0]: 'a b' is not an identifier (1 to 64 of A-Z a-z "
+         "0-9 . _ -)"},
+        {"item.tolerances",
+         json_pack("[{s:s, s:s, s:i, s:i}]", "parameter", "t", "unit", "C", "max", 1, "colour", 1),
+         "tolerances[0].colour: unknown field"},
+        {"item.tolerances",
+         json_pack("[{s:s, s:s, s:i}, {s:s, s:s, s:i, s:i}]", "parameter", "t", "unit", "C", "max",
+                   1, "parameter", "u", "unit", "C", "nominal", 2, "min", 1),
+         "tolerances[1]: nominal and plus_minus go together"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char want[512];
+        snprintf(want, sizeof want, "%s%s", item, cases[i].message);
+        assert_refused(cases[i].key, cases[i].value, want);
+    }
+}
+END_TEST
+
 START_TEST(malformed_json_and_duplicates_within_a_file)
 {
     contract c;
@@ -247,6 +306,7 @@ Suite *unit_suite(void)
     TCase *tc = tcase_create("validation");
     tcase_add_test(tc, good_contract_parses);
     tcase_add_test(tc, bad_contracts_name_file_and_field);
+    tcase_add_test(tc, each_field_of_an_item_is_named_when_wrong);
     tcase_add_test(tc, malformed_json_and_duplicates_within_a_file);
     tcase_add_test(tc, sets_refuse_an_item_claimed_twice_and_skip_other_stations);
     tcase_add_test(tc, sets_of_many_files_load_whole_and_report_the_first_bad_file);

@@ -8,6 +8,7 @@
 
 #include <glob.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,87 @@ START_TEST(shortest_decimal_of_a_double)
     assert_text(dec(0), "0");
     for (double v = -3.7; v < 3.7; v += 0.013) /* every shortest form reads back as its double */
         ck_assert(decimal_to_double(dec(v)) == v);
+}
+END_TEST
+
+/* The shortest decimal as the first precision at which snprintf's rounding reads back (what
+ * decimal_from_double did before it scaled instead; its answer must stay the same). */
+static decimal by_printf(double v)
+{
+    char text[40];
+    for (int precision = 1; precision <= 17; precision++) {
+        snprintf(text, sizeof text, "%.*e", precision - 1, v);
+        if (strtod(text, NULL) == v)
+            break;
+    }
+    bool negative = text[0] == '-';
+    int64_t m = 0;
+    int digits = 0;
+    const char *p = text + negative;
+    for (; *p != 'e'; p++)
+        if (*p >= '0' && *p <= '9')
+            m = m * 10 + (*p - '0'), digits++;
+    int exponent = atoi(p + 1) - (digits - 1);
+    for (; m != 0 && m % 10 == 0; m /= 10)
+        exponent++;
+    return (decimal){negative ? -m : m, m ? exponent : 0};
+}
+
+static void assert_as_printf(double v)
+{
+    decimal got = dec(v), want = by_printf(v);
+    if (got.mantissa != want.mantissa || got.exponent != want.exponent)
+        ck_abort_msg("%.17g: %lld e%d, snprintf's %lld e%d", v, (long long)got.mantissa,
+                     got.exponent, (long long)want.mantissa, want.exponent);
+    char text[40];
+    snprintf(text, sizeof text, "%lldE%d", (long long)got.mantissa, got.exponent);
+    ck_assert(decimal_to_double(got) == strtod(text, NULL));
+}
+
+/* Decimals of 1 to 17 digits at scales 1e-30 to 1e30 (each side of the range scaled by exact
+ * powers of ten, and of 15 digits), the doubles next to them, powers of two and of ten (where
+ * the doubles' spacing changes) and arbitrary bits: each as snprintf finds it. */
+START_TEST(shortest_decimal_as_snprintf_finds_it)
+{
+    uint64_t state = 0x9e3779b97f4a7c15u;
+    for (int i = 0; i < 8000; i++) {
+        state = state * 6364136223846793005u + 1442695040888963407u;
+        uint64_t r = state >> 11;
+        char text[48];
+        double v;
+        switch (i % 4) {
+        case 0:
+        case 1: {
+            int digits = 1 + (int)(r % 17);
+            int64_t m = (int64_t)((r >> 5) % (uint64_t)pow(10, digits));
+            snprintf(text, sizeof text, "%lldE%d", (long long)m, (int)((r >> 60) * 4 % 61) - 30);
+            v = strtod(text, NULL);
+            if (i % 4 == 1)
+                v = nextafter(v, (r & 1) ? INFINITY : 0);
+            break;
+        }
+        case 2:
+            v = ldexp(1.0, (int)(r % 200) - 100);
+            if (r & 0x100)
+                v = nextafter(v, (r & 0x200) ? INFINITY : 0);
+            break;
+        default: memcpy(&v, &state, sizeof v);
+        }
+        if (!isfinite(v) || v == 0)
+            continue;
+        assert_as_printf(v);
+        assert_as_printf(-v);
+    }
+    for (int e = -30; e <= 30; e++) {
+        char text[16];
+        snprintf(text, sizeof text, "1E%d", e);
+        double ten = strtod(text, NULL);
+        assert_as_printf(ten);
+        assert_as_printf(nextafter(ten, 0));
+        assert_as_printf(nextafter(ten, INFINITY));
+        assert_as_printf(ten * 999999999999999.0); /* 15 digits */
+        assert_as_printf(ten * 9999999999999999.0);
+    }
 }
 END_TEST
 
@@ -191,6 +273,7 @@ Suite *unit_suite(void)
     Suite *s = suite_create("decimal");
     TCase *tc = tcase_create("exact limits");
     tcase_add_test(tc, shortest_decimal_of_a_double);
+    tcase_add_test(tc, shortest_decimal_as_snprintf_finds_it);
     tcase_add_test(tc, sums_and_comparisons_are_exact);
     tcase_add_test(tc, every_limit_of_the_shipped_contracts_is_exact);
     suite_add_tcase(s, tc);

@@ -3,6 +3,7 @@
  * inputs yajl alone would read otherwise; and a loaded set keeps its terms, not the parse trees
  * of its files. */
 #include "contract/contract.h"
+#include "json/json_fields.h"
 #include "json/json_read.h"
 
 #include "check_main.h"
@@ -40,6 +41,7 @@ START_TEST(what_both_take_reads_the_same)
     AS_JANSSON("[]");
     AS_JANSSON("{\"a\": [1, -0, 2.5, 1e3, -1E-2, true, false, null, \"x\"], \"b\": {\"c\": {}}}");
     AS_JANSSON("{\"µW/cm²\": \"≥ 1000 µW/cm²\"}");
+    AS_JANSSON("{\"intensity, µW/cm²\": \"at least 1000 µW/cm², read at 38 cm\"}");
     AS_JANSSON("{\"pair\": \"\\ud83d\\ude00\", \"esc\": \"\\\\ud800 \\n\\t\\\"\"}");
     AS_JANSSON(" \r\n\t{\"a\":1} \n");
     AS_JANSSON("{\"big\": 9223372036854775807, \"small\": -9223372036854775808}");
@@ -65,6 +67,17 @@ START_TEST(what_jansson_refuses_is_refused_with_its_message)
     AS_JANSSON("{\"a\": 1} {}");
     AS_JANSSON("{\"a\": 1, \"a\": 2}");
     AS_JANSSON("{\"a\": {\"b\": 1, \"b\": 1}}");
+    /* a key twice with containers as values, the first one's freed when the second replaces it */
+    AS_JANSSON("{\"a\": {\"x\": [1, {\"y\": 2}]}, \"b\": 2, \"a\": [3]}");
+    AS_JANSSON("{\"a\": [1], \"a\": {\"b\": 1}}");
+    AS_JANSSON("{\"\xc3\xa9\": 1, \"\xc3\xa9\": 2}"); /* a key checked as UTF-8, twice */
+    /* bytes above 0x7f within the first eight, past them, and last, in strings and keys (read
+     * eight at a time) */
+    AS_JANSSON("{\"a\": \"seventeen chars \xff\"}");
+    AS_JANSSON("{\"a\": \"abcdefgh\xffijklmnop\"}");
+    AS_JANSSON("{\"a\": \"abc\xff\"}");
+    AS_JANSSON("{\"a long key of 18\xff\": 1}");
+    AS_JANSSON("{\"abcdefghij\xc0\x80\": 1}");
     AS_JANSSON("5");
     AS_JANSSON("\"text\"");
     AS_JANSSON("{\"a\": 01}");
@@ -205,6 +218,15 @@ START_TEST(the_streamed_array_is_handed_over_element_by_element)
                      "{\"a\":{\"list\":[{\"id\":\"deep\"}]},\"list\":[null,null,null],\"z\":1}");
     free(dumped);
     json_decref(doc);
+    /* The streamed array's key twice: refused with jansson's message, after the first's elements
+     * (its tree freed when the second replaced it). */
+    const char *twice = "{\"list\": [{\"id\": \"x\"}], \"list\": [{\"id\": \"y\"}]}";
+    seen again = {0};
+    json_error_t theirs;
+    ck_assert(!json_loadb(twice, strlen(twice), JSON_REJECT_DUPLICATES, &theirs));
+    ck_assert(!jr_read_streaming(twice, strlen(twice), "list", note_element, &again, &e));
+    ck_assert_str_eq(e.text, theirs.text);
+    ck_assert_int_eq(again.count, 1);
 }
 END_TEST
 
@@ -279,6 +301,38 @@ START_TEST(items_read_as_the_file_is_are_judged_as_before)
 }
 END_TEST
 
+/* The paths named in messages (json_fields.c writes them without snprintf): what snprintf
+ * writes, cut short as snprintf cuts it, with its count. */
+START_TEST(field_paths_are_written_as_snprintf_writes_them)
+{
+    const char *paths[] = {"", "equipment_list[12]", "equipment_list[3].tolerances",
+                           "a_rather_long_path_that_fills_most_of_the_buffer.and_more_of_it"};
+    const char *keys[] = {"tolerances", "", "last_calibration"};
+    size_t indexes[] = {0, 7, 10, 99999, 18446744073709551615u};
+    for (size_t size = 0; size <= 90; size++)
+        for (size_t p = 0; p < sizeof paths / sizeof *paths; p++) {
+            char got[96], want[96];
+            for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+                memset(got, 'x', sizeof got), memset(want, 'x', sizeof want);
+                int n = jf_path(got, size, paths[p], keys[k]);
+                int m = *paths[p] ? snprintf(want, size, "%s.%s", paths[p], keys[k])
+                                  : snprintf(want, size, "%s", keys[k]);
+                ck_assert_int_eq(n, m);
+                ck_assert(memcmp(got, want, sizeof got) == 0);
+            }
+            ck_assert_int_eq(jf_path(got, sizeof got, NULL, "key"), 3);
+            ck_assert_str_eq(got, "key");
+            for (size_t i = 0; i < sizeof indexes / sizeof *indexes; i++) {
+                memset(got, 'x', sizeof got), memset(want, 'x', sizeof want);
+                int n = jf_index(got, size, paths[p], indexes[i]);
+                int m = snprintf(want, size, "%s[%zu]", paths[p], indexes[i]);
+                ck_assert_int_eq(n, m);
+                ck_assert(memcmp(got, want, sizeof got) == 0);
+            }
+        }
+}
+END_TEST
+
 Suite *unit_suite(void)
 {
     Suite *s = suite_create("contract json");
@@ -290,6 +344,7 @@ Suite *unit_suite(void)
     tcase_add_test(tc, a_loaded_set_keeps_no_document);
     tcase_add_test(tc, the_streamed_array_is_handed_over_element_by_element);
     tcase_add_test(tc, items_read_as_the_file_is_are_judged_as_before);
+    tcase_add_test(tc, field_paths_are_written_as_snprintf_writes_them);
     suite_add_tcase(s, tc);
     return s;
 }
