@@ -177,6 +177,15 @@ const char *maintenance_item_text(maintenance *m, const char *id, const equipmen
 int maintenance_reconcile(maintenance *m, equipment_state *e, int64_t now_ms, const char *cause,
                           bool may_repeat, bool *changed, smart_error *err);
 
+/* An item that failed (calibration_failed set) while its status stays what it was (out of
+ * service, sent out: the statuses that outrank calibration_failed) gets no status.transition,
+ * so the failure is recorded as calibration.rejudged: details that say so, and metadata
+ * {equipment_id, status, calibration_failed: true, failure (e->failure_note), the members `extra`
+ * holds (each written with jw_member_*, or NULL for none), cause}. The ledger then says when and
+ * why the item failed. 0 or what the emit returned. */
+int maintenance_record_unseen_failure(maintenance *m, const equipment_state *e, const jw *extra,
+                                      const char *cause, smart_error *err);
+
 /* Makes `next` (a handler's whole change of `e`, built on a copy) the item's state: forgets its
  * cached text, records any status change it causes (reconcile), and saves it. When the store
  * fails, `e` is left as it was and SMART_EIO returned. */

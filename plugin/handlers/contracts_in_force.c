@@ -641,26 +641,11 @@ static int record_retirements(maintenance *m, const equipment_state *old_items, 
 static int record_unseen_failure(maintenance *m, const equipment_state *e, smart_error *err)
 {
     const contract *owner = e->terms->owner;
-    const char *status = cal_status_name(e->status);
-    char details[700];
-    snprintf(details, sizeof details,
-             "%s: calibration now failed (%s); its status stays %s, and once that ends it is "
-             "calibration_failed until a calibration in tolerance as left",
-             e->equipment_id, e->failure_note, status);
-    text_utf8_trim(details);
-    jw meta = {0};
-    jw_raw(&meta, "{", 1);
-    jw_member_string(&meta, "equipment_id", e->equipment_id);
-    jw_member_raw(&meta, "status", status);
-    jw_member_bool(&meta, "calibration_failed", true);
-    jw_member_string(&meta, "failure", e->failure_note);
-    jw_member_string(&meta, "contract_id", owner->contract_id);
-    jw_member_int(&meta, "contract_version", owner->version);
-    jw_member_raw(&meta, "cause", "contract");
-    jw_raw(&meta, "}", 1);
-    int rc =
-        emit_ledger_jw(m, "calibration.rejudged", e->equipment_id, "system", details, &meta, err);
-    jw_release(&meta);
+    jw terms = {0};
+    jw_member_string(&terms, "contract_id", owner->contract_id);
+    jw_member_int(&terms, "contract_version", owner->version);
+    int rc = maintenance_record_unseen_failure(m, e, &terms, "contract", err);
+    jw_release(&terms);
     return rc;
 }
 

@@ -582,7 +582,19 @@ static int fail_resting_item(chain_walk *cw, equipment_state *e, const char *cer
     text_utf8_trim(note);
     if (!(next.failure_note = maintenance_text(cw->m, note, sizeof note, cw->err)))
         return SMART_ENOMEM;
-    return maintenance_item_commit(cw->m, e, &next, cw->now_ms, "reference", cw->err);
+    bool had_status = e->has_status;
+    cal_status was = e->status;
+    int rc = maintenance_item_commit(cw->m, e, &next, cw->now_ms, "reference", cw->err);
+    if (rc || !had_status || !e->has_status || e->status != was)
+        return rc; /* the status.transition says it */
+    /* Its status outranks the failure (out of service, sent out): on record here. */
+    jw found = {0};
+    jw_member_string(&found, "reference", reference);
+    jw_member_string(&found, "finding_certificate", cw->finding->certificate);
+    jw_member_string(&found, "certificate_number", cert);
+    rc = maintenance_record_unseen_failure(cw->m, e, &found, "reference", cw->err);
+    jw_release(&found);
+    return rc;
 }
 
 static int follow_chain(chain_walk *cw, const char *reference, const char *why, int64_t since_ms,

@@ -131,6 +131,33 @@ int maintenance_reconcile(maintenance *m, equipment_state *e, int64_t now_ms, co
     return 0;
 }
 
+int maintenance_record_unseen_failure(maintenance *m, const equipment_state *e, const jw *extra,
+                                      const char *cause, smart_error *err)
+{
+    char details[700];
+    snprintf(details, sizeof details,
+             "%s: calibration now failed (%s); its status stays %s, and once that ends it is "
+             "calibration_failed until a calibration in tolerance as left",
+             e->equipment_id, e->failure_note, cal_status_name(e->status));
+    text_utf8_trim(details);
+    jw meta = {0};
+    jw_raw(&meta, "{", 1);
+    jw_member_string(&meta, "equipment_id", e->equipment_id);
+    jw_member_raw(&meta, "status", cal_status_name(e->status));
+    jw_member_bool(&meta, "calibration_failed", true);
+    jw_member_string(&meta, "failure", e->failure_note);
+    if (extra && extra->len) {
+        jw_sep(&meta);
+        jw_append(&meta, extra);
+    }
+    jw_member_string(&meta, "cause", cause);
+    jw_raw(&meta, "}", 1);
+    int rc =
+        emit_ledger_jw(m, "calibration.rejudged", e->equipment_id, "system", details, &meta, err);
+    jw_release(&meta);
+    return rc;
+}
+
 int maintenance_item_commit(maintenance *m, equipment_state *e, const equipment_state *next,
                             int64_t now_ms, const char *cause, smart_error *err)
 {
