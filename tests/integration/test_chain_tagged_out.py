@@ -6,41 +6,15 @@ naming the reference, the finding's certificate and the calibration that rested 
 
 Run by meson with SMART_HOST, SMART_MODULE_DIR and SOURCE_ROOT in the environment."""
 
-import json
 import os
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_domain import Station, event, item  # noqa: E402
-
-
-def rad_cal(time, equipment_id, certificate, found, **extra):
-    points = [("uv_a_irradiance", 1000, "uW/cm2"), ("uv_a_irradiance", 2000, "uW/cm2"),
-              ("illuminance", 20, "lx"), ("illuminance", 1076, "lx")]
-    return event("calibration.record", time, equipment_id=equipment_id,
-                 calibration_date=time[:10], certificate_number=certificate,
-                 provider="Northbridge Calibration Ltd", technician="L. Brandt",
-                 results=[{"parameter": p, "nominal": n, "unit": u,
-                           "as_found": n * found, "as_left": n} for p, n, u in points],
-                 **extra)
+from test_domain import event, rad_cal, station_with_transfer_standard  # noqa: E402
 
 
 class ChainFailsATaggedOutItem(unittest.TestCase):
-    def station(self):
-        """MT01-RAD-01 calibrated against a transfer standard MT01-RAD-STD."""
-        st = Station(self)
-        doc = st.contract()
-        rad = next(e for e in doc["equipment_list"] if e["equipment_id"] == "MT01-RAD-01")
-        std = json.loads(json.dumps(rad))
-        std.update(equipment_id="MT01-RAD-STD", serial_number="UVX2-22-0001",
-                   description="Transfer standard radiometer (calibrates MT01-RAD-01)")
-        std["last_calibration"] = dict(std["last_calibration"], calibration_date="2025-03-01",
-                                       certificate_number="NCL-2025-03-0001")
-        doc["equipment_list"].append(std)
-        st.write_contract(doc)
-        return st
-
     def run_finding(self, st, tag_out):
         events = rad_cal("2025-03-26T07:00:00Z", "MT01-RAD-01", "NCL-2025-03-0480", 1,
                          reference_standard="MT01-RAD-STD")
@@ -56,7 +30,7 @@ class ChainFailsATaggedOutItem(unittest.TestCase):
         return run, st.ledger_records()[before:]
 
     def test_the_failure_of_an_item_out_of_service_is_on_the_ledger(self):
-        st = self.station()
+        st = station_with_transfer_standard(self)
         run, new = self.run_finding(st, tag_out=True)
         rad = run.topic("status")[-1]["equipment"][0]
         self.assertEqual((rad["status"], rad["ready"]), ("out_of_service", False))
@@ -77,7 +51,7 @@ class ChainFailsATaggedOutItem(unittest.TestCase):
         self.assertIn("its status stays out_of_service", r["details"])
 
     def test_an_item_in_service_gets_its_status_transition_and_no_second_record(self):
-        st = self.station()
+        st = station_with_transfer_standard(self)
         run, new = self.run_finding(st, tag_out=False)
         self.assertIn(("MT01-RAD-01", "calibration_failed"),
                       [(r["target"], r["metadata"]["to"]) for r in new

@@ -139,6 +139,33 @@ def check_event(time, equipment_id, check_type, **data):
                  technician="R. Okafor", **data)
 
 
+def station_with_transfer_standard(test):
+    """The MT station with MT01-RAD-STD, a transfer standard that calibrates MT01-RAD-01."""
+    st = Station(test)
+    doc = st.contract()
+    rad = next(e for e in doc["equipment_list"] if e["equipment_id"] == "MT01-RAD-01")
+    std = json.loads(json.dumps(rad))
+    std.update(equipment_id="MT01-RAD-STD", serial_number="UVX2-22-0001",
+               description="Transfer standard radiometer (calibrates MT01-RAD-01)")
+    std["last_calibration"] = dict(std["last_calibration"], calibration_date="2025-03-01",
+                                   certificate_number="NCL-2025-03-0001")
+    doc["equipment_list"].append(std)
+    st.write_contract(doc)
+    return st
+
+
+def rad_cal(time, equipment_id, certificate, found, **extra):
+    """A radiometer's calibration at its four points, each found `found` times its nominal."""
+    points = [("uv_a_irradiance", 1000, "uW/cm2"), ("uv_a_irradiance", 2000, "uW/cm2"),
+              ("illuminance", 20, "lx"), ("illuminance", 1076, "lx")]
+    return event("calibration.record", time, equipment_id=equipment_id,
+                 calibration_date=time[:10], certificate_number=certificate,
+                 provider="Northbridge Calibration Ltd", technician="L. Brandt",
+                 results=[{"parameter": p, "nominal": n, "unit": u,
+                           "as_found": n * found, "as_left": n} for p, n, u in points],
+                 **extra)
+
+
 def uv_check(time, value, ref="MT01-RAD-01"):
     data = {"readings": {"uv_a_irradiance": value}, "attestations": {"filter_intact": True}}
     if ref:
@@ -961,26 +988,7 @@ class ChainOfStandards(unittest.TestCase):
         # A standard calibrates the radiometer, the radiometer verifies the lamp's check, the
         # lamp is used for a job; the standard found out of tolerance: the radiometer's
         # calibration fails it, the lamp's check is suspect, the lamp is held, the job named.
-        st = Station(self)
-        doc = st.contract()
-        rad = next(e for e in doc["equipment_list"] if e["equipment_id"] == "MT01-RAD-01")
-        std = json.loads(json.dumps(rad))
-        std.update(equipment_id="MT01-RAD-STD", serial_number="UVX2-22-0001",
-                   description="Transfer standard radiometer (calibrates MT01-RAD-01)")
-        std["last_calibration"] = dict(std["last_calibration"], calibration_date="2025-03-01",
-                                       certificate_number="NCL-2025-03-0001")
-        doc["equipment_list"].append(std)
-        st.write_contract(doc)
-
-        def rad_cal(time, equipment_id, certificate, found, **extra):
-            points = [("uv_a_irradiance", 1000, "uW/cm2"), ("uv_a_irradiance", 2000, "uW/cm2"),
-                      ("illuminance", 20, "lx"), ("illuminance", 1076, "lx")]
-            return event("calibration.record", time, equipment_id=equipment_id,
-                         calibration_date=time[:10], certificate_number=certificate,
-                         provider="Northbridge Calibration Ltd", technician="L. Brandt",
-                         results=[{"parameter": p, "nominal": n, "unit": u,
-                                   "as_found": n * found, "as_left": n} for p, n, u in points],
-                         **extra)
+        st = station_with_transfer_standard(self)
         run = st.run(
             rad_cal("2025-03-26T07:00:00Z", "MT01-RAD-01", "NCL-2025-03-0480", 1,
                     reference_standard="MT01-RAD-STD") +
