@@ -210,36 +210,81 @@ static bool baseline_due(const maintenance *m, const equipment_state *e)
            (!e->record.has_calibration || baseline_day(m, ci) > e->record.calibrated_on);
 }
 
-static int apply_baseline(maintenance *m, equipment_state *e, int64_t now_ms, smart_error *err)
+/* The baselines of an adoption, written BASELINE_ROWS at a time: the calibration rows, then
+ * the rows of their items (a statement writes several rows, store_add_calibrations). */
+enum { BASELINE_ROWS = 64 };
+typedef struct baseline_batch {
+    calibration_entry entries[BASELINE_ROWS];
+    const equipment_state *items[BASELINE_ROWS];
+    size_t count;
+    char **sources; /* "contract:<file>" of each contract in force, by index */
+} baseline_batch;
+
+static int write_baselines(maintenance *m, baseline_batch *b, smart_error *err)
+{
+    int rc = store_add_calibrations(m->store, b->entries, b->count, err);
+    if (rc == 0)
+        rc = store_put_equipment_rows(m->store, b->items, b->count, err);
+    b->count = 0;
+    return rc;
+}
+
+/* Takes the contract's baseline into e's record when due, its rows into the batch (written
+ * when it is full). */
+static int apply_baseline(maintenance *m, equipment_state *e, int64_t now_ms, baseline_batch *b,
+                          smart_error *err)
 {
     if (!baseline_due(m, e))
         return 0;
     const contract_item *ci = e->terms;
     civil_day day = baseline_day(m, ci);
-    char source[PATH_MAX + 16];
-    snprintf(source, sizeof source, "contract:%s", ci->owner->file);
-    calibration_entry entry = {
+    b->entries[b->count] = (calibration_entry){
         .equipment_id = ci->equipment_id,
         .calibration_date = ci->baseline_date_text,
         .day = day,
         .certificate_number = ci->baseline_certificate,
         .provider = ci->baseline_provider,
-        .source = source,
+        .source = b->sources[ci->owner - m->contracts.contracts],
         .recorded_at_ms = now_ms,
         .out_of_tolerance = e->record.calibration_failed, /* not a good calibration then */
     };
-    int rc = store_add_calibration(m->store, &entry, err);
-    if (rc)
-        return rc;
-    e->record.has_calibration = true;
-    e->record.calibrated_on = day;
     const char *date = maintenance_text(m, ci->baseline_date_text, DATE_TEXT_MAX, err);
     const char *certificate = maintenance_text(m, ci->baseline_certificate, CERTIFICATE_MAX, err);
     if (!date || !certificate)
         return SMART_ENOMEM;
+    e->record.has_calibration = true;
+    e->record.calibrated_on = day;
     e->calibration_date = date;
     e->certificate = certificate;
-    return store_put_equipment(m->store, e, err);
+    b->items[b->count++] = e;
+    return b->count == BASELINE_ROWS ? write_baselines(m, b, err) : 0;
+}
+
+/* Every item's baseline when due (apply_baseline). 0, SMART_ENOMEM or SMART_EIO. */
+static int apply_baselines(maintenance *m, int64_t now_ms, smart_error *err)
+{
+    const contract_set *set = &m->contracts;
+    baseline_batch *b = calloc(1, sizeof *b);
+    char **sources = b ? calloc(set->contract_count + 1, sizeof *sources) : NULL;
+    int rc = sources ? 0 : error_set(err, SMART_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < set->contract_count; i++) {
+        size_t size = strlen(set->contracts[i].file) + sizeof "contract:";
+        if (!(sources[i] = malloc(size)))
+            rc = error_set(err, SMART_ENOMEM, "out of memory");
+        else
+            snprintf(sources[i], size, "contract:%s", set->contracts[i].file);
+    }
+    if (rc == 0)
+        b->sources = sources;
+    for (size_t i = 0; rc == 0 && i < m->item_count; i++)
+        rc = apply_baseline(m, &m->items[i], now_ms, b, err);
+    if (rc == 0 && b->count)
+        rc = write_baselines(m, b, err);
+    for (size_t i = 0; sources && i < set->contract_count; i++)
+        free(sources[i]);
+    free(sources);
+    free(b);
+    return rc;
 }
 
 /* The last calibration's results judged again under the tolerances in force: a value left
@@ -713,8 +758,8 @@ int maintenance_adopt_contracts(maintenance *m, contract_set *set, int64_t now_m
     rc = store_has_calibrations(m->store, &results_stored, err);
     if (rc == 0 && baselines)
         rc = store_bulk_calibrations_begin(m->store, baselines, &bulk, err);
-    for (size_t i = 0; rc == 0 && i < m->item_count; i++)
-        rc = apply_baseline(m, &m->items[i], now_ms, err);
+    if (rc == 0 && baselines)
+        rc = apply_baselines(m, now_ms, err);
     if (rc == 0 && bulk)
         rc = store_bulk_calibrations_end(m->store, err);
     bool *changed_terms = NULL; /* the results on record for their items are judged again */

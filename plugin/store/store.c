@@ -48,7 +48,20 @@ enum {
     Q_CALIBRATION_RECORD,
     Q_SET_CHECK_DETAIL,
     Q_MARK_CHECKS_SUSPECT_BETWEEN,
+    Q_PUT_EQUIPMENT_ROWS,   /* Q_PUT_EQUIPMENT's, ROWS_PER_WRITE rows at once (made at open) */
+    Q_ADD_CALIBRATION_ROWS, /* Q_ADD_CALIBRATION's, ROWS_PER_WRITE rows at once */
     Q_COUNT
+};
+
+/* The rows one statement of store_put_equipment_rows or store_add_calibrations writes: each
+ * statement costs about as much again as the row it writes (measured 2026-12-03, 90,000 rows
+ * of the equipment table: 0.234 s one a statement, 0.148 s 32 a statement). */
+enum { ROWS_PER_WRITE = 32 };
+
+/* The single-row statement each many-row one repeats the VALUES of. */
+static const int rows_of[Q_COUNT] = {
+    [Q_PUT_EQUIPMENT_ROWS] = Q_PUT_EQUIPMENT,
+    [Q_ADD_CALIBRATION_ROWS] = Q_ADD_CALIBRATION,
 };
 
 static const char *const statements[Q_COUNT] = {
@@ -191,6 +204,8 @@ static const char *const query_names[Q_COUNT] = {
     [Q_CALIBRATION_RECORD] = "find a calibration resting on a reference",
     [Q_SET_CHECK_DETAIL] = "note a check's re-judgement",
     [Q_MARK_CHECKS_SUSPECT_BETWEEN] = "mark the checks made with a reference suspect",
+    [Q_PUT_EQUIPMENT_ROWS] = "save equipment",
+    [Q_ADD_CALIBRATION_ROWS] = "add calibration",
 };
 
 static const char schema[] =
@@ -374,6 +389,39 @@ static int take_lock(store *s, const char *dir, smart_error *err)
     return 0;
 }
 
+/* The text of a many-row statement: its single-row statement with the VALUES list repeated
+ * ROWS_PER_WRITE times, parameters numbered on (malloc'd, or NULL when out of memory). */
+static char *rows_statement(const char *single)
+{
+    const char *values = strstr(single, "VALUES (");
+    size_t head = (size_t)(values - single) + strlen("VALUES "), params = 0;
+    for (const char *c = values; *c; c++)
+        params += *c == '?';
+    size_t size = head + ROWS_PER_WRITE * params * 8 + 1;
+    char *text = malloc(size);
+    if (!text)
+        return NULL;
+    memcpy(text, single, head);
+    size_t at = head;
+    for (size_t row = 0; row < ROWS_PER_WRITE; row++)
+        for (size_t p = 1; p <= params; p++)
+            at += (size_t)snprintf(text + at, size - at, "%s?%zu%s",
+                                   p == 1 ? (row ? ",(" : "(") : ", ", row * params + p,
+                                   p == params ? ")" : "");
+    return text;
+}
+
+static int prepare(store *s, int q)
+{
+    char *made = rows_of[q] ? rows_statement(statements[rows_of[q]]) : NULL;
+    if (rows_of[q] && !made)
+        return SQLITE_NOMEM;
+    int rc = sqlite3_prepare_v3(s->db, made ? made : statements[q], -1, SQLITE_PREPARE_PERSISTENT,
+                                &s->stmt[q], NULL);
+    free(made);
+    return rc;
+}
+
 int store_open(const char *dir, store **out, smart_error *err)
 {
     store *s = calloc(1, sizeof *s);
@@ -420,8 +468,7 @@ int store_open(const char *dir, store **out, smart_error *err)
         return rc;
     }
     for (int i = 0; i < Q_COUNT; i++)
-        if (sqlite3_prepare_v3(s->db, statements[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
-                               NULL) != SQLITE_OK) {
+        if (prepare(s, i) != SQLITE_OK) {
             rc = error_set(err, SMART_EIO, "store: prepare %s: %s", query_names[i],
                            sqlite3_errmsg(s->db));
             store_close(s);
@@ -447,9 +494,9 @@ void store_close(store *s)
 }
 
 /* Every statement is used the same way: bind (one letter per parameter, in order: 't' text,
- * NULL binding NULL; 'i' an int; 'I' an int64_t; 'o' an optional int64_t,
- * given as a pointer, NULL binding NULL), step, read the row, reset. The
- * error a failed step returns names the statement (query_names). */
+ * NULL binding NULL; 'i' an int; 'I' an int64_t; or by bind_equipment and bind_calibration),
+ * step, read the row, reset. The error a failed step returns names the statement
+ * (query_names). */
 
 static void bind_text(sqlite3_stmt *st, int i, const char *text)
 {
@@ -465,15 +512,7 @@ static void bind_va(sqlite3_stmt *st, const char *types, va_list ap)
         switch (types[i - 1]) {
         case 't': bind_text(st, i, va_arg(ap, const char *)); break;
         case 'i': sqlite3_bind_int(st, i, va_arg(ap, int)); break;
-        case 'I': sqlite3_bind_int64(st, i, va_arg(ap, int64_t)); break;
-        default: {
-            const int64_t *value = va_arg(ap, const int64_t *);
-            if (value)
-                sqlite3_bind_int64(st, i, *value);
-            else
-                sqlite3_bind_null(st, i);
-            break;
-        }
+        default: sqlite3_bind_int64(st, i, va_arg(ap, int64_t)); break;
         }
 }
 
@@ -690,29 +729,111 @@ int store_load_equipment(store *s, void (*visit)(void *ctx, const equipment_stat
     return finish(s, Q_LOAD_EQUIPMENT, rc);
 }
 
-int store_put_equipment(store *s, const equipment_state *e, smart_error *err)
+/* The parameters of one row of Q_PUT_EQUIPMENT (from `first`, numbered as there). */
+static void bind_equipment(sqlite3_stmt *st, int first, const equipment_state *e)
 {
     bool cal = e->record.has_calibration;
-    return run(s, Q_PUT_EQUIPMENT, err, "tiittiiittIIttIIt", e->equipment_id,
-               (int)e->record.has_calibration, (int)e->record.calibrated_on,
-               cal ? e->calibration_date : NULL, cal ? e->certificate : NULL,
-               (int)e->record.calibration_failed, (int)e->record.sent_out,
-               (int)e->record.out_of_service, e->has_status ? cal_status_name(e->status) : NULL,
-               e->last_alert[0] ? e->last_alert : NULL, (int64_t)e->last_alert_ms,
-               (int64_t)e->out_of_service_since_ms,
-               e->out_of_service_reason[0] ? e->out_of_service_reason : NULL,
-               e->failure_note[0] ? e->failure_note : NULL, (int64_t)e->last_verification_ms,
-               (int64_t)e->sent_out_since_ms,
-               e->out_of_service_procedure[0] ? e->out_of_service_procedure : NULL);
+    int at = first;
+    bind_text(st, at++, e->equipment_id);
+    sqlite3_bind_int(st, at++, (int)cal);
+    sqlite3_bind_int(st, at++, (int)e->record.calibrated_on);
+    bind_text(st, at++, cal ? e->calibration_date : NULL);
+    bind_text(st, at++, cal ? e->certificate : NULL);
+    sqlite3_bind_int(st, at++, (int)e->record.calibration_failed);
+    sqlite3_bind_int(st, at++, (int)e->record.sent_out);
+    sqlite3_bind_int(st, at++, (int)e->record.out_of_service);
+    bind_text(st, at++, e->has_status ? cal_status_name(e->status) : NULL);
+    bind_text(st, at++, e->last_alert[0] ? e->last_alert : NULL);
+    sqlite3_bind_int64(st, at++, (int64_t)e->last_alert_ms);
+    sqlite3_bind_int64(st, at++, (int64_t)e->out_of_service_since_ms);
+    bind_text(st, at++, e->out_of_service_reason[0] ? e->out_of_service_reason : NULL);
+    bind_text(st, at++, e->failure_note[0] ? e->failure_note : NULL);
+    sqlite3_bind_int64(st, at++, (int64_t)e->last_verification_ms);
+    sqlite3_bind_int64(st, at++, (int64_t)e->sent_out_since_ms);
+    bind_text(st, at, e->out_of_service_procedure[0] ? e->out_of_service_procedure : NULL);
+}
+
+/* The parameters of one row of Q_ADD_CALIBRATION (from `first`, numbered as there). */
+static void bind_calibration(sqlite3_stmt *st, int first, const calibration_entry *c)
+{
+    int at = first;
+    bind_text(st, at++, c->equipment_id);
+    bind_text(st, at++, c->calibration_date);
+    sqlite3_bind_int(st, at++, (int)c->day);
+    bind_text(st, at++, c->certificate_number);
+    bind_text(st, at++, c->provider);
+    bind_text(st, at++, c->technician);
+    bind_text(st, at++, c->results_json);
+    bind_text(st, at++, c->notes);
+    bind_text(st, at++, c->source);
+    sqlite3_bind_int64(st, at++, (int64_t)c->recorded_at_ms);
+    sqlite3_bind_int(st, at++, (int)!c->out_of_tolerance);
+    bind_text(st, at++, c->reference_standard);
+    if (c->instant_known)
+        sqlite3_bind_int64(st, at++, (int64_t)c->performed_ms);
+    else
+        sqlite3_bind_null(st, at++);
+    sqlite3_bind_int(st, at++, (int)c->suspect);
+    bind_text(st, at, c->suspect_reason);
+}
+
+enum { EQUIPMENT_COLUMNS = 17, CALIBRATION_COLUMNS = 15 };
+
+/* Writes rows [0, count) of `rows` with statement `one` (a row a statement) and `many`
+ * (ROWS_PER_WRITE a statement, `columns` parameters a row), binding row i with bind(st,
+ * first, row i). 0 or SMART_EIO. */
+static int write_rows(store *s, int one, int many, int columns, size_t count,
+                      void (*bind)(sqlite3_stmt *st, int first, const void *rows, size_t i),
+                      const void *rows, smart_error *err)
+{
+    int rc = store_begin(s, err);
+    size_t i = 0;
+    for (; rc == 0 && count - i >= ROWS_PER_WRITE; i += ROWS_PER_WRITE) {
+        for (size_t r = 0; r < ROWS_PER_WRITE; r++)
+            bind(s->stmt[many], 1 + (int)r * columns, rows, i + r);
+        rc = step(s, many, err);
+        rc = finish(s, many, rc < 0 ? rc : 0);
+    }
+    for (; rc == 0 && i < count; i++) {
+        bind(s->stmt[one], 1, rows, i);
+        rc = step(s, one, err);
+        rc = finish(s, one, rc < 0 ? rc : 0);
+    }
+    return rc;
+}
+
+static void bind_equipment_row(sqlite3_stmt *st, int first, const void *rows, size_t i)
+{
+    bind_equipment(st, first, ((const equipment_state *const *)rows)[i]);
+}
+
+static void bind_calibration_row(sqlite3_stmt *st, int first, const void *rows, size_t i)
+{
+    bind_calibration(st, first, &((const calibration_entry *)rows)[i]);
+}
+
+int store_put_equipment(store *s, const equipment_state *e, smart_error *err)
+{
+    return store_put_equipment_rows(s, &e, 1, err);
+}
+
+int store_put_equipment_rows(store *s, const equipment_state *const *states, size_t count,
+                             smart_error *err)
+{
+    return write_rows(s, Q_PUT_EQUIPMENT, Q_PUT_EQUIPMENT_ROWS, EQUIPMENT_COLUMNS, count,
+                      bind_equipment_row, states, err);
 }
 
 int store_add_calibration(store *s, const calibration_entry *c, smart_error *err)
 {
-    return run(s, Q_ADD_CALIBRATION, err, "ttittttttIitoit", c->equipment_id, c->calibration_date,
-               (int)c->day, c->certificate_number, c->provider, c->technician, c->results_json,
-               c->notes, c->source, (int64_t)c->recorded_at_ms, (int)!c->out_of_tolerance,
-               c->reference_standard, c->instant_known ? &c->performed_ms : NULL, (int)c->suspect,
-               c->suspect_reason);
+    return store_add_calibrations(s, c, 1, err);
+}
+
+int store_add_calibrations(store *s, const calibration_entry *entries, size_t count,
+                           smart_error *err)
+{
+    return write_rows(s, Q_ADD_CALIBRATION, Q_ADD_CALIBRATION_ROWS, CALIBRATION_COLUMNS, count,
+                      bind_calibration_row, entries, err);
 }
 
 int store_checks_with_reference(store *s, const char *reference_id, int64_t since_ms,

@@ -40,6 +40,11 @@ int store_load_equipment(store *s, void (*visit)(void *ctx, const equipment_stat
 /* Inserts or replaces the row of state->equipment_id. */
 int store_put_equipment(store *s, const equipment_state *state, smart_error *err);
 
+/* store_put_equipment of states[0..count) in order, several rows a statement (a first
+ * adoption's 100,000 items). The states are borrowed for the call. 0 or SMART_EIO. */
+int store_put_equipment_rows(store *s, const equipment_state *const *states, size_t count,
+                             smart_error *err);
+
 typedef struct calibration_entry {
     const char *equipment_id;
     const char *calibration_date;
@@ -61,6 +66,11 @@ typedef struct calibration_entry {
 } calibration_entry;
 
 int store_add_calibration(store *s, const calibration_entry *entry, smart_error *err);
+
+/* store_add_calibration of entries[0..count) in order (their ids in that order), several rows
+ * a statement. The entries are borrowed for the call. 0 or SMART_EIO. */
+int store_add_calibrations(store *s, const calibration_entry *entries, size_t count,
+                           smart_error *err);
 
 /* Sets *any when the store holds a calibration (a new station's first adoption holds none
  * before its baselines, which have no results to judge again). 0 or SMART_EIO. */
@@ -257,7 +267,6 @@ int store_keep_files_ahead(store *s, const char *const *sha256, const char *cons
 /* Waits for the thread store_keep_files_ahead started, if any: the bytes it borrowed may then
  * be freed. */
 void store_keep_files_wait(store *s);
-
 
 /* What the review of a reference's finding reads of one record resting on it (see
  * handlers/finding_review.c). */

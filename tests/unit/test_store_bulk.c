@@ -1,6 +1,8 @@
 /* A bulk load of calibrations (store_bulk_calibrations_begin/end, a new station's first
  * adoption): the indexes dropped for it are there again once it ends, in the same transaction,
- * the rows are found by them, and a load smaller than the calibrations stored keeps them. */
+ * the rows are found by them, and a load smaller than the calibrations stored keeps them. Rows
+ * written several a statement (store_add_calibrations, store_put_equipment_rows) are the rows
+ * written one by one. */
 #include "check_main.h"
 
 #include "store/store.h"
@@ -116,11 +118,130 @@ START_TEST(a_bulk_load_ends_with_its_indexes)
 }
 END_TEST
 
+/* Every row of `table` in the committed store, ordered by `order`, as one text. */
+static char *table_text(const char *dir, const char *table, const char *order)
+{
+    char path[4096], sql[256];
+    snprintf(path, sizeof path, "%s/store.sqlite", dir);
+    snprintf(sql, sizeof sql, "SELECT * FROM %s ORDER BY %s", table, order);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        for (int c = 0; c < sqlite3_column_count(st); c++) {
+            const unsigned char *v = sqlite3_column_text(st, c);
+            fprintf(out, "%s%c", v ? (const char *)v : "NULL",
+                    c + 1 < sqlite3_column_count(st) ? '|' : '\n');
+        }
+    fclose(out);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return text;
+}
+
+enum { ROWS = 70 }; /* more than two statements' worth, and a rest written one by one */
+
+/* Row i of the test's calibrations and items: each column's value differs by row, some NULL. */
+static void make_rows(calibration_entry *cal, equipment_state *items, char ids[][32],
+                      char certs[][32])
+{
+    for (int i = 0; i < ROWS; i++) {
+        snprintf(ids[i], 32, "EQ-%03d", i % 67); /* 67, 68, 69 replace the first three */
+        snprintf(certs[i], 32, "C-%03d", i);
+        cal[i] = (calibration_entry){.equipment_id = ids[i],
+                                     .calibration_date = "2025-01-10",
+                                     .day = 20098 + i,
+                                     .certificate_number = certs[i],
+                                     .provider = i % 2 ? "Lab A" : "Lab B",
+                                     .technician = i % 3 ? certs[i] : NULL,
+                                     .results_json = i % 5 ? NULL : "[]",
+                                     .notes = i % 7 ? NULL : ids[i],
+                                     .source = "event",
+                                     .recorded_at_ms = 1000 + i,
+                                     .out_of_tolerance = i % 11 == 0,
+                                     .reference_standard = i % 4 ? NULL : "REF-1",
+                                     .instant_known = i % 2,
+                                     .performed_ms = 5000 + i,
+                                     .suspect = i % 13 == 0,
+                                     .suspect_reason = i % 13 ? NULL : "ref not fit"};
+        equipment_state *e = &items[i];
+        equipment_state_clear(e);
+        snprintf(e->equipment_id, sizeof e->equipment_id, "%s", ids[i]);
+        e->record.has_calibration = i % 3 != 1;
+        e->record.calibrated_on = 20098 + i;
+        e->calibration_date = "2025-01-10";
+        e->certificate = certs[i];
+        e->record.calibration_failed = i % 11 == 0;
+        e->record.sent_out = i % 9 == 0;
+        e->record.out_of_service = i % 8 == 0;
+        e->has_status = i % 2;
+        e->status = i % 4 ? CAL_EXPIRING_SOON : CAL_CURRENT;
+        e->last_alert = i % 6 ? "" : "calibration_due_soon";
+        e->last_alert_ms = 100 + i;
+        e->out_of_service_since_ms = 200 + i;
+        e->out_of_service_reason = i % 8 ? "" : "dropped";
+        e->out_of_service_procedure = i % 16 ? "" : "PROC-1";
+        e->failure_note = i % 11 ? "" : "point 2 out";
+        e->last_verification_ms = 300 + i;
+        e->sent_out_since_ms = 400 + i;
+    }
+}
+
+START_TEST(rows_written_together_are_the_rows_written_one_by_one)
+{
+    static calibration_entry cal[ROWS];
+    static equipment_state items[ROWS];
+    static char ids[ROWS][32], certs[ROWS][32];
+    make_rows(cal, items, ids, certs);
+    const equipment_state *rows[ROWS];
+    for (int i = 0; i < ROWS; i++)
+        rows[i] = &items[i];
+    char *dirs[2] = {temp_dir(), temp_dir()};
+    smart_error err = {0};
+    for (int way = 0; way < 2; way++) {
+        store *s = NULL;
+        ck_assert_msg(store_open(dirs[way], &s, &err) == 0, "%s", err.text);
+        if (way == 0) {
+            ck_assert_msg(store_add_calibrations(s, cal, ROWS, &err) == 0, "%s", err.text);
+            ck_assert_msg(store_put_equipment_rows(s, rows, ROWS, &err) == 0, "%s", err.text);
+        } else {
+            for (int i = 0; i < ROWS; i++) {
+                ck_assert_msg(store_add_calibration(s, &cal[i], &err) == 0, "%s", err.text);
+                ck_assert_msg(store_put_equipment(s, rows[i], &err) == 0, "%s", err.text);
+            }
+        }
+        ck_assert_msg(store_commit(s, &err) == 0, "%s", err.text);
+        store_close(s);
+    }
+    char *together = table_text(dirs[0], "calibrations", "id");
+    char *one_by_one = table_text(dirs[1], "calibrations", "id");
+    ck_assert_str_eq(together, one_by_one);
+    ck_assert_ptr_nonnull(strstr(together, "\n70|EQ-002|2025-01-10|20167|C-069|"));
+    free(together);
+    free(one_by_one);
+    together = table_text(dirs[0], "equipment", "equipment_id");
+    one_by_one = table_text(dirs[1], "equipment", "equipment_id");
+    ck_assert_str_eq(together, one_by_one);
+    ck_assert_ptr_nonnull(strstr(together, "EQ-002|1|20167|2025-01-10|C-069|")); /* replaced */
+    ck_assert_ptr_nonnull(strstr(together, "EQ-066|"));
+    ck_assert_ptr_null(strstr(together, "EQ-067|"));
+    free(together);
+    free(one_by_one);
+    remove_dir(dirs[0]);
+    remove_dir(dirs[1]);
+}
+END_TEST
+
 Suite *unit_suite(void)
 {
     Suite *s = suite_create("store-bulk");
     TCase *tc = tcase_create("bulk");
     tcase_add_test(tc, a_bulk_load_ends_with_its_indexes);
+    tcase_add_test(tc, rows_written_together_are_the_rows_written_one_by_one);
     suite_add_tcase(s, tc);
     return s;
 }
