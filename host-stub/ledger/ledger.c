@@ -19,6 +19,7 @@
 #include "ledger/durable_file.h"
 #include "ledger/ledger_mark.h"
 #include "run/clock.h"
+#include "util/json_check_fast.h"
 #include "util/json_text.h"
 #include "util/strbuf.h"
 #include "yajl_gaps.h"
@@ -34,8 +35,11 @@ static const char HASH_KEY[] = ",\"hash\":\"";
 static const char *const FIELD_ORDER[] = {"seq",      "time",      "node_id", "module",
                                           "action",   "target",    "details", "user_id",
                                           "metadata", "prev_hash", "hash"};
-#define FIELD_COUNT    (sizeof FIELD_ORDER / sizeof FIELD_ORDER[0])
-#define FIELD_METADATA 8 /* FIELD_ORDER[8], the one object (test_ledger_stream.c checks it) */
+#define FIELD_COUNT     (sizeof FIELD_ORDER / sizeof FIELD_ORDER[0])
+#define FIELD_MODULE    3
+#define FIELD_ACTION    4
+#define FIELD_METADATA  8 /* FIELD_ORDER[8], the one object (test_ledger_stream.c checks it) */
+#define FIELD_PREV_HASH 9
 
 /* Records are sealed (prev_hash filled in, hash computed) on a thread of the ledger's own while
  * the loop thread goes on with the batch: hashing every record is on the path of every event.
@@ -171,6 +175,11 @@ typedef struct scan {
      * than any the host compares them with. */
     char module[LEDGER_NAME_SCAN_MAX], action[LEDGER_NAME_SCAN_MAX];
     bool oom;
+    /* simdjson's check of a record (json_fast_record), made the first time a line is scanned;
+     * NULL when it could not be (then yajl's scan alone). The scan decides what it does not
+     * take. */
+    json_fast *fast;
+    bool fast_tried;
     /* Fetched once (the first time a line is hashed): looking the digest up per record costs
      * about as much as hashing it. NULL: hashed one-off. */
     EVP_MD *sha256;
@@ -354,9 +363,40 @@ static const yajl_callbacks SCAN_CALLBACKS = {
     .yajl_end_array = cb_end,
 };
 
+/* A record simdjson shows to be one, its fields in order and of their types: taken into *s as
+ * the scan would. False when not shown: the scan then decides (json_check_fast.h). */
+static bool fast_record(scan *s, const char *line, size_t len)
+{
+    if (!s->fast_tried) {
+        s->fast_tried = true;
+        s->fast = json_fast_new();
+    }
+    static const size_t texts[3] = {FIELD_MODULE, FIELD_ACTION, FIELD_PREV_HASH};
+    json_fast_record_found found;
+    if (s->fast == NULL || !json_fast_record(s->fast, line, len, FIELD_ORDER, FIELD_COUNT,
+                                             FIELD_METADATA, texts, &found))
+        return false;
+    s->top_is_object = s->seq_ok = true;
+    s->seq = (uint64_t)found.first;
+    for (int t = 0; t < 2; t++) { /* as cb_string keeps them */
+        char *to = t == 0 ? s->module : s->action;
+        size_t n = found.text_len[t] < LEDGER_NAME_SCAN_MAX ? found.text_len[t] : 0;
+        memcpy(to, found.text[t], n);
+        to[n] = '\0';
+    }
+    size_t n =
+        found.text_len[2] < sizeof s->prev_hash - 1 ? found.text_len[2] : sizeof s->prev_hash - 1;
+    memcpy(s->prev_hash, found.text[2], n);
+    s->prev_hash[n] = '\0';
+    return true;
+}
+
 /* Scan `line` into *s. Returns true when it is valid JSON (as jansson reads it). */
 static bool scan_line(scan *s, const char *line, size_t len)
 {
+    s->field_why[0] = '\0';
+    if (fast_record(s, line, len))
+        return true;
     strbuf_truncate(&s->keys, 0);
     s->depth = 0;
     s->field = 0;
@@ -394,6 +434,7 @@ static bool scan_line(scan *s, const char *line, size_t len)
 
 static void scan_free(scan *s)
 {
+    json_fast_free(s->fast);
     strbuf_free(&s->keys);
     free(s->open);
     EVP_MD_CTX_free(s->hasher);
@@ -592,10 +633,11 @@ static void verifier_free(verifier *v)
     free(v->c);
 }
 
-void ledger_verify_buffer(const char *data, size_t len, ledger_verify_result *r)
+static void verify_buffer(const char *data, size_t len, bool scan_only, ledger_verify_result *r)
 {
     result_start(r);
     verifier v = {.c = malloc(CHECK_BATCH * sizeof *v.c), .r = r};
+    v.s.fast_tried = scan_only; /* tried, none made: the scan alone */
     size_t pos = 0;
     bool ok = v.c != NULL;
     while (ok && pos < len) {
@@ -610,6 +652,16 @@ void ledger_verify_buffer(const char *data, size_t len, ledger_verify_result *r)
     verifier_free(&v);
     if (ok)
         result_ok(r);
+}
+
+void ledger_verify_buffer(const char *data, size_t len, ledger_verify_result *r)
+{
+    verify_buffer(data, len, false, r);
+}
+
+void ledger_verify_buffer_scan_only(const char *data, size_t len, ledger_verify_result *r)
+{
+    verify_buffer(data, len, true, r);
 }
 
 #define READ_BLOCK (4 * 1024 * 1024)

@@ -73,6 +73,11 @@ typedef struct ledger_verify_result {
  * fails; stops at the first bad record. */
 void ledger_verify_buffer(const char *data, size_t len, ledger_verify_result *result);
 
+/* ledger_verify_buffer with each record read by yajl's scan alone: verification first tries
+ * simdjson's check of a record (json_fast_record), and the scan decides what it does not take,
+ * so the two must give the same result for any bytes (tests/fuzz/fuzz_ledger.c compares them). */
+void ledger_verify_buffer_scan_only(const char *data, size_t len, ledger_verify_result *result);
+
 /* Verify the ledger file at `path` (borrowed). Returns 0 with *result filled (result->ok says
  * whether the chain is intact), or a negative errno when the file cannot be read, with the
  * reason in `msg` (caller-owned, `msg_size` bytes). */

@@ -342,3 +342,50 @@ extern "C" bool json_fast_envelope(json_fast *f, const char *text, size_t len, s
         return false;
     }
 }
+
+extern "C" bool json_fast_record(json_fast *f, const char *text, size_t len,
+                                 const char *const *names, size_t count, size_t object_at,
+                                 const size_t texts[3], json_fast_record_found *out)
+{
+    try {
+        if (count == 0 || has_nul_escape(text, len) ||
+            (len > 0 && static_cast<unsigned char>(text[0]) >= 0x80))
+            return false;
+        simdjson::dom::element root;
+        if (f->parser.parse(text, len, true).get(root) != simdjson::SUCCESS || !walk_tape(f))
+            return false;
+        const uint64_t *tape = f->parser.doc.tape.get();
+        const uint8_t *strings = f->parser.doc.string_buf.get();
+        size_t end = static_cast<uint32_t>(tape[1]) - 1; /* the root's '}' */
+        *out = json_fast_record_found{};
+        size_t nth = 0;
+        for (size_t i = 2; i < end; i = after_value(tape, i + 1), nth++) {
+            key_ref k = key_at(strings, tape[i]);
+            /* strncmp stops at the name's NUL; the key holds none (no \u0000 escape) */
+            if (nth == count || strncmp(names[nth], k.text, k.len) != 0 ||
+                names[nth][k.len] != '\0')
+                return false;
+            uint64_t v = tape[i + 1];
+            if (nth == 0) {
+                if (tape_type(v) != 'l')
+                    return false;
+                int64_t first;
+                memcpy(&first, &tape[i + 2], sizeof first);
+                if (first < 1)
+                    return false;
+                out->first = first;
+            } else if (tape_type(v) != (nth == object_at ? '{' : '"')) {
+                return false;
+            }
+            for (int t = 0; t < 3; t++)
+                if (texts[t] == nth) {
+                    key_ref value = key_at(strings, v);
+                    out->text[t] = value.text;
+                    out->text_len[t] = value.len;
+                }
+        }
+        return nth == count;
+    } catch (...) {
+        return false;
+    }
+}

@@ -9,6 +9,8 @@
  *    check into the field, seq and chain checks; with it, a mutated record stays sealed.
  *  - bit 1 verifies through a file (a memfd, by its /proc path) as the command does, which maps
  *    the file; the result must be the buffer's.
+ *  - bit 2 verifies again with yajl's scan alone (ledger_verify_buffer_scan_only): simdjson's
+ *    check of a record must take only what the scan takes, and read the same fields.
  * The result must describe the bytes: intact means every byte is in the intact prefix. */
 #include "ledger/ledger.h"
 
@@ -104,6 +106,12 @@ int LLVMFuzzerTestOneInput(const unsigned char *bytes, size_t size)
         if (f.ok != r.ok || f.records != r.records || f.good_bytes != r.good_bytes ||
             strcmp(f.head_hash, r.head_hash) != 0 || strcmp(f.why, r.why) != 0 ||
             f.bad_line != r.bad_line || f.bad_seq != r.bad_seq || f.bad_is_torn != r.bad_is_torn)
+            abort();
+    }
+    if (mode & 4) {
+        ledger_verify_result scanned;
+        ledger_verify_buffer_scan_only(text, len, &scanned);
+        if (memcmp(&scanned, &r, sizeof r) != 0)
             abort();
     }
     free(text);

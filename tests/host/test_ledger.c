@@ -14,6 +14,8 @@
 #include "ledger/ledger.h"
 #include "ledger_records.h"
 
+#include <openssl/evp.h>
+
 static char dir[256];
 static char path[PATH_MAX];
 
@@ -404,6 +406,93 @@ START_TEST(append_refuses_bad_strings)
 }
 END_TEST
 
+/* One record line sealed as the ledger seals it: `prefix` (a record up to its prev_hash, which
+ * the caller wrote) then ,"hash":"<SHA-256 of prefix>"} and a newline, into out. */
+static size_t seal_record(const char *prefix, char *out, size_t size)
+{
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    ck_assert_int_eq(EVP_Digest(prefix, strlen(prefix), digest, &n, EVP_sha256(), NULL), 1);
+    int len = snprintf(out, size, "%s,\"hash\":\"", prefix);
+    for (unsigned int i = 0; i < n; i++)
+        len += snprintf(out + len, size - (size_t)len, "%02x", digest[i]);
+    len += snprintf(out + len, size - (size_t)len, "\"}\n");
+    ck_assert_int_lt(len, (int)size);
+    return (size_t)len;
+}
+
+#define GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
+
+/* Verification reads each record with simdjson's check first and yajl's scan for what it does
+ * not take: on records near the edges of what a record may be, both ways give the same result
+ * (verdict, seq, message, position), and the verdicts are the scan's. */
+START_TEST(fast_check_reads_records_as_the_scan_does)
+{
+    static const struct {
+        const char *seq, *module, *details, *metadata, *tail;
+        const char *why;      /* NULL: intact */
+        const char *user_key; /* NULL: user_id */
+    } cases[] = {
+        {"1", "m", "ok", "{\"i\":1}", "", NULL, NULL},
+        {"0", "m", "ok", "{}", "", "field 'seq' has the wrong type", NULL},
+        {"-1", "m", "ok", "{}", "", "field 'seq' has the wrong type", NULL},
+        {"1.0", "m", "ok", "{}", "", "field 'seq' has the wrong type", NULL},
+        {"\"1\"", "m", "ok", "{}", "", "field 'seq' has the wrong type", NULL},
+        {"2", "m", "ok", "{}", "", "seq is 2, expected 1", NULL},
+        {"9223372036854775808", "m", "ok", "{}", "", "not valid JSON", NULL},
+        {"1", "m", "ok", "\"x\"", "", "field 'metadata' has the wrong type", NULL},
+        {"1", "m", "ok", "{\"a\":1,\"a\":2}", "", "not valid JSON", NULL},
+        {"1", "m", "ok", "{\"a\":{\"b\":1,\"b\":1}}", "", "not valid JSON", NULL},
+        {"1", "m", "a\\u0000b", "{}", "", "not valid JSON", NULL},
+        {"1", "m", "a\\ud800b", "{}", "", "not valid JSON", NULL},
+        {"1", "m", "a\\ud83d\\ude00b", "{}", "", NULL, NULL},
+        {"1", "m\\u0041", "ok", "{}", "", NULL, NULL},
+        {"1", "a-module-name-longer-than-the-scan-keeps-of-a-module-name", "ok", "{}", "", NULL,
+         NULL},
+        /* Deeper than simdjson's check goes (64): the scan decides. */
+        {"1", "m", "ok", "DEEP", "", "field 'metadata' has the wrong type", NULL},
+        {"1", "m", "ok", "{\"d\":DEEP}", "", NULL, NULL},
+        {"1", "m", "ok", "{}", ",\"extra\":1", "field 'extra' out of place (expected 'hash')",
+         NULL},
+        {"1", "m", "ok\"\v,\"x\":\"", "{}", "", "not valid JSON", NULL},
+        /* A key that is the start of the field's name (user for user_id): not the field. */
+        {"1", "m", "ok", "{}", "", "field 'user' out of place (expected 'user_id')", "user"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char metadata[256], prefix[1024], line[1200];
+        const char *deep = strstr(cases[i].metadata, "DEEP");
+        if (deep) { /* DEEP: 70 arrays, one in the other */
+            char open[71], close[71];
+            memset(open, '[', 70);
+            memset(close, ']', 70);
+            open[70] = close[70] = '\0';
+            snprintf(metadata, sizeof metadata, "%.*s%s%s%s", (int)(deep - cases[i].metadata),
+                     cases[i].metadata, open, close, deep + 4);
+        } else {
+            snprintf(metadata, sizeof metadata, "%s", cases[i].metadata);
+        }
+        snprintf(prefix, sizeof prefix,
+                 "{\"seq\":%s,\"time\":\"2025-02-13T08:00:00.000Z\",\"node_id\":\"N\","
+                 "\"module\":\"%s\",\"action\":\"a\",\"target\":\"T\",\"details\":\"%s\","
+                 "\"%s\":\"system\",\"metadata\":%s,\"prev_hash\":\"" GENESIS "\"%s",
+                 cases[i].seq, cases[i].module, cases[i].details,
+                 cases[i].user_key ? cases[i].user_key : "user_id", metadata, cases[i].tail);
+        size_t len = seal_record(prefix, line, sizeof line);
+        ledger_verify_result fast, scanned;
+        ledger_verify_buffer(line, len, &fast);
+        ledger_verify_buffer_scan_only(line, len, &scanned);
+        ck_assert_msg(memcmp(&fast, &scanned, sizeof fast) == 0,
+                      "case %zu: fast ok=%d why '%s', scan ok=%d why '%s'", i, fast.ok, fast.why,
+                      scanned.ok, scanned.why);
+        if (cases[i].why == NULL)
+            ck_assert_msg(fast.ok && fast.records == 1, "case %zu: %s", i, fast.why);
+        else
+            ck_assert_msg(!fast.ok && strcmp(fast.why, cases[i].why) == 0,
+                          "case %zu: ok=%d why '%s'", i, fast.ok, fast.why);
+    }
+}
+END_TEST
+
 Suite *unit_suite(void)
 {
     Suite *suite = suite_create("ledger");
@@ -420,6 +509,7 @@ Suite *unit_suite(void)
     tcase_add_test(tc, reopen_continues_seq_and_prev_hash);
     tcase_add_test(tc, broken_middle_refuses_to_open);
     tcase_add_test(tc, append_refuses_bad_strings);
+    tcase_add_test(tc, fast_check_reads_records_as_the_scan_does);
     suite_add_tcase(suite, tc);
     return suite;
 }
