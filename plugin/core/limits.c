@@ -20,17 +20,28 @@ static bool within(bool has_min, decimal low, bool has_max, decimal high, double
 static void limit_text(bool has_min, decimal low, bool has_max, decimal high, const char *unit,
                        char *out, size_t size)
 {
+    if (size == 0)
+        return;
     char lo[DECIMAL_TEXT_MAX], hi[DECIMAL_TEXT_MAX];
     decimal_format(low, lo, sizeof lo);
     decimal_format(high, hi, sizeof hi);
-    if (has_min && has_max)
-        snprintf(out, size, "%s to %s %s", lo, hi, unit);
-    else if (has_min)
-        snprintf(out, size, "min %s %s", lo, unit);
-    else if (has_max)
-        snprintf(out, size, "max %s %s", hi, unit);
-    else
-        snprintf(out, size, "recorded, no limit");
+    /* Built in pieces (text.h): a text longer than `out` is cut at its end, never in the
+     * middle of a unit's UTF-8 character. */
+    size_t used = 0;
+    out[0] = '\0';
+    if (!has_min && !has_max) {
+        text_put_str(out, size, &used, "recorded, no limit");
+        return;
+    }
+    text_put_str(out, size, &used, has_min && has_max ? "" : has_min ? "min " : "max ");
+    text_put_str(out, size, &used, has_min ? lo : hi);
+    if (has_min && has_max) {
+        text_put_str(out, size, &used, " to ");
+        text_put_str(out, size, &used, hi);
+    }
+    text_put_str(out, size, &used, " ");
+    text_put_str(out, size, &used, unit);
+    text_utf8_trim(out);
 }
 
 bool check_step_within(const check_step *s, double v)

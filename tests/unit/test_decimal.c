@@ -210,6 +210,32 @@ static char *read_file(const char *path, size_t *len)
     return text;
 }
 
+/* The limits as text, whole when they fit and cut at a character's edge when they do not:
+ * "4.52 to 4.56 µm" is 16 bytes, its µ two of them (fails when a cut leaves half of it). */
+START_TEST(limits_text_cut_short_keeps_whole_characters)
+{
+    tolerance t = {.parameter = "length", .unit = "\xc2\xb5m", .has_min = true, .has_max = true};
+    ck_assert(decimal_from_double(4.52, &t.low) && decimal_from_double(4.56, &t.high));
+    char text[32];
+    tolerance_text(&t, text, sizeof text);
+    ck_assert_str_eq(text, "4.52 to 4.56 \xc2\xb5m");
+    tolerance_text(&t, text, 15); /* room for 14 bytes: the µ's second byte does not fit */
+    ck_assert_str_eq(text, "4.52 to 4.56 ");
+    tolerance_text(&t, text, 16);
+    ck_assert_str_eq(text, "4.52 to 4.56 \xc2\xb5");
+    t.has_max = false;
+    tolerance_text(&t, text, sizeof text);
+    ck_assert_str_eq(text, "min 4.52 \xc2\xb5m");
+    t.has_min = false;
+    t.has_max = true;
+    tolerance_text(&t, text, sizeof text);
+    ck_assert_str_eq(text, "max 4.56 \xc2\xb5m");
+    t.has_max = false;
+    tolerance_text(&t, text, 9);
+    ck_assert_str_eq(text, "recorded");
+}
+END_TEST
+
 START_TEST(every_limit_of_the_shipped_contracts_is_exact)
 {
     glob_t files;
@@ -276,6 +302,7 @@ Suite *unit_suite(void)
     tcase_add_test(tc, shortest_decimal_as_snprintf_finds_it);
     tcase_add_test(tc, sums_and_comparisons_are_exact);
     tcase_add_test(tc, every_limit_of_the_shipped_contracts_is_exact);
+    tcase_add_test(tc, limits_text_cut_short_keeps_whole_characters);
     suite_add_tcase(s, tc);
     return s;
 }
