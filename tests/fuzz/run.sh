@@ -31,6 +31,9 @@ targets=("$@")
 
 [ -d build-fuzz ] || CC=clang CXX=clang++ meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined \
   -Db_lundef=false -Dc_args=-fno-sanitize-recover=all -Dcpp_args=-fno-sanitize-recover=all > /dev/null
+# clang's warnings are errors here as gcc's are in the other builds (also in a build-fuzz/
+# configured before this line was).
+meson configure build-fuzz -Dwerror=true > /dev/null
 build_log="$(mktemp)"
 if ! meson compile -C build-fuzz > "$build_log" 2>&1; then
   tail -n 30 "$build_log" >&2
