@@ -1550,9 +1550,12 @@ int main(int argc, char **argv)
                "a run\n",
                rates[0], rates[1], 100.0 * (rates[1] - rates[0]) / rates[0],
                last_of[1].checkpoints);
-    printf("target (>= %.0f events/s, peak RSS < %.0f MiB): %s\n", TARGET_EVENTS_PER_S,
-           TARGET_RSS_MIB,
-           rate >= TARGET_EVENTS_PER_S && med_rss < TARGET_RSS_MIB ? "met" : "missed");
+    /* The first benchmark's target, set for its station of 1,000 items (2026-11-27, when the
+     * answers were shorter and the module's output unchecked; the README says what changed). */
+    if (p.items == 1000)
+        printf("target at 1,000 items (>= %.0f events/s, peak RSS < %.0f MiB): %s\n",
+               TARGET_EVENTS_PER_S, TARGET_RSS_MIB,
+               rate >= TARGET_EVENTS_PER_S && med_rss < TARGET_RSS_MIB ? "met" : "missed");
     if (last.rejected) { /* the generator should never produce a line the host refuses */
         fprintf(stderr, "smart-bench: the host rejected %ld input lines, e.g.:\n", last.rejected);
         char *err = xasprintf("%s/stderr.txt", dir);
